@@ -1,0 +1,19 @@
+namespace TradeStore.Cli;
+
+/// <summary>Process exit codes of <c>tradestore</c>; scripts and supervisors key on them, so they never change meaning.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+
+    /// <summary>The command ran and found a problem (for example drift or a failed check).</summary>
+    public const int Failure = 1;
+
+    /// <summary>Bad command line or configuration; nothing was changed.</summary>
+    public const int BadInput = 2;
+
+    /// <summary>The database is locked by another process.</summary>
+    public const int DatabaseLocked = 3;
+
+    /// <summary>DuckDB could not open or replay the database file.</summary>
+    public const int DatabaseDamaged = 4;
+}

@@ -1,0 +1,54 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace TradeStore.Core.Options;
+
+/// <summary>The ClickHouse analytics sink (section <c>ClickHouse</c>). Off unless <see cref="Url"/> is set.</summary>
+public sealed class ClickHouseOptions : IValidatableObject
+{
+    public const string SectionName = "ClickHouse";
+
+    /// <summary>Base address of the ClickHouse HTTP interface, for example <c>http://127.0.0.1:8123</c>.</summary>
+    /// <value>Default unset: ClickHouse is disabled.</value>
+    public string? Url { get; set; }
+
+    /// <summary>Database that holds the TradeStore tables.</summary>
+    /// <value>Default <c>tradestore</c>.</value>
+    [RegularExpression("^[A-Za-z_][A-Za-z0-9_]*$", ErrorMessage = "must be a plain identifier (letters, digits, underscore).")]
+    public string Database { get; set; } = "tradestore";
+
+    /// <summary>User name for HTTP basic authentication.</summary>
+    /// <value>Default <c>default</c>.</value>
+    [Secret]
+    public string? User { get; set; }
+
+    /// <summary>Password for HTTP basic authentication; may come from <c>secrets.toml</c>.</summary>
+    [Secret]
+    public string? Password { get; set; }
+
+    /// <summary>Timeout of one HTTP request to ClickHouse.</summary>
+    /// <value>Default 10 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "must be between 00:00:00.100 and 00:10:00.")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a readiness probe waits for <c>SELECT 1</c>.</summary>
+    /// <value>Default 1 second.</value>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00", ErrorMessage = "must be between 00:00:00.050 and 00:01:00.")]
+    public TimeSpan HealthTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(Url);
+
+    public Uri BaseUri => new(Url ?? throw new InvalidOperationException("ClickHouse is not configured."), UriKind.Absolute);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Url is null)
+        {
+            yield break;
+        }
+
+        if (!Uri.TryCreate(Url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            yield return new ValidationResult($"must be an absolute http:// or https:// address, got '{Url}'.", [nameof(Url)]);
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace TradeStore.Core.Options;
+
+/// <summary>HTTP host settings (section <c>Server</c>).</summary>
+public sealed class ServerOptions : IValidatableObject
+{
+    public const string SectionName = "Server";
+
+    /// <summary>Addresses Kestrel listens on, separated by <c>;</c>.</summary>
+    /// <value>Default <c>http://127.0.0.1:5080</c>: loopback only, so the embedded default is never exposed by accident.</value>
+    public string Urls { get; set; } = "http://127.0.0.1:5080";
+
+    /// <summary>How long a graceful shutdown may take before the host gives up waiting.</summary>
+    /// <value>Default 10 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "must be between 00:00:01 and 00:10:00.")]
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var urls = Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (urls.Length == 0)
+        {
+            yield return new ValidationResult("must list at least one http:// or https:// address.", [nameof(Urls)]);
+        }
+
+        foreach (var url in urls)
+        {
+            // Kestrel accepts wildcard hosts (http://*:80, http://+:80) that Uri rejects; check the scheme and port only.
+            var normalized = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
+            if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            {
+                yield return new ValidationResult($"'{url}' is not an absolute http:// or https:// address.", [nameof(Urls)]);
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+using System.Reflection;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using TradeStore.Core.Options;
+
+namespace TradeStore.Server.Configuration;
+
+/// <summary>Renders the effective settings as JSON with every <see cref="SecretAttribute"/> value replaced by <c>***</c>.</summary>
+public static partial class ConfigurationPrinter
+{
+    public const string Redacted = "***";
+
+    public static string ToJson(TradeStoreSettings settings)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            writer.WriteStartObject();
+            WriteSection(writer, StorageOptions.SectionName, settings.Storage);
+            WriteSection(writer, ServerOptions.SectionName, settings.Server);
+            WriteSection(writer, RedisOptions.SectionName, settings.Redis);
+            WriteSection(writer, ClickHouseOptions.SectionName, settings.ClickHouse);
+            writer.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    /// <summary>Removes a password embedded in a connection string (<c>host:6379,password=x</c>).</summary>
+    public static string RedactConnectionString(string value) => PasswordPair().Replace(value, "$1" + Redacted);
+
+    private static void WriteSection<T>(Utf8JsonWriter writer, string name, T options)
+        where T : notnull
+    {
+        writer.WriteStartObject(name);
+        foreach (var property in typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (!property.CanWrite)
+            {
+                continue; // derived values (Enabled, DatabasePath) are not settings
+            }
+
+            var value = property.GetValue(options);
+            if (value is null)
+            {
+                writer.WriteNull(property.Name);
+            }
+            else if (property.GetCustomAttribute<SecretAttribute>() is not null)
+            {
+                writer.WriteString(property.Name, Redacted);
+            }
+            else if (value is bool flag)
+            {
+                writer.WriteBoolean(property.Name, flag);
+            }
+            else if (value is int or long or double or decimal)
+            {
+                writer.WritePropertyName(property.Name);
+                writer.WriteRawValue(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!);
+            }
+            else
+            {
+                var text = Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty;
+                writer.WriteString(property.Name, RedactConnectionString(text));
+            }
+        }
+
+        writer.WriteEndObject();
+    }
+
+    [GeneratedRegex("((?:password|pwd)\\s*=\\s*)[^,;]*", RegexOptions.IgnoreCase)]
+    private static partial Regex PasswordPair();
+}

@@ -1,0 +1,75 @@
+using dotenv.net;
+using Microsoft.Extensions.Configuration;
+
+namespace TradeStore.Server.Configuration;
+
+/// <summary>
+/// Builds the effective configuration. Layers, lowest first:
+/// <c>appsettings.json</c> beside the binary, the <c>--config</c> file, <c>secrets.toml</c>,
+/// a <c>.env</c> file in the working directory, <c>TRADESTORE__SECTION__KEY</c> environment variables,
+/// and command-line flags.
+/// </summary>
+public static class TradeStoreConfiguration
+{
+    public static IConfigurationRoot Build(ConfigurationInputs inputs)
+    {
+        var builder = new ConfigurationBuilder();
+        builder.AddJsonFile(Path.Combine(inputs.BaseDirectory, "appsettings.json"), optional: true, reloadOnChange: false);
+
+        if (inputs.ConfigFile is { } configFile)
+        {
+            var fullPath = Path.GetFullPath(configFile, inputs.WorkingDirectory);
+            if (!File.Exists(fullPath))
+            {
+                throw new ConfigurationException($"--config: the file {fullPath} does not exist.");
+            }
+
+            builder.AddJsonFile(fullPath, optional: false, reloadOnChange: false);
+        }
+
+        var secretsPath = inputs.Environment.GetValueOrDefault(ConfigurationInputs.SecretsFileVariable) is { Length: > 0 } named
+            ? Path.GetFullPath(named, inputs.WorkingDirectory)
+            : Path.Combine(inputs.WorkingDirectory, "secrets.toml");
+        if (File.Exists(secretsPath))
+        {
+            builder.AddInMemoryCollection(SecretsFile.Read(secretsPath));
+        }
+        else if (inputs.Environment.ContainsKey(ConfigurationInputs.SecretsFileVariable))
+        {
+            throw new ConfigurationException($"{ConfigurationInputs.SecretsFileVariable}: the file {secretsPath} does not exist.");
+        }
+
+        var dotEnvPath = Path.Combine(inputs.WorkingDirectory, ".env");
+        if (File.Exists(dotEnvPath))
+        {
+            var dotEnv = DotEnv.Fluent().WithEnvFiles(dotEnvPath).WithTrimValues().Read();
+            builder.AddInMemoryCollection(FromPrefixedVariables(dotEnv));
+        }
+
+        builder.AddInMemoryCollection(FromPrefixedVariables(inputs.Environment));
+        builder.AddInMemoryCollection(inputs.CommandLine);
+        try
+        {
+            return builder.Build();
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FormatException)
+        {
+            throw new ConfigurationException($"A configuration file is not valid JSON: {ex.InnerException?.Message ?? ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Maps <c>TRADESTORE__STORAGE__DATADIRECTORY=x</c> to <c>Storage:DataDirectory=x</c> (keys are case-insensitive).</summary>
+    public static Dictionary<string, string?> FromPrefixedVariables(IEnumerable<KeyValuePair<string, string>> variables)
+    {
+        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in variables)
+        {
+            if (name.StartsWith(ConfigurationInputs.EnvironmentPrefix, StringComparison.OrdinalIgnoreCase))
+            {
+                values[name[ConfigurationInputs.EnvironmentPrefix.Length..].Replace("__", ConfigurationPath.KeyDelimiter, StringComparison.Ordinal)] = value;
+            }
+        }
+
+        return values;
+    }
+}

@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using TradeStore.Core.Options;
+
+namespace TradeStore.Server.Configuration;
+
+/// <summary>
+/// The bound and validated options of every section. Binding rejects unknown keys inside a known
+/// section (a typo such as <c>Storage:DataDirectroy</c> should stop start-up, not be ignored).
+/// </summary>
+public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Server, RedisOptions Redis, ClickHouseOptions ClickHouse)
+{
+    /// <exception cref="ConfigurationException">A value is malformed or invalid; the message names the key.</exception>
+    public static TradeStoreSettings Bind(IConfiguration configuration)
+    {
+        var storage = BindSection<StorageOptions>(configuration, StorageOptions.SectionName);
+        var server = BindSection<ServerOptions>(configuration, ServerOptions.SectionName);
+        var redis = BindSection<RedisOptions>(configuration, RedisOptions.SectionName);
+        var clickHouse = BindSection<ClickHouseOptions>(configuration, ClickHouseOptions.SectionName);
+
+        var failures = new List<string>();
+        Collect(failures, StorageOptions.SectionName, new StorageOptionsValidator().Validate(null, storage));
+        Collect(failures, ServerOptions.SectionName, new ServerOptionsValidator().Validate(null, server));
+        Collect(failures, RedisOptions.SectionName, new RedisOptionsValidator().Validate(null, redis));
+        Collect(failures, ClickHouseOptions.SectionName, new ClickHouseOptionsValidator().Validate(null, clickHouse));
+        if (failures.Count > 0)
+        {
+            throw new ConfigurationException(string.Join(Environment.NewLine, failures));
+        }
+
+        return new TradeStoreSettings(storage, server, redis, clickHouse);
+    }
+
+    internal static T BindSection<T>(IConfiguration configuration, string section)
+        where T : new()
+    {
+        try
+        {
+            return configuration.GetSection(section).Get<T>(binder => binder.ErrorOnUnknownConfiguration = true) ?? new T();
+        }
+        catch (InvalidOperationException ex) when (ex.Message.Contains(nameof(BinderOptions.ErrorOnUnknownConfiguration), StringComparison.Ordinal))
+        {
+            var unknown = ex.Message[(ex.Message.LastIndexOf(':') + 1)..].Trim();
+            var known = string.Join(", ", typeof(T).GetProperties().Where(p => p.CanWrite).Select(p => p.Name));
+            throw new ConfigurationException($"{section}: unknown setting {unknown}; the known settings are {known}.", ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The binder names the key ("…value at 'Storage:AutoMigrate' to type 'System.Boolean'"); keep its words, drop the stack.
+            throw new ConfigurationException(ex.InnerException is { } inner ? $"{ex.Message} {inner.Message}" : ex.Message, ex);
+        }
+    }
+
+    /// <summary>The generated validators report "Member: message"; prefixing the section gives the full key.</summary>
+    private static void Collect(List<string> failures, string section, ValidateOptionsResult result)
+    {
+        if (result.Failed)
+        {
+            failures.AddRange((result.Failures ?? []).Select(failure => $"{section}:{failure}"));
+        }
+    }
+}

@@ -1,0 +1,118 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using TradeStore.ClickHouse;
+using TradeStore.Core.Options;
+using TradeStore.Redis;
+using TradeStore.Server.Configuration;
+using TradeStore.Server.Health;
+using TradeStore.Storage;
+
+namespace TradeStore.Server;
+
+/// <summary>Composes the TradeStore web host from a configuration. Logic lives in the libraries; this only wires them.</summary>
+public static class TradeStoreHost
+{
+    private const string ReadyTag = "ready";
+
+    /// <summary>
+    /// Builds the host. The database is opened here, before anything listens, so a locked or damaged
+    /// file stops start-up with <see cref="DatabaseLockedException"/> or <see cref="DatabaseOpenException"/>.
+    /// </summary>
+    /// <param name="configuration">The effective configuration (<see cref="TradeStoreConfiguration.Build"/>).</param>
+    /// <param name="configure">Last-moment changes, for example a test server instead of Kestrel.</param>
+    public static WebApplication Build(IConfigurationRoot configuration, Action<WebApplicationBuilder>? configure = null)
+    {
+        var settings = TradeStoreSettings.Bind(configuration);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddConfiguration(configuration);
+        builder.WebHost.UseUrls(settings.Server.Urls);
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Server.ShutdownTimeout);
+
+        AddOptions(builder.Services, configuration);
+        var database = DuckDbDatabase.Open(settings.Storage.DatabasePath);
+        try
+        {
+            // A factory registration, so the container disposes (closes) the database at shutdown.
+            builder.Services.AddSingleton(_ => database);
+            AddDependencies(builder.Services, settings);
+            configure?.Invoke(builder);
+
+            var app = builder.Build();
+            MapHealth(app);
+            app.Lifetime.ApplicationStarted.Register(() => Log.Started(app.Logger, settings.Server.Urls, database.Path, database.EngineVersion,
+                settings.Redis.Enabled ? "enabled" : "disabled", settings.ClickHouse.Enabled ? "enabled" : "disabled"));
+            app.Lifetime.ApplicationStopped.Register(() => Log.Stopped(app.Logger, database.Path));
+            return app;
+        }
+        catch
+        {
+            database.Dispose();
+            throw;
+        }
+    }
+
+    private static void AddOptions(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptionsWithValidateOnStart<StorageOptions, StorageOptionsValidator>().Bind(configuration.GetSection(StorageOptions.SectionName));
+        services.AddOptionsWithValidateOnStart<ServerOptions, ServerOptionsValidator>().Bind(configuration.GetSection(ServerOptions.SectionName));
+        services.AddOptionsWithValidateOnStart<RedisOptions, RedisOptionsValidator>().Bind(configuration.GetSection(RedisOptions.SectionName));
+        services.AddOptionsWithValidateOnStart<ClickHouseOptions, ClickHouseOptionsValidator>().Bind(configuration.GetSection(ClickHouseOptions.SectionName));
+    }
+
+    private static void AddDependencies(IServiceCollection services, TradeStoreSettings settings)
+    {
+        var health = services.AddHealthChecks();
+        health.AddCheck<DuckDbHealthCheck>(DependencyNames.DuckDb, HealthStatus.Unhealthy, [ReadyTag]);
+
+        if (settings.Redis.Enabled)
+        {
+            services.AddSingleton<RedisConnection>();
+            // By design degraded, not unhealthy: Redis is derived state and writes go on without it (DESIGN.md §4).
+            health.AddCheck<RedisHealthCheck>(DependencyNames.Redis, HealthStatus.Degraded, [ReadyTag]);
+        }
+
+        if (settings.ClickHouse.Enabled)
+        {
+            services.AddHttpClient(ClickHouseClient.HttpClientName, client => client.Timeout = settings.ClickHouse.Timeout);
+            services.AddSingleton<ClickHouseClient>();
+            health.AddCheck<ClickHouseHealthCheck>(DependencyNames.ClickHouse, HealthStatus.Degraded, [ReadyTag]);
+        }
+    }
+
+    private static void MapHealth(WebApplication app)
+    {
+        // Liveness runs no checks: it answers whether the process serves requests at all, so a slow
+        // dependency never gets a healthy process restarted (Kubernetes' liveness/readiness split).
+        app.MapHealthChecks("/health/live", new HealthCheckOptions
+        {
+            Predicate = _ => false,
+            ResponseWriter = static (context, _) => context.Response.WriteAsJsonAsync(new LiveResponse("healthy"), HealthJsonContext.Default.LiveResponse),
+        });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = registration => registration.Tags.Contains(ReadyTag),
+            ResponseWriter = HealthResponseWriter.WriteAsync,
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status200OK,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+        });
+    }
+}

@@ -1,0 +1,93 @@
+using System.Text.RegularExpressions;
+using DuckDB.NET.Data;
+
+namespace TradeStore.Storage;
+
+/// <summary>
+/// One open DuckDB database file. Connections handed out by <see cref="OpenConnection"/> share the
+/// same in-process database instance, so they see each other's commits and the file lock is taken once.
+/// </summary>
+public sealed partial class DuckDbDatabase : IDisposable
+{
+    private readonly DuckDBConnection _root;
+    private int _disposed;
+
+    private DuckDbDatabase(string path, DuckDBConnection root)
+    {
+        Path = path;
+        _root = root;
+    }
+
+    /// <summary>Absolute path of the database file.</summary>
+    public string Path { get; }
+
+    /// <summary>The DuckDB library version, for example <c>v1.5.6</c>.</summary>
+    public string EngineVersion => _root.ServerVersion;
+
+    /// <summary>
+    /// Opens (creating if absent) the database at <paramref name="path"/>, creating its directory.
+    /// Never moves or deletes a database or WAL file, whatever fails.
+    /// </summary>
+    /// <exception cref="DatabaseLockedException">Another process holds the file.</exception>
+    /// <exception cref="DatabaseOpenException">DuckDB refused to open or replay the file.</exception>
+    public static DuckDbDatabase Open(string path)
+    {
+        var fullPath = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(fullPath)!);
+
+        var connection = new DuckDBConnection($"Data Source={fullPath}");
+        try
+        {
+            connection.Open();
+        }
+        catch (DuckDBException ex)
+        {
+            connection.Dispose();
+            throw Translate(fullPath, ex);
+        }
+
+        return new DuckDbDatabase(fullPath, connection);
+    }
+
+    /// <summary>A new connection to the same database instance; the caller disposes it.</summary>
+    public DuckDBConnection OpenConnection()
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        // DuckDB.NET shares one database instance among connections to the same file in a process.
+        var connection = new DuckDBConnection(_root.ConnectionString);
+        connection.Open();
+        return connection;
+    }
+
+    /// <summary>Writes the WAL into the database file, so the next start has nothing to replay.</summary>
+    public void Checkpoint()
+    {
+        using var command = _root.CreateCommand();
+        command.CommandText = "CHECKPOINT";
+        command.ExecuteNonQuery();
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _root.Dispose();
+        }
+    }
+
+    private static Exception Translate(string path, DuckDBException ex)
+    {
+        var message = ex.Message.Trim();
+        if (message.Contains("Could not set lock", StringComparison.OrdinalIgnoreCase) ||
+            message.Contains("Conflicting lock", StringComparison.OrdinalIgnoreCase))
+        {
+            var pid = PidPattern().Match(message) is { Success: true } m ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : (int?)null;
+            return new DatabaseLockedException(path, pid, message, ex);
+        }
+
+        return new DatabaseOpenException(path, message, ex);
+    }
+
+    [GeneratedRegex(@"\(PID (\d+)\)")]
+    private static partial Regex PidPattern();
+}
