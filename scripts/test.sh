@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Runs the whole TradeStore test suite against a real redis-server and clickhouse-server.
+#
+# Installs both from Debian's packages when missing, starts each on a free loopback port with a
+# throw-away data directory, exports TRADESTORE_TEST_REDIS / TRADESTORE_TEST_CLICKHOUSE, runs
+# `dotnet test`, stops what it started (also when tests fail), and ends with the line
+#   tests: N passed, N failed[, N skipped]
+# taken from the TRX results. Exits non-zero when any test failed or none ran.
+#
+# Usage: scripts/test.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Config]
+set -uo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+configuration="${CONFIGURATION:-Release}"
+work="$(mktemp -d /tmp/tradestore-test.XXXXXX)"
+results="$root/artifacts/test-results"
+pids=()
+
+log() { printf '[test.sh] %s\n' "$*" >&2; }
+
+cleanup() {
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+free_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$((20000 + RANDOM % 30000))
+    if port_is_free "$port"; then echo "$port"; return 0; fi
+  done
+  return 1
+}
+
+install_servers() {
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  [ -x /usr/bin/clickhouse-server ] || [ -x /usr/sbin/clickhouse-server ] || command -v clickhouse-server >/dev/null 2>&1 || missing+=(clickhouse-server)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing ${missing[*]} from Debian packages"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >&2 || return 1
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2 || return 1
+  fi
+}
+
+wait_for() { # name, seconds, command...
+  local name="$1" seconds="$2"; shift 2
+  for _ in $(seq 1 $((seconds * 10))); do
+    if "$@" >/dev/null 2>&1; then log "$name is up"; return 0; fi
+    sleep 0.1
+  done
+  log "$name did not answer within ${seconds}s"
+  return 1
+}
+
+start_redis() {
+  local port; port="$(free_port)" || return 1
+  mkdir -p "$work/redis"
+  redis-server --bind 127.0.0.1 --port "$port" --dir "$work/redis" --save "" --appendonly no \
+    --daemonize no --logfile "$work/redis/redis.log" &
+  pids+=($!)
+  wait_for "redis-server on port $port" 20 redis-cli -h 127.0.0.1 -p "$port" ping || { tail -20 "$work/redis/redis.log" >&2; return 1; }
+  export TRADESTORE_TEST_REDIS="127.0.0.1:$port"
+}
+
+start_clickhouse() {
+  local http tcp inter binary
+  http="$(free_port)" && tcp="$(free_port)" && inter="$(free_port)" || return 1
+  binary="$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)"
+  local dir="$work/clickhouse"
+  mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas"
+  # Debian's ClickHouse 18.16 reads its packaged config and takes these overrides (see ../shared/NOTES.md).
+  "$binary" --config=/etc/clickhouse-server/config.xml -- \
+    --path="$dir/data/" --tmp_path="$dir/tmp/" --user_files_path="$dir/user_files/" \
+    --format_schema_path="$dir/format_schemas/" \
+    --http_port="$http" --tcp_port="$tcp" --interserver_http_port="$inter" \
+    --listen_host=127.0.0.1 --logger.log="$dir/log" --logger.errorlog="$dir/err" >"$dir/stdout" 2>&1 &
+  pids+=($!)
+  wait_for "clickhouse-server on port $http" 60 curl -sf "http://127.0.0.1:$http/?query=SELECT%201" || { tail -20 "$dir/err" "$dir/stdout" >&2; return 1; }
+  export TRADESTORE_TEST_CLICKHOUSE="http://127.0.0.1:$http"
+}
+
+summary() { # passed failed skipped
+  local line="tests: $1 passed, $2 failed"
+  [ "$3" -gt 0 ] && line="$line, $3 skipped"
+  echo "$line"
+}
+
+servers_ok=1
+if install_servers; then
+  start_redis || servers_ok=0
+  start_clickhouse || servers_ok=0
+else
+  servers_ok=0
+fi
+if [ "$servers_ok" -eq 0 ]; then
+  log "a test server could not be started; tests that need it will fail under CI=true and skip otherwise"
+fi
+
+rm -rf "$results"
+mkdir -p "$results"
+log "building ($configuration)"
+if ! dotnet build TradeStore.slnx -c "$configuration" -nologo -clp:ErrorsOnly; then
+  log "build failed"
+  summary 0 1 0
+  exit 1
+fi
+
+log "running tests"
+dotnet test TradeStore.slnx -c "$configuration" --no-build -nologo \
+  --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@"
+test_exit=$?
+
+passed=0; failed=0; skipped=0
+shopt -s nullglob
+for trx in "$results"/*.trx; do
+  counters="$(grep -o '<Counters [^>]*>' "$trx" | head -1)"
+  p="$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")"
+  f="$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")"
+  e="$(sed -n 's/.* error="\([0-9]*\)".*/\1/p' <<<"$counters")"
+  t="$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters")"
+  x="$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$counters")"
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0} + ${e:-0}))
+  skipped=$((skipped + ${t:-0} - ${x:-0}))
+done
+
+if [ "$test_exit" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  log "dotnet test exited $test_exit without a failed test in the results; counting the run as failed"
+  failed=1
+fi
+
+summary "$passed" "$failed" "$skipped"
+if [ "$failed" -gt 0 ] || [ "$passed" -eq 0 ]; then
+  exit 1
+fi
+exit 0

@@ -1,0 +1,50 @@
+namespace TradeStore.Core.Trades;
+
+/// <summary>Why a command was refused; each maps to one HTTP status.</summary>
+public enum CommandErrorKind
+{
+    /// <summary>Malformed input (400). <see cref="CommandError.Field"/> names the field.</summary>
+    Validation,
+
+    /// <summary>No such trade, or it was deleted (404).</summary>
+    NotFound,
+
+    /// <summary>A trade with this id already exists (409).</summary>
+    AlreadyExists,
+
+    /// <summary><c>expectedVersion</c> is not the current version (409); <see cref="CommandError.CurrentVersion"/> says what is.</summary>
+    VersionConflict,
+
+    /// <summary>The trade's status does not allow this command, for example a fill on a cancelled trade (409).</summary>
+    InvalidTransition,
+
+    /// <summary>The command queue is full (503 with Retry-After); nothing was written.</summary>
+    Busy,
+
+    /// <summary>The writer is stopping or has stopped (503); nothing was written.</summary>
+    Unavailable,
+
+    /// <summary>The batch could not be committed (500); nothing of it was written.</summary>
+    StorageFailure,
+}
+
+/// <summary>A refused command: what kind of refusal, which field, and words a person can act on.</summary>
+public sealed record CommandError(CommandErrorKind Kind, string Message, string? Field = null, long? CurrentVersion = null)
+{
+    public static CommandError Invalid(string field, string message) => new(CommandErrorKind.Validation, message, field);
+}
+
+/// <summary>
+/// The outcome of one command. <see cref="Replayed"/> is true when an idempotency key matched an earlier
+/// command: <see cref="Trade"/> is then the state that command produced, and nothing was written.
+/// </summary>
+public sealed record CommandResult(Trade? Trade, CommandError? Error, bool Replayed = false)
+{
+    public bool Succeeded => Error is null;
+
+    public static CommandResult Applied(Trade trade) => new(trade, null);
+
+    public static CommandResult Replay(Trade trade) => new(trade, null, Replayed: true);
+
+    public static CommandResult Refused(CommandError error) => new(null, error);
+}

@@ -1,0 +1,118 @@
+using System.Buffers;
+
+namespace TradeStore.Core.Trades;
+
+/// <summary>Field rules for commands. Each failure names the field, in the JSON spelling clients send.</summary>
+public static class TradeValidation
+{
+    public const int MaxIdLength = 64;
+    public const int MaxSymbolLength = 32;
+    public const int MaxTextLength = 64;
+    public const int MaxIdempotencyKeyLength = 128;
+
+    private static readonly SearchValues<char> IdChars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-");
+    private static readonly SearchValues<char> CodeChars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:/-");
+
+    /// <summary>Checks the fields of <paramref name="command"/> alone (no state); <see langword="null"/> when valid.</summary>
+    public static CommandError? Validate(TradeCommand command)
+    {
+        var error = TradeId(command.TradeId) ?? IdempotencyKey(command.IdempotencyKey);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        return command switch
+        {
+            CreateTrade c => Code("account", c.Account, MaxIdLength)
+                ?? Code("symbol", c.Symbol, MaxSymbolLength)
+                ?? EnumValue("side", c.Side)
+                ?? Quantity("quantity", c.Quantity)
+                ?? Price("price", c.Price)
+                ?? Text("venue", c.Venue)
+                ?? Text("trader", c.Trader)
+                ?? Time("executedAt", c.ExecutedAt),
+            AmendTrade a => ExpectedVersion(a.ExpectedVersion)
+                ?? (a.Quantity is { } q ? Quantity("quantity", q) : null)
+                ?? (a.Price is { } p ? Price("price", p) : null)
+                ?? Text("venue", a.Venue)
+                ?? Text("trader", a.Trader)
+                ?? Time("executedAt", a.ExecutedAt)
+                ?? (a is { Quantity: null, Price: null, Venue: null, Trader: null, ExecutedAt: null }
+                    ? CommandError.Invalid("quantity", "An amend must change at least one of quantity, price, venue, trader, executedAt.")
+                    : null),
+            FillTrade f => ExpectedVersion(f.ExpectedVersion) ?? Quantity("quantity", f.Quantity) ?? Price("price", f.Price),
+            CancelTrade c => ExpectedVersion(c.ExpectedVersion),
+            DeleteTrade d => ExpectedVersion(d.ExpectedVersion),
+            _ => CommandError.Invalid("type", $"Unknown command {command.GetType().Name}."),
+        };
+    }
+
+    public static CommandError? TradeId(string? tradeId)
+    {
+        if (string.IsNullOrEmpty(tradeId))
+        {
+            return CommandError.Invalid("tradeId", "tradeId is required.");
+        }
+
+        if (tradeId.Length > MaxIdLength || tradeId.AsSpan().ContainsAnyExcept(IdChars))
+        {
+            return CommandError.Invalid("tradeId", $"tradeId must be 1 to {MaxIdLength} characters of A-Z, a-z, 0-9, '.', '_', ':', '-'.");
+        }
+
+        return null;
+    }
+
+    private static CommandError? IdempotencyKey(string? key) =>
+        key is not null && (key.Length is 0 or > MaxIdempotencyKeyLength || key.Any(char.IsControl))
+            ? CommandError.Invalid("idempotencyKey", $"The idempotency key must be 1 to {MaxIdempotencyKeyLength} printable characters.")
+            : null;
+
+    private static CommandError? Code(string field, string? value, int maxLength)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return CommandError.Invalid(field, $"{field} is required.");
+        }
+
+        return value.Length > maxLength || value.AsSpan().ContainsAnyExcept(CodeChars)
+            ? CommandError.Invalid(field, $"{field} must be 1 to {maxLength} characters of A-Z, a-z, 0-9, '.', '_', ':', '/', '-'.")
+            : null;
+    }
+
+    private static CommandError? Text(string field, string? value) =>
+        value is not null && (value.Length is 0 or > MaxTextLength || value.Any(char.IsControl))
+            ? CommandError.Invalid(field, $"{field}, when given, must be 1 to {MaxTextLength} printable characters.")
+            : null;
+
+    private static CommandError? EnumValue(string field, Side side) =>
+        Enum.IsDefined(side) ? null : CommandError.Invalid(field, $"{field} must be \"buy\" or \"sell\".");
+
+    private static CommandError? Quantity(string field, decimal value)
+    {
+        if (value <= 0)
+        {
+            return CommandError.Invalid(field, $"{field} must be greater than 0.");
+        }
+
+        return Money.FitsStorage(value) ? null : CommandError.Invalid(field, $"{field} must be at most {Money.Max} with at most {Money.Scale} decimals.");
+    }
+
+    private static CommandError? Price(string field, decimal value)
+    {
+        if (value < 0)
+        {
+            return CommandError.Invalid(field, $"{field} must not be negative.");
+        }
+
+        return Money.FitsStorage(value) ? null : CommandError.Invalid(field, $"{field} must be at most {Money.Max} with at most {Money.Scale} decimals.");
+    }
+
+    private static CommandError? ExpectedVersion(long? version) =>
+        version is < 1 ? CommandError.Invalid("expectedVersion", "expectedVersion must be 1 or greater.") : null;
+
+    private static CommandError? Time(string field, DateTimeOffset? value) =>
+        value is { } t && (t.UtcDateTime.Year < 1970 || t.UtcDateTime.Year > 9999)
+            ? CommandError.Invalid(field, $"{field} must be a UTC time between 1970 and 9999.")
+            : null;
+}

@@ -1,0 +1,55 @@
+using TradeStore.Core.Trades;
+
+namespace TradeStore.Storage.Journal;
+
+/// <summary>
+/// Reads the journal in <c>seq</c> order. The journal doubles as the outbox of Redis and ClickHouse:
+/// each keeps a checkpoint and reads what follows it from here.
+/// </summary>
+public sealed class JournalReader(DuckDbDatabase database)
+{
+    /// <summary>Up to <paramref name="limit"/> events with <c>seq &gt; afterSeq</c>, in order.</summary>
+    public List<TradeEvent> ReadAfter(long afterSeq, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        using var connection = database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {JournalColumns.List} FROM trade_events WHERE seq > $after ORDER BY seq LIMIT $limit";
+        command.Parameters.Add(new DuckDB.NET.Data.DuckDBParameter("after", afterSeq));
+        command.Parameters.Add(new DuckDB.NET.Data.DuckDBParameter("limit", (long)limit));
+        using var reader = command.ExecuteReader();
+        var events = new List<TradeEvent>();
+        while (reader.Read())
+        {
+            events.Add(JournalColumns.Read(reader));
+        }
+
+        return events;
+    }
+
+    /// <summary>Every event of one trade, oldest first.</summary>
+    public List<TradeEvent> ReadTrade(string tradeId)
+    {
+        using var connection = database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {JournalColumns.List} FROM trade_events WHERE trade_id = $id ORDER BY version";
+        command.Parameters.Add(new DuckDB.NET.Data.DuckDBParameter("id", tradeId));
+        using var reader = command.ExecuteReader();
+        var events = new List<TradeEvent>();
+        while (reader.Read())
+        {
+            events.Add(JournalColumns.Read(reader));
+        }
+
+        return events;
+    }
+
+    /// <summary>The highest <c>seq</c> in the journal, 0 when empty.</summary>
+    public long LastSeq()
+    {
+        using var connection = database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT coalesce(max(seq), 0) FROM trade_events";
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using TradeStore.Storage;
+using TradeStore.TestSupport;
+
+namespace TradeStore.IntegrationTests;
+
+/// <summary>The real executable as a child process: start, signals, exit codes, the database lock.</summary>
+public sealed class ServeProcessTests : IDisposable
+{
+    private const int SigTerm = 15;
+    private const int SigInt = 2;
+    private readonly TempDirectory _work = new("serve");
+
+    public void Dispose() => _work.Dispose();
+
+    [Theory]
+    [InlineData(SigTerm)]
+    [InlineData(SigInt)]
+    public async Task Serve_Signal_ExitsZeroWithinTenSecondsAndReleasesTheDatabase(int signal)
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path);
+        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+
+        var stopwatch = Stopwatch.StartNew();
+        child.Signal(signal);
+        var exitCode = await child.WaitForExitAsync(TimeSpan.FromSeconds(15));
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}:\n{child.Output}");
+        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"took {stopwatch.Elapsed}");
+        // Closed means the lock is gone: this process can open the same file.
+        using var reopened = DuckDbDatabase.Open(_work.DatabasePath);
+        Assert.Equal(_work.DatabasePath, reopened.Path);
+    }
+
+    [Fact]
+    public async Task Serve_DatabaseHeldByAnotherProcess_ExitsWithLockErrorNamingFileAndPid()
+    {
+        using var holder = DuckDbDatabase.Open(_work.DatabasePath);
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(
+            ["serve", "--data", _work.Path, "--urls", $"http://127.0.0.1:{FreePort.Next()}"], _work.Path);
+
+        Assert.Equal(3, exitCode);
+        Assert.Contains(_work.DatabasePath, output);
+        Assert.Contains($"PID {Environment.ProcessId}", output);
+        Assert.True(File.Exists(_work.DatabasePath), "the database file is never moved or deleted");
+    }
+
+    [Fact]
+    public async Task Serve_InvalidConfiguration_ExitsTwoNamingTheKey()
+    {
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(
+            ["serve", "--data", _work.Path], _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE__CLICKHOUSE__URL"] = "nonsense" });
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("ClickHouse:Url", output);
+        Assert.False(File.Exists(_work.DatabasePath), "a bad configuration stops before the database is touched");
+    }
+
+    [Fact]
+    public async Task ConfigShow_WithSecrets_PrintsEffectiveValuesRedacted()
+    {
+        var secrets = _work.File("secrets.toml");
+        await File.WriteAllTextAsync(secrets, "[Redis]\nPassword = \"hunter2\"\n", TestContext.Current.CancellationToken);
+        File.SetUnixFileMode(secrets, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(
+            ["config", "show", "--data", "/srv/trades"], _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE__REDIS__CONNECTION"] = "127.0.0.1:6379" });
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("/srv/trades", output);
+        Assert.Contains("127.0.0.1:6379", output);
+        Assert.DoesNotContain("hunter2", output);
+    }
+
+    [Fact]
+    public async Task Help_EveryCommand_DescribesItself()
+    {
+        foreach (var command in new[] { new[] { "--help" }, ["serve", "--help"], ["config", "--help"], ["config", "show", "--help"] })
+        {
+            var (exitCode, output) = await TradeStoreProcess.RunAsync(command, _work.Path);
+
+            Assert.Equal(0, exitCode);
+            Assert.Contains("Usage:", output);
+        }
+
+        var (versionExit, version) = await TradeStoreProcess.RunAsync(["--version"], _work.Path);
+        Assert.Equal(0, versionExit);
+        Assert.Matches(@"^\d+\.\d+\.\d+", version.Trim());
+    }
+}

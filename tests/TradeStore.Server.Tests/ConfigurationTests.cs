@@ -1,0 +1,163 @@
+using TradeStore.Server.Configuration;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Server.Tests;
+
+public sealed class ConfigurationTests : IDisposable
+{
+    private readonly TempDirectory _bin = new("bin");
+    private readonly TempDirectory _work = new("work");
+
+    public void Dispose()
+    {
+        _bin.Dispose();
+        _work.Dispose();
+    }
+
+    [Fact]
+    public void Build_NothingConfigured_EmbeddedDefaults()
+    {
+        var settings = TradeStoreSettings.Bind(TradeStoreConfiguration.Build(Inputs()));
+
+        Assert.Equal("./data", settings.Storage.DataDirectory);
+        Assert.True(settings.Storage.AutoMigrate);
+        Assert.Equal("http://127.0.0.1:5080", settings.Server.Urls);
+        Assert.False(settings.Redis.Enabled);
+        Assert.False(settings.ClickHouse.Enabled);
+    }
+
+    [Fact]
+    public void Build_EveryLayerSetsTheSameKey_HigherLayerWins()
+    {
+        const string key = "TRADESTORE__STORAGE__DATADIRECTORY";
+        File.WriteAllText(_bin.File("appsettings.json"), """{"Storage":{"DataDirectory":"from-appsettings","AutoMigrate":false}}""");
+        File.WriteAllText(_work.File("extra.json"), """{"Storage":{"DataDirectory":"from-config-file"},"Server":{"Urls":"http://127.0.0.1:6000"}}""");
+        WriteSecrets("[Storage]\nDataDirectory = \"from-secrets\"\n[Redis]\nPassword = \"s3cret\"\n");
+        File.WriteAllText(_work.File(".env"), $"{key}=from-dotenv\nTRADESTORE__REDIS__CONNECTION=127.0.0.1:6390\n");
+
+        string Resolve(ConfigurationInputs inputs) => TradeStoreSettings.Bind(TradeStoreConfiguration.Build(inputs)).Storage.DataDirectory;
+
+        Assert.Equal("from-dotenv", Resolve(Inputs() with { ConfigFile = "extra.json" }));
+        Assert.Equal("from-env", Resolve(Inputs(env: new() { [key] = "from-env" }) with { ConfigFile = "extra.json" }));
+        Assert.Equal("from-flag", Resolve(Inputs(env: new() { [key] = "from-env" }) with
+        {
+            ConfigFile = "extra.json",
+            CommandLine = new Dictionary<string, string?> { ["Storage:DataDirectory"] = "from-flag" },
+        }));
+
+        File.Delete(_work.File(".env"));
+        Assert.Equal("from-secrets", Resolve(Inputs() with { ConfigFile = "extra.json" }));
+        File.Delete(_work.File("secrets.toml"));
+        Assert.Equal("from-config-file", Resolve(Inputs() with { ConfigFile = "extra.json" }));
+        Assert.Equal("from-appsettings", Resolve(Inputs()));
+    }
+
+    [Fact]
+    public void Build_LowerLayerKeyNotOverridden_Kept()
+    {
+        File.WriteAllText(_bin.File("appsettings.json"), """{"Storage":{"AutoMigrate":false}}""");
+        var settings = TradeStoreSettings.Bind(TradeStoreConfiguration.Build(Inputs(env: new() { ["TRADESTORE__STORAGE__DATADIRECTORY"] = "x" })));
+
+        Assert.False(settings.Storage.AutoMigrate);
+        Assert.Equal("x", settings.Storage.DataDirectory);
+    }
+
+    [Fact]
+    public void Build_SecretsToml_ProvidesCredentials()
+    {
+        WriteSecrets("[ClickHouse]\nUser = \"analyst\"\nPassword = \"pa55\"\n[Redis]\nPassword = \"r3d\"\n");
+
+        var settings = TradeStoreSettings.Bind(TradeStoreConfiguration.Build(Inputs()));
+
+        Assert.Equal("analyst", settings.ClickHouse.User);
+        Assert.Equal("pa55", settings.ClickHouse.Password);
+        Assert.Equal("r3d", settings.Redis.Password);
+    }
+
+    [Fact]
+    public void Build_SecretsTomlReadableByOthers_RefusedWithChmodAdvice()
+    {
+        var path = _work.File("secrets.toml");
+        File.WriteAllText(path, "[Redis]\nPassword = \"x\"\n");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreConfiguration.Build(Inputs()));
+
+        Assert.Contains("0644", error.Message);
+        Assert.Contains("chmod 600", error.Message);
+    }
+
+    [Fact]
+    public void Build_SecretsTomlMalformed_ErrorWithoutTheSecretLine()
+    {
+        WriteSecrets("[Redis]\nPassword = \"unterminated-hunter2\n");
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreConfiguration.Build(Inputs()));
+
+        Assert.Contains("not valid TOML", error.Message);
+        Assert.DoesNotContain("hunter2", error.Message);
+    }
+
+    [Fact]
+    public void Build_ConfigFileMissing_NamesTheFile()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreConfiguration.Build(Inputs() with { ConfigFile = "nope.json" }));
+
+        Assert.Contains("--config", error.Message);
+        Assert.Contains("nope.json", error.Message);
+    }
+
+    [Theory]
+    [InlineData("TRADESTORE__CLICKHOUSE__URL", "not-a-url", "ClickHouse:Url")]
+    [InlineData("TRADESTORE__CLICKHOUSE__URL", "ftp://host", "ClickHouse:Url")]
+    [InlineData("TRADESTORE__CLICKHOUSE__DATABASE", "drop table;", "ClickHouse:Database")]
+    [InlineData("TRADESTORE__SERVER__URLS", "127.0.0.1:80", "Server:Urls")]
+    [InlineData("TRADESTORE__SERVER__SHUTDOWNTIMEOUT", "00:00:00", "Server:ShutdownTimeout")]
+    [InlineData("TRADESTORE__STORAGE__DATADIRECTORY", "", "Storage:DataDirectory")]
+    [InlineData("TRADESTORE__STORAGE__AUTOMIGRATE", "maybe", "Storage:AutoMigrate")]
+    [InlineData("TRADESTORE__REDIS__HEALTHTIMEOUT", "soon", "Redis:HealthTimeout")]
+    [InlineData("TRADESTORE__STORAGE__DATADIRECTROY", "typo", "DATADIRECTROY")]
+    public void Bind_BadValue_MessageNamesTheKey(string variable, string value, string expectedKey)
+    {
+        var configuration = TradeStoreConfiguration.Build(Inputs(env: new() { [variable] = value }));
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreSettings.Bind(configuration));
+
+        Assert.Contains(expectedKey, error.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void ToJson_SecretsSet_RedactedEverywhere()
+    {
+        WriteSecrets("[ClickHouse]\nUser = \"analyst\"\nPassword = \"ch-pass-123\"\n[Redis]\nPassword = \"redis-pass-456\"\n");
+        var configuration = TradeStoreConfiguration.Build(Inputs(env: new()
+        {
+            ["TRADESTORE__REDIS__CONNECTION"] = "127.0.0.1:6379,password=inline-pass-789",
+            ["TRADESTORE__CLICKHOUSE__URL"] = "http://127.0.0.1:8123",
+        }));
+
+        var json = ConfigurationPrinter.ToJson(TradeStoreSettings.Bind(configuration));
+
+        Assert.DoesNotContain("ch-pass-123", json);
+        Assert.DoesNotContain("redis-pass-456", json);
+        Assert.DoesNotContain("inline-pass-789", json);
+        Assert.DoesNotContain("analyst", json);
+        Assert.Contains("127.0.0.1:6379", json);
+        Assert.Contains("http://127.0.0.1:8123", json);
+        Assert.Contains(ConfigurationPrinter.Redacted, json);
+    }
+
+    private void WriteSecrets(string toml)
+    {
+        var path = _work.File("secrets.toml");
+        File.WriteAllText(path, toml);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
+
+    private ConfigurationInputs Inputs(Dictionary<string, string>? env = null) => new()
+    {
+        BaseDirectory = _bin.Path,
+        WorkingDirectory = _work.Path,
+        Environment = env ?? [],
+    };
+}

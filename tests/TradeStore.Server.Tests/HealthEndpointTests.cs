@@ -1,0 +1,91 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.TestHost;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Server.Tests;
+
+public sealed class HealthEndpointTests : IDisposable
+{
+    private readonly TempDirectory _data = new("health");
+
+    public void Dispose() => _data.Dispose();
+
+    [Fact]
+    public async Task Live_EmbeddedDefault_Healthy()
+    {
+        await using var app = await TestHostFactory.StartAsync(_data.Path);
+        using var client = app.GetTestClient();
+
+        using var response = await client.GetAsync("/health/live", TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("healthy", (await ReadJson(response)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Ready_EmbeddedDefault_DuckDbHealthyOthersDisabled()
+    {
+        await using var app = await TestHostFactory.StartAsync(_data.Path);
+        using var client = app.GetTestClient();
+
+        using var response = await client.GetAsync("/health/ready", TestContext.Current.CancellationToken);
+        var body = await ReadJson(response);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("healthy", body.GetProperty("status").GetString());
+        Assert.Equal("healthy", Dependency(body, "duckdb"));
+        Assert.Equal("disabled", Dependency(body, "redis"));
+        Assert.Equal("disabled", Dependency(body, "clickhouse"));
+        Assert.True(File.Exists(_data.DatabasePath), "serve creates DIR/tradestore.duckdb");
+    }
+
+    [Fact]
+    public async Task Ready_ConfiguredServersNotListening_DegradedNotCrashed()
+    {
+        var deadRedis = $"127.0.0.1:{FreePort.Next()}";
+        var deadClickHouse = $"http://127.0.0.1:{FreePort.Next()}";
+        await using var app = await TestHostFactory.StartAsync(_data.Path, new()
+        {
+            ["TRADESTORE__REDIS__CONNECTION"] = deadRedis,
+            ["TRADESTORE__CLICKHOUSE__URL"] = deadClickHouse,
+        });
+        using var client = app.GetTestClient();
+
+        using var response = await client.GetAsync("/health/ready", TestContext.Current.CancellationToken);
+        var body = await ReadJson(response);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("degraded", body.GetProperty("status").GetString());
+        Assert.Equal("healthy", Dependency(body, "duckdb"));
+        Assert.Equal("degraded", Dependency(body, "redis"));
+        Assert.Equal("degraded", Dependency(body, "clickhouse"));
+    }
+
+    [Fact]
+    public async Task Ready_RealRedisAndClickHouse_AllHealthy()
+    {
+        var redis = TestServers.Redis;
+        var clickHouse = TestServers.ClickHouse;
+        await using var app = await TestHostFactory.StartAsync(_data.Path, new()
+        {
+            ["TRADESTORE__REDIS__CONNECTION"] = redis,
+            ["TRADESTORE__CLICKHOUSE__URL"] = clickHouse,
+        });
+        using var client = app.GetTestClient();
+
+        using var response = await client.GetAsync("/health/ready", TestContext.Current.CancellationToken);
+        var body = await ReadJson(response);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("healthy", Dependency(body, "redis"));
+        Assert.Equal("healthy", Dependency(body, "clickhouse"));
+        Assert.Equal("healthy", body.GetProperty("status").GetString());
+    }
+
+    private static string? Dependency(JsonElement body, string name) =>
+        body.GetProperty("dependencies").GetProperty(name).GetProperty("status").GetString();
+
+    private static async Task<JsonElement> ReadJson(HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
+}

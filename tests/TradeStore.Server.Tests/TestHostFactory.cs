@@ -1,0 +1,23 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
+using TradeStore.Server.Configuration;
+
+namespace TradeStore.Server.Tests;
+
+/// <summary>Builds the real TradeStore host on an in-memory test server, with a real DuckDB file.</summary>
+internal static class TestHostFactory
+{
+    public static async Task<WebApplication> StartAsync(string dataDirectory, Dictionary<string, string>? environment = null)
+    {
+        var env = new Dictionary<string, string>(environment ?? []) { ["TRADESTORE__STORAGE__DATADIRECTORY"] = dataDirectory };
+        var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs
+        {
+            BaseDirectory = dataDirectory,
+            WorkingDirectory = dataDirectory,
+            Environment = env,
+        });
+        var app = TradeStoreHost.Build(configuration, builder => builder.WebHost.UseTestServer());
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        return app;
+    }
+}

@@ -1,0 +1,39 @@
+using Xunit;
+
+namespace TradeStore.TestSupport;
+
+/// <summary>
+/// Addresses of the real Redis and ClickHouse that <c>scripts/test.sh</c> starts. Outside CI a missing
+/// server skips the test; under <c>CI=true</c> it fails it, so a broken set-up can never pass quietly.
+/// </summary>
+public static class TestServers
+{
+    public const string RedisVariable = "TRADESTORE_TEST_REDIS";
+    public const string ClickHouseVariable = "TRADESTORE_TEST_CLICKHOUSE";
+
+    /// <summary><c>host:port</c> of the test Redis.</summary>
+    public static string Redis => Require(RedisVariable, "redis-server");
+
+    /// <summary><c>http://host:port</c> of the test ClickHouse HTTP interface.</summary>
+    public static string ClickHouse => Require(ClickHouseVariable, "clickhouse-server");
+
+    public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+
+    private static string Require(string variable, string server)
+    {
+        var value = Environment.GetEnvironmentVariable(variable);
+        if (!string.IsNullOrWhiteSpace(value))
+        {
+            return value;
+        }
+
+        var message = $"{variable} is not set: run the suite with scripts/test.sh, which starts a real {server}.";
+        if (IsCi)
+        {
+            Assert.Fail(message);
+        }
+
+        Assert.Skip(message);
+        return string.Empty;
+    }
+}

@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace TradeStore.TestSupport;
+
+/// <summary>
+/// The real <c>tradestore</c> executable run as a child process, for tests that need a process boundary:
+/// signals, crashes, file locks. Output is captured for assertions and failure messages.
+/// </summary>
+public sealed partial class TradeStoreProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly Lock _outputLock = new();
+
+    private TradeStoreProcess(Process process)
+    {
+        _process = process;
+    }
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Everything the child wrote to stdout and stderr so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_outputLock)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Path of the built <c>tradestore.dll</c> that matches the test build's configuration.</summary>
+    public static string CliPath
+    {
+        get
+        {
+            var testBin = AppContext.BaseDirectory.TrimEnd(System.IO.Path.DirectorySeparatorChar); // …/tests/X/bin/<Configuration>/net10.0
+            var configuration = new DirectoryInfo(testBin).Parent!.Name;
+            var root = FindRepositoryRoot(testBin);
+            var path = System.IO.Path.Combine(root, "src", "TradeStore.Cli", "bin", configuration, "net10.0", "tradestore.dll");
+            return File.Exists(path) ? path : throw new FileNotFoundException($"Build the CLI first: {path} is missing.", path);
+        }
+    }
+
+    public static TradeStoreProcess Start(IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(CliPath);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        // The child must not pick up this machine's TradeStore settings.
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("TRADESTORE__", StringComparison.OrdinalIgnoreCase)).ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var child = new TradeStoreProcess(process);
+        process.OutputDataReceived += (_, e) => child.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => child.Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return child;
+    }
+
+    /// <summary>Runs a command to completion and returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    {
+        await using var child = Start(arguments, workingDirectory, environment);
+        var exitCode = await child.WaitForExitAsync(timeout ?? TimeSpan.FromMinutes(2));
+        return (exitCode, child.Output);
+    }
+
+    /// <summary>Polls <paramref name="url"/> until it answers 2xx, the child exits, or the timeout passes.</summary>
+    public async Task WaitUntilAnsweringAsync(string url, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"tradestore exited with code {_process.ExitCode} before answering {url}:\n{Output}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(url);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+            catch (TaskCanceledException)
+            {
+                // not answering yet
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"tradestore did not answer {url} within {timeout}:\n{Output}");
+    }
+
+    /// <summary>Sends a POSIX signal (SIGTERM = 15, SIGINT = 2, SIGKILL = 9).</summary>
+    public void Signal(int signal)
+    {
+        if (Kill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed with errno {Marshal.GetLastPInvokeError()}.");
+        }
+    }
+
+    /// <summary>Waits for the child to exit; returns its exit code. Kills it and throws on timeout.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"tradestore did not exit within {timeout}:\n{Output}");
+        }
+
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_outputLock)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    private static string FindRepositoryRoot(string start)
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(System.IO.Path.Combine(dir.FullName, "TradeStore.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException($"No TradeStore.slnx above {start}.");
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}
