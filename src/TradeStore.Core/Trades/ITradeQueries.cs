@@ -1,0 +1,33 @@
+namespace TradeStore.Core.Trades;
+
+/// <summary>Filter and keyset cursor of a trade list. <see cref="Limit"/> is already bounded by the caller.</summary>
+public sealed record TradeFilter(
+    string? Account = null,
+    string? Symbol = null,
+    TradeStatus? Status = null,
+    DateTimeOffset? From = null,
+    DateTimeOffset? To = null,
+    int Limit = 100,
+    string? Cursor = null);
+
+/// <summary>One page of trades in a stable order, and the cursor of the next page (<see langword="null"/> at the end).</summary>
+public sealed record TradePage(IReadOnlyList<Trade> Trades, string? NextCursor);
+
+/// <summary>
+/// The read side. Point reads and positions come from the in-memory state index (microseconds);
+/// history and lists come from DuckDB.
+/// </summary>
+public interface ITradeQueries
+{
+    /// <summary>The current state, or <see langword="null"/> when the trade is unknown or deleted.</summary>
+    Trade? GetTrade(string tradeId);
+
+    /// <summary>Every event of the trade, oldest first (deleted trades included); empty when unknown.</summary>
+    IReadOnlyList<TradeEvent> GetHistory(string tradeId);
+
+    /// <summary>Live (not deleted) trades matching <paramref name="filter"/>, ordered by execution time then trade id.</summary>
+    TradePage ListTrades(TradeFilter filter);
+
+    /// <summary>Non-empty positions of one account (or of every account when <see langword="null"/>), ordered by account then symbol.</summary>
+    IReadOnlyList<Position> GetPositions(string? account);
+}
