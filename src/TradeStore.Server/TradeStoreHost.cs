@@ -9,7 +9,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TradeStore.ClickHouse;
 using TradeStore.Core.Options;
+using TradeStore.Core.Trades;
 using TradeStore.Redis;
+using TradeStore.Redis.Projection;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Health;
 using TradeStore.Storage;
@@ -82,6 +84,9 @@ public static class TradeStoreHost
         if (settings.Redis.Enabled)
         {
             services.AddSingleton<RedisConnection>();
+            services.AddSingleton<RedisProjector>();
+            services.AddSingleton<ICommitObserver>(sp => sp.GetRequiredService<RedisProjector>());
+            services.AddHostedService(sp => sp.GetRequiredService<RedisProjector>());
             // By design degraded, not unhealthy: Redis is derived state and writes go on without it (DESIGN.md §4).
             health.AddCheck<RedisHealthCheck>(DependencyNames.Redis, HealthStatus.Degraded, [ReadyTag]);
         }
