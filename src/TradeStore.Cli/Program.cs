@@ -8,6 +8,10 @@ var root = new RootCommand("TradeStore: durable trade capture on embedded DuckDB
     CommonOptions.Data,
     ServeCommand.Create(),
     ConfigCommand.Create(),
+    RedisCommand.Create(),
+    VerifyCommand.Create(),
+    RecoverCommand.Create(),
+    TailCommand.Create(),
 };
 
 return await CliRunner.RunAsync(root, args);
