@@ -13,6 +13,7 @@ public static class BenchCommand
     {
         Engine(),
         Index(),
+        RedisBenchCommand.Create(),
     };
 
     private static Command Engine()

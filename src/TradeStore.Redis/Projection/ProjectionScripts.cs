@@ -5,7 +5,8 @@ internal static class ProjectionScripts
 {
     /// <summary>
     /// Applies one batch. ARGV: checkpoint key, stream key, expected checkpoint, new checkpoint, stream MAXLEN,
-    /// trade count, position count, event count, then the trades (key, field-pair count, pairs; count 0 deletes),
+    /// trade count, position count, event count, then the trades (key, field-pair count, pairs; count 0 deletes;
+    /// by design HSET without DEL: a live trade never loses a field, so overwriting is the whole state),
     /// the positions (key, symbol, the four old sums as read, "1" to remove or "0", the six new values) and the
     /// events (entry id, field-pair count, pairs).
     /// Returns {1, cp} applied; {0, cp} already applied (cp &gt;= new); {-1, cp} checkpoint is not the expected one;
@@ -25,9 +26,9 @@ internal static class ProjectionScripts
         local pStart = i
         for p = 1, nP do
           local key, sym = ARGV[i], ARGV[i + 1]
+          local v = redis.call('HMGET', key, sym .. sums[1], sym .. sums[2], sym .. sums[3], sym .. sums[4])
           for s = 1, 4 do
-            local v = redis.call('HGET', key, sym .. sums[s]) or ''
-            if v ~= ARGV[i + 1 + s] then return {-2, cp} end
+            if (v[s] or '') ~= ARGV[i + 1 + s] then return {-2, cp} end
           end
           i = i + 13
         end
@@ -35,8 +36,9 @@ internal static class ProjectionScripts
         i = tStart
         for t = 1, nT do
           local key, n = ARGV[i], tonumber(ARGV[i + 1])
-          redis.call('DEL', key)
-          if n > 0 then
+          if n == 0 then
+            redis.call('DEL', key)
+          else
             local args = {}
             for k = 1, 2 * n do args[k] = ARGV[i + 1 + k] end
             redis.call('HSET', key, unpack(args))

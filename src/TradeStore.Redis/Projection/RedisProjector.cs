@@ -23,9 +23,10 @@ public sealed record RedisProjectionStatus(long Checkpoint, long JournalSeq, Tim
 }
 
 /// <summary>
-/// Keeps Redis equal to the journal. The engine tells it about each commit (<see cref="ICommitObserver"/>), which
-/// only wakes it; by design it then always reads the journal from Redis's own checkpoint, so start-up, a Redis
-/// outage, a rebuild and live traffic are one code path that can neither gap nor reorder. Each batch is one
+/// Keeps Redis equal to the journal. The engine hands it each committed batch (<see cref="ICommitObserver"/>): the
+/// events are only queued (bounded) and the projector woken. The projector applies, from Redis's own checkpoint,
+/// the queued events when they follow the checkpoint without a gap, and otherwise reads the journal (start-up,
+/// after a Redis outage, a rebuild, a full queue): one code path that can neither gap nor reorder. Each batch is one
 /// atomic script (<see cref="ProjectionWriter"/>). Failures retry forever with exponential backoff and jitter
 /// (Polly); writes never wait for Redis.
 /// </summary>
@@ -36,6 +37,13 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
     private static readonly TimeSpan DuckDbCheckpointInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan FinalFlushTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// By design the queue of committed events is bounded: while Redis is away it stops taking events (the journal
+    /// has them) instead of growing without limit. Measured: reading every batch back from DuckDB instead of using
+    /// these events put projection delay well above the 100 ms p99 target at 10,000 trades/s on 2 cores.
+    /// </summary>
+    private const int MaxQueuedEvents = 200_000;
+
     private readonly RedisConnection _connection;
     private readonly JournalReader _journal;
     private readonly SyncCheckpoints _checkpoints;
@@ -44,9 +52,11 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
     private readonly ILogger<RedisProjector> _logger;
     private readonly TimeProvider _time;
     private readonly ResiliencePipeline _retry;
+    private readonly ConcurrentQueue<IReadOnlyList<TradeEvent>> _committed = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     private long _journalSeq;
+    private int _queuedEvents;
     private long _checkpoint = -1;
     private long _pausedAt = -1;
     private long _oldestPendingTicks;
@@ -131,6 +141,12 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
             {
                 Interlocked.CompareExchange(ref _oldestPendingTicks, events[0].RecordedAt.UtcTicks, 0);
             }
+
+            if (Volatile.Read(ref _queuedEvents) + events.Count <= MaxQueuedEvents)
+            {
+                Interlocked.Add(ref _queuedEvents, events.Count);
+                _committed.Enqueue(events);
+            }
         }
 
         _wake.Writer.TryWrite(true);
@@ -213,7 +229,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var checkpoint = Volatile.Read(ref _checkpoint);
-                var events = _journal.ReadAfter(checkpoint, _options.MaxBatchSize);
+                var events = NextBatch(checkpoint);
                 if (events.Count == 0)
                 {
                     Volatile.Write(ref _oldestPendingTicks, 0);
@@ -271,6 +287,54 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
             Volatile.Write(ref _checkpoint, -1);
             _countCatchUp = true;
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The events that follow <paramref name="checkpoint"/>: from the queue of committed batches when its head
+    /// continues the checkpoint, otherwise from the journal up to the queue's head (or a full batch).
+    /// </summary>
+    private List<TradeEvent> NextBatch(long checkpoint)
+    {
+        while (_committed.TryPeek(out var stale) && stale[^1].Seq <= checkpoint)
+        {
+            Dequeue();
+        }
+
+        if (!_committed.TryPeek(out var head))
+        {
+            return _journal.ReadAfter(checkpoint, _options.MaxBatchSize);
+        }
+
+        if (head[0].Seq > checkpoint + 1)
+        {
+            return _journal.ReadAfter(checkpoint, (int)Math.Min(_options.MaxBatchSize, head[0].Seq - checkpoint - 1));
+        }
+
+        var batch = new List<TradeEvent>(Math.Min(_options.MaxBatchSize, 4096));
+        var next = checkpoint + 1;
+        while (_committed.TryPeek(out head) && head[0].Seq <= next && (batch.Count == 0 || batch.Count + head.Count <= _options.MaxBatchSize))
+        {
+            foreach (var e in head)
+            {
+                if (e.Seq == next)
+                {
+                    batch.Add(e);
+                    next++;
+                }
+            }
+
+            Dequeue();
+        }
+
+        return batch;
+    }
+
+    private void Dequeue()
+    {
+        if (_committed.TryDequeue(out var events))
+        {
+            Interlocked.Add(ref _queuedEvents, -events.Count);
         }
     }
 
