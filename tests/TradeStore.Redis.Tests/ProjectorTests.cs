@@ -9,30 +9,30 @@ public sealed class ProjectorTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Projector_BurstOfMixedCommands_RedisEqualsDuckDb()
+    public async Task Projector_BurstOfMixedCommandsThroughEngine_RedisEqualsDuckDb()
     {
         await using var redis = await RedisScope.SharedAsync(nameof(ProjectorTests));
         using var dir = new TempDirectory("redis-burst");
-        using var journal = new TestJournal(dir.DatabasePath);
-        await using var connection = redis.Connection();
-        using var projector = redis.Projector(journal.Database, connection, maxBatchSize: 64);
-        journal.Observers.Add(projector);
-        await projector.StartAsync(Ct);
-
-        var mix = new CommandMix(seed: 7, idPrefix: "T");
-        for (var i = 0; i < 60; i++)
+        long lastSeq;
+        await using (var engine = await EngineScope.StartAsync(redis, dir.DatabasePath, maxBatchSize: 64))
         {
-            journal.Commit(mix.Batch(journal.States, 1 + (i % 25)));
+            var mix = new CommandMix(seed: 7, idPrefix: "T");
+            for (var i = 0; i < 60; i++)
+            {
+                await engine.SubmitAsync(mix.Batch(engine.States, 1 + (i % 40)));
+            }
+
+            lastSeq = engine.Engine.LastSeq;
+            await WaitForCheckpointAsync(redis, lastSeq);
+            Assert.Empty(engine.Failures);
+            Assert.Contains(engine.States.Values, t => t.Status == TradeStatus.Deleted);
         }
 
-        await WaitForCheckpointAsync(redis, journal.LastSeq);
-        await projector.StopAsync(Ct);
-
-        var report = await new RedisVerifier(redis.Keys).VerifyAsync(redis.Database, ProjectionSnapshot.Read(journal.Database), Ct);
+        using var database = Storage.DuckDbDatabase.Open(dir.DatabasePath);
+        var report = await new RedisVerifier(redis.Keys).VerifyAsync(redis.Database, ProjectionSnapshot.Read(database), Ct);
         Assert.True(report.IsClean, string.Join("\n", report.Differences));
-        Assert.Contains(journal.States.Values, t => t.Status == TradeStatus.Deleted);
         Assert.True(report.PositionsChecked > 0);
-        Assert.Equal(journal.LastSeq, report.StreamEntries);
+        Assert.Equal(lastSeq, report.StreamEntries);
     }
 
     [Fact]
