@@ -3,6 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using TradeStore.Core.Trades;
 using TradeStore.Server;
 using TradeStore.Server.Configuration;
+using TradeStore.Storage;
+using TradeStore.Storage.Sync;
 using TradeStore.TestSupport;
 
 namespace TradeStore.Redis.Tests;
@@ -37,5 +39,6 @@ public sealed class HostTests
         var body = await response.Content.ReadAsStringAsync(Ct);
         Assert.Contains("projection at seq 2", body, StringComparison.Ordinal);
         await app.StopAsync(Ct);
+        Assert.Equal(2, new SyncCheckpoints(app.Services.GetRequiredService<DuckDbDatabase>()).Get(SyncCheckpoints.Redis));
     }
 }

@@ -59,6 +59,40 @@ public sealed class RebuildAndRecoverTests
     }
 
     [Fact]
+    public async Task ClearForReplay_WhileEngineWrites_ProjectorReplaysJournalToIdenticalProjection()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));
+        using var dir = new TempDirectory("redis-online-rebuild");
+        long lastSeq;
+        await using (var engine = await EngineScope.StartAsync(redis, dir.DatabasePath, maxBatchSize: 32))
+        {
+            var mix = new CommandMix(seed: 17, idPrefix: "N");
+            for (var i = 0; i < 20; i++)
+            {
+                await engine.SubmitAsync(mix.Batch(engine.States, 10));
+            }
+
+            await ProjectorTests.WaitForCheckpointAsync(redis, engine.Engine.LastSeq);
+            await redis.Database.HashSetAsync(redis.Keys.Positions("ACC-1"), "AAPL:net", "12345");
+            var clear = RedisRebuilder.ClearForReplayAsync(redis.Database, redis.Keys, Ct);
+            for (var i = 0; i < 20; i++)
+            {
+                await engine.SubmitAsync(mix.Batch(engine.States, 10));
+            }
+
+            await clear;
+            await engine.SubmitAsync(mix.Batch(engine.States, 5));
+            lastSeq = engine.Engine.LastSeq;
+            await ProjectorTests.WaitForCheckpointAsync(redis, lastSeq);
+        }
+
+        using var database = Storage.DuckDbDatabase.Open(dir.DatabasePath);
+        var report = await new RedisVerifier(redis.Keys).VerifyAsync(redis.Database, ProjectionSnapshot.Read(database), Ct);
+        Assert.True(report.IsClean, string.Join("\n", report.Differences));
+        Assert.Equal(lastSeq, report.StreamEntries);
+    }
+
+    [Fact]
     public async Task Recover_DuckDbCopiedBeforeLastTrades_JournalAndStateEqualOriginal()
     {
         await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));

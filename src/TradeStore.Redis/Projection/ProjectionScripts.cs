@@ -139,4 +139,23 @@ internal static class ProjectionScripts
         redis.call('SET', ARGV[1], ARGV[3])
         return 1
         """;
+
+    /// <summary>
+    /// Online rebuild, atomic: drops every positions hash under the prefix and the checkpoint, so the running
+    /// projector finds checkpoint 0 and replays the journal from its start. ARGV: checkpoint key, positions pattern.
+    /// </summary>
+    public const string ClearPositionsAndCheckpoint = """
+        local cursor = '0'
+        local removed = 0
+        repeat
+          local page = redis.call('SCAN', cursor, 'MATCH', ARGV[2], 'COUNT', 1000)
+          cursor = page[1]
+          for _, key in ipairs(page[2]) do
+            redis.call('DEL', key)
+            removed = removed + 1
+          end
+        until cursor == '0'
+        redis.call('DEL', ARGV[1])
+        return removed
+        """;
 }

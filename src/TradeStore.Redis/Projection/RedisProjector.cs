@@ -194,6 +194,8 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
             Log.FinalFlushFailed(_logger, ex);
         }
 
+        RecordInDuckDb(force: true);
+
         Log.Stopped(_logger, Volatile.Read(ref _checkpoint), Volatile.Read(ref _journalSeq));
     }
 
@@ -380,11 +382,11 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
     }
 
     /// <summary>Mirrors the checkpoint into DuckDB's <c>sync_checkpoints</c> for reports, at most once a second (each is a commit).</summary>
-    private void RecordInDuckDb()
+    private void RecordInDuckDb(bool force = false)
     {
         var checkpoint = Volatile.Read(ref _checkpoint);
         var now = _time.GetTimestamp();
-        if (checkpoint < 0 || checkpoint == _recordedCheckpoint || _time.GetElapsedTime(_lastDuckDbRecord, now) < DuckDbCheckpointInterval)
+        if (checkpoint < 0 || checkpoint == _recordedCheckpoint || (!force && _time.GetElapsedTime(_lastDuckDbRecord, now) < DuckDbCheckpointInterval))
         {
             return;
         }

@@ -7,6 +7,9 @@ namespace TradeStore.Redis.Projection;
 /// <summary>What a rebuild wrote.</summary>
 public sealed record RebuildReport(long Checkpoint, int Trades, int RemovedTradeKeys, int Positions, int StreamEntriesAdded);
 
+/// <summary>What an online rebuild removed; the running projector then replays the journal.</summary>
+public sealed record ClearReport(int TradeKeys, int PositionKeys);
+
 /// <summary>
 /// Replaces the Redis projection with one computed from DuckDB. Safe while a projector is applying batches
 /// (by design "rebuild, then re-apply from the journal" rather than build-and-rename, which would need every key
@@ -56,6 +59,24 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
 
         await redis.ScriptEvaluateAsync(ProjectionScripts.ReplacePositions, values: [.. positionArgs]);
         return new RebuildReport(snapshot.LastSeq, snapshot.Trades.Count, stale.Count, snapshot.Positions.Count, added);
+    }
+
+    /// <summary>
+    /// Rebuild while a server holds the database (DuckDB allows one process): removes the trade hashes, then in one
+    /// script all positions and the checkpoint. The server's projector finds checkpoint 0 (within a second when idle)
+    /// and replays the journal from seq 1: trade hashes are whole states, positions start from empty, stream entries
+    /// it already holds are skipped. Until the replay ends readers see a partial projection.
+    /// </summary>
+    public static async Task<ClearReport> ClearForReplayAsync(IDatabase redis, RedisKeys keys, CancellationToken cancellationToken)
+    {
+        var trades = await RedisScan.KeysAsync(redis, keys.TradePattern, cancellationToken);
+        foreach (var chunk in trades.Chunk(ChunkSize))
+        {
+            await redis.KeyDeleteAsync(chunk);
+        }
+
+        var positions = (int)await redis.ScriptEvaluateAsync(ProjectionScripts.ClearPositionsAndCheckpoint, values: [(string)keys.Checkpoint!, keys.PositionsPattern]);
+        return new ClearReport(trades.Count, positions);
     }
 
     /// <summary>Appends the journal events up to <paramref name="lastSeq"/> that the stream lacks, at most its MAXLEN.</summary>
