@@ -90,7 +90,7 @@ public static class EngineBenchmark
             output.WriteLine($"engine ack latency: {ack}");
 
             var reads = PointReads(new TradeQueries(database, index), workload);
-            output.WriteLine($"point read (in-process, index): {reads}");
+            output.WriteLine($"point read (in-process, index, {PointReadCount:N0} reads): {reads.ToMicroseconds()}");
             await engine.StopAsync(cancellationToken);
 
             var baseline = Baseline(directory.Path, options.BaselineDuration ?? TimeSpan.FromSeconds(3), cancellationToken);
@@ -207,9 +207,11 @@ public static class EngineBenchmark
         }
     }
 
+    private const int PointReadCount = 200_000;
+
     private static LatencySummary PointReads(TradeQueries queries, Workload workload)
     {
-        var ids = workload.SampleIds(1000);
+        var ids = workload.SampleIds(PointReadCount / 200);
         var recorder = new LatencyRecorder();
         var found = 0;
         for (var round = 0; round < 200; round++)
