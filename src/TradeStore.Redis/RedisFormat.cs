@@ -13,11 +13,38 @@ public static class RedisFormat
 {
     private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
 
-    public static string Decimal(decimal value) => value.ToString("0.############################", CultureInfo.InvariantCulture);
+    public static string Decimal(decimal value)
+    {
+        // By design the plain invariant form with trailing zeros trimmed: the same digits as the custom format
+        // "0.####…", several times faster (measured; the projector formats ~30 values per event).
+        var text = value.ToString(CultureInfo.InvariantCulture);
+        if (!text.Contains('.', StringComparison.Ordinal))
+        {
+            return text;
+        }
+
+        var end = text.Length;
+        while (text[end - 1] == '0')
+        {
+            end--;
+        }
+
+        if (text[end - 1] == '.')
+        {
+            end--;
+        }
+
+        return end == text.Length ? text : text[..end];
+    }
 
     public static decimal ParseDecimal(string value) => decimal.Parse(value, NumberStyles.Number, CultureInfo.InvariantCulture);
 
-    public static string Time(DateTimeOffset value) => value.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
+    /// <summary>ISO 8601 UTC with exactly six fractional digits (the round-trip "O" form, fast-pathed by .NET, less its 7th digit).</summary>
+    public static string Time(DateTimeOffset value)
+    {
+        var roundTrip = value.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+        return string.Concat(roundTrip.AsSpan(0, 26), "Z");
+    }
 
     public static DateTimeOffset ParseTime(string value) =>
         new(DateTime.SpecifyKind(DateTime.ParseExact(value, TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal), DateTimeKind.Utc));
@@ -73,7 +100,10 @@ public static class RedisFormat
     }
 
     /// <summary>The fields of one change-stream entry: the event, and the trade's whole state after it (enough to rebuild the journal row).</summary>
-    public static List<KeyValuePair<string, string>> EventFields(TradeEvent e)
+    public static List<KeyValuePair<string, string>> EventFields(TradeEvent e) => EventFields(e, TradeFields(e.State));
+
+    /// <summary>The stream fields of <paramref name="e"/>, reusing its already formatted <paramref name="stateFields"/>.</summary>
+    public static List<KeyValuePair<string, string>> EventFields(TradeEvent e, List<KeyValuePair<string, string>> stateFields)
     {
         var fields = new List<KeyValuePair<string, string>>(24)
         {
@@ -96,7 +126,7 @@ public static class RedisFormat
             fields.Add(new("idempotencyKey", key));
         }
 
-        fields.AddRange(TradeFields(e.State));
+        fields.AddRange(stateFields);
         return fields;
     }
 

@@ -53,7 +53,13 @@ public sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
         args.Add(deltas.Count);
         args.Add(events.Count);
 
-        foreach (var state in trades)
+        var stateFields = new List<KeyValuePair<string, string>>[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            stateFields[i] = RedisFormat.TradeFields(events[i].State);
+        }
+
+        foreach (var (state, index) in trades)
         {
             args.Add((string)keys.Trade(state.TradeId)!);
             if (state.Status == TradeStatus.Deleted)
@@ -62,7 +68,7 @@ public sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
                 continue;
             }
 
-            AddPairs(args, RedisFormat.TradeFields(state));
+            AddPairs(args, stateFields[index]);
         }
 
         foreach (var ((account, symbol), (buy, sell)) in deltas)
@@ -85,10 +91,10 @@ public sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
             }
         }
 
-        foreach (var e in events)
+        for (var i = 0; i < events.Count; i++)
         {
-            args.Add(RedisFormat.StreamId(e.Seq));
-            AddPairs(args, RedisFormat.EventFields(e));
+            args.Add(RedisFormat.StreamId(events[i].Seq));
+            AddPairs(args, RedisFormat.EventFields(events[i], stateFields[i]));
         }
 
         var result = (RedisResult[])(await database.ScriptEvaluateAsync(ProjectionScripts.ApplyBatch, values: [.. args]))!;
@@ -115,21 +121,22 @@ public sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
         }
     }
 
-    /// <summary>The last state of each trade the batch touches, in order of first appearance.</summary>
-    private static List<Trade> LatestStates(IReadOnlyList<TradeEvent> events)
+    /// <summary>The last state of each trade the batch touches (with the index of its event), in order of first appearance.</summary>
+    private static List<(Trade State, int Index)> LatestStates(IReadOnlyList<TradeEvent> events)
     {
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        var states = new List<Trade>();
-        foreach (var e in events)
+        var states = new List<(Trade, int)>();
+        for (var n = 0; n < events.Count; n++)
         {
+            var e = events[n];
             if (index.TryGetValue(e.TradeId, out var i))
             {
-                states[i] = e.State;
+                states[i] = (e.State, n);
             }
             else
             {
                 index[e.TradeId] = states.Count;
-                states.Add(e.State);
+                states.Add((e.State, n));
             }
         }
 
