@@ -22,7 +22,7 @@ public sealed class RedisOptions : IValidatableObject
 
     /// <summary>Prefix of every key TradeStore writes, so several deployments can share one Redis (for example <c>desk1:</c>).</summary>
     /// <value>Default empty: keys are <c>trade:{id}</c>, <c>positions:{account}</c>, <c>trades:changes</c>, <c>tradestore:checkpoint</c>.</value>
-    [RegularExpression("^[A-Za-z0-9._:{}-]{0,64}$", ErrorMessage = "must be at most 64 characters of A-Z, a-z, 0-9, '.', '_', ':', '-', '{', '}'.")]
+    [RegularExpression("^[A-Za-z0-9._:{}-]{0,64}$", ErrorMessage = "must be at most 64 characters of A-Z, a-z, 0-9, '.', '_', ':', '-', '{{', '}}'.")]
     public string KeyPrefix { get; set; } = string.Empty;
 
     /// <summary>Approximate bound of the change stream (<c>XADD … MAXLEN ~</c>): how far back <c>tail --from</c> and <c>recover --from redis</c> reach.</summary>
