@@ -30,6 +30,13 @@ public readonly record struct ApplyResult(ApplyOutcome Outcome, long Checkpoint)
 /// </summary>
 public sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
 {
+    /// <summary>
+    /// The position sums this writer last wrote. By design a cache only saves the read round trip: the script
+    /// still compares every sum with Redis, and any outcome but <see cref="ApplyOutcome.Applied"/> (or a failure)
+    /// empties it. Only the projector's own thread uses a writer.
+    /// </summary>
+    private readonly Dictionary<(string Account, string Symbol), string[]> _positions = [];
+
     public RedisKeys Keys => keys;
 
     /// <param name="events">Contiguous events in <c>seq</c> order.</param>
@@ -38,7 +45,18 @@ public sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
     {
         ArgumentOutOfRangeException.ThrowIfZero(events.Count);
         var deltas = PositionDeltas(events);
-        var current = await ReadPositionsAsync(database, deltas.Keys);
+        Dictionary<(string Account, string Symbol), string[]> current;
+        try
+        {
+            current = await ReadPositionsAsync(database, deltas.Keys);
+        }
+        catch
+        {
+            _positions.Clear();
+            throw;
+        }
+
+        var written = new List<((string, string) Position, string[] Sums)>(deltas.Count);
 
         var args = new List<RedisValue>(16 + (events.Count * 48))
         {
@@ -85,10 +103,13 @@ public sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
             }
 
             args.Add(after.IsEmpty ? "1" : "0");
-            foreach (var value in PositionFields.Values(after))
+            var values = PositionFields.Values(after);
+            foreach (var value in values)
             {
                 args.Add(value);
             }
+
+            written.Add(((account, symbol), after.IsEmpty ? ["", "", "", ""] : values[..4]));
         }
 
         for (var i = 0; i < events.Count; i++)
@@ -97,8 +118,30 @@ public sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
             AddPairs(args, RedisFormat.EventFields(events[i], stateFields[i]));
         }
 
-        var result = (RedisResult[])(await database.ScriptEvaluateAsync(ProjectionScripts.ApplyBatch, values: [.. args]))!;
+        RedisResult[] result;
+        try
+        {
+            result = (RedisResult[])(await database.ScriptEvaluateAsync(ProjectionScripts.ApplyBatch, values: [.. args]))!;
+        }
+        catch
+        {
+            _positions.Clear();
+            throw;
+        }
+
         var code = (long)result[0];
+        if (code == 1)
+        {
+            foreach (var (position, sums) in written)
+            {
+                _positions[position] = sums;
+            }
+        }
+        else
+        {
+            _positions.Clear();
+        }
+
         var checkpoint = (long)result[1];
         return new ApplyResult(code switch
         {
@@ -172,8 +215,20 @@ public sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
 
     private async Task<Dictionary<(string Account, string Symbol), string[]>> ReadPositionsAsync(IDatabase database, IEnumerable<(string Account, string Symbol)> positions)
     {
-        var reads = positions.Select(p => (p, database.HashGetAsync(keys.Positions(p.Account), [.. PositionFields.Sums.Select(s => (RedisValue)(p.Symbol + s))]))).ToList();
-        var result = new Dictionary<(string, string), string[]>(reads.Count);
+        var result = new Dictionary<(string, string), string[]>();
+        var reads = new List<((string, string), Task<RedisValue[]>)>();
+        foreach (var p in positions)
+        {
+            if (_positions.TryGetValue(p, out var cached))
+            {
+                result[p] = cached;
+            }
+            else
+            {
+                reads.Add((p, database.HashGetAsync(keys.Positions(p.Account), [.. PositionFields.Sums.Select(s => (RedisValue)(p.Symbol + s))])));
+            }
+        }
+
         foreach (var (position, read) in reads)
         {
             result[position] = [.. (await read).Select(v => v.IsNull ? string.Empty : (string)v!)];
