@@ -63,13 +63,22 @@ public sealed class CliTests
     }
 
     [Fact]
-    public async Task Tail_FromSeq_PrintsOneJsonLinePerEventAndStopsOnSigint()
+    public async Task Tail_FromSeq_PrintsBacklogThenLiveEventsAsJsonLinesAndStopsOnSigint()
     {
         await using var redis = await RedisScope.SharedAsync(nameof(CliTests));
         using var dir = new TempDirectory("redis-cli-tail");
         var lastSeq = await SeedAsync(redis, dir, batches: 5);
 
         await using var tail = TradeStoreProcess.Start(["tail", "--from", "2"], dir.Path, Environment(redis));
+        await Eventually.TrueAsync(() => Task.FromResult(Lines(tail).Count >= lastSeq - 1), TimeSpan.FromSeconds(30), () => tail.Output);
+        using (var journal = new TestJournal(dir.DatabasePath))
+        {
+            // Live: events committed after tail started appear without restarting it.
+            var live = journal.Commit(new CreateTrade("LIVE-1", "A", "XYZ", Side.Buy, 1m, 1m), new FillTrade("LIVE-1", 1m, 1m));
+            await new Projection.ProjectionWriter(redis.Keys, 1000).ApplyAsync(redis.Database, live, lastSeq);
+            lastSeq = journal.LastSeq;
+        }
+
         await Eventually.TrueAsync(() => Task.FromResult(Lines(tail).Count >= lastSeq - 1), TimeSpan.FromSeconds(30), () => tail.Output);
         tail.Signal(2);
         var exit = await tail.WaitForExitAsync(TimeSpan.FromSeconds(20));
@@ -78,6 +87,7 @@ public sealed class CliTests
         var events = Lines(tail).Select(line => JsonDocument.Parse(line).RootElement).ToList();
         Assert.Equal(Enumerable.Range(2, (int)lastSeq - 1).Select(i => (long)i), events.Select(e => e.GetProperty("seq").GetInt64()));
         Assert.Equal("create", events.First(e => e.GetProperty("tradeId").GetString() == "C-1").GetProperty("event").GetString());
+        Assert.Equal("1", events[^1].GetProperty("filledQuantity").GetString());
     }
 
     private static List<string> Lines(TradeStoreProcess process) =>
