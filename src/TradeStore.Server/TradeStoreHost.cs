@@ -8,11 +8,14 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TradeStore.ClickHouse;
+using TradeStore.Core.Migrations;
 using TradeStore.Core.Options;
 using TradeStore.Redis;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Health;
+using TradeStore.Server.Migrations;
 using TradeStore.Storage;
+using TradeStore.Storage.Migrations;
 
 namespace TradeStore.Server;
 
@@ -47,6 +50,8 @@ public static class TradeStoreHost
         var database = DuckDbDatabase.Open(settings.Storage.DatabasePath);
         try
         {
+            // Schema before anything else: drift, a newer schema, or (with AutoMigrate off) pending migrations stop start-up here.
+            var migrated = MigrateSchema(database, settings.Storage);
             // A factory registration, so the container disposes (closes) the database at shutdown.
             builder.Services.AddSingleton(_ => database);
             AddDependencies(builder.Services, settings);
@@ -54,6 +59,7 @@ public static class TradeStoreHost
 
             var app = builder.Build();
             MapHealth(app);
+            LogMigrations(app.Logger, database, migrated);
             app.Lifetime.ApplicationStarted.Register(() => Log.Started(app.Logger, settings.Server.Urls, database.Path, database.EngineVersion,
                 settings.Redis.Enabled ? "enabled" : "disabled", settings.ClickHouse.Enabled ? "enabled" : "disabled"));
             app.Lifetime.ApplicationStopped.Register(() => Log.Stopped(app.Logger, database.Path));
@@ -91,6 +97,27 @@ public static class TradeStoreHost
             services.AddHttpClient(ClickHouseClient.HttpClientName, client => client.Timeout = settings.ClickHouse.Timeout);
             services.AddSingleton<ClickHouseClient>();
             health.AddCheck<ClickHouseHealthCheck>(DependencyNames.ClickHouse, HealthStatus.Degraded, [ReadyTag]);
+            services.AddHostedService<ClickHouseStartupMigration>();
+        }
+    }
+
+    /// <exception cref="MigrationException">The schema is newer than this binary, has drifted, or migrations are pending with AutoMigrate off.</exception>
+    private static IReadOnlyList<MigrationStepResult> MigrateSchema(DuckDbDatabase database, StorageOptions storage)
+    {
+        if (storage.AutoMigrate)
+        {
+            return DuckDbSchema.MigrateToLatest(database);
+        }
+
+        DuckDbSchema.RequireLatest(database);
+        return [];
+    }
+
+    private static void LogMigrations(ILogger logger, DuckDbDatabase database, IReadOnlyList<MigrationStepResult> migrated)
+    {
+        foreach (var step in migrated)
+        {
+            Log.MigrationApplied(logger, step.Migration.Id, $"duckdb {database.Path}", step.Duration.TotalMilliseconds);
         }
     }
 
