@@ -17,7 +17,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "{Target} is at schema version {Version}, the latest this binary knows")]
     public static partial void SchemaCurrent(ILogger logger, string target, int version);
 
-    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "{Target}: schema not migrated at start-up ({Reason}); serving goes on and the ClickHouse sync retries")]
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "{Target}: schema not migrated at start-up ({Reason}); serving goes on: the ClickHouse sync applies it when ClickHouse answers, or run tradestore migrate up --target clickhouse")]
     public static partial void ClickHouseMigrationDeferred(ILogger logger, string target, string reason);
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Error, Message = "ClickHouse schema refused: {Reason}")]
