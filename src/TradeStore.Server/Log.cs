@@ -10,4 +10,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "TradeStore stopped; closing database {DatabasePath}")]
     public static partial void Stopped(ILogger logger, string databasePath);
+
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Error, Message = "API request {Method} {Path} failed unexpectedly")]
+    public static partial void ApiRequestFailed(ILogger logger, string method, string path, Exception exception);
 }

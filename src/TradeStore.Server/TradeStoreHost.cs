@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging;
 using TradeStore.ClickHouse;
 using TradeStore.Core.Options;
 using TradeStore.Redis;
+using TradeStore.Server.Api;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Health;
 using TradeStore.Storage;
@@ -54,6 +55,7 @@ public static class TradeStoreHost
 
             var app = builder.Build();
             MapHealth(app);
+            app.MapTradeApi();
             app.Lifetime.ApplicationStarted.Register(() => Log.Started(app.Logger, settings.Server.Urls, database.Path, database.EngineVersion,
                 settings.Redis.Enabled ? "enabled" : "disabled", settings.ClickHouse.Enabled ? "enabled" : "disabled"));
             app.Lifetime.ApplicationStopped.Register(() => Log.Stopped(app.Logger, database.Path));
@@ -72,6 +74,7 @@ public static class TradeStoreHost
         services.AddOptionsWithValidateOnStart<ServerOptions, ServerOptionsValidator>().Bind(configuration.GetSection(ServerOptions.SectionName));
         services.AddOptionsWithValidateOnStart<RedisOptions, RedisOptionsValidator>().Bind(configuration.GetSection(RedisOptions.SectionName));
         services.AddOptionsWithValidateOnStart<ClickHouseOptions, ClickHouseOptionsValidator>().Bind(configuration.GetSection(ClickHouseOptions.SectionName));
+        services.AddOptionsWithValidateOnStart<ApiOptions, ApiOptionsValidator>().Bind(configuration.GetSection(ApiOptions.SectionName));
     }
 
     private static void AddDependencies(IServiceCollection services, TradeStoreSettings settings)

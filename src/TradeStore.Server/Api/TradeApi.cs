@@ -1,0 +1,46 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace TradeStore.Server.Api;
+
+/// <summary>Maps the <c>/v1</c> trade API: commands, batch, reads and positions.</summary>
+public static class TradeApi
+{
+    public static IEndpointRouteBuilder MapTradeApi(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/v1");
+        v1.AddEndpointFilter(GuardAsync);
+
+        v1.MapPost("/trades", TradeCommandEndpoints.CreateAsync);
+        v1.MapPost("/trades/batch", TradeCommandEndpoints.BatchAsync);
+        v1.MapPost("/trades/{tradeId}/amend", TradeCommandEndpoints.AmendAsync);
+        v1.MapPost("/trades/{tradeId}/fill", TradeCommandEndpoints.FillAsync);
+        v1.MapPost("/trades/{tradeId}/cancel", TradeCommandEndpoints.CancelAsync);
+        v1.MapDelete("/trades/{tradeId}", TradeCommandEndpoints.DeleteAsync);
+
+        v1.MapGet("/trades/{tradeId}", TradeQueryEndpoints.GetTrade);
+        v1.MapGet("/trades/{tradeId}/history", TradeQueryEndpoints.GetHistory);
+        v1.MapGet("/trades", TradeQueryEndpoints.ListTrades);
+        v1.MapGet("/positions", TradeQueryEndpoints.GetPositions);
+        return app;
+    }
+
+    /// <summary>An unexpected failure becomes a logged 500 problem, never a stack trace or an empty response.</summary>
+    private static async ValueTask<object?> GuardAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        var context = invocation.HttpContext;
+        try
+        {
+            return await next(invocation);
+        }
+        catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TradeApi).FullName!);
+            Log.ApiRequestFailed(logger, context.Request.Method, context.Request.Path, ex);
+            return ApiResults.Problem(context, Problems.Internal("The request failed unexpectedly (see the server log). A command may or may not have been applied: read the trade, or retry with the same Idempotency-Key."));
+        }
+    }
+}
