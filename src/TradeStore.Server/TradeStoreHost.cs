@@ -14,6 +14,8 @@ using TradeStore.Server.Api;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Health;
 using TradeStore.Storage;
+using TradeStore.Storage.Engine;
+using TradeStore.Storage.Migrations;
 
 namespace TradeStore.Server;
 
@@ -48,6 +50,11 @@ public static class TradeStoreHost
         var database = DuckDbDatabase.Open(settings.Storage.DatabasePath);
         try
         {
+            if (settings.Storage.AutoMigrate)
+            {
+                DuckDbSchema.MigrateToLatest(database);
+            }
+
             // A factory registration, so the container disposes (closes) the database at shutdown.
             builder.Services.AddSingleton(_ => database);
             AddDependencies(builder.Services, settings);
@@ -74,6 +81,7 @@ public static class TradeStoreHost
         services.AddOptionsWithValidateOnStart<ServerOptions, ServerOptionsValidator>().Bind(configuration.GetSection(ServerOptions.SectionName));
         services.AddOptionsWithValidateOnStart<RedisOptions, RedisOptionsValidator>().Bind(configuration.GetSection(RedisOptions.SectionName));
         services.AddOptionsWithValidateOnStart<ClickHouseOptions, ClickHouseOptionsValidator>().Bind(configuration.GetSection(ClickHouseOptions.SectionName));
+        services.AddOptionsWithValidateOnStart<EngineOptions, EngineOptionsValidator>().Bind(configuration.GetSection(EngineOptions.SectionName));
         services.AddOptionsWithValidateOnStart<ApiOptions, ApiOptionsValidator>().Bind(configuration.GetSection(ApiOptions.SectionName));
     }
 
@@ -81,6 +89,7 @@ public static class TradeStoreHost
     {
         var health = services.AddHealthChecks();
         health.AddCheck<DuckDbHealthCheck>(DependencyNames.DuckDb, HealthStatus.Unhealthy, [ReadyTag]);
+        services.AddTradeStoreEngine();
 
         if (settings.Redis.Enabled)
         {

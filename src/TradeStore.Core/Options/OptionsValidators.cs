@@ -16,4 +16,7 @@ public sealed partial class RedisOptionsValidator : IValidateOptions<RedisOption
 public sealed partial class ClickHouseOptionsValidator : IValidateOptions<ClickHouseOptions>;
 
 [OptionsValidator]
+public sealed partial class EngineOptionsValidator : IValidateOptions<EngineOptions>;
+
+[OptionsValidator]
 public sealed partial class ApiOptionsValidator : IValidateOptions<ApiOptions>;
