@@ -83,7 +83,7 @@ public static class TradeQueryEndpoints
         catch (Exception ex) when (ex is FormatException or ArgumentException)
         {
             // The cursor is opaque; the query side refuses one it did not issue.
-            return ApiResults.Problem(context, Problems.Validation("cursor", $"cursor is not one this server issued: {ex.Message}"));
+            return ApiResults.Problem(context, Problems.Validation("cursor", ex.Message));
         }
 
         return ApiResults.Json(new TradePageResponse(page.Trades.Select(TradeResponse.From).ToList(), page.NextCursor), ApiJsonContext.Default.TradePageResponse);
