@@ -179,4 +179,14 @@ public sealed class TradeApiTests : ApiTestBase
         Assert.Equal("4", position.GetProperty("soldQuantity").GetRawText());
         Assert.Equal("404", position.GetProperty("soldNotional").GetRawText());
     }
+
+    [Fact]
+    public async Task Create_OverlongIdempotencyKey_ProblemNamesTheHeader()
+    {
+        var answer = await Api.PostAsync("/v1/trades", ApiClient.CreateBody("T-9"), idempotencyKey: new string('k', 129));
+
+        Assert.Equal(HttpStatusCode.BadRequest, answer.Status);
+        Assert.Equal("Idempotency-Key", answer.Field);
+        Assert.Equal(HttpStatusCode.NotFound, (await Api.GetAsync("/v1/trades/T-9")).Status);
+    }
 }

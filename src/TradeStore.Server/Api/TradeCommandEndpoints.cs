@@ -121,7 +121,8 @@ public static class TradeCommandEndpoints
     {
         if (commandOrProblem is ApiProblem problem)
         {
-            return ApiResults.Problem(context, problem);
+            // The key came in a header here, so name the header rather than a body property.
+            return ApiResults.Problem(context, problem.Field == "idempotencyKey" ? problem with { Field = ApiResults.IdempotencyKeyHeader } : problem);
         }
 
         var command = (TradeCommand)commandOrProblem;
