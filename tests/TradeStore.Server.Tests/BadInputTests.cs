@@ -75,6 +75,7 @@ public sealed class BadInputTests : ApiTestBase
         Assert.Equal(status, answer.Body.GetProperty("status").GetInt32());
         Assert.False(string.IsNullOrWhiteSpace(answer.Body.GetProperty("title").GetString()));
         Assert.False(string.IsNullOrWhiteSpace(answer.Body.GetProperty("detail").GetString()));
+        Assert.DoesNotContain("\\u00", answer.Raw);
         if (field is not null)
         {
             Assert.True(field == answer.Field, $"{name}: field {answer.Field} in {answer.Raw}");

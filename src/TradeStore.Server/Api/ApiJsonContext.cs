@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace TradeStore.Server.Api;
@@ -23,3 +25,16 @@ namespace TradeStore.Server.Api;
     AllowDuplicateProperties = false,
     Converters = [typeof(ExactDecimalConverter), typeof(UtcTimestampConverter)])]
 public sealed partial class ApiJsonContext : JsonSerializerContext;
+
+/// <summary>The JSON context the API writes with.</summary>
+public static class ApiJson
+{
+    /// <summary>
+    /// By design with the relaxed encoder: answers are <c>application/json</c>, never embedded in HTML, so quotes
+    /// and '+' in problem details stay readable instead of becoming <c>\u0027</c>.
+    /// </summary>
+    public static ApiJsonContext Context { get; } = new(new JsonSerializerOptions(ApiJsonContext.Default.Options)
+    {
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
+}

@@ -16,7 +16,7 @@ public static class ApiResults
             context.Response.Headers.RetryAfter = Problems.BusyRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        return Results.Json(problem, ApiJsonContext.Default.ApiProblem, Problems.ContentType, problem.Status);
+        return Results.Json(problem, ApiJson.Context.ApiProblem, Problems.ContentType, problem.Status);
     }
 
     public static IResult Json<T>(T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> typeInfo, int status = StatusCodes.Status200OK) =>
@@ -44,10 +44,10 @@ public static class ApiResults
         if (command is CreateTrade)
         {
             context.Response.Headers.Location = TradeLocation(trade.TradeId);
-            return Json(TradeResponse.From(trade), ApiJsonContext.Default.TradeResponse, StatusCodes.Status201Created);
+            return Json(TradeResponse.From(trade), ApiJson.Context.TradeResponse, StatusCodes.Status201Created);
         }
 
-        return Json(TradeResponse.From(trade), ApiJsonContext.Default.TradeResponse);
+        return Json(TradeResponse.From(trade), ApiJson.Context.TradeResponse);
     }
 
     public static int SuccessStatus(TradeCommand command) => command is CreateTrade ? StatusCodes.Status201Created : StatusCodes.Status200OK;

@@ -92,7 +92,7 @@ public static class BatchParser
 
         try
         {
-            return new BatchItem(element.Deserialize(ApiJsonContext.Default.BatchItemRequest), null);
+            return new BatchItem(element.Deserialize(ApiJson.Context.BatchItemRequest), null);
         }
         catch (JsonException ex)
         {

@@ -13,25 +13,25 @@ public static class TradeCommandEndpoints
 {
     public static async Task<IResult> CreateAsync(HttpContext context, [FromServices] ITradeCommands commands, [FromServices] IOptions<ApiOptions> options)
     {
-        var (request, problem) = await ReadAsync(context, options.Value, ApiJsonContext.Default.CreateTradeRequest, allowEmpty: false);
+        var (request, problem) = await ReadAsync(context, options.Value, ApiJson.Context.CreateTradeRequest, allowEmpty: false);
         return await SubmitAsync(context, commands, problem ?? Header(context, out var key) ?? Map(CommandMapping.Create(request!, key)));
     }
 
     public static async Task<IResult> AmendAsync(HttpContext context, string tradeId, [FromServices] ITradeCommands commands, [FromServices] IOptions<ApiOptions> options)
     {
-        var (request, problem) = await ReadAsync(context, options.Value, ApiJsonContext.Default.AmendTradeRequest, allowEmpty: false);
+        var (request, problem) = await ReadAsync(context, options.Value, ApiJson.Context.AmendTradeRequest, allowEmpty: false);
         return await SubmitAsync(context, commands, problem ?? Header(context, out var key) ?? Map(CommandMapping.Amend(tradeId, request!, key)));
     }
 
     public static async Task<IResult> FillAsync(HttpContext context, string tradeId, [FromServices] ITradeCommands commands, [FromServices] IOptions<ApiOptions> options)
     {
-        var (request, problem) = await ReadAsync(context, options.Value, ApiJsonContext.Default.FillTradeRequest, allowEmpty: false);
+        var (request, problem) = await ReadAsync(context, options.Value, ApiJson.Context.FillTradeRequest, allowEmpty: false);
         return await SubmitAsync(context, commands, problem ?? Header(context, out var key) ?? Map(CommandMapping.Fill(tradeId, request!, key)));
     }
 
     public static async Task<IResult> CancelAsync(HttpContext context, string tradeId, [FromServices] ITradeCommands commands, [FromServices] IOptions<ApiOptions> options)
     {
-        var (request, problem) = await ReadAsync(context, options.Value, ApiJsonContext.Default.CancelTradeRequest, allowEmpty: true);
+        var (request, problem) = await ReadAsync(context, options.Value, ApiJson.Context.CancelTradeRequest, allowEmpty: true);
         return await SubmitAsync(context, commands, problem ?? Header(context, out var key) ?? Map(CommandMapping.Cancel(tradeId, request?.ExpectedVersion, key)));
     }
 
@@ -114,7 +114,7 @@ public static class TradeCommandEndpoints
             }
         }
 
-        return ApiResults.Json(new BatchResponse(succeeded, results.Length - succeeded, results), ApiJsonContext.Default.BatchResponse);
+        return ApiResults.Json(new BatchResponse(succeeded, results.Length - succeeded, results), ApiJson.Context.BatchResponse);
     }
 
     private static async Task<IResult> SubmitAsync(HttpContext context, ITradeCommands commands, object commandOrProblem)

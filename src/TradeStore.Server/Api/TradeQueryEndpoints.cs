@@ -20,7 +20,7 @@ public static class TradeQueryEndpoints
         }
 
         return queries.GetTrade(tradeId) is { } trade
-            ? ApiResults.Json(TradeResponse.From(trade), ApiJsonContext.Default.TradeResponse)
+            ? ApiResults.Json(TradeResponse.From(trade), ApiJson.Context.TradeResponse)
             : ApiResults.Problem(context, Problems.NotFound(tradeId));
     }
 
@@ -34,7 +34,7 @@ public static class TradeQueryEndpoints
         var events = queries.GetHistory(tradeId);
         return events.Count == 0
             ? ApiResults.Problem(context, Problems.NotFound(tradeId))
-            : ApiResults.Json(new TradeHistoryResponse(tradeId, events.Select(TradeEventResponse.From).ToList()), ApiJsonContext.Default.TradeHistoryResponse);
+            : ApiResults.Json(new TradeHistoryResponse(tradeId, events.Select(TradeEventResponse.From).ToList()), ApiJson.Context.TradeHistoryResponse);
     }
 
     public static IResult ListTrades(HttpContext context, [FromServices] ITradeQueries queries, [FromServices] IOptions<ApiOptions> options)
@@ -86,7 +86,7 @@ public static class TradeQueryEndpoints
             return ApiResults.Problem(context, Problems.Validation("cursor", ex.Message));
         }
 
-        return ApiResults.Json(new TradePageResponse(page.Trades.Select(TradeResponse.From).ToList(), page.NextCursor), ApiJsonContext.Default.TradePageResponse);
+        return ApiResults.Json(new TradePageResponse(page.Trades.Select(TradeResponse.From).ToList(), page.NextCursor), ApiJson.Context.TradePageResponse);
     }
 
     public static IResult GetPositions(HttpContext context, [FromServices] ITradeQueries queries)
@@ -97,7 +97,7 @@ public static class TradeQueryEndpoints
         }
 
         var positions = queries.GetPositions(Value(context.Request.Query, "account"));
-        return ApiResults.Json(new PositionsResponse(positions.Select(PositionResponse.From).ToList()), ApiJsonContext.Default.PositionsResponse);
+        return ApiResults.Json(new PositionsResponse(positions.Select(PositionResponse.From).ToList()), ApiJson.Context.PositionsResponse);
     }
 
     private static string? Value(IQueryCollection query, string name) =>
