@@ -33,6 +33,8 @@ public static class Problems
         Make("batch-too-large", "Too many commands in one batch", StatusCodes.Status413PayloadTooLarge,
             $"The batch holds {(count > limit ? count.ToString(System.Globalization.CultureInfo.InvariantCulture) : "more than " + limit)} commands; the limit is {limit} (Api:MaxBatchSize). Split it.", "body");
 
+    public static ApiProblem UnreadableRequest(int status, string detail) => Make("unreadable-request", "Unreadable request", status, detail, "body");
+
     public static ApiProblem NotFound(string tradeId) =>
         Make("not-found", "Trade not found", StatusCodes.Status404NotFound, $"Trade {tradeId} does not exist.", "tradeId");
 

@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TradeStore.Core.Options;
 
 namespace TradeStore.Server.Api;
 
@@ -35,6 +37,14 @@ public static class TradeApi
         try
         {
             return await next(invocation);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // The connection broke the protocol mid-body (a bad chunk, a body over the server's limit): the client's fault.
+            var problem = ex.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? Problems.PayloadTooLarge(context.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value.MaxRequestBodyBytes)
+                : Problems.UnreadableRequest(ex.StatusCode, $"The request could not be read: {ex.Message}");
+            return ApiResults.Problem(context, problem);
         }
         catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
         {

@@ -14,46 +14,45 @@ public static class TradeCommandEndpoints
     public static async Task<IResult> CreateAsync(HttpContext context, [FromServices] ITradeCommands commands, [FromServices] IOptions<ApiOptions> options)
     {
         var (request, problem) = await ReadAsync(context, options.Value, ApiJson.Context.CreateTradeRequest, allowEmpty: false);
-        return await SubmitAsync(context, commands, problem ?? Header(context, out var key) ?? Map(CommandMapping.Create(request!, key)));
+        return await SubmitAsync(context, commands, problem, key => CommandMapping.Create(request!, key));
     }
 
     public static async Task<IResult> AmendAsync(HttpContext context, string tradeId, [FromServices] ITradeCommands commands, [FromServices] IOptions<ApiOptions> options)
     {
         var (request, problem) = await ReadAsync(context, options.Value, ApiJson.Context.AmendTradeRequest, allowEmpty: false);
-        return await SubmitAsync(context, commands, problem ?? Header(context, out var key) ?? Map(CommandMapping.Amend(tradeId, request!, key)));
+        return await SubmitAsync(context, commands, problem, key => CommandMapping.Amend(tradeId, request!, key));
     }
 
     public static async Task<IResult> FillAsync(HttpContext context, string tradeId, [FromServices] ITradeCommands commands, [FromServices] IOptions<ApiOptions> options)
     {
         var (request, problem) = await ReadAsync(context, options.Value, ApiJson.Context.FillTradeRequest, allowEmpty: false);
-        return await SubmitAsync(context, commands, problem ?? Header(context, out var key) ?? Map(CommandMapping.Fill(tradeId, request!, key)));
+        return await SubmitAsync(context, commands, problem, key => CommandMapping.Fill(tradeId, request!, key));
     }
 
     public static async Task<IResult> CancelAsync(HttpContext context, string tradeId, [FromServices] ITradeCommands commands, [FromServices] IOptions<ApiOptions> options)
     {
         var (request, problem) = await ReadAsync(context, options.Value, ApiJson.Context.CancelTradeRequest, allowEmpty: true);
-        return await SubmitAsync(context, commands, problem ?? Header(context, out var key) ?? Map(CommandMapping.Cancel(tradeId, request?.ExpectedVersion, key)));
+        return await SubmitAsync(context, commands, problem, key => CommandMapping.Cancel(tradeId, request?.ExpectedVersion, key));
     }
 
     public static async Task<IResult> DeleteAsync(HttpContext context, string tradeId, [FromServices] ITradeCommands commands)
     {
+        var query = context.Request.Query;
         long? expectedVersion = null;
-        if (context.Request.Query.TryGetValue("expectedVersion", out var raw))
+        var problem = QueryParameters.Unknown(query, "expectedVersion");
+        if (problem is null && query.TryGetValue("expectedVersion", out var raw))
         {
-            if (!long.TryParse(raw, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version))
+            if (long.TryParse(raw, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version))
             {
-                return ApiResults.Problem(context, Problems.Validation("expectedVersion", $"expectedVersion must be a positive integer; got '{raw}'."));
+                expectedVersion = version;
             }
-
-            expectedVersion = version;
+            else
+            {
+                problem = Problems.Validation("expectedVersion", $"expectedVersion must be a positive integer; got '{raw}'.");
+            }
         }
 
-        if (QueryParameters.Unknown(context.Request.Query, "expectedVersion") is { } unknown)
-        {
-            return ApiResults.Problem(context, unknown);
-        }
-
-        return await SubmitAsync(context, commands, Header(context, out var key) ?? Map(CommandMapping.Delete(tradeId, expectedVersion, key)));
+        return await SubmitAsync(context, commands, problem, key => CommandMapping.Delete(tradeId, expectedVersion, key));
     }
 
     /// <summary>
@@ -117,20 +116,25 @@ public static class TradeCommandEndpoints
         return ApiResults.Json(new BatchResponse(succeeded, results.Length - succeeded, results), ApiJson.Context.BatchResponse);
     }
 
-    private static async Task<IResult> SubmitAsync(HttpContext context, ITradeCommands commands, object commandOrProblem)
+    /// <summary>
+    /// Refuses with <paramref name="readProblem"/> if reading the request failed; otherwise builds the command
+    /// (with the <c>Idempotency-Key</c> header), submits it and answers with its result.
+    /// </summary>
+    private static async Task<IResult> SubmitAsync(HttpContext context, ITradeCommands commands, ApiProblem? readProblem,
+        Func<string?, (TradeCommand? Command, ApiProblem? Problem)> map)
     {
-        if (commandOrProblem is ApiProblem problem)
+        var (command, problem) = readProblem is not null ? (null, readProblem)
+            : Header(context, out var key) is { } headerProblem ? (null, headerProblem)
+            : map(key);
+        if (problem is not null)
         {
             // The key came in a header here, so name the header rather than a body property.
             return ApiResults.Problem(context, problem.Field == "idempotencyKey" ? problem with { Field = ApiResults.IdempotencyKeyHeader } : problem);
         }
 
-        var command = (TradeCommand)commandOrProblem;
-        var result = await commands.SubmitAsync(command, context.RequestAborted);
-        return ApiResults.Command(context, command, result);
+        var result = await commands.SubmitAsync(command!, context.RequestAborted);
+        return ApiResults.Command(context, command!, result);
     }
-
-    private static object Map((TradeCommand? Command, ApiProblem? Problem) mapped) => (object?)mapped.Problem ?? mapped.Command!;
 
     /// <summary>Reads the optional <c>Idempotency-Key</c> header; a repeated header is refused rather than guessed.</summary>
     private static ApiProblem? Header(HttpContext context, out string? key)
