@@ -35,6 +35,7 @@ public sealed record EngineBenchmarkResult(
     double TradesPerSecond,
     LatencySummary AckLatency,
     double MeanBatchSize,
+    double MeanCommitMs,
     LatencySummary PointRead,
     double BaselineTradesPerSecond,
     double Ratio,
@@ -69,6 +70,7 @@ public static class EngineBenchmark
         var engine = new WriteEngine(database, index, new EngineOptions { MaxBatchSize = options.MaxBatchSize, QueueCapacity = options.QueueCapacity }, [batches]);
         engine.Start();
         var workload = new Workload(options.Workload);
+        using var commits = new CommitListener();
         try
         {
             if (options.Workload == "mixed")
@@ -77,13 +79,14 @@ public static class EngineBenchmark
             }
 
             batches.Reset();
+            commits.Reset();
             var latency = new LatencyRecorder();
             var (seconds, acknowledged, refused) = options.Rate is { } rate
                 ? await OpenLoopAsync(engine, workload, rate, duration, latency, cancellationToken)
                 : await ClosedLoopAsync(engine, workload, options.Concurrency, duration, latency, cancellationToken);
             var throughput = acknowledged / seconds;
             var ack = latency.Summarize();
-            output.WriteLine(FormattableString.Invariant($"engine: {acknowledged:N0} acknowledged ({refused:N0} refused) in {seconds:0.0} s = {throughput:N0} trades/s; mean batch {batches.Mean:0.0}"));
+            output.WriteLine(FormattableString.Invariant($"engine: {acknowledged:N0} acknowledged ({refused:N0} refused) in {seconds:0.0} s = {throughput:N0} trades/s; mean batch {batches.Mean:0.0}, mean commit {commits.MeanMilliseconds:0.00} ms"));
             output.WriteLine($"engine ack latency: {ack}");
 
             var reads = PointReads(new TradeQueries(database, index), workload);
@@ -95,7 +98,7 @@ public static class EngineBenchmark
             output.WriteLine(FormattableString.Invariant($"baseline (one transaction per trade): {baseline:N0} trades/s; engine/baseline = {ratio:0.0}x"));
 
             var result = new EngineBenchmarkResult(options.Workload, options.Rate is null ? "closed" : "open", options.Rate, options.Concurrency, options.MaxBatchSize,
-                seconds, acknowledged, refused, throughput, ack, batches.Mean, reads, baseline, ratio, machine);
+                seconds, acknowledged, refused, throughput, ack, batches.Mean, commits.MeanMilliseconds, reads, baseline, ratio, machine);
             if (options.JsonFile is { } file)
             {
                 await File.WriteAllTextAsync(file, JsonSerializer.Serialize(result, Json), cancellationToken);
