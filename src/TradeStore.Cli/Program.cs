@@ -9,6 +9,7 @@ var root = new RootCommand("TradeStore: durable trade capture on embedded DuckDB
     ServeCommand.Create(),
     ConfigCommand.Create(),
     MigrateCommand.Create(),
+    BenchCommand.Create(),
 };
 
 return await CliRunner.RunAsync(root, args);

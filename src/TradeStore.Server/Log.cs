@@ -25,4 +25,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2103, Level = LogLevel.Error, Message = "ClickHouse schema refused: {Reason}")]
     public static partial void ClickHouseSchemaRefused(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Error, Message = "API request {Method} {Path} failed unexpectedly")]
+    public static partial void ApiRequestFailed(ILogger logger, string method, string path, Exception exception);
 }

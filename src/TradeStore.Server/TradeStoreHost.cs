@@ -11,10 +11,12 @@ using TradeStore.ClickHouse;
 using TradeStore.Core.Migrations;
 using TradeStore.Core.Options;
 using TradeStore.Redis;
+using TradeStore.Server.Api;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Health;
 using TradeStore.Server.Migrations;
 using TradeStore.Storage;
+using TradeStore.Storage.Engine;
 using TradeStore.Storage.Migrations;
 
 namespace TradeStore.Server;
@@ -59,6 +61,7 @@ public static class TradeStoreHost
 
             var app = builder.Build();
             MapHealth(app);
+            app.MapTradeApi();
             LogMigrations(app.Logger, database, migrated);
             app.Lifetime.ApplicationStarted.Register(() => Log.Started(app.Logger, settings.Server.Urls, database.Path, database.EngineVersion,
                 settings.Redis.Enabled ? "enabled" : "disabled", settings.ClickHouse.Enabled ? "enabled" : "disabled"));
@@ -83,12 +86,15 @@ public static class TradeStoreHost
         services.AddOptionsWithValidateOnStart<ServerOptions, ServerOptionsValidator>().Bind(configuration.GetSection(ServerOptions.SectionName));
         services.AddOptionsWithValidateOnStart<RedisOptions, RedisOptionsValidator>().Bind(configuration.GetSection(RedisOptions.SectionName));
         services.AddOptionsWithValidateOnStart<ClickHouseOptions, ClickHouseOptionsValidator>().Bind(configuration.GetSection(ClickHouseOptions.SectionName));
+        services.AddOptionsWithValidateOnStart<EngineOptions, EngineOptionsValidator>().Bind(configuration.GetSection(EngineOptions.SectionName));
+        services.AddOptionsWithValidateOnStart<ApiOptions, ApiOptionsValidator>().Bind(configuration.GetSection(ApiOptions.SectionName));
     }
 
     private static void AddDependencies(IServiceCollection services, TradeStoreSettings settings)
     {
         var health = services.AddHealthChecks();
         health.AddCheck<DuckDbHealthCheck>(DependencyNames.DuckDb, HealthStatus.Unhealthy, [ReadyTag]);
+        services.AddTradeStoreEngine();
 
         if (settings.Redis.Enabled)
         {

@@ -14,3 +14,9 @@ public sealed partial class RedisOptionsValidator : IValidateOptions<RedisOption
 
 [OptionsValidator]
 public sealed partial class ClickHouseOptionsValidator : IValidateOptions<ClickHouseOptions>;
+
+[OptionsValidator]
+public sealed partial class EngineOptionsValidator : IValidateOptions<EngineOptions>;
+
+[OptionsValidator]
+public sealed partial class ApiOptionsValidator : IValidateOptions<ApiOptions>;
