@@ -12,6 +12,7 @@ var root = new RootCommand("TradeStore: durable trade capture on embedded DuckDB
     VerifyCommand.Create(),
     RecoverCommand.Create(),
     TailCommand.Create(),
+    MigrateCommand.Create(),
     BenchCommand.Create(),
 };
 
