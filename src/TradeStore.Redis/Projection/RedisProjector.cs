@@ -187,7 +187,8 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
         using var timeout = new CancellationTokenSource(FinalFlushTimeout, _time);
         try
         {
-            await CatchUpAsync(timeout.Token);
+            // WaitAsync bounds it even when a Redis command waits out its own (longer) timeout.
+            await CatchUpAsync(timeout.Token).WaitAsync(timeout.Token);
         }
         catch (Exception ex)
         {
