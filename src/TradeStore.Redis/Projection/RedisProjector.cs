@@ -185,6 +185,8 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
     private async Task FinalFlushAsync()
     {
         using var timeout = new CancellationTokenSource(FinalFlushTimeout, _time);
+        // Re-read the checkpoint: a rebuild may have reset it since the last batch.
+        Volatile.Write(ref _checkpoint, -1);
         try
         {
             // WaitAsync bounds it even when a Redis command waits out its own (longer) timeout.
