@@ -160,6 +160,42 @@ public sealed class RebuildAndRecoverTests
         Assert.Equal(lastBefore, new JournalReader(restored.Database).LastSeq());
     }
 
+    [Fact]
+    public async Task Projector_RedisAheadOfRestoredJournal_PausesUntilRecovered()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));
+        using var dir = new TempDirectory("redis-ahead");
+        var copy = dir.File("old.duckdb");
+        long originalLast;
+        using (var journal = new TestJournal(dir.DatabasePath))
+        {
+            await ProjectAsync(redis, journal, batches: 8, seed: 8, afterBatches: (n, j) =>
+            {
+                if (n == 4)
+                {
+                    j.Database.Checkpoint();
+                    File.Copy(dir.DatabasePath, copy);
+                }
+            });
+            originalLast = journal.LastSeq;
+        }
+
+        using var restored = new TestJournal(copy);
+        await using var connection = redis.Connection();
+        using var projector = redis.Projector(restored.Database, connection);
+        await projector.StartAsync(Ct);
+        await Eventually.TrueAsync(() => Task.FromResult(projector.Status.Paused), TimeSpan.FromSeconds(30), () => $"{projector.Status}");
+        Assert.Contains("ahead of the journal", projector.Status.LastError, StringComparison.Ordinal);
+
+        var report = await new JournalRecovery(restored.Database).RecoverAsync(new RedisRecoverySource(redis.Database, redis.Keys), Ct);
+        Assert.Equal(RecoveryOutcome.Recovered, report.Outcome);
+        await ProjectorTests.WaitForCheckpointAsync(redis, originalLast);
+        await Eventually.TrueAsync(() => Task.FromResult(!projector.Status.Paused), TimeSpan.FromSeconds(30), () => $"{projector.Status}");
+        await projector.StopAsync(Ct);
+        var verify = await new RedisVerifier(redis.Keys).VerifyAsync(redis.Database, ProjectionSnapshot.Read(restored.Database), Ct);
+        Assert.True(verify.IsClean, string.Join("\n", verify.Differences));
+    }
+
     private static async Task ProjectAsync(RedisScope redis, TestJournal journal, int batches, int seed, Action<int, TestJournal>? afterBatches = null)
     {
         await using var connection = redis.Connection();

@@ -356,7 +356,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
         var journalLast = _journal.LastSeq();
         RaiseJournalSeq(journalLast);
         var pausedAt = Volatile.Read(ref _pausedAt);
-        if (checkpoint > journalLast || (pausedAt >= 0 && pausedAt == checkpoint))
+        if (checkpoint > journalLast || (pausedAt >= 0 && pausedAt == checkpoint && !await AgreesWithJournalAsync(redis, checkpoint)))
         {
             // Redis holds events the journal lacks (a DuckDB restored from an older copy): applying new journal
             // events would mix two histories. Wait for recover or rebuild to move the checkpoint.
@@ -374,6 +374,28 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
         Volatile.Write(ref _pausedAt, -1);
         Volatile.Write(ref _checkpoint, checkpoint);
         return true;
+    }
+
+    /// <summary>
+    /// After a pause: whether the journal, having caught up with Redis's checkpoint, holds the same event there as
+    /// the stream (recovered from it) rather than a different history written meanwhile.
+    /// </summary>
+    private async Task<bool> AgreesWithJournalAsync(IDatabase redis, long checkpoint)
+    {
+        if (checkpoint == 0)
+        {
+            return true;
+        }
+
+        var entries = await redis.StreamRangeAsync(_writer.Keys.Stream, RedisFormat.StreamId(checkpoint), RedisFormat.StreamId(checkpoint), 1);
+        var row = _journal.ReadAfter(checkpoint - 1, 1);
+        if (entries.Length == 0 || row.Count == 0 || row[0].Seq != checkpoint)
+        {
+            return false;
+        }
+
+        var entry = RedisFormat.ParseEvent(RedisFormat.ToDictionary(entries[0].Values));
+        return entry.TradeId == row[0].TradeId && entry.Version == row[0].Version && entry.Type == row[0].Type;
     }
 
     private void RaiseJournalSeq(long seq)
