@@ -12,6 +12,7 @@ using TradeStore.Core.Options;
 using TradeStore.Redis;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Health;
+using TradeStore.Server.Metrics;
 using TradeStore.Storage;
 
 namespace TradeStore.Server;
@@ -50,10 +51,12 @@ public static class TradeStoreHost
             // A factory registration, so the container disposes (closes) the database at shutdown.
             builder.Services.AddSingleton(_ => database);
             AddDependencies(builder.Services, settings);
+            MetricsEndpoint.AddServices(builder.Services, settings);
             configure?.Invoke(builder);
 
             var app = builder.Build();
             MapHealth(app);
+            MetricsEndpoint.Map(app, settings);
             app.Lifetime.ApplicationStarted.Register(() => Log.Started(app.Logger, settings.Server.Urls, database.Path, database.EngineVersion,
                 settings.Redis.Enabled ? "enabled" : "disabled", settings.ClickHouse.Enabled ? "enabled" : "disabled"));
             app.Lifetime.ApplicationStopped.Register(() => Log.Stopped(app.Logger, database.Path));
