@@ -26,7 +26,7 @@ public sealed class MetricsEndpointTests : IDisposable
         var families = PrometheusText.Parse(text);
         Assert.Equal("gauge", families["process_start_time_seconds"].Type);
         Assert.Equal("counter", families["process_cpu_seconds_total"].Type);
-        Assert.Contains(families.Keys, name => name.StartsWith("dotnet_gc_", StringComparison.Ordinal));
+        Assert.Equal("counter", families["dotnet_gc_collections_total"].Type);
         Assert.All(families.Values, family => Assert.False(string.IsNullOrWhiteSpace(family.Help), $"{family.Name} has no HELP text"));
     }
 
@@ -43,11 +43,42 @@ public sealed class MetricsEndpointTests : IDisposable
 
         var families = PrometheusText.Parse(await client.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
 
-        var exported = Assert.Single(families.Values, family => family.Name.StartsWith("tradestore_test_events", StringComparison.Ordinal));
+        var exported = families["tradestore_test_events_total"];
         Assert.Equal("counter", exported.Type);
         Assert.Equal(3, Assert.Single(exported.Samples).Value);
         Assert.DoesNotContain(families.Keys, name => name.StartsWith("somelibrary", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Metrics_Histogram_SecondsSuffixAndAdvisedBuckets()
+    {
+        await using var app = await TestHostFactory.StartAsync(_data.Path);
+        using var client = app.GetTestClient();
+        using var meter = new Meter("TradeStore.Tests.Histogram");
+        var histogram = meter.CreateHistogram("tradestore.test.duration", "s", "A duration recorded by a test.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.1, 1] });
+        histogram.Record(0.5, new KeyValuePair<string, object?>("outcome", "applied"));
+
+        var families = PrometheusText.Parse(await client.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
+
+        var exported = families["tradestore_test_duration_seconds"];
+        Assert.Equal("histogram", exported.Type);
+        double Bucket(string le) => Assert.Single(exported.Samples, s => s.Name.EndsWith("_bucket", StringComparison.Ordinal) && s.Labels["le"] == le).Value;
+        Assert.Equal(0, Bucket("0.1"));
+        Assert.Equal(1, Bucket("1"));
+        Assert.Equal(1, Bucket("+Inf"));
+        Assert.All(exported.Samples, sample => Assert.Equal("applied", sample.Labels["outcome"]));
+    }
+
+    [Theory]
+    [InlineData("tradestore.write.commands", "{command}", true, "tradestore_write_commands_total")]
+    [InlineData("tradestore.write.commit.duration", "s", false, "tradestore_write_commit_duration_seconds")]
+    [InlineData("tradestore.sync.lag", "s", false, "tradestore_sync_lag_seconds")]
+    [InlineData("dotnet.gc.heap.total_allocated", "By", true, "dotnet_gc_heap_total_allocated_bytes_total")]
+    [InlineData("tradestore.redis.errors_total", null, true, "tradestore_redis_errors_total")]
+    [InlineData("weird-name.x", "ms", false, "weird_name_x_milliseconds")]
+    public void PrometheusName_OpenTelemetryConventions(string instrument, string? unit, bool monotonic, string expected) =>
+        Assert.Equal(expected, Metrics.MeterBridge.PrometheusName(instrument, unit, monotonic));
 
     [Fact]
     public async Task Metrics_DependencyHealth_PublishedAsGauge()
@@ -60,7 +91,7 @@ public sealed class MetricsEndpointTests : IDisposable
         while (DateTime.UtcNow < deadline)
         {
             var families = PrometheusText.Parse(await client.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
-            health = families.Values.FirstOrDefault(family => family.Name.StartsWith("tradestore_health_status", StringComparison.Ordinal));
+            health = families.GetValueOrDefault("tradestore_health_status");
             if (health is { Samples.Count: > 0 })
             {
                 break;

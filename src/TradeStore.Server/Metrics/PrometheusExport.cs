@@ -13,7 +13,7 @@ public static class PrometheusExport
     public static readonly IReadOnlyList<string> MeterPrefixes = ["TradeStore.", "System.Runtime", "Microsoft.AspNetCore.Hosting"];
 
     private static readonly Lock ConfigureLock = new();
-    private static bool _configured;
+    private static MeterBridge? _bridge;
 
     /// <summary>
     /// Configures prometheus-net's default registry once per process. By design its global state is
@@ -23,23 +23,22 @@ public static class PrometheusExport
     {
         lock (ConfigureLock)
         {
-            if (_configured)
+            if (_bridge is not null)
             {
                 return;
             }
 
             // By design the .NET 9+ System.Runtime meter supplies the runtime metrics (GC, JIT, thread pool,
             // exceptions); the older EventCounter bridge would publish the same figures a second time, under
-            // other names, at the cost of an EventListener.
+            // other names, at the cost of an EventListener. Meters go through MeterBridge, for their names.
             Prometheus.Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions
             {
                 SuppressProcessMetrics = false,
                 SuppressDebugMetrics = true,
                 SuppressEventCounters = true,
-                SuppressMeters = false,
+                SuppressMeters = true,
             });
-            Prometheus.Metrics.ConfigureMeterAdapter(options => options.InstrumentFilterPredicate = instrument => IsExported(instrument.Meter.Name));
-            _configured = true;
+            _bridge = new MeterBridge(meter => IsExported(meter.Name), Prometheus.Metrics.DefaultRegistry);
         }
     }
 
