@@ -10,4 +10,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "TradeStore stopped; closing database {DatabasePath}")]
     public static partial void Stopped(ILogger logger, string databasePath);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "The last shutdown was not clean: DuckDB replayed a WAL; a copy of it is kept at {WalCopy}. If a Redis or ClickHouse checkpoint is now ahead of the journal, recover the tail with `tradestore recover --from redis`.")]
+    public static partial void WalPreserved(ILogger logger, string walCopy);
 }

@@ -60,6 +60,11 @@ public static class TradeStoreHost
             app.Lifetime.ApplicationStarted.Register(() => Log.Started(app.Logger, settings.Server.Urls, database.Path, database.EngineVersion,
                 settings.Redis.Enabled ? "enabled" : "disabled", settings.ClickHouse.Enabled ? "enabled" : "disabled"));
             app.Lifetime.ApplicationStopped.Register(() => Log.Stopped(app.Logger, database.Path));
+            if (database.PreservedWal is { } walCopy)
+            {
+                Log.WalPreserved(app.Logger, walCopy);
+            }
+
             return app;
         }
         catch
