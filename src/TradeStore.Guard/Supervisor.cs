@@ -90,6 +90,7 @@ public sealed class Supervisor : IDisposable
         {
             GuardOutcome.Stopped => "the child stopped gracefully",
             GuardOutcome.StoppedForcefully => "the child had to be killed",
+            GuardOutcome.StoppedWithError => "the child exited with a failure code while stopping",
             GuardOutcome.ChildExitedCleanly => "the child exited with code 0 on its own",
             _ => "gave up after too many restarts",
         });
@@ -117,7 +118,7 @@ public sealed class Supervisor : IDisposable
             if (!decision.Restart)
             {
                 Log.GivingUp(_logger, _options.MaxRestarts, F(_options.RestartWindow), DescribeLastExit(exit), GuardExitCodes.GaveUp);
-                Update(s => s with { RestartsInWindow = decision.InWindow });
+                Update(s => s);
                 return GuardOutcome.GaveUp;
             }
 
@@ -176,7 +177,9 @@ public sealed class Supervisor : IDisposable
 
             if (reason == ExitReasons.Stopped)
             {
-                return (exit, forced ? GuardOutcome.StoppedForcefully : GuardOutcome.Stopped);
+                // Dying of the very signal that was forwarded (before the host installed its handler) is a clean stop too.
+                var clean = child.ExitCode == 0 || child.ExitCode == 128 + _stopRequested.Task.Result;
+                return (exit, forced ? GuardOutcome.StoppedForcefully : clean ? GuardOutcome.Stopped : GuardOutcome.StoppedWithError);
             }
 
             if (reason == ExitReasons.Exited && child.ExitCode == 0)
@@ -326,7 +329,7 @@ public sealed class Supervisor : IDisposable
         GuardStatus status;
         lock (_statusLock)
         {
-            _status = status = change(_status) with { UpdatedAt = _time.GetUtcNow() };
+            _status = status = change(_status) with { RestartsInWindow = _policy.RestartsInWindow, UpdatedAt = _time.GetUtcNow() };
         }
 
         if (_statusFile is null)
@@ -360,6 +363,9 @@ public enum GuardOutcome
 
     /// <summary>Stopped on request; the child had to be killed.</summary>
     StoppedForcefully,
+
+    /// <summary>Stopped on request; the child exited within the grace period but with a failure code.</summary>
+    StoppedWithError,
 
     /// <summary>The child exited with code 0 by itself, so the guard stopped too.</summary>
     ChildExitedCleanly,

@@ -11,6 +11,9 @@ public sealed class SupervisorTests : IDisposable
 
     public void Dispose() => _work.Dispose();
 
+    /// <summary>A file the child script creates once its signal trap is in place.</summary>
+    private string Ready => _work.File("ready");
+
     private GuardOptions Options(string script, Uri? probeUrl = null) => new()
     {
         Command = new ChildCommand("/bin/sh", ["-c", script]),
@@ -45,10 +48,9 @@ public sealed class SupervisorTests : IDisposable
     public async Task Run_StopRequested_ForwardsSignalAndChildExitsGracefully()
     {
         var marker = _work.File("got-term");
-        using var supervisor = new Supervisor(Options($"trap 'touch {marker}; exit 0' TERM; while :; do sleep 0.05; done"), NullLogger.Instance);
+        using var supervisor = new Supervisor(Options($"trap 'touch {marker}; exit 0' TERM; touch {Ready}; while :; do sleep 0.05; done"), NullLogger.Instance);
         var run = supervisor.RunAsync(TestContext.Current.CancellationToken);
-        await WaitForAsync(() => supervisor.Status.ChildPid is not null);
-        await Task.Delay(200, TestContext.Current.CancellationToken); // let the shell install its trap
+        await WaitForAsync(() => File.Exists(Ready)); // the shell has installed its trap
 
         supervisor.RequestStop(PosixSignals.SigTerm);
         var outcome = await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
@@ -61,17 +63,30 @@ public sealed class SupervisorTests : IDisposable
     [Fact]
     public async Task Run_ChildIgnoresSigterm_KilledAfterGracePeriod()
     {
-        var options = Options("trap '' TERM; while :; do sleep 0.05; done") with { GracePeriod = TimeSpan.FromMilliseconds(300) };
+        var options = Options($"trap '' TERM; touch {Ready}; while :; do sleep 0.05; done") with { GracePeriod = TimeSpan.FromMilliseconds(300) };
         using var supervisor = new Supervisor(options, NullLogger.Instance);
         var run = supervisor.RunAsync(TestContext.Current.CancellationToken);
-        await WaitForAsync(() => supervisor.Status.ChildPid is not null);
-        await Task.Delay(200, TestContext.Current.CancellationToken);
+        await WaitForAsync(() => File.Exists(Ready));
 
         supervisor.RequestStop(PosixSignals.SigTerm);
         var outcome = await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
 
         Assert.Equal(GuardOutcome.StoppedForcefully, outcome);
         Assert.Equal("SIGKILL", supervisor.Status.LastExit!.Signal);
+    }
+
+    [Fact]
+    public async Task Run_ChildFailsWhileStopping_ReportedAsError()
+    {
+        using var supervisor = new Supervisor(Options($"trap 'exit 3' TERM; touch {Ready}; while :; do sleep 0.05; done"), NullLogger.Instance);
+        var run = supervisor.RunAsync(TestContext.Current.CancellationToken);
+        await WaitForAsync(() => File.Exists(Ready));
+
+        supervisor.RequestStop(PosixSignals.SigTerm);
+        var outcome = await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(GuardOutcome.StoppedWithError, outcome);
+        Assert.Equal(3, supervisor.Status.LastExit!.ExitCode);
     }
 
     [Fact]

@@ -51,8 +51,9 @@ public static class GuardCommand
             a non-zero code or a signal, or fails --probe-failures probes in a row (a hang), with exponential backoff and jitter;
             and gives up with exit code 10 after more than --max-restarts restarts within --restart-window, so systemd or
             Kubernetes can escalate. A child that exits 0 by itself was stopped on purpose: the guard exits 0 too.
-            Durations: 250ms, 5s, 2m, 1h, or hh:mm:ss. Exit codes: 0 stopped, 1 the child had to be killed, 2 bad command
-            line, 10 gave up. Example: tradestore guard --max-restarts 5 --restart-window 30s -- serve --data /var/lib/tradestore
+            Durations: 250ms, 5s, 2m, 1h, or hh:mm:ss. Exit codes: 0 stopped, 1 the child did not stop cleanly (killed, or a
+            failure code), 2 bad command line, 10 gave up.
+            Example: tradestore guard --max-restarts 5 --restart-window 30s -- serve --data /var/lib/tradestore
             """)
         {
             ProbeUrl, ProbeInterval, ProbeTimeout, ProbeFailures, StartupTimeout, BackoffMin, BackoffMax,
@@ -132,7 +133,7 @@ public static class GuardCommand
         var exitCode = outcome switch
         {
             GuardOutcome.Stopped or GuardOutcome.ChildExitedCleanly => ExitCodes.Success,
-            GuardOutcome.StoppedForcefully => ExitCodes.Failure,
+            GuardOutcome.StoppedForcefully or GuardOutcome.StoppedWithError => ExitCodes.Failure,
             _ => ExitCodes.GuardGaveUp,
         };
         if (outcome == GuardOutcome.GaveUp)
