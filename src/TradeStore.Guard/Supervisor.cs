@@ -173,7 +173,8 @@ public sealed class Supervisor : IDisposable
                 Log.ChildExited(_logger, child.Id, ChildProcess.DescribeExit(child.ExitCode), F(uptime), reason);
             }
 
-            Update(s => s with { LastExit = exit, ChildPid = null });
+            var goingOn = reason != ExitReasons.Stopped && !(reason == ExitReasons.Exited && child.ExitCode == 0);
+            Update(s => s with { LastExit = exit, ChildPid = null, State = goingOn ? GuardStates.BackingOff : GuardStates.Stopping });
 
             if (reason == ExitReasons.Stopped)
             {
