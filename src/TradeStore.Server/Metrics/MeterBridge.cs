@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
@@ -99,68 +100,126 @@ public sealed class MeterBridge : IDisposable
     }
 
     /// <summary>One instrument's Prometheus metric, created at its first measurement (when its tag names are known).</summary>
-    private sealed class InstrumentExport(Instrument instrument, IMetricFactory factory)
+    private sealed class InstrumentExport
     {
+        private const int CachedTags = 4;
         private static readonly double[] SecondsBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
         private static readonly double[] DefaultBuckets = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
 
+        private readonly Instrument _instrument;
+        private readonly IMetricFactory _factory;
+        private readonly Kind _kind;
         private readonly Lock _lock = new();
-        private string[]? _tagKeys;
+        // By design the labelled child is cached per tag-value tuple: prometheus-net's WithLabels allocates and
+        // hashes strings, which costs microseconds per measurement on the write path.
+        private readonly ConcurrentDictionary<TagValues, object> _children = new();
+        private string[] _tagKeys = [];
         private Collector? _metric;
+
+        public InstrumentExport(Instrument instrument, IMetricFactory factory)
+        {
+            _instrument = instrument;
+            _factory = factory;
+            var type = instrument.GetType().GetGenericTypeDefinition();
+            _kind = type == typeof(Counter<>) ? Kind.CounterDelta
+                : type == typeof(ObservableCounter<>) ? Kind.CounterCumulative
+                : type == typeof(Histogram<>) ? Kind.Histogram
+                : type == typeof(UpDownCounter<>) ? Kind.GaugeDelta
+                : Kind.GaugeSet;
+        }
+
+        private enum Kind
+        {
+            CounterDelta,
+            CounterCumulative,
+            GaugeDelta,
+            GaugeSet,
+            Histogram,
+        }
 
         public void Record(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
             try
             {
                 var metric = _metric ?? Create(tags);
-                var values = LabelValues(tags);
-                switch (metric)
+                var child = Child(metric, tags);
+                switch (_kind)
                 {
-                    case Counter counter:
-                        var counterChild = values.Length == 0 ? (ICounter)counter : counter.WithLabels(values);
-                        if (IsObservable)
-                        {
-                            counterChild.IncTo(value);
-                        }
-                        else if (value >= 0)
-                        {
-                            counterChild.Inc(value);
-                        }
-
+                    case Kind.CounterDelta when value >= 0:
+                        ((ICounter)child).Inc(value);
                         break;
-                    case Gauge gauge:
-                        var gaugeChild = values.Length == 0 ? (IGauge)gauge : gauge.WithLabels(values);
-                        if (instrument is UpDownCounter<byte> or UpDownCounter<short> or UpDownCounter<int> or UpDownCounter<long>
-                            or UpDownCounter<float> or UpDownCounter<double> or UpDownCounter<decimal>)
-                        {
-                            gaugeChild.Inc(value);
-                        }
-                        else
-                        {
-                            gaugeChild.Set(value);
-                        }
-
+                    case Kind.CounterCumulative:
+                        ((ICounter)child).IncTo(value);
                         break;
-                    case Histogram histogram:
-                        (values.Length == 0 ? (IHistogram)histogram : histogram.WithLabels(values)).Observe(value);
+                    case Kind.GaugeDelta:
+                        ((IGauge)child).Inc(value);
+                        break;
+                    case Kind.GaugeSet:
+                        ((IGauge)child).Set(value);
+                        break;
+                    case Kind.Histogram:
+                        ((IHistogram)child).Observe(value);
                         break;
                 }
             }
-            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or InvalidCastException)
             {
                 // By design never throw into the instrumented code: a metric that cannot be exported is skipped.
-                Trace.WriteLine($"tradestore: metric {instrument.Name} not exported: {ex.Message}");
+                Trace.WriteLine($"tradestore: metric {_instrument.Name} not exported: {ex.Message}");
             }
         }
 
-        private bool IsObservable => instrument.IsObservable;
+        private object Child(Collector metric, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var keys = _tagKeys;
+            if (keys.Length == 0)
+            {
+                return metric;
+            }
 
-        private bool IsMonotonic => instrument.GetType().GetGenericTypeDefinition() is var type
-            && (type == typeof(Counter<>) || type == typeof(ObservableCounter<>));
+            if (keys.Length > CachedTags)
+            {
+                return Labelled(metric, LabelValues(tags));
+            }
+
+            var key = new TagValues(Find(tags, keys, 0), Find(tags, keys, 1), Find(tags, keys, 2), Find(tags, keys, 3));
+            if (!_children.TryGetValue(key, out var child))
+            {
+                child = _children.GetOrAdd(key, Labelled(metric, LabelValues(tags)));
+            }
+
+            return child;
+        }
+
+        private static object? Find(ReadOnlySpan<KeyValuePair<string, object?>> tags, string[] keys, int index)
+        {
+            if (index >= keys.Length)
+            {
+                return null;
+            }
+
+            foreach (var tag in tags)
+            {
+                if (tag.Key == keys[index])
+                {
+                    return tag.Value;
+                }
+            }
+
+            return null;
+        }
+
+        private static object Labelled(Collector metric, string[] values) => metric switch
+        {
+            Counter counter => counter.WithLabels(values),
+            Gauge gauge => gauge.WithLabels(values),
+            Histogram histogram => histogram.WithLabels(values),
+            _ => metric,
+        };
 
         private string[] LabelValues(ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
-            var keys = _tagKeys!;
+            var keys = _tagKeys;
             var values = new string[keys.Length];
             for (var i = 0; i < keys.Length; i++)
             {
@@ -199,22 +258,24 @@ public sealed class MeterBridge : IDisposable
 
                 keys.Sort(StringComparer.Ordinal);
                 var labelNames = keys.Select(Sanitize).ToArray();
-                var name = PrometheusName(instrument.Name, instrument.Unit, IsMonotonic);
-                var help = string.IsNullOrWhiteSpace(instrument.Description) ? instrument.Name : instrument.Description;
-                _tagKeys = [.. keys];
-                _metric = instrument.GetType().GetGenericTypeDefinition() switch
+                var monotonic = _kind is Kind.CounterDelta or Kind.CounterCumulative;
+                var name = PrometheusName(_instrument.Name, _instrument.Unit, monotonic);
+                var help = string.IsNullOrWhiteSpace(_instrument.Description) ? _instrument.Name : _instrument.Description;
+                Collector metric = _kind switch
                 {
-                    var t when t == typeof(Counter<>) || t == typeof(ObservableCounter<>) => factory.CreateCounter(name, help, labelNames),
-                    var t when t == typeof(Histogram<>) => factory.CreateHistogram(name, help, labelNames, new HistogramConfiguration { Buckets = Buckets() }),
-                    _ => factory.CreateGauge(name, help, labelNames),
+                    Kind.CounterDelta or Kind.CounterCumulative => _factory.CreateCounter(name, help, labelNames),
+                    Kind.Histogram => _factory.CreateHistogram(name, help, labelNames, new HistogramConfiguration { Buckets = Buckets() }),
+                    _ => _factory.CreateGauge(name, help, labelNames),
                 };
-                return _metric;
+                _tagKeys = [.. keys];
+                _metric = metric;
+                return metric;
             }
         }
 
         private double[] Buckets()
         {
-            var advice = instrument switch
+            var advice = _instrument switch
             {
                 Histogram<double> h => h.Advice?.HistogramBucketBoundaries?.ToArray(),
                 Histogram<float> h => h.Advice?.HistogramBucketBoundaries?.Select(b => (double)b).ToArray(),
@@ -222,7 +283,10 @@ public sealed class MeterBridge : IDisposable
                 Histogram<int> h => h.Advice?.HistogramBucketBoundaries?.Select(b => (double)b).ToArray(),
                 _ => null,
             };
-            return advice is { Length: > 0 } ? advice : instrument.Unit == "s" ? SecondsBuckets : DefaultBuckets;
+            return advice is { Length: > 0 } ? advice : _instrument.Unit == "s" ? SecondsBuckets : DefaultBuckets;
         }
+
+        /// <summary>Up to four tag values in label order; equal tuples share one labelled child.</summary>
+        private readonly record struct TagValues(object? A, object? B, object? C, object? D);
     }
 }
