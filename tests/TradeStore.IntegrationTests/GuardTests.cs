@@ -33,7 +33,11 @@ public sealed partial class GuardTests : IDisposable
     [Fact]
     public async Task Guard_ViaAppHost_StartsServeThatAnswersAndReportsItsStatus()
     {
-        await using var guard = TradeStoreProcess.Start(GuardArguments(), _work.Path, appHost: true);
+        // --data before -- is passed on to serve; the probe URL comes from the configuration (a wildcard host probed on loopback).
+        var port = new Uri(_url).Port;
+        await using var guard = TradeStoreProcess.Start(
+            ["--data", _work.Path, "guard", "--probe-interval", "200ms", "--status-file", StatusPath, "--", "serve"], _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE__SERVER__URLS"] = $"http://0.0.0.0:{port}" }, appHost: true);
 
         await guard.WaitUntilAnsweringAsync($"{_url}/health/live", Patience);
         var status = await WaitForStatusAsync(guard, s => s.State == GuardStates.Running);
@@ -44,6 +48,7 @@ public sealed partial class GuardTests : IDisposable
         Assert.Equal(0, status.Restarts);
         Assert.True(status.LastProbe!.Ok);
         Assert.Equal($"{_url}/health/live", status.ProbeUrl);
+        Assert.True(File.Exists(_work.DatabasePath), "serve got --data");
         using var http = new HttpClient();
         var metrics = PrometheusText.Parse(await http.GetStringAsync($"{_url}/metrics", TestContext.Current.CancellationToken));
         Assert.Equal("gauge", metrics["process_start_time_seconds"].Type);
