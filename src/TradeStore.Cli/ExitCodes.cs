@@ -16,4 +16,7 @@ public static class ExitCodes
 
     /// <summary>DuckDB could not open or replay the database file.</summary>
     public const int DatabaseDamaged = 4;
+
+    /// <summary><c>tradestore guard</c> gave up: the child needed more than MaxR restarts within MaxT.</summary>
+    public const int GuardGaveUp = TradeStore.Guard.GuardExitCodes.GaveUp;
 }

@@ -10,6 +10,7 @@ var root = new RootCommand("TradeStore: durable trade capture on embedded DuckDB
     ConfigCommand.Create(),
     MigrateCommand.Create(),
     BenchCommand.Create(),
+    GuardCommand.Create(),
 };
 
 return await CliRunner.RunAsync(root, args);

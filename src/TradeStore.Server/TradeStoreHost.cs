@@ -15,6 +15,8 @@ using TradeStore.Server.Api;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Health;
 using TradeStore.Server.Migrations;
+
+using TradeStore.Server.Metrics;
 using TradeStore.Storage;
 using TradeStore.Storage.Engine;
 using TradeStore.Storage.Migrations;
@@ -57,12 +59,15 @@ public static class TradeStoreHost
             // A factory registration, so the container disposes (closes) the database at shutdown.
             builder.Services.AddSingleton(_ => database);
             AddDependencies(builder.Services, settings);
+            MetricsEndpoint.AddServices(builder.Services, settings);
             configure?.Invoke(builder);
 
             var app = builder.Build();
             MapHealth(app);
             app.MapTradeApi();
             LogMigrations(app.Logger, database, migrated);
+
+            MetricsEndpoint.Map(app, settings);
             app.Lifetime.ApplicationStarted.Register(() => Log.Started(app.Logger, settings.Server.Urls, database.Path, database.EngineVersion,
                 settings.Redis.Enabled ? "enabled" : "disabled", settings.ClickHouse.Enabled ? "enabled" : "disabled"));
             app.Lifetime.ApplicationStopped.Register(() => Log.Stopped(app.Logger, database.Path));
