@@ -14,6 +14,7 @@ var root = new RootCommand("TradeStore: durable trade capture on embedded DuckDB
     TailCommand.Create(),
     MigrateCommand.Create(),
     BenchCommand.Create(),
+    GuardCommand.Create(),
 };
 
 return await CliRunner.RunAsync(root, args);

@@ -17,8 +17,11 @@ using TradeStore.Server.Api;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Health;
 using TradeStore.Server.Migrations;
+
+using TradeStore.Server.Metrics;
 using TradeStore.Storage;
 using TradeStore.Storage.Engine;
+using TradeStore.Storage.Integrity;
 using TradeStore.Storage.Migrations;
 
 namespace TradeStore.Server;
@@ -56,15 +59,23 @@ public static class TradeStoreHost
         {
             // Schema before anything else: drift, a newer schema, or (with AutoMigrate off) pending migrations stop start-up here.
             var migrated = MigrateSchema(database, settings.Storage);
+            var integrity = settings.Storage.VerifyOnStart ? VerifyIntegrity(database) : null;
             // A factory registration, so the container disposes (closes) the database at shutdown.
             builder.Services.AddSingleton(_ => database);
             AddDependencies(builder.Services, settings);
+            MetricsEndpoint.AddServices(builder.Services, settings);
             configure?.Invoke(builder);
 
             var app = builder.Build();
             MapHealth(app);
             app.MapTradeApi();
             LogMigrations(app.Logger, database, migrated);
+            if (integrity is not null)
+            {
+                Log.IntegrityVerified(app.Logger, integrity.Describe());
+            }
+
+            MetricsEndpoint.Map(app, settings);
             app.Lifetime.ApplicationStarted.Register(() => Log.Started(app.Logger, settings.Server.Urls, database.Path, database.EngineVersion,
                 settings.Redis.Enabled ? "enabled" : "disabled", settings.ClickHouse.Enabled ? "enabled" : "disabled"));
             app.Lifetime.ApplicationStopped.Register(() => Log.Stopped(app.Logger, database.Path));
@@ -127,6 +138,13 @@ public static class TradeStoreHost
 
         DuckDbSchema.RequireLatest(database);
         return [];
+    }
+
+    /// <exception cref="IntegrityException">The journal and the state disagree; the report says how and what to do.</exception>
+    private static IntegrityReport VerifyIntegrity(DuckDbDatabase database)
+    {
+        var report = new IntegrityChecker(database).Check();
+        return report.IsHealthy ? report : throw new IntegrityException(report);
     }
 
     private static void LogMigrations(ILogger logger, DuckDbDatabase database, IReadOnlyList<MigrationStepResult> migrated)
