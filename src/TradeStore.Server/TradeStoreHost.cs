@@ -15,6 +15,7 @@ using TradeStore.Server.Api;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Health;
 using TradeStore.Server.Migrations;
+using TradeStore.Server.Security;
 
 using TradeStore.Server.Metrics;
 using TradeStore.Storage;
@@ -37,6 +38,7 @@ public static class TradeStoreHost
     public static WebApplication Build(IConfigurationRoot configuration, Action<WebApplicationBuilder>? configure = null)
     {
         var settings = TradeStoreSettings.Bind(configuration);
+        SecurityServices.RequireSafeBinding(settings);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
@@ -60,11 +62,15 @@ public static class TradeStoreHost
             builder.Services.AddSingleton(_ => database);
             AddDependencies(builder.Services, settings);
             MetricsEndpoint.AddServices(builder.Services, settings);
+            SecurityServices.Add(builder.Services, settings);
+            QueryEndpoint.AddServices(builder.Services, settings, database);
             configure?.Invoke(builder);
 
             var app = builder.Build();
+            SecurityServices.Use(app, settings);
             MapHealth(app);
             app.MapTradeApi();
+            QueryEndpoint.Map(app);
             LogMigrations(app.Logger, database, migrated);
 
             MetricsEndpoint.Map(app, settings);
@@ -93,6 +99,7 @@ public static class TradeStoreHost
         services.AddOptionsWithValidateOnStart<ClickHouseOptions, ClickHouseOptionsValidator>().Bind(configuration.GetSection(ClickHouseOptions.SectionName));
         services.AddOptionsWithValidateOnStart<EngineOptions, EngineOptionsValidator>().Bind(configuration.GetSection(EngineOptions.SectionName));
         services.AddOptionsWithValidateOnStart<ApiOptions, ApiOptionsValidator>().Bind(configuration.GetSection(ApiOptions.SectionName));
+        services.AddOptionsWithValidateOnStart<SecurityOptions, SecurityOptionsValidator>().Bind(configuration.GetSection(SecurityOptions.SectionName));
     }
 
     private static void AddDependencies(IServiceCollection services, TradeStoreSettings settings)

@@ -2,9 +2,11 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
+using TradeStore.Server.Security;
 
 namespace TradeStore.Server.Api;
 
@@ -59,7 +61,7 @@ public static class TradeCommandEndpoints
     /// Every item is handed to the writer before any is awaited, in request order, so the whole batch
     /// shares group commits and later items see earlier ones (create then fill the same trade works).
     /// </summary>
-    public static async Task<IResult> BatchAsync(HttpContext context, [FromServices] ITradeCommands commands, [FromServices] IOptions<ApiOptions> options)
+    public static async Task<IResult> BatchAsync(HttpContext context, [FromServices] ITradeCommands commands, [FromServices] ITradeQueries queries, [FromServices] IOptions<ApiOptions> options)
     {
         var limits = options.Value;
         var (body, format, problem) = await RequestBody.ReadAsync(context, limits.MaxRequestBodyBytes, allowNdJson: true);
@@ -85,6 +87,13 @@ public static class TradeCommandEndpoints
         {
             if (commandsOrProblems[i].Command is { } command)
             {
+                // Each item is checked against the key's accounts on its own; a refused item is not submitted.
+                if (AccountAccess.CheckWrite(context, queries, command) is { } forbidden)
+                {
+                    commandsOrProblems[i] = (null, forbidden);
+                    continue;
+                }
+
                 pending[i] = commands.SubmitAsync(command, context.RequestAborted);
             }
         }
@@ -130,6 +139,11 @@ public static class TradeCommandEndpoints
         {
             // The key came in a header here, so name the header rather than a body property.
             return ApiResults.Problem(context, problem.Field == "idempotencyKey" ? problem with { Field = ApiResults.IdempotencyKeyHeader } : problem);
+        }
+
+        if (AccountAccess.CheckWrite(context, context.RequestServices.GetRequiredService<ITradeQueries>(), command!) is { } forbidden)
+        {
+            return ApiResults.Problem(context, forbidden);
         }
 
         var result = await commands.SubmitAsync(command!, context.RequestAborted);

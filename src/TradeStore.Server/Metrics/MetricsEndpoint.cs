@@ -39,7 +39,7 @@ public static class MetricsEndpoint
     {
         if (settings.Server.MetricsEnabled)
         {
-            app.MapMetrics(Path);
+            app.MapMetrics(Path).RequireAuthorization(Security.SecurityPolicies.Metrics);
         }
     }
 }
