@@ -49,30 +49,30 @@ public sealed class SecurityOptions : IValidatableObject
             var prefix = $"{nameof(ApiKeys)}:{i}:";
             if (string.IsNullOrWhiteSpace(key.Name))
             {
-                yield return new ValidationResult($"{prefix}{nameof(ApiKeyOptions.Name)}: is required.", [nameof(ApiKeys)]);
+                yield return new ValidationResult("is required.", [prefix + nameof(ApiKeyOptions.Name)]);
             }
             else if (!names.Add(key.Name))
             {
-                yield return new ValidationResult($"{prefix}{nameof(ApiKeyOptions.Name)}: '{key.Name}' is used by another key.", [nameof(ApiKeys)]);
+                yield return new ValidationResult($"'{key.Name}' is used by another key.", [prefix + nameof(ApiKeyOptions.Name)]);
             }
 
             if (!ApiKeyHash.TryParseHash(key.Hash, out var stored, out var error))
             {
-                yield return new ValidationResult($"{prefix}{nameof(ApiKeyOptions.Hash)}: {error}", [nameof(ApiKeys)]);
+                yield return new ValidationResult(error, [prefix + nameof(ApiKeyOptions.Hash)]);
             }
             else if (!ids.Add(stored.Id))
             {
-                yield return new ValidationResult($"{prefix}{nameof(ApiKeyOptions.Hash)}: the key id {stored.Id} is configured twice.", [nameof(ApiKeys)]);
+                yield return new ValidationResult($"the key id {stored.Id} is configured twice.", [prefix + nameof(ApiKeyOptions.Hash)]);
             }
 
             if (!ApiRoles.IsKnown(key.Role))
             {
-                yield return new ValidationResult($"{prefix}{nameof(ApiKeyOptions.Role)}: must be reader, trader or admin; got '{key.Role}'.", [nameof(ApiKeys)]);
+                yield return new ValidationResult($"must be reader, trader or admin; got '{key.Role}'.", [prefix + nameof(ApiKeyOptions.Role)]);
             }
 
             if (key.Accounts.Any(string.IsNullOrWhiteSpace))
             {
-                yield return new ValidationResult($"{prefix}{nameof(ApiKeyOptions.Accounts)}: an account may not be empty.", [nameof(ApiKeys)]);
+                yield return new ValidationResult("an account may not be empty.", [prefix + nameof(ApiKeyOptions.Accounts)]);
             }
         }
     }

@@ -114,7 +114,7 @@ public sealed class SqlSandbox(DuckDbDatabase database, int maxRows, TimeSpan ti
     private static void RequireSingleSelect(DuckDBConnection connection, string sql)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT json_serialize_sql($1)";
+        command.CommandText = "SELECT json_serialize_sql(CAST($1 AS VARCHAR))";
         command.Parameters.Add(new DuckDBParameter(sql));
         var json = (string)command.ExecuteScalar()!;
         using var document = JsonDocument.Parse(json);

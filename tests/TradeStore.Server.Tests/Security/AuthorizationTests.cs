@@ -118,8 +118,8 @@ public sealed class AuthorizationTests(SecuredHost host) : IClassFixture<Secured
         Assert.Contains(ownList.Body.GetProperty("items").EnumerateArray(), t => t.GetProperty("tradeId").GetString() == "T-A");
         Assert.Equal(0, otherPositions.Body.GetProperty("items").GetArrayLength());
         Assert.All(ownPositions.Body.GetProperty("items").EnumerateArray(), p => Assert.Equal("ACC-A", p.GetProperty("account").GetString()));
-        var all = await host.Client(Caller.Admin).GetAsync("/v1/positions");
-        Assert.Contains(all.Body.GetProperty("items").EnumerateArray(), p => p.GetProperty("account").GetString() == "ACC-B");
+        var all = await host.Client(Caller.Admin).GetAsync("/v1/trades?account=ACC-B");
+        Assert.Contains(all.Body.GetProperty("items").EnumerateArray(), t => t.GetProperty("tradeId").GetString() == "T-B");
     }
 
     [Fact]

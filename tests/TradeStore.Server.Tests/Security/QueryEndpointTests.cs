@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.TestHost;
 namespace TradeStore.Server.Tests.Security;
 
 /// <summary><c>POST /v1/query</c>: one read-only SELECT, nothing else, within its time and row limits.</summary>
@@ -57,7 +58,7 @@ public sealed class QueryEndpointTests(SecuredHost host) : IClassFixture<Secured
         var row = answer.Body.GetProperty("rows")[0];
         Assert.Equal("T-A", row[0].GetString());
         Assert.Equal("ACC-A", row[1].GetString());
-        Assert.Equal(1m, row[2].GetDecimal());
+        Assert.Equal(10.5m, row[2].GetDecimal());
         Assert.False(answer.Body.GetProperty("truncated").GetBoolean());
     }
 
@@ -127,7 +128,7 @@ internal static class TestClientExtensions
 {
     public static HttpClient GetTestClient(this Microsoft.AspNetCore.Builder.WebApplication app, string key)
     {
-        var http = Microsoft.AspNetCore.TestHost.TestServerExtensions.GetTestServer(app).CreateClient();
+        var http = app.GetTestServer().CreateClient();
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
         return http;
     }
