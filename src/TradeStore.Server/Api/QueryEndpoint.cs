@@ -59,6 +59,12 @@ public static class QueryEndpoint
             return ApiResults.Problem(context, Problems.Validation("sql", "Send a JSON object {\"sql\": \"SELECT …\"} and nothing else."));
         }
 
+        if (!AccountAccess.Scope(context).IsAll)
+        {
+            // By design: SQL cannot be confined to accounts, so a key scoped to accounts could read every account through it.
+            return ApiResults.Problem(context, Problems.Forbidden("A key scoped to accounts cannot run SQL: a query could read every account. Use a key without Accounts."));
+        }
+
         if (!gate.TryEnter())
         {
             context.Response.Headers.RetryAfter = "1";

@@ -177,6 +177,33 @@ public sealed class AuthorizationTests(SecuredHost host) : IClassFixture<Secured
     }
 
     [Fact]
+    public async Task Query_ReadersAllowed_UnscopedReader200ScopedKey403()
+    {
+        using var directory = new TradeStore.TestSupport.TempDirectory();
+        var (key, hash) = TradeStore.Core.Security.ApiKeyHash.Generate();
+        var (readerKey, readerHash) = TradeStore.Core.Security.ApiKeyHash.Generate();
+        await using var app = await TestHostFactory.StartAsync(directory.Path, new()
+        {
+            ["TRADESTORE__SECURITY__QUERY__ALLOWREADERS"] = "true",
+            ["TRADESTORE__SECURITY__APIKEYS__0__NAME"] = "scoped-reader",
+            ["TRADESTORE__SECURITY__APIKEYS__0__HASH"] = hash,
+            ["TRADESTORE__SECURITY__APIKEYS__0__ROLE"] = "reader",
+            ["TRADESTORE__SECURITY__APIKEYS__0__ACCOUNTS__0"] = "ACC-A",
+            ["TRADESTORE__SECURITY__APIKEYS__1__NAME"] = "reader",
+            ["TRADESTORE__SECURITY__APIKEYS__1__HASH"] = readerHash,
+            ["TRADESTORE__SECURITY__APIKEYS__1__ROLE"] = "reader",
+        });
+        var client = new ApiClient(app.GetTestClient(key));
+
+        var answer = await client.PostAsync("/v1/query", """{"sql":"SELECT * FROM trade_state"}""");
+        var unscoped = await new ApiClient(app.GetTestClient(readerKey)).PostAsync("/v1/query", """{"sql":"SELECT * FROM trade_state"}""");
+
+        Assert.Equal(200, unscoped.Code);
+        Assert.Equal(403, answer.Code);
+        Assert.Equal("urn:tradestore:problem:forbidden", answer.ProblemType);
+    }
+
+    [Fact]
     public async Task Metrics_NonLoopbackWithoutAdminKey_Refused()
     {
         Assert.Equal(401, (await host.Client(Caller.Anonymous, "10.1.2.3").GetAsync("/metrics")).Code);
