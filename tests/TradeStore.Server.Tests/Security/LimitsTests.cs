@@ -45,20 +45,26 @@ public sealed class LimitsTests
         });
         var client = new ApiClient(app.GetTestServer().CreateClient());
 
-        var slow = client.PostAsync("/v1/query", """{"sql":"SELECT count(*) FROM range(1000000000) a, range(1000000000) b WHERE a.range + b.range = -1"}""");
+        // The probe GETs may take the one slot before the slow query does (it then gets 429 itself): try again.
+        ApiAnswer? slowAnswer = null;
         ApiAnswer? second = null;
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!slow.IsCompleted && DateTime.UtcNow < deadline)
+        for (var attempt = 0; attempt < 5 && second?.Code != 429; attempt++)
         {
-            second = await client.GetAsync("/v1/trades");
-            if (second.Code == 429)
+            var slow = client.PostAsync("/v1/query", """{"sql":"SELECT count(*) FROM range(1000000000) a, range(1000000000) b WHERE a.range + b.range = -1"}""");
+            while (!slow.IsCompleted)
             {
-                break;
+                second = await client.GetAsync("/v1/trades");
+                if (second.Code == 429)
+                {
+                    break;
+                }
             }
+
+            slowAnswer = await slow;
         }
 
-        Assert.Equal(422, (await slow).Code);
         Assert.Equal(429, second?.Code);
+        Assert.Equal(422, slowAnswer?.Code);
         Assert.Equal(200, (await client.GetAsync("/v1/trades")).Code);
     }
 
