@@ -21,19 +21,19 @@ public sealed class SecurityOptions : IValidatableObject
     public MetricsAccess Metrics { get; set; } = MetricsAccess.Loopback;
 
     /// <summary>Requests per second per key (per remote address without a key); 0 means unlimited.</summary>
-    /// <value>Default 2,000; a batch request counts once.</value>
+    /// <value>Default 10,000 (the design's write target, DESIGN.md §5); a batch request counts once.</value>
     [Range(0, 10_000_000, ErrorMessage = "must be between 0 (unlimited) and 10000000.")]
-    public int RequestsPerSecond { get; set; } = 2000;
+    public int RequestsPerSecond { get; set; } = 10_000;
 
     /// <summary>Requests a key may send at once above <see cref="RequestsPerSecond"/> after being idle (the token bucket size).</summary>
-    /// <value>Default 4,000.</value>
+    /// <value>Default 20,000.</value>
     [Range(1, 10_000_000, ErrorMessage = "must be between 1 and 10000000.")]
-    public int RequestBurst { get; set; } = 4000;
+    public int RequestBurst { get; set; } = 20_000;
 
     /// <summary>Requests of one key (or remote address) in progress at once; 0 means unlimited.</summary>
-    /// <value>Default 64.</value>
+    /// <value>Default 256.</value>
     [Range(0, 100_000, ErrorMessage = "must be between 0 (unlimited) and 100000.")]
-    public int ConcurrentRequests { get; set; } = 64;
+    public int ConcurrentRequests { get; set; } = 256;
 
     /// <summary>The read-only SQL endpoint <c>POST /v1/query</c>.</summary>
     [ValidateObjectMembers]
