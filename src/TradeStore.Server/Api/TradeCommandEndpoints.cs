@@ -88,9 +88,17 @@ public static class TradeCommandEndpoints
             if (commandsOrProblems[i].Command is { } command)
             {
                 // Each item is checked against the key's accounts on its own; a refused item is not submitted.
-                if (AccountAccess.CheckWrite(context, queries, command) is { } forbidden)
+                var refused = AccountAccess.CheckWrite(context, queries, command);
+                if (refused?.Status == StatusCodes.Status404NotFound)
                 {
-                    commandsOrProblems[i] = (null, forbidden);
+                    // A scoped key may create a trade and change it in one batch: let the earlier items commit, then look again.
+                    await WhenAllAsync(pending, i);
+                    refused = AccountAccess.CheckWrite(context, queries, command);
+                }
+
+                if (refused is not null)
+                {
+                    commandsOrProblems[i] = (null, refused);
                     continue;
                 }
 
@@ -123,6 +131,18 @@ public static class TradeCommandEndpoints
         }
 
         return ApiResults.Json(new BatchResponse(succeeded, results.Length - succeeded, results), ApiJson.Context.BatchResponse);
+    }
+
+    private static async Task WhenAllAsync(ValueTask<CommandResult>[] pending, int count)
+    {
+        for (var j = 0; j < count; j++)
+        {
+            if (pending[j] is { IsCompleted: false } task)
+            {
+                // Awaiting a ValueTask twice is not allowed: keep the result as a completed one for the later loop.
+                pending[j] = new ValueTask<CommandResult>(await task);
+            }
+        }
     }
 
     /// <summary>

@@ -12,7 +12,15 @@ public static class AccountAccess
 {
     public static AccountScope Scope(HttpContext context) => AccountScope.Of(context.User);
 
-    /// <summary>A 403 problem when the command creates a trade in, or changes a trade of, an account outside the caller's scope.</summary>
+    /// <summary>
+    /// A 403 problem when the command creates a trade in, or changes a trade of, an account outside the caller's
+    /// scope; a 404 when a scoped caller names a trade that does not exist (yet).
+    /// </summary>
+    /// <remarks>
+    /// By design a scoped caller's command on an unknown trade is refused here rather than handed to the writer:
+    /// the trade could be created in another account between this check and the commit, and the command would
+    /// then change it. An account never changes after create, so a trade that exists now is decided for good.
+    /// </remarks>
     public static ApiProblem? CheckWrite(HttpContext context, ITradeQueries queries, TradeCommand command)
     {
         var scope = Scope(context);
@@ -21,11 +29,15 @@ public static class AccountAccess
             return null;
         }
 
-        // An account never changes after create, so the trade's current (or last journalled, when deleted) account decides.
-        var account = command is CreateTrade create
-            ? create.Account
-            : queries.GetTrade(command.TradeId)?.Account ?? LastAccount(queries, command.TradeId);
-        return account is null || scope.Allows(account) ? null : Problems.AccountForbidden(account);
+        if (command is CreateTrade create)
+        {
+            return scope.Allows(create.Account) ? null : Problems.AccountForbidden(create.Account);
+        }
+
+        var account = queries.GetTrade(command.TradeId)?.Account ?? LastAccount(queries, command.TradeId);
+        return account is null ? Problems.NotFound(command.TradeId)
+            : scope.Allows(account) ? null
+            : Problems.AccountForbidden(account);
     }
 
     private static string? LastAccount(ITradeQueries queries, string tradeId) =>

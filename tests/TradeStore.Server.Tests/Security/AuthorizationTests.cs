@@ -139,6 +139,21 @@ public sealed class AuthorizationTests(SecuredHost host) : IClassFixture<Secured
         Assert.Equal("0", (await admin.GetAsync("/v1/trades/T-B")).RawOf("filledQuantity"));
     }
 
+    [Fact]
+    public async Task ScopedKey_UnknownTrade_404AndBatchMayCreateThenFill()
+    {
+        var trader = host.Client(Caller.TraderA);
+        var batch = $"[{ApiClient.CreateBody("SCOPE-A3", account: "ACC-A")},{{\"type\":\"fill\",\"tradeId\":\"SCOPE-A3\",\"quantity\":40,\"price\":10}},{{\"type\":\"fill\",\"tradeId\":\"NOWHERE\",\"quantity\":1,\"price\":1}}]";
+
+        var fill = await trader.PostAsync("/v1/trades/NOWHERE/fill", """{"quantity":1,"price":1}""");
+        var answer = await trader.PostAsync("/v1/trades/batch", batch);
+
+        Assert.Equal(404, fill.Code);
+        var statuses = answer.Body.GetProperty("results").EnumerateArray().Select(i => i.GetProperty("status").GetInt32()).ToList();
+        Assert.Equal([201, 200, 404], statuses);
+        Assert.Equal("40", (await trader.GetAsync("/v1/trades/SCOPE-A3")).RawOf("filledQuantity"));
+    }
+
     [Theory]
     [InlineData("version", "7")]
     [InlineData("status", "\"filled\"")]
