@@ -15,6 +15,7 @@ var root = new RootCommand("TradeStore: durable trade capture on embedded DuckDB
     MigrateCommand.Create(),
     BenchCommand.Create(),
     GuardCommand.Create(),
+    KeysCommand.Create(),
 };
 
 return await CliRunner.RunAsync(root, args);

@@ -31,4 +31,22 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "{Report}")]
     public static partial void IntegrityVerified(ILogger logger, string report);
+
+    [LoggerMessage(EventId = 1200, Level = LogLevel.Warning, Message = "AUTHENTICATION IS OFF: no API keys are configured (Security:ApiKeys), so every loopback caller has every role and other callers are refused. Listening on {Urls}. Create keys with `tradestore keys new --role ...` before exposing this service.")]
+    public static partial void AuthenticationOff(ILogger logger, string urls);
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "API key authentication on: {KeyCount} key(s) configured")]
+    public static partial void AuthenticationOn(ILogger logger, int keyCount);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Refused an invalid API key on {Method} {Path} from {RemoteAddress}")]
+    public static partial void ApiKeyRefused(ILogger logger, string method, string path, string remoteAddress);
+
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Information, Message = "SQL query sandbox: external access off and DuckDB configuration locked")]
+    public static partial void QuerySandboxLocked(ILogger logger);
+
+    [LoggerMessage(EventId = 1204, Level = LogLevel.Information, Message = "SQL query by {Caller}: {Rows} row(s) in {DurationMs:F1} ms")]
+    public static partial void QueryRan(ILogger logger, string caller, int rows, double durationMs);
+
+    [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "SQL query by {Caller} interrupted after its timeout of {Timeout}")]
+    public static partial void QueryTimedOut(ILogger logger, string caller, TimeSpan timeout);
 }

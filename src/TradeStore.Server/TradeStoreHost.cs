@@ -17,6 +17,7 @@ using TradeStore.Server.Api;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Health;
 using TradeStore.Server.Migrations;
+using TradeStore.Server.Security;
 
 using TradeStore.Server.Metrics;
 using TradeStore.Storage;
@@ -40,6 +41,7 @@ public static class TradeStoreHost
     public static WebApplication Build(IConfigurationRoot configuration, Action<WebApplicationBuilder>? configure = null)
     {
         var settings = TradeStoreSettings.Bind(configuration);
+        SecurityServices.RequireSafeBinding(settings);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
@@ -64,11 +66,15 @@ public static class TradeStoreHost
             builder.Services.AddSingleton(_ => database);
             AddDependencies(builder.Services, settings);
             MetricsEndpoint.AddServices(builder.Services, settings);
+            SecurityServices.Add(builder.Services, settings);
+            QueryEndpoint.AddServices(builder.Services, settings, database);
             configure?.Invoke(builder);
 
             var app = builder.Build();
+            SecurityServices.Use(app, settings);
             MapHealth(app);
             app.MapTradeApi();
+            QueryEndpoint.Map(app);
             LogMigrations(app.Logger, database, migrated);
             if (integrity is not null)
             {
@@ -101,6 +107,7 @@ public static class TradeStoreHost
         services.AddOptionsWithValidateOnStart<ClickHouseOptions, ClickHouseOptionsValidator>().Bind(configuration.GetSection(ClickHouseOptions.SectionName));
         services.AddOptionsWithValidateOnStart<EngineOptions, EngineOptionsValidator>().Bind(configuration.GetSection(EngineOptions.SectionName));
         services.AddOptionsWithValidateOnStart<ApiOptions, ApiOptionsValidator>().Bind(configuration.GetSection(ApiOptions.SectionName));
+        services.AddOptionsWithValidateOnStart<SecurityOptions, SecurityOptionsValidator>().Bind(configuration.GetSection(SecurityOptions.SectionName));
     }
 
     private static void AddDependencies(IServiceCollection services, TradeStoreSettings settings)

@@ -64,7 +64,7 @@ internal sealed class ApiClient(HttpClient http)
 
         using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
         var raw = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-        var json = raw.Length == 0 ? default : JsonDocument.Parse(raw).RootElement.Clone();
+        var json = raw.Length == 0 || response.Content.Headers.ContentType?.MediaType?.Contains("json", StringComparison.Ordinal) != true ? default : JsonDocument.Parse(raw).RootElement.Clone();
         return new ApiAnswer(response.StatusCode, json, response.Headers, response.Content.Headers.ContentType?.MediaType, raw);
     }
 }

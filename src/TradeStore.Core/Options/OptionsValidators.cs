@@ -20,3 +20,6 @@ public sealed partial class EngineOptionsValidator : IValidateOptions<EngineOpti
 
 [OptionsValidator]
 public sealed partial class ApiOptionsValidator : IValidateOptions<ApiOptions>;
+
+[OptionsValidator]
+public sealed partial class SecurityOptionsValidator : IValidateOptions<SecurityOptions>;

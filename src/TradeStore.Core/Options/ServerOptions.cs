@@ -16,7 +16,7 @@ public sealed class ServerOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "must be between 00:00:01 and 00:10:00.")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Whether <c>GET /metrics</c> serves Prometheus text; it needs no credentials and listens where <see cref="Urls"/> do.</summary>
+    /// <summary>Whether <c>GET /metrics</c> serves Prometheus text where <see cref="Urls"/> listen; <c>Security:Metrics</c> says who may read it.</summary>
     /// <value>Default <c>true</c>: the default listener is loopback only.</value>
     public bool MetricsEnabled { get; set; } = true;
 

@@ -41,6 +41,24 @@ public static class Problems
     public static ApiProblem Internal(string detail) =>
         Make("internal", "Internal error", StatusCodes.Status500InternalServerError, detail, null);
 
+    public static ApiProblem Unauthorized(string detail) => Make("unauthorized", "Authentication required", StatusCodes.Status401Unauthorized, detail, "Authorization");
+
+    public static ApiProblem Forbidden(string detail) => Make("forbidden", "Not allowed", StatusCodes.Status403Forbidden, detail, null);
+
+    /// <summary>A scoped key tried to change a trade of, or create one in, an account outside its scope.</summary>
+    public static ApiProblem AccountForbidden(string account) =>
+        Make("forbidden", "Not allowed", StatusCodes.Status403Forbidden, $"This key may not write trades of account {account}.", "account");
+
+    public static ApiProblem TooManyRequests(int retryAfterSeconds) =>
+        Make("too-many-requests", "Too many requests", StatusCodes.Status429TooManyRequests,
+            $"Too many requests for this key or address (Security:RequestsPerSecond, Security:ConcurrentRequests, Security:Query:MaxConcurrent); retry after {retryAfterSeconds} s.", null);
+
+    public static ApiProblem QueryRejected(string detail) => Make("query-rejected", "Query refused", StatusCodes.Status400BadRequest, detail, "sql");
+
+    public static ApiProblem QueryTimeout(TimeSpan timeout) =>
+        Make("query-timeout", "Query timed out", StatusCodes.Status422UnprocessableEntity,
+            $"The query ran longer than {timeout} (Security:Query:Timeout) and was interrupted; narrow it or aggregate.", "sql");
+
     /// <summary>The problem for a refused command, with the status its <see cref="CommandErrorKind"/> maps to.</summary>
     public static ApiProblem From(CommandError error) => error.Kind switch
     {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TradeStore.Core.Options;
+using TradeStore.Server.Security;
 
 namespace TradeStore.Server.Api;
 
@@ -16,17 +17,17 @@ public static class TradeApi
         var v1 = app.MapGroup("/v1");
         v1.AddEndpointFilter(GuardAsync);
 
-        v1.MapPost("/trades", TradeCommandEndpoints.CreateAsync);
-        v1.MapPost("/trades/batch", TradeCommandEndpoints.BatchAsync);
-        v1.MapPost("/trades/{tradeId}/amend", TradeCommandEndpoints.AmendAsync);
-        v1.MapPost("/trades/{tradeId}/fill", TradeCommandEndpoints.FillAsync);
-        v1.MapPost("/trades/{tradeId}/cancel", TradeCommandEndpoints.CancelAsync);
-        v1.MapDelete("/trades/{tradeId}", TradeCommandEndpoints.DeleteAsync);
+        v1.MapPost("/trades", TradeCommandEndpoints.CreateAsync).RequireAuthorization(SecurityPolicies.Write);
+        v1.MapPost("/trades/batch", TradeCommandEndpoints.BatchAsync).RequireAuthorization(SecurityPolicies.Write);
+        v1.MapPost("/trades/{tradeId}/amend", TradeCommandEndpoints.AmendAsync).RequireAuthorization(SecurityPolicies.Write);
+        v1.MapPost("/trades/{tradeId}/fill", TradeCommandEndpoints.FillAsync).RequireAuthorization(SecurityPolicies.Write);
+        v1.MapPost("/trades/{tradeId}/cancel", TradeCommandEndpoints.CancelAsync).RequireAuthorization(SecurityPolicies.Write);
+        v1.MapDelete("/trades/{tradeId}", TradeCommandEndpoints.DeleteAsync).RequireAuthorization(SecurityPolicies.Write);
 
-        v1.MapGet("/trades/{tradeId}", TradeQueryEndpoints.GetTrade);
-        v1.MapGet("/trades/{tradeId}/history", TradeQueryEndpoints.GetHistory);
-        v1.MapGet("/trades", TradeQueryEndpoints.ListTrades);
-        v1.MapGet("/positions", TradeQueryEndpoints.GetPositions);
+        v1.MapGet("/trades/{tradeId}", TradeQueryEndpoints.GetTrade).RequireAuthorization(SecurityPolicies.Read);
+        v1.MapGet("/trades/{tradeId}/history", TradeQueryEndpoints.GetHistory).RequireAuthorization(SecurityPolicies.Read);
+        v1.MapGet("/trades", TradeQueryEndpoints.ListTrades).RequireAuthorization(SecurityPolicies.Read);
+        v1.MapGet("/positions", TradeQueryEndpoints.GetPositions).RequireAuthorization(SecurityPolicies.Read);
         return app;
     }
 

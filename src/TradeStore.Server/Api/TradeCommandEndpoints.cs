@@ -2,9 +2,11 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
+using TradeStore.Server.Security;
 
 namespace TradeStore.Server.Api;
 
@@ -59,7 +61,7 @@ public static class TradeCommandEndpoints
     /// Every item is handed to the writer before any is awaited, in request order, so the whole batch
     /// shares group commits and later items see earlier ones (create then fill the same trade works).
     /// </summary>
-    public static async Task<IResult> BatchAsync(HttpContext context, [FromServices] ITradeCommands commands, [FromServices] IOptions<ApiOptions> options)
+    public static async Task<IResult> BatchAsync(HttpContext context, [FromServices] ITradeCommands commands, [FromServices] ITradeQueries queries, [FromServices] IOptions<ApiOptions> options)
     {
         var limits = options.Value;
         var (body, format, problem) = await RequestBody.ReadAsync(context, limits.MaxRequestBodyBytes, allowNdJson: true);
@@ -85,6 +87,21 @@ public static class TradeCommandEndpoints
         {
             if (commandsOrProblems[i].Command is { } command)
             {
+                // Each item is checked against the key's accounts on its own; a refused item is not submitted.
+                var refused = AccountAccess.CheckWrite(context, queries, command);
+                if (refused?.Status == StatusCodes.Status404NotFound)
+                {
+                    // A scoped key may create a trade and change it in one batch: let the earlier items commit, then look again.
+                    await WhenAllAsync(pending, i);
+                    refused = AccountAccess.CheckWrite(context, queries, command);
+                }
+
+                if (refused is not null)
+                {
+                    commandsOrProblems[i] = (null, refused);
+                    continue;
+                }
+
                 pending[i] = commands.SubmitAsync(command, context.RequestAborted);
             }
         }
@@ -116,6 +133,18 @@ public static class TradeCommandEndpoints
         return ApiResults.Json(new BatchResponse(succeeded, results.Length - succeeded, results), ApiJson.Context.BatchResponse);
     }
 
+    private static async Task WhenAllAsync(ValueTask<CommandResult>[] pending, int count)
+    {
+        for (var j = 0; j < count; j++)
+        {
+            if (pending[j] is { IsCompleted: false } task)
+            {
+                // Awaiting a ValueTask twice is not allowed: keep the result as a completed one for the later loop.
+                pending[j] = new ValueTask<CommandResult>(await task);
+            }
+        }
+    }
+
     /// <summary>
     /// Refuses with <paramref name="readProblem"/> if reading the request failed; otherwise builds the command
     /// (with the <c>Idempotency-Key</c> header), submits it and answers with its result.
@@ -130,6 +159,11 @@ public static class TradeCommandEndpoints
         {
             // The key came in a header here, so name the header rather than a body property.
             return ApiResults.Problem(context, problem.Field == "idempotencyKey" ? problem with { Field = ApiResults.IdempotencyKeyHeader } : problem);
+        }
+
+        if (AccountAccess.CheckWrite(context, context.RequestServices.GetRequiredService<ITradeQueries>(), command!) is { } forbidden)
+        {
+            return ApiResults.Problem(context, forbidden);
         }
 
         var result = await commands.SubmitAsync(command!, context.RequestAborted);

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
+using TradeStore.Server.Security;
 
 namespace TradeStore.Server.Api;
 
@@ -19,7 +20,8 @@ public static class TradeQueryEndpoints
             return ApiResults.Problem(context, Problems.From(invalid));
         }
 
-        return queries.GetTrade(tradeId) is { } trade
+        // Another account's trade answers exactly like an unknown one: its existence does not leak.
+        return queries.GetTrade(tradeId) is { } trade && AccountAccess.Scope(context).Allows(trade.Account)
             ? ApiResults.Json(TradeResponse.From(trade), ApiJson.Context.TradeResponse)
             : ApiResults.Problem(context, Problems.NotFound(tradeId));
     }
@@ -32,7 +34,7 @@ public static class TradeQueryEndpoints
         }
 
         var events = queries.GetHistory(tradeId);
-        return events.Count == 0
+        return events.Count == 0 || !AccountAccess.Scope(context).Allows(events[^1].State.Account)
             ? ApiResults.Problem(context, Problems.NotFound(tradeId))
             : ApiResults.Json(new TradeHistoryResponse(tradeId, events.Select(TradeEventResponse.From).ToList()), ApiJson.Context.TradeHistoryResponse);
     }
@@ -74,7 +76,25 @@ public static class TradeQueryEndpoints
             return ApiResults.Problem(context, badTo);
         }
 
-        var filter = new TradeFilter(Value(query, "account"), Value(query, "symbol"), status, from, to, limit, Value(query, "cursor"));
+        var scope = AccountAccess.Scope(context);
+        var account = Value(query, "account");
+        if (account is not null && !scope.Allows(account))
+        {
+            // By design an empty page, as for an account without trades: the answer does not say whether it exists.
+            return ApiResults.Json(new TradePageResponse([], null), ApiJson.Context.TradePageResponse);
+        }
+
+        if (account is null && !scope.IsAll)
+        {
+            if (scope.Accounts.Count != 1)
+            {
+                return ApiResults.Problem(context, Problems.Validation("account", $"This key may read several accounts ({string.Join(", ", scope.Accounts)}): name one with ?account=."));
+            }
+
+            account = scope.Accounts[0];
+        }
+
+        var filter = new TradeFilter(account, Value(query, "symbol"), status, from, to, limit, Value(query, "cursor"));
         TradePage page;
         try
         {
@@ -96,7 +116,11 @@ public static class TradeQueryEndpoints
             return ApiResults.Problem(context, unknown);
         }
 
-        var positions = queries.GetPositions(Value(context.Request.Query, "account"));
+        var scope = AccountAccess.Scope(context);
+        var account = Value(context.Request.Query, "account");
+        var positions = account is not null
+            ? scope.Allows(account) ? queries.GetPositions(account) : []
+            : scope.IsAll ? queries.GetPositions(null) : scope.Accounts.SelectMany(queries.GetPositions).ToList();
         return ApiResults.Json(new PositionsResponse(positions.Select(PositionResponse.From).ToList()), ApiJson.Context.PositionsResponse);
     }
 

@@ -21,6 +21,7 @@ public static partial class ConfigurationPrinter
             WriteSection(writer, RedisOptions.SectionName, settings.Redis);
             WriteSection(writer, ClickHouseOptions.SectionName, settings.ClickHouse);
             WriteSection(writer, ApiOptions.SectionName, settings.Api);
+            WriteSection(writer, SecurityOptions.SectionName, settings.Security);
             writer.WriteEndObject();
         }
 
@@ -30,11 +31,17 @@ public static partial class ConfigurationPrinter
     /// <summary>Removes a password embedded in a connection string (<c>host:6379,password=x</c>).</summary>
     public static string RedactConnectionString(string value) => PasswordPair().Replace(value, "$1" + Redacted);
 
-    private static void WriteSection<T>(Utf8JsonWriter writer, string name, T options)
-        where T : notnull
+    private static void WriteSection(Utf8JsonWriter writer, string name, object options)
     {
-        writer.WriteStartObject(name);
-        foreach (var property in typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        writer.WritePropertyName(name);
+        WriteObject(writer, options);
+    }
+
+    /// <summary>Nested option objects (<c>Security:Query</c>) and lists (<c>Security:ApiKeys</c>) are written with the same redaction.</summary>
+    private static void WriteObject(Utf8JsonWriter writer, object options)
+    {
+        writer.WriteStartObject();
+        foreach (var property in options.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
             if (!property.CanWrite)
             {
@@ -49,6 +56,28 @@ public static partial class ConfigurationPrinter
             else if (property.GetCustomAttribute<SecretAttribute>() is not null)
             {
                 writer.WriteString(property.Name, Redacted);
+            }
+            else if (value is System.Collections.IList list)
+            {
+                writer.WriteStartArray(property.Name);
+                foreach (var item in list)
+                {
+                    if (item is string text)
+                    {
+                        writer.WriteStringValue(text);
+                    }
+                    else if (item is not null)
+                    {
+                        WriteObject(writer, item);
+                    }
+                }
+
+                writer.WriteEndArray();
+            }
+            else if (value.GetType().Namespace == typeof(ApiOptions).Namespace && value.GetType().IsClass)
+            {
+                writer.WritePropertyName(property.Name);
+                WriteObject(writer, value);
             }
             else if (value is bool flag)
             {

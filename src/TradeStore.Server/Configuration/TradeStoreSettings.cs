@@ -16,6 +16,9 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
     /// <summary>Limits of the HTTP API.</summary>
     public ApiOptions Api { get; init; } = new();
 
+    /// <summary>API keys, metrics access, rate limits and the SQL endpoint.</summary>
+    public SecurityOptions Security { get; init; } = new();
+
     /// <exception cref="ConfigurationException">A value is malformed or invalid; the message names the key.</exception>
     public static TradeStoreSettings Bind(IConfiguration configuration)
     {
@@ -25,6 +28,7 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
         var clickHouse = BindSection<ClickHouseOptions>(configuration, ClickHouseOptions.SectionName);
         var engine = BindSection<EngineOptions>(configuration, EngineOptions.SectionName);
         var api = BindSection<ApiOptions>(configuration, ApiOptions.SectionName);
+        var security = BindSection<SecurityOptions>(configuration, SecurityOptions.SectionName);
 
         var failures = new List<string>();
         Collect(failures, StorageOptions.SectionName, new StorageOptionsValidator().Validate(null, storage));
@@ -33,12 +37,13 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
         Collect(failures, ClickHouseOptions.SectionName, new ClickHouseOptionsValidator().Validate(null, clickHouse));
         Collect(failures, EngineOptions.SectionName, new EngineOptionsValidator().Validate(null, engine));
         Collect(failures, ApiOptions.SectionName, new ApiOptionsValidator().Validate(null, api));
+        Collect(failures, SecurityOptions.SectionName, new SecurityOptionsValidator().Validate(null, security));
         if (failures.Count > 0)
         {
             throw new ConfigurationException(string.Join(Environment.NewLine, failures));
         }
 
-        return new TradeStoreSettings(storage, server, redis, clickHouse) { Engine = engine, Api = api };
+        return new TradeStoreSettings(storage, server, redis, clickHouse) { Engine = engine, Api = api, Security = security };
     }
 
     internal static T BindSection<T>(IConfiguration configuration, string section)

@@ -8,7 +8,7 @@ namespace TradeStore.Server.Metrics;
 
 /// <summary>
 /// Wires <c>GET /metrics</c> (Prometheus text format) into the host when <c>Server:MetricsEnabled</c> is on.
-/// The endpoint needs no credentials; it is reachable wherever <c>Server:Urls</c> listens (loopback by default).
+/// Who may read it is <c>Security:Metrics</c> (default: loopback callers without a key, admin keys from anywhere).
 /// </summary>
 public static class MetricsEndpoint
 {
@@ -39,7 +39,7 @@ public static class MetricsEndpoint
     {
         if (settings.Server.MetricsEnabled)
         {
-            app.MapMetrics(Path);
+            app.MapMetrics(Path).RequireAuthorization(Security.SecurityPolicies.Metrics);
         }
     }
 }

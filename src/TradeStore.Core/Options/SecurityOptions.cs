@@ -1,0 +1,136 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using TradeStore.Core.Security;
+
+namespace TradeStore.Core.Options;
+
+/// <summary>
+/// Authentication, authorization and request limits (section <c>Security</c>). With no <see cref="ApiKeys"/>
+/// authentication is off: only loopback callers are served, each with every role.
+/// </summary>
+public sealed class SecurityOptions : IValidatableObject
+{
+    public const string SectionName = "Security";
+
+    /// <summary>The accepted API keys, as salted hashes (<c>tradestore keys new</c> prints an entry).</summary>
+    /// <value>Default none: authentication off, loopback only.</value>
+    public List<ApiKeyOptions> ApiKeys { get; set; } = [];
+
+    /// <summary>Who may read <c>GET /metrics</c>: <c>Loopback</c> (loopback callers and admin keys), <c>Open</c> (anyone), <c>Admin</c> (admin keys only).</summary>
+    /// <value>Default <c>Loopback</c>.</value>
+    public MetricsAccess Metrics { get; set; } = MetricsAccess.Loopback;
+
+    /// <summary>Requests per second per key (per remote address without a key); 0 means unlimited.</summary>
+    /// <value>Default 10,000 (the design's write target, DESIGN.md §5); a batch request counts once.</value>
+    [Range(0, 10_000_000, ErrorMessage = "must be between 0 (unlimited) and 10000000.")]
+    public int RequestsPerSecond { get; set; } = 10_000;
+
+    /// <summary>Requests a key may send at once above <see cref="RequestsPerSecond"/> after being idle (the token bucket size).</summary>
+    /// <value>Default 20,000.</value>
+    [Range(1, 10_000_000, ErrorMessage = "must be between 1 and 10000000.")]
+    public int RequestBurst { get; set; } = 20_000;
+
+    /// <summary>Requests of one key (or remote address) in progress at once; 0 means unlimited.</summary>
+    /// <value>Default 256.</value>
+    [Range(0, 100_000, ErrorMessage = "must be between 0 (unlimited) and 100000.")]
+    public int ConcurrentRequests { get; set; } = 256;
+
+    /// <summary>The read-only SQL endpoint <c>POST /v1/query</c>.</summary>
+    [ValidateObjectMembers]
+    public QueryOptions Query { get; set; } = new();
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < ApiKeys.Count; i++)
+        {
+            var key = ApiKeys[i];
+            var prefix = $"{nameof(ApiKeys)}:{i}:";
+            if (string.IsNullOrWhiteSpace(key.Name))
+            {
+                yield return new ValidationResult("is required.", [prefix + nameof(ApiKeyOptions.Name)]);
+            }
+            else if (!names.Add(key.Name))
+            {
+                yield return new ValidationResult($"'{key.Name}' is used by another key.", [prefix + nameof(ApiKeyOptions.Name)]);
+            }
+
+            if (!ApiKeyHash.TryParseHash(key.Hash, out var stored, out var error))
+            {
+                yield return new ValidationResult(error, [prefix + nameof(ApiKeyOptions.Hash)]);
+            }
+            else if (!ids.Add(stored.Id))
+            {
+                yield return new ValidationResult($"the key id {stored.Id} is configured twice.", [prefix + nameof(ApiKeyOptions.Hash)]);
+            }
+
+            if (!ApiRoles.IsKnown(key.Role))
+            {
+                yield return new ValidationResult($"must be reader, trader or admin; got '{key.Role}'.", [prefix + nameof(ApiKeyOptions.Role)]);
+            }
+
+            if (key.Accounts.Any(string.IsNullOrWhiteSpace))
+            {
+                yield return new ValidationResult("an account may not be empty.", [prefix + nameof(ApiKeyOptions.Accounts)]);
+            }
+        }
+    }
+}
+
+/// <summary>One accepted API key: who it is, its role, and the accounts it may touch (none listed = every account).</summary>
+public sealed class ApiKeyOptions
+{
+    /// <summary>A name for logs, metrics partitions and error messages (never the key itself).</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>The salted hash <c>sha256$id$salt$hash</c>; the key itself is never configured.</summary>
+    [Secret]
+    public string Hash { get; set; } = "";
+
+    /// <summary><c>reader</c>, <c>trader</c> or <c>admin</c>.</summary>
+    public string Role { get; set; } = "";
+
+    /// <summary>The accounts this key may read and write; empty means every account.</summary>
+    public List<string> Accounts { get; set; } = [];
+}
+
+/// <summary>Who may read <c>/metrics</c>.</summary>
+public enum MetricsAccess
+{
+    /// <summary>Loopback callers without a key, and admin keys from anywhere.</summary>
+    Loopback,
+
+    /// <summary>Anyone who reaches a listener.</summary>
+    Open,
+
+    /// <summary>Admin keys only.</summary>
+    Admin,
+}
+
+/// <summary>Limits of <c>POST /v1/query</c> (section <c>Security:Query</c>).</summary>
+public sealed class QueryOptions
+{
+    /// <summary>Whether the endpoint exists. When on, the DuckDB instance is locked down at start-up (no file or network access, configuration locked).</summary>
+    /// <value>Default <c>true</c>.</value>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Whether reader and trader keys may query too (admin keys always may).</summary>
+    /// <value>Default <c>false</c>.</value>
+    public bool AllowReaders { get; set; }
+
+    /// <summary>Most rows returned; the answer says <c>truncated</c> when there were more.</summary>
+    /// <value>Default 10,000.</value>
+    [Range(1, 1_000_000, ErrorMessage = "must be between 1 and 1000000.")]
+    public int MaxRows { get; set; } = 10_000;
+
+    /// <summary>How long a query may run before it is interrupted.</summary>
+    /// <value>Default 10 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00", ErrorMessage = "must be between 00:00:00.010 and 00:10:00.")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Queries running at once; one more is answered 429.</summary>
+    /// <value>Default 2 (the machine's writer needs the rest).</value>
+    [Range(1, 64, ErrorMessage = "must be between 1 and 64.")]
+    public int MaxConcurrent { get; set; } = 2;
+}

@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.DependencyInjection;
+using TradeStore.Core.Options;
+using TradeStore.Core.Security;
+using TradeStore.Server.Api;
+using TradeStore.Server.Configuration;
+
+namespace TradeStore.Server.Security;
+
+/// <summary>Wires authentication (API keys), authorization policies and per-key rate limits into the host.</summary>
+public static class SecurityServices
+{
+    /// <summary>
+    /// Refuses to listen beyond loopback without keys: with authentication off anyone who reaches the port
+    /// could read and write every trade.
+    /// </summary>
+    /// <exception cref="ConfigurationException">A <c>Server:Urls</c> entry is not loopback and no key is configured.</exception>
+    public static void RequireSafeBinding(TradeStoreSettings settings)
+    {
+        if (settings.Security.ApiKeys.Count > 0)
+        {
+            return;
+        }
+
+        var exposed = settings.Server.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(url => !Loopback.IsListenAddress(url)).ToList();
+        if (exposed.Count > 0)
+        {
+            throw new ConfigurationException(
+                $"Server:Urls: {string.Join(", ", exposed)} is not a loopback address, and no API keys are configured (Security:ApiKeys), " +
+                "so anyone who reaches it could read and write every trade. Create a key with `tradestore keys new --role admin` and configure it, or listen on http://127.0.0.1.");
+        }
+    }
+
+    public static void Add(IServiceCollection services, TradeStoreSettings settings)
+    {
+        var security = settings.Security;
+        services.AddSingleton(new ApiKeyStore(security));
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(SecurityPolicies.Read, p => p.RequireRole(ApiRoles.Reader))
+            .AddPolicy(SecurityPolicies.Write, p => p.RequireRole(ApiRoles.Trader))
+            .AddPolicy(SecurityPolicies.Query, p => p.RequireRole(security.Query.AllowReaders ? ApiRoles.Reader : ApiRoles.Admin))
+            .AddPolicy(SecurityPolicies.Metrics, p => p.RequireAssertion(context => MetricsAllowed(security.Metrics, context)));
+        services.AddRateLimiter(options =>
+        {
+            options.GlobalLimiter = GlobalLimiter(security);
+            options.OnRejected = OnRejectedAsync;
+        });
+    }
+
+    /// <summary>Authentication, then rate limits (partitioned by the authenticated key), then authorization.</summary>
+    public static void Use(WebApplication app, TradeStoreSettings settings)
+    {
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+        var store = app.Services.GetRequiredService<ApiKeyStore>();
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            if (store.AuthenticationOff)
+            {
+                Log.AuthenticationOff(app.Logger, settings.Server.Urls);
+            }
+            else
+            {
+                Log.AuthenticationOn(app.Logger, store.Count);
+            }
+        });
+    }
+
+    private static bool MetricsAllowed(MetricsAccess access, AuthorizationHandlerContext context) => access switch
+    {
+        MetricsAccess.Open => true,
+        MetricsAccess.Loopback => context.User.IsInRole(ApiRoles.Admin) || (context.Resource is HttpContext http && Loopback.IsCaller(http)),
+        _ => context.User.IsInRole(ApiRoles.Admin),
+    };
+
+    private static PartitionedRateLimiter<HttpContext> GlobalLimiter(SecurityOptions security)
+    {
+        var limiters = new List<PartitionedRateLimiter<HttpContext>>();
+        if (security.RequestsPerSecond > 0)
+        {
+            limiters.Add(PartitionedRateLimiter.Create<HttpContext, string>(context => Exempt(context)
+                ? RateLimitPartition.GetNoLimiter("exempt")
+                : RateLimitPartition.GetTokenBucketLimiter(PartitionKey(context), _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = Math.Max(security.RequestBurst, 1),
+                    TokensPerPeriod = security.RequestsPerSecond,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                })));
+        }
+
+        if (security.ConcurrentRequests > 0)
+        {
+            limiters.Add(PartitionedRateLimiter.Create<HttpContext, string>(context => Exempt(context)
+                ? RateLimitPartition.GetNoLimiter("exempt")
+                : RateLimitPartition.GetConcurrencyLimiter(PartitionKey(context), _ => new ConcurrencyLimiterOptions
+                {
+                    PermitLimit = security.ConcurrentRequests,
+                    QueueLimit = 0,
+                })));
+        }
+
+        return limiters.Count switch
+        {
+            0 => PartitionedRateLimiter.Create<HttpContext, string>(_ => RateLimitPartition.GetNoLimiter("none")),
+            1 => limiters[0],
+            _ => PartitionedRateLimiter.CreateChained([.. limiters]),
+        };
+    }
+
+    /// <summary>By design health probes are never limited: a flood must not make a supervisor restart a healthy process.</summary>
+    private static bool Exempt(HttpContext context) => context.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal);
+
+    /// <summary>A key's name when one authenticated; otherwise the remote address (authentication off, or a refused key).</summary>
+    private static string PartitionKey(HttpContext context) =>
+        context.User.Identity is { IsAuthenticated: true, AuthenticationType: ApiKeyAuthenticationHandler.SchemeName, Name: { } name }
+            ? "key:" + name
+            : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+
+    private static async ValueTask OnRejectedAsync(OnRejectedContext rejected, CancellationToken cancellationToken)
+    {
+        var context = rejected.HttpContext;
+        var seconds = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter)
+            ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds))
+            : 1;
+        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        await ApiResults.Problem(context, Problems.TooManyRequests(seconds)).ExecuteAsync(context);
+    }
+}

@@ -1,0 +1,89 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.RegularExpressions;
+using TradeStore.TestSupport;
+
+namespace TradeStore.IntegrationTests;
+
+/// <summary>The security story through the real executable: <c>keys new</c>, secrets.toml, the refusal to expose an unauthenticated service.</summary>
+public sealed partial class SecurityCliTests : IDisposable
+{
+    private readonly TempDirectory _work = new("security");
+
+    public void Dispose() => _work.Dispose();
+
+    [Fact]
+    public async Task KeysNew_PastedIntoSecretsToml_KeyAcceptedByServeAndHashNeverShown()
+    {
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["keys", "new", "--role", "trader", "--accounts", "ACC1,ACC2", "--name", "desk-a"], _work.Path);
+        Assert.Equal(0, exitCode);
+        var key = KeyLine().Match(output).Value;
+        var toml = output[output.IndexOf("[[Security.ApiKeys]]", StringComparison.Ordinal)..output.IndexOf("or to the environment", StringComparison.Ordinal)];
+        var hash = HashLine().Match(toml).Groups[1].Value;
+        Assert.StartsWith("ts_", key, StringComparison.Ordinal);
+        Assert.Contains("Accounts = [\"ACC1\", \"ACC2\"]", toml, StringComparison.Ordinal);
+        Assert.DoesNotContain(key[(key.LastIndexOf('_') + 1)..], toml, StringComparison.Ordinal);
+        var secrets = _work.File("secrets.toml");
+        await File.WriteAllTextAsync(secrets, toml, TestContext.Current.CancellationToken);
+        File.SetUnixFileMode(secrets, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        var (showExit, shown) = await TradeStoreProcess.RunAsync(["config", "show", "--data", _work.Path], _work.Path);
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path);
+        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        var anonymous = await http.GetAsync("/v1/trades?account=ACC1", TestContext.Current.CancellationToken);
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        var withKey = await http.GetAsync("/v1/trades?account=ACC1", TestContext.Current.CancellationToken);
+        var metrics = await http.GetStringAsync("/metrics", TestContext.Current.CancellationToken);
+
+        Assert.Equal(0, showExit);
+        Assert.Contains("\"desk-a\"", shown, StringComparison.Ordinal);
+        Assert.DoesNotContain(hash, shown, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, withKey.StatusCode);
+        Assert.DoesNotContain(hash, metrics, StringComparison.Ordinal);
+        child.Signal(15);
+        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.DoesNotContain(key[(key.LastIndexOf('_') + 1)..], child.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(hash, child.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SecretsToml_GroupReadable_RefusedWithExitTwo()
+    {
+        var secrets = _work.File("secrets.toml");
+        await File.WriteAllTextAsync(secrets, "[Redis]\nPassword = \"hunter2\"\n", TestContext.Current.CancellationToken);
+        File.SetUnixFileMode(secrets, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["config", "show"], _work.Path);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("chmod 600", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_NonLoopbackWithoutKeys_ExitsTwoNamingServerUrls()
+    {
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["serve", "--data", _work.Path, "--urls", $"http://0.0.0.0:{FreePort.Next()}"], _work.Path);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Server:Urls", output, StringComparison.Ordinal);
+        Assert.False(File.Exists(_work.DatabasePath));
+    }
+
+    [Fact]
+    public async Task KeysNew_UnknownRole_ExitsTwo()
+    {
+        var (exitCode, _) = await TradeStoreProcess.RunAsync(["keys", "new", "--role", "root"], _work.Path);
+
+        Assert.Equal(2, exitCode);
+    }
+
+    [GeneratedRegex(@"^ts_[0-9a-f]+_[A-Za-z0-9_-]+$", RegexOptions.Multiline)]
+    private static partial Regex KeyLine();
+
+    [GeneratedRegex("Hash = \"([^\"]+)\"")]
+    private static partial Regex HashLine();
+}

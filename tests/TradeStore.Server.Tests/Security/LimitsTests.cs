@@ -1,0 +1,87 @@
+using Microsoft.AspNetCore.TestHost;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Server.Tests.Security;
+
+/// <summary>Floods get 429 with Retry-After; oversize bodies 413; health is never limited.</summary>
+public sealed class LimitsTests
+{
+    [Fact]
+    public async Task Flood_BeyondRateAndBurst_429WithRetryAfterAndHealthStillAnswers()
+    {
+        using var directory = new TempDirectory();
+        await using var app = await TestHostFactory.StartAsync(directory.Path, new()
+        {
+            ["TRADESTORE__SECURITY__REQUESTSPERSECOND"] = "1",
+            ["TRADESTORE__SECURITY__REQUESTBURST"] = "3",
+        });
+        var client = new ApiClient(app.GetTestServer().CreateClient());
+
+        var answers = new List<ApiAnswer>();
+        for (var i = 0; i < 20; i++)
+        {
+            answers.Add(await client.GetAsync("/v1/trades"));
+        }
+
+        var refused = answers.Where(a => a.Code == 429).ToList();
+        Assert.NotEmpty(refused);
+        Assert.Equal("urn:tradestore:problem:too-many-requests", refused[0].ProblemType);
+        Assert.True(int.Parse(refused[0].Headers.RetryAfter!.ToString(), System.Globalization.CultureInfo.InvariantCulture) >= 1);
+        Assert.Equal(200, (await client.GetAsync("/health/live")).Code);
+        // Another caller (address) has its own bucket.
+        var other = app.GetTestServer().CreateClient();
+        other.DefaultRequestHeaders.Add(TestHostFactory.RemoteAddressHeader, "::1");
+        Assert.Equal(200, (await new ApiClient(other).GetAsync("/v1/trades")).Code);
+    }
+
+    [Fact]
+    public async Task Concurrency_OneSlot_SecondQueryWhileFirstRuns429()
+    {
+        using var directory = new TempDirectory();
+        await using var app = await TestHostFactory.StartAsync(directory.Path, new()
+        {
+            ["TRADESTORE__SECURITY__CONCURRENTREQUESTS"] = "1",
+            ["TRADESTORE__SECURITY__QUERY__TIMEOUT"] = "00:00:02",
+        });
+        var client = new ApiClient(app.GetTestServer().CreateClient());
+
+        // The probe GETs may take the one slot before the slow query does (it then gets 429 itself): try again.
+        ApiAnswer? slowAnswer = null;
+        ApiAnswer? second = null;
+        for (var attempt = 0; attempt < 5 && second?.Code != 429; attempt++)
+        {
+            var slow = client.PostAsync("/v1/query", """{"sql":"SELECT count(*) FROM range(1000000000) a, range(1000000000) b WHERE a.range + b.range = -1"}""");
+            while (!slow.IsCompleted)
+            {
+                second = await client.GetAsync("/v1/trades");
+                if (second.Code == 429)
+                {
+                    break;
+                }
+            }
+
+            slowAnswer = await slow;
+        }
+
+        Assert.Equal(429, second?.Code);
+        Assert.Equal(422, slowAnswer?.Code);
+        Assert.Equal(200, (await client.GetAsync("/v1/trades")).Code);
+    }
+
+    [Theory]
+    [InlineData("/v1/trades")]
+    [InlineData("/v1/trades/batch")]
+    [InlineData("/v1/query")]
+    public async Task Body_OverLimit_413AndNothingCreated(string path)
+    {
+        using var directory = new TempDirectory();
+        await using var app = await TestHostFactory.StartAsync(directory.Path, new() { ["TRADESTORE__API__MAXREQUESTBODYBYTES"] = "1024" });
+        var client = new ApiClient(app.GetTestServer().CreateClient());
+        var body = ApiClient.CreateBody("BIG-1", extra: $",\"venue\":\"{new string('x', 2000)}\"");
+
+        var answer = await client.PostAsync(path, path.EndsWith("batch", StringComparison.Ordinal) ? $"[{body}]" : body);
+
+        Assert.Equal(413, answer.Code);
+        Assert.Equal(404, (await client.GetAsync("/v1/trades/BIG-1")).Code);
+    }
+}

@@ -1,0 +1,135 @@
+using Microsoft.AspNetCore.TestHost;
+namespace TradeStore.Server.Tests.Security;
+
+/// <summary><c>POST /v1/query</c>: one read-only SELECT, nothing else, within its time and row limits.</summary>
+public sealed class QueryEndpointTests(SecuredHost host) : IClassFixture<SecuredHost>
+{
+    public static TheoryData<string> Refused() =>
+    [
+        "COPY trade_state TO '/tmp/tradestore-leak.csv'",
+        "ATTACH '/tmp/tradestore-other.duckdb' AS other",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET threads = 1",
+        "PRAGMA enable_profiling",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM read_text('/etc/passwd')",
+        "SELECT * FROM glob('/etc/*')",
+        "SELECT getenv('HOME')",
+        "SELECT * FROM sniff_csv('/etc/passwd')",
+        "SELECT 1; SELECT 2",
+        "SELECT 1; DROP TABLE trade_state",
+        "CREATE TABLE stolen AS SELECT * FROM trade_state",
+        "DROP TABLE trade_events",
+        "ALTER TABLE trade_state ADD COLUMN x INT",
+        "INSERT INTO trade_state SELECT * FROM trade_state",
+        "UPDATE trade_state SET price = 0",
+        "DELETE FROM trade_events",
+        "SELECT * FROM query('DELETE FROM trade_events')",
+        "CALL enable_profiling()",
+        "EXPORT DATABASE '/tmp/tradestore-export'",
+        "CHECKPOINT",
+    ];
+
+    [Theory]
+    [MemberData(nameof(Refused))]
+    public async Task Query_NotOneHarmlessSelect_RefusedAndNothingChanges(string sql)
+    {
+        var admin = host.Client(Caller.Admin);
+        var before = await CountEventsAsync(admin);
+
+        var answer = await admin.PostAsync("/v1/query", System.Text.Json.JsonSerializer.Serialize(new { sql }));
+
+        Assert.True(answer.Code == 400, $"{sql}: {answer.Code} {answer.Raw}");
+        Assert.Equal("urn:tradestore:problem:query-rejected", answer.ProblemType);
+        Assert.Equal("sql", answer.Field);
+        Assert.Equal(before, await CountEventsAsync(admin));
+        Assert.False(File.Exists("/tmp/tradestore-leak.csv"));
+    }
+
+    [Fact]
+    public async Task Query_Select_RowsAsJsonWithExactDecimals()
+    {
+        var answer = await host.Client(Caller.Admin).PostAsync("/v1/query",
+            """{"sql":"WITH t AS (SELECT trade_id, account, price FROM trade_state WHERE trade_id = 'T-A') SELECT * FROM t"}""");
+
+        Assert.Equal(200, answer.Code);
+        Assert.Equal("trade_id", answer.Body.GetProperty("columns")[0].GetProperty("name").GetString());
+        var row = answer.Body.GetProperty("rows")[0];
+        Assert.Equal("T-A", row[0].GetString());
+        Assert.Equal("ACC-A", row[1].GetString());
+        Assert.Equal(10.5m, row[2].GetDecimal());
+        Assert.False(answer.Body.GetProperty("truncated").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Query_AcceptCsv_Rfc4180Text()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/query")
+        {
+            Content = new StringContent("""{"sql":"SELECT 'a,b' AS x, 2 AS y, NULL AS z"}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("Accept", "text/csv");
+        using var http = host.App.GetTestClient(host.Keys[Caller.Admin]);
+
+        using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
+        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal("text/csv", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("x,y,z\r\n\"a,b\",2,\r\n", text);
+    }
+
+    [Fact]
+    public async Task Query_MoreRowsThanLimit_TruncatedFlag()
+    {
+        var answer = await host.Client(Caller.Admin).PostAsync("/v1/query", """{"sql":"SELECT * FROM range(20000)"}""");
+
+        Assert.Equal(200, answer.Code);
+        Assert.Equal(10_000, answer.Body.GetProperty("rowCount").GetInt32());
+        Assert.True(answer.Body.GetProperty("truncated").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Query_CrossJoinForMinutes_InterruptedAtTimeoutAndEngineStillWrites()
+    {
+        var admin = host.Client(Caller.Admin);
+
+        var answer = await admin.PostAsync("/v1/query", """{"sql":"SELECT count(*) FROM range(1000000000) a, range(1000000000) b WHERE a.range + b.range = -1"}""");
+
+        Assert.Equal(422, answer.Code);
+        Assert.Equal("urn:tradestore:problem:query-timeout", answer.ProblemType);
+        await admin.CreateAsync("AFTER-TIMEOUT", account: "ACC-A");
+        Assert.Equal(200, (await admin.PostAsync("/v1/query", """{"sql":"SELECT 1"}""")).Code);
+    }
+
+    [Theory]
+    [InlineData("""{"sql":"SELECT 1","limit":5}""")]
+    [InlineData("""{"query":"SELECT 1"}""")]
+    [InlineData("""["SELECT 1"]""")]
+    [InlineData("""{"sql":""}""")]
+    [InlineData("""{"sql":1}""")]
+    public async Task Query_MalformedBody_400NamingSql(string body)
+    {
+        var answer = await host.Client(Caller.Admin).PostAsync("/v1/query", body);
+
+        Assert.Equal(400, answer.Code);
+        Assert.Equal("sql", answer.Field);
+    }
+
+    private static async Task<long> CountEventsAsync(ApiClient admin)
+    {
+        var answer = await admin.PostAsync("/v1/query", """{"sql":"SELECT count(*) FROM trade_events"}""");
+        Assert.Equal(200, answer.Code);
+        return answer.Body.GetProperty("rows")[0][0].GetInt64();
+    }
+}
+
+internal static class TestClientExtensions
+{
+    public static HttpClient GetTestClient(this Microsoft.AspNetCore.Builder.WebApplication app, string key)
+    {
+        var http = app.GetTestServer().CreateClient();
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+        return http;
+    }
+}
