@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace TradeStore.Core.Options;
 
@@ -34,6 +35,10 @@ public sealed class ClickHouseOptions : IValidatableObject
     /// <value>Default 1 second.</value>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00", ErrorMessage = "must be between 00:00:00.050 and 00:01:00.")]
     public TimeSpan HealthTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The sync daemon that streams the journal into ClickHouse (keys <c>ClickHouse:Sync:*</c>).</summary>
+    [ValidateObjectMembers]
+    public SyncOptions Sync { get; set; } = new();
 
     public bool Enabled => !string.IsNullOrWhiteSpace(Url);
 
