@@ -13,6 +13,8 @@ using TradeStore.Redis;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Health;
 using TradeStore.Storage;
+using TradeStore.Storage.Engine;
+using TradeStore.Storage.Migrations;
 
 namespace TradeStore.Server;
 
@@ -47,6 +49,11 @@ public static class TradeStoreHost
         var database = DuckDbDatabase.Open(settings.Storage.DatabasePath);
         try
         {
+            if (settings.Storage.AutoMigrate)
+            {
+                DuckDbSchema.MigrateToLatest(database);
+            }
+
             // A factory registration, so the container disposes (closes) the database at shutdown.
             builder.Services.AddSingleton(_ => database);
             AddDependencies(builder.Services, settings);
@@ -72,12 +79,14 @@ public static class TradeStoreHost
         services.AddOptionsWithValidateOnStart<ServerOptions, ServerOptionsValidator>().Bind(configuration.GetSection(ServerOptions.SectionName));
         services.AddOptionsWithValidateOnStart<RedisOptions, RedisOptionsValidator>().Bind(configuration.GetSection(RedisOptions.SectionName));
         services.AddOptionsWithValidateOnStart<ClickHouseOptions, ClickHouseOptionsValidator>().Bind(configuration.GetSection(ClickHouseOptions.SectionName));
+        services.AddOptionsWithValidateOnStart<EngineOptions, EngineOptionsValidator>().Bind(configuration.GetSection(EngineOptions.SectionName));
     }
 
     private static void AddDependencies(IServiceCollection services, TradeStoreSettings settings)
     {
         var health = services.AddHealthChecks();
         health.AddCheck<DuckDbHealthCheck>(DependencyNames.DuckDb, HealthStatus.Unhealthy, [ReadyTag]);
+        services.AddTradeStoreEngine();
 
         if (settings.Redis.Enabled)
         {

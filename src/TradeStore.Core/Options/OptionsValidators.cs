@@ -14,3 +14,6 @@ public sealed partial class RedisOptionsValidator : IValidateOptions<RedisOption
 
 [OptionsValidator]
 public sealed partial class ClickHouseOptionsValidator : IValidateOptions<ClickHouseOptions>;
+
+[OptionsValidator]
+public sealed partial class EngineOptionsValidator : IValidateOptions<EngineOptions>;

@@ -10,6 +10,9 @@ namespace TradeStore.Server.Configuration;
 /// </summary>
 public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Server, RedisOptions Redis, ClickHouseOptions ClickHouse)
 {
+    /// <summary>The WriteEngine section.</summary>
+    public EngineOptions Engine { get; init; } = new();
+
     /// <exception cref="ConfigurationException">A value is malformed or invalid; the message names the key.</exception>
     public static TradeStoreSettings Bind(IConfiguration configuration)
     {
@@ -17,18 +20,20 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
         var server = BindSection<ServerOptions>(configuration, ServerOptions.SectionName);
         var redis = BindSection<RedisOptions>(configuration, RedisOptions.SectionName);
         var clickHouse = BindSection<ClickHouseOptions>(configuration, ClickHouseOptions.SectionName);
+        var engine = BindSection<EngineOptions>(configuration, EngineOptions.SectionName);
 
         var failures = new List<string>();
         Collect(failures, StorageOptions.SectionName, new StorageOptionsValidator().Validate(null, storage));
         Collect(failures, ServerOptions.SectionName, new ServerOptionsValidator().Validate(null, server));
         Collect(failures, RedisOptions.SectionName, new RedisOptionsValidator().Validate(null, redis));
         Collect(failures, ClickHouseOptions.SectionName, new ClickHouseOptionsValidator().Validate(null, clickHouse));
+        Collect(failures, EngineOptions.SectionName, new EngineOptionsValidator().Validate(null, engine));
         if (failures.Count > 0)
         {
             throw new ConfigurationException(string.Join(Environment.NewLine, failures));
         }
 
-        return new TradeStoreSettings(storage, server, redis, clickHouse);
+        return new TradeStoreSettings(storage, server, redis, clickHouse) { Engine = engine };
     }
 
     internal static T BindSection<T>(IConfiguration configuration, string section)

@@ -44,6 +44,18 @@ public sealed class JournalReader(DuckDbDatabase database)
         return events;
     }
 
+    /// <summary>The event that took <paramref name="tradeId"/> to <paramref name="version"/>; <see langword="null"/> when there is none.</summary>
+    public TradeEvent? ReadEvent(string tradeId, long version)
+    {
+        using var connection = database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {JournalColumns.List} FROM trade_events WHERE trade_id = $id AND version = $version";
+        command.Parameters.Add(new DuckDB.NET.Data.DuckDBParameter("id", tradeId));
+        command.Parameters.Add(new DuckDB.NET.Data.DuckDBParameter("version", version));
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? JournalColumns.Read(reader) : null;
+    }
+
     /// <summary>The highest <c>seq</c> in the journal, 0 when empty.</summary>
     public long LastSeq()
     {

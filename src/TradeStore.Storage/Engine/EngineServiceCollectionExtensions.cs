@@ -1,0 +1,36 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TradeStore.Core.Options;
+using TradeStore.Core.Trades;
+
+namespace TradeStore.Storage.Engine;
+
+/// <summary>Registers the write engine, the state index and the queries over a registered <see cref="DuckDbDatabase"/>.</summary>
+public static class EngineServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds <see cref="ITradeCommands"/> (the <see cref="WriteEngine"/>), <see cref="ITradeQueries"/> and the hosted
+    /// service that starts and drains the engine. Every registered <see cref="ICommitObserver"/> is told of each commit.
+    /// </summary>
+    public static IServiceCollection AddTradeStoreEngine(this IServiceCollection services)
+    {
+        services.AddOptions<EngineOptions>();
+        services.TryAddSingleton<StateIndex>();
+        services.TryAddSingleton(sp => new WriteEngine(
+            sp.GetRequiredService<DuckDbDatabase>(),
+            sp.GetRequiredService<StateIndex>(),
+            sp.GetRequiredService<IOptions<EngineOptions>>().Value,
+            sp.GetServices<ICommitObserver>(),
+            sp.GetService<ILogger<WriteEngine>>(),
+            sp.GetService<TimeProvider>(),
+            sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton<ITradeCommands>(sp => sp.GetRequiredService<WriteEngine>());
+        services.TryAddSingleton<TradeQueries>();
+        services.TryAddSingleton<ITradeQueries>(sp => sp.GetRequiredService<TradeQueries>());
+        services.AddHostedService<WriteEngineService>();
+        return services;
+    }
+}

@@ -1,0 +1,131 @@
+using DuckDB.NET.Data;
+using TradeStore.Core.Trades;
+
+namespace TradeStore.Storage.Engine;
+
+/// <summary>
+/// Writes one batch in one DuckDB transaction: every event through the Appender into <c>trade_events</c>, and the
+/// latest state of each touched trade into <c>trade_state</c> set-based (Appender into a temporary staging table,
+/// then one <c>INSERT OR REPLACE</c>). By design no statement runs once per trade: that caps DuckDB near
+/// 1,000 trades/s (DESIGN.md §2). Owned by the writer thread; not thread-safe.
+/// </summary>
+internal sealed class JournalBatchWriter : IDisposable
+{
+    private const string StagingTable = "trade_state_staging";
+
+    private readonly DuckDBConnection _connection;
+
+    public JournalBatchWriter(DuckDbDatabase database)
+    {
+        _connection = database.OpenConnection();
+        Execute($"CREATE OR REPLACE TEMP TABLE {StagingTable} AS SELECT * FROM trade_state LIMIT 0");
+    }
+
+    /// <summary>Appends <paramref name="events"/> and upserts <paramref name="states"/> (one per trade), then commits; rolls back and rethrows on any failure.</summary>
+    public void Write(IReadOnlyList<TradeEvent> events, IEnumerable<Trade> states)
+    {
+        using var transaction = _connection.BeginTransaction();
+        try
+        {
+            using (var appender = _connection.CreateAppender("trade_events"))
+            {
+                foreach (var e in events)
+                {
+                    AppendEvent(appender, e);
+                }
+            }
+
+            using (var appender = _connection.CreateAppender("temp", "main", StagingTable))
+            {
+                foreach (var state in states)
+                {
+                    AppendState(appender, state);
+                }
+            }
+
+            Execute($"INSERT OR REPLACE INTO trade_state SELECT * FROM {StagingTable}", transaction);
+            Execute($"DELETE FROM {StagingTable}", transaction);
+            transaction.Commit();
+        }
+        catch
+        {
+            TryRollback(transaction);
+            throw;
+        }
+    }
+
+    public void Dispose() => _connection.Dispose();
+
+    private static void AppendEvent(DuckDBAppender appender, TradeEvent e)
+    {
+        var s = e.State;
+        var row = appender.CreateRow()
+            .AppendValue(e.Seq)
+            .AppendValue(s.TradeId)
+            .AppendValue(s.Version)
+            .AppendValue(e.Type.ToCode())
+            .AppendValue(s.Account)
+            .AppendValue(s.Symbol)
+            .AppendValue(s.Side.ToCode())
+            .AppendValue(s.Quantity)
+            .AppendValue(s.Price)
+            .AppendValue(s.FilledQuantity)
+            .AppendValue(s.FilledNotional)
+            .AppendValue(e.LastQuantity)
+            .AppendValue(e.LastPrice)
+            .AppendValue(s.Status.ToCode())
+            .AppendValue(s.Venue)
+            .AppendValue(s.Trader)
+            .AppendValue(s.ExecutedAt.UtcDateTime)
+            .AppendValue(s.CreatedAt.UtcDateTime)
+            .AppendValue(e.RecordedAt.UtcDateTime)
+            .AppendValue(e.IdempotencyKey);
+        row.EndRow();
+    }
+
+    private static void AppendState(DuckDBAppender appender, Trade s)
+    {
+        var row = appender.CreateRow()
+            .AppendValue(s.TradeId)
+            .AppendValue(s.Version)
+            .AppendValue(s.LastSeq)
+            .AppendValue(s.Account)
+            .AppendValue(s.Symbol)
+            .AppendValue(s.Side.ToCode())
+            .AppendValue(s.Quantity)
+            .AppendValue(s.Price)
+            .AppendValue(s.FilledQuantity)
+            .AppendValue(s.FilledNotional)
+            .AppendValue(s.Status.ToCode())
+            .AppendValue(s.Venue)
+            .AppendValue(s.Trader)
+            .AppendValue(s.ExecutedAt.UtcDateTime)
+            .AppendValue(s.CreatedAt.UtcDateTime)
+            .AppendValue(s.UpdatedAt.UtcDateTime);
+        row.EndRow();
+    }
+
+    private static void TryRollback(DuckDBTransaction transaction)
+    {
+        try
+        {
+            transaction.Rollback();
+        }
+        catch (DuckDBException)
+        {
+            // By design ignored: DuckDB may already have aborted the transaction; the original failure is what matters.
+        }
+        catch (InvalidOperationException)
+        {
+            // Same: the transaction is already finished.
+        }
+    }
+
+    private void Execute(string sql, DuckDBTransaction? transaction = null)
+    {
+        using var command = _connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}

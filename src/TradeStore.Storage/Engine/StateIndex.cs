@@ -1,0 +1,172 @@
+using System.Collections.Concurrent;
+using TradeStore.Core.Trades;
+using TradeStore.Storage.Journal;
+
+namespace TradeStore.Storage.Engine;
+
+/// <summary>
+/// The in-memory current state of every trade, the positions derived from it, and the idempotency keys
+/// already applied. Readers never lock; only the WriteEngine's writer mutates it, and only after a commit.
+/// Deleted trades stay as tombstones so a reused id is refused and history replays answer correctly.
+/// </summary>
+public sealed class StateIndex
+{
+    private readonly ConcurrentDictionary<string, Trade> _trades = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, Position>> _positions = new(StringComparer.Ordinal);
+
+    // By design writer-only: idempotency is decided by the single writer, so a plain dictionary suffices.
+    private readonly Dictionary<string, IdempotencyRecord> _idempotency = new(StringComparer.Ordinal);
+    private int _liveCount;
+
+    /// <summary>Trades known to the index, deleted ones included.</summary>
+    public int Count => _trades.Count;
+
+    /// <summary>Trades that are not deleted.</summary>
+    public int LiveCount => Volatile.Read(ref _liveCount);
+
+    /// <summary>Idempotency keys remembered.</summary>
+    public int IdempotencyKeyCount => _idempotency.Count;
+
+    /// <summary>The state of a trade, deleted ones included (the writer needs them to refuse); <see langword="null"/> when unknown.</summary>
+    public Trade? Find(string tradeId) => _trades.TryGetValue(tradeId, out var trade) ? trade : null;
+
+    /// <summary>The current state of a live trade; <see langword="null"/> when unknown or deleted.</summary>
+    public Trade? GetLive(string tradeId) =>
+        _trades.TryGetValue(tradeId, out var trade) && trade.Status != TradeStatus.Deleted ? trade : null;
+
+    /// <summary>Non-empty positions of one account, or of all accounts, ordered by account then symbol.</summary>
+    public IReadOnlyList<Position> GetPositions(string? account)
+    {
+        var result = new List<Position>();
+        if (account is not null)
+        {
+            if (_positions.TryGetValue(account, out var bySymbol))
+            {
+                result.AddRange(bySymbol.Values.Where(p => !p.IsEmpty));
+            }
+        }
+        else
+        {
+            foreach (var bySymbol in _positions.Values)
+            {
+                result.AddRange(bySymbol.Values.Where(p => !p.IsEmpty));
+            }
+        }
+
+        result.Sort(static (a, b) =>
+        {
+            var byAccount = string.CompareOrdinal(a.Account, b.Account);
+            return byAccount != 0 ? byAccount : string.CompareOrdinal(a.Symbol, b.Symbol);
+        });
+        return result;
+    }
+
+    internal bool TryGetIdempotency(string key, out IdempotencyRecord record) => _idempotency.TryGetValue(key, out record);
+
+    /// <summary>Applies one committed event: replaces the trade's state and moves its position contribution.</summary>
+    internal void Apply(TradeEvent committed)
+    {
+        var state = committed.State;
+        var previous = Find(state.TradeId);
+        var wasLive = previous is not null && previous.Status != TradeStatus.Deleted;
+        var isLive = state.Status != TradeStatus.Deleted;
+
+        var previousFilled = wasLive ? previous!.FilledQuantity : 0m;
+        var previousNotional = wasLive ? previous!.FilledNotional : 0m;
+        var filled = isLive ? state.FilledQuantity : 0m;
+        var notional = isLive ? state.FilledNotional : 0m;
+        if (previousFilled != filled || previousNotional != notional)
+        {
+            MovePosition(state, filled - previousFilled, notional - previousNotional);
+        }
+
+        _trades[state.TradeId] = state;
+        if (wasLive != isLive)
+        {
+            Interlocked.Add(ref _liveCount, isLive ? 1 : -1);
+        }
+
+        if (committed.IdempotencyKey is { } key)
+        {
+            _idempotency[key] = new IdempotencyRecord(state.TradeId, state.Version);
+        }
+    }
+
+    /// <summary>Loads <c>trade_state</c> and the journal's idempotency keys; called once before the writer starts.</summary>
+    internal void Load(DuckDbDatabase database)
+    {
+        _trades.Clear();
+        _positions.Clear();
+        _idempotency.Clear();
+        _liveCount = 0;
+
+        using var connection = database.OpenConnection();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = """
+                SELECT trade_id, account, symbol, side, quantity, price, filled_quantity, filled_notional, status,
+                       venue, trader, executed_at, version, last_seq, created_at, updated_at
+                FROM trade_state
+                """;
+            using var reader = command.ExecuteReader();
+            // By design account and symbol strings are shared between trades: millions of trades use a few thousand of each.
+            var strings = new Dictionary<string, string>(StringComparer.Ordinal);
+            while (reader.Read())
+            {
+                var trade = new Trade(
+                    TradeId: reader.GetString(0),
+                    Account: Intern(strings, reader.GetString(1)),
+                    Symbol: Intern(strings, reader.GetString(2)),
+                    Side: TradeCodes.ParseSide(reader.GetString(3)),
+                    Quantity: reader.GetDecimal(4),
+                    Price: reader.GetDecimal(5),
+                    FilledQuantity: reader.GetDecimal(6),
+                    FilledNotional: reader.GetDecimal(7),
+                    Status: TradeCodes.ParseStatus(reader.GetString(8)),
+                    Venue: reader.IsDBNull(9) ? null : Intern(strings, reader.GetString(9)),
+                    Trader: reader.IsDBNull(10) ? null : Intern(strings, reader.GetString(10)),
+                    ExecutedAt: JournalColumns.Utc(reader.GetDateTime(11)),
+                    Version: reader.GetInt64(12),
+                    LastSeq: reader.GetInt64(13),
+                    CreatedAt: JournalColumns.Utc(reader.GetDateTime(14)),
+                    UpdatedAt: JournalColumns.Utc(reader.GetDateTime(15)));
+                Apply(new TradeEvent(trade.LastSeq, TradeEventType.Create, trade, null, null, trade.UpdatedAt, null));
+            }
+        }
+
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT idempotency_key, trade_id, version FROM trade_events WHERE idempotency_key IS NOT NULL";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                _idempotency[reader.GetString(0)] = new IdempotencyRecord(reader.GetString(1), reader.GetInt64(2));
+            }
+        }
+    }
+
+    private static string Intern(Dictionary<string, string> strings, string value)
+    {
+        if (strings.TryGetValue(value, out var shared))
+        {
+            return shared;
+        }
+
+        if (strings.Count < 1_000_000)
+        {
+            strings[value] = value;
+        }
+
+        return value;
+    }
+
+    private void MovePosition(Trade trade, decimal quantity, decimal notional)
+    {
+        var bySymbol = _positions.GetOrAdd(trade.Account, static _ => new ConcurrentDictionary<string, Position>(StringComparer.Ordinal));
+        var position = bySymbol.TryGetValue(trade.Symbol, out var existing) ? existing : Position.Empty(trade.Account, trade.Symbol);
+        bySymbol[trade.Symbol] = position.Apply(trade.Side, quantity, notional, 1);
+    }
+}
+
+/// <summary>Which event an idempotency key produced: enough to answer a retry with that event's state.</summary>
+internal readonly record struct IdempotencyRecord(string TradeId, long Version);

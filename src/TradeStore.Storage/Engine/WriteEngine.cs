@@ -1,0 +1,395 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TradeStore.Core.Options;
+using TradeStore.Core.Trades;
+using TradeStore.Storage.Journal;
+
+namespace TradeStore.Storage.Engine;
+
+/// <summary>
+/// The single writer of TradeStore (DESIGN.md §2): a bounded command queue drained by one task in batches.
+/// Each batch is decided against the state index (later commands see earlier ones), written in one DuckDB
+/// transaction, and only after the commit are the index updated, the callers answered and the observers told.
+/// </summary>
+public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
+{
+    private const int Created = 0;
+    private const int Running = 1;
+    private const int Stopping = 2;
+    private const int Stopped = 3;
+
+    private readonly DuckDbDatabase _database;
+    private readonly StateIndex _index;
+    private readonly EngineOptions _options;
+    private readonly ICommitObserver[] _observers;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Channel<Pending> _queue;
+    private readonly EngineMetrics _metrics;
+    private readonly JournalReader _journal;
+    private readonly object _lifecycle = new();
+
+    private int _state = Created;
+    private long _lastSeq;
+    private Task _writer = Task.CompletedTask;
+    private JournalBatchWriter? _batchWriter;
+
+    public WriteEngine(
+        DuckDbDatabase database,
+        StateIndex index,
+        EngineOptions options,
+        IEnumerable<ICommitObserver>? observers = null,
+        ILogger<WriteEngine>? logger = null,
+        TimeProvider? timeProvider = null,
+        IMeterFactory? meterFactory = null)
+    {
+        _database = database;
+        _index = index;
+        _options = options;
+        _observers = observers?.ToArray() ?? [];
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        _time = timeProvider ?? TimeProvider.System;
+        _journal = new JournalReader(database);
+        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.QueueCapacity)
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _metrics = new EngineMetrics(() => _queue.Reader.Count, meterFactory);
+    }
+
+    /// <summary>The <c>seq</c> of the last committed event.</summary>
+    public long LastSeq => Interlocked.Read(ref _lastSeq);
+
+    /// <summary>Commands waiting for the writer.</summary>
+    public int QueueDepth => _queue.Reader.Count;
+
+    /// <summary>Loads the state index from DuckDB and starts the writer. The schema must already be migrated.</summary>
+    public void Start()
+    {
+        lock (_lifecycle)
+        {
+            if (_state != Created)
+            {
+                throw new InvalidOperationException("The WriteEngine has already been started.");
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            _index.Load(_database);
+            _lastSeq = _journal.LastSeq();
+            _batchWriter = new JournalBatchWriter(_database);
+            Log.EngineStarted(_logger, _index.Count, _index.LiveCount, _index.IdempotencyKeyCount, _lastSeq,
+                (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            Volatile.Write(ref _state, Running);
+            _writer = Task.Run(RunAsync);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<CommandResult> SubmitAsync(TradeCommand command, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (Volatile.Read(ref _state) != Running)
+        {
+            return new(Unavailable(command));
+        }
+
+        var pending = new Pending(command, Stopwatch.GetTimestamp());
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            if (Volatile.Read(ref _state) != Running)
+            {
+                return new(Unavailable(command));
+            }
+
+            _metrics.Command(command, "busy");
+            return new(CommandResult.Refused(new CommandError(CommandErrorKind.Busy,
+                $"The write queue is full ({_options.QueueCapacity} commands); retry shortly.")));
+        }
+
+        return cancellationToken.CanBeCanceled
+            ? new(pending.Completion.Task.WaitAsync(cancellationToken))
+            : new(pending.Completion.Task);
+    }
+
+    /// <summary>
+    /// Stops accepting commands (they are refused as unavailable), commits everything already queued, and
+    /// checkpoints the database. Safe to call more than once.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_lifecycle)
+        {
+            if (_state == Created)
+            {
+                _state = Stopped;
+                return;
+            }
+
+            if (_state == Running)
+            {
+                _state = Stopping;
+                Log.EngineStopping(_logger, _queue.Reader.Count);
+                _queue.Writer.TryComplete();
+            }
+        }
+
+        await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        lock (_lifecycle)
+        {
+            if (_state == Stopped)
+            {
+                return;
+            }
+
+            _state = Stopped;
+            _batchWriter?.Dispose();
+            _batchWriter = null;
+        }
+
+        try
+        {
+            _database.Checkpoint();
+        }
+        catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or ObjectDisposedException)
+        {
+            Log.CheckpointFailed(_logger, ex);
+        }
+
+        Log.EngineStopped(_logger, LastSeq);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _metrics.Dispose();
+    }
+
+    private CommandResult Unavailable(TradeCommand command)
+    {
+        _metrics.Command(command, "unavailable");
+        return CommandResult.Refused(new CommandError(CommandErrorKind.Unavailable, "The write engine is not running (starting up or shutting down); retry shortly."));
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<Pending>(_options.MaxBatchSize);
+        var reader = _queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                // By design never wait for a batch to fill: take what is queued now, up to the limit.
+                while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var pending))
+                {
+                    batch.Add(pending);
+                }
+
+                ProcessBatch(batch);
+                batch.Clear();
+            }
+        }
+        catch (Exception ex)
+        {
+            Log.WriterCrashed(_logger, ex);
+            lock (_lifecycle)
+            {
+                if (_state == Running)
+                {
+                    _state = Stopping;
+                }
+
+                _queue.Writer.TryComplete();
+            }
+
+            var failure = CommandResult.Refused(new CommandError(CommandErrorKind.Unavailable, "The write engine stopped after an internal error; see the server log."));
+            foreach (var pending in batch)
+            {
+                pending.Completion.TrySetResult(failure);
+            }
+
+            while (reader.TryRead(out var pending))
+            {
+                pending.Completion.TrySetResult(failure);
+            }
+        }
+    }
+
+    private void ProcessBatch(List<Pending> batch)
+    {
+        BatchDecision decision;
+        try
+        {
+            decision = Decide(batch);
+        }
+        catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or InvalidOperationException)
+        {
+            // Reading an earlier idempotent result from the journal failed: nothing was written.
+            Log.CommitFailed(_logger, ex, batch.Count, 0, _lastSeq + 1, _lastSeq);
+            Complete(batch, [.. batch.Select(_ => StorageFailure())]);
+            return;
+        }
+
+        if (decision.Events.Count > 0)
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                _batchWriter!.Write(decision.Events, decision.Overlay.Values);
+            }
+            catch (Exception ex)
+            {
+                Log.CommitFailed(_logger, ex, batch.Count, decision.Events.Count, decision.Events[0].Seq, decision.Events[^1].Seq);
+                var failure = StorageFailure();
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    if (decision.DependsOnBatch[i])
+                    {
+                        decision.Results[i] = failure;
+                    }
+                }
+
+                Complete(batch, decision.Results);
+                return;
+            }
+
+            _metrics.Batch(batch.Count, Stopwatch.GetElapsedTime(started));
+            foreach (var committed in decision.Events)
+            {
+                _index.Apply(committed);
+            }
+
+            Interlocked.Exchange(ref _lastSeq, decision.Events[^1].Seq);
+        }
+
+        Complete(batch, decision.Results);
+        if (decision.Events.Count > 0)
+        {
+            Notify(decision.Events);
+        }
+    }
+
+    private static CommandResult StorageFailure() => CommandResult.Refused(new CommandError(CommandErrorKind.StorageFailure,
+        "The batch holding this command could not be committed; nothing of it was written. Retry."));
+
+    private BatchDecision Decide(List<Pending> batch)
+    {
+        var now = Timestamps.Normalize(_time.GetUtcNow());
+        var decision = new BatchDecision(batch.Count);
+        var seq = _lastSeq;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var command = batch[i].Command;
+            if (command.IdempotencyKey is { } key)
+            {
+                if (decision.Keys.TryGetValue(key, out var inBatch))
+                {
+                    decision.Results[i] = CommandResult.Replay(inBatch);
+                    decision.DependsOnBatch[i] = true;
+                    continue;
+                }
+
+                if (_index.TryGetIdempotency(key, out var record) && Replayed(record) is { } earlier)
+                {
+                    decision.Results[i] = CommandResult.Replay(earlier);
+                    continue;
+                }
+            }
+
+            var current = decision.Overlay.TryGetValue(command.TradeId, out var overlaid) ? overlaid : _index.Find(command.TradeId);
+            if (TradeLifecycle.TryDecide(command, current, seq + 1, now, out var transition, out var error))
+            {
+                seq++;
+                var state = transition.State;
+                decision.Overlay[state.TradeId] = state;
+                decision.Events.Add(new TradeEvent(seq, transition.Type, state, transition.LastQuantity, transition.LastPrice, now, command.IdempotencyKey));
+                decision.Results[i] = CommandResult.Applied(state);
+                decision.DependsOnBatch[i] = true;
+                if (command.IdempotencyKey is { } appliedKey)
+                {
+                    decision.Keys[appliedKey] = state;
+                }
+            }
+            else
+            {
+                decision.Results[i] = CommandResult.Refused(error!);
+            }
+        }
+
+        return decision;
+    }
+
+    /// <summary>The state an earlier command produced: from the index when it is still current, else from its journal row.</summary>
+    private Trade? Replayed(IdempotencyRecord record)
+    {
+        var current = _index.Find(record.TradeId);
+        if (current is not null && current.Version == record.Version)
+        {
+            return current;
+        }
+
+        return _journal.ReadEvent(record.TradeId, record.Version)?.State;
+    }
+
+    private void Complete(List<Pending> batch, CommandResult[] results)
+    {
+        var now = Stopwatch.GetTimestamp();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var pending = batch[i];
+            var result = results[i];
+            _metrics.Command(pending.Command, EngineMetrics.Outcome(result));
+            _metrics.Acknowledged(Stopwatch.GetElapsedTime(pending.EnqueuedAt, now));
+            pending.Completion.TrySetResult(result);
+        }
+    }
+
+    private void Notify(List<TradeEvent> events)
+    {
+        if (_observers.Length == 0)
+        {
+            return;
+        }
+
+        var committed = events.ToArray();
+        foreach (var observer in _observers)
+        {
+            try
+            {
+                observer.OnCommitted(committed);
+            }
+            catch (Exception ex)
+            {
+                Log.ObserverFailed(_logger, ex, observer.GetType().Name);
+            }
+        }
+    }
+
+    private sealed class Pending(TradeCommand command, long enqueuedAt)
+    {
+        public TradeCommand Command { get; } = command;
+
+        public long EnqueuedAt { get; } = enqueuedAt;
+
+        public TaskCompletionSource<CommandResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class BatchDecision(int size)
+    {
+        public CommandResult[] Results { get; } = new CommandResult[size];
+
+        /// <summary>Whether a result stands only if the batch commits (applied, or replaying a key applied in this batch).</summary>
+        public bool[] DependsOnBatch { get; } = new bool[size];
+
+        public List<TradeEvent> Events { get; } = new(size);
+
+        public Dictionary<string, Trade> Overlay { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, Trade> Keys { get; } = new(StringComparer.Ordinal);
+    }
+}

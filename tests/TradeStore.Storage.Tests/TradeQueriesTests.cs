@@ -1,0 +1,76 @@
+using TradeStore.Core.Trades;
+
+namespace TradeStore.Storage.Tests;
+
+public sealed class TradeQueriesTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task ListTrades_PagedWhileInserting_EveryTradeOnceInOrder()
+    {
+        await using var harness = EngineHarness.Start();
+        // Three trades share each time, so the trade id breaks ties.
+        for (var i = 0; i < 30; i++)
+        {
+            await harness.Submit(new CreateTrade($"T{i:D2}", "ACC", "SYM", Side.Buy, 1, 1, ExecutedAt: T0.AddSeconds(i / 3)));
+        }
+
+        var seen = new List<Trade>();
+        string? cursor = null;
+        var inserted = 0;
+        do
+        {
+            var page = harness.Queries.ListTrades(new TradeFilter(Limit: 7, Cursor: cursor, To: T0.AddHours(1)));
+            seen.AddRange(page.Trades);
+            cursor = page.NextCursor;
+            // Concurrent inserts before and after the current position must not shift the pages.
+            await harness.Submit(new CreateTrade($"N{inserted++}", "ACC", "SYM", Side.Buy, 1, 1, ExecutedAt: T0.AddSeconds(-1)));
+        }
+        while (cursor is not null);
+
+        Assert.Equal(Enumerable.Range(0, 30).Select(i => $"T{i:D2}"), seen.Select(t => t.TradeId));
+    }
+
+    [Fact]
+    public async Task ListTrades_Filters_ApplyAndDeletedExcluded()
+    {
+        await using var harness = EngineHarness.Start();
+        await harness.Submit(new CreateTrade("A1", "ACC-A", "AAPL", Side.Buy, 10, 1, ExecutedAt: T0));
+        await harness.Submit(new CreateTrade("A2", "ACC-A", "MSFT", Side.Buy, 10, 1, ExecutedAt: T0.AddMinutes(1)));
+        await harness.Submit(new CreateTrade("B1", "ACC-B", "AAPL", Side.Sell, 10, 1, ExecutedAt: T0.AddMinutes(2)));
+        await harness.Submit(new CreateTrade("A3", "ACC-A", "AAPL", Side.Buy, 10, 1, ExecutedAt: T0.AddMinutes(3)));
+        await harness.Submit(new FillTrade("A3", 10, 1));
+        await harness.Submit(new DeleteTrade("A1"));
+
+        static string Ids(TradePage page) => string.Join(",", page.Trades.Select(t => t.TradeId));
+        Assert.Equal("A2,A3", Ids(harness.Queries.ListTrades(new TradeFilter(Account: "ACC-A"))));
+        Assert.Equal("B1,A3", Ids(harness.Queries.ListTrades(new TradeFilter(Symbol: "AAPL"))));
+        Assert.Equal("A3", Ids(harness.Queries.ListTrades(new TradeFilter(Status: TradeStatus.Filled))));
+        Assert.Equal("A2,B1", Ids(harness.Queries.ListTrades(new TradeFilter(From: T0.AddMinutes(1), To: T0.AddMinutes(3)))));
+        Assert.Null(harness.Queries.ListTrades(new TradeFilter()).NextCursor);
+    }
+
+    [Theory]
+    [InlineData("not a cursor!")]
+    [InlineData("AAAA")]
+    [InlineData("AAAAAAAAAAAAAAAAAAAAAA==")]
+    public async Task ListTrades_MalformedCursor_FormatException(string cursor)
+    {
+        await using var harness = EngineHarness.Start();
+
+        Assert.Throws<FormatException>(() => harness.Queries.ListTrades(new TradeFilter(Cursor: cursor)));
+    }
+
+    [Fact]
+    public async Task GetTrade_Deleted_NullButHistoryKept()
+    {
+        await using var harness = EngineHarness.Start();
+        await harness.Submit(new CreateTrade("T1", "ACC", "SYM", Side.Buy, 10, 1));
+        await harness.Submit(new DeleteTrade("T1", ExpectedVersion: 1));
+
+        Assert.Null(harness.Queries.GetTrade("T1"));
+        Assert.Equal([TradeEventType.Create, TradeEventType.Delete], harness.Queries.GetHistory("T1").Select(e => e.Type));
+        Assert.Empty(harness.Queries.GetHistory("UNKNOWN"));
+    }
+}

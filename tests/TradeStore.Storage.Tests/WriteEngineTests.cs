@@ -1,0 +1,227 @@
+using TradeStore.Core.Options;
+using TradeStore.Core.Trades;
+
+namespace TradeStore.Storage.Tests;
+
+public sealed class WriteEngineTests
+{
+    private static CreateTrade Buy(string id, decimal quantity = 100, decimal price = 10, string account = "ACC1", string symbol = "AAPL", string? key = null) =>
+        new(id, account, symbol, Side.Buy, quantity, price, IdempotencyKey: key);
+
+    [Fact]
+    public async Task SubmitAsync_Create_IsCommittedAndReadable()
+    {
+        await using var harness = EngineHarness.Start();
+
+        var result = await harness.Submit(Buy("T1"));
+
+        Assert.True(result.Succeeded, result.Error?.Message);
+        Assert.Equal(1, result.Trade!.Version);
+        Assert.Equal(TradeStatus.New, harness.Queries.GetTrade("T1")!.Status);
+        Assert.Equal(1, harness.Scalar("SELECT count(*) FROM trade_events WHERE trade_id = 'T1'"));
+        Assert.Equal(1, harness.Scalar("SELECT count(*) FROM trade_state WHERE trade_id = 'T1' AND version = 1"));
+        var history = harness.Queries.GetHistory("T1");
+        Assert.Equal(result.Trade, Assert.Single(history).State);
+    }
+
+    [Fact]
+    public async Task SubmitAsync_SameIdempotencyKeyRetried_WritesOneEventAlsoAfterRestart()
+    {
+        await using var harness = EngineHarness.Start();
+        var first = await harness.Submit(Buy("T1", key: "k-1"));
+        var fill = await harness.Submit(new FillTrade("T1", 10, 10, IdempotencyKey: "k-2"));
+
+        var retry = await harness.Submit(Buy("T1", key: "k-1"));
+
+        Assert.True(retry.Replayed);
+        Assert.Equal(first.Trade, retry.Trade);
+        await harness.RestartAsync();
+        var afterRestartCreate = await harness.Submit(Buy("T1", key: "k-1"));
+        var afterRestartFill = await harness.Submit(new FillTrade("T1", 10, 10, IdempotencyKey: "k-2"));
+        Assert.True(afterRestartCreate.Replayed);
+        Assert.Equal(first.Trade, afterRestartCreate.Trade);
+        Assert.True(afterRestartFill.Replayed);
+        Assert.Equal(fill.Trade, afterRestartFill.Trade);
+        Assert.Equal(2, harness.Scalar("SELECT count(*) FROM trade_events"));
+        Assert.Equal(10m, harness.Queries.GetTrade("T1")!.FilledQuantity);
+    }
+
+    [Fact]
+    public async Task SubmitAsync_IdempotencyKeyRepeatedWithoutWaiting_ReplaysAndWritesOnce()
+    {
+        await using var harness = EngineHarness.Start();
+        await harness.Submit(Buy("T1"));
+
+        var submitted = Enumerable.Range(0, 10).Select(_ => harness.Submit(new FillTrade("T1", 5, 10, IdempotencyKey: "fill-once")).AsTask()).ToArray();
+        var results = await Task.WhenAll(submitted);
+
+        Assert.All(results, r => Assert.True(r.Succeeded));
+        Assert.Single(results, r => !r.Replayed);
+        Assert.All(results, r => Assert.Equal(2, r.Trade!.Version));
+        Assert.Equal(1, harness.Scalar("SELECT count(*) FROM trade_events WHERE event_type = 'fill'"));
+        Assert.Equal(5m, harness.Queries.GetTrade("T1")!.FilledQuantity);
+    }
+
+    [Fact]
+    public async Task SubmitAsync_32ConcurrentAmendsWithSameExpectedVersion_ExactlyOneSucceeds()
+    {
+        await using var harness = EngineHarness.Start();
+        await harness.Submit(Buy("T1"));
+
+        var amends = Enumerable.Range(1, 32)
+            .Select(i => Task.Run(async () => await harness.Submit(new AmendTrade("T1", ExpectedVersion: 1, Price: 10 + i)), TestContext.Current.CancellationToken))
+            .ToArray();
+        var results = await Task.WhenAll(amends);
+
+        var winner = Assert.Single(results, r => r.Succeeded);
+        Assert.All(results.Where(r => !r.Succeeded), r =>
+        {
+            Assert.Equal(CommandErrorKind.VersionConflict, r.Error!.Kind);
+            Assert.Equal(2, r.Error.CurrentVersion);
+        });
+        Assert.Equal(winner.Trade, harness.Queries.GetTrade("T1"));
+        Assert.Equal(2, harness.Scalar("SELECT count(*) FROM trade_events"));
+    }
+
+    [Fact]
+    public async Task SubmitAsync_BadCommandInBatch_FailsAlone()
+    {
+        await using var harness = EngineHarness.Start();
+
+        // Queued without waiting, so they are decided together in one or a few batches.
+        var commands = new TradeCommand[]
+        {
+            Buy("A"),
+            new FillTrade("UNKNOWN", 1, 1),
+            Buy("B"),
+            Buy("A"),
+            new FillTrade("A", 1_000, 1),
+            new FillTrade("A", 40, 11),
+            Buy("C", quantity: -1),
+            new CancelTrade("B"),
+        };
+        var results = await Task.WhenAll(commands.Select(c => harness.Submit(c).AsTask()));
+
+        Assert.True(results[0].Succeeded);
+        Assert.Equal(CommandErrorKind.NotFound, results[1].Error!.Kind);
+        Assert.True(results[2].Succeeded);
+        Assert.Equal(CommandErrorKind.AlreadyExists, results[3].Error!.Kind);
+        Assert.Equal(CommandErrorKind.Validation, results[4].Error!.Kind);
+        Assert.Equal("quantity", results[4].Error!.Field);
+        Assert.True(results[5].Succeeded);
+        Assert.Equal(CommandErrorKind.Validation, results[6].Error!.Kind);
+        Assert.True(results[7].Succeeded);
+        Assert.Equal(TradeStatus.PartiallyFilled, harness.Queries.GetTrade("A")!.Status);
+        Assert.Equal(TradeStatus.Cancelled, harness.Queries.GetTrade("B")!.Status);
+        Assert.Null(harness.Queries.GetTrade("C"));
+        Assert.Equal(4, harness.Scalar("SELECT count(*) FROM trade_events"));
+        Assert.Equal(4, harness.Scalar("SELECT max(seq) FROM trade_events"));
+    }
+
+    [Fact]
+    public async Task SubmitAsync_QueueFull_RefusedAsBusyAtOnce()
+    {
+        using var gate = new ManualResetEventSlim(false);
+        var observer = new BlockingObserver(gate);
+        await using var harness = EngineHarness.Start(new EngineOptions { QueueCapacity = 4, MaxBatchSize = 10 }, observer);
+        try
+        {
+            // The first commit blocks the writer inside the observer, so the queue can only fill.
+            var first = harness.Submit(Buy("T0")).AsTask();
+            Assert.True(observer.Entered.Wait(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+            var queued = Enumerable.Range(1, 4).Select(i => harness.Submit(Buy($"T{i}")).AsTask()).ToArray();
+
+            var refused = await harness.Submit(Buy("T5"));
+
+            Assert.Equal(CommandErrorKind.Busy, refused.Error!.Kind);
+            gate.Set();
+            Assert.True((await first).Succeeded);
+            Assert.All(await Task.WhenAll(queued), r => Assert.True(r.Succeeded));
+            Assert.Null(harness.Queries.GetTrade("T5"));
+            Assert.Equal(5, harness.Scalar("SELECT count(*) FROM trade_state"));
+        }
+        finally
+        {
+            gate.Set();
+        }
+    }
+
+    [Fact]
+    public async Task StopAsync_QueuedCommands_AreCommittedAndLaterOnesUnavailable()
+    {
+        await using var harness = EngineHarness.Start();
+        var queued = Enumerable.Range(0, 500).Select(i => harness.Submit(Buy($"T{i}")).AsTask()).ToArray();
+
+        await harness.Engine.StopAsync(TestContext.Current.CancellationToken);
+        var late = await harness.Submit(Buy("LATE"));
+
+        Assert.All(await Task.WhenAll(queued), r => Assert.True(r.Succeeded));
+        Assert.Equal(CommandErrorKind.Unavailable, late.Error!.Kind);
+        Assert.Equal(500, harness.Scalar("SELECT count(*) FROM trade_events"));
+    }
+
+    [Fact]
+    public async Task SubmitAsync_CommitFails_BatchRefusedNothingWrittenAndSeqStaysGapFree()
+    {
+        await using var harness = EngineHarness.Start();
+        Assert.True((await harness.Submit(Buy("T1"))).Succeeded);
+        Exec(harness, "ALTER TABLE trade_state RENAME TO trade_state_away");
+
+        var failed = await harness.Submit(Buy("T2"));
+
+        Exec(harness, "ALTER TABLE trade_state_away RENAME TO trade_state");
+        Assert.Equal(CommandErrorKind.StorageFailure, failed.Error!.Kind);
+        Assert.Null(harness.Queries.GetTrade("T2"));
+        Assert.Equal(1, harness.Scalar("SELECT count(*) FROM trade_events"));
+        var retried = await harness.Submit(Buy("T2"));
+        Assert.True(retried.Succeeded, retried.Error?.Message);
+        Assert.Equal(2, retried.Trade!.LastSeq);
+        Assert.Equal(2, harness.Scalar("SELECT max(seq) FROM trade_events"));
+    }
+
+    [Fact]
+    public async Task Restart_StateAndPositions_ReloadEqual()
+    {
+        await using var harness = EngineHarness.Start();
+        await harness.Submit(Buy("B1", quantity: 100, price: 10));
+        await harness.Submit(new FillTrade("B1", 60, 10.5m));
+        await harness.Submit(new CreateTrade("S1", "ACC1", "AAPL", Side.Sell, 30, 11));
+        await harness.Submit(new FillTrade("S1", 30, 11.25m));
+        await harness.Submit(Buy("B2", quantity: 10, account: "ACC2", symbol: "MSFT"));
+        await harness.Submit(new FillTrade("B2", 10, 300));
+        await harness.Submit(new DeleteTrade("B2"));
+        await harness.Submit(Buy("B3", quantity: 5));
+        var trades = new[] { "B1", "S1", "B2", "B3" }.Select(harness.Queries.GetTrade).ToArray();
+        var positions = harness.Queries.GetPositions(null);
+
+        await harness.RestartAsync();
+
+        Assert.Equal(trades, new[] { "B1", "S1", "B2", "B3" }.Select(harness.Queries.GetTrade).ToArray());
+        Assert.Equal(positions, harness.Queries.GetPositions(null));
+        var position = Assert.Single(positions);
+        Assert.Equal(30m, position.NetQuantity);
+        Assert.Equal(10.5m, position.AveragePrice);
+        Assert.Empty(harness.Queries.GetPositions("ACC2"));
+        Assert.Equal(CommandErrorKind.AlreadyExists, (await harness.Submit(Buy("B2"))).Error!.Kind);
+        Assert.Equal(CommandErrorKind.NotFound, (await harness.Submit(new CancelTrade("B2"))).Error!.Kind);
+    }
+
+    private static void Exec(EngineHarness harness, string sql)
+    {
+        using var connection = harness.Database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private sealed class BlockingObserver(ManualResetEventSlim gate) : ICommitObserver
+    {
+        public ManualResetEventSlim Entered { get; } = new(false);
+
+        public void OnCommitted(IReadOnlyList<TradeEvent> events)
+        {
+            Entered.Set();
+            gate.Wait(TimeSpan.FromSeconds(60));
+        }
+    }
+}
