@@ -8,6 +8,9 @@ var root = new RootCommand("TradeStore: durable trade capture on embedded DuckDB
     CommonOptions.Data,
     ServeCommand.Create(),
     ConfigCommand.Create(),
+    SyncCommand.Create(),
+    VerifyCommand.Create(),
+    RecoverCommand.Create(),
 };
 
 return await CliRunner.RunAsync(root, args);

@@ -13,9 +13,9 @@ public sealed class ClickHouseMetrics
 
     private static readonly IReadOnlyList<int> BatchBuckets = [1, 10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000];
 
-    public ClickHouseMetrics(IMeterFactory meterFactory, SyncSignal signal)
+    public ClickHouseMetrics(SyncSignal signal, IMeterFactory? meterFactory = null)
     {
-        var meter = meterFactory.Create(MeterName);
+        var meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         Lag = meter.CreateHistogram("tradestore.sync.lag", "s", "Time from an event's recorded_at until its INSERT into ClickHouse returned.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LagBuckets });
         BatchSize = meter.CreateHistogram("tradestore.sync.batch.size", "{event}", "Events per ClickHouse INSERT.",
