@@ -130,7 +130,7 @@ public sealed partial class SyncServiceTests
         await TradeWorkload.SubmitAsync(second.Engine, [new CreateTrade("other-1", "acc", "SYM", Side.Buy, 1m, 1m)]);
 
         await Poll.UntilAsync(() => second.State.Snapshot().LastErrorKind == "conflict", TimeSpan.FromSeconds(20), () => $"{second.State.Snapshot()}");
-        Assert.Contains($"holds events up to seq {firstJournal}, but this journal ends at seq 1", second.State.Snapshot().LastError, StringComparison.Ordinal);
+        Assert.Contains($"holds events up to seq {firstJournal}, but this journal ends at seq", second.State.Snapshot().LastError, StringComparison.Ordinal);
         var (rows, _, maxSeq) = await ch.CountEventsAsync();
         Assert.Equal((firstJournal, firstJournal), (rows, maxSeq));
         Assert.Equal(0, second.State.Snapshot().Checkpoint);

@@ -24,7 +24,7 @@ internal sealed class ClickHouseTestDatabase : IAsyncDisposable
     /// <summary>A fresh database named after <paramref name="prefix"/>; with <paramref name="migrate"/> the TradeStore tables exist and merges of <c>trade_events</c> are stopped, so duplicates stay visible.</summary>
     public static async Task<ClickHouseTestDatabase> CreateAsync(string prefix, bool migrate = true, string? url = null)
     {
-        var database = new ClickHouseTestDatabase(url ?? TestServers.ClickHouse, $"ts_{prefix}_{Guid.NewGuid():N}"[..40]);
+        var database = new ClickHouseTestDatabase(url ?? TestServers.ClickHouse, $"ts_{prefix}_{Guid.NewGuid():N}");
         if (migrate)
         {
             await ClickHouseSchema.MigrateToLatestAsync(database.Client, database.Name, TestContext.Current.CancellationToken);
