@@ -240,7 +240,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             var started = Stopwatch.GetTimestamp();
             try
             {
-                _batchWriter!.Write(decision.Events, decision.Overlay.Values);
+                decision.Split(out var created, out var changed);
+                _batchWriter!.Write(decision.Events, created, changed);
             }
             catch (Exception ex)
             {
@@ -307,6 +308,11 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                 seq++;
                 var state = transition.State;
                 decision.Overlay[state.TradeId] = state;
+                if (transition.Type == TradeEventType.Create)
+                {
+                    decision.CreatedIds.Add(state.TradeId);
+                }
+
                 decision.Events.Add(new TradeEvent(seq, transition.Type, state, transition.LastQuantity, transition.LastPrice, now, command.IdempotencyKey));
                 decision.Results[i] = CommandResult.Applied(state);
                 decision.DependsOnBatch[i] = true;
@@ -391,5 +397,21 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         public Dictionary<string, Trade> Overlay { get; } = new(StringComparer.Ordinal);
 
         public Dictionary<string, Trade> Keys { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Final states of trades created in this batch (not yet in <c>trade_state</c>) and of trades that were.</summary>
+        public void Split(out List<Trade> created, out List<Trade> changed)
+        {
+            created = new List<Trade>(Overlay.Count);
+            changed = [];
+            foreach (var state in Overlay.Values)
+            {
+                // A create succeeds only for an unknown id (deleted ones are remembered), so it is not in trade_state yet.
+                (IsNew(state) ? created : changed).Add(state);
+            }
+        }
+
+        public HashSet<string> CreatedIds { get; } = new(StringComparer.Ordinal);
+
+        private bool IsNew(Trade state) => CreatedIds.Contains(state.TradeId);
     }
 }

@@ -1,0 +1,302 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using DuckDB.NET.Data;
+using TradeStore.Core.Options;
+using TradeStore.Core.Trades;
+using TradeStore.Storage;
+using TradeStore.Storage.Engine;
+using TradeStore.Storage.Migrations;
+
+namespace TradeStore.Bench;
+
+/// <summary>What <c>tradestore bench engine</c> runs.</summary>
+public sealed record EngineBenchmarkOptions(
+    string Workload = "insert",
+    TimeSpan? Duration = null,
+    int? Rate = null,
+    int Concurrency = 1024,
+    int MaxBatchSize = 1000,
+    int QueueCapacity = 100_000,
+    TimeSpan? BaselineDuration = null,
+    string? JsonFile = null);
+
+/// <summary>The figures of one run; also written as JSON with <c>--json</c>.</summary>
+public sealed record EngineBenchmarkResult(
+    string Workload,
+    string Mode,
+    int? OfferedRate,
+    int Concurrency,
+    int MaxBatchSize,
+    double Seconds,
+    long Acknowledged,
+    long Refused,
+    double TradesPerSecond,
+    LatencySummary AckLatency,
+    double MeanBatchSize,
+    LatencySummary PointRead,
+    double BaselineTradesPerSecond,
+    double Ratio,
+    string Machine);
+
+/// <summary>
+/// Drives the in-process <see cref="WriteEngine"/> on a fresh temporary database, closed-loop with C submitters
+/// or open-loop at a fixed rate (latency measured from each command's intended send time, which corrects
+/// coordinated omission), then runs the one-transaction-per-trade baseline for comparison.
+/// </summary>
+public static class EngineBenchmark
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    public static async Task<EngineBenchmarkResult> RunAsync(EngineBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken)
+    {
+        if (options.Workload is not ("insert" or "mixed"))
+        {
+            throw new ArgumentException($"Unknown workload '{options.Workload}'; use insert or mixed.", nameof(options));
+        }
+
+        var duration = options.Duration ?? TimeSpan.FromSeconds(10);
+        var machine = MachineDescription();
+        output.WriteLine($"machine: {machine}");
+        output.WriteLine($"engine: workload {options.Workload}, {(options.Rate is { } r ? $"open loop at {r}/s" : $"closed loop, {options.Concurrency} submitters")}, {duration.TotalSeconds:0} s, max batch {options.MaxBatchSize}");
+
+        using var directory = new BenchDirectory();
+        using var database = DuckDbDatabase.Open(Path.Combine(directory.Path, "engine.duckdb"));
+        DuckDbSchema.MigrateToLatest(database);
+        var index = new StateIndex();
+        var batches = new BatchCounter();
+        var engine = new WriteEngine(database, index, new EngineOptions { MaxBatchSize = options.MaxBatchSize, QueueCapacity = options.QueueCapacity }, [batches]);
+        engine.Start();
+        var workload = new Workload(options.Workload);
+        try
+        {
+            if (options.Workload == "mixed")
+            {
+                await workload.PreloadAsync(engine, 20_000, cancellationToken);
+            }
+
+            batches.Reset();
+            var latency = new LatencyRecorder();
+            var (seconds, acknowledged, refused) = options.Rate is { } rate
+                ? await OpenLoopAsync(engine, workload, rate, duration, latency, cancellationToken)
+                : await ClosedLoopAsync(engine, workload, options.Concurrency, duration, latency, cancellationToken);
+            var throughput = acknowledged / seconds;
+            var ack = latency.Summarize();
+            output.WriteLine(FormattableString.Invariant($"engine: {acknowledged:N0} acknowledged ({refused:N0} refused) in {seconds:0.0} s = {throughput:N0} trades/s; mean batch {batches.Mean:0.0}"));
+            output.WriteLine($"engine ack latency: {ack}");
+
+            var reads = PointReads(new TradeQueries(database, index), workload);
+            output.WriteLine($"point read (in-process, index): {reads}");
+            await engine.StopAsync(cancellationToken);
+
+            var baseline = Baseline(directory.Path, options.BaselineDuration ?? TimeSpan.FromSeconds(3), cancellationToken);
+            var ratio = baseline > 0 ? throughput / baseline : 0;
+            output.WriteLine(FormattableString.Invariant($"baseline (one transaction per trade): {baseline:N0} trades/s; engine/baseline = {ratio:0.0}x"));
+
+            var result = new EngineBenchmarkResult(options.Workload, options.Rate is null ? "closed" : "open", options.Rate, options.Concurrency, options.MaxBatchSize,
+                seconds, acknowledged, refused, throughput, ack, batches.Mean, reads, baseline, ratio, machine);
+            if (options.JsonFile is { } file)
+            {
+                await File.WriteAllTextAsync(file, JsonSerializer.Serialize(result, Json), cancellationToken);
+            }
+
+            return result;
+        }
+        finally
+        {
+            await engine.DisposeAsync();
+        }
+    }
+
+    /// <summary>C submitters, each waiting for its acknowledgement before sending the next command.</summary>
+    private static async Task<(double Seconds, long Acknowledged, long Refused)> ClosedLoopAsync(
+        WriteEngine engine, Workload workload, int concurrency, TimeSpan duration, LatencyRecorder latency, CancellationToken cancellationToken)
+    {
+        long acknowledged = 0;
+        long refused = 0;
+        var started = Stopwatch.GetTimestamp();
+        var deadline = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var submitters = Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
+        {
+            var random = new Random(worker);
+            while (Stopwatch.GetTimestamp() < deadline && !cancellationToken.IsCancellationRequested)
+            {
+                var command = workload.Next(random);
+                var sent = Stopwatch.GetTimestamp();
+                var result = await engine.SubmitAsync(command, CancellationToken.None);
+                latency.RecordSince(sent);
+                if (result.Succeeded)
+                {
+                    Interlocked.Increment(ref acknowledged);
+                    workload.Created(result, command);
+                }
+                else
+                {
+                    Interlocked.Increment(ref refused);
+                    if (result.Error!.Kind == CommandErrorKind.Busy)
+                    {
+                        await Task.Yield();
+                    }
+                }
+            }
+        }, cancellationToken)).ToArray();
+        await Task.WhenAll(submitters);
+        return (Stopwatch.GetElapsedTime(started).TotalSeconds, acknowledged, refused);
+    }
+
+    /// <summary>Commands sent on a fixed schedule whatever the answers; latency counts from the scheduled time.</summary>
+    private static async Task<(double Seconds, long Acknowledged, long Refused)> OpenLoopAsync(
+        WriteEngine engine, Workload workload, int rate, TimeSpan duration, LatencyRecorder latency, CancellationToken cancellationToken)
+    {
+        long acknowledged = 0;
+        long refused = 0;
+        var random = new Random(1);
+        var pending = new List<Task>();
+        var started = Stopwatch.GetTimestamp();
+        var total = (long)(rate * duration.TotalSeconds);
+        var ticksPerCommand = (double)Stopwatch.Frequency / rate;
+        long issued = 0;
+        while (issued < total && !cancellationToken.IsCancellationRequested)
+        {
+            var now = Stopwatch.GetTimestamp();
+            var due = Math.Min(total, (long)((now - started) / ticksPerCommand) + 1);
+            for (; issued < due; issued++)
+            {
+                var intended = started + (long)(issued * ticksPerCommand);
+                var command = workload.Next(random);
+                pending.Add(Track(engine.SubmitAsync(command, CancellationToken.None), command, intended));
+            }
+
+            var next = started + (long)(issued * ticksPerCommand);
+            var wait = next - Stopwatch.GetTimestamp();
+            if (wait > Stopwatch.Frequency / 500)
+            {
+                await Task.Delay(TimeSpan.FromTicks((long)(wait * 10_000_000.0 / Stopwatch.Frequency)) - TimeSpan.FromMilliseconds(1), cancellationToken);
+            }
+            else if (wait > 0)
+            {
+                Thread.SpinWait(50);
+            }
+
+            if (pending.Count > 10_000)
+            {
+                pending.RemoveAll(t => t.IsCompleted);
+            }
+        }
+
+        await Task.WhenAll(pending);
+        return (Stopwatch.GetElapsedTime(started).TotalSeconds, acknowledged, refused);
+
+        async Task Track(ValueTask<CommandResult> submitted, TradeCommand command, long intended)
+        {
+            var result = await submitted;
+            latency.RecordSince(intended);
+            if (result.Succeeded)
+            {
+                Interlocked.Increment(ref acknowledged);
+                workload.Created(result, command);
+            }
+            else
+            {
+                Interlocked.Increment(ref refused);
+            }
+        }
+    }
+
+    private static LatencySummary PointReads(TradeQueries queries, Workload workload)
+    {
+        var ids = workload.SampleIds(1000);
+        var recorder = new LatencyRecorder();
+        var found = 0;
+        for (var round = 0; round < 200; round++)
+        {
+            foreach (var id in ids)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var trade = queries.GetTrade(id);
+                recorder.Record(Stopwatch.GetElapsedTime(started));
+                found += trade is null ? 0 : 1;
+            }
+        }
+
+        return found == 0 ? new LatencySummary(0, 0, 0, 0) : recorder.Summarize();
+    }
+
+    /// <summary>
+    /// The plain way the engine replaces: per trade, one DuckDB transaction with a parameterised INSERT into the
+    /// journal and an upsert of the state row. Returns trades per second.
+    /// </summary>
+    public static double Baseline(string directory, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        using var database = DuckDbDatabase.Open(Path.Combine(directory, "baseline.duckdb"));
+        DuckDbSchema.MigrateToLatest(database);
+        using var connection = database.OpenConnection();
+        using var insert = connection.CreateCommand();
+        insert.CommandText = """
+            INSERT INTO trade_events VALUES ($seq, $id, 1, 'create', 'ACC', 'SYM', 'buy', 100, 10, 0, 0, NULL, NULL, 'new', NULL, NULL, $now, $now, $now, NULL)
+            """;
+        using var upsert = connection.CreateCommand();
+        upsert.CommandText = """
+            INSERT OR REPLACE INTO trade_state VALUES ($id, 1, $seq, 'ACC', 'SYM', 'buy', 100, 10, 0, 0, 'new', NULL, NULL, $now, $now, $now)
+            """;
+        var seq = 0L;
+        var started = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(started) < duration && !cancellationToken.IsCancellationRequested)
+        {
+            seq++;
+            var id = "B" + seq.ToString(CultureInfo.InvariantCulture);
+            var now = DateTime.UtcNow;
+            using var transaction = connection.BeginTransaction();
+            foreach (var command in new[] { insert, upsert })
+            {
+                command.Transaction = transaction;
+                command.Parameters.Clear();
+                command.Parameters.Add(new DuckDBParameter("seq", seq));
+                command.Parameters.Add(new DuckDBParameter("id", id));
+                command.Parameters.Add(new DuckDBParameter("now", now));
+                command.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+        }
+
+        return seq / Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+
+    public static string MachineDescription()
+    {
+        var cpu = "unknown CPU";
+        try
+        {
+            cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? cpu;
+        }
+        catch (IOException)
+        {
+            // Not Linux: the runtime description below still says what ran.
+        }
+
+        return $"{Environment.ProcessorCount} cores, {cpu}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+    }
+
+    /// <summary>Counts committed batches, to report the mean batch size.</summary>
+    private sealed class BatchCounter : ICommitObserver
+    {
+        private long _batches;
+        private long _events;
+
+        public double Mean => _batches == 0 ? 0 : (double)_events / _batches;
+
+        public void OnCommitted(IReadOnlyList<TradeEvent> events)
+        {
+            _batches++;
+            _events += events.Count;
+        }
+
+        public void Reset()
+        {
+            _batches = 0;
+            _events = 0;
+        }
+    }
+}
