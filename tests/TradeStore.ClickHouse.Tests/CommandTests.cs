@@ -47,6 +47,26 @@ public sealed class CommandTests
     }
 
     [Fact]
+    public async Task SyncStatus_WhileServerHoldsDatabase_ReadsTheDaemonStatusFile()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("cmdlive");
+        using var data = new TempDirectory("cmdlive");
+        await using var harness = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path);
+        await TradeWorkload.RunAsync(harness.Engine, 50, "live");
+        await harness.WaitUntilSyncedAsync();
+        await Poll.UntilAsync(() => Sync.SyncStatusFile.Read(Sync.SyncStatusFile.PathFor(harness.Database.Path))?.Checkpoint == harness.Engine.LastSeq,
+            TimeSpan.FromSeconds(10), () => "status file not written");
+
+        var status = await RunAsync(data, ch, "sync", "status");
+
+        Assert.Equal(0, status.ExitCode);
+        Assert.Contains($"in use by PID {Environment.ProcessId}", status.Output);
+        Assert.Contains($"checkpoint        {harness.Engine.LastSeq} (from the daemon's status", status.Output);
+        Assert.Contains("events behind     0", status.Output);
+        Assert.Contains("daemon            running", status.Output);
+    }
+
+    [Fact]
     public async Task SyncStatus_BadCredentials_ShowsErrorAndWhenExit1()
     {
         await using var ch = await ClickHouseTestDatabase.CreateAsync("cmdauth");
