@@ -37,4 +37,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "ClickHouse already holds events up to seq {ClickHouseMaxSeq}, past the checkpoint {Checkpoint}: an INSERT whose answer was lost had been applied; the checkpoint moves forward, nothing is sent twice")]
     public static partial void CheckpointBehindClickHouse(ILogger logger, long clickHouseMaxSeq, long checkpoint);
+
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "ClickHouse trade_events ends at seq {ClickHouseMaxSeq}, behind the checkpoint {Checkpoint}: ClickHouse lost rows it had acknowledged (a dropped or truncated table?). Sync resumes after the checkpoint; `tradestore verify --clickhouse` lists what is missing")]
+    public static partial void ClickHouseBehindCheckpoint(ILogger logger, long clickHouseMaxSeq, long checkpoint);
 }

@@ -217,6 +217,10 @@ public sealed class ClickHouseSyncService : BackgroundService
             Log.CheckpointBehindClickHouse(_logger, clickHouseMax, checkpoint);
             _checkpoints.Set(Sink, clickHouseMax);
         }
+        else if (clickHouseMax < checkpoint)
+        {
+            Log.ClickHouseBehindCheckpoint(_logger, clickHouseMax, checkpoint);
+        }
 
         _position = Math.Max(checkpoint, clickHouseMax);
         _positionKnown = true;
