@@ -17,7 +17,7 @@ using TradeStore.Storage.Migrations;
 namespace TradeStore.Bench;
 
 /// <summary>What <c>tradestore bench sync</c> runs: the engine at <see cref="Rate"/> for <see cref="Duration"/>, synced into <see cref="ClickHouse"/>.</summary>
-public sealed record SyncBenchmarkOptions(ClickHouseOptions ClickHouse, int Rate = 1_000, TimeSpan? Duration = null, string? JsonFile = null);
+public sealed record SyncBenchmarkOptions(ClickHouseOptions ClickHouse, int Rate = 1_000, TimeSpan? Duration = null, string? JsonFile = null, bool Verbose = false);
 
 /// <summary>The figures of one run; also written as JSON with <c>--json</c>.</summary>
 public sealed record SyncBenchmarkResult(
@@ -84,7 +84,7 @@ public static class SyncBenchmark
         var wrapped = Options.Create(clickHouse);
         var service = new ClickHouseSyncService(client, database, signal, new ClickHouseSyncState(signal, wrapped, TimeProvider.System),
             new ClickHouseMetrics(signal), wrapped, Options.Create(new StorageOptions { AutoMigrate = false }), TimeProvider.System,
-            NullLogger<ClickHouseSyncService>.Instance);
+            options.Verbose ? new TextWriterLogger<ClickHouseSyncService>(output) : NullLogger<ClickHouseSyncService>.Instance);
         engine.Start();
         await service.StartAsync(cancellationToken);
         var visibleLag = new LatencyRecorder();
@@ -101,6 +101,8 @@ public static class SyncBenchmark
 
             await stopProbe.CancelAsync();
             await probe;
+            await service.StopAsync(CancellationToken.None); // its last lag measurements are in before the summary
+            listener.Dispose();
             var counts = (await client.QueryRowsAsync("SELECT count() AS rows, uniqExact(seq) AS distinct_seq FROM trade_events", cancellationToken, clickHouse.Database))[0];
             var rows = ClickHouseJson.Int64(counts, "rows");
             var distinct = ClickHouseJson.Int64(counts, "distinct_seq");
@@ -123,7 +125,14 @@ public static class SyncBenchmark
             await service.StopAsync(CancellationToken.None);
             service.Dispose();
             await engine.DisposeAsync();
-            await client.ExecuteAsync($"DROP DATABASE IF EXISTS {clickHouse.Database}", CancellationToken.None);
+            try
+            {
+                await client.ExecuteAsync($"DROP DATABASE IF EXISTS {clickHouse.Database}", CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is ClickHouseException or HttpRequestException or TimeoutException)
+            {
+                output.WriteLine($"sync: could not drop the temporary database {clickHouse.Database}: {ex.Message}");
+            }
         }
     }
 

@@ -20,8 +20,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "ClickHouse sync stopped at seq {Position}, {Behind} events behind the journal")]
     public static partial void SyncStopped(ILogger logger, long position, long behind);
 
-    [LoggerMessage(EventId = 4005, Level = LogLevel.Debug, Message = "ClickHouse sync sent seq {FirstSeq}..{LastSeq} ({Count} events, {TradeCount} trades) in {ElapsedMs:0.0} ms")]
-    public static partial void BatchSent(ILogger logger, long firstSeq, long lastSeq, int count, int tradeCount, double elapsedMs);
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Debug, Message = "ClickHouse sync sent seq {FirstSeq}..{LastSeq} ({Count} events, {TradeCount} trades) in {ElapsedMs:0.0} ms: journal read {ReadMs:0.0} ms, trade_state {StateMs:0.0} ms, trade_events {EventsMs:0.0} ms, checkpoint {CheckpointMs:0.0} ms")]
+    public static partial void BatchSent(ILogger logger, long firstSeq, long lastSeq, int count, int tradeCount, double elapsedMs, double readMs, double stateMs, double eventsMs, double checkpointMs);
 
     [LoggerMessage(EventId = 4006, Level = LogLevel.Information, Message = "An earlier INSERT is still running in ClickHouse; waiting for it before reading max(seq)")]
     public static partial void WaitingForInsert(ILogger logger);

@@ -132,6 +132,7 @@ public sealed class ClickHouseSyncService : BackgroundService
             await ResolvePositionAsync(cancellationToken);
         }
 
+        var started = Stopwatch.GetTimestamp();
         var events = _journal.ReadAfter(_position, _batch.Size);
         if (events.Count == 0)
         {
@@ -140,7 +141,7 @@ public sealed class ClickHouseSyncService : BackgroundService
         }
 
         _lastFlushAt = _time.GetUtcNow();
-        var started = Stopwatch.GetTimestamp();
+        var read = Stopwatch.GetTimestamp();
         int tradeCount;
         using (var body = new PooledBufferWriter())
         {
@@ -148,16 +149,19 @@ public sealed class ClickHouseSyncService : BackgroundService
             await InsertAsync("trade_state", body, events[0].Seq, cancellationToken);
         }
 
+        var statesSent = Stopwatch.GetTimestamp();
         using (var body = new PooledBufferWriter())
         {
             ClickHouseRows.WriteEvents(body, events);
             await InsertAsync("trade_events", body, events[0].Seq, cancellationToken);
         }
 
+        var eventsSent = Stopwatch.GetTimestamp();
         var visibleAt = _time.GetUtcNow();
         var last = events[^1];
         _checkpoints.Set(Sink, last.Seq);
         _position = last.Seq;
+        var checkpointed = Stopwatch.GetTimestamp();
 
         foreach (var e in events)
         {
@@ -170,7 +174,12 @@ public sealed class ClickHouseSyncService : BackgroundService
         _signal.Observe(last.Seq, firstRecordedAt: null);
         _signal.MarkSynced(last.Seq, last.RecordedAt);
         _batch.OnSent(events.Count);
-        Log.BatchSent(_logger, events[0].Seq, last.Seq, events.Count, tradeCount, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        if (_logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+        {
+            Log.BatchSent(_logger, events[0].Seq, last.Seq, events.Count, tradeCount, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                Stopwatch.GetElapsedTime(started, read).TotalMilliseconds, Stopwatch.GetElapsedTime(read, statesSent).TotalMilliseconds,
+                Stopwatch.GetElapsedTime(statesSent, eventsSent).TotalMilliseconds, Stopwatch.GetElapsedTime(eventsSent, checkpointed).TotalMilliseconds);
+        }
         MarkHealthy(last.Seq);
     }
 
