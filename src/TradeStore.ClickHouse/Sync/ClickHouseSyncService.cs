@@ -19,7 +19,7 @@ namespace TradeStore.ClickHouse.Sync;
 /// in DuckDB. After any failure, and at start, the daemon resumes from the larger of its checkpoint and
 /// ClickHouse's <c>max(seq)</c>, so an INSERT whose answer was lost is neither skipped nor sent twice.
 /// </summary>
-public sealed class ClickHouseSyncService : BackgroundService
+public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleService
 {
     private const string Sink = SyncCheckpoints.ClickHouse;
 
@@ -52,6 +52,7 @@ public sealed class ClickHouseSyncService : BackgroundService
     private bool _positionKnown;
     private bool _schemaReady;
     private bool _mayHaveRunningInsert;
+    private bool _finalFlushFailed;
     private DateTimeOffset _lastFlushAt = DateTimeOffset.MinValue;
     private DateTimeOffset _lastStatusWrite = DateTimeOffset.MinValue;
 
@@ -122,6 +123,25 @@ public sealed class ClickHouseSyncService : BackgroundService
         _state.OnStopped();
         PersistStatus(force: true);
         Log.SyncStopped(_logger, _position, _signal.Backlog().Behind);
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Runs after every hosted service has stopped. By design a second final flush here: the WriteEngine stops after
+    /// this service (reverse registration order) and commits its drained queue then; those events go out now.
+    /// </summary>
+    public async Task StoppedAsync(CancellationToken cancellationToken)
+    {
+        if (ExecuteTask is { IsCompleted: true } && !_finalFlushFailed)
+        {
+            await FinalFlushAsync();
+            PersistStatus(force: true);
+        }
     }
 
     /// <summary>One step: resolve the position if unknown, then send at most one batch.</summary>
@@ -343,7 +363,7 @@ public sealed class ClickHouseSyncService : BackgroundService
     /// <summary>At shutdown, sends what the journal still holds as far as ClickHouse answers within a few seconds, without retrying.</summary>
     private async Task FinalFlushAsync()
     {
-        if (!_positionKnown || _signal.LastCommittedSeq <= _position)
+        if (_positionKnown && _signal.LastCommittedSeq <= _position)
         {
             return;
         }
@@ -351,6 +371,11 @@ public sealed class ClickHouseSyncService : BackgroundService
         using var cts = new CancellationTokenSource(FinalFlushLimit, _time);
         try
         {
+            if (!_positionKnown)
+            {
+                await ResolvePositionAsync(cts.Token);
+            }
+
             while (_signal.LastCommittedSeq > _position && !cts.IsCancellationRequested)
             {
                 var before = _position;
@@ -363,6 +388,9 @@ public sealed class ClickHouseSyncService : BackgroundService
         }
         catch (Exception ex)
         {
+            // By design the shutdown does not wait for ClickHouse twice: the journal keeps the events for the next start.
+            _positionKnown = false;
+            _finalFlushFailed = true;
             Log.FinalFlushFailed(_logger, _signal.Backlog().Behind, ex.Message);
         }
     }
