@@ -1,4 +1,5 @@
 using System.CommandLine;
+using TradeStore.Core.Migrations;
 using TradeStore.Server.Configuration;
 using TradeStore.Storage;
 
@@ -21,7 +22,10 @@ public static class CliRunner
 
         try
         {
-            return await root.Parse(args).InvokeAsync(configuration);
+            var parseResult = root.Parse(args);
+            var exitCode = await parseResult.InvokeAsync(configuration);
+            // System.CommandLine reports a parse error with 1; the documented code for a bad command line is 2.
+            return parseResult.Errors.Count > 0 && exitCode == ExitCodes.Failure ? ExitCodes.BadInput : exitCode;
         }
         catch (ConfigurationException ex)
         {
@@ -34,6 +38,11 @@ public static class CliRunner
         catch (DatabaseOpenException ex)
         {
             return Fail(configuration.Error, ex.Message, ExitCodes.DatabaseDamaged);
+        }
+        catch (MigrationException ex)
+        {
+            // Drift, a newer schema, pending migrations with AutoMigrate off, or a failed script: 1; an impossible --to: 2.
+            return Fail(configuration.Error, ex.Message, ex.Kind == MigrationErrorKind.InvalidRequest ? ExitCodes.BadInput : ExitCodes.Failure);
         }
     }
 

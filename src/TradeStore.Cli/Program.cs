@@ -11,6 +11,7 @@ var root = new RootCommand("TradeStore: durable trade capture on embedded DuckDB
     SyncCommand.Create(),
     VerifyCommand.Create(),
     RecoverCommand.Create(),
+    MigrateCommand.Create(),
     BenchCommand.Create(),
 };
 

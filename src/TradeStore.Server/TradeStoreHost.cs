@@ -8,10 +8,13 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TradeStore.ClickHouse;
+using TradeStore.Core.Migrations;
 using TradeStore.Core.Options;
 using TradeStore.Redis;
+using TradeStore.Server.Api;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Health;
+using TradeStore.Server.Migrations;
 using TradeStore.Storage;
 using TradeStore.Storage.Engine;
 using TradeStore.Storage.Migrations;
@@ -49,11 +52,8 @@ public static class TradeStoreHost
         var database = DuckDbDatabase.Open(settings.Storage.DatabasePath);
         try
         {
-            if (settings.Storage.AutoMigrate)
-            {
-                DuckDbSchema.MigrateToLatest(database);
-            }
-
+            // Schema before anything else: drift, a newer schema, or (with AutoMigrate off) pending migrations stop start-up here.
+            var migrated = MigrateSchema(database, settings.Storage);
             // A factory registration, so the container disposes (closes) the database at shutdown.
             builder.Services.AddSingleton(_ => database);
             AddDependencies(builder.Services, settings);
@@ -61,9 +61,16 @@ public static class TradeStoreHost
 
             var app = builder.Build();
             MapHealth(app);
+            app.MapTradeApi();
+            LogMigrations(app.Logger, database, migrated);
             app.Lifetime.ApplicationStarted.Register(() => Log.Started(app.Logger, settings.Server.Urls, database.Path, database.EngineVersion,
                 settings.Redis.Enabled ? "enabled" : "disabled", settings.ClickHouse.Enabled ? "enabled" : "disabled"));
             app.Lifetime.ApplicationStopped.Register(() => Log.Stopped(app.Logger, database.Path));
+            if (database.PreservedWal is { } walCopy)
+            {
+                Log.WalPreserved(app.Logger, walCopy);
+            }
+
             return app;
         }
         catch
@@ -80,6 +87,7 @@ public static class TradeStoreHost
         services.AddOptionsWithValidateOnStart<RedisOptions, RedisOptionsValidator>().Bind(configuration.GetSection(RedisOptions.SectionName));
         services.AddOptionsWithValidateOnStart<ClickHouseOptions, ClickHouseOptionsValidator>().Bind(configuration.GetSection(ClickHouseOptions.SectionName));
         services.AddOptionsWithValidateOnStart<EngineOptions, EngineOptionsValidator>().Bind(configuration.GetSection(EngineOptions.SectionName));
+        services.AddOptionsWithValidateOnStart<ApiOptions, ApiOptionsValidator>().Bind(configuration.GetSection(ApiOptions.SectionName));
     }
 
     private static void AddDependencies(IServiceCollection services, TradeStoreSettings settings)
@@ -102,6 +110,27 @@ public static class TradeStoreHost
             services.AddSingleton<ClickHouseClient>();
             services.AddClickHouseSync();
             health.AddCheck<ClickHouseHealthCheck>(DependencyNames.ClickHouse, HealthStatus.Degraded, [ReadyTag]);
+            services.AddHostedService<ClickHouseStartupMigration>();
+        }
+    }
+
+    /// <exception cref="MigrationException">The schema is newer than this binary, has drifted, or migrations are pending with AutoMigrate off.</exception>
+    private static IReadOnlyList<MigrationStepResult> MigrateSchema(DuckDbDatabase database, StorageOptions storage)
+    {
+        if (storage.AutoMigrate)
+        {
+            return DuckDbSchema.MigrateToLatest(database);
+        }
+
+        DuckDbSchema.RequireLatest(database);
+        return [];
+    }
+
+    private static void LogMigrations(ILogger logger, DuckDbDatabase database, IReadOnlyList<MigrationStepResult> migrated)
+    {
+        foreach (var step in migrated)
+        {
+            Log.MigrationApplied(logger, step.Migration.Id, $"duckdb {database.Path}", step.Duration.TotalMilliseconds);
         }
     }
 

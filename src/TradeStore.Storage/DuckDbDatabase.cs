@@ -34,6 +34,7 @@ public sealed partial class DuckDbDatabase : IDisposable
     {
         var fullPath = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(fullPath)!);
+        var walCopy = DatabaseFiles.PreserveWal(fullPath);
 
         var connection = new DuckDBConnection($"Data Source={fullPath}");
         try
@@ -46,8 +47,11 @@ public sealed partial class DuckDbDatabase : IDisposable
             throw Translate(fullPath, ex);
         }
 
-        return new DuckDbDatabase(fullPath, connection);
+        return new DuckDbDatabase(fullPath, connection) { PreservedWal = walCopy };
     }
+
+    /// <summary>Where the WAL found at open was copied (a crash left it), or <see langword="null"/>.</summary>
+    public string? PreservedWal { get; private init; }
 
     /// <summary>A new connection to the same database instance; the caller disposes it.</summary>
     public DuckDBConnection OpenConnection()

@@ -8,6 +8,7 @@ using TradeStore.Core.Trades;
 using TradeStore.Server;
 using TradeStore.Server.Configuration;
 using TradeStore.Storage.Engine;
+using TradeStore.TestSupport;
 
 namespace TradeStore.ClickHouse.Tests;
 

@@ -3,6 +3,7 @@ using TradeStore.ClickHouse.Tests.Support;
 using TradeStore.Core.Trades;
 using TradeStore.Storage;
 using TradeStore.Storage.Engine;
+using TradeStore.TestSupport;
 
 namespace TradeStore.ClickHouse.Tests;
 

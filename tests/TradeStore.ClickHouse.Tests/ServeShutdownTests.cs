@@ -6,6 +6,7 @@ using TradeStore.Server;
 using TradeStore.Server.Configuration;
 using TradeStore.Storage;
 using TradeStore.Storage.Journal;
+using TradeStore.TestSupport;
 
 namespace TradeStore.ClickHouse.Tests;
 

@@ -1,4 +1,5 @@
 using TradeStore.Server.Configuration;
+using TradeStore.TestSupport;
 
 namespace TradeStore.ClickHouse.Tests;
 

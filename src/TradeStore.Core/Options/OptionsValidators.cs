@@ -17,3 +17,6 @@ public sealed partial class ClickHouseOptionsValidator : IValidateOptions<ClickH
 
 [OptionsValidator]
 public sealed partial class EngineOptionsValidator : IValidateOptions<EngineOptions>;
+
+[OptionsValidator]
+public sealed partial class ApiOptionsValidator : IValidateOptions<ApiOptions>;

@@ -20,6 +20,7 @@ public static partial class ConfigurationPrinter
             WriteSection(writer, ServerOptions.SectionName, settings.Server);
             WriteSection(writer, RedisOptions.SectionName, settings.Redis);
             WriteSection(writer, ClickHouseOptions.SectionName, settings.ClickHouse);
+            WriteSection(writer, ApiOptions.SectionName, settings.Api);
             writer.WriteEndObject();
         }
 

@@ -13,6 +13,9 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
     /// <summary>The WriteEngine section.</summary>
     public EngineOptions Engine { get; init; } = new();
 
+    /// <summary>Limits of the HTTP API.</summary>
+    public ApiOptions Api { get; init; } = new();
+
     /// <exception cref="ConfigurationException">A value is malformed or invalid; the message names the key.</exception>
     public static TradeStoreSettings Bind(IConfiguration configuration)
     {
@@ -21,6 +24,7 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
         var redis = BindSection<RedisOptions>(configuration, RedisOptions.SectionName);
         var clickHouse = BindSection<ClickHouseOptions>(configuration, ClickHouseOptions.SectionName);
         var engine = BindSection<EngineOptions>(configuration, EngineOptions.SectionName);
+        var api = BindSection<ApiOptions>(configuration, ApiOptions.SectionName);
 
         var failures = new List<string>();
         Collect(failures, StorageOptions.SectionName, new StorageOptionsValidator().Validate(null, storage));
@@ -28,12 +32,13 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
         Collect(failures, RedisOptions.SectionName, new RedisOptionsValidator().Validate(null, redis));
         Collect(failures, ClickHouseOptions.SectionName, new ClickHouseOptionsValidator().Validate(null, clickHouse));
         Collect(failures, EngineOptions.SectionName, new EngineOptionsValidator().Validate(null, engine));
+        Collect(failures, ApiOptions.SectionName, new ApiOptionsValidator().Validate(null, api));
         if (failures.Count > 0)
         {
             throw new ConfigurationException(string.Join(Environment.NewLine, failures));
         }
 
-        return new TradeStoreSettings(storage, server, redis, clickHouse) { Engine = engine };
+        return new TradeStoreSettings(storage, server, redis, clickHouse) { Engine = engine, Api = api };
     }
 
     internal static T BindSection<T>(IConfiguration configuration, string section)

@@ -3,14 +3,23 @@ using TradeStore.Core.Trades;
 
 namespace TradeStore.Storage.Engine;
 
+/// <summary>Names of the write path's meter and instruments, for exporters and in-process listeners.</summary>
+public static class EngineMetricsNames
+{
+    public const string Meter = "TradeStore.Storage";
+    public const string Commands = "tradestore.write.commands";
+    public const string BatchSize = "tradestore.write.batch.size";
+    public const string CommitDuration = "tradestore.write.commit.duration";
+    public const string AckLatency = "tradestore.write.ack.latency";
+    public const string QueueDepth = "tradestore.write.queue.depth";
+}
+
 /// <summary>
-/// Instruments of the write path on the assembly's meter (<see cref="MeterName"/>): what operators watch to see
+/// Instruments of the write path on the assembly's meter (<see cref="EngineMetricsNames.Meter"/>): what operators watch to see
 /// throughput, batching, commit cost and back-pressure.
 /// </summary>
 internal sealed class EngineMetrics : IDisposable
 {
-    public const string MeterName = "TradeStore.Storage";
-
     private static readonly string[] TypeNames = ["create", "amend", "fill", "cancel", "delete"];
 
     private readonly Meter _meter;
@@ -21,15 +30,15 @@ internal sealed class EngineMetrics : IDisposable
 
     public EngineMetrics(Func<int> queueDepth, IMeterFactory? meterFactory = null)
     {
-        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
-        _commands = _meter.CreateCounter<long>("tradestore.write.commands", "{command}", "Commands decided by the writer, by type and outcome.");
-        _batchSize = _meter.CreateHistogram("tradestore.write.batch.size", "{command}", "Commands per committed batch.",
+        _meter = meterFactory?.Create(EngineMetricsNames.Meter) ?? new Meter(EngineMetricsNames.Meter);
+        _commands = _meter.CreateCounter<long>(EngineMetricsNames.Commands, "{command}", "Commands decided by the writer, by type and outcome.");
+        _batchSize = _meter.CreateHistogram(EngineMetricsNames.BatchSize, "{command}", "Commands per committed batch.",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] });
-        _commitDuration = _meter.CreateHistogram("tradestore.write.commit.duration", "s", "Time to append, upsert and commit one batch.",
+        _commitDuration = _meter.CreateHistogram(EngineMetricsNames.CommitDuration, "s", "Time to append, upsert and commit one batch.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1] });
-        _ackLatency = _meter.CreateHistogram("tradestore.write.ack.latency", "s", "From submission to acknowledgement of one command.",
+        _ackLatency = _meter.CreateHistogram(EngineMetricsNames.AckLatency, "s", "From submission to acknowledgement of one command.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 5] });
-        _meter.CreateObservableGauge("tradestore.write.queue.depth", queueDepth, "{command}", "Commands waiting for the writer.");
+        _meter.CreateObservableGauge(EngineMetricsNames.QueueDepth, queueDepth, "{command}", "Commands waiting for the writer.");
     }
 
     public void Command(TradeCommand command, string outcome) =>

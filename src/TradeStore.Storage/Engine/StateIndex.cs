@@ -11,11 +11,11 @@ namespace TradeStore.Storage.Engine;
 /// </summary>
 public sealed class StateIndex
 {
-    private readonly ConcurrentDictionary<string, Trade> _trades = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, Position>> _positions = new(StringComparer.Ordinal);
+    private ConcurrentDictionary<string, Trade> _trades = new(StringComparer.Ordinal);
 
     // By design writer-only: idempotency is decided by the single writer, so a plain dictionary suffices.
-    private readonly Dictionary<string, IdempotencyRecord> _idempotency = new(StringComparer.Ordinal);
+    private Dictionary<string, IdempotencyRecord> _idempotency = new(StringComparer.Ordinal);
     private int _liveCount;
 
     /// <summary>Trades known to the index, deleted ones included.</summary>
@@ -92,15 +92,21 @@ public sealed class StateIndex
         }
     }
 
-    /// <summary>Loads <c>trade_state</c> and the journal's idempotency keys; called once before the writer starts.</summary>
+    /// <summary>
+    /// Loads <c>trade_state</c> and the journal's idempotency keys; called once, before the writer starts and
+    /// before any reader. By design the dictionaries are sized from a count first: growing a concurrent
+    /// dictionary to a million entries step by step took most of the load time (docs/benchmarks.md).
+    /// </summary>
     internal void Load(DuckDbDatabase database)
     {
-        _trades.Clear();
-        _positions.Clear();
-        _idempotency.Clear();
-        _liveCount = 0;
-
         using var connection = database.OpenConnection();
+        var tradeCount = (int)Scalar(connection, "SELECT count(*) FROM trade_state");
+        var keyCount = (int)Scalar(connection, "SELECT count(idempotency_key) FROM trade_events");
+        var trades = new ConcurrentDictionary<string, Trade>(Environment.ProcessorCount, Math.Max(31, tradeCount + (tradeCount / 4)), StringComparer.Ordinal);
+        var idempotency = new Dictionary<string, IdempotencyRecord>(keyCount, StringComparer.Ordinal);
+        var positions = new Dictionary<(string Account, string Symbol), Position>();
+        var live = 0;
+
         using (var command = connection.CreateCommand())
         {
             command.CommandText = """
@@ -109,7 +115,7 @@ public sealed class StateIndex
                 FROM trade_state
                 """;
             using var reader = command.ExecuteReader();
-            // By design account and symbol strings are shared between trades: millions of trades use a few thousand of each.
+            // By design account, symbol, venue and trader strings are shared: millions of trades use a few thousand of each.
             var strings = new Dictionary<string, string>(StringComparer.Ordinal);
             while (reader.Read())
             {
@@ -130,7 +136,19 @@ public sealed class StateIndex
                     LastSeq: reader.GetInt64(13),
                     CreatedAt: JournalColumns.Utc(reader.GetDateTime(14)),
                     UpdatedAt: JournalColumns.Utc(reader.GetDateTime(15)));
-                Apply(new TradeEvent(trade.LastSeq, TradeEventType.Create, trade, null, null, trade.UpdatedAt, null));
+                trades[trade.TradeId] = trade;
+                if (trade.Status == TradeStatus.Deleted)
+                {
+                    continue;
+                }
+
+                live++;
+                if (trade.FilledQuantity != 0)
+                {
+                    var key = (trade.Account, trade.Symbol);
+                    var position = positions.TryGetValue(key, out var existing) ? existing : Position.Empty(trade.Account, trade.Symbol);
+                    positions[key] = position.Apply(trade.Side, trade.FilledQuantity, trade.FilledNotional, 1);
+                }
             }
         }
 
@@ -140,9 +158,29 @@ public sealed class StateIndex
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                _idempotency[reader.GetString(0)] = new IdempotencyRecord(reader.GetString(1), reader.GetInt64(2));
+                // Share the trade id string with the loaded trade rather than hold a second copy per key.
+                var tradeId = reader.GetString(1);
+                tradeId = trades.TryGetValue(tradeId, out var trade) ? trade.TradeId : tradeId;
+                idempotency[reader.GetString(0)] = new IdempotencyRecord(tradeId, reader.GetInt64(2));
             }
         }
+
+        _trades = trades;
+        _idempotency = idempotency;
+        _positions.Clear();
+        foreach (var ((account, symbol), position) in positions)
+        {
+            _positions.GetOrAdd(account, static _ => new ConcurrentDictionary<string, Position>(StringComparer.Ordinal))[symbol] = position;
+        }
+
+        Volatile.Write(ref _liveCount, live);
+    }
+
+    private static long Scalar(DuckDB.NET.Data.DuckDBConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static string Intern(Dictionary<string, string> strings, string value)

@@ -1,41 +1,30 @@
-using System.Reflection;
+using TradeStore.Core.Migrations;
 
 namespace TradeStore.Storage.Migrations;
 
 /// <summary>
-/// Brings a database to the newest schema this binary knows. Interim entry point while the versioned
-/// migration runner (issue 3) is built: it applies <c>0001_initial.up.sql</c> to an empty database.
+/// The DuckDB schema this binary knows (the scripts embedded as <c>TradeStore.Storage.Migrations.NNNN_name.{up,down}.sql</c>)
+/// and the entry points that bring a database to it or check that it is there.
 /// </summary>
 public static class DuckDbSchema
 {
-    public static void MigrateToLatest(DuckDbDatabase database)
-    {
-        using var connection = database.OpenConnection();
-        using (var probe = connection.CreateCommand())
-        {
-            probe.CommandText = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'trade_events'";
-            if (Convert.ToInt64(probe.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0)
-            {
-                return;
-            }
-        }
+    /// <summary>The embedded DuckDB migrations.</summary>
+    public static MigrationSet Migrations { get; } = MigrationSet.FromEmbeddedResources(typeof(DuckDbSchema).Assembly, "TradeStore.Storage.Migrations.");
 
-        using var transaction = connection.BeginTransaction();
-        using (var command = connection.CreateCommand())
-        {
-            command.Transaction = transaction;
-            command.CommandText = ReadScript("0001_initial.up.sql");
-            command.ExecuteNonQuery();
-        }
+    /// <summary>A runner for <paramref name="database"/>; <paramref name="migrations"/> defaults to the embedded set.</summary>
+    public static MigrationRunner CreateRunner(DuckDbDatabase database, MigrationSet? migrations = null) =>
+        new(migrations ?? Migrations, new DuckDbMigrationTarget(database));
 
-        transaction.Commit();
-    }
+    /// <summary>
+    /// Applies every pending migration, each in its own transaction, and returns what ran (empty when already current).
+    /// </summary>
+    /// <exception cref="MigrationException">The database is newer than this binary, has drifted, or a migration failed (nothing of it applied).</exception>
+    public static IReadOnlyList<MigrationStepResult> MigrateToLatest(DuckDbDatabase database) =>
+        // The DuckDB target completes synchronously, so blocking here cannot deadlock.
+        CreateRunner(database).UpAsync().GetAwaiter().GetResult();
 
-    internal static string ReadScript(string name)
-    {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream($"TradeStore.Storage.Migrations.{name}")
-            ?? throw new InvalidOperationException($"Migration script {name} is not embedded.");
-        using var reader = new StreamReader(stream);
-        return reader.ReadToEnd();
-    }
+    /// <summary>Checks, without changing anything, that the database is exactly at this binary's latest version.</summary>
+    /// <exception cref="MigrationException">Migrations are pending, the database is newer, or it has drifted.</exception>
+    public static void RequireLatest(DuckDbDatabase database) =>
+        CreateRunner(database).RequireCurrentAsync().GetAwaiter().GetResult();
 }

@@ -1,6 +1,7 @@
 using TradeStore.ClickHouse.Migrations;
 using TradeStore.ClickHouse.Rows;
 using TradeStore.Core.Options;
+using TradeStore.TestSupport;
 
 namespace TradeStore.ClickHouse.Tests.Support;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TradeStore.TestSupport;
 
 namespace TradeStore.ClickHouse.Tests.Support;
 

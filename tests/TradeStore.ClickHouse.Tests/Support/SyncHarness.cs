@@ -3,6 +3,7 @@ using TradeStore.Core.Options;
 using TradeStore.Storage;
 using TradeStore.Storage.Engine;
 using TradeStore.Storage.Migrations;
+using TradeStore.TestSupport;
 
 namespace TradeStore.ClickHouse.Tests.Support;
 

@@ -1,0 +1,266 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using TradeStore.ClickHouse;
+using TradeStore.ClickHouse.Migrations;
+using TradeStore.Core.Migrations;
+using TradeStore.Server.Configuration;
+using TradeStore.Storage;
+using TradeStore.Storage.Migrations;
+
+namespace TradeStore.Cli.Commands;
+
+/// <summary>
+/// <c>tradestore migrate status|up|down|verify</c>: versioned schema migrations of the configured stores.
+/// By default DuckDB, plus ClickHouse when <c>ClickHouse:Url</c> is configured; <c>--target</c> picks one.
+/// </summary>
+public static class MigrateCommand
+{
+    private const string DuckDb = "duckdb";
+    private const string ClickHouse = "clickhouse";
+
+    private static readonly Option<string?> Target = CreateTargetOption();
+
+    public static Command Create()
+    {
+        var status = new Command("status", "Print a table of applied and pending migrations with their checksums, per store. Changes nothing.");
+        status.SetAction((parseResult, ct) => RunAsync(parseResult, needsWrite: false, (stores, output, error) => StatusAsync(stores, output, ct)));
+
+        var verify = new Command("verify", "Exit 1 when an applied migration's checksum differs from this binary's script (drift) or the store is at a version this binary does not know. Changes nothing.");
+        verify.SetAction((parseResult, ct) => RunAsync(parseResult, needsWrite: false, (stores, output, error) => VerifyAsync(stores, output, error, ct)));
+
+        var upTo = new Option<int?>("--to") { Description = "Stop at this version (default: the latest this binary knows). Needs --target when ClickHouse is configured too.", HelpName = "N" };
+        var upDryRun = new Option<bool>("--dry-run") { Description = "Print the SQL that would run and change nothing." };
+        var up = new Command("up", "Apply pending migrations in order, each printed with its duration. On DuckDB each runs in one transaction; on ClickHouse every statement is idempotent, so a re-run completes an interrupted one.")
+        {
+            upTo,
+            upDryRun,
+        };
+        up.SetAction((parseResult, ct) =>
+        {
+            var dryRun = parseResult.GetValue(upDryRun);
+            return RunAsync(parseResult, needsWrite: !dryRun, (stores, output, error) => UpAsync(stores, parseResult.GetValue(upTo), dryRun, output, ct));
+        });
+
+        var downTo = new Option<int>("--to") { Description = "Roll back to this version; 0 removes every table of the store.", HelpName = "N", Required = true };
+        var downDryRun = new Option<bool>("--dry-run") { Description = "Print the SQL that would run and change nothing." };
+        var yes = new Option<bool>("--yes") { Description = "Confirm the rollback. Down scripts drop tables and their data; without --yes, down only says what it would drop." };
+        var down = new Command("down", "Roll back to version N, newest migration first. Refuses without --yes and says what would be dropped. Needs --target when ClickHouse is configured too.")
+        {
+            downTo,
+            downDryRun,
+            yes,
+        };
+        down.SetAction((parseResult, ct) =>
+        {
+            var dryRun = parseResult.GetValue(downDryRun);
+            return RunAsync(parseResult, needsWrite: !dryRun, (stores, output, error) =>
+                DownAsync(stores, parseResult.GetValue(downTo), dryRun, parseResult.GetValue(yes), output, error, ct));
+        });
+
+        return new Command("migrate", "Versioned schema migrations: status, up, down, verify. Acts on DuckDB, plus ClickHouse when ClickHouse:Url is configured; --target picks one store.")
+        {
+            Target,
+            status,
+            up,
+            down,
+            verify,
+        };
+    }
+
+    private static Option<string?> CreateTargetOption()
+    {
+        var option = new Option<string?>("--target")
+        {
+            Description = "The store to act on: duckdb or clickhouse. Default: duckdb, plus clickhouse when ClickHouse:Url is configured.",
+            HelpName = "duckdb|clickhouse",
+            Recursive = true,
+        };
+        option.AcceptOnlyFromAmong(DuckDb, ClickHouse);
+        return option;
+    }
+
+    private delegate Task<int> StoreAction(IReadOnlyList<Store> stores, TextWriter output, TextWriter error);
+
+    private static async Task<int> RunAsync(ParseResult parseResult, bool needsWrite, StoreAction action)
+    {
+        var output = parseResult.InvocationConfiguration.Output;
+        var error = parseResult.InvocationConfiguration.Error;
+        var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
+        var target = parseResult.GetValue(Target);
+        if (target == ClickHouse && !settings.ClickHouse.Enabled)
+        {
+            error.WriteLine("tradestore: --target clickhouse needs ClickHouse:Url (TRADESTORE__CLICKHOUSE__URL) to be configured.");
+            return ExitCodes.BadInput;
+        }
+
+        var stores = new List<Store>();
+        ServiceProvider? services = null;
+        try
+        {
+            if (target is null or DuckDb)
+            {
+                var path = settings.Storage.DatabasePath;
+                // By design commands that only read never create the database file: a mistyped --data must not leave one behind.
+                var database = needsWrite || File.Exists(path) ? DuckDbDatabase.Open(path) : null;
+                stores.Add(new Store(DuckDb, DuckDbSchema.Migrations, database is null ? null : DuckDbSchema.CreateRunner(database), $"duckdb {path}", database));
+            }
+
+            if (target is null or ClickHouse && settings.ClickHouse.Enabled)
+            {
+                services = new ServiceCollection()
+                    .AddSingleton(Microsoft.Extensions.Options.Options.Create(settings.ClickHouse))
+                    .AddSingleton<ClickHouseClient>()
+                    .AddHttpClient(ClickHouseClient.HttpClientName, client => client.Timeout = settings.ClickHouse.Timeout).Services
+                    .BuildServiceProvider();
+                var runner = ClickHouseSchema.CreateRunner(services.GetRequiredService<ClickHouseClient>(), settings.ClickHouse.Database);
+                stores.Add(new Store(ClickHouse, ClickHouseSchema.Migrations, runner, runner.Target.Description, null));
+            }
+
+            return await action(stores, output, error);
+        }
+        catch (Exception ex) when (ex is ClickHouseException or HttpRequestException or TaskCanceledException)
+        {
+            error.WriteLine($"tradestore: ClickHouse at {settings.ClickHouse.BaseUri.GetLeftPart(UriPartial.Authority)} failed: {ex.Message.Trim()}");
+            return ExitCodes.Failure;
+        }
+        finally
+        {
+            foreach (var store in stores)
+            {
+                store.Database?.Dispose();
+            }
+
+            services?.Dispose();
+        }
+    }
+
+    private static async Task<int> StatusAsync(IReadOnlyList<Store> stores, TextWriter output, CancellationToken ct)
+    {
+        foreach (var store in stores)
+        {
+            StatusTable.Write(output, await store.StatusAsync(ct));
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private static async Task<int> VerifyAsync(IReadOnlyList<Store> stores, TextWriter output, TextWriter error, CancellationToken ct)
+    {
+        var exitCode = ExitCodes.Success;
+        foreach (var store in stores)
+        {
+            var status = await store.StatusAsync(ct);
+            if (status.Problems.Count > 0)
+            {
+                foreach (var problem in status.Problems)
+                {
+                    error.WriteLine($"tradestore: {problem}");
+                }
+
+                exitCode = ExitCodes.Failure;
+                continue;
+            }
+
+            output.WriteLine(status.Pending.Count == 0
+                ? $"{status.Target}: OK, at version {status.CurrentVersion}, the latest this binary knows."
+                : $"{status.Target}: OK, at version {status.CurrentVersion}; {status.Pending.Count} pending up to version {status.LatestKnownVersion} ({string.Join(", ", status.Pending.Select(m => m.Id))}).");
+        }
+
+        return exitCode;
+    }
+
+    private static async Task<int> UpAsync(IReadOnlyList<Store> stores, int? to, bool dryRun, TextWriter output, CancellationToken ct)
+    {
+        RequireSingleStore(stores, to is not null ? "--to" : null);
+        foreach (var store in stores)
+        {
+            if (dryRun)
+            {
+                var plan = (await store.StatusAsync(ct)).PlanUp(to);
+                WritePlan(output, store, plan);
+                continue;
+            }
+
+            var runner = store.Runner!;
+            var steps = await runner.UpAsync(to, step =>
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runner.Target.Description}: applied {step.Migration.Id} in {step.Duration.TotalMilliseconds:F1} ms")), ct);
+            var status = await runner.StatusAsync(ct);
+            output.WriteLine(steps.Count == 0
+                ? $"{status.Target}: already at version {status.CurrentVersion}; nothing to apply."
+                : $"{status.Target}: now at version {status.CurrentVersion} (this binary knows up to {status.LatestKnownVersion}).");
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private static async Task<int> DownAsync(IReadOnlyList<Store> stores, int to, bool dryRun, bool yes, TextWriter output, TextWriter error, CancellationToken ct)
+    {
+        RequireSingleStore(stores, "down");
+        var store = stores[0];
+        var plan = (await store.StatusAsync(ct)).PlanDown(to);
+        if (plan.IsEmpty)
+        {
+            output.WriteLine($"{store.Description}: already at version {plan.FromVersion}; nothing to roll back.");
+            return ExitCodes.Success;
+        }
+
+        if (dryRun)
+        {
+            WritePlan(output, store, plan);
+            return ExitCodes.Success;
+        }
+
+        if (!yes)
+        {
+            error.WriteLine($"tradestore: refusing to roll back {store.Description} from version {plan.FromVersion} to {plan.ToVersion} without --yes. It would run:");
+            foreach (var step in plan.Steps)
+            {
+                error.WriteLine($"  {step.Id}.down.sql: {step.DownDescription}");
+            }
+
+            error.WriteLine("Nothing was changed. Take a backup, then run the same command with --yes.");
+            return ExitCodes.BadInput;
+        }
+
+        var runner = store.Runner!;
+        await runner.DownAsync(to, step =>
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runner.Target.Description}: reverted {step.Migration.Id} in {step.Duration.TotalMilliseconds:F1} ms ({step.Migration.DownDescription})")), ct);
+        output.WriteLine($"{runner.Target.Description}: now at version {to}.");
+        return ExitCodes.Success;
+    }
+
+    private static void RequireSingleStore(IReadOnlyList<Store> stores, string? what)
+    {
+        if (what is not null && stores.Count > 1)
+        {
+            throw new MigrationException(MigrationErrorKind.InvalidRequest,
+                $"{what} needs --target duckdb or --target clickhouse when ClickHouse is configured: their versions are numbered independently.");
+        }
+    }
+
+    private static void WritePlan(TextWriter output, Store store, MigrationPlan plan)
+    {
+        var direction = plan.Direction.ToString().ToLowerInvariant();
+        if (plan.IsEmpty)
+        {
+            output.WriteLine($"-- {store.Description}: at version {plan.FromVersion}; nothing to run (dry run).");
+            return;
+        }
+
+        output.WriteLine($"-- {store.Description}: dry run, {direction} from version {plan.FromVersion} to {plan.ToVersion}; nothing is changed.");
+        foreach (var step in plan.Steps)
+        {
+            output.WriteLine($"-- {step.Id}.{direction}.sql");
+            output.WriteLine(plan.Sql(step).TrimEnd());
+            output.WriteLine();
+        }
+    }
+
+    /// <summary>One store to act on; <see cref="Runner"/> is null for a DuckDB file that does not exist yet (read-only commands).</summary>
+    private sealed record Store(string Name, MigrationSet Migrations, MigrationRunner? Runner, string Description, DuckDbDatabase? Database)
+    {
+        public async Task<MigrationStatus> StatusAsync(CancellationToken ct) =>
+            Runner is null ? MigrationStatus.Compute(Description, Migrations, []) : await Runner.StatusAsync(ct);
+    }
+}

@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using TradeStore.Core.Migrations;
+
+namespace TradeStore.ClickHouse.Migrations;
+
+/// <summary>
+/// Migrations on ClickHouse, whose DDL is not transactional: every statement of a script is idempotent
+/// (<c>IF NOT EXISTS</c> / <c>IF EXISTS</c>), so a run interrupted half-way completes when repeated, and the
+/// bookkeeping row is written only after the last statement succeeded.
+/// </summary>
+/// <remarks>
+/// By design <c>schema_migrations</c> is append-only: a down inserts a row with <c>applied = 0</c> and the
+/// newest row per version wins (<c>ReplacingMergeTree(recorded_us)</c>, read with <c>FINAL</c>). ClickHouse 18.16
+/// deletes only through asynchronous mutations, so a deleted row could still be read right after a down.
+/// </remarks>
+public sealed partial class ClickHouseMigrationTarget : IMigrationTarget
+{
+    private const string BookkeepingDdl = """
+        CREATE TABLE IF NOT EXISTS schema_migrations
+        (
+            version       UInt32,
+            name          String,
+            checksum      String,
+            applied       UInt8,
+            applied_at_us Int64,
+            duration_ms   Float64,
+            recorded_us   Int64
+        )
+        ENGINE = ReplacingMergeTree(recorded_us)
+        ORDER BY version
+        """;
+
+    private readonly ClickHouseClient _client;
+    private readonly string _database;
+
+    public ClickHouseMigrationTarget(ClickHouseClient client, string database)
+    {
+        if (!Identifier().IsMatch(database))
+        {
+            throw new ArgumentException($"ClickHouse database name '{database}' must be a plain identifier (letters, digits, underscore).", nameof(database));
+        }
+
+        _client = client;
+        _database = database;
+    }
+
+    // Scheme, host and port only: a URL may carry user:password, which must never be printed.
+    public string Description => $"clickhouse {_client.BaseUri.Scheme}://{_client.BaseUri.Host}:{_client.BaseUri.Port}/{_database}";
+
+    public string FailureNote =>
+        "ClickHouse DDL is not transactional, but every statement is idempotent and the migration is recorded only when all succeeded: " +
+        "fix the cause and run 'tradestore migrate up --target clickhouse' again to complete it.";
+
+    public async Task<IReadOnlyList<AppliedMigration>> ReadAppliedAsync(CancellationToken cancellationToken)
+    {
+        var exists = await _client.QueryAsync(
+            $"SELECT count() FROM system.tables WHERE database = '{_database}' AND name = 'schema_migrations'", cancellationToken);
+        if (exists.Trim() == "0")
+        {
+            return [];
+        }
+
+        var rows = await _client.QueryAsync(
+            "SELECT version, name, checksum, applied_at_us, duration_ms FROM schema_migrations FINAL WHERE applied = 1 ORDER BY version FORMAT JSONEachRow",
+            cancellationToken, _database);
+        var applied = new List<AppliedMigration>();
+        foreach (var line in rows.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            using var row = JsonDocument.Parse(line);
+            var root = row.RootElement;
+            applied.Add(new AppliedMigration(
+                root.GetProperty("version").GetInt32(),
+                root.GetProperty("name").GetString()!,
+                root.GetProperty("checksum").GetString()!,
+                DateTimeOffset.UnixEpoch.AddTicks(Int64Of(root.GetProperty("applied_at_us")) * 10),
+                TimeSpan.FromMilliseconds(root.GetProperty("duration_ms").GetDouble())));
+        }
+
+        return applied;
+    }
+
+    public async Task PrepareAsync(CancellationToken cancellationToken)
+    {
+        await _client.ExecuteAsync($"CREATE DATABASE IF NOT EXISTS {_database}", cancellationToken);
+        await _client.ExecuteAsync(BookkeepingDdl, cancellationToken, _database);
+    }
+
+    public async Task<TimeSpan> ApplyAsync(Migration migration, CancellationToken cancellationToken)
+    {
+        var duration = await RunAsync(migration.UpSql, cancellationToken);
+        await RecordAsync(migration, applied: true, duration, cancellationToken);
+        return duration;
+    }
+
+    public async Task<TimeSpan> RevertAsync(Migration migration, CancellationToken cancellationToken)
+    {
+        var duration = await RunAsync(migration.DownSql, cancellationToken);
+        await RecordAsync(migration, applied: false, duration, cancellationToken);
+        return duration;
+    }
+
+    private async Task<TimeSpan> RunAsync(string script, CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        foreach (var statement in ClickHouseSchema.SplitStatements(script))
+        {
+            await _client.ExecuteAsync(statement, cancellationToken, _database);
+        }
+
+        return stopwatch.Elapsed;
+    }
+
+    private async Task RecordAsync(Migration migration, bool applied, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        // The newest row per version wins, so recorded_us must grow even when two records fall in one microsecond.
+        var last = await _client.QueryAsync("SELECT max(recorded_us) FROM schema_migrations", cancellationToken, _database);
+        var now = (DateTimeOffset.UtcNow - DateTimeOffset.UnixEpoch).Ticks / 10;
+        var recorded = Math.Max(now, long.Parse(last.Trim(), CultureInfo.InvariantCulture) + 1);
+        var row = JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["version"] = migration.Version,
+            ["name"] = migration.Name,
+            ["checksum"] = migration.Checksum,
+            ["applied"] = applied ? 1 : 0,
+            ["applied_at_us"] = now,
+            ["duration_ms"] = Math.Round(duration.TotalMilliseconds, 3),
+            ["recorded_us"] = recorded,
+        });
+        using var body = new StringContent(row, Encoding.UTF8);
+        body.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
+        await _client.InsertAsync("INSERT INTO schema_migrations FORMAT JSONEachRow", body, cancellationToken, _database);
+    }
+
+    /// <summary>JSONEachRow quotes 64-bit integers (<c>"42"</c>).</summary>
+    private static long Int64Of(JsonElement element) =>
+        element.ValueKind == JsonValueKind.String ? long.Parse(element.GetString()!, CultureInfo.InvariantCulture) : element.GetInt64();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex Identifier();
+}

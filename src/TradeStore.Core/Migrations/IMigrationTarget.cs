@@ -1,0 +1,30 @@
+namespace TradeStore.Core.Migrations;
+
+/// <summary>
+/// A store that migrations run against (DuckDB, ClickHouse). The runner decides what to run; the target only
+/// reads its bookkeeping and applies or reverts one migration at a time together with its bookkeeping row.
+/// </summary>
+public interface IMigrationTarget
+{
+    /// <summary>The store as an operator knows it, for example <c>duckdb /var/lib/tradestore/tradestore.duckdb</c>.</summary>
+    string Description { get; }
+
+    /// <summary>
+    /// What an operator should know when a migration fails half-way: whether it was rolled back (DuckDB) or
+    /// will be completed by running it again (ClickHouse). <c>{0}</c> is replaced by the version the store was at
+    /// before the failed migration.
+    /// </summary>
+    string FailureNote { get; }
+
+    /// <summary>The applied migrations in version order; empty when the bookkeeping table does not exist. Creates nothing.</summary>
+    Task<IReadOnlyList<AppliedMigration>> ReadAppliedAsync(CancellationToken cancellationToken);
+
+    /// <summary>Creates the bookkeeping table (and for ClickHouse the database) when absent. Idempotent.</summary>
+    Task PrepareAsync(CancellationToken cancellationToken);
+
+    /// <summary>Runs the up script and records the migration as applied; returns how long the script took.</summary>
+    Task<TimeSpan> ApplyAsync(Migration migration, CancellationToken cancellationToken);
+
+    /// <summary>Runs the down script and removes the migration's record; returns how long the script took.</summary>
+    Task<TimeSpan> RevertAsync(Migration migration, CancellationToken cancellationToken);
+}

@@ -1,0 +1,27 @@
+namespace TradeStore.Core.Migrations;
+
+/// <summary>Why the runner refused or stopped; the CLI maps each kind to an exit code.</summary>
+public enum MigrationErrorKind
+{
+    /// <summary>An applied migration's checksum differs from the script in this binary, or versions are missing below the current one.</summary>
+    Drift,
+
+    /// <summary>The database holds versions this binary does not know: an old binary never writes into a newer schema.</summary>
+    DatabaseNewer,
+
+    /// <summary>Migrations are pending and automatic migration is off.</summary>
+    Pending,
+
+    /// <summary>A script failed while running.</summary>
+    Failed,
+
+    /// <summary>The requested target version is impossible (for example <c>up --to</c> below the current version).</summary>
+    InvalidRequest,
+}
+
+/// <summary>A migration was refused or failed; the message says what happened, to which store, and what to do.</summary>
+public sealed class MigrationException(MigrationErrorKind kind, string message, Exception? innerException = null)
+    : Exception(message, innerException)
+{
+    public MigrationErrorKind Kind { get; } = kind;
+}

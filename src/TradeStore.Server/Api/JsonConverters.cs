@@ -1,0 +1,82 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using TradeStore.Core.Trades;
+
+namespace TradeStore.Server.Api;
+
+/// <summary>
+/// Reads quantities and prices from the raw UTF-8 token, a JSON number or a decimal string, through
+/// <see cref="ExactDecimal"/>; writes the shortest exact JSON number (no trailing zeros, no exponent).
+/// </summary>
+public sealed class ExactDecimalConverter : JsonConverter<decimal>
+{
+    public override decimal Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType is not (JsonTokenType.Number or JsonTokenType.String))
+        {
+            throw new JsonException("must be a decimal number (a JSON number or a string such as \"100.25\").");
+        }
+
+        var length = reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length;
+        if (length > 256)
+        {
+            throw new JsonException("is too long to be a decimal number.");
+        }
+
+        Span<byte> buffer = stackalloc byte[256];
+        scoped ReadOnlySpan<byte> text;
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            text = buffer[..reader.CopyString(buffer)];
+        }
+        else if (reader.HasValueSequence)
+        {
+            reader.ValueSequence.CopyTo(buffer);
+            text = buffer[..(int)length];
+        }
+        else
+        {
+            text = reader.ValueSpan;
+        }
+
+        return ExactDecimal.TryParse(text, out var value, out var error) ? value : throw new JsonException(error);
+    }
+
+    public override void Write(Utf8JsonWriter writer, decimal value, JsonSerializerOptions options) =>
+        writer.WriteNumberValue(ExactDecimal.Normalize(value));
+}
+
+/// <summary>
+/// Times travel as ISO 8601 strings. Reading requires an explicit zone (<c>Z</c> or <c>±hh:mm</c>): a time
+/// without one is ambiguous, so it is refused rather than guessed. Writing is always UTC with microseconds
+/// (<c>2026-01-02T03:04:05.123456Z</c>), the precision every store keeps (<see cref="Timestamps"/>).
+/// </summary>
+public sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
+{
+    private static readonly SearchValues<char> ZoneMarkers = SearchValues.Create("Zz+-");
+
+    public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType != JsonTokenType.String || !reader.TryGetDateTimeOffset(out var value))
+        {
+            throw new JsonException("must be an ISO 8601 time with a zone, for example \"2026-01-02T03:04:05.123456Z\".");
+        }
+
+        var text = reader.GetString()!;
+        var time = text.IndexOfAny(['T', 't', ' ']);
+        if (time < 0 || text.AsSpan(time).IndexOfAny(ZoneMarkers) < 0)
+        {
+            throw new JsonException("must name its zone (\"Z\" or an offset such as \"+01:00\"); a time without one is ambiguous.");
+        }
+
+        return value;
+    }
+
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
+        writer.WriteStringValue(Format(value));
+
+    public static string Format(DateTimeOffset value) =>
+        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+}

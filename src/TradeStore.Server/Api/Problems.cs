@@ -1,0 +1,130 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using TradeStore.Core.Trades;
+
+namespace TradeStore.Server.Api;
+
+/// <summary>
+/// Every refusal of the API as an RFC 7807 problem. The <c>type</c> URIs are stable identifiers
+/// (<c>urn:tradestore:problem:…</c>) that clients may switch on; the README lists them.
+/// </summary>
+public static class Problems
+{
+    public const string ContentType = "application/problem+json";
+    private const string TypePrefix = "urn:tradestore:problem:";
+
+    /// <summary>By design a refused field is 400 (not 422) whether the rule is syntactic or depends on the trade's state: one status for "fix the request".</summary>
+    public static ApiProblem Validation(string? field, string detail) => Make("validation", "Invalid request", StatusCodes.Status400BadRequest, detail, field);
+
+    public static ApiProblem MalformedJson(string? field, string detail) => Make("malformed-json", "Malformed JSON", StatusCodes.Status400BadRequest, detail, field);
+
+    public static ApiProblem UnknownProperty(string field) =>
+        Make("unknown-property", "Unknown property", StatusCodes.Status400BadRequest, $"The property '{field}' is not accepted here; JSON property names are camelCase and case-sensitive.", field);
+
+    public static ApiProblem UnsupportedMediaType(string? contentType, string expected) =>
+        Make("unsupported-media-type", "Unsupported media type", StatusCodes.Status415UnsupportedMediaType,
+            $"Content-Type '{contentType ?? "(none)"}' is not accepted; send {expected}.", "Content-Type");
+
+    public static ApiProblem PayloadTooLarge(long limit) =>
+        Make("payload-too-large", "Request body too large", StatusCodes.Status413PayloadTooLarge,
+            $"The request body exceeds the limit of {limit} bytes (Api:MaxRequestBodyBytes).", "body");
+
+    public static ApiProblem BatchTooLarge(int count, int limit) =>
+        Make("batch-too-large", "Too many commands in one batch", StatusCodes.Status413PayloadTooLarge,
+            $"The batch holds {(count > limit ? count.ToString(System.Globalization.CultureInfo.InvariantCulture) : "more than " + limit)} commands; the limit is {limit} (Api:MaxBatchSize). Split it.", "body");
+
+    public static ApiProblem UnreadableRequest(int status, string detail) => Make("unreadable-request", "Unreadable request", status, detail, "body");
+
+    public static ApiProblem NotFound(string tradeId) =>
+        Make("not-found", "Trade not found", StatusCodes.Status404NotFound, $"Trade {tradeId} does not exist.", "tradeId");
+
+    public static ApiProblem Internal(string detail) =>
+        Make("internal", "Internal error", StatusCodes.Status500InternalServerError, detail, null);
+
+    /// <summary>The problem for a refused command, with the status its <see cref="CommandErrorKind"/> maps to.</summary>
+    public static ApiProblem From(CommandError error) => error.Kind switch
+    {
+        CommandErrorKind.Validation => Validation(error.Field, error.Message),
+        CommandErrorKind.NotFound => Make("not-found", "Trade not found", StatusCodes.Status404NotFound, error.Message, error.Field),
+        CommandErrorKind.AlreadyExists => Make("already-exists", "Trade already exists", StatusCodes.Status409Conflict, error.Message, error.Field, error.CurrentVersion),
+        CommandErrorKind.VersionConflict => Make("version-conflict", "Version conflict", StatusCodes.Status409Conflict, error.Message, error.Field ?? "expectedVersion", error.CurrentVersion),
+        CommandErrorKind.InvalidTransition => Make("invalid-transition", "Not allowed in the trade's status", StatusCodes.Status409Conflict, error.Message, error.Field, error.CurrentVersion),
+        CommandErrorKind.Busy => Make("busy", "Server busy", StatusCodes.Status503ServiceUnavailable, error.Message, error.Field),
+        CommandErrorKind.Unavailable => Make("unavailable", "Service unavailable", StatusCodes.Status503ServiceUnavailable, error.Message, error.Field),
+        CommandErrorKind.StorageFailure => Make("storage-failure", "Storage failure", StatusCodes.Status500InternalServerError, error.Message, error.Field),
+        _ => Internal(error.Message),
+    };
+
+    /// <summary>Seconds a client should wait after <see cref="CommandErrorKind.Busy"/> (the <c>Retry-After</c> header).</summary>
+    public const int BusyRetryAfterSeconds = 1;
+
+    /// <summary>Translates a serializer failure into a problem naming the property (from the JSON path) and the position.</summary>
+    public static ApiProblem FromJson(JsonException ex)
+    {
+        var field = FieldOf(ex.Path);
+        var message = ex.Message;
+        var cut = message.IndexOf(" Path: ", StringComparison.Ordinal);
+        if (cut >= 0)
+        {
+            message = message[..cut];
+        }
+
+        if (message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal) && field is not null)
+        {
+            return UnknownProperty(field);
+        }
+
+        var position = ex.LineNumber is { } line ? $" (line {line + 1}, byte {ex.BytePositionInLine + 1})" : "";
+        if (message.StartsWith("Duplicate property", StringComparison.Ordinal) && field is not null)
+        {
+            return MalformedJson(field, $"The property '{field}' appears more than once{position}.");
+        }
+
+        if (ex.InnerException is null && field is not null && !message.StartsWith("The JSON value", StringComparison.Ordinal))
+        {
+            // Our converters' words: "has more than 8 decimal places…".
+            return Validation(field, $"{field} {message}");
+        }
+
+        if (field is not null && message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal))
+        {
+            return MalformedJson(field, $"{field} has the wrong JSON type{position}: expected {Expected(field)}.");
+        }
+
+        if (field is null && message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal))
+        {
+            return Validation("body", "The body must be a JSON object.");
+        }
+
+        return MalformedJson(field, $"The body is not valid JSON{position}: {message}");
+    }
+
+    /// <summary>The last property name of a JSON path: <c>$.quantity</c> → <c>quantity</c>, <c>$['a b']</c> → <c>a b</c>.</summary>
+    public static string? FieldOf(string? path)
+    {
+        if (string.IsNullOrEmpty(path) || path == "$")
+        {
+            return null;
+        }
+
+        if (path.EndsWith("']", StringComparison.Ordinal))
+        {
+            var start = path.LastIndexOf("['", StringComparison.Ordinal);
+            return start >= 0 ? path[(start + 2)..^2] : null;
+        }
+
+        var dot = path.LastIndexOf('.');
+        return dot >= 0 && !path.EndsWith(']') ? path[(dot + 1)..] : null;
+    }
+
+    private static string Expected(string field) => field switch
+    {
+        "quantity" or "price" => "a decimal number (JSON number or string)",
+        "expectedVersion" => "an integer",
+        "executedAt" => "an ISO 8601 time string with a zone",
+        _ => "a string",
+    };
+
+    private static ApiProblem Make(string slug, string title, int status, string detail, string? field, long? currentVersion = null) =>
+        new(TypePrefix + slug, title, status, detail, field, currentVersion);
+}

@@ -1,0 +1,174 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using TradeStore.Core.Options;
+using TradeStore.Core.Trades;
+
+namespace TradeStore.Server.Api;
+
+/// <summary>The write endpoints: create, amend, fill, cancel, delete, and the batch of any of them.</summary>
+public static class TradeCommandEndpoints
+{
+    public static async Task<IResult> CreateAsync(HttpContext context, [FromServices] ITradeCommands commands, [FromServices] IOptions<ApiOptions> options)
+    {
+        var (request, problem) = await ReadAsync(context, options.Value, ApiJson.Context.CreateTradeRequest, allowEmpty: false);
+        return await SubmitAsync(context, commands, problem, key => CommandMapping.Create(request!, key));
+    }
+
+    public static async Task<IResult> AmendAsync(HttpContext context, string tradeId, [FromServices] ITradeCommands commands, [FromServices] IOptions<ApiOptions> options)
+    {
+        var (request, problem) = await ReadAsync(context, options.Value, ApiJson.Context.AmendTradeRequest, allowEmpty: false);
+        return await SubmitAsync(context, commands, problem, key => CommandMapping.Amend(tradeId, request!, key));
+    }
+
+    public static async Task<IResult> FillAsync(HttpContext context, string tradeId, [FromServices] ITradeCommands commands, [FromServices] IOptions<ApiOptions> options)
+    {
+        var (request, problem) = await ReadAsync(context, options.Value, ApiJson.Context.FillTradeRequest, allowEmpty: false);
+        return await SubmitAsync(context, commands, problem, key => CommandMapping.Fill(tradeId, request!, key));
+    }
+
+    public static async Task<IResult> CancelAsync(HttpContext context, string tradeId, [FromServices] ITradeCommands commands, [FromServices] IOptions<ApiOptions> options)
+    {
+        var (request, problem) = await ReadAsync(context, options.Value, ApiJson.Context.CancelTradeRequest, allowEmpty: true);
+        return await SubmitAsync(context, commands, problem, key => CommandMapping.Cancel(tradeId, request?.ExpectedVersion, key));
+    }
+
+    public static async Task<IResult> DeleteAsync(HttpContext context, string tradeId, [FromServices] ITradeCommands commands)
+    {
+        var query = context.Request.Query;
+        long? expectedVersion = null;
+        var problem = QueryParameters.Unknown(query, "expectedVersion");
+        if (problem is null && query.TryGetValue("expectedVersion", out var raw))
+        {
+            if (long.TryParse(raw, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version))
+            {
+                expectedVersion = version;
+            }
+            else
+            {
+                problem = Problems.Validation("expectedVersion", $"expectedVersion must be a positive integer; got '{raw}'.");
+            }
+        }
+
+        return await SubmitAsync(context, commands, problem, key => CommandMapping.Delete(tradeId, expectedVersion, key));
+    }
+
+    /// <summary>
+    /// Every item is handed to the writer before any is awaited, in request order, so the whole batch
+    /// shares group commits and later items see earlier ones (create then fill the same trade works).
+    /// </summary>
+    public static async Task<IResult> BatchAsync(HttpContext context, [FromServices] ITradeCommands commands, [FromServices] IOptions<ApiOptions> options)
+    {
+        var limits = options.Value;
+        var (body, format, problem) = await RequestBody.ReadAsync(context, limits.MaxRequestBodyBytes, allowNdJson: true);
+        if (problem is not null)
+        {
+            return ApiResults.Problem(context, problem);
+        }
+
+        var (items, batchProblem) = format switch
+        {
+            BodyFormat.Json => BatchParser.ParseArray(body, limits.MaxBatchSize),
+            BodyFormat.NdJson => BatchParser.ParseLines(body, limits.MaxBatchSize),
+            _ => (null, Problems.Validation("body", "The batch is empty: send a JSON array or NDJSON lines of commands.")),
+        };
+        if (batchProblem is not null)
+        {
+            return ApiResults.Problem(context, batchProblem);
+        }
+
+        var commandsOrProblems = items!.Select(item => item.Problem is null ? CommandMapping.FromBatchItem(item.Request!) : (null, item.Problem)).ToArray();
+        var pending = new ValueTask<CommandResult>[commandsOrProblems.Length];
+        for (var i = 0; i < commandsOrProblems.Length; i++)
+        {
+            if (commandsOrProblems[i].Command is { } command)
+            {
+                pending[i] = commands.SubmitAsync(command, context.RequestAborted);
+            }
+        }
+
+        var results = new BatchItemResponse[commandsOrProblems.Length];
+        var succeeded = 0;
+        for (var i = 0; i < commandsOrProblems.Length; i++)
+        {
+            var (command, itemProblem) = commandsOrProblems[i];
+            if (command is null)
+            {
+                results[i] = new BatchItemResponse(i, itemProblem!.Status, null, null, itemProblem);
+                continue;
+            }
+
+            var result = await pending[i];
+            if (result.Error is { } error)
+            {
+                var refused = Problems.From(error);
+                results[i] = new BatchItemResponse(i, refused.Status, null, null, refused);
+            }
+            else
+            {
+                succeeded++;
+                results[i] = new BatchItemResponse(i, ApiResults.SuccessStatus(command), result.Replayed ? true : null, TradeResponse.From(result.Trade!), null);
+            }
+        }
+
+        return ApiResults.Json(new BatchResponse(succeeded, results.Length - succeeded, results), ApiJson.Context.BatchResponse);
+    }
+
+    /// <summary>
+    /// Refuses with <paramref name="readProblem"/> if reading the request failed; otherwise builds the command
+    /// (with the <c>Idempotency-Key</c> header), submits it and answers with its result.
+    /// </summary>
+    private static async Task<IResult> SubmitAsync(HttpContext context, ITradeCommands commands, ApiProblem? readProblem,
+        Func<string?, (TradeCommand? Command, ApiProblem? Problem)> map)
+    {
+        var (command, problem) = readProblem is not null ? (null, readProblem)
+            : Header(context, out var key) is { } headerProblem ? (null, headerProblem)
+            : map(key);
+        if (problem is not null)
+        {
+            // The key came in a header here, so name the header rather than a body property.
+            return ApiResults.Problem(context, problem.Field == "idempotencyKey" ? problem with { Field = ApiResults.IdempotencyKeyHeader } : problem);
+        }
+
+        var result = await commands.SubmitAsync(command!, context.RequestAborted);
+        return ApiResults.Command(context, command!, result);
+    }
+
+    /// <summary>Reads the optional <c>Idempotency-Key</c> header; a repeated header is refused rather than guessed.</summary>
+    private static ApiProblem? Header(HttpContext context, out string? key)
+    {
+        var values = context.Request.Headers[ApiResults.IdempotencyKeyHeader];
+        key = values.Count == 1 ? values[0] : null;
+        return values.Count > 1
+            ? Problems.Validation(ApiResults.IdempotencyKeyHeader, "Send at most one Idempotency-Key header.")
+            : null;
+    }
+
+    private static async Task<(T? Request, ApiProblem? Problem)> ReadAsync<T>(HttpContext context, ApiOptions options, JsonTypeInfo<T> typeInfo, bool allowEmpty)
+        where T : class, new()
+    {
+        var (body, format, problem) = await RequestBody.ReadAsync(context, options.MaxRequestBodyBytes, allowNdJson: false);
+        if (problem is not null)
+        {
+            return (null, problem);
+        }
+
+        if (format == BodyFormat.Empty)
+        {
+            return allowEmpty ? (new T(), null) : (null, Problems.Validation("body", "A JSON object body is required."));
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(body, typeInfo) is { } request
+                ? (request, null)
+                : (null, Problems.Validation("body", "The body must be a JSON object, not null."));
+        }
+        catch (JsonException ex)
+        {
+            return (null, Problems.FromJson(ex));
+        }
+    }
+}

@@ -1,0 +1,126 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using TradeStore.Core.Options;
+using TradeStore.Core.Trades;
+
+namespace TradeStore.Server.Api;
+
+/// <summary>The read endpoints: one trade, its history, filtered pages of trades, positions.</summary>
+public static class TradeQueryEndpoints
+{
+    private static readonly string[] ListParameters = ["account", "symbol", "status", "from", "to", "limit", "cursor"];
+
+    public static IResult GetTrade(HttpContext context, string tradeId, [FromServices] ITradeQueries queries)
+    {
+        if (TradeValidation.TradeId(tradeId) is { } invalid)
+        {
+            return ApiResults.Problem(context, Problems.From(invalid));
+        }
+
+        return queries.GetTrade(tradeId) is { } trade
+            ? ApiResults.Json(TradeResponse.From(trade), ApiJson.Context.TradeResponse)
+            : ApiResults.Problem(context, Problems.NotFound(tradeId));
+    }
+
+    public static IResult GetHistory(HttpContext context, string tradeId, [FromServices] ITradeQueries queries)
+    {
+        if (TradeValidation.TradeId(tradeId) is { } invalid)
+        {
+            return ApiResults.Problem(context, Problems.From(invalid));
+        }
+
+        var events = queries.GetHistory(tradeId);
+        return events.Count == 0
+            ? ApiResults.Problem(context, Problems.NotFound(tradeId))
+            : ApiResults.Json(new TradeHistoryResponse(tradeId, events.Select(TradeEventResponse.From).ToList()), ApiJson.Context.TradeHistoryResponse);
+    }
+
+    public static IResult ListTrades(HttpContext context, [FromServices] ITradeQueries queries, [FromServices] IOptions<ApiOptions> options)
+    {
+        var query = context.Request.Query;
+        var limits = options.Value;
+        if (QueryParameters.Unknown(query, ListParameters) is { } unknown)
+        {
+            return ApiResults.Problem(context, unknown);
+        }
+
+        TradeStatus? status = null;
+        if (Value(query, "status") is { } statusCode)
+        {
+            if (!TradeCodes.TryParseStatus(statusCode, out var parsed) || parsed == TradeStatus.Deleted)
+            {
+                return ApiResults.Problem(context, Problems.Validation("status", $"status must be one of new, partially_filled, filled, cancelled; got '{statusCode}'."));
+            }
+
+            status = parsed;
+        }
+
+        var limit = limits.DefaultPageSize;
+        if (Value(query, "limit") is { } limitText
+            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > limits.MaxPageSize))
+        {
+            return ApiResults.Problem(context, Problems.Validation("limit", $"limit must be an integer from 1 to {limits.MaxPageSize} (Api:MaxPageSize); got '{limitText}'."));
+        }
+
+        if (Time(query, "from", out var from) is { } badFrom)
+        {
+            return ApiResults.Problem(context, badFrom);
+        }
+
+        if (Time(query, "to", out var to) is { } badTo)
+        {
+            return ApiResults.Problem(context, badTo);
+        }
+
+        var filter = new TradeFilter(Value(query, "account"), Value(query, "symbol"), status, from, to, limit, Value(query, "cursor"));
+        TradePage page;
+        try
+        {
+            page = queries.ListTrades(filter);
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException)
+        {
+            // The cursor is opaque; the query side refuses one it did not issue.
+            return ApiResults.Problem(context, Problems.Validation("cursor", ex.Message));
+        }
+
+        return ApiResults.Json(new TradePageResponse(page.Trades.Select(TradeResponse.From).ToList(), page.NextCursor), ApiJson.Context.TradePageResponse);
+    }
+
+    public static IResult GetPositions(HttpContext context, [FromServices] ITradeQueries queries)
+    {
+        if (QueryParameters.Unknown(context.Request.Query, "account") is { } unknown)
+        {
+            return ApiResults.Problem(context, unknown);
+        }
+
+        var positions = queries.GetPositions(Value(context.Request.Query, "account"));
+        return ApiResults.Json(new PositionsResponse(positions.Select(PositionResponse.From).ToList()), ApiJson.Context.PositionsResponse);
+    }
+
+    private static string? Value(IQueryCollection query, string name) =>
+        query.TryGetValue(name, out var values) && !string.IsNullOrEmpty(values[0]) ? values[0] : null;
+
+    private static ApiProblem? Time(IQueryCollection query, string name, out DateTimeOffset? value)
+    {
+        value = null;
+        if (Value(query, name) is not { } text)
+        {
+            return null;
+        }
+
+        // Same rule as in bodies: ISO 8601 with an explicit zone ('+' arrives as a space when not percent-encoded).
+        var normalized = text.Replace(' ', '+');
+        var time = normalized.IndexOf('T', StringComparison.OrdinalIgnoreCase);
+        if (time < 0 || normalized.AsSpan(time).IndexOfAny("Zz+-") < 0
+            || !DateTimeOffset.TryParse(normalized, CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
+        {
+            return Problems.Validation(name, $"{name} must be an ISO 8601 time with a zone, for example 2026-01-02T03:04:05Z; got '{text}'.");
+        }
+
+        value = parsed;
+        return null;
+    }
+}

@@ -1,0 +1,55 @@
+using System.Globalization;
+
+namespace TradeStore.Storage;
+
+/// <summary>
+/// File-level care of the database: TradeStore never deletes a database or WAL file. By design a WAL
+/// left by a crash is copied aside before DuckDB opens it, because DuckDB replays what it can of a
+/// truncated WAL, checkpoints, and removes the file (measured with DuckDB 1.5.6): without the copy a torn
+/// tail would leave no trace for an operator to examine.
+/// </summary>
+public static class DatabaseFiles
+{
+    /// <summary>Folder (beside the database) that keeps copies of WAL files found at start-up.</summary>
+    public const string WalBackupFolder = "wal-backups";
+
+    public static string WalPath(string databasePath) => databasePath + ".wal";
+
+    /// <summary>Copies a non-empty WAL into <see cref="WalBackupFolder"/>; returns the copy's path, or <see langword="null"/> when there was none.</summary>
+    public static string? PreserveWal(string databasePath)
+    {
+        var wal = new FileInfo(WalPath(databasePath));
+        if (!wal.Exists || wal.Length == 0)
+        {
+            return null;
+        }
+
+        var folder = Path.Combine(wal.DirectoryName!, WalBackupFolder);
+        Directory.CreateDirectory(folder);
+        var copy = Path.Combine(folder, $"{wal.Name}.{Stamp()}");
+        File.Copy(wal.FullName, copy, overwrite: false);
+        return copy;
+    }
+
+    /// <summary>
+    /// Moves the database and its WAL into a new <c>damaged-&lt;UTC time&gt;</c> folder beside them, so a
+    /// fresh database can be recovered in their place. Nothing is deleted. Returns the folder.
+    /// </summary>
+    public static string SetAside(string databasePath)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(databasePath))!;
+        var folder = Path.Combine(directory, $"damaged-{Stamp()}");
+        Directory.CreateDirectory(folder);
+        foreach (var file in new[] { databasePath, WalPath(databasePath) })
+        {
+            if (File.Exists(file))
+            {
+                File.Move(file, Path.Combine(folder, Path.GetFileName(file)));
+            }
+        }
+
+        return folder;
+    }
+
+    private static string Stamp() => DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Globalization;
+using DuckDB.NET.Data;
+using TradeStore.Core.Trades;
+using TradeStore.Storage.Journal;
+
+namespace TradeStore.Storage.Integrity;
+
+/// <summary>
+/// Checks that the journal and the current state agree, without changing anything:
+/// <list type="number">
+/// <item>journal <c>seq</c> starts at 1 and has no gap;</item>
+/// <item>each trade's versions run 1..n without a gap, starting with its create;</item>
+/// <item><c>trade_state</c> equals the last journal row of every trade (all trades, or a sample above <see cref="FullCompareLimit"/>);</item>
+/// <item>replaying each sampled trade's events through <see cref="TradeLifecycle"/> reproduces the recorded states;</item>
+/// <item>no sink checkpoint is ahead of the journal.</item>
+/// </list>
+/// The journal is the system of record; a disagreement is reported, never repaired silently.
+/// </summary>
+public sealed class IntegrityChecker(DuckDbDatabase database)
+{
+    private const int Examples = 5;
+
+    /// <summary>Above this many trades, state and replay are checked on a sample.</summary>
+    /// <value>Default 1,000,000.</value>
+    public long FullCompareLimit { get; init; } = 1_000_000;
+
+    /// <summary>Trades replayed through the lifecycle rules (a random sample; all when fewer).</summary>
+    /// <value>Default 1,000.</value>
+    public int ReplaySample { get; init; } = 1_000;
+
+    public IntegrityReport Check()
+    {
+        var stopwatch = Stopwatch.StartNew();
+        using var connection = database.OpenConnection();
+        var problems = new List<IntegrityProblem>();
+
+        var events = Scalar(connection, "SELECT count(*) FROM trade_events");
+        var trades = Scalar(connection, "SELECT count(*) FROM trade_state");
+        CheckSequence(connection, events, problems);
+        CheckVersions(connection, problems);
+        var scope = CheckState(connection, trades, problems);
+        CheckReplay(connection, problems);
+        CheckCheckpoints(connection, problems);
+
+        return new IntegrityReport(events, trades, scope, problems, stopwatch.Elapsed);
+    }
+
+    private static void CheckSequence(DuckDBConnection connection, long events, List<IntegrityProblem> problems)
+    {
+        if (events == 0)
+        {
+            return;
+        }
+
+        var gaps = Strings(connection, $"""
+            SELECT 'after seq ' || seq || ' comes ' || next_seq FROM (
+                SELECT seq, lead(seq) OVER (ORDER BY seq) AS next_seq FROM trade_events)
+            WHERE next_seq <> seq + 1 ORDER BY seq LIMIT {Examples}
+            """);
+        var first = Scalar(connection, "SELECT min(seq) FROM trade_events");
+        if (first != 1)
+        {
+            gaps.Insert(0, $"the journal starts at seq {first}, not 1");
+        }
+
+        if (gaps.Count > 0)
+        {
+            problems.Add(new IntegrityProblem("journal seq has gaps", string.Join("; ", gaps)));
+        }
+    }
+
+    private static void CheckVersions(DuckDBConnection connection, List<IntegrityProblem> problems)
+    {
+        var broken = Strings(connection, $"""
+            SELECT trade_id || ' has ' || count(*) || ' events, versions ' || min(version) || '..' || max(version)
+                   || CASE WHEN arg_min(event_type, version) <> 'create' THEN ', first is ' || arg_min(event_type, version) ELSE '' END
+            FROM trade_events GROUP BY trade_id
+            HAVING min(version) <> 1 OR max(version) <> count(*) OR arg_min(event_type, version) <> 'create'
+            ORDER BY trade_id LIMIT {Examples}
+            """);
+        if (broken.Count > 0)
+        {
+            problems.Add(new IntegrityProblem("per-trade versions are not contiguous", string.Join("; ", broken)));
+        }
+    }
+
+    private string CheckState(DuckDBConnection connection, long trades, List<IntegrityProblem> problems)
+    {
+        var sampled = trades > FullCompareLimit;
+        var scope = sampled ? $"a sample of {FullCompareLimit} of {trades} trades" : "all trades";
+        var sample = sampled ? $"USING SAMPLE {FullCompareLimit} ROWS" : string.Empty;
+        var mismatches = Strings(connection, $"""
+            WITH latest AS (
+                SELECT * FROM trade_events QUALIFY row_number() OVER (PARTITION BY trade_id ORDER BY version DESC) = 1),
+            state AS (SELECT * FROM trade_state {sample})
+            SELECT coalesce(s.trade_id, l.trade_id) || CASE
+                WHEN s.trade_id IS NULL THEN ': in the journal (version ' || l.version || ') but not in trade_state'
+                WHEN l.trade_id IS NULL THEN ': in trade_state but not in the journal'
+                ELSE ': trade_state is version ' || s.version || ' (' || s.status || ', filled ' || s.filled_quantity
+                     || '), journal says version ' || l.version || ' (' || l.status || ', filled ' || l.filled_quantity || ')' END
+            FROM state s {(sampled ? "LEFT" : "FULL OUTER")} JOIN latest l ON s.trade_id = l.trade_id
+            WHERE s.trade_id IS NULL OR l.trade_id IS NULL
+               OR s.version <> l.version OR s.last_seq <> l.seq OR s.account <> l.account OR s.symbol <> l.symbol
+               OR s.side <> l.side OR s.quantity <> l.quantity OR s.price <> l.price
+               OR s.filled_quantity <> l.filled_quantity OR s.filled_notional <> l.filled_notional
+               OR s.status <> l.status OR s.venue IS DISTINCT FROM l.venue OR s.trader IS DISTINCT FROM l.trader
+               OR s.executed_at <> l.executed_at OR s.created_at <> l.created_at OR s.updated_at <> l.recorded_at
+            ORDER BY 1 LIMIT {Examples}
+            """);
+        if (mismatches.Count > 0)
+        {
+            problems.Add(new IntegrityProblem("trade_state disagrees with the journal", string.Join("; ", mismatches)));
+        }
+
+        return scope;
+    }
+
+    /// <summary>Rebuilds each sampled trade's commands from its events and checks the lifecycle rules give the recorded states.</summary>
+    private void CheckReplay(DuckDBConnection connection, List<IntegrityProblem> problems)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            WITH chosen AS (SELECT trade_id FROM (SELECT DISTINCT trade_id FROM trade_events) USING SAMPLE {ReplaySample} ROWS)
+            SELECT {JournalColumns.List} FROM trade_events WHERE trade_id IN (SELECT trade_id FROM chosen) ORDER BY trade_id, version
+            """;
+        using var reader = command.ExecuteReader();
+        var failures = new List<string>();
+        Trade? current = null;
+        while (reader.Read() && failures.Count < Examples)
+        {
+            var recorded = JournalColumns.Read(reader);
+            if (current is not null && current.TradeId != recorded.TradeId)
+            {
+                current = null;
+            }
+
+            if (!TradeLifecycle.TryDecide(CommandFor(recorded, current), current, recorded.Seq, recorded.RecordedAt, out var transition, out var error))
+            {
+                failures.Add($"{recorded.TradeId} v{recorded.Version} ({recorded.Type.ToCode()}): the rules refuse it: {error!.Message}");
+                current = recorded.State;
+                continue;
+            }
+
+            var expected = transition.State with { CreatedAt = recorded.State.CreatedAt, UpdatedAt = recorded.State.UpdatedAt };
+            if (expected != recorded.State)
+            {
+                failures.Add($"{recorded.TradeId} v{recorded.Version} ({recorded.Type.ToCode()}): recorded state differs from the replayed one");
+            }
+
+            current = recorded.State;
+        }
+
+        if (failures.Count > 0)
+        {
+            problems.Add(new IntegrityProblem("journal does not replay through the lifecycle rules", string.Join("; ", failures)));
+        }
+    }
+
+    /// <summary>The command that, applied to <paramref name="before"/>, produces <paramref name="recorded"/>.</summary>
+    private static TradeCommand CommandFor(TradeEvent recorded, Trade? before)
+    {
+        var s = recorded.State;
+        return recorded.Type switch
+        {
+            TradeEventType.Create => new CreateTrade(s.TradeId, s.Account, s.Symbol, s.Side, s.Quantity, s.Price, s.Venue, s.Trader, s.ExecutedAt),
+            TradeEventType.Amend => new AmendTrade(s.TradeId, before?.Version,
+                Quantity: s.Quantity, Price: s.Price, Venue: s.Venue, Trader: s.Trader, ExecutedAt: s.ExecutedAt),
+            TradeEventType.Fill => new FillTrade(s.TradeId, recorded.LastQuantity ?? 0, recorded.LastPrice ?? 0, before?.Version),
+            TradeEventType.Cancel => new CancelTrade(s.TradeId, before?.Version),
+            _ => new DeleteTrade(s.TradeId, before?.Version),
+        };
+    }
+
+    private static void CheckCheckpoints(DuckDBConnection connection, List<IntegrityProblem> problems)
+    {
+        var ahead = Strings(connection, """
+            SELECT sink || ' is at seq ' || last_seq || ', the journal ends at ' || (SELECT coalesce(max(seq), 0) FROM trade_events)
+            FROM sync_checkpoints WHERE last_seq > (SELECT coalesce(max(seq), 0) FROM trade_events) ORDER BY sink
+            """);
+        if (ahead.Count > 0)
+        {
+            problems.Add(new IntegrityProblem("a sink checkpoint is ahead of the journal (events were lost)", string.Join("; ", ahead)));
+        }
+    }
+
+    private static long Scalar(DuckDBConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar() is { } value and not DBNull ? Convert.ToInt64(value, CultureInfo.InvariantCulture) : 0;
+    }
+
+    private static List<string> Strings(DuckDBConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var result = new List<string>();
+        while (reader.Read())
+        {
+            result.Add(reader.GetString(0));
+        }
+
+        return result;
+    }
+}

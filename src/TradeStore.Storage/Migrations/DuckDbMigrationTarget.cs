@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Globalization;
+using DuckDB.NET.Data;
+using TradeStore.Core.Migrations;
+
+namespace TradeStore.Storage.Migrations;
+
+/// <summary>
+/// Migrations on DuckDB. Each migration runs in one transaction together with its <c>schema_migrations</c> row,
+/// so a failing script leaves the schema and the recorded version exactly as they were (DuckDB DDL is transactional).
+/// </summary>
+public sealed class DuckDbMigrationTarget(DuckDbDatabase database) : IMigrationTarget
+{
+    /// <summary>The bookkeeping table; created by <see cref="PrepareAsync"/>, never dropped by a migration.</summary>
+    public const string BookkeepingDdl = """
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version     INTEGER   NOT NULL PRIMARY KEY CHECK (version >= 1),
+            name        VARCHAR   NOT NULL,
+            checksum    VARCHAR   NOT NULL CHECK (length(checksum) = 64),
+            applied_at  TIMESTAMP NOT NULL,
+            duration_ms DOUBLE    NOT NULL CHECK (duration_ms >= 0)
+        )
+        """;
+
+    public string Description => $"duckdb {database.Path}";
+
+    public string FailureNote => "Its transaction was rolled back: the database is unchanged at version {0}.";
+
+    public Task<IReadOnlyList<AppliedMigration>> ReadAppliedAsync(CancellationToken cancellationToken)
+    {
+        using var connection = database.OpenConnection();
+        using (var probe = connection.CreateCommand())
+        {
+            probe.CommandText = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = 'schema_migrations'";
+            if (Convert.ToInt64(probe.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+            {
+                return Task.FromResult<IReadOnlyList<AppliedMigration>>([]);
+            }
+        }
+
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT version, name, checksum, applied_at, duration_ms FROM schema_migrations ORDER BY version";
+        using var reader = command.ExecuteReader();
+        var applied = new List<AppliedMigration>();
+        while (reader.Read())
+        {
+            applied.Add(new AppliedMigration(
+                reader.GetInt32(0),
+                reader.GetString(1),
+                reader.GetString(2),
+                new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(3), DateTimeKind.Utc)),
+                TimeSpan.FromMilliseconds(reader.GetDouble(4))));
+        }
+
+        return Task.FromResult<IReadOnlyList<AppliedMigration>>(applied);
+    }
+
+    public Task PrepareAsync(CancellationToken cancellationToken)
+    {
+        using var connection = database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = BookkeepingDdl;
+        command.ExecuteNonQuery();
+        return Task.CompletedTask;
+    }
+
+    public Task<TimeSpan> ApplyAsync(Migration migration, CancellationToken cancellationToken) =>
+        Task.FromResult(RunInTransaction(migration.UpSql, migration, record: true));
+
+    public Task<TimeSpan> RevertAsync(Migration migration, CancellationToken cancellationToken) =>
+        Task.FromResult(RunInTransaction(migration.DownSql, migration, record: false));
+
+    private TimeSpan RunInTransaction(string script, Migration migration, bool record)
+    {
+        using var connection = database.OpenConnection();
+        using var transaction = connection.BeginTransaction();
+        var stopwatch = Stopwatch.StartNew();
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = script;
+            command.ExecuteNonQuery();
+        }
+
+        var duration = stopwatch.Elapsed;
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            if (record)
+            {
+                command.CommandText = "INSERT INTO schema_migrations (version, name, checksum, applied_at, duration_ms) VALUES ($version, $name, $checksum, $at, $ms)";
+                command.Parameters.Add(new DuckDBParameter("name", migration.Name));
+                command.Parameters.Add(new DuckDBParameter("checksum", migration.Checksum));
+                command.Parameters.Add(new DuckDBParameter("at", DateTime.UtcNow));
+                command.Parameters.Add(new DuckDBParameter("ms", duration.TotalMilliseconds));
+            }
+            else
+            {
+                command.CommandText = "DELETE FROM schema_migrations WHERE version = $version";
+            }
+
+            command.Parameters.Add(new DuckDBParameter("version", migration.Version));
+            command.ExecuteNonQuery();
+        }
+
+        // Disposing an uncommitted transaction rolls it back: a throw above leaves nothing behind.
+        transaction.Commit();
+        return duration;
+    }
+}

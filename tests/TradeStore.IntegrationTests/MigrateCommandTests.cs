@@ -1,0 +1,242 @@
+using TradeStore.Storage;
+using TradeStore.Storage.Migrations;
+using TradeStore.TestSupport;
+
+namespace TradeStore.IntegrationTests;
+
+/// <summary><c>tradestore migrate …</c> and the schema rules of <c>serve</c>, through the real executable.</summary>
+public sealed class MigrateCommandTests : IDisposable
+{
+    private readonly TempDirectory _work = new("migrate");
+
+    public void Dispose() => _work.Dispose();
+
+    private Task<(int ExitCode, string Output)> RunAsync(params string[] arguments) =>
+        TradeStoreProcess.RunAsync([.. arguments, "--data", _work.Path], _work.Path);
+
+    private Task<(int ExitCode, string Output)> RunWithClickHouseAsync(string database, params string[] arguments) =>
+        TradeStoreProcess.RunAsync([.. arguments, "--data", _work.Path], _work.Path, new Dictionary<string, string>
+        {
+            ["TRADESTORE__CLICKHOUSE__URL"] = TestServers.ClickHouse,
+            ["TRADESTORE__CLICKHOUSE__DATABASE"] = database,
+        });
+
+    /// <summary>Migrates in this process, then changes schema_migrations by hand; the database is closed again before the child runs.</summary>
+    private void PrepareDatabase(string? sql = null)
+    {
+        using var database = DuckDbDatabase.Open(_work.DatabasePath);
+        DuckDbSchema.MigrateToLatest(database);
+        if (sql is not null)
+        {
+            using var connection = database.OpenConnection();
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.ExecuteNonQuery();
+        }
+    }
+
+    private string TablesOfDatabase()
+    {
+        using var database = DuckDbDatabase.Open(_work.DatabasePath);
+        using var connection = database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM duckdb_tables()";
+        return command.ExecuteScalar() as string ?? "";
+    }
+
+    private const string Drift = "UPDATE schema_migrations SET checksum = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'";
+    private const string Newer = "INSERT INTO schema_migrations VALUES (2, 'future', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', now()::TIMESTAMP, 1)";
+
+    [Fact]
+    public async Task MigrateUp_FreshDirectory_PrintsEachMigrationWithDurationAndStatusShowsIt()
+    {
+        var (upExit, upOutput) = await RunAsync("migrate", "up");
+        var (statusExit, statusOutput) = await RunAsync("migrate", "status");
+        var (againExit, againOutput) = await RunAsync("migrate", "up");
+
+        Assert.True(upExit == 0, upOutput);
+        Assert.Matches(@"applied 0001_initial in \d+\.\d ms", upOutput);
+        Assert.Equal(0, statusExit);
+        Assert.Contains("schema version 1", statusOutput);
+        Assert.Matches(@"0001\s+initial\s+applied\s+[0-9a-f]{16}", statusOutput);
+        Assert.Equal(0, againExit);
+        Assert.Contains("nothing to apply", againOutput);
+    }
+
+    [Fact]
+    public async Task MigrateStatus_FreshDirectory_ListsPendingAndCreatesNoFile()
+    {
+        var (exitCode, output) = await RunAsync("migrate", "status");
+
+        Assert.Equal(0, exitCode);
+        Assert.Matches(@"0001\s+initial\s+pending", output);
+        Assert.False(File.Exists(_work.DatabasePath), "status only reads");
+    }
+
+    [Fact]
+    public async Task MigrateUpDryRun_Anything_PrintsSqlAndChangesNothing()
+    {
+        var (exitCode, output) = await RunAsync("migrate", "up", "--dry-run");
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("CREATE TABLE trade_events", output);
+        Assert.Contains("nothing is changed", output);
+        Assert.False(File.Exists(_work.DatabasePath), "a dry run creates nothing");
+
+        PrepareDatabase();
+        var (downExit, downOutput) = await RunAsync("migrate", "down", "--to", "0", "--dry-run");
+        Assert.Equal(0, downExit);
+        Assert.Contains("DROP TABLE trade_events", downOutput);
+        Assert.Contains("trade_events", TablesOfDatabase());
+    }
+
+    [Fact]
+    public async Task MigrateDown_WithoutYes_ExitsTwoSayingWhatWouldBeDroppedAndChangesNothing()
+    {
+        PrepareDatabase();
+
+        var (exitCode, output) = await RunAsync("migrate", "down", "--to", "0");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("--yes", output);
+        Assert.Contains("0001_initial.down.sql: Drops every trade, event and checkpoint.", output);
+        Assert.Contains("trade_events", TablesOfDatabase());
+    }
+
+    [Fact]
+    public async Task MigrateDown_WithYes_RevertsToZero()
+    {
+        PrepareDatabase();
+
+        var (exitCode, output) = await RunAsync("migrate", "down", "--to", "0", "--yes");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("reverted 0001_initial", output);
+        Assert.Equal("schema_migrations", TablesOfDatabase());
+    }
+
+    [Theory]
+    [InlineData("migrate", "down")]
+    [InlineData("migrate", "up", "--to", "7")]
+    [InlineData("migrate", "status", "--target", "postgres")]
+    public async Task Migrate_BadCommandLine_ExitsTwo(params string[] arguments)
+    {
+        var (exitCode, output) = await RunAsync(arguments);
+
+        Assert.True(exitCode == 2, output);
+    }
+
+    [Fact]
+    public async Task MigrateVerify_EditedScript_ExitsOneNamingTheMigration()
+    {
+        PrepareDatabase(Drift);
+
+        var (exitCode, output) = await RunAsync("migrate", "verify");
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("0001_initial", output);
+        Assert.Contains("edited", output);
+    }
+
+    [Fact]
+    public async Task MigrateVerify_Consistent_ExitsZero()
+    {
+        PrepareDatabase();
+
+        var (exitCode, output) = await RunAsync("migrate", "verify");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("OK", output);
+    }
+
+    [Fact]
+    public async Task MigrateVerifyAndUp_NewerDatabase_ExitOneNamingBothVersions()
+    {
+        PrepareDatabase(Newer);
+
+        var (verifyExit, verifyOutput) = await RunAsync("migrate", "verify");
+        var (upExit, upOutput) = await RunAsync("migrate", "up");
+
+        Assert.Equal(1, verifyExit);
+        Assert.Contains("schema version 2", verifyOutput);
+        Assert.Contains("(version 1)", verifyOutput);
+        Assert.Equal(1, upExit);
+        Assert.Contains("newer than this binary", upOutput);
+    }
+
+    [Theory]
+    [InlineData(Drift, "edited")]
+    [InlineData(Newer, "newer than this binary knows (version 1)")]
+    public async Task Serve_SchemaDriftedOrNewer_RefusesToStart(string change, string expected)
+    {
+        PrepareDatabase(change);
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(
+            ["serve", "--data", _work.Path, "--urls", $"http://127.0.0.1:{FreePort.Next()}"], _work.Path);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains(expected, output);
+        Assert.DoesNotContain("serving", output);
+    }
+
+    [Fact]
+    public async Task Serve_AutoMigrateOffWithPendingMigrations_RefusesAndNamesTheCommand()
+    {
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(
+            ["serve", "--data", _work.Path, "--urls", $"http://127.0.0.1:{FreePort.Next()}"], _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE__STORAGE__AUTOMIGRATE"] = "false" });
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("tradestore migrate up", output);
+        Assert.DoesNotContain("trade_events", TablesOfDatabase());
+    }
+
+    [Fact]
+    public async Task MigrateUp_ClickHouseConfigured_MigratesBothStoresAndSecondRunIsNoOp()
+    {
+        var database = $"cli_{Guid.NewGuid():N}";
+
+        var (exitCode, output) = await RunWithClickHouseAsync(database, "migrate", "up");
+        var (againExit, againOutput) = await RunWithClickHouseAsync(database, "migrate", "up");
+        var (statusExit, statusOutput) = await RunWithClickHouseAsync(database, "migrate", "status", "--target", "clickhouse");
+        var (toExit, toOutput) = await RunWithClickHouseAsync(database, "migrate", "down", "--to", "0", "--yes");
+        var (downExit, downOutput) = await RunWithClickHouseAsync(database, "migrate", "down", "--to", "0", "--yes", "--target", "clickhouse");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Matches(@"duckdb .*: applied 0001_initial", output);
+        Assert.Matches($@"clickhouse .*/{database}: applied 0001_initial", output);
+        Assert.Equal(0, againExit);
+        Assert.Equal(2, againOutput.Split("nothing to apply").Length - 1);
+        Assert.Equal(0, statusExit);
+        Assert.DoesNotContain("duckdb", statusOutput);
+        Assert.Matches(@"0001\s+initial\s+applied", statusOutput);
+        Assert.Equal(2, toExit);
+        Assert.Contains("--target", toOutput);
+        Assert.True(downExit == 0, downOutput);
+        Assert.Contains("trade_events", TablesOfDatabase());
+    }
+
+    [Fact]
+    public async Task MigrateTargetClickHouse_NotConfigured_ExitsTwo()
+    {
+        var (exitCode, output) = await RunAsync("migrate", "status", "--target", "clickhouse");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("ClickHouse:Url", output);
+    }
+
+    [Fact]
+    public async Task MigrateHelp_EverySubcommand_DocumentsDefaultTarget()
+    {
+        var (exitCode, output) = await RunAsync("migrate", "--help");
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("ClickHouse:Url", output);
+        foreach (var sub in new[] { "status", "up", "down", "verify" })
+        {
+            var (subExit, subOutput) = await RunAsync("migrate", sub, "--help");
+            Assert.Equal(0, subExit);
+            Assert.Contains("--target", subOutput);
+        }
+    }
+}

@@ -1,0 +1,123 @@
+using System.Net;
+
+namespace TradeStore.Server.Tests;
+
+/// <summary>Every kind of bad request gets its documented status and a problem naming the field, and changes nothing.</summary>
+public sealed class BadInputTests : ApiTestBase
+{
+    private const string Existing = "EXIST-1";
+
+    protected override Dictionary<string, string> Environment => new()
+    {
+        ["TRADESTORE__API__MAXREQUESTBODYBYTES"] = "2048",
+        ["TRADESTORE__API__MAXPAGESIZE"] = "50",
+        ["TRADESTORE__API__DEFAULTPAGESIZE"] = "20",
+    };
+
+    public static TheoryData<string, string, string, string?, int, string, string?> Cases => new()
+    {
+        // name, method+path, content type, body, status, problem type, field
+        { "malformed JSON", "POST /v1/trades", "application/json", """{"tradeId":"N-1","quantity": }""", 400, "malformed-json", null },
+        { "truncated JSON", "POST /v1/trades/EXIST-1/amend", "application/json", """{"expectedVersion":1,""", 400, "malformed-json", null },
+        { "not an object", "POST /v1/trades", "application/json", "[1,2]", 400, "validation", "body" },
+        { "empty body", "POST /v1/trades", "application/json", "", 400, "validation", "body" },
+        { "unknown property", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", extra: ""","colour":"red" """), 400, "unknown-property", "colour" },
+        { "mass-assigned version", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", extra: ""","version":7"""), 400, "unknown-property", "version" },
+        { "mass-assigned status", "POST /v1/trades/EXIST-1/amend", "application/json", """{"expectedVersion":1,"status":"filled"}""", 400, "unknown-property", "status" },
+        { "PascalCase property", "POST /v1/trades/EXIST-1/fill", "application/json", """{"Quantity":"1","price":"1"}""", 400, "unknown-property", "Quantity" },
+        { "duplicate property", "POST /v1/trades/EXIST-1/fill", "application/json", """{"quantity":"1","quantity":"5","price":"1"}""", 400, "malformed-json", "quantity" },
+        { "negative quantity", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", quantity: "-5"), 400, "validation", "quantity" },
+        { "zero quantity", "POST /v1/trades/EXIST-1/fill", "application/json", """{"quantity":0,"price":"1"}""", 400, "validation", "quantity" },
+        { "negative price", "POST /v1/trades/EXIST-1/amend", "application/json", """{"expectedVersion":1,"price":"-0.01"}""", 400, "validation", "price" },
+        { "9-decimal quantity as string", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", quantity: "\"0.000000001\""), 400, "validation", "quantity" },
+        { "9-decimal quantity as number", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", quantity: "0.000000001"), 400, "validation", "quantity" },
+        { "out-of-range price", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", price: "10000000000"), 400, "validation", "price" },
+        { "quantity as boolean", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", quantity: "true"), 400, "validation", "quantity" },
+        { "account as number", "POST /v1/trades", "application/json", """{"tradeId":"N-1","account":5,"symbol":"X","side":"buy","quantity":1,"price":1}""", 400, "malformed-json", "account" },
+        { "missing price", "POST /v1/trades", "application/json", """{"tradeId":"N-1","account":"A","symbol":"X","side":"buy","quantity":1}""", 400, "validation", "price" },
+        { "bad side", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", side: "hold"), 400, "validation", "side" },
+        { "bad trade id", "POST /v1/trades", "application/json", ApiClient.CreateBody("N 1"), 400, "validation", "tradeId" },
+        { "time without zone", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", extra: ""","executedAt":"2026-01-02T03:04:05" """), 400, "validation", "executedAt" },
+        { "amend without expectedVersion", "POST /v1/trades/EXIST-1/amend", "application/json", """{"price":"2"}""", 400, "validation", "expectedVersion" },
+        { "amend changing nothing", "POST /v1/trades/EXIST-1/amend", "application/json", """{"expectedVersion":1}""", 400, "validation", null },
+        { "overfill", "POST /v1/trades/EXIST-1/fill", "application/json", """{"quantity":"100.00000001","price":"1"}""", 400, "validation", "quantity" },
+        { "wrong content type", "POST /v1/trades", "text/plain", ApiClient.CreateBody("N-1"), 415, "unsupported-media-type", "Content-Type" },
+        { "form content type", "POST /v1/trades/EXIST-1/cancel", "application/x-www-form-urlencoded", "expectedVersion=1", 415, "unsupported-media-type", "Content-Type" },
+        { "oversize body", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", extra: $$""","venue":"{{new string('x', 3000)}}" """), 413, "payload-too-large", "body" },
+        { "unknown trade amend", "POST /v1/trades/NOPE/amend", "application/json", """{"expectedVersion":1,"price":"2"}""", 404, "not-found", "tradeId" },
+        { "unknown trade fill", "POST /v1/trades/NOPE/fill", "application/json", """{"quantity":"1","price":"2"}""", 404, "not-found", "tradeId" },
+        { "unknown trade cancel", "POST /v1/trades/NOPE/cancel", "application/json", "{}", 404, "not-found", "tradeId" },
+        { "unknown trade delete", "DELETE /v1/trades/NOPE", "application/json", null, 404, "not-found", "tradeId" },
+        { "unknown trade get", "GET /v1/trades/NOPE", "application/json", null, 404, "not-found", "tradeId" },
+        { "unknown trade history", "GET /v1/trades/NOPE/history", "application/json", null, 404, "not-found", "tradeId" },
+        { "bad delete version", "DELETE /v1/trades/EXIST-1?expectedVersion=x", "application/json", null, 400, "validation", "expectedVersion" },
+        { "page size over limit", "GET /v1/trades?limit=51", "application/json", null, 400, "validation", "limit" },
+        { "page size zero", "GET /v1/trades?limit=0", "application/json", null, 400, "validation", "limit" },
+        { "unknown list filter", "GET /v1/trades?acount=ACC-1", "application/json", null, 400, "validation", "acount" },
+        { "bad status filter", "GET /v1/trades?status=open", "application/json", null, 400, "validation", "status" },
+        { "bad from filter", "GET /v1/trades?from=yesterday", "application/json", null, 400, "validation", "from" },
+        { "bad cursor", "GET /v1/trades?cursor=%21%21", "application/json", null, 400, "validation", "cursor" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Request_BadInput_DocumentedProblemAndNothingChanged(string name, string request, string contentType, string? body, int status, string type, string? field)
+    {
+        await Api.CreateAsync(Existing);
+        var before = await SnapshotAsync();
+        var (method, path) = (request.Split(' ')[0], request.Split(' ')[1]);
+
+        var answer = await Api.SendAsync(new HttpMethod(method), path, body, contentType);
+
+        Assert.True(status == answer.Code, $"{name}: {answer.Code} {answer.Raw}");
+        Assert.Equal("application/problem+json", answer.ContentType);
+        Assert.Equal("urn:tradestore:problem:" + type, answer.ProblemType);
+        Assert.Equal(status, answer.Body.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrWhiteSpace(answer.Body.GetProperty("title").GetString()));
+        Assert.False(string.IsNullOrWhiteSpace(answer.Body.GetProperty("detail").GetString()));
+        Assert.DoesNotContain("\\u00", answer.Raw);
+        if (field is not null)
+        {
+            Assert.True(field == answer.Field, $"{name}: field {answer.Field} in {answer.Raw}");
+        }
+
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
+    [Fact]
+    public async Task Create_ChunkedBodyWithoutLengthOverLimit_PayloadTooLargeAndNothingWritten()
+    {
+        var body = ApiClient.CreateBody("N-1", extra: $$""","venue":"{{new string('x', 5000)}}" """);
+        using var content = new UnknownLengthContent(System.Text.Encoding.UTF8.GetBytes(body));
+        content.Headers.ContentType = new("application/json");
+
+        using var response = await Http.PostAsync("/v1/trades", content, TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.NotFound, (await Api.GetAsync("/v1/trades/N-1")).Status);
+    }
+
+    /// <summary>What a client can observe of the store: the existing trade, its history, and the list of every trade.</summary>
+    private async Task<string> SnapshotAsync()
+    {
+        var trade = await Api.GetAsync($"/v1/trades/{Existing}");
+        var history = await Api.GetAsync($"/v1/trades/{Existing}/history");
+        var list = await Api.GetAsync("/v1/trades?limit=50");
+        var unknown = await Api.GetAsync("/v1/trades/NOPE/history");
+        var created = await Api.GetAsync("/v1/trades/N-1");
+        return string.Join("\n", trade.Raw, history.Raw, list.Raw, unknown.Code, created.Code);
+    }
+}
+
+/// <summary>A body whose length is not known up front, so it travels chunked and only the reading limit can stop it.</summary>
+internal sealed class UnknownLengthContent(byte[] bytes) : HttpContent
+{
+    protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) => stream.WriteAsync(bytes).AsTask();
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = 0;
+        return false;
+    }
+}

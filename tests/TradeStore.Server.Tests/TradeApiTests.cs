@@ -1,0 +1,192 @@
+using System.Net;
+using System.Text.Json;
+
+namespace TradeStore.Server.Tests;
+
+/// <summary>The single-trade endpoints end to end: real host, real engine, real DuckDB file.</summary>
+public sealed class TradeApiTests : ApiTestBase
+{
+    [Fact]
+    public async Task Create_ExactDecimalsAsStringAndNumber_StoredAndReturnedExactly()
+    {
+        var created = await Api.PostAsync("/v1/trades",
+            """{"tradeId":"T-1","account":"ACC-1","symbol":"BTC-USD","side":"sell","quantity":"0.00000001","price":1234567890.12345678,"venue":"XNAS","trader":"ann","executedAt":"2026-01-02T03:04:05.1234567+01:00"}""");
+
+        Assert.Equal(HttpStatusCode.Created, created.Status);
+        Assert.Equal("/v1/trades/T-1", created.Headers.Location?.OriginalString);
+        Assert.Equal("0.00000001", created.RawOf("quantity"));
+        Assert.Equal("1234567890.12345678", created.RawOf("price"));
+        Assert.Equal("sell", created.Body.GetProperty("side").GetString());
+        Assert.Equal("new", created.Body.GetProperty("status").GetString());
+        Assert.Equal("2026-01-02T02:04:05.123456Z", created.Body.GetProperty("executedAt").GetString());
+        Assert.Equal(1, created.Version);
+        Assert.Equal(JsonValueKind.Null, created.Body.GetProperty("averageFillPrice").ValueKind);
+
+        var read = await Api.GetAsync("/v1/trades/T-1");
+        Assert.Equal(HttpStatusCode.OK, read.Status);
+        Assert.Equal(created.Raw, read.Raw);
+    }
+
+    [Fact]
+    public async Task Lifecycle_CreateAmendFillCancelDelete_EachStepVersionedAndInHistory()
+    {
+        await Api.CreateAsync("T-2", quantity: "10", price: "100");
+
+        var amended = await Api.PostAsync("/v1/trades/T-2/amend", """{"expectedVersion":1,"quantity":"1234567890.12345678","price":"0.00000001","venue":"XLON"}""");
+        Assert.Equal(HttpStatusCode.OK, amended.Status);
+        Assert.Equal(2, amended.Version);
+        Assert.Equal("1234567890.12345678", amended.RawOf("quantity"));
+        Assert.Equal("0.00000001", amended.RawOf("price"));
+        Assert.Equal("XLON", amended.Body.GetProperty("venue").GetString());
+
+        var filled = await Api.PostAsync("/v1/trades/T-2/fill", """{"quantity":0.5,"price":"101.25"}""");
+        Assert.Equal(HttpStatusCode.OK, filled.Status);
+        Assert.Equal("partially_filled", filled.Body.GetProperty("status").GetString());
+        Assert.Equal("0.5", filled.RawOf("filledQuantity"));
+        Assert.Equal("101.25", filled.RawOf("averageFillPrice"));
+
+        var cancelled = await Api.PostAsync("/v1/trades/T-2/cancel", null);
+        Assert.Equal(HttpStatusCode.OK, cancelled.Status);
+        Assert.Equal("cancelled", cancelled.Body.GetProperty("status").GetString());
+        Assert.Equal(4, cancelled.Version);
+
+        var deleted = await Api.DeleteAsync("/v1/trades/T-2?expectedVersion=4");
+        Assert.Equal(HttpStatusCode.OK, deleted.Status);
+        Assert.Equal("deleted", deleted.Body.GetProperty("status").GetString());
+
+        Assert.Equal(HttpStatusCode.NotFound, (await Api.GetAsync("/v1/trades/T-2")).Status);
+        var history = await Api.GetAsync("/v1/trades/T-2/history");
+        Assert.Equal(HttpStatusCode.OK, history.Status);
+        var items = history.Body.GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(["create", "amend", "fill", "cancel", "delete"], items.Select(e => e.GetProperty("type").GetString()));
+        Assert.Equal([1L, 2, 3, 4, 5], items.Select(e => e.GetProperty("version").GetInt64()));
+        Assert.Equal("0.5", items[2].GetProperty("lastQuantity").GetRawText());
+        Assert.Equal("101.25", items[2].GetProperty("lastPrice").GetRawText());
+    }
+
+    [Fact]
+    public async Task Create_RetriedWithSameIdempotencyKey_ReplaysOriginalAndWritesOneEvent()
+    {
+        var body = ApiClient.CreateBody("T-3");
+
+        var first = await Api.PostAsync("/v1/trades", body, idempotencyKey: "key-3");
+        var retry = await Api.PostAsync("/v1/trades", body, idempotencyKey: "key-3");
+
+        Assert.Equal(HttpStatusCode.Created, first.Status);
+        Assert.Equal(HttpStatusCode.Created, retry.Status);
+        Assert.Equal(first.Raw, retry.Raw);
+        Assert.Equal("true", retry.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.False(first.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(1, await Api.HistoryCountAsync("T-3"));
+    }
+
+    [Fact]
+    public async Task Fill_RetriedWithSameIdempotencyKey_FillsOnce()
+    {
+        await Api.CreateAsync("T-4", quantity: "10");
+
+        var first = await Api.PostAsync("/v1/trades/T-4/fill", """{"quantity":"4","price":"10"}""", idempotencyKey: "fill-4");
+        var retry = await Api.PostAsync("/v1/trades/T-4/fill", """{"quantity":"4","price":"10"}""", idempotencyKey: "fill-4");
+
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        Assert.Equal(HttpStatusCode.OK, retry.Status);
+        Assert.Equal(first.Raw, retry.Raw);
+        Assert.Equal("4", (await Api.GetAsync("/v1/trades/T-4")).RawOf("filledQuantity"));
+        Assert.Equal(2, await Api.HistoryCountAsync("T-4"));
+    }
+
+    [Fact]
+    public async Task Amend_32ConcurrentWithSameExpectedVersion_ExactlyOneSucceeds()
+    {
+        await Api.CreateAsync("T-5");
+
+        var answers = await Task.WhenAll(Enumerable.Range(1, 32).Select(i =>
+            Api.PostAsync("/v1/trades/T-5/amend", $$"""{"expectedVersion":1,"price":"{{i}}.25"}""")));
+
+        Assert.Single(answers, a => a.Status == HttpStatusCode.OK);
+        var conflicts = answers.Where(a => a.Status != HttpStatusCode.OK).ToList();
+        Assert.Equal(31, conflicts.Count);
+        Assert.All(conflicts, c =>
+        {
+            Assert.Equal(HttpStatusCode.Conflict, c.Status);
+            Assert.Equal("application/problem+json", c.ContentType);
+            Assert.Equal("urn:tradestore:problem:version-conflict", c.ProblemType);
+            Assert.Equal("expectedVersion", c.Field);
+            Assert.Equal(2, c.Body.GetProperty("currentVersion").GetInt64());
+        });
+        var winner = answers.Single(a => a.Status == HttpStatusCode.OK);
+        Assert.Equal(winner.Raw, (await Api.GetAsync("/v1/trades/T-5")).Raw);
+        Assert.Equal(2, await Api.HistoryCountAsync("T-5"));
+    }
+
+    [Fact]
+    public async Task Cancel_EmptyBodyAndStaleVersion_ConflictNamesCurrentVersion()
+    {
+        await Api.CreateAsync("T-6");
+        await Api.PostAsync("/v1/trades/T-6/amend", """{"expectedVersion":1,"trader":"bob"}""");
+
+        var stale = await Api.PostAsync("/v1/trades/T-6/cancel", """{"expectedVersion":1}""");
+
+        Assert.Equal(HttpStatusCode.Conflict, stale.Status);
+        Assert.Equal(2, stale.Body.GetProperty("currentVersion").GetInt64());
+        Assert.Equal("new", (await Api.GetAsync("/v1/trades/T-6")).Body.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Fill_CancelledTrade_ConflictInvalidTransition()
+    {
+        await Api.CreateAsync("T-7");
+        await Api.PostAsync("/v1/trades/T-7/cancel", "{}");
+
+        var fill = await Api.PostAsync("/v1/trades/T-7/fill", """{"quantity":"1","price":"1"}""");
+
+        Assert.Equal(HttpStatusCode.Conflict, fill.Status);
+        Assert.Equal("urn:tradestore:problem:invalid-transition", fill.ProblemType);
+        Assert.Equal(2, await Api.HistoryCountAsync("T-7"));
+    }
+
+    [Fact]
+    public async Task Create_ExistingTradeId_Conflict()
+    {
+        await Api.CreateAsync("T-8");
+
+        var again = await Api.PostAsync("/v1/trades", ApiClient.CreateBody("T-8", quantity: "5"));
+
+        Assert.Equal(HttpStatusCode.Conflict, again.Status);
+        Assert.Equal("urn:tradestore:problem:already-exists", again.ProblemType);
+        Assert.Equal("tradeId", again.Field);
+        Assert.Equal("100", (await Api.GetAsync("/v1/trades/T-8")).RawOf("quantity"));
+    }
+
+    [Fact]
+    public async Task Positions_AfterFills_NetQuantityAndAveragePriceExact()
+    {
+        await Api.CreateAsync("P-1", quantity: "10", account: "POS", symbol: "MSFT", side: "buy");
+        await Api.CreateAsync("P-2", quantity: "4", account: "POS", symbol: "MSFT", side: "sell");
+        await Api.PostAsync("/v1/trades/P-1/fill", """{"quantity":"3","price":"100.1"}""");
+        await Api.PostAsync("/v1/trades/P-1/fill", """{"quantity":"7","price":"100.00000001"}""");
+        await Api.PostAsync("/v1/trades/P-2/fill", """{"quantity":"4","price":"101"}""");
+
+        var positions = await Api.GetAsync("/v1/positions?account=POS");
+
+        Assert.Equal(HttpStatusCode.OK, positions.Status);
+        var position = Assert.Single(positions.Body.GetProperty("items").EnumerateArray());
+        Assert.Equal("MSFT", position.GetProperty("symbol").GetString());
+        Assert.Equal("6", position.GetProperty("netQuantity").GetRawText());
+        // (3 × 100.1 + 7 × 100.00000001) / 10 = 100.030000007 → 8 decimals, half to even.
+        Assert.Equal("100.03000001", position.GetProperty("averagePrice").GetRawText());
+        Assert.Equal("10", position.GetProperty("boughtQuantity").GetRawText());
+        Assert.Equal("4", position.GetProperty("soldQuantity").GetRawText());
+        Assert.Equal("404", position.GetProperty("soldNotional").GetRawText());
+    }
+
+    [Fact]
+    public async Task Create_OverlongIdempotencyKey_ProblemNamesTheHeader()
+    {
+        var answer = await Api.PostAsync("/v1/trades", ApiClient.CreateBody("T-9"), idempotencyKey: new string('k', 129));
+
+        Assert.Equal(HttpStatusCode.BadRequest, answer.Status);
+        Assert.Equal("Idempotency-Key", answer.Field);
+        Assert.Equal(HttpStatusCode.NotFound, (await Api.GetAsync("/v1/trades/T-9")).Status);
+    }
+}

@@ -1,0 +1,199 @@
+using TradeStore.Core.Migrations;
+using TradeStore.Storage.Migrations;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Storage.Tests;
+
+/// <summary>The migration runner against real DuckDB files.</summary>
+public sealed class DuckDbMigrationTests : IDisposable
+{
+    private readonly TempDirectory _work = new("migrations");
+    private readonly DuckDbDatabase _database;
+
+    public DuckDbMigrationTests()
+    {
+        _database = DuckDbDatabase.Open(_work.DatabasePath);
+    }
+
+    public void Dispose()
+    {
+        _database.Dispose();
+        _work.Dispose();
+    }
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>The embedded migrations plus extra ones, as a newer (or broken) binary would have them.</summary>
+    private static MigrationSet WithExtra(params Migration[] extra) => MigrationSet.From(DuckDbSchema.Migrations.Migrations.Concat(extra));
+
+    private static MigrationSet WithEditedInitial(string edit)
+    {
+        var initial = DuckDbSchema.Migrations.Migrations[0];
+        return MigrationSet.From([new Migration(initial.Version, initial.Name, initial.UpSql + edit, initial.DownSql)]);
+    }
+
+    private int CurrentVersion() => DuckDbSchema.CreateRunner(_database).StatusAsync(Ct).GetAwaiter().GetResult().CurrentVersion;
+
+    [Fact]
+    public async Task MigrateToLatest_EmptyDatabase_CreatesSchemaAndRecordsChecksum()
+    {
+        var steps = DuckDbSchema.MigrateToLatest(_database);
+
+        Assert.Equal(["0001_initial"], steps.Select(s => s.Migration.Id));
+        Assert.Equal(["schema_migrations", "sync_checkpoints", "trade_events", "trade_state"], DuckDbCatalog.Tables(_database));
+        var status = await DuckDbSchema.CreateRunner(_database).StatusAsync(Ct);
+        var row = Assert.Single(status.Entries).Applied!;
+        Assert.Equal(DuckDbSchema.Migrations.Migrations[0].Checksum, row.Checksum);
+        Assert.Equal("initial", row.Name);
+        Assert.True(row.Duration >= TimeSpan.Zero);
+        Assert.True(status.IsCurrent);
+    }
+
+    [Fact]
+    public void MigrateToLatest_Twice_SecondRunsNothingAndChangesNothing()
+    {
+        DuckDbSchema.MigrateToLatest(_database);
+        var before = DuckDbCatalog.Dump(_database);
+
+        var steps = DuckDbSchema.MigrateToLatest(_database);
+
+        Assert.Empty(steps);
+        Assert.Equal(before, DuckDbCatalog.Dump(_database));
+    }
+
+    [Fact]
+    public async Task UpDownToZeroUp_AnyDatabase_LeavesIdenticalCatalog()
+    {
+        var runner = DuckDbSchema.CreateRunner(_database);
+        await runner.UpAsync(cancellationToken: Ct);
+        var first = DuckDbCatalog.Dump(_database);
+
+        var reverted = await runner.DownAsync(0, cancellationToken: Ct);
+        Assert.Equal(["0001_initial"], reverted.Select(s => s.Migration.Id));
+        Assert.Equal(["schema_migrations"], DuckDbCatalog.Tables(_database));
+        Assert.Equal(0, CurrentVersion());
+
+        await runner.UpAsync(cancellationToken: Ct);
+
+        Assert.Contains("trade_events", first);
+        Assert.Equal(first, DuckDbCatalog.Dump(_database));
+        Assert.Equal(1, CurrentVersion());
+    }
+
+    [Fact]
+    public async Task Up_SecondMigrationFails_VersionAndSchemaUnchanged()
+    {
+        DuckDbSchema.MigrateToLatest(_database);
+        var before = DuckDbCatalog.Dump(_database);
+        // The first statement succeeds, the second fails: the transaction must take the first one back too.
+        var broken = WithExtra(new Migration(2, "broken", "CREATE TABLE extra (x INTEGER);\nALTER TABLE trade_events ADD COLUMN note VARCHAR;\nINSERT INTO no_such_table VALUES (1);", "DROP TABLE extra;"));
+
+        var ex = await Assert.ThrowsAsync<MigrationException>(() => DuckDbSchema.CreateRunner(_database, broken).UpAsync(cancellationToken: Ct));
+
+        Assert.Equal(MigrationErrorKind.Failed, ex.Kind);
+        Assert.Contains("0002_broken", ex.Message);
+        Assert.Contains("no_such_table", ex.Message);
+        Assert.Contains("unchanged at version 1", ex.Message);
+        Assert.Equal(1, CurrentVersion());
+        Assert.Equal(before, DuckDbCatalog.Dump(_database));
+    }
+
+    [Fact]
+    public async Task Up_FailureInFirstMigration_LeavesEmptyDatabase()
+    {
+        var broken = MigrationSet.From([new Migration(1, "broken", "CREATE TABLE a (x INTEGER);\nCREATE TABLE a (x INTEGER);", "DROP TABLE a;")]);
+
+        var ex = await Assert.ThrowsAsync<MigrationException>(() => DuckDbSchema.CreateRunner(_database, broken).UpAsync(cancellationToken: Ct));
+
+        Assert.Equal(MigrationErrorKind.Failed, ex.Kind);
+        Assert.Equal(["schema_migrations"], DuckDbCatalog.Tables(_database));
+        Assert.Equal(0, CurrentVersion());
+    }
+
+    [Fact]
+    public async Task Status_EditedScript_ReportsDriftAndUpRefuses()
+    {
+        DuckDbSchema.MigrateToLatest(_database);
+        var edited = WithEditedInitial("\n-- an innocent-looking comment\n");
+        var runner = DuckDbSchema.CreateRunner(_database, edited);
+
+        var status = await runner.StatusAsync(Ct);
+
+        Assert.Equal(1, Assert.Single(status.Drifted).Version);
+        Assert.Contains("0001_initial", Assert.Single(status.Problems));
+        Assert.Equal(MigrationErrorKind.Drift, (await Assert.ThrowsAsync<MigrationException>(() => runner.UpAsync(cancellationToken: Ct))).Kind);
+        Assert.Equal(MigrationErrorKind.Drift, (await Assert.ThrowsAsync<MigrationException>(() => runner.DownAsync(0, cancellationToken: Ct))).Kind);
+        Assert.Contains("trade_events", DuckDbCatalog.Tables(_database));
+    }
+
+    [Fact]
+    public void MigrateToLatest_RecordedChecksumDiffers_RefusesWithDrift()
+    {
+        DuckDbSchema.MigrateToLatest(_database);
+        DuckDbCatalog.Execute(_database, $"UPDATE schema_migrations SET checksum = '{new string('a', 64)}'");
+
+        var ex = Assert.Throws<MigrationException>(() => DuckDbSchema.MigrateToLatest(_database));
+
+        Assert.Equal(MigrationErrorKind.Drift, ex.Kind);
+        Assert.Contains("edited", ex.Message);
+        Assert.Equal(MigrationErrorKind.Drift, Assert.Throws<MigrationException>(() => DuckDbSchema.RequireLatest(_database)).Kind);
+    }
+
+    [Fact]
+    public async Task MigrateToLatest_DatabaseNewerThanBinary_RefusedNamingBothVersions()
+    {
+        var newer = WithExtra(new Migration(2, "future_column", "ALTER TABLE trade_events ADD COLUMN future VARCHAR;", "-- Drops the future column.\nALTER TABLE trade_events DROP COLUMN future;"));
+        await DuckDbSchema.CreateRunner(_database, newer).UpAsync(cancellationToken: Ct);
+        var before = DuckDbCatalog.Dump(_database);
+
+        var ex = Assert.Throws<MigrationException>(() => DuckDbSchema.MigrateToLatest(_database));
+
+        Assert.Equal(MigrationErrorKind.DatabaseNewer, ex.Kind);
+        Assert.Contains("schema version 2", ex.Message);
+        Assert.Contains("version 1", ex.Message);
+        Assert.Contains("0002_future_column", ex.Message);
+        Assert.Equal(MigrationErrorKind.DatabaseNewer, Assert.Throws<MigrationException>(() => DuckDbSchema.RequireLatest(_database)).Kind);
+        Assert.Equal(before, DuckDbCatalog.Dump(_database));
+    }
+
+    [Fact]
+    public void RequireLatest_Pending_RefusesAndTellsToRunMigrateUp()
+    {
+        var ex = Assert.Throws<MigrationException>(() => DuckDbSchema.RequireLatest(_database));
+
+        Assert.Equal(MigrationErrorKind.Pending, ex.Kind);
+        Assert.Contains("tradestore migrate up", ex.Message);
+        Assert.Contains("0001_initial", ex.Message);
+        Assert.Empty(DuckDbCatalog.Tables(_database));
+    }
+
+    [Fact]
+    public async Task PlanUp_DryRun_ChangesNothing()
+    {
+        var before = DuckDbCatalog.Dump(_database);
+        var runner = DuckDbSchema.CreateRunner(_database);
+
+        var plan = await runner.PlanUpAsync(cancellationToken: Ct);
+
+        Assert.Equal(["0001_initial"], plan.Steps.Select(s => s.Id));
+        Assert.Contains("CREATE TABLE trade_events", plan.Sql(plan.Steps[0]));
+        Assert.Equal(before, DuckDbCatalog.Dump(_database));
+        Assert.Empty(DuckDbCatalog.Tables(_database));
+    }
+
+    [Fact]
+    public async Task UpTo_ThenUp_AppliesTheRestInOrder()
+    {
+        var two = WithExtra(new Migration(2, "extra", "CREATE TABLE extra (x INTEGER);", "DROP TABLE extra;"));
+        var runner = DuckDbSchema.CreateRunner(_database, two);
+
+        Assert.Equal([1], (await runner.UpAsync(1, cancellationToken: Ct)).Select(s => s.Migration.Version));
+        Assert.DoesNotContain("extra", DuckDbCatalog.Tables(_database));
+        Assert.Equal([2], (await runner.UpAsync(cancellationToken: Ct)).Select(s => s.Migration.Version));
+        Assert.Contains("extra", DuckDbCatalog.Tables(_database));
+
+        Assert.Equal([2], (await runner.DownAsync(1, cancellationToken: Ct)).Select(s => s.Migration.Version));
+        Assert.DoesNotContain("extra", DuckDbCatalog.Tables(_database));
+        Assert.Equal(1, CurrentVersion());
+    }
+}
