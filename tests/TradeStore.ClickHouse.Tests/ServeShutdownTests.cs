@@ -36,6 +36,8 @@ public sealed class ServeShutdownTests
         await app.StartAsync(TestContext.Current.CancellationToken);
         var commands = app.Services.GetRequiredService<ITradeCommands>();
         await TradeWorkload.SubmitAsync(commands, [new CreateTrade("first", "acc", "SYM", Side.Buy, 1m, 1m)]);
+        var sync = app.Services.GetRequiredService<Sync.ClickHouseSyncState>();
+        await Poll.UntilAsync(() => sync.Snapshot().Checkpoint == 1, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}");
         var queued = Enumerable.Range(0, 3_000).Select(i => commands.SubmitAsync(new CreateTrade($"s-{i}", "acc", "SYM", Side.Sell, 2m, 3m)).AsTask()).ToList();
 
         await app.StopAsync(TestContext.Current.CancellationToken);

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using TradeStore.ClickHouse.Verification;
-using TradeStore.Server.Configuration;
 
 namespace TradeStore.Cli.Commands;
 
@@ -32,8 +31,7 @@ public static class VerifyCommand
                 return ExitCodes.BadInput;
             }
 
-            var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
-            if (ClickHouseCommandSupport.RequireClickHouse(parseResult) is null)
+            if (ClickHouseCommandSupport.RequireClickHouse(parseResult) is not { } settings)
             {
                 return ExitCodes.BadInput;
             }

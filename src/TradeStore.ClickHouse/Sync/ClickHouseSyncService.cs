@@ -215,9 +215,9 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
     /// Finds where ClickHouse stands: the larger of the DuckDB checkpoint and ClickHouse's <c>max(seq)</c>
     /// (events are inserted after their batch's states, so <c>max(seq)</c> only moves on complete batches).
     /// </summary>
-    private async Task ResolvePositionAsync(CancellationToken cancellationToken)
+    private async Task ResolvePositionAsync(CancellationToken cancellationToken, bool migrate = true)
     {
-        if (!_schemaReady && _autoMigrate)
+        if (migrate && !_schemaReady && _autoMigrate)
         {
             await ClickHouseSchema.MigrateToLatestAsync(_client, _options.Database, cancellationToken);
             _schemaReady = true;
@@ -373,7 +373,7 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
         {
             if (!_positionKnown)
             {
-                await ResolvePositionAsync(cts.Token);
+                await ResolvePositionAsync(cts.Token, migrate: false); // no schema work at shutdown: without tables there is nothing to flush into
             }
 
             while (_signal.LastCommittedSeq > _position && !cts.IsCancellationRequested)
