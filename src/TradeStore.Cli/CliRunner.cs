@@ -2,6 +2,7 @@ using System.CommandLine;
 using TradeStore.Core.Migrations;
 using TradeStore.Server.Configuration;
 using TradeStore.Storage;
+using TradeStore.Storage.Integrity;
 
 namespace TradeStore.Cli;
 
@@ -38,6 +39,10 @@ public static class CliRunner
         catch (DatabaseOpenException ex)
         {
             return Fail(configuration.Error, ex.Message, ExitCodes.DatabaseDamaged);
+        }
+        catch (IntegrityException ex)
+        {
+            return Fail(configuration.Error, $"refusing to start: {ex.Message}", ExitCodes.IntegrityFailed);
         }
         catch (MigrationException ex)
         {

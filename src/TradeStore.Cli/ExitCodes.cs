@@ -16,4 +16,10 @@ public static class ExitCodes
 
     /// <summary>DuckDB could not open or replay the database file.</summary>
     public const int DatabaseDamaged = 4;
+
+    /// <summary>The journal and the current state disagree (integrity check); nothing was changed.</summary>
+    public const int IntegrityFailed = 5;
+
+    /// <summary><c>tradestore guard</c> gave up: the child needed more than MaxR restarts within MaxT.</summary>
+    public const int GuardGaveUp = TradeStore.Guard.GuardExitCodes.GaveUp;
 }

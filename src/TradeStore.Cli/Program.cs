@@ -9,10 +9,13 @@ var root = new RootCommand("TradeStore: durable trade capture on embedded DuckDB
     ServeCommand.Create(),
     ConfigCommand.Create(),
     SyncCommand.Create(),
+    RedisCommand.Create(),
     VerifyCommand.Create(),
     RecoverCommand.Create(),
+    TailCommand.Create(),
     MigrateCommand.Create(),
     BenchCommand.Create(),
+    GuardCommand.Create(),
 };
 
 return await CliRunner.RunAsync(root, args);

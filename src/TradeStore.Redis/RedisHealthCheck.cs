@@ -1,11 +1,16 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using TradeStore.Core.Options;
+using TradeStore.Redis.Projection;
 
 namespace TradeStore.Redis;
 
-/// <summary>Redis answers <c>PING</c> within <see cref="RedisOptions.HealthTimeout"/>; otherwise the registration's failure status (degraded).</summary>
-public sealed class RedisHealthCheck(RedisConnection connection, IOptions<RedisOptions> options) : IHealthCheck
+/// <summary>
+/// Redis answers <c>PING</c> within <see cref="RedisOptions.HealthTimeout"/> and, when a projector runs, the projection
+/// is no further behind than <see cref="RedisOptions.DegradedLag"/> and not paused; otherwise the registration's
+/// failure status (degraded).
+/// </summary>
+public sealed class RedisHealthCheck(RedisConnection connection, IOptions<RedisOptions> options, RedisProjector? projector = null) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -14,12 +19,25 @@ public sealed class RedisHealthCheck(RedisConnection connection, IOptions<RedisO
         {
             var database = await connection.GetDatabaseAsync().WaitAsync(timeout, cancellationToken);
             var latency = await database.PingAsync().WaitAsync(timeout, cancellationToken);
-            return HealthCheckResult.Healthy($"{connection.Endpoint} answered PING in {latency.TotalMilliseconds:0.0} ms");
+            var answered = $"{connection.Endpoint} answered PING in {latency.TotalMilliseconds:0.0} ms";
+            if (projector?.Status is not { } status)
+            {
+                return HealthCheckResult.Healthy(answered);
+            }
+
+            var projection = $"projection at seq {status.Checkpoint}, {status.LagEvents} events ({status.Lag.TotalSeconds:0.000} s) behind the journal";
+            if (status.Paused || status.Lag > options.Value.DegradedLag)
+            {
+                return new HealthCheckResult(context.Registration.FailureStatus, $"{answered}; {projection}" + (status.LastError is { } error ? $"; last error: {error}" : string.Empty));
+            }
+
+            return HealthCheckResult.Healthy($"{answered}; {projection}");
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             var reason = ex is TimeoutException ? $"no answer within {timeout.TotalMilliseconds:0} ms" : ex.Message;
-            return new HealthCheckResult(context.Registration.FailureStatus, $"{connection.Endpoint}: {reason}");
+            var lag = projector?.Status is { } status ? $"; projection {status.LagEvents} events behind the journal, writes continue" : string.Empty;
+            return new HealthCheckResult(context.Registration.FailureStatus, $"{connection.Endpoint}: {reason}{lag}");
         }
     }
 }

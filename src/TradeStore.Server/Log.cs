@@ -28,4 +28,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1100, Level = LogLevel.Error, Message = "API request {Method} {Path} failed unexpectedly")]
     public static partial void ApiRequestFailed(ILogger logger, string method, string path, Exception exception);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Information, Message = "{Report}")]
+    public static partial void IntegrityVerified(ILogger logger, string report);
 }

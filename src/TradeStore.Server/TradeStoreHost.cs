@@ -10,13 +10,18 @@ using Microsoft.Extensions.Logging;
 using TradeStore.ClickHouse;
 using TradeStore.Core.Migrations;
 using TradeStore.Core.Options;
+using TradeStore.Core.Trades;
 using TradeStore.Redis;
+using TradeStore.Redis.Projection;
 using TradeStore.Server.Api;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Health;
 using TradeStore.Server.Migrations;
+
+using TradeStore.Server.Metrics;
 using TradeStore.Storage;
 using TradeStore.Storage.Engine;
+using TradeStore.Storage.Integrity;
 using TradeStore.Storage.Migrations;
 
 namespace TradeStore.Server;
@@ -54,15 +59,23 @@ public static class TradeStoreHost
         {
             // Schema before anything else: drift, a newer schema, or (with AutoMigrate off) pending migrations stop start-up here.
             var migrated = MigrateSchema(database, settings.Storage);
+            var integrity = settings.Storage.VerifyOnStart ? VerifyIntegrity(database) : null;
             // A factory registration, so the container disposes (closes) the database at shutdown.
             builder.Services.AddSingleton(_ => database);
             AddDependencies(builder.Services, settings);
+            MetricsEndpoint.AddServices(builder.Services, settings);
             configure?.Invoke(builder);
 
             var app = builder.Build();
             MapHealth(app);
             app.MapTradeApi();
             LogMigrations(app.Logger, database, migrated);
+            if (integrity is not null)
+            {
+                Log.IntegrityVerified(app.Logger, integrity.Describe());
+            }
+
+            MetricsEndpoint.Map(app, settings);
             app.Lifetime.ApplicationStarted.Register(() => Log.Started(app.Logger, settings.Server.Urls, database.Path, database.EngineVersion,
                 settings.Redis.Enabled ? "enabled" : "disabled", settings.ClickHouse.Enabled ? "enabled" : "disabled"));
             app.Lifetime.ApplicationStopped.Register(() => Log.Stopped(app.Logger, database.Path));
@@ -99,6 +112,9 @@ public static class TradeStoreHost
         if (settings.Redis.Enabled)
         {
             services.AddSingleton<RedisConnection>();
+            services.AddSingleton<RedisProjector>();
+            services.AddSingleton<ICommitObserver>(sp => sp.GetRequiredService<RedisProjector>());
+            services.AddHostedService(sp => sp.GetRequiredService<RedisProjector>());
             // By design degraded, not unhealthy: Redis is derived state and writes go on without it (DESIGN.md §4).
             health.AddCheck<RedisHealthCheck>(DependencyNames.Redis, HealthStatus.Degraded, [ReadyTag]);
         }
@@ -124,6 +140,13 @@ public static class TradeStoreHost
 
         DuckDbSchema.RequireLatest(database);
         return [];
+    }
+
+    /// <exception cref="IntegrityException">The journal and the state disagree; the report says how and what to do.</exception>
+    private static IntegrityReport VerifyIntegrity(DuckDbDatabase database)
+    {
+        var report = new IntegrityChecker(database).Check();
+        return report.IsHealthy ? report : throw new IntegrityException(report);
     }
 
     private static void LogMigrations(ILogger logger, DuckDbDatabase database, IReadOnlyList<MigrationStepResult> migrated)

@@ -50,16 +50,24 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
         }
     }
 
-    public static TradeStoreProcess Start(IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string>? environment = null)
+    /// <summary>Path of the native launcher (apphost) <c>tradestore</c> beside <see cref="CliPath"/>.</summary>
+    public static string AppHostPath => System.IO.Path.Combine(System.IO.Path.GetDirectoryName(CliPath)!, "tradestore");
+
+    /// <param name="appHost">Run the native launcher instead of <c>dotnet tradestore.dll</c>.</param>
+    public static TradeStoreProcess Start(IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string>? environment = null, bool appHost = false)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(appHost ? AppHostPath : "dotnet")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(CliPath);
+        if (!appHost)
+        {
+            start.ArgumentList.Add(CliPath);
+        }
+
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);

@@ -14,6 +14,7 @@ public static class BenchCommand
         Engine(),
         Index(),
         Sync(),
+        RedisBenchCommand.Create(),
     };
 
     private static Command Engine()

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using TradeStore.ClickHouse.Recovery;
+using TradeStore.Redis;
+using TradeStore.Redis.Projection;
 using TradeStore.Server.Configuration;
 using TradeStore.Storage;
 using TradeStore.Storage.Migrations;
@@ -8,21 +10,22 @@ using TradeStore.Storage.Recovery;
 namespace TradeStore.Cli.Commands;
 
 /// <summary>
-/// <c>tradestore recover --from SOURCE --data DIR</c>: rebuilds a lost database (journal and state) into an empty
-/// data directory from a derived store that holds the full history, then verifies it. Sources are pluggable:
-/// each is one entry of <see cref="Sources"/>.
+/// <c>tradestore recover --from SOURCE</c>: brings the journal back from a derived store. Sources are pluggable, one
+/// entry of <see cref="Sources"/> each: <c>redis</c> appends the events its change stream holds beyond the journal
+/// (<see cref="JournalRecovery"/>); <c>clickhouse</c> rebuilds a lost database, journal and state, from ClickHouse's full
+/// history into an empty data directory (<see cref="ClickHouseRecovery"/>) and verifies it.
 /// </summary>
 public static class RecoverCommand
 {
-    /// <summary>Each source: restores into the open, migrated, empty database and returns the exit code.</summary>
-    private static readonly Dictionary<string, Func<ParseResult, TradeStoreSettings, DuckDbDatabase, CancellationToken, Task<int>>> Sources = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, Func<ParseResult, CancellationToken, Task<int>>> Sources = new(StringComparer.Ordinal)
     {
+        ["redis"] = FromRedisAsync,
         ["clickhouse"] = FromClickHouseAsync,
     };
 
     private static readonly Option<string> From = new("--from")
     {
-        Description = "Where the history comes from: " + string.Join(", ", Sources.Keys) + ".",
+        Description = "The store to recover from: redis (its change stream: the journal tail) or clickhouse (the whole history, into an empty --data).",
         HelpName = "SOURCE",
         Required = true,
     };
@@ -31,50 +34,76 @@ public static class RecoverCommand
     {
         From.AcceptOnlyFromAmong([.. Sources.Keys]);
         var command = new Command("recover",
-            "Rebuild a lost database from another store's copy of the history into an EMPTY data directory (--data), then verify it. " +
-            "Refuses a database that holds data.")
+            "Bring the journal back from a derived store: --from redis appends the events Redis holds beyond the journal (refuses when that " +
+            "would leave a gap; never overwrites journal rows); --from clickhouse rebuilds a lost database into an EMPTY data directory and " +
+            "verifies it. Run it while the service is stopped.")
         {
             From,
         };
-        command.SetAction(async (parseResult, cancellationToken) =>
-        {
-            var error = parseResult.InvocationConfiguration.Error;
-            var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
-            var source = Sources[parseResult.GetValue(From)!];
-            using var database = DuckDbDatabase.Open(settings.Storage.DatabasePath);
-            DuckDbSchema.MigrateToLatest(database);
-            try
-            {
-                return await source(parseResult, settings, database, cancellationToken);
-            }
-            catch (DatabaseNotEmptyException ex)
-            {
-                error.WriteLine($"tradestore: {ex.Message}");
-                return ExitCodes.BadInput;
-            }
-            catch (JournalImportException ex)
-            {
-                error.WriteLine($"tradestore: recover failed, nothing was written: {ex.Message}");
-                return ExitCodes.Failure;
-            }
-        });
+        command.SetAction((parseResult, cancellationToken) => Sources[parseResult.GetValue(From)!](parseResult, cancellationToken));
         return command;
     }
 
-    private static async Task<int> FromClickHouseAsync(ParseResult parseResult, TradeStoreSettings settings, DuckDbDatabase database, CancellationToken cancellationToken)
+    private static async Task<int> FromRedisAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
+        var output = parseResult.InvocationConfiguration.Output;
+        var error = parseResult.InvocationConfiguration.Error;
+        var options = RedisCommandSupport.RequireRedis(settings);
+        using var database = RedisCommandSupport.OpenExistingDatabase(settings);
+        try
+        {
+            var (connection, redis) = await RedisCommandSupport.ConnectAsync(options, cancellationToken);
+            await using (connection)
+            {
+                var source = new RedisRecoverySource(redis, new RedisKeys(options.KeyPrefix));
+                var report = await new JournalRecovery(database).RecoverAsync(source, cancellationToken);
+                (report.Outcome == RecoveryOutcome.Refused ? error : output).WriteLine(report.Message);
+                if (report.Outcome == RecoveryOutcome.Recovered)
+                {
+                    database.Checkpoint();
+                }
+
+                return report.Outcome == RecoveryOutcome.Refused ? ExitCodes.Failure : ExitCodes.Success;
+            }
+        }
+        catch (Exception ex) when (RedisCommandSupport.IsRedisFailure(ex))
+        {
+            return RedisCommandSupport.Unreachable(error, options, ex);
+        }
+        catch (FormatException ex)
+        {
+            error.WriteLine($"tradestore: {ex.Message} Nothing was written.");
+            return ExitCodes.Failure;
+        }
+    }
+
+    private static async Task<int> FromClickHouseAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
-        if (ClickHouseCommandSupport.RequireClickHouse(parseResult) is null)
+        if (ClickHouseCommandSupport.RequireClickHouse(parseResult) is not { } settings)
         {
             return ExitCodes.BadInput;
         }
 
+        using var database = DuckDbDatabase.Open(settings.Storage.DatabasePath);
+        DuckDbSchema.MigrateToLatest(database);
         RecoveryResult result;
         try
         {
             result = await new ClickHouseRecovery(ClickHouseCommandSupport.Client(settings), database)
                 .RecoverAsync(line => output.WriteLine($"recover: {line}"), cancellationToken);
+        }
+        catch (DatabaseNotEmptyException ex)
+        {
+            error.WriteLine($"tradestore: {ex.Message}");
+            return ExitCodes.BadInput;
+        }
+        catch (JournalImportException ex)
+        {
+            error.WriteLine($"tradestore: recover failed, nothing was written: {ex.Message}");
+            return ExitCodes.Failure;
         }
         catch (Exception ex) when (ClickHouseCommandSupport.IsClickHouseFailure(ex))
         {

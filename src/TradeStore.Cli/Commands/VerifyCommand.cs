@@ -1,14 +1,25 @@
 using System.CommandLine;
 using TradeStore.ClickHouse.Verification;
+using TradeStore.Redis;
+using TradeStore.Redis.Projection;
+using TradeStore.Server.Configuration;
 
 namespace TradeStore.Cli.Commands;
 
 /// <summary>
-/// <c>tradestore verify --clickhouse [--redis]</c>: compares derived stores with the DuckDB journal and exits 1 listing
-/// every difference. Each flag selects one check; the checks themselves live in their store's assembly.
+/// <c>tradestore verify --redis --clickhouse</c>: compares the derived stores with DuckDB, the system of record, and
+/// prints every difference; exit code 1 when there is any. Each flag selects one store; each store's check lives
+/// in its own assembly.
 /// </summary>
 public static class VerifyCommand
 {
+    private const int MaxPrinted = 100;
+
+    private static readonly Option<bool> Redis = new("--redis")
+    {
+        Description = "Compare every trade, position, the checkpoint and the change stream in Redis with DuckDB.",
+    };
+
     private static readonly Option<bool> ClickHouse = new("--clickhouse")
     {
         Description = "Compare ClickHouse (event count, max seq, money sums, each trade's latest version; read with FINAL) with the journal.",
@@ -16,44 +27,33 @@ public static class VerifyCommand
 
     public static Command Create()
     {
-        var command = new Command("verify",
-            "Check derived stores against the DuckDB journal (the server must be stopped: it holds the database). Exit 0 when equal, 1 with the differences.")
+        var command = new Command("verify", "Compare derived stores with DuckDB and print the differences (exit code 1 when any). Run it while the service is stopped.")
         {
+            Redis,
             ClickHouse,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            var output = parseResult.InvocationConfiguration.Output;
-            var error = parseResult.InvocationConfiguration.Error;
-            if (!parseResult.GetValue(ClickHouse))
+            var redis = parseResult.GetValue(Redis);
+            var clickHouse = parseResult.GetValue(ClickHouse);
+            if (!redis && !clickHouse)
             {
-                error.WriteLine("tradestore: say what to verify: --clickhouse.");
+                parseResult.InvocationConfiguration.Error.WriteLine("tradestore: verify needs a store to check: --redis and/or --clickhouse.");
                 return ExitCodes.BadInput;
             }
 
-            if (ClickHouseCommandSupport.RequireClickHouse(parseResult) is not { } settings)
+            var exitCode = ExitCodes.Success;
+            if (redis)
             {
-                return ExitCodes.BadInput;
+                exitCode = Math.Max(exitCode, await VerifyRedisAsync(parseResult, cancellationToken));
             }
 
-            using var database = ClickHouseCommandSupport.OpenExisting(settings, error);
-            if (database is null)
+            if (clickHouse)
             {
-                return ExitCodes.BadInput;
+                exitCode = Math.Max(exitCode, await VerifyClickHouseAsync(parseResult, cancellationToken));
             }
 
-            var reports = new List<VerificationReport>();
-            try
-            {
-                reports.Add(await new ClickHouseVerifier(ClickHouseCommandSupport.Client(settings), database).VerifyAsync(cancellationToken));
-            }
-            catch (Exception ex) when (ClickHouseCommandSupport.IsClickHouseFailure(ex))
-            {
-                error.WriteLine($"tradestore: verify --clickhouse could not read ClickHouse: {ex.Message}");
-                return ExitCodes.Failure;
-            }
-
-            return Print(output, reports) ? ExitCodes.Success : ExitCodes.Failure;
+            return exitCode;
         });
         return command;
     }
@@ -81,5 +81,67 @@ public static class VerifyCommand
         }
 
         return clean;
+    }
+
+    private static async Task<int> VerifyRedisAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
+        var output = parseResult.InvocationConfiguration.Output;
+        var error = parseResult.InvocationConfiguration.Error;
+        var options = RedisCommandSupport.RequireRedis(settings);
+        using var database = RedisCommandSupport.OpenExistingDatabase(settings);
+        try
+        {
+            var (connection, redis) = await RedisCommandSupport.ConnectAsync(options, cancellationToken);
+            await using (connection)
+            {
+                var report = await new RedisVerifier(new RedisKeys(options.KeyPrefix)).VerifyAsync(redis, ProjectionSnapshot.Read(database), cancellationToken);
+                foreach (var difference in report.Differences.Take(MaxPrinted))
+                {
+                    output.WriteLine($"redis: {difference}");
+                }
+
+                if (report.Differences.Count > MaxPrinted)
+                {
+                    output.WriteLine($"redis: … and {report.Differences.Count - MaxPrinted} more");
+                }
+
+                output.WriteLine($"redis: {(report.IsClean ? "OK" : $"{report.Differences.Count} differences")} " +
+                    $"({report.TradesChecked} trades, {report.PositionsChecked} positions, {report.StreamEntries} stream entries; " +
+                    $"Redis checkpoint {report.RedisCheckpoint}, journal at seq {report.JournalLastSeq})");
+                return report.IsClean ? ExitCodes.Success : ExitCodes.Failure;
+            }
+        }
+        catch (Exception ex) when (RedisCommandSupport.IsRedisFailure(ex))
+        {
+            return RedisCommandSupport.Unreachable(error, options, ex);
+        }
+    }
+
+    private static async Task<int> VerifyClickHouseAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var output = parseResult.InvocationConfiguration.Output;
+        var error = parseResult.InvocationConfiguration.Error;
+        if (ClickHouseCommandSupport.RequireClickHouse(parseResult) is not { } settings)
+        {
+            return ExitCodes.BadInput;
+        }
+
+        using var database = ClickHouseCommandSupport.OpenExisting(settings, error);
+        if (database is null)
+        {
+            return ExitCodes.BadInput;
+        }
+
+        try
+        {
+            var report = await new ClickHouseVerifier(ClickHouseCommandSupport.Client(settings), database).VerifyAsync(cancellationToken);
+            return Print(output, [report]) ? ExitCodes.Success : ExitCodes.Failure;
+        }
+        catch (Exception ex) when (ClickHouseCommandSupport.IsClickHouseFailure(ex))
+        {
+            error.WriteLine($"tradestore: verify --clickhouse could not read ClickHouse: {ex.Message}");
+            return ExitCodes.Failure;
+        }
     }
 }

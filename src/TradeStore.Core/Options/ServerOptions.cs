@@ -16,6 +16,10 @@ public sealed class ServerOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "must be between 00:00:01 and 00:10:00.")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Whether <c>GET /metrics</c> serves Prometheus text; it needs no credentials and listens where <see cref="Urls"/> do.</summary>
+    /// <value>Default <c>true</c>: the default listener is loopback only.</value>
+    public bool MetricsEnabled { get; set; } = true;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         var urls = Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

@@ -19,6 +19,10 @@ public sealed class StorageOptions
     /// <value>Default <see langword="true"/>.</value>
     public bool AutoMigrate { get; set; } = true;
 
+    /// <summary>Whether <c>serve</c> checks journal and state agreement before it accepts writes, and refuses to start on a problem.</summary>
+    /// <value>Default <see langword="true"/>.</value>
+    public bool VerifyOnStart { get; set; } = true;
+
     /// <summary>The full path of the database file.</summary>
     public string DatabasePath => Path.GetFullPath(Path.Combine(DataDirectory, DatabaseFileName));
 }

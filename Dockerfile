@@ -1,0 +1,35 @@
+# TradeStore container image: build with the .NET SDK, run on the ASP.NET Core runtime.
+#   docker build -t tradestore:local .
+#   docker run --rm -p 127.0.0.1:5080:5080 -v tradestore-data:/var/lib/tradestore tradestore:local
+# Not built on the machine this was written on (no Docker daemon there); see docs/operations.md.
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+# Project files first, so the restore layer is cached until a dependency changes.
+COPY global.json Directory.Build.props Directory.Packages.props TradeStore.slnx ./
+COPY src/TradeStore.Core/TradeStore.Core.csproj src/TradeStore.Core/
+COPY src/TradeStore.Storage/TradeStore.Storage.csproj src/TradeStore.Storage/
+COPY src/TradeStore.Redis/TradeStore.Redis.csproj src/TradeStore.Redis/
+COPY src/TradeStore.ClickHouse/TradeStore.ClickHouse.csproj src/TradeStore.ClickHouse/
+COPY src/TradeStore.Guard/TradeStore.Guard.csproj src/TradeStore.Guard/
+COPY src/TradeStore.Server/TradeStore.Server.csproj src/TradeStore.Server/
+COPY src/TradeStore.Cli/TradeStore.Cli.csproj src/TradeStore.Cli/
+RUN dotnet restore src/TradeStore.Cli/TradeStore.Cli.csproj
+COPY src/ src/
+RUN dotnet publish src/TradeStore.Cli/TradeStore.Cli.csproj -c Release --no-restore -o /app
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0
+WORKDIR /app
+COPY --from=build /app ./
+# The aspnet image has the unprivileged user `app`; the database lives on a volume it owns.
+RUN mkdir -p /var/lib/tradestore && chown app:app /var/lib/tradestore
+USER app
+WORKDIR /var/lib/tradestore
+ENV TRADESTORE__STORAGE__DATADIRECTORY=/var/lib/tradestore \
+    TRADESTORE__SERVER__URLS=http://0.0.0.0:5080
+VOLUME ["/var/lib/tradestore"]
+EXPOSE 5080
+STOPSIGNAL SIGTERM
+# The guard is PID 1 and supervises serve; `docker stop -t 40` leaves room for its 30 s grace period.
+ENTRYPOINT ["/app/tradestore"]
+CMD ["guard", "--", "serve"]

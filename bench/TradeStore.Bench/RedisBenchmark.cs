@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using TradeStore.Core.Options;
+using TradeStore.Core.Trades;
+using TradeStore.Redis;
+using TradeStore.Redis.Projection;
+using TradeStore.Storage;
+using TradeStore.Storage.Engine;
+using TradeStore.Storage.Migrations;
+
+namespace TradeStore.Bench;
+
+/// <summary>What <c>tradestore bench redis</c> runs.</summary>
+public sealed record RedisBenchmarkOptions(string Connection, int Rate = 10_000, TimeSpan? Duration = null, string Workload = "mixed", int MaxBatchSize = 1000);
+
+/// <summary>The figures of one run.</summary>
+public sealed record RedisBenchmarkResult(int OfferedRate, double Seconds, long Acknowledged, double TradesPerSecond, long EventsProjected, LatencySummary ProjectionDelay, LatencySummary AckLatency, double CatchUpSeconds);
+
+/// <summary>
+/// Projection lag of the Redis projector under a sustained open-loop write rate: the real engine on a fresh
+/// temporary database, the real projector on the given Redis under a throw-away key prefix (deleted afterwards).
+/// The delay of each event runs from its <c>recordedAt</c> (stamped by the writer before its commit) to the moment
+/// its batch's script returned from Redis, so it includes the DuckDB commit, the journal read and the Redis round trip.
+/// </summary>
+public static class RedisBenchmark
+{
+    public static async Task<RedisBenchmarkResult> RunAsync(RedisBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken)
+    {
+        var duration = options.Duration ?? TimeSpan.FromSeconds(30);
+        var prefix = $"bench:{Guid.NewGuid():N}:";
+        output.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}");
+        output.WriteLine($"redis projection: {options.Workload} workload, open loop at {options.Rate}/s for {duration.TotalSeconds:0} s, Redis {options.Connection}, prefix {prefix}");
+
+        using var directory = new BenchDirectory();
+        using var database = DuckDbDatabase.Open(Path.Combine(directory.Path, "redis-bench.duckdb"));
+        DuckDbSchema.MigrateToLatest(database);
+        var redisOptions = Options.Create(new RedisOptions { Connection = options.Connection, KeyPrefix = prefix, MaxBatchSize = options.MaxBatchSize });
+        await using var connection = new RedisConnection(redisOptions);
+        using var projector = new RedisProjector(connection, database, redisOptions, NullLogger<RedisProjector>.Instance);
+        var engine = new WriteEngine(database, new StateIndex(), new EngineOptions { MaxBatchSize = 1000 }, [projector]);
+
+        var delay = new LatencyRecorder();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == RedisMetrics.MeterName && instrument.Name == RedisMetrics.DelayInstrument)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, seconds, _, _) => delay.Record(TimeSpan.FromSeconds(seconds)));
+        listener.Start();
+
+        engine.Start();
+        await projector.StartAsync(cancellationToken);
+        try
+        {
+            var ack = new LatencyRecorder();
+            var (seconds, acknowledged) = await OpenLoopAsync(engine, new Workload(options.Workload), options.Rate, duration, ack, cancellationToken);
+            var drained = Stopwatch.GetTimestamp();
+            var redis = await connection.GetDatabaseAsync();
+            var target = engine.LastSeq.ToString(CultureInfo.InvariantCulture);
+            while ((string?)await redis.StringGetAsync(projector.Keys.Checkpoint) != target && Stopwatch.GetElapsedTime(drained) < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(5, cancellationToken);
+            }
+
+            var catchUp = Stopwatch.GetElapsedTime(drained).TotalSeconds;
+            var result = new RedisBenchmarkResult(options.Rate, seconds, acknowledged, acknowledged / seconds, delay.Count, delay.Summarize(), ack.Summarize(), catchUp);
+            output.WriteLine(FormattableString.Invariant($"engine: {acknowledged:N0} acknowledged in {seconds:0.0} s = {result.TradesPerSecond:N0} trades/s; ack latency {result.AckLatency}"));
+            output.WriteLine(FormattableString.Invariant($"redis projection delay (recordedAt -> visible in Redis), {delay.Count:N0} events: {result.ProjectionDelay}"));
+            output.WriteLine(FormattableString.Invariant($"redis caught up {catchUp * 1000:0} ms after the last acknowledgement"));
+            return result;
+        }
+        finally
+        {
+            await projector.StopAsync(CancellationToken.None);
+            await engine.DisposeAsync();
+            await DeletePrefixAsync(connection, prefix);
+        }
+    }
+
+    private static async Task<(double Seconds, long Acknowledged)> OpenLoopAsync(WriteEngine engine, Workload workload, int rate, TimeSpan duration, LatencyRecorder latency, CancellationToken cancellationToken)
+    {
+        long acknowledged = 0;
+        var random = new Random(1);
+        var pending = new List<Task>();
+        var started = Stopwatch.GetTimestamp();
+        var total = (long)(rate * duration.TotalSeconds);
+        var ticksPerCommand = (double)Stopwatch.Frequency / rate;
+        long issued = 0;
+        while (issued < total && !cancellationToken.IsCancellationRequested)
+        {
+            var due = Math.Min(total, (long)((Stopwatch.GetTimestamp() - started) / ticksPerCommand) + 1);
+            for (; issued < due; issued++)
+            {
+                var intended = started + (long)(issued * ticksPerCommand);
+                var command = workload.Next(random);
+                pending.Add(Track(engine.SubmitAsync(command, CancellationToken.None), command, intended));
+            }
+
+            await Task.Delay(1, cancellationToken);
+            if (pending.Count > 10_000)
+            {
+                pending.RemoveAll(t => t.IsCompleted);
+            }
+        }
+
+        await Task.WhenAll(pending);
+        return (Stopwatch.GetElapsedTime(started).TotalSeconds, acknowledged);
+
+        async Task Track(ValueTask<CommandResult> submitted, TradeCommand command, long intended)
+        {
+            var result = await submitted;
+            latency.RecordSince(intended);
+            if (result.Succeeded)
+            {
+                Interlocked.Increment(ref acknowledged);
+                workload.Created(result, command);
+            }
+        }
+    }
+
+    private static async Task DeletePrefixAsync(RedisConnection connection, string prefix)
+    {
+        var redis = await connection.GetDatabaseAsync();
+        var cursor = "0";
+        do
+        {
+            var page = (RedisResult[])(await redis.ExecuteAsync("SCAN", cursor, "MATCH", prefix + "*", "COUNT", 1000))!;
+            cursor = (string)page[0]!;
+            var keys = ((RedisResult[])page[1]!).Select(k => (RedisKey)(string)k!).ToArray();
+            if (keys.Length > 0)
+            {
+                await redis.KeyDeleteAsync(keys);
+            }
+        }
+        while (cursor != "0");
+    }
+}

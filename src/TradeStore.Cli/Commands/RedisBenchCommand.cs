@@ -1,0 +1,44 @@
+using System.CommandLine;
+using TradeStore.Bench;
+using TradeStore.Server.Configuration;
+
+namespace TradeStore.Cli.Commands;
+
+/// <summary><c>tradestore bench redis</c>: Redis projection lag at a sustained write rate (a subcommand of <see cref="BenchCommand"/>).</summary>
+public static class RedisBenchCommand
+{
+    public static Command Create()
+    {
+        var rate = new Option<int>("--rate") { Description = "Commands offered per second (open loop).", DefaultValueFactory = _ => 10_000, HelpName = "N" };
+        var duration = new Option<int>("--duration") { Description = "Seconds of sustained writes.", DefaultValueFactory = _ => 30, HelpName = "S" };
+        var workload = new Option<string>("--workload") { Description = "insert: new trades only; mixed: creates, amends and fills.", DefaultValueFactory = _ => "mixed" };
+        workload.AcceptOnlyFromAmong("insert", "mixed");
+        var maxBatch = new Option<int>("--max-batch") { Description = "Redis:MaxBatchSize for this run.", DefaultValueFactory = _ => 1000, HelpName = "N" };
+        foreach (var positive in new[] { rate, duration, maxBatch })
+        {
+            positive.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() < 1)
+                {
+                    result.AddError($"{result.Option.Name} must be 1 or greater.");
+                }
+            });
+        }
+
+        var command = new Command("redis",
+            "Projection lag (commit to visible in Redis, p50/p99) of the Redis projector while the engine takes N trades/s, on a fresh temporary database " +
+            "and the configured Redis (Redis:Connection) under a throw-away key prefix.")
+        {
+            rate, duration, workload, maxBatch,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
+            var redis = RedisCommandSupport.RequireRedis(settings);
+            await RedisBenchmark.RunAsync(new RedisBenchmarkOptions(redis.Connection!, parseResult.GetValue(rate), TimeSpan.FromSeconds(parseResult.GetValue(duration)),
+                parseResult.GetValue(workload)!, parseResult.GetValue(maxBatch)), parseResult.InvocationConfiguration.Output, cancellationToken);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using TradeStore.Core.Options;
+using TradeStore.Redis;
+using TradeStore.Server.Configuration;
+using TradeStore.Storage;
+using TradeStore.Storage.Migrations;
+
+namespace TradeStore.Cli.Commands;
+
+/// <summary>What the Redis operator commands share: the configured connection and the existing database.</summary>
+internal static class RedisCommandSupport
+{
+    /// <exception cref="ConfigurationException">Redis is not configured.</exception>
+    public static RedisOptions RequireRedis(TradeStoreSettings settings) => settings.Redis.Enabled
+        ? settings.Redis
+        : throw new ConfigurationException("Redis:Connection is not set; this command needs Redis (set Redis:Connection or TRADESTORE__REDIS__CONNECTION).");
+
+    /// <summary>Opens the existing database; a missing file is a usage error, not an empty journal.</summary>
+    /// <exception cref="ConfigurationException">No database at the configured path.</exception>
+    public static DuckDbDatabase OpenExistingDatabase(TradeStoreSettings settings)
+    {
+        var path = settings.Storage.DatabasePath;
+        if (!File.Exists(path))
+        {
+            throw new ConfigurationException($"Storage:DataDirectory: there is no database at {path}.");
+        }
+
+        var database = DuckDbDatabase.Open(path);
+        DuckDbSchema.MigrateToLatest(database);
+        return database;
+    }
+
+    /// <summary>Connects and proves Redis answers, so an unreachable server is one clear line instead of a timeout later.</summary>
+    public static async Task<(RedisConnection Connection, IDatabase Database)> ConnectAsync(RedisOptions options, CancellationToken cancellationToken)
+    {
+        var connection = new RedisConnection(Options.Create(options));
+        try
+        {
+            var database = await connection.GetDatabaseAsync().WaitAsync(cancellationToken);
+            await database.PingAsync().WaitAsync(options.HealthTimeout * 5, cancellationToken);
+            return (connection, database);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>One line for an operator when Redis fails mid-command.</summary>
+    public static int Unreachable(TextWriter error, RedisOptions options, Exception ex)
+    {
+        error.WriteLine($"tradestore: Redis at {options.Connection} did not answer: {(ex is TimeoutException ? "timed out" : ex.Message)}");
+        return ExitCodes.Failure;
+    }
+
+    public static bool IsRedisFailure(Exception ex) => ex is RedisException or TimeoutException;
+}

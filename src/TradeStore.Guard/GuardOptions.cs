@@ -1,0 +1,116 @@
+namespace TradeStore.Guard;
+
+/// <summary>
+/// How the guard supervises its child. By design these come from the <c>tradestore guard</c> command line, not
+/// from the layered configuration: the guard must keep working when that configuration is broken (a bad value
+/// is the child's failure, which the guard restarts, reports and finally escalates).
+/// </summary>
+public sealed record GuardOptions
+{
+    public required ChildCommand Command { get; init; }
+
+    /// <summary>The liveness endpoint of the child (<c>/health/live</c>).</summary>
+    public required Uri ProbeUrl { get; init; }
+
+    /// <value>Default 5 s (Kubernetes' liveness default is 10 s; a trading service wants a hang noticed sooner).</value>
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <value>Default 2 s: <c>/health/live</c> runs no checks, so anything slower is a stall.</value>
+    public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Consecutive failed probes after which a child that had answered is treated as hung.</summary>
+    /// <value>Default 3 (Kubernetes' failureThreshold).</value>
+    public int ProbeFailures { get; init; } = 3;
+
+    /// <summary>How long a new child may take to answer its first probe (Kubernetes' startup probe).</summary>
+    /// <value>Default 60 s: start-up opens DuckDB and replays its WAL, which grows with the write rate.</value>
+    public TimeSpan StartupTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <value>Default 100 ms (systemd's <c>RestartSec</c>).</value>
+    public TimeSpan BackoffMin { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <value>Default 10 s.</value>
+    public TimeSpan BackoffMax { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Restarts allowed within <see cref="RestartWindow"/>; one more and the guard gives up (Erlang's MaxR).</summary>
+    /// <value>Default 5 (systemd's <c>StartLimitBurst</c>).</value>
+    public int MaxRestarts { get; init; } = 5;
+
+    /// <summary>Erlang's MaxT.</summary>
+    /// <value>
+    /// Default 30 s. By design longer than systemd's 10 s: systemd restarts every 100 ms, while with exponential
+    /// backoff five restarts of a child that crashes at once take about 1.5 s of backoff plus five start-ups
+    /// (each about 1 s on a busy 2-core machine), and the limit must still catch that crash loop.
+    /// </value>
+    public TimeSpan RestartWindow { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the child may take to exit after SIGTERM before it gets SIGKILL.</summary>
+    /// <value>Default 30 s: above <c>Server:ShutdownTimeout</c> (10 s) so a draining server is never cut short.</value>
+    public TimeSpan GracePeriod { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>After the child has answered every probe for this long, the next restart starts again at <see cref="BackoffMin"/>.</summary>
+    /// <value>Default 30 s, the restart window.</value>
+    public TimeSpan HealthyReset { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Where the guard keeps its JSON status; null for none.</summary>
+    public string? StatusFile { get; init; }
+
+    /// <summary>Every rule these settings break, each naming the <c>tradestore guard</c> flag.</summary>
+    public IEnumerable<string> Validate()
+    {
+        if (ProbeInterval < TimeSpan.FromMilliseconds(10))
+        {
+            yield return "--probe-interval must be at least 10ms.";
+        }
+
+        if (ProbeTimeout < TimeSpan.FromMilliseconds(10))
+        {
+            yield return "--probe-timeout must be at least 10ms.";
+        }
+
+        if (ProbeFailures < 1)
+        {
+            yield return "--probe-failures must be at least 1.";
+        }
+
+        if (StartupTimeout <= TimeSpan.Zero)
+        {
+            yield return "--startup-timeout must be positive.";
+        }
+
+        if (BackoffMin <= TimeSpan.Zero)
+        {
+            yield return "--backoff-min must be positive.";
+        }
+
+        if (BackoffMax < BackoffMin)
+        {
+            yield return $"--backoff-max ({BackoffMax}) must not be below --backoff-min ({BackoffMin}).";
+        }
+
+        if (MaxRestarts < 0)
+        {
+            yield return "--max-restarts must be 0 or more.";
+        }
+
+        if (RestartWindow <= TimeSpan.Zero)
+        {
+            yield return "--restart-window must be positive.";
+        }
+
+        if (GracePeriod <= TimeSpan.Zero)
+        {
+            yield return "--grace-period must be positive.";
+        }
+
+        if (HealthyReset <= TimeSpan.Zero)
+        {
+            yield return "--healthy-reset must be positive.";
+        }
+
+        if (ProbeUrl.Scheme != Uri.UriSchemeHttp && ProbeUrl.Scheme != Uri.UriSchemeHttps)
+        {
+            yield return $"--probe-url must be an http:// or https:// address, got '{ProbeUrl}'.";
+        }
+    }
+}

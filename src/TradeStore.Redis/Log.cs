@@ -1,0 +1,31 @@
+using Microsoft.Extensions.Logging;
+
+namespace TradeStore.Redis;
+
+/// <summary>Log messages of the Redis projection. Event ids are stable (3000-3099): dashboards and alerts key on them, so never renumber.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Information, Message = "Redis projection catching up from seq {Checkpoint} (journal at {JournalLastSeq}) on {Endpoint}")]
+    public static partial void CatchingUp(ILogger logger, long checkpoint, long journalLastSeq, string endpoint);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Redis projection caught up at seq {Checkpoint}")]
+    public static partial void CaughtUp(ILogger logger, long checkpoint);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Redis projection failed at seq {Checkpoint}; writes go on, retry {Attempt} in {Delay}")]
+    public static partial void ApplyFailed(ILogger logger, Exception exception, long checkpoint, int attempt, TimeSpan delay);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Redis checkpoint moved to {Actual} (expected {Expected}), for example by a rebuild; re-applying from there")]
+    public static partial void CheckpointMoved(ILogger logger, long expected, long actual);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "Redis projection is ahead of the journal: Redis checkpoint {RedisCheckpoint}, journal ends at {JournalLastSeq}. Projection paused; run 'tradestore recover --from redis' or 'tradestore redis rebuild'")]
+    public static partial void AheadOfJournal(ILogger logger, long redisCheckpoint, long journalLastSeq);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Recording the Redis checkpoint {Checkpoint} in DuckDB failed")]
+    public static partial void DuckDbCheckpointFailed(ILogger logger, Exception exception, long checkpoint);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Redis projection stopped at seq {Checkpoint} (journal at {JournalLastSeq})")]
+    public static partial void Stopped(ILogger logger, long checkpoint, long journalLastSeq);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Final Redis flush at shutdown did not finish; the projection catches up at the next start")]
+    public static partial void FinalFlushFailed(ILogger logger, Exception exception);
+}

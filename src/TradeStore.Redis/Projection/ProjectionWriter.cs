@@ -1,0 +1,241 @@
+using StackExchange.Redis;
+using TradeStore.Core.Trades;
+
+namespace TradeStore.Redis.Projection;
+
+/// <summary>What one attempt to apply a batch found.</summary>
+public enum ApplyOutcome
+{
+    /// <summary>The batch is in Redis; the checkpoint is its last <c>seq</c>.</summary>
+    Applied,
+
+    /// <summary>Redis already had the batch (its checkpoint is at or beyond the batch's last <c>seq</c>); nothing written.</summary>
+    AlreadyApplied,
+
+    /// <summary>Redis's checkpoint is not the one the batch follows (a rebuild or another writer moved it); nothing written.</summary>
+    CheckpointMoved,
+
+    /// <summary>A position changed between reading and writing it; nothing written, read again and retry.</summary>
+    PositionsMoved,
+}
+
+/// <summary>The outcome and Redis's checkpoint after it.</summary>
+public readonly record struct ApplyResult(ApplyOutcome Outcome, long Checkpoint);
+
+/// <summary>
+/// Applies one contiguous run of journal events to Redis as ONE Lua script: trade hashes, positions, change-stream
+/// entries and the checkpoint, so a reader never sees half a batch and a re-sent batch is skipped. Positions are
+/// computed here in exact decimals from the sums read just before, and the script writes them only if those sums
+/// are unchanged (compare-and-set), which keeps a concurrent rebuild safe.
+/// </summary>
+public sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
+{
+    /// <summary>
+    /// The position sums this writer last wrote. By design a cache only saves the read round trip: the script
+    /// still compares every sum with Redis, and any outcome but <see cref="ApplyOutcome.Applied"/> (or a failure)
+    /// empties it. Only the projector's own thread uses a writer.
+    /// </summary>
+    private readonly Dictionary<(string Account, string Symbol), string[]> _positions = [];
+
+    public RedisKeys Keys => keys;
+
+    /// <param name="events">Contiguous events in <c>seq</c> order.</param>
+    /// <param name="expectedCheckpoint">The checkpoint the batch follows: <c>events[0].Seq - 1</c>.</param>
+    public async Task<ApplyResult> ApplyAsync(IDatabase database, IReadOnlyList<TradeEvent> events, long expectedCheckpoint)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(events.Count);
+        var deltas = PositionDeltas(events);
+        Dictionary<(string Account, string Symbol), string[]> current;
+        try
+        {
+            current = await ReadPositionsAsync(database, deltas.Keys);
+        }
+        catch
+        {
+            _positions.Clear();
+            throw;
+        }
+
+        var written = new List<((string, string) Position, string[] Sums)>(deltas.Count);
+
+        var args = new List<RedisValue>(16 + (events.Count * 48))
+        {
+            (string)keys.Checkpoint!,
+            (string)keys.Stream!,
+            expectedCheckpoint,
+            events[^1].Seq,
+            streamMaxLength,
+        };
+        var trades = LatestStates(events);
+        args.Add(trades.Count);
+        args.Add(deltas.Count);
+        args.Add(events.Count);
+
+        var stateFields = new List<KeyValuePair<string, string>>[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            stateFields[i] = RedisFormat.TradeFields(events[i].State);
+        }
+
+        foreach (var (state, index) in trades)
+        {
+            args.Add((string)keys.Trade(state.TradeId)!);
+            if (state.Status == TradeStatus.Deleted)
+            {
+                args.Add(0);
+                continue;
+            }
+
+            AddPairs(args, stateFields[index]);
+        }
+
+        foreach (var ((account, symbol), (buy, sell)) in deltas)
+        {
+            var old = current[(account, symbol)];
+            var before = new Position(account, symbol,
+                Parse(old[0]), Parse(old[1]), Parse(old[2]), Parse(old[3]));
+            var after = before.Apply(Side.Buy, buy.Quantity, buy.Notional, 1).Apply(Side.Sell, sell.Quantity, sell.Notional, 1);
+            args.Add((string)keys.Positions(account)!);
+            args.Add(symbol);
+            foreach (var value in old)
+            {
+                args.Add(value);
+            }
+
+            args.Add(after.IsEmpty ? "1" : "0");
+            var values = PositionFields.Values(after);
+            foreach (var value in values)
+            {
+                args.Add(value);
+            }
+
+            written.Add(((account, symbol), after.IsEmpty ? ["", "", "", ""] : values[..4]));
+        }
+
+        for (var i = 0; i < events.Count; i++)
+        {
+            args.Add(RedisFormat.StreamId(events[i].Seq));
+            AddPairs(args, RedisFormat.EventFields(events[i], stateFields[i]));
+        }
+
+        RedisResult[] result;
+        try
+        {
+            result = (RedisResult[])(await database.ScriptEvaluateAsync(ProjectionScripts.ApplyBatch, values: [.. args]))!;
+        }
+        catch
+        {
+            _positions.Clear();
+            throw;
+        }
+
+        var code = (long)result[0];
+        if (code == 1)
+        {
+            foreach (var (position, sums) in written)
+            {
+                _positions[position] = sums;
+            }
+        }
+        else
+        {
+            _positions.Clear();
+        }
+
+        var checkpoint = (long)result[1];
+        return new ApplyResult(code switch
+        {
+            1 => ApplyOutcome.Applied,
+            0 => ApplyOutcome.AlreadyApplied,
+            -1 => ApplyOutcome.CheckpointMoved,
+            _ => ApplyOutcome.PositionsMoved,
+        }, checkpoint);
+    }
+
+    private static decimal Parse(string value) => value.Length == 0 ? 0m : RedisFormat.ParseDecimal(value);
+
+    private static void AddPairs(List<RedisValue> args, List<KeyValuePair<string, string>> fields)
+    {
+        args.Add(fields.Count);
+        foreach (var (name, value) in fields)
+        {
+            args.Add(name);
+            args.Add(value);
+        }
+    }
+
+    /// <summary>The last state of each trade the batch touches (with the index of its event), in order of first appearance.</summary>
+    private static List<(Trade State, int Index)> LatestStates(IReadOnlyList<TradeEvent> events)
+    {
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        var states = new List<(Trade, int)>();
+        for (var n = 0; n < events.Count; n++)
+        {
+            var e = events[n];
+            if (index.TryGetValue(e.TradeId, out var i))
+            {
+                states[i] = (e.State, n);
+            }
+            else
+            {
+                index[e.TradeId] = states.Count;
+                states.Add((e.State, n));
+            }
+        }
+
+        return states;
+    }
+
+    private static Dictionary<(string Account, string Symbol), (SideDelta Buy, SideDelta Sell)> PositionDeltas(IReadOnlyList<TradeEvent> events)
+    {
+        var deltas = new Dictionary<(string, string), (SideDelta, SideDelta)>();
+        foreach (var e in events)
+        {
+            if (PositionFields.Delta(e) is not { } delta)
+            {
+                continue;
+            }
+
+            var key = (e.State.Account, e.State.Symbol);
+            var (buy, sell) = deltas.GetValueOrDefault(key);
+            if (e.State.Side == Side.Buy)
+            {
+                buy = new SideDelta(buy.Quantity + delta.Quantity, buy.Notional + delta.Notional);
+            }
+            else
+            {
+                sell = new SideDelta(sell.Quantity + delta.Quantity, sell.Notional + delta.Notional);
+            }
+
+            deltas[key] = (buy, sell);
+        }
+
+        return deltas;
+    }
+
+    private async Task<Dictionary<(string Account, string Symbol), string[]>> ReadPositionsAsync(IDatabase database, IEnumerable<(string Account, string Symbol)> positions)
+    {
+        var result = new Dictionary<(string, string), string[]>();
+        var reads = new List<((string, string), Task<RedisValue[]>)>();
+        foreach (var p in positions)
+        {
+            if (_positions.TryGetValue(p, out var cached))
+            {
+                result[p] = cached;
+            }
+            else
+            {
+                reads.Add((p, database.HashGetAsync(keys.Positions(p.Account), [.. PositionFields.Sums.Select(s => (RedisValue)(p.Symbol + s))])));
+            }
+        }
+
+        foreach (var (position, read) in reads)
+        {
+            result[position] = [.. (await read).Select(v => v.IsNull ? string.Empty : (string)v!)];
+        }
+
+        return result;
+    }
+
+    private readonly record struct SideDelta(decimal Quantity, decimal Notional);
+}

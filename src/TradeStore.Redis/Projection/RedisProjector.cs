@@ -1,0 +1,436 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+using StackExchange.Redis;
+using TradeStore.Core.Options;
+using TradeStore.Core.Trades;
+using TradeStore.Storage;
+using TradeStore.Storage.Journal;
+using TradeStore.Storage.Sync;
+
+namespace TradeStore.Redis.Projection;
+
+/// <summary>A moment's view of the projection, for readiness and <c>sync status</c>-style reports.</summary>
+public sealed record RedisProjectionStatus(long Checkpoint, long JournalSeq, TimeSpan Lag, string? LastError, DateTimeOffset? LastErrorAt, bool Paused)
+{
+    /// <summary>Journal events not yet in Redis.</summary>
+    public long LagEvents => Checkpoint < 0 ? JournalSeq : Math.Max(0, JournalSeq - Checkpoint);
+}
+
+/// <summary>
+/// Keeps Redis equal to the journal. The engine hands it each committed batch (<see cref="ICommitObserver"/>): the
+/// events are only queued (bounded) and the projector woken. The projector applies, from Redis's own checkpoint,
+/// the queued events when they follow the checkpoint without a gap, and otherwise reads the journal (start-up,
+/// after a Redis outage, a rebuild, a full queue): one code path that can neither gap nor reorder. Each batch is one
+/// atomic script (<see cref="ProjectionWriter"/>). Failures retry forever with exponential backoff and jitter
+/// (Polly); writes never wait for Redis.
+/// </summary>
+public sealed class RedisProjector : BackgroundService, ICommitObserver
+{
+    private static readonly ConcurrentDictionary<RedisProjector, bool> Running = new();
+    private static readonly TimeSpan IdleCheck = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan DuckDbCheckpointInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan FinalFlushTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// By design the queue of committed events is bounded: while Redis is away it stops taking events (the journal
+    /// has them) instead of growing without limit. Measured: reading every batch back from DuckDB instead of using
+    /// these events put projection delay well above the 100 ms p99 target at 10,000 trades/s on 2 cores.
+    /// </summary>
+    private const int MaxQueuedEvents = 200_000;
+
+    private readonly RedisConnection _connection;
+    private readonly JournalReader _journal;
+    private readonly SyncCheckpoints _checkpoints;
+    private readonly ProjectionWriter _writer;
+    private readonly RedisOptions _options;
+    private readonly ILogger<RedisProjector> _logger;
+    private readonly TimeProvider _time;
+    private readonly ResiliencePipeline _retry;
+    private readonly ConcurrentQueue<IReadOnlyList<TradeEvent>> _committed = new();
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    private long _journalSeq;
+    private int _queuedEvents;
+    private long _checkpoint = -1;
+    private long _pausedAt = -1;
+    private long _oldestPendingTicks;
+    private long _recordedCheckpoint = -1;
+    private long _lastDuckDbRecord;
+    private string? _lastError;
+    private long _lastErrorTicks;
+    private bool _countCatchUp = true;
+
+    static RedisProjector()
+    {
+        RedisMetrics.Meter.CreateObservableGauge("tradestore.redis.lag.events", () => Running.Keys.Sum(p => p.Status.LagEvents), "{event}",
+            "Journal events not yet projected to Redis.");
+        RedisMetrics.Meter.CreateObservableGauge("tradestore.redis.lag", () => Running.Keys.Select(p => p.Status.Lag.TotalSeconds).DefaultIfEmpty(0).Max(), "s",
+            "Age of the oldest journal event not yet projected to Redis.");
+    }
+
+    public RedisProjector(RedisConnection connection, DuckDbDatabase database, IOptions<RedisOptions> options, ILogger<RedisProjector> logger, TimeProvider? timeProvider = null)
+    {
+        _connection = connection;
+        _journal = new JournalReader(database);
+        _checkpoints = new SyncCheckpoints(database);
+        _options = options.Value;
+        _writer = new ProjectionWriter(new RedisKeys(_options.KeyPrefix), _options.StreamMaxLength);
+        _logger = logger;
+        _time = timeProvider ?? TimeProvider.System;
+        _retry = new ResiliencePipelineBuilder { TimeProvider = _time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = _options.RetryBaseDelay,
+                MaxDelay = _options.RetryMaxDelay,
+                OnRetry = args =>
+                {
+                    Log.ApplyFailed(_logger, args.Outcome.Exception!, Volatile.Read(ref _checkpoint), args.AttemptNumber + 1, args.RetryDelay);
+                    return default;
+                },
+            })
+            .Build();
+    }
+
+    public RedisKeys Keys => _writer.Keys;
+
+    public RedisProjectionStatus Status
+    {
+        get
+        {
+            var checkpoint = Volatile.Read(ref _checkpoint);
+            var journal = Volatile.Read(ref _journalSeq);
+            var oldest = Volatile.Read(ref _oldestPendingTicks);
+            var lag = checkpoint >= 0 && checkpoint >= journal ? TimeSpan.Zero
+                : oldest == 0 ? TimeSpan.Zero
+                : _time.GetUtcNow() - new DateTimeOffset(oldest, TimeSpan.Zero);
+            var errorTicks = Volatile.Read(ref _lastErrorTicks);
+            return new RedisProjectionStatus(checkpoint, journal, lag < TimeSpan.Zero ? TimeSpan.Zero : lag, Volatile.Read(ref _lastError),
+                errorTicks == 0 ? null : new DateTimeOffset(errorTicks, TimeSpan.Zero), Volatile.Read(ref _pausedAt) >= 0);
+        }
+    }
+
+    /// <summary>Called on the writer's thread after each commit: notes the newest seq and wakes the projector. Never blocks.</summary>
+    public void OnCommitted(IReadOnlyList<TradeEvent> events)
+    {
+        if (events.Count > 0)
+        {
+            var seq = events[^1].Seq;
+            var seen = Volatile.Read(ref _journalSeq);
+            while (seq > seen)
+            {
+                var previous = Interlocked.CompareExchange(ref _journalSeq, seq, seen);
+                if (previous == seen)
+                {
+                    break;
+                }
+
+                seen = previous;
+            }
+
+            if (Volatile.Read(ref _oldestPendingTicks) == 0)
+            {
+                Interlocked.CompareExchange(ref _oldestPendingTicks, events[0].RecordedAt.UtcTicks, 0);
+            }
+
+            if (Volatile.Read(ref _queuedEvents) + events.Count <= MaxQueuedEvents)
+            {
+                Interlocked.Add(ref _queuedEvents, events.Count);
+                _committed.Enqueue(events);
+            }
+        }
+
+        _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>Asks the projector to re-read its checkpoint from Redis and catch up (after a rebuild, for example).</summary>
+    public void Resync()
+    {
+        Volatile.Write(ref _checkpoint, -1);
+        _wake.Writer.TryWrite(true);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        Running[this] = true;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await _retry.ExecuteAsync(async token => await CatchUpAsync(token), stoppingToken);
+                await WaitForWorkAsync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+        finally
+        {
+            await FinalFlushAsync();
+            Running.TryRemove(this, out _);
+        }
+    }
+
+    private async Task FinalFlushAsync()
+    {
+        using var timeout = new CancellationTokenSource(FinalFlushTimeout, _time);
+        // Re-read the checkpoint: a rebuild may have reset it since the last batch.
+        Volatile.Write(ref _checkpoint, -1);
+        try
+        {
+            // WaitAsync bounds it even when a Redis command waits out its own (longer) timeout.
+            await CatchUpAsync(timeout.Token).WaitAsync(timeout.Token);
+        }
+        catch (Exception ex)
+        {
+            Log.FinalFlushFailed(_logger, ex);
+        }
+
+        RecordInDuckDb(force: true);
+
+        Log.Stopped(_logger, Volatile.Read(ref _checkpoint), Volatile.Read(ref _journalSeq));
+    }
+
+    private async Task WaitForWorkAsync(CancellationToken stoppingToken)
+    {
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        idle.CancelAfter(IdleCheck);
+        try
+        {
+            await _wake.Reader.ReadAsync(idle.Token);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            // By design an idle projector re-reads Redis's checkpoint every second: a FLUSHALL or a rebuild by
+            // another process shows up without waiting for the next trade.
+            Volatile.Write(ref _checkpoint, -1);
+        }
+    }
+
+    /// <summary>Applies everything the journal has beyond Redis's checkpoint, batch by batch.</summary>
+    private async Task CatchUpAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var redis = await _connection.GetDatabaseAsync().WaitAsync(cancellationToken);
+            if (Volatile.Read(ref _checkpoint) < 0 && !await ReadCheckpointAsync(redis))
+            {
+                return;
+            }
+
+            var announced = false;
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var checkpoint = Volatile.Read(ref _checkpoint);
+                var events = NextBatch(checkpoint);
+                if (events.Count == 0)
+                {
+                    Volatile.Write(ref _oldestPendingTicks, 0);
+                    break;
+                }
+
+                Volatile.Write(ref _oldestPendingTicks, events[0].RecordedAt.UtcTicks);
+                RaiseJournalSeq(events[^1].Seq);
+                if (!announced && events.Count == _options.MaxBatchSize)
+                {
+                    Log.CatchingUp(_logger, checkpoint, Volatile.Read(ref _journalSeq), _connection.Endpoint);
+                    announced = true;
+                }
+
+                var result = await _writer.ApplyAsync(redis, events, checkpoint);
+                switch (result.Outcome)
+                {
+                    case ApplyOutcome.Applied:
+                        var now = _time.GetUtcNow();
+                        foreach (var e in events)
+                        {
+                            RedisMetrics.Delay.Record((now - e.RecordedAt).TotalSeconds);
+                        }
+
+                        RedisMetrics.Batches.Add(1);
+                        RedisMetrics.Events.Add(events.Count);
+                        break;
+                    case ApplyOutcome.CheckpointMoved:
+                        Log.CheckpointMoved(_logger, checkpoint, result.Checkpoint);
+                        break;
+                }
+
+                Volatile.Write(ref _checkpoint, result.Outcome == ApplyOutcome.PositionsMoved ? checkpoint : result.Checkpoint);
+                if (result.Outcome is ApplyOutcome.AlreadyApplied or ApplyOutcome.CheckpointMoved && result.Checkpoint > _journal.LastSeq())
+                {
+                    Volatile.Write(ref _checkpoint, -1);
+                    return;
+                }
+            }
+
+            Volatile.Write(ref _lastError, null);
+            if (announced)
+            {
+                Log.CaughtUp(_logger, Volatile.Read(ref _checkpoint));
+            }
+
+            RecordInDuckDb();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            RedisMetrics.Failures.Add(1);
+            Volatile.Write(ref _lastError, ex.Message);
+            Volatile.Write(ref _lastErrorTicks, _time.GetUtcNow().UtcTicks);
+            // By design the checkpoint is re-read after any failure: whether the last script ran is unknown.
+            Volatile.Write(ref _checkpoint, -1);
+            _countCatchUp = true;
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The events that follow <paramref name="checkpoint"/>: from the queue of committed batches when its head
+    /// continues the checkpoint, otherwise from the journal up to the queue's head (or a full batch).
+    /// </summary>
+    private List<TradeEvent> NextBatch(long checkpoint)
+    {
+        while (_committed.TryPeek(out var stale) && stale[^1].Seq <= checkpoint)
+        {
+            Dequeue();
+        }
+
+        if (!_committed.TryPeek(out var head))
+        {
+            return _journal.ReadAfter(checkpoint, _options.MaxBatchSize);
+        }
+
+        if (head[0].Seq > checkpoint + 1)
+        {
+            return _journal.ReadAfter(checkpoint, (int)Math.Min(_options.MaxBatchSize, head[0].Seq - checkpoint - 1));
+        }
+
+        var batch = new List<TradeEvent>(Math.Min(_options.MaxBatchSize, 4096));
+        var next = checkpoint + 1;
+        while (_committed.TryPeek(out head) && head[0].Seq <= next && (batch.Count == 0 || batch.Count + head.Count <= _options.MaxBatchSize))
+        {
+            foreach (var e in head)
+            {
+                if (e.Seq == next)
+                {
+                    batch.Add(e);
+                    next++;
+                }
+            }
+
+            Dequeue();
+        }
+
+        return batch;
+    }
+
+    private void Dequeue()
+    {
+        if (_committed.TryDequeue(out var events))
+        {
+            Interlocked.Add(ref _queuedEvents, -events.Count);
+        }
+    }
+
+    /// <summary>Reads Redis's checkpoint; false (projection paused) when Redis is ahead of the journal.</summary>
+    private async Task<bool> ReadCheckpointAsync(IDatabase redis)
+    {
+        var value = await redis.StringGetAsync(_writer.Keys.Checkpoint);
+        var checkpoint = value.IsNull ? 0 : long.Parse((string)value!, CultureInfo.InvariantCulture);
+        if (_countCatchUp || checkpoint != _recordedCheckpoint)
+        {
+            RedisMetrics.CatchUps.Add(1);
+            _countCatchUp = false;
+        }
+        var journalLast = _journal.LastSeq();
+        RaiseJournalSeq(journalLast);
+        var pausedAt = Volatile.Read(ref _pausedAt);
+        if (checkpoint > journalLast || (pausedAt >= 0 && pausedAt == checkpoint && !await AgreesWithJournalAsync(redis, checkpoint)))
+        {
+            // Redis holds events the journal lacks (a DuckDB restored from an older copy): applying new journal
+            // events would mix two histories. Wait for recover or rebuild to move the checkpoint.
+            if (pausedAt != checkpoint)
+            {
+                Log.AheadOfJournal(_logger, checkpoint, journalLast);
+            }
+
+            Volatile.Write(ref _pausedAt, checkpoint);
+            Volatile.Write(ref _lastError, $"Redis checkpoint {checkpoint} is ahead of the journal ({journalLast}); run 'tradestore recover --from redis' or 'tradestore redis rebuild'");
+            Volatile.Write(ref _lastErrorTicks, _time.GetUtcNow().UtcTicks);
+            return false;
+        }
+
+        Volatile.Write(ref _pausedAt, -1);
+        Volatile.Write(ref _checkpoint, checkpoint);
+        return true;
+    }
+
+    /// <summary>
+    /// After a pause: whether the journal, having caught up with Redis's checkpoint, holds the same event there as
+    /// the stream (recovered from it) rather than a different history written meanwhile.
+    /// </summary>
+    private async Task<bool> AgreesWithJournalAsync(IDatabase redis, long checkpoint)
+    {
+        if (checkpoint == 0)
+        {
+            return true;
+        }
+
+        var entries = await redis.StreamRangeAsync(_writer.Keys.Stream, RedisFormat.StreamId(checkpoint), RedisFormat.StreamId(checkpoint), 1);
+        var row = _journal.ReadAfter(checkpoint - 1, 1);
+        if (entries.Length == 0 || row.Count == 0 || row[0].Seq != checkpoint)
+        {
+            return false;
+        }
+
+        var entry = RedisFormat.ParseEvent(RedisFormat.ToDictionary(entries[0].Values));
+        return entry.TradeId == row[0].TradeId && entry.Version == row[0].Version && entry.Type == row[0].Type;
+    }
+
+    private void RaiseJournalSeq(long seq)
+    {
+        if (seq > Volatile.Read(ref _journalSeq))
+        {
+            Volatile.Write(ref _journalSeq, seq);
+        }
+    }
+
+    /// <summary>Mirrors the checkpoint into DuckDB's <c>sync_checkpoints</c> for reports, at most once a second (each is a commit).</summary>
+    private void RecordInDuckDb(bool force = false)
+    {
+        var checkpoint = Volatile.Read(ref _checkpoint);
+        var now = _time.GetTimestamp();
+        if (checkpoint < 0 || checkpoint == _recordedCheckpoint || (!force && _time.GetElapsedTime(_lastDuckDbRecord, now) < DuckDbCheckpointInterval))
+        {
+            return;
+        }
+
+        try
+        {
+            _checkpoints.Set(SyncCheckpoints.Redis, checkpoint);
+            _recordedCheckpoint = checkpoint;
+            _lastDuckDbRecord = now;
+        }
+        catch (Exception ex)
+        {
+            Log.DuckDbCheckpointFailed(_logger, ex, checkpoint);
+        }
+    }
+
+    public override void Dispose()
+    {
+        Running.TryRemove(this, out _);
+        base.Dispose();
+    }
+}

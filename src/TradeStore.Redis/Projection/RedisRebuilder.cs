@@ -1,0 +1,122 @@
+using StackExchange.Redis;
+using TradeStore.Storage;
+using TradeStore.Storage.Journal;
+
+namespace TradeStore.Redis.Projection;
+
+/// <summary>What a rebuild wrote.</summary>
+public sealed record RebuildReport(long Checkpoint, int Trades, int RemovedTradeKeys, int Positions, int StreamEntriesAdded);
+
+/// <summary>What an online rebuild removed; the running projector then replays the journal.</summary>
+public sealed record ClearReport(int TradeKeys, int PositionKeys);
+
+/// <summary>
+/// Replaces the Redis projection with one computed from DuckDB. Safe while a projector is applying batches
+/// (by design "rebuild, then re-apply from the journal" rather than build-and-rename, which would need every key
+/// renamed in one step): trades are rewritten from a snapshot at seq S in chunks, stale trade keys removed, missing
+/// stream entries appended, and last, in ONE script, all positions are replaced and the checkpoint set to S. Any
+/// batch the projector wrote after S is then re-applied on top (trade hashes are whole states, positions are
+/// compare-and-set, stream ids are <c>seq</c>), so the projection converges to the journal.
+/// </summary>
+public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int streamMaxLength)
+{
+    private const int ChunkSize = 500;
+
+    public async Task<RebuildReport> RebuildAsync(IDatabase redis, CancellationToken cancellationToken)
+    {
+        var snapshot = ProjectionSnapshot.Read(database);
+
+        foreach (var chunk in snapshot.Trades.Chunk(ChunkSize))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var args = new List<RedisValue> { chunk.Length };
+            foreach (var trade in chunk)
+            {
+                args.Add((string)keys.Trade(trade.TradeId)!);
+                AddPairs(args, RedisFormat.TradeFields(trade));
+            }
+
+            await redis.ScriptEvaluateAsync(ProjectionScripts.ReplaceTrades, values: [.. args]);
+        }
+
+        var live = snapshot.Trades.Select(t => (string)keys.Trade(t.TradeId)!).ToHashSet(StringComparer.Ordinal);
+        var stale = (await RedisScan.KeysAsync(redis, keys.TradePattern, cancellationToken)).Where(k => !live.Contains((string)k!)).ToList();
+        foreach (var chunk in stale.Chunk(ChunkSize))
+        {
+            await redis.KeyDeleteAsync(chunk);
+        }
+
+        var added = await RefillStreamAsync(redis, snapshot.LastSeq, cancellationToken);
+
+        var positionArgs = new List<RedisValue> { (string)keys.Checkpoint!, keys.PositionsPattern, snapshot.LastSeq };
+        var accounts = snapshot.Positions.GroupBy(p => p.Account, StringComparer.Ordinal).ToList();
+        positionArgs.Add(accounts.Count);
+        foreach (var account in accounts)
+        {
+            positionArgs.Add((string)keys.Positions(account.Key)!);
+            AddPairs(positionArgs, [.. account.SelectMany(PositionFields.Fields)]);
+        }
+
+        await redis.ScriptEvaluateAsync(ProjectionScripts.ReplacePositions, values: [.. positionArgs]);
+        return new RebuildReport(snapshot.LastSeq, snapshot.Trades.Count, stale.Count, snapshot.Positions.Count, added);
+    }
+
+    /// <summary>
+    /// Rebuild while a server holds the database (DuckDB allows one process): removes the trade hashes, then in one
+    /// script all positions and the checkpoint. The server's projector finds checkpoint 0 (within a second when idle)
+    /// and replays the journal from seq 1: trade hashes are whole states, positions start from empty, stream entries
+    /// it already holds are skipped. Until the replay ends readers see a partial projection.
+    /// </summary>
+    public static async Task<ClearReport> ClearForReplayAsync(IDatabase redis, RedisKeys keys, CancellationToken cancellationToken)
+    {
+        var trades = await RedisScan.KeysAsync(redis, keys.TradePattern, cancellationToken);
+        foreach (var chunk in trades.Chunk(ChunkSize))
+        {
+            await redis.KeyDeleteAsync(chunk);
+        }
+
+        var positions = (int)await redis.ScriptEvaluateAsync(ProjectionScripts.ClearPositionsAndCheckpoint, values: [(string)keys.Checkpoint!, keys.PositionsPattern]);
+        return new ClearReport(trades.Count, positions);
+    }
+
+    /// <summary>Appends the journal events up to <paramref name="lastSeq"/> that the stream lacks, at most its MAXLEN.</summary>
+    private async Task<int> RefillStreamAsync(IDatabase redis, long lastSeq, CancellationToken cancellationToken)
+    {
+        var newest = await redis.StreamRangeAsync(keys.Stream, "-", "+", 1, Order.Descending);
+        var streamLast = newest.Length > 0 ? RedisFormat.SeqOfStreamId((string)newest[0].Id!) : 0;
+        var after = Math.Max(streamLast, lastSeq - streamMaxLength);
+        var journal = new JournalReader(database);
+        var added = 0;
+        while (after < lastSeq)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var events = journal.ReadAfter(after, ChunkSize).Where(e => e.Seq <= lastSeq).ToList();
+            if (events.Count == 0)
+            {
+                break;
+            }
+
+            var args = new List<RedisValue> { (string)keys.Stream!, streamMaxLength, events.Count };
+            foreach (var e in events)
+            {
+                args.Add(RedisFormat.StreamId(e.Seq));
+                AddPairs(args, RedisFormat.EventFields(e));
+            }
+
+            added += (int)await redis.ScriptEvaluateAsync(ProjectionScripts.AppendStream, values: [.. args]);
+            after = events[^1].Seq;
+        }
+
+        return added;
+    }
+
+    private static void AddPairs(List<RedisValue> args, IReadOnlyCollection<KeyValuePair<string, string>> fields)
+    {
+        args.Add(fields.Count);
+        foreach (var (name, value) in fields)
+        {
+            args.Add(name);
+            args.Add(value);
+        }
+    }
+}

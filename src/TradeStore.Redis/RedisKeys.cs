@@ -1,0 +1,36 @@
+using StackExchange.Redis;
+
+namespace TradeStore.Redis;
+
+/// <summary>
+/// The names of every key TradeStore writes, under one configurable prefix (<c>Redis:KeyPrefix</c>),
+/// so several deployments can share one Redis and a test can own its keys.
+/// </summary>
+public sealed class RedisKeys(string prefix)
+{
+    public string Prefix { get; } = prefix;
+
+    /// <summary>Hash of a trade's current state; absent for deleted trades.</summary>
+    public RedisKey Trade(string tradeId) => $"{Prefix}trade:{tradeId}";
+
+    /// <summary>Hash of an account's positions: <c>{symbol}:net</c>, <c>{symbol}:avgPrice</c> and the sums they derive from.</summary>
+    public RedisKey Positions(string account) => $"{Prefix}positions:{account}";
+
+    /// <summary>The change stream: one entry per journal event, entry id <c>{seq}-0</c>.</summary>
+    public RedisKey Stream => $"{Prefix}trades:changes";
+
+    /// <summary>The last journal <c>seq</c> the projection holds; written in the same script as the data.</summary>
+    public RedisKey Checkpoint => $"{Prefix}tradestore:checkpoint";
+
+    public string TradePattern => $"{EscapeGlob(Prefix)}trade:*";
+
+    public string PositionsPattern => $"{EscapeGlob(Prefix)}positions:*";
+
+    public string TradeIdOf(RedisKey key) => ((string)key!)[(Prefix.Length + "trade:".Length)..];
+
+    public string AccountOf(RedisKey key) => ((string)key!)[(Prefix.Length + "positions:".Length)..];
+
+    private static string EscapeGlob(string value) =>
+        value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("*", "\\*", StringComparison.Ordinal)
+            .Replace("?", "\\?", StringComparison.Ordinal).Replace("[", "\\[", StringComparison.Ordinal);
+}

@@ -1,0 +1,192 @@
+using System.Net;
+using Microsoft.Extensions.Logging.Abstractions;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Guard.Tests;
+
+/// <summary>The supervision loop with real (small, fast) shell processes and a real HTTP endpoint as the liveness target.</summary>
+public sealed class SupervisorTests : IDisposable
+{
+    private readonly TempDirectory _work = new("guard");
+
+    public void Dispose() => _work.Dispose();
+
+    /// <summary>A file the child script creates once its signal trap is in place.</summary>
+    private string Ready => _work.File("ready");
+
+    private GuardOptions Options(string script, Uri? probeUrl = null) => new()
+    {
+        Command = new ChildCommand("/bin/sh", ["-c", script]),
+        ProbeUrl = probeUrl ?? new Uri($"http://127.0.0.1:{FreePort.Next()}/health/live"),
+        ProbeInterval = TimeSpan.FromMilliseconds(50),
+        ProbeTimeout = TimeSpan.FromMilliseconds(500),
+        ProbeFailures = 3,
+        BackoffMin = TimeSpan.FromMilliseconds(10),
+        BackoffMax = TimeSpan.FromMilliseconds(80),
+        MaxRestarts = 3,
+        RestartWindow = TimeSpan.FromMinutes(1),
+        GracePeriod = TimeSpan.FromSeconds(10),
+        StatusFile = _work.File("status.json"),
+    };
+
+    [Fact]
+    public async Task Run_ChildCrashesAtOnce_GivesUpAfterMaxRestartsWithLastExit()
+    {
+        using var supervisor = new Supervisor(Options("exit 3"), NullLogger.Instance);
+
+        var outcome = await supervisor.RunAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+
+        Assert.Equal(GuardOutcome.GaveUp, outcome);
+        var status = StatusFile.Read(_work.File("status.json"))!;
+        Assert.Equal(GuardStates.GaveUp, status.State);
+        Assert.Equal(3, status.Restarts);
+        Assert.Equal(3, status.LastExit!.ExitCode);
+        Assert.Equal(ExitReasons.Exited, status.LastExit.Reason);
+    }
+
+    [Fact]
+    public async Task Run_StopRequested_ForwardsSignalAndChildExitsGracefully()
+    {
+        var marker = _work.File("got-term");
+        using var supervisor = new Supervisor(Options($"trap 'touch {marker}; exit 0' TERM; touch {Ready}; while :; do sleep 0.05; done"), NullLogger.Instance);
+        var run = supervisor.RunAsync(TestContext.Current.CancellationToken);
+        await WaitForAsync(() => File.Exists(Ready)); // the shell has installed its trap
+
+        supervisor.RequestStop(PosixSignals.SigTerm);
+        var outcome = await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(GuardOutcome.Stopped, outcome);
+        Assert.True(File.Exists(marker), "the child received SIGTERM");
+        Assert.Equal(GuardStates.Stopped, StatusFile.Read(_work.File("status.json"))!.State);
+    }
+
+    [Fact]
+    public async Task Run_ChildIgnoresSigterm_KilledAfterGracePeriod()
+    {
+        var options = Options($"trap '' TERM; touch {Ready}; while :; do sleep 0.05; done") with { GracePeriod = TimeSpan.FromMilliseconds(300) };
+        using var supervisor = new Supervisor(options, NullLogger.Instance);
+        var run = supervisor.RunAsync(TestContext.Current.CancellationToken);
+        await WaitForAsync(() => File.Exists(Ready));
+
+        supervisor.RequestStop(PosixSignals.SigTerm);
+        var outcome = await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(GuardOutcome.StoppedForcefully, outcome);
+        Assert.Equal("SIGKILL", supervisor.Status.LastExit!.Signal);
+    }
+
+    [Fact]
+    public async Task Run_ChildFailsWhileStopping_ReportedAsError()
+    {
+        using var supervisor = new Supervisor(Options($"trap 'exit 3' TERM; touch {Ready}; while :; do sleep 0.05; done"), NullLogger.Instance);
+        var run = supervisor.RunAsync(TestContext.Current.CancellationToken);
+        await WaitForAsync(() => File.Exists(Ready));
+
+        supervisor.RequestStop(PosixSignals.SigTerm);
+        var outcome = await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(GuardOutcome.StoppedWithError, outcome);
+        Assert.Equal(3, supervisor.Status.LastExit!.ExitCode);
+    }
+
+    [Fact]
+    public async Task Run_ChildExitsZeroByItself_GuardStopsWithoutRestart()
+    {
+        using var supervisor = new Supervisor(Options("exit 0"), NullLogger.Instance);
+
+        var outcome = await supervisor.RunAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Equal(GuardOutcome.ChildExitedCleanly, outcome);
+        Assert.Equal(0, supervisor.Status.Restarts);
+    }
+
+    [Fact]
+    public async Task Run_ChildStopsAnsweringProbes_RestartedAsHung()
+    {
+        using var endpoint = new ToggleEndpoint();
+        var options = Options("while :; do sleep 0.05; done", endpoint.Url);
+        using var supervisor = new Supervisor(options, NullLogger.Instance);
+        var run = supervisor.RunAsync(TestContext.Current.CancellationToken);
+        await WaitForAsync(() => supervisor.Status.State == GuardStates.Running);
+        var firstPid = supervisor.Status.ChildPid;
+
+        endpoint.Healthy = false;
+        await WaitForAsync(() => supervisor.Status.Restarts == 1);
+        endpoint.Healthy = true;
+        await WaitForAsync(() => supervisor.Status.State == GuardStates.Running);
+
+        Assert.Equal(ExitReasons.Hung, supervisor.Status.LastExit!.Reason);
+        Assert.Equal(firstPid, supervisor.Status.LastExit.Pid);
+        Assert.NotEqual(firstPid, supervisor.Status.ChildPid);
+        supervisor.RequestStop(PosixSignals.SigTerm);
+        Assert.Equal(GuardOutcome.Stopped, await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Run_StopDuringBackoff_StopsAtOnce()
+    {
+        var options = Options("exit 1") with { BackoffMin = TimeSpan.FromMinutes(5), BackoffMax = TimeSpan.FromMinutes(5) };
+        using var supervisor = new Supervisor(options, NullLogger.Instance);
+        var run = supervisor.RunAsync(TestContext.Current.CancellationToken);
+        await WaitForAsync(() => supervisor.Status.State == GuardStates.BackingOff);
+
+        supervisor.RequestStop(PosixSignals.SigInt);
+
+        Assert.Equal(GuardOutcome.Stopped, await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached within 30 s");
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+    }
+
+    /// <summary>A real HTTP liveness endpoint whose answer the test switches between 200 and 503.</summary>
+    private sealed class ToggleEndpoint : IDisposable
+    {
+        private readonly HttpListener _listener = new();
+        private readonly Task _loop;
+
+        public ToggleEndpoint()
+        {
+            var port = FreePort.Next();
+            Url = new Uri($"http://127.0.0.1:{port}/health/live");
+            _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+            _listener.Start();
+            _loop = Task.Run(ServeAsync);
+        }
+
+        public Uri Url { get; }
+
+        public volatile bool Healthy = true;
+
+        public void Dispose()
+        {
+            _listener.Close();
+            _ = _loop.ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        private async Task ServeAsync()
+        {
+            while (_listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync();
+                }
+                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return;
+                }
+
+                context.Response.StatusCode = Healthy ? 200 : 503;
+                context.Response.Close();
+            }
+        }
+    }
+}

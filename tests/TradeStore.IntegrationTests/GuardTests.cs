@@ -1,0 +1,165 @@
+using System.Text.RegularExpressions;
+using TradeStore.Guard;
+using TradeStore.Storage;
+using TradeStore.TestSupport;
+
+namespace TradeStore.IntegrationTests;
+
+/// <summary>
+/// <c>tradestore guard -- serve</c> as real processes: the guard, its real <c>serve</c> child, real signals.
+/// Intervals are short (probe every 200 ms) so each test takes a few child start-ups.
+/// </summary>
+public sealed partial class GuardTests : IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly TempDirectory _work = new("guard");
+    private readonly string _url = $"http://127.0.0.1:{FreePort.Next()}";
+
+    public void Dispose() => _work.Dispose();
+
+    private string StatusPath => _work.File("guard.json");
+
+    /// <summary>By design only the hang test counts 3 failed probes as a hang; elsewhere a busy machine must not cause a restart.</summary>
+    private string[] GuardArguments(params string[] extra) => GuardArguments(25, extra);
+
+    private string[] GuardArguments(int probeFailures, params string[] extra) =>
+    [
+        "guard", "--probe-interval", "200ms", "--probe-timeout", "1s", "--probe-failures", probeFailures.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--backoff-min", "100ms", "--backoff-max", "2s", "--grace-period", "10s", "--status-file", StatusPath,
+        .. extra,
+        "--", "serve", "--data", _work.Path, "--urls", _url,
+    ];
+
+    [Fact]
+    public async Task Guard_ViaAppHost_StartsServeThatAnswersAndReportsItsStatus()
+    {
+        // --data before -- is passed on to serve; the probe URL comes from the configuration (a wildcard host probed on loopback).
+        var port = new Uri(_url).Port;
+        await using var guard = TradeStoreProcess.Start(
+            ["--data", _work.Path, "guard", "--probe-interval", "200ms", "--status-file", StatusPath, "--", "serve"], _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE__SERVER__URLS"] = $"http://0.0.0.0:{port}" }, appHost: true);
+
+        await guard.WaitUntilAnsweringAsync($"{_url}/health/live", Patience);
+        var status = await WaitForStatusAsync(guard, s => s.State == GuardStates.Running);
+
+        Assert.Equal(guard.Id, status.GuardPid);
+        Assert.NotNull(status.ChildPid);
+        Assert.NotEqual(guard.Id, status.ChildPid);
+        Assert.Equal(0, status.Restarts);
+        Assert.True(status.LastProbe!.Ok);
+        Assert.Equal($"{_url}/health/live", status.ProbeUrl);
+        Assert.True(File.Exists(_work.DatabasePath), "serve got --data");
+        using var http = new HttpClient();
+        var metrics = PrometheusText.Parse(await http.GetStringAsync($"{_url}/metrics", TestContext.Current.CancellationToken));
+        Assert.Equal("gauge", metrics["process_start_time_seconds"].Type);
+    }
+
+    [Fact]
+    public async Task Guard_ChildKilled_RestartedAndAnsweringAgain()
+    {
+        await using var guard = TradeStoreProcess.Start(GuardArguments(), _work.Path);
+        var first = await WaitForStatusAsync(guard, s => s.State == GuardStates.Running);
+
+        Assert.True(PosixSignals.Send(first.ChildPid!.Value, PosixSignals.SigKill));
+        var second = await WaitForStatusAsync(guard, s => s.State == GuardStates.Running && s.ChildPid != first.ChildPid);
+
+        Assert.Equal(1, second.Restarts);
+        Assert.Equal(first.ChildPid, second.LastExit!.Pid);
+        Assert.Equal("SIGKILL", second.LastExit.Signal);
+        await guard.WaitUntilAnsweringAsync($"{_url}/health/live", Patience);
+        Assert.Contains("exited with signal SIGKILL", guard.Output);
+    }
+
+    [Fact]
+    public async Task Guard_ChildHung_StoppedAndRestartedAfterFailedProbes()
+    {
+        await using var guard = TradeStoreProcess.Start(GuardArguments(probeFailures: 3), _work.Path);
+        var first = await WaitForStatusAsync(guard, s => s.State == GuardStates.Running);
+
+        // SIGSTOP freezes the process: its socket still accepts connections, but nothing answers.
+        Assert.True(PosixSignals.Send(first.ChildPid!.Value, PosixSignals.SigStop));
+        var second = await WaitForStatusAsync(guard, s => s.State == GuardStates.Running && s.ChildPid != first.ChildPid);
+
+        Assert.Equal(ExitReasons.Hung, second.LastExit!.Reason);
+        Assert.Equal(first.ChildPid, second.LastExit.Pid);
+        Assert.False(PosixSignals.Send(first.ChildPid.Value, 0), "the hung child is gone");
+        Assert.Contains("3 liveness probes failed in a row", guard.Output);
+        await guard.WaitUntilAnsweringAsync($"{_url}/health/live", Patience);
+    }
+
+    [Fact]
+    public async Task Guard_ChildCrashesAtOnce_RestartsWithGrowingDelaysThenGivesUpWithItsExitCode()
+    {
+        await using var guard = TradeStoreProcess.Start(
+            GuardArguments("--max-restarts", "3", "--restart-window", "5m"), _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE__CLICKHOUSE__URL"] = "nonsense" });
+
+        var exitCode = await guard.WaitForExitAsync(TimeSpan.FromSeconds(120));
+
+        Assert.True(exitCode == 10, $"exit code {exitCode}:\n{guard.Output}");
+        Assert.Contains("gave up: the child needed more than 3 restarts within 5m", guard.Output);
+        Assert.Contains("ClickHouse:Url", guard.Output); // the child's own reason reaches the same log
+        var delays = RestartDelay().Matches(guard.Output).Select(m => Durations.TryParse(m.Groups[1].Value, out var d) ? d : TimeSpan.MinValue).ToList();
+        Assert.Equal(3, delays.Count);
+        Assert.True(delays[0] < delays[1] && delays[1] < delays[2], $"delays grow: {string.Join(", ", delays)}");
+        var status = StatusFile.Read(StatusPath)!;
+        Assert.Equal(GuardStates.GaveUp, status.State);
+        Assert.Equal(2, status.LastExit!.ExitCode);
+    }
+
+    [Fact]
+    public async Task Guard_Sigterm_StopsChildGracefullyAndExitsZero()
+    {
+        await using var guard = TradeStoreProcess.Start(GuardArguments(), _work.Path);
+        var running = await WaitForStatusAsync(guard, s => s.State == GuardStates.Running);
+
+        guard.Signal(PosixSignals.SigTerm);
+        var exitCode = await guard.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}:\n{guard.Output}");
+        Assert.False(PosixSignals.Send(running.ChildPid!.Value, 0), "the child is gone");
+        Assert.Contains("TradeStore stopped; closing database", guard.Output);
+        var status = StatusFile.Read(StatusPath)!;
+        Assert.Equal(GuardStates.Stopped, status.State);
+        Assert.Equal(0, status.LastExit!.ExitCode);
+        using var reopened = DuckDbDatabase.Open(_work.DatabasePath);
+        Assert.Equal(_work.DatabasePath, reopened.Path);
+    }
+
+    [Fact]
+    public async Task Guard_BadCommandLine_ExitsTwoNamingTheProblem()
+    {
+        var (noServe, noServeOutput) = await TradeStoreProcess.RunAsync(["guard", "--", "config", "show"], _work.Path);
+        var (badDuration, badDurationOutput) = await TradeStoreProcess.RunAsync(["guard", "--probe-interval", "soon", "--", "serve"], _work.Path);
+
+        Assert.Equal(2, noServe);
+        Assert.Contains("must be serve", noServeOutput);
+        Assert.Equal(2, badDuration);
+        Assert.Contains("--probe-interval: 'soon' is not a duration", badDurationOutput);
+        Assert.False(File.Exists(_work.DatabasePath), "nothing was started");
+    }
+
+    private async Task<GuardStatus> WaitForStatusAsync(TradeStoreProcess guard, Func<GuardStatus, bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (guard.HasExited)
+            {
+                throw new InvalidOperationException($"the guard exited with code {guard.ExitCode}:\n{guard.Output}");
+            }
+
+            if (File.Exists(StatusPath) && StatusFile.Read(StatusPath) is { } status && condition(status))
+            {
+                return status;
+            }
+
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        throw new TimeoutException($"the guard status did not reach the expected state within {Patience}:\n{guard.Output}");
+    }
+
+    [GeneratedRegex(@"Restarting the child in (\S+) \(restart")]
+    private static partial Regex RestartDelay();
+}

@@ -1,0 +1,91 @@
+using System.Net.Http.Json;
+using TradeStore.Storage;
+using TradeStore.TestSupport;
+
+namespace TradeStore.IntegrationTests;
+
+/// <summary><c>serve</c> checks the journal against the state before it accepts writes and refuses, changing nothing, when they disagree.</summary>
+public sealed class StartupIntegrityTests : IDisposable
+{
+    private const int SigTerm = 15;
+    private readonly TempDirectory _work = new("integrity");
+
+    public void Dispose() => _work.Dispose();
+
+    [Theory]
+    [InlineData("DELETE FROM trade_events WHERE seq = 3", "journal seq has gaps")]
+    [InlineData("UPDATE trade_state SET filled_quantity = 2 WHERE trade_id = 'I-2'", "trade_state disagrees with the journal")]
+    [InlineData("INSERT INTO sync_checkpoints VALUES ('redis', 999, TIMESTAMP '2026-01-01')", "checkpoint is ahead of the journal")]
+    public async Task Serve_DamagedJournalOrState_RefusesWithReportAndChangesNothing(string damage, string expected)
+    {
+        await WriteTradesThroughServeAsync(count: 5);
+        Execute(damage);
+        var before = Snapshot();
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(
+            ["serve", "--data", _work.Path, "--urls", $"http://127.0.0.1:{FreePort.Next()}"], _work.Path);
+
+        Assert.True(exitCode == 5, $"exit code {exitCode}:\n{output}");
+        Assert.Contains(expected, output);
+        Assert.Contains("recover --from redis", output);
+        Assert.Equal(before, Snapshot());
+    }
+
+    [Fact]
+    public async Task Serve_VerifyOnStartOff_StartsDespiteProblem()
+    {
+        await WriteTradesThroughServeAsync(count: 3);
+        Execute("DELETE FROM trade_events WHERE seq = 2");
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+
+        await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE__STORAGE__VERIFYONSTART"] = "false" });
+        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+        child.Signal(SigTerm);
+
+        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+    }
+
+    private async Task WriteTradesThroughServeAsync(int count)
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path);
+        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        for (var i = 1; i <= count; i++)
+        {
+            using var created = await http.PostAsJsonAsync("/v1/trades",
+                new { tradeId = $"I-{i}", account = "ACC-1", symbol = "AAPL", side = "buy", quantity = "10", price = "100.5" },
+                TestContext.Current.CancellationToken);
+            created.EnsureSuccessStatusCode();
+            using var filled = await http.PostAsJsonAsync($"/v1/trades/I-{i}/fill", new { quantity = "4", price = "100.25" },
+                TestContext.Current.CancellationToken);
+            filled.EnsureSuccessStatusCode();
+        }
+
+        child.Signal(SigTerm);
+        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+    }
+
+    private void Execute(string sql)
+    {
+        using var database = DuckDbDatabase.Open(_work.DatabasePath);
+        using var connection = database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private string Snapshot()
+    {
+        using var database = DuckDbDatabase.Open(_work.DatabasePath);
+        using var connection = database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT (SELECT string_agg(seq || ':' || trade_id || ':' || version, ',' ORDER BY seq) FROM trade_events)
+                || '|' || (SELECT string_agg(trade_id || ':' || version || ':' || filled_quantity, ',' ORDER BY trade_id) FROM trade_state)
+                || '|' || coalesce((SELECT string_agg(sink || ':' || last_seq, ',') FROM sync_checkpoints), '')
+            """;
+        return (string)command.ExecuteScalar()!;
+    }
+}

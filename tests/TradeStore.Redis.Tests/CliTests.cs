@@ -1,0 +1,130 @@
+using System.Text.Json;
+using TradeStore.Core.Trades;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Redis.Tests;
+
+/// <summary>The operator commands through the real <c>tradestore</c> executable.</summary>
+public sealed class CliTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task VerifyAndRebuild_TamperedThenWipedProjection_ReportsDifferencesThenRestores()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(CliTests));
+        using var dir = new TempDirectory("redis-cli");
+        await SeedAsync(redis, dir, batches: 15);
+        var environment = Environment(redis);
+
+        var clean = await RunAsync(["verify", "--redis", "--data", dir.Path], dir, environment);
+        Assert.True(clean.ExitCode == 0, clean.Output);
+        Assert.Contains("redis: OK", clean.Output, StringComparison.Ordinal);
+
+        await redis.Database.HashSetAsync(redis.Keys.Trade("C-0"), "price", "1");
+        await redis.Database.HashSetAsync(redis.Keys.Trade("ghost"), "tradeId", "ghost");
+        var dirty = await RunAsync(["verify", "--redis", "--data", dir.Path], dir, environment);
+        Assert.Equal(1, dirty.ExitCode);
+        Assert.Contains("trade C-0: field price is 1 in Redis", dirty.Output, StringComparison.Ordinal);
+        Assert.Contains("trade ghost:", dirty.Output, StringComparison.Ordinal);
+        Assert.Contains("2 differences", dirty.Output, StringComparison.Ordinal);
+
+        await redis.DeleteAllAsync();
+        var rebuild = await RunAsync(["redis", "rebuild", "--data", dir.Path], dir, environment);
+        Assert.True(rebuild.ExitCode == 0, rebuild.Output);
+        Assert.Contains("Rebuilt the Redis projection", rebuild.Output, StringComparison.Ordinal);
+        var after = await RunAsync(["verify", "--redis", "--data", dir.Path], dir, environment);
+        Assert.True(after.ExitCode == 0, after.Output);
+    }
+
+    [Fact]
+    public async Task Verify_RedisNotConfigured_ExitsTwoNamingTheKey()
+    {
+        using var dir = new TempDirectory("redis-cli-off");
+        var result = await RunAsync(["verify", "--redis", "--data", dir.Path], dir, new Dictionary<string, string>());
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("Redis:Connection is not set", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Recover_FromRedisAfterRestoringOldCopy_AppendsTheMissingTail()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(CliTests));
+        using var dir = new TempDirectory("redis-cli-recover");
+        using var restoredDir = new TempDirectory("redis-cli-restored");
+        var lastSeq = await SeedAsync(redis, dir, batches: 12, copyAfter: (8, restoredDir.DatabasePath));
+
+        var result = await RunAsync(["recover", "--from", "redis", "--data", restoredDir.Path], restoredDir, Environment(redis));
+
+        Assert.True(result.ExitCode == 0, result.Output);
+        Assert.Contains($"the journal now ends at seq {lastSeq}", result.Output, StringComparison.Ordinal);
+        var verify = await RunAsync(["verify", "--redis", "--data", restoredDir.Path], restoredDir, Environment(redis));
+        Assert.True(verify.ExitCode == 0, verify.Output);
+    }
+
+    [Fact]
+    public async Task Tail_FromSeq_PrintsBacklogThenLiveEventsAsJsonLinesAndStopsOnSigint()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(CliTests));
+        using var dir = new TempDirectory("redis-cli-tail");
+        var lastSeq = await SeedAsync(redis, dir, batches: 5);
+
+        await using var tail = TradeStoreProcess.Start(["tail", "--from", "2"], dir.Path, Environment(redis));
+        await Eventually.TrueAsync(() => Task.FromResult(Lines(tail).Count >= lastSeq - 1), TimeSpan.FromSeconds(30), () => tail.Output);
+        using (var journal = new TestJournal(dir.DatabasePath))
+        {
+            // Live: events committed after tail started appear without restarting it.
+            var live = journal.Commit(new CreateTrade("LIVE-1", "A", "XYZ", Side.Buy, 1m, 1m), new FillTrade("LIVE-1", 1m, 1m));
+            await new Projection.ProjectionWriter(redis.Keys, 1000).ApplyAsync(redis.Database, live, lastSeq);
+            lastSeq = journal.LastSeq;
+        }
+
+        await Eventually.TrueAsync(() => Task.FromResult(Lines(tail).Count >= lastSeq - 1), TimeSpan.FromSeconds(30), () => tail.Output);
+        tail.Signal(2);
+        var exit = await tail.WaitForExitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(0, exit);
+        var events = Lines(tail).Select(line => JsonDocument.Parse(line).RootElement).ToList();
+        Assert.Equal(Enumerable.Range(2, (int)lastSeq - 1).Select(i => (long)i), events.Select(e => e.GetProperty("seq").GetInt64()));
+        Assert.Equal("create", events.First(e => e.GetProperty("tradeId").GetString() == "C-1").GetProperty("event").GetString());
+        Assert.Equal("1", events[^1].GetProperty("filledQuantity").GetString());
+    }
+
+    private static List<string> Lines(TradeStoreProcess process) =>
+        [.. process.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => l.StartsWith('{'))];
+
+    private static Dictionary<string, string> Environment(RedisScope redis) => new()
+    {
+        ["TRADESTORE__REDIS__CONNECTION"] = redis.Endpoint,
+        ["TRADESTORE__REDIS__KEYPREFIX"] = redis.Prefix,
+    };
+
+    private static Task<(int ExitCode, string Output)> RunAsync(string[] arguments, TempDirectory dir, Dictionary<string, string> environment) =>
+        TradeStoreProcess.RunAsync(arguments, dir.Path, environment, TimeSpan.FromSeconds(60));
+
+    /// <summary>Writes trades C-0, C-1, … and mixed commands, projects them, and closes the database; returns the last seq.</summary>
+    private static async Task<long> SeedAsync(RedisScope redis, TempDirectory dir, int batches, (int After, string Path)? copyAfter = null)
+    {
+        using var journal = new TestJournal(dir.DatabasePath);
+        await using var connection = redis.Connection();
+        using var projector = redis.Projector(journal.Database, connection);
+        journal.Observers.Add(projector);
+        await projector.StartAsync(Ct);
+        journal.Commit(new CreateTrade("C-0", "A", "XYZ", Side.Buy, 10m, 5m), new CreateTrade("C-1", "A", "XYZ", Side.Sell, 4m, 6m));
+        var mix = new CommandMix(seed: 9, idPrefix: "M");
+        for (var i = 1; i <= batches; i++)
+        {
+            journal.Commit(mix.Batch(journal.States, 4));
+            if (copyAfter is { } copy && copy.After == i)
+            {
+                journal.Database.Checkpoint();
+                File.Copy(dir.DatabasePath, copy.Path);
+            }
+        }
+
+        await ProjectorTests.WaitForCheckpointAsync(redis, journal.LastSeq);
+        await projector.StopAsync(Ct);
+        journal.Database.Checkpoint();
+        return journal.LastSeq;
+    }
+}

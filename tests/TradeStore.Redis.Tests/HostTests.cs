@@ -1,0 +1,44 @@
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using TradeStore.Core.Trades;
+using TradeStore.Server;
+using TradeStore.Server.Configuration;
+using TradeStore.Storage;
+using TradeStore.Storage.Sync;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Redis.Tests;
+
+public sealed class HostTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Host_RedisConfigured_CommittedTradesReachRedisAndReadinessShowsProjection()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(HostTests));
+        using var dir = new TempDirectory("redis-host");
+        var environment = new Dictionary<string, string>
+        {
+            ["TRADESTORE__STORAGE__DATADIRECTORY"] = dir.Path,
+            ["TRADESTORE__REDIS__CONNECTION"] = redis.Endpoint,
+            ["TRADESTORE__REDIS__KEYPREFIX"] = redis.Prefix,
+        };
+        var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs { BaseDirectory = dir.Path, WorkingDirectory = dir.Path, Environment = environment });
+        await using var app = TradeStoreHost.Build(configuration, builder => builder.WebHost.UseTestServer());
+        await app.StartAsync(Ct);
+
+        var commands = app.Services.GetRequiredService<ITradeCommands>();
+        Assert.True((await commands.SubmitAsync(new CreateTrade("H1", "ACC", "XYZ", Side.Buy, 10m, 99.5m), Ct)).Succeeded);
+        Assert.True((await commands.SubmitAsync(new FillTrade("H1", 4m, 99.25m), Ct)).Succeeded);
+        await ProjectorTests.WaitForCheckpointAsync(redis, 2);
+
+        Assert.Equal("4", (string)(await redis.Database.HashGetAsync(redis.Keys.Trade("H1"), "filledQuantity"))!);
+        Assert.Equal("99.25", (string)(await redis.Database.HashGetAsync(redis.Keys.Positions("ACC"), "XYZ:avgPrice"))!);
+        using var response = await app.GetTestClient().GetAsync("/health/ready", Ct);
+        var body = await response.Content.ReadAsStringAsync(Ct);
+        Assert.Contains("projection at seq 2", body, StringComparison.Ordinal);
+        await app.StopAsync(Ct);
+        Assert.Equal(2, new SyncCheckpoints(app.Services.GetRequiredService<DuckDbDatabase>()).Get(SyncCheckpoints.Redis));
+    }
+}

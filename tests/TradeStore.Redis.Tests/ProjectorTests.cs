@@ -1,0 +1,102 @@
+using TradeStore.Core.Trades;
+using TradeStore.Redis.Projection;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Redis.Tests;
+
+public sealed class ProjectorTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Projector_BurstOfMixedCommandsThroughEngine_RedisEqualsDuckDb()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(ProjectorTests));
+        using var dir = new TempDirectory("redis-burst");
+        long lastSeq;
+        await using (var engine = await EngineScope.StartAsync(redis, dir.DatabasePath, maxBatchSize: 64))
+        {
+            var mix = new CommandMix(seed: 7, idPrefix: "T");
+            for (var i = 0; i < 60; i++)
+            {
+                await engine.SubmitAsync(mix.Batch(engine.States, 1 + (i % 40)));
+            }
+
+            lastSeq = engine.Engine.LastSeq;
+            await WaitForCheckpointAsync(redis, lastSeq);
+            Assert.Empty(engine.Failures);
+            Assert.Contains(engine.States.Values, t => t.Status == TradeStatus.Deleted);
+        }
+
+        using var database = Storage.DuckDbDatabase.Open(dir.DatabasePath);
+        var report = await new RedisVerifier(redis.Keys).VerifyAsync(redis.Database, ProjectionSnapshot.Read(database), Ct);
+        Assert.True(report.IsClean, string.Join("\n", report.Differences));
+        Assert.True(report.PositionsChecked > 0);
+        Assert.Equal(lastSeq, report.StreamEntries);
+    }
+
+    [Fact]
+    public async Task Projector_PositionsInRedis_MatchDomainPositionsExactly()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(ProjectorTests));
+        using var dir = new TempDirectory("redis-positions");
+        using var journal = new TestJournal(dir.DatabasePath);
+        await using var connection = redis.Connection();
+        using var projector = redis.Projector(journal.Database, connection);
+        journal.Observers.Add(projector);
+        await projector.StartAsync(Ct);
+
+        journal.Commit(
+            new CreateTrade("B1", "A", "XYZ", Side.Buy, 3m, 10m),
+            new CreateTrade("B2", "A", "XYZ", Side.Buy, 1m, 10m),
+            new CreateTrade("S1", "A", "XYZ", Side.Sell, 1m, 10m));
+        journal.Commit(new FillTrade("B1", 1m, 10.1m), new FillTrade("B1", 2m, 10.2m), new FillTrade("B2", 1m, 9.99999999m));
+        journal.Commit(new FillTrade("S1", 0.5m, 11m));
+        journal.Commit(new DeleteTrade("B2"));
+
+        await WaitForCheckpointAsync(redis, journal.LastSeq);
+        await projector.StopAsync(Ct);
+
+        var fields = RedisFormat.ToDictionary(await redis.Database.HashGetAllAsync(redis.Keys.Positions("A")));
+        // Bought 1 @ 10.1 + 2 @ 10.2 (B2 deleted), sold 0.5: net 2.5 long at the average buy price 30.5 / 3.
+        Assert.Equal("2.5", fields["XYZ:net"]);
+        Assert.Equal(RedisFormat.Decimal(Money.RoundPrice(30.5m / 3m)), fields["XYZ:avgPrice"]);
+        Assert.Equal("3", fields["XYZ:boughtQty"]);
+        Assert.Equal("30.5", fields["XYZ:boughtNotional"]);
+        Assert.Equal("0.5", fields["XYZ:soldQty"]);
+        Assert.False(await redis.Database.KeyExistsAsync(redis.Keys.Trade("B2")));
+        Assert.Equal("filled", (string)(await redis.Database.HashGetAsync(redis.Keys.Trade("B1"), "status"))!);
+    }
+
+    [Fact]
+    public async Task ApplyAsync_BatchAtOrBelowCheckpoint_IsSkippedAndStreamHasEachSeqOnce()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(ProjectorTests));
+        using var dir = new TempDirectory("redis-idempotent");
+        using var journal = new TestJournal(dir.DatabasePath);
+        var first = journal.Commit(new CreateTrade("T1", "A", "XYZ", Side.Buy, 5m, 1m), new FillTrade("T1", 2m, 1.5m));
+        var second = journal.Commit(new FillTrade("T1", 1m, 2m));
+        var writer = new ProjectionWriter(redis.Keys, 1000);
+
+        Assert.Equal(ApplyOutcome.Applied, (await writer.ApplyAsync(redis.Database, first, 0)).Outcome);
+        Assert.Equal(ApplyOutcome.Applied, (await writer.ApplyAsync(redis.Database, second, 2)).Outcome);
+        var replay = await writer.ApplyAsync(redis.Database, first, 0);
+        var gapped = await writer.ApplyAsync(redis.Database, journal.Commit(new FillTrade("T1", 1m, 2m)).Concat(journal.Commit(new CancelTrade("T1"))).Skip(1).ToList(), 4);
+
+        Assert.Equal(new ApplyResult(ApplyOutcome.AlreadyApplied, 3), replay);
+        Assert.Equal(new ApplyResult(ApplyOutcome.CheckpointMoved, 3), gapped);
+        var stream = await redis.Database.StreamRangeAsync(redis.Keys.Stream);
+        Assert.Equal(["1-0", "2-0", "3-0"], stream.Select(e => (string)e.Id!));
+        Assert.Equal("3", (string)(await redis.Database.HashGetAsync(redis.Keys.Positions("A"), "XYZ:boughtQty"))!);
+    }
+
+    internal static async Task WaitForCheckpointAsync(RedisScope redis, long seq, TimeSpan? timeout = null)
+    {
+        string? last = null;
+        await Eventually.TrueAsync(async () =>
+        {
+            last = await redis.Database.StringGetAsync(redis.Keys.Checkpoint);
+            return last == seq.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }, timeout ?? TimeSpan.FromSeconds(30), () => $"Redis checkpoint {last ?? "(none)"}, expected {seq}");
+    }
+}

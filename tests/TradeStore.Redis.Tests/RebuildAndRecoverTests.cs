@@ -1,0 +1,231 @@
+using TradeStore.Core.Trades;
+using TradeStore.Redis.Projection;
+using TradeStore.Storage.Journal;
+using TradeStore.Storage.Recovery;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Redis.Tests;
+
+public sealed class RebuildAndRecoverTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Rebuild_AfterProjectionWiped_RestoresIdenticalProjection()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));
+        using var dir = new TempDirectory("redis-rebuild");
+        using var journal = new TestJournal(dir.DatabasePath);
+        await ProjectAsync(redis, journal, batches: 40, seed: 11);
+        var before = await redis.DumpAsync();
+
+        await redis.DeleteAllAsync();
+        Assert.Empty(await redis.KeysAsync());
+        var report = await new RedisRebuilder(journal.Database, redis.Keys, 1_000_000).RebuildAsync(redis.Database, Ct);
+
+        Assert.Equal(journal.LastSeq, report.Checkpoint);
+        Assert.Equal(before, await redis.DumpAsync());
+    }
+
+    [Fact]
+    public async Task Rebuild_WhileProjectorApplies_ConvergesToJournal()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));
+        using var dir = new TempDirectory("redis-rebuild-live");
+        using var journal = new TestJournal(dir.DatabasePath);
+        await using var connection = redis.Connection();
+        using var projector = redis.Projector(journal.Database, connection, maxBatchSize: 16);
+        journal.Observers.Add(projector);
+        await projector.StartAsync(Ct);
+        var mix = new CommandMix(seed: 5, idPrefix: "L");
+        var rebuilder = new RedisRebuilder(journal.Database, redis.Keys, 1_000_000);
+
+        for (var round = 0; round < 5; round++)
+        {
+            var rebuild = Task.Run(() => rebuilder.RebuildAsync(redis.Database, Ct), Ct);
+            for (var i = 0; i < 10; i++)
+            {
+                journal.Commit(mix.Batch(journal.States, 8));
+            }
+
+            await rebuild;
+        }
+
+        projector.Resync();
+        await ProjectorTests.WaitForCheckpointAsync(redis, journal.LastSeq);
+        await projector.StopAsync(Ct);
+        var report = await new RedisVerifier(redis.Keys).VerifyAsync(redis.Database, ProjectionSnapshot.Read(journal.Database), Ct);
+        Assert.True(report.IsClean, string.Join("\n", report.Differences));
+    }
+
+    [Fact]
+    public async Task ClearForReplay_WhileEngineWrites_ProjectorReplaysJournalToIdenticalProjection()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));
+        using var dir = new TempDirectory("redis-online-rebuild");
+        long lastSeq;
+        await using (var engine = await EngineScope.StartAsync(redis, dir.DatabasePath, maxBatchSize: 32))
+        {
+            var mix = new CommandMix(seed: 17, idPrefix: "N");
+            for (var i = 0; i < 20; i++)
+            {
+                await engine.SubmitAsync(mix.Batch(engine.States, 10));
+            }
+
+            await ProjectorTests.WaitForCheckpointAsync(redis, engine.Engine.LastSeq);
+            await redis.Database.HashSetAsync(redis.Keys.Positions("ACC-1"), "AAPL:net", "12345");
+            var clear = RedisRebuilder.ClearForReplayAsync(redis.Database, redis.Keys, Ct);
+            for (var i = 0; i < 20; i++)
+            {
+                await engine.SubmitAsync(mix.Batch(engine.States, 10));
+            }
+
+            await clear;
+            await engine.SubmitAsync(mix.Batch(engine.States, 5));
+            lastSeq = engine.Engine.LastSeq;
+            await ProjectorTests.WaitForCheckpointAsync(redis, lastSeq);
+        }
+
+        using var database = Storage.DuckDbDatabase.Open(dir.DatabasePath);
+        var report = await new RedisVerifier(redis.Keys).VerifyAsync(redis.Database, ProjectionSnapshot.Read(database), Ct);
+        Assert.True(report.IsClean, string.Join("\n", report.Differences));
+        Assert.Equal(lastSeq, report.StreamEntries);
+    }
+
+    [Fact]
+    public async Task Recover_DuckDbCopiedBeforeLastTrades_JournalAndStateEqualOriginal()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));
+        using var dir = new TempDirectory("redis-recover");
+        var copy = dir.File("old.duckdb");
+        List<TradeEvent> original;
+        List<string> originalState;
+        using (var journal = new TestJournal(dir.DatabasePath))
+        {
+            await ProjectAsync(redis, journal, batches: 20, seed: 3, afterBatches: (n, j) =>
+            {
+                if (n == 12)
+                {
+                    j.Database.Checkpoint();
+                    File.Copy(dir.DatabasePath, copy);
+                }
+            });
+            original = new JournalReader(journal.Database).ReadAfter(0, int.MaxValue);
+            originalState = StateRows(journal);
+        }
+
+        using var restored = new TestJournal(copy);
+        var lastBefore = restored.LastSeq;
+        Assert.InRange(lastBefore, 1, original.Count - 1);
+
+        var report = await new JournalRecovery(restored.Database).RecoverAsync(new RedisRecoverySource(redis.Database, redis.Keys), Ct);
+
+        Assert.Equal(RecoveryOutcome.Recovered, report.Outcome);
+        Assert.Equal(original.Count - lastBefore, report.EventsRecovered);
+        Assert.Equal(original, new JournalReader(restored.Database).ReadAfter(0, int.MaxValue));
+        Assert.Equal(originalState, StateRows(restored));
+        var again = await new JournalRecovery(restored.Database).RecoverAsync(new RedisRecoverySource(redis.Database, redis.Keys), Ct);
+        Assert.Equal(RecoveryOutcome.NothingToRecover, again.Outcome);
+    }
+
+    [Fact]
+    public async Task Recover_StreamOldestEntryBeyondGap_RefusedWithReportAndNothingWritten()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));
+        using var dir = new TempDirectory("redis-recover-gap");
+        var copy = dir.File("old.duckdb");
+        using (var journal = new TestJournal(dir.DatabasePath))
+        {
+            await ProjectAsync(redis, journal, batches: 10, seed: 4, afterBatches: (n, j) =>
+            {
+                if (n == 3)
+                {
+                    j.Database.Checkpoint();
+                    File.Copy(dir.DatabasePath, copy);
+                }
+            });
+        }
+
+        using var restored = new TestJournal(copy);
+        var lastBefore = restored.LastSeq;
+        // The stream lost its oldest entries (MAXLEN trimming): it now starts two events after the restored journal.
+        await redis.Database.StreamTrimByMinIdAsync(redis.Keys.Stream, RedisFormat.StreamId(lastBefore + 3));
+
+        var report = await new JournalRecovery(restored.Database).RecoverAsync(new RedisRecoverySource(redis.Database, redis.Keys), Ct);
+
+        Assert.Equal(RecoveryOutcome.Refused, report.Outcome);
+        Assert.Contains($"the journal ends at seq {lastBefore}", report.Message, StringComparison.Ordinal);
+        Assert.Contains($"seq {lastBefore + 3}", report.Message, StringComparison.Ordinal);
+        Assert.Contains($"Events {lastBefore + 1}..{lastBefore + 2} are in neither store", report.Message, StringComparison.Ordinal);
+        Assert.Equal(lastBefore, new JournalReader(restored.Database).LastSeq());
+    }
+
+    [Fact]
+    public async Task Projector_RedisAheadOfRestoredJournal_PausesUntilRecovered()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));
+        using var dir = new TempDirectory("redis-ahead");
+        var copy = dir.File("old.duckdb");
+        long originalLast;
+        using (var journal = new TestJournal(dir.DatabasePath))
+        {
+            await ProjectAsync(redis, journal, batches: 8, seed: 8, afterBatches: (n, j) =>
+            {
+                if (n == 4)
+                {
+                    j.Database.Checkpoint();
+                    File.Copy(dir.DatabasePath, copy);
+                }
+            });
+            originalLast = journal.LastSeq;
+        }
+
+        using var restored = new TestJournal(copy);
+        await using var connection = redis.Connection();
+        using var projector = redis.Projector(restored.Database, connection);
+        await projector.StartAsync(Ct);
+        await Eventually.TrueAsync(() => Task.FromResult(projector.Status.Paused), TimeSpan.FromSeconds(30), () => $"{projector.Status}");
+        Assert.Contains("ahead of the journal", projector.Status.LastError, StringComparison.Ordinal);
+
+        var report = await new JournalRecovery(restored.Database).RecoverAsync(new RedisRecoverySource(redis.Database, redis.Keys), Ct);
+        Assert.Equal(RecoveryOutcome.Recovered, report.Outcome);
+        await ProjectorTests.WaitForCheckpointAsync(redis, originalLast);
+        await Eventually.TrueAsync(() => Task.FromResult(!projector.Status.Paused), TimeSpan.FromSeconds(30), () => $"{projector.Status}");
+        await projector.StopAsync(Ct);
+        var verify = await new RedisVerifier(redis.Keys).VerifyAsync(redis.Database, ProjectionSnapshot.Read(restored.Database), Ct);
+        Assert.True(verify.IsClean, string.Join("\n", verify.Differences));
+    }
+
+    private static async Task ProjectAsync(RedisScope redis, TestJournal journal, int batches, int seed, Action<int, TestJournal>? afterBatches = null)
+    {
+        await using var connection = redis.Connection();
+        using var projector = redis.Projector(journal.Database, connection);
+        journal.Observers.Add(projector);
+        await projector.StartAsync(Ct);
+        var mix = new CommandMix(seed, idPrefix: $"R{seed}");
+        for (var i = 1; i <= batches; i++)
+        {
+            journal.Commit(mix.Batch(journal.States, 1 + (i % 9)));
+            afterBatches?.Invoke(i, journal);
+        }
+
+        await ProjectorTests.WaitForCheckpointAsync(redis, journal.LastSeq);
+        await projector.StopAsync(Ct);
+        journal.Observers.Clear();
+    }
+
+    private static List<string> StateRows(TestJournal journal)
+    {
+        using var connection = journal.Database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT * FROM trade_state ORDER BY trade_id";
+        using var reader = command.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+        {
+            rows.Add(string.Join("|", Enumerable.Range(0, reader.FieldCount).Select(i => Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture))));
+        }
+
+        return rows;
+    }
+}

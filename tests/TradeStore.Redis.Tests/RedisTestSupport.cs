@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using TradeStore.Core.Options;
+using TradeStore.Redis.Projection;
+using TradeStore.Storage;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Redis.Tests;
+
+/// <summary>The shared test Redis with a key prefix owned by one test (deleted afterwards), and helpers to build the real parts on it.</summary>
+public sealed class RedisScope : IAsyncDisposable
+{
+    private RedisScope(string endpoint, ConnectionMultiplexer multiplexer, string prefix)
+    {
+        Endpoint = endpoint;
+        Multiplexer = multiplexer;
+        Prefix = prefix;
+        Keys = new RedisKeys(prefix);
+    }
+
+    public string Endpoint { get; }
+
+    public ConnectionMultiplexer Multiplexer { get; }
+
+    public IDatabase Database => Multiplexer.GetDatabase();
+
+    public string Prefix { get; }
+
+    public RedisKeys Keys { get; }
+
+    public static async Task<RedisScope> SharedAsync(string testClass) =>
+        await OnAsync(TestServers.Redis, $"test:{testClass}:{Guid.NewGuid():N}:");
+
+    public static async Task<RedisScope> OnAsync(string endpoint, string prefix)
+    {
+        var configuration = ConfigurationOptions.Parse(endpoint);
+        configuration.AbortOnConnectFail = false;
+        return new RedisScope(endpoint, await ConnectionMultiplexer.ConnectAsync(configuration), prefix);
+    }
+
+    public IOptions<RedisOptions> Options(int maxBatchSize = 1000) => Microsoft.Extensions.Options.Options.Create(new RedisOptions
+    {
+        Connection = Endpoint,
+        KeyPrefix = Prefix,
+        MaxBatchSize = maxBatchSize,
+        RetryBaseDelay = TimeSpan.FromMilliseconds(20),
+        RetryMaxDelay = TimeSpan.FromMilliseconds(300),
+    });
+
+    public RedisProjector Projector(DuckDbDatabase database, RedisConnection connection, int maxBatchSize = 1000) =>
+        new(connection, database, Options(maxBatchSize), NullLogger<RedisProjector>.Instance);
+
+    public RedisConnection Connection() => new(Options());
+
+    /// <summary>Every key under the prefix, with its type and content, in a comparable form.</summary>
+    public async Task<SortedDictionary<string, string>> DumpAsync()
+    {
+        var dump = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var key in await KeysAsync())
+        {
+            var type = await Database.KeyTypeAsync(key);
+            dump[(string)key!] = type switch
+            {
+                RedisType.Hash => string.Join(";", (await Database.HashGetAllAsync(key)).Select(e => $"{e.Name}={e.Value}").Order(StringComparer.Ordinal)),
+                RedisType.String => (string)(await Database.StringGetAsync(key))!,
+                RedisType.Stream => string.Join("\n", (await Database.StreamRangeAsync(key)).Select(e => $"{e.Id} " + string.Join(";", e.Values.Select(v => $"{v.Name}={v.Value}")))),
+                _ => type.ToString(),
+            };
+        }
+
+        return dump;
+    }
+
+    public async Task<List<RedisKey>> KeysAsync()
+    {
+        var server = Multiplexer.GetServers().Single();
+        var keys = new List<RedisKey>();
+        await foreach (var key in server.KeysAsync(pattern: Prefix.Replace("*", "\\*", StringComparison.Ordinal) + "*", pageSize: 1000))
+        {
+            keys.Add(key);
+        }
+
+        return keys;
+    }
+
+    public async Task DeleteAllAsync()
+    {
+        var keys = await KeysAsync();
+        if (keys.Count > 0)
+        {
+            await Database.KeyDeleteAsync([.. keys]);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (Multiplexer.IsConnected)
+            {
+                await DeleteAllAsync();
+            }
+        }
+        catch (RedisException)
+        {
+            // A private server may be gone already.
+        }
+
+        await Multiplexer.DisposeAsync();
+    }
+}
+
+/// <summary>A redis-server process of its own, for tests that kill or flush it without disturbing the others.</summary>
+public sealed class PrivateRedis : IDisposable
+{
+    private readonly TempDirectory _directory = new("redis");
+    private Process? _process;
+
+    public PrivateRedis()
+    {
+        Port = FreePort.Next();
+    }
+
+    public int Port { get; }
+
+    public string Endpoint => $"127.0.0.1:{Port}";
+
+    public static void RequireServer()
+    {
+        _ = TestServers.Redis; // skips (or fails under CI) when the suite runs without the script's servers
+    }
+
+    public async Task StartAsync()
+    {
+        var start = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { "--bind", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--dir", _directory.Path, "--save", "", "--appendonly", "no" })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        _process = Process.Start(start)!;
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                using var client = new System.Net.Sockets.TcpClient();
+                await client.ConnectAsync("127.0.0.1", Port);
+                return;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        throw new TimeoutException($"redis-server on port {Port} did not start");
+    }
+
+    /// <summary>SIGKILL: the server vanishes without a goodbye, as in a crash.</summary>
+    public void Kill()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill();
+            process.WaitForExit();
+        }
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process?.Dispose();
+        _directory.Dispose();
+    }
+}
+
+/// <summary>Polls a condition until it holds or a deadline passes (no fixed sleeps).</summary>
+public static class Eventually
+{
+    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> describe)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Not reached within {timeout}: {describe()}");
+            }
+
+            await Task.Delay(25);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using Microsoft.AspNetCore.TestHost;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Server.Tests;
+
+/// <summary><c>GET /metrics</c>: Prometheus text with process, runtime and TradeStore meters.</summary>
+public sealed class MetricsEndpointTests : IDisposable
+{
+    private readonly TempDirectory _data = new("metrics");
+
+    public void Dispose() => _data.Dispose();
+
+    [Fact]
+    public async Task Metrics_EmbeddedDefault_ParsesAsPrometheusTextWithProcessAndRuntimeMetrics()
+    {
+        await using var app = await TestHostFactory.StartAsync(_data.Path);
+        using var client = app.GetTestClient();
+
+        using var response = await client.GetAsync("/metrics", TestContext.Current.CancellationToken);
+        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
+        var families = PrometheusText.Parse(text);
+        Assert.Equal("gauge", families["process_start_time_seconds"].Type);
+        Assert.Equal("counter", families["process_cpu_seconds_total"].Type);
+        Assert.Equal("counter", families["dotnet_gc_collections_total"].Type);
+        Assert.All(families.Values, family => Assert.False(string.IsNullOrWhiteSpace(family.Help), $"{family.Name} has no HELP text"));
+    }
+
+    [Fact]
+    public async Task Metrics_TradeStoreMeter_ExportedUnderPrometheusName()
+    {
+        await using var app = await TestHostFactory.StartAsync(_data.Path);
+        using var client = app.GetTestClient();
+        using var meter = new Meter("TradeStore.Tests");
+        var counter = meter.CreateCounter<long>("tradestore.test.events", "{event}", "Events counted by a test.");
+        counter.Add(3);
+        using var other = new Meter("SomeLibrary.Metrics");
+        other.CreateCounter<long>("somelibrary.noise").Add(1);
+
+        var families = PrometheusText.Parse(await client.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
+
+        var exported = families["tradestore_test_events_total"];
+        Assert.Equal("counter", exported.Type);
+        Assert.Equal(3, Assert.Single(exported.Samples).Value);
+        Assert.DoesNotContain(families.Keys, name => name.StartsWith("somelibrary", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Metrics_Histogram_SecondsSuffixAndAdvisedBuckets()
+    {
+        await using var app = await TestHostFactory.StartAsync(_data.Path);
+        using var client = app.GetTestClient();
+        using var meter = new Meter("TradeStore.Tests.Histogram");
+        var histogram = meter.CreateHistogram("tradestore.test.duration", "s", "A duration recorded by a test.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.1, 1] });
+        histogram.Record(0.5, new KeyValuePair<string, object?>("outcome", "applied"));
+
+        var families = PrometheusText.Parse(await client.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
+
+        var exported = families["tradestore_test_duration_seconds"];
+        Assert.Equal("histogram", exported.Type);
+        double Bucket(string le) => Assert.Single(exported.Samples, s => s.Name.EndsWith("_bucket", StringComparison.Ordinal) && s.Labels["le"] == le).Value;
+        Assert.Equal(0, Bucket("0.1"));
+        Assert.Equal(1, Bucket("1"));
+        Assert.Equal(1, Bucket("+Inf"));
+        Assert.All(exported.Samples, sample => Assert.Equal("applied", sample.Labels["outcome"]));
+    }
+
+    [Theory]
+    [InlineData("tradestore.write.commands", "{command}", true, "tradestore_write_commands_total")]
+    [InlineData("tradestore.write.commit.duration", "s", false, "tradestore_write_commit_duration_seconds")]
+    [InlineData("tradestore.sync.lag", "s", false, "tradestore_sync_lag_seconds")]
+    [InlineData("dotnet.gc.heap.total_allocated", "By", true, "dotnet_gc_heap_total_allocated_bytes_total")]
+    [InlineData("tradestore.redis.errors_total", null, true, "tradestore_redis_errors_total")]
+    [InlineData("weird-name.x", "ms", false, "weird_name_x_milliseconds")]
+    public void PrometheusName_OpenTelemetryConventions(string instrument, string? unit, bool monotonic, string expected) =>
+        Assert.Equal(expected, Metrics.MeterBridge.PrometheusName(instrument, unit, monotonic));
+
+    [Fact]
+    public async Task Metrics_DependencyHealth_PublishedAsGauge()
+    {
+        await using var app = await TestHostFactory.StartAsync(_data.Path);
+        using var client = app.GetTestClient();
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        PrometheusText.Family? health = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            var families = PrometheusText.Parse(await client.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
+            health = families.GetValueOrDefault("tradestore_health_status");
+            if (health is { Samples.Count: > 0 })
+            {
+                break;
+            }
+
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+
+        Assert.NotNull(health);
+        Assert.Equal("gauge", health.Type);
+        var duckdb = Assert.Single(health.Samples, sample => sample.Labels.GetValueOrDefault("dependency") == "duckdb");
+        Assert.Equal(2, duckdb.Value);
+    }
+
+    [Fact]
+    public async Task Metrics_Disabled_NotFound()
+    {
+        await using var app = await TestHostFactory.StartAsync(_data.Path, new() { ["TRADESTORE__SERVER__METRICSENABLED"] = "false" });
+        using var client = app.GetTestClient();
+
+        using var response = await client.GetAsync("/metrics", TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+}
