@@ -8,6 +8,7 @@ var root = new RootCommand("TradeStore: durable trade capture on embedded DuckDB
     CommonOptions.Data,
     ServeCommand.Create(),
     ConfigCommand.Create(),
+    SyncCommand.Create(),
     RedisCommand.Create(),
     VerifyCommand.Create(),
     RecoverCommand.Create(),

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using TradeStore.ClickHouse.Verification;
 using TradeStore.Redis;
 using TradeStore.Redis.Projection;
 using TradeStore.Server.Configuration;
@@ -6,8 +7,9 @@ using TradeStore.Server.Configuration;
 namespace TradeStore.Cli.Commands;
 
 /// <summary>
-/// <c>tradestore verify</c>: compares the derived stores with DuckDB, the system of record, and prints every
-/// difference; exit code 1 when there is any. Each store's check lives in its own assembly.
+/// <c>tradestore verify --redis --clickhouse</c>: compares the derived stores with DuckDB, the system of record, and
+/// prints every difference; exit code 1 when there is any. Each flag selects one store; each store's check lives
+/// in its own assembly.
 /// </summary>
 public static class VerifyCommand
 {
@@ -18,52 +20,128 @@ public static class VerifyCommand
         Description = "Compare every trade, position, the checkpoint and the change stream in Redis with DuckDB.",
     };
 
+    private static readonly Option<bool> ClickHouse = new("--clickhouse")
+    {
+        Description = "Compare ClickHouse (event count, max seq, money sums, each trade's latest version; read with FINAL) with the journal.",
+    };
+
     public static Command Create()
     {
         var command = new Command("verify", "Compare derived stores with DuckDB and print the differences (exit code 1 when any). Run it while the service is stopped.")
         {
             Redis,
+            ClickHouse,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
-            var output = parseResult.InvocationConfiguration.Output;
-            var error = parseResult.InvocationConfiguration.Error;
-            if (!parseResult.GetValue(Redis))
+            var redis = parseResult.GetValue(Redis);
+            var clickHouse = parseResult.GetValue(ClickHouse);
+            if (!redis && !clickHouse)
             {
-                error.WriteLine("tradestore: verify needs a store to check: --redis.");
+                parseResult.InvocationConfiguration.Error.WriteLine("tradestore: verify needs a store to check: --redis and/or --clickhouse.");
                 return ExitCodes.BadInput;
             }
 
-            var options = RedisCommandSupport.RequireRedis(settings);
-            using var database = RedisCommandSupport.OpenExistingDatabase(settings);
-            try
+            var exitCode = ExitCodes.Success;
+            if (redis)
             {
-                var (connection, redis) = await RedisCommandSupport.ConnectAsync(options, cancellationToken);
-                await using (connection)
-                {
-                    var report = await new RedisVerifier(new RedisKeys(options.KeyPrefix)).VerifyAsync(redis, ProjectionSnapshot.Read(database), cancellationToken);
-                    foreach (var difference in report.Differences.Take(MaxPrinted))
-                    {
-                        output.WriteLine($"redis: {difference}");
-                    }
-
-                    if (report.Differences.Count > MaxPrinted)
-                    {
-                        output.WriteLine($"redis: … and {report.Differences.Count - MaxPrinted} more");
-                    }
-
-                    output.WriteLine($"redis: {(report.IsClean ? "OK" : $"{report.Differences.Count} differences")} " +
-                        $"({report.TradesChecked} trades, {report.PositionsChecked} positions, {report.StreamEntries} stream entries; " +
-                        $"Redis checkpoint {report.RedisCheckpoint}, journal at seq {report.JournalLastSeq})");
-                    return report.IsClean ? ExitCodes.Success : ExitCodes.Failure;
-                }
+                exitCode = Math.Max(exitCode, await VerifyRedisAsync(parseResult, cancellationToken));
             }
-            catch (Exception ex) when (RedisCommandSupport.IsRedisFailure(ex))
+
+            if (clickHouse)
             {
-                return RedisCommandSupport.Unreachable(error, options, ex);
+                exitCode = Math.Max(exitCode, await VerifyClickHouseAsync(parseResult, cancellationToken));
             }
+
+            return exitCode;
         });
         return command;
+    }
+
+    /// <summary>Prints each report; returns whether all were clean.</summary>
+    public static bool Print(TextWriter output, IEnumerable<VerificationReport> reports)
+    {
+        var clean = true;
+        foreach (var report in reports)
+        {
+            foreach (var fact in report.Facts)
+            {
+                output.WriteLine($"{report.Target}: {fact}");
+            }
+
+            foreach (var difference in report.Differences)
+            {
+                output.WriteLine($"{report.Target}: DIFFERENCE {difference}");
+            }
+
+            output.WriteLine(report.Clean
+                ? $"{report.Target}: OK, matches the journal"
+                : $"{report.Target}: {report.Differences.Count} difference(s)");
+            clean &= report.Clean;
+        }
+
+        return clean;
+    }
+
+    private static async Task<int> VerifyRedisAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
+        var output = parseResult.InvocationConfiguration.Output;
+        var error = parseResult.InvocationConfiguration.Error;
+        var options = RedisCommandSupport.RequireRedis(settings);
+        using var database = RedisCommandSupport.OpenExistingDatabase(settings);
+        try
+        {
+            var (connection, redis) = await RedisCommandSupport.ConnectAsync(options, cancellationToken);
+            await using (connection)
+            {
+                var report = await new RedisVerifier(new RedisKeys(options.KeyPrefix)).VerifyAsync(redis, ProjectionSnapshot.Read(database), cancellationToken);
+                foreach (var difference in report.Differences.Take(MaxPrinted))
+                {
+                    output.WriteLine($"redis: {difference}");
+                }
+
+                if (report.Differences.Count > MaxPrinted)
+                {
+                    output.WriteLine($"redis: … and {report.Differences.Count - MaxPrinted} more");
+                }
+
+                output.WriteLine($"redis: {(report.IsClean ? "OK" : $"{report.Differences.Count} differences")} " +
+                    $"({report.TradesChecked} trades, {report.PositionsChecked} positions, {report.StreamEntries} stream entries; " +
+                    $"Redis checkpoint {report.RedisCheckpoint}, journal at seq {report.JournalLastSeq})");
+                return report.IsClean ? ExitCodes.Success : ExitCodes.Failure;
+            }
+        }
+        catch (Exception ex) when (RedisCommandSupport.IsRedisFailure(ex))
+        {
+            return RedisCommandSupport.Unreachable(error, options, ex);
+        }
+    }
+
+    private static async Task<int> VerifyClickHouseAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var output = parseResult.InvocationConfiguration.Output;
+        var error = parseResult.InvocationConfiguration.Error;
+        if (ClickHouseCommandSupport.RequireClickHouse(parseResult) is not { } settings)
+        {
+            return ExitCodes.BadInput;
+        }
+
+        using var database = ClickHouseCommandSupport.OpenExisting(settings, error);
+        if (database is null)
+        {
+            return ExitCodes.BadInput;
+        }
+
+        try
+        {
+            var report = await new ClickHouseVerifier(ClickHouseCommandSupport.Client(settings), database).VerifyAsync(cancellationToken);
+            return Print(output, [report]) ? ExitCodes.Success : ExitCodes.Failure;
+        }
+        catch (Exception ex) when (ClickHouseCommandSupport.IsClickHouseFailure(ex))
+        {
+            error.WriteLine($"tradestore: verify --clickhouse could not read ClickHouse: {ex.Message}");
+            return ExitCodes.Failure;
+        }
     }
 }
