@@ -46,6 +46,60 @@ public sealed class StartupIntegrityTests : IDisposable
         Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
     }
 
+    [Fact]
+    public async Task Verify_Offline_CleanThenReportsAGapAndChangesNothing()
+    {
+        await WriteTradesThroughServeAsync(count: 4);
+
+        var (cleanExit, cleanOutput) = await TradeStoreProcess.RunAsync(["verify", "--data", _work.Path], _work.Path);
+        Assert.True(cleanExit == 0, cleanOutput);
+        Assert.Contains("8 events, 4 trades, state compared for all trades", cleanOutput);
+
+        Execute("DELETE FROM trade_events WHERE seq = 5");
+        var before = Snapshot();
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["verify", "--data", _work.Path, "--sample-above", "2"], _work.Path);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("after seq 4 comes 6", output);
+        Assert.Contains("a sample of 2 of 4 trades", output);
+        Assert.Equal(before, Snapshot());
+    }
+
+    [Fact]
+    public async Task Serve_CorruptWal_ExitsFourNamingTheRecoveryAndSetAsideKeepsTheFiles()
+    {
+        await WriteTradesThroughServeAsync(count: 2);
+        Execute("PRAGMA disable_checkpoint_on_shutdown; INSERT INTO sync_checkpoints VALUES ('probe', 0, TIMESTAMP '2026-01-01')");
+        var wal = _work.DatabasePath + ".wal";
+        var bytes = await File.ReadAllBytesAsync(wal, TestContext.Current.CancellationToken);
+        for (var i = bytes.Length / 2; i < bytes.Length; i++)
+        {
+            bytes[i] ^= 0x5A;
+        }
+
+        await File.WriteAllBytesAsync(wal, bytes, TestContext.Current.CancellationToken);
+        var database = await File.ReadAllBytesAsync(_work.DatabasePath, TestContext.Current.CancellationToken);
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["serve", "--data", _work.Path, "--urls", $"http://127.0.0.1:{FreePort.Next()}"], _work.Path);
+
+        Assert.True(exitCode == 4, $"exit code {exitCode}:\n{output}");
+        Assert.Contains("WAL", output);
+        Assert.Contains("recover --from clickhouse --set-aside", output);
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(wal, TestContext.Current.CancellationToken));
+
+        var (_, recoverOutput) = await TradeStoreProcess.RunAsync(["recover", "--from", "clickhouse", "--set-aside", "--data", _work.Path], _work.Path,
+            new Dictionary<string, string>
+            {
+                ["TRADESTORE__CLICKHOUSE__URL"] = TestServers.ClickHouse,
+                ["TRADESTORE__CLICKHOUSE__DATABASE"] = $"setaside_{Guid.NewGuid():N}",
+            });
+
+        Assert.Contains("kept, not deleted", recoverOutput);
+        var aside = Assert.Single(Directory.GetDirectories(_work.Path, "damaged-*"));
+        Assert.Equal(database, await File.ReadAllBytesAsync(Path.Combine(aside, "tradestore.duckdb"), TestContext.Current.CancellationToken));
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(Path.Combine(aside, "tradestore.duckdb.wal"), TestContext.Current.CancellationToken));
+    }
+
     private async Task WriteTradesThroughServeAsync(int count)
     {
         var url = $"http://127.0.0.1:{FreePort.Next()}";

@@ -30,6 +30,11 @@ public static class RecoverCommand
         Required = true,
     };
 
+    private static readonly Option<bool> SetAside = new("--set-aside")
+    {
+        Description = "First move the (damaged) tradestore.duckdb and its WAL into DIR/damaged-<UTC time>/ (nothing is deleted), so the recovery starts from an empty database.",
+    };
+
     public static Command Create()
     {
         From.AcceptOnlyFromAmong([.. Sources.Keys]);
@@ -39,9 +44,31 @@ public static class RecoverCommand
             "verifies it. Run it while the service is stopped.")
         {
             From,
+            SetAside,
         };
-        command.SetAction((parseResult, cancellationToken) => Sources[parseResult.GetValue(From)!](parseResult, cancellationToken));
+        command.SetAction((parseResult, cancellationToken) =>
+        {
+            if (parseResult.GetValue(SetAside))
+            {
+                MoveDamagedFilesAside(parseResult);
+            }
+
+            return Sources[parseResult.GetValue(From)!](parseResult, cancellationToken);
+        });
         return command;
+    }
+
+    private static void MoveDamagedFilesAside(ParseResult parseResult)
+    {
+        var path = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult)).Storage.DatabasePath;
+        if (!File.Exists(path) && !File.Exists(DatabaseFiles.WalPath(path)))
+        {
+            parseResult.InvocationConfiguration.Output.WriteLine($"--set-aside: there is no database at {path}; nothing to move.");
+            return;
+        }
+
+        var folder = DatabaseFiles.SetAside(path);
+        parseResult.InvocationConfiguration.Output.WriteLine($"--set-aside: moved {path} and its WAL into {folder} (kept, not deleted).");
     }
 
     private static async Task<int> FromRedisAsync(ParseResult parseResult, CancellationToken cancellationToken)

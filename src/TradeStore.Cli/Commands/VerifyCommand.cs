@@ -3,12 +3,16 @@ using TradeStore.ClickHouse.Verification;
 using TradeStore.Redis;
 using TradeStore.Redis.Projection;
 using TradeStore.Server.Configuration;
+using TradeStore.Storage;
+using TradeStore.Storage.Integrity;
+using TradeStore.Storage.Migrations;
 
 namespace TradeStore.Cli.Commands;
 
 /// <summary>
-/// <c>tradestore verify --redis --clickhouse</c>: compares the derived stores with DuckDB, the system of record, and
-/// prints every difference; exit code 1 when there is any. Each flag selects one store; each store's check lives
+/// <c>tradestore verify [--redis] [--clickhouse]</c>: checks the DuckDB journal against the current state (the
+/// same integrity check <c>serve</c> runs at start-up), then compares each selected derived store with DuckDB,
+/// the system of record, and prints every difference; exit code 1 when there is any. Each store's check lives
 /// in its own assembly.
 /// </summary>
 public static class VerifyCommand
@@ -25,24 +29,28 @@ public static class VerifyCommand
         Description = "Compare ClickHouse (event count, max seq, money sums, each trade's latest version; read with FINAL) with the journal.",
     };
 
+    private static readonly Option<long> SampleAbove = new("--sample-above")
+    {
+        Description = "Compare trade_state with the journal for every trade up to this many trades, for a random sample of this size above it.",
+        HelpName = "N",
+        DefaultValueFactory = _ => 1_000_000,
+    };
+
     public static Command Create()
     {
-        var command = new Command("verify", "Compare derived stores with DuckDB and print the differences (exit code 1 when any). Run it while the service is stopped.")
+        var command = new Command("verify",
+            "Check the DuckDB journal and state (seq gap-free, versions contiguous, state = fold of the journal, checkpoints not ahead), " +
+            "then compare the selected derived stores with DuckDB; print every difference (exit code 1 when any). Run it while the service is stopped.")
         {
             Redis,
             ClickHouse,
+            SampleAbove,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var redis = parseResult.GetValue(Redis);
             var clickHouse = parseResult.GetValue(ClickHouse);
-            if (!redis && !clickHouse)
-            {
-                parseResult.InvocationConfiguration.Error.WriteLine("tradestore: verify needs a store to check: --redis and/or --clickhouse.");
-                return ExitCodes.BadInput;
-            }
-
-            var exitCode = ExitCodes.Success;
+            var exitCode = VerifyIntegrity(parseResult);
             if (redis)
             {
                 exitCode = Math.Max(exitCode, await VerifyRedisAsync(parseResult, cancellationToken));
@@ -56,6 +64,29 @@ public static class VerifyCommand
             return exitCode;
         });
         return command;
+    }
+
+    /// <summary>The DuckDB integrity check, read-only: the database must exist and be at the schema this binary knows.</summary>
+    private static int VerifyIntegrity(ParseResult parseResult)
+    {
+        var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
+        var path = settings.Storage.DatabasePath;
+        if (!File.Exists(path))
+        {
+            throw new ConfigurationException($"Storage:DataDirectory: there is no database at {path}.");
+        }
+
+        var sampleAbove = parseResult.GetValue(SampleAbove);
+        if (sampleAbove < 1)
+        {
+            throw new ConfigurationException("--sample-above must be 1 or more.");
+        }
+
+        using var database = DuckDbDatabase.Open(path);
+        DuckDbSchema.RequireLatest(database);
+        var report = new IntegrityChecker(database) { FullCompareLimit = sampleAbove }.Check();
+        parseResult.InvocationConfiguration.Output.WriteLine($"duckdb: {report.Describe()}");
+        return report.IsHealthy ? ExitCodes.Success : ExitCodes.Failure;
     }
 
     /// <summary>Prints each report; returns whether all were clean.</summary>
