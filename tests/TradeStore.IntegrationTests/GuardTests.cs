@@ -37,7 +37,14 @@ public sealed partial class GuardTests : IDisposable
         var port = new Uri(_url).Port;
         await using var guard = TradeStoreProcess.Start(
             ["--data", _work.Path, "guard", "--probe-interval", "200ms", "--status-file", StatusPath, "--", "serve"], _work.Path,
-            new Dictionary<string, string> { ["TRADESTORE__SERVER__URLS"] = $"http://0.0.0.0:{port}" }, appHost: true);
+            new Dictionary<string, string>
+            {
+                ["TRADESTORE__SERVER__URLS"] = $"http://0.0.0.0:{port}",
+                // A wildcard address is only allowed with API keys configured (issue 9); health stays open.
+                ["TRADESTORE__SECURITY__APIKEYS__0__NAME"] = "guard-test",
+                ["TRADESTORE__SECURITY__APIKEYS__0__HASH"] = TradeStore.Core.Security.ApiKeyHash.Generate().Hash,
+                ["TRADESTORE__SECURITY__APIKEYS__0__ROLE"] = "reader",
+            }, appHost: true);
 
         await guard.WaitUntilAnsweringAsync($"{_url}/health/live", Patience);
         var status = await WaitForStatusAsync(guard, s => s.State == GuardStates.Running);

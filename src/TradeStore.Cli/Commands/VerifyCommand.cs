@@ -50,7 +50,18 @@ public static class VerifyCommand
         {
             var redis = parseResult.GetValue(Redis);
             var clickHouse = parseResult.GetValue(ClickHouse);
-            var exitCode = VerifyIntegrity(parseResult);
+            var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
+            if (redis)
+            {
+                RedisCommandSupport.RequireRedis(settings); // a missing setting is reported before any work is done
+            }
+
+            if (clickHouse && ClickHouseCommandSupport.RequireClickHouse(parseResult) is null)
+            {
+                return ExitCodes.BadInput;
+            }
+
+            var exitCode = VerifyIntegrity(parseResult, settings);
             if (redis)
             {
                 exitCode = Math.Max(exitCode, await VerifyRedisAsync(parseResult, cancellationToken));
@@ -67,9 +78,8 @@ public static class VerifyCommand
     }
 
     /// <summary>The DuckDB integrity check, read-only: the database must exist and be at the schema this binary knows.</summary>
-    private static int VerifyIntegrity(ParseResult parseResult)
+    private static int VerifyIntegrity(ParseResult parseResult, TradeStoreSettings settings)
     {
-        var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
         var path = settings.Storage.DatabasePath;
         if (!File.Exists(path))
         {
