@@ -27,4 +27,7 @@ public sealed class LatencyRecorder
 public sealed record LatencySummary(double P50Ms, double P99Ms, double P999Ms, double MaxMs)
 {
     public override string ToString() => FormattableString.Invariant($"p50 {P50Ms:0.000} ms, p99 {P99Ms:0.000} ms, p99.9 {P999Ms:0.000} ms, max {MaxMs:0.000} ms");
+
+    /// <summary>The same in microseconds, for in-memory reads (resolution 1 µs).</summary>
+    public string ToMicroseconds() => FormattableString.Invariant($"p50 {P50Ms * 1000:0} µs, p99 {P99Ms * 1000:0} µs, p99.9 {P999Ms * 1000:0} µs, max {MaxMs * 1000:0} µs");
 }

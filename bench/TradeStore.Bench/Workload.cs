@@ -20,12 +20,7 @@ internal sealed class Workload(string kind)
         var random = new Random(42);
         foreach (var chunk in Enumerable.Range(0, count).Chunk(1000))
         {
-            var results = await Task.WhenAll(chunk.Select(_ =>
-            {
-                var command = Create(random);
-                return Submit(command);
-            }));
-            _ = results;
+            await Task.WhenAll(chunk.Select(_ => Submit(Create(random))));
         }
 
         async Task<CommandResult> Submit(TradeCommand command)

@@ -35,6 +35,17 @@ public sealed class EngineHostTests : IDisposable
     }
 
     [Fact]
+    public async Task Host_HostedServices_EngineStartsBeforeAndStopsAfterWebServer()
+    {
+        await using var app = await TestHostFactory.StartAsync(_data.Path);
+
+        // The host starts hosted services in registration order and stops them in reverse.
+        var order = app.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().Select(s => s.GetType().Name).ToList();
+        Assert.True(order.IndexOf("WriteEngineService") < order.IndexOf("GenericWebHostService"), string.Join(", ", order));
+        await app.StopAsync(TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
     public async Task Host_BadEngineSetting_ConfigurationErrorNamesKey()
     {
         var error = await Assert.ThrowsAsync<Configuration.ConfigurationException>(() =>

@@ -225,3 +225,42 @@ public sealed class WriteEngineTests
         }
     }
 }
+
+public sealed class CommitObserverTests
+{
+    [Fact]
+    public async Task OnCommitted_EveryCommittedEventOnceInSeqOrderAndAlreadyDurable()
+    {
+        var observer = new RecordingObserver();
+        await using var harness = EngineHarness.Start(null, observer);
+        observer.Journal = new Journal.JournalReader(harness.Database);
+
+        var commands = Enumerable.Range(0, 300).Select(i => (TradeCommand)new CreateTrade($"T{i}", "ACC", "SYM", Side.Buy, 10, 1))
+            .Concat(Enumerable.Range(0, 300).Select(i => (TradeCommand)new FillTrade($"T{i}", 1, 1)))
+            .Append(new FillTrade("UNKNOWN", 1, 1));
+        await Task.WhenAll(commands.Select(c => harness.Submit(c).AsTask()));
+        await harness.Engine.StopAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(Enumerable.Range(1, 600).Select(i => (long)i), observer.Seqs);
+        Assert.True(observer.AllReadableWhenNotified);
+    }
+
+    private sealed class RecordingObserver : ICommitObserver
+    {
+        public List<long> Seqs { get; } = [];
+
+        public Journal.JournalReader? Journal { get; set; }
+
+        public bool AllReadableWhenNotified { get; private set; } = true;
+
+        public void OnCommitted(IReadOnlyList<TradeEvent> events)
+        {
+            Seqs.AddRange(events.Select(e => e.Seq));
+            // Committed means visible to any other connection already.
+            if (Journal is { } journal && journal.LastSeq() < events[^1].Seq)
+            {
+                AllReadableWhenNotified = false;
+            }
+        }
+    }
+}

@@ -90,6 +90,10 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Cancelling <paramref name="cancellationToken"/> only stops the wait: a command already queued is still decided
+    /// and may be committed, so a caller that gave up should retry with the same idempotency key to learn the outcome.
+    /// </remarks>
     public ValueTask<CommandResult> SubmitAsync(TradeCommand command, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(command);

@@ -1,0 +1,38 @@
+using System.Text.Json;
+using TradeStore.TestSupport;
+
+namespace TradeStore.IntegrationTests;
+
+/// <summary><c>tradestore bench</c> as an operator runs it: figures printed, JSON written, bad flags refused.</summary>
+public sealed class BenchCommandTests : IDisposable
+{
+    private readonly TempDirectory _work = new("bench");
+
+    [Fact]
+    public async Task BenchEngine_ShortMixedRun_PrintsFiguresAndWritesJson()
+    {
+        var json = _work.File("result.json");
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(
+            ["bench", "engine", "--workload", "mixed", "--duration", "1", "--baseline-duration", "1", "--concurrency", "16", "--json", json], _work.Path);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("trades/s", output);
+        Assert.Contains("engine/baseline", output);
+        using var result = JsonDocument.Parse(await File.ReadAllTextAsync(json, TestContext.Current.CancellationToken));
+        Assert.True(result.RootElement.GetProperty("acknowledged").GetInt64() > 0);
+        Assert.True(result.RootElement.GetProperty("baselineTradesPerSecond").GetDouble() > 0);
+        Assert.Empty(Directory.GetFiles(_work.Path, "*.duckdb"));
+    }
+
+    [Fact]
+    public async Task BenchEngine_UnknownWorkload_RefusedNamingValue()
+    {
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["bench", "engine", "--workload", "bulk"], _work.Path);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("bulk", output);
+    }
+
+    public void Dispose() => _work.Dispose();
+}
