@@ -14,6 +14,7 @@ public static class BenchCommand
         Engine(),
         Index(),
         Http(),
+        All(),
     };
 
     private static Command Engine()
@@ -138,6 +139,47 @@ public static class BenchCommand
             if (result.Missing > 0)
             {
                 await parseResult.InvocationConfiguration.Error.WriteLineAsync($"{result.Missing} acknowledged writes are missing or older than acknowledged.");
+                return ExitCodes.Failure;
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command All()
+    {
+        var quick = new Option<bool>("--quick") { Description = "Short runs and a small list data set: finishes in under 3 minutes." };
+        var outputDirectory = new Option<string>("--output") { Description = "Folder for benchmarks.md (generated section only), benchmarks.json and plots/.", DefaultValueFactory = _ => "docs", HelpName = "DIR" };
+        var duration = new Option<int?>("--duration") { Description = "Seconds per run, overriding the quick/full default (5/20).", HelpName = "S" };
+        var listTrades = new Option<int?>("--list-trades") { Description = "Trades stored before the list query is measured (default 20,000 quick, 1,000,000 full).", HelpName = "N" };
+        foreach (var optional in new[] { duration, listTrades })
+        {
+            optional.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int?>() is < 1)
+                {
+                    result.AddError($"{result.Option.Name} must be 1 or greater.");
+                }
+            });
+        }
+
+        var command = new Command("all", "Engine, HTTP (through a child 'serve' on a fresh temporary database), reads, rate sweep and the one-transaction-per-trade baseline; writes the report, JSON and plots.")
+        {
+            quick, outputDirectory, duration, listTrades,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var result = await AllBenchmark.RunAsync(new AllBenchmarkOptions(
+                Quick: parseResult.GetValue(quick),
+                Output: parseResult.GetValue(outputDirectory)!,
+                DurationSeconds: parseResult.GetValue(duration),
+                ListTrades: parseResult.GetValue(listTrades),
+                ConfigFile: parseResult.GetValue(CommonOptions.Config)), parseResult.InvocationConfiguration.Output, cancellationToken);
+            var missing = result.Http.Values.Sum(r => r.Missing);
+            if (missing > 0)
+            {
+                await parseResult.InvocationConfiguration.Error.WriteLineAsync($"{missing} acknowledged writes are missing or older than acknowledged.");
                 return ExitCodes.Failure;
             }
 
