@@ -120,7 +120,8 @@ public static class AllBenchmark
         var list = http["get-list-100"];
         rows.Add(new($"GET /v1/trades?account=…&limit=100, {listTrades:N0} trades stored", $"{list.OperationsPerSecond:N0}/s of 100/s offered", list.OperationsPerSecond, list.Latency, null,
             "p99 ≤ 5 ms with 1,000,000 stored", listTrades >= 1_000_000 ? Met(list.Latency.P99Ms <= 5 && list.OperationsPerSecond >= 95) : $"{(list.Latency.P99Ms <= 5 ? "yes" : "**no**")} (only {listTrades:N0} stored)"));
-        rows.Add(new("ratio: engine insert / one transaction per trade", FormattableString.Invariant($"{insert.Ratio:0}×"), null, null, insert.Ratio, "≥ 50×", Met(insert.Ratio >= 50)));
+        var insertRatio = Ratio(insert.TradesPerSecond) ?? 0;
+        rows.Add(new("ratio: engine insert / one transaction per trade", FormattableString.Invariant($"{insertRatio:0}×"), null, null, insertRatio, "≥ 50×", Met(insertRatio >= 50)));
         rows.Add(new("baseline: one DuckDB transaction per trade", $"{baseline:N0} trades/s", baseline, null, 1, "—", "—"));
         foreach (var missing in notMeasured)
         {
