@@ -31,6 +31,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     private readonly EngineMetrics _metrics;
     private readonly JournalReader _journal;
     private readonly object _lifecycle = new();
+    private readonly ManualResetEventSlim _wakeUp = new(false);
+    private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private int _state = Created;
     private long _lastSeq;
@@ -85,7 +87,10 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             Log.EngineStarted(_logger, _index.Count, _index.LiveCount, _index.IdempotencyKeyCount, _lastSeq,
                 (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             Volatile.Write(ref _state, Running);
-            _writer = Task.Run(RunAsync);
+            // By design a dedicated thread, not a thread-pool loop: under load the pool's queue is full of
+            // acknowledgement continuations, and the writer must not wait behind the work it produced.
+            _writer = _writerDone.Task;
+            new Thread(RunWriter) { IsBackground = true, Name = "tradestore-writer" }.Start();
         }
     }
 
@@ -104,7 +109,11 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         }
 
         var pending = new Pending(command, Stopwatch.GetTimestamp());
-        if (!_queue.Writer.TryWrite(pending))
+        if (_queue.Writer.TryWrite(pending))
+        {
+            _wakeUp.Set();
+        }
+        else
         {
             if (Volatile.Read(ref _state) != Running)
             {
@@ -140,6 +149,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                 _state = Stopping;
                 Log.EngineStopping(_logger, _queue.Reader.Count);
                 _queue.Writer.TryComplete();
+                _wakeUp.Set();
             }
         }
 
@@ -172,6 +182,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     {
         await StopAsync().ConfigureAwait(false);
         _metrics.Dispose();
+        // By design _wakeUp is not disposed: a submission racing with shutdown may still Set it, and an event
+        // whose wait handle was never created holds nothing to release.
     }
 
     private CommandResult Unavailable(TradeCommand command)
@@ -180,13 +192,13 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         return CommandResult.Refused(new CommandError(CommandErrorKind.Unavailable, "The write engine is not running (starting up or shutting down); retry shortly."));
     }
 
-    private async Task RunAsync()
+    private void RunWriter()
     {
         var batch = new List<Pending>(_options.MaxBatchSize);
         var reader = _queue.Reader;
         try
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            while (true)
             {
                 // By design never wait for a batch to fill: take what is queued now, up to the limit.
                 while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var pending))
@@ -194,8 +206,26 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                     batch.Add(pending);
                 }
 
-                ProcessBatch(batch);
-                batch.Clear();
+                if (batch.Count > 0)
+                {
+                    ProcessBatch(batch);
+                    batch.Clear();
+                    continue;
+                }
+
+                // Reset before looking again: a submission after the look sets the event, so no wake-up is lost.
+                _wakeUp.Reset();
+                if (reader.TryPeek(out _))
+                {
+                    continue;
+                }
+
+                if (reader.Completion.IsCompleted)
+                {
+                    break;
+                }
+
+                _wakeUp.Wait();
             }
         }
         catch (Exception ex)
@@ -221,6 +251,10 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             {
                 pending.Completion.TrySetResult(failure);
             }
+        }
+        finally
+        {
+            _writerDone.TrySetResult();
         }
     }
 
