@@ -149,7 +149,7 @@ public static class EngineBenchmark
     }
 
     /// <summary>Commands sent on a fixed schedule whatever the answers; latency counts from the scheduled time.</summary>
-    private static async Task<(double Seconds, long Acknowledged, long Refused)> OpenLoopAsync(
+    internal static async Task<(double Seconds, long Acknowledged, long Refused)> OpenLoopAsync(
         WriteEngine engine, Workload workload, int rate, TimeSpan duration, LatencyRecorder latency, CancellationToken cancellationToken)
     {
         long acknowledged = 0;

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using TradeStore.Core.Options;
 
@@ -31,31 +32,94 @@ public sealed class ClickHouseClient
     /// <summary>The server address, without credentials.</summary>
     public Uri BaseUri => _options.BaseUri;
 
+    /// <summary>The configured database of the TradeStore tables.</summary>
+    public string Database => _options.Database;
+
+    /// <summary>
+    /// A client outside dependency injection (command-line tools), over one <see cref="HttpClient"/> built with
+    /// <see cref="CreateHandler"/> and <see cref="ClickHouseOptions.Timeout"/>.
+    /// </summary>
+    public static ClickHouseClient Create(ClickHouseOptions options)
+    {
+        var http = new HttpClient(CreateHandler()) { Timeout = options.Timeout };
+        return new ClickHouseClient(new SingleHttpClientFactory(http), Options.Create(options));
+    }
+
+    /// <summary>
+    /// The HTTP handler for ClickHouse. By design idle connections are dropped after 2 s: ClickHouse closes
+    /// keep-alive connections after 3 s, and a request sent on a connection the server is closing fails.
+    /// </summary>
+    public static HttpMessageHandler CreateHandler() => new SocketsHttpHandler
+    {
+        PooledConnectionIdleTimeout = TimeSpan.FromSeconds(2),
+        ConnectTimeout = TimeSpan.FromSeconds(5),
+    };
+
     /// <summary>Runs a statement that returns nothing (DDL, INSERT … VALUES).</summary>
     public async Task ExecuteAsync(string sql, CancellationToken cancellationToken, string? database = null)
     {
-        using var response = await SendAsync(sql, body: null, database, cancellationToken);
+        using var response = await SendAsync(sql, body: null, database, queryId: null, cancellationToken);
     }
 
     /// <summary>Runs a query and returns the response body as text (use a <c>FORMAT</c> clause to choose its shape).</summary>
     public async Task<string> QueryAsync(string sql, CancellationToken cancellationToken, string? database = null)
     {
-        using var response = await SendAsync(sql, body: null, database, cancellationToken);
+        using var response = await SendAsync(sql, body: null, database, queryId: null, cancellationToken);
         return await response.Content.ReadAsStringAsync(cancellationToken);
     }
 
-    /// <summary>Sends <paramref name="sql"/> (an <c>INSERT … FORMAT x</c>) with <paramref name="body"/> as its data, as one request: one atomic insert.</summary>
-    public async Task InsertAsync(string sql, HttpContent body, CancellationToken cancellationToken, string? database = null)
+    /// <summary>
+    /// Runs <paramref name="sql"/> with <c>FORMAT JSONEachRow</c> appended and returns one element per row.
+    /// Note that ClickHouse quotes 64-bit integers in this format (read them with <see cref="Rows.ClickHouseJson"/>).
+    /// </summary>
+    public async Task<List<JsonElement>> QueryRowsAsync(string sql, CancellationToken cancellationToken, string? database = null)
     {
-        using var response = await SendAsync(sql, body, database, cancellationToken);
+        using var response = await SendAsync(sql + "\nFORMAT JSONEachRow", body: null, database, queryId: null, cancellationToken);
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var rows = new List<JsonElement>();
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                using var document = JsonDocument.Parse(line);
+                rows.Add(document.RootElement.Clone());
+            }
+            catch (JsonException)
+            {
+                // ClickHouse reports an error that occurs after the first rows were streamed inside the 200 body.
+                throw new ClickHouseException(response.StatusCode, line.Trim());
+            }
+        }
+
+        return rows;
     }
 
-    private async Task<HttpResponseMessage> SendAsync(string sql, HttpContent? body, string? database, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends <paramref name="sql"/> (an <c>INSERT … FORMAT x</c>) with <paramref name="body"/> as its data, as one request: one atomic insert.
+    /// <paramref name="queryId"/> names the query in <c>system.processes</c>, so a caller can tell whether it still runs.
+    /// </summary>
+    public async Task InsertAsync(string sql, HttpContent body, CancellationToken cancellationToken, string? database = null, string? queryId = null)
+    {
+        using var response = await SendAsync(sql, body, database, queryId, cancellationToken);
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(string sql, HttpContent? body, string? database, string? queryId, CancellationToken cancellationToken)
     {
         var query = new StringBuilder("?");
         if (database is not null)
         {
             query.Append("database=").Append(Uri.EscapeDataString(database)).Append('&');
+        }
+
+        if (queryId is not null)
+        {
+            query.Append("query_id=").Append(Uri.EscapeDataString(queryId)).Append('&');
         }
 
         HttpRequestMessage request;
@@ -82,7 +146,16 @@ public sealed class ClickHouseClient
         using (request)
         {
             var client = _httpClientFactory.CreateClient(HttpClientName);
-            var response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+            HttpResponseMessage response;
+            try
+            {
+                response = await client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+            }
+            catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"ClickHouse at {BaseUri} did not answer within {client.Timeout.TotalSeconds:0.###} s (ClickHouse:Timeout).", ex);
+            }
+
             if (!response.IsSuccessStatusCode)
             {
                 var text = await response.Content.ReadAsStringAsync(cancellationToken);
@@ -92,5 +165,11 @@ public sealed class ClickHouseClient
 
             return response;
         }
+    }
+
+    /// <summary>Hands out one shared <see cref="HttpClient"/>, for use without a service container.</summary>
+    private sealed class SingleHttpClientFactory(HttpClient client) : IHttpClientFactory
+    {
+        public HttpClient CreateClient(string name) => client;
     }
 }

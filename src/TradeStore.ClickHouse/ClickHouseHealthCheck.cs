@@ -1,28 +1,66 @@
+using System.Globalization;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using TradeStore.ClickHouse.Sync;
 using TradeStore.Core.Options;
 
 namespace TradeStore.ClickHouse;
 
-/// <summary>ClickHouse answers <c>SELECT 1</c> within <see cref="ClickHouseOptions.HealthTimeout"/>; otherwise the registration's failure status (degraded).</summary>
-public sealed class ClickHouseHealthCheck(ClickHouseClient client, IOptions<ClickHouseOptions> options) : IHealthCheck
+/// <summary>
+/// ClickHouse answers <c>SELECT 1</c> within <see cref="ClickHouseOptions.HealthTimeout"/>, and the sync daemon is
+/// neither failing nor lagging more than <see cref="SyncOptions.DegradedLag"/>; otherwise the registration's
+/// failure status (degraded) with the reason, the last sync error included.
+/// </summary>
+public sealed class ClickHouseHealthCheck(ClickHouseClient client, IOptions<ClickHouseOptions> options, ClickHouseSyncState? syncState = null) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var timeout = options.Value.HealthTimeout;
+        var sync = syncState?.Snapshot();
+        var data = sync is null ? null : Data(sync);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout);
+        string answer;
         try
         {
-            var answer = await client.QueryAsync("SELECT 1", cts.Token);
-            return answer.Trim() == "1"
-                ? HealthCheckResult.Healthy($"{client.BaseUri} answered SELECT 1")
-                : new HealthCheckResult(context.Registration.FailureStatus, $"{client.BaseUri} answered SELECT 1 with '{answer.Trim()}'");
+            answer = (await client.QueryAsync("SELECT 1", cts.Token)).Trim();
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             var reason = ex is OperationCanceledException ? $"no answer within {timeout.TotalMilliseconds:0} ms" : ex.Message;
-            return new HealthCheckResult(context.Registration.FailureStatus, $"{client.BaseUri}: {reason}");
+            return new HealthCheckResult(context.Registration.FailureStatus, $"{client.BaseUri}: {reason}{SyncSuffix(sync)}", data: data);
         }
+
+        if (answer != "1")
+        {
+            return new HealthCheckResult(context.Registration.FailureStatus, $"{client.BaseUri} answered SELECT 1 with '{answer}'", data: data);
+        }
+
+        if (sync is { Failing: true })
+        {
+            return new HealthCheckResult(context.Registration.FailureStatus,
+                $"{client.BaseUri} answers, but the sync has failed {sync.ConsecutiveFailures} times since {sync.FailingSince:O} " +
+                $"({sync.EventsBehind} events behind): {sync.LastError}", data: data);
+        }
+
+        if (sync is not null && sync.LagSeconds > syncState!.DegradedLag.TotalSeconds)
+        {
+            return new HealthCheckResult(context.Registration.FailureStatus,
+                $"{client.BaseUri} answers, but the sync lags {sync.LagSeconds:0.0} s (over {syncState.DegradedLag.TotalSeconds:0.###} s), {sync.EventsBehind} events behind", data: data);
+        }
+
+        return HealthCheckResult.Healthy($"{client.BaseUri} answered SELECT 1{SyncSuffix(sync)}", data);
     }
+
+    private static string SyncSuffix(SyncStatus? sync) => sync is null
+        ? ""
+        : string.Create(CultureInfo.InvariantCulture, $"; sync at seq {sync.Checkpoint}, {sync.EventsBehind} behind, lag {sync.LagSeconds:0.000} s");
+
+    private static Dictionary<string, object> Data(SyncStatus sync) => new()
+    {
+        ["checkpoint"] = sync.Checkpoint,
+        ["eventsBehind"] = sync.EventsBehind,
+        ["lagSeconds"] = sync.LagSeconds,
+        ["consecutiveFailures"] = sync.ConsecutiveFailures,
+    };
 }

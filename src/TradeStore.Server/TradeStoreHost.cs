@@ -110,8 +110,10 @@ public static class TradeStoreHost
 
         if (settings.ClickHouse.Enabled)
         {
-            services.AddHttpClient(ClickHouseClient.HttpClientName, client => client.Timeout = settings.ClickHouse.Timeout);
+            services.AddHttpClient(ClickHouseClient.HttpClientName, client => client.Timeout = settings.ClickHouse.Timeout)
+                .ConfigurePrimaryHttpMessageHandler(ClickHouseClient.CreateHandler);
             services.AddSingleton<ClickHouseClient>();
+            services.AddClickHouseSync();
             health.AddCheck<ClickHouseHealthCheck>(DependencyNames.ClickHouse, HealthStatus.Degraded, [ReadyTag]);
             services.AddHostedService<ClickHouseStartupMigration>();
         }

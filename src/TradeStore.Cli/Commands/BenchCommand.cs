@@ -15,6 +15,7 @@ public static class BenchCommand
         Index(),
         Http(),
         All(),
+        Sync(),
     };
 
     private static Command Engine()
@@ -183,6 +184,42 @@ public static class BenchCommand
                 return ExitCodes.Failure;
             }
 
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Sync()
+    {
+        var rate = new Option<int>("--rate") { Description = "Commands offered per second (open loop).", DefaultValueFactory = _ => 1_000, HelpName = "N" };
+        var duration = new Option<int>("--duration") { Description = "Seconds to drive the engine.", DefaultValueFactory = _ => 60, HelpName = "S" };
+        var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
+        var verbose = new Option<bool>("--verbose") { Description = "Print the sync daemon's log, one line per batch with where its time went." };
+        foreach (var positive in new[] { rate, duration })
+        {
+            positive.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() < 1)
+                {
+                    result.AddError($"{result.Option.Name} must be 1 or greater.");
+                }
+            });
+        }
+
+        var command = new Command("sync",
+            "Sync lag (recorded_at to visible in ClickHouse) p50/p99 while the engine runs at --rate, into a temporary database on the configured ClickHouse (ClickHouse:Url).")
+        {
+            rate, duration, json, verbose,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            if (ClickHouseCommandSupport.RequireClickHouse(parseResult) is not { } settings)
+            {
+                return ExitCodes.BadInput;
+            }
+
+            await SyncBenchmark.RunAsync(new SyncBenchmarkOptions(settings.ClickHouse, parseResult.GetValue(rate), TimeSpan.FromSeconds(parseResult.GetValue(duration)),
+                parseResult.GetValue(json), parseResult.GetValue(verbose)), parseResult.InvocationConfiguration.Output, cancellationToken);
             return ExitCodes.Success;
         });
         return command;

@@ -35,12 +35,31 @@ public sealed class ClickHouseOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00", ErrorMessage = "must be between 00:00:00.050 and 00:01:00.")]
     public TimeSpan HealthTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The sync daemon that streams the journal into ClickHouse (keys <c>ClickHouse:Sync:*</c>); validated in <see cref="Validate"/>.</summary>
+#pragma warning disable SYSLIB1212 // validated by Validate below, which names the full key (ClickHouse:Sync:BatchMin)
+    public SyncOptions Sync { get; set; } = new();
+#pragma warning restore SYSLIB1212
+
     public bool Enabled => !string.IsNullOrWhiteSpace(Url);
 
     public Uri BaseUri => new(Url ?? throw new InvalidOperationException("ClickHouse is not configured."), UriKind.Absolute);
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        // By design validated here rather than with [ValidateObjectMembers]: the generated nested validator
+        // reports "ClickHouse:BatchMin" and drops the custom messages; an operator needs the full key.
+        var sync = new List<ValidationResult>();
+        Validator.TryValidateObject(Sync, new ValidationContext(Sync), sync, validateAllProperties: true);
+        if (sync.Count == 0)
+        {
+            sync.AddRange(Sync.Validate(new ValidationContext(Sync)));
+        }
+
+        foreach (var result in sync)
+        {
+            yield return new ValidationResult(result.ErrorMessage, [.. result.MemberNames.Select(name => $"{nameof(Sync)}:{name}")]);
+        }
+
         if (Url is null)
         {
             yield break;

@@ -34,7 +34,7 @@ public static partial class ConfigurationPrinter
         where T : notnull
     {
         writer.WriteStartObject(name);
-        foreach (var property in typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        foreach (var property in options.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
             if (!property.CanWrite)
             {
@@ -49,6 +49,10 @@ public static partial class ConfigurationPrinter
             else if (property.GetCustomAttribute<SecretAttribute>() is not null)
             {
                 writer.WriteString(property.Name, Redacted);
+            }
+            else if (value.GetType() is { IsClass: true } nested && nested.Namespace == typeof(StorageOptions).Namespace)
+            {
+                WriteSection(writer, property.Name, value); // a nested options group, e.g. ClickHouse:Sync
             }
             else if (value is bool flag)
             {

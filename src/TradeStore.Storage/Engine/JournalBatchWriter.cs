@@ -81,7 +81,7 @@ internal sealed class JournalBatchWriter : IDisposable
 
     public void Dispose() => _connection.Dispose();
 
-    private static void AppendEvent(DuckDBAppender appender, TradeEvent e)
+    internal static void AppendEvent(DuckDBAppender appender, TradeEvent e)
     {
         var s = e.State;
         var row = appender.CreateRow()

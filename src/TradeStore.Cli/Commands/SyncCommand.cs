@@ -1,0 +1,134 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using TradeStore.ClickHouse.Rows;
+using TradeStore.ClickHouse.Sync;
+using TradeStore.Storage;
+using TradeStore.Storage.Journal;
+using TradeStore.Storage.Sync;
+
+namespace TradeStore.Cli.Commands;
+
+/// <summary>
+/// <c>tradestore sync status</c>: where the ClickHouse sync stands. Reads the checkpoint and journal from DuckDB when
+/// the database is free, otherwise (a server holds it) from the status file the running daemon keeps beside it,
+/// and asks ClickHouse for its <c>max(seq)</c>.
+/// </summary>
+public static class SyncCommand
+{
+    public static Command Create()
+    {
+        var status = new Command("status",
+            "Show the ClickHouse sync: checkpoint, ClickHouse max(seq), events behind, lag, and the last error with its time. " +
+            "Exit 1 when the sync is failing or ClickHouse does not answer.");
+        status.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var output = parseResult.InvocationConfiguration.Output;
+            var error = parseResult.InvocationConfiguration.Error;
+            if (ClickHouseCommandSupport.RequireClickHouse(parseResult) is not { } settings)
+            {
+                return ExitCodes.BadInput;
+            }
+
+            var databasePath = settings.Storage.DatabasePath;
+            var statusPath = SyncStatusFile.PathFor(databasePath);
+            SyncStatus? daemon = null;
+            try
+            {
+                daemon = SyncStatusFile.Read(statusPath);
+            }
+            catch (JsonException ex)
+            {
+                error.WriteLine($"tradestore: ignoring {statusPath}: {ex.Message}");
+            }
+
+            var client = ClickHouseCommandSupport.Client(settings);
+            long? clickHouseMax = null;
+            string? clickHouseError = null;
+            try
+            {
+                var rows = await client.QueryRowsAsync("SELECT max(seq) AS max_seq FROM trade_events", cancellationToken, client.Database);
+                clickHouseMax = rows.Count == 0 ? 0 : ClickHouseJson.Int64(rows[0], "max_seq");
+            }
+            catch (Exception ex) when (ClickHouseCommandSupport.IsClickHouseFailure(ex))
+            {
+                clickHouseError = SyncFailures.Describe(ex, client.BaseUri, client.Database);
+            }
+
+            var local = ReadDatabase(databasePath, clickHouseMax, out var databaseNote);
+            var now = DateTimeOffset.UtcNow;
+            var checkpoint = local?.Checkpoint ?? daemon?.Checkpoint;
+            var journalLast = local?.JournalLastSeq ?? daemon?.JournalLastSeq;
+            var synced = Math.Max(clickHouseMax ?? 0, checkpoint ?? 0);
+            var behind = journalLast is { } last ? Math.Max(0, last - synced) : (long?)null;
+            double? lag = null;
+            if (local is not null)
+            {
+                lag = behind is > 0 && local.OldestUnsynced is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : 0;
+            }
+            else if (daemon is not null)
+            {
+                lag = daemon.LagSeconds;
+            }
+
+            output.WriteLine($"sink              clickhouse: {client.BaseUri.GetLeftPart(UriPartial.Authority)} database {client.Database}");
+            output.WriteLine($"database          {databasePath}{(databaseNote is null ? "" : $" ({databaseNote})")}");
+            output.WriteLine($"checkpoint        {Show(checkpoint)}{(local is null && daemon is not null ? $" (from the daemon's status at {daemon.UpdatedAt:O})" : "")}");
+            output.WriteLine($"journal last seq  {Show(journalLast)}");
+            output.WriteLine($"clickhouse max    {(clickHouseMax is { } max ? max.ToString(CultureInfo.InvariantCulture) : $"unknown: {clickHouseError}")}");
+            output.WriteLine($"events behind     {Show(behind)}");
+            output.WriteLine($"lag               {(lag is { } l ? string.Create(CultureInfo.InvariantCulture, $"{l:0.000} s") : "unknown")}");
+            if (daemon is null)
+            {
+                output.WriteLine("daemon            no status file yet (the sync has not run with this data directory)");
+            }
+            else
+            {
+                output.WriteLine($"daemon            {(daemon.Running ? "running" : "stopped")} (PID {daemon.ProcessId}, status written {daemon.UpdatedAt:O}), batch size {daemon.BatchSize}" +
+                                 (daemon.LastSyncAt is { } at ? $", last sync {at:O}" : ""));
+                output.WriteLine(daemon.LastError is null
+                    ? "last error        none"
+                    : $"last error        {daemon.LastErrorAt:O} [{daemon.LastErrorKind}] {daemon.LastError}");
+                if (daemon.Failing)
+                {
+                    output.WriteLine($"state             FAILING since {daemon.FailingSince:O}: {daemon.ConsecutiveFailures} attempts, " +
+                                     string.Create(CultureInfo.InvariantCulture, $"next retry after {daemon.RetryDelaySeconds ?? 0:0.0} s"));
+                }
+            }
+
+            return clickHouseError is not null || daemon is { Failing: true } ? ExitCodes.Failure : ExitCodes.Success;
+        });
+
+        return new Command("sync", "Inspect the ClickHouse sync.") { status };
+    }
+
+    private static string Show(long? value) => value is { } v ? v.ToString(CultureInfo.InvariantCulture) : "unknown";
+
+    private static LocalFigures? ReadDatabase(string path, long? clickHouseMax, out string? note)
+    {
+        note = null;
+        if (!File.Exists(path))
+        {
+            note = "no database file";
+            return null;
+        }
+
+        try
+        {
+            using var database = DuckDbDatabase.Open(path);
+            var journal = new JournalReader(database);
+            var checkpoint = new SyncCheckpoints(database).Get(SyncCheckpoints.ClickHouse);
+            var last = journal.LastSeq();
+            var synced = Math.Max(checkpoint, clickHouseMax ?? 0);
+            var next = last > synced ? journal.ReadAfter(synced, 1) : [];
+            return new LocalFigures(checkpoint, last, next.Count > 0 ? next[0].RecordedAt : null);
+        }
+        catch (DatabaseLockedException ex)
+        {
+            note = ex.HolderPid is { } pid ? $"in use by PID {pid}; figures from the daemon's status file" : "in use by another process; figures from the daemon's status file";
+            return null;
+        }
+    }
+
+    private sealed record LocalFigures(long Checkpoint, long JournalLastSeq, DateTimeOffset? OldestUnsynced);
+}

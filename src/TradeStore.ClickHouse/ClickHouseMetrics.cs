@@ -1,0 +1,41 @@
+using System.Diagnostics.Metrics;
+using TradeStore.ClickHouse.Sync;
+
+namespace TradeStore.ClickHouse;
+
+/// <summary>The instruments of the assembly's one meter, <c>TradeStore.ClickHouse</c> (OpenTelemetry-style names and units).</summary>
+public sealed class ClickHouseMetrics
+{
+    public const string MeterName = "TradeStore.ClickHouse";
+
+    /// <summary>Lag buckets in seconds, dense around the 250 ms target.</summary>
+    private static readonly IReadOnlyList<double> LagBuckets = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.35, 0.5, 0.75, 1, 2.5, 5, 10, 30, 60, 300];
+
+    private static readonly IReadOnlyList<int> BatchBuckets = [1, 10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000];
+
+    public ClickHouseMetrics(SyncSignal signal, IMeterFactory? meterFactory = null)
+    {
+        var meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        Lag = meter.CreateHistogram("tradestore.sync.lag", "s", "Time from an event's recorded_at until its INSERT into ClickHouse returned.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LagBuckets });
+        BatchSize = meter.CreateHistogram("tradestore.sync.batch.size", "{event}", "Events per ClickHouse INSERT.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = BatchBuckets });
+        Batches = meter.CreateCounter<long>("tradestore.sync.batches", "{batch}", "Batches delivered to ClickHouse.");
+        Events = meter.CreateCounter<long>("tradestore.sync.events", "{event}", "Events delivered to ClickHouse.");
+        Retries = meter.CreateCounter<long>("tradestore.sync.retries", "{retry}", "Attempts retried after a failure.");
+        Failures = meter.CreateCounter<long>("tradestore.sync.failures", "{failure}", "Failed attempts, by kind (tag kind).");
+        meter.CreateObservableGauge("tradestore.sync.events_behind", () => signal.Backlog().Behind, "{event}", "Committed journal events not yet in ClickHouse.");
+    }
+
+    public Histogram<double> Lag { get; }
+
+    public Histogram<int> BatchSize { get; }
+
+    public Counter<long> Batches { get; }
+
+    public Counter<long> Events { get; }
+
+    public Counter<long> Retries { get; }
+
+    public Counter<long> Failures { get; }
+}

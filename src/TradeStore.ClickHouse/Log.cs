@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Logging;
+
+namespace TradeStore.ClickHouse;
+
+/// <summary>Log messages of the ClickHouse sink. Event ids (4000-4099) are stable: dashboards and alerts key on them, so never renumber.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 4000, Level = LogLevel.Information, Message = "ClickHouse sync starting: {Url} database {Database}; batch {BatchMin}-{BatchMax}, flush every {FlushIntervalMs} ms")]
+    public static partial void SyncStarting(ILogger logger, string url, string database, int batchMin, int batchMax, double flushIntervalMs);
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "ClickHouse sync resumes after seq {Position} (checkpoint {Checkpoint}, ClickHouse max(seq) {ClickHouseMaxSeq}, journal last seq {JournalLastSeq})")]
+    public static partial void PositionResolved(ILogger logger, long position, long checkpoint, long clickHouseMaxSeq, long journalLastSeq);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "ClickHouse sync failed ({Kind}), attempt {Attempt}; retrying in {DelayMs:0} ms with batches of {BatchSize}: {Error}")]
+    public static partial void SyncFailed(ILogger logger, string kind, int attempt, double delayMs, int batchSize, string error);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "ClickHouse sync recovered after {Failures} failed attempts; resumed at seq {Position}")]
+    public static partial void SyncRecovered(ILogger logger, int failures, long position);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "ClickHouse sync stopped at seq {Position}, {Behind} events behind the journal")]
+    public static partial void SyncStopped(ILogger logger, long position, long behind);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Debug, Message = "ClickHouse sync sent seq {FirstSeq}..{LastSeq} ({Count} events, {TradeCount} trades) in {ElapsedMs:0.0} ms: journal read {ReadMs:0.0} ms, trade_state {StateMs:0.0} ms, trade_events {EventsMs:0.0} ms, checkpoint {CheckpointMs:0.0} ms")]
+    public static partial void BatchSent(ILogger logger, long firstSeq, long lastSeq, int count, int tradeCount, double elapsedMs, double readMs, double stateMs, double eventsMs, double checkpointMs);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Information, Message = "An earlier INSERT is still running in ClickHouse; waiting for it before reading max(seq)")]
+    public static partial void WaitingForInsert(ILogger logger);
+
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Warning, Message = "ClickHouse sync: the final flush at shutdown did not complete; {Behind} events stay for the next start: {Error}")]
+    public static partial void FinalFlushFailed(ILogger logger, long behind, string error);
+
+    [LoggerMessage(EventId = 4008, Level = LogLevel.Warning, Message = "Could not write the sync status file {Path}: {Error}")]
+    public static partial void StatusFileFailed(ILogger logger, string path, string error);
+
+    [LoggerMessage(EventId = 4009, Level = LogLevel.Information, Message = "ClickHouse schema of database {Database} is up to date")]
+    public static partial void SchemaReady(ILogger logger, string database);
+
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "ClickHouse already holds events up to seq {ClickHouseMaxSeq}, past the checkpoint {Checkpoint}: an INSERT whose answer was lost had been applied; the checkpoint moves forward, nothing is sent twice")]
+    public static partial void CheckpointBehindClickHouse(ILogger logger, long clickHouseMaxSeq, long checkpoint);
+
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "ClickHouse trade_events ends at seq {ClickHouseMaxSeq}, behind the checkpoint {Checkpoint}: ClickHouse lost rows it had acknowledged (a dropped or truncated table?). Sync resumes after the checkpoint; `tradestore verify --clickhouse` lists what is missing")]
+    public static partial void ClickHouseBehindCheckpoint(ILogger logger, long clickHouseMaxSeq, long checkpoint);
+}

@@ -1,0 +1,152 @@
+using System.Globalization;
+using System.Text.Json;
+using TradeStore.Core.Trades;
+
+namespace TradeStore.ClickHouse.Rows;
+
+/// <summary>
+/// The one mapping between TradeStore records and the ClickHouse tables <c>trade_events</c> and <c>trade_state</c>
+/// (<c>Migrations/Scripts/0001_initial.up.sql</c>), in <c>JSONEachRow</c>. Decimals are written as JSON numbers
+/// from their exact decimal text: ClickHouse 18.16 refuses quoted decimals, and a double would round them.
+/// </summary>
+public static class ClickHouseRows
+{
+    /// <summary>Columns of <c>trade_events</c> that TradeStore reads back (everything but the derived <c>recorded_date</c>).</summary>
+    public const string EventColumns =
+        "seq, trade_id, version, event_type, account, symbol, side, quantity, price, filled_quantity, filled_notional, " +
+        "last_quantity, last_price, status, venue, trader, executed_at_us, created_at_us, recorded_at_us, idempotency_key";
+
+    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+
+    /// <summary>Writes <paramref name="events"/> as <c>trade_events</c> rows, one JSON object per line.</summary>
+    public static void WriteEvents(PooledBufferWriter output, IReadOnlyList<TradeEvent> events)
+    {
+        using var writer = new Utf8JsonWriter(output, WriterOptions);
+        foreach (var e in events)
+        {
+            var s = e.State;
+            writer.WriteStartObject();
+            writer.WriteNumber("seq"u8, e.Seq);
+            writer.WriteString("trade_id"u8, s.TradeId);
+            writer.WriteNumber("version"u8, s.Version);
+            writer.WriteString("event_type"u8, e.Type.ToCode());
+            writer.WriteString("account"u8, s.Account);
+            writer.WriteString("symbol"u8, s.Symbol);
+            writer.WriteString("side"u8, s.Side.ToCode());
+            WriteDecimal(writer, "quantity"u8, s.Quantity);
+            WriteDecimal(writer, "price"u8, s.Price);
+            WriteDecimal(writer, "filled_quantity"u8, s.FilledQuantity);
+            WriteDecimal(writer, "filled_notional"u8, s.FilledNotional);
+            WriteDecimal(writer, "last_quantity"u8, e.LastQuantity);
+            WriteDecimal(writer, "last_price"u8, e.LastPrice);
+            writer.WriteString("status"u8, s.Status.ToCode());
+            writer.WriteString("venue"u8, s.Venue);
+            writer.WriteString("trader"u8, s.Trader);
+            writer.WriteNumber("executed_at_us"u8, Timestamps.ToUnixMicroseconds(s.ExecutedAt));
+            writer.WriteNumber("created_at_us"u8, Timestamps.ToUnixMicroseconds(s.CreatedAt));
+            writer.WriteNumber("recorded_at_us"u8, Timestamps.ToUnixMicroseconds(e.RecordedAt));
+            // By design written, not left to the column DEFAULT: 18.16's JSONEachRow fills an omitted column with
+            // its type's zero (0000-00-00), not with the DEFAULT expression.
+            writer.WriteString("recorded_date"u8, e.RecordedAt.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+            writer.WriteString("idempotency_key"u8, e.IdempotencyKey);
+            writer.WriteEndObject();
+            EndRow(writer, output);
+        }
+    }
+
+    /// <summary>Writes the latest state of each trade in <paramref name="events"/> as <c>trade_state</c> rows; returns how many trades.</summary>
+    public static int WriteLatestStates(PooledBufferWriter output, IReadOnlyList<TradeEvent> events)
+    {
+        var latest = new Dictionary<string, Trade>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            latest[e.TradeId] = e.State; // the journal is in seq order, so the last one wins
+        }
+
+        using var writer = new Utf8JsonWriter(output, WriterOptions);
+        foreach (var s in latest.Values)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("trade_id"u8, s.TradeId);
+            writer.WriteNumber("version"u8, s.Version);
+            writer.WriteNumber("last_seq"u8, s.LastSeq);
+            writer.WriteString("account"u8, s.Account);
+            writer.WriteString("symbol"u8, s.Symbol);
+            writer.WriteString("side"u8, s.Side.ToCode());
+            WriteDecimal(writer, "quantity"u8, s.Quantity);
+            WriteDecimal(writer, "price"u8, s.Price);
+            WriteDecimal(writer, "filled_quantity"u8, s.FilledQuantity);
+            WriteDecimal(writer, "filled_notional"u8, s.FilledNotional);
+            writer.WriteString("status"u8, s.Status.ToCode());
+            writer.WriteString("venue"u8, s.Venue);
+            writer.WriteString("trader"u8, s.Trader);
+            writer.WriteNumber("executed_at_us"u8, Timestamps.ToUnixMicroseconds(s.ExecutedAt));
+            writer.WriteNumber("created_at_us"u8, Timestamps.ToUnixMicroseconds(s.CreatedAt));
+            writer.WriteNumber("updated_at_us"u8, Timestamps.ToUnixMicroseconds(s.UpdatedAt));
+            writer.WriteEndObject();
+            EndRow(writer, output);
+        }
+
+        return latest.Count;
+    }
+
+    /// <summary>Reads one <c>trade_events</c> row selected with <see cref="EventColumns"/>.</summary>
+    public static TradeEvent ReadEvent(JsonElement row)
+    {
+        var seq = ClickHouseJson.Int64(row, "seq");
+        var recordedAt = Timestamps.FromUnixMicroseconds(ClickHouseJson.Int64(row, "recorded_at_us"));
+        var state = new Trade(
+            TradeId: ClickHouseJson.String(row, "trade_id"),
+            Account: ClickHouseJson.String(row, "account"),
+            Symbol: ClickHouseJson.String(row, "symbol"),
+            Side: TradeCodes.ParseSide(ClickHouseJson.String(row, "side")),
+            Quantity: ClickHouseJson.Decimal(row, "quantity"),
+            Price: ClickHouseJson.Decimal(row, "price"),
+            FilledQuantity: ClickHouseJson.Decimal(row, "filled_quantity"),
+            FilledNotional: ClickHouseJson.Decimal(row, "filled_notional"),
+            Status: TradeCodes.ParseStatus(ClickHouseJson.String(row, "status")),
+            Venue: ClickHouseJson.NullableString(row, "venue"),
+            Trader: ClickHouseJson.NullableString(row, "trader"),
+            ExecutedAt: Timestamps.FromUnixMicroseconds(ClickHouseJson.Int64(row, "executed_at_us")),
+            Version: ClickHouseJson.Int64(row, "version"),
+            LastSeq: seq,
+            CreatedAt: Timestamps.FromUnixMicroseconds(ClickHouseJson.Int64(row, "created_at_us")),
+            UpdatedAt: recordedAt);
+        return new TradeEvent(
+            Seq: seq,
+            Type: TradeCodes.ParseEventType(ClickHouseJson.String(row, "event_type")),
+            State: state,
+            LastQuantity: ClickHouseJson.NullableDecimal(row, "last_quantity"),
+            LastPrice: ClickHouseJson.NullableDecimal(row, "last_price"),
+            RecordedAt: recordedAt,
+            IdempotencyKey: ClickHouseJson.NullableString(row, "idempotency_key"));
+    }
+
+    /// <summary>Writes the decimal's own text (never exponent notation) as a raw JSON number.</summary>
+    private static void WriteDecimal(Utf8JsonWriter writer, ReadOnlySpan<byte> name, decimal? value)
+    {
+        writer.WritePropertyName(name);
+        if (value is not { } v)
+        {
+            writer.WriteNullValue();
+            return;
+        }
+
+        Span<byte> text = stackalloc byte[40];
+        // "G" on a decimal is fixed-point with every stored digit (decimal never uses exponent notation in "G").
+        if (!v.TryFormat(text, out var length, "G", CultureInfo.InvariantCulture))
+        {
+            throw new InvalidOperationException($"Cannot format decimal {v}.");
+        }
+
+        writer.WriteRawValue(text[..length], skipInputValidation: true);
+    }
+
+    /// <summary>Ends a JSONEachRow line. The writer is reset so the next object is a new top-level value, not a list item.</summary>
+    private static void EndRow(Utf8JsonWriter writer, PooledBufferWriter output)
+    {
+        writer.Flush();
+        output.Write((byte)'\n');
+        writer.Reset(output);
+    }
+}

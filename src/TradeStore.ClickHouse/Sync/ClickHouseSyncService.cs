@@ -1,0 +1,416 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+using TradeStore.ClickHouse.Migrations;
+using TradeStore.ClickHouse.Rows;
+using TradeStore.Core.Options;
+using TradeStore.Storage;
+using TradeStore.Storage.Journal;
+using TradeStore.Storage.Sync;
+
+namespace TradeStore.ClickHouse.Sync;
+
+/// <summary>
+/// Streams the DuckDB journal into ClickHouse (DESIGN.md §5). Each batch is one INSERT into <c>trade_state</c>
+/// (the latest row per trade) and then one INSERT into <c>trade_events</c>, after which the checkpoint advances
+/// in DuckDB. After any failure, and at start, the daemon resumes from the larger of its checkpoint and
+/// ClickHouse's <c>max(seq)</c>, so an INSERT whose answer was lost is neither skipped nor sent twice.
+/// </summary>
+public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleService
+{
+    private const string Sink = SyncCheckpoints.ClickHouse;
+
+    /// <summary>While idle the journal is also looked at this often, in case a commit was not signalled.</summary>
+    private static readonly TimeSpan IdlePoll = TimeSpan.FromSeconds(1);
+
+    private static readonly TimeSpan StatusWriteInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan FinalFlushLimit = TimeSpan.FromSeconds(3);
+
+    private readonly ClickHouseClient _client;
+    private readonly JournalReader _journal;
+    private readonly SyncCheckpoints _checkpoints;
+    private readonly SyncSignal _signal;
+    private readonly ClickHouseSyncState _state;
+    private readonly ClickHouseMetrics _metrics;
+    private readonly ClickHouseOptions _options;
+    private readonly SyncOptions _sync;
+    private readonly bool _autoMigrate;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ResiliencePipeline _retry;
+    private readonly AdaptiveBatchSize _batch;
+    private readonly string _statusPath;
+
+    // By design a per-process prefix: after a failure the daemon waits until no INSERT of its own still runs in
+    // ClickHouse (system.processes) before it reads max(seq), so a slow INSERT cannot land after that read.
+    private readonly string _queryIdPrefix = $"tradestore-sync-{Guid.NewGuid():N}-";
+
+    private long _position;
+    private bool _positionKnown;
+    private bool _schemaReady;
+    private bool _mayHaveRunningInsert;
+    private bool _finalFlushFailed;
+    private DateTimeOffset _lastFlushAt = DateTimeOffset.MinValue;
+    private DateTimeOffset _lastStatusWrite = DateTimeOffset.MinValue;
+
+    public ClickHouseSyncService(
+        ClickHouseClient client,
+        DuckDbDatabase database,
+        SyncSignal signal,
+        ClickHouseSyncState state,
+        ClickHouseMetrics metrics,
+        IOptions<ClickHouseOptions> options,
+        IOptions<StorageOptions> storage,
+        TimeProvider timeProvider,
+        ILogger<ClickHouseSyncService> logger)
+    {
+        _client = client;
+        _journal = new JournalReader(database);
+        _checkpoints = new SyncCheckpoints(database);
+        _signal = signal;
+        _state = state;
+        _metrics = metrics;
+        _options = options.Value;
+        _sync = _options.Sync;
+        _autoMigrate = storage.Value.AutoMigrate;
+        _time = timeProvider;
+        _logger = logger;
+        _batch = new AdaptiveBatchSize(_sync.BatchMin, _sync.BatchMax);
+        _statusPath = SyncStatusFile.PathFor(database.Path);
+        _retry = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
+            .AddRetry(new RetryStrategyOptions
+            {
+                // Never gives up: ClickHouse is derived state, and the journal keeps everything until it is back.
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = _sync.BackoffMin,
+                MaxDelay = _sync.BackoffMax,
+                ShouldHandle = args => ValueTask.FromResult(
+                    args.Outcome.Exception is { } ex && !(ex is OperationCanceledException && args.Context.CancellationToken.IsCancellationRequested)),
+                OnRetry = args =>
+                {
+                    OnFailure(args.Outcome.Exception!, args.AttemptNumber, args.RetryDelay);
+                    return default;
+                },
+            })
+            .Build();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        Log.SyncStarting(_logger, _options.BaseUri.GetLeftPart(UriPartial.Authority), _options.Database, _sync.BatchMin, _sync.BatchMax, _sync.FlushInterval.TotalMilliseconds);
+        _state.OnStarted(_batch.Size);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await WaitForWorkAsync(stoppingToken);
+                await _retry.ExecuteAsync(SyncOnceAsync, stoppingToken);
+                PersistStatus(force: false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping
+        }
+
+        await FinalFlushAsync();
+        _state.OnStopped();
+        PersistStatus(force: true);
+        Log.SyncStopped(_logger, _position, _signal.Backlog().Behind);
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Runs after every hosted service has stopped. By design a second final flush here: the WriteEngine stops after
+    /// this service (reverse registration order) and commits its drained queue then; those events go out now.
+    /// </summary>
+    public async Task StoppedAsync(CancellationToken cancellationToken)
+    {
+        if (ExecuteTask is { IsCompleted: true } && !_finalFlushFailed)
+        {
+            await FinalFlushAsync();
+            PersistStatus(force: true);
+        }
+    }
+
+    /// <summary>One step: resolve the position if unknown, then send at most one batch.</summary>
+    private async ValueTask SyncOnceAsync(CancellationToken cancellationToken)
+    {
+        if (!_positionKnown)
+        {
+            await ResolvePositionAsync(cancellationToken);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var events = _journal.ReadAfter(_position, _batch.Size);
+        if (events.Count == 0)
+        {
+            MarkHealthy(_position);
+            return;
+        }
+
+        _lastFlushAt = _time.GetUtcNow();
+        var read = Stopwatch.GetTimestamp();
+        int tradeCount;
+        using (var body = new PooledBufferWriter())
+        {
+            tradeCount = ClickHouseRows.WriteLatestStates(body, events);
+            await InsertAsync("trade_state", body, events[0].Seq, cancellationToken);
+        }
+
+        var statesSent = Stopwatch.GetTimestamp();
+        using (var body = new PooledBufferWriter())
+        {
+            ClickHouseRows.WriteEvents(body, events);
+            await InsertAsync("trade_events", body, events[0].Seq, cancellationToken);
+        }
+
+        var eventsSent = Stopwatch.GetTimestamp();
+        var visibleAt = _time.GetUtcNow();
+        var last = events[^1];
+        _checkpoints.Set(Sink, last.Seq);
+        _position = last.Seq;
+        var checkpointed = Stopwatch.GetTimestamp();
+
+        foreach (var e in events)
+        {
+            _metrics.Lag.Record(Math.Max(0, (visibleAt - e.RecordedAt).TotalSeconds));
+        }
+
+        _metrics.Batches.Add(1);
+        _metrics.Events.Add(events.Count);
+        _metrics.BatchSize.Record(events.Count);
+        _signal.Observe(last.Seq, firstRecordedAt: null);
+        _signal.MarkSynced(last.Seq, last.RecordedAt);
+        _batch.OnSent(events.Count);
+        if (_logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+        {
+            Log.BatchSent(_logger, events[0].Seq, last.Seq, events.Count, tradeCount, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                Stopwatch.GetElapsedTime(started, read).TotalMilliseconds, Stopwatch.GetElapsedTime(read, statesSent).TotalMilliseconds,
+                Stopwatch.GetElapsedTime(statesSent, eventsSent).TotalMilliseconds, Stopwatch.GetElapsedTime(eventsSent, checkpointed).TotalMilliseconds);
+        }
+        MarkHealthy(last.Seq);
+    }
+
+    private async Task InsertAsync(string table, PooledBufferWriter body, long firstSeq, CancellationToken cancellationToken)
+    {
+        using var content = new SendOnceContent(body.WrittenMemory);
+        _mayHaveRunningInsert = true;
+        await _client.InsertAsync($"INSERT INTO {table} FORMAT JSONEachRow", content, cancellationToken, _options.Database, $"{_queryIdPrefix}{table}-{firstSeq}");
+        _mayHaveRunningInsert = false;
+    }
+
+    /// <summary>
+    /// Finds where ClickHouse stands: the larger of the DuckDB checkpoint and ClickHouse's <c>max(seq)</c>
+    /// (events are inserted after their batch's states, so <c>max(seq)</c> only moves on complete batches).
+    /// </summary>
+    private async Task ResolvePositionAsync(CancellationToken cancellationToken)
+    {
+        if (!_schemaReady && _autoMigrate)
+        {
+            await ClickHouseSchema.MigrateToLatestAsync(_client, _options.Database, cancellationToken);
+            _schemaReady = true;
+            Log.SchemaReady(_logger, _options.Database);
+        }
+
+        if (_mayHaveRunningInsert)
+        {
+            await WaitForRunningInsertsAsync(cancellationToken);
+        }
+
+        var rows = await _client.QueryRowsAsync("SELECT max(seq) AS max_seq FROM trade_events", cancellationToken, _options.Database);
+        var clickHouseMax = rows.Count == 0 ? 0 : ClickHouseJson.Int64(rows[0], "max_seq");
+        var checkpoint = _checkpoints.Get(Sink);
+        var journalLast = _journal.LastSeq();
+        if (clickHouseMax > journalLast)
+        {
+            throw new SyncConflictException(
+                $"ClickHouse {_options.Database}.trade_events holds events up to seq {clickHouseMax}, but this journal ends at seq {journalLast}: " +
+                "the ClickHouse database was filled from another TradeStore database (or this one lost events). Sync is paused: point " +
+                "ClickHouse:Database at this store's own database, or rebuild this database with `tradestore recover --from clickhouse`.");
+        }
+
+        if (clickHouseMax > checkpoint)
+        {
+            Log.CheckpointBehindClickHouse(_logger, clickHouseMax, checkpoint);
+            _checkpoints.Set(Sink, clickHouseMax);
+        }
+        else if (clickHouseMax < checkpoint)
+        {
+            Log.ClickHouseBehindCheckpoint(_logger, clickHouseMax, checkpoint);
+        }
+
+        _position = Math.Max(checkpoint, clickHouseMax);
+        _positionKnown = true;
+        _state.OnPositionResolved(_position, clickHouseMax);
+        var next = journalLast > _position ? _journal.ReadAfter(_position, 1) : [];
+        _signal.Observe(journalLast, next.Count > 0 ? next[0].RecordedAt : null);
+        _signal.MarkSynced(_position, next.Count > 0 ? next[0].RecordedAt : null);
+        Log.PositionResolved(_logger, _position, checkpoint, clickHouseMax, journalLast);
+    }
+
+    /// <summary>An INSERT whose answer was lost may still be running in ClickHouse; reading max(seq) before it ends could send its rows twice.</summary>
+    private async Task WaitForRunningInsertsAsync(CancellationToken cancellationToken)
+    {
+        var deadline = _time.GetUtcNow() + _options.Timeout;
+        var logged = false;
+        while (true)
+        {
+            var rows = await _client.QueryRowsAsync(
+                $"SELECT count() AS running FROM system.processes WHERE query_id LIKE '{_queryIdPrefix}%'", cancellationToken);
+            if (rows.Count == 0 || ClickHouseJson.Int64(rows[0], "running") == 0)
+            {
+                _mayHaveRunningInsert = false;
+                return;
+            }
+
+            if (_time.GetUtcNow() > deadline)
+            {
+                throw new TimeoutException($"An INSERT sent to ClickHouse more than {_options.Timeout.TotalSeconds:0.#} s ago is still running; waiting for it to finish before resuming.");
+            }
+
+            if (!logged)
+            {
+                Log.WaitingForInsert(_logger);
+                logged = true;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50), _time, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Waits until there is something to send: at once when a full batch is waiting, otherwise when
+    /// <see cref="SyncOptions.FlushInterval"/> has passed since the last INSERT, so small commits coalesce.
+    /// </summary>
+    private async Task WaitForWorkAsync(CancellationToken cancellationToken)
+    {
+        while (_positionKnown)
+        {
+            var wake = _signal.NextCommit; // taken before the check: a commit after it completes this task
+            var pending = _signal.LastCommittedSeq - _position;
+            if (pending >= _batch.Size)
+            {
+                return;
+            }
+
+            TimeSpan wait;
+            if (pending > 0)
+            {
+                wait = _lastFlushAt + _sync.FlushInterval - _time.GetUtcNow();
+                if (wait <= TimeSpan.Zero)
+                {
+                    return;
+                }
+            }
+            else
+            {
+                wait = IdlePoll;
+            }
+
+            var signalled = await WaitAsync(wake, wait, cancellationToken);
+            if (!signalled && pending == 0)
+            {
+                return; // idle poll: read the journal in case a commit was not signalled
+            }
+        }
+    }
+
+    private async Task<bool> WaitAsync(Task wake, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var delay = Task.Delay(timeout, _time, cts.Token);
+        var first = await Task.WhenAny(wake, delay);
+        await cts.CancelAsync();
+        cancellationToken.ThrowIfCancellationRequested();
+        return first == wake;
+    }
+
+    private void OnFailure(Exception exception, int attempt, TimeSpan retryDelay)
+    {
+        _positionKnown = false;
+        _batch.OnFailure();
+        var kind = SyncFailures.Kind(exception);
+        var message = SyncFailures.Describe(exception, _options.BaseUri, _options.Database);
+        _metrics.Failures.Add(1, new KeyValuePair<string, object?>("kind", kind));
+        _metrics.Retries.Add(1);
+        _state.OnFailure(kind, message, retryDelay, _batch.Size);
+        Log.SyncFailed(_logger, kind, attempt + 1, retryDelay.TotalMilliseconds, _batch.Size, message);
+        PersistStatus(force: true);
+    }
+
+    private void MarkHealthy(long position)
+    {
+        var failures = _state.Snapshot().ConsecutiveFailures;
+        if (_state.OnSynced(position, _batch.Size))
+        {
+            Log.SyncRecovered(_logger, failures, position);
+            PersistStatus(force: true);
+        }
+    }
+
+    /// <summary>At shutdown, sends what the journal still holds as far as ClickHouse answers within a few seconds, without retrying.</summary>
+    private async Task FinalFlushAsync()
+    {
+        if (_positionKnown && _signal.LastCommittedSeq <= _position)
+        {
+            return;
+        }
+
+        using var cts = new CancellationTokenSource(FinalFlushLimit, _time);
+        try
+        {
+            if (!_positionKnown)
+            {
+                await ResolvePositionAsync(cts.Token);
+            }
+
+            while (_signal.LastCommittedSeq > _position && !cts.IsCancellationRequested)
+            {
+                var before = _position;
+                await SyncOnceAsync(cts.Token);
+                if (_position == before)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            // By design the shutdown does not wait for ClickHouse twice: the journal keeps the events for the next start.
+            _positionKnown = false;
+            _finalFlushFailed = true;
+            Log.FinalFlushFailed(_logger, _signal.Backlog().Behind, ex.Message);
+        }
+    }
+
+    private void PersistStatus(bool force)
+    {
+        var now = _time.GetUtcNow();
+        if (!force && now - _lastStatusWrite < StatusWriteInterval)
+        {
+            return;
+        }
+
+        _lastStatusWrite = now;
+        try
+        {
+            SyncStatusFile.Write(_statusPath, _state.Snapshot());
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Log.StatusFileFailed(_logger, _statusPath, ex.Message);
+        }
+    }
+}

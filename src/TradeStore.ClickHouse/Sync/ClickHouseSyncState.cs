@@ -1,0 +1,115 @@
+using Microsoft.Extensions.Options;
+using TradeStore.Core.Options;
+
+namespace TradeStore.ClickHouse.Sync;
+
+/// <summary>The live state of the sync daemon, shared with readiness and the status file. Thread-safe.</summary>
+public sealed class ClickHouseSyncState(SyncSignal signal, IOptions<ClickHouseOptions> options, TimeProvider timeProvider)
+{
+    private readonly Lock _lock = new();
+    private readonly ClickHouseOptions _options = options.Value;
+    private long _checkpoint;
+    private long? _clickHouseMaxSeq;
+    private DateTimeOffset? _lastSyncAt;
+    private string? _lastError;
+    private string? _lastErrorKind;
+    private DateTimeOffset? _lastErrorAt;
+    private DateTimeOffset? _failingSince;
+    private int _consecutiveFailures;
+    private TimeSpan? _retryDelay;
+    private int _batchSize;
+    private bool _running;
+
+    public TimeSpan DegradedLag => _options.Sync.DegradedLag;
+
+    public void OnStarted(int batchSize)
+    {
+        lock (_lock)
+        {
+            _running = true;
+            _batchSize = batchSize;
+        }
+    }
+
+    public void OnStopped()
+    {
+        lock (_lock)
+        {
+            _running = false;
+        }
+    }
+
+    public void OnPositionResolved(long checkpoint, long clickHouseMaxSeq)
+    {
+        lock (_lock)
+        {
+            _checkpoint = checkpoint;
+            _clickHouseMaxSeq = clickHouseMaxSeq;
+        }
+    }
+
+    /// <summary>
+    /// A batch reached ClickHouse (or an attempt found nothing to send) and the checkpoint is <paramref name="checkpoint"/>.
+    /// Returns whether the sync had been failing until now.
+    /// </summary>
+    public bool OnSynced(long checkpoint, int batchSize)
+    {
+        lock (_lock)
+        {
+            var recovered = _consecutiveFailures > 0;
+            _checkpoint = checkpoint;
+            _clickHouseMaxSeq = Math.Max(_clickHouseMaxSeq ?? 0, checkpoint);
+            _lastSyncAt = timeProvider.GetUtcNow();
+            _consecutiveFailures = 0;
+            _failingSince = null;
+            _retryDelay = null;
+            _batchSize = batchSize;
+            return recovered;
+        }
+    }
+
+    public void OnFailure(string kind, string message, TimeSpan retryDelay, int batchSize)
+    {
+        lock (_lock)
+        {
+            var now = timeProvider.GetUtcNow();
+            _lastError = message;
+            _lastErrorKind = kind;
+            _lastErrorAt = now;
+            _failingSince ??= now;
+            _consecutiveFailures++;
+            _retryDelay = retryDelay;
+            _batchSize = batchSize;
+        }
+    }
+
+    public SyncStatus Snapshot()
+    {
+        var (behind, oldest) = signal.Backlog();
+        var now = timeProvider.GetUtcNow();
+        lock (_lock)
+        {
+            return new SyncStatus
+            {
+                ClickHouseUrl = _options.BaseUri.GetLeftPart(UriPartial.Authority),
+                ClickHouseDatabase = _options.Database,
+                Checkpoint = _checkpoint,
+                JournalLastSeq = signal.LastCommittedSeq,
+                EventsBehind = behind,
+                LagSeconds = oldest is { } o ? Math.Max(0, (now - o).TotalSeconds) : 0,
+                ClickHouseMaxSeq = _clickHouseMaxSeq,
+                LastSyncAt = _lastSyncAt,
+                LastError = _lastError,
+                LastErrorKind = _lastErrorKind,
+                LastErrorAt = _lastErrorAt,
+                ConsecutiveFailures = _consecutiveFailures,
+                FailingSince = _failingSince,
+                RetryDelaySeconds = _retryDelay?.TotalSeconds,
+                BatchSize = _batchSize,
+                Running = _running,
+                ProcessId = Environment.ProcessId,
+                UpdatedAt = now,
+            };
+        }
+    }
+}

@@ -1,0 +1,139 @@
+using System.Globalization;
+using TradeStore.ClickHouse.Rows;
+using TradeStore.Storage;
+
+namespace TradeStore.ClickHouse.Verification;
+
+/// <summary>
+/// Compares ClickHouse with the DuckDB journal: event count, <c>max(seq)</c> and exact sums of the money columns of
+/// <c>trade_events</c>, and each trade's latest version in <c>trade_state</c> and in <c>trade_events</c>, all read
+/// from ClickHouse with <c>FINAL</c> (so rows a merge will collapse count once).
+/// </summary>
+public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase database)
+{
+    /// <summary>At most this many per-trade differences are listed one by one; the rest are counted.</summary>
+    public const int MaxListed = 20;
+
+    public async Task<VerificationReport> VerifyAsync(CancellationToken cancellationToken)
+    {
+        var db = client.Database;
+        var facts = new List<string>();
+        var differences = new List<string>();
+
+        var journal = ReadJournal();
+        var raw = (await client.QueryRowsAsync("SELECT count() AS rows, uniqExact(seq) AS distinct_seq FROM trade_events", cancellationToken, db))[0];
+        var final = (await client.QueryRowsAsync(
+            "SELECT count() AS events, max(seq) AS max_seq, toString(sum(quantity)) AS quantity, toString(sum(filled_quantity)) AS filled, " +
+            "toString(sum(price)) AS price FROM trade_events FINAL", cancellationToken, db))[0];
+        var clickHouseEvents = ClickHouseJson.Int64(final, "events");
+        var clickHouseMaxSeq = clickHouseEvents == 0 ? 0 : ClickHouseJson.Int64(final, "max_seq");
+        var rows = ClickHouseJson.Int64(raw, "rows");
+        var distinct = ClickHouseJson.Int64(raw, "distinct_seq");
+
+        facts.Add($"journal (DuckDB {database.Path}): {journal.Events} events, last seq {journal.MaxSeq}, {journal.Trades.Count} trades");
+        facts.Add($"ClickHouse {client.BaseUri.GetLeftPart(UriPartial.Authority)} database {db}: {clickHouseEvents} events (FINAL), max seq {clickHouseMaxSeq}; " +
+                  $"{rows} rows before merge" + (rows > distinct ? $" ({rows - distinct} duplicates that ReplacingMergeTree will drop)" : ""));
+
+        if (clickHouseEvents != journal.Events)
+        {
+            var gap = journal.Events - clickHouseEvents;
+            differences.Add(gap > 0
+                ? $"trade_events: ClickHouse has {clickHouseEvents} events, the journal {journal.Events} ({gap} not in ClickHouse: the sync is behind or lost them)"
+                : $"trade_events: ClickHouse has {clickHouseEvents} events, the journal {journal.Events} ({-gap} more in ClickHouse than in this journal)");
+        }
+
+        if (clickHouseMaxSeq != journal.MaxSeq)
+        {
+            differences.Add($"trade_events max(seq): ClickHouse {clickHouseMaxSeq}, journal {journal.MaxSeq}");
+        }
+
+        CompareSum(differences, "quantity", Decimal(final, "quantity"), journal.QuantitySum);
+        CompareSum(differences, "filled_quantity", Decimal(final, "filled"), journal.FilledSum);
+        CompareSum(differences, "price", Decimal(final, "price"), journal.PriceSum);
+
+        var states = await client.QueryRowsAsync("SELECT trade_id, version, last_seq FROM trade_state FINAL", cancellationToken, db);
+        var stateVersions = states.ToDictionary(r => ClickHouseJson.String(r, "trade_id"), r => (Version: ClickHouseJson.Int64(r, "version"), Seq: ClickHouseJson.Int64(r, "last_seq")), StringComparer.Ordinal);
+        var eventRows = await client.QueryRowsAsync("SELECT trade_id, max(version) AS version FROM trade_events FINAL GROUP BY trade_id", cancellationToken, db);
+        var eventVersions = eventRows.ToDictionary(r => ClickHouseJson.String(r, "trade_id"), r => ClickHouseJson.Int64(r, "version"), StringComparer.Ordinal);
+        facts.Add($"ClickHouse trade_state: {stateVersions.Count} trades (FINAL)");
+
+        var perTrade = new List<string>();
+        foreach (var (tradeId, expected) in journal.Trades.OrderBy(t => t.Key, StringComparer.Ordinal))
+        {
+            if (!stateVersions.TryGetValue(tradeId, out var state))
+            {
+                perTrade.Add($"trade {tradeId}: version {expected.Version} (seq {expected.Seq}) in the journal, missing from ClickHouse trade_state");
+            }
+            else if (state.Version != expected.Version || state.Seq != expected.Seq)
+            {
+                perTrade.Add($"trade {tradeId}: version {expected.Version} (seq {expected.Seq}) in the journal, version {state.Version} (seq {state.Seq}) in ClickHouse trade_state");
+            }
+
+            var eventVersion = eventVersions.GetValueOrDefault(tradeId);
+            if (eventVersion != expected.Version)
+            {
+                perTrade.Add($"trade {tradeId}: latest event version {expected.Version} in the journal, {eventVersion} in ClickHouse trade_events");
+            }
+        }
+
+        foreach (var tradeId in stateVersions.Keys.Concat(eventVersions.Keys).Distinct(StringComparer.Ordinal).Where(id => !journal.Trades.ContainsKey(id)).Order(StringComparer.Ordinal))
+        {
+            perTrade.Add($"trade {tradeId}: in ClickHouse, not in the journal");
+        }
+
+        differences.AddRange(perTrade.Take(MaxListed));
+        if (perTrade.Count > MaxListed)
+        {
+            differences.Add($"… and {perTrade.Count - MaxListed} more trades differ");
+        }
+
+        return new VerificationReport("clickhouse", facts, differences);
+    }
+
+    private static void CompareSum(List<string> differences, string column, decimal clickHouse, decimal journal)
+    {
+        if (clickHouse != journal)
+        {
+            differences.Add($"sum({column}) over trade_events: ClickHouse {clickHouse}, journal {journal}");
+        }
+    }
+
+    private static decimal Decimal(System.Text.Json.JsonElement row, string name) =>
+        decimal.Parse(ClickHouseJson.String(row, name), NumberStyles.Number, CultureInfo.InvariantCulture);
+
+    private JournalFigures ReadJournal()
+    {
+        using var connection = database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT count(*), coalesce(max(seq), 0), coalesce(sum(quantity), 0)::VARCHAR, coalesce(sum(filled_quantity), 0)::VARCHAR,
+                   coalesce(sum(price), 0)::VARCHAR
+            FROM trade_events
+            """;
+        long events, maxSeq;
+        decimal quantity, filled, price;
+        using (var reader = command.ExecuteReader())
+        {
+            reader.Read();
+            events = reader.GetInt64(0);
+            maxSeq = reader.GetInt64(1);
+            quantity = decimal.Parse(reader.GetString(2), NumberStyles.Number, CultureInfo.InvariantCulture);
+            filled = decimal.Parse(reader.GetString(3), NumberStyles.Number, CultureInfo.InvariantCulture);
+            price = decimal.Parse(reader.GetString(4), NumberStyles.Number, CultureInfo.InvariantCulture);
+        }
+
+        command.CommandText = "SELECT trade_id, version, last_seq FROM trade_state";
+        var trades = new Dictionary<string, (long Version, long Seq)>(StringComparer.Ordinal);
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                trades[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2));
+            }
+        }
+
+        return new JournalFigures(events, maxSeq, quantity, filled, price, trades);
+    }
+
+    private sealed record JournalFigures(long Events, long MaxSeq, decimal QuantitySum, decimal FilledSum, decimal PriceSum, Dictionary<string, (long Version, long Seq)> Trades);
+}

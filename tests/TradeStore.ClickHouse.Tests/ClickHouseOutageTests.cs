@@ -1,0 +1,106 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using TradeStore.ClickHouse.Sync;
+using TradeStore.ClickHouse.Tests.Support;
+using TradeStore.Core.Trades;
+using TradeStore.Server;
+using TradeStore.Server.Configuration;
+using TradeStore.Storage.Engine;
+using TradeStore.TestSupport;
+
+namespace TradeStore.ClickHouse.Tests;
+
+/// <summary>The real host (engine, sync daemon, readiness) against a private clickhouse-server that the test kills and restarts.</summary>
+public sealed class ClickHouseOutageTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Serve_ClickHouseKilledDuringWrites_WritesGoOnDegradedThenCatchesUpWithoutGapOrDuplicate()
+    {
+        await using var server = await PrivateClickHouseServer.StartAsync();
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("outage", url: server.Url);
+        using var data = new TempDirectory("outage");
+        await using var app = await StartHostAsync(data.Path, server.Url, ch.Name);
+        using var http = app.GetTestClient();
+        var commands = app.Services.GetRequiredService<ITradeCommands>();
+        var engine = app.Services.GetRequiredService<WriteEngine>();
+        var sync = app.Services.GetRequiredService<ClickHouseSyncState>();
+
+        using var stopWriting = new CancellationTokenSource();
+        var writer = Task.Run(() => WriteUntilStoppedAsync(commands, stopWriting.Token), Ct);
+        await Poll.UntilAsync(() => sync.Snapshot().Checkpoint > 200, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}");
+        Assert.Equal("healthy", await ClickHouseReadinessAsync(http));
+
+        await server.KillAsync();
+        var seqAtKill = engine.LastSeq;
+        await Poll.UntilAsync(async () => await ClickHouseReadinessAsync(http) == "degraded", TimeSpan.FromSeconds(20), () => $"{sync.Snapshot()}");
+        await Poll.UntilAsync(() => engine.LastSeq > seqAtKill + 500, TimeSpan.FromSeconds(20), () => $"journal {engine.LastSeq}");
+        var during = sync.Snapshot();
+        Assert.True(during.Failing);
+        Assert.Equal("connection_refused", during.LastErrorKind);
+
+        await server.RestartAsync();
+        await ch.StopMergesAsync();
+        var seqAtRestart = engine.LastSeq;
+        await Poll.UntilAsync(() => sync.Snapshot().Checkpoint > seqAtRestart, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}");
+        await stopWriting.CancelAsync();
+        var (applied, refused) = await writer;
+        await Poll.UntilAsync(() => sync.Snapshot().Checkpoint == engine.LastSeq, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}, journal {engine.LastSeq}");
+
+        Assert.Equal(0, refused);
+        Assert.Equal(applied, engine.LastSeq);
+        var (rows, distinct, maxSeq) = await ch.CountEventsAsync();
+        Assert.Equal(engine.LastSeq, maxSeq);
+        Assert.Equal(engine.LastSeq, distinct);
+        Assert.Equal(distinct, rows);
+        Assert.Equal("healthy", await ClickHouseReadinessAsync(http));
+    }
+
+    private static async Task<(long Applied, long Refused)> WriteUntilStoppedAsync(ITradeCommands commands, CancellationToken stop)
+    {
+        long applied = 0, refused = 0, i = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            var batch = Enumerable.Range(0, 20).Select(_ => new CreateTrade($"o-{i++:D7}", "acc-1", "AAPL", Side.Buy, 10.5m, 187.12345678m));
+            var results = await Task.WhenAll(batch.Select(c => commands.SubmitAsync(c, CancellationToken.None).AsTask()));
+            applied += results.Count(r => r.Succeeded);
+            refused += results.Count(r => !r.Succeeded);
+            await Task.Delay(5, CancellationToken.None);
+        }
+
+        return (applied, refused);
+    }
+
+    private static async Task<string?> ClickHouseReadinessAsync(HttpClient http)
+    {
+        using var response = await http.GetAsync("/health/ready", Ct);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
+        return body.RootElement.GetProperty("dependencies").GetProperty("clickhouse").GetProperty("status").GetString();
+    }
+
+    private static async Task<WebApplication> StartHostAsync(string dataDirectory, string clickHouseUrl, string database)
+    {
+        var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs
+        {
+            BaseDirectory = dataDirectory,
+            WorkingDirectory = dataDirectory,
+            Environment = new Dictionary<string, string>
+            {
+                ["TRADESTORE__STORAGE__DATADIRECTORY"] = dataDirectory,
+                ["TRADESTORE__CLICKHOUSE__URL"] = clickHouseUrl,
+                ["TRADESTORE__CLICKHOUSE__DATABASE"] = database,
+                ["TRADESTORE__CLICKHOUSE__TIMEOUT"] = "00:00:02",
+                ["TRADESTORE__CLICKHOUSE__HEALTHTIMEOUT"] = "00:00:00.500",
+                ["TRADESTORE__CLICKHOUSE__SYNC__FLUSHINTERVAL"] = "00:00:00.020",
+                ["TRADESTORE__CLICKHOUSE__SYNC__BACKOFFMIN"] = "00:00:00.050",
+                ["TRADESTORE__CLICKHOUSE__SYNC__BACKOFFMAX"] = "00:00:00.500",
+            },
+        });
+        var app = TradeStoreHost.Build(configuration, builder => builder.WebHost.UseTestServer());
+        await app.StartAsync(Ct);
+        return app;
+    }
+}

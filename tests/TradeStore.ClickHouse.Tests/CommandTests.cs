@@ -1,0 +1,178 @@
+using System.Globalization;
+using TradeStore.ClickHouse.Tests.Support;
+using TradeStore.Core.Trades;
+using TradeStore.Storage;
+using TradeStore.Storage.Engine;
+using TradeStore.TestSupport;
+
+namespace TradeStore.ClickHouse.Tests;
+
+/// <summary>The operator commands, run as the real <c>tradestore</c> executable against a real ClickHouse.</summary>
+public sealed class CommandTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task SyncStatusAndVerify_AfterSync_CaughtUpAndCleanThenTamperedFound()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("cmd");
+        using var data = new TempDirectory("cmd");
+        long last;
+        await using (var harness = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path))
+        {
+            await TradeWorkload.RunAsync(harness.Engine, 200, "cmd");
+            await harness.WaitUntilSyncedAsync();
+            last = harness.Engine.LastSeq;
+        }
+
+        var status = await RunAsync(data, ch, "sync", "status");
+        Assert.Equal(0, status.ExitCode);
+        Assert.Contains($"checkpoint        {last}", status.Output);
+        Assert.Contains($"clickhouse max    {last}", status.Output);
+        Assert.Contains("events behind     0", status.Output);
+        Assert.Contains("lag               0.000 s", status.Output);
+        Assert.Contains("daemon            stopped", status.Output);
+
+        var clean = await RunAsync(data, ch, "verify", "--clickhouse");
+        Assert.Equal(0, clean.ExitCode);
+        Assert.Contains("clickhouse: OK, matches the journal", clean.Output);
+
+        // A newer version of one trade that the journal never had, as a stray writer would leave.
+        await ch.Client.ExecuteAsync(
+            "INSERT INTO trade_state (trade_id, version, last_seq, account, symbol, side, quantity, price, filled_quantity, filled_notional, status, " +
+            "executed_at_us, created_at_us, updated_at_us) VALUES ('cmd-000007', 99, 999999, 'acc-1', 'AAPL', 'buy', 1, 1, 0, 0, 'new', 0, 0, 0)", Ct, ch.Name);
+        var tampered = await RunAsync(data, ch, "verify", "--clickhouse");
+        Assert.Equal(1, tampered.ExitCode);
+        Assert.Contains("DIFFERENCE trade cmd-000007", tampered.Output);
+        Assert.Contains("version 99 (seq 999999) in ClickHouse trade_state", tampered.Output);
+    }
+
+    [Fact]
+    public async Task SyncStatus_WhileServerHoldsDatabase_ReadsTheDaemonStatusFile()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("cmdlive");
+        using var data = new TempDirectory("cmdlive");
+        await using var harness = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path);
+        await TradeWorkload.RunAsync(harness.Engine, 50, "live");
+        await harness.WaitUntilSyncedAsync();
+        await Poll.UntilAsync(() => Sync.SyncStatusFile.Read(Sync.SyncStatusFile.PathFor(harness.Database.Path))?.Checkpoint == harness.Engine.LastSeq,
+            TimeSpan.FromSeconds(10), () => "status file not written");
+
+        var status = await RunAsync(data, ch, "sync", "status");
+
+        Assert.Equal(0, status.ExitCode);
+        Assert.Contains($"in use by PID {Environment.ProcessId}", status.Output);
+        Assert.Contains($"checkpoint        {harness.Engine.LastSeq} (from the daemon's status", status.Output);
+        Assert.Contains("events behind     0", status.Output);
+        Assert.Contains("daemon            running", status.Output);
+    }
+
+    [Fact]
+    public async Task SyncStatus_BadCredentials_ShowsErrorAndWhenExit1()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("cmdauth");
+        using var data = new TempDirectory("cmdauth");
+        await using (var harness = await SyncHarness.StartAsync(ch.Url, ch.Name, o => o.Password = "wrong", dataDirectory: data.Path))
+        {
+            await TradeWorkload.SubmitAsync(harness.Engine, [new CreateTrade("a-1", "acc", "SYM", Side.Buy, 1m, 1m)]);
+            await Poll.UntilAsync(() => harness.State.Snapshot().ConsecutiveFailures >= 2, TimeSpan.FromSeconds(20), () => $"{harness.State.Snapshot()}");
+        }
+
+        var status = await RunAsync(data, ch, "sync", "status");
+
+        Assert.Equal(1, status.ExitCode);
+        Assert.Contains("events behind     1", status.Output);
+        Assert.Contains("[authentication]", status.Output);
+        Assert.Contains("ClickHouse:User and ClickHouse:Password", status.Output);
+        Assert.Contains("FAILING since", status.Output);
+    }
+
+    [Fact]
+    public async Task Recover_FromClickHouse_RebuildsEqualDatabaseAndRefusesNonEmpty()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("recover");
+        using var original = new TempDirectory("original");
+        using var restored = new TempDirectory("restored");
+        await using (var harness = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: original.Path))
+        {
+            await TradeWorkload.RunAsync(harness.Engine, 400, "rec");
+            await harness.WaitUntilSyncedAsync();
+        }
+
+        var recover = await RunAsync(restored, ch, "recover", "--from", "clickhouse");
+
+        Assert.True(recover.ExitCode == 0, recover.Output);
+        Assert.Contains("clickhouse: OK, matches the journal", recover.Output);
+        using (var a = DuckDbDatabase.Open(original.DatabasePath))
+        using (var b = DuckDbDatabase.Open(restored.DatabasePath))
+        {
+            Assert.Equal(Rows(a, "SELECT * FROM trade_events ORDER BY seq"), Rows(b, "SELECT * FROM trade_events ORDER BY seq"));
+            Assert.Equal(Rows(a, "SELECT * FROM trade_state ORDER BY trade_id"), Rows(b, "SELECT * FROM trade_state ORDER BY trade_id"));
+            Assert.Equal(Rows(a, "SELECT sink, last_seq FROM sync_checkpoints WHERE sink = 'clickhouse'"), Rows(b, "SELECT sink, last_seq FROM sync_checkpoints"));
+            var positionsA = await PositionsAsync(a);
+            Assert.NotEmpty(positionsA);
+            Assert.Equal(positionsA, await PositionsAsync(b));
+        }
+
+        var again = await RunAsync(restored, ch, "recover", "--from", "clickhouse");
+        Assert.Equal(2, again.ExitCode);
+        Assert.Contains("is not empty", again.Output);
+    }
+
+    [Fact]
+    public async Task Recover_ClickHouseHistoryHasGap_RefusedNothingWritten()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("gap");
+        using var original = new TempDirectory("gapsrc");
+        using var restored = new TempDirectory("gapdst");
+        await using (var harness = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: original.Path))
+        {
+            await TradeWorkload.RunAsync(harness.Engine, 30, "gap");
+            await harness.WaitUntilSyncedAsync();
+        }
+
+        await ch.Client.ExecuteAsync("CREATE TABLE trade_events_gap AS trade_events", Ct, ch.Name);
+        await ch.Client.ExecuteAsync("INSERT INTO trade_events_gap SELECT * FROM trade_events WHERE seq != 5", Ct, ch.Name);
+        await ch.Client.ExecuteAsync("DROP TABLE trade_events", Ct, ch.Name);
+        await ch.Client.ExecuteAsync("RENAME TABLE trade_events_gap TO trade_events", Ct, ch.Name);
+
+        var recover = await RunAsync(restored, ch, "recover", "--from", "clickhouse");
+
+        Assert.Equal(1, recover.ExitCode);
+        Assert.Contains("1 are missing", recover.Output);
+        using var b = DuckDbDatabase.Open(restored.DatabasePath);
+        Assert.Equal("0", Assert.Single(Rows(b, "SELECT count(*) FROM trade_events")));
+    }
+
+    private static Task<(int ExitCode, string Output)> RunAsync(TempDirectory data, ClickHouseTestDatabase ch, params string[] arguments) =>
+        TradeStoreProcess.RunAsync([.. arguments, "--data", data.Path], data.Path, new Dictionary<string, string>
+        {
+            ["TRADESTORE__CLICKHOUSE__URL"] = ch.Url,
+            ["TRADESTORE__CLICKHOUSE__DATABASE"] = ch.Name,
+        });
+
+    private static List<string> Rows(DuckDbDatabase database, string sql)
+    {
+        using var connection = database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+        {
+            rows.Add(string.Join('|', Enumerable.Range(0, reader.FieldCount).Select(i =>
+                reader.IsDBNull(i) ? "null" : Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture))));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Positions as the engine derives them when it starts on <paramref name="database"/>.</summary>
+    private static async Task<IReadOnlyList<Position>> PositionsAsync(DuckDbDatabase database)
+    {
+        var index = new StateIndex();
+        await using var engine = new WriteEngine(database, index, new TradeStore.Core.Options.EngineOptions());
+        engine.Start();
+        return new TradeQueries(database, index).GetPositions(null);
+    }
+}
