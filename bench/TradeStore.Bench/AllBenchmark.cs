@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TradeStore.Core.Options;
 
 namespace TradeStore.Bench;
 
@@ -8,7 +9,8 @@ public sealed record AllBenchmarkOptions(
     string Output = "docs",
     int? DurationSeconds = null,
     int? ListTrades = null,
-    string? ConfigFile = null);
+    string? ConfigFile = null,
+    ClickHouseOptions? ClickHouse = null);
 
 /// <summary>One row of the report table.</summary>
 public sealed record ReportRow(string Workload, string Rate, double? Throughput, LatencySummary? Latency, double? Ratio, string Target, string Met);
@@ -29,6 +31,7 @@ public sealed record AllBenchmarkResult(
     IReadOnlyList<EngineBenchmarkResult> Engine,
     IReadOnlyDictionary<string, HttpBenchmarkResult> Http,
     IReadOnlyList<SweepPoint> Sweep,
+    IReadOnlyList<SyncBenchmarkResult> Sync,
     IReadOnlyList<string> NotMeasured);
 
 /// <summary>
@@ -64,7 +67,24 @@ public static class AllBenchmark
         string readiness;
         using (var directory = new BenchDirectory())
         {
-            await using var server = await ServerProcess.StartAsync(directory.Path, options.ConfigFile, output, cancellationToken);
+            // By design the server's ClickHouse sync writes into a temporary ClickHouse database (dropped afterwards),
+            // never into the configured one.
+            var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+            var clickHouseDatabase = $"tradestore_bench_{Guid.NewGuid():N}";
+            if (options.ClickHouse is { Enabled: true })
+            {
+                environment["TRADESTORE__CLICKHOUSE__DATABASE"] = clickHouseDatabase;
+            }
+
+            await using var dropClickHouse = new AsyncCleanup(async () =>
+            {
+                if (options.ClickHouse is { Enabled: true } configured)
+                {
+                    var dropper = TradeStore.ClickHouse.ClickHouseClient.Create(SyncBenchmark.CopyWithDatabase(configured, "default", TimeSpan.FromMinutes(3)));
+                    await dropper.ExecuteAsync($"DROP DATABASE IF EXISTS {clickHouseDatabase}", CancellationToken.None);
+                }
+            });
+            await using var server = await ServerProcess.StartAsync(directory.Path, options.ConfigFile, environment, output, cancellationToken);
             readiness = await server.ReadinessAsync(cancellationToken);
             output.WriteLine($"server readiness: {readiness}");
 
@@ -89,17 +109,29 @@ public static class AllBenchmark
 
         var notMeasured = new List<string>
         {
-            "ClickHouse sync lag (bench sync is on branch clickhouse-sync, not merged into this build)",
-            "Redis projection lag (bench redis is on branch redis-projection, not merged into this build)",
+            "Redis projection lag (bench redis is on branch redis-projection, which conflicts with clickhouse-sync and is not merged into this build)",
         };
-        var rows = Rows(engineRuns, baseline, http, listTrades, notMeasured);
+        var sync = new List<SyncBenchmarkResult>();
+        if (options.ClickHouse is { Enabled: true } clickHouse)
+        {
+            foreach (var rate in new[] { 1_000, 10_000 })
+            {
+                sync.Add(await SyncBenchmark.RunAsync(new SyncBenchmarkOptions(clickHouse, rate, TimeSpan.FromSeconds(options.Quick ? Math.Min(seconds, 5) : 60)), output, cancellationToken));
+            }
+        }
+        else
+        {
+            notMeasured.Insert(0, "ClickHouse sync lag (ClickHouse is not configured: set ClickHouse:Url / TRADESTORE__CLICKHOUSE__URL)");
+        }
+
+        var rows = Rows(engineRuns, baseline, http, listTrades, sync, notMeasured);
         var result = new AllBenchmarkResult(startedAt, clock.Elapsed.TotalSeconds, options.Quick, machine, loadAtStart, MachineInfo.LoadAverage(),
-            readiness, rows, engineRuns, http, sweep, notMeasured);
+            readiness, rows, engineRuns, http, sweep, sync, notMeasured);
         await BenchReport.WriteAsync(result, options.Output, output, cancellationToken);
         return result;
     }
 
-    private static List<ReportRow> Rows(List<EngineBenchmarkResult> engine, double baseline, Dictionary<string, HttpBenchmarkResult> http, int listTrades, List<string> notMeasured)
+    private static List<ReportRow> Rows(List<EngineBenchmarkResult> engine, double baseline, Dictionary<string, HttpBenchmarkResult> http, int listTrades, List<SyncBenchmarkResult> sync, List<string> notMeasured)
     {
         static string Met(bool met) => met ? "yes" : "**no**";
         double? Ratio(double throughput) => baseline > 0 ? throughput / baseline : null;
@@ -123,6 +155,13 @@ public static class AllBenchmark
         var insertRatio = Ratio(insert.TradesPerSecond) ?? 0;
         rows.Add(new("ratio: engine insert / one transaction per trade", FormattableString.Invariant($"{insertRatio:0}×"), null, null, insertRatio, "≥ 50×", Met(insertRatio >= 50)));
         rows.Add(new("baseline: one DuckDB transaction per trade", $"{baseline:N0} trades/s", baseline, null, 1, "—", "—"));
+        foreach (var run in sync)
+        {
+            var limit = run.OfferedRate >= 10_000 ? 500 : 250;
+            rows.Add(new($"ClickHouse sync lag (recorded_at → visible), {run.Seconds:0} s, {run.ClickHouseRows:N0} rows = {run.ClickHouseDistinctSeq:N0} seq", $"{run.EventsPerSecond:N0}/s of {run.OfferedRate:N0}/s offered", run.EventsPerSecond, run.VisibleLag, null,
+                $"p99 ≤ {limit} ms", Met(run.VisibleLag.P99Ms <= limit)));
+        }
+
         foreach (var missing in notMeasured)
         {
             var target = missing.StartsWith("ClickHouse", StringComparison.Ordinal) ? "p99 ≤ 500 ms at 10,000/s (≤ 250 ms at 1,000/s)" : "p99 ≤ 100 ms at 10,000/s";
@@ -130,5 +169,11 @@ public static class AllBenchmark
         }
 
         return rows;
+    }
+
+    /// <summary>Runs an action when disposed (after the server that used the resource has stopped).</summary>
+    private sealed class AsyncCleanup(Func<Task> cleanup) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await cleanup();
     }
 }

@@ -29,6 +29,11 @@ public static class BenchReport
         var latencyPlot = Path.Combine(plots, "latency-vs-rate.png");
         LatencyAgainstRate(result.Sweep, latencyPlot);
 
+        if (result.Sync.Count > 0)
+        {
+            SyncLag(result.Sync, Path.Combine(plots, "sync-lag.png"));
+        }
+
         var section = Markdown(result);
         var markdownFile = Path.Combine(outputDirectory, "benchmarks.md");
         var existing = File.Exists(markdownFile) ? await File.ReadAllTextAsync(markdownFile, cancellationToken) : "# Benchmarks\n";
@@ -89,6 +94,11 @@ public static class BenchReport
 
         text.AppendLine();
         text.AppendLine("![latency against offered rate](plots/latency-vs-rate.png)");
+        if (result.Sync.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("![sync lag percentiles per offered rate](plots/sync-lag.png)");
+        }
         return text.ToString();
     }
 
@@ -146,6 +156,33 @@ public static class BenchReport
         plot.Title("HTTP single POST, open loop: latency against offered rate");
         plot.XLabel("offered rate (requests/s)");
         plot.YLabel("latency (ms, log scale)");
+        plot.ShowLegend(Alignment.UpperLeft);
+        plot.SavePng(file, 900, 560);
+    }
+
+    /// <summary>ClickHouse sync lag percentiles for each offered rate (one group of bars per rate).</summary>
+    private static void SyncLag(IReadOnlyList<SyncBenchmarkResult> runs, string file)
+    {
+        var plot = new Plot();
+        var percentiles = new (string Label, Func<LatencySummary, double> Select)[] { ("p50", l => l.P50Ms), ("p90", l => l.P90Ms), ("p99", l => l.P99Ms), ("p99.9", l => l.P999Ms) };
+        for (var p = 0; p < percentiles.Length; p++)
+        {
+            var bars = runs.Select((run, i) => new Bar { Position = (i * (percentiles.Length + 1)) + p, Value = percentiles[p].Select(run.VisibleLag) }).ToArray();
+            var series = plot.Add.Bars(bars);
+            series.LegendText = percentiles[p].Label;
+            series.Color = plot.Add.Palette.GetColor(p);
+        }
+
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        for (var i = 0; i < runs.Count; i++)
+        {
+            ticks.AddMajor((i * (percentiles.Length + 1)) + 1.5, FormattableString.Invariant($"{runs[i].OfferedRate:N0} events/s offered"));
+        }
+
+        plot.Axes.Bottom.TickGenerator = ticks;
+        plot.Title("ClickHouse sync lag: recorded_at until visible in ClickHouse");
+        plot.YLabel("lag (ms)");
+        plot.Axes.Margins(bottom: 0);
         plot.ShowLegend(Alignment.UpperLeft);
         plot.SavePng(file, 900, 560);
     }

@@ -22,7 +22,8 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public Uri Url { get; }
 
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, string? configFile, TextWriter output, CancellationToken cancellationToken)
+    /// <param name="environment">Extra environment variables for the child (TRADESTORE__X__Y overrides).</param>
+    public static async Task<ServerProcess> StartAsync(string dataDirectory, string? configFile, IReadOnlyDictionary<string, string> environment, TextWriter output, CancellationToken cancellationToken)
     {
         var port = FreePort();
         var url = new Uri($"http://127.0.0.1:{port}/");
@@ -32,6 +33,11 @@ internal sealed class ServerProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         if (Path.GetFileNameWithoutExtension(start.FileName) == "dotnet")
         {
             // Run as `dotnet tradestore.dll`: the child needs the same assembly path.

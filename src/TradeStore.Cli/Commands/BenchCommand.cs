@@ -176,7 +176,8 @@ public static class BenchCommand
                 Output: parseResult.GetValue(outputDirectory)!,
                 DurationSeconds: parseResult.GetValue(duration),
                 ListTrades: parseResult.GetValue(listTrades),
-                ConfigFile: parseResult.GetValue(CommonOptions.Config)), parseResult.InvocationConfiguration.Output, cancellationToken);
+                ConfigFile: parseResult.GetValue(CommonOptions.Config),
+                ClickHouse: TradeStore.Server.Configuration.TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult)).ClickHouse), parseResult.InvocationConfiguration.Output, cancellationToken);
             var missing = result.Http.Values.Sum(r => r.Missing);
             if (missing > 0)
             {
