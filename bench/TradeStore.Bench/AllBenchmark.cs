@@ -30,6 +30,7 @@ public sealed record AllBenchmarkResult(
     IReadOnlyList<ReportRow> Rows,
     IReadOnlyList<EngineBenchmarkResult> Engine,
     IReadOnlyDictionary<string, HttpBenchmarkResult> Http,
+    IReadOnlyDictionary<string, ServerCost> ServerCosts,
     IReadOnlyList<SweepPoint> Sweep,
     IReadOnlyList<SyncBenchmarkResult> Sync,
     IReadOnlyList<string> NotMeasured);
@@ -64,6 +65,7 @@ public static class AllBenchmark
 
         var http = new Dictionary<string, HttpBenchmarkResult>(StringComparer.Ordinal);
         var sweep = new List<SweepPoint>();
+        var costs = new Dictionary<string, ServerCost>(StringComparer.Ordinal);
         string readiness;
         using (var directory = new BenchDirectory())
         {
@@ -88,8 +90,21 @@ public static class AllBenchmark
             readiness = await server.ReadinessAsync(cancellationToken);
             output.WriteLine($"server readiness: {readiness}");
 
-            async Task Http(string key, HttpBenchmarkOptions run) =>
-                http[key] = await HttpBenchmark.RunAsync(run with { Url = server.Url, Duration = run.Duration ?? duration, VerifyLimit = run.VerifyLimit ?? verifyLimit }, output, cancellationToken);
+            async Task Http(string key, HttpBenchmarkOptions run)
+            {
+                ServerSample? before = null;
+                ServerSample? after = null;
+                var result = await HttpBenchmark.RunAsync(run with { Url = server.Url, Duration = run.Duration ?? duration, VerifyLimit = run.VerifyLimit ?? verifyLimit }, output, cancellationToken,
+                    async starting =>
+                    {
+                        var sample = await server.SampleAsync(cancellationToken);
+                        (before, after) = starting ? (sample, after) : (before, sample);
+                    });
+                var cost = after!.Since(before!, result.Requests);
+                output.WriteLine(FormattableString.Invariant($"server: {cost.CpuMicrosecondsPerRequest:N0} µs CPU per request, mean batch {cost.MeanBatchSize:0.0}, mean commit {cost.MeanCommitMs:0.00} ms over {cost.Commits:N0} commits"));
+                http[key] = result;
+                costs[key] = cost;
+            }
 
             // Warm-up (JIT, connection pool, DuckDB caches), not reported.
             await HttpBenchmark.RunAsync(new(server.Url, "insert", Concurrency: 16, Duration: TimeSpan.FromSeconds(Math.Min(seconds, 2)), VerifyLimit: 100), TextWriter.Null, cancellationToken);
@@ -126,7 +141,7 @@ public static class AllBenchmark
 
         var rows = Rows(engineRuns, baseline, http, listTrades, sync, notMeasured);
         var result = new AllBenchmarkResult(startedAt, clock.Elapsed.TotalSeconds, options.Quick, machine, loadAtStart, MachineInfo.LoadAverage(),
-            readiness, rows, engineRuns, http, sweep, sync, notMeasured);
+            readiness, rows, engineRuns, http, costs, sweep, sync, notMeasured);
         await BenchReport.WriteAsync(result, options.Output, output, cancellationToken);
         return result;
     }

@@ -83,6 +83,21 @@ public static class BenchReport
         }
 
         text.AppendLine();
+        text.AppendLine("Where the time went (server CPU from /proc during the measured load only, per request, including the server's own ClickHouse/Redis work when enabled; engine batch and commit from `/metrics`; engine runs from the in-process instruments):");
+        text.AppendLine();
+        text.AppendLine("| run | server CPU per request | mean batch | mean commit | commits |");
+        text.AppendLine("|---|---|---|---|---|");
+        foreach (var engine in result.Engine)
+        {
+            text.AppendLine(invariant, $"| engine {engine.Workload} | — | {engine.MeanBatchSize:0.0} | {engine.MeanCommitMs:0.00} ms | — |");
+        }
+
+        foreach (var (name, cost) in result.ServerCosts)
+        {
+            text.AppendLine(invariant, $"| `{name}` | {cost.CpuMicrosecondsPerRequest:N0} µs | {cost.MeanBatchSize:0.0} | {cost.MeanCommitMs:0.00} ms | {cost.Commits:N0} |");
+        }
+
+        text.AppendLine();
         text.AppendLine("Latency against offered rate (HTTP single POST, open loop):");
         text.AppendLine();
         text.AppendLine("| offered/s | achieved/s | p50 | p90 | p99 | p99.9 |");

@@ -76,7 +76,8 @@ public static class HttpBenchmark
         return client;
     }
 
-    public static async Task<HttpBenchmarkResult> RunAsync(HttpBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken)
+    /// <param name="aroundLoad">Called just before and just after the measured load (after seeding, before the read-back), so a caller can sample the server.</param>
+    public static async Task<HttpBenchmarkResult> RunAsync(HttpBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken, Func<bool, Task>? aroundLoad = null)
     {
         if (!Workloads.Contains(options.Workload))
         {
@@ -98,9 +99,18 @@ public static class HttpBenchmark
         }
 
         var latency = new LatencyRecorder();
+        if (aroundLoad is not null)
+        {
+            await aroundLoad(true);
+        }
+
         var seconds = options.Rate is { } rate
             ? await OpenLoopAsync(run, rate, duration, latency, cancellationToken)
             : await ClosedLoopAsync(run, options.Concurrency, duration, latency, cancellationToken);
+        if (aroundLoad is not null)
+        {
+            await aroundLoad(false);
+        }
 
         var (verified, missing, all) = await VerifyAsync(run, options.VerifyLimit, cancellationToken);
         var errors = run.Errors.OrderBy(e => e.Key, StringComparer.Ordinal).ToDictionary(e => e.Key, e => e.Value);

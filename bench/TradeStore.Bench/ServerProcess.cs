@@ -94,6 +94,53 @@ internal sealed class ServerProcess : IAsyncDisposable
         throw new TimeoutException($"The server did not answer within 90 s:{Environment.NewLine}{server.Tail()}");
     }
 
+    /// <summary>
+    /// The server's CPU time so far (user + system, from /proc) and the engine's batch-size and commit-duration
+    /// sums and counts from <c>/metrics</c>; the difference of two samples says where a run's time went.
+    /// </summary>
+    public async Task<ServerSample> SampleAsync(CancellationToken cancellationToken)
+    {
+        var cpu = 0.0;
+        try
+        {
+            var stat = await File.ReadAllTextAsync($"/proc/{_process.Id}/stat", cancellationToken);
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            // Fields 14 and 15 of stat (utime, stime) in clock ticks of 1/100 s; index 11 and 12 after the name.
+            cpu = (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0;
+        }
+        catch (IOException)
+        {
+        }
+
+        double batchSum = 0, batchCount = 0, commitSum = 0, commitCount = 0;
+        try
+        {
+            using var probe = new HttpClient { BaseAddress = Url, Timeout = TimeSpan.FromSeconds(10) };
+            foreach (var line in (await probe.GetStringAsync("metrics", cancellationToken)).Split('\n'))
+            {
+                var name = line.Split(' ', '{')[0];
+                if (!double.TryParse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value))
+                {
+                    continue;
+                }
+
+                switch (name)
+                {
+                    case var n when n.StartsWith("tradestore_write_batch_size", StringComparison.Ordinal) && n.EndsWith("_sum", StringComparison.Ordinal): batchSum += value; break;
+                    case var n when n.StartsWith("tradestore_write_batch_size", StringComparison.Ordinal) && n.EndsWith("_count", StringComparison.Ordinal): batchCount += value; break;
+                    case var n when n.StartsWith("tradestore_write_commit_duration", StringComparison.Ordinal) && n.EndsWith("_sum", StringComparison.Ordinal): commitSum += value; break;
+                    case var n when n.StartsWith("tradestore_write_commit_duration", StringComparison.Ordinal) && n.EndsWith("_count", StringComparison.Ordinal): commitCount += value; break;
+                }
+            }
+        }
+        catch (HttpRequestException)
+        {
+            // No /metrics (disabled by configuration): CPU time alone still says something.
+        }
+
+        return new ServerSample(cpu, batchSum, batchCount, commitSum, commitCount);
+    }
+
     /// <summary>The body of <c>/health/ready</c>: which of DuckDB, Redis and ClickHouse this server uses.</summary>
     public async Task<string> ReadinessAsync(CancellationToken cancellationToken)
     {
@@ -158,3 +205,22 @@ internal sealed class ServerProcess : IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
+
+/// <summary>Cumulative server counters at one moment; see <see cref="ServerProcess.SampleAsync"/>.</summary>
+internal sealed record ServerSample(double CpuSeconds, double BatchSum, double BatchCount, double CommitSecondsSum, double CommitCount)
+{
+    /// <summary>What happened between <paramref name="before"/> and this sample, per request of a run.</summary>
+    public ServerCost Since(ServerSample before, long requests)
+    {
+        var batches = BatchCount - before.BatchCount;
+        var commits = CommitCount - before.CommitCount;
+        return new ServerCost(
+            requests > 0 ? (CpuSeconds - before.CpuSeconds) * 1_000_000 / requests : 0,
+            batches > 0 ? (BatchSum - before.BatchSum) / batches : 0,
+            commits > 0 ? (CommitSecondsSum - before.CommitSecondsSum) * 1000 / commits : 0,
+            (long)commits);
+    }
+}
+
+/// <summary>Server-side cost of one run: CPU per request, the engine's mean batch size and mean commit time.</summary>
+public sealed record ServerCost(double CpuMicrosecondsPerRequest, double MeanBatchSize, double MeanCommitMs, long Commits);
