@@ -119,6 +119,12 @@ public static class AllBenchmark
             {
                 var point = await HttpBenchmark.RunAsync(new(server.Url, "insert", Rate: rate, Duration: sweepDuration, VerifyLimit: 500), output, cancellationToken);
                 sweep.Add(new SweepPoint(rate, point.OperationsPerSecond, point.Latency));
+                if (point.OperationsPerSecond < rate * 0.9)
+                {
+                    // Past saturation: higher offered rates only queue (and take minutes to drain).
+                    output.WriteLine($"sweep: stopped at {rate:N0}/s offered ({point.OperationsPerSecond:N0}/s achieved)");
+                    break;
+                }
             }
         }
 
