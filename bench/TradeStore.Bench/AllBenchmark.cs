@@ -23,6 +23,8 @@ public sealed record AllBenchmarkResult(
     DateTimeOffset StartedAt,
     double Seconds,
     bool Quick,
+    int SecondsPerRun,
+    int ListTrades,
     MachineInfo Machine,
     string LoadAverageAtStart,
     string LoadAverageAtEnd,
@@ -146,7 +148,7 @@ public static class AllBenchmark
         }
 
         var rows = Rows(engineRuns, baseline, http, listTrades, sync, notMeasured);
-        var result = new AllBenchmarkResult(startedAt, clock.Elapsed.TotalSeconds, options.Quick, machine, loadAtStart, MachineInfo.LoadAverage(),
+        var result = new AllBenchmarkResult(startedAt, clock.Elapsed.TotalSeconds, options.Quick, seconds, listTrades, machine, loadAtStart, MachineInfo.LoadAverage(),
             readiness, rows, engineRuns, http, costs, sweep, sync, notMeasured);
         await BenchReport.WriteAsync(result, options.Output, output, cancellationToken);
         return result;
