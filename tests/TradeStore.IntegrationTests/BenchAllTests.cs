@@ -35,7 +35,7 @@ public sealed class BenchAllTests : IDisposable
         Assert.Contains(rows, row => row.StartsWith("| HTTP single POST, closed loop", StringComparison.Ordinal));
         Assert.Contains(rows, row => row.StartsWith("| GET /v1/trades/{id}", StringComparison.Ordinal));
         Assert.Contains(rows, row => row.StartsWith("| baseline: one DuckDB transaction per trade", StringComparison.Ordinal));
-        Assert.All(rows.Where(row => row.StartsWith("| engine", StringComparison.Ordinal) || row.StartsWith("| HTTP", StringComparison.Ordinal)),
+        Assert.All(rows.Where(row => row.StartsWith("| engine,", StringComparison.Ordinal) || row.StartsWith("| HTTP ", StringComparison.Ordinal)),
             row => Assert.Equal(10, row.Count(c => c == '|')));
         Assert.Contains("correctness: ", output);
 
