@@ -18,7 +18,11 @@ public sealed class LatencyRecorder
     public void Record(TimeSpan latency) => _histogram.RecordValue(Math.Clamp((long)(latency.Ticks / 10.0), 1, MaxMicroseconds));
 
     public LatencySummary Summarize() => new(
-        Percentile(50), Percentile(99), Percentile(99.9), _histogram.GetMaxValue() / 1000.0);
+        Percentile(50), Percentile(99), Percentile(99.9), _histogram.GetMaxValue() / 1000.0)
+    {
+        P90Ms = Percentile(90),
+        Count = _histogram.TotalCount,
+    };
 
     private double Percentile(double percentile) => _histogram.TotalCount == 0 ? 0 : _histogram.GetValueAtPercentile(percentile) / 1000.0;
 }
@@ -26,7 +30,12 @@ public sealed class LatencyRecorder
 /// <summary>Latency percentiles in milliseconds.</summary>
 public sealed record LatencySummary(double P50Ms, double P99Ms, double P999Ms, double MaxMs)
 {
-    public override string ToString() => FormattableString.Invariant($"p50 {P50Ms:0.000} ms, p99 {P99Ms:0.000} ms, p99.9 {P999Ms:0.000} ms, max {MaxMs:0.000} ms");
+    public double P90Ms { get; init; }
+
+    /// <summary>How many latencies were recorded.</summary>
+    public long Count { get; init; }
+
+    public override string ToString() => FormattableString.Invariant($"p50 {P50Ms:0.000} ms, p90 {P90Ms:0.000} ms, p99 {P99Ms:0.000} ms, p99.9 {P999Ms:0.000} ms, max {MaxMs:0.000} ms");
 
     /// <summary>The same in microseconds, for in-memory reads (resolution 1 µs).</summary>
     public string ToMicroseconds() => FormattableString.Invariant($"p50 {P50Ms * 1000:0} µs, p99 {P99Ms * 1000:0} µs, p99.9 {P999Ms * 1000:0} µs, max {MaxMs * 1000:0} µs");

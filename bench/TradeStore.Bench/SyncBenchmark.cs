@@ -166,7 +166,7 @@ public static class SyncBenchmark
         }
     }
 
-    private static ClickHouseOptions CopyWithDatabase(ClickHouseOptions source, string database, TimeSpan? timeout = null) => new()
+    internal static ClickHouseOptions CopyWithDatabase(ClickHouseOptions source, string database, TimeSpan? timeout = null) => new()
     {
         Url = source.Url,
         Database = database,

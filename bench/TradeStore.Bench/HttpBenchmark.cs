@@ -1,0 +1,448 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace TradeStore.Bench;
+
+/// <summary>What <c>tradestore bench http</c> runs against a running server.</summary>
+public sealed record HttpBenchmarkOptions(
+    Uri Url,
+    string Workload = "insert",
+    int? Rate = null,
+    int Concurrency = 32,
+    int Batch = 1,
+    TimeSpan? Duration = null,
+    string? ApiKey = null,
+    string? JsonFile = null,
+    int SeedTrades = 10_000,
+    int? VerifyLimit = null);
+
+/// <summary>The figures of one HTTP run; also written as JSON with <c>--json</c>.</summary>
+public sealed record HttpBenchmarkResult(
+    string Workload,
+    string Mode,
+    int? OfferedRate,
+    int Concurrency,
+    int Batch,
+    double Seconds,
+    long Requests,
+    double RequestsPerSecond,
+    long Operations,
+    double OperationsPerSecond,
+    IReadOnlyDictionary<string, long> ErrorsByStatus,
+    LatencySummary Latency,
+    long Acknowledged,
+    long Verified,
+    long Missing,
+    bool VerifiedAll);
+
+/// <summary>
+/// Load over the public HTTP API with a keep-alive <see cref="HttpClient"/>: open loop at a fixed request rate
+/// (latency counted from each request's intended send time, which corrects coordinated omission) or closed loop
+/// with C connections each waiting for its answer. Afterwards every acknowledged trade (or a random sample when
+/// <see cref="HttpBenchmarkOptions.VerifyLimit"/> is set) is read back and must show at least its acknowledged version.
+/// </summary>
+public static class HttpBenchmark
+{
+    public static readonly string[] Workloads = ["insert", "mixed", "read", "list"];
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    private static readonly string[] Accounts = [.. Enumerable.Range(0, 50).Select(i => $"ACC{i:D3}")];
+    private static readonly string[] Symbols = [.. Enumerable.Range(0, 200).Select(i => $"SYM{i:D3}")];
+    private static readonly MediaTypeHeaderValue JsonType = new("application/json");
+
+    public static HttpClient CreateClient(Uri url, string? apiKey, int connections)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = connections,
+            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            UseCookies = false,
+            UseProxy = false,
+            AutomaticDecompression = DecompressionMethods.None,
+        };
+        var client = new HttpClient(handler) { BaseAddress = url, Timeout = TimeSpan.FromSeconds(60) };
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
+        return client;
+    }
+
+    /// <param name="aroundLoad">Called just before and just after the measured load (after seeding, before the read-back), so a caller can sample the server.</param>
+    public static async Task<HttpBenchmarkResult> RunAsync(HttpBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken, Func<bool, Task>? aroundLoad = null)
+    {
+        if (!Workloads.Contains(options.Workload))
+        {
+            throw new ArgumentException($"Unknown workload '{options.Workload}'; use {string.Join(", ", Workloads)}.", nameof(options));
+        }
+
+        var duration = options.Duration ?? TimeSpan.FromSeconds(10);
+        var mode = options.Rate is { } offered ? $"open loop at {offered:N0} requests/s" : $"closed loop, {options.Concurrency} connections";
+        output.WriteLine($"http: {options.Url} workload {options.Workload}, {mode}, batch {options.Batch}, {duration.TotalSeconds:0.#} s");
+
+        // Open loop needs enough connections that a slow answer never delays the next scheduled send.
+        using var client = CreateClient(options.Url, options.ApiKey, options.Rate is null ? options.Concurrency : Math.Max(256, options.Concurrency));
+        var run = new Run(client, options, new HttpLedger(), $"H{Guid.NewGuid().ToString("N")[..8]}");
+        if (options.Workload is "read" or "list")
+        {
+            var seeding = Stopwatch.StartNew();
+            await run.SeedAsync(options.SeedTrades, cancellationToken);
+            output.WriteLine(FormattableString.Invariant($"http: seeded {run.Ledger.Count:N0} trades in {seeding.Elapsed.TotalSeconds:0.0} s"));
+        }
+
+        var latency = new LatencyRecorder();
+        if (aroundLoad is not null)
+        {
+            await aroundLoad(true);
+        }
+
+        var seconds = options.Rate is { } rate
+            ? await OpenLoopAsync(run, rate, duration, latency, cancellationToken)
+            : await ClosedLoopAsync(run, options.Concurrency, duration, latency, cancellationToken);
+        if (aroundLoad is not null)
+        {
+            await aroundLoad(false);
+        }
+
+        var (verified, missing, all) = await VerifyAsync(run, options.VerifyLimit, cancellationToken);
+        var errors = run.Errors.OrderBy(e => e.Key, StringComparer.Ordinal).ToDictionary(e => e.Key, e => e.Value);
+        var result = new HttpBenchmarkResult(options.Workload, options.Rate is null ? "closed" : "open", options.Rate, options.Concurrency, options.Batch, seconds,
+            run.Requests, run.Requests / seconds, run.Operations, run.Operations / seconds, errors, latency.Summarize(), run.Ledger.Count, verified, missing, all);
+
+        var unit = options.Workload is "read" or "list" ? "reads" : "trade commands";
+        output.WriteLine(FormattableString.Invariant($"http: {result.Requests:N0} requests in {seconds:0.0} s = {result.RequestsPerSecond:N0} requests/s, {result.OperationsPerSecond:N0} {unit}/s acknowledged"));
+        output.WriteLine($"http errors by status: {(errors.Count == 0 ? "none" : string.Join(", ", errors.Select(e => FormattableString.Invariant($"{e.Key} × {e.Value:N0}"))))}");
+        output.WriteLine($"http latency: {result.Latency}");
+        output.WriteLine(FormattableString.Invariant($"correctness: {result.Acknowledged:N0} acknowledged, {verified:N0} verified{(all ? "" : " (random sample)")}, {missing:N0} missing"));
+        if (options.JsonFile is { } file)
+        {
+            await File.WriteAllTextAsync(file, JsonSerializer.Serialize(result, Json), cancellationToken);
+        }
+
+        return result;
+    }
+
+    private static async Task<double> ClosedLoopAsync(Run run, int concurrency, TimeSpan duration, LatencyRecorder latency, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var deadline = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var workers = Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
+        {
+            var random = new Random(worker + 1);
+            while (Stopwatch.GetTimestamp() < deadline && !cancellationToken.IsCancellationRequested)
+            {
+                var sent = Stopwatch.GetTimestamp();
+                await run.OneRequestAsync(random, cancellationToken);
+                latency.RecordSince(sent);
+            }
+        }, cancellationToken)).ToArray();
+        await Task.WhenAll(workers);
+        return Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+
+    /// <summary>Requests on a fixed schedule whatever the answers; latency counts from the scheduled time.</summary>
+    private static async Task<double> OpenLoopAsync(Run run, int rate, TimeSpan duration, LatencyRecorder latency, CancellationToken cancellationToken)
+    {
+        var random = new Random(1);
+        var pending = new List<Task>();
+        var started = Stopwatch.GetTimestamp();
+        var total = (long)(rate * duration.TotalSeconds);
+        var ticksPerRequest = (double)Stopwatch.Frequency / rate;
+        long issued = 0;
+        while (issued < total && !cancellationToken.IsCancellationRequested)
+        {
+            var due = Math.Min(total, (long)((Stopwatch.GetTimestamp() - started) / ticksPerRequest) + 1);
+            for (; issued < due; issued++)
+            {
+                var intended = started + (long)(issued * ticksPerRequest);
+                pending.Add(Track(run.OneRequestAsync(new Random(random.Next()), cancellationToken), intended));
+            }
+
+            if (pending.Count > 4096)
+            {
+                pending.RemoveAll(t => t.IsCompleted);
+            }
+
+            // By design the generator sleeps on a timer rather than spinning: on two cores a spin steals the server's CPU.
+            // Requests that fell due during the sleep go out on wake-up, their latency still counted from their schedule.
+            var wait = started + (long)(issued * ticksPerRequest) - Stopwatch.GetTimestamp();
+            if (wait > 0)
+            {
+                await Task.Delay(TimeSpan.FromTicks(Math.Max(10_000, (long)(wait * 10_000_000.0 / Stopwatch.Frequency))), cancellationToken);
+            }
+        }
+
+        await Task.WhenAll(pending);
+        return Stopwatch.GetElapsedTime(started).TotalSeconds;
+
+        async Task Track(Task request, long intended)
+        {
+            await request;
+            latency.RecordSince(intended);
+        }
+    }
+
+    private static async Task<(long Verified, long Missing, bool All)> VerifyAsync(Run run, int? limit, CancellationToken cancellationToken)
+    {
+        var expected = run.Ledger.Snapshot(limit);
+        var queue = new ConcurrentQueue<KeyValuePair<string, long>>(expected);
+        long verified = 0;
+        long missing = 0;
+        var readers = Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+        {
+            while (queue.TryDequeue(out var trade))
+            {
+                if (await run.ReadVersionAsync(trade.Key, cancellationToken) >= trade.Value)
+                {
+                    Interlocked.Increment(ref verified);
+                }
+                else
+                {
+                    Interlocked.Increment(ref missing);
+                }
+            }
+        }, cancellationToken)).ToArray();
+        await Task.WhenAll(readers);
+        return (verified, missing, expected.Count == run.Ledger.Count);
+    }
+
+    /// <summary>One run's client, generator state and counters.</summary>
+    private sealed class Run(HttpClient client, HttpBenchmarkOptions options, HttpLedger ledger, string prefix)
+    {
+        private long _nextId;
+        private long _requests;
+        private long _operations;
+
+        public HttpLedger Ledger => ledger;
+
+        public ConcurrentDictionary<string, long> Errors { get; } = new(StringComparer.Ordinal);
+
+        public long Requests => Interlocked.Read(ref _requests);
+
+        public long Operations => Interlocked.Read(ref _operations);
+
+        public async Task SeedAsync(int count, CancellationToken cancellationToken)
+        {
+            var chunks = Enumerable.Range(0, (count + 999) / 1000).Select(i => Math.Min(1000, count - (i * 1000))).ToArray();
+            using var gate = new SemaphoreSlim(4);
+            await Task.WhenAll(chunks.Select(async size =>
+            {
+                await gate.WaitAsync(cancellationToken);
+                try
+                {
+                    var random = new Random(size ^ Environment.TickCount);
+                    var items = Enumerable.Range(0, size).Select(_ => NewCreate(random)).ToArray();
+                    await SendBatchAsync(items, cancellationToken);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }));
+            Interlocked.Exchange(ref _requests, 0);
+            Interlocked.Exchange(ref _operations, 0);
+            Errors.Clear();
+        }
+
+        /// <summary>One request of the workload; never throws for a server answer, only counts it.</summary>
+        public async Task OneRequestAsync(Random random, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _requests);
+            try
+            {
+                switch (options.Workload)
+                {
+                    case "read":
+                        await ReadAsync(ledger.RandomReadable(random) ?? "missing", cancellationToken);
+                        break;
+                    case "list":
+                        await ListAsync(Accounts[random.Next(Accounts.Length)], cancellationToken);
+                        break;
+                    default:
+                        if (options.Batch > 1)
+                        {
+                            await SendBatchAsync([.. Enumerable.Range(0, options.Batch).Select(_ => NextCommand(random))], cancellationToken);
+                        }
+                        else
+                        {
+                            await SendSingleAsync(NextCommand(random), cancellationToken);
+                        }
+
+                        break;
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or JsonException && !cancellationToken.IsCancellationRequested)
+            {
+                Errors.AddOrUpdate(ex.GetType().Name, 1, (_, n) => n + 1);
+            }
+        }
+
+        /// <summary>The version the server shows for a trade now, or 0 when it is not there (retried on transport errors).</summary>
+        public async Task<long> ReadVersionAsync(string tradeId, CancellationToken cancellationToken)
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    using var response = await client.GetAsync($"v1/trades/{tradeId}", cancellationToken);
+                    if (response.StatusCode == HttpStatusCode.NotFound)
+                    {
+                        return 0;
+                    }
+
+                    if (response.IsSuccessStatusCode)
+                    {
+                        return ReadTrade(await response.Content.ReadAsByteArrayAsync(cancellationToken)).Version;
+                    }
+                }
+                catch (HttpRequestException) when (attempt < 3)
+                {
+                }
+
+                if (attempt >= 3)
+                {
+                    return 0;
+                }
+
+                await Task.Delay(100 * (attempt + 1), cancellationToken);
+            }
+        }
+
+        private Command NextCommand(Random random)
+        {
+            if (options.Workload == "mixed" && random.Next(2) == 0 && ledger.Take(random) is { } existing)
+            {
+                var price = Price(random);
+                return random.Next(2) == 0
+                    ? new Command("amend", existing.Id, $"{{\"expectedVersion\":{existing.Version},\"price\":{price}}}")
+                    : new Command("fill", existing.Id, $"{{\"quantity\":1,\"price\":{price}}}");
+            }
+
+            return NewCreate(random);
+        }
+
+        private Command NewCreate(Random random)
+        {
+            var id = $"{prefix}-{Interlocked.Increment(ref _nextId).ToString(CultureInfo.InvariantCulture)}";
+            // Large quantities so fills of 1 never exhaust a trade within a run.
+            var body = $"{{\"tradeId\":\"{id}\",\"account\":\"{Accounts[random.Next(Accounts.Length)]}\",\"symbol\":\"{Symbols[random.Next(Symbols.Length)]}\",\"side\":\"{(random.Next(2) == 0 ? "buy" : "sell")}\",\"quantity\":1000000,\"price\":{Price(random)},\"venue\":\"XNAS\",\"trader\":\"bench\"}}";
+            return new Command("create", id, body);
+        }
+
+        private static string Price(Random random) => (100 + (random.Next(10_000) / 100m)).ToString(CultureInfo.InvariantCulture);
+
+        private async Task SendSingleAsync(Command command, CancellationToken cancellationToken)
+        {
+            var path = command.Type == "create" ? "v1/trades" : $"v1/trades/{command.TradeId}/{command.Type}";
+            using var content = new StringContent(command.Body, Encoding.UTF8);
+            content.Headers.ContentType = JsonType;
+            using var response = await client.PostAsync(path, content, cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                // The trade leaves the amend/fill pool; its last acknowledged version is still checked at the end.
+                Errors.AddOrUpdate(((int)response.StatusCode).ToString(CultureInfo.InvariantCulture), 1, (_, n) => n + 1);
+                return;
+            }
+
+            var trade = ReadTrade(await response.Content.ReadAsByteArrayAsync(cancellationToken));
+            Interlocked.Increment(ref _operations);
+            ledger.Acknowledge(command.TradeId, trade.Version, options.Workload == "mixed");
+        }
+
+        private async Task SendBatchAsync(Command[] commands, CancellationToken cancellationToken)
+        {
+            var body = new StringBuilder(commands.Length * 220).Append('[');
+            foreach (var command in commands)
+            {
+                if (body.Length > 1)
+                {
+                    body.Append(',');
+                }
+
+                // A batch item is the single endpoint's body plus "type" (and "tradeId" for amends and fills).
+                body.Append("{\"type\":\"").Append(command.Type).Append('"');
+                if (command.Type != "create")
+                {
+                    body.Append(",\"tradeId\":\"").Append(command.TradeId).Append('"');
+                }
+
+                body.Append(',').Append(command.Body, 1, command.Body.Length - 1);
+            }
+
+            using var content = new StringContent(body.Append(']').ToString(), Encoding.UTF8);
+            content.Headers.ContentType = JsonType;
+            using var response = await client.PostAsync("v1/trades/batch", content, cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                Errors.AddOrUpdate(((int)response.StatusCode).ToString(CultureInfo.InvariantCulture), 1, (_, n) => n + 1);
+                return;
+            }
+
+            using var document = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken));
+            foreach (var item in document.RootElement.GetProperty("results").EnumerateArray())
+            {
+                var status = item.GetProperty("status").GetInt32();
+                if (status is >= 200 and < 300 && item.TryGetProperty("trade", out var trade))
+                {
+                    Interlocked.Increment(ref _operations);
+                    ledger.Acknowledge(trade.GetProperty("tradeId").GetString()!, trade.GetProperty("version").GetInt64(), options.Workload == "mixed");
+                }
+                else
+                {
+                    Errors.AddOrUpdate($"item {status.ToString(CultureInfo.InvariantCulture)}", 1, (_, n) => n + 1);
+                }
+            }
+        }
+
+        private async Task ReadAsync(string tradeId, CancellationToken cancellationToken)
+        {
+            using var response = await client.GetAsync($"v1/trades/{tradeId}", HttpCompletionOption.ResponseContentRead, cancellationToken);
+            Count(response.StatusCode);
+        }
+
+        private async Task ListAsync(string account, CancellationToken cancellationToken)
+        {
+            using var response = await client.GetAsync($"v1/trades?account={account}&limit=100", HttpCompletionOption.ResponseContentRead, cancellationToken);
+            Count(response.StatusCode);
+        }
+
+        private void Count(HttpStatusCode status)
+        {
+            if (status == HttpStatusCode.OK)
+            {
+                Interlocked.Increment(ref _operations);
+            }
+            else
+            {
+                Errors.AddOrUpdate(((int)status).ToString(CultureInfo.InvariantCulture), 1, (_, n) => n + 1);
+            }
+        }
+
+        /// <summary>Reads <c>version</c> from a trade body without building a document (the generator shares the server's two cores).</summary>
+        private static (long Version, bool Found) ReadTrade(byte[] body)
+        {
+            var reader = new Utf8JsonReader(body);
+            while (reader.Read())
+            {
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("version"u8))
+                {
+                    reader.Read();
+                    return (reader.GetInt64(), true);
+                }
+            }
+
+            throw new JsonException("The trade response has no version.");
+        }
+    }
+
+    /// <summary>One trade command: its type, trade and single-endpoint JSON body.</summary>
+    private sealed record Command(string Type, string TradeId, string Body);
+}

@@ -1,0 +1,65 @@
+using System.Text.Json;
+using TradeStore.TestSupport;
+
+namespace TradeStore.IntegrationTests;
+
+/// <summary>
+/// <c>tradestore bench all</c> end to end with one-second runs: it must finish and leave a well-formed report
+/// (its figures are not asserted: the machine is shared).
+/// </summary>
+public sealed class BenchAllTests : IDisposable
+{
+    private static readonly byte[] PngSignature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
+
+    private readonly TempDirectory _work = new("bench-all");
+
+    [Fact]
+    public async Task BenchAll_TinyRun_WritesTableJsonAndPlotKeepingHandWrittenText()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var docs = Directory.CreateDirectory(_work.File("docs")).FullName;
+        var markdown = Path.Combine(docs, "benchmarks.md");
+        await File.WriteAllTextAsync(markdown, "# Benchmarks\n\nHand-written analysis that must survive.\n", ct);
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(
+            ["bench", "all", "--quick", "--duration", "1", "--list-trades", "500", "--output", docs], _work.Path, timeout: TimeSpan.FromMinutes(3));
+
+        Assert.True(exitCode == 0, output);
+        var report = await File.ReadAllTextAsync(markdown, ct);
+        Assert.Contains("Hand-written analysis that must survive.", report);
+        Assert.Contains("<!-- bench all: generated section begin", report);
+        Assert.Contains("<!-- bench all: generated section end -->", report);
+        Assert.Contains("| workload | rate | p50 | p90 | p99 | p99.9 | ratio to baseline | target | met? |", report);
+        var rows = report.Split('\n').Where(line => line.StartsWith("| ", StringComparison.Ordinal)).ToArray();
+        Assert.Contains(rows, row => row.StartsWith("| engine, insert-only", StringComparison.Ordinal));
+        Assert.Contains(rows, row => row.StartsWith("| HTTP single POST, closed loop", StringComparison.Ordinal));
+        Assert.Contains(rows, row => row.StartsWith("| GET /v1/trades/{id}", StringComparison.Ordinal));
+        Assert.Contains(rows, row => row.StartsWith("| baseline: one DuckDB transaction per trade", StringComparison.Ordinal));
+        Assert.All(rows.Where(row => row.StartsWith("| engine,", StringComparison.Ordinal) || row.StartsWith("| HTTP ", StringComparison.Ordinal)),
+            row => Assert.Equal(10, row.Count(c => c == '|')));
+        Assert.Contains("correctness: ", output);
+
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(docs, "benchmarks.json"), ct));
+        Assert.NotEmpty(json.RootElement.GetProperty("rows").EnumerateArray());
+        foreach (var run in json.RootElement.GetProperty("http").EnumerateObject())
+        {
+            Assert.True(run.Value.GetProperty("acknowledged").GetInt64() > 0, run.Name);
+            Assert.Equal(0, run.Value.GetProperty("missing").GetInt64());
+        }
+
+        var png = await File.ReadAllBytesAsync(Path.Combine(docs, "plots", "latency-vs-rate.png"), ct);
+        Assert.Equal(PngSignature, png[..8]);
+        Assert.Empty(Directory.GetFiles(_work.Path, "*.duckdb", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task BenchHttp_InvalidUrl_RefusedNamingOption()
+    {
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["bench", "http", "--url", "not a url"], _work.Path);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains("--url", output);
+    }
+
+    public void Dispose() => _work.Dispose();
+}
