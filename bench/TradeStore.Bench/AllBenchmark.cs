@@ -10,7 +10,8 @@ public sealed record AllBenchmarkOptions(
     int? DurationSeconds = null,
     int? ListTrades = null,
     string? ConfigFile = null,
-    ClickHouseOptions? ClickHouse = null);
+    ClickHouseOptions? ClickHouse = null,
+    RedisOptions? Redis = null);
 
 /// <summary>One row of the report table.</summary>
 public sealed record ReportRow(string Workload, string Rate, double? Throughput, LatencySummary? Latency, double? Ratio, string Target, string Met);
@@ -35,6 +36,7 @@ public sealed record AllBenchmarkResult(
     IReadOnlyDictionary<string, ServerCost> ServerCosts,
     IReadOnlyList<SweepPoint> Sweep,
     IReadOnlyList<SyncBenchmarkResult> Sync,
+    IReadOnlyList<RedisBenchmarkResult> Redis,
     IReadOnlyList<string> NotMeasured);
 
 /// <summary>
@@ -79,6 +81,22 @@ public static class AllBenchmark
             {
                 environment["TRADESTORE__CLICKHOUSE__DATABASE"] = clickHouseDatabase;
             }
+
+            // Likewise the server's Redis projection goes under a throw-away key prefix, deleted afterwards.
+            var redisPrefix = $"bench:{Guid.NewGuid():N}:";
+            if (options.Redis is { Enabled: true })
+            {
+                environment["TRADESTORE__REDIS__KEYPREFIX"] = redisPrefix;
+            }
+
+            await using var dropRedis = new AsyncCleanup(async () =>
+            {
+                if (options.Redis is { Enabled: true } configured)
+                {
+                    await using var connection = new TradeStore.Redis.RedisConnection(Microsoft.Extensions.Options.Options.Create(configured));
+                    await RedisBenchmark.DeletePrefixAsync(connection, redisPrefix);
+                }
+            });
 
             await using var dropClickHouse = new AsyncCleanup(async () =>
             {
@@ -130,10 +148,18 @@ public static class AllBenchmark
             }
         }
 
-        var notMeasured = new List<string>
+        var notMeasured = new List<string>();
+        var redis = new List<RedisBenchmarkResult>();
+        if (options.Redis is { Enabled: true } redisOptions)
         {
-            "Redis projection lag (bench redis is on branch redis-projection, which conflicts with clickhouse-sync and is not merged into this build)",
-        };
+            redis.Add(await RedisBenchmark.RunAsync(
+                new RedisBenchmarkOptions(redisOptions.Connection!, Rate: 10_000, Duration: TimeSpan.FromSeconds(options.Quick ? Math.Min(seconds, 5) : 30)), output, cancellationToken));
+        }
+        else
+        {
+            notMeasured.Add("Redis projection lag (Redis is not configured: set Redis:Connection / TRADESTORE__REDIS__CONNECTION)");
+        }
+
         var sync = new List<SyncBenchmarkResult>();
         if (options.ClickHouse is { Enabled: true } clickHouse)
         {
@@ -147,14 +173,14 @@ public static class AllBenchmark
             notMeasured.Insert(0, "ClickHouse sync lag (ClickHouse is not configured: set ClickHouse:Url / TRADESTORE__CLICKHOUSE__URL)");
         }
 
-        var rows = Rows(engineRuns, baseline, http, listTrades, sync, notMeasured);
+        var rows = Rows(engineRuns, baseline, http, listTrades, sync, redis, notMeasured);
         var result = new AllBenchmarkResult(startedAt, clock.Elapsed.TotalSeconds, options.Quick, seconds, listTrades, machine, loadAtStart, MachineInfo.LoadAverage(),
-            readiness, rows, engineRuns, http, costs, sweep, sync, notMeasured);
+            readiness, rows, engineRuns, http, costs, sweep, sync, redis, notMeasured);
         await BenchReport.WriteAsync(result, options.Output, output, cancellationToken);
         return result;
     }
 
-    private static List<ReportRow> Rows(List<EngineBenchmarkResult> engine, double baseline, Dictionary<string, HttpBenchmarkResult> http, int listTrades, List<SyncBenchmarkResult> sync, List<string> notMeasured)
+    private static List<ReportRow> Rows(List<EngineBenchmarkResult> engine, double baseline, Dictionary<string, HttpBenchmarkResult> http, int listTrades, List<SyncBenchmarkResult> sync, List<RedisBenchmarkResult> redis, List<string> notMeasured)
     {
         static string Met(bool met) => met ? "yes" : "**no**";
         double? Ratio(double throughput) => baseline > 0 ? throughput / baseline : null;
@@ -183,6 +209,12 @@ public static class AllBenchmark
             var limit = run.OfferedRate >= 10_000 ? 500 : 250;
             rows.Add(new($"ClickHouse sync lag (recorded_at → visible), {run.Seconds:0} s, {run.ClickHouseRows:N0} rows = {run.ClickHouseDistinctSeq:N0} seq", $"{run.EventsPerSecond:N0}/s of {run.OfferedRate:N0}/s offered", run.EventsPerSecond, run.VisibleLag, null,
                 $"p99 ≤ {limit} ms", Met(run.VisibleLag.P99Ms <= limit)));
+        }
+
+        foreach (var run in redis)
+        {
+            rows.Add(new($"Redis projection lag (recordedAt → visible in Redis), {run.Seconds:0} s, {run.EventsProjected:N0} events", $"{run.TradesPerSecond:N0}/s of {run.OfferedRate:N0}/s offered", run.TradesPerSecond, run.ProjectionDelay, null,
+                "p99 ≤ 100 ms at 10,000/s", Met(run.ProjectionDelay.P99Ms <= 100 && run.TradesPerSecond >= run.OfferedRate * 0.95)));
         }
 
         foreach (var missing in notMeasured)

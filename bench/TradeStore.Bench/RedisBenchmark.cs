@@ -125,7 +125,7 @@ public static class RedisBenchmark
         }
     }
 
-    private static async Task DeletePrefixAsync(RedisConnection connection, string prefix)
+    internal static async Task DeletePrefixAsync(RedisConnection connection, string prefix)
     {
         var redis = await connection.GetDatabaseAsync();
         var cursor = "0";

@@ -172,13 +172,15 @@ public static class BenchCommand
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
+            var settings = TradeStore.Server.Configuration.TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
             var result = await AllBenchmark.RunAsync(new AllBenchmarkOptions(
                 Quick: parseResult.GetValue(quick),
                 Output: parseResult.GetValue(outputDirectory)!,
                 DurationSeconds: parseResult.GetValue(duration),
                 ListTrades: parseResult.GetValue(listTrades),
                 ConfigFile: parseResult.GetValue(CommonOptions.Config),
-                ClickHouse: TradeStore.Server.Configuration.TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult)).ClickHouse), parseResult.InvocationConfiguration.Output, cancellationToken);
+                ClickHouse: settings.ClickHouse,
+                Redis: settings.Redis), parseResult.InvocationConfiguration.Output, cancellationToken);
             var missing = result.Http.Values.Sum(r => r.Missing);
             if (missing > 0)
             {
