@@ -41,4 +41,32 @@ public sealed class HostTests
         await app.StopAsync(Ct);
         Assert.Equal(2, new SyncCheckpoints(app.Services.GetRequiredService<DuckDbDatabase>()).Get(SyncCheckpoints.Redis));
     }
+
+    [Fact]
+    public async Task Host_StoppedWithCommandsQueued_RedisHoldsEverythingTheEngineDrained()
+    {
+        await using var redis = await RedisScope.SharedAsync("HostStop");
+        using var dir = new TempDirectory("redis-host-stop");
+        var environment = new Dictionary<string, string>
+        {
+            ["TRADESTORE__STORAGE__DATADIRECTORY"] = dir.Path,
+            ["TRADESTORE__REDIS__CONNECTION"] = redis.Endpoint,
+            ["TRADESTORE__REDIS__KEYPREFIX"] = redis.Prefix,
+        };
+        var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs { BaseDirectory = dir.Path, WorkingDirectory = dir.Path, Environment = environment });
+        await using var app = TradeStoreHost.Build(configuration, builder => builder.WebHost.UseTestServer());
+        await app.StartAsync(Ct);
+        var commands = app.Services.GetRequiredService<ITradeCommands>();
+
+        // Queue far more than one batch, then stop at once: the engine commits the queue while stopping, after the projector.
+        var pending = Enumerable.Range(0, 20_000)
+            .Select(i => commands.SubmitAsync(new CreateTrade($"S{i}", "ACC", "XYZ", Side.Buy, 1m, 2m), Ct).AsTask())
+            .ToList();
+        await app.StopAsync(Ct);
+        var results = await Task.WhenAll(pending);
+
+        var committed = results.Count(r => r.Succeeded);
+        Assert.True(committed > 0);
+        Assert.Equal(committed, (long)(await redis.Database.StringGetAsync(redis.Keys.Checkpoint)));
+    }
 }

@@ -30,7 +30,7 @@ public sealed record RedisProjectionStatus(long Checkpoint, long JournalSeq, Tim
 /// atomic script (<see cref="ProjectionWriter"/>). Failures retry forever with exponential backoff and jitter
 /// (Polly); writes never wait for Redis.
 /// </summary>
-public sealed class RedisProjector : BackgroundService, ICommitObserver
+public sealed class RedisProjector : BackgroundService, ICommitObserver, IHostedLifecycleService
 {
     private static readonly ConcurrentDictionary<RedisProjector, bool> Running = new();
     private static readonly TimeSpan IdleCheck = TimeSpan.FromSeconds(1);
@@ -179,6 +179,25 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
         {
             await FinalFlushAsync();
             Running.TryRemove(this, out _);
+        }
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Runs after every hosted service has stopped. By design a second final flush here: the WriteEngine stops after
+    /// this service (reverse registration order) and commits its drained queue then; those events reach Redis now
+    /// instead of at the next start.
+    /// </summary>
+    public async Task StoppedAsync(CancellationToken cancellationToken)
+    {
+        if (ExecuteTask is { IsCompleted: true })
+        {
+            await FinalFlushAsync();
         }
     }
 
