@@ -1,34 +1,27 @@
-using DuckDB.NET.Data;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.Integrity;
-using TradeStore.Storage.Migrations;
 using TradeStore.Storage.Sync;
-using TradeStore.TestSupport;
 
 namespace TradeStore.Storage.Tests;
 
-public sealed class IntegrityCheckerTests : IDisposable
+public sealed class IntegrityCheckerTests : IAsyncLifetime
 {
-    private readonly TempDirectory _dir = new("integrity");
-    private readonly DuckDbDatabase _database;
+    private EngineHarness _harness = null!;
 
-    public IntegrityCheckerTests()
+    private DuckDbDatabase Database => _harness.Database;
+
+    public async ValueTask InitializeAsync()
     {
-        _database = DuckDbDatabase.Open(_dir.DatabasePath);
-        DuckDbSchema.MigrateToLatest(_database);
-        WriteLifecycles(_database, trades: 20);
+        _harness = EngineHarness.Start();
+        await WriteLifecyclesAsync(_harness, trades: 20);
     }
 
-    public void Dispose()
-    {
-        _database.Dispose();
-        _dir.Dispose();
-    }
+    public async ValueTask DisposeAsync() => await _harness.DisposeAsync();
 
     [Fact]
     public void Check_ConsistentJournalAndState_Healthy()
     {
-        var report = new IntegrityChecker(_database).Check();
+        var report = new IntegrityChecker(Database).Check();
 
         Assert.True(report.IsHealthy, report.Describe());
         Assert.Equal(20, report.Trades);
@@ -42,7 +35,7 @@ public sealed class IntegrityCheckerTests : IDisposable
         Execute("DELETE FROM trade_events WHERE seq = 7");
         var before = Count("trade_events");
 
-        var report = new IntegrityChecker(_database).Check();
+        var report = new IntegrityChecker(Database).Check();
 
         var problem = Assert.Single(report.Problems, p => p.Rule.Contains("gaps"));
         Assert.Contains("after seq 6 comes 8", problem.Detail);
@@ -56,7 +49,7 @@ public sealed class IntegrityCheckerTests : IDisposable
     {
         Execute("UPDATE trade_state SET filled_quantity = 1 WHERE trade_id = 'T-00003'");
 
-        var report = new IntegrityChecker(_database).Check();
+        var report = new IntegrityChecker(Database).Check();
 
         var problem = Assert.Single(report.Problems);
         Assert.Contains("trade_state disagrees", problem.Rule);
@@ -68,7 +61,7 @@ public sealed class IntegrityCheckerTests : IDisposable
     {
         Execute("DELETE FROM trade_state WHERE trade_id = 'T-00005'");
 
-        var report = new IntegrityChecker(_database).Check();
+        var report = new IntegrityChecker(Database).Check();
 
         Assert.Contains(report.Problems, p => p.Detail.Contains("T-00005: in the journal (version 4) but not in trade_state"));
     }
@@ -80,7 +73,7 @@ public sealed class IntegrityCheckerTests : IDisposable
         // but the rules refuse it given the state before.
         Execute("UPDATE trade_events SET quantity = 1000, filled_quantity = 1000, filled_notional = 1000 * price, status = 'filled', last_quantity = 1000 WHERE trade_id = 'T-00002' AND version = 3");
 
-        var report = new IntegrityChecker(_database).Check();
+        var report = new IntegrityChecker(Database).Check();
 
         Assert.Contains(report.Problems, p => p.Rule.Contains("replay") && p.Detail.Contains("T-00002 v3"));
     }
@@ -88,9 +81,9 @@ public sealed class IntegrityCheckerTests : IDisposable
     [Fact]
     public void Check_CheckpointAheadOfJournal_Reported()
     {
-        new SyncCheckpoints(_database).Set(SyncCheckpoints.ClickHouse, 10_000);
+        new SyncCheckpoints(Database).Set(SyncCheckpoints.ClickHouse, 10_000);
 
-        var report = new IntegrityChecker(_database).Check();
+        var report = new IntegrityChecker(Database).Check();
 
         var problem = Assert.Single(report.Problems);
         Assert.Contains("clickhouse is at seq 10000, the journal ends at 80", problem.Detail);
@@ -99,22 +92,18 @@ public sealed class IntegrityCheckerTests : IDisposable
     [Fact]
     public void Check_AboveFullCompareLimit_SaysItSampled()
     {
-        var report = new IntegrityChecker(_database) { FullCompareLimit = 5 }.Check();
+        var report = new IntegrityChecker(Database) { FullCompareLimit = 5 }.Check();
 
         Assert.True(report.IsHealthy, report.Describe());
         Assert.Equal("a sample of 5 of 20 trades", report.Scope);
     }
 
-    /// <summary>Writes create, amend, fill, fill-or-cancel for each trade, as the engine would (one row per event plus the state).</summary>
-    internal static void WriteLifecycles(DuckDbDatabase database, int trades)
+    /// <summary>Writes create, amend, fill, then fill or cancel for each trade through the real engine, one command at a time.</summary>
+    private static async Task WriteLifecyclesAsync(EngineHarness harness, int trades)
     {
-        var seq = 0L;
-        var now = new DateTimeOffset(2026, 11, 26, 9, 0, 0, TimeSpan.Zero);
-        using var connection = database.OpenConnection();
         for (var i = 1; i <= trades; i++)
         {
             var id = $"T-{i:00000}";
-            Trade? state = null;
             TradeCommand[] commands =
             [
                 new CreateTrade(id, $"ACC-{i % 3}", i % 2 == 0 ? "AAPL" : "EUR/USD", i % 2 == 0 ? Side.Buy : Side.Sell, 100m, 10.5m),
@@ -124,57 +113,15 @@ public sealed class IntegrityCheckerTests : IDisposable
             ];
             foreach (var command in commands)
             {
-                now = now.AddMilliseconds(1);
-                Assert.True(TradeLifecycle.TryDecide(command, state, ++seq, now, out var transition, out var error), error?.Message);
-                Insert(connection, seq, transition, now);
-                state = transition.State;
+                var result = await harness.Submit(command);
+                Assert.True(result.Succeeded, result.Error?.Message);
             }
-
-            Upsert(connection, state!);
         }
-    }
-
-    private static void Insert(DuckDBConnection connection, long seq, TradeTransition t, DateTimeOffset recordedAt)
-    {
-        var s = t.State;
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO trade_events VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, NULL)
-            """;
-        object?[] values =
-        [
-            seq, s.TradeId, s.Version, t.Type.ToCode(), s.Account, s.Symbol, s.Side.ToCode(), s.Quantity, s.Price,
-            s.FilledQuantity, s.FilledNotional, t.LastQuantity, t.LastPrice, s.Status.ToCode(), s.Venue, s.Trader,
-            s.ExecutedAt.UtcDateTime, s.CreatedAt.UtcDateTime, recordedAt.UtcDateTime,
-        ];
-        foreach (var value in values)
-        {
-            command.Parameters.Add(new DuckDBParameter(value ?? DBNull.Value));
-        }
-
-        command.ExecuteNonQuery();
-    }
-
-    private static void Upsert(DuckDBConnection connection, Trade s)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = "INSERT OR REPLACE INTO trade_state VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
-        object?[] values =
-        [
-            s.TradeId, s.Version, s.LastSeq, s.Account, s.Symbol, s.Side.ToCode(), s.Quantity, s.Price, s.FilledQuantity,
-            s.FilledNotional, s.Status.ToCode(), s.Venue, s.Trader, s.ExecutedAt.UtcDateTime, s.CreatedAt.UtcDateTime, s.UpdatedAt.UtcDateTime,
-        ];
-        foreach (var value in values)
-        {
-            command.Parameters.Add(new DuckDBParameter(value ?? DBNull.Value));
-        }
-
-        command.ExecuteNonQuery();
     }
 
     private void Execute(string sql)
     {
-        using var connection = _database.OpenConnection();
+        using var connection = Database.OpenConnection();
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
@@ -182,7 +129,7 @@ public sealed class IntegrityCheckerTests : IDisposable
 
     private long Count(string table)
     {
-        using var connection = _database.OpenConnection();
+        using var connection = Database.OpenConnection();
         using var command = connection.CreateCommand();
         command.CommandText = $"SELECT count(*) FROM {table}";
         return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
