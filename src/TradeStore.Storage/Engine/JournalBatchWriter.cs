@@ -1,5 +1,6 @@
 using DuckDB.NET.Data;
 using TradeStore.Core.Trades;
+using TradeStore.Storage.Journal;
 
 namespace TradeStore.Storage.Engine;
 
@@ -43,7 +44,7 @@ internal sealed class JournalBatchWriter : IDisposable
             {
                 foreach (var e in events)
                 {
-                    AppendEvent(appender, e);
+                    JournalColumns.Append(appender, e);
                 }
             }
 
@@ -80,33 +81,6 @@ internal sealed class JournalBatchWriter : IDisposable
     }
 
     public void Dispose() => _connection.Dispose();
-
-    internal static void AppendEvent(DuckDBAppender appender, TradeEvent e)
-    {
-        var s = e.State;
-        var row = appender.CreateRow()
-            .AppendValue(e.Seq)
-            .AppendValue(s.TradeId)
-            .AppendValue(s.Version)
-            .AppendValue(e.Type.ToCode())
-            .AppendValue(s.Account)
-            .AppendValue(s.Symbol)
-            .AppendValue(s.Side.ToCode())
-            .AppendValue(s.Quantity)
-            .AppendValue(s.Price)
-            .AppendValue(s.FilledQuantity)
-            .AppendValue(s.FilledNotional)
-            .AppendValue(e.LastQuantity)
-            .AppendValue(e.LastPrice)
-            .AppendValue(s.Status.ToCode())
-            .AppendValue(s.Venue)
-            .AppendValue(s.Trader)
-            .AppendValue(s.ExecutedAt.UtcDateTime)
-            .AppendValue(s.CreatedAt.UtcDateTime)
-            .AppendValue(e.RecordedAt.UtcDateTime)
-            .AppendValue(e.IdempotencyKey);
-        row.EndRow();
-    }
 
     private static void AppendState(DuckDBAppender appender, Trade s)
     {

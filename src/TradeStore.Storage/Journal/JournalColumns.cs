@@ -45,6 +45,34 @@ public static class JournalColumns
             IdempotencyKey: reader.IsDBNull(19) ? null : reader.GetString(19));
     }
 
+    /// <summary>Appends one journal row in <see cref="List"/> order (the Appender writes columns positionally).</summary>
+    public static void Append(DuckDB.NET.Data.DuckDBAppender appender, TradeEvent e)
+    {
+        var s = e.State;
+        var row = appender.CreateRow()
+            .AppendValue(e.Seq)
+            .AppendValue(s.TradeId)
+            .AppendValue(s.Version)
+            .AppendValue(e.Type.ToCode())
+            .AppendValue(s.Account)
+            .AppendValue(s.Symbol)
+            .AppendValue(s.Side.ToCode())
+            .AppendValue(s.Quantity)
+            .AppendValue(s.Price)
+            .AppendValue(s.FilledQuantity)
+            .AppendValue(s.FilledNotional)
+            .AppendValue(e.LastQuantity)
+            .AppendValue(e.LastPrice)
+            .AppendValue(s.Status.ToCode())
+            .AppendValue(s.Venue)
+            .AppendValue(s.Trader)
+            .AppendValue(s.ExecutedAt.UtcDateTime)
+            .AppendValue(s.CreatedAt.UtcDateTime)
+            .AppendValue(e.RecordedAt.UtcDateTime)
+            .AppendValue(e.IdempotencyKey);
+        row.EndRow();
+    }
+
     /// <summary>DuckDB TIMESTAMP values are UTC by TradeStore's convention.</summary>
     public static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using DuckDB.NET.Data;
 using TradeStore.Core.Trades;
-using TradeStore.Storage.Engine;
+using TradeStore.Storage.Journal;
 
 namespace TradeStore.Storage.Recovery;
 
@@ -82,7 +82,7 @@ public sealed class JournalImport : IDisposable
                     $"seq {e.Seq}: trade {e.TradeId} goes from version {previous} to {e.Version}; versions must grow by one.");
             }
 
-            JournalBatchWriter.AppendEvent(_appender, e);
+            JournalColumns.Append(_appender, e);
             _versions[e.TradeId] = e.Version;
             LastSeq = e.Seq;
         }

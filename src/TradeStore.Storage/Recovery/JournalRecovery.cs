@@ -127,16 +127,7 @@ public sealed class JournalRecovery(DuckDbDatabase database)
         {
             foreach (var e in events)
             {
-                var s = e.State;
-                appender.CreateRow()
-                    .AppendValue(e.Seq).AppendValue(s.TradeId).AppendValue(s.Version).AppendValue(e.Type.ToCode())
-                    .AppendValue(s.Account).AppendValue(s.Symbol).AppendValue(s.Side.ToCode())
-                    .AppendValue(s.Quantity).AppendValue(s.Price).AppendValue(s.FilledQuantity).AppendValue(s.FilledNotional)
-                    .AppendValue(e.LastQuantity).AppendValue(e.LastPrice).AppendValue(s.Status.ToCode())
-                    .AppendValue(s.Venue).AppendValue(s.Trader)
-                    .AppendValue(s.ExecutedAt.UtcDateTime).AppendValue(s.CreatedAt.UtcDateTime).AppendValue(e.RecordedAt.UtcDateTime)
-                    .AppendValue(e.IdempotencyKey)
-                    .EndRow();
+                JournalColumns.Append(appender, e);
             }
         }
 
