@@ -16,8 +16,8 @@ public sealed record EngineBenchmarkOptions(
     string Workload = "insert",
     TimeSpan? Duration = null,
     int? Rate = null,
-    int Concurrency = 1024,
-    int MaxBatchSize = 1000,
+    int Concurrency = 4096,
+    int MaxBatchSize = 4000,
     int QueueCapacity = 100_000,
     TimeSpan? BaselineDuration = null,
     string? JsonFile = null);
