@@ -20,7 +20,8 @@ public sealed record EngineBenchmarkOptions(
     int MaxBatchSize = 4000,
     int QueueCapacity = 100_000,
     TimeSpan? BaselineDuration = null,
-    string? JsonFile = null);
+    string? JsonFile = null,
+    int Preload = 0);
 
 /// <summary>The figures of one run; also written as JSON with <c>--json</c>.</summary>
 public sealed record EngineBenchmarkResult(
@@ -39,7 +40,11 @@ public sealed record EngineBenchmarkResult(
     LatencySummary PointRead,
     double BaselineTradesPerSecond,
     double Ratio,
-    string Machine);
+    string Machine)
+{
+    /// <summary>Trades already stored when the measured run began.</summary>
+    public int Preloaded { get; init; }
+}
 
 /// <summary>
 /// Drives the in-process <see cref="WriteEngine"/> on a fresh temporary database, closed-loop with C submitters
@@ -73,9 +78,13 @@ public static class EngineBenchmark
         using var commits = new CommitListener();
         try
         {
-            if (options.Workload == "mixed")
+            // Mixed needs trades to amend; --preload sets the database size the measured run starts from.
+            var preload = Math.Max(options.Preload, options.Workload == "mixed" ? MixedPreload : 0);
+            if (preload > 0)
             {
-                await workload.PreloadAsync(engine, 20_000, cancellationToken);
+                var preloading = Stopwatch.StartNew();
+                await workload.PreloadAsync(engine, preload, cancellationToken);
+                output.WriteLine(FormattableString.Invariant($"engine: preloaded {preload:N0} trades in {preloading.Elapsed.TotalSeconds:0.0} s"));
             }
 
             batches.Reset();
@@ -103,7 +112,10 @@ public static class EngineBenchmark
             output.WriteLine(FormattableString.Invariant($"baseline (one transaction per trade): {baseline:N0} trades/s; engine/baseline = {ratio:0.0}x"));
 
             var result = new EngineBenchmarkResult(options.Workload, options.Rate is null ? "closed" : "open", options.Rate, options.Concurrency, options.MaxBatchSize,
-                seconds, acknowledged, refused, throughput, ack, batches.Mean, commits.MeanMilliseconds, reads, baseline, ratio, machine);
+                seconds, acknowledged, refused, throughput, ack, batches.Mean, commits.MeanMilliseconds, reads, baseline, ratio, machine)
+            {
+                Preloaded = preload,
+            };
             if (options.JsonFile is { } file)
             {
                 await File.WriteAllTextAsync(file, JsonSerializer.Serialize(result, Json), cancellationToken);
@@ -184,6 +196,7 @@ public static class EngineBenchmark
     }
 
     private const int PointReadCount = 200_000;
+    private const int MixedPreload = 20_000;
 
     private static LatencySummary PointReads(TradeQueries queries, Workload workload)
     {

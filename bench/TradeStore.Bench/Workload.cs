@@ -18,7 +18,7 @@ internal sealed class Workload(string kind)
     public async Task PreloadAsync(ITradeCommands engine, int count, CancellationToken cancellationToken)
     {
         var random = new Random(42);
-        foreach (var chunk in Enumerable.Range(0, count).Chunk(1000))
+        foreach (var chunk in Enumerable.Range(0, count).Chunk(4000))
         {
             await Task.WhenAll(chunk.Select(_ => Submit(Create(random))));
         }

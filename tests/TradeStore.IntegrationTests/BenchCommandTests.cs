@@ -26,18 +26,20 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task BenchEngine_OpenLoop_SendsExactlyRateTimesDurationAndReportsGeneratorLateness()
+    public async Task BenchEngine_OpenLoopAfterPreload_SendsExactlyRateTimesDurationAndReportsGeneratorLateness()
     {
         var json = _work.File("open.json");
 
         var (exitCode, output) = await TradeStoreProcess.RunAsync(
-            ["bench", "engine", "--rate", "500", "--duration", "2", "--baseline-duration", "1", "--json", json], _work.Path);
+            ["bench", "engine", "--rate", "500", "--duration", "2", "--preload", "3000", "--baseline-duration", "1", "--json", json], _work.Path);
 
         Assert.True(exitCode == 0, output);
         Assert.Matches(@"generator: sends left p50 \d+ µs, p99 \d+ µs, max \d+ µs after their scheduled time", output);
         using var result = JsonDocument.Parse(await File.ReadAllTextAsync(json, TestContext.Current.CancellationToken));
         Assert.Equal(1_000, result.RootElement.GetProperty("acknowledged").GetInt64() + result.RootElement.GetProperty("refused").GetInt64());
         Assert.Equal("open", result.RootElement.GetProperty("mode").GetString());
+        Assert.Equal(3_000, result.RootElement.GetProperty("preloaded").GetInt32());
+        Assert.Contains("preloaded 3,000 trades", output);
     }
 
     [Fact]

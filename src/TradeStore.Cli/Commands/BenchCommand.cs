@@ -30,6 +30,14 @@ public static class BenchCommand
         var maxBatch = new Option<int>("--max-batch") { Description = "Engine:MaxBatchSize for this run.", DefaultValueFactory = _ => new EngineOptions().MaxBatchSize, HelpName = "N" };
         var baseline = new Option<int>("--baseline-duration") { Description = "Seconds of the one-transaction-per-trade baseline.", DefaultValueFactory = _ => 3, HelpName = "S" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
+        var preload = new Option<int>("--preload") { Description = "Trades created before the measured run: the database size it starts from (mixed needs at least 20,000 and takes that many by default).", DefaultValueFactory = _ => 0, HelpName = "N" };
+        preload.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 0)
+            {
+                result.AddError("--preload must be 0 or greater.");
+            }
+        });
         foreach (var positive in new[] { duration, concurrency, maxBatch, baseline })
         {
             positive.Validators.Add(result =>
@@ -51,7 +59,7 @@ public static class BenchCommand
 
         var command = new Command("engine", "Throughput and acknowledgement latency of the in-process WriteEngine, and its ratio to one DuckDB transaction per trade.")
         {
-            workload, duration, rate, concurrency, maxBatch, baseline, json,
+            workload, duration, rate, concurrency, maxBatch, baseline, json, preload,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -62,7 +70,8 @@ public static class BenchCommand
                 Concurrency: parseResult.GetValue(concurrency),
                 MaxBatchSize: parseResult.GetValue(maxBatch),
                 BaselineDuration: TimeSpan.FromSeconds(parseResult.GetValue(baseline)),
-                JsonFile: parseResult.GetValue(json)), parseResult.InvocationConfiguration.Output, cancellationToken);
+                JsonFile: parseResult.GetValue(json),
+                Preload: parseResult.GetValue(preload)), parseResult.InvocationConfiguration.Output, cancellationToken);
             return ExitCodes.Success;
         });
         return command;
