@@ -9,7 +9,7 @@ namespace TradeStore.Storage.Engine;
 
 /// <summary>
 /// The read side: point reads and positions from the in-memory <see cref="StateIndex"/>, history from the
-/// journal, lists from <c>trade_state</c> in DuckDB with keyset pagination on (executed_at, trade_id), so a page
+/// journal, lists from <c>current_trade_state</c> (exact: <c>trade_state</c> with the unflushed journal tail over it) in DuckDB with keyset pagination on (executed_at, trade_id), so a page
 /// boundary never moves when trades are inserted concurrently.
 /// </summary>
 public sealed class TradeQueries(DuckDbDatabase database, StateIndex index) : ITradeQueries
@@ -35,7 +35,7 @@ public sealed class TradeQueries(DuckDbDatabase database, StateIndex index) : IT
         var sql = new StringBuilder("""
             SELECT trade_id, account, symbol, side, quantity, price, filled_quantity, filled_notional, status,
                    venue, trader, executed_at, version, last_seq, created_at, updated_at
-            FROM trade_state WHERE status <> 'deleted'
+            FROM current_trade_state WHERE status <> 'deleted'
             """);
         if (filter.Account is { } account)
         {
