@@ -92,6 +92,21 @@ start_clickhouse() {
   export TRADESTORE_TEST_CLICKHOUSE="http://127.0.0.1:$http"
 }
 
+# Prints each failed test with the first lines of its message and stack, so the end of a long log
+# (all a CI page may keep) says what failed and why.
+failure_recap() { # trx files...
+  awk '
+    /<UnitTestResult / && /outcome="Failed"/ {
+      name = $0; sub(/.*testName="/, "", name); sub(/".*/, "", name)
+      printf "\n[test.sh] FAILED %s\n", name; failing = 1; shown = 0; next
+    }
+    failing && /<\/UnitTestResult>/ { failing = 0; next }
+    failing && (/<Message>/ || /<StackTrace>/) { quoting = 1 }
+    failing && quoting && shown < 25 { line = $0; gsub(/<\/?(Message|StackTrace|ErrorInfo)>/, "", line); print "    " line; shown++ }
+    failing && (/<\/Message>/ || /<\/StackTrace>/) { quoting = 0 }
+  ' "$@" | sed -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&amp;/\&/g'
+}
+
 summary() { # passed failed skipped
   local line="tests: $1 passed, $2 failed"
   [ "$3" -gt 0 ] && line="$line, $3 skipped"
@@ -142,6 +157,10 @@ if [ "$test_exit" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1
 fi
 
+if [ "$failed" -gt 0 ]; then
+  failure_recap "$results"/*.trx
+  echo
+fi
 summary "$passed" "$failed" "$skipped"
 if [ "$failed" -gt 0 ] || [ "$passed" -eq 0 ]; then
   exit 1

@@ -16,8 +16,8 @@ public sealed record EngineBenchmarkOptions(
     string Workload = "insert",
     TimeSpan? Duration = null,
     int? Rate = null,
-    int Concurrency = 1024,
-    int MaxBatchSize = 1000,
+    int Concurrency = 4096,
+    int MaxBatchSize = 4000,
     int QueueCapacity = 100_000,
     TimeSpan? BaselineDuration = null,
     string? JsonFile = null);
@@ -81,13 +81,18 @@ public static class EngineBenchmark
             batches.Reset();
             commits.Reset();
             var latency = new LatencyRecorder();
-            var (seconds, acknowledged, refused) = options.Rate is { } rate
-                ? await OpenLoopAsync(engine, workload, rate, duration, latency, cancellationToken)
+            var schedule = options.Rate is { } rate ? new OpenLoopSchedule(rate, duration) : null;
+            var (seconds, acknowledged, refused) = schedule is not null
+                ? await OpenLoopAsync(engine, workload, schedule, latency, cancellationToken)
                 : await ClosedLoopAsync(engine, workload, options.Concurrency, duration, latency, cancellationToken);
             var throughput = acknowledged / seconds;
             var ack = latency.Summarize();
             output.WriteLine(FormattableString.Invariant($"engine: {acknowledged:N0} acknowledged ({refused:N0} refused) in {seconds:0.0} s = {throughput:N0} trades/s; mean batch {batches.Mean:0.0}, mean commit {commits.MeanMilliseconds:0.00} ms"));
             output.WriteLine($"engine ack latency: {ack}");
+            if (schedule is not null)
+            {
+                output.WriteLine(schedule.Describe());
+            }
 
             var reads = PointReads(new TradeQueries(database, index), workload);
             output.WriteLine($"point read (in-process, index, {PointReadCount:N0} reads): {reads.ToMicroseconds()}");
@@ -150,44 +155,17 @@ public static class EngineBenchmark
 
     /// <summary>Commands sent on a fixed schedule whatever the answers; latency counts from the scheduled time.</summary>
     internal static async Task<(double Seconds, long Acknowledged, long Refused)> OpenLoopAsync(
-        WriteEngine engine, Workload workload, int rate, TimeSpan duration, LatencyRecorder latency, CancellationToken cancellationToken)
+        WriteEngine engine, Workload workload, OpenLoopSchedule schedule, LatencyRecorder latency, CancellationToken cancellationToken)
     {
         long acknowledged = 0;
         long refused = 0;
         var random = new Random(1);
-        var pending = new List<Task>();
-        var started = Stopwatch.GetTimestamp();
-        var total = (long)(rate * duration.TotalSeconds);
-        var ticksPerCommand = (double)Stopwatch.Frequency / rate;
-        long issued = 0;
-        while (issued < total && !cancellationToken.IsCancellationRequested)
+        var seconds = await schedule.RunAsync(scheduled =>
         {
-            var now = Stopwatch.GetTimestamp();
-            var due = Math.Min(total, (long)((now - started) / ticksPerCommand) + 1);
-            for (; issued < due; issued++)
-            {
-                var intended = started + (long)(issued * ticksPerCommand);
-                var command = workload.Next(random);
-                pending.Add(Track(engine.SubmitAsync(command, CancellationToken.None), command, intended));
-            }
-
-            var next = started + (long)(issued * ticksPerCommand);
-            var wait = next - Stopwatch.GetTimestamp();
-            if (wait > 0)
-            {
-                // By design a timer wait, never a spin: on a small machine a spinning generator steals the writer's core.
-                // Commands due while sleeping go out together on wake-up; their latency still counts from the schedule.
-                await Task.Delay(TimeSpan.FromTicks(Math.Max(10_000, (long)(wait * 10_000_000.0 / Stopwatch.Frequency))), cancellationToken);
-            }
-
-            if (pending.Count > 10_000)
-            {
-                pending.RemoveAll(t => t.IsCompleted);
-            }
-        }
-
-        await Task.WhenAll(pending);
-        return (Stopwatch.GetElapsedTime(started).TotalSeconds, acknowledged, refused);
+            var command = workload.Next(random);
+            return Track(engine.SubmitAsync(command, CancellationToken.None), command, scheduled);
+        }, cancellationToken);
+        return (seconds, acknowledged, refused);
 
         async Task Track(ValueTask<CommandResult> submitted, TradeCommand command, long intended)
         {

@@ -104,8 +104,9 @@ public static class HttpBenchmark
             await aroundLoad(true);
         }
 
-        var seconds = options.Rate is { } rate
-            ? await OpenLoopAsync(run, rate, duration, latency, cancellationToken)
+        var schedule = options.Rate is { } rate ? new OpenLoopSchedule(rate, duration) : null;
+        var seconds = schedule is not null
+            ? await OpenLoopAsync(run, schedule, latency, cancellationToken)
             : await ClosedLoopAsync(run, options.Concurrency, duration, latency, cancellationToken);
         if (aroundLoad is not null)
         {
@@ -121,6 +122,11 @@ public static class HttpBenchmark
         output.WriteLine(FormattableString.Invariant($"http: {result.Requests:N0} requests in {seconds:0.0} s = {result.RequestsPerSecond:N0} requests/s, {result.OperationsPerSecond:N0} {unit}/s acknowledged"));
         output.WriteLine($"http errors by status: {(errors.Count == 0 ? "none" : string.Join(", ", errors.Select(e => FormattableString.Invariant($"{e.Key} × {e.Value:N0}"))))}");
         output.WriteLine($"http latency: {result.Latency}");
+        if (schedule is not null)
+        {
+            output.WriteLine(schedule.Describe());
+        }
+
         output.WriteLine(FormattableString.Invariant($"correctness: {result.Acknowledged:N0} acknowledged, {verified:N0} verified{(all ? "" : " (random sample)")}, {missing:N0} missing"));
         if (options.JsonFile is { } file)
         {
@@ -149,44 +155,15 @@ public static class HttpBenchmark
     }
 
     /// <summary>Requests on a fixed schedule whatever the answers; latency counts from the scheduled time.</summary>
-    private static async Task<double> OpenLoopAsync(Run run, int rate, TimeSpan duration, LatencyRecorder latency, CancellationToken cancellationToken)
+    private static Task<double> OpenLoopAsync(Run run, OpenLoopSchedule schedule, LatencyRecorder latency, CancellationToken cancellationToken)
     {
         var random = new Random(1);
-        var pending = new List<Task>();
-        var started = Stopwatch.GetTimestamp();
-        var total = (long)(rate * duration.TotalSeconds);
-        var ticksPerRequest = (double)Stopwatch.Frequency / rate;
-        long issued = 0;
-        while (issued < total && !cancellationToken.IsCancellationRequested)
-        {
-            var due = Math.Min(total, (long)((Stopwatch.GetTimestamp() - started) / ticksPerRequest) + 1);
-            for (; issued < due; issued++)
-            {
-                var intended = started + (long)(issued * ticksPerRequest);
-                pending.Add(Track(run.OneRequestAsync(new Random(random.Next()), cancellationToken), intended));
-            }
+        return schedule.RunAsync(scheduled => Track(run.OneRequestAsync(new Random(random.Next()), cancellationToken), scheduled), cancellationToken);
 
-            if (pending.Count > 4096)
-            {
-                pending.RemoveAll(t => t.IsCompleted);
-            }
-
-            // By design the generator sleeps on a timer rather than spinning: on two cores a spin steals the server's CPU.
-            // Requests that fell due during the sleep go out on wake-up, their latency still counted from their schedule.
-            var wait = started + (long)(issued * ticksPerRequest) - Stopwatch.GetTimestamp();
-            if (wait > 0)
-            {
-                await Task.Delay(TimeSpan.FromTicks(Math.Max(10_000, (long)(wait * 10_000_000.0 / Stopwatch.Frequency))), cancellationToken);
-            }
-        }
-
-        await Task.WhenAll(pending);
-        return Stopwatch.GetElapsedTime(started).TotalSeconds;
-
-        async Task Track(Task request, long intended)
+        async Task Track(Task request, long scheduled)
         {
             await request;
-            latency.RecordSince(intended);
+            latency.RecordSince(scheduled);
         }
     }
 

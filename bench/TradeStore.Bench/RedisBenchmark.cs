@@ -5,7 +5,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using TradeStore.Core.Options;
-using TradeStore.Core.Trades;
 using TradeStore.Redis;
 using TradeStore.Redis.Projection;
 using TradeStore.Storage;
@@ -60,7 +59,8 @@ public static class RedisBenchmark
         try
         {
             var ack = new LatencyRecorder();
-            var (seconds, acknowledged) = await OpenLoopAsync(engine, new Workload(options.Workload), options.Rate, duration, ack, cancellationToken);
+            var schedule = new OpenLoopSchedule(options.Rate, duration);
+            var (seconds, acknowledged, _) = await EngineBenchmark.OpenLoopAsync(engine, new Workload(options.Workload), schedule, ack, cancellationToken);
             var drained = Stopwatch.GetTimestamp();
             var redis = await connection.GetDatabaseAsync();
             var target = engine.LastSeq.ToString(CultureInfo.InvariantCulture);
@@ -74,6 +74,7 @@ public static class RedisBenchmark
             output.WriteLine(FormattableString.Invariant($"engine: {acknowledged:N0} acknowledged in {seconds:0.0} s = {result.TradesPerSecond:N0} trades/s; ack latency {result.AckLatency}"));
             output.WriteLine(FormattableString.Invariant($"redis projection delay (recordedAt -> visible in Redis), {delay.Count:N0} events: {result.ProjectionDelay}"));
             output.WriteLine(FormattableString.Invariant($"redis caught up {catchUp * 1000:0} ms after the last acknowledgement"));
+            output.WriteLine(schedule.Describe());
             return result;
         }
         finally
@@ -81,47 +82,6 @@ public static class RedisBenchmark
             await projector.StopAsync(CancellationToken.None);
             await engine.DisposeAsync();
             await DeletePrefixAsync(connection, prefix);
-        }
-    }
-
-    private static async Task<(double Seconds, long Acknowledged)> OpenLoopAsync(WriteEngine engine, Workload workload, int rate, TimeSpan duration, LatencyRecorder latency, CancellationToken cancellationToken)
-    {
-        long acknowledged = 0;
-        var random = new Random(1);
-        var pending = new List<Task>();
-        var started = Stopwatch.GetTimestamp();
-        var total = (long)(rate * duration.TotalSeconds);
-        var ticksPerCommand = (double)Stopwatch.Frequency / rate;
-        long issued = 0;
-        while (issued < total && !cancellationToken.IsCancellationRequested)
-        {
-            var due = Math.Min(total, (long)((Stopwatch.GetTimestamp() - started) / ticksPerCommand) + 1);
-            for (; issued < due; issued++)
-            {
-                var intended = started + (long)(issued * ticksPerCommand);
-                var command = workload.Next(random);
-                pending.Add(Track(engine.SubmitAsync(command, CancellationToken.None), command, intended));
-            }
-
-            await Task.Delay(1, cancellationToken);
-            if (pending.Count > 10_000)
-            {
-                pending.RemoveAll(t => t.IsCompleted);
-            }
-        }
-
-        await Task.WhenAll(pending);
-        return (Stopwatch.GetElapsedTime(started).TotalSeconds, acknowledged);
-
-        async Task Track(ValueTask<CommandResult> submitted, TradeCommand command, long intended)
-        {
-            var result = await submitted;
-            latency.RecordSince(intended);
-            if (result.Succeeded)
-            {
-                Interlocked.Increment(ref acknowledged);
-                workload.Created(result, command);
-            }
         }
     }
 

@@ -92,7 +92,7 @@ public static class SyncBenchmark
         var probe = ProbeAsync(client, clickHouse.Database, recorded, visibleLag, stopProbe.Token);
         try
         {
-            var (seconds, acknowledged, refused) = await EngineBenchmark.OpenLoopAsync(engine, new Workload("insert"), options.Rate, duration, new LatencyRecorder(), cancellationToken);
+            var (seconds, acknowledged, refused) = await EngineBenchmark.OpenLoopAsync(engine, new Workload("insert"), new OpenLoopSchedule(options.Rate, duration), new LatencyRecorder(), cancellationToken);
             var caughtUp = Stopwatch.StartNew();
             while (probe.IsCompleted is false && recorded.LastVisible < engine.LastSeq && caughtUp.Elapsed < TimeSpan.FromSeconds(60))
             {

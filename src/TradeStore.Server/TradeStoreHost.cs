@@ -56,7 +56,7 @@ public static class TradeStoreHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Server.ShutdownTimeout);
 
         AddOptions(builder.Services, configuration);
-        var database = DuckDbDatabase.Open(settings.Storage.DatabasePath);
+        var database = DuckDbDatabase.Open(settings.Storage.DatabasePath, settings.Storage.CheckpointThreshold);
         try
         {
             // Schema before anything else: drift, a newer schema, or (with AutoMigrate off) pending migrations stop start-up here.

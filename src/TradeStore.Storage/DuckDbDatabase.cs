@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using DuckDB.NET.Data;
+using TradeStore.Core.Options;
 
 namespace TradeStore.Storage;
 
@@ -30,7 +31,9 @@ public sealed partial class DuckDbDatabase : IDisposable
     /// </summary>
     /// <exception cref="DatabaseLockedException">Another process holds the file.</exception>
     /// <exception cref="DatabaseOpenException">DuckDB refused to open or replay the file.</exception>
-    public static DuckDbDatabase Open(string path)
+    /// <param name="path">The database file.</param>
+    /// <param name="checkpointThreshold">DuckDB's <c>checkpoint_threshold</c> (see <see cref="StorageOptions.CheckpointThreshold"/>).</param>
+    public static DuckDbDatabase Open(string path, string checkpointThreshold = StorageOptions.DefaultCheckpointThreshold)
     {
         var fullPath = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(fullPath)!);
@@ -45,6 +48,19 @@ public sealed partial class DuckDbDatabase : IDisposable
         {
             connection.Dispose();
             throw Translate(fullPath, ex);
+        }
+
+        try
+        {
+            using var command = connection.CreateCommand();
+            // SET takes no parameters; a quote in the value is doubled, so it stays one string literal.
+            command.CommandText = $"SET GLOBAL checkpoint_threshold = '{checkpointThreshold.Trim().Replace("'", "''", StringComparison.Ordinal)}'";
+            command.ExecuteNonQuery();
+        }
+        catch (DuckDBException ex)
+        {
+            connection.Dispose();
+            throw new DatabaseOpenException(fullPath, $"DuckDB refused checkpoint_threshold '{checkpointThreshold}': {ex.Message.Trim()}", ex);
         }
 
         return new DuckDbDatabase(fullPath, connection) { PreservedWal = walCopy };

@@ -26,6 +26,21 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task BenchEngine_OpenLoop_SendsExactlyRateTimesDurationAndReportsGeneratorLateness()
+    {
+        var json = _work.File("open.json");
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(
+            ["bench", "engine", "--rate", "500", "--duration", "2", "--baseline-duration", "1", "--json", json], _work.Path);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Matches(@"generator: sends left p50 \d+ µs, p99 \d+ µs, max \d+ µs after their scheduled time", output);
+        using var result = JsonDocument.Parse(await File.ReadAllTextAsync(json, TestContext.Current.CancellationToken));
+        Assert.Equal(1_000, result.RootElement.GetProperty("acknowledged").GetInt64() + result.RootElement.GetProperty("refused").GetInt64());
+        Assert.Equal("open", result.RootElement.GetProperty("mode").GetString());
+    }
+
+    [Fact]
     public async Task BenchEngine_UnknownWorkload_RefusedNamingValue()
     {
         var (exitCode, output) = await TradeStoreProcess.RunAsync(["bench", "engine", "--workload", "bulk"], _work.Path);

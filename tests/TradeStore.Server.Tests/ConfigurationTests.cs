@@ -115,6 +115,8 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__SERVER__SHUTDOWNTIMEOUT", "00:00:00", "Server:ShutdownTimeout")]
     [InlineData("TRADESTORE__STORAGE__DATADIRECTORY", "", "Storage:DataDirectory")]
     [InlineData("TRADESTORE__STORAGE__AUTOMIGRATE", "maybe", "Storage:AutoMigrate")]
+    [InlineData("TRADESTORE__STORAGE__CHECKPOINTTHRESHOLD", "64 elephants", "Storage:CheckpointThreshold")]
+    [InlineData("TRADESTORE__STORAGE__CHECKPOINTTHRESHOLD", "64MB'; DROP TABLE trade_events; --", "Storage:CheckpointThreshold")]
     [InlineData("TRADESTORE__REDIS__HEALTHTIMEOUT", "soon", "Redis:HealthTimeout")]
     [InlineData("TRADESTORE__STORAGE__DATADIRECTROY", "typo", "DATADIRECTROY")]
     public void Bind_BadValue_MessageNamesTheKey(string variable, string value, string expectedKey)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TradeStore.Bench;
+using TradeStore.Core.Options;
 
 namespace TradeStore.Cli.Commands;
 
@@ -25,8 +26,8 @@ public static class BenchCommand
         workload.AcceptOnlyFromAmong("insert", "mixed");
         var duration = new Option<int>("--duration") { Description = "Seconds to drive the engine.", DefaultValueFactory = _ => 10, HelpName = "S" };
         var rate = new Option<int?>("--rate") { Description = "Open loop: offer N commands per second (latency from the scheduled time). Without it: closed loop.", HelpName = "N" };
-        var concurrency = new Option<int>("--concurrency") { Description = "Closed loop: concurrent submitters, each waiting for its acknowledgement.", DefaultValueFactory = _ => 1024, HelpName = "C" };
-        var maxBatch = new Option<int>("--max-batch") { Description = "Engine:MaxBatchSize for this run.", DefaultValueFactory = _ => 1000, HelpName = "N" };
+        var concurrency = new Option<int>("--concurrency") { Description = "Closed loop: concurrent submitters, each waiting for its acknowledgement.", DefaultValueFactory = _ => 4096, HelpName = "C" };
+        var maxBatch = new Option<int>("--max-batch") { Description = "Engine:MaxBatchSize for this run.", DefaultValueFactory = _ => new EngineOptions().MaxBatchSize, HelpName = "N" };
         var baseline = new Option<int>("--baseline-duration") { Description = "Seconds of the one-transaction-per-trade baseline.", DefaultValueFactory = _ => 3, HelpName = "S" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
         foreach (var positive in new[] { duration, concurrency, maxBatch, baseline })

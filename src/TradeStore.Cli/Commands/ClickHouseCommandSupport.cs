@@ -35,7 +35,7 @@ internal static class ClickHouseCommandSupport
             return null;
         }
 
-        return DuckDbDatabase.Open(path);
+        return DuckDbDatabase.Open(path, settings.Storage.CheckpointThreshold);
     }
 
     /// <summary>Whether <paramref name="exception"/> is ClickHouse being unreachable or refusing: reported, not a crash.</summary>

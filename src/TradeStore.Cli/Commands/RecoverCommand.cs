@@ -114,7 +114,7 @@ public static class RecoverCommand
             return ExitCodes.BadInput;
         }
 
-        using var database = DuckDbDatabase.Open(settings.Storage.DatabasePath);
+        using var database = DuckDbDatabase.Open(settings.Storage.DatabasePath, settings.Storage.CheckpointThreshold);
         DuckDbSchema.MigrateToLatest(database);
         RecoveryResult result;
         try

@@ -26,7 +26,7 @@ internal static class RedisCommandSupport
             throw new ConfigurationException($"Storage:DataDirectory: there is no database at {path}.");
         }
 
-        var database = DuckDbDatabase.Open(path);
+        var database = DuckDbDatabase.Open(path, settings.Storage.CheckpointThreshold);
         DuckDbSchema.MigrateToLatest(database);
         return database;
     }

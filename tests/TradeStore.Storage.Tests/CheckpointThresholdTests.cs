@@ -1,0 +1,53 @@
+using System.Globalization;
+using TradeStore.Core.Options;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Storage.Tests;
+
+/// <summary><c>Storage:CheckpointThreshold</c> reaches DuckDB, and the default is the documented one rather than DuckDB's 16MB.</summary>
+public sealed class CheckpointThresholdTests : IDisposable
+{
+    private readonly TempDirectory _dir = new("checkpoint");
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData(null, 64_000_000)]
+    [InlineData("256MB", 256_000_000)]
+    [InlineData("1GiB", 1_073_741_824)]
+    public void Open_Threshold_SetInDuckDb(string? threshold, long expectedBytes)
+    {
+        using var database = threshold is null ? DuckDbDatabase.Open(_dir.DatabasePath) : DuckDbDatabase.Open(_dir.DatabasePath, threshold);
+        using var connection = database.OpenConnection();
+        using var command = connection.CreateCommand();
+        // DuckDB prints the setting rounded to a unit; the bytes are compared through its own parser.
+        command.CommandText = "SELECT current_setting('checkpoint_threshold')";
+        var shown = Convert.ToString(command.ExecuteScalar(), CultureInfo.InvariantCulture)!;
+
+        Assert.Equal(expectedBytes, Bytes(shown), tolerance: expectedBytes / 100);
+        Assert.Equal("64MB", StorageOptions.DefaultCheckpointThreshold);
+    }
+
+    [Fact]
+    public void Open_ThresholdDuckDbRefuses_OpenErrorNamingTheValueAndFileUntouched()
+    {
+        var error = Assert.Throws<DatabaseOpenException>(() => DuckDbDatabase.Open(_dir.DatabasePath, "lots"));
+
+        Assert.Contains("checkpoint_threshold 'lots'", error.Message);
+        using var again = DuckDbDatabase.Open(_dir.DatabasePath); // the failed open released the file
+    }
+
+    private static long Bytes(string shown)
+    {
+        var parts = shown.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var number = double.Parse(parts[0], CultureInfo.InvariantCulture);
+        var unit = parts.Length > 1 ? parts[1] : "B";
+        var factor = unit switch
+        {
+            "KB" => 1e3, "MB" => 1e6, "GB" => 1e9,
+            "KiB" => 1024d, "MiB" => 1024d * 1024, "GiB" => 1024d * 1024 * 1024,
+            _ => 1d,
+        };
+        return (long)(number * factor);
+    }
+}
