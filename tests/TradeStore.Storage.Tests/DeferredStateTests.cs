@@ -46,6 +46,7 @@ public sealed class DeferredStateTests
         Assert.Equal(harness.Queries.GetTrade("D1"), listed[0]);
         Assert.Equal(harness.Queries.GetTrade("D3"), listed[1]);
         Assert.Equal(40m, listed[1].FilledQuantity);
+        Assert.Equal(listed, new TradeQueries(harness.Database, harness.Index).ListTrades(new TradeFilter(Limit: 10)).Trades);
         Assert.True(new IntegrityChecker(harness.Database).Check().IsHealthy);
 
         await harness.Engine.StopAsync(TestContext.Current.CancellationToken);
@@ -53,6 +54,46 @@ public sealed class DeferredStateTests
         Assert.Equal(Rows(harness, "current_trade_state"), Rows(harness, "trade_state"));
         Assert.Equal(harness.Scalar("SELECT max(seq) FROM trade_events"), harness.Scalar("SELECT last_seq FROM sync_checkpoints WHERE sink = 'trade_state'"));
         Assert.Equal(3, harness.Scalar("SELECT count(*) FROM trade_state"));
+    }
+
+    [Fact]
+    public async Task ListTrades_UnflushedChangesAcrossPagesAndFilters_SameAsTheView()
+    {
+        var t0 = new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
+        await using var harness = EngineHarness.Start(NeverFlush);
+        for (var i = 0; i < 30; i++)
+        {
+            await Ok(harness.Submit(new CreateTrade($"P{i:D2}", $"A{i % 2}", i % 3 == 0 ? "MSFT" : "AAPL", Side.Buy, 100, 10, ExecutedAt: t0.AddSeconds(i / 2))));
+        }
+
+        await harness.RestartAsync();
+        // Unflushed: trades moved in the order, filled, deleted, and created.
+        await Ok(harness.Submit(new AmendTrade("P03", ExpectedVersion: null, ExecutedAt: t0.AddSeconds(40))));
+        await Ok(harness.Submit(new AmendTrade("P27", ExpectedVersion: null, ExecutedAt: t0.AddSeconds(-5))));
+        await Ok(harness.Submit(new FillTrade("P10", 10, 10)));
+        await Ok(harness.Submit(new FillTrade("P11", 10, 10)));
+        await Ok(harness.Submit(new DeleteTrade("P12")));
+        await Ok(harness.Submit(new CreateTrade("P50", "A0", "AAPL", Side.Sell, 5, 10, ExecutedAt: t0.AddSeconds(7))));
+        await Ok(harness.Submit(new CreateTrade("P51", "A1", "MSFT", Side.Sell, 5, 10, ExecutedAt: t0.AddSeconds(100))));
+        Assert.Equal(30, harness.Scalar("SELECT count(*) FROM trade_state"));
+        var view = new TradeQueries(harness.Database, harness.Index);
+
+        foreach (var filter in new[]
+        {
+            new TradeFilter(Limit: 7),
+            new TradeFilter(Limit: 3, Account: "A0"),
+            new TradeFilter(Limit: 4, Symbol: "MSFT"),
+            new TradeFilter(Limit: 2, Status: TradeStatus.PartiallyFilled),
+            new TradeFilter(Limit: 5, From: t0.AddSeconds(3), To: t0.AddSeconds(41)),
+        })
+        {
+            var overlaid = AllPages(harness.Queries, filter);
+            Assert.Equal(AllPages(view, filter), overlaid);
+            Assert.NotEmpty(overlaid);
+        }
+
+        Assert.Equal("P27", harness.Queries.ListTrades(new TradeFilter(Limit: 1)).Trades[0].TradeId);
+        Assert.DoesNotContain(AllPages(harness.Queries, new TradeFilter(Limit: 7)), t => t.Id == "P12");
     }
 
     [Fact]
@@ -96,8 +137,9 @@ public sealed class DeferredStateTests
             Assert.Equal(trade, queries.GetTrade(id));
         }
 
-        Assert.Equal(expected.Values.OrderBy(t => t.ExecutedAt).ThenBy(t => t.TradeId, StringComparer.Ordinal),
-            queries.ListTrades(new TradeFilter(Limit: 100)).Trades);
+        var ordered = expected.Values.OrderBy(t => t.ExecutedAt).ThenBy(t => t.TradeId, StringComparer.Ordinal).ToList();
+        Assert.Equal(ordered, queries.ListTrades(new TradeFilter(Limit: 100)).Trades);
+        Assert.Equal(ordered, new TradeQueries(database, index, engine).ListTrades(new TradeFilter(Limit: 100)).Trades);
         Assert.Equal(10m * 10, index.GetPositions(null).Sum(p => p.NetQuantity));
 
         var last = Scalar(database, "SELECT max(seq) FROM trade_events");
@@ -176,6 +218,21 @@ public sealed class DeferredStateTests
 
         Assert.Equal(4, Scalar(database, "SELECT last_seq FROM sync_checkpoints WHERE sink = 'trade_state'"));
         Assert.Equal(view, Rows(database, "current_trade_state"));
+    }
+
+    private static List<(string Id, long Version, string? Cursor)> AllPages(TradeQueries queries, TradeFilter filter)
+    {
+        var seen = new List<(string, long, string?)>();
+        string? cursor = null;
+        do
+        {
+            var page = queries.ListTrades(filter with { Cursor = cursor });
+            seen.AddRange(page.Trades.Select(t => (t.TradeId, t.Version, page.NextCursor)));
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+
+        return seen;
     }
 
     private static async Task Ok(ValueTask<CommandResult> submitted)

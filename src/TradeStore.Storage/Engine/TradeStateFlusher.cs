@@ -41,6 +41,7 @@ internal sealed class TradeStateFlusher : IDisposable
 
     private DuckDBConnection? _connection;
     private Dictionary<string, PendingState> _pending = new(StringComparer.Ordinal);
+    private Dictionary<string, PendingState>? _inFlight;
     private long _pendingSeq;
     private long _flushedSeq;
     private long _oldestPendingAt;
@@ -69,6 +70,37 @@ internal sealed class TradeStateFlusher : IDisposable
             {
                 return _pending.Count;
             }
+        }
+    }
+
+    /// <summary>
+    /// A copy of every state not yet known to be in <c>trade_state</c>: the batch being written and the pending ones
+    /// (newer win); <see langword="null"/> when more than <paramref name="limit"/>.
+    /// </summary>
+    public Dictionary<string, Trade>? Unflushed(int limit)
+    {
+        lock (_gate)
+        {
+            if (_pending.Count + (_inFlight?.Count ?? 0) > limit)
+            {
+                return null;
+            }
+
+            var states = new Dictionary<string, Trade>(_pending.Count + (_inFlight?.Count ?? 0), StringComparer.Ordinal);
+            if (_inFlight is not null)
+            {
+                foreach (var (tradeId, pending) in _inFlight)
+                {
+                    states[tradeId] = pending.State;
+                }
+            }
+
+            foreach (var (tradeId, pending) in _pending)
+            {
+                states[tradeId] = pending.State;
+            }
+
+            return states;
         }
     }
 
@@ -235,6 +267,7 @@ internal sealed class TradeStateFlusher : IDisposable
             batch = _pending;
             seq = _pendingSeq;
             oldest = _oldestPendingAt;
+            _inFlight = batch;
             _pending = new Dictionary<string, PendingState>(StringComparer.Ordinal);
             _oldestPendingAt = 0;
         }
@@ -267,6 +300,8 @@ internal sealed class TradeStateFlusher : IDisposable
         Interlocked.Exchange(ref _flushedSeq, seq);
         lock (_gate)
         {
+            // Only now, after the commit: until then readers lay these states over the table.
+            _inFlight = null;
             _failures = 0;
             _retryAt = 0;
         }
@@ -297,6 +332,8 @@ internal sealed class TradeStateFlusher : IDisposable
                     ? newer with { Created = newer.Created || failed.Created }
                     : failed;
             }
+
+            _inFlight = null;
 
             // The pending seq already covers the failed batch (it only grows), so the next checkpoint stays honest.
             _oldestPendingAt = _oldestPendingAt == 0 ? oldest : Math.Min(_oldestPendingAt, oldest);

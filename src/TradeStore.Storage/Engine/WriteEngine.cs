@@ -75,6 +75,14 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     /// <summary>The last <c>seq</c> whose state the <c>trade_state</c> table holds (it is flushed behind the journal).</summary>
     public long StateFlushedSeq => _flusher?.FlushedSeq ?? 0;
 
+    /// <summary>
+    /// Every committed state the <c>trade_state</c> table may not hold yet (pending or being flushed), by trade id;
+    /// <see langword="null"/> when the engine is not running or more than <paramref name="limit"/> trades wait.
+    /// A table read that starts after this call, with these states laid over it, is exact.
+    /// </summary>
+    internal IReadOnlyDictionary<string, Trade>? UnflushedStates(int limit) =>
+        Volatile.Read(ref _state) == Running ? _flusher?.Unflushed(limit) : null;
+
     /// <summary>Loads the state index from DuckDB and starts the writer. The schema must already be migrated.</summary>
     public void Start()
     {
@@ -317,13 +325,14 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             }
 
             Interlocked.Exchange(ref _lastSeq, decision.Events[^1].Seq);
+            // Before the callers hear of it: a list read right after the acknowledgement must see the change.
+            decision.Split(out var created, out var changed);
+            _flusher!.Add(created, changed, decision.Events[^1].Seq);
         }
 
         Complete(batch, decision.Results);
         if (decision.Events.Count > 0)
         {
-            decision.Split(out var created, out var changed);
-            _flusher!.Add(created, changed, decision.Events[^1].Seq);
             Notify(decision.Events);
         }
     }
