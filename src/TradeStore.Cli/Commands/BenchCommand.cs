@@ -30,7 +30,13 @@ public static class BenchCommand
         var maxBatch = new Option<int>("--max-batch") { Description = "Engine:MaxBatchSize for this run.", DefaultValueFactory = _ => new EngineOptions().MaxBatchSize, HelpName = "N" };
         var baseline = new Option<int>("--baseline-duration") { Description = "Seconds of the one-transaction-per-trade baseline.", DefaultValueFactory = _ => 3, HelpName = "S" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
-        foreach (var positive in new[] { duration, concurrency, maxBatch, baseline })
+        var stateFlush = new Option<int>("--state-flush-ms")
+        {
+            Description = "Engine:StateFlushInterval for this run, in milliseconds.",
+            DefaultValueFactory = _ => (int)new EngineOptions().StateFlushInterval.TotalMilliseconds,
+            HelpName = "MS",
+        };
+        foreach (var positive in new[] { duration, concurrency, maxBatch, baseline, stateFlush })
         {
             positive.Validators.Add(result =>
             {
@@ -51,7 +57,7 @@ public static class BenchCommand
 
         var command = new Command("engine", "Throughput and acknowledgement latency of the in-process WriteEngine, and its ratio to one DuckDB transaction per trade.")
         {
-            workload, duration, rate, concurrency, maxBatch, baseline, json,
+            workload, duration, rate, concurrency, maxBatch, baseline, json, stateFlush,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -62,7 +68,8 @@ public static class BenchCommand
                 Concurrency: parseResult.GetValue(concurrency),
                 MaxBatchSize: parseResult.GetValue(maxBatch),
                 BaselineDuration: TimeSpan.FromSeconds(parseResult.GetValue(baseline)),
-                JsonFile: parseResult.GetValue(json)), parseResult.InvocationConfiguration.Output, cancellationToken);
+                JsonFile: parseResult.GetValue(json),
+                StateFlushInterval: TimeSpan.FromMilliseconds(parseResult.GetValue(stateFlush))), parseResult.InvocationConfiguration.Output, cancellationToken);
             return ExitCodes.Success;
         });
         return command;
