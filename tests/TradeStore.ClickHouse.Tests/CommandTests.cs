@@ -31,6 +31,7 @@ public sealed class CommandTests
         Assert.Contains($"clickhouse max    {last}", status.Output);
         Assert.Contains("events behind     0", status.Output);
         Assert.Contains("lag               0.000 s", status.Output);
+        Assert.Contains($"trade_state       {last} (0 events behind the journal", status.Output);
         Assert.Contains("daemon            stopped", status.Output);
 
         var clean = await RunAsync(data, ch, "verify", "--clickhouse");
