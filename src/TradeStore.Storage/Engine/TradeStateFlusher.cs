@@ -61,18 +61,6 @@ internal sealed class TradeStateFlusher : IDisposable
     /// <summary>The last <c>seq</c> whose state <c>trade_state</c> holds (the committed checkpoint).</summary>
     public long FlushedSeq => Interlocked.Read(ref _flushedSeq);
 
-    /// <summary>Trades waiting to be written.</summary>
-    public int PendingCount
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _pending.Count;
-            }
-        }
-    }
-
     /// <summary>
     /// A copy of every state not yet known to be in <c>trade_state</c>: the batch being written and the pending ones
     /// (newer win); <see langword="null"/> when more than <paramref name="limit"/>.
