@@ -45,12 +45,12 @@ public sealed class TradeQueries(DuckDbDatabase database, StateIndex index, Writ
         List<Trade> trades;
         // By design the overlay, not the view, while the engine runs: folding the journal tail in SQL turned a
         // 3 ms page of 1,000,000 trades into 15-50 ms (docs/benchmarks.md), the in-memory overlay costs microseconds.
-        if (engine?.UnflushedStates(MaxOverlay) is { } unflushed)
+        // Account and symbol never change, so only unflushed trades of the filter's account and symbol can hide a table row.
+        if (engine?.UnflushedStates(MaxOverlay, t => (filter.Account is null || t.Account == filter.Account) && (filter.Symbol is null || t.Symbol == filter.Symbol)) is { } unflushed)
         {
-            var overlaid = unflushed.Values.Where(t => t.Account == (filter.Account ?? t.Account) && t.Symbol == (filter.Symbol ?? t.Symbol)).ToList();
-            // Each overlaid trade hides at most one table row, so this many more rows still fill the page.
-            var rows = Query("trade_state", filter, after, filter.Limit + 1L + overlaid.Count);
-            trades = [.. rows.Where(t => !unflushed.ContainsKey(t.TradeId)).Concat(overlaid.Where(t => Matches(t, filter, after)))];
+            // Each of them hides at most one table row, so this many more rows still fill the page.
+            var rows = Query("trade_state", filter, after, filter.Limit + 1L + unflushed.Count);
+            trades = [.. rows.Where(t => !unflushed.ContainsKey(t.TradeId)).Concat(unflushed.Values.Where(t => Matches(t, filter, after)))];
             trades.Sort(static (a, b) =>
             {
                 var byTime = a.ExecutedAt.CompareTo(b.ExecutedAt);

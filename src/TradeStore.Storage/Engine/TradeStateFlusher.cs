@@ -62,10 +62,11 @@ internal sealed class TradeStateFlusher : IDisposable
     public long FlushedSeq => Interlocked.Read(ref _flushedSeq);
 
     /// <summary>
-    /// A copy of every state not yet known to be in <c>trade_state</c>: the batch being written and the pending ones
-    /// (newer win); <see langword="null"/> when more than <paramref name="limit"/>.
+    /// A copy of the states not yet known to be in <c>trade_state</c> (the batch being written and the pending ones;
+    /// newer win) for which <paramref name="relevant"/> holds; <see langword="null"/> when more than
+    /// <paramref name="limit"/> trades are unflushed in all.
     /// </summary>
-    public Dictionary<string, Trade>? Unflushed(int limit)
+    public Dictionary<string, Trade>? Unflushed(int limit, Func<Trade, bool> relevant)
     {
         lock (_gate)
         {
@@ -74,18 +75,24 @@ internal sealed class TradeStateFlusher : IDisposable
                 return null;
             }
 
-            var states = new Dictionary<string, Trade>(_pending.Count + (_inFlight?.Count ?? 0), StringComparer.Ordinal);
+            var states = new Dictionary<string, Trade>(StringComparer.Ordinal);
             if (_inFlight is not null)
             {
                 foreach (var (tradeId, pending) in _inFlight)
                 {
-                    states[tradeId] = pending.State;
+                    if (relevant(pending.State))
+                    {
+                        states[tradeId] = pending.State;
+                    }
                 }
             }
 
             foreach (var (tradeId, pending) in _pending)
             {
-                states[tradeId] = pending.State;
+                if (relevant(pending.State))
+                {
+                    states[tradeId] = pending.State;
+                }
             }
 
             return states;

@@ -76,12 +76,13 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     public long StateFlushedSeq => _flusher?.FlushedSeq ?? 0;
 
     /// <summary>
-    /// Every committed state the <c>trade_state</c> table may not hold yet (pending or being flushed), by trade id;
-    /// <see langword="null"/> when the engine is not running or more than <paramref name="limit"/> trades wait.
-    /// A table read that starts after this call, with these states laid over it, is exact.
+    /// The committed states the <c>trade_state</c> table may not hold yet (pending or being flushed) that satisfy
+    /// <paramref name="relevant"/>, by trade id; <see langword="null"/> when the engine is not running or more than
+    /// <paramref name="limit"/> trades wait. A table read that starts after this call, with these states laid over
+    /// it, is exact.
     /// </summary>
-    internal IReadOnlyDictionary<string, Trade>? UnflushedStates(int limit) =>
-        Volatile.Read(ref _state) == Running ? _flusher?.Unflushed(limit) : null;
+    internal IReadOnlyDictionary<string, Trade>? UnflushedStates(int limit, Func<Trade, bool> relevant) =>
+        Volatile.Read(ref _state) == Running ? _flusher?.Unflushed(limit, relevant) : null;
 
     /// <summary>Loads the state index from DuckDB and starts the writer. The schema must already be migrated.</summary>
     public void Start()
