@@ -21,7 +21,8 @@ public sealed record EngineBenchmarkOptions(
     int QueueCapacity = 100_000,
     TimeSpan? BaselineDuration = null,
     string? JsonFile = null,
-    int Preload = 0);
+    int Preload = 0,
+    TimeSpan? StateFlushInterval = null);
 
 /// <summary>The figures of one run; also written as JSON with <c>--json</c>.</summary>
 public sealed record EngineBenchmarkResult(
@@ -65,14 +66,14 @@ public static class EngineBenchmark
         var duration = options.Duration ?? TimeSpan.FromSeconds(10);
         var machine = MachineDescription();
         output.WriteLine($"machine: {machine}");
-        output.WriteLine($"engine: workload {options.Workload}, {(options.Rate is { } r ? $"open loop at {r}/s" : $"closed loop, {options.Concurrency} submitters")}, {duration.TotalSeconds:0} s, max batch {options.MaxBatchSize}");
+        output.WriteLine($"engine: workload {options.Workload}, {(options.Rate is { } r ? $"open loop at {r}/s" : $"closed loop, {options.Concurrency} submitters")}, {duration.TotalSeconds:0} s, max batch {options.MaxBatchSize}, state flush every {(options.StateFlushInterval ?? new EngineOptions().StateFlushInterval).TotalMilliseconds:0} ms");
 
         using var directory = new BenchDirectory();
         using var database = DuckDbDatabase.Open(Path.Combine(directory.Path, "engine.duckdb"));
         DuckDbSchema.MigrateToLatest(database);
         var index = new StateIndex();
         var batches = new BatchCounter();
-        var engine = new WriteEngine(database, index, new EngineOptions { MaxBatchSize = options.MaxBatchSize, QueueCapacity = options.QueueCapacity }, [batches]);
+        var engine = new WriteEngine(database, index, new EngineOptions { MaxBatchSize = options.MaxBatchSize, QueueCapacity = options.QueueCapacity, StateFlushInterval = options.StateFlushInterval ?? new EngineOptions().StateFlushInterval }, [batches]);
         engine.Start();
         var workload = new Workload(options.Workload);
         using var commits = new CommitListener();

@@ -36,6 +36,7 @@ public static class IndexBenchmark
                        CASE WHEN i % 2 = 0 THEN 'buy' ELSE 'sell' END, 1000, 100.25, 0, 0, NULL, NULL, 'new', 'XNAS', 'bench',
                        TIMESTAMP '2026-01-01' + to_microseconds(i), now()::TIMESTAMP, now()::TIMESTAMP, 'key-' || i
                 FROM range(1, {n} + 1) t(i);
+                UPDATE sync_checkpoints SET last_seq = {n} WHERE sink = 'trade_state';
                 """;
             command.ExecuteNonQuery();
         }

@@ -25,4 +25,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2006, Level = LogLevel.Critical, Message = "WriteEngine writer stopped unexpectedly; every further command is refused as unavailable")]
     public static partial void WriterCrashed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "Flush of {TradeCount} trade states into trade_state (seq {FlushedSeq}..{PendingSeq}) failed ({Failures} in a row); kept pending and retried, reads stay exact")]
+    public static partial void StateFlushFailed(ILogger logger, Exception exception, int tradeCount, long flushedSeq, long pendingSeq, int failures);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "Final flush of trade_state at shutdown failed; it holds seq {FlushedSeq} and the next start folds the rest from the journal")]
+    public static partial void StateFinalFlushFailed(ILogger logger, long flushedSeq);
+
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Critical, Message = "The trade_state flusher stopped unexpectedly; trade_state lags until the next start (reads stay exact)")]
+    public static partial void StateFlusherCrashed(ILogger logger, Exception exception);
 }

@@ -31,6 +31,7 @@ public sealed class CommandTests
         Assert.Contains($"clickhouse max    {last}", status.Output);
         Assert.Contains("events behind     0", status.Output);
         Assert.Contains("lag               0.000 s", status.Output);
+        Assert.Contains($"trade_state       {last} (0 events behind the journal", status.Output);
         Assert.Contains("daemon            stopped", status.Output);
 
         var clean = await RunAsync(data, ch, "verify", "--clickhouse");
@@ -108,7 +109,8 @@ public sealed class CommandTests
         {
             Assert.Equal(Rows(a, "SELECT * FROM trade_events ORDER BY seq"), Rows(b, "SELECT * FROM trade_events ORDER BY seq"));
             Assert.Equal(Rows(a, "SELECT * FROM trade_state ORDER BY trade_id"), Rows(b, "SELECT * FROM trade_state ORDER BY trade_id"));
-            Assert.Equal(Rows(a, "SELECT sink, last_seq FROM sync_checkpoints WHERE sink = 'clickhouse'"), Rows(b, "SELECT sink, last_seq FROM sync_checkpoints"));
+            Assert.Equal(Rows(a, "SELECT sink, last_seq FROM sync_checkpoints WHERE sink = 'clickhouse'"), Rows(b, "SELECT sink, last_seq FROM sync_checkpoints WHERE sink <> 'trade_state'"));
+            Assert.Equal(Rows(a, "SELECT sink, last_seq FROM sync_checkpoints WHERE sink = 'trade_state'"), Rows(b, "SELECT sink, last_seq FROM sync_checkpoints WHERE sink = 'trade_state'"));
             var positionsA = await PositionsAsync(a);
             Assert.NotEmpty(positionsA);
             Assert.Equal(positionsA, await PositionsAsync(b));

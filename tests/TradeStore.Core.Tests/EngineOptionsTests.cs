@@ -18,4 +18,15 @@ public sealed class EngineOptionsTests
         Assert.True(result.Failed);
         Assert.Contains(setting, result.FailureMessage, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3_600_001)]
+    public void Validate_StateFlushIntervalOutOfRange_FailureNamesSetting(int milliseconds)
+    {
+        var result = new EngineOptionsValidator().Validate(null, new EngineOptions { StateFlushInterval = TimeSpan.FromMilliseconds(milliseconds) });
+
+        Assert.True(result.Failed);
+        Assert.Contains("StateFlushInterval", result.FailureMessage, StringComparison.Ordinal);
+    }
 }

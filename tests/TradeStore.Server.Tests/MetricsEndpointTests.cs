@@ -70,6 +70,32 @@ public sealed class MetricsEndpointTests : IDisposable
         Assert.All(exported.Samples, sample => Assert.Equal("applied", sample.Labels["outcome"]));
     }
 
+    [Fact]
+    public async Task Metrics_AfterAWrite_TradeStateFlushExported()
+    {
+        await using var app = await TestHostFactory.StartAsync(_data.Path);
+        using var client = app.GetTestClient();
+        Assert.Equal(201, (await new ApiClient(client).CreateAsync("FLUSH-1")).Code);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        IReadOnlyDictionary<string, PrometheusText.Family> families;
+        while (true)
+        {
+            families = PrometheusText.Parse(await client.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
+            if (families.GetValueOrDefault("tradestore_state_flush_rows") is { } rows
+                && rows.Samples.Any(s => s.Name.EndsWith("_count", StringComparison.Ordinal) && s.Value >= 1))
+            {
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, "no trade_state flush was exported");
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal("histogram", families["tradestore_state_flush_duration_seconds"].Type);
+        Assert.Equal("gauge", families["tradestore_state_flush_lag"].Type);
+    }
+
     [Theory]
     [InlineData("tradestore.write.commands", "{command}", true, "tradestore_write_commands_total")]
     [InlineData("tradestore.write.commit.duration", "s", false, "tradestore_write_commit_duration_seconds")]

@@ -1,6 +1,6 @@
 namespace TradeStore.Storage.Tests;
 
-/// <summary>A text dump of the DuckDB catalog (tables, columns, constraints), to compare schemas exactly.</summary>
+/// <summary>A text dump of the DuckDB catalog (tables, columns, constraints, indexes, views), to compare schemas exactly.</summary>
 internal static class DuckDbCatalog
 {
     public static string Dump(DuckDbDatabase database)
@@ -13,6 +13,7 @@ internal static class DuckDbCatalog
             "SELECT table_name, column_index, column_name, data_type, is_nullable, column_default FROM duckdb_columns() WHERE schema_name = 'main' ORDER BY table_name, column_index",
             "SELECT table_name, constraint_type, constraint_text, CAST(constraint_column_names AS VARCHAR) FROM duckdb_constraints() WHERE schema_name = 'main' ORDER BY ALL",
             "SELECT table_name, index_name, sql FROM duckdb_indexes() WHERE schema_name = 'main' ORDER BY ALL",
+            "SELECT view_name, sql FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal ORDER BY view_name",
         })
         {
             using var command = connection.CreateCommand();

@@ -29,8 +29,12 @@ public sealed class DuckDbMigrationTests : IDisposable
     private static MigrationSet WithEditedInitial(string edit)
     {
         var initial = DuckDbSchema.Migrations.Migrations[0];
-        return MigrationSet.From([new Migration(initial.Version, initial.Name, initial.UpSql + edit, initial.DownSql)]);
+        return MigrationSet.From([new Migration(initial.Version, initial.Name, initial.UpSql + edit, initial.DownSql), .. DuckDbSchema.Migrations.Migrations.Skip(1)]);
     }
+
+    private static readonly string[] AllIds = ["0001_initial", "0002_deferred_trade_state"];
+
+    private static int Latest => DuckDbSchema.Migrations.Migrations[^1].Version;
 
     private int CurrentVersion() => DuckDbSchema.CreateRunner(_database).StatusAsync(Ct).GetAwaiter().GetResult().CurrentVersion;
 
@@ -39,10 +43,11 @@ public sealed class DuckDbMigrationTests : IDisposable
     {
         var steps = DuckDbSchema.MigrateToLatest(_database);
 
-        Assert.Equal(["0001_initial"], steps.Select(s => s.Migration.Id));
+        Assert.Equal(AllIds, steps.Select(s => s.Migration.Id));
         Assert.Equal(["schema_migrations", "sync_checkpoints", "trade_events", "trade_state"], DuckDbCatalog.Tables(_database));
         var status = await DuckDbSchema.CreateRunner(_database).StatusAsync(Ct);
-        var row = Assert.Single(status.Entries).Applied!;
+        Assert.Equal(AllIds.Length, status.Entries.Count);
+        var row = status.Entries[0].Applied!;
         Assert.Equal(DuckDbSchema.Migrations.Migrations[0].Checksum, row.Checksum);
         Assert.Equal("initial", row.Name);
         Assert.True(row.Duration >= TimeSpan.Zero);
@@ -69,15 +74,16 @@ public sealed class DuckDbMigrationTests : IDisposable
         var first = DuckDbCatalog.Dump(_database);
 
         var reverted = await runner.DownAsync(0, cancellationToken: Ct);
-        Assert.Equal(["0001_initial"], reverted.Select(s => s.Migration.Id));
+        Assert.Equal(AllIds.Reverse(), reverted.Select(s => s.Migration.Id));
         Assert.Equal(["schema_migrations"], DuckDbCatalog.Tables(_database));
         Assert.Equal(0, CurrentVersion());
 
         await runner.UpAsync(cancellationToken: Ct);
 
         Assert.Contains("trade_events", first);
+        Assert.Contains("current_trade_state", first);
         Assert.Equal(first, DuckDbCatalog.Dump(_database));
-        Assert.Equal(1, CurrentVersion());
+        Assert.Equal(Latest, CurrentVersion());
     }
 
     [Fact]
@@ -86,15 +92,15 @@ public sealed class DuckDbMigrationTests : IDisposable
         DuckDbSchema.MigrateToLatest(_database);
         var before = DuckDbCatalog.Dump(_database);
         // The first statement succeeds, the second fails: the transaction must take the first one back too.
-        var broken = WithExtra(new Migration(2, "broken", "CREATE TABLE extra (x INTEGER);\nALTER TABLE trade_events ADD COLUMN note VARCHAR;\nINSERT INTO no_such_table VALUES (1);", "DROP TABLE extra;"));
+        var broken = WithExtra(new Migration(Latest + 1, "broken", "CREATE TABLE extra (x INTEGER);\nALTER TABLE trade_events ADD COLUMN note VARCHAR;\nINSERT INTO no_such_table VALUES (1);", "DROP TABLE extra;"));
 
         var ex = await Assert.ThrowsAsync<MigrationException>(() => DuckDbSchema.CreateRunner(_database, broken).UpAsync(cancellationToken: Ct));
 
         Assert.Equal(MigrationErrorKind.Failed, ex.Kind);
-        Assert.Contains("0002_broken", ex.Message);
+        Assert.Contains($"{Latest + 1:D4}_broken", ex.Message);
         Assert.Contains("no_such_table", ex.Message);
-        Assert.Contains("unchanged at version 1", ex.Message);
-        Assert.Equal(1, CurrentVersion());
+        Assert.Contains($"unchanged at version {Latest}", ex.Message);
+        Assert.Equal(Latest, CurrentVersion());
         Assert.Equal(before, DuckDbCatalog.Dump(_database));
     }
 
@@ -142,16 +148,16 @@ public sealed class DuckDbMigrationTests : IDisposable
     [Fact]
     public async Task MigrateToLatest_DatabaseNewerThanBinary_RefusedNamingBothVersions()
     {
-        var newer = WithExtra(new Migration(2, "future_column", "ALTER TABLE trade_events ADD COLUMN future VARCHAR;", "-- Drops the future column.\nALTER TABLE trade_events DROP COLUMN future;"));
+        var newer = WithExtra(new Migration(Latest + 1, "future_column", "ALTER TABLE trade_events ADD COLUMN future VARCHAR;", "-- Drops the future column.\nALTER TABLE trade_events DROP COLUMN future;"));
         await DuckDbSchema.CreateRunner(_database, newer).UpAsync(cancellationToken: Ct);
         var before = DuckDbCatalog.Dump(_database);
 
         var ex = Assert.Throws<MigrationException>(() => DuckDbSchema.MigrateToLatest(_database));
 
         Assert.Equal(MigrationErrorKind.DatabaseNewer, ex.Kind);
-        Assert.Contains("schema version 2", ex.Message);
-        Assert.Contains("version 1", ex.Message);
-        Assert.Contains("0002_future_column", ex.Message);
+        Assert.Contains($"schema version {Latest + 1}", ex.Message);
+        Assert.Contains($"version {Latest}", ex.Message);
+        Assert.Contains($"{Latest + 1:D4}_future_column", ex.Message);
         Assert.Equal(MigrationErrorKind.DatabaseNewer, Assert.Throws<MigrationException>(() => DuckDbSchema.RequireLatest(_database)).Kind);
         Assert.Equal(before, DuckDbCatalog.Dump(_database));
     }
@@ -175,7 +181,7 @@ public sealed class DuckDbMigrationTests : IDisposable
 
         var plan = await runner.PlanUpAsync(cancellationToken: Ct);
 
-        Assert.Equal(["0001_initial"], plan.Steps.Select(s => s.Id));
+        Assert.Equal(AllIds, plan.Steps.Select(s => s.Id));
         Assert.Contains("CREATE TABLE trade_events", plan.Sql(plan.Steps[0]));
         Assert.Equal(before, DuckDbCatalog.Dump(_database));
         Assert.Empty(DuckDbCatalog.Tables(_database));
@@ -184,16 +190,16 @@ public sealed class DuckDbMigrationTests : IDisposable
     [Fact]
     public async Task UpTo_ThenUp_AppliesTheRestInOrder()
     {
-        var two = WithExtra(new Migration(2, "extra", "CREATE TABLE extra (x INTEGER);", "DROP TABLE extra;"));
-        var runner = DuckDbSchema.CreateRunner(_database, two);
+        var extra = WithExtra(new Migration(Latest + 1, "extra", "CREATE TABLE extra (x INTEGER);", "DROP TABLE extra;"));
+        var runner = DuckDbSchema.CreateRunner(_database, extra);
 
         Assert.Equal([1], (await runner.UpAsync(1, cancellationToken: Ct)).Select(s => s.Migration.Version));
-        Assert.DoesNotContain("extra", DuckDbCatalog.Tables(_database));
-        Assert.Equal([2], (await runner.UpAsync(cancellationToken: Ct)).Select(s => s.Migration.Version));
+        Assert.Equal(1, CurrentVersion());
+        Assert.Equal(Enumerable.Range(2, Latest), (await runner.UpAsync(cancellationToken: Ct)).Select(s => s.Migration.Version));
         Assert.Contains("extra", DuckDbCatalog.Tables(_database));
 
-        Assert.Equal([2], (await runner.DownAsync(1, cancellationToken: Ct)).Select(s => s.Migration.Version));
+        Assert.Equal([Latest + 1], (await runner.DownAsync(Latest, cancellationToken: Ct)).Select(s => s.Migration.Version));
         Assert.DoesNotContain("extra", DuckDbCatalog.Tables(_database));
-        Assert.Equal(1, CurrentVersion());
+        Assert.Equal(Latest, CurrentVersion());
     }
 }

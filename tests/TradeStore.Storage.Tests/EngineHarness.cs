@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.Engine;
@@ -12,11 +13,13 @@ internal sealed class EngineHarness : IAsyncDisposable
     private readonly TempDirectory _directory = new("engine");
     private readonly EngineOptions _options;
     private readonly ICommitObserver[] _observers;
+    private readonly ILogger<WriteEngine>? _logger;
 
-    private EngineHarness(EngineOptions options, ICommitObserver[] observers)
+    private EngineHarness(EngineOptions options, ICommitObserver[] observers, ILogger<WriteEngine>? logger = null)
     {
         _options = options;
         _observers = observers;
+        _logger = logger;
     }
 
     public DuckDbDatabase Database { get; private set; } = null!;
@@ -32,6 +35,32 @@ internal sealed class EngineHarness : IAsyncDisposable
         var harness = new EngineHarness(options ?? new EngineOptions(), observers);
         harness.Open();
         return harness;
+    }
+
+    /// <summary>A started harness whose engine logs to <paramref name="logger"/>.</summary>
+    public static EngineHarness Start(EngineOptions options, ILogger<WriteEngine> logger)
+    {
+        var harness = new EngineHarness(options, [], logger);
+        harness.Open();
+        return harness;
+    }
+
+    /// <summary>
+    /// Copies the database file and its WAL into <paramref name="directory"/> while the engine runs: what a SIGKILL at
+    /// this moment leaves on disk (every commit is in the WAL; nothing the engine would do at a clean stop happened).
+    /// Call it while no command is in flight. Returns the copy's database path.
+    /// </summary>
+    public string CopyFilesAsIfKilled(string directory)
+    {
+        var target = Path.Combine(directory, "tradestore.duckdb");
+        File.Copy(Database.Path, target);
+        var wal = Database.Path + ".wal";
+        if (File.Exists(wal))
+        {
+            File.Copy(wal, target + ".wal");
+        }
+
+        return target;
     }
 
     public ValueTask<CommandResult> Submit(TradeCommand command) => Engine.SubmitAsync(command, TestContext.Current.CancellationToken);
@@ -62,8 +91,8 @@ internal sealed class EngineHarness : IAsyncDisposable
         Database = DuckDbDatabase.Open(_directory.DatabasePath);
         DuckDbSchema.MigrateToLatest(Database);
         Index = new StateIndex();
-        Engine = new WriteEngine(Database, Index, _options, _observers);
-        Queries = new TradeQueries(Database, Index);
+        Engine = new WriteEngine(Database, Index, _options, _observers, _logger);
+        Queries = new TradeQueries(Database, Index, Engine);
         Engine.Start();
     }
 

@@ -67,14 +67,14 @@ public sealed class EnginePropertyTests
 
     internal static void AssertJournalInvariants(EngineHarness harness)
     {
-        // Every event seq is gap-free from 1, and trade_state is the last journal row of each trade.
+        // Every event seq is gap-free from 1, and the current state is the last journal row of each trade.
         var events = harness.Scalar("SELECT count(*) FROM trade_events");
         Assert.Equal(events, harness.Scalar("SELECT coalesce(max(seq), 0) FROM trade_events"));
         Assert.Equal(events == 0 ? 0 : 1, harness.Scalar("SELECT coalesce(min(seq), 0) FROM trade_events"));
         Assert.Equal(0, harness.Scalar("""
             SELECT count(*) FROM (
                 SELECT trade_id, max(version) AS version, max(seq) AS seq FROM trade_events GROUP BY trade_id) j
-            FULL JOIN trade_state s USING (trade_id)
+            FULL JOIN current_trade_state s USING (trade_id)
             WHERE s.version IS DISTINCT FROM j.version OR s.last_seq IS DISTINCT FROM j.seq
             """));
 
@@ -113,7 +113,7 @@ public sealed class EnginePropertyTests
             Assert.Equal(trade, harness.Index.Find(id));
         }
 
-        Assert.Equal(expected.Count, harness.Scalar("SELECT count(*) FROM trade_state"));
+        Assert.Equal(expected.Count, harness.Scalar("SELECT count(*) FROM current_trade_state"));
     }
 
     /// <summary>What the fold cannot know: the engine's clock and global seq.</summary>

@@ -19,7 +19,7 @@ public sealed class WriteEngineTests
         Assert.Equal(1, result.Trade!.Version);
         Assert.Equal(TradeStatus.New, harness.Queries.GetTrade("T1")!.Status);
         Assert.Equal(1, harness.Scalar("SELECT count(*) FROM trade_events WHERE trade_id = 'T1'"));
-        Assert.Equal(1, harness.Scalar("SELECT count(*) FROM trade_state WHERE trade_id = 'T1' AND version = 1"));
+        Assert.Equal(1, harness.Scalar("SELECT count(*) FROM current_trade_state WHERE trade_id = 'T1' AND version = 1"));
         var history = harness.Queries.GetHistory("T1");
         Assert.Equal(result.Trade, Assert.Single(history).State);
     }
@@ -138,7 +138,7 @@ public sealed class WriteEngineTests
             Assert.True((await first).Succeeded);
             Assert.All(await Task.WhenAll(queued), r => Assert.True(r.Succeeded));
             Assert.Null(harness.Queries.GetTrade("T5"));
-            Assert.Equal(5, harness.Scalar("SELECT count(*) FROM trade_state"));
+            Assert.Equal(5, harness.Scalar("SELECT count(*) FROM current_trade_state"));
         }
         finally
         {
@@ -165,11 +165,11 @@ public sealed class WriteEngineTests
     {
         await using var harness = EngineHarness.Start();
         Assert.True((await harness.Submit(Buy("T1"))).Succeeded);
-        Exec(harness, "ALTER TABLE trade_state RENAME TO trade_state_away");
+        Exec(harness, "ALTER TABLE trade_events RENAME TO trade_events_away");
 
         var failed = await harness.Submit(Buy("T2"));
 
-        Exec(harness, "ALTER TABLE trade_state_away RENAME TO trade_state");
+        Exec(harness, "ALTER TABLE trade_events_away RENAME TO trade_events");
         Assert.Equal(CommandErrorKind.StorageFailure, failed.Error!.Kind);
         Assert.Null(harness.Queries.GetTrade("T2"));
         Assert.Equal(1, harness.Scalar("SELECT count(*) FROM trade_events"));

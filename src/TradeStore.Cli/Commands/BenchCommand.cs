@@ -38,7 +38,13 @@ public static class BenchCommand
                 result.AddError("--preload must be 0 or greater.");
             }
         });
-        foreach (var positive in new[] { duration, concurrency, maxBatch, baseline })
+        var stateFlush = new Option<int>("--state-flush-ms")
+        {
+            Description = "Engine:StateFlushInterval for this run, in milliseconds.",
+            DefaultValueFactory = _ => (int)new EngineOptions().StateFlushInterval.TotalMilliseconds,
+            HelpName = "MS",
+        };
+        foreach (var positive in new[] { duration, concurrency, maxBatch, baseline, stateFlush })
         {
             positive.Validators.Add(result =>
             {
@@ -59,7 +65,7 @@ public static class BenchCommand
 
         var command = new Command("engine", "Throughput and acknowledgement latency of the in-process WriteEngine, and its ratio to one DuckDB transaction per trade.")
         {
-            workload, duration, rate, concurrency, maxBatch, baseline, json, preload,
+            workload, duration, rate, concurrency, maxBatch, baseline, json, preload, stateFlush,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -71,7 +77,8 @@ public static class BenchCommand
                 MaxBatchSize: parseResult.GetValue(maxBatch),
                 BaselineDuration: TimeSpan.FromSeconds(parseResult.GetValue(baseline)),
                 JsonFile: parseResult.GetValue(json),
-                Preload: parseResult.GetValue(preload)), parseResult.InvocationConfiguration.Output, cancellationToken);
+                Preload: parseResult.GetValue(preload),
+                StateFlushInterval: TimeSpan.FromMilliseconds(parseResult.GetValue(stateFlush))), parseResult.InvocationConfiguration.Output, cancellationToken);
             return ExitCodes.Success;
         });
         return command;

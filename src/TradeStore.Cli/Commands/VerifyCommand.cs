@@ -31,7 +31,7 @@ public static class VerifyCommand
 
     private static readonly Option<long> SampleAbove = new("--sample-above")
     {
-        Description = "Compare trade_state with the journal for every trade up to this many trades, for a random sample of this size above it.",
+        Description = "Compare the current state (current_trade_state) with the journal for every trade up to this many trades, for a random sample of this size above it.",
         HelpName = "N",
         DefaultValueFactory = _ => 1_000_000,
     };

@@ -122,7 +122,7 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
             price = decimal.Parse(reader.GetString(4), NumberStyles.Number, CultureInfo.InvariantCulture);
         }
 
-        command.CommandText = "SELECT trade_id, version, last_seq FROM trade_state";
+        command.CommandText = "SELECT trade_id, version, last_seq FROM current_trade_state";
         var trades = new Dictionary<string, (long Version, long Seq)>(StringComparer.Ordinal);
         using (var reader = command.ExecuteReader())
         {

@@ -22,4 +22,13 @@ public sealed class EngineOptions
     /// <value>Default 100,000: about one second of work at full speed.</value>
     [Range(1, 10_000_000, ErrorMessage = "must be between 1 and 10000000.")]
     public int QueueCapacity { get; set; } = 100_000;
+
+    /// <summary>
+    /// Longest time a committed change waits before the background flush writes it into <c>trade_state</c>. Reads are
+    /// exact at any moment (the state index and <c>current_trade_state</c> overlay the journal tail); this only bounds
+    /// how far the table lags and how much a start-up has to fold.
+    /// </summary>
+    /// <value>Default 200 ms: each flush is one transaction whose cost hardly depends on its size (docs/benchmarks.md).</value>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00", ErrorMessage = "must be between 00:00:00.001 and 01:00:00.")]
+    public TimeSpan StateFlushInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 }

@@ -31,7 +31,7 @@ public sealed record ProjectionSnapshot(long LastSeq, IReadOnlyList<Trade> Trade
             command.CommandText = """
                 SELECT trade_id, version, last_seq, account, symbol, side, quantity, price, filled_quantity, filled_notional,
                        status, venue, trader, executed_at, created_at, updated_at
-                FROM trade_state WHERE status <> 'deleted' ORDER BY trade_id
+                FROM current_trade_state WHERE status <> 'deleted' ORDER BY trade_id
                 """;
             using var reader = command.ExecuteReader();
             while (reader.Read())

@@ -12,6 +12,10 @@ public static class EngineMetricsNames
     public const string CommitDuration = "tradestore.write.commit.duration";
     public const string AckLatency = "tradestore.write.ack.latency";
     public const string QueueDepth = "tradestore.write.queue.depth";
+    public const string StateFlushDuration = "tradestore.state.flush.duration";
+    public const string StateFlushRows = "tradestore.state.flush.rows";
+    public const string StateFlushLag = "tradestore.state.flush.lag";
+    public const string StateFlushFailures = "tradestore.state.flush.failures";
 }
 
 /// <summary>
@@ -27,8 +31,11 @@ internal sealed class EngineMetrics : IDisposable
     private readonly Histogram<int> _batchSize;
     private readonly Histogram<double> _commitDuration;
     private readonly Histogram<double> _ackLatency;
+    private readonly Histogram<double> _stateFlushDuration;
+    private readonly Histogram<int> _stateFlushRows;
+    private readonly Counter<long> _stateFlushFailures;
 
-    public EngineMetrics(Func<int> queueDepth, IMeterFactory? meterFactory = null)
+    public EngineMetrics(Func<int> queueDepth, Func<long> stateLag, IMeterFactory? meterFactory = null)
     {
         _meter = meterFactory?.Create(EngineMetricsNames.Meter) ?? new Meter(EngineMetricsNames.Meter);
         _commands = _meter.CreateCounter<long>(EngineMetricsNames.Commands, "{command}", "Commands decided by the writer, by type and outcome.");
@@ -39,6 +46,12 @@ internal sealed class EngineMetrics : IDisposable
         _ackLatency = _meter.CreateHistogram(EngineMetricsNames.AckLatency, "s", "From submission to acknowledgement of one command.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 5] });
         _meter.CreateObservableGauge(EngineMetricsNames.QueueDepth, queueDepth, "{command}", "Commands waiting for the writer.");
+        _stateFlushDuration = _meter.CreateHistogram(EngineMetricsNames.StateFlushDuration, "s", "Time to write the pending states into trade_state (one transaction).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5] });
+        _stateFlushRows = _meter.CreateHistogram(EngineMetricsNames.StateFlushRows, "{trade}", "Trades written into trade_state per flush.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 10, 100, 1000, 5000, 10000, 20000, 50000, 100000] });
+        _stateFlushFailures = _meter.CreateCounter<long>(EngineMetricsNames.StateFlushFailures, "{flush}", "Flushes of trade_state that failed (retried; nothing is lost).");
+        _meter.CreateObservableGauge(EngineMetricsNames.StateFlushLag, stateLag, "{event}", "Journal events whose state trade_state does not hold yet (reads are exact regardless).");
     }
 
     public void Command(TradeCommand command, string outcome) =>
@@ -51,6 +64,14 @@ internal sealed class EngineMetrics : IDisposable
     }
 
     public void Acknowledged(TimeSpan latency) => _ackLatency.Record(latency.TotalSeconds);
+
+    public void StateFlushed(int rows, TimeSpan duration)
+    {
+        _stateFlushRows.Record(rows);
+        _stateFlushDuration.Record(duration.TotalSeconds);
+    }
+
+    public void StateFlushFailed() => _stateFlushFailures.Add(1);
 
     public void Dispose() => _meter.Dispose();
 

@@ -28,7 +28,8 @@ public static class EngineServiceCollectionExtensions
             sp.GetService<TimeProvider>(),
             sp.GetService<IMeterFactory>()));
         services.TryAddSingleton<ITradeCommands>(sp => sp.GetRequiredService<WriteEngine>());
-        services.TryAddSingleton<TradeQueries>();
+        services.TryAddSingleton(sp => new TradeQueries(
+            sp.GetRequiredService<DuckDbDatabase>(), sp.GetRequiredService<StateIndex>(), sp.GetRequiredService<WriteEngine>()));
         services.TryAddSingleton<ITradeQueries>(sp => sp.GetRequiredService<TradeQueries>());
         services.AddHostedService<WriteEngineService>();
         return services;

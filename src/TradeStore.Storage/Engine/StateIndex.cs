@@ -93,14 +93,15 @@ public sealed class StateIndex
     }
 
     /// <summary>
-    /// Loads <c>trade_state</c> and the journal's idempotency keys; called once, before the writer starts and
+    /// Loads the exact current state (<c>current_trade_state</c>: <c>trade_state</c> with the journal tail folded over it)
+    /// and the journal's idempotency keys; called once, before the writer starts and
     /// before any reader. By design the dictionaries are sized from a count first: growing a concurrent
     /// dictionary to a million entries step by step took most of the load time (docs/benchmarks.md).
     /// </summary>
     internal void Load(DuckDbDatabase database)
     {
         using var connection = database.OpenConnection();
-        var tradeCount = (int)Scalar(connection, "SELECT count(*) FROM trade_state");
+        var tradeCount = (int)Scalar(connection, "SELECT count(*) FROM current_trade_state");
         var keyCount = (int)Scalar(connection, "SELECT count(idempotency_key) FROM trade_events");
         var trades = new ConcurrentDictionary<string, Trade>(Environment.ProcessorCount, Math.Max(31, tradeCount + (tradeCount / 4)), StringComparer.Ordinal);
         var idempotency = new Dictionary<string, IdempotencyRecord>(keyCount, StringComparer.Ordinal);
@@ -112,7 +113,7 @@ public sealed class StateIndex
             command.CommandText = """
                 SELECT trade_id, account, symbol, side, quantity, price, filled_quantity, filled_notional, status,
                        venue, trader, executed_at, version, last_seq, created_at, updated_at
-                FROM trade_state
+                FROM current_trade_state
                 """;
             using var reader = command.ExecuteReader();
             // By design account, symbol, venue and trader strings are shared: millions of trades use a few thousand of each.

@@ -11,8 +11,9 @@ namespace TradeStore.Storage.Engine;
 
 /// <summary>
 /// The single writer of TradeStore (DESIGN.md §2): a bounded command queue drained by one task in batches.
-/// Each batch is decided against the state index (later commands see earlier ones), written in one DuckDB
-/// transaction, and only after the commit are the index updated, the callers answered and the observers told.
+/// Each batch is decided against the state index (later commands see earlier ones), its events written in one DuckDB
+/// transaction, and only after the commit are the index updated, the callers answered, the observers told and the
+/// final states handed to the <see cref="TradeStateFlusher"/>, which writes <c>trade_state</c> in the background.
 /// </summary>
 public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 {
@@ -38,6 +39,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     private long _lastSeq;
     private Task _writer = Task.CompletedTask;
     private JournalBatchWriter? _batchWriter;
+    private TradeStateFlusher? _flusher;
 
     public WriteEngine(
         DuckDbDatabase database,
@@ -61,7 +63,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             SingleWriter = false,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _metrics = new EngineMetrics(() => _queue.Reader.Count, meterFactory);
+        _metrics = new EngineMetrics(() => _queue.Reader.Count, () => _flusher is { } flusher ? Math.Max(0, LastSeq - flusher.FlushedSeq) : 0, meterFactory);
     }
 
     /// <summary>The <c>seq</c> of the last committed event.</summary>
@@ -69,6 +71,18 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
     /// <summary>Commands waiting for the writer.</summary>
     public int QueueDepth => _queue.Reader.Count;
+
+    /// <summary>The last <c>seq</c> whose state the <c>trade_state</c> table holds (it is flushed behind the journal).</summary>
+    public long StateFlushedSeq => _flusher?.FlushedSeq ?? 0;
+
+    /// <summary>
+    /// The committed states the <c>trade_state</c> table may not hold yet (pending or being flushed) that satisfy
+    /// <paramref name="relevant"/>, by trade id; <see langword="null"/> when the engine is not running or more than
+    /// <paramref name="limit"/> trades wait. A table read that starts after this call, with these states laid over
+    /// it, is exact.
+    /// </summary>
+    internal IReadOnlyDictionary<string, Trade>? UnflushedStates(int limit, Func<Trade, bool> relevant) =>
+        Volatile.Read(ref _state) == Running ? _flusher?.Unflushed(limit, relevant) : null;
 
     /// <summary>Loads the state index from DuckDB and starts the writer. The schema must already be migrated.</summary>
     public void Start()
@@ -84,6 +98,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             _index.Load(_database);
             _lastSeq = _journal.LastSeq();
             _batchWriter = new JournalBatchWriter(_database);
+            _flusher = new TradeStateFlusher(_database, _options.StateFlushInterval, _logger, _metrics);
+            _flusher.Start();
             Log.EngineStarted(_logger, _index.Count, _index.LiveCount, _index.IdempotencyKeyCount, _lastSeq,
                 (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             Volatile.Write(ref _state, Running);
@@ -131,8 +147,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops accepting commands (they are refused as unavailable), commits everything already queued, and
-    /// checkpoints the database. Safe to call more than once.
+    /// Stops accepting commands (they are refused as unavailable), commits everything already queued, flushes the
+    /// pending states into <c>trade_state</c>, and checkpoints the database. Safe to call more than once.
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
@@ -154,6 +170,12 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         }
 
         await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (_flusher is { } flusher)
+        {
+            // The writer has drained: the flusher's final flush writes every committed state.
+            await flusher.StopAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         lock (_lifecycle)
         {
             if (_state == Stopped)
@@ -164,6 +186,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             _state = Stopped;
             _batchWriter?.Dispose();
             _batchWriter = null;
+            _flusher?.Dispose();
         }
 
         try
@@ -278,8 +301,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             var started = Stopwatch.GetTimestamp();
             try
             {
-                decision.Split(out var created, out var changed);
-                _batchWriter!.Write(decision.Events, created, changed);
+                _batchWriter!.Write(decision.Events);
             }
             catch (Exception ex)
             {
@@ -304,6 +326,9 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             }
 
             Interlocked.Exchange(ref _lastSeq, decision.Events[^1].Seq);
+            // Before the callers hear of it: a list read right after the acknowledgement must see the change.
+            decision.Split(out var created, out var changed);
+            _flusher!.Add(created, changed, decision.Events[^1].Seq);
         }
 
         Complete(batch, decision.Results);
@@ -436,14 +461,14 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
         public Dictionary<string, Trade> Keys { get; } = new(StringComparer.Ordinal);
 
-        /// <summary>Final states of trades created in this batch (not yet in <c>trade_state</c>) and of trades that were.</summary>
+        /// <summary>Final states of trades created in this batch (not yet in <c>trade_state</c>) and of trades known before.</summary>
         public void Split(out List<Trade> created, out List<Trade> changed)
         {
             created = new List<Trade>(Overlay.Count);
             changed = [];
             foreach (var state in Overlay.Values)
             {
-                // A create succeeds only for an unknown id (deleted ones are remembered), so it is not in trade_state yet.
+                // A create succeeds only for an unknown id (deleted ones are remembered), so it is in no earlier state.
                 (IsNew(state) ? created : changed).Add(state);
             }
         }

@@ -11,9 +11,11 @@ namespace TradeStore.Storage.Integrity;
 /// <list type="number">
 /// <item>journal <c>seq</c> starts at 1 and has no gap;</item>
 /// <item>each trade's versions run 1..n without a gap, starting with its create;</item>
-/// <item><c>trade_state</c> equals the last journal row of every trade (all trades, or a sample above <see cref="FullCompareLimit"/>);</item>
+/// <item>the current state (<c>current_trade_state</c>: the <c>trade_state</c> rows of trades without events after its
+/// checkpoint, the journal tail for the others) equals the last journal row of every trade (all trades, or a sample
+/// above <see cref="FullCompareLimit"/>);</item>
 /// <item>replaying each sampled trade's events through <see cref="TradeLifecycle"/> reproduces the recorded states;</item>
-/// <item>no sink checkpoint is ahead of the journal.</item>
+/// <item>no checkpoint (of a sink, or of <c>trade_state</c>) is ahead of the journal.</item>
 /// </list>
 /// The journal is the system of record; a disagreement is reported, never repaired silently.
 /// </summary>
@@ -36,7 +38,7 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
         var problems = new List<IntegrityProblem>();
 
         var events = Scalar(connection, "SELECT count(*) FROM trade_events");
-        var trades = Scalar(connection, "SELECT count(*) FROM trade_state");
+        var trades = Scalar(connection, "SELECT count(*) FROM current_trade_state");
         CheckSequence(connection, events, problems);
         CheckVersions(connection, problems);
         var scope = CheckState(connection, trades, problems);
@@ -93,7 +95,7 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
         var mismatches = Strings(connection, $"""
             WITH latest AS (
                 SELECT * FROM trade_events QUALIFY row_number() OVER (PARTITION BY trade_id ORDER BY version DESC) = 1),
-            state AS (SELECT * FROM trade_state {sample})
+            state AS (SELECT * FROM current_trade_state {sample})
             SELECT coalesce(s.trade_id, l.trade_id) || CASE
                 WHEN s.trade_id IS NULL THEN ': in the journal (version ' || l.version || ') but not in trade_state'
                 WHEN l.trade_id IS NULL THEN ': in trade_state but not in the journal'

@@ -89,8 +89,8 @@ public sealed class JournalImport : IDisposable
     }
 
     /// <summary>
-    /// Derives <c>trade_state</c> from the journal, sets <paramref name="checkpoints"/> (sinks that already hold
-    /// everything), and commits. Returns the number of trades.
+    /// Derives <c>trade_state</c> from the journal (its checkpoint then says it holds every event), sets
+    /// <paramref name="checkpoints"/> (sinks that already hold everything), and commits. Returns the number of trades.
     /// </summary>
     public long Complete(IEnumerable<string> checkpoints)
     {
@@ -115,6 +115,7 @@ public sealed class JournalImport : IDisposable
             command.ExecuteNonQuery();
         }
 
+        Engine.TradeStateCheckpoint.Write(_connection, _transaction, LastSeq);
         _transaction.Commit();
         _completed = true;
         return _versions.Count;

@@ -1,5 +1,6 @@
 using DuckDB.NET.Data;
 using TradeStore.Core.Trades;
+using TradeStore.Storage.Engine;
 using TradeStore.Storage.Journal;
 
 namespace TradeStore.Storage.Recovery;
@@ -26,7 +27,7 @@ public sealed record RecoveryReport(RecoveryOutcome Outcome, long JournalLastSeq
 /// that the first recovered <c>seq</c> follows the journal without a gap, that the events are contiguous, that the
 /// source agrees with the journal's last row and that each trade's versions follow on; otherwise it refuses with
 /// a report. Existing journal rows are never overwritten (a plain append: a clashing <c>seq</c> aborts the whole
-/// transaction); <c>trade_state</c> is rewritten for the affected trades in the same transaction.
+/// transaction); the journal tail is folded into <c>trade_state</c> (and its checkpoint moved) in the same transaction.
 /// </summary>
 public sealed class JournalRecovery(DuckDbDatabase database)
 {
@@ -112,15 +113,9 @@ public sealed class JournalRecovery(DuckDbDatabase database)
         return versions;
     }
 
-    /// <summary>Appends the events and upserts the last state of each trade, in one transaction; returns the number of trades.</summary>
+    /// <summary>Appends the events and folds the tail into <c>trade_state</c>, in one transaction; returns the number of recovered trades.</summary>
     private int Append(List<TradeEvent> events)
     {
-        var states = new Dictionary<string, Trade>(StringComparer.Ordinal);
-        foreach (var e in events)
-        {
-            states[e.TradeId] = e.State;
-        }
-
         using var connection = database.OpenConnection();
         using var transaction = connection.BeginTransaction();
         using (var appender = connection.CreateAppender("trade_events"))
@@ -131,36 +126,10 @@ public sealed class JournalRecovery(DuckDbDatabase database)
             }
         }
 
-        foreach (var s in states.Values)
-        {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
-                INSERT OR REPLACE INTO trade_state (trade_id, version, last_seq, account, symbol, side, quantity, price, filled_quantity,
-                    filled_notional, status, venue, trader, executed_at, created_at, updated_at)
-                VALUES ($id, $version, $seq, $account, $symbol, $side, $quantity, $price, $filled, $notional, $status, $venue, $trader,
-                    $executed, $created, $updated)
-                """;
-            command.Parameters.Add(new DuckDBParameter("id", s.TradeId));
-            command.Parameters.Add(new DuckDBParameter("version", s.Version));
-            command.Parameters.Add(new DuckDBParameter("seq", s.LastSeq));
-            command.Parameters.Add(new DuckDBParameter("account", s.Account));
-            command.Parameters.Add(new DuckDBParameter("symbol", s.Symbol));
-            command.Parameters.Add(new DuckDBParameter("side", s.Side.ToCode()));
-            command.Parameters.Add(new DuckDBParameter("quantity", s.Quantity));
-            command.Parameters.Add(new DuckDBParameter("price", s.Price));
-            command.Parameters.Add(new DuckDBParameter("filled", s.FilledQuantity));
-            command.Parameters.Add(new DuckDBParameter("notional", s.FilledNotional));
-            command.Parameters.Add(new DuckDBParameter("status", s.Status.ToCode()));
-            command.Parameters.Add(new DuckDBParameter("venue", (object?)s.Venue ?? DBNull.Value));
-            command.Parameters.Add(new DuckDBParameter("trader", (object?)s.Trader ?? DBNull.Value));
-            command.Parameters.Add(new DuckDBParameter("executed", s.ExecutedAt.UtcDateTime));
-            command.Parameters.Add(new DuckDBParameter("created", s.CreatedAt.UtcDateTime));
-            command.Parameters.Add(new DuckDBParameter("updated", s.UpdatedAt.UtcDateTime));
-            command.ExecuteNonQuery();
-        }
-
+        // By design the whole tail, not only the recovered trades: trade_state may lag the journal (a kill before a
+        // flush), and its checkpoint may only move past seqs whose states it holds.
+        TradeStateCheckpoint.FoldTail(connection, transaction);
         transaction.Commit();
-        return states.Count;
+        return events.Select(e => e.TradeId).Distinct(StringComparer.Ordinal).Count();
     }
 }

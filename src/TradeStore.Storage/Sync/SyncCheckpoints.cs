@@ -13,6 +13,12 @@ public sealed class SyncCheckpoints(DuckDbDatabase database)
     public const string Redis = "redis";
     public const string ClickHouse = "clickhouse";
 
+    /// <summary>
+    /// Not a sink: the last <c>seq</c> whose state the <c>trade_state</c> table holds (it is flushed behind the journal;
+    /// <c>current_trade_state</c> is exact). Lives here so every checkpoint is in one table.
+    /// </summary>
+    public const string TradeState = "trade_state";
+
     /// <summary>The last applied <c>seq</c> of <paramref name="sink"/>, 0 when it has none yet.</summary>
     public long Get(string sink)
     {

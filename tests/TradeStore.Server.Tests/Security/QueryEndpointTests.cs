@@ -51,7 +51,7 @@ public sealed class QueryEndpointTests(SecuredHost host) : IClassFixture<Secured
     public async Task Query_Select_RowsAsJsonWithExactDecimals()
     {
         var answer = await host.Client(Caller.Admin).PostAsync("/v1/query",
-            """{"sql":"WITH t AS (SELECT trade_id, account, price FROM trade_state WHERE trade_id = 'T-A') SELECT * FROM t"}""");
+            """{"sql":"WITH t AS (SELECT trade_id, account, price FROM current_trade_state WHERE trade_id = 'T-A') SELECT * FROM t"}""");
 
         Assert.Equal(200, answer.Code);
         Assert.Equal("trade_id", answer.Body.GetProperty("columns")[0].GetProperty("name").GetString());

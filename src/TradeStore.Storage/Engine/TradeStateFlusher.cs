@@ -1,0 +1,439 @@
+using System.Diagnostics;
+using DuckDB.NET.Data;
+using Microsoft.Extensions.Logging;
+using TradeStore.Core.Trades;
+
+namespace TradeStore.Storage.Engine;
+
+/// <summary>
+/// Keeps <c>trade_state</c> off the writer's commit path: after each commit the writer hands over the batch's final
+/// states, and a dedicated thread writes everything pending in ONE transaction (Appender for created trades, staging
+/// table + one <c>UPDATE … FROM</c> for changed ones, and the <c>'trade_state'</c> checkpoint), when the oldest pending
+/// change is <see cref="Core.Options.EngineOptions.StateFlushInterval"/> old, when <see cref="MaxPending"/> trades wait,
+/// and at shutdown. By design: a state write costs mostly per transaction (about 1 ms per table appended to, plus a
+/// full scan for the update), not per row, so doing it rarely for many rows is what takes it off the latency path.
+/// Reads stay exact meanwhile: the state index is updated by the writer, <c>current_trade_state</c> overlays the journal.
+/// </summary>
+internal sealed class TradeStateFlusher : IDisposable
+{
+    /// <summary>Pending trades that trigger a flush without waiting for the interval.</summary>
+    public const int MaxPending = 50_000;
+
+    private const string StagingTable = "trade_state_flush_staging";
+
+    // Account, symbol, side and created_at never change after the create.
+    private const string UpdateFromStaging = $"""
+        UPDATE trade_state SET version = s.version, last_seq = s.last_seq, quantity = s.quantity, price = s.price,
+            filled_quantity = s.filled_quantity, filled_notional = s.filled_notional, status = s.status, venue = s.venue,
+            trader = s.trader, executed_at = s.executed_at, updated_at = s.updated_at
+        FROM {StagingTable} s WHERE trade_state.trade_id = s.trade_id
+        """;
+
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan MinRetryDelay = TimeSpan.FromMilliseconds(100);
+
+    private readonly DuckDbDatabase _database;
+    private readonly TimeSpan _interval;
+    private readonly ILogger _logger;
+    private readonly EngineMetrics _metrics;
+    private readonly object _gate = new();
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private DuckDBConnection? _connection;
+    private Dictionary<string, PendingState> _pending = new(StringComparer.Ordinal);
+    private Dictionary<string, PendingState>? _inFlight;
+    private long _pendingSeq;
+    private long _flushedSeq;
+    private long _oldestPendingAt;
+    private long _retryAt;
+    private int _failures;
+    private bool _stopping;
+    private bool _started;
+
+    public TradeStateFlusher(DuckDbDatabase database, TimeSpan interval, ILogger logger, EngineMetrics metrics)
+    {
+        _database = database;
+        _interval = interval;
+        _logger = logger;
+        _metrics = metrics;
+    }
+
+    /// <summary>The last <c>seq</c> whose state <c>trade_state</c> holds (the committed checkpoint).</summary>
+    public long FlushedSeq => Interlocked.Read(ref _flushedSeq);
+
+    /// <summary>
+    /// A copy of the states not yet known to be in <c>trade_state</c> (the batch being written and the pending ones;
+    /// newer win) for which <paramref name="relevant"/> holds; <see langword="null"/> when more than
+    /// <paramref name="limit"/> trades are unflushed in all.
+    /// </summary>
+    public Dictionary<string, Trade>? Unflushed(int limit, Func<Trade, bool> relevant)
+    {
+        lock (_gate)
+        {
+            if (_pending.Count + (_inFlight?.Count ?? 0) > limit)
+            {
+                return null;
+            }
+
+            var states = new Dictionary<string, Trade>(StringComparer.Ordinal);
+            if (_inFlight is not null)
+            {
+                foreach (var (tradeId, pending) in _inFlight)
+                {
+                    if (relevant(pending.State))
+                    {
+                        states[tradeId] = pending.State;
+                    }
+                }
+            }
+
+            foreach (var (tradeId, pending) in _pending)
+            {
+                if (relevant(pending.State))
+                {
+                    states[tradeId] = pending.State;
+                }
+            }
+
+            return states;
+        }
+    }
+
+    /// <summary>
+    /// Reads the checkpoint and the journal tail after it (trades whose state is newer than <c>trade_state</c>, e.g.
+    /// after a kill before a flush) as the first pending set, and starts the flush thread. Before the writer starts.
+    /// </summary>
+    public void Start()
+    {
+        _connection = _database.OpenConnection();
+        Execute($"CREATE OR REPLACE TEMP TABLE {StagingTable} AS SELECT * FROM trade_state LIMIT 0");
+        var checkpoint = TradeStateCheckpoint.Read(_connection, null);
+        var tail = new Dictionary<string, PendingState>(StringComparer.Ordinal);
+        var last = checkpoint;
+        using (var command = _connection.CreateCommand())
+        {
+            // By design the checkpoint is a parameter: a constant seq bound lets DuckDB skip the journal before it.
+            command.CommandText = $"""
+                SELECT {TradeStateCheckpoint.StateColumns}, NOT EXISTS (SELECT 1 FROM trade_state s WHERE s.trade_id = t.trade_id) AS created
+                FROM ({TradeStateCheckpoint.TailQuery("$checkpoint")}) t
+                """;
+            command.Parameters.Add(new DuckDBParameter("checkpoint", checkpoint));
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var state = TradeQueries.ReadState(reader);
+                tail[state.TradeId] = new PendingState(state, reader.GetBoolean(16));
+                last = Math.Max(last, state.LastSeq);
+            }
+        }
+
+        lock (_gate)
+        {
+            _pending = tail;
+            _pendingSeq = last;
+            _flushedSeq = checkpoint;
+            // The tail is already old: flush it soon.
+            _oldestPendingAt = tail.Count > 0 ? Stopwatch.GetTimestamp() - ToTicks(_interval) : 0;
+            _started = true;
+        }
+
+        new Thread(Run) { IsBackground = true, Name = "tradestore-state-flush" }.Start();
+    }
+
+    /// <summary>
+    /// Called by the writer after a commit: the batch's final state of each trade (those <paramref name="created"/> in
+    /// it, and those already known), and the batch's last <c>seq</c>. A trade created and changed again before a flush
+    /// stays a create.
+    /// </summary>
+    public void Add(IReadOnlyCollection<Trade> created, IReadOnlyCollection<Trade> changed, long lastSeq)
+    {
+        lock (_gate)
+        {
+            var wasEmpty = _pending.Count == 0;
+            foreach (var state in created)
+            {
+                _pending[state.TradeId] = new PendingState(state, Created: true);
+            }
+
+            foreach (var state in changed)
+            {
+                _pending[state.TradeId] = new PendingState(state, _pending.TryGetValue(state.TradeId, out var earlier) && earlier.Created);
+            }
+
+            _pendingSeq = lastSeq;
+            if (_oldestPendingAt == 0)
+            {
+                _oldestPendingAt = Stopwatch.GetTimestamp();
+            }
+
+            if (wasEmpty || _pending.Count >= MaxPending)
+            {
+                Monitor.Pulse(_gate);
+            }
+        }
+    }
+
+    /// <summary>Stops the thread after a final flush of everything pending; a failed final flush is logged (the view stays exact).</summary>
+    public Task StopAsync()
+    {
+        lock (_gate)
+        {
+            if (!_started)
+            {
+                return Task.CompletedTask;
+            }
+
+            _stopping = true;
+            Monitor.Pulse(_gate);
+        }
+
+        return _done.Task;
+    }
+
+    public void Dispose() => _connection?.Dispose();
+
+    private static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+
+    private void Run()
+    {
+        try
+        {
+            while (WaitUntilDue())
+            {
+                TryFlush();
+            }
+
+            if (!TryFlush())
+            {
+                Log.StateFinalFlushFailed(_logger, FlushedSeq);
+            }
+        }
+        catch (Exception ex)
+        {
+            // By design never rethrown: a dead flusher only lets trade_state lag; reads and the journal stay exact.
+            Log.StateFlusherCrashed(_logger, ex);
+        }
+        finally
+        {
+            _done.TrySetResult();
+        }
+    }
+
+    /// <summary>Waits until a flush is due; <see langword="false"/> when stopping.</summary>
+    private bool WaitUntilDue()
+    {
+        lock (_gate)
+        {
+            while (!_stopping)
+            {
+                if (_pending.Count == 0)
+                {
+                    Monitor.Wait(_gate);
+                    continue;
+                }
+
+                var now = Stopwatch.GetTimestamp();
+                var due = _pending.Count >= MaxPending ? _retryAt : Math.Max(_oldestPendingAt + ToTicks(_interval), _retryAt);
+                if (now >= due)
+                {
+                    return true;
+                }
+
+                Monitor.Wait(_gate, TimeSpan.FromSeconds((double)(due - now) / Stopwatch.Frequency) + TimeSpan.FromMilliseconds(1));
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Writes everything pending in one transaction; on failure puts it back (newer changes win) and backs off.</summary>
+    private bool TryFlush()
+    {
+        Dictionary<string, PendingState> batch;
+        long seq;
+        long oldest;
+        lock (_gate)
+        {
+            if (_pending.Count == 0)
+            {
+                return true;
+            }
+
+            batch = _pending;
+            seq = _pendingSeq;
+            oldest = _oldestPendingAt;
+            _inFlight = batch;
+            _pending = new Dictionary<string, PendingState>(StringComparer.Ordinal);
+            _oldestPendingAt = 0;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            Write(batch, seq);
+        }
+        catch (Exception ex) when (ex is DuckDBException or InvalidOperationException)
+        {
+            if (CommittedAnyway(seq))
+            {
+                Succeeded(batch.Count, seq, started);
+                return true;
+            }
+
+            Restore(batch, oldest);
+            _metrics.StateFlushFailed();
+            Log.StateFlushFailed(_logger, ex, batch.Count, FlushedSeq, seq, _failures);
+            return false;
+        }
+
+        Succeeded(batch.Count, seq, started);
+        return true;
+    }
+
+    private void Succeeded(int rows, long seq, long started)
+    {
+        Interlocked.Exchange(ref _flushedSeq, seq);
+        lock (_gate)
+        {
+            // Only now, after the commit: until then readers lay these states over the table.
+            _inFlight = null;
+            _failures = 0;
+            _retryAt = 0;
+        }
+
+        _metrics.StateFlushed(rows, Stopwatch.GetElapsedTime(started));
+    }
+
+    /// <summary>Whether the checkpoint shows the batch was committed although the call failed (outcome unknown).</summary>
+    private bool CommittedAnyway(long seq)
+    {
+        try
+        {
+            return TradeStateCheckpoint.Read(_connection!, null) >= seq;
+        }
+        catch (DuckDBException)
+        {
+            return false;
+        }
+    }
+
+    private void Restore(Dictionary<string, PendingState> batch, long oldest)
+    {
+        lock (_gate)
+        {
+            foreach (var (tradeId, failed) in batch)
+            {
+                _pending[tradeId] = _pending.TryGetValue(tradeId, out var newer)
+                    ? newer with { Created = newer.Created || failed.Created }
+                    : failed;
+            }
+
+            _inFlight = null;
+
+            // The pending seq already covers the failed batch (it only grows), so the next checkpoint stays honest.
+            _oldestPendingAt = _oldestPendingAt == 0 ? oldest : Math.Min(_oldestPendingAt, oldest);
+            _failures++;
+            var delay = TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks,
+                Math.Max(_interval.Ticks, MinRetryDelay.Ticks) * (1L << Math.Min(_failures - 1, 16))));
+            _retryAt = Stopwatch.GetTimestamp() + ToTicks(delay);
+        }
+    }
+
+    private void Write(Dictionary<string, PendingState> batch, long seq)
+    {
+        var connection = _connection!;
+        using var transaction = connection.BeginTransaction();
+        try
+        {
+            var changed = 0;
+            using (var appender = connection.CreateAppender("trade_state"))
+            {
+                foreach (var pending in batch.Values)
+                {
+                    if (pending.Created)
+                    {
+                        AppendState(appender, pending.State);
+                    }
+                    else
+                    {
+                        changed++;
+                    }
+                }
+            }
+
+            if (changed > 0)
+            {
+                using (var appender = connection.CreateAppender("temp", "main", StagingTable))
+                {
+                    foreach (var pending in batch.Values)
+                    {
+                        if (!pending.Created)
+                        {
+                            AppendState(appender, pending.State);
+                        }
+                    }
+                }
+
+                Execute(UpdateFromStaging, transaction);
+                Execute($"DELETE FROM {StagingTable}", transaction);
+            }
+
+            TradeStateCheckpoint.Write(connection, transaction, seq);
+            transaction.Commit();
+        }
+        catch
+        {
+            TryRollback(transaction);
+            throw;
+        }
+    }
+
+    private static void AppendState(DuckDBAppender appender, Trade s)
+    {
+        var row = appender.CreateRow()
+            .AppendValue(s.TradeId)
+            .AppendValue(s.Version)
+            .AppendValue(s.LastSeq)
+            .AppendValue(s.Account)
+            .AppendValue(s.Symbol)
+            .AppendValue(s.Side.ToCode())
+            .AppendValue(s.Quantity)
+            .AppendValue(s.Price)
+            .AppendValue(s.FilledQuantity)
+            .AppendValue(s.FilledNotional)
+            .AppendValue(s.Status.ToCode())
+            .AppendValue(s.Venue)
+            .AppendValue(s.Trader)
+            .AppendValue(s.ExecutedAt.UtcDateTime)
+            .AppendValue(s.CreatedAt.UtcDateTime)
+            .AppendValue(s.UpdatedAt.UtcDateTime);
+        row.EndRow();
+    }
+
+    private static void TryRollback(DuckDBTransaction transaction)
+    {
+        try
+        {
+            transaction.Rollback();
+        }
+        catch (DuckDBException)
+        {
+            // By design ignored: DuckDB may already have aborted the transaction; the original failure is what matters.
+        }
+        catch (InvalidOperationException)
+        {
+            // Same: the transaction is already finished.
+        }
+    }
+
+    private void Execute(string sql, DuckDBTransaction? transaction = null)
+    {
+        using var command = _connection!.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>A trade's latest state, and whether it is not in <c>trade_state</c> yet (inserted rather than updated).</summary>
+    private readonly record struct PendingState(Trade State, bool Created);
+}
