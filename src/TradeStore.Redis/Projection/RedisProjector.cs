@@ -243,9 +243,16 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver, IHosted
         try
         {
             var redis = await _connection.GetDatabaseAsync().WaitAsync(cancellationToken);
-            if (Volatile.Read(ref _checkpoint) < 0 && !await ReadCheckpointAsync(redis))
+            if (Volatile.Read(ref _checkpoint) < 0)
             {
-                return;
+                if (!await ReadCheckpointAsync(redis))
+                {
+                    return;
+                }
+
+                // Whenever the checkpoint is (re-)read, so is the journal's end: events committed before this projector
+                // was told of commits (start-up) count as missing.
+                RaiseJournalSeq(_journal.LastSeq());
             }
 
             var announced = false;
@@ -327,7 +334,11 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver, IHosted
 
         if (!_committed.TryPeek(out var head))
         {
-            return _journal.ReadAfter(checkpoint, _options.MaxBatchSize);
+            // By design no journal query when nothing is known to be missing: every commit raises _journalSeq before its
+            // events are queued, and so does every checkpoint read, so an empty queue with the checkpoint at _journalSeq
+            // means Redis is current. Asking the journal here anyway cost one DuckDB query per commit (2.5% of the
+            // server's samples at 1,000 single POSTs/s).
+            return checkpoint >= Volatile.Read(ref _journalSeq) ? [] : _journal.ReadAfter(checkpoint, _options.MaxBatchSize);
         }
 
         if (head[0].Seq > checkpoint + 1)
