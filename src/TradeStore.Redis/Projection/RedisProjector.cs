@@ -62,6 +62,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver, IHosted
     private long _oldestPendingTicks;
     private long _recordedCheckpoint = -1;
     private long _lastDuckDbRecord;
+    private Task _recording = Task.CompletedTask;
     private string? _lastError;
     private long _lastErrorTicks;
     private bool _countCatchUp = true;
@@ -437,20 +438,40 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver, IHosted
     }
 
     /// <summary>Mirrors the checkpoint into DuckDB's <c>sync_checkpoints</c> for reports, at most once a second (each is a commit).</summary>
+    /// <remarks>
+    /// By design off the projector's path (one write in flight at a time, so an older checkpoint never lands after a
+    /// newer one): a DuckDB commit can wait behind a DuckDB checkpoint or a <c>trade_state</c> flush for hundreds of
+    /// milliseconds, and delivery to Redis must not wait with it. At shutdown (<paramref name="force"/>) it is synchronous.
+    /// </remarks>
     private void RecordInDuckDb(bool force = false)
     {
         var checkpoint = Volatile.Read(ref _checkpoint);
         var now = _time.GetTimestamp();
-        if (checkpoint < 0 || checkpoint == _recordedCheckpoint || (!force && _time.GetElapsedTime(_lastDuckDbRecord, now) < DuckDbCheckpointInterval))
+        if (checkpoint < 0 || checkpoint == Volatile.Read(ref _recordedCheckpoint) || (!force && _time.GetElapsedTime(_lastDuckDbRecord, now) < DuckDbCheckpointInterval))
         {
             return;
         }
 
+        if (force)
+        {
+            _recording.Wait();
+            Record(checkpoint);
+            return;
+        }
+
+        if (_recording.IsCompleted)
+        {
+            _lastDuckDbRecord = now;
+            _recording = Task.Run(() => Record(checkpoint));
+        }
+    }
+
+    private void Record(long checkpoint)
+    {
         try
         {
             _checkpoints.Set(SyncCheckpoints.Redis, checkpoint);
-            _recordedCheckpoint = checkpoint;
-            _lastDuckDbRecord = now;
+            Volatile.Write(ref _recordedCheckpoint, checkpoint);
         }
         catch (Exception ex)
         {
