@@ -79,13 +79,33 @@ public sealed partial class DuckDbDatabase : IDisposable
         return connection;
     }
 
-    /// <summary>Writes the WAL into the database file, so the next start has nothing to replay.</summary>
+    /// <summary>
+    /// Writes the WAL into the database file, so the next start has nothing to replay. DuckDB refuses while another
+    /// connection's write transaction is open (a sink recording its checkpoint, the state flusher); that is retried for
+    /// up to <see cref="CheckpointPatience"/>. By design never <c>FORCE CHECKPOINT</c>, which aborts those transactions.
+    /// </summary>
+    /// <exception cref="DuckDBException">DuckDB refused for another reason, or writers stayed busy throughout.</exception>
     public void Checkpoint()
     {
-        using var command = _root.CreateCommand();
-        command.CommandText = "CHECKPOINT";
-        command.ExecuteNonQuery();
+        var deadline = Environment.TickCount64 + (long)CheckpointPatience.TotalMilliseconds;
+        while (true)
+        {
+            try
+            {
+                using var command = _root.CreateCommand();
+                command.CommandText = "CHECKPOINT";
+                command.ExecuteNonQuery();
+                return;
+            }
+            catch (DuckDBException ex) when (ex.Message.Contains("other write transactions active", StringComparison.Ordinal) && Environment.TickCount64 < deadline)
+            {
+                Thread.Sleep(10);
+            }
+        }
     }
+
+    /// <summary>How long <see cref="Checkpoint"/> waits for other connections' write transactions to finish.</summary>
+    public static readonly TimeSpan CheckpointPatience = TimeSpan.FromSeconds(5);
 
     public void Dispose()
     {

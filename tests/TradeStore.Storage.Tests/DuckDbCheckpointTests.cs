@@ -4,8 +4,11 @@ using TradeStore.TestSupport;
 
 namespace TradeStore.Storage.Tests;
 
-/// <summary><c>Storage:CheckpointThreshold</c> reaches DuckDB, and the default is the documented one rather than DuckDB's 16MB.</summary>
-public sealed class CheckpointThresholdTests : IDisposable
+/// <summary>
+/// <c>Storage:CheckpointThreshold</c> reaches DuckDB (the default is the documented one rather than DuckDB's 16MB), and
+/// an explicit checkpoint waits for other connections' writes instead of failing or aborting them.
+/// </summary>
+public sealed class DuckDbCheckpointTests : IDisposable
 {
     private readonly TempDirectory _dir = new("checkpoint");
 
@@ -35,6 +38,39 @@ public sealed class CheckpointThresholdTests : IDisposable
 
         Assert.Contains("checkpoint_threshold 'lots'", error.Message);
         using var again = DuckDbDatabase.Open(_dir.DatabasePath); // the failed open released the file
+    }
+
+    [Fact]
+    public async Task Checkpoint_AnotherConnectionMidWrite_WaitsForItAndKeepsItsWrite()
+    {
+        using var database = DuckDbDatabase.Open(_dir.DatabasePath);
+        Migrations.DuckDbSchema.MigrateToLatest(database);
+        using var writer = database.OpenConnection();
+        using (var insert = writer.CreateCommand())
+        {
+            insert.CommandText = "INSERT INTO sync_checkpoints VALUES ('probe', 1, TIMESTAMP '2026-01-01')";
+            insert.ExecuteNonQuery();
+        }
+
+        // An UPDATE, as a sink recording its checkpoint does: DuckDB refuses a CHECKPOINT while it is open.
+        using var transaction = writer.BeginTransaction();
+        using (var update = writer.CreateCommand())
+        {
+            update.Transaction = transaction;
+            update.CommandText = "UPDATE sync_checkpoints SET last_seq = 7 WHERE sink = 'probe'";
+            update.ExecuteNonQuery();
+        }
+
+        var checkpoint = Task.Run(database.Checkpoint, TestContext.Current.CancellationToken);
+        await Task.Delay(200, TestContext.Current.CancellationToken);
+        Assert.False(checkpoint.IsCompleted, "the checkpoint waits while the other write transaction is open");
+        transaction.Commit();
+        await checkpoint.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        using var reader = database.OpenConnection();
+        using var count = reader.CreateCommand();
+        count.CommandText = "SELECT last_seq FROM sync_checkpoints WHERE sink = 'probe'";
+        Assert.Equal(7L, Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture));
     }
 
     private static long Bytes(string shown)
