@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.RegularExpressions;
+using TradeStore.Core.Security;
 using TradeStore.TestSupport;
 
 namespace TradeStore.IntegrationTests;
@@ -22,7 +23,9 @@ public sealed partial class SecurityCliTests : IDisposable
         var hash = HashLine().Match(toml).Groups[1].Value;
         Assert.StartsWith("ts_", key, StringComparison.Ordinal);
         Assert.Contains("Accounts = [\"ACC1\", \"ACC2\"]", toml, StringComparison.Ordinal);
-        Assert.DoesNotContain(key[(key.LastIndexOf('_') + 1)..], toml, StringComparison.Ordinal);
+        // The whole secret as the server parses it (a base64url secret may itself contain '_').
+        Assert.True(ApiKeyHash.TryParseKey(key, out _, out var secret) && secret.Length >= 40, key);
+        Assert.DoesNotContain(secret, toml, StringComparison.Ordinal);
         var secrets = _work.File("secrets.toml");
         await File.WriteAllTextAsync(secrets, toml, TestContext.Current.CancellationToken);
         File.SetUnixFileMode(secrets, UnixFileMode.UserRead | UnixFileMode.UserWrite);
@@ -45,7 +48,7 @@ public sealed partial class SecurityCliTests : IDisposable
         Assert.DoesNotContain(hash, metrics, StringComparison.Ordinal);
         child.Signal(15);
         Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
-        Assert.DoesNotContain(key[(key.LastIndexOf('_') + 1)..], child.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, child.Output, StringComparison.Ordinal);
         Assert.DoesNotContain(hash, child.Output, StringComparison.Ordinal);
     }
 
