@@ -37,26 +37,10 @@ internal sealed class JournalBatchWriter : IDisposable
         }
         catch
         {
-            TryRollback(transaction);
+            transaction.TryRollback();
             throw;
         }
     }
 
     public void Dispose() => _connection.Dispose();
-
-    private static void TryRollback(DuckDBTransaction transaction)
-    {
-        try
-        {
-            transaction.Rollback();
-        }
-        catch (DuckDBException)
-        {
-            // By design ignored: DuckDB may already have aborted the transaction; the original failure is what matters.
-        }
-        catch (InvalidOperationException)
-        {
-            // Same: the transaction is already finished.
-        }
-    }
 }

@@ -395,7 +395,7 @@ internal sealed class TradeStateFlusher : IDisposable
         }
         catch
         {
-            TryRollback(transaction);
+            transaction.TryRollback();
             throw;
         }
     }
@@ -420,22 +420,6 @@ internal sealed class TradeStateFlusher : IDisposable
             .AppendValue(s.CreatedAt.UtcDateTime)
             .AppendValue(s.UpdatedAt.UtcDateTime);
         row.EndRow();
-    }
-
-    private static void TryRollback(DuckDBTransaction transaction)
-    {
-        try
-        {
-            transaction.Rollback();
-        }
-        catch (DuckDBException)
-        {
-            // By design ignored: DuckDB may already have aborted the transaction; the original failure is what matters.
-        }
-        catch (InvalidOperationException)
-        {
-            // Same: the transaction is already finished.
-        }
     }
 
     private void Execute(string sql, DuckDBTransaction? transaction = null)
