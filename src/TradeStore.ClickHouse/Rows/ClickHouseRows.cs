@@ -30,20 +30,9 @@ public static class ClickHouseRows
             writer.WriteString("trade_id"u8, s.TradeId);
             writer.WriteNumber("version"u8, s.Version);
             writer.WriteString("event_type"u8, e.Type.ToCode());
-            writer.WriteString("account"u8, s.Account);
-            writer.WriteString("symbol"u8, s.Symbol);
-            writer.WriteString("side"u8, s.Side.ToCode());
-            WriteDecimal(writer, "quantity"u8, s.Quantity);
-            WriteDecimal(writer, "price"u8, s.Price);
-            WriteDecimal(writer, "filled_quantity"u8, s.FilledQuantity);
-            WriteDecimal(writer, "filled_notional"u8, s.FilledNotional);
+            WriteStateFields(writer, s);
             WriteDecimal(writer, "last_quantity"u8, e.LastQuantity);
             WriteDecimal(writer, "last_price"u8, e.LastPrice);
-            writer.WriteString("status"u8, s.Status.ToCode());
-            writer.WriteString("venue"u8, s.Venue);
-            writer.WriteString("trader"u8, s.Trader);
-            writer.WriteNumber("executed_at_us"u8, Timestamps.ToUnixMicroseconds(s.ExecutedAt));
-            writer.WriteNumber("created_at_us"u8, Timestamps.ToUnixMicroseconds(s.CreatedAt));
             writer.WriteNumber("recorded_at_us"u8, Timestamps.ToUnixMicroseconds(e.RecordedAt));
             // By design written, not left to the column DEFAULT: 18.16's JSONEachRow fills an omitted column with
             // its type's zero (0000-00-00), not with the DEFAULT expression.
@@ -70,24 +59,30 @@ public static class ClickHouseRows
             writer.WriteString("trade_id"u8, s.TradeId);
             writer.WriteNumber("version"u8, s.Version);
             writer.WriteNumber("last_seq"u8, s.LastSeq);
-            writer.WriteString("account"u8, s.Account);
-            writer.WriteString("symbol"u8, s.Symbol);
-            writer.WriteString("side"u8, s.Side.ToCode());
-            WriteDecimal(writer, "quantity"u8, s.Quantity);
-            WriteDecimal(writer, "price"u8, s.Price);
-            WriteDecimal(writer, "filled_quantity"u8, s.FilledQuantity);
-            WriteDecimal(writer, "filled_notional"u8, s.FilledNotional);
-            writer.WriteString("status"u8, s.Status.ToCode());
-            writer.WriteString("venue"u8, s.Venue);
-            writer.WriteString("trader"u8, s.Trader);
-            writer.WriteNumber("executed_at_us"u8, Timestamps.ToUnixMicroseconds(s.ExecutedAt));
-            writer.WriteNumber("created_at_us"u8, Timestamps.ToUnixMicroseconds(s.CreatedAt));
+            WriteStateFields(writer, s);
             writer.WriteNumber("updated_at_us"u8, Timestamps.ToUnixMicroseconds(s.UpdatedAt));
             writer.WriteEndObject();
             EndRow(writer, output);
         }
 
         return latest.Count;
+    }
+
+    /// <summary>The columns <c>trade_events</c> and <c>trade_state</c> share (JSONEachRow matches them by name, not order).</summary>
+    private static void WriteStateFields(Utf8JsonWriter writer, Trade s)
+    {
+        writer.WriteString("account"u8, s.Account);
+        writer.WriteString("symbol"u8, s.Symbol);
+        writer.WriteString("side"u8, s.Side.ToCode());
+        WriteDecimal(writer, "quantity"u8, s.Quantity);
+        WriteDecimal(writer, "price"u8, s.Price);
+        WriteDecimal(writer, "filled_quantity"u8, s.FilledQuantity);
+        WriteDecimal(writer, "filled_notional"u8, s.FilledNotional);
+        writer.WriteString("status"u8, s.Status.ToCode());
+        writer.WriteString("venue"u8, s.Venue);
+        writer.WriteString("trader"u8, s.Trader);
+        writer.WriteNumber("executed_at_us"u8, Timestamps.ToUnixMicroseconds(s.ExecutedAt));
+        writer.WriteNumber("created_at_us"u8, Timestamps.ToUnixMicroseconds(s.CreatedAt));
     }
 
     /// <summary>Reads one <c>trade_events</c> row selected with <see cref="EventColumns"/>.</summary>

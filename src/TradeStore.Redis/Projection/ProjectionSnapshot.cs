@@ -1,7 +1,7 @@
 using System.Globalization;
 using TradeStore.Core.Trades;
 using TradeStore.Storage;
-using TradeStore.Storage.Journal;
+using TradeStore.Storage.Engine;
 
 namespace TradeStore.Redis.Projection;
 
@@ -28,31 +28,11 @@ public sealed record ProjectionSnapshot(long LastSeq, IReadOnlyList<Trade> Trade
         using (var command = connection.CreateCommand())
         {
             command.Transaction = transaction;
-            command.CommandText = """
-                SELECT trade_id, version, last_seq, account, symbol, side, quantity, price, filled_quantity, filled_notional,
-                       status, venue, trader, executed_at, created_at, updated_at
-                FROM current_trade_state WHERE status <> 'deleted' ORDER BY trade_id
-                """;
+            command.CommandText = $"SELECT {TradeQueries.StateColumns} FROM current_trade_state WHERE status <> 'deleted' ORDER BY trade_id";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                trades.Add(new Trade(
-                    TradeId: reader.GetString(0),
-                    Account: reader.GetString(3),
-                    Symbol: reader.GetString(4),
-                    Side: TradeCodes.ParseSide(reader.GetString(5)),
-                    Quantity: reader.GetDecimal(6),
-                    Price: reader.GetDecimal(7),
-                    FilledQuantity: reader.GetDecimal(8),
-                    FilledNotional: reader.GetDecimal(9),
-                    Status: TradeCodes.ParseStatus(reader.GetString(10)),
-                    Venue: reader.IsDBNull(11) ? null : reader.GetString(11),
-                    Trader: reader.IsDBNull(12) ? null : reader.GetString(12),
-                    ExecutedAt: JournalColumns.Utc(reader.GetDateTime(13)),
-                    Version: reader.GetInt64(1),
-                    LastSeq: reader.GetInt64(2),
-                    CreatedAt: JournalColumns.Utc(reader.GetDateTime(14)),
-                    UpdatedAt: JournalColumns.Utc(reader.GetDateTime(15))));
+                trades.Add(TradeQueries.ReadState(reader));
             }
         }
 

@@ -110,11 +110,7 @@ public sealed class StateIndex
 
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = """
-                SELECT trade_id, account, symbol, side, quantity, price, filled_quantity, filled_notional, status,
-                       venue, trader, executed_at, version, last_seq, created_at, updated_at
-                FROM current_trade_state
-                """;
+            command.CommandText = $"SELECT {TradeQueries.StateColumns} FROM current_trade_state";
             using var reader = command.ExecuteReader();
             // By design account, symbol, venue and trader strings are shared: millions of trades use a few thousand of each.
             var strings = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -19,10 +19,10 @@ public sealed class TradeQueries(DuckDbDatabase database, StateIndex index, Writ
     /// <summary>Above this many unflushed trades a list reads <c>current_trade_state</c> instead of over-fetching.</summary>
     private const int MaxOverlay = 10_000;
 
-    private const string Columns = """
-        trade_id, account, symbol, side, quantity, price, filled_quantity, filled_notional, status,
-        venue, trader, executed_at, version, last_seq, created_at, updated_at
-        """;
+    /// <summary>The state columns (of <c>trade_state</c> or <c>current_trade_state</c>) in the order <see cref="ReadState"/> reads them.</summary>
+    public const string StateColumns =
+        "trade_id, account, symbol, side, quantity, price, filled_quantity, filled_notional, status, " +
+        "venue, trader, executed_at, version, last_seq, created_at, updated_at";
 
     private readonly JournalReader _journal = new(database);
 
@@ -91,7 +91,7 @@ public sealed class TradeQueries(DuckDbDatabase database, StateIndex index, Writ
     {
         using var connection = database.OpenConnection();
         using var command = connection.CreateCommand();
-        var sql = new StringBuilder($"SELECT {Columns} FROM {relation} WHERE status <> 'deleted'");
+        var sql = new StringBuilder($"SELECT {StateColumns} FROM {relation} WHERE status <> 'deleted'");
         if (filter.Account is { } account)
         {
             sql.Append(" AND account = $account");
@@ -143,8 +143,8 @@ public sealed class TradeQueries(DuckDbDatabase database, StateIndex index, Writ
         return trades;
     }
 
-    /// <summary>Reads a row whose columns are those of <see cref="Query"/>' SELECT.</summary>
-    internal static Trade ReadState(System.Data.Common.DbDataReader reader) => new(
+    /// <summary>Reads a row whose first columns are <see cref="StateColumns"/>.</summary>
+    public static Trade ReadState(System.Data.Common.DbDataReader reader) => new(
         TradeId: reader.GetString(0),
         Account: reader.GetString(1),
         Symbol: reader.GetString(2),

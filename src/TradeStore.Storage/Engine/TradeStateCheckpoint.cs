@@ -11,11 +11,6 @@ namespace TradeStore.Storage.Engine;
 /// </summary>
 internal static class TradeStateCheckpoint
 {
-    /// <summary>State columns in the order <see cref="TradeQueries.ReadState"/> reads them.</summary>
-    public const string StateColumns =
-        "trade_id, account, symbol, side, quantity, price, filled_quantity, filled_notional, status, " +
-        "venue, trader, executed_at, version, last_seq, created_at, updated_at";
-
     /// <summary>Columns of <c>trade_state</c> in table order.</summary>
     public const string TableColumns =
         "trade_id, version, last_seq, account, symbol, side, quantity, price, filled_quantity, filled_notional, " +

@@ -124,7 +124,7 @@ internal sealed class TradeStateFlusher : IDisposable
         {
             // By design the checkpoint is a parameter: a constant seq bound lets DuckDB skip the journal before it.
             command.CommandText = $"""
-                SELECT {TradeStateCheckpoint.StateColumns}, NOT EXISTS (SELECT 1 FROM trade_state s WHERE s.trade_id = t.trade_id) AS created
+                SELECT {TradeQueries.StateColumns}, NOT EXISTS (SELECT 1 FROM trade_state s WHERE s.trade_id = t.trade_id) AS created
                 FROM ({TradeStateCheckpoint.TailQuery("$checkpoint")}) t
                 """;
             command.Parameters.Add(new DuckDBParameter("checkpoint", checkpoint));
