@@ -12,31 +12,31 @@ out="${1:-artifacts/bench-scaling}"
 mkdir -p "$out"
 log="$out/scaling.log"
 : >"$log"
-dotnet build src/TradeStore.Cli -c Release -nologo -v q -clp:ErrorsOnly
-B="$root/src/TradeStore.Cli/bin/Release/net10.0/tradestore"
+dotnet build bench/TradeStore.Bench -c Release -nologo -v q -clp:ErrorsOnly
+B="$root/bench/TradeStore.Bench/bin/Release/net10.0/tradestore-bench"
 
 say() { printf '\n## %s (%s)\n' "$*" "$(date -u +%H:%M:%SZ), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$log"; }
 run() { "$@" 2>&1 | tee -a "$log" | grep -E '^(engine|index|http|generator|point)' || true; }
 
 say "engine: Engine:MaxBatchSize (insert, closed loop, 4,096 submitters, 8 s)"
 for batch in 100 500 1000 4000 16000; do
-  run "$B" bench engine --max-batch "$batch" --duration 8 --baseline-duration 1 --json "$out/engine-batch-$batch.json"
+  run "$B" engine --max-batch "$batch" --duration 8 --baseline-duration 1 --json "$out/engine-batch-$batch.json"
 done
 
 say "engine: concurrency (insert, closed loop, max batch 4,000, 8 s)"
 for c in 1 16 256 1024 4096; do
-  run "$B" bench engine --concurrency "$c" --duration 8 --baseline-duration 1 --json "$out/engine-concurrency-$c.json"
+  run "$B" engine --concurrency "$c" --duration 8 --baseline-duration 1 --json "$out/engine-concurrency-$c.json"
 done
 
 say "engine: database size (trades stored before the measured 10 s)"
 for n in 1000000 10000000; do
-  run "$B" bench engine --preload "$n" --duration 10 --baseline-duration 1 --json "$out/engine-insert-preload-$n.json"
-  run "$B" bench engine --workload mixed --preload "$n" --duration 10 --baseline-duration 1 --json "$out/engine-mixed-preload-$n.json"
+  run "$B" engine --preload "$n" --duration 10 --baseline-duration 1 --json "$out/engine-insert-preload-$n.json"
+  run "$B" engine --workload mixed --preload "$n" --duration 10 --baseline-duration 1 --json "$out/engine-mixed-preload-$n.json"
 done
 
 say "state index start-up and memory against database size"
 for n in 100000 1000000 10000000; do
-  run "$B" bench index --trades "$n"
+  run "$B" index --trades "$n"
 done
 
 say "serve: single POST against connections (closed loop, 8 s), start-up and list query with 1,000,000 trades stored"
@@ -46,7 +46,7 @@ url="http://127.0.0.1:$port"
 start_serve() {
   local started; started=$(date +%s%N)
   TRADESTORE__SECURITY__REQUESTSPERSECOND=0 TRADESTORE__SECURITY__CONCURRENTREQUESTS=0 \
-    "$B" serve --data "$data" --urls "$url" >>"$out/serve.log" 2>&1 &
+    "$root/src/TradeStore.Cli/bin/Release/net10.0/tradestore" serve --data "$data" --urls "$url" >>"$out/serve.log" 2>&1 &
   serve_pid=$!
   until curl -sf "$url/health/ready" >/dev/null 2>&1; do sleep 0.05; done
   echo "serve: ready after $(( ($(date +%s%N) - started) / 1000000 )) ms with $(du -sh "$data" | cut -f1) of data" | tee -a "$log"
@@ -54,12 +54,12 @@ start_serve() {
 stop_serve() { kill -TERM "$serve_pid"; wait "$serve_pid" || true; }
 start_serve
 for c in 1 8 32 128; do
-  run "$B" bench http --url "$url" --concurrency "$c" --duration 8 --verify-limit 2000 --json "$out/http-post-c$c.json"
+  run "$B" http --url "$url" --concurrency "$c" --duration 8 --verify-limit 2000 --json "$out/http-post-c$c.json"
 done
-run "$B" bench http --url "$url" --workload list --rate 100 --duration 10 --seed-trades 1000000 --json "$out/http-list-1m.json"
+run "$B" http --url "$url" --workload list --rate 100 --duration 10 --seed-trades 1000000 --json "$out/http-list-1m.json"
 stop_serve
 start_serve
-run "$B" bench http --url "$url" --workload read --rate 5000 --duration 10 --seed-trades 1000 --json "$out/http-read-1m.json"
+run "$B" http --url "$url" --workload read --rate 5000 --duration 10 --seed-trades 1000 --json "$out/http-read-1m.json"
 stop_serve
 rm -rf "$data"
 echo "raw output: $log" >&2

@@ -3,7 +3,7 @@ using TradeStore.Core.Options;
 
 namespace TradeStore.Bench;
 
-/// <summary>What <c>tradestore bench all</c> runs.</summary>
+/// <summary>What <c>tradestore-bench all</c> runs.</summary>
 public sealed record AllBenchmarkOptions(
     bool Quick = false,
     string Output = "docs",

@@ -11,7 +11,7 @@ using TradeStore.Storage.Migrations;
 
 namespace TradeStore.Bench;
 
-/// <summary>What <c>tradestore bench engine</c> runs.</summary>
+/// <summary>What <c>tradestore-bench engine</c> runs.</summary>
 public sealed record EngineBenchmarkOptions(
     string Workload = "insert",
     TimeSpan? Duration = null,

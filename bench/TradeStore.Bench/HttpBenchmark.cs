@@ -9,7 +9,7 @@ using System.Text.Json.Serialization;
 
 namespace TradeStore.Bench;
 
-/// <summary>What <c>tradestore bench http</c> runs against a running server.</summary>
+/// <summary>What <c>tradestore-bench http</c> runs against a running server.</summary>
 public sealed record HttpBenchmarkOptions(
     Uri Url,
     string Workload = "insert",

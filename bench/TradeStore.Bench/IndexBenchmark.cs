@@ -6,7 +6,7 @@ using TradeStore.Storage.Migrations;
 
 namespace TradeStore.Bench;
 
-/// <summary>The figures of <c>tradestore bench index</c>.</summary>
+/// <summary>The figures of <c>tradestore-bench index</c>.</summary>
 public sealed record IndexBenchmarkResult(int Trades, double LoadSeconds, double ManagedMegabytes, double BytesPerTrade, string Machine);
 
 /// <summary>

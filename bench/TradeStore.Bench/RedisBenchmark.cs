@@ -13,7 +13,7 @@ using TradeStore.Storage.Migrations;
 
 namespace TradeStore.Bench;
 
-/// <summary>What <c>tradestore bench redis</c> runs.</summary>
+/// <summary>What <c>tradestore-bench redis</c> runs.</summary>
 public sealed record RedisBenchmarkOptions(string Connection, int Rate = 10_000, TimeSpan? Duration = null, string Workload = "mixed", int MaxBatchSize = 1000);
 
 /// <summary>The figures of one run.</summary>

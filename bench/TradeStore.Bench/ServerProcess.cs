@@ -27,7 +27,8 @@ internal sealed class ServerProcess : IAsyncDisposable
     {
         var port = FreePort();
         var url = new Uri($"http://127.0.0.1:{port}/");
-        var start = new ProcessStartInfo(Environment.ProcessPath ?? throw new InvalidOperationException("The path of this executable is unknown."))
+        // The server is the real `tradestore` (its assembly is copied beside this tool's), run as `dotnet tradestore.dll`.
+        var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -38,12 +39,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             start.Environment[name] = value;
         }
 
-        if (Path.GetFileNameWithoutExtension(start.FileName) == "dotnet")
-        {
-            // Run as `dotnet tradestore.dll`: the child needs the same assembly path.
-            start.ArgumentList.Add(Environment.GetCommandLineArgs()[0]);
-        }
-
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "tradestore.dll"));
         foreach (var argument in new[] { "serve", "--data", dataDirectory, "--urls", $"http://127.0.0.1:{port}" })
         {
             start.ArgumentList.Add(argument);

@@ -16,7 +16,7 @@ using TradeStore.Storage.Migrations;
 
 namespace TradeStore.Bench;
 
-/// <summary>What <c>tradestore bench sync</c> runs: the engine at <see cref="Rate"/> for <see cref="Duration"/>, synced into <see cref="ClickHouse"/>.</summary>
+/// <summary>What <c>tradestore-bench sync</c> runs: the engine at <see cref="Rate"/> for <see cref="Duration"/>, synced into <see cref="ClickHouse"/>.</summary>
 public sealed record SyncBenchmarkOptions(ClickHouseOptions ClickHouse, int Rate = 1_000, TimeSpan? Duration = null, string? JsonFile = null, bool Verbose = false);
 
 /// <summary>The figures of one run; also written as JSON with <c>--json</c>.</summary>

@@ -14,7 +14,6 @@ var root = new RootCommand("TradeStore: durable trade capture on embedded DuckDB
     RecoverCommand.Create(),
     TailCommand.Create(),
     MigrateCommand.Create(),
-    BenchCommand.Create(),
     GuardCommand.Create(),
     KeysCommand.Create(),
 };

@@ -4,7 +4,7 @@ using TradeStore.TestSupport;
 namespace TradeStore.IntegrationTests;
 
 /// <summary>
-/// <c>tradestore bench all</c> end to end with one-second runs: it must finish and leave a well-formed report
+/// <c>tradestore-bench all</c> end to end with one-second runs: it must finish and leave a well-formed report
 /// (its figures are not asserted: the machine is shared).
 /// </summary>
 public sealed class BenchAllTests : IDisposable
@@ -21,8 +21,8 @@ public sealed class BenchAllTests : IDisposable
         var markdown = Path.Combine(docs, "benchmarks.md");
         await File.WriteAllTextAsync(markdown, "# Benchmarks\n\nHand-written analysis that must survive.\n", ct);
 
-        var (exitCode, output) = await TradeStoreProcess.RunAsync(
-            ["bench", "all", "--quick", "--duration", "1", "--list-trades", "500", "--output", docs], _work.Path, timeout: TimeSpan.FromMinutes(3));
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(
+            ["all", "--quick", "--duration", "1", "--list-trades", "500", "--output", docs], _work.Path, timeout: TimeSpan.FromMinutes(3));
 
         Assert.True(exitCode == 0, output);
         var report = await File.ReadAllTextAsync(markdown, ct);
@@ -55,7 +55,7 @@ public sealed class BenchAllTests : IDisposable
     [Fact]
     public async Task BenchHttp_InvalidUrl_RefusedNamingOption()
     {
-        var (exitCode, output) = await TradeStoreProcess.RunAsync(["bench", "http", "--url", "not a url"], _work.Path);
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(["http", "--url", "not a url"], _work.Path);
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains("--url", output);

@@ -3,7 +3,7 @@ using TradeStore.TestSupport;
 
 namespace TradeStore.IntegrationTests;
 
-/// <summary><c>tradestore bench</c> as an operator runs it: figures printed, JSON written, bad flags refused.</summary>
+/// <summary><c>tradestore-bench</c> as an operator runs it: figures printed, JSON written, bad flags refused.</summary>
 public sealed class BenchCommandTests : IDisposable
 {
     private readonly TempDirectory _work = new("bench");
@@ -13,8 +13,8 @@ public sealed class BenchCommandTests : IDisposable
     {
         var json = _work.File("result.json");
 
-        var (exitCode, output) = await TradeStoreProcess.RunAsync(
-            ["bench", "engine", "--workload", "mixed", "--duration", "1", "--baseline-duration", "1", "--concurrency", "16", "--json", json], _work.Path);
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(
+            ["engine", "--workload", "mixed", "--duration", "1", "--baseline-duration", "1", "--concurrency", "16", "--json", json], _work.Path);
 
         Assert.True(exitCode == 0, output);
         Assert.Contains("trades/s", output);
@@ -30,8 +30,8 @@ public sealed class BenchCommandTests : IDisposable
     {
         var json = _work.File("open.json");
 
-        var (exitCode, output) = await TradeStoreProcess.RunAsync(
-            ["bench", "engine", "--rate", "500", "--duration", "2", "--preload", "3000", "--baseline-duration", "1", "--json", json], _work.Path);
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(
+            ["engine", "--rate", "500", "--duration", "2", "--preload", "3000", "--baseline-duration", "1", "--json", json], _work.Path);
 
         Assert.True(exitCode == 0, output);
         Assert.Matches(@"generator: sends left p50 \d+ µs, p99 \d+ µs, max \d+ µs after their scheduled time", output);
@@ -45,7 +45,7 @@ public sealed class BenchCommandTests : IDisposable
     [Fact]
     public async Task BenchEngine_UnknownWorkload_RefusedNamingValue()
     {
-        var (exitCode, output) = await TradeStoreProcess.RunAsync(["bench", "engine", "--workload", "bulk"], _work.Path);
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(["engine", "--workload", "bulk"], _work.Path);
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains("bulk", output);

@@ -91,4 +91,20 @@ public sealed class ServeProcessTests : IDisposable
         Assert.Equal(0, versionExit);
         Assert.Matches(@"^\d+\.\d+\.\d+", version.Trim());
     }
+
+    [Fact]
+    public async Task Help_ShippedCommandHasNoBench_AndTheBenchToolShipsApart()
+    {
+        var (exitCode, help) = await TradeStoreProcess.RunAsync(["--help"], _work.Path);
+        Assert.Equal(0, exitCode);
+        Assert.DoesNotMatch(@"(?m)^\s+bench\b", help);
+        Assert.False(File.Exists(Path.Combine(Path.GetDirectoryName(TradeStoreProcess.CliPath)!, "ScottPlot.dll")), "the shipped tradestore must not carry ScottPlot");
+
+        var (benchExit, benchHelp) = await TradeStoreProcess.RunBenchAsync(["--help"], _work.Path);
+        Assert.Equal(0, benchExit);
+        foreach (var command in new[] { "engine", "index", "http", "all", "sync", "redis" })
+        {
+            Assert.Matches($@"(?m)^\s+{command}\b", benchHelp);
+        }
+    }
 }

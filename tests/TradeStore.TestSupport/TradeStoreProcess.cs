@@ -50,11 +50,26 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Path of the built <c>tradestore-bench.dll</c>, the benchmark tool that ships apart from <c>tradestore</c>.</summary>
+    public static string BenchPath
+    {
+        get
+        {
+            var cli = CliPath; // …/src/TradeStore.Cli/bin/<Configuration>/net10.0/tradestore.dll
+            var configuration = new DirectoryInfo(System.IO.Path.GetDirectoryName(cli)!).Parent!.Name;
+            var root = FindRepositoryRoot(System.IO.Path.GetDirectoryName(cli)!);
+            var path = System.IO.Path.Combine(root, "bench", "TradeStore.Bench", "bin", configuration, "net10.0", "tradestore-bench.dll");
+            return File.Exists(path) ? path : throw new FileNotFoundException($"Build the bench first: {path} is missing.", path);
+        }
+    }
+
     /// <summary>Path of the native launcher (apphost) <c>tradestore</c> beside <see cref="CliPath"/>.</summary>
     public static string AppHostPath => System.IO.Path.Combine(System.IO.Path.GetDirectoryName(CliPath)!, "tradestore");
 
     /// <param name="appHost">Run the native launcher instead of <c>dotnet tradestore.dll</c>.</param>
-    public static TradeStoreProcess Start(IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string>? environment = null, bool appHost = false)
+    /// <param name="assembly">The managed assembly to run with <c>dotnet</c>; default <see cref="CliPath"/>.</param>
+    public static TradeStoreProcess Start(IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string>? environment = null, bool appHost = false,
+        string? assembly = null)
     {
         var start = new ProcessStartInfo(appHost ? AppHostPath : "dotnet")
         {
@@ -65,7 +80,7 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
         };
         if (!appHost)
         {
-            start.ArgumentList.Add(CliPath);
+            start.ArgumentList.Add(assembly ?? CliPath);
         }
 
         foreach (var argument in arguments)
@@ -98,6 +113,15 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
     public static async Task<(int ExitCode, string Output)> RunAsync(IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string>? environment = null, TimeSpan? timeout = null)
     {
         await using var child = Start(arguments, workingDirectory, environment);
+        var exitCode = await child.WaitForExitAsync(timeout ?? TimeSpan.FromMinutes(2));
+        return (exitCode, child.Output);
+    }
+
+    /// <summary>Runs <c>tradestore-bench</c> to completion and returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunBenchAsync(IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string>? environment = null,
+        TimeSpan? timeout = null)
+    {
+        await using var child = Start(arguments, workingDirectory, environment, assembly: BenchPath);
         var exitCode = await child.WaitForExitAsync(timeout ?? TimeSpan.FromMinutes(2));
         return (exitCode, child.Output);
     }

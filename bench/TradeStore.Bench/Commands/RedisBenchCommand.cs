@@ -1,10 +1,11 @@
 using System.CommandLine;
-using TradeStore.Bench;
+using TradeStore.Cli;
+using TradeStore.Cli.Commands;
 using TradeStore.Server.Configuration;
 
-namespace TradeStore.Cli.Commands;
+namespace TradeStore.Bench.Commands;
 
-/// <summary><c>tradestore bench redis</c>: Redis projection lag at a sustained write rate (a subcommand of <see cref="BenchCommand"/>).</summary>
+/// <summary><c>tradestore-bench redis</c>: Redis projection lag at a sustained write rate (a subcommand of <see cref="BenchCommand"/>).</summary>
 public static class RedisBenchCommand
 {
     public static Command Create()

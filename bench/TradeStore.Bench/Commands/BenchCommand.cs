@@ -1,17 +1,21 @@
 using System.CommandLine;
-using TradeStore.Bench;
+using TradeStore.Cli;
+using TradeStore.Cli.Commands;
 using TradeStore.Core.Options;
 
-namespace TradeStore.Cli.Commands;
+namespace TradeStore.Bench.Commands;
 
 /// <summary>
-/// <c>tradestore bench</c>: measurements on fresh temporary databases, never on the configured one.
-/// One subcommand per subsystem; add new ones in <see cref="Create"/>.
+/// <c>tradestore-bench</c>: measurements on fresh temporary databases, never on the configured one.
+/// One subcommand per subsystem; add new ones in <see cref="CreateRoot"/>.
 /// </summary>
 public static class BenchCommand
 {
-    public static Command Create() => new("bench", "Run a benchmark on a fresh temporary database and print the figures.")
+    public static RootCommand CreateRoot() => new("tradestore-bench: run a benchmark on a fresh temporary database and print the figures. " +
+        "Ships apart from the tradestore command; run it with `dotnet run --project bench/TradeStore.Bench -c Release -- <command>`.")
     {
+        CommonOptions.Config,
+        CommonOptions.Data,
         Engine(),
         Index(),
         Http(),

@@ -1,0 +1,4 @@
+using TradeStore.Bench.Commands;
+using TradeStore.Cli;
+
+return await CliRunner.RunAsync(BenchCommand.CreateRoot(), args);
