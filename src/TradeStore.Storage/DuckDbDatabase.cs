@@ -66,6 +66,9 @@ public sealed partial class DuckDbDatabase : IDisposable
         return new DuckDbDatabase(fullPath, connection) { PreservedWal = walCopy };
     }
 
+    /// <summary>Whether commits succeed: the write engine reports into it, readiness reads it.</summary>
+    public StorageWriteHealth WriteHealth { get; } = new();
+
     /// <summary>Where the WAL found at open was copied (a crash left it), or <see langword="null"/>.</summary>
     public string? PreservedWal { get; private init; }
 

@@ -34,4 +34,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2009, Level = LogLevel.Critical, Message = "The trade_state flusher stopped unexpectedly; trade_state lags until the next start (reads stay exact)")]
     public static partial void StateFlusherCrashed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "WriteEngine stopped at seq {LastSeq}; the database was NOT checkpointed (see event 2005): every commit is in the WAL and the next start replays it")]
+    public static partial void EngineStoppedUncheckpointed(ILogger logger, long lastSeq);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Error, Message = "Commits still failing: {Failed} more batches failed and were rolled back (refused as storage-failure) since the last report; failing for {FailingSeconds:0} s: {Cause}")]
+    public static partial void CommitsStillFailing(ILogger logger, long failed, double failingSeconds, string cause);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "Commits succeed again after {FailedBatches} failed batches over {FailingSeconds:0.0} s")]
+    public static partial void CommitsRecovered(ILogger logger, long failedBatches, double failingSeconds);
 }

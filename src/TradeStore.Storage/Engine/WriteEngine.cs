@@ -192,13 +192,13 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         try
         {
             _database.Checkpoint();
+            Log.EngineStopped(_logger, LastSeq);
         }
         catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or ObjectDisposedException)
         {
             Log.CheckpointFailed(_logger, ex);
+            Log.EngineStoppedUncheckpointed(_logger, LastSeq);
         }
-
-        Log.EngineStopped(_logger, LastSeq);
     }
 
     public async ValueTask DisposeAsync()
@@ -291,7 +291,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or InvalidOperationException)
         {
             // Reading an earlier idempotent result from the journal failed: nothing was written.
-            Log.CommitFailed(_logger, ex, batch.Count, 0, _lastSeq + 1, _lastSeq);
+            _database.WriteHealth.CommitFailed(_logger, ex, batch.Count, 0, _lastSeq + 1, _lastSeq);
             Complete(batch, [.. batch.Select(_ => StorageFailure())]);
             return;
         }
@@ -305,7 +305,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             }
             catch (Exception ex)
             {
-                Log.CommitFailed(_logger, ex, batch.Count, decision.Events.Count, decision.Events[0].Seq, decision.Events[^1].Seq);
+                _database.WriteHealth.CommitFailed(_logger, ex, batch.Count, decision.Events.Count, decision.Events[0].Seq, decision.Events[^1].Seq);
                 var failure = StorageFailure();
                 for (var i = 0; i < batch.Count; i++)
                 {
@@ -320,6 +320,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             }
 
             _metrics.Batch(batch.Count, Stopwatch.GetElapsedTime(started));
+            _database.WriteHealth.CommitSucceeded(_logger);
             foreach (var committed in decision.Events)
             {
                 _index.Apply(committed);
