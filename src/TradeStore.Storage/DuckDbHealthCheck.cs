@@ -15,6 +15,9 @@ public sealed class DuckDbHealthCheck(DuckDbDatabase database, ILogger<DuckDbHea
     /// <summary>A commit that changes nothing visible: the <c>trade_state</c> checkpoint row (migration 0002) keeps its values.</summary>
     private const string ProbeSql = "UPDATE sync_checkpoints SET updated_at = updated_at WHERE sink = 'trade_state'";
 
+    /// <summary>Size of the scratch file the probe writes: room for several full batches.</summary>
+    private const int ProbeBytes = 1024 * 1024;
+
     private readonly ILogger _logger = logger ?? (ILogger)NullLogger.Instance;
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -40,11 +43,26 @@ public sealed class DuckDbHealthCheck(DuckDbDatabase database, ILogger<DuckDbHea
         return Task.FromResult(HealthCheckResult.Healthy(database.Path));
     }
 
-    /// <summary>Whether a commit succeeds now; a success ends the failure run.</summary>
+    /// <summary>
+    /// Whether writes succeed now: a scratch file of <see cref="ProbeBytes"/> beside the database (a commit's few bytes
+    /// can fit in the slack of the WAL's last block while the disk is still full), then a commit. A success ends the run.
+    /// </summary>
     private bool ProbeCommits()
     {
+        var scratch = database.Path + ".write-probe";
         try
         {
+            using (var file = new FileStream(scratch, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.WriteThrough))
+            {
+                var block = new byte[64 * 1024];
+                for (var written = 0; written < ProbeBytes; written += block.Length)
+                {
+                    file.Write(block);
+                }
+
+                file.Flush(flushToDisk: true);
+            }
+
             using var connection = database.OpenConnection();
             using var transaction = connection.BeginTransaction();
             using var command = connection.CreateCommand();
@@ -53,12 +71,28 @@ public sealed class DuckDbHealthCheck(DuckDbDatabase database, ILogger<DuckDbHea
             command.ExecuteNonQuery();
             transaction.Commit();
         }
-        catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or IOException or InvalidOperationException)
+        catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             return false;
+        }
+        finally
+        {
+            TryDelete(scratch);
         }
 
         database.WriteHealth.Recovered(_logger);
         return true;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Nothing to clean up, or the next probe replaces it.
+        }
     }
 }
