@@ -44,6 +44,10 @@ public static class CliRunner
         {
             return Fail(configuration.Error, $"refusing to start: {ex.Message}", ExitCodes.IntegrityFailed);
         }
+        catch (JournalBehindSinksException ex)
+        {
+            return Fail(configuration.Error, $"refusing to start: {ex.Message}", ExitCodes.IntegrityFailed);
+        }
         catch (MigrationException ex)
         {
             // Drift, a newer schema, pending migrations with AutoMigrate off, or a failed script: 1; an impossible --to: 2.

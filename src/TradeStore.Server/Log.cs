@@ -49,4 +49,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "SQL query by {Caller} interrupted after its timeout of {Timeout}")]
     public static partial void QueryTimedOut(ILogger logger, string caller, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Could not compare {Sink} with the journal (ends at seq {JournalLastSeq}) at start-up: {Reason}. Serving goes on; if {Sink} turns out to hold events the journal lacks, writes are refused then")]
+    public static partial void SinkPositionUnchecked(ILogger logger, string sink, long journalLastSeq, string reason);
 }

@@ -60,7 +60,7 @@ public static class TradeStoreHost
         try
         {
             // Schema before anything else: drift, a newer schema, or (with AutoMigrate off) pending migrations stop start-up here.
-            var migrated = MigrateSchema(database, settings.Storage);
+            var migrated = ReadOrThrow(database, () => MigrateSchema(database, settings.Storage));
             var integrity = settings.Storage.VerifyOnStart ? VerifyIntegrity(database) : null;
             // A factory registration, so the container disposes (closes) the database at shutdown.
             builder.Services.AddSingleton(_ => database);
@@ -114,6 +114,8 @@ public static class TradeStoreHost
     {
         var health = services.AddHealthChecks();
         health.AddCheck<DuckDbHealthCheck>(DependencyNames.DuckDb, HealthStatus.Unhealthy, [ReadyTag]);
+        // Registered before the engine, so it runs (and can refuse) before the first seq is handed out.
+        services.AddHostedService<SinkPositionCheck>();
         services.AddTradeStoreEngine();
 
         if (settings.Redis.Enabled)
@@ -134,6 +136,19 @@ public static class TradeStoreHost
             services.AddClickHouseSync();
             health.AddCheck<ClickHouseHealthCheck>(DependencyNames.ClickHouse, HealthStatus.Degraded, [ReadyTag]);
             services.AddHostedService<ClickHouseStartupMigration>();
+        }
+    }
+
+    /// <summary>Runs <paramref name="read"/>; DuckDB failing to read the file (a corrupt block, an I/O error) becomes <see cref="DatabaseOpenException"/>.</summary>
+    private static T ReadOrThrow<T>(DuckDbDatabase database, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (DuckDB.NET.Data.DuckDBException ex)
+        {
+            throw DatabaseOpenException.ReadFailed(database.Path, ex);
         }
     }
 

@@ -34,6 +34,11 @@ public sealed class DuckDbHealthCheck(DuckDbDatabase database, ILogger<DuckDbHea
             return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"DuckDB at {database.Path} does not answer: {ex.Message}", ex));
         }
 
+        if (database.WriteHealth.WritesRefused is { } refused)
+        {
+            return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"writes are refused: {refused}"));
+        }
+
         if (database.WriteHealth.Failure is { } failure && !ProbeCommits())
         {
             return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus,

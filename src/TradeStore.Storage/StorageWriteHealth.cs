@@ -20,6 +20,7 @@ public sealed class StorageWriteHealth
     private WriteFailure? _failure;
     private long _notLogged;
     private DateTimeOffset _lastLogged;
+    private string? _writesRefused;
 
     /// <summary>The clock; <see cref="TimeProvider.System"/> unless a test sets another.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
@@ -38,6 +39,18 @@ public sealed class StorageWriteHealth
             }
         }
     }
+
+    /// <summary>
+    /// Why writes are refused for the rest of this process's life, or <see langword="null"/>: a derived store was found
+    /// to hold events the journal lacks (<see cref="RefuseWrites"/>), and only a recovery (offline) can repair that.
+    /// </summary>
+    public string? WritesRefused => Volatile.Read(ref _writesRefused);
+
+    /// <summary>
+    /// Refuses every further write: a derived store holds events the journal lost, so a new write would reuse a seq it
+    /// holds for another trade. Readiness turns unhealthy with <paramref name="reason"/>, which names the recover command.
+    /// </summary>
+    public void RefuseWrites(string reason) => Interlocked.CompareExchange(ref _writesRefused, reason, null);
 
     /// <summary>A batch failed to commit and was rolled back; logs it, or counts it for the next summary.</summary>
     public void CommitFailed(ILogger logger, Exception exception, int commandCount, int eventCount, long firstSeq, long lastSeq)

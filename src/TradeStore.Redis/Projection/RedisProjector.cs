@@ -10,6 +10,7 @@ using StackExchange.Redis;
 using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
 using TradeStore.Storage;
+using TradeStore.Storage.Integrity;
 using TradeStore.Storage.Journal;
 using TradeStore.Storage.Sync;
 
@@ -45,6 +46,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver, IHosted
     private const int MaxQueuedEvents = 200_000;
 
     private readonly RedisConnection _connection;
+    private readonly DuckDbDatabase _database;
     private readonly JournalReader _journal;
     private readonly SyncCheckpoints _checkpoints;
     private readonly ProjectionWriter _writer;
@@ -78,6 +80,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver, IHosted
     public RedisProjector(RedisConnection connection, DuckDbDatabase database, IOptions<RedisOptions> options, ILogger<RedisProjector> logger, TimeProvider? timeProvider = null)
     {
         _connection = connection;
+        _database = database;
         _journal = new JournalReader(database);
         _checkpoints = new SyncCheckpoints(database);
         _options = options.Value;
@@ -398,6 +401,12 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver, IHosted
 
             Volatile.Write(ref _pausedAt, checkpoint);
             Volatile.Write(ref _lastError, $"Redis checkpoint {checkpoint} is ahead of the journal ({journalLast}); run 'tradestore recover --from redis' or 'tradestore redis rebuild'");
+            if (checkpoint > journalLast)
+            {
+                // New writes would take seqs Redis holds for other trades (issue 18): refuse them until recovered.
+                _database.WriteHealth.RefuseWrites(new JournalBehindSinksException(journalLast, [new SinkPosition("redis", checkpoint)]).Message);
+            }
+
             Volatile.Write(ref _lastErrorTicks, _time.GetUtcNow().UtcTicks);
             return false;
         }

@@ -119,7 +119,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(command);
         cancellationToken.ThrowIfCancellationRequested();
-        if (Volatile.Read(ref _state) != Running)
+        if (Volatile.Read(ref _state) != Running || _database.WriteHealth.WritesRefused is not null)
         {
             return new(Unavailable(command));
         }
@@ -212,7 +212,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     private CommandResult Unavailable(TradeCommand command)
     {
         _metrics.Command(command, "unavailable");
-        return CommandResult.Refused(new CommandError(CommandErrorKind.Unavailable, "The write engine is not running (starting up or shutting down); retry shortly."));
+        return CommandResult.Refused(new CommandError(CommandErrorKind.Unavailable,
+            _database.WriteHealth.WritesRefused ?? "The write engine is not running (starting up or shutting down); retry shortly."));
     }
 
     private void RunWriter()
