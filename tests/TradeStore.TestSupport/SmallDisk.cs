@@ -19,12 +19,12 @@ public sealed class SmallDisk : IDisposable
     /// <summary>Path of the database file TradeStore uses on this disk.</summary>
     public string DatabasePath => System.IO.Path.Combine(Path, "tradestore.duckdb");
 
-    /// <summary>Mounts a tmpfs of <paramref name="megabytes"/> MiB on a fresh directory.</summary>
-    public static SmallDisk Mount(int megabytes)
+    /// <summary>Mounts a tmpfs of <paramref name="megabytes"/> MiB on a fresh directory (read-only: nothing can be created in it).</summary>
+    public static SmallDisk Mount(int megabytes, bool readOnly = false)
     {
         var path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"tradestore-disk-{Guid.NewGuid():N}");
         Directory.CreateDirectory(path);
-        var (exitCode, output) = Run("mount", "-t", "tmpfs", "-o", $"size={megabytes}m", "tmpfs", path);
+        var (exitCode, output) = Run("mount", "-t", "tmpfs", "-o", $"size={megabytes}m{(readOnly ? ",ro" : string.Empty)}", "tmpfs", path);
         if (exitCode != 0)
         {
             Directory.Delete(path);
