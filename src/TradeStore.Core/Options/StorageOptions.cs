@@ -37,6 +37,15 @@ public sealed class StorageOptions
     /// <summary>The default of <see cref="CheckpointThreshold"/>, also used by tools that open a database without configuration.</summary>
     public const string DefaultCheckpointThreshold = "64MB";
 
+    /// <summary>
+    /// What an acknowledged write survives: <c>fsync</c> (default) waits for the journal log's group commit to reach the
+    /// disk, so it survives power loss; <c>os</c> does not wait, so it survives a killed process but not an OS crash or
+    /// power loss (docs/write-path.md).
+    /// </summary>
+    /// <value>Default <see cref="DurabilityMode.Fsync"/>.</value>
+    [EnumDataType(typeof(DurabilityMode), ErrorMessage = "must be fsync or os.")]
+    public DurabilityMode Durability { get; set; } = DurabilityMode.Fsync;
+
     /// <summary>The full path of the database file.</summary>
     public string DatabasePath => Path.GetFullPath(Path.Combine(DataDirectory, DatabaseFileName));
 }
