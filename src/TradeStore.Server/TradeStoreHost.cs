@@ -64,7 +64,7 @@ public static class TradeStoreHost
             // Schema before anything else: drift, a newer schema, or (with AutoMigrate off) pending migrations stop start-up here.
             var migrated = MigrateSchema(database, settings.Storage);
             // The journal log is the point of durability: what DuckDB lacks of it is replayed before any check or request.
-            journalLog = JournalLog.Open(JournalLog.DirectoryFor(database.Path), new JournalLogOptions { Durability = settings.Storage.Durability });
+            journalLog = JournalLog.Open(JournalLog.DirectoryFor(database.Path), new JournalLogOptions { Durability = settings.Storage.Durability, SegmentBytes = settings.Storage.JournalSegmentBytes });
             var replay = JournalLogReplay.Run(database, journalLog);
             var integrity = settings.Storage.VerifyOnStart ? VerifyIntegrity(database) : null;
             // A factory registration, so the container disposes (closes) the database at shutdown.

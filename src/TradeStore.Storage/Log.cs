@@ -41,7 +41,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "Journal log replayed into DuckDB: seq {FromSeq}..{ToSeq} ({Count} events) in {Milliseconds} ms")]
     public static partial void LogReplayed(ILogger logger, long fromSeq, long toSeq, long count, long milliseconds);
 
-    [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "DuckDB holds the journal up to seq {DuckDbSeq} but the journal log only up to seq {LogSeq} (with Storage:Durability=os an OS crash can lose the log's tail); the missing records were copied into the log from DuckDB")]
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Warning, Message = "DuckDB holds the journal up to seq {DuckDbSeq} but the journal log only up to seq {LogSeq} (events appended by 'tradestore recover', or the log's tail lost to an OS crash with Storage:Durability=os); the missing records were copied into the log from DuckDB")]
     public static partial void LogBehindDuckDb(ILogger logger, long duckDbSeq, long logSeq);
 
     [LoggerMessage(EventId = 2013, Level = LogLevel.Error, Message = "Applying seq {FirstSeq}..{LastSeq} ({Count} events) from the journal log to DuckDB failed ({Failures} in a row); they stay durable in the log and are retried")]

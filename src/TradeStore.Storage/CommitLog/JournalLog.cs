@@ -46,8 +46,9 @@ public sealed class JournalLog : IDisposable
     private long _lastSeq;
     private bool _broken;
 
-    private JournalLog(string directory, JournalLogOptions options, List<Segment> segments, TornTail? tornTail)
+    private JournalLog(string directory, JournalLogOptions options, List<Segment> segments, TornTail? tornTail, bool created)
     {
+        WasCreated = created;
         Directory = directory;
         _options = options;
         _segments = segments;
@@ -73,6 +74,9 @@ public sealed class JournalLog : IDisposable
 
     /// <summary>The folder of the segments.</summary>
     public string Directory { get; }
+
+    /// <summary>Whether <see cref="Open"/> created the folder (a new data directory, or one written before the log existed).</summary>
+    public bool WasCreated { get; }
 
     /// <summary>What <see cref="Open"/> cut from the end of the log, or <see langword="null"/>.</summary>
     public TornTail? TornTail { get; }
@@ -154,7 +158,8 @@ public sealed class JournalLog : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var full = Path.GetFullPath(directory);
-        if (!System.IO.Directory.Exists(full))
+        var created = !System.IO.Directory.Exists(full);
+        if (created)
         {
             System.IO.Directory.CreateDirectory(full);
             NativeSync.SyncDirectory(Path.GetDirectoryName(full)!);
@@ -180,7 +185,7 @@ public sealed class JournalLog : IDisposable
             segments.Add(segment);
         }
 
-        return new JournalLog(full, options, segments, torn);
+        return new JournalLog(full, options, segments, torn, created);
     }
 
     /// <summary>Starts an empty log at <paramref name="nextSeq"/> (the seq after the last one DuckDB holds).</summary>

@@ -28,6 +28,13 @@ public static class JournalLogReplay
         ArgumentNullException.ThrowIfNull(log);
         var journal = new JournalReader(database);
         var duckDbSeq = journal.LastSeq();
+        if (log.IsEmpty && !log.WasCreated && duckDbSeq > 0)
+        {
+            throw new JournalLogCorruptException(log.Directory, 0,
+                $"the journal log folder holds no segment, but DuckDB ({database.Path}) holds events up to seq {duckDbSeq}: segments were removed, " +
+                "so acknowledged events after DuckDB's end cannot be accounted for");
+        }
+
         if (log.IsEmpty)
         {
             // A new data directory, or one written before the log existed: the log starts after what DuckDB holds.
