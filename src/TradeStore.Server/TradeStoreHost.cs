@@ -21,6 +21,7 @@ using TradeStore.Server.Security;
 
 using TradeStore.Server.Metrics;
 using TradeStore.Storage;
+using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Engine;
 using TradeStore.Storage.Integrity;
 using TradeStore.Storage.Migrations;
@@ -57,13 +58,19 @@ public static class TradeStoreHost
 
         AddOptions(builder.Services, configuration);
         var database = DuckDbDatabase.Open(settings.Storage.DatabasePath, settings.Storage.CheckpointThreshold);
+        JournalLog? journalLog = null;
         try
         {
             // Schema before anything else: drift, a newer schema, or (with AutoMigrate off) pending migrations stop start-up here.
             var migrated = ReadOrThrow(database, () => MigrateSchema(database, settings.Storage));
+            // The journal log is the point of durability: what DuckDB lacks of it is replayed before any check or request.
+            journalLog = JournalLog.Open(JournalLog.DirectoryFor(database.Path), new JournalLogOptions { Durability = settings.Storage.Durability, SegmentBytes = settings.Storage.JournalSegmentBytes });
+            var replay = ReadOrThrow(database, () => JournalLogReplay.Run(database, journalLog));
             var integrity = settings.Storage.VerifyOnStart ? VerifyIntegrity(database) : null;
             // A factory registration, so the container disposes (closes) the database at shutdown.
             builder.Services.AddSingleton(_ => database);
+            var log = journalLog;
+            builder.Services.AddSingleton(_ => log);
             AddDependencies(builder.Services, settings);
             MetricsEndpoint.AddServices(builder.Services, settings);
             SecurityServices.Add(builder.Services, settings);
@@ -90,10 +97,12 @@ public static class TradeStoreHost
                 Log.WalPreserved(app.Logger, walCopy);
             }
 
+            replay.Report(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WriteEngine)));
             return app;
         }
         catch
         {
+            journalLog?.Dispose();
             database.Dispose();
             throw;
         }

@@ -43,8 +43,9 @@ public static class DatabaseFiles
     }
 
     /// <summary>
-    /// Moves the database and its WAL into a new <c>damaged-&lt;UTC time&gt;</c> folder beside them, so a
-    /// fresh database can be recovered in their place. Nothing is deleted. Returns the folder.
+    /// Moves the database, its WAL and the journal log folder (<c>journal/</c>) into a new
+    /// <c>damaged-&lt;UTC time&gt;</c> folder beside them, so a fresh database (and log) can be recovered in their
+    /// place. Nothing is deleted. Returns the folder.
     /// </summary>
     public static string SetAside(string databasePath)
     {
@@ -57,6 +58,12 @@ public static class DatabaseFiles
             {
                 File.Move(file, Path.Combine(folder, Path.GetFileName(file)));
             }
+        }
+
+        var log = Path.Combine(directory, CommitLog.JournalLog.DirectoryName);
+        if (Directory.Exists(log))
+        {
+            Directory.Move(log, Path.Combine(folder, CommitLog.JournalLog.DirectoryName));
         }
 
         return folder;

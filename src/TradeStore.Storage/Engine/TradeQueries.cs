@@ -28,7 +28,19 @@ public sealed class TradeQueries(DuckDbDatabase database, StateIndex index, Writ
 
     public Trade? GetTrade(string tradeId) => index.GetLive(tradeId);
 
-    public IReadOnlyList<TradeEvent> GetHistory(string tradeId) => _journal.ReadTrade(tradeId);
+    /// <remarks>
+    /// Read from DuckDB's journal, which trails the acknowledgements by the apply lag: the read first waits (a few
+    /// milliseconds, at most seconds) until DuckDB holds the trade's last acknowledged event, so it stays exact.
+    /// </remarks>
+    public IReadOnlyList<TradeEvent> GetHistory(string tradeId)
+    {
+        if (engine is not null && index.Find(tradeId) is { } known)
+        {
+            engine.WaitApplied(known.LastSeq);
+        }
+
+        return _journal.ReadTrade(tradeId);
+    }
 
     public IReadOnlyList<Position> GetPositions(string? account) => index.GetPositions(account);
 
