@@ -42,6 +42,8 @@ public static class BenchCommand
                 result.AddError("--preload must be 0 or greater.");
             }
         });
+        var durability = new Option<string>("--durability") { Description = "Storage:Durability for this run: fsync (acknowledge after fdatasync) or os (no fsync).", DefaultValueFactory = _ => "fsync" };
+        durability.AcceptOnlyFromAmong("fsync", "os");
         var stateFlush = new Option<int>("--state-flush-ms")
         {
             Description = "Engine:StateFlushInterval for this run, in milliseconds.",
@@ -69,7 +71,7 @@ public static class BenchCommand
 
         var command = new Command("engine", "Throughput and acknowledgement latency of the in-process WriteEngine, and its ratio to one DuckDB transaction per trade.")
         {
-            workload, duration, rate, concurrency, maxBatch, baseline, json, preload, stateFlush,
+            workload, duration, rate, concurrency, maxBatch, baseline, json, preload, stateFlush, durability,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -82,7 +84,8 @@ public static class BenchCommand
                 BaselineDuration: TimeSpan.FromSeconds(parseResult.GetValue(baseline)),
                 JsonFile: parseResult.GetValue(json),
                 Preload: parseResult.GetValue(preload),
-                StateFlushInterval: TimeSpan.FromMilliseconds(parseResult.GetValue(stateFlush))), parseResult.InvocationConfiguration.Output, cancellationToken);
+                StateFlushInterval: TimeSpan.FromMilliseconds(parseResult.GetValue(stateFlush)),
+                Durability: parseResult.GetValue(durability) == "os" ? DurabilityMode.Os : DurabilityMode.Fsync), parseResult.InvocationConfiguration.Output, cancellationToken);
             return ExitCodes.Success;
         });
         return command;
@@ -120,6 +123,10 @@ public static class BenchCommand
         var verify = new Option<int?>("--verify-limit") { Description = "Read back at most N acknowledged trades (a random sample). Default: all of them.", HelpName = "N" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
         var apiKey = new Option<string?>("--api-key") { Description = "Sent as 'Authorization: Bearer K' on every request.", HelpName = "K" };
+        var bare = new Option<bool>("--baseline")
+        {
+            Description = "Then run the same load against a bare endpoint in this process (the same HTTP pipeline and JSON work, commands decided in memory, nothing stored) and print the server's rate as a fraction of it.",
+        };
         foreach (var positive in new[] { duration, concurrency, batch, seed })
         {
             positive.Validators.Add(result =>
@@ -144,10 +151,11 @@ public static class BenchCommand
 
         var command = new Command("http", "Load over the HTTP API of a running server: achieved rate, errors by status, latency percentiles, and a read-back of every acknowledged write.")
         {
-            url, workload, rate, duration, concurrency, batch, seed, verify, json, apiKey,
+            url, workload, rate, duration, concurrency, batch, seed, verify, json, apiKey, bare,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
+            var output = parseResult.InvocationConfiguration.Output;
             var result = await HttpBenchmark.RunAsync(new HttpBenchmarkOptions(
                 Url: parseResult.GetValue(url)!,
                 Workload: parseResult.GetValue(workload)!,
@@ -163,6 +171,24 @@ public static class BenchCommand
             {
                 await parseResult.InvocationConfiguration.Error.WriteLineAsync($"{result.Missing} acknowledged writes are missing or older than acknowledged.");
                 return ExitCodes.Failure;
+            }
+
+            if (parseResult.GetValue(bare))
+            {
+                await using var endpoint = await BareEndpoint.StartAsync(cancellationToken);
+                output.WriteLine($"baseline: the same load against a bare endpoint ({endpoint.Url}: same pipeline and JSON work, nothing stored)");
+                var limit = await HttpBenchmark.RunAsync(new HttpBenchmarkOptions(
+                    Url: endpoint.Url,
+                    Workload: parseResult.GetValue(workload)!,
+                    Rate: parseResult.GetValue(rate),
+                    Concurrency: parseResult.GetValue(concurrency),
+                    Batch: parseResult.GetValue(batch),
+                    Duration: TimeSpan.FromSeconds(parseResult.GetValue(duration)),
+                    SeedTrades: parseResult.GetValue(seed),
+                    VerifyLimit: parseResult.GetValue(verify)), output, cancellationToken);
+                var fraction = limit.OperationsPerSecond > 0 ? result.OperationsPerSecond / limit.OperationsPerSecond : 0;
+                output.WriteLine(FormattableString.Invariant(
+                    $"baseline: TradeStore {result.OperationsPerSecond:N0} ops/s = {fraction:P0} of the bare endpoint's {limit.OperationsPerSecond:N0} ops/s (p99 {result.Latency.P99Ms:0.00} ms vs {limit.Latency.P99Ms:0.00} ms)"));
             }
 
             return ExitCodes.Success;
