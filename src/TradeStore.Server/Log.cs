@@ -49,4 +49,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "SQL query by {Caller} interrupted after its timeout of {Timeout}")]
     public static partial void QueryTimedOut(ILogger logger, string caller, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "SQL query by {Caller} interrupted: the process grew by more than {MaxMemory} bytes while it ran")]
+    public static partial void QueryOverMemory(ILogger logger, string caller, long maxMemory);
 }

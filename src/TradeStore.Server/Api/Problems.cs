@@ -59,6 +59,10 @@ public static class Problems
         Make("query-timeout", "Query timed out", StatusCodes.Status422UnprocessableEntity,
             $"The query ran longer than {timeout} (Security:Query:Timeout) and was interrupted; narrow it or aggregate.", "sql");
 
+    public static ApiProblem QueryMemory(long maxMemory) =>
+        Make("query-memory", "Query used too much memory", StatusCodes.Status422UnprocessableEntity,
+            $"The query grew the server by more than {maxMemory} bytes (Security:Query:MaxMemory) and was interrupted; narrow it or aggregate.", "sql");
+
     /// <summary>The problem for a refused command, with the status its <see cref="CommandErrorKind"/> maps to.</summary>
     public static ApiProblem From(CommandError error) => error.Kind switch
     {

@@ -33,7 +33,7 @@ public static class QueryEndpoint
         SqlSandbox.LockDown(database);
         var sandbox = new SqlSandbox(database);
         services.AddSingleton(sandbox);
-        services.AddSingleton(sp => new QueryRunner(sandbox, new QueryLimits(query.MaxRows, query.MaxResultBytes, query.Timeout), query.MaxConcurrent,
+        services.AddSingleton(sp => new QueryRunner(sandbox, new QueryLimits(query.MaxRows, query.MaxResultBytes, query.Timeout, query.MaxMemory), query.MaxConcurrent,
             sp.GetService<TimeProvider>() ?? TimeProvider.System));
     }
 
@@ -89,6 +89,11 @@ public static class QueryEndpoint
         catch (QueryRefusedException ex)
         {
             return ApiResults.Problem(context, Problems.QueryRejected(ex.Message));
+        }
+        catch (QueryMemoryException ex)
+        {
+            Log.QueryOverMemory(logger, caller, ex.MaxMemory);
+            return ApiResults.Problem(context, Problems.QueryMemory(ex.MaxMemory));
         }
         catch (QueryTimeoutException ex)
         {

@@ -7,7 +7,8 @@ namespace TradeStore.Server.Api;
 /// <param name="MaxRows">Most rows written.</param>
 /// <param name="MaxResultBytes">Most bytes of the body: rows stop before it would pass this.</param>
 /// <param name="Timeout">How long the caller waits for the answer; the query is interrupted then.</param>
-public sealed record QueryLimits(int MaxRows, long MaxResultBytes, TimeSpan Timeout);
+/// <param name="MaxMemory">How much the process may grow while a query runs before it is interrupted.</param>
+public sealed record QueryLimits(int MaxRows, long MaxResultBytes, TimeSpan Timeout, long MaxMemory);
 
 /// <summary>Why an answer holds fewer rows than the query produced.</summary>
 public enum QueryTruncation
