@@ -52,4 +52,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Could not compare {Sink} with the journal (ends at seq {JournalLastSeq}) at start-up: {Reason}. Serving goes on; if {Sink} turns out to hold events the journal lacks, writes are refused then")]
     public static partial void SinkPositionUnchecked(ILogger logger, string sink, long journalLastSeq, string reason);
+
+    [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "SQL query by {Caller} interrupted: the process grew by more than {MaxMemory} bytes while it ran")]
+    public static partial void QueryOverMemory(ILogger logger, string caller, long maxMemory);
 }

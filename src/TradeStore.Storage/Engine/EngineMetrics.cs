@@ -101,6 +101,7 @@ internal sealed class EngineMetrics : IDisposable
         CommandErrorKind.Validation => "validation",
         CommandErrorKind.NotFound => "not_found",
         CommandErrorKind.AlreadyExists => "already_exists",
+        CommandErrorKind.IdempotencyKeyReused => "idempotency_key_reused",
         CommandErrorKind.VersionConflict => "version_conflict",
         CommandErrorKind.InvalidTransition => "invalid_transition",
         CommandErrorKind.Busy => "busy",

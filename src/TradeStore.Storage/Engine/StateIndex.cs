@@ -61,6 +61,8 @@ public sealed class StateIndex
         return result;
     }
 
+    /// <param name="key">The lookup part of a stored key (<see cref="IdempotencyKeys.Split"/>).</param>
+    /// <param name="record">The event it produced.</param>
     internal bool TryGetIdempotency(string key, out IdempotencyRecord record) => _idempotency.TryGetValue(key, out record);
 
     /// <summary>Applies one committed event: replaces the trade's state and moves its position contribution.</summary>
@@ -88,7 +90,8 @@ public sealed class StateIndex
 
         if (committed.IdempotencyKey is { } key)
         {
-            _idempotency[key] = new IdempotencyRecord(state.TradeId, state.Version);
+            var (lookup, fingerprint) = IdempotencyKeys.Split(key);
+            _idempotency[lookup] = new IdempotencyRecord(state.TradeId, state.Version, fingerprint);
         }
     }
 
@@ -158,7 +161,8 @@ public sealed class StateIndex
                 // Share the trade id string with the loaded trade rather than hold a second copy per key.
                 var tradeId = reader.GetString(1);
                 tradeId = trades.TryGetValue(tradeId, out var trade) ? trade.TradeId : tradeId;
-                idempotency[reader.GetString(0)] = new IdempotencyRecord(tradeId, reader.GetInt64(2));
+                var (lookup, fingerprint) = IdempotencyKeys.Split(reader.GetString(0));
+                idempotency[lookup] = new IdempotencyRecord(tradeId, reader.GetInt64(2), fingerprint);
             }
         }
 
@@ -203,5 +207,5 @@ public sealed class StateIndex
     }
 }
 
-/// <summary>Which event an idempotency key produced: enough to answer a retry with that event's state.</summary>
-internal readonly record struct IdempotencyRecord(string TradeId, long Version);
+/// <summary>Which event an idempotency key produced, and the fingerprint of its request: enough to answer a retry with that event's state, or refuse a reuse.</summary>
+internal readonly record struct IdempotencyRecord(string TradeId, long Version, string? Fingerprint);

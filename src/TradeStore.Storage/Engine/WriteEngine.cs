@@ -425,14 +425,22 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             var command = batch[i].Command;
             if (command.IdempotencyKey is { } key)
             {
-                if (decision.Keys.TryGetValue(key, out var inBatch))
+                // Namespaced by the caller; a reuse for a different request is refused (IdempotencyKeys).
+                var (lookup, fingerprint) = IdempotencyKeys.Split(key);
+                if (decision.Keys.TryGetValue(lookup, out var inBatch))
                 {
-                    decision.Results[i] = CommandResult.Replay(inBatch);
+                    decision.Results[i] = inBatch.Fingerprint == fingerprint ? CommandResult.Replay(inBatch.Trade) : CommandResult.Refused(IdempotencyKeys.Reused(key));
                     decision.DependsOnBatch[i] = true;
                     continue;
                 }
 
-                if (_index.TryGetIdempotency(key, out var record) && Replayed(record) is { } earlier)
+                if (_index.TryGetIdempotency(lookup, out var record) && record.Fingerprint != fingerprint)
+                {
+                    decision.Results[i] = CommandResult.Refused(IdempotencyKeys.Reused(key));
+                    continue;
+                }
+
+                if (record.TradeId is not null && Replayed(record) is { } earlier)
                 {
                     decision.Results[i] = CommandResult.Replay(earlier);
                     continue;
@@ -455,7 +463,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                 decision.DependsOnBatch[i] = true;
                 if (command.IdempotencyKey is { } appliedKey)
                 {
-                    decision.Keys[appliedKey] = state;
+                    var (lookup, fingerprint) = IdempotencyKeys.Split(appliedKey);
+                    decision.Keys[lookup] = (state, fingerprint);
                 }
             }
             else
@@ -537,7 +546,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
         public Dictionary<string, Trade> Overlay { get; } = new(StringComparer.Ordinal);
 
-        public Dictionary<string, Trade> Keys { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, (Trade Trade, string? Fingerprint)> Keys { get; } = new(StringComparer.Ordinal);
 
         /// <summary>Final states of trades created in this batch (not yet in <c>trade_state</c>) and of trades known before.</summary>
         public void Split(out List<Trade> created, out List<Trade> changed)
