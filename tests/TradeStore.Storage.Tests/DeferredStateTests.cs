@@ -139,7 +139,6 @@ public sealed class DeferredStateTests
 
         var ordered = expected.Values.OrderBy(t => t.ExecutedAt).ThenBy(t => t.TradeId, StringComparer.Ordinal).ToList();
         Assert.Equal(ordered, queries.ListTrades(new TradeFilter(Limit: 100)).Trades);
-        Assert.Equal(ordered, new TradeQueries(database, index, engine).ListTrades(new TradeFilter(Limit: 100)).Trades);
         Assert.Equal(10m * 10, index.GetPositions(null).Sum(p => p.NetQuantity));
 
         var last = Scalar(database, "SELECT max(seq) FROM trade_events");

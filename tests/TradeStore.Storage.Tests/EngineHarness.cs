@@ -92,7 +92,7 @@ internal sealed class EngineHarness : IAsyncDisposable
         DuckDbSchema.MigrateToLatest(Database);
         Index = new StateIndex();
         Engine = new WriteEngine(Database, Index, _options, _observers, _logger);
-        Queries = new TradeQueries(Database, Index, Engine);
+        Queries = new TradeQueries(Database, Index);
         Engine.Start();
     }
 

@@ -5,9 +5,13 @@ using TradeStore.Storage.Journal;
 namespace TradeStore.Storage.Engine;
 
 /// <summary>
-/// The in-memory current state of every trade, the positions derived from it, and the idempotency keys
-/// already applied. Readers never lock; only the WriteEngine's writer mutates it, and only after a commit.
-/// Deleted trades stay as tombstones so a reused id is refused and history replays answer correctly.
+/// The in-memory current state of every trade, the positions derived from it, the idempotency keys already applied,
+/// and the ordered indexes that serve lists: every live trade, per account, per (account, symbol) and per symbol, each
+/// ordered by (executedAt, tradeId). Only the WriteEngine's writer mutates it, and only after a commit and before the
+/// caller is answered, so a list is exact at acknowledgement. Point reads and positions never lock; a list holds the
+/// one ordered index it walks for the length of a page (<see cref="OrderedTrades"/>).
+/// Deleted trades stay as tombstones so a reused id is refused and history replays answer correctly; they leave the
+/// ordered indexes.
 /// </summary>
 public sealed class StateIndex
 {
@@ -17,6 +21,12 @@ public sealed class StateIndex
     // By design writer-only: idempotency is decided by the single writer, so a plain dictionary suffices.
     private Dictionary<string, IdempotencyRecord> _idempotency = new(StringComparer.Ordinal);
     private int _liveCount;
+
+    // The ordered indexes of the list endpoint; docs/reads.md gives their memory.
+    private OrderedTrades _all = new();
+    private ConcurrentDictionary<string, OrderedTrades> _byAccount = new(StringComparer.Ordinal);
+    private ConcurrentDictionary<(string Account, string Symbol), OrderedTrades> _byAccountSymbol = new();
+    private ConcurrentDictionary<string, OrderedTrades> _bySymbol = new(StringComparer.Ordinal);
 
     /// <summary>Trades known to the index, deleted ones included.</summary>
     public int Count => _trades.Count;
@@ -61,6 +71,42 @@ public sealed class StateIndex
         return result;
     }
 
+    /// <summary>
+    /// Up to <paramref name="take"/> live trades of <paramref name="account"/> and <paramref name="symbol"/> (each
+    /// <see langword="null"/> for any) in (executedAt, tradeId) order: with <paramref name="status"/> when given,
+    /// executed at or after <paramref name="from"/> and before <paramref name="to"/>, and strictly after the keyset
+    /// position <paramref name="after"/>. The narrowest index walks; the status filter skips while walking.
+    /// </summary>
+    public List<Trade> List(string? account, string? symbol, TradeStatus? status, DateTimeOffset? from, DateTimeOffset? to,
+        (DateTimeOffset ExecutedAt, string TradeId)? after, int take)
+    {
+        var result = new List<Trade>(Math.Min(take, 1024));
+        var scope = (account, symbol) switch
+        {
+            (null, null) => _all,
+            ({ } a, null) => _byAccount.GetValueOrDefault(a),
+            (null, { } s) => _bySymbol.GetValueOrDefault(s),
+            ({ } a, { } s) => _byAccountSymbol.GetValueOrDefault((a, s)),
+        };
+        if (scope is null)
+        {
+            return result;
+        }
+
+        // Start at the later of `from` (inclusive) and the cursor (exclusive); stop before `to`.
+        var startTicks = from is { } f ? Timestamps.Normalize(f).UtcTicks : long.MinValue;
+        var startId = string.Empty;
+        var inclusive = true;
+        if (after is var (afterTime, afterId) && afterTime.UtcTicks >= startTicks)
+        {
+            (startTicks, startId, inclusive) = (afterTime.UtcTicks, afterId, false);
+        }
+
+        var endTicks = to is { } t ? Timestamps.Normalize(t).UtcTicks : long.MaxValue;
+        scope.Walk(startTicks, startId, inclusive, endTicks, status, take, result);
+        return result;
+    }
+
     internal bool TryGetIdempotency(string key, out IdempotencyRecord record) => _idempotency.TryGetValue(key, out record);
 
     /// <summary>Applies one committed event: replaces the trade's state and moves its position contribution.</summary>
@@ -81,6 +127,7 @@ public sealed class StateIndex
         }
 
         _trades[state.TradeId] = state;
+        Order(wasLive ? previous : null, isLive ? state : null);
         if (wasLive != isLive)
         {
             Interlocked.Add(ref _liveCount, isLive ? 1 : -1);
@@ -106,7 +153,7 @@ public sealed class StateIndex
         var trades = new ConcurrentDictionary<string, Trade>(Environment.ProcessorCount, Math.Max(31, tradeCount + (tradeCount / 4)), StringComparer.Ordinal);
         var idempotency = new Dictionary<string, IdempotencyRecord>(keyCount, StringComparer.Ordinal);
         var positions = new Dictionary<(string Account, string Symbol), Position>();
-        var live = 0;
+        var live = new List<Trade>(tradeCount);
 
         using (var command = connection.CreateCommand())
         {
@@ -139,7 +186,7 @@ public sealed class StateIndex
                     continue;
                 }
 
-                live++;
+                live.Add(trade);
                 if (trade.FilledQuantity != 0)
                 {
                     var key = (trade.Account, trade.Symbol);
@@ -170,7 +217,62 @@ public sealed class StateIndex
             _positions.GetOrAdd(account, static _ => new ConcurrentDictionary<string, Position>(StringComparer.Ordinal))[symbol] = position;
         }
 
-        Volatile.Write(ref _liveCount, live);
+        LoadOrdered(live);
+        Volatile.Write(ref _liveCount, live.Count);
+    }
+
+    /// <summary>Builds the ordered indexes from the live trades: sorted once, then every index only appends.</summary>
+    private void LoadOrdered(List<Trade> live)
+    {
+        live.Sort(OrderedTrades.Compare);
+        var all = new OrderedTrades();
+        var byAccount = new ConcurrentDictionary<string, OrderedTrades>(StringComparer.Ordinal);
+        var byAccountSymbol = new ConcurrentDictionary<(string Account, string Symbol), OrderedTrades>();
+        var bySymbol = new ConcurrentDictionary<string, OrderedTrades>(StringComparer.Ordinal);
+        foreach (var trade in live)
+        {
+            all.Add(trade);
+            byAccount.GetOrAdd(trade.Account, static _ => new OrderedTrades()).Add(trade);
+            byAccountSymbol.GetOrAdd((trade.Account, trade.Symbol), static _ => new OrderedTrades()).Add(trade);
+            bySymbol.GetOrAdd(trade.Symbol, static _ => new OrderedTrades()).Add(trade);
+        }
+
+        (_all, _byAccount, _byAccountSymbol, _bySymbol) = (all, byAccount, byAccountSymbol, bySymbol);
+    }
+
+    /// <summary>
+    /// Moves a trade in the four ordered indexes of its scopes: <paramref name="previous"/> is its live state held so
+    /// far (<see langword="null"/> when none), <paramref name="current"/> its new live state (<see langword="null"/>
+    /// when deleted). Account and symbol never change, so both states belong to the same indexes.
+    /// </summary>
+    private void Order(Trade? previous, Trade? current)
+    {
+        var trade = current ?? previous;
+        if (trade is null)
+        {
+            return;
+        }
+
+        Order(_all, previous, current);
+        Order(_byAccount.GetOrAdd(trade.Account, static _ => new OrderedTrades()), previous, current);
+        Order(_byAccountSymbol.GetOrAdd((trade.Account, trade.Symbol), static _ => new OrderedTrades()), previous, current);
+        Order(_bySymbol.GetOrAdd(trade.Symbol, static _ => new OrderedTrades()), previous, current);
+    }
+
+    private static void Order(OrderedTrades index, Trade? previous, Trade? current)
+    {
+        if (previous is null)
+        {
+            index.Add(current!);
+        }
+        else if (current is null)
+        {
+            index.Remove(previous);
+        }
+        else
+        {
+            index.Replace(previous, current);
+        }
     }
 
     private static long Scalar(DuckDB.NET.Data.DuckDBConnection connection, string sql)
