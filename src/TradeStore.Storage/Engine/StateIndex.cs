@@ -15,7 +15,7 @@ namespace TradeStore.Storage.Engine;
 /// </summary>
 public sealed class StateIndex
 {
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, Position>> _positions = new(StringComparer.Ordinal);
+    private readonly PositionBook _positions = new();
     private ConcurrentDictionary<string, Trade> _trades = new(StringComparer.Ordinal);
 
     // By design writer-only: idempotency is decided by the single writer, so a plain dictionary suffices.
@@ -45,31 +45,7 @@ public sealed class StateIndex
         _trades.TryGetValue(tradeId, out var trade) && trade.Status != TradeStatus.Deleted ? trade : null;
 
     /// <summary>Non-empty positions of one account, or of all accounts, ordered by account then symbol.</summary>
-    public IReadOnlyList<Position> GetPositions(string? account)
-    {
-        var result = new List<Position>();
-        if (account is not null)
-        {
-            if (_positions.TryGetValue(account, out var bySymbol))
-            {
-                result.AddRange(bySymbol.Values.Where(p => !p.IsEmpty));
-            }
-        }
-        else
-        {
-            foreach (var bySymbol in _positions.Values)
-            {
-                result.AddRange(bySymbol.Values.Where(p => !p.IsEmpty));
-            }
-        }
-
-        result.Sort(static (a, b) =>
-        {
-            var byAccount = string.CompareOrdinal(a.Account, b.Account);
-            return byAccount != 0 ? byAccount : string.CompareOrdinal(a.Symbol, b.Symbol);
-        });
-        return result;
-    }
+    public IReadOnlyList<Position> GetPositions(string? account) => _positions.Get(account);
 
     /// <summary>
     /// Up to <paramref name="take"/> live trades of <paramref name="account"/> and <paramref name="symbol"/> (each
@@ -211,11 +187,7 @@ public sealed class StateIndex
 
         _trades = trades;
         _idempotency = idempotency;
-        _positions.Clear();
-        foreach (var ((account, symbol), position) in positions)
-        {
-            _positions.GetOrAdd(account, static _ => new ConcurrentDictionary<string, Position>(StringComparer.Ordinal))[symbol] = position;
-        }
+        _positions.Load(positions.Values);
 
         LoadOrdered(live);
         Volatile.Write(ref _liveCount, live.Count);
@@ -297,12 +269,7 @@ public sealed class StateIndex
         return value;
     }
 
-    private void MovePosition(Trade trade, decimal quantity, decimal notional)
-    {
-        var bySymbol = _positions.GetOrAdd(trade.Account, static _ => new ConcurrentDictionary<string, Position>(StringComparer.Ordinal));
-        var position = bySymbol.TryGetValue(trade.Symbol, out var existing) ? existing : Position.Empty(trade.Account, trade.Symbol);
-        bySymbol[trade.Symbol] = position.Apply(trade.Side, quantity, notional, 1);
-    }
+    private void MovePosition(Trade trade, decimal quantity, decimal notional) => _positions.Move(trade, quantity, notional);
 }
 
 /// <summary>Which event an idempotency key produced: enough to answer a retry with that event's state.</summary>
