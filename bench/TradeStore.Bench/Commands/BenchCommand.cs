@@ -116,7 +116,7 @@ public static class BenchCommand
     private static Command Http()
     {
         var url = new Option<Uri>("--url") { Description = "Base address of a running server, e.g. http://127.0.0.1:5080.", Required = true, HelpName = "URL", CustomParser = ParseUrl };
-        var workload = new Option<string>("--workload") { Description = "insert: new trades; mixed: 50% amends/fills of trades created earlier in the run; read: GET /v1/trades/{id} of a seeded set; list: GET /v1/trades?account=…&limit=100.", DefaultValueFactory = _ => "insert" };
+        var workload = new Option<string>("--workload") { Description = "insert: new trades; mixed: 50% amends/fills of trades created earlier in the run; read: GET /v1/trades/{id} of a seeded set; list: GET /v1/trades?account=…&limit=100, then with &symbol=…, right after seeding and again once /metrics shows the state flusher and sinks caught up (four runs of --duration).", DefaultValueFactory = _ => "insert" };
         workload.AcceptOnlyFromAmong(HttpBenchmark.Workloads);
         var rate = new Option<int?>("--rate") { Description = "Open loop: N requests per second (latency from the scheduled send time). Without it: closed loop.", HelpName = "N" };
         var duration = new Option<int>("--duration") { Description = "Seconds of load.", DefaultValueFactory = _ => 10, HelpName = "S" };

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.Journal;
 
@@ -193,23 +194,40 @@ public sealed class StateIndex
         Volatile.Write(ref _liveCount, live.Count);
     }
 
-    /// <summary>Builds the ordered indexes from the live trades: sorted once, then every index only appends.</summary>
+    /// <summary>
+    /// Builds the ordered indexes from the live trades: sorted once, then every index only appends. By design plain
+    /// dictionaries while building, copied into concurrent ones once, and the four indexes built in parallel: they
+    /// share nothing but the sorted trades.
+    /// </summary>
     private void LoadOrdered(List<Trade> live)
     {
         live.Sort(OrderedTrades.Compare);
         var all = new OrderedTrades();
-        var byAccount = new ConcurrentDictionary<string, OrderedTrades>(StringComparer.Ordinal);
-        var byAccountSymbol = new ConcurrentDictionary<(string Account, string Symbol), OrderedTrades>();
-        var bySymbol = new ConcurrentDictionary<string, OrderedTrades>(StringComparer.Ordinal);
-        foreach (var trade in live)
+        Dictionary<string, OrderedTrades> byAccount = null!, bySymbol = null!;
+        Dictionary<(string Account, string Symbol), OrderedTrades> byAccountSymbol = null!;
+        Parallel.Invoke(
+            () => live.ForEach(all.AppendLoading),
+            () => byAccount = Build(live, static t => t.Account, StringComparer.Ordinal),
+            () => byAccountSymbol = Build(live, static t => (t.Account, t.Symbol), EqualityComparer<(string, string)>.Default),
+            () => bySymbol = Build(live, static t => t.Symbol, StringComparer.Ordinal));
+
+        _byAccount = new ConcurrentDictionary<string, OrderedTrades>(byAccount, StringComparer.Ordinal);
+        _byAccountSymbol = new ConcurrentDictionary<(string Account, string Symbol), OrderedTrades>(byAccountSymbol);
+        _bySymbol = new ConcurrentDictionary<string, OrderedTrades>(bySymbol, StringComparer.Ordinal);
+        _all = all;
+    }
+
+    private static Dictionary<TKey, OrderedTrades> Build<TKey>(List<Trade> sorted, Func<Trade, TKey> key, IEqualityComparer<TKey> comparer)
+        where TKey : notnull
+    {
+        var scopes = new Dictionary<TKey, OrderedTrades>(comparer);
+        foreach (var trade in sorted)
         {
-            all.Add(trade);
-            byAccount.GetOrAdd(trade.Account, static _ => new OrderedTrades()).Add(trade);
-            byAccountSymbol.GetOrAdd((trade.Account, trade.Symbol), static _ => new OrderedTrades()).Add(trade);
-            bySymbol.GetOrAdd(trade.Symbol, static _ => new OrderedTrades()).Add(trade);
+            ref var scope = ref CollectionsMarshal.GetValueRefOrAddDefault(scopes, key(trade), out _);
+            (scope ??= new OrderedTrades()).AppendLoading(trade);
         }
 
-        (_all, _byAccount, _byAccountSymbol, _bySymbol) = (all, byAccount, byAccountSymbol, bySymbol);
+        return scopes;
     }
 
     /// <summary>
