@@ -94,17 +94,23 @@ public static class BenchCommand
     private static Command Index()
     {
         var trades = new Option<int>("--trades") { Description = "Trades in the database whose state index is loaded.", DefaultValueFactory = _ => 1_000_000, HelpName = "N" };
-        trades.Validators.Add(result =>
+        var accounts = new Option<int>("--accounts") { Description = "Accounts the trades are spread over (in turn).", DefaultValueFactory = _ => 50, HelpName = "A" };
+        var symbols = new Option<int>("--symbols") { Description = "Symbols the trades are spread over (by a hash, so every account trades many).", DefaultValueFactory = _ => 200, HelpName = "S" };
+        foreach (var positive in new[] { trades, accounts, symbols })
         {
-            if (result.GetValueOrDefault<int>() < 1)
+            positive.Validators.Add(result =>
             {
-                result.AddError("--trades must be 1 or greater.");
-            }
-        });
-        var command = new Command("index", "Start-up time and memory of the in-memory state index for N trades.") { trades };
+                if (result.GetValueOrDefault<int>() < 1)
+                {
+                    result.AddError($"{result.Option.Name} must be 1 or greater.");
+                }
+            });
+        }
+
+        var command = new Command("index", "Start-up time, memory (bytes per trade with every index) and in-process list and position latency of the state index for N trades.") { trades, accounts, symbols };
         command.SetAction(parseResult =>
         {
-            IndexBenchmark.Run(parseResult.GetValue(trades), parseResult.InvocationConfiguration.Output);
+            IndexBenchmark.Run(parseResult.GetValue(trades), parseResult.InvocationConfiguration.Output, parseResult.GetValue(accounts), parseResult.GetValue(symbols));
             return ExitCodes.Success;
         });
         return command;
@@ -113,7 +119,7 @@ public static class BenchCommand
     private static Command Http()
     {
         var url = new Option<Uri>("--url") { Description = "Base address of a running server, e.g. http://127.0.0.1:5080.", Required = true, HelpName = "URL", CustomParser = ParseUrl };
-        var workload = new Option<string>("--workload") { Description = "insert: new trades; mixed: 50% amends/fills of trades created earlier in the run; read: GET /v1/trades/{id} of a seeded set; list: GET /v1/trades?account=…&limit=100.", DefaultValueFactory = _ => "insert" };
+        var workload = new Option<string>("--workload") { Description = "insert: new trades; mixed: 50% amends/fills of trades created earlier in the run; read: GET /v1/trades/{id} of a seeded set; list: GET /v1/trades?account=…&limit=100, then with &symbol=…, right after seeding and again once /metrics shows the state flusher and sinks caught up (four runs of --duration).", DefaultValueFactory = _ => "insert" };
         workload.AcceptOnlyFromAmong(HttpBenchmark.Workloads);
         var rate = new Option<int?>("--rate") { Description = "Open loop: N requests per second (latency from the scheduled send time). Without it: closed loop.", HelpName = "N" };
         var duration = new Option<int>("--duration") { Description = "Seconds of load.", DefaultValueFactory = _ => 10, HelpName = "S" };
