@@ -14,6 +14,7 @@ using TradeStore.Core.Trades;
 using TradeStore.Redis;
 using TradeStore.Redis.Projection;
 using TradeStore.Server.Api;
+using TradeStore.Server.Changes;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Health;
 using TradeStore.Server.Migrations;
@@ -68,6 +69,7 @@ public static class TradeStoreHost
             MetricsEndpoint.AddServices(builder.Services, settings);
             SecurityServices.Add(builder.Services, settings);
             QueryEndpoint.AddServices(builder.Services, settings, database);
+            ChangesEndpoint.AddServices(builder.Services, configuration);
             configure?.Invoke(builder);
 
             var app = builder.Build();
@@ -75,6 +77,7 @@ public static class TradeStoreHost
             MapHealth(app);
             app.MapTradeApi();
             QueryEndpoint.Map(app);
+            ChangesEndpoint.Map(app);
             LogMigrations(app.Logger, database, migrated);
             if (integrity is not null)
             {
