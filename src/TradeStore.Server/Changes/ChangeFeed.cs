@@ -21,6 +21,7 @@ public sealed class ChangeFeed : ICommitObserver
     private readonly Counter<long> _sent;
     private ChangeSubscription[] _subscribers = [];
     private int _streams;
+    private long _laggingDisconnects;
 
     public ChangeFeed(IOptions<ChangeFeedOptions> options, IMeterFactory? meterFactory = null)
     {
@@ -94,5 +95,16 @@ public sealed class ChangeFeed : ICommitObserver
 
     internal void CountSent(int events) => _sent.Add(events);
 
-    internal void CountDisconnect(string reason) => _disconnects.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    /// <summary>Streams closed so far because their subscriber fell more than <c>Changes:MaxLagEvents</c> behind.</summary>
+    public long LaggingDisconnects => Interlocked.Read(ref _laggingDisconnects);
+
+    internal void CountDisconnect(string reason)
+    {
+        if (reason == "lagging")
+        {
+            Interlocked.Increment(ref _laggingDisconnects);
+        }
+
+        _disconnects.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    }
 }
