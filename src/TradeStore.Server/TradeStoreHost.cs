@@ -15,6 +15,7 @@ using TradeStore.Redis;
 using TradeStore.Redis.Projection;
 using TradeStore.Server.Api;
 using TradeStore.Server.Changes;
+using TradeStore.Server.OpenApi;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Health;
 using TradeStore.Server.Migrations;
@@ -70,6 +71,7 @@ public static class TradeStoreHost
             SecurityServices.Add(builder.Services, settings);
             QueryEndpoint.AddServices(builder.Services, settings, database);
             ChangesEndpoint.AddServices(builder.Services, configuration);
+            OpenApiEndpoints.AddServices(builder.Services);
             configure?.Invoke(builder);
 
             var app = builder.Build();
@@ -78,6 +80,7 @@ public static class TradeStoreHost
             app.MapTradeApi();
             QueryEndpoint.Map(app);
             ChangesEndpoint.Map(app);
+            OpenApiEndpoints.Map(app);
             LogMigrations(app.Logger, database, migrated);
             if (integrity is not null)
             {
