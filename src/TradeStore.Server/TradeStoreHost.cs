@@ -17,6 +17,7 @@ using TradeStore.Server.Api;
 using TradeStore.Server.Changes;
 using TradeStore.Server.OpenApi;
 using TradeStore.Server.Configuration;
+using TradeStore.Server.OperatorConsole;
 using TradeStore.Server.Health;
 using TradeStore.Server.Migrations;
 using TradeStore.Server.Security;
@@ -81,6 +82,7 @@ public static class TradeStoreHost
             QueryEndpoint.Map(app);
             ChangesEndpoint.Map(app);
             OpenApiEndpoints.Map(app);
+            ConsoleEndpoints.Map(app);
             LogMigrations(app.Logger, database, migrated);
             if (integrity is not null)
             {
