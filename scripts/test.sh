@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole TradeStore test suite against a real redis-server and clickhouse-server.
 #
-# Installs both from Debian's packages when missing, starts each on a free loopback port with a
+# Installs both (and chromium, for the console tests) from Debian's packages when missing, starts each on a free loopback port with a
 # throw-away data directory, exports TRADESTORE_TEST_REDIS / TRADESTORE_TEST_CLICKHOUSE, runs
 # `dotnet test`, stops what it started (also when tests fail), and ends with the line
 #   tests: N passed, N failed[, N skipped]
@@ -46,6 +46,8 @@ install_servers() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   [ -x /usr/bin/clickhouse-server ] || [ -x /usr/sbin/clickhouse-server ] || command -v clickhouse-server >/dev/null 2>&1 || missing+=(clickhouse-server)
+  # The console tests drive Debian's Chromium through PuppeteerSharp (a browser download is not possible).
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   if [ "${#missing[@]}" -gt 0 ]; then
     log "installing ${missing[*]} from Debian packages"
     local sudo=""

@@ -55,4 +55,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "SQL query by {Caller} interrupted: the process grew by more than {MaxMemory} bytes while it ran")]
     public static partial void QueryOverMemory(ILogger logger, string caller, long maxMemory);
+
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Change-feed subscriber disconnected: more than {MaxLagEvents} events waited for it (Changes:MaxLagEvents); told to resume from seq {ResumeFromSeq}")]
+    public static partial void ChangeSubscriberLagging(ILogger logger, long resumeFromSeq, int maxLagEvents);
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Error, Message = "Change-feed stream stopped: {Reason}")]
+    public static partial void ChangeFeedGap(ILogger logger, string reason);
 }

@@ -14,7 +14,10 @@ using TradeStore.Core.Trades;
 using TradeStore.Redis;
 using TradeStore.Redis.Projection;
 using TradeStore.Server.Api;
+using TradeStore.Server.Changes;
+using TradeStore.Server.OpenApi;
 using TradeStore.Server.Configuration;
+using TradeStore.Server.OperatorConsole;
 using TradeStore.Server.Health;
 using TradeStore.Server.Migrations;
 using TradeStore.Server.Security;
@@ -75,6 +78,8 @@ public static class TradeStoreHost
             MetricsEndpoint.AddServices(builder.Services, settings);
             SecurityServices.Add(builder.Services, settings);
             QueryEndpoint.AddServices(builder.Services, settings, database);
+            ChangesEndpoint.AddServices(builder.Services, configuration);
+            OpenApiEndpoints.AddServices(builder.Services);
             configure?.Invoke(builder);
 
             var app = builder.Build();
@@ -82,6 +87,9 @@ public static class TradeStoreHost
             MapHealth(app);
             app.MapTradeApi();
             QueryEndpoint.Map(app);
+            ChangesEndpoint.Map(app);
+            OpenApiEndpoints.Map(app);
+            ConsoleEndpoints.Map(app);
             LogMigrations(app.Logger, database, migrated);
             if (integrity is not null)
             {
