@@ -116,7 +116,7 @@ internal sealed class EngineHarness : IAsyncDisposable
         DuckDbSchema.MigrateToLatest(DatabaseAsIs);
         Index = new StateIndex();
         Engine = new WriteEngine(DatabaseAsIs, Index, _options, _observers, _logger);
-        Queries = new TradeQueries(DatabaseAsIs, Index);
+        Queries = new TradeQueries(DatabaseAsIs, Index, Engine);
         Engine.Start();
     }
 

@@ -32,7 +32,7 @@ public static class EngineServiceCollectionExtensions
             sp.GetService<CommitLog.JournalLog>()));
         services.TryAddSingleton<ITradeCommands>(sp => sp.GetRequiredService<WriteEngine>());
         services.TryAddSingleton(sp => new TradeQueries(
-            sp.GetRequiredService<DuckDbDatabase>(), sp.GetRequiredService<StateIndex>()));
+            sp.GetRequiredService<DuckDbDatabase>(), sp.GetRequiredService<StateIndex>(), sp.GetRequiredService<WriteEngine>()));
         services.TryAddSingleton<ITradeQueries>(sp => sp.GetRequiredService<TradeQueries>());
         services.AddHostedService<WriteEngineService>();
         return services;

@@ -12,7 +12,7 @@ namespace TradeStore.Storage.Engine;
 /// (docs/reads.md). The index is exact at acknowledgement, so neither the <c>trade_state</c> flusher nor the sinks
 /// decide what or how fast a list answers.
 /// </summary>
-public sealed class TradeQueries(DuckDbDatabase database, StateIndex index) : ITradeQueries
+public sealed class TradeQueries(DuckDbDatabase database, StateIndex index, WriteEngine? engine = null) : ITradeQueries
 {
     /// <summary>The state columns (of <c>trade_state</c> or <c>current_trade_state</c>) in the order <see cref="ReadState"/> reads them.</summary>
     public const string StateColumns =
