@@ -168,6 +168,8 @@ public sealed class WriteEngineTests
     {
         await using var harness = EngineHarness.Start();
         Assert.True((await harness.Submit(Buy("T1"))).Succeeded);
+        // The apply runs behind the acknowledgement: T1 must be in DuckDB before its table goes away.
+        Assert.True(harness.Engine.WaitApplied(1, TimeSpan.FromSeconds(30)));
         Exec(harness, "ALTER TABLE trade_events RENAME TO trade_events_away");
 
         var written = await harness.Submit(Buy("T2"));
