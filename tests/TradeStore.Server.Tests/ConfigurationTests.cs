@@ -88,20 +88,18 @@ public sealed class ConfigurationTests : IDisposable
     }
 
     [Theory]
-    [InlineData("[Redis]\nPassword = \"unterminated-hunter2\n", "line 2")]
-    [InlineData("[Redis]\nPassword = hunter2\n", "line 2")]
-    [InlineData("[Redis\nPassword = \"hunter2\"\n", "line 1")]
-    public void Build_SecretsTomlMalformed_ErrorGivesPositionAndTomlynReasonWithoutTheSecret(string toml, string position)
+    [InlineData("[Redis]\nPassword = \"unterminated-hunter2\n", "line 2, column 33: Invalid newline in a string")]
+    [InlineData("[Redis]\nPassword = hunter2\n", "line 2, column 12: Unexpected token `…` while parsing a value")]
+    [InlineData("[Redis\nPassword = \"hunter2\"\n", "line 1, column 7: Expected `]`")]
+    public void Build_SecretsTomlMalformed_ErrorGivesPositionAndTomlynReasonWithoutTheSecret(string toml, string reason)
     {
         WriteSecrets(toml);
 
         var error = Assert.Throws<ConfigurationException>(() => TradeStoreConfiguration.Build(Inputs()));
 
         Assert.Contains("not valid TOML", error.Message);
-        Assert.Contains(position, error.Message);
-        TestContext.Current.TestOutputHelper?.WriteLine(error.Message);
-        Assert.Matches(@"column \d+: \w+", error.Message); // the reason follows the position
-        Assert.DoesNotContain("hunter2", error.Message);
+        Assert.Contains(reason, error.Message);
+        Assert.DoesNotContain("hunter", error.Message); // not even the part of the secret Tomlyn quotes
     }
 
     [Fact]
