@@ -40,4 +40,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "ClickHouse trade_events ends at seq {ClickHouseMaxSeq}, behind the checkpoint {Checkpoint}: ClickHouse lost rows it had acknowledged (a dropped or truncated table?). Sync resumes after the checkpoint; `tradestore verify --clickhouse` lists what is missing")]
     public static partial void ClickHouseBehindCheckpoint(ILogger logger, long clickHouseMaxSeq, long checkpoint);
+
+    [LoggerMessage(EventId = 4012, Level = LogLevel.Information, Message = "ClickHouse answers again: retrying now instead of in {RemainingMs:0} ms")]
+    public static partial void ClickHouseAnswersAgain(ILogger logger, double remainingMs);
 }

@@ -59,6 +59,36 @@ public sealed class ClickHouseOutageTests
         Assert.Equal("healthy", await ClickHouseReadinessAsync(http));
     }
 
+    [Fact]
+    public async Task Sync_ClickHouseBackWhileBackoffIsLong_ResumesWhenItAnswersNotWhenTheBackoffEnds()
+    {
+        await using var server = await PrivateClickHouseServer.StartAsync();
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("backoff", url: server.Url);
+        using var data = new TempDirectory("backoff");
+        // One failure backs off 10-20 s: far longer than the probe takes to see ClickHouse back.
+        await using var app = await StartHostAsync(data.Path, server.Url, ch.Name, backoffMin: "00:00:20", backoffMax: "00:00:30");
+        var commands = app.Services.GetRequiredService<ITradeCommands>();
+        var engine = app.Services.GetRequiredService<WriteEngine>();
+        var sync = app.Services.GetRequiredService<ClickHouseSyncState>();
+        Assert.True((await commands.SubmitAsync(new CreateTrade("b-1", "acc-1", "AAPL", Side.Buy, 1m, 10m), Ct)).Succeeded);
+        await Poll.UntilAsync(() => sync.Snapshot().Checkpoint == engine.LastSeq, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}");
+
+        await server.KillAsync();
+        Assert.True((await commands.SubmitAsync(new CreateTrade("b-2", "acc-1", "AAPL", Side.Buy, 1m, 10m), Ct)).Succeeded);
+        await Poll.UntilAsync(() => sync.Snapshot().Failing, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}");
+        await server.RestartAsync();
+        var answering = System.Diagnostics.Stopwatch.StartNew();
+        await Poll.UntilAsync(() => sync.Snapshot().Checkpoint == engine.LastSeq, TimeSpan.FromSeconds(60), () => $"{sync.Snapshot()}");
+        var resumedAfter = answering.Elapsed;
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"sync resumed {resumedAfter.TotalMilliseconds:0} ms after ClickHouse answered again");
+        // Without the probe the sync waits out the rest of a 10-20 s backoff; with it, about one probe interval.
+        Assert.True(resumedAfter < TimeSpan.FromSeconds(8), $"resumed {resumedAfter} after ClickHouse answered; {sync.Snapshot()}");
+        var (_, distinct, maxSeq) = await ch.CountEventsAsync();
+        Assert.Equal(2, distinct);
+        Assert.Equal(2, maxSeq);
+    }
+
     private static async Task<(long Applied, long Refused)> WriteUntilStoppedAsync(ITradeCommands commands, CancellationToken stop)
     {
         long applied = 0, refused = 0, i = 0;
@@ -81,7 +111,8 @@ public sealed class ClickHouseOutageTests
         return body.RootElement.GetProperty("dependencies").GetProperty("clickhouse").GetProperty("status").GetString();
     }
 
-    private static async Task<WebApplication> StartHostAsync(string dataDirectory, string clickHouseUrl, string database)
+    private static async Task<WebApplication> StartHostAsync(string dataDirectory, string clickHouseUrl, string database,
+        string backoffMin = "00:00:00.050", string backoffMax = "00:00:00.500")
     {
         var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs
         {
@@ -95,8 +126,8 @@ public sealed class ClickHouseOutageTests
                 ["TRADESTORE__CLICKHOUSE__TIMEOUT"] = "00:00:02",
                 ["TRADESTORE__CLICKHOUSE__HEALTHTIMEOUT"] = "00:00:00.500",
                 ["TRADESTORE__CLICKHOUSE__SYNC__FLUSHINTERVAL"] = "00:00:00.020",
-                ["TRADESTORE__CLICKHOUSE__SYNC__BACKOFFMIN"] = "00:00:00.050",
-                ["TRADESTORE__CLICKHOUSE__SYNC__BACKOFFMAX"] = "00:00:00.500",
+                ["TRADESTORE__CLICKHOUSE__SYNC__BACKOFFMIN"] = backoffMin,
+                ["TRADESTORE__CLICKHOUSE__SYNC__BACKOFFMAX"] = backoffMax,
             },
         });
         var app = TradeStoreHost.Build(configuration, builder => builder.WebHost.UseTestServer());

@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using TradeStore.Core.Trades;
 using TradeStore.Redis.Projection;
+using TradeStore.Storage;
 using TradeStore.Storage.Journal;
 using TradeStore.Storage.Recovery;
 using TradeStore.TestSupport;
@@ -194,6 +196,27 @@ public sealed class RebuildAndRecoverTests
         await projector.StopAsync(Ct);
         var verify = await new RedisVerifier(redis.Keys).VerifyAsync(redis.Database, ProjectionSnapshot.Read(restored.Database), Ct);
         Assert.True(verify.IsClean, string.Join("\n", verify.Differences));
+    }
+
+    [Fact]
+    public async Task Projector_RedisFoundAheadOfJournalAfterStart_WritesRefusedWithTheRecoverCommand()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));
+        using var dir = new TempDirectory("redis-ahead-writes");
+        // Redis holds events up to seq 5 that this (empty) journal lost.
+        await redis.Database.StringSetAsync(redis.Keys.Checkpoint, "5");
+        await using var engine = await EngineScope.StartAsync(redis, dir.DatabasePath);
+        await Eventually.TrueAsync(() => Task.FromResult(engine.Projector.Status.Paused), TimeSpan.FromSeconds(30), () => $"{engine.Projector.Status}");
+
+        var result = await engine.Engine.SubmitAsync(new CreateTrade("W1", "A", "XYZ", Side.Buy, 1m, 10m), Ct);
+
+        Assert.False(result.Succeeded);
+        Assert.Equal(CommandErrorKind.Unavailable, result.Error!.Kind);
+        Assert.Contains("redis holds events up to seq 5, but the journal ends at seq 0", result.Error.Message, StringComparison.Ordinal);
+        Assert.Contains("tradestore recover --from redis", result.Error.Message, StringComparison.Ordinal);
+        Assert.Equal(0, engine.Engine.LastSeq); // no seq Redis holds was handed out
+        Assert.Equal(HealthStatus.Unhealthy, (await new DuckDbHealthCheck(engine.Database).CheckHealthAsync(
+            new HealthCheckContext { Registration = new HealthCheckRegistration("duckdb", _ => null!, HealthStatus.Unhealthy, null) }, Ct)).Status);
     }
 
     private static async Task ProjectAsync(RedisScope redis, TestJournal journal, int batches, int seed, Action<int, TestJournal>? afterBatches = null)

@@ -87,15 +87,44 @@ public sealed class ConfigurationTests : IDisposable
         Assert.Contains("chmod 600", error.Message);
     }
 
-    [Fact]
-    public void Build_SecretsTomlMalformed_ErrorWithoutTheSecretLine()
+    [Theory]
+    [InlineData("[Redis]\nPassword = \"unterminated-hunter2\n", "line 2, column 33: Invalid newline in a string")]
+    [InlineData("[Redis]\nPassword = hunter2\n", "line 2, column 12: Unexpected token `…` while parsing a value")]
+    [InlineData("[Redis\nPassword = \"hunter2\"\n", "line 1, column 7: Expected `]`")]
+    public void Build_SecretsTomlMalformed_ErrorGivesPositionAndTomlynReasonWithoutTheSecret(string toml, string reason)
     {
-        WriteSecrets("[Redis]\nPassword = \"unterminated-hunter2\n");
+        WriteSecrets(toml);
 
         var error = Assert.Throws<ConfigurationException>(() => TradeStoreConfiguration.Build(Inputs()));
 
         Assert.Contains("not valid TOML", error.Message);
-        Assert.DoesNotContain("hunter2", error.Message);
+        Assert.Contains(reason, error.Message);
+        Assert.DoesNotContain("hunter", error.Message); // not even the part of the secret Tomlyn quotes
+    }
+
+    [Fact]
+    public void Bind_UnknownSectionInEnvironmentOrConfigFile_ErrorNamesEachSection()
+    {
+        var config = _work.File("tradestore.json");
+        File.WriteAllText(config, """{ "Enginee": { "MaxBatchSize": 10 } }""");
+        var configuration = TradeStoreConfiguration.Build(Inputs(env: new() { ["TRADESTORE__FOO__BAR"] = "1" }) with { ConfigFile = config });
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreSettings.Bind(configuration));
+
+        Assert.Contains("unknown configuration sections Enginee, FOO", error.Message);
+        Assert.Contains("Engine", error.Message); // the known sections are listed
+    }
+
+    [Fact]
+    public void Bind_OnlyKnownSections_Accepted()
+    {
+        var configuration = TradeStoreConfiguration.Build(Inputs(env: new()
+        {
+            ["TRADESTORE__ENGINE__MAXBATCHSIZE"] = "10",
+            ["TRADESTORE__LOGGING__LOGLEVEL__DEFAULT"] = "Warning",
+        }));
+
+        Assert.Equal(10, TradeStoreSettings.Bind(configuration).Engine.MaxBatchSize);
     }
 
     [Fact]

@@ -2,8 +2,6 @@ using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Polly;
-using Polly.Retry;
 using TradeStore.ClickHouse.Migrations;
 using TradeStore.ClickHouse.Rows;
 using TradeStore.Core.Options;
@@ -30,6 +28,9 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
     private static readonly TimeSpan StatusWriteInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan FinalFlushLimit = TimeSpan.FromSeconds(3);
 
+    /// <summary>How often a backing-off daemon probes an unreachable ClickHouse: the sync resumes within about this of its return.</summary>
+    private static readonly TimeSpan ProbeInterval = TimeSpan.FromMilliseconds(500);
+
     private readonly ClickHouseClient _client;
     private readonly DuckDbDatabase _database;
     private readonly JournalReader _journal;
@@ -42,7 +43,7 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
     private readonly bool _autoMigrate;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly ResiliencePipeline _retry;
+    private readonly SyncBackoff _backoff;
     private readonly AdaptiveBatchSize _batch;
     private readonly string _statusPath;
 
@@ -83,24 +84,7 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
         _logger = logger;
         _batch = new AdaptiveBatchSize(_sync.BatchMin, _sync.BatchMax);
         _statusPath = SyncStatusFile.PathFor(database.Path);
-        _retry = new ResiliencePipelineBuilder { TimeProvider = timeProvider }
-            .AddRetry(new RetryStrategyOptions
-            {
-                // Never gives up: ClickHouse is derived state, and the journal keeps everything until it is back.
-                MaxRetryAttempts = int.MaxValue,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = _sync.BackoffMin,
-                MaxDelay = _sync.BackoffMax,
-                ShouldHandle = args => ValueTask.FromResult(
-                    args.Outcome.Exception is { } ex && !(ex is OperationCanceledException && args.Context.CancellationToken.IsCancellationRequested)),
-                OnRetry = args =>
-                {
-                    OnFailure(args.Outcome.Exception!, args.AttemptNumber, args.RetryDelay);
-                    return default;
-                },
-            })
-            .Build();
+        _backoff = new SyncBackoff(_sync.BackoffMin, _sync.BackoffMax);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -113,7 +97,7 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
             while (!stoppingToken.IsCancellationRequested)
             {
                 await WaitForWorkAsync(stoppingToken);
-                await _retry.ExecuteAsync(SyncOnceAsync, stoppingToken);
+                await SyncWithRetryAsync(stoppingToken);
                 PersistStatus(force: false);
             }
         }
@@ -144,6 +128,61 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
         {
             await FinalFlushAsync();
             PersistStatus(force: true);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="SyncOnceAsync"/>, retried forever (ClickHouse is derived state; the journal keeps everything until it is
+    /// back) with exponential backoff. While ClickHouse is unreachable the backoff is cut short as soon as a cheap probe
+    /// answers: after an 11 s outage the grown backoff (18.9 s) once delayed the sync by 17 s (issue 18).
+    /// </summary>
+    private async Task SyncWithRetryAsync(CancellationToken stoppingToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await SyncOnceAsync(stoppingToken);
+                return;
+            }
+            catch (Exception ex) when (!(ex is OperationCanceledException && stoppingToken.IsCancellationRequested))
+            {
+                var delay = _backoff.Delay(attempt);
+                OnFailure(ex, attempt, delay);
+                await BackOffAsync(delay, probe: SyncFailures.Kind(ex) is "connection_refused" or "connection_lost" or "timeout", stoppingToken);
+            }
+        }
+    }
+
+    /// <summary>Waits <paramref name="delay"/>; with <paramref name="probe"/>, asks ClickHouse every <see cref="ProbeInterval"/> and stops waiting when it answers.</summary>
+    private async Task BackOffAsync(TimeSpan delay, bool probe, CancellationToken stoppingToken)
+    {
+        var until = _time.GetUtcNow() + delay;
+        while (_time.GetUtcNow() < until)
+        {
+            var remaining = until - _time.GetUtcNow();
+            await Task.Delay(probe && remaining > ProbeInterval ? ProbeInterval : remaining, _time, stoppingToken);
+            if (probe && _time.GetUtcNow() < until && await AnswersAsync(stoppingToken))
+            {
+                Log.ClickHouseAnswersAgain(_logger, (until - _time.GetUtcNow()).TotalMilliseconds);
+                return;
+            }
+        }
+    }
+
+    /// <summary>The cheap probe: <c>SELECT 1</c>, given at most <see cref="ProbeInterval"/>.</summary>
+    private async Task<bool> AnswersAsync(CancellationToken stoppingToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        timeout.CancelAfter(ProbeInterval);
+        try
+        {
+            await _client.QueryAsync("SELECT 1", timeout.Token);
+            return true;
+        }
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is HttpRequestException or OperationCanceledException or ClickHouseException or TimeoutException)
+        {
+            return false;
         }
     }
 

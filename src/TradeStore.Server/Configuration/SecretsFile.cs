@@ -7,7 +7,7 @@ namespace TradeStore.Server.Configuration;
 /// Reads <c>secrets.toml</c>: tables become configuration sections (<c>[Redis] Password = "…"</c> sets
 /// <c>Redis:Password</c>). A file that others can read is refused, as ssh refuses a loose private key.
 /// </summary>
-public static class SecretsFile
+public static partial class SecretsFile
 {
     public static Dictionary<string, string?> Read(string path)
     {
@@ -30,8 +30,7 @@ public static class SecretsFile
         }
         catch (TomlException ex)
         {
-            // Tomlyn's message quotes the offending line, which may hold a secret: report the position only.
-            throw new ConfigurationException($"{path} is not valid TOML ({FirstLine(ex.Message)}).");
+            throw new ConfigurationException($"{path} is not valid TOML: {Describe(ex.Message)}");
         }
 
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
@@ -70,10 +69,30 @@ public static class SecretsFile
         }
     }
 
-    private static string FirstLine(string message)
+    /// <summary>
+    /// Tomlyn's diagnostics ("(line,column) : error : reason"), one per problem, with the position and the reason. By design
+    /// without source text: the offending line may hold a secret, so a token Tomlyn quotes ("Unexpected token `hunter`")
+    /// is shown as `…` unless it is a single character (an expected `]`).
+    /// </summary>
+    private static string Describe(string message)
     {
-        var line = message.Split('\n', 2)[0];
-        var colon = line.IndexOf(" : ", StringComparison.Ordinal);
-        return colon > 0 ? line[..colon] : "syntax error";
+        var problems = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => line.Split(" : ", 3))
+            .Where(parts => parts.Length == 3)
+            .Select(parts => $"{Position(parts[0])}: {QuotedText().Replace(parts[2].TrimEnd('.'), m => m.Groups[1].Length <= 1 ? m.Value : "`…`")}")
+            .Take(3)
+            .ToList();
+        return problems.Count > 0 ? string.Join("; ", problems) + "." : "syntax error.";
     }
+
+    /// <summary>"path(3,9)" or "(3,9)" becomes "line 3, column 9".</summary>
+    private static string Position(string location)
+    {
+        var open = location.LastIndexOf('(');
+        var numbers = open >= 0 ? location[(open + 1)..].TrimEnd(')').Split(',') : [];
+        return numbers.Length == 2 ? $"line {numbers[0].Trim()}, column {numbers[1].Trim()}" : location.Trim();
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("`([^`]*)`")]
+    private static partial System.Text.RegularExpressions.Regex QuotedText();
 }

@@ -22,6 +22,7 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
     /// <exception cref="ConfigurationException">A value is malformed or invalid; the message names the key.</exception>
     public static TradeStoreSettings Bind(IConfiguration configuration)
     {
+        RequireKnownSections(configuration);
         var storage = BindSection<StorageOptions>(configuration, StorageOptions.SectionName);
         var server = BindSection<ServerOptions>(configuration, ServerOptions.SectionName);
         var redis = BindSection<RedisOptions>(configuration, RedisOptions.SectionName);
@@ -44,6 +45,32 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
         }
 
         return new TradeStoreSettings(storage, server, redis, clickHouse) { Engine = engine, Api = api, Security = security };
+    }
+
+    /// <summary>
+    /// The top-level sections TradeStore reads; <c>Logging</c> is the .NET logging configuration. By design any other
+    /// section is an error: <c>TRADESTORE__FOO__BAR</c> or <c>{"Enginee": …}</c> would otherwise be lost without a word.
+    /// </summary>
+    public static IReadOnlyList<string> KnownSections { get; } =
+    [
+        StorageOptions.SectionName, ServerOptions.SectionName, RedisOptions.SectionName, ClickHouseOptions.SectionName,
+        EngineOptions.SectionName, ApiOptions.SectionName, SecurityOptions.SectionName, "Logging",
+    ];
+
+    /// <exception cref="ConfigurationException">A top-level section is not one TradeStore reads; the message names it.</exception>
+    private static void RequireKnownSections(IConfiguration configuration)
+    {
+        var unknown = configuration.GetChildren()
+            .Select(section => section.Key)
+            .Where(key => !KnownSections.Contains(key, StringComparer.OrdinalIgnoreCase))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ConfigurationException(
+                $"unknown configuration section{(unknown.Count > 1 ? "s" : string.Empty)} {string.Join(", ", unknown)} " +
+                $"(from --config, appsettings.json, secrets.toml, .env or a TRADESTORE__ variable); the known sections are {string.Join(", ", KnownSections)}.");
+        }
     }
 
     internal static T BindSection<T>(IConfiguration configuration, string section)
