@@ -1,3 +1,4 @@
+using TradeStore.Core.Options;
 using TradeStore.Server.Configuration;
 using TradeStore.TestSupport;
 
@@ -146,6 +147,10 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__STORAGE__AUTOMIGRATE", "maybe", "Storage:AutoMigrate")]
     [InlineData("TRADESTORE__STORAGE__CHECKPOINTTHRESHOLD", "64 elephants", "Storage:CheckpointThreshold")]
     [InlineData("TRADESTORE__STORAGE__CHECKPOINTTHRESHOLD", "64MB'; DROP TABLE trade_events; --", "Storage:CheckpointThreshold")]
+    [InlineData("TRADESTORE__STORAGE__DURABILITY", "sometimes", "Storage:Durability")]
+    [InlineData("TRADESTORE__STORAGE__DURABILITY", "7", "Storage:Durability")]
+    [InlineData("TRADESTORE__STORAGE__JOURNALSEGMENTBYTES", "4096", "Storage:JournalSegmentBytes")]
+    [InlineData("TRADESTORE__ENGINE__MAXAPPLYBACKLOG", "0", "Engine:MaxApplyBacklog")]
     [InlineData("TRADESTORE__REDIS__HEALTHTIMEOUT", "soon", "Redis:HealthTimeout")]
     [InlineData("TRADESTORE__STORAGE__DATADIRECTROY", "typo", "DATADIRECTROY")]
     public void Bind_BadValue_MessageNamesTheKey(string variable, string value, string expectedKey)
@@ -155,6 +160,17 @@ public sealed class ConfigurationTests : IDisposable
         var error = Assert.Throws<ConfigurationException>(() => TradeStoreSettings.Bind(configuration));
 
         Assert.Contains(expectedKey, error.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Theory]
+    [InlineData("fsync", DurabilityMode.Fsync)]
+    [InlineData("os", DurabilityMode.Os)]
+    [InlineData("OS", DurabilityMode.Os)]
+    public void Bind_Durability_ParsedCaseInsensitively(string value, DurabilityMode expected)
+    {
+        var configuration = TradeStoreConfiguration.Build(Inputs(env: new() { ["TRADESTORE__STORAGE__DURABILITY"] = value }));
+
+        Assert.Equal(expected, TradeStoreSettings.Bind(configuration).Storage.Durability);
     }
 
     [Fact]

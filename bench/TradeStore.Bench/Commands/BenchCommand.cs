@@ -17,6 +17,7 @@ public static class BenchCommand
         CommonOptions.Config,
         CommonOptions.Data,
         Engine(),
+        Log(),
         Index(),
         Http(),
         All(),
@@ -86,6 +87,35 @@ public static class BenchCommand
                 Preload: parseResult.GetValue(preload),
                 StateFlushInterval: TimeSpan.FromMilliseconds(parseResult.GetValue(stateFlush)),
                 Durability: parseResult.GetValue(durability) == "os" ? DurabilityMode.Os : DurabilityMode.Fsync), parseResult.InvocationConfiguration.Output, cancellationToken);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command Log()
+    {
+        var duration = new Option<int>("--duration") { Description = "Seconds per candidate and group size.", DefaultValueFactory = _ => 5, HelpName = "S" };
+        var groups = new Option<string>("--groups") { Description = "Comma-separated group sizes (events made durable together).", DefaultValueFactory = _ => "1,10,100,1000", HelpName = "N,N" };
+        duration.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 1)
+            {
+                result.AddError("--duration must be 1 or greater.");
+            }
+        });
+        groups.Validators.Add(result =>
+        {
+            var text = result.GetValueOrDefault<string>() ?? "";
+            if (text.Split(',').Any(g => !int.TryParse(g, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < 1 || n > 100_000))
+            {
+                result.AddError($"--groups must be comma-separated whole numbers from 1 to 100000; got '{text}'.");
+            }
+        });
+        var command = new Command("log", "The journal log candidates side by side: TradeStore's segment log and FASTER's FasterLog, durable appends of groups of events.") { duration, groups };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var sizes = parseResult.GetValue(groups)!.Split(',').Select(g => int.Parse(g, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            await LogBenchmark.RunAsync(TimeSpan.FromSeconds(parseResult.GetValue(duration)), sizes, parseResult.InvocationConfiguration.Output, cancellationToken);
             return ExitCodes.Success;
         });
         return command;

@@ -126,7 +126,17 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
             var started = Stopwatch.GetTimestamp();
             _log ??= JournalLog.Open(JournalLog.DirectoryFor(_database.Path), new JournalLogOptions());
-            var replay = JournalLogReplay.Run(_database, _log);
+            JournalLogReplayResult replay;
+            try
+            {
+                replay = JournalLogReplay.Run(_database, _log);
+            }
+            catch when (_ownsLog)
+            {
+                _log.Dispose();
+                throw;
+            }
+
             if (_ownsLog)
             {
                 // A host that opened the log itself replayed (and reported) before its integrity check.
