@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Hosting;
 using TradeStore.Core.Options;
 using TradeStore.Server;
 
@@ -30,7 +31,9 @@ public static class ServeCommand
             var configuration = CommonOptions.BuildConfiguration(parseResult, flags);
             await using var app = TradeStoreHost.Build(configuration);
             // The host's own console lifetime handles SIGTERM and Ctrl-C and runs the graceful shutdown.
-            await app.RunAsync();
+            // Started through BoundAddresses: a bind failure or an exposed address without keys exits 2, naming it.
+            await Server.Security.BoundAddresses.StartAsync(app, CancellationToken.None);
+            await app.WaitForShutdownAsync(CancellationToken.None);
             return ExitCodes.Success;
         });
         return command;

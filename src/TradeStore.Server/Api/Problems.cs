@@ -148,17 +148,10 @@ public static class Problems
             }
             else if (path[i] == '[' && i + 1 < path.Length && path[i + 1] == '\'')
             {
-                var name = new System.Text.StringBuilder();
                 var j = i + 2;
                 // The name ends at a "']" followed by the end or the next segment: older runtimes leave a "'" in it unescaped.
                 while (j < path.Length && !(path[j] == '\'' && j + 1 < path.Length && path[j + 1] == ']' && (j + 2 == path.Length || path[j + 2] is '.' or '[')))
                 {
-                    if (path[j] == '\\' && j + 1 < path.Length)
-                    {
-                        j++;
-                    }
-
-                    name.Append(path[j]);
                     j++;
                 }
 
@@ -167,7 +160,7 @@ public static class Problems
                     return null;
                 }
 
-                last = name.ToString();
+                last = path[(i + 2)..j];
                 i = j + 2;
             }
             else if (path[i] == '[')
