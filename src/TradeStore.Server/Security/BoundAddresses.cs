@@ -29,7 +29,9 @@ public static class BoundAddresses
         }
         catch (Exception ex) when (BindFailure(ex) is { } cause)
         {
-            throw new ConfigurationException($"Server:Urls: cannot listen: {cause}", ex);
+            // Kestrel's own message names the address; a bare SocketException ("Invalid argument") does not.
+            var addresses = Of(app) is { Count: > 0 } bound ? string.Join(", ", bound) : app.Configuration["Server:Urls"];
+            throw new ConfigurationException($"Server:Urls: cannot listen on {addresses}: {cause}", ex);
         }
 
         var keys = app.Services.GetRequiredService<ApiKeyStore>();
@@ -62,7 +64,7 @@ public static class BoundAddresses
                 || (e is IOException && e.Message.Contains("bind", StringComparison.OrdinalIgnoreCase)))
             {
                 // Kestrel's IOException names the address ("Failed to bind to address http://127.0.0.1:5080: address already in use.").
-                return exception is IOException ? exception.Message : $"{exception.Message} ({e.Message})";
+                return exception is IOException || ReferenceEquals(e, exception) ? exception.Message : $"{exception.Message} ({e.Message})";
             }
         }
 
