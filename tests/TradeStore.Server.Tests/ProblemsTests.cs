@@ -16,6 +16,7 @@ public sealed class ProblemsTests
     [InlineData(CommandErrorKind.Busy, 503, "busy")]
     [InlineData(CommandErrorKind.Unavailable, 503, "unavailable")]
     [InlineData(CommandErrorKind.StorageFailure, 500, "storage-failure")]
+    [InlineData(CommandErrorKind.IdempotencyKeyReused, 422, "idempotency-key-reused")]
     public void From_EveryErrorKind_DocumentedStatusAndType(CommandErrorKind kind, int status, string type)
     {
         var problem = Problems.From(new CommandError(kind, "words", "quantity", 7));
