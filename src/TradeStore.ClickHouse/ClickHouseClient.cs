@@ -32,6 +32,9 @@ public sealed class ClickHouseClient
     /// <summary>The server address, without credentials.</summary>
     public Uri BaseUri => _options.BaseUri;
 
+    /// <summary><see cref="BaseUri"/> for messages and answers: user info (a password in the URL) replaced by <c>***</c>.</summary>
+    public string DisplayUrl => Core.Security.UrlRedaction.Redact(BaseUri);
+
     /// <summary>The configured database of the TradeStore tables.</summary>
     public string Database => _options.Database;
 
@@ -153,7 +156,7 @@ public sealed class ClickHouseClient
             }
             catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new TimeoutException($"ClickHouse at {BaseUri} did not answer within {client.Timeout.TotalSeconds:0.###} s (ClickHouse:Timeout).", ex);
+                throw new TimeoutException($"ClickHouse at {DisplayUrl} did not answer within {client.Timeout.TotalSeconds:0.###} s (ClickHouse:Timeout).", ex);
             }
 
             if (!response.IsSuccessStatusCode)

@@ -28,28 +28,28 @@ public sealed class ClickHouseHealthCheck(ClickHouseClient client, IOptions<Clic
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             var reason = ex is OperationCanceledException ? $"no answer within {timeout.TotalMilliseconds:0} ms" : ex.Message;
-            return new HealthCheckResult(context.Registration.FailureStatus, $"{client.BaseUri}: {reason}{SyncSuffix(sync)}", data: data);
+            return new HealthCheckResult(context.Registration.FailureStatus, $"{client.DisplayUrl}: {reason}{SyncSuffix(sync)}", data: data);
         }
 
         if (answer != "1")
         {
-            return new HealthCheckResult(context.Registration.FailureStatus, $"{client.BaseUri} answered SELECT 1 with '{answer}'", data: data);
+            return new HealthCheckResult(context.Registration.FailureStatus, $"{client.DisplayUrl} answered SELECT 1 with '{answer}'", data: data);
         }
 
         if (sync is { Failing: true })
         {
             return new HealthCheckResult(context.Registration.FailureStatus,
-                $"{client.BaseUri} answers, but the sync has failed {sync.ConsecutiveFailures} times since {sync.FailingSince:O} " +
+                $"{client.DisplayUrl} answers, but the sync has failed {sync.ConsecutiveFailures} times since {sync.FailingSince:O} " +
                 $"({sync.EventsBehind} events behind): {sync.LastError}", data: data);
         }
 
         if (sync is not null && sync.LagSeconds > syncState!.DegradedLag.TotalSeconds)
         {
             return new HealthCheckResult(context.Registration.FailureStatus,
-                $"{client.BaseUri} answers, but the sync lags {sync.LagSeconds:0.0} s (over {syncState.DegradedLag.TotalSeconds:0.###} s), {sync.EventsBehind} events behind", data: data);
+                $"{client.DisplayUrl} answers, but the sync lags {sync.LagSeconds:0.0} s (over {syncState.DegradedLag.TotalSeconds:0.###} s), {sync.EventsBehind} events behind", data: data);
         }
 
-        return HealthCheckResult.Healthy($"{client.BaseUri} answered SELECT 1{SyncSuffix(sync)}", data);
+        return HealthCheckResult.Healthy($"{client.DisplayUrl} answered SELECT 1{SyncSuffix(sync)}", data);
     }
 
     private static string SyncSuffix(SyncStatus? sync) => sync is null

@@ -97,7 +97,8 @@ public static class TradeStoreHost
             }
 
             MetricsEndpoint.Map(app, settings);
-            app.Lifetime.ApplicationStarted.Register(() => Log.Started(app.Logger, settings.Server.Urls, database.Path, database.EngineVersion,
+            app.Lifetime.ApplicationStarted.Register(() => Log.Started(app.Logger,
+                BoundAddresses.Of(app) is { Count: > 0 } bound ? string.Join(";", bound) : settings.Server.Urls, database.Path, database.EngineVersion,
                 settings.Redis.Enabled ? "enabled" : "disabled", settings.ClickHouse.Enabled ? "enabled" : "disabled"));
             app.Lifetime.ApplicationStopped.Register(() => Log.Stopped(app.Logger, database.Path));
             if (database.PreservedWal is { } walCopy)

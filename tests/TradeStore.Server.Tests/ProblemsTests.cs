@@ -16,6 +16,7 @@ public sealed class ProblemsTests
     [InlineData(CommandErrorKind.Busy, 503, "busy")]
     [InlineData(CommandErrorKind.Unavailable, 503, "unavailable")]
     [InlineData(CommandErrorKind.StorageFailure, 500, "storage-failure")]
+    [InlineData(CommandErrorKind.IdempotencyKeyReused, 422, "idempotency-key-reused")]
     public void From_EveryErrorKind_DocumentedStatusAndType(CommandErrorKind kind, int status, string type)
     {
         var problem = Problems.From(new CommandError(kind, "words", "quantity", 7));
@@ -50,7 +51,8 @@ public sealed class ProblemsTests
     [InlineData("$", null)]
     [InlineData("$[3]", null)]
     [InlineData("$['a[']", "a[")]
-    [InlineData("$['a\\']']", "a']")]
+    [InlineData("$['a']']", "a']")]
+    [InlineData("$['a']'].b", "b")]
     [InlineData("$['a.b']", "a.b")]
     [InlineData("$.items[2].price", "price")]
     [InlineData("$['unterminated", null)]

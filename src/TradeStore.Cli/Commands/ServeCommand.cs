@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DuckDB.NET.Data;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using TradeStore.Core.Options;
 using TradeStore.Server;
 using TradeStore.Storage;
@@ -35,7 +36,9 @@ public static class ServeCommand
             try
             {
                 // The host's own console lifetime handles SIGTERM and Ctrl-C and runs the graceful shutdown.
-                await app.RunAsync();
+                // Started through BoundAddresses: a bind failure or an exposed address without keys exits 2, naming it.
+                await Server.Security.BoundAddresses.StartAsync(app, CancellationToken.None);
+                await app.WaitForShutdownAsync(CancellationToken.None);
             }
             catch (DuckDBException ex)
             {

@@ -36,7 +36,7 @@ public sealed class ClickHouseRecovery(ClickHouseClient client, DuckDbDatabase d
                 $"{maxSeq - events} are missing, so it cannot rebuild a complete journal. Nothing was written.");
         }
 
-        progress($"reading {events} events (seq 1..{maxSeq}) from ClickHouse {client.BaseUri.GetLeftPart(UriPartial.Authority)} database {db}");
+        progress($"reading {events} events (seq 1..{maxSeq}) from ClickHouse {Core.Security.UrlRedaction.Redact(client.BaseUri.GetLeftPart(UriPartial.Authority))} database {db}");
         while (import.LastSeq < maxSeq)
         {
             var rows = await client.QueryRowsAsync(

@@ -90,7 +90,7 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
-        Log.SyncStarting(_logger, _options.BaseUri.GetLeftPart(UriPartial.Authority), _options.Database, _sync.BatchMin, _sync.BatchMax, _sync.FlushInterval.TotalMilliseconds);
+        Log.SyncStarting(_logger, Core.Security.UrlRedaction.Redact(_options.BaseUri.GetLeftPart(UriPartial.Authority)), _options.Database, _sync.BatchMin, _sync.BatchMax, _sync.FlushInterval.TotalMilliseconds);
         _state.OnStarted(_batch.Size);
         try
         {

@@ -91,7 +91,7 @@ public sealed class ClickHouseSyncState(SyncSignal signal, IOptions<ClickHouseOp
         {
             return new SyncStatus
             {
-                ClickHouseUrl = _options.BaseUri.GetLeftPart(UriPartial.Authority),
+                ClickHouseUrl = Core.Security.UrlRedaction.Redact(_options.BaseUri.GetLeftPart(UriPartial.Authority)),
                 ClickHouseDatabase = _options.Database,
                 Checkpoint = _checkpoint,
                 JournalLastSeq = signal.LastCommittedSeq,

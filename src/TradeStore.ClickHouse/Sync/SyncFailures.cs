@@ -29,13 +29,15 @@ public static class SyncFailures
 
     public static string Describe(Exception exception, Uri server, string database)
     {
-        var text = Flatten(exception);
+        // By design redacted as a whole: a password in ClickHouse:Url may also sit inside an exception's message.
+        var text = Core.Security.UrlRedaction.Redact(Flatten(exception));
+        var at = Core.Security.UrlRedaction.Redact(server);
         return Kind(exception) switch
         {
-            "authentication" => $"ClickHouse at {server} refused the credentials (check ClickHouse:User and ClickHouse:Password): {text}",
-            "missing_table" => $"ClickHouse at {server} has no TradeStore tables in database '{database}' (run the ClickHouse migrations, or set Storage:AutoMigrate=true): {text}",
-            "connection_refused" => $"ClickHouse at {server} refused the connection (is clickhouse-server running?): {text}",
-            "connection_lost" => $"the connection to ClickHouse at {server} broke before its answer arrived: {text}",
+            "authentication" => $"ClickHouse at {at} refused the credentials (check ClickHouse:User and ClickHouse:Password): {text}",
+            "missing_table" => $"ClickHouse at {at} has no TradeStore tables in database '{database}' (run the ClickHouse migrations, or set Storage:AutoMigrate=true): {text}",
+            "connection_refused" => $"ClickHouse at {at} refused the connection (is clickhouse-server running?): {text}",
+            "connection_lost" => $"the connection to ClickHouse at {at} broke before its answer arrived: {text}",
             _ => text,
         };
     }

@@ -31,7 +31,7 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
         var distinct = ClickHouseJson.Int64(raw, "distinct_seq");
 
         facts.Add($"journal (DuckDB {database.Path}): {journal.Events} events, last seq {journal.MaxSeq}, {journal.Trades.Count} trades");
-        facts.Add($"ClickHouse {client.BaseUri.GetLeftPart(UriPartial.Authority)} database {db}: {clickHouseEvents} events (FINAL), max seq {clickHouseMaxSeq}; " +
+        facts.Add($"ClickHouse {Core.Security.UrlRedaction.Redact(client.BaseUri.GetLeftPart(UriPartial.Authority))} database {db}: {clickHouseEvents} events (FINAL), max seq {clickHouseMaxSeq}; " +
                   $"{rows} rows before merge" + (rows > distinct ? $" ({rows - distinct} duplicates that ReplacingMergeTree will drop)" : ""));
 
         if (clickHouseEvents != journal.Events)

@@ -125,7 +125,7 @@ public static class Problems
     /// <summary>
     /// The last property name of a JSON path: <c>$.quantity</c> → <c>quantity</c>, <c>$['a b']</c> → <c>a b</c>,
     /// <c>$['a[']</c> → <c>a[</c>; <see langword="null"/> when the path ends in an array index or cannot be read.
-    /// A name holding metacharacters is bracketed by System.Text.Json (with <c>'</c> escaped as <c>\'</c>), so the path
+    /// A name holding metacharacters is bracketed by System.Text.Json (<c>$['x']']</c> for <c>x']</c>), so the path
     /// is read from the start, never by searching backwards.
     /// </summary>
     public static string? FieldOf(string? path)
@@ -148,16 +148,10 @@ public static class Problems
             }
             else if (path[i] == '[' && i + 1 < path.Length && path[i + 1] == '\'')
             {
-                var name = new System.Text.StringBuilder();
                 var j = i + 2;
-                while (j < path.Length && !(path[j] == '\'' && j + 1 < path.Length && path[j + 1] == ']'))
+                // The name ends at a "']" followed by the end or the next segment: older runtimes leave a "'" in it unescaped.
+                while (j < path.Length && !(path[j] == '\'' && j + 1 < path.Length && path[j + 1] == ']' && (j + 2 == path.Length || path[j + 2] is '.' or '[')))
                 {
-                    if (path[j] == '\\' && j + 1 < path.Length)
-                    {
-                        j++;
-                    }
-
-                    name.Append(path[j]);
                     j++;
                 }
 
@@ -166,7 +160,7 @@ public static class Problems
                     return null;
                 }
 
-                last = name.ToString();
+                last = path[(i + 2)..j];
                 i = j + 2;
             }
             else if (path[i] == '[')

@@ -28,8 +28,8 @@ public static partial class ConfigurationPrinter
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    /// <summary>Removes a password embedded in a connection string (<c>host:6379,password=x</c>).</summary>
-    public static string RedactConnectionString(string value) => PasswordPair().Replace(value, "$1" + Redacted);
+    /// <summary>Removes a password embedded in a connection string (<c>host:6379,password=x</c>) or in a URL (<c>http://u:pw@host</c>).</summary>
+    public static string RedactConnectionString(string value) => Core.Security.UrlRedaction.Redact(PasswordPair().Replace(value, "$1" + Redacted));
 
     private static void WriteSection(Utf8JsonWriter writer, string name, object options)
     {

@@ -67,7 +67,8 @@ public static class SecurityServices
         {
             if (store.AuthenticationOff)
             {
-                Log.AuthenticationOff(app.Logger, settings.Server.Urls);
+                // The addresses actually bound: Kestrel's own configuration may differ from Server:Urls.
+                Log.AuthenticationOff(app.Logger, BoundAddresses.Of(app) is { Count: > 0 } bound ? string.Join(";", bound) : settings.Server.Urls);
             }
             else
             {

@@ -12,6 +12,7 @@ public enum Caller
 {
     Admin,
     TraderA,
+    TraderB,
     ReaderA,
     Reader,
     Anonymous,
@@ -20,7 +21,7 @@ public enum Caller
 
 /// <summary>
 /// The real host on TestServer with API keys configured through the environment: admin (every account),
-/// trader and reader scoped to ACC-A, reader of every account. Trades T-A (ACC-A) and T-B (ACC-B) exist.
+/// trader and reader scoped to ACC-A, trader scoped to ACC-B, reader of every account. Trades T-A (ACC-A) and T-B (ACC-B) exist.
 /// </summary>
 public sealed class SecuredHost : IAsyncLifetime
 {
@@ -53,6 +54,7 @@ public sealed class SecuredHost : IAsyncLifetime
         AddKey(environment, 1, Caller.TraderA, ApiRoles.Trader, "ACC-A");
         AddKey(environment, 2, Caller.ReaderA, ApiRoles.Reader, "ACC-A");
         AddKey(environment, 3, Caller.Reader, ApiRoles.Reader);
+        AddKey(environment, 4, Caller.TraderB, ApiRoles.Trader, "ACC-B");
         var (wrong, _) = ApiKeyHash.Generate();
         _keys[Caller.WrongKey] = wrong;
         _app = await TestHostFactory.StartAsync(_directory.Path, environment, builder => builder.Logging.AddProvider(Logs));

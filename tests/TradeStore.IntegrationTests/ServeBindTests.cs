@@ -1,0 +1,53 @@
+using System.Net;
+using System.Net.Sockets;
+using TradeStore.TestSupport;
+
+namespace TradeStore.IntegrationTests;
+
+/// <summary>Issue #19, findings 8 and 11, through the real <c>tradestore serve</c> process: exit 2 naming the address, never 134.</summary>
+public sealed class ServeBindTests : IDisposable
+{
+    private readonly TempDirectory _work = new("bind");
+
+    public void Dispose() => _work.Dispose();
+
+    [Fact]
+    public async Task Serve_PortInUse_ExitsTwoNamingAddressAndCause()
+    {
+        using var occupant = new TcpListener(IPAddress.Loopback, 0);
+        occupant.Start();
+        var port = ((IPEndPoint)occupant.LocalEndpoint).Port;
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["serve", "--data", _work.Path, "--urls", $"http://127.0.0.1:{port}"], _work.Path);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"127.0.0.1:{port}", output, StringComparison.Ordinal);
+        Assert.Contains("in use", output, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_MappedIpv4Address_ExitsTwoNamingIt()
+    {
+        var port = FreePort.Next();
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["serve", "--data", _work.Path, "--urls", $"http://[::ffff:127.0.0.1]:{port}"], _work.Path,
+            timeout: TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("::ffff:127.0.0.1", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_KestrelEndpointOnAllInterfacesWithoutKeys_ExitsTwoNamingIt()
+    {
+        var port = FreePort.Next();
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["serve", "--data", _work.Path, "--urls", $"http://127.0.0.1:{FreePort.Next()}"], _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE__KESTREL__ENDPOINTS__A__URL"] = $"http://0.0.0.0:{port}" });
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"0.0.0.0:{port}", output, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,117 @@
+using CsCheck;
+using TradeStore.Core.Trades;
+
+namespace TradeStore.Storage.Tests;
+
+/// <summary>
+/// Idempotency keys in callers' namespaces (issue #19, finding 3) through the real engine and a restart: a key replays
+/// only for the same caller and the same request, is refused for a different request, and never crosses callers.
+/// </summary>
+public sealed class IdempotencyPropertyTests
+{
+    private static readonly string[] Callers = ["0a1b2c3d", "4e5f6a7b", IdempotencyKeys.Anonymous];
+
+    private static readonly Gen<(int Caller, int Key, TradeCommand Command)[]> Sequences =
+        Gen.Select(Gen.Int[0, Callers.Length - 1], Gen.Int[0, 3], Gen.Int[0, 9], Gen.Int[0, 3], Gen.Int[0, 4])
+            .Select(t => (t.Item1, t.Item2, Make(t.Item3, t.Item4, t.Item5)))
+            .Array[1, 30];
+
+    [Fact]
+    public async Task SubmitAsync_NamespacedKeys_ReplayOnlySameCallerAndRequestAcrossRestart()
+    {
+        await using var harness = EngineHarness.Start();
+        var recorded = new Dictionary<(int Caller, string Key), (string Fingerprint, TradeCommand Command, Trade Trade)>();
+        var run = 0;
+
+        await Sequences.SampleAsync(async sequence =>
+        {
+            var prefix = $"R{Interlocked.Increment(ref run)}-";
+            var commands = sequence.Select(s => Scoped(s.Caller, prefix + "k" + s.Key, s.Command with { TradeId = prefix + s.Command.TradeId })).ToArray();
+            // Queued without waiting, so batches mix them and keys repeat within one batch too.
+            var results = await Task.WhenAll(commands.Select(c => harness.Submit(c).AsTask()));
+
+            for (var i = 0; i < commands.Length; i++)
+            {
+                var slot = (sequence[i].Caller, prefix + "k" + sequence[i].Key);
+                var fingerprint = IdempotencyKeys.Fingerprint(commands[i]);
+                if (recorded.TryGetValue(slot, out var earlier))
+                {
+                    if (earlier.Fingerprint == fingerprint)
+                    {
+                        Assert.True(results[i].Replayed);
+                        Assert.Equal(earlier.Trade, results[i].Trade);
+                    }
+                    else
+                    {
+                        Assert.Equal(CommandErrorKind.IdempotencyKeyReused, results[i].Error?.Kind);
+                    }
+                }
+                else
+                {
+                    Assert.False(results[i].Replayed);
+                    Assert.NotEqual(CommandErrorKind.IdempotencyKeyReused, results[i].Error?.Kind);
+                    if (results[i].Succeeded)
+                    {
+                        recorded[slot] = (fingerprint, commands[i], results[i].Trade!);
+                    }
+                }
+            }
+        }, iter: 40, threads: 1);
+
+        Assert.NotEmpty(recorded);
+        await harness.RestartAsync();
+
+        foreach (var ((caller, key), (_, command, trade)) in recorded)
+        {
+            var again = await harness.Submit(command);
+            Assert.True(again.Replayed);
+            Assert.Equal(trade, again.Trade);
+
+            var otherCaller = (caller + 1) % Callers.Length;
+            if (!recorded.ContainsKey((otherCaller, key)))
+            {
+                var foreign = await harness.Submit(Scoped(otherCaller, key, Unscoped(command)));
+                Assert.False(foreign.Replayed);
+            }
+
+            var changed = await harness.Submit(Scoped(caller, key, Unscoped(command) with { TradeId = command.TradeId + "-other" }));
+            Assert.Equal(CommandErrorKind.IdempotencyKeyReused, changed.Error?.Kind);
+        }
+    }
+
+    [Theory]
+    [InlineData("0a1b:0123456789abcdef0123456789abcdef:order:1", "0a1b:order:1", "0123456789abcdef0123456789abcdef", "order:1")]
+    [InlineData("plain-key", "plain-key", null, "plain-key")]
+    [InlineData("a:not-a-fingerprint:key", "a:not-a-fingerprint:key", null, "a:not-a-fingerprint:key")]
+    public void Split_StoredKey_LookupFingerprintAndClientKey(string stored, string lookup, string? fingerprint, string client)
+    {
+        Assert.Equal((lookup, fingerprint), IdempotencyKeys.Split(stored));
+        Assert.Equal(client, IdempotencyKeys.ClientKey(stored));
+    }
+
+    [Fact]
+    public void Fingerprint_SameAmountOtherScale_Equal() =>
+        Assert.Equal(
+            IdempotencyKeys.Fingerprint(new FillTrade("T", 1.50m, 2m)),
+            IdempotencyKeys.Fingerprint(new FillTrade("T", 1.5m, 2.000m)));
+
+    private static TradeCommand Scoped(int caller, string key, TradeCommand command)
+    {
+        var keyed = command with { IdempotencyKey = key };
+        return keyed with { IdempotencyKey = IdempotencyKeys.Scope(Callers[caller], keyed) };
+    }
+
+    private static TradeCommand Unscoped(TradeCommand command) => command with { IdempotencyKey = IdempotencyKeys.ClientKey(command.IdempotencyKey!) };
+
+    private static TradeCommand Make(int kind, int id, int amount)
+    {
+        var tradeId = $"T{id}";
+        return kind switch
+        {
+            < 4 => new CreateTrade(tradeId, "A", "S", Side.Buy, amount + 5, 10m),
+            < 8 => new FillTrade(tradeId, amount + 1, 11m),
+            8 => new CancelTrade(tradeId),
+            _ => new AmendTrade(tradeId, null, Price: amount + 1),
+        };
+    }
+}
