@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Read figures of issue #13 (docs/reads.md, docs/benchmarks/2026-11-30-reads.md): the state index's memory, start-up
 # and in-process list latency (`tradestore-bench index`), then lists and point reads over HTTP against a `tradestore
-# serve` with Redis and ClickHouse on (`tradestore-bench http --workload list` and `--workload read`).
+# serve` with Redis and ClickHouse on (`tradestore-bench http --workload list` and `--workload read`). Positions of
+# every account with 10,000 accounts are timed in-process by the `index --accounts 10000` run.
 #
 # Starts its own redis-server and clickhouse-server on free loopback ports (installed from Debian's packages when
 # missing) and a server on a fresh data directory; stops what it started. Raw output in OUTPUT_DIR/reads.log.
@@ -100,8 +101,3 @@ say "http list: $trades trades seeded, 1,000 lists/s, $duration s per measuremen
 say "http read: GET /v1/trades/{id} at 5,000/s"
 "${B[@]}" http --url "http://127.0.0.1:$port" --workload read --seed-trades 10000 --rate 5000 --duration "$duration" \
   --verify-limit 1000 --json "$out/http-read.json" 2>&1 | tee -a "$log"
-
-say "positions of every account over HTTP"
-for _ in 1 2 3; do
-  curl -s -o /dev/null -w 'GET /v1/positions: %{http_code}, %{size_download} bytes, %{time_total} s\n' "http://127.0.0.1:$port/v1/positions" | tee -a "$log"
-done
