@@ -75,6 +75,22 @@ public sealed class OrderedTradesTests
     }
 
     [Fact]
+    public void Walk_StatusRareAcrossManyLockSteps_FindsEveryMatchInOrder()
+    {
+        var list = new OrderedTrades();
+        var trades = Enumerable.Range(0, 5 * OrderedTrades.StepLimit)
+            .Select(i => Trade($"T{i:D6}", T0.AddSeconds(i / 2), i % 3_001 == 7 || i == OrderedTrades.StepLimit - 1 ? TradeStatus.Filled : TradeStatus.New))
+            .ToList();
+        trades.ForEach(list.Add);
+        var expected = trades.Where(t => t.Status == TradeStatus.Filled).ToList();
+
+        // Matches lie further apart than one step of the walk, and the first step ends exactly on one.
+        Assert.Equal(expected, Walk(list, long.MinValue, string.Empty, true, long.MaxValue, TradeStatus.Filled, 100));
+        Assert.Equal(expected.Skip(1), Walk(list, expected[0].ExecutedAt.UtcTicks, expected[0].TradeId, false, long.MaxValue, TradeStatus.Filled, 100));
+        Assert.Equal(expected.Take(2), Walk(list, long.MinValue, string.Empty, true, long.MaxValue, TradeStatus.Filled, 2));
+    }
+
+    [Fact]
     public void Remove_EveryTrade_EmptyAndReusable()
     {
         var list = new OrderedTrades();

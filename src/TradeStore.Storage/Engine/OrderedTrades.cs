@@ -12,8 +12,8 @@ namespace TradeStore.Storage.Engine;
 /// (1/<see cref="ChunkCapacity"/> of the entries). Trades arrive mostly in time order, so an append to the last chunk
 /// opens a new chunk instead of splitting: such chunks stay full and an entry costs about 8 bytes. The entries are the
 /// state index's own <see cref="Trade"/> objects, so a page costs no copy of a trade.
-/// The single writer and the readers share one short lock per instance (its monitor, which allocates nothing until contended): a writer holds it for one insert or removal,
-/// a reader for one page (at most its limit of matching trades, plus those skipped by the status filter).
+/// The single writer and the readers share one short lock per instance (its monitor, which allocates nothing until
+/// contended): a writer holds it for one insert or removal, a reader for at most <see cref="StepLimit"/> trades looked at.
 /// </remarks>
 internal sealed class OrderedTrades
 {
@@ -96,36 +96,58 @@ internal sealed class OrderedTrades
     /// </summary>
     public void Walk(long startTicks, string startId, bool inclusive, long endTicks, TradeStatus? status, int take, List<Trade> into)
     {
-        lock (this)
+        // By design the lock is let go after every StepLimit trades looked at, and the walk resumes after the last
+        // one, exactly as a cursor would: a status filter that skips most of a large index never stalls the writer.
+        var examined = StepLimit;
+        while (take > 0 && examined == StepLimit)
         {
-            if (take <= 0 || _count == 0)
+            lock (this)
             {
-                return;
+                (examined, take) = Step(ref startTicks, ref startId, ref inclusive, endTicks, status, take, into);
             }
+        }
+    }
 
-            Seek(startTicks, startId, inclusive, out var chunk, out var index);
-            for (; chunk < _chunkCount; chunk++, index = 0)
+    /// <summary>Trades looked at under one hold of the lock, at most.</summary>
+    internal const int StepLimit = 4_096;
+
+    /// <summary>
+    /// One part of <see cref="Walk"/> under the lock: returns how many trades it looked at (<see cref="StepLimit"/> when
+    /// it stopped for the limit and moved the start past them) and how many are still to take.
+    /// </summary>
+    private (int Examined, int Take) Step(ref long startTicks, ref string startId, ref bool inclusive, long endTicks, TradeStatus? status, int take, List<Trade> into)
+    {
+        var examined = 0;
+        Seek(startTicks, startId, inclusive, out var chunk, out var index);
+        for (; chunk < _chunkCount; chunk++, index = 0)
+        {
+            var current = _chunks[chunk];
+            for (; index < current.Count; index++)
             {
-                var current = _chunks[chunk];
-                for (; index < current.Count; index++)
+                var trade = current.Items[index];
+                if (trade.ExecutedAt.UtcTicks >= endTicks)
                 {
-                    var trade = current.Items[index];
-                    if (trade.ExecutedAt.UtcTicks >= endTicks)
-                    {
-                        return;
-                    }
+                    return (examined, 0);
+                }
 
-                    if (status is null || trade.Status == status)
+                if (status is null || trade.Status == status)
+                {
+                    into.Add(trade);
+                    if (--take == 0)
                     {
-                        into.Add(trade);
-                        if (--take == 0)
-                        {
-                            return;
-                        }
+                        return (examined, 0);
                     }
+                }
+
+                if (++examined == StepLimit)
+                {
+                    (startTicks, startId, inclusive) = (trade.ExecutedAt.UtcTicks, trade.TradeId, false);
+                    return (examined, take);
                 }
             }
         }
+
+        return (examined, take);
     }
 
     /// <summary>The first position at (or after, when not <paramref name="inclusive"/>) the given key.</summary>
