@@ -23,7 +23,55 @@ public static class BenchCommand
         All(),
         Sync(),
         RedisBenchCommand.Create(),
+        Changes(),
     };
+
+    private static Command Changes()
+    {
+        var rate = new Option<int>("--rate") { Description = "Trades written per second during the delivery measurement (open loop).", DefaultValueFactory = _ => 10_000, HelpName = "N" };
+        var subscribers = new Option<int>("--subscribers") { Description = "GET /v1/changes streams following the writes.", DefaultValueFactory = _ => 10, HelpName = "N" };
+        var duration = new Option<int>("--duration") { Description = "Seconds of the delivery measurement.", DefaultValueFactory = _ => 20, HelpName = "S" };
+        var warmup = new Option<int>("--warmup") { Description = "First seconds of it not measured.", DefaultValueFactory = _ => 3, HelpName = "S" };
+        var throughput = new Option<int>("--throughput-duration") { Description = "Seconds of each closed-loop throughput run (without, then with subscribers).", DefaultValueFactory = _ => 10, HelpName = "S" };
+        var concurrency = new Option<int>("--concurrency") { Description = "Closed loop: concurrent batch posters.", DefaultValueFactory = _ => 8, HelpName = "C" };
+        var batch = new Option<int>("--batch") { Description = "Trades per POST /v1/trades/batch in the closed loop.", DefaultValueFactory = _ => 250, HelpName = "B" };
+        var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
+        foreach (var positive in new[] { rate, subscribers, duration, throughput, concurrency, batch })
+        {
+            positive.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() < 1)
+                {
+                    result.AddError($"{result.Option.Name} must be 1 or greater.");
+                }
+            });
+        }
+
+        warmup.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 0)
+            {
+                result.AddError("--warmup must be 0 or greater.");
+            }
+        });
+        var command = new Command("changes", "Change-feed delivery latency (recordedAt → subscriber) at a write rate with N subscribers, and write throughput with N subscribers versus none, against a child serve.")
+        {
+            rate, subscribers, duration, warmup, throughput, concurrency, batch, json,
+        };
+        command.SetAction(async (parseResult, cancellationToken) => await ChangeFeedBenchmark.RunAsync(
+            new ChangeFeedBenchmarkOptions(
+                parseResult.GetValue(rate),
+                parseResult.GetValue(subscribers),
+                TimeSpan.FromSeconds(parseResult.GetValue(duration)),
+                TimeSpan.FromSeconds(parseResult.GetValue(warmup)),
+                TimeSpan.FromSeconds(parseResult.GetValue(throughput)),
+                parseResult.GetValue(concurrency),
+                parseResult.GetValue(batch),
+                parseResult.GetValue(json)),
+            parseResult.InvocationConfiguration.Output,
+            cancellationToken));
+        return command;
+    }
 
     private static Command Engine()
     {

@@ -48,6 +48,7 @@ public sealed class ChangeSubscription : IDisposable
                 // By design cancelled off the writer's thread: a cancellation runs the callbacks of a pending write.
                 ThreadPool.UnsafeQueueUserWorkItem(static cts => cts.Cancel(), _lagging, preferLocal: false);
                 _queue.Clear();
+                Interlocked.Exchange(ref _queued, 0);
                 _wake.Writer.TryWrite(true);
             }
 

@@ -1,0 +1,243 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Text;
+using System.Text.Json;
+
+namespace TradeStore.Bench;
+
+/// <summary>Settings of <c>tradestore-bench changes</c>.</summary>
+public sealed record ChangeFeedBenchmarkOptions(int Rate, int Subscribers, TimeSpan Duration, TimeSpan Warmup, TimeSpan ThroughputDuration, int Concurrency, int BatchSize, string? JsonPath);
+
+/// <summary>The figures of one run.</summary>
+public sealed record ChangeFeedBenchmarkResult(
+    int Rate,
+    int Subscribers,
+    long Written,
+    long DeliveredPerSubscriberMin,
+    LatencySummary Delivery,
+    double ThroughputWithout,
+    double ThroughputWith,
+    string Machine,
+    string LoadBefore,
+    string LoadAfter)
+{
+    public double ThroughputRatio => ThroughputWithout <= 0 ? 0 : ThroughputWith / ThroughputWithout;
+}
+
+/// <summary>
+/// <c>GET /v1/changes</c> against a child <c>serve</c> on fresh databases, over real HTTP:
+/// (1) delivery latency (event <c>recordedAt</c> → parsed by a subscriber) with N subscribers while trades are written at a fixed
+/// rate (open loop, NDJSON batches every 10 ms), checking every subscriber received every event; (2) closed-loop write
+/// throughput with N subscribers draining their streams versus none.
+/// </summary>
+public static class ChangeFeedBenchmark
+{
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(10);
+
+    public static async Task<int> RunAsync(ChangeFeedBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken)
+    {
+        var machine = MachineInfo.Describe().Summary;
+        var loadBefore = MachineInfo.LoadAverage();
+        output.WriteLine($"machine: {machine}; load average {loadBefore}");
+
+        output.WriteLine($"delivery: {options.Subscribers} subscribers, {options.Rate} trades/s for {options.Duration.TotalSeconds:0} s (first {options.Warmup.TotalSeconds:0} s not measured)");
+        var (written, delivered, delivery) = await MeasureDeliveryAsync(options, output, cancellationToken);
+        output.WriteLine(FormattableString.Invariant($"  written {written}, least delivered to one subscriber {delivered}; delivery {delivery}"));
+
+        output.WriteLine($"throughput: closed loop, {options.Concurrency} posters of {options.BatchSize}-trade batches, {options.ThroughputDuration.TotalSeconds:0} s each");
+        var without = await MeasureThroughputAsync(options, 0, output, cancellationToken);
+        output.WriteLine(FormattableString.Invariant($"  no subscribers: {without:0} trades/s"));
+        var with = await MeasureThroughputAsync(options, options.Subscribers, output, cancellationToken);
+        output.WriteLine(FormattableString.Invariant($"  {options.Subscribers} subscribers: {with:0} trades/s ({with / without:P1} of none)"));
+
+        var result = new ChangeFeedBenchmarkResult(options.Rate, options.Subscribers, written, delivered, delivery, without, with, machine, loadBefore, MachineInfo.LoadAverage());
+        if (options.JsonPath is { } path)
+        {
+            await File.WriteAllTextAsync(path, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+        }
+
+        output.WriteLine($"load average after: {result.LoadAfter}");
+        return delivered == written ? 0 : 1;
+    }
+
+    private static async Task<(long Written, long Delivered, LatencySummary Delivery)> MeasureDeliveryAsync(ChangeFeedBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken)
+    {
+        using var directory = new BenchDirectory();
+        await using var server = await ServerProcess.StartAsync(directory.Path, null, Environment(), output, cancellationToken);
+        using var http = Client(server.Url, options.Subscribers + 64);
+        var recorder = new LatencyRecorder();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var measureFrom = DateTimeOffset.UtcNow + options.Warmup;
+        var counts = new long[options.Subscribers];
+        var subscribers = Enumerable.Range(0, options.Subscribers)
+            .Select(i => SubscribeAsync(http, recorder, measureFrom, count => counts[i] = count, stop.Token)).ToList();
+        await Task.Delay(500, cancellationToken); // every subscriber connected
+
+        var written = await WriteAtRateAsync(http, options.Rate, options.Duration, cancellationToken);
+        var deadline = Stopwatch.StartNew();
+        while (counts.Min() < written && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(100, cancellationToken);
+        }
+
+        await stop.CancelAsync();
+        await Task.WhenAll(subscribers);
+        return (written, counts.Min(), recorder.Summarize());
+    }
+
+    private static async Task<double> MeasureThroughputAsync(ChangeFeedBenchmarkOptions options, int subscriberCount, TextWriter output, CancellationToken cancellationToken)
+    {
+        using var directory = new BenchDirectory();
+        await using var server = await ServerProcess.StartAsync(directory.Path, null, Environment(), output, cancellationToken);
+        using var http = Client(server.Url, subscriberCount + options.Concurrency + 16);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // Here the subscribers only drain their streams, as remote clients would: the figure is the server's cost of
+        // serving them, not this process's cost of parsing 10 streams on the same cores.
+        var subscribers = Enumerable.Range(0, subscriberCount).Select(_ => DrainAsync(http, stop.Token)).ToList();
+        await Task.Delay(500, cancellationToken);
+
+        // Warm-up, then the measured run.
+        await ClosedLoopAsync(http, options, "W", TimeSpan.FromSeconds(2), cancellationToken);
+        var clock = Stopwatch.StartNew();
+        var trades = await ClosedLoopAsync(http, options, "M", options.ThroughputDuration, cancellationToken);
+        var rate = trades / clock.Elapsed.TotalSeconds;
+        await stop.CancelAsync();
+        await Task.WhenAll(subscribers);
+        return rate;
+    }
+
+    private static async Task<long> ClosedLoopAsync(HttpClient http, ChangeFeedBenchmarkOptions options, string prefix, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var end = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        long trades = 0;
+        var next = 0L;
+        var posters = Enumerable.Range(0, options.Concurrency).Select(async _ =>
+        {
+            while (Stopwatch.GetTimestamp() < end)
+            {
+                var first = Interlocked.Add(ref next, options.BatchSize) - options.BatchSize;
+                if (await PostBatchAsync(http, prefix, first, options.BatchSize, cancellationToken))
+                {
+                    Interlocked.Add(ref trades, options.BatchSize);
+                }
+            }
+        });
+        await Task.WhenAll(posters);
+        return trades;
+    }
+
+    /// <summary>Open loop: a batch of rate/100 trades every 10 ms, each sent without waiting for the previous; the number written.</summary>
+    private static async Task<long> WriteAtRateAsync(HttpClient http, int rate, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var perTick = Math.Max(1, rate / 100);
+        var ticks = (int)(duration / Tick);
+        var pending = new List<Task<bool>>(ticks);
+        var start = Stopwatch.GetTimestamp();
+        for (var tick = 0; tick < ticks; tick++)
+        {
+            var due = start + (long)(tick * Tick.TotalSeconds * Stopwatch.Frequency);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, cancellationToken);
+            }
+
+            pending.Add(PostBatchAsync(http, "R", (long)tick * perTick, perTick, cancellationToken));
+        }
+
+        var results = await Task.WhenAll(pending);
+        return (long)results.Count(ok => ok) * perTick;
+    }
+
+    private static async Task<bool> PostBatchAsync(HttpClient http, string prefix, long first, int count, CancellationToken cancellationToken)
+    {
+        var body = new StringBuilder(count * 110);
+        for (var i = 0; i < count; i++)
+        {
+            body.Append(CultureInfo.InvariantCulture, $$"""{"tradeId":"{{prefix}}-{{first + i}}","account":"ACC-{{(first + i) % 50}}","symbol":"SYM{{(first + i) % 20}}","side":"buy","quantity":"10","price":"101.25"}""").Append('\n');
+        }
+
+        using var content = new StringContent(body.ToString(), Encoding.UTF8, "application/x-ndjson");
+        using var response = await http.PostAsync("/v1/trades/batch", content, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            return false;
+        }
+
+        // Every item must have been applied for the count to hold.
+        using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        return answer.RootElement.GetProperty("failed").GetInt32() == 0;
+    }
+
+    private static async Task SubscribeAsync(HttpClient http, LatencyRecorder recorder, DateTimeOffset measureFrom, Action<long> progress, CancellationToken cancellationToken)
+    {
+        long count = 0;
+        try
+        {
+            using var response = await http.GetAsync("/v1/changes", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            response.EnsureSuccessStatusCode();
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            await foreach (var item in SseParser.Create(body).EnumerateAsync(cancellationToken))
+            {
+                var now = DateTimeOffset.UtcNow;
+                count++;
+                progress(count);
+                if (RecordedAt(item.Data) is { } recordedAt && recordedAt >= measureFrom)
+                {
+                    recorder.Record(now - recordedAt);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static async Task DrainAsync(HttpClient http, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            using var response = await http.GetAsync("/v1/changes", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            response.EnsureSuccessStatusCode();
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            while (await body.ReadAsync(buffer, cancellationToken) > 0)
+            {
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>The event's <c>recordedAt</c>, found without parsing the whole JSON (the subscriber's cost stays small).</summary>
+    private static DateTimeOffset? RecordedAt(string data)
+    {
+        const string Key = "\"recordedAt\":\"";
+        var start = data.IndexOf(Key, StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return null;
+        }
+
+        start += Key.Length;
+        var end = data.IndexOf('"', start);
+        return DateTimeOffset.TryParse(data.AsSpan(start, end - start), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value) ? value : null;
+    }
+
+    private static HttpClient Client(Uri url, int connections) =>
+        new(new SocketsHttpHandler { MaxConnectionsPerServer = connections, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
+        {
+            BaseAddress = url,
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+
+    /// <summary>No request limits. Redis and ClickHouse take part only when configured (run without them to measure the feed alone).</summary>
+    private static Dictionary<string, string> Environment() => new()
+    {
+        ["TRADESTORE__SECURITY__REQUESTSPERSECOND"] = "0",
+        ["TRADESTORE__SECURITY__CONCURRENTREQUESTS"] = "0",
+        ["TRADESTORE__CHANGES__MAXSUBSCRIBERS"] = "1000",
+    };
+}
