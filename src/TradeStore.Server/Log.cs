@@ -49,4 +49,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "SQL query by {Caller} interrupted after its timeout of {Timeout}")]
     public static partial void QueryTimedOut(ILogger logger, string caller, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Shutdown {Stage}: {Step} done in {DurationMs:F1} ms")]
+    public static partial void ShutdownStepDone(ILogger logger, TradeStore.Core.Lifetime.ShutdownStage stage, string step, double durationMs);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Shutdown {Stage}: {Step} failed; the shutdown goes on with the next step")]
+    public static partial void ShutdownStepFailed(ILogger logger, TradeStore.Core.Lifetime.ShutdownStage stage, string step, Exception exception);
+
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "Shutdown sequence complete ({Steps} steps)")]
+    public static partial void ShutdownComplete(ILogger logger, int steps);
 }

@@ -10,18 +10,16 @@ using Microsoft.Extensions.Logging;
 using TradeStore.ClickHouse;
 using TradeStore.Core.Migrations;
 using TradeStore.Core.Options;
-using TradeStore.Core.Trades;
 using TradeStore.Redis;
-using TradeStore.Redis.Projection;
 using TradeStore.Server.Api;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Health;
+using TradeStore.Server.Lifetime;
 using TradeStore.Server.Migrations;
 using TradeStore.Server.Security;
 
 using TradeStore.Server.Metrics;
 using TradeStore.Storage;
-using TradeStore.Storage.Engine;
 using TradeStore.Storage.Integrity;
 using TradeStore.Storage.Migrations;
 
@@ -55,20 +53,21 @@ public static class TradeStoreHost
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Server.ShutdownTimeout);
 
-        AddOptions(builder.Services, configuration);
+        builder.Services.AddTradeStoreOptions(settings);
         var database = DuckDbDatabase.Open(settings.Storage.DatabasePath, settings.Storage.CheckpointThreshold);
         try
         {
             // Schema before anything else: drift, a newer schema, or (with AutoMigrate off) pending migrations stop start-up here.
             var migrated = MigrateSchema(database, settings.Storage);
             var integrity = settings.Storage.VerifyOnStart ? VerifyIntegrity(database) : null;
-            // A factory registration, so the container disposes (closes) the database at shutdown.
-            builder.Services.AddSingleton(_ => database);
+            builder.Services.AddTradeStoreStorage(database);
             AddDependencies(builder.Services, settings);
             MetricsEndpoint.AddServices(builder.Services, settings);
             SecurityServices.Add(builder.Services, settings);
             QueryEndpoint.AddServices(builder.Services, settings, database);
             configure?.Invoke(builder);
+            // Last of the hosted services, so the host stops it first: it owns the shutdown order.
+            builder.Services.AddHostedService<ShutdownCoordinator>();
 
             var app = builder.Build();
             SecurityServices.Use(app, settings);
@@ -99,39 +98,20 @@ public static class TradeStoreHost
         }
     }
 
-    private static void AddOptions(IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddOptionsWithValidateOnStart<StorageOptions, StorageOptionsValidator>().Bind(configuration.GetSection(StorageOptions.SectionName));
-        services.AddOptionsWithValidateOnStart<ServerOptions, ServerOptionsValidator>().Bind(configuration.GetSection(ServerOptions.SectionName));
-        services.AddOptionsWithValidateOnStart<RedisOptions, RedisOptionsValidator>().Bind(configuration.GetSection(RedisOptions.SectionName));
-        services.AddOptionsWithValidateOnStart<ClickHouseOptions, ClickHouseOptionsValidator>().Bind(configuration.GetSection(ClickHouseOptions.SectionName));
-        services.AddOptionsWithValidateOnStart<EngineOptions, EngineOptionsValidator>().Bind(configuration.GetSection(EngineOptions.SectionName));
-        services.AddOptionsWithValidateOnStart<ApiOptions, ApiOptionsValidator>().Bind(configuration.GetSection(ApiOptions.SectionName));
-        services.AddOptionsWithValidateOnStart<SecurityOptions, SecurityOptionsValidator>().Bind(configuration.GetSection(SecurityOptions.SectionName));
-    }
-
     private static void AddDependencies(IServiceCollection services, TradeStoreSettings settings)
     {
         var health = services.AddHealthChecks();
         health.AddCheck<DuckDbHealthCheck>(DependencyNames.DuckDb, HealthStatus.Unhealthy, [ReadyTag]);
-        services.AddTradeStoreEngine();
-
         if (settings.Redis.Enabled)
         {
-            services.AddSingleton<RedisConnection>();
-            services.AddSingleton<RedisProjector>();
-            services.AddSingleton<ICommitObserver>(sp => sp.GetRequiredService<RedisProjector>());
-            services.AddHostedService(sp => sp.GetRequiredService<RedisProjector>());
+            services.AddTradeStoreRedis().AddTradeStoreRedisProjection();
             // By design degraded, not unhealthy: Redis is derived state and writes go on without it (DESIGN.md §4).
             health.AddCheck<RedisHealthCheck>(DependencyNames.Redis, HealthStatus.Degraded, [ReadyTag]);
         }
 
         if (settings.ClickHouse.Enabled)
         {
-            services.AddHttpClient(ClickHouseClient.HttpClientName, client => client.Timeout = settings.ClickHouse.Timeout)
-                .ConfigurePrimaryHttpMessageHandler(ClickHouseClient.CreateHandler);
-            services.AddSingleton<ClickHouseClient>();
-            services.AddClickHouseSync();
+            services.AddTradeStoreClickHouse().AddClickHouseSync();
             health.AddCheck<ClickHouseHealthCheck>(DependencyNames.ClickHouse, HealthStatus.Degraded, [ReadyTag]);
             services.AddHostedService<ClickHouseStartupMigration>();
         }

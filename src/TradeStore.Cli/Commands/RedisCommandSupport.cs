@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using TradeStore.Core.Options;
 using TradeStore.Redis;
@@ -34,7 +33,7 @@ internal static class RedisCommandSupport
     /// <summary>Connects and proves Redis answers, so an unreachable server is one clear line instead of a timeout later.</summary>
     public static async Task<(RedisConnection Connection, IDatabase Database)> ConnectAsync(RedisOptions options, CancellationToken cancellationToken)
     {
-        var connection = new RedisConnection(Options.Create(options));
+        var connection = RedisConnection.Create(options);
         try
         {
             var database = await connection.GetDatabaseAsync().WaitAsync(cancellationToken);

@@ -19,7 +19,7 @@ namespace TradeStore.ClickHouse.Sync;
 /// in DuckDB. After any failure, and at start, the daemon resumes from the larger of its checkpoint and
 /// ClickHouse's <c>max(seq)</c>, so an INSERT whose answer was lost is neither skipped nor sent twice.
 /// </summary>
-public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleService
+public sealed class ClickHouseSyncService : BackgroundService
 {
     private const string Sink = SyncCheckpoints.ClickHouse;
 
@@ -37,7 +37,7 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
     private readonly ClickHouseMetrics _metrics;
     private readonly ClickHouseOptions _options;
     private readonly SyncOptions _sync;
-    private readonly bool _autoMigrate;
+    private readonly ClickHouseSchemaMigrator _migrator;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ResiliencePipeline _retry;
@@ -52,7 +52,6 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
     private bool _positionKnown;
     private bool _schemaReady;
     private bool _mayHaveRunningInsert;
-    private bool _finalFlushFailed;
     private DateTimeOffset _lastFlushAt = DateTimeOffset.MinValue;
     private DateTimeOffset _lastStatusWrite = DateTimeOffset.MinValue;
 
@@ -65,7 +64,8 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
         IOptions<ClickHouseOptions> options,
         IOptions<StorageOptions> storage,
         TimeProvider timeProvider,
-        ILogger<ClickHouseSyncService> logger)
+        ILogger<ClickHouseSyncService> logger,
+        ClickHouseSchemaMigrator? migrator = null)
     {
         _client = client;
         _journal = new JournalReader(database);
@@ -75,7 +75,7 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
         _metrics = metrics;
         _options = options.Value;
         _sync = _options.Sync;
-        _autoMigrate = storage.Value.AutoMigrate;
+        _migrator = migrator ?? new ClickHouseSchemaMigrator(client, options, storage);
         _time = timeProvider;
         _logger = logger;
         _batch = new AdaptiveBatchSize(_sync.BatchMin, _sync.BatchMax);
@@ -123,25 +123,6 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
         _state.OnStopped();
         PersistStatus(force: true);
         Log.SyncStopped(_logger, _position, _signal.Backlog().Behind);
-    }
-
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>
-    /// Runs after every hosted service has stopped. By design a second final flush here: the WriteEngine stops after
-    /// this service (reverse registration order) and commits its drained queue then; those events go out now.
-    /// </summary>
-    public async Task StoppedAsync(CancellationToken cancellationToken)
-    {
-        if (ExecuteTask is { IsCompleted: true } && !_finalFlushFailed)
-        {
-            await FinalFlushAsync();
-            PersistStatus(force: true);
-        }
     }
 
     /// <summary>One step: resolve the position if unknown, then send at most one batch.</summary>
@@ -217,9 +198,9 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
     /// </summary>
     private async Task ResolvePositionAsync(CancellationToken cancellationToken, bool migrate = true)
     {
-        if (migrate && !_schemaReady && _autoMigrate)
+        if (migrate && !_schemaReady && _migrator.AutoMigrate)
         {
-            await ClickHouseSchema.MigrateToLatestAsync(_client, _options.Database, cancellationToken);
+            await _migrator.EnsureCurrentAsync(cancellationToken);
             _schemaReady = true;
             Log.SchemaReady(_logger, _options.Database);
         }
@@ -390,7 +371,6 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
         {
             // By design the shutdown does not wait for ClickHouse twice: the journal keeps the events for the next start.
             _positionKnown = false;
-            _finalFlushFailed = true;
             Log.FinalFlushFailed(_logger, _signal.Backlog().Behind, ex.Message);
         }
     }
