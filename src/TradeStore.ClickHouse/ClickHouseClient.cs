@@ -10,7 +10,7 @@ namespace TradeStore.ClickHouse;
 /// <summary>
 /// ClickHouse over its HTTP interface. By design not the official ClickHouse.Driver: that driver sends
 /// settings and the RowBinaryWithNamesAndTypes format that the Debian ClickHouse 18.16 lacks
-/// (DESIGN.md §5), so TradeStore keeps to plain SQL over HTTP that 18.16 and current releases both accept.
+/// (docs/architecture.md), so TradeStore keeps to plain SQL over HTTP that 18.16 and current releases both accept.
 /// </summary>
 public sealed class ClickHouseClient
 {

@@ -105,7 +105,7 @@ public static class TradeStoreHost
         if (settings.Redis.Enabled)
         {
             services.AddTradeStoreRedis().AddTradeStoreRedisProjection();
-            // By design degraded, not unhealthy: Redis is derived state and writes go on without it (DESIGN.md §4).
+            // By design degraded, not unhealthy: Redis is derived state and writes go on without it (docs/architecture.md).
             health.AddCheck<RedisHealthCheck>(DependencyNames.Redis, HealthStatus.Degraded, [ReadyTag]);
         }
 

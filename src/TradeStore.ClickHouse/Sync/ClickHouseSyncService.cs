@@ -14,7 +14,7 @@ using TradeStore.Storage.Sync;
 namespace TradeStore.ClickHouse.Sync;
 
 /// <summary>
-/// Streams the DuckDB journal into ClickHouse (DESIGN.md §5). Each batch is one INSERT into <c>trade_state</c>
+/// Streams the DuckDB journal into ClickHouse (docs/architecture.md, "ClickHouse sync"). Each batch is one INSERT into <c>trade_state</c>
 /// (the latest row per trade) and then one INSERT into <c>trade_events</c>, after which the checkpoint advances
 /// in DuckDB. After any failure, and at start, the daemon resumes from the larger of its checkpoint and
 /// ClickHouse's <c>max(seq)</c>, so an INSERT whose answer was lost is neither skipped nor sent twice.
