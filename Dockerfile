@@ -1,7 +1,8 @@
 # TradeStore container image: build with the .NET SDK, run on the ASP.NET Core runtime.
 #   docker build -t tradestore:local .
 #   docker run --rm -p 127.0.0.1:5080:5080 -v tradestore-data:/var/lib/tradestore tradestore:local
-# Not built on the machine this was written on (no Docker daemon there); see docs/operations.md.
+# It listens on 0.0.0.0, so serve refuses to start until API keys are configured: see docs/operations.md,
+# "Container image". scripts/check-dockerfile.sh replays the build stage without a Docker daemon.
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src

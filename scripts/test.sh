@@ -83,7 +83,7 @@ start_clickhouse() {
   binary="$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)"
   local dir="$work/clickhouse"
   mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas"
-  # Debian's ClickHouse 18.16 reads its packaged config and takes these overrides (see ../shared/NOTES.md).
+  # Debian's ClickHouse 18.16 reads its packaged config and takes these overrides: a data path, ports and loopback only.
   "$binary" --config=/etc/clickhouse-server/config.xml -- \
     --path="$dir/data/" --tmp_path="$dir/tmp/" --user_files_path="$dir/user_files/" \
     --format_schema_path="$dir/format_schemas/" \

@@ -38,7 +38,7 @@ public static class RedisBenchmark
         using var database = DuckDbDatabase.Open(Path.Combine(directory.Path, "redis-bench.duckdb"));
         DuckDbSchema.MigrateToLatest(database);
         var redisOptions = Options.Create(new RedisOptions { Connection = options.Connection, KeyPrefix = prefix, MaxBatchSize = options.MaxBatchSize });
-        await using var connection = new RedisConnection(redisOptions);
+        await using var connection = RedisConnection.Create(redisOptions.Value);
         using var projector = new RedisProjector(connection, database, redisOptions, NullLogger<RedisProjector>.Instance);
         var engine = new WriteEngine(database, new StateIndex(), new EngineOptions { MaxBatchSize = 1000 }, [projector]);
 

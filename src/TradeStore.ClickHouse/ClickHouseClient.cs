@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TradeStore.Core.Options;
 
@@ -9,7 +10,7 @@ namespace TradeStore.ClickHouse;
 /// <summary>
 /// ClickHouse over its HTTP interface. By design not the official ClickHouse.Driver: that driver sends
 /// settings and the RowBinaryWithNamesAndTypes format that the Debian ClickHouse 18.16 lacks
-/// (DESIGN.md §5), so TradeStore keeps to plain SQL over HTTP that 18.16 and current releases both accept.
+/// (docs/architecture.md), so TradeStore keeps to plain SQL over HTTP that 18.16 and current releases both accept.
 /// </summary>
 public sealed class ClickHouseClient
 {
@@ -39,14 +40,15 @@ public sealed class ClickHouseClient
     public string Database => _options.Database;
 
     /// <summary>
-    /// A client outside dependency injection (command-line tools), over one <see cref="HttpClient"/> built with
-    /// <see cref="CreateHandler"/> and <see cref="ClickHouseOptions.Timeout"/>.
+    /// A client outside a host (tests, the bench), built the one way every client is built:
+    /// <see cref="ClickHouseServiceCollectionExtensions.AddTradeStoreClickHouse"/> over its own small container.
     /// </summary>
-    public static ClickHouseClient Create(ClickHouseOptions options)
-    {
-        var http = new HttpClient(CreateHandler()) { Timeout = options.Timeout };
-        return new ClickHouseClient(new SingleHttpClientFactory(http), Options.Create(options));
-    }
+    public static ClickHouseClient Create(ClickHouseOptions options) =>
+        new ServiceCollection()
+            .AddSingleton(Options.Create(options))
+            .AddTradeStoreClickHouse()
+            .BuildServiceProvider()
+            .GetRequiredService<ClickHouseClient>();
 
     /// <summary>
     /// The HTTP handler for ClickHouse. By design idle connections are dropped after 2 s: ClickHouse closes
@@ -170,9 +172,4 @@ public sealed class ClickHouseClient
         }
     }
 
-    /// <summary>Hands out one shared <see cref="HttpClient"/>, for use without a service container.</summary>
-    private sealed class SingleHttpClientFactory(HttpClient client) : IHttpClientFactory
-    {
-        public HttpClient CreateClient(string name) => client;
-    }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using TradeStore.Core.Options;
@@ -32,6 +33,17 @@ public sealed class RedisConnection : IAsyncDisposable
         Endpoint = string.Join(",", configuration.EndPoints.Select(e => e.ToString()));
         _multiplexer = new Lazy<Task<ConnectionMultiplexer>>(() => ConnectionMultiplexer.ConnectAsync(configuration));
     }
+
+    /// <summary>
+    /// A connection outside a host (command-line tools, the bench), built the one way every connection is built:
+    /// <see cref="RedisServiceCollectionExtensions.AddTradeStoreRedis"/> over its own small container. The caller disposes it.
+    /// </summary>
+    public static RedisConnection Create(RedisOptions options) =>
+        new ServiceCollection()
+            .AddSingleton(Options.Create(options))
+            .AddTradeStoreRedis()
+            .BuildServiceProvider()
+            .GetRequiredService<RedisConnection>();
 
     /// <summary>The configured endpoints, without credentials.</summary>
     public string Endpoint { get; }

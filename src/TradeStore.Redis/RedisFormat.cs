@@ -61,39 +61,30 @@ public static class RedisFormat
         return long.Parse(dash < 0 ? id : id[..dash], CultureInfo.InvariantCulture);
     }
 
-    /// <summary>The hash fields of a trade's current state; absent optional fields are left out.</summary>
+    /// <summary>The hash fields of a trade's current state (<see cref="Core.Trades.TradeFields"/>); absent optional fields are left out.</summary>
     public static List<KeyValuePair<string, string>> TradeFields(Trade t)
     {
-        var fields = new List<KeyValuePair<string, string>>(18)
+        var fields = new List<KeyValuePair<string, string>>(Core.Trades.TradeFields.State.Count + 5) { new("tradeId", t.TradeId) };
+        foreach (var field in Core.Trades.TradeFields.State)
         {
-            new("tradeId", t.TradeId),
-            new("account", t.Account),
-            new("symbol", t.Symbol),
-            new("side", t.Side.ToCode()),
-            new("quantity", Decimal(t.Quantity)),
-            new("price", Decimal(t.Price)),
-            new("filledQuantity", Decimal(t.FilledQuantity)),
-            new("filledNotional", Decimal(t.FilledNotional)),
-            new("status", t.Status.ToCode()),
-            new("executedAt", Time(t.ExecutedAt)),
-            new("version", Long(t.Version)),
-            new("lastSeq", Long(t.LastSeq)),
-            new("createdAt", Time(t.CreatedAt)),
-            new("updatedAt", Time(t.UpdatedAt)),
-        };
+            var text = field.Value(t) switch
+            {
+                decimal d => Decimal(d),
+                DateTimeOffset time => Time(time),
+                var other => (string?)other,
+            };
+            if (text is not null)
+            {
+                fields.Add(new(field.Name, text));
+            }
+        }
+
+        fields.Add(new("version", Long(t.Version)));
+        fields.Add(new("lastSeq", Long(t.LastSeq)));
+        fields.Add(new("updatedAt", Time(t.UpdatedAt)));
         if (t.AverageFillPrice is { } average)
         {
             fields.Add(new("averageFillPrice", Decimal(average)));
-        }
-
-        if (t.Venue is { } venue)
-        {
-            fields.Add(new("venue", venue));
-        }
-
-        if (t.Trader is { } trader)
-        {
-            fields.Add(new("trader", trader));
         }
 
         return fields;
@@ -134,23 +125,8 @@ public static class RedisFormat
     /// <exception cref="FormatException">A field is missing or malformed.</exception>
     public static TradeEvent ParseEvent(IReadOnlyDictionary<string, string> f)
     {
-        var state = new Trade(
-            TradeId: Get(f, "tradeId"),
-            Account: Get(f, "account"),
-            Symbol: Get(f, "symbol"),
-            Side: TradeCodes.ParseSide(Get(f, "side")),
-            Quantity: ParseDecimal(Get(f, "quantity")),
-            Price: ParseDecimal(Get(f, "price")),
-            FilledQuantity: ParseDecimal(Get(f, "filledQuantity")),
-            FilledNotional: ParseDecimal(Get(f, "filledNotional")),
-            Status: TradeCodes.ParseStatus(Get(f, "status")),
-            Venue: f.GetValueOrDefault("venue"),
-            Trader: f.GetValueOrDefault("trader"),
-            ExecutedAt: ParseTime(Get(f, "executedAt")),
-            Version: long.Parse(Get(f, "version"), CultureInfo.InvariantCulture),
-            LastSeq: long.Parse(Get(f, "lastSeq"), CultureInfo.InvariantCulture),
-            CreatedAt: ParseTime(Get(f, "createdAt")),
-            UpdatedAt: ParseTime(Get(f, "updatedAt")));
+        var state = Core.Trades.TradeFields.Create(Get(f, "tradeId"), long.Parse(Get(f, "version"), CultureInfo.InvariantCulture),
+            long.Parse(Get(f, "lastSeq"), CultureInfo.InvariantCulture), ParseTime(Get(f, "updatedAt")), new HashSource(f));
         return new TradeEvent(
             Seq: long.Parse(Get(f, "seq"), CultureInfo.InvariantCulture),
             Type: TradeCodes.ParseEventType(Get(f, "event")),
@@ -169,4 +145,14 @@ public static class RedisFormat
 
     private static string Get(IReadOnlyDictionary<string, string> fields, string name) =>
         fields.TryGetValue(name, out var value) ? value : throw new FormatException($"field '{name}' is missing");
+
+    /// <summary>A Redis hash or stream entry as the source of a trade's state fields; a missing required field is a <see cref="FormatException"/>.</summary>
+    private sealed class HashSource(IReadOnlyDictionary<string, string> fields) : ITradeFieldSource
+    {
+        public string? Text(TradeField field) => field.Type == TradeFieldType.OptionalText ? fields.GetValueOrDefault(field.Name) : Get(fields, field.Name);
+
+        public decimal Decimal(TradeField field) => ParseDecimal(Get(fields, field.Name));
+
+        public DateTimeOffset Timestamp(TradeField field) => ParseTime(Get(fields, field.Name));
+    }
 }

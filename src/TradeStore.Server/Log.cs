@@ -61,4 +61,12 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1301, Level = LogLevel.Error, Message = "Change-feed stream stopped: {Reason}")]
     public static partial void ChangeFeedGap(ILogger logger, string reason);
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Shutdown {Stage}: {Step} done in {DurationMs:F1} ms")]
+    public static partial void ShutdownStepDone(ILogger logger, TradeStore.Core.Lifetime.ShutdownStage stage, string step, double durationMs);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Shutdown {Stage}: {Step} failed; the shutdown goes on with the next step")]
+    public static partial void ShutdownStepFailed(ILogger logger, TradeStore.Core.Lifetime.ShutdownStage stage, string step, Exception exception);
+
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "Shutdown sequence complete ({Steps} steps)")]
+    public static partial void ShutdownComplete(ILogger logger, int steps);
 }

@@ -10,15 +10,14 @@ using Microsoft.Extensions.Logging;
 using TradeStore.ClickHouse;
 using TradeStore.Core.Migrations;
 using TradeStore.Core.Options;
-using TradeStore.Core.Trades;
 using TradeStore.Redis;
-using TradeStore.Redis.Projection;
 using TradeStore.Server.Api;
 using TradeStore.Server.Changes;
 using TradeStore.Server.OpenApi;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.OperatorConsole;
 using TradeStore.Server.Health;
+using TradeStore.Server.Lifetime;
 using TradeStore.Server.Migrations;
 using TradeStore.Server.Security;
 
@@ -59,7 +58,7 @@ public static class TradeStoreHost
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Server.ShutdownTimeout);
 
-        AddOptions(builder.Services, configuration);
+        builder.Services.AddTradeStoreOptions(settings);
         var database = DuckDbDatabase.Open(settings.Storage.DatabasePath, settings.Storage.CheckpointThreshold);
         JournalLog? journalLog = null;
         try
@@ -70,10 +69,9 @@ public static class TradeStoreHost
             journalLog = JournalLog.Open(JournalLog.DirectoryFor(database.Path), new JournalLogOptions { Durability = settings.Storage.Durability, SegmentBytes = settings.Storage.JournalSegmentBytes });
             var replay = ReadOrThrow(database, () => JournalLogReplay.Run(database, journalLog));
             var integrity = settings.Storage.VerifyOnStart ? VerifyIntegrity(database) : null;
-            // A factory registration, so the container disposes (closes) the database at shutdown.
-            builder.Services.AddSingleton(_ => database);
-            var log = journalLog;
-            builder.Services.AddSingleton(_ => log);
+            // Registered before the engine, so it runs (and can refuse) before the first seq is handed out.
+            builder.Services.AddHostedService<SinkPositionCheck>();
+            builder.Services.AddTradeStoreStorage(database, journalLog);
             AddDependencies(builder.Services, settings);
             MetricsEndpoint.AddServices(builder.Services, settings);
             SecurityServices.Add(builder.Services, settings);
@@ -81,6 +79,8 @@ public static class TradeStoreHost
             ChangesEndpoint.AddServices(builder.Services, configuration);
             OpenApiEndpoints.AddServices(builder.Services);
             configure?.Invoke(builder);
+            // Last of the hosted services, so the host stops it first: it owns the shutdown order.
+            builder.Services.AddHostedService<ShutdownCoordinator>();
 
             var app = builder.Build();
             SecurityServices.Use(app, settings);
@@ -117,41 +117,20 @@ public static class TradeStoreHost
         }
     }
 
-    private static void AddOptions(IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddOptionsWithValidateOnStart<StorageOptions, StorageOptionsValidator>().Bind(configuration.GetSection(StorageOptions.SectionName));
-        services.AddOptionsWithValidateOnStart<ServerOptions, ServerOptionsValidator>().Bind(configuration.GetSection(ServerOptions.SectionName));
-        services.AddOptionsWithValidateOnStart<RedisOptions, RedisOptionsValidator>().Bind(configuration.GetSection(RedisOptions.SectionName));
-        services.AddOptionsWithValidateOnStart<ClickHouseOptions, ClickHouseOptionsValidator>().Bind(configuration.GetSection(ClickHouseOptions.SectionName));
-        services.AddOptionsWithValidateOnStart<EngineOptions, EngineOptionsValidator>().Bind(configuration.GetSection(EngineOptions.SectionName));
-        services.AddOptionsWithValidateOnStart<ApiOptions, ApiOptionsValidator>().Bind(configuration.GetSection(ApiOptions.SectionName));
-        services.AddOptionsWithValidateOnStart<SecurityOptions, SecurityOptionsValidator>().Bind(configuration.GetSection(SecurityOptions.SectionName));
-    }
-
     private static void AddDependencies(IServiceCollection services, TradeStoreSettings settings)
     {
         var health = services.AddHealthChecks();
         health.AddCheck<DuckDbHealthCheck>(DependencyNames.DuckDb, HealthStatus.Unhealthy, [ReadyTag]);
-        // Registered before the engine, so it runs (and can refuse) before the first seq is handed out.
-        services.AddHostedService<SinkPositionCheck>();
-        services.AddTradeStoreEngine();
-
         if (settings.Redis.Enabled)
         {
-            services.AddSingleton<RedisConnection>();
-            services.AddSingleton<RedisProjector>();
-            services.AddSingleton<ICommitObserver>(sp => sp.GetRequiredService<RedisProjector>());
-            services.AddHostedService(sp => sp.GetRequiredService<RedisProjector>());
-            // By design degraded, not unhealthy: Redis is derived state and writes go on without it (DESIGN.md §4).
+            services.AddTradeStoreRedis().AddTradeStoreRedisProjection();
+            // By design degraded, not unhealthy: Redis is derived state and writes go on without it (docs/architecture.md).
             health.AddCheck<RedisHealthCheck>(DependencyNames.Redis, HealthStatus.Degraded, [ReadyTag]);
         }
 
         if (settings.ClickHouse.Enabled)
         {
-            services.AddHttpClient(ClickHouseClient.HttpClientName, client => client.Timeout = settings.ClickHouse.Timeout)
-                .ConfigurePrimaryHttpMessageHandler(ClickHouseClient.CreateHandler);
-            services.AddSingleton<ClickHouseClient>();
-            services.AddClickHouseSync();
+            services.AddTradeStoreClickHouse().AddClickHouseSync();
             health.AddCheck<ClickHouseHealthCheck>(DependencyNames.ClickHouse, HealthStatus.Degraded, [ReadyTag]);
             services.AddHostedService<ClickHouseStartupMigration>();
         }

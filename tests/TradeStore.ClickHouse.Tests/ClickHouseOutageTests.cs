@@ -31,13 +31,13 @@ public sealed class ClickHouseOutageTests
 
         using var stopWriting = new CancellationTokenSource();
         var writer = Task.Run(() => WriteUntilStoppedAsync(commands, stopWriting.Token), Ct);
-        await Poll.UntilAsync(() => sync.Snapshot().Checkpoint > 200, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}");
+        await Eventually.TrueAsync(() => sync.Snapshot().Checkpoint > 200, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}");
         Assert.Equal("healthy", await ClickHouseReadinessAsync(http));
 
         await server.KillAsync();
         var seqAtKill = engine.LastSeq;
-        await Poll.UntilAsync(async () => await ClickHouseReadinessAsync(http) == "degraded", TimeSpan.FromSeconds(20), () => $"{sync.Snapshot()}");
-        await Poll.UntilAsync(() => engine.LastSeq > seqAtKill + 500, TimeSpan.FromSeconds(20), () => $"journal {engine.LastSeq}");
+        await Eventually.TrueAsync(async () => await ClickHouseReadinessAsync(http) == "degraded", TimeSpan.FromSeconds(20), () => $"{sync.Snapshot()}");
+        await Eventually.TrueAsync(() => engine.LastSeq > seqAtKill + 500, TimeSpan.FromSeconds(20), () => $"journal {engine.LastSeq}");
         var during = sync.Snapshot();
         Assert.True(during.Failing);
         Assert.Equal("connection_refused", during.LastErrorKind);
@@ -45,10 +45,10 @@ public sealed class ClickHouseOutageTests
         await server.RestartAsync();
         await ch.StopMergesAsync();
         var seqAtRestart = engine.LastSeq;
-        await Poll.UntilAsync(() => sync.Snapshot().Checkpoint > seqAtRestart, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}");
+        await Eventually.TrueAsync(() => sync.Snapshot().Checkpoint > seqAtRestart, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}");
         await stopWriting.CancelAsync();
         var (applied, refused) = await writer;
-        await Poll.UntilAsync(() => sync.Snapshot().Checkpoint == engine.LastSeq, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}, journal {engine.LastSeq}");
+        await Eventually.TrueAsync(() => sync.Snapshot().Checkpoint == engine.LastSeq, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}, journal {engine.LastSeq}");
 
         Assert.Equal(0, refused);
         Assert.Equal(applied, engine.LastSeq);

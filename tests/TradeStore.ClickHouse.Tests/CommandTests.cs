@@ -56,7 +56,7 @@ public sealed class CommandTests
         await using var harness = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path);
         await TradeWorkload.RunAsync(harness.Engine, 50, "live");
         await harness.WaitUntilSyncedAsync();
-        await Poll.UntilAsync(() => Sync.SyncStatusFile.Read(Sync.SyncStatusFile.PathFor(harness.Database.Path))?.Checkpoint == harness.Engine.LastSeq,
+        await Eventually.TrueAsync(() => Sync.SyncStatusFile.Read(Sync.SyncStatusFile.PathFor(harness.Database.Path))?.Checkpoint == harness.Engine.LastSeq,
             TimeSpan.FromSeconds(10), () => "status file not written");
 
         var status = await RunAsync(data, ch, "sync", "status");
@@ -76,7 +76,7 @@ public sealed class CommandTests
         await using (var harness = await SyncHarness.StartAsync(ch.Url, ch.Name, o => o.Password = "wrong", dataDirectory: data.Path))
         {
             await TradeWorkload.SubmitAsync(harness.Engine, [new CreateTrade("a-1", "acc", "SYM", Side.Buy, 1m, 1m)]);
-            await Poll.UntilAsync(() => harness.State.Snapshot().ConsecutiveFailures >= 2, TimeSpan.FromSeconds(20), () => $"{harness.State.Snapshot()}");
+            await Eventually.TrueAsync(() => harness.State.Snapshot().ConsecutiveFailures >= 2, TimeSpan.FromSeconds(20), () => $"{harness.State.Snapshot()}");
         }
 
         var status = await RunAsync(data, ch, "sync", "status");

@@ -37,7 +37,7 @@ public sealed class ServeShutdownTests
         var commands = app.Services.GetRequiredService<ITradeCommands>();
         await TradeWorkload.SubmitAsync(commands, [new CreateTrade("first", "acc", "SYM", Side.Buy, 1m, 1m)]);
         var sync = app.Services.GetRequiredService<Sync.ClickHouseSyncState>();
-        await Poll.UntilAsync(() => sync.Snapshot().Checkpoint == 1, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}");
+        await Eventually.TrueAsync(() => sync.Snapshot().Checkpoint == 1, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}");
         var queued = Enumerable.Range(0, 3_000).Select(i => commands.SubmitAsync(new CreateTrade($"s-{i}", "acc", "SYM", Side.Sell, 2m, 3m)).AsTask()).ToList();
 
         await app.StopAsync(TestContext.Current.CancellationToken);

@@ -5,6 +5,7 @@ using TradeStore.ClickHouse.Sync;
 using TradeStore.ClickHouse.Tests.Support;
 using TradeStore.ClickHouse.Verification;
 using TradeStore.Core.Trades;
+using TradeStore.TestSupport;
 
 namespace TradeStore.ClickHouse.Tests;
 
@@ -28,7 +29,7 @@ public sealed partial class SyncServiceTests
         Assert.Equal(harness.Engine.LastSeq, maxSeq);
         var report = await new ClickHouseVerifier(ch.Client, harness.Database).VerifyAsync(Ct);
         Assert.True(report.Clean, string.Join('\n', report.Differences));
-        var batchSizes = harness.Logger.Texts(4005).Select(t => int.Parse(BatchCount().Match(t).Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
+        var batchSizes = harness.Logger.Messages(4005).Select(t => int.Parse(BatchCount().Match(t).Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
         Assert.True(batchSizes.Count > 1, "a burst is sent in several batches");
         Assert.True(batchSizes.Max() > harness.Options.Sync.BatchMin, $"batches grow while behind: {string.Join(',', batchSizes)}");
         var status = harness.State.Snapshot();
@@ -57,7 +58,7 @@ public sealed partial class SyncServiceTests
         Assert.Contains(status.LastErrorKind, new[] { "connection_lost", "timeout" });
         Assert.False(status.Failing);
         // The applied-but-unanswered batch was found in ClickHouse (max(seq) past the checkpoint), not sent again.
-        Assert.NotEmpty(harness.Logger.Texts(4010));
+        Assert.NotEmpty(harness.Logger.Messages(4010));
     }
 
     [Fact]
@@ -71,14 +72,14 @@ public sealed partial class SyncServiceTests
         });
 
         await TradeWorkload.RunAsync(harness.Engine, 20, "auth");
-        await Poll.UntilAsync(() => harness.State.Snapshot().ConsecutiveFailures >= 5, TimeSpan.FromSeconds(20), () => $"{harness.State.Snapshot()}");
+        await Eventually.TrueAsync(() => harness.State.Snapshot().ConsecutiveFailures >= 5, TimeSpan.FromSeconds(20), () => $"{harness.State.Snapshot()}");
 
         var status = harness.State.Snapshot();
         Assert.Equal("authentication", status.LastErrorKind);
         Assert.Contains("Unknown user nobody", status.LastError);
         Assert.Contains("ClickHouse:User", status.LastError);
         Assert.Equal(harness.Engine.LastSeq, status.EventsBehind);
-        var logged = harness.Logger.Texts(4002).ToList();
+        var logged = harness.Logger.Messages(4002).ToList();
         Assert.Contains(logged, t => t.Contains("Unknown user nobody", StringComparison.Ordinal));
         var delays = logged.Select(t => double.Parse(RetryDelay().Match(t).Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
         Assert.True(delays.Max() > 2 * harness.Options.Sync.BackoffMin.TotalMilliseconds, $"backoff grows: {string.Join(", ", delays)} ms");
@@ -98,7 +99,7 @@ public sealed partial class SyncServiceTests
         await using var harness = await SyncHarness.StartAsync(ch.Url, ch.Name, autoMigrate: false);
 
         await TradeWorkload.RunAsync(harness.Engine, 100, "missing");
-        await Poll.UntilAsync(() => harness.State.Snapshot() is { ConsecutiveFailures: >= 2, LastErrorKind: "missing_table" }, TimeSpan.FromSeconds(20),
+        await Eventually.TrueAsync(() => harness.State.Snapshot() is { ConsecutiveFailures: >= 2, LastErrorKind: "missing_table" }, TimeSpan.FromSeconds(20),
             () => $"{harness.State.Snapshot()}");
         Assert.Contains("trade_events", harness.State.Snapshot().LastError);
         Assert.Contains("migrations", harness.State.Snapshot().LastError);
@@ -111,7 +112,7 @@ public sealed partial class SyncServiceTests
         Assert.Equal(harness.Engine.LastSeq, distinct);
         Assert.Equal(distinct, rows);
         Assert.False(harness.State.Snapshot().Failing);
-        Assert.Single(harness.Logger.Texts(4003));
+        Assert.Single(harness.Logger.Messages(4003));
     }
 
     [Fact]
@@ -129,7 +130,7 @@ public sealed partial class SyncServiceTests
         await using var second = await SyncHarness.StartAsync(ch.Url, ch.Name);
         await TradeWorkload.SubmitAsync(second.Engine, [new CreateTrade("other-1", "acc", "SYM", Side.Buy, 1m, 1m)]);
 
-        await Poll.UntilAsync(() => second.State.Snapshot().LastErrorKind == "conflict", TimeSpan.FromSeconds(20), () => $"{second.State.Snapshot()}");
+        await Eventually.TrueAsync(() => second.State.Snapshot().LastErrorKind == "conflict", TimeSpan.FromSeconds(20), () => $"{second.State.Snapshot()}");
         Assert.Contains($"holds events up to seq {firstJournal}, but this journal ends at seq", second.State.Snapshot().LastError, StringComparison.Ordinal);
         var (rows, _, maxSeq) = await ch.CountEventsAsync();
         Assert.Equal((firstJournal, firstJournal), (rows, maxSeq));

@@ -66,7 +66,7 @@ public sealed class SupervisorTests : IDisposable
         var marker = _work.File("got-term");
         using var supervisor = new Supervisor(Options($"trap 'touch {marker}; exit 0' TERM; touch {Ready}; while :; do sleep 0.05; done"), NullLogger.Instance);
         var run = supervisor.RunAsync(TestContext.Current.CancellationToken);
-        await WaitForAsync(() => File.Exists(Ready)); // the shell has installed its trap
+        await Eventually.TrueAsync(() => File.Exists(Ready)); // the shell has installed its trap
 
         supervisor.RequestStop(PosixSignals.SigTerm);
         var outcome = await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
@@ -82,7 +82,7 @@ public sealed class SupervisorTests : IDisposable
         var options = Options($"trap '' TERM; touch {Ready}; while :; do sleep 0.05; done") with { GracePeriod = TimeSpan.FromMilliseconds(300) };
         using var supervisor = new Supervisor(options, NullLogger.Instance);
         var run = supervisor.RunAsync(TestContext.Current.CancellationToken);
-        await WaitForAsync(() => File.Exists(Ready));
+        await Eventually.TrueAsync(() => File.Exists(Ready));
 
         supervisor.RequestStop(PosixSignals.SigTerm);
         var outcome = await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
@@ -96,7 +96,7 @@ public sealed class SupervisorTests : IDisposable
     {
         using var supervisor = new Supervisor(Options($"trap 'exit 3' TERM; touch {Ready}; while :; do sleep 0.05; done"), NullLogger.Instance);
         var run = supervisor.RunAsync(TestContext.Current.CancellationToken);
-        await WaitForAsync(() => File.Exists(Ready));
+        await Eventually.TrueAsync(() => File.Exists(Ready));
 
         supervisor.RequestStop(PosixSignals.SigTerm);
         var outcome = await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
@@ -123,13 +123,13 @@ public sealed class SupervisorTests : IDisposable
         var options = Options("while :; do sleep 0.05; done", endpoint.Url);
         using var supervisor = new Supervisor(options, NullLogger.Instance);
         var run = supervisor.RunAsync(TestContext.Current.CancellationToken);
-        await WaitForAsync(() => supervisor.Status.State == GuardStates.Running);
+        await Eventually.TrueAsync(() => supervisor.Status.State == GuardStates.Running);
         var firstPid = supervisor.Status.ChildPid;
 
         endpoint.Healthy = false;
-        await WaitForAsync(() => supervisor.Status.Restarts == 1);
+        await Eventually.TrueAsync(() => supervisor.Status.Restarts == 1);
         endpoint.Healthy = true;
-        await WaitForAsync(() => supervisor.Status.State == GuardStates.Running);
+        await Eventually.TrueAsync(() => supervisor.Status.State == GuardStates.Running);
 
         Assert.Equal(ExitReasons.Hung, supervisor.Status.LastExit!.Reason);
         Assert.Equal(firstPid, supervisor.Status.LastExit.Pid);
@@ -144,21 +144,11 @@ public sealed class SupervisorTests : IDisposable
         var options = Options("exit 1") with { BackoffMin = TimeSpan.FromMinutes(5), BackoffMax = TimeSpan.FromMinutes(5) };
         using var supervisor = new Supervisor(options, NullLogger.Instance);
         var run = supervisor.RunAsync(TestContext.Current.CancellationToken);
-        await WaitForAsync(() => supervisor.Status.State == GuardStates.BackingOff);
+        await Eventually.TrueAsync(() => supervisor.Status.State == GuardStates.BackingOff);
 
         supervisor.RequestStop(PosixSignals.SigInt);
 
         Assert.Equal(GuardOutcome.Stopped, await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached within 30 s");
-            await Task.Delay(20, TestContext.Current.CancellationToken);
-        }
     }
 
     /// <summary>A real HTTP liveness endpoint whose answer the test switches between 200 and 503.</summary>

@@ -59,7 +59,7 @@ public sealed class ServeMigrationTests : IDisposable
             new Dictionary<string, string> { ["TRADESTORE__CLICKHOUSE__URL"] = $"http://127.0.0.1:{FreePort.Next()}" });
 
         await child.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(30));
-        await PollAsync(() => child.Output.Contains("schema not migrated at start-up", StringComparison.Ordinal), "the deferred-migration warning");
+        await Eventually.TrueAsync(() => child.Output.Contains("schema not migrated at start-up", StringComparison.Ordinal), describe: () => $"no deferred-migration warning in:\n{child.Output}");
 
         child.Signal(SigTerm);
         Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
@@ -77,7 +77,7 @@ public sealed class ServeMigrationTests : IDisposable
         try
         {
             await child.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(30));
-            await PollAsync(() => child.Output.Contains($"/{database} is at schema version 1", StringComparison.Ordinal), "the ClickHouse schema log line");
+            await Eventually.TrueAsync(() => child.Output.Contains($"/{database} is at schema version 1", StringComparison.Ordinal), describe: () => $"no ClickHouse schema log line in:\n{child.Output}");
 
             var tables = await http.PostAsync(clickHouse, new StringContent($"SELECT count() FROM system.tables WHERE database = '{database}'"), TestContext.Current.CancellationToken);
             Assert.Equal("3", (await tables.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).Trim());
@@ -87,16 +87,6 @@ public sealed class ServeMigrationTests : IDisposable
         finally
         {
             using var _ = await http.PostAsync(clickHouse, new StringContent($"DROP DATABASE IF EXISTS {database}"), CancellationToken.None);
-        }
-    }
-
-    private static async Task PollAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(100, TestContext.Current.CancellationToken);
         }
     }
 }

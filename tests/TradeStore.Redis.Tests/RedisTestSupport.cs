@@ -12,12 +12,15 @@ namespace TradeStore.Redis.Tests;
 /// <summary>The shared test Redis with a key prefix owned by one test (deleted afterwards), and helpers to build the real parts on it.</summary>
 public sealed class RedisScope : IAsyncDisposable
 {
-    private RedisScope(string endpoint, ConnectionMultiplexer multiplexer, string prefix)
+    private readonly bool _ownsMultiplexer;
+
+    private RedisScope(string endpoint, ConnectionMultiplexer multiplexer, string prefix, bool ownsMultiplexer)
     {
         Endpoint = endpoint;
         Multiplexer = multiplexer;
         Prefix = prefix;
         Keys = new RedisKeys(prefix);
+        _ownsMultiplexer = ownsMultiplexer;
     }
 
     public string Endpoint { get; }
@@ -30,14 +33,16 @@ public sealed class RedisScope : IAsyncDisposable
 
     public RedisKeys Keys { get; }
 
+    /// <summary>A prefix of its own on the test Redis, over the assembly's shared connection (<see cref="SharedRedis"/>).</summary>
     public static async Task<RedisScope> SharedAsync(string testClass) =>
-        await OnAsync(TestServers.Redis, $"test:{testClass}:{Guid.NewGuid():N}:");
+        new(TestServers.Redis, await SharedRedis.ConnectAsync(), $"test:{testClass}:{Guid.NewGuid():N}:", ownsMultiplexer: false);
 
+    /// <summary>A scope on another server (a <see cref="PrivateRedis"/>), with a connection of its own.</summary>
     public static async Task<RedisScope> OnAsync(string endpoint, string prefix)
     {
         var configuration = ConfigurationOptions.Parse(endpoint);
         configuration.AbortOnConnectFail = false;
-        return new RedisScope(endpoint, await ConnectionMultiplexer.ConnectAsync(configuration), prefix);
+        return new RedisScope(endpoint, await ConnectionMultiplexer.ConnectAsync(configuration), prefix, ownsMultiplexer: true);
     }
 
     public IOptions<RedisOptions> Options(int maxBatchSize = 1000) => Microsoft.Extensions.Options.Options.Create(new RedisOptions
@@ -52,7 +57,7 @@ public sealed class RedisScope : IAsyncDisposable
     public RedisProjector Projector(DuckDbDatabase database, RedisConnection connection, int maxBatchSize = 1000) =>
         new(connection, database, Options(maxBatchSize), NullLogger<RedisProjector>.Instance);
 
-    public RedisConnection Connection() => new(Options());
+    public RedisConnection Connection() => RedisConnection.Create(Options().Value);
 
     /// <summary>Every key under the prefix, with its type and content, in a comparable form.</summary>
     public async Task<SortedDictionary<string, string>> DumpAsync()
@@ -108,7 +113,10 @@ public sealed class RedisScope : IAsyncDisposable
             // A private server may be gone already.
         }
 
-        await Multiplexer.DisposeAsync();
+        if (_ownsMultiplexer)
+        {
+            await Multiplexer.DisposeAsync();
+        }
     }
 }
 
@@ -178,23 +186,5 @@ public sealed class PrivateRedis : IDisposable
         Kill();
         _process?.Dispose();
         _directory.Dispose();
-    }
-}
-
-/// <summary>Polls a condition until it holds or a deadline passes (no fixed sleeps).</summary>
-public static class Eventually
-{
-    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> describe)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Not reached within {timeout}: {describe()}");
-            }
-
-            await Task.Delay(25);
-        }
     }
 }

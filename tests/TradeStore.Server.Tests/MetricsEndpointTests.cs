@@ -77,20 +77,13 @@ public sealed class MetricsEndpointTests : IDisposable
         using var client = app.GetTestClient();
         Assert.Equal(201, (await new ApiClient(client).CreateAsync("FLUSH-1")).Code);
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        IReadOnlyDictionary<string, PrometheusText.Family> families;
-        while (true)
+        IReadOnlyDictionary<string, PrometheusText.Family> families = new Dictionary<string, PrometheusText.Family>();
+        await Eventually.TrueAsync(async () =>
         {
             families = PrometheusText.Parse(await client.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
-            if (families.GetValueOrDefault("tradestore_state_flush_rows") is { } rows
-                && rows.Samples.Any(s => s.Name.EndsWith("_count", StringComparison.Ordinal) && s.Value >= 1))
-            {
-                break;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, "no trade_state flush was exported");
-            await Task.Delay(50, TestContext.Current.CancellationToken);
-        }
+            return families.GetValueOrDefault("tradestore_state_flush_rows") is { } rows
+                && rows.Samples.Any(s => s.Name.EndsWith("_count", StringComparison.Ordinal) && s.Value >= 1);
+        }, describe: () => "no trade_state flush was exported");
 
         Assert.Equal("histogram", families["tradestore_state_flush_duration_seconds"].Type);
         Assert.Equal("gauge", families["tradestore_state_flush_lag"].Type);
@@ -112,19 +105,13 @@ public sealed class MetricsEndpointTests : IDisposable
         await using var app = await TestHostFactory.StartAsync(_data.Path);
         using var client = app.GetTestClient();
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
         PrometheusText.Family? health = null;
-        while (DateTime.UtcNow < deadline)
+        await Eventually.TrueAsync(async () =>
         {
             var families = PrometheusText.Parse(await client.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
             health = families.GetValueOrDefault("tradestore_health_status");
-            if (health is { Samples.Count: > 0 })
-            {
-                break;
-            }
-
-            await Task.Delay(100, TestContext.Current.CancellationToken);
-        }
+            return health is { Samples.Count: > 0 };
+        }, describe: () => "tradestore_health_status was not exported");
 
         Assert.NotNull(health);
         Assert.Equal("gauge", health.Type);

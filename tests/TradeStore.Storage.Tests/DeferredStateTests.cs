@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging.Testing;
 using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.Engine;
@@ -141,7 +142,7 @@ public sealed class DeferredStateTests
         Assert.Equal(10m * 10, index.GetPositions(null).Sum(p => p.NetQuantity));
 
         var last = Scalar(database, "SELECT max(seq) FROM trade_events");
-        await Until(() => Scalar(database, "SELECT last_seq FROM sync_checkpoints WHERE sink = 'trade_state'") == last, "the tail to be flushed");
+        await Eventually.TrueAsync(() => Scalar(database, "SELECT last_seq FROM sync_checkpoints WHERE sink = 'trade_state'") == last, describe: () => "the tail to be flushed");
         Assert.Equal(21, Scalar(database, "SELECT count(*) FROM trade_state"));
         Assert.Equal(Rows(database, "current_trade_state"), Rows(database, "trade_state"));
         Assert.Equal(last, engine.StateFlushedSeq);
@@ -150,10 +151,10 @@ public sealed class DeferredStateTests
     [Fact]
     public async Task Flush_TransactionFailsOnce_ChangesKeptAndWrittenByALaterFlush()
     {
-        var logger = new ListLogger<WriteEngine>();
+        var logger = new FakeLogger<WriteEngine>();
         await using var harness = EngineHarness.Start(new EngineOptions { StateFlushInterval = TimeSpan.FromMilliseconds(20) }, logger);
         await Ok(harness.Submit(Buy("F1")));
-        await Until(() => harness.Scalar("SELECT count(*) FROM trade_state") == 1, "the first flush");
+        await Eventually.TrueAsync(() => harness.Scalar("SELECT count(*) FROM trade_state") == 1, describe: () => "the first flush");
 
         // Another transaction holds the checkpoint row: the flusher's update of it conflicts and its transaction fails.
         using (var blocker = harness.Database.OpenConnection())
@@ -168,7 +169,7 @@ public sealed class DeferredStateTests
 
             await Ok(harness.Submit(new FillTrade("F1", 30, 10)));
             await Ok(harness.Submit(Buy("F2")));
-            await Until(() => logger.Entries.Any(e => e.Id.Id == 2007), "a failed flush to be logged");
+            await Eventually.TrueAsync(() => logger.Messages(2007).Any(), describe: () => "a failed flush to be logged");
 
             Assert.Equal(1, harness.Scalar("SELECT count(*) FROM trade_state"));
             Assert.Equal(0, harness.Scalar("SELECT filled_quantity FROM trade_state WHERE trade_id = 'F1'"));
@@ -180,7 +181,7 @@ public sealed class DeferredStateTests
         }
 
         var last = harness.Scalar("SELECT max(seq) FROM trade_events");
-        await Until(() => harness.Scalar("SELECT last_seq FROM sync_checkpoints WHERE sink = 'trade_state'") == last, "a later flush to succeed");
+        await Eventually.TrueAsync(() => harness.Scalar("SELECT last_seq FROM sync_checkpoints WHERE sink = 'trade_state'") == last, describe: () => "a later flush to succeed");
         Assert.Equal(Rows(harness, "current_trade_state"), Rows(harness, "trade_state"));
         Assert.Equal(30, harness.Scalar("SELECT filled_quantity FROM trade_state WHERE trade_id = 'F1'"));
         Assert.Equal(2, harness.Scalar("SELECT version FROM trade_state WHERE trade_id = 'F2'"));
@@ -255,15 +256,5 @@ public sealed class DeferredStateTests
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
-    }
-
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}.");
-            await Task.Delay(10, TestContext.Current.CancellationToken);
-        }
     }
 }

@@ -63,6 +63,9 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The repository's root folder (the one holding <c>TradeStore.slnx</c>) above the test binaries.</summary>
+    public static string RepositoryRoot => FindRepositoryRoot(AppContext.BaseDirectory);
+
     /// <summary>Path of the native launcher (apphost) <c>tradestore</c> beside <see cref="CliPath"/>.</summary>
     public static string AppHostPath => System.IO.Path.Combine(System.IO.Path.GetDirectoryName(CliPath)!, "tradestore");
 

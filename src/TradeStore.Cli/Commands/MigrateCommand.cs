@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Microsoft.Extensions.DependencyInjection;
 using TradeStore.ClickHouse;
 using TradeStore.ClickHouse.Migrations;
 using TradeStore.Core.Migrations;
@@ -95,7 +94,6 @@ public static class MigrateCommand
         }
 
         var stores = new List<Store>();
-        ServiceProvider? services = null;
         try
         {
             if (target is null or DuckDb)
@@ -108,12 +106,7 @@ public static class MigrateCommand
 
             if (target is null or ClickHouse && settings.ClickHouse.Enabled)
             {
-                services = new ServiceCollection()
-                    .AddSingleton(Microsoft.Extensions.Options.Options.Create(settings.ClickHouse))
-                    .AddSingleton<ClickHouseClient>()
-                    .AddHttpClient(ClickHouseClient.HttpClientName, client => client.Timeout = settings.ClickHouse.Timeout).Services
-                    .BuildServiceProvider();
-                var runner = ClickHouseSchema.CreateRunner(services.GetRequiredService<ClickHouseClient>(), settings.ClickHouse.Database);
+                var runner = ClickHouseSchema.CreateRunner(ClickHouseClient.Create(settings.ClickHouse), settings.ClickHouse.Database);
                 stores.Add(new Store(ClickHouse, ClickHouseSchema.Migrations, runner, runner.Target.Description, null));
             }
 
@@ -130,8 +123,6 @@ public static class MigrateCommand
             {
                 store.Database?.Dispose();
             }
-
-            services?.Dispose();
         }
     }
 

@@ -71,39 +71,19 @@ public static class RecoverCommand
         parseResult.InvocationConfiguration.Output.WriteLine($"--set-aside: moved {path} and its WAL into {folder} (kept, not deleted).");
     }
 
-    private static async Task<int> FromRedisAsync(ParseResult parseResult, CancellationToken cancellationToken)
-    {
-        var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
-        var output = parseResult.InvocationConfiguration.Output;
-        var error = parseResult.InvocationConfiguration.Error;
-        var options = RedisCommandSupport.RequireRedis(settings);
-        using var database = RedisCommandSupport.OpenExistingDatabase(settings);
-        try
+    private static Task<int> FromRedisAsync(ParseResult parseResult, CancellationToken cancellationToken) =>
+        RedisCommandSupport.RunAsync(parseResult, async (options, database, redis, output, error) =>
         {
-            var (connection, redis) = await RedisCommandSupport.ConnectAsync(options, cancellationToken);
-            await using (connection)
+            var source = new RedisRecoverySource(redis, new RedisKeys(options.KeyPrefix));
+            var report = await new JournalRecovery(database).RecoverAsync(source, cancellationToken);
+            (report.Outcome == RecoveryOutcome.Refused ? error : output).WriteLine(report.Message);
+            if (report.Outcome == RecoveryOutcome.Recovered)
             {
-                var source = new RedisRecoverySource(redis, new RedisKeys(options.KeyPrefix));
-                var report = await new JournalRecovery(database).RecoverAsync(source, cancellationToken);
-                (report.Outcome == RecoveryOutcome.Refused ? error : output).WriteLine(report.Message);
-                if (report.Outcome == RecoveryOutcome.Recovered)
-                {
-                    database.Checkpoint();
-                }
-
-                return report.Outcome == RecoveryOutcome.Refused ? ExitCodes.Failure : ExitCodes.Success;
+                database.Checkpoint();
             }
-        }
-        catch (Exception ex) when (RedisCommandSupport.IsRedisFailure(ex))
-        {
-            return RedisCommandSupport.Unreachable(error, options, ex);
-        }
-        catch (FormatException ex)
-        {
-            error.WriteLine($"tradestore: {ex.Message} Nothing was written.");
-            return ExitCodes.Failure;
-        }
-    }
+
+            return report.Outcome == RecoveryOutcome.Refused ? ExitCodes.Failure : ExitCodes.Success;
+        }, cancellationToken);
 
     private static async Task<int> FromClickHouseAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {

@@ -1,4 +1,4 @@
-using Microsoft.Extensions.Options;
+using System.CommandLine;
 using StackExchange.Redis;
 using TradeStore.Core.Options;
 using TradeStore.Redis;
@@ -34,7 +34,7 @@ internal static class RedisCommandSupport
     /// <summary>Connects and proves Redis answers, so an unreachable server is one clear line instead of a timeout later.</summary>
     public static async Task<(RedisConnection Connection, IDatabase Database)> ConnectAsync(RedisOptions options, CancellationToken cancellationToken)
     {
-        var connection = new RedisConnection(Options.Create(options));
+        var connection = RedisConnection.Create(options);
         try
         {
             var database = await connection.GetDatabaseAsync().WaitAsync(cancellationToken);
@@ -45,6 +45,33 @@ internal static class RedisCommandSupport
         {
             await connection.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The frame of an offline Redis command: binds the settings, requires Redis, opens the existing database,
+    /// connects, runs <paramref name="action"/> (options, database, Redis, output, error; returns the exit code),
+    /// and turns Redis being unreachable into one line and <see cref="ExitCodes.Failure"/>.
+    /// </summary>
+    public static async Task<int> RunAsync(ParseResult parseResult,
+        Func<RedisOptions, DuckDbDatabase, IDatabase, TextWriter, TextWriter, Task<int>> action, CancellationToken cancellationToken)
+    {
+        var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
+        var output = parseResult.InvocationConfiguration.Output;
+        var error = parseResult.InvocationConfiguration.Error;
+        var options = RequireRedis(settings);
+        using var database = OpenExistingDatabase(settings);
+        try
+        {
+            var (connection, redis) = await ConnectAsync(options, cancellationToken);
+            await using (connection)
+            {
+                return await action(options, database, redis, output, error);
+            }
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
+        {
+            return Unreachable(error, options, ex);
         }
     }
 

@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using StackExchange.Redis;
 using TradeStore.Redis;
+using TradeStore.Redis.Streams;
 using TradeStore.Server.Configuration;
 
 namespace TradeStore.Cli.Commands;
@@ -15,7 +15,7 @@ namespace TradeStore.Cli.Commands;
 /// </summary>
 public static class TailCommand
 {
-    private const int BlockMilliseconds = 1000;
+    private static readonly TimeSpan Block = TimeSpan.FromSeconds(1);
     private const int PageSize = 1000;
 
     private static readonly Option<long?> FromSeq = new("--from")
@@ -94,23 +94,24 @@ public static class TailCommand
                 var (connection, redis) = await RedisCommandSupport.ConnectAsync(options, stop.Token);
                 await using (connection)
                 {
-                    var after = await StartAfterAsync(redis, keys, parseResult.GetValue(FromSeq), error);
+                    var reader = new ChangeStreamReader(redis, keys);
+                    if (await reader.StartAsync(parseResult.GetValue(FromSeq)) is { } trimmedTo)
+                    {
+                        error.WriteLine($"tradestore: the stream starts at seq {trimmedTo}; older events were trimmed (Redis:StreamMaxLength).");
+                    }
+
                     while (!stop.IsCancellationRequested)
                     {
-                        var result = await redis.ExecuteAsync("XREAD", "COUNT", PageSize, "BLOCK", BlockMilliseconds, "STREAMS", (string)keys.Stream!, after);
-                        if (result.IsNull)
+                        var entries = await reader.ReadAsync(PageSize, Block);
+                        foreach (var entry in entries)
                         {
-                            continue;
+                            output.WriteLine(ToJson(entry.Fields));
                         }
 
-                        foreach (var entry in Entries(result))
+                        if (entries.Count > 0)
                         {
-                            var parts = (RedisResult[])entry!;
-                            after = (string)parts[0]!;
-                            output.WriteLine(ToJson((RedisResult[])parts[1]!));
+                            output.Flush();
                         }
-
-                        output.Flush();
                     }
                 }
             }
@@ -153,46 +154,14 @@ public static class TailCommand
         return null;
     }
 
-    /// <summary>The entry id to read after: just before <paramref name="from"/>, or the newest entry for "only new events".</summary>
-    private static async Task<string> StartAfterAsync(IDatabase redis, RedisKeys keys, long? from, TextWriter error)
-    {
-        if (from is { } seq)
-        {
-            var oldest = await redis.StreamRangeAsync(keys.Stream, "-", "+", 1);
-            if (oldest.Length > 0 && RedisFormat.SeqOfStreamId((string)oldest[0].Id!) > seq)
-            {
-                error.WriteLine($"tradestore: the stream starts at seq {RedisFormat.SeqOfStreamId((string)oldest[0].Id!)}; older events were trimmed (Redis:StreamMaxLength).");
-            }
-
-            return RedisFormat.StreamId(seq - 1);
-        }
-
-        var newest = await redis.StreamRangeAsync(keys.Stream, "-", "+", 1, Order.Descending);
-        return newest.Length > 0 ? (string)newest[0].Id! : "0-0";
-    }
-
-    /// <summary>The entries of an XREAD reply for one stream: RESP2 nests [[key, entries]], RESP3 answers a map {key: entries}.</summary>
-    private static RedisResult[] Entries(RedisResult reply)
-    {
-        var top = (RedisResult[])reply!;
-        if (top.Length == 0)
-        {
-            return [];
-        }
-
-        return top[0].Resp2Type == ResultType.Array ? (RedisResult[])((RedisResult[])top[0]!)[1]! : (RedisResult[])top[1]!;
-    }
-
-    private static string ToJson(RedisResult[] fields)
+    private static string ToJson(IReadOnlyList<KeyValuePair<string, string>> fields)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
-            for (var i = 0; i + 1 < fields.Length; i += 2)
+            foreach (var (name, value) in fields)
             {
-                var name = (string)fields[i]!;
-                var value = (string)fields[i + 1]!;
                 if (Numbers.Contains(name) && long.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var number))
                 {
                     json.WriteNumber(name, number);

@@ -132,40 +132,25 @@ public static class VerifyCommand
         return clean;
     }
 
-    private static async Task<int> VerifyRedisAsync(ParseResult parseResult, CancellationToken cancellationToken)
-    {
-        var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
-        var output = parseResult.InvocationConfiguration.Output;
-        var error = parseResult.InvocationConfiguration.Error;
-        var options = RedisCommandSupport.RequireRedis(settings);
-        using var database = RedisCommandSupport.OpenExistingDatabase(settings);
-        try
+    private static Task<int> VerifyRedisAsync(ParseResult parseResult, CancellationToken cancellationToken) =>
+        RedisCommandSupport.RunAsync(parseResult, async (options, database, redis, output, _) =>
         {
-            var (connection, redis) = await RedisCommandSupport.ConnectAsync(options, cancellationToken);
-            await using (connection)
+            var report = await new RedisVerifier(new RedisKeys(options.KeyPrefix)).VerifyAsync(redis, ProjectionSnapshot.Read(database), cancellationToken);
+            foreach (var difference in report.Differences.Take(MaxPrinted))
             {
-                var report = await new RedisVerifier(new RedisKeys(options.KeyPrefix)).VerifyAsync(redis, ProjectionSnapshot.Read(database), cancellationToken);
-                foreach (var difference in report.Differences.Take(MaxPrinted))
-                {
-                    output.WriteLine($"redis: {difference}");
-                }
-
-                if (report.Differences.Count > MaxPrinted)
-                {
-                    output.WriteLine($"redis: … and {report.Differences.Count - MaxPrinted} more");
-                }
-
-                output.WriteLine($"redis: {(report.IsClean ? "OK" : $"{report.Differences.Count} differences")} " +
-                    $"({report.TradesChecked} trades, {report.PositionsChecked} positions, {report.StreamEntries} stream entries; " +
-                    $"Redis checkpoint {report.RedisCheckpoint}, journal at seq {report.JournalLastSeq})");
-                return report.IsClean ? ExitCodes.Success : ExitCodes.Failure;
+                output.WriteLine($"redis: {difference}");
             }
-        }
-        catch (Exception ex) when (RedisCommandSupport.IsRedisFailure(ex))
-        {
-            return RedisCommandSupport.Unreachable(error, options, ex);
-        }
-    }
+
+            if (report.Differences.Count > MaxPrinted)
+            {
+                output.WriteLine($"redis: … and {report.Differences.Count - MaxPrinted} more");
+            }
+
+            output.WriteLine($"redis: {(report.IsClean ? "OK" : $"{report.Differences.Count} differences")} " +
+                $"({report.TradesChecked} trades, {report.PositionsChecked} positions, {report.StreamEntries} stream entries; " +
+                $"Redis checkpoint {report.RedisCheckpoint}, journal at seq {report.JournalLastSeq})");
+            return report.IsClean ? ExitCodes.Success : ExitCodes.Failure;
+        }, cancellationToken);
 
     private static async Task<int> VerifyClickHouseAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {

@@ -12,9 +12,9 @@ namespace TradeStore.ClickHouse.Rows;
 public static class ClickHouseRows
 {
     /// <summary>Columns of <c>trade_events</c> that TradeStore reads back (everything but the derived <c>recorded_date</c>).</summary>
-    public const string EventColumns =
-        "seq, trade_id, version, event_type, account, symbol, side, quantity, price, filled_quantity, filled_notional, " +
-        "last_quantity, last_price, status, venue, trader, executed_at_us, created_at_us, recorded_at_us, idempotency_key";
+    public static string EventColumns { get; } =
+        "seq, trade_id, version, event_type, " + string.Join(", ", TradeFields.State.Select(ColumnName)) +
+        ", last_quantity, last_price, recorded_at_us, idempotency_key";
 
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
 
@@ -71,42 +71,33 @@ public static class ClickHouseRows
     /// <summary>The columns <c>trade_events</c> and <c>trade_state</c> share (JSONEachRow matches them by name, not order).</summary>
     private static void WriteStateFields(Utf8JsonWriter writer, Trade s)
     {
-        writer.WriteString("account"u8, s.Account);
-        writer.WriteString("symbol"u8, s.Symbol);
-        writer.WriteString("side"u8, s.Side.ToCode());
-        WriteDecimal(writer, "quantity"u8, s.Quantity);
-        WriteDecimal(writer, "price"u8, s.Price);
-        WriteDecimal(writer, "filled_quantity"u8, s.FilledQuantity);
-        WriteDecimal(writer, "filled_notional"u8, s.FilledNotional);
-        writer.WriteString("status"u8, s.Status.ToCode());
-        writer.WriteString("venue"u8, s.Venue);
-        writer.WriteString("trader"u8, s.Trader);
-        writer.WriteNumber("executed_at_us"u8, Timestamps.ToUnixMicroseconds(s.ExecutedAt));
-        writer.WriteNumber("created_at_us"u8, Timestamps.ToUnixMicroseconds(s.CreatedAt));
+        foreach (var field in TradeFields.State)
+        {
+            var value = field.Value(s);
+            switch (field.Type)
+            {
+                case TradeFieldType.Decimal:
+                    WriteDecimal(writer, field.Column, (decimal)value!);
+                    break;
+                case TradeFieldType.Timestamp:
+                    writer.WriteNumber(ColumnName(field), Timestamps.ToUnixMicroseconds((DateTimeOffset)value!));
+                    break;
+                default:
+                    writer.WriteString(field.Column, (string?)value);
+                    break;
+            }
+        }
     }
+
+    /// <summary>The ClickHouse column of a state field: timestamps are stored as microseconds since the epoch, <c>{column}_us</c>.</summary>
+    private static string ColumnName(TradeField field) => field.Type == TradeFieldType.Timestamp ? field.Column + "_us" : field.Column;
 
     /// <summary>Reads one <c>trade_events</c> row selected with <see cref="EventColumns"/>.</summary>
     public static TradeEvent ReadEvent(JsonElement row)
     {
         var seq = ClickHouseJson.Int64(row, "seq");
         var recordedAt = Timestamps.FromUnixMicroseconds(ClickHouseJson.Int64(row, "recorded_at_us"));
-        var state = new Trade(
-            TradeId: ClickHouseJson.String(row, "trade_id"),
-            Account: ClickHouseJson.String(row, "account"),
-            Symbol: ClickHouseJson.String(row, "symbol"),
-            Side: TradeCodes.ParseSide(ClickHouseJson.String(row, "side")),
-            Quantity: ClickHouseJson.Decimal(row, "quantity"),
-            Price: ClickHouseJson.Decimal(row, "price"),
-            FilledQuantity: ClickHouseJson.Decimal(row, "filled_quantity"),
-            FilledNotional: ClickHouseJson.Decimal(row, "filled_notional"),
-            Status: TradeCodes.ParseStatus(ClickHouseJson.String(row, "status")),
-            Venue: ClickHouseJson.NullableString(row, "venue"),
-            Trader: ClickHouseJson.NullableString(row, "trader"),
-            ExecutedAt: Timestamps.FromUnixMicroseconds(ClickHouseJson.Int64(row, "executed_at_us")),
-            Version: ClickHouseJson.Int64(row, "version"),
-            LastSeq: seq,
-            CreatedAt: Timestamps.FromUnixMicroseconds(ClickHouseJson.Int64(row, "created_at_us")),
-            UpdatedAt: recordedAt);
+        var state = TradeFields.Create(ClickHouseJson.String(row, "trade_id"), ClickHouseJson.Int64(row, "version"), seq, recordedAt, new RowSource(row));
         return new TradeEvent(
             Seq: seq,
             Type: TradeCodes.ParseEventType(ClickHouseJson.String(row, "event_type")),
@@ -121,6 +112,17 @@ public static class ClickHouseRows
     private static void WriteDecimal(Utf8JsonWriter writer, ReadOnlySpan<byte> name, decimal? value)
     {
         writer.WritePropertyName(name);
+        WriteDecimalValue(writer, value);
+    }
+
+    private static void WriteDecimal(Utf8JsonWriter writer, string name, decimal? value)
+    {
+        writer.WritePropertyName(name);
+        WriteDecimalValue(writer, value);
+    }
+
+    private static void WriteDecimalValue(Utf8JsonWriter writer, decimal? value)
+    {
         if (value is not { } v)
         {
             writer.WriteNullValue();
@@ -143,5 +145,17 @@ public static class ClickHouseRows
         writer.Flush();
         output.Write((byte)'\n');
         writer.Reset(output);
+    }
+
+    /// <summary>A ClickHouse <c>JSONEachRow</c> row as the source of a trade's state fields.</summary>
+    private sealed class RowSource(JsonElement row) : ITradeFieldSource
+    {
+        public string? Text(TradeField field) => field.Type == TradeFieldType.OptionalText
+            ? ClickHouseJson.NullableString(row, field.Column)
+            : ClickHouseJson.String(row, field.Column);
+
+        public decimal Decimal(TradeField field) => ClickHouseJson.Decimal(row, field.Column);
+
+        public DateTimeOffset Timestamp(TradeField field) => Timestamps.FromUnixMicroseconds(ClickHouseJson.Int64(row, ColumnName(field)));
     }
 }

@@ -13,12 +13,12 @@ using TradeStore.Storage.Sync;
 namespace TradeStore.ClickHouse.Sync;
 
 /// <summary>
-/// Streams the DuckDB journal into ClickHouse (DESIGN.md §5). Each batch is one INSERT into <c>trade_state</c>
+/// Streams the DuckDB journal into ClickHouse (docs/architecture.md, "ClickHouse sync"). Each batch is one INSERT into <c>trade_state</c>
 /// (the latest row per trade) and then one INSERT into <c>trade_events</c>, after which the checkpoint advances
 /// in DuckDB. After any failure, and at start, the daemon resumes from the larger of its checkpoint and
 /// ClickHouse's <c>max(seq)</c>, so an INSERT whose answer was lost is neither skipped nor sent twice.
 /// </summary>
-public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleService
+public sealed class ClickHouseSyncService : BackgroundService
 {
     private const string Sink = SyncCheckpoints.ClickHouse;
 
@@ -40,7 +40,7 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
     private readonly ClickHouseMetrics _metrics;
     private readonly ClickHouseOptions _options;
     private readonly SyncOptions _sync;
-    private readonly bool _autoMigrate;
+    private readonly ClickHouseSchemaMigrator _migrator;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SyncBackoff _backoff;
@@ -55,7 +55,6 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
     private bool _positionKnown;
     private bool _schemaReady;
     private bool _mayHaveRunningInsert;
-    private bool _finalFlushFailed;
     private DateTimeOffset _lastFlushAt = DateTimeOffset.MinValue;
     private DateTimeOffset _lastStatusWrite = DateTimeOffset.MinValue;
 
@@ -68,7 +67,8 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
         IOptions<ClickHouseOptions> options,
         IOptions<StorageOptions> storage,
         TimeProvider timeProvider,
-        ILogger<ClickHouseSyncService> logger)
+        ILogger<ClickHouseSyncService> logger,
+        ClickHouseSchemaMigrator? migrator = null)
     {
         _client = client;
         _database = database;
@@ -79,7 +79,7 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
         _metrics = metrics;
         _options = options.Value;
         _sync = _options.Sync;
-        _autoMigrate = storage.Value.AutoMigrate;
+        _migrator = migrator ?? new ClickHouseSchemaMigrator(client, options, storage);
         _time = timeProvider;
         _logger = logger;
         _batch = new AdaptiveBatchSize(_sync.BatchMin, _sync.BatchMax);
@@ -110,25 +110,6 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
         _state.OnStopped();
         PersistStatus(force: true);
         Log.SyncStopped(_logger, _position, _signal.Backlog().Behind);
-    }
-
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>
-    /// Runs after every hosted service has stopped. By design a second final flush here: the WriteEngine stops after
-    /// this service (reverse registration order) and commits its drained queue then; those events go out now.
-    /// </summary>
-    public async Task StoppedAsync(CancellationToken cancellationToken)
-    {
-        if (ExecuteTask is { IsCompleted: true } && !_finalFlushFailed)
-        {
-            await FinalFlushAsync();
-            PersistStatus(force: true);
-        }
     }
 
     /// <summary>
@@ -259,9 +240,9 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
     /// </summary>
     private async Task ResolvePositionAsync(CancellationToken cancellationToken, bool migrate = true)
     {
-        if (migrate && !_schemaReady && _autoMigrate)
+        if (migrate && !_schemaReady && _migrator.AutoMigrate)
         {
-            await ClickHouseSchema.MigrateToLatestAsync(_client, _options.Database, cancellationToken);
+            await _migrator.EnsureCurrentAsync(cancellationToken);
             _schemaReady = true;
             Log.SchemaReady(_logger, _options.Database);
         }
@@ -434,7 +415,6 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
         {
             // By design the shutdown does not wait for ClickHouse twice: the journal keeps the events for the next start.
             _positionKnown = false;
-            _finalFlushFailed = true;
             Log.FinalFlushFailed(_logger, _signal.Backlog().Behind, ex.Message);
         }
     }

@@ -29,9 +29,10 @@ public sealed record RedisProjectionStatus(long Checkpoint, long JournalSeq, Tim
 /// the queued events when they follow the checkpoint without a gap, and otherwise reads the journal (start-up,
 /// after a Redis outage, a rebuild, a full queue): one code path that can neither gap nor reorder. Each batch is one
 /// atomic script (<see cref="ProjectionWriter"/>). Failures retry forever with exponential backoff and jitter
-/// (Polly); writes never wait for Redis.
+/// (Polly); writes never wait for Redis. At shutdown it stops after the engine has drained (the coordinator's
+/// <see cref="TradeStore.Core.Lifetime.ShutdownStage.FlushSinks"/>), so its final flush holds every committed event.
 /// </summary>
-public sealed class RedisProjector : BackgroundService, ICommitObserver, IHostedLifecycleService
+public sealed class RedisProjector : BackgroundService, ICommitObserver
 {
     private static readonly ConcurrentDictionary<RedisProjector, bool> Running = new();
     private static readonly TimeSpan IdleCheck = TimeSpan.FromSeconds(1);
@@ -184,25 +185,6 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver, IHosted
         {
             await FinalFlushAsync();
             Running.TryRemove(this, out _);
-        }
-    }
-
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>
-    /// Runs after every hosted service has stopped. By design a second final flush here: the WriteEngine stops after
-    /// this service (reverse registration order) and commits its drained queue then; those events reach Redis now
-    /// instead of at the next start.
-    /// </summary>
-    public async Task StoppedAsync(CancellationToken cancellationToken)
-    {
-        if (ExecuteTask is { IsCompleted: true })
-        {
-            await FinalFlushAsync();
         }
     }
 

@@ -1,43 +1,30 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using TradeStore.ClickHouse;
 using TradeStore.ClickHouse.Migrations;
 using TradeStore.Core.Migrations;
-using TradeStore.Core.Options;
 
 namespace TradeStore.Server.Migrations;
 
 /// <summary>
-/// Brings the ClickHouse schema up to date once, in the background, when the service starts. By design it never
+/// Asks the <see cref="ClickHouseSchemaMigrator"/> (the one owner of the schema) to bring the ClickHouse schema up
+/// to date once, in the background, when the service starts. By design it never
 /// blocks or fails start-up: ClickHouse is derived analytics and may be down; then it logs and the sync retries.
 /// With <c>Storage:AutoMigrate</c> off it only checks and logs what is pending.
 /// </summary>
-internal sealed class ClickHouseStartupMigration(
-    ClickHouseClient client,
-    IOptions<ClickHouseOptions> clickHouse,
-    IOptions<StorageOptions> storage,
-    ILogger<ClickHouseStartupMigration> logger) : BackgroundService
+internal sealed class ClickHouseStartupMigration(ClickHouseSchemaMigrator migrator, ILogger<ClickHouseStartupMigration> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var runner = ClickHouseSchema.CreateRunner(client, clickHouse.Value.Database);
+        var runner = migrator.Runner;
         try
         {
-            if (storage.Value.AutoMigrate)
+            foreach (var step in await migrator.EnsureCurrentAsync(stoppingToken))
             {
-                foreach (var step in await runner.UpAsync(cancellationToken: stoppingToken))
-                {
-                    Log.MigrationApplied(logger, step.Migration.Id, runner.Target.Description, step.Duration.TotalMilliseconds);
-                }
+                Log.MigrationApplied(logger, step.Migration.Id, runner.Target.Description, step.Duration.TotalMilliseconds);
+            }
 
-                Log.SchemaCurrent(logger, runner.Target.Description, runner.Migrations.LatestVersion);
-            }
-            else
-            {
-                await runner.RequireCurrentAsync(stoppingToken);
-                Log.SchemaCurrent(logger, runner.Target.Description, runner.Migrations.LatestVersion);
-            }
+            Log.SchemaCurrent(logger, runner.Target.Description, runner.Migrations.LatestVersion);
         }
         catch (MigrationException ex) when (ex.Kind is MigrationErrorKind.Drift or MigrationErrorKind.DatabaseNewer)
         {

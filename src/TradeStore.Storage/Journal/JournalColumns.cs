@@ -14,27 +14,15 @@ public static class JournalColumns
         "seq, trade_id, version, event_type, account, symbol, side, quantity, price, filled_quantity, filled_notional, " +
         "last_quantity, last_price, status, venue, trader, executed_at, created_at, recorded_at, idempotency_key";
 
+    /// <summary>Where each column of <see cref="List"/> is in a row (the state fields are read by their <see cref="TradeField.Column"/>).</summary>
+    private static readonly Dictionary<string, int> Ordinals =
+        List.Split(',', StringSplitOptions.TrimEntries).Select((column, ordinal) => (column, ordinal)).ToDictionary(c => c.column, c => c.ordinal, StringComparer.Ordinal);
+
     /// <summary>Reads the current row of a reader whose columns are <see cref="List"/>.</summary>
     public static TradeEvent Read(DbDataReader reader)
     {
         var recordedAt = Utc(reader.GetDateTime(18));
-        var state = new Trade(
-            TradeId: reader.GetString(1),
-            Account: reader.GetString(4),
-            Symbol: reader.GetString(5),
-            Side: TradeCodes.ParseSide(reader.GetString(6)),
-            Quantity: reader.GetDecimal(7),
-            Price: reader.GetDecimal(8),
-            FilledQuantity: reader.GetDecimal(9),
-            FilledNotional: reader.GetDecimal(10),
-            Status: TradeCodes.ParseStatus(reader.GetString(13)),
-            Venue: reader.IsDBNull(14) ? null : reader.GetString(14),
-            Trader: reader.IsDBNull(15) ? null : reader.GetString(15),
-            ExecutedAt: Utc(reader.GetDateTime(16)),
-            Version: reader.GetInt64(2),
-            LastSeq: reader.GetInt64(0),
-            CreatedAt: Utc(reader.GetDateTime(17)),
-            UpdatedAt: recordedAt);
+        var state = TradeFields.Create(reader.GetString(1), reader.GetInt64(2), reader.GetInt64(0), recordedAt, new ReaderSource(reader));
         return new TradeEvent(
             Seq: reader.GetInt64(0),
             Type: TradeCodes.ParseEventType(reader.GetString(3)),
@@ -75,4 +63,18 @@ public static class JournalColumns
 
     /// <summary>DuckDB TIMESTAMP values are UTC by TradeStore's convention.</summary>
     public static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+
+    /// <summary>A journal row as the source of a trade's state fields, by column name.</summary>
+    private sealed class ReaderSource(DbDataReader reader) : ITradeFieldSource
+    {
+        public string? Text(TradeField field)
+        {
+            var ordinal = Ordinals[field.Column];
+            return reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+        }
+
+        public decimal Decimal(TradeField field) => reader.GetDecimal(Ordinals[field.Column]);
+
+        public DateTimeOffset Timestamp(TradeField field) => Utc(reader.GetDateTime(Ordinals[field.Column]));
+    }
 }

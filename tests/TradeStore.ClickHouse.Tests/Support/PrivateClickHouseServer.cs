@@ -64,7 +64,7 @@ internal sealed class PrivateClickHouseServer : IAsyncDisposable
         _process.BeginErrorReadLine();
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        await Poll.UntilAsync(async () =>
+        await Eventually.TrueAsync(async () =>
         {
             if (_process.HasExited)
             {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Testing;
 using TradeStore.ClickHouse.Sync;
 using TradeStore.Core.Options;
 using TradeStore.Storage;
@@ -18,7 +19,7 @@ internal sealed class SyncHarness : IAsyncDisposable
     private bool _syncStopped;
 
     private SyncHarness(string dataDirectory, TempDirectory? ownDirectory, DuckDbDatabase database, WriteEngine engine, StateIndex index, SyncSignal signal,
-        ClickHouseSyncState state, ClickHouseSyncService service, ListLogger<ClickHouseSyncService> logger, ClickHouseOptions options)
+        ClickHouseSyncState state, ClickHouseSyncService service, FakeLogger<ClickHouseSyncService> logger, ClickHouseOptions options)
     {
         DataDirectory = dataDirectory;
         _ownDirectory = ownDirectory;
@@ -44,7 +45,7 @@ internal sealed class SyncHarness : IAsyncDisposable
 
     public ClickHouseSyncService Service { get; }
 
-    public ListLogger<ClickHouseSyncService> Logger { get; }
+    public FakeLogger<ClickHouseSyncService> Logger { get; }
 
     public ClickHouseOptions Options { get; }
 
@@ -81,7 +82,7 @@ internal sealed class SyncHarness : IAsyncDisposable
         engine.Start();
         var wrapped = Microsoft.Extensions.Options.Options.Create(options);
         var state = new ClickHouseSyncState(signal, wrapped, TimeProvider.System);
-        var logger = new ListLogger<ClickHouseSyncService>();
+        var logger = new FakeLogger<ClickHouseSyncService>();
         var service = new ClickHouseSyncService(ClickHouseClient.Create(options), db, signal, state, new ClickHouseMetrics(signal), wrapped,
             Microsoft.Extensions.Options.Options.Create(new StorageOptions { AutoMigrate = autoMigrate }), TimeProvider.System, logger);
         await service.StartAsync(TestContext.Current.CancellationToken);
@@ -89,7 +90,7 @@ internal sealed class SyncHarness : IAsyncDisposable
     }
 
     /// <summary>Waits until the daemon's checkpoint reaches the journal's last seq.</summary>
-    public Task WaitUntilSyncedAsync(TimeSpan? timeout = null) => Poll.UntilAsync(
+    public Task WaitUntilSyncedAsync(TimeSpan? timeout = null) => Eventually.TrueAsync(
         () => State.Snapshot() is { Checkpoint: var c } && c == Engine.LastSeq && Engine.LastSeq > 0,
         timeout ?? TimeSpan.FromSeconds(30),
         () => $"checkpoint {State.Snapshot().Checkpoint}, journal {Engine.LastSeq}, last error {State.Snapshot().LastError}");
