@@ -48,13 +48,15 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
     }
 
     /// <summary>
-    /// The top-level sections TradeStore reads; <c>Logging</c> is the .NET logging configuration. By design any other
+    /// The top-level sections TradeStore reads; <c>Logging</c> is the .NET logging configuration, <c>Kestrel</c> and
+    /// <c>Urls</c> are ASP.NET Core's own (the addresses they bind are checked after start). By design any other
     /// section is an error: <c>TRADESTORE__FOO__BAR</c> or <c>{"Enginee": …}</c> would otherwise be lost without a word.
     /// </summary>
     public static IReadOnlyList<string> KnownSections { get; } =
     [
         StorageOptions.SectionName, ServerOptions.SectionName, RedisOptions.SectionName, ClickHouseOptions.SectionName,
-        EngineOptions.SectionName, ApiOptions.SectionName, SecurityOptions.SectionName, "Logging",
+        EngineOptions.SectionName, ApiOptions.SectionName, SecurityOptions.SectionName, Changes.ChangeFeedOptions.SectionName,
+        "Logging", "Kestrel", "Urls",
     ];
 
     /// <exception cref="ConfigurationException">A top-level section is not one TradeStore reads; the message names it.</exception>
