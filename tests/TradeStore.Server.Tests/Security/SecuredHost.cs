@@ -47,6 +47,9 @@ public sealed class SecuredHost : IAsyncLifetime
         {
             ["TRADESTORE__SECURITY__QUERY__TIMEOUT"] = "00:00:01",
             ["TRADESTORE__SECURITY__QUERY__MAXRESULTBYTES"] = SecuredHost.MaxResultBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // The memory bound watches the whole process, and tests share one: another test's allocations must not
+            // interrupt these queries (QueryMemoryBoundTests has its own host with a low bound).
+            ["TRADESTORE__SECURITY__QUERY__MAXMEMORY"] = (1L << 40).ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["TRADESTORE__SECURITY__REQUESTSPERSECOND"] = "0",
             ["TRADESTORE__SECURITY__CONCURRENTREQUESTS"] = "0",
         };
