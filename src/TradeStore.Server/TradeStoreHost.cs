@@ -36,6 +36,7 @@ public static class TradeStoreHost
     /// Builds the host. The database is opened here, before anything listens, so a locked or damaged
     /// file stops start-up with <see cref="DatabaseLockedException"/> or <see cref="DatabaseOpenException"/>.
     /// </summary>
+    /// <exception cref="JournalBehindSinksException">Redis or ClickHouse holds events the journal lacks (it lost acknowledged events).</exception>
     /// <param name="configuration">The effective configuration (<see cref="TradeStoreConfiguration.Build"/>).</param>
     /// <param name="configure">Last-moment changes, for example a test server instead of Kestrel.</param>
     public static WebApplication Build(IConfigurationRoot configuration, Action<WebApplicationBuilder>? configure = null)
@@ -62,6 +63,8 @@ public static class TradeStoreHost
             // Schema before anything else: drift, a newer schema, or (with AutoMigrate off) pending migrations stop start-up here.
             var migrated = ReadOrThrow(database, () => MigrateSchema(database, settings.Storage));
             var integrity = settings.Storage.VerifyOnStart ? VerifyIntegrity(database) : null;
+            // Before the engine exists, so no seq is handed out when Redis or ClickHouse holds events the journal lost.
+            var uncheckedSinks = SinkPositionCheck.Verify(database, settings);
             // A factory registration, so the container disposes (closes) the database at shutdown.
             builder.Services.AddSingleton(_ => database);
             AddDependencies(builder.Services, settings);
@@ -79,6 +82,11 @@ public static class TradeStoreHost
             if (integrity is not null)
             {
                 Log.IntegrityVerified(app.Logger, integrity.Describe());
+            }
+
+            foreach (var sink in uncheckedSinks)
+            {
+                Log.SinkPositionUnchecked(app.Logger, sink.Sink, sink.JournalLastSeq, sink.Reason);
             }
 
             MetricsEndpoint.Map(app, settings);
@@ -114,8 +122,6 @@ public static class TradeStoreHost
     {
         var health = services.AddHealthChecks();
         health.AddCheck<DuckDbHealthCheck>(DependencyNames.DuckDb, HealthStatus.Unhealthy, [ReadyTag]);
-        // Registered before the engine, so it runs (and can refuse) before the first seq is handed out.
-        services.AddHostedService<SinkPositionCheck>();
         services.AddTradeStoreEngine();
 
         if (settings.Redis.Enabled)
