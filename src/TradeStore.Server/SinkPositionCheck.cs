@@ -1,77 +1,84 @@
 using System.Globalization;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TradeStore.ClickHouse;
 using TradeStore.ClickHouse.Rows;
-using TradeStore.Core.Options;
 using TradeStore.Redis;
+using TradeStore.Server.Configuration;
 using TradeStore.Storage;
 using TradeStore.Storage.Integrity;
 using TradeStore.Storage.Journal;
 
 namespace TradeStore.Server;
 
+/// <summary>A derived store whose position could not be compared with the journal at start-up, and why.</summary>
+internal sealed record UncheckedSink(string Sink, long JournalLastSeq, string Reason);
+
 /// <summary>
-/// Before the write engine starts, compares the journal's end with what each enabled derived store holds (Redis's
-/// checkpoint, ClickHouse's <c>max(seq)</c>) and refuses to start with <see cref="JournalBehindSinksException"/> (exit 5,
-/// with the recover command) when a store is ahead: the journal lost acknowledged events, and a new write would reuse
-/// their seq. A store that does not answer within <see cref="Patience"/> is not waited for: start-up goes on, and the
-/// projector or the sync refuses writes when it finds the store ahead later (<see cref="StorageWriteHealth.RefuseWrites"/>).
+/// At start-up, before the write engine exists, compares the journal's end with what each enabled derived store holds
+/// (Redis's checkpoint, ClickHouse's <c>max(seq)</c>) and refuses to start with <see cref="JournalBehindSinksException"/>
+/// (exit 5, with the recover command) when a store is ahead: the journal lost acknowledged events, and a new write
+/// would reuse their seq. A store that does not answer within <see cref="Patience"/> is not waited for: start-up goes on,
+/// and the projector or the sync refuses writes if it finds the store ahead later (<see cref="StorageWriteHealth.RefuseWrites"/>).
 /// </summary>
-internal sealed class SinkPositionCheck(DuckDbDatabase database, IServiceProvider services, ILogger<SinkPositionCheck> logger) : IHostedService
+internal static class SinkPositionCheck
 {
-    /// <summary>How long start-up waits for each store's answer.</summary>
+    /// <summary>How long start-up waits for the stores' answers (asked at the same time).</summary>
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Returns the stores that could not be asked, for the log.</summary>
+    /// <exception cref="JournalBehindSinksException">A store holds events the journal lacks.</exception>
+    public static IReadOnlyList<UncheckedSink> Verify(DuckDbDatabase database, TradeStoreSettings settings) =>
+        Task.Run(() => VerifyAsync(database, settings)).GetAwaiter().GetResult();
+
+    private static async Task<IReadOnlyList<UncheckedSink>> VerifyAsync(DuckDbDatabase database, TradeStoreSettings settings)
     {
         var journalLast = new JournalReader(database).LastSeq();
-        var ahead = new List<SinkPosition>();
-        if (services.GetService<RedisConnection>() is { } redis)
+        using var timeout = new CancellationTokenSource(Patience);
+        var checks = new List<Task<(string Sink, long? Seq, string? Reason)>>();
+        if (settings.Redis.Enabled)
         {
-            var keys = new RedisKeys(services.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix);
-            await CheckAsync("redis", async token =>
-            {
-                var value = await (await redis.GetDatabaseAsync().WaitAsync(token)).StringGetAsync(keys.Checkpoint).WaitAsync(token);
-                return value.IsNull ? 0 : long.Parse((string)value!, CultureInfo.InvariantCulture);
-            }, journalLast, ahead, cancellationToken);
+            checks.Add(AskAsync("redis", token => RedisCheckpointAsync(settings, token), timeout.Token));
         }
 
-        if (services.GetService<ClickHouseClient>() is { } clickHouse)
+        if (settings.ClickHouse.Enabled)
         {
-            await CheckAsync("clickhouse", async token =>
-            {
-                var rows = await clickHouse.QueryRowsAsync("SELECT max(seq) AS max_seq FROM trade_events", token, clickHouse.Database);
-                return rows.Count == 0 ? 0 : ClickHouseJson.Int64(rows[0], "max_seq");
-            }, journalLast, ahead, cancellationToken);
+            checks.Add(AskAsync("clickhouse", token => ClickHouseMaxSeqAsync(settings, token), timeout.Token));
         }
 
+        var answers = await Task.WhenAll(checks);
+        var ahead = answers.Where(a => a.Seq > journalLast).Select(a => new SinkPosition(a.Sink, a.Seq!.Value)).OrderByDescending(a => a.LastSeq).ToList();
         if (ahead.Count > 0)
         {
-            throw new JournalBehindSinksException(journalLast, [.. ahead.OrderByDescending(a => a.LastSeq)]);
+            throw new JournalBehindSinksException(journalLast, ahead);
+        }
+
+        return [.. answers.Where(a => a.Reason is not null).Select(a => new UncheckedSink(a.Sink, journalLast, a.Reason!))];
+    }
+
+    private static async Task<(string Sink, long? Seq, string? Reason)> AskAsync(string sink, Func<CancellationToken, Task<long>> read, CancellationToken token)
+    {
+        try
+        {
+            return (sink, await read(token).WaitAsync(token), null);
+        }
+        catch (Exception ex)
+        {
+            // A store that is down, or a fresh ClickHouse without the table: nothing it holds can be compared now.
+            return (sink, null, ex is OperationCanceledException ? $"no answer within {Patience.TotalSeconds:0} s" : ex.Message);
         }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    private async Task CheckAsync(string sink, Func<CancellationToken, Task<long>> read, long journalLast, List<SinkPosition> ahead, CancellationToken cancellationToken)
+    private static async Task<long> RedisCheckpointAsync(TradeStoreSettings settings, CancellationToken token)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(Patience);
-        try
-        {
-            var position = await read(timeout.Token);
-            if (position > journalLast)
-            {
-                ahead.Add(new SinkPosition(sink, position));
-            }
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            // A fresh ClickHouse without the table, or a store that is down: nothing it holds can be compared now.
-            Log.SinkPositionUnchecked(logger, sink, journalLast, ex.Message);
-        }
+        await using var connection = new RedisConnection(Options.Create(settings.Redis));
+        var value = await (await connection.GetDatabaseAsync().WaitAsync(token)).StringGetAsync(new RedisKeys(settings.Redis.KeyPrefix).Checkpoint).WaitAsync(token);
+        return value.IsNull ? 0 : long.Parse((string)value!, CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<long> ClickHouseMaxSeqAsync(TradeStoreSettings settings, CancellationToken token)
+    {
+        var client = ClickHouseClient.Create(settings.ClickHouse);
+        var rows = await client.QueryRowsAsync("SELECT max(seq) AS max_seq FROM trade_events", token, client.Database);
+        return rows.Count == 0 ? 0 : ClickHouseJson.Int64(rows[0], "max_seq");
     }
 }

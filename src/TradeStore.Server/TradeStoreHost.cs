@@ -39,6 +39,7 @@ public static class TradeStoreHost
     /// Builds the host. The database is opened here, before anything listens, so a locked or damaged
     /// file stops start-up with <see cref="DatabaseLockedException"/> or <see cref="DatabaseOpenException"/>.
     /// </summary>
+    /// <exception cref="JournalBehindSinksException">Redis or ClickHouse holds events the journal lacks (it lost acknowledged events).</exception>
     /// <param name="configuration">The effective configuration (<see cref="TradeStoreConfiguration.Build"/>).</param>
     /// <param name="configure">Last-moment changes, for example a test server instead of Kestrel.</param>
     public static WebApplication Build(IConfigurationRoot configuration, Action<WebApplicationBuilder>? configure = null)
@@ -69,8 +70,8 @@ public static class TradeStoreHost
             journalLog = JournalLog.Open(JournalLog.DirectoryFor(database.Path), new JournalLogOptions { Durability = settings.Storage.Durability, SegmentBytes = settings.Storage.JournalSegmentBytes });
             var replay = ReadOrThrow(database, () => JournalLogReplay.Run(database, journalLog));
             var integrity = settings.Storage.VerifyOnStart ? VerifyIntegrity(database) : null;
-            // Registered before the engine, so it runs (and can refuse) before the first seq is handed out.
-            builder.Services.AddHostedService<SinkPositionCheck>();
+            // Before the engine exists, so no seq is handed out when Redis or ClickHouse holds events the journal lost.
+            var uncheckedSinks = SinkPositionCheck.Verify(database, settings);
             builder.Services.AddTradeStoreStorage(database, journalLog);
             AddDependencies(builder.Services, settings);
             MetricsEndpoint.AddServices(builder.Services, settings);
@@ -94,6 +95,11 @@ public static class TradeStoreHost
             if (integrity is not null)
             {
                 Log.IntegrityVerified(app.Logger, integrity.Describe());
+            }
+
+            foreach (var sink in uncheckedSinks)
+            {
+                Log.SinkPositionUnchecked(app.Logger, sink.Sink, sink.JournalLastSeq, sink.Reason);
             }
 
             MetricsEndpoint.Map(app, settings);

@@ -104,20 +104,20 @@ public sealed class ConfigurationTests : IDisposable
     }
 
     [Fact]
-    public void Bind_UnknownSectionInEnvironmentOrConfigFile_ErrorNamesEachSection()
+    public void Build_UnknownSectionInEnvironmentOrConfigFile_ErrorNamesEachSection()
     {
         var config = _work.File("tradestore.json");
         File.WriteAllText(config, """{ "Enginee": { "MaxBatchSize": 10 } }""");
-        var configuration = TradeStoreConfiguration.Build(Inputs(env: new() { ["TRADESTORE__FOO__BAR"] = "1" }) with { ConfigFile = config });
 
-        var error = Assert.Throws<ConfigurationException>(() => TradeStoreSettings.Bind(configuration));
+        var error = Assert.Throws<ConfigurationException>(() =>
+            TradeStoreConfiguration.Build(Inputs(env: new() { ["TRADESTORE__FOO__BAR"] = "1" }) with { ConfigFile = config }));
 
         Assert.Contains("unknown configuration sections Enginee, FOO", error.Message);
         Assert.Contains("Engine", error.Message); // the known sections are listed
     }
 
     [Fact]
-    public void Bind_OnlyKnownSections_Accepted()
+    public void Build_OnlyKnownSections_Accepted()
     {
         var configuration = TradeStoreConfiguration.Build(Inputs(env: new()
         {

@@ -48,14 +48,19 @@ public static class TradeStoreConfiguration
 
         builder.AddInMemoryCollection(FromPrefixedVariables(inputs.Environment));
         builder.AddInMemoryCollection(inputs.CommandLine);
+        IConfigurationRoot root;
         try
         {
-            return builder.Build();
+            root = builder.Build();
         }
         catch (Exception ex) when (ex is InvalidDataException or FormatException)
         {
             throw new ConfigurationException($"A configuration file is not valid JSON: {ex.InnerException?.Message ?? ex.Message}", ex);
         }
+
+        // Here, on what the user gave, not in Bind: the web host adds keys of its own (urls) to its configuration.
+        TradeStoreSettings.RequireKnownSections(root);
+        return root;
     }
 
     /// <summary>Maps <c>TRADESTORE__STORAGE__DATADIRECTORY=x</c> to <c>Storage:DataDirectory=x</c> (keys are case-insensitive).</summary>

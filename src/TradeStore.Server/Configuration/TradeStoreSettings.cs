@@ -22,7 +22,6 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
     /// <exception cref="ConfigurationException">A value is malformed or invalid; the message names the key.</exception>
     public static TradeStoreSettings Bind(IConfiguration configuration)
     {
-        RequireKnownSections(configuration);
         var storage = BindSection<StorageOptions>(configuration, StorageOptions.SectionName);
         var server = BindSection<ServerOptions>(configuration, ServerOptions.SectionName);
         var redis = BindSection<RedisOptions>(configuration, RedisOptions.SectionName);
@@ -60,7 +59,7 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
     ];
 
     /// <exception cref="ConfigurationException">A top-level section is not one TradeStore reads; the message names it.</exception>
-    private static void RequireKnownSections(IConfiguration configuration)
+    internal static void RequireKnownSections(IConfiguration configuration)
     {
         var unknown = configuration.GetChildren()
             .Select(section => section.Key)
