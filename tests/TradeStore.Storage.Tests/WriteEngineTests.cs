@@ -168,6 +168,7 @@ public sealed class WriteEngineTests
     {
         await using var harness = EngineHarness.Start();
         Assert.True((await harness.Submit(Buy("T1"))).Succeeded);
+        Assert.True(harness.Engine.WaitApplied(1, TimeSpan.FromSeconds(30)));
         Exec(harness, "ALTER TABLE trade_events RENAME TO trade_events_away");
 
         var written = await harness.Submit(Buy("T2"));
