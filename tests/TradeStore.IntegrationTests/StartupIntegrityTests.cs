@@ -98,6 +98,8 @@ public sealed class StartupIntegrityTests : IDisposable
         var aside = Assert.Single(Directory.GetDirectories(_work.Path, "damaged-*"));
         Assert.Equal(database, await File.ReadAllBytesAsync(Path.Combine(aside, "tradestore.duckdb"), TestContext.Current.CancellationToken));
         Assert.Equal(bytes, await File.ReadAllBytesAsync(Path.Combine(aside, "tradestore.duckdb.wal"), TestContext.Current.CancellationToken));
+        // The journal log goes aside with them (kept, not deleted): the recovered database starts a new log.
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(aside, "journal"), "*.log"));
     }
 
     private async Task WriteTradesThroughServeAsync(int count)

@@ -269,7 +269,7 @@ public static class BenchCommand
                     Batch: parseResult.GetValue(batch),
                     Duration: TimeSpan.FromSeconds(parseResult.GetValue(duration)),
                     SeedTrades: parseResult.GetValue(seed),
-                    VerifyLimit: parseResult.GetValue(verify)), output, cancellationToken);
+                    ReadBack: false), output, cancellationToken);
                 var fraction = limit.OperationsPerSecond > 0 ? result.OperationsPerSecond / limit.OperationsPerSecond : 0;
                 output.WriteLine(FormattableString.Invariant(
                     $"baseline: TradeStore {result.OperationsPerSecond:N0} ops/s = {fraction:P0} of the bare endpoint's {limit.OperationsPerSecond:N0} ops/s (p99 {result.Latency.P99Ms:0.00} ms vs {limit.Latency.P99Ms:0.00} ms)"));
