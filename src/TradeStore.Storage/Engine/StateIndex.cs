@@ -9,8 +9,8 @@ namespace TradeStore.Storage.Engine;
 /// The in-memory current state of every trade, the positions derived from it, the idempotency keys already applied,
 /// and the ordered indexes that serve lists: every live trade, per account, per (account, symbol) and per symbol, each
 /// ordered by (executedAt, tradeId). Only the WriteEngine's writer mutates it, and only after a commit and before the
-/// caller is answered, so a list is exact at acknowledgement. Point reads and positions never lock; a list holds the
-/// one ordered index it walks for the length of a page (<see cref="OrderedTrades"/>).
+/// caller is answered, so a list is exact at acknowledgement. Point reads and positions never lock; a list takes the
+/// lock of the one ordered index it walks, for at most a few thousand trades at a time (<see cref="OrderedTrades"/>).
 /// Deleted trades stay as tombstones so a reused id is refused and history replays answer correctly; they leave the
 /// ordered indexes.
 /// </summary>
