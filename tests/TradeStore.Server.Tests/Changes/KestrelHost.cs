@@ -42,7 +42,7 @@ internal sealed class KestrelHost : IAsyncDisposable
         {
             ["TRADESTORE__STORAGE__DATADIRECTORY"] = directory.Path,
             ["TRADESTORE__SERVER__URLS"] = $"http://127.0.0.1:{port}",
-            ["TRADESTORE__SERVER__SHUTDOWNTIMEOUT"] = "00:00:05",
+            ["TRADESTORE__SERVER__SHUTDOWNTIMEOUT"] = "00:00:30", // room for a drain on a loaded machine
             ["TRADESTORE__SECURITY__REQUESTSPERSECOND"] = "0",
             ["TRADESTORE__SECURITY__CONCURRENTREQUESTS"] = "0",
         };
