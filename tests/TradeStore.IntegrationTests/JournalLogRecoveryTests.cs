@@ -30,7 +30,7 @@ public sealed class JournalLogRecoveryTests : IDisposable
     {
         // Small segments, so that some are recycled behind DuckDB checkpoints during the run.
         var environment = new Dictionary<string, string> { ["TRADESTORE__STORAGE__JOURNALSEGMENTBYTES"] = "65536" };
-        var ledger = await WriteAndKillAsync(environment, atLeast: 2000);
+        var ledger = await WriteAndKillAsync(environment, atLeast: 1000);
         var segments = Directory.GetFiles(JournalDirectory, "*.log").Select(Path.GetFileName).Order().ToList();
         // DuckDB never got (or lost) everything since its last checkpoint: a kill between the log's fsync and the apply.
         File.WriteAllBytes(Wal, []);
@@ -91,7 +91,7 @@ public sealed class JournalLogRecoveryTests : IDisposable
     public async Task Serve_AcknowledgedEventsInNeitherLogNorDuckDb_ExitsFiveReportingLoss()
     {
         var environment = new Dictionary<string, string> { ["TRADESTORE__STORAGE__JOURNALSEGMENTBYTES"] = "65536" };
-        await WriteAndKillAsync(environment, atLeast: 2000);
+        await WriteAndKillAsync(environment, atLeast: 1000);
         // DuckDB loses what followed its last checkpoint, and the log the segment that held the first of those events
         // (the oldest left: the ones before it were recycled behind that checkpoint).
         File.WriteAllBytes(Wal, []);
