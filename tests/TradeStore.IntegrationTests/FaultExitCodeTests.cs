@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using TradeStore.Storage;
+using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Migrations;
 using TradeStore.TestSupport;
 
@@ -110,12 +111,14 @@ public sealed class FaultExitCodeTests : IDisposable
         const int Trades = 40;
         const int Lost = 14;
         await WriteTradesThroughServeAsync(_work.Path, Trades, environment, waitForSinks: true);
-        // What a cut WAL tail leaves: the journal, trade_state and every checkpoint end 14 events earlier.
+        // What losing the last 14 events everywhere leaves (for example Storage:Durability=os and an OS crash): the
+        // journal log, DuckDB's journal, trade_state and every checkpoint end 14 events earlier, at a record boundary.
         Execute($"""
             DELETE FROM trade_events WHERE seq > {Trades - Lost};
             DELETE FROM trade_state WHERE last_seq > {Trades - Lost};
             UPDATE sync_checkpoints SET last_seq = least(last_seq, {Trades - Lost});
             """);
+        CutJournalLogAfter(Trades - Lost);
 
         var (exitCode, output) = await ServeAsync(_work.Path, environment);
 
@@ -185,6 +188,25 @@ public sealed class FaultExitCodeTests : IDisposable
         Assert.True(file.Length >= HeaderBytes + BlockBytes, $"the database holds data blocks ({file.Length} bytes)");
         file.Position = HeaderBytes + (BlockBytes / 2);
         file.Write(garbage);
+    }
+
+    /// <summary>Rewrites the journal log with only its records up to <paramref name="lastSeq"/>.</summary>
+    private void CutJournalLogAfter(long lastSeq)
+    {
+        var directory = JournalLog.DirectoryFor(_work.DatabasePath);
+        List<LogRecord> kept;
+        using (var log = JournalLog.Open(directory, new JournalLogOptions()))
+        {
+            kept = log.IsEmpty ? [] : [.. log.ReadFrom(log.FirstSeq).Where(r => r.Seq <= lastSeq)];
+        }
+
+        Directory.Delete(directory, recursive: true);
+        using var cut = JournalLog.Open(directory, new JournalLogOptions());
+        cut.Begin(kept.Count > 0 ? kept[0].Seq : lastSeq + 1);
+        if (kept.Count > 0)
+        {
+            cut.Append(kept);
+        }
     }
 
     private void Execute(string sql)
