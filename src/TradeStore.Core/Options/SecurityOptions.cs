@@ -21,7 +21,7 @@ public sealed class SecurityOptions : IValidatableObject
     public MetricsAccess Metrics { get; set; } = MetricsAccess.Loopback;
 
     /// <summary>Requests per second per key (per remote address without a key); 0 means unlimited.</summary>
-    /// <value>Default 10,000 (the design's write target, DESIGN.md §5); a batch request counts once.</value>
+    /// <value>Default 10,000 (the design's write target, docs/benchmarks.md); a batch request counts once.</value>
     [Range(0, 10_000_000, ErrorMessage = "must be between 0 (unlimited) and 10000000.")]
     public int RequestsPerSecond { get; set; } = 10_000;
 

@@ -11,7 +11,7 @@ using TradeStore.Storage.Journal;
 namespace TradeStore.Storage.Engine;
 
 /// <summary>
-/// The single writer of TradeStore (DESIGN.md §2): a bounded command queue drained by one task in batches.
+/// The single writer of TradeStore (docs/architecture.md, "Write path"): a bounded command queue drained by one task in batches.
 /// Each batch is decided against the state index (later commands see earlier ones) and its events appended to the
 /// <see cref="JournalLog"/> with one write and one fsync (the group commit; issue #12). Only after that are the index
 /// updated, the callers answered and the final states handed to the <see cref="TradeStateFlusher"/>. The
