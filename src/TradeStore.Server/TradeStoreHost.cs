@@ -14,6 +14,7 @@ using TradeStore.Core.Trades;
 using TradeStore.Redis;
 using TradeStore.Redis.Projection;
 using TradeStore.Server.Api;
+using TradeStore.Server.Cluster;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Health;
 using TradeStore.Server.Migrations;
@@ -65,6 +66,7 @@ public static class TradeStoreHost
             // A factory registration, so the container disposes (closes) the database at shutdown.
             builder.Services.AddSingleton(_ => database);
             AddDependencies(builder.Services, settings);
+            ClusterHosting.AddServices(builder.Services, settings);
             MetricsEndpoint.AddServices(builder.Services, settings);
             SecurityServices.Add(builder.Services, settings);
             QueryEndpoint.AddServices(builder.Services, settings, database);
@@ -73,7 +75,8 @@ public static class TradeStoreHost
             var app = builder.Build();
             SecurityServices.Use(app, settings);
             MapHealth(app);
-            app.MapTradeApi();
+            ClusterHosting.TradeApiRoutes(app, settings).MapTradeApi();
+            ClusterHosting.Map(app, settings);
             QueryEndpoint.Map(app);
             LogMigrations(app.Logger, database, migrated);
             if (integrity is not null)
