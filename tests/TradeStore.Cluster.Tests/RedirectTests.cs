@@ -65,6 +65,27 @@ public sealed class RedirectTests
     }
 
     [Fact]
+    public async Task Metrics_LeaderAndFollower_EachExportsItsRoleAndTheTerm()
+    {
+        await using var a = await NodeProcess.StartAsync("a", _prefix);
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Leader == "a", Timeout, "a leads");
+        await using var b = await NodeProcess.StartAsync("b", _prefix);
+        await Eventually.MatchAsync(() => http.PostAsync($"{b.Url}/v1/trades", NodeProcess.Trade("M-1"), TestContext.Current.CancellationToken),
+            r => r.StatusCode == HttpStatusCode.TemporaryRedirect, Timeout, "b redirects to a");
+        var term = (await a.ClusterAsync(http)).Term;
+
+        var onA = PrometheusText.Parse(await http.GetStringAsync($"{a.Url}/metrics", TestContext.Current.CancellationToken));
+        var onB = PrometheusText.Parse(await http.GetStringAsync($"{b.Url}/metrics", TestContext.Current.CancellationToken));
+
+        Assert.Equal(1, onA["tradestore_cluster_leader"].Samples.Single().Value);
+        Assert.Equal(0, onB["tradestore_cluster_leader"].Samples.Single().Value);
+        Assert.Equal(1, onB["tradestore_cluster_leader_known"].Samples.Single().Value);
+        Assert.Equal(term, onB["tradestore_cluster_term"].Samples.Single().Value);
+        Assert.Contains(onB["tradestore_cluster_writes_refused_total"].Samples, s => s.Labels["reason"] == "redirected" && s.Value >= 1);
+    }
+
+    [Fact]
     public async Task ClusterStatus_NotConfigured_ExitsTwoNamingTheKey()
     {
         using var directory = new TempDirectory("cluster-none");
