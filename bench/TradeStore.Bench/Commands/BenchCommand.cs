@@ -22,6 +22,7 @@ public static class BenchCommand
         All(),
         Sync(),
         RedisBenchCommand.Create(),
+        FailoverBenchCommand.Create(),
     };
 
     private static Command Engine()
