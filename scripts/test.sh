@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole TradeStore test suite against a real redis-server, clickhouse-server and etcd.
 #
-# Installs them from Debian's packages when missing, starts each on a free loopback port with a
-# throw-away data directory, exports TRADESTORE_TEST_REDIS / TRADESTORE_TEST_CLICKHOUSE /
-# TRADESTORE_TEST_ETCD, runs
+# Installs them (and chromium, for the console tests) from Debian's packages when missing, starts each
+# server on a free loopback port with a throw-away data directory, exports TRADESTORE_TEST_REDIS /
+# TRADESTORE_TEST_CLICKHOUSE / TRADESTORE_TEST_ETCD, runs
 # `dotnet test`, stops what it started (also when tests fail), and ends with the line
 #   tests: N passed, N failed[, N skipped]
 # taken from the TRX results. Exits non-zero when any test failed or none ran.
@@ -48,6 +48,8 @@ install_servers() {
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   [ -x /usr/bin/clickhouse-server ] || [ -x /usr/sbin/clickhouse-server ] || command -v clickhouse-server >/dev/null 2>&1 || missing+=(clickhouse-server)
   command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+  # The console tests drive Debian's Chromium through PuppeteerSharp (a browser download is not possible).
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
   if [ "${#missing[@]}" -gt 0 ]; then
     log "installing ${missing[*]} from Debian packages"
     local sudo=""

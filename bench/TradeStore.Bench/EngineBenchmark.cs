@@ -6,6 +6,7 @@ using DuckDB.NET.Data;
 using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
 using TradeStore.Storage;
+using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Engine;
 using TradeStore.Storage.Migrations;
 
@@ -22,7 +23,8 @@ public sealed record EngineBenchmarkOptions(
     TimeSpan? BaselineDuration = null,
     string? JsonFile = null,
     int Preload = 0,
-    TimeSpan? StateFlushInterval = null);
+    TimeSpan? StateFlushInterval = null,
+    DurabilityMode Durability = DurabilityMode.Fsync);
 
 /// <summary>The figures of one run; also written as JSON with <c>--json</c>.</summary>
 public sealed record EngineBenchmarkResult(
@@ -45,6 +47,15 @@ public sealed record EngineBenchmarkResult(
 {
     /// <summary>Trades already stored when the measured run began.</summary>
     public int Preloaded { get; init; }
+
+    /// <summary>Storage:Durability of the run (<c>fsync</c> or <c>os</c>).</summary>
+    public string Durability { get; init; } = "fsync";
+
+    /// <summary>From the acknowledgement of a batch to the commit of its events into DuckDB's <c>trade_events</c>.</summary>
+    public LatencySummary? ApplyLag { get; init; }
+
+    /// <summary>Mean events per DuckDB apply transaction (many engine batches each).</summary>
+    public double MeanApplyBatch { get; init; }
 }
 
 /// <summary>
@@ -66,17 +77,21 @@ public static class EngineBenchmark
         var duration = options.Duration ?? TimeSpan.FromSeconds(10);
         var machine = MachineDescription();
         output.WriteLine($"machine: {machine}");
-        output.WriteLine($"engine: workload {options.Workload}, {(options.Rate is { } r ? $"open loop at {r}/s" : $"closed loop, {options.Concurrency} submitters")}, {duration.TotalSeconds:0} s, max batch {options.MaxBatchSize}, state flush every {(options.StateFlushInterval ?? new EngineOptions().StateFlushInterval).TotalMilliseconds:0} ms");
+        var durability = options.Durability == DurabilityMode.Os ? "os" : "fsync";
+        output.WriteLine($"engine: workload {options.Workload}, {(options.Rate is { } r ? $"open loop at {r}/s" : $"closed loop, {options.Concurrency} submitters")}, {duration.TotalSeconds:0} s, max batch {options.MaxBatchSize}, durability {durability}, state flush every {(options.StateFlushInterval ?? new EngineOptions().StateFlushInterval).TotalMilliseconds:0} ms");
 
         using var directory = new BenchDirectory();
         using var database = DuckDbDatabase.Open(Path.Combine(directory.Path, "engine.duckdb"));
         DuckDbSchema.MigrateToLatest(database);
+        using var log = JournalLog.Open(JournalLog.DirectoryFor(database.Path), new JournalLogOptions { Durability = options.Durability });
         var index = new StateIndex();
-        var batches = new BatchCounter();
-        var engine = new WriteEngine(database, index, new EngineOptions { MaxBatchSize = options.MaxBatchSize, QueueCapacity = options.QueueCapacity, StateFlushInterval = options.StateFlushInterval ?? new EngineOptions().StateFlushInterval }, [batches]);
+        var applies = new BatchCounter();
+        var engine = new WriteEngine(database, index, new EngineOptions { MaxBatchSize = options.MaxBatchSize, QueueCapacity = options.QueueCapacity, StateFlushInterval = options.StateFlushInterval ?? new EngineOptions().StateFlushInterval }, [applies], log: log);
         engine.Start();
         var workload = new Workload(options.Workload);
         using var commits = new CommitListener();
+        using var batches = new InstrumentListener(EngineMetricsNames.BatchSize);
+        using var applyLag = new InstrumentListener(EngineMetricsNames.ApplyLag);
         try
         {
             // Mixed needs trades to amend; --preload sets the database size the measured run starts from.
@@ -88,7 +103,11 @@ public static class EngineBenchmark
                 output.WriteLine(FormattableString.Invariant($"engine: preloaded {preload:N0} trades in {preloading.Elapsed.TotalSeconds:0.0} s"));
             }
 
+            // The preload's DuckDB apply must not count in the measured run's lag.
+            engine.WaitApplied(engine.LastSeq, TimeSpan.FromMinutes(5));
             batches.Reset();
+            applies.Reset();
+            applyLag.Reset();
             commits.Reset();
             var latency = new LatencyRecorder();
             var schedule = options.Rate is { } rate ? new OpenLoopSchedule(rate, duration) : null;
@@ -97,8 +116,11 @@ public static class EngineBenchmark
                 : await ClosedLoopAsync(engine, workload, options.Concurrency, duration, latency, cancellationToken);
             var throughput = acknowledged / seconds;
             var ack = latency.Summarize();
-            output.WriteLine(FormattableString.Invariant($"engine: {acknowledged:N0} acknowledged ({refused:N0} refused) in {seconds:0.0} s = {throughput:N0} trades/s; mean batch {batches.Mean:0.0}, mean commit {commits.MeanMilliseconds:0.00} ms"));
+            engine.WaitApplied(engine.LastSeq, TimeSpan.FromMinutes(5));
+            var lag = applyLag.Summarize();
+            output.WriteLine(FormattableString.Invariant($"engine: {acknowledged:N0} acknowledged ({refused:N0} refused) in {seconds:0.0} s = {throughput:N0} trades/s; mean batch {batches.Mean:0.0}, mean log append+{durability} {commits.MeanMilliseconds:0.000} ms"));
             output.WriteLine($"engine ack latency: {ack}");
+            output.WriteLine(FormattableString.Invariant($"DuckDB apply lag (ack -> row in trade_events): {lag}; mean apply transaction {applies.Mean:N0} events"));
             if (schedule is not null)
             {
                 output.WriteLine(schedule.Describe());
@@ -116,6 +138,9 @@ public static class EngineBenchmark
                 seconds, acknowledged, refused, throughput, ack, batches.Mean, commits.MeanMilliseconds, reads, baseline, ratio, machine)
             {
                 Preloaded = preload,
+                Durability = durability,
+                ApplyLag = lag,
+                MeanApplyBatch = applies.Mean,
             };
             if (options.JsonFile is { } file)
             {
@@ -274,7 +299,7 @@ public static class EngineBenchmark
         return $"{Environment.ProcessorCount} cores, {cpu}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
     }
 
-    /// <summary>Counts committed batches, to report the mean batch size.</summary>
+    /// <summary>Counts DuckDB apply transactions (observers are told once per apply), to report their mean size.</summary>
     private sealed class BatchCounter : ICommitObserver
     {
         private long _batches;

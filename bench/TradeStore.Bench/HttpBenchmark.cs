@@ -39,7 +39,15 @@ public sealed record HttpBenchmarkResult(
     long Acknowledged,
     long Verified,
     long Missing,
-    bool VerifiedAll);
+    bool VerifiedAll,
+    IReadOnlyList<ListPhaseResult>? ListPhases = null);
+
+/// <summary>
+/// One measurement of the <c>list</c> workload: lists of 100 by <see cref="Scope"/> (<c>account</c> or
+/// <c>account+symbol</c>), <see cref="When"/> <c>after seeding</c> (the sinks and the state flusher still catching up)
+/// or <c>after catch-up</c>.
+/// </summary>
+public sealed record ListPhaseResult(string Scope, string When, double Seconds, long Requests, double RequestsPerSecond, long Errors, LatencySummary Latency);
 
 /// <summary>
 /// Load over the public HTTP API with a keep-alive <see cref="HttpClient"/>: open loop at a fixed request rate
@@ -97,10 +105,14 @@ public static class HttpBenchmark
         {
             var seeding = Stopwatch.StartNew();
             await run.SeedAsync(options.SeedTrades, cancellationToken);
-            output.WriteLine(FormattableString.Invariant($"http: seeded {run.Ledger.Count:N0} trades in {seeding.Elapsed.TotalSeconds:0.0} s; settling {SettleAfterSeeding.TotalSeconds:0} s"));
-            // By design the reads are measured in steady state: right after a seed the server is still writing the seeded
-            // trades' state (Engine:StateFlushInterval) and maybe checkpointing, which on two cores took p99 from ~2 to ~12 ms.
-            await Task.Delay(SettleAfterSeeding, cancellationToken);
+            output.WriteLine(FormattableString.Invariant($"http: seeded {run.Ledger.Count:N0} trades in {seeding.Elapsed.TotalSeconds:0.0} s{(options.Workload == "read" ? $"; settling {SettleAfterSeeding.TotalSeconds:0} s" : "")}"));
+            if (options.Workload == "read")
+            {
+                // By design point reads are measured in steady state: right after a seed the server is still writing the
+                // seeded trades' state (Engine:StateFlushInterval) and maybe checkpointing, which on two cores took p99 from ~2 to ~12 ms.
+                // Lists are measured right after the seed on purpose, and again after catch-up (ListPhasesAsync).
+                await Task.Delay(SettleAfterSeeding, cancellationToken);
+            }
         }
 
         var latency = new LatencyRecorder();
@@ -109,10 +121,30 @@ public static class HttpBenchmark
             await aroundLoad(true);
         }
 
-        var schedule = options.Rate is { } rate ? new OpenLoopSchedule(rate, duration) : null;
-        var seconds = schedule is not null
-            ? await OpenLoopAsync(run, schedule, latency, cancellationToken)
-            : await ClosedLoopAsync(run, options.Concurrency, duration, latency, cancellationToken);
+        OpenLoopSchedule? schedule = null;
+        Task<double> MeasureAsync(LatencyRecorder recorder)
+        {
+            schedule = options.Rate is { } rate ? new OpenLoopSchedule(rate, duration) : null;
+            return schedule is not null
+                ? OpenLoopAsync(run, schedule, recorder, cancellationToken)
+                : ClosedLoopAsync(run, options.Concurrency, duration, recorder, cancellationToken);
+        }
+
+        List<ListPhase>? phases = null;
+        double seconds;
+        if (options.Workload == "list")
+        {
+            phases = await ListPhasesAsync(client, run, MeasureAsync, output, cancellationToken);
+            // The headline figures are the first phase's: lists by account right after seeding.
+            latency = phases[0].LatencyRecorder;
+            seconds = phases[0].Seconds;
+            run.Restore(phases[0].Counters);
+        }
+        else
+        {
+            seconds = await MeasureAsync(latency);
+        }
+
         if (aroundLoad is not null)
         {
             await aroundLoad(false);
@@ -121,7 +153,8 @@ public static class HttpBenchmark
         var (verified, missing, all) = await VerifyAsync(run, options.VerifyLimit, cancellationToken);
         var errors = run.Errors.OrderBy(e => e.Key, StringComparer.Ordinal).ToDictionary(e => e.Key, e => e.Value);
         var result = new HttpBenchmarkResult(options.Workload, options.Rate is null ? "closed" : "open", options.Rate, options.Concurrency, options.Batch, seconds,
-            run.Requests, run.Requests / seconds, run.Operations, run.Operations / seconds, errors, latency.Summarize(), run.Ledger.Count, verified, missing, all);
+            run.Requests, run.Requests / seconds, run.Operations, run.Operations / seconds, errors, latency.Summarize(), run.Ledger.Count, verified, missing, all,
+            phases?.Select(p => p.Result).ToList());
 
         var unit = options.Workload is "read" or "list" ? "reads" : "trade commands";
         output.WriteLine(FormattableString.Invariant($"http: {result.Requests:N0} requests in {seconds:0.0} s = {result.RequestsPerSecond:N0} requests/s, {result.OperationsPerSecond:N0} {unit}/s acknowledged"));
@@ -139,6 +172,84 @@ public static class HttpBenchmark
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The <c>list</c> workload: lists of 100 by account, then by account and symbol, right after seeding (the state
+    /// flusher and any sink still catching up); then, once <c>/metrics</c> shows them caught up, both again.
+    /// </summary>
+    private static async Task<List<ListPhase>> ListPhasesAsync(HttpClient client, Run run, Func<LatencyRecorder, Task<double>> measure, TextWriter output, CancellationToken cancellationToken)
+    {
+        var phases = new List<ListPhase>();
+        foreach (var when in new[] { "after seeding", "after catch-up" })
+        {
+            if (when == "after catch-up")
+            {
+                await WaitForCatchUpAsync(client, output, cancellationToken);
+            }
+
+            foreach (var bySymbol in new[] { false, true })
+            {
+                run.ListBySymbol = bySymbol;
+                run.Restore(new RunCounters(0, 0, []));
+                var recorder = new LatencyRecorder();
+                var seconds = await measure(recorder);
+                var counters = run.Save();
+                var result = new ListPhaseResult(bySymbol ? "account+symbol" : "account", when, seconds, counters.Requests, counters.Requests / seconds,
+                    counters.Errors.Values.Sum(), recorder.Summarize());
+                output.WriteLine(FormattableString.Invariant($"http list by {result.Scope}, {when}: {result.Requests:N0} lists in {seconds:0.0} s = {result.RequestsPerSecond:N0}/s, {result.Errors:N0} errors; {result.Latency}"));
+                phases.Add(new ListPhase(result, recorder, counters, seconds));
+            }
+        }
+
+        return phases;
+    }
+
+    /// <summary>
+    /// Waits until the server's <c>/metrics</c> shows the <c>trade_state</c> flusher, ClickHouse and Redis (those that
+    /// run) with nothing behind; without a readable <c>/metrics</c> it says so and does not wait.
+    /// </summary>
+    private static async Task WaitForCatchUpAsync(HttpClient client, TextWriter output, CancellationToken cancellationToken)
+    {
+        string[] gauges = ["tradestore_state_flush_lag", "tradestore_sync_events_behind", "tradestore_redis_lag_events"];
+        var waiting = Stopwatch.StartNew();
+        while (true)
+        {
+            Dictionary<string, double> behind;
+            try
+            {
+                behind = ParseGauges(await client.GetStringAsync("metrics", cancellationToken), gauges);
+            }
+            catch (HttpRequestException ex)
+            {
+                output.WriteLine($"http: /metrics not readable ({ex.StatusCode?.ToString() ?? ex.Message}); measuring again without waiting for catch-up");
+                return;
+            }
+
+            if (behind.Values.All(v => v == 0) || waiting.Elapsed > TimeSpan.FromMinutes(20))
+            {
+                output.WriteLine(FormattableString.Invariant($"http: after {waiting.Elapsed.TotalSeconds:0.0} s behind: {string.Join(", ", behind.Select(b => $"{b.Key} {b.Value:N0}"))}"));
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+        }
+    }
+
+    /// <summary>Sums of the named gauges (over their label sets) in Prometheus text; gauges absent stay absent.</summary>
+    internal static Dictionary<string, double> ParseGauges(string metrics, IReadOnlyCollection<string> names)
+    {
+        var values = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var line in metrics.Split('\n'))
+        {
+            var name = line.Split(' ', '{')[0];
+            if (names.Contains(name) && double.TryParse(line[(line.LastIndexOf(' ') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            {
+                values[name] = values.GetValueOrDefault(name) + value;
+            }
+        }
+
+        return values;
     }
 
     private static async Task<double> ClosedLoopAsync(Run run, int concurrency, TimeSpan duration, LatencyRecorder latency, CancellationToken cancellationToken)
@@ -205,6 +316,22 @@ public static class HttpBenchmark
 
         public HttpLedger Ledger => ledger;
 
+        /// <summary>The <c>list</c> workload: also filter by a symbol.</summary>
+        public bool ListBySymbol { get; set; }
+
+        public RunCounters Save() => new(Requests, Operations, new Dictionary<string, long>(Errors, StringComparer.Ordinal));
+
+        public void Restore(RunCounters counters)
+        {
+            Interlocked.Exchange(ref _requests, counters.Requests);
+            Interlocked.Exchange(ref _operations, counters.Operations);
+            Errors.Clear();
+            foreach (var (key, value) in counters.Errors)
+            {
+                Errors[key] = value;
+            }
+        }
+
         public ConcurrentDictionary<string, long> Errors { get; } = new(StringComparer.Ordinal);
 
         public long Requests => Interlocked.Read(ref _requests);
@@ -246,7 +373,7 @@ public static class HttpBenchmark
                         await ReadAsync(ledger.RandomReadable(random) ?? "missing", cancellationToken);
                         break;
                     case "list":
-                        await ListAsync(Accounts[random.Next(Accounts.Length)], cancellationToken);
+                        await ListAsync(Accounts[random.Next(Accounts.Length)], ListBySymbol ? Symbols[random.Next(Symbols.Length)] : null, cancellationToken);
                         break;
                     default:
                         if (options.Batch > 1)
@@ -390,9 +517,10 @@ public static class HttpBenchmark
             Count(response.StatusCode);
         }
 
-        private async Task ListAsync(string account, CancellationToken cancellationToken)
+        private async Task ListAsync(string account, string? symbol, CancellationToken cancellationToken)
         {
-            using var response = await client.GetAsync($"v1/trades?account={account}&limit=100", HttpCompletionOption.ResponseContentRead, cancellationToken);
+            var path = symbol is null ? $"v1/trades?account={account}&limit=100" : $"v1/trades?account={account}&symbol={symbol}&limit=100";
+            using var response = await client.GetAsync(path, HttpCompletionOption.ResponseContentRead, cancellationToken);
             Count(response.StatusCode);
         }
 
@@ -424,6 +552,12 @@ public static class HttpBenchmark
             throw new JsonException("The trade response has no version.");
         }
     }
+
+    /// <summary>A run's counters at one moment.</summary>
+    private sealed record RunCounters(long Requests, long Operations, Dictionary<string, long> Errors);
+
+    /// <summary>One list measurement with what the headline result needs of it.</summary>
+    private sealed record ListPhase(ListPhaseResult Result, LatencyRecorder LatencyRecorder, RunCounters Counters, double Seconds);
 
     /// <summary>One trade command: its type, trade and single-endpoint JSON body.</summary>
     private sealed record Command(string Type, string TradeId, string Body);

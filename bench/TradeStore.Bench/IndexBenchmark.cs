@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using TradeStore.Core.Trades;
 using TradeStore.Storage;
 using TradeStore.Storage.Engine;
 using TradeStore.Storage.Migrations;
@@ -7,15 +8,29 @@ using TradeStore.Storage.Migrations;
 namespace TradeStore.Bench;
 
 /// <summary>The figures of <c>tradestore-bench index</c>.</summary>
-public sealed record IndexBenchmarkResult(int Trades, double LoadSeconds, double ManagedMegabytes, double BytesPerTrade, string Machine);
+public sealed record IndexBenchmarkResult(
+    int Trades,
+    int Accounts,
+    int Symbols,
+    double LoadSeconds,
+    double ManagedMegabytes,
+    double BytesPerTrade,
+    IReadOnlyDictionary<string, LatencySummary> Reads,
+    int Positions,
+    string Machine);
 
 /// <summary>
-/// Start-up cost of the state index: fills a fresh database with N trades (set-based SQL, each with one journal
-/// row carrying an idempotency key), then times <see cref="StateIndex"/> loading and measures the managed memory it holds.
+/// Start-up cost, memory and in-process read latency of the state index: fills a fresh database with N trades
+/// (set-based SQL, each with one journal row carrying an idempotency key) spread over A accounts and S symbols,
+/// times <see cref="StateIndex"/> loading (what the engine's start-up does), measures the managed memory it holds with
+/// every index, then times lists of 100 (per account, per account and symbol, per symbol and unscoped, each from a
+/// random time so the walk starts with a seek), a page followed by its next page, and all positions.
 /// </summary>
 public static class IndexBenchmark
 {
-    public static IndexBenchmarkResult Run(int trades, TextWriter output)
+    private const int Samples = 20_000;
+
+    public static IndexBenchmarkResult Run(int trades, TextWriter output, int accounts = 50, int symbols = 200)
     {
         using var directory = new BenchDirectory();
         using var database = DuckDbDatabase.Open(Path.Combine(directory.Path, "index.duckdb"));
@@ -25,14 +40,17 @@ public static class IndexBenchmark
         using (var command = connection.CreateCommand())
         {
             var n = trades.ToString(CultureInfo.InvariantCulture);
+            // Accounts in turn, symbols spread by a hash: every account trades many symbols, as a book does.
+            var account = $"'ACC' || lpad((i % {accounts.ToString(CultureInfo.InvariantCulture)})::VARCHAR, 5, '0')";
+            var symbol = $"'SYM' || lpad((hash(i) % {symbols.ToString(CultureInfo.InvariantCulture)})::VARCHAR, 4, '0')";
             command.CommandText = $"""
                 INSERT INTO trade_state
-                SELECT 'W' || i, 2, i, 'ACC' || lpad((i % 50)::VARCHAR, 3, '0'), 'SYM' || lpad((i % 200)::VARCHAR, 3, '0'),
+                SELECT 'W' || i, 2, i, {account}, {symbol},
                        CASE WHEN i % 2 = 0 THEN 'buy' ELSE 'sell' END, 1000, 100.25, 10, 1002.5,
                        'partially_filled', 'XNAS', 'bench', TIMESTAMP '2026-01-01' + to_microseconds(i), now()::TIMESTAMP, now()::TIMESTAMP
                 FROM range(1, {n} + 1) t(i);
                 INSERT INTO trade_events
-                SELECT i, 'W' || i, 1, 'create', 'ACC' || lpad((i % 50)::VARCHAR, 3, '0'), 'SYM' || lpad((i % 200)::VARCHAR, 3, '0'),
+                SELECT i, 'W' || i, 1, 'create', {account}, {symbol},
                        CASE WHEN i % 2 = 0 THEN 'buy' ELSE 'sell' END, 1000, 100.25, 0, 0, NULL, NULL, 'new', 'XNAS', 'bench',
                        TIMESTAMP '2026-01-01' + to_microseconds(i), now()::TIMESTAMP, now()::TIMESTAMP, 'key-' || i
                 FROM range(1, {n} + 1) t(i);
@@ -42,7 +60,7 @@ public static class IndexBenchmark
         }
 
         database.Checkpoint();
-        output.WriteLine(FormattableString.Invariant($"index: {trades:N0} trades written in {filling.Elapsed.TotalSeconds:0.0} s"));
+        output.WriteLine(FormattableString.Invariant($"index: {trades:N0} trades in {accounts:N0} accounts and {symbols:N0} symbols written in {filling.Elapsed.TotalSeconds:0.0} s"));
 
         var before = GC.GetTotalMemory(forceFullCollection: true);
         var index = new StateIndex();
@@ -55,8 +73,73 @@ public static class IndexBenchmark
         engine.StopAsync().GetAwaiter().GetResult();
 
         var megabytes = (after - before) / 1024.0 / 1024.0;
-        var result = new IndexBenchmarkResult(trades, loading.Elapsed.TotalSeconds, megabytes, (after - before) / (double)trades, EngineBenchmark.MachineDescription());
-        output.WriteLine(FormattableString.Invariant($"index: loaded {index.Count:N0} trades and {index.IdempotencyKeyCount:N0} idempotency keys in {result.LoadSeconds:0.00} s; managed memory {megabytes:N0} MiB ({result.BytesPerTrade:N0} bytes per trade)"));
-        return result;
+        output.WriteLine(FormattableString.Invariant($"index: loaded {index.Count:N0} trades and {index.IdempotencyKeyCount:N0} idempotency keys in {loading.Elapsed.TotalSeconds:0.00} s; managed memory with every index {megabytes:N0} MiB ({(after - before) / (double)trades:N0} bytes per trade)"));
+
+        var (reads, positions) = MeasureReads(new TradeQueries(database, index), trades, accounts, symbols, output);
+        return new IndexBenchmarkResult(trades, accounts, symbols, loading.Elapsed.TotalSeconds, megabytes, (after - before) / (double)trades, reads, positions, EngineBenchmark.MachineDescription());
+    }
+
+    private static (Dictionary<string, LatencySummary> Reads, int Positions) MeasureReads(TradeQueries queries, int trades, int accounts, int symbols, TextWriter output)
+    {
+        var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var random = new Random(5);
+        string Account() => "ACC" + random.Next(accounts).ToString("D5", CultureInfo.InvariantCulture);
+        string Symbol() => "SYM" + random.Next(symbols).ToString("D4", CultureInfo.InvariantCulture);
+        // A random `from` inside the book's time range: the walk seeks into the middle of the index.
+        DateTimeOffset From() => start.AddTicks(random.NextInt64(trades) * 10);
+
+        var shapes = new (string Name, Func<TradeFilter> Filter)[]
+        {
+            ("list 100 by account", () => new TradeFilter(Account(), From: From())),
+            ("list 100 by account+symbol", () => new TradeFilter(Account(), Symbol(), From: From())),
+            ("list 100 by symbol", () => new TradeFilter(Symbol: Symbol(), From: From())),
+            ("list 100 unscoped", () => new TradeFilter(From: From())),
+            ("list 100 by account, status filter", () => new TradeFilter(Account(), Status: TradeStatus.PartiallyFilled, From: From())),
+        };
+        var reads = new Dictionary<string, LatencySummary>(StringComparer.Ordinal);
+        foreach (var (name, filter) in shapes)
+        {
+            var latency = new LatencyRecorder();
+            var returned = 0L;
+            for (var i = 0; i < Samples; i++)
+            {
+                var query = filter();
+                var started = Stopwatch.GetTimestamp();
+                returned += queries.ListTrades(query).Trades.Count;
+                latency.RecordSince(started);
+            }
+
+            reads[name] = latency.Summarize();
+            output.WriteLine(FormattableString.Invariant($"index: {name}: {reads[name].ToMicroseconds()} ({Samples:N0} lists, {returned / (double)Samples:0.0} trades each)"));
+        }
+
+        // A page of 10, then the next 100 through its cursor: the keyset seek.
+        var paging = new LatencyRecorder();
+        for (var i = 0; i < Samples / 2; i++)
+        {
+            var first = queries.ListTrades(new TradeFilter(Account(), From: From(), Limit: 10));
+            if (first.NextCursor is { } cursor)
+            {
+                var started = Stopwatch.GetTimestamp();
+                queries.ListTrades(new TradeFilter(first.Trades[0].Account, Cursor: cursor));
+                paging.RecordSince(started);
+            }
+        }
+
+        reads["next page of 100 by account (cursor)"] = paging.Summarize();
+        output.WriteLine(FormattableString.Invariant($"index: next page of 100 by account (cursor): {paging.Summarize().ToMicroseconds()}"));
+
+        var all = new LatencyRecorder();
+        var positions = 0;
+        for (var i = 0; i < 50; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            positions = queries.GetPositions(null).Count;
+            all.RecordSince(started);
+        }
+
+        reads["positions, every account"] = all.Summarize();
+        output.WriteLine(FormattableString.Invariant($"index: positions of every account ({positions:N0} positions): {all.Summarize()}"));
+        return (reads, positions);
     }
 }

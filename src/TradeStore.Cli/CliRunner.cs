@@ -2,6 +2,7 @@ using System.CommandLine;
 using TradeStore.Core.Migrations;
 using TradeStore.Server.Configuration;
 using TradeStore.Storage;
+using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Integrity;
 
 namespace TradeStore.Cli;
@@ -41,6 +42,14 @@ public static class CliRunner
             return Fail(configuration.Error, ex.Message, ExitCodes.DatabaseDamaged);
         }
         catch (IntegrityException ex)
+        {
+            return Fail(configuration.Error, $"refusing to start: {ex.Message}", ExitCodes.IntegrityFailed);
+        }
+        catch (JournalBehindSinksException ex)
+        {
+            return Fail(configuration.Error, $"refusing to start: {ex.Message}", ExitCodes.IntegrityFailed);
+        }
+        catch (JournalLogCorruptException ex)
         {
             return Fail(configuration.Error, $"refusing to start: {ex.Message}", ExitCodes.IntegrityFailed);
         }

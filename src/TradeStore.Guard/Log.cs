@@ -68,4 +68,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5019, Level = LogLevel.Debug, Message = "Child pid {ChildPid} not answering yet: {Detail}")]
     public static partial void ProbeNotYetAnswering(ILogger logger, int childPid, string detail);
+
+    [LoggerMessage(EventId = 5021, Level = LogLevel.Critical, Message = "Child pid {ChildPid} exited with code {ExitCode}: its command line or configuration is invalid (see its message above). Restarting cannot fix that, so the guard exits with code {ExitCode} too; correct the configuration and start again")]
+    public static partial void ChildRefusedConfiguration(ILogger logger, int childPid, int exitCode);
 }

@@ -92,6 +92,7 @@ public sealed class Supervisor : IDisposable
             GuardOutcome.StoppedForcefully => "the child had to be killed",
             GuardOutcome.StoppedWithError => "the child exited with a failure code while stopping",
             GuardOutcome.ChildExitedCleanly => "the child exited with code 0 on its own",
+            GuardOutcome.ChildConfigurationError => "the child refused its configuration (exit 2); not restarted",
             _ => "gave up after too many restarts",
         });
         return outcome;
@@ -173,7 +174,8 @@ public sealed class Supervisor : IDisposable
                 Log.ChildExited(_logger, child.Id, ChildProcess.DescribeExit(child.ExitCode), F(uptime), reason);
             }
 
-            var goingOn = reason != ExitReasons.Stopped && !(reason == ExitReasons.Exited && child.ExitCode == 0);
+            var refused = reason == ExitReasons.Exited && child.ExitCode == GuardExitCodes.ChildConfigurationError;
+            var goingOn = reason != ExitReasons.Stopped && !(reason == ExitReasons.Exited && child.ExitCode == 0) && !refused;
             Update(s => s with { LastExit = exit, ChildPid = null, State = goingOn ? GuardStates.BackingOff : GuardStates.Stopping });
 
             if (reason == ExitReasons.Stopped)
@@ -189,6 +191,13 @@ public sealed class Supervisor : IDisposable
                 // (a SIGTERM sent to it directly, or Ctrl-C reaching the whole process group), so the guard follows.
                 Log.ChildExitedCleanly(_logger, child.Id);
                 return (exit, GuardOutcome.ChildExitedCleanly);
+            }
+
+            if (refused)
+            {
+                // By design like systemd's RestartPreventExitStatus=2: a bad configuration does not heal by restarting.
+                Log.ChildRefusedConfiguration(_logger, child.Id, GuardExitCodes.ChildConfigurationError);
+                return (exit, GuardOutcome.ChildConfigurationError);
             }
 
             return (exit, null);
@@ -373,6 +382,9 @@ public enum GuardOutcome
 
     /// <summary>More than MaxR restarts within MaxT.</summary>
     GaveUp,
+
+    /// <summary>The child exited with <see cref="GuardExitCodes.ChildConfigurationError"/> (bad command line or configuration): not restarted, the guard exits with the same code.</summary>
+    ChildConfigurationError,
 }
 
 /// <summary>Values of <see cref="ChildExit.Reason"/>.</summary>
@@ -389,4 +401,10 @@ public static class ExitReasons
 public static class GuardExitCodes
 {
     public const int GaveUp = 10;
+
+    /// <summary>
+    /// The child's exit code for a bad command line or configuration (the CLI's <c>ExitCodes.BadInput</c>). Restarting
+    /// cannot heal it, so the guard stops at once and exits with this code too.
+    /// </summary>
+    public const int ChildConfigurationError = 2;
 }

@@ -52,4 +52,15 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1300, Level = LogLevel.Warning, Message = "Cluster: {Method} {Path} completed after this node's leadership (term {Term}) ran out; answered 503 leadership-lost instead of acknowledging it")]
     public static partial void WriteNotAcknowledged(ILogger logger, string method, string path, long term);
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Could not compare {Sink} with the journal (ends at seq {JournalLastSeq}) at start-up: {Reason}. Serving goes on; if {Sink} turns out to hold events the journal lacks, writes are refused then")]
+    public static partial void SinkPositionUnchecked(ILogger logger, string sink, long journalLastSeq, string reason);
+
+    [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "SQL query by {Caller} interrupted: the process grew by more than {MaxMemory} bytes while it ran")]
+    public static partial void QueryOverMemory(ILogger logger, string caller, long maxMemory);
+
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Change-feed subscriber disconnected: more than {MaxLagEvents} events waited for it (Changes:MaxLagEvents); told to resume from seq {ResumeFromSeq}")]
+    public static partial void ChangeSubscriberLagging(ILogger logger, long resumeFromSeq, int maxLagEvents);
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Error, Message = "Change-feed stream stopped: {Reason}")]
+    public static partial void ChangeFeedGap(ILogger logger, string reason);
 }

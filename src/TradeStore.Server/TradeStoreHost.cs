@@ -14,14 +14,18 @@ using TradeStore.Core.Trades;
 using TradeStore.Redis;
 using TradeStore.Redis.Projection;
 using TradeStore.Server.Api;
+using TradeStore.Server.Changes;
 using TradeStore.Server.Cluster;
+using TradeStore.Server.OpenApi;
 using TradeStore.Server.Configuration;
+using TradeStore.Server.OperatorConsole;
 using TradeStore.Server.Health;
 using TradeStore.Server.Migrations;
 using TradeStore.Server.Security;
 
 using TradeStore.Server.Metrics;
 using TradeStore.Storage;
+using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Engine;
 using TradeStore.Storage.Integrity;
 using TradeStore.Storage.Migrations;
@@ -58,18 +62,26 @@ public static class TradeStoreHost
 
         AddOptions(builder.Services, configuration);
         var database = DuckDbDatabase.Open(settings.Storage.DatabasePath, settings.Storage.CheckpointThreshold);
+        JournalLog? journalLog = null;
         try
         {
             // Schema before anything else: drift, a newer schema, or (with AutoMigrate off) pending migrations stop start-up here.
-            var migrated = MigrateSchema(database, settings.Storage);
+            var migrated = ReadOrThrow(database, () => MigrateSchema(database, settings.Storage));
+            // The journal log is the point of durability: what DuckDB lacks of it is replayed before any check or request.
+            journalLog = JournalLog.Open(JournalLog.DirectoryFor(database.Path), new JournalLogOptions { Durability = settings.Storage.Durability, SegmentBytes = settings.Storage.JournalSegmentBytes });
+            var replay = ReadOrThrow(database, () => JournalLogReplay.Run(database, journalLog));
             var integrity = settings.Storage.VerifyOnStart ? VerifyIntegrity(database) : null;
             // A factory registration, so the container disposes (closes) the database at shutdown.
             builder.Services.AddSingleton(_ => database);
+            var log = journalLog;
+            builder.Services.AddSingleton(_ => log);
             AddDependencies(builder.Services, settings);
             ClusterHosting.AddServices(builder.Services, settings);
             MetricsEndpoint.AddServices(builder.Services, settings);
             SecurityServices.Add(builder.Services, settings);
             QueryEndpoint.AddServices(builder.Services, settings, database);
+            ChangesEndpoint.AddServices(builder.Services, configuration);
+            OpenApiEndpoints.AddServices(builder.Services);
             configure?.Invoke(builder);
 
             var app = builder.Build();
@@ -78,6 +90,9 @@ public static class TradeStoreHost
             ClusterHosting.TradeApiRoutes(app, settings).MapTradeApi();
             ClusterHosting.Map(app, settings);
             QueryEndpoint.Map(app);
+            ChangesEndpoint.Map(app);
+            OpenApiEndpoints.Map(app);
+            ConsoleEndpoints.Map(app);
             LogMigrations(app.Logger, database, migrated);
             if (integrity is not null)
             {
@@ -93,10 +108,12 @@ public static class TradeStoreHost
                 Log.WalPreserved(app.Logger, walCopy);
             }
 
+            replay.Report(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WriteEngine)));
             return app;
         }
         catch
         {
+            journalLog?.Dispose();
             database.Dispose();
             throw;
         }
@@ -117,6 +134,8 @@ public static class TradeStoreHost
     {
         var health = services.AddHealthChecks();
         health.AddCheck<DuckDbHealthCheck>(DependencyNames.DuckDb, HealthStatus.Unhealthy, [ReadyTag]);
+        // Registered before the engine, so it runs (and can refuse) before the first seq is handed out.
+        services.AddHostedService<SinkPositionCheck>();
         services.AddTradeStoreEngine();
 
         if (settings.Redis.Enabled)
@@ -137,6 +156,19 @@ public static class TradeStoreHost
             services.AddClickHouseSync();
             health.AddCheck<ClickHouseHealthCheck>(DependencyNames.ClickHouse, HealthStatus.Degraded, [ReadyTag]);
             services.AddHostedService<ClickHouseStartupMigration>();
+        }
+    }
+
+    /// <summary>Runs <paramref name="read"/>; DuckDB failing to read the file (a corrupt block, an I/O error) becomes <see cref="DatabaseOpenException"/>.</summary>
+    private static T ReadOrThrow<T>(DuckDbDatabase database, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (DuckDB.NET.Data.DuckDBException ex)
+        {
+            throw DatabaseOpenException.ReadFailed(database.Path, ex);
         }
     }
 

@@ -16,6 +16,7 @@ public static class DatabaseFiles
     public static string WalPath(string databasePath) => databasePath + ".wal";
 
     /// <summary>Copies a non-empty WAL into <see cref="WalBackupFolder"/>; returns the copy's path, or <see langword="null"/> when there was none.</summary>
+    /// <exception cref="IOException">The copy failed (for example the disk is full); no partial copy is left behind.</exception>
     public static string? PreserveWal(string databasePath)
     {
         var wal = new FileInfo(WalPath(databasePath));
@@ -27,13 +28,24 @@ public static class DatabaseFiles
         var folder = Path.Combine(wal.DirectoryName!, WalBackupFolder);
         Directory.CreateDirectory(folder);
         var copy = Path.Combine(folder, $"{wal.Name}.{Stamp()}");
-        File.Copy(wal.FullName, copy, overwrite: false);
+        try
+        {
+            File.Copy(wal.FullName, copy, overwrite: false);
+        }
+        catch (IOException)
+        {
+            // A partial copy (a full disk) is no copy: by design never leave a 0-byte or truncated file that looks like one.
+            TryDelete(copy);
+            throw;
+        }
+
         return copy;
     }
 
     /// <summary>
-    /// Moves the database and its WAL into a new <c>damaged-&lt;UTC time&gt;</c> folder beside them, so a
-    /// fresh database can be recovered in their place. Nothing is deleted. Returns the folder.
+    /// Moves the database, its WAL and the journal log folder (<c>journal/</c>) into a new
+    /// <c>damaged-&lt;UTC time&gt;</c> folder beside them, so a fresh database (and log) can be recovered in their
+    /// place. Nothing is deleted. Returns the folder.
     /// </summary>
     public static string SetAside(string databasePath)
     {
@@ -48,7 +60,25 @@ public static class DatabaseFiles
             }
         }
 
+        var log = Path.Combine(directory, CommitLog.JournalLog.DirectoryName);
+        if (Directory.Exists(log))
+        {
+            Directory.Move(log, Path.Combine(folder, CommitLog.JournalLog.DirectoryName));
+        }
+
         return folder;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The copy failed already; the error being reported is that one.
+        }
     }
 
     private static string Stamp() => DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture);

@@ -1,16 +1,99 @@
 namespace TradeStore.Storage;
 
 /// <summary>
-/// DuckDB could not open or replay the database (for example a damaged WAL). Nothing has been moved
-/// or deleted; the message carries DuckDB's own words so an operator can decide what to do.
+/// The database could not be opened or read: DuckDB refused the file or its WAL, a data block is corrupt, or the file
+/// system refused (full, read-only, no permission, a path that is a file). Nothing has been moved or deleted. The
+/// message names the file and the cause and says what to do: by design "recover" only for a damaged file, never for an
+/// undamaged database on a full or read-only disk.
 /// </summary>
-public sealed class DatabaseOpenException(string path, string duckDbMessage, Exception inner)
-    : Exception(
-        $"DuckDB could not open {path}: {duckDbMessage} No file was moved or deleted. " +
-        "To rebuild it: tradestore recover --from clickhouse --set-aside (the damaged files are kept in a damaged-<time> folder), " +
-        "then tradestore recover --from redis for the tail ClickHouse had not received yet.", inner)
+public sealed class DatabaseOpenException : Exception
 {
-    public string DatabasePath { get; } = path;
+    /// <summary>What to do about a damaged database file: rebuild it from the derived stores.</summary>
+    public const string RecoverAdvice =
+        "To rebuild it: tradestore recover --from clickhouse --set-aside (the damaged files are kept in a damaged-<time> folder), " +
+        "then tradestore recover --from redis for the tail ClickHouse had not received yet.";
 
-    public string DuckDbMessage { get; } = duckDbMessage;
+    /// <summary>DuckDB refused to open or replay <paramref name="path"/>; <paramref name="duckDbMessage"/> is its own words.</summary>
+    public DatabaseOpenException(string path, string duckDbMessage, Exception inner)
+        : this(path, $"DuckDB could not open {path}: {duckDbMessage}", AdviceFor(path, duckDbMessage) ?? RecoverAdvice, inner)
+    {
+        DuckDbMessage = duckDbMessage;
+    }
+
+    private DatabaseOpenException(string path, string what, string advice, Exception inner)
+        : base($"{what.TrimEnd('.', ' ')}. No file was moved or deleted. {advice}", inner)
+    {
+        DatabasePath = path;
+        DuckDbMessage = inner.Message.Trim();
+        Advice = advice;
+    }
+
+    public string DatabasePath { get; }
+
+    /// <summary>The underlying message (DuckDB's or the operating system's).</summary>
+    public string DuckDbMessage { get; }
+
+    /// <summary>What the operator should do.</summary>
+    public string Advice { get; } = RecoverAdvice;
+
+    /// <summary>DuckDB opened <paramref name="path"/> but failed reading it (for example a corrupt data block).</summary>
+    public static DatabaseOpenException ReadFailed(string path, Exception inner)
+    {
+        var message = inner.Message.Trim();
+        return new DatabaseOpenException(path, $"DuckDB could not read {path}: {message}", AdviceFor(path, message) ?? RecoverAdvice, inner);
+    }
+
+    /// <summary>
+    /// The file system refused <paramref name="action"/> on <paramref name="file"/> before DuckDB opened the database
+    /// at <paramref name="path"/> (creating its directory, copying a WAL aside).
+    /// </summary>
+    public static DatabaseOpenException FileSystem(string path, string action, string file, Exception inner)
+    {
+        var message = inner.Message.Trim();
+        return new DatabaseOpenException(path, $"cannot {action} {file}: {message}",
+            AdviceFor(file, message) ?? "Check the disk and the path (space, permissions, mount) and start again; the database itself was not touched.", inner);
+    }
+
+    /// <summary>Advice for a cause that is the file system's, not the file's; <see langword="null"/> when the file itself is at fault.</summary>
+    private static string? AdviceFor(string file, string message)
+    {
+        if (Contains(message, "No space left on device") || Contains(message, "disk full") || Contains(message, "Disk quota exceeded"))
+        {
+            return "The disk is full: free space on it and start again. The database is not damaged; do not recover it.";
+        }
+
+        if (Contains(message, "Read-only file system"))
+        {
+            return "The file system is read-only: remount it read-write, or point --data (Storage:DataDirectory) at a writable directory, and start again. " +
+                "The database is not damaged; do not recover it.";
+        }
+
+        if (Contains(message, "Permission denied") || Contains(message, "Access to the path"))
+        {
+            return "TradeStore may not write there: give its user write permission on the directory and files, or point --data (Storage:DataDirectory) elsewhere, and start again.";
+        }
+
+        if (Contains(message, "Not a directory") || FileInPath(file) is not null)
+        {
+            return $"{FileInPath(file) ?? file} is a file, not a directory: point --data (Storage:DataDirectory) at a directory.";
+        }
+
+        return null;
+    }
+
+    private static bool Contains(string message, string text) => message.Contains(text, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The nearest ancestor of <paramref name="file"/> that exists as a file, where a directory must be.</summary>
+    private static string? FileInPath(string file)
+    {
+        for (var directory = Path.GetDirectoryName(Path.GetFullPath(file)); !string.IsNullOrEmpty(directory); directory = Path.GetDirectoryName(directory))
+        {
+            if (File.Exists(directory))
+            {
+                return directory;
+            }
+        }
+
+        return null;
+    }
 }

@@ -30,14 +30,31 @@ public sealed partial class DuckDbDatabase : IDisposable
     /// Never moves or deletes a database or WAL file, whatever fails.
     /// </summary>
     /// <exception cref="DatabaseLockedException">Another process holds the file.</exception>
-    /// <exception cref="DatabaseOpenException">DuckDB refused to open or replay the file.</exception>
+    /// <exception cref="DatabaseOpenException">DuckDB refused to open or replay the file, or the file system refused (full, read-only, a path that is a file).</exception>
     /// <param name="path">The database file.</param>
     /// <param name="checkpointThreshold">DuckDB's <c>checkpoint_threshold</c> (see <see cref="StorageOptions.CheckpointThreshold"/>).</param>
     public static DuckDbDatabase Open(string path, string checkpointThreshold = StorageOptions.DefaultCheckpointThreshold)
     {
         var fullPath = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(fullPath)!);
-        var walCopy = DatabaseFiles.PreserveWal(fullPath);
+        var directory = System.IO.Path.GetDirectoryName(fullPath)!;
+        try
+        {
+            Directory.CreateDirectory(directory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw DatabaseOpenException.FileSystem(fullPath, "create the data directory", directory, ex);
+        }
+
+        string? walCopy;
+        try
+        {
+            walCopy = DatabaseFiles.PreserveWal(fullPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw DatabaseOpenException.FileSystem(fullPath, "keep a copy (in wal-backups/) of the WAL left by a crash,", DatabaseFiles.WalPath(fullPath), ex);
+        }
 
         var connection = new DuckDBConnection($"Data Source={fullPath}");
         try
@@ -65,6 +82,9 @@ public sealed partial class DuckDbDatabase : IDisposable
 
         return new DuckDbDatabase(fullPath, connection) { PreservedWal = walCopy };
     }
+
+    /// <summary>Whether commits succeed: the write engine reports into it, readiness reads it.</summary>
+    public StorageWriteHealth WriteHealth { get; } = new();
 
     /// <summary>Where the WAL found at open was copied (a crash left it), or <see langword="null"/>.</summary>
     public string? PreservedWal { get; private init; }

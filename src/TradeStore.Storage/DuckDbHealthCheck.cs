@@ -1,10 +1,25 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace TradeStore.Storage;
 
-/// <summary>Readiness of the system of record: the database answers a query.</summary>
-public sealed class DuckDbHealthCheck(DuckDbDatabase database) : IHealthCheck
+/// <summary>
+/// Readiness of the system of record: the database answers a query, and commits succeed. While the write engine's
+/// commits fail (<see cref="StorageWriteHealth"/>: a full disk, an I/O error) it is unhealthy with the cause. By design
+/// it then probes with a tiny commit of its own, so readiness comes back by itself when the disk takes writes again,
+/// even when no client writes while the service is out of rotation.
+/// </summary>
+public sealed class DuckDbHealthCheck(DuckDbDatabase database, ILogger<DuckDbHealthCheck>? logger = null) : IHealthCheck
 {
+    /// <summary>A commit that changes nothing visible: the <c>trade_state</c> checkpoint row (migration 0002) keeps its values.</summary>
+    private const string ProbeSql = "UPDATE sync_checkpoints SET updated_at = updated_at WHERE sink = 'trade_state'";
+
+    /// <summary>Size of the scratch file the probe writes: room for several full batches.</summary>
+    private const int ProbeBytes = 1024 * 1024;
+
+    private readonly ILogger _logger = logger ?? (ILogger)NullLogger.Instance;
+
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
@@ -13,11 +28,76 @@ public sealed class DuckDbHealthCheck(DuckDbDatabase database) : IHealthCheck
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT 1";
             command.ExecuteScalar();
-            return Task.FromResult(HealthCheckResult.Healthy(database.Path));
         }
         catch (Exception ex)
         {
             return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"DuckDB at {database.Path} does not answer: {ex.Message}", ex));
+        }
+
+        if (database.WriteHealth.WritesRefused is { } refused)
+        {
+            return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"writes are refused: {refused}"));
+        }
+
+        if (database.WriteHealth.Failure is { } failure && !ProbeCommits())
+        {
+            return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus,
+                $"commits to {database.Path} fail since {failure.Since:yyyy-MM-ddTHH:mm:ssZ} ({failure.FailedBatches} batches refused as storage-failure): {failure.Cause}"));
+        }
+
+        return Task.FromResult(HealthCheckResult.Healthy(database.Path));
+    }
+
+    /// <summary>
+    /// Whether writes succeed now: a scratch file of <see cref="ProbeBytes"/> beside the database (a commit's few bytes
+    /// can fit in the slack of the WAL's last block while the disk is still full), then a commit. A success ends the run.
+    /// </summary>
+    private bool ProbeCommits()
+    {
+        var scratch = database.Path + ".write-probe";
+        try
+        {
+            using (var file = new FileStream(scratch, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.WriteThrough))
+            {
+                var block = new byte[64 * 1024];
+                for (var written = 0; written < ProbeBytes; written += block.Length)
+                {
+                    file.Write(block);
+                }
+
+                file.Flush(flushToDisk: true);
+            }
+
+            using var connection = database.OpenConnection();
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = ProbeSql;
+            command.ExecuteNonQuery();
+            transaction.Commit();
+        }
+        catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            return false;
+        }
+        finally
+        {
+            TryDelete(scratch);
+        }
+
+        database.WriteHealth.Recovered(_logger);
+        return true;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Nothing to clean up, or the next probe replaces it.
         }
     }
 }

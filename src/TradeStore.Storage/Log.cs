@@ -34,4 +34,34 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2009, Level = LogLevel.Critical, Message = "The trade_state flusher stopped unexpectedly; trade_state lags until the next start (reads stay exact)")]
     public static partial void StateFlusherCrashed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "WriteEngine stopped at seq {LastSeq}; the database was NOT checkpointed (see event 2005): every acknowledged event is in the journal log and the next start replays it")]
+    public static partial void EngineStoppedUncheckpointed(ILogger logger, long lastSeq);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Error, Message = "Commits still failing: {Failed} more batches failed and were rolled back (refused as storage-failure) since the last report; failing for {FailingSeconds:0} s: {Cause}")]
+    public static partial void CommitsStillFailing(ILogger logger, long failed, double failingSeconds, string cause);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "Commits succeed again after {FailedBatches} failed batches over {FailingSeconds:0.0} s")]
+    public static partial void CommitsRecovered(ILogger logger, long failedBatches, double failingSeconds);
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Warning, Message = "Journal log: a torn tail of {Bytes} bytes at offset {Offset} of {File} was cut (a crash interrupted an append that was never acknowledged); the bytes are kept in {PreservedAs}")]
+    public static partial void LogTornTailCut(ILogger logger, string file, long offset, long bytes, string preservedAs);
+
+    [LoggerMessage(EventId = 2021, Level = LogLevel.Information, Message = "Journal log replayed into DuckDB: seq {FromSeq}..{ToSeq} ({Count} events) in {Milliseconds} ms")]
+    public static partial void LogReplayed(ILogger logger, long fromSeq, long toSeq, long count, long milliseconds);
+
+    [LoggerMessage(EventId = 2022, Level = LogLevel.Warning, Message = "DuckDB holds the journal up to seq {DuckDbSeq} but the journal log only up to seq {LogSeq} (events appended by 'tradestore recover', or the log's tail lost to an OS crash with Storage:Durability=os); the missing records were copied into the log from DuckDB")]
+    public static partial void LogBehindDuckDb(ILogger logger, long duckDbSeq, long logSeq);
+
+    [LoggerMessage(EventId = 2023, Level = LogLevel.Error, Message = "Applying seq {FirstSeq}..{LastSeq} ({Count} events) from the journal log to DuckDB failed ({Failures} in a row); they stay durable in the log and are retried")]
+    public static partial void ApplyFailed(ILogger logger, Exception exception, long firstSeq, long lastSeq, int count, int failures);
+
+    [LoggerMessage(EventId = 2024, Level = LogLevel.Information, Message = "DuckDB checkpointed at seq {Seq}; {Segments} journal log segment(s) recycled")]
+    public static partial void LogRecycled(ILogger logger, long seq, int segments);
+
+    [LoggerMessage(EventId = 2025, Level = LogLevel.Warning, Message = "DuckDB checkpoint to recycle journal log segments failed; retried later (the log keeps the segments)")]
+    public static partial void RecycleCheckpointFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2027, Level = LogLevel.Warning, Message = "Stopping with seq {AppliedSeq}..{LastSeq} not applied to DuckDB ({Reason}); they are durable in the journal log and the next start replays them")]
+    public static partial void StoppedWithUnapplied(ILogger logger, long appliedSeq, long lastSeq, string reason);
 }

@@ -45,6 +45,22 @@ public sealed class SupervisorTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_ChildExitsWithConfigurationError_NotRestartedAndReportedAsConfigurationError()
+    {
+        var starts = _work.File("starts");
+        using var supervisor = new Supervisor(Options($"echo x >> {starts}; exit 2"), NullLogger.Instance);
+
+        var outcome = await supervisor.RunAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+
+        Assert.Equal(GuardOutcome.ChildConfigurationError, outcome);
+        Assert.Single(File.ReadAllLines(starts));
+        var status = StatusFile.Read(_work.File("status.json"))!;
+        Assert.Equal(GuardStates.Stopped, status.State);
+        Assert.Equal(0, status.Restarts);
+        Assert.Equal(2, status.LastExit!.ExitCode);
+    }
+
+    [Fact]
     public async Task Run_StopRequested_ForwardsSignalAndChildExitsGracefully()
     {
         var marker = _work.File("got-term");

@@ -97,20 +97,39 @@ public sealed partial class GuardTests : IDisposable
     [Fact]
     public async Task Guard_ChildCrashesAtOnce_RestartsWithGrowingDelaysThenGivesUpWithItsExitCode()
     {
+        // The test holds the database, so every child exits 3 (locked): a failure that may heal, so it is restarted.
+        using var holder = DuckDbDatabase.Open(_work.DatabasePath);
+        await using var guard = TradeStoreProcess.Start(GuardArguments("--max-restarts", "3", "--restart-window", "5m"), _work.Path);
+
+        var exitCode = await guard.WaitForExitAsync(TimeSpan.FromSeconds(120));
+
+        Assert.True(exitCode == 10, $"exit code {exitCode}:\n{guard.Output}");
+        Assert.Contains("gave up: the child needed more than 3 restarts within 5m", guard.Output);
+        Assert.Contains("locked", guard.Output); // the child's own reason reaches the same log
+        var delays = RestartDelay().Matches(guard.Output).Select(m => Durations.TryParse(m.Groups[1].Value, out var d) ? d : TimeSpan.MinValue).ToList();
+        Assert.Equal(3, delays.Count);
+        Assert.True(delays[0] < delays[1] && delays[1] < delays[2], $"delays grow: {string.Join(", ", delays)}");
+        var status = StatusFile.Read(StatusPath)!;
+        Assert.Equal(GuardStates.GaveUp, status.State);
+        Assert.Equal(3, status.LastExit!.ExitCode);
+    }
+
+    [Fact]
+    public async Task Guard_ChildBadConfiguration_ExitsTwoAtOnceWithoutRestarting()
+    {
         await using var guard = TradeStoreProcess.Start(
             GuardArguments("--max-restarts", "3", "--restart-window", "5m"), _work.Path,
             new Dictionary<string, string> { ["TRADESTORE__CLICKHOUSE__URL"] = "nonsense" });
 
         var exitCode = await guard.WaitForExitAsync(TimeSpan.FromSeconds(120));
 
-        Assert.True(exitCode == 10, $"exit code {exitCode}:\n{guard.Output}");
-        Assert.Contains("gave up: the child needed more than 3 restarts within 5m", guard.Output);
+        Assert.True(exitCode == 2, $"exit code {exitCode}:\n{guard.Output}");
         Assert.Contains("ClickHouse:Url", guard.Output); // the child's own reason reaches the same log
-        var delays = RestartDelay().Matches(guard.Output).Select(m => Durations.TryParse(m.Groups[1].Value, out var d) ? d : TimeSpan.MinValue).ToList();
-        Assert.Equal(3, delays.Count);
-        Assert.True(delays[0] < delays[1] && delays[1] < delays[2], $"delays grow: {string.Join(", ", delays)}");
+        Assert.Contains("refused its configuration", guard.Output);
+        Assert.DoesNotMatch(RestartDelay(), guard.Output);
         var status = StatusFile.Read(StatusPath)!;
-        Assert.Equal(GuardStates.GaveUp, status.State);
+        Assert.Equal(GuardStates.Stopped, status.State);
+        Assert.Equal(0, status.Restarts);
         Assert.Equal(2, status.LastExit!.ExitCode);
     }
 

@@ -90,6 +90,31 @@ public sealed class ProjectorTests
         Assert.Equal("3", (string)(await redis.Database.HashGetAsync(redis.Keys.Positions("A"), "XYZ:boughtQty"))!);
     }
 
+    [Fact]
+    public async Task Status_IdleAndCaughtUp_NeverReportsSeqMinusOne()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(ProjectorTests));
+        using var dir = new TempDirectory("redis-idle");
+        using var journal = new TestJournal(dir.DatabasePath);
+        await using var connection = redis.Connection();
+        using var projector = redis.Projector(journal.Database, connection);
+        journal.Observers.Add(projector);
+        await projector.StartAsync(Ct);
+        journal.Commit(new CreateTrade("I1", "A", "XYZ", Side.Buy, 1m, 10m), new CreateTrade("I2", "A", "XYZ", Side.Sell, 1m, 10m));
+        await WaitForCheckpointAsync(redis, journal.LastSeq);
+
+        // An idle projector re-reads Redis's checkpoint every second: readiness polls across three of those re-reads.
+        var reported = new HashSet<long>();
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(3.5);
+        while (DateTime.UtcNow < until)
+        {
+            reported.Add(projector.Status.Checkpoint);
+        }
+
+        await projector.StopAsync(Ct);
+        Assert.Equal([journal.LastSeq], reported);
+    }
+
     internal static async Task WaitForCheckpointAsync(RedisScope redis, long seq, TimeSpan? timeout = null)
     {
         string? last = null;

@@ -49,6 +49,12 @@ public sealed class ProblemsTests
     [InlineData("$['odd name']", "odd name")]
     [InlineData("$", null)]
     [InlineData("$[3]", null)]
+    [InlineData("$['a[']", "a[")]
+    [InlineData("$['a\\']']", "a']")]
+    [InlineData("$['a.b']", "a.b")]
+    [InlineData("$.items[2].price", "price")]
+    [InlineData("$['unterminated", null)]
+    [InlineData("$[", null)]
     [InlineData(null, null)]
     public void FieldOf_JsonPath_LastPropertyName(string? path, string? field) => Assert.Equal(field, Problems.FieldOf(path));
 }

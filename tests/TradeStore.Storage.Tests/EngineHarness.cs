@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
+using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Engine;
 using TradeStore.Storage.Migrations;
 using TradeStore.TestSupport;
@@ -22,7 +23,18 @@ internal sealed class EngineHarness : IAsyncDisposable
         _logger = logger;
     }
 
-    public DuckDbDatabase Database { get; private set; } = null!;
+    /// <summary>The database, once it holds every acknowledged event (DuckDB trails the journal log by the apply lag).</summary>
+    public DuckDbDatabase Database
+    {
+        get
+        {
+            Engine?.WaitApplied(Engine.LastSeq, TimeSpan.FromSeconds(30));
+            return DatabaseAsIs;
+        }
+    }
+
+    /// <summary>The database as it is now, without waiting for DuckDB to catch up.</summary>
+    public DuckDbDatabase DatabaseAsIs { get; private set; } = null!;
 
     public StateIndex Index { get; private set; } = null!;
 
@@ -46,12 +58,23 @@ internal sealed class EngineHarness : IAsyncDisposable
     }
 
     /// <summary>
-    /// Copies the database file and its WAL into <paramref name="directory"/> while the engine runs: what a SIGKILL at
-    /// this moment leaves on disk (every commit is in the WAL; nothing the engine would do at a clean stop happened).
-    /// Call it while no command is in flight. Returns the copy's database path.
+    /// Copies the database file, its WAL and the journal log into <paramref name="directory"/> while the engine runs:
+    /// what a SIGKILL at this moment leaves on disk (every acknowledged event is in the log and, once applied, in the
+    /// WAL; nothing the engine would do at a clean stop happened). Waits for DuckDB to hold every acknowledged event
+    /// first, so the copy of the database is of a quiet moment. Call it while no command is in flight. Returns the
+    /// copy's database path.
     /// </summary>
     public string CopyFilesAsIfKilled(string directory)
     {
+        Assert.True(Engine.WaitApplied(Engine.LastSeq, TimeSpan.FromSeconds(30)), "DuckDB did not catch up with the journal log");
+        var log = JournalLog.DirectoryFor(Database.Path);
+        var logCopy = JournalLog.DirectoryFor(Path.Combine(directory, "tradestore.duckdb"));
+        Directory.CreateDirectory(logCopy);
+        foreach (var file in Directory.GetFiles(log))
+        {
+            File.Copy(file, Path.Combine(logCopy, Path.GetFileName(file)));
+        }
+
         var target = Path.Combine(directory, "tradestore.duckdb");
         File.Copy(Database.Path, target);
         var wal = Database.Path + ".wal";
@@ -72,6 +95,7 @@ internal sealed class EngineHarness : IAsyncDisposable
         Open();
     }
 
+    /// <summary>A single value read from DuckDB, once it holds every acknowledged event (it trails the journal log).</summary>
     public long Scalar(string sql)
     {
         using var connection = Database.OpenConnection();
@@ -88,11 +112,11 @@ internal sealed class EngineHarness : IAsyncDisposable
 
     private void Open()
     {
-        Database = DuckDbDatabase.Open(_directory.DatabasePath);
-        DuckDbSchema.MigrateToLatest(Database);
+        DatabaseAsIs = DuckDbDatabase.Open(_directory.DatabasePath);
+        DuckDbSchema.MigrateToLatest(DatabaseAsIs);
         Index = new StateIndex();
-        Engine = new WriteEngine(Database, Index, _options, _observers, _logger);
-        Queries = new TradeQueries(Database, Index, Engine);
+        Engine = new WriteEngine(DatabaseAsIs, Index, _options, _observers, _logger);
+        Queries = new TradeQueries(DatabaseAsIs, Index, Engine);
         Engine.Start();
     }
 
@@ -103,6 +127,6 @@ internal sealed class EngineHarness : IAsyncDisposable
             await Engine.DisposeAsync();
         }
 
-        Database?.Dispose();
+        DatabaseAsIs?.Dispose();
     }
 }

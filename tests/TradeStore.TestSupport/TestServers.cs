@@ -21,6 +21,11 @@ public static class TestServers
     /// <summary><c>http://host:port</c> of the test etcd's client endpoint.</summary>
     public static string Etcd => Require(EtcdVariable, "etcd (Debian package etcd-server)");
 
+    /// <summary>Debian's Chromium, which <c>scripts/test.sh</c> installs (no browser download is possible).</summary>
+    public static string Chromium => File.Exists(ChromiumPath) ? ChromiumPath : Missing($"{ChromiumPath} is missing: run the suite with scripts/test.sh, which installs Debian's chromium.");
+
+    public const string ChromiumPath = "/usr/bin/chromium";
+
     public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
     private static string Require(string variable, string server)
@@ -31,7 +36,11 @@ public static class TestServers
             return value;
         }
 
-        var message = $"{variable} is not set: run the suite with scripts/test.sh, which starts a real {server}.";
+        return Missing($"{variable} is not set: run the suite with scripts/test.sh, which starts a real {server}.");
+    }
+
+    private static string Missing(string message)
+    {
         if (IsCi)
         {
             Assert.Fail(message);

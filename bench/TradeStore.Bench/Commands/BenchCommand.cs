@@ -43,6 +43,8 @@ public static class BenchCommand
                 result.AddError("--preload must be 0 or greater.");
             }
         });
+        var durability = new Option<string>("--durability") { Description = "Storage:Durability for this run: fsync (acknowledge after fdatasync) or os (no fsync).", DefaultValueFactory = _ => "fsync" };
+        durability.AcceptOnlyFromAmong("fsync", "os");
         var stateFlush = new Option<int>("--state-flush-ms")
         {
             Description = "Engine:StateFlushInterval for this run, in milliseconds.",
@@ -70,7 +72,7 @@ public static class BenchCommand
 
         var command = new Command("engine", "Throughput and acknowledgement latency of the in-process WriteEngine, and its ratio to one DuckDB transaction per trade.")
         {
-            workload, duration, rate, concurrency, maxBatch, baseline, json, preload, stateFlush,
+            workload, duration, rate, concurrency, maxBatch, baseline, json, preload, stateFlush, durability,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -83,7 +85,8 @@ public static class BenchCommand
                 BaselineDuration: TimeSpan.FromSeconds(parseResult.GetValue(baseline)),
                 JsonFile: parseResult.GetValue(json),
                 Preload: parseResult.GetValue(preload),
-                StateFlushInterval: TimeSpan.FromMilliseconds(parseResult.GetValue(stateFlush))), parseResult.InvocationConfiguration.Output, cancellationToken);
+                StateFlushInterval: TimeSpan.FromMilliseconds(parseResult.GetValue(stateFlush)),
+                Durability: parseResult.GetValue(durability) == "os" ? DurabilityMode.Os : DurabilityMode.Fsync), parseResult.InvocationConfiguration.Output, cancellationToken);
             return ExitCodes.Success;
         });
         return command;
@@ -92,17 +95,23 @@ public static class BenchCommand
     private static Command Index()
     {
         var trades = new Option<int>("--trades") { Description = "Trades in the database whose state index is loaded.", DefaultValueFactory = _ => 1_000_000, HelpName = "N" };
-        trades.Validators.Add(result =>
+        var accounts = new Option<int>("--accounts") { Description = "Accounts the trades are spread over (in turn).", DefaultValueFactory = _ => 50, HelpName = "A" };
+        var symbols = new Option<int>("--symbols") { Description = "Symbols the trades are spread over (by a hash, so every account trades many).", DefaultValueFactory = _ => 200, HelpName = "S" };
+        foreach (var positive in new[] { trades, accounts, symbols })
         {
-            if (result.GetValueOrDefault<int>() < 1)
+            positive.Validators.Add(result =>
             {
-                result.AddError("--trades must be 1 or greater.");
-            }
-        });
-        var command = new Command("index", "Start-up time and memory of the in-memory state index for N trades.") { trades };
+                if (result.GetValueOrDefault<int>() < 1)
+                {
+                    result.AddError($"{result.Option.Name} must be 1 or greater.");
+                }
+            });
+        }
+
+        var command = new Command("index", "Start-up time, memory (bytes per trade with every index) and in-process list and position latency of the state index for N trades.") { trades, accounts, symbols };
         command.SetAction(parseResult =>
         {
-            IndexBenchmark.Run(parseResult.GetValue(trades), parseResult.InvocationConfiguration.Output);
+            IndexBenchmark.Run(parseResult.GetValue(trades), parseResult.InvocationConfiguration.Output, parseResult.GetValue(accounts), parseResult.GetValue(symbols));
             return ExitCodes.Success;
         });
         return command;
@@ -111,7 +120,7 @@ public static class BenchCommand
     private static Command Http()
     {
         var url = new Option<Uri>("--url") { Description = "Base address of a running server, e.g. http://127.0.0.1:5080.", Required = true, HelpName = "URL", CustomParser = ParseUrl };
-        var workload = new Option<string>("--workload") { Description = "insert: new trades; mixed: 50% amends/fills of trades created earlier in the run; read: GET /v1/trades/{id} of a seeded set; list: GET /v1/trades?account=…&limit=100.", DefaultValueFactory = _ => "insert" };
+        var workload = new Option<string>("--workload") { Description = "insert: new trades; mixed: 50% amends/fills of trades created earlier in the run; read: GET /v1/trades/{id} of a seeded set; list: GET /v1/trades?account=…&limit=100, then with &symbol=…, right after seeding and again once /metrics shows the state flusher and sinks caught up (four runs of --duration).", DefaultValueFactory = _ => "insert" };
         workload.AcceptOnlyFromAmong(HttpBenchmark.Workloads);
         var rate = new Option<int?>("--rate") { Description = "Open loop: N requests per second (latency from the scheduled send time). Without it: closed loop.", HelpName = "N" };
         var duration = new Option<int>("--duration") { Description = "Seconds of load.", DefaultValueFactory = _ => 10, HelpName = "S" };
@@ -121,6 +130,10 @@ public static class BenchCommand
         var verify = new Option<int?>("--verify-limit") { Description = "Read back at most N acknowledged trades (a random sample). Default: all of them.", HelpName = "N" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
         var apiKey = new Option<string?>("--api-key") { Description = "Sent as 'Authorization: Bearer K' on every request.", HelpName = "K" };
+        var bare = new Option<bool>("--baseline")
+        {
+            Description = "Then run the same load against a bare endpoint in this process (the same HTTP pipeline and JSON work, commands decided in memory, nothing stored) and print the server's rate as a fraction of it.",
+        };
         foreach (var positive in new[] { duration, concurrency, batch, seed })
         {
             positive.Validators.Add(result =>
@@ -145,10 +158,11 @@ public static class BenchCommand
 
         var command = new Command("http", "Load over the HTTP API of a running server: achieved rate, errors by status, latency percentiles, and a read-back of every acknowledged write.")
         {
-            url, workload, rate, duration, concurrency, batch, seed, verify, json, apiKey,
+            url, workload, rate, duration, concurrency, batch, seed, verify, json, apiKey, bare,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
+            var output = parseResult.InvocationConfiguration.Output;
             var result = await HttpBenchmark.RunAsync(new HttpBenchmarkOptions(
                 Url: parseResult.GetValue(url)!,
                 Workload: parseResult.GetValue(workload)!,
@@ -164,6 +178,24 @@ public static class BenchCommand
             {
                 await parseResult.InvocationConfiguration.Error.WriteLineAsync($"{result.Missing} acknowledged writes are missing or older than acknowledged.");
                 return ExitCodes.Failure;
+            }
+
+            if (parseResult.GetValue(bare))
+            {
+                await using var endpoint = await BareEndpoint.StartAsync(cancellationToken);
+                output.WriteLine($"baseline: the same load against a bare endpoint ({endpoint.Url}: same pipeline and JSON work, nothing stored)");
+                var limit = await HttpBenchmark.RunAsync(new HttpBenchmarkOptions(
+                    Url: endpoint.Url,
+                    Workload: parseResult.GetValue(workload)!,
+                    Rate: parseResult.GetValue(rate),
+                    Concurrency: parseResult.GetValue(concurrency),
+                    Batch: parseResult.GetValue(batch),
+                    Duration: TimeSpan.FromSeconds(parseResult.GetValue(duration)),
+                    SeedTrades: parseResult.GetValue(seed),
+                    VerifyLimit: parseResult.GetValue(verify)), output, cancellationToken);
+                var fraction = limit.OperationsPerSecond > 0 ? result.OperationsPerSecond / limit.OperationsPerSecond : 0;
+                output.WriteLine(FormattableString.Invariant(
+                    $"baseline: TradeStore {result.OperationsPerSecond:N0} ops/s = {fraction:P0} of the bare endpoint's {limit.OperationsPerSecond:N0} ops/s (p99 {result.Latency.P99Ms:0.00} ms vs {limit.Latency.P99Ms:0.00} ms)"));
             }
 
             return ExitCodes.Success;

@@ -134,8 +134,14 @@ public static class GuardCommand
         {
             GuardOutcome.Stopped or GuardOutcome.ChildExitedCleanly => ExitCodes.Success,
             GuardOutcome.StoppedForcefully or GuardOutcome.StoppedWithError => ExitCodes.Failure,
+            GuardOutcome.ChildConfigurationError => ExitCodes.BadInput,
             _ => ExitCodes.GuardGaveUp,
         };
+        if (outcome == GuardOutcome.ChildConfigurationError)
+        {
+            error.WriteLine($"tradestore: guard: the child refused its configuration (exit {ExitCodes.BadInput}); not restarting it. Correct the configuration and start again.");
+        }
+
         if (outcome == GuardOutcome.GaveUp)
         {
             error.WriteLine($"tradestore: guard: gave up: the child needed more than {options.MaxRestarts} restarts within {Durations.Format(options.RestartWindow)}; exiting with code {exitCode}.");

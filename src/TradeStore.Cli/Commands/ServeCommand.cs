@@ -1,6 +1,9 @@
 using System.CommandLine;
+using DuckDB.NET.Data;
+using Microsoft.Extensions.DependencyInjection;
 using TradeStore.Core.Options;
 using TradeStore.Server;
+using TradeStore.Storage;
 
 namespace TradeStore.Cli.Commands;
 
@@ -29,8 +32,17 @@ public static class ServeCommand
 
             var configuration = CommonOptions.BuildConfiguration(parseResult, flags);
             await using var app = TradeStoreHost.Build(configuration);
-            // The host's own console lifetime handles SIGTERM and Ctrl-C and runs the graceful shutdown.
-            await app.RunAsync();
+            try
+            {
+                // The host's own console lifetime handles SIGTERM and Ctrl-C and runs the graceful shutdown.
+                await app.RunAsync();
+            }
+            catch (DuckDBException ex)
+            {
+                // The engine reads the whole state at start: a corrupt block or an I/O error surfaces here.
+                throw DatabaseOpenException.ReadFailed(app.Services.GetRequiredService<DuckDbDatabase>().Path, ex);
+            }
+
             return ExitCodes.Success;
         });
         return command;

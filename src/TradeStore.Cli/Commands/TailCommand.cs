@@ -8,7 +8,11 @@ using TradeStore.Server.Configuration;
 
 namespace TradeStore.Cli.Commands;
 
-/// <summary><c>tradestore tail [--from SEQ]</c>: prints the Redis change stream as one JSON object per line, following it live.</summary>
+/// <summary>
+/// <c>tradestore tail [--from SEQ] [--url URL] [--account A] [--symbol S]</c>: prints the change stream as one JSON object
+/// per line, following it live: from a running server's <c>GET /v1/changes</c> with <c>--url</c> (or when Redis is not
+/// configured, from the first <c>Server:Urls</c> address), otherwise from the Redis stream.
+/// </summary>
 public static class TailCommand
 {
     private const int BlockMilliseconds = 1000;
@@ -18,6 +22,27 @@ public static class TailCommand
     {
         Description = "Start at this seq (inclusive) instead of only new events.",
         HelpName = "SEQ",
+    };
+
+    private static readonly Option<Uri?> Url = new("--url")
+    {
+        Description = "Follow this server's change feed (GET /v1/changes) instead of Redis, e.g. http://127.0.0.1:5080. The API key, if any, is read from TRADESTORE_API_KEY.",
+        HelpName = "URL",
+        CustomParser = result => Uri.TryCreate(result.Tokens[0].Value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            ? uri
+            : ParseError(result, $"--url must be an absolute http:// or https:// address, got '{result.Tokens[0].Value}'."),
+    };
+
+    private static readonly Option<string?> Account = new("--account")
+    {
+        Description = "Only this account (change feed only).",
+        HelpName = "ACCOUNT",
+    };
+
+    private static readonly Option<string?> Symbol = new("--symbol")
+    {
+        Description = "Only this symbol (change feed only).",
+        HelpName = "SYMBOL",
     };
 
     private static readonly HashSet<string> Numbers = new(StringComparer.Ordinal) { "seq", "version", "lastSeq" };
@@ -34,16 +59,34 @@ public static class TailCommand
         var command = new Command("tail", "Print the change stream (one JSON line per event) and follow it until Ctrl-C. Works while the service runs.")
         {
             FromSeq,
+            Url,
+            Account,
+            Symbol,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
-            var options = RedisCommandSupport.RequireRedis(settings);
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            var account = parseResult.GetValue(Account);
+            var symbol = parseResult.GetValue(Symbol);
+            var url = parseResult.GetValue(Url);
+            if (url is not null || !settings.Redis.Enabled)
+            {
+                var server = url ?? FirstServerUrl(settings);
+                var tail = new ChangeFeedTail(server, Environment.GetEnvironmentVariable(ChangeFeedTail.ApiKeyVariable), output, error);
+                return await tail.RunAsync(parseResult.GetValue(FromSeq), account, symbol, stop.Token);
+            }
+
+            if (account is not null || symbol is not null)
+            {
+                throw new ConfigurationException("--account and --symbol filter the server's change feed: add --url (Redis's stream is read unfiltered).");
+            }
+
+            var options = settings.Redis;
             var keys = new RedisKeys(options.KeyPrefix);
             try
             {
@@ -94,6 +137,20 @@ public static class TailCommand
             }
         });
         return command;
+    }
+
+    /// <summary>The first <c>Server:Urls</c> address, with a wildcard host replaced by loopback.</summary>
+    private static Uri FirstServerUrl(TradeStoreSettings settings)
+    {
+        var first = settings.Server.Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0];
+        return new Uri(first.Replace("://0.0.0.0", "://127.0.0.1", StringComparison.Ordinal)
+            .Replace("://*", "://127.0.0.1", StringComparison.Ordinal).Replace("://+", "://127.0.0.1", StringComparison.Ordinal));
+    }
+
+    private static Uri? ParseError(System.CommandLine.Parsing.ArgumentResult result, string message)
+    {
+        result.AddError(message);
+        return null;
     }
 
     /// <summary>The entry id to read after: just before <paramref name="from"/>, or the newest entry for "only new events".</summary>

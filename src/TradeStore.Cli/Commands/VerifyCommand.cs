@@ -93,7 +93,15 @@ public static class VerifyCommand
         }
 
         using var database = DuckDbDatabase.Open(path);
-        DuckDbSchema.RequireLatest(database);
+        try
+        {
+            DuckDbSchema.RequireLatest(database);
+        }
+        catch (DuckDB.NET.Data.DuckDBException ex)
+        {
+            throw DatabaseOpenException.ReadFailed(path, ex);
+        }
+
         var report = new IntegrityChecker(database) { FullCompareLimit = sampleAbove }.Check();
         parseResult.InvocationConfiguration.Output.WriteLine($"duckdb: {report.Describe()}");
         return report.IsHealthy ? ExitCodes.Success : ExitCodes.Failure;

@@ -8,6 +8,7 @@ using TradeStore.ClickHouse.Migrations;
 using TradeStore.ClickHouse.Rows;
 using TradeStore.Core.Options;
 using TradeStore.Storage;
+using TradeStore.Storage.Integrity;
 using TradeStore.Storage.Journal;
 using TradeStore.Storage.Sync;
 
@@ -30,6 +31,7 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
     private static readonly TimeSpan FinalFlushLimit = TimeSpan.FromSeconds(3);
 
     private readonly ClickHouseClient _client;
+    private readonly DuckDbDatabase _database;
     private readonly JournalReader _journal;
     private readonly SyncCheckpoints _checkpoints;
     private readonly SyncSignal _signal;
@@ -68,6 +70,7 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
         ILogger<ClickHouseSyncService> logger)
     {
         _client = client;
+        _database = database;
         _journal = new JournalReader(database);
         _checkpoints = new SyncCheckpoints(database);
         _signal = signal;
@@ -235,6 +238,8 @@ public sealed class ClickHouseSyncService : BackgroundService, IHostedLifecycleS
         var journalLast = _journal.LastSeq();
         if (clickHouseMax > journalLast)
         {
+            // New writes would take seqs ClickHouse holds for other trades (issue 18): refuse them until recovered.
+            _database.WriteHealth.RefuseWrites(new JournalBehindSinksException(journalLast, [new SinkPosition("clickhouse", clickHouseMax)]).Message);
             throw new SyncConflictException(
                 $"ClickHouse {_options.Database}.trade_events holds events up to seq {clickHouseMax}, but this journal ends at seq {journalLast}: " +
                 "the ClickHouse database was filled from another TradeStore database (or this one lost events). Sync is paused: point " +

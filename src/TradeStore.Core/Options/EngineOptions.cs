@@ -31,4 +31,13 @@ public sealed class EngineOptions
     /// <value>Default 200 ms: each flush is one transaction whose cost hardly depends on its size (docs/benchmarks.md).</value>
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00", ErrorMessage = "must be between 00:00:00.001 and 01:00:00.")]
     public TimeSpan StateFlushInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// Acknowledged events (durable in the journal log) that DuckDB may trail by before the writer waits for it. Bounds
+    /// the memory the not-yet-applied events take while DuckDB is slow or failing; when it is reached, commands queue
+    /// and, once the queue is full, are refused as busy.
+    /// </summary>
+    /// <value>Default 1,000,000 (about 5 s of work at full speed, some hundreds of MB at most).</value>
+    [Range(1, 100_000_000, ErrorMessage = "must be between 1 and 100000000.")]
+    public int MaxApplyBacklog { get; set; } = 1_000_000;
 }

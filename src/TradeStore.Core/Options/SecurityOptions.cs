@@ -124,6 +124,23 @@ public sealed class QueryOptions
     [Range(1, 1_000_000, ErrorMessage = "must be between 1 and 1000000.")]
     public int MaxRows { get; set; } = 10_000;
 
+    /// <summary>
+    /// Most bytes of an answer's body, counted while the rows are written: the rows stop before the body would pass
+    /// it, and the answer says <c>truncated</c>. Bounds what one query holds in the server's memory and sends.
+    /// </summary>
+    /// <value>Default 16 MiB.</value>
+    [Range(1024, 1L << 30, ErrorMessage = "must be between 1024 and 1073741824 bytes.")]
+    public long MaxResultBytes { get; set; } = 16L << 20;
+
+    /// <summary>
+    /// How much the server process may grow while a query runs before the query is interrupted (answered 422
+    /// <c>query-memory</c>). Checked every 50 ms on the process's working set, so the writer keeps its memory; by design
+    /// not DuckDB's instance-wide <c>memory_limit</c>, which also starves the writer's commits (docs/security.md).
+    /// </summary>
+    /// <value>Default 1 GiB.</value>
+    [Range(16L << 20, 1L << 40, ErrorMessage = "must be between 16777216 (16 MiB) and 1099511627776 bytes.")]
+    public long MaxMemory { get; set; } = 1L << 30;
+
     /// <summary>How long a query may run before it is interrupted.</summary>
     /// <value>Default 10 seconds.</value>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00", ErrorMessage = "must be between 00:00:00.010 and 00:10:00.")]

@@ -37,6 +37,24 @@ public sealed class StorageOptions
     /// <summary>The default of <see cref="CheckpointThreshold"/>, also used by tools that open a database without configuration.</summary>
     public const string DefaultCheckpointThreshold = "64MB";
 
+    /// <summary>
+    /// What an acknowledged write survives: <c>fsync</c> (default) waits for the journal log's group commit to reach the
+    /// disk, so it survives power loss; <c>os</c> does not wait, so it survives a killed process but not an OS crash or
+    /// power loss (docs/write-path.md).
+    /// </summary>
+    /// <value>Default <see cref="DurabilityMode.Fsync"/>.</value>
+    [EnumDataType(typeof(DurabilityMode), ErrorMessage = "must be fsync or os.")]
+    public DurabilityMode Durability { get; set; } = DurabilityMode.Fsync;
+
+    /// <summary>
+    /// Size past which a journal log segment (<c>DIR/journal/*.log</c>) is sealed and a new one started. A sealed
+    /// segment is deleted once a DuckDB checkpoint holds all its records, so this bounds the log's disk use to a few
+    /// segments; smaller segments mean more checkpoints (each stalls DuckDB applies ~0.3 s, never acknowledgements).
+    /// </summary>
+    /// <value>Default 67,108,864 (64 MiB, about 300,000 events).</value>
+    [Range(65_536L, 4_294_967_296L, ErrorMessage = "must be between 65536 and 4294967296 bytes.")]
+    public long JournalSegmentBytes { get; set; } = 64L << 20;
+
     /// <summary>The full path of the database file.</summary>
     public string DatabasePath => Path.GetFullPath(Path.Combine(DataDirectory, DatabaseFileName));
 }

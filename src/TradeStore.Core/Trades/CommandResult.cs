@@ -26,6 +26,9 @@ public enum CommandErrorKind
 
     /// <summary>The batch could not be committed (500); nothing of it was written.</summary>
     StorageFailure,
+
+    /// <summary>The idempotency key was used before for a different request (422); nothing was written (<see cref="IdempotencyKeys"/>).</summary>
+    IdempotencyKeyReused,
 }
 
 /// <summary>A refused command: what kind of refusal, which field, and words a person can act on.</summary>

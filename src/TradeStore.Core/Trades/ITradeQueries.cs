@@ -14,8 +14,8 @@ public sealed record TradeFilter(
 public sealed record TradePage(IReadOnlyList<Trade> Trades, string? NextCursor);
 
 /// <summary>
-/// The read side. Point reads and positions come from the in-memory state index (microseconds);
-/// history and lists come from DuckDB.
+/// The read side. Point reads, positions and lists come from the in-memory state index (microseconds);
+/// history comes from the DuckDB journal.
 /// </summary>
 public interface ITradeQueries
 {

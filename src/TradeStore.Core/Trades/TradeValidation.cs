@@ -60,6 +60,12 @@ public static class TradeValidation
             return CommandError.Invalid("tradeId", $"tradeId must be 1 to {MaxIdLength} characters of A-Z, a-z, 0-9, '.', '_', ':', '-'.");
         }
 
+        if (tradeId is "." or "..")
+        {
+            // A URL path cannot address them: /v1/trades/.. is normalised away before it reaches the API.
+            return CommandError.Invalid("tradeId", "tradeId may not be '.' or '..': no URL could address the trade.");
+        }
+
         return null;
     }
 

@@ -10,6 +10,7 @@ using StackExchange.Redis;
 using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
 using TradeStore.Storage;
+using TradeStore.Storage.Integrity;
 using TradeStore.Storage.Journal;
 using TradeStore.Storage.Sync;
 
@@ -45,6 +46,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver, IHosted
     private const int MaxQueuedEvents = 200_000;
 
     private readonly RedisConnection _connection;
+    private readonly DuckDbDatabase _database;
     private readonly JournalReader _journal;
     private readonly SyncCheckpoints _checkpoints;
     private readonly ProjectionWriter _writer;
@@ -58,6 +60,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver, IHosted
     private long _journalSeq;
     private int _queuedEvents;
     private long _checkpoint = -1;
+    private long _knownCheckpoint = -1;
     private long _pausedAt = -1;
     private long _oldestPendingTicks;
     private long _recordedCheckpoint = -1;
@@ -78,6 +81,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver, IHosted
     public RedisProjector(RedisConnection connection, DuckDbDatabase database, IOptions<RedisOptions> options, ILogger<RedisProjector> logger, TimeProvider? timeProvider = null)
     {
         _connection = connection;
+        _database = database;
         _journal = new JournalReader(database);
         _checkpoints = new SyncCheckpoints(database);
         _options = options.Value;
@@ -95,7 +99,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver, IHosted
                 MaxDelay = _options.RetryMaxDelay,
                 OnRetry = args =>
                 {
-                    Log.ApplyFailed(_logger, args.Outcome.Exception!, Volatile.Read(ref _checkpoint), args.AttemptNumber + 1, args.RetryDelay);
+                    Log.ApplyFailed(_logger, args.Outcome.Exception!, Volatile.Read(ref _knownCheckpoint), args.AttemptNumber + 1, args.RetryDelay);
                     return default;
                 },
             })
@@ -108,7 +112,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver, IHosted
     {
         get
         {
-            var checkpoint = Volatile.Read(ref _checkpoint);
+            var checkpoint = Volatile.Read(ref _knownCheckpoint);
             var journal = Volatile.Read(ref _journalSeq);
             var oldest = Volatile.Read(ref _oldestPendingTicks);
             var lag = checkpoint >= 0 && checkpoint >= journal ? TimeSpan.Zero
@@ -219,7 +223,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver, IHosted
 
         RecordInDuckDb(force: true);
 
-        Log.Stopped(_logger, Volatile.Read(ref _checkpoint), Volatile.Read(ref _journalSeq));
+        Log.Stopped(_logger, Volatile.Read(ref _knownCheckpoint), Volatile.Read(ref _journalSeq));
     }
 
     private async Task WaitForWorkAsync(CancellationToken stoppingToken)
@@ -294,7 +298,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver, IHosted
                         break;
                 }
 
-                Volatile.Write(ref _checkpoint, result.Outcome == ApplyOutcome.PositionsMoved ? checkpoint : result.Checkpoint);
+                SetCheckpoint(result.Outcome == ApplyOutcome.PositionsMoved ? checkpoint : result.Checkpoint);
                 if (result.Outcome is ApplyOutcome.AlreadyApplied or ApplyOutcome.CheckpointMoved && result.Checkpoint > _journal.LastSeq())
                 {
                     Volatile.Write(ref _checkpoint, -1);
@@ -397,13 +401,20 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver, IHosted
             }
 
             Volatile.Write(ref _pausedAt, checkpoint);
+            Volatile.Write(ref _knownCheckpoint, checkpoint);
             Volatile.Write(ref _lastError, $"Redis checkpoint {checkpoint} is ahead of the journal ({journalLast}); run 'tradestore recover --from redis' or 'tradestore redis rebuild'");
+            if (checkpoint > journalLast)
+            {
+                // New writes would take seqs Redis holds for other trades (issue 18): refuse them until recovered.
+                _database.WriteHealth.RefuseWrites(new JournalBehindSinksException(journalLast, [new SinkPosition("redis", checkpoint)]).Message);
+            }
+
             Volatile.Write(ref _lastErrorTicks, _time.GetUtcNow().UtcTicks);
             return false;
         }
 
         Volatile.Write(ref _pausedAt, -1);
-        Volatile.Write(ref _checkpoint, checkpoint);
+        SetCheckpoint(checkpoint);
         return true;
     }
 
@@ -427,6 +438,17 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver, IHosted
 
         var entry = RedisFormat.ParseEvent(RedisFormat.ToDictionary(entries[0].Values));
         return entry.TradeId == row[0].TradeId && entry.Version == row[0].Version && entry.Type == row[0].Type;
+    }
+
+    /// <summary>
+    /// Sets the checkpoint the projector works from, and the last one known for reports. By design reports never read
+    /// <c>_checkpoint</c>: it is -1 ("re-read it") after every idle second and every failure, so readiness and failure
+    /// logs said "seq -1" on a caught-up server (issue 18).
+    /// </summary>
+    private void SetCheckpoint(long checkpoint)
+    {
+        Volatile.Write(ref _checkpoint, checkpoint);
+        Volatile.Write(ref _knownCheckpoint, checkpoint);
     }
 
     private void RaiseJournalSeq(long seq)

@@ -59,6 +59,10 @@ public static class Problems
         Make("query-timeout", "Query timed out", StatusCodes.Status422UnprocessableEntity,
             $"The query ran longer than {timeout} (Security:Query:Timeout) and was interrupted; narrow it or aggregate.", "sql");
 
+    public static ApiProblem QueryMemory(long maxMemory) =>
+        Make("query-memory", "Query used too much memory", StatusCodes.Status422UnprocessableEntity,
+            $"The query grew the server by more than {maxMemory} bytes (Security:Query:MaxMemory) and was interrupted; narrow it or aggregate.", "sql");
+
     /// <summary>The problem for a refused command, with the status its <see cref="CommandErrorKind"/> maps to.</summary>
     public static ApiProblem From(CommandError error) => error.Kind switch
     {
@@ -69,6 +73,7 @@ public static class Problems
         CommandErrorKind.InvalidTransition => Make("invalid-transition", "Not allowed in the trade's status", StatusCodes.Status409Conflict, error.Message, error.Field, error.CurrentVersion),
         CommandErrorKind.Busy => Make("busy", "Server busy", StatusCodes.Status503ServiceUnavailable, error.Message, error.Field),
         CommandErrorKind.Unavailable => Make("unavailable", "Service unavailable", StatusCodes.Status503ServiceUnavailable, error.Message, error.Field),
+        CommandErrorKind.IdempotencyKeyReused => Make("idempotency-key-reused", "Idempotency key reused", StatusCodes.Status422UnprocessableEntity, error.Message, error.Field),
         CommandErrorKind.StorageFailure => Make("storage-failure", "Storage failure", StatusCodes.Status500InternalServerError, error.Message, error.Field),
         _ => Internal(error.Message),
     };
@@ -117,22 +122,71 @@ public static class Problems
         return MalformedJson(field, $"The body is not valid JSON{position}: {message}");
     }
 
-    /// <summary>The last property name of a JSON path: <c>$.quantity</c> → <c>quantity</c>, <c>$['a b']</c> → <c>a b</c>.</summary>
+    /// <summary>
+    /// The last property name of a JSON path: <c>$.quantity</c> → <c>quantity</c>, <c>$['a b']</c> → <c>a b</c>,
+    /// <c>$['a[']</c> → <c>a[</c>; <see langword="null"/> when the path ends in an array index or cannot be read.
+    /// A name holding metacharacters is bracketed by System.Text.Json (with <c>'</c> escaped as <c>\'</c>), so the path
+    /// is read from the start, never by searching backwards.
+    /// </summary>
     public static string? FieldOf(string? path)
     {
-        if (string.IsNullOrEmpty(path) || path == "$")
+        if (string.IsNullOrEmpty(path) || path[0] != '$')
         {
             return null;
         }
 
-        if (path.EndsWith("']", StringComparison.Ordinal))
+        string? last = null;
+        var i = 1;
+        while (i < path.Length)
         {
-            var start = path.LastIndexOf("['", StringComparison.Ordinal);
-            return start >= 0 ? path[(start + 2)..^2] : null;
+            if (path[i] == '.')
+            {
+                var end = path.IndexOfAny(['.', '['], i + 1);
+                end = end < 0 ? path.Length : end;
+                last = path[(i + 1)..end];
+                i = end;
+            }
+            else if (path[i] == '[' && i + 1 < path.Length && path[i + 1] == '\'')
+            {
+                var name = new System.Text.StringBuilder();
+                var j = i + 2;
+                while (j < path.Length && !(path[j] == '\'' && j + 1 < path.Length && path[j + 1] == ']'))
+                {
+                    if (path[j] == '\\' && j + 1 < path.Length)
+                    {
+                        j++;
+                    }
+
+                    name.Append(path[j]);
+                    j++;
+                }
+
+                if (j >= path.Length)
+                {
+                    return null;
+                }
+
+                last = name.ToString();
+                i = j + 2;
+            }
+            else if (path[i] == '[')
+            {
+                var end = path.IndexOf(']', i);
+                if (end < 0)
+                {
+                    return null;
+                }
+
+                last = null;
+                i = end + 1;
+            }
+            else
+            {
+                return null;
+            }
         }
 
-        var dot = path.LastIndexOf('.');
-        return dot >= 0 && !path.EndsWith(']') ? path[(dot + 1)..] : null;
+        return last;
     }
 
     private static string Expected(string field) => field switch

@@ -1,12 +1,11 @@
-using System.Globalization;
-using System.Numerics;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using TradeStore.Core.Options;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Security;
 using TradeStore.Storage;
@@ -16,7 +15,8 @@ namespace TradeStore.Server.Api;
 
 /// <summary>
 /// <c>POST /v1/query</c> with <c>{"sql": "…"}</c>: one read-only SELECT over the trade tables, answered as JSON
-/// (<c>{columns, rows, rowCount, truncated}</c>) or CSV (<c>Accept: text/csv</c>).
+/// (<c>{columns, rows, rowCount, truncated}</c>) or CSV (<c>Accept: text/csv</c>), within <c>Security:Query</c>'s
+/// limits (<see cref="QueryRunner"/>). Every refusal and failure is a problem+json.
 /// </summary>
 public static class QueryEndpoint
 {
@@ -31,8 +31,10 @@ public static class QueryEndpoint
         }
 
         SqlSandbox.LockDown(database);
-        services.AddSingleton(new SqlSandbox(database, query.MaxRows, query.Timeout));
-        services.AddSingleton(new QueryGate(query.MaxConcurrent));
+        var sandbox = new SqlSandbox(database);
+        services.AddSingleton(sandbox);
+        services.AddSingleton(sp => new QueryRunner(sandbox, new QueryLimits(query.MaxRows, query.MaxResultBytes, query.Timeout, query.MaxMemory), query.MaxConcurrent,
+            sp.GetService<TimeProvider>() ?? TimeProvider.System));
     }
 
     public static void Map(WebApplication app)
@@ -43,10 +45,16 @@ public static class QueryEndpoint
         }
 
         Log.QuerySandboxLocked(app.Logger);
-        app.MapPost(Path, RunAsync).RequireAuthorization(SecurityPolicies.Query);
+        app.MapPost(Path, RunAsync).AddEndpointFilter(ApiErrorFilter.InvokeAsync).RequireAuthorization(SecurityPolicies.Query);
     }
 
-    private static async Task<IResult> RunAsync(HttpContext context, SqlSandbox sandbox, QueryGate gate, ILoggerFactory loggers, Microsoft.Extensions.Options.IOptions<Core.Options.ApiOptions> api)
+    /// <summary>The result format the caller asked for: CSV for <c>Accept: text/csv</c>, JSON otherwise.</summary>
+    public static QueryResultWriter WriterFor(HttpRequest request) =>
+        request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true)
+            ? new CsvQueryResultWriter()
+            : new JsonQueryResultWriter();
+
+    private static async Task<IResult> RunAsync(HttpContext context, QueryRunner runner, ILoggerFactory loggers, IOptions<ApiOptions> api)
     {
         var (body, format, problem) = await RequestBody.ReadAsync(context, api.Value.MaxRequestBodyBytes, allowNdJson: false);
         if (problem is not null)
@@ -65,43 +73,37 @@ public static class QueryEndpoint
             return ApiResults.Problem(context, Problems.Forbidden("A key scoped to accounts cannot run SQL: a query could read every account. Use a key without Accounts."));
         }
 
-        if (!gate.TryEnter())
+        var logger = loggers.CreateLogger(typeof(QueryEndpoint).FullName!);
+        var caller = context.User.Identity?.Name ?? "anonymous";
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        QueryOutput output;
+        try
+        {
+            output = await runner.RunAsync(sql, WriterFor(context.Request), context.RequestAborted);
+        }
+        catch (QueryBusyException)
         {
             context.Response.Headers.RetryAfter = "1";
             return ApiResults.Problem(context, Problems.TooManyRequests(1));
         }
-
-        var logger = loggers.CreateLogger(typeof(QueryEndpoint).FullName!);
-        var caller = context.User.Identity?.Name ?? "anonymous";
-        QueryResult result;
-        try
-        {
-            // DuckDB blocks the calling thread; run it off the request thread so the timer can interrupt it.
-            result = await Task.Run(() => sandbox.Run(sql, context.RequestAborted), context.RequestAborted);
-        }
         catch (QueryRefusedException ex)
         {
             return ApiResults.Problem(context, Problems.QueryRejected(ex.Message));
+        }
+        catch (QueryMemoryException ex)
+        {
+            Log.QueryOverMemory(logger, caller, ex.MaxMemory);
+            return ApiResults.Problem(context, Problems.QueryMemory(ex.MaxMemory));
         }
         catch (QueryTimeoutException ex)
         {
             Log.QueryTimedOut(logger, caller, ex.Timeout);
             return ApiResults.Problem(context, Problems.QueryTimeout(ex.Timeout));
         }
-        finally
-        {
-            gate.Exit();
-        }
 
-        Log.QueryRan(logger, caller, result.Rows.Count, result.Duration.TotalMilliseconds);
-        var wantsCsv = context.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true);
-        if (wantsCsv)
-        {
-            context.Response.Headers["X-Truncated"] = result.Truncated ? "true" : "false";
-            return Results.Text(ToCsv(result), "text/csv; charset=utf-8", Encoding.UTF8);
-        }
-
-        return Results.Bytes(ToJson(result), "application/json; charset=utf-8");
+        Log.QueryRan(logger, caller, output.RowCount, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        context.Response.Headers["X-Truncated"] = output.Truncation == QueryTruncation.None ? "false" : "true";
+        return Results.Bytes(output.Body, output.ContentType);
     }
 
     /// <summary>The <c>sql</c> string of <c>{"sql": "…"}</c>; <see langword="null"/> for anything else (other properties are refused, not ignored).</summary>
@@ -134,104 +136,4 @@ public static class QueryEndpoint
             return null;
         }
     }
-
-    private static byte[] ToJson(QueryResult result)
-    {
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            writer.WriteStartObject();
-            writer.WriteStartArray("columns");
-            foreach (var column in result.Columns)
-            {
-                writer.WriteStartObject();
-                writer.WriteString("name", column.Name);
-                writer.WriteString("type", column.Type);
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndArray();
-            writer.WriteStartArray("rows");
-            foreach (var row in result.Rows)
-            {
-                writer.WriteStartArray();
-                foreach (var value in row)
-                {
-                    WriteValue(writer, value);
-                }
-
-                writer.WriteEndArray();
-            }
-
-            writer.WriteEndArray();
-            writer.WriteNumber("rowCount", result.Rows.Count);
-            writer.WriteBoolean("truncated", result.Truncated);
-            writer.WriteEndObject();
-        }
-
-        return stream.ToArray();
-    }
-
-    private static void WriteValue(Utf8JsonWriter writer, object? value)
-    {
-        switch (value)
-        {
-            case null:
-                writer.WriteNullValue();
-                break;
-            case bool b:
-                writer.WriteBooleanValue(b);
-                break;
-            case decimal d:
-                // Exact digits, as in the trade API: never through double.
-                writer.WriteRawValue(d.ToString(CultureInfo.InvariantCulture));
-                break;
-            case double x when double.IsFinite(x):
-                writer.WriteNumberValue(x);
-                break;
-            case float f when float.IsFinite(f):
-                writer.WriteNumberValue(f);
-                break;
-            case sbyte or byte or short or ushort or int or uint or long or ulong or BigInteger:
-                writer.WriteRawValue(Convert.ToString(value, CultureInfo.InvariantCulture)!);
-                break;
-            default:
-                writer.WriteStringValue(Text(value));
-                break;
-        }
-    }
-
-    private static string Text(object value) => value switch
-    {
-        DateTime t => t.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff", CultureInfo.InvariantCulture) + (t.Kind == DateTimeKind.Local ? "" : "Z"),
-        DateTimeOffset t => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture),
-        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "",
-    };
-
-    private static string ToCsv(QueryResult result)
-    {
-        var csv = new StringBuilder();
-        csv.AppendJoin(',', result.Columns.Select(c => Quote(c.Name))).Append("\r\n");
-        foreach (var row in result.Rows)
-        {
-            csv.AppendJoin(',', row.Select(v => v is null ? "" : Quote(v is bool b ? (b ? "true" : "false") : Text(v)))).Append("\r\n");
-        }
-
-        return csv.ToString();
-    }
-
-    /// <summary>RFC 4180: quote a field holding a comma, quote or line break, doubling inner quotes.</summary>
-    private static string Quote(string field) =>
-        field.AsSpan().IndexOfAny(",\"\r\n") < 0 ? field : "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
-}
-
-/// <summary>Bounds the SQL queries running at once (<c>Security:Query:MaxConcurrent</c>); one more is refused, not queued.</summary>
-public sealed class QueryGate(int maxConcurrent)
-{
-    private readonly SemaphoreSlim _slots = new(maxConcurrent, maxConcurrent);
-
-    public bool TryEnter() => _slots.Wait(0);
-
-    public void Exit() => _slots.Release();
 }

@@ -40,7 +40,7 @@ public sealed record TradeEventResponse(
     TradeResponse Trade)
 {
     public static TradeEventResponse From(TradeEvent e) =>
-        new(e.Seq, e.Type.ToCode(), e.Version, e.RecordedAt, e.LastQuantity, e.LastPrice, e.IdempotencyKey, TradeResponse.From(e.State));
+        new(e.Seq, e.Type.ToCode(), e.Version, e.RecordedAt, e.LastQuantity, e.LastPrice, e.IdempotencyKey is { } key ? IdempotencyKeys.ClientKey(key) : null, TradeResponse.From(e.State));
 }
 
 /// <summary>Body of <c>GET /v1/trades/{tradeId}/history</c>.</summary>

@@ -1,10 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using TradeStore.Core.Options;
 using TradeStore.Server.Security;
 
 namespace TradeStore.Server.Api;
@@ -15,7 +11,7 @@ public static class TradeApi
     public static IEndpointRouteBuilder MapTradeApi(this IEndpointRouteBuilder app)
     {
         var v1 = app.MapGroup("/v1");
-        v1.AddEndpointFilter(GuardAsync);
+        v1.AddEndpointFilter(ApiErrorFilter.InvokeAsync);
 
         v1.MapPost("/trades", TradeCommandEndpoints.CreateAsync).RequireAuthorization(SecurityPolicies.Write);
         v1.MapPost("/trades/batch", TradeCommandEndpoints.BatchAsync).RequireAuthorization(SecurityPolicies.Write);
@@ -29,29 +25,5 @@ public static class TradeApi
         v1.MapGet("/trades", TradeQueryEndpoints.ListTrades).RequireAuthorization(SecurityPolicies.Read);
         v1.MapGet("/positions", TradeQueryEndpoints.GetPositions).RequireAuthorization(SecurityPolicies.Read);
         return app;
-    }
-
-    /// <summary>An unexpected failure becomes a logged 500 problem, never a stack trace or an empty response.</summary>
-    private static async ValueTask<object?> GuardAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
-    {
-        var context = invocation.HttpContext;
-        try
-        {
-            return await next(invocation);
-        }
-        catch (BadHttpRequestException ex)
-        {
-            // The connection broke the protocol mid-body (a bad chunk, a body over the server's limit): the client's fault.
-            var problem = ex.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? Problems.PayloadTooLarge(context.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value.MaxRequestBodyBytes)
-                : Problems.UnreadableRequest(ex.StatusCode, $"The request could not be read: {ex.Message}");
-            return ApiResults.Problem(context, problem);
-        }
-        catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
-        {
-            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TradeApi).FullName!);
-            Log.ApiRequestFailed(logger, context.Request.Method, context.Request.Path, ex);
-            return ApiResults.Problem(context, Problems.Internal("The request failed unexpectedly (see the server log). A command may or may not have been applied: read the trade, or retry with the same Idempotency-Key."));
-        }
     }
 }

@@ -102,7 +102,7 @@ public static class TradeCommandEndpoints
                     continue;
                 }
 
-                pending[i] = commands.SubmitAsync(command, context.RequestAborted);
+                pending[i] = commands.SubmitAsync(IdempotencyNamespace.Apply(context, command), context.RequestAborted);
             }
         }
 
@@ -117,7 +117,7 @@ public static class TradeCommandEndpoints
                 continue;
             }
 
-            var result = await pending[i];
+            var result = AccountAccess.Screen(context, queries, command, await pending[i]);
             if (result.Error is { } error)
             {
                 var refused = Problems.From(error);
@@ -161,13 +161,14 @@ public static class TradeCommandEndpoints
             return ApiResults.Problem(context, problem.Field == "idempotencyKey" ? problem with { Field = ApiResults.IdempotencyKeyHeader } : problem);
         }
 
-        if (AccountAccess.CheckWrite(context, context.RequestServices.GetRequiredService<ITradeQueries>(), command!) is { } forbidden)
+        var queries = context.RequestServices.GetRequiredService<ITradeQueries>();
+        if (AccountAccess.CheckWrite(context, queries, command!) is { } forbidden)
         {
             return ApiResults.Problem(context, forbidden);
         }
 
-        var result = await commands.SubmitAsync(command!, context.RequestAborted);
-        return ApiResults.Command(context, command!, result);
+        var result = await commands.SubmitAsync(IdempotencyNamespace.Apply(context, command!), context.RequestAborted);
+        return ApiResults.Command(context, command!, AccountAccess.Screen(context, queries, command!, result));
     }
 
     /// <summary>Reads the optional <c>Idempotency-Key</c> header; a repeated header is refused rather than guessed.</summary>

@@ -5,16 +5,18 @@ using TradeStore.Server.Api;
 namespace TradeStore.Server.Security;
 
 /// <summary>
-/// Object-level authorization (OWASP API1): a key scoped to accounts touches only their trades.
-/// Reads of other accounts' trades answer 404 exactly like an unknown trade; writes answer 403.
+/// Object-level authorization (OWASP API1): a key scoped to accounts touches only their trades. By design a trade of
+/// another account is indistinguishable from an unknown one, for reads and writes alike: the same 404, no account,
+/// no version, so a scoped key cannot enumerate other accounts' trades.
 /// </summary>
 public static class AccountAccess
 {
     public static AccountScope Scope(HttpContext context) => AccountScope.Of(context.User);
 
     /// <summary>
-    /// A 403 problem when the command creates a trade in, or changes a trade of, an account outside the caller's
-    /// scope; a 404 when a scoped caller names a trade that does not exist (yet).
+    /// A 403 problem when the command creates a trade in an account outside the caller's scope (the caller named
+    /// that account itself); a 404, exactly as for an unknown trade, when a scoped caller names a trade that does not
+    /// exist (yet) or belongs to another account.
     /// </summary>
     /// <remarks>
     /// By design a scoped caller's command on an unknown trade is refused here rather than handed to the writer:
@@ -34,12 +36,38 @@ public static class AccountAccess
             return scope.Allows(create.Account) ? null : Problems.AccountForbidden(create.Account);
         }
 
-        var account = queries.GetTrade(command.TradeId)?.Account ?? LastAccount(queries, command.TradeId);
-        return account is null ? Problems.NotFound(command.TradeId)
-            : scope.Allows(account) ? null
-            : Problems.AccountForbidden(account);
+        var account = AccountOf(queries, command.TradeId);
+        return account is not null && scope.Allows(account) ? null : Problems.NotFound(command.TradeId);
     }
 
-    private static string? LastAccount(ITradeQueries queries, string tradeId) =>
-        TradeValidation.TradeId(tradeId) is null && queries.GetHistory(tradeId) is { Count: > 0 } events ? events[^1].State.Account : null;
+    /// <summary>
+    /// The writer's answer as a scoped caller may see it: a replay of a trade outside its accounts becomes the 404 of
+    /// an unknown trade (the key's accounts may have changed since), and a create that collides with another
+    /// account's trade says only that the id is taken, without its version.
+    /// </summary>
+    public static CommandResult Screen(HttpContext context, ITradeQueries queries, TradeCommand command, CommandResult result)
+    {
+        var scope = Scope(context);
+        if (scope.IsAll)
+        {
+            return result;
+        }
+
+        if (result is { Replayed: true, Trade: { } replayed } && !scope.Allows(replayed.Account))
+        {
+            return CommandResult.Refused(new CommandError(CommandErrorKind.NotFound, $"Trade {command.TradeId} does not exist.", "tradeId"));
+        }
+
+        if (result.Error is { Kind: CommandErrorKind.AlreadyExists } && AccountOf(queries, command.TradeId) is var owner && (owner is null || !scope.Allows(owner)))
+        {
+            return CommandResult.Refused(new CommandError(CommandErrorKind.AlreadyExists, $"A trade with id {command.TradeId} already exists; choose another id.", "tradeId"));
+        }
+
+        return result;
+    }
+
+    /// <summary>The account of a trade, deleted ones included; <see langword="null"/> for an unknown id.</summary>
+    private static string? AccountOf(ITradeQueries queries, string tradeId) =>
+        queries.GetTrade(tradeId)?.Account
+        ?? (TradeValidation.TradeId(tradeId) is null && queries.GetHistory(tradeId) is { Count: > 0 } events ? events[^1].State.Account : null);
 }

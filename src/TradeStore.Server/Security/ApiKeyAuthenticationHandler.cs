@@ -26,7 +26,7 @@ public sealed class ApiKeyAuthenticationHandler(
         if (keys.AuthenticationOff)
         {
             return Task.FromResult(Loopback.IsCaller(Context)
-                ? Success(LoopbackAuthenticationType, "loopback", ApiRoles.Admin, AccountScope.Everything)
+                ? Success(LoopbackAuthenticationType, "loopback", null, ApiRoles.Admin, AccountScope.Everything)
                 : Failure("Authentication is off (no API keys are configured), so only loopback callers are served."));
         }
 
@@ -49,7 +49,7 @@ public sealed class ApiKeyAuthenticationHandler(
             return Task.FromResult(Failure("The API key is not valid."));
         }
 
-        return Task.FromResult(Success(SchemeName, entry.Name, entry.Role, entry.Scope));
+        return Task.FromResult(Success(SchemeName, entry.Name, entry.Hash.Id, entry.Role, entry.Scope));
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
@@ -71,10 +71,15 @@ public sealed class ApiKeyAuthenticationHandler(
         return AuthenticateResult.Fail(detail);
     }
 
-    private AuthenticateResult Success(string authenticationType, string name, string role, AccountScope scope)
+    private AuthenticateResult Success(string authenticationType, string name, string? keyId, string role, AccountScope scope)
     {
         // The first role claim is the configured role (named in 403s); the implied ones follow for RequireRole.
         var claims = new List<Claim> { new(ClaimTypes.Name, name) };
+        if (keyId is not null)
+        {
+            claims.Add(new Claim(IdempotencyNamespace.KeyIdClaimType, keyId));
+        }
+
         claims.AddRange(ApiRoles.Implied(role).Select(r => new Claim(ClaimTypes.Role, r)));
         claims.AddRange(scope.ToClaims());
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, authenticationType));

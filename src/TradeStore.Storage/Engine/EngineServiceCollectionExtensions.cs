@@ -13,7 +13,9 @@ public static class EngineServiceCollectionExtensions
 {
     /// <summary>
     /// Adds <see cref="ITradeCommands"/> (the <see cref="WriteEngine"/>), <see cref="ITradeQueries"/> and the hosted
-    /// service that starts and drains the engine. Every registered <see cref="ICommitObserver"/> is told of each commit.
+    /// service that starts and drains the engine. Every registered <see cref="ICommitObserver"/> is told of each commit
+    /// into DuckDB. A registered <see cref="CommitLog.JournalLog"/> is the engine's journal log; without one the engine
+    /// opens the log beside the database with fsync durability.
     /// </summary>
     public static IServiceCollection AddTradeStoreEngine(this IServiceCollection services)
     {
@@ -26,7 +28,8 @@ public static class EngineServiceCollectionExtensions
             sp.GetServices<ICommitObserver>(),
             sp.GetService<ILogger<WriteEngine>>(),
             sp.GetService<TimeProvider>(),
-            sp.GetService<IMeterFactory>()));
+            sp.GetService<IMeterFactory>(),
+            sp.GetService<CommitLog.JournalLog>()));
         services.TryAddSingleton<ITradeCommands>(sp => sp.GetRequiredService<WriteEngine>());
         services.TryAddSingleton(sp => new TradeQueries(
             sp.GetRequiredService<DuckDbDatabase>(), sp.GetRequiredService<StateIndex>(), sp.GetRequiredService<WriteEngine>()));

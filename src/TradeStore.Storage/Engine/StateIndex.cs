@@ -1,22 +1,33 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.Journal;
 
 namespace TradeStore.Storage.Engine;
 
 /// <summary>
-/// The in-memory current state of every trade, the positions derived from it, and the idempotency keys
-/// already applied. Readers never lock; only the WriteEngine's writer mutates it, and only after a commit.
-/// Deleted trades stay as tombstones so a reused id is refused and history replays answer correctly.
+/// The in-memory current state of every trade, the positions derived from it, the idempotency keys already applied,
+/// and the ordered indexes that serve lists: every live trade, per account, per (account, symbol) and per symbol, each
+/// ordered by (executedAt, tradeId). Only the WriteEngine's writer mutates it, and only after a commit and before the
+/// caller is answered, so a list is exact at acknowledgement. Point reads and positions never lock; a list holds the
+/// one ordered index it walks for the length of a page (<see cref="OrderedTrades"/>).
+/// Deleted trades stay as tombstones so a reused id is refused and history replays answer correctly; they leave the
+/// ordered indexes.
 /// </summary>
 public sealed class StateIndex
 {
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, Position>> _positions = new(StringComparer.Ordinal);
+    private readonly PositionBook _positions = new();
     private ConcurrentDictionary<string, Trade> _trades = new(StringComparer.Ordinal);
 
     // By design writer-only: idempotency is decided by the single writer, so a plain dictionary suffices.
     private Dictionary<string, IdempotencyRecord> _idempotency = new(StringComparer.Ordinal);
     private int _liveCount;
+
+    // The ordered indexes of the list endpoint; docs/reads.md gives their memory.
+    private OrderedTrades _all = new();
+    private ConcurrentDictionary<string, OrderedTrades> _byAccount = new(StringComparer.Ordinal);
+    private ConcurrentDictionary<(string Account, string Symbol), OrderedTrades> _byAccountSymbol = new();
+    private ConcurrentDictionary<string, OrderedTrades> _bySymbol = new(StringComparer.Ordinal);
 
     /// <summary>Trades known to the index, deleted ones included.</summary>
     public int Count => _trades.Count;
@@ -35,32 +46,46 @@ public sealed class StateIndex
         _trades.TryGetValue(tradeId, out var trade) && trade.Status != TradeStatus.Deleted ? trade : null;
 
     /// <summary>Non-empty positions of one account, or of all accounts, ordered by account then symbol.</summary>
-    public IReadOnlyList<Position> GetPositions(string? account)
+    public IReadOnlyList<Position> GetPositions(string? account) => _positions.Get(account);
+
+    /// <summary>
+    /// Up to <paramref name="take"/> live trades of <paramref name="account"/> and <paramref name="symbol"/> (each
+    /// <see langword="null"/> for any) in (executedAt, tradeId) order: with <paramref name="status"/> when given,
+    /// executed at or after <paramref name="from"/> and before <paramref name="to"/>, and strictly after the keyset
+    /// position <paramref name="after"/>. The narrowest index walks; the status filter skips while walking.
+    /// </summary>
+    public List<Trade> List(string? account, string? symbol, TradeStatus? status, DateTimeOffset? from, DateTimeOffset? to,
+        (DateTimeOffset ExecutedAt, string TradeId)? after, int take)
     {
-        var result = new List<Position>();
-        if (account is not null)
+        var result = new List<Trade>(Math.Min(take, 1024));
+        var scope = (account, symbol) switch
         {
-            if (_positions.TryGetValue(account, out var bySymbol))
-            {
-                result.AddRange(bySymbol.Values.Where(p => !p.IsEmpty));
-            }
-        }
-        else
+            (null, null) => _all,
+            ({ } a, null) => _byAccount.GetValueOrDefault(a),
+            (null, { } s) => _bySymbol.GetValueOrDefault(s),
+            ({ } a, { } s) => _byAccountSymbol.GetValueOrDefault((a, s)),
+        };
+        if (scope is null)
         {
-            foreach (var bySymbol in _positions.Values)
-            {
-                result.AddRange(bySymbol.Values.Where(p => !p.IsEmpty));
-            }
+            return result;
         }
 
-        result.Sort(static (a, b) =>
+        // Start at the later of `from` (inclusive) and the cursor (exclusive); stop before `to`.
+        var startTicks = from is { } f ? Timestamps.Normalize(f).UtcTicks : long.MinValue;
+        var startId = string.Empty;
+        var inclusive = true;
+        if (after is var (afterTime, afterId) && afterTime.UtcTicks >= startTicks)
         {
-            var byAccount = string.CompareOrdinal(a.Account, b.Account);
-            return byAccount != 0 ? byAccount : string.CompareOrdinal(a.Symbol, b.Symbol);
-        });
+            (startTicks, startId, inclusive) = (afterTime.UtcTicks, afterId, false);
+        }
+
+        var endTicks = to is { } t ? Timestamps.Normalize(t).UtcTicks : long.MaxValue;
+        scope.Walk(startTicks, startId, inclusive, endTicks, status, take, result);
         return result;
     }
 
+    /// <param name="key">The lookup part of a stored key (<see cref="IdempotencyKeys.Split"/>).</param>
+    /// <param name="record">The event it produced.</param>
     internal bool TryGetIdempotency(string key, out IdempotencyRecord record) => _idempotency.TryGetValue(key, out record);
 
     /// <summary>Applies one committed event: replaces the trade's state and moves its position contribution.</summary>
@@ -81,6 +106,7 @@ public sealed class StateIndex
         }
 
         _trades[state.TradeId] = state;
+        Order(wasLive ? previous : null, isLive ? state : null);
         if (wasLive != isLive)
         {
             Interlocked.Add(ref _liveCount, isLive ? 1 : -1);
@@ -88,7 +114,8 @@ public sealed class StateIndex
 
         if (committed.IdempotencyKey is { } key)
         {
-            _idempotency[key] = new IdempotencyRecord(state.TradeId, state.Version);
+            var (lookup, fingerprint) = IdempotencyKeys.Split(key);
+            _idempotency[lookup] = new IdempotencyRecord(state.TradeId, state.Version, fingerprint);
         }
     }
 
@@ -106,7 +133,7 @@ public sealed class StateIndex
         var trades = new ConcurrentDictionary<string, Trade>(Environment.ProcessorCount, Math.Max(31, tradeCount + (tradeCount / 4)), StringComparer.Ordinal);
         var idempotency = new Dictionary<string, IdempotencyRecord>(keyCount, StringComparer.Ordinal);
         var positions = new Dictionary<(string Account, string Symbol), Position>();
-        var live = 0;
+        var live = new List<Trade>(tradeCount);
 
         using (var command = connection.CreateCommand())
         {
@@ -139,7 +166,7 @@ public sealed class StateIndex
                     continue;
                 }
 
-                live++;
+                live.Add(trade);
                 if (trade.FilledQuantity != 0)
                 {
                     var key = (trade.Account, trade.Symbol);
@@ -158,19 +185,88 @@ public sealed class StateIndex
                 // Share the trade id string with the loaded trade rather than hold a second copy per key.
                 var tradeId = reader.GetString(1);
                 tradeId = trades.TryGetValue(tradeId, out var trade) ? trade.TradeId : tradeId;
-                idempotency[reader.GetString(0)] = new IdempotencyRecord(tradeId, reader.GetInt64(2));
+                var (lookup, fingerprint) = IdempotencyKeys.Split(reader.GetString(0));
+                idempotency[lookup] = new IdempotencyRecord(tradeId, reader.GetInt64(2), fingerprint);
             }
         }
 
         _trades = trades;
         _idempotency = idempotency;
-        _positions.Clear();
-        foreach (var ((account, symbol), position) in positions)
+        _positions.Load(positions.Values);
+
+        LoadOrdered(live);
+        Volatile.Write(ref _liveCount, live.Count);
+    }
+
+    /// <summary>
+    /// Builds the ordered indexes from the live trades: sorted once, then every index only appends. By design plain
+    /// dictionaries while building, copied into concurrent ones once, and the four indexes built in parallel: they
+    /// share nothing but the sorted trades.
+    /// </summary>
+    private void LoadOrdered(List<Trade> live)
+    {
+        live.Sort(OrderedTrades.Compare);
+        var all = new OrderedTrades();
+        Dictionary<string, OrderedTrades> byAccount = null!, bySymbol = null!;
+        Dictionary<(string Account, string Symbol), OrderedTrades> byAccountSymbol = null!;
+        Parallel.Invoke(
+            () => live.ForEach(all.AppendLoading),
+            () => byAccount = Build(live, static t => t.Account, StringComparer.Ordinal),
+            () => byAccountSymbol = Build(live, static t => (t.Account, t.Symbol), EqualityComparer<(string, string)>.Default),
+            () => bySymbol = Build(live, static t => t.Symbol, StringComparer.Ordinal));
+
+        _byAccount = new ConcurrentDictionary<string, OrderedTrades>(byAccount, StringComparer.Ordinal);
+        _byAccountSymbol = new ConcurrentDictionary<(string Account, string Symbol), OrderedTrades>(byAccountSymbol);
+        _bySymbol = new ConcurrentDictionary<string, OrderedTrades>(bySymbol, StringComparer.Ordinal);
+        _all = all;
+    }
+
+    private static Dictionary<TKey, OrderedTrades> Build<TKey>(List<Trade> sorted, Func<Trade, TKey> key, IEqualityComparer<TKey> comparer)
+        where TKey : notnull
+    {
+        var scopes = new Dictionary<TKey, OrderedTrades>(comparer);
+        foreach (var trade in sorted)
         {
-            _positions.GetOrAdd(account, static _ => new ConcurrentDictionary<string, Position>(StringComparer.Ordinal))[symbol] = position;
+            ref var scope = ref CollectionsMarshal.GetValueRefOrAddDefault(scopes, key(trade), out _);
+            (scope ??= new OrderedTrades()).AppendLoading(trade);
         }
 
-        Volatile.Write(ref _liveCount, live);
+        return scopes;
+    }
+
+    /// <summary>
+    /// Moves a trade in the four ordered indexes of its scopes: <paramref name="previous"/> is its live state held so
+    /// far (<see langword="null"/> when none), <paramref name="current"/> its new live state (<see langword="null"/>
+    /// when deleted). Account and symbol never change, so both states belong to the same indexes.
+    /// </summary>
+    private void Order(Trade? previous, Trade? current)
+    {
+        var trade = current ?? previous;
+        if (trade is null)
+        {
+            return;
+        }
+
+        Order(_all, previous, current);
+        Order(_byAccount.GetOrAdd(trade.Account, static _ => new OrderedTrades()), previous, current);
+        Order(_byAccountSymbol.GetOrAdd((trade.Account, trade.Symbol), static _ => new OrderedTrades()), previous, current);
+        Order(_bySymbol.GetOrAdd(trade.Symbol, static _ => new OrderedTrades()), previous, current);
+    }
+
+    private static void Order(OrderedTrades index, Trade? previous, Trade? current)
+    {
+        if (previous is null)
+        {
+            index.Add(current!);
+        }
+        else if (current is null)
+        {
+            index.Remove(previous);
+        }
+        else
+        {
+            index.Replace(previous, current);
+        }
     }
 
     private static long Scalar(DuckDB.NET.Data.DuckDBConnection connection, string sql)
@@ -195,13 +291,8 @@ public sealed class StateIndex
         return value;
     }
 
-    private void MovePosition(Trade trade, decimal quantity, decimal notional)
-    {
-        var bySymbol = _positions.GetOrAdd(trade.Account, static _ => new ConcurrentDictionary<string, Position>(StringComparer.Ordinal));
-        var position = bySymbol.TryGetValue(trade.Symbol, out var existing) ? existing : Position.Empty(trade.Account, trade.Symbol);
-        bySymbol[trade.Symbol] = position.Apply(trade.Side, quantity, notional, 1);
-    }
+    private void MovePosition(Trade trade, decimal quantity, decimal notional) => _positions.Move(trade, quantity, notional);
 }
 
-/// <summary>Which event an idempotency key produced: enough to answer a retry with that event's state.</summary>
-internal readonly record struct IdempotencyRecord(string TradeId, long Version);
+/// <summary>Which event an idempotency key produced, and the fingerprint of its request: enough to answer a retry with that event's state, or refuse a reuse.</summary>
+internal readonly record struct IdempotencyRecord(string TradeId, long Version, string? Fingerprint);

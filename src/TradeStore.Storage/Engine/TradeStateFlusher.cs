@@ -45,6 +45,7 @@ internal sealed class TradeStateFlusher : IDisposable
     private readonly TimeSpan _interval;
     private readonly ILogger _logger;
     private readonly EngineMetrics _metrics;
+    private readonly Func<long, bool> _waitApplied;
     private readonly object _gate = new();
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -60,8 +61,14 @@ internal sealed class TradeStateFlusher : IDisposable
     private bool _stopping;
     private bool _started;
 
-    public TradeStateFlusher(DuckDbDatabase database, TimeSpan interval, ILogger logger, EngineMetrics metrics)
+    /// <param name="waitApplied">
+    /// Waits (boundedly) until DuckDB's <c>trade_events</c> holds a seq; false when it did not get there. By design a
+    /// flush never records a <c>trade_state</c> checkpoint ahead of the journal rows DuckDB holds (the states come from
+    /// acknowledgements, which the journal log makes durable before DuckDB has them).
+    /// </param>
+    public TradeStateFlusher(DuckDbDatabase database, TimeSpan interval, ILogger logger, EngineMetrics metrics, Func<long, bool>? waitApplied = null)
     {
+        _waitApplied = waitApplied ?? (_ => true);
         _database = database;
         _interval = interval;
         _logger = logger;
@@ -275,6 +282,12 @@ internal sealed class TradeStateFlusher : IDisposable
             _inFlight = batch;
             _pending = new Dictionary<string, PendingState>(StringComparer.Ordinal);
             _oldestPendingAt = 0;
+        }
+
+        if (!_waitApplied(seq))
+        {
+            Restore(batch, oldest);
+            return false;
         }
 
         var started = Stopwatch.GetTimestamp();

@@ -5,15 +5,19 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
+using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Journal;
 
 namespace TradeStore.Storage.Engine;
 
 /// <summary>
 /// The single writer of TradeStore (DESIGN.md §2): a bounded command queue drained by one task in batches.
-/// Each batch is decided against the state index (later commands see earlier ones), its events written in one DuckDB
-/// transaction, and only after the commit are the index updated, the callers answered, the observers told and the
-/// final states handed to the <see cref="TradeStateFlusher"/>, which writes <c>trade_state</c> in the background.
+/// Each batch is decided against the state index (later commands see earlier ones) and its events appended to the
+/// <see cref="JournalLog"/> with one write and one fsync (the group commit; issue #12). Only after that are the index
+/// updated, the callers answered and the final states handed to the <see cref="TradeStateFlusher"/>. The
+/// <see cref="JournalApplier"/> then writes the events into DuckDB's <c>trade_events</c> in large transactions and
+/// tells the observers (Redis, ClickHouse), so they never publish an event DuckDB lacks. At <see cref="Start"/> the log
+/// records DuckDB lacks are replayed into it first (<see cref="JournalLogReplay"/>).
 /// </summary>
 public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 {
@@ -38,8 +42,13 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     private int _state = Created;
     private long _lastSeq;
     private Task _writer = Task.CompletedTask;
-    private JournalBatchWriter? _batchWriter;
+    private JournalLog? _log;
+    private readonly bool _ownsLog;
+    private JournalApplier? _applier;
     private TradeStateFlusher? _flusher;
+
+    /// <summary>How long a flush or a history read waits for DuckDB to hold an acknowledged seq.</summary>
+    private static readonly TimeSpan ApplyWait = TimeSpan.FromSeconds(5);
 
     public WriteEngine(
         DuckDbDatabase database,
@@ -48,8 +57,12 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         IEnumerable<ICommitObserver>? observers = null,
         ILogger<WriteEngine>? logger = null,
         TimeProvider? timeProvider = null,
-        IMeterFactory? meterFactory = null)
+        IMeterFactory? meterFactory = null,
+        JournalLog? log = null)
     {
+        // Without a log given, the engine opens (and owns) the one beside the database, with fsync durability.
+        _log = log;
+        _ownsLog = log is null;
         _database = database;
         _index = index;
         _options = options;
@@ -63,11 +76,24 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             SingleWriter = false,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _metrics = new EngineMetrics(() => _queue.Reader.Count, () => _flusher is { } flusher ? Math.Max(0, LastSeq - flusher.FlushedSeq) : 0, meterFactory);
+        _metrics = new EngineMetrics(() => _queue.Reader.Count, () => _flusher is { } flusher ? Math.Max(0, LastSeq - flusher.FlushedSeq) : 0, meterFactory,
+            () => _applier?.Backlog ?? 0);
     }
 
-    /// <summary>The <c>seq</c> of the last committed event.</summary>
+    /// <summary>The <c>seq</c> of the last acknowledged event (durable in the journal log).</summary>
     public long LastSeq => Interlocked.Read(ref _lastSeq);
+
+    /// <summary>The <c>seq</c> of the last event DuckDB's <c>trade_events</c> holds (it trails <see cref="LastSeq"/> by the apply lag).</summary>
+    public long AppliedSeq => _applier?.AppliedSeq ?? LastSeq;
+
+    /// <summary>Waits up to a few seconds until DuckDB holds <paramref name="seq"/>; <see langword="false"/> if it did not get there.</summary>
+    internal bool WaitApplied(long seq) => WaitApplied(seq, ApplyWait);
+
+    /// <summary>
+    /// Waits until DuckDB's <c>trade_events</c> holds <paramref name="seq"/> (for a caller that reads DuckDB directly,
+    /// such as a test or a benchmark); <see langword="false"/> after <paramref name="timeout"/> or once the engine stopped short of it.
+    /// </summary>
+    public bool WaitApplied(long seq, TimeSpan timeout) => _applier is not { } applier || applier.WaitApplied(seq, timeout);
 
     /// <summary>Commands waiting for the writer.</summary>
     public int QueueDepth => _queue.Reader.Count;
@@ -84,7 +110,11 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     internal IReadOnlyDictionary<string, Trade>? UnflushedStates(int limit, Func<Trade, bool> relevant) =>
         Volatile.Read(ref _state) == Running ? _flusher?.Unflushed(limit, relevant) : null;
 
-    /// <summary>Loads the state index from DuckDB and starts the writer. The schema must already be migrated.</summary>
+    /// <summary>
+    /// Opens the journal log (when none was given), replays into DuckDB what it lacks, loads the state index and
+    /// starts the writer. The schema must already be migrated.
+    /// </summary>
+    /// <exception cref="JournalLogCorruptException">The log is damaged, or acknowledged events are in neither the log nor DuckDB.</exception>
     public void Start()
     {
         lock (_lifecycle)
@@ -95,10 +125,19 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             }
 
             var started = Stopwatch.GetTimestamp();
+            _log ??= JournalLog.Open(JournalLog.DirectoryFor(_database.Path), new JournalLogOptions());
+            var replay = JournalLogReplay.Run(_database, _log);
+            if (_ownsLog)
+            {
+                // A host that opened the log itself replayed (and reported) before its integrity check.
+                replay.Report(_logger);
+            }
+
+            _lastSeq = replay.LastSeq;
             _index.Load(_database);
-            _lastSeq = _journal.LastSeq();
-            _batchWriter = new JournalBatchWriter(_database);
-            _flusher = new TradeStateFlusher(_database, _options.StateFlushInterval, _logger, _metrics);
+            _applier = new JournalApplier(_database, _log, _lastSeq, _options.MaxApplyBacklog, _logger, _metrics, Notify);
+            _applier.Start();
+            _flusher = new TradeStateFlusher(_database, _options.StateFlushInterval, _logger, _metrics, seq => _applier.WaitApplied(seq, ApplyWait));
             _flusher.Start();
             Log.EngineStarted(_logger, _index.Count, _index.LiveCount, _index.IdempotencyKeyCount, _lastSeq,
                 (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -119,7 +158,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(command);
         cancellationToken.ThrowIfCancellationRequested();
-        if (Volatile.Read(ref _state) != Running)
+        if (Volatile.Read(ref _state) != Running || _database.WriteHealth.WritesRefused is not null)
         {
             return new(Unavailable(command));
         }
@@ -147,8 +186,9 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops accepting commands (they are refused as unavailable), commits everything already queued, flushes the
-    /// pending states into <c>trade_state</c>, and checkpoints the database. Safe to call more than once.
+    /// Stops accepting commands (they are refused as unavailable), commits everything already queued to the log,
+    /// applies it to DuckDB, flushes the pending states into <c>trade_state</c>, checkpoints the database and recycles
+    /// the log segments the checkpoint covers. Safe to call more than once.
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
@@ -170,6 +210,12 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         }
 
         await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (_applier is { } applier)
+        {
+            // The writer has drained: everything acknowledged goes into DuckDB before the final state flush.
+            await applier.StopAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         if (_flusher is { } flusher)
         {
             // The writer has drained: the flusher's final flush writes every committed state.
@@ -184,21 +230,35 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             }
 
             _state = Stopped;
-            _batchWriter?.Dispose();
-            _batchWriter = null;
             _flusher?.Dispose();
         }
 
+        var checkpointed = false;
         try
         {
+            var covered = AppliedSeq;
             _database.Checkpoint();
+            checkpointed = true;
+            _log?.RecycleThrough(covered);
         }
         catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or ObjectDisposedException)
         {
             Log.CheckpointFailed(_logger, ex);
+            Log.EngineStoppedUncheckpointed(_logger, LastSeq);
+        }
+        finally
+        {
+            _applier?.Dispose();
+            if (_ownsLog)
+            {
+                _log?.Dispose();
+            }
         }
 
-        Log.EngineStopped(_logger, LastSeq);
+        if (checkpointed)
+        {
+            Log.EngineStopped(_logger, LastSeq);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -212,7 +272,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     private CommandResult Unavailable(TradeCommand command)
     {
         _metrics.Command(command, "unavailable");
-        return CommandResult.Refused(new CommandError(CommandErrorKind.Unavailable, "The write engine is not running (starting up or shutting down); retry shortly."));
+        return CommandResult.Refused(new CommandError(CommandErrorKind.Unavailable,
+            _database.WriteHealth.WritesRefused ?? "The write engine is not running (starting up or shutting down); retry shortly."));
     }
 
     private void RunWriter()
@@ -291,7 +352,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or InvalidOperationException)
         {
             // Reading an earlier idempotent result from the journal failed: nothing was written.
-            Log.CommitFailed(_logger, ex, batch.Count, 0, _lastSeq + 1, _lastSeq);
+            _database.WriteHealth.CommitFailed(_logger, ex, batch.Count, 0, _lastSeq + 1, _lastSeq);
             Complete(batch, [.. batch.Select(_ => StorageFailure())]);
             return;
         }
@@ -301,11 +362,11 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             var started = Stopwatch.GetTimestamp();
             try
             {
-                _batchWriter!.Write(decision.Events);
+                AppendToLog(decision.Events);
             }
-            catch (Exception ex)
+            catch (Exception ex) when (!_log!.IsBroken)
             {
-                Log.CommitFailed(_logger, ex, batch.Count, decision.Events.Count, decision.Events[0].Seq, decision.Events[^1].Seq);
+                _database.WriteHealth.CommitFailed(_logger, ex, batch.Count, decision.Events.Count, decision.Events[0].Seq, decision.Events[^1].Seq);
                 var failure = StorageFailure();
                 for (var i = 0; i < batch.Count; i++)
                 {
@@ -320,6 +381,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             }
 
             _metrics.Batch(batch.Count, Stopwatch.GetElapsedTime(started));
+            _database.WriteHealth.CommitSucceeded(_logger);
             foreach (var committed in decision.Events)
             {
                 _index.Apply(committed);
@@ -329,17 +391,29 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             // Before the callers hear of it: a list read right after the acknowledgement must see the change.
             decision.Split(out var created, out var changed);
             _flusher!.Add(created, changed, decision.Events[^1].Seq);
+            _applier!.Enqueue(decision.Events, Stopwatch.GetTimestamp());
         }
 
         Complete(batch, decision.Results);
-        if (decision.Events.Count > 0)
-        {
-            Notify(decision.Events);
-        }
     }
 
+    /// <summary>The group commit: one write and (with fsync durability) one fdatasync for every event of the batch.</summary>
+    private void AppendToLog(List<TradeEvent> events)
+    {
+        var records = new LogRecord[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            records[i] = LogRecord.Create(events[i].Seq, Term, EventCodec.Encode(events[i]));
+        }
+
+        _log!.Append(records);
+    }
+
+    /// <summary>The leadership term written into each log record; 0 for a standalone node (replication sets it, issue #14).</summary>
+    public long Term { get; init; }
+
     private static CommandResult StorageFailure() => CommandResult.Refused(new CommandError(CommandErrorKind.StorageFailure,
-        "The batch holding this command could not be committed; nothing of it was written. Retry."));
+        "The batch holding this command could not be written to the journal log; nothing of it was kept. Retry."));
 
     private BatchDecision Decide(List<Pending> batch)
     {
@@ -351,14 +425,22 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             var command = batch[i].Command;
             if (command.IdempotencyKey is { } key)
             {
-                if (decision.Keys.TryGetValue(key, out var inBatch))
+                // Namespaced by the caller; a reuse for a different request is refused (IdempotencyKeys).
+                var (lookup, fingerprint) = IdempotencyKeys.Split(key);
+                if (decision.Keys.TryGetValue(lookup, out var inBatch))
                 {
-                    decision.Results[i] = CommandResult.Replay(inBatch);
+                    decision.Results[i] = inBatch.Fingerprint == fingerprint ? CommandResult.Replay(inBatch.Trade) : CommandResult.Refused(IdempotencyKeys.Reused(key));
                     decision.DependsOnBatch[i] = true;
                     continue;
                 }
 
-                if (_index.TryGetIdempotency(key, out var record) && Replayed(record) is { } earlier)
+                if (_index.TryGetIdempotency(lookup, out var record) && record.Fingerprint != fingerprint)
+                {
+                    decision.Results[i] = CommandResult.Refused(IdempotencyKeys.Reused(key));
+                    continue;
+                }
+
+                if (record.TradeId is not null && Replayed(record) is { } earlier)
                 {
                     decision.Results[i] = CommandResult.Replay(earlier);
                     continue;
@@ -381,7 +463,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                 decision.DependsOnBatch[i] = true;
                 if (command.IdempotencyKey is { } appliedKey)
                 {
-                    decision.Keys[appliedKey] = state;
+                    var (lookup, fingerprint) = IdempotencyKeys.Split(appliedKey);
+                    decision.Keys[lookup] = (state, fingerprint);
                 }
             }
             else
@@ -393,7 +476,11 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         return decision;
     }
 
-    /// <summary>The state an earlier command produced: from the index when it is still current, else from its journal row.</summary>
+    /// <summary>
+    /// The state an earlier command produced: from the index when it is still current, else from the acknowledged
+    /// events DuckDB does not hold yet, else from its journal row (looked up in that order: an event leaves the
+    /// applier's memory only after DuckDB committed it).
+    /// </summary>
     private Trade? Replayed(IdempotencyRecord record)
     {
         var current = _index.Find(record.TradeId);
@@ -402,7 +489,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             return current;
         }
 
-        return _journal.ReadEvent(record.TradeId, record.Version)?.State;
+        return (_applier?.FindUnapplied(record.TradeId, record.Version) ?? _journal.ReadEvent(record.TradeId, record.Version))?.State;
     }
 
     private void Complete(List<Pending> batch, CommandResult[] results)
@@ -418,14 +505,14 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         }
     }
 
-    private void Notify(List<TradeEvent> events)
+    /// <summary>Called on the applier's thread after DuckDB committed <paramref name="committed"/>.</summary>
+    private void Notify(TradeEvent[] committed)
     {
         if (_observers.Length == 0)
         {
             return;
         }
 
-        var committed = events.ToArray();
         foreach (var observer in _observers)
         {
             try
@@ -459,7 +546,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
         public Dictionary<string, Trade> Overlay { get; } = new(StringComparer.Ordinal);
 
-        public Dictionary<string, Trade> Keys { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, (Trade Trade, string? Fingerprint)> Keys { get; } = new(StringComparer.Ordinal);
 
         /// <summary>Final states of trades created in this batch (not yet in <c>trade_state</c>) and of trades known before.</summary>
         public void Split(out List<Trade> created, out List<Trade> changed)

@@ -31,7 +31,21 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
     /// <value>Default 1,000.</value>
     public int ReplaySample { get; init; } = 1_000;
 
+    /// <summary>Runs every check; reports disagreements, never repairs them.</summary>
+    /// <exception cref="DatabaseOpenException">DuckDB cannot read the file (for example a corrupt data block).</exception>
     public IntegrityReport Check()
+    {
+        try
+        {
+            return CheckAll();
+        }
+        catch (DuckDBException ex)
+        {
+            throw DatabaseOpenException.ReadFailed(database.Path, ex);
+        }
+    }
+
+    private IntegrityReport CheckAll()
     {
         var stopwatch = Stopwatch.StartNew();
         using var connection = database.OpenConnection();

@@ -1,105 +1,106 @@
-using System.Diagnostics;
 using System.Text.Json;
 using DuckDB.NET.Data;
 
 namespace TradeStore.Storage.Query;
 
-/// <summary>The columns and rows of one sandboxed query; <see cref="Truncated"/> when it had more rows than the limit.</summary>
-public sealed record QueryResult(IReadOnlyList<QueryColumn> Columns, IReadOnlyList<object?[]> Rows, bool Truncated, TimeSpan Duration);
-
-/// <summary>A result column: its name and DuckDB type.</summary>
-public sealed record QueryColumn(string Name, string Type);
-
 /// <summary>The statement was refused before it ran, or DuckDB refused it; the message is safe to show the caller.</summary>
 public sealed class QueryRefusedException(string message, Exception? inner = null) : Exception(message, inner);
 
-/// <summary>The query ran past its time limit and was interrupted.</summary>
-public sealed class QueryTimeoutException(TimeSpan timeout) : Exception($"The query ran longer than {timeout}.")
+/// <summary>The rows of a running sandboxed query, read once, in order; every value as its column's <see cref="QueryValueKind"/> says.</summary>
+public sealed class QueryRows
 {
-    public TimeSpan Timeout { get; } = timeout;
+    private readonly DuckDBDataReader _reader;
+
+    internal QueryRows(IReadOnlyList<QueryColumn> columns, DuckDBDataReader reader)
+    {
+        Columns = columns;
+        _reader = reader;
+    }
+
+    public IReadOnlyList<QueryColumn> Columns { get; }
+
+    /// <summary>Moves to the next row; <see langword="false"/> at the end.</summary>
+    public bool Read() => _reader.Read();
+
+    public bool IsNull(int column) => _reader.IsDBNull(column);
+
+    /// <summary>A <see cref="QueryValueKind.Native"/> value.</summary>
+    public object Value(int column) => _reader.GetValue(column);
+
+    /// <summary>The text of a <see cref="QueryValueKind.Text"/>, <see cref="QueryValueKind.Timestamp"/> or <see cref="QueryValueKind.Json"/> value.</summary>
+    public string Text(int column) => _reader.GetString(column);
 }
 
 /// <summary>
-/// Runs untrusted read-only SQL over the trade tables (DuckDB's "Securing DuckDB" guidance): one SELECT only,
-/// checked by DuckDB's own parser; a read-only transaction on its own connection; a row limit; and a timeout
-/// that interrupts the query. <see cref="LockDown"/> must have run first.
+/// Runs untrusted read-only SQL over the trade tables (DuckDB's "Securing DuckDB" guidance): one SELECT only, checked
+/// on DuckDB's own parse tree against an allow-list of functions and tables (<see cref="SqlTreeCheck"/>); the checked
+/// tree, turned back into SQL by DuckDB, is what runs, so no second parse can differ; a read-only transaction on its
+/// own connection; cancellation interrupts it. <see cref="LockDown"/> must have run first. Row, size and time limits
+/// belong to the caller, which consumes the rows.
 /// </summary>
-public sealed class SqlSandbox(DuckDbDatabase database, int maxRows, TimeSpan timeout)
+public sealed class SqlSandbox
 {
+    private readonly DuckDbDatabase _database;
+    private readonly SqlTreeCheck _check;
+
+    /// <summary>Reads the database's tables and views once: call it after migrations.</summary>
+    public SqlSandbox(DuckDbDatabase database, QueryFunctionPolicy? policy = null)
+    {
+        _database = database;
+        using var connection = database.OpenConnection();
+        var own = Names(connection,
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal " +
+            "UNION SELECT view_name FROM duckdb_views() WHERE database_name = current_database() AND schema_name = 'main' AND NOT internal");
+        var catalog = Names(connection, "SELECT table_name FROM duckdb_tables() UNION SELECT view_name FROM duckdb_views()");
+        _check = new SqlTreeCheck(policy ?? QueryFunctionPolicy.Default, own, catalog);
+    }
+
     /// <summary>
-    /// Turns off file and network access and locks the configuration for the whole database instance.
-    /// By design instance-wide: connections to one file share one instance, so no per-connection setting
-    /// exists. Measured: the writer's Appender, INSERT, UPDATE and CHECKPOINT keep working afterwards, so
-    /// this runs after migrations and before anything listens.
+    /// Turns off file and network access, and locks the configuration, for the whole database instance. By design
+    /// instance-wide: connections to one file share one instance, so no per-connection setting exists. Measured: the
+    /// writer's Appender, INSERT, UPDATE and CHECKPOINT keep working afterwards, so this runs after migrations and
+    /// before anything listens. Settings the instance needs (<c>memory_limit</c>) are set by <see cref="DuckDbDatabase.Open"/> before.
     /// </summary>
     public static void LockDown(DuckDbDatabase database)
     {
         using var connection = database.OpenConnection();
         foreach (var statement in (string[])["SET enable_external_access = false", "SET allow_community_extensions = false", "SET lock_configuration = true"])
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = statement;
-            command.ExecuteNonQuery();
+            Execute(connection, statement);
         }
     }
 
-    /// <exception cref="QueryRefusedException">Not exactly one SELECT, or DuckDB refused it (a permission error, a bad column).</exception>
-    /// <exception cref="QueryTimeoutException">It ran past the time limit.</exception>
-    public QueryResult Run(string sql, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks <paramref name="sql"/>, runs it and hands its rows to <paramref name="consume"/> on this thread. Blocks:
+    /// run it off the request thread. <paramref name="cancellationToken"/> interrupts DuckDB.
+    /// </summary>
+    /// <exception cref="QueryRefusedException">Not exactly one SELECT, a function or table off the allow-list, or DuckDB refused it.</exception>
+    /// <exception cref="OperationCanceledException">It was cancelled.</exception>
+    public T Run<T>(string sql, Func<QueryRows, T> consume, CancellationToken cancellationToken)
     {
-        using var connection = database.OpenConnection();
-        RequireSingleSelect(connection, sql);
-        Execute(connection, "BEGIN TRANSACTION READ ONLY");
-        try
-        {
-            return Read(connection, sql, cancellationToken);
-        }
-        finally
-        {
-            Execute(connection, "ROLLBACK");
-        }
-    }
-
-    private QueryResult Read(DuckDBConnection connection, string sql, CancellationToken cancellationToken)
-    {
+        cancellationToken.ThrowIfCancellationRequested();
+        using var connection = _database.OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        var timedOut = 0;
-        var started = Stopwatch.GetTimestamp();
-        using var timer = new Timer(_ =>
-        {
-            Interlocked.Exchange(ref timedOut, 1);
-            command.Cancel();
-        }, null, timeout, System.Threading.Timeout.InfiniteTimeSpan);
-        using var aborted = cancellationToken.Register(command.Cancel);
+        using var interrupt = cancellationToken.Register(command.Cancel);
         try
         {
-            using var reader = command.ExecuteReader();
-            var columns = Enumerable.Range(0, reader.FieldCount).Select(i => new QueryColumn(reader.GetName(i), reader.GetDataTypeName(i))).ToList();
-            var rows = new List<object?[]>();
-            var truncated = false;
-            while (reader.Read())
+            var checkedSql = Check(connection, sql);
+            Execute(connection, "BEGIN TRANSACTION READ ONLY");
+            try
             {
-                if (rows.Count == maxRows)
-                {
-                    truncated = true;
-                    break;
-                }
-
-                var row = new object?[reader.FieldCount];
-                for (var i = 0; i < row.Length; i++)
-                {
-                    row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
-                }
-
-                rows.Add(row);
+                var columns = Describe(command, checkedSql);
+                command.CommandText = QueryColumns.Wrap(checkedSql, columns);
+                using var reader = command.ExecuteReader();
+                return consume(new QueryRows(columns, reader));
             }
-
-            return new QueryResult(columns, rows, truncated, Stopwatch.GetElapsedTime(started));
+            finally
+            {
+                TryRollback(connection);
+            }
         }
-        catch (Exception ex) when (Volatile.Read(ref timedOut) == 1 && ex is OperationCanceledException or DuckDBException)
+        catch (DuckDBException ex) when (cancellationToken.IsCancellationRequested)
         {
-            throw new QueryTimeoutException(timeout);
+            throw new OperationCanceledException("The query was interrupted.", ex, cancellationToken);
         }
         catch (DuckDBException ex)
         {
@@ -108,15 +109,14 @@ public sealed class SqlSandbox(DuckDbDatabase database, int maxRows, TimeSpan ti
     }
 
     /// <summary>
-    /// DuckDB's parser decides: <c>json_serialize_sql</c> answers <c>error: true</c> for anything but one SELECT
-    /// (COPY, ATTACH, PRAGMA, SET, DDL, DML, several statements). No regular expressions.
+    /// DuckDB's parser decides: <c>json_serialize_sql</c> answers <c>error: true</c> for anything but SELECT (COPY, ATTACH,
+    /// PRAGMA, SET, DDL, DML); the tree is then checked against the allow-lists, and DuckDB writes it back as SQL.
+    /// No regular expressions.
     /// </summary>
-    private static void RequireSingleSelect(DuckDBConnection connection, string sql)
+    /// <returns>The SQL DuckDB writes for the checked tree.</returns>
+    private string Check(DuckDBConnection connection, string sql)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT json_serialize_sql(CAST($1 AS VARCHAR))";
-        command.Parameters.Add(new DuckDBParameter(sql));
-        var json = (string)command.ExecuteScalar()!;
+        var json = Scalar(connection, "SELECT json_serialize_sql(CAST($1 AS VARCHAR))", sql);
         using var document = JsonDocument.Parse(json);
         var root = document.RootElement;
         if (root.GetProperty("error").GetBoolean())
@@ -125,10 +125,53 @@ public sealed class SqlSandbox(DuckDbDatabase database, int maxRows, TimeSpan ti
             throw new QueryRefusedException($"Only one read-only SELECT (or WITH … SELECT) statement is accepted: {message ?? "refused by the parser"}.");
         }
 
-        if (root.GetProperty("statements").GetArrayLength() != 1)
+        var statements = root.GetProperty("statements");
+        if (statements.GetArrayLength() != 1)
         {
             throw new QueryRefusedException("Send exactly one SELECT statement.");
         }
+
+        if (_check.Refusal(statements[0]) is { } refusal)
+        {
+            throw new QueryRefusedException(refusal);
+        }
+
+        return Scalar(connection, "SELECT json_deserialize_sql(CAST($1 AS JSON))", json);
+    }
+
+    private static List<QueryColumn> Describe(DuckDBCommand command, string sql)
+    {
+        command.CommandText = "DESCRIBE " + sql;
+        using var reader = command.ExecuteReader();
+        var columns = new List<QueryColumn>();
+        while (reader.Read())
+        {
+            columns.Add(QueryColumns.Plan(reader.GetString(0), reader.GetString(1)));
+        }
+
+        return columns;
+    }
+
+    private static HashSet<string> Names(DuckDBConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            names.Add(reader.GetString(0).ToLowerInvariant());
+        }
+
+        return names;
+    }
+
+    private static string Scalar(DuckDBConnection connection, string sql, string parameter)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.Add(new DuckDBParameter(parameter));
+        return (string)command.ExecuteScalar()!;
     }
 
     private static void Execute(DuckDBConnection connection, string sql)
@@ -136,5 +179,17 @@ public sealed class SqlSandbox(DuckDbDatabase database, int maxRows, TimeSpan ti
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
+    }
+
+    private static void TryRollback(DuckDBConnection connection)
+    {
+        try
+        {
+            Execute(connection, "ROLLBACK");
+        }
+        catch (DuckDBException)
+        {
+            // An interrupted or failed transaction may already be gone; the connection is closed next anyway.
+        }
     }
 }

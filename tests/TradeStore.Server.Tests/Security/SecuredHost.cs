@@ -24,6 +24,9 @@ public enum Caller
 /// </summary>
 public sealed class SecuredHost : IAsyncLifetime
 {
+    /// <summary>The host's <c>Security:Query:MaxResultBytes</c>.</summary>
+    public const long MaxResultBytes = 256 * 1024;
+
     private readonly TempDirectory _directory = new();
     private readonly Dictionary<Caller, string> _keys = [];
     private WebApplication? _app;
@@ -42,6 +45,7 @@ public sealed class SecuredHost : IAsyncLifetime
         var environment = new Dictionary<string, string>
         {
             ["TRADESTORE__SECURITY__QUERY__TIMEOUT"] = "00:00:01",
+            ["TRADESTORE__SECURITY__QUERY__MAXRESULTBYTES"] = SecuredHost.MaxResultBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["TRADESTORE__SECURITY__REQUESTSPERSECOND"] = "0",
             ["TRADESTORE__SECURITY__CONCURRENTREQUESTS"] = "0",
         };

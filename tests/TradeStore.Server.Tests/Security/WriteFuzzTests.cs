@@ -13,7 +13,9 @@ public sealed class WriteFuzzTests
 
     private static readonly string[] Names =
         ["tradeId", "account", "symbol", "side", "quantity", "price", "expectedVersion", "type", "venue", "trader", "executedAt",
-         "version", "status", "seq", "recordedAt", "sql", "", "Quantity", "__proto__"];
+         "version", "status", "seq", "recordedAt", "sql", "", "Quantity", "__proto__",
+         // JSON-path metacharacters (issue #19, finding 5: "a[" gave 500).
+         "a[", "a]", "['", "']", "a.b", ".", "$", "a'b", "[0]", "a\\'", "\"q\""];
 
     private static readonly Gen<string> Scalar = Gen.OneOf(
         Gen.Const("null"), Gen.Const("true"), Gen.Const("\"buy\""), Gen.Const("\"sell\""), Gen.Const("\"FZ-1\""), Gen.Const("\"ACC-F\""),

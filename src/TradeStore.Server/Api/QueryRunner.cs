@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using TradeStore.Storage.Query;
+
+namespace TradeStore.Server.Api;
+
+/// <summary>The query ran past <see cref="QueryLimits.Timeout"/>: the caller is answered now and DuckDB is interrupted.</summary>
+public sealed class QueryTimeoutException(TimeSpan timeout) : Exception($"The query ran longer than {timeout}.")
+{
+    public TimeSpan Timeout { get; } = timeout;
+}
+
+/// <summary>The process grew by more than <see cref="QueryLimits.MaxMemory"/> while the query ran, and it was interrupted.</summary>
+public sealed class QueryMemoryException(long maxMemory) : Exception($"The query used more than {maxMemory} bytes.")
+{
+    public long MaxMemory { get; } = maxMemory;
+}
+
+/// <summary>All <c>Security:Query:MaxConcurrent</c> slots are taken (a timed-out query holds its slot until DuckDB stops it).</summary>
+public sealed class QueryBusyException() : Exception("Too many queries are running.");
+
+/// <summary>
+/// Runs sandboxed queries under their limits, in one place: a slot of <c>Security:Query:MaxConcurrent</c>, the row and
+/// byte limits (through the <see cref="QueryResultWriter"/>), the memory bound and the timeout.
+/// </summary>
+/// <remarks>
+/// <para>By design the caller is answered when the timeout passes, whatever DuckDB is doing: some operators do not look
+/// at an interrupt for a long time. The interrupted query keeps its slot until it has really stopped, so abandoned
+/// queries cannot pile up.</para>
+/// <para>By design memory is bounded by watching the process, not by DuckDB's <c>memory_limit</c>: that limit is one for
+/// the whole instance, and measured, a query holding it made the writer's commits fail ("failed to pin block").
+/// Instead, every <see cref="MemoryCheckPeriod"/> the process's working set is compared with its size when each running
+/// query started, and a query is interrupted once the process has grown by more than <see cref="QueryLimits.MaxMemory"/>;
+/// the writer keeps its memory and its commits. Functions that build one huge value in a step DuckDB cannot interrupt
+/// (<c>range(n)</c> as a list, <c>repeat</c>, <c>lpad</c>) are refused by the allow-list instead.</para>
+/// </remarks>
+public sealed class QueryRunner : IDisposable
+{
+    /// <summary>How often the memory bound is checked while queries run.</summary>
+    public static readonly TimeSpan MemoryCheckPeriod = TimeSpan.FromMilliseconds(50);
+
+    private readonly SqlSandbox _sandbox;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _slots;
+    private readonly ConcurrentDictionary<Running, byte> _running = new();
+    private readonly ITimer _memoryCheck;
+
+    public QueryRunner(SqlSandbox sandbox, QueryLimits limits, int maxConcurrent, TimeProvider time)
+    {
+        _sandbox = sandbox;
+        Limits = limits;
+        _time = time;
+        _slots = new SemaphoreSlim(maxConcurrent, maxConcurrent);
+        _memoryCheck = time.CreateTimer(_ => CheckMemory(), null, MemoryCheckPeriod, MemoryCheckPeriod);
+    }
+
+    public QueryLimits Limits { get; }
+
+    /// <exception cref="QueryBusyException">Every slot is taken.</exception>
+    /// <exception cref="QueryRefusedException">The statement is refused, or DuckDB refused it.</exception>
+    /// <exception cref="QueryTimeoutException">The timeout passed.</exception>
+    /// <exception cref="QueryMemoryException">The memory bound was passed.</exception>
+    public async Task<QueryOutput> RunAsync(string sql, QueryResultWriter writer, CancellationToken requestAborted)
+    {
+        if (!_slots.Wait(0, CancellationToken.None))
+        {
+            throw new QueryBusyException();
+        }
+
+        var running = new Running(CancellationTokenSource.CreateLinkedTokenSource(requestAborted), Environment.WorkingSet);
+        Task<QueryOutput> work;
+        try
+        {
+            _running[running] = 0;
+            // DuckDB blocks its calling thread: run it on the pool so the deadline below can answer without it.
+            work = Task.Run(() => _sandbox.Run(sql, rows => writer.Write(rows, Limits), running.Interrupt.Token), CancellationToken.None);
+        }
+        catch
+        {
+            Finish(running);
+            throw;
+        }
+
+        _ = work.ContinueWith(finished =>
+        {
+            _ = finished.Exception;
+            Finish(running);
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+        using var deadline = new CancellationTokenSource(Limits.Timeout, _time);
+        var finishedFirst = await Task.WhenAny(work, Task.Delay(Timeout.Infinite, deadline.Token));
+        if (finishedFirst == work)
+        {
+            try
+            {
+                return await work;
+            }
+            catch (OperationCanceledException) when (running.MemoryExceeded)
+            {
+                throw new QueryMemoryException(Limits.MaxMemory);
+            }
+        }
+
+        running.Stop();
+        requestAborted.ThrowIfCancellationRequested();
+        throw new QueryTimeoutException(Limits.Timeout);
+    }
+
+    public void Dispose()
+    {
+        _memoryCheck.Dispose();
+        _slots.Dispose();
+    }
+
+    private void CheckMemory()
+    {
+        if (_running.IsEmpty)
+        {
+            return;
+        }
+
+        var workingSet = Environment.WorkingSet;
+        foreach (var running in _running.Keys)
+        {
+            if (workingSet - running.WorkingSetAtStart > Limits.MaxMemory)
+            {
+                running.MemoryExceeded = true;
+                running.Stop();
+            }
+        }
+    }
+
+    private void Finish(Running running)
+    {
+        _running.TryRemove(running, out _);
+        running.Dispose();
+        _slots.Release();
+    }
+
+    /// <summary>One running query: how to interrupt it and the process's size when it started.</summary>
+    private sealed class Running(CancellationTokenSource interrupt, long workingSetAtStart) : IDisposable
+    {
+        private int _disposed;
+
+        public CancellationTokenSource Interrupt { get; } = interrupt;
+
+        public long WorkingSetAtStart { get; } = workingSetAtStart;
+
+        public volatile bool MemoryExceeded;
+
+        public void Stop()
+        {
+            if (Volatile.Read(ref _disposed) == 0)
+            {
+                try
+                {
+                    Interrupt.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // It finished in the meantime; nothing left to interrupt.
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                Interrupt.Dispose();
+            }
+        }
+    }
+}

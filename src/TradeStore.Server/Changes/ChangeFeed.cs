@@ -1,0 +1,110 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Options;
+using TradeStore.Core.Trades;
+
+namespace TradeStore.Server.Changes;
+
+/// <summary>
+/// The live half of <c>GET /v1/changes</c>: told of every commit by the WriteEngine (<see cref="ICommitObserver"/>),
+/// it hands each batch to every subscriber's bounded queue. On the writer's thread it only wraps the batch and
+/// appends it (no I/O, no JSON, no lock held while a subscriber is busy), so subscribers never hold up the writer.
+/// History comes from the journal (<see cref="ChangeStream"/>); this only carries what is committed from now on.
+/// </summary>
+public sealed class ChangeFeed : ICommitObserver
+{
+    /// <summary>Meter of the change-feed instruments (exported on <c>/metrics</c>).</summary>
+    public const string MeterName = "TradeStore.Changes";
+
+    private readonly Lock _gate = new();
+    private readonly ChangeFeedOptions _options;
+    private readonly Counter<long> _disconnects;
+    private readonly Counter<long> _sent;
+    private ChangeSubscription[] _subscribers = [];
+    private int _streams;
+    private long _laggingDisconnects;
+
+    public ChangeFeed(IOptions<ChangeFeedOptions> options, IMeterFactory? meterFactory = null)
+    {
+        _options = options.Value;
+        var meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        meter.CreateObservableGauge("tradestore.changes.subscribers", () => Volatile.Read(ref _streams), "{subscriber}",
+            "Open GET /v1/changes streams.");
+        meter.CreateObservableGauge("tradestore.changes.queued", () => Volatile.Read(ref _subscribers).Sum(s => (long)s.Queued), "{event}",
+            "Committed events waiting to be written to change-feed subscribers.");
+        _sent = meter.CreateCounter<long>("tradestore.changes.events", "{event}", "Events written to change-feed subscribers.");
+        _disconnects = meter.CreateCounter<long>("tradestore.changes.disconnects", "{subscriber}",
+            "Change-feed streams closed by the server, by reason (lagging, shutdown, gap).");
+    }
+
+    /// <summary>Open streams (replaying or live).</summary>
+    public int StreamCount => Volatile.Read(ref _streams);
+
+    /// <summary>Takes a stream slot; <see langword="false"/> when <c>Changes:MaxSubscribers</c> streams are open. Give it back with <see cref="Release"/>.</summary>
+    public bool TryAdmit()
+    {
+        if (Interlocked.Increment(ref _streams) <= _options.MaxSubscribers)
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _streams);
+        return false;
+    }
+
+    /// <summary>Gives back a slot taken by <see cref="TryAdmit"/>.</summary>
+    public void Release() => Interlocked.Decrement(ref _streams);
+
+    public void OnCommitted(IReadOnlyList<TradeEvent> events)
+    {
+        var subscribers = Volatile.Read(ref _subscribers);
+        if (subscribers.Length == 0 || events.Count == 0)
+        {
+            return;
+        }
+
+        var batch = new ChangeEvent[events.Count];
+        for (var i = 0; i < batch.Length; i++)
+        {
+            batch[i] = new ChangeEvent(events[i]);
+        }
+
+        foreach (var subscriber in subscribers)
+        {
+            subscriber.Offer(batch);
+        }
+    }
+
+    /// <summary>A new subscription that receives every batch committed from now on.</summary>
+    public ChangeSubscription Subscribe()
+    {
+        lock (_gate)
+        {
+            var subscription = new ChangeSubscription(this, _options.MaxLagEvents);
+            _subscribers = [.. _subscribers, subscription];
+            return subscription;
+        }
+    }
+
+    internal void Remove(ChangeSubscription subscription)
+    {
+        lock (_gate)
+        {
+            _subscribers = _subscribers.Where(s => !ReferenceEquals(s, subscription)).ToArray();
+        }
+    }
+
+    internal void CountSent(int events) => _sent.Add(events);
+
+    /// <summary>Streams closed so far because their subscriber fell more than <c>Changes:MaxLagEvents</c> behind.</summary>
+    public long LaggingDisconnects => Interlocked.Read(ref _laggingDisconnects);
+
+    internal void CountDisconnect(string reason)
+    {
+        if (reason == "lagging")
+        {
+            Interlocked.Increment(ref _laggingDisconnects);
+        }
+
+        _disconnects.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    }
+}

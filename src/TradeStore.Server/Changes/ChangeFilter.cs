@@ -1,0 +1,16 @@
+using TradeStore.Core.Trades;
+using TradeStore.Server.Security;
+
+namespace TradeStore.Server.Changes;
+
+/// <summary>Which events a stream carries: the caller's accounts, narrowed by <c>account=</c> and <c>symbol=</c>.</summary>
+public sealed record ChangeFilter(AccountScope Scope, string? Account, string? Symbol)
+{
+    public bool Matches(TradeEvent journalEvent)
+    {
+        var trade = journalEvent.State;
+        return Scope.Allows(trade.Account)
+            && (Account is null || string.Equals(trade.Account, Account, StringComparison.Ordinal))
+            && (Symbol is null || string.Equals(trade.Symbol, Symbol, StringComparison.Ordinal));
+    }
+}

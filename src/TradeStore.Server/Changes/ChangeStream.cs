@@ -1,0 +1,219 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using TradeStore.Core.Trades;
+using TradeStore.Storage.Journal;
+
+namespace TradeStore.Server.Changes;
+
+/// <summary>
+/// Writes one subscriber's stream: the journal after a seq (replay), then the live feed, with no gap and no
+/// repeat at the switch. The subscription is taken only once the replay is near the journal's end, and the
+/// journal is read once more after it is taken, so an event is either read from the journal or queued live;
+/// a live event at or below the last seq written is skipped, and a hole before a live event is filled from the
+/// journal. Every event is examined in seq order, so "resume from the last id + 1" is always exact.
+/// </summary>
+public sealed class ChangeStream(ChangeFeed feed, JournalReader journal, ChangeFeedOptions options, TimeProvider time, ILogger logger)
+{
+    /// <summary>Events read from the journal per query during the replay.</summary>
+    public const int ReplayPageSize = 1000;
+
+    /// <summary>How long a closing stream may take to deliver its final <c>event: error</c> before the connection is dropped.</summary>
+    public static readonly TimeSpan FinalEventGrace = TimeSpan.FromSeconds(30);
+
+    private static readonly byte[] Heartbeat = ": heartbeat\n\n"u8.ToArray();
+
+    private long _after;
+    private long _written;
+
+    /// <summary>Writes the stream to <paramref name="body"/> until the client leaves, the server stops, or the subscriber lags.</summary>
+    /// <param name="body">The response body (headers already sent).</param>
+    /// <param name="afterSeq">The last seq the client has; the stream starts at the next one.</param>
+    /// <param name="filter">Which events to send.</param>
+    /// <param name="aborted">The client left.</param>
+    /// <param name="stopping">The server is shutting down.</param>
+    public async Task RunAsync(PipeWriter body, long afterSeq, ChangeFilter filter, CancellationToken aborted, CancellationToken stopping)
+    {
+        _after = afterSeq;
+        ChangeSubscription? subscription = null;
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(aborted, stopping);
+        try
+        {
+            try
+            {
+                await ReplayAsync(body, filter, run.Token);
+                // Near the end: subscribe, then read the journal once more, so what committed meanwhile comes from one or the other.
+                subscription = feed.Subscribe();
+                using var live = CancellationTokenSource.CreateLinkedTokenSource(run.Token, subscription.Lagging);
+                await ReplayAsync(body, filter, live.Token);
+                await FollowAsync(body, subscription, filter, live.Token);
+            }
+            catch (OperationCanceledException) when (subscription is { IsLagging: true } && !aborted.IsCancellationRequested)
+            {
+                feed.CountDisconnect("lagging");
+                Log.ChangeSubscriberLagging(logger, _after + 1, options.MaxLagEvents);
+                await EndAsync(body, "lagging", "Subscriber too slow",
+                    $"More than {options.MaxLagEvents} events (Changes:MaxLagEvents) waited for this stream, so it was closed; nothing was lost: reconnect with ?fromSeq={_after + 1}.",
+                    aborted);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested && !aborted.IsCancellationRequested)
+            {
+                feed.CountDisconnect("shutdown");
+                await EndAsync(body, "shutdown", "Server stopping", $"The server is shutting down; reconnect with ?fromSeq={_after + 1} when it is back.", aborted);
+            }
+            catch (ChangeGapException ex)
+            {
+                feed.CountDisconnect("gap");
+                Log.ChangeFeedGap(logger, ex.Message);
+                await EndAsync(body, "gap", "Stream interrupted", $"{ex.Message} Reconnect with ?fromSeq={_after + 1}.", aborted);
+            }
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            // The client left.
+        }
+        finally
+        {
+            subscription?.Dispose();
+            if (_written > 0)
+            {
+                feed.CountSent((int)Math.Min(_written, int.MaxValue));
+            }
+        }
+    }
+
+    /// <summary>Writes the journal after the last seq written until a read comes back short (the end is near).</summary>
+    private async Task ReplayAsync(PipeWriter body, ChangeFilter filter, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var page = journal.ReadAfter(_after, ReplayPageSize);
+            foreach (var journalEvent in page)
+            {
+                Write(body, journalEvent, filter, null);
+            }
+
+            await FlushAsync(body, cancellationToken);
+            if (page.Count < ReplayPageSize)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task FollowAsync(PipeWriter body, ChangeSubscription subscription, ChangeFilter filter, CancellationToken token)
+    {
+        while (true)
+        {
+            var any = false;
+            while (subscription.TryTake(out var batch))
+            {
+                any = true;
+                foreach (var change in batch)
+                {
+                    if (change.Seq <= _after)
+                    {
+                        continue;
+                    }
+
+                    if (change.Seq > _after + 1)
+                    {
+                        FillFromJournal(body, change.Seq, filter);
+                    }
+
+                    Write(body, change.Event, filter, change);
+                }
+            }
+
+            token.ThrowIfCancellationRequested();
+            if (any)
+            {
+                await FlushAsync(body, token);
+                continue;
+            }
+
+            if (!await WaitAsync(subscription, token))
+            {
+                body.Write(Heartbeat);
+                await FlushAsync(body, token);
+            }
+        }
+    }
+
+    /// <summary>Reads from the journal the events between the last one written and <paramref name="nextLiveSeq"/>.</summary>
+    private void FillFromJournal(PipeWriter body, long nextLiveSeq, ChangeFilter filter)
+    {
+        while (_after + 1 < nextLiveSeq)
+        {
+            var page = journal.ReadAfter(_after, (int)Math.Min(ReplayPageSize, nextLiveSeq - _after - 1));
+            if (page.Count == 0 || page[0].Seq != _after + 1)
+            {
+                throw new ChangeGapException($"The journal has no event {_after + 1} although event {nextLiveSeq} was committed.");
+            }
+
+            foreach (var journalEvent in page)
+            {
+                Write(body, journalEvent, filter, null);
+            }
+        }
+    }
+
+    private void Write(PipeWriter body, TradeEvent journalEvent, ChangeFilter filter, ChangeEvent? shared)
+    {
+        _after = journalEvent.Seq;
+        if (filter.Matches(journalEvent))
+        {
+            body.Write(shared?.Frame ?? ChangeEvent.Format(journalEvent));
+            _written++;
+        }
+    }
+
+    /// <summary><see langword="true"/> when events are queued; <see langword="false"/> after <c>Changes:HeartbeatInterval</c> of silence.</summary>
+    private async Task<bool> WaitAsync(ChangeSubscription subscription, CancellationToken cancellationToken)
+    {
+        using var silence = new CancellationTokenSource(options.HeartbeatInterval, time);
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, silence.Token);
+        try
+        {
+            await subscription.WaitAsync(wait.Token);
+            return true;
+        }
+        catch (OperationCanceledException) when (silence.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private static async Task FlushAsync(PipeWriter body, CancellationToken cancellationToken)
+    {
+        var result = await body.FlushAsync(cancellationToken);
+        if (result.IsCanceled)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+    }
+
+    /// <summary>The final <c>event: error</c>: given <see cref="FinalEventGrace"/> to reach a slow client, then the connection closes.</summary>
+    private async Task EndAsync(PipeWriter body, string reason, string title, string detail, CancellationToken aborted)
+    {
+        var end = new ChangeStreamEnd(ChangeProblems.TypePrefix + reason, title, detail, _after + 1);
+        var json = JsonSerializer.Serialize(end, ChangeFeedJsonContext.Default.ChangeStreamEnd);
+        body.Write(Encoding.UTF8.GetBytes($"event: error\ndata: {json}\n\n"));
+        using var grace = new CancellationTokenSource(FinalEventGrace, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, grace.Token);
+        try
+        {
+            await body.FlushAsync(linked.Token);
+        }
+        catch (OperationCanceledException) when (grace.IsCancellationRequested && !aborted.IsCancellationRequested)
+        {
+            // The client reads nothing at all: drop the connection; it resumes from its own Last-Event-ID.
+        }
+    }
+}
+
+/// <summary>The journal lacks an event that the live feed says was committed: the stream stops rather than skip it.</summary>
+public sealed class ChangeGapException(string message) : Exception(message);

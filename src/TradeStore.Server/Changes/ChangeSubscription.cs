@@ -1,0 +1,81 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+
+namespace TradeStore.Server.Changes;
+
+/// <summary>
+/// One subscriber's queue of committed events. The writer only appends (never waits); when more than
+/// <c>Changes:MaxLagEvents</c> would wait, the subscription stops taking events and <see cref="Lagging"/> fires,
+/// so its connection is closed with the seq to resume from instead of growing without bound.
+/// </summary>
+public sealed class ChangeSubscription : IDisposable
+{
+    private readonly ConcurrentQueue<ChangeEvent[]> _queue = new();
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly CancellationTokenSource _lagging = new();
+    private readonly ChangeFeed _feed;
+    private readonly int _maxQueued;
+    private int _queued;
+    private int _overflowed;
+
+    internal ChangeSubscription(ChangeFeed feed, int maxQueued)
+    {
+        _feed = feed;
+        _maxQueued = maxQueued;
+    }
+
+    /// <summary>Fires (on the thread pool) once the subscriber has fallen more than the bound behind.</summary>
+    public CancellationToken Lagging => _lagging.Token;
+
+    /// <summary>Whether the subscriber fell more than the bound behind; queued events were dropped.</summary>
+    public bool IsLagging => Volatile.Read(ref _overflowed) == 1;
+
+    /// <summary>Events waiting.</summary>
+    public int Queued => Volatile.Read(ref _queued);
+
+    /// <summary>Called on the writer's thread: append, or mark lagging. Never blocks.</summary>
+    internal void Offer(ChangeEvent[] batch)
+    {
+        if (Volatile.Read(ref _overflowed) == 1)
+        {
+            return;
+        }
+
+        if (Interlocked.Add(ref _queued, batch.Length) > _maxQueued)
+        {
+            if (Interlocked.Exchange(ref _overflowed, 1) == 0)
+            {
+                // By design cancelled off the writer's thread: a cancellation runs the callbacks of a pending write.
+                ThreadPool.UnsafeQueueUserWorkItem(static cts => cts.Cancel(), _lagging, preferLocal: false);
+                _queue.Clear();
+                _wake.Writer.TryWrite(true);
+            }
+
+            return;
+        }
+
+        _queue.Enqueue(batch);
+        _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>Takes the next queued batch, if any.</summary>
+    public bool TryTake(out ChangeEvent[] batch)
+    {
+        if (_queue.TryDequeue(out batch!))
+        {
+            Interlocked.Add(ref _queued, -batch.Length);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Waits until events are queued (or the subscription lags).</summary>
+    public ValueTask<bool> WaitAsync(CancellationToken cancellationToken) => _wake.Reader.ReadAsync(cancellationToken);
+
+    public void Dispose()
+    {
+        // By design the token source is not disposed: a cancellation queued by Offer may still run.
+        _feed.Remove(this);
+    }
+}

@@ -1,0 +1,353 @@
+// TradeStore operator console. Plain JavaScript, no build step: every figure is read from the same
+// endpoints any client uses (/health/ready, /metrics, /v1/changes, /v1/positions, /v1/query).
+(() => {
+  'use strict';
+
+  const KEY_STORAGE = 'tradestore.apiKey';
+  const POLL_MS = 2000;
+  const SPARK_POINTS = 60;
+  const FEED_ROWS = 100;
+  const $ = (id) => document.getElementById(id);
+
+  let apiKey = sessionStorage.getItem(KEY_STORAGE) || '';
+  let previousScrape = null;
+  const sparkWrites = [];
+  const sparkP99 = [];
+
+  function headers(extra) {
+    const h = Object.assign({}, extra || {});
+    if (apiKey) h.Authorization = 'Bearer ' + apiKey;
+    return h;
+  }
+
+  async function problemText(response) {
+    try {
+      const body = await response.json();
+      return body.detail || body.title || response.statusText;
+    } catch {
+      return response.status + ' ' + response.statusText;
+    }
+  }
+
+  function cell(row, text) {
+    const td = document.createElement('td');
+    td.textContent = text === null || text === undefined ? '' : String(text);
+    row.appendChild(td);
+    return td;
+  }
+
+  // ---- API key -------------------------------------------------------------------------------
+  function showKeyState() {
+    $('key-state').textContent = apiKey ? 'key kept for this tab' : 'no key (loopback default)';
+  }
+
+  $('key-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    apiKey = $('api-key').value.trim();
+    if (apiKey) sessionStorage.setItem(KEY_STORAGE, apiKey); else sessionStorage.removeItem(KEY_STORAGE);
+    $('api-key').value = '';
+    showKeyState();
+    feed.restart();
+    poll();
+  });
+
+  // ---- Health --------------------------------------------------------------------------------
+  async function pollHealth() {
+    try {
+      const response = await fetch('/health/ready', { cache: 'no-store' });
+      const report = await response.json();
+      for (const dep of ['duckdb', 'redis', 'clickhouse']) {
+        const entry = (report.dependencies || {})[dep] || { status: 'unknown' };
+        const badge = $('dep-' + dep);
+        badge.textContent = entry.status;
+        badge.className = 'status ' + entry.status;
+        $('desc-' + dep).textContent = entry.description || '';
+      }
+    } catch (error) {
+      for (const dep of ['duckdb', 'redis', 'clickhouse']) {
+        $('dep-' + dep).textContent = 'unreachable';
+        $('dep-' + dep).className = 'status unhealthy';
+      }
+    }
+  }
+
+  // ---- Metrics -------------------------------------------------------------------------------
+  // Prometheus text format: `name{label="value",…} number`.
+  function parseMetrics(text) {
+    const samples = [];
+    for (const line of text.split('\n')) {
+      if (!line || line.startsWith('#')) continue;
+      const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)/.exec(line);
+      if (!match) continue;
+      const labels = {};
+      if (match[3]) {
+        for (const pair of match[3].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]] = pair[2];
+      }
+      samples.push({ name: match[1], labels, value: Number(match[4]) });
+    }
+    return samples;
+  }
+
+  function sum(samples, name, filter) {
+    let total = null;
+    for (const s of samples) {
+      if (s.name === name && (!filter || filter(s.labels))) total = (total || 0) + s.value;
+    }
+    return total;
+  }
+
+  // Cumulative bucket counts by upper bound, summed over every other label.
+  function buckets(samples, name) {
+    const byLe = new Map();
+    for (const s of samples) {
+      if (s.name !== name) continue;
+      const le = s.labels.le === '+Inf' ? Infinity : Number(s.labels.le);
+      byLe.set(le, (byLe.get(le) || 0) + s.value);
+    }
+    return [...byLe.entries()].sort((a, b) => a[0] - b[0]);
+  }
+
+  // Prometheus' histogram_quantile: linear interpolation inside the bucket that holds the rank.
+  function quantile(q, now, before) {
+    if (!now.length) return null;
+    const counts = now.map(([le, count], i) => [le, count - (before && before[i] ? before[i][1] : 0)]);
+    const total = counts[counts.length - 1][1];
+    if (!(total > 0)) return null;
+    const rank = q * total;
+    let lower = 0, below = 0;
+    for (const [le, count] of counts) {
+      if (count >= rank) {
+        if (le === Infinity) return lower;
+        return lower + (le - lower) * ((rank - below) / Math.max(count - below, 1e-9));
+      }
+      lower = le;
+      below = count;
+    }
+    return lower;
+  }
+
+  function format(value, digits) {
+    return value === null || value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits);
+  }
+
+  function drawSpark() {
+    const line = (values, max) => values.map((v, i) => `${(i * 300) / (SPARK_POINTS - 1)},${60 - (max > 0 ? (v / max) * 56 : 0) - 2}`).join(' ');
+    $('spark-writes').setAttribute('points', line(sparkWrites, Math.max(...sparkWrites, 1)));
+    $('spark-p99').setAttribute('points', line(sparkP99, Math.max(...sparkP99, 1)));
+  }
+
+  async function pollMetrics() {
+    let response;
+    try {
+      response = await fetch('/metrics', { headers: headers(), cache: 'no-store' });
+    } catch {
+      $('metrics-state').textContent = 'metrics unreachable';
+      return;
+    }
+
+    if (!response.ok) {
+      $('metrics-state').textContent = `/metrics: ${response.status} (Security:Metrics allows loopback callers and admin keys)`;
+      return;
+    }
+
+    const samples = parseMetrics(await response.text());
+    const scrape = {
+      at: performance.now(),
+      writes: sum(samples, 'tradestore_write_commands_total', (l) => l.outcome === 'applied') || 0,
+      ack: buckets(samples, 'tradestore_write_ack_latency_seconds_bucket'),
+    };
+    $('metrics-state').textContent = '';
+    if (previousScrape) {
+      const seconds = (scrape.at - previousScrape.at) / 1000;
+      const rate = Math.max(0, (scrape.writes - previousScrape.writes) / seconds);
+      const p50 = quantile(0.5, scrape.ack, previousScrape.ack);
+      const p99 = quantile(0.99, scrape.ack, previousScrape.ack);
+      $('writes-per-second').textContent = format(rate, 0);
+      $('ack-p50').textContent = p50 === null ? '–' : format(p50 * 1000, 2);
+      $('ack-p99').textContent = p99 === null ? '–' : format(p99 * 1000, 2);
+      sparkWrites.push(rate);
+      sparkP99.push(p99 === null ? 0 : p99 * 1000);
+      while (sparkWrites.length > SPARK_POINTS) sparkWrites.shift();
+      while (sparkP99.length > SPARK_POINTS) sparkP99.shift();
+      drawSpark();
+    }
+
+    const redisEvents = sum(samples, 'tradestore_redis_lag_events');
+    const redisLag = sum(samples, 'tradestore_redis_lag_seconds');
+    $('redis-lag-events').textContent = redisEvents === null ? 'disabled' : format(redisEvents, 0);
+    $('redis-lag').textContent = redisLag === null ? '–' : format(redisLag, 3) + ' s';
+    const clickHouseEvents = sum(samples, 'tradestore_sync_events_behind');
+    const syncLag = buckets(samples, 'tradestore_sync_lag_seconds_bucket');
+    const syncP99 = previousScrape ? quantile(0.99, syncLag, previousScrape.sync) : null;
+    $('clickhouse-lag-events').textContent = clickHouseEvents === null ? 'disabled' : format(clickHouseEvents, 0);
+    $('clickhouse-lag').textContent = syncP99 === null ? '–' : 'p99 ' + format(syncP99, 3) + ' s';
+    scrape.sync = syncLag;
+    previousScrape = scrape;
+  }
+
+  // ---- Live change feed (Server-Sent Events over fetch, so the key can go in a header) -----------
+  const feed = (() => {
+    let controller = null;
+    let lastEventId = null;
+    let retryTimer = null;
+
+    function addRow(change) {
+      const trade = change.trade || {};
+      const row = document.createElement('tr');
+      row.dataset.tradeId = trade.tradeId;
+      cell(row, change.seq);
+      cell(row, (change.recordedAt || '').replace('T', ' ').replace('Z', ''));
+      cell(row, change.type);
+      cell(row, trade.tradeId);
+      cell(row, trade.account);
+      cell(row, trade.symbol);
+      cell(row, trade.side);
+      cell(row, trade.quantity);
+      cell(row, trade.price);
+      cell(row, trade.status);
+      const body = $('feed-rows');
+      body.insertBefore(row, body.firstChild);
+      while (body.rows.length > FEED_ROWS) body.deleteRow(body.rows.length - 1);
+    }
+
+    function dispatch(event) {
+      if (event.type === 'error') {
+        const end = JSON.parse(event.data);
+        lastEventId = String(end.resumeFromSeq - 1);
+        $('feed-state').textContent = end.title + ': resuming';
+        return;
+      }
+      if (event.id) lastEventId = event.id;
+      addRow(JSON.parse(event.data));
+    }
+
+    async function run(signal) {
+      const h = headers({ Accept: 'text/event-stream' });
+      if (lastEventId !== null) h['Last-Event-ID'] = lastEventId;
+      const response = await fetch('/v1/changes', { headers: h, signal, cache: 'no-store' });
+      if (!response.ok) {
+        $('feed-state').textContent = `${response.status}: ${await problemText(response)}`;
+        $('feed-state').className = 'error';
+        return false;
+      }
+
+      $('feed-state').textContent = 'live';
+      $('feed-state').className = 'muted';
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      let event = { type: 'message', data: '', id: null };
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return true;
+        buffer += value;
+        let newline;
+        while ((newline = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, newline).replace(/\r$/, '');
+          buffer = buffer.slice(newline + 1);
+          if (line === '') {
+            if (event.data) dispatch(event);
+            event = { type: 'message', data: '', id: null };
+          } else if (!line.startsWith(':')) {
+            const colon = line.indexOf(':');
+            const field = colon < 0 ? line : line.slice(0, colon);
+            const data = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+            if (field === 'data') event.data += (event.data ? '\n' : '') + data;
+            else if (field === 'event') event.type = data;
+            else if (field === 'id') event.id = data;
+          }
+        }
+      }
+    }
+
+    function start() {
+      controller = new AbortController();
+      const signal = controller.signal;
+      run(signal).then((reconnect) => {
+        if (reconnect && !signal.aborted) retryTimer = setTimeout(start, 1000);
+      }, () => {
+        if (signal.aborted) return;
+        $('feed-state').textContent = 'disconnected: retrying';
+        retryTimer = setTimeout(start, 1000);
+      });
+    }
+
+    function restart() {
+      if (controller) controller.abort();
+      clearTimeout(retryTimer);
+      start();
+    }
+
+    return { start, restart };
+  })();
+
+  // ---- Positions -----------------------------------------------------------------------------
+  $('positions-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const account = $('positions-account').value.trim();
+    const body = $('positions-rows');
+    body.textContent = '';
+    const response = await fetch('/v1/positions?account=' + encodeURIComponent(account), { headers: headers() });
+    if (!response.ok) {
+      $('positions-state').textContent = await problemText(response);
+      return;
+    }
+
+    const { items } = await response.json();
+    $('positions-state').textContent = items.length ? '' : 'no positions for ' + account;
+    for (const p of items) {
+      const row = document.createElement('tr');
+      cell(row, p.symbol);
+      cell(row, p.netQuantity);
+      cell(row, p.averagePrice);
+      cell(row, `${p.boughtQuantity} (${p.boughtNotional})`);
+      cell(row, `${p.soldQuantity} (${p.soldNotional})`);
+      body.appendChild(row);
+    }
+  });
+
+  // ---- SQL -----------------------------------------------------------------------------------
+  $('sql-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const table = $('sql-result');
+    table.tHead.textContent = '';
+    table.tBodies[0].textContent = '';
+    $('sql-state').textContent = 'running…';
+    $('sql-state').className = 'muted';
+    const response = await fetch('/v1/query', {
+      method: 'POST',
+      headers: headers({ 'Content-Type': 'application/json' }),
+      body: JSON.stringify({ sql: $('sql-text').value }),
+    });
+    if (!response.ok) {
+      $('sql-state').textContent = await problemText(response);
+      $('sql-state').className = 'error';
+      return;
+    }
+
+    const result = await response.json();
+    const head = document.createElement('tr');
+    for (const column of result.columns) {
+      const th = document.createElement('th');
+      th.textContent = column.name;
+      th.title = column.type;
+      head.appendChild(th);
+    }
+    table.tHead.appendChild(head);
+    for (const values of result.rows) {
+      const row = document.createElement('tr');
+      for (const value of values) cell(row, value);
+      table.tBodies[0].appendChild(row);
+    }
+    $('sql-state').textContent = `${result.rowCount} row(s)${result.truncated ? ' (truncated)' : ''}`;
+  });
+
+  // ---- Start ---------------------------------------------------------------------------------
+  async function poll() {
+    await Promise.all([pollHealth(), pollMetrics()]);
+  }
+
+  showKeyState();
+  feed.start();
+  poll();
+  setInterval(poll, POLL_MS);
+})();

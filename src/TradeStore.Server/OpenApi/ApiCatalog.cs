@@ -1,0 +1,87 @@
+using TradeStore.Server.Api;
+using TradeStore.Server.Changes;
+
+namespace TradeStore.Server.OpenApi;
+
+/// <summary>A query parameter of an operation.</summary>
+public sealed record QueryParameter(string Name, string Description, bool IsInteger = false, bool Required = false);
+
+/// <summary>
+/// What the OpenAPI document says about one route: summary, who may call it, the body, the success answer and the
+/// problem types. <see cref="Request"/>/<see cref="Response"/> name the JSON type (schemas come from the API's own JSON
+/// context), or <see cref="ResponseSchema"/> names a hand-described schema for answers written by hand.
+/// </summary>
+public sealed record ApiOperation(
+    string Method,
+    string Path,
+    string Tag,
+    string Summary,
+    string Access,
+    Type? Request,
+    int Success,
+    Type? Response,
+    IReadOnlyList<string> Problems,
+    IReadOnlyList<QueryParameter>? Query = null,
+    string? ResponseSchema = null,
+    string SuccessContentType = "application/json",
+    string? Description = null,
+    bool NeedsKey = true);
+
+/// <summary>Every route the service maps, as the OpenAPI document describes it. A test checks it against the mapped routes both ways.</summary>
+public static class ApiCatalog
+{
+    private static readonly string[] Read = ["validation", "unauthorized", "forbidden", "too-many-requests", "internal"];
+    private static readonly string[] Command =
+    [
+        "validation", "malformed-json", "unknown-property", "unreadable-request", "unauthorized", "forbidden", "not-found", "already-exists",
+        "version-conflict", "invalid-transition", "payload-too-large", "unsupported-media-type", "too-many-requests", "storage-failure", "internal", "busy", "unavailable",
+    ];
+
+    private static readonly QueryParameter[] ListQuery =
+    [
+        new("account", "Only this account (a key scoped to several accounts must name one; another account answers an empty page)."),
+        new("symbol", "Only this symbol."),
+        new("status", "new, partially_filled, filled or cancelled."),
+        new("from", "executedAt at or after this ISO 8601 time with a zone."),
+        new("to", "executedAt before this ISO 8601 time with a zone."),
+        new("limit", "Page size, 1 to Api:MaxPageSize (default Api:DefaultPageSize).", IsInteger: true),
+        new("cursor", "nextCursor of the previous page, unchanged."),
+    ];
+
+    public static readonly IReadOnlyList<ApiOperation> Operations =
+    [
+        new("POST", "/v1/trades", "Trades", "Create a trade", "trader", typeof(CreateTradeRequest), 201, typeof(TradeResponse), Command,
+            Description: "Send Idempotency-Key to make a retry return the first answer (Idempotent-Replayed: true) and write nothing."),
+        new("POST", "/v1/trades/batch", "Trades", "Apply many commands in order, sharing group commits", "trader", typeof(List<BatchItemRequest>), 200, typeof(BatchResponse),
+            [.. Command, "batch-too-large"], Description: "A JSON array, or NDJSON with Content-Type: application/x-ndjson. A bad item fails alone; see each result's status."),
+        new("POST", "/v1/trades/{tradeId}/amend", "Trades", "Amend a live trade", "trader", typeof(AmendTradeRequest), 200, typeof(TradeResponse), Command),
+        new("POST", "/v1/trades/{tradeId}/fill", "Trades", "Record a fill", "trader", typeof(FillTradeRequest), 200, typeof(TradeResponse), Command),
+        new("POST", "/v1/trades/{tradeId}/cancel", "Trades", "Cancel a trade", "trader", typeof(CancelTradeRequest), 200, typeof(TradeResponse), Command,
+            Description: "The body is optional."),
+        new("DELETE", "/v1/trades/{tradeId}", "Trades", "Delete a trade", "trader", null, 200, typeof(TradeResponse), Command,
+            [new("expectedVersion", "The trade's current version.", IsInteger: true)]),
+        new("GET", "/v1/trades/{tradeId}", "Trades", "Read a trade", "reader", null, 200, typeof(TradeResponse), [.. Read, "not-found"]),
+        new("GET", "/v1/trades/{tradeId}/history", "Trades", "Every event of a trade", "reader", null, 200, typeof(TradeHistoryResponse), [.. Read, "not-found"]),
+        new("GET", "/v1/trades", "Trades", "List live trades by executedAt, then tradeId (keyset pages)", "reader", null, 200, typeof(TradePageResponse), Read, ListQuery),
+        new("GET", "/v1/positions", "Positions", "Positions of one account or of the key's accounts", "reader", null, 200, typeof(PositionsResponse), Read,
+            [new("account", "Only this account (another account than the key's answers an empty list).")]),
+        new("GET", ChangesEndpoint.Path, "Changes", "The journal as Server-Sent Events: replay, then live", "reader", null, 200, null, [.. Read, "too-many-subscribers"],
+            [
+                new("fromSeq", "Start at this seq (inclusive). Without it (and without Last-Event-ID) only what commits from now on.", IsInteger: true),
+                new("account", "Only this account (a scoped key may name only its own: 403 otherwise)."),
+                new("symbol", "Only this symbol."),
+            ],
+            ResponseSchema: "ChangeStream", SuccessContentType: ChangesEndpoint.ContentType,
+            Description: "Each event is `id: <seq>`, `event: <type>`, `data: <ChangeEvent JSON>`. Send `Last-Event-ID` to resume after an id (it wins over fromSeq). " +
+                "Comments `: heartbeat` keep idle streams open. A subscriber more than Changes:MaxLagEvents behind, or a stopping server, gets a final " +
+                "`event: error` whose data is a ChangeStreamEnd with `resumeFromSeq`, and the stream closes."),
+        new("POST", "/v1/query", "SQL", "Run one read-only SELECT on DuckDB", "admin", null, 200, null,
+            ["validation", "malformed-json", "unsupported-media-type", "payload-too-large", "query-rejected", "query-timeout", "unauthorized", "forbidden", "too-many-requests", "internal"],
+            ResponseSchema: "QueryResult", Description: "Body {\"sql\": \"SELECT …\"}. Send Accept: text/csv for CSV (X-Truncated says whether rows were cut at Security:Query:MaxRows)."),
+        new("GET", "/health/live", "Health", "Whether the process serves requests", "open", null, 200, null, [], ResponseSchema: "Live", NeedsKey: false),
+        new("GET", "/health/ready", "Health", "Each dependency: healthy, degraded, unhealthy or disabled (503 when unhealthy)", "open", null, 200, null, [],
+            ResponseSchema: "Health", NeedsKey: false),
+        new("GET", "/metrics", "Metrics", "Prometheus text exposition", "loopback callers and admin keys (Security:Metrics)", null, 200, null, ["unauthorized", "forbidden"],
+            ResponseSchema: "Text", SuccessContentType: "text/plain"),
+    ];
+}

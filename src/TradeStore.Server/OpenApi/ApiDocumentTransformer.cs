@@ -1,0 +1,272 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+using TradeStore.Server.Api;
+using TradeStore.Server.Changes;
+
+namespace TradeStore.Server.OpenApi;
+
+/// <summary>
+/// Writes the <see cref="ApiCatalog"/> into the OpenAPI document: every route (also those mapped as middleware: health,
+/// metrics, the change stream), its parameters, body, success answer and problem types, the Bearer scheme and the
+/// decimal rule. Schemas of JSON types come from the API's own source-generated JSON context.
+/// </summary>
+internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
+{
+    public const string BearerScheme = "Bearer";
+    private const string ProblemJson = "application/problem+json";
+
+    private const string Overview =
+        "TradeStore captures trades durably in DuckDB and serves their current state, history, positions and a live change feed.\n\n" +
+        "**Decimals.** `quantity`, `price` and every money field are accepted as a JSON number **or** a decimal string (`100.25` or `\"100.25\"`) " +
+        "and parsed exactly, never through floating point: at most 8 decimals and 10 integer digits. Answers write them as JSON numbers with " +
+        "their exact digits (no exponent, no trailing zeros): parse them as decimals.\n\n" +
+        "**Times** are ISO 8601 with a zone; answers are UTC with microseconds.\n\n" +
+        "**Errors** are RFC 7807 `application/problem+json` (`ApiProblem`); `type` is `urn:tradestore:problem:<slug>` and `field` names the bad input. " +
+        "A refused request changes nothing.\n\n" +
+        "**Authentication:** `Authorization: Bearer <key>`. With no keys configured, loopback callers have every role.";
+
+    public async Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    {
+        document.Info = new OpenApiInfo { Title = "TradeStore API", Version = "v1", Description = Overview + "\n\n" + ProblemTable() };
+        document.Components ??= new OpenApiComponents();
+        document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
+        document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+        document.Components.SecuritySchemes[BearerScheme] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.Http,
+            Scheme = "bearer",
+            BearerFormat = "ts_<id>_<secret>",
+            Description = "An API key made by `tradestore keys new`; its role (reader, trader, admin) and accounts decide what it may do.",
+        };
+
+        var types = ApiCatalog.Operations.SelectMany(o => new[] { o.Request, o.Response }).OfType<Type>()
+            .Select(ItemType).Append(typeof(ApiProblem)).Append(typeof(TradeEventResponse)).Append(typeof(ChangeStreamEnd)).Distinct();
+        foreach (var type in types)
+        {
+            var schema = await context.GetOrCreateSchemaAsync(type, null, cancellationToken);
+            document.Components.Schemas[SchemaName(type)] = schema;
+        }
+
+        foreach (var (name, schema) in HandSchemas.All())
+        {
+            document.Components.Schemas[name] = schema;
+        }
+
+        document.Tags ??= new HashSet<OpenApiTag>();
+        foreach (var tag in ApiCatalog.Operations.Select(o => o.Tag).Distinct())
+        {
+            document.Tags.Add(new OpenApiTag { Name = tag });
+        }
+
+        document.Paths ??= new OpenApiPaths();
+        foreach (var operation in ApiCatalog.Operations)
+        {
+            if (!document.Paths.TryGetValue(operation.Path, out var existing) || existing is not OpenApiPathItem item)
+            {
+                item = new OpenApiPathItem();
+                document.Paths[operation.Path] = item;
+            }
+
+            item.Operations ??= new Dictionary<HttpMethod, OpenApiOperation>();
+            var method = HttpMethod.Parse(operation.Method);
+            if (!item.Operations.TryGetValue(method, out var target))
+            {
+                target = new OpenApiOperation();
+                item.Operations[method] = target;
+            }
+
+            Describe(target, operation, document);
+        }
+    }
+
+    /// <summary>The component name of a JSON type: <c>TradeResponse</c>, <c>ChangeEvent</c> for the change feed's event.</summary>
+    public static string SchemaName(Type type) => type == typeof(TradeEventResponse) ? "TradeEvent" : type.Name;
+
+    private static Type ItemType(Type type) => type.IsGenericType && type.GetGenericTypeDefinition() == typeof(List<>) ? type.GetGenericArguments()[0] : type;
+
+    private static void Describe(OpenApiOperation target, ApiOperation operation, OpenApiDocument document)
+    {
+        target.Summary = operation.Summary;
+        target.Description = $"{operation.Description}{(operation.Description is null ? "" : "\n\n")}Access: {operation.Access}.".Trim();
+        target.OperationId = OperationId(operation);
+        target.Tags = new HashSet<OpenApiTagReference> { new(operation.Tag, document) };
+        target.Parameters = Parameters(operation);
+        target.RequestBody = Body(operation, document);
+        target.Security = operation.NeedsKey
+            ? [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, document)] = [] }]
+            : [];
+        var responses = new OpenApiResponses
+        {
+            [operation.Success.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new OpenApiResponse
+            {
+                Description = operation.Success == 201 ? "Created" : "OK",
+                Content = new Dictionary<string, OpenApiMediaType>
+                {
+                    [operation.SuccessContentType] = new() { Schema = SuccessSchema(operation, document) },
+                },
+            },
+        };
+        if (operation.Path == "/health/ready")
+        {
+            responses["503"] = new OpenApiResponse
+            {
+                Description = "A required dependency (DuckDB) is unhealthy",
+                Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = new OpenApiSchemaReference("Health", document) } },
+            };
+        }
+
+        foreach (var status in ProblemCatalog.All.Where(p => operation.Problems.Contains(p.Slug)).Select(p => p.Status).Distinct().Order())
+        {
+            var kinds = ProblemCatalog.ForStatus(status, operation.Problems.ToHashSet()).ToList();
+            responses[status.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new OpenApiResponse
+            {
+                Description = string.Join("; ", kinds.Select(k => $"`{k.Slug}`: {k.When}")),
+                Content = new Dictionary<string, OpenApiMediaType>
+                {
+                    [ProblemJson] = new() { Schema = new OpenApiSchemaReference(nameof(ApiProblem), document) },
+                },
+            };
+        }
+
+        target.Responses = responses;
+    }
+
+    private static IOpenApiSchema SuccessSchema(ApiOperation operation, OpenApiDocument document) =>
+        operation.Response is { } type ? new OpenApiSchemaReference(SchemaName(type), document) : new OpenApiSchemaReference(operation.ResponseSchema!, document);
+
+    private static OpenApiRequestBody? Body(ApiOperation operation, OpenApiDocument document)
+    {
+        if (operation.Path == "/v1/query")
+        {
+            return new OpenApiRequestBody
+            {
+                Required = true,
+                Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = new OpenApiSchemaReference("QueryRequest", document) } },
+            };
+        }
+
+        if (operation.Request is not { } type)
+        {
+            return null;
+        }
+
+        var item = ItemType(type);
+        IOpenApiSchema schema = item == type
+            ? new OpenApiSchemaReference(SchemaName(type), document)
+            : new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchemaReference(SchemaName(item), document) };
+        var content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } };
+        if (item != type)
+        {
+            content["application/x-ndjson"] = new OpenApiMediaType
+            {
+                Schema = new OpenApiSchemaReference(SchemaName(item), document),
+            };
+        }
+
+        return new OpenApiRequestBody { Required = type != typeof(CancelTradeRequest), Content = content };
+    }
+
+    private static List<IOpenApiParameter> Parameters(ApiOperation operation)
+    {
+        var parameters = new List<IOpenApiParameter>();
+        foreach (var segment in operation.Path.Split('/').Where(s => s.StartsWith('{')))
+        {
+            parameters.Add(new OpenApiParameter
+            {
+                Name = segment.Trim('{', '}'),
+                In = ParameterLocation.Path,
+                Required = true,
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                Description = "1–64 characters of A-Z a-z 0-9 . _ : -",
+            });
+        }
+
+        foreach (var query in operation.Query ?? [])
+        {
+            parameters.Add(new OpenApiParameter
+            {
+                Name = query.Name,
+                In = ParameterLocation.Query,
+                Required = query.Required,
+                Description = query.Description,
+                Schema = new OpenApiSchema { Type = query.IsInteger ? JsonSchemaType.Integer : JsonSchemaType.String, Format = query.IsInteger ? "int64" : null },
+            });
+        }
+
+        if (operation.Method != "GET" && operation.Tag == "Trades" && operation.Path != "/v1/trades/batch")
+        {
+            parameters.Add(new OpenApiParameter
+            {
+                Name = ApiResults.IdempotencyKeyHeader,
+                In = ParameterLocation.Header,
+                Description = "1–128 printable characters; a retry with the same key returns the first answer and writes nothing.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 128 },
+            });
+        }
+
+        if (operation.Path == ChangesEndpoint.Path)
+        {
+            parameters.Add(new OpenApiParameter
+            {
+                Name = ChangesEndpoint.LastEventIdHeader,
+                In = ParameterLocation.Header,
+                Description = "Resume after this event id (a seq); wins over fromSeq.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64" },
+            });
+        }
+
+        return parameters;
+    }
+
+    private static string OperationId(ApiOperation operation)
+    {
+        var words = operation.Path.Split('/', StringSplitOptions.RemoveEmptyEntries)
+            .Select(w => w.Trim('{', '}'))
+            .Select(w => char.ToUpperInvariant(w[0]) + w[1..]);
+        return operation.Method.ToLowerInvariant() + string.Concat(words);
+    }
+
+    private static string ProblemTable() =>
+        "| status | type | when |\n|---|---|---|\n" + string.Join("\n", ProblemCatalog.All.Select(p => $"| {p.Status} | `{p.Slug}` | {p.When} |"));
+}
+
+/// <summary>Schemas of answers written by hand (health, SQL, the event stream), and of the JSON types with a custom converter.</summary>
+internal static class HandSchemas
+{
+    public static IEnumerable<(string Name, OpenApiSchema Schema)> All()
+    {
+        var dependency = Object(("status", Enum("healthy", "degraded", "unhealthy", "disabled")), ("description", String()), ("durationMs", Number()));
+        yield return ("Live", Object(("status", Enum("healthy"))));
+        yield return ("Health", Object(
+            ("status", Enum("healthy", "degraded", "unhealthy")),
+            ("durationMs", Number()),
+            ("dependencies", Object(("duckdb", dependency), ("redis", dependency), ("clickhouse", dependency)))));
+        yield return ("QueryRequest", Object(("sql", String("Exactly one SELECT (or WITH … SELECT); read current_trade_state, trade_events."))));
+        yield return ("QueryResult", Object(
+            ("columns", new OpenApiSchema { Type = JsonSchemaType.Array, Items = Object(("name", String()), ("type", String("DuckDB type"))) }),
+            ("rows", new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema() } }),
+            ("rowCount", new OpenApiSchema { Type = JsonSchemaType.Integer }),
+            ("truncated", new OpenApiSchema { Type = JsonSchemaType.Boolean })));
+        yield return ("ChangeStream", String(
+            "text/event-stream. Each event: `id: <seq>`, `event: create|amend|fill|cancel|delete`, `data: <TradeEvent JSON>`; comments `: heartbeat`; " +
+            "a final `event: error` with a ChangeStreamEnd when the server closes the stream."));
+        yield return ("Text", String("Prometheus text exposition format 0.0.4."));
+    }
+
+    private static OpenApiSchema Object(params (string Name, IOpenApiSchema Schema)[] properties) => new()
+    {
+        Type = JsonSchemaType.Object,
+        Properties = properties.ToDictionary(p => p.Name, p => p.Schema),
+    };
+
+    private static OpenApiSchema String(string? description = null) => new() { Type = JsonSchemaType.String, Description = description };
+
+    private static OpenApiSchema Number() => new() { Type = JsonSchemaType.Number };
+
+    private static OpenApiSchema Enum(params string[] values) => new()
+    {
+        Type = JsonSchemaType.String,
+        Enum = values.Select(v => (JsonNode)JsonValue.Create(v)).ToList(),
+    };
+}

@@ -1,0 +1,34 @@
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace TradeStore.Server.OpenApi;
+
+/// <summary>
+/// Decimals are a JSON number or a decimal string, at most 8 decimals and 10 integer digits (the API's exact
+/// converter); times are ISO 8601 strings with a zone. The JSON schema exporter cannot see through the converters.
+/// </summary>
+internal sealed class ExactTypesSchemaTransformer : IOpenApiSchemaTransformer
+{
+    public const string DecimalPattern = @"^-?\d{1,10}(\.\d{1,8})?$";
+
+    public Task TransformAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    {
+        var type = context.JsonTypeInfo.Type;
+        var nullable = Nullable.GetUnderlyingType(type) is not null;
+        var underlying = Nullable.GetUnderlyingType(type) ?? type;
+        if (underlying == typeof(decimal))
+        {
+            schema.Type = JsonSchemaType.Number | JsonSchemaType.String | (nullable ? JsonSchemaType.Null : 0);
+            schema.Format = null;
+            schema.Pattern = DecimalPattern;
+            schema.Description ??= "Exact decimal: a JSON number or a decimal string (\"100.25\"); at most 8 decimals and 10 integer digits. Answers are JSON numbers with exact digits.";
+        }
+        else if (underlying == typeof(DateTimeOffset))
+        {
+            schema.Type = JsonSchemaType.String | (nullable ? JsonSchemaType.Null : 0);
+            schema.Format = "date-time";
+        }
+
+        return Task.CompletedTask;
+    }
+}

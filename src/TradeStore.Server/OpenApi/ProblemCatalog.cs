@@ -1,0 +1,37 @@
+namespace TradeStore.Server.OpenApi;
+
+/// <summary>One problem <c>type</c> of the API: its slug (after <c>urn:tradestore:problem:</c>), status and when it is answered.</summary>
+public sealed record ProblemType(string Slug, int Status, string When);
+
+/// <summary>Every problem type the API answers, for the OpenAPI document (each response lists the types its status carries).</summary>
+public static class ProblemCatalog
+{
+    public static readonly IReadOnlyList<ProblemType> All =
+    [
+        new("validation", 400, "a field, query parameter or header breaks a rule; `field` names it"),
+        new("malformed-json", 400, "not JSON, wrong JSON type, duplicate property"),
+        new("unknown-property", 400, "a property the endpoint does not take (nothing is mass-assigned)"),
+        new("unreadable-request", 400, "the body broke HTTP framing mid-stream"),
+        new("query-rejected", 400, "the SQL is not exactly one SELECT, or DuckDB refused it"),
+        new("unauthorized", 401, "no key, a malformed Authorization header, or an unknown key"),
+        new("forbidden", 403, "the key's role does not allow the endpoint, or the account is outside the key's scope"),
+        new("not-found", 404, "unknown or deleted trade"),
+        new("already-exists", 409, "create of an existing tradeId"),
+        new("version-conflict", 409, "stale expectedVersion; `currentVersion` says the current one"),
+        new("invalid-transition", 409, "the trade's status forbids the command"),
+        new("payload-too-large", 413, "body over Api:MaxRequestBodyBytes"),
+        new("batch-too-large", 413, "more than Api:MaxBatchSize items"),
+        new("unsupported-media-type", 415, "a body that is not application/json (or NDJSON for the batch)"),
+        new("query-timeout", 422, "the query ran past Security:Query:Timeout"),
+        new("too-many-requests", 429, "over the per-key rate or concurrency limits; Retry-After in seconds"),
+        new("storage-failure", 500, "the commit failed; nothing of its batch was written"),
+        new("internal", 500, "unexpected error"),
+        new("busy", 503, "the write queue is full; Retry-After: 1; nothing written"),
+        new("unavailable", 503, "the writer is stopping"),
+        new("too-many-subscribers", 503, "Changes:MaxSubscribers change streams are open"),
+    ];
+
+    /// <summary>The types that <paramref name="status"/> may carry, limited to <paramref name="slugs"/> when given.</summary>
+    public static IEnumerable<ProblemType> ForStatus(int status, IReadOnlyCollection<string>? slugs = null) =>
+        All.Where(p => p.Status == status && (slugs is null || slugs.Contains(p.Slug)));
+}

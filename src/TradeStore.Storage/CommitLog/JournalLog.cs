@@ -1,0 +1,609 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Globalization;
+using Microsoft.Win32.SafeHandles;
+using TradeStore.Core.Options;
+
+namespace TradeStore.Storage.CommitLog;
+
+/// <summary>
+/// The journal log: TradeStore's point of durability (issue #12). An append-only sequence of checksummed
+/// <see cref="LogRecord"/>s, one per journal event, contiguous by <c>seq</c>, kept in segment files
+/// <c>DIR/journal/{firstSeq:D20}.log</c>. One <see cref="Append"/> writes a whole group of records with one write and,
+/// with <see cref="DurabilityMode.Fsync"/>, one <c>fdatasync</c>: that is the group commit every acknowledgement waits
+/// for. DuckDB is brought up to date behind it, and a segment is deleted (<see cref="RecycleThrough"/>) only once a
+/// DuckDB checkpoint holds all of its records.
+/// </summary>
+/// <remarks>
+/// <para>Segment layout: a 32-byte header (<c>"TSJLOG01"</c>, format version, first seq, CRC-32C of the header), then
+/// records framed as <see cref="LogRecordFormat"/> describes. A segment is sealed when it passes
+/// <see cref="JournalLogOptions.SegmentBytes"/>; only the last one is written to.</para>
+/// <para>At <see cref="Open"/> every segment is read and checked. A damaged record at the end of the last segment with
+/// nothing intact after it is what a crash leaves: it is cut, the bytes kept beside it, and reported in
+/// <see cref="TornTail"/>. Anything else (damage with intact records after it, in a sealed segment, a bad header, a gap
+/// between segments) throws <see cref="JournalLogCorruptException"/> naming the file and offset, changing nothing.</para>
+/// <para>Designed for shipping (issue #14): records are addressed by seq (<see cref="ReadFrom"/>), carry a term, and a
+/// copy is appended with the same checksums through the same <see cref="Append"/>.</para>
+/// <para>One writer at a time (the engine's writer thread); readers may run concurrently.</para>
+/// </remarks>
+public sealed class JournalLog : IDisposable
+{
+    /// <summary>The folder beside <c>tradestore.duckdb</c> that holds the segments.</summary>
+    public const string DirectoryName = "journal";
+
+    /// <summary>The extension of a segment file.</summary>
+    public const string SegmentExtension = ".log";
+
+    private const int SegmentHeaderSize = 32;
+    private const int FormatVersion = 1;
+    private const int SparseEvery = 1024;
+    private static readonly byte[] Magic = "TSJLOG01"u8.ToArray();
+
+    private readonly object _gate = new();
+    private readonly List<Segment> _segments;
+    private readonly JournalLogOptions _options;
+    private SafeFileHandle? _active;
+    private long _lastSeq;
+    private bool _broken;
+
+    private JournalLog(string directory, JournalLogOptions options, List<Segment> segments, TornTail? tornTail, bool created)
+    {
+        WasCreated = created;
+        Directory = directory;
+        _options = options;
+        _segments = segments;
+        TornTail = tornTail;
+        _lastSeq = segments.Count == 0 ? 0 : segments[^1].LastSeq;
+        if (segments.Count > 0)
+        {
+            _active = OpenForAppend(segments[^1].Path);
+        }
+    }
+
+    /// <summary>Whether a failed append could not be undone: the log then refuses every append until the process restarts.</summary>
+    public bool IsBroken
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _broken;
+            }
+        }
+    }
+
+    /// <summary>The folder of the segments.</summary>
+    public string Directory { get; }
+
+    /// <summary>Whether <see cref="Open"/> created the folder (a new data directory, or one written before the log existed).</summary>
+    public bool WasCreated { get; }
+
+    /// <summary>What <see cref="Open"/> cut from the end of the log, or <see langword="null"/>.</summary>
+    public TornTail? TornTail { get; }
+
+    /// <summary>Whether the log has no segment yet (a new data directory, or one written before the log existed).</summary>
+    public bool IsEmpty
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _segments.Count == 0;
+            }
+        }
+    }
+
+    /// <summary>The oldest seq the log holds (or would hold next, when it holds none).</summary>
+    public long FirstSeq
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _segments.Count == 0 ? 1 : _segments[0].FirstSeq;
+            }
+        }
+    }
+
+    /// <summary>The last seq appended (durable with <see cref="DurabilityMode.Fsync"/>); 0 when the log holds none.</summary>
+    public long LastSeq => Interlocked.Read(ref _lastSeq);
+
+    /// <summary>The seq the next appended record must carry.</summary>
+    public long NextSeq
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _segments.Count == 0 ? 1 : _segments[^1].LastSeq + 1;
+            }
+        }
+    }
+
+    /// <summary>Segment files, oldest first.</summary>
+    public IReadOnlyList<string> SegmentFiles
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _segments.Select(s => s.Path)];
+            }
+        }
+    }
+
+    /// <summary>
+    /// The last seq of the oldest sealed segment: once a DuckDB checkpoint holds it, <see cref="RecycleThrough"/> can
+    /// delete that segment. <see langword="null"/> while only the segment being written exists.
+    /// </summary>
+    public long? OldestSealedLastSeq
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _segments.Count > 1 ? _segments[0].LastSeq : null;
+            }
+        }
+    }
+
+    /// <summary>The folder of the log that belongs to the database at <paramref name="databasePath"/>.</summary>
+    public static string DirectoryFor(string databasePath) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(databasePath))!, DirectoryName);
+
+    /// <summary>Opens (creating the folder if absent) and checks every segment; cuts a torn tail.</summary>
+    /// <exception cref="JournalLogCorruptException">Damage a crash cannot explain; nothing was changed.</exception>
+    public static JournalLog Open(string directory, JournalLogOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var full = Path.GetFullPath(directory);
+        var created = !System.IO.Directory.Exists(full);
+        if (created)
+        {
+            System.IO.Directory.CreateDirectory(full);
+            NativeSync.SyncDirectory(Path.GetDirectoryName(full)!);
+        }
+
+        var files = System.IO.Directory.GetFiles(full, "*" + SegmentExtension)
+            .Select(path => (Path: path, FirstSeq: ParseName(path)))
+            .Where(f => f.FirstSeq > 0)
+            .OrderBy(f => f.FirstSeq)
+            .ToList();
+        var segments = new List<Segment>(files.Count);
+        TornTail? torn = null;
+        for (var i = 0; i < files.Count; i++)
+        {
+            var isLast = i == files.Count - 1;
+            var segment = Scan(files[i].Path, files[i].FirstSeq, isLast, out torn);
+            if (segments.Count > 0 && segment.FirstSeq != segments[^1].LastSeq + 1)
+            {
+                throw new JournalLogCorruptException(segment.Path, 0,
+                    $"records {segments[^1].LastSeq + 1}..{segment.FirstSeq - 1} are missing: {Path.GetFileName(segments[^1].Path)} ends at seq {segments[^1].LastSeq}");
+            }
+
+            segments.Add(segment);
+        }
+
+        return new JournalLog(full, options, segments, torn, created);
+    }
+
+    /// <summary>Starts an empty log at <paramref name="nextSeq"/> (the seq after the last one DuckDB holds).</summary>
+    public void Begin(long nextSeq)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(nextSeq);
+        lock (_gate)
+        {
+            if (_segments.Count > 0)
+            {
+                throw new InvalidOperationException("The journal log already holds segments.");
+            }
+
+            StartSegment(nextSeq);
+            Interlocked.Exchange(ref _lastSeq, nextSeq - 1);
+        }
+    }
+
+    /// <summary>
+    /// Appends <paramref name="records"/> (contiguous, starting at <see cref="NextSeq"/>, each intact) with one write,
+    /// then makes them durable as <see cref="JournalLogOptions.Durability"/> says. On failure the segment is cut back to
+    /// where it was, so a failed append leaves nothing; if even that fails the log refuses every further append.
+    /// </summary>
+    /// <exception cref="IOException">The write or the sync failed; nothing of the records is in the log.</exception>
+    public void Append(IReadOnlyList<LogRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_broken)
+            {
+                throw new InvalidOperationException("The journal log could not undo a failed append and accepts no more; restart the process.");
+            }
+
+            if (_segments.Count == 0)
+            {
+                StartSegment(records[0].Seq);
+            }
+
+            var segment = _segments[^1];
+            var size = 0;
+            for (var i = 0; i < records.Count; i++)
+            {
+                var record = records[i];
+                if (record.Seq != segment.LastSeq + 1 + i)
+                {
+                    throw new ArgumentException($"record seq {record.Seq} does not follow seq {segment.LastSeq + i} of the journal log", nameof(records));
+                }
+
+                if (!record.IsIntact)
+                {
+                    throw new ArgumentException($"record seq {record.Seq} does not match its checksum", nameof(records));
+                }
+
+                size += LogRecordFormat.FramedSize(record.Payload.Length);
+            }
+
+            var buffer = ArrayPool<byte>.Shared.Rent(size);
+            try
+            {
+                var offset = 0;
+                foreach (var record in records)
+                {
+                    offset += LogRecordFormat.Write(record, buffer.AsSpan(offset));
+                }
+
+                WriteDurably(segment, buffer.AsSpan(0, size));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            var position = segment.Length;
+            foreach (var record in records)
+            {
+                if ((record.Seq - segment.FirstSeq) % SparseEvery == 0)
+                {
+                    segment.Sparse.Add((record.Seq, position));
+                }
+
+                position += LogRecordFormat.FramedSize(record.Payload.Length);
+            }
+
+            segment.Length += size;
+            segment.LastSeq = records[^1].Seq;
+            Interlocked.Exchange(ref _lastSeq, segment.LastSeq);
+            if (segment.Length >= _options.SegmentBytes)
+            {
+                StartSegment(segment.LastSeq + 1);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The records from <paramref name="seq"/> to the <see cref="LastSeq"/> of the moment of the call, in order.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="seq"/> is older than <see cref="FirstSeq"/> (recycled).</exception>
+    public IEnumerable<LogRecord> ReadFrom(long seq)
+    {
+        Segment[] segments;
+        long last;
+        lock (_gate)
+        {
+            segments = [.. _segments.Select(s => s.Snapshot())];
+            last = LastSeq;
+            if (segments.Length > 0 && seq < segments[0].FirstSeq)
+            {
+                throw new ArgumentOutOfRangeException(nameof(seq), seq, $"the journal log starts at seq {segments[0].FirstSeq}; older records were recycled behind a DuckDB checkpoint");
+            }
+        }
+
+        return Read(segments, Math.Max(seq, 1), last);
+    }
+
+    /// <summary>
+    /// Deletes the sealed segments whose every record is at or below <paramref name="checkpointedSeq"/> (a seq a
+    /// DuckDB checkpoint holds), oldest first; never the segment being written. Returns how many were deleted.
+    /// </summary>
+    public int RecycleThrough(long checkpointedSeq)
+    {
+        lock (_gate)
+        {
+            var deleted = 0;
+            while (_segments.Count > 1 && _segments[0].LastSeq <= checkpointedSeq)
+            {
+                File.Delete(_segments[0].Path);
+                _segments.RemoveAt(0);
+                deleted++;
+            }
+
+            if (deleted > 0)
+            {
+                NativeSync.SyncDirectory(Directory);
+            }
+
+            return deleted;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _active?.Dispose();
+            _active = null;
+        }
+    }
+
+    private static long ParseName(string path)
+    {
+        var name = Path.GetFileNameWithoutExtension(path);
+        return name.Length == 20 && long.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var seq) ? seq : 0;
+    }
+
+    private static string SegmentName(long firstSeq) => firstSeq.ToString("D20", CultureInfo.InvariantCulture) + SegmentExtension;
+
+    private static SafeFileHandle OpenForAppend(string path) =>
+        File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+
+    private static byte[] Header(long firstSeq)
+    {
+        var header = new byte[SegmentHeaderSize];
+        Magic.CopyTo(header, 0);
+        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(8), FormatVersion);
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(16), firstSeq);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(28), Crc32C.Append(0, header.AsSpan(0, 28)));
+        return header;
+    }
+
+    private static Segment Scan(string path, long firstSeq, bool isLast, out TornTail? torn)
+    {
+        torn = null;
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length < SegmentHeaderSize && isLast && bytes.AsSpan().IndexOfAnyExcept((byte)0) < 0)
+        {
+            // A crash while the segment was being created: rewrite its header.
+            File.WriteAllBytes(path, Header(firstSeq));
+            using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite))
+            {
+                NativeSync.DataSync(handle);
+            }
+
+            return new Segment(path, firstSeq) { Length = SegmentHeaderSize, LastSeq = firstSeq - 1 };
+        }
+
+        if (bytes.Length < SegmentHeaderSize || !bytes.AsSpan(0, SegmentHeaderSize).SequenceEqual(Header(firstSeq)))
+        {
+            throw new JournalLogCorruptException(path, 0, $"the segment header is damaged or does not name first seq {firstSeq}");
+        }
+
+        var segment = new Segment(path, firstSeq) { LastSeq = firstSeq - 1 };
+        var offset = SegmentHeaderSize;
+        while (offset < bytes.Length)
+        {
+            var record = LogRecordFormat.TryRead(bytes.AsSpan(offset), out var size);
+            if (record is null || record.Seq != segment.LastSeq + 1)
+            {
+                break;
+            }
+
+            if ((record.Seq - firstSeq) % SparseEvery == 0)
+            {
+                segment.Sparse.Add((record.Seq, offset));
+            }
+
+            segment.LastSeq = record.Seq;
+            offset += size;
+        }
+
+        segment.Length = offset;
+        if (offset == bytes.Length)
+        {
+            return segment;
+        }
+
+        if (!isLast)
+        {
+            throw new JournalLogCorruptException(path, offset, $"the record after seq {segment.LastSeq} is damaged, in a sealed segment (not the end of the log)");
+        }
+
+        if (IntactRecordAfter(bytes, offset, segment.LastSeq + 1) is { } later)
+        {
+            throw new JournalLogCorruptException(path, offset,
+                $"the record after seq {segment.LastSeq} is damaged and intact records follow it (seq {later.Seq} at offset {later.Offset}): this is not a torn tail");
+        }
+
+        var preserved = $"{path}.torn-{offset}-{DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture)}";
+        File.WriteAllBytes(preserved, bytes.AsSpan(offset).ToArray());
+        using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            RandomAccess.SetLength(handle, offset);
+            NativeSync.DataSync(handle);
+        }
+
+        NativeSync.SyncDirectory(Path.GetDirectoryName(path)!);
+        torn = new TornTail(path, offset, bytes.Length - offset, preserved);
+        return segment;
+    }
+
+    /// <summary>The first intact record past <paramref name="offset"/> with a seq at or after <paramref name="expected"/>, if any.</summary>
+    private static (long Seq, long Offset)? IntactRecordAfter(byte[] bytes, int offset, long expected)
+    {
+        // Records are 8-byte aligned; a cheap look at the length and seq fields skips almost every position.
+        for (var at = offset + 8; at + LogRecordFormat.HeaderSize <= bytes.Length; at += 8)
+        {
+            var span = bytes.AsSpan(at);
+            var length = BinaryPrimitives.ReadInt32LittleEndian(span);
+            var seq = BinaryPrimitives.ReadInt64LittleEndian(span[8..]);
+            if (length < 0 || length > LogRecordFormat.MaxPayload || seq < expected || seq > expected + (bytes.Length / LogRecordFormat.HeaderSize) + 1)
+            {
+                continue;
+            }
+
+            if (LogRecordFormat.TryRead(span, out _) is { } record)
+            {
+                return (record.Seq, at);
+            }
+        }
+
+        return null;
+    }
+
+    private static IEnumerable<LogRecord> Read(Segment[] segments, long from, long last)
+    {
+        foreach (var segment in segments)
+        {
+            if (segment.LastSeq < from || segment.FirstSeq > last)
+            {
+                continue;
+            }
+
+            var start = SegmentHeaderSize;
+            foreach (var (seq, offset) in segment.Sparse)
+            {
+                if (seq > from)
+                {
+                    break;
+                }
+
+                start = (int)offset;
+            }
+
+            foreach (var record in ReadSegment(segment.Path, start, segment.Length))
+            {
+                if (record.Seq > last)
+                {
+                    yield break;
+                }
+
+                if (record.Seq >= from)
+                {
+                    yield return record;
+                }
+            }
+        }
+    }
+
+    private static IEnumerable<LogRecord> ReadSegment(string path, long start, long end)
+    {
+        using var stream = new FileStream(path, new FileStreamOptions
+        {
+            Mode = FileMode.Open,
+            Access = FileAccess.Read,
+            Share = FileShare.ReadWrite | FileShare.Delete,
+            BufferSize = 0,
+        });
+        stream.Position = start;
+        var buffer = new byte[1 << 20];
+        var filled = 0;
+        var consumed = 0;
+        var position = start;
+        while (position < end)
+        {
+            var available = filled - consumed;
+            var record = LogRecordFormat.TryRead(buffer.AsSpan(consumed, available), out var size);
+            if (record is not null)
+            {
+                consumed += size;
+                position += size;
+                yield return record;
+                continue;
+            }
+
+            var needed = available >= LogRecordFormat.HeaderSize
+                ? LogRecordFormat.FramedSize(BinaryPrimitives.ReadInt32LittleEndian(buffer.AsSpan(consumed)))
+                : LogRecordFormat.HeaderSize;
+            if (available >= needed || needed > LogRecordFormat.FramedSize(LogRecordFormat.MaxPayload))
+            {
+                throw new JournalLogCorruptException(path, position, "a record checked at start-up no longer reads back intact");
+            }
+
+            if (consumed > 0)
+            {
+                buffer.AsSpan(consumed, available).CopyTo(buffer);
+                filled = available;
+                consumed = 0;
+            }
+
+            if (needed > buffer.Length)
+            {
+                Array.Resize(ref buffer, needed);
+            }
+
+            var read = stream.Read(buffer, filled, (int)Math.Min(buffer.Length - filled, end - position - available));
+            if (read == 0)
+            {
+                throw new JournalLogCorruptException(path, position, "the segment ended before its last checked record");
+            }
+
+            filled += read;
+        }
+    }
+
+    private void StartSegment(long firstSeq)
+    {
+        var path = Path.Combine(Directory, SegmentName(firstSeq));
+        var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+        try
+        {
+            RandomAccess.Write(handle, Header(firstSeq), 0);
+            NativeSync.DataSync(handle);
+            NativeSync.SyncDirectory(Directory);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+
+        _active?.Dispose();
+        _active = handle;
+        _segments.Add(new Segment(path, firstSeq) { Length = SegmentHeaderSize, LastSeq = firstSeq - 1 });
+    }
+
+    private void WriteDurably(Segment segment, ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            RandomAccess.Write(_active!, data, segment.Length);
+            if (_options.Durability == DurabilityMode.Fsync)
+            {
+                NativeSync.DataSync(_active!);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            try
+            {
+                RandomAccess.SetLength(_active!, segment.Length);
+            }
+            catch (Exception undo) when (undo is IOException or UnauthorizedAccessException)
+            {
+                _broken = true;
+                throw new IOException($"appending to {segment.Path} failed ({ex.Message}) and cutting it back failed too ({undo.Message}); the log accepts no more appends", ex);
+            }
+
+            throw;
+        }
+    }
+
+    private sealed class Segment(string path, long firstSeq)
+    {
+        public string Path { get; } = path;
+
+        public long FirstSeq { get; } = firstSeq;
+
+        public long LastSeq { get; set; }
+
+        public long Length { get; set; }
+
+        public List<(long Seq, long Offset)> Sparse { get; private init; } = [];
+
+        public Segment Snapshot() => new(Path, FirstSeq) { LastSeq = LastSeq, Length = Length, Sparse = [.. Sparse] };
+    }
+}

@@ -1,0 +1,282 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using TradeStore.Core.Trades;
+using TradeStore.Storage.CommitLog;
+
+namespace TradeStore.Storage.Engine;
+
+/// <summary>
+/// Brings DuckDB up to date behind the journal log (issue #12): a dedicated thread takes every acknowledged batch
+/// waiting and writes them into <c>trade_events</c> in ONE transaction (many engine batches per DuckDB commit, since a
+/// DuckDB commit costs ~2 ms whatever its size). The rows' <c>max(seq)</c> is the log position the transaction covers,
+/// committed atomically with them. After each commit the sinks (Redis, ClickHouse) are told, so they only ever publish
+/// events DuckDB holds, and when a sealed log segment lies wholly behind the applied seq, DuckDB is checkpointed and
+/// the segment recycled. A failed apply is retried from memory with backoff; the events stay durable in the log.
+/// </summary>
+internal sealed class JournalApplier : IDisposable
+{
+    /// <summary>Most events written in one DuckDB transaction.</summary>
+    public const int MaxApplyBatch = 50_000;
+
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan StopRetryBudget = TimeSpan.FromSeconds(5);
+
+    private readonly DuckDbDatabase _database;
+    private readonly JournalLog _log;
+    private readonly ILogger _logger;
+    private readonly EngineMetrics _metrics;
+    private readonly Action<TradeEvent[]> _committed;
+    private readonly object _gate = new();
+    private readonly Queue<Acknowledged> _queue = new();
+    private readonly List<Acknowledged> _inFlight = [];
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private JournalBatchWriter? _writer;
+    private long _appliedSeq;
+    private long _backlog;
+    private bool _stopping;
+    private bool _stopped;
+    private long _recycleNotBefore;
+    private readonly int _maxBacklog;
+
+    /// <param name="maxBacklog">Acknowledged events DuckDB may trail by before <see cref="Enqueue"/> waits (bounds memory if DuckDB stalls).</param>
+    public JournalApplier(DuckDbDatabase database, JournalLog log, long appliedSeq, int maxBacklog, ILogger logger, EngineMetrics metrics, Action<TradeEvent[]> committed)
+    {
+        _maxBacklog = maxBacklog;
+        _database = database;
+        _log = log;
+        _appliedSeq = appliedSeq;
+        _logger = logger;
+        _metrics = metrics;
+        _committed = committed;
+    }
+
+    /// <summary>The last seq DuckDB holds.</summary>
+    public long AppliedSeq => Interlocked.Read(ref _appliedSeq);
+
+    /// <summary>Acknowledged events DuckDB does not hold yet.</summary>
+    public long Backlog => Interlocked.Read(ref _backlog);
+
+    public void Start()
+    {
+        _writer = new JournalBatchWriter(_database);
+        new Thread(Run) { IsBackground = true, Name = "tradestore-duckdb-apply" }.Start();
+    }
+
+    /// <summary>Called by the writer after the log append: queues the batch; waits while the backlog is full.</summary>
+    public void Enqueue(List<TradeEvent> events, long acknowledgedAt)
+    {
+        lock (_gate)
+        {
+            while (_backlog >= _maxBacklog && !_stopped)
+            {
+                Monitor.Wait(_gate);
+            }
+
+            _queue.Enqueue(new Acknowledged(events, acknowledgedAt));
+            _backlog += events.Count;
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>An acknowledged event DuckDB may not hold yet (looked up before DuckDB: an event leaves here only after its commit).</summary>
+    public TradeEvent? FindUnapplied(string tradeId, long version)
+    {
+        lock (_gate)
+        {
+            foreach (var batch in _inFlight.Concat(_queue))
+            {
+                foreach (var e in batch.Events)
+                {
+                    if (e.Version == version && e.TradeId == tradeId)
+                    {
+                        return e;
+                    }
+                }
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>Waits until DuckDB holds <paramref name="seq"/>; <see langword="false"/> after <paramref name="timeout"/>.</summary>
+    public bool WaitApplied(long seq, TimeSpan timeout)
+    {
+        if (AppliedSeq >= seq)
+        {
+            return true;
+        }
+
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        lock (_gate)
+        {
+            while (AppliedSeq < seq)
+            {
+                var left = deadline - Stopwatch.GetTimestamp();
+                if (left <= 0 || _stopped)
+                {
+                    return AppliedSeq >= seq;
+                }
+
+                Monitor.Wait(_gate, TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Applies everything queued (retrying failures for a few seconds), then stops the thread.</summary>
+    public Task StopAsync()
+    {
+        lock (_gate)
+        {
+            if (_writer is null)
+            {
+                return Task.CompletedTask;
+            }
+
+            _stopping = true;
+            Monitor.PulseAll(_gate);
+        }
+
+        return _done.Task;
+    }
+
+    public void Dispose() => _writer?.Dispose();
+
+    private void Run()
+    {
+        var failures = 0;
+        long stopDeadline = 0;
+        try
+        {
+            while (true)
+            {
+                List<TradeEvent> events;
+                lock (_gate)
+                {
+                    while (_queue.Count == 0 && _inFlight.Count == 0 && !_stopping)
+                    {
+                        Monitor.Wait(_gate);
+                    }
+
+                    if (_queue.Count == 0 && _inFlight.Count == 0)
+                    {
+                        break;
+                    }
+
+                    // After a failure the same batches are retried (plus what arrived since, up to the limit).
+                    var count = _inFlight.Sum(b => b.Events.Count);
+                    while (_queue.Count > 0 && (count == 0 || count + _queue.Peek().Events.Count <= MaxApplyBatch))
+                    {
+                        var next = _queue.Dequeue();
+                        _inFlight.Add(next);
+                        count += next.Events.Count;
+                    }
+
+                    events = new List<TradeEvent>(count);
+                    foreach (var batch in _inFlight)
+                    {
+                        events.AddRange(batch.Events);
+                    }
+                }
+
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    _writer!.Write(events);
+                }
+                catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or InvalidOperationException or IOException)
+                {
+                    failures++;
+                    _metrics.ApplyFailed();
+                    Log.ApplyFailed(_logger, ex, events[0].Seq, events[^1].Seq, events.Count, failures);
+                    lock (_gate)
+                    {
+                        if (_stopping)
+                        {
+                            stopDeadline = stopDeadline == 0 ? Stopwatch.GetTimestamp() + (long)(StopRetryBudget.TotalSeconds * Stopwatch.Frequency) : stopDeadline;
+                            if (Stopwatch.GetTimestamp() > stopDeadline)
+                            {
+                                Log.StoppedWithUnapplied(_logger, AppliedSeq, events[^1].Seq, "DuckDB kept failing");
+                                break;
+                            }
+                        }
+
+                        Monitor.Wait(_gate, TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks, TimeSpan.FromMilliseconds(50).Ticks << Math.Min(failures, 10))));
+                    }
+
+                    continue;
+                }
+
+                failures = 0;
+                var now = Stopwatch.GetTimestamp();
+                _metrics.Applied(Stopwatch.GetElapsedTime(started, now));
+                lock (_gate)
+                {
+                    foreach (var batch in _inFlight)
+                    {
+                        _metrics.ApplyLag(Stopwatch.GetElapsedTime(batch.AcknowledgedAt, now));
+                    }
+
+                    _inFlight.Clear();
+                    Interlocked.Exchange(ref _appliedSeq, events[^1].Seq);
+                    Interlocked.Add(ref _backlog, -events.Count);
+                    Monitor.PulseAll(_gate);
+                }
+
+                _committed([.. events]);
+                MaybeRecycle();
+            }
+        }
+        catch (Exception ex)
+        {
+            // By design never rethrown: DuckDB then trails until the next start, which replays the log.
+            Log.StoppedWithUnapplied(_logger, AppliedSeq, AppliedSeq + Backlog, ex.Message);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _stopped = true;
+                Monitor.PulseAll(_gate);
+            }
+
+            _done.TrySetResult();
+        }
+    }
+
+    /// <summary>Checkpoints DuckDB and deletes the log segments it then holds, once a sealed segment lies wholly behind DuckDB.</summary>
+    private void MaybeRecycle()
+    {
+        if (_log.OldestSealedLastSeq is not { } sealedLast || AppliedSeq < sealedLast || Stopwatch.GetTimestamp() < _recycleNotBefore)
+        {
+            return;
+        }
+
+        CheckpointAndRecycle();
+    }
+
+    /// <summary>A DuckDB checkpoint, then the segments wholly at or below the seq DuckDB held before it are deleted.</summary>
+    public void CheckpointAndRecycle()
+    {
+        var covered = AppliedSeq;
+        try
+        {
+            _database.Checkpoint();
+        }
+        catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or ObjectDisposedException)
+        {
+            Log.RecycleCheckpointFailed(_logger, ex);
+            _recycleNotBefore = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
+            return;
+        }
+
+        var deleted = _log.RecycleThrough(covered);
+        if (deleted > 0)
+        {
+            Log.LogRecycled(_logger, covered, deleted);
+        }
+    }
+
+    private sealed record Acknowledged(List<TradeEvent> Events, long AcknowledgedAt);
+}

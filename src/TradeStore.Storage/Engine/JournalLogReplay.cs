@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using TradeStore.Core.Trades;
+using TradeStore.Storage.CommitLog;
+using TradeStore.Storage.Journal;
+
+namespace TradeStore.Storage.Engine;
+
+/// <summary>
+/// Start-up reconciliation of the journal log with DuckDB, before anything is served (issue #12; issue #18 item 3).
+/// DuckDB's <c>trade_events</c> is applied behind the log in transactions that each commit a contiguous run of seqs,
+/// so <c>max(seq)</c> is the log position DuckDB covers; every record after it is replayed. An acknowledged record
+/// that neither holds (the log starts after DuckDB's end) is loss, reported with
+/// <see cref="JournalLogCorruptException"/> (exit 5), never as an ordinary crash recovery.
+/// </summary>
+public static class JournalLogReplay
+{
+    private const int ReplayBatch = 20_000;
+
+    /// <summary>
+    /// Brings DuckDB up to the end of <paramref name="log"/> (and the log up to DuckDB when the log lost a tail that
+    /// DuckDB holds); the result's <see cref="JournalLogReplayResult.LastSeq"/> is the last seq both hold.
+    /// </summary>
+    /// <exception cref="JournalLogCorruptException">Acknowledged records are in neither, or the two hold different histories.</exception>
+    public static JournalLogReplayResult Run(DuckDbDatabase database, JournalLog log)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(log);
+        var journal = new JournalReader(database);
+        var duckDbSeq = journal.LastSeq();
+        if (log.IsEmpty && !log.WasCreated && duckDbSeq > 0)
+        {
+            throw new JournalLogCorruptException(log.Directory, 0,
+                $"the journal log folder holds no segment, but DuckDB ({database.Path}) holds events up to seq {duckDbSeq}: segments were removed, " +
+                "so acknowledged events after DuckDB's end cannot be accounted for");
+        }
+
+        if (log.IsEmpty)
+        {
+            // A new data directory, or one written before the log existed: the log starts after what DuckDB holds.
+            log.Begin(duckDbSeq + 1);
+            return new JournalLogReplayResult(duckDbSeq, duckDbSeq, 0, TimeSpan.Zero, null, log.TornTail);
+        }
+
+        var first = log.FirstSeq;
+        if (first > duckDbSeq + 1)
+        {
+            throw new JournalLogCorruptException(log.SegmentFiles[0], 0,
+                $"DuckDB ({database.Path}) holds the journal up to seq {duckDbSeq} and the journal log starts at seq {first}: " +
+                $"acknowledged events {duckDbSeq + 1}..{first - 1} are in neither (lost)");
+        }
+
+        if (log.LastSeq < duckDbSeq)
+        {
+            var logSeq = log.LastSeq;
+            CopyIntoLog(journal, log, duckDbSeq);
+            return new JournalLogReplayResult(duckDbSeq, duckDbSeq, 0, TimeSpan.Zero, logSeq, log.TornTail);
+        }
+
+        if (duckDbSeq >= first && duckDbSeq > 0)
+        {
+            RequireSameHistory(journal, log, duckDbSeq);
+        }
+
+        if (log.LastSeq == duckDbSeq)
+        {
+            return new JournalLogReplayResult(duckDbSeq, duckDbSeq, 0, TimeSpan.Zero, null, log.TornTail);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var count = 0L;
+        using var writer = new JournalBatchWriter(database);
+        var batch = new List<TradeEvent>(ReplayBatch);
+        foreach (var record in log.ReadFrom(duckDbSeq + 1))
+        {
+            batch.Add(Decode(log, record));
+            if (batch.Count == ReplayBatch)
+            {
+                writer.Write(batch);
+                count += batch.Count;
+                batch.Clear();
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            writer.Write(batch);
+            count += batch.Count;
+        }
+
+        return new JournalLogReplayResult(duckDbSeq + count, duckDbSeq, count, Stopwatch.GetElapsedTime(started), null, log.TornTail);
+    }
+
+    private static TradeEvent Decode(JournalLog log, LogRecord record)
+    {
+        try
+        {
+            return EventCodec.Decode(record.Seq, record.Payload.Span);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new JournalLogCorruptException(log.Directory, 0, $"record seq {record.Seq} is intact but unreadable: {ex.Message}");
+        }
+    }
+
+    /// <summary>The log's record at <paramref name="seq"/> must be the event DuckDB holds there: else they are two histories.</summary>
+    private static void RequireSameHistory(JournalReader journal, JournalLog log, long seq)
+    {
+        var inLog = log.ReadFrom(seq).FirstOrDefault();
+        var inDuckDb = journal.ReadAfter(seq - 1, 1).FirstOrDefault();
+        if (inLog is null || inDuckDb is null)
+        {
+            return;
+        }
+
+        var logged = Decode(log, inLog);
+        if (logged.TradeId != inDuckDb.TradeId || logged.Version != inDuckDb.Version || logged.Type != inDuckDb.Type)
+        {
+            throw new JournalLogCorruptException(log.Directory, 0,
+                $"at seq {seq} the journal log holds {logged.TradeId} v{logged.Version} ({logged.Type.ToCode()}) but DuckDB holds " +
+                $"{inDuckDb.TradeId} v{inDuckDb.Version} ({inDuckDb.Type.ToCode()}): the log and the database are two different histories");
+        }
+    }
+
+    private static void CopyIntoLog(JournalReader journal, JournalLog log, long duckDbSeq)
+    {
+        while (log.LastSeq < duckDbSeq)
+        {
+            var events = journal.ReadAfter(log.LastSeq, ReplayBatch);
+            if (events.Count == 0)
+            {
+                break;
+            }
+
+            log.Append([.. events.Select(e => LogRecord.Create(e.Seq, 0, EventCodec.Encode(e)))]);
+        }
+    }
+}
+
+/// <summary>What <see cref="JournalLogReplay.Run"/> found and did.</summary>
+/// <param name="LastSeq">The last seq DuckDB and the log both hold now.</param>
+/// <param name="DuckDbSeq">The last seq DuckDB held before the replay.</param>
+/// <param name="Replayed">Events replayed from the log into DuckDB.</param>
+/// <param name="Duration">How long the replay took.</param>
+/// <param name="LogWasBehindAt">When the log ended before DuckDB (its tail lost, for example with <c>os</c> durability after an OS crash): where it ended. The missing records were copied into it from DuckDB.</param>
+/// <param name="TornTail">What opening the log cut from its end, if anything.</param>
+public sealed record JournalLogReplayResult(long LastSeq, long DuckDbSeq, long Replayed, TimeSpan Duration, long? LogWasBehindAt, TornTail? TornTail)
+{
+    /// <summary>Logs what happened (nothing when there was nothing to do).</summary>
+    public void Report(ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(logger);
+        if (TornTail is { } torn)
+        {
+            Log.LogTornTailCut(logger, torn.File, torn.Offset, torn.Bytes, torn.PreservedAs);
+        }
+
+        if (LogWasBehindAt is { } logSeq)
+        {
+            Log.LogBehindDuckDb(logger, DuckDbSeq, logSeq);
+        }
+
+        if (Replayed > 0)
+        {
+            Log.LogReplayed(logger, DuckDbSeq + 1, LastSeq, Replayed, (long)Duration.TotalMilliseconds);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using Microsoft.Extensions.Logging;
+
+namespace TradeStore.Storage;
+
+/// <summary>What <see cref="StorageWriteHealth"/> knows of a run of failed commits.</summary>
+/// <param name="Cause">The last failure's message (for example DuckDB's "No space left on device").</param>
+/// <param name="Since">When the first commit of the run failed.</param>
+/// <param name="FailedBatches">Batches that failed since the last successful commit.</param>
+public sealed record WriteFailure(string Cause, DateTimeOffset Since, long FailedBatches);
+
+/// <summary>
+/// Whether commits to the database succeed: the write engine reports every commit into it, readiness
+/// (<see cref="DuckDbHealthCheck"/>) reads it. By design it also owns the logging of failed commits: on a full disk
+/// every batch fails, and a stack trace per batch filled 8.2 MB of log in 30 s (issue 18). The first failure of a run
+/// is logged with its exception; the rest once per <see cref="LogInterval"/>, with a count; the end of the run once.
+/// </summary>
+public sealed class StorageWriteHealth
+{
+    private readonly object _gate = new();
+    private WriteFailure? _failure;
+    private long _notLogged;
+    private DateTimeOffset _lastLogged;
+    private string? _writesRefused;
+
+    /// <summary>The clock; <see cref="TimeProvider.System"/> unless a test sets another.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Failed commits are summarised once per this interval. Default 10 s.</summary>
+    public TimeSpan LogInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The current run of failed commits, or <see langword="null"/> while commits succeed.</summary>
+    public WriteFailure? Failure
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _failure;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Why writes are refused for the rest of this process's life, or <see langword="null"/>: a derived store was found
+    /// to hold events the journal lacks (<see cref="RefuseWrites"/>), and only a recovery (offline) can repair that.
+    /// </summary>
+    public string? WritesRefused => Volatile.Read(ref _writesRefused);
+
+    /// <summary>
+    /// Refuses every further write: a derived store holds events the journal lost, so a new write would reuse a seq it
+    /// holds for another trade. Readiness turns unhealthy with <paramref name="reason"/>, which names the recover command.
+    /// </summary>
+    public void RefuseWrites(string reason) => Interlocked.CompareExchange(ref _writesRefused, reason, null);
+
+    /// <summary>A batch failed to commit and was rolled back; logs it, or counts it for the next summary.</summary>
+    public void CommitFailed(ILogger logger, Exception exception, int commandCount, int eventCount, long firstSeq, long lastSeq)
+    {
+        var now = Time.GetUtcNow();
+        var cause = exception.Message.Trim();
+        long summarised;
+        bool first;
+        DateTimeOffset since;
+        lock (_gate)
+        {
+            first = _failure is null;
+            since = _failure?.Since ?? now;
+            _failure = new WriteFailure(cause, since, (_failure?.FailedBatches ?? 0) + 1);
+            if (!first && now - _lastLogged < LogInterval)
+            {
+                _notLogged++;
+                return;
+            }
+
+            summarised = _notLogged + 1;
+            _notLogged = 0;
+            _lastLogged = now;
+        }
+
+        if (first)
+        {
+            Log.CommitFailed(logger, exception, commandCount, eventCount, firstSeq, lastSeq);
+        }
+        else
+        {
+            Log.CommitsStillFailing(logger, summarised, (now - since).TotalSeconds, cause);
+        }
+    }
+
+    /// <summary>A batch committed: ends a run of failures (logged once).</summary>
+    public void CommitSucceeded(ILogger logger)
+    {
+        if (Volatile.Read(ref _failure) is not null)
+        {
+            Recovered(logger);
+        }
+    }
+
+    /// <summary>A write that is not a commit of the engine succeeded (the readiness probe): the disk takes writes again.</summary>
+    internal void Recovered(ILogger? logger)
+    {
+        WriteFailure? ended;
+        lock (_gate)
+        {
+            ended = _failure;
+            _failure = null;
+            _notLogged = 0;
+        }
+
+        if (ended is not null && logger is not null)
+        {
+            Log.CommitsRecovered(logger, ended.FailedBatches, (Time.GetUtcNow() - ended.Since).TotalSeconds);
+        }
+    }
+}

@@ -1,0 +1,207 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using TradeStore.TestSupport;
+
+namespace TradeStore.IntegrationTests;
+
+/// <summary>
+/// The journal log as the point of durability (issue #12; issue #18 item 3), on the real <c>tradestore serve</c>: it
+/// is killed with SIGKILL under load, then the files are damaged as crashes and disks damage them. Every acknowledged
+/// trade must come back from the log, damage a crash cannot explain must stop start-up with exit 5 naming the file and
+/// offset (changing nothing), and Redis and ClickHouse must stay exactly-once.
+/// </summary>
+public sealed class JournalLogRecoveryTests : IDisposable
+{
+    private const int SigKill = 9;
+    private const int SigTerm = 15;
+    private const int Clients = 4;
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly TempDirectory _work = new("journal-recovery");
+    private readonly string _url = $"http://127.0.0.1:{FreePort.Next()}";
+
+    public void Dispose() => _work.Dispose();
+
+    private string JournalDirectory => Path.Combine(_work.Path, "journal");
+
+    private string Wal => _work.DatabasePath + ".wal";
+
+    [Fact]
+    public async Task Serve_KilledAfterLogFsyncWithDuckDbWalLost_ReplaysEveryAcknowledgedTradeFromTheLog()
+    {
+        // Small segments, so that some are recycled behind DuckDB checkpoints during the run.
+        var environment = new Dictionary<string, string> { ["TRADESTORE__STORAGE__JOURNALSEGMENTBYTES"] = "65536" };
+        var ledger = await WriteAndKillAsync(environment, atLeast: 2000);
+        var segments = Directory.GetFiles(JournalDirectory, "*.log").Select(Path.GetFileName).Order().ToList();
+        // DuckDB never got (or lost) everything since its last checkpoint: a kill between the log's fsync and the apply.
+        File.WriteAllBytes(Wal, []);
+
+        await using var serve = await StartAsync(environment);
+        await AcknowledgedWrites.AssertDurableAsync(Http, ledger, "after the kill and the lost DuckDB WAL");
+
+        Assert.NotEqual("00000000000000000001.log", segments[0]);
+        Assert.Contains("Journal log replayed into DuckDB", serve.Output);
+        serve.Signal(SigTerm);
+        Assert.Equal(0, await serve.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        var (verifyExit, verifyOutput) = await TradeStoreProcess.RunAsync(["verify", "--data", _work.Path], _work.Path);
+        Assert.True(verifyExit == 0, verifyOutput);
+    }
+
+    [Fact]
+    public async Task Serve_TornTailAfterKill_CutReportedAndEveryAcknowledgedTradePresent()
+    {
+        var ledger = await WriteAndKillAsync([], atLeast: 300);
+        var segment = Directory.GetFiles(JournalDirectory, "*.log").Order().Last();
+        var whole = new FileInfo(segment).Length;
+        // The first bytes of a record whose append the kill interrupted.
+        await using (var stream = new FileStream(segment, FileMode.Append))
+        {
+            stream.Write([0xC8, 0, 0, 0, 0x11, 0x22, 0x33, 0x44, 0x01, 0x02, 0x03]);
+        }
+
+        await using var serve = await StartAsync([]);
+        await AcknowledgedWrites.AssertDurableAsync(Http, ledger, "after the torn tail was cut");
+
+        Assert.Contains($"a torn tail of 11 bytes at offset {whole} of {segment} was cut", serve.Output);
+        Assert.Equal(whole, new FileInfo(segment).Length);
+        Assert.Single(Directory.GetFiles(JournalDirectory, "*.torn-*"));
+    }
+
+    [Fact]
+    public async Task Serve_LogRecordCorruptedInTheMiddle_ExitsFiveNamingFileAndOffsetAndChangesNothing()
+    {
+        // A clean stop first, so that DuckDB itself has no WAL to replay at the next open: the whole directory must stay as it is.
+        await WriteAndKillAsync([], atLeast: 300, signal: SigTerm);
+        var segment = Directory.GetFiles(JournalDirectory, "*.log").Order().Last();
+        var bytes = await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken);
+        var damaged = RecordStartNear(bytes, bytes.Length / 2);
+        bytes[damaged + 30] ^= 0x5A;
+        await File.WriteAllBytesAsync(segment, bytes, TestContext.Current.CancellationToken);
+        var before = Snapshot();
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["serve", "--data", _work.Path, "--urls", _url], _work.Path);
+
+        Assert.True(exitCode == 5, $"exit code {exitCode}:\n{output}");
+        Assert.Contains($"{segment} at byte offset {damaged}", output);
+        Assert.Contains("intact records follow it", output);
+        Assert.Contains("recover --from clickhouse --set-aside", output);
+        Assert.Equal(before, Snapshot());
+    }
+
+    [Fact]
+    public async Task Serve_AcknowledgedEventsInNeitherLogNorDuckDb_ExitsFiveReportingLoss()
+    {
+        var environment = new Dictionary<string, string> { ["TRADESTORE__STORAGE__JOURNALSEGMENTBYTES"] = "65536" };
+        await WriteAndKillAsync(environment, atLeast: 2000);
+        // DuckDB loses what followed its last checkpoint, and the log the segment that held the first of those events.
+        File.WriteAllBytes(Wal, []);
+        var segments = Directory.GetFiles(JournalDirectory, "*.log").Order().ToList();
+        Assert.True(segments.Count >= 2, $"{segments.Count} segments");
+        File.Delete(segments[0]);
+        var before = Snapshot(JournalDirectory);
+        var database = await File.ReadAllBytesAsync(_work.DatabasePath, TestContext.Current.CancellationToken);
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["serve", "--data", _work.Path, "--urls", _url], _work.Path, environment);
+
+        Assert.True(exitCode == 5, $"exit code {exitCode}:\n{output}");
+        Assert.Contains("are in neither (lost)", output);
+        Assert.Equal(before, Snapshot(JournalDirectory));
+        Assert.Equal(database, await File.ReadAllBytesAsync(_work.DatabasePath, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Serve_WithRedisAndClickHouse_KilledBetweenLogAndDuckDb_StoresStayExactlyOnce()
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["TRADESTORE__REDIS__CONNECTION"] = TestServers.Redis,
+            ["TRADESTORE__REDIS__KEYPREFIX"] = $"journal:{Guid.NewGuid():N}:",
+            ["TRADESTORE__CLICKHOUSE__URL"] = TestServers.ClickHouse,
+            ["TRADESTORE__CLICKHOUSE__DATABASE"] = $"journal_{Guid.NewGuid():N}",
+        };
+        var ledger = new ConcurrentDictionary<string, Written>();
+        for (var round = 0; round < 3; round++)
+        {
+            await WriteAndKillAsync(environment, atLeast: 300, ledger, $"R{round}");
+            // The sinks may hold events DuckDB lost with its WAL; the log holds them all, with the same seqs.
+            File.WriteAllBytes(Wal, []);
+        }
+
+        await using (var serve = await StartAsync(environment))
+        {
+            await AcknowledgedWrites.AssertDurableAsync(Http, ledger, "after three kills");
+            await WaitUntilDerivedStoresCaughtUpAsync();
+            serve.Signal(SigTerm);
+            Assert.Equal(0, await serve.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        var (verifyExit, verifyOutput) = await TradeStoreProcess.RunAsync(["verify", "--redis", "--clickhouse", "--data", _work.Path], _work.Path, environment);
+        Assert.True(verifyExit == 0, verifyOutput);
+    }
+
+    private HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    private async Task<ConcurrentDictionary<string, Written>> WriteAndKillAsync(Dictionary<string, string> environment, int atLeast,
+        ConcurrentDictionary<string, Written>? ledger = null, string prefix = "J", int signal = SigKill)
+    {
+        ledger ??= new ConcurrentDictionary<string, Written>();
+        await using var child = await StartAsync(environment);
+        using var stop = new CancellationTokenSource();
+        var writers = Enumerable.Range(0, Clients).Select(c => AcknowledgedWrites.WriteUntilStoppedAsync(Http, ledger, $"{prefix}{c}", stop.Token)).ToList();
+        await AcknowledgedWrites.WaitForAsync(() => AcknowledgedWrites.Acknowledged(ledger, prefix) >= atLeast || writers.Any(w => w.IsCompleted), Patience);
+
+        child.Signal(signal);
+        await child.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        await stop.CancelAsync();
+        await Task.WhenAll(writers);
+        Assert.True(AcknowledgedWrites.Acknowledged(ledger, prefix) >= atLeast, $"too few writes acknowledged before the kill:\n{child.Output}");
+        return ledger;
+    }
+
+    private async Task<TradeStoreProcess> StartAsync(Dictionary<string, string> environment)
+    {
+        Http.BaseAddress ??= new Uri(_url);
+        var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", _url], _work.Path, environment);
+        await child.WaitUntilAnsweringAsync($"{_url}/health/ready", Patience);
+        return child;
+    }
+
+    /// <summary>The offset of the record that starts at or after <paramref name="near"/> (records are 8-byte aligned, a header is 24 bytes).</summary>
+    private static int RecordStartNear(byte[] segment, int near)
+    {
+        var at = 32;
+        while (at < near)
+        {
+            var length = BitConverter.ToInt32(segment, at);
+            at += (24 + length + 7) & ~7;
+        }
+
+        return at;
+    }
+
+    /// <summary>Polls <c>/metrics</c> until neither the Redis projector nor the ClickHouse sync has an event left to apply.</summary>
+    private async Task WaitUntilDerivedStoresCaughtUpAsync()
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (DateTime.UtcNow < deadline)
+        {
+            var text = await Http.GetStringAsync("/metrics");
+            if (Gauge(text, "tradestore_sync_events_behind") == 0 && Gauge(text, "tradestore_redis_lag_events") == 0)
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"Redis or ClickHouse did not catch up within {Patience}");
+    }
+
+    private static double? Gauge(string metrics, string name) => metrics.Split('\n')
+        .Where(line => line.StartsWith(name, StringComparison.Ordinal) && !line.StartsWith('#'))
+        .Select(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture))
+        .Cast<double?>()
+        .FirstOrDefault();
+
+    private Dictionary<string, string> Snapshot(string? directory = null) => Directory.GetFiles(directory ?? _work.Path, "*", SearchOption.AllDirectories)
+        .ToDictionary(f => f, f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
+}

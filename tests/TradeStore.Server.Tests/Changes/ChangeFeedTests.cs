@@ -1,0 +1,259 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using TradeStore.Core.Security;
+using TradeStore.Core.Trades;
+using TradeStore.Server.Changes;
+
+namespace TradeStore.Server.Tests.Changes;
+
+/// <summary><c>GET /v1/changes</c> on a real Kestrel socket: resume, live switch, filters, scope, back-pressure, heartbeats.</summary>
+public sealed class ChangeFeedTests
+{
+    /// <summary>A guard against a hung test, never an assertion on speed.</summary>
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(2);
+
+    [Fact]
+    public async Task Changes_ResumeByLastEventIdWhile5000TradesPerSecondAreWritten_NoGapNoRepeat()
+    {
+        await using var host = await KestrelHost.StartAsync();
+        using var patience = Cancel();
+        await host.CreateAsync("H-", 1, 3000); // history to replay
+        using var writing = CancellationTokenSource.CreateLinkedTokenSource(patience.Token);
+        var writer = WriteAtRateAsync(host, tradesPerSecond: 5000, writing.Token);
+        using var http = host.Client();
+
+        var seen = new List<long>();
+        await using (var first = await SseStream.OpenAsync(http, "/v1/changes?fromSeq=1", cancellationToken: patience.Token))
+        {
+            // Past the replay of the history into the live feed, then away.
+            while (seen.Count < 6000)
+            {
+                seen.Add(SseStream.Seq((await first.NextAsync())!.Value));
+            }
+        }
+
+        await using var second = await SseStream.OpenAsync(http, "/v1/changes?fromSeq=1", lastEventId: seen[^1].ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken: patience.Token);
+        while (seen.Count < 12_000)
+        {
+            seen.Add(SseStream.Seq((await second.NextAsync())!.Value));
+        }
+
+        await writing.CancelAsync();
+        var last = await writer;
+        while (seen[^1] < last)
+        {
+            seen.Add(SseStream.Seq((await second.NextAsync())!.Value));
+        }
+
+        Assert.Equal(Enumerable.Range(1, (int)last).Select(i => (long)i), seen);
+    }
+
+    [Fact]
+    public async Task Changes_EventFrame_CarriesSeqTypeVersionRecordedAtAndTrade()
+    {
+        await using var host = await KestrelHost.StartAsync();
+        using var patience = Cancel();
+        using var http = host.Client();
+        await using var stream = await SseStream.OpenAsync(http, "/v1/changes", cancellationToken: patience.Token);
+        Assert.Equal("text/event-stream", stream.Response.Content.Headers.ContentType?.MediaType);
+
+        await host.CreateAsync("F-", 1, 1);
+        var fill = await host.Commands.SubmitAsync(new FillTrade("F-1", 4, 1.25m), patience.Token);
+        Assert.True(fill.Succeeded);
+
+        var created = (await stream.NextAsync())!.Value;
+        var filled = (await stream.NextAsync())!.Value;
+        Assert.Equal(("1", "create"), (created.EventId, created.EventType));
+        Assert.Equal(("2", "fill"), (filled.EventId, filled.EventType));
+        var data = JsonDocument.Parse(filled.Data).RootElement;
+        Assert.Equal(2, data.GetProperty("seq").GetInt64());
+        Assert.Equal("fill", data.GetProperty("type").GetString());
+        Assert.Equal(2, data.GetProperty("version").GetInt64());
+        Assert.EndsWith("Z", data.GetProperty("recordedAt").GetString(), StringComparison.Ordinal);
+        Assert.Equal("4", data.GetProperty("lastQuantity").GetRawText());
+        Assert.Equal("F-1", data.GetProperty("trade").GetProperty("tradeId").GetString());
+        Assert.Equal("partially_filled", data.GetProperty("trade").GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Changes_ScopedKey_SeesOnlyItsAccountsAndMayNotAskForOthers()
+    {
+        await using var host = await KestrelHost.StartAsync(keys: new()
+        {
+            ["reader-a"] = (ApiRoles.Reader, ["ACC-A"]),
+            ["admin"] = (ApiRoles.Admin, []),
+        });
+        using var patience = Cancel();
+        await host.CreateAsync("A-", 1, 3, account: "ACC-A");
+        await host.CreateAsync("B-", 1, 3, account: "ACC-B");
+        await host.CreateAsync("A-", 4, 2, account: "ACC-A", symbol: "MSFT");
+        using var reader = host.Client("reader-a");
+
+        var accounts = new List<string>();
+        await using (var stream = await SseStream.OpenAsync(reader, "/v1/changes?fromSeq=1", cancellationToken: patience.Token))
+        {
+            await host.CreateAsync("B-", 4, 1, account: "ACC-B");
+            await host.CreateAsync("A-", 6, 1, account: "ACC-A");
+            while (accounts.Count < 6)
+            {
+                var data = JsonDocument.Parse((await stream.NextAsync())!.Value.Data).RootElement;
+                accounts.Add(data.GetProperty("trade").GetProperty("tradeId").GetString()!);
+            }
+        }
+
+        Assert.Equal(["A-1", "A-2", "A-3", "A-4", "A-5", "A-6"], accounts);
+
+        using var other = await reader.GetAsync("/v1/changes?account=ACC-B", patience.Token);
+        Assert.Equal(HttpStatusCode.Forbidden, other.StatusCode);
+        Assert.Equal("application/problem+json", other.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("account", JsonDocument.Parse(await other.Content.ReadAsStringAsync(patience.Token)).RootElement.GetProperty("field").GetString());
+
+        // The admin's symbol filter: only MSFT, of every account.
+        using var admin = host.Client("admin");
+        await using var msft = await SseStream.OpenAsync(admin, "/v1/changes?fromSeq=1&symbol=MSFT", cancellationToken: patience.Token);
+        var first = JsonDocument.Parse((await msft.NextAsync())!.Value.Data).RootElement.GetProperty("trade");
+        var second = JsonDocument.Parse((await msft.NextAsync())!.Value.Data).RootElement.GetProperty("trade");
+        Assert.Equal(("A-4", "MSFT", "A-5", "MSFT"),
+            (first.GetProperty("tradeId").GetString(), first.GetProperty("symbol").GetString(), second.GetProperty("tradeId").GetString(), second.GetProperty("symbol").GetString()));
+    }
+
+    [Fact]
+    public async Task Changes_SlowConsumer_DisconnectedWithResumeSeqWhileWriterGoesOn()
+    {
+        await using var host = await KestrelHost.StartAsync(new() { ["TRADESTORE__CHANGES__MAXLAGEVENTS"] = "500" });
+        using var patience = Cancel();
+        var feed = host.App.Services.GetRequiredService<ChangeFeed>();
+        // A small receive window, so the kernel's buffers cannot hide a consumer that reads nothing.
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, token) =>
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+                await socket.ConnectAsync(context.DnsEndPoint, token);
+                return new NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        using var http = host.Client(handler: handler);
+        await using var stuck = await SseStream.OpenAsync(http, "/v1/changes", cancellationToken: patience.Token);
+
+        // The consumer reads nothing while the writer goes on: every write is acknowledged regardless.
+        var written = 0;
+        while (feed.LaggingDisconnects == 0)
+        {
+            Assert.True(written < 500_000, "the stuck subscriber was never disconnected");
+            await host.CreateAsync("S-", written + 1, 1000);
+            written += 1000;
+        }
+
+        await host.CreateAsync("S-", written + 1, 1000);
+        written += 1000;
+
+        var seqs = new List<long>();
+        ErrorEvent? end = null;
+        while (await stuck.NextAsync() is { } item)
+        {
+            if (item.EventType == "error")
+            {
+                end = new ErrorEvent(item.Data);
+                break;
+            }
+
+            seqs.Add(SseStream.Seq(item));
+        }
+
+        Assert.NotNull(end);
+        Assert.Null(await stuck.NextAsync()); // closed after the error
+        Assert.Equal(Enumerable.Range(1, seqs.Count).Select(i => (long)i), seqs);
+        var error = JsonDocument.Parse(end.Data).RootElement;
+        Assert.Equal("urn:tradestore:problem:lagging", error.GetProperty("type").GetString());
+        var resume = error.GetProperty("resumeFromSeq").GetInt64();
+        Assert.Equal(seqs.Count + 1, resume);
+
+        // Resuming where it says misses nothing.
+        using var again = host.Client();
+        await using var resumed = await SseStream.OpenAsync(again, $"/v1/changes?fromSeq={resume}", cancellationToken: patience.Token);
+        for (var expected = resume; expected <= written; expected++)
+        {
+            Assert.Equal(expected, SseStream.Seq((await resumed.NextAsync())!.Value));
+        }
+    }
+
+    [Fact]
+    public async Task Changes_IdleStream_SendsHeartbeatComments()
+    {
+        await using var host = await KestrelHost.StartAsync(new() { ["TRADESTORE__CHANGES__HEARTBEATINTERVAL"] = "00:00:00.200" });
+        using var patience = Cancel();
+        using var http = host.Client();
+        using var response = await http.GetAsync("/v1/changes", HttpCompletionOption.ResponseHeadersRead, patience.Token);
+        using var body = new StreamReader(await response.Content.ReadAsStreamAsync(patience.Token));
+        string? line;
+        while ((line = await body.ReadLineAsync(patience.Token)) != ": heartbeat")
+        {
+            Assert.NotNull(line);
+        }
+    }
+
+    [Theory]
+    [InlineData("/v1/changes?fromSeq=0", null, "fromSeq")]
+    [InlineData("/v1/changes?fromSeq=abc", null, "fromSeq")]
+    [InlineData("/v1/changes?acount=ACC-1", null, "acount")]
+    [InlineData("/v1/changes", "twelve", "Last-Event-ID")]
+    public async Task Changes_BadPosition_400NamingTheField(string path, string? lastEventId, string field)
+    {
+        await using var host = await KestrelHost.StartAsync();
+        using var http = host.Client();
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (lastEventId is not null)
+        {
+            request.Headers.Add("Last-Event-ID", lastEventId);
+        }
+
+        using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+        Assert.Equal("urn:tradestore:problem:validation", problem.GetProperty("type").GetString());
+    }
+
+    private static CancellationTokenSource Cancel()
+    {
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        cts.CancelAfter(Patience);
+        return cts;
+    }
+
+    /// <summary>Creates trades W-1, W-2, … at about <paramref name="tradesPerSecond"/> until cancelled; returns the last seq written.</summary>
+    private static async Task<long> WriteAtRateAsync(KestrelHost host, int tradesPerSecond, CancellationToken cancellationToken)
+    {
+        const int perTick = 50;
+        var interval = TimeSpan.FromSeconds((double)perTick / tradesPerSecond);
+        using var timer = new PeriodicTimer(interval);
+        var next = 1;
+        long last = 0;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                var pending = new List<ValueTask<CommandResult>>(perTick);
+                for (var i = 0; i < perTick; i++)
+                {
+                    pending.Add(host.Commands.SubmitAsync(new CreateTrade($"W-{next++}", "ACC-1", "AAPL", Side.Buy, 1, 1), CancellationToken.None));
+                }
+
+                foreach (var result in pending)
+                {
+                    last = Math.Max(last, (await result).Trade!.LastSeq);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return last;
+    }
+
+    private sealed record ErrorEvent(string Data);
+}

@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using System.Text;
+using PuppeteerSharp;
+using TradeStore.Core.Trades;
+using TradeStore.Server.Tests.Changes;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Server.Tests.Console;
+
+/// <summary>The operator console in real headless Chromium (Debian's <c>/usr/bin/chromium</c>) against the real host on Kestrel.</summary>
+public sealed class ConsoleBrowserTests : IAsyncLifetime
+{
+    private readonly TempDirectory _profile = new("chromium");
+    private readonly ConcurrentQueue<string> _errors = new();
+    private IBrowser? _browser;
+
+    public async ValueTask InitializeAsync()
+    {
+        _browser = await Puppeteer.LaunchAsync(new LaunchOptions
+        {
+            ExecutablePath = TestServers.Chromium,
+            Headless = true,
+            UserDataDir = _profile.Path,
+            Args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.CloseAsync();
+            await _browser.DisposeAsync();
+        }
+
+        _profile.Dispose();
+    }
+
+    [Fact]
+    public async Task Console_Loaded_NoConsoleErrorsAndEveryPanelFilled()
+    {
+        await using var host = await KestrelHost.StartAsync();
+        var page = await OpenAsync(host, 1280, 800);
+
+        await WaitForTextAsync(page, "dep-duckdb", "healthy");
+        await WaitForTextAsync(page, "dep-redis", "disabled");
+        await WaitForTextAsync(page, "feed-state", "live");
+        await page.WaitForFunctionAsync("() => document.getElementById('writes-per-second').textContent !== '–'");
+
+        Assert.Empty(_errors);
+        Assert.True(await FitsWidthAsync(page), "the page scrolls sideways at 1280×800");
+    }
+
+    [Fact]
+    public async Task Console_TradeCreatedThroughApi_AppearsInLiveFeedWithinOneSecond()
+    {
+        await using var host = await KestrelHost.StartAsync();
+        var page = await OpenAsync(host, 1280, 800);
+        await WaitForTextAsync(page, "feed-state", "live");
+        using var http = host.Client();
+
+        using var created = await http.PostAsync("/v1/trades",
+            new StringContent("""{"tradeId":"T-LIVE","account":"ACC-9","symbol":"MSFT","side":"sell","quantity":"5","price":"410.25"}""", Encoding.UTF8, "application/json"),
+            TestContext.Current.CancellationToken);
+        Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+
+        // The issue's bound: visible in the live feed within 1 s of the acknowledgement.
+        await page.WaitForFunctionAsync("() => document.querySelector('#feed-rows tr[data-trade-id=\"T-LIVE\"]') !== null", new WaitForFunctionOptions { Timeout = 1000 });
+        var row = await page.EvaluateExpressionAsync<string[]>("[...document.querySelector('#feed-rows tr[data-trade-id=\"T-LIVE\"]').cells].map(c => c.textContent)");
+        Assert.Equal(["create", "T-LIVE", "ACC-9", "MSFT", "sell", "5", "410.25", "new"], row[2..]);
+        Assert.Empty(_errors);
+    }
+
+    [Fact]
+    public async Task Console_RedisPortClosed_HealthShowsRedisDegraded()
+    {
+        await using var host = await KestrelHost.StartAsync(new()
+        {
+            ["TRADESTORE__REDIS__CONNECTION"] = $"127.0.0.1:{FreePort.Next()}",
+            ["TRADESTORE__REDIS__HEALTHTIMEOUT"] = "00:00:00.500",
+        });
+        var page = await OpenAsync(host, 1280, 800);
+
+        await WaitForTextAsync(page, "dep-redis", "degraded");
+        Assert.Equal("status degraded", await page.EvaluateExpressionAsync<string>("document.getElementById('dep-redis').className"));
+        Assert.Equal("healthy", await page.EvaluateExpressionAsync<string>("document.getElementById('dep-duckdb').textContent"));
+    }
+
+    [Fact]
+    public async Task Console_SqlBoxAndPositions_ShowTablesAndScreenshotIsSaved()
+    {
+        await using var host = await KestrelHost.StartAsync();
+        await host.CreateAsync("D-", 1, 12, account: "DESK-1", symbol: "AAPL");
+        await host.CreateAsync("E-", 1, 7, account: "DESK-2", symbol: "MSFT");
+        for (var i = 1; i <= 3; i++)
+        {
+            Assert.True((await host.Commands.SubmitAsync(new FillTrade($"D-{i}", 10, 1.5m), TestContext.Current.CancellationToken)).Succeeded);
+        }
+
+        var page = await OpenAsync(host, 1280, 800);
+        await WaitForTextAsync(page, "feed-state", "live");
+
+        await page.ClickAsync("#sql-form button");
+        await page.WaitForSelectorAsync("#sql-result tbody tr");
+        var header = await page.EvaluateExpressionAsync<string[]>("[...document.querySelectorAll('#sql-result thead th')].map(c => c.textContent)");
+        var first = await page.EvaluateExpressionAsync<string[]>("[...document.querySelector('#sql-result tbody tr').cells].map(c => c.textContent)");
+        Assert.Equal(["account", "symbol", "trades"], header);
+        Assert.Equal(["DESK-1", "AAPL", "12"], first);
+
+        await page.TypeAsync("#positions-account", "DESK-1");
+        await page.ClickAsync("#positions-form button");
+        await page.WaitForSelectorAsync("#positions-rows tr");
+        Assert.Equal(["AAPL", "30"], (await page.EvaluateExpressionAsync<string[]>("[...document.querySelector('#positions-rows tr').cells].map(c => c.textContent)"))[..2]);
+
+        // Live rows and a filled sparkline for the picture.
+        await host.CreateAsync("L-", 1, 25, account: "DESK-3", symbol: "NVDA");
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#feed-rows tr').length >= 25");
+        await page.WaitForFunctionAsync("() => document.getElementById('ack-p99').textContent !== '–'");
+        Directory.CreateDirectory(Path.GetDirectoryName(ScreenshotPath)!);
+        await page.ScreenshotAsync(ScreenshotPath, new ScreenshotOptions { FullPage = false });
+        Assert.True(new FileInfo(ScreenshotPath).Length > 10_000);
+        Assert.Empty(_errors);
+    }
+
+    [Fact]
+    public async Task Console_PhoneWidth_NoSidewaysScrolling()
+    {
+        await using var host = await KestrelHost.StartAsync();
+        var page = await OpenAsync(host, 390, 844);
+        await WaitForTextAsync(page, "dep-duckdb", "healthy");
+
+        Assert.True(await FitsWidthAsync(page), "the page scrolls sideways on a phone");
+        var columns = await page.EvaluateExpressionAsync<string>("getComputedStyle(document.querySelector('main')).gridTemplateColumns");
+        Assert.DoesNotContain(" ", columns.Trim(), StringComparison.Ordinal); // one column
+    }
+
+    /// <summary>docs/images/console.png in the repository.</summary>
+    private static string ScreenshotPath
+    {
+        get
+        {
+            var directory = new DirectoryInfo(AppContext.BaseDirectory);
+            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "TradeStore.slnx")))
+            {
+                directory = directory.Parent;
+            }
+
+            return Path.Combine(directory?.FullName ?? AppContext.BaseDirectory, "docs", "images", "console.png");
+        }
+    }
+
+    private async Task<IPage> OpenAsync(KestrelHost host, int width, int height)
+    {
+        var page = await _browser!.NewPageAsync();
+        page.Console += (_, e) =>
+        {
+            if (e.Message.Type == ConsoleType.Error)
+            {
+                _errors.Enqueue(e.Message.Text);
+            }
+        };
+        page.PageError += (_, e) => _errors.Enqueue(e.Message);
+        await page.SetViewportAsync(new ViewPortOptions { Width = width, Height = height });
+        await page.GoToAsync(new Uri(host.Address, "/console/").ToString(), WaitUntilNavigation.Load);
+        return page;
+    }
+
+    private static Task WaitForTextAsync(IPage page, string id, string text) =>
+        page.WaitForFunctionAsync($"() => document.getElementById('{id}').textContent === '{text}'");
+
+    private static Task<bool> FitsWidthAsync(IPage page) =>
+        page.EvaluateExpressionAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth");
+}

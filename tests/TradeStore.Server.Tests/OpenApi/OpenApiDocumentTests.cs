@@ -1,0 +1,100 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.TestHost;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Server.Tests.OpenApi;
+
+/// <summary>The OpenAPI document at <c>/openapi/v1.json</c> against the routes the host really maps, and the reference page.</summary>
+public sealed class OpenApiDocumentTests : IAsyncLifetime
+{
+    /// <summary>Routes that serve the documentation and the console themselves, not the API.</summary>
+    private static readonly string[] NotApi = ["/openapi/", "/docs/api", "/console", "/scalar"];
+
+    private readonly TempDirectory _data = new("openapi");
+    private WebApplication _app = null!;
+    private HttpClient _http = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _app = await TestHostFactory.StartAsync(_data.Path);
+        _http = _app.GetTestClient();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        await _app.StopAsync(CancellationToken.None);
+        await _app.DisposeAsync();
+        _data.Dispose();
+    }
+
+    [Fact]
+    public async Task OpenApiDocument_MappedRoutes_EveryRouteDocumentedAndEveryDocumentedRouteMapped()
+    {
+        var mapped = ((IEndpointRouteBuilder)_app).DataSources.SelectMany(source => source.Endpoints).OfType<RouteEndpoint>()
+            .Select(endpoint => (Path: "/" + endpoint.RoutePattern.RawText!.TrimStart('/'), Methods: endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"]))
+            .Where(route => !NotApi.Any(prefix => route.Path.StartsWith(prefix, StringComparison.Ordinal)))
+            .SelectMany(route => route.Methods.Select(method => $"{method} {route.Path}"))
+            .ToHashSet();
+        var document = await DocumentAsync();
+        var documented = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Select(operation => $"{operation.Name.ToUpperInvariant()} {path.Name}"))
+            .ToHashSet();
+
+        Assert.Contains("GET /v1/changes", mapped);
+        Assert.Contains("POST /v1/query", mapped);
+        Assert.Empty(mapped.Except(documented)); // mapped but not documented
+        Assert.Empty(documented.Except(mapped)); // documented but not mapped
+    }
+
+    [Fact]
+    public async Task OpenApiDocument_Served_IsOpenApi31WithBearerProblemsAndDecimalRule()
+    {
+        var document = await DocumentAsync();
+
+        Assert.StartsWith("3.1", document.GetProperty("openapi").GetString(), StringComparison.Ordinal);
+        var bearer = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer");
+        Assert.Equal(("http", "bearer"), (bearer.GetProperty("type").GetString(), bearer.GetProperty("scheme").GetString()));
+
+        var create = document.GetProperty("paths").GetProperty("/v1/trades").GetProperty("post");
+        Assert.Equal("#/components/schemas/CreateTradeRequest", create.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
+        Assert.Equal("#/components/schemas/TradeResponse", create.GetProperty("responses").GetProperty("201").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
+        foreach (var (status, slug) in new[] { ("400", "unknown-property"), ("409", "version-conflict"), ("413", "payload-too-large"), ("415", "unsupported-media-type"), ("503", "busy") })
+        {
+            var response = create.GetProperty("responses").GetProperty(status);
+            Assert.Contains($"`{slug}`", response.GetProperty("description").GetString(), StringComparison.Ordinal);
+            Assert.True(response.GetProperty("content").TryGetProperty("application/problem+json", out _), status);
+        }
+
+        Assert.Equal("Bearer", create.GetProperty("security")[0].EnumerateObject().Single().Name);
+        var quantity = document.GetProperty("components").GetProperty("schemas").GetProperty("CreateTradeRequest").GetProperty("properties").GetProperty("quantity");
+        var types = quantity.GetProperty("type").EnumerateArray().Select(t => t.GetString()).ToList();
+        Assert.Contains("number", types);
+        Assert.Contains("string", types);
+
+        var changes = document.GetProperty("paths").GetProperty("/v1/changes").GetProperty("get");
+        Assert.True(changes.GetProperty("responses").GetProperty("200").GetProperty("content").TryGetProperty("text/event-stream", out _));
+        Assert.Contains(changes.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "Last-Event-ID");
+        Assert.Empty(document.GetProperty("paths").GetProperty("/health/live").GetProperty("get").GetProperty("security").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task ApiReference_Requested_ServesPageAndScriptFromTheBinary()
+    {
+        var page = await _http.GetStringAsync(new Uri("/docs/api/", UriKind.Relative), TestContext.Current.CancellationToken);
+        Assert.Contains("openapi/v1.json", page, StringComparison.Ordinal); // resolved against the site root by Scalar
+        Assert.DoesNotContain("cdn.jsdelivr.net", page, StringComparison.Ordinal);
+
+        using var script = await _http.GetAsync(new Uri("/docs/api/scalar.js", UriKind.Relative), TestContext.Current.CancellationToken);
+        Assert.Equal(System.Net.HttpStatusCode.OK, script.StatusCode);
+        Assert.True((await script.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken)).Length > 100_000);
+    }
+
+    private async Task<JsonElement> DocumentAsync()
+    {
+        var text = await _http.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative), TestContext.Current.CancellationToken);
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+}

@@ -1,0 +1,156 @@
+using System.Text.Json;
+
+namespace TradeStore.Server.Tests.Security;
+
+/// <summary>
+/// The SQL requests of the attack run of issue #19 (findings 1, 2 and 4), replayed against the real host: each was
+/// answered wrongly (a crashed process, a 500 with an empty body, an unbounded answer) before its fix.
+/// </summary>
+public sealed class AttackQueryTests(SecuredHost host) : IClassFixture<SecuredHost>
+{
+    public static TheoryData<string, string> RefusedCalls() => new()
+    {
+        // Finding 1: aborted the process (PermissionException across the native boundary).
+        { "SELECT * FROM enable_logging(storage='file', storage_path='/tmp/tradestore-attack-log')", "enable_logging" },
+        // Finding 1: changed DuckDB's logging despite lock_configuration, then logged the writer's SQL.
+        { "SELECT * FROM enable_logging(level='trace', storage='stdout')", "enable_logging" },
+        { "SELECT * FROM enable_logging(level='trace')", "enable_logging" },
+        // Finding 1: read the database's own files.
+        { "SELECT * FROM read_blob('*.duckdb')", "read_blob" },
+        // Finding 1: 2,149 calls in 10 s pushed write p99 to 58 ms.
+        { "SELECT * FROM checkpoint()", "checkpoint" },
+        { "SELECT * FROM force_checkpoint()", "force_checkpoint" },
+        { "SELECT * FROM system.main.duckdb_settings()", "duckdb_settings" },
+        { "SELECT * FROM duckdb_settings", "duckdb_settings" },
+        { "SELECT * FROM (WITH duckdb_secrets AS (SELECT 1) SELECT 1), duckdb_secrets", "duckdb_secrets" },
+        { "SELECT * FROM json_execute_serialized_sql('x')", "json_execute_serialized_sql" },
+        { "SELECT * FROM query_table('trade_events')", "query_table" },
+        { "SELECT * FROM histogram('trade_events', seq)", "histogram" },
+        { "SELECT current_setting('memory_limit')", "current_setting" },
+        { "SELECT count(*) FROM trade_events WHERE seq IN (SELECT 1 FROM enable_logging())", "enable_logging" },
+        { "WITH x AS (SELECT * FROM checkpoint()) SELECT 1", "checkpoint" },
+        // Finding 2: still running after 187 s at 12.8 GB (one list DuckDB builds without looking at an interrupt).
+        { "SELECT len(range(200000000))", "range" },
+        { "SELECT len(range(20000000))", "range" },
+        // Finding 2: a 500 MB answer.
+        { "SELECT repeat('x', 10000000) FROM range(50)", "repeat" },
+        { "SELECT lpad('', 2000000000, 'x')", "lpad" },
+        { "SELECT 1 FROM (DESCRIBE trade_events)", "DESCRIBE" },
+    };
+
+    [Theory]
+    [MemberData(nameof(RefusedCalls))]
+    public async Task Query_FunctionOrTableOffAllowList_400NamingItAndServerStillAnswers(string sql, string named)
+    {
+        var admin = host.Client(Caller.Admin);
+
+        var answer = await admin.PostAsync("/v1/query", JsonSerializer.Serialize(new { sql }));
+
+        Assert.True(answer.Code == 400, $"{sql}: {answer.Code} {answer.Raw}");
+        Assert.Equal("urn:tradestore:problem:query-rejected", answer.ProblemType);
+        Assert.Equal("sql", answer.Field);
+        Assert.Contains(named, answer.Body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(200, (await admin.PostAsync("/v1/query", """{"sql":"SELECT count(*) FROM trade_events"}""")).Code);
+        Assert.False(File.Exists("/tmp/tradestore-attack-log"));
+    }
+
+    [Fact]
+    public async Task Query_AnalyticalSelectWithCteWindowAndRange_Answered()
+    {
+        var answer = await host.Client(Caller.Admin).PostAsync("/v1/query", JsonSerializer.Serialize(new
+        {
+            sql = "WITH t AS (SELECT account, quantity FROM current_trade_state) " +
+                  "SELECT account, sum(quantity) OVER (PARTITION BY account) AS total, list_transform([1, 2], x -> x * 2) AS doubled, " +
+                  "date_trunc('day', TIMESTAMP '2024-05-06 07:08:09') AS day FROM t, range(1) r ORDER BY account -- a comment\n;",
+        }));
+
+        Assert.True(answer.Code == 200, answer.Raw);
+        Assert.Equal("ACC-A", answer.Body.GetProperty("rows")[0][0].GetString());
+        Assert.Equal("[2,4]", answer.Body.GetProperty("rows")[0][2].GetRawText());
+        Assert.Equal("2024-05-06T00:00:00.000000Z", answer.Body.GetProperty("rows")[0][3].GetString());
+    }
+
+    [Fact]
+    public async Task Query_ValuesDotNetCannotHold_WrittenExactly()
+    {
+        const string Sql = "SELECT 'infinity'::DATE AS a, DATE '-1000-01-01' AS b, 1.5::DECIMAL(38,32) AS c, " +
+            "CAST('12345678901234567890123456789012345678' AS DECIMAL(38,0)) AS d, union_value(n := 7) AS e, TIME '24:00:00' AS f, " +
+            "TIMETZ '10:00:00+02' AS g, [1, 2] AS h, {'k': 'v', 'n': NULL} AS i, MAP {'a': 1} AS j, '\\xAA\\x00'::BLOB AS k, " +
+            "TIMESTAMPTZ '2024-01-01 10:00:00.5+02' AS l, 'infinity'::TIMESTAMP AS m, [DATE 'infinity'] AS n, 12.25::DECIMAL(10,2) AS o";
+
+        var answer = await host.Client(Caller.Admin).PostAsync("/v1/query", JsonSerializer.Serialize(new { sql = Sql }));
+
+        Assert.True(answer.Code == 200, answer.Raw);
+        var row = answer.Body.GetProperty("rows")[0];
+        Assert.Equal("infinity", row[0].GetString());
+        Assert.Equal("1001-01-01 (BC)", row[1].GetString());
+        Assert.Equal("1.50000000000000000000000000000000", row[2].GetString());
+        Assert.Equal("12345678901234567890123456789012345678", row[3].GetString());
+        Assert.Equal("""{"n":7}""", row[4].GetRawText());
+        Assert.Equal("24:00:00", row[5].GetString());
+        Assert.Equal("10:00:00+02", row[6].GetString());
+        Assert.Equal("[1,2]", row[7].GetRawText());
+        Assert.Equal("""{"k":"v","n":null}""", row[8].GetRawText());
+        Assert.Equal("""{"a":1}""", row[9].GetRawText());
+        Assert.Equal(Convert.ToBase64String([0xAA, 0x00]), row[10].GetString());
+        Assert.Equal("2024-01-01T08:00:00.500000Z", row[11].GetString());
+        Assert.Equal("infinity", row[12].GetString());
+        Assert.Equal("""["infinity"]""", row[13].GetRawText());
+        Assert.Equal("12.25", row[14].GetRawText());
+        Assert.Equal("DECIMAL(38,32)", answer.Body.GetProperty("columns")[2].GetProperty("type").GetString());
+    }
+
+    [Theory]
+    [InlineData("SELECT CAST('x' AS INTEGER)")]
+    [InlineData("SELECT CASE WHEN range = 2 THEN error('boom') END FROM range(3)")]
+    [InlineData("SELECT no_such_column FROM trade_events")]
+    public async Task Query_DuckDbFailsWhileRunning_ProblemJsonNot500(string sql)
+    {
+        var answer = await host.Client(Caller.Admin).PostAsync("/v1/query", JsonSerializer.Serialize(new { sql }));
+
+        Assert.True(answer.Code == 400, $"{sql}: {answer.Code} {answer.Raw}");
+        Assert.Equal("urn:tradestore:problem:query-rejected", answer.ProblemType);
+    }
+
+    [Fact]
+    public async Task Query_AnswerLargerThanMaxResultBytes_TruncatedByBytesWithWholeRows()
+    {
+        var pad = new string('x', 100);
+
+        var answer = await host.Client(Caller.Admin).PostAsync("/v1/query", JsonSerializer.Serialize(new { sql = $"SELECT range AS n, '{pad}' AS pad FROM range(5000)" }));
+
+        Assert.True(answer.Code == 200, answer.Code + answer.Raw[..Math.Min(300, answer.Raw.Length)]);
+        Assert.InRange(answer.Raw.Length, SecuredHost.MaxResultBytes / 2, SecuredHost.MaxResultBytes + 100);
+        Assert.True(answer.Body.GetProperty("truncated").GetBoolean());
+        Assert.Equal("bytes", answer.Body.GetProperty("truncatedBy").GetString());
+        var rows = answer.Body.GetProperty("rows");
+        Assert.Equal(rows.GetArrayLength(), answer.Body.GetProperty("rowCount").GetInt32());
+        Assert.InRange(rows.GetArrayLength(), 1, 4999);
+        Assert.Equal(pad, rows[rows.GetArrayLength() - 1][1].GetString());
+        Assert.Equal("true", answer.Headers.GetValues("X-Truncated").Single());
+    }
+}
+
+/// <summary>Finding 2: a query that grows the server is interrupted at <c>Security:Query:MaxMemory</c>, and writes go on.</summary>
+public sealed class QueryMemoryBoundTests : ApiTestBase
+{
+    protected override Dictionary<string, string> Environment => new()
+    {
+        ["TRADESTORE__SECURITY__QUERY__MAXMEMORY"] = (256L << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["TRADESTORE__SECURITY__QUERY__TIMEOUT"] = "00:02:00",
+    };
+
+    [Fact]
+    public async Task Query_GrowsServerPastMaxMemory_422QueryMemoryAndWritesGoOn()
+    {
+        var answer = await Api.PostAsync("/v1/query", JsonSerializer.Serialize(new
+        {
+            sql = "SELECT length(string_agg(CAST(range AS VARCHAR) || '-padding-padding-padding-padding', ',')) FROM range(400000000)",
+        }));
+
+        Assert.True(answer.Code == 422, answer.Raw);
+        Assert.Equal("urn:tradestore:problem:query-memory", answer.ProblemType);
+        await Api.CreateAsync("AFTER-MEMORY");
+        Assert.Equal(200, (await Api.PostAsync("/v1/query", """{"sql":"SELECT count(*) FROM trade_events"}""")).Code);
+    }
+}

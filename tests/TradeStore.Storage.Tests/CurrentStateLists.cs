@@ -1,0 +1,87 @@
+using System.Globalization;
+using System.Text;
+using DuckDB.NET.Data;
+using TradeStore.Core.Trades;
+using TradeStore.Storage.Engine;
+
+namespace TradeStore.Storage.Tests;
+
+/// <summary>
+/// The reference for in-memory lists: the same filter and keyset position as SQL on DuckDB's <c>current_trade_state</c>
+/// (<c>trade_state</c> with the journal tail folded over it), ordered by (executed_at, trade_id).
+/// </summary>
+internal static class CurrentStateLists
+{
+    /// <summary>The page after (<paramref name="after"/>) that DuckDB answers for <paramref name="filter"/> (its limit; its cursor is ignored).</summary>
+    public static List<Trade> Page(DuckDbDatabase database, TradeFilter filter, (DateTimeOffset ExecutedAt, string TradeId)? after)
+    {
+        using var connection = database.OpenConnection();
+        using var command = connection.CreateCommand();
+        var sql = new StringBuilder($"SELECT {TradeQueries.StateColumns} FROM current_trade_state WHERE status <> 'deleted'");
+        void Add(string condition, string name, object value)
+        {
+            sql.Append(" AND ").Append(condition);
+            command.Parameters.Add(new DuckDBParameter(name, value));
+        }
+
+        if (filter.Account is { } account)
+        {
+            Add("account = $account", "account", account);
+        }
+
+        if (filter.Symbol is { } symbol)
+        {
+            Add("symbol = $symbol", "symbol", symbol);
+        }
+
+        if (filter.Status is { } status)
+        {
+            Add("status = $status", "status", status.ToCode());
+        }
+
+        if (filter.From is { } from)
+        {
+            Add("executed_at >= $from", "from", Timestamps.Normalize(from).UtcDateTime);
+        }
+
+        if (filter.To is { } to)
+        {
+            Add("executed_at < $to", "to", Timestamps.Normalize(to).UtcDateTime);
+        }
+
+        if (after is var (time, id))
+        {
+            Add("(executed_at > $after_time OR (executed_at = $after_time AND trade_id > $after_id))", "after_time", time.UtcDateTime);
+            command.Parameters.Add(new DuckDBParameter("after_id", id));
+        }
+
+        sql.Append(" ORDER BY executed_at, trade_id LIMIT ").Append(filter.Limit.ToString(CultureInfo.InvariantCulture));
+        command.CommandText = sql.ToString();
+        var trades = new List<Trade>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            trades.Add(TradeQueries.ReadState(reader));
+        }
+
+        return trades;
+    }
+
+    /// <summary>Every page of <paramref name="filter"/> from DuckDB, concatenated.</summary>
+    public static List<Trade> All(DuckDbDatabase database, TradeFilter filter)
+    {
+        var all = new List<Trade>();
+        (DateTimeOffset, string)? after = null;
+        while (true)
+        {
+            var page = Page(database, filter, after);
+            all.AddRange(page);
+            if (page.Count < filter.Limit)
+            {
+                return all;
+            }
+
+            after = (page[^1].ExecutedAt, page[^1].TradeId);
+        }
+    }
+}

@@ -1,0 +1,286 @@
+using System.Security.Cryptography;
+using TradeStore.Core.Options;
+using TradeStore.Core.Trades;
+using TradeStore.Storage.CommitLog;
+using TradeStore.Storage.Engine;
+using TradeStore.Storage.Migrations;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Storage.Tests;
+
+/// <summary>The journal log on real files: what it keeps, what a crash leaves, what damage stops, what it recycles.</summary>
+public sealed class JournalLogTests : IDisposable
+{
+    private static readonly DateTimeOffset At = new DateTimeOffset(2026, 11, 30, 9, 30, 0, TimeSpan.Zero).AddTicks(1_234_560);
+    private readonly TempDirectory _directory = new("journal-log");
+
+    public void Dispose() => _directory.Dispose();
+
+    private string LogPath => Path.Combine(_directory.Path, JournalLog.DirectoryName);
+
+    [Fact]
+    public void Append_Reopened_EveryRecordReadableFromAnySeqWithTheSameChecksumsAndEvents()
+    {
+        var events = Events(1, 3000);
+        using (var log = Open(segmentBytes: 64 * 1024))
+        {
+            log.Begin(1);
+            foreach (var chunk in events.Chunk(7))
+            {
+                log.Append(Records(chunk));
+            }
+        }
+
+        using var reopened = Open(segmentBytes: 64 * 1024);
+
+        Assert.Null(reopened.TornTail);
+        Assert.True(reopened.SegmentFiles.Count > 5, $"{reopened.SegmentFiles.Count} segments");
+        Assert.Equal(3000, reopened.LastSeq);
+        var all = reopened.ReadFrom(1).ToList();
+        Assert.Equal(Enumerable.Range(1, 3000).Select(i => (long)i), all.Select(r => r.Seq));
+        Assert.All(all, r => Assert.True(r.IsIntact));
+        Assert.Equal(events, all.Select(r => EventCodec.Decode(r.Seq, r.Payload.Span)));
+        Assert.Equal(Enumerable.Range(2345, 656).Select(i => (long)i), reopened.ReadFrom(2345).Select(r => r.Seq));
+        Assert.Equal(all[1999].Checksum, reopened.ReadFrom(2000).First().Checksum);
+    }
+
+    [Fact]
+    public void Append_CopyOfReadRecordsIntoAnotherLog_SameBytesAccepted()
+    {
+        using var source = Open();
+        source.Begin(1);
+        source.Append(Records(Events(1, 50)));
+        using var follower = JournalLog.Open(Path.Combine(_directory.Path, "follower"), new JournalLogOptions());
+        follower.Begin(1);
+
+        follower.Append([.. source.ReadFrom(1)]);
+
+        Assert.Equal(source.ReadFrom(1).Select(r => (r.Seq, r.Checksum)), follower.ReadFrom(1).Select(r => (r.Seq, r.Checksum)));
+        var damaged = source.ReadFrom(10).First() with { Checksum = 12345 };
+        Assert.Throws<ArgumentException>(() => follower.Append([damaged with { Seq = 51 }]));
+    }
+
+    [Fact]
+    public void Open_TornTail_CutAtTheLastWholeRecordReportedAndKept()
+    {
+        string segment;
+        using (var log = Open())
+        {
+            log.Begin(1);
+            log.Append(Records(Events(1, 10)));
+            segment = log.SegmentFiles[^1];
+        }
+
+        var whole = new FileInfo(segment).Length;
+        // What a crash during the next append leaves: the start of a record, its end never written.
+        var partial = Framed(Events(11, 1)[0])[..37];
+        AppendBytes(segment, partial);
+
+        using var reopened = Open();
+
+        Assert.Equal(10, reopened.LastSeq);
+        var torn = Assert.IsType<TornTail>(reopened.TornTail);
+        Assert.Equal(segment, torn.File);
+        Assert.Equal(whole, torn.Offset);
+        Assert.Equal(partial.Length, torn.Bytes);
+        Assert.Equal(partial, File.ReadAllBytes(torn.PreservedAs));
+        Assert.Equal(whole, new FileInfo(segment).Length);
+        reopened.Append(Records(Events(11, 1)));
+        Assert.Equal(11, reopened.ReadFrom(1).Count());
+    }
+
+    [Fact]
+    public void Open_CorruptedMiddleRecord_ThrowsNamingFileAndOffsetAndChangesNothing()
+    {
+        string segment;
+        long offsetOfSeq5;
+        using (var log = Open())
+        {
+            log.Begin(1);
+            log.Append(Records(Events(1, 4)));
+            segment = log.SegmentFiles[^1];
+            offsetOfSeq5 = new FileInfo(segment).Length;
+            log.Append(Records(Events(5, 6)));
+        }
+
+        FlipByte(segment, offsetOfSeq5 + 40);
+        var before = Snapshot();
+
+        var error = Assert.Throws<JournalLogCorruptException>(() => Open());
+
+        Assert.Equal(segment, error.File);
+        Assert.Equal(offsetOfSeq5, error.Offset);
+        Assert.Contains(segment, error.Message);
+        Assert.Contains($"offset {offsetOfSeq5}", error.Message);
+        Assert.Contains("recover --from clickhouse --set-aside", error.Message);
+        Assert.Equal(before, Snapshot());
+    }
+
+    [Fact]
+    public void Open_SegmentMissingBetweenOthers_ThrowsNamingTheGap()
+    {
+        using (var log = Open(segmentBytes: 4096))
+        {
+            log.Begin(1);
+            foreach (var e in Events(1, 200))
+            {
+                log.Append(Records([e]));
+            }
+
+            File.Delete(log.SegmentFiles[2]);
+        }
+
+        var before = Snapshot();
+
+        var error = Assert.Throws<JournalLogCorruptException>(() => Open(segmentBytes: 4096));
+
+        Assert.Contains("are missing", error.Message);
+        Assert.Equal(before, Snapshot());
+    }
+
+    [Fact]
+    public void RecycleThrough_DeletesOnlySealedSegmentsWhollyAtOrBelowTheSeq()
+    {
+        using var log = Open(segmentBytes: 4096);
+        log.Begin(1);
+        foreach (var chunk in Events(1, 300).Chunk(3))
+        {
+            log.Append(Records(chunk));
+        }
+
+        var segments = log.SegmentFiles;
+        var firstSealedLast = log.OldestSealedLastSeq!.Value;
+
+        Assert.Equal(0, log.RecycleThrough(firstSealedLast - 1));
+        Assert.Equal(1, log.RecycleThrough(firstSealedLast));
+        Assert.False(File.Exists(segments[0]));
+        Assert.Equal(firstSealedLast + 1, log.FirstSeq);
+        Assert.Throws<ArgumentOutOfRangeException>(() => log.ReadFrom(1).ToList());
+
+        log.RecycleThrough(long.MaxValue);
+
+        Assert.Equal([segments[^1]], log.SegmentFiles);
+        Assert.Equal(300, log.LastSeq);
+    }
+
+    [Fact]
+    public async Task Engine_DuckDbWalLostAfterKill_LogReplaysEveryAcknowledgedEventAndSegmentsWereRecycledOnlyBehindCheckpoints()
+    {
+        var data = _directory.Path;
+        var databasePath = Path.Combine(data, "tradestore.duckdb");
+        var acknowledged = new Dictionary<string, Trade>();
+        var recycled = false;
+        using (var database = DuckDbDatabase.Open(databasePath))
+        {
+            DuckDbSchema.MigrateToLatest(database);
+            using var log = JournalLog.Open(LogPath, new JournalLogOptions { SegmentBytes = 16 * 1024 });
+            // Holds the applier inside its last notification, so no checkpoint writes the database file while it is copied.
+            using var hold = new HoldAtSeq(1500);
+            var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), [hold], log: log);
+            engine.Start();
+            for (var i = 0; i < 1500; i++)
+            {
+                var result = await engine.SubmitAsync(new CreateTrade($"W{i}", "ACC", "AAPL", Side.Buy, 10, 1), TestContext.Current.CancellationToken);
+                acknowledged[$"W{i}"] = result.Trade!;
+                recycled |= ParseFirstSeq(log.SegmentFiles[0]) > 1;
+            }
+
+            // A kill: no clean stop. Then DuckDB loses its whole WAL (what a truncated WAL does to the last commits).
+            Assert.True(hold.Reached.Wait(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+            CopyDirectory(LogPath, Path.Combine(data, "killed", JournalLog.DirectoryName));
+            File.Copy(databasePath, Path.Combine(data, "killed", "tradestore.duckdb"));
+            hold.Release.Set();
+            await engine.DisposeAsync();
+        }
+
+        Assert.True(recycled, "no segment was recycled: the test needs more events than the segments hold");
+        using var killed = DuckDbDatabase.Open(Path.Combine(data, "killed", "tradestore.duckdb"));
+        var index = new StateIndex();
+        await using var restarted = new WriteEngine(killed, index, new EngineOptions());
+
+        restarted.Start();
+
+        Assert.Equal(1500, restarted.LastSeq);
+        Assert.All(acknowledged, pair => Assert.Equal(pair.Value, index.Find(pair.Key)));
+        using var connection = killed.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM trade_events";
+        Assert.Equal(1500L, Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    private sealed class HoldAtSeq(long seq) : ICommitObserver, IDisposable
+    {
+        public ManualResetEventSlim Reached { get; } = new(false);
+
+        public ManualResetEventSlim Release { get; } = new(false);
+
+        public void OnCommitted(IReadOnlyList<TradeEvent> events)
+        {
+            if (events[^1].Seq >= seq)
+            {
+                Reached.Set();
+                Release.Wait(TimeSpan.FromSeconds(60));
+            }
+        }
+
+        public void Dispose()
+        {
+            Release.Set();
+            Reached.Dispose();
+            Release.Dispose();
+        }
+    }
+
+    private JournalLog Open(long segmentBytes = JournalLogOptions.DefaultSegmentBytes) =>
+        JournalLog.Open(LogPath, new JournalLogOptions { SegmentBytes = segmentBytes });
+
+    private static long ParseFirstSeq(string segment) => long.Parse(Path.GetFileNameWithoutExtension(segment), System.Globalization.CultureInfo.InvariantCulture);
+
+    private static List<TradeEvent> Events(long firstSeq, int count) =>
+        [.. Enumerable.Range(0, count).Select(i =>
+        {
+            var seq = firstSeq + i;
+            var state = new Trade($"T{seq}", "ACC-1", "AAPL", seq % 2 == 0 ? Side.Buy : Side.Sell, 100.5m, 10.125m, seq % 3 == 0 ? 50m : 0m,
+                seq % 3 == 0 ? 506.25m : 0m, seq % 3 == 0 ? TradeStatus.PartiallyFilled : TradeStatus.New, seq % 5 == 0 ? null : "XNAS",
+                seq % 7 == 0 ? "trader-é" : null, At, 1 + (seq % 3 == 0 ? 1 : 0), seq, At, At.AddMilliseconds(seq));
+            return new TradeEvent(seq, seq % 3 == 0 ? TradeEventType.Fill : TradeEventType.Create, state,
+                seq % 3 == 0 ? 50m : null, seq % 3 == 0 ? 10.125m : null, At.AddMilliseconds(seq), seq % 4 == 0 ? $"key-{seq}" : null);
+        })];
+
+    private static LogRecord[] Records(IEnumerable<TradeEvent> events) => [.. events.Select(e => LogRecord.Create(e.Seq, 0, EventCodec.Encode(e)))];
+
+    private static byte[] Framed(TradeEvent e)
+    {
+        var record = LogRecord.Create(e.Seq, 0, EventCodec.Encode(e));
+        var bytes = new byte[LogRecordFormat.FramedSize(record.Payload.Length)];
+        LogRecordFormat.Write(record, bytes);
+        return bytes;
+    }
+
+    private static void AppendBytes(string file, byte[] bytes)
+    {
+        using var stream = new FileStream(file, FileMode.Append);
+        stream.Write(bytes);
+    }
+
+    private static void FlipByte(string file, long offset)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
+        stream.Position = offset;
+        var value = stream.ReadByte();
+        stream.Position = offset;
+        stream.WriteByte((byte)(value ^ 0x5A));
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+    }
+
+    private Dictionary<string, string> Snapshot() => Directory.GetFiles(_directory.Path, "*", SearchOption.AllDirectories)
+        .ToDictionary(f => f, f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
+}
