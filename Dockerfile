@@ -12,6 +12,7 @@ COPY src/TradeStore.Core/TradeStore.Core.csproj src/TradeStore.Core/
 COPY src/TradeStore.Storage/TradeStore.Storage.csproj src/TradeStore.Storage/
 COPY src/TradeStore.Redis/TradeStore.Redis.csproj src/TradeStore.Redis/
 COPY src/TradeStore.ClickHouse/TradeStore.ClickHouse.csproj src/TradeStore.ClickHouse/
+COPY src/TradeStore.Cluster/TradeStore.Cluster.csproj src/TradeStore.Cluster/
 COPY src/TradeStore.Guard/TradeStore.Guard.csproj src/TradeStore.Guard/
 COPY src/TradeStore.Server/TradeStore.Server.csproj src/TradeStore.Server/
 COPY src/TradeStore.Cli/TradeStore.Cli.csproj src/TradeStore.Cli/

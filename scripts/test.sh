@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the whole TradeStore test suite against a real redis-server and clickhouse-server.
+# Runs the whole TradeStore test suite against a real redis-server, clickhouse-server and etcd.
 #
-# Installs both (and chromium, for the console tests) from Debian's packages when missing, starts each on a free loopback port with a
-# throw-away data directory, exports TRADESTORE_TEST_REDIS / TRADESTORE_TEST_CLICKHOUSE, runs
+# Installs them (and chromium, for the console tests) from Debian's packages when missing, starts each
+# server on a free loopback port with a throw-away data directory, exports TRADESTORE_TEST_REDIS /
+# TRADESTORE_TEST_CLICKHOUSE / TRADESTORE_TEST_ETCD, runs
 # `dotnet test`, stops what it started (also when tests fail), and ends with the line
 #   tests: N passed, N failed[, N skipped]
 # taken from the TRX results. Exits non-zero when any test failed or none ran.
@@ -46,6 +47,7 @@ install_servers() {
   local missing=()
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   [ -x /usr/bin/clickhouse-server ] || [ -x /usr/sbin/clickhouse-server ] || command -v clickhouse-server >/dev/null 2>&1 || missing+=(clickhouse-server)
+  command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
   # The console tests drive Debian's Chromium through PuppeteerSharp (a browser download is not possible).
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   if [ "${#missing[@]}" -gt 0 ]; then
@@ -94,6 +96,21 @@ start_clickhouse() {
   export TRADESTORE_TEST_CLICKHOUSE="http://127.0.0.1:$http"
 }
 
+start_etcd() {
+  local client peer
+  client="$(free_port)" && peer="$(free_port)" || return 1
+  local dir="$work/etcd"
+  mkdir -p "$dir"
+  # One member on loopback with a throw-away data directory; the cluster tests isolate themselves by key prefix.
+  etcd --name tradestore-test --data-dir "$dir/data" \
+    --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
+    --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+    --initial-cluster "tradestore-test=http://127.0.0.1:$peer" --initial-cluster-state new >"$dir/log" 2>&1 &
+  pids+=($!)
+  wait_for "etcd on port $client" 30 curl -sf "http://127.0.0.1:$client/health" || { tail -20 "$dir/log" >&2; return 1; }
+  export TRADESTORE_TEST_ETCD="http://127.0.0.1:$client"
+}
+
 # Prints each failed test with the first lines of its message and stack, so the end of a long log
 # (all a CI page may keep) says what failed and why.
 failure_recap() { # trx files...
@@ -119,6 +136,7 @@ servers_ok=1
 if install_servers; then
   start_redis || servers_ok=0
   start_clickhouse || servers_ok=0
+  start_etcd || servers_ok=0
 else
   servers_ok=0
 fi

@@ -16,6 +16,7 @@ var root = new RootCommand("TradeStore: durable trade capture on embedded DuckDB
     MigrateCommand.Create(),
     GuardCommand.Create(),
     KeysCommand.Create(),
+    ClusterCommand.Create(),
 };
 
 return await CliRunner.RunAsync(root, args);

@@ -50,6 +50,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "SQL query by {Caller} interrupted after its timeout of {Timeout}")]
     public static partial void QueryTimedOut(ILogger logger, string caller, TimeSpan timeout);
 
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Warning, Message = "Cluster: {Method} {Path} completed after this node's leadership (term {Term}) ran out; answered 503 leadership-lost instead of acknowledging it")]
+    public static partial void WriteNotAcknowledged(ILogger logger, string method, string path, long term);
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Could not compare {Sink} with the journal (ends at seq {JournalLastSeq}) at start-up: {Reason}. Serving goes on; if {Sink} turns out to hold events the journal lacks, writes are refused then")]
     public static partial void SinkPositionUnchecked(ILogger logger, string sink, long journalLastSeq, string reason);
 

@@ -13,6 +13,7 @@ using TradeStore.Core.Options;
 using TradeStore.Redis;
 using TradeStore.Server.Api;
 using TradeStore.Server.Changes;
+using TradeStore.Server.Cluster;
 using TradeStore.Server.OpenApi;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.OperatorConsole;
@@ -74,6 +75,7 @@ public static class TradeStoreHost
             var uncheckedSinks = SinkPositionCheck.Verify(database, settings);
             builder.Services.AddTradeStoreStorage(database, journalLog);
             AddDependencies(builder.Services, settings);
+            ClusterHosting.AddServices(builder.Services, settings);
             MetricsEndpoint.AddServices(builder.Services, settings);
             SecurityServices.Add(builder.Services, settings);
             QueryEndpoint.AddServices(builder.Services, settings, database);
@@ -86,7 +88,8 @@ public static class TradeStoreHost
             var app = builder.Build();
             SecurityServices.Use(app, settings);
             MapHealth(app);
-            app.MapTradeApi();
+            ClusterHosting.TradeApiRoutes(app, settings).MapTradeApi();
+            ClusterHosting.Map(app, settings);
             QueryEndpoint.Map(app);
             ChangesEndpoint.Map(app);
             OpenApiEndpoints.Map(app);

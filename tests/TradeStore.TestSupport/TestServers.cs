@@ -3,19 +3,23 @@ using Xunit;
 namespace TradeStore.TestSupport;
 
 /// <summary>
-/// Addresses of the real Redis and ClickHouse that <c>scripts/test.sh</c> starts. Outside CI a missing
+/// Addresses of the real Redis, ClickHouse and etcd that <c>scripts/test.sh</c> starts. Outside CI a missing
 /// server skips the test; under <c>CI=true</c> it fails it, so a broken set-up can never pass quietly.
 /// </summary>
 public static class TestServers
 {
     public const string RedisVariable = "TRADESTORE_TEST_REDIS";
     public const string ClickHouseVariable = "TRADESTORE_TEST_CLICKHOUSE";
+    public const string EtcdVariable = "TRADESTORE_TEST_ETCD";
 
     /// <summary><c>host:port</c> of the test Redis.</summary>
     public static string Redis => Require(RedisVariable, "redis-server");
 
     /// <summary><c>http://host:port</c> of the test ClickHouse HTTP interface.</summary>
     public static string ClickHouse => Require(ClickHouseVariable, "clickhouse-server");
+
+    /// <summary><c>http://host:port</c> of the test etcd's client endpoint.</summary>
+    public static string Etcd => Require(EtcdVariable, "etcd (Debian package etcd-server)");
 
     /// <summary>Debian's Chromium, which <c>scripts/test.sh</c> installs (no browser download is possible).</summary>
     public static string Chromium => File.Exists(ChromiumPath) ? ChromiumPath : Missing($"{ChromiumPath} is missing: run the suite with scripts/test.sh, which installs Debian's chromium.");

@@ -24,6 +24,7 @@ public static class BenchCommand
         Sync(),
         RedisBenchCommand.Create(),
         Changes(),
+        FailoverBenchCommand.Create(),
     };
 
     private static Command Changes()

@@ -22,6 +22,7 @@ public static partial class ConfigurationPrinter
             WriteSection(writer, ClickHouseOptions.SectionName, settings.ClickHouse);
             WriteSection(writer, ApiOptions.SectionName, settings.Api);
             WriteSection(writer, SecurityOptions.SectionName, settings.Security);
+            WriteSection(writer, TradeStore.Cluster.ClusterOptions.SectionName, settings.Cluster);
             writer.WriteEndObject();
         }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
+using TradeStore.Cluster;
 using TradeStore.Core.Options;
 
 namespace TradeStore.Server.Configuration;
@@ -19,6 +20,9 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
     /// <summary>API keys, metrics access, rate limits and the SQL endpoint.</summary>
     public SecurityOptions Security { get; init; } = new();
 
+    /// <summary>High availability; off (standalone) unless <c>Cluster:Etcd</c> is set.</summary>
+    public ClusterOptions Cluster { get; init; } = new();
+
     /// <exception cref="ConfigurationException">A value is malformed or invalid; the message names the key.</exception>
     public static TradeStoreSettings Bind(IConfiguration configuration)
     {
@@ -29,6 +33,7 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
         var engine = BindSection<EngineOptions>(configuration, EngineOptions.SectionName);
         var api = BindSection<ApiOptions>(configuration, ApiOptions.SectionName);
         var security = BindSection<SecurityOptions>(configuration, SecurityOptions.SectionName);
+        var cluster = BindSection<ClusterOptions>(configuration, ClusterOptions.SectionName);
 
         var failures = new List<string>();
         Collect(failures, StorageOptions.SectionName, new StorageOptionsValidator().Validate(null, storage));
@@ -38,12 +43,13 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
         Collect(failures, EngineOptions.SectionName, new EngineOptionsValidator().Validate(null, engine));
         Collect(failures, ApiOptions.SectionName, new ApiOptionsValidator().Validate(null, api));
         Collect(failures, SecurityOptions.SectionName, new SecurityOptionsValidator().Validate(null, security));
+        Collect(failures, ClusterOptions.SectionName, new ClusterOptionsValidator().Validate(null, cluster));
         if (failures.Count > 0)
         {
             throw new ConfigurationException(string.Join(Environment.NewLine, failures));
         }
 
-        return new TradeStoreSettings(storage, server, redis, clickHouse) { Engine = engine, Api = api, Security = security };
+        return new TradeStoreSettings(storage, server, redis, clickHouse) { Engine = engine, Api = api, Security = security, Cluster = cluster };
     }
 
     /// <summary>
@@ -54,7 +60,7 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
     public static IReadOnlyList<string> KnownSections { get; } =
     [
         StorageOptions.SectionName, ServerOptions.SectionName, RedisOptions.SectionName, ClickHouseOptions.SectionName,
-        EngineOptions.SectionName, ApiOptions.SectionName, SecurityOptions.SectionName, Changes.ChangeFeedOptions.SectionName,
+        EngineOptions.SectionName, ApiOptions.SectionName, SecurityOptions.SectionName, ClusterOptions.SectionName, Changes.ChangeFeedOptions.SectionName,
         "Logging", "Kestrel", "Urls",
     ];
 

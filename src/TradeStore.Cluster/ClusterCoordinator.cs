@@ -1,0 +1,282 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace TradeStore.Cluster;
+
+/// <summary>
+/// Keeps this node in the cluster: a session is one etcd lease, granted at start and renewed every third of its TTL;
+/// the node's registry entry and, when it wins, the leader key are attached to it. Two loops run per session:
+/// <list type="bullet">
+/// <item>the keeper renews the lease, moves the <see cref="LeaseClock"/>, refreshes the registry entry, and ends the
+/// session when etcd says the lease is gone;</item>
+/// <item>the election takes the leader key whenever nobody holds it (one etcd transaction) and otherwise watches it.</item>
+/// </list>
+/// By design an etcd failure never ends a session by itself: the lease may still be alive, and only etcd can say it
+/// is not. Meanwhile the lease clock runs out and the node stops acknowledging on its own.
+/// </summary>
+public sealed class ClusterCoordinator : BackgroundService
+{
+    /// <summary>How long a watch waits before the leader key is read again anyway.</summary>
+    private static readonly TimeSpan WatchRefresh = TimeSpan.FromSeconds(5);
+
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly ClusterOptions _options;
+    private readonly ClusterState _state;
+    private readonly EtcdClusterStore _store;
+    private readonly AppliedSeq _appliedSeq;
+    private readonly ILogger<ClusterCoordinator> _logger;
+    private readonly TimeProvider _time;
+    private long _leaseId;
+    private string? _lastLeaderLogged;
+
+    public ClusterCoordinator(IOptions<ClusterOptions> options, ClusterState state, EtcdClusterStore store, AppliedSeq appliedSeq, ILogger<ClusterCoordinator> logger,
+        TimeProvider? timeProvider = null)
+    {
+        _options = options.Value;
+        _state = state;
+        _store = store;
+        _appliedSeq = appliedSeq;
+        _logger = logger;
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>The lease of the current session (0 between sessions); tests ask etcd about it.</summary>
+    public long LeaseId => Interlocked.Read(ref _leaseId);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        Log.Joining(_logger, _state.NodeName, _state.AdvertiseUrl, _store.Endpoints, _options.KeyPrefix, _options.LeaseTtl, _options.RenewInterval, _options.FenceMargin);
+        ClusterMetrics.Track(_state);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await RunSessionAsync(stoppingToken);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
+                {
+                    Log.EtcdFailed(_logger, ex, "start a session", RetryDelay);
+                    await DelayAsync(RetryDelay, stoppingToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping
+        }
+        finally
+        {
+            await LeaveAsync();
+            ClusterMetrics.Untrack(_state);
+        }
+    }
+
+    private async Task RunSessionAsync(CancellationToken stoppingToken)
+    {
+        var sentAt = _state.Clock.Now();
+        var (leaseId, ttl) = await WithTimeoutAsync(token => _store.GrantAsync(_options.LeaseTtl, token), stoppingToken);
+        Interlocked.Exchange(ref _leaseId, leaseId);
+        _state.Clock.Renewed(sentAt, ttl);
+        var applied = _appliedSeq.Read();
+        await _store.PutNodeAsync(new NodeRecord(_state.NodeName, _state.AdvertiseUrl, applied), leaseId, stoppingToken);
+        Log.SessionStarted(_logger, leaseId, ttl, _state.NodeName);
+
+        using var session = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var keeper = KeepAliveAsync(leaseId, applied, session.Token);
+        var election = ElectAsync(leaseId, session.Token);
+        await Task.WhenAny(keeper, election);
+        await session.CancelAsync();
+        try
+        {
+            await Task.WhenAll(keeper, election);
+        }
+        catch (OperationCanceledException)
+        {
+            // the other loop, cancelled
+        }
+
+        stoppingToken.ThrowIfCancellationRequested();
+        _state.Observe(null, held: false);
+        Interlocked.Exchange(ref _leaseId, 0);
+        Recheck();
+    }
+
+    /// <summary>Renews the lease every <see cref="ClusterOptions.RenewInterval"/>; returns when etcd says it is gone.</summary>
+    private async Task KeepAliveAsync(long leaseId, long registered, CancellationToken cancellationToken)
+    {
+        var nextRenewal = _state.Clock.Now() + ToTicks(_options.RenewInterval);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var wait = Until(nextRenewal);
+            var remaining = _state.Clock.Remaining;
+            // Wake when the lease stops being reliable too, so the step-down is noticed (and logged) on time.
+            await DelayAsync(remaining > TimeSpan.Zero && remaining < wait ? remaining : wait, cancellationToken);
+            Recheck();
+            if (_state.Clock.Now() < nextRenewal)
+            {
+                continue;
+            }
+
+            var sentAt = _state.Clock.Now();
+            try
+            {
+                var ttl = await WithTimeoutAsync(token => _store.KeepAliveOnceAsync(leaseId, token), cancellationToken);
+                if (ttl == TimeSpan.Zero)
+                {
+                    _state.Clock.Expire();
+                    Recheck();
+                    Log.LeaseLost(_logger, leaseId);
+                    return;
+                }
+
+                _state.Clock.Renewed(sentAt, ttl);
+                Recheck();
+                nextRenewal = sentAt + ToTicks(_options.RenewInterval);
+                registered = await RefreshRegistryAsync(leaseId, registered, cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
+            {
+                Log.RenewFailed(_logger, ex, leaseId, _state.Clock.Remaining);
+                nextRenewal = _state.Clock.Now() + ToTicks(RetryDelay);
+            }
+        }
+    }
+
+    /// <summary>Writes the applied seq into the registry when it moved, and reads how far the leader is ahead.</summary>
+    private async Task<long> RefreshRegistryAsync(long leaseId, long registered, CancellationToken cancellationToken)
+    {
+        var applied = _appliedSeq.Read();
+        if (applied != registered)
+        {
+            await _store.PutNodeAsync(new NodeRecord(_state.NodeName, _state.AdvertiseUrl, applied), leaseId, cancellationToken);
+        }
+
+        if (_state.IsLeader)
+        {
+            ClusterMetrics.SetLag(_state, 0);
+        }
+        else
+        {
+            var status = await _store.ReadStatusAsync(cancellationToken);
+            ClusterMetrics.SetLag(_state, status.Nodes.FirstOrDefault(n => n.Name == _state.NodeName)?.LagSeq ?? 0);
+        }
+
+        return applied;
+    }
+
+    /// <summary>Takes the leader key when free, otherwise follows whoever holds it; re-runs on every change of the key.</summary>
+    private async Task ElectAsync(long leaseId, CancellationToken cancellationToken)
+    {
+        var self = new LeaderRecord(_state.NodeName, _state.AdvertiseUrl);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var result = await WithTimeoutAsync(token => _store.CampaignAsync(self, leaseId, token), cancellationToken);
+                _state.Observe(result.Leader, result.HeldByUs);
+                LogLeader(result);
+                Recheck();
+                using var watch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                watch.CancelAfter(WatchRefresh);
+                try
+                {
+                    await _store.WaitForLeaderChangeAsync(result.Revision, watch.Token);
+                }
+                catch (Exception ex) when (watch.IsCancellationRequested && !cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
+                {
+                    // no change within WatchRefresh: read the key again anyway
+                }
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
+            {
+                Log.EtcdFailed(_logger, ex, "campaign for the leader key", RetryDelay);
+                await DelayAsync(RetryDelay, cancellationToken);
+            }
+        }
+    }
+
+    private void LogLeader(CampaignResult result)
+    {
+        var key = $"{result.Leader.Name}/{result.Leader.Term}/{result.HeldByUs}";
+        if (key == _lastLeaderLogged)
+        {
+            return;
+        }
+
+        _lastLeaderLogged = key;
+        if (result.HeldByUs)
+        {
+            Log.Leading(_logger, _state.NodeName, result.Leader.Term);
+        }
+        else if (result.Leader.Name == _state.NodeName)
+        {
+            Log.StaleSelfLeader(_logger, _state.NodeName);
+        }
+        else
+        {
+            Log.Following(_logger, result.Leader.Name, result.Leader.Url, result.Leader.Term);
+        }
+    }
+
+    private long _lastTerm;
+
+    private void Recheck()
+    {
+        var term = Volatile.Read(ref _lastTerm);
+        if (_state.Recheck() && !_state.IsLeader && term > 0)
+        {
+            Log.SteppedDown(_logger, _state.NodeName, term, _state.Clock.Remaining);
+        }
+
+        Volatile.Write(ref _lastTerm, _state.LeaderTerm > 0 ? _state.LeaderTerm : term);
+    }
+
+    /// <summary>At shutdown: stop acknowledging, hand the leader key over at once, and drop the registry entry (revoking the lease does both).</summary>
+    private async Task LeaveAsync()
+    {
+        var leaseId = Interlocked.Exchange(ref _leaseId, 0);
+        _state.Clock.Expire();
+        _state.Observe(null, held: false);
+        if (leaseId == 0)
+        {
+            return;
+        }
+
+        using var timeout = new CancellationTokenSource(LeaveTimeout);
+        try
+        {
+            await _store.ResignAsync(leaseId, timeout.Token);
+            await _store.RevokeAsync(leaseId, timeout.Token);
+            Log.Left(_logger, leaseId);
+        }
+        catch (Exception ex) when (EtcdClusterStore.IsEtcdFailure(ex) || ex is OperationCanceledException)
+        {
+            Log.LeaveFailed(_logger, ex, leaseId);
+        }
+    }
+
+    private TimeSpan Until(long timestamp)
+    {
+        var now = _state.Clock.Now();
+        return timestamp <= now ? TimeSpan.Zero : _time.GetElapsedTime(now, timestamp);
+    }
+
+    private long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
+
+    private Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken) =>
+        delay <= TimeSpan.Zero ? Task.CompletedTask : Task.Delay(delay, _time, cancellationToken);
+
+    /// <summary>One etcd call, bounded by the renewal interval: a hung call must not outlive the lease it is meant to keep.</summary>
+    private async Task<T> WithTimeoutAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.RenewInterval);
+        return await call(timeout.Token);
+    }
+}

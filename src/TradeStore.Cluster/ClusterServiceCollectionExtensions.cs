@@ -1,0 +1,60 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace TradeStore.Cluster;
+
+/// <summary>Registers the cluster membership of a node.</summary>
+public static class ClusterServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the coordinator and the state it keeps, for validated <paramref name="options"/> with <see cref="ClusterOptions.Enabled"/>.
+    /// <paramref name="appliedSeq"/> reads the node's last applied journal seq.
+    /// </summary>
+    public static IServiceCollection AddTradeStoreCluster(this IServiceCollection services, ClusterOptions options, Func<IServiceProvider, Func<long>> appliedSeq)
+    {
+        services.AddSingleton(Options.Create(options));
+        services.AddSingleton(sp => new LeaseClock(sp.GetService<TimeProvider>() ?? TimeProvider.System, options.FenceMargin));
+        services.AddSingleton(sp => new ClusterState(options, sp.GetRequiredService<LeaseClock>()));
+        services.AddSingleton(_ => new EtcdClusterStore(options));
+        services.AddSingleton(sp => new AppliedSeq(appliedSeq(sp)));
+        services.AddSingleton<ClusterCoordinator>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterCoordinator>());
+        return services;
+    }
+
+    /// <summary>
+    /// Wraps every hosted service already registered whose type <paramref name="leaderOnly"/> names in a
+    /// <see cref="LeaderOnlyService"/>. Services registered by factory are checked when resolved; the others are left
+    /// exactly as registered. Call after the services are registered.
+    /// </summary>
+    public static IServiceCollection GateOnLeadership(this IServiceCollection services, Func<Type, bool> leaderOnly)
+    {
+        for (var i = 0; i < services.Count; i++)
+        {
+            var descriptor = services[i];
+            if (descriptor.ServiceType != typeof(IHostedService) || descriptor.IsKeyedService
+                || (descriptor.ImplementationType is { } type && !leaderOnly(type))
+                || (descriptor.ImplementationInstance is { } instance && !leaderOnly(instance.GetType())))
+            {
+                continue;
+            }
+
+            services[i] = ServiceDescriptor.Singleton<IHostedService>(sp =>
+            {
+                var inner = Resolve(sp, descriptor);
+                return leaderOnly(inner.GetType())
+                    ? new LeaderOnlyService(inner, sp.GetRequiredService<ClusterState>(), sp.GetRequiredService<ILogger<LeaderOnlyService>>())
+                    : inner;
+            });
+        }
+
+        return services;
+    }
+
+    private static IHostedService Resolve(IServiceProvider services, ServiceDescriptor descriptor) => (IHostedService)(
+        descriptor.ImplementationInstance
+        ?? descriptor.ImplementationFactory?.Invoke(services)
+        ?? ActivatorUtilities.CreateInstance(services, descriptor.ImplementationType!));
+}

@@ -1,0 +1,175 @@
+using System.Text.Json;
+using dotnet_etcd;
+using Etcdserverpb;
+using Google.Protobuf;
+using Grpc.Core;
+
+namespace TradeStore.Cluster;
+
+/// <summary>The outcome of a campaign: the leader key as etcd holds it after the transaction.</summary>
+/// <param name="Leader">The leader (possibly this node), with the key's create revision as its term.</param>
+/// <param name="HeldByUs">The key is attached to this node's lease.</param>
+/// <param name="Revision">The etcd revision the answer reflects; watch from the next one.</param>
+public sealed record CampaignResult(LeaderInfo Leader, bool HeldByUs, long Revision);
+
+/// <summary>
+/// Everything TradeStore asks of etcd, on the <c>dotnet-etcd</c> client: a lease, one transaction to take the
+/// leader key only if nobody holds it, a watch on that key, the node registry, and the status read. Leader election
+/// and fencing rest on etcd's own guarantees (a linearizable transaction, lease expiry); there is no consensus code here.
+/// </summary>
+public sealed class EtcdClusterStore : IDisposable
+{
+    private readonly EtcdClient _client;
+    private readonly ClusterKeys _keys;
+
+    public EtcdClusterStore(ClusterOptions options)
+    {
+        _keys = new ClusterKeys(options.KeyPrefix);
+        _client = new EtcdClient(string.Join(',', options.EtcdEndpoints.Select(u => u.GetLeftPart(UriPartial.Authority))));
+        Endpoints = string.Join(',', options.EtcdEndpoints.Select(u => u.GetLeftPart(UriPartial.Authority)));
+    }
+
+    /// <summary>The endpoints, for messages.</summary>
+    public string Endpoints { get; }
+
+    public ClusterKeys Keys => _keys;
+
+    /// <summary>Grants a lease of <paramref name="ttl"/>; returns its id and the TTL etcd actually granted (etcd may raise it to its minimum).</summary>
+    public async Task<(long LeaseId, TimeSpan Ttl)> GrantAsync(TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        var response = await _client.LeaseGrantAsync(new LeaseGrantRequest { TTL = (long)ttl.TotalSeconds }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!string.IsNullOrEmpty(response.Error))
+        {
+            throw new EtcdUnavailableException($"etcd refused a lease: {response.Error}");
+        }
+
+        return (response.ID, TimeSpan.FromSeconds(response.TTL));
+    }
+
+    /// <summary>Renews the lease once; returns the TTL etcd restarted it with, or zero when the lease no longer exists.</summary>
+    public async Task<TimeSpan> KeepAliveOnceAsync(long leaseId, CancellationToken cancellationToken)
+    {
+        using var call = _client.GetConnection().LeaseClient.LeaseKeepAlive(cancellationToken: cancellationToken);
+        await call.RequestStream.WriteAsync(new LeaseKeepAliveRequest { ID = leaseId }, cancellationToken).ConfigureAwait(false);
+        if (!await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            throw new EtcdUnavailableException("etcd closed the keep-alive stream without an answer.");
+        }
+
+        var ttl = call.ResponseStream.Current.TTL;
+        await call.RequestStream.CompleteAsync().ConfigureAwait(false);
+        return ttl > 0 ? TimeSpan.FromSeconds(ttl) : TimeSpan.Zero;
+    }
+
+    /// <summary>Revokes the lease: etcd deletes every key attached to it (the leader key, the node's registry entry) at once.</summary>
+    public async Task RevokeAsync(long leaseId, CancellationToken cancellationToken) =>
+        await _client.LeaseRevokeAsync(new LeaseRevokeRequest { ID = leaseId }, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The remaining TTL etcd holds for a lease (zero when it has expired); an observer's view, used by tests and tools.</summary>
+    public async Task<TimeSpan> TimeToLiveAsync(long leaseId, CancellationToken cancellationToken)
+    {
+        var response = await _client.LeaseTimeToLiveAsync(new LeaseTimeToLiveRequest { ID = leaseId }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.TTL > 0 ? TimeSpan.FromSeconds(response.TTL) : TimeSpan.Zero;
+    }
+
+    /// <summary>Writes this node's registry entry on its lease.</summary>
+    public async Task PutNodeAsync(NodeRecord node, long leaseId, CancellationToken cancellationToken) =>
+        await _client.PutAsync(new PutRequest
+        {
+            Key = ByteString.CopyFromUtf8(_keys.Node(node.Name)),
+            Value = ByteString.CopyFromUtf8(JsonSerializer.Serialize(node, ClusterJson.Default.NodeRecord)),
+            Lease = leaseId,
+        }, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Takes the leader key for <paramref name="self"/> on <paramref name="leaseId"/> if, and only if, no one holds it
+    /// (its create revision is 0), in one etcd transaction; otherwise reads who holds it. The term is the key's create
+    /// revision: etcd's revision only grows, so every new leader has a larger term than every earlier one.
+    /// </summary>
+    public async Task<CampaignResult> CampaignAsync(LeaderRecord self, long leaseId, CancellationToken cancellationToken)
+    {
+        var key = ByteString.CopyFromUtf8(_keys.Leader);
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFromUtf8(JsonSerializer.Serialize(self, ClusterJson.Default.LeaderRecord)), Lease = leaseId } });
+        txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = key } });
+        var response = await _client.TransactionAsync(txn, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var revision = response.Header.Revision;
+        if (response.Succeeded)
+        {
+            return new CampaignResult(new LeaderInfo(self.Name, self.Url, revision), true, revision);
+        }
+
+        var held = response.Responses[0].ResponseRange.Kvs[0];
+        var record = ParseLeader(held.Value);
+        return new CampaignResult(new LeaderInfo(record.Name, record.Url, held.CreateRevision), held.Lease == leaseId, revision);
+    }
+
+    /// <summary>Deletes the leader key if this lease holds it: a clean stop hands leadership over at once instead of after the TTL.</summary>
+    public async Task ResignAsync(long leaseId, CancellationToken cancellationToken)
+    {
+        var key = ByteString.CopyFromUtf8(_keys.Leader);
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Lease, Result = Compare.Types.CompareResult.Equal, Lease = leaseId });
+        txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = key } });
+        await _client.TransactionAsync(txn, cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Returns when the leader key changes (put or delete) after <paramref name="revision"/>, or when <paramref name="cancellationToken"/> fires.</summary>
+    public async Task WaitForLeaderChangeAsync(long revision, CancellationToken cancellationToken)
+    {
+        using var call = _client.GetConnection().WatchClient.Watch(cancellationToken: cancellationToken);
+        await call.RequestStream.WriteAsync(new WatchRequest
+        {
+            CreateRequest = new WatchCreateRequest { Key = ByteString.CopyFromUtf8(_keys.Leader), StartRevision = revision + 1 },
+        }, cancellationToken).ConfigureAwait(false);
+        while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            var response = call.ResponseStream.Current;
+            if (response.Canceled || response.Events.Count > 0)
+            {
+                // A change, or a watch etcd ended (for example compacted past the revision): either way, read the key again.
+                return;
+            }
+        }
+    }
+
+    /// <summary>The leader key and the node registry, read together at one revision.</summary>
+    public async Task<ClusterStatus> ReadStatusAsync(CancellationToken cancellationToken)
+    {
+        var txn = new TxnRequest();
+        txn.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(_keys.Leader) } });
+        txn.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(_keys.Nodes), RangeEnd = ByteString.CopyFromUtf8(PrefixEnd(_keys.Nodes)) } });
+        var response = await _client.TransactionAsync(txn, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var leaderKv = response.Responses[0].ResponseRange.Kvs.FirstOrDefault();
+        var leader = leaderKv is null ? null : ParseLeader(leaderKv.Value);
+        var nodes = response.Responses[1].ResponseRange.Kvs
+            .Select(kv => JsonSerializer.Deserialize(kv.Value.Span, ClusterJson.Default.NodeRecord))
+            .OfType<NodeRecord>()
+            .ToList();
+        var leaderApplied = leader is null ? (long?)null : nodes.FirstOrDefault(n => n.Name == leader.Name)?.AppliedSeq;
+        var statuses = nodes
+            .OrderBy(n => n.Name, StringComparer.Ordinal)
+            .Select(n => new ClusterNodeStatus(n.Name, n.Url, n.Name == leader?.Name ? "leader" : "follower", n.AppliedSeq,
+                leaderApplied is { } top ? Math.Max(0, top - n.AppliedSeq) : null))
+            .ToList();
+        return new ClusterStatus(leader?.Name, leaderKv?.CreateRevision ?? 0, statuses);
+    }
+
+    public void Dispose() => _client.Dispose();
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> means etcd could not be reached in time or answered with an error: retried,
+    /// never fatal. Callers check their own stopping token first, so a cancellation here is a call's timeout.
+    /// </summary>
+    public static bool IsEtcdFailure(Exception exception) =>
+        exception is RpcException or EtcdUnavailableException or HttpRequestException or IOException or TimeoutException or OperationCanceledException;
+
+    private static LeaderRecord ParseLeader(ByteString value) =>
+        JsonSerializer.Deserialize(value.Span, ClusterJson.Default.LeaderRecord) ?? throw new EtcdUnavailableException("The leader key holds no leader.");
+
+    private static string PrefixEnd(string prefix) => prefix[..^1] + (char)(prefix[^1] + 1);
+}
+
+/// <summary>etcd could not be reached, or answered something TradeStore cannot use.</summary>
+public sealed class EtcdUnavailableException(string message) : Exception(message);

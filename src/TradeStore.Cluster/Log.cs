@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Logging;
+
+namespace TradeStore.Cluster;
+
+/// <summary>Log messages of the cluster. Event ids are stable (7000-7099): dashboards and alerts key on them, so never renumber.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 7000, Level = LogLevel.Information, Message = "Cluster node {Node} ({Url}) joining through etcd {Endpoints} under {KeyPrefix}; lease TTL {Ttl}, renewed every {Interval}, acknowledgements stop {Margin} before the lease can expire")]
+    public static partial void Joining(ILogger logger, string node, string url, string endpoints, string keyPrefix, TimeSpan ttl, TimeSpan interval, TimeSpan margin);
+
+    [LoggerMessage(EventId = 7001, Level = LogLevel.Information, Message = "etcd lease {LeaseId:x} granted with TTL {Ttl}; node {Node} registered")]
+    public static partial void SessionStarted(ILogger logger, long leaseId, TimeSpan ttl, string node);
+
+    [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "Renewing etcd lease {LeaseId:x} failed; this node may rely on it for {Remaining} more")]
+    public static partial void RenewFailed(ILogger logger, Exception exception, long leaseId, TimeSpan remaining);
+
+    [LoggerMessage(EventId = 7003, Level = LogLevel.Warning, Message = "etcd lease {LeaseId:x} is gone (it expired while this node could not renew it); starting a new session")]
+    public static partial void LeaseLost(ILogger logger, long leaseId);
+
+    [LoggerMessage(EventId = 7004, Level = LogLevel.Information, Message = "This node ({Node}) leads in term {Term}: it acknowledges writes")]
+    public static partial void Leading(ILogger logger, string node, long term);
+
+    [LoggerMessage(EventId = 7005, Level = LogLevel.Warning, Message = "This node ({Node}) stopped acknowledging writes: its lease can no longer be relied on (term {Term}, lease valid for {Remaining})")]
+    public static partial void SteppedDown(ILogger logger, string node, long term, TimeSpan remaining);
+
+    [LoggerMessage(EventId = 7006, Level = LogLevel.Information, Message = "Leader is {Leader} ({Url}), term {Term}; this node follows")]
+    public static partial void Following(ILogger logger, string leader, string url, long term);
+
+    [LoggerMessage(EventId = 7007, Level = LogLevel.Warning, Message = "etcd request failed ({Operation}); retrying in {Delay}")]
+    public static partial void EtcdFailed(ILogger logger, Exception exception, string operation, TimeSpan delay);
+
+    [LoggerMessage(EventId = 7008, Level = LogLevel.Information, Message = "Left the cluster: leadership resigned and lease {LeaseId:x} revoked")]
+    public static partial void Left(ILogger logger, long leaseId);
+
+    [LoggerMessage(EventId = 7009, Level = LogLevel.Warning, Message = "Could not resign and revoke lease {LeaseId:x} at shutdown; the others take over when it expires")]
+    public static partial void LeaveFailed(ILogger logger, Exception exception, long leaseId);
+
+    [LoggerMessage(EventId = 7010, Level = LogLevel.Warning, Message = "The leader key names this node ({Node}) but is held by another lease, probably an earlier run of this node: writes get 503 no-leader until that lease expires")]
+    public static partial void StaleSelfLeader(ILogger logger, string node);
+
+    [LoggerMessage(EventId = 7011, Level = LogLevel.Information, Message = "{Service} started: this node leads")]
+    public static partial void LeaderServiceStarted(ILogger logger, string service);
+
+    [LoggerMessage(EventId = 7012, Level = LogLevel.Information, Message = "{Service} stopped: this node does not lead")]
+    public static partial void LeaderServiceStopped(ILogger logger, string service);
+
+    [LoggerMessage(EventId = 7013, Level = LogLevel.Error, Message = "{Service} failed to start or stop on a leadership change")]
+    public static partial void LeaderServiceFailed(ILogger logger, Exception exception, string service);
+}

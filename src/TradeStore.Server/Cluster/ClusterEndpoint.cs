@@ -1,0 +1,26 @@
+using Microsoft.AspNetCore.Http;
+using TradeStore.Cluster;
+using TradeStore.Server.Api;
+
+namespace TradeStore.Server.Cluster;
+
+/// <summary><c>GET /v1/cluster</c>: the leader, its term, and every live node with its role, applied seq and lag, as etcd holds them now.</summary>
+public static class ClusterEndpoint
+{
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(2);
+
+    public static async Task<IResult> GetAsync(HttpContext context, EtcdClusterStore store)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        timeout.CancelAfter(ReadTimeout);
+        try
+        {
+            var status = await store.ReadStatusAsync(timeout.Token);
+            return Results.Json(status, ClusterJson.Default.ClusterStatus, "application/json; charset=utf-8");
+        }
+        catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
+        {
+            return ApiResults.Problem(context, ClusterProblems.EtcdUnavailable(ex.Message));
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using TradeStore.ClickHouse.Sync;
+using TradeStore.Cluster;
+using TradeStore.Redis.Projection;
+using TradeStore.Server.Configuration;
+using TradeStore.Server.Security;
+using TradeStore.Storage.Engine;
+
+namespace TradeStore.Server.Cluster;
+
+/// <summary>
+/// The host's hooks for high availability, all no-ops when <c>Cluster:Etcd</c> is unset: the coordinator, the sinks
+/// gated on leadership, the write gate on the trade API, and <c>GET /v1/cluster</c>.
+/// </summary>
+public static class ClusterHosting
+{
+    /// <summary>Registers the cluster services. Call after the sinks are registered, so they can be gated.</summary>
+    public static void AddServices(IServiceCollection services, TradeStoreSettings settings)
+    {
+        if (!settings.Cluster.Enabled)
+        {
+            return;
+        }
+
+        services.AddTradeStoreCluster(settings.Cluster, sp => () => sp.GetRequiredService<WriteEngine>().LastSeq);
+        // By design the sinks run on the leader only: one writer per sink, and each resumes from its own checkpoint.
+        services.GateOnLeadership(type => type == typeof(RedisProjector) || type == typeof(ClickHouseSyncService));
+    }
+
+    /// <summary>Where the trade API is mapped: <paramref name="app"/> itself standalone, a group with the write gate in a cluster.</summary>
+    public static IEndpointRouteBuilder TradeApiRoutes(WebApplication app, TradeStoreSettings settings) =>
+        settings.Cluster.Enabled ? WriteGate.Apply(app.MapGroup(string.Empty)) : app;
+
+    /// <summary>Maps <c>GET /v1/cluster</c> in a cluster.</summary>
+    public static void Map(WebApplication app, TradeStoreSettings settings)
+    {
+        if (settings.Cluster.Enabled)
+        {
+            app.MapGet("/v1/cluster", ClusterEndpoint.GetAsync).RequireAuthorization(SecurityPolicies.Read);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace TradeStore.Cluster.Tests;
+
+/// <summary>One cluster member in this process: the real coordinator on a real etcd, with the node's applied seq settable.</summary>
+internal sealed class ClusterNode : IAsyncDisposable
+{
+    private long _appliedSeq;
+    private bool _stopped;
+
+    public ClusterNode(string name, string etcd, string keyPrefix, TimeSpan? leaseTtl = null)
+    {
+        Options = new ClusterOptions
+        {
+            Etcd = etcd,
+            Node = name,
+            AdvertiseUrl = $"http://{name}.test:5080",
+            KeyPrefix = keyPrefix,
+            LeaseTtl = leaseTtl ?? TimeSpan.FromSeconds(2),
+        };
+        Clock = new LeaseClock(TimeProvider.System, Options.FenceMargin);
+        State = new ClusterState(Options, Clock);
+        Store = new EtcdClusterStore(Options);
+        Coordinator = new ClusterCoordinator(Microsoft.Extensions.Options.Options.Create(Options), State, Store, new AppliedSeq(() => Interlocked.Read(ref _appliedSeq)),
+            NullLogger<ClusterCoordinator>.Instance);
+    }
+
+    public ClusterOptions Options { get; }
+
+    public LeaseClock Clock { get; }
+
+    public ClusterState State { get; }
+
+    public EtcdClusterStore Store { get; }
+
+    public ClusterCoordinator Coordinator { get; }
+
+    public string Name => Options.Node!;
+
+    public long AppliedSeq
+    {
+        set => Interlocked.Exchange(ref _appliedSeq, value);
+    }
+
+    public async Task<ClusterNode> StartAsync()
+    {
+        await Coordinator.StartAsync(TestContext.Current.CancellationToken);
+        return this;
+    }
+
+    public async Task StopAsync()
+    {
+        if (!_stopped)
+        {
+            _stopped = true;
+            await Coordinator.StopAsync(CancellationToken.None);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        Coordinator.Dispose();
+        Store.Dispose();
+    }
+}
+
+/// <summary>Waits for a condition by polling it: for outcomes that take an election or a lease expiry.</summary>
+internal static class Eventually
+{
+    public static async Task TrueAsync(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Not within {timeout}: {what}");
+            }
+
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+    }
+
+    public static async Task<T> MatchAsync<T>(Func<Task<T>> read, Func<T, bool> condition, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var value = await read();
+            if (condition(value))
+            {
+                return value;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Not within {timeout}: {what}; last seen {value}");
+            }
+
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using TradeStore.TestSupport;
+
+namespace TradeStore.Cluster.Tests;
+
+/// <summary>Leader election on a real etcd: one leader, a growing term, the others follow it, and a stop hands over.</summary>
+public sealed class ElectionTests
+{
+    private static readonly TimeSpan ElectionTimeout = TimeSpan.FromSeconds(20);
+    private readonly string _prefix = $"/test-{Guid.NewGuid():N}/";
+
+    [Fact]
+    public async Task Start_ThreeNodes_ExactlyOneLeadsAndTheOthersFollowItInTheSameTerm()
+    {
+        var etcd = TestServers.Etcd;
+        await using var a = await new ClusterNode("a", etcd, _prefix).StartAsync();
+        await using var b = await new ClusterNode("b", etcd, _prefix).StartAsync();
+        await using var c = await new ClusterNode("c", etcd, _prefix).StartAsync();
+        ClusterNode[] nodes = [a, b, c];
+
+        await Eventually.TrueAsync(() => nodes.Count(n => n.State.Role == ClusterRole.Leader) == 1 && nodes.Count(n => n.State.Role == ClusterRole.Follower) == 2,
+            ElectionTimeout, "one leader and two followers");
+
+        var leader = nodes.Single(n => n.State.IsLeader);
+        Assert.All(nodes, n => Assert.Equal(leader.Name, n.State.Leader!.Name));
+        Assert.All(nodes, n => Assert.Equal(leader.State.Term, n.State.Term));
+        Assert.All(nodes.Where(n => n != leader), n => Assert.Equal(leader.Options.AdvertiseUrl, n.State.RedirectTarget!.Url));
+    }
+
+    [Fact]
+    public async Task Stop_Leader_AnotherNodeLeadsInALargerTerm()
+    {
+        var etcd = TestServers.Etcd;
+        await using var a = await new ClusterNode("a", etcd, _prefix).StartAsync();
+        await Eventually.TrueAsync(() => a.State.IsLeader, ElectionTimeout, "a leads alone");
+        await using var b = await new ClusterNode("b", etcd, _prefix).StartAsync();
+        await Eventually.TrueAsync(() => b.State.Role == ClusterRole.Follower, ElectionTimeout, "b follows a");
+        var firstTerm = a.State.Term;
+
+        await a.StopAsync();
+
+        Assert.False(a.State.IsLeader);
+        await Eventually.TrueAsync(() => b.State.IsLeader, ElectionTimeout, "b leads after a stopped");
+        Assert.True(b.State.Term > firstTerm, $"term {b.State.Term} after {firstTerm}");
+    }
+
+    [Fact]
+    public async Task ReadStatus_TwoNodes_ListsRolesAppliedSeqAndLagBehindTheLeader()
+    {
+        var etcd = TestServers.Etcd;
+        await using var a = await new ClusterNode("a", etcd, _prefix).StartAsync();
+        a.AppliedSeq = 40;
+        await Eventually.TrueAsync(() => a.State.IsLeader, ElectionTimeout, "a leads");
+        await using var b = await new ClusterNode("b", etcd, _prefix).StartAsync();
+        b.AppliedSeq = 25;
+
+        // The registry is refreshed at each renewal.
+        var status = await Eventually.MatchAsync(() => a.Store.ReadStatusAsync(TestContext.Current.CancellationToken),
+            s => s.Nodes.Count == 2 && s.Nodes.All(n => n.AppliedSeq > 0), ElectionTimeout, "both nodes registered with their applied seq");
+
+        Assert.Equal("a", status.Leader);
+        Assert.Equal(a.State.Term, status.Term);
+        Assert.Equal(new ClusterNodeStatus("a", a.Options.AdvertiseUrl!, "leader", 40, 0), status.Nodes[0]);
+        Assert.Equal(new ClusterNodeStatus("b", b.Options.AdvertiseUrl!, "follower", 25, 15), status.Nodes[1]);
+    }
+
+    [Fact]
+    public async Task Stop_OnlyNode_LeavesNoLeaderAndNoNodeBehind()
+    {
+        var etcd = TestServers.Etcd;
+        await using var a = await new ClusterNode("a", etcd, _prefix).StartAsync();
+        await Eventually.TrueAsync(() => a.State.IsLeader, ElectionTimeout, "a leads");
+
+        await a.StopAsync();
+
+        var status = await a.Store.ReadStatusAsync(TestContext.Current.CancellationToken);
+        Assert.Null(status.Leader);
+        Assert.Empty(status.Nodes);
+    }
+}

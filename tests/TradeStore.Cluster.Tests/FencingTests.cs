@@ -1,0 +1,68 @@
+using TradeStore.TestSupport;
+
+namespace TradeStore.Cluster.Tests;
+
+/// <summary>
+/// A leader cut off from etcd stops acknowledging before its lease can expire: at the moment it stops, etcd still
+/// holds its lease and its leader key, so no other node can have been elected yet.
+/// </summary>
+public sealed class FencingTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(40);
+    private readonly string _prefix = $"/test-{Guid.NewGuid():N}/";
+
+    [Fact]
+    public async Task CutOff_Leader_StopsAcknowledgingWhileEtcdStillHoldsItsLeaseThenFollowsTheNewLeader()
+    {
+        var etcd = TestServers.Etcd;
+        using var relay = new TcpRelay(new Uri(etcd));
+        // A long lease, so "before expiry" is seconds, not etcd's one-second rounding of the remaining TTL.
+        var ttl = TimeSpan.FromSeconds(10);
+        await using var a = await new ClusterNode("a", relay.Url, _prefix, ttl).StartAsync();
+        await Eventually.TrueAsync(() => a.State.IsLeader, Timeout, "a leads");
+        await using var b = await new ClusterNode("b", etcd, _prefix, ttl).StartAsync();
+        await Eventually.TrueAsync(() => b.State.Role == ClusterRole.Follower, Timeout, "b follows a");
+        var lease = a.Coordinator.LeaseId;
+        var term = a.State.Term;
+
+        relay.Cut();
+        await Eventually.TrueAsync(() => !a.State.IsLeader, Timeout, "a stops acknowledging");
+
+        using var observer = new EtcdClusterStore(b.Options);
+        var remaining = await observer.TimeToLiveAsync(lease, TestContext.Current.CancellationToken);
+        var status = await observer.ReadStatusAsync(TestContext.Current.CancellationToken);
+        Assert.True(remaining > TimeSpan.Zero, "a stopped acknowledging only after etcd expired its lease");
+        Assert.Equal("a", status.Leader);
+        Assert.Equal(term, status.Term);
+
+        await Eventually.TrueAsync(() => b.State.IsLeader, Timeout, "b leads once a's lease expired");
+        Assert.True(b.State.Term > term);
+        Assert.False(a.State.IsLeader);
+
+        relay.Restore();
+        await Eventually.TrueAsync(() => a.State.Role == ClusterRole.Follower && a.State.Leader?.Name == "b", Timeout, "a follows b after it reaches etcd again");
+        Assert.Equal(b.State.Term, a.State.Term);
+    }
+
+    [Fact]
+    public async Task CutOff_FollowerBriefly_LeaderKeepsLeadingAndFollowerRejoins()
+    {
+        var etcd = TestServers.Etcd;
+        using var relay = new TcpRelay(new Uri(etcd));
+        await using var a = await new ClusterNode("a", etcd, _prefix).StartAsync();
+        await Eventually.TrueAsync(() => a.State.IsLeader, Timeout, "a leads");
+        await using var b = await new ClusterNode("b", relay.Url, _prefix).StartAsync();
+        await Eventually.TrueAsync(() => b.State.Role == ClusterRole.Follower, Timeout, "b follows a");
+        var term = a.State.Term;
+
+        relay.Cut();
+        await Eventually.TrueAsync(() => !b.State.Clock.IsValid, Timeout, "b's own lease runs out on its clock");
+        relay.Restore();
+        await Eventually.MatchAsync(() => a.Store.ReadStatusAsync(TestContext.Current.CancellationToken),
+            s => s.Nodes.Any(n => n.Name == "b") && b.State.Role == ClusterRole.Follower, Timeout, "b registered again and following");
+
+        Assert.True(a.State.IsLeader);
+        Assert.Equal(term, a.State.Term);
+        Assert.Equal("a", b.State.Leader!.Name);
+    }
+}

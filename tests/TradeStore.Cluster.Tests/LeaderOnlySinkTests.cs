@@ -1,0 +1,69 @@
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using StackExchange.Redis;
+using TradeStore.Core.Trades;
+using TradeStore.Redis;
+using TradeStore.Redis.Projection;
+using TradeStore.Server;
+using TradeStore.Server.Configuration;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Cluster.Tests;
+
+/// <summary>The Redis projection of a cluster node runs only while it leads, and catches up from its checkpoint when it starts leading.</summary>
+public sealed class LeaderOnlySinkTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+    private readonly string _prefix = $"/test-{Guid.NewGuid():N}/";
+
+    [Fact]
+    public async Task RedisProjection_NodeFollows_DoesNotRunThenCatchesUpFromItsCheckpointWhenTheNodeLeads()
+    {
+        var etcd = TestServers.Etcd;
+        var redisEndpoint = TestServers.Redis;
+        var keys = new RedisKeys($"cluster-{Guid.NewGuid():N}:");
+        await using var other = await new ClusterNode("a", etcd, _prefix).StartAsync();
+        await Eventually.TrueAsync(() => other.State.IsLeader, Timeout, "a leads");
+        using var dir = new TempDirectory("cluster-sink");
+        var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs
+        {
+            BaseDirectory = dir.Path,
+            WorkingDirectory = dir.Path,
+            Environment = new Dictionary<string, string>
+            {
+                ["TRADESTORE__STORAGE__DATADIRECTORY"] = dir.Path,
+                ["TRADESTORE__REDIS__CONNECTION"] = redisEndpoint,
+                ["TRADESTORE__REDIS__KEYPREFIX"] = keys.Prefix,
+                ["TRADESTORE__CLUSTER__ETCD"] = etcd,
+                ["TRADESTORE__CLUSTER__NODE"] = "b",
+                ["TRADESTORE__CLUSTER__ADVERTISEURL"] = "http://b.test:5080",
+                ["TRADESTORE__CLUSTER__KEYPREFIX"] = _prefix,
+                ["TRADESTORE__CLUSTER__LEASETTL"] = "00:00:02",
+            },
+        });
+        await using var app = TradeStoreHost.Build(configuration, builder => builder.WebHost.UseTestServer());
+        await app.StartAsync(Ct);
+        var state = app.Services.GetRequiredService<ClusterState>();
+        var gate = app.Services.GetServices<IHostedService>().OfType<LeaderOnlyService>().Single();
+        Assert.IsType<RedisProjector>(gate.Inner);
+        await Eventually.TrueAsync(() => state.Role == ClusterRole.Follower, Timeout, "b follows a");
+
+        // Events in b's journal (written to its engine directly: the HTTP writes would be redirected to a).
+        var commands = app.Services.GetRequiredService<ITradeCommands>();
+        Assert.True((await commands.SubmitAsync(new CreateTrade("L1", "ACC", "XYZ", Side.Buy, 10m, 99.5m), Ct)).Succeeded);
+        Assert.True((await commands.SubmitAsync(new FillTrade("L1", 4m, 99.25m), Ct)).Succeeded);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(redisEndpoint);
+        var db = redis.GetDatabase();
+        Assert.False(gate.IsRunning);
+        Assert.False(await db.KeyExistsAsync(keys.Checkpoint));
+
+        await other.StopAsync();
+        await Eventually.TrueAsync(() => state.IsLeader, Timeout, "b leads after a stopped");
+        await Eventually.TrueAsync(() => gate.IsRunning, Timeout, "the projection starts on b");
+        await Eventually.MatchAsync(async () => (long?)await db.StringGetAsync(keys.Checkpoint), c => c == 2, Timeout, "Redis holds b's two events");
+        Assert.Equal("4", (string?)await db.HashGetAsync(keys.Trade("L1"), "filledQuantity"));
+        await app.StopAsync(Ct);
+    }
+}

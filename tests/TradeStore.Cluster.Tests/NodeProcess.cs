@@ -1,0 +1,73 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Cluster.Tests;
+
+/// <summary>A real <c>tradestore serve</c> process that is a member of a cluster on the test etcd.</summary>
+internal sealed class NodeProcess : IAsyncDisposable
+{
+    private readonly TempDirectory _directory;
+
+    private NodeProcess(string name, string url, TempDirectory directory, TradeStoreProcess process, Dictionary<string, string> environment)
+    {
+        Name = name;
+        Url = url;
+        _directory = directory;
+        Process = process;
+        Environment = environment;
+    }
+
+    public string Name { get; }
+
+    public string Url { get; }
+
+    public TradeStoreProcess Process { get; }
+
+    /// <summary>The cluster configuration of this node (also what <c>tradestore cluster status</c> needs).</summary>
+    public Dictionary<string, string> Environment { get; }
+
+    public string DataDirectory => _directory.Path;
+
+    public static async Task<NodeProcess> StartAsync(string name, string keyPrefix)
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        var directory = new TempDirectory($"cluster-{name}");
+        var environment = new Dictionary<string, string>
+        {
+            ["TRADESTORE__CLUSTER__ETCD"] = TestServers.Etcd,
+            ["TRADESTORE__CLUSTER__NODE"] = name,
+            ["TRADESTORE__CLUSTER__ADVERTISEURL"] = url,
+            ["TRADESTORE__CLUSTER__KEYPREFIX"] = keyPrefix,
+        };
+        var process = TradeStoreProcess.Start(["serve", "--data", directory.Path, "--urls", url], directory.Path, environment);
+        await process.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
+        return new NodeProcess(name, url, directory, process, environment);
+    }
+
+    /// <summary><c>GET /v1/cluster</c> as this node answers it.</summary>
+    public async Task<ClusterStatus> ClusterAsync(HttpClient http)
+    {
+        using var response = await http.GetAsync($"{Url}/v1/cluster", TestContext.Current.CancellationToken);
+        Assert.True(response.IsSuccessStatusCode, $"GET /v1/cluster on {Name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
+        return (await response.Content.ReadFromJsonAsync(ClusterJson.Default.ClusterStatus, TestContext.Current.CancellationToken))!;
+    }
+
+    public static StringContent Trade(string tradeId) => new(JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["tradeId"] = tradeId,
+        ["account"] = "ACC-1",
+        ["symbol"] = "AAPL",
+        ["side"] = "buy",
+        ["quantity"] = 100,
+        ["price"] = 187.25m,
+        ["venue"] = "XNAS",
+        ["executedAt"] = "2026-11-30T09:00:00Z",
+    }), System.Text.Encoding.UTF8, "application/json");
+
+    public async ValueTask DisposeAsync()
+    {
+        await Process.DisposeAsync();
+        _directory.Dispose();
+    }
+}

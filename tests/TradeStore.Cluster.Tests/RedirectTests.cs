@@ -1,0 +1,98 @@
+using System.Net;
+using System.Text.Json;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Cluster.Tests;
+
+/// <summary>Two real <c>tradestore serve</c> processes on the test etcd: writes to the follower go to the leader.</summary>
+public sealed class RedirectTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private readonly string _prefix = $"/test-{Guid.NewGuid():N}/";
+
+    [Fact]
+    public async Task Write_OnFollower_Answers307ToTheSamePathOnTheLeaderAndSucceedsWhenFollowed()
+    {
+        await using var leader = await NodeProcess.StartAsync("a", _prefix);
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        await Eventually.MatchAsync(() => leader.ClusterAsync(http), s => s.Leader == "a", Timeout, "a leads");
+        await using var follower = await NodeProcess.StartAsync("b", _prefix);
+
+        var redirect = await Eventually.MatchAsync(
+            () => http.PostAsync($"{follower.Url}/v1/trades?source=test", NodeProcess.Trade("R-1"), TestContext.Current.CancellationToken),
+            r => r.StatusCode != HttpStatusCode.ServiceUnavailable, Timeout, "b knows the leader");
+        Assert.Equal(HttpStatusCode.TemporaryRedirect, redirect.StatusCode);
+        Assert.Equal(new Uri($"{leader.Url}/v1/trades?source=test"), redirect.Headers.Location);
+        Assert.Equal((await leader.ClusterAsync(http)).Term.ToString(System.Globalization.CultureInfo.InvariantCulture), redirect.Headers.GetValues("TradeStore-Term").Single());
+        using var notApplied = await http.GetAsync($"{leader.Url}/v1/trades/R-1", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.NotFound, notApplied.StatusCode);
+
+        using var following = new HttpClient(); // follows 307 with the same method and body
+        using var created = await following.PostAsync($"{follower.Url}/v1/trades", NodeProcess.Trade("R-2"), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var read = await http.GetAsync($"{leader.Url}/v1/trades/R-2", TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+    }
+
+    [Fact]
+    public async Task ClusterStatus_TwoNodes_EndpointAndCommandShowTheLeaderTermAndBothNodes()
+    {
+        await using var a = await NodeProcess.StartAsync("a", _prefix);
+        using var http = new HttpClient();
+        await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Leader == "a", Timeout, "a leads");
+        await using var b = await NodeProcess.StartAsync("b", _prefix);
+        using var created = await http.PostAsync($"{a.Url}/v1/trades", NodeProcess.Trade("S-1"), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+
+        var status = await Eventually.MatchAsync(() => b.ClusterAsync(http), s => s.Nodes.Count == 2 && s.Nodes[0].AppliedSeq == 1, Timeout,
+            "both nodes registered, a with its write");
+        Assert.Equal("a", status.Leader);
+        Assert.Equal(new ClusterNodeStatus("a", a.Url, "leader", 1, 0), status.Nodes[0]);
+        Assert.Equal(new ClusterNodeStatus("b", b.Url, "follower", 0, 1), status.Nodes[1]);
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["cluster", "status"], b.DataDirectory, b.Environment);
+        Assert.True(exitCode == 0, output);
+        Assert.Contains($"leader   a (term {status.Term})", output);
+        Assert.Contains(a.Url, output);
+        Assert.Contains(b.Url, output);
+
+        var (jsonExit, json) = await TradeStoreProcess.RunAsync(["cluster", "status", "--json"], b.DataDirectory, b.Environment);
+        Assert.Equal(0, jsonExit);
+        var printed = JsonSerializer.Deserialize(json.Trim(), ClusterJson.Default.ClusterStatus)!;
+        Assert.Equal(status.Leader, printed.Leader);
+        Assert.Equal(status.Term, printed.Term);
+        Assert.Equal(status.Nodes, printed.Nodes);
+    }
+
+    [Fact]
+    public async Task Metrics_LeaderAndFollower_EachExportsItsRoleAndTheTerm()
+    {
+        await using var a = await NodeProcess.StartAsync("a", _prefix);
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Leader == "a", Timeout, "a leads");
+        await using var b = await NodeProcess.StartAsync("b", _prefix);
+        await Eventually.MatchAsync(() => http.PostAsync($"{b.Url}/v1/trades", NodeProcess.Trade("M-1"), TestContext.Current.CancellationToken),
+            r => r.StatusCode == HttpStatusCode.TemporaryRedirect, Timeout, "b redirects to a");
+        var term = (await a.ClusterAsync(http)).Term;
+
+        var onA = PrometheusText.Parse(await http.GetStringAsync($"{a.Url}/metrics", TestContext.Current.CancellationToken));
+        var onB = PrometheusText.Parse(await http.GetStringAsync($"{b.Url}/metrics", TestContext.Current.CancellationToken));
+
+        Assert.Equal(1, onA["tradestore_cluster_leader"].Samples.Single().Value);
+        Assert.Equal(0, onB["tradestore_cluster_leader"].Samples.Single().Value);
+        Assert.Equal(1, onB["tradestore_cluster_leader_known"].Samples.Single().Value);
+        Assert.Equal(term, onB["tradestore_cluster_term"].Samples.Single().Value);
+        Assert.Contains(onB["tradestore_cluster_writes_refused_total"].Samples, s => s.Labels["reason"] == "redirected" && s.Value >= 1);
+    }
+
+    [Fact]
+    public async Task ClusterStatus_NotConfigured_ExitsTwoNamingTheKey()
+    {
+        using var directory = new TempDirectory("cluster-none");
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["cluster", "status"], directory.Path);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Cluster:Etcd", output);
+    }
+}
