@@ -27,7 +27,7 @@ public sealed class DiskFullFaultTests
         var readiness = new List<string>();
         using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
         string log;
-        await using (var serve = TradeStoreProcess.Start(["serve", "--data", disk.Path, "--urls", url], Path.GetTempPath()))
+        await using (var serve = TradeStoreProcess.Start(["serve", "--data", disk.Path, "--urls", url], Path.GetTempPath(), Unthrottled))
         {
             await serve.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
             using var stop = new CancellationTokenSource();
@@ -64,13 +64,16 @@ public sealed class DiskFullFaultTests
         Assert.True(logBytes < 1_000_000, $"the log holds {logBytes} bytes");
 
         // After a restart: every acknowledged trade is there, no refused one is.
-        await using var restarted = TradeStoreProcess.Start(["serve", "--data", disk.Path, "--urls", url], Path.GetTempPath());
+        await using var restarted = TradeStoreProcess.Start(["serve", "--data", disk.Path, "--urls", url], Path.GetTempPath(), Unthrottled);
         await restarted.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
         var stored = await AcknowledgedWrites.ReadAllAsync(http);
         Assert.All(acknowledged.Keys, id => Assert.True(stored.ContainsKey(id), $"acknowledged {id} is missing"));
         Assert.All(refused.Keys, id => Assert.False(stored.ContainsKey(id), $"refused {id} was stored"));
         Assert.Equal(acknowledged.Count, stored.Count);
     }
+
+    /// <summary>The request rate limit out of the way: this test is about the disk, and the log-first path can take more than its default.</summary>
+    private static readonly Dictionary<string, string> Unthrottled = new() { ["TRADESTORE__SECURITY__REQUESTSPERSECOND"] = "10000000" };
 
     /// <summary>One client: creates trades one by one; 201 is acknowledged, 500 storage-failure refused, anything else fails the test.</summary>
     private static async Task WriteUntilStoppedAsync(HttpClient http, string prefix, ConcurrentDictionary<string, bool> acknowledged,

@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using TradeStore.Storage.Engine;
 namespace TradeStore.Server.Tests.Security;
 
 /// <summary><c>POST /v1/query</c>: one read-only SELECT, nothing else, within its time and row limits.</summary>
@@ -36,6 +38,9 @@ public sealed class QueryEndpointTests(SecuredHost host) : IClassFixture<Secured
     public async Task Query_NotOneHarmlessSelect_RefusedAndNothingChanges(string sql)
     {
         var admin = host.Client(Caller.Admin);
+        // DuckDB trails the acknowledgements by the apply lag: count only once it holds every acknowledged event.
+        var engine = host.App.Services.GetRequiredService<WriteEngine>();
+        Assert.True(engine.WaitApplied(engine.LastSeq, TimeSpan.FromSeconds(30)));
         var before = await CountEventsAsync(admin);
 
         var answer = await admin.PostAsync("/v1/query", System.Text.Json.JsonSerializer.Serialize(new { sql }));
