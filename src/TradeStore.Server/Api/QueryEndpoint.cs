@@ -94,6 +94,11 @@ public static class QueryEndpoint
         }
 
         Log.QueryRan(logger, caller, result.Rows.Count, result.Duration.TotalMilliseconds);
+        if (QueryResultFormats.Negotiate(context, result) is { } binary)
+        {
+            return binary; // Arrow or Parquet (Accept), streamed
+        }
+
         var wantsCsv = context.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true);
         if (wantsCsv)
         {

@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Numerics;
+using TradeStore.Storage.Query;
+
+namespace TradeStore.Server.Api;
+
+/// <summary>How a DuckDB result column is carried in a typed format (Arrow, Parquet); anything without an exact typed form is text.</summary>
+internal enum QueryValueKind
+{
+    Text,
+    Boolean,
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    Float32,
+    Float64,
+    Decimal,
+    Timestamp,
+    Date,
+}
+
+/// <summary>
+/// One result column mapped for the typed writers: DuckDB <c>DECIMAL(p,s)</c> keeps its precision and scale (the trade
+/// money columns are <c>DECIMAL(18,8)</c>), <c>TIMESTAMP</c> (stored UTC) and <c>TIMESTAMPTZ</c> become microsecond UTC
+/// times, and types without an exact typed form (HUGEINT, unsigned, lists, structs, intervals) are written as their text.
+/// </summary>
+internal sealed record QueryResultColumnKind(string Name, QueryValueKind Kind, int Precision = 0, int Scale = 0)
+{
+    /// <summary>Rows per Arrow record batch or Parquet row group: bounded memory per chunk, few enough chunks for fast readers.</summary>
+    public const int ChunkRows = 65_536;
+
+    /// <summary>.NET <see cref="decimal"/> holds 28 significant digits; a wider DuckDB decimal is declared at most this wide.</summary>
+    private const int MaxDecimalPrecision = 28;
+
+    public static IReadOnlyList<QueryResultColumnKind> Of(IReadOnlyList<QueryColumn> columns) => [.. columns.Select(Of)];
+
+    public static QueryResultColumnKind Of(QueryColumn column)
+    {
+        var type = column.Type.Trim().ToUpperInvariant();
+        if (type.StartsWith("DECIMAL", StringComparison.Ordinal) && TryDecimal(type, out var precision, out var scale))
+        {
+            return new(column.Name, QueryValueKind.Decimal, precision, scale);
+        }
+
+        var kind = type switch
+        {
+            "BOOLEAN" => QueryValueKind.Boolean,
+            "TINYINT" => QueryValueKind.Int8,
+            "SMALLINT" => QueryValueKind.Int16,
+            "INTEGER" => QueryValueKind.Int32,
+            "BIGINT" => QueryValueKind.Int64,
+            "FLOAT" => QueryValueKind.Float32,
+            "DOUBLE" => QueryValueKind.Float64,
+            "TIMESTAMP" or "TIMESTAMP WITH TIME ZONE" or "TIMESTAMPTZ" => QueryValueKind.Timestamp,
+            "DATE" => QueryValueKind.Date,
+            _ => QueryValueKind.Text,
+        };
+        return new(column.Name, kind);
+    }
+
+    private static bool TryDecimal(string type, out int precision, out int scale)
+    {
+        precision = 18;
+        scale = 3; // DuckDB's DECIMAL without arguments
+        var open = type.IndexOf('(', StringComparison.Ordinal);
+        if (open < 0)
+        {
+            return type == "DECIMAL";
+        }
+
+        var parts = type[(open + 1)..].TrimEnd(')').Split(',');
+        if (parts.Length != 2
+            || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out precision)
+            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out scale))
+        {
+            return false;
+        }
+
+        precision = Math.Min(precision, MaxDecimalPrecision);
+        scale = Math.Min(scale, precision);
+        return true;
+    }
+
+    /// <summary>A DuckDB time as UTC: <c>TIMESTAMP</c> holds UTC without a zone by the schema's rule.</summary>
+    public static DateTimeOffset Utc(object value) => value switch
+    {
+        DateTimeOffset t => t.ToUniversalTime(),
+        DateTime { Kind: DateTimeKind.Local } t => new DateTimeOffset(t.ToUniversalTime(), TimeSpan.Zero),
+        DateTime t => new DateTimeOffset(DateTime.SpecifyKind(t, DateTimeKind.Utc)),
+        _ => DateTimeOffset.Parse(Text(value), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
+    };
+
+    public static DateOnly Date(object value) => value switch
+    {
+        DateOnly d => d,
+        DateTime t => DateOnly.FromDateTime(t),
+        _ => DateOnly.Parse(Text(value), CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>The invariant text of a value that has no typed column (the same forms the JSON answer uses).</summary>
+    public static string Text(object value) => value switch
+    {
+        string s => s,
+        bool b => b ? "true" : "false",
+        DateTime t => t.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff", CultureInfo.InvariantCulture) + (t.Kind == DateTimeKind.Local ? "" : "Z"),
+        DateTimeOffset t => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture),
+        BigInteger i => i.ToString(CultureInfo.InvariantCulture),
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+}
