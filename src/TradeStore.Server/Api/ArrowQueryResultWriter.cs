@@ -19,7 +19,7 @@ public static class ArrowQueryResultWriter
 
     public static async Task WriteAsync(Stream output, QueryResult result, CancellationToken cancellationToken)
     {
-        var kinds = QueryResultColumnKind.Of(result.Columns);
+        var kinds = QueryResultColumnKind.Of(result);
         var schema = new Schema.Builder();
         foreach (var column in kinds)
         {

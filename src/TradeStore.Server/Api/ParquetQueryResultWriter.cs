@@ -17,7 +17,7 @@ public static class ParquetQueryResultWriter
 
     public static async Task WriteAsync(Stream output, QueryResult result, CancellationToken cancellationToken)
     {
-        var kinds = QueryResultColumnKind.Of(result.Columns);
+        var kinds = QueryResultColumnKind.Of(result);
         var fields = kinds.Select(Field).ToArray();
         // Parquet records byte offsets in its footer; the response body cannot tell its position, this wrapper counts it.
         await using var counted = new WriteCountingStream(output);

@@ -21,8 +21,8 @@ internal enum QueryValueKind
 }
 
 /// <summary>
-/// One result column mapped for the typed writers: DuckDB <c>DECIMAL(p,s)</c> keeps its precision and scale (the trade
-/// money columns are <c>DECIMAL(18,8)</c>), <c>TIMESTAMP</c> (stored UTC) and <c>TIMESTAMPTZ</c> become microsecond UTC
+/// One result column mapped for the typed writers: decimals become <c>decimal128</c> (the trade money columns
+/// <c>decimal128(18,8)</c>, see <see cref="DecimalOfValues"/>), <c>TIMESTAMP</c> (stored UTC) and <c>TIMESTAMPTZ</c> become microsecond UTC
 /// times, and types without an exact typed form (HUGEINT, unsigned, lists, structs, intervals) are written as their text.
 /// </summary>
 internal sealed record QueryResultColumnKind(string Name, QueryValueKind Kind, int Precision = 0, int Scale = 0)
@@ -33,13 +33,16 @@ internal sealed record QueryResultColumnKind(string Name, QueryValueKind Kind, i
     /// <summary>.NET <see cref="decimal"/> holds 28 significant digits; a wider DuckDB decimal is declared at most this wide.</summary>
     private const int MaxDecimalPrecision = 28;
 
-    public static IReadOnlyList<QueryResultColumnKind> Of(IReadOnlyList<QueryColumn> columns) => [.. columns.Select(Of)];
+    /// <summary>The kinds of a result's columns; a decimal column whose type name carries no precision is sized from its values.</summary>
+    public static IReadOnlyList<QueryResultColumnKind> Of(QueryResult result) =>
+        [.. result.Columns.Select((column, index) => Of(column, result.Rows, index))];
 
-    public static QueryResultColumnKind Of(QueryColumn column)
+    private static QueryResultColumnKind Of(QueryColumn column, IReadOnlyList<object?[]> rows, int index)
     {
         var type = column.Type.Trim().ToUpperInvariant();
-        if (type.StartsWith("DECIMAL", StringComparison.Ordinal) && TryDecimal(type, out var precision, out var scale))
+        if (type.StartsWith("DECIMAL", StringComparison.Ordinal))
         {
+            var (precision, scale) = TryDeclaredDecimal(type) ?? DecimalOfValues(rows, index);
             return new(column.Name, QueryValueKind.Decimal, precision, scale);
         }
 
@@ -59,27 +62,47 @@ internal sealed record QueryResultColumnKind(string Name, QueryValueKind Kind, i
         return new(column.Name, kind);
     }
 
-    private static bool TryDecimal(string type, out int precision, out int scale)
+    /// <summary><c>DECIMAL(p,s)</c> when the type name says it (capped at what <see cref="decimal"/> holds).</summary>
+    private static (int Precision, int Scale)? TryDeclaredDecimal(string type)
     {
-        precision = 18;
-        scale = 3; // DuckDB's DECIMAL without arguments
         var open = type.IndexOf('(', StringComparison.Ordinal);
         if (open < 0)
         {
-            return type == "DECIMAL";
+            return null;
         }
 
         var parts = type[(open + 1)..].TrimEnd(')').Split(',');
         if (parts.Length != 2
-            || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out precision)
-            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out scale))
+            || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var precision)
+            || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var scale))
         {
-            return false;
+            return null;
         }
 
         precision = Math.Min(precision, MaxDecimalPrecision);
-        scale = Math.Min(scale, precision);
-        return true;
+        return (precision, Math.Min(scale, precision));
+    }
+
+    /// <summary>
+    /// The driver names decimal columns without precision, so they are sized from the values: TradeStore's money type
+    /// <c>DECIMAL(18,8)</c> when every value fits it (always so for the quantity and price columns, whose values carry
+    /// scale 8), otherwise precision 28 with the largest scale seen (notionals, sums).
+    /// </summary>
+    private static (int Precision, int Scale) DecimalOfValues(IReadOnlyList<object?[]> rows, int index)
+    {
+        const decimal moneyLimit = 10_000_000_000m; // 10 integer digits
+        var scale = 0;
+        var fitsMoney = true;
+        foreach (var row in rows)
+        {
+            if (row[index] is decimal value)
+            {
+                scale = Math.Max(scale, value.Scale);
+                fitsMoney &= value.Scale <= 8 && Math.Abs(value) < moneyLimit;
+            }
+        }
+
+        return fitsMoney ? (18, 8) : (MaxDecimalPrecision, Math.Min(scale, MaxDecimalPrecision));
     }
 
     /// <summary>A DuckDB time as UTC: <c>TIMESTAMP</c> holds UTC without a zone by the schema's rule.</summary>
@@ -106,6 +129,7 @@ internal sealed record QueryResultColumnKind(string Name, QueryValueKind Kind, i
         DateTime t => t.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff", CultureInfo.InvariantCulture) + (t.Kind == DateTimeKind.Local ? "" : "Z"),
         DateTimeOffset t => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture),
         BigInteger i => i.ToString(CultureInfo.InvariantCulture),
+        DateOnly d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",
     };
