@@ -159,9 +159,10 @@ class FaultyProxy:
             threading.Thread(target=_pipe, args=(downstream, upstream), daemon=True).start()
             if fault == "drop":
                 upstream.recv(1)  # the server committed and started answering
-                downstream.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                downstream.close()
-                upstream.close()
+                # shutdown (not only close) wakes the relay thread blocked on this socket and ends the connection now.
+                for s in (downstream, upstream):
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
                 return
             if fault == "hold":
                 return  # never relay the answer; the connection stays open until close()
