@@ -22,6 +22,7 @@ public static class BenchCommand
         All(),
         Sync(),
         RedisBenchCommand.Create(),
+        ClientBenchCommand.Create(),
     };
 
     private static Command Engine()
