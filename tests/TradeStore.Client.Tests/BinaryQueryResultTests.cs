@@ -120,6 +120,58 @@ public sealed class BinaryQueryResultTests(LiveServer server) : IClassFixture<Li
         }
     }
 
+    private const string EveryKind = "SELECT true AS b, 1::TINYINT AS i8, 2::SMALLINT AS i16, 3::INTEGER AS i32, 4::BIGINT AS i64, 1.5::FLOAT AS f32, " +
+        "2.5::DOUBLE AS f64, DATE '2026-11-30' AS d, TIMESTAMPTZ '2026-11-30 09:30:00.123456+00' AS tz, [1, 2] AS l, NULL::INTEGER AS n, 'x,y' AS s";
+
+    [Fact]
+    public async Task QueryStreamAsync_ArrowOfEveryColumnKind_TypedColumnsAndTextForTheRest()
+    {
+        await using var stream = await server.Client().QueryStreamAsync(EveryKind, QueryFormat.Arrow, Ct);
+        using var reader = new ArrowStreamReader(stream);
+        var batch = await reader.ReadNextRecordBatchAsync(Ct);
+
+        Assert.Equal(
+            [ArrowTypeId.Boolean, ArrowTypeId.Int8, ArrowTypeId.Int16, ArrowTypeId.Int32, ArrowTypeId.Int64, ArrowTypeId.Float, ArrowTypeId.Double,
+             ArrowTypeId.Date32, ArrowTypeId.Timestamp, ArrowTypeId.String, ArrowTypeId.Int32, ArrowTypeId.String],
+            batch.Schema.FieldsList.Select(f => f.DataType.TypeId));
+        Assert.True(((BooleanArray)batch.Column("b")).GetValue(0));
+        Assert.Equal((sbyte)1, ((Int8Array)batch.Column("i8")).GetValue(0));
+        Assert.Equal(4L, ((Int64Array)batch.Column("i64")).GetValue(0));
+        Assert.Equal(2.5, ((DoubleArray)batch.Column("f64")).GetValue(0));
+        Assert.Equal(new DateOnly(2026, 11, 30), ((Date32Array)batch.Column("d")).GetDateOnly(0));
+        Assert.Equal(new DateTimeOffset(2026, 11, 30, 9, 30, 0, 123, TimeSpan.Zero).AddTicks(4560), ((TimestampArray)batch.Column("tz")).GetTimestamp(0));
+        Assert.Equal("[1, 2]", ((StringArray)batch.Column("l")).GetString(0));
+        Assert.True(batch.Column("n").IsNull(0));
+        Assert.Equal("x,y", ((StringArray)batch.Column("s")).GetString(0));
+    }
+
+    [Fact]
+    public async Task QueryStreamAsync_ParquetOfEveryColumnKind_ReadBackTyped()
+    {
+        await using var body = await server.Client().QueryStreamAsync(EveryKind, QueryFormat.Parquet, Ct);
+        using var file = new MemoryStream();
+        await body.CopyToAsync(file, Ct);
+        file.Position = 0;
+        await using var reader = await ParquetReader.CreateAsync(file, cancellationToken: Ct);
+        var fields = reader.Schema.GetDataFields();
+        using var group = reader.OpenRowGroupReader(0);
+        var flags = new bool?[1];
+        var longs = new long?[1];
+        var doubles = new double?[1];
+        var nulls = new int?[1];
+        var texts = new string?[1];
+        await group.ReadAsync(fields[0], flags.AsMemory(), cancellationToken: Ct);
+        await group.ReadAsync(fields[4], longs.AsMemory(), cancellationToken: Ct);
+        await group.ReadAsync(fields[6], doubles.AsMemory(), cancellationToken: Ct);
+        await group.ReadAsync(fields[10], nulls.AsMemory(), cancellationToken: Ct);
+        await group.ReadAsync(fields[11], texts.AsMemory(), cancellationToken: Ct);
+
+        Assert.Equal(["b", "i8", "i16", "i32", "i64", "f32", "f64", "d", "tz", "l", "n", "s"], fields.Select(f => f.Name));
+        Assert.Equal((true, 4L, 2.5), (flags[0]!.Value, longs[0]!.Value, doubles[0]!.Value));
+        Assert.Null(nulls[0]);
+        Assert.Equal("x,y", texts[0]);
+    }
+
     private static async Task<long> CountRowsAsync(string mediaType, byte[] bytes)
     {
         long rows = 0;

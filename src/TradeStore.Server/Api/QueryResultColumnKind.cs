@@ -131,6 +131,8 @@ internal sealed record QueryResultColumnKind(string Name, QueryValueKind Kind, i
         BigInteger i => i.ToString(CultureInfo.InvariantCulture),
         DateOnly d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        System.Collections.IDictionary map => "{" + string.Join(", ", map.Keys.Cast<object>().Select(k => $"{Text(k)}: {(map[k] is { } v ? Text(v) : "NULL")}")) + "}",
+        System.Collections.IEnumerable items => "[" + string.Join(", ", items.Cast<object?>().Select(v => v is null ? "NULL" : Text(v))) + "]",
         _ => value.ToString() ?? "",
     };
 }
