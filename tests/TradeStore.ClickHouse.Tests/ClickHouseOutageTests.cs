@@ -71,14 +71,14 @@ public sealed class ClickHouseOutageTests
         var engine = app.Services.GetRequiredService<WriteEngine>();
         var sync = app.Services.GetRequiredService<ClickHouseSyncState>();
         Assert.True((await commands.SubmitAsync(new CreateTrade("b-1", "acc-1", "AAPL", Side.Buy, 1m, 10m), Ct)).Succeeded);
-        await Poll.UntilAsync(() => sync.Snapshot().Checkpoint == engine.LastSeq, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}");
+        await Eventually.TrueAsync(() => sync.Snapshot().Checkpoint == engine.LastSeq, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}");
 
         await server.KillAsync();
         Assert.True((await commands.SubmitAsync(new CreateTrade("b-2", "acc-1", "AAPL", Side.Buy, 1m, 10m), Ct)).Succeeded);
-        await Poll.UntilAsync(() => sync.Snapshot().Failing, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}");
+        await Eventually.TrueAsync(() => sync.Snapshot().Failing, TimeSpan.FromSeconds(30), () => $"{sync.Snapshot()}");
         await server.RestartAsync();
         var answering = System.Diagnostics.Stopwatch.StartNew();
-        await Poll.UntilAsync(() => sync.Snapshot().Checkpoint == engine.LastSeq, TimeSpan.FromSeconds(60), () => $"{sync.Snapshot()}");
+        await Eventually.TrueAsync(() => sync.Snapshot().Checkpoint == engine.LastSeq, TimeSpan.FromSeconds(60), () => $"{sync.Snapshot()}");
         var resumedAfter = answering.Elapsed;
 
         TestContext.Current.TestOutputHelper?.WriteLine($"sync resumed {resumedAfter.TotalMilliseconds:0} ms after ClickHouse answered again");

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
@@ -17,10 +18,10 @@ public sealed class StorageFaultTests
     public async Task Commit_DiskFull_ReadinessUnhealthyWithCauseLoggedOnceAndHealthyAgainWhenSpaceReturns()
     {
         using var disk = SmallDisk.Mount(megabytes: 32);
-        var logger = new ListLogger<WriteEngine>();
+        var logger = new FakeLogger<WriteEngine>();
         using var database = DuckDbDatabase.Open(disk.DatabasePath);
         DuckDbSchema.MigrateToLatest(database);
-        var checkLogger = new ListLogger<DuckDbHealthCheck>();
+        var checkLogger = new FakeLogger<DuckDbHealthCheck>();
         var check = new DuckDbHealthCheck(database, checkLogger);
         var acknowledged = new List<string>();
         await using (var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), [], logger))
@@ -53,12 +54,12 @@ public sealed class StorageFaultTests
             Assert.Contains("space", whileFull.Description, StringComparison.OrdinalIgnoreCase);
             Assert.Equal(HealthStatus.Unhealthy, (await CheckAsync(check)).Status);
             // One stack trace for the whole run, not one per failed batch.
-            Assert.Single(logger.Entries, e => e.Id.Id == 2003);
+            Assert.Single(logger.Collector.GetSnapshot(), e => e.Id.Id == 2003);
 
             disk.Empty();
             // Back without any client write: the check's own probe commit succeeds.
             Assert.Equal(HealthStatus.Healthy, (await CheckAsync(check)).Status);
-            Assert.Contains(checkLogger.Entries, e => e.Id.Id == 2012);
+            Assert.Contains(checkLogger.Collector.GetSnapshot(), e => e.Id.Id == 2012);
             Assert.True((await engine.SubmitAsync(Buy("after"), TestContext.Current.CancellationToken)).Succeeded);
             acknowledged.Add("after");
         }
@@ -81,7 +82,7 @@ public sealed class StorageFaultTests
     {
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
         var health = new StorageWriteHealth { Time = time, LogInterval = TimeSpan.FromSeconds(10) };
-        var logger = new ListLogger<WriteEngine>();
+        var logger = new FakeLogger<WriteEngine>();
         var failure = new IOException("No space left on device");
 
         for (var i = 0; i < 100; i++)
@@ -91,8 +92,8 @@ public sealed class StorageFaultTests
         }
 
         // 15 s of failures: the first with its exception, one summary after 10 s counting the failures since.
-        Assert.Single(logger.Entries, e => e.Id.Id == 2003);
-        var summary = Assert.Single(logger.Entries, e => e.Id.Id == 2011);
+        Assert.Single(logger.Collector.GetSnapshot(), e => e.Id.Id == 2003);
+        var summary = Assert.Single(logger.Collector.GetSnapshot(), e => e.Id.Id == 2011);
         Assert.Contains("67 more batches failed", summary.Message, StringComparison.Ordinal);
         Assert.Contains("No space left on device", summary.Message, StringComparison.Ordinal);
         Assert.Equal(100, health.Failure!.FailedBatches);
@@ -100,13 +101,13 @@ public sealed class StorageFaultTests
         health.CommitSucceeded(logger);
 
         Assert.Null(health.Failure);
-        Assert.Contains("after 100 failed batches", Assert.Single(logger.Entries, e => e.Id.Id == 2012).Message, StringComparison.Ordinal);
+        Assert.Contains("after 100 failed batches", Assert.Single(logger.Collector.GetSnapshot(), e => e.Id.Id == 2012).Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task StopAsync_CheckpointFails_LogsNotCheckpointedAndNeverClaimsACheckpoint()
     {
-        var logger = new ListLogger<WriteEngine>();
+        var logger = new FakeLogger<WriteEngine>();
         await using var harness = EngineHarness.Start(new EngineOptions(), logger);
         Assert.True((await harness.Submit(Buy("S1"))).Succeeded);
         using var blocker = harness.Database.OpenConnection();
@@ -128,9 +129,9 @@ public sealed class StorageFaultTests
         await harness.Engine.StopAsync(TestContext.Current.CancellationToken);
         transaction.Rollback();
 
-        Assert.Contains(logger.Entries, e => e.Id.Id == 2005);
-        Assert.DoesNotContain(logger.Entries, e => e.Id.Id == 2002);
-        var stopped = Assert.Single(logger.Entries, e => e.Id.Id == 2010);
+        Assert.Contains(logger.Collector.GetSnapshot(), e => e.Id.Id == 2005);
+        Assert.DoesNotContain(logger.Collector.GetSnapshot(), e => e.Id.Id == 2002);
+        var stopped = Assert.Single(logger.Collector.GetSnapshot(), e => e.Id.Id == 2010);
         Assert.Contains("NOT checkpointed", stopped.Message, StringComparison.Ordinal);
     }
 

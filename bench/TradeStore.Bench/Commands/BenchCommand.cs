@@ -24,6 +24,7 @@ public static class BenchCommand
         Sync(),
         RedisBenchCommand.Create(),
         Changes(),
+        ClientBenchCommand.Create(),
     };
 
     private static Command Changes()
