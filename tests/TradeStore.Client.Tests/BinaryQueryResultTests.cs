@@ -24,6 +24,9 @@ public sealed class BinaryQueryResultTests(LiveServer server) : IClassFixture<Li
             BatchCommand.Create(new NewTrade($"{account}-1", account, "AAPL", TradeSide.Buy, 0.00000001m, 9999999999.99999999m, Venue: "XNAS", ExecutedAt: Executed)),
             BatchCommand.Create(new NewTrade($"{account}-2", account, "MSFT", TradeSide.Sell, 1234567890.12345678m, 410.5m, ExecutedAt: Executed.AddDays(1))),
         ], Ct);
+        // SQL sees DuckDB, which trails the acknowledgement; history answers once DuckDB holds the trade.
+        await client.HistoryAsync($"{account}-1", Ct);
+        await client.HistoryAsync($"{account}-2", Ct);
         return account;
     }
 

@@ -45,6 +45,7 @@ public sealed class ClientOperationsTests(LiveServer server) : IClassFixture<Liv
 
         var created = await client.CreateTradeAsync(new NewTrade(id, "ACC-DEC", "EURUSD", TradeSide.Sell, value, value), cancellationToken: Ct);
         var read = await client.GetTradeAsync(id, Ct);
+        await client.HistoryAsync(id, Ct); // SQL sees DuckDB, which trails the acknowledgement; history answers once DuckDB holds the trade
         var queried = await client.QueryAsync($"SELECT quantity, price FROM current_trade_state WHERE trade_id = '{id}'", Ct);
 
         Assert.Equal((value, value), (created.Quantity, created.Price));
@@ -171,6 +172,7 @@ public sealed class ClientOperationsTests(LiveServer server) : IClassFixture<Liv
         var id = NewId("Q");
         var executed = new DateTimeOffset(2026, 11, 30, 9, 30, 0, 123, TimeSpan.Zero).AddTicks(4560);
         await client.CreateTradeAsync(new NewTrade(id, "ACC-Q", "AAPL", TradeSide.Buy, 7.5m, 0.00000001m, ExecutedAt: executed), cancellationToken: Ct);
+        await client.HistoryAsync(id, Ct); // SQL sees DuckDB, which trails the acknowledgement; history answers once DuckDB holds the trade
 
         var result = await client.QueryAsync($"SELECT trade_id, quantity, price, version, executed_at, venue FROM current_trade_state WHERE trade_id = '{id}'", Ct);
 

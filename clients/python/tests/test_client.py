@@ -15,6 +15,13 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:20]}"
 
 
+def in_duckdb(client: tradestore.Client, *trade_ids: str) -> None:
+    """SQL sees DuckDB, which trails the acknowledgement by the apply lag; history() answers only once DuckDB holds
+    the trade's last acknowledged event, so after it a query sees the trade."""
+    for trade_id in trade_ids:
+        client.history(trade_id)
+
+
 def test_lifecycle_every_command_answers_the_new_state_and_history_has_each_event(client: tradestore.Client) -> None:
     trade_id = new_id("LC")
 
@@ -46,6 +53,7 @@ def test_decimals_round_trip_exactly(client: tradestore.Client, text: str) -> No
 
     created = client.create_trade(trade_id, "ACC-DEC", "EURUSD", "sell", Decimal(text), Decimal(text))
     read = client.get_trade(trade_id)
+    in_duckdb(client, trade_id)
     rows = client.query(f"SELECT quantity, price FROM current_trade_state WHERE trade_id = '{trade_id}'", as_frame=False)
     frame = client.query(f"SELECT quantity, price FROM current_trade_state WHERE trade_id = '{trade_id}'")
 
@@ -210,6 +218,7 @@ def test_query_dataframe_has_decimal_objects_utc_times_and_integers(client: trad
     executed = datetime(2026, 11, 30, 9, 30, 0, 123456, tzinfo=timezone.utc)
     client.create_trade(f"{account}-1", account, "AAPL", "buy", Decimal("7.5"), Decimal("0.00000001"), executed_at=executed, venue="a,b")
     client.create_trade(f"{account}-2", account, "MSFT", "sell", Decimal("2"), Decimal("3"), executed_at=executed)
+    in_duckdb(client, f"{account}-1", f"{account}-2")
 
     frame = client.query(f"SELECT trade_id, quantity, price, version, executed_at, venue, 1.5::DOUBLE AS ratio "
                          f"FROM current_trade_state WHERE account = '{account}' ORDER BY trade_id")
@@ -228,6 +237,7 @@ def test_query_dataframe_has_decimal_objects_utc_times_and_integers(client: trad
 def test_query_without_pandas_returns_typed_dicts(client: tradestore.Client) -> None:
     trade_id = new_id("QD")
     client.create_trade(trade_id, "ACC-QD", "AAPL", "buy", Decimal("7.5"), Decimal("2"))
+    in_duckdb(client, trade_id)
 
     rows = client.query(f"SELECT trade_id, quantity, version, executed_at FROM current_trade_state WHERE trade_id = '{trade_id}'", as_frame=False)
 

@@ -15,8 +15,9 @@ namespace TradeStore.Server.Api;
 /// </summary>
 /// <remarks>
 /// The limits are <see cref="QueryResultWriter"/>'s. A record batch is one message that cannot be cut mid-way, so the
-/// byte limit is honoured per batch: a batch is closed early when its estimated size reaches what the limit leaves, and
-/// the batch that would pass <see cref="QueryLimits.MaxResultBytes"/> is left out; the answer ends at the batch before it.
+/// byte limit is honoured per batch: near the limit a batch is closed once its estimated size reaches half of what the
+/// limit leaves (so batches shrink towards it instead of overshooting it), and the batch that would pass
+/// <see cref="QueryLimits.MaxResultBytes"/> is left out; the answer ends at the batch before it.
 /// </remarks>
 public sealed class ArrowQueryResultWriter : QueryResultWriter
 {
@@ -58,7 +59,7 @@ public sealed class ArrowQueryResultWriter : QueryResultWriter
     }
 
     protected override bool IsChunkFull(int rows, long bytesLeft) =>
-        rows >= QueryResultColumnKind.ChunkRows || _chunkBytes >= Math.Min(QueryResultColumnKind.ChunkBytes, bytesLeft);
+        rows >= QueryResultColumnKind.ChunkRows || _chunkBytes >= Math.Min(QueryResultColumnKind.ChunkBytes, bytesLeft / 2);
 
     protected override void EndChunk(IBufferWriter<byte> chunk, int rows)
     {

@@ -14,10 +14,11 @@ namespace TradeStore.Server.Api;
 /// </summary>
 /// <remarks>
 /// The limits are <see cref="QueryResultWriter"/>'s. Parquet's writer lists every row group it wrote in the footer, so an
-/// encoded row group cannot be left out (<see cref="CanDropChunk"/> is false). Instead a row group is closed as soon as
-/// its estimated size (the plain encoding of its values) reaches what <see cref="QueryLimits.MaxResultBytes"/> leaves,
-/// and the answer ends with it. So a Parquet answer can pass the limit by what its last row group's encoding adds over
-/// the estimate (page headers, statistics, at most one row), plus the footer; compression usually makes it smaller.
+/// encoded row group cannot be left out (<see cref="CanDropChunk"/> is false). Instead, near the limit a row group is
+/// closed as soon as its estimated size (the plain encoding of its values) reaches half of what
+/// <see cref="QueryLimits.MaxResultBytes"/> leaves; should one still pass the limit, the answer ends with it. So a
+/// Parquet answer passes the limit only if its last row group encodes to more than twice its estimate, and then by
+/// at most that group, plus the footer; dictionaries and compression usually make groups far smaller than the estimate.
 /// </remarks>
 public sealed class ParquetQueryResultWriter : QueryResultWriter
 {
@@ -53,7 +54,7 @@ public sealed class ParquetQueryResultWriter : QueryResultWriter
     }
 
     protected override bool IsChunkFull(int rows, long bytesLeft) =>
-        rows >= QueryResultColumnKind.ChunkRows || _chunkBytes >= Math.Min(QueryResultColumnKind.ChunkBytes, bytesLeft);
+        rows >= QueryResultColumnKind.ChunkRows || _chunkBytes >= Math.Min(QueryResultColumnKind.ChunkBytes, bytesLeft / 2);
 
     protected override void EndChunk(IBufferWriter<byte> chunk, int rows)
     {
