@@ -71,7 +71,14 @@ internal sealed record QueryResultColumnKind(string Name, TypedValueKind Kind, i
     public static DateTimeOffset Utc(QueryRows rows, int column)
     {
         var text = rows.Text(column);
-        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time)
+        var iso = QueryValueText.Timestamp(text); // ISO 8601 with Z; DuckDB's own text when it has no calendar form
+        var dot = iso.IndexOf('.', StringComparison.Ordinal);
+        if (dot > 0 && iso.EndsWith('Z') && iso.Length - dot - 2 > 7)
+        {
+            iso = string.Concat(iso.AsSpan(0, dot + 8), "Z"); // nanoseconds: .NET holds 7 digits, Arrow and Parquet get microseconds
+        }
+
+        return DateTimeOffset.TryParse(iso, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time)
             ? time
             : throw NoTypedForm(rows, column, text);
     }

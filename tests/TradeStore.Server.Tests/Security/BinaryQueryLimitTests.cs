@@ -91,4 +91,14 @@ public sealed class BinaryQueryLimitTests : IDisposable
         Assert.Contains("\"at\"", refused.Message, StringComparison.Ordinal);
         Assert.Contains("infinity", refused.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task RunAsync_ArrowNanosecondTimestamp_MicrosecondUtcTime()
+    {
+        var output = await _runner.RunAsync("SELECT TIMESTAMP_NS '2026-11-30 09:30:00.123456789' AS at", new ArrowQueryResultWriter(), TestContext.Current.CancellationToken);
+
+        using var reader = new ArrowStreamReader(new MemoryStream(output.Body.ToArray()));
+        using var batch = await reader.ReadNextRecordBatchAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(new DateTimeOffset(2026, 11, 30, 9, 30, 0, 123, TimeSpan.Zero).AddTicks(4560), ((TimestampArray)batch!.Column("at")).GetTimestamp(0));
+    }
 }
