@@ -3,12 +3,14 @@
 #
 # Installs them (and chromium, for the console tests) from Debian's packages when missing, starts each
 # server on a free loopback port with a throw-away data directory, exports TRADESTORE_TEST_REDIS /
-# TRADESTORE_TEST_CLICKHOUSE / TRADESTORE_TEST_ETCD, runs
-# `dotnet test`, stops what it started (also when tests fail), and ends with the line
+# TRADESTORE_TEST_CLICKHOUSE / TRADESTORE_TEST_ETCD, runs `dotnet test`, then the Python client's pytest
+# suite (clients/python) against a real `tradestore serve` started for it (python3-pytest and
+# python3-pandas from Debian when missing), stops what it started (also when tests fail), and ends with the line
 #   tests: N passed, N failed[, N skipped]
-# taken from the TRX results. Exits non-zero when any test failed or none ran.
+# taken from the TRX results plus pytest's JUnit XML. Exits non-zero when any test failed or none ran.
 #
 # Usage: scripts/test.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Config]
+# pytest runs when no extra arguments are given; PYTEST=1 runs it with them too, PYTEST=0 never.
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -57,6 +59,15 @@ install_servers() {
     $sudo apt-get update -qq >&2 || return 1
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2 || return 1
   fi
+}
+
+install_python() {
+  /usr/bin/python3 -c 'import pytest, pandas' >/dev/null 2>&1 && return 0
+  log "installing python3-pytest python3-pandas from Debian packages"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >&2 || return 1
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3 python3-pytest python3-pandas >&2 || return 1
 }
 
 wait_for() { # name, seconds, command...
@@ -158,6 +169,34 @@ dotnet test TradeStore.slnx -c "$configuration" --no-build -nologo \
   --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@"
 test_exit=$?
 
+# The Python client's tests, against a real `tradestore serve` on a fresh data directory.
+run_pytest="${PYTEST:-auto}"
+[ "$run_pytest" = "auto" ] && { [ "$#" -eq 0 ] && run_pytest=1 || run_pytest=0; }
+pytest_exit=0
+if [ "$run_pytest" = "1" ]; then
+  if ! install_python; then
+    log "python3-pytest / python3-pandas could not be installed"
+    pytest_exit=1
+  else
+    port="$(free_port)"
+    mkdir -p "$work/pytest-serve"
+    TRADESTORE__SECURITY__QUERY__MAXROWS=1000000 \
+      dotnet "src/TradeStore.Cli/bin/$configuration/net10.0/tradestore.dll" serve --data "$work/pytest-serve" \
+      --urls "http://127.0.0.1:$port" >"$work/pytest-serve.log" 2>&1 &
+    pids+=($!)
+    if wait_for "tradestore serve on port $port" 60 curl -sf "http://127.0.0.1:$port/health/live"; then
+      log "running pytest (clients/python)"
+      TRADESTORE_TEST_URL="http://127.0.0.1:$port" CONFIGURATION="$configuration" \
+        /usr/bin/python3 -m pytest clients/python/tests -p no:cacheprovider -rfE \
+        --junitxml="$results/pytest.xml" -o junit_family=xunit2
+      pytest_exit=$?
+    else
+      tail -20 "$work/pytest-serve.log" >&2
+      pytest_exit=1
+    fi
+  fi
+fi
+
 passed=0; failed=0; skipped=0
 shopt -s nullglob
 for trx in "$results"/*.trx; do
@@ -171,6 +210,23 @@ for trx in "$results"/*.trx; do
   failed=$((failed + ${f:-0} + ${e:-0}))
   skipped=$((skipped + ${t:-0} - ${x:-0}))
 done
+
+# pytest's JUnit XML: <testsuite … errors="E" failures="F" skipped="S" tests="N" …>
+for junit in "$results"/pytest.xml; do
+  [ -f "$junit" ] || continue
+  suite="$(grep -o '<testsuite [^>]*>' "$junit" | head -1)"
+  n="$(sed -n 's/.* tests="\([0-9]*\)".*/\1/p' <<<"$suite")"
+  f="$(sed -n 's/.* failures="\([0-9]*\)".*/\1/p' <<<"$suite")"
+  e="$(sed -n 's/.* errors="\([0-9]*\)".*/\1/p' <<<"$suite")"
+  s="$(sed -n 's/.* skipped="\([0-9]*\)".*/\1/p' <<<"$suite")"
+  passed=$((passed + ${n:-0} - ${f:-0} - ${e:-0} - ${s:-0}))
+  failed=$((failed + ${f:-0} + ${e:-0}))
+  skipped=$((skipped + ${s:-0}))
+done
+if [ "$pytest_exit" -ne 0 ] && ! grep -q 'failures="[1-9]\|errors="[1-9]' "$results/pytest.xml" 2>/dev/null; then
+  log "pytest exited $pytest_exit without a failed test in its results; counting it as one failure"
+  failed=$((failed + 1))
+fi
 
 if [ "$test_exit" -ne 0 ] && [ "$failed" -eq 0 ]; then
   log "dotnet test exited $test_exit without a failed test in the results; counting the run as failed"

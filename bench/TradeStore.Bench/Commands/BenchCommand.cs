@@ -25,6 +25,7 @@ public static class BenchCommand
         RedisBenchCommand.Create(),
         Changes(),
         FailoverBenchCommand.Create(),
+        ClientBenchCommand.Create(),
     };
 
     private static Command Changes()

@@ -15,7 +15,7 @@ public sealed class CsvQueryResultWriter : QueryResultWriter
     protected override void WriteHeader(IBufferWriter<byte> output, IReadOnlyList<QueryColumn> columns) =>
         WriteLine(output, columns.Select(c => Quote(c.Name)));
 
-    protected override void WriteRow(IBufferWriter<byte> output, QueryRows rows, int index) =>
+    protected override void AddRow(IBufferWriter<byte> output, QueryRows rows, int index) =>
         WriteLine(output, Enumerable.Range(0, rows.Columns.Count).Select(i => rows.IsNull(i) ? "" : Quote(QueryValueText.Of(rows, i))));
 
     protected override void WriteFooter(IBufferWriter<byte> output, int rowCount, QueryTruncation truncation)

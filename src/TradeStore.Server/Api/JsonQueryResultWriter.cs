@@ -37,7 +37,7 @@ public sealed class JsonQueryResultWriter : QueryResultWriter
         writer.Flush();
     }
 
-    protected override void WriteRow(IBufferWriter<byte> output, QueryRows rows, int index)
+    protected override void AddRow(IBufferWriter<byte> output, QueryRows rows, int index)
     {
         if (index > 0)
         {

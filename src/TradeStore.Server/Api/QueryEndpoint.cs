@@ -15,7 +15,8 @@ namespace TradeStore.Server.Api;
 
 /// <summary>
 /// <c>POST /v1/query</c> with <c>{"sql": "…"}</c>: one read-only SELECT over the trade tables, answered as JSON
-/// (<c>{columns, rows, rowCount, truncated}</c>) or CSV (<c>Accept: text/csv</c>), within <c>Security:Query</c>'s
+/// (<c>{columns, rows, rowCount, truncated}</c>), CSV (<c>Accept: text/csv</c>), an Arrow IPC stream or a Parquet file
+/// (<see cref="QueryResultFormats"/>), within <c>Security:Query</c>'s
 /// limits (<see cref="QueryRunner"/>). Every refusal and failure is a problem+json.
 /// </summary>
 public static class QueryEndpoint
@@ -48,12 +49,6 @@ public static class QueryEndpoint
         app.MapPost(Path, RunAsync).AddEndpointFilter(ApiErrorFilter.InvokeAsync).RequireAuthorization(SecurityPolicies.Query);
     }
 
-    /// <summary>The result format the caller asked for: CSV for <c>Accept: text/csv</c>, JSON otherwise.</summary>
-    public static QueryResultWriter WriterFor(HttpRequest request) =>
-        request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true)
-            ? new CsvQueryResultWriter()
-            : new JsonQueryResultWriter();
-
     private static async Task<IResult> RunAsync(HttpContext context, QueryRunner runner, ILoggerFactory loggers, IOptions<ApiOptions> api)
     {
         var (body, format, problem) = await RequestBody.ReadAsync(context, api.Value.MaxRequestBodyBytes, allowNdJson: false);
@@ -79,7 +74,7 @@ public static class QueryEndpoint
         QueryOutput output;
         try
         {
-            output = await runner.RunAsync(sql, WriterFor(context.Request), context.RequestAborted);
+            output = await runner.RunAsync(sql, QueryResultFormats.WriterFor(context.Request), context.RequestAborted);
         }
         catch (QueryBusyException)
         {

@@ -81,7 +81,7 @@ public sealed class QueryRunnerTests : IDisposable
             _finished.TrySetResult();
         }
 
-        protected override void WriteRow(IBufferWriter<byte> output, QueryRows rows, int index)
+        protected override void AddRow(IBufferWriter<byte> output, QueryRows rows, int index)
         {
         }
 

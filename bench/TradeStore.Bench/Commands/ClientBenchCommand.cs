@@ -1,0 +1,46 @@
+using System.CommandLine;
+using TradeStore.Cli;
+
+namespace TradeStore.Bench.Commands;
+
+/// <summary><c>tradestore-bench clients</c>: the client libraries' costs against a running server (see <see cref="ClientBenchmark"/>).</summary>
+public static class ClientBenchCommand
+{
+    public static Command Create()
+    {
+        var url = new Option<string>("--url") { Description = "Base address of a running server (its Security:Query:MaxRows must allow the query's rows).", Required = true, HelpName = "URL" };
+        var seed = new Option<int>("--seed") { Description = "Create trades until the journal holds at least N events.", DefaultValueFactory = _ => 1_000_000, HelpName = "N" };
+        var sql = new Option<string>("--sql") { Description = "The large query read as JSON and as Arrow.", DefaultValueFactory = _ => "SELECT * FROM trade_events LIMIT 1000000" };
+        var connections = new Option<int>("--connections") { Description = "Concurrent requests (and connections) of the overhead runs.", DefaultValueFactory = _ => 32, HelpName = "C" };
+        var duration = new Option<int>("--duration") { Description = "Seconds per overhead run.", DefaultValueFactory = _ => 10, HelpName = "S" };
+        var rounds = new Option<int>("--rounds") { Description = "Rounds of each measurement (overhead rounds alternate which side goes first).", DefaultValueFactory = _ => 3, HelpName = "N" };
+        foreach (var positive in new[] { seed, connections, duration, rounds })
+        {
+            positive.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() < 1)
+                {
+                    result.AddError($"{result.Option.Name} must be 1 or greater.");
+                }
+            });
+        }
+
+        var command = new Command("clients", "Client libraries against a running server: a large query as JSON vs Arrow, and TradeStoreClient's overhead over a bare HttpClient at C connections.")
+        {
+            url, seed, sql, connections, duration, rounds,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            if (!Uri.TryCreate(parseResult.GetValue(url), UriKind.Absolute, out var baseAddress))
+            {
+                await parseResult.InvocationConfiguration.Error.WriteLineAsync("--url must be an absolute http:// address.");
+                return ExitCodes.BadInput;
+            }
+
+            await ClientBenchmark.RunAsync(new ClientBenchmarkOptions(baseAddress, parseResult.GetValue(seed), parseResult.GetValue(sql)!, parseResult.GetValue(connections),
+                TimeSpan.FromSeconds(parseResult.GetValue(duration)), parseResult.GetValue(rounds)), parseResult.InvocationConfiguration.Output, cancellationToken);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

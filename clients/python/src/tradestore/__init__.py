@@ -1,0 +1,26 @@
+"""Python client of TradeStore.
+
+>>> import tradestore                                   # doctest: +SKIP
+>>> client = tradestore.Client("http://127.0.0.1:5080")  # doctest: +SKIP
+>>> client.positions("ACC-1")                           # doctest: +SKIP
+[Position(account='ACC-1', symbol='AAPL', net_quantity=Decimal('100'), ...)]
+"""
+
+from ._client import Client
+from ._errors import Forbidden, NotFound, ProblemError, RequestTimeout, VersionConflict
+from ._models import BatchItemResult, BatchResult, Position, Trade, TradeEvent
+
+__all__ = [
+    "BatchItemResult",
+    "BatchResult",
+    "Client",
+    "Forbidden",
+    "NotFound",
+    "Position",
+    "ProblemError",
+    "RequestTimeout",
+    "Trade",
+    "TradeEvent",
+    "VersionConflict",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,211 @@
+"""The TradeStore client."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Iterable, Iterator, Mapping
+from urllib.parse import quote, urlencode
+
+from . import _query
+from ._models import BatchResult, Position, Trade, TradeEvent, format_time
+from ._transport import Transport
+
+_COMMAND_FIELDS = {
+    "trade_id": "tradeId", "account": "account", "symbol": "symbol", "side": "side", "quantity": "quantity",
+    "price": "price", "venue": "venue", "trader": "trader", "executed_at": "executedAt",
+    "expected_version": "expectedVersion", "type": "type", "idempotency_key": "idempotencyKey",
+}
+
+
+def new_idempotency_key() -> str:
+    """A fresh random key; every retry of one command reuses it, so the service applies the command once."""
+    return "tsp-" + uuid.uuid4().hex
+
+
+def _wire(value: Any) -> Any:
+    if isinstance(value, float):
+        raise TypeError("quantities and prices must be Decimal, int or str, never float (a float is not exact)")
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"not a finite decimal: {value}")
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return format_time(value)
+    return value
+
+
+def _body(**fields: Any) -> dict[str, Any]:
+    return {_COMMAND_FIELDS.get(k, k): _wire(v) for k, v in fields.items() if v is not None}
+
+
+def _escape(trade_id: str) -> str:
+    if not trade_id:
+        raise ValueError("trade_id: required")
+    return quote(trade_id, safe="")
+
+
+class Client:
+    """TradeStore over HTTP: commands, reads, paged lists, positions and SQL.
+
+    Quantities and prices are ``decimal.Decimal`` both ways (``int`` and ``str`` are accepted, ``float`` is refused);
+    times are timezone-aware UTC. A refusal raises :class:`tradestore.ProblemError` (``VersionConflict``,
+    ``NotFound``, ``Forbidden`` for those types). Every command carries an ``Idempotency-Key`` (generated unless you
+    pass one); 503, 429 (after ``Retry-After``), dropped connections and timeouts are retried with the same key, so a
+    retry never writes twice. A 307 is followed to the address it names. One ``Client`` per thread.
+
+    >>> from decimal import Decimal                                              # doctest: +SKIP
+    >>> client = Client("http://127.0.0.1:5080")                                 # doctest: +SKIP
+    >>> client.create_trade("T-1", "ACC-1", "AAPL", "buy", Decimal("100"), Decimal("189.25")).version  # doctest: +SKIP
+    1
+    >>> client.fill("T-1", Decimal("40"), Decimal("189.29")).status             # doctest: +SKIP
+    'partially_filled'
+    """
+
+    def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 30.0, *, max_retries: int = 3,
+                 max_retry_delay: float = 10.0, page_size: int = 1000) -> None:
+        if not 1 <= page_size <= 100_000:
+            raise ValueError(f"page_size: must be 1-100000, got {page_size}")
+        self._transport = Transport(base_url, api_key, timeout, max_retries, max_retry_delay)
+        self._page_size = page_size
+
+    def close(self) -> None:
+        self._transport.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # Commands ---------------------------------------------------------------------------------------------------
+
+    def create_trade(self, trade_id: str, account: str, symbol: str, side: str, quantity: Decimal | int | str,
+                     price: Decimal | int | str, *, venue: str | None = None, trader: str | None = None,
+                     executed_at: datetime | None = None, idempotency_key: str | None = None) -> Trade:
+        """Creates a trade (``side`` is ``buy`` or ``sell``); ``executed_at`` defaults to the service's clock."""
+        body = _body(trade_id=trade_id, account=account, symbol=symbol, side=side, quantity=quantity, price=price,
+                     venue=venue, trader=trader, executed_at=executed_at)
+        return self._command("POST", "/v1/trades", body, idempotency_key)
+
+    def amend(self, trade_id: str, expected_version: int, *, quantity: Decimal | int | str | None = None,
+              price: Decimal | int | str | None = None, venue: str | None = None, trader: str | None = None,
+              executed_at: datetime | None = None, idempotency_key: str | None = None) -> Trade:
+        """Changes a trade read at ``expected_version`` (at least one change); a stale version raises ``VersionConflict``."""
+        body = _body(expected_version=expected_version, quantity=quantity, price=price, venue=venue, trader=trader,
+                     executed_at=executed_at)
+        return self._command("POST", f"/v1/trades/{_escape(trade_id)}/amend", body, idempotency_key)
+
+    def fill(self, trade_id: str, quantity: Decimal | int | str, price: Decimal | int | str, *,
+             expected_version: int | None = None, idempotency_key: str | None = None) -> Trade:
+        body = _body(quantity=quantity, price=price, expected_version=expected_version)
+        return self._command("POST", f"/v1/trades/{_escape(trade_id)}/fill", body, idempotency_key)
+
+    def cancel(self, trade_id: str, *, expected_version: int | None = None, idempotency_key: str | None = None) -> Trade:
+        return self._command("POST", f"/v1/trades/{_escape(trade_id)}/cancel", _body(expected_version=expected_version), idempotency_key)
+
+    def delete(self, trade_id: str, expected_version: int, *, idempotency_key: str | None = None) -> Trade:
+        """Deletes a trade; the answer is its last state with status ``deleted``."""
+        return self._command("DELETE", f"/v1/trades/{_escape(trade_id)}?{urlencode({'expectedVersion': expected_version})}", None,
+                             idempotency_key)
+
+    def batch(self, items: Iterable[Mapping[str, Any]]) -> BatchResult:
+        """Sends commands together (they share group commits; later ones see earlier ones); each fails alone.
+
+        Each item takes the keyword names of the single methods plus ``type`` (``create`` default, ``amend``,
+        ``fill``, ``cancel``, ``delete``); each gets its own idempotency key unless it has ``idempotency_key``.
+
+        >>> client.batch([{"trade_id": "T-2", "account": "ACC-1", "symbol": "MSFT", "side": "sell",   # doctest: +SKIP
+        ...                "quantity": Decimal("5"), "price": Decimal("410")},
+        ...               {"type": "fill", "trade_id": "T-2", "quantity": Decimal("5"), "price": Decimal("410.5")}]).succeeded
+        2
+        """
+        body = []
+        for item in items:
+            fields = dict(item)
+            fields.setdefault("idempotency_key", new_idempotency_key())
+            body.append(_body(**fields))
+        return BatchResult.from_json(self._transport.request("POST", "/v1/trades/batch", body).json())
+
+    # Reads ------------------------------------------------------------------------------------------------------
+
+    def get_trade(self, trade_id: str) -> Trade:
+        """The trade's current state; ``NotFound`` when unknown or deleted."""
+        return Trade.from_json(self._transport.request("GET", f"/v1/trades/{_escape(trade_id)}").json())
+
+    def history(self, trade_id: str) -> list[TradeEvent]:
+        """Every event of the trade, oldest first."""
+        answer = self._transport.request("GET", f"/v1/trades/{_escape(trade_id)}/history").json()
+        return [TradeEvent.from_json(e) for e in answer["items"]]
+
+    def trades(self, account: str | None = None, symbol: str | None = None, status: str | None = None,
+               start: datetime | None = None, end: datetime | None = None) -> Iterator[Trade]:
+        """Every matching trade in ``executed_at``, ``trade_id`` order, following the cursor across all pages (none
+        repeated or skipped while others arrive). ``start`` is inclusive, ``end`` exclusive.
+
+        >>> day = datetime(2026, 11, 27, tzinfo=timezone.utc)                                # doctest: +SKIP
+        >>> sum(t.quantity for t in client.trades(account="ACC-1", start=day, end=day + timedelta(days=1)))  # doctest: +SKIP
+        Decimal('1250')
+        """
+        params: dict[str, Any] = {"limit": self._page_size}
+        for name, value in (("account", account), ("symbol", symbol), ("status", status), ("from", start), ("to", end)):
+            if value is not None:
+                params[name] = _wire(value)
+        cursor: str | None = None
+        while True:
+            query = dict(params, **({"cursor": cursor} if cursor else {}))
+            page = self._transport.request("GET", f"/v1/trades?{urlencode(query)}").json()
+            for item in page["items"]:
+                yield Trade.from_json(item)
+            cursor = page.get("nextCursor")
+            if not cursor:
+                return
+
+    def positions(self, account: str | None = None) -> list[Position]:
+        """Positions of one account, or of every account the key may see."""
+        path = "/v1/positions" + (f"?{urlencode({'account': account})}" if account is not None else "")
+        return [Position.from_json(p) for p in self._transport.request("GET", path).json()["items"]]
+
+    def query(self, sql: str, *, as_frame: bool | None = None) -> Any:
+        """Runs one read-only SELECT (an admin key, or readers where the service allows it).
+
+        Returns a ``pandas.DataFrame`` when pandas is importable (or ``as_frame=True``), else a list of dicts.
+        Decimal columns hold ``Decimal`` objects (dtype ``object``), times are ``datetime64[ns, UTC]``, integers
+        ``int64`` (``Int64`` with NULLs). The result is read as Arrow when ``pyarrow`` is importable, as CSV otherwise.
+
+        >>> client.query("SELECT account, sum(quantity) AS qty FROM current_trade_state GROUP BY account")  # doctest: +SKIP
+          account          qty
+        0   ACC-1  1250.00000000
+        """
+        frame = _has("pandas") if as_frame is None else as_frame
+        if not frame:
+            return _query.rows_from_json(self._transport.request("POST", "/v1/query", {"sql": sql}).json())
+        if _has("pyarrow"):
+            answer = self._transport.request("POST", "/v1/query", {"sql": sql}, accept="application/vnd.apache.arrow.stream")
+            return _query.frame_from_arrow(answer.body)
+        columns = self._columns(sql)
+        answer = self._transport.request("POST", "/v1/query", {"sql": sql}, accept="text/csv")
+        return _query.frame_from_csv(answer.body, columns)
+
+    def query_bytes(self, sql: str, media_type: str = "application/vnd.apache.arrow.stream") -> bytes:
+        """The raw answer in another format: ``application/vnd.apache.arrow.stream``, ``application/vnd.apache.parquet``,
+        ``text/csv`` or ``application/json``."""
+        return self._transport.request("POST", "/v1/query", {"sql": sql}, accept=media_type).body
+
+    # -----------------------------------------------------------------------------------------------------------
+
+    def _columns(self, sql: str) -> list[tuple[str, str]]:
+        """The result's column names and kinds, from the same SELECT with no rows (CSV carries no types)."""
+        probe = f"SELECT * FROM ({sql.strip().rstrip(';')}) AS tradestore_columns LIMIT 0"
+        answer = self._transport.request("POST", "/v1/query", {"sql": probe}).json()
+        return [(c["name"], _query.kind(c["type"])) for c in answer["columns"]]
+
+    def _command(self, method: str, path: str, body: dict[str, Any] | None, idempotency_key: str | None) -> Trade:
+        key = idempotency_key or new_idempotency_key()
+        return Trade.from_json(self._transport.request(method, path, body, idempotency_key=key).json())
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(module) is not None

@@ -1,0 +1,134 @@
+"""One HTTP exchange with retries: 503 and 429 (after ``Retry-After``), dropped connections and timeouts are retried
+with the same request, idempotency key included; 307/308 are followed to the address they name."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import socket
+import time
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ._errors import ProblemError, RequestTimeout
+
+_MAX_REDIRECTS = 5
+
+
+@dataclass
+class Response:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def json(self) -> Any:
+        # Numbers with a fraction become Decimal, never float: money stays exact.
+        from decimal import Decimal
+        return json.loads(self.body, parse_float=Decimal)
+
+
+class Transport:
+    """Keeps one connection per host (not thread-safe: use one ``Client`` per thread)."""
+
+    def __init__(self, base_url: str, api_key: str | None, timeout: float, max_retries: int, max_retry_delay: float) -> None:
+        parsed = urllib.parse.urlsplit(base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"base_url: must be an absolute http:// or https:// address, got {base_url!r}")
+        if timeout <= 0:
+            raise ValueError(f"timeout: must be positive, got {timeout}")
+        if not 0 <= max_retries <= 10:
+            raise ValueError(f"max_retries: must be 0-10, got {max_retries}")
+        self._base = parsed
+        self._api_key = api_key
+        self._timeout = timeout
+        self._max_retries = max_retries
+        self._max_retry_delay = max_retry_delay
+        self._connections: dict[tuple[str, str, int | None], http.client.HTTPConnection] = {}
+
+    def close(self) -> None:
+        for connection in self._connections.values():
+            connection.close()
+        self._connections.clear()
+
+    def request(self, method: str, path: str, body: Any = None, idempotency_key: str | None = None,
+                accept: str = "application/json") -> Response:
+        payload = None if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
+        headers = {"Accept": accept}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+
+        target = self._base._replace(path=self._base.path.rstrip("/") + path.split("?")[0],
+                                     query=path.split("?", 1)[1] if "?" in path else "")
+        redirects = 0
+        attempt = 0
+        while True:
+            try:
+                response = self._exchange(target, method, payload, headers)
+            except (ConnectionError, http.client.HTTPException, socket.timeout, TimeoutError, OSError) as error:
+                if attempt >= self._max_retries:
+                    if isinstance(error, (socket.timeout, TimeoutError)):
+                        raise RequestTimeout(f"{method} {path}: no answer within {self._timeout} s after {attempt + 1} attempt(s)") from error
+                    raise
+                self._wait(None, attempt)
+                attempt += 1
+                continue
+
+            if response.status in (307, 308) and response.headers.get("Location") and redirects < _MAX_REDIRECTS:
+                redirects += 1
+                target = urllib.parse.urlsplit(urllib.parse.urljoin(urllib.parse.urlunsplit(target), response.headers["Location"]))
+                continue
+            if 200 <= response.status < 300:
+                return response
+            if response.status in (429, 503) and attempt < self._max_retries:
+                self._wait(response.headers.get("Retry-After"), attempt)
+                attempt += 1
+                continue
+            raise _problem(response)
+
+    def _exchange(self, target: urllib.parse.SplitResult, method: str, payload: bytes | None, headers: Mapping[str, str]) -> Response:
+        key = (target.scheme, target.hostname or "", target.port)
+        connection = self._connections.get(key)
+        if connection is None:
+            kind = http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
+            connection = kind(target.hostname or "", target.port, timeout=self._timeout)
+            self._connections[key] = connection
+        path = target.path + (f"?{target.query}" if target.query else "")
+        try:
+            connection.request(method, path, body=payload, headers=dict(headers))
+            answer = connection.getresponse()
+            body = answer.read()
+        except BaseException:
+            # The connection's state is unknown: the next attempt opens a fresh one.
+            connection.close()
+            self._connections.pop(key, None)
+            raise
+        if answer.getheader("Connection", "").lower() == "close":
+            connection.close()
+            self._connections.pop(key, None)
+        return Response(answer.status, answer.headers, body)
+
+    def _wait(self, retry_after: str | None, attempt: int) -> None:
+        delay = min(5.0, 0.1 * 2 ** attempt) * (0.5 + random.random() / 2)
+        if retry_after:
+            try:
+                delay = float(retry_after)
+            except ValueError:
+                pass
+        time.sleep(max(0.0, min(delay, self._max_retry_delay)))
+
+
+def _problem(response: Response) -> ProblemError:
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or "type" not in data:
+        text = response.body[:500].decode("utf-8", "replace")
+        data = {"type": "about:blank", "title": http.client.responses.get(response.status, str(response.status)), "status": response.status, "detail": text}
+    return ProblemError.from_problem(data, response.status)

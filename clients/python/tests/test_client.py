@@ -1,0 +1,271 @@
+"""The Python client against a real TradeStore server."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+import tradestore
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:20]}"
+
+
+def in_duckdb(client: tradestore.Client, *trade_ids: str) -> None:
+    """SQL sees DuckDB, which trails the acknowledgement by the apply lag; history() answers only once DuckDB holds
+    the trade's last acknowledged event, so after it a query sees the trade."""
+    for trade_id in trade_ids:
+        client.history(trade_id)
+
+
+def test_lifecycle_every_command_answers_the_new_state_and_history_has_each_event(client: tradestore.Client) -> None:
+    trade_id = new_id("LC")
+
+    created = client.create_trade(trade_id, "ACC-PY", "AAPL", "buy", Decimal("100"), Decimal("189.25"), venue="XNAS")
+    amended = client.amend(trade_id, created.version, price=Decimal("189.30"))
+    filled = client.fill(trade_id, Decimal("40"), Decimal("189.29"))
+    cancelled = client.cancel(trade_id)
+    read = client.get_trade(trade_id)
+    deleted = client.delete(trade_id, cancelled.version)
+    history = client.history(trade_id)
+
+    assert (created.status, created.version, created.venue) == ("new", 1, "XNAS")
+    assert amended.price == Decimal("189.30")
+    assert (filled.status, filled.filled_quantity, filled.average_fill_price) == ("partially_filled", Decimal("40"), Decimal("189.29"))
+    assert read == cancelled
+    assert deleted.status == "deleted"
+    assert [e.type for e in history] == ["create", "amend", "fill", "cancel", "delete"]
+    assert history[2].last_quantity == Decimal("40")
+    assert all(e.idempotency_key and e.idempotency_key.startswith("tsp-") for e in history)
+    assert created.executed_at.tzinfo is not None and created.executed_at.utcoffset() == timedelta(0)
+    with pytest.raises(tradestore.NotFound) as missing:
+        client.get_trade(trade_id)
+    assert missing.value.status == 404
+
+
+@pytest.mark.parametrize("text", ["0.00000001", "9999999999.99999999", "1234567890.12345678"])
+def test_decimals_round_trip_exactly(client: tradestore.Client, text: str) -> None:
+    trade_id = new_id("DEC")
+
+    created = client.create_trade(trade_id, "ACC-DEC", "EURUSD", "sell", Decimal(text), Decimal(text))
+    read = client.get_trade(trade_id)
+    in_duckdb(client, trade_id)
+    rows = client.query(f"SELECT quantity, price FROM current_trade_state WHERE trade_id = '{trade_id}'", as_frame=False)
+    frame = client.query(f"SELECT quantity, price FROM current_trade_state WHERE trade_id = '{trade_id}'")
+
+    assert (created.quantity, created.price) == (Decimal(text), Decimal(text))
+    assert (read.quantity, read.price) == (Decimal(text), Decimal(text))
+    assert rows[0]["quantity"] == Decimal(text) and isinstance(rows[0]["quantity"], Decimal)
+    assert frame["price"][0] == Decimal(text) and isinstance(frame["price"][0], Decimal)
+
+
+def test_float_quantity_refused_before_anything_is_sent(client: tradestore.Client) -> None:
+    trade_id = new_id("FLT")
+
+    with pytest.raises(TypeError, match="float"):
+        client.create_trade(trade_id, "ACC-F", "AAPL", "buy", 0.1, Decimal("1"))  # type: ignore[arg-type]
+
+    with pytest.raises(tradestore.NotFound):
+        client.get_trade(trade_id)
+
+
+def test_problem_becomes_problem_error_naming_the_field(client: tradestore.Client) -> None:
+    with pytest.raises(tradestore.ProblemError) as problem:
+        client.create_trade(new_id("BAD"), "ACC-BAD", "AAPL", "buy", Decimal("-1"), Decimal("10"))
+
+    assert problem.value.status == 400
+    assert problem.value.type == "urn:tradestore:problem:validation"
+    assert problem.value.field == "quantity"
+    assert problem.value.title and problem.value.detail
+
+
+def test_stale_version_raises_version_conflict_with_current_version(client: tradestore.Client) -> None:
+    trade_id = new_id("VC")
+    client.create_trade(trade_id, "ACC-VC", "AAPL", "buy", 10, 1)
+    client.amend(trade_id, 1, quantity=Decimal("11"))
+
+    with pytest.raises(tradestore.VersionConflict) as conflict:
+        client.amend(trade_id, 1, quantity=Decimal("12"))
+
+    assert (conflict.value.status, conflict.value.current_version) == (409, 2)
+    assert client.get_trade(trade_id).quantity == Decimal("11")
+
+
+def test_batch_each_item_succeeds_or_fails_alone(client: tradestore.Client) -> None:
+    trade_id = new_id("BA")
+
+    result = client.batch([
+        {"trade_id": trade_id, "account": "ACC-BA", "symbol": "MSFT", "side": "sell", "quantity": Decimal("5"), "price": Decimal("410")},
+        {"type": "fill", "trade_id": trade_id, "quantity": Decimal("5"), "price": Decimal("410.5")},
+        {"type": "amend", "trade_id": new_id("NONE"), "expected_version": 1, "price": Decimal("1")},
+        {"trade_id": new_id("BA"), "account": "ACC-BA", "symbol": "MSFT", "side": "sell", "quantity": Decimal("5"), "price": "0.000000001"},
+    ])
+
+    assert (result.succeeded, result.failed) == (2, 2)
+    assert result.results[1].trade is not None and result.results[1].trade.status == "filled"
+    assert result.results[2].status == 404
+    assert (result.results[3].status, result.results[3].problem["field"]) == (400, "price")
+
+
+def test_retry_after_a_dropped_connection_writes_once(server_url: str, proxy_factory) -> None:
+    proxy = proxy_factory("drop")
+    trade_id = new_id("DROP")
+
+    with tradestore.Client(proxy.url) as through_proxy:
+        trade = through_proxy.create_trade(trade_id, "ACC-R", "AAPL", "buy", 1, 2)
+
+    keys = proxy.header("Idempotency-Key")
+    assert len(keys) == 2 and keys[0] is not None and keys[0] == keys[1]
+    assert trade.version == 1
+    with tradestore.Client(server_url) as direct:
+        history = direct.history(trade_id)
+    assert [e.idempotency_key for e in history] == [keys[0]]
+
+
+def test_retry_after_a_timeout_reuses_the_key_and_fills_once(server_url: str, client: tradestore.Client, proxy_factory) -> None:
+    trade_id = new_id("SLOW")
+    client.create_trade(trade_id, "ACC-R", "AAPL", "buy", 10, 2)
+    proxy = proxy_factory("hold")
+
+    with tradestore.Client(proxy.url, timeout=1.0) as through_proxy:
+        trade = through_proxy.fill(trade_id, Decimal("4"), Decimal("2"))
+
+    keys = proxy.header("Idempotency-Key")
+    assert len(keys) >= 2 and keys[0] is not None and all(k == keys[0] for k in keys)
+    assert trade.filled_quantity == Decimal("4")
+    assert [e.type for e in client.history(trade_id)] == ["create", "fill"]
+
+
+def test_every_attempt_times_out_raises_request_timeout_and_a_manual_retry_writes_once(client: tradestore.Client, proxy_factory) -> None:
+    proxy = proxy_factory("hold", "hold")
+    trade_id = new_id("TO")
+
+    with tradestore.Client(proxy.url, timeout=1.0, max_retries=1) as through_proxy:
+        with pytest.raises(tradestore.RequestTimeout):
+            through_proxy.create_trade(trade_id, "ACC-R", "AAPL", "buy", 1, 2, idempotency_key=f"order-{trade_id}")
+    with tradestore.Client(proxy.url) as patient:
+        trade = patient.create_trade(trade_id, "ACC-R", "AAPL", "buy", 1, 2, idempotency_key=f"order-{trade_id}")
+
+    assert trade.version == 1
+    assert len(client.history(trade_id)) == 1
+
+
+def test_busy_503_is_retried_after_retry_after(proxy_factory) -> None:
+    proxy = proxy_factory("busy")
+    trade_id = new_id("BUSY")
+
+    with tradestore.Client(proxy.url) as through_proxy:
+        trade = through_proxy.create_trade(trade_id, "ACC-R", "AAPL", "buy", 1, 2)
+
+    keys = proxy.header("Idempotency-Key")
+    assert trade.trade_id == trade_id
+    assert len(keys) == 2 and keys[0] == keys[1]
+
+
+def test_redirect_307_is_followed_to_the_leader_with_body_and_key(client: tradestore.Client, proxy_factory) -> None:
+    proxy = proxy_factory("redirect")
+    trade_id = new_id("R307")
+
+    with tradestore.Client(proxy.url) as through_proxy:
+        trade = through_proxy.create_trade(trade_id, "ACC-R", "AAPL", "sell", 3, 4, idempotency_key=f"k-{trade_id}")
+
+    assert (trade.trade_id, trade.quantity) == (trade_id, Decimal("3"))
+    assert [e.idempotency_key for e in client.history(trade_id)] == [f"k-{trade_id}"]
+
+
+def test_trades_pages_through_2500_trades_without_repeat_or_gap(server_url: str) -> None:
+    account = new_id("PG")
+    day = datetime(2026, 11, 27, tzinfo=timezone.utc)
+    expected = []
+    with tradestore.Client(server_url, page_size=300) as paging:
+        for chunk in range(5):
+            items = []
+            for i in range(chunk * 500, chunk * 500 + 500):
+                trade_id = f"{account}-{i:04d}"
+                expected.append(trade_id)
+                items.append({"trade_id": trade_id, "account": account, "symbol": "AAPL", "side": "buy", "quantity": 1, "price": 1,
+                              "executed_at": day + timedelta(seconds=i % 97)})
+            assert paging.batch(items).failed == 0
+
+        listed = list(paging.trades(account=account, start=day, end=day + timedelta(days=1)))
+
+    ids = [t.trade_id for t in listed]
+    assert len(ids) == 2500
+    assert sorted(ids) == sorted(expected)
+    assert ids == [t.trade_id for t in sorted(listed, key=lambda t: (t.executed_at, t.trade_id))]
+
+
+def test_positions_by_account(client: tradestore.Client) -> None:
+    account = new_id("POS")
+    for side, quantity, price in (("buy", 10, 100), ("buy", 30, 104), ("sell", 15, 110)):
+        trade = client.create_trade(new_id("P"), account, "IBM", side, quantity, price)
+        client.fill(trade.trade_id, quantity, price)
+
+    (position,) = client.positions(account)
+
+    assert (position.symbol, position.net_quantity, position.bought_quantity, position.bought_notional) == (
+        "IBM", Decimal("25"), Decimal("40"), Decimal("4120"))
+    assert position.average_price == Decimal("103")
+
+
+def test_query_dataframe_has_decimal_objects_utc_times_and_integers(client: tradestore.Client) -> None:
+    pd = pytest.importorskip("pandas")
+    account = new_id("QDF")
+    executed = datetime(2026, 11, 30, 9, 30, 0, 123456, tzinfo=timezone.utc)
+    client.create_trade(f"{account}-1", account, "AAPL", "buy", Decimal("7.5"), Decimal("0.00000001"), executed_at=executed, venue="a,b")
+    client.create_trade(f"{account}-2", account, "MSFT", "sell", Decimal("2"), Decimal("3"), executed_at=executed)
+    in_duckdb(client, f"{account}-1", f"{account}-2")
+
+    frame = client.query(f"SELECT trade_id, quantity, price, version, executed_at, venue, 1.5::DOUBLE AS ratio "
+                         f"FROM current_trade_state WHERE account = '{account}' ORDER BY trade_id")
+
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == ["trade_id", "quantity", "price", "version", "executed_at", "venue", "ratio"]
+    assert frame["quantity"].dtype == object and all(isinstance(v, Decimal) for v in frame["quantity"])
+    assert list(frame["price"]) == [Decimal("0.00000001"), Decimal("3")]
+    assert str(frame["executed_at"].dtype) == "datetime64[ns, UTC]"
+    assert frame["executed_at"][0] == pd.Timestamp(executed)
+    assert str(frame["version"].dtype) == "int64"
+    assert str(frame["ratio"].dtype) == "float64"
+    assert frame["venue"][0] == "a,b" and frame["venue"][1] is None
+
+
+def test_query_without_pandas_returns_typed_dicts(client: tradestore.Client) -> None:
+    trade_id = new_id("QD")
+    client.create_trade(trade_id, "ACC-QD", "AAPL", "buy", Decimal("7.5"), Decimal("2"))
+    in_duckdb(client, trade_id)
+
+    rows = client.query(f"SELECT trade_id, quantity, version, executed_at FROM current_trade_state WHERE trade_id = '{trade_id}'", as_frame=False)
+
+    assert rows == [{"trade_id": trade_id, "quantity": Decimal("7.5"), "version": 1, "executed_at": rows[0]["executed_at"]}]
+    assert isinstance(rows[0]["executed_at"], datetime) and rows[0]["executed_at"].utcoffset() == timedelta(0)
+
+
+def test_query_not_a_select_raises_problem_naming_sql(client: tradestore.Client) -> None:
+    with pytest.raises(tradestore.ProblemError) as problem:
+        client.query("DELETE FROM trade_events")
+
+    assert (problem.value.type, problem.value.field) == ("urn:tradestore:problem:query-rejected", "sql")
+
+
+def test_query_bytes_arrow_stream_starts_with_the_ipc_continuation_marker(client: tradestore.Client) -> None:
+    body = client.query_bytes("SELECT 1 AS one", "application/vnd.apache.arrow.stream")
+
+    assert body[:4] == b"\xff\xff\xff\xff"
+
+
+def test_bad_base_url_refused_naming_the_option() -> None:
+    with pytest.raises(ValueError, match="base_url"):
+        tradestore.Client("localhost:5080")
+
+
+def test_query_without_pandas_nested_values_and_wide_decimals_keep_their_shape_and_digits(client: tradestore.Client) -> None:
+    rows = client.query("SELECT [1, 2] AS l, {'a': 1, 'b': 'x'} AS st, '12345678901234567890.123456789012345678'::DECIMAL(38,18) AS wide, "
+                        "0.00000001::DECIMAL(18,8) AS small", as_frame=False)
+
+    assert rows == [{"l": [1, 2], "st": {"a": 1, "b": "x"}, "wide": Decimal("12345678901234567890.123456789012345678"),
+                     "small": Decimal("0.00000001")}]

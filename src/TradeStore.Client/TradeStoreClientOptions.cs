@@ -1,0 +1,55 @@
+namespace TradeStore.Client;
+
+/// <summary>
+/// Where the service is and how patiently to talk to it. Validated when the client is made, so a bad value fails
+/// at start-up rather than on the first trade.
+/// </summary>
+public sealed class TradeStoreClientOptions
+{
+    /// <summary>The service's address, e.g. <c>http://127.0.0.1:5080</c>.</summary>
+    public Uri? BaseAddress { get; set; }
+
+    /// <summary>The API key (<c>ts_…</c>), sent as <c>Authorization: Bearer</c>; none for the embedded default on loopback.</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Longest wait for one attempt's answer; a longer one is abandoned and retried like a dropped connection.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Attempts after the first on 503, 429, a dropped connection or a timeout (0–10).</summary>
+    public int MaxRetries { get; set; } = 3;
+
+    /// <summary>Longest pause before a retry, also when the server's <c>Retry-After</c> asks for more.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Trades asked for per page when <see cref="TradeStoreClient.TradesAsync"/> follows the cursors (1–100000; the server's <c>Api:MaxPageSize</c> bounds it).</summary>
+    public int PageSize { get; set; } = 1000;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad option.</summary>
+    public void Validate()
+    {
+        if (BaseAddress is null || !BaseAddress.IsAbsoluteUri || (BaseAddress.Scheme != Uri.UriSchemeHttp && BaseAddress.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new ArgumentException($"{nameof(BaseAddress)}: must be an absolute http:// or https:// address, got '{BaseAddress}'.", nameof(BaseAddress));
+        }
+
+        if (Timeout <= TimeSpan.Zero && Timeout != System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentException($"{nameof(Timeout)}: must be positive, got {Timeout}.", nameof(Timeout));
+        }
+
+        if (MaxRetries is < 0 or > 10)
+        {
+            throw new ArgumentException($"{nameof(MaxRetries)}: must be 0–10, got {MaxRetries}.", nameof(MaxRetries));
+        }
+
+        if (MaxRetryDelay < TimeSpan.Zero)
+        {
+            throw new ArgumentException($"{nameof(MaxRetryDelay)}: must not be negative, got {MaxRetryDelay}.", nameof(MaxRetryDelay));
+        }
+
+        if (PageSize is < 1 or > 100_000)
+        {
+            throw new ArgumentException($"{nameof(PageSize)}: must be 1–100000, got {PageSize}.", nameof(PageSize));
+        }
+    }
+}

@@ -1,0 +1,63 @@
+namespace TradeStore.Client;
+
+/// <summary>
+/// The service refused a request with RFC 7807 problem details. <see cref="Field"/> names the bad input,
+/// <see cref="CurrentVersion"/> the trade's version on a conflict. A refused request changed nothing.
+/// </summary>
+public class TradeStoreProblemException : Exception
+{
+    public TradeStoreProblemException(Problem problem)
+        : base($"{problem.Status} {problem.Title}: {problem.Detail}{(problem.Field is null ? "" : $" (field '{problem.Field}')")}")
+    {
+        Problem = problem;
+    }
+
+    public TradeStoreProblemException()
+        : this(new Problem("about:blank", "Unknown problem", 0, null))
+    {
+    }
+
+    public TradeStoreProblemException(string message)
+        : this(new Problem("about:blank", message, 0, message))
+    {
+    }
+
+    public TradeStoreProblemException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Problem = new Problem("about:blank", message, 0, message);
+    }
+
+    public Problem Problem { get; }
+
+    public int Status => Problem.Status;
+
+    /// <summary>The problem type, e.g. <c>urn:tradestore:problem:version-conflict</c>.</summary>
+    public string Type => Problem.Type;
+
+    public string Title => Problem.Title;
+
+    public string? Detail => Problem.Detail;
+
+    public string? Field => Problem.Field;
+
+    public long? CurrentVersion => Problem.CurrentVersion;
+
+    /// <summary>The exception for a problem: the matching subclass for a version conflict, an unknown trade or a forbidden request.</summary>
+    public static TradeStoreProblemException For(Problem problem) => problem.Type switch
+    {
+        "urn:tradestore:problem:version-conflict" => new VersionConflictException(problem),
+        "urn:tradestore:problem:not-found" => new NotFoundException(problem),
+        "urn:tradestore:problem:forbidden" => new ForbiddenException(problem),
+        _ => new TradeStoreProblemException(problem),
+    };
+}
+
+/// <summary>409 <c>version-conflict</c>: the <c>expectedVersion</c> was stale; <see cref="TradeStoreProblemException.CurrentVersion"/> is the current one.</summary>
+public sealed class VersionConflictException(Problem problem) : TradeStoreProblemException(problem);
+
+/// <summary>404 <c>not-found</c>: an unknown or deleted trade (or one of an account the key may not see).</summary>
+public sealed class NotFoundException(Problem problem) : TradeStoreProblemException(problem);
+
+/// <summary>403 <c>forbidden</c>: the key's role or accounts do not allow the request.</summary>
+public sealed class ForbiddenException(Problem problem) : TradeStoreProblemException(problem);

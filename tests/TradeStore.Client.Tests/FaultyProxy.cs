@@ -1,0 +1,202 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace TradeStore.Client.Tests;
+
+/// <summary>What the proxy does with one accepted connection.</summary>
+public enum ProxyFault
+{
+    /// <summary>Relay both ways.</summary>
+    None,
+
+    /// <summary>Relay the request, then close the connection as soon as the server's answer starts: the write happened, the answer is lost.</summary>
+    DropAnswer,
+
+    /// <summary>Relay the request and never relay the answer, keeping the connection open: the caller times out.</summary>
+    HoldAnswer,
+
+    /// <summary>Answer <c>503</c> with <c>Retry-After: 1</c> without relaying anything.</summary>
+    Busy,
+
+    /// <summary>Answer <c>307</c> pointing at the server (a follower sending its caller to the leader).</summary>
+    RedirectToServer,
+}
+
+/// <summary>
+/// A TCP proxy on loopback in front of the real server that breaks chosen connections the way networks and busy or
+/// clustered servers do. Each new connection takes the next queued fault (none once the queue is empty), and the
+/// request head of every connection is recorded, so a test can see what each attempt carried.
+/// </summary>
+public sealed class FaultyProxy : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly Uri _server;
+    private readonly Queue<ProxyFault> _faults = new();
+    private readonly List<string> _requestHeads = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _connections = [];
+    private readonly Task _accepting;
+
+    public FaultyProxy(Uri server, params ProxyFault[] faults)
+    {
+        _server = server;
+        foreach (var fault in faults)
+        {
+            _faults.Enqueue(fault);
+        }
+
+        _listener.Start();
+        Address = new Uri($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}");
+        _accepting = AcceptAsync();
+    }
+
+    public Uri Address { get; }
+
+    /// <summary>The head (request line and headers) of the first request on each connection, in order.</summary>
+    public IReadOnlyList<string> RequestHeads
+    {
+        get
+        {
+            lock (_requestHeads)
+            {
+                return [.. _requestHeads];
+            }
+        }
+    }
+
+    /// <summary>The value of <paramref name="header"/> in each recorded request head (null where absent).</summary>
+    public IReadOnlyList<string?> Header(string header) =>
+        [.. RequestHeads.Select(head => head.Split("\r\n").Skip(1)
+            .Where(line => line.StartsWith(header + ":", StringComparison.OrdinalIgnoreCase))
+            .Select(line => line[(header.Length + 1)..].Trim()).FirstOrDefault())];
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync(_stop.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+
+            ProxyFault fault;
+            lock (_faults)
+            {
+                fault = _faults.Count > 0 ? _faults.Dequeue() : ProxyFault.None;
+            }
+
+            lock (_connections)
+            {
+                _connections.Add(HandleAsync(client, fault));
+            }
+        }
+    }
+
+    private async Task HandleAsync(TcpClient client, ProxyFault fault)
+    {
+        using (client)
+        {
+            var downstream = client.GetStream();
+            try
+            {
+                var head = await ReadHeadAsync(downstream);
+                lock (_requestHeads)
+                {
+                    _requestHeads.Add(Encoding.ASCII.GetString(head));
+                }
+
+                if (fault is ProxyFault.Busy or ProxyFault.RedirectToServer)
+                {
+                    await DrainBodyAsync(downstream, head);
+                    var location = new Uri(_server, head.Length > 0 ? Encoding.ASCII.GetString(head).Split(' ')[1] : "/");
+                    const string busy = """{"type":"urn:tradestore:problem:busy","title":"Busy","status":503,"detail":"The write queue is full."}""";
+                    var answer = fault == ProxyFault.Busy
+                        ? $"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/problem+json\r\nConnection: close\r\nContent-Length: {busy.Length}\r\n\r\n{busy}"
+                        : $"HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+                    await downstream.WriteAsync(Encoding.ASCII.GetBytes(answer), _stop.Token);
+                    return;
+                }
+
+                using var upstreamClient = new TcpClient();
+                await upstreamClient.ConnectAsync(_server.Host, _server.Port, _stop.Token);
+                var upstream = upstreamClient.GetStream();
+                await upstream.WriteAsync(head, _stop.Token);
+                var requests = downstream.CopyToAsync(upstream, _stop.Token);
+                switch (fault)
+                {
+                    case ProxyFault.DropAnswer:
+                        var first = new byte[1];
+                        await upstream.ReadExactlyAsync(first, _stop.Token); // the server has committed and started answering
+                        client.Client.LingerState = new LingerOption(true, 0);
+                        return; // closing without relaying: the caller sees the connection drop
+                    case ProxyFault.HoldAnswer:
+                        await Task.Delay(Timeout.Infinite, _stop.Token);
+                        return;
+                    default:
+                        var answers = upstream.CopyToAsync(downstream, _stop.Token);
+                        await Task.WhenAny(requests, answers);
+                        return;
+                }
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException or EndOfStreamException)
+            {
+                // Either side went away: the connection is over.
+            }
+        }
+    }
+
+    /// <summary>Reads up to and including the blank line that ends the request head.</summary>
+    private async Task<byte[]> ReadHeadAsync(NetworkStream stream)
+    {
+        var head = new List<byte>();
+        var one = new byte[1];
+        while (head.Count < 64 * 1024)
+        {
+            if (await stream.ReadAsync(one, _stop.Token) == 0)
+            {
+                break;
+            }
+
+            head.Add(one[0]);
+            if (head.Count >= 4 && head[^4] == '\r' && head[^3] == '\n' && head[^2] == '\r' && head[^1] == '\n')
+            {
+                break;
+            }
+        }
+
+        return [.. head];
+    }
+
+    private async Task DrainBodyAsync(NetworkStream stream, byte[] head)
+    {
+        var length = Encoding.ASCII.GetString(head).Split("\r\n")
+            .Where(line => line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))
+            .Select(line => int.Parse(line["Content-Length:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture))
+            .FirstOrDefault();
+        if (length > 0)
+        {
+            await stream.ReadExactlyAsync(new byte[length], _stop.Token);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        await _accepting;
+        Task[] connections;
+        lock (_connections)
+        {
+            connections = [.. _connections];
+        }
+
+        await Task.WhenAll(connections);
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,63 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+using TradeStore.Server;
+using TradeStore.Server.Configuration;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Client.Tests;
+
+/// <summary>
+/// The real TradeStore host on Kestrel on a loopback port, with a real DuckDB file: the client talks to it over TCP like
+/// any caller. The query row limit is 5,000 so the limit can be shown; request limits are off so tests do not trip them.
+/// </summary>
+public sealed class LiveServer : IAsyncLifetime
+{
+    public const int QueryMaxRows = 5_000;
+
+    private readonly TempDirectory _data = new("client");
+    private WebApplication? _app;
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        BaseAddress = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        var environment = new Dictionary<string, string>
+        {
+            ["TRADESTORE__STORAGE__DATADIRECTORY"] = _data.Path,
+            ["TRADESTORE__SERVER__URLS"] = BaseAddress.ToString().TrimEnd('/'),
+            ["TRADESTORE__SECURITY__QUERY__MAXROWS"] = QueryMaxRows.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["TRADESTORE__SECURITY__QUERY__MAXCONCURRENT"] = "8",
+            ["TRADESTORE__SECURITY__REQUESTSPERSECOND"] = "0",
+            ["TRADESTORE__SECURITY__CONCURRENTREQUESTS"] = "0",
+        };
+        var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs
+        {
+            BaseDirectory = _data.Path,
+            WorkingDirectory = _data.Path,
+            Environment = environment,
+        });
+        _app = TradeStoreHost.Build(configuration, builder => builder.Logging.ClearProviders());
+        await _app.StartAsync(TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>A client of its own (own connection pool) on this server, or on <paramref name="via"/> (a proxy in front of it).</summary>
+    public TradeStoreClient Client(Uri? via = null, Action<TradeStoreClientOptions>? configure = null)
+    {
+        var options = new TradeStoreClientOptions { BaseAddress = via ?? BaseAddress, MaxRetryDelay = TimeSpan.FromSeconds(2) };
+        configure?.Invoke(options);
+        var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = Timeout.InfiniteTimeSpan };
+        return new TradeStoreClient(http, options);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync(CancellationToken.None);
+            await _app.DisposeAsync();
+        }
+
+        _data.Dispose();
+    }
+}

@@ -1,0 +1,46 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace TradeStore.Client.Tests;
+
+/// <summary><c>services.AddTradeStoreClient(...)</c>: a working typed client from <c>IHttpClientFactory</c>, bad options refused.</summary>
+public sealed class RegistrationTests(LiveServer server) : IClassFixture<LiveServer>
+{
+    [Fact]
+    public async Task AddTradeStoreClient_Configured_ResolvesAClientThatTalksToTheServer()
+    {
+        var services = new ServiceCollection();
+        services.AddTradeStoreClient(o => o.BaseAddress = server.BaseAddress);
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<TradeStoreClient>();
+        var id = $"DI-{Guid.NewGuid():N}";
+
+        await client.CreateTradeAsync(new NewTrade(id, "ACC-DI", "AAPL", TradeSide.Buy, 1m, 1m), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(id, (await client.GetTradeAsync(id, TestContext.Current.CancellationToken)).TradeId);
+    }
+
+    [Theory]
+    [InlineData("localhost:5080", "BaseAddress")]
+    [InlineData("ftp://127.0.0.1/", "BaseAddress")]
+    public void AddTradeStoreClient_BadBaseAddress_RefusedNamingTheOption(string address, string option)
+    {
+        var services = new ServiceCollection();
+        services.AddTradeStoreClient(o => o.BaseAddress = new Uri(address, UriKind.RelativeOrAbsolute));
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.ThrowsAny<Exception>(() => provider.GetRequiredService<IOptions<TradeStoreClientOptions>>().Value);
+
+        Assert.Contains(option, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Constructor_PageSizeZero_RefusedNamingTheOption()
+    {
+        using var http = new HttpClient();
+
+        var error = Assert.Throws<ArgumentException>(() => new TradeStoreClient(http, new TradeStoreClientOptions { BaseAddress = server.BaseAddress, PageSize = 0 }));
+
+        Assert.Equal("PageSize", error.ParamName);
+    }
+}
