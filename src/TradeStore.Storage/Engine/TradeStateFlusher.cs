@@ -79,44 +79,6 @@ internal sealed class TradeStateFlusher : IDisposable
     public long FlushedSeq => Interlocked.Read(ref _flushedSeq);
 
     /// <summary>
-    /// A copy of the states not yet known to be in <c>trade_state</c> (the batch being written and the pending ones;
-    /// newer win) for which <paramref name="relevant"/> holds; <see langword="null"/> when more than
-    /// <paramref name="limit"/> trades are unflushed in all.
-    /// </summary>
-    public Dictionary<string, Trade>? Unflushed(int limit, Func<Trade, bool> relevant)
-    {
-        lock (_gate)
-        {
-            if (_pending.Count + (_inFlight?.Count ?? 0) > limit)
-            {
-                return null;
-            }
-
-            var states = new Dictionary<string, Trade>(StringComparer.Ordinal);
-            if (_inFlight is not null)
-            {
-                foreach (var (tradeId, pending) in _inFlight)
-                {
-                    if (relevant(pending.State))
-                    {
-                        states[tradeId] = pending.State;
-                    }
-                }
-            }
-
-            foreach (var (tradeId, pending) in _pending)
-            {
-                if (relevant(pending.State))
-                {
-                    states[tradeId] = pending.State;
-                }
-            }
-
-            return states;
-        }
-    }
-
-    /// <summary>
     /// Reads the checkpoint and the journal tail after it (trades whose state is newer than <c>trade_state</c>, e.g.
     /// after a kill before a flush) as the first pending set, and starts the flush thread. Before the writer starts.
     /// </summary>

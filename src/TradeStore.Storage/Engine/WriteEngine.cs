@@ -102,15 +102,6 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     public long StateFlushedSeq => _flusher?.FlushedSeq ?? 0;
 
     /// <summary>
-    /// The committed states the <c>trade_state</c> table may not hold yet (pending or being flushed) that satisfy
-    /// <paramref name="relevant"/>, by trade id; <see langword="null"/> when the engine is not running or more than
-    /// <paramref name="limit"/> trades wait. A table read that starts after this call, with these states laid over
-    /// it, is exact.
-    /// </summary>
-    internal IReadOnlyDictionary<string, Trade>? UnflushedStates(int limit, Func<Trade, bool> relevant) =>
-        Volatile.Read(ref _state) == Running ? _flusher?.Unflushed(limit, relevant) : null;
-
-    /// <summary>
     /// Opens the journal log (when none was given), replays into DuckDB what it lacks, loads the state index and
     /// starts the writer. The schema must already be migrated.
     /// </summary>
