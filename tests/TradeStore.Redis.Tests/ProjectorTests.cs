@@ -102,6 +102,8 @@ public sealed class ProjectorTests
         await projector.StartAsync(Ct);
         journal.Commit(new CreateTrade("I1", "A", "XYZ", Side.Buy, 1m, 10m), new CreateTrade("I2", "A", "XYZ", Side.Sell, 1m, 10m));
         await WaitForCheckpointAsync(redis, journal.LastSeq);
+        // Redis's key can be seen a moment before the projector has recorded the delivery in its own status.
+        await Eventually.TrueAsync(() => projector.Status.Checkpoint == journal.LastSeq, describe: () => $"status at {projector.Status.Checkpoint}");
 
         // An idle projector re-reads Redis's checkpoint every second: readiness polls across three of those re-reads.
         var reported = new HashSet<long>();
