@@ -44,7 +44,8 @@ query_loop() {
       body="$(python3 -c 'import json,sys; print(json.dumps({"sql": sys.argv[1]}))' "$sql")"
       start=$(date +%s.%N)
       code=$(curl -s -o "$log.body" -w '%{http_code}' -H 'Content-Type: application/json' -d "$body" "$url/v1/query" || echo 000)
-      type=$(grep -o 'urn:tradestore:problem:[a-z-]*' "$log.body" | head -1 | sed 's/urn:tradestore:problem://')
+      # (|| true: a 200 answer has no problem type, and under pipefail a failed grep would end the loop.)
+      type=$(grep -o 'urn:tradestore:problem:[a-z-]*' "$log.body" | head -1 | sed 's/urn:tradestore:problem://' || true)
       echo "$code/${type:-ok} $(echo "$(date +%s.%N) - $start" | bc) ${sql:0:60}" >>"$log"
     done
   done

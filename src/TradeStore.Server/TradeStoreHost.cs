@@ -61,7 +61,8 @@ public static class TradeStoreHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Server.ShutdownTimeout);
 
         builder.Services.AddTradeStoreOptions(settings);
-        var database = DuckDbDatabase.Open(settings.Storage.DatabasePath, settings.Storage.CheckpointThreshold);
+        var database = DuckDbDatabase.Open(settings.Storage.DatabasePath, settings.Storage.CheckpointThreshold, settings.Storage.DuckDbThreads,
+            settings.Storage.DuckDbMemoryLimit);
         JournalLog? journalLog = null;
         try
         {

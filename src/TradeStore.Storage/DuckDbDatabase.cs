@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using DuckDB.NET.Data;
 using TradeStore.Core.Options;
@@ -33,7 +34,9 @@ public sealed partial class DuckDbDatabase : IDisposable
     /// <exception cref="DatabaseOpenException">DuckDB refused to open or replay the file, or the file system refused (full, read-only, a path that is a file).</exception>
     /// <param name="path">The database file.</param>
     /// <param name="checkpointThreshold">DuckDB's <c>checkpoint_threshold</c> (see <see cref="StorageOptions.CheckpointThreshold"/>).</param>
-    public static DuckDbDatabase Open(string path, string checkpointThreshold = StorageOptions.DefaultCheckpointThreshold)
+    /// <param name="threads">DuckDB's <c>threads</c> (see <see cref="StorageOptions.DuckDbThreads"/>), or <see langword="null"/> for DuckDB's default (one per core), as offline tools use.</param>
+    /// <param name="memoryLimit">DuckDB's <c>memory_limit</c> (see <see cref="StorageOptions.DuckDbMemoryLimit"/>), or <see langword="null"/> for DuckDB's default.</param>
+    public static DuckDbDatabase Open(string path, string checkpointThreshold = StorageOptions.DefaultCheckpointThreshold, int? threads = null, string? memoryLimit = null)
     {
         var fullPath = System.IO.Path.GetFullPath(path);
         var directory = System.IO.Path.GetDirectoryName(fullPath)!;
@@ -73,11 +76,23 @@ public sealed partial class DuckDbDatabase : IDisposable
             // SET takes no parameters; a quote in the value is doubled, so it stays one string literal.
             command.CommandText = $"SET GLOBAL checkpoint_threshold = '{checkpointThreshold.Trim().Replace("'", "''", StringComparison.Ordinal)}'";
             command.ExecuteNonQuery();
+            if (threads is { } count)
+            {
+                command.CommandText = string.Create(CultureInfo.InvariantCulture, $"SET GLOBAL threads = {count}");
+                command.ExecuteNonQuery();
+            }
+
+            if (memoryLimit is not null)
+            {
+                command.CommandText = $"SET GLOBAL memory_limit = '{memoryLimit.Trim().Replace("'", "''", StringComparison.Ordinal)}'";
+                command.ExecuteNonQuery();
+            }
         }
         catch (DuckDBException ex)
         {
             connection.Dispose();
-            throw new DatabaseOpenException(fullPath, $"DuckDB refused checkpoint_threshold '{checkpointThreshold}': {ex.Message.Trim()}", ex);
+            throw new DatabaseOpenException(fullPath,
+                $"DuckDB refused its settings (checkpoint_threshold '{checkpointThreshold}', threads {threads?.ToString(CultureInfo.InvariantCulture) ?? "default"}, memory_limit '{memoryLimit ?? "default"}'): {ex.Message.Trim()}", ex);
         }
 
         return new DuckDbDatabase(fullPath, connection) { PreservedWal = walCopy };

@@ -32,6 +32,30 @@ public sealed class DuckDbCheckpointTests : IDisposable
     }
 
     [Fact]
+    public void Open_ThreadsAndMemoryLimit_SetInDuckDb()
+    {
+        using var database = DuckDbDatabase.Open(_dir.DatabasePath, StorageOptions.DefaultCheckpointThreshold, threads: 1, memoryLimit: "512MB");
+        using var connection = database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT current_setting('threads'), current_setting('memory_limit')";
+        using var reader = command.ExecuteReader();
+        Assert.True(reader.Read());
+
+        Assert.Equal(1L, Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture));
+        Assert.Equal(512_000_000, Bytes(Convert.ToString(reader.GetValue(1), CultureInfo.InvariantCulture)!), tolerance: 512_000_000 / 100);
+        Assert.Equal(1, new StorageOptions().DuckDbThreads);
+        Assert.Equal("2GB", new StorageOptions().DuckDbMemoryLimit);
+    }
+
+    [Fact]
+    public void Open_MemoryLimitDuckDbRefuses_OpenErrorNamingIt()
+    {
+        var error = Assert.Throws<DatabaseOpenException>(() => DuckDbDatabase.Open(_dir.DatabasePath, StorageOptions.DefaultCheckpointThreshold, threads: 1, memoryLimit: "lots"));
+
+        Assert.Contains("memory_limit 'lots'", error.Message);
+    }
+
+    [Fact]
     public void Open_ThresholdDuckDbRefuses_OpenErrorNamingTheValueAndFileUntouched()
     {
         var error = Assert.Throws<DatabaseOpenException>(() => DuckDbDatabase.Open(_dir.DatabasePath, "lots"));

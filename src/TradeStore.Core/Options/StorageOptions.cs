@@ -55,6 +55,27 @@ public sealed class StorageOptions
     [Range(65_536L, 4_294_967_296L, ErrorMessage = "must be between 65536 and 4294967296 bytes.")]
     public long JournalSegmentBytes { get; set; } = 64L << 20;
 
+    /// <summary>
+    /// DuckDB's <c>threads</c> for the server's database instance. DuckDB's worker threads are shared by the writer and by
+    /// <c>POST /v1/query</c> and run at normal CPU priority; with one thread, a query runs only on its own low-priority
+    /// query thread and cannot take CPU from acknowledgements (docs/security.md, "Queries and the write path"). Raise
+    /// it for faster analytical queries on a machine with cores to spare, at that cost.
+    /// </summary>
+    /// <value>Default 1.</value>
+    [Range(1, 1024, ErrorMessage = "must be between 1 and 1024.")]
+    public int DuckDbThreads { get; set; } = 1;
+
+    /// <summary>
+    /// DuckDB's <c>memory_limit</c> for the server's database instance, for example <c>2GB</c>: what its buffer
+    /// manager may hold for queries and applies together; a query past it spills to disk or fails with 422
+    /// instead of growing the process. The journal log acknowledges writes, so an apply that DuckDB refuses while a
+    /// query holds the memory is retried and never delays an acknowledgement (docs/security.md).
+    /// </summary>
+    /// <value>Default <c>2GB</c>.</value>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "must be a size such as 2GB.")]
+    [RegularExpression(@"^\s*[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)\s*$", ErrorMessage = "must be a size such as 512MB, 2GB or 8GiB.")]
+    public string DuckDbMemoryLimit { get; set; } = "2GB";
+
     /// <summary>The full path of the database file.</summary>
     public string DatabasePath => Path.GetFullPath(Path.Combine(DataDirectory, DatabaseFileName));
 }

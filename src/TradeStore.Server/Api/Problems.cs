@@ -59,6 +59,10 @@ public static class Problems
         Make("query-timeout", "Query timed out", StatusCodes.Status422UnprocessableEntity,
             $"The query ran longer than {timeout} (Security:Query:Timeout) and was interrupted; narrow it or aggregate.", "sql");
 
+    public static ApiProblem QueryDuckDbMemory(string duckDbMessage) =>
+        Make("query-memory", "Query used too much memory", StatusCodes.Status422UnprocessableEntity,
+            $"The query needed more than DuckDB's memory limit (Storage:DuckDbMemoryLimit) and was stopped; narrow it or aggregate. DuckDB said: {duckDbMessage}", "sql");
+
     public static ApiProblem QueryMemory(long maxMemory) =>
         Make("query-memory", "Query used too much memory", StatusCodes.Status422UnprocessableEntity,
             $"The query grew the server by more than {maxMemory} bytes (Security:Query:MaxMemory) and was interrupted; narrow it or aggregate.", "sql");

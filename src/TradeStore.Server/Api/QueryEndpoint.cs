@@ -90,6 +90,11 @@ public static class QueryEndpoint
             Log.QueryOverMemory(logger, caller, ex.MaxMemory);
             return ApiResults.Problem(context, Problems.QueryMemory(ex.MaxMemory));
         }
+        catch (QueryOutOfMemoryException ex)
+        {
+            Log.QueryOverDuckDbMemory(logger, caller, ex.Message);
+            return ApiResults.Problem(context, Problems.QueryDuckDbMemory(ex.Message));
+        }
         catch (QueryTimeoutException ex)
         {
             Log.QueryTimedOut(logger, caller, ex.Timeout);

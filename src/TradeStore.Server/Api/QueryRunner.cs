@@ -26,12 +26,14 @@ public sealed class QueryBusyException() : Exception("Too many queries are runni
 /// <para>By design the caller is answered when the timeout passes, whatever DuckDB is doing: some operators do not look
 /// at an interrupt for a long time. The interrupted query keeps its slot until it has really stopped, so abandoned
 /// queries cannot pile up.</para>
-/// <para>By design memory is bounded by watching the process, not by DuckDB's <c>memory_limit</c>: that limit is one for
-/// the whole instance, and measured, a query holding it made the writer's commits fail ("failed to pin block").
-/// Instead, every <see cref="MemoryCheckPeriod"/> the process's working set is compared with its size when each running
-/// query started, and a query is interrupted once the process has grown by more than <see cref="QueryLimits.MaxMemory"/>;
-/// the writer keeps its memory and its commits. Functions that build one huge value in a step DuckDB cannot interrupt
+/// <para>Memory is bounded twice. DuckDB's instance-wide <c>memory_limit</c> (<c>Storage:DuckDbMemoryLimit</c>) stops
+/// a query whose operators need more (422 <c>query-memory</c>); the journal log acknowledges writes, so an apply DuckDB
+/// refuses meanwhile is retried and no acknowledgement waits for it. Allocations outside DuckDB's buffer manager are
+/// caught by watching the process: every <see cref="MemoryCheckPeriod"/> its working set is compared with its size when
+/// each running query started, and a query is interrupted once the process has grown by more than
+/// <see cref="QueryLimits.MaxMemory"/>. Functions that build one huge value in a step DuckDB cannot interrupt
 /// (<c>range(n)</c> as a list, <c>repeat</c>, <c>lpad</c>) are refused by the allow-list instead.</para>
+/// <para>Queries run on <see cref="QueryThreads"/> at the lowest CPU priority, so the write path keeps its CPU.</para>
 /// </remarks>
 public sealed class QueryRunner : IDisposable
 {
@@ -39,6 +41,7 @@ public sealed class QueryRunner : IDisposable
     public static readonly TimeSpan MemoryCheckPeriod = TimeSpan.FromMilliseconds(50);
 
     private readonly SqlSandbox _sandbox;
+    private readonly QueryThreads _threads;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _slots;
     private readonly ConcurrentDictionary<Running, byte> _running = new();
@@ -50,10 +53,14 @@ public sealed class QueryRunner : IDisposable
         Limits = limits;
         _time = time;
         _slots = new SemaphoreSlim(maxConcurrent, maxConcurrent);
+        _threads = new QueryThreads(maxConcurrent);
         _memoryCheck = time.CreateTimer(_ => CheckMemory(), null, MemoryCheckPeriod, MemoryCheckPeriod);
     }
 
     public QueryLimits Limits { get; }
+
+    /// <summary>Whether queries run at the lowest CPU priority (nice 19 on Linux).</summary>
+    public bool LowPriority => _threads.Niced;
 
     /// <exception cref="QueryBusyException">Every slot is taken.</exception>
     /// <exception cref="QueryRefusedException">The statement is refused, or DuckDB refused it.</exception>
@@ -71,8 +78,9 @@ public sealed class QueryRunner : IDisposable
         try
         {
             _running[running] = 0;
-            // DuckDB blocks its calling thread: run it on the pool so the deadline below can answer without it.
-            work = Task.Run(() => _sandbox.Run(sql, rows => writer.Write(rows, Limits), running.Interrupt.Token), CancellationToken.None);
+            // DuckDB blocks its calling thread: run it on a low-priority query thread, so the deadline below can answer
+            // without it and the write path keeps the CPU it needs.
+            work = _threads.Run(() => _sandbox.Run(sql, rows => writer.Write(rows, Limits), running.Interrupt.Token));
         }
         catch
         {
@@ -108,6 +116,7 @@ public sealed class QueryRunner : IDisposable
     public void Dispose()
     {
         _memoryCheck.Dispose();
+        _threads.Dispose();
         _slots.Dispose();
     }
 

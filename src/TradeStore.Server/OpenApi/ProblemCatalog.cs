@@ -24,7 +24,7 @@ public static class ProblemCatalog
         new("unsupported-media-type", 415, "a body that is not application/json (or NDJSON for the batch)"),
         new("idempotency-key-reused", 422, "the caller's Idempotency-Key was used before for a different request (another trade, command or body)"),
         new("query-timeout", 422, "the query ran past Security:Query:Timeout"),
-        new("query-memory", 422, "the server process grew by more than Security:Query:MaxMemory while the query ran"),
+        new("query-memory", 422, "the query needed more than DuckDB's Storage:DuckDbMemoryLimit, or the server process grew by more than Security:Query:MaxMemory while it ran"),
         new("too-many-requests", 429, "over the per-key rate or concurrency limits; Retry-After in seconds"),
         new("storage-failure", 500, "the journal log append failed (for example a full disk); nothing of its batch was acknowledged"),
         new("internal", 500, "unexpected error"),

@@ -1,10 +1,14 @@
 using System.Text.Json;
 using DuckDB.NET.Data;
+using DuckDB.NET.Native;
 
 namespace TradeStore.Storage.Query;
 
 /// <summary>The statement was refused before it ran, or DuckDB refused it; the message is safe to show the caller.</summary>
 public sealed class QueryRefusedException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>DuckDB stopped the query at its instance-wide <c>memory_limit</c> (<c>Storage:DuckDbMemoryLimit</c>).</summary>
+public sealed class QueryOutOfMemoryException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>The rows of a running sandboxed query, read once, in order; every value as its column's <see cref="QueryValueKind"/> says.</summary>
 public sealed class QueryRows
@@ -75,6 +79,7 @@ public sealed class SqlSandbox
     /// run it off the request thread. <paramref name="cancellationToken"/> interrupts DuckDB.
     /// </summary>
     /// <exception cref="QueryRefusedException">Not exactly one SELECT, a function or table off the allow-list, or DuckDB refused it.</exception>
+    /// <exception cref="QueryOutOfMemoryException">DuckDB's memory_limit stopped it.</exception>
     /// <exception cref="OperationCanceledException">It was cancelled.</exception>
     public T Run<T>(string sql, Func<QueryRows, T> consume, CancellationToken cancellationToken)
     {
@@ -101,6 +106,10 @@ public sealed class SqlSandbox
         catch (DuckDBException ex) when (cancellationToken.IsCancellationRequested)
         {
             throw new OperationCanceledException("The query was interrupted.", ex, cancellationToken);
+        }
+        catch (DuckDBException ex) when (ex.ErrorType == DuckDBErrorType.OutOfMemory)
+        {
+            throw new QueryOutOfMemoryException(ex.Message.Split('\n')[0].Trim(), ex);
         }
         catch (DuckDBException ex)
         {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using TradeStore.TestSupport;
 
 namespace TradeStore.Server.Tests.Security;
 
@@ -152,5 +153,40 @@ public sealed class QueryMemoryBoundTests : ApiTestBase
         Assert.Equal("urn:tradestore:problem:query-memory", answer.ProblemType);
         await Api.CreateAsync("AFTER-MEMORY");
         Assert.Equal(200, (await Api.PostAsync("/v1/query", """{"sql":"SELECT count(*) FROM trade_events"}""")).Code);
+    }
+}
+
+/// <summary>
+/// Finding 2: DuckDB's own memory is bounded (<c>Storage:DuckDbMemoryLimit</c>): a query past it is answered 422
+/// naming the setting, and the journal applies that share the instance go on.
+/// </summary>
+public sealed class DuckDbMemoryLimitTests : ApiTestBase
+{
+    protected override Dictionary<string, string> Environment => new()
+    {
+        ["TRADESTORE__STORAGE__DUCKDBMEMORYLIMIT"] = "64MB",
+        // The process watchdog is set far away, so what stops the query is DuckDB's limit.
+        ["TRADESTORE__SECURITY__QUERY__MAXMEMORY"] = (16L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["TRADESTORE__SECURITY__QUERY__TIMEOUT"] = "00:02:00",
+    };
+
+    [Fact]
+    public async Task Query_NeedsMoreThanDuckDbMemoryLimit_422QueryMemoryNamingItAndWritesApplied()
+    {
+        var answer = await Api.PostAsync("/v1/query", JsonSerializer.Serialize(new
+        {
+            sql = "SELECT length(string_agg(CAST(range AS VARCHAR) || '-padding-padding', ',')) FROM range(20000000)",
+        }));
+
+        Assert.True(answer.Code == 422, answer.Raw);
+        Assert.Equal("urn:tradestore:problem:query-memory", answer.ProblemType);
+        Assert.Equal("sql", answer.Field);
+        Assert.Contains("Storage:DuckDbMemoryLimit", answer.Body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await Api.CreateAsync("AFTER-DUCKDB-MEMORY");
+        await Eventually.TrueAsync(async () =>
+        {
+            var count = await Api.PostAsync("/v1/query", """{"sql":"SELECT count(*) FROM trade_events WHERE trade_id = 'AFTER-DUCKDB-MEMORY'"}""");
+            return count.Code == 200 && count.Body.GetProperty("rows")[0][0].GetInt64() == 1;
+        }, TimeSpan.FromSeconds(30));
     }
 }

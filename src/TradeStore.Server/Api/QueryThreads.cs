@@ -1,0 +1,89 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+
+namespace TradeStore.Server.Api;
+
+/// <summary>
+/// The threads <c>POST /v1/query</c> runs DuckDB on: dedicated, one per <c>Security:Query:MaxConcurrent</c> slot, at the
+/// lowest CPU priority the operating system gives (nice 19 on Linux). An analytical query may keep a core busy for its
+/// whole timeout; at nice 19 the scheduler gives it only the time the write path (HTTP threads, the journal's fsync,
+/// the applier, all at nice 0) leaves idle, so acknowledgements keep their latency while the worst queries run.
+/// </summary>
+/// <remarks>
+/// By design the DuckDB instance runs with one thread (<c>Storage:DuckDbThreads</c>, default 1): DuckDB's own worker
+/// threads are shared by every connection and run at normal priority, so with more than one a query's parallel tasks
+/// would escape the lowered priority. A niceness once raised cannot be lowered again without privileges, hence
+/// dedicated threads rather than pool threads.
+/// </remarks>
+public sealed partial class QueryThreads : IDisposable
+{
+    private const int LowestNice = 19;
+    private readonly BlockingCollection<Action> _work = [];
+    private readonly Thread[] _threads;
+
+    public QueryThreads(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        _threads = new Thread[count];
+        for (var i = 0; i < count; i++)
+        {
+            _threads[i] = new Thread(Work) { IsBackground = true, Name = $"tradestore-query-{i}" };
+            _threads[i].Start();
+        }
+    }
+
+    /// <summary>Whether the threads run at nice 19 (Linux); elsewhere they run at <see cref="ThreadPriority.Lowest"/>.</summary>
+    public bool Niced { get; private set; }
+
+    /// <summary>Runs <paramref name="work"/> on a query thread; the task completes with its result or exception.</summary>
+    public Task<T> Run<T>(Func<T> work)
+    {
+        var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _work.Add(() =>
+        {
+            try
+            {
+                completion.SetResult(work());
+            }
+            catch (Exception ex)
+            {
+                completion.SetException(ex);
+            }
+        });
+        return completion.Task;
+    }
+
+    public void Dispose() => _work.CompleteAdding();
+
+    private void Work()
+    {
+        LowerPriority();
+        foreach (var work in _work.GetConsumingEnumerable())
+        {
+            work();
+        }
+    }
+
+    private void LowerPriority()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            // On Linux a thread id names one thread to setpriority, so only this thread is lowered.
+            Niced = Native.setpriority(Native.PrioProcess, Native.gettid(), LowestNice) == 0;
+            return;
+        }
+
+        Thread.CurrentThread.Priority = ThreadPriority.Lowest;
+    }
+
+    private static partial class Native
+    {
+        public const int PrioProcess = 0;
+
+        [LibraryImport("libc", SetLastError = true)]
+        public static partial int setpriority(int which, int who, int prio);
+
+        [LibraryImport("libc")]
+        public static partial int gettid();
+    }
+}

@@ -1,0 +1,43 @@
+using System.Globalization;
+using TradeStore.Server.Api;
+
+namespace TradeStore.Server.Tests.Security;
+
+/// <summary>
+/// Issue #19, finding 2: queries run where they cannot take the CPU from acknowledgements. Each query thread runs at
+/// nice 19, and only that thread: the caller's thread keeps its priority.
+/// </summary>
+public sealed class QueryThreadsTests
+{
+    [Fact]
+    public async Task Run_OnLinux_WorkRunsAtNice19OnItsOwnThreadAndCallerKeepsItsPriority()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "niceness per thread is read from /proc on Linux");
+        using var threads = new QueryThreads(2);
+
+        var (nice, name) = await threads.Run(() => (Nice(), Thread.CurrentThread.Name));
+
+        Assert.Equal(19, nice);
+        Assert.StartsWith("tradestore-query-", name, StringComparison.Ordinal);
+        Assert.True(threads.Niced);
+        Assert.Equal(0, Nice());
+    }
+
+    [Fact]
+    public async Task Run_WorkThrows_TaskFaultsWithItAndThreadServesTheNext()
+    {
+        using var threads = new QueryThreads(1);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => threads.Run<int>(() => throw new InvalidOperationException("boom")));
+
+        Assert.Equal(42, await threads.Run(() => 42));
+    }
+
+    /// <summary>Field 19 of /proc/thread-self/stat: this thread's nice value (after the command name in parentheses).</summary>
+    private static int Nice()
+    {
+        var stat = File.ReadAllText("/proc/thread-self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return int.Parse(fields[16], CultureInfo.InvariantCulture);
+    }
+}
