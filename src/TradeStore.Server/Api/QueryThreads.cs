@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
+using TradeStore.Storage;
 
 namespace TradeStore.Server.Api;
 
@@ -13,11 +13,10 @@ namespace TradeStore.Server.Api;
 /// By design the DuckDB instance runs with one thread (<c>Storage:DuckDbThreads</c>, default 1): DuckDB's own worker
 /// threads are shared by every connection and run at normal priority, so with more than one a query's parallel tasks
 /// would escape the lowered priority. A niceness once raised cannot be lowered again without privileges, hence
-/// dedicated threads rather than pool threads.
+/// dedicated threads rather than pool threads (<see cref="CpuPriority"/>).
 /// </remarks>
-public sealed partial class QueryThreads : IDisposable
+public sealed class QueryThreads : IDisposable
 {
-    private const int LowestNice = 19;
     private readonly BlockingCollection<Action> _work = [];
     private readonly Thread[] _threads;
 
@@ -64,26 +63,5 @@ public sealed partial class QueryThreads : IDisposable
         }
     }
 
-    private void LowerPriority()
-    {
-        if (OperatingSystem.IsLinux())
-        {
-            // On Linux a thread id names one thread to setpriority, so only this thread is lowered.
-            Niced = Native.setpriority(Native.PrioProcess, Native.gettid(), LowestNice) == 0;
-            return;
-        }
-
-        Thread.CurrentThread.Priority = ThreadPriority.Lowest;
-    }
-
-    private static partial class Native
-    {
-        public const int PrioProcess = 0;
-
-        [LibraryImport("libc", SetLastError = true)]
-        public static partial int setpriority(int which, int who, int prio);
-
-        [LibraryImport("libc")]
-        public static partial int gettid();
-    }
+    private void LowerPriority() => Niced = CpuPriority.LowerCurrentThread(CpuPriority.Lowest) && OperatingSystem.IsLinux();
 }

@@ -145,6 +145,8 @@ internal sealed class JournalApplier : IDisposable
 
     private void Run()
     {
+        // Behind the acknowledgement: the writer and the HTTP threads get the CPU first.
+        CpuPriority.LowerCurrentThread(CpuPriority.Background);
         var failures = 0;
         long stopDeadline = 0;
         try

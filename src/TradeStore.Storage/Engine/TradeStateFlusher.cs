@@ -175,6 +175,8 @@ internal sealed class TradeStateFlusher : IDisposable
 
     private void Run()
     {
+        // Behind the acknowledgement: the writer and the HTTP threads get the CPU first.
+        CpuPriority.LowerCurrentThread(CpuPriority.Background);
         try
         {
             while (WaitUntilDue())
