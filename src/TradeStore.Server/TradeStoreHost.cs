@@ -80,7 +80,7 @@ public static class TradeStoreHost
             MetricsEndpoint.AddServices(builder.Services, settings);
             SecurityServices.Add(builder.Services, settings);
             QueryEndpoint.AddServices(builder.Services, settings, database);
-            ChangesEndpoint.AddServices(builder.Services, configuration);
+            ChangesEndpoint.AddServices(builder.Services);
             OpenApiEndpoints.AddServices(builder.Services);
             configure?.Invoke(builder);
             // Last of the hosted services, so the host stops it first: it owns the shutdown order.

@@ -23,6 +23,7 @@ public static class TradeStoreServices
         services.AddSingleton(Options.Create(settings.Engine));
         services.AddSingleton(Options.Create(settings.Api));
         services.AddSingleton(Options.Create(settings.Security));
+        services.AddSingleton(Options.Create(settings.Changes));
         return services;
     }
 

@@ -152,6 +152,12 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__STORAGE__JOURNALSEGMENTBYTES", "4096", "Storage:JournalSegmentBytes")]
     [InlineData("TRADESTORE__ENGINE__MAXAPPLYBACKLOG", "0", "Engine:MaxApplyBacklog")]
     [InlineData("TRADESTORE__REDIS__HEALTHTIMEOUT", "soon", "Redis:HealthTimeout")]
+    [InlineData("TRADESTORE__STORAGE__DUCKDBTHREADS", "0", "Storage:DuckDbThreads")]
+    [InlineData("TRADESTORE__STORAGE__DUCKDBMEMORYLIMIT", "plenty", "Storage:DuckDbMemoryLimit")]
+    [InlineData("TRADESTORE__STORAGE__DUCKDBMEMORYLIMIT", "2GB'; SET threads = 8; --", "Storage:DuckDbMemoryLimit")]
+    [InlineData("TRADESTORE__CHANGES__MAXSUBSCRIBERS", "0", "Changes:MaxSubscribers")]
+    [InlineData("TRADESTORE__CHANGES__MAXLAGEVENTS", "lots", "Changes:MaxLagEvents")]
+    [InlineData("TRADESTORE__CHANGES__HEARTBEATINTERVALL", "00:00:01", "HEARTBEATINTERVALL")]
     [InlineData("TRADESTORE__STORAGE__DATADIRECTROY", "typo", "DATADIRECTROY")]
     public void Bind_BadValue_MessageNamesTheKey(string variable, string value, string expectedKey)
     {
@@ -171,6 +177,22 @@ public sealed class ConfigurationTests : IDisposable
         var configuration = TradeStoreConfiguration.Build(Inputs(env: new() { ["TRADESTORE__STORAGE__DURABILITY"] = value }));
 
         Assert.Equal(expected, TradeStoreSettings.Bind(configuration).Storage.Durability);
+    }
+
+    [Fact]
+    public void ToJson_EngineAndChangesConfigured_ShownWithTheirValues()
+    {
+        var configuration = TradeStoreConfiguration.Build(Inputs(env: new()
+        {
+            ["TRADESTORE__ENGINE__MAXBATCHSIZE"] = "1234",
+            ["TRADESTORE__CHANGES__MAXSUBSCRIBERS"] = "7",
+        }));
+
+        using var json = System.Text.Json.JsonDocument.Parse(ConfigurationPrinter.ToJson(TradeStoreSettings.Bind(configuration)));
+
+        Assert.Equal(1234, json.RootElement.GetProperty("Engine").GetProperty("MaxBatchSize").GetInt32());
+        Assert.Equal(7, json.RootElement.GetProperty("Changes").GetProperty("MaxSubscribers").GetInt32());
+        Assert.Equal(1, json.RootElement.GetProperty("Storage").GetProperty("DuckDbThreads").GetInt32());
     }
 
     [Fact]

@@ -43,16 +43,19 @@ public sealed class ChangeStream(ChangeFeed feed, JournalReader journal, ChangeF
         {
             try
             {
-                await ReplayAsync(body, filter, run.Token);
+                await ReplayAsync(body, filter, run.Token, run.Token);
                 // Near the end: subscribe, then read the journal once more, so what committed meanwhile comes from one or the other.
                 subscription = feed.Subscribe();
                 using var live = CancellationTokenSource.CreateLinkedTokenSource(run.Token, subscription.Lagging);
-                await ReplayAsync(body, filter, live.Token);
-                await FollowAsync(body, subscription, filter, live.Token);
+                // By design a flush already waiting for a slow reader is not cut the moment it lags: Kestrel would reset
+                // the connection and the final event naming the resume seq would be lost. It gets the final event's grace.
+                using var flushLimit = CancellationTokenSource.CreateLinkedTokenSource(run.Token);
+                using var onLagging = subscription.Lagging.Register(() => flushLimit.CancelAfter(FinalEventGrace));
+                await ReplayAsync(body, filter, live.Token, flushLimit.Token);
+                await FollowAsync(body, subscription, filter, live.Token, flushLimit.Token);
             }
             catch (OperationCanceledException) when (subscription is { IsLagging: true } && !aborted.IsCancellationRequested)
             {
-                feed.CountDisconnect("lagging");
                 Log.ChangeSubscriberLagging(logger, _after + 1, options.MaxLagEvents);
                 await EndAsync(body, "lagging", "Subscriber too slow",
                     $"More than {options.MaxLagEvents} events (Changes:MaxLagEvents) waited for this stream, so it was closed; nothing was lost: reconnect with ?fromSeq={_after + 1}.",
@@ -85,7 +88,7 @@ public sealed class ChangeStream(ChangeFeed feed, JournalReader journal, ChangeF
     }
 
     /// <summary>Writes the journal after the last seq written until a read comes back short (the end is near).</summary>
-    private async Task ReplayAsync(PipeWriter body, ChangeFilter filter, CancellationToken cancellationToken)
+    private async Task ReplayAsync(PipeWriter body, ChangeFilter filter, CancellationToken cancellationToken, CancellationToken flushToken)
     {
         while (true)
         {
@@ -96,7 +99,7 @@ public sealed class ChangeStream(ChangeFeed feed, JournalReader journal, ChangeF
                 Write(body, journalEvent, filter, null);
             }
 
-            await FlushAsync(body, cancellationToken);
+            await FlushAsync(body, flushToken);
             if (page.Count < ReplayPageSize)
             {
                 return;
@@ -104,7 +107,7 @@ public sealed class ChangeStream(ChangeFeed feed, JournalReader journal, ChangeF
         }
     }
 
-    private async Task FollowAsync(PipeWriter body, ChangeSubscription subscription, ChangeFilter filter, CancellationToken token)
+    private async Task FollowAsync(PipeWriter body, ChangeSubscription subscription, ChangeFilter filter, CancellationToken token, CancellationToken flushToken)
     {
         while (true)
         {
@@ -131,14 +134,14 @@ public sealed class ChangeStream(ChangeFeed feed, JournalReader journal, ChangeF
             token.ThrowIfCancellationRequested();
             if (any)
             {
-                await FlushAsync(body, token);
+                await FlushAsync(body, flushToken);
                 continue;
             }
 
             if (!await WaitAsync(subscription, token))
             {
                 body.Write(Heartbeat);
-                await FlushAsync(body, token);
+                await FlushAsync(body, flushToken);
             }
         }
     }

@@ -5,7 +5,7 @@ namespace TradeStore.Server.Changes;
 
 /// <summary>
 /// One subscriber's queue of committed events. The writer only appends (never waits); when more than
-/// <c>Changes:MaxLagEvents</c> would wait, the subscription stops taking events and <see cref="Lagging"/> fires,
+/// <c>Changes:MaxLagEvents</c> would wait behind events already waiting, the subscription stops taking events and <see cref="Lagging"/> fires,
 /// so its connection is closed with the seq to resume from instead of growing without bound.
 /// </summary>
 public sealed class ChangeSubscription : IDisposable
@@ -41,12 +41,20 @@ public sealed class ChangeSubscription : IDisposable
             return;
         }
 
-        if (Interlocked.Add(ref _queued, batch.Length) > _maxQueued)
+        // By design a subscriber with nothing waiting is not behind, whatever the size of the one batch it is handed
+        // (one apply can carry more events than the bound): memory stays within the bound plus one batch.
+        var queued = Interlocked.Add(ref _queued, batch.Length);
+        if (queued > _maxQueued && queued > batch.Length)
         {
             if (Interlocked.Exchange(ref _overflowed, 1) == 0)
             {
-                // By design cancelled off the writer's thread: a cancellation runs the callbacks of a pending write.
-                ThreadPool.UnsafeQueueUserWorkItem(static cts => cts.Cancel(), _lagging, preferLocal: false);
+                // By design cancelled off the writer's thread: a cancellation runs the callbacks of a pending write. Counted
+                // now, not when the stream ends: a reader that reads nothing ends its stream only after the final grace.
+                ThreadPool.UnsafeQueueUserWorkItem(static subscription =>
+                {
+                    subscription._feed.CountDisconnect("lagging");
+                    subscription._lagging.Cancel();
+                }, this, preferLocal: false);
                 _queue.Clear();
                 Interlocked.Exchange(ref _queued, 0);
                 _wake.Writer.TryWrite(true);

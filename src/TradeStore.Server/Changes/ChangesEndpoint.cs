@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -29,11 +28,9 @@ public static class ChangesEndpoint
 
     private static readonly string[] Parameters = ["fromSeq", "account", "symbol"];
 
-    /// <summary>Registers the feed as a commit observer of the WriteEngine, with its options (section <c>Changes</c>).</summary>
-    public static void AddServices(IServiceCollection services, IConfiguration configuration)
+    /// <summary>Registers the feed as a commit observer of the WriteEngine (its options, section <c>Changes</c>, come from <see cref="TradeStoreServices.AddTradeStoreOptions"/>).</summary>
+    public static void AddServices(IServiceCollection services)
     {
-        services.AddOptionsWithValidateOnStart<ChangeFeedOptions, ChangeFeedOptionsValidator>()
-            .Bind(configuration.GetSection(ChangeFeedOptions.SectionName), binder => binder.ErrorOnUnknownConfiguration = true);
         services.AddSingleton<ChangeFeed>();
         services.AddSingleton<ICommitObserver>(sp => sp.GetRequiredService<ChangeFeed>());
     }

@@ -20,9 +20,11 @@ public static partial class ConfigurationPrinter
             WriteSection(writer, ServerOptions.SectionName, settings.Server);
             WriteSection(writer, RedisOptions.SectionName, settings.Redis);
             WriteSection(writer, ClickHouseOptions.SectionName, settings.ClickHouse);
+            WriteSection(writer, EngineOptions.SectionName, settings.Engine);
             WriteSection(writer, ApiOptions.SectionName, settings.Api);
             WriteSection(writer, SecurityOptions.SectionName, settings.Security);
             WriteSection(writer, TradeStore.Cluster.ClusterOptions.SectionName, settings.Cluster);
+            WriteSection(writer, Changes.ChangeFeedOptions.SectionName, settings.Changes);
             writer.WriteEndObject();
         }
 

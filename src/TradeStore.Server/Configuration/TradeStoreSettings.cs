@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using TradeStore.Cluster;
 using TradeStore.Core.Options;
+using TradeStore.Server.Changes;
 
 namespace TradeStore.Server.Configuration;
 
@@ -23,6 +24,9 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
     /// <summary>High availability; off (standalone) unless <c>Cluster:Etcd</c> is set.</summary>
     public ClusterOptions Cluster { get; init; } = new();
 
+    /// <summary>Limits of the live change feed <c>GET /v1/changes</c>.</summary>
+    public ChangeFeedOptions Changes { get; init; } = new();
+
     /// <exception cref="ConfigurationException">A value is malformed or invalid; the message names the key.</exception>
     public static TradeStoreSettings Bind(IConfiguration configuration)
     {
@@ -34,6 +38,7 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
         var api = BindSection<ApiOptions>(configuration, ApiOptions.SectionName);
         var security = BindSection<SecurityOptions>(configuration, SecurityOptions.SectionName);
         var cluster = BindSection<ClusterOptions>(configuration, ClusterOptions.SectionName);
+        var changes = BindSection<ChangeFeedOptions>(configuration, ChangeFeedOptions.SectionName);
 
         var failures = new List<string>();
         Collect(failures, StorageOptions.SectionName, new StorageOptionsValidator().Validate(null, storage));
@@ -44,12 +49,13 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
         Collect(failures, ApiOptions.SectionName, new ApiOptionsValidator().Validate(null, api));
         Collect(failures, SecurityOptions.SectionName, new SecurityOptionsValidator().Validate(null, security));
         Collect(failures, ClusterOptions.SectionName, new ClusterOptionsValidator().Validate(null, cluster));
+        Collect(failures, ChangeFeedOptions.SectionName, new ChangeFeedOptionsValidator().Validate(null, changes));
         if (failures.Count > 0)
         {
             throw new ConfigurationException(string.Join(Environment.NewLine, failures));
         }
 
-        return new TradeStoreSettings(storage, server, redis, clickHouse) { Engine = engine, Api = api, Security = security, Cluster = cluster };
+        return new TradeStoreSettings(storage, server, redis, clickHouse) { Engine = engine, Api = api, Security = security, Cluster = cluster, Changes = changes };
     }
 
     /// <summary>
@@ -60,7 +66,7 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
     public static IReadOnlyList<string> KnownSections { get; } =
     [
         StorageOptions.SectionName, ServerOptions.SectionName, RedisOptions.SectionName, ClickHouseOptions.SectionName,
-        EngineOptions.SectionName, ApiOptions.SectionName, SecurityOptions.SectionName, ClusterOptions.SectionName, Changes.ChangeFeedOptions.SectionName,
+        EngineOptions.SectionName, ApiOptions.SectionName, SecurityOptions.SectionName, ClusterOptions.SectionName, ChangeFeedOptions.SectionName,
         "Logging", "Kestrel", "Urls",
     ];
 
