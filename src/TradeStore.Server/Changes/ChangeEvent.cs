@@ -1,4 +1,5 @@
-using System.Globalization;
+using System.Buffers;
+using System.Buffers.Text;
 using System.Text;
 using System.Text.Json;
 using TradeStore.Core.Trades;
@@ -6,27 +7,47 @@ using TradeStore.Server.Api;
 
 namespace TradeStore.Server.Changes;
 
-/// <summary>
-/// One journal event on its way to subscribers, with its Server-Sent Events frame
-/// (<c>id: seq</c>, <c>event: type</c>, <c>data: {seq, type, version, recordedAt, trade, …}</c>). The frame is made
-/// once, by the first subscriber that writes it, and shared by all: never on the writer's thread.
-/// </summary>
+/// <summary>One journal event on its way to subscribers; its frame is made by its <see cref="ChangeBatch"/>.</summary>
 public sealed class ChangeEvent(TradeEvent journalEvent)
 {
-    private byte[]? _frame;
-
     public TradeEvent Event { get; } = journalEvent;
 
     public long Seq => Event.Seq;
 
-    /// <summary>The UTF-8 SSE frame, ending in the blank line that dispatches it.</summary>
-    public byte[] Frame => _frame ??= Format(Event);
-
-    /// <summary>The SSE frame of <paramref name="journalEvent"/>; the data is the same JSON as an item of <c>GET /v1/trades/{id}/history</c>.</summary>
+    /// <summary>
+    /// The UTF-8 Server-Sent Events frame of <paramref name="journalEvent"/> (<c>id: seq</c>, <c>event: type</c>,
+    /// <c>data: {seq, type, version, recordedAt, trade, …}</c>, then the blank line that dispatches it); the data is the
+    /// same JSON as an item of <c>GET /v1/trades/{id}/history</c>.
+    /// </summary>
     public static byte[] Format(TradeEvent journalEvent)
     {
-        var json = JsonSerializer.Serialize(TradeEventResponse.From(journalEvent), ApiJson.Context.TradeEventResponse);
-        var text = string.Create(CultureInfo.InvariantCulture, $"id: {journalEvent.Seq}\nevent: {journalEvent.Type.ToCode()}\ndata: {json}\n\n");
-        return Encoding.UTF8.GetBytes(text);
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using var json = new Utf8JsonWriter(buffer);
+        Format(journalEvent, buffer, json);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Appends the frame of <paramref name="journalEvent"/> to <paramref name="output"/>, through <paramref name="json"/> (reset onto it here).</summary>
+    public static void Format(TradeEvent journalEvent, IBufferWriter<byte> output, Utf8JsonWriter json)
+    {
+        Append(output, "id: "u8);
+        var digits = output.GetSpan(20);
+        Utf8Formatter.TryFormat(journalEvent.Seq, digits, out var written);
+        output.Advance(written);
+        Append(output, "\nevent: "u8);
+        var type = journalEvent.Type.ToCode();
+        var typeBytes = output.GetSpan(Encoding.UTF8.GetMaxByteCount(type.Length));
+        output.Advance(Encoding.UTF8.GetBytes(type, typeBytes));
+        Append(output, "\ndata: "u8);
+        json.Reset(output);
+        JsonSerializer.Serialize(json, TradeEventResponse.From(journalEvent), ApiJson.Context.TradeEventResponse);
+        json.Flush();
+        Append(output, "\n\n"u8);
+    }
+
+    private static void Append(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(output.GetSpan(bytes.Length));
+        output.Advance(bytes.Length);
     }
 }

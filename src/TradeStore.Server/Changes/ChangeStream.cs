@@ -96,7 +96,7 @@ public sealed class ChangeStream(ChangeFeed feed, JournalReader journal, ChangeF
             var page = journal.ReadAfter(_after, ReplayPageSize);
             foreach (var journalEvent in page)
             {
-                Write(body, journalEvent, filter, null);
+                Write(body, journalEvent, filter);
             }
 
             await FlushAsync(body, flushToken);
@@ -115,20 +115,7 @@ public sealed class ChangeStream(ChangeFeed feed, JournalReader journal, ChangeF
             while (subscription.TryTake(out var batch))
             {
                 any = true;
-                foreach (var change in batch)
-                {
-                    if (change.Seq <= _after)
-                    {
-                        continue;
-                    }
-
-                    if (change.Seq > _after + 1)
-                    {
-                        FillFromJournal(body, change.Seq, filter);
-                    }
-
-                    Write(body, change.Event, filter, change);
-                }
+                WriteLive(body, batch, filter);
             }
 
             token.ThrowIfCancellationRequested();
@@ -146,6 +133,45 @@ public sealed class ChangeStream(ChangeFeed feed, JournalReader journal, ChangeF
         }
     }
 
+    /// <summary>Writes what <paramref name="batch"/> holds after the last seq written; a stream that takes every event writes it in one copy.</summary>
+    private void WriteLive(PipeWriter body, ChangeBatch batch, ChangeFilter filter)
+    {
+        var events = batch.Events;
+        var first = 0;
+        while (first < events.Length && events[first].Seq <= _after)
+        {
+            first++;
+        }
+
+        if (first == events.Length)
+        {
+            return;
+        }
+
+        if (events[first].Seq > _after + 1)
+        {
+            FillFromJournal(body, events[first].Seq, filter);
+        }
+
+        if (filter.TakesEverything)
+        {
+            body.Write(batch.FramesFrom(first).Span);
+            _written += events.Length - first;
+            _after = batch.LastSeq;
+            return;
+        }
+
+        for (var i = first; i < events.Length; i++)
+        {
+            _after = events[i].Seq;
+            if (filter.Matches(events[i].Event))
+            {
+                body.Write(batch.Frame(i).Span);
+                _written++;
+            }
+        }
+    }
+
     /// <summary>Reads from the journal the events between the last one written and <paramref name="nextLiveSeq"/>.</summary>
     private void FillFromJournal(PipeWriter body, long nextLiveSeq, ChangeFilter filter)
     {
@@ -159,17 +185,17 @@ public sealed class ChangeStream(ChangeFeed feed, JournalReader journal, ChangeF
 
             foreach (var journalEvent in page)
             {
-                Write(body, journalEvent, filter, null);
+                Write(body, journalEvent, filter);
             }
         }
     }
 
-    private void Write(PipeWriter body, TradeEvent journalEvent, ChangeFilter filter, ChangeEvent? shared)
+    private void Write(PipeWriter body, TradeEvent journalEvent, ChangeFilter filter)
     {
         _after = journalEvent.Seq;
         if (filter.Matches(journalEvent))
         {
-            body.Write(shared?.Frame ?? ChangeEvent.Format(journalEvent));
+            body.Write(ChangeEvent.Format(journalEvent));
             _written++;
         }
     }

@@ -10,7 +10,7 @@ namespace TradeStore.Server.Changes;
 /// </summary>
 public sealed class ChangeSubscription : IDisposable
 {
-    private readonly ConcurrentQueue<ChangeEvent[]> _queue = new();
+    private readonly ConcurrentQueue<ChangeBatch> _queue = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _lagging = new();
     private readonly ChangeFeed _feed;
@@ -34,7 +34,7 @@ public sealed class ChangeSubscription : IDisposable
     public int Queued => Volatile.Read(ref _queued);
 
     /// <summary>Called on the writer's thread: append, or mark lagging. Never blocks.</summary>
-    internal void Offer(ChangeEvent[] batch)
+    internal void Offer(ChangeBatch batch)
     {
         if (Volatile.Read(ref _overflowed) == 1)
         {
@@ -43,8 +43,8 @@ public sealed class ChangeSubscription : IDisposable
 
         // By design a subscriber with nothing waiting is not behind, whatever the size of the one batch it is handed
         // (one apply can carry more events than the bound): memory stays within the bound plus one batch.
-        var queued = Interlocked.Add(ref _queued, batch.Length);
-        if (queued > _maxQueued && queued > batch.Length)
+        var queued = Interlocked.Add(ref _queued, batch.Events.Length);
+        if (queued > _maxQueued && queued > batch.Events.Length)
         {
             if (Interlocked.Exchange(ref _overflowed, 1) == 0)
             {
@@ -68,11 +68,11 @@ public sealed class ChangeSubscription : IDisposable
     }
 
     /// <summary>Takes the next queued batch, if any.</summary>
-    public bool TryTake(out ChangeEvent[] batch)
+    public bool TryTake(out ChangeBatch batch)
     {
         if (_queue.TryDequeue(out batch!))
         {
-            Interlocked.Add(ref _queued, -batch.Length);
+            Interlocked.Add(ref _queued, -batch.Events.Length);
             return true;
         }
 
