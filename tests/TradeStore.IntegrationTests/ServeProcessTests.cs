@@ -107,4 +107,17 @@ public sealed class ServeProcessTests : IDisposable
             Assert.Matches($@"(?m)^\s+{command}\b", benchHelp);
         }
     }
+
+    [Fact]
+    public void RuntimeConfig_ShippedAndBench_ThreadPoolDoesNotSpinAndServerGc()
+    {
+        foreach (var runtimeConfig in new[] { TradeStoreProcess.CliPath, TradeStoreProcess.BenchPath }.Select(dll => Path.ChangeExtension(dll, ".runtimeconfig.json")))
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(runtimeConfig));
+            var properties = json.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+
+            Assert.Equal(0, properties.GetProperty("System.Threading.ThreadPool.UnfairSemaphoreSpinLimit").GetInt32());
+            Assert.True(properties.GetProperty("System.GC.Server").GetBoolean(), runtimeConfig);
+        }
+    }
 }
