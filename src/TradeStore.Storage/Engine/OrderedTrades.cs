@@ -234,7 +234,19 @@ internal sealed class OrderedTrades
     private void Insert(Trade trade)
     {
         var ticks = trade.ExecutedAt.UtcTicks;
-        Seek(ticks, trade.TradeId, inclusive: true, out var chunk, out var index);
+        int chunk, index;
+        if (_chunkCount > 0 && Compare(Last(), ticks, trade.TradeId) < 0)
+        {
+            // By design the common case first: trades mostly arrive in time order, and an append needs no seek (whose
+            // binary searches cost a cache miss per step once an index holds millions of trades).
+            chunk = _chunkCount;
+            index = 0;
+        }
+        else
+        {
+            Seek(ticks, trade.TradeId, inclusive: true, out chunk, out index);
+        }
+
         if (chunk == _chunkCount)
         {
             // After every held trade: the end of the last chunk, or a new chunk when it is full.
@@ -267,6 +279,12 @@ internal sealed class OrderedTrades
 
         target.InsertAt(index, trade);
         Volatile.Write(ref _count, _count + 1);
+    }
+
+    private Trade Last()
+    {
+        var last = _chunks[_chunkCount - 1];
+        return last.Items[last.Count - 1];
     }
 
     private void InsertChunk(int at, Chunk chunk)
