@@ -26,38 +26,13 @@ pids=()
 
 say() { printf '\n## %s (%s)\n' "$*" "$(date -u +%H:%M:%SZ), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$log"; }
 
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null
-  done
-  rm -rf "$work"
-}
+# free_port, wait_for, install_debian_packages, start_redis/clickhouse, stop_servers.
+source "$root/scripts/lib/servers.sh"
+cleanup() { stop_servers; rm -rf "$work"; }
 trap cleanup EXIT
 
-port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 30000))
-    if port_is_free "$port"; then echo "$port"; return 0; fi
-  done
-  return 1
-}
-wait_for() { # seconds, command...
-  local seconds="$1"; shift
-  for _ in $(seq 1 $((seconds * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  return 1
-}
-
-missing=()
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-[ -x /usr/bin/clickhouse-server ] || [ -x /usr/sbin/clickhouse-server ] || command -v clickhouse-server >/dev/null 2>&1 || missing+=(clickhouse-server)
-if [ "${#missing[@]}" -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" || exit 1
-fi
+mapfile -t missing < <(missing_server_packages redis clickhouse)
+install_debian_packages "${missing[@]}" || exit 1
 
 dotnet build bench/TradeStore.Bench -c Release -nologo -v q -clp:ErrorsOnly || exit 1
 B=(dotnet "$root/bench/TradeStore.Bench/bin/Release/net10.0/tradestore-bench.dll")
@@ -69,29 +44,15 @@ for n in $index_trades; do
   "${B[@]}" index --trades "$n" --accounts 10000 --symbols 20 2>&1 | tee -a "$log"
 done
 
-redis_port="$(free_port)" || exit 1
-mkdir -p "$work/redis"
-redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$work/redis" --save "" --appendonly no --daemonize no \
-  --logfile "$work/redis/redis.log" &
-pids+=($!)
-wait_for 20 redis-cli -h 127.0.0.1 -p "$redis_port" ping || { echo "redis-server did not start" >&2; exit 1; }
-
-ch_http="$(free_port)" && ch_tcp="$(free_port)" && ch_inter="$(free_port)" || exit 1
-ch="$work/clickhouse"
-mkdir -p "$ch/data" "$ch/tmp" "$ch/user_files" "$ch/format_schemas"
-"$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)" --config=/etc/clickhouse-server/config.xml -- \
-  --path="$ch/data/" --tmp_path="$ch/tmp/" --user_files_path="$ch/user_files/" --format_schema_path="$ch/format_schemas/" \
-  --http_port="$ch_http" --tcp_port="$ch_tcp" --interserver_http_port="$ch_inter" --listen_host=127.0.0.1 \
-  --logger.log="$ch/log" --logger.errorlog="$ch/err" >"$ch/stdout" 2>&1 &
-pids+=($!)
-wait_for 60 curl -sf "http://127.0.0.1:$ch_http/?query=SELECT%201" || { echo "clickhouse-server did not start" >&2; exit 1; }
+start_redis || exit 1
+start_clickhouse || exit 1
 
 port="$(free_port)" || exit 1
-TRADESTORE__Redis__Connection="127.0.0.1:$redis_port" TRADESTORE__ClickHouse__Url="http://127.0.0.1:$ch_http" \
+TRADESTORE__Redis__Connection="$redis_address" TRADESTORE__ClickHouse__Url="$clickhouse_url" \
   dotnet "$root/bench/TradeStore.Bench/bin/Release/net10.0/tradestore.dll" serve --data "$work/data" --urls "http://127.0.0.1:$port" \
   >"$work/server.log" 2>&1 &
 pids+=($!)
-wait_for 90 curl -sf "http://127.0.0.1:$port/health/ready" || { tail -20 "$work/server.log" >&2; exit 1; }
+wait_for "tradestore serve" 90 curl -sf "http://127.0.0.1:$port/health/ready" || { tail -20 "$work/server.log" >&2; exit 1; }
 curl -s "http://127.0.0.1:$port/health/ready" | tee -a "$log"; echo | tee -a "$log"
 
 say "http list: $trades trades seeded, 1,000 lists/s, $duration s per measurement"

@@ -22,104 +22,25 @@ pids=()
 
 log() { printf '[test.sh] %s\n' "$*" >&2; }
 
+# free_port, wait_for, install_debian_packages, start_redis/clickhouse/etcd, stop_servers.
+source "$root/scripts/lib/servers.sh"
+
 cleanup() {
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null
-  done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null
-  done
+  stop_servers
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-free_port() {
-  local port
-  for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 30000))
-    if port_is_free "$port"; then echo "$port"; return 0; fi
-  done
-  return 1
-}
-
 install_servers() {
-  local missing=()
-  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-  [ -x /usr/bin/clickhouse-server ] || [ -x /usr/sbin/clickhouse-server ] || command -v clickhouse-server >/dev/null 2>&1 || missing+=(clickhouse-server)
-  command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
   # The console tests drive Debian's Chromium through PuppeteerSharp (a browser download is not possible).
-  [ -x /usr/bin/chromium ] || missing+=(chromium)
-  if [ "${#missing[@]}" -gt 0 ]; then
-    log "installing ${missing[*]} from Debian packages"
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo apt-get update -qq >&2 || return 1
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >&2 || return 1
-  fi
+  local missing
+  mapfile -t missing < <(missing_server_packages redis clickhouse etcd chromium)
+  install_debian_packages "${missing[@]}"
 }
 
 install_python() {
   /usr/bin/python3 -c 'import pytest, pandas' >/dev/null 2>&1 && return 0
-  log "installing python3-pytest python3-pandas from Debian packages"
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq >&2 || return 1
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3 python3-pytest python3-pandas >&2 || return 1
-}
-
-wait_for() { # name, seconds, command...
-  local name="$1" seconds="$2"; shift 2
-  for _ in $(seq 1 $((seconds * 10))); do
-    if "$@" >/dev/null 2>&1; then log "$name is up"; return 0; fi
-    sleep 0.1
-  done
-  log "$name did not answer within ${seconds}s"
-  return 1
-}
-
-start_redis() {
-  local port; port="$(free_port)" || return 1
-  mkdir -p "$work/redis"
-  redis-server --bind 127.0.0.1 --port "$port" --dir "$work/redis" --save "" --appendonly no \
-    --daemonize no --logfile "$work/redis/redis.log" &
-  pids+=($!)
-  wait_for "redis-server on port $port" 20 redis-cli -h 127.0.0.1 -p "$port" ping || { tail -20 "$work/redis/redis.log" >&2; return 1; }
-  export TRADESTORE_TEST_REDIS="127.0.0.1:$port"
-}
-
-start_clickhouse() {
-  local http tcp inter binary
-  http="$(free_port)" && tcp="$(free_port)" && inter="$(free_port)" || return 1
-  binary="$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)"
-  local dir="$work/clickhouse"
-  mkdir -p "$dir/data" "$dir/tmp" "$dir/user_files" "$dir/format_schemas"
-  # Debian's ClickHouse 18.16 reads its packaged config and takes these overrides: a data path, ports and loopback only.
-  "$binary" --config=/etc/clickhouse-server/config.xml -- \
-    --path="$dir/data/" --tmp_path="$dir/tmp/" --user_files_path="$dir/user_files/" \
-    --format_schema_path="$dir/format_schemas/" \
-    --http_port="$http" --tcp_port="$tcp" --interserver_http_port="$inter" \
-    --listen_host=127.0.0.1 --logger.log="$dir/log" --logger.errorlog="$dir/err" >"$dir/stdout" 2>&1 &
-  pids+=($!)
-  wait_for "clickhouse-server on port $http" 60 curl -sf "http://127.0.0.1:$http/?query=SELECT%201" || { tail -20 "$dir/err" "$dir/stdout" >&2; return 1; }
-  export TRADESTORE_TEST_CLICKHOUSE="http://127.0.0.1:$http"
-}
-
-start_etcd() {
-  local client peer
-  client="$(free_port)" && peer="$(free_port)" || return 1
-  local dir="$work/etcd"
-  mkdir -p "$dir"
-  # One member on loopback with a throw-away data directory; the cluster tests isolate themselves by key prefix.
-  etcd --name tradestore-test --data-dir "$dir/data" \
-    --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
-    --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
-    --initial-cluster "tradestore-test=http://127.0.0.1:$peer" --initial-cluster-state new >"$dir/log" 2>&1 &
-  pids+=($!)
-  wait_for "etcd on port $client" 30 curl -sf "http://127.0.0.1:$client/health" || { tail -20 "$dir/log" >&2; return 1; }
-  export TRADESTORE_TEST_ETCD="http://127.0.0.1:$client"
+  install_debian_packages python3 python3-pytest python3-pandas
 }
 
 # Prints each failed test with the first lines of its message and stack, so the end of a long log
@@ -145,9 +66,9 @@ summary() { # passed failed skipped
 
 servers_ok=1
 if install_servers; then
-  start_redis || servers_ok=0
-  start_clickhouse || servers_ok=0
-  start_etcd || servers_ok=0
+  if start_redis; then export TRADESTORE_TEST_REDIS="$redis_address"; else servers_ok=0; fi
+  if start_clickhouse; then export TRADESTORE_TEST_CLICKHOUSE="$clickhouse_url"; else servers_ok=0; fi
+  if start_etcd; then export TRADESTORE_TEST_ETCD="$etcd_url"; else servers_ok=0; fi
 else
   servers_ok=0
 fi
