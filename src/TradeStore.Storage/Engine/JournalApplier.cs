@@ -153,7 +153,8 @@ internal sealed class JournalApplier : IDisposable
         {
             while (true)
             {
-                List<TradeEvent> events;
+                Acknowledged[] taken;
+                int count;
                 lock (_gate)
                 {
                     while (_queue.Count == 0 && _inFlight.Count == 0 && !_stopping)
@@ -167,7 +168,7 @@ internal sealed class JournalApplier : IDisposable
                     }
 
                     // After a failure the same batches are retried (plus what arrived since, up to the limit).
-                    var count = _inFlight.Sum(b => b.Events.Count);
+                    count = _inFlight.Sum(b => b.Events.Count);
                     while (_queue.Count > 0 && (count == 0 || count + _queue.Peek().Events.Count <= MaxApplyBatch))
                     {
                         var next = _queue.Dequeue();
@@ -175,11 +176,14 @@ internal sealed class JournalApplier : IDisposable
                         count += next.Events.Count;
                     }
 
-                    events = new List<TradeEvent>(count);
-                    foreach (var batch in _inFlight)
-                    {
-                        events.AddRange(batch.Events);
-                    }
+                    taken = [.. _inFlight];
+                }
+
+                // Outside the lock, which the writer takes on every acknowledgement: this thread runs at a lower priority.
+                var events = new List<TradeEvent>(count);
+                foreach (var batch in taken)
+                {
+                    events.AddRange(batch.Events);
                 }
 
                 var started = Stopwatch.GetTimestamp();
