@@ -61,6 +61,43 @@ public sealed class JournalLogTests : IDisposable
     }
 
     [Fact]
+    public void TruncateAfter_TailAcrossSegments_RemovesItDurablyAndTheLogContinuesFromTheCut()
+    {
+        using (var log = Open(segmentBytes: 8 * 1024))
+        {
+            log.Begin(1);
+            foreach (var chunk in Events(1, 400).Chunk(9))
+            {
+                log.Append([.. chunk.Select(e => LogRecord.Create(e.Seq, e.Seq <= 250 ? 3 : 7, EventCodec.Encode(e)))]);
+            }
+
+            Assert.True(log.SegmentFiles.Count(f => ParseFirstSeq(f) > 251) >= 2, "the tail spans several segments");
+
+            var removed = log.TruncateAfter(250);
+
+            Assert.Equal(150, removed);
+            Assert.Equal(250, log.LastSeq);
+            Assert.Equal(3, log.LastTerm);
+            Assert.Equal(0, log.TruncateAfter(300));
+            Assert.All(log.SegmentFiles, f => Assert.True(ParseFirstSeq(f) <= 251, $"{f} starts after the cut"));
+            log.Append([LogRecord.Create(251, 9, EventCodec.Encode(Events(251, 1)[0]))]);
+        }
+
+        using var reopened = Open(segmentBytes: 8 * 1024);
+
+        Assert.Null(reopened.TornTail);
+        Assert.Equal(251, reopened.LastSeq);
+        Assert.Equal(9, reopened.LastTerm);
+        Assert.Equal(Enumerable.Range(1, 251).Select(i => (long)i), reopened.ReadFrom(1).Select(r => r.Seq));
+        Assert.Equal(9, reopened.ReadFrom(251).Single().Term);
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+        {
+            reopened.RecycleThrough(200);
+            reopened.TruncateAfter(reopened.FirstSeq - 2);
+        });
+    }
+
+    [Fact]
     public void Open_TornTail_CutAtTheLastWholeRecordReportedAndKept()
     {
         string segment;

@@ -44,6 +44,7 @@ public sealed class JournalLog : IDisposable
     private readonly JournalLogOptions _options;
     private SafeFileHandle? _active;
     private long _lastSeq;
+    private long _lastTerm;
     private bool _broken;
 
     private JournalLog(string directory, JournalLogOptions options, List<Segment> segments, TornTail? tornTail, bool created)
@@ -54,6 +55,7 @@ public sealed class JournalLog : IDisposable
         _segments = segments;
         TornTail = tornTail;
         _lastSeq = segments.Count == 0 ? 0 : segments[^1].LastSeq;
+        _lastTerm = segments.Count == 0 ? 0 : segments.Select(s => s.LastTerm).Max();
         if (segments.Count > 0)
         {
             _active = OpenForAppend(segments[^1].Path);
@@ -107,6 +109,9 @@ public sealed class JournalLog : IDisposable
 
     /// <summary>The last seq appended (durable with <see cref="DurabilityMode.Fsync"/>); 0 when the log holds none.</summary>
     public long LastSeq => Interlocked.Read(ref _lastSeq);
+
+    /// <summary>The term of the last record appended (0 when the log holds none, or only standalone records).</summary>
+    public long LastTerm => Interlocked.Read(ref _lastTerm);
 
     /// <summary>The seq the next appended record must carry.</summary>
     public long NextSeq
@@ -277,6 +282,8 @@ public sealed class JournalLog : IDisposable
 
             segment.Length += size;
             segment.LastSeq = records[^1].Seq;
+            segment.LastTerm = records[^1].Term;
+            Interlocked.Exchange(ref _lastTerm, records[^1].Term);
             Interlocked.Exchange(ref _lastSeq, segment.LastSeq);
             if (segment.Length >= _options.SegmentBytes)
             {
@@ -328,6 +335,67 @@ public sealed class JournalLog : IDisposable
             }
 
             return deleted;
+        }
+    }
+
+    /// <summary>
+    /// Cuts every record after <paramref name="seq"/> from the end of the log (issue #14: a node that rejoins as follower
+    /// drops the tail the new leader never had): segments that start after it are deleted, the segment holding it is cut
+    /// back to the end of record <paramref name="seq"/> and synced. Returns how many records were removed (0 when the log
+    /// ends at or before <paramref name="seq"/>). The record format and every remaining byte are unchanged.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="seq"/> lies before the oldest record the log holds (recycled).</exception>
+    public long TruncateAfter(long seq)
+    {
+        lock (_gate)
+        {
+            if (_broken)
+            {
+                throw new InvalidOperationException("The journal log could not undo a failed append and accepts no more changes; restart the process.");
+            }
+
+            if (_segments.Count == 0 || seq >= _segments[^1].LastSeq)
+            {
+                return 0;
+            }
+
+            if (seq < _segments[0].FirstSeq - 1)
+            {
+                throw new ArgumentOutOfRangeException(nameof(seq), seq, $"the journal log starts at seq {_segments[0].FirstSeq}; it cannot be cut back before that");
+            }
+
+            var removed = _segments[^1].LastSeq - seq;
+            var deletedFiles = false;
+            while (_segments.Count > 1 && _segments[^1].FirstSeq > seq)
+            {
+                _active?.Dispose();
+                _active = null;
+                File.Delete(_segments[^1].Path);
+                _segments.RemoveAt(_segments.Count - 1);
+                deletedFiles = true;
+            }
+
+            var segment = _segments[^1];
+            _active ??= OpenForAppend(segment.Path);
+            if (segment.LastSeq > seq)
+            {
+                var (offset, term) = EndOf(segment, seq);
+                RandomAccess.SetLength(_active, offset);
+                NativeSync.DataSync(_active);
+                segment.Length = offset;
+                segment.LastSeq = seq;
+                segment.LastTerm = term;
+                segment.Sparse.RemoveAll(entry => entry.Seq > seq);
+            }
+
+            if (deletedFiles)
+            {
+                NativeSync.SyncDirectory(Directory);
+            }
+
+            Interlocked.Exchange(ref _lastSeq, segment.LastSeq);
+            Interlocked.Exchange(ref _lastTerm, segment.LastSeq >= segment.FirstSeq ? segment.LastTerm : _segments.Count > 1 ? _segments[^2].LastTerm : 0);
+            return removed;
         }
     }
 
@@ -398,6 +466,7 @@ public sealed class JournalLog : IDisposable
             }
 
             segment.LastSeq = record.Seq;
+            segment.LastTerm = record.Term;
             offset += size;
         }
 
@@ -545,6 +614,38 @@ public sealed class JournalLog : IDisposable
         }
     }
 
+    /// <summary>The byte offset just past record <paramref name="seq"/> of <paramref name="segment"/> (its header's end before the first), and that record's term.</summary>
+    private static (long Offset, long Term) EndOf(Segment segment, long seq)
+    {
+        if (seq < segment.FirstSeq)
+        {
+            return (SegmentHeaderSize, 0);
+        }
+
+        long start = SegmentHeaderSize;
+        foreach (var (sparseSeq, offset) in segment.Sparse)
+        {
+            if (sparseSeq > seq)
+            {
+                break;
+            }
+
+            start = offset;
+        }
+
+        var position = start;
+        foreach (var record in ReadSegment(segment.Path, start, segment.Length))
+        {
+            position += LogRecordFormat.FramedSize(record.Payload.Length);
+            if (record.Seq == seq)
+            {
+                return (position, record.Term);
+            }
+        }
+
+        throw new JournalLogCorruptException(segment.Path, position, $"record seq {seq} was not found where the segment index places it");
+    }
+
     private void StartSegment(long firstSeq)
     {
         var path = Path.Combine(Directory, SegmentName(firstSeq));
@@ -602,8 +703,10 @@ public sealed class JournalLog : IDisposable
 
         public long Length { get; set; }
 
+        public long LastTerm { get; set; }
+
         public List<(long Seq, long Offset)> Sparse { get; private init; } = [];
 
-        public Segment Snapshot() => new(Path, FirstSeq) { LastSeq = LastSeq, Length = Length, Sparse = [.. Sparse] };
+        public Segment Snapshot() => new(Path, FirstSeq) { LastSeq = LastSeq, LastTerm = LastTerm, Length = Length, Sparse = [.. Sparse] };
     }
 }
