@@ -87,6 +87,7 @@ public static class TradeStoreHost
 
             var app = builder.Build();
             SecurityServices.Use(app, settings);
+            ReadYourWrites.Use(app, settings);
             MapHealth(app);
             ClusterHosting.TradeApiRoutes(app, settings).MapTradeApi();
             ClusterHosting.Map(app, settings);

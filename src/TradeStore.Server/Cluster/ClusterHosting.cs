@@ -6,6 +6,7 @@ using TradeStore.Cluster;
 using TradeStore.Redis.Projection;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Security;
+using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Engine;
 
 namespace TradeStore.Server.Cluster;
@@ -25,6 +26,11 @@ public static class ClusterHosting
         }
 
         services.AddTradeStoreCluster(settings.Cluster, sp => () => sp.GetRequiredService<WriteEngine>().LastSeq);
+        // Replication of the journal log (issue #14): the leader's hub (the engine's hook) and the follower's stream.
+        services.AddSingleton(sp => new ReplicationHub(settings.Cluster, sp.GetRequiredService<ClusterState>(), sp.GetRequiredService<JournalLog>(), sp.GetService<TimeProvider>()));
+        services.AddSingleton<IJournalReplication>(sp => sp.GetRequiredService<ReplicationHub>());
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ReplicationFollower>(sp, settings.Cluster));
+        services.AddHostedService(sp => sp.GetRequiredService<ReplicationFollower>());
         // By design the sinks run on the leader only: one writer per sink, and each resumes from its own checkpoint.
         services.GateOnLeadership(type => type == typeof(RedisProjector) || type == typeof(ClickHouseSyncService));
     }
@@ -33,12 +39,16 @@ public static class ClusterHosting
     public static IEndpointRouteBuilder TradeApiRoutes(WebApplication app, TradeStoreSettings settings) =>
         settings.Cluster.Enabled ? WriteGate.Apply(app.MapGroup(string.Empty)) : app;
 
-    /// <summary>Maps <c>GET /v1/cluster</c> in a cluster.</summary>
+    /// <summary>The exit code replication stopped the node with (a diverged log), or <see langword="null"/>.</summary>
+    public static int? ExitCode(WebApplication app) => app.Services.GetService<ReplicationFollower>()?.ExitCode;
+
+    /// <summary>Maps <c>GET /v1/cluster</c> and the replication endpoints in a cluster.</summary>
     public static void Map(WebApplication app, TradeStoreSettings settings)
     {
         if (settings.Cluster.Enabled)
         {
             app.MapGet("/v1/cluster", ClusterEndpoint.GetAsync).RequireAuthorization(SecurityPolicies.Read);
+            ReplicationEndpoints.Map(app);
         }
     }
 }
