@@ -27,14 +27,19 @@ public sealed class ReplicationHub : IJournalReplication
     private readonly ConcurrentDictionary<string, FollowerAck> _acks = new(StringComparer.Ordinal);
     private readonly List<Waiter> _waiters = [];
     private readonly Task<bool> _replicated = Task.FromResult(true);
+    private readonly SyncReplicaSet _sync;
     private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _term;
+    private long _mustHold;
 
-    public ReplicationHub(ClusterOptions options, ClusterState state, JournalLog log, TimeProvider? time = null)
+    public ReplicationHub(ClusterOptions options, ClusterState state, JournalLog log, SyncReplicaSet sync, TimeProvider? time = null)
     {
         _options = options;
         _state = state;
         _log = log;
+        _sync = sync;
         _time = time ?? TimeProvider.System;
+        _sync.Published += Release;
     }
 
     /// <inheritdoc />
@@ -111,8 +116,67 @@ public sealed class ReplicationHub : IJournalReplication
 
         _acks.AddOrUpdate(node, _ => new FollowerAck(term, durableSeq, _time.GetUtcNow()),
             (_, previous) => previous.Term == term && previous.DurableSeq > durableSeq ? previous : new FollowerAck(term, durableSeq, _time.GetUtcNow()));
+        ChooseSyncSet(term);
         Release(term);
         return true;
+    }
+
+    /// <summary>
+    /// Keeps <see cref="ClusterOptions.SyncReplicas"/> members in the sync set of <paramref name="term"/>: a member whose
+    /// stream ended or that has not acknowledged for half the replication timeout while behind is replaced by a follower
+    /// that holds everything acknowledged so far (its durable seq is at least every seq released in this term and the log's
+    /// end when the term began). The set is used only after etcd holds it (<see cref="SyncReplicaSet"/>).
+    /// </summary>
+    private void ChooseSyncSet(long term)
+    {
+        var needed = _options.SyncReplicas;
+        if (needed == 0)
+        {
+            return;
+        }
+
+        var mustHold = MustHold(term);
+        var now = _time.GetUtcNow();
+        var last = _log.LastSeq;
+        var members = _sync.MembersOf(term);
+        var keep = members.Where(m => _acks.TryGetValue(m, out var ack) && ack.Term == term
+            && (ack.DurableSeq >= last || now - ack.At < _options.ReplicationTimeout / 2)).ToList();
+        if (keep.Count >= needed && keep.Count == members.Count)
+        {
+            return;
+        }
+
+        foreach (var (node, ack) in _acks.OrderByDescending(a => a.Value.DurableSeq))
+        {
+            if (keep.Count >= needed)
+            {
+                break;
+            }
+
+            if (ack.Term == term && ack.DurableSeq >= mustHold && !keep.Contains(node))
+            {
+                keep.Add(node);
+            }
+        }
+
+        if (keep.Count >= needed || keep.Count > members.Count)
+        {
+            _sync.Propose(term, keep);
+        }
+    }
+
+    private long MustHold(long term)
+    {
+        lock (_gate)
+        {
+            if (_term != term)
+            {
+                _term = term;
+                _mustHold = _log.LastSeq;
+            }
+
+            return _mustHold;
+        }
     }
 
     /// <summary>Forgets a follower's acknowledgements (its stream ended); it counts again once it acknowledges anew.</summary>
@@ -140,6 +204,11 @@ public sealed class ReplicationHub : IJournalReplication
 
         if (ReplicatedSeq(term) >= seq)
         {
+            lock (_gate)
+            {
+                _mustHold = Math.Max(_mustHold, seq);
+            }
+
             return _replicated;
         }
 
@@ -159,7 +228,8 @@ public sealed class ReplicationHub : IJournalReplication
     public long ReplicatedSeq(long term)
     {
         var needed = _options.SyncReplicas;
-        var seqs = _acks.Values.Where(a => a.Term == term).Select(a => a.DurableSeq).OrderDescending().ToList();
+        var members = _sync.MembersOf(term);
+        var seqs = members.Select(m => _acks.TryGetValue(m, out var ack) && ack.Term == term ? ack.DurableSeq : 0).OrderDescending().ToList();
         return seqs.Count >= needed && needed > 0 ? seqs[needed - 1] : needed == 0 ? long.MaxValue : 0;
     }
 
@@ -174,6 +244,7 @@ public sealed class ReplicationHub : IJournalReplication
                 var waiter = _waiters[i];
                 if (waiter.Term == term && waiter.Seq <= replicated)
                 {
+                    _mustHold = Math.Max(_mustHold, waiter.Seq);
                     (done ??= []).Add(waiter);
                     _waiters.RemoveAt(i);
                 }
