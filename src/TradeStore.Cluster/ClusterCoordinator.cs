@@ -84,7 +84,7 @@ public sealed class ClusterCoordinator : BackgroundService
         Interlocked.Exchange(ref _leaseId, leaseId);
         _state.Clock.Renewed(sentAt, ttl);
         var applied = _appliedSeq.Read();
-        await _store.PutNodeAsync(new NodeRecord(_state.NodeName, _state.AdvertiseUrl, applied), leaseId, stoppingToken);
+        await _store.PutNodeAsync(new NodeRecord(_state.NodeName, _state.AdvertiseUrl, applied, _state.Truncated), leaseId, stoppingToken);
         Log.SessionStarted(_logger, leaseId, ttl, _state.NodeName);
 
         using var session = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -154,7 +154,7 @@ public sealed class ClusterCoordinator : BackgroundService
         var applied = _appliedSeq.Read();
         if (applied != registered)
         {
-            await _store.PutNodeAsync(new NodeRecord(_state.NodeName, _state.AdvertiseUrl, applied), leaseId, cancellationToken);
+            await _store.PutNodeAsync(new NodeRecord(_state.NodeName, _state.AdvertiseUrl, applied, _state.Truncated), leaseId, cancellationToken);
         }
 
         if (_state.IsLeader)

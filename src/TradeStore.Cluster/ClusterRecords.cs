@@ -7,7 +7,10 @@ namespace TradeStore.Cluster;
 public sealed record LeaderRecord(string Name, string Url);
 
 /// <summary>The value of a node's registry key, kept alive by the node's lease and refreshed as its applied seq moves.</summary>
-public sealed record NodeRecord(string Name, string Url, long AppliedSeq);
+public sealed record NodeRecord(string Name, string Url, long AppliedSeq, TruncatedRange? TruncatedSeq = null);
+
+/// <summary>The journal records a node cut from its log when it rejoined as follower (issue #14): seq <paramref name="From"/> to <paramref name="To"/>.</summary>
+public sealed record TruncatedRange(long From, long To);
 
 /// <summary>
 /// The value of the <c>sync</c> key (issue #14, <c>Cluster:SyncReplicas</c> ≥ 1): the leader of <paramref name="Term"/> and
@@ -24,7 +27,8 @@ public sealed record SyncRecord(long Term, string Leader, IReadOnlyList<string> 
 /// <summary>One node as <c>GET /v1/cluster</c> and <c>tradestore cluster status</c> show it.</summary>
 /// <param name="Role"><c>leader</c> or <c>follower</c>.</param>
 /// <param name="LagSeq">How many events the node trails the leader by; <see langword="null"/> when no leader is known.</param>
-public sealed record ClusterNodeStatus(string Name, string Url, string Role, long AppliedSeq, long? LagSeq);
+/// <param name="TruncatedSeq">The tail the node cut from its journal log at its last start, when it rejoined with records the leader never had; else <see langword="null"/>.</param>
+public sealed record ClusterNodeStatus(string Name, string Url, string Role, long AppliedSeq, long? LagSeq, TruncatedRange? TruncatedSeq = null);
 
 /// <summary>The cluster as etcd shows it: the leader (<see langword="null"/> when none), its term, and every live node.</summary>
 public sealed record ClusterStatus(string? Leader, long Term, IReadOnlyList<ClusterNodeStatus> Nodes);

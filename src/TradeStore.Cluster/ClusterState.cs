@@ -36,6 +36,9 @@ public sealed class ClusterState(ClusterOptions options, LeaseClock clock)
 
     public string AdvertiseUrl { get; } = options.AdvertiseUrl!.TrimEnd('/');
 
+    /// <summary>What this node cut from its journal log at start, rejoining with a tail the leader never had (shown in the registry).</summary>
+    public TruncatedRange? Truncated { get; set; }
+
     /// <summary>The lease clock the leadership rests on.</summary>
     public LeaseClock Clock => clock;
 

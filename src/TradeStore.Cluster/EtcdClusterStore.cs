@@ -235,7 +235,7 @@ public sealed class EtcdClusterStore : IDisposable
         var statuses = nodes
             .OrderBy(n => n.Name, StringComparer.Ordinal)
             .Select(n => new ClusterNodeStatus(n.Name, n.Url, n.Name == leader?.Name ? "leader" : "follower", n.AppliedSeq,
-                leaderApplied is { } top ? Math.Max(0, top - n.AppliedSeq) : null))
+                leaderApplied is { } top ? Math.Max(0, top - n.AppliedSeq) : null, n.TruncatedSeq))
             .ToList();
         return new ClusterStatus(leader?.Name, leaderKv?.CreateRevision ?? 0, statuses);
     }

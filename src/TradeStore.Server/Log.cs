@@ -68,8 +68,14 @@ internal static partial class Log
     [LoggerMessage(EventId = 1314, Level = LogLevel.Error, Message = "Replication: refused a record from {Leader}: {Reason}; the stream is dropped and nothing of it appended")]
     public static partial void RecordRefused(ILogger logger, string leader, string reason);
 
-    [LoggerMessage(EventId = 1315, Level = LogLevel.Critical, Message = "Replication: this node's journal log diverges from the leader {Leader}'s: {Detail} This node holds seq {FirstSeq}..{LastSeq} that the leader may not have; it will not follow with a divergent history. It stops with exit code {ExitCode}: keep its data directory for inspection, and rejoin with an empty data directory (docs/high-availability.md, \"Rejoining\")")]
+    [LoggerMessage(EventId = 1315, Level = LogLevel.Critical, Message = "Replication: this node's journal log diverges from the leader {Leader}'s and no common record was found: {Detail} This node holds seq {FirstSeq}..{LastSeq} that the leader may not have; it will not follow with a divergent history. It stops with exit code {ExitCode}: keep its data directory for inspection, and rejoin with an empty data directory (docs/high-availability.md, \"Rejoining\")")]
     public static partial void LogDiverged(ILogger logger, string leader, string detail, long firstSeq, long lastSeq, int exitCode);
+
+    [LoggerMessage(EventId = 1317, Level = LogLevel.Warning, Message = "Replication: this node's journal log has a tail the leader {Leader} never had ({Detail}); seq {FromSeq}..{ToSeq} will be cut at the next start. Stopping with exit code {ExitCode}: restart the node (tradestore guard does)")]
+    public static partial void TailToCut(ILogger logger, string leader, string detail, long fromSeq, long toSeq, int exitCode);
+
+    [LoggerMessage(EventId = 1318, Level = LogLevel.Warning, Message = "Journal log tail cut at start-up (rejoining as follower): seq {FromSeq}..{ToSeq} removed from the log ({Records} records) and from DuckDB; the state of {Trades} trades re-derived from the events that remain. Those writes were never acknowledged with Cluster:SyncReplicas >= 1")]
+    public static partial void TailCut(ILogger logger, long fromSeq, long toSeq, long records, long trades);
 
     [LoggerMessage(EventId = 1316, Level = LogLevel.Error, Message = "Replication: the leader {Leader} refused the stream: {Status} {Detail}; retrying")]
     public static partial void StreamRefused(ILogger logger, string leader, int status, string detail);

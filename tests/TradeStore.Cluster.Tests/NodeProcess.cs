@@ -51,7 +51,7 @@ internal sealed class NodeProcess : IAsyncDisposable
     }
 
     /// <summary>Stops the process with <paramref name="signal"/> (SIGTERM; 9 kills it) unless it exited, and starts it again on the same data directory and address.</summary>
-    public async Task RestartAsync(int signal = 15)
+    public async Task RestartAsync(int signal = 15, bool waitUntilAnswering = true)
     {
         if (!Process.HasExited)
         {
@@ -61,7 +61,10 @@ internal sealed class NodeProcess : IAsyncDisposable
         await Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
         await Process.DisposeAsync();
         Process = TradeStoreProcess.Start(["serve", "--data", _directory.Path, "--urls", Url], _directory.Path, Environment);
-        await Process.WaitUntilAnsweringAsync($"{Url}/health/live", TimeSpan.FromSeconds(60));
+        if (waitUntilAnswering)
+        {
+            await Process.WaitUntilAnsweringAsync($"{Url}/health/live", TimeSpan.FromSeconds(60));
+        }
     }
 
     /// <summary><c>GET /v1/cluster</c> as this node answers it.</summary>

@@ -40,6 +40,21 @@ public static class ClusterHosting
     public static IEndpointRouteBuilder TradeApiRoutes(WebApplication app, TradeStoreSettings settings) =>
         settings.Cluster.Enabled ? WriteGate.Apply(app.MapGroup(string.Empty)) : app;
 
+    /// <summary>Logs a tail cut at start-up and shows it in the node registry (<c>truncatedSeq</c> of <c>GET /v1/cluster</c>) until the next start.</summary>
+    public static void ReportTruncation(WebApplication app, TruncationResult? truncation)
+    {
+        if (truncation is null)
+        {
+            return;
+        }
+
+        Log.TailCut(app.Logger, truncation.KeptThroughSeq + 1, truncation.LastSeqBefore, truncation.Records, truncation.Trades);
+        if (app.Services.GetService<ClusterState>() is { } state)
+        {
+            state.Truncated = new TruncatedRange(truncation.KeptThroughSeq + 1, truncation.LastSeqBefore);
+        }
+    }
+
     /// <summary>The exit code replication stopped the node with (a diverged log), or <see langword="null"/>.</summary>
     public static int? ExitCode(WebApplication app) => app.Services.GetService<ReplicationFollower>()?.ExitCode;
 

@@ -65,6 +65,7 @@ public static class ReplicationEndpoints
             if (problem.Type == ReplicationProblems.LogDivergedType)
             {
                 context.Response.Headers[ReplicationFrames.LeaderLastSeqHeader] = log.LastSeq.ToString(CultureInfo.InvariantCulture);
+                context.Response.Headers[ReplicationFrames.LeaderTermsHeader] = TermRun.Format(log.TermRuns);
             }
 
             await ApiResults.Problem(context, problem).ExecuteAsync(context);

@@ -22,7 +22,11 @@ namespace TradeStore.Server.Cluster;
 /// </summary>
 public sealed class ReplicationFollower : BackgroundService
 {
-    /// <summary>The exit code of <c>tradestore serve</c> when this node's log holds records the leader does not.</summary>
+    /// <summary>
+    /// The exit code of <c>tradestore serve</c> when this node's log holds records the leader does not: the tail to cut is
+    /// recorded and cut at the next start (restart the node), or, when no common point can be found (the leader recycled
+    /// it), the node must be re-seeded.
+    /// </summary>
     public const int DivergedExitCode = 6;
 
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
@@ -153,9 +157,21 @@ public sealed class ReplicationFollower : BackgroundService
         if (response.StatusCode == HttpStatusCode.Conflict && response.Headers.TryGetValues(ReplicationFrames.LeaderLastSeqHeader, out var values)
             && long.TryParse(values.First(), NumberStyles.None, CultureInfo.InvariantCulture, out var leaderLast))
         {
-            var detail = await response.Content.ReadAsStringAsync(cancellationToken);
+            var detail = ProblemDetail(await response.Content.ReadAsStringAsync(cancellationToken));
+            var leaderRuns = response.Headers.TryGetValues(ReplicationFrames.LeaderTermsHeader, out var terms) ? TermRun.Parse(terms.First()) : null;
             ExitCode = DivergedExitCode;
-            Log.LogDiverged(_logger, leader.Name, ProblemDetail(detail), Math.Min(leaderLast + 1, prevSeq), prevSeq, DivergedExitCode);
+            var keep = leaderRuns is null ? -1 : TermRun.MatchPoint(_log.TermRuns, _log.LastSeq, leaderRuns, leaderLast);
+            if (keep >= _log.FirstSeq - 1 && keep < prevSeq)
+            {
+                // Cut at the next start, before anything reads the database (TailTruncation); the guard or the operator restarts.
+                TailTruncation.Request(_log, keep);
+                Log.TailToCut(_logger, leader.Name, detail, keep + 1, prevSeq, DivergedExitCode);
+            }
+            else
+            {
+                Log.LogDiverged(_logger, leader.Name, detail, Math.Max(1, keep + 1), prevSeq, DivergedExitCode);
+            }
+
             _lifetime.StopApplication();
             return;
         }

@@ -34,6 +34,9 @@ public static class ReplicationFrames
     /// <summary>Header of the leader's last seq on a <c>log-diverged</c> answer.</summary>
     public const string LeaderLastSeqHeader = "TradeStore-Leader-Last-Seq";
 
+    /// <summary>Header of the leader's term runs (<see cref="TermRun.Format"/>) on a <c>log-diverged</c> answer.</summary>
+    public const string LeaderTermsHeader = "TradeStore-Leader-Terms";
+
     /// <summary>How often an idle stream carries a heartbeat.</summary>
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(1);
 

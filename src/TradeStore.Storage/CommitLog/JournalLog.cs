@@ -46,6 +46,7 @@ public sealed class JournalLog : IDisposable
     private long _lastSeq;
     private long _lastTerm;
     private bool _broken;
+    private readonly List<TermRun> _termRuns = [];
 
     private JournalLog(string directory, JournalLogOptions options, List<Segment> segments, TornTail? tornTail, bool created)
     {
@@ -56,6 +57,13 @@ public sealed class JournalLog : IDisposable
         TornTail = tornTail;
         _lastSeq = segments.Count == 0 ? 0 : segments[^1].LastSeq;
         _lastTerm = segments.Count == 0 ? 0 : segments.Select(s => s.LastTerm).Max();
+        foreach (var segment in segments)
+        {
+            foreach (var run in segment.Runs)
+            {
+                AddRun(run.Term, run.FirstSeq);
+            }
+        }
         if (segments.Count > 0)
         {
             _active = OpenForAppend(segments[^1].Path);
@@ -112,6 +120,22 @@ public sealed class JournalLog : IDisposable
 
     /// <summary>The term of the last record appended (0 when the log holds none, or only standalone records).</summary>
     public long LastTerm => Interlocked.Read(ref _lastTerm);
+
+    /// <summary>
+    /// Where each term starts in the log, oldest first: consecutive records of one term form one run. Two logs agree up to
+    /// a seq they both hold with the same term (every record of a term was written once, by that term's leader), so
+    /// comparing runs finds where a follower's log and the leader's part (<see cref="TermRun.MatchPoint"/>).
+    /// </summary>
+    public IReadOnlyList<TermRun> TermRuns
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _termRuns];
+            }
+        }
+    }
 
     /// <summary>The seq the next appended record must carry.</summary>
     public long NextSeq
@@ -280,6 +304,11 @@ public sealed class JournalLog : IDisposable
                 position += LogRecordFormat.FramedSize(record.Payload.Length);
             }
 
+            foreach (var record in records)
+            {
+                AddRun(record.Term, record.Seq);
+            }
+
             segment.Length += size;
             segment.LastSeq = records[^1].Seq;
             segment.LastTerm = records[^1].Term;
@@ -393,6 +422,7 @@ public sealed class JournalLog : IDisposable
                 NativeSync.SyncDirectory(Directory);
             }
 
+            _termRuns.RemoveAll(run => run.FirstSeq > seq);
             Interlocked.Exchange(ref _lastSeq, segment.LastSeq);
             Interlocked.Exchange(ref _lastTerm, segment.LastSeq >= segment.FirstSeq ? segment.LastTerm : _segments.Count > 1 ? _segments[^2].LastTerm : 0);
             return removed;
@@ -463,6 +493,11 @@ public sealed class JournalLog : IDisposable
             if ((record.Seq - firstSeq) % SparseEvery == 0)
             {
                 segment.Sparse.Add((record.Seq, offset));
+            }
+
+            if (segment.Runs.Count == 0 || segment.Runs[^1].Term != record.Term)
+            {
+                segment.Runs.Add(new TermRun(record.Term, record.Seq));
             }
 
             segment.LastSeq = record.Seq;
@@ -646,6 +681,14 @@ public sealed class JournalLog : IDisposable
         throw new JournalLogCorruptException(segment.Path, position, $"record seq {seq} was not found where the segment index places it");
     }
 
+    private void AddRun(long term, long seq)
+    {
+        if (_termRuns.Count == 0 || _termRuns[^1].Term != term)
+        {
+            _termRuns.Add(new TermRun(term, seq));
+        }
+    }
+
     private void StartSegment(long firstSeq)
     {
         var path = Path.Combine(Directory, SegmentName(firstSeq));
@@ -704,6 +747,9 @@ public sealed class JournalLog : IDisposable
         public long Length { get; set; }
 
         public long LastTerm { get; set; }
+
+        /// <summary>The term runs found when the segment was scanned at open (not kept up to date afterwards).</summary>
+        public List<TermRun> Runs { get; } = [];
 
         public List<(long Seq, long Offset)> Sparse { get; private init; } = [];
 
