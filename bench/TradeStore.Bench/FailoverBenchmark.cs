@@ -27,6 +27,9 @@ public static class FailoverBenchmark
 {
     private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>A follower at most this many events behind (in the registry, refreshed each second) counts as caught up before a kill.</summary>
+    private const long CaughtUp = 500;
+
     public static async Task<IReadOnlyList<TimeSpan>> RunAsync(FailoverBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken)
     {
         var root = Directory.CreateTempSubdirectory("tradestore-bench-failover-");
@@ -59,8 +62,17 @@ public static class FailoverBenchmark
             var written = 0;
             for (var kill = 1; kill <= options.Kills; kill++)
             {
-                var status = await WaitAsync(() => StatusAsync(http, nodes, cancellationToken), s => s?.Leader is not null && s.Nodes.Count == nodes.Count,
-                    "a leader and every node registered", cancellationToken);
+                // Every node running (a restarted old leader that stopped to cut its tail is started again) and caught up.
+                var status = await WaitAsync(async () =>
+                    {
+                        foreach (var node in nodes)
+                        {
+                            node.RestartIfCut(options, prefix);
+                        }
+
+                        return await StatusAsync(http, nodes, cancellationToken);
+                    }, s => s?.Leader is not null && s.Nodes.Count == nodes.Count && nodes.All(n => n.IsRunning) && s.Nodes.All(n => n.LagSeq is <= CaughtUp),
+                    "a leader and every node registered and caught up", cancellationToken);
                 var leader = nodes.Single(n => n.Name == status!.Leader);
                 var survivor = nodes.First(n => n != leader);
 
@@ -71,6 +83,15 @@ public static class FailoverBenchmark
                     cancellationToken.ThrowIfCancellationRequested();
                     if (stopwatch.Elapsed > StepTimeout)
                     {
+                        foreach (var node in nodes.Where(n => File.Exists(n.LogPath)))
+                        {
+                            output.WriteLine($"--- last lines of {node.Name} ---");
+                            foreach (var line in File.ReadLines(node.LogPath).TakeLast(40))
+                            {
+                                output.WriteLine(line);
+                            }
+                        }
+
                         throw new TimeoutException($"No node acknowledged a write within {StepTimeout} of kill {kill}.");
                     }
 
@@ -96,7 +117,7 @@ public static class FailoverBenchmark
                 $"failover (kill -9 of the leader -> a write acknowledged): p50 {Percentile(sorted, 50).TotalSeconds:0.000} s, p99 {Percentile(sorted, 99).TotalSeconds:0.000} s, max {sorted[^1].TotalSeconds:0.000} s over {sorted.Count} kills"));
             if (options.LoadConnections > 0)
             {
-                await ReadBackAsync(http, nodes, load, options, output, cancellationToken);
+                await ReadBackAsync(http, nodes, load, options, prefix, output, cancellationToken);
             }
 
             output.WriteLine($"load average at the end: {LoadAverage()}");
@@ -121,10 +142,17 @@ public static class FailoverBenchmark
     }
 
     /// <summary>Reads every acknowledged trade back from the leader (once every node holds the leader's last seq) and prints how many are missing.</summary>
-    private static async Task ReadBackAsync(HttpClient http, List<Node> nodes, WriteLoad load, FailoverBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken)
+    private static async Task ReadBackAsync(HttpClient http, List<Node> nodes, WriteLoad load, FailoverBenchmarkOptions options, string prefix, TextWriter output, CancellationToken cancellationToken)
     {
-        var status = await WaitAsync(() => StatusAsync(http, nodes, cancellationToken), s => s?.Leader is not null && s.Nodes.Count == nodes.Count,
-            "a leader and every node registered", cancellationToken);
+        var status = await WaitAsync(async () =>
+            {
+                foreach (var node in nodes)
+                {
+                    node.RestartIfCut(options, prefix);
+                }
+
+                return await StatusAsync(http, nodes, cancellationToken);
+            }, s => s?.Leader is not null && s.Nodes.Count == nodes.Count, "a leader and every node registered", cancellationToken);
         var leader = nodes.Single(n => n.Name == status!.Leader);
         var lost = new List<string>();
         foreach (var id in load.Acknowledged)
@@ -343,6 +371,19 @@ public static class FailoverBenchmark
 
         public bool IsRunning => _process is { HasExited: false };
 
+        /// <summary>Starts the node again when it stopped with exit code 6 (its tail is cut at this start).</summary>
+        public void RestartIfCut(FailoverBenchmarkOptions options, string prefix)
+        {
+            if (_process is { HasExited: true, ExitCode: 6 })
+            {
+                _process.Dispose();
+                Start(options, prefix);
+            }
+        }
+
+        /// <summary>The node's console output, every run appended (beside its data directory).</summary>
+        public string LogPath => directory + ".log";
+
         public void Start(FailoverBenchmarkOptions options, string prefix, bool clustered = true)
         {
             Directory.CreateDirectory(directory);
@@ -365,8 +406,21 @@ public static class FailoverBenchmark
             }
 
             _process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {Name}.");
-            _process.OutputDataReceived += (_, _) => { };
-            _process.ErrorDataReceived += (_, _) => { };
+            var log = LogPath;
+            var gate = new object();
+            void Keep(string? line)
+            {
+                if (line is not null)
+                {
+                    lock (gate)
+                    {
+                        File.AppendAllText(log, line + Environment.NewLine);
+                    }
+                }
+            }
+
+            _process.OutputDataReceived += (_, e) => Keep(e.Data);
+            _process.ErrorDataReceived += (_, e) => Keep(e.Data);
             _process.BeginOutputReadLine();
             _process.BeginErrorReadLine();
         }

@@ -25,6 +25,14 @@ public static class ClusterHosting
             return;
         }
 
+        if (settings.Security.ApiKeys.Count > 0 && string.IsNullOrWhiteSpace(settings.Cluster.ReplicationKey))
+        {
+            // Otherwise every follower's stream would be refused with 401 and the cluster would hold no copies.
+            throw new ConfigurationException(
+                "Cluster:ReplicationKey: API keys are configured (Security:ApiKeys), so followers must authenticate to the leader's replication stream: " +
+                "set Cluster:ReplicationKey to an admin key (ts_…) of Security:ApiKeys, the same on every node.");
+        }
+
         services.AddTradeStoreCluster(settings.Cluster, sp => () => sp.GetRequiredService<WriteEngine>().LastSeq);
         // Replication of the journal log (issue #14): the leader's hub (the engine's hook) and the follower's stream.
         services.AddSingleton(sp => new ReplicationHub(settings.Cluster, sp.GetRequiredService<ClusterState>(), sp.GetRequiredService<JournalLog>(),
