@@ -95,6 +95,12 @@ public static class FailoverBenchmark
                         throw new TimeoutException($"No node acknowledged a write within {StepTimeout} of kill {kill}.");
                     }
 
+                    // As the guard would: a survivor that stopped to cut a tail it held (exit code 6) is started again.
+                    foreach (var node in nodes.Where(n => n != leader))
+                    {
+                        node.RestartIfCut(options, prefix);
+                    }
+
                     if (await TryWriteAsync(http, survivor, $"F-{kill}-{++written}", cancellationToken))
                     {
                         break;
