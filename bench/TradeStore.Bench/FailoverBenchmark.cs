@@ -8,17 +8,27 @@ using TradeStore.Cluster;
 namespace TradeStore.Bench;
 
 /// <summary>What <c>tradestore-bench failover</c> runs.</summary>
-public sealed record FailoverBenchmarkOptions(string Etcd, int Nodes, int Kills, TimeSpan LeaseTtl);
+/// <param name="SyncReplicas"><c>Cluster:SyncReplicas</c> of the nodes.</param>
+/// <param name="LoadConnections">Connections writing continuously through the kills (0: none); every acknowledged trade is read back at the end.</param>
+/// <param name="ThroughputSeconds">Seconds of each write-throughput measurement (1 and 32 connections, standalone and on the cluster's leader); 0 skips them.</param>
+public sealed record FailoverBenchmarkOptions(string Etcd, int Nodes, int Kills, TimeSpan LeaseTtl, int SyncReplicas = 0, int LoadConnections = 0, int ThroughputSeconds = 0);
 
 /// <summary>
 /// Failover time of a cluster of real <c>tradestore serve</c> processes on an etcd: the leader is killed with
 /// SIGKILL, and the time until a write (sent to a surviving node, following the 307 to whoever leads) is
 /// acknowledged with 201 is one sample. The killed node is restarted on its port and data directory before the
 /// next kill. Each node has a fresh temporary data directory; the etcd keys live under a throw-away prefix.
+/// With load connections, writes go on through every kill (to any running node, following its 307), and at the end
+/// every trade that was acknowledged is read back from the leader: the lost ones are counted (the target with
+/// <c>Cluster:SyncReplicas=1</c> is zero). With throughput seconds, the write rate of 1 and 32 connections is measured
+/// on a standalone node and on the cluster's leader in the same run (issue #14 targets: the cluster at ≥ 50%).
 /// </summary>
 public static class FailoverBenchmark
 {
     private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>A follower at most this many events behind (in the registry, refreshed each second) counts as caught up before a kill.</summary>
+    private const long CaughtUp = 500;
 
     public static async Task<IReadOnlyList<TimeSpan>> RunAsync(FailoverBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken)
     {
@@ -29,7 +39,13 @@ public static class FailoverBenchmark
         var samples = new List<TimeSpan>();
         try
         {
-            output.WriteLine($"failover: {options.Nodes} nodes, Cluster:LeaseTtl {options.LeaseTtl.TotalSeconds:0} s, etcd {options.Etcd}, {options.Kills} kills (SIGKILL of the leader)");
+            output.WriteLine($"failover: {options.Nodes} nodes, Cluster:LeaseTtl {options.LeaseTtl.TotalSeconds:0} s, Cluster:SyncReplicas {options.SyncReplicas}, etcd {options.Etcd}, " +
+                $"{options.Kills} kills (SIGKILL of the leader), {options.LoadConnections} load connections; load average {LoadAverage()}");
+            if (options.ThroughputSeconds > 0)
+            {
+                await ThroughputAsync(options, root.FullName, nodes, prefix, output, cancellationToken);
+            }
+
             foreach (var node in nodes)
             {
                 node.Start(options, prefix);
@@ -40,11 +56,23 @@ public static class FailoverBenchmark
                 await node.WaitLiveAsync(http, cancellationToken);
             }
 
+            using var loadStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var load = new WriteLoad(nodes);
+            var loaders = Enumerable.Range(0, options.LoadConnections).Select(i => load.RunAsync(i, loadStop.Token)).ToArray();
             var written = 0;
             for (var kill = 1; kill <= options.Kills; kill++)
             {
-                var status = await WaitAsync(() => StatusAsync(http, nodes, cancellationToken), s => s?.Leader is not null && s.Nodes.Count == nodes.Count,
-                    "a leader and every node registered", cancellationToken);
+                // Every node running (a restarted old leader that stopped to cut its tail is started again) and caught up.
+                var status = await WaitAsync(async () =>
+                    {
+                        foreach (var node in nodes)
+                        {
+                            node.RestartIfCut(options, prefix);
+                        }
+
+                        return await StatusAsync(http, nodes, cancellationToken);
+                    }, s => s?.Leader is not null && s.Nodes.Count == nodes.Count && nodes.All(n => n.IsRunning) && s.Nodes.All(n => n.LagSeq is <= CaughtUp),
+                    "a leader and every node registered and caught up", cancellationToken);
                 var leader = nodes.Single(n => n.Name == status!.Leader);
                 var survivor = nodes.First(n => n != leader);
 
@@ -55,7 +83,22 @@ public static class FailoverBenchmark
                     cancellationToken.ThrowIfCancellationRequested();
                     if (stopwatch.Elapsed > StepTimeout)
                     {
+                        foreach (var node in nodes.Where(n => File.Exists(n.LogPath)))
+                        {
+                            output.WriteLine($"--- last lines of {node.Name} ---");
+                            foreach (var line in File.ReadLines(node.LogPath).TakeLast(40))
+                            {
+                                output.WriteLine(line);
+                            }
+                        }
+
                         throw new TimeoutException($"No node acknowledged a write within {StepTimeout} of kill {kill}.");
+                    }
+
+                    // As the guard would: a survivor that stopped to cut a tail it held (exit code 6) is started again.
+                    foreach (var node in nodes.Where(n => n != leader))
+                    {
+                        node.RestartIfCut(options, prefix);
                     }
 
                     if (await TryWriteAsync(http, survivor, $"F-{kill}-{++written}", cancellationToken))
@@ -70,12 +113,20 @@ public static class FailoverBenchmark
                 samples.Add(elapsed);
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  kill {kill,2}: {leader.Name} (term {status!.Term}) killed; a write acknowledged after {elapsed.TotalMilliseconds,7:0} ms"));
                 leader.Start(options, prefix);
-                await leader.WaitLiveAsync(http, cancellationToken);
+                await leader.WaitLiveAsync(http, cancellationToken, options, prefix);
             }
 
+            await loadStop.CancelAsync();
+            await Task.WhenAll(loaders);
             var sorted = samples.OrderBy(s => s).ToList();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"failover (kill -9 of the leader -> a write acknowledged): p50 {Percentile(sorted, 50).TotalSeconds:0.000} s, p99 {Percentile(sorted, 99).TotalSeconds:0.000} s, max {sorted[^1].TotalSeconds:0.000} s over {sorted.Count} kills"));
+            if (options.LoadConnections > 0)
+            {
+                await ReadBackAsync(http, nodes, load, options, prefix, output, cancellationToken);
+            }
+
+            output.WriteLine($"load average at the end: {LoadAverage()}");
             return samples;
         }
         finally
@@ -92,6 +143,157 @@ public static class FailoverBenchmark
             catch (IOException)
             {
                 // a child may still be closing a file
+            }
+        }
+    }
+
+    /// <summary>Reads every acknowledged trade back from the leader (once every node holds the leader's last seq) and prints how many are missing.</summary>
+    private static async Task ReadBackAsync(HttpClient http, List<Node> nodes, WriteLoad load, FailoverBenchmarkOptions options, string prefix, TextWriter output, CancellationToken cancellationToken)
+    {
+        var status = await WaitAsync(async () =>
+            {
+                foreach (var node in nodes)
+                {
+                    node.RestartIfCut(options, prefix);
+                }
+
+                return await StatusAsync(http, nodes, cancellationToken);
+            }, s => s?.Leader is not null && s.Nodes.Count == nodes.Count, "a leader and every node registered", cancellationToken);
+        var leader = nodes.Single(n => n.Name == status!.Leader);
+        var lost = new List<string>();
+        foreach (var id in load.Acknowledged)
+        {
+            using var response = await http.GetAsync($"{leader.Url}/v1/trades/{id}", cancellationToken);
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                lost.Add(id);
+            }
+        }
+
+        var examples = lost.Count > 0 ? ": " + string.Join(", ", lost.Take(10)) : string.Empty;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"read-back on the leader {leader.Name}: {load.Acknowledged.Count} writes acknowledged under load through {options.Kills} kills ({load.Refused} answered 503 or failed), lost {lost.Count}{examples}"));
+    }
+
+    /// <summary>
+    /// Write throughput, 1 and 32 connections, on a standalone node and then on the leader of a cluster of the benchmark's
+    /// nodes (with its SyncReplicas), each for the given seconds; fresh data directories, request rate limit lifted on both.
+    /// </summary>
+    private static async Task ThroughputAsync(FailoverBenchmarkOptions options, string root, List<Node> nodes, string prefix, TextWriter output, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { Timeout = TimeSpan.FromSeconds(10) };
+        var standalone = new Node("standalone", FreePort(), Path.Combine(root, "standalone"));
+        standalone.Start(options, prefix, clustered: false);
+        double[] alone;
+        try
+        {
+            await standalone.WaitLiveAsync(http, cancellationToken);
+            alone = [await RateAsync(http, standalone, 1, options.ThroughputSeconds, "A1", cancellationToken), await RateAsync(http, standalone, 32, options.ThroughputSeconds, "A32", cancellationToken)];
+        }
+        finally
+        {
+            await standalone.StopAsync();
+        }
+
+        var cluster = nodes.Select(n => new Node(n.Name + "-t", FreePort(), Path.Combine(root, n.Name + "-t"))).ToList();
+        var clusterPrefix = prefix + "throughput/";
+        double[] clustered;
+        try
+        {
+            foreach (var node in cluster)
+            {
+                node.Start(options, clusterPrefix);
+            }
+
+            foreach (var node in cluster)
+            {
+                await node.WaitLiveAsync(http, cancellationToken);
+            }
+
+            var status = await WaitAsync(() => StatusAsync(http, cluster, cancellationToken), s => s?.Leader is not null && s.Nodes.Count == cluster.Count,
+                "a leader and every node registered", cancellationToken);
+            var leader = cluster.Single(n => n.Name == status!.Leader);
+            await WaitAsync(() => TryWriteAsync(http, leader, "W-warm", cancellationToken), ok => ok, "the leader acknowledges a write", cancellationToken);
+            clustered = [await RateAsync(http, leader, 1, options.ThroughputSeconds, "C1", cancellationToken), await RateAsync(http, leader, 32, options.ThroughputSeconds, "C32", cancellationToken)];
+        }
+        finally
+        {
+            foreach (var node in cluster)
+            {
+                await node.StopAsync();
+            }
+        }
+
+        foreach (var (connections, i) in new[] { (1, 0), (32, 1) })
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"write throughput, {connections,2} connection(s): standalone {alone[i],8:0} /s, cluster leader ({options.Nodes} nodes, SyncReplicas {options.SyncReplicas}) {clustered[i],8:0} /s = {clustered[i] / alone[i]:0.00}x"));
+        }
+    }
+
+    /// <summary>Creates trades on <paramref name="node"/> from <paramref name="connections"/> loops for <paramref name="seconds"/>; returns acknowledged writes per second.</summary>
+    private static async Task<double> RateAsync(HttpClient http, Node node, int connections, int seconds, string tag, CancellationToken cancellationToken)
+    {
+        var acknowledged = 0L;
+        var stopwatch = Stopwatch.StartNew();
+        var until = TimeSpan.FromSeconds(seconds);
+        await Task.WhenAll(Enumerable.Range(0, connections).Select(c => Task.Run(async () =>
+        {
+            for (var i = 0; stopwatch.Elapsed < until; i++)
+            {
+                if (await TryWriteAsync(http, node, $"{tag}-{c}-{i}", cancellationToken))
+                {
+                    Interlocked.Increment(ref acknowledged);
+                }
+            }
+        }, cancellationToken)));
+        return acknowledged / stopwatch.Elapsed.TotalSeconds;
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+
+    /// <summary>Writers that go on through the kills: each writes to a running node in turn and remembers what was acknowledged with 201.</summary>
+    private sealed class WriteLoad(List<Node> nodes)
+    {
+        private readonly System.Collections.Concurrent.ConcurrentBag<string> _acknowledged = [];
+        private long _refused;
+
+        public IReadOnlyCollection<string> Acknowledged => _acknowledged;
+
+        public long Refused => Interlocked.Read(ref _refused);
+
+        public async Task RunAsync(int connection, CancellationToken cancellationToken)
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            for (var i = 0; !cancellationToken.IsCancellationRequested; i++)
+            {
+                var running = nodes.Where(n => n.IsRunning).ToList();
+                if (running.Count == 0)
+                {
+                    await Task.Delay(10, CancellationToken.None);
+                    continue;
+                }
+
+                var id = $"L-{connection}-{i}";
+                if (await TryWriteAsync(http, running[(connection + i) % running.Count], id, CancellationToken.None))
+                {
+                    _acknowledged.Add(id);
+                }
+                else
+                {
+                    Interlocked.Increment(ref _refused);
+                    await Task.Delay(10, CancellationToken.None);
+                }
             }
         }
     }
@@ -167,6 +369,7 @@ public static class FailoverBenchmark
     private sealed class Node(string name, int port, string directory)
     {
         private Process? _process;
+        private bool _restartedAfterCut;
 
         public string Name { get; } = name;
 
@@ -174,7 +377,20 @@ public static class FailoverBenchmark
 
         public bool IsRunning => _process is { HasExited: false };
 
-        public void Start(FailoverBenchmarkOptions options, string prefix)
+        /// <summary>Starts the node again when it stopped with exit code 6 (its tail is cut at this start).</summary>
+        public void RestartIfCut(FailoverBenchmarkOptions options, string prefix)
+        {
+            if (_process is { HasExited: true, ExitCode: 6 })
+            {
+                _process.Dispose();
+                Start(options, prefix);
+            }
+        }
+
+        /// <summary>The node's console output, every run appended (beside its data directory).</summary>
+        public string LogPath => directory + ".log";
+
+        public void Start(FailoverBenchmarkOptions options, string prefix, bool clustered = true)
         {
             Directory.CreateDirectory(directory);
             var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -184,23 +400,53 @@ public static class FailoverBenchmark
                 start.ArgumentList.Add(argument);
             }
 
-            start.Environment["TRADESTORE__CLUSTER__ETCD"] = options.Etcd;
-            start.Environment["TRADESTORE__CLUSTER__NODE"] = Name;
-            start.Environment["TRADESTORE__CLUSTER__ADVERTISEURL"] = Url;
-            start.Environment["TRADESTORE__CLUSTER__KEYPREFIX"] = prefix;
-            start.Environment["TRADESTORE__CLUSTER__LEASETTL"] = options.LeaseTtl.ToString("c", CultureInfo.InvariantCulture);
+            start.Environment["TRADESTORE__SECURITY__REQUESTSPERSECOND"] = "0";
+            if (clustered)
+            {
+                start.Environment["TRADESTORE__CLUSTER__ETCD"] = options.Etcd;
+                start.Environment["TRADESTORE__CLUSTER__NODE"] = Name;
+                start.Environment["TRADESTORE__CLUSTER__ADVERTISEURL"] = Url;
+                start.Environment["TRADESTORE__CLUSTER__KEYPREFIX"] = prefix;
+                start.Environment["TRADESTORE__CLUSTER__LEASETTL"] = options.LeaseTtl.ToString("c", CultureInfo.InvariantCulture);
+                start.Environment["TRADESTORE__CLUSTER__SYNCREPLICAS"] = options.SyncReplicas.ToString(CultureInfo.InvariantCulture);
+            }
+
             _process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {Name}.");
-            _process.OutputDataReceived += (_, _) => { };
-            _process.ErrorDataReceived += (_, _) => { };
+            var log = LogPath;
+            var gate = new object();
+            void Keep(string? line)
+            {
+                if (line is not null)
+                {
+                    lock (gate)
+                    {
+                        File.AppendAllText(log, line + Environment.NewLine);
+                    }
+                }
+            }
+
+            _process.OutputDataReceived += (_, e) => Keep(e.Data);
+            _process.ErrorDataReceived += (_, e) => Keep(e.Data);
             _process.BeginOutputReadLine();
             _process.BeginErrorReadLine();
         }
 
-        public async Task WaitLiveAsync(HttpClient http, CancellationToken cancellationToken) =>
+        /// <summary>
+        /// Waits until the node answers. A restarted old leader may stop once with exit code 6 (its log had a tail the new
+        /// leader never had; the cut happens at the next start): given <paramref name="options"/>, it is started again.
+        /// </summary>
+        public async Task WaitLiveAsync(HttpClient http, CancellationToken cancellationToken, FailoverBenchmarkOptions? options = null, string? prefix = null) =>
             await WaitAsync(async () =>
             {
                 if (_process is { HasExited: true })
                 {
+                    if (_process.ExitCode == 6 && options is not null && !_restartedAfterCut)
+                    {
+                        _restartedAfterCut = true;
+                        Start(options, prefix!);
+                        return false;
+                    }
+
                     throw new InvalidOperationException($"{Name} exited with code {_process.ExitCode}.");
                 }
 
@@ -213,7 +459,11 @@ public static class FailoverBenchmark
                 {
                     return false;
                 }
-            }, live => live, $"{Name} answers", cancellationToken);
+            }, live => live, $"{Name} answers", cancellationToken).ContinueWith(t =>
+            {
+                _restartedAfterCut = false;
+                t.GetAwaiter().GetResult();
+            }, cancellationToken, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
         public void Kill()
         {

@@ -20,6 +20,12 @@ public static class ExitCodes
     /// <summary>The journal and the current state disagree (integrity check); nothing was changed.</summary>
     public const int IntegrityFailed = 5;
 
+    /// <summary>
+    /// <c>serve</c> as a cluster follower: its journal log holds records the leader does not (a divergent tail); it
+    /// stopped rather than follow a different history (issue #14). The log names the seq range.
+    /// </summary>
+    public const int LogDiverged = Server.Cluster.ReplicationFollower.DivergedExitCode;
+
     /// <summary><c>tradestore guard</c> gave up: the child needed more than MaxR restarts within MaxT.</summary>
     public const int GuardGaveUp = TradeStore.Guard.GuardExitCodes.GaveUp;
 }

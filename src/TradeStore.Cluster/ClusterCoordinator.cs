@@ -84,7 +84,7 @@ public sealed class ClusterCoordinator : BackgroundService
         Interlocked.Exchange(ref _leaseId, leaseId);
         _state.Clock.Renewed(sentAt, ttl);
         var applied = _appliedSeq.Read();
-        await _store.PutNodeAsync(new NodeRecord(_state.NodeName, _state.AdvertiseUrl, applied), leaseId, stoppingToken);
+        await _store.PutNodeAsync(new NodeRecord(_state.NodeName, _state.AdvertiseUrl, applied, _state.Truncated), leaseId, stoppingToken);
         Log.SessionStarted(_logger, leaseId, ttl, _state.NodeName);
 
         using var session = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -154,7 +154,7 @@ public sealed class ClusterCoordinator : BackgroundService
         var applied = _appliedSeq.Read();
         if (applied != registered)
         {
-            await _store.PutNodeAsync(new NodeRecord(_state.NodeName, _state.AdvertiseUrl, applied), leaseId, cancellationToken);
+            await _store.PutNodeAsync(new NodeRecord(_state.NodeName, _state.AdvertiseUrl, applied, _state.Truncated), leaseId, cancellationToken);
         }
 
         if (_state.IsLeader)
@@ -178,7 +178,14 @@ public sealed class ClusterCoordinator : BackgroundService
         {
             try
             {
-                var result = await WithTimeoutAsync(token => _store.CampaignAsync(self, leaseId, token), cancellationToken);
+                var result = _options.SyncReplicas > 0
+                    ? await CampaignIfSyncAsync(self, leaseId, cancellationToken)
+                    : await WithTimeoutAsync(token => _store.CampaignAsync(self, leaseId, token), cancellationToken);
+                if (result is null)
+                {
+                    continue;
+                }
+
                 _state.Observe(result.Leader, result.HeldByUs);
                 LogLeader(result);
                 Recheck();
@@ -186,7 +193,9 @@ public sealed class ClusterCoordinator : BackgroundService
                 watch.CancelAfter(WatchRefresh);
                 try
                 {
-                    await _store.WaitForLeaderChangeAsync(result.Revision, watch.Token);
+                    await (_options.SyncReplicas > 0
+                        ? _store.WaitForLeaderOrSyncChangeAsync(result.Revision, watch.Token)
+                        : _store.WaitForLeaderChangeAsync(result.Revision, watch.Token));
                 }
                 catch (Exception ex) when (watch.IsCancellationRequested && !cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
                 {
@@ -199,6 +208,48 @@ public sealed class ClusterCoordinator : BackgroundService
                 await DelayAsync(RetryDelay, cancellationToken);
             }
         }
+    }
+
+    /// <summary>
+    /// With <see cref="ClusterOptions.SyncReplicas"/> ≥ 1 (issue #14): campaigns only when the <c>sync</c> key is absent or
+    /// names this node, in a transaction guarded by the key's revision, so only a node holding every acknowledged record
+    /// can take the lead. Otherwise it reads the leader key and, while nobody leads, waits for a named node. Returns
+    /// <see langword="null"/> when the sync key changed under the transaction (check again).
+    /// </summary>
+    private async Task<CampaignResult?> CampaignIfSyncAsync(LeaderRecord self, long leaseId, CancellationToken cancellationToken)
+    {
+        var (sync, syncRevision) = await WithTimeoutAsync(token => _store.ReadSyncAsync(token), cancellationToken);
+        if (sync is null || sync.Names(_state.NodeName))
+        {
+            return await WithTimeoutAsync(token => _store.CampaignGuardedAsync(self, leaseId, syncRevision, token), cancellationToken);
+        }
+
+        var leader = await WithTimeoutAsync(token => _store.ReadLeaderAsync(leaseId, token), cancellationToken);
+        if (leader is not null)
+        {
+            return leader;
+        }
+
+        _state.Observe(null, held: false);
+        Recheck();
+        if (_lastLeaderLogged != $"sync/{syncRevision}")
+        {
+            _lastLeaderLogged = $"sync/{syncRevision}";
+            Log.NotCampaigning(_logger, _state.NodeName, sync.Term, string.Join(",", [sync.Leader, .. sync.Members]));
+        }
+
+        using var watch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        watch.CancelAfter(WatchRefresh);
+        try
+        {
+            await _store.WaitForLeaderOrSyncChangeAsync(syncRevision, watch.Token);
+        }
+        catch (Exception ex) when (watch.IsCancellationRequested && !cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
+        {
+            // no change within WatchRefresh: look again anyway
+        }
+
+        return null;
     }
 
     private void LogLeader(CampaignResult result)

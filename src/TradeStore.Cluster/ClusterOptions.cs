@@ -27,12 +27,32 @@ public sealed partial class ClusterOptions : IValidatableObject
     public string? AdvertiseUrl { get; set; }
 
     /// <summary>
-    /// Followers whose fsync a write waits for before it is acknowledged. 0 = asynchronous. Values above 0 need the
-    /// replication of the journal log, which this version does not ship yet, so they are refused at start-up.
+    /// Followers whose fsync a write waits for before it is acknowledged (issue #14). 0 = asynchronous: a write is
+    /// acknowledged after the leader's own fsync and streamed in the background.
     /// </summary>
     /// <value>Default 0.</value>
     [Range(0, 8, ErrorMessage = "must be between 0 and 8.")]
     public int SyncReplicas { get; set; }
+
+    /// <summary>
+    /// How long a group of writes waits for <see cref="SyncReplicas"/> follower acknowledgements before it is answered
+    /// <c>503 replication-unavailable</c> (never acknowledged silently).
+    /// </summary>
+    /// <value>Default 2 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00", ErrorMessage = "must be between 00:00:00.050 and 00:01:00.")]
+    public TimeSpan ReplicationTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a read with <c>?minSeq=N</c> waits for this node to hold seq N before it answers <c>503 seq-not-reached</c>.</summary>
+    /// <value>Default 1 second.</value>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:30", ErrorMessage = "must be between 00:00:00 and 00:00:30.")]
+    public TimeSpan ReadWaitTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The API key (plain text, <c>ts_…</c>) a follower sends to the leader's replication endpoints when API keys are
+    /// configured; it must be an <c>admin</c> key of <c>Security:ApiKeys</c> on every node. Unset without API keys.
+    /// </summary>
+    [TradeStore.Core.Options.Secret]
+    public string? ReplicationKey { get; set; }
 
     /// <summary>
     /// TTL of the etcd lease that holds leadership, in whole seconds. A dead leader is replaced about this long after
@@ -67,7 +87,7 @@ public sealed partial class ClusterOptions : IValidatableObject
                 yield return new ValidationResult("is blank; leave it unset to run standalone.", [nameof(Etcd)]);
             }
 
-            foreach (var (name, set) in new[] { (nameof(Node), Node is not null), (nameof(AdvertiseUrl), AdvertiseUrl is not null), (nameof(SyncReplicas), SyncReplicas != 0) })
+            foreach (var (name, set) in new[] { (nameof(Node), Node is not null), (nameof(AdvertiseUrl), AdvertiseUrl is not null), (nameof(SyncReplicas), SyncReplicas != 0), (nameof(ReplicationKey), ReplicationKey is not null) })
             {
                 if (set)
                 {
@@ -111,13 +131,6 @@ public sealed partial class ClusterOptions : IValidatableObject
         if (LeaseTtl.Ticks % TimeSpan.TicksPerSecond != 0)
         {
             yield return new ValidationResult(string.Create(CultureInfo.InvariantCulture, $"must be whole seconds (etcd leases count seconds); got {LeaseTtl}."), [nameof(LeaseTtl)]);
-        }
-
-        if (SyncReplicas > 0)
-        {
-            yield return new ValidationResult(
-                "must be 0 in this version: synchronous replication needs the replication of the journal log, which is not built yet " +
-                "(see docs/high-availability.md). A value above 0 would make every write fail with 503 replication-unavailable.", [nameof(SyncReplicas)]);
         }
     }
 

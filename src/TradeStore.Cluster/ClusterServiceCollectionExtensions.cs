@@ -19,6 +19,7 @@ public static class ClusterServiceCollectionExtensions
         services.AddSingleton(sp => new ClusterState(options, sp.GetRequiredService<LeaseClock>()));
         services.AddSingleton(_ => new EtcdClusterStore(options));
         services.AddSingleton(sp => new AppliedSeq(appliedSeq(sp)));
+        services.AddSingleton(sp => new SyncReplicaSet(sp.GetRequiredService<EtcdClusterStore>(), sp.GetRequiredService<ClusterState>(), sp.GetRequiredService<ILogger<SyncReplicaSet>>()));
         services.AddSingleton<ClusterCoordinator>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterCoordinator>());
         return services;

@@ -36,6 +36,9 @@ public sealed class ClusterState(ClusterOptions options, LeaseClock clock)
 
     public string AdvertiseUrl { get; } = options.AdvertiseUrl!.TrimEnd('/');
 
+    /// <summary>What this node cut from its journal log at start, rejoining with a tail the leader never had (shown in the registry).</summary>
+    public TruncatedRange? Truncated { get; set; }
+
     /// <summary>The lease clock the leadership rests on.</summary>
     public LeaseClock Clock => clock;
 
@@ -56,6 +59,9 @@ public sealed class ClusterState(ClusterOptions options, LeaseClock clock)
 
     /// <summary>Whether this node may acknowledge a write now: it holds the leader key and its lease is still valid.</summary>
     public bool IsLeader => Volatile.Read(ref _heldTerm) > 0 && clock.IsValid;
+
+    /// <summary>The term of the leader key this node's lease holds, whether or not the lease can still be relied on; 0 when it holds none.</summary>
+    public long HeldTerm => Volatile.Read(ref _heldTerm);
 
     /// <summary>The term this node leads in, or 0.</summary>
     public long LeaderTerm => IsLeader ? Volatile.Read(ref _heldTerm) : 0;

@@ -105,6 +105,90 @@ public sealed class EtcdClusterStore : IDisposable
         return new CampaignResult(new LeaderInfo(record.Name, record.Url, held.CreateRevision), held.Lease == leaseId, revision);
     }
 
+    /// <summary>The <c>sync</c> key and its modification revision (0 when absent).</summary>
+    public async Task<(SyncRecord? Record, long ModRevision)> ReadSyncAsync(CancellationToken cancellationToken)
+    {
+        var response = await _client.GetAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(_keys.Sync) }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var kv = response.Kvs.FirstOrDefault();
+        return kv is null ? (null, 0) : (JsonSerializer.Deserialize(kv.Value.Span, ClusterJson.Default.SyncRecord), kv.ModRevision);
+    }
+
+    /// <summary>
+    /// Like <see cref="CampaignAsync"/>, but the transaction also requires the <c>sync</c> key to be unchanged since
+    /// <paramref name="syncModRevision"/> (0: absent), so a node takes the lead only under the sync record it checked.
+    /// </summary>
+    public async Task<CampaignResult?> CampaignGuardedAsync(LeaderRecord self, long leaseId, long syncModRevision, CancellationToken cancellationToken)
+    {
+        var key = ByteString.CopyFromUtf8(_keys.Leader);
+        var sync = ByteString.CopyFromUtf8(_keys.Sync);
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+        txn.Compare.Add(new Compare { Key = sync, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = syncModRevision });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFromUtf8(JsonSerializer.Serialize(self, ClusterJson.Default.LeaderRecord)), Lease = leaseId } });
+        txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = key } });
+        var response = await _client.TransactionAsync(txn, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var revision = response.Header.Revision;
+        if (response.Succeeded)
+        {
+            return new CampaignResult(new LeaderInfo(self.Name, self.Url, revision), true, revision);
+        }
+
+        var held = response.Responses[0].ResponseRange.Kvs.FirstOrDefault();
+        if (held is null)
+        {
+            return null; // the sync key changed meanwhile: check it again
+        }
+
+        var record = ParseLeader(held.Value);
+        return new CampaignResult(new LeaderInfo(record.Name, record.Url, held.CreateRevision), held.Lease == leaseId, revision);
+    }
+
+    /// <summary>The leader key as etcd holds it now, or <see langword="null"/> when nobody leads.</summary>
+    public async Task<CampaignResult?> ReadLeaderAsync(long leaseId, CancellationToken cancellationToken)
+    {
+        var response = await _client.GetAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(_keys.Leader) }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var held = response.Kvs.FirstOrDefault();
+        if (held is null)
+        {
+            return null;
+        }
+
+        var record = ParseLeader(held.Value);
+        return new CampaignResult(new LeaderInfo(record.Name, record.Url, held.CreateRevision), held.Lease == leaseId, response.Header.Revision);
+    }
+
+    /// <summary>
+    /// Writes the <c>sync</c> key if, and only if, the leader key still has create revision <see cref="SyncRecord.Term"/>
+    /// (this leader's term); <see langword="false"/> when another term began.
+    /// </summary>
+    public async Task<bool> PublishSyncAsync(SyncRecord record, CancellationToken cancellationToken)
+    {
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = ByteString.CopyFromUtf8(_keys.Leader), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = record.Term });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8(_keys.Sync), Value = ByteString.CopyFromUtf8(JsonSerializer.Serialize(record, ClusterJson.Default.SyncRecord)) } });
+        var response = await _client.TransactionAsync(txn, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.Succeeded;
+    }
+
+    /// <summary>Returns when the leader key or the sync key changes after <paramref name="revision"/>, or when <paramref name="cancellationToken"/> fires.</summary>
+    public async Task WaitForLeaderOrSyncChangeAsync(long revision, CancellationToken cancellationToken)
+    {
+        using var call = _client.GetConnection().WatchClient.Watch(cancellationToken: cancellationToken);
+        // The two keys share the prefix; one watch on [leader, sync] covers "leader", "nodes/…" and "sync" lexically, so filter.
+        await call.RequestStream.WriteAsync(new WatchRequest
+        {
+            CreateRequest = new WatchCreateRequest { Key = ByteString.CopyFromUtf8(_keys.Leader), RangeEnd = ByteString.CopyFromUtf8(_keys.Sync + "\0"), StartRevision = revision + 1 },
+        }, cancellationToken).ConfigureAwait(false);
+        while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
+        {
+            var response = call.ResponseStream.Current;
+            if (response.Canceled || response.Events.Any(e => e.Kv.Key.ToStringUtf8() is var k && (k == _keys.Leader || k == _keys.Sync)))
+            {
+                return;
+            }
+        }
+    }
+
     /// <summary>Deletes the leader key if this lease holds it: a clean stop hands leadership over at once instead of after the TTL.</summary>
     public async Task ResignAsync(long leaseId, CancellationToken cancellationToken)
     {
@@ -151,7 +235,7 @@ public sealed class EtcdClusterStore : IDisposable
         var statuses = nodes
             .OrderBy(n => n.Name, StringComparer.Ordinal)
             .Select(n => new ClusterNodeStatus(n.Name, n.Url, n.Name == leader?.Name ? "leader" : "follower", n.AppliedSeq,
-                leaderApplied is { } top ? Math.Max(0, top - n.AppliedSeq) : null))
+                leaderApplied is { } top ? Math.Max(0, top - n.AppliedSeq) : null, n.TruncatedSeq))
             .ToList();
         return new ClusterStatus(leader?.Name, leaderKv?.CreateRevision ?? 0, statuses);
     }

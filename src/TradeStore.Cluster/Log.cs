@@ -46,4 +46,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7013, Level = LogLevel.Error, Message = "{Service} failed to start or stop on a leadership change")]
     public static partial void LeaderServiceFailed(ILogger logger, Exception exception, string service);
+
+    [LoggerMessage(EventId = 7014, Level = LogLevel.Warning, Message = "No leader, and this node ({Node}) does not campaign: Cluster:SyncReplicas is on and the sync key of term {Term} names only {Named}, the nodes that hold every acknowledged write; waiting for one of them")]
+    public static partial void NotCampaigning(ILogger logger, string node, long term, string named);
+
+    [LoggerMessage(EventId = 7015, Level = LogLevel.Information, Message = "Synchronous replicas of term {Term}: {Members} (written to etcd before their acknowledgements count)")]
+    public static partial void SyncPublished(ILogger logger, long term, string members);
+
+    [LoggerMessage(EventId = 7016, Level = LogLevel.Warning, Message = "Writing the synchronous replicas of term {Term} to etcd failed; writes wait (up to Cluster:ReplicationTimeout) until it succeeds")]
+    public static partial void SyncPublishFailed(ILogger logger, Exception exception, long term);
 }

@@ -52,6 +52,33 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1300, Level = LogLevel.Warning, Message = "Cluster: {Method} {Path} completed after this node's leadership (term {Term}) ran out; answered 503 leadership-lost instead of acknowledging it")]
     public static partial void WriteNotAcknowledged(ILogger logger, string method, string path, long term);
+
+    [LoggerMessage(EventId = 1310, Level = LogLevel.Information, Message = "Replication: follower {Node} streams the journal log from seq {FromSeq} (term {Term})")]
+    public static partial void StreamOpened(ILogger logger, string node, long fromSeq, long term);
+
+    [LoggerMessage(EventId = 1311, Level = LogLevel.Information, Message = "Replication: the stream to follower {Node} ended after seq {LastSentSeq} (term {Term})")]
+    public static partial void StreamClosed(ILogger logger, string node, long lastSentSeq, long term);
+
+    [LoggerMessage(EventId = 1312, Level = LogLevel.Information, Message = "Replication: following {Leader} ({Url}) in term {Term} from seq {FromSeq}")]
+    public static partial void FollowingStream(ILogger logger, string leader, string url, long term, long fromSeq);
+
+    [LoggerMessage(EventId = 1313, Level = LogLevel.Warning, Message = "Replication: the stream from {Leader} broke after seq {LastSeq} ({Reason}); resuming from seq {NextSeq}")]
+    public static partial void StreamBroken(ILogger logger, string leader, long lastSeq, string reason, long nextSeq);
+
+    [LoggerMessage(EventId = 1314, Level = LogLevel.Error, Message = "Replication: refused a record from {Leader}: {Reason}; the stream is dropped and nothing of it appended")]
+    public static partial void RecordRefused(ILogger logger, string leader, string reason);
+
+    [LoggerMessage(EventId = 1315, Level = LogLevel.Critical, Message = "Replication: this node's journal log diverges from the leader {Leader}'s and no common record was found: {Detail} This node holds seq {FirstSeq}..{LastSeq} that the leader may not have; it will not follow with a divergent history. It stops with exit code {ExitCode}: keep its data directory for inspection, and rejoin with an empty data directory (docs/high-availability.md, \"Rejoining\")")]
+    public static partial void LogDiverged(ILogger logger, string leader, string detail, long firstSeq, long lastSeq, int exitCode);
+
+    [LoggerMessage(EventId = 1317, Level = LogLevel.Warning, Message = "Replication: this node's journal log has a tail the leader {Leader} never had ({Detail}); seq {FromSeq}..{ToSeq} will be cut at the next start. Stopping with exit code {ExitCode}: restart the node (tradestore guard does)")]
+    public static partial void TailToCut(ILogger logger, string leader, string detail, long fromSeq, long toSeq, int exitCode);
+
+    [LoggerMessage(EventId = 1318, Level = LogLevel.Warning, Message = "Journal log tail cut at start-up (rejoining as follower): seq {FromSeq}..{ToSeq} removed from the log ({Records} records) and from DuckDB; the state of {Trades} trades re-derived from the events that remain. Those writes were never acknowledged with Cluster:SyncReplicas >= 1")]
+    public static partial void TailCut(ILogger logger, long fromSeq, long toSeq, long records, long trades);
+
+    [LoggerMessage(EventId = 1316, Level = LogLevel.Error, Message = "Replication: the leader {Leader} refused the stream: {Status} {Detail}; retrying")]
+    public static partial void StreamRefused(ILogger logger, string leader, int status, string detail);
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Could not compare {Sink} with the journal (ends at seq {JournalLastSeq}) at start-up: {Reason}. Serving goes on; if {Sink} turns out to hold events the journal lacks, writes are refused then")]
     public static partial void SinkPositionUnchecked(ILogger logger, string sink, long journalLastSeq, string reason);
 

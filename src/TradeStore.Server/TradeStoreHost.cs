@@ -70,6 +70,8 @@ public static class TradeStoreHost
             var migrated = ReadOrThrow(database, () => MigrateSchema(database, settings.Storage));
             // The journal log is the point of durability: what DuckDB lacks of it is replayed before any check or request.
             journalLog = JournalLog.Open(JournalLog.DirectoryFor(database.Path), new JournalLogOptions { Durability = settings.Storage.Durability, SegmentBytes = settings.Storage.JournalSegmentBytes });
+            // A tail this node must cut (rejoining a cluster whose leader never had it) goes before the replay (issue #14).
+            var truncation = ReadOrThrow(database, () => TailTruncation.ApplyPending(database, journalLog));
             var replay = ReadOrThrow(database, () => JournalLogReplay.Run(database, journalLog));
             var integrity = settings.Storage.VerifyOnStart ? VerifyIntegrity(database) : null;
             // Before the engine exists, so no seq is handed out when Redis or ClickHouse holds events the journal lost.
@@ -88,6 +90,7 @@ public static class TradeStoreHost
 
             var app = builder.Build();
             SecurityServices.Use(app, settings);
+            ReadYourWrites.Use(app, settings);
             MapHealth(app);
             ClusterHosting.TradeApiRoutes(app, settings).MapTradeApi();
             ClusterHosting.Map(app, settings);
@@ -117,6 +120,7 @@ public static class TradeStoreHost
             }
 
             replay.Report(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WriteEngine)));
+            ClusterHosting.ReportTruncation(app, truncation);
             return app;
         }
         catch

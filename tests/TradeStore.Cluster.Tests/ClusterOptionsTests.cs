@@ -40,6 +40,8 @@ public sealed class ClusterOptionsTests
     [InlineData("TRADESTORE__CLUSTER__LEASETTL", "00:00:01", "Cluster:LeaseTtl")]
     [InlineData("TRADESTORE__CLUSTER__KEYPREFIX", "tradestore", "Cluster:KeyPrefix")]
     [InlineData("TRADESTORE__CLUSTER__SYNCREPLICAS", "9", "Cluster:SyncReplicas")]
+    [InlineData("TRADESTORE__CLUSTER__REPLICATIONTIMEOUT", "00:00:00.010", "Cluster:ReplicationTimeout")]
+    [InlineData("TRADESTORE__CLUSTER__READWAITTIMEOUT", "00:01:00", "Cluster:ReadWaitTimeout")]
     public void Validate_BadValue_NamesTheKey(string variable, string value, string key)
     {
         var error = Assert.Throws<ConfigurationException>(() => Bind(Cluster(new() { [variable] = value })));
@@ -48,12 +50,27 @@ public sealed class ClusterOptionsTests
     }
 
     [Fact]
-    public void Validate_SyncReplicasAboveZero_RefusedWhileReplicationIsNotBuilt()
+    public void Validate_SyncReplicasOneWithTimeouts_AcceptedAsGiven()
     {
-        var error = Assert.Throws<ConfigurationException>(() => Bind(Cluster(new() { ["TRADESTORE__CLUSTER__SYNCREPLICAS"] = "1" })));
+        var settings = Bind(Cluster(new()
+        {
+            ["TRADESTORE__CLUSTER__SYNCREPLICAS"] = "1",
+            ["TRADESTORE__CLUSTER__REPLICATIONTIMEOUT"] = "00:00:00.500",
+            ["TRADESTORE__CLUSTER__READWAITTIMEOUT"] = "00:00:02",
+        }));
 
-        Assert.Contains("Cluster:SyncReplicas", error.Message);
-        Assert.Contains("replication", error.Message);
+        Assert.Equal(1, settings.Cluster.SyncReplicas);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), settings.Cluster.ReplicationTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(2), settings.Cluster.ReadWaitTimeout);
+    }
+
+    [Fact]
+    public void Validate_ReplicationKeyWithoutEtcd_SaysHowToRunStandalone()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => Bind(new() { ["TRADESTORE__CLUSTER__REPLICATIONKEY"] = "ts_x" }));
+
+        Assert.Contains("Cluster:ReplicationKey", error.Message);
+        Assert.Contains("standalone", error.Message);
     }
 
     [Fact]

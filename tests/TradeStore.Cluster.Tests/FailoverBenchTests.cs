@@ -17,4 +17,19 @@ public sealed class FailoverBenchTests
         Assert.Contains("kill  1: node", output);
         Assert.Contains("over 1 kills", output);
     }
+
+    [Fact]
+    public async Task BenchFailover_SyncReplicasUnderLoad_ReadsBackEveryAcknowledgedWriteAndComparesThroughput()
+    {
+        using var directory = new TempDirectory("bench-failover-load");
+
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(
+            ["failover", "--etcd", TestServers.Etcd, "--nodes", "3", "--kills", "1", "--sync-replicas", "1", "--load", "2", "--throughput-seconds", "1"], directory.Path,
+            timeout: TimeSpan.FromMinutes(6));
+
+        Assert.True(exitCode == 0, output);
+        Assert.Matches(@"read-back on the leader node\d: [1-9]\d* writes acknowledged under load through 1 kills \(\d+ answered 503 or failed\), lost 0\n", output.ReplaceLineEndings("\n"));
+        Assert.Matches(@"write throughput,  1 connection\(s\): standalone +\d+ /s, cluster leader \(3 nodes, SyncReplicas 1\) +\d+ /s", output);
+        Assert.Matches(@"write throughput, 32 connection\(s\): standalone +\d+ /s, cluster leader \(3 nodes, SyncReplicas 1\) +\d+ /s", output);
+    }
 }

@@ -22,14 +22,14 @@ internal sealed class NodeProcess : IAsyncDisposable
 
     public string Url { get; }
 
-    public TradeStoreProcess Process { get; }
+    public TradeStoreProcess Process { get; private set; }
 
     /// <summary>The cluster configuration of this node (also what <c>tradestore cluster status</c> needs).</summary>
     public Dictionary<string, string> Environment { get; }
 
     public string DataDirectory => _directory.Path;
 
-    public static async Task<NodeProcess> StartAsync(string name, string keyPrefix)
+    public static async Task<NodeProcess> StartAsync(string name, string keyPrefix, IReadOnlyDictionary<string, string>? settings = null)
     {
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         var directory = new TempDirectory($"cluster-{name}");
@@ -40,9 +40,31 @@ internal sealed class NodeProcess : IAsyncDisposable
             ["TRADESTORE__CLUSTER__ADVERTISEURL"] = url,
             ["TRADESTORE__CLUSTER__KEYPREFIX"] = keyPrefix,
         };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
         var process = TradeStoreProcess.Start(["serve", "--data", directory.Path, "--urls", url], directory.Path, environment);
         await process.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
         return new NodeProcess(name, url, directory, process, environment);
+    }
+
+    /// <summary>Stops the process with <paramref name="signal"/> (SIGTERM; 9 kills it) unless it exited, and starts it again on the same data directory and address.</summary>
+    public async Task RestartAsync(int signal = 15, bool waitUntilAnswering = true)
+    {
+        if (!Process.HasExited)
+        {
+            Process.Signal(signal);
+        }
+
+        await Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        await Process.DisposeAsync();
+        Process = TradeStoreProcess.Start(["serve", "--data", _directory.Path, "--urls", Url], _directory.Path, Environment);
+        if (waitUntilAnswering)
+        {
+            await Process.WaitUntilAnsweringAsync($"{Url}/health/live", TimeSpan.FromSeconds(60));
+        }
     }
 
     /// <summary><c>GET /v1/cluster</c> as this node answers it.</summary>

@@ -44,11 +44,12 @@ public sealed class RedirectTests
         using var created = await http.PostAsync($"{a.Url}/v1/trades", NodeProcess.Trade("S-1"), TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
 
-        var status = await Eventually.MatchAsync(() => b.ClusterAsync(http), s => s.Nodes.Count == 2 && s.Nodes[0].AppliedSeq == 1, Timeout,
-            "both nodes registered, a with its write");
+        // b replicates the write; once both registered it, the status is stable for the comparison with the command.
+        var status = await Eventually.MatchAsync(() => b.ClusterAsync(http), s => s.Nodes.Count == 2 && s.Nodes.All(n => n.AppliedSeq == 1), Timeout,
+            "both nodes registered, each holding the write");
         Assert.Equal("a", status.Leader);
         Assert.Equal(new ClusterNodeStatus("a", a.Url, "leader", 1, 0), status.Nodes[0]);
-        Assert.Equal(new ClusterNodeStatus("b", b.Url, "follower", 0, 1), status.Nodes[1]);
+        Assert.Equal(new ClusterNodeStatus("b", b.Url, "follower", 1, 0), status.Nodes[1]);
 
         var (exitCode, output) = await TradeStoreProcess.RunAsync(["cluster", "status"], b.DataDirectory, b.Environment);
         Assert.True(exitCode == 0, output);

@@ -43,6 +43,32 @@ public sealed class StandaloneTests
     }
 
     /// <summary>TestServer requests carry no remote address; the embedded default serves loopback callers.</summary>
+
+    [Fact]
+    public void Build_ClusterWithApiKeysButNoReplicationKey_RefusedNamingTheKey()
+    {
+        using var dir = new TempDirectory("cluster-keys");
+        var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs
+        {
+            BaseDirectory = dir.Path,
+            WorkingDirectory = dir.Path,
+            Environment = new Dictionary<string, string>
+            {
+                ["TRADESTORE__STORAGE__DATADIRECTORY"] = dir.Path,
+                ["TRADESTORE__SECURITY__APIKEYS__0__NAME"] = "admin",
+                ["TRADESTORE__SECURITY__APIKEYS__0__ROLE"] = "admin",
+                ["TRADESTORE__SECURITY__APIKEYS__0__HASH"] = TradeStore.Core.Security.ApiKeyHash.Generate().Hash,
+                ["TRADESTORE__CLUSTER__ETCD"] = "http://127.0.0.1:2379",
+                ["TRADESTORE__CLUSTER__NODE"] = "a",
+                ["TRADESTORE__CLUSTER__ADVERTISEURL"] = "http://127.0.0.1:5080",
+            },
+        });
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreHost.Build(configuration, builder => builder.WebHost.UseTestServer()));
+
+        Assert.StartsWith("Cluster:ReplicationKey:", error.Message);
+    }
+
     private sealed class LoopbackCaller : IStartupFilter
     {
         public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>

@@ -61,6 +61,69 @@ public sealed class JournalLogTests : IDisposable
     }
 
     [Fact]
+    public void TruncateAfter_TailAcrossSegments_RemovesItDurablyAndTheLogContinuesFromTheCut()
+    {
+        using (var log = Open(segmentBytes: 8 * 1024))
+        {
+            log.Begin(1);
+            foreach (var chunk in Events(1, 400).Chunk(9))
+            {
+                log.Append([.. chunk.Select(e => LogRecord.Create(e.Seq, e.Seq <= 250 ? 3 : 7, EventCodec.Encode(e)))]);
+            }
+
+            Assert.True(log.SegmentFiles.Count(f => ParseFirstSeq(f) > 251) >= 2, "the tail spans several segments");
+
+            var removed = log.TruncateAfter(250);
+
+            Assert.Equal(150, removed);
+            Assert.Equal(250, log.LastSeq);
+            Assert.Equal(3, log.LastTerm);
+            Assert.Equal(0, log.TruncateAfter(300));
+            Assert.All(log.SegmentFiles, f => Assert.True(ParseFirstSeq(f) <= 251, $"{f} starts after the cut"));
+            log.Append([LogRecord.Create(251, 9, EventCodec.Encode(Events(251, 1)[0]))]);
+        }
+
+        using var reopened = Open(segmentBytes: 8 * 1024);
+
+        Assert.Null(reopened.TornTail);
+        Assert.Equal(251, reopened.LastSeq);
+        Assert.Equal(9, reopened.LastTerm);
+        Assert.Equal(Enumerable.Range(1, 251).Select(i => (long)i), reopened.ReadFrom(1).Select(r => r.Seq));
+        Assert.Equal(9, reopened.ReadFrom(251).Single().Term);
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+        {
+            reopened.RecycleThrough(200);
+            reopened.TruncateAfter(reopened.FirstSeq - 2);
+        });
+    }
+
+    [Theory]
+    [InlineData("3@1,7@101", 110L, "3@1,5@91", 130L, 90L)]   // an old leader of term 7 rejoins a leader that took over in term 5 at seq 91
+    [InlineData("3@1", 100L, "3@1,9@101", 150L, 100L)]       // a follower that is merely behind: everything it holds matches
+    [InlineData("3@1,4@50", 80L, "3@1,4@50,6@71", 90L, 70L)] // the same term 4 up to seq 70, then the logs part
+    [InlineData("2@1", 10L, "3@1", 10L, 0L)]                 // nothing in common
+    public void MatchPoint_TwoLogsTermRuns_LastSeqBothHoldWithTheSameTerm(string mine, long myLast, string theirs, long theirLast, long expected)
+    {
+        Assert.Equal(expected, TermRun.MatchPoint(TermRun.Parse(mine)!, myLast, TermRun.Parse(theirs)!, theirLast));
+    }
+
+    [Fact]
+    public void TermRuns_AppendedReopenedAndTruncated_FollowTheTermsOfTheRecords()
+    {
+        using (var log = Open(segmentBytes: 8 * 1024))
+        {
+            log.Begin(1);
+            log.Append([.. Events(1, 100).Select(e => LogRecord.Create(e.Seq, e.Seq <= 60 ? 2 : 5, EventCodec.Encode(e)))]);
+            Assert.Equal("2@1,5@61", TermRun.Format(log.TermRuns));
+        }
+
+        using var reopened = Open(segmentBytes: 8 * 1024);
+        Assert.Equal("2@1,5@61", TermRun.Format(reopened.TermRuns));
+        reopened.TruncateAfter(60);
+        Assert.Equal("2@1", TermRun.Format(reopened.TermRuns));
+    }
+
+    [Fact]
     public void Open_TornTail_CutAtTheLastWholeRecordReportedAndKept()
     {
         string segment;

@@ -13,6 +13,27 @@ public static class FailoverBenchCommand
         var nodes = new Option<int>("--nodes") { Description = "Nodes in the cluster (2-7).", DefaultValueFactory = _ => 3, HelpName = "N" };
         var kills = new Option<int>("--kills") { Description = "Leader kills (SIGKILL), each one sample.", DefaultValueFactory = _ => 10, HelpName = "N" };
         var leaseTtl = new Option<int>("--lease-ttl") { Description = "Cluster:LeaseTtl of the nodes, in seconds.", DefaultValueFactory = _ => 3, HelpName = "S" };
+        var syncReplicas = new Option<int>("--sync-replicas") { Description = "Cluster:SyncReplicas of the nodes (0-8).", DefaultValueFactory = _ => 0, HelpName = "N" };
+        var load = new Option<int>("--load") { Description = "Connections writing through the kills; every acknowledged trade is read back at the end (0: no load).", DefaultValueFactory = _ => 0, HelpName = "C" };
+        var throughput = new Option<int>("--throughput-seconds")
+        {
+            Description = "Seconds of each write-throughput run (1 and 32 connections, standalone and on the cluster's leader, before the kills); 0 skips it.",
+            DefaultValueFactory = _ => 0,
+            HelpName = "S",
+        };
+        foreach (var bounded in new[] { syncReplicas, load, throughput })
+        {
+            bounded.Validators.Add(result =>
+            {
+                var value = result.GetValueOrDefault<int>();
+                var max = bounded == syncReplicas ? 8 : bounded == load ? 64 : 600;
+                if (value < 0 || value > max)
+                {
+                    result.AddError($"{result.Option.Name} must be between 0 and {max}.");
+                }
+            });
+        }
+
         nodes.Validators.Add(result =>
         {
             if (result.GetValueOrDefault<int>() is < 2 or > 7)
@@ -33,9 +54,11 @@ public static class FailoverBenchCommand
 
         var command = new Command("failover",
             "Failover time: N real `tradestore serve` nodes on etcd; the leader is killed with SIGKILL K times, and each sample is the time until a write sent to " +
-            "a surviving node (following its 307) is acknowledged. The killed node is restarted before the next kill. Fresh temporary data directories.")
+            "a surviving node (following its 307) is acknowledged. The killed node is restarted before the next kill. With --load, writes go on through the kills and " +
+            "every acknowledged one is read back (lost = 0 is the target with --sync-replicas 1); with --throughput-seconds, 1 and 32 connections are measured " +
+            "standalone and on the cluster's leader in the same run. Fresh temporary data directories.")
         {
-            etcd, nodes, kills, leaseTtl,
+            etcd, nodes, kills, leaseTtl, syncReplicas, load, throughput,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -53,7 +76,8 @@ public static class FailoverBenchCommand
             }
 
             await FailoverBenchmark.RunAsync(new FailoverBenchmarkOptions(endpoints, parseResult.GetValue(nodes), parseResult.GetValue(kills),
-                TimeSpan.FromSeconds(parseResult.GetValue(leaseTtl))), parseResult.InvocationConfiguration.Output, cancellationToken);
+                TimeSpan.FromSeconds(parseResult.GetValue(leaseTtl)), parseResult.GetValue(syncReplicas), parseResult.GetValue(load), parseResult.GetValue(throughput)),
+                parseResult.InvocationConfiguration.Output, cancellationToken);
             return ExitCodes.Success;
         });
         return command;

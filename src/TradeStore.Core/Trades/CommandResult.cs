@@ -29,6 +29,12 @@ public enum CommandErrorKind
 
     /// <summary>The idempotency key was used before for a different request (422); nothing was written (<see cref="IdempotencyKeys"/>).</summary>
     IdempotencyKeyReused,
+
+    /// <summary>
+    /// Committed to the leader's log but not acknowledged by enough followers within the bound (503, issue #14): not
+    /// acknowledged, it may or may not survive a failover; retry with the same idempotency key.
+    /// </summary>
+    ReplicationUnavailable,
 }
 
 /// <summary>A refused command: what kind of refusal, which field, and words a person can act on.</summary>

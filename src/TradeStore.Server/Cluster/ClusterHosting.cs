@@ -6,6 +6,7 @@ using TradeStore.Cluster;
 using TradeStore.Redis.Projection;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Security;
+using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Engine;
 
 namespace TradeStore.Server.Cluster;
@@ -24,7 +25,21 @@ public static class ClusterHosting
             return;
         }
 
+        if (settings.Security.ApiKeys.Count > 0 && string.IsNullOrWhiteSpace(settings.Cluster.ReplicationKey))
+        {
+            // Otherwise every follower's stream would be refused with 401 and the cluster would hold no copies.
+            throw new ConfigurationException(
+                "Cluster:ReplicationKey: API keys are configured (Security:ApiKeys), so followers must authenticate to the leader's replication stream: " +
+                "set Cluster:ReplicationKey to an admin key (ts_…) of Security:ApiKeys, the same on every node.");
+        }
+
         services.AddTradeStoreCluster(settings.Cluster, sp => () => sp.GetRequiredService<WriteEngine>().LastSeq);
+        // Replication of the journal log (issue #14): the leader's hub (the engine's hook) and the follower's stream.
+        services.AddSingleton(sp => new ReplicationHub(settings.Cluster, sp.GetRequiredService<ClusterState>(), sp.GetRequiredService<JournalLog>(),
+            sp.GetRequiredService<SyncReplicaSet>(), sp.GetService<TimeProvider>()));
+        services.AddSingleton<IJournalReplication>(sp => sp.GetRequiredService<ReplicationHub>());
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ReplicationFollower>(sp, settings.Cluster));
+        services.AddHostedService(sp => sp.GetRequiredService<ReplicationFollower>());
         // By design the sinks run on the leader only: one writer per sink, and each resumes from its own checkpoint.
         services.GateOnLeadership(type => type == typeof(RedisProjector) || type == typeof(ClickHouseSyncService));
     }
@@ -33,12 +48,31 @@ public static class ClusterHosting
     public static IEndpointRouteBuilder TradeApiRoutes(WebApplication app, TradeStoreSettings settings) =>
         settings.Cluster.Enabled ? WriteGate.Apply(app.MapGroup(string.Empty)) : app;
 
-    /// <summary>Maps <c>GET /v1/cluster</c> in a cluster.</summary>
+    /// <summary>Logs a tail cut at start-up and shows it in the node registry (<c>truncatedSeq</c> of <c>GET /v1/cluster</c>) until the next start.</summary>
+    public static void ReportTruncation(WebApplication app, TruncationResult? truncation)
+    {
+        if (truncation is null)
+        {
+            return;
+        }
+
+        Log.TailCut(app.Logger, truncation.KeptThroughSeq + 1, truncation.LastSeqBefore, truncation.Records, truncation.Trades);
+        if (app.Services.GetService<ClusterState>() is { } state)
+        {
+            state.Truncated = new TruncatedRange(truncation.KeptThroughSeq + 1, truncation.LastSeqBefore);
+        }
+    }
+
+    /// <summary>The exit code replication stopped the node with (a diverged log), or <see langword="null"/>.</summary>
+    public static int? ExitCode(WebApplication app) => app.Services.GetService<ReplicationFollower>()?.ExitCode;
+
+    /// <summary>Maps <c>GET /v1/cluster</c> and the replication endpoints in a cluster.</summary>
     public static void Map(WebApplication app, TradeStoreSettings settings)
     {
         if (settings.Cluster.Enabled)
         {
             app.MapGet("/v1/cluster", ClusterEndpoint.GetAsync).RequireAuthorization(SecurityPolicies.Read);
+            ReplicationEndpoints.Map(app);
         }
     }
 }

@@ -33,6 +33,11 @@ public static class ProblemCatalog
         new("too-many-subscribers", 503, "Changes:MaxSubscribers change streams are open"),
         new("no-leader", 503, "a cluster node that is not the leader knows no leader to redirect to; Retry-After"),
         new("leadership-lost", 503, "the node's etcd lease ran out while the write was in flight; it may not acknowledge"),
+        new("replication-unavailable", 503, "Cluster:SyncReplicas followers did not acknowledge the write within Cluster:ReplicationTimeout; not acknowledged, retry with the same Idempotency-Key"),
+        new("seq-not-reached", 503, "a read with ?minSeq=N waited Cluster:ReadWaitTimeout and this node still holds less than seq N; Retry-After"),
+        new("stale-term", 409, "a replication acknowledgement of a term this node does not lead in (ignored)"),
+        new("log-diverged", 409, "a follower's journal log holds records the leader does not; the follower stops (exit code 6)"),
+        new("log-recycled", 410, "a follower asked for journal records the leader recycled behind a DuckDB checkpoint"),
     ];
 
     /// <summary>The types that <paramref name="status"/> may carry, limited to <paramref name="slugs"/> when given.</summary>

@@ -44,7 +44,9 @@ public sealed class JournalLog : IDisposable
     private readonly JournalLogOptions _options;
     private SafeFileHandle? _active;
     private long _lastSeq;
+    private long _lastTerm;
     private bool _broken;
+    private readonly List<TermRun> _termRuns = [];
 
     private JournalLog(string directory, JournalLogOptions options, List<Segment> segments, TornTail? tornTail, bool created)
     {
@@ -54,6 +56,14 @@ public sealed class JournalLog : IDisposable
         _segments = segments;
         TornTail = tornTail;
         _lastSeq = segments.Count == 0 ? 0 : segments[^1].LastSeq;
+        _lastTerm = segments.Count == 0 ? 0 : segments.Select(s => s.LastTerm).Max();
+        foreach (var segment in segments)
+        {
+            foreach (var run in segment.Runs)
+            {
+                AddRun(run.Term, run.FirstSeq);
+            }
+        }
         if (segments.Count > 0)
         {
             _active = OpenForAppend(segments[^1].Path);
@@ -107,6 +117,25 @@ public sealed class JournalLog : IDisposable
 
     /// <summary>The last seq appended (durable with <see cref="DurabilityMode.Fsync"/>); 0 when the log holds none.</summary>
     public long LastSeq => Interlocked.Read(ref _lastSeq);
+
+    /// <summary>The term of the last record appended (0 when the log holds none, or only standalone records).</summary>
+    public long LastTerm => Interlocked.Read(ref _lastTerm);
+
+    /// <summary>
+    /// Where each term starts in the log, oldest first: consecutive records of one term form one run. Two logs agree up to
+    /// a seq they both hold with the same term (every record of a term was written once, by that term's leader), so
+    /// comparing runs finds where a follower's log and the leader's part (<see cref="TermRun.MatchPoint"/>).
+    /// </summary>
+    public IReadOnlyList<TermRun> TermRuns
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _termRuns];
+            }
+        }
+    }
 
     /// <summary>The seq the next appended record must carry.</summary>
     public long NextSeq
@@ -275,8 +304,15 @@ public sealed class JournalLog : IDisposable
                 position += LogRecordFormat.FramedSize(record.Payload.Length);
             }
 
+            foreach (var record in records)
+            {
+                AddRun(record.Term, record.Seq);
+            }
+
             segment.Length += size;
             segment.LastSeq = records[^1].Seq;
+            segment.LastTerm = records[^1].Term;
+            Interlocked.Exchange(ref _lastTerm, records[^1].Term);
             Interlocked.Exchange(ref _lastSeq, segment.LastSeq);
             if (segment.Length >= _options.SegmentBytes)
             {
@@ -328,6 +364,68 @@ public sealed class JournalLog : IDisposable
             }
 
             return deleted;
+        }
+    }
+
+    /// <summary>
+    /// Cuts every record after <paramref name="seq"/> from the end of the log (issue #14: a node that rejoins as follower
+    /// drops the tail the new leader never had): segments that start after it are deleted, the segment holding it is cut
+    /// back to the end of record <paramref name="seq"/> and synced. Returns how many records were removed (0 when the log
+    /// ends at or before <paramref name="seq"/>). The record format and every remaining byte are unchanged.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="seq"/> lies before the oldest record the log holds (recycled).</exception>
+    public long TruncateAfter(long seq)
+    {
+        lock (_gate)
+        {
+            if (_broken)
+            {
+                throw new InvalidOperationException("The journal log could not undo a failed append and accepts no more changes; restart the process.");
+            }
+
+            if (_segments.Count == 0 || seq >= _segments[^1].LastSeq)
+            {
+                return 0;
+            }
+
+            if (seq < _segments[0].FirstSeq - 1)
+            {
+                throw new ArgumentOutOfRangeException(nameof(seq), seq, $"the journal log starts at seq {_segments[0].FirstSeq}; it cannot be cut back before that");
+            }
+
+            var removed = _segments[^1].LastSeq - seq;
+            var deletedFiles = false;
+            while (_segments.Count > 1 && _segments[^1].FirstSeq > seq)
+            {
+                _active?.Dispose();
+                _active = null;
+                File.Delete(_segments[^1].Path);
+                _segments.RemoveAt(_segments.Count - 1);
+                deletedFiles = true;
+            }
+
+            var segment = _segments[^1];
+            _active ??= OpenForAppend(segment.Path);
+            if (segment.LastSeq > seq)
+            {
+                var (offset, term) = EndOf(segment, seq);
+                RandomAccess.SetLength(_active, offset);
+                NativeSync.DataSync(_active);
+                segment.Length = offset;
+                segment.LastSeq = seq;
+                segment.LastTerm = term;
+                segment.Sparse.RemoveAll(entry => entry.Seq > seq);
+            }
+
+            if (deletedFiles)
+            {
+                NativeSync.SyncDirectory(Directory);
+            }
+
+            _termRuns.RemoveAll(run => run.FirstSeq > seq);
+            Interlocked.Exchange(ref _lastSeq, segment.LastSeq);
+            Interlocked.Exchange(ref _lastTerm, segment.LastSeq >= segment.FirstSeq ? segment.LastTerm : _segments.Count > 1 ? _segments[^2].LastTerm : 0);
+            return removed;
         }
     }
 
@@ -397,7 +495,13 @@ public sealed class JournalLog : IDisposable
                 segment.Sparse.Add((record.Seq, offset));
             }
 
+            if (segment.Runs.Count == 0 || segment.Runs[^1].Term != record.Term)
+            {
+                segment.Runs.Add(new TermRun(record.Term, record.Seq));
+            }
+
             segment.LastSeq = record.Seq;
+            segment.LastTerm = record.Term;
             offset += size;
         }
 
@@ -545,6 +649,46 @@ public sealed class JournalLog : IDisposable
         }
     }
 
+    /// <summary>The byte offset just past record <paramref name="seq"/> of <paramref name="segment"/> (its header's end before the first), and that record's term.</summary>
+    private static (long Offset, long Term) EndOf(Segment segment, long seq)
+    {
+        if (seq < segment.FirstSeq)
+        {
+            return (SegmentHeaderSize, 0);
+        }
+
+        long start = SegmentHeaderSize;
+        foreach (var (sparseSeq, offset) in segment.Sparse)
+        {
+            if (sparseSeq > seq)
+            {
+                break;
+            }
+
+            start = offset;
+        }
+
+        var position = start;
+        foreach (var record in ReadSegment(segment.Path, start, segment.Length))
+        {
+            position += LogRecordFormat.FramedSize(record.Payload.Length);
+            if (record.Seq == seq)
+            {
+                return (position, record.Term);
+            }
+        }
+
+        throw new JournalLogCorruptException(segment.Path, position, $"record seq {seq} was not found where the segment index places it");
+    }
+
+    private void AddRun(long term, long seq)
+    {
+        if (_termRuns.Count == 0 || _termRuns[^1].Term != term)
+        {
+            _termRuns.Add(new TermRun(term, seq));
+        }
+    }
+
     private void StartSegment(long firstSeq)
     {
         var path = Path.Combine(Directory, SegmentName(firstSeq));
@@ -602,8 +746,13 @@ public sealed class JournalLog : IDisposable
 
         public long Length { get; set; }
 
+        public long LastTerm { get; set; }
+
+        /// <summary>The term runs found when the segment was scanned at open (not kept up to date afterwards).</summary>
+        public List<TermRun> Runs { get; } = [];
+
         public List<(long Seq, long Offset)> Sparse { get; private init; } = [];
 
-        public Segment Snapshot() => new(Path, FirstSeq) { LastSeq = LastSeq, Length = Length, Sparse = [.. Sparse] };
+        public Segment Snapshot() => new(Path, FirstSeq) { LastSeq = LastSeq, LastTerm = LastTerm, Length = Length, Sparse = [.. Sparse] };
     }
 }

@@ -29,7 +29,10 @@ public static class EngineServiceCollectionExtensions
             sp.GetService<ILogger<WriteEngine>>(),
             sp.GetService<TimeProvider>(),
             sp.GetService<IMeterFactory>(),
-            sp.GetService<CommitLog.JournalLog>()));
+            sp.GetService<CommitLog.JournalLog>())
+        {
+            Replication = sp.GetService<IJournalReplication>(),
+        });
         services.TryAddSingleton<ITradeCommands>(sp => sp.GetRequiredService<WriteEngine>());
         services.TryAddSingleton(sp => new TradeQueries(
             sp.GetRequiredService<DuckDbDatabase>(), sp.GetRequiredService<StateIndex>(), sp.GetRequiredService<WriteEngine>()));

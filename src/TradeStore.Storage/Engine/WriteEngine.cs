@@ -39,6 +39,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     private readonly ManualResetEventSlim _wakeUp = new(false);
     private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Replicated> _replicated = new();
+    private TaskCompletionSource _seqMoved = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _state = Created;
     private long _lastSeq;
     private Task _writer = Task.CompletedTask;
@@ -285,6 +287,12 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         {
             while (true)
             {
+                if (_replicated.TryDequeue(out var copy))
+                {
+                    ProcessReplicated(copy);
+                    continue;
+                }
+
                 // By design never wait for a batch to fill: take what is queued now, up to the limit.
                 while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var pending))
                 {
@@ -300,7 +308,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
                 // Reset before looking again: a submission after the look sets the event, so no wake-up is lost.
                 _wakeUp.Reset();
-                if (reader.TryPeek(out _))
+                if (reader.TryPeek(out _) || !_replicated.IsEmpty)
                 {
                     continue;
                 }
@@ -339,6 +347,11 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         }
         finally
         {
+            while (_replicated.TryDequeue(out var left))
+            {
+                left.Completion.TrySetException(new InvalidOperationException("The write engine stopped before the replicated records were appended."));
+            }
+
             _writerDone.TrySetResult();
         }
     }
@@ -361,9 +374,10 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         if (decision.Events.Count > 0)
         {
             var started = Stopwatch.GetTimestamp();
+            LogRecord[] records;
             try
             {
-                AppendToLog(decision.Events);
+                records = AppendToLog(decision.Events);
             }
             catch (Exception ex) when (!_log!.IsBroken)
             {
@@ -393,21 +407,172 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             decision.Split(out var created, out var changed);
             _flusher!.Add(created, changed, decision.Events[^1].Seq);
             _applier!.Enqueue(decision.Events, Stopwatch.GetTimestamp());
+            SeqMoved();
+            if (Replication is { } replication)
+            {
+                replication.Appended(records);
+                var wait = replication.WaitReplicatedAsync(records[^1].Seq, records[^1].Term);
+                if (!wait.IsCompletedSuccessfully || !wait.Result)
+                {
+                    // By design the writer does not wait: the next group is appended (and streamed) meanwhile.
+                    Pending[] waiting = [.. batch];
+                    var results = decision.Results;
+                    var depends = decision.DependsOnBatch;
+                    wait.ContinueWith(t => CompleteReplicated(waiting, results, depends, t.IsCompletedSuccessfully && t.Result), CancellationToken.None,
+                        TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    return;
+                }
+            }
         }
 
         Complete(batch, decision.Results);
     }
 
-    /// <summary>The group commit: one write and (with fsync durability) one fdatasync for every event of the batch.</summary>
-    private void AppendToLog(List<TradeEvent> events)
+    /// <summary>Answers a group once its replication wait ended: as decided, or <c>replication-unavailable</c> for what depended on the group.</summary>
+    private void CompleteReplicated(Pending[] batch, CommandResult[] results, bool[] dependsOnBatch, bool replicated)
     {
+        if (!replicated)
+        {
+            var failure = CommandResult.Refused(new CommandError(CommandErrorKind.ReplicationUnavailable,
+                "The write is in the leader's journal log but too few followers (Cluster:SyncReplicas) acknowledged it within Cluster:ReplicationTimeout, " +
+                "so it is not acknowledged: it may or may not survive a failover. Retry with the same Idempotency-Key."));
+            for (var i = 0; i < batch.Length; i++)
+            {
+                if (dependsOnBatch[i] && results[i].Succeeded)
+                {
+                    results[i] = failure;
+                }
+            }
+        }
+
+        Complete(batch, results);
+    }
+
+    /// <summary>The replication hook of a cluster node (issue #14); <see langword="null"/> standalone. Set before <see cref="Start"/>.</summary>
+    public IJournalReplication? Replication { get; init; }
+
+    /// <summary>
+    /// A follower's path (issue #14): appends records received from the leader, unchanged, to this node's journal log
+    /// (one write and one fsync for the group), then applies them exactly as the leader's own writes: the state index,
+    /// the state flusher and DuckDB behind the log. Runs on the writer thread, so it never interleaves with a local
+    /// batch. Completes once the records are durable and in the index.
+    /// </summary>
+    /// <exception cref="ArgumentException">The records do not follow <see cref="LastSeq"/>, or one does not match its checksum.</exception>
+    /// <exception cref="InvalidOperationException">The engine is not running.</exception>
+    public Task AppendReplicatedAsync(IReadOnlyList<LogRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (Volatile.Read(ref _state) != Running)
+        {
+            return Task.FromException(new InvalidOperationException("The write engine is not running."));
+        }
+
+        var item = new Replicated(records);
+        _replicated.Enqueue(item);
+        _wakeUp.Set();
+        return item.Completion.Task;
+    }
+
+    /// <summary>
+    /// Waits until this node's index holds <paramref name="seq"/> (read-your-writes with <c>?minSeq=</c>); <see langword="false"/>
+    /// after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<bool> WaitSeqAsync(long seq, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = _time.GetTimestamp() + (long)(timeout.TotalSeconds * _time.TimestampFrequency);
+        while (true)
+        {
+            var moved = Volatile.Read(ref _seqMoved).Task;
+            if (LastSeq >= seq)
+            {
+                return true;
+            }
+
+            var left = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
+            if (left <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            try
+            {
+                await moved.WaitAsync(left, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                return LastSeq >= seq;
+            }
+        }
+    }
+
+    private void SeqMoved() => Interlocked.Exchange(ref _seqMoved, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    private void ProcessReplicated(Replicated copy)
+    {
+        try
+        {
+            var records = copy.Records;
+            if (records[0].Seq != _lastSeq + 1)
+            {
+                throw new ArgumentException($"replicated record seq {records[0].Seq} does not follow seq {_lastSeq} of this node", nameof(copy));
+            }
+
+            var events = new List<TradeEvent>(records.Count);
+            foreach (var record in records)
+            {
+                events.Add(EventCodec.Decode(record.Seq, record.Payload.Span));
+            }
+
+            var isNew = new HashSet<string>(StringComparer.Ordinal);
+            var created = new Dictionary<string, Trade>(StringComparer.Ordinal);
+            var changed = new Dictionary<string, Trade>(StringComparer.Ordinal);
+            foreach (var e in events)
+            {
+                if (!created.ContainsKey(e.TradeId) && !changed.ContainsKey(e.TradeId) && _index.Find(e.TradeId) is null)
+                {
+                    isNew.Add(e.TradeId);
+                }
+
+                (isNew.Contains(e.TradeId) ? created : changed)[e.TradeId] = e.State;
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            _log!.Append(records);
+            _metrics.Batch(records.Count, Stopwatch.GetElapsedTime(started));
+            foreach (var e in events)
+            {
+                _index.Apply(e);
+            }
+
+            Interlocked.Exchange(ref _lastSeq, records[^1].Seq);
+            _flusher!.Add([.. created.Values], [.. changed.Values], records[^1].Seq);
+            _applier!.Enqueue(events, Stopwatch.GetTimestamp());
+            SeqMoved();
+            copy.Completion.TrySetResult();
+        }
+        catch (Exception ex) when (ex is ArgumentException or IOException or InvalidDataException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            copy.Completion.TrySetException(ex);
+        }
+    }
+
+    /// <summary>The group commit: one write and (with fsync durability) one fdatasync for every event of the batch.</summary>
+    private LogRecord[] AppendToLog(List<TradeEvent> events)
+    {
+        var term = Replication?.Term ?? Term;
         var records = new LogRecord[events.Count];
         for (var i = 0; i < events.Count; i++)
         {
-            records[i] = LogRecord.Create(events[i].Seq, Term, EventCodec.Encode(events[i]));
+            records[i] = LogRecord.Create(events[i].Seq, term, EventCodec.Encode(events[i]));
         }
 
         _log!.Append(records);
+        return records;
     }
 
     /// <summary>The leadership term written into each log record; 0 for a standalone node (replication sets it, issue #14).</summary>
@@ -493,7 +658,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         return (_applier?.FindUnapplied(record.TradeId, record.Version) ?? _journal.ReadEvent(record.TradeId, record.Version))?.State;
     }
 
-    private void Complete(List<Pending> batch, CommandResult[] results)
+    private void Complete(IReadOnlyList<Pending> batch, CommandResult[] results)
     {
         var now = Stopwatch.GetTimestamp();
         for (var i = 0; i < batch.Count; i++)
@@ -525,6 +690,13 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                 Log.ObserverFailed(_logger, ex, observer.GetType().Name);
             }
         }
+    }
+
+    private sealed class Replicated(IReadOnlyList<LogRecord> records)
+    {
+        public IReadOnlyList<LogRecord> Records { get; } = records;
+
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private sealed class Pending(TradeCommand command, long enqueuedAt)

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Extensions;
+using Microsoft.Extensions.DependencyInjection;
+using TradeStore.Server.Api;
+using TradeStore.Server.Configuration;
+using TradeStore.Storage.Engine;
+
+namespace TradeStore.Server.Cluster;
+
+/// <summary>
+/// Read-your-writes across nodes (issue #14), on every node, standalone too: every answer carries
+/// <c>TradeStore-Seq</c>, the last journal seq this node holds (in its index: what GET, lists and positions serve), and
+/// any request with <c>?minSeq=N</c> first waits up to <c>Cluster:ReadWaitTimeout</c> for this node to hold N
+/// (<c>POST /v1/query</c>: for DuckDB to hold it), else answers <c>503 seq-not-reached</c>. A client that wrote on the
+/// leader (answer seq S) and reads on a follower with <c>?minSeq=S</c> sees its write. The parameter is taken off the
+/// query before the endpoint sees it, so endpoints that refuse unknown parameters accept it.
+/// </summary>
+public static class ReadYourWrites
+{
+    public const string SeqHeader = "TradeStore-Seq";
+    public const string MinSeqParameter = "minSeq";
+
+    /// <summary>Adds the header and the wait; call after authentication and authorization are in the pipeline.</summary>
+    public static void Use(WebApplication app, TradeStoreSettings settings)
+    {
+        var engine = app.Services.GetRequiredService<WriteEngine>();
+        var timeout = settings.Cluster.ReadWaitTimeout;
+        app.Use(async (context, next) =>
+        {
+            context.Response.OnStarting(() =>
+            {
+                context.Response.Headers[SeqHeader] = engine.LastSeq.ToString(CultureInfo.InvariantCulture);
+                return Task.CompletedTask;
+            });
+            if (context.Request.Query.TryGetValue(MinSeqParameter, out var values))
+            {
+                if (values.Count != 1 || !long.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out var minSeq))
+                {
+                    await ApiResults.Problem(context, Problems.Validation(MinSeqParameter, "minSeq must be one whole number, 0 or more: the TradeStore-Seq of the answer to your write.")).ExecuteAsync(context);
+                    return;
+                }
+
+                var query = new QueryBuilder(context.Request.Query.Where(p => p.Key != MinSeqParameter).SelectMany(p => p.Value.Select(v => new KeyValuePair<string, string>(p.Key, v ?? string.Empty))));
+                context.Request.QueryString = query.ToQueryString();
+                context.Request.Query = new QueryCollection(context.Request.Query.Where(p => p.Key != MinSeqParameter).ToDictionary(p => p.Key, p => p.Value));
+                var started = Stopwatch.GetTimestamp();
+                var reached = await engine.WaitSeqAsync(minSeq, timeout, context.RequestAborted);
+                if (reached && context.Request.Path.StartsWithSegments("/v1/query"))
+                {
+                    reached = await WaitAppliedAsync(engine, minSeq, timeout - Stopwatch.GetElapsedTime(started), context.RequestAborted);
+                }
+
+                if (!reached)
+                {
+                    context.Response.Headers.RetryAfter = ClusterProblems.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+                    await ApiResults.Problem(context, ReplicationProblems.SeqNotReached(minSeq, engine.LastSeq, Stopwatch.GetElapsedTime(started))).ExecuteAsync(context);
+                    return;
+                }
+            }
+
+            await next(context);
+        });
+    }
+
+    /// <summary>DuckDB trails the index by the apply lag (milliseconds); a short poll keeps the writer's wait primitives untouched.</summary>
+    private static async Task<bool> WaitAppliedAsync(WriteEngine engine, long seq, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(Math.Max(0, timeout.TotalSeconds) * Stopwatch.Frequency);
+        while (engine.AppliedSeq < seq)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(5, cancellationToken);
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,200 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using TradeStore.Cluster;
+using TradeStore.Core.Security;
+using TradeStore.Server.Api;
+using TradeStore.Storage.CommitLog;
+
+namespace TradeStore.Server.Cluster;
+
+/// <summary>
+/// The leader's replication endpoints (issue #14), admin role when API keys are configured:
+/// <list type="bullet">
+/// <item><c>POST /v1/replication/stream</c>: after checking that the follower's last record is also in this log with the
+/// same term, a long-lived chunked HTTP/1.1 answer carrying the journal records from <c>fromSeq</c> framed exactly as
+/// on disk, then every record as soon as it is fsynced, with heartbeats while idle. It ends when this node stops
+/// leading in the term it was opened in.</item>
+/// <item><c>POST /v1/replication/ack</c>: a follower's <c>{node, term, durableSeq}</c>; 409 <c>stale-term</c> (and
+/// ignored) when the term is not the one this node leads in.</item>
+/// </list>
+/// </summary>
+public static class ReplicationEndpoints
+{
+    private const int MaxRecordsPerWrite = 4096;
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/replication/stream", StreamAsync).RequireAuthorization(p => p.RequireRole(ApiRoles.Admin)).DisableRateLimiting();
+        app.MapPost("/v1/replication/ack", AckAsync).RequireAuthorization(p => p.RequireRole(ApiRoles.Admin)).DisableRateLimiting();
+    }
+
+    private static async Task<IResult> AckAsync(HttpContext context, ReplicationHub hub)
+    {
+        var (ack, problem) = await ReadAsync(context, ReplicationJson.Default.ReplicationAck);
+        if (problem is not null)
+        {
+            return ApiResults.Problem(context, problem);
+        }
+
+        if (string.IsNullOrWhiteSpace(ack!.Node))
+        {
+            return ApiResults.Problem(context, Problems.Validation("node", "node is required: the follower's Cluster:Node."));
+        }
+
+        if (ack.DurableSeq < 0)
+        {
+            return ApiResults.Problem(context, Problems.Validation("durableSeq", "durableSeq must be 0 or more."));
+        }
+
+        return hub.Acknowledge(ack.Node, ack.Term, ack.DurableSeq)
+            ? Results.NoContent()
+            : ApiResults.Problem(context, ReplicationProblems.StaleTerm(ack.Term, hub.Term));
+    }
+
+    private static async Task StreamAsync(HttpContext context, ReplicationHub hub, ClusterState state, JournalLog log, ILoggerFactory loggers)
+    {
+        var (request, problem) = await ReadAsync(context, ReplicationJson.Default.ReplicationStreamRequest);
+        problem ??= Check(request!, state, hub, log);
+        if (problem is not null)
+        {
+            if (problem.Type == ReplicationProblems.LogDivergedType)
+            {
+                context.Response.Headers[ReplicationFrames.LeaderLastSeqHeader] = log.LastSeq.ToString(CultureInfo.InvariantCulture);
+                context.Response.Headers[ReplicationFrames.LeaderTermsHeader] = TermRun.Format(log.TermRuns);
+            }
+
+            await ApiResults.Problem(context, problem).ExecuteAsync(context);
+            return;
+        }
+
+        var term = state.LeaderTerm;
+        var logger = loggers.CreateLogger(typeof(ReplicationEndpoints).FullName!);
+        Log.StreamOpened(logger, request!.Node, request.FromSeq, term);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = ReplicationFrames.ContentType;
+        context.Response.Headers[WriteGate.TermHeader] = term.ToString(CultureInfo.InvariantCulture);
+        await context.Response.StartAsync(context.RequestAborted);
+        var next = request.FromSeq;
+        var aborted = context.RequestAborted;
+        try
+        {
+            while (!aborted.IsCancellationRequested && state.LeaderTerm == term)
+            {
+                var appended = hub.NextAppend;
+                var records = hub.Read(next, MaxRecordsPerWrite);
+                if (records.Count > 0)
+                {
+                    await WriteAsync(context.Response, records, aborted);
+                    next = records[^1].Seq + 1;
+                    continue;
+                }
+
+                if (await Task.WhenAny(appended, Task.Delay(ReplicationFrames.HeartbeatInterval, aborted)) != appended)
+                {
+                    var heartbeat = new byte[LogRecordFormat.HeaderSize];
+                    ReplicationFrames.WriteHeartbeat(term, heartbeat);
+                    await context.Response.Body.WriteAsync(heartbeat, aborted);
+                    await context.Response.Body.FlushAsync(aborted);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+            // the follower went away
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            // records recycled under the stream: the follower reconnects and is told 410
+        }
+        finally
+        {
+            hub.Forget(request.Node, term);
+            Log.StreamClosed(logger, request.Node, next - 1, term);
+        }
+    }
+
+    private static ApiProblem? Check(ReplicationStreamRequest request, ClusterState state, ReplicationHub hub, JournalLog log)
+    {
+        if (string.IsNullOrWhiteSpace(request.Node))
+        {
+            return Problems.Validation("node", "node is required: the follower's Cluster:Node.");
+        }
+
+        if (request.PrevSeq < 0 || request.FromSeq != request.PrevSeq + 1)
+        {
+            return Problems.Validation("fromSeq", $"fromSeq must be prevSeq + 1 (the seq after the follower's last record); got fromSeq {request.FromSeq}, prevSeq {request.PrevSeq}.");
+        }
+
+        var term = state.LeaderTerm;
+        if (term == 0 || request.Term > term)
+        {
+            return ClusterProblems.NoLeader();
+        }
+
+        if (request.PrevSeq > log.LastSeq)
+        {
+            return ReplicationProblems.LogDiverged(request, log.LastSeq, null);
+        }
+
+        if (request.FromSeq < log.FirstSeq)
+        {
+            return ReplicationProblems.Recycled(request.FromSeq, log.FirstSeq);
+        }
+
+        if (request.PrevSeq > 0 && request.PrevSeq >= log.FirstSeq)
+        {
+            var here = hub.Read(request.PrevSeq, 1);
+            if (here.Count == 1 && here[0].Term != request.PrevTerm)
+            {
+                return ReplicationProblems.LogDiverged(request, log.LastSeq, here[0].Term);
+            }
+        }
+
+        return null;
+    }
+
+    private static async Task WriteAsync(HttpResponse response, List<LogRecord> records, CancellationToken cancellationToken)
+    {
+        var size = 0;
+        foreach (var record in records)
+        {
+            size += LogRecordFormat.FramedSize(record.Payload.Length);
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            var offset = 0;
+            foreach (var record in records)
+            {
+                offset += LogRecordFormat.Write(record, buffer.AsSpan(offset));
+            }
+
+            await response.Body.WriteAsync(buffer.AsMemory(0, size), cancellationToken);
+            await response.Body.FlushAsync(cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static async Task<(T? Value, ApiProblem? Problem)> ReadAsync<T>(HttpContext context, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+        where T : class
+    {
+        try
+        {
+            var value = await JsonSerializer.DeserializeAsync(context.Request.Body, type, context.RequestAborted);
+            return value is null ? (null, Problems.Validation(null, "The body must be a JSON object.")) : (value, null);
+        }
+        catch (JsonException ex)
+        {
+            return (null, Problems.Validation(ex.Path?.TrimStart('$', '.'), $"The body is not valid JSON for this request: {ex.Message}"));
+        }
+    }
+}

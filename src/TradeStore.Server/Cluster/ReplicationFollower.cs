@@ -1,0 +1,371 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using TradeStore.Cluster;
+using TradeStore.Storage.CommitLog;
+using TradeStore.Storage.Engine;
+
+namespace TradeStore.Server.Cluster;
+
+/// <summary>
+/// The follower's side of replication (issue #14): while another node leads, one stream from the leader's
+/// <c>AdvertiseUrl</c> (<see cref="ReplicationEndpoints"/>) from this node's <c>LastSeq + 1</c>. Every record is checked
+/// (CRC-32C, contiguous seq, a term never lower than the last record's nor higher than the leader's), the records of
+/// each received chunk are appended unchanged to this node's journal log with one fsync and applied through the
+/// <see cref="WriteEngine"/> exactly as the leader's own writes, and the new durable seq is acknowledged. Any break,
+/// refusal or change of leader ends the stream; the next one resumes from the log's end, so nothing is skipped or
+/// repeated. A log that diverges from the leader's stops the node (<see cref="DivergedExitCode"/>) rather than follow
+/// a different history.
+/// </summary>
+public sealed class ReplicationFollower : BackgroundService
+{
+    /// <summary>
+    /// The exit code of <c>tradestore serve</c> when this node's log holds records the leader does not: the tail to cut is
+    /// recorded and cut at the next start (restart the node), or, when no common point can be found (the leader recycled
+    /// it), the node must be re-seeded.
+    /// </summary>
+    public const int DivergedExitCode = 6;
+
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
+
+    private readonly ClusterOptions _options;
+    private readonly ClusterState _state;
+    private readonly WriteEngine _engine;
+    private readonly JournalLog _log;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILogger<ReplicationFollower> _logger;
+    private readonly TimeProvider _time;
+    private readonly HttpClient _http;
+    private readonly SemaphoreSlim _changed = new(0, 1);
+    private long _highestTerm;
+
+    public ReplicationFollower(ClusterOptions options, ClusterState state, WriteEngine engine, JournalLog log, IHostApplicationLifetime lifetime,
+        ILogger<ReplicationFollower> logger, TimeProvider? time = null)
+    {
+        _options = options;
+        _state = state;
+        _engine = engine;
+        _log = log;
+        _lifetime = lifetime;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+        _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(2), PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) })
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+        if (options.ReplicationKey is { Length: > 0 } key)
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+    }
+
+    /// <summary>The exit code the node should stop with, when replication stopped it; otherwise <see langword="null"/>.</summary>
+    public int? ExitCode { get; private set; }
+
+    public override void Dispose()
+    {
+        _http.Dispose();
+        _changed.Dispose();
+        base.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        _highestTerm = _log.LastTerm;
+        _state.Changed += OnChanged;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested && ExitCode is null)
+            {
+                if (_state.RedirectTarget is { } leader && leader.Term >= _highestTerm)
+                {
+                    await FollowAsync(leader, stoppingToken);
+                }
+                else
+                {
+                    await WaitForChangeAsync(TimeSpan.FromMilliseconds(250), stoppingToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // stopping
+        }
+        finally
+        {
+            _state.Changed -= OnChanged;
+        }
+    }
+
+    private async Task FollowAsync(LeaderInfo leader, CancellationToken stoppingToken)
+    {
+        using var stream = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        void Watch()
+        {
+            if (_state.RedirectTarget is not { } now || now.Term != leader.Term || now.Name != leader.Name)
+            {
+                stream.Cancel();
+            }
+        }
+
+        _state.Changed += Watch;
+        var acks = new AckSender(this, leader);
+        try
+        {
+            Watch();
+            var ackLoop = acks.RunAsync(stream.Token);
+            try
+            {
+                await StreamAsync(leader, acks, stream.Token);
+            }
+            finally
+            {
+                await stream.CancelAsync();
+                await ackLoop;
+            }
+        }
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested && ex is HttpRequestException or IOException or OperationCanceledException or TimeoutException or InvalidOperationException or ArgumentException)
+        {
+            if (ExitCode is null && _state.RedirectTarget?.Term == leader.Term)
+            {
+                Log.StreamBroken(_logger, leader.Name, _engine.LastSeq, ex.Message, _engine.LastSeq + 1);
+                await Task.Delay(RetryDelay, _time, stoppingToken);
+            }
+        }
+        finally
+        {
+            _state.Changed -= Watch;
+        }
+    }
+
+    private async Task StreamAsync(LeaderInfo leader, AckSender acks, CancellationToken cancellationToken)
+    {
+        var prevSeq = _engine.LastSeq;
+        var prevTerm = _log.LastTerm;
+        var open = new ReplicationStreamRequest(_state.NodeName, leader.Term, prevSeq + 1, prevSeq, prevTerm);
+        using var request = new HttpRequestMessage(HttpMethod.Post, leader.Url + "/v1/replication/stream")
+        {
+            Content = JsonContent.Create(open, ReplicationJson.Default.ReplicationStreamRequest),
+        };
+        using var connect = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        connect.CancelAfter(ReplicationFrames.DeadAfter);
+        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, connect.Token);
+        if (response.StatusCode == HttpStatusCode.Conflict && response.Headers.TryGetValues(ReplicationFrames.LeaderLastSeqHeader, out var values)
+            && long.TryParse(values.First(), NumberStyles.None, CultureInfo.InvariantCulture, out var leaderLast))
+        {
+            var detail = ProblemDetail(await response.Content.ReadAsStringAsync(cancellationToken));
+            var leaderRuns = response.Headers.TryGetValues(ReplicationFrames.LeaderTermsHeader, out var terms) ? TermRun.Parse(terms.First()) : null;
+            ExitCode = DivergedExitCode;
+            var keep = leaderRuns is null ? -1 : TermRun.MatchPoint(_log.TermRuns, _log.LastSeq, leaderRuns, leaderLast);
+            if (keep >= _log.FirstSeq - 1 && keep < prevSeq)
+            {
+                // Cut at the next start, before anything reads the database (TailTruncation); the guard or the operator restarts.
+                TailTruncation.Request(_log, keep);
+                Log.TailToCut(_logger, leader.Name, detail, keep + 1, prevSeq, DivergedExitCode);
+            }
+            else
+            {
+                Log.LogDiverged(_logger, leader.Name, detail, Math.Max(1, keep + 1), prevSeq, DivergedExitCode);
+            }
+
+            _lifetime.StopApplication();
+            return;
+        }
+
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            Log.StreamRefused(_logger, leader.Name, (int)response.StatusCode, ProblemDetail(await response.Content.ReadAsStringAsync(cancellationToken)));
+            await Task.Delay(RetryDelay * 5, _time, cancellationToken);
+            return;
+        }
+
+        _highestTerm = Math.Max(_highestTerm, leader.Term);
+        Log.FollowingStream(_logger, leader.Name, leader.Url, leader.Term, open.FromSeq);
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+        var buffer = new byte[1 << 20];
+        var filled = 0;
+        var records = new List<LogRecord>();
+        while (true)
+        {
+            if (filled == buffer.Length)
+            {
+                Array.Resize(ref buffer, buffer.Length * 2);
+            }
+
+            using var read = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            read.CancelAfter(ReplicationFrames.DeadAfter);
+            var n = await body.ReadAsync(buffer.AsMemory(filled), read.Token);
+            if (n == 0)
+            {
+                throw new IOException("the leader ended the stream");
+            }
+
+            filled += n;
+            var consumed = 0;
+            records.Clear();
+            while (true)
+            {
+                var kind = ReplicationFrames.TryRead(buffer.AsSpan(consumed, filled - consumed), out var record, out var heartbeatTerm, out var size);
+                if (kind == FrameKind.Incomplete)
+                {
+                    break;
+                }
+
+                if (kind == FrameKind.Damaged)
+                {
+                    Log.RecordRefused(_logger, leader.Name, $"the frame after seq {(records.Count > 0 ? records[^1].Seq : _engine.LastSeq)} does not match its checksum");
+                    throw new InvalidOperationException("a damaged record arrived");
+                }
+
+                consumed += size;
+                if (kind == FrameKind.Heartbeat)
+                {
+                    if (heartbeatTerm != leader.Term)
+                    {
+                        throw new InvalidOperationException($"a heartbeat of term {heartbeatTerm} arrived on a stream of term {leader.Term}");
+                    }
+
+                    continue;
+                }
+
+                var previousTerm = records.Count > 0 ? records[^1].Term : _log.LastTerm;
+                if (record!.Term < previousTerm || record.Term > leader.Term)
+                {
+                    var reason = record.Term < previousTerm
+                        ? $"seq {record.Seq} has term {record.Term}, older than term {previousTerm} of the record before it"
+                        : $"seq {record.Seq} has term {record.Term}, newer than the leader's term {leader.Term}";
+                    Log.RecordRefused(_logger, leader.Name, reason);
+                    throw new InvalidOperationException(reason);
+                }
+
+                records.Add(record);
+            }
+
+            if (consumed > 0)
+            {
+                buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
+                filled -= consumed;
+            }
+
+            if (records.Count > 0)
+            {
+                // One append and one fsync for what arrived together; then the same apply path as the leader's writes.
+                await _engine.AppendReplicatedAsync([.. records]);
+                acks.Durable(records[^1].Seq);
+            }
+        }
+    }
+
+    private static string ProblemDetail(string body)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(body);
+            return document.RootElement.TryGetProperty("detail", out var detail) ? detail.GetString() ?? body : body;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return body;
+        }
+    }
+
+    private void OnChanged()
+    {
+        if (_changed.CurrentCount == 0)
+        {
+            try
+            {
+                _changed.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // already signalled
+            }
+            catch (ObjectDisposedException)
+            {
+                // stopped
+            }
+        }
+    }
+
+    private async Task WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _changed.WaitAsync(timeout, cancellationToken);
+        }
+        catch (ObjectDisposedException)
+        {
+            await Task.Delay(timeout, _time, cancellationToken);
+        }
+    }
+
+    /// <summary>Sends the latest durable seq to the leader, coalescing: at most one acknowledgement in flight.</summary>
+    private sealed class AckSender(ReplicationFollower owner, LeaderInfo leader)
+    {
+        private readonly SemaphoreSlim _signal = new(0, 1);
+        private long _durable;
+
+        public void Durable(long seq)
+        {
+            Interlocked.Exchange(ref _durable, seq);
+            if (_signal.CurrentCount == 0)
+            {
+                try
+                {
+                    _signal.Release();
+                }
+                catch (SemaphoreFullException)
+                {
+                    // already signalled
+                }
+            }
+        }
+
+        public async Task RunAsync(CancellationToken cancellationToken)
+        {
+            var sent = 0L;
+            try
+            {
+                while (!cancellationToken.IsCancellationRequested)
+                {
+                    await _signal.WaitAsync(cancellationToken);
+                    var durable = Interlocked.Read(ref _durable);
+                    if (durable <= sent)
+                    {
+                        continue;
+                    }
+
+                    try
+                    {
+                        var ack = new ReplicationAck(owner._state.NodeName, leader.Term, durable);
+                        using var response = await owner._http.PostAsync(leader.Url + "/v1/replication/ack",
+                            JsonContent.Create(ack, ReplicationJson.Default.ReplicationAck), cancellationToken);
+                        if (response.IsSuccessStatusCode)
+                        {
+                            sent = durable;
+                        }
+                    }
+                    catch (HttpRequestException)
+                    {
+                        // the stream notices a dead leader; the next acknowledgement carries this seq too
+                        await Task.Delay(RetryDelay, owner._time, cancellationToken);
+                        Durable(Interlocked.Read(ref _durable));
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // the stream ended
+            }
+            finally
+            {
+                _signal.Dispose();
+            }
+        }
+    }
+}

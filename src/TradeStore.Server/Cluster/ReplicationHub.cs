@@ -1,0 +1,290 @@
+using System.Collections.Concurrent;
+using TradeStore.Cluster;
+using TradeStore.Storage.CommitLog;
+using TradeStore.Storage.Engine;
+
+namespace TradeStore.Server.Cluster;
+
+/// <summary>
+/// The leader's side of replication (issue #14), one per node: it keeps the most recent durable records in memory for
+/// the followers' streams (older ones are read back from the <see cref="JournalLog"/>), wakes the streams when a group
+/// was appended, collects the followers' acknowledgements <c>{term, durableSeq}</c>, and tells the
+/// <see cref="WriteEngine"/> when a group is held by <see cref="ClusterOptions.SyncReplicas"/> followers. An
+/// acknowledgement of another term than the one this node leads in is ignored: a stale leader can never collect the
+/// fsyncs a synchronous write needs.
+/// </summary>
+public sealed class ReplicationHub : IJournalReplication
+{
+    /// <summary>Records kept in memory for the streams; a follower further behind reads from the log files.</summary>
+    public const int RecentCapacity = 1 << 16;
+
+    private readonly ClusterOptions _options;
+    private readonly ClusterState _state;
+    private readonly JournalLog _log;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+    private readonly LogRecord?[] _recent = new LogRecord?[RecentCapacity];
+    private readonly ConcurrentDictionary<string, FollowerAck> _acks = new(StringComparer.Ordinal);
+    private readonly List<Waiter> _waiters = [];
+    private readonly Task<bool> _replicated = Task.FromResult(true);
+    private readonly SyncReplicaSet _sync;
+    private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _term;
+    private long _mustHold;
+
+    public ReplicationHub(ClusterOptions options, ClusterState state, JournalLog log, SyncReplicaSet sync, TimeProvider? time = null)
+    {
+        _options = options;
+        _state = state;
+        _log = log;
+        _sync = sync;
+        _time = time ?? TimeProvider.System;
+        _sync.Published += Release;
+    }
+
+    /// <inheritdoc />
+    public long Term => _state.HeldTerm;
+
+    /// <summary>The last seq of the log (what a stream can send).</summary>
+    public long LastSeq => _log.LastSeq;
+
+    /// <summary>Every follower's last acknowledgement, by node name.</summary>
+    public IReadOnlyDictionary<string, FollowerAck> Acknowledgements => _acks;
+
+    /// <summary>Completes at the next append; a stream awaits it when it has sent everything.</summary>
+    public Task NextAppend => Volatile.Read(ref _appended).Task;
+
+    /// <inheritdoc />
+    public void Appended(IReadOnlyList<LogRecord> records)
+    {
+        foreach (var record in records)
+        {
+            Volatile.Write(ref _recent[record.Seq & (RecentCapacity - 1)], record);
+        }
+
+        Interlocked.Exchange(ref _appended, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    /// <summary>
+    /// Up to <paramref name="max"/> records from <paramref name="fromSeq"/>, from memory when they are still there, else
+    /// from the log files. Empty when the log ends before <paramref name="fromSeq"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fromSeq"/> was recycled from the log.</exception>
+    public List<LogRecord> Read(long fromSeq, int max)
+    {
+        var last = _log.LastSeq;
+        var result = new List<LogRecord>((int)Math.Clamp(last - fromSeq + 1, 0, max));
+        for (var seq = fromSeq; seq <= last && result.Count < max; seq++)
+        {
+            var record = Volatile.Read(ref _recent[seq & (RecentCapacity - 1)]);
+            if (record is null || record.Seq != seq)
+            {
+                break;
+            }
+
+            result.Add(record);
+        }
+
+        if (result.Count > 0 || fromSeq > last)
+        {
+            return result;
+        }
+
+        foreach (var record in _log.ReadFrom(fromSeq))
+        {
+            result.Add(record);
+            if (result.Count == max)
+            {
+                break;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Records a follower's acknowledgement; <see langword="false"/> (and ignored) when <paramref name="term"/> is not the
+    /// term this node leads in.
+    /// </summary>
+    public bool Acknowledge(string node, long term, long durableSeq)
+    {
+        var leading = _state.HeldTerm;
+        if (term != leading || leading == 0)
+        {
+            return false;
+        }
+
+        _acks.AddOrUpdate(node, _ => new FollowerAck(term, durableSeq, _time.GetUtcNow()),
+            (_, previous) => previous.Term == term && previous.DurableSeq > durableSeq ? previous : new FollowerAck(term, durableSeq, _time.GetUtcNow()));
+        ChooseSyncSet(term);
+        Release(term);
+        return true;
+    }
+
+    /// <summary>
+    /// Keeps <see cref="ClusterOptions.SyncReplicas"/> members in the sync set of <paramref name="term"/>: a member whose
+    /// stream ended or that has not acknowledged for half the replication timeout while behind is replaced by a follower
+    /// that holds everything acknowledged so far (its durable seq is at least every seq released in this term and the log's
+    /// end when the term began). The set is used only after etcd holds it (<see cref="SyncReplicaSet"/>).
+    /// </summary>
+    private void ChooseSyncSet(long term)
+    {
+        var needed = _options.SyncReplicas;
+        if (needed == 0)
+        {
+            return;
+        }
+
+        var mustHold = MustHold(term);
+        var now = _time.GetUtcNow();
+        var last = _log.LastSeq;
+        var members = _sync.MembersOf(term);
+        var keep = members.Where(m => _acks.TryGetValue(m, out var ack) && ack.Term == term
+            && (ack.DurableSeq >= last || now - ack.At < _options.ReplicationTimeout / 2)).ToList();
+        if (keep.Count >= needed && keep.Count == members.Count)
+        {
+            return;
+        }
+
+        foreach (var (node, ack) in _acks.OrderByDescending(a => a.Value.DurableSeq))
+        {
+            if (keep.Count >= needed)
+            {
+                break;
+            }
+
+            if (ack.Term == term && ack.DurableSeq >= mustHold && !keep.Contains(node))
+            {
+                keep.Add(node);
+            }
+        }
+
+        if (keep.Count >= needed || keep.Count > members.Count)
+        {
+            _sync.Propose(term, keep);
+        }
+    }
+
+    private long MustHold(long term)
+    {
+        lock (_gate)
+        {
+            if (_term != term)
+            {
+                _term = term;
+                _mustHold = _log.LastSeq;
+            }
+
+            return _mustHold;
+        }
+    }
+
+    /// <summary>Forgets a follower's acknowledgements (its stream ended); it counts again once it acknowledges anew.</summary>
+    public void Forget(string node, long term)
+    {
+        if (_acks.TryGetValue(node, out var ack) && ack.Term == term)
+        {
+            _acks.TryRemove(new KeyValuePair<string, FollowerAck>(node, ack));
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<bool> WaitReplicatedAsync(long seq, long term)
+    {
+        var needed = _options.SyncReplicas;
+        if (needed == 0)
+        {
+            return _replicated;
+        }
+
+        if (term == 0 || term != _state.HeldTerm)
+        {
+            return Task.FromResult(false);
+        }
+
+        if (ReplicatedSeq(term) >= seq)
+        {
+            lock (_gate)
+            {
+                _mustHold = Math.Max(_mustHold, seq);
+            }
+
+            return _replicated;
+        }
+
+        var waiter = new Waiter(seq, term);
+        lock (_gate)
+        {
+            _waiters.Add(waiter);
+        }
+
+        // An acknowledgement may have arrived between the look and the registration.
+        Release(term);
+        _ = TimeOutAsync(waiter);
+        return waiter.Completion.Task;
+    }
+
+    /// <summary>The highest seq that <see cref="ClusterOptions.SyncReplicas"/> followers acknowledged in <paramref name="term"/>.</summary>
+    public long ReplicatedSeq(long term)
+    {
+        var needed = _options.SyncReplicas;
+        var members = _sync.MembersOf(term);
+        var seqs = members.Select(m => _acks.TryGetValue(m, out var ack) && ack.Term == term ? ack.DurableSeq : 0).OrderDescending().ToList();
+        return seqs.Count >= needed && needed > 0 ? seqs[needed - 1] : needed == 0 ? long.MaxValue : 0;
+    }
+
+    private void Release(long term)
+    {
+        var replicated = ReplicatedSeq(term);
+        List<Waiter>? done = null;
+        lock (_gate)
+        {
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                var waiter = _waiters[i];
+                if (waiter.Term == term && waiter.Seq <= replicated)
+                {
+                    _mustHold = Math.Max(_mustHold, waiter.Seq);
+                    (done ??= []).Add(waiter);
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+
+        if (done is not null)
+        {
+            foreach (var waiter in done)
+            {
+                waiter.Completion.TrySetResult(true);
+            }
+        }
+    }
+
+    private async Task TimeOutAsync(Waiter waiter)
+    {
+        await Task.WhenAny(waiter.Completion.Task, Task.Delay(_options.ReplicationTimeout, _time)).ConfigureAwait(false);
+        if (waiter.Completion.Task.IsCompleted)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            _waiters.Remove(waiter);
+        }
+
+        waiter.Completion.TrySetResult(false);
+    }
+
+    private sealed class Waiter(long seq, long term)
+    {
+        public long Seq { get; } = seq;
+
+        public long Term { get; } = term;
+
+        public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
+
+/// <summary>A follower's last acknowledgement: its journal log holds every record up to <paramref name="DurableSeq"/>, fsynced.</summary>
+public sealed record FollowerAck(long Term, long DurableSeq, DateTimeOffset At);
