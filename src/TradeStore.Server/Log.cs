@@ -88,10 +88,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 1207, Level = LogLevel.Warning, Message = "SQL query by {Caller} stopped at DuckDB's memory limit (Storage:DuckDbMemoryLimit): {DuckDbMessage}")]
     public static partial void QueryOverDuckDbMemory(ILogger logger, string caller, string duckDbMessage);
 
-    [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "Change-feed subscriber disconnected: more than {MaxLagEvents} events waited for it (Changes:MaxLagEvents); told to resume from seq {ResumeFromSeq}")]
+    [LoggerMessage(EventId = 1400, Level = LogLevel.Information, Message = "Change-feed subscriber disconnected: more than {MaxLagEvents} events waited for it (Changes:MaxLagEvents); told to resume from seq {ResumeFromSeq}")]
     public static partial void ChangeSubscriberLagging(ILogger logger, long resumeFromSeq, int maxLagEvents);
 
-    [LoggerMessage(EventId = 1301, Level = LogLevel.Error, Message = "Change-feed stream stopped: {Reason}")]
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Error, Message = "Change-feed stream stopped: {Reason}")]
     public static partial void ChangeFeedGap(ILogger logger, string reason);
     [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Shutdown {Stage}: {Step} done in {DurationMs:F1} ms")]
     public static partial void ShutdownStepDone(ILogger logger, TradeStore.Core.Lifetime.ShutdownStage stage, string step, double durationMs);
