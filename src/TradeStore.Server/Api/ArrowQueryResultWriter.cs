@@ -10,7 +10,8 @@ namespace TradeStore.Server.Api;
 /// <summary>
 /// An Arrow IPC stream (<c>Accept: application/vnd.apache.arrow.stream</c>): the schema, then one record batch per
 /// chunk of at most <see cref="QueryResultColumnKind.ChunkRows"/> rows and about <see cref="QueryResultColumnKind.ChunkBytes"/>,
-/// then the end-of-stream marker. Decimals are <c>decimal128(p,s)</c> with DuckDB's precision and scale (the money
+/// then, when the answer was cut at a limit, an empty batch marked <c>tradestore.truncated</c>
+/// (<see cref="ArrowQueryResultMark"/>), then the end-of-stream marker. Decimals are <c>decimal128(p,s)</c> with DuckDB's precision and scale (the money
 /// columns: <c>decimal128(18,8)</c>), times <c>timestamp[us, UTC]</c>; pandas and pyarrow read it directly.
 /// </summary>
 /// <remarks>
@@ -73,9 +74,25 @@ public sealed class ArrowQueryResultWriter : QueryResultWriter
 
     protected override void WriteFooter(IBufferWriter<byte> output, int rowCount, QueryTruncation truncation)
     {
+        if (truncation != QueryTruncation.None)
+        {
+            output.Write(ArrowQueryResultMark.Message(_kinds, ArrowQueryResultMark.TruncatedKey, truncation == QueryTruncation.Rows ? "rows" : "bytes"));
+        }
+
         _output.Target = output;
         _writer!.WriteEnd();
         _writer.Dispose();
+    }
+
+    /// <summary>
+    /// The error mark (<see cref="ArrowQueryResultMark"/>), then the start of a message that never comes
+    /// (<see cref="ArrowQueryResultMark.Cut"/>) in place of the end-of-stream marker: a generic Arrow reader fails on it
+    /// rather than taking the rows so far as the whole answer.
+    /// </summary>
+    public override void WriteError(IBufferWriter<byte> output, ReadOnlySpan<byte> problemJson)
+    {
+        output.Write(ArrowQueryResultMark.Message(_kinds, ArrowQueryResultMark.ErrorKey, System.Text.Encoding.UTF8.GetString(problemJson)));
+        output.Write(ArrowQueryResultMark.Cut);
     }
 
     private static IArrowType ArrowType(QueryResultColumnKind column) => column.Kind switch

@@ -61,18 +61,36 @@ public sealed class QueryRunner : IDisposable
     /// <exception cref="QueryMemoryException">The memory bound was passed.</exception>
     public async Task<QueryOutput> RunAsync(string sql, QueryResultWriter writer, CancellationToken requestAborted)
     {
+        var body = new BufferedQueryBody();
+        var result = await RunAsync(sql, writer, body, requestAborted);
+        return new QueryOutput(body.WrittenMemory, writer.ContentType, result.RowCount, result.Truncation);
+    }
+
+    /// <summary>
+    /// Runs the query with <paramref name="writer"/> writing into <paramref name="body"/> as rows arrive. The timeout
+    /// covers the whole answer, including the time a streaming body waits for its reader.
+    /// </summary>
+    /// <inheritdoc cref="RunAsync(string, QueryResultWriter, CancellationToken)" path="/exception"/>
+    public async Task<QueryResult> RunAsync(string sql, QueryResultWriter writer, QueryBody body, CancellationToken requestAborted)
+    {
         if (!_slots.Wait(0, CancellationToken.None))
         {
             throw new QueryBusyException();
         }
 
         var running = new Running(CancellationTokenSource.CreateLinkedTokenSource(requestAborted), Environment.WorkingSet);
-        Task<QueryOutput> work;
+        Task<QueryResult> work;
         try
         {
             _running[running] = 0;
+            body.Begin(running.Interrupt.Token);
             // DuckDB blocks its calling thread: run it on the pool so the deadline below can answer without it.
-            work = Task.Run(() => _sandbox.Run(sql, rows => writer.Write(rows, Limits), running.Interrupt.Token), CancellationToken.None);
+            work = Task.Run(() =>
+            {
+                var result = _sandbox.Run(sql, rows => writer.Write(rows, Limits, body), running.Interrupt.Token);
+                body.Complete();
+                return result;
+            }, CancellationToken.None);
         }
         catch
         {

@@ -90,6 +90,9 @@ public sealed class SqlSandbox
             {
                 var columns = Describe(command, checkedSql);
                 command.CommandText = QueryColumns.Wrap(checkedSql, columns);
+                // Streamed: DuckDB hands over each chunk as it computes it, so the answer can be sent while the query
+                // runs and memory holds a chunk, not the whole result; a failure on a late row surfaces at that row.
+                command.UseStreamingMode = true;
                 using var reader = command.ExecuteReader();
                 return consume(new QueryRows(columns, reader));
             }

@@ -183,7 +183,7 @@ class Client:
         """
         frame = _has("pandas") if as_frame is None else as_frame
         if not frame:
-            return _query.rows_from_json(self._transport.request("POST", "/v1/query", {"sql": sql}).json())
+            return _query.rows_from_json(_query.parse_answer(self._transport.request("POST", "/v1/query", {"sql": sql}).body))
         if _has("numpy"):
             from . import _arrow
 

@@ -7,6 +7,7 @@ import io
 from decimal import Decimal
 from typing import Any
 
+from ._errors import ProblemError
 from ._models import parse_time
 
 # DuckDB type names as the service reports them (DESCRIBE's: "DECIMAL(18,8)", "BIGINT", "TIMESTAMP WITH TIME ZONE"), upper-cased.
@@ -58,6 +59,27 @@ def _value(value: Any, column_kind: str) -> Any:
     if column_kind == "date":
         return _date(value)
     return value
+
+
+_ERROR_MARK = b'],"error":{'
+
+
+def parse_answer(body: bytes) -> dict[str, Any]:
+    """The JSON answer of a query; raises :class:`ProblemError` for one that failed after it had started, which the
+    server ends with ``],"error":{problem}`` and leaves unfinished (so no JSON parser takes it as complete)."""
+    import json
+
+    try:
+        return json.loads(body, parse_float=Decimal)
+    except ValueError:
+        mark = body.rfind(_ERROR_MARK)
+        if mark < 0:
+            raise
+        try:
+            problem = json.loads(body[mark + len(_ERROR_MARK) - 1:])
+        except ValueError:
+            raise ValueError("the query's JSON answer is incomplete") from None
+        raise ProblemError.from_problem(problem, int(problem.get("status", 500))) from None
 
 
 def rows_from_json(answer: dict[str, Any]) -> list[dict[str, Any]]:
