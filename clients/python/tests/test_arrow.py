@@ -121,3 +121,39 @@ def test_read_frame_cut_inside_a_message_raises_arrow_format_error(client: trade
 
     with pytest.raises(_arrow.ArrowFormatError):
         _arrow.read_frame(io.BytesIO(body[: len(body) // 2 + 3]))
+
+
+def test_query_past_the_row_limit_frame_says_truncated_by_rows(client: tradestore.Client) -> None:
+    # The test servers allow 1,000,000 rows (Security:Query:MaxRows); the answer is streamed (8 MB) and ends with the
+    # server's truncation mark.
+    frame = client.query("SELECT range AS n FROM range(1000001)")
+
+    assert len(frame) == 1_000_000
+    assert frame["n"].iloc[-1] == 999_999
+    assert frame.attrs["truncated"] == "rows"
+
+
+# Fails at row 990,000, after more record batches than the server queues, so after the answer has started.
+FAILS_LATE = "SELECT CASE WHEN range = 990000 THEN error('late failure') ELSE range END AS n FROM range(1000000)"
+
+
+def test_query_failing_after_the_answer_started_raises_the_problem(client: tradestore.Client) -> None:
+    with pytest.raises(tradestore.ProblemError) as problem:
+        client.query(FAILS_LATE)
+
+    assert (problem.value.type, problem.value.field) == ("urn:tradestore:problem:query-rejected", "sql")
+    assert "late failure" in (problem.value.detail or "")
+
+
+def test_query_without_pandas_failing_after_the_answer_started_raises_the_problem(client: tradestore.Client) -> None:
+    with pytest.raises(tradestore.ProblemError) as problem:
+        client.query(FAILS_LATE, as_frame=False)
+
+    assert problem.value.type == "urn:tradestore:problem:query-rejected" and "late failure" in (problem.value.detail or "")
+
+
+def test_query_after_a_streamed_failure_the_client_answers_the_next_query(client: tradestore.Client) -> None:
+    with pytest.raises(tradestore.ProblemError):
+        client.query(FAILS_LATE)
+
+    assert client.query("SELECT 2::BIGINT AS two")["two"].tolist() == [2]
