@@ -25,11 +25,12 @@ internal static class ArrowQueryResultMark
     private const short MetadataVersionV5 = 4;
     private const byte RecordBatchHeader = 3;
 
-    /// <summary>The whole IPC message (continuation marker, length, flatbuffer; no body) for a batch of <paramref name="kinds"/>.</summary>
-    public static byte[] Message(IReadOnlyList<QueryResultColumnKind> kinds, string key, string value)
+    /// <summary>The whole IPC message (continuation marker, length, flatbuffer; no body) for an empty batch of <paramref name="schema"/>'s flat columns.</summary>
+    public static byte[] Message(Apache.Arrow.Schema? schema, string key, string value)
     {
-        var nodes = kinds.Count;
-        var buffers = kinds.Sum(k => k.Kind == TypedValueKind.Text ? 3 : 2);
+        var fields = schema?.FieldsList ?? [];
+        var nodes = fields.Count;
+        var buffers = fields.Sum(f => f.DataType is Apache.Arrow.Types.StringType or Apache.Arrow.Types.BinaryType ? 3 : 2);
         var keyBytes = Encoding.UTF8.GetBytes(key);
         var valueBytes = Encoding.UTF8.GetBytes(value);
 

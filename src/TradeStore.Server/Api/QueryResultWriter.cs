@@ -60,6 +60,19 @@ public abstract class QueryResultWriter
     /// </summary>
     protected virtual bool CanDropChunk => true;
 
+    /// <summary>
+    /// Whether the writer takes DuckDB's own Arrow record batches (<see cref="WriteBatches"/>) instead of rows: then each
+    /// column is read through the SQL expression <see cref="BatchColumn"/> makes of it.
+    /// </summary>
+    public virtual bool TakesBatches => false;
+
+    /// <summary>The SQL expression a column is read through when the writer <see cref="TakesBatches"/> (<paramref name="position"/> is <c>#n</c>).</summary>
+    public virtual string BatchColumn(QueryColumn column, string position) => throw new NotSupportedException($"{GetType().Name} takes rows.");
+
+    /// <summary>Writes the answer from DuckDB's Arrow batches, under the same limits, when the writer <see cref="TakesBatches"/>.</summary>
+    public virtual QueryResult WriteBatches(IReadOnlyList<QueryColumn> columns, Apache.Arrow.Ipc.IArrowArrayStream batches, QueryLimits limits, QueryBody body) =>
+        throw new NotSupportedException($"{GetType().Name} takes rows.");
+
     /// <summary>Writes the whole answer into memory (bounded by <see cref="QueryLimits.MaxResultBytes"/>).</summary>
     public QueryOutput Write(QueryRows rows, QueryLimits limits)
     {

@@ -87,7 +87,9 @@ public sealed class QueryRunner : IDisposable
             // DuckDB blocks its calling thread: run it on the pool so the deadline below can answer without it.
             work = Task.Run(() =>
             {
-                var result = _sandbox.Run(sql, rows => writer.Write(rows, Limits, body), running.Interrupt.Token);
+                var result = writer.TakesBatches
+                    ? _sandbox.RunArrow(sql, writer.BatchColumn, (columns, batches) => writer.WriteBatches(columns, batches, Limits, body), running.Interrupt.Token)
+                    : _sandbox.Run(sql, rows => writer.Write(rows, Limits, body), running.Interrupt.Token);
                 body.Complete();
                 return result;
             }, CancellationToken.None);

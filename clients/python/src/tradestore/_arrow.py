@@ -247,6 +247,7 @@ def _decimals(np: Any, pairs: Any, scale: int, valid: Any) -> Any:
     out = np.empty(length, dtype=object)
     if not length:
         return out
+    pairs = np.where(valid[:, None], pairs, 0)  # a NULL's slot holds anything
     low, high = pairs[:, 0], pairs[:, 1]
     fits = bool(np.array_equal(high, low >> 63))
     exponent = -scale
@@ -302,7 +303,8 @@ def _series(np: Any, pd: Any, column: _Column) -> Any:
     if f.kind == "date":
         out = np.empty(len(values), dtype=object)
         epoch = datetime.date(1970, 1, 1).toordinal()
-        out[:] = [datetime.date.fromordinal(epoch + d) for d in values.tolist()]
+        days = np.where(valid, values, 0)  # a NULL's slot holds anything
+        out[:] = [datetime.date.fromordinal(epoch + d) for d in days.tolist()]
         if nulls:
             out[~valid] = None
         return pd.Series(out, name=f.name, dtype=object)
@@ -322,7 +324,7 @@ def _times(np: Any, pd: Any, values: Any, valid: Any, f: ArrowField) -> Any:
     if len(present) and (present.max() > limit or present.min() < -limit):
         epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
         out = np.empty(len(values), dtype=object)
-        out[:] = [epoch + datetime.timedelta(microseconds=v * f.unit_ns // 1000) for v in values.tolist()]
+        out[:] = [epoch + datetime.timedelta(microseconds=v * f.unit_ns // 1000) for v in np.where(valid, values, 0).tolist()]
         out[~valid] = None
         return pd.Series(out, name=f.name, dtype=object)
     nanos = values.astype(np.int64) * f.unit_ns
