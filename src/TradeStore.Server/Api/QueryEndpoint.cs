@@ -153,8 +153,9 @@ public static class QueryEndpoint
 
             return Results.Empty;
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested || response.HasStarted)
         {
+            // The caller went away (or stopped reading): nothing is left to answer.
             return Results.Empty;
         }
 

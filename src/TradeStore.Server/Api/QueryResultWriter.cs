@@ -29,9 +29,10 @@ public sealed record QueryResult(int RowCount, QueryTruncation Truncation);
 public sealed record QueryOutput(ReadOnlyMemory<byte> Body, string ContentType, int RowCount, QueryTruncation Truncation);
 
 /// <summary>
-/// Writes a query's rows in one format. The row and byte limits are applied here, once for every format (JSON, CSV,
-/// Arrow, Parquet), while the rows stream from DuckDB. Rows are written in chunks: a row format (JSON, CSV) makes each
-/// row its own chunk, a columnar format (Arrow, Parquet) gathers rows into a record batch or row group of bounded size.
+/// Writes a query's rows in one format. The row and byte limits are applied here, once for the formats that take rows
+/// (JSON, CSV, Parquet), while the rows stream from DuckDB; Arrow takes DuckDB's own record batches instead
+/// (<see cref="TakesBatches"/>) and applies the same limits per batch. Rows are written in chunks: a row format (JSON,
+/// CSV) makes each row its own chunk, Parquet gathers rows into a row group of bounded size.
 /// A chunk is kept only if the body stays within <see cref="QueryLimits.MaxResultBytes"/>; so a columnar answer stops at
 /// the batch that would pass the limit, not at the exact row. Each kept chunk goes to the <see cref="QueryBody"/> at
 /// once, whole: a streaming body sends it while DuckDB produces the next rows.
