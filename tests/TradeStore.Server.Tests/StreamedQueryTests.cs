@@ -113,6 +113,25 @@ public sealed class StreamedQueryTests : ApiTestBase
     }
 
     [Fact]
+    public async Task Query_ParquetPastStreamThreshold_EveryRowUpToMaxRowsAndTruncatedInTheFooter()
+    {
+        var (response, length, body) = await PostAsync(Rows, ParquetQueryResultWriter.MediaType);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Null(length);
+        await using var reader = await Parquet.ParquetReader.CreateAsync(new MemoryStream(body), cancellationToken: Ct);
+        var rows = 0L;
+        for (var group = 0; group < reader.RowGroupCount; group++)
+        {
+            using var groupReader = reader.OpenRowGroupReader(group);
+            rows += groupReader.RowCount;
+        }
+
+        Assert.Equal(MaxRows, rows);
+        Assert.Equal("rows", reader.CustomMetadata[ParquetQueryResultWriter.TruncatedKey]);
+    }
+
+    [Fact]
     public async Task Query_CsvPastStreamThreshold_HeldWholeWithTruncatedHeader()
     {
         var (response, length, body) = await PostAsync(Rows, "text/csv");
