@@ -172,3 +172,62 @@ public sealed class StreamedQueryTests : ApiTestBase
 
     private static bool Contains(byte[] body, string text) => body.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0;
 }
+
+/// <summary>
+/// <see cref="StreamingQueryBody"/>'s contract with the endpoint: once an answer has passed the threshold every byte
+/// goes through the segments, also when the query finishes before anyone reads them; below it every byte is held.
+/// </summary>
+public sealed class StreamingQueryBodyTests : IDisposable
+{
+    private readonly TradeStore.TestSupport.TempDirectory _directory = new("streaming-body");
+    private readonly TradeStore.Storage.DuckDbDatabase _database;
+    private readonly QueryRunner _runner;
+
+    public StreamingQueryBodyTests()
+    {
+        _database = TradeStore.Storage.DuckDbDatabase.Open(_directory.DatabasePath);
+        _runner = new QueryRunner(new TradeStore.Storage.Query.SqlSandbox(_database), new QueryLimits(1_000_000, 1L << 30, TimeSpan.FromMinutes(2), 1L << 40), 1, TimeProvider.System);
+    }
+
+    public void Dispose()
+    {
+        _runner.Dispose();
+        _database.Dispose();
+        _directory.Dispose();
+    }
+
+    [Fact]
+    public async Task RunAsync_FinishedPastThresholdBeforeAnyRead_EveryByteInTheSegmentsInOrder()
+    {
+        // ~2.4 MB of JSON: past the 1 MiB threshold, within the queue's 4 segments, so the query finishes unread.
+        const string sql = "SELECT range AS n, 'streamed-row-padding' AS pad FROM range(60000)";
+        var whole = await _runner.RunAsync(sql, new JsonQueryResultWriter(), TestContext.Current.CancellationToken);
+        var body = new StreamingQueryBody(mayStream: true);
+
+        var result = await _runner.RunAsync(sql, new JsonQueryResultWriter(), body, TestContext.Current.CancellationToken);
+
+        Assert.True(body.Streaming.IsCompleted);
+        Assert.True(body.Held.IsEmpty);
+        var sent = new List<byte>();
+        await foreach (var segment in body.Segments.ReadAllAsync(TestContext.Current.CancellationToken))
+        {
+            sent.AddRange(segment.ToArray());
+        }
+
+        Assert.Equal(whole.Body.ToArray(), sent);
+        Assert.Equal(60_000, result.RowCount);
+    }
+
+    [Fact]
+    public async Task RunAsync_FormatThatMayNotStream_EveryByteHeld()
+    {
+        const string sql = "SELECT range AS n, 'streamed-row-padding' AS pad FROM range(60000)";
+        var whole = await _runner.RunAsync(sql, new CsvQueryResultWriter(), TestContext.Current.CancellationToken);
+        var body = new StreamingQueryBody(mayStream: false);
+
+        await _runner.RunAsync(sql, new CsvQueryResultWriter(), body, TestContext.Current.CancellationToken);
+
+        Assert.False(body.Streaming.IsCompleted);
+        Assert.Equal(whole.Body.ToArray(), body.Held.ToArray());
+    }
+}

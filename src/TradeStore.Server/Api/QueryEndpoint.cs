@@ -77,11 +77,14 @@ public static class QueryEndpoint
         _ = run.ContinueWith(_ => answer.Abandon(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         await Task.WhenAny(run, answer.Streaming);
 
-        if (!run.IsCompleted)
+        if (answer.Streaming.IsCompleted)
         {
-            // Past StreamingQueryBody.StreamAfterBytes: the answer is sent as DuckDB produces it.
+            // Past StreamingQueryBody.StreamAfterBytes: the answer is sent as DuckDB produces it (even if the query has
+            // finished meanwhile: its bytes are in the segments now, not in Held).
             return await StreamAsync(context, writer, answer, run, logger, caller, started);
         }
+
+        // Not streaming, so the query has finished: the whole answer is Held.
 
         QueryResult result;
         try
