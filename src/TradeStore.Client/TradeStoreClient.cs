@@ -107,9 +107,26 @@ public sealed class TradeStoreClient
     }
 
     /// <summary>Runs one read-only SELECT (admin keys, or readers where the server allows) and returns its rows typed by column.</summary>
+    /// <exception cref="TradeStoreProblemException">
+    /// The server refused the query, or it failed after its answer had started (the answer then ends with
+    /// <c>],"error":{problem}</c>, an unfinished JSON document).
+    /// </exception>
     public async Task<QueryResult> QueryAsync(string sql, CancellationToken cancellationToken = default)
     {
-        using var document = await SendAsync<JsonDocument>(HttpMethod.Post, "v1/query", new QueryBody(sql), null, cancellationToken).ConfigureAwait(false);
+        using var response = await SendRawAsync(HttpMethod.Post, "v1/query", Serialize(new QueryBody(sql)), null, "application/json", HttpCompletionOption.ResponseContentRead,
+            cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body);
+        }
+        catch (JsonException) when (StreamedProblem(body) is { } problem)
+        {
+            throw TradeStoreProblemException.For(problem);
+        }
+
+        using var parsed = document;
         var root = document.RootElement;
         var columns = root.GetProperty("columns").EnumerateArray()
             .Select(c => new QueryColumn(c.GetProperty("name").GetString()!, c.GetProperty("type").GetString()!)).ToList();
@@ -273,6 +290,25 @@ public sealed class TradeStoreClient
         }
 
         return TradeStoreProblemException.For(problem);
+    }
+
+    /// <summary>The problem at the end of a JSON query answer that failed after it had started: <c>…],"error":{problem}</c>.</summary>
+    private static Problem? StreamedProblem(byte[] body)
+    {
+        var mark = body.AsSpan().LastIndexOf("],\"error\":{"u8);
+        if (mark < 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<Problem>(body.AsSpan(mark + "],\"error\":".Length), TradeStoreJson.Options);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static byte[] Serialize(object body) => JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), TradeStoreJson.Options);

@@ -85,8 +85,11 @@ internal static partial class Log
     [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "SQL query by {Caller} interrupted: the process grew by more than {MaxMemory} bytes while it ran")]
     public static partial void QueryOverMemory(ILogger logger, string caller, long maxMemory);
 
-    [LoggerMessage(EventId = 1207, Level = LogLevel.Warning, Message = "SQL query by {Caller} stopped at DuckDB's memory limit (Storage:DuckDbMemoryLimit): {DuckDbMessage}")]
+    [LoggerMessage(EventId = 1208, Level = LogLevel.Warning, Message = "SQL query by {Caller} stopped at DuckDB's memory limit (Storage:DuckDbMemoryLimit): {DuckDbMessage}")]
     public static partial void QueryOverDuckDbMemory(ILogger logger, string caller, string duckDbMessage);
+
+    [LoggerMessage(EventId = 1207, Level = LogLevel.Warning, Message = "SQL query by {Caller} failed after its answer had started ({ProblemType}): the answer ends with its error mark and the connection is closed")]
+    public static partial void QueryFailedWhileStreaming(ILogger logger, string caller, string problemType);
 
     [LoggerMessage(EventId = 1400, Level = LogLevel.Information, Message = "Change-feed subscriber disconnected: more than {MaxLagEvents} events waited for it (Changes:MaxLagEvents); told to resume from seq {ResumeFromSeq}")]
     public static partial void ChangeSubscriberLagging(ILogger logger, long resumeFromSeq, int maxLagEvents);

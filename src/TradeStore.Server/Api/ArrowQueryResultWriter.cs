@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
@@ -8,16 +7,20 @@ using TradeStore.Storage.Query;
 namespace TradeStore.Server.Api;
 
 /// <summary>
-/// An Arrow IPC stream (<c>Accept: application/vnd.apache.arrow.stream</c>): the schema, then one record batch per
-/// chunk of at most <see cref="QueryResultColumnKind.ChunkRows"/> rows and about <see cref="QueryResultColumnKind.ChunkBytes"/>,
-/// then the end-of-stream marker. Decimals are <c>decimal128(p,s)</c> with DuckDB's precision and scale (the money
-/// columns: <c>decimal128(18,8)</c>), times <c>timestamp[us, UTC]</c>; pandas and pyarrow read it directly.
+/// An Arrow IPC stream (<c>Accept: application/vnd.apache.arrow.stream</c>) made of DuckDB's own Arrow export: the
+/// schema, then DuckDB's record batches as it produces them, then, when the answer was cut at a limit, an empty batch
+/// marked <c>tradestore.truncated</c> (<see cref="ArrowQueryResultMark"/>), then the end-of-stream marker. Booleans,
+/// integers, floats, text, dates and decimals (<c>decimal128(p,s)</c> with DuckDB's precision and scale: the money
+/// columns are <c>decimal128(18,8)</c>) are DuckDB's own buffers; times are <c>timestamp[us, UTC]</c>; every other type
+/// is the same text the CSV answer carries (nested values as JSON). pandas, pyarrow and the Python client read it.
 /// </summary>
 /// <remarks>
-/// The limits are <see cref="QueryResultWriter"/>'s. A record batch is one message that cannot be cut mid-way, so the
-/// byte limit is honoured per batch: near the limit a batch is closed once its estimated size reaches half of what the
-/// limit leaves (so batches shrink towards it instead of overshooting it), and the batch that would pass
-/// <see cref="QueryLimits.MaxResultBytes"/> is left out; the answer ends at the batch before it.
+/// <para>By design no value passes through .NET: DuckDB fills the Arrow buffers and they are written as they are, which is
+/// what makes this format several times cheaper than JSON for large answers.</para>
+/// <para>The limits are <see cref="QueryResultWriter"/>'s: the row limit cuts the batch that reaches it at the exact row;
+/// a record batch is one message, so the byte limit is honoured per batch (DuckDB's batches are 2,048 rows): the batch
+/// that would pass <see cref="QueryLimits.MaxResultBytes"/> is left out and the answer ends at the batch before it. A
+/// time or date without a calendar form (<c>infinity</c>, a year outside 1–9999) is refused, naming its column.</para>
 /// </remarks>
 public sealed class ArrowQueryResultWriter : QueryResultWriter
 {
@@ -26,141 +29,143 @@ public sealed class ArrowQueryResultWriter : QueryResultWriter
     private static readonly TimestampType UtcMicroseconds = new(TimeUnit.Microsecond, "UTC");
 
     private readonly BufferWriterStream _output = new();
-    private IReadOnlyList<QueryResultColumnKind> _kinds = [];
     private Schema? _schema;
-    private ArrowStreamWriter? _writer;
-    private ColumnBuilder[] _columns = [];
-    private long _chunkBytes;
 
     public override string ContentType => MediaType;
 
-    protected override void WriteHeader(IBufferWriter<byte> output, IReadOnlyList<QueryColumn> columns)
+    public override bool TakesBatches => true;
+
+    /// <summary>
+    /// What DuckDB exports as the Arrow type the answer promises: native for booleans, signed integers, floats, text and
+    /// decimals; times converted to microseconds in UTC, and times and dates refused (by DuckDB's <c>error</c>, naming the
+    /// column) when they have no calendar form; anything else as the text form of <see cref="QueryColumns.Expression"/>.
+    /// </summary>
+    public override string BatchColumn(QueryColumn column, string position)
     {
-        _kinds = QueryResultColumnKind.Of(columns);
-        var schema = new Schema.Builder();
-        foreach (var column in _kinds)
+        var type = column.Type;
+        if (type.StartsWith("DECIMAL(", StringComparison.Ordinal))
         {
-            schema.Field(f => f.Name(column.Name).DataType(ArrowType(column)).Nullable(true));
+            return position;
         }
 
-        _schema = schema.Build();
-        _output.Target = output;
-        _writer = new ArrowStreamWriter(_output, _schema, leaveOpen: true);
-        _writer.WriteStart();
-        _columns = NewBuilders();
-    }
-
-    protected override void AddRow(IBufferWriter<byte> chunk, QueryRows rows, int index)
-    {
-        for (var c = 0; c < _columns.Length; c++)
+        return type switch
         {
-            _chunkBytes += _columns[c].Append(rows, c);
-        }
-    }
-
-    protected override bool IsChunkFull(int rows, long bytesLeft) =>
-        rows >= QueryResultColumnKind.ChunkRows || _chunkBytes >= Math.Min(QueryResultColumnKind.ChunkBytes, bytesLeft / 2);
-
-    protected override void EndChunk(IBufferWriter<byte> chunk, int rows)
-    {
-        var arrays = _columns.Select(c => c.Build()).ToArray();
-        _columns = NewBuilders();
-        _chunkBytes = 0;
-        using var batch = new RecordBatch(_schema!, arrays, rows);
-        _output.Target = chunk;
-        _writer!.WriteRecordBatch(batch);
-    }
-
-    protected override void WriteFooter(IBufferWriter<byte> output, int rowCount, QueryTruncation truncation)
-    {
-        _output.Target = output;
-        _writer!.WriteEnd();
-        _writer.Dispose();
-    }
-
-    private static IArrowType ArrowType(QueryResultColumnKind column) => column.Kind switch
-    {
-        TypedValueKind.Boolean => BooleanType.Default,
-        TypedValueKind.Int8 => Int8Type.Default,
-        TypedValueKind.Int16 => Int16Type.Default,
-        TypedValueKind.Int32 => Int32Type.Default,
-        TypedValueKind.Int64 => Int64Type.Default,
-        TypedValueKind.Float32 => FloatType.Default,
-        TypedValueKind.Float64 => DoubleType.Default,
-        TypedValueKind.Decimal => new Decimal128Type(column.Precision, column.Scale),
-        TypedValueKind.Timestamp => UtcMicroseconds,
-        TypedValueKind.Date => Date32Type.Default,
-        _ => StringType.Default,
-    };
-
-    private ColumnBuilder[] NewBuilders() => [.. _kinds.Select(NewBuilder)];
-
-    private static ColumnBuilder NewBuilder(QueryResultColumnKind column)
-    {
-        var invariant = CultureInfo.InvariantCulture;
-        return column.Kind switch
-        {
-            TypedValueKind.Boolean => new ColumnBuilder<BooleanArray.Builder>(new(), (b, r, c) => b.Append(Convert.ToBoolean(r.Value(c), invariant)), b => b.AppendNull(), b => b.Build(), 1),
-            TypedValueKind.Int8 => new ColumnBuilder<Int8Array.Builder>(new(), (b, r, c) => b.Append(Convert.ToSByte(r.Value(c), invariant)), b => b.AppendNull(), b => b.Build(), 1),
-            TypedValueKind.Int16 => new ColumnBuilder<Int16Array.Builder>(new(), (b, r, c) => b.Append(Convert.ToInt16(r.Value(c), invariant)), b => b.AppendNull(), b => b.Build(), 2),
-            TypedValueKind.Int32 => new ColumnBuilder<Int32Array.Builder>(new(), (b, r, c) => b.Append(Convert.ToInt32(r.Value(c), invariant)), b => b.AppendNull(), b => b.Build(), 4),
-            TypedValueKind.Int64 => new ColumnBuilder<Int64Array.Builder>(new(), (b, r, c) => b.Append(Convert.ToInt64(r.Value(c), invariant)), b => b.AppendNull(), b => b.Build(), 8),
-            TypedValueKind.Float32 => new ColumnBuilder<FloatArray.Builder>(new(), (b, r, c) => b.Append(Convert.ToSingle(r.Value(c), invariant)), b => b.AppendNull(), b => b.Build(), 4),
-            TypedValueKind.Float64 => new ColumnBuilder<DoubleArray.Builder>(new(), (b, r, c) => b.Append(Convert.ToDouble(r.Value(c), invariant)), b => b.AppendNull(), b => b.Build(), 8),
-            TypedValueKind.Decimal => new ColumnBuilder<Decimal128Array.Builder>(new(new Decimal128Type(column.Precision, column.Scale)),
-                (b, r, c) => b.Append(Convert.ToDecimal(r.Value(c), invariant)), b => b.AppendNull(), b => b.Build(), 16),
-            TypedValueKind.Timestamp => new ColumnBuilder<TimestampArray.Builder>(new(UtcMicroseconds), (b, r, c) => b.Append(QueryResultColumnKind.Utc(r, c)), b => b.AppendNull(), b => b.Build(), 8),
-            TypedValueKind.Date => new ColumnBuilder<Date32Array.Builder>(new(), (b, r, c) => b.Append(QueryResultColumnKind.Date(r, c)), b => b.AppendNull(), b => b.Build(), 4),
-            _ => new TextColumnBuilder(),
+            "BOOLEAN" or "TINYINT" or "SMALLINT" or "INTEGER" or "BIGINT" or "FLOAT" or "DOUBLE" or "VARCHAR" => position,
+            "DATE" => Calendar(column, position, position),
+            "TIMESTAMP" => Calendar(column, position, position),
+            "TIMESTAMP WITH TIME ZONE" => Calendar(column, position, $"timezone('UTC', {position})"),
+            "TIMESTAMP_S" or "TIMESTAMP_MS" or "TIMESTAMP_NS" => Calendar(column, position, $"CAST({position} AS TIMESTAMP)"),
+            _ => QueryColumns.Expression(column.Kind == QueryValueKind.Native ? column with { Kind = QueryValueKind.Text } : column, position),
         };
     }
 
-    /// <summary>One column of the batch being built.</summary>
-    private abstract class ColumnBuilder
+    public override QueryResult WriteBatches(IReadOnlyList<QueryColumn> columns, IArrowArrayStream batches, QueryLimits limits, QueryBody body)
     {
-        /// <summary>Appends the row's value; returns its estimated size in bytes.</summary>
-        public abstract long Append(QueryRows rows, int column);
+        var chunk = new ArrayBufferWriter<byte>();
+        _schema = Relabel(batches.Schema);
+        _output.Target = chunk;
+        using var writer = new ArrowStreamWriter(_output, _schema, leaveOpen: true);
+        writer.WriteStart();
+        body.Append(chunk.WrittenSpan);
+        chunk.ResetWrittenCount();
 
-        public abstract IArrowArray Build();
-    }
-
-    private sealed class ColumnBuilder<TBuilder>(TBuilder builder, Action<TBuilder, QueryRows, int> append, Action<TBuilder> appendNull, Func<TBuilder, IArrowArray> build, int width)
-        : ColumnBuilder
-    {
-        public override long Append(QueryRows rows, int column)
+        var count = 0;
+        var truncation = QueryTruncation.None;
+        while (truncation == QueryTruncation.None && batches.ReadNextRecordBatchAsync().AsTask().GetAwaiter().GetResult() is { } batch)
         {
-            if (rows.IsNull(column))
+            using (batch)
             {
-                appendNull(builder);
-            }
-            else
-            {
-                append(builder, rows, column);
-            }
+                if (batch.Length == 0)
+                {
+                    continue;
+                }
 
-            return width;
+                var take = Math.Min(batch.Length, limits.MaxRows - count);
+                if (take == 0)
+                {
+                    truncation = QueryTruncation.Rows;
+                    break;
+                }
+
+                // A slice shares the batch's buffers: the batch alone is disposed.
+                writer.WriteRecordBatch(Relabel(take < batch.Length ? batch.Slice(0, take) : batch));
+                if (body.Written + chunk.WrittenCount > limits.MaxResultBytes)
+                {
+                    truncation = QueryTruncation.Bytes;
+                    break;
+                }
+
+                body.Append(chunk.WrittenSpan);
+                chunk.ResetWrittenCount();
+                count += take;
+                if (take < batch.Length)
+                {
+                    truncation = QueryTruncation.Rows;
+                }
+            }
         }
 
-        public override IArrowArray Build() => build(builder);
-    }
-
-    private sealed class TextColumnBuilder : ColumnBuilder
-    {
-        private readonly StringArray.Builder _builder = new();
-
-        public override long Append(QueryRows rows, int column)
+        chunk.ResetWrittenCount();
+        if (truncation != QueryTruncation.None)
         {
-            if (rows.IsNull(column))
-            {
-                _builder.AppendNull();
-                return 4;
-            }
-
-            var text = QueryResultColumnKind.Text(rows, column);
-            _builder.Append(text);
-            return 4 + System.Text.Encoding.UTF8.GetByteCount(text);
+            chunk.Write(ArrowQueryResultMark.Message(_schema, ArrowQueryResultMark.TruncatedKey, truncation == QueryTruncation.Rows ? "rows" : "bytes"));
         }
 
-        public override IArrowArray Build() => _builder.Build();
+        writer.WriteEnd();
+        body.Append(chunk.WrittenSpan);
+        return new QueryResult(count, truncation);
+    }
+
+    /// <summary>
+    /// The error mark (<see cref="ArrowQueryResultMark"/>), then the start of a message that never comes
+    /// (<see cref="ArrowQueryResultMark.Cut"/>) in place of the end-of-stream marker: a generic Arrow reader fails on it
+    /// rather than taking the rows so far as the whole answer.
+    /// </summary>
+    public override void WriteError(IBufferWriter<byte> output, ReadOnlySpan<byte> problemJson)
+    {
+        output.Write(ArrowQueryResultMark.Message(_schema, ArrowQueryResultMark.ErrorKey, System.Text.Encoding.UTF8.GetString(problemJson)));
+        output.Write(ArrowQueryResultMark.Cut);
+    }
+
+    protected override void WriteHeader(IBufferWriter<byte> output, IReadOnlyList<QueryColumn> columns) => throw RowsNotTaken();
+
+    protected override void AddRow(IBufferWriter<byte> chunk, QueryRows rows, int index) => throw RowsNotTaken();
+
+    protected override void WriteFooter(IBufferWriter<byte> output, int rowCount, QueryTruncation truncation) => throw RowsNotTaken();
+
+    private static NotSupportedException RowsNotTaken() => new("The Arrow answer is written from DuckDB's record batches (WriteBatches), not from rows.");
+
+    /// <summary>The column's value when it has a calendar form (a year 1–9999, not infinite); otherwise DuckDB's error names the column.</summary>
+    private static string Calendar(QueryColumn column, string position, string value)
+    {
+        var name = column.Name.Replace("'", "''", StringComparison.Ordinal);
+        return $"CASE WHEN {position} IS NULL OR (isfinite({position}) AND year({value}) BETWEEN 1 AND 9999) THEN {value} " +
+            $"ELSE error('Column \"{name}\" holds ' || CAST({position} AS VARCHAR) || ', which has no {column.Type} form in Arrow; cast it to VARCHAR or ask for JSON.') END";
+    }
+
+    /// <summary>DuckDB's schema with every timestamp labelled UTC (its values are UTC: plain TIMESTAMPs are stored in UTC, zoned ones converted).</summary>
+    private static Schema Relabel(Schema schema)
+    {
+        var builder = new Schema.Builder();
+        foreach (var field in schema.FieldsList)
+        {
+            builder.Field(f => f.Name(field.Name).DataType(field.DataType is TimestampType ? UtcMicroseconds : field.DataType).Nullable(true));
+        }
+
+        return builder.Build();
+    }
+
+    private RecordBatch Relabel(RecordBatch batch)
+    {
+        var arrays = new IArrowArray[batch.ColumnCount];
+        for (var i = 0; i < arrays.Length; i++)
+        {
+            var array = batch.Column(i);
+            arrays[i] = array.Data.DataType is TimestampType
+                ? ArrowArrayFactory.BuildArray(new ArrayData(UtcMicroseconds, array.Length, array.NullCount, array.Data.Offset, array.Data.Buffers))
+                : array;
+        }
+
+        return new RecordBatch(_schema!, arrays, batch.Length);
     }
 }

@@ -8,9 +8,15 @@ namespace TradeStore.Server.Api;
 /// RFC 4180 CSV (<c>Accept: text/csv</c>): a header row of column names, then one line per row; NULL is an empty field.
 /// Whether rows were left out is said by the <c>X-Truncated</c> header, which the endpoint sets.
 /// </summary>
+/// <remarks>
+/// By design CSV is not streamed: it has no place to say that it was cut at a limit or failed part-way, so the whole
+/// answer (bounded by <c>Security:Query:MaxResultBytes</c>) is held until it is complete.
+/// </remarks>
 public sealed class CsvQueryResultWriter : QueryResultWriter
 {
     public override string ContentType => "text/csv; charset=utf-8";
+
+    public override bool Streams => false;
 
     protected override void WriteHeader(IBufferWriter<byte> output, IReadOnlyList<QueryColumn> columns) =>
         WriteLine(output, columns.Select(c => Quote(c.Name)));

@@ -11,7 +11,8 @@ namespace TradeStore.Server.Api;
 /// <c>{"columns":[{name,type}],"rows":[[…]],"rowCount":n,"truncated":b}</c> (and <c>"truncatedBy":"rows"|"bytes"</c> when
 /// truncated). Numbers keep their exact digits (never through <see cref="double"/>); a decimal wider than .NET's is a
 /// string of its digits; lists, structs, maps and unions are JSON arrays and objects; blobs are base64; dates, times and
-/// intervals are DuckDB's text; timestamps are ISO 8601 in UTC.
+/// intervals are DuckDB's text; timestamps are ISO 8601 in UTC. An answer that failed after it had started sending
+/// ends with <c>],"error":{problem}</c> instead of <c>rowCount</c>, without the closing brace (<see cref="WriteError"/>).
 /// </summary>
 public sealed class JsonQueryResultWriter : QueryResultWriter
 {
@@ -60,6 +61,16 @@ public sealed class JsonQueryResultWriter : QueryResultWriter
         var tail = $"],\"rowCount\":{rowCount.ToString(CultureInfo.InvariantCulture)},\"truncated\":{(truncation == QueryTruncation.None ? "false" : "true")}"
             + (truncation == QueryTruncation.None ? "" : $",\"truncatedBy\":\"{(truncation == QueryTruncation.Rows ? "rows" : "bytes")}\"") + "}";
         output.Write(System.Text.Encoding.UTF8.GetBytes(tail));
+    }
+
+    /// <summary>
+    /// Closes the rows and adds <c>"error": {problem}</c> in place of <c>rowCount</c> and <c>truncated</c>, and leaves the
+    /// outer object open: a generic JSON parser refuses the answer; the clients read the problem from the end.
+    /// </summary>
+    public override void WriteError(IBufferWriter<byte> output, ReadOnlySpan<byte> problemJson)
+    {
+        output.Write("],\"error\":"u8);
+        output.Write(problemJson);
     }
 
     private static void WriteValue(Utf8JsonWriter writer, QueryRows rows, int column)

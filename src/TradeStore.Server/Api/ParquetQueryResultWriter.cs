@@ -10,7 +10,8 @@ namespace TradeStore.Server.Api;
 /// A Parquet file (<c>Accept: application/vnd.apache.parquet</c>): one row group per chunk of at most
 /// <see cref="QueryResultColumnKind.ChunkRows"/> rows and about <see cref="QueryResultColumnKind.ChunkBytes"/>, and the
 /// footer last. Decimals keep DuckDB's precision and scale (<c>DECIMAL(18,8)</c> for money), times are microsecond
-/// timestamps adjusted to UTC; Snappy-compressed.
+/// timestamps adjusted to UTC; Snappy-compressed. An answer cut at a limit says so in the footer's key-value metadata
+/// (<see cref="TruncatedKey"/>); one that fails after it had started sending has no footer, which no Parquet reader accepts.
 /// </summary>
 /// <remarks>
 /// The limits are <see cref="QueryResultWriter"/>'s. Parquet's writer lists every row group it wrote in the footer, so an
@@ -23,6 +24,9 @@ namespace TradeStore.Server.Api;
 public sealed class ParquetQueryResultWriter : QueryResultWriter
 {
     public const string MediaType = "application/vnd.apache.parquet";
+
+    /// <summary>The footer's key-value metadata that says the answer was cut at a limit (<c>rows</c> or <c>bytes</c>).</summary>
+    public const string TruncatedKey = "tradestore.truncated";
 
     private readonly BufferWriterStream _output = new();
     private IReadOnlyList<QueryResultColumnKind> _kinds = [];
@@ -72,6 +76,11 @@ public sealed class ParquetQueryResultWriter : QueryResultWriter
 
     protected override void WriteFooter(IBufferWriter<byte> output, int rowCount, QueryTruncation truncation)
     {
+        if (truncation != QueryTruncation.None)
+        {
+            _writer!.CustomMetadata = new Dictionary<string, string> { [TruncatedKey] = truncation == QueryTruncation.Rows ? "rows" : "bytes" };
+        }
+
         _output.Target = output;
         _writer!.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }

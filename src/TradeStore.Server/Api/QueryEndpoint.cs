@@ -71,39 +71,123 @@ public static class QueryEndpoint
         var logger = loggers.CreateLogger(typeof(QueryEndpoint).FullName!);
         var caller = context.User.Identity?.Name ?? "anonymous";
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        QueryOutput output;
-        try
+        var writer = QueryResultFormats.WriterFor(context.Request);
+        var answer = new StreamingQueryBody(writer.Streams);
+        var run = runner.RunAsync(sql, writer, answer, context.RequestAborted);
+        _ = run.ContinueWith(_ => answer.Abandon(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        await Task.WhenAny(run, answer.Streaming);
+
+        if (answer.Streaming.IsCompleted)
         {
-            output = await runner.RunAsync(sql, QueryResultFormats.WriterFor(context.Request), context.RequestAborted);
-        }
-        catch (QueryBusyException)
-        {
-            context.Response.Headers.RetryAfter = "1";
-            return ApiResults.Problem(context, Problems.TooManyRequests(1));
-        }
-        catch (QueryRefusedException ex)
-        {
-            return ApiResults.Problem(context, Problems.QueryRejected(ex.Message));
-        }
-        catch (QueryMemoryException ex)
-        {
-            Log.QueryOverMemory(logger, caller, ex.MaxMemory);
-            return ApiResults.Problem(context, Problems.QueryMemory(ex.MaxMemory));
-        }
-        catch (QueryOutOfMemoryException ex)
-        {
-            Log.QueryOverDuckDbMemory(logger, caller, ex.Message);
-            return ApiResults.Problem(context, Problems.QueryDuckDbMemory(ex.Message));
-        }
-        catch (QueryTimeoutException ex)
-        {
-            Log.QueryTimedOut(logger, caller, ex.Timeout);
-            return ApiResults.Problem(context, Problems.QueryTimeout(ex.Timeout));
+            // Past StreamingQueryBody.StreamAfterBytes: the answer is sent as DuckDB produces it (even if the query has
+            // finished meanwhile: its bytes are in the segments now, not in Held).
+            return await StreamAsync(context, writer, answer, run, logger, caller, started);
         }
 
-        Log.QueryRan(logger, caller, output.RowCount, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        context.Response.Headers["X-Truncated"] = output.Truncation == QueryTruncation.None ? "false" : "true";
-        return Results.Bytes(output.Body, output.ContentType);
+        // Not streaming, so the query has finished: the whole answer is Held.
+
+        QueryResult result;
+        try
+        {
+            result = await run;
+        }
+        catch (Exception ex) when (Failure(ex, context, logger, caller) is { } failure)
+        {
+            return ApiResults.Problem(context, failure);
+        }
+
+        Log.QueryRan(logger, caller, result.RowCount, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        context.Response.Headers["X-Truncated"] = result.Truncation == QueryTruncation.None ? "false" : "true";
+        return Results.Bytes(answer.Held, writer.ContentType);
+    }
+
+    /// <summary>
+    /// Sends the answer's segments as they come. Until the first byte is sent a failure is still a problem+json; after it,
+    /// the format's own error mark (<see cref="QueryResultWriter.WriteError"/>) ends what was sent: the clients raise the
+    /// problem, and the body is not a valid document of its format, so no reader can take a partial answer as complete.
+    /// </summary>
+    private static async Task<IResult> StreamAsync(HttpContext context, QueryResultWriter writer, StreamingQueryBody body, Task<QueryResult> run,
+        ILogger logger, string caller, long started)
+    {
+        var response = context.Response;
+        try
+        {
+            await foreach (var segment in body.Segments.ReadAllAsync(CancellationToken.None))
+            {
+                if (!response.HasStarted)
+                {
+                    response.StatusCode = StatusCodes.Status200OK;
+                    response.ContentType = writer.ContentType;
+                }
+
+                await response.Body.WriteAsync(segment, context.RequestAborted);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+            // The caller went away: the query is interrupted through RequestAborted.
+            body.Abandon();
+        }
+
+        QueryResult result;
+        try
+        {
+            result = await run;
+        }
+        catch (Exception ex) when (Failure(ex, context, logger, caller) is { } problem)
+        {
+            if (!response.HasStarted)
+            {
+                return ApiResults.Problem(context, problem);
+            }
+
+            Log.QueryFailedWhileStreaming(logger, caller, problem.Type);
+            var mark = new System.Buffers.ArrayBufferWriter<byte>();
+            writer.WriteError(mark, JsonSerializer.SerializeToUtf8Bytes(problem, ApiJson.Context.ApiProblem));
+            try
+            {
+                await response.Body.WriteAsync(mark.WrittenMemory, context.RequestAborted);
+                await response.Body.FlushAsync(context.RequestAborted);
+            }
+            catch (Exception writeFailed) when (writeFailed is OperationCanceledException or IOException)
+            {
+                // Gone already.
+            }
+
+            return Results.Empty;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested || response.HasStarted)
+        {
+            // The caller went away (or stopped reading): nothing is left to answer.
+            return Results.Empty;
+        }
+
+        Log.QueryRan(logger, caller, result.RowCount, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return Results.Empty;
+    }
+
+    /// <summary>The problem for a failed query (and its log line); <see langword="null"/> for what is not a query's failure.</summary>
+    private static ApiProblem? Failure(Exception ex, HttpContext context, ILogger logger, string caller)
+    {
+        switch (ex)
+        {
+            case QueryBusyException:
+                context.Response.Headers.RetryAfter = "1";
+                return Problems.TooManyRequests(1);
+            case QueryRefusedException refused:
+                return Problems.QueryRejected(refused.Message);
+            case QueryMemoryException memory:
+                Log.QueryOverMemory(logger, caller, memory.MaxMemory);
+                return Problems.QueryMemory(memory.MaxMemory);
+            case QueryOutOfMemoryException duckDbMemory:
+                Log.QueryOverDuckDbMemory(logger, caller, duckDbMemory.Message);
+                return Problems.QueryDuckDbMemory(duckDbMemory.Message);
+            case QueryTimeoutException timeout:
+                Log.QueryTimedOut(logger, caller, timeout.Timeout);
+                return Problems.QueryTimeout(timeout.Timeout);
+            default:
+                return null;
+        }
     }
 
     /// <summary>The <c>sql</c> string of <c>{"sql": "…"}</c>; <see langword="null"/> for anything else (other properties are refused, not ignored).</summary>

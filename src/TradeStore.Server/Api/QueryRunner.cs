@@ -68,19 +68,41 @@ public sealed class QueryRunner : IDisposable
     /// <exception cref="QueryMemoryException">The memory bound was passed.</exception>
     public async Task<QueryOutput> RunAsync(string sql, QueryResultWriter writer, CancellationToken requestAborted)
     {
+        var body = new BufferedQueryBody();
+        var result = await RunAsync(sql, writer, body, requestAborted);
+        return new QueryOutput(body.WrittenMemory, writer.ContentType, result.RowCount, result.Truncation);
+    }
+
+    /// <summary>
+    /// Runs the query with <paramref name="writer"/> writing into <paramref name="body"/> as rows arrive. The timeout
+    /// covers the whole answer, including the time a streaming body waits for its reader.
+    /// </summary>
+    /// <inheritdoc cref="RunAsync(string, QueryResultWriter, CancellationToken)" path="/exception"/>
+    public async Task<QueryResult> RunAsync(string sql, QueryResultWriter writer, QueryBody body, CancellationToken requestAborted)
+    {
         if (!_slots.Wait(0, CancellationToken.None))
         {
             throw new QueryBusyException();
         }
 
         var running = new Running(CancellationTokenSource.CreateLinkedTokenSource(requestAborted), Environment.WorkingSet);
-        Task<QueryOutput> work;
+        Task<QueryResult> work;
         try
         {
             _running[running] = 0;
+            body.Begin(running.Interrupt.Token);
             // DuckDB blocks its calling thread: run it on a low-priority query thread, so the deadline below can answer
             // without it and the write path keeps the CPU it needs.
-            work = _threads.Run(() => _sandbox.Run(sql, rows => writer.Write(rows, Limits), running.Interrupt.Token));
+            // The slot is given back on the query thread before the task completes, so a caller that awaits the
+            // answer can run its next query at once.
+            work = _threads.Run(() =>
+            {
+                var result = writer.TakesBatches
+                    ? _sandbox.RunArrow(sql, writer.BatchColumn, (columns, batches) => writer.WriteBatches(columns, batches, Limits, body), running.Interrupt.Token)
+                    : _sandbox.Run(sql, rows => writer.Write(rows, Limits, body), running.Interrupt.Token);
+                body.Complete();
+                return result;
+            }, finished: () => Finish(running));
         }
         catch
         {
@@ -88,11 +110,9 @@ public sealed class QueryRunner : IDisposable
             throw;
         }
 
-        _ = work.ContinueWith(finished =>
-        {
-            _ = finished.Exception;
-            Finish(running);
-        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // A query answered by the deadline may fail later, with nobody awaiting it.
+        _ = work.ContinueWith(static finished => _ = finished.Exception, CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously | TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
         using var deadline = new CancellationTokenSource(Limits.Timeout, _time);
         var finishedFirst = await Task.WhenAny(work, Task.Delay(Timeout.Infinite, deadline.Token));

@@ -34,20 +34,29 @@ public sealed class QueryThreads : IDisposable
     /// <summary>Whether the threads run at nice 19 (Linux); elsewhere they run at <see cref="ThreadPriority.Lowest"/>.</summary>
     public bool Niced { get; private set; }
 
-    /// <summary>Runs <paramref name="work"/> on a query thread; the task completes with its result or exception.</summary>
-    public Task<T> Run<T>(Func<T> work)
+    /// <summary>
+    /// Runs <paramref name="work"/> on a query thread, then <paramref name="finished"/> (whatever the outcome); the task
+    /// completes after both, with the work's result or exception. Its continuations never run on the query thread.
+    /// </summary>
+    public Task<T> Run<T>(Func<T> work, Action? finished = null)
     {
         var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         _work.Add(() =>
         {
+            T result;
             try
             {
-                completion.SetResult(work());
+                result = work();
             }
             catch (Exception ex)
             {
+                finished?.Invoke();
                 completion.SetException(ex);
+                return;
             }
+
+            finished?.Invoke();
+            completion.SetResult(result);
         });
         return completion.Task;
     }

@@ -36,26 +36,31 @@ public static class QueryColumns
     public static QueryColumn Plan(string name, string type) => new(name, type, KindOf(type));
 
     /// <summary>The outer SELECT reading <paramref name="sql"/> with each column converted as planned.</summary>
-    public static string Wrap(string sql, IReadOnlyList<QueryColumn> columns)
+    public static string Wrap(string sql, IReadOnlyList<QueryColumn> columns) => Wrap(sql, columns, Expression);
+
+    /// <summary>The outer SELECT reading <paramref name="sql"/> with each column through <paramref name="expression"/> (of the column and its position, <c>#n</c>).</summary>
+    public static string Wrap(string sql, IReadOnlyList<QueryColumn> columns, Func<QueryColumn, string, string> expression)
     {
         var select = new StringBuilder("SELECT ");
         for (var i = 0; i < columns.Count; i++)
         {
             var position = "#" + (i + 1).ToString(CultureInfo.InvariantCulture);
             var column = columns[i];
-            var expression = column.Kind switch
-            {
-                QueryValueKind.Native => position,
-                QueryValueKind.Json => $"to_json({position})",
-                QueryValueKind.Timestamp when column.Type.Contains("TIME ZONE", StringComparison.Ordinal) => $"CAST(timezone('UTC', {position}) AS VARCHAR)",
-                _ when column.Type == "BLOB" => $"base64({position})",
-                _ => $"CAST({position} AS VARCHAR)",
-            };
-            select.Append(i == 0 ? "" : ", ").Append(expression).Append(" AS \"").Append(column.Name.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
+            select.Append(i == 0 ? "" : ", ").Append(expression(column, position)).Append(" AS \"").Append(column.Name.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
         }
 
         return select.Append(" FROM (\n").Append(sql).Append("\n) AS tradestore_query").ToString();
     }
+
+    /// <summary>How a column is read by its plan (<see cref="QueryColumn.Kind"/>): natively, or converted by DuckDB to text or JSON.</summary>
+    public static string Expression(QueryColumn column, string position) => column.Kind switch
+    {
+        QueryValueKind.Native => position,
+        QueryValueKind.Json => $"to_json({position})",
+        QueryValueKind.Timestamp when column.Type.Contains("TIME ZONE", StringComparison.Ordinal) => $"CAST(timezone('UTC', {position}) AS VARCHAR)",
+        _ when column.Type == "BLOB" => $"base64({position})",
+        _ => $"CAST({position} AS VARCHAR)",
+    };
 
     private static QueryValueKind KindOf(string type)
     {

@@ -172,7 +172,10 @@ class Client:
 
         Returns a ``pandas.DataFrame`` when pandas is importable (or ``as_frame=True``), else a list of dicts.
         Decimal columns hold ``Decimal`` objects (dtype ``object``), times are ``datetime64[ns, UTC]``, integers
-        ``int64`` (``Int64`` with NULLs). The result is read as Arrow when ``pyarrow`` is importable, as CSV otherwise.
+        ``int64`` (``Int64`` with NULLs), floats ``float64``, booleans ``bool`` (``boolean`` with NULLs), dates
+        ``datetime.date`` objects. The answer is read as an Arrow stream, decoded as it arrives by the package's own
+        reader (numpy, no pyarrow needed); ``frame.attrs["truncated"]`` is ``"rows"`` or ``"bytes"`` when the server
+        cut the answer at its limits, else ``None``. Without numpy the answer is read as CSV.
 
         >>> client.query("SELECT account, sum(quantity) AS qty FROM current_trade_state GROUP BY account")  # doctest: +SKIP
           account          qty
@@ -180,10 +183,15 @@ class Client:
         """
         frame = _has("pandas") if as_frame is None else as_frame
         if not frame:
-            return _query.rows_from_json(self._transport.request("POST", "/v1/query", {"sql": sql}).json())
-        if _has("pyarrow"):
-            answer = self._transport.request("POST", "/v1/query", {"sql": sql}, accept="application/vnd.apache.arrow.stream")
-            return _query.frame_from_arrow(answer.body)
+            return _query.rows_from_json(_query.parse_answer(self._transport.request("POST", "/v1/query", {"sql": sql}).body))
+        if _has("numpy"):
+            from . import _arrow
+
+            answer = self._transport.request("POST", "/v1/query", {"sql": sql}, accept="application/vnd.apache.arrow.stream",
+                                             consume=_arrow.read_frame)
+            result, truncated = answer.value
+            result.attrs["truncated"] = truncated
+            return result
         columns = self._columns(sql)
         answer = self._transport.request("POST", "/v1/query", {"sql": sql}, accept="text/csv")
         return _query.frame_from_csv(answer.body, columns)

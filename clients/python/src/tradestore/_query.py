@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 from decimal import Decimal
 from typing import Any
 
+from ._errors import ProblemError
 from ._models import parse_time
 
 # DuckDB type names as the service reports them (DESCRIBE's: "DECIMAL(18,8)", "BIGINT", "TIMESTAMP WITH TIME ZONE"), upper-cased.
@@ -27,7 +29,16 @@ def kind(type_name: str) -> str:
         return "time"
     if upper == "BOOLEAN":
         return "bool"
+    if upper == "DATE":
+        return "date"
     return "text"
+
+
+def _date(value: str) -> Any:
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        return value  # no calendar form (DuckDB's "infinity", a year BC): kept as the server's text
 
 
 def _value(value: Any, column_kind: str) -> Any:
@@ -45,7 +56,30 @@ def _value(value: Any, column_kind: str) -> Any:
             return parse_time(value)
         except ValueError:
             return value  # no calendar form (DuckDB's "infinity"): kept as the server's text
+    if column_kind == "date":
+        return _date(value)
     return value
+
+
+_ERROR_MARK = b'],"error":{'
+
+
+def parse_answer(body: bytes) -> dict[str, Any]:
+    """The JSON answer of a query; raises :class:`ProblemError` for one that failed after it had started, which the
+    server ends with ``],"error":{problem}`` and leaves unfinished (so no JSON parser takes it as complete)."""
+    import json
+
+    try:
+        return json.loads(body, parse_float=Decimal)
+    except ValueError:
+        mark = body.rfind(_ERROR_MARK)
+        if mark < 0:
+            raise
+        try:
+            problem = json.loads(body[mark + len(_ERROR_MARK) - 1:])
+        except ValueError:
+            raise ValueError("the query's JSON answer is incomplete") from None
+        raise ProblemError.from_problem(problem, int(problem.get("status", 500))) from None
 
 
 def rows_from_json(answer: dict[str, Any]) -> list[dict[str, Any]]:
@@ -87,12 +121,17 @@ def frame_from_csv(body: bytes, columns: list[tuple[str, str]]) -> Any:
                 out[:] = list(map(Decimal, values))
             frame[name] = pd.Series(out, dtype=object)
         elif column_kind == "int":
-            numbers = pd.to_numeric(series.mask(missing) if any_missing else series)
-            frame[name] = numbers.astype("Int64" if any_missing else "int64")
+            # Through Python ints, not float64: a 64-bit integer beside a NULL keeps every digit.
+            frame[name] = pd.Series(pd.array([None if v == "" else int(v) for v in values], dtype="Int64")) if any_missing \
+                else pd.to_numeric(series).astype("int64")
         elif column_kind == "float":
             frame[name] = pd.to_numeric(series.mask(missing) if any_missing else series).astype("float64")
         elif column_kind == "time":
             frame[name] = pd.to_datetime(series.mask(missing) if any_missing else series, utc=True, cache=False)
+        elif column_kind == "date":
+            out = np.empty(len(values), dtype=object)
+            out[:] = [None if v == "" else _date(v) for v in values]
+            frame[name] = pd.Series(out, dtype=object)
         elif column_kind == "bool":
             flags = pd.Series(values == "true", dtype="boolean" if any_missing else "bool")
             if any_missing:
@@ -111,11 +150,14 @@ def _typed_frame(pd: Any, data: dict[str, Any], columns: list[tuple[str, str]]) 
         if column_kind == "decimal":
             frame[name] = pd.Series([None if v is None else (v if isinstance(v, Decimal) else Decimal(str(v))) for v in series], dtype=object)
         elif column_kind == "int":
-            frame[name] = pd.to_numeric(series).astype("Int64" if missing.any() else "int64")
+            frame[name] = pd.Series(pd.array([None if v is None else int(v) for v in series], dtype="Int64")) if missing.any() \
+                else pd.to_numeric(series).astype("int64")
         elif column_kind == "float":
             frame[name] = pd.to_numeric(series).astype("float64")
         elif column_kind == "time":
             frame[name] = pd.to_datetime(series, utc=True)
+        elif column_kind == "date":
+            frame[name] = pd.Series([None if v is None else _date(v) for v in series], dtype=object)
         elif column_kind == "bool":
             frame[name] = series.astype("boolean" if missing.any() else "bool")
         else:
@@ -130,11 +172,3 @@ def _assemble(pd: Any, columns: dict[str, Any]) -> Any:
     frame = pd.concat(list(columns.values()), axis=1, keys=list(columns.keys()), copy=False)
     frame.columns = list(columns.keys())
     return frame
-
-
-def frame_from_arrow(body: bytes) -> Any:
-    """An Arrow IPC stream as a DataFrame: decimal128 becomes object columns of Decimal, timestamp[us, UTC] aware times."""
-    import pyarrow as pa
-
-    return pa.ipc.open_stream(body).read_all().to_pandas()
-

@@ -10,7 +10,7 @@ import socket
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ._errors import ProblemError, RequestTimeout
 
@@ -22,6 +22,7 @@ class Response:
     status: int
     headers: http.client.HTTPMessage
     body: bytes
+    value: Any = None  # what ``consume`` made of a successful answer's body, read as it arrived
 
     def json(self) -> Any:
         # Numbers with a fraction become Decimal, never float: money stays exact.
@@ -53,7 +54,9 @@ class Transport:
         self._connections.clear()
 
     def request(self, method: str, path: str, body: Any = None, idempotency_key: str | None = None,
-                accept: str = "application/json") -> Response:
+                accept: str = "application/json", consume: Callable[[http.client.HTTPResponse], Any] | None = None) -> Response:
+        """One exchange with retries. With ``consume``, a successful answer's body is not buffered: ``consume`` reads it
+        from the socket as it arrives and what it returns is ``Response.value``."""
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
         headers = {"Accept": accept}
         if payload is not None:
@@ -69,7 +72,7 @@ class Transport:
         attempt = 0
         while True:
             try:
-                response = self._exchange(target, method, payload, headers)
+                response = self._exchange(target, method, payload, headers, consume)
             except (ConnectionError, http.client.HTTPException, socket.timeout, TimeoutError, OSError) as error:
                 if attempt >= self._max_retries:
                     if isinstance(error, (socket.timeout, TimeoutError)):
@@ -91,7 +94,8 @@ class Transport:
                 continue
             raise _problem(response)
 
-    def _exchange(self, target: urllib.parse.SplitResult, method: str, payload: bytes | None, headers: Mapping[str, str]) -> Response:
+    def _exchange(self, target: urllib.parse.SplitResult, method: str, payload: bytes | None, headers: Mapping[str, str],
+                  consume: Callable[[http.client.HTTPResponse], Any] | None = None) -> Response:
         key = (target.scheme, target.hostname or "", target.port)
         connection = self._connections.get(key)
         if connection is None:
@@ -102,7 +106,13 @@ class Transport:
         try:
             connection.request(method, path, body=payload, headers=dict(headers))
             answer = connection.getresponse()
-            body = answer.read()
+            value = None
+            if consume is not None and 200 <= answer.status < 300:
+                value = consume(answer)
+                answer.read()  # anything after what consume needed, so the connection can be reused
+                body = b""
+            else:
+                body = answer.read()
         except BaseException:
             # The connection's state is unknown: the next attempt opens a fresh one.
             connection.close()
@@ -111,7 +121,7 @@ class Transport:
         if answer.getheader("Connection", "").lower() == "close":
             connection.close()
             self._connections.pop(key, None)
-        return Response(answer.status, answer.headers, body)
+        return Response(answer.status, answer.headers, body, value)
 
     def _wait(self, retry_after: str | None, attempt: int) -> None:
         delay = min(5.0, 0.1 * 2 ** attempt) * (0.5 + random.random() / 2)
