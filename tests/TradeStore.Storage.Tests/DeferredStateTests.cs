@@ -129,7 +129,8 @@ public sealed class DeferredStateTests
         Assert.True(report.IsHealthy, report.Describe());
 
         var index = new StateIndex();
-        await using var engine = new WriteEngine(database, index, new EngineOptions { StateFlushInterval = TimeSpan.FromMilliseconds(20) });
+        using var meters = new TestMeters();
+        await using var engine = new WriteEngine(database, index, new EngineOptions { StateFlushInterval = TimeSpan.FromMilliseconds(20) }, meters.Factory);
         engine.Start();
         var queries = new TradeQueries(database, index);
         foreach (var (id, trade) in expected)

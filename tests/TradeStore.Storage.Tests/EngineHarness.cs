@@ -12,12 +12,15 @@ namespace TradeStore.Storage.Tests;
 internal sealed class EngineHarness : IAsyncDisposable
 {
     private readonly TempDirectory _directory = new("engine");
+    private readonly TestMeters _meters = new();
     private readonly EngineOptions _options;
     private readonly ICommitObserver[] _observers;
     private readonly ILogger<WriteEngine>? _logger;
+    private readonly TimeProvider? _time;
 
-    private EngineHarness(EngineOptions options, ICommitObserver[] observers, ILogger<WriteEngine>? logger = null)
+    private EngineHarness(EngineOptions options, ICommitObserver[] observers, ILogger<WriteEngine>? logger = null, TimeProvider? time = null)
     {
+        _time = time;
         _options = options;
         _observers = observers;
         _logger = logger;
@@ -107,6 +110,7 @@ internal sealed class EngineHarness : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await CloseAsync();
+        _meters.Dispose();
         _directory.Dispose();
     }
 
@@ -115,7 +119,7 @@ internal sealed class EngineHarness : IAsyncDisposable
         DatabaseAsIs = DuckDbDatabase.Open(_directory.DatabasePath);
         DuckDbSchema.MigrateToLatest(DatabaseAsIs);
         Index = new StateIndex();
-        Engine = new WriteEngine(DatabaseAsIs, Index, _options, _observers, _logger);
+        Engine = new WriteEngine(DatabaseAsIs, Index, _options, _meters.Factory, _observers, _logger, _time);
         Queries = new TradeQueries(DatabaseAsIs, Index, Engine);
         Engine.Start();
     }

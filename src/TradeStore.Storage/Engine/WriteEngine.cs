@@ -54,10 +54,10 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         DuckDbDatabase database,
         StateIndex index,
         EngineOptions options,
+        IMeterFactory meterFactory,
         IEnumerable<ICommitObserver>? observers = null,
         ILogger<WriteEngine>? logger = null,
         TimeProvider? timeProvider = null,
-        IMeterFactory? meterFactory = null,
         JournalLog? log = null)
     {
         // Without a log given, the engine opens (and owns) the one beside the database, with fsync durability.
@@ -76,7 +76,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             SingleWriter = false,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _metrics = new EngineMetrics(() => _queue.Reader.Count, () => _flusher is { } flusher ? Math.Max(0, LastSeq - flusher.FlushedSeq) : 0, meterFactory,
+        _metrics = new EngineMetrics(meterFactory, () => _queue.Reader.Count, () => _flusher is { } flusher ? Math.Max(0, LastSeq - flusher.FlushedSeq) : 0,
             () => _applier?.Backlog ?? 0);
     }
 
