@@ -52,6 +52,14 @@ internal sealed class EngineHarness : IAsyncDisposable
         return harness;
     }
 
+    /// <summary>A started harness whose engine runs on <paramref name="time"/> (a FakeTimeProvider moves it).</summary>
+    public static EngineHarness Start(EngineOptions options, TimeProvider time)
+    {
+        var harness = new EngineHarness(options, [], time: time);
+        harness.Open();
+        return harness;
+    }
+
     /// <summary>A started harness whose engine logs to <paramref name="logger"/>.</summary>
     public static EngineHarness Start(EngineOptions options, ILogger<WriteEngine> logger)
     {

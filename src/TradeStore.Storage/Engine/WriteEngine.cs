@@ -138,7 +138,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             _index.Load(_database);
             _applier = new JournalApplier(_database, _log, _lastSeq, _options.MaxApplyBacklog, _logger, _metrics, Notify);
             _applier.Start();
-            _flusher = new TradeStateFlusher(_database, _options.StateFlushInterval, _logger, _metrics, seq => _applier.WaitApplied(seq, ApplyWait));
+            _flusher = new TradeStateFlusher(_database, _options.StateFlushInterval, _logger, _metrics, _time, seq => _applier.WaitApplied(seq, ApplyWait));
             _flusher.Start();
             Log.EngineStarted(_logger, _index.Count, _index.LiveCount, _index.IdempotencyKeyCount, _lastSeq,
                 (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
