@@ -27,7 +27,7 @@ public sealed record LogRecord(long Seq, long Term, ReadOnlyMemory<byte> Payload
 /// <c>u32 payloadLength | u32 crc32c | i64 seq | i64 term | payload | zero padding to 8 bytes</c>. The checksum covers
 /// the length, seq, term and payload.
 /// </summary>
-public static class LogRecordFormat
+internal static class LogRecordFormat
 {
     /// <summary>Bytes before the payload.</summary>
     public const int HeaderSize = 24;
