@@ -21,13 +21,9 @@ internal sealed class TradeStateFlusher : IDisposable
 
     private const string StagingTable = "trade_state_flush_staging";
 
-    // Account, symbol, side and created_at never change after the create.
-    private const string UpdateFromStaging = $"""
-        UPDATE trade_state SET version = s.version, last_seq = s.last_seq, quantity = s.quantity, price = s.price,
-            filled_quantity = s.filled_quantity, filled_notional = s.filled_notional, status = s.status, venue = s.venue,
-            trader = s.trader, executed_at = s.executed_at, updated_at = s.updated_at
-        FROM {StagingTable} s WHERE trade_state.trade_id = s.trade_id
-        """;
+    // The fixed fields (account, symbol, side, created_at) never change after the create.
+    private static readonly string UpdateFromStaging =
+        $"UPDATE trade_state SET {TradeStateRow.UpdateSet("s")} FROM {StagingTable} s WHERE trade_state.trade_id = s.trade_id";
 
     /// <summary>
     /// By design the flusher is busy at most a quarter of the time: the next flush waits three times as long as the last
@@ -96,15 +92,15 @@ internal sealed class TradeStateFlusher : IDisposable
         {
             // By design the checkpoint is a parameter: a constant seq bound lets DuckDB skip the journal before it.
             command.CommandText = $"""
-                SELECT {TradeQueries.StateColumns}, NOT EXISTS (SELECT 1 FROM trade_state s WHERE s.trade_id = t.trade_id) AS created
-                FROM ({TradeStateCheckpoint.TailQuery("$checkpoint")}) t
+                SELECT {TradeStateRow.Columns}, NOT EXISTS (SELECT 1 FROM trade_state s WHERE s.trade_id = t.trade_id) AS created
+                FROM ({TradeStateRow.TailQuery("$checkpoint")}) t
                 """;
             command.Parameters.Add(new DuckDBParameter("checkpoint", checkpoint));
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                var state = TradeQueries.ReadState(reader);
-                tail[state.TradeId] = new PendingState(state, reader.GetBoolean(16));
+                var state = TradeStateRow.Read(reader);
+                tail[state.TradeId] = new PendingState(state, reader.GetBoolean(TradeStateRow.Count));
                 last = Math.Max(last, state.LastSeq);
             }
         }
@@ -355,7 +351,7 @@ internal sealed class TradeStateFlusher : IDisposable
                 {
                     if (pending.Created)
                     {
-                        AppendState(appender, pending.State);
+                        TradeStateRow.Append(appender, pending.State);
                     }
                     else
                     {
@@ -372,7 +368,7 @@ internal sealed class TradeStateFlusher : IDisposable
                     {
                         if (!pending.Created)
                         {
-                            AppendState(appender, pending.State);
+                            TradeStateRow.Append(appender, pending.State);
                         }
                     }
                 }
@@ -389,28 +385,6 @@ internal sealed class TradeStateFlusher : IDisposable
             transaction.TryRollback();
             throw;
         }
-    }
-
-    private static void AppendState(DuckDBAppender appender, Trade s)
-    {
-        var row = appender.CreateRow()
-            .AppendValue(s.TradeId)
-            .AppendValue(s.Version)
-            .AppendValue(s.LastSeq)
-            .AppendValue(s.Account)
-            .AppendValue(s.Symbol)
-            .AppendValue(s.Side.ToCode())
-            .AppendValue(s.Quantity)
-            .AppendValue(s.Price)
-            .AppendValue(s.FilledQuantity)
-            .AppendValue(s.FilledNotional)
-            .AppendValue(s.Status.ToCode())
-            .AppendValue(s.Venue)
-            .AppendValue(s.Trader)
-            .AppendValue(s.ExecutedAt.UtcDateTime)
-            .AppendValue(s.CreatedAt.UtcDateTime)
-            .AppendValue(s.UpdatedAt.UtcDateTime);
-        row.EndRow();
     }
 
     private void Execute(string sql, DuckDBTransaction? transaction = null)
