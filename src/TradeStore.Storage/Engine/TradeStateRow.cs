@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Data.Common;
 using DuckDB.NET.Data;
 using TradeStore.Core.Trades;
@@ -21,9 +20,8 @@ public static class TradeStateRow
 
     private const string UpdatedAtColumn = "updated_at";
 
-    /// <summary>Where each state field is in a row of <see cref="Columns"/> (by reference: a field is one object).</summary>
-    private static readonly FrozenDictionary<TradeField, int> Ordinals =
-        TradeFields.State.Select((field, index) => (field, index)).ToFrozenDictionary<(TradeField field, int index), TradeField, int>(f => f.field, f => Identity.Length + f.index, ReferenceEqualityComparer.Instance);
+    /// <summary>The state fields in row order; a field's ordinal is its place here after <see cref="Identity"/>.</summary>
+    private static readonly TradeField[] StateFields = [.. TradeFields.State];
 
     /// <summary>The columns of <c>trade_state</c>, in table order (the Appender writes them in this order).</summary>
     public static IReadOnlyList<string> ColumnNames { get; } = [.. Identity, .. TradeFields.State.Select(f => f.Column), UpdatedAtColumn];
@@ -78,8 +76,8 @@ public static class TradeStateRow
     {
         public string? Text(TradeField field)
         {
-            var ordinal = Ordinals[field];
-            if (reader.IsDBNull(ordinal))
+            var ordinal = Ordinal(field);
+            if (field.Type == TradeFieldType.OptionalText && reader.IsDBNull(ordinal))
             {
                 return null;
             }
@@ -88,8 +86,22 @@ public static class TradeStateRow
             return intern is null ? text : intern(text);
         }
 
-        public decimal Decimal(TradeField field) => reader.GetDecimal(Ordinals[field]);
+        public decimal Decimal(TradeField field) => reader.GetDecimal(Ordinal(field));
 
-        public DateTimeOffset Timestamp(TradeField field) => JournalColumns.Utc(reader.GetDateTime(Ordinals[field]));
+        public DateTimeOffset Timestamp(TradeField field) => JournalColumns.Utc(reader.GetDateTime(Ordinal(field)));
+
+        /// <summary>By design a scan of a dozen references, not a dictionary: it runs a dozen times per row at start-up.</summary>
+        private static int Ordinal(TradeField field)
+        {
+            for (var i = 0; i < StateFields.Length; i++)
+            {
+                if (ReferenceEquals(StateFields[i], field))
+                {
+                    return Identity.Length + i;
+                }
+            }
+
+            throw new ArgumentException($"{field.Column} is not a state field of the trade_state row.", nameof(field));
+        }
     }
 }
