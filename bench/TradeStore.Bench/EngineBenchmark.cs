@@ -9,6 +9,7 @@ using TradeStore.Storage;
 using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Engine;
 using TradeStore.Storage.Migrations;
+using TradeStore.TestSupport;
 
 namespace TradeStore.Bench;
 
@@ -86,7 +87,8 @@ public static class EngineBenchmark
         using var log = JournalLog.Open(JournalLog.DirectoryFor(database.Path), new JournalLogOptions { Durability = options.Durability });
         var index = new StateIndex();
         var applies = new BatchCounter();
-        var engine = new WriteEngine(database, index, new EngineOptions { MaxBatchSize = options.MaxBatchSize, QueueCapacity = options.QueueCapacity, StateFlushInterval = options.StateFlushInterval ?? new EngineOptions().StateFlushInterval }, [applies], log: log);
+        using var meters = new TestMeters();
+        var engine = new WriteEngine(database, index, new EngineOptions { MaxBatchSize = options.MaxBatchSize, QueueCapacity = options.QueueCapacity, StateFlushInterval = options.StateFlushInterval ?? new EngineOptions().StateFlushInterval }, meters.Factory, [applies], log: log);
         engine.Start();
         var workload = new Workload(options.Workload);
         using var commits = new CommitListener();

@@ -4,6 +4,7 @@ using TradeStore.Core.Trades;
 using TradeStore.Storage;
 using TradeStore.Storage.Engine;
 using TradeStore.Storage.Migrations;
+using TradeStore.TestSupport;
 
 namespace TradeStore.Bench;
 
@@ -65,7 +66,8 @@ public static class IndexBenchmark
         var before = GC.GetTotalMemory(forceFullCollection: true);
         var index = new StateIndex();
         var loading = Stopwatch.StartNew();
-        var engine = new WriteEngine(database, index, new Core.Options.EngineOptions());
+        using var meters = new TestMeters();
+        var engine = new WriteEngine(database, index, new Core.Options.EngineOptions(), meters.Factory);
         engine.Start();
         loading.Stop();
         var after = GC.GetTotalMemory(forceFullCollection: true);

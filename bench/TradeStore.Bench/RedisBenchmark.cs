@@ -10,6 +10,7 @@ using TradeStore.Redis.Projection;
 using TradeStore.Storage;
 using TradeStore.Storage.Engine;
 using TradeStore.Storage.Migrations;
+using TradeStore.TestSupport;
 
 namespace TradeStore.Bench;
 
@@ -39,8 +40,9 @@ public static class RedisBenchmark
         DuckDbSchema.MigrateToLatest(database);
         var redisOptions = Options.Create(new RedisOptions { Connection = options.Connection, KeyPrefix = prefix, MaxBatchSize = options.MaxBatchSize });
         await using var connection = RedisConnection.Create(redisOptions.Value);
-        using var projector = new RedisProjector(connection, database, redisOptions, NullLogger<RedisProjector>.Instance);
-        var engine = new WriteEngine(database, new StateIndex(), new EngineOptions { MaxBatchSize = 1000 }, [projector]);
+        using var meters = new TestMeters();
+        using var projector = new RedisProjector(connection, database, redisOptions, new RedisMetrics(meters.Factory), NullLogger<RedisProjector>.Instance);
+        var engine = new WriteEngine(database, new StateIndex(), new EngineOptions { MaxBatchSize = 1000 }, meters.Factory, [projector]);
 
         var delay = new LatencyRecorder();
         using var listener = new MeterListener();

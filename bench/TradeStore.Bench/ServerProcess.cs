@@ -1,20 +1,22 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using TradeStore.TestSupport;
 
 namespace TradeStore.Bench;
 
 /// <summary>
-/// <c>tradestore serve</c> as a child process of this same executable, on a free loopback port and a fresh data
-/// directory; it reads the usual configuration (appsettings, <c>--config</c>, .env, TRADESTORE__ variables), so Redis
-/// and ClickHouse take part when they are configured. Stopped with SIGTERM (graceful drain) when disposed.
+/// <c>tradestore serve</c> as a child process (the one wrapper, <see cref="TradeStoreProcess"/>, running the
+/// <c>tradestore.dll</c> copied beside this tool) on a free loopback port and a fresh data directory; it reads the usual
+/// configuration (appsettings, <c>--config</c>, .env, TRADESTORE__ variables), so Redis and ClickHouse take part when
+/// they are configured. Stopped with SIGTERM (graceful drain) when disposed. Adds what a benchmark reads of it.
 /// </summary>
 internal sealed class ServerProcess : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly Queue<string> _lastLines = new();
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
 
-    private ServerProcess(Process process, Uri url)
+    private readonly TradeStoreProcess _process;
+
+    private ServerProcess(TradeStoreProcess process, Uri url)
     {
         _process = process;
         Url = url;
@@ -25,69 +27,29 @@ internal sealed class ServerProcess : IAsyncDisposable
     /// <param name="environment">Extra environment variables for the child (TRADESTORE__X__Y overrides).</param>
     public static async Task<ServerProcess> StartAsync(string dataDirectory, string? configFile, IReadOnlyDictionary<string, string> environment, TextWriter output, CancellationToken cancellationToken)
     {
-        var port = FreePort();
+        var port = FreePort.Next();
         var url = new Uri($"http://127.0.0.1:{port}/");
-        // The server is the real `tradestore` (its assembly is copied beside this tool's), run as `dotnet tradestore.dll`.
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "tradestore.dll"));
-        foreach (var argument in new[] { "serve", "--data", dataDirectory, "--urls", $"http://127.0.0.1:{port}" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
+        List<string> arguments = ["serve", "--data", dataDirectory, "--urls", $"http://127.0.0.1:{port}"];
         if (configFile is not null)
         {
-            start.ArgumentList.Add("--config");
-            start.ArgumentList.Add(Path.GetFullPath(configFile));
+            arguments.AddRange(["--config", Path.GetFullPath(configFile)]);
         }
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the server process.");
-        var server = new ServerProcess(process, url);
-        process.OutputDataReceived += (_, e) => server.Keep(e.Data);
-        process.ErrorDataReceived += (_, e) => server.Keep(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
-        using var probe = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(90))
+        var started = Stopwatch.StartNew();
+        var process = TradeStoreProcess.Start(arguments, Environment.CurrentDirectory, environment.ToDictionary(),
+            assembly: Path.Combine(AppContext.BaseDirectory, "tradestore.dll"), inheritSettings: true);
+        try
         {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"The server exited with code {process.ExitCode} before answering:{Environment.NewLine}{server.Tail()}");
-            }
-
-            try
-            {
-                using var response = await probe.GetAsync("health/live", cancellationToken);
-                if (response.IsSuccessStatusCode)
-                {
-                    output.WriteLine($"server: pid {process.Id} answering at {url} after {deadline.Elapsed.TotalSeconds:0.0} s");
-                    return server;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-            }
-
-            await Task.Delay(200, cancellationToken);
+            await process.WaitUntilAnsweringAsync(new Uri(url, "health/live").ToString(), StartTimeout);
+        }
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
         }
 
-        await server.DisposeAsync();
-        throw new TimeoutException($"The server did not answer within 90 s:{Environment.NewLine}{server.Tail()}");
+        output.WriteLine($"server: pid {process.Id} answering at {url} after {started.Elapsed.TotalSeconds:0.0} s");
+        return new ServerProcess(process, url);
     }
 
     /// <summary>
@@ -149,56 +111,18 @@ internal sealed class ServerProcess : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
-            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            {
-                await kill.WaitForExitAsync();
-            }
-
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            _process.Signal(15); // SIGTERM: the graceful drain
             try
             {
-                await _process.WaitForExitAsync(timeout.Token);
+                await _process.WaitForExitAsync(StopTimeout);
             }
-            catch (OperationCanceledException)
+            catch (TimeoutException)
             {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
+                // Killed by the wrapper; the benchmark's figures are already taken.
             }
         }
 
-        _process.Dispose();
-    }
-
-    private void Keep(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_lastLines)
-        {
-            _lastLines.Enqueue(line);
-            if (_lastLines.Count > 40)
-            {
-                _lastLines.Dequeue();
-            }
-        }
-    }
-
-    private string Tail()
-    {
-        lock (_lastLines)
-        {
-            return string.Join(Environment.NewLine, _lastLines);
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        await _process.DisposeAsync();
     }
 }
 

@@ -13,6 +13,7 @@ using TradeStore.Core.Trades;
 using TradeStore.Storage;
 using TradeStore.Storage.Engine;
 using TradeStore.Storage.Migrations;
+using TradeStore.TestSupport;
 
 namespace TradeStore.Bench;
 
@@ -62,7 +63,8 @@ public static class SyncBenchmark
         await ClickHouseSchema.MigrateToLatestAsync(client, clickHouse.Database, cancellationToken);
         var recorded = new RecordedTimes((long)(options.Rate * duration.TotalSeconds * 1.2) + 10_000);
         var signal = new SyncSignal();
-        var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), [signal, recorded]);
+        using var meters = new TestMeters();
+        var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), meters.Factory, [signal, recorded]);
         var daemonLag = new LatencyRecorder();
         long batches = 0, batchEvents = 0;
         using var listener = new MeterListener();
@@ -83,7 +85,7 @@ public static class SyncBenchmark
 
         var wrapped = Options.Create(clickHouse);
         var service = new ClickHouseSyncService(client, database, signal, new ClickHouseSyncState(signal, wrapped, TimeProvider.System),
-            new ClickHouseMetrics(signal), wrapped, Options.Create(new StorageOptions { AutoMigrate = false }), TimeProvider.System,
+            new ClickHouseMetrics(signal, meters.Factory), wrapped, Options.Create(new StorageOptions { AutoMigrate = false }), TimeProvider.System,
             options.Verbose ? new TextWriterLogger<ClickHouseSyncService>(output) : NullLogger<ClickHouseSyncService>.Instance);
         engine.Start();
         await service.StartAsync(cancellationToken);

@@ -13,9 +13,9 @@ public sealed class ClickHouseMetrics
 
     private static readonly IReadOnlyList<int> BatchBuckets = [1, 10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000];
 
-    public ClickHouseMetrics(SyncSignal signal, IMeterFactory? meterFactory = null)
+    public ClickHouseMetrics(SyncSignal signal, IMeterFactory meterFactory)
     {
-        var meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        var meter = meterFactory.Create(MeterName);
         Lag = meter.CreateHistogram("tradestore.sync.lag", "s", "Time from an event's recorded_at until its INSERT into ClickHouse returned.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LagBuckets });
         BatchSize = meter.CreateHistogram("tradestore.sync.batch.size", "{event}", "Events per ClickHouse INSERT.",

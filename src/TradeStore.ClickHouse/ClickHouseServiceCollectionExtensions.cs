@@ -41,6 +41,7 @@ public static class ClickHouseServiceCollectionExtensions
         services.TryAddSingleton<SyncSignal>();
         services.AddSingleton<ICommitObserver>(sp => sp.GetRequiredService<SyncSignal>());
         services.TryAddSingleton<ClickHouseSyncState>();
+        services.AddMetrics();
         services.TryAddSingleton<ClickHouseMetrics>();
         services.TryAddSingleton<ClickHouseSyncService>();
         services.AddHostedService(sp => sp.GetRequiredService<ClickHouseSyncService>());

@@ -9,7 +9,7 @@ namespace TradeStore.Redis;
 /// trailing zeros (never floats), times as ISO 8601 UTC with microseconds, enums as <see cref="TradeCodes"/>.
 /// One place, so the projector, rebuild, verify, tail and recovery agree byte for byte.
 /// </summary>
-public static class RedisFormat
+internal static class RedisFormat
 {
     private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
 

@@ -29,6 +29,8 @@ public static class RedisServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddTradeStoreRedisProjection(this IServiceCollection services)
     {
+        services.AddMetrics();
+        services.TryAddSingleton<RedisMetrics>();
         services.TryAddSingleton<RedisProjector>();
         services.AddSingleton<ICommitObserver>(sp => sp.GetRequiredService<RedisProjector>());
         services.AddHostedService(sp => sp.GetRequiredService<RedisProjector>());

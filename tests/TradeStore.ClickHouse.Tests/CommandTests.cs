@@ -173,7 +173,8 @@ public sealed class CommandTests
     private static async Task<IReadOnlyList<Position>> PositionsAsync(DuckDbDatabase database)
     {
         var index = new StateIndex();
-        await using var engine = new WriteEngine(database, index, new TradeStore.Core.Options.EngineOptions());
+        using var meters = new TestMeters();
+        await using var engine = new WriteEngine(database, index, new TradeStore.Core.Options.EngineOptions(), meters.Factory);
         engine.Start();
         return new TradeQueries(database, index).GetPositions(null);
     }

@@ -4,6 +4,7 @@ using TradeStore.Redis.Projection;
 using TradeStore.Storage;
 using TradeStore.Storage.Engine;
 using TradeStore.Storage.Migrations;
+using TradeStore.TestSupport;
 
 namespace TradeStore.Redis.Tests;
 
@@ -12,8 +13,11 @@ public sealed class EngineScope : IAsyncDisposable
 {
     private readonly Dictionary<string, Trade> _states = new(StringComparer.Ordinal);
 
-    private EngineScope(DuckDbDatabase database, RedisConnection connection, RedisProjector projector, WriteEngine engine)
+    private readonly TestMeters _meters;
+
+    private EngineScope(DuckDbDatabase database, RedisConnection connection, RedisProjector projector, WriteEngine engine, TestMeters meters)
     {
+        _meters = meters;
         Database = database;
         Connection = connection;
         Projector = projector;
@@ -39,10 +43,11 @@ public sealed class EngineScope : IAsyncDisposable
         DuckDbSchema.MigrateToLatest(database);
         var connection = redis.Connection();
         var projector = redis.Projector(database, connection, maxBatchSize);
-        var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), [projector]);
+        var meters = new TestMeters();
+        var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), meters.Factory, [projector]);
         engine.Start();
         await projector.StartAsync(TestContext.Current.CancellationToken);
-        return new EngineScope(database, connection, projector, engine);
+        return new EngineScope(database, connection, projector, engine, meters);
     }
 
     /// <summary>Submits the commands concurrently (so the engine groups them into batches) and records the outcomes.</summary>
@@ -69,5 +74,6 @@ public sealed class EngineScope : IAsyncDisposable
         Projector.Dispose();
         await Connection.DisposeAsync();
         Database.Dispose();
+        _meters.Dispose();
     }
 }

@@ -13,6 +13,7 @@ namespace TradeStore.Redis.Tests;
 public sealed class RedisScope : IAsyncDisposable
 {
     private readonly bool _ownsMultiplexer;
+    private readonly TestMeters _meters = new();
 
     private RedisScope(string endpoint, ConnectionMultiplexer multiplexer, string prefix, bool ownsMultiplexer)
     {
@@ -55,7 +56,7 @@ public sealed class RedisScope : IAsyncDisposable
     });
 
     public RedisProjector Projector(DuckDbDatabase database, RedisConnection connection, int maxBatchSize = 1000) =>
-        new(connection, database, Options(maxBatchSize), NullLogger<RedisProjector>.Instance);
+        new(connection, database, Options(maxBatchSize), new RedisMetrics(_meters.Factory), NullLogger<RedisProjector>.Instance);
 
     public RedisConnection Connection() => RedisConnection.Create(Options().Value);
 
@@ -117,6 +118,8 @@ public sealed class RedisScope : IAsyncDisposable
         {
             await Multiplexer.DisposeAsync();
         }
+
+        _meters.Dispose();
     }
 }
 

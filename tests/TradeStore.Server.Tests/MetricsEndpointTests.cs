@@ -89,15 +89,37 @@ public sealed class MetricsEndpointTests : IDisposable
         Assert.Equal("gauge", families["tradestore_state_flush_lag"].Type);
     }
 
-    [Theory]
-    [InlineData("tradestore.write.commands", "{command}", true, "tradestore_write_commands_total")]
-    [InlineData("tradestore.write.commit.duration", "s", false, "tradestore_write_commit_duration_seconds")]
-    [InlineData("tradestore.sync.lag", "s", false, "tradestore_sync_lag_seconds")]
-    [InlineData("dotnet.gc.heap.total_allocated", "By", true, "dotnet_gc_heap_total_allocated_bytes_total")]
-    [InlineData("tradestore.redis.errors_total", null, true, "tradestore_redis_errors_total")]
-    [InlineData("weird-name.x", "ms", false, "weird_name_x_milliseconds")]
-    public void PrometheusName_OpenTelemetryConventions(string instrument, string? unit, bool monotonic, string expected) =>
-        Assert.Equal(expected, Metrics.MeterBridge.PrometheusName(instrument, unit, monotonic));
+    [Fact]
+    public async Task Metrics_SecondScrape_SeesMeasurementsMadeAfterTheFirst()
+    {
+        await using var app = await TestHostFactory.StartAsync(_data.Path);
+        using var client = app.GetTestClient();
+        using var meter = new Meter("TradeStore.Tests.Fresh");
+        var counter = meter.CreateCounter<long>("tradestore.test.fresh", "{event}", "Events counted by a test.");
+        counter.Add(3);
+        var first = PrometheusText.Parse(await client.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
+
+        counter.Add(2);
+        var second = PrometheusText.Parse(await client.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
+
+        Assert.Equal(3, Assert.Single(first["tradestore_test_fresh_total"].Samples).Value);
+        Assert.Equal(5, Assert.Single(second["tradestore_test_fresh_total"].Samples).Value);
+    }
+
+    [Fact]
+    public async Task Metrics_ProcessStartTime_IsTheStartOfThisProcess()
+    {
+        await using var app = await TestHostFactory.StartAsync(_data.Path);
+        using var client = app.GetTestClient();
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+
+        var families = PrometheusText.Parse(await client.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
+
+        var started = DateTimeOffset.FromUnixTimeMilliseconds((long)(Assert.Single(families["process_start_time_seconds"].Samples).Value * 1000));
+        Assert.Equal(new DateTimeOffset(process.StartTime.ToUniversalTime()), started, TimeSpan.FromSeconds(1));
+        Assert.True(Assert.Single(families["process_cpu_seconds_total"].Samples).Value > 0, "process_cpu_seconds_total is 0");
+        Assert.True(Assert.Single(families["process_working_set_bytes"].Samples).Value > 0, "process_working_set_bytes is 0");
+    }
 
     [Fact]
     public async Task Metrics_DependencyHealth_PublishedAsGauge()

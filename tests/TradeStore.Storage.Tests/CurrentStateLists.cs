@@ -17,7 +17,7 @@ internal static class CurrentStateLists
     {
         using var connection = database.OpenConnection();
         using var command = connection.CreateCommand();
-        var sql = new StringBuilder($"SELECT {TradeQueries.StateColumns} FROM current_trade_state WHERE status <> 'deleted'");
+        var sql = new StringBuilder($"SELECT {TradeStateRow.Columns} FROM current_trade_state WHERE status <> 'deleted'");
         void Add(string condition, string name, object value)
         {
             sql.Append(" AND ").Append(condition);
@@ -61,7 +61,7 @@ internal static class CurrentStateLists
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            trades.Add(TradeQueries.ReadState(reader));
+            trades.Add(TradeStateRow.Read(reader));
         }
 
         return trades;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
 using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.Engine;
@@ -20,6 +21,24 @@ public sealed class DeferredStateTests
     private static readonly EngineOptions NeverFlush = new() { StateFlushInterval = TimeSpan.FromHours(1) };
 
     private static CreateTrade Buy(string id, string account = "ACC") => new(id, account, "AAPL", Side.Buy, 100, 10);
+
+    [Fact]
+    public async Task StateFlush_EngineClockPassesTheInterval_WritesTradeState()
+    {
+        // An hour's interval on a clock that moves only when the test moves it: a flush can come from this clock alone.
+        var clock = new FakeTimeProvider();
+        await using var harness = EngineHarness.Start(NeverFlush, clock);
+        await Ok(harness.Submit(Buy("C1")));
+        await Ok(harness.Submit(Buy("C2")));
+
+        await Eventually.TrueAsync(() =>
+        {
+            clock.Advance(NeverFlush.StateFlushInterval);
+            return harness.Scalar("SELECT count(*) FROM trade_state") == 2;
+        }, describe: () => $"trade_state holds {harness.Scalar("SELECT count(*) FROM trade_state")} of 2 trades after the clock passed the interval");
+
+        Assert.Equal(2, harness.Scalar("SELECT last_seq FROM sync_checkpoints WHERE sink = 'trade_state'"));
+    }
 
     [Fact]
     public async Task SubmitAsync_BeforeAnyFlush_ReadsExactWhileTableLagsAndStopFlushesIt()
@@ -129,7 +148,8 @@ public sealed class DeferredStateTests
         Assert.True(report.IsHealthy, report.Describe());
 
         var index = new StateIndex();
-        await using var engine = new WriteEngine(database, index, new EngineOptions { StateFlushInterval = TimeSpan.FromMilliseconds(20) });
+        using var meters = new TestMeters();
+        await using var engine = new WriteEngine(database, index, new EngineOptions { StateFlushInterval = TimeSpan.FromMilliseconds(20) }, meters.Factory);
         engine.Start();
         var queries = new TradeQueries(database, index);
         foreach (var (id, trade) in expected)

@@ -12,12 +12,15 @@ namespace TradeStore.Storage.Tests;
 internal sealed class EngineHarness : IAsyncDisposable
 {
     private readonly TempDirectory _directory = new("engine");
+    private readonly TestMeters _meters = new();
     private readonly EngineOptions _options;
     private readonly ICommitObserver[] _observers;
     private readonly ILogger<WriteEngine>? _logger;
+    private readonly TimeProvider? _time;
 
-    private EngineHarness(EngineOptions options, ICommitObserver[] observers, ILogger<WriteEngine>? logger = null)
+    private EngineHarness(EngineOptions options, ICommitObserver[] observers, ILogger<WriteEngine>? logger = null, TimeProvider? time = null)
     {
+        _time = time;
         _options = options;
         _observers = observers;
         _logger = logger;
@@ -45,6 +48,14 @@ internal sealed class EngineHarness : IAsyncDisposable
     public static EngineHarness Start(EngineOptions? options = null, params ICommitObserver[] observers)
     {
         var harness = new EngineHarness(options ?? new EngineOptions(), observers);
+        harness.Open();
+        return harness;
+    }
+
+    /// <summary>A started harness whose engine runs on <paramref name="time"/> (a FakeTimeProvider moves it).</summary>
+    public static EngineHarness Start(EngineOptions options, TimeProvider time)
+    {
+        var harness = new EngineHarness(options, [], time: time);
         harness.Open();
         return harness;
     }
@@ -107,6 +118,7 @@ internal sealed class EngineHarness : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await CloseAsync();
+        _meters.Dispose();
         _directory.Dispose();
     }
 
@@ -115,7 +127,7 @@ internal sealed class EngineHarness : IAsyncDisposable
         DatabaseAsIs = DuckDbDatabase.Open(_directory.DatabasePath);
         DuckDbSchema.MigrateToLatest(DatabaseAsIs);
         Index = new StateIndex();
-        Engine = new WriteEngine(DatabaseAsIs, Index, _options, _observers, _logger);
+        Engine = new WriteEngine(DatabaseAsIs, Index, _options, _meters.Factory, _observers, _logger, _time);
         Queries = new TradeQueries(DatabaseAsIs, Index, Engine);
         Engine.Start();
     }

@@ -239,7 +239,8 @@ public sealed class JournalLogTests : IDisposable
             using var log = JournalLog.Open(LogPath, new JournalLogOptions { SegmentBytes = 16 * 1024 });
             // Holds the applier inside its last notification, so no checkpoint writes the database file while it is copied.
             using var hold = new HoldAtSeq(1500);
-            var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), [hold], log: log);
+            using var meters = new TestMeters();
+            var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), meters.Factory, [hold], log: log);
             engine.Start();
             for (var i = 0; i < 1500; i++)
             {
@@ -259,7 +260,8 @@ public sealed class JournalLogTests : IDisposable
         Assert.True(recycled, "no segment was recycled: the test needs more events than the segments hold");
         using var killed = DuckDbDatabase.Open(Path.Combine(data, "killed", "tradestore.duckdb"));
         var index = new StateIndex();
-        await using var restarted = new WriteEngine(killed, index, new EngineOptions());
+        using var restartMeters = new TestMeters();
+        await using var restarted = new WriteEngine(killed, index, new EngineOptions(), restartMeters.Factory);
 
         restarted.Start();
 

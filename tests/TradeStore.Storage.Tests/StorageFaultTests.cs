@@ -24,7 +24,8 @@ public sealed class StorageFaultTests
         var checkLogger = new FakeLogger<DuckDbHealthCheck>();
         var check = new DuckDbHealthCheck(database, checkLogger);
         var acknowledged = new List<string>();
-        await using (var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), [], logger))
+        using var meters = new TestMeters();
+        await using (var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), meters.Factory, [], logger))
         {
             engine.Start();
             Assert.True((await engine.SubmitAsync(Buy("before"), TestContext.Current.CancellationToken)).Succeeded);

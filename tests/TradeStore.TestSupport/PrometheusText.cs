@@ -5,7 +5,8 @@ namespace TradeStore.TestSupport;
 
 /// <summary>
 /// A strict reader of the Prometheus text exposition format (version 0.0.4): every sample belongs to a
-/// family announced by <c># HELP</c> and <c># TYPE</c>, names and labels are well-formed, values are numbers.
+/// family announced by <c># TYPE</c> before it, every family has one <c># HELP</c> (before or after its TYPE, as the
+/// format allows), names and labels are well-formed, values are numbers.
 /// Throws <see cref="FormatException"/> naming the line that breaks a rule.
 /// </summary>
 public static partial class PrometheusText
@@ -34,7 +35,17 @@ public static partial class PrometheusText
             {
                 var parts = line[7..].Split(' ', 2);
                 RequireName(parts[0], lineNumber, line);
-                help[parts[0]] = parts.Length > 1 ? parts[1] : string.Empty;
+                var helpText = parts.Length > 1 ? parts[1] : string.Empty;
+                if (!help.TryAdd(parts[0], helpText))
+                {
+                    throw Error(lineNumber, line, "a second HELP line for the same family");
+                }
+
+                if (families.TryGetValue(parts[0], out var typed))
+                {
+                    families[parts[0]] = typed with { Help = helpText };
+                }
+
                 continue;
             }
 
@@ -47,12 +58,7 @@ public static partial class PrometheusText
                 }
 
                 RequireName(parts[0], lineNumber, line);
-                if (!help.TryGetValue(parts[0], out var helpText))
-                {
-                    throw Error(lineNumber, line, "TYPE without a HELP line before it");
-                }
-
-                if (!families.TryAdd(parts[0], new Family(parts[0], parts[1], helpText, [])))
+                if (!families.TryAdd(parts[0], new Family(parts[0], parts[1], help.GetValueOrDefault(parts[0], string.Empty), [])))
                 {
                     throw Error(lineNumber, line, "a second TYPE line for the same family");
                 }
@@ -85,6 +91,11 @@ public static partial class PrometheusText
             }
 
             family.Samples.Add(new Sample(name, labels, value));
+        }
+
+        if (families.Keys.FirstOrDefault(name => !help.ContainsKey(name)) is { } withoutHelp)
+        {
+            throw new FormatException($"family {withoutHelp} has a TYPE line but no HELP line");
         }
 
         return families;

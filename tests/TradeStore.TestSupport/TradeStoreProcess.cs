@@ -5,8 +5,9 @@ using System.Text;
 namespace TradeStore.TestSupport;
 
 /// <summary>
-/// The real <c>tradestore</c> executable run as a child process, for tests that need a process boundary:
-/// signals, crashes, file locks. Output is captured for assertions and failure messages.
+/// The real <c>tradestore</c> executable run as a child process, for tests that need a process boundary
+/// (signals, crashes, file locks) and for <c>tradestore-bench</c>, whose HTTP benchmarks measure a real <c>serve</c>:
+/// the one wrapper of that process. Output is captured for assertions and failure messages.
 /// </summary>
 public sealed partial class TradeStoreProcess : IAsyncDisposable
 {
@@ -71,8 +72,12 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
 
     /// <param name="appHost">Run the native launcher instead of <c>dotnet tradestore.dll</c>.</param>
     /// <param name="assembly">The managed assembly to run with <c>dotnet</c>; default <see cref="CliPath"/>.</param>
+    /// <param name="inheritSettings">
+    /// Keep this process's <c>TRADESTORE__</c> variables for the child (the bench's server reads the usual configuration);
+    /// by default they are removed, so a test's child never picks up this machine's settings.
+    /// </param>
     public static TradeStoreProcess Start(IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string>? environment = null, bool appHost = false,
-        string? assembly = null)
+        string? assembly = null, bool inheritSettings = false)
     {
         var start = new ProcessStartInfo(appHost ? AppHostPath : "dotnet")
         {
@@ -91,8 +96,8 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
 
-        // The child must not pick up this machine's TradeStore settings.
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("TRADESTORE__", StringComparison.OrdinalIgnoreCase)).ToList())
+        // A test's child must not pick up this machine's TradeStore settings.
+        foreach (var key in start.Environment.Keys.Where(k => !inheritSettings && k.StartsWith("TRADESTORE__", StringComparison.OrdinalIgnoreCase)).ToList())
         {
             start.Environment.Remove(key);
         }

@@ -18,7 +18,7 @@ namespace TradeStore.ClickHouse.Migrations;
 /// newest row per version wins (<c>ReplacingMergeTree(recorded_us)</c>, read with <c>FINAL</c>). ClickHouse 18.16
 /// deletes only through asynchronous mutations, so a deleted row could still be read right after a down.
 /// </remarks>
-public sealed partial class ClickHouseMigrationTarget : IMigrationTarget
+internal sealed partial class ClickHouseMigrationTarget : IMigrationTarget
 {
     private const string BookkeepingDdl = """
         CREATE TABLE IF NOT EXISTS schema_migrations

@@ -8,7 +8,7 @@ namespace TradeStore.ClickHouse.Rows;
 /// already sent; for an INSERT that ClickHouse may have applied that would be a duplicate. A second send fails
 /// instead, and the sync daemon settles the outcome from ClickHouse's <c>max(seq)</c>.
 /// </summary>
-public sealed class SendOnceContent : HttpContent
+internal sealed class SendOnceContent : HttpContent
 {
     private readonly ReadOnlyMemory<byte> _body;
     private int _sent;

@@ -5,7 +5,7 @@ namespace TradeStore.ClickHouse.Sync;
 /// halves after a failure (a smaller INSERT is likelier to get through a struggling server) and decays when
 /// batches are small, always within [min, max].
 /// </summary>
-public sealed class AdaptiveBatchSize
+internal sealed class AdaptiveBatchSize
 {
     private readonly int _min;
     private readonly int _max;

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 namespace TradeStore.ClickHouse.Sync;
 
 /// <summary>ClickHouse holds events the journal does not: the two belong to different databases. The daemon pauses rather than guess.</summary>
-public sealed class SyncConflictException(string message) : Exception(message);
+internal sealed class SyncConflictException(string message) : Exception(message);
 
 /// <summary>Names the kind of a sync failure (the <c>kind</c> tag of <c>tradestore.sync.failures</c>) and words it for an operator.</summary>
 public static class SyncFailures

@@ -20,7 +20,11 @@ public enum TradeFieldType
 /// <param name="Column">snake_case column name, as in the migrations (ClickHouse stores a timestamp as <c>{Column}_us</c>).</param>
 /// <param name="Name">camelCase name of the Redis hash field and the change-stream field.</param>
 /// <param name="Value">The field's value in a trade: a <see cref="string"/>, <see cref="decimal"/> or <see cref="DateTimeOffset"/> by <paramref name="Type"/>.</param>
-public sealed record TradeField(string Column, string Name, TradeFieldType Type, Func<Trade, object?> Value);
+public sealed record TradeField(string Column, string Name, TradeFieldType Type, Func<Trade, object?> Value)
+{
+    /// <summary>Set by the create and never changed after it (an update of a stored row leaves it alone).</summary>
+    public bool Fixed { get; init; }
+}
 
 /// <summary>Where <see cref="TradeFields.Create"/> reads a trade's state fields from (a DuckDB row, a ClickHouse row, a Redis hash).</summary>
 public interface ITradeFieldSource
@@ -43,9 +47,9 @@ public interface ITradeFieldSource
 /// </summary>
 public static class TradeFields
 {
-    public static readonly TradeField Account = new("account", "account", TradeFieldType.Text, t => t.Account);
-    public static readonly TradeField Symbol = new("symbol", "symbol", TradeFieldType.Text, t => t.Symbol);
-    public static readonly TradeField Side = new("side", "side", TradeFieldType.Text, t => t.Side.ToCode());
+    public static readonly TradeField Account = new("account", "account", TradeFieldType.Text, t => t.Account) { Fixed = true };
+    public static readonly TradeField Symbol = new("symbol", "symbol", TradeFieldType.Text, t => t.Symbol) { Fixed = true };
+    public static readonly TradeField Side = new("side", "side", TradeFieldType.Text, t => t.Side.ToCode()) { Fixed = true };
     public static readonly TradeField Quantity = new("quantity", "quantity", TradeFieldType.Decimal, t => t.Quantity);
     public static readonly TradeField Price = new("price", "price", TradeFieldType.Decimal, t => t.Price);
     public static readonly TradeField FilledQuantity = new("filled_quantity", "filledQuantity", TradeFieldType.Decimal, t => t.FilledQuantity);
@@ -54,7 +58,7 @@ public static class TradeFields
     public static readonly TradeField Venue = new("venue", "venue", TradeFieldType.OptionalText, t => t.Venue);
     public static readonly TradeField Trader = new("trader", "trader", TradeFieldType.OptionalText, t => t.Trader);
     public static readonly TradeField ExecutedAt = new("executed_at", "executedAt", TradeFieldType.Timestamp, t => t.ExecutedAt);
-    public static readonly TradeField CreatedAt = new("created_at", "createdAt", TradeFieldType.Timestamp, t => t.CreatedAt);
+    public static readonly TradeField CreatedAt = new("created_at", "createdAt", TradeFieldType.Timestamp, t => t.CreatedAt) { Fixed = true };
 
     /// <summary>The state fields, in the order of the <c>trade_state</c> columns after <c>trade_id, version, last_seq</c>.</summary>
     public static IReadOnlyList<TradeField> State { get; } =

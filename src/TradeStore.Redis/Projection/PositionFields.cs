@@ -7,7 +7,7 @@ namespace TradeStore.Redis.Projection;
 /// derived net quantity and average price: a batch adds exact decimal deltas to the sums (computed here, never
 /// with Lua floats), so the projection stays equal to a recomputation from DuckDB however it was built.
 /// </summary>
-public static class PositionFields
+internal static class PositionFields
 {
     public const string Net = ":net";
     public const string AveragePrice = ":avgPrice";

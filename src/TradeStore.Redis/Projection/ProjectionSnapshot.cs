@@ -28,11 +28,11 @@ public sealed record ProjectionSnapshot(long LastSeq, IReadOnlyList<Trade> Trade
         using (var command = connection.CreateCommand())
         {
             command.Transaction = transaction;
-            command.CommandText = $"SELECT {TradeQueries.StateColumns} FROM current_trade_state WHERE status <> 'deleted' ORDER BY trade_id";
+            command.CommandText = $"SELECT {TradeStateRow.Columns} FROM current_trade_state WHERE status <> 'deleted' ORDER BY trade_id";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                trades.Add(TradeQueries.ReadState(reader));
+                trades.Add(TradeStateRow.Read(reader));
             }
         }
 

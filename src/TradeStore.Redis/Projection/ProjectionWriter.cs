@@ -4,7 +4,7 @@ using TradeStore.Core.Trades;
 namespace TradeStore.Redis.Projection;
 
 /// <summary>What one attempt to apply a batch found.</summary>
-public enum ApplyOutcome
+internal enum ApplyOutcome
 {
     /// <summary>The batch is in Redis; the checkpoint is its last <c>seq</c>.</summary>
     Applied,
@@ -20,7 +20,7 @@ public enum ApplyOutcome
 }
 
 /// <summary>The outcome and Redis's checkpoint after it.</summary>
-public readonly record struct ApplyResult(ApplyOutcome Outcome, long Checkpoint);
+internal readonly record struct ApplyResult(ApplyOutcome Outcome, long Checkpoint);
 
 /// <summary>
 /// Applies one contiguous run of journal events to Redis as ONE Lua script: trade hashes, positions, change-stream
@@ -28,7 +28,7 @@ public readonly record struct ApplyResult(ApplyOutcome Outcome, long Checkpoint)
 /// computed here in exact decimals from the sums read just before, and the script writes them only if those sums
 /// are unchanged (compare-and-set), which keeps a concurrent rebuild safe.
 /// </summary>
-public sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
+internal sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
 {
     /// <summary>
     /// The position sums this writer last wrote. By design a cache only saves the read round trip: the script

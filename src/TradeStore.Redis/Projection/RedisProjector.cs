@@ -34,7 +34,6 @@ public sealed record RedisProjectionStatus(long Checkpoint, long JournalSeq, Tim
 /// </summary>
 public sealed class RedisProjector : BackgroundService, ICommitObserver
 {
-    private static readonly ConcurrentDictionary<RedisProjector, bool> Running = new();
     private static readonly TimeSpan IdleCheck = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan DuckDbCheckpointInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan FinalFlushTimeout = TimeSpan.FromSeconds(2);
@@ -53,6 +52,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
     private readonly ProjectionWriter _writer;
     private readonly RedisOptions _options;
     private readonly ILogger<RedisProjector> _logger;
+    private readonly RedisMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ResiliencePipeline _retry;
     private readonly ConcurrentQueue<IReadOnlyList<TradeEvent>> _committed = new();
@@ -71,16 +71,9 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
     private long _lastErrorTicks;
     private bool _countCatchUp = true;
 
-    static RedisProjector()
+    public RedisProjector(RedisConnection connection, DuckDbDatabase database, IOptions<RedisOptions> options, RedisMetrics metrics, ILogger<RedisProjector> logger, TimeProvider? timeProvider = null)
     {
-        RedisMetrics.Meter.CreateObservableGauge("tradestore.redis.lag.events", () => Running.Keys.Sum(p => p.Status.LagEvents), "{event}",
-            "Journal events not yet projected to Redis.");
-        RedisMetrics.Meter.CreateObservableGauge("tradestore.redis.lag", () => Running.Keys.Select(p => p.Status.Lag.TotalSeconds).DefaultIfEmpty(0).Max(), "s",
-            "Age of the oldest journal event not yet projected to Redis.");
-    }
-
-    public RedisProjector(RedisConnection connection, DuckDbDatabase database, IOptions<RedisOptions> options, ILogger<RedisProjector> logger, TimeProvider? timeProvider = null)
-    {
+        _metrics = metrics;
         _connection = connection;
         _database = database;
         _journal = new JournalReader(database);
@@ -168,7 +161,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
-        Running[this] = true;
+        _metrics.Started(this);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -184,7 +177,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
         finally
         {
             await FinalFlushAsync();
-            Running.TryRemove(this, out _);
+            _metrics.Stopped(this);
         }
     }
 
@@ -269,11 +262,11 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
                         var now = _time.GetUtcNow();
                         foreach (var e in events)
                         {
-                            RedisMetrics.Delay.Record((now - e.RecordedAt).TotalSeconds);
+                            _metrics.Delay.Record((now - e.RecordedAt).TotalSeconds);
                         }
 
-                        RedisMetrics.Batches.Add(1);
-                        RedisMetrics.Events.Add(events.Count);
+                        _metrics.Batches.Add(1);
+                        _metrics.Events.Add(events.Count);
                         break;
                     case ApplyOutcome.CheckpointMoved:
                         Log.CheckpointMoved(_logger, checkpoint, result.Checkpoint);
@@ -298,7 +291,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            RedisMetrics.Failures.Add(1);
+            _metrics.Failures.Add(1);
             Volatile.Write(ref _lastError, ex.Message);
             Volatile.Write(ref _lastErrorTicks, _time.GetUtcNow().UtcTicks);
             // By design the checkpoint is re-read after any failure: whether the last script ran is unknown.
@@ -367,7 +360,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
         var checkpoint = value.IsNull ? 0 : long.Parse((string)value!, CultureInfo.InvariantCulture);
         if (_countCatchUp || checkpoint != _recordedCheckpoint)
         {
-            RedisMetrics.CatchUps.Add(1);
+            _metrics.CatchUps.Add(1);
             _countCatchUp = false;
         }
         var journalLast = _journal.LastSeq();
@@ -485,7 +478,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
 
     public override void Dispose()
     {
-        Running.TryRemove(this, out _);
+        _metrics.Stopped(this);
         base.Dispose();
     }
 }

@@ -23,10 +23,10 @@ public sealed class ChangeFeed : ICommitObserver
     private int _streams;
     private long _laggingDisconnects;
 
-    public ChangeFeed(IOptions<ChangeFeedOptions> options, IMeterFactory? meterFactory = null)
+    public ChangeFeed(IOptions<ChangeFeedOptions> options, IMeterFactory meterFactory)
     {
         _options = options.Value;
-        var meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        var meter = meterFactory.Create(MeterName);
         meter.CreateObservableGauge("tradestore.changes.subscribers", () => Volatile.Read(ref _streams), "{subscriber}",
             "Open GET /v1/changes streams.");
         meter.CreateObservableGauge("tradestore.changes.queued", () => Volatile.Read(ref _subscribers).Sum(s => (long)s.Queued), "{event}",

@@ -1,13 +1,18 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Prometheus;
+using OpenTelemetry.Metrics;
 using TradeStore.Server.Configuration;
 
 namespace TradeStore.Server.Metrics;
 
 /// <summary>
-/// Wires <c>GET /metrics</c> (Prometheus text format) into the host when <c>Server:MetricsEnabled</c> is on.
+/// Wires <c>GET /metrics</c> (Prometheus text format) into the host when <c>Server:MetricsEnabled</c> is on, through
+/// OpenTelemetry's Prometheus exporter: every <c>System.Diagnostics.Metrics</c> meter named <c>TradeStore.*</c>
+/// (including <see cref="ProcessMetrics"/>), the runtime's <c>System.Runtime</c> meter and ASP.NET Core's request
+/// metrics. Instrument <c>tradestore.write.commit.duration</c> (unit <c>s</c>) is exported as
+/// <c>tradestore_write_commit_duration_seconds</c>, a counter gets <c>_total</c>.
 /// Who may read it is <c>Security:Metrics</c> (default: loopback callers without a key, admin keys from anywhere).
 /// </summary>
 public static class MetricsEndpoint
@@ -17,6 +22,12 @@ public static class MetricsEndpoint
     /// <summary>How often the readiness checks run for <c>tradestore.health.status</c>.</summary>
     public static readonly TimeSpan HealthPeriod = TimeSpan.FromSeconds(15);
 
+    /// <summary>The meters that reach <c>/metrics</c> (<c>*</c> is a wildcard).</summary>
+    public static readonly IReadOnlyList<string> Meters = ["TradeStore.*", "System.Runtime", "Microsoft.AspNetCore.Hosting"];
+
+    /// <summary>Buckets of a histogram in seconds that advises none (HTTP durations and ours advise their own).</summary>
+    private static readonly double[] SecondsBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
     public static void AddServices(IServiceCollection services, TradeStoreSettings settings)
     {
         if (!settings.Server.MetricsEnabled)
@@ -24,22 +35,40 @@ public static class MetricsEndpoint
             return;
         }
 
-        PrometheusExport.EnsureConfigured();
         services.AddMetrics();
         services.AddSingleton<HealthMetrics>();
+        services.AddSingleton<ProcessMetrics>();
         services.AddSingleton<IHealthCheckPublisher>(provider => provider.GetRequiredService<HealthMetrics>());
         services.Configure<HealthCheckPublisherOptions>(options =>
         {
             options.Delay = TimeSpan.FromSeconds(1);
             options.Period = HealthPeriod;
         });
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter([.. Meters])
+            .AddInstrumentation(provider => provider.GetRequiredService<ProcessMetrics>())
+            .AddView(DefaultSecondsBuckets)
+            .AddPrometheusExporter(options =>
+            {
+                // Every scrape sees the values of that moment (the 300 ms default cache would answer older ones).
+                options.ScrapeResponseCacheDurationMilliseconds = 0;
+                // The names and labels Prometheus rules and dashboards read: no otel_scope_* labels, no target_info.
+                options.ScopeInfoEnabled = false;
+                options.TargetInfoEnabled = false;
+            }));
     }
 
     public static void Map(WebApplication app, TradeStoreSettings settings)
     {
         if (settings.Server.MetricsEnabled)
         {
-            app.MapMetrics(Path).RequireAuthorization(Security.SecurityPolicies.Metrics);
+            app.MapPrometheusScrapingEndpoint(Path).RequireAuthorization(Security.SecurityPolicies.Metrics);
         }
     }
+
+    /// <summary>Sub-second buckets for a histogram in seconds without advice; <see langword="null"/> leaves the rest alone.</summary>
+    private static MetricStreamConfiguration? DefaultSecondsBuckets(Instrument instrument) =>
+        instrument is Histogram<double> { Unit: "s", Advice.HistogramBucketBoundaries: null } or Histogram<double> { Unit: "s", Advice: null }
+            ? new ExplicitBucketHistogramConfiguration { Boundaries = SecondsBuckets }
+            : null;
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using DuckDB.NET.Data;
+using TradeStore.Core.Trades;
 using TradeStore.Storage.Engine;
 
 namespace TradeStore.Storage.CommitLog;
@@ -82,25 +83,19 @@ public static class TailTruncation
         try
         {
             const string Affected = "SELECT DISTINCT trade_id FROM trade_events WHERE seq > $keep";
-            const string Latest = """
-                SELECT trade_id, version, seq, account, symbol, side, quantity, price, filled_quantity, filled_notional,
-                       status, venue, trader, executed_at, created_at, recorded_at
+            // Rows shaped as trade_state (TradeStateRow): the latest kept event of each trade the cut touches.
+            var latest = $"""
+                SELECT trade_id, version, seq AS last_seq, {TradeFields.StateColumnList}, recorded_at AS updated_at
                 FROM trade_events
                 WHERE seq <= $keep AND trade_id IN (SELECT DISTINCT trade_id FROM trade_events WHERE seq > $keep)
                 QUALIFY row_number() OVER (PARTITION BY trade_id ORDER BY version DESC) = 1
                 """;
             var trades = Scalar(connection, transaction, $"SELECT count(*) FROM ({Affected})", keep);
             // By design UPDATE, not delete and insert: DuckDB checks a primary key eagerly within one transaction.
+            Execute(connection, transaction, $"UPDATE trade_state SET {TradeStateRow.UpdateSet("l")} FROM ({latest}) l WHERE trade_state.trade_id = l.trade_id", keep);
             Execute(connection, transaction, $"""
-                UPDATE trade_state SET version = l.version, last_seq = l.seq, account = l.account, symbol = l.symbol, side = l.side,
-                    quantity = l.quantity, price = l.price, filled_quantity = l.filled_quantity, filled_notional = l.filled_notional,
-                    status = l.status, venue = l.venue, trader = l.trader, executed_at = l.executed_at, created_at = l.created_at,
-                    updated_at = l.recorded_at
-                FROM ({Latest}) l WHERE trade_state.trade_id = l.trade_id
-                """, keep);
-            Execute(connection, transaction, $"""
-                INSERT INTO trade_state ({TradeStateCheckpoint.TableColumns})
-                SELECT * FROM ({Latest}) l WHERE l.trade_id NOT IN (SELECT trade_id FROM trade_state)
+                INSERT INTO trade_state ({TradeStateRow.Columns})
+                SELECT {TradeStateRow.Columns} FROM ({latest}) l WHERE l.trade_id NOT IN (SELECT trade_id FROM trade_state)
                 """, keep);
             Execute(connection, transaction, """
                 DELETE FROM trade_state WHERE trade_id IN (SELECT DISTINCT trade_id FROM trade_events WHERE seq > $keep)

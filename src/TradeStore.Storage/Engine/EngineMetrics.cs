@@ -42,9 +42,9 @@ internal sealed class EngineMetrics : IDisposable
     private readonly Histogram<double> _applyDuration;
     private readonly Counter<long> _applyFailures;
 
-    public EngineMetrics(Func<int> queueDepth, Func<long> stateLag, IMeterFactory? meterFactory = null, Func<long>? applyBacklog = null)
+    public EngineMetrics(IMeterFactory meterFactory, Func<int> queueDepth, Func<long> stateLag, Func<long>? applyBacklog = null)
     {
-        _meter = meterFactory?.Create(EngineMetricsNames.Meter) ?? new Meter(EngineMetricsNames.Meter);
+        _meter = meterFactory.Create(EngineMetricsNames.Meter);
         _commands = _meter.CreateCounter<long>(EngineMetricsNames.Commands, "{command}", "Commands decided by the writer, by type and outcome.");
         _batchSize = _meter.CreateHistogram(EngineMetricsNames.BatchSize, "{command}", "Commands per committed batch.",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] });

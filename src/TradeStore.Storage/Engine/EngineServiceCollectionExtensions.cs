@@ -20,15 +20,17 @@ public static class EngineServiceCollectionExtensions
     public static IServiceCollection AddTradeStoreEngine(this IServiceCollection services)
     {
         services.AddOptions<EngineOptions>();
+        services.AddMetrics();
+        services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<StateIndex>();
         services.TryAddSingleton(sp => new WriteEngine(
             sp.GetRequiredService<DuckDbDatabase>(),
             sp.GetRequiredService<StateIndex>(),
             sp.GetRequiredService<IOptions<EngineOptions>>().Value,
+            sp.GetRequiredService<IMeterFactory>(),
             sp.GetServices<ICommitObserver>(),
             sp.GetService<ILogger<WriteEngine>>(),
-            sp.GetService<TimeProvider>(),
-            sp.GetService<IMeterFactory>(),
+            sp.GetRequiredService<TimeProvider>(),
             sp.GetService<CommitLog.JournalLog>())
         {
             Replication = sp.GetService<IJournalReplication>(),

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using TradeStore.Core.Trades;
-using TradeStore.Storage.Journal;
 
 namespace TradeStore.Storage.Engine;
 
@@ -137,29 +136,14 @@ public sealed class StateIndex
 
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = $"SELECT {TradeQueries.StateColumns} FROM current_trade_state";
+            command.CommandText = $"SELECT {TradeStateRow.Columns} FROM current_trade_state";
             using var reader = command.ExecuteReader();
             // By design account, symbol, venue and trader strings are shared: millions of trades use a few thousand of each.
             var strings = new Dictionary<string, string>(StringComparer.Ordinal);
+            Func<string, string> intern = text => Intern(strings, text);
             while (reader.Read())
             {
-                var trade = new Trade(
-                    TradeId: reader.GetString(0),
-                    Account: Intern(strings, reader.GetString(1)),
-                    Symbol: Intern(strings, reader.GetString(2)),
-                    Side: TradeCodes.ParseSide(reader.GetString(3)),
-                    Quantity: reader.GetDecimal(4),
-                    Price: reader.GetDecimal(5),
-                    FilledQuantity: reader.GetDecimal(6),
-                    FilledNotional: reader.GetDecimal(7),
-                    Status: TradeCodes.ParseStatus(reader.GetString(8)),
-                    Venue: reader.IsDBNull(9) ? null : Intern(strings, reader.GetString(9)),
-                    Trader: reader.IsDBNull(10) ? null : Intern(strings, reader.GetString(10)),
-                    ExecutedAt: JournalColumns.Utc(reader.GetDateTime(11)),
-                    Version: reader.GetInt64(12),
-                    LastSeq: reader.GetInt64(13),
-                    CreatedAt: JournalColumns.Utc(reader.GetDateTime(14)),
-                    UpdatedAt: JournalColumns.Utc(reader.GetDateTime(15)));
+                var trade = TradeStateRow.Read(reader, intern);
                 trades[trade.TradeId] = trade;
                 if (trade.Status == TradeStatus.Deleted)
                 {

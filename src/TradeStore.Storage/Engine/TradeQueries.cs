@@ -14,11 +14,6 @@ namespace TradeStore.Storage.Engine;
 /// </summary>
 public sealed class TradeQueries(DuckDbDatabase database, StateIndex index, WriteEngine? engine = null) : ITradeQueries
 {
-    /// <summary>The state columns (of <c>trade_state</c> or <c>current_trade_state</c>) in the order <see cref="ReadState"/> reads them.</summary>
-    public const string StateColumns =
-        "trade_id, account, symbol, side, quantity, price, filled_quantity, filled_notional, status, " +
-        "venue, trader, executed_at, version, last_seq, created_at, updated_at";
-
     private readonly JournalReader _journal = new(database);
 
     public Trade? GetTrade(string tradeId) => index.GetLive(tradeId);
@@ -61,25 +56,6 @@ public sealed class TradeQueries(DuckDbDatabase database, StateIndex index, Writ
 
         return new TradePage(trades, next);
     }
-
-    /// <summary>Reads a row whose first columns are <see cref="StateColumns"/>.</summary>
-    public static Trade ReadState(System.Data.Common.DbDataReader reader) => new(
-        TradeId: reader.GetString(0),
-        Account: reader.GetString(1),
-        Symbol: reader.GetString(2),
-        Side: TradeCodes.ParseSide(reader.GetString(3)),
-        Quantity: reader.GetDecimal(4),
-        Price: reader.GetDecimal(5),
-        FilledQuantity: reader.GetDecimal(6),
-        FilledNotional: reader.GetDecimal(7),
-        Status: TradeCodes.ParseStatus(reader.GetString(8)),
-        Venue: reader.IsDBNull(9) ? null : reader.GetString(9),
-        Trader: reader.IsDBNull(10) ? null : reader.GetString(10),
-        ExecutedAt: JournalColumns.Utc(reader.GetDateTime(11)),
-        Version: reader.GetInt64(12),
-        LastSeq: reader.GetInt64(13),
-        CreatedAt: JournalColumns.Utc(reader.GetDateTime(14)),
-        UpdatedAt: JournalColumns.Utc(reader.GetDateTime(15)));
 
     /// <summary>Opaque to clients: base64url of the last row's executed_at (microseconds) and trade id.</summary>
     internal static string EncodeCursor(DateTimeOffset executedAt, string tradeId)

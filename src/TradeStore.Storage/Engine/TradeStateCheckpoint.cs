@@ -11,19 +11,6 @@ namespace TradeStore.Storage.Engine;
 /// </summary>
 internal static class TradeStateCheckpoint
 {
-    /// <summary>Columns of <c>trade_state</c> in table order.</summary>
-    public const string TableColumns =
-        "trade_id, version, last_seq, account, symbol, side, quantity, price, filled_quantity, filled_notional, " +
-        "status, venue, trader, executed_at, created_at, updated_at";
-
-    /// <summary>The latest state of each trade with events after <paramref name="afterSeq"/> (a parameter or SQL expression), as <c>trade_state</c> rows.</summary>
-    public static string TailQuery(string afterSeq) => $"""
-        SELECT trade_id, version, seq AS last_seq, account, symbol, side, quantity, price, filled_quantity, filled_notional,
-               status, venue, trader, executed_at, created_at, recorded_at AS updated_at
-        FROM trade_events WHERE seq > {afterSeq}
-        QUALIFY row_number() OVER (PARTITION BY trade_id ORDER BY seq DESC) = 1
-        """;
-
     public static long Read(DuckDBConnection connection, DuckDBTransaction? transaction)
     {
         using var command = connection.CreateCommand();
@@ -58,7 +45,7 @@ internal static class TradeStateCheckpoint
         using (var command = connection.CreateCommand())
         {
             command.Transaction = transaction;
-            command.CommandText = $"INSERT OR REPLACE INTO trade_state ({TableColumns}) SELECT {TableColumns} FROM ({TailQuery("$checkpoint")})";
+            command.CommandText = $"INSERT OR REPLACE INTO trade_state ({TradeStateRow.Columns}) SELECT {TradeStateRow.Columns} FROM ({TradeStateRow.TailQuery("$checkpoint")})";
             command.Parameters.Add(new DuckDBParameter("checkpoint", checkpoint));
             command.ExecuteNonQuery();
         }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using DuckDB.NET.Data;
 using Microsoft.Extensions.Logging;
 using TradeStore.Core.Trades;
@@ -13,6 +12,7 @@ namespace TradeStore.Storage.Engine;
 /// and at shutdown. By design: a state write costs mostly per transaction (about 1 ms per table appended to, plus a
 /// full scan for the update), not per row, so doing it rarely for many rows is what takes it off the latency path.
 /// Reads stay exact meanwhile: the state index is updated by the writer, <c>current_trade_state</c> overlays the journal.
+/// Every timestamp, deadline and wait goes through the engine's <see cref="TimeProvider"/>, so a test can move its clock.
 /// </summary>
 internal sealed class TradeStateFlusher : IDisposable
 {
@@ -21,13 +21,9 @@ internal sealed class TradeStateFlusher : IDisposable
 
     private const string StagingTable = "trade_state_flush_staging";
 
-    // Account, symbol, side and created_at never change after the create.
-    private const string UpdateFromStaging = $"""
-        UPDATE trade_state SET version = s.version, last_seq = s.last_seq, quantity = s.quantity, price = s.price,
-            filled_quantity = s.filled_quantity, filled_notional = s.filled_notional, status = s.status, venue = s.venue,
-            trader = s.trader, executed_at = s.executed_at, updated_at = s.updated_at
-        FROM {StagingTable} s WHERE trade_state.trade_id = s.trade_id
-        """;
+    // The fixed fields (account, symbol, side, created_at) never change after the create.
+    private static readonly string UpdateFromStaging =
+        $"UPDATE trade_state SET {TradeStateRow.UpdateSet("s")} FROM {StagingTable} s WHERE trade_state.trade_id = s.trade_id";
 
     /// <summary>
     /// By design the flusher is busy at most a quarter of the time: the next flush waits three times as long as the last
@@ -46,6 +42,7 @@ internal sealed class TradeStateFlusher : IDisposable
     private readonly ILogger _logger;
     private readonly EngineMetrics _metrics;
     private readonly Func<long, bool> _waitApplied;
+    private readonly TimeProvider _time;
     private readonly object _gate = new();
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -66,8 +63,10 @@ internal sealed class TradeStateFlusher : IDisposable
     /// flush never records a <c>trade_state</c> checkpoint ahead of the journal rows DuckDB holds (the states come from
     /// acknowledgements, which the journal log makes durable before DuckDB has them).
     /// </param>
-    public TradeStateFlusher(DuckDbDatabase database, TimeSpan interval, ILogger logger, EngineMetrics metrics, Func<long, bool>? waitApplied = null)
+    /// <param name="time">The clock of the interval, the pacing and the retry back-off.</param>
+    public TradeStateFlusher(DuckDbDatabase database, TimeSpan interval, ILogger logger, EngineMetrics metrics, TimeProvider time, Func<long, bool>? waitApplied = null)
     {
+        _time = time;
         _waitApplied = waitApplied ?? (_ => true);
         _database = database;
         _interval = interval;
@@ -93,15 +92,15 @@ internal sealed class TradeStateFlusher : IDisposable
         {
             // By design the checkpoint is a parameter: a constant seq bound lets DuckDB skip the journal before it.
             command.CommandText = $"""
-                SELECT {TradeQueries.StateColumns}, NOT EXISTS (SELECT 1 FROM trade_state s WHERE s.trade_id = t.trade_id) AS created
-                FROM ({TradeStateCheckpoint.TailQuery("$checkpoint")}) t
+                SELECT {TradeStateRow.Columns}, NOT EXISTS (SELECT 1 FROM trade_state s WHERE s.trade_id = t.trade_id) AS created
+                FROM ({TradeStateRow.TailQuery("$checkpoint")}) t
                 """;
             command.Parameters.Add(new DuckDBParameter("checkpoint", checkpoint));
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                var state = TradeQueries.ReadState(reader);
-                tail[state.TradeId] = new PendingState(state, reader.GetBoolean(16));
+                var state = TradeStateRow.Read(reader);
+                tail[state.TradeId] = new PendingState(state, reader.GetBoolean(TradeStateRow.Count));
                 last = Math.Max(last, state.LastSeq);
             }
         }
@@ -112,7 +111,7 @@ internal sealed class TradeStateFlusher : IDisposable
             _pendingSeq = last;
             _flushedSeq = checkpoint;
             // The tail is already old: flush it soon.
-            _oldestPendingAt = tail.Count > 0 ? Stopwatch.GetTimestamp() - ToTicks(_interval) : 0;
+            _oldestPendingAt = tail.Count > 0 ? _time.GetTimestamp() - ToTicks(_interval) : 0;
             _started = true;
         }
 
@@ -142,7 +141,7 @@ internal sealed class TradeStateFlusher : IDisposable
             _pendingSeq = lastSeq;
             if (_oldestPendingAt == 0)
             {
-                _oldestPendingAt = Stopwatch.GetTimestamp();
+                _oldestPendingAt = _time.GetTimestamp();
             }
 
             if (wasEmpty || _pending.Count >= MaxPending)
@@ -171,7 +170,7 @@ internal sealed class TradeStateFlusher : IDisposable
 
     public void Dispose() => _connection?.Dispose();
 
-    private static long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
+    private long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
     private void Run()
     {
@@ -213,17 +212,30 @@ internal sealed class TradeStateFlusher : IDisposable
                     continue;
                 }
 
-                var now = Stopwatch.GetTimestamp();
+                var now = _time.GetTimestamp();
                 var due = Math.Max(_pending.Count >= MaxPending ? _retryAt : Math.Max(_oldestPendingAt + ToTicks(_interval), _retryAt), _pacedUntil);
                 if (now >= due)
                 {
                     return true;
                 }
 
-                Monitor.Wait(_gate, TimeSpan.FromSeconds((double)(due - now) / Stopwatch.Frequency) + TimeSpan.FromMilliseconds(1));
+                // The clock's timer pulses the gate when the flush is due (an Add or a stop pulses it sooner).
+                var wait = TimeSpan.FromSeconds((double)(due - now) / _time.TimestampFrequency) + TimeSpan.FromMilliseconds(1);
+                using (_time.CreateTimer(_ => Pulse(), null, wait, Timeout.InfiniteTimeSpan))
+                {
+                    Monitor.Wait(_gate);
+                }
             }
 
             return false;
+        }
+    }
+
+    private void Pulse()
+    {
+        lock (_gate)
+        {
+            Monitor.Pulse(_gate);
         }
     }
 
@@ -254,7 +266,7 @@ internal sealed class TradeStateFlusher : IDisposable
             return false;
         }
 
-        var started = Stopwatch.GetTimestamp();
+        var started = _time.GetTimestamp();
         try
         {
             Write(batch, seq);
@@ -280,17 +292,17 @@ internal sealed class TradeStateFlusher : IDisposable
     private void Succeeded(int rows, long seq, long started)
     {
         Interlocked.Exchange(ref _flushedSeq, seq);
-        var took = Stopwatch.GetTimestamp() - started;
+        var took = _time.GetTimestamp() - started;
         lock (_gate)
         {
-            _pacedUntil = Stopwatch.GetTimestamp() + Math.Min(took * PacingFactor, ToTicks(MaxPacing));
+            _pacedUntil = _time.GetTimestamp() + Math.Min(took * PacingFactor, ToTicks(MaxPacing));
             // Only now, after the commit: until then readers lay these states over the table.
             _inFlight = null;
             _failures = 0;
             _retryAt = 0;
         }
 
-        _metrics.StateFlushed(rows, Stopwatch.GetElapsedTime(started));
+        _metrics.StateFlushed(rows, _time.GetElapsedTime(started));
     }
 
     /// <summary>Whether the checkpoint shows the batch was committed although the call failed (outcome unknown).</summary>
@@ -324,7 +336,7 @@ internal sealed class TradeStateFlusher : IDisposable
             _failures++;
             var delay = TimeSpan.FromTicks(Math.Min(MaxRetryDelay.Ticks,
                 Math.Max(_interval.Ticks, MinRetryDelay.Ticks) * (1L << Math.Min(_failures - 1, 16))));
-            _retryAt = Stopwatch.GetTimestamp() + ToTicks(delay);
+            _retryAt = _time.GetTimestamp() + ToTicks(delay);
         }
     }
 
@@ -341,7 +353,7 @@ internal sealed class TradeStateFlusher : IDisposable
                 {
                     if (pending.Created)
                     {
-                        AppendState(appender, pending.State);
+                        TradeStateRow.Append(appender, pending.State);
                     }
                     else
                     {
@@ -358,7 +370,7 @@ internal sealed class TradeStateFlusher : IDisposable
                     {
                         if (!pending.Created)
                         {
-                            AppendState(appender, pending.State);
+                            TradeStateRow.Append(appender, pending.State);
                         }
                     }
                 }
@@ -375,28 +387,6 @@ internal sealed class TradeStateFlusher : IDisposable
             transaction.TryRollback();
             throw;
         }
-    }
-
-    private static void AppendState(DuckDBAppender appender, Trade s)
-    {
-        var row = appender.CreateRow()
-            .AppendValue(s.TradeId)
-            .AppendValue(s.Version)
-            .AppendValue(s.LastSeq)
-            .AppendValue(s.Account)
-            .AppendValue(s.Symbol)
-            .AppendValue(s.Side.ToCode())
-            .AppendValue(s.Quantity)
-            .AppendValue(s.Price)
-            .AppendValue(s.FilledQuantity)
-            .AppendValue(s.FilledNotional)
-            .AppendValue(s.Status.ToCode())
-            .AppendValue(s.Venue)
-            .AppendValue(s.Trader)
-            .AppendValue(s.ExecutedAt.UtcDateTime)
-            .AppendValue(s.CreatedAt.UtcDateTime)
-            .AppendValue(s.UpdatedAt.UtcDateTime);
-        row.EndRow();
     }
 
     private void Execute(string sql, DuckDBTransaction? transaction = null)

@@ -56,10 +56,10 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         DuckDbDatabase database,
         StateIndex index,
         EngineOptions options,
+        IMeterFactory meterFactory,
         IEnumerable<ICommitObserver>? observers = null,
         ILogger<WriteEngine>? logger = null,
         TimeProvider? timeProvider = null,
-        IMeterFactory? meterFactory = null,
         JournalLog? log = null)
     {
         // Without a log given, the engine opens (and owns) the one beside the database, with fsync durability.
@@ -78,7 +78,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             SingleWriter = false,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _metrics = new EngineMetrics(() => _queue.Reader.Count, () => _flusher is { } flusher ? Math.Max(0, LastSeq - flusher.FlushedSeq) : 0, meterFactory,
+        _metrics = new EngineMetrics(meterFactory, () => _queue.Reader.Count, () => _flusher is { } flusher ? Math.Max(0, LastSeq - flusher.FlushedSeq) : 0,
             () => _applier?.Backlog ?? 0);
     }
 
@@ -140,7 +140,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             _index.Load(_database);
             _applier = new JournalApplier(_database, _log, _lastSeq, _options.MaxApplyBacklog, _logger, _metrics, Notify);
             _applier.Start();
-            _flusher = new TradeStateFlusher(_database, _options.StateFlushInterval, _logger, _metrics, seq => _applier.WaitApplied(seq, ApplyWait));
+            _flusher = new TradeStateFlusher(_database, _options.StateFlushInterval, _logger, _metrics, _time, seq => _applier.WaitApplied(seq, ApplyWait));
             _flusher.Start();
             Log.EngineStarted(_logger, _index.Count, _index.LiveCount, _index.IdempotencyKeyCount, _lastSeq,
                 (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);

@@ -7,7 +7,7 @@ namespace TradeStore.Storage.Engine;
 /// first (index loaded before any request) and stops last (requests drained, then the queue committed and the
 /// database checkpointed).
 /// </summary>
-public sealed class WriteEngineService(WriteEngine engine) : IHostedService
+internal sealed class WriteEngineService(WriteEngine engine) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {

@@ -117,11 +117,8 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
                      || '), journal says version ' || l.version || ' (' || l.status || ', filled ' || l.filled_quantity || ')' END
             FROM state s {(sampled ? "LEFT" : "FULL OUTER")} JOIN latest l ON s.trade_id = l.trade_id
             WHERE s.trade_id IS NULL OR l.trade_id IS NULL
-               OR s.version <> l.version OR s.last_seq <> l.seq OR s.account <> l.account OR s.symbol <> l.symbol
-               OR s.side <> l.side OR s.quantity <> l.quantity OR s.price <> l.price
-               OR s.filled_quantity <> l.filled_quantity OR s.filled_notional <> l.filled_notional
-               OR s.status <> l.status OR s.venue IS DISTINCT FROM l.venue OR s.trader IS DISTINCT FROM l.trader
-               OR s.executed_at <> l.executed_at OR s.created_at <> l.created_at OR s.updated_at <> l.recorded_at
+               OR s.version <> l.version OR s.last_seq <> l.seq OR s.updated_at <> l.recorded_at
+               OR {string.Join(" OR ", TradeFields.State.Select(f => $"s.{f.Column} IS DISTINCT FROM l.{f.Column}"))}
             ORDER BY 1 LIMIT {Examples}
             """);
         if (mismatches.Count > 0)

@@ -7,7 +7,7 @@ namespace TradeStore.Storage.Journal;
 /// The column list of <c>trade_events</c> in table order, and the mapping of one row to a
 /// <see cref="TradeEvent"/>. One place, so the Appender, readers and exports cannot disagree.
 /// </summary>
-public static class JournalColumns
+internal static class JournalColumns
 {
     /// <summary>Columns of <c>trade_events</c>, in table order (the Appender writes them in this order).</summary>
     public const string List =

@@ -9,7 +9,7 @@ namespace TradeStore.Storage.Migrations;
 /// Migrations on DuckDB. Each migration runs in one transaction together with its <c>schema_migrations</c> row,
 /// so a failing script leaves the schema and the recorded version exactly as they were (DuckDB DDL is transactional).
 /// </summary>
-public sealed class DuckDbMigrationTarget(DuckDbDatabase database) : IMigrationTarget
+internal sealed class DuckDbMigrationTarget(DuckDbDatabase database) : IMigrationTarget
 {
     /// <summary>The bookkeeping table; created by <see cref="PrepareAsync"/>, never dropped by a migration.</summary>
     public const string BookkeepingDdl = """

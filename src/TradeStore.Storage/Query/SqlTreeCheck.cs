@@ -8,7 +8,7 @@ namespace TradeStore.Storage.Query;
 /// CTE of the query), and no DESCRIBE/SUMMARIZE/SHOW. The whole tree is walked, so subqueries, CTEs, window
 /// clauses and lambda bodies are checked alike.
 /// </summary>
-public sealed class SqlTreeCheck(QueryFunctionPolicy policy, IReadOnlySet<string> tables, IReadOnlySet<string> catalogRelations)
+internal sealed class SqlTreeCheck(QueryFunctionPolicy policy, IReadOnlySet<string> tables, IReadOnlySet<string> catalogRelations)
 {
     /// <summary>Why the statement is refused, naming the function or table; <see langword="null"/> when it may run.</summary>
     public string? Refusal(JsonElement statement)

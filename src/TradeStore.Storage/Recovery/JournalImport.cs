@@ -1,6 +1,7 @@
 using System.Globalization;
 using DuckDB.NET.Data;
 using TradeStore.Core.Trades;
+using TradeStore.Storage.Engine;
 using TradeStore.Storage.Journal;
 
 namespace TradeStore.Storage.Recovery;
@@ -97,10 +98,9 @@ public sealed class JournalImport : IDisposable
         ObjectDisposedException.ThrowIf(_appender is null, this);
         _appender.Dispose();
         _appender = null;
-        Execute("""
-            INSERT INTO trade_state
-            SELECT trade_id, version, seq, account, symbol, side, quantity, price, filled_quantity, filled_notional,
-                   status, venue, trader, executed_at, created_at, recorded_at
+        Execute($"""
+            INSERT INTO trade_state ({TradeStateRow.Columns})
+            SELECT trade_id, version, seq, {TradeFields.StateColumnList}, recorded_at
             FROM trade_events
             QUALIFY row_number() OVER (PARTITION BY trade_id ORDER BY version DESC) = 1
             """);

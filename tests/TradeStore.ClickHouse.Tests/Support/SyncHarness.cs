@@ -18,9 +18,12 @@ internal sealed class SyncHarness : IAsyncDisposable
     private readonly TempDirectory? _ownDirectory;
     private bool _syncStopped;
 
+    private readonly TestMeters _meters;
+
     private SyncHarness(string dataDirectory, TempDirectory? ownDirectory, DuckDbDatabase database, WriteEngine engine, StateIndex index, SyncSignal signal,
-        ClickHouseSyncState state, ClickHouseSyncService service, FakeLogger<ClickHouseSyncService> logger, ClickHouseOptions options)
+        ClickHouseSyncState state, ClickHouseSyncService service, FakeLogger<ClickHouseSyncService> logger, ClickHouseOptions options, TestMeters meters)
     {
+        _meters = meters;
         DataDirectory = dataDirectory;
         _ownDirectory = ownDirectory;
         Database = database;
@@ -78,15 +81,16 @@ internal sealed class SyncHarness : IAsyncDisposable
         DuckDbSchema.MigrateToLatest(db);
         var signal = new SyncSignal();
         var index = new StateIndex();
-        var engine = new WriteEngine(db, index, new EngineOptions(), [signal]);
+        var meters = new TestMeters();
+        var engine = new WriteEngine(db, index, new EngineOptions(), meters.Factory, [signal]);
         engine.Start();
         var wrapped = Microsoft.Extensions.Options.Options.Create(options);
         var state = new ClickHouseSyncState(signal, wrapped, TimeProvider.System);
         var logger = new FakeLogger<ClickHouseSyncService>();
-        var service = new ClickHouseSyncService(ClickHouseClient.Create(options), db, signal, state, new ClickHouseMetrics(signal), wrapped,
+        var service = new ClickHouseSyncService(ClickHouseClient.Create(options), db, signal, state, new ClickHouseMetrics(signal, meters.Factory), wrapped,
             Microsoft.Extensions.Options.Options.Create(new StorageOptions { AutoMigrate = autoMigrate }), TimeProvider.System, logger);
         await service.StartAsync(TestContext.Current.CancellationToken);
-        return new SyncHarness(directory, own, db, engine, index, signal, state, service, logger, options);
+        return new SyncHarness(directory, own, db, engine, index, signal, state, service, logger, options, meters);
     }
 
     /// <summary>Waits until the daemon's checkpoint reaches the journal's last seq.</summary>
@@ -119,6 +123,7 @@ internal sealed class SyncHarness : IAsyncDisposable
         Service.Dispose();
         await Engine.DisposeAsync();
         Database.Dispose();
+        _meters.Dispose();
         _ownDirectory?.Dispose();
     }
 }

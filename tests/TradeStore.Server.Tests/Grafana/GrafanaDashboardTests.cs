@@ -2,7 +2,6 @@ using System.Diagnostics.Metrics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.TestHost;
-using TradeStore.Server.Metrics;
 using TradeStore.TestSupport;
 
 namespace TradeStore.Server.Tests.Grafana;
@@ -14,6 +13,9 @@ public sealed partial class GrafanaDashboardTests
     public async Task Dashboard_EveryQueriedMetric_IsExportedByTheService()
     {
         using var data = new TempDirectory("grafana");
+        // Listening from before the host starts, so every instrument the scrape can show is seen.
+        var instruments = new HashSet<string>(StringComparer.Ordinal);
+        using var listener = ListenForInstruments(instruments);
         // Redis and ClickHouse configured (on closed ports), so their instruments exist too.
         await using var app = await TestHostFactory.StartAsync(data.Path, new()
         {
@@ -25,10 +27,20 @@ public sealed partial class GrafanaDashboardTests
         await api.CreateAsync("G-1");
         var scraped = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), TestContext.Current.CancellationToken);
 
-        var exported = TypeLine().Matches(scraped).Select(m => m.Groups[1].Value).ToHashSet();
-        exported.UnionWith(InstrumentNames());
+        var families = PrometheusText.Parse(scraped).Values;
+        var exported = families.Select(f => f.Name).Concat(families.SelectMany(f => f.Samples.Select(s => s.Name))).ToHashSet();
+        // Instruments not measured yet (cluster, change feed) are not scraped: their names come from the same convention,
+        // which must agree with every TradeStore name the exporter did write.
         var queried = QueriedNames();
 
+        string[] known;
+        lock (instruments)
+        {
+            known = [.. instruments];
+        }
+
+        Assert.Empty(exported.Where(name => name.StartsWith("tradestore_", StringComparison.Ordinal)).Except(known));
+        exported.UnionWith(known);
         Assert.Contains("tradestore_write_ack_latency_seconds_bucket", queried);
         Assert.Empty(queried.Except(exported));
     }
@@ -44,22 +56,33 @@ public sealed partial class GrafanaDashboardTests
         }
     }
 
-    /// <summary>The Prometheus names of every TradeStore instrument, as <see cref="MeterBridge"/> exports them.</summary>
-    private static HashSet<string> InstrumentNames()
+    /// <summary>
+    /// The Prometheus names of every TradeStore instrument under OpenTelemetry's convention: <c>.</c> becomes <c>_</c>,
+    /// the unit adds a suffix (<c>s</c> <c>_seconds</c>, <c>By</c> <c>_bytes</c>, none for <c>{annotations}</c>), a counter <c>_total</c>.
+    /// </summary>
+    private static MeterListener ListenForInstruments(HashSet<string> names)
     {
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        using var listener = new MeterListener
+        var listener = new MeterListener
         {
             InstrumentPublished = (instrument, _) =>
             {
-                if (!PrometheusExport.IsExported(instrument.Meter.Name))
+                if (!instrument.Meter.Name.StartsWith("TradeStore.", StringComparison.Ordinal))
                 {
                     return;
                 }
 
                 var type = instrument.GetType().GetGenericTypeDefinition();
-                var monotonic = type == typeof(Counter<>) || type == typeof(ObservableCounter<>);
-                var name = MeterBridge.PrometheusName(instrument.Name, instrument.Unit, monotonic);
+                var name = instrument.Name.Replace('.', '_') + instrument.Unit switch
+                {
+                    "s" => "_seconds",
+                    "By" => "_bytes",
+                    _ => string.Empty,
+                };
+                if (type == typeof(Counter<>) || type == typeof(ObservableCounter<>))
+                {
+                    name += "_total";
+                }
+
                 lock (names)
                 {
                     names.Add(name);
@@ -71,7 +94,7 @@ public sealed partial class GrafanaDashboardTests
             },
         };
         listener.Start();
-        return names;
+        return listener;
     }
 
     private static HashSet<string> QueriedNames()
@@ -104,9 +127,6 @@ public sealed partial class GrafanaDashboardTests
         var path = Path.Combine(directory!.FullName, "deploy", "grafana", "tradestore.json");
         return JsonDocument.Parse(File.ReadAllText(path)).RootElement.Clone();
     }
-
-    [GeneratedRegex(@"^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) ", RegexOptions.Multiline)]
-    private static partial Regex TypeLine();
 
     [GeneratedRegex(@"\b(?:tradestore|process|http)_[a-z0-9_]+(?=\{)")] // a metric name, always followed by its {job="$job"} selector
     private static partial Regex MetricName();
