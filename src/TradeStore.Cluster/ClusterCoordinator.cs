@@ -28,13 +28,15 @@ public sealed class ClusterCoordinator : BackgroundService
     private readonly EtcdClusterStore _store;
     private readonly AppliedSeq _appliedSeq;
     private readonly ILogger<ClusterCoordinator> _logger;
+    private readonly ClusterMetrics _metrics;
     private readonly TimeProvider _time;
     private long _leaseId;
     private string? _lastLeaderLogged;
 
-    public ClusterCoordinator(IOptions<ClusterOptions> options, ClusterState state, EtcdClusterStore store, AppliedSeq appliedSeq, ILogger<ClusterCoordinator> logger,
-        TimeProvider? timeProvider = null)
+    public ClusterCoordinator(IOptions<ClusterOptions> options, ClusterState state, EtcdClusterStore store, AppliedSeq appliedSeq, ClusterMetrics metrics,
+        ILogger<ClusterCoordinator> logger, TimeProvider? timeProvider = null)
     {
+        _metrics = metrics;
         _options = options.Value;
         _state = state;
         _store = store;
@@ -50,7 +52,6 @@ public sealed class ClusterCoordinator : BackgroundService
     {
         await Task.Yield();
         Log.Joining(_logger, _state.NodeName, _state.AdvertiseUrl, _store.Endpoints, _options.KeyPrefix, _options.LeaseTtl, _options.RenewInterval, _options.FenceMargin);
-        ClusterMetrics.Track(_state);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -73,7 +74,6 @@ public sealed class ClusterCoordinator : BackgroundService
         finally
         {
             await LeaveAsync();
-            ClusterMetrics.Untrack(_state);
         }
     }
 
@@ -159,12 +159,12 @@ public sealed class ClusterCoordinator : BackgroundService
 
         if (_state.IsLeader)
         {
-            ClusterMetrics.SetLag(_state, 0);
+            _metrics.SetLag(0);
         }
         else
         {
             var status = await _store.ReadStatusAsync(cancellationToken);
-            ClusterMetrics.SetLag(_state, status.Nodes.FirstOrDefault(n => n.Name == _state.NodeName)?.LagSeq ?? 0);
+            _metrics.SetLag(status.Nodes.FirstOrDefault(n => n.Name == _state.NodeName)?.LagSeq ?? 0);
         }
 
         return applied;

@@ -20,6 +20,8 @@ public static class ClusterServiceCollectionExtensions
         services.AddSingleton(_ => new EtcdClusterStore(options));
         services.AddSingleton(sp => new AppliedSeq(appliedSeq(sp)));
         services.AddSingleton(sp => new SyncReplicaSet(sp.GetRequiredService<EtcdClusterStore>(), sp.GetRequiredService<ClusterState>(), sp.GetRequiredService<ILogger<SyncReplicaSet>>()));
+        services.AddMetrics();
+        services.AddSingleton(sp => new ClusterMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<ClusterState>()));
         services.AddSingleton<ClusterCoordinator>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterCoordinator>());
         return services;

@@ -21,11 +21,16 @@ internal sealed class ClusterNode : IAsyncDisposable
         Clock = new LeaseClock(TimeProvider.System, Options.FenceMargin);
         State = new ClusterState(Options, Clock);
         Store = new EtcdClusterStore(Options);
+        Metrics = new ClusterMetrics(_meters.Factory, State);
         Coordinator = new ClusterCoordinator(Microsoft.Extensions.Options.Options.Create(Options), State, Store, new AppliedSeq(() => Interlocked.Read(ref _appliedSeq)),
-            NullLogger<ClusterCoordinator>.Instance);
+            Metrics, NullLogger<ClusterCoordinator>.Instance);
     }
 
+    private readonly TradeStore.TestSupport.TestMeters _meters = new();
+
     public ClusterOptions Options { get; }
+
+    public ClusterMetrics Metrics { get; }
 
     public LeaseClock Clock { get; }
 
@@ -62,6 +67,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         await StopAsync();
         Coordinator.Dispose();
         Store.Dispose();
+        _meters.Dispose();
     }
 }
 

@@ -53,7 +53,7 @@ public static class WriteGate
         var result = await next(invocation);
         if (result is IStatusCodeHttpResult { StatusCode: >= 200 and < 300 } && state.LeaderTerm != term)
         {
-            ClusterMetrics.WriteRefused("lease_lost");
+            context.RequestServices.GetRequiredService<ClusterMetrics>().WriteRefused("lease_lost");
             Log.WriteNotAcknowledged(Logger(context), context.Request.Method, context.Request.Path, term);
             context.Response.Headers.RetryAfter = ClusterProblems.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
             return ApiResults.Problem(context, ClusterProblems.LeadershipLost(term));
@@ -67,13 +67,13 @@ public static class WriteGate
     {
         if (state.RedirectTarget is { } leader)
         {
-            ClusterMetrics.WriteRefused("redirected");
+            context.RequestServices.GetRequiredService<ClusterMetrics>().WriteRefused("redirected");
             context.Response.Headers[TermHeader] = leader.Term.ToString(CultureInfo.InvariantCulture);
             var location = leader.Url + context.Request.PathBase + context.Request.Path + context.Request.QueryString;
             return Results.Redirect(location, permanent: false, preserveMethod: true);
         }
 
-        ClusterMetrics.WriteRefused("no_leader");
+        context.RequestServices.GetRequiredService<ClusterMetrics>().WriteRefused("no_leader");
         context.Response.Headers.RetryAfter = ClusterProblems.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         return ApiResults.Problem(context, ClusterProblems.NoLeader());
     }
