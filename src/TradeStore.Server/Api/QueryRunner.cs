@@ -137,7 +137,7 @@ public sealed class QueryRunner : IDisposable
     {
         _memoryCheck.Dispose();
         _threads.Dispose();
-        _slots.Dispose();
+        // By design the slots are not disposed: a query still running gives its slot back when it ends.
     }
 
     private void CheckMemory()

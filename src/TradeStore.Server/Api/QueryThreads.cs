@@ -43,20 +43,35 @@ public sealed class QueryThreads : IDisposable
         var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         _work.Add(() =>
         {
-            T result;
+            // By design nothing escapes: an exception on a dedicated thread would end the process.
+            T result = default!;
+            Exception? error = null;
             try
             {
                 result = work();
             }
             catch (Exception ex)
             {
-                finished?.Invoke();
-                completion.SetException(ex);
-                return;
+                error = ex;
             }
 
-            finished?.Invoke();
-            completion.SetResult(result);
+            try
+            {
+                finished?.Invoke();
+            }
+            catch (Exception ex)
+            {
+                error ??= ex;
+            }
+
+            if (error is null)
+            {
+                completion.SetResult(result);
+            }
+            else
+            {
+                completion.SetException(error);
+            }
         });
         return completion.Task;
     }

@@ -57,6 +57,22 @@ public sealed class QueryRunnerTests : IDisposable
     }
 
     /// <summary>Blocks the query's thread in its header until released, ignoring cancellation.</summary>
+    [Fact]
+    public async Task Dispose_WhileAQueryStillRuns_QueryEndsLaterWithoutTakingTheProcessDown()
+    {
+        var runner = new QueryRunner(new SqlSandbox(_database), new QueryLimits(10, 1 << 20, TimeSpan.FromMilliseconds(500), 1L << 40), 1, TimeProvider.System);
+        using var stuck = new StuckWriter();
+        await Assert.ThrowsAsync<QueryTimeoutException>(() => runner.RunAsync("SELECT 1", stuck, TestContext.Current.CancellationToken));
+
+        // The host stops (disposing the runner) while DuckDB's thread is still in the query; it ends afterwards.
+        runner.Dispose();
+        stuck.Release();
+
+        await stuck.FinishedTask.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        await Task.Delay(200, TestContext.Current.CancellationToken); // the slot is given back on the query thread right after
+        Assert.True(stuck.Finished);
+    }
+
     private sealed class StuckWriter : QueryResultWriter, IDisposable
     {
         private readonly ManualResetEventSlim _release = new();

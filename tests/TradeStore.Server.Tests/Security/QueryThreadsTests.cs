@@ -33,6 +33,18 @@ public sealed class QueryThreadsTests
         Assert.Equal(42, await threads.Run(() => 42));
     }
 
+    [Fact]
+    public async Task Run_FinishedThrows_TaskFaultsWithItAndThreadServesTheNext()
+    {
+        using var threads = new QueryThreads(1);
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => threads.Run(() => 1, finished: () => throw new ObjectDisposedException("slots")));
+
+        var order = new List<string>();
+        Assert.Equal(7, await threads.Run(() => { order.Add("work"); return 7; }, finished: () => order.Add("finished")));
+        Assert.Equal(["work", "finished"], order);
+    }
+
     /// <summary>Field 19 of /proc/thread-self/stat: this thread's nice value (after the command name in parentheses).</summary>
     private static int Nice()
     {
