@@ -94,19 +94,6 @@ public sealed class QueryEndpointTests(SecuredHost host) : IClassFixture<Secured
         Assert.True(answer.Body.GetProperty("truncated").GetBoolean());
     }
 
-    [Fact]
-    public async Task Query_CrossJoinForMinutes_InterruptedAtTimeoutAndEngineStillWrites()
-    {
-        var admin = host.Client(Caller.Admin);
-
-        var answer = await admin.PostAsync("/v1/query", """{"sql":"SELECT count(*) FROM range(1000000000) a, range(1000000000) b WHERE a.range + b.range = -1"}""");
-
-        Assert.Equal(422, answer.Code);
-        Assert.Equal("urn:tradestore:problem:query-timeout", answer.ProblemType);
-        await admin.CreateAsync("AFTER-TIMEOUT", account: "ACC-A");
-        Assert.Equal(200, (await admin.PostAsync("/v1/query", """{"sql":"SELECT 1"}""")).Code);
-    }
-
     [Theory]
     [InlineData("""{"sql":"SELECT 1","limit":5}""")]
     [InlineData("""{"query":"SELECT 1"}""")]
@@ -136,5 +123,23 @@ internal static class TestClientExtensions
         var http = app.GetTestServer().CreateClient();
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
         return http;
+    }
+}
+
+/// <summary>Finding 2: a query is answered 422 at its timeout whatever DuckDB does, and writes go on.</summary>
+public sealed class QueryTimeoutTests : ApiTestBase
+{
+    protected override Dictionary<string, string> Environment => new() { ["TRADESTORE__SECURITY__QUERY__TIMEOUT"] = "00:00:01" };
+
+    [Fact]
+    public async Task Query_ScanForMinutes_InterruptedAtTimeoutAndEngineStillWrites()
+    {
+        // Minutes of CPU in constant memory (a streamed scan), so only the timeout can stop it.
+        var answer = await Api.PostAsync("/v1/query", """{"sql":"SELECT count(*) FROM range(100000000000) WHERE hash(range) = 0"}""");
+
+        Assert.Equal(422, answer.Code);
+        Assert.Equal("urn:tradestore:problem:query-timeout", answer.ProblemType);
+        await Api.CreateAsync("AFTER-TIMEOUT");
+        Assert.Equal(200, (await Api.PostAsync("/v1/query", """{"sql":"SELECT 1"}""")).Code);
     }
 }

@@ -45,7 +45,8 @@ public sealed class SecuredHost : IAsyncLifetime
     {
         var environment = new Dictionary<string, string>
         {
-            ["TRADESTORE__SECURITY__QUERY__TIMEOUT"] = "00:00:01",
+            // Generous: queries run at nice 19 and may wait for the CPU while the suite runs (QueryTimeoutTests has a short one).
+            ["TRADESTORE__SECURITY__QUERY__TIMEOUT"] = "00:00:30",
             ["TRADESTORE__SECURITY__QUERY__MAXRESULTBYTES"] = SecuredHost.MaxResultBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             // The memory bound watches the whole process, and tests share one: another test's allocations must not
             // interrupt these queries (QueryMemoryBoundTests has its own host with a low bound).
