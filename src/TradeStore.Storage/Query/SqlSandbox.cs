@@ -82,7 +82,41 @@ public sealed class SqlSandbox
     /// <exception cref="QueryRefusedException">Not exactly one SELECT, a function or table off the allow-list, or DuckDB refused it.</exception>
     /// <exception cref="QueryOutOfMemoryException">DuckDB's memory_limit stopped it.</exception>
     /// <exception cref="OperationCanceledException">It was cancelled.</exception>
-    public T Run<T>(string sql, Func<QueryRows, T> consume, CancellationToken cancellationToken)
+    public T Run<T>(string sql, Func<QueryRows, T> consume, CancellationToken cancellationToken) =>
+        Checked(sql, cancellationToken, (command, checkedSql, columns) =>
+        {
+            command.CommandText = QueryColumns.Wrap(checkedSql, columns);
+            // Streamed: DuckDB hands over each chunk as it computes it, so the answer can be sent while the query
+            // runs and memory holds a chunk, not the whole result; a failure on a late row surfaces at that row.
+            command.UseStreamingMode = true;
+            using var reader = command.ExecuteReader();
+            return consume(new QueryRows(columns, reader));
+        });
+
+    /// <summary>
+    /// Checks and runs <paramref name="sql"/> like <see cref="Run{T}"/>, but hands DuckDB's own Arrow export of the rows
+    /// (record batches as DuckDB makes them, no value passing through .NET) to <paramref name="consume"/>, with each
+    /// column read through the SQL expression <paramref name="arrowColumn"/> makes of it and its position (<c>#n</c>).
+    /// </summary>
+    /// <exception cref="QueryRefusedException">Not exactly one SELECT, a function or table off the allow-list, or DuckDB refused it.</exception>
+    /// <exception cref="QueryOutOfMemoryException">DuckDB's memory_limit stopped it.</exception>
+    /// <exception cref="OperationCanceledException">It was cancelled.</exception>
+    public T RunArrow<T>(string sql, Func<QueryColumn, string, string> arrowColumn, Func<IReadOnlyList<QueryColumn>, IArrowArrayStream, T> consume,
+        CancellationToken cancellationToken) =>
+        Checked(sql, cancellationToken, (command, checkedSql, columns) =>
+        {
+            command.CommandText = QueryColumns.Wrap(checkedSql, columns, arrowColumn);
+            command.UseStreamingMode = true;
+            using var batches = command.ExecuteArrowStream();
+            return consume(columns, batches);
+        });
+
+    /// <summary>
+    /// The one way a sandboxed query runs: its own connection, the statement checked, a read-only transaction rolled
+    /// back afterwards, its columns described, <paramref name="cancellationToken"/> interrupting DuckDB, and DuckDB's
+    /// errors turned into the sandbox's exceptions.
+    /// </summary>
+    private T Checked<T>(string sql, CancellationToken cancellationToken, Func<DuckDBCommand, string, IReadOnlyList<QueryColumn>, T> run)
     {
         cancellationToken.ThrowIfCancellationRequested();
         using var connection = _database.OpenConnection();
@@ -94,13 +128,7 @@ public sealed class SqlSandbox
             Execute(connection, "BEGIN TRANSACTION READ ONLY");
             try
             {
-                var columns = Describe(command, checkedSql);
-                command.CommandText = QueryColumns.Wrap(checkedSql, columns);
-                // Streamed: DuckDB hands over each chunk as it computes it, so the answer can be sent while the query
-                // runs and memory holds a chunk, not the whole result; a failure on a late row surfaces at that row.
-                command.UseStreamingMode = true;
-                using var reader = command.ExecuteReader();
-                return consume(new QueryRows(columns, reader));
+                return run(command, checkedSql, Describe(command, checkedSql));
             }
             finally
             {
@@ -114,47 +142,6 @@ public sealed class SqlSandbox
         catch (DuckDBException ex) when (ex.ErrorType == DuckDBErrorType.OutOfMemory)
         {
             throw new QueryOutOfMemoryException(ex.Message.Split('\n')[0].Trim(), ex);
-        }
-        catch (DuckDBException ex)
-        {
-            throw new QueryRefusedException(ex.Message.Split('\n')[0].Trim(), ex);
-        }
-    }
-
-    /// <summary>
-    /// Checks and runs <paramref name="sql"/> like <see cref="Run{T}"/>, but hands DuckDB's own Arrow export of the rows
-    /// (record batches as DuckDB makes them, no value passing through .NET) to <paramref name="consume"/>, with each
-    /// column read through the SQL expression <paramref name="arrowColumn"/> makes of it and its position (<c>#n</c>).
-    /// </summary>
-    /// <exception cref="QueryRefusedException">Not exactly one SELECT, a function or table off the allow-list, or DuckDB refused it.</exception>
-    /// <exception cref="OperationCanceledException">It was cancelled.</exception>
-    public T RunArrow<T>(string sql, Func<QueryColumn, string, string> arrowColumn, Func<IReadOnlyList<QueryColumn>, IArrowArrayStream, T> consume,
-        CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        using var connection = _database.OpenConnection();
-        using var command = connection.CreateCommand();
-        using var interrupt = cancellationToken.Register(command.Cancel);
-        try
-        {
-            var checkedSql = Check(connection, sql);
-            Execute(connection, "BEGIN TRANSACTION READ ONLY");
-            try
-            {
-                var columns = Describe(command, checkedSql);
-                command.CommandText = QueryColumns.Wrap(checkedSql, columns, arrowColumn);
-                command.UseStreamingMode = true;
-                using var batches = command.ExecuteArrowStream();
-                return consume(columns, batches);
-            }
-            finally
-            {
-                TryRollback(connection);
-            }
-        }
-        catch (DuckDBException ex) when (cancellationToken.IsCancellationRequested)
-        {
-            throw new OperationCanceledException("The query was interrupted.", ex, cancellationToken);
         }
         catch (DuckDBException ex)
         {
