@@ -375,7 +375,21 @@ public static class FailoverBenchmark
 
         public string Url { get; } = $"http://127.0.0.1:{port}";
 
-        public bool IsRunning => _process is { HasExited: false };
+        /// <summary>Whether the node's process runs; the load reads it while a restart or the stop disposes the process.</summary>
+        public bool IsRunning
+        {
+            get
+            {
+                try
+                {
+                    return Volatile.Read(ref _process) is { HasExited: false };
+                }
+                catch (InvalidOperationException)
+                {
+                    return false; // disposed meanwhile: restarting or stopped
+                }
+            }
+        }
 
         /// <summary>Starts the node again when it stopped with exit code 6 (its tail is cut at this start).</summary>
         public void RestartIfCut(FailoverBenchmarkOptions options, string prefix)
