@@ -62,7 +62,7 @@ public static class TradeStoreHost
 
         builder.Services.AddTradeStoreOptions(settings);
         var database = DuckDbDatabase.Open(settings.Storage.DatabasePath, settings.Storage.CheckpointThreshold, settings.Storage.DuckDbThreads,
-            settings.Storage.DuckDbMemoryLimit);
+            settings.Storage.DuckDbMemoryLimit, settings.Storage.DuckDbMaxTempSize);
         JournalLog? journalLog = null;
         try
         {

@@ -36,7 +36,9 @@ public sealed partial class DuckDbDatabase : IDisposable
     /// <param name="checkpointThreshold">DuckDB's <c>checkpoint_threshold</c> (see <see cref="StorageOptions.CheckpointThreshold"/>).</param>
     /// <param name="threads">DuckDB's <c>threads</c> (see <see cref="StorageOptions.DuckDbThreads"/>), or <see langword="null"/> for DuckDB's default (one per core), as offline tools use.</param>
     /// <param name="memoryLimit">DuckDB's <c>memory_limit</c> (see <see cref="StorageOptions.DuckDbMemoryLimit"/>), or <see langword="null"/> for DuckDB's default.</param>
-    public static DuckDbDatabase Open(string path, string checkpointThreshold = StorageOptions.DefaultCheckpointThreshold, int? threads = null, string? memoryLimit = null)
+    /// <param name="maxTempSize">DuckDB's <c>max_temp_directory_size</c> (see <see cref="StorageOptions.DuckDbMaxTempSize"/>), or <see langword="null"/> for DuckDB's default.</param>
+    public static DuckDbDatabase Open(string path, string checkpointThreshold = StorageOptions.DefaultCheckpointThreshold, int? threads = null, string? memoryLimit = null,
+        string? maxTempSize = null)
     {
         var fullPath = System.IO.Path.GetFullPath(path);
         var directory = System.IO.Path.GetDirectoryName(fullPath)!;
@@ -87,12 +89,18 @@ public sealed partial class DuckDbDatabase : IDisposable
                 command.CommandText = $"SET GLOBAL memory_limit = '{memoryLimit.Trim().Replace("'", "''", StringComparison.Ordinal)}'";
                 command.ExecuteNonQuery();
             }
+
+            if (maxTempSize is not null)
+            {
+                command.CommandText = $"SET GLOBAL max_temp_directory_size = '{maxTempSize.Trim().Replace("'", "''", StringComparison.Ordinal)}'";
+                command.ExecuteNonQuery();
+            }
         }
         catch (DuckDBException ex)
         {
             connection.Dispose();
             throw new DatabaseOpenException(fullPath,
-                $"DuckDB refused its settings (checkpoint_threshold '{checkpointThreshold}', threads {threads?.ToString(CultureInfo.InvariantCulture) ?? "default"}, memory_limit '{memoryLimit ?? "default"}'): {ex.Message.Trim()}", ex);
+                $"DuckDB refused its settings (checkpoint_threshold '{checkpointThreshold}', threads {threads?.ToString(CultureInfo.InvariantCulture) ?? "default"}, memory_limit '{memoryLimit ?? "default"}', max_temp_directory_size '{maxTempSize ?? "default"}'): {ex.Message.Trim()}", ex);
         }
 
         return new DuckDbDatabase(fullPath, connection) { PreservedWal = walCopy };

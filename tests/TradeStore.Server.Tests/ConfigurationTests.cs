@@ -154,6 +154,7 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__REDIS__HEALTHTIMEOUT", "soon", "Redis:HealthTimeout")]
     [InlineData("TRADESTORE__STORAGE__DUCKDBTHREADS", "0", "Storage:DuckDbThreads")]
     [InlineData("TRADESTORE__STORAGE__DUCKDBMEMORYLIMIT", "plenty", "Storage:DuckDbMemoryLimit")]
+    [InlineData("TRADESTORE__STORAGE__DUCKDBMAXTEMPSIZE", "unlimited", "Storage:DuckDbMaxTempSize")]
     [InlineData("TRADESTORE__STORAGE__DUCKDBMEMORYLIMIT", "2GB'; SET threads = 8; --", "Storage:DuckDbMemoryLimit")]
     [InlineData("TRADESTORE__CHANGES__MAXSUBSCRIBERS", "0", "Changes:MaxSubscribers")]
     [InlineData("TRADESTORE__CHANGES__MAXLAGEVENTS", "lots", "Changes:MaxLagEvents")]

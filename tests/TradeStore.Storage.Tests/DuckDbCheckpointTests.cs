@@ -34,16 +34,18 @@ public sealed class DuckDbCheckpointTests : IDisposable
     [Fact]
     public void Open_ThreadsAndMemoryLimit_SetInDuckDb()
     {
-        using var database = DuckDbDatabase.Open(_dir.DatabasePath, StorageOptions.DefaultCheckpointThreshold, threads: 1, memoryLimit: "512MB");
+        using var database = DuckDbDatabase.Open(_dir.DatabasePath, StorageOptions.DefaultCheckpointThreshold, threads: 1, memoryLimit: "512MB", maxTempSize: "0B");
         using var connection = database.OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT current_setting('threads'), current_setting('memory_limit')";
+        command.CommandText = "SELECT current_setting('threads'), current_setting('memory_limit'), current_setting('max_temp_directory_size')";
         using var reader = command.ExecuteReader();
         Assert.True(reader.Read());
 
         Assert.Equal(1L, Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture));
         Assert.Equal(512_000_000, Bytes(Convert.ToString(reader.GetValue(1), CultureInfo.InvariantCulture)!), tolerance: 512_000_000 / 100);
+        Assert.Equal(0, Bytes(Convert.ToString(reader.GetValue(2), CultureInfo.InvariantCulture)!));
         Assert.Equal(1, new StorageOptions().DuckDbThreads);
+        Assert.Equal("0B", new StorageOptions().DuckDbMaxTempSize);
         Assert.Equal("2GB", new StorageOptions().DuckDbMemoryLimit);
     }
 
