@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using TradeStore.Core.Trades;
 
 namespace TradeStore.Server.Changes;
 
@@ -14,17 +15,18 @@ public sealed class ChangeBatch
     private byte[]? _frames;
     private int[]? _ends;
 
-    public ChangeBatch(ChangeEvent[] events)
+    public ChangeBatch(IReadOnlyList<TradeEvent> events)
     {
-        ArgumentOutOfRangeException.ThrowIfZero(events.Length);
+        ArgumentOutOfRangeException.ThrowIfZero(events.Count);
         Events = events;
     }
 
-    public ChangeEvent[] Events { get; }
+    /// <summary>The committed events, in seq order (the list the engine handed over; not copied).</summary>
+    public IReadOnlyList<TradeEvent> Events { get; }
 
     public long FirstSeq => Events[0].Seq;
 
-    public long LastSeq => Events[^1].Seq;
+    public long LastSeq => Events[Events.Count - 1].Seq;
 
     /// <summary>The frames of every event, back to back, in seq order.</summary>
     public ReadOnlyMemory<byte> Frames
@@ -67,12 +69,12 @@ public sealed class ChangeBatch
                 return;
             }
 
-            var buffer = new ArrayBufferWriter<byte>(Events.Length * 512);
+            var buffer = new ArrayBufferWriter<byte>(Events.Count * 512);
             using var json = new Utf8JsonWriter(buffer);
-            var ends = new int[Events.Length];
-            for (var i = 0; i < Events.Length; i++)
+            var ends = new int[Events.Count];
+            for (var i = 0; i < Events.Count; i++)
             {
-                ChangeEvent.Format(Events[i].Event, buffer, json);
+                ChangeEvent.Format(Events[i], buffer, json);
                 ends[i] = buffer.WrittenCount;
             }
 

@@ -7,13 +7,9 @@ using TradeStore.Server.Api;
 
 namespace TradeStore.Server.Changes;
 
-/// <summary>One journal event on its way to subscribers; its frame is made by its <see cref="ChangeBatch"/>.</summary>
-public sealed class ChangeEvent(TradeEvent journalEvent)
+/// <summary>The Server-Sent Events frame of a journal event; a <see cref="ChangeBatch"/> makes its frames once through it.</summary>
+public static class ChangeEvent
 {
-    public TradeEvent Event { get; } = journalEvent;
-
-    public long Seq => Event.Seq;
-
     /// <summary>
     /// The UTF-8 Server-Sent Events frame of <paramref name="journalEvent"/> (<c>id: seq</c>, <c>event: type</c>,
     /// <c>data: {seq, type, version, recordedAt, trade, …}</c>, then the blank line that dispatches it); the data is the

@@ -62,13 +62,7 @@ public sealed class ChangeFeed : ICommitObserver
             return;
         }
 
-        var changes = new ChangeEvent[events.Count];
-        for (var i = 0; i < changes.Length; i++)
-        {
-            changes[i] = new ChangeEvent(events[i]);
-        }
-
-        var batch = new ChangeBatch(changes);
+        var batch = new ChangeBatch(events);
 
         foreach (var subscriber in subscribers)
         {

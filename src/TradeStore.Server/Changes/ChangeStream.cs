@@ -138,12 +138,12 @@ public sealed class ChangeStream(ChangeFeed feed, JournalReader journal, ChangeF
     {
         var events = batch.Events;
         var first = 0;
-        while (first < events.Length && events[first].Seq <= _after)
+        while (first < events.Count && events[first].Seq <= _after)
         {
             first++;
         }
 
-        if (first == events.Length)
+        if (first == events.Count)
         {
             return;
         }
@@ -156,15 +156,15 @@ public sealed class ChangeStream(ChangeFeed feed, JournalReader journal, ChangeF
         if (filter.TakesEverything)
         {
             body.Write(batch.FramesFrom(first).Span);
-            _written += events.Length - first;
+            _written += events.Count - first;
             _after = batch.LastSeq;
             return;
         }
 
-        for (var i = first; i < events.Length; i++)
+        for (var i = first; i < events.Count; i++)
         {
             _after = events[i].Seq;
-            if (filter.Matches(events[i].Event))
+            if (filter.Matches(events[i]))
             {
                 body.Write(batch.Frame(i).Span);
                 _written++;

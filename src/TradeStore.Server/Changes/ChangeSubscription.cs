@@ -43,8 +43,8 @@ public sealed class ChangeSubscription : IDisposable
 
         // By design a subscriber with nothing waiting is not behind, whatever the size of the one batch it is handed
         // (one apply can carry more events than the bound): memory stays within the bound plus one batch.
-        var queued = Interlocked.Add(ref _queued, batch.Events.Length);
-        if (queued > _maxQueued && queued > batch.Events.Length)
+        var queued = Interlocked.Add(ref _queued, batch.Events.Count);
+        if (queued > _maxQueued && queued > batch.Events.Count)
         {
             if (Interlocked.Exchange(ref _overflowed, 1) == 0)
             {
@@ -72,7 +72,7 @@ public sealed class ChangeSubscription : IDisposable
     {
         if (_queue.TryDequeue(out batch!))
         {
-            Interlocked.Add(ref _queued, -batch.Events.Length);
+            Interlocked.Add(ref _queued, -batch.Events.Count);
             return true;
         }
 

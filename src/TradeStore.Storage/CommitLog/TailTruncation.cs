@@ -87,7 +87,7 @@ public static class TailTruncation
             var latest = $"""
                 SELECT trade_id, version, seq AS last_seq, {TradeFields.StateColumnList}, recorded_at AS updated_at
                 FROM trade_events
-                WHERE seq <= $keep AND trade_id IN (SELECT DISTINCT trade_id FROM trade_events WHERE seq > $keep)
+                WHERE seq <= $keep AND trade_id IN ({Affected})
                 QUALIFY row_number() OVER (PARTITION BY trade_id ORDER BY version DESC) = 1
                 """;
             var trades = Scalar(connection, transaction, $"SELECT count(*) FROM ({Affected})", keep);
@@ -97,8 +97,8 @@ public static class TailTruncation
                 INSERT INTO trade_state ({TradeStateRow.Columns})
                 SELECT {TradeStateRow.Columns} FROM ({latest}) l WHERE l.trade_id NOT IN (SELECT trade_id FROM trade_state)
                 """, keep);
-            Execute(connection, transaction, """
-                DELETE FROM trade_state WHERE trade_id IN (SELECT DISTINCT trade_id FROM trade_events WHERE seq > $keep)
+            Execute(connection, transaction, $"""
+                DELETE FROM trade_state WHERE trade_id IN ({Affected})
                     AND trade_id NOT IN (SELECT trade_id FROM trade_events WHERE seq <= $keep)
                 """, keep);
             Execute(connection, transaction, "DELETE FROM trade_events WHERE seq > $keep", keep);

@@ -18,7 +18,7 @@ public sealed class ChangeBatchTests
     {
         var events = Events(41, 25);
         var expected = events.SelectMany(ChangeEvent.Format).ToArray();
-        var batch = new ChangeBatch([.. events.Select(e => new ChangeEvent(e))]);
+        var batch = new ChangeBatch(events);
 
         var seen = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => batch.Frames.ToArray(), TestContext.Current.CancellationToken)));
 
