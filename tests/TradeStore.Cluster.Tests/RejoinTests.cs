@@ -49,7 +49,8 @@ public sealed class RejoinTests
 
         // a rejoins: its seq 11..15 are not b's; it records the cut and stops with exit code 6.
         await a.RestartAsync(waitUntilAnswering: false);
-        Assert.Equal(6, await a.Process.WaitForExitAsync(Timeout));
+        var exitCode = await a.Process.WaitForExitAsync(Timeout);
+        Assert.True(exitCode == 6, $"exit code {exitCode}, expected 6; the node's output:\n{a.Process.Output}");
         Assert.Contains("[1317]", a.Process.Output);
 
         // Started again, it cuts seq 11..15 first, reports them, and follows b.
