@@ -61,6 +61,29 @@ public sealed partial class SyncServiceTests
         Assert.NotEmpty(harness.Logger.Messages(4010));
     }
 
+    /// <summary>
+    /// The stop lands while an INSERT is in flight: ClickHouse applies it but the answer never comes, so the final
+    /// flush must learn the position from ClickHouse instead of sending the batch again (one CI run saw every event
+    /// twice in <c>trade_events</c> after a stop during the first batch).
+    /// </summary>
+    [Fact]
+    public async Task Stop_DuringAnInsertClickHouseApplies_FinalFlushSendsNothingTwice()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("stopmid");
+        await using var proxy = new ResponseDroppingProxy(new Uri(ch.Url), "INSERT%20INTO%20trade_events", DropMode.Hang);
+        await using var harness = await SyncHarness.StartAsync(proxy.Url, ch.Name, o => o.Timeout = TimeSpan.FromSeconds(60));
+
+        await TradeWorkload.RunAsync(harness.Engine, 200, "stopmid");
+        await Eventually.TrueAsync(() => proxy.Dropped == 1, TimeSpan.FromSeconds(20), () => "the first events INSERT was not applied");
+        await harness.StopSyncAsync();
+
+        var (rows, distinct, maxSeq) = await ch.CountEventsAsync();
+        Assert.Equal(distinct, rows);
+        Assert.Equal(maxSeq, distinct);
+        Assert.True(maxSeq > 0);
+        Assert.Equal(maxSeq, harness.Scalar("SELECT last_seq FROM sync_checkpoints WHERE sink = 'clickhouse'"));
+    }
+
     [Fact]
     public async Task Sync_BadCredentials_ClearErrorBackoffAndWritesGoOn()
     {

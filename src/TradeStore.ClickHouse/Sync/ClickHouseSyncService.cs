@@ -103,7 +103,12 @@ public sealed class ClickHouseSyncService : BackgroundService
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // stopping
+            // Stopping. An INSERT cut off by the stop may still be applied by ClickHouse: the final flush must then
+            // learn the position from ClickHouse, or it sends that batch a second time.
+            if (_mayHaveRunningInsert)
+            {
+                _positionKnown = false;
+            }
         }
 
         await FinalFlushAsync();
