@@ -17,9 +17,12 @@ internal sealed class EngineHarness : IAsyncDisposable
     private readonly ICommitObserver[] _observers;
     private readonly ILogger<WriteEngine>? _logger;
     private readonly TimeProvider? _time;
+    private readonly IJournalReplication? _replication;
 
-    private EngineHarness(EngineOptions options, ICommitObserver[] observers, ILogger<WriteEngine>? logger = null, TimeProvider? time = null)
+    private EngineHarness(EngineOptions options, ICommitObserver[] observers, ILogger<WriteEngine>? logger = null, TimeProvider? time = null,
+        IJournalReplication? replication = null)
     {
+        _replication = replication;
         _time = time;
         _options = options;
         _observers = observers;
@@ -56,6 +59,14 @@ internal sealed class EngineHarness : IAsyncDisposable
     public static EngineHarness Start(EngineOptions options, TimeProvider time)
     {
         var harness = new EngineHarness(options, [], time: time);
+        harness.Open();
+        return harness;
+    }
+
+    /// <summary>A started harness whose engine is a cluster leader replicating through <paramref name="replication"/>.</summary>
+    public static EngineHarness StartLeader(IJournalReplication replication, params ICommitObserver[] observers)
+    {
+        var harness = new EngineHarness(new EngineOptions(), observers, replication: replication);
         harness.Open();
         return harness;
     }
@@ -127,7 +138,7 @@ internal sealed class EngineHarness : IAsyncDisposable
         DatabaseAsIs = DuckDbDatabase.Open(_directory.DatabasePath);
         DuckDbSchema.MigrateToLatest(DatabaseAsIs);
         Index = new StateIndex();
-        Engine = new WriteEngine(DatabaseAsIs, Index, _options, _meters.Factory, _observers, _logger, _time);
+        Engine = new WriteEngine(DatabaseAsIs, Index, _options, _meters.Factory, _observers, _logger, _time) { Replication = _replication };
         Queries = new TradeQueries(DatabaseAsIs, Index, Engine);
         Engine.Start();
     }

@@ -36,11 +36,24 @@ internal sealed class JournalApplier : IDisposable
     private bool _stopping;
     private bool _stopped;
     private long _recycleNotBefore;
+    private long _lastApplyEnded;
+    private int _urgent;
+    private readonly TimeSpan _interval;
+    private readonly Func<long> _ceiling;
     private readonly int _maxBacklog;
 
     /// <param name="maxBacklog">Acknowledged events DuckDB may trail by before <see cref="Enqueue"/> waits (bounds memory if DuckDB stalls).</param>
-    public JournalApplier(DuckDbDatabase database, JournalLog log, long appliedSeq, int maxBacklog, ILogger logger, EngineMetrics metrics, Action<TradeEvent[]> committed)
+    /// <param name="interval">Least time between two DuckDB commits, unless a reader waits for one (<see cref="WaitApplied"/>).</param>
+    /// <param name="ceiling">
+    /// The highest seq DuckDB may hold: a batch is applied only once its last seq is at or below it (call
+    /// <see cref="CeilingMoved"/> when it grows). On a leader with synchronous replicas it is the seq the cluster acknowledged,
+    /// so DuckDB, and Redis, ClickHouse and the change feed behind it, never hold an event a failover may drop.
+    /// </param>
+    public JournalApplier(DuckDbDatabase database, JournalLog log, long appliedSeq, int maxBacklog, TimeSpan interval, Func<long> ceiling, ILogger logger,
+        EngineMetrics metrics, Action<TradeEvent[]> committed)
     {
+        _ceiling = ceiling;
+        _interval = interval;
         _maxBacklog = maxBacklog;
         _database = database;
         _log = log;
@@ -109,18 +122,28 @@ internal sealed class JournalApplier : IDisposable
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         lock (_gate)
         {
-            while (AppliedSeq < seq)
+            // A waiting reader cuts the coalescing interval short.
+            _urgent++;
+            Monitor.PulseAll(_gate);
+            try
             {
-                var left = deadline - Stopwatch.GetTimestamp();
-                if (left <= 0 || _stopped)
+                while (AppliedSeq < seq)
                 {
-                    return AppliedSeq >= seq;
+                    var left = deadline - Stopwatch.GetTimestamp();
+                    if (left <= 0 || _stopped)
+                    {
+                        return AppliedSeq >= seq;
+                    }
+
+                    Monitor.Wait(_gate, TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
                 }
 
-                Monitor.Wait(_gate, TimeSpan.FromSeconds((double)left / Stopwatch.Frequency));
+                return true;
             }
-
-            return true;
+            finally
+            {
+                _urgent--;
+            }
         }
     }
 
@@ -157,19 +180,33 @@ internal sealed class JournalApplier : IDisposable
                 int count;
                 lock (_gate)
                 {
-                    while (_queue.Count == 0 && _inFlight.Count == 0 && !_stopping)
+                    while (!HasWork() && !_stopping)
                     {
                         Monitor.Wait(_gate);
                     }
 
-                    if (_queue.Count == 0 && _inFlight.Count == 0)
+                    if (!HasWork())
                     {
+                        if (_queue.Count > 0)
+                        {
+                            // Stopping with events the cluster has not acknowledged: they stay in the log only (replayed at the next start).
+                            Log.StoppedWithUnapplied(_logger, AppliedSeq, AppliedSeq + Backlog, "not yet acknowledged by the synchronous replicas");
+                        }
+
                         break;
+                    }
+
+                    // Coalesce: DuckDB's commit costs the same ~2 ms for one event or thousands, so the next one waits until
+                    // Engine:ApplyInterval has passed since the last, unless someone waits for DuckDB or the stop began.
+                    TimeSpan wait;
+                    while (!_stopping && _inFlight.Count == 0 && _urgent == 0 && (wait = _interval - SinceLastApply()) > TimeSpan.Zero)
+                    {
+                        Monitor.Wait(_gate, wait);
                     }
 
                     // After a failure the same batches are retried (plus what arrived since, up to the limit).
                     count = _inFlight.Sum(b => b.Events.Count);
-                    while (_queue.Count > 0 && (count == 0 || count + _queue.Peek().Events.Count <= MaxApplyBatch))
+                    while (_queue.Count > 0 && (count == 0 || count + _queue.Peek().Events.Count <= MaxApplyBatch) && Publishable(_queue.Peek()))
                     {
                         var next = _queue.Dequeue();
                         _inFlight.Add(next);
@@ -232,6 +269,7 @@ internal sealed class JournalApplier : IDisposable
 
                 _committed([.. events]);
                 MaybeRecycle();
+                _lastApplyEnded = Stopwatch.GetTimestamp();
             }
         }
         catch (Exception ex)
@@ -281,6 +319,22 @@ internal sealed class JournalApplier : IDisposable
         if (deleted > 0)
         {
             Log.LogRecycled(_logger, covered, deleted);
+        }
+    }
+
+    private TimeSpan SinceLastApply() => Stopwatch.GetElapsedTime(_lastApplyEnded);
+
+    /// <summary>Under the gate: a failed batch to retry, or a queued one at or below the ceiling.</summary>
+    private bool HasWork() => _inFlight.Count > 0 || (_queue.Count > 0 && Publishable(_queue.Peek()));
+
+    private bool Publishable(Acknowledged batch) => batch.Events[^1].Seq <= _ceiling();
+
+    /// <summary>The ceiling (<c>ceiling</c> of the constructor) moved: batches below it may be applied now.</summary>
+    public void CeilingMoved()
+    {
+        lock (_gate)
+        {
+            Monitor.PulseAll(_gate);
         }
     }
 

@@ -37,12 +37,25 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     private readonly JournalReader _journal;
     private readonly object _lifecycle = new();
     private readonly ManualResetEventSlim _wakeUp = new(false);
+
+    /// <summary>Held by whoever commits a batch: the writer thread, or a submitter committing inline.</summary>
+    private readonly Lock _writeLock = new();
+
+    /// <summary>The batch list of inline commits (used only under <see cref="_writeLock"/>).</summary>
+    private readonly List<Pending> _inlineBatch = [];
     private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<Replicated> _replicated = new();
     private TaskCompletionSource _seqMoved = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _state = Created;
     private long _lastSeq;
+
+    /// <summary>
+    /// The highest seq DuckDB may be given (the applier's ceiling): every acknowledged seq, but on a leader with
+    /// synchronous replicas not one its followers have not acknowledged yet (issue #14: the sinks behind DuckDB must never
+    /// publish a tail a failover drops).
+    /// </summary>
+    private long _publishable;
     private Task _writer = Task.CompletedTask;
     private JournalLog? _log;
     private readonly bool _ownsLog;
@@ -137,8 +150,10 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             }
 
             _lastSeq = replay.LastSeq;
+            _publishable = replay.LastSeq;
             _index.Load(_database);
-            _applier = new JournalApplier(_database, _log, _lastSeq, _options.MaxApplyBacklog, _logger, _metrics, Notify);
+            _applier = new JournalApplier(_database, _log, _lastSeq, _options.MaxApplyBacklog, _options.ApplyInterval, () => Interlocked.Read(ref _publishable),
+                _logger, _metrics, Notify);
             _applier.Start();
             _flusher = new TradeStateFlusher(_database, _options.StateFlushInterval, _logger, _metrics, _time, seq => _applier.WaitApplied(seq, ApplyWait));
             _flusher.Start();
@@ -169,7 +184,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         var pending = new Pending(command, Stopwatch.GetTimestamp());
         if (_queue.Writer.TryWrite(pending))
         {
-            _wakeUp.Set();
+            CommitInlineOrWakeWriter();
         }
         else
         {
@@ -279,81 +294,162 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             _database.WriteHealth.WritesRefused ?? "The write engine is not running (starting up or shutting down); retry shortly."));
     }
 
+    /// <summary>
+    /// When no batch is being committed, the submitting thread commits what is queued itself (one batch, its own command
+    /// among it): a lone sequential client then pays one fsync and no thread hand-offs. Otherwise the writer thread is
+    /// woken, and takes the next batch once the current one is done, so under load the groups grow as before. Never
+    /// inline while DuckDB trails by <see cref="EngineOptions.MaxApplyBacklog"/>: the commit would wait for DuckDB.
+    /// </summary>
+    private void CommitInlineOrWakeWriter()
+    {
+        if (!_writeLock.TryEnter())
+        {
+            _wakeUp.Set();
+            return;
+        }
+
+        try
+        {
+            if (_applier!.Backlog >= _options.MaxApplyBacklog)
+            {
+                // DuckDB trails by the most allowed: committing would wait for it, and a caller's thread must not block.
+                _wakeUp.Set();
+                return;
+            }
+
+            CommitOnce(_inlineBatch);
+        }
+        finally
+        {
+            _writeLock.Exit();
+        }
+
+        if (_queue.Reader.Count > 0 || !_replicated.IsEmpty)
+        {
+            _wakeUp.Set();
+        }
+    }
+
     private void RunWriter()
     {
         var batch = new List<Pending>(_options.MaxBatchSize);
         var reader = _queue.Reader;
+        while (true)
+        {
+            bool committed;
+            lock (_writeLock)
+            {
+                committed = CommitOnce(batch);
+            }
+
+            if (committed)
+            {
+                continue;
+            }
+
+            // Reset before looking again: a submission after the look sets the event, so no wake-up is lost.
+            _wakeUp.Reset();
+            if (reader.TryPeek(out _) || !_replicated.IsEmpty)
+            {
+                continue;
+            }
+
+            if (reader.Completion.IsCompleted)
+            {
+                // A submitter may still be committing the last batch it took inline: the writer is done after it.
+                lock (_writeLock)
+                {
+                }
+
+                break;
+            }
+
+            _wakeUp.Wait();
+        }
+
+        while (_replicated.TryDequeue(out var left))
+        {
+            left.Completion.TrySetException(new InvalidOperationException("The write engine stopped before the replicated records were appended."));
+        }
+
+        _writerDone.TrySetResult();
+    }
+
+    /// <summary>
+    /// Under <see cref="_writeLock"/>: appends one group of replicated records, or decides and commits one batch of what
+    /// is queued; <see langword="false"/> when there was nothing to do. A failure that is not a storage error stops the
+    /// engine: every command taken or still queued is answered as unavailable.
+    /// </summary>
+    private bool CommitOnce(List<Pending> batch)
+    {
+        if (_replicated.TryDequeue(out var copy))
+        {
+            try
+            {
+                ProcessReplicated(copy);
+            }
+            catch (Exception ex)
+            {
+                copy.Completion.TrySetException(ex);
+                Crashed(ex, []);
+            }
+
+            return true;
+        }
+
+        var reader = _queue.Reader;
+        // By design never wait for a batch to fill: take what is queued now, up to the limit.
+        while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var pending))
+        {
+            batch.Add(pending);
+        }
+
+        if (batch.Count == 0)
+        {
+            return false;
+        }
+
         try
         {
-            while (true)
-            {
-                if (_replicated.TryDequeue(out var copy))
-                {
-                    ProcessReplicated(copy);
-                    continue;
-                }
-
-                // By design never wait for a batch to fill: take what is queued now, up to the limit.
-                while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var pending))
-                {
-                    batch.Add(pending);
-                }
-
-                if (batch.Count > 0)
-                {
-                    ProcessBatch(batch);
-                    batch.Clear();
-                    continue;
-                }
-
-                // Reset before looking again: a submission after the look sets the event, so no wake-up is lost.
-                _wakeUp.Reset();
-                if (reader.TryPeek(out _) || !_replicated.IsEmpty)
-                {
-                    continue;
-                }
-
-                if (reader.Completion.IsCompleted)
-                {
-                    break;
-                }
-
-                _wakeUp.Wait();
-            }
+            ProcessBatch(batch);
         }
         catch (Exception ex)
         {
-            Log.WriterCrashed(_logger, ex);
-            lock (_lifecycle)
-            {
-                if (_state == Running)
-                {
-                    _state = Stopping;
-                }
-
-                _queue.Writer.TryComplete();
-            }
-
-            var failure = CommandResult.Refused(new CommandError(CommandErrorKind.Unavailable, "The write engine stopped after an internal error; see the server log."));
-            foreach (var pending in batch)
-            {
-                pending.Completion.TrySetResult(failure);
-            }
-
-            while (reader.TryRead(out var pending))
-            {
-                pending.Completion.TrySetResult(failure);
-            }
+            Crashed(ex, batch);
         }
         finally
         {
-            while (_replicated.TryDequeue(out var left))
+            batch.Clear();
+        }
+
+        return true;
+    }
+
+    private void Crashed(Exception ex, List<Pending> batch)
+    {
+        Log.WriterCrashed(_logger, ex);
+        lock (_lifecycle)
+        {
+            if (_state == Running)
             {
-                left.Completion.TrySetException(new InvalidOperationException("The write engine stopped before the replicated records were appended."));
+                _state = Stopping;
             }
 
-            _writerDone.TrySetResult();
+            _queue.Writer.TryComplete();
         }
+
+        var failure = CommandResult.Refused(new CommandError(CommandErrorKind.Unavailable, "The write engine stopped after an internal error; see the server log."));
+        foreach (var pending in batch)
+        {
+            pending.Completion.TrySetResult(failure);
+        }
+
+        while (_queue.Reader.TryRead(out var pending))
+        {
+            pending.Completion.TrySetResult(failure);
+        }
+
+        _wakeUp.Set();
     }
 
     private void ProcessBatch(List<Pending> batch)
@@ -406,19 +502,32 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             // Before the callers hear of it: a list read right after the acknowledgement must see the change.
             decision.Split(out var created, out var changed);
             _flusher!.Add(created, changed, decision.Events[^1].Seq);
-            _applier!.Enqueue(decision.Events, Stopwatch.GetTimestamp());
-            SeqMoved();
-            if (Replication is { } replication)
+            var last = decision.Events[^1].Seq;
+            if (Replication is not { } replication)
+            {
+                RaisePublishable(last);
+                _applier!.Enqueue(decision.Events, Stopwatch.GetTimestamp());
+                SeqMoved();
+            }
+            else
             {
                 replication.Appended(records);
-                var wait = replication.WaitReplicatedAsync(records[^1].Seq, records[^1].Term);
-                if (!wait.IsCompletedSuccessfully || !wait.Result)
+                var wait = replication.WaitReplicatedAsync(last, records[^1].Term);
+                var replicated = wait.IsCompletedSuccessfully && wait.Result;
+                if (replicated)
+                {
+                    RaisePublishable(last);
+                }
+
+                _applier!.Enqueue(decision.Events, Stopwatch.GetTimestamp());
+                SeqMoved();
+                if (!replicated)
                 {
                     // By design the writer does not wait: the next group is appended (and streamed) meanwhile.
                     Pending[] waiting = [.. batch];
                     var results = decision.Results;
                     var depends = decision.DependsOnBatch;
-                    wait.ContinueWith(t => CompleteReplicated(waiting, results, depends, t.IsCompletedSuccessfully && t.Result), CancellationToken.None,
+                    wait.ContinueWith(t => CompleteReplicated(waiting, results, depends, last, t.IsCompletedSuccessfully && t.Result), CancellationToken.None,
                         TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                     return;
                 }
@@ -429,9 +538,14 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     }
 
     /// <summary>Answers a group once its replication wait ended: as decided, or <c>replication-unavailable</c> for what depended on the group.</summary>
-    private void CompleteReplicated(Pending[] batch, CommandResult[] results, bool[] dependsOnBatch, bool replicated)
+    private void CompleteReplicated(Pending[] batch, CommandResult[] results, bool[] dependsOnBatch, long lastSeq, bool replicated)
     {
-        if (!replicated)
+        if (replicated)
+        {
+            RaisePublishable(lastSeq);
+            _applier!.CeilingMoved();
+        }
+        else
         {
             var failure = CommandResult.Refused(new CommandError(CommandErrorKind.ReplicationUnavailable,
                 "The write is in the leader's journal log but too few followers (Cluster:SyncReplicas) acknowledged it within Cluster:ReplicationTimeout, " +
@@ -510,6 +624,22 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         }
     }
 
+    /// <summary>Raises <see cref="_publishable"/> to <paramref name="seq"/> (never lowers it: followers acknowledge cumulatively).</summary>
+    private void RaisePublishable(long seq)
+    {
+        var current = Interlocked.Read(ref _publishable);
+        while (seq > current)
+        {
+            var seen = Interlocked.CompareExchange(ref _publishable, seq, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
     private void SeqMoved() => Interlocked.Exchange(ref _seqMoved, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     private void ProcessReplicated(Replicated copy)
@@ -550,6 +680,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             }
 
             Interlocked.Exchange(ref _lastSeq, records[^1].Seq);
+            RaisePublishable(records[^1].Seq);
             _flusher!.Add([.. created.Values], [.. changed.Values], records[^1].Seq);
             _applier!.Enqueue(events, Stopwatch.GetTimestamp());
             SeqMoved();
