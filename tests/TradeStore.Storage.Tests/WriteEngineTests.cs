@@ -38,7 +38,7 @@ public sealed class WriteEngineTests
         var inline = 0;
         for (var i = 0; i < 50; i++)
         {
-            var submitted = harness.Submit(Buy($"T{i}"));
+            var submitted = harness.Engine.SubmitAndWaitAsync(Buy($"T{i}"), TestContext.Current.CancellationToken);
             inline += submitted.IsCompleted ? 1 : 0;
             Assert.True((await submitted).Succeeded);
         }
@@ -46,6 +46,25 @@ public sealed class WriteEngineTests
         Assert.True(inline >= 40, $"{inline} of 50 sequential submissions were committed inline");
         Assert.Equal(51, harness.Engine.LastSeq);
         Assert.Equal(51, harness.Scalar("SELECT count(*) FROM trade_events"));
+    }
+
+    /// <summary>
+    /// A caller that submits many commands before awaiting them (the batch endpoint, an in-process feed) never commits
+    /// on its own thread: its commands are queued for the writer and committed together.
+    /// </summary>
+    [Fact]
+    public async Task SubmitAsync_ManyBeforeAwaiting_QueuedForTheWriterNotCommittedOnTheCallersThread()
+    {
+        await using var harness = EngineHarness.Start();
+        await harness.Submit(Buy("warm-up"));
+
+        var submitted = Enumerable.Range(0, 500).Select(i => harness.Submit(Buy($"T{i}")).AsTask()).ToList();
+        var answeredBeforeReturning = submitted.Count(t => t.IsCompleted);
+        var results = await Task.WhenAll(submitted);
+
+        Assert.All(results, r => Assert.True(r.Succeeded));
+        Assert.True(answeredBeforeReturning < 50, $"{answeredBeforeReturning} of 500 were committed before SubmitAsync returned");
+        Assert.Equal(501, harness.Engine.LastSeq);
     }
 
     /// <summary>
@@ -63,7 +82,8 @@ public sealed class WriteEngineTests
             var results = new List<CommandResult>();
             for (var i = 0; i < 250; i++)
             {
-                results.Add(await harness.Submit(Buy($"W{w}-{i}")));
+                var command = Buy($"W{w}-{i}");
+                results.Add(await (i % 2 == 0 ? harness.Engine.SubmitAndWaitAsync(command, ct) : harness.Submit(command)));
             }
 
             return results;

@@ -12,4 +12,12 @@ public interface ITradeCommands
     /// (<see cref="CommandErrorKind.Busy"/> when the queue is full, without waiting).
     /// </summary>
     ValueTask<CommandResult> SubmitAsync(TradeCommand command, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// <see cref="SubmitAsync"/> for a caller that awaits this one result before submitting anything else (one HTTP
+    /// request with one command). When no batch is being committed, the command may be committed on the caller's own
+    /// thread, which saves the hand-offs to and from the writer. A caller that submits many commands before awaiting
+    /// them uses <see cref="SubmitAsync"/>, so they are committed together.
+    /// </summary>
+    ValueTask<CommandResult> SubmitAndWaitAsync(TradeCommand command, CancellationToken cancellationToken = default) => SubmitAsync(command, cancellationToken);
 }

@@ -167,7 +167,7 @@ public static class TradeCommandEndpoints
             return ApiResults.Problem(context, forbidden);
         }
 
-        var result = await commands.SubmitAsync(IdempotencyNamespace.Apply(context, command!), context.RequestAborted);
+        var result = await commands.SubmitAndWaitAsync(IdempotencyNamespace.Apply(context, command!), context.RequestAborted);
         return ApiResults.Command(context, command!, AccountAccess.Screen(context, queries, command!, result));
     }
 

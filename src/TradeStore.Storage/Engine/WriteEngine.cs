@@ -172,7 +172,19 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     /// Cancelling <paramref name="cancellationToken"/> only stops the wait: a command already queued is still decided
     /// and may be committed, so a caller that gave up should retry with the same idempotency key to learn the outcome.
     /// </remarks>
-    public ValueTask<CommandResult> SubmitAsync(TradeCommand command, CancellationToken cancellationToken = default)
+    public ValueTask<CommandResult> SubmitAsync(TradeCommand command, CancellationToken cancellationToken = default) =>
+        Submit(command, inline: false, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// When no batch is being committed, the caller's thread commits what is queued (one batch, its command among
+    /// it): a lone sequential client pays one fsync and no thread hand-offs. Never while DuckDB trails by
+    /// <see cref="EngineOptions.MaxApplyBacklog"/>: the commit would wait for DuckDB, and a caller's thread must not block.
+    /// </remarks>
+    public ValueTask<CommandResult> SubmitAndWaitAsync(TradeCommand command, CancellationToken cancellationToken = default) =>
+        Submit(command, inline: true, cancellationToken);
+
+    private ValueTask<CommandResult> Submit(TradeCommand command, bool inline, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
         cancellationToken.ThrowIfCancellationRequested();
@@ -184,7 +196,14 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         var pending = new Pending(command, Stopwatch.GetTimestamp());
         if (_queue.Writer.TryWrite(pending))
         {
-            CommitInlineOrWakeWriter();
+            if (inline)
+            {
+                CommitInlineOrWakeWriter();
+            }
+            else
+            {
+                _wakeUp.Set();
+            }
         }
         else
         {
@@ -295,10 +314,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     }
 
     /// <summary>
-    /// When no batch is being committed, the submitting thread commits what is queued itself (one batch, its own command
-    /// among it): a lone sequential client then pays one fsync and no thread hand-offs. Otherwise the writer thread is
-    /// woken, and takes the next batch once the current one is done, so under load the groups grow as before. Never
-    /// inline while DuckDB trails by <see cref="EngineOptions.MaxApplyBacklog"/>: the commit would wait for DuckDB.
+    /// When no batch is being committed, the submitting thread commits what is queued itself; otherwise the writer
+    /// thread is woken, and takes the next batch once the current one is done, so under load the groups grow as before.
     /// </summary>
     private void CommitInlineOrWakeWriter()
     {
