@@ -215,6 +215,7 @@ public static class FailoverBenchmark
             var leader = cluster.Single(n => n.Name == status!.Leader);
             await WaitAsync(() => TryWriteAsync(http, leader, "W-warm", cancellationToken), ok => ok, "the leader acknowledges a write", cancellationToken);
             clustered = [await RateAsync(http, leader, 1, options.ThroughputSeconds, "C1", cancellationToken), await RateAsync(http, leader, 32, options.ThroughputSeconds, "C32", cancellationToken)];
+            await FollowerReadLagAsync(http, leader, cluster.First(n => n != leader), options.ThroughputSeconds, output, cancellationToken);
         }
         finally
         {
@@ -228,6 +229,81 @@ public static class FailoverBenchmark
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"write throughput, {connections,2} connection(s): standalone {alone[i],8:0} /s, cluster leader ({options.Nodes} nodes, SyncReplicas {options.SyncReplicas}) {clustered[i],8:0} /s = {clustered[i] / alone[i]:0.00}x"));
+        }
+    }
+
+    /// <summary>
+    /// Follower read lag (issue #14 target: p99 ≤ 50 ms at 1,000 writes/s): writes go to the leader in an open loop at
+    /// 1,000/s; as soon as one is acknowledged, the same trade is read on <paramref name="follower"/> with
+    /// <c>?minSeq=</c> the answer's <c>TradeStore-Seq</c>, which the follower holds until it has applied that seq. The lag
+    /// of one write is the time from its acknowledgement to the follower's 200 (so it includes one read's round trip).
+    /// </summary>
+    private static async Task FollowerReadLagAsync(HttpClient http, Node leader, Node follower, int seconds, TextWriter output, CancellationToken cancellationToken)
+    {
+        const int Rate = 1_000;
+        var lags = new System.Collections.Concurrent.ConcurrentBag<TimeSpan>();
+        var failed = 0;
+        var stopwatch = Stopwatch.StartNew();
+        var inFlight = new List<Task>();
+        for (var i = 0; i < Rate * seconds; i++)
+        {
+            var due = TimeSpan.FromSeconds((double)i / Rate);
+            if (due > stopwatch.Elapsed)
+            {
+                await Task.Delay(due - stopwatch.Elapsed, cancellationToken);
+            }
+
+            var id = $"R-{i}";
+            inFlight.Add(Task.Run(async () =>
+            {
+                var lag = await WriteThenReadOnFollowerAsync(http, leader, follower, id, cancellationToken);
+                if (lag is { } value)
+                {
+                    lags.Add(value);
+                }
+                else
+                {
+                    Interlocked.Increment(ref failed);
+                }
+            }, cancellationToken));
+        }
+
+        await Task.WhenAll(inFlight);
+        var sorted = lags.OrderBy(l => l).ToList();
+        if (sorted.Count == 0)
+        {
+            output.WriteLine($"follower read lag: no write was read back on {follower.Name} ({failed} failed)");
+            return;
+        }
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"follower read lag at {Rate:N0} writes/s (ack on the leader -> GET ?minSeq= on {follower.Name} answered 200): p50 {Percentile(sorted, 50).TotalMilliseconds:0.00} ms, " +
+            $"p90 {Percentile(sorted, 90).TotalMilliseconds:0.00} ms, p99 {Percentile(sorted, 99).TotalMilliseconds:0.00} ms, max {sorted[^1].TotalMilliseconds:0.00} ms over {sorted.Count:N0} writes, {failed} failed"));
+    }
+
+    /// <summary>One write on the leader and its read on the follower; the time from the acknowledgement to the read's 200, or null when either failed.</summary>
+    private static async Task<TimeSpan?> WriteThenReadOnFollowerAsync(HttpClient http, Node leader, Node follower, string tradeId, CancellationToken cancellationToken)
+    {
+        var body = new Dictionary<string, object>
+        {
+            ["tradeId"] = tradeId, ["account"] = "BENCH", ["symbol"] = "LAG", ["side"] = "buy",
+            ["quantity"] = 1, ["price"] = 1.5m, ["executedAt"] = "2026-11-30T00:00:00Z",
+        };
+        try
+        {
+            using var written = await http.PostAsJsonAsync($"{leader.Url}/v1/trades", body, cancellationToken);
+            if (written.StatusCode != HttpStatusCode.Created || !written.Headers.TryGetValues("TradeStore-Seq", out var seqs))
+            {
+                return null;
+            }
+
+            var acknowledged = Stopwatch.GetTimestamp();
+            using var read = await http.GetAsync($"{follower.Url}/v1/trades/{tradeId}?minSeq={seqs.First()}", cancellationToken);
+            return read.StatusCode == HttpStatusCode.OK ? Stopwatch.GetElapsedTime(acknowledged) : null;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
         }
     }
 

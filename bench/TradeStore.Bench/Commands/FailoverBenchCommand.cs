@@ -17,7 +17,8 @@ public static class FailoverBenchCommand
         var load = new Option<int>("--load") { Description = "Connections writing through the kills; every acknowledged trade is read back at the end (0: no load).", DefaultValueFactory = _ => 0, HelpName = "C" };
         var throughput = new Option<int>("--throughput-seconds")
         {
-            Description = "Seconds of each write-throughput run (1 and 32 connections, standalone and on the cluster's leader, before the kills); 0 skips it.",
+            Description = "Seconds of each write-throughput run (1 and 32 connections, standalone and on the cluster's leader, before the kills) and of the " +
+                "follower read-lag run (1,000 writes/s on the leader, each read on a follower with ?minSeq=); 0 skips them.",
             DefaultValueFactory = _ => 0,
             HelpName = "S",
         };
@@ -56,7 +57,7 @@ public static class FailoverBenchCommand
             "Failover time: N real `tradestore serve` nodes on etcd; the leader is killed with SIGKILL K times, and each sample is the time until a write sent to " +
             "a surviving node (following its 307) is acknowledged. The killed node is restarted before the next kill. With --load, writes go on through the kills and " +
             "every acknowledged one is read back (lost = 0 is the target with --sync-replicas 1); with --throughput-seconds, 1 and 32 connections are measured " +
-            "standalone and on the cluster's leader in the same run. Fresh temporary data directories.")
+            "standalone and on the cluster's leader in the same run, and the follower read lag at 1,000 writes/s. Fresh temporary data directories.")
         {
             etcd, nodes, kills, leaseTtl, syncReplicas, load, throughput,
         };

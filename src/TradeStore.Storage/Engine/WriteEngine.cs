@@ -605,7 +605,27 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
         var item = new Replicated(records);
         _replicated.Enqueue(item);
-        _wakeUp.Set();
+        // As a local caller that waits (SubmitAndWaitAsync): when nothing is being committed, the stream's own thread
+        // appends, which saves the hand-offs to and from the writer thread on every replicated group.
+        if (_writeLock.TryEnter())
+        {
+            try
+            {
+                while (!item.Completion.Task.IsCompleted && CommitOnce(_inlineBatch))
+                {
+                }
+            }
+            finally
+            {
+                _writeLock.Exit();
+            }
+        }
+
+        if (!item.Completion.Task.IsCompleted || !_replicated.IsEmpty || _queue.Reader.Count > 0)
+        {
+            _wakeUp.Set();
+        }
+
         return item.Completion.Task;
     }
 
