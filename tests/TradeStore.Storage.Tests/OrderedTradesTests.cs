@@ -74,6 +74,64 @@ public sealed class OrderedTradesTests
         }
     }
 
+    /// <summary>
+    /// A list loaded at start-up and trimmed (its last chunk and directory shrunk to what they hold) grows, shrinks and
+    /// reorders exactly as one that was never trimmed.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(200)]
+    [InlineData(256)]
+    [InlineData(513)]
+    public void TrimLoading_ThenAddsMovesAndRemovals_EqualsSortedReference(int loaded)
+    {
+        var random = new Random(loaded);
+        var list = new OrderedTrades();
+        var reference = new SortedSet<Trade>(Comparer<Trade>.Create(OrderedTrades.Compare));
+        var held = new Dictionary<string, Trade>(StringComparer.Ordinal);
+        for (var i = 0; i < loaded; i++)
+        {
+            var trade = Trade($"L{i:D4}", T0.AddSeconds(i), TradeStatus.New);
+            list.AppendLoading(trade);
+            reference.Add(trade);
+            held[trade.TradeId] = trade;
+        }
+
+        list.TrimLoading();
+        Assert.Equal(reference, Walk(list, long.MinValue, string.Empty, true, long.MaxValue, null, int.MaxValue));
+
+        for (var step = 0; step < 2_000; step++)
+        {
+            var id = random.Next(3) == 0 && held.Count > 0 ? held.Keys.ElementAt(random.Next(held.Count)) : $"N{random.Next(1_000):D4}";
+            var at = T0.AddSeconds(random.Next(loaded + step + 1));
+            if (!held.TryGetValue(id, out var previous))
+            {
+                var trade = Trade(id, at, TradeStatus.New);
+                list.Add(trade);
+                reference.Add(trade);
+                held[id] = trade;
+            }
+            else if (random.Next(2) == 0)
+            {
+                list.Remove(previous);
+                reference.Remove(previous);
+                held.Remove(id);
+            }
+            else
+            {
+                var current = previous with { ExecutedAt = at, Version = previous.Version + 1 };
+                list.Replace(previous, current);
+                reference.Remove(previous);
+                reference.Add(current);
+                held[id] = current;
+            }
+        }
+
+        Assert.Equal(reference.Count, list.Count);
+        Assert.Equal(reference, Walk(list, long.MinValue, string.Empty, true, long.MaxValue, null, int.MaxValue));
+    }
+
     [Fact]
     public void Walk_StatusRareAcrossManyLockSteps_FindsEveryMatchInOrder()
     {

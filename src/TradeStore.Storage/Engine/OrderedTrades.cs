@@ -62,6 +62,23 @@ internal sealed class OrderedTrades
     }
 
     /// <summary>
+    /// Ends a load: the last chunk and the directory give back the room they grew into but do not use. Most scopes of
+    /// an account and a symbol hold a few trades, so their one chunk would otherwise keep up to half its slots empty.
+    /// </summary>
+    public void TrimLoading()
+    {
+        if (_chunkCount > 0 && _chunks[_chunkCount - 1] is { } last && last.Count < last.Items.Length)
+        {
+            Array.Resize(ref last.Items, last.Count);
+        }
+
+        if (_chunkCount < _chunks.Length)
+        {
+            Array.Resize(ref _chunks, _chunkCount);
+        }
+    }
+
+    /// <summary>
     /// Replaces <paramref name="previous"/> (a state of the same trade that is held) by <paramref name="current"/>,
     /// moving it when its execution time changed.
     /// </summary>

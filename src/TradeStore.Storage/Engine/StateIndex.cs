@@ -194,7 +194,11 @@ public sealed class StateIndex
         Dictionary<string, OrderedTrades> byAccount = null!, bySymbol = null!;
         Dictionary<(string Account, string Symbol), OrderedTrades> byAccountSymbol = null!;
         Parallel.Invoke(
-            () => live.ForEach(all.AppendLoading),
+            () =>
+            {
+                live.ForEach(all.AppendLoading);
+                all.TrimLoading();
+            },
             () => byAccount = Build(live, static t => t.Account, StringComparer.Ordinal),
             () => byAccountSymbol = Build(live, static t => (t.Account, t.Symbol), EqualityComparer<(string, string)>.Default),
             () => bySymbol = Build(live, static t => t.Symbol, StringComparer.Ordinal));
@@ -213,6 +217,11 @@ public sealed class StateIndex
         {
             ref var scope = ref CollectionsMarshal.GetValueRefOrAddDefault(scopes, key(trade), out _);
             (scope ??= new OrderedTrades()).AppendLoading(trade);
+        }
+
+        foreach (var scope in scopes.Values)
+        {
+            scope.TrimLoading();
         }
 
         return scopes;
