@@ -48,7 +48,10 @@ public sealed class EngineOptions
     /// (a history read, a flush) cuts the wait short. Redis, ClickHouse and the change feed hear of an event after DuckDB
     /// holds it, so this adds up to its length to their lag.
     /// </summary>
-    /// <value>Default 20 ms: one sequential client went from ~1,000 to ~2,000 acknowledged trades/s (docs/benchmarks.md).</value>
+    /// <value>
+    /// Default 10 ms: with the inline commit, one sequential client went from ~1,000 to ~2,000 acknowledged trades/s; 20 ms
+    /// was no faster within this machine's noise, and added twice the lag to the change feed (docs/benchmarks.md).
+    /// </value>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01", ErrorMessage = "must be between 00:00:00 and 00:00:01.")]
-    public TimeSpan ApplyInterval { get; set; } = TimeSpan.FromMilliseconds(20);
+    public TimeSpan ApplyInterval { get; set; } = TimeSpan.FromMilliseconds(10);
 }
