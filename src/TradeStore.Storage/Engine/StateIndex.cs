@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime;
 using System.Runtime.InteropServices;
 using TradeStore.Core.Trades;
 
@@ -126,6 +127,23 @@ public sealed class StateIndex
     /// </summary>
     internal void Load(DuckDbDatabase database)
     {
+        // By design the GC works without its background thread while the index loads: nothing is served yet, every
+        // object allocated survives, and a concurrent collector only competed for the cores (10,000,000 trades: 27.8 and
+        // 30.0 s instead of 31.6-33.1 s).
+        var latency = GCSettings.LatencyMode;
+        GCSettings.LatencyMode = GCLatencyMode.Batch;
+        try
+        {
+            LoadAll(database);
+        }
+        finally
+        {
+            GCSettings.LatencyMode = latency;
+        }
+    }
+
+    private void LoadAll(DuckDbDatabase database)
+    {
         using var connection = database.OpenConnection();
         var tradeCount = (int)Scalar(connection, "SELECT count(*) FROM current_trade_state");
         var keyCount = (int)Scalar(connection, "SELECT count(idempotency_key) FROM trade_events");
@@ -139,11 +157,7 @@ public sealed class StateIndex
         var parts = Math.Clamp(Environment.ProcessorCount, 1, 4);
         var liveParts = new List<Trade>[parts];
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part => liveParts[part] = ReadTrades(database, part, parts, trades));
-        var live = new List<Trade>(liveParts.Sum(l => l.Count));
-        foreach (var part in liveParts)
-        {
-            live.AddRange(part);
-        }
+        var live = MergeInListOrder(liveParts);
 
         var positions = new Dictionary<(string Account, string Symbol), Position>();
         foreach (var trade in live)
@@ -191,7 +205,39 @@ public sealed class StateIndex
             }
         }
 
+        // Sorted here, on the part's own thread, so the parts only need merging.
+        live.Sort(OrderedTrades.Compare);
         return live;
+    }
+
+    /// <summary>One list in list order from parts that each are.</summary>
+    private static List<Trade> MergeInListOrder(List<Trade>[] parts)
+    {
+        if (parts.Length == 1)
+        {
+            return parts[0];
+        }
+
+        var merged = new List<Trade>(parts.Sum(p => p.Count));
+        var next = new int[parts.Length];
+        while (true)
+        {
+            var from = -1;
+            for (var i = 0; i < parts.Length; i++)
+            {
+                if (next[i] < parts[i].Count && (from < 0 || OrderedTrades.Compare(parts[i][next[i]], parts[from][next[from]]) < 0))
+                {
+                    from = i;
+                }
+            }
+
+            if (from < 0)
+            {
+                return merged;
+            }
+
+            merged.Add(parts[from][next[from]++]);
+        }
     }
 
     /// <summary>The journal's idempotency keys, split into lookup and fingerprint (each key is in the journal once: a retry writes nothing).</summary>
@@ -225,13 +271,12 @@ public sealed class StateIndex
     }
 
     /// <summary>
-    /// Builds the ordered indexes from the live trades: sorted once, then every index only appends. By design plain
+    /// Builds the ordered indexes from the live trades, given in list order: every index only appends. By design plain
     /// dictionaries while building, copied into concurrent ones once, and the four indexes built in parallel: they
     /// share nothing but the sorted trades.
     /// </summary>
     private void LoadOrdered(List<Trade> live)
     {
-        live.Sort(OrderedTrades.Compare);
         var all = new OrderedTrades();
         Dictionary<string, OrderedTrades> byAccount = null!, bySymbol = null!;
         Dictionary<(string Account, string Symbol), OrderedTrades> byAccountSymbol = null!;
