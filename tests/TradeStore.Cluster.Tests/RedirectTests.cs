@@ -84,6 +84,13 @@ public sealed class RedirectTests
         Assert.Equal(1, onB["tradestore_cluster_leader_known"].Samples.Single().Value);
         Assert.Equal(term, onB["tradestore_cluster_term"].Samples.Single().Value);
         Assert.Contains(onB["tradestore_cluster_writes_refused_total"].Samples, s => s.Labels["reason"] == "redirected" && s.Value >= 1);
+        Assert.False(onB.ContainsKey("tradestore_replication_follower_lag"), "a follower reports no followers");
+
+        // After a write on the leader, the leader reports b as a follower that holds it (lag 0).
+        Assert.Equal(HttpStatusCode.Created, (await http.PostAsync($"{a.Url}/v1/trades", NodeProcess.Trade("M-2"), TestContext.Current.CancellationToken)).StatusCode);
+        await Eventually.MatchAsync(async () => PrometheusText.Parse(await http.GetStringAsync($"{a.Url}/metrics", TestContext.Current.CancellationToken)),
+            m => m.TryGetValue("tradestore_replication_follower_lag", out var lag) && lag.Samples.Any(s => s.Labels["follower"] == "b" && s.Value == 0),
+            Timeout, "a reports follower b with lag 0");
     }
 
     [Fact]

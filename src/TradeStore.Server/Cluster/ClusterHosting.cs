@@ -36,7 +36,7 @@ public static class ClusterHosting
         services.AddTradeStoreCluster(settings.Cluster, sp => () => sp.GetRequiredService<WriteEngine>().LastSeq);
         // Replication of the journal log (issue #14): the leader's hub (the engine's hook) and the follower's stream.
         services.AddSingleton(sp => new ReplicationHub(settings.Cluster, sp.GetRequiredService<ClusterState>(), sp.GetRequiredService<JournalLog>(),
-            sp.GetRequiredService<SyncReplicaSet>(), sp.GetService<TimeProvider>()));
+            sp.GetRequiredService<SyncReplicaSet>(), sp.GetService<TimeProvider>(), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddSingleton<IJournalReplication>(sp => sp.GetRequiredService<ReplicationHub>());
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ReplicationFollower>(sp, settings.Cluster));
         services.AddHostedService(sp => sp.GetRequiredService<ReplicationFollower>());

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using TradeStore.Cluster;
 using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Engine;
@@ -32,7 +33,7 @@ public sealed class ReplicationHub : IJournalReplication
     private long _term;
     private long _mustHold;
 
-    public ReplicationHub(ClusterOptions options, ClusterState state, JournalLog log, SyncReplicaSet sync, TimeProvider? time = null)
+    public ReplicationHub(ClusterOptions options, ClusterState state, JournalLog log, SyncReplicaSet sync, TimeProvider? time = null, IMeterFactory? meterFactory = null)
     {
         _options = options;
         _state = state;
@@ -40,6 +41,27 @@ public sealed class ReplicationHub : IJournalReplication
         _sync = sync;
         _time = time ?? TimeProvider.System;
         _sync.Published += Release;
+        if (meterFactory is not null)
+        {
+            var meter = meterFactory.Create(ClusterMetrics.MeterName);
+            meter.CreateObservableGauge("tradestore.replication.follower.lag", FollowerLags, "{event}",
+                "On the leader, per follower: events of the leader's log beyond the follower's last acknowledged durable seq in this term.");
+        }
+    }
+
+    /// <summary>
+    /// The gauge <c>tradestore.replication.follower.lag</c>: for each follower that acknowledged in the term this node
+    /// leads in, how many events of this log it does not hold yet; nothing on a follower. A follower whose stream ended
+    /// is forgotten (<see cref="Forget"/>) and drops out.
+    /// </summary>
+    private IEnumerable<Measurement<long>> FollowerLags()
+    {
+        var leading = _state.HeldTerm;
+        var last = _log.LastSeq;
+        return leading == 0
+            ? []
+            : _acks.Where(a => a.Value.Term == leading)
+                .Select(a => new Measurement<long>(Math.Max(0, last - a.Value.DurableSeq), new KeyValuePair<string, object?>("follower", a.Key)));
     }
 
     /// <inheritdoc />
