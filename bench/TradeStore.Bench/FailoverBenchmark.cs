@@ -284,14 +284,9 @@ public static class FailoverBenchmark
     /// <summary>One write on the leader and its read on the follower; the time from the acknowledgement to the read's 200, or null when either failed.</summary>
     private static async Task<TimeSpan?> WriteThenReadOnFollowerAsync(HttpClient http, Node leader, Node follower, string tradeId, CancellationToken cancellationToken)
     {
-        var body = new Dictionary<string, object>
-        {
-            ["tradeId"] = tradeId, ["account"] = "BENCH", ["symbol"] = "LAG", ["side"] = "buy",
-            ["quantity"] = 1, ["price"] = 1.5m, ["executedAt"] = "2026-11-30T00:00:00Z",
-        };
         try
         {
-            using var written = await http.PostAsJsonAsync($"{leader.Url}/v1/trades", body, cancellationToken);
+            using var written = await http.PostAsJsonAsync($"{leader.Url}/v1/trades", TradeBody(tradeId), cancellationToken);
             if (written.StatusCode != HttpStatusCode.Created || !written.Headers.TryGetValues("TradeStore-Seq", out var seqs))
             {
                 return null;
@@ -380,15 +375,10 @@ public static class FailoverBenchmark
 
     private static async Task<bool> TryWriteAsync(HttpClient http, Node node, string tradeId, CancellationToken cancellationToken)
     {
-        var body = new Dictionary<string, object>
-        {
-            ["tradeId"] = tradeId, ["account"] = "BENCH", ["symbol"] = "FAIL", ["side"] = "buy",
-            ["quantity"] = 1, ["price"] = 1.5m, ["executedAt"] = "2026-11-30T00:00:00Z",
-        };
         try
         {
             // HttpClient follows the 307 to the leader with the same method and body.
-            using var response = await http.PostAsJsonAsync($"{node.Url}/v1/trades", body, cancellationToken);
+            using var response = await http.PostAsJsonAsync($"{node.Url}/v1/trades", TradeBody(tradeId), cancellationToken);
             return response.StatusCode == HttpStatusCode.Created;
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
@@ -396,6 +386,13 @@ public static class FailoverBenchmark
             return false; // redirected to the dead leader, or the node is busy
         }
     }
+
+    /// <summary>The body of a create every write of this benchmark sends.</summary>
+    private static Dictionary<string, object> TradeBody(string tradeId) => new()
+    {
+        ["tradeId"] = tradeId, ["account"] = "BENCH", ["symbol"] = "FAIL", ["side"] = "buy",
+        ["quantity"] = 1, ["price"] = 1.5m, ["executedAt"] = "2026-11-30T00:00:00Z",
+    };
 
     private static async Task<ClusterStatus?> StatusAsync(HttpClient http, IEnumerable<Node> nodes, CancellationToken cancellationToken)
     {

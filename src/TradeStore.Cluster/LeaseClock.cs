@@ -1,3 +1,5 @@
+using TradeStore.Core.Threading;
+
 namespace TradeStore.Cluster;
 
 /// <summary>
@@ -39,18 +41,7 @@ public sealed class LeaseClock(TimeProvider time, TimeSpan margin)
             return;
         }
 
-        var until = sentAt + (long)(usable.TotalSeconds * time.TimestampFrequency);
-        var current = Volatile.Read(ref _validUntil);
-        while (until > current)
-        {
-            var seen = Interlocked.CompareExchange(ref _validUntil, until, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
+        InterlockedMax.Raise(ref _validUntil, sentAt + (long)(usable.TotalSeconds * time.TimestampFrequency));
     }
 
     /// <summary>The lease is gone (etcd said so, or it was revoked): nothing may be acknowledged on it.</summary>

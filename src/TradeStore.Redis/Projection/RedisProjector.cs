@@ -8,6 +8,7 @@ using Polly;
 using Polly.Retry;
 using StackExchange.Redis;
 using TradeStore.Core.Options;
+using TradeStore.Core.Threading;
 using TradeStore.Core.Trades;
 using TradeStore.Storage;
 using TradeStore.Storage.Integrity;
@@ -123,18 +124,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
     {
         if (events.Count > 0)
         {
-            var seq = events[^1].Seq;
-            var seen = Volatile.Read(ref _journalSeq);
-            while (seq > seen)
-            {
-                var previous = Interlocked.CompareExchange(ref _journalSeq, seq, seen);
-                if (previous == seen)
-                {
-                    break;
-                }
-
-                seen = previous;
-            }
+            RaiseJournalSeq(events[^1].Seq);
 
             if (Volatile.Read(ref _oldestPendingTicks) == 0)
             {
@@ -426,13 +416,8 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
         Volatile.Write(ref _knownCheckpoint, checkpoint);
     }
 
-    private void RaiseJournalSeq(long seq)
-    {
-        if (seq > Volatile.Read(ref _journalSeq))
-        {
-            Volatile.Write(ref _journalSeq, seq);
-        }
-    }
+    /// <summary>Raised from the applier's thread (commits) and the projector's (journal reads) alike: never lowered.</summary>
+    private void RaiseJournalSeq(long seq) => InterlockedMax.Raise(ref _journalSeq, seq);
 
     /// <summary>Mirrors the checkpoint into DuckDB's <c>sync_checkpoints</c> for reports, at most once a second (each is a commit).</summary>
     /// <remarks>

@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TradeStore.Core.Options;
+using TradeStore.Core.Threading;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Journal;
@@ -522,7 +523,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             var last = decision.Events[^1].Seq;
             if (Replication is not { } replication)
             {
-                RaisePublishable(last);
+                InterlockedMax.Raise(ref _publishable, last);
                 _applier!.Enqueue(decision.Events, Stopwatch.GetTimestamp());
                 SeqMoved();
             }
@@ -533,7 +534,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                 var replicated = wait.IsCompletedSuccessfully && wait.Result;
                 if (replicated)
                 {
-                    RaisePublishable(last);
+                    InterlockedMax.Raise(ref _publishable, last);
                 }
 
                 _applier!.Enqueue(decision.Events, Stopwatch.GetTimestamp());
@@ -559,7 +560,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     {
         if (replicated)
         {
-            RaisePublishable(lastSeq);
+            InterlockedMax.Raise(ref _publishable, lastSeq);
             _applier!.CeilingMoved();
         }
         else
@@ -661,22 +662,6 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         }
     }
 
-    /// <summary>Raises <see cref="_publishable"/> to <paramref name="seq"/> (never lowers it: followers acknowledge cumulatively).</summary>
-    private void RaisePublishable(long seq)
-    {
-        var current = Interlocked.Read(ref _publishable);
-        while (seq > current)
-        {
-            var seen = Interlocked.CompareExchange(ref _publishable, seq, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
-    }
-
     private void SeqMoved() => Interlocked.Exchange(ref _seqMoved, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     private void ProcessReplicated(Replicated copy)
@@ -717,7 +702,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             }
 
             Interlocked.Exchange(ref _lastSeq, records[^1].Seq);
-            RaisePublishable(records[^1].Seq);
+            InterlockedMax.Raise(ref _publishable, records[^1].Seq);
             _flusher!.Add([.. created.Values], [.. changed.Values], records[^1].Seq);
             _applier!.Enqueue(events, Stopwatch.GetTimestamp());
             SeqMoved();
