@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using TradeStore.TestSupport;
 
 namespace TradeStore.Cluster.Tests;
 
@@ -102,6 +103,59 @@ public sealed class ReplicationTests
         var nextSeq = next.Headers.GetValues("TradeStore-Seq").Single();
         using var y2 = await http.GetAsync($"{b.Url}/v1/trades/Y-2?minSeq={nextSeq}", ct);
         Assert.Equal(HttpStatusCode.OK, y2.StatusCode);
+    }
+
+    [Fact]
+    public async Task Acks_StreamOfDurableSeqs_CountsTheLatestAndRefusesBadNodeTermOrFrame()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        await using var a = await NodeProcess.StartAsync("a", _prefix);
+        await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Leader == "a", Timeout, "a leads");
+        var last = await CreateAsync(http, a, "K", 0, 10);
+        var term = (await a.ClusterAsync(http)).Term;
+
+        // Three acknowledgements on one body, in two writes: the leader counts the latest (lag = last - 7).
+        using (var acks = await http.PostAsync($"{a.Url}/v1/replication/acks?node=x&term={term}", Frames(3, 5, 7), ct))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, acks.StatusCode);
+        }
+
+        var lag = PrometheusText.Parse(await http.GetStringAsync($"{a.Url}/metrics", ct))["tradestore_replication_follower_lag"].Samples.Single(s => s.Labels["follower"] == "x");
+        Assert.Equal(last - 7, lag.Value);
+
+        await AssertProblemAsync($"{a.Url}/v1/replication/acks?term={term}", Frames(9), HttpStatusCode.BadRequest, "validation", "node");
+        await AssertProblemAsync($"{a.Url}/v1/replication/acks?node=x&term=soon", Frames(9), HttpStatusCode.BadRequest, "validation", "term");
+        await AssertProblemAsync($"{a.Url}/v1/replication/acks?node=x&term={term + 1}", Frames(9), HttpStatusCode.Conflict, "stale-term", "term");
+        var partial = new ByteArrayContent(new byte[5]); // part of one acknowledgement
+        await AssertProblemAsync($"{a.Url}/v1/replication/acks?node=x&term={term}", partial, HttpStatusCode.BadRequest, "validation", null);
+
+        // None of the refused bodies moved x's acknowledgement.
+        lag = PrometheusText.Parse(await http.GetStringAsync($"{a.Url}/metrics", ct))["tradestore_replication_follower_lag"].Samples.Single(s => s.Labels["follower"] == "x");
+        Assert.Equal(last - 7, lag.Value);
+
+        static ByteArrayContent Frames(params long[] seqs)
+        {
+            var body = new byte[seqs.Length * 8];
+            for (var i = 0; i < seqs.Length; i++)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(body.AsSpan(i * 8), seqs[i]);
+            }
+
+            return new ByteArrayContent(body);
+        }
+
+        async Task AssertProblemAsync(string url, HttpContent body, HttpStatusCode status, string type, string? field)
+        {
+            using var answer = await http.PostAsync(url, body, ct);
+            var problem = await answer.Content.ReadFromJsonAsync<JsonElement>(ct);
+            Assert.Equal(status, answer.StatusCode);
+            Assert.Equal($"urn:tradestore:problem:{type}", problem.GetProperty("type").GetString());
+            if (field is not null)
+            {
+                Assert.Equal(field, problem.GetProperty("field").GetString());
+            }
+        }
     }
 
     /// <summary>Creates <paramref name="count"/> trades on <paramref name="node"/>, 8 at a time; returns the highest TradeStore-Seq answered.</summary>

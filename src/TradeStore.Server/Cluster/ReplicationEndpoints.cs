@@ -1,9 +1,13 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TradeStore.Cluster;
 using TradeStore.Core.Security;
@@ -19,8 +23,9 @@ namespace TradeStore.Server.Cluster;
 /// same term, a long-lived chunked HTTP/1.1 answer carrying the journal records from <c>fromSeq</c> framed exactly as
 /// on disk, then every record as soon as it is fsynced, with heartbeats while idle. It ends when this node stops
 /// leading in the term it was opened in.</item>
-/// <item><c>POST /v1/replication/ack</c>: a follower's <c>{node, term, durableSeq}</c>; 409 <c>stale-term</c> (and
-/// ignored) when the term is not the one this node leads in.</item>
+/// <item><c>POST /v1/replication/acks?node=N&amp;term=T</c>: a follower's acknowledgements for one stream, each its durable
+/// seq (<see cref="AckFrames"/>), on a body that stays open; 409 <c>stale-term</c> (and ignored) once the term is not the
+/// one this node leads in.</item>
 /// </list>
 /// </summary>
 public static class ReplicationEndpoints
@@ -30,30 +35,84 @@ public static class ReplicationEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/replication/stream", StreamAsync).RequireAuthorization(p => p.RequireRole(ApiRoles.Admin)).DisableRateLimiting();
-        app.MapPost("/v1/replication/ack", AckAsync).RequireAuthorization(p => p.RequireRole(ApiRoles.Admin)).DisableRateLimiting();
+        app.MapPost("/v1/replication/acks", AcksAsync).RequireAuthorization(p => p.RequireRole(ApiRoles.Admin)).DisableRateLimiting();
     }
 
-    private static async Task<IResult> AckAsync(HttpContext context, ReplicationHub hub)
+    /// <summary>
+    /// A follower's acknowledgements for one stream: <see cref="AckFrames"/> on a request body that stays open until the
+    /// follower closes it (204), this node stops leading in <c>term</c> (409 <c>stale-term</c>) or stops (503).
+    /// </summary>
+    private static async Task<IResult> AcksAsync(HttpContext context, ReplicationHub hub, IHostApplicationLifetime lifetime)
     {
-        var (ack, problem) = await ReadAsync(context, ReplicationJson.Default.ReplicationAck);
-        if (problem is not null)
-        {
-            return ApiResults.Problem(context, problem);
-        }
-
-        if (string.IsNullOrWhiteSpace(ack!.Node))
+        var node = context.Request.Query["node"].ToString();
+        if (string.IsNullOrWhiteSpace(node))
         {
             return ApiResults.Problem(context, Problems.Validation("node", "node is required: the follower's Cluster:Node."));
         }
 
-        if (ack.DurableSeq < 0)
+        if (!long.TryParse(context.Request.Query["term"], NumberStyles.None, CultureInfo.InvariantCulture, out var term) || term == 0)
         {
-            return ApiResults.Problem(context, Problems.Validation("durableSeq", "durableSeq must be 0 or more."));
+            return ApiResults.Problem(context, Problems.Validation("term", "term is required: the leader term the follower follows, a positive whole number."));
         }
 
-        return hub.Acknowledge(ack.Node, ack.Term, ack.DurableSeq)
-            ? Results.NoContent()
-            : ApiResults.Problem(context, ReplicationProblems.StaleTerm(ack.Term, hub.Term));
+        if (term != hub.Term)
+        {
+            return ApiResults.Problem(context, ReplicationProblems.StaleTerm(term, hub.Term));
+        }
+
+        // By design a body without end: no size limit and no minimum data rate (an idle follower sends nothing).
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
+        {
+            size.MaxRequestBodySize = null;
+        }
+
+        if (context.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } rate)
+        {
+            rate.MinDataRate = null;
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        var reader = context.Request.BodyReader;
+        var frame = new byte[AckFrames.Size];
+        try
+        {
+            while (true)
+            {
+                var read = await reader.ReadAsync(stop.Token);
+                var frames = read.Buffer;
+                var durable = -1L;
+                while (frames.Length >= AckFrames.Size)
+                {
+                    frames.Slice(0, AckFrames.Size).CopyTo(frame);
+                    durable = Math.Max(durable, BinaryPrimitives.ReadInt64LittleEndian(frame));
+                    frames = frames.Slice(AckFrames.Size);
+                }
+
+                var partial = frames.Length;
+                reader.AdvanceTo(frames.Start, frames.End);
+                if (durable >= 0 && !hub.Acknowledge(node, term, durable))
+                {
+                    return ApiResults.Problem(context, ReplicationProblems.StaleTerm(term, hub.Term));
+                }
+
+                if (read.IsCompleted)
+                {
+                    return partial == 0
+                        ? Results.NoContent()
+                        : ApiResults.Problem(context, Problems.Validation(null, $"The body ended inside an acknowledgement ({partial} of {AckFrames.Size} bytes)."));
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // the follower went away, or this node is stopping
+            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        }
+        catch (BadHttpRequestException)
+        {
+            // the connection broke inside a chunk
+            return Results.Empty;
+        }
     }
 
     private static async Task StreamAsync(HttpContext context, ReplicationHub hub, ClusterState state, JournalLog log, ILoggerFactory loggers)

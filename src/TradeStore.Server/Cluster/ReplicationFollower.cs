@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -304,7 +305,11 @@ public sealed class ReplicationFollower : BackgroundService
         }
     }
 
-    /// <summary>Sends the latest durable seq to the leader, coalescing: at most one acknowledgement in flight.</summary>
+    /// <summary>
+    /// Sends the latest durable seq to the leader on one long-lived request (<see cref="AckFrames"/>), coalescing: what
+    /// became durable while a write was in flight goes in the next one. A broken request is opened again and starts with
+    /// the latest seq, so nothing acknowledged is skipped.
+    /// </summary>
     private sealed class AckSender(ReplicationFollower owner, LeaderInfo leader)
     {
         private readonly SemaphoreSlim _signal = new(0, 1);
@@ -328,33 +333,27 @@ public sealed class ReplicationFollower : BackgroundService
 
         public async Task RunAsync(CancellationToken cancellationToken)
         {
-            var sent = 0L;
             try
             {
                 while (!cancellationToken.IsCancellationRequested)
                 {
-                    await _signal.WaitAsync(cancellationToken);
-                    var durable = Interlocked.Read(ref _durable);
-                    if (durable <= sent)
-                    {
-                        continue;
-                    }
-
                     try
                     {
-                        var ack = new ReplicationAck(owner._state.NodeName, leader.Term, durable);
-                        using var response = await owner._http.PostAsync(leader.Url + "/v1/replication/ack",
-                            JsonContent.Create(ack, ReplicationJson.Default.ReplicationAck), cancellationToken);
-                        if (response.IsSuccessStatusCode)
+                        using var request = new HttpRequestMessage(HttpMethod.Post, leader.Url + AckFrames.Path(owner._state.NodeName, leader.Term))
                         {
-                            sent = durable;
+                            Content = new AckContent(this),
+                        };
+                        using var response = await owner._http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+                        if (!response.IsSuccessStatusCode)
+                        {
+                            // stale term or a stopping leader: the stream notices the change of leader
+                            await Task.Delay(RetryDelay, owner._time, cancellationToken);
                         }
                     }
-                    catch (HttpRequestException)
+                    catch (Exception ex) when (ex is HttpRequestException or IOException)
                     {
-                        // the stream notices a dead leader; the next acknowledgement carries this seq too
+                        // the stream notices a dead leader; the next request starts with the latest seq
                         await Task.Delay(RetryDelay, owner._time, cancellationToken);
-                        Durable(Interlocked.Read(ref _durable));
                     }
                 }
             }
@@ -365,6 +364,48 @@ public sealed class ReplicationFollower : BackgroundService
             finally
             {
                 _signal.Dispose();
+            }
+        }
+
+        /// <summary>The request body: the durable seq each time it grew, flushed at once; it ends when the request is cancelled.</summary>
+        private sealed class AckContent : HttpContent
+        {
+            private readonly AckSender _sender;
+
+            public AckContent(AckSender sender)
+            {
+                _sender = sender;
+                Headers.ContentType = new MediaTypeHeaderValue(AckFrames.ContentType);
+            }
+
+            protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) =>
+                SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+            protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context, CancellationToken cancellationToken)
+            {
+                var frame = new byte[AckFrames.Size];
+                var sent = 0L;
+                while (true)
+                {
+                    var durable = Interlocked.Read(ref _sender._durable);
+                    if (durable > sent)
+                    {
+                        BinaryPrimitives.WriteInt64LittleEndian(frame, durable);
+                        await stream.WriteAsync(frame, cancellationToken);
+                        await stream.FlushAsync(cancellationToken);
+                        sent = durable;
+                        continue;
+                    }
+
+                    await _sender._signal.WaitAsync(cancellationToken);
+                }
+            }
+
+            // By design no length: the body is chunked and ends only with the request.
+            protected override bool TryComputeLength(out long length)
+            {
+                length = 0;
+                return false;
             }
         }
     }
