@@ -140,6 +140,8 @@ public static class ReplicationEndpoints
         await context.Response.StartAsync(context.RequestAborted);
         var next = request.FromSeq;
         var aborted = context.RequestAborted;
+        // By design one heartbeat timer at a time, kept across appends: a timer per wait cost one per replicated group.
+        Task? heartbeatDue = null;
         try
         {
             while (!aborted.IsCancellationRequested && state.LeaderTerm == term)
@@ -153,8 +155,11 @@ public static class ReplicationEndpoints
                     continue;
                 }
 
-                if (await Task.WhenAny(appended, Task.Delay(ReplicationFrames.HeartbeatInterval, aborted)) != appended)
+                heartbeatDue ??= Task.Delay(ReplicationFrames.HeartbeatInterval, aborted);
+                if (await Task.WhenAny(appended, heartbeatDue) == heartbeatDue)
                 {
+                    heartbeatDue = null;
+                    aborted.ThrowIfCancellationRequested();
                     var heartbeat = new byte[LogRecordFormat.HeaderSize];
                     ReplicationFrames.WriteHeartbeat(term, heartbeat);
                     await context.Response.Body.WriteAsync(heartbeat, aborted);
