@@ -42,6 +42,7 @@ public sealed class ClusterOptionsTests
     [InlineData("TRADESTORE__CLUSTER__SYNCREPLICAS", "9", "Cluster:SyncReplicas")]
     [InlineData("TRADESTORE__CLUSTER__REPLICATIONTIMEOUT", "00:00:00.010", "Cluster:ReplicationTimeout")]
     [InlineData("TRADESTORE__CLUSTER__READWAITTIMEOUT", "00:01:00", "Cluster:ReadWaitTimeout")]
+    [InlineData("TRADESTORE__CLUSTER__FOLLOWERAPPLYINTERVAL", "00:00:11", "Cluster:FollowerApplyInterval")]
     public void Validate_BadValue_NamesTheKey(string variable, string value, string key)
     {
         var error = Assert.Throws<ConfigurationException>(() => Bind(Cluster(new() { [variable] = value })));

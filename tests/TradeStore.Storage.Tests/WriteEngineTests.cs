@@ -1,5 +1,6 @@
 using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
+using TradeStore.TestSupport;
 
 namespace TradeStore.Storage.Tests;
 
@@ -120,6 +121,34 @@ public sealed class WriteEngineTests
         Assert.Equal(1, appliedWhileCoalescing);
         Assert.True(applied);
         Assert.True(waited.Elapsed < TimeSpan.FromSeconds(0.75), $"the reader waited {waited.Elapsed.TotalMilliseconds:0} ms, as if for the 1 s interval");
+    }
+
+    /// <summary>
+    /// A follower spaces DuckDB's commits by <c>Cluster:FollowerApplyInterval</c> through <c>WriteEngine.UseApplyInterval</c>:
+    /// a new interval applies to the wait already under way, and <see langword="null"/> goes back to <see cref="EngineOptions.ApplyInterval"/>.
+    /// </summary>
+    [Fact]
+    public async Task UseApplyInterval_ShorterThenDefault_WaitingApplierFollowsEachAtOnce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var harness = EngineHarness.Start(new EngineOptions { ApplyInterval = TimeSpan.FromHours(1), StateFlushInterval = TimeSpan.FromHours(1) });
+        await harness.Submit(Buy("T0"));
+        await Eventually.TrueAsync(() => harness.Engine.AppliedSeq == 1, describe: () => "the first commit is not spaced");
+        await harness.Submit(Buy("T1"));
+        await Task.Delay(200, ct);
+        var appliedWithinTheHour = harness.Engine.AppliedSeq;
+
+        harness.Engine.UseApplyInterval(TimeSpan.Zero);
+        await Eventually.TrueAsync(() => harness.Engine.AppliedSeq == 2, describe: () => "T1 applied once the interval is 0");
+        await harness.Submit(Buy("T2"));
+        await Eventually.TrueAsync(() => harness.Engine.AppliedSeq == 3, describe: () => "T2 applied at interval 0");
+
+        harness.Engine.UseApplyInterval(null);
+        await harness.Submit(Buy("T3"));
+        await Task.Delay(200, ct);
+
+        Assert.Equal(1, appliedWithinTheHour);
+        Assert.Equal(3, harness.Engine.AppliedSeq);
     }
 
     [Fact]

@@ -115,6 +115,7 @@ public sealed class ReplicationFollower : BackgroundService
 
         _state.Changed += Watch;
         var acks = new AckSender(this, leader);
+        _engine.UseApplyInterval(_options.FollowerApplyInterval);
         try
         {
             Watch();
@@ -140,6 +141,8 @@ public sealed class ReplicationFollower : BackgroundService
         finally
         {
             _state.Changed -= Watch;
+            // Back to Engine:ApplyInterval: the stream ended because the leader changed, and this node may be the new one.
+            _engine.UseApplyInterval(null);
         }
     }
 

@@ -38,7 +38,7 @@ internal sealed class JournalApplier : IDisposable
     private long _recycleNotBefore;
     private long _lastApplyEnded;
     private int _urgent;
-    private readonly TimeSpan _interval;
+    private TimeSpan _interval;
     private readonly Func<long> _ceiling;
     private readonly int _maxBacklog;
 
@@ -61,6 +61,31 @@ internal sealed class JournalApplier : IDisposable
         _logger = logger;
         _metrics = metrics;
         _committed = committed;
+    }
+
+    /// <summary>
+    /// Least time between two DuckDB commits (see the constructor); a change applies to the next wait at once (a shorter
+    /// interval wakes a waiting applier).
+    /// </summary>
+    public TimeSpan Interval
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _interval;
+            }
+        }
+
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero);
+            lock (_gate)
+            {
+                _interval = value;
+                Monitor.PulseAll(_gate);
+            }
+        }
     }
 
     /// <summary>The last seq DuckDB holds.</summary>

@@ -102,6 +102,19 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     /// <summary>The <c>seq</c> of the last event DuckDB's <c>trade_events</c> holds (it trails <see cref="LastSeq"/> by the apply lag).</summary>
     public long AppliedSeq => _applier?.AppliedSeq ?? LastSeq;
 
+    /// <summary>
+    /// Spaces DuckDB's commits by <paramref name="interval"/> from now on, or again by <c>Engine:ApplyInterval</c> when
+    /// <see langword="null"/>. A follower, whose DuckDB serves only <c>POST /v1/query</c>, history and the offline tools,
+    /// commits less often than a leader, whose sinks read DuckDB (<c>Cluster:FollowerApplyInterval</c>).
+    /// </summary>
+    public void UseApplyInterval(TimeSpan? interval)
+    {
+        if (_applier is { } applier)
+        {
+            applier.Interval = interval ?? _options.ApplyInterval;
+        }
+    }
+
     /// <summary>Waits up to a few seconds until DuckDB holds <paramref name="seq"/>; <see langword="false"/> if it did not get there.</summary>
     internal bool WaitApplied(long seq) => WaitApplied(seq, ApplyWait);
 
