@@ -14,7 +14,7 @@ namespace TradeStore.Server.Cluster;
 /// acknowledgement of another term than the one this node leads in is ignored: a stale leader can never collect the
 /// fsyncs a synchronous write needs.
 /// </summary>
-public sealed class ReplicationHub : IJournalReplication
+public sealed class ReplicationHub : IJournalReplication, IDisposable
 {
     /// <summary>Records kept in memory for the streams; a follower further behind reads from the log files.</summary>
     public const int RecentCapacity = 1 << 16;
@@ -29,6 +29,7 @@ public sealed class ReplicationHub : IJournalReplication
     private readonly List<Waiter> _waiters = [];
     private readonly Task<bool> _replicated = Task.FromResult(true);
     private readonly SyncReplicaSet _sync;
+    private readonly ITimer _sweeper;
     private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _term;
     private long _mustHold;
@@ -41,6 +42,9 @@ public sealed class ReplicationHub : IJournalReplication
         _sync = sync;
         _time = time ?? TimeProvider.System;
         _sync.Published += Release;
+        // By design one timer for every waiting group: a timer per group cost one per replicated write at one connection.
+        var sweep = SweepInterval(options.ReplicationTimeout);
+        _sweeper = _time.CreateTimer(static hub => ((ReplicationHub)hub!).TimeOutExpired(), this, sweep, sweep);
         if (meterFactory is not null)
         {
             var meter = meterFactory.Create(ClusterMetrics.MeterName);
@@ -234,7 +238,7 @@ public sealed class ReplicationHub : IJournalReplication
             return _replicated;
         }
 
-        var waiter = new Waiter(seq, term);
+        var waiter = new Waiter(seq, term, _time.GetTimestamp());
         lock (_gate)
         {
             _waiters.Add(waiter);
@@ -242,7 +246,6 @@ public sealed class ReplicationHub : IJournalReplication
 
         // An acknowledgement may have arrived between the look and the registration.
         Release(term);
-        _ = TimeOutAsync(waiter);
         return waiter.Completion.Task;
     }
 
@@ -282,29 +285,51 @@ public sealed class ReplicationHub : IJournalReplication
         }
     }
 
-    private async Task TimeOutAsync(Waiter waiter)
-    {
-        await Task.WhenAny(waiter.Completion.Task, Task.Delay(_options.ReplicationTimeout, _time)).ConfigureAwait(false);
-        if (waiter.Completion.Task.IsCompleted)
-        {
-            return;
-        }
+    /// <summary>How often waiting groups are checked for <see cref="ClusterOptions.ReplicationTimeout"/>: an eighth of it, 10 ms at least.</summary>
+    internal static TimeSpan SweepInterval(TimeSpan timeout) => TimeSpan.FromTicks(Math.Max(timeout.Ticks / 8, TimeSpan.FromMilliseconds(10).Ticks));
 
+    /// <summary>Answers <see langword="false"/> to every group that waited <see cref="ClusterOptions.ReplicationTimeout"/> or longer.</summary>
+    private void TimeOutExpired()
+    {
+        List<Waiter>? expired = null;
+        var now = _time.GetTimestamp();
         lock (_gate)
         {
-            _waiters.Remove(waiter);
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_time.GetElapsedTime(_waiters[i].Since, now) >= _options.ReplicationTimeout)
+                {
+                    (expired ??= []).Add(_waiters[i]);
+                    _waiters.RemoveAt(i);
+                }
+            }
         }
 
-        waiter.Completion.TrySetResult(false);
+        if (expired is not null)
+        {
+            foreach (var waiter in expired)
+            {
+                waiter.Completion.TrySetResult(false);
+            }
+        }
     }
 
-    private sealed class Waiter(long seq, long term)
+    public void Dispose() => _sweeper.Dispose();
+
+    private sealed class Waiter(long seq, long term, long since)
     {
         public long Seq { get; } = seq;
 
         public long Term { get; } = term;
 
-        public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>When the group began to wait (<see cref="TimeProvider.GetTimestamp"/>).</summary>
+        public long Since { get; } = since;
+
+        /// <summary>
+        /// By design its continuation (the engine answering the group) runs on the thread that completes it: the one
+        /// reading a follower's acknowledgements, never under the hub's lock. That saves a thread-pool hop per write.
+        /// </summary>
+        public TaskCompletionSource<bool> Completion { get; } = new();
     }
 }
 
