@@ -144,7 +144,7 @@ public sealed class PreZeroedJournalLogTests : IDisposable
         using var log = Open(LogPath);
         log.Begin(1);
         Assert.True(log.WaitForPreparedSegment(Patience), "no segment was prepared");
-        var prepared = Path.Combine(LogPath, SegmentPreparer.ReadyName);
+        var prepared = Path.Combine(LogPath, SegmentPreparer.ZeroedName);
         Assert.Equal(SegmentBytes, new FileInfo(prepared).Length);
 
         var seq = AppendUntilSegments(log, 0, 2);
@@ -159,7 +159,7 @@ public sealed class PreZeroedJournalLogTests : IDisposable
     }
 
     [Fact]
-    public void Append_NoPreparedSegmentAtRoll_CreatesItAsBeforeThenMovesToThePreparedOneOnceReady()
+    public void Append_NoPreparedSegmentAtRoll_CreatesItAsBeforeThenGivesItAZeroTailOnceReady()
     {
         // A directory where the preparer writes its file makes every preparation fail, as a full disk would.
         var blocker = Path.Combine(LogPath, SegmentPreparer.PreparingName);
@@ -177,18 +177,21 @@ public sealed class PreZeroedJournalLogTests : IDisposable
 
         Directory.Delete(blocker, recursive: true);
         seq = AppendUntilSegments(log, seq, 3);
-        Assert.True(log.WaitForPreparedSegment(Patience), "no segment was prepared once the disk allowed it");
+        var third = log.SegmentFiles[^1];
+        Assert.True(log.WaitForPreparedSegment(Patience), "nothing was prepared once the disk allowed it");
         seq++;
         log.Append(Records(Events(seq, 1)));
 
-        Assert.Equal(4, log.SegmentFiles.Count);
-        Assert.Equal(seq + 1, ParseFirstSeq(log.SegmentFiles[^1]));
-        Assert.Equal(SegmentBytes, new FileInfo(log.SegmentFiles[^1]).Length);
+        // The segment keeps its name and records and now has a zero tail to the full size.
+        Assert.Equal(3, log.SegmentFiles.Count);
+        Assert.Equal(third, log.SegmentFiles[^1]);
+        Assert.Equal(SegmentBytes, new FileInfo(third).Length);
+        Assert.Equal(-1, ReadAll(third).AsSpan((int)EndOfRecords(Events(ParseFirstSeq(third), (int)(seq - ParseFirstSeq(third) + 1)))).IndexOfAnyExcept((byte)0));
         Assert.Equal(Enumerable.Range(1, (int)seq).Select(i => (long)i), log.ReadFrom(1).Select(r => r.Seq));
     }
 
     [Fact]
-    public void Dispose_PreZeroedSegment_CutToItsRecordsAndTheNextStartMovesToAPreparedSegment()
+    public void Dispose_PreZeroedSegment_CutToItsRecordsAndTheNextStartGivesItAZeroTailAgain()
     {
         string segment;
         using (var log = Open(LogPath))
@@ -201,13 +204,16 @@ public sealed class PreZeroedJournalLogTests : IDisposable
         Assert.Equal(EndOfRecords(Events(1, 10)), new FileInfo(segment).Length);
         using var reopened = Open(LogPath);
         reopened.Append(Records(Events(11, 1)));
-        Assert.True(reopened.WaitForPreparedSegment(Patience), "no segment was prepared");
+        Assert.True(reopened.WaitForPreparedSegment(Patience), "nothing was prepared");
         reopened.Append(Records(Events(12, 1)));
 
-        Assert.Equal(2, reopened.SegmentFiles.Count);
-        Assert.Equal(13, ParseFirstSeq(reopened.SegmentFiles[^1]));
-        Assert.Equal(SegmentBytes, new FileInfo(reopened.SegmentFiles[^1]).Length);
+        Assert.Equal([segment], reopened.SegmentFiles);
+        Assert.Equal(SegmentBytes, new FileInfo(segment).Length);
         Assert.Equal(Enumerable.Range(1, 12).Select(i => (long)i), reopened.ReadFrom(1).Select(r => r.Seq));
+        Crash();
+        using var crashed = Open(CrashedPath);
+        Assert.Null(crashed.TornTail);
+        Assert.Equal(Enumerable.Range(1, 12).Select(i => (long)i), crashed.ReadFrom(1).Select(r => r.Seq));
     }
 
     [Fact]

@@ -237,7 +237,7 @@ public sealed class JournalLog : IDisposable
             }
 
             // Start-up, not an acknowledgement: a small zeroed room is written here, the full-size next segment in the background.
-            StartSegment(nextSeq, optional: false, Math.Min(_options.SegmentBytes, InitialZeroBytes));
+            StartSegment(nextSeq, Math.Min(_options.SegmentBytes, InitialZeroBytes));
             Interlocked.Exchange(ref _lastSeq, nextSeq - 1);
         }
     }
@@ -265,7 +265,7 @@ public sealed class JournalLog : IDisposable
 
             if (_segments.Count == 0)
             {
-                StartSegment(records[0].Seq, optional: false);
+                StartSegment(records[0].Seq);
             }
 
             var segment = _segments[^1];
@@ -326,17 +326,17 @@ public sealed class JournalLog : IDisposable
             Interlocked.Exchange(ref _lastSeq, segment.LastSeq);
             if (segment.Length >= _options.SegmentBytes)
             {
-                StartSegment(segment.LastSeq + 1, optional: false);
+                StartSegment(segment.LastSeq + 1);
             }
-            else if (segment.Length >= segment.FileSize && _preparer.IsReady)
+            else if (segment.FileSize < _options.SegmentBytes)
             {
-                // Appending past the zeros (a segment created when none was prepared, or reopened after a clean stop cut its
-                // zero tail): move to the prepared segment now rather than append until this one is full.
-                StartSegment(segment.LastSeq + 1, optional: true);
+                // Not a full-size zeroed file (created when none was prepared, or reopened after a clean stop cut its zero
+                // tail): give it one, same name and records, rather than seal it early.
+                Reseat(segment);
             }
             else
             {
-                _preparer.Start();
+                _preparer.RequestZeroed();
             }
         }
     }
@@ -428,6 +428,7 @@ public sealed class JournalLog : IDisposable
             _active ??= OpenForAppend(segment.Path);
             if (segment.LastSeq > seq)
             {
+                _preparer.Discard();
                 var (offset, term) = EndOf(segment, seq);
                 if (segment.FileSize > segment.Length)
                 {
@@ -487,16 +488,8 @@ public sealed class JournalLog : IDisposable
         }
     }
 
-    /// <summary>Waits until the background has a zeroed next segment ready (tests and benchmarks); false after <paramref name="timeout"/>.</summary>
-    internal bool WaitForPreparedSegment(TimeSpan timeout)
-    {
-        lock (_gate)
-        {
-            _preparer.Start();
-        }
-
-        return _preparer.WaitReady(timeout);
-    }
+    /// <summary>Waits until the background has finished what it was asked for (tests): true when a zeroed file or a copy is ready.</summary>
+    internal bool WaitForPreparedSegment(TimeSpan timeout) => _preparer.WaitSettled(timeout);
 
     private static long ParseName(string path)
     {
@@ -771,31 +764,77 @@ public sealed class JournalLog : IDisposable
     /// <summary>
     /// Makes <paramref name="firstSeq"/>'s segment the one written: the prepared zeroed file when one is ready (its header
     /// written and synced, then renamed into place), else a new file holding the header and <paramref name="zeroBytes"/>
-    /// of zeros. An <paramref name="optional"/> roll happens only onto a prepared file, and a failure leaves the current
-    /// segment in place.
+    /// of zeros, as every roll did before segments were prepared.
     /// </summary>
-    private void StartSegment(long firstSeq, bool optional, long zeroBytes = 0)
+    private void StartSegment(long firstSeq, long zeroBytes = 0)
     {
         var path = Path.Combine(Directory, SegmentName(firstSeq));
         _preparer.Retry();
-        var adopted = AdoptPrepared(path, firstSeq);
-        if (adopted is null && optional)
-        {
-            _preparer.Start();
-            return;
-        }
-
-        var (handle, fileSize) = adopted ?? CreateSegmentFile(path, firstSeq, zeroBytes);
+        var (handle, fileSize) = AdoptPrepared(path, firstSeq) ?? CreateSegmentFile(path, firstSeq, zeroBytes);
         _active?.Dispose();
         _active = handle;
         _segments.Add(new Segment(path, firstSeq) { Length = SegmentHeaderSize, FileSize = fileSize, LastSeq = firstSeq - 1 });
-        _preparer.Start();
+        if (fileSize < _options.SegmentBytes)
+        {
+            _preparer.RequestReseat(path, SegmentHeaderSize);
+        }
+        else
+        {
+            _preparer.RequestZeroed();
+        }
+    }
+
+    /// <summary>
+    /// Puts the segment being written into a zeroed file of the full size once the background has copied its start into
+    /// one: the records appended since are copied too, the copy synced and renamed over the segment. Until then (and if
+    /// anything fails) the segment is written as it is.
+    /// </summary>
+    private void Reseat(Segment segment)
+    {
+        if (_preparer.TakeReseat(segment.Path) is not { } reseat)
+        {
+            _preparer.RequestReseat(segment.Path, segment.Length);
+            return;
+        }
+
+        SafeFileHandle? handle = null;
+        try
+        {
+            handle = File.OpenHandle(reseat.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+            SegmentPreparer.CopyRange(_active!, handle, reseat.Copied, segment.Length);
+            NativeSync.DataSync(handle);
+            var size = RandomAccess.GetLength(handle);
+            File.Move(reseat.Path, segment.Path, overwrite: true);
+            segment.FileSize = Math.Max(size, segment.Length);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The segment is as it was; nothing more is prepared until the next roll.
+            handle?.Dispose();
+            _preparer.MarkFailed(ex);
+            return;
+        }
+
+        _active!.Dispose();
+        _active = handle;
+        try
+        {
+            NativeSync.SyncDirectory(Directory);
+        }
+        catch (IOException ex)
+        {
+            // Either file is the segment after a crash (the copy was synced before the rename): nothing to undo.
+            _preparer.MarkFailed(ex);
+            return;
+        }
+
+        _preparer.RequestZeroed();
     }
 
     /// <summary>The prepared file renamed to <paramref name="path"/> with its header, or <see langword="null"/> when none is ready or it cannot be used.</summary>
     private (SafeFileHandle Handle, long FileSize)? AdoptPrepared(string path, long firstSeq)
     {
-        if (_preparer.TryTake() is not { } prepared)
+        if (_preparer.TakeZeroed() is not { } prepared)
         {
             return null;
         }
