@@ -38,6 +38,9 @@ public sealed class JournalLog : IDisposable
     private const int FormatVersion = 1;
     private const int SparseEvery = 1024;
 
+    /// <summary><c>ENOSPC</c>, the error a full disk gives a write.</summary>
+    private const int NoSpaceLeftOnDevice = 28;
+
     /// <summary>A torn tail is cut to the end of the page holding its last written byte (a write reaches the disk in pages).</summary>
     private const int TornPage = 4096;
 
@@ -910,6 +913,13 @@ public sealed class JournalLog : IDisposable
 
     private void WriteDurably(Segment segment, ReadOnlySpan<byte> data)
     {
+        // Overwriting zeros needs no new space, so a full disk would no longer refuse an append; refuse it as before,
+        // since DuckDB, beside the log, could not apply it (issue 18: a full disk refuses writes and readiness says so).
+        if (NativeSync.AvailableBytes(_active!) is { } available && available < data.Length)
+        {
+            throw new IOException($"No space left on device: {available} bytes free for {segment.Path}, the append needs {data.Length}", NoSpaceLeftOnDevice);
+        }
+
         try
         {
             RandomAccess.Write(_active!, data, segment.Length);
