@@ -217,6 +217,27 @@ public sealed class PreZeroedJournalLogTests : IDisposable
     }
 
     [Fact]
+    public void Dispose_OpenedAfterACrashWithoutAWrite_ChangesNothing()
+    {
+        using (var log = Open(LogPath))
+        {
+            log.Begin(1);
+            log.Append(Records(Events(1, 10)));
+            Crash();
+        }
+
+        var before = Snapshot(CrashedPath);
+
+        // What a start stopped by exit 5 (after the log opened) does: open, read, close.
+        using (var reopened = Open(CrashedPath))
+        {
+            Assert.Equal(10, reopened.ReadFrom(1).Count());
+        }
+
+        Assert.Equal(before, Snapshot(CrashedPath));
+    }
+
+    [Fact]
     public void TruncateAfter_PreZeroedSegment_CutRecordsBecomeZerosAndTheLogContinuesFromTheCut()
     {
         string segment;

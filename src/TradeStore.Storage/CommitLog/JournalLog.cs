@@ -56,6 +56,7 @@ public sealed class JournalLog : IDisposable
     private long _lastSeq;
     private long _lastTerm;
     private bool _broken;
+    private bool _written;
     private readonly List<TermRun> _termRuns = [];
 
     private JournalLog(string directory, JournalLogOptions options, List<Segment> segments, TornTail? tornTail, bool created)
@@ -240,6 +241,7 @@ public sealed class JournalLog : IDisposable
             }
 
             // Start-up, not an acknowledgement: a small zeroed room is written here, the full-size next segment in the background.
+            _written = true;
             StartSegment(nextSeq, Math.Min(_options.SegmentBytes, InitialZeroBytes));
             Interlocked.Exchange(ref _lastSeq, nextSeq - 1);
         }
@@ -266,6 +268,7 @@ public sealed class JournalLog : IDisposable
                 throw new InvalidOperationException("The journal log could not undo a failed append and accepts no more; restart the process.");
             }
 
+            _written = true;
             if (_segments.Count == 0)
             {
                 StartSegment(records[0].Seq);
@@ -431,6 +434,7 @@ public sealed class JournalLog : IDisposable
             _active ??= OpenForAppend(segment.Path);
             if (segment.LastSeq > seq)
             {
+                _written = true;
                 _preparer.Discard();
                 var (offset, term) = EndOf(segment, seq);
                 if (segment.FileSize > segment.Length)
@@ -464,15 +468,16 @@ public sealed class JournalLog : IDisposable
     }
 
     /// <summary>
-    /// Closes the log. A clean close cuts the zero tail of the segment being written, so every segment file at rest is
-    /// exactly its records; the next start moves to a prepared segment as soon as one is ready.
+    /// Closes the log. After writing, a clean close cuts the zero tail of the segment being written, so every segment
+    /// file at rest is exactly its records; the next start gives it a zero tail again in the background. A log that was
+    /// only opened and read (a start stopped by exit 5) is left exactly as it was.
     /// </summary>
     public void Dispose()
     {
         lock (_gate)
         {
             _preparer.Dispose();
-            if (_active is not null && !_broken && _segments.Count > 0 && _segments[^1] is { } segment && segment.FileSize > segment.Length)
+            if (_written && _active is not null && !_broken && _segments.Count > 0 && _segments[^1] is { } segment && segment.FileSize > segment.Length)
             {
                 try
                 {

@@ -150,7 +150,12 @@ internal sealed class SegmentPreparer : IDisposable
     {
         _stopping = true;
         _thread?.Join();
-        TryDelete(ReseatPath);
+        if (_cleaned)
+        {
+            // Only what this process made: a log opened and closed without a write changes nothing (exit 5 promises that).
+            TryDelete(ReseatPath);
+        }
+
         _settled.Dispose();
     }
 
