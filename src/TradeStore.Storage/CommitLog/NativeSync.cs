@@ -94,6 +94,20 @@ internal static partial class NativeSync
         }
     }
 
+    /// <summary>The same for the filesystem holding <paramref name="path"/> (a folder, for one).</summary>
+    public static long? AvailableBytes(string path)
+    {
+        if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess)
+        {
+            return null;
+        }
+
+        return PathStatVfs(path, out var stats) == 0 ? (long)Math.Min(stats.AvailableBlocks * stats.FragmentSize, long.MaxValue) : null;
+    }
+
+    [LibraryImport("libc", EntryPoint = "statvfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int PathStatVfs(string path, out StatVfs stats);
+
     [LibraryImport("libc", EntryPoint = "fstatvfs", SetLastError = true)]
     private static partial int FStatVfs(int fd, out StatVfs stats);
 

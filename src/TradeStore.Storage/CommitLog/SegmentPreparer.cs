@@ -231,6 +231,13 @@ internal sealed class SegmentPreparer : IDisposable
     {
         File.Delete(PreparingPath);
         File.Delete(ZeroedPath);
+        // Never takes the last of the disk (DuckDB beside the log needs it, and a fill that fails would hand it back
+        // moments later, so the disk would look full and then not): at least twice the file's size must be free.
+        if (NativeSync.AvailableBytes(_directory) is { } available && available < 2 * _bytes)
+        {
+            throw new IOException($"not preparing a {_bytes}-byte journal segment: only {available} bytes are free in {_directory}");
+        }
+
         using (var handle = File.OpenHandle(PreparingPath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete))
         {
             var zeros = new byte[ChunkBytes];
