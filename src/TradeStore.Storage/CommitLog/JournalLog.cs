@@ -18,8 +18,12 @@ namespace TradeStore.Storage.CommitLog;
 /// <para>Segment layout: a 32-byte header (<c>"TSJLOG01"</c>, format version, first seq, CRC-32C of the header), then
 /// records framed as <see cref="LogRecordFormat"/> describes. A segment is sealed when it passes
 /// <see cref="JournalLogOptions.SegmentBytes"/>; only the last one is written to.</para>
+/// <para>Segments are pre-zeroed: the writer overwrites zeros a <see cref="SegmentPreparer"/> wrote and synced ahead of
+/// time, so a group commit's fdatasync has no file size to journal; the writer keeps its own end of the log, and zeros
+/// after the last whole record are the end of the log, not damage. No append waits for zero-filling: without a
+/// prepared file a segment is written as before and given a zero tail later.</para>
 /// <para>At <see cref="Open"/> every segment is read and checked. A damaged record at the end of the last segment with
-/// nothing intact after it is what a crash leaves: it is cut, the bytes kept beside it, and reported in
+/// nothing intact after it (also one half written over zeros) is what a crash leaves: it is cut, the bytes kept beside it, and reported in
 /// <see cref="TornTail"/>. Anything else (damage with intact records after it, in a sealed segment, a bad header, a gap
 /// between segments) throws <see cref="JournalLogCorruptException"/> naming the file and offset, changing nothing.</para>
 /// <para>Designed for shipping (issue #14): records are addressed by seq (<see cref="ReadFrom"/>), carry a term, and a
