@@ -11,6 +11,7 @@ namespace TradeStore.Storage.Tests;
 /// <summary>The journal log on real files: what it keeps, what a crash leaves, what damage stops, what it recycles.</summary>
 public sealed class JournalLogTests : IDisposable
 {
+    private const int SegmentHeaderBytes = 32;
     private static readonly DateTimeOffset At = new DateTimeOffset(2026, 11, 30, 9, 30, 0, TimeSpan.Zero).AddTicks(1_234_560);
     private readonly TempDirectory _directory = new("journal-log");
 
@@ -162,7 +163,8 @@ public sealed class JournalLogTests : IDisposable
             log.Begin(1);
             log.Append(Records(Events(1, 4)));
             segment = log.SegmentFiles[^1];
-            offsetOfSeq5 = new FileInfo(segment).Length;
+            // Where record 5 starts: after the header and records 1-4 (the file itself is longer: it is pre-zeroed).
+            offsetOfSeq5 = SegmentHeaderBytes + Events(1, 4).Sum(e => Framed(e).Length);
             log.Append(Records(Events(5, 6)));
         }
 

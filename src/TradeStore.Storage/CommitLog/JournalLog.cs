@@ -18,8 +18,12 @@ namespace TradeStore.Storage.CommitLog;
 /// <para>Segment layout: a 32-byte header (<c>"TSJLOG01"</c>, format version, first seq, CRC-32C of the header), then
 /// records framed as <see cref="LogRecordFormat"/> describes. A segment is sealed when it passes
 /// <see cref="JournalLogOptions.SegmentBytes"/>; only the last one is written to.</para>
+/// <para>Segments are pre-zeroed: the writer overwrites zeros a <see cref="SegmentPreparer"/> wrote and synced ahead of
+/// time, so a group commit's fdatasync has no file size to journal; the writer keeps its own end of the log, and zeros
+/// after the last whole record are the end of the log, not damage. No append waits for zero-filling: without a
+/// prepared file a segment is written as before and given a zero tail later.</para>
 /// <para>At <see cref="Open"/> every segment is read and checked. A damaged record at the end of the last segment with
-/// nothing intact after it is what a crash leaves: it is cut, the bytes kept beside it, and reported in
+/// nothing intact after it (also one half written over zeros) is what a crash leaves: it is cut, the bytes kept beside it, and reported in
 /// <see cref="TornTail"/>. Anything else (damage with intact records after it, in a sealed segment, a bad header, a gap
 /// between segments) throws <see cref="JournalLogCorruptException"/> naming the file and offset, changing nothing.</para>
 /// <para>Designed for shipping (issue #14): records are addressed by seq (<see cref="ReadFrom"/>), carry a term, and a
@@ -37,15 +41,26 @@ public sealed class JournalLog : IDisposable
     private const int SegmentHeaderSize = 32;
     private const int FormatVersion = 1;
     private const int SparseEvery = 1024;
+
+    /// <summary><c>ENOSPC</c>, the error a full disk gives a write.</summary>
+    private const int NoSpaceLeftOnDevice = 28;
+
+    /// <summary>A torn tail is cut to the end of the page holding its last written byte (a write reaches the disk in pages).</summary>
+    private const int TornPage = 4096;
+
+    /// <summary>Zero bytes <see cref="Begin"/> writes after the first segment's header, so a new log overwrites from its first record while the full-size next segment is prepared.</summary>
+    private const long InitialZeroBytes = 1L << 20;
     private static readonly byte[] Magic = "TSJLOG01"u8.ToArray();
 
     private readonly object _gate = new();
     private readonly List<Segment> _segments;
     private readonly JournalLogOptions _options;
+    private readonly SegmentPreparer _preparer;
     private SafeFileHandle? _active;
     private long _lastSeq;
     private long _lastTerm;
     private bool _broken;
+    private bool _written;
     private readonly List<TermRun> _termRuns = [];
 
     private JournalLog(string directory, JournalLogOptions options, List<Segment> segments, TornTail? tornTail, bool created)
@@ -54,6 +69,7 @@ public sealed class JournalLog : IDisposable
         Directory = directory;
         _options = options;
         _segments = segments;
+        _preparer = new SegmentPreparer(directory, options.SegmentBytes);
         TornTail = tornTail;
         _lastSeq = segments.Count == 0 ? 0 : segments[^1].LastSeq;
         _lastTerm = segments.Count == 0 ? 0 : segments.Select(s => s.LastTerm).Max();
@@ -228,7 +244,9 @@ public sealed class JournalLog : IDisposable
                 throw new InvalidOperationException("The journal log already holds segments.");
             }
 
-            StartSegment(nextSeq);
+            // Start-up, not an acknowledgement: a small zeroed room is written here, the full-size next segment in the background.
+            _written = true;
+            StartSegment(nextSeq, Math.Min(_options.SegmentBytes, InitialZeroBytes));
             Interlocked.Exchange(ref _lastSeq, nextSeq - 1);
         }
     }
@@ -254,6 +272,7 @@ public sealed class JournalLog : IDisposable
                 throw new InvalidOperationException("The journal log could not undo a failed append and accepts no more; restart the process.");
             }
 
+            _written = true;
             if (_segments.Count == 0)
             {
                 StartSegment(records[0].Seq);
@@ -310,6 +329,7 @@ public sealed class JournalLog : IDisposable
             }
 
             segment.Length += size;
+            segment.FileSize = Math.Max(segment.FileSize, segment.Length);
             segment.LastSeq = records[^1].Seq;
             segment.LastTerm = records[^1].Term;
             Interlocked.Exchange(ref _lastTerm, records[^1].Term);
@@ -317,6 +337,16 @@ public sealed class JournalLog : IDisposable
             if (segment.Length >= _options.SegmentBytes)
             {
                 StartSegment(segment.LastSeq + 1);
+            }
+            else if (segment.FileSize < _options.SegmentBytes)
+            {
+                // Not a full-size zeroed file (created when none was prepared, or reopened after a clean stop cut its zero
+                // tail): give it one, same name and records, rather than seal it early.
+                Reseat(segment);
+            }
+            else
+            {
+                _preparer.RequestZeroed();
             }
         }
     }
@@ -408,8 +438,20 @@ public sealed class JournalLog : IDisposable
             _active ??= OpenForAppend(segment.Path);
             if (segment.LastSeq > seq)
             {
+                _written = true;
+                _preparer.Discard();
                 var (offset, term) = EndOf(segment, seq);
-                RandomAccess.SetLength(_active, offset);
+                if (segment.FileSize > segment.Length)
+                {
+                    // A pre-zeroed segment keeps its size: the cut records become zeros, the end of the log again.
+                    WriteZeros(_active, offset, segment.Length - offset);
+                }
+                else
+                {
+                    RandomAccess.SetLength(_active, offset);
+                    segment.FileSize = offset;
+                }
+
                 NativeSync.DataSync(_active);
                 segment.Length = offset;
                 segment.LastSeq = seq;
@@ -429,14 +471,37 @@ public sealed class JournalLog : IDisposable
         }
     }
 
+    /// <summary>
+    /// Closes the log. After writing, a clean close cuts the zero tail of the segment being written, so every segment
+    /// file at rest is exactly its records; the next start gives it a zero tail again in the background. A log that was
+    /// only opened and read (a start stopped by exit 5) is left exactly as it was.
+    /// </summary>
     public void Dispose()
     {
         lock (_gate)
         {
+            _preparer.Dispose();
+            if (_written && _active is not null && !_broken && _segments.Count > 0 && _segments[^1] is { } segment && segment.FileSize > segment.Length)
+            {
+                try
+                {
+                    RandomAccess.SetLength(_active, segment.Length);
+                    NativeSync.DataSync(_active);
+                    segment.FileSize = segment.Length;
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // The zero tail stays; the next open reads it as the end of the log.
+                }
+            }
+
             _active?.Dispose();
             _active = null;
         }
     }
+
+    /// <summary>Waits until the background has finished what it was asked for (tests): true when a zeroed file or a copy is ready.</summary>
+    internal bool WaitForPreparedSegment(TimeSpan timeout) => _preparer.WaitSettled(timeout);
 
     private static long ParseName(string path)
     {
@@ -472,7 +537,7 @@ public sealed class JournalLog : IDisposable
                 NativeSync.DataSync(handle);
             }
 
-            return new Segment(path, firstSeq) { Length = SegmentHeaderSize, LastSeq = firstSeq - 1 };
+            return new Segment(path, firstSeq) { Length = SegmentHeaderSize, FileSize = SegmentHeaderSize, LastSeq = firstSeq - 1 };
         }
 
         if (bytes.Length < SegmentHeaderSize || !bytes.AsSpan(0, SegmentHeaderSize).SequenceEqual(Header(firstSeq)))
@@ -506,8 +571,11 @@ public sealed class JournalLog : IDisposable
         }
 
         segment.Length = offset;
-        if (offset == bytes.Length)
+        segment.FileSize = bytes.Length;
+        var damage = bytes.AsSpan(offset).IndexOfAnyExcept((byte)0);
+        if (damage < 0)
         {
+            // Nothing, or only zeros, after the last whole record: the end of the log (a pre-zeroed segment's unused room).
             return segment;
         }
 
@@ -518,20 +586,36 @@ public sealed class JournalLog : IDisposable
 
         if (IntactRecordAfter(bytes, offset, segment.LastSeq + 1) is { } later)
         {
+            var what = damage >= later.Offset - offset ? "is missing (zero bytes)" : "is damaged";
             throw new JournalLogCorruptException(path, offset,
-                $"the record after seq {segment.LastSeq} is damaged and intact records follow it (seq {later.Seq} at offset {later.Offset}): this is not a torn tail");
+                $"the record after seq {segment.LastSeq} {what} and intact records follow it (seq {later.Seq} at offset {later.Offset}): this is not a torn tail");
         }
 
-        var preserved = $"{path}.torn-{offset}-{DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture)}";
-        File.WriteAllBytes(preserved, bytes.AsSpan(offset).ToArray());
+        // A torn tail: what a crash left of an append that was never acknowledged. In a pre-zeroed segment it lies over the
+        // zeros, which may follow it; the cut runs from its first written byte to the end of the page of its last one.
+        var start = offset + (damage & ~7);
+        var lastWritten = offset + bytes.AsSpan(offset).LastIndexOfAnyExcept((byte)0);
+        var end = (int)Math.Min(bytes.Length, ((long)lastWritten + TornPage) & ~(TornPage - 1L));
+        var preserved = $"{path}.torn-{start}-{DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture)}";
+        File.WriteAllBytes(preserved, bytes.AsSpan(start, end - start).ToArray());
         using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite))
         {
-            RandomAccess.SetLength(handle, offset);
+            if (end == bytes.Length)
+            {
+                RandomAccess.SetLength(handle, start);
+                segment.FileSize = start;
+            }
+            else
+            {
+                // The zeros after it stay: the segment keeps its size and the writer keeps overwriting.
+                WriteZeros(handle, start, end - start);
+            }
+
             NativeSync.DataSync(handle);
         }
 
         NativeSync.SyncDirectory(Path.GetDirectoryName(path)!);
-        torn = new TornTail(path, offset, bytes.Length - offset, preserved);
+        torn = new TornTail(path, start, end - start, preserved);
         return segment;
     }
 
@@ -689,13 +773,123 @@ public sealed class JournalLog : IDisposable
         }
     }
 
-    private void StartSegment(long firstSeq)
+    /// <summary>
+    /// Makes <paramref name="firstSeq"/>'s segment the one written: the prepared zeroed file when one is ready (its header
+    /// written and synced, then renamed into place), else a new file holding the header and <paramref name="zeroBytes"/>
+    /// of zeros, as every roll did before segments were prepared.
+    /// </summary>
+    private void StartSegment(long firstSeq, long zeroBytes = 0)
     {
         var path = Path.Combine(Directory, SegmentName(firstSeq));
+        _preparer.Retry();
+        var (handle, fileSize) = AdoptPrepared(path, firstSeq) ?? CreateSegmentFile(path, firstSeq, zeroBytes);
+        _active?.Dispose();
+        _active = handle;
+        _segments.Add(new Segment(path, firstSeq) { Length = SegmentHeaderSize, FileSize = fileSize, LastSeq = firstSeq - 1 });
+        if (fileSize < _options.SegmentBytes)
+        {
+            _preparer.RequestReseat(path, SegmentHeaderSize);
+        }
+        else
+        {
+            _preparer.RequestZeroed();
+        }
+    }
+
+    /// <summary>
+    /// Puts the segment being written into a zeroed file of the full size once the background has copied its start into
+    /// one: the records appended since are copied too, the copy synced and renamed over the segment. Until then (and if
+    /// anything fails) the segment is written as it is.
+    /// </summary>
+    private void Reseat(Segment segment)
+    {
+        if (_preparer.TakeReseat(segment.Path) is not { } reseat)
+        {
+            _preparer.RequestReseat(segment.Path, segment.Length);
+            return;
+        }
+
+        SafeFileHandle? handle = null;
+        try
+        {
+            handle = File.OpenHandle(reseat.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+            SegmentPreparer.CopyRange(_active!, handle, reseat.Copied, segment.Length);
+            NativeSync.DataSync(handle);
+            var size = RandomAccess.GetLength(handle);
+            File.Move(reseat.Path, segment.Path, overwrite: true);
+            segment.FileSize = Math.Max(size, segment.Length);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The segment is as it was; nothing more is prepared until the next roll.
+            handle?.Dispose();
+            _preparer.MarkFailed(ex);
+            return;
+        }
+
+        _active!.Dispose();
+        _active = handle;
+        try
+        {
+            NativeSync.SyncDirectory(Directory);
+        }
+        catch (IOException ex)
+        {
+            // Either file is the segment after a crash (the copy was synced before the rename): nothing to undo.
+            _preparer.MarkFailed(ex);
+            return;
+        }
+
+        _preparer.RequestZeroed();
+    }
+
+    /// <summary>The prepared file renamed to <paramref name="path"/> with its header, or <see langword="null"/> when none is ready or it cannot be used.</summary>
+    private (SafeFileHandle Handle, long FileSize)? AdoptPrepared(string path, long firstSeq)
+    {
+        if (_preparer.TakeZeroed() is not { } prepared)
+        {
+            return null;
+        }
+
+        SafeFileHandle? handle = null;
+        long size;
+        try
+        {
+            handle = File.OpenHandle(prepared, FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+            RandomAccess.Write(handle, Header(firstSeq), 0);
+            NativeSync.DataSync(handle);
+            size = RandomAccess.GetLength(handle);
+            File.Move(prepared, path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Not usable (for one, a file of that name exists): the segment is created the old way; the next is prepared anew.
+            handle?.Dispose();
+            return null;
+        }
+
+        try
+        {
+            NativeSync.SyncDirectory(Directory);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+
+        return (handle, size);
+    }
+
+    /// <summary>A new segment file (what every roll did before segments were prepared): the header, then <paramref name="zeroBytes"/> zeros, synced.</summary>
+    private (SafeFileHandle Handle, long FileSize) CreateSegmentFile(string path, long firstSeq, long zeroBytes)
+    {
+        var size = Math.Max(SegmentHeaderSize, zeroBytes);
         var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
         try
         {
             RandomAccess.Write(handle, Header(firstSeq), 0);
+            WriteZeros(handle, SegmentHeaderSize, size - SegmentHeaderSize);
             NativeSync.DataSync(handle);
             NativeSync.SyncDirectory(Directory);
         }
@@ -705,13 +899,36 @@ public sealed class JournalLog : IDisposable
             throw;
         }
 
-        _active?.Dispose();
-        _active = handle;
-        _segments.Add(new Segment(path, firstSeq) { Length = SegmentHeaderSize, LastSeq = firstSeq - 1 });
+        return (handle, size);
+    }
+
+    /// <summary>Writes <paramref name="count"/> zero bytes at <paramref name="offset"/>.</summary>
+    private static void WriteZeros(SafeFileHandle handle, long offset, long count)
+    {
+        if (count <= 0)
+        {
+            return;
+        }
+
+        var zeros = new byte[(int)Math.Min(count, 1 << 20)];
+        while (count > 0)
+        {
+            var chunk = (int)Math.Min(count, zeros.Length);
+            RandomAccess.Write(handle, zeros.AsSpan(0, chunk), offset);
+            offset += chunk;
+            count -= chunk;
+        }
     }
 
     private void WriteDurably(Segment segment, ReadOnlySpan<byte> data)
     {
+        // Overwriting zeros needs no new space, so a full disk would no longer refuse an append; refuse it as before,
+        // since DuckDB, beside the log, could not apply it (issue 18: a full disk refuses writes and readiness says so).
+        if (NativeSync.AvailableBytes(_active!) is { } available && available < data.Length)
+        {
+            throw new IOException($"No space left on device: {available} bytes free for {segment.Path}, the append needs {data.Length}", NoSpaceLeftOnDevice);
+        }
+
         try
         {
             RandomAccess.Write(_active!, data, segment.Length);
@@ -724,7 +941,9 @@ public sealed class JournalLog : IDisposable
         {
             try
             {
-                RandomAccess.SetLength(_active!, segment.Length);
+                // Whatever reached the file goes: zeros again over a pre-zeroed segment's room, the file's former size past it.
+                WriteZeros(_active!, segment.Length, Math.Min(data.Length, segment.FileSize - segment.Length));
+                RandomAccess.SetLength(_active!, Math.Max(segment.Length, segment.FileSize));
             }
             catch (Exception undo) when (undo is IOException or UnauthorizedAccessException)
             {
@@ -744,7 +963,11 @@ public sealed class JournalLog : IDisposable
 
         public long LastSeq { get; set; }
 
+        /// <summary>Where the records end: the next record is written here (no longer the file's length, see <see cref="FileSize"/>).</summary>
         public long Length { get; set; }
+
+        /// <summary>The file's length: past <see cref="Length"/> it holds zeros written ahead (a pre-zeroed segment), else equal to it.</summary>
+        public long FileSize { get; set; }
 
         public long LastTerm { get; set; }
 
@@ -753,6 +976,6 @@ public sealed class JournalLog : IDisposable
 
         public List<(long Seq, long Offset)> Sparse { get; private init; } = [];
 
-        public Segment Snapshot() => new(Path, FirstSeq) { LastSeq = LastSeq, LastTerm = LastTerm, Length = Length, Sparse = [.. Sparse] };
+        public Segment Snapshot() => new(Path, FirstSeq) { LastSeq = LastSeq, LastTerm = LastTerm, Length = Length, FileSize = FileSize, Sparse = [.. Sparse] };
     }
 }

@@ -68,6 +68,49 @@ internal static partial class NativeSync
         }
     }
 
+    /// <summary>
+    /// Bytes an unprivileged process may still allocate on the filesystem of <paramref name="handle"/>
+    /// (<c>fstatvfs(3)</c>: <c>f_bavail × f_frsize</c>), or <see langword="null"/> when unknown (not Linux, or the call failed).
+    /// </summary>
+    public static long? AvailableBytes(SafeFileHandle handle)
+    {
+        if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess)
+        {
+            return null;
+        }
+
+        var added = false;
+        handle.DangerousAddRef(ref added);
+        try
+        {
+            return FStatVfs(handle.DangerousGetHandle().ToInt32(), out var stats) == 0 ? (long)Math.Min(stats.AvailableBlocks * stats.FragmentSize, long.MaxValue) : null;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>The same for the filesystem holding <paramref name="path"/> (a folder, for one).</summary>
+    public static long? AvailableBytes(string path)
+    {
+        if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess)
+        {
+            return null;
+        }
+
+        return PathStatVfs(path, out var stats) == 0 ? (long)Math.Min(stats.AvailableBlocks * stats.FragmentSize, long.MaxValue) : null;
+    }
+
+    [LibraryImport("libc", EntryPoint = "statvfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int PathStatVfs(string path, out StatVfs stats);
+
+    [LibraryImport("libc", EntryPoint = "fstatvfs", SetLastError = true)]
+    private static partial int FStatVfs(int fd, out StatVfs stats);
+
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     private static partial int FDataSync(int fd);
 
@@ -79,4 +122,27 @@ internal static partial class NativeSync
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int Close(int fd);
+
+    /// <summary><c>struct statvfs</c> of 64-bit glibc: eleven 8-byte fields, then six reserved ints.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct StatVfs
+    {
+        public ulong BlockSize;
+        public ulong FragmentSize;
+        public ulong Blocks;
+        public ulong FreeBlocks;
+        public ulong AvailableBlocks;
+        public ulong Files;
+        public ulong FreeFiles;
+        public ulong AvailableFiles;
+        public ulong FileSystemId;
+        public ulong Flags;
+        public ulong MaxNameLength;
+        public int Spare0;
+        public int Spare1;
+        public int Spare2;
+        public int Spare3;
+        public int Spare4;
+        public int Spare5;
+    }
 }
