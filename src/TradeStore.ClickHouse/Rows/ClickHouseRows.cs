@@ -46,7 +46,8 @@ public static class ClickHouseRows
     /// <summary>Writes the latest state of each trade in <paramref name="events"/> as <c>trade_state</c> rows; returns how many trades.</summary>
     public static int WriteLatestStates(PooledBufferWriter output, IReadOnlyList<TradeEvent> events)
     {
-        var latest = new Dictionary<string, Trade>(StringComparer.Ordinal);
+        // Sized once and emptied after (it is a large object at a full batch): see JournalReader.Grown.
+        var latest = new Dictionary<string, Trade>(events.Count, StringComparer.Ordinal);
         foreach (var e in events)
         {
             latest[e.TradeId] = e.State; // the journal is in seq order, so the last one wins
@@ -65,7 +66,9 @@ public static class ClickHouseRows
             EndRow(writer, output);
         }
 
-        return latest.Count;
+        var count = latest.Count;
+        latest.Clear();
+        return count;
     }
 
     /// <summary>The columns <c>trade_events</c> and <c>trade_state</c> share (JSONEachRow matches them by name, not order).</summary>
