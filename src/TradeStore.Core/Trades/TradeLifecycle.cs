@@ -101,8 +101,8 @@ public static class TradeLifecycle
         new(CommandErrorKind.InvalidTransition, $"Cannot {verb} trade {current.TradeId}: it is {current.Status.ToCode()}.", "status", current.Version);
 
     private static Trade Create(CreateTrade c, long seq, DateTimeOffset now) => new(
-        c.TradeId, c.Account, c.Symbol, c.Side, c.Quantity, c.Price,
-        FilledQuantity: 0, FilledNotional: 0, TradeStatus.New, c.Venue, c.Trader,
+        c.TradeId, TradeNames.Share(c.Account), TradeNames.Share(c.Symbol), c.Side, c.Quantity, c.Price,
+        FilledQuantity: 0, FilledNotional: 0, TradeStatus.New, TradeNames.ShareOptional(c.Venue), TradeNames.ShareOptional(c.Trader),
         c.ExecutedAt is { } executedAt ? Timestamps.Normalize(executedAt) : now,
         Version: 1, LastSeq: seq, CreatedAt: now, UpdatedAt: now);
 
@@ -116,8 +116,8 @@ public static class TradeLifecycle
         {
             Quantity = quantity,
             Price = a.Price ?? current.Price,
-            Venue = a.Venue ?? current.Venue,
-            Trader = a.Trader ?? current.Trader,
+            Venue = TradeNames.ShareOptional(a.Venue) ?? current.Venue,
+            Trader = TradeNames.ShareOptional(a.Trader) ?? current.Trader,
             ExecutedAt = a.ExecutedAt is { } executedAt ? Timestamps.Normalize(executedAt) : current.ExecutedAt,
             Status = status,
         };

@@ -94,8 +94,8 @@ public static class EventCodec
             var type = TradeCodes.ParseEventType(reader.String());
             var tradeId = reader.String();
             var tradeVersion = reader.Int64();
-            var account = reader.String();
-            var symbol = reader.String();
+            var account = TradeNames.Share(reader.String());
+            var symbol = TradeNames.Share(reader.String());
             var side = TradeCodes.ParseSide(reader.String());
             var quantity = reader.Decimal();
             var price = reader.Decimal();
@@ -107,8 +107,8 @@ public static class EventCodec
             var recordedAt = new DateTimeOffset(reader.Int64(), TimeSpan.Zero);
             decimal? lastQuantity = (flags & HasLastQuantity) != 0 ? reader.Decimal() : null;
             decimal? lastPrice = (flags & HasLastPrice) != 0 ? reader.Decimal() : null;
-            var venue = (flags & HasVenue) != 0 ? reader.String() : null;
-            var trader = (flags & HasTrader) != 0 ? reader.String() : null;
+            var venue = (flags & HasVenue) != 0 ? TradeNames.Share(reader.String()) : null;
+            var trader = (flags & HasTrader) != 0 ? TradeNames.Share(reader.String()) : null;
             var key = (flags & HasIdempotencyKey) != 0 ? reader.String() : null;
             var state = new Trade(tradeId, account, symbol, side, quantity, price, filledQuantity, filledNotional, status, venue, trader,
                 executedAt, tradeVersion, seq, createdAt, recordedAt);

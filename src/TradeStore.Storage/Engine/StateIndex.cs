@@ -192,12 +192,10 @@ public sealed class StateIndex
             ? $"SELECT {TradeStateRow.Columns} FROM current_trade_state"
             : $"SELECT {TradeStateRow.Columns} FROM current_trade_state WHERE hash(trade_id) % {parts} = {part}";
         using var reader = command.ExecuteReader();
-        // By design account, symbol, venue and trader strings are shared: millions of trades use a few thousand of each.
-        var strings = new Dictionary<string, string>(StringComparer.Ordinal);
-        Func<string, string> intern = text => Intern(strings, text);
+        // Account, symbol, venue and trader strings are shared (TradeNames): millions of trades use a few thousand of each.
         while (reader.Read())
         {
-            var trade = TradeStateRow.Read(reader, intern);
+            var trade = TradeStateRow.Read(reader);
             trades[trade.TradeId] = trade;
             if (trade.Status != TradeStatus.Deleted)
             {
@@ -354,21 +352,6 @@ public sealed class StateIndex
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    private static string Intern(Dictionary<string, string> strings, string value)
-    {
-        if (strings.TryGetValue(value, out var shared))
-        {
-            return shared;
-        }
-
-        if (strings.Count < 1_000_000)
-        {
-            strings[value] = value;
-        }
-
-        return value;
     }
 
     private void MovePosition(Trade trade, decimal quantity, decimal notional) => _positions.Move(trade, quantity, notional);

@@ -67,12 +67,11 @@ public static class TradeStateRow
     }
 
     /// <summary>Reads the current row of a reader whose first columns are <see cref="Columns"/>.</summary>
-    /// <param name="intern">Shares equal strings (accounts, symbols, venues, traders) between rows; none when <see langword="null"/>.</param>
-    public static Trade Read(DbDataReader reader, Func<string, string>? intern = null) =>
-        TradeFields.Create(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), JournalColumns.Utc(reader.GetDateTime(Count - 1)), new RowSource(reader, intern));
+    public static Trade Read(DbDataReader reader) =>
+        TradeFields.Create(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), JournalColumns.Utc(reader.GetDateTime(Count - 1)), new RowSource(reader));
 
     /// <summary>A <c>trade_state</c> row as the source of a trade's state fields.</summary>
-    private sealed class RowSource(DbDataReader reader, Func<string, string>? intern) : ITradeFieldSource
+    private sealed class RowSource(DbDataReader reader) : ITradeFieldSource
     {
         public string? Text(TradeField field)
         {
@@ -82,8 +81,7 @@ public static class TradeStateRow
                 return null;
             }
 
-            var text = reader.GetString(ordinal);
-            return intern is null ? text : intern(text);
+            return reader.GetString(ordinal);
         }
 
         public decimal Decimal(TradeField field) => reader.GetDecimal(Ordinal(field));
