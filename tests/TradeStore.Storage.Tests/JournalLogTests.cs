@@ -168,7 +168,7 @@ public sealed class JournalLogTests : IDisposable
             log.Append(Records(Events(5, 6)));
         }
 
-        FlipByte(segment, offsetOfSeq5 + 40);
+        LogFileDamage.FlipByte(segment, offsetOfSeq5 + 40);
         var before = Snapshot();
 
         var error = Assert.Throws<JournalLogCorruptException>(() => Open());
@@ -329,15 +329,6 @@ public sealed class JournalLogTests : IDisposable
     {
         using var stream = new FileStream(file, FileMode.Append);
         stream.Write(bytes);
-    }
-
-    private static void FlipByte(string file, long offset)
-    {
-        using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
-        stream.Position = offset;
-        var value = stream.ReadByte();
-        stream.Position = offset;
-        stream.WriteByte((byte)(value ^ 0x5A));
     }
 
     private static void CopyDirectory(string from, string to)

@@ -29,16 +29,7 @@ public sealed class PreZeroedJournalLogTests : IDisposable
     public void Open_AfterAppendsToPreZeroedSegmentAndACrash_FindsExactlyTheRecordsAndKeepsOverwriting()
     {
         var events = Events(1, 20);
-        string segment;
-        using (var log = Open(LogPath))
-        {
-            log.Begin(1);
-            log.Append(Records(events));
-            segment = Path.GetFileName(log.SegmentFiles.Single());
-            Crash();
-        }
-
-        var crashedSegment = Path.Combine(CrashedPath, segment);
+        var crashedSegment = CrashedSegmentAfter(events);
         Assert.Equal(SegmentBytes, new FileInfo(crashedSegment).Length);
         using (var reopened = Open(CrashedPath))
         {
@@ -57,16 +48,7 @@ public sealed class PreZeroedJournalLogTests : IDisposable
     [Fact]
     public void Open_RecordHalfWrittenOverZeros_CutAsTornTailReportedAndTheZerosStay()
     {
-        string segment;
-        using (var log = Open(LogPath))
-        {
-            log.Begin(1);
-            log.Append(Records(Events(1, 10)));
-            segment = Path.GetFileName(log.SegmentFiles.Single());
-            Crash();
-        }
-
-        var crashedSegment = Path.Combine(CrashedPath, segment);
+        var crashedSegment = CrashedSegmentAfter(Events(1, 10));
         var end = EndOfRecords(Events(1, 10));
         // What a crash during the next append leaves: its header and the start of its payload; the rest still zeros.
         var partial = Framed(Events(11, 1)[0])[..37];
@@ -91,18 +73,9 @@ public sealed class PreZeroedJournalLogTests : IDisposable
     [Fact]
     public void Open_DamagedRecordInTheMiddleOfPreZeroedSegment_ThrowsNamingFileAndOffsetAndChangesNothing()
     {
-        string segment;
-        using (var log = Open(LogPath))
-        {
-            log.Begin(1);
-            log.Append(Records(Events(1, 10)));
-            segment = Path.GetFileName(log.SegmentFiles.Single());
-            Crash();
-        }
-
-        var crashedSegment = Path.Combine(CrashedPath, segment);
+        var crashedSegment = CrashedSegmentAfter(Events(1, 10));
         var offsetOfSeq5 = EndOfRecords(Events(1, 4));
-        FlipByte(crashedSegment, offsetOfSeq5 + 40);
+        LogFileDamage.FlipByte(crashedSegment, offsetOfSeq5 + 40);
         var before = Snapshot(CrashedPath);
 
         var error = Assert.Throws<JournalLogCorruptException>(() => Open(CrashedPath));
@@ -117,16 +90,7 @@ public sealed class PreZeroedJournalLogTests : IDisposable
     [Fact]
     public void Open_RecordZeroedInTheMiddleOfPreZeroedSegment_ThrowsAsDamageNotAsTheEndOfTheLog()
     {
-        string segment;
-        using (var log = Open(LogPath))
-        {
-            log.Begin(1);
-            log.Append(Records(Events(1, 10)));
-            segment = Path.GetFileName(log.SegmentFiles.Single());
-            Crash();
-        }
-
-        var crashedSegment = Path.Combine(CrashedPath, segment);
+        var crashedSegment = CrashedSegmentAfter(Events(1, 10));
         var offsetOfSeq5 = EndOfRecords(Events(1, 4));
         WriteAt(crashedSegment, offsetOfSeq5, new byte[Framed(Events(5, 1)[0]).Length]);
         var before = Snapshot(CrashedPath);
@@ -262,6 +226,17 @@ public sealed class PreZeroedJournalLogTests : IDisposable
 
     private static JournalLog Open(string path) => JournalLog.Open(path, new JournalLogOptions { SegmentBytes = SegmentBytes });
 
+    /// <summary>Writes <paramref name="events"/> into a new log's first segment and crashes (<see cref="Crash"/>); returns that segment's crashed copy.</summary>
+    private string CrashedSegmentAfter(IEnumerable<TradeEvent> events)
+    {
+        using var log = Open(LogPath);
+        log.Begin(1);
+        log.Append(Records(events));
+        var segment = Path.GetFileName(log.SegmentFiles.Single());
+        Crash();
+        return Path.Combine(CrashedPath, segment);
+    }
+
     /// <summary>What a kill leaves: the folder as it is while the log is open.</summary>
     private void Crash()
     {
@@ -319,15 +294,6 @@ public sealed class PreZeroedJournalLogTests : IDisposable
         using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
         stream.Position = offset;
         stream.Write(bytes);
-    }
-
-    private static void FlipByte(string file, long offset)
-    {
-        using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
-        stream.Position = offset;
-        var value = stream.ReadByte();
-        stream.Position = offset;
-        stream.WriteByte((byte)(value ^ 0x5A));
     }
 
     private static Dictionary<string, string> Snapshot(string directory) => Directory.GetFiles(directory, "*", SearchOption.AllDirectories)

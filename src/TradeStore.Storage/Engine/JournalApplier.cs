@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.CommitLog;
@@ -301,7 +302,7 @@ internal sealed class JournalApplier : IDisposable
                 // points to alive through every young GC (after a burst, the copying paused the server 50-200 ms).
                 for (var first = 0; first < events.Count; first += ObserverChunk)
                 {
-                    _committed([.. events.GetRange(first, Math.Min(ObserverChunk, events.Count - first))]);
+                    _committed(CollectionsMarshal.AsSpan(events).Slice(first, Math.Min(ObserverChunk, events.Count - first)).ToArray());
                 }
 
                 events.Clear();
