@@ -91,11 +91,7 @@ internal sealed class EngineHarness : IAsyncDisposable
         Assert.True(Engine.WaitApplied(Engine.LastSeq, TimeSpan.FromSeconds(30)), "DuckDB did not catch up with the journal log");
         var log = JournalLog.DirectoryFor(Database.Path);
         var logCopy = JournalLog.DirectoryFor(Path.Combine(directory, "tradestore.duckdb"));
-        Directory.CreateDirectory(logCopy);
-        foreach (var file in Directory.GetFiles(log))
-        {
-            File.Copy(file, Path.Combine(logCopy, Path.GetFileName(file)));
-        }
+        RunningLogCopy.CopyFiles(log, logCopy);
 
         var target = Path.Combine(directory, "tradestore.duckdb");
         File.Copy(Database.Path, target);

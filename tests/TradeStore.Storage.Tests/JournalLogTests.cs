@@ -254,7 +254,7 @@ public sealed class JournalLogTests : IDisposable
 
             // A kill: no clean stop. Then DuckDB loses its whole WAL (what a truncated WAL does to the last commits).
             Assert.True(hold.Reached.Wait(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
-            CopyDirectory(LogPath, Path.Combine(data, "killed", JournalLog.DirectoryName));
+            RunningLogCopy.CopyFiles(LogPath, Path.Combine(data, "killed", JournalLog.DirectoryName));
             File.Copy(databasePath, Path.Combine(data, "killed", "tradestore.duckdb"));
             hold.Release.Set();
             await engine.DisposeAsync();
@@ -329,15 +329,6 @@ public sealed class JournalLogTests : IDisposable
     {
         using var stream = new FileStream(file, FileMode.Append);
         stream.Write(bytes);
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        Directory.CreateDirectory(to);
-        foreach (var file in Directory.GetFiles(from))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        }
     }
 
     private Dictionary<string, string> Snapshot() => Directory.GetFiles(_directory.Path, "*", SearchOption.AllDirectories)
