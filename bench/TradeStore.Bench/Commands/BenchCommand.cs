@@ -35,10 +35,16 @@ public static class BenchCommand
         var duration = new Option<int>("--duration") { Description = "Seconds of the delivery measurement.", DefaultValueFactory = _ => 20, HelpName = "S" };
         var warmup = new Option<int>("--warmup") { Description = "First seconds of it not measured.", DefaultValueFactory = _ => 3, HelpName = "S" };
         var throughput = new Option<int>("--throughput-duration") { Description = "Seconds of each closed-loop throughput run (without, then with subscribers).", DefaultValueFactory = _ => 10, HelpName = "S" };
+        var throughputWarmup = new Option<int>("--throughput-warmup")
+        {
+            Description = "Seconds each fresh server is written to before its throughput run is measured (until its JIT has compiled the hot paths).",
+            DefaultValueFactory = _ => 8,
+            HelpName = "S",
+        };
         var concurrency = new Option<int>("--concurrency") { Description = "Closed loop: concurrent batch posters.", DefaultValueFactory = _ => 8, HelpName = "C" };
         var batch = new Option<int>("--batch") { Description = "Trades per POST /v1/trades/batch in the closed loop.", DefaultValueFactory = _ => 250, HelpName = "B" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
-        foreach (var positive in new[] { rate, subscribers, duration, throughput, concurrency, batch })
+        foreach (var positive in new[] { rate, subscribers, duration, throughput, throughputWarmup, concurrency, batch })
         {
             positive.Validators.Add(result =>
             {
@@ -58,7 +64,7 @@ public static class BenchCommand
         });
         var command = new Command("changes", "Change-feed delivery latency (recordedAt → subscriber) at a write rate with N subscribers, and write throughput with N subscribers versus none, against a child serve.")
         {
-            rate, subscribers, duration, warmup, throughput, concurrency, batch, json,
+            rate, subscribers, duration, warmup, throughput, throughputWarmup, concurrency, batch, json,
         };
         command.SetAction(async (parseResult, cancellationToken) => await ChangeFeedBenchmark.RunAsync(
             new ChangeFeedBenchmarkOptions(
@@ -67,6 +73,7 @@ public static class BenchCommand
                 TimeSpan.FromSeconds(parseResult.GetValue(duration)),
                 TimeSpan.FromSeconds(parseResult.GetValue(warmup)),
                 TimeSpan.FromSeconds(parseResult.GetValue(throughput)),
+                TimeSpan.FromSeconds(parseResult.GetValue(throughputWarmup)),
                 parseResult.GetValue(concurrency),
                 parseResult.GetValue(batch),
                 parseResult.GetValue(json)),

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using TradeStore.Core.Trades;
@@ -74,9 +75,35 @@ public sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
         return value;
     }
 
-    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) =>
-        writer.WriteStringValue(Format(value));
+    /// <summary>Length of the written form, <c>2026-01-02T03:04:05.123456Z</c>.</summary>
+    private const int FormattedLength = 27;
 
-    public static string Format(DateTimeOffset value) =>
-        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
+    {
+        Span<byte> utf8 = stackalloc byte[FormattedLength + 1];
+        writer.WriteStringValue(FormatUtf8(value, utf8));
+    }
+
+    public static string Format(DateTimeOffset value)
+    {
+        Span<byte> utf8 = stackalloc byte[FormattedLength + 1];
+        return Encoding.ASCII.GetString(FormatUtf8(value, utf8));
+    }
+
+    /// <summary>
+    /// The UTF-8 form of <paramref name="value"/> in <paramref name="buffer"/> (28 bytes at least). By design the
+    /// round-trip format ("O", seven fractional digits, formatted without a format string to parse), cut to six:
+    /// a custom format string took 1.8 % of the server's CPU when every event of the change feed went out in JSON.
+    /// Both truncate, so the result is the same as "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'".
+    /// </summary>
+    private static ReadOnlySpan<byte> FormatUtf8(DateTimeOffset value, Span<byte> buffer)
+    {
+        if (!value.UtcDateTime.TryFormat(buffer, out var written, "O", CultureInfo.InvariantCulture) || written != FormattedLength + 1)
+        {
+            throw new FormatException($"The time {value:O} has no round-trip form of {FormattedLength + 1} characters.");
+        }
+
+        buffer[FormattedLength - 1] = (byte)'Z';
+        return buffer[..FormattedLength];
+    }
 }

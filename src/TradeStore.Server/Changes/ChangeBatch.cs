@@ -9,11 +9,21 @@ namespace TradeStore.Server.Changes;
 /// subscriber that needs them (never on the writer's or the applier's thread), and shared: a stream that takes every
 /// event writes the whole batch with one copy, whatever the number of subscribers.
 /// </summary>
+/// <remarks>
+/// By design the frames are kept in segments of about <see cref="SegmentBytes"/>, never split inside a frame: one array
+/// for a whole batch (thousands of events, megabytes) would go to the large-object heap, whose allocations start
+/// background collections of the whole heap (measured: 37 of them in a 14 s run with 10 subscribers, against 3 without
+/// subscribers).
+/// </remarks>
 public sealed class ChangeBatch
 {
+    /// <summary>Bytes per segment of frames, at least (a segment ends after the frame that reaches it); well below the 85,000-byte large-object threshold.</summary>
+    public const int SegmentBytes = 32 * 1024;
+
     private readonly Lock _gate = new();
-    private byte[]? _frames;
-    private int[]? _ends;
+    private byte[][]? _segments;
+    private int[]? _segmentOf;
+    private int[]? _startOf;
 
     public ChangeBatch(IReadOnlyList<TradeEvent> events)
     {
@@ -28,58 +38,65 @@ public sealed class ChangeBatch
 
     public long LastSeq => Events[Events.Count - 1].Seq;
 
-    /// <summary>The frames of every event, back to back, in seq order.</summary>
-    public ReadOnlyMemory<byte> Frames
+    /// <summary>Writes the frames of the events from index <paramref name="first"/> on, back to back in seq order, to <paramref name="output"/>.</summary>
+    public void WriteFrom(int first, IBufferWriter<byte> output)
     {
-        get
+        var segments = EnsureFrames();
+        var segment = _segmentOf![first];
+        output.Write(segments[segment].AsSpan(_startOf![first]));
+        for (segment++; segment < segments.Length; segment++)
         {
-            EnsureFrames();
-            return _frames;
+            output.Write(segments[segment]);
         }
-    }
-
-    /// <summary>The frames of the events from index <paramref name="first"/> on.</summary>
-    public ReadOnlyMemory<byte> FramesFrom(int first)
-    {
-        EnsureFrames();
-        var start = first == 0 ? 0 : _ends![first - 1];
-        return _frames.AsMemory(start);
     }
 
     /// <summary>The frame of the event at <paramref name="index"/>.</summary>
     public ReadOnlyMemory<byte> Frame(int index)
     {
-        EnsureFrames();
-        var start = index == 0 ? 0 : _ends![index - 1];
-        return _frames.AsMemory(start, _ends![index] - start);
+        var segments = EnsureFrames();
+        var segment = _segmentOf![index];
+        var start = _startOf![index];
+        var end = index + 1 < Events.Count && _segmentOf[index + 1] == segment ? _startOf[index + 1] : segments[segment].Length;
+        return segments[segment].AsMemory(start, end - start);
     }
 
-    private void EnsureFrames()
+    private byte[][] EnsureFrames()
     {
-        if (Volatile.Read(ref _frames) is not null)
+        if (Volatile.Read(ref _segments) is { } made)
         {
-            return;
+            return made;
         }
 
         // By design under a lock: ten subscribers reaching a new batch at once would otherwise each serialize it.
         lock (_gate)
         {
-            if (_frames is not null)
+            if (_segments is not null)
             {
-                return;
+                return _segments;
             }
 
-            var buffer = new ArrayBufferWriter<byte>(Events.Count * 512);
+            var segments = new List<byte[]>();
+            var segmentOf = new int[Events.Count];
+            var startOf = new int[Events.Count];
+            var buffer = new ArrayBufferWriter<byte>(SegmentBytes + 2048);
             using var json = new Utf8JsonWriter(buffer);
-            var ends = new int[Events.Count];
             for (var i = 0; i < Events.Count; i++)
             {
+                segmentOf[i] = segments.Count;
+                startOf[i] = buffer.WrittenCount;
                 ChangeEvent.Format(Events[i], buffer, json);
-                ends[i] = buffer.WrittenCount;
+                if (buffer.WrittenCount >= SegmentBytes || i == Events.Count - 1)
+                {
+                    segments.Add(buffer.WrittenSpan.ToArray());
+                    buffer.ResetWrittenCount();
+                }
             }
 
-            _ends = ends;
-            Volatile.Write(ref _frames, buffer.WrittenSpan.ToArray());
+            _segmentOf = segmentOf;
+            _startOf = startOf;
+            var sealedSegments = segments.ToArray();
+            Volatile.Write(ref _segments, sealedSegments);
+            return sealedSegments;
         }
     }
 }

@@ -155,7 +155,7 @@ public sealed class ChangeStream(ChangeFeed feed, JournalReader journal, ChangeF
 
         if (filter.TakesEverything)
         {
-            body.Write(batch.FramesFrom(first).Span);
+            batch.WriteFrom(first, body);
             _written += events.Count - first;
             _after = batch.LastSeq;
             return;

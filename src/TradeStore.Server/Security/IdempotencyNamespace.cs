@@ -17,5 +17,5 @@ public static class IdempotencyNamespace
 
     /// <summary><paramref name="command"/> with its key namespaced and fingerprinted; unchanged without a key.</summary>
     public static TradeCommand Apply(HttpContext context, TradeCommand command) =>
-        IdempotencyKeys.Scope(Of(context), command) is { } scoped ? command with { IdempotencyKey = scoped } : command;
+        command.IdempotencyKey is not null && IdempotencyKeys.Scope(Of(context), command) is { } scoped ? command with { IdempotencyKey = scoped } : command;
 }

@@ -20,12 +20,35 @@ public sealed class ChangeBatchTests
         var expected = events.SelectMany(ChangeEvent.Format).ToArray();
         var batch = new ChangeBatch(events);
 
-        var seen = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => batch.Frames.ToArray(), TestContext.Current.CancellationToken)));
+        var seen = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => Written(batch, 0), TestContext.Current.CancellationToken)));
 
         Assert.All(seen, frames => Assert.Equal(expected, frames));
         Assert.Equal(ChangeEvent.Format(events[3]), batch.Frame(3).ToArray());
-        Assert.Equal(events.Skip(10).SelectMany(ChangeEvent.Format).ToArray(), batch.FramesFrom(10).ToArray());
+        Assert.Equal(events.Skip(10).SelectMany(ChangeEvent.Format).ToArray(), Written(batch, 10));
         Assert.Equal((41L, 65L), (batch.FirstSeq, batch.LastSeq));
+    }
+
+    [Fact]
+    public void Frames_BatchOfMegabytes_KeptInSegmentsBelowTheLargeObjectHeapButWrittenWhole()
+    {
+        var events = Events(1, 5_000);
+        var batch = new ChangeBatch(events);
+
+        var whole = Written(batch, 0);
+
+        Assert.True(whole.Length > 1_000_000, $"{whole.Length} bytes");
+        Assert.Equal(events.SelectMany(ChangeEvent.Format).ToArray(), whole);
+        Assert.Equal(events.Skip(4_321).SelectMany(ChangeEvent.Format).ToArray(), Written(batch, 4_321));
+        foreach (var index in new[] { 0, 1, 77, 78, 79, 2_500, 4_999 })
+        {
+            Assert.Equal(ChangeEvent.Format(events[index]), batch.Frame(index).ToArray());
+        }
+
+        // Handed over as pieces of about SegmentBytes each: arrays of the small-object heap, never of the large-object heap.
+        var pieces = new RecordingWriter();
+        batch.WriteFrom(0, pieces);
+        Assert.True(pieces.Writes.Count > 20, $"{pieces.Writes.Count} pieces");
+        Assert.All(pieces.Writes, length => Assert.InRange(length, 1, ChangeBatch.SegmentBytes + 2_048));
     }
 
     [Fact]
@@ -50,4 +73,25 @@ public sealed class ChangeBatchTests
                 seq % 7 == 0 ? "trader-é" : null, At, 1, seq, At, At.AddMilliseconds(seq));
             return new TradeEvent(seq, TradeEventType.Create, state, null, null, At.AddMilliseconds(seq), null);
         })];
+
+    private static byte[] Written(ChangeBatch batch, int first)
+    {
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        batch.WriteFrom(first, output);
+        return output.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Records the length of each piece written to it.</summary>
+    private sealed class RecordingWriter : System.Buffers.IBufferWriter<byte>
+    {
+        private readonly byte[] _room = new byte[1 << 20];
+
+        public List<int> Writes { get; } = [];
+
+        public void Advance(int count) => Writes.Add(count);
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => _room;
+
+        public Span<byte> GetSpan(int sizeHint = 0) => _room;
+    }
 }
