@@ -43,6 +43,24 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task BenchChanges_ShortRun_EveryEventDeliveredAndEverySubscriberConnectedThroughTheThroughputRun()
+    {
+        var json = _work.File("changes.json");
+
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(
+            ["changes", "--rate", "500", "--subscribers", "2", "--duration", "2", "--warmup", "0", "--throughput-duration", "1", "--throughput-warmup", "1",
+                "--concurrency", "2", "--batch", "50", "--json", json], _work.Path);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("written 1000, least delivered to one subscriber 1000", output);
+        Assert.Contains("after 1 s of warm-up", output);
+        Assert.Matches(@"every subscriber stayed connected and received \d+-\d+ MB", output);
+        using var result = JsonDocument.Parse(await File.ReadAllTextAsync(json, TestContext.Current.CancellationToken));
+        Assert.True(result.RootElement.GetProperty("ThroughputWith").GetDouble() > 0);
+        Assert.True(result.RootElement.GetProperty("ThroughputWithout").GetDouble() > 0);
+    }
+
+    [Fact]
     public async Task BenchEngine_UnknownWorkload_RefusedNamingValue()
     {
         var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(["engine", "--workload", "bulk"], _work.Path);
