@@ -1,4 +1,5 @@
 using System.Globalization;
+using TradeStore.Core.Trades;
 
 namespace TradeStore.Storage.Tests;
 
@@ -9,17 +10,48 @@ namespace TradeStore.Storage.Tests;
 public sealed class CpuPriorityTests
 {
     [Fact]
-    public async Task Engine_Started_ApplierAndFlusherAtBackgroundNiceAndWriterUnchanged()
+    public async Task Engine_Started_DuckDbApplyAndFlusherAtBackgroundNiceAndWriterAndApplierLoopUnchanged()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "thread niceness is read from /proc on Linux");
         await using var harness = EngineHarness.Start();
 
         // Linux keeps the first 15 bytes of a thread's name.
-        var threads = await WaitForThreadsAsync("tradestore-writ", "tradestore-duck", "tradestore-stat");
+        var threads = await WaitForThreadsAsync("tradestore-writ", "tradestore-duck", "duckdb-apply", "tradestore-stat");
 
         Assert.Equal(0, threads["tradestore-writ"]);
-        Assert.Equal(CpuPriority.Background, threads["tradestore-duck"]);
+        Assert.Equal(0, threads["tradestore-duck"]);
+        Assert.Equal(CpuPriority.Background, threads["duckdb-apply"]);
         Assert.Equal(CpuPriority.Background, threads["tradestore-stat"]);
+    }
+
+    [Fact]
+    public async Task Engine_Committed_ObserversRunAtNormalPrioritySoThePoolThreadsTheyWakeAreNotNiced()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "thread niceness is read from /proc on Linux");
+        var observer = new NiceRecordingObserver();
+        await using var harness = EngineHarness.Start(null, observer);
+
+        await harness.Submit(new CreateTrade("N-1", "ACC", "AAPL", Side.Buy, 10, 1));
+
+        Assert.True(observer.Called.Wait(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+        Assert.Equal(0, observer.Nice);
+    }
+
+    [Fact]
+    public void LowPriorityThread_Run_WorkNicedCallerUnchangedResultAndExceptionHandedBack()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "thread niceness is read from /proc on Linux");
+        using var worker = new LowPriorityThread("test-lowered", CpuPriority.Background);
+
+        var niceInside = worker.Run(() => Nice(File.ReadAllText("/proc/thread-self/stat")));
+        var error = Assert.Throws<InvalidDataException>(() => worker.Run(() => throw new InvalidDataException("from the lowered thread")));
+
+        Assert.Equal(CpuPriority.Background, niceInside);
+        Assert.Equal(0, Nice(File.ReadAllText("/proc/thread-self/stat")));
+        Assert.Equal("from the lowered thread", error.Message);
+        Assert.Equal(7, worker.Run(() => 7)); // still serving after a failure
+        worker.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => worker.Run(() => { }));
     }
 
     [Fact]
@@ -71,5 +103,19 @@ public sealed class CpuPriorityTests
     }
 
     /// <summary>Field 19 of a /proc stat line: the nice value (counted after the command name in parentheses).</summary>
-    private static int Nice(string stat) => int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16], CultureInfo.InvariantCulture);
+    internal static int Nice(string stat) => int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16], CultureInfo.InvariantCulture);
+
+    /// <summary>Records the nice value of the thread it is called on.</summary>
+    private sealed class NiceRecordingObserver : ICommitObserver
+    {
+        public ManualResetEventSlim Called { get; } = new();
+
+        public int? Nice { get; private set; }
+
+        public void OnCommitted(IReadOnlyList<TradeEvent> events)
+        {
+            Nice = CpuPriorityTests.Nice(File.ReadAllText("/proc/thread-self/stat"));
+            Called.Set();
+        }
+    }
 }

@@ -32,6 +32,7 @@ internal sealed class JournalApplier : IDisposable
     private readonly List<Acknowledged> _inFlight = [];
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private JournalBatchWriter? _writer;
+    private LowPriorityThread? _duckDbCpu;
     private long _appliedSeq;
     private long _backlog;
     private bool _stopping;
@@ -101,6 +102,7 @@ internal sealed class JournalApplier : IDisposable
     public void Start()
     {
         _writer = new JournalBatchWriter(_database);
+        _duckDbCpu = new LowPriorityThread("duckdb-apply", CpuPriority.Background);
         new Thread(Run) { IsBackground = true, Name = "tradestore-duckdb-apply" }.Start();
     }
 
@@ -193,12 +195,14 @@ internal sealed class JournalApplier : IDisposable
         return _done.Task;
     }
 
-    public void Dispose() => _writer?.Dispose();
+    public void Dispose()
+    {
+        _duckDbCpu?.Dispose();
+        _writer?.Dispose();
+    }
 
     private void Run()
     {
-        // Behind the acknowledgement: the writer and the HTTP threads get the CPU first.
-        CpuPriority.LowerCurrentThread(CpuPriority.Background);
         var failures = 0;
         long stopDeadline = 0;
         try
@@ -255,7 +259,9 @@ internal sealed class JournalApplier : IDisposable
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    _writer!.Write(events);
+                    // Behind the acknowledgement, DuckDB's work gets the CPU after the writer and the HTTP threads; this
+                    // thread, which wakes the observers, keeps the normal priority (LowPriorityThread says why).
+                    _duckDbCpu!.Run(() => _writer!.Write(events));
                 }
                 catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or InvalidOperationException or IOException)
                 {
@@ -339,12 +345,12 @@ internal sealed class JournalApplier : IDisposable
     }
 
     /// <summary>A DuckDB checkpoint, then the segments wholly at or below the seq DuckDB held before it are deleted.</summary>
-    public void CheckpointAndRecycle()
+    private void CheckpointAndRecycle()
     {
         var covered = AppliedSeq;
         try
         {
-            _database.Checkpoint();
+            _duckDbCpu!.Run(_database.Checkpoint);
         }
         catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or ObjectDisposedException)
         {
