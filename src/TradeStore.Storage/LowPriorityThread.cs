@@ -4,24 +4,31 @@ namespace TradeStore.Storage;
 
 /// <summary>
 /// One dedicated thread that runs work at a lower CPU priority (<see cref="CpuPriority"/>) while its caller waits:
-/// the caller keeps its own priority for everything else it does.
+/// the caller keeps its own priority for everything else it does, and the work hands it whatever wakes other threads
+/// (<see cref="AtNormalPriority"/>).
 /// </summary>
 /// <remarks>
-/// By design only the work itself runs on the lowered thread, and the caller does the signalling: Linux gives a new
-/// thread the nice value of the thread that creates it, and .NET's thread pool creates its workers, its gate thread and
-/// its timer thread from whichever thread happens to ask for one. A niced thread that completes a task or wakes a
-/// channel can thus create pool threads that then serve HTTP at its priority for as long as they live (reproduced: after
-/// idle workers retired, a thread at nice 10 that queued work created 7 of the 8 new pool threads at nice 10). The
-/// handover uses only blocking waits, which never involve the pool. Create it from a thread at normal priority.
+/// By design only the work itself runs on the lowered thread: Linux gives a new thread the nice value of the thread
+/// that creates it, and .NET's thread pool creates its workers, its gate thread and its timer thread from whichever
+/// thread happens to ask for one. A niced thread that completes a task or wakes a channel can thus create pool threads
+/// that then serve HTTP at its priority for as long as they live (reproduced: after idle workers retired, a thread at
+/// nice 10 that queued work created 7 of the 8 new pool threads at nice 10). The handovers use only blocking waits,
+/// which never involve the pool. Create it from a thread at normal priority.
 /// </remarks>
 public sealed class LowPriorityThread : IDisposable
 {
+    [ThreadStatic]
+    private static LowPriorityThread? t_current;
+
     private readonly Lock _callers = new();
     private readonly SemaphoreSlim _start = new(0);
-    private readonly SemaphoreSlim _finished = new(0);
+    private readonly SemaphoreSlim _toCaller = new(0);
+    private readonly SemaphoreSlim _callbackDone = new(0);
     private readonly Thread _thread;
     private Action? _work;
+    private Action? _callback;
     private ExceptionDispatchInfo? _error;
+    private ExceptionDispatchInfo? _callbackError;
     private bool _disposed;
 
     /// <param name="name">The thread's name (Linux keeps its first 15 bytes).</param>
@@ -30,11 +37,36 @@ public sealed class LowPriorityThread : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(nice, 0);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(nice, CpuPriority.Lowest);
-        _thread = new Thread(() => Loop(nice)) { IsBackground = true, Name = name };
+        using var started = new ManualResetEventSlim();
+        _thread = new Thread(() => Loop(nice, started)) { IsBackground = true, Name = name };
         _thread.Start();
+        started.Wait();
     }
 
-    /// <summary>Runs <paramref name="work"/> on the lowered thread and waits for it; its exception is rethrown here, unchanged.</summary>
+    /// <summary>Whether the operating system lowered the thread's priority (<see cref="CpuPriority.LowerCurrentThread"/>).</summary>
+    public bool Lowered { get; private set; }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> at normal priority: on the waiting caller's thread when called from work that runs
+    /// on a <see cref="LowPriorityThread"/> (the work waits for it), here otherwise. Completing a task, writing to a
+    /// channel or anything else that may wake the thread pool goes through it.
+    /// </summary>
+    public static void AtNormalPriority(Action action)
+    {
+        if (t_current is { } lowered)
+        {
+            lowered.OnCaller(action);
+        }
+        else
+        {
+            action();
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the lowered thread and waits for it, running here what it hands over
+    /// (<see cref="AtNormalPriority"/>); its exception is rethrown here, unchanged.
+    /// </summary>
     public void Run(Action work)
     {
         lock (_callers)
@@ -42,7 +74,26 @@ public sealed class LowPriorityThread : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             _work = work;
             _start.Release();
-            _finished.Wait();
+            while (true)
+            {
+                _toCaller.Wait();
+                if (_callback is not { } callback)
+                {
+                    break;
+                }
+
+                try
+                {
+                    callback();
+                }
+                catch (Exception ex)
+                {
+                    _callbackError = ExceptionDispatchInfo.Capture(ex);
+                }
+
+                _callbackDone.Release();
+            }
+
             var error = _error;
             (_work, _error) = (null, null);
             error?.Throw();
@@ -76,12 +127,26 @@ public sealed class LowPriorityThread : IDisposable
 
         _thread.Join();
         _start.Dispose();
-        _finished.Dispose();
+        _toCaller.Dispose();
+        _callbackDone.Dispose();
     }
 
-    private void Loop(int nice)
+    /// <summary>On the lowered thread: has the waiting caller run <paramref name="action"/>, and waits for it.</summary>
+    private void OnCaller(Action action)
     {
-        CpuPriority.LowerCurrentThread(nice);
+        _callback = action;
+        _toCaller.Release();
+        _callbackDone.Wait();
+        var error = _callbackError;
+        (_callback, _callbackError) = (null, null);
+        error?.Throw();
+    }
+
+    private void Loop(int nice, ManualResetEventSlim started)
+    {
+        Lowered = CpuPriority.LowerCurrentThread(nice);
+        t_current = this;
+        started.Set();
         while (true)
         {
             _start.Wait();
@@ -100,7 +165,7 @@ public sealed class LowPriorityThread : IDisposable
                 _error = ExceptionDispatchInfo.Capture(ex);
             }
 
-            _finished.Release();
+            _toCaller.Release();
         }
     }
 }

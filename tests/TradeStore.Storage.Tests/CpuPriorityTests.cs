@@ -50,6 +50,24 @@ public sealed class CpuPriorityTests
         Assert.Equal(0, Nice(File.ReadAllText("/proc/thread-self/stat")));
         Assert.Equal("from the lowered thread", error.Message);
         Assert.Equal(7, worker.Run(() => 7)); // still serving after a failure
+
+        // What the work hands over runs on the waiting caller, at its priority; its exception comes back to the work.
+        int? handedOver = null;
+        var seenByWork = worker.Run(() =>
+        {
+            LowPriorityThread.AtNormalPriority(() => handedOver = Nice(File.ReadAllText("/proc/thread-self/stat")));
+            try
+            {
+                LowPriorityThread.AtNormalPriority(() => throw new TimeoutException("from the caller"));
+                return "not thrown";
+            }
+            catch (TimeoutException ex)
+            {
+                return ex.Message;
+            }
+        });
+        Assert.Equal(0, handedOver);
+        Assert.Equal("from the caller", seenByWork);
         worker.Dispose();
         Assert.Throws<ObjectDisposedException>(() => worker.Run(() => { }));
     }

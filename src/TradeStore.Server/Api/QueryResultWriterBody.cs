@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Threading.Channels;
+using TradeStore.Storage;
 
 namespace TradeStore.Server.Api;
 
@@ -95,7 +96,7 @@ public sealed class StreamingQueryBody : QueryBody
             Push();
         }
 
-        _segments.Writer.TryComplete();
+        LowPriorityThread.AtNormalPriority(() => _segments.Writer.TryComplete());
     }
 
     /// <summary>The reader's side is done (the query failed, timed out, or the caller went away): nothing more is queued.</summary>
@@ -111,7 +112,8 @@ public sealed class StreamingQueryBody : QueryBody
                 return;
             }
 
-            _streaming.TrySetResult();
+            // Handed to a thread at normal priority, as every wake-up of the request's side (LowPriorityThread says why).
+            LowPriorityThread.AtNormalPriority(() => _streaming.TrySetResult());
         }
 
         if (_pending.WrittenCount >= SegmentBytes)
@@ -129,11 +131,16 @@ public sealed class StreamingQueryBody : QueryBody
 
         ReadOnlyMemory<byte> segment = _pending.WrittenSpan.ToArray();
         _pending.ResetWrittenCount();
-        if (!_segments.Writer.TryWrite(segment))
+        LowPriorityThread.AtNormalPriority(() =>
         {
+            if (_segments.Writer.TryWrite(segment))
+            {
+                return;
+            }
+
             try
             {
-                // The query's own thread (DuckDB blocks it anyway): waiting here is how a slow reader slows the query.
+                // The query's slot waits (DuckDB blocks the query anyway): waiting here is how a slow reader slows the query.
                 _segments.Writer.WriteAsync(segment, _interrupt).AsTask().GetAwaiter().GetResult();
             }
             catch (ChannelClosedException)
@@ -141,6 +148,6 @@ public sealed class StreamingQueryBody : QueryBody
                 // The reader gave up; the query is being stopped.
                 throw new OperationCanceledException("The answer's reader went away.", _interrupt);
             }
-        }
+        });
     }
 }

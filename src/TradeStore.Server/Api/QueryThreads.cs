@@ -13,26 +13,31 @@ namespace TradeStore.Server.Api;
 /// By design the DuckDB instance runs with one thread (<c>Storage:DuckDbThreads</c>, default 1): DuckDB's own worker
 /// threads are shared by every connection and run at normal priority, so with more than one a query's parallel tasks
 /// would escape the lowered priority. A niceness once raised cannot be lowered again without privileges, hence
-/// dedicated threads rather than pool threads (<see cref="CpuPriority"/>).
+/// dedicated threads rather than pool threads (<see cref="CpuPriority"/>), and a thread that is passed on to every
+/// thread it creates, hence the answer's hand-over done at normal priority (<see cref="LowPriorityThread"/>).
 /// </remarks>
 public sealed class QueryThreads : IDisposable
 {
-    private readonly BlockingCollection<Action> _work = [];
-    private readonly Thread[] _threads;
+    private readonly BlockingCollection<Action<LowPriorityThread>> _work = [];
 
     public QueryThreads(int count)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
-        _threads = new Thread[count];
+        var lowered = new LowPriorityThread[count];
         for (var i = 0; i < count; i++)
         {
-            _threads[i] = new Thread(Work) { IsBackground = true, Name = $"tradestore-query-{i}" };
-            _threads[i].Start();
+            // By design two threads per slot: DuckDB runs on the lowered one, and the other, at normal priority, completes
+            // the caller's task and wakes the answer's reader (LowPriorityThread says why).
+            lowered[i] = new LowPriorityThread($"tradestore-query-{i}", CpuPriority.Lowest);
+            var slot = lowered[i];
+            new Thread(() => Work(slot)) { IsBackground = true, Name = $"query-slot-{i}" }.Start();
         }
+
+        Niced = lowered.All(t => t.Lowered) && OperatingSystem.IsLinux();
     }
 
-    /// <summary>Whether the threads run at nice 19 (Linux); elsewhere they run at <see cref="ThreadPriority.Lowest"/>.</summary>
-    public bool Niced { get; private set; }
+    /// <summary>Whether the queries run at nice 19 (Linux); elsewhere they run at <see cref="ThreadPriority.Lowest"/>.</summary>
+    public bool Niced { get; }
 
     /// <summary>
     /// Runs <paramref name="work"/> on a query thread, then <paramref name="finished"/> (whatever the outcome); the task
@@ -41,51 +46,55 @@ public sealed class QueryThreads : IDisposable
     public Task<T> Run<T>(Func<T> work, Action? finished = null)
     {
         var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _work.Add(() =>
-        {
-            // By design nothing escapes: an exception on a dedicated thread would end the process.
-            T result = default!;
-            Exception? error = null;
-            try
-            {
-                result = work();
-            }
-            catch (Exception ex)
-            {
-                error = ex;
-            }
-
-            try
-            {
-                finished?.Invoke();
-            }
-            catch (Exception ex)
-            {
-                error ??= ex;
-            }
-
-            if (error is null)
-            {
-                completion.SetResult(result);
-            }
-            else
-            {
-                completion.SetException(error);
-            }
-        });
+        _work.Add(lowered => RunOn(lowered, work, finished, completion));
         return completion.Task;
     }
 
+    /// <summary>No more work is taken; each slot ends once its query, if any, is done.</summary>
     public void Dispose() => _work.CompleteAdding();
 
-    private void Work()
+    /// <summary>On the slot's thread at normal priority: the work on the lowered thread, then <paramref name="finished"/> and the completion here.</summary>
+    private static void RunOn<T>(LowPriorityThread lowered, Func<T> work, Action? finished, TaskCompletionSource<T> completion)
     {
-        LowerPriority();
-        foreach (var work in _work.GetConsumingEnumerable())
+        // By design nothing escapes: an exception on a dedicated thread would end the process.
+        T result = default!;
+        Exception? error = null;
+        try
         {
-            work();
+            result = lowered.Run(work);
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+        }
+
+        try
+        {
+            finished?.Invoke();
+        }
+        catch (Exception ex)
+        {
+            error ??= ex;
+        }
+
+        if (error is null)
+        {
+            completion.SetResult(result);
+        }
+        else
+        {
+            completion.SetException(error);
         }
     }
 
-    private void LowerPriority() => Niced = CpuPriority.LowerCurrentThread(CpuPriority.Lowest) && OperatingSystem.IsLinux();
+    private void Work(LowPriorityThread lowered)
+    {
+        using (lowered)
+        {
+            foreach (var work in _work.GetConsumingEnumerable())
+            {
+                work(lowered);
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using TradeStore.Server.Api;
+using TradeStore.Storage;
 
 namespace TradeStore.Server.Tests.Security;
 
@@ -21,6 +22,26 @@ public sealed class QueryThreadsTests
         Assert.StartsWith("tradestore-query-", name, StringComparison.Ordinal);
         Assert.True(threads.Niced);
         Assert.Equal(0, Nice());
+    }
+
+    [Fact]
+    public async Task Run_OnLinux_FinishedAndHandOversRunAtNormalPrioritySoThePoolThreadsTheyWakeAreNotNiced()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "niceness per thread is read from /proc on Linux");
+        using var threads = new QueryThreads(1);
+        int? handedOver = null, finished = null;
+
+        var work = await threads.Run(
+            () =>
+            {
+                LowPriorityThread.AtNormalPriority(() => handedOver = Nice());
+                return Nice();
+            },
+            finished: () => finished = Nice());
+
+        Assert.Equal(19, work);
+        Assert.Equal(0, handedOver);
+        Assert.Equal(0, finished);
     }
 
     [Fact]
