@@ -5,12 +5,13 @@ namespace TradeStore.Storage;
 /// <summary>
 /// Lowers the CPU priority of the calling thread only (its nice value on Linux), so the acknowledgement path
 /// (HTTP threads, the writer and its journal fsync, all at nice 0) gets the CPU first on a busy machine. Work that
-/// trails the acknowledgement runs lower: the DuckDB applier and the <c>trade_state</c> flusher at
-/// <see cref="Background"/>, and <c>POST /v1/query</c> at <see cref="Lowest"/>.
+/// trails the acknowledgement runs lower: DuckDB's work for the applier and the <c>trade_state</c> flusher at
+/// <see cref="Background"/>, and <c>POST /v1/query</c> at <see cref="Lowest"/>, each on a <see cref="LowPriorityThread"/>.
 /// </summary>
 /// <remarks>
 /// By design for dedicated threads only: an unprivileged process can raise a thread's nice value but never lower it
-/// again, so a pool thread must never be passed through here. Elsewhere than Linux it sets
+/// again, so a pool thread must never be passed through here, and every thread a lowered thread creates inherits its
+/// value (<see cref="LowPriorityThread"/> keeps them from creating any). Elsewhere than Linux it sets
 /// <see cref="Thread.Priority"/> instead.
 /// </remarks>
 public static partial class CpuPriority

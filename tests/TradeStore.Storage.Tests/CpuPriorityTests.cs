@@ -4,24 +4,26 @@ using TradeStore.Core.Trades;
 namespace TradeStore.Storage.Tests;
 
 /// <summary>
-/// Work behind the acknowledgement runs at a lower CPU priority than the writer: the DuckDB applier and the
-/// <c>trade_state</c> flusher at nice 10, the writer (whose fsync acknowledges) at the process's own priority.
+/// Work behind the acknowledgement runs at a lower CPU priority than the writer: DuckDB's work for the applier and the
+/// <c>trade_state</c> flusher at nice 10, the writer (whose fsync acknowledges) and the loops that wake other threads at
+/// the process's own priority.
 /// </summary>
 public sealed class CpuPriorityTests
 {
     [Fact]
-    public async Task Engine_Started_DuckDbApplyAndFlusherAtBackgroundNiceAndWriterAndApplierLoopUnchanged()
+    public async Task Engine_Started_DuckDbWorkOfApplierAndFlusherAtBackgroundNiceAndTheirLoopsAndWriterUnchanged()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "thread niceness is read from /proc on Linux");
         await using var harness = EngineHarness.Start();
 
         // Linux keeps the first 15 bytes of a thread's name.
-        var threads = await WaitForThreadsAsync("tradestore-writ", "tradestore-duck", "duckdb-apply", "tradestore-stat");
+        var threads = await WaitForThreadsAsync("tradestore-writ", "tradestore-duck", "duckdb-apply", "tradestore-stat", "duckdb-state");
 
         Assert.Equal(0, threads["tradestore-writ"]);
         Assert.Equal(0, threads["tradestore-duck"]);
+        Assert.Equal(0, threads["tradestore-stat"]);
         Assert.Equal(CpuPriority.Background, threads["duckdb-apply"]);
-        Assert.Equal(CpuPriority.Background, threads["tradestore-stat"]);
+        Assert.Equal(CpuPriority.Background, threads["duckdb-state"]);
     }
 
     [Fact]

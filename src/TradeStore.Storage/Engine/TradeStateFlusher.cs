@@ -47,6 +47,7 @@ internal sealed class TradeStateFlusher : IDisposable
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private DuckDBConnection? _connection;
+    private LowPriorityThread? _duckDbCpu;
     private Dictionary<string, PendingState> _pending = new(StringComparer.Ordinal);
     private Dictionary<string, PendingState>? _inFlight;
     private long _pendingSeq;
@@ -115,6 +116,7 @@ internal sealed class TradeStateFlusher : IDisposable
             _started = true;
         }
 
+        _duckDbCpu = new LowPriorityThread("duckdb-state", CpuPriority.Background);
         new Thread(Run) { IsBackground = true, Name = "tradestore-state-flush" }.Start();
     }
 
@@ -168,14 +170,16 @@ internal sealed class TradeStateFlusher : IDisposable
         return _done.Task;
     }
 
-    public void Dispose() => _connection?.Dispose();
+    public void Dispose()
+    {
+        _duckDbCpu?.Dispose();
+        _connection?.Dispose();
+    }
 
     private long ToTicks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
     private void Run()
     {
-        // Behind the acknowledgement: the writer and the HTTP threads get the CPU first.
-        CpuPriority.LowerCurrentThread(CpuPriority.Background);
         try
         {
             while (WaitUntilDue())
@@ -269,11 +273,13 @@ internal sealed class TradeStateFlusher : IDisposable
         var started = _time.GetTimestamp();
         try
         {
-            Write(batch, seq);
+            // Behind the acknowledgement, DuckDB's work gets the CPU after the writer and the HTTP threads; this thread,
+            // which sets timers and completes tasks, keeps the normal priority (LowPriorityThread says why).
+            _duckDbCpu!.Run(() => Write(batch, seq));
         }
         catch (Exception ex) when (ex is DuckDBException or InvalidOperationException)
         {
-            if (CommittedAnyway(seq))
+            if (_duckDbCpu!.Run(() => CommittedAnyway(seq)))
             {
                 Succeeded(batch.Count, seq, started);
                 return true;
