@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.ServerSentEvents;
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
@@ -111,11 +112,18 @@ public static class ChangeFeedBenchmark
         var clock = Stopwatch.StartNew();
         var trades = await ClosedLoopAsync(http, options, "M", options.ThroughputDuration, cancellationToken);
         var rate = trades / clock.Elapsed.TotalSeconds;
+        // A subscriber cut off for lagging keeps its connection for the final event's grace but receives nothing more:
+        // the server's own count says whether all of them were served to the end.
+        var cutOff = await LaggingDisconnectsAsync(http, cancellationToken);
         await stop.CancelAsync();
         var received = await Task.WhenAll(subscribers);
         if (received.Length > 0)
         {
-            output.WriteLine(FormattableString.Invariant($"  every subscriber stayed connected and received {received.Min() / 1e6:N0}-{received.Max() / 1e6:N0} MB"));
+            output.WriteLine(FormattableString.Invariant($"  subscribers received {received.Min() / 1e6:N0}-{received.Max() / 1e6:N0} MB each; cut off for lagging: {cutOff}"));
+            if (cutOff > 0)
+            {
+                throw new InvalidOperationException($"{cutOff} of {subscriberCount} subscribers were cut off for lagging (Changes:MaxLagEvents): the throughput with subscribers would not count them.");
+            }
         }
 
         return rate;
@@ -187,6 +195,21 @@ public static class ChangeFeedBenchmark
         return answer.RootElement.GetProperty("failed").GetInt32() == 0;
     }
 
+    /// <summary>The server's <c>tradestore_changes_disconnects_total{reason="lagging"}</c>, read from its <c>/metrics</c>.</summary>
+    private static async Task<long> LaggingDisconnectsAsync(HttpClient http, CancellationToken cancellationToken)
+    {
+        var metrics = await http.GetStringAsync("/metrics", cancellationToken);
+        return metrics.Split('\n')
+            .Where(line => line.StartsWith("tradestore_changes_disconnects", StringComparison.Ordinal) && line.Contains("reason=\"lagging\"", StringComparison.Ordinal))
+            .Sum(line => (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// A subscriber that reads its stream as bytes: it counts the events and takes each one's <c>recordedAt</c> without
+    /// building a string per event. By design not <c>SseParser</c>: ten subscribers of 10,000 events/s made 1.3 GB of
+    /// strings in a 20 s run, and this process's collections then counted as delivery latency. An event counts as
+    /// delivered when the read that completes its frame returns.
+    /// </summary>
     private static async Task SubscribeAsync(HttpClient http, LatencyRecorder recorder, DateTimeOffset measureFrom, Action<long> progress, CancellationToken cancellationToken)
     {
         long count = 0;
@@ -195,14 +218,31 @@ public static class ChangeFeedBenchmark
             using var response = await http.GetAsync("/v1/changes", HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             response.EnsureSuccessStatusCode();
             await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-            await foreach (var item in SseParser.Create(body).EnumerateAsync(cancellationToken))
+            var reader = PipeReader.Create(body, new StreamPipeReaderOptions(bufferSize: 256 * 1024));
+            while (true)
             {
+                var read = await reader.ReadAsync(cancellationToken);
                 var now = DateTimeOffset.UtcNow;
-                count++;
-                progress(count);
-                if (RecordedAt(item.Data) is { } recordedAt && recordedAt >= measureFrom)
+                var frames = new SequenceReader<byte>(read.Buffer);
+                while (frames.TryReadTo(out ReadOnlySequence<byte> frame, "\n\n"u8))
                 {
-                    recorder.Record(now - recordedAt);
+                    if (RecordedAt(frame) is not { } recordedAt)
+                    {
+                        continue; // a comment or the retry line
+                    }
+
+                    count++;
+                    if (recordedAt >= measureFrom)
+                    {
+                        recorder.Record(now - recordedAt);
+                    }
+                }
+
+                progress(count);
+                reader.AdvanceTo(frames.Position, read.Buffer.End);
+                if (read.IsCompleted)
+                {
+                    return;
                 }
             }
         }
@@ -248,19 +288,33 @@ public static class ChangeFeedBenchmark
         }
     }
 
-    /// <summary>The event's <c>recordedAt</c>, found without parsing the whole JSON (the subscriber's cost stays small).</summary>
-    private static DateTimeOffset? RecordedAt(string data)
+    /// <summary>The <c>recordedAt</c> of an event's frame, found without parsing its JSON; <see langword="null"/> for a frame without data.</summary>
+    private static DateTimeOffset? RecordedAt(ReadOnlySequence<byte> frame)
     {
-        const string Key = "\"recordedAt\":\"";
-        var start = data.IndexOf(Key, StringComparison.Ordinal);
+        Span<byte> copy = stackalloc byte[4096];
+        var bytes = frame.IsSingleSegment ? frame.FirstSpan : frame.Length <= copy.Length ? copy[..(int)frame.Length] : frame.ToArray();
+        if (!frame.IsSingleSegment && frame.Length <= copy.Length)
+        {
+            frame.CopyTo(copy);
+        }
+
+        var key = "\"recordedAt\":\""u8;
+        var start = bytes.IndexOf(key);
         if (start < 0)
         {
             return null;
         }
 
-        start += Key.Length;
-        var end = data.IndexOf('"', start);
-        return DateTimeOffset.TryParse(data.AsSpan(start, end - start), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value) ? value : null;
+        var value = bytes[(start + key.Length)..];
+        var end = value.IndexOf((byte)'"');
+        Span<char> text = stackalloc char[64];
+        if (end < 0 || end > text.Length)
+        {
+            return null;
+        }
+
+        var length = Encoding.ASCII.GetChars(value[..end], text);
+        return DateTimeOffset.TryParse(text[..length], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : null;
     }
 
     private static HttpClient Client(Uri url, int connections) =>
