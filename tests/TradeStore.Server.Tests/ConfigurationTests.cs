@@ -169,6 +169,32 @@ public sealed class ConfigurationTests : IDisposable
         Assert.Contains(expectedKey, error.Message, StringComparison.OrdinalIgnoreCase);
     }
 
+    [Fact]
+    public void Bind_EmptyClickHouseUrlOrRedisConnection_SinkOffAsWhenUnset()
+    {
+        var configuration = TradeStoreConfiguration.Build(Inputs(env: new()
+        {
+            ["TRADESTORE__CLICKHOUSE__URL"] = "",
+            ["TRADESTORE__REDIS__CONNECTION"] = "",
+        }));
+
+        var settings = TradeStoreSettings.Bind(configuration);
+
+        Assert.False(settings.ClickHouse.Enabled);
+        Assert.False(settings.Redis.Enabled);
+    }
+
+    [Fact]
+    public void Bind_BlankClickHouseUrl_RefusedNamingTheKey()
+    {
+        var configuration = TradeStoreConfiguration.Build(Inputs(env: new() { ["TRADESTORE__CLICKHOUSE__URL"] = "   " }));
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreSettings.Bind(configuration));
+
+        Assert.Contains("ClickHouse:Url", error.Message);
+        Assert.Contains("is blank", error.Message);
+    }
+
     [Theory]
     [InlineData("fsync", DurabilityMode.Fsync)]
     [InlineData("os", DurabilityMode.Os)]

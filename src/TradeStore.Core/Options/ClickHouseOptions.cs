@@ -60,8 +60,16 @@ public sealed class ClickHouseOptions : IValidatableObject
             yield return new ValidationResult(result.ErrorMessage, [.. result.MemberNames.Select(name => $"{nameof(Sync)}:{name}")]);
         }
 
-        if (Url is null)
+        // By design an empty value is "unset", as for Redis:Connection: a compose file's `TRADESTORE__CLICKHOUSE__URL: ${CH_URL:-}`
+        // turns the sink off. Only blanks are refused: they are a mistake, not a choice.
+        if (string.IsNullOrEmpty(Url))
         {
+            yield break;
+        }
+
+        if (string.IsNullOrWhiteSpace(Url))
+        {
+            yield return new ValidationResult("is blank; leave it unset (or empty) to disable ClickHouse.", [nameof(Url)]);
             yield break;
         }
 
