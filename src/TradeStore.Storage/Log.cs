@@ -62,6 +62,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2025, Level = LogLevel.Warning, Message = "DuckDB checkpoint to recycle journal log segments failed; retried later (the log keeps the segments)")]
     public static partial void RecycleCheckpointFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 2026, Level = LogLevel.Warning, Message = "A journal log segment could not be prepared ahead ({Cause}); the log writes into a growing file instead, which costs more per fsync and loses nothing ({Failures} such failure(s) since start)")]
+    public static partial void SegmentNotPrepared(ILogger logger, string cause, long failures);
+
     [LoggerMessage(EventId = 2027, Level = LogLevel.Warning, Message = "Stopping with seq {AppliedSeq}..{LastSeq} not applied to DuckDB ({Reason}); they are durable in the journal log and the next start replays them")]
     public static partial void StoppedWithUnapplied(ILogger logger, long appliedSeq, long lastSeq, string reason);
 }

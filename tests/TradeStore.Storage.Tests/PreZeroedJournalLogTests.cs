@@ -1,6 +1,11 @@
 using System.Security.Cryptography;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging.Testing;
+using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.CommitLog;
+using TradeStore.Storage.Engine;
+using TradeStore.Storage.Migrations;
 using TradeStore.TestSupport;
 
 namespace TradeStore.Storage.Tests;
@@ -138,6 +143,11 @@ public sealed class PreZeroedJournalLogTests : IDisposable
 
         // Created as before the change: the header, then each append at the end of the file.
         Assert.Equal(EndOfRecords(Events(ParseFirstSeq(fallback), (int)(seq - ParseFirstSeq(fallback) + 1))), new FileInfo(fallback).Length);
+        // The failures are counted, with their cause, for the metric and the warning.
+        Assert.False(log.WaitForPreparedSegment(Patience));
+        var failures = log.SegmentPreparationFailures;
+        Assert.True(failures >= 1, $"{failures} failures counted");
+        Assert.NotNull(log.LastSegmentPreparationError);
 
         Directory.Delete(blocker, recursive: true);
         seq = AppendUntilSegments(log, seq, 3);
@@ -152,6 +162,35 @@ public sealed class PreZeroedJournalLogTests : IDisposable
         Assert.Equal(SegmentBytes, new FileInfo(third).Length);
         Assert.Equal(-1, ReadAll(third).AsSpan((int)EndOfRecords(Events(ParseFirstSeq(third), (int)(seq - ParseFirstSeq(third) + 1)))).IndexOfAnyExcept((byte)0));
         Assert.Equal(Enumerable.Range(1, (int)seq).Select(i => (long)i), log.ReadFrom(1).Select(r => r.Seq));
+        Assert.Equal(failures, log.SegmentPreparationFailures); // nothing failed once the disk allowed it
+    }
+
+    [Fact]
+    public async Task Engine_SegmentCannotBePrepared_WarnsOnceWithTheCauseAndCountsItInTheMetric()
+    {
+        var blocker = Path.Combine(LogPath, SegmentPreparer.PreparingName);
+        Directory.CreateDirectory(blocker);
+        File.WriteAllText(Path.Combine(blocker, "keep"), "x");
+        var logger = new FakeLogger<WriteEngine>();
+        using var meters = new TestMeters();
+        using var failures = new MetricCollector<long>(meters.Factory, EngineMetricsNames.Meter, EngineMetricsNames.SegmentPreparationFailures);
+        using var database = DuckDbDatabase.Open(Path.Combine(_directory.Path, "tradestore.duckdb"));
+        DuckDbSchema.MigrateToLatest(database);
+        using var log = Open(LogPath);
+        await using (var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), meters.Factory, logger: logger, log: log))
+        {
+            engine.Start();
+            for (var i = 0; i < 400 && !logger.Messages(2026).Any(); i++)
+            {
+                var result = await engine.SubmitAsync(new CreateTrade($"P{i}", "ACC", "AAPL", Side.Buy, 10, 1), TestContext.Current.CancellationToken);
+                Assert.Null(result.Error); // a segment not prepared loses nothing and refuses nothing
+            }
+
+            var warning = Assert.Single(logger.Messages(2026));
+            Assert.Contains("could not be prepared ahead", warning);
+            failures.RecordObservableInstruments();
+            Assert.True(failures.LastMeasurement?.Value >= 1, $"metric {failures.LastMeasurement?.Value}");
+        }
     }
 
     [Fact]

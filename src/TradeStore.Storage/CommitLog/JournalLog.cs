@@ -503,6 +503,17 @@ public sealed class JournalLog : IDisposable
     /// <summary>Waits until the background has finished what it was asked for (tests): true when a zeroed file or a copy is ready.</summary>
     internal bool WaitForPreparedSegment(TimeSpan timeout) => _preparer.WaitSettled(timeout);
 
+    /// <summary>
+    /// Times a segment could not be prepared ahead (zeroed before it is needed, or the segment written moved into a zeroed
+    /// file), since the log was opened. The log then writes into a file that grows, as before segments were prepared: nothing
+    /// is lost, each fsync costs more. The last cause is <see cref="LastSegmentPreparationError"/> (for example too little
+    /// free space: twice the segment size must be free).
+    /// </summary>
+    public long SegmentPreparationFailures => _preparer.FailureCount;
+
+    /// <summary>Why the last preparation failed; <see langword="null"/> when none has.</summary>
+    public Exception? LastSegmentPreparationError => _preparer.LastError;
+
     private static long ParseName(string path)
     {
         var name = Path.GetFileNameWithoutExtension(path);

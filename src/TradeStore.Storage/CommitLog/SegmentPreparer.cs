@@ -46,6 +46,7 @@ internal sealed class SegmentPreparer : IDisposable
     private readonly ManualResetEventSlim _settled = new(true);
     private Thread? _thread;
     private int _state;
+    private long _failures;
     private volatile bool _stopping;
     private bool _cleaned;
     private string? _reseatSource;
@@ -62,6 +63,9 @@ internal sealed class SegmentPreparer : IDisposable
 
     /// <summary>The last error that stopped a preparation (the writer then writes as before), or <see langword="null"/>.</summary>
     public Exception? LastError { get; private set; }
+
+    /// <summary>Preparations that failed (a zeroed file not made, or a reseat not done), since the log was opened.</summary>
+    public long FailureCount => Interlocked.Read(ref _failures);
 
     private string ZeroedPath => Path.Combine(_directory, ZeroedName);
 
@@ -139,6 +143,7 @@ internal sealed class SegmentPreparer : IDisposable
     public void MarkFailed(Exception error)
     {
         LastError = error;
+        Interlocked.Increment(ref _failures);
         Volatile.Write(ref _state, Failed);
     }
 
@@ -216,6 +221,7 @@ internal sealed class SegmentPreparer : IDisposable
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             LastError = ex;
+            Interlocked.Increment(ref _failures);
             TryDelete(PreparingPath);
             TryDelete(ReseatPath);
             Volatile.Write(ref _state, Failed);

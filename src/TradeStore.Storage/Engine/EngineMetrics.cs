@@ -20,6 +20,7 @@ public static class EngineMetricsNames
     public const string ApplyDuration = "tradestore.write.apply.duration";
     public const string ApplyBacklog = "tradestore.write.apply.backlog";
     public const string ApplyFailures = "tradestore.write.apply.failures";
+    public const string SegmentPreparationFailures = "tradestore.journal.segment.preparation.failures";
 }
 
 /// <summary>
@@ -42,7 +43,8 @@ internal sealed class EngineMetrics : IDisposable
     private readonly Histogram<double> _applyDuration;
     private readonly Counter<long> _applyFailures;
 
-    public EngineMetrics(IMeterFactory meterFactory, Func<int> queueDepth, Func<long> stateLag, Func<long>? applyBacklog = null)
+    public EngineMetrics(IMeterFactory meterFactory, Func<int> queueDepth, Func<long> stateLag, Func<long>? applyBacklog = null,
+        Func<long>? segmentPreparationFailures = null)
     {
         _meter = meterFactory.Create(EngineMetricsNames.Meter);
         _commands = _meter.CreateCounter<long>(EngineMetricsNames.Commands, "{command}", "Commands decided by the writer, by type and outcome.");
@@ -65,6 +67,8 @@ internal sealed class EngineMetrics : IDisposable
         _applyFailures = _meter.CreateCounter<long>(EngineMetricsNames.ApplyFailures, "{transaction}", "DuckDB applies that failed (retried from memory; the journal log holds the events).");
         _meter.CreateObservableGauge(EngineMetricsNames.ApplyBacklog, applyBacklog ?? (() => 0L), "{event}", "Acknowledged events (durable in the journal log) that DuckDB does not hold yet.");
         _meter.CreateObservableGauge(EngineMetricsNames.StateFlushLag, stateLag, "{event}", "Journal events whose state trade_state does not hold yet (reads are exact regardless).");
+        _meter.CreateObservableCounter(EngineMetricsNames.SegmentPreparationFailures, segmentPreparationFailures ?? (() => 0L), "{segment}",
+            "Journal log segments that could not be prepared ahead (zeroed); the log then writes into a growing file, each fsync costing more (log event 2026).");
     }
 
     public void Command(TradeCommand command, string outcome) =>

@@ -59,6 +59,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     private long _publishable;
     private Task _writer = Task.CompletedTask;
     private JournalLog? _log;
+    private long _segmentFailuresLogged;
     private readonly bool _ownsLog;
     private JournalApplier? _applier;
     private TradeStateFlusher? _flusher;
@@ -93,7 +94,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             FullMode = BoundedChannelFullMode.Wait,
         });
         _metrics = new EngineMetrics(meterFactory, () => _queue.Reader.Count, () => _flusher is { } flusher ? Math.Max(0, LastSeq - flusher.FlushedSeq) : 0,
-            () => _applier?.Backlog ?? 0);
+            () => _applier?.Backlog ?? 0, () => _log?.SegmentPreparationFailures ?? 0);
     }
 
     /// <summary>The <c>seq</c> of the last acknowledged event (durable in the journal log).</summary>
@@ -738,6 +739,13 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         }
 
         _log!.Append(records);
+        if (_log.SegmentPreparationFailures is var failures && failures != _segmentFailuresLogged)
+        {
+            // Prepared in the background: a failure shows at a later append, and is logged once.
+            _segmentFailuresLogged = failures;
+            Log.SegmentNotPrepared(_logger, _log.LastSegmentPreparationError?.Message ?? "no cause recorded", failures);
+        }
+
         return records;
     }
 
