@@ -6,6 +6,7 @@ using TradeStore.TestSupport;
 namespace TradeStore.Server.Tests;
 
 /// <summary><c>GET /metrics</c>: Prometheus text with process, runtime and TradeStore meters.</summary>
+[Collection(nameof(MetricsCollection))]
 public sealed class MetricsEndpointTests : IDisposable
 {
     private readonly TempDirectory _data = new("metrics");
