@@ -220,11 +220,9 @@ internal sealed class SegmentPreparer : IDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            LastError = ex;
-            Interlocked.Increment(ref _failures);
             TryDelete(PreparingPath);
             TryDelete(ReseatPath);
-            Volatile.Write(ref _state, Failed);
+            MarkFailed(ex);
         }
         finally
         {
