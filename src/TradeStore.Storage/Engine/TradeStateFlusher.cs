@@ -19,6 +19,9 @@ internal sealed class TradeStateFlusher : IDisposable
     /// <summary>Pending trades that trigger a flush without waiting for the interval.</summary>
     public const int MaxPending = 50_000;
 
+    /// <summary>Largest flushed map kept for reuse: a map grown during a DuckDB stall is left to the GC rather than held.</summary>
+    private const int MaxSpareEntries = 2 * MaxPending;
+
     private const string StagingTable = "trade_state_flush_staging";
 
     // The fixed fields (account, symbol, side, created_at) never change after the create.
@@ -49,7 +52,12 @@ internal sealed class TradeStateFlusher : IDisposable
     private DuckDBConnection? _connection;
     private LowPriorityThread? _duckDbCpu;
     private Dictionary<string, PendingState> _pending = new(StringComparer.Ordinal);
-    private Dictionary<string, PendingState>? _inFlight;
+
+    /// <summary>
+    /// The map of the last batch flushed, emptied, waiting to become the next pending map: a map of tens of thousands of
+    /// entries lies on the large-object heap, and growing a new one every flush left dead ones there for a full GC.
+    /// </summary>
+    private Dictionary<string, PendingState>? _spare;
     private long _pendingSeq;
     private long _flushedSeq;
     private long _oldestPendingAt;
@@ -259,8 +267,8 @@ internal sealed class TradeStateFlusher : IDisposable
             batch = _pending;
             seq = _pendingSeq;
             oldest = _oldestPendingAt;
-            _inFlight = batch;
-            _pending = new Dictionary<string, PendingState>(StringComparer.Ordinal);
+            _pending = _spare ?? new Dictionary<string, PendingState>(StringComparer.Ordinal);
+            _spare = null;
             _oldestPendingAt = 0;
         }
 
@@ -281,7 +289,7 @@ internal sealed class TradeStateFlusher : IDisposable
         {
             if (_duckDbCpu!.Run(() => CommittedAnyway(seq)))
             {
-                Succeeded(batch.Count, seq, started);
+                Succeeded(batch, seq, started);
                 return true;
             }
 
@@ -291,21 +299,30 @@ internal sealed class TradeStateFlusher : IDisposable
             return false;
         }
 
-        Succeeded(batch.Count, seq, started);
+        Succeeded(batch, seq, started);
         return true;
     }
 
-    private void Succeeded(int rows, long seq, long started)
+    private void Succeeded(Dictionary<string, PendingState> batch, long seq, long started)
     {
         Interlocked.Exchange(ref _flushedSeq, seq);
         var took = _time.GetTimestamp() - started;
+        var rows = batch.Count;
+        var reusable = rows <= MaxSpareEntries;
+        if (reusable)
+        {
+            batch.Clear();
+        }
+
         lock (_gate)
         {
             _pacedUntil = _time.GetTimestamp() + Math.Min(took * PacingFactor, ToTicks(MaxPacing));
-            // Only now, after the commit: until then readers lay these states over the table.
-            _inFlight = null;
             _failures = 0;
             _retryAt = 0;
+            if (reusable)
+            {
+                _spare = batch;
+            }
         }
 
         _metrics.StateFlushed(rows, _time.GetElapsedTime(started));
@@ -334,8 +351,6 @@ internal sealed class TradeStateFlusher : IDisposable
                     ? newer with { Created = newer.Created || failed.Created }
                     : failed;
             }
-
-            _inFlight = null;
 
             // The pending seq already covers the failed batch (it only grows), so the next checkpoint stays honest.
             _oldestPendingAt = _oldestPendingAt == 0 ? oldest : Math.Min(_oldestPendingAt, oldest);

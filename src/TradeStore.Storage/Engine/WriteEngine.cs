@@ -44,6 +44,12 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
     /// <summary>The batch list of inline commits (used only under <see cref="_writeLock"/>).</summary>
     private readonly List<Pending> _inlineBatch = [];
+
+    /// <summary>A batch's working maps (used only under <see cref="_writeLock"/>).</summary>
+    private readonly BatchScratch _scratch = new();
+
+    /// <summary>The log payloads of each group, encoded into shared chunks (used only under <see cref="_writeLock"/>).</summary>
+    private readonly PayloadChunks _payloads = new();
     private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<Replicated> _replicated = new();
@@ -735,7 +741,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         var records = new LogRecord[events.Count];
         for (var i = 0; i < events.Count; i++)
         {
-            records[i] = LogRecord.Create(events[i].Seq, term, EventCodec.Encode(events[i]));
+            records[i] = LogRecord.Create(events[i].Seq, term, _payloads.Encode(events[i]));
         }
 
         _log!.Append(records);
@@ -758,7 +764,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     private BatchDecision Decide(List<Pending> batch)
     {
         var now = Timestamps.Normalize(_time.GetUtcNow());
-        var decision = new BatchDecision(batch.Count);
+        var decision = new BatchDecision(batch.Count, _scratch.Cleared());
         var seq = _lastSeq;
         for (var i = 0; i < batch.Count; i++)
         {
@@ -873,16 +879,22 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed class Pending(TradeCommand command, long enqueuedAt)
+    /// <summary>A command waiting for its batch; it is its own completion source (one object less per command).</summary>
+    private sealed class Pending(TradeCommand command, long enqueuedAt) : TaskCompletionSource<CommandResult>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public TradeCommand Command { get; } = command;
 
         public long EnqueuedAt { get; } = enqueuedAt;
 
-        public TaskCompletionSource<CommandResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<CommandResult> Completion => this;
     }
 
-    private sealed class BatchDecision(int size)
+    /// <summary>
+    /// What one batch decided. Its results and events outlive the batch (the replication wait and the applier keep them);
+    /// the working maps come from the engine's <see cref="BatchScratch"/>, emptied for each batch, so a batch of thousands
+    /// of commands does not grow three new hash tables.
+    /// </summary>
+    private sealed class BatchDecision(int size, BatchScratch scratch)
     {
         public CommandResult[] Results { get; } = new CommandResult[size];
 
@@ -891,24 +903,52 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
         public List<TradeEvent> Events { get; } = new(size);
 
+        /// <summary>The latest state of each trade this batch changed.</summary>
+        public Dictionary<string, Trade> Overlay => scratch.Overlay;
+
+        /// <summary>Idempotency keys applied in this batch.</summary>
+        public Dictionary<string, (Trade Trade, string? Fingerprint)> Keys => scratch.Keys;
+
+        public HashSet<string> CreatedIds => scratch.CreatedIds;
+
+        /// <summary>
+        /// Final states of trades created in this batch (not yet in <c>trade_state</c>) and of trades known before; the
+        /// lists are the scratch's, valid until the next batch.
+        /// </summary>
+        public void Split(out List<Trade> created, out List<Trade> changed)
+        {
+            created = scratch.Created;
+            changed = scratch.Changed;
+            foreach (var state in Overlay.Values)
+            {
+                // A create succeeds only for an unknown id (deleted ones are remembered), so it is in no earlier state.
+                (CreatedIds.Contains(state.TradeId) ? created : changed).Add(state);
+            }
+        }
+    }
+
+    /// <summary>The working collections of a batch, reused from one batch to the next (only under <see cref="_writeLock"/>).</summary>
+    private sealed class BatchScratch
+    {
         public Dictionary<string, Trade> Overlay { get; } = new(StringComparer.Ordinal);
 
         public Dictionary<string, (Trade Trade, string? Fingerprint)> Keys { get; } = new(StringComparer.Ordinal);
 
-        /// <summary>Final states of trades created in this batch (not yet in <c>trade_state</c>) and of trades known before.</summary>
-        public void Split(out List<Trade> created, out List<Trade> changed)
-        {
-            created = new List<Trade>(Overlay.Count);
-            changed = [];
-            foreach (var state in Overlay.Values)
-            {
-                // A create succeeds only for an unknown id (deleted ones are remembered), so it is in no earlier state.
-                (IsNew(state) ? created : changed).Add(state);
-            }
-        }
-
         public HashSet<string> CreatedIds { get; } = new(StringComparer.Ordinal);
 
-        private bool IsNew(Trade state) => CreatedIds.Contains(state.TradeId);
+        public List<Trade> Created { get; } = [];
+
+        public List<Trade> Changed { get; } = [];
+
+        /// <summary>Empties every collection for the next batch; their capacity stays.</summary>
+        public BatchScratch Cleared()
+        {
+            Overlay.Clear();
+            Keys.Clear();
+            CreatedIds.Clear();
+            Created.Clear();
+            Changed.Clear();
+            return this;
+        }
     }
 }
