@@ -64,14 +64,14 @@ internal static class RedisFormat
     /// <summary>The hash fields of a trade's current state (<see cref="Core.Trades.TradeFields"/>); absent optional fields are left out.</summary>
     public static List<KeyValuePair<string, string>> TradeFields(Trade t)
     {
-        var fields = new List<KeyValuePair<string, string>>(Core.Trades.TradeFields.State.Count + 5) { new("tradeId", t.TradeId) };
+        var fields = new List<KeyValuePair<string, string>>(Core.Trades.TradeFields.State.Length + 5) { new("tradeId", t.TradeId) };
         foreach (var field in Core.Trades.TradeFields.State)
         {
-            var text = field.Value(t) switch
+            var text = field.Type switch
             {
-                decimal d => Decimal(d),
-                DateTimeOffset time => Time(time),
-                var other => (string?)other,
+                TradeFieldType.Decimal => Decimal(field.DecimalOf(t)),
+                TradeFieldType.Timestamp => Time(field.TimestampOf(t)),
+                _ => field.TextOf(t),
             };
             if (text is not null)
             {

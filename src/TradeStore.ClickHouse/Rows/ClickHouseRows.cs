@@ -74,23 +74,29 @@ public static class ClickHouseRows
     /// <summary>The columns <c>trade_events</c> and <c>trade_state</c> share (JSONEachRow matches them by name, not order).</summary>
     private static void WriteStateFields(Utf8JsonWriter writer, Trade s)
     {
-        foreach (var field in TradeFields.State)
+        var fields = TradeFields.State;
+        for (var i = 0; i < fields.Length; i++)
         {
-            var value = field.Value(s);
+            var field = fields[i];
+            var name = StateColumnNames[i];
             switch (field.Type)
             {
                 case TradeFieldType.Decimal:
-                    WriteDecimal(writer, field.Column, (decimal)value!);
+                    writer.WritePropertyName(name);
+                    WriteDecimalValue(writer, field.DecimalOf(s));
                     break;
                 case TradeFieldType.Timestamp:
-                    writer.WriteNumber(ColumnName(field), Timestamps.ToUnixMicroseconds((DateTimeOffset)value!));
+                    writer.WriteNumber(name, Timestamps.ToUnixMicroseconds(field.TimestampOf(s)));
                     break;
                 default:
-                    writer.WriteString(field.Column, (string?)value);
+                    writer.WriteString(name, field.TextOf(s));
                     break;
             }
         }
     }
+
+    /// <summary>The JSON names of <see cref="TradeFields.State"/>, encoded once (<see cref="ColumnName"/>).</summary>
+    private static readonly JsonEncodedText[] StateColumnNames = [.. TradeFields.State.Select(f => JsonEncodedText.Encode(ColumnName(f)))];
 
     /// <summary>The ClickHouse column of a state field: timestamps are stored as microseconds since the epoch, <c>{column}_us</c>.</summary>
     private static string ColumnName(TradeField field) => field.Type == TradeFieldType.Timestamp ? field.Column + "_us" : field.Column;
@@ -113,12 +119,6 @@ public static class ClickHouseRows
 
     /// <summary>Writes the decimal's own text (never exponent notation) as a raw JSON number.</summary>
     private static void WriteDecimal(Utf8JsonWriter writer, ReadOnlySpan<byte> name, decimal? value)
-    {
-        writer.WritePropertyName(name);
-        WriteDecimalValue(writer, value);
-    }
-
-    private static void WriteDecimal(Utf8JsonWriter writer, string name, decimal? value)
     {
         writer.WritePropertyName(name);
         WriteDecimalValue(writer, value);

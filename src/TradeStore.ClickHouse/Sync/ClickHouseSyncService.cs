@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -190,48 +191,57 @@ public sealed class ClickHouseSyncService : BackgroundService
 
         _lastFlushAt = _time.GetUtcNow();
         var read = Stopwatch.GetTimestamp();
-        int tradeCount;
-        using (var body = new PooledBufferWriter())
-        {
-            tradeCount = ClickHouseRows.WriteLatestStates(body, events);
-            await InsertAsync("trade_state", body, events[0].Seq, cancellationToken);
-        }
-
-        var statesSent = Stopwatch.GetTimestamp();
-        using (var body = new PooledBufferWriter())
-        {
-            ClickHouseRows.WriteEvents(body, events);
-            await InsertAsync("trade_events", body, events[0].Seq, cancellationToken);
-        }
-
-        var eventsSent = Stopwatch.GetTimestamp();
-        var visibleAt = _time.GetUtcNow();
+        using var states = new PooledBufferWriter();
+        using var rows = new PooledBufferWriter();
+        var tradeCount = ClickHouseRows.WriteLatestStates(states, events);
+        ClickHouseRows.WriteEvents(rows, events);
+        var count = events.Count;
+        var firstSeq = events[0].Seq;
         var last = events[^1];
-        _checkpoints.Set(Sink, last.Seq);
-        _position = last.Seq;
-        var checkpointed = Stopwatch.GetTimestamp();
-
-        foreach (var e in events)
+        var recordedAt = ArrayPool<long>.Shared.Rent(count);
+        try
         {
-            _metrics.Lag.Record(Math.Max(0, (visibleAt - e.RecordedAt).TotalSeconds));
+            for (var i = 0; i < count; i++)
+            {
+                recordedAt[i] = events[i].RecordedAt.UtcTicks;
+            }
+
+            // By design the decoded events are let go before the inserts: a batch of 50,000 is ~24 MB of young objects,
+            // and every young GC during the two round trips to ClickHouse promoted all of it (measured while the sinks caught
+            // up after a 1,000,000-trade seeding: ~24 MB promoted per gen0 GC, pauses of 20-50 ms every 0.5 s).
+            events.Clear();
+            await InsertAsync("trade_state", states, firstSeq, cancellationToken);
+            var statesSent = Stopwatch.GetTimestamp();
+            await InsertAsync("trade_events", rows, firstSeq, cancellationToken);
+            var eventsSent = Stopwatch.GetTimestamp();
+            var visibleAt = _time.GetUtcNow().UtcTicks;
+            _checkpoints.Set(Sink, last.Seq);
+            _position = last.Seq;
+            var checkpointed = Stopwatch.GetTimestamp();
+
+            for (var i = 0; i < count; i++)
+            {
+                _metrics.Lag.Record(Math.Max(0, TimeSpan.FromTicks(visibleAt - recordedAt[i]).TotalSeconds));
+            }
+
+            _metrics.Batches.Add(1);
+            _metrics.Events.Add(count);
+            _metrics.BatchSize.Record(count);
+            _signal.Observe(last.Seq, firstRecordedAt: null);
+            _signal.MarkSynced(last.Seq, last.RecordedAt);
+            _batch.OnSent(count);
+            if (_logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+            {
+                Log.BatchSent(_logger, firstSeq, last.Seq, count, tradeCount, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                    Stopwatch.GetElapsedTime(started, read).TotalMilliseconds, Stopwatch.GetElapsedTime(read, statesSent).TotalMilliseconds,
+                    Stopwatch.GetElapsedTime(statesSent, eventsSent).TotalMilliseconds, Stopwatch.GetElapsedTime(eventsSent, checkpointed).TotalMilliseconds);
+            }
+        }
+        finally
+        {
+            ArrayPool<long>.Shared.Return(recordedAt);
         }
 
-        _metrics.Batches.Add(1);
-        _metrics.Events.Add(events.Count);
-        _metrics.BatchSize.Record(events.Count);
-        _signal.Observe(last.Seq, firstRecordedAt: null);
-        _signal.MarkSynced(last.Seq, last.RecordedAt);
-        _batch.OnSent(events.Count);
-        if (_logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
-        {
-            Log.BatchSent(_logger, events[0].Seq, last.Seq, events.Count, tradeCount, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-                Stopwatch.GetElapsedTime(started, read).TotalMilliseconds, Stopwatch.GetElapsedTime(read, statesSent).TotalMilliseconds,
-                Stopwatch.GetElapsedTime(statesSent, eventsSent).TotalMilliseconds, Stopwatch.GetElapsedTime(eventsSent, checkpointed).TotalMilliseconds);
-        }
-
-        // A batch of 50,000 is a large object, which only a full GC collects: emptied, it no longer keeps its events alive
-        // through the young GCs (JournalReader.Grown says why that matters).
-        events.Clear();
         MarkHealthy(last.Seq);
     }
 

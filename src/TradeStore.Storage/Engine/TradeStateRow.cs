@@ -57,9 +57,9 @@ public static class TradeStateRow
         {
             row = field.Type switch
             {
-                TradeFieldType.Decimal => row.AppendValue((decimal)field.Value(trade)!),
-                TradeFieldType.Timestamp => row.AppendValue(((DateTimeOffset)field.Value(trade)!).UtcDateTime),
-                _ => row.AppendValue((string?)field.Value(trade)),
+                TradeFieldType.Decimal => row.AppendValue(field.DecimalOf(trade)),
+                TradeFieldType.Timestamp => row.AppendValue(field.TimestampOf(trade).UtcDateTime),
+                _ => row.AppendValue(field.TextOf(trade)),
             };
         }
 
