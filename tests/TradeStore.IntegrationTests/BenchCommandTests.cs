@@ -22,6 +22,13 @@ public sealed class BenchCommandTests : IDisposable
         using var result = JsonDocument.Parse(await File.ReadAllTextAsync(json, TestContext.Current.CancellationToken));
         Assert.True(result.RootElement.GetProperty("acknowledged").GetInt64() > 0);
         Assert.True(result.RootElement.GetProperty("baselineTradesPerSecond").GetDouble() > 0);
+        Assert.Matches(@"DuckDB applied [\d,]+ events/s during the run; [\d,]+ acknowledged events were not applied yet", output);
+        var applied = result.RootElement.GetProperty("appliedPerSecond").GetDouble();
+        var backlog = result.RootElement.GetProperty("applyBacklogAtEnd").GetInt64();
+        // Every event acknowledged in the run (each one an event: no idempotency keys here) was either applied during it or still waiting at its end.
+        var acknowledged = result.RootElement.GetProperty("acknowledged").GetInt64();
+        Assert.InRange(applied * result.RootElement.GetProperty("seconds").GetDouble() + backlog, acknowledged - 1, acknowledged + 1);
+        Assert.True(applied > 0, $"applied {applied}/s");
         Assert.Empty(Directory.GetFiles(_work.Path, "*.duckdb"));
     }
 
