@@ -40,6 +40,18 @@ internal sealed class InstrumentListener : IDisposable
         }
     }
 
+    /// <summary>Number of values since the last <see cref="Reset"/> (for a duration histogram: how many times it was timed).</summary>
+    public long Count
+    {
+        get
+        {
+            lock (_listener)
+            {
+                return _count;
+            }
+        }
+    }
+
     /// <summary>Percentiles of the values, read as seconds.</summary>
     public LatencySummary Summarize() => Volatile.Read(ref _recorder).Summarize();
 

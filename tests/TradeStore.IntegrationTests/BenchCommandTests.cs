@@ -29,6 +29,8 @@ public sealed class BenchCommandTests : IDisposable
         var acknowledged = result.RootElement.GetProperty("acknowledged").GetInt64();
         Assert.InRange(applied * result.RootElement.GetProperty("seconds").GetDouble() + backlog, acknowledged - 1, acknowledged + 1);
         Assert.True(applied > 0, $"applied {applied}/s");
+        // Events per DuckDB transaction: at least one, at most the applier's cap (JournalApplier.MaxApplyBatch).
+        Assert.InRange(result.RootElement.GetProperty("meanApplyBatch").GetDouble(), 1, 50_000);
         Assert.Empty(Directory.GetFiles(_work.Path, "*.duckdb"));
     }
 
