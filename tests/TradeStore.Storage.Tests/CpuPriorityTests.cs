@@ -1,5 +1,5 @@
-using System.Globalization;
 using TradeStore.Core.Trades;
+using TradeStore.TestSupport;
 
 namespace TradeStore.Storage.Tests;
 
@@ -45,11 +45,11 @@ public sealed class CpuPriorityTests
         Assert.SkipUnless(OperatingSystem.IsLinux(), "thread niceness is read from /proc on Linux");
         using var worker = new LowPriorityThread("test-lowered", CpuPriority.Background);
 
-        var niceInside = worker.Run(() => Nice(File.ReadAllText("/proc/thread-self/stat")));
+        var niceInside = worker.Run(() => ThreadNice.Current());
         var error = Assert.Throws<InvalidDataException>(() => worker.Run(() => throw new InvalidDataException("from the lowered thread")));
 
         Assert.Equal(CpuPriority.Background, niceInside);
-        Assert.Equal(0, Nice(File.ReadAllText("/proc/thread-self/stat")));
+        Assert.Equal(0, ThreadNice.Current());
         Assert.Equal("from the lowered thread", error.Message);
         Assert.Equal(7, worker.Run(() => 7)); // still serving after a failure
 
@@ -57,7 +57,7 @@ public sealed class CpuPriorityTests
         int? handedOver = null;
         var seenByWork = worker.Run(() =>
         {
-            LowPriorityThread.AtNormalPriority(() => handedOver = Nice(File.ReadAllText("/proc/thread-self/stat")));
+            LowPriorityThread.AtNormalPriority(() => handedOver = ThreadNice.Current());
             try
             {
                 LowPriorityThread.AtNormalPriority(() => throw new TimeoutException("from the caller"));
@@ -82,13 +82,13 @@ public sealed class CpuPriorityTests
         var thread = new Thread(() =>
         {
             Assert.True(CpuPriority.LowerCurrentThread(CpuPriority.Background));
-            lowered = Nice(File.ReadAllText("/proc/thread-self/stat"));
+            lowered = ThreadNice.Current();
         });
         thread.Start();
         thread.Join();
 
         Assert.Equal(CpuPriority.Background, lowered);
-        Assert.Equal(0, Nice(File.ReadAllText("/proc/thread-self/stat")));
+        Assert.Equal(0, ThreadNice.Current());
         Assert.Throws<ArgumentOutOfRangeException>(() => CpuPriority.LowerCurrentThread(20));
     }
 
@@ -106,7 +106,7 @@ public sealed class CpuPriorityTests
                     var name = File.ReadAllText(Path.Combine(task, "comm")).Trim();
                     if (names.Contains(name))
                     {
-                        found[name] = Nice(File.ReadAllText(Path.Combine(task, "stat")));
+                        found[name] = ThreadNice.FromStat(File.ReadAllText(Path.Combine(task, "stat")));
                     }
                 }
                 catch (IOException)
@@ -122,8 +122,6 @@ public sealed class CpuPriorityTests
         return found;
     }
 
-    /// <summary>Field 19 of a /proc stat line: the nice value (counted after the command name in parentheses).</summary>
-    internal static int Nice(string stat) => int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[16], CultureInfo.InvariantCulture);
 
     /// <summary>Records the nice value of the thread it is called on.</summary>
     private sealed class NiceRecordingObserver : ICommitObserver
@@ -134,7 +132,7 @@ public sealed class CpuPriorityTests
 
         public void OnCommitted(IReadOnlyList<TradeEvent> events)
         {
-            Nice = CpuPriorityTests.Nice(File.ReadAllText("/proc/thread-self/stat"));
+            Nice = ThreadNice.Current();
             Called.Set();
         }
     }

@@ -1,6 +1,6 @@
-using System.Globalization;
 using TradeStore.Server.Api;
 using TradeStore.Storage;
+using TradeStore.TestSupport;
 
 namespace TradeStore.Server.Tests.Security;
 
@@ -16,12 +16,12 @@ public sealed class QueryThreadsTests
         Assert.SkipUnless(OperatingSystem.IsLinux(), "niceness per thread is read from /proc on Linux");
         using var threads = new QueryThreads(2);
 
-        var (nice, name) = await threads.Run(() => (Nice(), Thread.CurrentThread.Name));
+        var (nice, name) = await threads.Run(() => (ThreadNice.Current(), Thread.CurrentThread.Name));
 
         Assert.Equal(19, nice);
         Assert.StartsWith("tradestore-query-", name, StringComparison.Ordinal);
         Assert.True(threads.Niced);
-        Assert.Equal(0, Nice());
+        Assert.Equal(0, ThreadNice.Current());
     }
 
     [Fact]
@@ -34,10 +34,10 @@ public sealed class QueryThreadsTests
         var work = await threads.Run(
             () =>
             {
-                LowPriorityThread.AtNormalPriority(() => handedOver = Nice());
-                return Nice();
+                LowPriorityThread.AtNormalPriority(() => handedOver = ThreadNice.Current());
+                return ThreadNice.Current();
             },
-            finished: () => finished = Nice());
+            finished: () => finished = ThreadNice.Current());
 
         Assert.Equal(19, work);
         Assert.Equal(0, handedOver);
@@ -64,13 +64,5 @@ public sealed class QueryThreadsTests
         var order = new List<string>();
         Assert.Equal(7, await threads.Run(() => { order.Add("work"); return 7; }, finished: () => order.Add("finished")));
         Assert.Equal(["work", "finished"], order);
-    }
-
-    /// <summary>Field 19 of /proc/thread-self/stat: this thread's nice value (after the command name in parentheses).</summary>
-    private static int Nice()
-    {
-        var stat = File.ReadAllText("/proc/thread-self/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return int.Parse(fields[16], CultureInfo.InvariantCulture);
     }
 }
