@@ -199,9 +199,17 @@ public static class ChangeFeedBenchmark
     private static async Task<long> LaggingDisconnectsAsync(HttpClient http, CancellationToken cancellationToken)
     {
         var metrics = await http.GetStringAsync("/metrics", cancellationToken);
-        return metrics.Split('\n')
-            .Where(line => line.StartsWith("tradestore_changes_disconnects", StringComparison.Ordinal) && line.Contains("reason=\"lagging\"", StringComparison.Ordinal))
-            .Sum(line => (long)double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+        double lagging = 0;
+        foreach (var line in metrics.Split('\n'))
+        {
+            if (MetricsLine.TryRead(line, out var name, out var value) && name.StartsWith("tradestore_changes_disconnects", StringComparison.Ordinal)
+                && line.Contains("reason=\"lagging\"", StringComparison.Ordinal))
+            {
+                lagging += value;
+            }
+        }
+
+        return (long)lagging;
     }
 
     /// <summary>

@@ -251,8 +251,7 @@ public static class HttpBenchmark
         var values = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var line in metrics.Split('\n'))
         {
-            var name = line.Split(' ', '{')[0];
-            if (names.Contains(name) && double.TryParse(line[(line.LastIndexOf(' ') + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+            if (MetricsLine.TryRead(line, out var name, out var value) && names.Contains(name))
             {
                 values[name] = values.GetValueOrDefault(name) + value;
             }

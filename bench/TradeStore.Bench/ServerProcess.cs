@@ -76,8 +76,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             using var probe = new HttpClient { BaseAddress = Url, Timeout = TimeSpan.FromSeconds(10) };
             foreach (var line in (await probe.GetStringAsync("metrics", cancellationToken)).Split('\n'))
             {
-                var name = line.Split(' ', '{')[0];
-                if (!double.TryParse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value))
+                if (!MetricsLine.TryRead(line, out var name, out var value))
                 {
                     continue;
                 }

@@ -20,9 +20,6 @@ public static class TradeStateRow
 
     private const string UpdatedAtColumn = "updated_at";
 
-    /// <summary>The state fields in row order; a field's ordinal is its place here after <see cref="Identity"/>.</summary>
-    private static readonly TradeField[] StateFields = [.. TradeFields.State];
-
     /// <summary>The columns of <c>trade_state</c>, in table order (the Appender writes them in this order).</summary>
     public static IReadOnlyList<string> ColumnNames { get; } = [.. Identity, .. TradeFields.State.Select(f => f.Column), UpdatedAtColumn];
 
@@ -88,12 +85,16 @@ public static class TradeStateRow
 
         public DateTimeOffset Timestamp(TradeField field) => JournalColumns.Utc(reader.GetDateTime(Ordinal(field)));
 
-        /// <summary>By design a scan of a dozen references, not a dictionary: it runs a dozen times per row at start-up.</summary>
+        /// <summary>
+        /// A field's ordinal: its place in <see cref="TradeFields.State"/> after <see cref="Identity"/>. By design a scan of
+        /// a dozen references, not a dictionary: it runs a dozen times per row at start-up.
+        /// </summary>
         private static int Ordinal(TradeField field)
         {
-            for (var i = 0; i < StateFields.Length; i++)
+            var fields = TradeFields.State;
+            for (var i = 0; i < fields.Length; i++)
             {
-                if (ReferenceEquals(StateFields[i], field))
+                if (ReferenceEquals(fields[i], field))
                 {
                     return Identity.Length + i;
                 }
