@@ -7,6 +7,7 @@ using StackExchange.Redis;
 using TradeStore.Core.Options;
 using TradeStore.Redis;
 using TradeStore.Redis.Projection;
+using TradeStore.Storage.Journal;
 using TradeStore.Storage;
 using TradeStore.Storage.Engine;
 using TradeStore.Storage.Migrations;
@@ -41,8 +42,9 @@ public static class RedisBenchmark
         var redisOptions = Options.Create(new RedisOptions { Connection = options.Connection, KeyPrefix = prefix, MaxBatchSize = options.MaxBatchSize });
         await using var connection = RedisConnection.Create(redisOptions.Value);
         using var meters = new TestMeters();
-        using var projector = new RedisProjector(connection, database, redisOptions, new RedisMetrics(meters.Factory), NullLogger<RedisProjector>.Instance);
-        var engine = new WriteEngine(database, new StateIndex(), new EngineOptions { MaxBatchSize = 1000 }, meters.Factory, [projector]);
+        var published = new PublishedJournal(database);
+        using var projector = new RedisProjector(connection, database, published, redisOptions, new RedisMetrics(meters.Factory), NullLogger<RedisProjector>.Instance);
+        var engine = new WriteEngine(database, new StateIndex(), new EngineOptions { MaxBatchSize = 1000 }, meters.Factory, [projector]) { Published = published };
 
         var delay = new LatencyRecorder();
         using var listener = new MeterListener();

@@ -65,6 +65,7 @@ public static class SyncBenchmark
         var signal = new SyncSignal();
         using var meters = new TestMeters();
         var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), meters.Factory, [signal, recorded]);
+        var published = engine.Published;
         var daemonLag = new LatencyRecorder();
         long batches = 0, batchEvents = 0;
         using var listener = new MeterListener();
@@ -84,7 +85,7 @@ public static class SyncBenchmark
         listener.Start();
 
         var wrapped = Options.Create(clickHouse);
-        var service = new ClickHouseSyncService(client, database, signal, new ClickHouseSyncState(signal, wrapped, TimeProvider.System),
+        var service = new ClickHouseSyncService(client, database, published, signal, new ClickHouseSyncState(signal, wrapped, TimeProvider.System),
             new ClickHouseMetrics(signal, meters.Factory), wrapped, Options.Create(new StorageOptions { AutoMigrate = false }), TimeProvider.System,
             options.Verbose ? new TextWriterLogger<ClickHouseSyncService>(output) : NullLogger<ClickHouseSyncService>.Instance);
         engine.Start();

@@ -43,4 +43,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4012, Level = LogLevel.Information, Message = "ClickHouse answers again: retrying now instead of in {RemainingMs:0} ms")]
     public static partial void ClickHouseAnswersAgain(ILogger logger, double remainingMs);
+
+    [LoggerMessage(EventId = 4013, Level = LogLevel.Warning, Message = "Recording the ClickHouse checkpoint {Checkpoint} in DuckDB failed")]
+    public static partial void DuckDbCheckpointFailed(ILogger logger, Exception exception, long checkpoint);
 }

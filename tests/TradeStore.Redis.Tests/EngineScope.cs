@@ -1,6 +1,7 @@
 using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
 using TradeStore.Redis.Projection;
+using TradeStore.Storage.Journal;
 using TradeStore.Storage;
 using TradeStore.Storage.Engine;
 using TradeStore.Storage.Migrations;
@@ -42,9 +43,10 @@ public sealed class EngineScope : IAsyncDisposable
         var database = DuckDbDatabase.Open(databasePath);
         DuckDbSchema.MigrateToLatest(database);
         var connection = redis.Connection();
-        var projector = redis.Projector(database, connection, maxBatchSize);
+        var published = new PublishedJournal(database);
+        var projector = redis.Projector(database, connection, maxBatchSize, published);
         var meters = new TestMeters();
-        var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), meters.Factory, [projector]);
+        var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), meters.Factory, [projector]) { Published = published };
         engine.Start();
         await projector.StartAsync(TestContext.Current.CancellationToken);
         return new EngineScope(database, connection, projector, engine, meters);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using TradeStore.Core.Options;
 using TradeStore.Redis.Projection;
+using TradeStore.Storage.Journal;
 using TradeStore.Storage;
 using TradeStore.TestSupport;
 
@@ -55,8 +56,9 @@ public sealed class RedisScope : IAsyncDisposable
         RetryMaxDelay = TimeSpan.FromMilliseconds(300),
     });
 
-    public RedisProjector Projector(DuckDbDatabase database, RedisConnection connection, int maxBatchSize = 1000) =>
-        new(connection, database, Options(maxBatchSize), new RedisMetrics(_meters.Factory), NullLogger<RedisProjector>.Instance);
+    /// <param name="journal">What the projector reads: an engine's <see cref="PublishedJournal"/>, or DuckDB alone when <see langword="null"/>.</param>
+    public RedisProjector Projector(DuckDbDatabase database, RedisConnection connection, int maxBatchSize = 1000, IJournalSource? journal = null) =>
+        new(connection, database, journal ?? new JournalReader(database), Options(maxBatchSize), new RedisMetrics(_meters.Factory), NullLogger<RedisProjector>.Instance);
 
     public RedisConnection Connection() => RedisConnection.Create(Options().Value);
 

@@ -7,9 +7,9 @@ using TradeStore.TestSupport;
 namespace TradeStore.Storage.Tests;
 
 /// <summary>
-/// On a leader with synchronous replicas, DuckDB (and so Redis, ClickHouse and the change feed, which hear of an event
-/// only after DuckDB holds it) is given an event only once the followers acknowledged it: a tail a failover drops is
-/// never published. The replication hook here is driven by the test, standing in for the followers' acknowledgements.
+/// On a leader with synchronous replicas, neither DuckDB nor the commit observers (Redis, ClickHouse and the change feed,
+/// told by the publisher) are given an event before the followers acknowledged it: a tail a failover drops is never
+/// published. The replication hook here is driven by the test, standing in for the followers' acknowledgements.
 /// </summary>
 public sealed class PublishCeilingTests
 {

@@ -368,7 +368,7 @@ public sealed class CommitObserverTests
     {
         var observer = new RecordingObserver();
         await using var harness = EngineHarness.Start(null, observer);
-        observer.Journal = new Journal.JournalReader(harness.Database);
+        observer.Journal = harness.Engine.Published;
 
         var commands = Enumerable.Range(0, 300).Select(i => (TradeCommand)new CreateTrade($"T{i}", "ACC", "SYM", Side.Buy, 10, 1))
             .Concat(Enumerable.Range(0, 300).Select(i => (TradeCommand)new FillTrade($"T{i}", 1, 1)))
@@ -384,15 +384,15 @@ public sealed class CommitObserverTests
     {
         public List<long> Seqs { get; } = [];
 
-        public Journal.JournalReader? Journal { get; set; }
+        public Journal.IJournalSource? Journal { get; set; }
 
         public bool AllReadableWhenNotified { get; private set; } = true;
 
         public void OnCommitted(IReadOnlyList<TradeEvent> events)
         {
             Seqs.AddRange(events.Select(e => e.Seq));
-            // Committed means visible to any other connection already.
-            if (Journal is { } journal && journal.LastSeq() < events[^1].Seq)
+            // Published means readable by the observer already, whether DuckDB holds it yet or not.
+            if (Journal is { } journal && !journal.ReadAfter(events[0].Seq - 1, events.Count).Select(e => e.Seq).SequenceEqual(events.Select(e => e.Seq)))
             {
                 AllReadableWhenNotified = false;
             }

@@ -14,10 +14,12 @@ using TradeStore.Storage.Sync;
 namespace TradeStore.ClickHouse.Sync;
 
 /// <summary>
-/// Streams the DuckDB journal into ClickHouse (docs/architecture.md, "ClickHouse sync"). Each batch is one INSERT into <c>trade_state</c>
-/// (the latest row per trade) and then one INSERT into <c>trade_events</c>, after which the checkpoint advances
-/// in DuckDB. After any failure, and at start, the daemon resumes from the larger of its checkpoint and
-/// ClickHouse's <c>max(seq)</c>, so an INSERT whose answer was lost is neither skipped nor sent twice.
+/// Streams the journal into ClickHouse (docs/architecture.md, "ClickHouse sync"), reading what the engine published
+/// (<see cref="IJournalSource"/>: DuckDB, and in memory what DuckDB does not hold yet). Each batch is one INSERT into <c>trade_state</c>
+/// (the latest row per trade) and then one INSERT into <c>trade_events</c>, after which the position advances; its copy
+/// in DuckDB follows at most once a second, off the sync's path (<see cref="CheckpointMirror"/>). After any failure,
+/// and at start, the daemon resumes from the larger of that copy and ClickHouse's <c>max(seq)</c>, so an INSERT whose
+/// answer was lost is neither skipped nor sent twice.
 /// </summary>
 public sealed class ClickHouseSyncService : BackgroundService
 {
@@ -34,8 +36,9 @@ public sealed class ClickHouseSyncService : BackgroundService
 
     private readonly ClickHouseClient _client;
     private readonly DuckDbDatabase _database;
-    private readonly JournalReader _journal;
+    private readonly IJournalSource _journal;
     private readonly SyncCheckpoints _checkpoints;
+    private readonly CheckpointMirror _mirror;
     private readonly SyncSignal _signal;
     private readonly ClickHouseSyncState _state;
     private readonly ClickHouseMetrics _metrics;
@@ -62,6 +65,7 @@ public sealed class ClickHouseSyncService : BackgroundService
     public ClickHouseSyncService(
         ClickHouseClient client,
         DuckDbDatabase database,
+        IJournalSource journal,
         SyncSignal signal,
         ClickHouseSyncState state,
         ClickHouseMetrics metrics,
@@ -73,8 +77,9 @@ public sealed class ClickHouseSyncService : BackgroundService
     {
         _client = client;
         _database = database;
-        _journal = new JournalReader(database);
+        _journal = journal;
         _checkpoints = new SyncCheckpoints(database);
+        _mirror = new CheckpointMirror(_checkpoints, Sink, timeProvider, (ex, checkpoint) => Log.DuckDbCheckpointFailed(logger, ex, checkpoint));
         _signal = signal;
         _state = state;
         _metrics = metrics;
@@ -113,6 +118,8 @@ public sealed class ClickHouseSyncService : BackgroundService
         }
 
         await FinalFlushAsync();
+        // Only positions ClickHouse confirmed: the copy in DuckDB must never be ahead of ClickHouse's max(seq).
+        _mirror.Flush(_position > 0 ? _position : -1);
         _state.OnStopped();
         PersistStatus(force: true);
         Log.SyncStopped(_logger, _position, _signal.Backlog().Behind);
@@ -215,8 +222,8 @@ public sealed class ClickHouseSyncService : BackgroundService
             await InsertAsync("trade_events", rows, firstSeq, cancellationToken);
             var eventsSent = Stopwatch.GetTimestamp();
             var visibleAt = _time.GetUtcNow().UtcTicks;
-            _checkpoints.Set(Sink, last.Seq);
             _position = last.Seq;
+            _mirror.Offer(last.Seq);
             var checkpointed = Stopwatch.GetTimestamp();
 
             for (var i = 0; i < count; i++)

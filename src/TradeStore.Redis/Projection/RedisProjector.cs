@@ -25,9 +25,10 @@ public sealed record RedisProjectionStatus(long Checkpoint, long JournalSeq, Tim
 }
 
 /// <summary>
-/// Keeps Redis equal to the journal. The engine hands it each committed batch (<see cref="ICommitObserver"/>): the
-/// events are only queued (bounded) and the projector woken. The projector applies, from Redis's own checkpoint,
-/// the queued events when they follow the checkpoint without a gap, and otherwise reads the journal (start-up,
+/// Keeps Redis equal to the journal. The engine hands it each batch as it is published, durable in the journal log
+/// (<see cref="ICommitObserver"/>): the events are only queued (bounded) and the projector woken. The projector
+/// applies, from Redis's own checkpoint, the queued events when they follow the checkpoint without a gap, and
+/// otherwise reads the journal as published (<see cref="IJournalSource"/>; start-up,
 /// after a Redis outage, a rebuild, a full queue): one code path that can neither gap nor reorder. Each batch is one
 /// atomic script (<see cref="ProjectionWriter"/>). Failures retry forever with exponential backoff and jitter
 /// (Polly); writes never wait for Redis. At shutdown it stops after the engine has drained (the coordinator's
@@ -36,7 +37,6 @@ public sealed record RedisProjectionStatus(long Checkpoint, long JournalSeq, Tim
 public sealed class RedisProjector : BackgroundService, ICommitObserver
 {
     private static readonly TimeSpan IdleCheck = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan DuckDbCheckpointInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan FinalFlushTimeout = TimeSpan.FromSeconds(2);
 
     /// <summary>
@@ -48,8 +48,8 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
 
     private readonly RedisConnection _connection;
     private readonly DuckDbDatabase _database;
-    private readonly JournalReader _journal;
-    private readonly SyncCheckpoints _checkpoints;
+    private readonly IJournalSource _journal;
+    private readonly CheckpointMirror _mirror;
     private readonly ProjectionWriter _writer;
     private readonly RedisOptions _options;
     private readonly ILogger<RedisProjector> _logger;
@@ -65,24 +65,21 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
     private long _knownCheckpoint = -1;
     private long _pausedAt = -1;
     private long _oldestPendingTicks;
-    private long _recordedCheckpoint = -1;
-    private long _lastDuckDbRecord;
-    private Task _recording = Task.CompletedTask;
     private string? _lastError;
     private long _lastErrorTicks;
     private bool _countCatchUp = true;
 
-    public RedisProjector(RedisConnection connection, DuckDbDatabase database, IOptions<RedisOptions> options, RedisMetrics metrics, ILogger<RedisProjector> logger, TimeProvider? timeProvider = null)
+    public RedisProjector(RedisConnection connection, DuckDbDatabase database, IJournalSource journal, IOptions<RedisOptions> options, RedisMetrics metrics, ILogger<RedisProjector> logger, TimeProvider? timeProvider = null)
     {
         _metrics = metrics;
         _connection = connection;
         _database = database;
-        _journal = new JournalReader(database);
-        _checkpoints = new SyncCheckpoints(database);
+        _journal = journal;
         _options = options.Value;
         _writer = new ProjectionWriter(new RedisKeys(_options.KeyPrefix), _options.StreamMaxLength);
         _logger = logger;
         _time = timeProvider ?? TimeProvider.System;
+        _mirror = new CheckpointMirror(new SyncCheckpoints(database), SyncCheckpoints.Redis, _time, (ex, checkpoint) => Log.DuckDbCheckpointFailed(logger, ex, checkpoint));
         _retry = new ResiliencePipelineBuilder { TimeProvider = _time }
             .AddRetry(new RetryStrategyOptions
             {
@@ -186,7 +183,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
             Log.FinalFlushFailed(_logger, ex);
         }
 
-        RecordInDuckDb(force: true);
+        _mirror.Flush(Volatile.Read(ref _checkpoint));
 
         Log.Stopped(_logger, Volatile.Read(ref _knownCheckpoint), Volatile.Read(ref _journalSeq));
     }
@@ -277,7 +274,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
                 Log.CaughtUp(_logger, Volatile.Read(ref _checkpoint));
             }
 
-            RecordInDuckDb();
+            _mirror.Offer(Volatile.Read(ref _checkpoint));
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -348,7 +345,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
     {
         var value = await redis.StringGetAsync(_writer.Keys.Checkpoint);
         var checkpoint = value.IsNull ? 0 : long.Parse((string)value!, CultureInfo.InvariantCulture);
-        if (_countCatchUp || checkpoint != _recordedCheckpoint)
+        if (_countCatchUp || checkpoint != _mirror.Recorded)
         {
             _metrics.CatchUps.Add(1);
             _countCatchUp = false;
@@ -418,48 +415,6 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
 
     /// <summary>Raised from the applier's thread (commits) and the projector's (journal reads) alike: never lowered.</summary>
     private void RaiseJournalSeq(long seq) => InterlockedMax.Raise(ref _journalSeq, seq);
-
-    /// <summary>Mirrors the checkpoint into DuckDB's <c>sync_checkpoints</c> for reports, at most once a second (each is a commit).</summary>
-    /// <remarks>
-    /// By design off the projector's path (one write in flight at a time, so an older checkpoint never lands after a
-    /// newer one): a DuckDB commit can wait behind a DuckDB checkpoint or a <c>trade_state</c> flush for hundreds of
-    /// milliseconds, and delivery to Redis must not wait with it. At shutdown (<paramref name="force"/>) it is synchronous.
-    /// </remarks>
-    private void RecordInDuckDb(bool force = false)
-    {
-        var checkpoint = Volatile.Read(ref _checkpoint);
-        var now = _time.GetTimestamp();
-        if (checkpoint < 0 || checkpoint == Volatile.Read(ref _recordedCheckpoint) || (!force && _time.GetElapsedTime(_lastDuckDbRecord, now) < DuckDbCheckpointInterval))
-        {
-            return;
-        }
-
-        if (force)
-        {
-            _recording.Wait();
-            Record(checkpoint);
-            return;
-        }
-
-        if (_recording.IsCompleted)
-        {
-            _lastDuckDbRecord = now;
-            _recording = Task.Run(() => Record(checkpoint));
-        }
-    }
-
-    private void Record(long checkpoint)
-    {
-        try
-        {
-            _checkpoints.Set(SyncCheckpoints.Redis, checkpoint);
-            Volatile.Write(ref _recordedCheckpoint, checkpoint);
-        }
-        catch (Exception ex)
-        {
-            Log.DuckDbCheckpointFailed(_logger, ex, checkpoint);
-        }
-    }
 
     public override void Dispose()
     {

@@ -15,7 +15,7 @@ namespace TradeStore.Server.Changes;
 /// a live event at or below the last seq written is skipped, and a hole before a live event is filled from the
 /// journal. Every event is examined in seq order, so "resume from the last id + 1" is always exact.
 /// </summary>
-public sealed class ChangeStream(ChangeFeed feed, JournalReader journal, ChangeFeedOptions options, TimeProvider time, ILogger logger)
+public sealed class ChangeStream(ChangeFeed feed, IJournalSource journal, ChangeFeedOptions options, TimeProvider time, ILogger logger)
 {
     /// <summary>Events read from the journal per query during the replay.</summary>
     public const int ReplayPageSize = 1000;

@@ -11,7 +11,6 @@ using Microsoft.Extensions.Options;
 using TradeStore.Core.Trades;
 using TradeStore.Server.Api;
 using TradeStore.Server.Security;
-using TradeStore.Storage;
 using TradeStore.Storage.Journal;
 
 namespace TradeStore.Server.Changes;
@@ -60,7 +59,7 @@ public static class ChangesEndpoint
 
         try
         {
-            var journal = new JournalReader(services.GetRequiredService<DuckDbDatabase>());
+            var journal = services.GetRequiredService<IJournalSource>();
             // Without a position the stream carries only what commits from now on.
             var start = afterSeq ?? journal.LastSeq();
             var response = context.Response;

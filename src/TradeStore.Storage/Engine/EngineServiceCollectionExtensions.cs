@@ -13,8 +13,9 @@ public static class EngineServiceCollectionExtensions
 {
     /// <summary>
     /// Adds <see cref="ITradeCommands"/> (the <see cref="WriteEngine"/>), <see cref="ITradeQueries"/> and the hosted
-    /// service that starts and drains the engine. Every registered <see cref="ICommitObserver"/> is told of each commit
-    /// into DuckDB. A registered <see cref="CommitLog.JournalLog"/> is the engine's journal log; without one the engine
+    /// service that starts and drains the engine. Every registered <see cref="ICommitObserver"/> is told of each event
+    /// once it is durable (and, with synchronous replicas, acknowledged by the cluster), and reads the journal through the
+    /// registered <see cref="Journal.IJournalSource"/>, the engine's <see cref="Journal.PublishedJournal"/>. A registered <see cref="CommitLog.JournalLog"/> is the engine's journal log; without one the engine
     /// opens the log beside the database with fsync durability.
     /// </summary>
     public static IServiceCollection AddTradeStoreEngine(this IServiceCollection services)
@@ -23,6 +24,8 @@ public static class EngineServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<StateIndex>();
+        services.TryAddSingleton(sp => new Journal.PublishedJournal(sp.GetRequiredService<DuckDbDatabase>()));
+        services.TryAddSingleton<Journal.IJournalSource>(sp => sp.GetRequiredService<Journal.PublishedJournal>());
         services.TryAddSingleton(sp => new WriteEngine(
             sp.GetRequiredService<DuckDbDatabase>(),
             sp.GetRequiredService<StateIndex>(),
@@ -34,6 +37,7 @@ public static class EngineServiceCollectionExtensions
             sp.GetService<CommitLog.JournalLog>())
         {
             Replication = sp.GetService<IJournalReplication>(),
+            Published = sp.GetRequiredService<Journal.PublishedJournal>(),
         });
         services.TryAddSingleton<ITradeCommands>(sp => sp.GetRequiredService<WriteEngine>());
         services.TryAddSingleton(sp => new TradeQueries(

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.CommitLog;
@@ -10,9 +9,9 @@ namespace TradeStore.Storage.Engine;
 /// Brings DuckDB up to date behind the journal log (issue #12): a dedicated thread takes every acknowledged batch
 /// waiting and writes them into <c>trade_events</c> in ONE transaction (many engine batches per DuckDB commit, since a
 /// DuckDB commit costs ~2 ms whatever its size). The rows' <c>max(seq)</c> is the log position the transaction covers,
-/// committed atomically with them. After each commit the sinks (Redis, ClickHouse) are told, so they only ever publish
-/// events DuckDB holds, and when a sealed log segment lies wholly behind the applied seq, DuckDB is checkpointed and
-/// the segment recycled. A failed apply is retried from memory with backoff; the events stay durable in the log.
+/// committed atomically with them. The sinks do not wait for it: the <see cref="JournalPublisher"/> tells them of each
+/// event as it becomes durable, and they read what DuckDB does not hold yet from this queue (<see cref="Unapplied"/>).
+/// When a sealed log segment lies wholly behind the applied seq, DuckDB is checkpointed and the segment recycled. A failed apply is retried from memory with backoff; the events stay durable in the log.
 /// </summary>
 internal sealed class JournalApplier : IDisposable
 {
@@ -26,7 +25,6 @@ internal sealed class JournalApplier : IDisposable
     private readonly JournalLog _log;
     private readonly ILogger _logger;
     private readonly EngineMetrics _metrics;
-    private readonly Action<TradeEvent[]> _committed;
     private readonly object _gate = new();
     private readonly Queue<Acknowledged> _queue = new();
     private readonly List<Acknowledged> _inFlight = [];
@@ -42,8 +40,6 @@ internal sealed class JournalApplier : IDisposable
     private int _urgent;
     private TimeSpan _interval;
 
-    /// <summary>Most events handed to the commit observers in one array: 8 bytes each, below the 85,000-byte large-object threshold.</summary>
-    private const int ObserverChunk = 8192;
     private readonly Func<long> _ceiling;
     private readonly int _maxBacklog;
 
@@ -52,10 +48,10 @@ internal sealed class JournalApplier : IDisposable
     /// <param name="ceiling">
     /// The highest seq DuckDB may hold: a batch is applied only once its last seq is at or below it (call
     /// <see cref="CeilingMoved"/> when it grows). On a leader with synchronous replicas it is the seq the cluster acknowledged,
-    /// so DuckDB, and Redis, ClickHouse and the change feed behind it, never hold an event a failover may drop.
+    /// so DuckDB never holds an event a failover may drop.
     /// </param>
     public JournalApplier(DuckDbDatabase database, JournalLog log, long appliedSeq, int maxBacklog, TimeSpan interval, Func<long> ceiling, ILogger logger,
-        EngineMetrics metrics, Action<TradeEvent[]> committed)
+        EngineMetrics metrics)
     {
         _ceiling = ceiling;
         _interval = interval;
@@ -65,7 +61,6 @@ internal sealed class JournalApplier : IDisposable
         _appliedSeq = appliedSeq;
         _logger = logger;
         _metrics = metrics;
-        _committed = committed;
     }
 
     /// <summary>
@@ -139,6 +134,28 @@ internal sealed class JournalApplier : IDisposable
             }
 
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="batches"/> every batch DuckDB does not hold yet, oldest first, and returns the seq DuckDB
+    /// holds, both taken at one moment: DuckDB up to that seq and these batches are the whole journal, without a gap.
+    /// </summary>
+    public long Unapplied(List<List<TradeEvent>> batches)
+    {
+        lock (_gate)
+        {
+            foreach (var batch in _inFlight)
+            {
+                batches.Add(batch.Events);
+            }
+
+            foreach (var batch in _queue)
+            {
+                batches.Add(batch.Events);
+            }
+
+            return _appliedSeq;
         }
     }
 
@@ -301,14 +318,6 @@ internal sealed class JournalApplier : IDisposable
                     Interlocked.Exchange(ref _appliedSeq, events[^1].Seq);
                     Interlocked.Add(ref _backlog, -events.Count);
                     Monitor.PulseAll(_gate);
-                }
-
-                // By design in arrays small enough for the young generation, and the list emptied: a list of more than
-                // ~10,000 events is a large object, which only a full GC collects, and a dead one keeps the young events it
-                // points to alive through every young GC (after a burst, the copying paused the server 50-200 ms).
-                for (var first = 0; first < events.Count; first += ObserverChunk)
-                {
-                    _committed(CollectionsMarshal.AsSpan(events).Slice(first, Math.Min(ObserverChunk, events.Count - first)).ToArray());
                 }
 
                 events.Clear();

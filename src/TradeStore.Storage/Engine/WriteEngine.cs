@@ -68,6 +68,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     private long _segmentFailuresLogged;
     private readonly bool _ownsLog;
     private JournalApplier? _applier;
+    private JournalPublisher? _publisher;
     private TradeStateFlusher? _flusher;
 
     /// <summary>How long a flush or a history read waits for DuckDB to hold an acknowledged seq.</summary>
@@ -93,6 +94,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
         _journal = new JournalReader(database);
+        Published = new PublishedJournal(database);
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.QueueCapacity)
         {
             SingleReader = true,
@@ -102,6 +104,12 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         _metrics = new EngineMetrics(meterFactory, () => _queue.Reader.Count, () => _flusher is { } flusher ? Math.Max(0, LastSeq - flusher.FlushedSeq) : 0,
             () => _applier?.Backlog ?? 0, () => _log?.SegmentPreparationFailures ?? 0);
     }
+
+    /// <summary>
+    /// The journal as its observers read it (every event published to them, in DuckDB or not yet); by default one of the
+    /// engine's own, or the one registered beside the database, so that the sinks built before the engine read it.
+    /// </summary>
+    public PublishedJournal Published { get; init; }
 
     /// <summary>The <c>seq</c> of the last acknowledged event (durable in the journal log).</summary>
     public long LastSeq => Interlocked.Read(ref _lastSeq);
@@ -174,8 +182,11 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             _publishable = replay.LastSeq;
             _index.Load(_database);
             _applier = new JournalApplier(_database, _log, _lastSeq, _options.MaxApplyBacklog, _options.ApplyInterval, () => Interlocked.Read(ref _publishable),
-                _logger, _metrics, Notify);
+                _logger, _metrics);
+            _publisher = new JournalPublisher(_lastSeq, () => Interlocked.Read(ref _publishable), Notify);
+            Published.Attach(_applier, _publisher);
             _applier.Start();
+            _publisher.Start();
             _flusher = new TradeStateFlusher(_database, _options.StateFlushInterval, _logger, _metrics, _time, seq => _applier.WaitApplied(seq, ApplyWait));
             _flusher.Start();
             Log.EngineStarted(_logger, _index.Count, _index.LiveCount, _index.IdempotencyKeyCount, _lastSeq,
@@ -268,6 +279,12 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         }
 
         await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (_publisher is { } publisher)
+        {
+            // The writer has drained: the observers hear of everything acknowledged before the sinks' final flush.
+            await publisher.StopAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         if (_applier is { } applier)
         {
             // The writer has drained: everything acknowledged goes into DuckDB before the final state flush.
@@ -544,7 +561,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             if (Replication is not { } replication)
             {
                 InterlockedMax.Raise(ref _publishable, last);
-                _applier!.Enqueue(decision.Events, Stopwatch.GetTimestamp());
+                HandOff(decision.Events);
                 SeqMoved();
             }
             else
@@ -557,7 +574,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                     InterlockedMax.Raise(ref _publishable, last);
                 }
 
-                _applier!.Enqueue(decision.Events, Stopwatch.GetTimestamp());
+                HandOff(decision.Events);
                 SeqMoved();
                 if (!replicated)
                 {
@@ -582,6 +599,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         {
             InterlockedMax.Raise(ref _publishable, lastSeq);
             _applier!.CeilingMoved();
+            _publisher!.CeilingMoved();
         }
         else
         {
@@ -724,7 +742,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             Interlocked.Exchange(ref _lastSeq, records[^1].Seq);
             InterlockedMax.Raise(ref _publishable, records[^1].Seq);
             _flusher!.Add([.. created.Values], [.. changed.Values], records[^1].Seq);
-            _applier!.Enqueue(events, Stopwatch.GetTimestamp());
+            HandOff(events);
             SeqMoved();
             copy.Completion.TrySetResult();
         }
@@ -851,8 +869,18 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         }
     }
 
-    /// <summary>Called on the applier's thread after DuckDB committed <paramref name="committed"/>.</summary>
-    private void Notify(TradeEvent[] committed)
+    /// <summary>
+    /// Hands a group durable in the log to DuckDB's applier, then to the publisher, in that order: an event published is
+    /// then always in the applier's queue or in DuckDB (<see cref="PublishedJournal"/>). Both take it only up to the ceiling.
+    /// </summary>
+    private void HandOff(List<TradeEvent> events)
+    {
+        _applier!.Enqueue(events, Stopwatch.GetTimestamp());
+        _publisher!.Offer(events);
+    }
+
+    /// <summary>Called on the publisher's thread with each group as it is published.</summary>
+    private void Notify(IReadOnlyList<TradeEvent> committed)
     {
         if (_observers.Length == 0)
         {

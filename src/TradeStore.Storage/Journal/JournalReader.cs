@@ -3,19 +3,24 @@ using TradeStore.Core.Trades;
 namespace TradeStore.Storage.Journal;
 
 /// <summary>
-/// Reads the journal in <c>seq</c> order. The journal doubles as the outbox of Redis and ClickHouse:
-/// each keeps a checkpoint and reads what follows it from here.
+/// Reads DuckDB's copy of the journal, <c>trade_events</c>, in <c>seq</c> order: what the offline tools and history
+/// reads use. A running server's sinks read through <see cref="PublishedJournal"/>, which adds the events DuckDB does
+/// not hold yet.
 /// </summary>
-public sealed class JournalReader(DuckDbDatabase database)
+public sealed class JournalReader(DuckDbDatabase database) : IJournalSource
 {
     /// <summary>Up to <paramref name="limit"/> events with <c>seq &gt; afterSeq</c>, in order.</summary>
-    public List<TradeEvent> ReadAfter(long afterSeq, int limit)
+    public List<TradeEvent> ReadAfter(long afterSeq, int limit) => ReadRange(afterSeq, long.MaxValue, limit);
+
+    /// <summary>Up to <paramref name="limit"/> events with <c>afterSeq &lt; seq &lt;= throughSeq</c>, in order.</summary>
+    public List<TradeEvent> ReadRange(long afterSeq, long throughSeq, int limit)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         using var connection = database.OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {JournalColumns.List} FROM trade_events WHERE seq > $after ORDER BY seq LIMIT $limit";
+        command.CommandText = $"SELECT {JournalColumns.List} FROM trade_events WHERE seq > $after AND seq <= $through ORDER BY seq LIMIT $limit";
         command.Parameters.Add(new DuckDB.NET.Data.DuckDBParameter("after", afterSeq));
+        command.Parameters.Add(new DuckDB.NET.Data.DuckDBParameter("through", throughSeq));
         command.Parameters.Add(new DuckDB.NET.Data.DuckDBParameter("limit", (long)limit));
         using var reader = command.ExecuteReader();
         var events = new List<TradeEvent>(Math.Min(limit, 1024));
@@ -38,7 +43,7 @@ public sealed class JournalReader(DuckDbDatabase database)
     /// keep its events alive through every young GC (a sink catching up read 50,000 at a time, and the copying paused the
     /// server for 50-200 ms).
     /// </summary>
-    private static List<TradeEvent> Grown(List<TradeEvent> events)
+    internal static List<TradeEvent> Grown(List<TradeEvent> events)
     {
         var grown = new List<TradeEvent>(events.Capacity * 2);
         grown.AddRange(events);

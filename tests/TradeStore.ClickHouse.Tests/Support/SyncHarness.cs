@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Testing;
 using TradeStore.ClickHouse.Sync;
 using TradeStore.Core.Options;
+using TradeStore.Storage.Journal;
 using TradeStore.Storage;
 using TradeStore.Storage.Engine;
 using TradeStore.Storage.Migrations;
@@ -82,12 +83,13 @@ internal sealed class SyncHarness : IAsyncDisposable
         var signal = new SyncSignal();
         var index = new StateIndex();
         var meters = new TestMeters();
-        var engine = new WriteEngine(db, index, new EngineOptions(), meters.Factory, [signal]);
+        var published = new PublishedJournal(db);
+        var engine = new WriteEngine(db, index, new EngineOptions(), meters.Factory, [signal]) { Published = published };
         engine.Start();
         var wrapped = Microsoft.Extensions.Options.Options.Create(options);
         var state = new ClickHouseSyncState(signal, wrapped, TimeProvider.System);
         var logger = new FakeLogger<ClickHouseSyncService>();
-        var service = new ClickHouseSyncService(ClickHouseClient.Create(options), db, signal, state, new ClickHouseMetrics(signal, meters.Factory), wrapped,
+        var service = new ClickHouseSyncService(ClickHouseClient.Create(options), db, published, signal, state, new ClickHouseMetrics(signal, meters.Factory), wrapped,
             Microsoft.Extensions.Options.Options.Create(new StorageOptions { AutoMigrate = autoMigrate }), TimeProvider.System, logger);
         await service.StartAsync(TestContext.Current.CancellationToken);
         return new SyncHarness(directory, own, db, engine, index, signal, state, service, logger, options, meters);
