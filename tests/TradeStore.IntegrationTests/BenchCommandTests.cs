@@ -78,5 +78,18 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Contains("bulk", output);
     }
 
+    [Theory]
+    [InlineData("--warmup", "-1", "--warmup must be 0 or greater.")]
+    [InlineData("--warmup", "30", "--warmup must be shorter than --duration.")]
+    public async Task BenchRedis_WarmupOutOfRange_ExitsTwoNamingIt(string option, string value, string message)
+    {
+        // Refused before Redis is reached: the address given is one nothing listens on.
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(["redis", "--duration", "30", option, value], _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE__Redis__Connection"] = "127.0.0.1:1" });
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains(message, output);
+    }
+
     public void Dispose() => _work.Dispose();
 }
