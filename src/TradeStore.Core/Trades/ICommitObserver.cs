@@ -1,11 +1,12 @@
 namespace TradeStore.Core.Trades;
 
 /// <summary>
-/// Told by the WriteEngine about every batch right after its DuckDB commit (the applier's, behind the journal log),
-/// in <c>seq</c> order: every event told is durable in the journal log and in DuckDB. Called on the applier's thread:
-/// an observer must only hand the events on (for example to a channel), never block or throw, or it would delay
-/// DuckDB (and, past <c>Engine:MaxApplyBacklog</c>, the writes). Observers that miss events catch up from the journal.
-/// The list is new for each call and never changed afterwards: an observer may keep it without a copy.
+/// Told by the WriteEngine about every batch once it is durable in the journal log (and, on a leader with synchronous
+/// replicas, acknowledged by them), in <c>seq</c> order, without waiting for DuckDB: DuckDB may not hold the events yet,
+/// so an observer reads the journal through the engine's <c>PublishedJournal</c>. Called on the engine's publisher
+/// thread: an observer must only hand the events on (for example to a channel), never block or throw, or it would delay
+/// the other observers. Observers that miss events catch up from the journal. The list is new for each call and never
+/// changed afterwards: an observer may keep it without a copy.
 /// </summary>
 public interface ICommitObserver
 {

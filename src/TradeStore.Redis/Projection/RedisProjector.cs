@@ -413,7 +413,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
         Volatile.Write(ref _knownCheckpoint, checkpoint);
     }
 
-    /// <summary>Raised from the applier's thread (commits) and the projector's (journal reads) alike: never lowered.</summary>
+    /// <summary>Raised from the publisher's thread (commits) and the projector's (journal reads) alike: never lowered.</summary>
     private void RaiseJournalSeq(long seq) => InterlockedMax.Raise(ref _journalSeq, seq);
 
     public override void Dispose()

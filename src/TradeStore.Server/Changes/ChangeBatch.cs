@@ -6,7 +6,7 @@ namespace TradeStore.Server.Changes;
 
 /// <summary>
 /// One commit's events on their way to every subscriber. Their Server-Sent Events frames are made once, by the first
-/// subscriber that needs them (never on the writer's or the applier's thread), and shared: a stream that takes every
+/// subscriber that needs them (never on the writer's or the publisher's thread), and shared: a stream that takes every
 /// event writes the whole batch with one copy, whatever the number of subscribers.
 /// </summary>
 /// <remarks>

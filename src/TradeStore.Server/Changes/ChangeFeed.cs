@@ -6,7 +6,7 @@ namespace TradeStore.Server.Changes;
 
 /// <summary>
 /// The live half of <c>GET /v1/changes</c>: told of every commit by the WriteEngine (<see cref="ICommitObserver"/>),
-/// it hands each batch to every subscriber's bounded queue. On the applier's thread it only wraps the batch and
+/// it hands each batch to every subscriber's bounded queue. On the publisher's thread it only wraps the batch and
 /// appends it (no I/O, no JSON, no lock held while a subscriber is busy), so subscribers never hold up the writer.
 /// History comes from the journal (<see cref="ChangeStream"/>); this only carries what is committed from now on.
 /// </summary>
