@@ -138,21 +138,29 @@ internal sealed class JournalApplier : IDisposable
     }
 
     /// <summary>
-    /// Adds to <paramref name="batches"/> every batch DuckDB does not hold yet, oldest first, and returns the seq DuckDB
-    /// holds, both taken at one moment: DuckDB up to that seq and these batches are the whole journal, without a gap.
+    /// Adds to <paramref name="batches"/> the batches DuckDB does not hold yet that hold events after
+    /// <paramref name="afterSeq"/>, oldest first, until they hold <paramref name="limit"/> such events, and returns the
+    /// seq DuckDB holds, both taken at one moment: DuckDB up to that seq and the batches not yet applied are the whole
+    /// journal, without a gap. Only references are copied under the lock, which the writer takes at each batch.
     /// </summary>
-    public long Unapplied(List<List<TradeEvent>> batches)
+    public long Unapplied(long afterSeq, int limit, List<List<TradeEvent>> batches)
     {
         lock (_gate)
         {
-            foreach (var batch in _inFlight)
+            long wanted = limit;
+            foreach (var batch in _inFlight.Select(b => b.Events).Concat(_queue.Select(b => b.Events)))
             {
-                batches.Add(batch.Events);
-            }
+                if (batch[^1].Seq <= afterSeq)
+                {
+                    continue;
+                }
 
-            foreach (var batch in _queue)
-            {
-                batches.Add(batch.Events);
+                batches.Add(batch);
+                wanted -= Math.Min(batch.Count, batch[^1].Seq - afterSeq);
+                if (wanted <= 0)
+                {
+                    break;
+                }
             }
 
             return _appliedSeq;

@@ -34,7 +34,7 @@ public sealed class PublishedJournal(DuckDbDatabase database) : IJournalSource
         }
 
         var unapplied = new List<List<TradeEvent>>();
-        var applied = engine.Applier.Unapplied(unapplied);
+        var applied = engine.Applier.Unapplied(afterSeq, limit, unapplied);
         var events = afterSeq < applied ? _duckDb.ReadRange(afterSeq, Math.Min(applied, through), limit) : new List<TradeEvent>(Math.Min(limit, 1024));
         if (events.Count == limit)
         {
