@@ -91,6 +91,57 @@ public sealed class ProjectorTests
     }
 
     [Fact]
+    public async Task Pipeline_ScriptsSentBeforeTheFirstAnswers_ApplyInOrderWithPositionsAsIfSentOneByOne()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(ProjectorTests));
+        using var dir = new TempDirectory("redis-pipeline");
+        using var journal = new TestJournal(dir.DatabasePath);
+        var first = journal.Commit(new CreateTrade("T1", "A", "XYZ", Side.Buy, 5m, 1m), new FillTrade("T1", 2m, 1.5m));
+        var second = journal.Commit(new FillTrade("T1", 1m, 2m), new CreateTrade("T2", "A", "XYZ", Side.Sell, 4m, 3m), new FillTrade("T2", 4m, 3m));
+        var writer = new ProjectionWriter(redis.Keys, 1000);
+
+        // The second is built on the first's sums and sent before the first is answered.
+        var one = await writer.PrepareAsync(redis.Database, first, 0);
+        var sentOne = writer.SendAsync(redis.Database, one);
+        var two = await writer.PrepareAsync(redis.Database, second, one.LastSeq, one);
+        var sentTwo = writer.SendAsync(redis.Database, two);
+
+        Assert.Equal(new ApplyResult(ApplyOutcome.Applied, 2), writer.Complete(one, await sentOne));
+        Assert.Equal(new ApplyResult(ApplyOutcome.Applied, 5), writer.Complete(two, await sentTwo));
+        var fields = RedisFormat.ToDictionary(await redis.Database.HashGetAllAsync(redis.Keys.Positions("A")));
+        Assert.Equal("3", fields["XYZ:boughtQty"]);
+        Assert.Equal("5", fields["XYZ:boughtNotional"]);
+        Assert.Equal("4", fields["XYZ:soldQty"]);
+        Assert.Equal("12", fields["XYZ:soldNotional"]);
+        Assert.Equal(["1-0", "2-0", "3-0", "4-0", "5-0"], (await redis.Database.StreamRangeAsync(redis.Keys.Stream)).Select(e => (string)e.Id!));
+    }
+
+    [Fact]
+    public async Task Pipeline_FirstScriptDoesNotApply_TheOneBuiltOnItWritesNothing()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(ProjectorTests));
+        using var dir = new TempDirectory("redis-pipeline-refused");
+        using var journal = new TestJournal(dir.DatabasePath);
+        var first = journal.Commit(new CreateTrade("T1", "A", "XYZ", Side.Buy, 5m, 1m));
+        var second = journal.Commit(new FillTrade("T1", 1m, 2m));
+        var third = journal.Commit(new FillTrade("T1", 1m, 2m));
+        var writer = new ProjectionWriter(redis.Keys, 1000);
+        Assert.Equal(ApplyOutcome.Applied, (await writer.ApplyAsync(redis.Database, first, 0)).Outcome);
+        var before = await redis.DumpAsync();
+
+        // Built as if Redis stood at seq 2 (it stands at 1): the first is refused, and so is the one sent behind it.
+        var wrong = await writer.PrepareAsync(redis.Database, third, 2);
+        var sentWrong = writer.SendAsync(redis.Database, wrong);
+        var behind = await writer.PrepareAsync(redis.Database, journal.Commit(new FillTrade("T1", 1m, 2m)), wrong.LastSeq, wrong);
+        var sentBehind = writer.SendAsync(redis.Database, behind);
+
+        Assert.Equal(new ApplyResult(ApplyOutcome.CheckpointMoved, 1), writer.Complete(wrong, await sentWrong));
+        Assert.Equal(new ApplyResult(ApplyOutcome.CheckpointMoved, 1), writer.Complete(behind, await sentBehind));
+        Assert.Equal(before, await redis.DumpAsync());
+        Assert.Equal(new ApplyResult(ApplyOutcome.Applied, 2), await writer.ApplyAsync(redis.Database, second, 1));
+    }
+
+    [Fact]
     public async Task Status_IdleAndCaughtUp_NeverReportsSeqMinusOne()
     {
         await using var redis = await RedisScope.SharedAsync(nameof(ProjectorTests));
