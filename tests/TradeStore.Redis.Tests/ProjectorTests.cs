@@ -103,7 +103,7 @@ public sealed class ProjectorTests
         // The second is built on the first's sums and sent before the first is answered.
         var one = await writer.PrepareAsync(redis.Database, first, 0);
         var sentOne = writer.SendAsync(redis.Database, one);
-        var two = await writer.PrepareAsync(redis.Database, second, one.LastSeq, one);
+        var two = await writer.PrepareAsync(redis.Database, second, one.LastSeq, [one]);
         var sentTwo = writer.SendAsync(redis.Database, two);
 
         Assert.Equal(new ApplyResult(ApplyOutcome.Applied, 2), writer.Complete(one, await sentOne));
@@ -114,6 +114,33 @@ public sealed class ProjectorTests
         Assert.Equal("4", fields["XYZ:soldQty"]);
         Assert.Equal("12", fields["XYZ:soldNotional"]);
         Assert.Equal(["1-0", "2-0", "3-0", "4-0", "5-0"], (await redis.Database.StreamRangeAsync(redis.Keys.Stream)).Select(e => (string)e.Id!));
+    }
+
+    [Fact]
+    public async Task Pipeline_ThreeInFlight_APositionTheMiddleOneDoesNotTouchIsTakenFromTheOldestThatDoes()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(ProjectorTests));
+        using var dir = new TempDirectory("redis-pipeline-three");
+        using var journal = new TestJournal(dir.DatabasePath);
+        var writer = new ProjectionWriter(redis.Keys, 1000);
+        // The writer's cache now holds A/XYZ as this first batch left it.
+        Assert.Equal(ApplyOutcome.Applied, (await writer.ApplyAsync(redis.Database, journal.Commit(new CreateTrade("T1", "A", "XYZ", Side.Buy, 5m, 1m), new FillTrade("T1", 1m, 1m)), 0)).Outcome);
+
+        var one = await writer.PrepareAsync(redis.Database, journal.Commit(new FillTrade("T1", 1m, 2m)), 2);
+        var sentOne = writer.SendAsync(redis.Database, one);
+        var two = await writer.PrepareAsync(redis.Database, journal.Commit(new CreateTrade("T2", "B", "XYZ", Side.Buy, 5m, 1m), new FillTrade("T2", 2m, 1m)), one.LastSeq, [one]);
+        var sentTwo = writer.SendAsync(redis.Database, two);
+        // A/XYZ: the cache is stale (the first in flight changes it) and the second does not touch it.
+        var three = await writer.PrepareAsync(redis.Database, journal.Commit(new FillTrade("T1", 1m, 3m)), two.LastSeq, [one, two]);
+        var sentThree = writer.SendAsync(redis.Database, three);
+
+        Assert.Equal(ApplyOutcome.Applied, writer.Complete(one, await sentOne).Outcome);
+        Assert.Equal(ApplyOutcome.Applied, writer.Complete(two, await sentTwo).Outcome);
+        Assert.Equal(new ApplyResult(ApplyOutcome.Applied, 6), writer.Complete(three, await sentThree));
+        var a = RedisFormat.ToDictionary(await redis.Database.HashGetAllAsync(redis.Keys.Positions("A")));
+        Assert.Equal("3", a["XYZ:boughtQty"]);
+        Assert.Equal("6", a["XYZ:boughtNotional"]);
+        Assert.Equal("2", RedisFormat.ToDictionary(await redis.Database.HashGetAllAsync(redis.Keys.Positions("B")))["XYZ:boughtQty"]);
     }
 
     [Fact]
@@ -132,7 +159,7 @@ public sealed class ProjectorTests
         // Built as if Redis stood at seq 2 (it stands at 1): the first is refused, and so is the one sent behind it.
         var wrong = await writer.PrepareAsync(redis.Database, third, 2);
         var sentWrong = writer.SendAsync(redis.Database, wrong);
-        var behind = await writer.PrepareAsync(redis.Database, journal.Commit(new FillTrade("T1", 1m, 2m)), wrong.LastSeq, wrong);
+        var behind = await writer.PrepareAsync(redis.Database, journal.Commit(new FillTrade("T1", 1m, 2m)), wrong.LastSeq, [wrong]);
         var sentBehind = writer.SendAsync(redis.Database, behind);
 
         Assert.Equal(new ApplyResult(ApplyOutcome.CheckpointMoved, 1), writer.Complete(wrong, await sentWrong));

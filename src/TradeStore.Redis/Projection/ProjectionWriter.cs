@@ -68,20 +68,20 @@ internal sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
     }
 
     /// <summary>
-    /// Computes a batch's positions and builds its script's arguments. <paramref name="precedingBatch"/> is a batch
-    /// sent but not answered yet that this one follows: its position sums stand in for Redis's, as if it applied (if it
-    /// did not, the script finds the checkpoint or the sums changed and writes nothing).
+    /// Computes a batch's positions and builds its script's arguments. <paramref name="inFlight"/> are the batches sent
+    /// but not answered yet, oldest first, that this one follows: the sums the newest of them writes stand in for
+    /// Redis's, as if they applied (if one did not, the script finds the checkpoint or the sums changed and writes nothing).
     /// </summary>
     /// <param name="events">Contiguous events in <c>seq</c> order.</param>
     /// <param name="expectedCheckpoint">The checkpoint the batch follows: <c>events[0].Seq - 1</c>.</param>
-    public async Task<PreparedBatch> PrepareAsync(IDatabase database, IReadOnlyList<TradeEvent> events, long expectedCheckpoint, PreparedBatch? precedingBatch = null)
+    public async Task<PreparedBatch> PrepareAsync(IDatabase database, IReadOnlyList<TradeEvent> events, long expectedCheckpoint, IReadOnlyList<PreparedBatch>? inFlight = null)
     {
         ArgumentOutOfRangeException.ThrowIfZero(events.Count);
         var deltas = PositionDeltas(events);
         Dictionary<(string Account, string Symbol), string[]> current;
         try
         {
-            current = await ReadPositionsAsync(database, deltas.Keys, precedingBatch?.Written);
+            current = await ReadPositionsAsync(database, deltas.Keys, inFlight ?? []);
         }
         catch
         {
@@ -258,13 +258,13 @@ internal sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
     }
 
     private async Task<Dictionary<(string Account, string Symbol), string[]>> ReadPositionsAsync(IDatabase database, IEnumerable<(string Account, string Symbol)> positions,
-        IReadOnlyDictionary<(string Account, string Symbol), string[]>? pending)
+        IReadOnlyList<PreparedBatch> inFlight)
     {
         var result = new Dictionary<(string, string), string[]>();
         var reads = new List<((string, string), Task<RedisValue[]>)>();
         foreach (var p in positions)
         {
-            if (pending is not null && pending.TryGetValue(p, out var sent))
+            if (Sent(inFlight, p) is { } sent)
             {
                 result[p] = sent;
             }
@@ -284,6 +284,20 @@ internal sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
         }
 
         return result;
+    }
+
+    /// <summary>The sums the newest batch in flight that touches <paramref name="position"/> writes, if any does.</summary>
+    private static string[]? Sent(IReadOnlyList<PreparedBatch> inFlight, (string Account, string Symbol) position)
+    {
+        for (var i = inFlight.Count - 1; i >= 0; i--)
+        {
+            if (inFlight[i].Written.TryGetValue(position, out var sums))
+            {
+                return sums;
+            }
+        }
+
+        return null;
     }
 
     private readonly record struct SideDelta(decimal Quantity, decimal Notional);

@@ -259,7 +259,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
                             announced = true;
                         }
 
-                        var batch = await _writer.PrepareAsync(redis, events, sentThrough, pipeline.Count > 0 ? pipeline.Last().Batch : null);
+                        var batch = await _writer.PrepareAsync(redis, events, sentThrough, [.. pipeline.Select(p => p.Batch)]);
                         pipeline.Enqueue((batch, _writer.SendAsync(redis, batch)));
                         sentThrough = batch.LastSeq;
                     }
