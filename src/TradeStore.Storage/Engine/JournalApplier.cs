@@ -101,7 +101,12 @@ internal sealed class JournalApplier : IDisposable
         new Thread(Run) { IsBackground = true, Name = "tradestore-duckdb-apply" }.Start();
     }
 
-    /// <summary>Called by the writer after the log append: queues the batch; waits while the backlog is full.</summary>
+    /// <summary>
+    /// Called by the writer after the log append: queues the batch; waits while the backlog is full. The applier is woken
+    /// only by a batch it can take at once into an empty queue: while batches wait it already knows, and one above the
+    /// ceiling waits for <see cref="CeilingMoved"/>. By design: a wake-up per group only to coalesce again cost the writer
+    /// a futex call and the machine a context switch per acknowledgement at one connection.
+    /// </summary>
     public void Enqueue(List<TradeEvent> events, long acknowledgedAt)
     {
         lock (_gate)
@@ -111,9 +116,14 @@ internal sealed class JournalApplier : IDisposable
                 Monitor.Wait(_gate);
             }
 
-            _queue.Enqueue(new Acknowledged(events, acknowledgedAt));
+            var wasEmpty = _queue.Count == 0;
+            var batch = new Acknowledged(events, acknowledgedAt);
+            _queue.Enqueue(batch);
             _backlog += events.Count;
-            Monitor.PulseAll(_gate);
+            if (wasEmpty && Publishable(batch))
+            {
+                Monitor.PulseAll(_gate);
+            }
         }
     }
 

@@ -44,13 +44,20 @@ internal sealed class JournalPublisher
         new Thread(Run) { IsBackground = true, Name = "tradestore-publish" }.Start();
     }
 
-    /// <summary>Called by the writer after the log append and the applier's <see cref="JournalApplier.Enqueue"/>: never blocks.</summary>
+    /// <summary>
+    /// Called by the writer after the log append and the applier's <see cref="JournalApplier.Enqueue"/>: never blocks.
+    /// The thread is woken only when the batch may be published now; above the ceiling, <see cref="CeilingMoved"/> wakes it
+    /// (on a leader with synchronous replicas a wake-up per group would find nothing to do).
+    /// </summary>
     public void Offer(List<TradeEvent> events)
     {
         lock (_gate)
         {
             _waiting.Enqueue(events);
-            Monitor.Pulse(_gate);
+            if (events[^1].Seq <= _ceiling())
+            {
+                Monitor.Pulse(_gate);
+            }
         }
     }
 
