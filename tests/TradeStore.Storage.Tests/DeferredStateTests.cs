@@ -162,10 +162,11 @@ public sealed class DeferredStateTests
         Assert.Equal(10m * 10, index.GetPositions(null).Sum(p => p.NetQuantity));
 
         var last = Scalar(database, "SELECT max(seq) FROM trade_events");
-        await Eventually.TrueAsync(() => Scalar(database, "SELECT last_seq FROM sync_checkpoints WHERE sink = 'trade_state'") == last, describe: () => "the tail to be flushed");
+        // The flusher notes its seq just after its commit, on its own thread: both are awaited, the row first.
+        await Eventually.TrueAsync(() => Scalar(database, "SELECT last_seq FROM sync_checkpoints WHERE sink = 'trade_state'") == last && engine.StateFlushedSeq == last,
+            describe: () => $"the tail to be flushed: flusher at {engine.StateFlushedSeq}, journal at {last}");
         Assert.Equal(21, Scalar(database, "SELECT count(*) FROM trade_state"));
         Assert.Equal(Rows(database, "current_trade_state"), Rows(database, "trade_state"));
-        Assert.Equal(last, engine.StateFlushedSeq);
     }
 
     [Fact]
