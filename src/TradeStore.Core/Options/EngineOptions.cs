@@ -45,12 +45,12 @@ public sealed class EngineOptions
     /// Least time between two DuckDB commits of the applier, which brings <c>trade_events</c> up to date behind the journal
     /// log. A DuckDB commit costs about 2 ms of CPU whatever its size, so spacing them leaves that CPU to the
     /// acknowledgements. Reads never wait for it (they are served from memory), and a caller that needs DuckDB current
-    /// (a history read, a flush) cuts the wait short. Redis, ClickHouse and the change feed hear of an event after DuckDB
-    /// holds it, so this adds up to its length to their lag.
+    /// (a history read, a flush) cuts the wait short. Redis, ClickHouse and the change feed do not wait for DuckDB (they
+    /// are told by the publisher and read what DuckDB lacks from memory), so it adds nothing to their lag.
     /// </summary>
     /// <value>
     /// Default 10 ms: with the inline commit, one sequential client went from ~1,000 to ~2,000 acknowledged trades/s; 20 ms
-    /// was no faster within this machine's noise, and added twice the lag to the change feed (docs/benchmarks.md).
+    /// was no faster within this machine's noise (docs/benchmarks.md).
     /// </value>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01", ErrorMessage = "must be between 00:00:00 and 00:00:01.")]
     public TimeSpan ApplyInterval { get; set; } = TimeSpan.FromMilliseconds(10);

@@ -58,9 +58,9 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     private long _lastSeq;
 
     /// <summary>
-    /// The highest seq DuckDB may be given (the applier's ceiling): every acknowledged seq, but on a leader with
-    /// synchronous replicas not one its followers have not acknowledged yet (issue #14: the sinks behind DuckDB must never
-    /// publish a tail a failover drops).
+    /// The highest seq DuckDB and the commit observers may be given (the applier's and the publisher's ceiling): every
+    /// acknowledged seq, but on a leader with synchronous replicas not one its followers have not acknowledged yet
+    /// (issue #14: neither DuckDB nor the sinks may hold a tail a failover drops).
     /// </summary>
     private long _publishable;
     private Task _writer = Task.CompletedTask;
@@ -120,7 +120,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     /// <summary>
     /// Spaces DuckDB's commits by <paramref name="interval"/> from now on, or again by <c>Engine:ApplyInterval</c> when
     /// <see langword="null"/>. A follower, whose DuckDB serves only <c>POST /v1/query</c>, history and the offline tools,
-    /// commits less often than a leader, whose sinks read DuckDB (<c>Cluster:FollowerApplyInterval</c>).
+    /// commits less often than a leader (<c>Cluster:FollowerApplyInterval</c>).
     /// </summary>
     public void UseApplyInterval(TimeSpan? interval)
     {
