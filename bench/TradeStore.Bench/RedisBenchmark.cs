@@ -37,9 +37,13 @@ public static class RedisBenchmark
     {
         var duration = options.Duration ?? TimeSpan.FromSeconds(30);
         var warmup = options.Warmup ?? TimeSpan.FromSeconds(3);
+        if (warmup >= duration)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"The warm-up ({warmup.TotalSeconds:0.#} s) must be shorter than the run ({duration.TotalSeconds:0.#} s).");
+        }
         var prefix = $"bench:{Guid.NewGuid():N}:";
         output.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}");
-        output.WriteLine($"redis projection: {options.Workload} workload, open loop at {options.Rate}/s for {duration.TotalSeconds:0} s (first {warmup.TotalSeconds:0} s not measured), Redis {options.Connection}, prefix {prefix}");
+        output.WriteLine($"redis projection: {options.Workload} workload, open loop at {options.Rate}/s for {duration.TotalSeconds:0} s (first {warmup.TotalSeconds:0.#} s not measured), Redis {options.Connection}, prefix {prefix}");
 
         using var directory = new BenchDirectory();
         using var database = DuckDbDatabase.Open(Path.Combine(directory.Path, "redis-bench.duckdb"));
