@@ -295,7 +295,8 @@ public sealed class ClickHouseSyncService : BackgroundService
         if (clickHouseMax > checkpoint)
         {
             Log.CheckpointBehindClickHouse(_logger, clickHouseMax, checkpoint);
-            _checkpoints.Set(Sink, clickHouseMax);
+            // Through the mirror, the row's one writer: a background write of an older position cannot land after this one.
+            _mirror.Set(clickHouseMax);
         }
         else if (clickHouseMax < checkpoint)
         {

@@ -41,8 +41,24 @@ public sealed class CheckpointMirror(SyncCheckpoints checkpoints, string sink, T
         }
     }
 
-    /// <summary>Waits for the write in flight, then writes <paramref name="checkpoint"/> if it is not recorded yet.</summary>
+    /// <summary>Waits for the write in flight, then writes <paramref name="checkpoint"/> if it is not recorded yet; a failure is reported, not thrown.</summary>
     public void Flush(long checkpoint)
+    {
+        try
+        {
+            Set(checkpoint);
+        }
+        catch (Exception ex)
+        {
+            failed(ex, checkpoint);
+        }
+    }
+
+    /// <summary>
+    /// Waits for the write in flight, then writes <paramref name="checkpoint"/> at once if it is not recorded yet, so that
+    /// no older write lands after it; a failure is thrown (<see cref="SyncCheckpoints.Set"/>).
+    /// </summary>
+    public void Set(long checkpoint)
     {
         Task writing;
         lock (_gate)
@@ -53,20 +69,26 @@ public sealed class CheckpointMirror(SyncCheckpoints checkpoints, string sink, T
         writing.Wait();
         if (checkpoint >= 0 && checkpoint != Recorded)
         {
-            Write(checkpoint);
+            Record(checkpoint);
         }
     }
 
+    /// <summary>The background write: a failure is reported, and the next offer tries again.</summary>
     private void Write(long checkpoint)
     {
         try
         {
-            checkpoints.Set(sink, checkpoint);
-            Volatile.Write(ref _recorded, checkpoint);
+            Record(checkpoint);
         }
         catch (Exception ex)
         {
             failed(ex, checkpoint);
         }
+    }
+
+    private void Record(long checkpoint)
+    {
+        checkpoints.Set(sink, checkpoint);
+        Volatile.Write(ref _recorded, checkpoint);
     }
 }
