@@ -21,7 +21,7 @@ public sealed class PublishCeilingTests
     public async Task Leader_EventNotYetAcknowledgedByFollowers_NotInDuckDbNorToldToObserversUntilItIs()
     {
         var replication = new DrivenReplication();
-        var observer = new SeqObserver();
+        var observer = new EventRecorder();
         await using var harness = EngineHarness.StartLeader(replication, observer);
 
         var first = harness.Submit(Create("T1")).AsTask();
@@ -52,7 +52,7 @@ public sealed class PublishCeilingTests
     public async Task Stop_WithAGroupTheFollowersNeverAcknowledged_ItStaysInTheLogOnly()
     {
         var replication = new DrivenReplication();
-        var observer = new SeqObserver();
+        var observer = new EventRecorder();
         await using var harness = EngineHarness.StartLeader(replication, observer);
         Assert.True((await SubmitAnswered(harness, replication, Create("T1"), 1, true)).Succeeded);
 
@@ -94,29 +94,5 @@ public sealed class PublishCeilingTests
         public void Answer(long seq, bool replicated) => Wait(seq).TrySetResult(replicated);
 
         private TaskCompletionSource<bool> Wait(long seq) => _waits.GetOrAdd(seq, _ => new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously));
-    }
-
-    private sealed class SeqObserver : ICommitObserver
-    {
-        private readonly List<long> _seqs = [];
-
-        public List<long> Seqs
-        {
-            get
-            {
-                lock (_seqs)
-                {
-                    return [.. _seqs];
-                }
-            }
-        }
-
-        public void OnCommitted(IReadOnlyList<TradeEvent> events)
-        {
-            lock (_seqs)
-            {
-                _seqs.AddRange(events.Select(e => e.Seq));
-            }
-        }
     }
 }
