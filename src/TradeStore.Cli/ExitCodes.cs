@@ -26,6 +26,12 @@ public static class ExitCodes
     /// </summary>
     public const int LogDiverged = Server.Cluster.ReplicationFollower.DivergedExitCode;
 
+    /// <summary>
+    /// <c>serve</c>: the write engine failed for good (an internal error, or a journal log that can no longer be appended
+    /// to); the server stopped so the guard restarts it and, in a cluster, another node leads.
+    /// </summary>
+    public const int EngineFailed = Server.Lifetime.EngineFailureStop.EngineFailedExitCode;
+
     /// <summary><c>tradestore guard</c> gave up: the child needed more than MaxR restarts within MaxT.</summary>
     public const int GuardGaveUp = TradeStore.Guard.GuardExitCodes.GaveUp;
 }

@@ -96,6 +96,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1401, Level = LogLevel.Error, Message = "Change-feed stream stopped: {Reason}")]
     public static partial void ChangeFeedGap(ILogger logger, string reason);
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Critical, Message = "The write engine failed ({Reason}); every write is refused, so the server stops with exit code {ExitCode} for the guard to restart it (the journal log is replayed at start; in a cluster another node takes over)")]
+    public static partial void EngineFailed(ILogger logger, string reason, int exitCode);
+
     [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Shutdown {Stage}: {Step} done in {DurationMs:F1} ms")]
     public static partial void ShutdownStepDone(ILogger logger, TradeStore.Core.Lifetime.ShutdownStage stage, string step, double durationMs);
 

@@ -85,6 +85,8 @@ public static class TradeStoreHost
             ChangesEndpoint.AddServices(builder.Services);
             OpenApiEndpoints.AddServices(builder.Services);
             configure?.Invoke(builder);
+            builder.Services.AddSingleton<EngineFailureStop>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<EngineFailureStop>());
             // Last of the hosted services, so the host stops it first: it owns the shutdown order.
             builder.Services.AddHostedService<ShutdownCoordinator>();
 

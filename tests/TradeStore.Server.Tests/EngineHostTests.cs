@@ -1,5 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using TradeStore.Core.Trades;
+using TradeStore.Server.Lifetime;
+using TradeStore.Storage.CommitLog;
+using TradeStore.Storage.Engine;
 using TradeStore.TestSupport;
 
 namespace TradeStore.Server.Tests;
@@ -54,5 +57,42 @@ public sealed class EngineHostTests : IDisposable
         Assert.Contains("Engine:MaxBatchSize", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Host_WriteEngineFails_ServerStopsWithExitCode7()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // A replication hook that throws at the hand-off breaks the journal log: the engine cannot write any more.
+        await using var app = await TestHostFactory.StartAsync(_data.Path,
+            configure: builder => builder.Services.AddSingleton<IJournalReplication>(new FailingReplication()));
+        var stopping = new TaskCompletionSource();
+        app.Lifetime.ApplicationStopping.Register(stopping.SetResult);
+        var commands = app.Services.GetRequiredService<ITradeCommands>();
+
+        var refused = await commands.SubmitAsync(new CreateTrade("F1", "ACC", "SYM", Side.Buy, 10, 2), ct);
+
+        Assert.Equal(CommandErrorKind.Unavailable, refused.Error!.Kind);
+        await stopping.Task.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        Assert.Equal(7, app.Services.GetRequiredService<EngineFailureStop>().ExitCode);
+    }
+
+    [Fact]
+    public async Task Host_StoppedNormally_NoEngineFailureExitCode()
+    {
+        await using var app = await TestHostFactory.StartAsync(_data.Path);
+
+        await app.StopAsync(TestContext.Current.CancellationToken);
+
+        Assert.Null(app.Services.GetRequiredService<EngineFailureStop>().ExitCode);
+    }
+
     public void Dispose() => _data.Dispose();
+
+    private sealed class FailingReplication : IJournalReplication
+    {
+        public long Term => 1;
+
+        public void Appended(IReadOnlyList<LogRecord> records) => throw new InvalidOperationException("hand-off failed");
+
+        public Task<bool> WaitReplicatedAsync(long seq, long term) => Task.FromResult(true);
+    }
 }

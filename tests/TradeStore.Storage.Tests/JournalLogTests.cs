@@ -62,6 +62,35 @@ public sealed class JournalLogTests : IDisposable
     }
 
     [Fact]
+    public void Append_WithWrittenCallback_HandsOnTheRecordsOnceInTheFileAndBeforeTheyCountAsDurable()
+    {
+        using var log = Open();
+        log.Begin(1);
+        log.Append(Records(Events(1, 5)));
+        var records = Records(Events(6, 5));
+        IReadOnlyList<LogRecord>? handed = null;
+        var lastSeqAtHandOff = -1L;
+        var inFileAtHandOff = false;
+
+        log.Append(records, written =>
+        {
+            handed = written;
+            lastSeqAtHandOff = log.LastSeq;
+            using var file = new FileStream(log.SegmentFiles[^1], FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var bytes = new byte[file.Length];
+            file.ReadExactly(bytes);
+            inFileAtHandOff = bytes.AsSpan().IndexOf(Framed(Events(10, 1)[0])) >= 0;
+        });
+
+        Assert.Same(records, handed);
+        Assert.Equal(5, lastSeqAtHandOff);
+        Assert.True(inFileAtHandOff, "the last record was not in the segment file when it was handed on");
+        Assert.Equal(10, log.LastSeq);
+        Assert.False(log.IsBroken);
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), log.ReadFrom(1).Select(r => r.Seq));
+    }
+
+    [Fact]
     public void TruncateAfter_TailAcrossSegments_RemovesItDurablyAndTheLogContinuesFromTheCut()
     {
         using (var log = Open(segmentBytes: 8 * 1024))

@@ -46,7 +46,7 @@ public static class ServeCommand
                 throw DatabaseOpenException.ReadFailed(app.Services.GetRequiredService<DuckDbDatabase>().Path, ex);
             }
 
-            return Server.Cluster.ClusterHosting.ExitCode(app) ?? ExitCodes.Success;
+            return Server.Cluster.ClusterHosting.ExitCode(app) ?? app.Services.GetRequiredService<Server.Lifetime.EngineFailureStop>().ExitCode ?? ExitCodes.Success;
         });
         return command;
     }

@@ -200,7 +200,9 @@ public static class ReplicationEndpoints
             return ClusterProblems.NoLeader();
         }
 
-        if (request.PrevSeq > log.LastSeq)
+        // The stream sends what is written before the leader's own fsync ends (ReplicationHub.Appended), so a follower
+        // may already hold a little more than this log's durable end.
+        if (request.PrevSeq > hub.LastSeq)
         {
             return ReplicationProblems.LogDiverged(request, log.LastSeq, null);
         }

@@ -7,12 +7,12 @@ using TradeStore.Storage.Engine;
 namespace TradeStore.Server.Cluster;
 
 /// <summary>
-/// The leader's side of replication (issue #14), one per node: it keeps the most recent durable records in memory for
-/// the followers' streams (older ones are read back from the <see cref="JournalLog"/>), wakes the streams when a group
-/// was appended, collects the followers' acknowledgements <c>{term, durableSeq}</c>, and tells the
-/// <see cref="WriteEngine"/> when a group is held by <see cref="ClusterOptions.SyncReplicas"/> followers. An
-/// acknowledgement of another term than the one this node leads in is ignored: a stale leader can never collect the
-/// fsyncs a synchronous write needs.
+/// The leader's side of replication (issue #14), one per node: it keeps the most recent records in memory for the
+/// followers' streams from the moment they are written to the log, before its fsync (older ones are read back from the
+/// <see cref="JournalLog"/>), wakes the streams when a group was appended, collects the followers' acknowledgements
+/// <c>{term, durableSeq}</c>, and tells the <see cref="WriteEngine"/> when a group is held by
+/// <see cref="ClusterOptions.SyncReplicas"/> followers. An acknowledgement of another term than the one this node leads
+/// in is ignored: a stale leader can never collect the fsyncs a synchronous write needs.
 /// </summary>
 public sealed class ReplicationHub : IJournalReplication, IDisposable
 {
@@ -33,6 +33,7 @@ public sealed class ReplicationHub : IJournalReplication, IDisposable
     private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _term;
     private long _mustHold;
+    private long _written;
 
     public ReplicationHub(ClusterOptions options, ClusterState state, JournalLog log, SyncReplicaSet sync, TimeProvider? time = null, IMeterFactory? meterFactory = null)
     {
@@ -71,8 +72,11 @@ public sealed class ReplicationHub : IJournalReplication, IDisposable
     /// <inheritdoc />
     public long Term => _state.HeldTerm;
 
-    /// <summary>The last seq of the log (what a stream can send).</summary>
-    public long LastSeq => _log.LastSeq;
+    /// <summary>
+    /// The last seq a stream can send: the last one written to the log, which may not be fsynced yet (the followers'
+    /// fsyncs overlap the leader's, <see cref="Appended"/>).
+    /// </summary>
+    public long LastSeq => Math.Max(Volatile.Read(ref _written), _log.LastSeq);
 
     /// <summary>Every follower's last acknowledgement, by node name.</summary>
     public IReadOnlyDictionary<string, FollowerAck> Acknowledgements => _acks;
@@ -88,6 +92,7 @@ public sealed class ReplicationHub : IJournalReplication, IDisposable
             Volatile.Write(ref _recent[record.Seq & (RecentCapacity - 1)], record);
         }
 
+        Volatile.Write(ref _written, records[^1].Seq);
         Interlocked.Exchange(ref _appended, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 
@@ -98,7 +103,7 @@ public sealed class ReplicationHub : IJournalReplication, IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="fromSeq"/> was recycled from the log.</exception>
     public List<LogRecord> Read(long fromSeq, int max)
     {
-        var last = _log.LastSeq;
+        var last = LastSeq;
         var result = new List<LogRecord>((int)Math.Clamp(last - fromSeq + 1, 0, max));
         for (var seq = fromSeq; seq <= last && result.Count < max; seq++)
         {

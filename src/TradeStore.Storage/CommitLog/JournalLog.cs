@@ -256,8 +256,16 @@ public sealed class JournalLog : IDisposable
     /// then makes them durable as <see cref="JournalLogOptions.Durability"/> says. On failure the segment is cut back to
     /// where it was, so a failed append leaves nothing; if even that fails the log refuses every further append.
     /// </summary>
-    /// <exception cref="IOException">The write or the sync failed; nothing of the records is in the log.</exception>
-    public void Append(IReadOnlyList<LogRecord> records)
+    /// <param name="records">The records to append.</param>
+    /// <param name="written">
+    /// Called under the log's lock once the records are in the file and before its sync: a leader ships them to its
+    /// followers there, so their fsyncs run alongside this one (issue #14). The records are not durable yet when it is
+    /// called. Once it was called, a failure of the sync or of the callback itself cannot be undone (others may hold the
+    /// records), so the log then refuses every further append.
+    /// </param>
+    /// <exception cref="IOException">The write or the sync failed; nothing of the records is in the log, unless
+    /// <paramref name="written"/> was called, in which case the log is broken (<see cref="IsBroken"/>).</exception>
+    public void Append(IReadOnlyList<LogRecord> records, Action<IReadOnlyList<LogRecord>>? written = null)
     {
         ArgumentNullException.ThrowIfNull(records);
         if (records.Count == 0)
@@ -305,7 +313,7 @@ public sealed class JournalLog : IDisposable
                     offset += LogRecordFormat.Write(record, buffer.AsSpan(offset));
                 }
 
-                WriteDurably(segment, buffer.AsSpan(0, size));
+                WriteDurably(segment, buffer.AsSpan(0, size), records, written);
             }
             finally
             {
@@ -938,7 +946,7 @@ public sealed class JournalLog : IDisposable
         }
     }
 
-    private void WriteDurably(Segment segment, ReadOnlySpan<byte> data)
+    private void WriteDurably(Segment segment, ReadOnlySpan<byte> data, IReadOnlyList<LogRecord> records, Action<IReadOnlyList<LogRecord>>? written)
     {
         // Overwriting zeros needs no new space, so a full disk would no longer refuse an append; refuse it as before,
         // since DuckDB, beside the log, could not apply it (issue 18: a full disk refuses writes and readiness says so).
@@ -947,16 +955,30 @@ public sealed class JournalLog : IDisposable
             throw new IOException($"No space left on device: {available} bytes free for {segment.Path}, the append needs {data.Length}", NoSpaceLeftOnDevice);
         }
 
+        var handedOn = false;
         try
         {
             RandomAccess.Write(_active!, data, segment.Length);
+            if (written is not null)
+            {
+                handedOn = true;
+                written(records);
+            }
+
             if (_options.Durability == DurabilityMode.Fsync)
             {
                 NativeSync.DataSync(_active!);
             }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (handedOn || ex is IOException or UnauthorizedAccessException)
         {
+            if (handedOn)
+            {
+                // Others may hold and acknowledge these records: cutting them from this log alone would make it diverge.
+                _broken = true;
+                throw new IOException($"appending to {segment.Path} failed ({ex.Message}) after its records were handed on; the log accepts no more appends", ex);
+            }
+
             try
             {
                 // Whatever reached the file goes: zeros again over a pre-zeroed segment's room, the file's former size past it.

@@ -4,8 +4,8 @@ namespace TradeStore.Storage.Engine;
 
 /// <summary>
 /// The <see cref="WriteEngine"/>'s hook for replication of the journal log (issue #14), registered only on a cluster
-/// node. The engine stamps each record with <see cref="Term"/>, tells <see cref="Appended"/> of every durable group
-/// (so followers' streams get it at once), and answers a group's callers only when <see cref="WaitReplicatedAsync"/>
+/// node. The engine stamps each record with <see cref="Term"/>, tells <see cref="Appended"/> of every group as soon as it is
+/// written (so followers' streams get it at once), and answers a group's callers only when <see cref="WaitReplicatedAsync"/>
 /// says enough followers hold it: one wait per group commit, never per write.
 /// </summary>
 public interface IJournalReplication
@@ -13,7 +13,11 @@ public interface IJournalReplication
     /// <summary>The leadership term to write into the records this node appends as leader.</summary>
     long Term { get; }
 
-    /// <summary>Called on the writer thread right after <paramref name="records"/> became durable in the local log.</summary>
+    /// <summary>
+    /// Called on the writer thread once <paramref name="records"/> are written to the local log and before its fsync,
+    /// under the log's lock: the followers' fsyncs then run alongside this node's. They are not durable here yet; the
+    /// engine answers a group only after its own fsync and <see cref="WaitReplicatedAsync"/>.
+    /// </summary>
     void Appended(IReadOnlyList<LogRecord> records);
 
     /// <summary>

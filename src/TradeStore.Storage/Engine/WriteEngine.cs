@@ -51,6 +51,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     /// <summary>The log payloads of each group, encoded into shared chunks (used only under <see cref="_writeLock"/>).</summary>
     private readonly PayloadChunks _payloads = new();
     private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<Exception> _failure = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<Replicated> _replicated = new();
     private TaskCompletionSource _seqMoved = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -480,9 +481,17 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// Completes with the error that stopped the writer (an internal error, or a journal log that can no longer be
+    /// appended to); never completes on a normal stop. The host stops the process on it, so a supervisor restarts it
+    /// and a cluster leader gives up its lease.
+    /// </summary>
+    public Task<Exception> Failure => _failure.Task;
+
     private void Crashed(Exception ex, List<Pending> batch)
     {
         Log.WriterCrashed(_logger, ex);
+        _failure.TrySetResult(ex);
         lock (_lifecycle)
         {
             if (_state == Running)
@@ -566,7 +575,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             }
             else
             {
-                replication.Appended(records);
+                // The followers' streams got the records at the write, before this node's fsync (AppendToLog).
                 var wait = replication.WaitReplicatedAsync(last, records[^1].Term);
                 var replicated = wait.IsCompletedSuccessfully && wait.Result;
                 if (replicated)
@@ -752,17 +761,21 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         }
     }
 
-    /// <summary>The group commit: one write and (with fsync durability) one fdatasync for every event of the batch.</summary>
+    /// <summary>
+    /// The group commit: one write and (with fsync durability) one fdatasync for every event of the batch. On a leader
+    /// the records go to the followers' streams between the write and the fdatasync, so the two fsyncs overlap.
+    /// </summary>
     private LogRecord[] AppendToLog(List<TradeEvent> events)
     {
-        var term = Replication?.Term ?? Term;
+        var replication = Replication;
+        var term = replication?.Term ?? Term;
         var records = new LogRecord[events.Count];
         for (var i = 0; i < events.Count; i++)
         {
             records[i] = LogRecord.Create(events[i].Seq, term, _payloads.Encode(events[i]));
         }
 
-        _log!.Append(records);
+        _log!.Append(records, replication is null ? null : replication.Appended);
         if (_log.SegmentPreparationFailures is var failures && failures != _segmentFailuresLogged)
         {
             // Prepared in the background: a failure shows at a later append, and is logged once.

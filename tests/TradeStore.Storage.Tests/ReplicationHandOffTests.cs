@@ -1,0 +1,73 @@
+using TradeStore.Core.Trades;
+using TradeStore.Storage.CommitLog;
+using TradeStore.Storage.Engine;
+
+namespace TradeStore.Storage.Tests;
+
+/// <summary>
+/// A leader hands each group to replication once it is written to its journal log and before its fsync, so the
+/// followers' fsyncs overlap its own; a group is still answered only after both. A hand-off that fails cannot be taken
+/// back (followers may hold the records), so it breaks the log and stops the engine.
+/// </summary>
+public sealed class ReplicationHandOffTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Leader_GroupHandedOnBeforeItIsInTheIndexOrAnswered()
+    {
+        EngineHarness? harness = null;
+        var seenAtHandOff = new List<(long Seq, bool InIndex, long EngineLastSeq)>();
+        var replication = new HookedReplication(records =>
+        {
+            var id = EventCodec.Decode(records[^1].Seq, records[^1].Payload.Span).TradeId;
+            seenAtHandOff.Add((records[^1].Seq, harness!.Index.Find(id) is not null, harness.Engine.LastSeq));
+        });
+        await using (harness = EngineHarness.StartLeader(replication))
+        {
+            Assert.True((await harness.Submit(Create("T1"))).Succeeded);
+            Assert.True((await harness.Submit(Create("T2"))).Succeeded);
+        }
+
+        Assert.Equal([(1L, false, 0L), (2L, false, 1L)], seenAtHandOff);
+    }
+
+    [Fact]
+    public async Task Leader_HandOffFails_WriteRefusedLogBrokenAndEngineFailureReported()
+    {
+        var replication = new HookedReplication(_ => throw new InvalidOperationException("stream gone"));
+        await using var harness = EngineHarness.StartLeader(replication);
+
+        var refused = await harness.Submit(Create("T1"));
+
+        Assert.Equal(CommandErrorKind.Unavailable, refused.Error!.Kind);
+        var failure = await harness.Engine.Failure.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.Contains("handed on", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("stream gone", failure.Message, StringComparison.Ordinal);
+        Assert.Equal(CommandErrorKind.Unavailable, (await harness.Submit(Create("T2"))).Error!.Kind);
+        Assert.Null(harness.Index.Find("T2"));
+    }
+
+    [Fact]
+    public async Task Engine_NormalStop_FailureNeverCompletes()
+    {
+        var harness = EngineHarness.StartLeader(new HookedReplication(_ => { }));
+        Assert.True((await harness.Submit(Create("T1"))).Succeeded);
+
+        await harness.DisposeAsync();
+
+        Assert.False(harness.Engine.Failure.IsCompleted);
+    }
+
+    private static CreateTrade Create(string id) => new(id, "ACC", "SYM", Side.Buy, 10, 1);
+
+    /// <summary>Runs <paramref name="onAppended"/> at each hand-off; every group counts as replicated at once.</summary>
+    private sealed class HookedReplication(Action<IReadOnlyList<LogRecord>> onAppended) : IJournalReplication
+    {
+        public long Term => 1;
+
+        public void Appended(IReadOnlyList<LogRecord> records) => onAppended(records);
+
+        public Task<bool> WaitReplicatedAsync(long seq, long term) => Task.FromResult(true);
+    }
+}
