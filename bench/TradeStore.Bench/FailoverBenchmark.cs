@@ -11,7 +11,9 @@ namespace TradeStore.Bench;
 /// <param name="SyncReplicas"><c>Cluster:SyncReplicas</c> of the nodes.</param>
 /// <param name="LoadConnections">Connections writing continuously through the kills (0: none); every acknowledged trade is read back at the end.</param>
 /// <param name="ThroughputSeconds">Seconds of each write-throughput measurement (1 and 32 connections, standalone and on the cluster's leader); 0 skips them.</param>
-public sealed record FailoverBenchmarkOptions(string Etcd, int Nodes, int Kills, TimeSpan LeaseTtl, int SyncReplicas = 0, int LoadConnections = 0, int ThroughputSeconds = 0);
+/// <param name="ThroughputWarmupSeconds">Seconds the fresh standalone node and the fresh cluster are written to, unmeasured, before their throughput runs.</param>
+public sealed record FailoverBenchmarkOptions(string Etcd, int Nodes, int Kills, TimeSpan LeaseTtl, int SyncReplicas = 0, int LoadConnections = 0, int ThroughputSeconds = 0,
+    int ThroughputWarmupSeconds = 8);
 
 /// <summary>
 /// Failover time of a cluster of real <c>tradestore serve</c> processes on an etcd: the leader is killed with
@@ -188,6 +190,7 @@ public static class FailoverBenchmark
         try
         {
             await standalone.WaitLiveAsync(http, cancellationToken);
+            await WarmUpAsync(http, standalone, options.ThroughputWarmupSeconds, "AW", cancellationToken);
             alone = [await RateAsync(http, standalone, 1, options.ThroughputSeconds, "A1", cancellationToken), await RateAsync(http, standalone, 32, options.ThroughputSeconds, "A32", cancellationToken)];
         }
         finally
@@ -214,6 +217,7 @@ public static class FailoverBenchmark
                 "a leader and every node registered", cancellationToken);
             var leader = cluster.Single(n => n.Name == status!.Leader);
             await WaitAsync(() => TryWriteAsync(http, leader, "W-warm", cancellationToken), ok => ok, "the leader acknowledges a write", cancellationToken);
+            await WarmUpAsync(http, leader, options.ThroughputWarmupSeconds, "CW", cancellationToken);
             clustered = [await RateAsync(http, leader, 1, options.ThroughputSeconds, "C1", cancellationToken), await RateAsync(http, leader, 32, options.ThroughputSeconds, "C32", cancellationToken)];
             await FollowerReadLagAsync(http, leader, cluster.First(n => n != leader), options.ThroughputSeconds, output, cancellationToken);
         }
@@ -299,6 +303,21 @@ public static class FailoverBenchmark
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
         {
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Writes to a fresh node (and through it to its followers) for <paramref name="seconds"/>, unmeasured: half with 1
+    /// connection, half with 32. Each node is a new process, and until the JIT has compiled its hot paths the compiler
+    /// thread took about a third of the machine's CPU in a profile of the first seconds, three processes' worth on a
+    /// cluster against one standalone.
+    /// </summary>
+    private static async Task WarmUpAsync(HttpClient http, Node node, int seconds, string tag, CancellationToken cancellationToken)
+    {
+        if (seconds > 0)
+        {
+            await RateAsync(http, node, 1, (seconds + 1) / 2, tag + "1", cancellationToken);
+            await RateAsync(http, node, 32, seconds / 2, tag + "32", cancellationToken);
         }
     }
 

@@ -22,7 +22,14 @@ public static class FailoverBenchCommand
             DefaultValueFactory = _ => 0,
             HelpName = "S",
         };
-        foreach (var bounded in new[] { syncReplicas, load, throughput })
+        var throughputWarmup = new Option<int>("--throughput-warmup")
+        {
+            Description = "Seconds the fresh standalone node and the fresh cluster are written to (half with 1 connection, half with 32) before their throughput " +
+                "runs are measured, until their JIT has compiled the hot paths.",
+            DefaultValueFactory = _ => 8,
+            HelpName = "S",
+        };
+        foreach (var bounded in new[] { syncReplicas, load, throughput, throughputWarmup })
         {
             bounded.Validators.Add(result =>
             {
@@ -59,7 +66,7 @@ public static class FailoverBenchCommand
             "every acknowledged one is read back (lost = 0 is the target with --sync-replicas 1); with --throughput-seconds, 1 and 32 connections are measured " +
             "standalone and on the cluster's leader in the same run, and the follower read lag at 1,000 writes/s. Fresh temporary data directories.")
         {
-            etcd, nodes, kills, leaseTtl, syncReplicas, load, throughput,
+            etcd, nodes, kills, leaseTtl, syncReplicas, load, throughput, throughputWarmup,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -77,7 +84,8 @@ public static class FailoverBenchCommand
             }
 
             await FailoverBenchmark.RunAsync(new FailoverBenchmarkOptions(endpoints, parseResult.GetValue(nodes), parseResult.GetValue(kills),
-                TimeSpan.FromSeconds(parseResult.GetValue(leaseTtl)), parseResult.GetValue(syncReplicas), parseResult.GetValue(load), parseResult.GetValue(throughput)),
+                TimeSpan.FromSeconds(parseResult.GetValue(leaseTtl)), parseResult.GetValue(syncReplicas), parseResult.GetValue(load), parseResult.GetValue(throughput),
+                parseResult.GetValue(throughputWarmup)),
                 parseResult.InvocationConfiguration.Output, cancellationToken);
             return ExitCodes.Success;
         });
