@@ -25,7 +25,8 @@ public sealed record EngineBenchmarkOptions(
     string? JsonFile = null,
     int Preload = 0,
     TimeSpan? StateFlushInterval = null,
-    DurabilityMode Durability = DurabilityMode.Fsync);
+    DurabilityMode Durability = DurabilityMode.Fsync,
+    TimeSpan? ApplyInterval = null);
 
 /// <summary>The figures of one run; also written as JSON with <c>--json</c>.</summary>
 public sealed record EngineBenchmarkResult(
@@ -88,7 +89,7 @@ public static class EngineBenchmark
         var machine = MachineDescription();
         output.WriteLine($"machine: {machine}");
         var durability = options.Durability == DurabilityMode.Os ? "os" : "fsync";
-        output.WriteLine($"engine: workload {options.Workload}, {(options.Rate is { } r ? $"open loop at {r}/s" : $"closed loop, {options.Concurrency} submitters")}, {duration.TotalSeconds:0} s, max batch {options.MaxBatchSize}, durability {durability}, state flush every {(options.StateFlushInterval ?? new EngineOptions().StateFlushInterval).TotalMilliseconds:0} ms");
+        output.WriteLine($"engine: workload {options.Workload}, {(options.Rate is { } r ? $"open loop at {r}/s" : $"closed loop, {options.Concurrency} submitters")}, {duration.TotalSeconds:0} s, max batch {options.MaxBatchSize}, durability {durability}, state flush every {(options.StateFlushInterval ?? new EngineOptions().StateFlushInterval).TotalMilliseconds:0} ms, DuckDB apply every {(options.ApplyInterval ?? new EngineOptions().ApplyInterval).TotalMilliseconds:0} ms");
 
         using var directory = new BenchDirectory();
         using var database = DuckDbDatabase.Open(Path.Combine(directory.Path, "engine.duckdb"));
@@ -97,7 +98,7 @@ public static class EngineBenchmark
         var index = new StateIndex();
         var applied = new EventCounter();
         using var meters = new TestMeters();
-        var engine = new WriteEngine(database, index, new EngineOptions { MaxBatchSize = options.MaxBatchSize, QueueCapacity = options.QueueCapacity, StateFlushInterval = options.StateFlushInterval ?? new EngineOptions().StateFlushInterval }, meters.Factory, [applied], log: log);
+        var engine = new WriteEngine(database, index, new EngineOptions { MaxBatchSize = options.MaxBatchSize, QueueCapacity = options.QueueCapacity, StateFlushInterval = options.StateFlushInterval ?? new EngineOptions().StateFlushInterval, ApplyInterval = options.ApplyInterval ?? new EngineOptions().ApplyInterval }, meters.Factory, [applied], log: log);
         engine.Start();
         var workload = new Workload(options.Workload);
         using var commits = new CommitListener();

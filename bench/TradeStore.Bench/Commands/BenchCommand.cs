@@ -108,6 +108,19 @@ public static class BenchCommand
             DefaultValueFactory = _ => (int)new EngineOptions().StateFlushInterval.TotalMilliseconds,
             HelpName = "MS",
         };
+        var applyInterval = new Option<int>("--apply-interval-ms")
+        {
+            Description = "Engine:ApplyInterval for this run, in milliseconds (0-1000): least time between two DuckDB commits behind the log.",
+            DefaultValueFactory = _ => (int)new EngineOptions().ApplyInterval.TotalMilliseconds,
+            HelpName = "MS",
+        };
+        applyInterval.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 0 or > 1000)
+            {
+                result.AddError("--apply-interval-ms must be between 0 and 1000.");
+            }
+        });
         foreach (var positive in new[] { duration, concurrency, maxBatch, baseline, stateFlush })
         {
             positive.Validators.Add(result =>
@@ -129,7 +142,7 @@ public static class BenchCommand
 
         var command = new Command("engine", "Throughput and acknowledgement latency of the in-process WriteEngine, and its ratio to one DuckDB transaction per trade.")
         {
-            workload, duration, rate, concurrency, maxBatch, baseline, json, preload, stateFlush, durability,
+            workload, duration, rate, concurrency, maxBatch, baseline, json, preload, stateFlush, durability, applyInterval,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -143,7 +156,8 @@ public static class BenchCommand
                 JsonFile: parseResult.GetValue(json),
                 Preload: parseResult.GetValue(preload),
                 StateFlushInterval: TimeSpan.FromMilliseconds(parseResult.GetValue(stateFlush)),
-                Durability: parseResult.GetValue(durability) == "os" ? DurabilityMode.Os : DurabilityMode.Fsync), parseResult.InvocationConfiguration.Output, cancellationToken);
+                Durability: parseResult.GetValue(durability) == "os" ? DurabilityMode.Os : DurabilityMode.Fsync,
+                ApplyInterval: TimeSpan.FromMilliseconds(parseResult.GetValue(applyInterval))), parseResult.InvocationConfiguration.Output, cancellationToken);
             return ExitCodes.Success;
         });
         return command;

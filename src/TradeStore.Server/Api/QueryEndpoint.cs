@@ -9,6 +9,7 @@ using TradeStore.Core.Options;
 using TradeStore.Server.Configuration;
 using TradeStore.Server.Security;
 using TradeStore.Storage;
+using TradeStore.Storage.Engine;
 using TradeStore.Storage.Query;
 
 namespace TradeStore.Server.Api;
@@ -49,7 +50,10 @@ public static class QueryEndpoint
         app.MapPost(Path, RunAsync).AddEndpointFilter(ApiErrorFilter.InvokeAsync).RequireAuthorization(SecurityPolicies.Query);
     }
 
-    private static async Task<IResult> RunAsync(HttpContext context, QueryRunner runner, ILoggerFactory loggers, IOptions<ApiOptions> api)
+    /// <summary>How long a query waits for DuckDB to hold every write acknowledged before it arrived; past it, it reads what DuckDB holds.</summary>
+    private static readonly TimeSpan ApplyWait = TimeSpan.FromSeconds(5);
+
+    private static async Task<IResult> RunAsync(HttpContext context, QueryRunner runner, WriteEngine engine, ILoggerFactory loggers, IOptions<ApiOptions> api)
     {
         var (body, format, problem) = await RequestBody.ReadAsync(context, api.Value.MaxRequestBodyBytes, allowNdJson: false);
         if (problem is not null)
@@ -71,6 +75,8 @@ public static class QueryEndpoint
         var logger = loggers.CreateLogger(typeof(QueryEndpoint).FullName!);
         var caller = context.User.Identity?.Name ?? "anonymous";
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // DuckDB trails the acknowledgements by up to Engine:ApplyInterval: the query sees every write acknowledged before it.
+        await engine.WaitAppliedAsync(engine.LastSeq, ApplyWait);
         var writer = QueryResultFormats.WriterFor(context.Request);
         var answer = new StreamingQueryBody(writer.Streams);
         var run = runner.RunAsync(sql, writer, answer, context.RequestAborted);

@@ -50,7 +50,8 @@ public static class ReadYourWrites
                 var reached = await engine.WaitSeqAsync(minSeq, timeout, context.RequestAborted);
                 if (reached && context.Request.Path.StartsWithSegments("/v1/query"))
                 {
-                    reached = await WaitAppliedAsync(engine, minSeq, timeout - Stopwatch.GetElapsedTime(started), context.RequestAborted);
+                    var left = timeout - Stopwatch.GetElapsedTime(started);
+                    reached = await engine.WaitAppliedAsync(minSeq, left > TimeSpan.Zero ? left : TimeSpan.Zero);
                 }
 
                 if (!reached)
@@ -63,22 +64,5 @@ public static class ReadYourWrites
 
             await next(context);
         });
-    }
-
-    /// <summary>DuckDB trails the index by the apply lag (milliseconds); a short poll keeps the writer's wait primitives untouched.</summary>
-    private static async Task<bool> WaitAppliedAsync(WriteEngine engine, long seq, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var deadline = Stopwatch.GetTimestamp() + (long)(Math.Max(0, timeout.TotalSeconds) * Stopwatch.Frequency);
-        while (engine.AppliedSeq < seq)
-        {
-            if (Stopwatch.GetTimestamp() > deadline)
-            {
-                return false;
-            }
-
-            await Task.Delay(5, cancellationToken);
-        }
-
-        return true;
     }
 }

@@ -140,6 +140,13 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     /// </summary>
     public bool WaitApplied(long seq, TimeSpan timeout) => _applier is not { } applier || applier.WaitApplied(seq, timeout);
 
+    /// <summary>
+    /// <see cref="WaitApplied(long, TimeSpan)"/> for a request: at once when DuckDB holds <paramref name="seq"/>,
+    /// otherwise on a pool thread, so the caller's thread is not held. The wait cuts <see cref="EngineOptions.ApplyInterval"/> short.
+    /// </summary>
+    public Task<bool> WaitAppliedAsync(long seq, TimeSpan timeout) =>
+        AppliedSeq >= seq ? Task.FromResult(true) : Task.Run(() => WaitApplied(seq, timeout));
+
     /// <summary>Commands waiting for the writer.</summary>
     public int QueueDepth => _queue.Reader.Count;
 
