@@ -41,7 +41,9 @@ public sealed class TailChangeFeedTests : IDisposable
     [Fact]
     public async Task Tail_UrlNobodyListens_ExitsOneNamingTheServer()
     {
-        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        // A free port picked and released was once taken by another test's server, and tail followed that server.
+        using var nobody = new RefusingPort();
+        var url = $"http://127.0.0.1:{nobody.Port}";
         var (exit, output) = await TradeStoreProcess.RunAsync(["tail", "--url", url], _work.Path, timeout: TimeSpan.FromSeconds(60));
 
         Assert.Equal(1, exit);

@@ -43,8 +43,10 @@ public sealed class HealthEndpointTests : IDisposable
     [Fact]
     public async Task Ready_ConfiguredServersNotListening_DegradedNotCrashed()
     {
-        var deadRedis = $"127.0.0.1:{FreePort.Next()}";
-        var deadClickHouse = $"http://127.0.0.1:{FreePort.Next()}";
+        using var redisPort = new RefusingPort();
+        using var clickHousePort = new RefusingPort();
+        var deadRedis = $"127.0.0.1:{redisPort.Port}";
+        var deadClickHouse = $"http://127.0.0.1:{clickHousePort.Port}";
         await using var app = await TestHostFactory.StartAsync(_data.Path, new()
         {
             ["TRADESTORE__REDIS__CONNECTION"] = deadRedis,
