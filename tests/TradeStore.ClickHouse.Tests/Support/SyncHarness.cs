@@ -95,11 +95,20 @@ internal sealed class SyncHarness : IAsyncDisposable
         return new SyncHarness(directory, own, db, engine, index, signal, state, service, logger, options, meters);
     }
 
-    /// <summary>Waits until the daemon's checkpoint reaches the journal's last seq.</summary>
-    public Task WaitUntilSyncedAsync(TimeSpan? timeout = null) => Eventually.TrueAsync(
-        () => State.Snapshot() is { Checkpoint: var c } && c == Engine.LastSeq && Engine.LastSeq > 0,
-        timeout ?? TimeSpan.FromSeconds(30),
-        () => $"checkpoint {State.Snapshot().Checkpoint}, journal {Engine.LastSeq}, last error {State.Snapshot().LastError}");
+    /// <summary>
+    /// Waits until the daemon's checkpoint reaches the journal's last seq, then until DuckDB holds it too: the sync
+    /// reads what DuckDB lacks from the applier's memory, so ClickHouse can be ahead of DuckDB by up to
+    /// <c>Engine:ApplyInterval</c>, and the tests compare the two.
+    /// </summary>
+    public async Task WaitUntilSyncedAsync(TimeSpan? timeout = null)
+    {
+        await Eventually.TrueAsync(
+            () => State.Snapshot() is { Checkpoint: var c } && c == Engine.LastSeq && Engine.LastSeq > 0,
+            timeout ?? TimeSpan.FromSeconds(30),
+            () => $"checkpoint {State.Snapshot().Checkpoint}, journal {Engine.LastSeq}, last error {State.Snapshot().LastError}");
+        var last = Engine.LastSeq;
+        Assert.True(Engine.WaitApplied(last, timeout ?? TimeSpan.FromSeconds(30)), $"DuckDB did not reach seq {last}: it holds {Engine.AppliedSeq}");
+    }
 
     /// <summary>Stops the sync daemon (as at shutdown), leaving the engine and database open.</summary>
     public async Task StopSyncAsync()
