@@ -50,9 +50,6 @@ public static class QueryEndpoint
         app.MapPost(Path, RunAsync).AddEndpointFilter(ApiErrorFilter.InvokeAsync).RequireAuthorization(SecurityPolicies.Query);
     }
 
-    /// <summary>How long a query waits for DuckDB to hold every write acknowledged before it arrived; past it, it reads what DuckDB holds.</summary>
-    private static readonly TimeSpan ApplyWait = TimeSpan.FromSeconds(5);
-
     private static async Task<IResult> RunAsync(HttpContext context, QueryRunner runner, WriteEngine engine, ILoggerFactory loggers, IOptions<ApiOptions> api)
     {
         var (body, format, problem) = await RequestBody.ReadAsync(context, api.Value.MaxRequestBodyBytes, allowNdJson: false);
@@ -75,8 +72,9 @@ public static class QueryEndpoint
         var logger = loggers.CreateLogger(typeof(QueryEndpoint).FullName!);
         var caller = context.User.Identity?.Name ?? "anonymous";
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        // DuckDB trails the acknowledgements by up to Engine:ApplyInterval: the query sees every write acknowledged before it.
-        await engine.WaitAppliedAsync(engine.LastSeq, ApplyWait);
+        // DuckDB trails the acknowledgements by up to Engine:ApplyInterval: the query sees every write acknowledged before it
+        // (after the engine's few-second bound, it reads what DuckDB holds).
+        await engine.WaitAppliedAsync(engine.LastSeq);
         var writer = QueryResultFormats.WriterFor(context.Request);
         var answer = new StreamingQueryBody(writer.Streams);
         var run = runner.RunAsync(sql, writer, answer, context.RequestAborted);

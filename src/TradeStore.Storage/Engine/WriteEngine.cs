@@ -53,6 +53,9 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<Exception> _failure = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary><see cref="IJournalReplication.Appended"/> as the log's hand-off, made once (used only under <see cref="_writeLock"/>).</summary>
+    private Action<IReadOnlyList<LogRecord>>? _handOff;
+
     private readonly System.Collections.Concurrent.ConcurrentQueue<Replicated> _replicated = new();
     private TaskCompletionSource _seqMoved = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _state = Created;
@@ -142,10 +145,11 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
     /// <summary>
     /// <see cref="WaitApplied(long, TimeSpan)"/> for a request: at once when DuckDB holds <paramref name="seq"/>,
-    /// otherwise on a pool thread, so the caller's thread is not held. The wait cuts <see cref="EngineOptions.ApplyInterval"/> short.
+    /// otherwise on a pool thread, so the caller's thread is not held. The wait cuts <see cref="EngineOptions.ApplyInterval"/>
+    /// short; without <paramref name="timeout"/> it lasts at most the few seconds a history read waits.
     /// </summary>
-    public Task<bool> WaitAppliedAsync(long seq, TimeSpan timeout) =>
-        AppliedSeq >= seq ? Task.FromResult(true) : Task.Run(() => WaitApplied(seq, timeout));
+    public Task<bool> WaitAppliedAsync(long seq, TimeSpan? timeout = null) =>
+        AppliedSeq >= seq ? Task.FromResult(true) : Task.Run(() => WaitApplied(seq, timeout ?? ApplyWait));
 
     /// <summary>Commands waiting for the writer.</summary>
     public int QueueDepth => _queue.Reader.Count;
@@ -782,7 +786,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             records[i] = LogRecord.Create(events[i].Seq, term, _payloads.Encode(events[i]));
         }
 
-        _log!.Append(records, replication is null ? null : replication.Appended);
+        _log!.Append(records, replication is null ? null : _handOff ??= replication.Appended);
         if (_log.SegmentPreparationFailures is var failures && failures != _segmentFailuresLogged)
         {
             // Prepared in the background: a failure shows at a later append, and is logged once.
