@@ -44,10 +44,10 @@ public static class ApiResults
         if (command is CreateTrade)
         {
             context.Response.Headers.Location = TradeLocation(trade.TradeId);
-            return Json(TradeResponse.From(trade), ApiJson.Context.TradeResponse, StatusCodes.Status201Created);
+            return TradeJsonResult.Trade(trade, StatusCodes.Status201Created);
         }
 
-        return Json(TradeResponse.From(trade), ApiJson.Context.TradeResponse);
+        return TradeJsonResult.Trade(trade);
     }
 
     public static int SuccessStatus(TradeCommand command) => command is CreateTrade ? StatusCodes.Status201Created : StatusCodes.Status200OK;

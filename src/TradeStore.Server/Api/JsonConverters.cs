@@ -45,8 +45,10 @@ public sealed class ExactDecimalConverter : JsonConverter<decimal>
         return ExactDecimal.TryParse(text, out var value, out var error) ? value : throw new JsonException(error);
     }
 
-    public override void Write(Utf8JsonWriter writer, decimal value, JsonSerializerOptions options) =>
-        writer.WriteNumberValue(ExactDecimal.Normalize(value));
+    public override void Write(Utf8JsonWriter writer, decimal value, JsonSerializerOptions options) => WriteValue(writer, value);
+
+    /// <summary>Writes <paramref name="value"/> as the serializer does, for writers that skip it (<see cref="TradeJson"/>).</summary>
+    public static void WriteValue(Utf8JsonWriter writer, decimal value) => writer.WriteNumberValue(ExactDecimal.Normalize(value));
 }
 
 /// <summary>
@@ -78,7 +80,10 @@ public sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
     /// <summary>Length of the written form, <c>2026-01-02T03:04:05.123456Z</c>.</summary>
     private const int FormattedLength = 27;
 
-    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options) => WriteValue(writer, value);
+
+    /// <summary>Writes <paramref name="value"/> as the serializer does, for writers that skip it (<see cref="TradeJson"/>).</summary>
+    public static void WriteValue(Utf8JsonWriter writer, DateTimeOffset value)
     {
         Span<byte> utf8 = stackalloc byte[FormattedLength + 1];
         writer.WriteStringValue(FormatUtf8(value, utf8));

@@ -22,7 +22,7 @@ public static class TradeQueryEndpoints
 
         // Another account's trade answers exactly like an unknown one: its existence does not leak.
         return queries.GetTrade(tradeId) is { } trade && AccountAccess.Scope(context).Allows(trade.Account)
-            ? ApiResults.Json(TradeResponse.From(trade), ApiJson.Context.TradeResponse)
+            ? TradeJsonResult.Trade(trade)
             : ApiResults.Problem(context, Problems.NotFound(tradeId));
     }
 
@@ -106,7 +106,7 @@ public static class TradeQueryEndpoints
             return ApiResults.Problem(context, Problems.Validation("cursor", ex.Message));
         }
 
-        return ApiResults.Json(new TradePageResponse(page.Trades.Select(TradeResponse.From).ToList(), page.NextCursor), ApiJson.Context.TradePageResponse);
+        return TradeJsonResult.Page(page);
     }
 
     public static IResult GetPositions(HttpContext context, [FromServices] ITradeQueries queries)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text.Json;
 using TradeStore.Core.Trades;
+using TradeStore.Server.Api;
 
 namespace TradeStore.Server.Changes;
 
@@ -79,7 +80,7 @@ public sealed class ChangeBatch
             var segmentOf = new int[Events.Count];
             var startOf = new int[Events.Count];
             var buffer = new ArrayBufferWriter<byte>(SegmentBytes + 2048);
-            using var json = new Utf8JsonWriter(buffer);
+            using var json = new Utf8JsonWriter(buffer, TradeJson.WriterOptions);
             for (var i = 0; i < Events.Count; i++)
             {
                 segmentOf[i] = segments.Count;

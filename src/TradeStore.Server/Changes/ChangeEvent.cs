@@ -18,7 +18,7 @@ public static class ChangeEvent
     public static byte[] Format(TradeEvent journalEvent)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
-        using var json = new Utf8JsonWriter(buffer);
+        using var json = new Utf8JsonWriter(buffer, TradeJson.WriterOptions);
         Format(journalEvent, buffer, json);
         return buffer.WrittenSpan.ToArray();
     }
@@ -36,7 +36,7 @@ public static class ChangeEvent
         output.Advance(Encoding.UTF8.GetBytes(type, typeBytes));
         Append(output, "\ndata: "u8);
         json.Reset(output);
-        JsonSerializer.Serialize(json, TradeEventResponse.From(journalEvent), ApiJson.Context.TradeEventResponse);
+        TradeJson.Write(json, journalEvent);
         json.Flush();
         Append(output, "\n\n"u8);
     }

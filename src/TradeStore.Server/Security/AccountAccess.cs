@@ -12,11 +12,17 @@ namespace TradeStore.Server.Security;
 public static class AccountAccess
 {
     /// <summary>
-    /// The caller's scope, read from its claims once per request and then kept as a request feature: a batch asks for
-    /// it twice per item, and reading the claims each time cost a list, a set and the claim enumerators per item.
+    /// The caller's scope: the one its <see cref="CallerIdentity"/> carries; for any other principal, read from its claims
+    /// once per request and then kept as a request feature (a batch asks for it twice per item, and reading the claims
+    /// each time cost a list, a set and the claim enumerators per item).
     /// </summary>
     public static AccountScope Scope(HttpContext context)
     {
+        if (context.User.Identity is CallerIdentity caller)
+        {
+            return caller.Scope;
+        }
+
         if (context.Features.Get<AccountScope>() is { } known)
         {
             return known;

@@ -84,37 +84,41 @@ public static class SecurityServices
         _ => context.User.IsInRole(ApiRoles.Admin),
     };
 
+    /// <remarks>
+    /// By design each partition's factory is made once here, and partitions are keyed by <see cref="LimitPartition"/>:
+    /// a lambda per request and a key string per request and limiter were among the largest allocations of a point read.
+    /// </remarks>
     private static PartitionedRateLimiter<HttpContext> GlobalLimiter(SecurityOptions security)
     {
         var limiters = new List<PartitionedRateLimiter<HttpContext>>();
         if (security.RequestsPerSecond > 0)
         {
-            limiters.Add(PartitionedRateLimiter.Create<HttpContext, string>(context => Exempt(context)
-                ? RateLimitPartition.GetNoLimiter("exempt")
-                : RateLimitPartition.GetTokenBucketLimiter(PartitionKey(context), _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = Math.Max(security.RequestBurst, 1),
-                    TokensPerPeriod = security.RequestsPerSecond,
-                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                    QueueLimit = 0,
-                    AutoReplenishment = true,
-                })));
+            var options = new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = Math.Max(security.RequestBurst, 1),
+                TokensPerPeriod = security.RequestsPerSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            };
+            Func<LimitPartition, RateLimiter> tokenBucket = _ => new TokenBucketRateLimiter(options);
+            limiters.Add(PartitionedRateLimiter.Create<HttpContext, LimitPartition>(context => Exempt(context)
+                ? RateLimitPartition.GetNoLimiter(LimitPartition.Exempt)
+                : new RateLimitPartition<LimitPartition>(LimitPartition.Of(context), tokenBucket)));
         }
 
         if (security.ConcurrentRequests > 0)
         {
-            limiters.Add(PartitionedRateLimiter.Create<HttpContext, string>(context => Exempt(context)
-                ? RateLimitPartition.GetNoLimiter("exempt")
-                : RateLimitPartition.GetConcurrencyLimiter(PartitionKey(context), _ => new ConcurrencyLimiterOptions
-                {
-                    PermitLimit = security.ConcurrentRequests,
-                    QueueLimit = 0,
-                })));
+            var options = new ConcurrencyLimiterOptions { PermitLimit = security.ConcurrentRequests, QueueLimit = 0 };
+            Func<LimitPartition, RateLimiter> concurrency = _ => new ConcurrencyLimiter(options);
+            limiters.Add(PartitionedRateLimiter.Create<HttpContext, LimitPartition>(context => Exempt(context)
+                ? RateLimitPartition.GetNoLimiter(LimitPartition.Exempt)
+                : new RateLimitPartition<LimitPartition>(LimitPartition.Of(context), concurrency)));
         }
 
         return limiters.Count switch
         {
-            0 => PartitionedRateLimiter.Create<HttpContext, string>(_ => RateLimitPartition.GetNoLimiter("none")),
+            0 => PartitionedRateLimiter.Create<HttpContext, LimitPartition>(_ => RateLimitPartition.GetNoLimiter(LimitPartition.Exempt)),
             1 => limiters[0],
             _ => PartitionedRateLimiter.CreateChained([.. limiters]),
         };
@@ -122,12 +126,6 @@ public static class SecurityServices
 
     /// <summary>By design health probes are never limited: a flood must not make a supervisor restart a healthy process.</summary>
     private static bool Exempt(HttpContext context) => context.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal);
-
-    /// <summary>A key's name when one authenticated; otherwise the remote address (authentication off, or a refused key).</summary>
-    private static string PartitionKey(HttpContext context) =>
-        context.User.Identity is { IsAuthenticated: true, AuthenticationType: ApiKeyAuthenticationHandler.SchemeName, Name: { } name }
-            ? "key:" + name
-            : "ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
 
     private static async ValueTask OnRejectedAsync(OnRejectedContext rejected, CancellationToken cancellationToken)
     {

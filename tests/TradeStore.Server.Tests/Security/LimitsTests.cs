@@ -35,6 +35,42 @@ public sealed class LimitsTests
     }
 
     [Fact]
+    public async Task Flood_OneKey_OnlyThatKeyLimitedOtherKeyFromTheSameAddressServed()
+    {
+        using var directory = new TempDirectory();
+        var (floodKey, floodHash) = TradeStore.Core.Security.ApiKeyHash.Generate();
+        var (otherKey, otherHash) = TradeStore.Core.Security.ApiKeyHash.Generate();
+        await using var app = await TestHostFactory.StartAsync(directory.Path, new()
+        {
+            ["TRADESTORE__SECURITY__REQUESTSPERSECOND"] = "1",
+            ["TRADESTORE__SECURITY__REQUESTBURST"] = "3",
+            ["TRADESTORE__SECURITY__APIKEYS__0__NAME"] = "flood",
+            ["TRADESTORE__SECURITY__APIKEYS__0__HASH"] = floodHash,
+            ["TRADESTORE__SECURITY__APIKEYS__0__ROLE"] = "reader",
+            ["TRADESTORE__SECURITY__APIKEYS__1__NAME"] = "other",
+            ["TRADESTORE__SECURITY__APIKEYS__1__HASH"] = otherHash,
+            ["TRADESTORE__SECURITY__APIKEYS__1__ROLE"] = "reader",
+        });
+        var flood = new ApiClient(app.GetTestClient(floodKey));
+
+        var codes = new List<int>();
+        for (var i = 0; i < 20; i++)
+        {
+            codes.Add((await flood.GetAsync("/v1/trades")).Code);
+        }
+
+        Assert.Contains(429, codes);
+        // The same address, another key: its own bucket, full.
+        var other = new ApiClient(app.GetTestClient(otherKey));
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(200, (await other.GetAsync("/v1/trades")).Code);
+        }
+
+        Assert.Equal(429, (await flood.GetAsync("/v1/trades")).Code);
+    }
+
+    [Fact]
     public async Task Concurrency_OneSlot_SecondQueryWhileFirstRuns429()
     {
         using var directory = new TempDirectory();
