@@ -38,12 +38,13 @@ internal sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
     private readonly Dictionary<(string Account, string Symbol), string[]> _positions = [];
 
     /// <summary>
-    /// The script's arguments, about 90 per event: one list reused by every batch and emptied after it. By design: at
-    /// 1,000 events it is a large object, which only a full GC collects, and a new list per batch (growing twice on the way)
-    /// left dead copies that kept every argument string alive through the young GCs: during a catch-up each gen0 GC then
-    /// copied 15-55 MB and paused the server 50-200 ms.
+    /// The arguments of the scripts in flight, one list each (<c>EVAL</c>, the script, no keys, then about 90 arguments
+    /// per event), and the emptied lists of answered ones, reused. By design never an array per batch: at 1,000 events
+    /// that is 1.4 MB, a large object, and during a catch-up those arrays (300 MB in 15 s) set off collections of the
+    /// whole heap. A list is emptied once Redis answered, so its strings do not live on through young GCs either
+    /// (during a catch-up each gen0 GC once copied 15-55 MB and paused the server 50-200 ms).
     /// </summary>
-    private readonly List<RedisValue> _args = [];
+    private readonly Stack<List<object>> _freeArguments = new();
 
     public RedisKeys Keys => keys;
 
@@ -91,17 +92,18 @@ internal sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
 
         var written = new Dictionary<(string, string), string[]>(deltas.Count);
 
-        var args = _args;
-        args.Clear();
+        var args = _freeArguments.TryPop(out var free) ? free : new List<object>(1024);
+        args.Add(ProjectionScripts.ApplyBatch);
+        args.Add(Number(0)); // no KEYS: everything travels in ARGV
         args.Add((string)keys.Checkpoint!);
         args.Add((string)keys.Stream!);
         args.Add(expectedCheckpoint);
         args.Add(events[^1].Seq);
-        args.Add(streamMaxLength);
+        args.Add(Number(streamMaxLength));
         var trades = LatestStates(events);
-        args.Add(trades.Count);
-        args.Add(deltas.Count);
-        args.Add(events.Count);
+        args.Add(Number(trades.Count));
+        args.Add(Number(deltas.Count));
+        args.Add(Number(events.Count));
 
         var stateFields = new List<KeyValuePair<string, string>>[events.Count];
         for (var i = 0; i < events.Count; i++)
@@ -114,7 +116,7 @@ internal sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
             args.Add((string)keys.Trade(state.TradeId)!);
             if (state.Status == TradeStatus.Deleted)
             {
-                args.Add(0);
+                args.Add(Number(0));
                 continue;
             }
 
@@ -150,14 +152,11 @@ internal sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
             AddPairs(args, RedisFormat.EventFields(events[i], stateFields[i]));
         }
 
-        RedisValue[] scriptArgs = [.. args];
-        args.Clear();
-        return new PreparedBatch(events, expectedCheckpoint, scriptArgs, written);
+        return new PreparedBatch(events, expectedCheckpoint, args, written);
     }
 
     /// <summary>Sends a prepared batch's script; several may be in flight, and Redis runs them in the order sent.</summary>
-    public Task<RedisResult> SendAsync(IDatabase database, PreparedBatch batch) =>
-        database.ScriptEvaluateAsync(ProjectionScripts.ApplyBatch, values: batch.Arguments);
+    public Task<RedisResult> SendAsync(IDatabase database, PreparedBatch batch) => database.ExecuteAsync("EVAL", batch.Arguments);
 
     /// <summary>
     /// What the script found, from its answer; call in the order the batches were sent. A batch that did not apply (or
@@ -166,7 +165,7 @@ internal sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
     public ApplyResult Complete(PreparedBatch batch, RedisResult answer)
     {
         var result = (RedisResult[])answer!;
-        batch.Release();
+        _freeArguments.Push(batch.Release());
         var code = (long)result[0];
         if (code == 1)
         {
@@ -198,9 +197,14 @@ internal sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
 
     private static decimal Parse(string value) => value.Length == 0 ? 0m : RedisFormat.ParseDecimal(value);
 
-    private static void AddPairs(List<RedisValue> args, List<KeyValuePair<string, string>> fields)
+    /// <summary>Small counts boxed once: a batch sends two per event.</summary>
+    private static readonly object[] SmallNumbers = [.. Enumerable.Range(0, 256).Select(n => (object)(long)n)];
+
+    private static object Number(long value) => value is >= 0 and < 256 ? SmallNumbers[value] : value;
+
+    private static void AddPairs(List<object> args, List<KeyValuePair<string, string>> fields)
     {
-        args.Add(fields.Count);
+        args.Add(Number(fields.Count));
         foreach (var (name, value) in fields)
         {
             args.Add(name);
@@ -304,7 +308,7 @@ internal sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
 }
 
 /// <summary>One batch's script arguments, built by <see cref="ProjectionWriter.PrepareAsync"/>, with what it will write.</summary>
-internal sealed class PreparedBatch(IReadOnlyList<TradeEvent> events, long expectedCheckpoint, RedisValue[] arguments,
+internal sealed class PreparedBatch(IReadOnlyList<TradeEvent> events, long expectedCheckpoint, List<object> arguments,
     Dictionary<(string Account, string Symbol), string[]> written)
 {
     public IReadOnlyList<TradeEvent> Events { get; } = events;
@@ -314,16 +318,16 @@ internal sealed class PreparedBatch(IReadOnlyList<TradeEvent> events, long expec
 
     public long LastSeq => Events[^1].Seq;
 
-    /// <summary>The script's arguments, about 90 per event (a large object at 1,000 events).</summary>
-    public RedisValue[] Arguments { get; } = arguments;
+    /// <summary>The <c>EVAL</c> command's arguments: the script, its number of keys (none), then about 90 per event.</summary>
+    public List<object> Arguments { get; } = arguments;
 
     /// <summary>The position sums the batch writes if it applies.</summary>
     public IReadOnlyDictionary<(string Account, string Symbol), string[]> Written { get; } = written;
 
-    /// <summary>
-    /// Empties the arguments once Redis answered (never before: a timed-out message may still be sent). By design: the
-    /// array is a large object, which only a full GC collects, and its strings would otherwise stay alive through every
-    /// young GC (during a catch-up each gen0 GC then copied 15-55 MB and paused the server 50-200 ms).
-    /// </summary>
-    public void Release() => Array.Clear(Arguments);
+    /// <summary>Empties the arguments once Redis answered (never before: a timed-out message may still be sent) and hands the list back for reuse.</summary>
+    public List<object> Release()
+    {
+        Arguments.Clear();
+        return Arguments;
+    }
 }
