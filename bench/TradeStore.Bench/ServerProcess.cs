@@ -24,6 +24,9 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public Uri Url { get; }
 
+    /// <summary>The server's process id.</summary>
+    public int Pid => _process.Id;
+
     /// <param name="environment">Extra environment variables for the child (TRADESTORE__X__Y overrides).</param>
     public static async Task<ServerProcess> StartAsync(string dataDirectory, string? configFile, IReadOnlyDictionary<string, string> environment, TextWriter output, CancellationToken cancellationToken)
     {

@@ -52,6 +52,35 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task BenchAlloc_ReadsAndLists_BytesPerRequestFromTheServerAndTheTypesBehindThem()
+    {
+        var json = _work.File("alloc.json");
+
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(
+            ["alloc", "--workload", "read", "--workload", "list", "--requests", "2000", "--warmup", "200", "--seed-trades", "5000", "--top", "5", "--json", json], _work.Path);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Matches(@"read: 2,000 requests \(0 errors\), [\d,]+ bytes allocated per request by the server", output);
+        using var result = JsonDocument.Parse(await File.ReadAllTextAsync(json, TestContext.Current.CancellationToken));
+        var workloads = result.RootElement.EnumerateArray().ToList();
+        Assert.Equal(["read", "list"], workloads.Select(w => w.GetProperty("Workload").GetString()));
+        foreach (var workload in workloads)
+        {
+            Assert.Equal(2_000, workload.GetProperty("Requests").GetInt64());
+            // A request allocates something (Kestrel, routing), and far less than a megabyte.
+            Assert.InRange(workload.GetProperty("BytesPerRequest").GetDouble(), 100, 1_000_000);
+            // The sampled types came from the server's EventPipe session and split those bytes.
+            var types = workload.GetProperty("Types").EnumerateArray().ToList();
+            Assert.InRange(types.Count, 1, 5);
+            Assert.All(types, t => Assert.False(string.IsNullOrEmpty(t.GetProperty("Type").GetString())));
+            Assert.InRange(types.Sum(t => t.GetProperty("Share").GetDouble()), 0.01, 1.0001);
+        }
+
+        // A list of 100 answers far more bytes than one trade: the counts are per workload, not one total.
+        Assert.True(workloads[1].GetProperty("BytesPerRequest").GetDouble() > workloads[0].GetProperty("BytesPerRequest").GetDouble(), output);
+    }
+
+    [Fact]
     public async Task BenchChanges_ShortRun_EveryEventDeliveredAndEverySubscriberConnectedThroughTheThroughputRun()
     {
         var json = _work.File("changes.json");

@@ -26,7 +26,55 @@ public static class BenchCommand
         Changes(),
         FailoverBenchCommand.Create(),
         ClientBenchCommand.Create(),
+        Alloc(),
     };
+
+    private static Command Alloc()
+    {
+        var workload = new Option<string[]>("--workload")
+        {
+            Description = "read: GET /v1/trades/{id}; list: GET /v1/trades?account=…&limit=100; insert: POST /v1/trades. Repeat the option for several; default all three.",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => AllocationBenchmark.AllWorkloads,
+        };
+        workload.AcceptOnlyFromAmong(AllocationBenchmark.AllWorkloads);
+        var requests = new Option<int>("--requests") { Description = "Requests counted per workload.", DefaultValueFactory = _ => 20_000, HelpName = "N" };
+        var warmup = new Option<int>("--warmup") { Description = "Requests sent first, not counted (the JIT compiles the hot paths meanwhile).", DefaultValueFactory = _ => 5_000, HelpName = "N" };
+        var concurrency = new Option<int>("--concurrency") { Description = "Connections, each waiting for its answer.", DefaultValueFactory = _ => 4, HelpName = "C" };
+        var seed = new Option<int>("--seed-trades") { Description = "Trades created first (in 50 accounts x 20 symbols) for the reads and lists.", DefaultValueFactory = _ => 20_000, HelpName = "N" };
+        var top = new Option<int>("--top") { Description = "Types listed per workload.", DefaultValueFactory = _ => 12, HelpName = "K" };
+        var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
+        foreach (var positive in new[] { requests, concurrency, seed, top })
+        {
+            positive.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() < 1)
+                {
+                    result.AddError($"{result.Option.Name} must be 1 or greater.");
+                }
+            });
+        }
+
+        warmup.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 0)
+            {
+                result.AddError("--warmup must be 0 or greater.");
+            }
+        });
+        var command = new Command("alloc", "Bytes the server allocates per request (read, list, insert) and the types that take most of them, against a child serve on a fresh database.")
+        {
+            workload, requests, warmup, concurrency, seed, top, json,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            await AllocationBenchmark.RunAsync(new AllocationBenchmarkOptions(
+                parseResult.GetValue(workload)!, parseResult.GetValue(requests), parseResult.GetValue(warmup), parseResult.GetValue(concurrency),
+                parseResult.GetValue(seed), parseResult.GetValue(top), parseResult.GetValue(json)), parseResult.InvocationConfiguration.Output, cancellationToken);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
 
     private static Command Changes()
     {
