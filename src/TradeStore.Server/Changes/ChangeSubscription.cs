@@ -79,7 +79,10 @@ public sealed class ChangeSubscription : IDisposable
         return false;
     }
 
-    /// <summary>Waits until events are queued (or the subscription lags).</summary>
+    /// <summary>Wakes the stream without events: its heartbeat timer's tick.</summary>
+    public void Poke() => _wake.Writer.TryWrite(true);
+
+    /// <summary>Waits until events are queued, the subscription lags, or <see cref="Poke"/> is called.</summary>
     public ValueTask<bool> WaitAsync(CancellationToken cancellationToken) => _wake.Reader.ReadAsync(cancellationToken);
 
     public void Dispose()

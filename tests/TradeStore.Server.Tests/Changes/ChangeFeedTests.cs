@@ -199,6 +199,44 @@ public sealed class ChangeFeedTests
         }
     }
 
+    [Fact]
+    public async Task Changes_FilteredStreamWhileOtherAccountsAreWritten_StillSendsHeartbeats()
+    {
+        await using var host = await KestrelHost.StartAsync(new() { ["TRADESTORE__CHANGES__HEARTBEATINTERVAL"] = "00:00:00.200" });
+        using var patience = Cancel();
+        using var writing = CancellationTokenSource.CreateLinkedTokenSource(patience.Token);
+        // Commits of ACC-1 wake the stream all the time, and none of them is for it.
+        var writer = WriteAtRateAsync(host, tradesPerSecond: 1000, writing.Token);
+        using var http = host.Client();
+        using var response = await http.GetAsync("/v1/changes?account=ACC-2", HttpCompletionOption.ResponseHeadersRead, patience.Token);
+        using var body = new StreamReader(await response.Content.ReadAsStreamAsync(patience.Token));
+        // Many intervals of silence for this subscriber, whatever the machine's speed.
+        using var enough = CancellationTokenSource.CreateLinkedTokenSource(patience.Token);
+        enough.CancelAfter(TimeSpan.FromSeconds(20));
+
+        var heartbeat = false;
+        try
+        {
+            string? line;
+            while ((line = await body.ReadLineAsync(enough.Token)) is not null)
+            {
+                Assert.DoesNotContain("ACC-1", line);
+                if (line == ": heartbeat")
+                {
+                    heartbeat = true;
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (enough.IsCancellationRequested && !patience.IsCancellationRequested)
+        {
+        }
+
+        await writing.CancelAsync();
+        Assert.True(await writer > 0, "nothing was written meanwhile");
+        Assert.True(heartbeat, "no heartbeat in 20 s while another account's commits kept waking the stream");
+    }
+
     [Theory]
     [InlineData("/v1/changes?fromSeq=0", null, "fromSeq")]
     [InlineData("/v1/changes?fromSeq=abc", null, "fromSeq")]
