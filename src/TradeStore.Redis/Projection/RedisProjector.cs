@@ -431,15 +431,17 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
                 Log.AheadOfJournal(_logger, checkpoint, journalLast);
             }
 
-            Volatile.Write(ref _pausedAt, checkpoint);
-            Volatile.Write(ref _knownCheckpoint, checkpoint);
-            Volatile.Write(ref _lastError, $"Redis checkpoint {checkpoint} is ahead of the journal ({journalLast}); run 'tradestore recover --from redis' or 'tradestore redis rebuild'");
             if (checkpoint > journalLast)
             {
-                // New writes would take seqs Redis holds for other trades (issue 18): refuse them until recovered.
+                // New writes would take seqs Redis holds for other trades (issue 18): refuse them until recovered. By design
+                // before the pause is reported: whoever sees the projector paused finds writes already refused (a test
+                // that wrote the moment it saw the pause once got its write through on a slow machine).
                 _database.WriteHealth.RefuseWrites(new JournalBehindSinksException(journalLast, [new SinkPosition("redis", checkpoint)]).Message);
             }
 
+            Volatile.Write(ref _pausedAt, checkpoint);
+            Volatile.Write(ref _knownCheckpoint, checkpoint);
+            Volatile.Write(ref _lastError, $"Redis checkpoint {checkpoint} is ahead of the journal ({journalLast}); run 'tradestore recover --from redis' or 'tradestore redis rebuild'");
             Volatile.Write(ref _lastErrorTicks, _time.GetUtcNow().UtcTicks);
             return false;
         }
