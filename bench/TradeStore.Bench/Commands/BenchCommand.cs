@@ -44,24 +44,8 @@ public static class BenchCommand
         var seed = new Option<int>("--seed-trades") { Description = "Trades created first (in 50 accounts x 20 symbols) for the reads and lists.", DefaultValueFactory = _ => 20_000, HelpName = "N" };
         var top = new Option<int>("--top") { Description = "Types listed per workload.", DefaultValueFactory = _ => 12, HelpName = "K" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
-        foreach (var positive in new[] { requests, concurrency, seed, top })
-        {
-            positive.Validators.Add(result =>
-            {
-                if (result.GetValueOrDefault<int>() < 1)
-                {
-                    result.AddError($"{result.Option.Name} must be 1 or greater.");
-                }
-            });
-        }
-
-        warmup.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 0)
-            {
-                result.AddError("--warmup must be 0 or greater.");
-            }
-        });
+        OptionRules.AtLeast(1, requests, concurrency, seed, top);
+        OptionRules.AtLeast(0, warmup);
         var command = new Command("alloc", "Bytes the server allocates per request (read, list, insert) and the types that take most of them, against a child serve on a fresh database.")
         {
             workload, requests, warmup, concurrency, seed, top, json,
@@ -92,24 +76,8 @@ public static class BenchCommand
         var concurrency = new Option<int>("--concurrency") { Description = "Closed loop: concurrent batch posters.", DefaultValueFactory = _ => 8, HelpName = "C" };
         var batch = new Option<int>("--batch") { Description = "Trades per POST /v1/trades/batch in the closed loop.", DefaultValueFactory = _ => 250, HelpName = "B" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
-        foreach (var positive in new[] { rate, subscribers, duration, throughput, throughputWarmup, concurrency, batch })
-        {
-            positive.Validators.Add(result =>
-            {
-                if (result.GetValueOrDefault<int>() < 1)
-                {
-                    result.AddError($"{result.Option.Name} must be 1 or greater.");
-                }
-            });
-        }
-
-        warmup.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 0)
-            {
-                result.AddError("--warmup must be 0 or greater.");
-            }
-        });
+        OptionRules.AtLeast(1, rate, subscribers, duration, throughput, throughputWarmup, concurrency, batch);
+        OptionRules.AtLeast(0, warmup);
         var command = new Command("changes", "Change-feed delivery latency (recordedAt → subscriber) at a write rate with N subscribers, and write throughput with N subscribers versus none, against a child serve.")
         {
             rate, subscribers, duration, warmup, throughput, throughputWarmup, concurrency, batch, json,
@@ -141,13 +109,7 @@ public static class BenchCommand
         var baseline = new Option<int>("--baseline-duration") { Description = "Seconds of the one-transaction-per-trade baseline.", DefaultValueFactory = _ => 3, HelpName = "S" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
         var preload = new Option<int>("--preload") { Description = "Trades created before the measured run: the database size it starts from (mixed needs at least 20,000 and takes that many by default).", DefaultValueFactory = _ => 0, HelpName = "N" };
-        preload.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 0)
-            {
-                result.AddError("--preload must be 0 or greater.");
-            }
-        });
+        OptionRules.AtLeast(0, preload);
         var durability = new Option<string>("--durability") { Description = "Storage:Durability for this run: fsync (acknowledge after fdatasync) or os (no fsync).", DefaultValueFactory = _ => "fsync" };
         durability.AcceptOnlyFromAmong("fsync", "os");
         var stateFlush = new Option<int>("--state-flush-ms")
@@ -169,16 +131,7 @@ public static class BenchCommand
                 result.AddError("--apply-interval-ms must be between 0 and 1000.");
             }
         });
-        foreach (var positive in new[] { duration, concurrency, maxBatch, baseline, stateFlush })
-        {
-            positive.Validators.Add(result =>
-            {
-                if (result.GetValueOrDefault<int>() < 1)
-                {
-                    result.AddError($"{result.Option.Name} must be 1 or greater.");
-                }
-            });
-        }
+        OptionRules.AtLeast(1, duration, concurrency, maxBatch, baseline, stateFlush);
 
         rate.Validators.Add(result =>
         {
@@ -215,13 +168,7 @@ public static class BenchCommand
     {
         var duration = new Option<int>("--duration") { Description = "Seconds per candidate and group size.", DefaultValueFactory = _ => 5, HelpName = "S" };
         var groups = new Option<string>("--groups") { Description = "Comma-separated group sizes (events made durable together).", DefaultValueFactory = _ => "1,10,100,1000", HelpName = "N,N" };
-        duration.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 1)
-            {
-                result.AddError("--duration must be 1 or greater.");
-            }
-        });
+        OptionRules.AtLeast(1, duration);
         groups.Validators.Add(result =>
         {
             var text = result.GetValueOrDefault<string>() ?? "";
@@ -245,16 +192,7 @@ public static class BenchCommand
         var trades = new Option<int>("--trades") { Description = "Trades in the database whose state index is loaded.", DefaultValueFactory = _ => 1_000_000, HelpName = "N" };
         var accounts = new Option<int>("--accounts") { Description = "Accounts the trades are spread over (in turn).", DefaultValueFactory = _ => 50, HelpName = "A" };
         var symbols = new Option<int>("--symbols") { Description = "Symbols the trades are spread over (by a hash, so every account trades many).", DefaultValueFactory = _ => 200, HelpName = "S" };
-        foreach (var positive in new[] { trades, accounts, symbols })
-        {
-            positive.Validators.Add(result =>
-            {
-                if (result.GetValueOrDefault<int>() < 1)
-                {
-                    result.AddError($"{result.Option.Name} must be 1 or greater.");
-                }
-            });
-        }
+        OptionRules.AtLeast(1, trades, accounts, symbols);
 
         var command = new Command("index", "Start-up time, memory (bytes per trade with every index) and in-process list and position latency of the state index for N trades.") { trades, accounts, symbols };
         command.SetAction(parseResult =>
@@ -282,16 +220,7 @@ public static class BenchCommand
         {
             Description = "Then run the same load against a bare endpoint in this process (the same HTTP pipeline and JSON work, commands decided in memory, nothing stored) and print the server's rate as a fraction of it.",
         };
-        foreach (var positive in new[] { duration, concurrency, batch, seed })
-        {
-            positive.Validators.Add(result =>
-            {
-                if (result.GetValueOrDefault<int>() < 1)
-                {
-                    result.AddError($"{result.Option.Name} must be 1 or greater.");
-                }
-            });
-        }
+        OptionRules.AtLeast(1, duration, concurrency, batch, seed);
 
         foreach (var optional in new[] { rate, verify })
         {
@@ -401,16 +330,7 @@ public static class BenchCommand
         var duration = new Option<int>("--duration") { Description = "Seconds to drive the engine.", DefaultValueFactory = _ => 60, HelpName = "S" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
         var verbose = new Option<bool>("--verbose") { Description = "Print the sync daemon's log, one line per batch with where its time went." };
-        foreach (var positive in new[] { rate, duration })
-        {
-            positive.Validators.Add(result =>
-            {
-                if (result.GetValueOrDefault<int>() < 1)
-                {
-                    result.AddError($"{result.Option.Name} must be 1 or greater.");
-                }
-            });
-        }
+        OptionRules.AtLeast(1, rate, duration);
 
         var command = new Command("sync",
             "Sync lag (recorded_at to visible in ClickHouse) p50/p99 while the engine runs at --rate, into a temporary database on the configured ClickHouse (ClickHouse:Url).")

@@ -14,16 +14,7 @@ public static class ClientBenchCommand
         var connections = new Option<int>("--connections") { Description = "Concurrent requests (and connections) of the overhead runs.", DefaultValueFactory = _ => 32, HelpName = "C" };
         var duration = new Option<int>("--duration") { Description = "Seconds per overhead run.", DefaultValueFactory = _ => 10, HelpName = "S" };
         var rounds = new Option<int>("--rounds") { Description = "Rounds of each measurement (overhead rounds alternate which side goes first).", DefaultValueFactory = _ => 3, HelpName = "N" };
-        foreach (var positive in new[] { seed, connections, duration, rounds })
-        {
-            positive.Validators.Add(result =>
-            {
-                if (result.GetValueOrDefault<int>() < 1)
-                {
-                    result.AddError($"{result.Option.Name} must be 1 or greater.");
-                }
-            });
-        }
+        OptionRules.AtLeast(1, seed, connections, duration, rounds);
 
         var command = new Command("clients", "Client libraries against a running server: a large query as JSON vs Arrow, and TradeStoreClient's overhead over a bare HttpClient at C connections.")
         {

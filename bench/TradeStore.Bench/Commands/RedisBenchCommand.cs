@@ -21,23 +21,8 @@ public static class RedisBenchCommand
             DefaultValueFactory = _ => 3,
             HelpName = "S",
         };
-        warmup.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() < 0)
-            {
-                result.AddError("--warmup must be 0 or greater.");
-            }
-        });
-        foreach (var positive in new[] { rate, duration, maxBatch })
-        {
-            positive.Validators.Add(result =>
-            {
-                if (result.GetValueOrDefault<int>() < 1)
-                {
-                    result.AddError($"{result.Option.Name} must be 1 or greater.");
-                }
-            });
-        }
+        OptionRules.AtLeast(0, warmup);
+        OptionRules.AtLeast(1, rate, duration, maxBatch);
 
         var command = new Command("redis",
             "Projection lag (commit to visible in Redis, p50/p99) of the Redis projector while the engine takes N trades/s, on a fresh temporary database " +
