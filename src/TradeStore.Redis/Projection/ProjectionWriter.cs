@@ -30,6 +30,9 @@ internal readonly record struct ApplyResult(ApplyOutcome Outcome, long Checkpoin
 /// </summary>
 internal sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
 {
+    /// <summary>Small counts boxed once: a batch sends two per event.</summary>
+    private static readonly object[] SmallNumbers = [.. Enumerable.Range(0, 256).Select(n => (object)(long)n)];
+
     /// <summary>
     /// The position sums this writer last wrote. By design a cache only saves the read round trip: the script
     /// still compares every sum with Redis, and any outcome but <see cref="ApplyOutcome.Applied"/> (or a failure)
@@ -200,9 +203,6 @@ internal sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
     public void Abandon() => _positions.Clear();
 
     private static decimal Parse(string value) => value.Length == 0 ? 0m : RedisFormat.ParseDecimal(value);
-
-    /// <summary>Small counts boxed once: a batch sends two per event.</summary>
-    private static readonly object[] SmallNumbers = [.. Enumerable.Range(0, 256).Select(n => (object)(long)n)];
 
     private static object Number(long value) => value is >= 0 and < 256 ? SmallNumbers[value] : value;
 

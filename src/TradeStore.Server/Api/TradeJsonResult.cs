@@ -22,14 +22,11 @@ public sealed class TradeJsonResult : IResult, IStatusCodeHttpResult, IContentTy
 
     private readonly Trade? _trade;
     private readonly TradePage? _page;
+    private readonly int _status;
 
-    private TradeJsonResult(Trade? trade, TradePage? page, int status)
-    {
-        (_trade, _page) = (trade, page);
-        StatusCode = status;
-    }
+    private TradeJsonResult(Trade? trade, TradePage? page, int status) => (_trade, _page, _status) = (trade, page, status);
 
-    public int? StatusCode { get; }
+    public int? StatusCode => _status;
 
     public string ContentType => JsonContentType;
 
@@ -42,7 +39,7 @@ public sealed class TradeJsonResult : IResult, IStatusCodeHttpResult, IContentTy
     public Task ExecuteAsync(HttpContext httpContext)
     {
         var response = httpContext.Response;
-        response.StatusCode = StatusCode!.Value;
+        response.StatusCode = _status;
         response.ContentType = JsonContentType;
         var json = t_json ??= new Utf8JsonWriter(Detached, TradeJson.WriterOptions);
         json.Reset(response.BodyWriter);
