@@ -49,7 +49,7 @@ public sealed partial class ClusterOptions : IValidatableObject
 
     /// <summary>
     /// Least time between two DuckDB commits on a follower, in place of <c>Engine:ApplyInterval</c>. A follower's DuckDB
-    /// serves only <c>POST /v1/query</c>, history and the offline tools (each of which cuts the wait short), while every
+    /// serves only <c>POST /v1/query</c>, history and the offline tools (a query cuts the wait short), while every
     /// DuckDB commit costs about 2 ms of CPU and an fsync taken from the leader's writes on shared hardware. A node that
     /// becomes leader goes back to <c>Engine:ApplyInterval</c>.
     /// </summary>

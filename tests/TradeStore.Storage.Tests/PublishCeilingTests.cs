@@ -66,6 +66,29 @@ public sealed class PublishCeilingTests
         Assert.Equal(2, log.LastSeq);
     }
 
+    [Fact]
+    public async Task History_EventsDuckDbDoesNotHoldYet_ReadFromTheWaitingEventsWithoutWaitingForDuckDb()
+    {
+        var replication = new DrivenReplication();
+        await using var harness = EngineHarness.StartLeader(replication, new EventRecorder());
+        Assert.True((await SubmitAnswered(harness, replication, Create("T1"), 1, true)).Succeeded);
+        Assert.True(harness.Engine.WaitApplied(1, TimeSpan.FromSeconds(30)));
+
+        // The fill and the cancel are acknowledged to the index but held out of DuckDB (the followers have not answered).
+        _ = harness.Submit(new FillTrade("T1", 4, 1)).AsTask();
+        await Eventually.TrueAsync(() => replication.IsWaiting(2), TimeSpan.FromSeconds(10), () => "no wait for seq 2");
+        _ = harness.Submit(new CancelTrade("T1")).AsTask();
+        await Eventually.TrueAsync(() => replication.IsWaiting(3), TimeSpan.FromSeconds(10), () => "no wait for seq 3");
+
+        var history = harness.Queries.GetHistory("T1");
+
+        Assert.Equal([1L, 2L, 3L], history.Select(e => e.Seq));
+        Assert.Equal([TradeEventType.Create, TradeEventType.Fill, TradeEventType.Cancel], history.Select(e => e.Type));
+        Assert.Equal(harness.Queries.GetTrade("T1")!.Version, history[^1].Version);
+        Assert.Equal(1, harness.Engine.AppliedSeq);
+        Assert.Equal(1, harness.Scalar("SELECT count(*) FROM trade_events"));
+    }
+
     private static CreateTrade Create(string id) => new(id, "ACC", "SYM", Side.Buy, 10, 1);
 
     private static async Task<CommandResult> SubmitAnswered(EngineHarness harness, DrivenReplication replication, TradeCommand command, long seq, bool replicated)

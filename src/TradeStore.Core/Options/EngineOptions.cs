@@ -45,7 +45,7 @@ public sealed class EngineOptions
     /// Least time between two DuckDB commits of the applier, which brings <c>trade_events</c> up to date behind the journal
     /// log. A DuckDB commit costs about 2 ms of CPU whatever its size, so spacing them leaves that CPU to the
     /// acknowledgements. Reads never wait for it (they are served from memory), and a caller that needs DuckDB current
-    /// (<c>POST /v1/query</c>, a history read, a flush) cuts the wait short. Redis, ClickHouse and the change feed do not
+    /// (<c>POST /v1/query</c>, a flush) cuts the wait short. Redis, ClickHouse and the change feed do not
     /// wait for DuckDB (they are told by the publisher and read what DuckDB lacks from memory), so it adds nothing to
     /// their lag.
     /// </summary>

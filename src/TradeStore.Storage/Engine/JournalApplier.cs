@@ -148,6 +148,30 @@ internal sealed class JournalApplier : IDisposable
     }
 
     /// <summary>
+    /// Adds to <paramref name="events"/> the events of <paramref name="tradeId"/> that DuckDB does not hold yet, oldest
+    /// first, and returns the seq DuckDB holds, both taken at one moment: DuckDB's rows up to that seq and these are the
+    /// trade's whole acknowledged history. Walks every waiting batch under the lock, so it is for a read that cannot wait.
+    /// </summary>
+    public long UnappliedOf(string tradeId, List<TradeEvent> events)
+    {
+        lock (_gate)
+        {
+            foreach (var batch in _inFlight.Concat(_queue))
+            {
+                foreach (var e in batch.Events)
+                {
+                    if (e.TradeId == tradeId)
+                    {
+                        events.Add(e);
+                    }
+                }
+            }
+
+            return _appliedSeq;
+        }
+    }
+
+    /// <summary>
     /// Adds to <paramref name="batches"/> the batches DuckDB does not hold yet that hold events after
     /// <paramref name="afterSeq"/>, oldest first, until they hold <paramref name="limit"/> such events, and returns the
     /// seq DuckDB holds, both taken at one moment: DuckDB up to that seq and the batches not yet applied are the whole

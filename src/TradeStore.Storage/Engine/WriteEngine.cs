@@ -75,7 +75,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     private JournalPublisher? _publisher;
     private TradeStateFlusher? _flusher;
 
-    /// <summary>How long a flush or a history read waits for DuckDB to hold an acknowledged seq.</summary>
+    /// <summary>How long a flush or a read of DuckDB waits for DuckDB to hold an acknowledged seq.</summary>
     private static readonly TimeSpan ApplyWait = TimeSpan.FromSeconds(5);
 
     public WriteEngine(
@@ -134,6 +134,12 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The events of <paramref name="tradeId"/> acknowledged but not yet in DuckDB (added to <paramref name="events"/>,
+    /// oldest first) and the seq DuckDB holds, taken at one moment (<see cref="JournalApplier.UnappliedOf"/>).
+    /// </summary>
+    internal long UnappliedOf(string tradeId, List<TradeEvent> events) => _applier is { } applier ? applier.UnappliedOf(tradeId, events) : LastSeq;
+
     /// <summary>Waits up to a few seconds until DuckDB holds <paramref name="seq"/>; <see langword="false"/> if it did not get there.</summary>
     internal bool WaitApplied(long seq) => WaitApplied(seq, ApplyWait);
 
@@ -146,7 +152,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     /// <summary>
     /// <see cref="WaitApplied(long, TimeSpan)"/> for a request: at once when DuckDB holds <paramref name="seq"/>,
     /// otherwise on a pool thread, so the caller's thread is not held. The wait cuts <see cref="EngineOptions.ApplyInterval"/>
-    /// short; without <paramref name="timeout"/> it lasts at most the few seconds a history read waits.
+    /// short; without <paramref name="timeout"/> it lasts at most a few seconds.
     /// </summary>
     public Task<bool> WaitAppliedAsync(long seq, TimeSpan? timeout = null) =>
         AppliedSeq >= seq ? Task.FromResult(true) : Task.Run(() => WaitApplied(seq, timeout ?? ApplyWait));
