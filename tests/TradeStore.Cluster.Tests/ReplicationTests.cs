@@ -87,7 +87,9 @@ public sealed class ReplicationTests
         try
         {
             using var refused = await http.PostAsync($"{a.Url}/v1/trades", NodeProcess.Trade("Y-2"), ct);
-            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.True(refused.StatusCode == HttpStatusCode.ServiceUnavailable,
+                $"Y-2 with b stopped: {(int)refused.StatusCode} {await refused.Content.ReadAsStringAsync(ct)} (seq {(refused.Headers.TryGetValues("TradeStore-Seq", out var seqs) ? seqs.First() : "none")})\n" +
+                $"--- a:\n{a.Process.Output}\n--- b:\n{b.Process.Output}");
             var problem = await refused.Content.ReadFromJsonAsync<JsonElement>(ct);
             Assert.Equal("urn:tradestore:problem:replication-unavailable", problem.GetProperty("type").GetString());
         }

@@ -67,6 +67,27 @@ public sealed class PublishCeilingTests
     }
 
     [Fact]
+    public async Task Retry_OfAWriteRefusedForReplication_AcknowledgedOnlyOnceFollowersHoldIt()
+    {
+        var replication = new DrivenReplication();
+        await using var harness = EngineHarness.StartLeader(replication, new EventRecorder());
+        var create = new CreateTrade("T1", "ACC", "SYM", Side.Buy, 10, 1, IdempotencyKey: "k-1");
+        var refused = await SubmitAnswered(harness, replication, create, 1, false);
+        Assert.Equal(CommandErrorKind.ReplicationUnavailable, refused.Error!.Kind);
+
+        // The retry finds the write in the log, but the followers still do not hold it: refused again, not replayed.
+        var retried = await harness.Submit(create);
+        Assert.Equal(CommandErrorKind.ReplicationUnavailable, retried.Error?.Kind);
+
+        // A later write the followers acknowledge covers seq 1 too; the retry is then the write's acknowledgement.
+        Assert.True((await SubmitAnswered(harness, replication, Create("T2"), 2, true)).Succeeded);
+        var replayed = await harness.Submit(create);
+        Assert.True(replayed.Succeeded);
+        Assert.True(replayed.Replayed);
+        Assert.Equal(1, replayed.Trade!.LastSeq);
+    }
+
+    [Fact]
     public async Task History_EventsDuckDbDoesNotHoldYet_ReadFromTheWaitingEventsWithoutWaitingForDuckDb()
     {
         var replication = new DrivenReplication();

@@ -614,6 +614,17 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                 }
             }
         }
+        else if (decision.ReplayedUnreplicated > 0 && Replication is { } replaying)
+        {
+            // Only replays of writes the followers have not acknowledged: they wait for them as the writes did.
+            var replayed = decision.ReplayedUnreplicated;
+            Pending[] waiting = [.. batch];
+            var results = decision.Results;
+            var depends = decision.DependsOnBatch;
+            replaying.WaitReplicatedAsync(replayed, replaying.Term).ContinueWith(t => CompleteReplicated(waiting, results, depends, replayed, t.IsCompletedSuccessfully && t.Result),
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return;
+        }
 
         Complete(batch, decision.Results);
     }
@@ -837,6 +848,13 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                 if (record.TradeId is not null && Replayed(record) is { } earlier)
                 {
                     decision.Results[i] = CommandResult.Replay(earlier);
+                    if (Replication is not null && earlier.LastSeq > Interlocked.Read(ref _publishable))
+                    {
+                        // A retry of a write answered replication-unavailable: it is acknowledged only once followers hold it.
+                        decision.DependsOnBatch[i] = true;
+                        decision.ReplayedUnreplicated = Math.Max(decision.ReplayedUnreplicated, earlier.LastSeq);
+                    }
+
                     continue;
                 }
             }
@@ -956,8 +974,14 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     {
         public CommandResult[] Results { get; } = new CommandResult[size];
 
-        /// <summary>Whether a result stands only if the batch commits (applied, or replaying a key applied in this batch).</summary>
+        /// <summary>
+        /// Whether a result stands only if the batch commits and is replicated (applied, replaying a key applied in this
+        /// batch, or replaying an earlier write the followers have not acknowledged yet).
+        /// </summary>
         public bool[] DependsOnBatch { get; } = new bool[size];
+
+        /// <summary>The highest seq of an earlier write replayed here that was not yet replicated (0 when none).</summary>
+        public long ReplayedUnreplicated { get; set; }
 
         public List<TradeEvent> Events { get; } = new(size);
 
