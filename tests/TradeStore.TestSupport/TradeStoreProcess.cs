@@ -15,6 +15,26 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly Lock _outputLock = new();
 
+    private const int SigInt = 2;
+    private const nint SigIgn = 1;
+    private const nint SigDfl = 0;
+
+    /// <summary>
+    /// A test run started in the background by a non-interactive shell (<c>bash .ci/run &amp;</c>, nohup) inherits SIGINT
+    /// ignored, as POSIX has such shells do, and every child would too: a .NET program keeps an inherited SIG_IGN, so
+    /// the tests that stop a child with SIGINT (Ctrl-C) waited for an exit that never came. The children get the default
+    /// disposition back, as from an interactive shell; a handler this process installed is left alone.
+    /// </summary>
+    static unsafe TradeStoreProcess()
+    {
+        // struct sigaction starts with the handler; 256 bytes hold all of it on every Linux ABI.
+        var current = stackalloc nint[32];
+        if (QuerySignalAction(SigInt, null, current) == 0 && current[0] == SigIgn)
+        {
+            SetSignalHandler(SigInt, SigDfl);
+        }
+    }
+
     private TradeStoreProcess(Process process)
     {
         _process = process;
@@ -234,4 +254,10 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "signal")]
+    private static partial nint SetSignalHandler(int signal, nint handler);
+
+    [LibraryImport("libc", EntryPoint = "sigaction")]
+    private static unsafe partial int QuerySignalAction(int signal, void* action, void* previous);
 }
