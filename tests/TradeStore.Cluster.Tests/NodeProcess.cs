@@ -70,7 +70,18 @@ internal sealed class NodeProcess : IAsyncDisposable
     /// <summary><c>GET /v1/cluster</c> as this node answers it.</summary>
     public async Task<ClusterStatus> ClusterAsync(HttpClient http)
     {
-        using var response = await http.GetAsync($"{Url}/v1/cluster", TestContext.Current.CancellationToken);
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.GetAsync($"{Url}/v1/cluster", TestContext.Current.CancellationToken);
+        }
+        catch (HttpRequestException ex)
+        {
+            var state = Process.HasExited ? $"it exited with code {Process.ExitCode}" : "it is still running";
+            throw new HttpRequestException($"GET /v1/cluster on {Name} ({Url}) failed: {ex.Message}; {state}. Its output:\n{Process.Output}", ex);
+        }
+
+        using var answered = response;
         Assert.True(response.IsSuccessStatusCode, $"GET /v1/cluster on {Name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
         return (await response.Content.ReadFromJsonAsync(ClusterJson.Default.ClusterStatus, TestContext.Current.CancellationToken))!;
     }
