@@ -8,10 +8,14 @@ servers_log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
 
 port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Below the kernel's ephemeral range (net.ipv4.ip_local_port_range), where outgoing connections take their local
+# ports: one of them could otherwise take a server's port between this check and the server's bind.
 free_port() {
-  local port
+  local port low
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+  if [ "${low:-0}" -le 21000 ]; then low=32768; fi
   for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 30000))
+    port=$((20000 + RANDOM % (low - 20000)))
     if port_is_free "$port"; then echo "$port"; return 0; fi
   done
   return 1
