@@ -1,3 +1,4 @@
+using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
 
 namespace TradeStore.Storage.Tests;
@@ -30,6 +31,38 @@ public sealed class TradeQueriesTests
         while (cursor is not null);
 
         Assert.Equal(Enumerable.Range(0, 30).Select(i => $"T{i:D2}"), seen.Select(t => t.TradeId));
+    }
+
+    [Fact]
+    public async Task GetHistory_WhileAmendsAreAppliedToDuckDb_EveryVersionOnceInOrderAndNoneOlderThanTheTrade()
+    {
+        // A short interval moves the seam between DuckDB and the applier's queue many times during the reads.
+        await using var harness = EngineHarness.Start(new EngineOptions { ApplyInterval = TimeSpan.FromMilliseconds(2) });
+        await harness.Submit(new CreateTrade("H1", "ACC", "SYM", Side.Buy, 1_000_000, 1));
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(async () =>
+        {
+            for (var price = 2; !stop.IsCancellationRequested; price++)
+            {
+                var current = harness.Queries.GetTrade("H1")!;
+                Assert.True((await harness.Submit(new AmendTrade("H1", current.Version, Price: price))).Succeeded);
+            }
+        }, TestContext.Current.CancellationToken);
+
+        var reads = 0;
+        for (; reads < 2_000 && !writer.IsCompleted; reads++)
+        {
+            var before = harness.Queries.GetTrade("H1")!.Version;
+            var history = harness.Queries.GetHistory("H1");
+            Assert.Equal(Enumerable.Range(1, history.Count).Select(v => (long)v), history.Select(e => e.Version));
+            Assert.True(history[^1].Version >= before, $"read {reads}: history ends at version {history[^1].Version}, the trade was at {before} before the read");
+            Assert.True(history.Zip(history.Skip(1)).All(p => p.First.Seq < p.Second.Seq));
+        }
+
+        await stop.CancelAsync();
+        await writer;
+        Assert.Equal(2_000, reads);
+        Assert.True(harness.Engine.AppliedSeq > 1, "DuckDB never caught up during the reads");
     }
 
     [Fact]
