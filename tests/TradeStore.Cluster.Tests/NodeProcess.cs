@@ -86,6 +86,29 @@ internal sealed class NodeProcess : IAsyncDisposable
         return (await response.Content.ReadFromJsonAsync(ClusterJson.Default.ClusterStatus, TestContext.Current.CancellationToken))!;
     }
 
+    /// <summary>
+    /// <c>POST /v1/trades</c> of <see cref="Trade"/> on this node, sent again while it answers <c>503 no-leader</c> (a
+    /// leadership change: nothing was applied), as a client that honours <c>Retry-After</c> does, for at most 30 s. On a
+    /// machine busy with other tests a leader can miss its lease renewals and step down for a moment.
+    /// </summary>
+    public async Task<HttpResponseMessage> CreateTradeAsync(HttpClient http, string tradeId)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var answer = await http.PostAsync($"{Url}/v1/trades", Trade(tradeId), TestContext.Current.CancellationToken);
+            if (answer.StatusCode != System.Net.HttpStatusCode.ServiceUnavailable || DateTime.UtcNow > deadline
+                || !(await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).Contains("urn:tradestore:problem:no-leader", StringComparison.Ordinal))
+            {
+                return answer;
+            }
+
+            var wait = answer.Headers.RetryAfter?.Delta ?? TimeSpan.FromMilliseconds(250);
+            answer.Dispose();
+            await Task.Delay(wait < TimeSpan.FromSeconds(2) ? wait : TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        }
+    }
+
     public static StringContent Trade(string tradeId) => new(JsonSerializer.Serialize(new Dictionary<string, object>
     {
         ["tradeId"] = tradeId,

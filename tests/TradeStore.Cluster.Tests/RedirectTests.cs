@@ -41,7 +41,7 @@ public sealed class RedirectTests
         using var http = new HttpClient();
         await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Leader == "a", Timeout, "a leads");
         await using var b = await NodeProcess.StartAsync("b", _prefix);
-        using var created = await http.PostAsync($"{a.Url}/v1/trades", NodeProcess.Trade("S-1"), TestContext.Current.CancellationToken);
+        using var created = await a.CreateTradeAsync(http, "S-1");
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
 
         // b replicates the write; once both registered it, the status is stable for the comparison with the command.
@@ -87,7 +87,7 @@ public sealed class RedirectTests
         Assert.False(onB.ContainsKey("tradestore_replication_follower_lag"), "a follower reports no followers");
 
         // After a write on the leader, the leader reports b as a follower that holds it (lag 0).
-        Assert.Equal(HttpStatusCode.Created, (await http.PostAsync($"{a.Url}/v1/trades", NodeProcess.Trade("M-2"), TestContext.Current.CancellationToken)).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await a.CreateTradeAsync(http, "M-2")).StatusCode);
         await Eventually.MatchAsync(async () => PrometheusText.Parse(await http.GetStringAsync($"{a.Url}/metrics", TestContext.Current.CancellationToken)),
             m => m.TryGetValue("tradestore_replication_follower_lag", out var lag) && lag.Samples.Any(s => s.Labels["follower"] == "b" && s.Value == 0),
             Timeout, "a reports follower b with lag 0");

@@ -73,7 +73,7 @@ public sealed class RejoinTests
 
     private static async Task PostAsync(HttpClient http, NodeProcess node, string id)
     {
-        using var answer = await http.PostAsync($"{node.Url}/v1/trades", NodeProcess.Trade(id), TestContext.Current.CancellationToken);
+        using var answer = await node.CreateTradeAsync(http, id);
         Assert.True(answer.StatusCode == HttpStatusCode.Created, $"{id} on {node.Name}: {(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
     }
 

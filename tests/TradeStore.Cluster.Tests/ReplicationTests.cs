@@ -166,7 +166,7 @@ public sealed class ReplicationTests
         var last = 0L;
         foreach (var chunk in Enumerable.Range(from, count).Chunk(8))
         {
-            var answers = await Task.WhenAll(chunk.Select(i => http.PostAsync($"{node.Url}/v1/trades", NodeProcess.Trade($"{prefix}-{i}"), TestContext.Current.CancellationToken)));
+            var answers = await Task.WhenAll(chunk.Select(i => node.CreateTradeAsync(http, $"{prefix}-{i}")));
             foreach (var answer in answers)
             {
                 using (answer)
