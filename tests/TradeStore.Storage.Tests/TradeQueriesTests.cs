@@ -49,8 +49,10 @@ public sealed class TradeQueriesTests
             }
         }, TestContext.Current.CancellationToken);
 
+        // Reads go on until DuckDB has applied a good part of the amends, so they straddle many applies.
         var reads = 0;
-        for (; reads < 2_000 && !writer.IsCompleted; reads++)
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        for (; (reads < 2_000 || harness.Engine.AppliedSeq < 200) && !writer.IsCompleted && DateTime.UtcNow < deadline; reads++)
         {
             var before = harness.Queries.GetTrade("H1")!.Version;
             var history = harness.Queries.GetHistory("H1");
@@ -61,8 +63,7 @@ public sealed class TradeQueriesTests
 
         await stop.CancelAsync();
         await writer;
-        Assert.Equal(2_000, reads);
-        Assert.True(harness.Engine.AppliedSeq > 1, "DuckDB never caught up during the reads");
+        Assert.True(reads >= 2_000 && harness.Engine.AppliedSeq >= 200, $"{reads} reads, DuckDB at seq {harness.Engine.AppliedSeq} after 60 s");
     }
 
     [Fact]

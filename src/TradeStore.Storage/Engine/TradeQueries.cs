@@ -39,6 +39,12 @@ public sealed class TradeQueries(DuckDbDatabase database, StateIndex index, Writ
             return _journal.ReadTrade(tradeId);
         }
 
+        if (waiting.Count > 0 && waiting[0].Version == 1)
+        {
+            // Created after what DuckDB holds: its whole history is in memory, and DuckDB is not asked at all.
+            return waiting;
+        }
+
         var history = _journal.ReadTrade(tradeId);
         history.RemoveAll(e => e.Seq > applied);
         history.AddRange(waiting);

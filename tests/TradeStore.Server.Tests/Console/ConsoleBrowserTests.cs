@@ -115,9 +115,25 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         // Live rows and a filled sparkline for the picture.
         await host.CreateAsync("L-", 1, 25, account: "DESK-3", symbol: "NVDA");
         await page.WaitForFunctionAsync("() => document.querySelectorAll('#feed-rows tr').length >= 25");
-        await page.WaitForFunctionAsync("() => document.getElementById('ack-p99').textContent !== '–'");
-        Directory.CreateDirectory(Path.GetDirectoryName(ScreenshotPath)!);
-        await page.ScreenshotAsync(ScreenshotPath, new ScreenshotOptions { FullPage = false });
+        // The p99 is of the writes between two /metrics polls (2 s apart), '–' when there were none: keep writing until
+        // a pair of polls holds some (on a busy machine the 25 above can all fall before one poll and none after).
+        using (var writing = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken))
+        {
+            var writer = Task.Run(async () =>
+            {
+                for (var i = 1; !writing.IsCancellationRequested; i++)
+                {
+                    await host.CreateAsync("W-", i, 1, account: "DESK-3", symbol: "NVDA");
+                    await Task.Delay(200, CancellationToken.None);
+                }
+            }, CancellationToken.None);
+            await page.WaitForFunctionAsync("() => document.getElementById('ack-p99').textContent !== '–'");
+            Directory.CreateDirectory(Path.GetDirectoryName(ScreenshotPath)!);
+            await page.ScreenshotAsync(ScreenshotPath, new ScreenshotOptions { FullPage = false });
+            await writing.CancelAsync();
+            await writer;
+        }
+
         Assert.True(new FileInfo(ScreenshotPath).Length > 10_000);
         Assert.Empty(_errors);
     }
