@@ -143,6 +143,50 @@ public sealed class MetricsEndpointTests : IDisposable
     }
 
     [Fact]
+    public async Task Metrics_TwoHostsInOneProcess_EachExportsItsOwnWritesOnly_AlsoAfterTheOtherStops()
+    {
+        using var otherData = new TempDirectory("metrics-other");
+        var other = await TestHostFactory.StartAsync(otherData.Path);
+        await using var app = await TestHostFactory.StartAsync(_data.Path);
+        using var client = app.GetTestClient();
+        var api = new ApiClient(client);
+        var otherApi = new ApiClient(other.GetTestClient());
+        for (var i = 1; i <= 3; i++)
+        {
+            Assert.Equal(201, (await otherApi.CreateAsync($"OTHER-{i}")).Code);
+        }
+
+        for (var i = 1; i <= 5; i++)
+        {
+            Assert.Equal(201, (await api.CreateAsync($"OWN-{i}")).Code);
+        }
+
+        var whileBothRun = await WritesAsync(client);
+        await other.DisposeAsync();
+        for (var i = 6; i <= 7; i++)
+        {
+            Assert.Equal(201, (await api.CreateAsync($"OWN-{i}")).Code);
+        }
+
+        var afterTheOtherStopped = await WritesAsync(client);
+
+        // The other host's 3 writes are not counted here, and its stopping does not take this host's series away.
+        Assert.Equal((5, 5), whileBothRun);
+        Assert.Equal((7, 7), afterTheOtherStopped);
+    }
+
+    /// <summary>Applied commands and acknowledgement-latency observations in this host's <c>/metrics</c>.</summary>
+    private static async Task<(double Applied, double Acknowledged)> WritesAsync(HttpClient client)
+    {
+        var families = PrometheusText.Parse(await client.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
+        var applied = families.GetValueOrDefault("tradestore_write_commands_total")?.Samples
+            .Where(s => s.Labels.GetValueOrDefault("outcome") == "applied").Sum(s => s.Value) ?? 0;
+        var acknowledged = families.GetValueOrDefault("tradestore_write_ack_latency_seconds")?.Samples
+            .Where(s => s.Name.EndsWith("_count", StringComparison.Ordinal)).Sum(s => s.Value) ?? 0;
+        return (applied, acknowledged);
+    }
+
+    [Fact]
     public async Task Metrics_Disabled_NotFound()
     {
         await using var app = await TestHostFactory.StartAsync(_data.Path, new() { ["TRADESTORE__SERVER__METRICSENABLED"] = "false" });

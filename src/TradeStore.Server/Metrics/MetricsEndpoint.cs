@@ -44,18 +44,27 @@ public static class MetricsEndpoint
             options.Delay = TimeSpan.FromSeconds(1);
             options.Period = HealthPeriod;
         });
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter([.. Meters])
-            .AddInstrumentation(provider => provider.GetRequiredService<ProcessMetrics>())
-            .AddView(DefaultSecondsBuckets)
-            .AddPrometheusExporter(options =>
+        services.AddOpenTelemetry().WithMetrics(metrics =>
+        {
+            metrics
+                .AddMeter([.. Meters])
+                .AddInstrumentation(provider => provider.GetRequiredService<ProcessMetrics>())
+                .AddPrometheusExporter(options =>
+                {
+                    // Every scrape sees the values of that moment (the 300 ms default cache would answer older ones).
+                    options.ScrapeResponseCacheDurationMilliseconds = 0;
+                    // The names and labels Prometheus rules and dashboards read: no otel_scope_* labels, no target_info.
+                    options.ScopeInfoEnabled = false;
+                    options.TargetInfoEnabled = false;
+                });
+
+            // The view needs this host's meter factory, known once the service provider is built.
+            ((IDeferredMeterProviderBuilder)metrics).Configure((provider, builder) =>
             {
-                // Every scrape sees the values of that moment (the 300 ms default cache would answer older ones).
-                options.ScrapeResponseCacheDurationMilliseconds = 0;
-                // The names and labels Prometheus rules and dashboards read: no otel_scope_* labels, no target_info.
-                options.ScopeInfoEnabled = false;
-                options.TargetInfoEnabled = false;
-            }));
+                var ownFactory = provider.GetRequiredService<IMeterFactory>();
+                builder.AddView(instrument => StreamOf(instrument, ownFactory));
+            });
+        });
     }
 
     public static void Map(WebApplication app, TradeStoreSettings settings)
@@ -66,7 +75,23 @@ public static class MetricsEndpoint
         }
     }
 
-    /// <summary>Sub-second buckets for a histogram in seconds without advice; <see langword="null"/> leaves the rest alone.</summary>
+    /// <summary>
+    /// How one instrument is exported. A listener hears every meter of the process that bears a subscribed name, so an
+    /// instrument of a meter that another host's <see cref="IMeterFactory"/> created (a second host in the same process:
+    /// tests, benchmarks) is dropped: it would otherwise merge into this host's series of the same name, and take them
+    /// away with it when that host stops. Meters created without a factory (<c>System.Runtime</c>) belong to all.
+    /// A histogram in seconds without advice gets sub-second buckets; <see langword="null"/> leaves the rest alone.
+    /// </summary>
+    private static MetricStreamConfiguration? StreamOf(Instrument instrument, IMeterFactory ownFactory)
+    {
+        if (instrument.Meter.Scope is IMeterFactory factory && !ReferenceEquals(factory, ownFactory))
+        {
+            return MetricStreamConfiguration.Drop;
+        }
+
+        return DefaultSecondsBuckets(instrument);
+    }
+
     private static MetricStreamConfiguration? DefaultSecondsBuckets(Instrument instrument) =>
         instrument is Histogram<double> { Unit: "s", Advice.HistogramBucketBoundaries: null } or Histogram<double> { Unit: "s", Advice: null }
             ? new ExplicitBucketHistogramConfiguration { Boundaries = SecondsBuckets }
