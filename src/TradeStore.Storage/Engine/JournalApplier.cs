@@ -132,18 +132,7 @@ internal sealed class JournalApplier : IDisposable
     {
         lock (_gate)
         {
-            foreach (var batch in _inFlight.Concat(_queue))
-            {
-                foreach (var e in batch.Events)
-                {
-                    if (e.Version == version && e.TradeId == tradeId)
-                    {
-                        return e;
-                    }
-                }
-            }
-
-            return null;
+            return Waiting().FirstOrDefault(e => e.Version == version && e.TradeId == tradeId);
         }
     }
 
@@ -156,20 +145,13 @@ internal sealed class JournalApplier : IDisposable
     {
         lock (_gate)
         {
-            foreach (var batch in _inFlight.Concat(_queue))
-            {
-                foreach (var e in batch.Events)
-                {
-                    if (e.TradeId == tradeId)
-                    {
-                        events.Add(e);
-                    }
-                }
-            }
-
+            events.AddRange(Waiting().Where(e => e.TradeId == tradeId));
             return _appliedSeq;
         }
     }
+
+    /// <summary>The events DuckDB does not hold yet, oldest first: the batch being applied, then the queue. Under <c>_gate</c>.</summary>
+    private IEnumerable<TradeEvent> Waiting() => _inFlight.Concat(_queue).SelectMany(batch => batch.Events);
 
     /// <summary>
     /// Adds to <paramref name="batches"/> the batches DuckDB does not hold yet that hold events after

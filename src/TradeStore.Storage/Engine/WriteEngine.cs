@@ -604,12 +604,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                 SeqMoved();
                 if (!replicated)
                 {
-                    // By design the writer does not wait: the next group is appended (and streamed) meanwhile.
-                    Pending[] waiting = [.. batch];
-                    var results = decision.Results;
-                    var depends = decision.DependsOnBatch;
-                    wait.ContinueWith(t => CompleteReplicated(waiting, results, depends, last, t.IsCompletedSuccessfully && t.Result), CancellationToken.None,
-                        TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    CompleteWhenReplicated(wait, batch, decision, last);
                     return;
                 }
             }
@@ -618,15 +613,24 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         {
             // Only replays of writes the followers have not acknowledged: they wait for them as the writes did.
             var replayed = decision.ReplayedUnreplicated;
-            Pending[] waiting = [.. batch];
-            var results = decision.Results;
-            var depends = decision.DependsOnBatch;
-            replaying.WaitReplicatedAsync(replayed, replaying.Term).ContinueWith(t => CompleteReplicated(waiting, results, depends, replayed, t.IsCompletedSuccessfully && t.Result),
-                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            CompleteWhenReplicated(replaying.WaitReplicatedAsync(replayed, replaying.Term), batch, decision, replayed);
             return;
         }
 
         Complete(batch, decision.Results);
+    }
+
+    /// <summary>
+    /// Answers a group once <paramref name="wait"/> for the followers to hold <paramref name="seq"/> ends. By design the
+    /// writer does not wait: the next group is appended (and streamed) meanwhile.
+    /// </summary>
+    private void CompleteWhenReplicated(Task<bool> wait, List<Pending> batch, BatchDecision decision, long seq)
+    {
+        Pending[] waiting = [.. batch];
+        var results = decision.Results;
+        var depends = decision.DependsOnBatch;
+        wait.ContinueWith(t => CompleteReplicated(waiting, results, depends, seq, t.IsCompletedSuccessfully && t.Result), CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>Answers a group once its replication wait ended: as decided, or <c>replication-unavailable</c> for what depended on the group.</summary>
