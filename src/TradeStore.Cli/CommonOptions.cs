@@ -17,7 +17,7 @@ public static class CommonOptions
 
     public static readonly Option<string?> Data = new("--data")
     {
-        Description = "Directory of the database (tradestore.duckdb); configuration key Storage:DataDirectory. Default ./data.",
+        Description = "Data directory: the journal log (DIR/journal) and the database (DIR/tradestore.duckdb); configuration key Storage:DataDirectory. Default ./data.",
         HelpName = "DIR",
         Recursive = true,
     };

@@ -2,7 +2,7 @@ using System.CommandLine;
 using TradeStore.Cli;
 using TradeStore.Cli.Commands;
 
-var root = new RootCommand("TradeStore: durable trade capture on embedded DuckDB, with Redis real-time state and ClickHouse analytics.")
+var root = new RootCommand("TradeStore: durable trade capture (a checksummed journal log, applied to embedded DuckDB), state served from memory, with Redis real-time state and ClickHouse analytics.")
 {
     CommonOptions.Config,
     CommonOptions.Data,

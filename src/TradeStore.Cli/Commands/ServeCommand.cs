@@ -19,7 +19,7 @@ public static class ServeCommand
 
     public static Command Create()
     {
-        var command = new Command("serve", "Run the TradeStore service: opens (or creates) DIR/tradestore.duckdb and serves HTTP until SIGTERM or Ctrl-C.")
+        var command = new Command("serve", "Run the TradeStore service: opens (or creates) the journal log and DIR/tradestore.duckdb, replays into DuckDB what the log holds beyond it, and serves HTTP until SIGTERM or Ctrl-C.")
         {
             Urls,
         };

@@ -26,7 +26,7 @@ public static class TailCommand
 
     private static readonly Option<Uri?> Url = new("--url")
     {
-        Description = "Follow this server's change feed (GET /v1/changes) instead of Redis, e.g. http://127.0.0.1:5080. The API key, if any, is read from TRADESTORE_API_KEY.",
+        Description = "Follow this server's change feed (GET /v1/changes), e.g. http://127.0.0.1:5080. Without it: Redis's stream when Redis is configured, else the change feed at the first Server:Urls address. The API key, if any, is read from TRADESTORE_API_KEY.",
         HelpName = "URL",
         CustomParser = result => Uri.TryCreate(result.Tokens[0].Value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             ? uri
