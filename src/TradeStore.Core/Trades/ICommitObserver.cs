@@ -10,5 +10,12 @@ namespace TradeStore.Core.Trades;
 /// </summary>
 public interface ICommitObserver
 {
+    /// <summary>
+    /// Whether the observer wants to be told now (the change feed: only while a stream is open). When no observer does,
+    /// the engine marks a batch published on the writer's thread and wakes no publisher thread for it; a reader that
+    /// starts listening afterwards finds it in the journal.
+    /// </summary>
+    bool IsListening => true;
+
     void OnCommitted(IReadOnlyList<TradeEvent> events);
 }

@@ -54,6 +54,12 @@ public sealed class ChangeFeed : ICommitObserver
     /// <summary>Gives back a slot taken by <see cref="TryAdmit"/>.</summary>
     public void Release() => Interlocked.Decrement(ref _streams);
 
+    /// <summary>
+    /// Only while a stream is subscribed. A stream subscribes before it reads the published seq it replays up to, so a
+    /// batch marked published while no stream listened is in its replay.
+    /// </summary>
+    public bool IsListening => Volatile.Read(ref _subscribers).Length > 0;
+
     public void OnCommitted(IReadOnlyList<TradeEvent> events)
     {
         var subscribers = Volatile.Read(ref _subscribers);

@@ -201,7 +201,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             _index.Load(_database);
             _applier = new JournalApplier(_database, _log, _lastSeq, _options.MaxApplyBacklog, _options.ApplyInterval, () => Interlocked.Read(ref _publishable),
                 _logger, _metrics);
-            _publisher = new JournalPublisher(_lastSeq, () => Interlocked.Read(ref _publishable), Notify);
+            _publisher = new JournalPublisher(_lastSeq, () => Interlocked.Read(ref _publishable), Notify, AnyObserverListening);
             Published.Attach(_applier, _publisher);
             _applier.Start();
             _publisher.Start();
@@ -932,6 +932,19 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     }
 
     /// <summary>Called on the publisher's thread with each group as it is published.</summary>
+    private bool AnyObserverListening()
+    {
+        foreach (var observer in _observers)
+        {
+            if (observer.IsListening)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private void Notify(IReadOnlyList<TradeEvent> committed)
     {
         if (_observers.Length == 0)
