@@ -4,8 +4,8 @@
 # Installs them (and chromium, for the console tests) from Debian's packages when missing, starts each
 # server on a free loopback port with a throw-away data directory, exports TRADESTORE_TEST_REDIS /
 # TRADESTORE_TEST_CLICKHOUSE / TRADESTORE_TEST_ETCD, runs `dotnet test`, then the Python client's pytest
-# suite (clients/python) against a real `tradestore serve` started for it (python3-pytest and
-# python3-pandas from Debian when missing), stops what it started (also when tests fail), and ends with the line
+# suite (clients/python) against a real `tradestore serve` started for it (python3-pytest,
+# python3-pandas, python3-venv and python3-wheel from Debian when missing), stops what it started (also when tests fail), and ends with the line
 #   tests: N passed, N failed[, N skipped]
 # taken from the TRX results plus pytest's JUnit XML. Exits non-zero when any test failed or none ran.
 #
@@ -38,9 +38,9 @@ install_servers() {
   install_debian_packages "${missing[@]}"
 }
 
-install_python() {
-  /usr/bin/python3 -c 'import pytest, pandas' >/dev/null 2>&1 && return 0
-  install_debian_packages python3 python3-pytest python3-pandas
+install_python() { # pytest and pandas, and what the documented client install needs (venv, wheel)
+  /usr/bin/python3 -c 'import pytest, pandas, wheel' >/dev/null 2>&1 && dpkg -s python3-venv >/dev/null 2>&1 && return 0
+  install_debian_packages python3 python3-pytest python3-pandas python3-venv python3-wheel
 }
 
 # Prints each failed test with the first lines of its message and stack, so the end of a long log
