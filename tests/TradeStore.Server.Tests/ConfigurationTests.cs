@@ -1,10 +1,12 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using TradeStore.Core.Options;
 using TradeStore.Server.Configuration;
 using TradeStore.TestSupport;
 
 namespace TradeStore.Server.Tests;
 
-public sealed class ConfigurationTests : IDisposable
+public sealed partial class ConfigurationTests : IDisposable
 {
     private readonly TempDirectory _bin = new("bin");
     private readonly TempDirectory _work = new("work");
@@ -249,6 +251,84 @@ public sealed class ConfigurationTests : IDisposable
         File.WriteAllText(path, toml);
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
+
+    /// <summary>
+    /// Every setting <c>config show</c> prints is named in docs/, and each row of the settings tables (docs/configuration.md,
+    /// docs/high-availability.md) names its environment variable and the default the code binds: a literal default in
+    /// backticks, or words (unset, empty, required …) for a setting that has none.
+    /// </summary>
+    [Fact]
+    public void Docs_EverySettingDocumented_TablesNameTheBoundDefaultAndVariable()
+    {
+        var effective = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        using var json = JsonDocument.Parse(ConfigurationPrinter.ToJson(TradeStoreSettings.Bind(TradeStoreConfiguration.Build(Inputs()))));
+        Flatten(json.RootElement, "");
+        var docs = Path.Combine(TradeStoreProcess.RepositoryRoot, "docs");
+        var allDocs = string.Concat(Directory.GetFiles(docs, "*.md").Select(File.ReadAllText));
+
+        Assert.DoesNotContain(effective.Keys, key => !allDocs.Contains($"`{key}`", StringComparison.Ordinal));
+        var rows = new[] { "configuration.md", "high-availability.md" }
+            .SelectMany(file => File.ReadLines(Path.Combine(docs, file)))
+            .Select(line => SettingRow().Match(line)).Where(match => match.Success).ToList();
+        Assert.True(rows.Count >= 50, $"only {rows.Count} setting rows found in the docs' tables");
+        var wrong = new List<string>();
+        foreach (var row in rows)
+        {
+            var key = row.Groups["key"].Value;
+            var variable = "TRADESTORE__" + key.ToUpperInvariant().Replace(":", "__", StringComparison.Ordinal);
+            if (row.Groups["env"].Value != variable)
+            {
+                wrong.Add($"{key}: variable {row.Groups["env"].Value}, not {variable}");
+            }
+
+            if (!effective.TryGetValue(key, out var bound))
+            {
+                wrong.Add($"{key}: documented, but not a setting");
+                continue;
+            }
+
+            var documented = row.Groups["default"].Success ? row.Groups["default"].Value : null;
+            if (!SameDefault(bound, documented))
+            {
+                wrong.Add($"{key}: documented default {documented ?? "(none)"}, bound {bound}");
+            }
+        }
+
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+
+        void Flatten(JsonElement element, string path)
+        {
+            if (element.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var property in element.EnumerateObject())
+                {
+                    Flatten(property.Value, path.Length == 0 ? property.Name : $"{path}:{property.Name}");
+                }
+            }
+            else
+            {
+                effective[path] = element.Clone();
+            }
+        }
+    }
+
+    private static bool SameDefault(JsonElement bound, string? documented)
+    {
+        if (documented is null)
+        {
+            return bound.ValueKind is JsonValueKind.Null || (bound.ValueKind == JsonValueKind.String && bound.GetString() == "")
+                || (bound.ValueKind == JsonValueKind.Array && bound.GetArrayLength() == 0);
+        }
+
+        var text = bound.ValueKind == JsonValueKind.String ? bound.GetString()! : bound.GetRawText();
+        return string.Equals(text, documented, StringComparison.OrdinalIgnoreCase)
+            || (TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var a)
+                && TimeSpan.TryParse(documented, System.Globalization.CultureInfo.InvariantCulture, out var b) && a == b);
+    }
+
+    /// <summary>A settings-table row of one key: <c>| `Key` | `VARIABLE` | `default` or words | meaning |</c>.</summary>
+    [GeneratedRegex(@"^\|\s*`(?<key>[A-Za-z]+(?::[A-Za-z]+)+)`\s*\|\s*`(?<env>[A-Z_]+)`\s*\|\s*(?:`(?<default>[^`]*)`)?[^|]*\|")]
+    private static partial Regex SettingRow();
 
     private ConfigurationInputs Inputs(Dictionary<string, string>? env = null) => new()
     {
