@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole TradeStore test suite against a real redis-server, clickhouse-server and etcd.
 #
-# Installs them (and chromium, for the console tests) from Debian's packages when missing, starts each
+# Installs them (and chromium for the console tests, prometheus's promtool for the alert rules) from Debian's
+# packages when missing, starts each
 # server on a free loopback port with a throw-away data directory, exports TRADESTORE_TEST_REDIS /
 # TRADESTORE_TEST_CLICKHOUSE / TRADESTORE_TEST_ETCD, runs `dotnet test`, then the Python client's pytest
 # suite (clients/python) against a real `tradestore serve` started for it (python3-pytest,
@@ -32,9 +33,10 @@ cleanup() {
 trap cleanup EXIT
 
 install_servers() {
-  # The console tests drive Debian's Chromium through PuppeteerSharp (a browser download is not possible).
+  # The console tests drive Debian's Chromium through PuppeteerSharp (a browser download is not possible);
+  # deploy/prometheus is checked with promtool.
   local missing
-  mapfile -t missing < <(missing_server_packages redis clickhouse etcd chromium)
+  mapfile -t missing < <(missing_server_packages redis clickhouse etcd chromium promtool)
   install_debian_packages "${missing[@]}"
 }
 

@@ -41,7 +41,7 @@ install_debian_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >&2 || return 1
 }
 
-# The Debian packages of the named servers (redis, clickhouse, etcd, chromium) that are not installed.
+# The Debian packages of the named servers and tools (redis, clickhouse, etcd, chromium, promtool) that are not installed.
 missing_server_packages() {
   local wanted
   for wanted in "$@"; do
@@ -50,6 +50,7 @@ missing_server_packages() {
       clickhouse) [ -x /usr/bin/clickhouse-server ] || [ -x /usr/sbin/clickhouse-server ] || command -v clickhouse-server >/dev/null 2>&1 || echo clickhouse-server ;;
       etcd) command -v etcd >/dev/null 2>&1 || echo etcd-server ;;
       chromium) [ -x /usr/bin/chromium ] || echo chromium ;;
+      promtool) [ -x /usr/bin/promtool ] || echo prometheus ;;
     esac
   done
 }

@@ -26,6 +26,11 @@ public static class TestServers
 
     public const string ChromiumPath = "/usr/bin/chromium";
 
+    /// <summary>Prometheus's <c>promtool</c> (Debian package <c>prometheus</c>), which <c>scripts/test.sh</c> installs.</summary>
+    public static string Promtool => File.Exists(PromtoolPath) ? PromtoolPath : Missing($"{PromtoolPath} is missing: run the suite with scripts/test.sh, which installs Debian's prometheus.");
+
+    public const string PromtoolPath = "/usr/bin/promtool";
+
     public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
     private static string Require(string variable, string server)

@@ -2,15 +2,44 @@ using System.Diagnostics.Metrics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.TestHost;
+using TradeStore.Cluster;
 using TradeStore.TestSupport;
 
 namespace TradeStore.Server.Tests.Grafana;
 
-/// <summary>deploy/grafana/tradestore.json queries only metric names that <c>GET /metrics</c> exports.</summary>
+/// <summary>deploy/grafana/tradestore.json and deploy/prometheus/alerts.yml query only metric names that <c>GET /metrics</c> exports.</summary>
 public sealed partial class GrafanaDashboardTests
 {
     [Fact]
     public async Task Dashboard_EveryQueriedMetric_IsExportedByTheService()
+    {
+        var queried = QueriedNames();
+        var exported = await ExportedNamesAsync();
+
+        Assert.Contains("tradestore_write_ack_latency_seconds_bucket", queried);
+        Assert.Empty(queried.Except(exported));
+    }
+
+    [Fact]
+    public async Task Alerts_EveryQueriedMetric_IsExportedByTheService()
+    {
+        var queried = File.ReadLines(Path.Combine(TradeStoreProcess.RepositoryRoot, "deploy", "prometheus", "alerts.yml"))
+            .Where(line => line.TrimStart().StartsWith("expr:", StringComparison.Ordinal))
+            .SelectMany(line => AlertMetricName().Matches(line).Select(m => m.Value))
+            .ToHashSet(StringComparer.Ordinal);
+        var exported = await ExportedNamesAsync();
+
+        Assert.Contains("tradestore_write_commit_duration_seconds_bucket", queried);
+        Assert.Contains("tradestore_cluster_leader", queried);
+        Assert.Empty(queried.Except(exported));
+    }
+
+    /// <summary>
+    /// The metric names a host exports: those one scrape shows, and (for instruments not measured yet: cluster, change
+    /// feed) the names of every TradeStore instrument published, under the same convention, which must agree with every
+    /// TradeStore name the exporter did write.
+    /// </summary>
+    private static async Task<HashSet<string>> ExportedNamesAsync()
     {
         using var data = new TempDirectory("grafana");
         // Listening from before the host starts, so every instrument the scrape can show is seen.
@@ -22,6 +51,9 @@ public sealed partial class GrafanaDashboardTests
             ["TRADESTORE__REDIS__CONNECTION"] = $"127.0.0.1:{FreePort.Next()}",
             ["TRADESTORE__CLICKHOUSE__URL"] = $"http://127.0.0.1:{FreePort.Next()}",
         });
+        // A standalone host has no cluster instruments: published here, from a cluster node's own metrics type.
+        using var meters = new TestMeters();
+        _ = new ClusterMetrics(meters.Factory, new ClusterState(new ClusterOptions { Node = "names", AdvertiseUrl = "http://names.test:5080" }, new LeaseClock(TimeProvider.System, TimeSpan.FromSeconds(1))));
         using var http = app.GetTestClient();
         var api = new ApiClient(http);
         await api.CreateAsync("G-1");
@@ -29,9 +61,6 @@ public sealed partial class GrafanaDashboardTests
 
         var families = PrometheusText.Parse(scraped).Values;
         var exported = families.Select(f => f.Name).Concat(families.SelectMany(f => f.Samples.Select(s => s.Name))).ToHashSet();
-        // Instruments not measured yet (cluster, change feed) are not scraped: their names come from the same convention,
-        // which must agree with every TradeStore name the exporter did write.
-        var queried = QueriedNames();
 
         string[] known;
         lock (instruments)
@@ -41,8 +70,7 @@ public sealed partial class GrafanaDashboardTests
 
         Assert.Empty(exported.Where(name => name.StartsWith("tradestore_", StringComparison.Ordinal)).Except(known));
         exported.UnionWith(known);
-        Assert.Contains("tradestore_write_ack_latency_seconds_bucket", queried);
-        Assert.Empty(queried.Except(exported));
+        return exported;
     }
 
     [Fact]
@@ -130,4 +158,7 @@ public sealed partial class GrafanaDashboardTests
 
     [GeneratedRegex(@"\b(?:tradestore|process|http)_[a-z0-9_]+(?=\{)")] // a metric name, always followed by its {job="$job"} selector
     private static partial Regex MetricName();
+
+    [GeneratedRegex(@"\b(?:tradestore|process|http)_[a-z0-9_]+\b")] // in a rule's expr; a bare label value is never one (job="tradestore")
+    private static partial Regex AlertMetricName();
 }
