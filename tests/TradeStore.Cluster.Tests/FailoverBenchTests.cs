@@ -19,6 +19,20 @@ public sealed class FailoverBenchTests
     }
 
     [Fact]
+    public async Task BenchFailover_MoreSyncReplicasThanSurvivorsCanGive_RefusedBeforeStartingAnyNode()
+    {
+        using var directory = new TempDirectory("bench-failover-refused");
+
+        // Two nodes, one synchronous replica: once the leader is killed, no write could ever be acknowledged.
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(["failover", "--etcd", "http://127.0.0.1:9", "--nodes", "2", "--sync-replicas", "1"],
+            directory.Path, timeout: TimeSpan.FromMinutes(1));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("--sync-replicas 1 needs at least 3 nodes", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BenchFailover_SyncReplicasUnderLoad_ReadsBackEveryAcknowledgedWriteAndComparesThroughput()
     {
         using var directory = new TempDirectory("bench-failover-load");

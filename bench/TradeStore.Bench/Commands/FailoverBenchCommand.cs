@@ -68,6 +68,17 @@ public static class FailoverBenchCommand
         {
             etcd, nodes, kills, leaseTtl, syncReplicas, load, throughput, throughputWarmup,
         };
+        command.Validators.Add(result =>
+        {
+            // After a kill, the new leader acknowledges only once N of the other survivors hold each write.
+            var sync = result.GetValue(syncReplicas);
+            var count = result.GetValue(nodes);
+            if (sync > count - 2)
+            {
+                result.AddError($"--sync-replicas {sync} needs at least {sync + 2} nodes: once the leader is killed, the new leader acknowledges a write only " +
+                    $"when {sync} other surviving node(s) hold it (got --nodes {count}).");
+            }
+        });
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var endpoints = parseResult.GetValue(etcd);
@@ -83,10 +94,19 @@ public static class FailoverBenchCommand
                 return ExitCodes.BadInput;
             }
 
-            await FailoverBenchmark.RunAsync(new FailoverBenchmarkOptions(endpoints, parseResult.GetValue(nodes), parseResult.GetValue(kills),
-                TimeSpan.FromSeconds(parseResult.GetValue(leaseTtl)), parseResult.GetValue(syncReplicas), parseResult.GetValue(load), parseResult.GetValue(throughput),
-                parseResult.GetValue(throughputWarmup)),
-                parseResult.InvocationConfiguration.Output, cancellationToken);
+            try
+            {
+                await FailoverBenchmark.RunAsync(new FailoverBenchmarkOptions(endpoints, parseResult.GetValue(nodes), parseResult.GetValue(kills),
+                    TimeSpan.FromSeconds(parseResult.GetValue(leaseTtl)), parseResult.GetValue(syncReplicas), parseResult.GetValue(load), parseResult.GetValue(throughput),
+                    parseResult.GetValue(throughputWarmup)),
+                    parseResult.InvocationConfiguration.Output, cancellationToken);
+            }
+            catch (TimeoutException ex)
+            {
+                parseResult.InvocationConfiguration.Error.WriteLine($"tradestore-bench: {ex.Message}");
+                return ExitCodes.Failure;
+            }
+
             return ExitCodes.Success;
         });
         return command;
