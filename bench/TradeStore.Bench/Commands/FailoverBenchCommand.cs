@@ -13,7 +13,7 @@ public static class FailoverBenchCommand
         var nodes = new Option<int>("--nodes") { Description = "Nodes in the cluster (2-7).", DefaultValueFactory = _ => 3, HelpName = "N" };
         var kills = new Option<int>("--kills") { Description = "Leader kills (SIGKILL), each one sample.", DefaultValueFactory = _ => 10, HelpName = "N" };
         var leaseTtl = new Option<int>("--lease-ttl") { Description = "Cluster:LeaseTtl of the nodes, in seconds.", DefaultValueFactory = _ => 3, HelpName = "S" };
-        var syncReplicas = new Option<int>("--sync-replicas") { Description = "Cluster:SyncReplicas of the nodes (0-8).", DefaultValueFactory = _ => 0, HelpName = "N" };
+        var syncReplicas = new Option<int>("--sync-replicas") { Description = "Cluster:SyncReplicas of the nodes (0-8, and at most --nodes minus 2, so the survivors of a kill can acknowledge).", DefaultValueFactory = _ => 0, HelpName = "N" };
         var load = new Option<int>("--load") { Description = "Connections writing through the kills; every acknowledged trade is read back at the end (0: no load).", DefaultValueFactory = _ => 0, HelpName = "C" };
         var throughput = new Option<int>("--throughput-seconds")
         {
