@@ -2,11 +2,11 @@
 # Runs the whole TradeStore test suite against a real redis-server, clickhouse-server and etcd.
 #
 # Installs them (and chromium for the console tests, prometheus's promtool for the alert rules) from Debian's
-# packages when missing, starts each
-# server on a free loopback port with a throw-away data directory, exports TRADESTORE_TEST_REDIS /
-# TRADESTORE_TEST_CLICKHOUSE / TRADESTORE_TEST_ETCD, runs `dotnet test`, then the Python client's pytest
-# suite (clients/python) against a real `tradestore serve` started for it (python3-pytest,
-# python3-pandas, python3-venv and python3-wheel from Debian when missing), stops what it started (also when tests fail), and ends with the line
+# packages when missing, starts each server on a free loopback port with a throw-away data directory, exports
+# TRADESTORE_TEST_REDIS / TRADESTORE_TEST_CLICKHOUSE / TRADESTORE_TEST_ETCD, runs `dotnet test`, then the Python
+# client's pytest suite (clients/python) against a real `tradestore serve` started for it (python3-pytest,
+# python3-pandas, python3-venv and python3-wheel from Debian when missing), stops what it started (also when
+# tests fail), and ends with the line
 #   tests: N passed, N failed[, N skipped]
 # taken from the TRX results plus pytest's JUnit XML. Exits non-zero when any test failed or none ran.
 #

@@ -931,20 +931,10 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         _publisher!.Offer(events);
     }
 
+    /// <summary>Whether any commit observer wants to be told now (<see cref="JournalPublisher"/> asks at each group).</summary>
+    private bool AnyObserverListening() => Array.Exists(_observers, static observer => observer.IsListening);
+
     /// <summary>Called on the publisher's thread with each group as it is published.</summary>
-    private bool AnyObserverListening()
-    {
-        foreach (var observer in _observers)
-        {
-            if (observer.IsListening)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     private void Notify(IReadOnlyList<TradeEvent> committed)
     {
         if (_observers.Length == 0)

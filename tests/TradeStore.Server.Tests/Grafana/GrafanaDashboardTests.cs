@@ -146,13 +146,7 @@ public sealed partial class GrafanaDashboardTests
 
     private static JsonElement Dashboard()
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "TradeStore.slnx")))
-        {
-            directory = directory.Parent;
-        }
-
-        var path = Path.Combine(directory!.FullName, "deploy", "grafana", "tradestore.json");
+        var path = Path.Combine(TradeStoreProcess.RepositoryRoot, "deploy", "grafana", "tradestore.json");
         return JsonDocument.Parse(File.ReadAllText(path)).RootElement.Clone();
     }
 
