@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using TradeStore.Core.Options;
+using TradeStore.Core.Threading;
 
 namespace TradeStore.ClickHouse;
 
@@ -159,6 +160,11 @@ public sealed class ClickHouseClient
             catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
             {
                 throw new TimeoutException($"ClickHouse at {DisplayUrl} did not answer within {client.Timeout.TotalSeconds:0.###} s (ClickHouse:Timeout).", ex);
+            }
+            finally
+            {
+                // The answer may complete on a socket event thread; callers go on to read DuckDB and build large batches.
+                await SocketEventThreads.LeaveAsync();
             }
 
             if (!response.IsSuccessStatusCode)

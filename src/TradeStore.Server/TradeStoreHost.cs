@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -10,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using TradeStore.ClickHouse;
 using TradeStore.Core.Migrations;
 using TradeStore.Core.Options;
+using TradeStore.Core.Threading;
 using TradeStore.Redis;
 using TradeStore.Server.Api;
 using TradeStore.Server.Changes;
@@ -52,6 +54,13 @@ public static class TradeStoreHost
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddConfiguration(configuration);
         builder.WebHost.UseUrls(settings.Server.Urls);
+        if (settings.Server.InlineScheduling)
+        {
+            // Before anything in this process polls a socket: .NET reads the switch once (SocketEventThreads says why).
+            SocketEventThreads.EnableInlineCompletions();
+            builder.Services.Configure<SocketTransportOptions>(o => o.UnsafePreferInlineScheduling = true);
+        }
+
         builder.Logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;

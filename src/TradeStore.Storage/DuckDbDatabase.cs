@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using DuckDB.NET.Data;
 using TradeStore.Core.Options;
+using TradeStore.Core.Threading;
 
 namespace TradeStore.Storage;
 
@@ -113,9 +114,14 @@ public sealed partial class DuckDbDatabase : IDisposable
     public string? PreservedWal { get; private init; }
 
     /// <summary>A new connection to the same database instance; the caller disposes it.</summary>
+    /// <remarks>
+    /// A DuckDB call may wait for seconds (a checkpoint, a long commit), so it never belongs on a socket event thread:
+    /// one opened there is counted in <see cref="SocketEventThreads.BlockingCalls"/>, which the tests hold at zero.
+    /// </remarks>
     public DuckDBConnection OpenConnection()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        SocketEventThreads.ReportBlocking();
         // DuckDB.NET shares one database instance among connections to the same file in a process.
         var connection = new DuckDBConnection(_root.ConnectionString);
         connection.Open();

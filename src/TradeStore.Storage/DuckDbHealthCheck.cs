@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using TradeStore.Core.Threading;
 
 namespace TradeStore.Storage;
 
@@ -20,8 +21,10 @@ public sealed class DuckDbHealthCheck(DuckDbDatabase database, ILogger<DuckDbHea
 
     private readonly ILogger _logger = logger ?? (ILogger)NullLogger.Instance;
 
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        // DuckDB may keep the probe waiting behind a checkpoint: not on the socket event thread the request arrived on.
+        await SocketEventThreads.LeaveAsync();
         try
         {
             using var connection = database.OpenConnection();
@@ -31,21 +34,21 @@ public sealed class DuckDbHealthCheck(DuckDbDatabase database, ILogger<DuckDbHea
         }
         catch (Exception ex)
         {
-            return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"DuckDB at {database.Path} does not answer: {ex.Message}", ex));
+            return new HealthCheckResult(context.Registration.FailureStatus, $"DuckDB at {database.Path} does not answer: {ex.Message}", ex);
         }
 
         if (database.WriteHealth.WritesRefused is { } refused)
         {
-            return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"writes are refused: {refused}"));
+            return new HealthCheckResult(context.Registration.FailureStatus, $"writes are refused: {refused}");
         }
 
         if (database.WriteHealth.Failure is { } failure && !ProbeCommits())
         {
-            return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus,
-                $"commits to {database.Path} fail since {failure.Since:yyyy-MM-ddTHH:mm:ssZ} ({failure.FailedBatches} batches refused as storage-failure): {failure.Cause}"));
+            return new HealthCheckResult(context.Registration.FailureStatus,
+                $"commits to {database.Path} fail since {failure.Since:yyyy-MM-ddTHH:mm:ssZ} ({failure.FailedBatches} batches refused as storage-failure): {failure.Cause}");
         }
 
-        return Task.FromResult(HealthCheckResult.Healthy(database.Path));
+        return HealthCheckResult.Healthy(database.Path);
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using TradeStore.Core.Options;
+using TradeStore.Core.Threading;
 using TradeStore.Core.Trades;
 using TradeStore.Server.Security;
 
@@ -26,13 +27,15 @@ public static class TradeQueryEndpoints
             : ApiResults.Problem(context, Problems.NotFound(tradeId));
     }
 
-    public static IResult GetHistory(HttpContext context, string tradeId, [FromServices] ITradeQueries queries)
+    public static async Task<IResult> GetHistory(HttpContext context, string tradeId, [FromServices] ITradeQueries queries)
     {
         if (TradeValidation.TradeId(tradeId) is { } invalid)
         {
             return ApiResults.Problem(context, Problems.From(invalid));
         }
 
+        // History is read from DuckDB: off the socket event thread the request arrived on.
+        await SocketEventThreads.LeaveAsync();
         var events = queries.GetHistory(tradeId);
         return events.Count == 0 || !AccountAccess.Scope(context).Allows(events[^1].State.Account)
             ? ApiResults.Problem(context, Problems.NotFound(tradeId))

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using TradeStore.Core.Threading;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.Journal;
 
@@ -37,6 +38,8 @@ public sealed class ChangeStream(ChangeFeed feed, IJournalSource journal, Change
     public async Task RunAsync(PipeWriter body, long afterSeq, ChangeFilter filter, CancellationToken aborted, CancellationToken stopping)
     {
         _after = afterSeq;
+        // The replay reads DuckDB: not on the socket event thread the request arrived on.
+        await SocketEventThreads.LeaveAsync();
         ChangeSubscription? subscription = null;
         using var run = CancellationTokenSource.CreateLinkedTokenSource(aborted, stopping);
         try
@@ -220,9 +223,14 @@ public sealed class ChangeStream(ChangeFeed feed, IJournalSource journal, Change
         }
     }
 
+    /// <summary>
+    /// Flushes, and continues off the socket event threads: a flush that waited for a slow client completes on one,
+    /// and what follows may read DuckDB (a replay page, a gap filled from the journal).
+    /// </summary>
     private static async Task FlushAsync(PipeWriter body, CancellationToken cancellationToken)
     {
         var result = await body.FlushAsync(cancellationToken);
+        await SocketEventThreads.LeaveAsync();
         if (result.IsCanceled)
         {
             throw new OperationCanceledException(cancellationToken);

@@ -11,6 +11,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TradeStore.Cluster;
 using TradeStore.Core.Security;
+using TradeStore.Core.Threading;
 using TradeStore.Server.Api;
 using TradeStore.Storage.CommitLog;
 
@@ -118,6 +119,8 @@ public static class ReplicationEndpoints
     private static async Task StreamAsync(HttpContext context, ReplicationHub hub, ClusterState state, JournalLog log, ILoggerFactory loggers)
     {
         var (request, problem) = await ReadAsync(context, ReplicationJson.Default.ReplicationStreamRequest);
+        // The check may read the log files; a follower far behind is served from them too.
+        await SocketEventThreads.LeaveAsync();
         problem ??= Check(request!, state, hub, log);
         if (problem is not null)
         {
@@ -147,6 +150,11 @@ public static class ReplicationEndpoints
             while (!aborted.IsCancellationRequested && state.LeaderTerm == term)
             {
                 var appended = hub.NextAppend;
+                if (!hub.InMemory(next))
+                {
+                    await SocketEventThreads.LeaveAsync();
+                }
+
                 var records = hub.Read(next, MaxRecordsPerWrite);
                 if (records.Count > 0)
                 {

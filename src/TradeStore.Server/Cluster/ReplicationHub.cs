@@ -97,6 +97,12 @@ public sealed class ReplicationHub : IJournalReplication, IDisposable
     }
 
     /// <summary>
+    /// Whether <see cref="Read"/> answers <paramref name="fromSeq"/> from memory (or with nothing): no log file is read.
+    /// </summary>
+    public bool InMemory(long fromSeq) =>
+        fromSeq > LastSeq || Volatile.Read(ref _recent[fromSeq & (RecentCapacity - 1)]) is { } record && record.Seq == fromSeq;
+
+    /// <summary>
     /// Up to <paramref name="max"/> records from <paramref name="fromSeq"/>, from memory when they are still there, else
     /// from the log files. Empty when the log ends before <paramref name="fromSeq"/>.
     /// </summary>

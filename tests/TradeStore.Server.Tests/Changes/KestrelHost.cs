@@ -34,7 +34,9 @@ internal sealed class KestrelHost : IAsyncDisposable
 
     /// <param name="environment">Extra <c>TRADESTORE__…</c> settings.</param>
     /// <param name="keys">Keys to configure: name → (role, accounts).</param>
-    public static async Task<KestrelHost> StartAsync(Dictionary<string, string>? environment = null, Dictionary<string, (string Role, string[] Accounts)>? keys = null)
+    /// <param name="configure">Last-moment changes to the host, such as a middleware that observes requests.</param>
+    public static async Task<KestrelHost> StartAsync(Dictionary<string, string>? environment = null, Dictionary<string, (string Role, string[] Accounts)>? keys = null,
+        Action<WebApplicationBuilder>? configure = null)
     {
         var directory = new TempDirectory("kestrel");
         var port = FreePort.Next();
@@ -68,7 +70,7 @@ internal sealed class KestrelHost : IAsyncDisposable
             WorkingDirectory = directory.Path,
             Environment = env,
         });
-        var app = TradeStoreHost.Build(configuration);
+        var app = TradeStoreHost.Build(configuration, configure);
         await app.StartAsync(TestContext.Current.CancellationToken);
         return new KestrelHost(app, new Uri($"http://127.0.0.1:{port}"), issued, directory);
     }
