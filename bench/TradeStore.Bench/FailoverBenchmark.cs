@@ -79,7 +79,7 @@ public static class FailoverBenchmark
                 var survivor = nodes.First(n => n != leader);
 
                 var stopwatch = Stopwatch.StartNew();
-                leader.Kill();
+                await leader.KillAsync();
                 while (true)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
@@ -571,10 +571,14 @@ public static class FailoverBenchmark
                 t.GetAwaiter().GetResult();
             }, cancellationToken, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
-        public void Kill()
+        /// <remarks>
+        /// By design awaited, never <c>WaitForExit()</c>: that also waits for the redirected output to end, which is read
+        /// through the socket event threads (.NET reads pipes with sockets on Linux), and this may run on one of them.
+        /// </remarks>
+        public async Task KillAsync()
         {
             _process!.Kill();
-            _process.WaitForExit();
+            await _process.WaitForExitAsync();
         }
 
         public async Task StopAsync()

@@ -11,7 +11,6 @@ using Microsoft.Extensions.Logging;
 using TradeStore.ClickHouse;
 using TradeStore.Core.Migrations;
 using TradeStore.Core.Options;
-using TradeStore.Core.Threading;
 using TradeStore.Redis;
 using TradeStore.Server.Api;
 using TradeStore.Server.Changes;
@@ -56,8 +55,8 @@ public static class TradeStoreHost
         builder.WebHost.UseUrls(settings.Server.Urls);
         if (settings.Server.InlineScheduling)
         {
-            // Before anything in this process polls a socket: .NET reads the switch once (SocketEventThreads says why).
-            SocketEventThreads.EnableInlineCompletions();
+            // Requests run on the thread that completed the read: with the process's inline socket completions (serve
+            // turns them on first thing: SocketEventThreads says why), on the socket event thread itself.
             builder.Services.Configure<SocketTransportOptions>(o => o.UnsafePreferInlineScheduling = true);
         }
 

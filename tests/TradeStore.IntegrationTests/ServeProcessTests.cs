@@ -33,6 +33,23 @@ public sealed class ServeProcessTests : IDisposable
         Assert.Equal(_work.DatabasePath, reopened.Path);
     }
 
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData("false", false)]
+    public async Task Serve_InlineScheduling_PollsSocketsOnOneEventThreadPerCoreOnlyWhenOn(string? inlineScheduling, bool inline)
+    {
+        Assert.SkipWhen(Environment.ProcessorCount < 2, "with one core .NET polls on one thread either way");
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        var environment = inlineScheduling is null ? null : new Dictionary<string, string> { ["TRADESTORE__SERVER__INLINESCHEDULING"] = inlineScheduling };
+        await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path, environment);
+        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+
+        // .NET starts one event thread per core when completions run inline on them, one per 30 cores otherwise.
+        var eventThreads = Directory.GetDirectories($"/proc/{child.Id}/task").Count(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == ".NET Sockets");
+
+        Assert.Equal(inline ? Environment.ProcessorCount : 1, eventThreads);
+    }
+
     [Fact]
     public async Task Serve_DatabaseHeldByAnotherProcess_ExitsWithLockErrorNamingFileAndPid()
     {

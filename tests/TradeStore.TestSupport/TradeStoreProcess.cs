@@ -116,11 +116,14 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
             start.ArgumentList.Add(argument);
         }
 
-        // A test's child must not pick up this machine's TradeStore settings.
+        // A test's child must not pick up this machine's TradeStore settings, nor this process's socket mode
+        // (tests/Shared/ProductionSocketMode.cs): serve decides its own, as it does when an operator starts it.
         foreach (var key in start.Environment.Keys.Where(k => !inheritSettings && k.StartsWith("TRADESTORE__", StringComparison.OrdinalIgnoreCase)).ToList())
         {
             start.Environment.Remove(key);
         }
+
+        start.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");
 
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {

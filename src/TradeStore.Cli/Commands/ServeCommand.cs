@@ -3,7 +3,9 @@ using DuckDB.NET.Data;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using TradeStore.Core.Options;
+using TradeStore.Core.Threading;
 using TradeStore.Server;
+using TradeStore.Server.Configuration;
 using TradeStore.Storage;
 
 namespace TradeStore.Cli.Commands;
@@ -32,6 +34,12 @@ public static class ServeCommand
             }
 
             var configuration = CommonOptions.BuildConfiguration(parseResult, flags);
+            if (TradeStoreSettings.Bind(configuration).Server.InlineScheduling)
+            {
+                // A process-wide switch .NET reads at the first socket: before the host, which opens etcd and Redis connections.
+                SocketEventThreads.EnableInlineCompletions();
+            }
+
             await using var app = TradeStoreHost.Build(configuration);
             try
             {

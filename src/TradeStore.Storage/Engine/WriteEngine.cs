@@ -686,8 +686,9 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         var item = new Replicated(records);
         _replicated.Enqueue(item);
         // As a local caller that waits (SubmitAndWaitAsync): when nothing is being committed, the stream's own thread
-        // appends, which saves the hand-offs to and from the writer thread on every replicated group.
-        if (_writeLock.TryEnter())
+        // appends, which saves the hand-offs to and from the writer thread on every replicated group. Never while
+        // DuckDB trails by the most allowed: the append would wait for it, and the stream's thread must not block.
+        if (_applier!.Backlog < _options.MaxApplyBacklog && _writeLock.TryEnter())
         {
             try
             {
