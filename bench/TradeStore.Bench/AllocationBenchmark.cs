@@ -70,7 +70,8 @@ public static class AllocationBenchmark
         var byType = new Dictionary<string, double>(StringComparer.Ordinal);
         var client = new DiagnosticsClient(pid);
         var providers = new[] { new EventPipeProvider("Microsoft-Windows-DotNETRuntime", EventLevel.Verbose, (long)ClrTraceEventParser.Keywords.GC) };
-        using var session = client.StartEventPipeSession(providers, requestRundown: false);
+        // The client's calls are synchronous over a socket: never on a socket event thread of this process (Program.cs).
+        using var session = await Task.Run(() => client.StartEventPipeSession(providers, requestRundown: false), cancellationToken);
         var reading = Task.Run(() =>
         {
             using var source = new EventPipeEventSource(session.EventStream);

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using TradeStore.Cluster;
+using TradeStore.Core.Threading;
 
 namespace TradeStore.Bench;
 
@@ -507,6 +508,8 @@ public static class FailoverBenchmark
             }
 
             start.Environment["TRADESTORE__SECURITY__REQUESTSPERSECOND"] = "0";
+            // Not this process's socket mode (Program.cs): a node decides its own, as serve does when an operator starts it.
+            start.Environment.Remove(SocketEventThreads.InlineCompletionsVariable);
             if (clustered)
             {
                 start.Environment["TRADESTORE__CLUSTER__ETCD"] = options.Etcd;

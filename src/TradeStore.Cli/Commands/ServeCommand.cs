@@ -34,9 +34,12 @@ public static class ServeCommand
             }
 
             var configuration = CommonOptions.BuildConfiguration(parseResult, flags);
-            if (TradeStoreSettings.Bind(configuration).Server.InlineScheduling)
+            var settings = TradeStoreSettings.Bind(configuration);
+            if (settings.Server.InlineScheduling && !settings.Cluster.Enabled)
             {
-                // A process-wide switch .NET reads at the first socket: before the host, which opens etcd and Redis connections.
+                // A process-wide switch .NET reads at the first socket: before the host, which opens Redis connections.
+                // Not in a cluster: there the etcd lease's renewals would be read by the threads that run requests, and
+                // a renewal read late stops acknowledgements (ServerOptions.InlineScheduling).
                 SocketEventThreads.EnableInlineCompletions();
             }
 

@@ -25,6 +25,11 @@ public sealed class ServerOptions : IValidatableObject
     /// <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c> unless the environment sets that variable): a request then
     /// costs no hand-off between threads, which is most of what one sequential client waits for besides the fsync.
     /// </summary>
+    /// <remarks>
+    /// In a cluster (<c>Cluster:Etcd</c> set) <c>serve</c> leaves socket completions on the thread pool: the etcd
+    /// lease's renewals arrive on sockets too, and one read late behind requests stops acknowledgements. Kestrel's
+    /// inline scheduling still applies there, from the pool thread that completed the read.
+    /// </remarks>
     /// <value>Default <c>true</c>. <c>false</c> runs requests on the thread pool, as ASP.NET Core does by default.</value>
     public bool InlineScheduling { get; set; } = true;
 
