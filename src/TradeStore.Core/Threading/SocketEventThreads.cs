@@ -11,9 +11,10 @@ namespace TradeStore.Core.Threading;
 /// </summary>
 /// <remarks>
 /// There is one event thread per core in this mode, each polling its share of every socket in the process: the
-/// server's connections and its own clients' (ClickHouse, etcd, replication). The journal's group-commit fsync is the
-/// one wait kept on them on purpose: it is what a write is acknowledged after, and the writer thread takes over the
-/// group whenever another commit is under way.
+/// server's connections and its own clients' (Redis, ClickHouse). The journal's group-commit fsync is the one wait
+/// kept on them on purpose: it is what a write is acknowledged after, and the writer thread takes over the group
+/// whenever another commit is under way. A cluster node does not use the mode: its etcd lease's renewals must not
+/// wait behind requests (<c>ServerOptions.InlineScheduling</c>).
 /// </remarks>
 public static class SocketEventThreads
 {
