@@ -17,8 +17,15 @@ public sealed class TradeJsonResult : IResult, IStatusCodeHttpResult, IContentTy
     [ThreadStatic]
     private static Utf8JsonWriter? t_json;
 
+    /// <summary>By design one body buffer per thread, reused: the answer is complete before it is sent (see <see cref="ExecuteAsync"/>).</summary>
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_body;
+
     /// <summary>Where an idle writer points: never written to.</summary>
     private static readonly ArrayBufferWriter<byte> Detached = new(1);
+
+    /// <summary>A body buffer that grew past this (a long page) is dropped after use rather than kept by its thread.</summary>
+    private const int KeptBodyBytes = 64 * 1024;
 
     private readonly Trade? _trade;
     private readonly TradePage? _page;
@@ -36,13 +43,19 @@ public sealed class TradeJsonResult : IResult, IStatusCodeHttpResult, IContentTy
     /// <summary>A page of a list, as <see cref="TradePageResponse"/>.</summary>
     public static TradeJsonResult Page(TradePage page) => new(null, page, StatusCodes.Status200OK);
 
+    /// <remarks>
+    /// The JSON is written whole before the answer starts, so the answer carries its <c>Content-Length</c> and leaves in
+    /// one send. Written straight into the response, it went out chunked: the body, then the closing chunk in a second
+    /// send that the client had to wait for.
+    /// </remarks>
     public Task ExecuteAsync(HttpContext httpContext)
     {
         var response = httpContext.Response;
         response.StatusCode = _status;
         response.ContentType = JsonContentType;
+        var body = t_body ??= new ArrayBufferWriter<byte>(1024);
         var json = t_json ??= new Utf8JsonWriter(Detached, TradeJson.WriterOptions);
-        json.Reset(response.BodyWriter);
+        json.Reset(body);
         try
         {
             if (_page is not null)
@@ -55,11 +68,18 @@ public sealed class TradeJsonResult : IResult, IStatusCodeHttpResult, IContentTy
             }
 
             json.Flush();
+            response.ContentLength = body.WrittenCount;
+            response.BodyWriter.Write(body.WrittenSpan);
         }
         finally
         {
-            // Not left pointing at this response's pipe once it is done.
+            // Not left pointing at this response once it is done.
             json.Reset(Detached);
+            body.ResetWrittenCount();
+            if (body.Capacity > KeptBodyBytes)
+            {
+                t_body = null;
+            }
         }
 
         return response.BodyWriter.FlushAsync(httpContext.RequestAborted).AsTask();
