@@ -123,6 +123,7 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
             start.Environment.Remove(key);
         }
 
+        // SocketEventThreads.InlineCompletionsVariable; spelled out, as this library does not reference TradeStore.Core.
         start.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");
 
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())

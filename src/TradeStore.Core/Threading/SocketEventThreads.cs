@@ -37,16 +37,14 @@ public static class SocketEventThreads
 
     /// <summary>
     /// Turns inline socket completions on for this process unless its environment already says either way. Takes
-    /// effect only before the process's first asynchronous socket operation; returns whether completions are inline.
+    /// effect only before the process's first asynchronous socket operation; set later, the variable changes nothing.
     /// </summary>
-    public static bool EnableInlineCompletions()
+    public static void EnableInlineCompletions()
     {
         if (Environment.GetEnvironmentVariable(InlineCompletionsVariable) is null)
         {
             Environment.SetEnvironmentVariable(InlineCompletionsVariable, "1");
         }
-
-        return InlineCompletions;
     }
 
     /// <summary>
@@ -56,18 +54,15 @@ public static class SocketEventThreads
     public static LeaveAwaitable LeaveAsync() => default;
 
     /// <summary>
-    /// Called where a blocking call starts (a DuckDB connection is opened): counts it when the caller is an event
-    /// thread, which is a defect. Returns whether it was.
+    /// Called where a blocking call starts (a DuckDB connection is opened): counts it in <see cref="BlockingCalls"/>
+    /// when the caller is an event thread, which is a defect.
     /// </summary>
-    public static bool ReportBlocking()
+    public static void ReportBlocking()
     {
-        if (!IsCurrent)
+        if (IsCurrent)
         {
-            return false;
+            Interlocked.Increment(ref _blockingCalls);
         }
-
-        Interlocked.Increment(ref _blockingCalls);
-        return true;
     }
 
     /// <summary>Awaited by <see cref="LeaveAsync"/>: a thread-pool hop on an event thread, nothing elsewhere.</summary>

@@ -99,8 +99,7 @@ public sealed class ReplicationHub : IJournalReplication, IDisposable
     /// <summary>
     /// Whether <see cref="Read"/> answers <paramref name="fromSeq"/> from memory (or with nothing): no log file is read.
     /// </summary>
-    public bool InMemory(long fromSeq) =>
-        fromSeq > LastSeq || Volatile.Read(ref _recent[fromSeq & (RecentCapacity - 1)]) is { } record && record.Seq == fromSeq;
+    public bool InMemory(long fromSeq) => fromSeq > LastSeq || Recent(fromSeq) is not null;
 
     /// <summary>
     /// Up to <paramref name="max"/> records from <paramref name="fromSeq"/>, from memory when they are still there, else
@@ -113,8 +112,7 @@ public sealed class ReplicationHub : IJournalReplication, IDisposable
         var result = new List<LogRecord>((int)Math.Clamp(last - fromSeq + 1, 0, max));
         for (var seq = fromSeq; seq <= last && result.Count < max; seq++)
         {
-            var record = Volatile.Read(ref _recent[seq & (RecentCapacity - 1)]);
-            if (record is null || record.Seq != seq)
+            if (Recent(seq) is not { } record)
             {
                 break;
             }
@@ -138,6 +136,9 @@ public sealed class ReplicationHub : IJournalReplication, IDisposable
 
         return result;
     }
+
+    /// <summary>The record <paramref name="seq"/> when memory still holds it, else <see langword="null"/>.</summary>
+    private LogRecord? Recent(long seq) => Volatile.Read(ref _recent[seq & (RecentCapacity - 1)]) is { } record && record.Seq == seq ? record : null;
 
     /// <summary>
     /// Records a follower's acknowledgement; <see langword="false"/> (and ignored) when <paramref name="term"/> is not the
