@@ -99,6 +99,7 @@ public static class TradeStoreHost
             builder.Services.AddHostedService<ShutdownCoordinator>();
 
             var app = builder.Build();
+            EmptyErrorProblems.Use(app);
             SecurityServices.Use(app, settings);
             ReadYourWrites.Use(app, settings);
             MapHealth(app);

@@ -57,6 +57,18 @@ public sealed class BadInputTests : ApiTestBase
         { "bad status filter", "GET /v1/trades?status=open", "application/json", null, 400, "validation", "status" },
         { "bad from filter", "GET /v1/trades?from=yesterday", "application/json", null, 400, "validation", "from" },
         { "bad cursor", "GET /v1/trades?cursor=%21%21", "application/json", null, 400, "validation", "cursor" },
+        { "empty list filter", "GET /v1/trades?account=", "application/json", null, 400, "validation", "account" },
+        { "empty positions filter", "GET /v1/positions?account=", "application/json", null, 400, "validation", "account" },
+        { "expectedVersion in a fill's query", "POST /v1/trades/EXIST-1/fill?expectedVersion=9", "application/json", """{"quantity":"1","price":"1"}""", 400, "validation", "expectedVersion" },
+        { "expectedVersion in a cancel's query", "POST /v1/trades/EXIST-1/cancel?expectedVersion=9", "application/json", "{}", 400, "validation", "expectedVersion" },
+        { "query parameter on an amend", "POST /v1/trades/EXIST-1/amend?price=3", "application/json", """{"expectedVersion":1,"price":"2"}""", 400, "validation", "price" },
+        { "query parameter on a create", "POST /v1/trades?dryRun=true", "application/json", ApiClient.CreateBody("N-1"), 400, "validation", "dryRun" },
+        { "query parameter on a batch", "POST /v1/trades/batch?atomic=1", "application/json", $"[{ApiClient.CreateBody("N-1")}]", 400, "validation", "atomic" },
+        { "query parameter on a read", "GET /v1/trades/EXIST-1?fields=price", "application/json", null, 400, "validation", "fields" },
+        { "query parameter on a history", "GET /v1/trades/EXIST-1/history?limit=1", "application/json", null, 400, "validation", "limit" },
+        { "unknown endpoint", "GET /v1/trade/EXIST-1", "application/json", null, 404, "unknown-endpoint", null },
+        { "unknown method", "PUT /v1/trades", "application/json", ApiClient.CreateBody("N-1"), 405, "method-not-allowed", null },
+        { "POST to a trade", "POST /v1/trades/EXIST-1", "application/json", """{"quantity":"1","price":"1"}""", 405, "method-not-allowed", null },
     };
 
     [Theory]
@@ -96,6 +108,34 @@ public sealed class BadInputTests : ApiTestBase
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal(HttpStatusCode.NotFound, (await Api.GetAsync("/v1/trades/N-1")).Status);
+    }
+
+    [Fact]
+    public async Task Batch_IdempotencyKeyHeader_RefusedNotIgnoredAndNothingWritten()
+    {
+        await Api.CreateAsync(Existing);
+        var before = await SnapshotAsync();
+        const string Fill = """[{"type":"fill","tradeId":"EXIST-1","quantity":"1","price":"1"}]""";
+
+        var first = await Api.PostAsync("/v1/trades/batch", Fill, idempotencyKey: "batch-1");
+        var retry = await Api.PostAsync("/v1/trades/batch", Fill, idempotencyKey: "batch-1");
+
+        // Ignored, the header let the retry fill a second time.
+        Assert.Equal(400, first.Code);
+        Assert.Equal("urn:tradestore:problem:validation", first.ProblemType);
+        Assert.Equal("Idempotency-Key", first.Field);
+        Assert.Equal(400, retry.Code);
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
+    [Fact]
+    public async Task MethodNotAllowed_NamesTheAllowedMethodsInHeaderAndDetail()
+    {
+        var answer = await Api.SendAsync(HttpMethod.Put, "/v1/trades", ApiClient.CreateBody("N-1"));
+
+        // Routing's Allow header (a content header to HttpClient) is what the detail repeats.
+        Assert.Equal(405, answer.Code);
+        Assert.EndsWith("it takes GET, POST.", answer.Body.GetProperty("detail").GetString());
     }
 
     /// <summary>What a client can observe of the store: the existing trade, its history, and the list of every trade.</summary>

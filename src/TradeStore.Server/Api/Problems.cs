@@ -38,6 +38,14 @@ public static class Problems
     public static ApiProblem NotFound(string tradeId) =>
         Make("not-found", "Trade not found", StatusCodes.Status404NotFound, $"Trade {tradeId} does not exist.", "tradeId");
 
+    /// <summary>No endpoint at this path: a distinct type, so a client never takes a mistyped path for a missing trade.</summary>
+    public static ApiProblem UnknownEndpoint(string method, string path) =>
+        Make("unknown-endpoint", "No such endpoint", StatusCodes.Status404NotFound, $"No endpoint answers {method} {path}; every endpoint is listed in /openapi/v1.json and at /docs/api/.", null);
+
+    public static ApiProblem MethodNotAllowed(string method, string path, string? allowed) =>
+        Make("method-not-allowed", "Method not allowed", StatusCodes.Status405MethodNotAllowed,
+            $"{path} does not take {method}{(string.IsNullOrEmpty(allowed) ? "" : $"; it takes {allowed}")}.", null);
+
     public static ApiProblem Internal(string detail) =>
         Make("internal", "Internal error", StatusCodes.Status500InternalServerError, detail, null);
 

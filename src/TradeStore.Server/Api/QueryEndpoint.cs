@@ -52,6 +52,11 @@ public static class QueryEndpoint
 
     private static async Task<IResult> RunAsync(HttpContext context, QueryRunner runner, WriteEngine engine, ILoggerFactory loggers, IOptions<ApiOptions> api)
     {
+        if (QueryParameters.Check(context.Request.Query) is { } parameter)
+        {
+            return ApiResults.Problem(context, parameter);
+        }
+
         var (body, format, problem) = await RequestBody.ReadAsync(context, api.Value.MaxRequestBodyBytes, allowNdJson: false);
         if (problem is not null)
         {

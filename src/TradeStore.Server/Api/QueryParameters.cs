@@ -6,24 +6,46 @@ namespace TradeStore.Server.Api;
 public static class QueryParameters
 {
     /// <summary>
-    /// By design an unknown or repeated query parameter is a 400: a typo such as <c>acount=</c> would otherwise
-    /// widen a filter silently and return other accounts' trades.
+    /// By design an unknown, repeated or empty query parameter is a 400: a typo such as <c>acount=</c>, or an
+    /// <c>account=</c> whose value a script forgot to fill in, would otherwise widen a filter silently and return
+    /// other accounts' trades; a parameter the endpoint does not take (<c>?expectedVersion=</c> on a fill, whose
+    /// version goes in the body) would otherwise be ignored and the write made unconditionally.
     /// </summary>
-    public static ApiProblem? Unknown(IQueryCollection query, params ReadOnlySpan<string> known)
+    public static ApiProblem? Check(IQueryCollection query, params ReadOnlySpan<string> known)
     {
+        if (query.Count == 0)
+        {
+            return null;
+        }
+
         foreach (var (name, values) in query)
         {
             if (!known.Contains(name))
             {
-                return Problems.Validation(name, $"Unknown query parameter '{name}'; accepted: {string.Join(", ", known.ToArray())}.");
+                return known.IsEmpty
+                    ? Problems.Validation(name, $"This endpoint takes no query parameters; got '{name}'.{BodyHint(name)}")
+                    : Problems.Validation(name, $"Unknown query parameter '{name}'; accepted: {string.Join(", ", known.ToArray())}.");
             }
 
             if (values.Count > 1)
             {
                 return Problems.Validation(name, $"The query parameter '{name}' is given {values.Count} times; give it once.");
             }
+
+            if (string.IsNullOrEmpty(values[0]))
+            {
+                return Problems.Validation(name, $"The query parameter '{name}' is empty; give it a value or leave it out.");
+            }
         }
 
         return null;
     }
+
+    /// <summary>Where a command's parameter goes instead, for the names a client may try in the query string.</summary>
+    private static string BodyHint(string name) => name switch
+    {
+        "expectedVersion" or "quantity" or "price" => $" {name} goes in the JSON body.",
+        "idempotencyKey" => " Send it as the Idempotency-Key header (a batch item: the item's idempotencyKey).",
+        _ => "",
+    };
 }

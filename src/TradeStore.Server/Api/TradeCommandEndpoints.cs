@@ -41,7 +41,7 @@ public static class TradeCommandEndpoints
     {
         var query = context.Request.Query;
         long? expectedVersion = null;
-        var problem = QueryParameters.Unknown(query, "expectedVersion");
+        var problem = QueryParameters.Check(query, "expectedVersion");
         if (problem is null && query.TryGetValue("expectedVersion", out var raw))
         {
             if (long.TryParse(raw, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version))
@@ -64,6 +64,18 @@ public static class TradeCommandEndpoints
     public static async Task<IResult> BatchAsync(HttpContext context, [FromServices] ITradeCommands commands, [FromServices] ITradeQueries queries, [FromServices] IOptions<ApiOptions> options)
     {
         var limits = options.Value;
+        if (QueryParameters.Check(context.Request.Query) is { } parameter)
+        {
+            return ApiResults.Problem(context, parameter);
+        }
+
+        if (context.Request.Headers.ContainsKey(ApiResults.IdempotencyKeyHeader))
+        {
+            // By design refused, not ignored: a client retrying the batch would believe the header made it safe.
+            return ApiResults.Problem(context, Problems.Validation(ApiResults.IdempotencyKeyHeader,
+                "A batch takes no Idempotency-Key header: give each item its own \"idempotencyKey\"."));
+        }
+
         var (body, format, problem) = await RequestBody.ReadAsync(context, limits.MaxRequestBodyBytes, allowNdJson: true);
         if (problem is not null)
         {
@@ -184,6 +196,11 @@ public static class TradeCommandEndpoints
     private static async Task<(T? Request, ApiProblem? Problem)> ReadAsync<T>(HttpContext context, ApiOptions options, JsonTypeInfo<T> typeInfo, bool allowEmpty)
         where T : class, new()
     {
+        if (QueryParameters.Check(context.Request.Query) is { } parameter)
+        {
+            return (null, parameter);
+        }
+
         var (body, format, problem) = await RequestBody.ReadAsync(context, options.MaxRequestBodyBytes, allowNdJson: false);
         if (problem is not null)
         {

@@ -21,6 +21,11 @@ public static class TradeQueryEndpoints
             return ApiResults.Problem(context, Problems.From(invalid));
         }
 
+        if (QueryParameters.Check(context.Request.Query) is { } parameter)
+        {
+            return ApiResults.Problem(context, parameter);
+        }
+
         // Another account's trade answers exactly like an unknown one: its existence does not leak.
         return queries.GetTrade(tradeId) is { } trade && AccountAccess.Scope(context).Allows(trade.Account)
             ? TradeJsonResult.Trade(trade)
@@ -32,6 +37,11 @@ public static class TradeQueryEndpoints
         if (TradeValidation.TradeId(tradeId) is { } invalid)
         {
             return ApiResults.Problem(context, Problems.From(invalid));
+        }
+
+        if (QueryParameters.Check(context.Request.Query) is { } parameter)
+        {
+            return ApiResults.Problem(context, parameter);
         }
 
         // History is read from DuckDB: off the socket event thread the request arrived on.
@@ -46,7 +56,7 @@ public static class TradeQueryEndpoints
     {
         var query = context.Request.Query;
         var limits = options.Value;
-        if (QueryParameters.Unknown(query, ListParameters) is { } unknown)
+        if (QueryParameters.Check(query, ListParameters) is { } unknown)
         {
             return ApiResults.Problem(context, unknown);
         }
@@ -114,7 +124,7 @@ public static class TradeQueryEndpoints
 
     public static IResult GetPositions(HttpContext context, [FromServices] ITradeQueries queries)
     {
-        if (QueryParameters.Unknown(context.Request.Query, "account") is { } unknown)
+        if (QueryParameters.Check(context.Request.Query, "account") is { } unknown)
         {
             return ApiResults.Problem(context, unknown);
         }

@@ -91,7 +91,7 @@ public static class ChangesEndpoint
     {
         afterSeq = null;
         filter = null;
-        if (QueryParameters.Unknown(request.Query, Parameters) is { } unknown)
+        if (QueryParameters.Check(request.Query, Parameters) is { } unknown)
         {
             return unknown;
         }

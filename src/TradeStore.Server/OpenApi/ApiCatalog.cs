@@ -30,11 +30,12 @@ public sealed record ApiOperation(
 /// <summary>Every route the service maps, as the OpenAPI document describes it. A test checks it against the mapped routes both ways.</summary>
 public static class ApiCatalog
 {
-    private static readonly string[] Read = ["validation", "unauthorized", "forbidden", "too-many-requests", "internal"];
+    private static readonly string[] Read = ["validation", "unauthorized", "forbidden", "too-many-requests", "internal", "seq-not-reached"];
     private static readonly string[] Command =
     [
         "validation", "malformed-json", "unknown-property", "unreadable-request", "unauthorized", "forbidden", "not-found", "already-exists",
-        "version-conflict", "invalid-transition", "payload-too-large", "unsupported-media-type", "too-many-requests", "storage-failure", "internal", "busy", "unavailable",
+        "version-conflict", "invalid-transition", "payload-too-large", "unsupported-media-type", "idempotency-key-reused", "too-many-requests",
+        "storage-failure", "internal", "busy", "unavailable", "no-leader", "leadership-lost", "replication-unavailable",
     ];
 
     private static readonly QueryParameter[] ListQuery =
@@ -76,7 +77,8 @@ public static class ApiCatalog
                 "Comments `: heartbeat` keep idle streams open. A subscriber more than Changes:MaxLagEvents behind, or a stopping server, gets a final " +
                 "`event: error` whose data is a ChangeStreamEnd with `resumeFromSeq`, and the stream closes."),
         new("POST", "/v1/query", "SQL", "Run one read-only SELECT on DuckDB", "admin", null, 200, null,
-            ["validation", "malformed-json", "unsupported-media-type", "payload-too-large", "query-rejected", "query-timeout", "unauthorized", "forbidden", "too-many-requests", "internal"],
+            ["validation", "malformed-json", "unsupported-media-type", "payload-too-large", "query-rejected", "query-timeout", "query-memory", "unauthorized", "forbidden",
+                "too-many-requests", "internal", "seq-not-reached"],
             ResponseSchema: "QueryResult", Description: "Body {\"sql\": \"SELECT …\"}. Send Accept: text/csv for CSV, application/vnd.apache.arrow.stream for an Arrow IPC stream, application/vnd.apache.parquet for a Parquet file (X-Truncated says whether rows were cut at Security:Query:MaxRows or MaxResultBytes)."),
         new("GET", "/health/live", "Health", "Whether the process serves requests", "open", null, 200, null, [], ResponseSchema: "Live", NeedsKey: false),
         new("GET", "/health/ready", "Health", "Each dependency: healthy, degraded, unhealthy or disabled (503 when unhealthy)", "open", null, 200, null, [],

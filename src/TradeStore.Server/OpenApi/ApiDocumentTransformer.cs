@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using TradeStore.Server.Api;
 using TradeStore.Server.Changes;
+using TradeStore.Server.Cluster;
 
 namespace TradeStore.Server.OpenApi;
 
@@ -205,6 +206,17 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
             });
         }
 
+        if (operation.Problems.Contains("seq-not-reached"))
+        {
+            parameters.Add(new OpenApiParameter
+            {
+                Name = ReadYourWrites.MinSeqParameter,
+                In = ParameterLocation.Query,
+                Description = "Read your writes on any node: wait up to Cluster:ReadWaitTimeout until this node holds this seq (the TradeStore-Seq header of your write's answer), else 503 seq-not-reached.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64", Minimum = "0" },
+            });
+        }
+
         if (operation.Path == ChangesEndpoint.Path)
         {
             parameters.Add(new OpenApiParameter
@@ -242,7 +254,10 @@ internal static class HandSchemas
             ("status", Enum("healthy", "degraded", "unhealthy")),
             ("durationMs", Number()),
             ("dependencies", Object(("duckdb", dependency), ("redis", dependency), ("clickhouse", dependency)))));
-        yield return ("QueryRequest", Object(("sql", String("Exactly one SELECT (or WITH … SELECT); read current_trade_state, trade_events."))));
+        var query = Object(("sql", String("Exactly one SELECT (or WITH … SELECT); read current_trade_state, trade_events.")));
+        query.Required = new HashSet<string> { "sql" };
+        query.AdditionalPropertiesAllowed = false;
+        yield return ("QueryRequest", query);
         yield return ("QueryResult", Object(
             ("columns", new OpenApiSchema { Type = JsonSchemaType.Array, Items = Object(("name", String()), ("type", String("DuckDB type"))) }),
             ("rows", new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema() } }),

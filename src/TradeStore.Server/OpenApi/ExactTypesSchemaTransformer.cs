@@ -5,7 +5,7 @@ namespace TradeStore.Server.OpenApi;
 
 /// <summary>
 /// Decimals are a JSON number or a decimal string, at most 8 decimals and 10 integer digits (the API's exact
-/// converter); times are ISO 8601 strings with a zone. The JSON schema exporter cannot see through the converters.
+/// converter); whole numbers (versions, seqs) are JSON numbers only; times are ISO 8601 strings with a zone. The JSON schema exporter cannot see through the converters.
 /// </summary>
 internal sealed class ExactTypesSchemaTransformer : IOpenApiSchemaTransformer
 {
@@ -22,6 +22,13 @@ internal sealed class ExactTypesSchemaTransformer : IOpenApiSchemaTransformer
             schema.Format = null;
             schema.Pattern = DecimalPattern;
             schema.Description ??= "Exact decimal: a JSON number or a decimal string (\"100.25\"); at most 8 decimals and 10 integer digits. Answers are JSON numbers with exact digits.";
+        }
+        else if (underlying == typeof(long))
+        {
+            // A JSON number only: the API's JSON context does not read integers from strings (the exporter assumed it does).
+            schema.Type = JsonSchemaType.Integer | (nullable ? JsonSchemaType.Null : 0);
+            schema.Format = "int64";
+            schema.Pattern = null;
         }
         else if (underlying == typeof(DateTimeOffset))
         {

@@ -16,6 +16,8 @@ public static class ProblemCatalog
         new("unauthorized", 401, "no key, a malformed Authorization header, or an unknown key"),
         new("forbidden", 403, "the key's role does not allow the endpoint, or the account is outside the key's scope"),
         new("not-found", 404, "unknown or deleted trade, or a trade of an account outside the key's scope (answered alike)"),
+        new("unknown-endpoint", 404, "no endpoint at this path (a mistyped path is never taken for a missing trade)"),
+        new("method-not-allowed", 405, "the path exists but not with this method; `Allow` lists the ones it takes"),
         new("already-exists", 409, "create of an existing tradeId"),
         new("version-conflict", 409, "stale expectedVersion; `currentVersion` says the current one"),
         new("invalid-transition", 409, "the trade's status forbids the command"),

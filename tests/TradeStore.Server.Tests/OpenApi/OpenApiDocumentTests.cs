@@ -81,6 +81,59 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OpenApiDocument_Commands_ListIdempotencyKeyReusedAndReadsListMinSeq()
+    {
+        var paths = (await DocumentAsync()).GetProperty("paths");
+
+        foreach (var (path, method) in new[] { ("/v1/trades", "post"), ("/v1/trades/{tradeId}/fill", "post"), ("/v1/trades/{tradeId}", "delete"), ("/v1/trades/batch", "post") })
+        {
+            var responses = paths.GetProperty(path).GetProperty(method).GetProperty("responses");
+            Assert.Contains("`idempotency-key-reused`", responses.GetProperty("422").GetProperty("description").GetString(), StringComparison.Ordinal);
+            Assert.Contains("`no-leader`", responses.GetProperty("503").GetProperty("description").GetString(), StringComparison.Ordinal);
+        }
+
+        foreach (var path in new[] { "/v1/trades", "/v1/trades/{tradeId}", "/v1/positions" })
+        {
+            Assert.Contains(paths.GetProperty(path).GetProperty("get").GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "minSeq");
+        }
+    }
+
+    /// <summary>The document's <c>required</c> lists are the server's: a body without any one of them is refused by name.</summary>
+    [Fact]
+    public async Task OpenApiDocument_RequiredProperties_ServerRefusesABodyWithoutEachByName()
+    {
+        var schemas = (await DocumentAsync()).GetProperty("components").GetProperty("schemas");
+        Assert.Equal(201, await PostAsync("/v1/trades", """{"tradeId":"REQ-0","account":"A","symbol":"S","side":"buy","quantity":"10","price":"1"}"""));
+        var requests = new[]
+        {
+            ("CreateTradeRequest", "/v1/trades", """{"tradeId":"REQ-1","account":"A","symbol":"S","side":"buy","quantity":"1","price":"1"}"""),
+            ("AmendTradeRequest", "/v1/trades/REQ-0/amend", """{"expectedVersion":1,"price":"2"}"""),
+            ("FillTradeRequest", "/v1/trades/REQ-0/fill", """{"quantity":"1","price":"1"}"""),
+        };
+        var checkedFields = 0;
+        foreach (var (schemaName, path, valid) in requests)
+        {
+            var schema = schemas.GetProperty(schemaName);
+            Assert.False(schema.GetProperty("additionalProperties").GetBoolean(), schemaName);
+            foreach (var required in schema.GetProperty("required").EnumerateArray().Select(r => r.GetString()!))
+            {
+                var body = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(valid)!;
+                Assert.True(body.Remove(required), $"{schemaName}.{required} is not in the valid body");
+                using var answer = await _http.PostAsync(new Uri(path, UriKind.Relative), new StringContent(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json"),
+                    TestContext.Current.CancellationToken);
+                var problem = JsonDocument.Parse(await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
+                Assert.True(answer.StatusCode == System.Net.HttpStatusCode.BadRequest, $"{schemaName} without {required}: {(int)answer.StatusCode}");
+                Assert.Equal(required, problem.GetProperty("field").GetString());
+                checkedFields++;
+            }
+        }
+
+        Assert.Equal(6 + 1 + 2, checkedFields);
+        var version = schemas.GetProperty("FillTradeRequest").GetProperty("properties").GetProperty("expectedVersion").GetProperty("type");
+        Assert.DoesNotContain("string", version.EnumerateArray().Select(t => t.GetString()));
+    }
+
+    [Fact]
     public async Task ApiReference_Requested_ServesPageAndScriptFromTheBinary()
     {
         var page = await _http.GetStringAsync(new Uri("/docs/api/", UriKind.Relative), TestContext.Current.CancellationToken);
@@ -90,6 +143,12 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         using var script = await _http.GetAsync(new Uri("/docs/api/scalar.js", UriKind.Relative), TestContext.Current.CancellationToken);
         Assert.Equal(System.Net.HttpStatusCode.OK, script.StatusCode);
         Assert.True((await script.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken)).Length > 100_000);
+    }
+
+    private async Task<int> PostAsync(string path, string json)
+    {
+        using var answer = await _http.PostAsync(new Uri(path, UriKind.Relative), new StringContent(json, System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        return (int)answer.StatusCode;
     }
 
     private async Task<JsonElement> DocumentAsync()

@@ -286,7 +286,8 @@
     const account = $('positions-account').value.trim();
     const body = $('positions-rows');
     body.textContent = '';
-    const response = await fetch('/v1/positions?account=' + encodeURIComponent(account), { headers: headers() });
+    // An empty account is left out (every account the key may see): the API refuses an empty parameter.
+    const response = await fetch(account ? '/v1/positions?account=' + encodeURIComponent(account) : '/v1/positions', { headers: headers() });
     if (!response.ok) {
       $('positions-state').textContent = await problemText(response);
       return;
