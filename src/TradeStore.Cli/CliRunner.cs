@@ -29,6 +29,10 @@ public static class CliRunner
             // System.CommandLine reports a parse error with 1; the documented code for a bad command line is 2.
             return parseResult.Errors.Count > 0 && exitCode == ExitCodes.Failure ? ExitCodes.BadInput : exitCode;
         }
+        catch (Server.Security.ListenAddressInUseException ex)
+        {
+            return Fail(configuration.Error, ex.Message, ExitCodes.Failure);
+        }
         catch (ConfigurationException ex)
         {
             return Fail(configuration.Error, $"configuration error: {ex.Message}", ExitCodes.BadInput);

@@ -69,6 +69,9 @@ public static class DatabaseFiles
         return folder;
     }
 
+    /// <summary>Removes a copy made by <see cref="PreserveWal"/> that turned out to be of a live WAL (another process holds the database).</summary>
+    public static void DiscardWalCopy(string copy) => TryDelete(copy);
+
     private static void TryDelete(string path)
     {
         try

@@ -70,7 +70,15 @@ public sealed partial class DuckDbDatabase : IDisposable
         catch (DuckDBException ex)
         {
             connection.Dispose();
-            throw Translate(fullPath, ex);
+            var failure = Translate(fullPath, ex);
+            if (failure is DatabaseLockedException && walCopy is not null)
+            {
+                // By design dropped: the WAL belongs to the running process that holds the lock, not to a crash, and a
+                // monitoring script that runs `verify` against a live server would otherwise fill wal-backups/.
+                DatabaseFiles.DiscardWalCopy(walCopy);
+            }
+
+            throw failure;
         }
 
         try

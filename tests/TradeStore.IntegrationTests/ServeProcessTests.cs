@@ -76,6 +76,30 @@ public sealed class ServeProcessTests : IDisposable
         Assert.True(File.Exists(_work.DatabasePath), "the database file is never moved or deleted");
     }
 
+    /// <summary>The WAL of a live server is not a crash's: a refused offline command leaves no copy of it behind.</summary>
+    [Theory]
+    [InlineData("verify")]
+    [InlineData("serve")]
+    public async Task Command_DatabaseHeldWithALiveWal_ExitsThreeAndKeepsNoCopyOfTheWal(string command)
+    {
+        using var holder = DuckDbDatabase.Open(_work.DatabasePath);
+        using (var connection = holder.OpenConnection())
+        using (var write = connection.CreateCommand())
+        {
+            write.CommandText = "CREATE TABLE live_wal AS SELECT 1 AS x";
+            write.ExecuteNonQuery();
+        }
+
+        Assert.True(new FileInfo(DatabaseFiles.WalPath(_work.DatabasePath)).Length > 0, "the holder's WAL holds its write");
+        string[] args = command == "serve" ? ["serve", "--data", _work.Path, "--urls", $"http://127.0.0.1:{FreePort.Next()}"] : [command, "--data", _work.Path];
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(args, _work.Path);
+
+        Assert.True(exitCode == 3, output);
+        var backups = Path.Combine(_work.Path, DatabaseFiles.WalBackupFolder);
+        Assert.Empty(Directory.Exists(backups) ? Directory.GetFiles(backups) : []);
+    }
+
     [Fact]
     public async Task Serve_InvalidConfiguration_ExitsTwoNamingTheKey()
     {

@@ -59,6 +59,19 @@ public sealed class TailChangeFeedTests : IDisposable
         Assert.Contains("--url", output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("0")]
+    [InlineData("99999999999999999999999")]
+    public async Task Tail_FromNotASeq_ExitsTwoNamingTheFlagWithoutAStackTrace(string from)
+    {
+        var (exit, output) = await TradeStoreProcess.RunAsync(["tail", "--url", "http://127.0.0.1:9", "--from", from], _work.Path, timeout: TimeSpan.FromSeconds(60));
+
+        Assert.True(exit == 2, output);
+        Assert.Contains($"--from must be a seq of 1 or more, got '{from}'", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+    }
+
     private static async Task CreateAsync(HttpClient http, string tradeId, string account)
     {
         using var body = new StringContent($$"""{"tradeId":"{{tradeId}}","account":"{{account}}","symbol":"AAPL","side":"buy","quantity":"1","price":"2.5"}""", Encoding.UTF8, "application/json");

@@ -22,6 +22,10 @@ public static class TailCommand
     {
         Description = "Start at this seq (inclusive) instead of only new events.",
         HelpName = "SEQ",
+        // By design parsed here, not by a validator: a validator reading an unparsable value threw instead of reporting it.
+        CustomParser = result => long.TryParse(result.Tokens[0].Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seq) && seq >= 1
+            ? seq
+            : ParseError<long?>(result, $"--from must be a seq of 1 or more, got '{result.Tokens[0].Value}'."),
     };
 
     private static readonly Option<Uri?> Url = new("--url")
@@ -30,7 +34,7 @@ public static class TailCommand
         HelpName = "URL",
         CustomParser = result => Uri.TryCreate(result.Tokens[0].Value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             ? uri
-            : ParseError(result, $"--url must be an absolute http:// or https:// address, got '{result.Tokens[0].Value}'."),
+            : ParseError<Uri>(result, $"--url must be an absolute http:// or https:// address, got '{result.Tokens[0].Value}'."),
     };
 
     private static readonly Option<string?> Account = new("--account")
@@ -49,13 +53,6 @@ public static class TailCommand
 
     public static Command Create()
     {
-        FromSeq.Validators.Add(result =>
-        {
-            if (result.GetValue(FromSeq) is < 1)
-            {
-                result.AddError("--from must be a seq of 1 or more.");
-            }
-        });
         var command = new Command("tail", "Print the change stream (one JSON line per event) and follow it until Ctrl-C. Works while the service runs.")
         {
             FromSeq,
@@ -148,10 +145,10 @@ public static class TailCommand
             .Replace("://*", "://127.0.0.1", StringComparison.Ordinal).Replace("://+", "://127.0.0.1", StringComparison.Ordinal));
     }
 
-    private static Uri? ParseError(System.CommandLine.Parsing.ArgumentResult result, string message)
+    private static T? ParseError<T>(System.CommandLine.Parsing.ArgumentResult result, string message)
     {
         result.AddError(message);
-        return null;
+        return default;
     }
 
     private static string ToJson(IReadOnlyList<KeyValuePair<string, string>> fields)

@@ -18,9 +18,11 @@ public static class BoundAddresses
 {
     /// <summary>
     /// Starts <paramref name="app"/>. A listener that cannot bind, or (with no API keys configured) an address that
-    /// is not loopback, stops it again and throws, so the process exits 2 with the address and the cause.
+    /// is not loopback, stops it again and throws, so the process exits 2 with the address and the cause (1 when another
+    /// process holds the address).
     /// </summary>
     /// <exception cref="ConfigurationException">An address could not be bound, or is exposed without keys.</exception>
+    /// <exception cref="ListenAddressInUseException">Another process listens on the address.</exception>
     public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken = default)
     {
         try
@@ -31,6 +33,13 @@ public static class BoundAddresses
         {
             // Kestrel's own message names the address; a bare SocketException ("Invalid argument") does not.
             var addresses = Of(app) is { Count: > 0 } bound ? string.Join(", ", bound) : app.Configuration["Server:Urls"];
+            if (InUse(ex))
+            {
+                // By design not a configuration error: the address is right, another process has it (often a previous
+                // instance still stopping), so a supervisor should retry rather than give up.
+                throw new ListenAddressInUseException($"Server:Urls: cannot listen on {addresses}: another process is listening there ({cause}). Stop it or pick another address.", ex);
+            }
+
             throw new ConfigurationException($"Server:Urls: cannot listen on {addresses}: {cause}", ex);
         }
 
@@ -56,6 +65,19 @@ public static class BoundAddresses
         app.Services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
 
     /// <summary>The address and cause when <paramref name="exception"/> is Kestrel failing to bind; otherwise <see langword="null"/>.</summary>
+    private static bool InUse(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is AddressInUseException || e is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static string? BindFailure(Exception exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
@@ -71,3 +93,6 @@ public static class BoundAddresses
         return null;
     }
 }
+
+/// <summary>The configured listen address is held by another process: a condition of the moment, not of the configuration.</summary>
+public sealed class ListenAddressInUseException(string message, Exception inner) : Exception(message, inner);
