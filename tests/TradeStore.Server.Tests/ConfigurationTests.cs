@@ -139,6 +139,18 @@ public sealed partial class ConfigurationTests : IDisposable
         Assert.Contains("nope.json", error.Message);
     }
 
+    [Fact]
+    public void Build_ConfigFileNotJson_NamesTheFileAndThePosition()
+    {
+        var file = Path.Combine(_work.Path, "broken.json");
+        File.WriteAllText(file, "{\"Server\": {\n");
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreConfiguration.Build(Inputs() with { ConfigFile = file }));
+
+        Assert.Contains(file, error.Message, StringComparison.Ordinal);
+        Assert.Contains("LineNumber", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("TRADESTORE__CLICKHOUSE__URL", "not-a-url", "ClickHouse:Url")]
     [InlineData("TRADESTORE__CLICKHOUSE__URL", "ftp://host", "ClickHouse:Url")]

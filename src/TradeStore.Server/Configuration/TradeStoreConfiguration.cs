@@ -55,7 +55,9 @@ public static class TradeStoreConfiguration
         }
         catch (Exception ex) when (ex is InvalidDataException or FormatException)
         {
-            throw new ConfigurationException($"A configuration file is not valid JSON: {ex.InnerException?.Message ?? ex.Message}", ex);
+            // The outer message names the file ("Failed to load configuration from file '…'"), the inner one the parser's reason.
+            var reasons = string.Join(" ", new[] { ex.Message, ex.InnerException?.Message, ex.InnerException?.InnerException?.Message }.Where(m => !string.IsNullOrEmpty(m)).Distinct());
+            throw new ConfigurationException($"A configuration file is not valid JSON: {reasons}", ex);
         }
 
         // Here, on what the user gave, not in Bind: the web host adds keys of its own (urls) to its configuration.
