@@ -28,6 +28,7 @@ using TradeStore.Storage;
 using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Engine;
 using TradeStore.Storage.Integrity;
+using TradeStore.Storage.Journal;
 using TradeStore.Storage.Migrations;
 
 namespace TradeStore.Server;
@@ -77,7 +78,10 @@ public static class TradeStoreHost
             // Schema before anything else: drift, a newer schema, or (with AutoMigrate off) pending migrations stop start-up here.
             var migrated = ReadOrThrow(database, () => MigrateSchema(database, settings.Storage));
             // The journal log is the point of durability: what DuckDB lacks of it is replayed before any check or request.
-            journalLog = JournalLog.Open(JournalLog.DirectoryFor(database.Path), new JournalLogOptions { Durability = settings.Storage.Durability, SegmentBytes = settings.Storage.JournalSegmentBytes });
+            // DuckDB's end goes into the open: with fsync durability a damaged tail that would drop seqs DuckDB holds is damage, not a torn append.
+            var appliedSeq = ReadOrThrow(database, () => new JournalReader(database).LastSeq());
+            journalLog = JournalLog.Open(JournalLog.DirectoryFor(database.Path),
+                new JournalLogOptions { Durability = settings.Storage.Durability, SegmentBytes = settings.Storage.JournalSegmentBytes }, appliedSeq);
             // A tail this node must cut (rejoining a cluster whose leader never had it) goes before the replay (issue #14).
             var truncation = ReadOrThrow(database, () => TailTruncation.ApplyPending(database, journalLog));
             var replay = ReadOrThrow(database, () => JournalLogReplay.Run(database, journalLog));

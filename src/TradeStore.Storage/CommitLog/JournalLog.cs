@@ -24,7 +24,8 @@ namespace TradeStore.Storage.CommitLog;
 /// prepared file a segment is written as before and given a zero tail later.</para>
 /// <para>At <see cref="Open"/> every segment is read and checked. A damaged record at the end of the last segment with
 /// nothing intact after it (also one half written over zeros) is what a crash leaves: it is cut, the bytes kept beside it, and reported in
-/// <see cref="TornTail"/>. Anything else (damage with intact records after it, in a sealed segment, a bad header, a gap
+/// <see cref="TornTail"/>; unless, with fsync durability, DuckDB already holds seqs past the last intact record (they were
+/// durable and acknowledged, so the tail is damage). Anything else (damage with intact records after it, in a sealed segment, a bad header, a gap
 /// between segments) throws <see cref="JournalLogCorruptException"/> naming the file and offset, changing nothing.</para>
 /// <para>Designed for shipping (issue #14): records are addressed by seq (<see cref="ReadFrom"/>), carry a term, and a
 /// copy is appended with the same checksums through the same <see cref="Append"/>.</para>
@@ -197,8 +198,18 @@ public sealed class JournalLog : IDisposable
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(databasePath))!, DirectoryName);
 
     /// <summary>Opens (creating the folder if absent) and checks every segment; cuts a torn tail.</summary>
+    /// <param name="directory">The folder of the segments.</param>
+    /// <param name="options">How the log writes; its <see cref="JournalLogOptions.Durability"/> also decides what a damaged tail is.</param>
+    /// <param name="appliedSeq">
+    /// The last seq already applied from this log elsewhere: DuckDB's <c>max(seq)</c> (0 when nothing is known, for
+    /// example a log without a database). By design, with <see cref="DurabilityMode.Fsync"/> a damaged tail is cut as
+    /// torn only when the cut keeps every seq up to <paramref name="appliedSeq"/>: DuckDB is given an event only after
+    /// the group holding it was fdatasynced, so a damaged tail that ends the log before <paramref name="appliedSeq"/>
+    /// destroyed durable, acknowledged records: it is damage, reported like a bad record in the middle of the log. With
+    /// <see cref="DurabilityMode.Os"/> the log may legitimately trail DuckDB, so the tail is cut as before.
+    /// </param>
     /// <exception cref="JournalLogCorruptException">Damage a crash cannot explain; nothing was changed.</exception>
-    public static JournalLog Open(string directory, JournalLogOptions options)
+    public static JournalLog Open(string directory, JournalLogOptions options, long appliedSeq = 0)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
@@ -220,7 +231,7 @@ public sealed class JournalLog : IDisposable
         for (var i = 0; i < files.Count; i++)
         {
             var isLast = i == files.Count - 1;
-            var segment = Scan(files[i].Path, files[i].FirstSeq, isLast, out torn);
+            var segment = Scan(files[i].Path, files[i].FirstSeq, isLast, options.Durability == DurabilityMode.Fsync ? appliedSeq : 0, out torn);
             if (segments.Count > 0 && segment.FirstSeq != segments[^1].LastSeq + 1)
             {
                 throw new JournalLogCorruptException(segment.Path, 0,
@@ -543,7 +554,12 @@ public sealed class JournalLog : IDisposable
         return header;
     }
 
-    private static Segment Scan(string path, long firstSeq, bool isLast, out TornTail? torn)
+    /// <param name="path">The segment file.</param>
+    /// <param name="firstSeq">The seq its name gives.</param>
+    /// <param name="isLast">Whether it is the segment being written (only its tail may be torn).</param>
+    /// <param name="durableThrough">A seq known durable in the log (DuckDB holds it, fsync durability), or 0: a damaged tail whose cut would drop it is damage.</param>
+    /// <param name="torn">What was cut, if anything.</param>
+    private static Segment Scan(string path, long firstSeq, bool isLast, long durableThrough, out TornTail? torn)
     {
         torn = null;
         var bytes = File.ReadAllBytes(path);
@@ -608,6 +624,16 @@ public sealed class JournalLog : IDisposable
             var what = damage >= later.Offset - offset ? "is missing (zero bytes)" : "is damaged";
             throw new JournalLogCorruptException(path, offset,
                 $"the record after seq {segment.LastSeq} {what} and intact records follow it (seq {later.Seq} at offset {later.Offset}): this is not a torn tail");
+        }
+
+        if (durableThrough > segment.LastSeq)
+        {
+            // Not torn: the records after the last intact one were fdatasynced before DuckDB was given them (exit 5, nothing cut).
+            throw new JournalLogCorruptException(path, offset,
+                $"the record after seq {segment.LastSeq} is damaged and nothing intact follows it, but DuckDB holds events up to seq {durableThrough}: " +
+                "with Storage:Durability=fsync DuckDB applies only records already durable in the log, so the damaged bytes held acknowledged " +
+                $"events {segment.LastSeq + 1}..{durableThrough} (at least) and this is not a torn tail. If the run that crashed used " +
+                "Storage:Durability=os, the log may trail DuckDB: starting once with Storage:Durability=os cuts the tail and copies the missing events from DuckDB");
         }
 
         // A torn tail: what a crash left of an append that was never acknowledged. In a pre-zeroed segment it lies over the

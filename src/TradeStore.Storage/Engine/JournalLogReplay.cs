@@ -52,6 +52,13 @@ public static class JournalLogReplay
 
         if (log.LastSeq < duckDbSeq)
         {
+            // By design checked before anything is copied: DuckDB's events after the log's end are appended to the log only
+            // when both hold the same event at the log's last seq, else the log would splice two histories into one.
+            if (log.LastSeq >= first)
+            {
+                RequireSameHistory(database, journal, log, log.LastSeq, duckDbSeq);
+            }
+
             var logSeq = log.LastSeq;
             CopyIntoLog(journal, log, duckDbSeq);
             return new JournalLogReplayResult(duckDbSeq, duckDbSeq, 0, TimeSpan.Zero, logSeq, log.TornTail);
@@ -59,7 +66,7 @@ public static class JournalLogReplay
 
         if (duckDbSeq >= first && duckDbSeq > 0)
         {
-            RequireSameHistory(journal, log, duckDbSeq);
+            RequireSameHistory(database, journal, log, duckDbSeq, duckDbSeq);
         }
 
         if (log.LastSeq == duckDbSeq)
@@ -103,8 +110,15 @@ public static class JournalLogReplay
         }
     }
 
-    /// <summary>The log's record at <paramref name="seq"/> must be the event DuckDB holds there: else they are two histories.</summary>
-    private static void RequireSameHistory(JournalReader journal, JournalLog log, long seq)
+    /// <summary>
+    /// The log's record at <paramref name="seq"/> must be the event DuckDB holds there: else they are two histories.
+    /// Checked at the last seq both hold, whichever of the two ends first (the log ahead: DuckDB's last seq; the log behind:
+    /// the log's). Compared: trade, version, type and the time the event was recorded. By design not the payload bytes:
+    /// DuckDB keeps a decimal at its column's scale, so an event read back from it can encode differently from the
+    /// log's record although it is the same event; the recording time (whole microseconds, <c>Timestamps.Normalize</c>)
+    /// reads back unchanged and tells apart two stores that wrote the same trade ids.
+    /// </summary>
+    private static void RequireSameHistory(DuckDbDatabase database, JournalReader journal, JournalLog log, long seq, long duckDbSeq)
     {
         var inLog = log.ReadFrom(seq).FirstOrDefault();
         var inDuckDb = journal.ReadAfter(seq - 1, 1).FirstOrDefault();
@@ -114,13 +128,16 @@ public static class JournalLogReplay
         }
 
         var logged = Decode(log, inLog);
-        if (logged.TradeId != inDuckDb.TradeId || logged.Version != inDuckDb.Version || logged.Type != inDuckDb.Type)
+        if (logged.TradeId != inDuckDb.TradeId || logged.Version != inDuckDb.Version || logged.Type != inDuckDb.Type || logged.RecordedAt != inDuckDb.RecordedAt)
         {
             throw new JournalLogCorruptException(log.Directory, 0,
-                $"at seq {seq} the journal log holds {logged.TradeId} v{logged.Version} ({logged.Type.ToCode()}) but DuckDB holds " +
-                $"{inDuckDb.TradeId} v{inDuckDb.Version} ({inDuckDb.Type.ToCode()}): the log and the database are two different histories");
+                $"at seq {seq} the journal log holds {Describe(logged)} but DuckDB ({database.Path}) holds {Describe(inDuckDb)}: " +
+                $"the log (seq {log.FirstSeq}..{log.LastSeq}) and the database (up to seq {duckDbSeq}) are two different histories");
         }
     }
+
+    private static string Describe(TradeEvent e) =>
+        $"{e.TradeId} v{e.Version} ({e.Type.ToCode()}, recorded {e.RecordedAt.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'})";
 
     private static void CopyIntoLog(JournalReader journal, JournalLog log, long duckDbSeq)
     {

@@ -178,7 +178,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             }
 
             var started = Stopwatch.GetTimestamp();
-            _log ??= JournalLog.Open(JournalLog.DirectoryFor(_database.Path), new JournalLogOptions());
+            // DuckDB's end tells the log which damaged tail would drop acknowledged records (JournalLog.Open).
+            _log ??= JournalLog.Open(JournalLog.DirectoryFor(_database.Path), new JournalLogOptions(), new JournalReader(_database).LastSeq());
             JournalLogReplayResult replay;
             try
             {
