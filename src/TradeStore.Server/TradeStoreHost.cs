@@ -38,6 +38,20 @@ public static class TradeStoreHost
 {
     private const string ReadyTag = "ready";
 
+    /// <summary>Opens the journal log; a file system that refuses it (a file where its folder goes, permissions, a full disk) is exit 4 naming the path, not a crash.</summary>
+    private static JournalLog OpenJournalLog(DuckDbDatabase database, StorageOptions storage, long appliedSeq)
+    {
+        var directory = JournalLog.DirectoryFor(database.Path);
+        try
+        {
+            return JournalLog.Open(directory, new JournalLogOptions { Durability = storage.Durability, SegmentBytes = storage.JournalSegmentBytes }, appliedSeq);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw DatabaseOpenException.FileSystem(database.Path, "open the journal log in", directory, ex);
+        }
+    }
+
     /// <summary>
     /// Builds the host. The database is opened here, before anything listens, so a locked or damaged
     /// file stops start-up with <see cref="DatabaseLockedException"/> or <see cref="DatabaseOpenException"/>.
@@ -80,8 +94,7 @@ public static class TradeStoreHost
             // The journal log is the point of durability: what DuckDB lacks of it is replayed before any check or request.
             // DuckDB's end goes into the open: with fsync durability a damaged tail that would drop seqs DuckDB holds is damage, not a torn append.
             var appliedSeq = ReadOrThrow(database, () => new JournalReader(database).LastSeq());
-            journalLog = JournalLog.Open(JournalLog.DirectoryFor(database.Path),
-                new JournalLogOptions { Durability = settings.Storage.Durability, SegmentBytes = settings.Storage.JournalSegmentBytes }, appliedSeq);
+            journalLog = OpenJournalLog(database, settings.Storage, appliedSeq);
             // A tail this node must cut (rejoining a cluster whose leader never had it) goes before the replay (issue #14).
             var truncation = ReadOrThrow(database, () => TailTruncation.ApplyPending(database, journalLog));
             var replay = ReadOrThrow(database, () => JournalLogReplay.Run(database, journalLog));

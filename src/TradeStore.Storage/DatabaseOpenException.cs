@@ -73,6 +73,12 @@ public sealed class DatabaseOpenException : Exception
             return "TradeStore may not write there: give its user write permission on the directory and files, or point --data (Storage:DataDirectory) elsewhere, and start again.";
         }
 
+        if (Contains(message, "already exists") && File.Exists(file))
+        {
+            // A file where a folder must be created (DIR/journal): .NET words it as the folder "already exists".
+            return $"{file} is a file where TradeStore needs a directory: move it away and start again.";
+        }
+
         if (Contains(message, "Not a directory") || FileInPath(file) is not null)
         {
             return $"{FileInPath(file) ?? file} is a file, not a directory: point --data (Storage:DataDirectory) at a directory.";

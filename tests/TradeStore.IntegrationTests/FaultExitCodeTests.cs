@@ -71,6 +71,22 @@ public sealed class FaultExitCodeTests : IDisposable
     }
 
     [Fact]
+    public async Task Serve_JournalFolderIsAFile_ExitsFourSayingItIsAFileNotACrash()
+    {
+        var data = _work.File("data");
+        Directory.CreateDirectory(data);
+        var journal = Path.Combine(data, "journal");
+        await File.WriteAllTextAsync(journal, "x", TestContext.Current.CancellationToken);
+
+        var (exitCode, output) = await ServeAsync(data);
+
+        Assert.True(exitCode == 4, $"exit code {exitCode}:\n{output}");
+        Assert.Contains($"{journal} is a file where TradeStore needs a directory", output);
+        Assert.DoesNotContain("Unhandled exception", output);
+        Assert.Equal("x", await File.ReadAllTextAsync(journal, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task Serve_DataDirectoryUnderAFile_ExitsFourSayingItIsAFile()
     {
         var file = _work.File("not-a-directory");
