@@ -8,6 +8,7 @@ namespace TradeStore.IntegrationTests;
 public sealed class StartupIntegrityTests : IDisposable
 {
     private const int SigTerm = 15;
+    private const int SigKill = 9;
     private readonly TempDirectory _work = new("integrity");
 
     public void Dispose() => _work.Dispose();
@@ -66,10 +67,19 @@ public sealed class StartupIntegrityTests : IDisposable
     }
 
     [Fact]
-    public async Task Serve_CorruptWal_ExitsFourNamingTheRecoveryAndSetAsideKeepsTheFiles()
+    public async Task Serve_CorruptWal_ExitsFourAdvisingToMoveTheWalAsideWhichLosesNoAcknowledgedTrade()
     {
-        await WriteTradesThroughServeAsync(count: 2);
-        Execute("PRAGMA disable_checkpoint_on_shutdown; INSERT INTO sync_checkpoints VALUES ('probe', 0, TIMESTAMP '2026-01-01')");
+        // What a crash leaves: acknowledged trades in the journal log and DuckDB's WAL, none checkpointed into the file.
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        await using (var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path))
+        {
+            await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+            await WriteTradesAsync(url, count: 20);
+            await Task.Delay(500, TestContext.Current.CancellationToken); // the applier (100 ms apart) commits them into the WAL
+            child.Signal(SigKill);
+            await child.WaitForExitAsync(TimeSpan.FromSeconds(15));
+        }
+
         var wal = _work.DatabasePath + ".wal";
         var bytes = await File.ReadAllBytesAsync(wal, TestContext.Current.CancellationToken);
         for (var i = bytes.Length / 2; i < bytes.Length; i++)
@@ -78,28 +88,29 @@ public sealed class StartupIntegrityTests : IDisposable
         }
 
         await File.WriteAllBytesAsync(wal, bytes, TestContext.Current.CancellationToken);
-        var database = await File.ReadAllBytesAsync(_work.DatabasePath, TestContext.Current.CancellationToken);
 
         var (exitCode, output) = await TradeStoreProcess.RunAsync(["serve", "--data", _work.Path, "--urls", $"http://127.0.0.1:{FreePort.Next()}"], _work.Path);
 
         Assert.True(exitCode == 4, $"exit code {exitCode}:\n{output}");
-        Assert.Contains("WAL", output);
-        Assert.Contains("recover --from clickhouse --set-aside", output);
+        Assert.Contains("Move the WAL aside (keep it; do not delete it) and start again", output);
+        var move = System.Text.RegularExpressions.Regex.Match(output, @"mv (\S+) (\S+)\.");
+        Assert.True(move.Success, output);
+        Assert.Equal(wal, move.Groups[1].Value);
         Assert.Equal(bytes, await File.ReadAllBytesAsync(wal, TestContext.Current.CancellationToken));
 
-        var (_, recoverOutput) = await TradeStoreProcess.RunAsync(["recover", "--from", "clickhouse", "--set-aside", "--data", _work.Path], _work.Path,
-            new Dictionary<string, string>
-            {
-                ["TRADESTORE__CLICKHOUSE__URL"] = TestServers.ClickHouse,
-                ["TRADESTORE__CLICKHOUSE__DATABASE"] = $"setaside_{Guid.NewGuid():N}",
-            });
+        File.Move(move.Groups[1].Value, move.Groups[2].Value); // as advised
+        url = $"http://127.0.0.1:{FreePort.Next()}";
+        await using (var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path))
+        {
+            await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+            using var http = new HttpClient { BaseAddress = new Uri(url) };
+            using var page = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/v1/trades?limit=100", TestContext.Current.CancellationToken));
+            Assert.Equal(20, page.RootElement.GetProperty("items").GetArrayLength()); // replayed from the journal log
+            child.Signal(SigTerm);
+            Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        }
 
-        Assert.Contains("kept, not deleted", recoverOutput);
-        var aside = Assert.Single(Directory.GetDirectories(_work.Path, "damaged-*"));
-        Assert.Equal(database, await File.ReadAllBytesAsync(Path.Combine(aside, "tradestore.duckdb"), TestContext.Current.CancellationToken));
-        Assert.Equal(bytes, await File.ReadAllBytesAsync(Path.Combine(aside, "tradestore.duckdb.wal"), TestContext.Current.CancellationToken));
-        // The journal log goes aside with them (kept, not deleted): the recovered database starts a new log.
-        Assert.NotEmpty(Directory.GetFiles(Path.Combine(aside, "journal"), "*.log"));
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(move.Groups[2].Value, TestContext.Current.CancellationToken)); // kept
     }
 
     private async Task WriteTradesThroughServeAsync(int count)
@@ -107,6 +118,13 @@ public sealed class StartupIntegrityTests : IDisposable
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path);
         await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+        await WriteTradesAsync(url, count);
+        child.Signal(SigTerm);
+        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+    }
+
+    private static async Task WriteTradesAsync(string url, int count)
+    {
         using var http = new HttpClient { BaseAddress = new Uri(url) };
         for (var i = 1; i <= count; i++)
         {
@@ -118,9 +136,6 @@ public sealed class StartupIntegrityTests : IDisposable
                 TestContext.Current.CancellationToken);
             filled.EnsureSuccessStatusCode();
         }
-
-        child.Signal(SigTerm);
-        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
     }
 
     private void Execute(string sql)

@@ -15,12 +15,20 @@ namespace TradeStore.Cli.Commands;
 /// (<see cref="JournalRecovery"/>); <c>clickhouse</c> rebuilds a lost database, journal and state, from ClickHouse's full
 /// history into an empty data directory (<see cref="ClickHouseRecovery"/>) and verifies it.
 /// </summary>
+/// <remarks>
+/// <c>--set-aside</c> empties the data directory before recovering into it, so by design everything that can refuse is
+/// asked first, and a refusal moves nothing (exit 2 for a source that is not configured, 3 while another process holds
+/// the database, 1 for a source that cannot be read or cannot rebuild a complete journal): the configuration, DuckDB's
+/// lock on the database file (<see cref="DatabaseFileLock"/>, held until the recovery ends, so a <c>serve</c> cannot keep
+/// writing into files moved from under it), and the source itself. Only a failure of the recovery proper can come after
+/// the move; its message names the folder that holds the original files and the commands that put them back.
+/// </remarks>
 public static class RecoverCommand
 {
-    private static readonly Dictionary<string, Func<ParseResult, CancellationToken, Task<int>>> Sources = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, RecoverySource> Sources = new(StringComparer.Ordinal)
     {
-        ["redis"] = FromRedisAsync,
-        ["clickhouse"] = FromClickHouseAsync,
+        ["redis"] = new(RequireRedis, RedisCanFillEmptyJournalAsync, FromRedisAsync),
+        ["clickhouse"] = new(RequireClickHouse, ClickHouseCanFillEmptyJournalAsync, FromClickHouseAsync),
     };
 
     private static readonly Option<string> From = new("--from")
@@ -32,7 +40,9 @@ public static class RecoverCommand
 
     private static readonly Option<bool> SetAside = new("--set-aside")
     {
-        Description = "First move the (damaged) tradestore.duckdb and its WAL into DIR/damaged-<UTC time>/ (nothing is deleted), so the recovery starts from an empty database.",
+        Description = "First move the (damaged) tradestore.duckdb, its WAL and the journal log folder journal/ into DIR/damaged-<UTC time>/ " +
+            "(nothing is deleted), so the recovery starts from an empty database and log. Moves nothing unless the source is configured, " +
+            "answers and holds the whole history, and no other process holds the database.",
     };
 
     public static Command Create()
@@ -48,30 +58,139 @@ public static class RecoverCommand
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
-            if (parseResult.GetValue(SetAside))
-            {
-                MoveDamagedFilesAside(parseResult);
-            }
-
-            return Sources[parseResult.GetValue(From)!](parseResult, cancellationToken);
+            var source = Sources[parseResult.GetValue(From)!];
+            return parseResult.GetValue(SetAside)
+                ? RecoverIntoSetAsideAsync(parseResult, source, cancellationToken)
+                : source.RecoverAsync(parseResult, false, cancellationToken);
         });
         return command;
     }
 
-    private static void MoveDamagedFilesAside(ParseResult parseResult)
+    /// <summary>
+    /// A source of <c>recover</c>: whether it is configured (an exit code after printing why, or <see langword="null"/>);
+    /// whether it can rebuild the journal into an empty database (the same, read-only); the recovery itself (whether the
+    /// database may be created: it was just set aside).
+    /// </summary>
+    private sealed record RecoverySource(
+        Func<ParseResult, int?> RequireConfigured,
+        Func<ParseResult, CancellationToken, Task<int?>> CanFillEmptyJournalAsync,
+        Func<ParseResult, bool, CancellationToken, Task<int>> RecoverAsync);
+
+    private static async Task<int> RecoverIntoSetAsideAsync(ParseResult parseResult, RecoverySource source, CancellationToken cancellationToken)
     {
-        var path = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult)).Storage.DatabasePath;
-        if (!File.Exists(path) && !File.Exists(DatabaseFiles.WalPath(path)))
+        var output = parseResult.InvocationConfiguration.Output;
+        var error = parseResult.InvocationConfiguration.Error;
+        if (source.RequireConfigured(parseResult) is { } misconfigured)
         {
-            parseResult.InvocationConfiguration.Output.WriteLine($"--set-aside: there is no database at {path}; nothing to move.");
-            return;
+            return misconfigured;
         }
 
-        var folder = DatabaseFiles.SetAside(path);
-        parseResult.InvocationConfiguration.Output.WriteLine($"--set-aside: moved {path} and its WAL into {folder} (kept, not deleted).");
+        var path = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult)).Storage.DatabasePath;
+        using var databaseLock = DatabaseFileLock.Acquire(path); // a running serve: DatabaseLockedException, exit 3
+        if (await source.CanFillEmptyJournalAsync(parseResult, cancellationToken) is { } refused)
+        {
+            return refused;
+        }
+
+        var moved = SetAsideFiles.Move(path);
+        if (moved is null)
+        {
+            output.WriteLine($"--set-aside: there is no database, WAL or journal log at {path}; nothing to move.");
+            return await source.RecoverAsync(parseResult, true, cancellationToken);
+        }
+
+        output.WriteLine($"--set-aside: moved {moved.Describe()} into {moved.Folder} (kept, not deleted).");
+        var exitCode = ExitCodes.Failure;
+        try
+        {
+            exitCode = await source.RecoverAsync(parseResult, true, cancellationToken);
+            return exitCode;
+        }
+        finally
+        {
+            if (exitCode != ExitCodes.Success)
+            {
+                error.WriteLine($"tradestore: the recovery did not complete. {moved.PutBackAdvice()}");
+            }
+        }
     }
 
-    private static Task<int> FromRedisAsync(ParseResult parseResult, CancellationToken cancellationToken) =>
+    private static int? RequireRedis(ParseResult parseResult)
+    {
+        RedisCommandSupport.RequireRedis(TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult))); // not configured: ConfigurationException, exit 2
+        return null;
+    }
+
+    private static int? RequireClickHouse(ParseResult parseResult) =>
+        ClickHouseCommandSupport.RequireClickHouse(parseResult) is null ? ExitCodes.BadInput : null;
+
+    /// <summary>Into an empty journal only a stream that still starts at seq 1 recovers anything (the journal tail alone would leave a gap).</summary>
+    private static async Task<int?> RedisCanFillEmptyJournalAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var error = parseResult.InvocationConfiguration.Error;
+        var options = RedisCommandSupport.RequireRedis(TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult)));
+        try
+        {
+            var (connection, redis) = await RedisCommandSupport.ConnectAsync(options, cancellationToken);
+            await using (connection)
+            {
+                var source = new RedisRecoverySource(redis, new RedisKeys(options.KeyPrefix));
+                switch (await source.OldestSeqAsync())
+                {
+                    case null:
+                        error.WriteLine($"tradestore: {source.Name} holds no events: nothing to recover. {NothingMoved}");
+                        return ExitCodes.Failure;
+                    case > 1 and var oldest:
+                        error.WriteLine($"tradestore: {source.Name} starts at seq {oldest}, so it cannot rebuild the journal from seq 1 " +
+                            $"(events 1..{oldest - 1} are no longer in it). {NothingMoved} Rebuild from ClickHouse's full history " +
+                            "(tradestore recover --from clickhouse --set-aside), then append the tail with tradestore recover --from redis.");
+                        return ExitCodes.Failure;
+                    default:
+                        return null;
+                }
+            }
+        }
+        catch (Exception ex) when (RedisCommandSupport.IsRedisFailure(ex))
+        {
+            error.WriteLine($"tradestore: Redis at {options.Connection} did not answer: {(ex is TimeoutException ? "timed out" : ex.Message)} {NothingMoved}");
+            return ExitCodes.Failure;
+        }
+    }
+
+    /// <summary>ClickHouse must answer and hold a complete history (seq 1..n without a gap, at least one event).</summary>
+    private static async Task<int?> ClickHouseCanFillEmptyJournalAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var error = parseResult.InvocationConfiguration.Error;
+        var settings = ClickHouseCommandSupport.RequireClickHouse(parseResult)!;
+        ClickHouseHistory history;
+        try
+        {
+            history = await ClickHouseRecovery.ReadHistoryAsync(ClickHouseCommandSupport.Client(settings), cancellationToken);
+        }
+        catch (Exception ex) when (ClickHouseCommandSupport.IsClickHouseFailure(ex))
+        {
+            error.WriteLine($"tradestore: recover could not read ClickHouse: {ex.Message.TrimEnd('.')}. {NothingMoved}");
+            return ExitCodes.Failure;
+        }
+
+        if (history.Events == 0)
+        {
+            error.WriteLine($"tradestore: ClickHouse {history.Database}.trade_events holds no events: nothing to recover. {NothingMoved}");
+            return ExitCodes.Failure;
+        }
+
+        if (history.Gap() is { } gap)
+        {
+            error.WriteLine($"tradestore: {gap} {NothingMoved}");
+            return ExitCodes.Failure;
+        }
+
+        return null;
+    }
+
+    private const string NothingMoved = "--set-aside moved nothing: every file is where it was.";
+
+    private static Task<int> FromRedisAsync(ParseResult parseResult, bool createDatabase, CancellationToken cancellationToken) =>
         RedisCommandSupport.RunAsync(parseResult, async (options, database, redis, output, error) =>
         {
             var source = new RedisRecoverySource(redis, new RedisKeys(options.KeyPrefix));
@@ -83,9 +202,10 @@ public static class RecoverCommand
             }
 
             return report.Outcome == RecoveryOutcome.Refused ? ExitCodes.Failure : ExitCodes.Success;
-        }, cancellationToken);
+        }, cancellationToken, createDatabase);
 
-    private static async Task<int> FromClickHouseAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    /// <summary>Rebuilds into an empty database, which it creates when there is none (whether or not it was just set aside).</summary>
+    private static async Task<int> FromClickHouseAsync(ParseResult parseResult, bool createDatabase, CancellationToken cancellationToken)
     {
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;

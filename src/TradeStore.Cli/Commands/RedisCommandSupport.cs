@@ -31,6 +31,14 @@ internal static class RedisCommandSupport
         return database;
     }
 
+    /// <summary>Opens the database, creating an empty one at the latest schema when there is none.</summary>
+    private static DuckDbDatabase OpenOrCreateDatabase(TradeStoreSettings settings)
+    {
+        var database = DuckDbDatabase.Open(settings.Storage.DatabasePath, settings.Storage.CheckpointThreshold);
+        DuckDbSchema.MigrateToLatest(database);
+        return database;
+    }
+
     /// <summary>Connects and proves Redis answers, so an unreachable server is one clear line instead of a timeout later.</summary>
     public static async Task<(RedisConnection Connection, IDatabase Database)> ConnectAsync(RedisOptions options, CancellationToken cancellationToken)
     {
@@ -51,16 +59,17 @@ internal static class RedisCommandSupport
     /// <summary>
     /// The frame of an offline Redis command: binds the settings, requires Redis, opens the existing database,
     /// connects, runs <paramref name="action"/> (options, database, Redis, output, error; returns the exit code),
-    /// and turns Redis being unreachable into one line and <see cref="ExitCodes.Failure"/>.
+    /// and turns Redis being unreachable into one line and <see cref="ExitCodes.Failure"/>. With
+    /// <paramref name="createDatabase"/> the database is created when absent (<c>recover --set-aside</c> has just moved it away).
     /// </summary>
     public static async Task<int> RunAsync(ParseResult parseResult,
-        Func<RedisOptions, DuckDbDatabase, IDatabase, TextWriter, TextWriter, Task<int>> action, CancellationToken cancellationToken)
+        Func<RedisOptions, DuckDbDatabase, IDatabase, TextWriter, TextWriter, Task<int>> action, CancellationToken cancellationToken, bool createDatabase = false)
     {
         var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
         var options = RequireRedis(settings);
-        using var database = OpenExistingDatabase(settings);
+        using var database = createDatabase ? OpenOrCreateDatabase(settings) : OpenExistingDatabase(settings);
         try
         {
             var (connection, redis) = await ConnectAsync(options, cancellationToken);

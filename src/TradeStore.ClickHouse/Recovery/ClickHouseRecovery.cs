@@ -9,6 +9,16 @@ namespace TradeStore.ClickHouse.Recovery;
 /// <summary>What a restore from ClickHouse did, and the verification of its result.</summary>
 public sealed record RecoveryResult(long Events, long Trades, VerificationReport Verification);
 
+/// <summary>The events ClickHouse <c>trade_events</c> holds (read with <c>FINAL</c>): how many, and their first and last <c>seq</c>.</summary>
+public sealed record ClickHouseHistory(string Database, long Events, long MinSeq, long MaxSeq)
+{
+    /// <summary>Why this cannot rebuild a complete journal (seqs missing), or <see langword="null"/> when it can.</summary>
+    public string? Gap() => Events > 0 && (MinSeq != 1 || MaxSeq != Events)
+        ? $"ClickHouse {Database}.trade_events holds {Events} events between seq {MinSeq} and {MaxSeq}: " +
+          $"{MaxSeq - Events} are missing, so it cannot rebuild a complete journal. Nothing was written."
+        : null;
+}
+
 /// <summary>
 /// Rebuilds a lost DuckDB database from ClickHouse <c>trade_events</c> (read with <c>FINAL</c>, in <c>seq</c> order):
 /// the journal, <c>trade_state</c>, and the ClickHouse checkpoint, in one transaction, into an empty database only;
@@ -19,23 +29,33 @@ public sealed class ClickHouseRecovery(ClickHouseClient client, DuckDbDatabase d
     /// <summary>Rows per ClickHouse query while reading the history.</summary>
     public const int PageSize = 20_000;
 
+    /// <summary>
+    /// How much history ClickHouse holds (one query, nothing written), so a caller can tell before it changes anything
+    /// whether there is a journal to rebuild: <c>recover --set-aside</c> asks before it moves the damaged files.
+    /// </summary>
+    public static async Task<ClickHouseHistory> ReadHistoryAsync(ClickHouseClient client, CancellationToken cancellationToken)
+    {
+        var summary = (await client.QueryRowsAsync("SELECT count() AS events, min(seq) AS min_seq, max(seq) AS max_seq FROM trade_events FINAL", cancellationToken,
+            client.Database))[0];
+        var events = ClickHouseJson.Int64(summary, "events");
+        return events == 0
+            ? new ClickHouseHistory(client.Database, 0, 0, 0)
+            : new ClickHouseHistory(client.Database, events, ClickHouseJson.Int64(summary, "min_seq"), ClickHouseJson.Int64(summary, "max_seq"));
+    }
+
     /// <exception cref="DatabaseNotEmptyException">The target already holds data.</exception>
     /// <exception cref="JournalImportException">ClickHouse's history has a gap or a repeat; nothing was committed.</exception>
     public async Task<RecoveryResult> RecoverAsync(Action<string> progress, CancellationToken cancellationToken)
     {
         var db = client.Database;
         using var import = JournalImport.BeginIntoEmpty(database);
-        var summary = (await client.QueryRowsAsync("SELECT count() AS events, min(seq) AS min_seq, max(seq) AS max_seq FROM trade_events FINAL", cancellationToken, db))[0];
-        var events = ClickHouseJson.Int64(summary, "events");
-        var minSeq = events == 0 ? 0 : ClickHouseJson.Int64(summary, "min_seq");
-        var maxSeq = events == 0 ? 0 : ClickHouseJson.Int64(summary, "max_seq");
-        if (events > 0 && (minSeq != 1 || maxSeq != events))
+        var history = await ReadHistoryAsync(client, cancellationToken);
+        if (history.Gap() is { } gap)
         {
-            throw new JournalImportException(
-                $"ClickHouse {db}.trade_events holds {events} events between seq {minSeq} and {maxSeq}: " +
-                $"{maxSeq - events} are missing, so it cannot rebuild a complete journal. Nothing was written.");
+            throw new JournalImportException(gap);
         }
 
+        var (events, maxSeq) = (history.Events, history.MaxSeq);
         progress($"reading {events} events (seq 1..{maxSeq}) from ClickHouse {Core.Security.UrlRedaction.Redact(client.BaseUri.GetLeftPart(UriPartial.Authority))} database {db}");
         while (import.LastSeq < maxSeq)
         {

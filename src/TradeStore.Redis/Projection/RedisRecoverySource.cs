@@ -11,6 +11,17 @@ public sealed class RedisRecoverySource(IDatabase redis, RedisKeys keys) : IJour
 
     public string Name => $"the Redis stream {keys.Stream}";
 
+    /// <summary>
+    /// The seq of the stream's oldest entry, or <see langword="null"/> when it is empty (one read, nothing changed): into an
+    /// empty journal only a stream that still starts at seq 1 can be recovered, which <c>recover --set-aside</c> asks
+    /// before it moves the damaged files.
+    /// </summary>
+    public async Task<long?> OldestSeqAsync()
+    {
+        var oldest = await redis.StreamRangeAsync(keys.Stream, "-", "+", 1);
+        return oldest.Length == 0 ? null : RedisFormat.SeqOfStreamId((string)oldest[0].Id!);
+    }
+
     public async Task<RecoverySourceEvents> ReadFromAsync(long fromSeq, CancellationToken cancellationToken)
     {
         var oldest = await redis.StreamRangeAsync(keys.Stream, "-", "+", 1);

@@ -1,0 +1,57 @@
+using TradeStore.Storage;
+
+namespace TradeStore.Cli.Commands;
+
+/// <summary>
+/// What <c>recover --set-aside</c> moved (<see cref="DatabaseFiles.SetAside"/>): the database, its WAL and the journal log
+/// folder <c>journal/</c>, whichever existed, into <see cref="Folder"/>; and how to put them back when the recovery fails.
+/// </summary>
+internal sealed class SetAsideFiles
+{
+    private SetAsideFiles(string directory, string folder, IReadOnlyList<string> names)
+    {
+        Directory = directory;
+        Folder = folder;
+        Names = names;
+    }
+
+    /// <summary>The data directory the files were moved out of.</summary>
+    public string Directory { get; }
+
+    /// <summary>The <c>damaged-&lt;UTC time&gt;</c> folder that now holds them.</summary>
+    public string Folder { get; }
+
+    /// <summary>The names moved (<c>tradestore.duckdb</c>, <c>tradestore.duckdb.wal</c>, <c>journal</c>), as they were in <see cref="Directory"/>.</summary>
+    public IReadOnlyList<string> Names { get; }
+
+    /// <summary>Moves the files aside; <see langword="null"/> (nothing moved) when none of them exists.</summary>
+    public static SetAsideFiles? Move(string databasePath)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(databasePath))!;
+        var candidates = new[] { databasePath, DatabaseFiles.WalPath(databasePath), Path.Combine(directory, Storage.CommitLog.JournalLog.DirectoryName) };
+        var names = candidates.Where(c => File.Exists(c) || System.IO.Directory.Exists(c)).Select(Path.GetFileName).ToList();
+        return names.Count == 0 ? null : new SetAsideFiles(directory, DatabaseFiles.SetAside(databasePath), names!);
+    }
+
+    /// <summary>For the message: <c>DIR/tradestore.duckdb, DIR/tradestore.duckdb.wal and the journal log DIR/journal/</c>.</summary>
+    public string Describe() =>
+        string.Join(", ", Names.Select(n => n == Storage.CommitLog.JournalLog.DirectoryName ? $"the journal log {Path.Combine(Directory, n)}/" : Path.Combine(Directory, n)));
+
+    /// <summary>
+    /// Where the originals are and the shell commands that put them back. By design they move what the failed recovery
+    /// created into a folder of its own rather than delete it (TradeStore never advises deleting a database), and the
+    /// originals back under their own names.
+    /// </summary>
+    public string PutBackAdvice()
+    {
+        var created = Names.Where(n => File.Exists(Path.Combine(Directory, n)) || System.IO.Directory.Exists(Path.Combine(Directory, n))).ToList();
+        var failed = Path.Combine(Directory, $"failed-recover-{Path.GetFileName(Folder)["damaged-".Length..]}");
+        var clearOut = created.Count == 0
+            ? ""
+            : $"mkdir {Quote(failed)} && mv {string.Join(' ', created.Select(n => Quote(Path.Combine(Directory, n))))} {Quote(failed)}/ && ";
+        return $"The original files are intact in {Folder} ({string.Join(", ", Names)}). To put them back (with no tradestore running on {Directory}): " +
+            $"{clearOut}mv {string.Join(' ', Names.Select(n => Quote(Path.Combine(Folder, n))))} {Quote(Directory)}/";
+    }
+
+    private static string Quote(string path) => path.All(c => char.IsAsciiLetterOrDigit(c) || c is '/' or '.' or '-' or '_') ? path : $"'{path.Replace("'", "'\\''", StringComparison.Ordinal)}'";
+}

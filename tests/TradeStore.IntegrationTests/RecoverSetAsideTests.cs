@@ -1,0 +1,157 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using TradeStore.TestSupport;
+
+namespace TradeStore.IntegrationTests;
+
+/// <summary>
+/// <c>recover --set-aside</c> empties the data directory, so it asks everything that can refuse first and a refusal
+/// moves nothing: a source that is not configured (exit 2), one that does not answer (exit 1), a <c>serve</c> holding the
+/// database (exit 3, naming its PID). Each test compares every file of the directory, names and bytes, before and after.
+/// </summary>
+public sealed class RecoverSetAsideTests : IDisposable
+{
+    private const int SigTerm = 15;
+    private readonly TempDirectory _work = new("set-aside");
+
+    public void Dispose() => _work.Dispose();
+
+    [Theory]
+    [InlineData("redis", "Redis:Connection is not set")]
+    [InlineData("clickhouse", "ClickHouse is not configured")]
+    public async Task RecoverSetAside_SourceNotConfigured_ExitsTwoAndMovesNothing(string source, string expected)
+    {
+        await WriteTradesThroughServeAsync(count: 3);
+        var before = Files();
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["recover", "--from", source, "--set-aside", "--data", _work.Path], _work.Path);
+
+        Assert.True(exitCode == 2, $"exit code {exitCode}:\n{output}");
+        Assert.Contains(expected, output);
+        Assert.DoesNotContain("moved", output);
+        AssertUnchanged(before);
+    }
+
+    [Fact]
+    public async Task RecoverSetAside_ClickHouseUnreachable_ExitsOneAndMovesNothing()
+    {
+        await WriteTradesThroughServeAsync(count: 3);
+        var before = Files();
+        using var refusing = new RefusingPort();
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["recover", "--from", "clickhouse", "--set-aside", "--data", _work.Path], _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE__CLICKHOUSE__URL"] = $"http://127.0.0.1:{refusing.Port}" });
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}:\n{output}");
+        Assert.Contains("could not read ClickHouse", output);
+        Assert.Contains("--set-aside moved nothing", output);
+        AssertUnchanged(before);
+        await AssertServesTradesAsync(count: 3);
+    }
+
+    [Fact]
+    public async Task RecoverSetAside_WhileServeRuns_ExitsThreeNamingItsPidAndMovesNothing()
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        await using (var serve = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path))
+        {
+            await serve.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+            await WriteTradesAsync(url, count: 2);
+            var names = Directory.GetFileSystemEntries(_work.Path).Order(StringComparer.Ordinal).ToList();
+            using var refusing = new RefusingPort();
+
+            // ClickHouse is configured (the configuration check passes) but never answers: only the lock can stop it first.
+            var (exitCode, output) = await TradeStoreProcess.RunAsync(["recover", "--from", "clickhouse", "--set-aside", "--data", _work.Path], _work.Path,
+                new Dictionary<string, string> { ["TRADESTORE__CLICKHOUSE__URL"] = $"http://127.0.0.1:{refusing.Port}" });
+
+            Assert.True(exitCode == 3, $"exit code {exitCode}:\n{output}");
+            Assert.Contains($"locked by another process (PID {serve.Id})", output);
+            Assert.DoesNotContain("moved", output);
+            Assert.Equal(names, Directory.GetFileSystemEntries(_work.Path).Order(StringComparer.Ordinal).ToList());
+            Assert.Empty(Directory.GetDirectories(_work.Path, "damaged-*"));
+
+            await WriteTradesAsync(url, count: 3); // still writing into the files it opened, which are still in place
+            serve.Signal(SigTerm);
+            Assert.Equal(0, await serve.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        }
+
+        await AssertServesTradesAsync(count: 5); // nothing acknowledged, before or after the refusal, went missing
+    }
+
+    [Fact]
+    public async Task RecoverSetAside_FromRedisHoldingTheWholeStream_MovesDatabaseWalAndJournalThenRebuildsEveryTrade()
+    {
+        var redis = new Dictionary<string, string>
+        {
+            ["TRADESTORE__REDIS__CONNECTION"] = TestServers.Redis,
+            ["TRADESTORE__REDIS__KEYPREFIX"] = $"setaside:{Guid.NewGuid():N}:",
+        };
+        await WriteTradesThroughServeAsync(count: 4, redis);
+        var before = Files();
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["recover", "--from", "redis", "--set-aside", "--data", _work.Path], _work.Path, redis);
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}:\n{output}");
+        Assert.Contains("the journal log", output); // the message says journal/ is moved too
+        var aside = Assert.Single(Directory.GetDirectories(_work.Path, "damaged-*"));
+        foreach (var (name, bytes) in before)
+        {
+            Assert.Equal(bytes, await File.ReadAllBytesAsync(Path.Combine(aside, name), TestContext.Current.CancellationToken));
+        }
+
+        Assert.Contains("Recovered seq 1..4", output);
+        await AssertServesTradesAsync(count: 4, redis);
+    }
+
+    /// <summary>Every file under the data directory (relative name → bytes).</summary>
+    private Dictionary<string, byte[]> Files() =>
+        Directory.GetFiles(_work.Path, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => Path.GetRelativePath(_work.Path, f), File.ReadAllBytes, StringComparer.Ordinal);
+
+    private void AssertUnchanged(Dictionary<string, byte[]> before)
+    {
+        var after = Files();
+        Assert.Equal(before.Keys.Order(StringComparer.Ordinal), after.Keys.Order(StringComparer.Ordinal));
+        foreach (var (name, bytes) in before)
+        {
+            Assert.True(bytes.AsSpan().SequenceEqual(after[name]), $"{name} changed");
+        }
+
+        Assert.Empty(Directory.GetDirectories(_work.Path, "damaged-*"));
+    }
+
+    private async Task WriteTradesThroughServeAsync(int count, IDictionary<string, string>? environment = null)
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path, environment);
+        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+        await WriteTradesAsync(url, count);
+        child.Signal(SigTerm);
+        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+    }
+
+    private static async Task WriteTradesAsync(string url, int count)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        for (var i = 1; i <= count; i++)
+        {
+            using var created = await http.PostAsJsonAsync("/v1/trades",
+                new { tradeId = $"S-{Guid.NewGuid():N}", account = "ACC-1", symbol = "AAPL", side = "buy", quantity = "10", price = "100.5" },
+                TestContext.Current.CancellationToken);
+            created.EnsureSuccessStatusCode();
+        }
+    }
+
+    /// <summary>Starts <c>serve</c> on the directory and asserts it holds exactly <paramref name="count"/> trades.</summary>
+    private async Task AssertServesTradesAsync(int count, IDictionary<string, string>? environment = null)
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path, environment);
+        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        using var page = JsonDocument.Parse(await http.GetStringAsync("/v1/trades?limit=100", TestContext.Current.CancellationToken));
+        Assert.Equal(count, page.RootElement.GetProperty("items").GetArrayLength());
+        child.Signal(SigTerm);
+        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+    }
+}
