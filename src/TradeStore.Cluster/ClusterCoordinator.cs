@@ -20,8 +20,13 @@ public sealed class ClusterCoordinator : BackgroundService
     /// <summary>How long a watch waits before the leader key is read again anyway.</summary>
     private static readonly TimeSpan WatchRefresh = TimeSpan.FromSeconds(5);
 
-    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// By design short: the followers trail by milliseconds, and writes are refused (<c>no-leader</c>) from the moment
+    /// the hand-over begins until another node leads. A follower further behind is not waited for.
+    /// </summary>
+    private static readonly TimeSpan HandOverTimeout = TimeSpan.FromMilliseconds(500);
 
     private readonly ClusterOptions _options;
     private readonly ClusterState _state;
@@ -30,12 +35,14 @@ public sealed class ClusterCoordinator : BackgroundService
     private readonly ILogger<ClusterCoordinator> _logger;
     private readonly ClusterMetrics _metrics;
     private readonly TimeProvider _time;
+    private readonly ILeaderHandOver? _handOver;
     private long _leaseId;
     private string? _lastLeaderLogged;
 
     public ClusterCoordinator(IOptions<ClusterOptions> options, ClusterState state, EtcdClusterStore store, AppliedSeq appliedSeq, ClusterMetrics metrics,
-        ILogger<ClusterCoordinator> logger, TimeProvider? timeProvider = null)
+        ILogger<ClusterCoordinator> logger, TimeProvider? timeProvider = null, ILeaderHandOver? handOver = null)
     {
+        _handOver = handOver;
         _metrics = metrics;
         _options = options.Value;
         _state = state;
@@ -52,18 +59,18 @@ public sealed class ClusterCoordinator : BackgroundService
     {
         await Task.Yield();
         Log.Joining(_logger, _state.NodeName, _state.AdvertiseUrl, _store.Endpoints, _options.KeyPrefix, _options.LeaseTtl, _options.RenewInterval, _options.FenceMargin);
+        var retry = new EtcdRetry(_logger, "start a session");
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
                 try
                 {
-                    await RunSessionAsync(stoppingToken);
+                    await RunSessionAsync(retry, stoppingToken);
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
                 {
-                    Log.EtcdFailed(_logger, ex, "start a session", RetryDelay);
-                    await DelayAsync(RetryDelay, stoppingToken);
+                    await DelayAsync(retry.Failed(ex), stoppingToken);
                 }
             }
         }
@@ -77,7 +84,7 @@ public sealed class ClusterCoordinator : BackgroundService
         }
     }
 
-    private async Task RunSessionAsync(CancellationToken stoppingToken)
+    private async Task RunSessionAsync(EtcdRetry retry, CancellationToken stoppingToken)
     {
         var sentAt = _state.Clock.Now();
         var (leaseId, ttl) = await WithTimeoutAsync(token => _store.GrantAsync(_options.LeaseTtl, token), stoppingToken);
@@ -86,6 +93,7 @@ public sealed class ClusterCoordinator : BackgroundService
         var applied = _appliedSeq.Read();
         await _store.PutNodeAsync(new NodeRecord(_state.NodeName, _state.AdvertiseUrl, applied, _state.Truncated), leaseId, stoppingToken);
         Log.SessionStarted(_logger, leaseId, ttl, _state.NodeName);
+        retry.Succeeded();
 
         using var session = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         var keeper = KeepAliveAsync(leaseId, applied, session.Token);
@@ -143,7 +151,7 @@ public sealed class ClusterCoordinator : BackgroundService
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
             {
                 Log.RenewFailed(_logger, ex, leaseId, _state.Clock.Remaining);
-                nextRenewal = _state.Clock.Now() + ToTicks(RetryDelay);
+                nextRenewal = _state.Clock.Now() + ToTicks(EtcdRetry.FirstDelay);
             }
         }
     }
@@ -174,6 +182,7 @@ public sealed class ClusterCoordinator : BackgroundService
     private async Task ElectAsync(long leaseId, CancellationToken cancellationToken)
     {
         var self = new LeaderRecord(_state.NodeName, _state.AdvertiseUrl);
+        var retry = new EtcdRetry(_logger, "campaign for the leader key");
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -181,6 +190,7 @@ public sealed class ClusterCoordinator : BackgroundService
                 var result = _options.SyncReplicas > 0
                     ? await CampaignIfSyncAsync(self, leaseId, cancellationToken)
                     : await WithTimeoutAsync(token => _store.CampaignAsync(self, leaseId, token), cancellationToken);
+                retry.Succeeded();
                 if (result is null)
                 {
                     continue;
@@ -204,8 +214,7 @@ public sealed class ClusterCoordinator : BackgroundService
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
             {
-                Log.EtcdFailed(_logger, ex, "campaign for the leader key", RetryDelay);
-                await DelayAsync(RetryDelay, cancellationToken);
+                await DelayAsync(retry.Failed(ex), cancellationToken);
             }
         }
     }
@@ -288,11 +297,28 @@ public sealed class ClusterCoordinator : BackgroundService
         Volatile.Write(ref _lastTerm, _state.LeaderTerm > 0 ? _state.LeaderTerm : term);
     }
 
-    /// <summary>At shutdown: stop acknowledging, hand the leader key over at once, and drop the registry entry (revoking the lease does both).</summary>
+    /// <summary>
+    /// At shutdown (<c>ShutdownStage.LeaveCluster</c>, before the HTTP server stops): stop acknowledging, let the
+    /// followers take the end of the log (<see cref="ILeaderHandOver"/>, bounded by <see cref="HandOverTimeout"/>), end
+    /// this term here (its replication streams close), then hand the leader key over at once and drop the registry entry
+    /// (revoking the lease does both). By design in this order: nothing is acknowledged after the key is given up, and no
+    /// stream of the old term is still sending when another node leads.
+    /// </summary>
     private async Task LeaveAsync()
     {
         var leaseId = Interlocked.Exchange(ref _leaseId, 0);
+        var held = _state.HeldTerm;
         _state.Clock.Expire();
+        _state.Recheck();
+        if (held > 0 && leaseId != 0 && _handOver is not null)
+        {
+            var (through, caughtUp) = await _handOver.HandOverAsync(held, HandOverTimeout);
+            if (!caughtUp)
+            {
+                Log.HandOverIncomplete(_logger, held, through, HandOverTimeout);
+            }
+        }
+
         _state.Observe(null, held: false);
         if (leaseId == 0)
         {

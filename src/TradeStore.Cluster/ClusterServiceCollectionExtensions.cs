@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using TradeStore.Core.Lifetime;
 
 namespace TradeStore.Cluster;
 
@@ -10,7 +11,9 @@ public static class ClusterServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the coordinator and the state it keeps, for validated <paramref name="options"/> with <see cref="ClusterOptions.Enabled"/>.
-    /// <paramref name="appliedSeq"/> reads the node's last applied journal seq.
+    /// <paramref name="appliedSeq"/> reads the node's last applied journal seq. The node leaves the cluster at
+    /// <see cref="ShutdownStage.LeaveCluster"/>, the first step of a shutdown: a leader hands over before the HTTP server
+    /// drains, not after (its followers' streams are requests that would hold the drain for the whole shutdown timeout).
     /// </summary>
     public static IServiceCollection AddTradeStoreCluster(this IServiceCollection services, ClusterOptions options, Func<IServiceProvider, Func<long>> appliedSeq)
     {
@@ -24,6 +27,8 @@ public static class ClusterServiceCollectionExtensions
         services.AddSingleton(sp => new ClusterMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<ClusterState>()));
         services.AddSingleton<ClusterCoordinator>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterCoordinator>());
+        services.AddSingleton(sp => new ShutdownStep(ShutdownStage.LeaveCluster, "cluster leave",
+            token => sp.GetRequiredService<ClusterCoordinator>().StopAsync(token)));
         return services;
     }
 

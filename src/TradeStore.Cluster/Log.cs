@@ -55,4 +55,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7016, Level = LogLevel.Warning, Message = "Writing the synchronous replicas of term {Term} to etcd failed; writes wait (up to Cluster:ReplicationTimeout) until it succeeds")]
     public static partial void SyncPublishFailed(ILogger logger, Exception exception, long term);
+
+    [LoggerMessage(EventId = 7017, Level = LogLevel.Warning, Message = "etcd request failed again ({Operation}, {Failures} failures in a row): {ErrorType}: {Error}; retrying in {Delay}")]
+    public static partial void EtcdStillFailing(ILogger logger, string operation, int failures, string errorType, string error, TimeSpan delay);
+
+    [LoggerMessage(EventId = 7018, Level = LogLevel.Debug, Message = "etcd request failed ({Operation})")]
+    public static partial void EtcdFailureDetail(ILogger logger, Exception exception, string operation);
+
+    [LoggerMessage(EventId = 7019, Level = LogLevel.Warning, Message = "Handing over at shutdown (term {Term}): not every follower acknowledged seq {Seq} within {Timeout}; resigning anyway")]
+    public static partial void HandOverIncomplete(ILogger logger, long term, long seq, TimeSpan timeout);
 }

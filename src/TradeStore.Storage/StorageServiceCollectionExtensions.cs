@@ -26,8 +26,9 @@ public static class StorageServiceCollectionExtensions
         }
 
         services.AddTradeStoreEngine();
+        // Not cut short by Server:ShutdownTimeout (WriteEngineService says why).
         services.AddSingleton(sp => new ShutdownStep(ShutdownStage.DrainEngine, "write engine",
-            token => sp.GetRequiredService<WriteEngine>().StopAsync(token)));
+            _ => sp.GetRequiredService<WriteEngine>().StopAsync(CancellationToken.None)));
         services.AddSingleton(new ShutdownStep(ShutdownStage.Checkpoint, "duckdb checkpoint", _ =>
         {
             database.Checkpoint();

@@ -1,4 +1,5 @@
 using System.Net;
+using TradeStore.TestSupport;
 
 namespace TradeStore.Cluster.Tests;
 
@@ -58,6 +59,11 @@ public sealed class RejoinTests
         var status = await Eventually.MatchAsync(() => b.ClusterAsync(http), s => s.Nodes.Any(n => n.Name == "a" && n.AppliedSeq == 13), Timeout, "a holds b's seq 13");
         Assert.Equal(new TruncatedRange(11, 15), status.Nodes.Single(n => n.Name == "a").TruncatedSeq);
         Assert.Contains("[1318]", a.Process.Output);
+        // The table of `tradestore cluster status` shows the cut as the endpoint does.
+        var (statusExit, table) = await TradeStoreProcess.RunAsync(["cluster", "status"], a.DataDirectory, a.Environment);
+        Assert.True(statusExit == 0, table);
+        Assert.Contains("truncatedSeq", table);
+        Assert.Matches(@"(?m)^  a +http\S+ +follower +13 +\d+ +11\.\.15$", table);
         using (var cut = await http.GetAsync($"{a.Url}/v1/trades/X-0?minSeq=13", ct))
         {
             Assert.Equal(HttpStatusCode.NotFound, cut.StatusCode);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 
 namespace TradeStore.Cluster.Tests;
@@ -6,11 +7,13 @@ namespace TradeStore.Cluster.Tests;
 /// <summary>
 /// Election safety with <c>Cluster:SyncReplicas=1</c> on three real processes (issue #14): the leader is killed with
 /// SIGKILL under write load, and every write it acknowledged is readable on the node that leads next. Only a node the
-/// <c>sync</c> key names may campaign, and a write is acknowledged only once that node fsynced it.
+/// <c>sync</c> key names may campaign, and a write is acknowledged only once that node fsynced it. A leader stopped with
+/// SIGTERM hands over at once and exits 0.
 /// </summary>
 public sealed class SyncFailoverTests
 {
     private const int SigKill = 9;
+    private const int SigTerm = 15;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
     private readonly string _prefix = $"/test-{Guid.NewGuid():N}/";
 
@@ -82,5 +85,85 @@ public sealed class SyncFailoverTests
 
         Assert.True(missing.Count == 0, $"{missing.Count} of {acknowledged.Count} acknowledged trades are not on the new leader {leader.Name}: {string.Join(", ", missing.Take(20))}\n{leader.Process.Output}");
         Assert.Contains("[7015]", a.Process.Output); // a wrote its synchronous replica to etcd before counting it
+    }
+
+    /// <summary>
+    /// SIGTERM to the leader of three nodes with <c>SyncReplicas=1</c> and <c>Server:ShutdownTimeout</c> 30 s: another
+    /// node acknowledges a write within 5 s (the leader resigns before its HTTP server drains; it used to wait out the
+    /// shutdown timeout for its followers' streams), every write acknowledged before is on it, and the old leader exits 0
+    /// without an unhandled exception (after the drain ran into the timeout, its cancellation escaped the host's stop).
+    /// </summary>
+    [Fact]
+    public async Task StopLeader_SigTermWithSyncReplicas_AnotherNodeAcknowledgesWithinSecondsAndTheOldLeaderExitsCleanly()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var settings = new Dictionary<string, string>
+        {
+            ["TRADESTORE__CLUSTER__SYNCREPLICAS"] = "1",
+            ["TRADESTORE__SERVER__SHUTDOWNTIMEOUT"] = "00:00:30",
+        };
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        await using var a = await NodeProcess.StartAsync("a", _prefix, settings);
+        await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Leader == "a", Timeout, "a leads");
+        await using var b = await NodeProcess.StartAsync("b", _prefix, settings);
+        await using var c = await NodeProcess.StartAsync("c", _prefix, settings);
+        var before = new List<string>();
+        for (var i = 0; i < 20; i++)
+        {
+            using var created = await a.CreateTradeAsync(http, $"T-{i}");
+            Assert.True(created.StatusCode == HttpStatusCode.Created, $"{created.StatusCode}: {await created.Content.ReadAsStringAsync(ct)}");
+            before.Add($"T-{i}");
+        }
+
+        // Both followers stream from a (each holds every write), so either may be the one the sync key names.
+        await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Nodes.Count == 3 && s.Nodes.All(n => n.AppliedSeq == 20), Timeout,
+            "three nodes registered, each holding the 20 writes");
+
+        var stopped = Stopwatch.StartNew();
+        a.Process.Signal(SigTerm);
+        string? answeredBy = null;
+        var attempt = 0;
+        while (answeredBy is null && stopped.Elapsed < Timeout)
+        {
+            foreach (var node in new[] { b, c })
+            {
+                try
+                {
+                    // A follower's 307 to a is followed while it still points there; a answers no-leader or is gone.
+                    using var answer = await http.PostAsync($"{node.Url}/v1/trades", NodeProcess.Trade($"AFTER-{attempt++}"), ct);
+                    if (answer.StatusCode is HttpStatusCode.Created or HttpStatusCode.OK && answer.RequestMessage!.RequestUri!.Authority != new Uri(a.Url).Authority)
+                    {
+                        answeredBy = answer.RequestMessage.RequestUri.GetLeftPart(UriPartial.Authority);
+                        break;
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    // a closed its listener while a follower still redirected to it
+                }
+            }
+
+            if (answeredBy is null)
+            {
+                await Task.Delay(50, ct);
+            }
+        }
+
+        var handOver = stopped.Elapsed;
+        var exitCode = await a.Process.WaitForExitAsync(Timeout);
+        Assert.True(answeredBy is not null, $"no node acknowledged a write within {Timeout} after a's SIGTERM; a's output:\n{a.Process.Output}");
+        Assert.True(handOver < TimeSpan.FromSeconds(5),
+            $"the first write after a's SIGTERM was acknowledged (by {answeredBy}) after {handOver.TotalSeconds:F1} s, expected < 5 s; a's output:\n{a.Process.Output}");
+        Assert.True(exitCode == 0, $"a exited with code {exitCode}, expected 0; its output:\n{a.Process.Output}");
+        Assert.DoesNotContain("Unhandled exception", a.Process.Output);
+        Assert.DoesNotContain("[1011]", a.Process.Output); // no shutdown step failed
+        Assert.Contains("[7008]", a.Process.Output); // resigned and revoked its lease
+
+        var leader = answeredBy == new Uri(b.Url).GetLeftPart(UriPartial.Authority) ? b : c;
+        foreach (var id in before)
+        {
+            using var read = await http.GetAsync($"{leader.Url}/v1/trades/{id}", ct);
+            Assert.True(read.StatusCode == HttpStatusCode.OK, $"{id} acknowledged by a is not on the new leader {leader.Name}: {read.StatusCode}");
+        }
     }
 }

@@ -72,10 +72,11 @@ public static class ClusterCommand
         output.WriteLine(cluster.Leader is { } leader
             ? $"leader   {leader} (term {cluster.Term.ToString(CultureInfo.InvariantCulture)})"
             : "leader   NONE: no node holds the leader key; writes get 503 no-leader");
-        var rows = new List<string[]> { new[] { "name", "url", "role", "appliedSeq", "lagSeq" } };
+        var rows = new List<string[]> { new[] { "name", "url", "role", "appliedSeq", "lagSeq", "truncatedSeq" } };
         rows.AddRange(cluster.Nodes.Select(n => new[]
         {
             n.Name, n.Url, n.Role, n.AppliedSeq.ToString(CultureInfo.InvariantCulture), n.LagSeq?.ToString(CultureInfo.InvariantCulture) ?? "-",
+            n.TruncatedSeq is { } cut ? FormattableString.Invariant($"{cut.From}..{cut.To}") : "-",
         }));
         var widths = Enumerable.Range(0, rows[0].Length).Select(column => rows.Max(row => row[column].Length)).ToArray();
         output.WriteLine($"nodes    {cluster.Nodes.Count}");

@@ -38,6 +38,7 @@ public static class ClusterHosting
         services.AddSingleton(sp => new ReplicationHub(settings.Cluster, sp.GetRequiredService<ClusterState>(), sp.GetRequiredService<JournalLog>(),
             sp.GetRequiredService<SyncReplicaSet>(), sp.GetService<TimeProvider>(), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddSingleton<IJournalReplication>(sp => sp.GetRequiredService<ReplicationHub>());
+        services.AddSingleton<ILeaderHandOver>(sp => sp.GetRequiredService<ReplicationHub>());
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ReplicationFollower>(sp, settings.Cluster));
         services.AddHostedService(sp => sp.GetRequiredService<ReplicationFollower>());
         // By design the sinks run on the leader only: one writer per sink, and each resumes from its own checkpoint.

@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TradeStore.Cluster;
 using TradeStore.Core.Security;
@@ -22,8 +21,8 @@ namespace TradeStore.Server.Cluster;
 /// <list type="bullet">
 /// <item><c>POST /v1/replication/stream</c>: after checking that the follower's last record is also in this log with the
 /// same term, a long-lived chunked HTTP/1.1 answer carrying the journal records from <c>fromSeq</c> framed exactly as
-/// on disk, then every record as soon as it is fsynced, with heartbeats while idle. It ends when this node stops
-/// leading in the term it was opened in.</item>
+/// on disk, then every record as soon as it is fsynced, with heartbeats while idle. It ends as soon as this node stops
+/// leading in the term it was opened in, or has handed over at shutdown (<see cref="ReplicationHub.HandOverAsync"/>).</item>
 /// <item><c>POST /v1/replication/acks?node=N&amp;term=T</c>: a follower's acknowledgements for one stream, each its durable
 /// seq (<see cref="AckFrames"/>), on a body that stays open; 409 <c>stale-term</c> (and ignored) once the term is not the
 /// one this node leads in.</item>
@@ -41,9 +40,11 @@ public static class ReplicationEndpoints
 
     /// <summary>
     /// A follower's acknowledgements for one stream: <see cref="AckFrames"/> on a request body that stays open until the
-    /// follower closes it (204), this node stops leading in <c>term</c> (409 <c>stale-term</c>) or stops (503).
+    /// follower closes it (204) or this node's term ends (409 <c>stale-term</c> for an acknowledgement of an older term,
+    /// 503 when the term ends here). By design not ended by the host's <c>ApplicationStopping</c>: a leader that stops
+    /// hands over first and waits for these acknowledgements (<see cref="ReplicationHub.HandOverAsync"/>).
     /// </summary>
-    private static async Task<IResult> AcksAsync(HttpContext context, ReplicationHub hub, IHostApplicationLifetime lifetime)
+    private static async Task<IResult> AcksAsync(HttpContext context, ReplicationHub hub, ClusterState state)
     {
         var node = context.Request.Query["node"].ToString();
         if (string.IsNullOrWhiteSpace(node))
@@ -72,7 +73,8 @@ public static class ReplicationEndpoints
             rate.MinDataRate = null;
         }
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        using var termEnd = new StreamTerm(state, hub, term);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, termEnd.Token);
         var reader = context.Request.BodyReader;
         var frame = new byte[AckFrames.Size];
         try
@@ -106,7 +108,7 @@ public static class ReplicationEndpoints
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            // the follower went away, or this node is stopping
+            // the follower went away, or this node's term ended (it stopped leading, or handed over at shutdown)
             return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
         }
         catch (BadHttpRequestException)
@@ -143,11 +145,12 @@ public static class ReplicationEndpoints
         await context.Response.StartAsync(context.RequestAborted);
         var next = request.FromSeq;
         var aborted = context.RequestAborted;
+        using var termEnd = new StreamTerm(state, hub, term);
         // By design one heartbeat timer at a time, kept across appends: a timer per wait cost one per replicated group.
         Task? heartbeatDue = null;
         try
         {
-            while (!aborted.IsCancellationRequested && state.LeaderTerm == term)
+            while (!aborted.IsCancellationRequested && !termEnd.Ended.IsCompleted)
             {
                 var appended = hub.NextAppend;
                 if (!hub.InMemory(next))
@@ -164,7 +167,7 @@ public static class ReplicationEndpoints
                 }
 
                 heartbeatDue ??= Task.Delay(ReplicationFrames.HeartbeatInterval, aborted);
-                if (await Task.WhenAny(appended, heartbeatDue) == heartbeatDue)
+                if (await Task.WhenAny(appended, heartbeatDue, termEnd.Ended) == heartbeatDue)
                 {
                     heartbeatDue = null;
                     aborted.ThrowIfCancellationRequested();

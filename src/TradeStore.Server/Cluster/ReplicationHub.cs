@@ -14,10 +14,13 @@ namespace TradeStore.Server.Cluster;
 /// <see cref="ClusterOptions.SyncReplicas"/> followers. An acknowledgement of another term than the one this node leads
 /// in is ignored: a stale leader can never collect the fsyncs a synchronous write needs.
 /// </summary>
-public sealed class ReplicationHub : IJournalReplication, IDisposable
+public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisposable
 {
     /// <summary>Records kept in memory for the streams; a follower further behind reads from the log files.</summary>
     public const int RecentCapacity = 1 << 16;
+
+    /// <summary>How often a hand-over looks at the followers' acknowledgements.</summary>
+    private static readonly TimeSpan HandOverPoll = TimeSpan.FromMilliseconds(5);
 
     private readonly ClusterOptions _options;
     private readonly ClusterState _state;
@@ -34,6 +37,7 @@ public sealed class ReplicationHub : IJournalReplication, IDisposable
     private long _term;
     private long _mustHold;
     private long _written;
+    private long _handingOver;
 
     public ReplicationHub(ClusterOptions options, ClusterState state, JournalLog log, SyncReplicaSet sync, TimeProvider? time = null, IMeterFactory? meterFactory = null)
     {
@@ -77,6 +81,39 @@ public sealed class ReplicationHub : IJournalReplication, IDisposable
     /// fsyncs overlap the leader's, <see cref="Appended"/>).
     /// </summary>
     public long LastSeq => Math.Max(Volatile.Read(ref _written), _log.LastSeq);
+
+    /// <summary>
+    /// Whether a stream opened in <paramref name="term"/> goes on: this node leads in it, or it is handing over at
+    /// shutdown (<see cref="HandOverAsync"/>: it acknowledges nothing, but its lease still holds the key).
+    /// </summary>
+    public bool Streams(long term) =>
+        term != 0 && (_state.LeaderTerm == term || (Volatile.Read(ref _handingOver) == term && _state.HeldTerm == term));
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The streams go on until the coordinator ends the term (<see cref="ClusterState.HeldTerm"/> becomes 0). By design
+    /// polled: it runs once, at shutdown, for at most the coordinator's short bound.
+    /// </remarks>
+    public async Task<(long ThroughSeq, bool CaughtUp)> HandOverAsync(long term, TimeSpan timeout)
+    {
+        Volatile.Write(ref _handingOver, term);
+        var through = LastSeq;
+        var started = _time.GetTimestamp();
+        while (true)
+        {
+            if (_acks.Values.All(ack => ack.Term != term || ack.DurableSeq >= through))
+            {
+                return (through, true);
+            }
+
+            if (_time.GetElapsedTime(started) >= timeout)
+            {
+                return (through, false);
+            }
+
+            await Task.Delay(HandOverPoll, _time);
+        }
+    }
 
     /// <summary>Every follower's last acknowledgement, by node name.</summary>
     public IReadOnlyDictionary<string, FollowerAck> Acknowledgements => _acks;

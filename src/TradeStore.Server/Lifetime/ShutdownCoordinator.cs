@@ -7,18 +7,46 @@ using TradeStore.Core.Lifetime;
 namespace TradeStore.Server.Lifetime;
 
 /// <summary>
-/// Owns the order of a shutdown: stop accepting (the HTTP server), drain the engine, flush the sinks, checkpoint,
-/// close (<see cref="ShutdownStage"/>). Each adapter registers its <see cref="ShutdownStep"/>s; this runs them by
+/// Owns the order of a shutdown: leave the cluster (a node that leads hands over), stop accepting (the HTTP server),
+/// drain the engine, flush the sinks, checkpoint, close (<see cref="ShutdownStage"/>). Each adapter registers its <see cref="ShutdownStep"/>s; this runs them by
 /// stage. Registered after every other hosted service, so the host stops it first: the engine and the sinks are
 /// stopped here, in this order, and their own <c>StopAsync</c> later finds nothing left to do. By design a failing
 /// step is logged and the sequence goes on: a sink that cannot flush must not keep the database from its checkpoint.
 /// </summary>
-internal sealed class ShutdownCoordinator(IServer server, IEnumerable<ShutdownStep> steps, ILogger<ShutdownCoordinator> logger) : IHostedService
+/// <remarks>
+/// By design <see cref="ShutdownStage.LeaveCluster"/> runs in <see cref="StoppingAsync"/>, which the host calls before it
+/// stops any hosted service: the web host's own service (which stops Kestrel, waiting up to the shutdown timeout for
+/// requests in flight) is stopped before this one, and a leader's followers' streams are such requests.
+/// </remarks>
+internal sealed class ShutdownCoordinator(IServer server, IEnumerable<ShutdownStep> steps, ILogger<ShutdownCoordinator> logger) : IHostedLifecycleService
 {
-    private readonly IReadOnlyList<ShutdownStep> _steps = [.. steps.OrderBy(step => step.Stage)]; // stable: registration order within a stage
+    // The server is stopped here, not left to the host's reverse registration order: requests in flight finish (up to
+    // the shutdown timeout), new ones are refused, and only then is the engine drained. OrderBy is stable: registration
+    // order within a stage.
+    private readonly IReadOnlyList<ShutdownStep> _steps =
+        [.. steps.Append(new ShutdownStep(ShutdownStage.StopAccepting, "http server", server.StopAsync)).OrderBy(step => step.Stage)];
     private int _stopped;
 
+    private int _left;
+
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _left, 1) == 1)
+        {
+            return;
+        }
+
+        foreach (var step in _steps.Where(step => step.Stage < ShutdownStage.StopAccepting))
+        {
+            await RunAsync(step, cancellationToken);
+        }
+    }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -27,16 +55,16 @@ internal sealed class ShutdownCoordinator(IServer server, IEnumerable<ShutdownSt
             return;
         }
 
-        // The server is stopped here, not left to the host's reverse registration order: requests in flight finish
-        // (up to the shutdown timeout), new ones are refused, and only then is the engine drained.
-        await RunAsync(new ShutdownStep(ShutdownStage.StopAccepting, "http server", server.StopAsync), cancellationToken);
-        foreach (var step in _steps)
+        await StoppingAsync(cancellationToken);
+        foreach (var step in _steps.Where(step => step.Stage >= ShutdownStage.StopAccepting))
         {
             await RunAsync(step, cancellationToken);
         }
 
-        Log.ShutdownComplete(logger, _steps.Count + 1);
+        Log.ShutdownComplete(logger, _steps.Count);
     }
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private async Task RunAsync(ShutdownStep step, CancellationToken cancellationToken)
     {
