@@ -10,13 +10,14 @@ public static class ClusterServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the coordinator and the state it keeps, for validated <paramref name="options"/> with <see cref="ClusterOptions.Enabled"/>.
-    /// <paramref name="appliedSeq"/> reads the node's last applied journal seq.
+    /// <paramref name="appliedSeq"/> reads the node's last applied journal seq; <paramref name="incarnation"/> is the identity of its data directory.
     /// </summary>
-    public static IServiceCollection AddTradeStoreCluster(this IServiceCollection services, ClusterOptions options, Func<IServiceProvider, Func<long>> appliedSeq)
+    public static IServiceCollection AddTradeStoreCluster(this IServiceCollection services, ClusterOptions options, Func<IServiceProvider, Func<long>> appliedSeq,
+        NodeIncarnation incarnation)
     {
         services.AddSingleton(Options.Create(options));
         services.AddSingleton(sp => new LeaseClock(sp.GetService<TimeProvider>() ?? TimeProvider.System, options.FenceMargin));
-        services.AddSingleton(sp => new ClusterState(options, sp.GetRequiredService<LeaseClock>()));
+        services.AddSingleton(sp => new ClusterState(options, sp.GetRequiredService<LeaseClock>(), incarnation));
         services.AddSingleton(_ => new EtcdClusterStore(options));
         services.AddSingleton(sp => new AppliedSeq(appliedSeq(sp)));
         services.AddSingleton(sp => new SyncReplicaSet(sp.GetRequiredService<EtcdClusterStore>(), sp.GetRequiredService<ClusterState>(), sp.GetRequiredService<ILogger<SyncReplicaSet>>()));
