@@ -20,6 +20,12 @@ public sealed class ClusterCoordinator : BackgroundService
     /// <summary>How long a watch waits before the leader key is read again anyway.</summary>
     private static readonly TimeSpan WatchRefresh = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// The exit code of a node refused because another process holds its name (the CLI's code for a bad configuration,
+    /// which the guard does not restart).
+    /// </summary>
+    public const int NameInUseExitCode = 2;
+
     private static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(2);
 
     /// <summary>
@@ -36,13 +42,15 @@ public sealed class ClusterCoordinator : BackgroundService
     private readonly ClusterMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILeaderHandOver? _handOver;
+    private readonly IHostApplicationLifetime? _lifetime;
     private long _leaseId;
     private string? _lastLeaderLogged;
 
     public ClusterCoordinator(IOptions<ClusterOptions> options, ClusterState state, EtcdClusterStore store, AppliedSeq appliedSeq, ClusterMetrics metrics,
-        ILogger<ClusterCoordinator> logger, TimeProvider? timeProvider = null, ILeaderHandOver? handOver = null)
+        ILogger<ClusterCoordinator> logger, TimeProvider? timeProvider = null, ILeaderHandOver? handOver = null, IHostApplicationLifetime? lifetime = null)
     {
         _handOver = handOver;
+        _lifetime = lifetime;
         _metrics = metrics;
         _options = options.Value;
         _state = state;
@@ -51,6 +59,9 @@ public sealed class ClusterCoordinator : BackgroundService
         _logger = logger;
         _time = timeProvider ?? TimeProvider.System;
     }
+
+    /// <summary>The exit code the node should stop with when the cluster refused it (<see cref="NameInUseExitCode"/>); otherwise <see langword="null"/>.</summary>
+    public int? ExitCode { get; private set; }
 
     /// <summary>The lease of the current session (0 between sessions); tests ask etcd about it.</summary>
     public long LeaseId => Interlocked.Read(ref _leaseId);
@@ -62,7 +73,7 @@ public sealed class ClusterCoordinator : BackgroundService
         var retry = new EtcdRetry(_logger, "start a session");
         try
         {
-            while (!stoppingToken.IsCancellationRequested)
+            while (!stoppingToken.IsCancellationRequested && ExitCode is null)
             {
                 try
                 {
@@ -91,7 +102,11 @@ public sealed class ClusterCoordinator : BackgroundService
         Interlocked.Exchange(ref _leaseId, leaseId);
         _state.Clock.Renewed(sentAt, ttl);
         var applied = _appliedSeq.Read();
-        await _store.PutNodeAsync(new NodeRecord(_state.NodeName, _state.AdvertiseUrl, applied, _state.Truncated), leaseId, stoppingToken);
+        if (!await RegisterAsync(Registration(applied), leaseId, stoppingToken))
+        {
+            return;
+        }
+
         Log.SessionStarted(_logger, leaseId, ttl, _state.NodeName);
         retry.Succeeded();
 
@@ -113,6 +128,48 @@ public sealed class ClusterCoordinator : BackgroundService
         _state.Observe(null, held: false);
         Interlocked.Exchange(ref _leaseId, 0);
         Recheck();
+    }
+
+    private NodeRecord Registration(long applied) => new(_state.NodeName, _state.AdvertiseUrl, applied, _state.Truncated, _state.Incarnation.Id);
+
+    /// <summary>
+    /// Registers this node unless another incarnation holds its name (issue #14: names must be unique, since the leader
+    /// counts acknowledgements and etcd names sync replicas by them). A holder that is a dead process (killed, its disk
+    /// replaced) loses the key when its lease expires, so the node waits that long (the holder's remaining TTL and a
+    /// second); a key still held by another incarnation after that is renewed by a live process: the node refuses to
+    /// join, logs event 7020 naming the holder's URL and stops with <see cref="NameInUseExitCode"/>. The key of an earlier
+    /// run of this very directory (same incarnation) is taken over at once, as before (event 7010 covers its leader key).
+    /// </summary>
+    /// <returns><see langword="false"/> when refused.</returns>
+    private async Task<bool> RegisterAsync(NodeRecord record, long leaseId, CancellationToken stoppingToken)
+    {
+        var waitingSince = 0L;
+        var patience = TimeSpan.Zero;
+        while (true)
+        {
+            if (await WithTimeoutAsync(token => _store.RegisterAsync(record, leaseId, token), stoppingToken) is not { } holder)
+            {
+                return true;
+            }
+
+            if (waitingSince == 0)
+            {
+                waitingSince = _time.GetTimestamp();
+                patience = await WithTimeoutAsync(token => _store.TimeToLiveAsync(holder.LeaseId, token), stoppingToken) + TimeSpan.FromSeconds(1);
+                Log.NameHeld(_logger, _state.NodeName, holder.Record.Url, Short(holder.Record.Incarnation), Short(_state.Incarnation.Id), patience);
+            }
+            else if (_time.GetElapsedTime(waitingSince) > patience)
+            {
+                ExitCode = NameInUseExitCode;
+                Log.NameInUse(_logger, _state.NodeName, holder.Record.Url, Short(holder.Record.Incarnation), Short(_state.Incarnation.Id), NameInUseExitCode);
+                _lifetime?.StopApplication();
+                return false;
+            }
+
+            await DelayAsync(EtcdRetry.FirstDelay, stoppingToken);
+        }
+
+        static string Short(string? incarnation) => incarnation is null ? "none" : incarnation[..Math.Min(8, incarnation.Length)];
     }
 
     /// <summary>Renews the lease every <see cref="ClusterOptions.RenewInterval"/>; returns when etcd says it is gone.</summary>
@@ -162,7 +219,7 @@ public sealed class ClusterCoordinator : BackgroundService
         var applied = _appliedSeq.Read();
         if (applied != registered)
         {
-            await _store.PutNodeAsync(new NodeRecord(_state.NodeName, _state.AdvertiseUrl, applied, _state.Truncated), leaseId, cancellationToken);
+            await _store.PutNodeAsync(Registration(applied), leaseId, cancellationToken);
         }
 
         if (_state.IsLeader)
@@ -221,14 +278,15 @@ public sealed class ClusterCoordinator : BackgroundService
 
     /// <summary>
     /// With <see cref="ClusterOptions.SyncReplicas"/> ≥ 1 (issue #14): campaigns only when the <c>sync</c> key is absent or
-    /// names this node, in a transaction guarded by the key's revision, so only a node holding every acknowledged record
-    /// can take the lead. Otherwise it reads the leader key and, while nobody leads, waits for a named node. Returns
+    /// names this node <em>with the incarnation of its data directory</em> (<see cref="SyncRecord.Holds"/>), in a
+    /// transaction guarded by the key's revision, so only a node holding every acknowledged record can take the lead: a
+    /// node restarted on an empty disk has the name but not the records, and follows until a leader adds it again. Otherwise it reads the leader key and, while nobody leads, waits for a named node. Returns
     /// <see langword="null"/> when the sync key changed under the transaction (check again).
     /// </summary>
     private async Task<CampaignResult?> CampaignIfSyncAsync(LeaderRecord self, long leaseId, CancellationToken cancellationToken)
     {
         var (sync, syncRevision) = await WithTimeoutAsync(token => _store.ReadSyncAsync(token), cancellationToken);
-        if (sync is null || sync.Names(_state.NodeName))
+        if (sync is null || sync.Holds(_state.NodeName, _state.Incarnation))
         {
             return await WithTimeoutAsync(token => _store.CampaignGuardedAsync(self, leaseId, syncRevision, token), cancellationToken);
         }
@@ -244,7 +302,7 @@ public sealed class ClusterCoordinator : BackgroundService
         if (_lastLeaderLogged != $"sync/{syncRevision}")
         {
             _lastLeaderLogged = $"sync/{syncRevision}";
-            Log.NotCampaigning(_logger, _state.NodeName, sync.Term, string.Join(",", [sync.Leader, .. sync.Members]));
+            Log.NotCampaigning(_logger, _state.NodeName, _state.Incarnation.Id[..8], sync.Term, sync.Describe());
         }
 
         using var watch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -7,7 +7,24 @@ namespace TradeStore.Cluster;
 public sealed record LeaderRecord(string Name, string Url);
 
 /// <summary>The value of a node's registry key, kept alive by the node's lease and refreshed as its applied seq moves.</summary>
-public sealed record NodeRecord(string Name, string Url, long AppliedSeq, TruncatedRange? TruncatedSeq = null);
+/// <param name="Incarnation">The identity of the node's data directory (<see cref="NodeIncarnation"/>); <see langword="null"/> from a version before it.</param>
+public sealed record NodeRecord(string Name, string Url, long AppliedSeq, TruncatedRange? TruncatedSeq = null, string? Incarnation = null);
+
+/// <summary>
+/// The identity of this node's data directory: a random id created once with the directory and kept in it (the file
+/// <c>incarnation</c> beside the journal log). A node that restarts on an empty directory has the same name but a new
+/// incarnation, and a second process started under an existing name has another one too.
+/// </summary>
+/// <param name="Id">32 hex digits.</param>
+/// <param name="Adopted">The id was given to a directory that already held a journal log (one from before incarnations existed).</param>
+public sealed record NodeIncarnation(string Id, bool Adopted)
+{
+    /// <summary>A new random incarnation kept nowhere: for a node without a data directory (the coordinator's own tests).</summary>
+    public static NodeIncarnation Ephemeral() => new(Guid.NewGuid().ToString("N"), false);
+}
+
+/// <summary>A node of the sync set: its name and the incarnation whose acknowledgements were counted.</summary>
+public sealed record SyncMember(string Name, string Incarnation);
 
 /// <summary>The journal records a node cut from its log when it rejoined as follower (issue #14): seq <paramref name="From"/> to <paramref name="To"/>.</summary>
 public sealed record TruncatedRange(long From, long To);
@@ -18,10 +35,41 @@ public sealed record TruncatedRange(long From, long To);
 /// and not on a lease, so it outlives the leader: only a node it names holds every acknowledged record, so only such a
 /// node may campaign.
 /// </summary>
-public sealed record SyncRecord(long Term, string Leader, IReadOnlyList<string> Members)
+/// <param name="Incarnations">
+/// The incarnation of the leader and of each member, by name (issue #14: a name alone also matches a node that restarted
+/// on an empty disk). By design a map beside the names rather than objects in their place: a record keeps the shape an
+/// earlier version reads, so a rolling upgrade (followers first) keeps working. <see langword="null"/> in a record
+/// written by such a version.
+/// </param>
+public sealed record SyncRecord(long Term, string Leader, IReadOnlyList<string> Members, IReadOnlyDictionary<string, string>? Incarnations = null)
 {
-    /// <summary>Whether <paramref name="node"/> holds every record acknowledged under this record.</summary>
-    public bool Names(string node) => Leader == node || Members.Contains(node);
+    /// <summary>The record of <paramref name="leader"/> and <paramref name="members"/>, names and incarnations.</summary>
+    public static SyncRecord Of(long term, SyncMember leader, IReadOnlyList<SyncMember> members) => new(term, leader.Name, [.. members.Select(m => m.Name)],
+        members.Append(leader).ToDictionary(m => m.Name, m => m.Incarnation, StringComparer.Ordinal));
+
+    /// <summary>
+    /// Whether the node <paramref name="name"/> with <paramref name="incarnation"/> holds every record acknowledged under
+    /// this record: it is named (leader or member) <em>with that incarnation</em>. A record without incarnations (written by
+    /// an earlier version) matches the name only for an <see cref="NodeIncarnation.Adopted"/> incarnation: by design, since
+    /// such a directory predates the record's version and may be the one it names, while a directory that started empty
+    /// after the upgrade cannot be; refusing every name instead would leave a cluster upgraded under such a record
+    /// without any node allowed to lead.
+    /// </summary>
+    public bool Holds(string name, NodeIncarnation incarnation)
+    {
+        if (Leader != name && !Members.Contains(name))
+        {
+            return false;
+        }
+
+        return Incarnations is null
+            ? incarnation.Adopted
+            : Incarnations.TryGetValue(name, out var id) && string.Equals(id, incarnation.Id, StringComparison.Ordinal);
+    }
+
+    /// <summary>The named nodes as <c>name@incarnation</c> (the incarnation's first 8 digits), for messages.</summary>
+    public string Describe() => string.Join(",", new[] { Leader }.Concat(Members)
+        .Select(n => Incarnations is not null && Incarnations.TryGetValue(n, out var id) ? $"{n}@{id[..Math.Min(8, id.Length)]}" : n));
 }
 
 /// <summary>One node as <c>GET /v1/cluster</c> and <c>tradestore cluster status</c> show it.</summary>

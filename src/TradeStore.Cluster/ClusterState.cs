@@ -22,7 +22,8 @@ public sealed record LeaderInfo(string Name, string Url, long Term);
 /// By design <see cref="IsLeader"/> is computed at each read from the <see cref="LeaseClock"/>, not stored:
 /// a leader stops acknowledging the moment its lease may no longer be relied on, even if no code ran since.
 /// </summary>
-public sealed class ClusterState(ClusterOptions options, LeaseClock clock)
+/// <param name="incarnation">The identity of this node's data directory; a new ephemeral one when not given (a node without a directory, in tests).</param>
+public sealed class ClusterState(ClusterOptions options, LeaseClock clock, NodeIncarnation? incarnation = null)
 {
     private readonly Lock _lock = new();
     private LeaderInfo? _leader;
@@ -35,6 +36,12 @@ public sealed class ClusterState(ClusterOptions options, LeaseClock clock)
     public string NodeName { get; } = options.Node!;
 
     public string AdvertiseUrl { get; } = options.AdvertiseUrl!.TrimEnd('/');
+
+    /// <summary>The identity of this node's data directory, registered with the name and named in the sync set.</summary>
+    public NodeIncarnation Incarnation { get; } = incarnation ?? NodeIncarnation.Ephemeral();
+
+    /// <summary>This node as a member of a sync set: its name and incarnation.</summary>
+    public SyncMember Self => new(NodeName, Incarnation.Id);
 
     /// <summary>What this node cut from its journal log at start, rejoining with a tail the leader never had (shown in the registry).</summary>
     public TruncatedRange? Truncated { get; set; }

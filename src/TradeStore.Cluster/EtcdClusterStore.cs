@@ -82,6 +82,49 @@ public sealed class EtcdClusterStore : IDisposable
         }, cancellationToken: cancellationToken).ConfigureAwait(false);
 
     /// <summary>
+    /// Registers <paramref name="node"/> on <paramref name="leaseId"/> unless the name is held by another incarnation:
+    /// one transaction creates the key when absent; a key of the same incarnation (an earlier run of this node, killed
+    /// before its lease expired) is taken over with a second transaction guarded by its mod revision. Returns
+    /// <see langword="null"/> when registered, else the record holding the name and its lease.
+    /// </summary>
+    public async Task<(NodeRecord Record, long LeaseId)?> RegisterAsync(NodeRecord node, long leaseId, CancellationToken cancellationToken)
+    {
+        var key = ByteString.CopyFromUtf8(_keys.Node(node.Name));
+        var value = ByteString.CopyFromUtf8(JsonSerializer.Serialize(node, ClusterJson.Default.NodeRecord));
+        while (true)
+        {
+            var create = new TxnRequest();
+            create.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+            create.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = value, Lease = leaseId } });
+            create.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = key } });
+            var created = await _client.TransactionAsync(create, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (created.Succeeded)
+            {
+                return null;
+            }
+
+            if (created.Responses[0].ResponseRange.Kvs.FirstOrDefault() is not { } held)
+            {
+                continue; // expired meanwhile
+            }
+
+            var holder = JsonSerializer.Deserialize(held.Value.Span, ClusterJson.Default.NodeRecord)!;
+            if (held.Lease == leaseId || !string.Equals(holder.Incarnation, node.Incarnation, StringComparison.Ordinal))
+            {
+                return held.Lease == leaseId ? null : (holder, held.Lease);
+            }
+
+            var takeOver = new TxnRequest();
+            takeOver.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = held.ModRevision });
+            takeOver.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = value, Lease = leaseId } });
+            if ((await _client.TransactionAsync(takeOver, cancellationToken: cancellationToken).ConfigureAwait(false)).Succeeded)
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>
     /// Takes the leader key for <paramref name="self"/> on <paramref name="leaseId"/> if, and only if, no one holds it
     /// (its create revision is 0), in one etcd transaction; otherwise reads who holds it. The term is the key's create
     /// revision: etcd's revision only grows, so every new leader has a larger term than every earlier one.

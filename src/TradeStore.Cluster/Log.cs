@@ -47,8 +47,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 7013, Level = LogLevel.Error, Message = "{Service} failed to start or stop on a leadership change")]
     public static partial void LeaderServiceFailed(ILogger logger, Exception exception, string service);
 
-    [LoggerMessage(EventId = 7014, Level = LogLevel.Warning, Message = "No leader, and this node ({Node}) does not campaign: Cluster:SyncReplicas is on and the sync key of term {Term} names only {Named}, the nodes that hold every acknowledged write; waiting for one of them")]
-    public static partial void NotCampaigning(ILogger logger, string node, long term, string named);
+    [LoggerMessage(EventId = 7014, Level = LogLevel.Warning, Message = "No leader, and this node ({Node}@{Incarnation}) does not campaign: Cluster:SyncReplicas is on and the sync key of term {Term} names only {Named} (name@incarnation of the data directory), the nodes that hold every acknowledged write; waiting for one of them")]
+    public static partial void NotCampaigning(ILogger logger, string node, string incarnation, long term, string named);
 
     [LoggerMessage(EventId = 7015, Level = LogLevel.Information, Message = "Synchronous replicas of term {Term}: {Members} (written to etcd before their acknowledgements count)")]
     public static partial void SyncPublished(ILogger logger, long term, string members);
@@ -64,4 +64,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7019, Level = LogLevel.Warning, Message = "Handing over at shutdown (term {Term}): not every follower acknowledged seq {Seq} within {Timeout}; resigning anyway")]
     public static partial void HandOverIncomplete(ILogger logger, long term, long seq, TimeSpan timeout);
+
+    [LoggerMessage(EventId = 7020, Level = LogLevel.Critical, Message = "Refusing to join: another process runs as node {Node} at {Url} (incarnation {Other}; this data directory's is {Mine}) and keeps its etcd lease alive. Cluster:Node must be unique in the cluster: give this node another name, or stop the other one. Stopping with exit code {ExitCode}")]
+    public static partial void NameInUse(ILogger logger, string node, string url, string other, string mine, int exitCode);
+
+    [LoggerMessage(EventId = 7021, Level = LogLevel.Warning, Message = "The name {Node} is registered by {Url} with another incarnation ({Other}; this data directory's is {Mine}): waiting up to {Patience} for its lease to expire (a dead process or a replaced disk); if it is renewed, another process uses the name and this node refuses to join")]
+    public static partial void NameHeld(ILogger logger, string node, string url, string other, string mine, TimeSpan patience);
 }

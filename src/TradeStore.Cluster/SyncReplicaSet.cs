@@ -6,7 +6,9 @@ namespace TradeStore.Cluster;
 /// The leader's synchronous replicas with <see cref="ClusterOptions.SyncReplicas"/> ≥ 1 (issue #14; the design Patroni
 /// uses on etcd): the followers whose acknowledgements a write waits for. A set is written to the <c>sync</c> key
 /// (guarded by the leader's term) <em>before</em> it is used, and the key outlives the leader, so after a failover only
-/// a node it names (which holds every acknowledged record) may campaign (<see cref="ClusterCoordinator"/>).
+/// a node it names (which holds every acknowledged record) may campaign (<see cref="ClusterCoordinator"/>). Members are
+/// name and incarnation (<see cref="SyncMember"/>): the acknowledgements counted are those of that data directory, and
+/// only that directory may campaign, not a process that later starts under the same name on another one.
 /// </summary>
 public sealed class SyncReplicaSet
 {
@@ -15,7 +17,7 @@ public sealed class SyncReplicaSet
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
     private long _term;
-    private IReadOnlyList<string> _members = [];
+    private IReadOnlyList<SyncMember> _members = [];
     private bool _publishing;
 
     public SyncReplicaSet(EtcdClusterStore store, ClusterState state, ILogger<SyncReplicaSet> logger)
@@ -29,7 +31,7 @@ public sealed class SyncReplicaSet
     public event Action<long>? Published;
 
     /// <summary>The members written to etcd for <paramref name="term"/> (empty when none yet).</summary>
-    public IReadOnlyList<string> MembersOf(long term)
+    public IReadOnlyList<SyncMember> MembersOf(long term)
     {
         lock (_gate)
         {
@@ -41,11 +43,11 @@ public sealed class SyncReplicaSet
     /// Asks for <paramref name="members"/> to become the set of <paramref name="term"/>: written to etcd in the
     /// background (one write at a time; a proposal while one runs is dropped and made again at the next acknowledgement).
     /// </summary>
-    public void Propose(long term, IReadOnlyList<string> members)
+    public void Propose(long term, IReadOnlyList<SyncMember> members)
     {
         lock (_gate)
         {
-            if (_publishing || (_term == term && _members.Order(StringComparer.Ordinal).SequenceEqual(members.Order(StringComparer.Ordinal), StringComparer.Ordinal)))
+            if (_publishing || (_term == term && _members.Count == members.Count && !_members.Except(members).Any()))
             {
                 return;
             }
@@ -56,13 +58,13 @@ public sealed class SyncReplicaSet
         _ = PublishAsync(term, [.. members]);
     }
 
-    private async Task PublishAsync(long term, IReadOnlyList<string> members)
+    private async Task PublishAsync(long term, IReadOnlyList<SyncMember> members)
     {
         var published = false;
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            published = await _store.PublishSyncAsync(new SyncRecord(term, _state.NodeName, members), timeout.Token).ConfigureAwait(false);
+            published = await _store.PublishSyncAsync(SyncRecord.Of(term, _state.Self, members), timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (EtcdClusterStore.IsEtcdFailure(ex))
         {
@@ -83,7 +85,7 @@ public sealed class SyncReplicaSet
 
         if (published)
         {
-            Log.SyncPublished(_logger, term, string.Join(",", members));
+            Log.SyncPublished(_logger, term, string.Join(",", members.Select(m => $"{m.Name}@{m.Incarnation[..Math.Min(8, m.Incarnation.Length)]}")));
             Published?.Invoke(term);
         }
     }

@@ -91,6 +91,8 @@ public static class TradeStoreHost
         {
             // Schema before anything else: drift, a newer schema, or (with AutoMigrate off) pending migrations stop start-up here.
             var migrated = ReadOrThrow(database, () => MigrateSchema(database, settings.Storage));
+            // In a cluster, the data directory's identity: created with it, before the journal folder (issue #14).
+            var incarnation = ClusterHosting.Incarnation(settings, database.Path);
             // The journal log is the point of durability: what DuckDB lacks of it is replayed before any check or request.
             // DuckDB's end goes into the open: with fsync durability a damaged tail that would drop seqs DuckDB holds is damage, not a torn append.
             var appliedSeq = ReadOrThrow(database, () => new JournalReader(database).LastSeq());
@@ -103,7 +105,7 @@ public static class TradeStoreHost
             var uncheckedSinks = SinkPositionCheck.Verify(database, settings);
             builder.Services.AddTradeStoreStorage(database, journalLog);
             AddDependencies(builder.Services, settings);
-            ClusterHosting.AddServices(builder.Services, settings);
+            ClusterHosting.AddServices(builder.Services, settings, incarnation);
             MetricsEndpoint.AddServices(builder.Services, settings);
             SecurityServices.Add(builder.Services, settings);
             QueryEndpoint.AddServices(builder.Services, settings, database);

@@ -29,7 +29,8 @@ internal sealed class NodeProcess : IAsyncDisposable
 
     public string DataDirectory => _directory.Path;
 
-    public static async Task<NodeProcess> StartAsync(string name, string keyPrefix, IReadOnlyDictionary<string, string>? settings = null)
+    /// <summary>Starts a node on a new data directory and address; <paramref name="waitUntilAnswering"/> waits for <c>/health/live</c>.</summary>
+    public static async Task<NodeProcess> StartAsync(string name, string keyPrefix, IReadOnlyDictionary<string, string>? settings = null, bool waitUntilAnswering = true)
     {
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         var directory = new TempDirectory($"cluster-{name}");
@@ -46,8 +47,52 @@ internal sealed class NodeProcess : IAsyncDisposable
         }
 
         var process = TradeStoreProcess.Start(["serve", "--data", directory.Path, "--urls", url], directory.Path, environment);
-        await process.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
+        if (waitUntilAnswering)
+        {
+            await process.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
+        }
+
         return new NodeProcess(name, url, directory, process, environment);
+    }
+
+    /// <summary>Kills the process with SIGKILL (unless it exited) and waits until it is gone.</summary>
+    public async Task KillAsync()
+    {
+        if (!Process.HasExited)
+        {
+            Process.Signal(9);
+        }
+
+        await Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>
+    /// Starts the node again on the same address after its process exited: on the same data directory, or with
+    /// <paramref name="emptyDirectory"/> on an emptied one (a replaced disk).
+    /// </summary>
+    public async Task StartAgainAsync(bool emptyDirectory = false, bool waitUntilAnswering = true)
+    {
+        await Process.DisposeAsync();
+        if (emptyDirectory)
+        {
+            foreach (var entry in new DirectoryInfo(_directory.Path).EnumerateFileSystemInfos())
+            {
+                if (entry is DirectoryInfo folder)
+                {
+                    folder.Delete(recursive: true);
+                }
+                else
+                {
+                    entry.Delete();
+                }
+            }
+        }
+
+        Process = TradeStoreProcess.Start(["serve", "--data", _directory.Path, "--urls", Url], _directory.Path, Environment);
+        if (waitUntilAnswering)
+        {
+            await Process.WaitUntilAnsweringAsync($"{Url}/health/live", TimeSpan.FromSeconds(60));
+        }
     }
 
     /// <summary>Stops the process with <paramref name="signal"/> (SIGTERM; 9 kills it) unless it exited, and starts it again on the same data directory and address.</summary>

@@ -118,7 +118,7 @@ public sealed class ReplicationTests
         var term = (await a.ClusterAsync(http)).Term;
 
         // Three acknowledgements on one body, in two writes: the leader counts the latest (lag = last - 7).
-        using (var acks = await http.PostAsync($"{a.Url}/v1/replication/acks?node=x&term={term}", Frames(3, 5, 7), ct))
+        using (var acks = await http.PostAsync($"{a.Url}/v1/replication/acks?node=x&incarnation=0123456789abcdef0123456789abcdef&term={term}", Frames(3, 5, 7), ct))
         {
             Assert.Equal(HttpStatusCode.NoContent, acks.StatusCode);
         }
@@ -127,10 +127,11 @@ public sealed class ReplicationTests
         Assert.Equal(last - 7, lag.Value);
 
         await AssertProblemAsync($"{a.Url}/v1/replication/acks?term={term}", Frames(9), HttpStatusCode.BadRequest, "validation", "node");
-        await AssertProblemAsync($"{a.Url}/v1/replication/acks?node=x&term=soon", Frames(9), HttpStatusCode.BadRequest, "validation", "term");
-        await AssertProblemAsync($"{a.Url}/v1/replication/acks?node=x&term={term + 1}", Frames(9), HttpStatusCode.Conflict, "stale-term", "term");
+        await AssertProblemAsync($"{a.Url}/v1/replication/acks?node=x&term={term}", Frames(9), HttpStatusCode.BadRequest, "validation", "incarnation");
+        await AssertProblemAsync($"{a.Url}/v1/replication/acks?node=x&incarnation=0123456789abcdef0123456789abcdef&term=soon", Frames(9), HttpStatusCode.BadRequest, "validation", "term");
+        await AssertProblemAsync($"{a.Url}/v1/replication/acks?node=x&incarnation=0123456789abcdef0123456789abcdef&term={term + 1}", Frames(9), HttpStatusCode.Conflict, "stale-term", "term");
         var partial = new ByteArrayContent(new byte[5]); // part of one acknowledgement
-        await AssertProblemAsync($"{a.Url}/v1/replication/acks?node=x&term={term}", partial, HttpStatusCode.BadRequest, "validation", null);
+        await AssertProblemAsync($"{a.Url}/v1/replication/acks?node=x&incarnation=0123456789abcdef0123456789abcdef&term={term}", partial, HttpStatusCode.BadRequest, "validation", null);
 
         // None of the refused bodies moved x's acknowledgement.
         lag = PrometheusText.Parse(await http.GetStringAsync($"{a.Url}/metrics", ct))["tradestore_replication_follower_lag"].Samples.Single(s => s.Labels["follower"] == "x");

@@ -17,8 +17,11 @@ namespace TradeStore.Server.Cluster;
 /// </summary>
 public static class ClusterHosting
 {
-    /// <summary>Registers the cluster services. Call after the sinks are registered, so they can be gated.</summary>
-    public static void AddServices(IServiceCollection services, TradeStoreSettings settings)
+    /// <summary>
+    /// Registers the cluster services. Call after the sinks are registered, so they can be gated. <paramref name="incarnation"/>
+    /// is the identity of the node's data directory (<see cref="Incarnation"/>).
+    /// </summary>
+    public static void AddServices(IServiceCollection services, TradeStoreSettings settings, DataDirectoryIncarnation? incarnation)
     {
         if (!settings.Cluster.Enabled)
         {
@@ -33,7 +36,8 @@ public static class ClusterHosting
                 "set Cluster:ReplicationKey to an admin key (ts_…) of Security:ApiKeys, the same on every node.");
         }
 
-        services.AddTradeStoreCluster(settings.Cluster, sp => () => sp.GetRequiredService<WriteEngine>().LastSeq);
+        services.AddTradeStoreCluster(settings.Cluster, sp => () => sp.GetRequiredService<WriteEngine>().LastSeq,
+            new NodeIncarnation(incarnation!.Id, incarnation.Adopted));
         // Replication of the journal log (issue #14): the leader's hub (the engine's hook) and the follower's stream.
         services.AddSingleton(sp => new ReplicationHub(settings.Cluster, sp.GetRequiredService<ClusterState>(), sp.GetRequiredService<JournalLog>(),
             sp.GetRequiredService<SyncReplicaSet>(), sp.GetService<TimeProvider>(), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
@@ -43,6 +47,28 @@ public static class ClusterHosting
         services.AddHostedService(sp => sp.GetRequiredService<ReplicationFollower>());
         // By design the sinks run on the leader only: one writer per sink, and each resumes from its own checkpoint.
         services.GateOnLeadership(type => type == typeof(RedisProjector) || type == typeof(ClickHouseSyncService));
+    }
+
+    /// <summary>
+    /// The identity of the data directory of <paramref name="databasePath"/> in a cluster (created with the directory;
+    /// call before the journal log is opened), <see langword="null"/> standalone, which writes no file.
+    /// </summary>
+    /// <exception cref="ConfigurationException">The file exists but is damaged.</exception>
+    public static DataDirectoryIncarnation? Incarnation(TradeStoreSettings settings, string databasePath)
+    {
+        if (!settings.Cluster.Enabled)
+        {
+            return null;
+        }
+
+        try
+        {
+            return DataDirectoryIncarnation.LoadOrCreate(databasePath);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new ConfigurationException(ex.Message, ex);
+        }
     }
 
     /// <summary>Where the trade API is mapped: <paramref name="app"/> itself standalone, a group with the write gate in a cluster.</summary>
@@ -64,8 +90,9 @@ public static class ClusterHosting
         }
     }
 
-    /// <summary>The exit code replication stopped the node with (a diverged log), or <see langword="null"/>.</summary>
-    public static int? ExitCode(WebApplication app) => app.Services.GetService<ReplicationFollower>()?.ExitCode;
+    /// <summary>The exit code replication (a diverged log) or the coordinator (a node name in use) stopped the node with, or <see langword="null"/>.</summary>
+    public static int? ExitCode(WebApplication app) =>
+        app.Services.GetService<ReplicationFollower>()?.ExitCode ?? app.Services.GetService<ClusterCoordinator>()?.ExitCode;
 
     /// <summary>Maps <c>GET /v1/cluster</c> and the replication endpoints in a cluster.</summary>
     public static void Map(WebApplication app, TradeStoreSettings settings)

@@ -23,7 +23,7 @@ namespace TradeStore.Server.Cluster;
 /// same term, a long-lived chunked HTTP/1.1 answer carrying the journal records from <c>fromSeq</c> framed exactly as
 /// on disk, then every record as soon as it is fsynced, with heartbeats while idle. It ends as soon as this node stops
 /// leading in the term it was opened in, or has handed over at shutdown (<see cref="ReplicationHub.HandOverAsync"/>).</item>
-/// <item><c>POST /v1/replication/acks?node=N&amp;term=T</c>: a follower's acknowledgements for one stream, each its durable
+/// <item><c>POST /v1/replication/acks?node=N&amp;incarnation=I&amp;term=T</c>: a follower's acknowledgements for one stream, each its durable
 /// seq (<see cref="AckFrames"/>), on a body that stays open; 409 <c>stale-term</c> (and ignored) once the term is not the
 /// one this node leads in.</item>
 /// </list>
@@ -52,6 +52,14 @@ public static class ReplicationEndpoints
             return ApiResults.Problem(context, Problems.Validation("node", "node is required: the follower's Cluster:Node."));
         }
 
+        // By design required: a sync member's acknowledgements count only from its own data directory (ReplicationHub).
+        var incarnation = context.Request.Query["incarnation"].ToString();
+        if (string.IsNullOrWhiteSpace(incarnation))
+        {
+            return ApiResults.Problem(context, Problems.Validation("incarnation", "incarnation is required: the identity of the follower's data directory."));
+        }
+
+        var follower = new SyncMember(node, incarnation);
         if (!long.TryParse(context.Request.Query["term"], NumberStyles.None, CultureInfo.InvariantCulture, out var term) || term == 0)
         {
             return ApiResults.Problem(context, Problems.Validation("term", "term is required: the leader term the follower follows, a positive whole number."));
@@ -93,7 +101,7 @@ public static class ReplicationEndpoints
 
                 var partial = frames.Length;
                 reader.AdvanceTo(frames.Start, frames.End);
-                if (durable >= 0 && !hub.Acknowledge(node, term, durable))
+                if (durable >= 0 && !hub.Acknowledge(follower, term, durable))
                 {
                     return ApiResults.Problem(context, ReplicationProblems.StaleTerm(term, hub.Term));
                 }
@@ -188,7 +196,7 @@ public static class ReplicationEndpoints
         }
         finally
         {
-            hub.Forget(request.Node, term);
+            hub.Forget(new SyncMember(request.Node, request.Incarnation ?? string.Empty), term);
             Log.StreamClosed(logger, request.Node, next - 1, term);
         }
     }

@@ -150,7 +150,7 @@ public sealed class ReplicationFollower : BackgroundService
     {
         var prevSeq = _engine.LastSeq;
         var prevTerm = _log.LastTerm;
-        var open = new ReplicationStreamRequest(_state.NodeName, leader.Term, prevSeq + 1, prevSeq, prevTerm);
+        var open = new ReplicationStreamRequest(_state.NodeName, leader.Term, prevSeq + 1, prevSeq, prevTerm, _state.Incarnation.Id);
         using var request = new HttpRequestMessage(HttpMethod.Post, leader.Url + "/v1/replication/stream")
         {
             Content = JsonContent.Create(open, ReplicationJson.Default.ReplicationStreamRequest),
@@ -342,7 +342,7 @@ public sealed class ReplicationFollower : BackgroundService
                 {
                     try
                     {
-                        using var request = new HttpRequestMessage(HttpMethod.Post, leader.Url + AckFrames.Path(owner._state.NodeName, leader.Term))
+                        using var request = new HttpRequestMessage(HttpMethod.Post, leader.Url + AckFrames.Path(owner._state.NodeName, owner._state.Incarnation.Id, leader.Term))
                         {
                             Content = new AckContent(this),
                         };

@@ -10,9 +10,11 @@ namespace TradeStore.Server.Cluster;
 /// The leader's side of replication (issue #14), one per node: it keeps the most recent records in memory for the
 /// followers' streams from the moment they are written to the log, before its fsync (older ones are read back from the
 /// <see cref="JournalLog"/>), wakes the streams when a group was appended, collects the followers' acknowledgements
-/// <c>{term, durableSeq}</c>, and tells the <see cref="WriteEngine"/> when a group is held by
+/// <c>{term, durableSeq}</c> per follower name and incarnation (<see cref="SyncMember"/>), and tells the <see cref="WriteEngine"/> when a group is held by
 /// <see cref="ClusterOptions.SyncReplicas"/> followers. An acknowledgement of another term than the one this node leads
-/// in is ignored: a stale leader can never collect the fsyncs a synchronous write needs.
+/// in is ignored: a stale leader can never collect the fsyncs a synchronous write needs. A sync member's acknowledgements
+/// count only from its own incarnation: another process under the same name (a replaced disk, a misconfigured second
+/// node) is a different follower here and never stands in for it.
 /// </summary>
 public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisposable
 {
@@ -28,7 +30,7 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly LogRecord?[] _recent = new LogRecord?[RecentCapacity];
-    private readonly ConcurrentDictionary<string, FollowerAck> _acks = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<SyncMember, FollowerAck> _acks = new();
     private readonly List<Waiter> _waiters = [];
     private readonly Task<bool> _replicated = Task.FromResult(true);
     private readonly SyncReplicaSet _sync;
@@ -70,7 +72,7 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
         return leading == 0
             ? []
             : _acks.Where(a => a.Value.Term == leading)
-                .Select(a => new Measurement<long>(Math.Max(0, last - a.Value.DurableSeq), new KeyValuePair<string, object?>("follower", a.Key)));
+                .Select(a => new Measurement<long>(Math.Max(0, last - a.Value.DurableSeq), new KeyValuePair<string, object?>("follower", a.Key.Name)));
     }
 
     /// <inheritdoc />
@@ -115,8 +117,8 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
         }
     }
 
-    /// <summary>Every follower's last acknowledgement, by node name.</summary>
-    public IReadOnlyDictionary<string, FollowerAck> Acknowledgements => _acks;
+    /// <summary>Every follower's last acknowledgement, by node name and incarnation.</summary>
+    public IReadOnlyDictionary<SyncMember, FollowerAck> Acknowledgements => _acks;
 
     /// <summary>Completes at the next append; a stream awaits it when it has sent everything.</summary>
     public Task NextAppend => Volatile.Read(ref _appended).Task;
@@ -181,7 +183,7 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
     /// Records a follower's acknowledgement; <see langword="false"/> (and ignored) when <paramref name="term"/> is not the
     /// term this node leads in.
     /// </summary>
-    public bool Acknowledge(string node, long term, long durableSeq)
+    public bool Acknowledge(SyncMember node, long term, long durableSeq)
     {
         var leading = _state.HeldTerm;
         if (term != leading || leading == 0)
@@ -228,7 +230,8 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
                 break;
             }
 
-            if (ack.Term == term && ack.DurableSeq >= mustHold && !keep.Contains(node))
+            // One incarnation per name: the sync record maps each name to one incarnation.
+            if (ack.Term == term && ack.DurableSeq >= mustHold && !keep.Any(k => k.Name == node.Name))
             {
                 keep.Add(node);
             }
@@ -255,11 +258,11 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
     }
 
     /// <summary>Forgets a follower's acknowledgements (its stream ended); it counts again once it acknowledges anew.</summary>
-    public void Forget(string node, long term)
+    public void Forget(SyncMember node, long term)
     {
         if (_acks.TryGetValue(node, out var ack) && ack.Term == term)
         {
-            _acks.TryRemove(new KeyValuePair<string, FollowerAck>(node, ack));
+            _acks.TryRemove(new KeyValuePair<SyncMember, FollowerAck>(node, ack));
         }
     }
 

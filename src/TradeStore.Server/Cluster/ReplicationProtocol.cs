@@ -9,8 +9,9 @@ namespace TradeStore.Server.Cluster;
 /// What a follower sends to open <c>POST /v1/replication/stream</c>: who it is, the leader term it follows, and its
 /// last record (<paramref name="PrevSeq"/>, <paramref name="PrevTerm"/>; 0 and 0 for an empty log), so the leader can
 /// check the two logs agree before it streams from <paramref name="FromSeq"/> = <paramref name="PrevSeq"/> + 1.
+/// <paramref name="Incarnation"/> is the identity of the follower's data directory (<see cref="TradeStore.Cluster.NodeIncarnation"/>).
 /// </summary>
-public sealed record ReplicationStreamRequest(string Node, long Term, long FromSeq, long PrevSeq, long PrevTerm);
+public sealed record ReplicationStreamRequest(string Node, long Term, long FromSeq, long PrevSeq, long PrevTerm, string? Incarnation = null);
 
 /// <summary>Source-generated JSON of the replication requests.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
@@ -85,7 +86,7 @@ public static class ReplicationFrames
 }
 
 /// <summary>
-/// The framing of <c>POST /v1/replication/acks?node=N&amp;term=T</c>: one request per stream from the leader, whose chunked
+/// The framing of <c>POST /v1/replication/acks?node=N&amp;incarnation=I&amp;term=T</c>: one request per stream from the leader, whose chunked
 /// body stays open and carries the follower's durable seq as 8 bytes, little-endian, each time it grows. One connection
 /// and two small writes per acknowledgement, where a request per acknowledgement cost a whole HTTP exchange on both nodes.
 /// </summary>
@@ -97,9 +98,9 @@ public static class AckFrames
     /// <summary>Bytes per acknowledgement.</summary>
     public const int Size = sizeof(long);
 
-    /// <summary>The path of the acknowledgement stream of <paramref name="node"/> in <paramref name="term"/>.</summary>
-    public static string Path(string node, long term) =>
-        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"/v1/replication/acks?node={Uri.EscapeDataString(node)}&term={term}");
+    /// <summary>The path of the acknowledgement stream of <paramref name="node"/> (its data directory's <paramref name="incarnation"/>) in <paramref name="term"/>.</summary>
+    public static string Path(string node, string incarnation, long term) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"/v1/replication/acks?node={Uri.EscapeDataString(node)}&incarnation={Uri.EscapeDataString(incarnation)}&term={term}");
 }
 
 /// <summary>What <see cref="ReplicationFrames.TryRead"/> found.</summary>

@@ -1,0 +1,126 @@
+using System.Net;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Cluster.Tests;
+
+/// <summary>
+/// The identity of a data directory (its incarnation) on real processes and a real etcd (issue #14): a node restarted
+/// on an empty disk keeps its name but not its place in the sync set, so it cannot lead with nothing and make the others
+/// cut what they acknowledged; a second process under a running node's name is refused; and a quick restart of the same
+/// directory after <c>kill -9</c> works as before.
+/// </summary>
+public sealed class IncarnationTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private readonly string _prefix = $"/test-{Guid.NewGuid():N}/";
+
+    [Fact]
+    public async Task EmptyDisk_LastLeaderRestartsWithNothing_DoesNotLeadAndAnotherSyncMemberLeadsAndNothingIsCut()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var sync = new Dictionary<string, string> { ["TRADESTORE__CLUSTER__SYNCREPLICAS"] = "1" };
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        await using var a = await NodeProcess.StartAsync("a", _prefix, sync);
+        await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Leader == "a", Timeout, "a leads");
+        await using var b = await NodeProcess.StartAsync("b", _prefix, sync);
+        await using var c = await NodeProcess.StartAsync("c", _prefix, sync);
+        var ids = Enumerable.Range(0, 20).Select(i => $"E-{i}").ToList();
+        foreach (var id in ids)
+        {
+            using var created = await a.CreateTradeAsync(http, id);
+            Assert.True(created.StatusCode == HttpStatusCode.Created, $"{id}: {(int)created.StatusCode}");
+        }
+
+        var lastSeq = (await a.ClusterAsync(http)).Nodes.Single(n => n.Name == "a").AppliedSeq;
+        using var store = new EtcdClusterStore(new ClusterOptions { Etcd = TestServers.Etcd, Node = "test", AdvertiseUrl = "http://test:1", KeyPrefix = _prefix });
+        var (record, _) = await store.ReadSyncAsync(ct);
+        Assert.NotNull(record);
+        Assert.Equal("a", record.Leader);
+        Assert.NotNull(record.Incarnations); // written with the incarnation of each named node
+        var member = record.Members.Single();
+        var other = member == "b" ? c : b;
+
+        // Every node dies; a's disk is replaced. a comes back first, alone: the sync key names "a", but another directory.
+        await Task.WhenAll(a.KillAsync(), b.KillAsync(), c.KillAsync());
+        await a.StartAgainAsync(emptyDirectory: true);
+        await Eventually.TrueAsync(() => a.Process.Output.Contains("[7014]", StringComparison.Ordinal), Timeout, "a says it does not campaign (7014)");
+        await Task.Delay(TimeSpan.FromSeconds(2), ct);
+        var alone = await a.ClusterAsync(http);
+        Assert.Null(alone.Leader);
+        Assert.DoesNotContain("[7004]", a.Process.Output);
+
+        // The sync member comes back and leads; a and the third node follow and catch up; nobody cuts anything.
+        await Task.WhenAll((member == "b" ? b : c).StartAgainAsync(), other.StartAgainAsync());
+        var status = await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Leader is not null, Timeout, "a leader after the sync member is back");
+        Assert.Equal(member, status.Leader);
+        var leader = member == "b" ? b : c;
+        foreach (var node in new[] { a, b, c })
+        {
+            foreach (var id in ids)
+            {
+                using var read = await http.GetAsync($"{node.Url}/v1/trades/{id}?minSeq={lastSeq}", ct);
+                Assert.True(read.StatusCode == HttpStatusCode.OK, $"{id} on {node.Name}: {(int)read.StatusCode}\n{node.Process.Output}");
+            }
+
+            Assert.False(node.Process.HasExited, $"{node.Name} exited with {(node.Process.HasExited ? node.Process.ExitCode : 0)}\n{node.Process.Output}");
+            Assert.DoesNotContain("[1317]", node.Process.Output);
+        }
+
+        using (var next = await a.CreateTradeAsync(http, "E-after"))
+        {
+            Assert.Equal(HttpStatusCode.Created, next.StatusCode); // followed from a to the new leader, acknowledged with a sync replica
+        }
+    }
+
+    [Fact]
+    public async Task DuplicateName_SecondProcessUnderARunningNodesName_IsRefusedWithExitCode2AndTheFirstKeepsItsPlace()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        await using var a = await NodeProcess.StartAsync("a", _prefix);
+        await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Leader == "a", Timeout, "a leads");
+
+        await using var impostor = await NodeProcess.StartAsync("a", _prefix, waitUntilAnswering: false);
+        var exit = await impostor.Process.WaitForExitAsync(Timeout);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("[7020]", impostor.Process.Output);
+        Assert.Contains(a.Url, impostor.Process.Output); // names the node that holds the name
+        var status = await a.ClusterAsync(http);
+        Assert.Equal("a", status.Leader);
+        Assert.Equal(a.Url, status.Nodes.Single(n => n.Name == "a").Url);
+        using var created = await a.CreateTradeAsync(http, "D-1");
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+    }
+
+    [Fact]
+    public async Task QuickRestart_SameDirectoryAfterKill9_RejoinsAtOnceAndLeadsAgainWithEverything()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        // A lease long enough that the restart surely comes before the killed process's lease expires.
+        var settings = new Dictionary<string, string> { ["TRADESTORE__CLUSTER__SYNCREPLICAS"] = "1", ["TRADESTORE__CLUSTER__LEASETTL"] = "00:00:20" };
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        await using var a = await NodeProcess.StartAsync("a", _prefix, settings);
+        await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Leader == "a", Timeout, "a leads");
+        await using var b = await NodeProcess.StartAsync("b", _prefix, settings);
+        for (var i = 0; i < 10; i++)
+        {
+            using var created = await a.CreateTradeAsync(http, $"Q-{i}");
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        await Task.WhenAll(a.KillAsync(), b.KillAsync());
+        await a.StartAgainAsync();
+
+        // Its own earlier registration is taken over at once; the leader key waits for the old lease (7010), then a leads.
+        await Eventually.MatchAsync(() => Task.FromResult(a.Process.Output), o => o.Contains("[7010]", StringComparison.Ordinal), Timeout, "a sees its earlier run's leader key (7010)");
+        await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Leader == "a", Timeout, "a leads again, alone, on the same directory");
+        Assert.DoesNotContain("[7021]", a.Process.Output);
+        Assert.DoesNotContain("[7014]", a.Process.Output);
+        Assert.False(a.Process.HasExited);
+        for (var i = 0; i < 10; i++)
+        {
+            using var read = await http.GetAsync($"{a.Url}/v1/trades/Q-{i}", ct);
+            Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        }
+    }
+}
