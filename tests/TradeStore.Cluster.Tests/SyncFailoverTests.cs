@@ -152,8 +152,10 @@ public sealed class SyncFailoverTests
         var handOver = stopped.Elapsed;
         var exitCode = await a.Process.WaitForExitAsync(Timeout);
         Assert.True(answeredBy is not null, $"no node acknowledged a write within {Timeout} after a's SIGTERM; a's output:\n{a.Process.Output}");
-        Assert.True(handOver < TimeSpan.FromSeconds(5),
-            $"the first write after a's SIGTERM was acknowledged (by {answeredBy}) after {handOver.TotalSeconds:F1} s, expected < 5 s; a's output:\n{a.Process.Output}");
+        // Not a speed assertion: before the fix a resigned only once Server:ShutdownTimeout (30 s here) had ended its
+        // followers' streams, so no write could be acknowledged sooner; half of it leaves a busy machine ample room.
+        Assert.True(handOver < TimeSpan.FromSeconds(15),
+            $"the first write after a's SIGTERM was acknowledged (by {answeredBy}) after {handOver.TotalSeconds:F1} s, not before the 30 s shutdown timeout's half; a's output:\n{a.Process.Output}");
         Assert.True(exitCode == 0, $"a exited with code {exitCode}, expected 0; its output:\n{a.Process.Output}");
         Assert.DoesNotContain("Unhandled exception", a.Process.Output);
         Assert.DoesNotContain("[1011]", a.Process.Output); // no shutdown step failed

@@ -53,7 +53,7 @@ public static class TailCommand
 
     public static Command Create()
     {
-        var command = new Command("tail", "Print the change stream (one JSON line per event) and follow it until Ctrl-C. Works while the service runs.")
+        var command = new Command("tail", "Print the change stream (one JSON line per event) and follow it until Ctrl-C. Works while the service runs. With --url (or without Redis) the lines are the change feed's events; from Redis they are its flat stream entries (docs/change-feed.md).")
         {
             FromSeq,
             Url,
