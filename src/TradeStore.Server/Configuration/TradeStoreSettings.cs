@@ -89,6 +89,7 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
     internal static T BindSection<T>(IConfiguration configuration, string section)
         where T : new()
     {
+        RequireEnumNames<T>(configuration, section);
         try
         {
             return configuration.GetSection(section).Get<T>(binder => binder.ErrorOnUnknownConfiguration = true) ?? new T();
@@ -103,6 +104,29 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
         {
             // The binder names the key ("…value at 'Storage:AutoMigrate' to type 'System.Boolean'"); keep its words, drop the stack.
             throw new ConfigurationException(ex.InnerException is { } inner ? $"{ex.Message} {inner.Message}" : ex.Message, ex);
+        }
+    }
+
+    /// <summary>
+    /// By design a setting of an enum type takes one of its names only: the binder also takes a number (<c>1</c>) or a
+    /// comma-separated list (<c>fsync,os</c>, read as flags), which would pick a mode nobody wrote.
+    /// </summary>
+    private static void RequireEnumNames<T>(IConfiguration configuration, string section)
+    {
+        foreach (var property in typeof(T).GetProperties().Where(p => p.CanWrite))
+        {
+            var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            if (!type.IsEnum || configuration[$"{section}:{property.Name}"] is not { } raw)
+            {
+                continue;
+            }
+
+            var names = Enum.GetNames(type);
+            if (!names.Contains(raw.Trim(), StringComparer.OrdinalIgnoreCase))
+            {
+                throw new ConfigurationException(
+                    $"{section}:{property.Name}: must be one of {string.Join(", ", names.Select(n => n.ToLowerInvariant()))}; got '{raw}'.");
+            }
         }
     }
 
