@@ -23,7 +23,8 @@ internal static class RedisCommandSupport
         var path = settings.Storage.DatabasePath;
         if (!File.Exists(path))
         {
-            throw new ConfigurationException($"Storage:DataDirectory: there is no database at {path}.");
+            throw new ConfigurationException($"Storage:DataDirectory: there is no database at {path} (check --data). " +
+                "To rebuild a lost database from Redis's whole stream, run `tradestore recover --from redis --set-aside` with this --data.");
         }
 
         var database = DuckDbDatabase.Open(path, settings.Storage.CheckpointThreshold);
