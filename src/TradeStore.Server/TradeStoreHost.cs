@@ -172,6 +172,11 @@ public static class TradeStoreHost
             health.AddCheck<RedisHealthCheck>(DependencyNames.Redis, HealthStatus.Degraded, [ReadyTag]);
         }
 
+        if (settings.Cluster.Enabled)
+        {
+            health.AddCheck<ClusterHealthCheck>(DependencyNames.Cluster, HealthStatus.Degraded, [ReadyTag]);
+        }
+
         if (settings.ClickHouse.Enabled)
         {
             services.AddTradeStoreClickHouse().AddClickHouseSync();

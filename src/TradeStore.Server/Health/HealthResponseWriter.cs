@@ -6,7 +6,8 @@ namespace TradeStore.Server.Health;
 
 /// <summary>
 /// Writes a health report as <c>{"status": …, "dependencies": {"duckdb": {…}, "redis": {…}, "clickhouse": {…}}}</c>.
-/// A dependency that is not configured is listed as <c>disabled</c>, so a reader can tell "off" from "missing".
+/// A dependency that is not configured is listed as <c>disabled</c>, so a reader can tell "off" from "missing"; a cluster
+/// node adds <c>"cluster"</c> (standalone answers keep their shape).
 /// </summary>
 public static class HealthResponseWriter
 {
@@ -21,7 +22,7 @@ public static class HealthResponseWriter
         writer.WriteString("status", Name(report.Status));
         writer.WriteNumber("durationMs", Math.Round(report.TotalDuration.TotalMilliseconds, 2));
         writer.WriteStartObject("dependencies");
-        foreach (var dependency in Dependencies)
+        foreach (var dependency in report.Entries.ContainsKey(DependencyNames.Cluster) ? [.. Dependencies, DependencyNames.Cluster] : Dependencies)
         {
             writer.WriteStartObject(dependency);
             if (report.Entries.TryGetValue(dependency, out var entry))
@@ -56,4 +57,7 @@ public static class DependencyNames
     public const string DuckDb = "duckdb";
     public const string Redis = "redis";
     public const string ClickHouse = "clickhouse";
+
+    /// <summary>A cluster node's leadership (only when <c>Cluster:Etcd</c> is set).</summary>
+    public const string Cluster = "cluster";
 }

@@ -253,7 +253,7 @@ internal static class HandSchemas
         yield return ("Health", Object(
             ("status", Enum("healthy", "degraded", "unhealthy")),
             ("durationMs", Number()),
-            ("dependencies", Object(("duckdb", dependency), ("redis", dependency), ("clickhouse", dependency)))));
+            ("dependencies", Object(("duckdb", dependency), ("redis", dependency), ("clickhouse", dependency), ("cluster", dependency)))));
         var query = Object(("sql", String("Exactly one SELECT (or WITH … SELECT); read current_trade_state, trade_events.")));
         query.Required = new HashSet<string> { "sql" };
         query.AdditionalPropertiesAllowed = false;
