@@ -120,15 +120,8 @@ public sealed class RecoverSetAsideTests : IDisposable
         Assert.Empty(Directory.GetDirectories(_work.Path, "damaged-*"));
     }
 
-    private async Task WriteTradesThroughServeAsync(int count, IDictionary<string, string>? environment = null)
-    {
-        var url = $"http://127.0.0.1:{FreePort.Next()}";
-        await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path, environment);
-        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
-        await WriteTradesAsync(url, count);
-        child.Signal(SigTerm);
-        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
-    }
+    private Task WriteTradesThroughServeAsync(int count, IDictionary<string, string>? environment = null) =>
+        ServeSession.RunAsync(_work.Path, url => WriteTradesAsync(url, count), environment);
 
     private static async Task WriteTradesAsync(string url, int count)
     {

@@ -113,15 +113,7 @@ public sealed class StartupIntegrityTests : IDisposable
         Assert.Equal(bytes, await File.ReadAllBytesAsync(move.Groups[2].Value, TestContext.Current.CancellationToken)); // kept
     }
 
-    private async Task WriteTradesThroughServeAsync(int count)
-    {
-        var url = $"http://127.0.0.1:{FreePort.Next()}";
-        await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path);
-        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
-        await WriteTradesAsync(url, count);
-        child.Signal(SigTerm);
-        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
-    }
+    private Task WriteTradesThroughServeAsync(int count) => ServeSession.RunAsync(_work.Path, url => WriteTradesAsync(url, count));
 
     private static async Task WriteTradesAsync(string url, int count)
     {
