@@ -88,6 +88,106 @@ public sealed class JournalLogRecoveryTests : IDisposable
     }
 
     [Fact]
+    public async Task Verify_HealthyDirectory_OkMentioningTheLogCheckAndChangesNothing()
+    {
+        await WriteAndKillAsync([], atLeast: 300, signal: SigTerm);
+        var segment = Directory.GetFiles(JournalDirectory, "*.log").Order().Last();
+        var before = Snapshot();
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["verify", "--data", _work.Path], _work.Path);
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}:\n{output}");
+        Assert.Contains($"journal log: 1 segment(s) in {JournalDirectory} ({Path.GetFileName(segment)})", output);
+        Assert.Contains("every segment header and record checksum intact, seqs contiguous", output);
+        Assert.Contains("as the log: nothing to replay at start", output); // a clean stop applied the whole log into DuckDB
+        Assert.Contains("journal log: OK", output);
+        Assert.Equal(before, Snapshot());
+    }
+
+    [Fact]
+    public async Task Verify_LogRecordCorruptedInTheMiddle_ExitsOneNamingFileAndOffsetAsServeDoesAndChangesNothing()
+    {
+        await WriteAndKillAsync([], atLeast: 300, signal: SigTerm);
+        var segment = Directory.GetFiles(JournalDirectory, "*.log").Order().Last();
+        var bytes = await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken);
+        var damaged = RecordStartNear(bytes, bytes.Length / 2);
+        bytes[damaged + 30] ^= 0x5A;
+        await File.WriteAllBytesAsync(segment, bytes, TestContext.Current.CancellationToken);
+        var before = Snapshot();
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["verify", "--data", _work.Path], _work.Path);
+        var (serveExit, serveOutput) = await TradeStoreProcess.RunAsync(["serve", "--data", _work.Path, "--urls", _url], _work.Path);
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}:\n{output}");
+        Assert.Contains("journal log: DAMAGED, serve would refuse to start (exit 5)", output);
+        Assert.DoesNotContain("journal log: OK", output);
+        Assert.True(serveExit == 5, $"serve exit code {serveExit}:\n{serveOutput}");
+        foreach (var text in new[] { output, serveOutput })
+        {
+            Assert.Contains($"{segment} at byte offset {damaged}", text);
+            Assert.Contains("intact records follow it", text);
+        }
+
+        Assert.Equal(before, Snapshot());
+    }
+
+    /// <summary>
+    /// A torn tail is what serve cuts at start (exit 0, reported); with <c>Storage:Durability=fsync</c> a damaged tail that
+    /// ends the log before DuckDB's last seq is damage (serve: exit 5; verify: exit 1); with <c>os</c> it is a torn tail again.
+    /// </summary>
+    [Theory]
+    [InlineData(false, "fsync", 0)]
+    [InlineData(true, "fsync", 1)]
+    [InlineData(true, "os", 0)]
+    public async Task Verify_TornTail_ReportedWithServesRuleAndChangesNothing(bool lastRecordDamaged, string durability, int expectedExit)
+    {
+        await WriteAndKillAsync([], atLeast: 300, signal: SigTerm);
+        var segment = Directory.GetFiles(JournalDirectory, "*.log").Order().Last();
+        var bytes = await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken);
+        int offset;
+        if (lastRecordDamaged)
+        {
+            // The last record (DuckDB holds it: a clean stop applied it) no longer matches its checksum, nothing after it.
+            offset = RecordStartNear(bytes, bytes.Length - 1, before: true);
+            bytes[offset + 30] ^= 0x5A;
+        }
+        else
+        {
+            // The first bytes of a record whose append a crash interrupted.
+            offset = bytes.Length;
+            bytes = [.. bytes, 0xC8, 0, 0, 0, 0x11, 0x22, 0x33, 0x44, 0x01, 0x02, 0x03];
+        }
+
+        await File.WriteAllBytesAsync(segment, bytes, TestContext.Current.CancellationToken);
+        var environment = new Dictionary<string, string> { ["TRADESTORE__STORAGE__DURABILITY"] = durability };
+        var before = Snapshot();
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["verify", "--data", _work.Path], _work.Path, environment);
+
+        Assert.True(exitCode == expectedExit, $"exit code {exitCode}:\n{output}");
+        if (expectedExit == 0)
+        {
+            // Appended: the 11 bytes; a damaged last record: from its start to the end of its last page (the file's end, or short of it by padding).
+            Assert.Contains(lastRecordDamaged ? $" bytes at byte offset {offset} of {segment}" : $"a torn tail of 11 bytes at byte offset {offset} of {segment}", output);
+            Assert.Contains("serve cuts it at start", output);
+            Assert.Contains("journal log: OK", output);
+            if (lastRecordDamaged)
+            {
+                Assert.Contains("behind DuckDB", output); // serve copies the cut event back from DuckDB
+            }
+        }
+        else
+        {
+            Assert.Contains("journal log: DAMAGED, serve would refuse to start (exit 5)", output);
+            Assert.Contains($"{segment} at byte offset {offset}", output);
+            Assert.Contains("with Storage:Durability=fsync", output);
+        }
+
+        Assert.Equal(before, Snapshot());
+        Assert.Empty(Directory.GetFiles(JournalDirectory, "*.torn-*"));
+    }
+
+    [Fact]
     public async Task Serve_AcknowledgedEventsInNeitherLogNorDuckDb_ExitsFiveReportingLoss()
     {
         var environment = new Dictionary<string, string> { ["TRADESTORE__STORAGE__JOURNALSEGMENTBYTES"] = "65536" };
@@ -164,14 +264,23 @@ public sealed class JournalLogRecoveryTests : IDisposable
         return child;
     }
 
-    /// <summary>The offset of the record that starts at or after <paramref name="near"/> (records are 8-byte aligned, a header is 24 bytes).</summary>
-    private static int RecordStartNear(byte[] segment, int near)
+    /// <summary>
+    /// The offset of the record that starts at or after <paramref name="near"/> (or, with <paramref name="before"/>, the
+    /// last one that starts at or before it); records are 8-byte aligned, a header is 24 bytes.
+    /// </summary>
+    private static int RecordStartNear(byte[] segment, int near, bool before = false)
     {
         var at = 32;
         while (at < near)
         {
             var length = BitConverter.ToInt32(segment, at);
-            at += (24 + length + 7) & ~7;
+            var next = at + ((24 + length + 7) & ~7);
+            if (before && next > near)
+            {
+                break;
+            }
+
+            at = next;
         }
 
         return at;

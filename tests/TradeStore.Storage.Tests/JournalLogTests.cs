@@ -210,6 +210,103 @@ public sealed class JournalLogTests : IDisposable
         Assert.Equal(before, Snapshot());
     }
 
+    [Theory]
+    [InlineData(DurabilityMode.Fsync, 10, true)]
+    [InlineData(DurabilityMode.Fsync, 11, false)] // DuckDB holds seq 11: the damaged tail held a durable record
+    [InlineData(DurabilityMode.Os, 11, true)]
+    public void Check_TornTail_ReportsWhatOpenWouldDoAndChangesNothing(DurabilityMode durability, long appliedSeq, bool torn)
+    {
+        string segment;
+        using (var log = Open())
+        {
+            log.Begin(1);
+            log.Append(Records(Events(1, 10)));
+            segment = log.SegmentFiles[^1];
+        }
+
+        var whole = new FileInfo(segment).Length;
+        var partial = Framed(Events(11, 1)[0])[..37];
+        AppendBytes(segment, partial);
+        var before = Snapshot();
+
+        if (!torn)
+        {
+            var error = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(LogPath, durability, appliedSeq));
+            Assert.Equal(before, Snapshot());
+            var opened = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Open(LogPath, new JournalLogOptions { Durability = durability }, appliedSeq));
+            Assert.Equal((opened.File, opened.Offset, opened.Message), (error.File, error.Offset, error.Message));
+            Assert.Equal(before, Snapshot());
+            return;
+        }
+
+        var check = JournalLog.Check(LogPath, durability, appliedSeq);
+
+        Assert.Equal(before, Snapshot());
+        var found = Assert.IsType<TornTailFound>(check.TornTail);
+        Assert.Equal(new TornTailFound(segment, whole, partial.Length), found);
+        Assert.Equal((1L, 10L, 10L), (check.FirstSeq, check.LastSeq, check.Records));
+        Assert.Equal(Enumerable.Range(4, 7).Select(i => (long)i), check.ReadFrom(4).Select(r => r.Seq));
+        using var reopened = JournalLog.Open(LogPath, new JournalLogOptions { Durability = durability }, appliedSeq);
+        var cut = Assert.IsType<TornTail>(reopened.TornTail);
+        Assert.Equal((found.File, found.Offset, found.Bytes), (cut.File, cut.Offset, cut.Bytes));
+    }
+
+    [Fact]
+    public void Check_CorruptedMiddleRecord_ThrowsWhatOpenThrowsAndChangesNothing()
+    {
+        string segment;
+        long offsetOfSeq5;
+        using (var log = Open())
+        {
+            log.Begin(1);
+            log.Append(Records(Events(1, 4)));
+            segment = log.SegmentFiles[^1];
+            offsetOfSeq5 = SegmentHeaderBytes + Events(1, 4).Sum(e => Framed(e).Length);
+            log.Append(Records(Events(5, 6)));
+        }
+
+        LogFileDamage.FlipByte(segment, offsetOfSeq5 + 40);
+        var before = Snapshot();
+
+        var error = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(LogPath, DurabilityMode.Fsync, 10));
+
+        Assert.Equal(before, Snapshot());
+        Assert.Equal((segment, offsetOfSeq5), (error.File, error.Offset));
+        Assert.Equal(Assert.Throws<JournalLogCorruptException>(() => Open()).Message, error.Message);
+    }
+
+    [Fact]
+    public void Check_NoFolderOrAHeaderlessLastSegment_ReportedNothingCreatedOrWritten()
+    {
+        var absent = JournalLog.Check(LogPath, DurabilityMode.Fsync);
+
+        Assert.False(absent.Exists);
+        Assert.True(absent.IsEmpty);
+        Assert.False(Directory.Exists(LogPath));
+
+        using (var log = Open(segmentBytes: 4096))
+        {
+            log.Begin(1);
+            foreach (var e in Events(1, 40))
+            {
+                log.Append(Records([e]));
+            }
+        }
+
+        // A crash while the next segment was being created: fewer bytes than a header, all zeros.
+        var lastSeq = JournalLog.Check(LogPath, DurabilityMode.Fsync).LastSeq;
+        var next = Path.Combine(LogPath, $"{lastSeq + 1:D20}.log");
+        File.WriteAllBytes(next, new byte[10]);
+        var before = Snapshot();
+
+        var check = JournalLog.Check(LogPath, DurabilityMode.Fsync, lastSeq);
+
+        Assert.Equal(next, check.HeaderToWrite);
+        Assert.Equal(lastSeq, check.LastSeq);
+        Assert.Null(check.TornTail);
+        Assert.Equal(before, Snapshot());
+    }
+
     [Fact]
     public void Open_SegmentMissingBetweenOthers_ThrowsNamingTheGap()
     {

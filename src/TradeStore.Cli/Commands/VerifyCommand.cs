@@ -3,17 +3,21 @@ using TradeStore.ClickHouse.Verification;
 using TradeStore.Redis;
 using TradeStore.Redis.Projection;
 using TradeStore.Server.Configuration;
+using TradeStore.Core.Options;
 using TradeStore.Storage;
+using TradeStore.Storage.CommitLog;
+using TradeStore.Storage.Engine;
 using TradeStore.Storage.Integrity;
+using TradeStore.Storage.Journal;
 using TradeStore.Storage.Migrations;
 
 namespace TradeStore.Cli.Commands;
 
 /// <summary>
 /// <c>tradestore verify [--redis] [--clickhouse]</c>: checks the DuckDB journal against the current state (the
-/// same integrity check <c>serve</c> runs at start-up), then compares each selected derived store with DuckDB,
-/// the system of record, and prints every difference; exit code 1 when there is any. Each store's check lives
-/// in its own assembly.
+/// same integrity check <c>serve</c> runs at start-up) and the journal log (<c>DIR/journal/*.log</c>) as <c>serve</c>
+/// reads it at start-up, without changing it; then compares each selected derived store with DuckDB, the system of
+/// record, and prints every difference; exit code 1 when there is any. Each store's check lives in its own assembly.
 /// </summary>
 public static class VerifyCommand
 {
@@ -39,8 +43,11 @@ public static class VerifyCommand
     public static Command Create()
     {
         var command = new Command("verify",
-            "Check the DuckDB journal and state (seq gap-free, versions contiguous, state = fold of the journal, checkpoints not ahead), " +
-            "then compare the selected derived stores with DuckDB; print every difference (exit code 1 when any). Run it while the service is stopped.")
+            "Check the DuckDB journal and state (seq gap-free, versions contiguous, state = fold of the journal, checkpoints not ahead) " +
+            "and the journal log DIR/journal/*.log as serve reads it at start-up (every segment header and record checksum, seqs contiguous, " +
+            "how it relates to DuckDB: records to replay, a torn tail serve would cut, damage that stops serve, named by file and byte offset), " +
+            "changing nothing; then compare the selected derived stores with DuckDB; print every difference (exit code 1 when any). " +
+            "Run it while the service is stopped.")
         {
             Redis,
             ClickHouse,
@@ -102,9 +109,95 @@ public static class VerifyCommand
             throw DatabaseOpenException.ReadFailed(path, ex);
         }
 
-        var report = new IntegrityChecker(database) { FullCompareLimit = sampleAbove }.Check();
-        parseResult.InvocationConfiguration.Output.WriteLine($"duckdb: {report.Describe()}");
-        return report.IsHealthy ? ExitCodes.Success : ExitCodes.Failure;
+        var output = parseResult.InvocationConfiguration.Output;
+        int exitCode;
+        long duckDbSeq;
+        try
+        {
+            var report = new IntegrityChecker(database) { FullCompareLimit = sampleAbove }.Check();
+            output.WriteLine($"duckdb: {report.Describe()}");
+            exitCode = report.IsHealthy ? ExitCodes.Success : ExitCodes.Failure;
+            duckDbSeq = new JournalReader(database).LastSeq();
+        }
+        catch (DuckDB.NET.Data.DuckDBException ex)
+        {
+            throw DatabaseOpenException.ReadFailed(path, ex);
+        }
+
+        return Math.Max(exitCode, VerifyJournalLog(output, database, settings.Storage.Durability, duckDbSeq));
+    }
+
+    /// <summary>
+    /// The journal log, read-only: every segment and record as <c>serve</c>'s start reads them (<see cref="JournalLog.Check"/>,
+    /// the same code as <see cref="JournalLog.Open"/>), then how it relates to DuckDB (<see cref="JournalLogReplay.Plan"/>,
+    /// the start's own decision). What the start would do (replay, copy from DuckDB, cut a torn tail) is reported, not
+    /// done; what would stop it (exit 5) is a problem: exit code 1, the file and byte offset named as <c>serve</c> names them.
+    /// </summary>
+    private static int VerifyJournalLog(TextWriter output, DuckDbDatabase database, DurabilityMode durability, long duckDbSeq)
+    {
+        const string Target = "journal log";
+        var directory = JournalLog.DirectoryFor(database.Path);
+        if (File.Exists(directory))
+        {
+            // serve stops here with exit 4 (it cannot create the folder); so does verify, with serve's words.
+            throw DatabaseOpenException.FileSystem(database.Path, "open the journal log in", directory, new IOException($"The file '{directory}' already exists."));
+        }
+
+        try
+        {
+            var check = JournalLog.Check(directory, durability, duckDbSeq);
+            output.WriteLine(check switch
+            {
+                { Exists: false } => $"{Target}: there is no {directory}",
+                { IsEmpty: true } => $"{Target}: {directory} holds no segment",
+                _ => $"{Target}: {check.Segments.Count} segment(s) in {directory} ({Path.GetFileName(check.SegmentFiles[0])}" +
+                    (check.Segments.Count > 1 ? $" .. {Path.GetFileName(check.SegmentFiles[^1])}" : "") +
+                    $"), {check.Records} records, seq {check.FirstSeq}..{check.LastSeq}: every segment header and record checksum intact, seqs contiguous",
+            });
+            if (check.HeaderToWrite is { } headerless)
+            {
+                output.WriteLine($"{Target}: {headerless} is shorter than a segment header and all zeros (a crash while it was created): serve writes its header at start");
+            }
+
+            if (check.TornTail is { } torn)
+            {
+                output.WriteLine($"{Target}: a torn tail of {torn.Bytes} bytes at byte offset {torn.Offset} of {torn.File} (an append a crash interrupted, " +
+                    $"after the last whole record, seq {check.LastSeq}): serve cuts it at start, keeping the bytes in {Path.GetFileName(torn.File)}.torn-{torn.Offset}-<time>");
+            }
+
+            if (TailTruncation.Pending(directory) is { } keep)
+            {
+                output.WriteLine($"{Target}: a cut after seq {keep} is pending ({Path.Combine(directory, TailTruncation.MarkerName)}): " +
+                    "serve first removes the events after it from DuckDB and the log (what follows is before that cut)");
+            }
+
+            var plan = JournalLogReplay.Plan(database, check);
+            output.WriteLine(plan.Action switch
+            {
+                JournalLogReplayAction.Begin => $"{Target}: DuckDB holds up to seq {plan.DuckDbSeq}: serve starts the log at seq {plan.DuckDbSeq + 1}",
+                JournalLogReplayAction.CopyFromDuckDb => $"{Target}: the log ends at seq {check.LastSeq}, behind DuckDB (seq {plan.DuckDbSeq}" +
+                    (check.LastSeq >= check.FirstSeq ? $"; the event at seq {check.LastSeq} is the same in both" : "") +
+                    $"): serve copies events {check.LastSeq + 1}..{plan.DuckDbSeq} ({plan.Events}) from DuckDB into the log at start",
+                JournalLogReplayAction.Replay => $"{Target}: DuckDB holds up to seq {plan.DuckDbSeq}: {JournalLogReplay.CheckReplayable(check, plan.DuckDbSeq)} records " +
+                    $"to replay at start (seq {plan.DuckDbSeq + 1}..{check.LastSeq}), each a readable event",
+                _ => $"{Target}: DuckDB holds up to seq {plan.DuckDbSeq}, as the log: nothing to replay at start",
+            });
+            output.WriteLine($"{Target}: OK, serve can start from it");
+            return ExitCodes.Success;
+        }
+        catch (JournalLogCorruptException ex)
+        {
+            output.WriteLine($"{Target}: DAMAGED, serve would refuse to start (exit 5): {ex.Message}");
+            return ExitCodes.Failure;
+        }
+        catch (DuckDB.NET.Data.DuckDBException ex)
+        {
+            throw DatabaseOpenException.ReadFailed(database.Path, ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw DatabaseOpenException.FileSystem(database.Path, "read the journal log in", directory, ex);
+        }
     }
 
     /// <summary>Prints each report; returns whether all were clean.</summary>

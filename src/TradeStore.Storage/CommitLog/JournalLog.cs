@@ -26,12 +26,13 @@ namespace TradeStore.Storage.CommitLog;
 /// nothing intact after it (also one half written over zeros) is what a crash leaves: it is cut, the bytes kept beside it, and reported in
 /// <see cref="TornTail"/>; unless, with fsync durability, DuckDB already holds seqs past the last intact record (they were
 /// durable and acknowledged, so the tail is damage). Anything else (damage with intact records after it, in a sealed segment, a bad header, a gap
-/// between segments) throws <see cref="JournalLogCorruptException"/> naming the file and offset, changing nothing.</para>
+/// between segments) throws <see cref="JournalLogCorruptException"/> naming the file and offset, changing nothing.
+/// <see cref="Check"/> reads and decides with the same code and changes nothing at all (<c>tradestore verify</c>).</para>
 /// <para>Designed for shipping (issue #14): records are addressed by seq (<see cref="ReadFrom"/>), carry a term, and a
 /// copy is appended with the same checksums through the same <see cref="Append"/>.</para>
 /// <para>One writer at a time (the engine's writer thread); readers may run concurrently.</para>
 /// </remarks>
-public sealed class JournalLog : IDisposable
+public sealed class JournalLog : IDisposable, IJournalLogView
 {
     /// <summary>The folder beside <c>tradestore.duckdb</c> that holds the segments.</summary>
     public const string DirectoryName = "journal";
@@ -221,27 +222,65 @@ public sealed class JournalLog : IDisposable
             NativeSync.SyncDirectory(Path.GetDirectoryName(full)!);
         }
 
-        var files = System.IO.Directory.GetFiles(full, "*" + SegmentExtension)
-            .Select(path => (Path: path, FirstSeq: ParseName(path)))
-            .Where(f => f.FirstSeq > 0)
-            .OrderBy(f => f.FirstSeq)
-            .ToList();
+        var files = SegmentFilesIn(full);
         var segments = new List<Segment>(files.Count);
         TornTail? torn = null;
         for (var i = 0; i < files.Count; i++)
         {
             var isLast = i == files.Count - 1;
             var segment = Scan(files[i].Path, files[i].FirstSeq, isLast, options.Durability == DurabilityMode.Fsync ? appliedSeq : 0, out torn);
-            if (segments.Count > 0 && segment.FirstSeq != segments[^1].LastSeq + 1)
-            {
-                throw new JournalLogCorruptException(segment.Path, 0,
-                    $"records {segments[^1].LastSeq + 1}..{segment.FirstSeq - 1} are missing: {Path.GetFileName(segments[^1].Path)} ends at seq {segments[^1].LastSeq}");
-            }
-
+            RequireFollows(segments, segment);
             segments.Add(segment);
         }
 
         return new JournalLog(full, options, segments, torn, created);
+    }
+
+    /// <summary>
+    /// Reads and checks every segment exactly as <see cref="Open"/> does (header, every record's checksum, seq continuity
+    /// within and between segments, and which damage is a torn tail) but changes nothing: it creates no folder, cuts no
+    /// torn tail, preserves no bytes and rewrites no header; what <see cref="Open"/> would do is reported instead
+    /// (<c>tradestore verify</c>). Files are only opened for reading.
+    /// </summary>
+    /// <param name="directory">The folder of the segments.</param>
+    /// <param name="durability">As <see cref="JournalLogOptions.Durability"/>: with <see cref="DurabilityMode.Fsync"/> a damaged tail that would drop seqs up to <paramref name="appliedSeq"/> is damage.</param>
+    /// <param name="appliedSeq">DuckDB's <c>max(seq)</c>, as for <see cref="Open"/>.</param>
+    /// <exception cref="JournalLogCorruptException">What <see cref="Open"/> would throw: the same file, offset and reason.</exception>
+    public static JournalLogCheck Check(string directory, DurabilityMode durability, long appliedSeq = 0)
+    {
+        var full = Path.GetFullPath(directory);
+        if (!System.IO.Directory.Exists(full))
+        {
+            return new JournalLogCheck(full, exists: false, [], null, null, _ => []);
+        }
+
+        var files = SegmentFilesIn(full);
+        var segments = new List<Segment>(files.Count);
+        TornTailFound? torn = null;
+        string? headerToWrite = null;
+        for (var i = 0; i < files.Count; i++)
+        {
+            var isLast = i == files.Count - 1;
+            var scanned = Examine(files[i].Path, files[i].FirstSeq, isLast, durability == DurabilityMode.Fsync ? appliedSeq : 0);
+            if (scanned.HeaderMissing)
+            {
+                headerToWrite = files[i].Path;
+            }
+
+            if (scanned.Torn is { } cut)
+            {
+                torn = new TornTailFound(files[i].Path, cut.Start, cut.End - cut.Start);
+            }
+
+            RequireFollows(segments, scanned.Segment);
+            segments.Add(scanned.Segment);
+        }
+
+        Segment[] snapshot = [.. segments];
+        var last = segments.Count == 0 ? 0 : segments[^1].LastSeq;
+        return new JournalLogCheck(full, exists: true,
+            [.. segments.Select(s => new JournalLogSegmentInfo(s.Path, s.FirstSeq, s.LastSeq, s.Length, s.FileSize))],
+            torn, headerToWrite, from => Read(snapshot, Math.Max(from, 1), last));
     }
 
     /// <summary>Starts an empty log at <paramref name="nextSeq"/> (the seq after the last one DuckDB holds).</summary>
@@ -533,6 +572,24 @@ public sealed class JournalLog : IDisposable
     /// <summary>Why the last preparation failed; <see langword="null"/> when none has.</summary>
     public Exception? LastSegmentPreparationError => _preparer.LastError;
 
+    /// <summary>The segment files in <paramref name="directory"/>, oldest first (other files are not the log's).</summary>
+    private static List<(string Path, long FirstSeq)> SegmentFilesIn(string directory) =>
+        System.IO.Directory.GetFiles(directory, "*" + SegmentExtension)
+            .Select(path => (Path: path, FirstSeq: ParseName(path)))
+            .Where(f => f.FirstSeq > 0)
+            .OrderBy(f => f.FirstSeq)
+            .ToList();
+
+    /// <summary>A segment must start right after the one before it.</summary>
+    private static void RequireFollows(List<Segment> segments, Segment segment)
+    {
+        if (segments.Count > 0 && segment.FirstSeq != segments[^1].LastSeq + 1)
+        {
+            throw new JournalLogCorruptException(segment.Path, 0,
+                $"records {segments[^1].LastSeq + 1}..{segment.FirstSeq - 1} are missing: {Path.GetFileName(segments[^1].Path)} ends at seq {segments[^1].LastSeq}");
+        }
+    }
+
     private static long ParseName(string path)
     {
         var name = Path.GetFileNameWithoutExtension(path);
@@ -554,6 +611,7 @@ public sealed class JournalLog : IDisposable
         return header;
     }
 
+    /// <summary>Reads and checks a segment (<see cref="Examine"/>), then does what its end needs: a header rewritten, a torn tail cut.</summary>
     /// <param name="path">The segment file.</param>
     /// <param name="firstSeq">The seq its name gives.</param>
     /// <param name="isLast">Whether it is the segment being written (only its tail may be torn).</param>
@@ -562,8 +620,8 @@ public sealed class JournalLog : IDisposable
     private static Segment Scan(string path, long firstSeq, bool isLast, long durableThrough, out TornTail? torn)
     {
         torn = null;
-        var bytes = File.ReadAllBytes(path);
-        if (bytes.Length < SegmentHeaderSize && isLast && bytes.AsSpan().IndexOfAnyExcept((byte)0) < 0)
+        var scanned = Examine(path, firstSeq, isLast, durableThrough);
+        if (scanned.HeaderMissing)
         {
             // A crash while the segment was being created: rewrite its header.
             File.WriteAllBytes(path, Header(firstSeq));
@@ -572,7 +630,63 @@ public sealed class JournalLog : IDisposable
                 NativeSync.DataSync(handle);
             }
 
-            return new Segment(path, firstSeq) { Length = SegmentHeaderSize, FileSize = SegmentHeaderSize, LastSeq = firstSeq - 1 };
+            return scanned.Segment;
+        }
+
+        if (scanned.Torn is not { } cut)
+        {
+            return scanned.Segment;
+        }
+
+        var (bytes, segment) = (scanned.Bytes, scanned.Segment);
+        var (start, end) = cut;
+        var preserved = $"{path}.torn-{start}-{DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture)}";
+        // The copy is on the disk, under its name, before the segment is cut: a power cut in between loses neither.
+        using (var copy = File.OpenHandle(preserved, FileMode.Create, FileAccess.Write))
+        {
+            RandomAccess.Write(copy, bytes.AsSpan(start, end - start), 0);
+            NativeSync.DataSync(copy);
+        }
+
+        NativeSync.SyncDirectory(Path.GetDirectoryName(path)!);
+        using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite))
+        {
+            if (end == bytes.Length)
+            {
+                RandomAccess.SetLength(handle, start);
+                segment.FileSize = start;
+            }
+            else
+            {
+                // The zeros after it stay: the segment keeps its size and the writer keeps overwriting.
+                WriteZeros(handle, start, end - start);
+            }
+
+            NativeSync.DataSync(handle);
+        }
+
+        NativeSync.SyncDirectory(Path.GetDirectoryName(path)!);
+        torn = new TornTail(path, start, end - start, preserved);
+        return segment;
+    }
+
+    /// <summary>
+    /// Reads a segment and checks it, changing nothing: its header, every record's checksum and seq, and what follows the
+    /// last whole record. Damage a crash cannot explain throws; what a crash leaves is returned for the caller to act on
+    /// (<see cref="Open"/>) or report (<see cref="Check"/>).
+    /// </summary>
+    /// <param name="path">The segment file.</param>
+    /// <param name="firstSeq">The seq its name gives.</param>
+    /// <param name="isLast">Whether it is the segment being written (only its tail may be torn).</param>
+    /// <param name="durableThrough">A seq known durable in the log (DuckDB holds it, fsync durability), or 0: a damaged tail whose cut would drop it is damage.</param>
+    private static ScannedSegment Examine(string path, long firstSeq, bool isLast, long durableThrough)
+    {
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length < SegmentHeaderSize && isLast && bytes.AsSpan().IndexOfAnyExcept((byte)0) < 0)
+        {
+            // A crash while the segment was being created: its header is to be rewritten.
+            return new ScannedSegment(new Segment(path, firstSeq) { Length = SegmentHeaderSize, FileSize = SegmentHeaderSize, LastSeq = firstSeq - 1 },
+                bytes, HeaderMissing: true, Torn: null);
         }
 
         if (bytes.Length < SegmentHeaderSize || !bytes.AsSpan(0, SegmentHeaderSize).SequenceEqual(Header(firstSeq)))
@@ -611,7 +725,7 @@ public sealed class JournalLog : IDisposable
         if (damage < 0)
         {
             // Nothing, or only zeros, after the last whole record: the end of the log (a pre-zeroed segment's unused room).
-            return segment;
+            return new ScannedSegment(segment, bytes, HeaderMissing: false, Torn: null);
         }
 
         if (!isLast)
@@ -641,34 +755,7 @@ public sealed class JournalLog : IDisposable
         var start = offset + (damage & ~7);
         var lastWritten = offset + bytes.AsSpan(offset).LastIndexOfAnyExcept((byte)0);
         var end = (int)Math.Min(bytes.Length, ((long)lastWritten + TornPage) & ~(TornPage - 1L));
-        var preserved = $"{path}.torn-{start}-{DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture)}";
-        // The copy is on the disk, under its name, before the segment is cut: a power cut in between loses neither.
-        using (var copy = File.OpenHandle(preserved, FileMode.Create, FileAccess.Write))
-        {
-            RandomAccess.Write(copy, bytes.AsSpan(start, end - start), 0);
-            NativeSync.DataSync(copy);
-        }
-
-        NativeSync.SyncDirectory(Path.GetDirectoryName(path)!);
-        using (var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite))
-        {
-            if (end == bytes.Length)
-            {
-                RandomAccess.SetLength(handle, start);
-                segment.FileSize = start;
-            }
-            else
-            {
-                // The zeros after it stay: the segment keeps its size and the writer keeps overwriting.
-                WriteZeros(handle, start, end - start);
-            }
-
-            NativeSync.DataSync(handle);
-        }
-
-        NativeSync.SyncDirectory(Path.GetDirectoryName(path)!);
-        torn = new TornTail(path, start, end - start, preserved);
-        return segment;
+        return new ScannedSegment(segment, bytes, HeaderMissing: false, Torn: (start, end));
     }
 
     /// <summary>The first intact record past <paramref name="offset"/> with a seq at or after <paramref name="expected"/>, if any.</summary>
@@ -1020,6 +1107,9 @@ public sealed class JournalLog : IDisposable
             throw;
         }
     }
+
+    /// <summary>What <see cref="Examine"/> read: the segment's records, its bytes, and what its end needs (a header written, or the range of a torn tail to cut).</summary>
+    private readonly record struct ScannedSegment(Segment Segment, byte[] Bytes, bool HeaderMissing, (int Start, int End)? Torn);
 
     private sealed class Segment(string path, long firstSeq)
     {

@@ -39,7 +39,13 @@ public static class TailTruncation
     public static long? Pending(JournalLog log)
     {
         ArgumentNullException.ThrowIfNull(log);
-        var path = Path.Combine(log.Directory, MarkerName);
+        return Pending(log.Directory);
+    }
+
+    /// <summary>The seq a pending cut in the journal log folder <paramref name="directory"/> keeps up to, or <see langword="null"/> when none is pending (reads only).</summary>
+    public static long? Pending(string directory)
+    {
+        var path = Path.Combine(directory, MarkerName);
         if (!File.Exists(path))
         {
             return null;

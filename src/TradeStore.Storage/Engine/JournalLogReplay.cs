@@ -26,50 +26,23 @@ public static class JournalLogReplay
     {
         ArgumentNullException.ThrowIfNull(database);
         ArgumentNullException.ThrowIfNull(log);
-        var journal = new JournalReader(database);
-        var duckDbSeq = journal.LastSeq();
-        if (log.IsEmpty && !log.WasCreated && duckDbSeq > 0)
-        {
-            throw new JournalLogCorruptException(log.Directory, 0,
-                $"the journal log folder holds no segment, but DuckDB ({database.Path}) holds events up to seq {duckDbSeq}: segments were removed, " +
-                "so acknowledged events after DuckDB's end cannot be accounted for");
-        }
-
-        if (log.IsEmpty)
+        var plan = Plan(database, log);
+        var duckDbSeq = plan.DuckDbSeq;
+        if (plan.Action == JournalLogReplayAction.Begin)
         {
             // A new data directory, or one written before the log existed: the log starts after what DuckDB holds.
             log.Begin(duckDbSeq + 1);
             return new JournalLogReplayResult(duckDbSeq, duckDbSeq, 0, TimeSpan.Zero, null, log.TornTail);
         }
 
-        var first = log.FirstSeq;
-        if (first > duckDbSeq + 1)
+        if (plan.Action == JournalLogReplayAction.CopyFromDuckDb)
         {
-            throw new JournalLogCorruptException(log.SegmentFiles[0], 0,
-                $"DuckDB ({database.Path}) holds the journal up to seq {duckDbSeq} and the journal log starts at seq {first}: " +
-                $"acknowledged events {duckDbSeq + 1}..{first - 1} are in neither (lost)");
-        }
-
-        if (log.LastSeq < duckDbSeq)
-        {
-            // By design checked before anything is copied: DuckDB's events after the log's end are appended to the log only
-            // when both hold the same event at the log's last seq, else the log would splice two histories into one.
-            if (log.LastSeq >= first)
-            {
-                RequireSameHistory(database, journal, log, log.LastSeq, duckDbSeq);
-            }
-
             var logSeq = log.LastSeq;
-            CopyIntoLog(journal, log, duckDbSeq);
+            CopyIntoLog(new JournalReader(database), log, duckDbSeq);
             return new JournalLogReplayResult(duckDbSeq, duckDbSeq, 0, TimeSpan.Zero, logSeq, log.TornTail);
         }
 
-        if (duckDbSeq >= first && duckDbSeq > 0)
-        {
-            RequireSameHistory(database, journal, log, duckDbSeq, duckDbSeq);
-        }
-
-        if (log.LastSeq == duckDbSeq)
+        if (plan.Action == JournalLogReplayAction.None)
         {
             return new JournalLogReplayResult(duckDbSeq, duckDbSeq, 0, TimeSpan.Zero, null, log.TornTail);
         }
@@ -98,7 +71,78 @@ public static class JournalLogReplay
         return new JournalLogReplayResult(duckDbSeq + count, duckDbSeq, count, Stopwatch.GetElapsedTime(started), null, log.TornTail);
     }
 
-    private static TradeEvent Decode(JournalLog log, LogRecord record)
+    /// <summary>
+    /// Decides, reading only, what <see cref="Run"/> does with <paramref name="log"/> and DuckDB: the same checks, in the
+    /// same order, with the same exceptions. <c>tradestore verify</c> runs it on a <see cref="JournalLogCheck"/>.
+    /// </summary>
+    /// <exception cref="JournalLogCorruptException">Acknowledged records are in neither, or the two hold different histories.</exception>
+    public static JournalLogReplayPlan Plan(DuckDbDatabase database, IJournalLogView log)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(log);
+        var journal = new JournalReader(database);
+        var duckDbSeq = journal.LastSeq();
+        if (log.IsEmpty && !log.WasCreated && duckDbSeq > 0)
+        {
+            throw new JournalLogCorruptException(log.Directory, 0,
+                $"the journal log folder holds no segment, but DuckDB ({database.Path}) holds events up to seq {duckDbSeq}: segments were removed, " +
+                "so acknowledged events after DuckDB's end cannot be accounted for");
+        }
+
+        if (log.IsEmpty)
+        {
+            return new JournalLogReplayPlan(JournalLogReplayAction.Begin, duckDbSeq, 0);
+        }
+
+        var first = log.FirstSeq;
+        if (first > duckDbSeq + 1)
+        {
+            throw new JournalLogCorruptException(log.SegmentFiles[0], 0,
+                $"DuckDB ({database.Path}) holds the journal up to seq {duckDbSeq} and the journal log starts at seq {first}: " +
+                $"acknowledged events {duckDbSeq + 1}..{first - 1} are in neither (lost)");
+        }
+
+        if (log.LastSeq < duckDbSeq)
+        {
+            // By design checked before anything is copied: DuckDB's events after the log's end are appended to the log only
+            // when both hold the same event at the log's last seq, else the log would splice two histories into one.
+            if (log.LastSeq >= first)
+            {
+                RequireSameHistory(database, journal, log, log.LastSeq, duckDbSeq);
+            }
+
+            return new JournalLogReplayPlan(JournalLogReplayAction.CopyFromDuckDb, duckDbSeq, duckDbSeq - log.LastSeq);
+        }
+
+        if (duckDbSeq >= first && duckDbSeq > 0)
+        {
+            RequireSameHistory(database, journal, log, duckDbSeq, duckDbSeq);
+        }
+
+        return log.LastSeq == duckDbSeq
+            ? new JournalLogReplayPlan(JournalLogReplayAction.None, duckDbSeq, 0)
+            : new JournalLogReplayPlan(JournalLogReplayAction.Replay, duckDbSeq, log.LastSeq - duckDbSeq);
+    }
+
+    /// <summary>
+    /// Decodes every record <see cref="Run"/> would replay into DuckDB (after <paramref name="duckDbSeq"/>), reading only;
+    /// returns how many there are.
+    /// </summary>
+    /// <exception cref="JournalLogCorruptException">A record is intact but not an event this binary can read (as <see cref="Run"/> would report).</exception>
+    public static long CheckReplayable(IJournalLogView log, long duckDbSeq)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        var count = 0L;
+        foreach (var record in log.ReadFrom(duckDbSeq + 1))
+        {
+            Decode(log, record);
+            count++;
+        }
+
+        return count;
+    }
+
+    private static TradeEvent Decode(IJournalLogView log, LogRecord record)
     {
         try
         {
@@ -118,7 +162,7 @@ public static class JournalLogReplay
     /// log's record although it is the same event; the recording time (whole microseconds, <c>Timestamps.Normalize</c>)
     /// reads back unchanged and tells apart two stores that wrote the same trade ids.
     /// </summary>
-    private static void RequireSameHistory(DuckDbDatabase database, JournalReader journal, JournalLog log, long seq, long duckDbSeq)
+    private static void RequireSameHistory(DuckDbDatabase database, JournalReader journal, IJournalLogView log, long seq, long duckDbSeq)
     {
         var inLog = log.ReadFrom(seq).FirstOrDefault();
         var inDuckDb = journal.ReadAfter(seq - 1, 1).FirstOrDefault();
@@ -153,6 +197,28 @@ public static class JournalLogReplay
         }
     }
 }
+
+/// <summary>What <see cref="JournalLogReplay.Run"/> does at start-up (<see cref="JournalLogReplay.Plan"/>).</summary>
+public enum JournalLogReplayAction
+{
+    /// <summary>The log and DuckDB end at the same seq: nothing to do.</summary>
+    None,
+
+    /// <summary>The log holds no segment: a new one starts after DuckDB's last seq.</summary>
+    Begin,
+
+    /// <summary>The log ends before DuckDB (its tail lost, for example with <c>os</c> durability): DuckDB's events after it are copied into it.</summary>
+    CopyFromDuckDb,
+
+    /// <summary>The log is ahead of DuckDB: its records after DuckDB's last seq are replayed into DuckDB.</summary>
+    Replay,
+}
+
+/// <summary>What <see cref="JournalLogReplay.Plan"/> decided.</summary>
+/// <param name="Action">What the start does.</param>
+/// <param name="DuckDbSeq">DuckDB's last seq.</param>
+/// <param name="Events">Events it moves: records replayed into DuckDB (<see cref="JournalLogReplayAction.Replay"/>) or events copied into the log (<see cref="JournalLogReplayAction.CopyFromDuckDb"/>).</param>
+public sealed record JournalLogReplayPlan(JournalLogReplayAction Action, long DuckDbSeq, long Events);
 
 /// <summary>What <see cref="JournalLogReplay.Run"/> found and did.</summary>
 /// <param name="LastSeq">The last seq DuckDB and the log both hold now.</param>
