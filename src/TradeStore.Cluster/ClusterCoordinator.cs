@@ -45,6 +45,7 @@ public sealed class ClusterCoordinator : BackgroundService
     private readonly IHostApplicationLifetime? _lifetime;
     private long _leaseId;
     private string? _lastLeaderLogged;
+    private long _historyTerm;
 
     public ClusterCoordinator(IOptions<ClusterOptions> options, ClusterState state, EtcdClusterStore store, AppliedSeq appliedSeq, ClusterMetrics metrics,
         ILogger<ClusterCoordinator> logger, TimeProvider? timeProvider = null, ILeaderHandOver? handOver = null, IHostApplicationLifetime? lifetime = null)
@@ -204,6 +205,7 @@ public sealed class ClusterCoordinator : BackgroundService
                 Recheck();
                 nextRenewal = sentAt + ToTicks(_options.RenewInterval);
                 registered = await RefreshRegistryAsync(leaseId, registered, cancellationToken);
+                await RecordHistoryAsync(cancellationToken);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
             {
@@ -244,9 +246,7 @@ public sealed class ClusterCoordinator : BackgroundService
         {
             try
             {
-                var result = _options.SyncReplicas > 0
-                    ? await CampaignIfSyncAsync(self, leaseId, cancellationToken)
-                    : await WithTimeoutAsync(token => _store.CampaignAsync(self, leaseId, token), cancellationToken);
+                var result = await CampaignIfAllowedAsync(self, leaseId, cancellationToken);
                 retry.Succeeded();
                 if (result is null)
                 {
@@ -277,39 +277,54 @@ public sealed class ClusterCoordinator : BackgroundService
     }
 
     /// <summary>
-    /// With <see cref="ClusterOptions.SyncReplicas"/> ≥ 1 (issue #14): campaigns only when the <c>sync</c> key is absent or
-    /// names this node <em>with the incarnation of its data directory</em> (<see cref="SyncRecord.Holds"/>), in a
-    /// transaction guarded by the key's revision, so only a node holding every acknowledged record can take the lead: a
-    /// node restarted on an empty disk has the name but not the records, and follows until a leader adds it again. Otherwise it reads the leader key and, while nobody leads, waits for a named node. Returns
-    /// <see langword="null"/> when the sync key changed under the transaction (check again).
+    /// Campaigns for the leader key unless this node may not lead, and otherwise waits for a change. Two rules, each checked
+    /// in the campaign's own transaction so that what was read still holds when the key is taken:
+    /// <list type="bullet">
+    /// <item>With <see cref="ClusterOptions.SyncReplicas"/> ≥ 1 (issue #14): only when the <c>sync</c> key is absent or
+    /// names this node <em>with the incarnation of its data directory</em> (<see cref="SyncRecord.Holds"/>), so only a node
+    /// holding every acknowledged record takes the lead: a node restarted on an empty disk has the name but not the
+    /// records, and follows until a leader adds it again (event 7014).</item>
+    /// <item>With any <see cref="ClusterOptions.SyncReplicas"/>: a node whose log holds no record campaigns only while the
+    /// <c>history</c> key is absent (<see cref="HistoryRecord"/>; event 7022): with 0 nothing else stops a node restarted on
+    /// an empty disk from leading while every node with data is down, and each of them would then cut its whole log. A new
+    /// cluster has no such key, so its first leader is elected from empty nodes as before.</item>
+    /// </list>
+    /// A node with data and <see cref="ClusterOptions.SyncReplicas"/> 0 campaigns at once, as before. Returns
+    /// <see langword="null"/> when it did not campaign or a guarded key changed under the transaction (check again).
     /// </summary>
-    private async Task<CampaignResult?> CampaignIfSyncAsync(LeaderRecord self, long leaseId, CancellationToken cancellationToken)
+    private async Task<CampaignResult?> CampaignIfAllowedAsync(LeaderRecord self, long leaseId, CancellationToken cancellationToken)
     {
-        var (sync, syncRevision) = await WithTimeoutAsync(token => _store.ReadSyncAsync(token), cancellationToken);
-        if (sync is null || sync.Holds(_state.NodeName, _state.Incarnation))
+        var empty = _appliedSeq.Read() == 0;
+        if (_options.SyncReplicas == 0 && !empty)
         {
-            return await WithTimeoutAsync(token => _store.CampaignGuardedAsync(self, leaseId, syncRevision, token), cancellationToken);
+            return await WithTimeoutAsync(token => _store.CampaignAsync(self, leaseId, token), cancellationToken);
         }
 
-        var leader = await WithTimeoutAsync(token => _store.ReadLeaderAsync(leaseId, token), cancellationToken);
-        if (leader is not null)
+        var view = await WithTimeoutAsync(token => _store.ReadElectionAsync(leaseId, token), cancellationToken);
+        if (view.Leader is not null)
         {
-            return leader;
+            return view.Leader;
         }
 
-        _state.Observe(null, held: false);
-        Recheck();
-        if (_lastLeaderLogged != $"sync/{syncRevision}")
+        if (_options.SyncReplicas > 0 && view.Sync is { } sync && !sync.Holds(_state.NodeName, _state.Incarnation))
         {
-            _lastLeaderLogged = $"sync/{syncRevision}";
-            Log.NotCampaigning(_logger, _state.NodeName, _state.Incarnation.Id[..8], sync.Term, sync.Describe());
+            NotCampaigning($"sync/{view.SyncModRevision}", () => Log.NotCampaigning(_logger, _state.NodeName, _state.Incarnation.Id[..8], sync.Term, sync.Describe()));
+        }
+        else if (empty && view.History is { } history)
+        {
+            NotCampaigning($"history/{view.HistoryModRevision}", () => Log.EmptyNotCampaigning(_logger, _state.NodeName, _store.Keys.History, history.Term, history.Leader, history.Seq));
+        }
+        else
+        {
+            return await WithTimeoutAsync(token => _store.CampaignGuardedAsync(self, leaseId, _options.SyncReplicas > 0 ? (long?)view.SyncModRevision : null, requireNoHistory: empty, token),
+                cancellationToken);
         }
 
         using var watch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         watch.CancelAfter(WatchRefresh);
         try
         {
-            await _store.WaitForLeaderOrSyncChangeAsync(syncRevision, watch.Token);
+            await _store.WaitForElectionChangeAsync(view.Revision, watch.Token);
         }
         catch (Exception ex) when (watch.IsCancellationRequested && !cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
         {
@@ -317,6 +332,48 @@ public sealed class ClusterCoordinator : BackgroundService
         }
 
         return null;
+    }
+
+    /// <summary>Nobody leads and this node may not: shown as such, and <paramref name="log"/> once per <paramref name="reason"/>.</summary>
+    private void NotCampaigning(string reason, Action log)
+    {
+        _state.Observe(null, held: false);
+        Recheck();
+        if (_lastLeaderLogged != reason)
+        {
+            _lastLeaderLogged = reason;
+            log();
+        }
+    }
+
+    /// <summary>
+    /// On the leader, once per term: records in the <c>history</c> key (<see cref="HistoryRecord"/>, guarded by the term)
+    /// that the cluster holds records, as soon as this node's log holds one: at the first renewal of the term, or the first
+    /// after its first write. Until then a brand-new cluster has no history, and an empty node may still lead it.
+    /// </summary>
+    private async Task RecordHistoryAsync(CancellationToken cancellationToken)
+    {
+        var term = _state.LeaderTerm;
+        if (term == 0 || term == _historyTerm)
+        {
+            return;
+        }
+
+        var seq = _appliedSeq.Read();
+        if (seq == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await WithTimeoutAsync(token => _store.PublishHistoryAsync(new HistoryRecord(term, _state.NodeName, seq), token), cancellationToken);
+            _historyTerm = term; // written, or another term began: either way nothing more to do for this one
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
+        {
+            Log.HistoryPublishFailed(_logger, ex, term);
+        }
     }
 
     private void LogLeader(CampaignResult result)

@@ -72,6 +72,18 @@ public sealed record SyncRecord(long Term, string Leader, IReadOnlyList<string> 
         .Select(n => Incarnations is not null && Incarnations.TryGetValue(n, out var id) ? $"{n}@{id[..Math.Min(8, id.Length)]}" : n));
 }
 
+/// <summary>
+/// The value of the <c>history</c> key: the cluster has held records. Written by a leader once per term, the first time its
+/// log holds a record (at the renewal after it won, or after its first write), guarded by its term, and not on a lease, so
+/// it outlives every node. While it exists a node whose log holds no record does not campaign: with
+/// <c>Cluster:SyncReplicas</c> 0 nothing else stops a node restarted on an empty disk from leading while the nodes with
+/// data are down, and every one of them would then cut its whole log as a tail the new leader never had.
+/// </summary>
+/// <param name="Term">The term of the leader that wrote it.</param>
+/// <param name="Leader">That leader's name.</param>
+/// <param name="Seq">The last seq of that leader's log when it wrote the key (for messages; the rule only asks whether the key exists).</param>
+public sealed record HistoryRecord(long Term, string Leader, long Seq);
+
 /// <summary>One node as <c>GET /v1/cluster</c> and <c>tradestore cluster status</c> show it.</summary>
 /// <param name="Role"><c>leader</c> or <c>follower</c>.</param>
 /// <param name="LagSeq">How many events the node trails the leader by; <see langword="null"/> when no leader is known.</param>
@@ -90,6 +102,9 @@ public sealed class ClusterKeys(string prefix)
     /// <summary>The synchronous replicas of the latest leader (<see cref="SyncRecord"/>); not on a lease.</summary>
     public string Sync { get; } = prefix + "sync";
 
+    /// <summary>That the cluster has held records (<see cref="HistoryRecord"/>); not on a lease.</summary>
+    public string History { get; } = prefix + "history";
+
     /// <summary>Prefix of the node registry.</summary>
     public string Nodes { get; } = prefix + "nodes/";
 
@@ -101,5 +116,6 @@ public sealed class ClusterKeys(string prefix)
 [JsonSerializable(typeof(LeaderRecord))]
 [JsonSerializable(typeof(NodeRecord))]
 [JsonSerializable(typeof(SyncRecord))]
+[JsonSerializable(typeof(HistoryRecord))]
 [JsonSerializable(typeof(ClusterStatus))]
 public sealed partial class ClusterJson : JsonSerializerContext;

@@ -12,6 +12,13 @@ namespace TradeStore.Cluster;
 /// <param name="Revision">The etcd revision the answer reflects; watch from the next one.</param>
 public sealed record CampaignResult(LeaderInfo Leader, bool HeldByUs, long Revision);
 
+/// <summary>What a node that may campaign reads first: the leader key, the <c>sync</c> and <c>history</c> keys, at one revision.</summary>
+/// <param name="Leader">The leader key, or <see langword="null"/> when nobody leads.</param>
+/// <param name="SyncModRevision">The <c>sync</c> key's modification revision, 0 when absent.</param>
+/// <param name="HistoryModRevision">The <c>history</c> key's modification revision, 0 when absent.</param>
+/// <param name="Revision">The etcd revision of the read; watch from the next one.</param>
+public sealed record ElectionView(CampaignResult? Leader, SyncRecord? Sync, long SyncModRevision, HistoryRecord? History, long HistoryModRevision, long Revision);
+
 /// <summary>
 /// Everything TradeStore asks of etcd, on the <c>dotnet-etcd</c> client: a lease, one transaction to take the
 /// leader key only if nobody holds it, a watch on that key, the node registry, and the status read. Leader election
@@ -129,11 +136,32 @@ public sealed class EtcdClusterStore : IDisposable
     /// (its create revision is 0), in one etcd transaction; otherwise reads who holds it. The term is the key's create
     /// revision: etcd's revision only grows, so every new leader has a larger term than every earlier one.
     /// </summary>
-    public async Task<CampaignResult> CampaignAsync(LeaderRecord self, long leaseId, CancellationToken cancellationToken)
+    public async Task<CampaignResult> CampaignAsync(LeaderRecord self, long leaseId, CancellationToken cancellationToken) =>
+        await CampaignGuardedAsync(self, leaseId, null, requireNoHistory: false, cancellationToken).ConfigureAwait(false)
+        ?? throw new EtcdUnavailableException("etcd refused the campaign and holds no leader key.");
+
+    /// <summary>
+    /// Like <see cref="CampaignAsync"/>, with guards in the same transaction: the <c>sync</c> key unchanged since
+    /// <paramref name="syncModRevision"/> (0: absent; <see langword="null"/>: not checked), so a node takes the lead only under the sync record it checked, and with
+    /// <paramref name="requireNoHistory"/> the <c>history</c> key absent, so a node whose log is empty takes the lead only
+    /// while the cluster has never held a record. Returns <see langword="null"/> when a guard failed and nobody leads
+    /// (check again).
+    /// </summary>
+    public async Task<CampaignResult?> CampaignGuardedAsync(LeaderRecord self, long leaseId, long? syncModRevision, bool requireNoHistory, CancellationToken cancellationToken)
     {
         var key = ByteString.CopyFromUtf8(_keys.Leader);
         var txn = new TxnRequest();
         txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+        if (syncModRevision is { } syncRevision)
+        {
+            txn.Compare.Add(new Compare { Key = ByteString.CopyFromUtf8(_keys.Sync), Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = syncRevision });
+        }
+
+        if (requireNoHistory)
+        {
+            txn.Compare.Add(new Compare { Key = ByteString.CopyFromUtf8(_keys.History), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+        }
+
         txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFromUtf8(JsonSerializer.Serialize(self, ClusterJson.Default.LeaderRecord)), Lease = leaseId } });
         txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = key } });
         var response = await _client.TransactionAsync(txn, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -143,7 +171,12 @@ public sealed class EtcdClusterStore : IDisposable
             return new CampaignResult(new LeaderInfo(self.Name, self.Url, revision), true, revision);
         }
 
-        var held = response.Responses[0].ResponseRange.Kvs[0];
+        var held = response.Responses[0].ResponseRange.Kvs.FirstOrDefault();
+        if (held is null)
+        {
+            return null; // a guarded key changed meanwhile: check it again
+        }
+
         var record = ParseLeader(held.Value);
         return new CampaignResult(new LeaderInfo(record.Name, record.Url, held.CreateRevision), held.Lease == leaseId, revision);
     }
@@ -157,34 +190,56 @@ public sealed class EtcdClusterStore : IDisposable
     }
 
     /// <summary>
-    /// Like <see cref="CampaignAsync"/>, but the transaction also requires the <c>sync</c> key to be unchanged since
-    /// <paramref name="syncModRevision"/> (0: absent), so a node takes the lead only under the sync record it checked.
+    /// The leader, <c>sync</c> and <c>history</c> keys read together at one revision, for a node deciding whether it may
+    /// campaign; <see cref="ElectionView.Revision"/> is where a watch for their next change starts.
     /// </summary>
-    public async Task<CampaignResult?> CampaignGuardedAsync(LeaderRecord self, long leaseId, long syncModRevision, CancellationToken cancellationToken)
+    public async Task<ElectionView> ReadElectionAsync(long leaseId, CancellationToken cancellationToken)
     {
-        var key = ByteString.CopyFromUtf8(_keys.Leader);
-        var sync = ByteString.CopyFromUtf8(_keys.Sync);
         var txn = new TxnRequest();
-        txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
-        txn.Compare.Add(new Compare { Key = sync, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = syncModRevision });
-        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFromUtf8(JsonSerializer.Serialize(self, ClusterJson.Default.LeaderRecord)), Lease = leaseId } });
-        txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = key } });
+        txn.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(_keys.Leader) } });
+        txn.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(_keys.Sync) } });
+        txn.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(_keys.History) } });
         var response = await _client.TransactionAsync(txn, cancellationToken: cancellationToken).ConfigureAwait(false);
         var revision = response.Header.Revision;
-        if (response.Succeeded)
+        var leaderKv = response.Responses[0].ResponseRange.Kvs.FirstOrDefault();
+        var syncKv = response.Responses[1].ResponseRange.Kvs.FirstOrDefault();
+        var historyKv = response.Responses[2].ResponseRange.Kvs.FirstOrDefault();
+        CampaignResult? leader = null;
+        if (leaderKv is not null)
         {
-            return new CampaignResult(new LeaderInfo(self.Name, self.Url, revision), true, revision);
+            var record = ParseLeader(leaderKv.Value);
+            leader = new CampaignResult(new LeaderInfo(record.Name, record.Url, leaderKv.CreateRevision), leaderKv.Lease == leaseId, revision);
         }
 
-        var held = response.Responses[0].ResponseRange.Kvs.FirstOrDefault();
-        if (held is null)
-        {
-            return null; // the sync key changed meanwhile: check it again
-        }
-
-        var record = ParseLeader(held.Value);
-        return new CampaignResult(new LeaderInfo(record.Name, record.Url, held.CreateRevision), held.Lease == leaseId, revision);
+        return new ElectionView(leader,
+            syncKv is null ? null : JsonSerializer.Deserialize(syncKv.Value.Span, ClusterJson.Default.SyncRecord), syncKv?.ModRevision ?? 0,
+            historyKv is null ? null : ParseHistory(historyKv.Value), historyKv?.ModRevision ?? 0, revision);
     }
+
+    /// <summary>The <c>history</c> key, or <see langword="null"/> when the cluster has not recorded one.</summary>
+    public async Task<HistoryRecord?> ReadHistoryAsync(CancellationToken cancellationToken)
+    {
+        var response = await _client.GetAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(_keys.History) }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var kv = response.Kvs.FirstOrDefault();
+        return kv is null ? null : ParseHistory(kv.Value);
+    }
+
+    /// <summary>
+    /// Writes the <c>history</c> key (not on a lease) if, and only if, the leader key still has create revision
+    /// <see cref="HistoryRecord.Term"/> (this leader's term); <see langword="false"/> when another term began.
+    /// </summary>
+    public async Task<bool> PublishHistoryAsync(HistoryRecord record, CancellationToken cancellationToken)
+    {
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = ByteString.CopyFromUtf8(_keys.Leader), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = record.Term });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8(_keys.History), Value = ByteString.CopyFromUtf8(JsonSerializer.Serialize(record, ClusterJson.Default.HistoryRecord)) } });
+        var response = await _client.TransactionAsync(txn, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return response.Succeeded;
+    }
+
+    /// <summary>Returns when the leader, <c>sync</c> or <c>history</c> key changes after <paramref name="revision"/>, or when <paramref name="cancellationToken"/> fires.</summary>
+    public Task WaitForElectionChangeAsync(long revision, CancellationToken cancellationToken) =>
+        WaitForKeysChangeAsync(revision, [_keys.History, _keys.Leader, _keys.Sync], cancellationToken);
 
     /// <summary>The leader key as etcd holds it now, or <see langword="null"/> when nobody leads.</summary>
     public async Task<CampaignResult?> ReadLeaderAsync(long leaseId, CancellationToken cancellationToken)
@@ -214,18 +269,25 @@ public sealed class EtcdClusterStore : IDisposable
     }
 
     /// <summary>Returns when the leader key or the sync key changes after <paramref name="revision"/>, or when <paramref name="cancellationToken"/> fires.</summary>
-    public async Task WaitForLeaderOrSyncChangeAsync(long revision, CancellationToken cancellationToken)
+    public Task WaitForLeaderOrSyncChangeAsync(long revision, CancellationToken cancellationToken) =>
+        WaitForKeysChangeAsync(revision, [_keys.Leader, _keys.Sync], cancellationToken);
+
+    /// <summary>
+    /// Returns when one of <paramref name="keys"/> (in lexical order) changes after <paramref name="revision"/>, when etcd
+    /// ends the watch, or when <paramref name="cancellationToken"/> fires. The keys share the prefix: one watch on the
+    /// range from the first to the last covers other keys too ("nodes/…" lies between "leader" and "sync"), so filter.
+    /// </summary>
+    private async Task WaitForKeysChangeAsync(long revision, string[] keys, CancellationToken cancellationToken)
     {
         using var call = _client.GetConnection().WatchClient.Watch(cancellationToken: cancellationToken);
-        // The two keys share the prefix; one watch on [leader, sync] covers "leader", "nodes/…" and "sync" lexically, so filter.
         await call.RequestStream.WriteAsync(new WatchRequest
         {
-            CreateRequest = new WatchCreateRequest { Key = ByteString.CopyFromUtf8(_keys.Leader), RangeEnd = ByteString.CopyFromUtf8(_keys.Sync + "\0"), StartRevision = revision + 1 },
+            CreateRequest = new WatchCreateRequest { Key = ByteString.CopyFromUtf8(keys[0]), RangeEnd = ByteString.CopyFromUtf8(keys[^1] + "\0"), StartRevision = revision + 1 },
         }, cancellationToken).ConfigureAwait(false);
         while (await call.ResponseStream.MoveNext(cancellationToken).ConfigureAwait(false))
         {
             var response = call.ResponseStream.Current;
-            if (response.Canceled || response.Events.Any(e => e.Kv.Key.ToStringUtf8() is var k && (k == _keys.Leader || k == _keys.Sync)))
+            if (response.Canceled || response.Events.Any(e => keys.Contains(e.Kv.Key.ToStringUtf8())))
             {
                 return;
             }
@@ -294,6 +356,9 @@ public sealed class EtcdClusterStore : IDisposable
 
     private static LeaderRecord ParseLeader(ByteString value) =>
         JsonSerializer.Deserialize(value.Span, ClusterJson.Default.LeaderRecord) ?? throw new EtcdUnavailableException("The leader key holds no leader.");
+
+    private static HistoryRecord ParseHistory(ByteString value) =>
+        JsonSerializer.Deserialize(value.Span, ClusterJson.Default.HistoryRecord) ?? throw new EtcdUnavailableException("The history key holds no record.");
 
     private static string PrefixEnd(string prefix) => prefix[..^1] + (char)(prefix[^1] + 1);
 }

@@ -70,4 +70,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7021, Level = LogLevel.Warning, Message = "The name {Node} is registered by {Url} with another incarnation ({Other}; this data directory's is {Mine}): waiting up to {Patience} for its lease to expire (a dead process or a replaced disk); if it is renewed, another process uses the name and this node refuses to join")]
     public static partial void NameHeld(ILogger logger, string node, string url, string other, string mine, TimeSpan patience);
+
+    [LoggerMessage(EventId = 7022, Level = LogLevel.Warning, Message = "No leader, and this node ({Node}) does not campaign: its journal log holds no record while the cluster has held records (etcd key {Key}: term {Term}, leader {Leader}, seq {Seq}); led by this node, every node with data would cut its log as a tail the leader never had. Waiting for a node with data to lead; this node then copies its log. Only to start the cluster over with no data at all: etcdctl del {Key}")]
+    public static partial void EmptyNotCampaigning(ILogger logger, string node, string key, long term, string leader, long seq);
+
+    [LoggerMessage(EventId = 7023, Level = LogLevel.Warning, Message = "Recording the cluster's history in etcd (term {Term}) failed; retrying at the next lease renewal")]
+    public static partial void HistoryPublishFailed(ILogger logger, Exception exception, long term);
 }
