@@ -189,13 +189,27 @@ public sealed class ReplicationTests
         return text;
     }
 
-    /// <summary>Every journal event of the node's DuckDB as (seq, tradeId, version, type), once it holds <paramref name="minSeq"/>.</summary>
+    /// <summary>
+    /// Every journal event of the node's DuckDB as (seq, tradeId, version, type), once it holds <paramref name="minSeq"/>.
+    /// By design asked again after a <c>503 seq-not-reached</c>: DuckDB is applied behind the log, and on a loaded machine
+    /// (CI runs the test projects side by side) it trailed the one-second <c>Cluster:ReadWaitTimeout</c>; what is checked is
+    /// that both nodes converge on the same journal, not how fast.
+    /// </summary>
     private static async Task<string> JournalAsync(HttpClient http, NodeProcess node, long minSeq)
     {
-        using var response = await http.PostAsync($"{node.Url}/v1/query?minSeq={minSeq}",
-            JsonContent.Create(new { sql = "SELECT seq, trade_id, version, event_type FROM trade_events ORDER BY seq" }), TestContext.Current.CancellationToken);
-        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-        Assert.True(response.IsSuccessStatusCode, $"query on {node.Name}: {(int)response.StatusCode} {text}");
-        return text;
+        var deadline = DateTime.UtcNow + Timeout;
+        while (true)
+        {
+            using var response = await http.PostAsync($"{node.Url}/v1/query?minSeq={minSeq}",
+                JsonContent.Create(new { sql = "SELECT seq, trade_id, version, event_type FROM trade_events ORDER BY seq" }), TestContext.Current.CancellationToken);
+            var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable && text.Contains("seq-not-reached", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+            {
+                continue;
+            }
+
+            Assert.True(response.IsSuccessStatusCode, $"query on {node.Name}: {(int)response.StatusCode} {text}");
+            return text;
+        }
     }
 }

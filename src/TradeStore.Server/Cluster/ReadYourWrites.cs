@@ -57,7 +57,11 @@ public static class ReadYourWrites
                 if (!reached)
                 {
                     context.Response.Headers.RetryAfter = ClusterProblems.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-                    await ApiResults.Problem(context, ReplicationProblems.SeqNotReached(minSeq, engine.LastSeq, Stopwatch.GetElapsedTime(started))).ExecuteAsync(context);
+                    // A query reads DuckDB, applied behind the log: name what it lacks, not the log's end (which may hold N).
+                    var problem = context.Request.Path.StartsWithSegments("/v1/query") && engine.LastSeq >= minSeq
+                        ? ReplicationProblems.SeqNotApplied(minSeq, engine.AppliedSeq, Stopwatch.GetElapsedTime(started))
+                        : ReplicationProblems.SeqNotReached(minSeq, engine.LastSeq, Stopwatch.GetElapsedTime(started));
+                    await ApiResults.Problem(context, problem).ExecuteAsync(context);
                     return;
                 }
             }
