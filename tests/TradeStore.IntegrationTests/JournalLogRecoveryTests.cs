@@ -71,11 +71,7 @@ public sealed class JournalLogRecoveryTests : IDisposable
     {
         // A clean stop first, so that DuckDB itself has no WAL to replay at the next open: the whole directory must stay as it is.
         await WriteAndKillAsync([], atLeast: 300, signal: SigTerm);
-        var segment = Directory.GetFiles(JournalDirectory, "*.log").Order().Last();
-        var bytes = await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken);
-        var damaged = RecordStartNear(bytes, bytes.Length / 2);
-        bytes[damaged + 30] ^= 0x5A;
-        await File.WriteAllBytesAsync(segment, bytes, TestContext.Current.CancellationToken);
+        var (segment, damaged) = await DamageARecordInTheMiddleAsync();
         var before = Snapshot();
 
         var (exitCode, output) = await TradeStoreProcess.RunAsync(["serve", "--data", _work.Path, "--urls", _url], _work.Path);
@@ -108,11 +104,7 @@ public sealed class JournalLogRecoveryTests : IDisposable
     public async Task Verify_LogRecordCorruptedInTheMiddle_ExitsOneNamingFileAndOffsetAsServeDoesAndChangesNothing()
     {
         await WriteAndKillAsync([], atLeast: 300, signal: SigTerm);
-        var segment = Directory.GetFiles(JournalDirectory, "*.log").Order().Last();
-        var bytes = await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken);
-        var damaged = RecordStartNear(bytes, bytes.Length / 2);
-        bytes[damaged + 30] ^= 0x5A;
-        await File.WriteAllBytesAsync(segment, bytes, TestContext.Current.CancellationToken);
+        var (segment, damaged) = await DamageARecordInTheMiddleAsync();
         var before = Snapshot();
 
         var (exitCode, output) = await TradeStoreProcess.RunAsync(["verify", "--data", _work.Path], _work.Path);
@@ -262,6 +254,17 @@ public sealed class JournalLogRecoveryTests : IDisposable
         var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", _url], _work.Path, environment);
         await child.WaitUntilAnsweringAsync($"{_url}/health/ready", Patience);
         return child;
+    }
+
+    /// <summary>Flips a byte inside a record near the middle of the last segment; returns the segment and where that record starts.</summary>
+    private async Task<(string Segment, int RecordStart)> DamageARecordInTheMiddleAsync()
+    {
+        var segment = Directory.GetFiles(JournalDirectory, "*.log").Order().Last();
+        var bytes = await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken);
+        var damaged = RecordStartNear(bytes, bytes.Length / 2);
+        bytes[damaged + 30] ^= 0x5A;
+        await File.WriteAllBytesAsync(segment, bytes, TestContext.Current.CancellationToken);
+        return (segment, damaged);
     }
 
     /// <summary>

@@ -185,19 +185,7 @@ public sealed class JournalLogTests : IDisposable
     [Fact]
     public void Open_CorruptedMiddleRecord_ThrowsNamingFileAndOffsetAndChangesNothing()
     {
-        string segment;
-        long offsetOfSeq5;
-        using (var log = Open())
-        {
-            log.Begin(1);
-            log.Append(Records(Events(1, 4)));
-            segment = log.SegmentFiles[^1];
-            // Where record 5 starts: after the header and records 1-4 (the file itself is longer: it is pre-zeroed).
-            offsetOfSeq5 = SegmentHeaderBytes + Events(1, 4).Sum(e => Framed(e).Length);
-            log.Append(Records(Events(5, 6)));
-        }
-
-        LogFileDamage.FlipByte(segment, offsetOfSeq5 + 40);
+        var (segment, offsetOfSeq5) = WriteTenRecordsAndDamageTheFifth();
         var before = Snapshot();
 
         var error = Assert.Throws<JournalLogCorruptException>(() => Open());
@@ -254,18 +242,7 @@ public sealed class JournalLogTests : IDisposable
     [Fact]
     public void Check_CorruptedMiddleRecord_ThrowsWhatOpenThrowsAndChangesNothing()
     {
-        string segment;
-        long offsetOfSeq5;
-        using (var log = Open())
-        {
-            log.Begin(1);
-            log.Append(Records(Events(1, 4)));
-            segment = log.SegmentFiles[^1];
-            offsetOfSeq5 = SegmentHeaderBytes + Events(1, 4).Sum(e => Framed(e).Length);
-            log.Append(Records(Events(5, 6)));
-        }
-
-        LogFileDamage.FlipByte(segment, offsetOfSeq5 + 40);
+        var (segment, offsetOfSeq5) = WriteTenRecordsAndDamageTheFifth();
         var before = Snapshot();
 
         var error = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(LogPath, DurabilityMode.Fsync, 10));
@@ -423,6 +400,25 @@ public sealed class JournalLogTests : IDisposable
             Reached.Dispose();
             Release.Dispose();
         }
+    }
+
+    /// <summary>Writes records 1-10 and flips a byte inside record 5; returns the segment and where record 5 starts.</summary>
+    private (string Segment, long OffsetOfSeq5) WriteTenRecordsAndDamageTheFifth()
+    {
+        string segment;
+        long offsetOfSeq5;
+        using (var log = Open())
+        {
+            log.Begin(1);
+            log.Append(Records(Events(1, 4)));
+            segment = log.SegmentFiles[^1];
+            // Where record 5 starts: after the header and records 1-4 (the file itself is longer: it is pre-zeroed).
+            offsetOfSeq5 = SegmentHeaderBytes + Events(1, 4).Sum(e => Framed(e).Length);
+            log.Append(Records(Events(5, 6)));
+        }
+
+        LogFileDamage.FlipByte(segment, offsetOfSeq5 + 40);
+        return (segment, offsetOfSeq5);
     }
 
     private JournalLog Open(long segmentBytes = JournalLogOptions.DefaultSegmentBytes) =>
