@@ -9,8 +9,6 @@ namespace TradeStore.Cluster.Tests;
 /// </summary>
 public sealed class PausedLeaderTests
 {
-    private const int SigStop = 19;
-    private const int SigCont = 18;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(40);
     private readonly string _prefix = $"/test-{Guid.NewGuid():N}/";
 
@@ -25,12 +23,11 @@ public sealed class PausedLeaderTests
             r => r.StatusCode == HttpStatusCode.TemporaryRedirect, Timeout, "b redirects to a");
         var oldTerm = (await a.ClusterAsync(http)).Term;
 
-        a.Process.Signal(SigStop);
+        // Only a write sent after every thread stopped "reached it while stopped" (PauseAsync waits for that).
+        await a.Process.PauseAsync(Timeout);
         Task<HttpResponseMessage> pending;
         try
         {
-            // SIGSTOP takes effect thread by thread; only a write sent after every thread stopped "reached it while stopped".
-            await Eventually.TrueAsync(() => AllThreadsStopped(a.Process.Id), Timeout, "every thread of a is stopped");
             // Accepted by the kernel while a is stopped; a reads it only when it runs again.
             pending = http.PostAsync($"{a.Url}/v1/trades", NodeProcess.Trade("P-1"), TestContext.Current.CancellationToken);
             var status = await Eventually.MatchAsync(() => b.ClusterAsync(http), s => s.Leader == "b", Timeout, "b leads once a's lease expired");
@@ -38,7 +35,7 @@ public sealed class PausedLeaderTests
         }
         finally
         {
-            a.Process.Signal(SigCont);
+            a.Process.Resume();
         }
 
         using var answer = await pending;
@@ -57,19 +54,4 @@ public sealed class PausedLeaderTests
         Assert.Equal("follower", view.Nodes.Single(n => n.Name == "a").Role);
         Assert.Contains("[7005]", a.Process.Output); // "stopped acknowledging writes"
     }
-
-    /// <summary>Whether every thread of the process is in state T (stopped), from <c>/proc/PID/task/TID/stat</c>.</summary>
-    private static bool AllThreadsStopped(int pid) =>
-        Directory.GetDirectories($"/proc/{pid}/task").All(task =>
-        {
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(task, "stat"));
-                return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('T');
-            }
-            catch (IOException)
-            {
-                return true; // the thread ended
-            }
-        });
 }

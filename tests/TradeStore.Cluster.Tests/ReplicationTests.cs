@@ -13,8 +13,6 @@ namespace TradeStore.Cluster.Tests;
 /// </summary>
 public sealed class ReplicationTests
 {
-    private const int SigStop = 19;
-    private const int SigCont = 18;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(40);
     private readonly string _prefix = $"/test-{Guid.NewGuid():N}/";
 
@@ -83,7 +81,9 @@ public sealed class ReplicationTests
             Assert.Equal(HttpStatusCode.OK, onB.StatusCode);
         }
 
-        b.Process.Signal(SigStop);
+        // Every thread of b stopped before Y-2 is sent: SIGSTOP alone let b take, fsync and acknowledge it on a loaded
+        // machine (seen once under CI-like load: 201 with seq 2), since the kernel stops a process thread by thread.
+        await b.Process.PauseAsync(Timeout);
         try
         {
             using var refused = await http.PostAsync($"{a.Url}/v1/trades", NodeProcess.Trade("Y-2"), ct);
@@ -95,7 +95,7 @@ public sealed class ReplicationTests
         }
         finally
         {
-            b.Process.Signal(SigCont);
+            b.Process.Resume();
         }
 
         // The refused write stayed in a's log; once b holds it again, new writes are acknowledged, and a retry of the

@@ -16,6 +16,8 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
     private readonly Lock _outputLock = new();
 
     private const int SigInt = 2;
+    private const int SigStop = 19;
+    private const int SigCont = 18;
     private const nint SigIgn = 1;
     private const nint SigDfl = 0;
 
@@ -201,6 +203,45 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
             throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed with errno {Marshal.GetLastPInvokeError()}.");
         }
     }
+
+    /// <summary>
+    /// Pauses the child with SIGSTOP and returns once every one of its threads is stopped. The kernel stops a process
+    /// thread by thread: <c>kill</c> returns when the signal is queued, and on a loaded machine the child's other threads
+    /// may go on for milliseconds (long enough to take a request, fsync and answer). A test that asserts what happens
+    /// "while it is paused" must start only after this returns. <see cref="Resume"/> continues it.
+    /// </summary>
+    public async Task PauseAsync(TimeSpan timeout)
+    {
+        Signal(SigStop);
+        var started = Stopwatch.GetTimestamp();
+        while (!AllThreadsStopped(_process.Id))
+        {
+            if (Stopwatch.GetElapsedTime(started) > timeout)
+            {
+                throw new TimeoutException($"tradestore (pid {_process.Id}) did not stop within {timeout} of SIGSTOP.");
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>Continues a child paused by <see cref="PauseAsync"/> (SIGCONT).</summary>
+    public void Resume() => Signal(SigCont);
+
+    /// <summary>Whether every thread of <paramref name="pid"/> is in state T (stopped), read from /proc.</summary>
+    private static bool AllThreadsStopped(int pid) =>
+        Directory.GetDirectories($"/proc/{pid}/task").All(task =>
+        {
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                return stat[(stat.LastIndexOf(')') + 2)..].StartsWith('T');
+            }
+            catch (IOException)
+            {
+                return true; // the thread ended
+            }
+        });
 
     /// <summary>Waits for the child to exit; returns its exit code. Kills it and throws on timeout.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
