@@ -42,6 +42,11 @@ public static class TradeStoreHost
     private static JournalLog OpenJournalLog(DuckDbDatabase database, StorageOptions storage, long appliedSeq)
     {
         var directory = JournalLog.DirectoryFor(database.Path);
+        if (File.Exists(directory))
+        {
+            throw DatabaseOpenException.NotADirectory(database.Path, "open the journal log in", directory);
+        }
+
         try
         {
             return JournalLog.Open(directory, new JournalLogOptions { Durability = storage.Durability, SegmentBytes = storage.JournalSegmentBytes }, appliedSeq);

@@ -56,6 +56,16 @@ public sealed class DatabaseOpenException : Exception
     }
 
     /// <summary>
+    /// <paramref name="directory"/>, where the database at <paramref name="path"/> keeps a folder (DIR/journal), is a
+    /// file. Checked before the folder is opened, by <c>serve</c> and <c>verify</c> alike, so neither depends on how the
+    /// runtime words the refusal.
+    /// </summary>
+    public static DatabaseOpenException NotADirectory(string path, string action, string directory) =>
+        new(path, $"cannot {action} {directory}: it is a file, not a directory",
+            $"{directory} is a file where TradeStore needs a directory: move it away and start again.",
+            new IOException($"{directory} is a file, not a directory"));
+
+    /// <summary>
     /// What to do about a damaged WAL: move it aside (kept) and start again. By design this comes before any recover: the
     /// journal log (<c>journal/</c>) holds every acknowledged event DuckDB has not checkpointed, because a log segment is
     /// deleted only after a DuckDB checkpoint holds all its records (write-path.md, "DuckDB behind the log"). Without the
@@ -94,12 +104,6 @@ public sealed class DatabaseOpenException : Exception
         if (Contains(message, "Permission denied") || Contains(message, "Access to the path"))
         {
             return "TradeStore may not write there: give its user write permission on the directory and files, or point --data (Storage:DataDirectory) elsewhere, and start again.";
-        }
-
-        if (Contains(message, "already exists") && File.Exists(file))
-        {
-            // A file where a folder must be created (DIR/journal): .NET words it as the folder "already exists".
-            return $"{file} is a file where TradeStore needs a directory: move it away and start again.";
         }
 
         if (Contains(message, "Not a directory") || FileInPath(file) is not null)

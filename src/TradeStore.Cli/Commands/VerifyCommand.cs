@@ -139,8 +139,8 @@ public static class VerifyCommand
         var directory = JournalLog.DirectoryFor(database.Path);
         if (File.Exists(directory))
         {
-            // serve stops here with exit 4 (it cannot create the folder); so does verify, with serve's words.
-            throw DatabaseOpenException.FileSystem(database.Path, "open the journal log in", directory, new IOException($"The file '{directory}' already exists."));
+            // serve stops here with exit 4; so does verify, with serve's words.
+            throw DatabaseOpenException.NotADirectory(database.Path, "open the journal log in", directory);
         }
 
         try

@@ -12,6 +12,7 @@ using TradeStore.Cluster;
 using TradeStore.Core.Security;
 using TradeStore.Core.Threading;
 using TradeStore.Server.Api;
+using TradeStore.Server.Security;
 using TradeStore.Storage.CommitLog;
 
 namespace TradeStore.Server.Cluster;
@@ -34,9 +35,19 @@ public static class ReplicationEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/replication/stream", StreamAsync).RequireAuthorization(p => p.RequireRole(ApiRoles.Admin)).DisableRateLimiting();
-        app.MapPost("/v1/replication/acks", AcksAsync).RequireAuthorization(p => p.RequireRole(ApiRoles.Admin)).DisableRateLimiting();
+        app.MapPost("/v1/replication/stream", StreamAsync).RequireAuthorization(p => p.RequireRole(ApiRoles.Admin)).AddEndpointFilter(EveryAccount).DisableRateLimiting();
+        app.MapPost("/v1/replication/acks", AcksAsync).RequireAuthorization(p => p.RequireRole(ApiRoles.Admin)).AddEndpointFilter(EveryAccount).DisableRateLimiting();
     }
+
+    /// <summary>
+    /// Refuses a key scoped to accounts (403), admin or not: the stream carries every account's trades, and an
+    /// acknowledgement speaks for a follower's copy of all of them (a forged one could stand in for a synchronous replica).
+    /// </summary>
+    private static ValueTask<object?> EveryAccount(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next) =>
+        AccountAccess.Scope(invocation.HttpContext).IsAll
+            ? next(invocation)
+            : ValueTask.FromResult<object?>(ApiResults.Problem(invocation.HttpContext, Problems.Forbidden(
+                "A key scoped to accounts cannot replicate: the journal stream holds every account's trades. Followers use an admin key without Accounts.")));
 
     /// <summary>
     /// A follower's acknowledgements for one stream: <see cref="AckFrames"/> on a request body that stays open until the
