@@ -50,6 +50,7 @@ public sealed class BadInputTests : ApiTestBase
         { "unknown trade delete", "DELETE /v1/trades/NOPE", "application/json", null, 404, "not-found", "tradeId" },
         { "unknown trade get", "GET /v1/trades/NOPE", "application/json", null, 404, "not-found", "tradeId" },
         { "unknown trade history", "GET /v1/trades/NOPE/history", "application/json", null, 404, "not-found", "tradeId" },
+        { "delete with expectedVersion in a body", "DELETE /v1/trades/EXIST-1", "application/json", """{"expectedVersion":1}""", 400, "validation", "body" },
         { "bad delete version", "DELETE /v1/trades/EXIST-1?expectedVersion=x", "application/json", null, 400, "validation", "expectedVersion" },
         { "page size over limit", "GET /v1/trades?limit=51", "application/json", null, 400, "validation", "limit" },
         { "page size zero", "GET /v1/trades?limit=0", "application/json", null, 400, "validation", "limit" },

@@ -189,4 +189,19 @@ public sealed class TradeApiTests : ApiTestBase
         Assert.Equal("Idempotency-Key", answer.Field);
         Assert.Equal(HttpStatusCode.NotFound, (await Api.GetAsync("/v1/trades/T-9")).Status);
     }
+
+    [Fact]
+    public async Task Create_IdempotencyKeyOf128Characters_AcceptedAndReplayed()
+    {
+        // The limit is the caller's key: the namespace and fingerprint the writer stores it with do not count.
+        var key = new string('k', 128);
+
+        var first = await Api.PostAsync("/v1/trades", ApiClient.CreateBody("T-10"), idempotencyKey: key);
+        var retry = await Api.PostAsync("/v1/trades", ApiClient.CreateBody("T-10"), idempotencyKey: key);
+
+        Assert.Equal(HttpStatusCode.Created, first.Status);
+        Assert.Equal(HttpStatusCode.Created, retry.Status);
+        Assert.Equal("true", retry.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(1, await Api.HistoryCountAsync("T-10"));
+    }
 }

@@ -69,8 +69,12 @@ public static class TradeValidation
         return null;
     }
 
+    /// <summary>
+    /// Checks the key as its caller sent it: the engine sees the stored form <c>{namespace}:{fingerprint}:{key}</c>
+    /// (<see cref="IdempotencyKeys.Scope"/>), whose prefix must not count against the caller's 128 characters.
+    /// </summary>
     private static CommandError? IdempotencyKey(string? key) =>
-        key is not null && (key.Length is 0 or > MaxIdempotencyKeyLength || key.Any(char.IsControl))
+        key is not null && IdempotencyKeys.ClientKey(key) is var sent && (sent.Length is 0 or > MaxIdempotencyKeyLength || sent.Any(char.IsControl))
             ? CommandError.Invalid("idempotencyKey", $"The idempotency key must be 1 to {MaxIdempotencyKeyLength} printable characters.")
             : null;
 

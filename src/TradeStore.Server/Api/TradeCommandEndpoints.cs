@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -42,6 +43,12 @@ public static class TradeCommandEndpoints
         var query = context.Request.Query;
         long? expectedVersion = null;
         var problem = QueryParameters.Check(query, "expectedVersion");
+        if (problem is null && context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true })
+        {
+            // By design refused, not ignored: {"expectedVersion": N} in a body would otherwise delete unconditionally.
+            problem = Problems.Validation("body", "DELETE takes no body: send expectedVersion in the query string (?expectedVersion=N).");
+        }
+
         if (problem is null && query.TryGetValue("expectedVersion", out var raw))
         {
             if (long.TryParse(raw, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version))

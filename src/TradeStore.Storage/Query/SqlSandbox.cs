@@ -158,7 +158,7 @@ public sealed class SqlSandbox
     private string Check(DuckDBConnection connection, string sql)
     {
         var json = Scalar(connection, "SELECT json_serialize_sql(CAST($1 AS VARCHAR))", sql);
-        using var document = JsonDocument.Parse(json);
+        using var document = ParseTree(json);
         var root = document.RootElement;
         if (root.GetProperty("error").GetBoolean())
         {
@@ -178,6 +178,22 @@ public sealed class SqlSandbox
         }
 
         return Scalar(connection, "SELECT json_deserialize_sql(CAST($1 AS JSON))", json);
+    }
+
+    /// <summary>
+    /// The parse tree as JSON. DuckDB writes a literal beyond DOUBLE's range (<c>1e400</c>) as <c>Infinity</c>, which is
+    /// not JSON: such a statement cannot be checked, so it is refused.
+    /// </summary>
+    private static JsonDocument ParseTree(string json)
+    {
+        try
+        {
+            return JsonDocument.Parse(json);
+        }
+        catch (JsonException)
+        {
+            throw new QueryRefusedException("The statement holds a literal that cannot be checked, such as a number beyond the DOUBLE range (1e400); write it within range or as a string.");
+        }
     }
 
     private static List<QueryColumn> Describe(DuckDBCommand command, string sql)

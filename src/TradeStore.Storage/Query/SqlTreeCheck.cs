@@ -47,6 +47,11 @@ internal sealed class SqlTreeCheck(QueryFunctionPolicy policy, IReadOnlySet<stri
             return "DESCRIBE, SUMMARIZE and SHOW are not accepted; select from the tables (trade_events, current_trade_state, …) instead.";
         }
 
+        if (node.TryGetProperty("class", out var kind) && kind.ValueKind == JsonValueKind.String && kind.ValueEquals("PARAMETER"))
+        {
+            return "Parameters ($1, ?) are not accepted: the query takes no values besides its text; write them into the SQL.";
+        }
+
         if (type == "BASE_TABLE" && TableRefusal(node, ctes) is { } tableRefusal)
         {
             return tableRefusal;

@@ -31,6 +31,9 @@ public sealed class QueryEndpointTests(SecuredHost host) : IClassFixture<Secured
         "CALL enable_profiling()",
         "EXPORT DATABASE '/tmp/tradestore-export'",
         "CHECKPOINT",
+        "SELECT $1",
+        "SELECT ?",
+        "SELECT 1e400",
     ];
 
     [Theory]
