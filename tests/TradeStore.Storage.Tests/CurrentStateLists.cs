@@ -41,12 +41,14 @@ internal static class CurrentStateLists
 
         if (filter.From is { } from)
         {
-            Add("executed_at >= $from", "from", Timestamps.Normalize(from).UtcDateTime);
+            // DuckDB's TIMESTAMP parameter holds microseconds: a finer bound is rounded up first, which keeps
+            // "at or after from" and "before to" exact for stored (whole-microsecond) times.
+            Add("executed_at >= $from", "from", Timestamps.Ceiling(from).UtcDateTime);
         }
 
         if (filter.To is { } to)
         {
-            Add("executed_at < $to", "to", Timestamps.Normalize(to).UtcDateTime);
+            Add("executed_at < $to", "to", Timestamps.Ceiling(to).UtcDateTime);
         }
 
         if (after is var (time, id))

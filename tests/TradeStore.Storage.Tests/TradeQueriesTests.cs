@@ -77,12 +77,25 @@ public sealed class TradeQueriesTests
         await harness.Submit(new FillTrade("A3", 10, 1));
         await harness.Submit(new DeleteTrade("A1"));
 
-        static string Ids(TradePage page) => string.Join(",", page.Trades.Select(t => t.TradeId));
         Assert.Equal("A2,A3", Ids(harness.Queries.ListTrades(new TradeFilter(Account: "ACC-A"))));
         Assert.Equal("B1,A3", Ids(harness.Queries.ListTrades(new TradeFilter(Symbol: "AAPL"))));
         Assert.Equal("A3", Ids(harness.Queries.ListTrades(new TradeFilter(Status: TradeStatus.Filled))));
         Assert.Equal("A2,B1", Ids(harness.Queries.ListTrades(new TradeFilter(From: T0.AddMinutes(1), To: T0.AddMinutes(3)))));
         Assert.Null(harness.Queries.ListTrades(new TradeFilter()).NextCursor);
+    }
+
+    [Fact]
+    public async Task ListTrades_BoundsFinerThanAMicrosecond_FromStaysInclusiveAndToExclusiveForStoredTimes()
+    {
+        await using var harness = EngineHarness.Start();
+        // Stored to the microsecond: 100 ns past T0 is cut to T0.
+        await harness.Submit(new CreateTrade("U1", "ACC", "SYM", Side.Buy, 1, 1, ExecutedAt: T0.AddTicks(1)));
+        var justAfter = T0.AddTicks(9); // 900 ns after the stored time
+
+        Assert.Equal(T0, harness.Queries.GetTrade("U1")!.ExecutedAt);
+        Assert.Equal("U1", Ids(harness.Queries.ListTrades(new TradeFilter(To: justAfter))));
+        Assert.Equal("", Ids(harness.Queries.ListTrades(new TradeFilter(From: justAfter))));
+        Assert.Equal("U1", Ids(harness.Queries.ListTrades(new TradeFilter(From: T0, To: T0.AddTicks(1)))));
     }
 
     [Theory]
@@ -107,4 +120,6 @@ public sealed class TradeQueriesTests
         Assert.Equal([TradeEventType.Create, TradeEventType.Delete], harness.Queries.GetHistory("T1").Select(e => e.Type));
         Assert.Empty(harness.Queries.GetHistory("UNKNOWN"));
     }
+
+    private static string Ids(TradePage page) => string.Join(",", page.Trades.Select(t => t.TradeId));
 }

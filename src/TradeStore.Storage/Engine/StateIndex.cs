@@ -70,8 +70,9 @@ public sealed class StateIndex
             return result;
         }
 
-        // Start at the later of `from` (inclusive) and the cursor (exclusive); stop before `to`.
-        var startTicks = from is { } f ? Timestamps.Normalize(f).UtcTicks : long.MinValue;
+        // Start at the later of `from` (inclusive) and the cursor (exclusive); stop before `to`. Both bounds round up to
+        // whole microseconds, the precision of stored times, so a finer bound neither drops nor adds a trade.
+        var startTicks = from is { } f ? Timestamps.Ceiling(f).UtcTicks : long.MinValue;
         var startId = string.Empty;
         var inclusive = true;
         if (after is var (afterTime, afterId) && afterTime.UtcTicks >= startTicks)
@@ -79,7 +80,7 @@ public sealed class StateIndex
             (startTicks, startId, inclusive) = (afterTime.UtcTicks, afterId, false);
         }
 
-        var endTicks = to is { } t ? Timestamps.Normalize(t).UtcTicks : long.MaxValue;
+        var endTicks = to is { } t ? Timestamps.Ceiling(t).UtcTicks : long.MaxValue;
         scope.Walk(startTicks, startId, inclusive, endTicks, status, take, result);
         return result;
     }
