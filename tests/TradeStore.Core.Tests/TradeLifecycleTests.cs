@@ -62,6 +62,18 @@ public sealed class TradeLifecycleTests
     }
 
     [Fact]
+    public void TryDecide_CreateWithADeletedTradesId_AlreadyExistsSayingItWasDeleted()
+    {
+        var deleted = InStatus(TradeStatus.Deleted);
+
+        Assert.False(TradeLifecycle.TryDecide(new CreateTrade("T1", "ACC", "SYM", Side.Buy, 10, 5), deleted, 9, Now, out _, out var error));
+
+        Assert.Equal(CommandErrorKind.AlreadyExists, error!.Kind);
+        Assert.Contains("was deleted", error.Message);
+        Assert.Equal("tradeId", error.Field);
+    }
+
+    [Fact]
     public void TryDecide_Unknown_NotFoundForEverythingButCreate()
     {
         Assert.True(TradeLifecycle.TryDecide(new CreateTrade("T1", "ACC", "SYM", Side.Sell, 10, 5), null, 1, Now, out var created, out _));

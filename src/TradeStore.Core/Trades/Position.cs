@@ -4,7 +4,9 @@ namespace TradeStore.Core.Trades;
 /// Net position of one account in one symbol, derived from the fills of its live (not deleted) trades.
 /// By design the average price is the volume-weighted average fill price of the side the position is on
 /// (long: buys; short: sells). Unlike running average cost it is a plain sum, so deleting a trade
-/// subtracts exactly what it added, and any order of replay gives the same figure.
+/// subtracts exactly what it added, and any order of replay gives the same figure, as long as the sums fit in a
+/// decimal's 28–29 significant digits (docs/api.md: beyond that, decimal addition rounds and the last digits
+/// depend on the order of events).
 /// </summary>
 public sealed record Position(string Account, string Symbol, decimal BoughtQuantity, decimal BoughtNotional, decimal SoldQuantity, decimal SoldNotional)
 {

@@ -42,7 +42,9 @@ public static class TradeLifecycle
         {
             return current is null
                 ? null
-                : new CommandError(CommandErrorKind.AlreadyExists, $"Trade {command.TradeId} already exists (version {current.Version}).", "tradeId", current.Version);
+                : new CommandError(CommandErrorKind.AlreadyExists, current.Status == TradeStatus.Deleted
+                    ? $"Trade {command.TradeId} was deleted (version {current.Version}); its history keeps the id, so a new trade needs another id."
+                    : $"Trade {command.TradeId} already exists (version {current.Version}).", "tradeId", current.Version);
         }
 
         if (current is null || current.Status == TradeStatus.Deleted)

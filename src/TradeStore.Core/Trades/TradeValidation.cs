@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 
 namespace TradeStore.Core.Trades;
 
@@ -74,7 +75,7 @@ public static class TradeValidation
     /// (<see cref="IdempotencyKeys.Scope"/>), whose prefix must not count against the caller's 128 characters.
     /// </summary>
     private static CommandError? IdempotencyKey(string? key) =>
-        key is not null && IdempotencyKeys.ClientKey(key) is var sent && (sent.Length is 0 or > MaxIdempotencyKeyLength || sent.Any(char.IsControl))
+        key is not null && IdempotencyKeys.ClientKey(key) is var sent && (sent.Length is 0 or > MaxIdempotencyKeyLength || !IsPrintable(sent))
             ? CommandError.Invalid("idempotencyKey", $"The idempotency key must be 1 to {MaxIdempotencyKeyLength} printable characters.")
             : null;
 
@@ -91,9 +92,27 @@ public static class TradeValidation
     }
 
     private static CommandError? Text(string field, string? value) =>
-        value is not null && (value.Length is 0 or > MaxTextLength || value.Any(char.IsControl))
+        value is not null && (value.Length is 0 or > MaxTextLength || !IsPrintable(value))
             ? CommandError.Invalid(field, $"{field}, when given, must be 1 to {MaxTextLength} printable characters.")
             : null;
+
+    /// <summary>
+    /// No control characters and none that print as nothing or move text around: format characters (zero-width
+    /// space U+200B, right-to-left override U+202E, byte order mark), line and paragraph separators (U+2028, U+2029).
+    /// By design refused: a venue or trader that looks like another on screen, or reorders a report line, is a spoof.
+    /// </summary>
+    private static bool IsPrintable(string value)
+    {
+        foreach (var ch in value)
+        {
+            if (char.IsControl(ch) || CharUnicodeInfo.GetUnicodeCategory(ch) is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private static CommandError? EnumValue(string field, Side side) =>
         Enum.IsDefined(side) ? null : CommandError.Invalid(field, $"{field} must be \"buy\" or \"sell\".");

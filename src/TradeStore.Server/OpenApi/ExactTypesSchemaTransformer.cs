@@ -9,7 +9,11 @@ namespace TradeStore.Server.OpenApi;
 /// </summary>
 internal sealed class ExactTypesSchemaTransformer : IOpenApiSchemaTransformer
 {
-    public const string DecimalPattern = @"^-?\d{1,10}(\.\d{1,8})?$";
+    /// <summary>
+    /// The syntax of the string form: JSON's number grammar, which <see cref="Api.ExactDecimal"/> reads (<c>"1.5e3"</c> and
+    /// <c>"1.000000000"</c> included). The limits are on the value, not the text, so they are in the description.
+    /// </summary>
+    public const string DecimalPattern = @"^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$";
 
     public Task TransformAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
     {
@@ -21,7 +25,9 @@ internal sealed class ExactTypesSchemaTransformer : IOpenApiSchemaTransformer
             schema.Type = JsonSchemaType.Number | JsonSchemaType.String | (nullable ? JsonSchemaType.Null : 0);
             schema.Format = null;
             schema.Pattern = DecimalPattern;
-            schema.Description ??= "Exact decimal: a JSON number or a decimal string (\"100.25\"); at most 8 decimals and 10 integer digits. Answers are JSON numbers with exact digits.";
+            schema.MaxLength = 64;
+            schema.Description ??= "Exact decimal: a JSON number or a string in JSON number syntax (\"100.25\", \"1.5e3\"); its value has at most 8 decimals and 10 integer digits " +
+                "(trailing zeros and exponents are fine when the value fits; nothing is rounded). Answers are JSON numbers with exact digits.";
         }
         else if (underlying == typeof(long))
         {

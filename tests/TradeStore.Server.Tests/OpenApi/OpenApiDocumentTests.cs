@@ -81,6 +81,29 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OpenApiDocument_DecimalPattern_MatchesEveryStringTheServerAcceptsAndNotTheOnesItRefusesForSyntax()
+    {
+        var document = await DocumentAsync();
+        var quantity = document.GetProperty("components").GetProperty("schemas").GetProperty("CreateTradeRequest").GetProperty("properties").GetProperty("quantity");
+        var pattern = new System.Text.RegularExpressions.Regex(quantity.GetProperty("pattern").GetString()!);
+
+        // Accepted by the server (value within DECIMAL(18,8)), so a client validating with the document must accept them.
+        foreach (var (text, n) in new[] { ("100.25", 0), ("1e2", 1), ("1000e-3", 2), ("1.000000000", 3), ("0.00000001", 4) })
+        {
+            Assert.True(pattern.IsMatch(text), text);
+            using var created = await _http.PostAsync("/v1/trades", new StringContent(
+                $$"""{"tradeId":"DP-{{n}}","account":"A","symbol":"S","side":"buy","quantity":"{{text}}","price":1}""", System.Text.Encoding.UTF8, "application/json"),
+                TestContext.Current.CancellationToken);
+            Assert.True(created.StatusCode == System.Net.HttpStatusCode.Created, $"{text}: {(int)created.StatusCode}");
+        }
+
+        foreach (var text in new[] { "01", "1.", ".5", "+1", "1e", "abc", "1,5" })
+        {
+            Assert.False(pattern.IsMatch(text), text);
+        }
+    }
+
+    [Fact]
     public async Task OpenApiDocument_Commands_ListIdempotencyKeyReusedAndReadsListMinSeq()
     {
         var paths = (await DocumentAsync()).GetProperty("paths");
