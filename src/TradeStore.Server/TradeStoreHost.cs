@@ -38,6 +38,12 @@ public static class TradeStoreHost
 {
     private const string ReadyTag = "ready";
 
+    /// <summary>The version <c>tradestore --version</c> prints (the informational version, with the commit), for the start-up line.</summary>
+    private static string ProductVersion =>
+        (System.Reflection.Assembly.GetEntryAssembly() ?? typeof(TradeStoreHost).Assembly)
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown";
+
     /// <summary>Opens the journal log; a file system that refuses it (a file where its folder goes, permissions, a full disk) is exit 4 naming the path, not a crash.</summary>
     private static JournalLog OpenJournalLog(DuckDbDatabase database, StorageOptions storage, long appliedSeq)
     {
@@ -145,7 +151,7 @@ public static class TradeStoreHost
             }
 
             MetricsEndpoint.Map(app, settings);
-            app.Lifetime.ApplicationStarted.Register(() => Log.Started(app.Logger,
+            app.Lifetime.ApplicationStarted.Register(() => Log.Started(app.Logger, ProductVersion,
                 BoundAddresses.Of(app) is { Count: > 0 } bound ? string.Join(";", bound) : settings.Server.Urls, database.Path, database.EngineVersion,
                 settings.Redis.Enabled ? "enabled" : "disabled", settings.ClickHouse.Enabled ? "enabled" : "disabled"));
             app.Lifetime.ApplicationStopped.Register(() => Log.Stopped(app.Logger, database.Path));

@@ -28,6 +28,9 @@ public sealed class ServeProcessTests : IDisposable
 
         Assert.True(exitCode == 0, $"exit code {exitCode}:\n{child.Output}");
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(10), $"took {stopwatch.Elapsed}");
+        // The start-up line (event 1000) names the version `tradestore --version` prints, for upgrades (operations.md).
+        var (_, version) = await TradeStoreProcess.RunAsync(["--version"], _work.Path);
+        Assert.Contains($"TradeStore {version.Trim()} serving {url}", child.Output);
         // Closed means the lock is gone: this process can open the same file.
         using var reopened = DuckDbDatabase.Open(_work.DatabasePath);
         Assert.Equal(_work.DatabasePath, reopened.Path);
