@@ -28,6 +28,31 @@ public sealed partial class DuckDbDatabase : IDisposable
     public string EngineVersion => _root.ServerVersion;
 
     /// <summary>
+    /// Opens the existing database at <paramref name="path"/> read-only, for a check that must change nothing
+    /// (<c>verify</c>): DuckDB reads a crash's WAL into memory without folding it into the file, no WAL copy is kept and
+    /// no directory is created. Takes DuckDB's shared lock, so a running server still makes it fail with
+    /// <see cref="DatabaseLockedException"/>.
+    /// </summary>
+    /// <exception cref="DatabaseLockedException">Another process holds the file.</exception>
+    /// <exception cref="DatabaseOpenException">DuckDB refused to open or replay the file.</exception>
+    public static DuckDbDatabase OpenReadOnly(string path)
+    {
+        var fullPath = System.IO.Path.GetFullPath(path);
+        var connection = new DuckDBConnection($"Data Source={fullPath};ACCESS_MODE=READ_ONLY");
+        try
+        {
+            connection.Open();
+        }
+        catch (DuckDBException ex)
+        {
+            connection.Dispose();
+            throw Translate(fullPath, ex);
+        }
+
+        return new DuckDbDatabase(fullPath, connection);
+    }
+
+    /// <summary>
     /// Opens (creating if absent) the database at <paramref name="path"/>, creating its directory.
     /// Never moves or deletes a database or WAL file, whatever fails.
     /// </summary>

@@ -101,6 +101,22 @@ public sealed class JournalLogRecoveryTests : IDisposable
     }
 
     [Fact]
+    public async Task Verify_AfterKill9WithDuckDbWal_ChangesNoFileAndServeThenFindsEverything()
+    {
+        var ledger = await WriteAndKillAsync([], atLeast: 300);
+        Assert.True(File.Exists(Wal), "a kill -9 leaves DuckDB's WAL");
+        var before = Snapshot();
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["verify", "--data", _work.Path], _work.Path);
+
+        // Read-only: the WAL is read, not folded into the file; no wal-backups/ copy is made.
+        Assert.True(exitCode == 0, $"exit code {exitCode}:\n{output}");
+        Assert.Equal(before, Snapshot());
+        await using var serve = await StartAsync([]);
+        await AcknowledgedWrites.AssertDurableAsync(Http, ledger, "after verify of the killed directory");
+    }
+
+    [Fact]
     public async Task Verify_LogRecordCorruptedInTheMiddle_ExitsOneNamingFileAndOffsetAsServeDoesAndChangesNothing()
     {
         await WriteAndKillAsync([], atLeast: 300, signal: SigTerm);

@@ -25,8 +25,11 @@ internal static class ClickHouseCommandSupport
 
     public static ClickHouseClient Client(TradeStoreSettings settings) => ClickHouseClient.Create(settings.ClickHouse);
 
-    /// <summary>Opens the database only if its file exists: an operator tool must not create an empty one by mistake.</summary>
-    public static DuckDbDatabase? OpenExisting(TradeStoreSettings settings, TextWriter error)
+    /// <summary>
+    /// Opens the database read-only, and only if its file exists: an operator check must neither create an empty one
+    /// by mistake nor change the one it checks.
+    /// </summary>
+    public static DuckDbDatabase? OpenExistingReadOnly(TradeStoreSettings settings, TextWriter error)
     {
         var path = settings.Storage.DatabasePath;
         if (!File.Exists(path))
@@ -35,7 +38,7 @@ internal static class ClickHouseCommandSupport
             return null;
         }
 
-        return DuckDbDatabase.Open(path, settings.Storage.CheckpointThreshold);
+        return DuckDbDatabase.OpenReadOnly(path);
     }
 
     /// <summary>Whether <paramref name="exception"/> is ClickHouse being unreachable or refusing: reported, not a crash.</summary>

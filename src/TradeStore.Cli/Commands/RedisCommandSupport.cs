@@ -16,15 +16,25 @@ internal static class RedisCommandSupport
         ? settings.Redis
         : throw new ConfigurationException("Redis:Connection is not set; this command needs Redis (set Redis:Connection or TRADESTORE__REDIS__CONNECTION).");
 
-    /// <summary>Opens the existing database; a missing file is a usage error, not an empty journal.</summary>
+    /// <summary>
+    /// Opens the existing database; a missing file is a usage error, not an empty journal. <paramref name="readOnly"/>
+    /// (<c>verify</c>) changes nothing: no migration (an older schema is refused) and a crash's WAL is not folded in.
+    /// </summary>
     /// <exception cref="ConfigurationException">No database at the configured path.</exception>
-    public static DuckDbDatabase OpenExistingDatabase(TradeStoreSettings settings)
+    public static DuckDbDatabase OpenExistingDatabase(TradeStoreSettings settings, bool readOnly = false)
     {
         var path = settings.Storage.DatabasePath;
         if (!File.Exists(path))
         {
             throw new ConfigurationException($"Storage:DataDirectory: there is no database at {path} (check --data). " +
                 "To rebuild a lost database from Redis's whole stream, run `tradestore recover --from redis --set-aside` with this --data.");
+        }
+
+        if (readOnly)
+        {
+            var existing = DuckDbDatabase.OpenReadOnly(path);
+            DuckDbSchema.RequireLatest(existing);
+            return existing;
         }
 
         var database = DuckDbDatabase.Open(path, settings.Storage.CheckpointThreshold);
@@ -61,16 +71,18 @@ internal static class RedisCommandSupport
     /// The frame of an offline Redis command: binds the settings, requires Redis, opens the existing database,
     /// connects, runs <paramref name="action"/> (options, database, Redis, output, error; returns the exit code),
     /// and turns Redis being unreachable into one line and <see cref="ExitCodes.Failure"/>. With
-    /// <paramref name="createDatabase"/> the database is created when absent (<c>recover --set-aside</c> has just moved it away).
+    /// <paramref name="createDatabase"/> the database is created when absent (<c>recover --set-aside</c> has just moved it away);
+    /// with <paramref name="readOnly"/> it is opened read-only (<see cref="OpenExistingDatabase"/>).
     /// </summary>
     public static async Task<int> RunAsync(ParseResult parseResult,
-        Func<RedisOptions, DuckDbDatabase, IDatabase, TextWriter, TextWriter, Task<int>> action, CancellationToken cancellationToken, bool createDatabase = false)
+        Func<RedisOptions, DuckDbDatabase, IDatabase, TextWriter, TextWriter, Task<int>> action, CancellationToken cancellationToken, bool createDatabase = false,
+        bool readOnly = false)
     {
         var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
         var options = RequireRedis(settings);
-        using var database = createDatabase ? OpenOrCreateDatabase(settings) : OpenExistingDatabase(settings);
+        using var database = createDatabase ? OpenOrCreateDatabase(settings) : OpenExistingDatabase(settings, readOnly);
         try
         {
             var (connection, redis) = await ConnectAsync(options, cancellationToken);

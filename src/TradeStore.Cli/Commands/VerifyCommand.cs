@@ -3,7 +3,6 @@ using TradeStore.ClickHouse.Verification;
 using TradeStore.Redis;
 using TradeStore.Redis.Projection;
 using TradeStore.Server.Configuration;
-using TradeStore.Core.Options;
 using TradeStore.Storage;
 using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Engine;
@@ -99,7 +98,8 @@ public static class VerifyCommand
             throw new ConfigurationException("--sample-above must be 1 or more.");
         }
 
-        using var database = DuckDbDatabase.Open(path);
+        // Read-only: a check changes nothing, not even by folding a crash's WAL into the file as a read-write open does.
+        using var database = DuckDbDatabase.OpenReadOnly(path);
         try
         {
             DuckDbSchema.RequireLatest(database);
@@ -111,20 +111,38 @@ public static class VerifyCommand
 
         var output = parseResult.InvocationConfiguration.Output;
         int exitCode;
-        long duckDbSeq;
+        Lazy<JournalLogCheck> logCheck;
         try
         {
-            var report = new IntegrityChecker(database) { FullCompareLimit = sampleAbove }.Check();
+            var duckDbSeq = new JournalReader(database).LastSeq();
+            // Read once: its end tells the DuckDB check where the journal ends (after a crash the log, and the sinks fed
+            // from it, are ahead of DuckDB); what it finds is reported below, in the journal log's own lines.
+            logCheck = new Lazy<JournalLogCheck>(() => JournalLog.Check(JournalLog.DirectoryFor(database.Path), settings.Storage.Durability, duckDbSeq));
+            var report = new IntegrityChecker(database) { FullCompareLimit = sampleAbove, JournalLogEnd = LastSeqOrNull(logCheck) }.Check();
             output.WriteLine($"duckdb: {report.Describe()}");
             exitCode = report.IsHealthy ? ExitCodes.Success : ExitCodes.Failure;
-            duckDbSeq = new JournalReader(database).LastSeq();
         }
         catch (DuckDB.NET.Data.DuckDBException ex)
         {
             throw DatabaseOpenException.ReadFailed(path, ex);
         }
 
-        return Math.Max(exitCode, VerifyJournalLog(output, database, settings.Storage.Durability, duckDbSeq));
+        return Math.Max(exitCode, VerifyJournalLog(output, database, logCheck));
+    }
+
+    /// <summary>The log's last seq, or <see langword="null"/> when it cannot be read (<see cref="VerifyJournalLog"/> reports why).</summary>
+    private static long? LastSeqOrNull(Lazy<JournalLogCheck> check)
+    {
+        try
+        {
+            return check.Value.LastSeq;
+        }
+#pragma warning disable CA1031 // reported by VerifyJournalLog, which reads the same Lazy and so meets the same exception
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return null;
+        }
     }
 
     /// <summary>
@@ -133,7 +151,7 @@ public static class VerifyCommand
     /// the start's own decision). What the start would do (replay, copy from DuckDB, cut a torn tail) is reported, not
     /// done; what would stop it (exit 5) is a problem: exit code 1, the file and byte offset named as <c>serve</c> names them.
     /// </summary>
-    private static int VerifyJournalLog(TextWriter output, DuckDbDatabase database, DurabilityMode durability, long duckDbSeq)
+    private static int VerifyJournalLog(TextWriter output, DuckDbDatabase database, Lazy<JournalLogCheck> logCheck)
     {
         const string Target = "journal log";
         var directory = JournalLog.DirectoryFor(database.Path);
@@ -145,7 +163,7 @@ public static class VerifyCommand
 
         try
         {
-            var check = JournalLog.Check(directory, durability, duckDbSeq);
+            var check = logCheck.Value;
             output.WriteLine(check switch
             {
                 { Exists: false } => $"{Target}: there is no {directory}",
@@ -243,7 +261,7 @@ public static class VerifyCommand
                 $"({report.TradesChecked} trades, {report.PositionsChecked} positions, {report.StreamEntries} stream entries; " +
                 $"Redis checkpoint {report.RedisCheckpoint}, journal at seq {report.JournalLastSeq})");
             return report.IsClean ? ExitCodes.Success : ExitCodes.Failure;
-        }, cancellationToken);
+        }, cancellationToken, readOnly: true);
 
     private static async Task<int> VerifyClickHouseAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
@@ -254,7 +272,7 @@ public static class VerifyCommand
             return ExitCodes.BadInput;
         }
 
-        using var database = ClickHouseCommandSupport.OpenExisting(settings, error);
+        using var database = ClickHouseCommandSupport.OpenExistingReadOnly(settings, error);
         if (database is null)
         {
             return ExitCodes.BadInput;
