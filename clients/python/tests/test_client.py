@@ -269,3 +269,29 @@ def test_query_without_pandas_nested_values_and_wide_decimals_keep_their_shape_a
 
     assert rows == [{"l": [1, 2], "st": {"a": 1, "b": "x"}, "wide": Decimal("12345678901234567890.123456789012345678"),
                      "small": Decimal("0.00000001")}]
+
+
+def test_query_rows_are_a_list_with_columns_types_and_no_truncation(client: tradestore.Client) -> None:
+    rows = client.query("SELECT 1::BIGINT AS one, 0.5::DECIMAL(18,8) AS half", as_frame=False)
+    empty = client.query("SELECT 1::BIGINT AS one, 'x' AS s WHERE false", as_frame=False)
+
+    assert isinstance(rows, list) and isinstance(rows, tradestore.Rows)
+    assert rows == [{"one": 1, "half": Decimal("0.5")}]
+    assert (rows.columns, rows.types, rows.truncated) == (["one", "half"], ["BIGINT", "DECIMAL(18,8)"], None)
+    assert (list(empty), empty.columns, empty.truncated) == ([], ["one", "s"], None)
+
+
+def test_query_rows_past_the_row_limit_say_truncated_by_rows(client: tradestore.Client) -> None:
+    # The test servers allow 1,000,000 rows (Security:Query:MaxRows).
+    rows = client.query("SELECT range AS n FROM range(1000001)", as_frame=False)
+
+    assert len(rows) == 1_000_000 and rows[-1] == {"n": 999_999}
+    assert rows.truncated == "rows"
+
+
+def test_query_rows_past_the_byte_limit_say_truncated_by_bytes(client: tradestore.Client) -> None:
+    # 20,000 rows of 1,000 characters pass the default Security:Query:MaxResultBytes (16 MiB).
+    rows = client.query(f"SELECT range AS n, '{'x' * 1000}' AS pad FROM range(20000)", as_frame=False)
+
+    assert 0 < len(rows) < 20_000
+    assert rows.truncated == "bytes"

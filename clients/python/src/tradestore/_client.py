@@ -170,7 +170,8 @@ class Client:
     def query(self, sql: str, *, as_frame: bool | None = None) -> Any:
         """Runs one read-only SELECT (an admin key, or readers where the service allows it).
 
-        Returns a ``pandas.DataFrame`` when pandas is importable (or ``as_frame=True``), else a list of dicts.
+        Returns a ``pandas.DataFrame`` when pandas is importable (or ``as_frame=True``), else a :class:`tradestore.Rows`:
+        a list of dicts with ``.columns``, ``.types`` and ``.truncated`` (``"rows"``, ``"bytes"`` or ``None``).
         Decimal columns hold ``Decimal`` objects (dtype ``object``), times are ``datetime64[ns, UTC]``, integers
         ``int64`` (``Int64`` with NULLs), floats ``float64``, booleans ``bool`` (``boolean`` with NULLs), dates
         ``datetime.date`` objects. The answer is read as an Arrow stream, decoded as it arrives by the package's own
