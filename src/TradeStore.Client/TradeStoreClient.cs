@@ -130,6 +130,7 @@ public sealed class TradeStoreClient
         var root = document.RootElement;
         var columns = root.GetProperty("columns").EnumerateArray()
             .Select(c => new QueryColumn(c.GetProperty("name").GetString()!, c.GetProperty("type").GetString()!)).ToList();
+        var types = columns.Select(c => QueryValueTypes.Of(c.Type)).ToArray();
         var rows = new List<object?[]>(root.GetProperty("rows").GetArrayLength());
         foreach (var row in root.GetProperty("rows").EnumerateArray())
         {
@@ -137,7 +138,7 @@ public sealed class TradeStoreClient
             var i = 0;
             foreach (var value in row.EnumerateArray())
             {
-                values[i] = TradeStoreJson.QueryValue(value, columns[i].Type);
+                values[i] = TradeStoreJson.QueryValue(value, types[i]);
                 i++;
             }
 

@@ -295,3 +295,37 @@ def test_query_rows_past_the_byte_limit_say_truncated_by_bytes(client: tradestor
 
     assert 0 < len(rows) < 20_000
     assert rows.truncated == "bytes"
+
+
+def test_query_without_pandas_lists_of_decimals_are_lists_of_decimals(client: tradestore.Client) -> None:
+    trade_id = new_id("LD")
+    client.create_trade(trade_id, "ACC-LD", "AAPL", "buy", Decimal("10"), Decimal("189.25"))
+    client.fill(trade_id, Decimal("4"), Decimal("189.5"))
+    in_duckdb(client, trade_id)
+
+    rows = client.query(f"SELECT [1.5::DECIMAL(18,8)] AS ld, list(price ORDER BY seq) AS prices, 2.5::DECIMAL(18,8) AS d "
+                        f"FROM trade_events WHERE trade_id = '{trade_id}'", as_frame=False)
+
+    assert rows.types == ["DECIMAL(18,8)[]", "DECIMAL(18,8)[]", "DECIMAL(18,8)"]
+    assert rows == [{"ld": [Decimal("1.5")], "prices": [Decimal("189.25"), Decimal("189.25")], "d": Decimal("2.5")}]
+    assert all(isinstance(v, Decimal) for v in rows[0]["prices"])
+
+
+def test_query_frame_lists_of_decimals_are_json_text_like_other_lists(client: tradestore.Client) -> None:
+    pytest.importorskip("pandas")
+
+    frame = client.query("SELECT [1.5::DECIMAL(18,8), 189.25::DECIMAL(18,8)] AS ld, [1, 2] AS l, 2.5::DECIMAL(18,8) AS d")
+
+    assert frame["ld"].tolist() == ["[1.50000000,189.25000000]"]
+    assert frame["l"].tolist() == ["[1,2]"]
+    assert frame["d"].tolist() == [Decimal("2.5")]
+
+
+@pytest.mark.parametrize(("type_name", "expected"), [
+    ("DECIMAL(18,8)", "decimal"), ("DECIMAL(38,16)", "decimal"), ("DECIMAL(18,8)[]", "text"), ("DECIMAL(18,8)[2]", "text"),
+    ("STRUCT(a DECIMAL(18,8))", "text"), ("TIMESTAMP WITH TIME ZONE", "time"), ("TIMESTAMP[]", "text"), ("DATE", "date"),
+])
+def test_column_kind_is_decided_by_the_whole_type_name(type_name: str, expected: str) -> None:
+    from tradestore import _query
+
+    assert _query.kind(type_name) == expected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -15,11 +16,15 @@ from ._models import parse_time
 _INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT"}
 _FLOATS = {"FLOAT", "DOUBLE"}
 _TIMES = {"TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
+# Exactly DECIMAL(p,s): "DECIMAL(18,8)[]" (a list of decimals) and "DECIMAL(18,8)[2]" (an array) are nested values.
+_DECIMAL = re.compile(r"DECIMAL\(\d+, ?\d+\)")
 
 
 def kind(type_name: str) -> str:
+    """How a column's values are typed, from its DuckDB type: ``decimal``, ``int``, ``float``, ``time``, ``bool``,
+    ``date`` or ``text`` (also every nested type). Names are matched whole, never by prefix."""
     upper = type_name.upper()
-    if upper.startswith("DECIMAL") or upper.startswith("NUMERIC"):
+    if _DECIMAL.fullmatch(upper):
         return "decimal"
     if upper in _INTEGERS:
         return "int"
