@@ -271,6 +271,30 @@ def test_query_without_pandas_nested_values_and_wide_decimals_keep_their_shape_a
                      "small": Decimal("0.00000001")}]
 
 
+def test_delete_without_expected_version_deletes_whatever_the_version(client: tradestore.Client) -> None:
+    trade_id = new_id("DU")
+    client.create_trade(trade_id, "ACC-DU", "AAPL", "buy", 10, 2)
+    client.fill(trade_id, 4, 2)
+
+    deleted = client.delete(trade_id)
+
+    assert (deleted.status, deleted.version) == ("deleted", 3)
+    with pytest.raises(tradestore.NotFound):
+        client.get_trade(trade_id)
+
+
+def test_delete_with_a_stale_expected_version_raises_version_conflict_and_keeps_the_trade(client: tradestore.Client) -> None:
+    trade_id = new_id("DS")
+    client.create_trade(trade_id, "ACC-DS", "AAPL", "buy", 10, 2)
+    client.fill(trade_id, 4, 2)
+
+    with pytest.raises(tradestore.VersionConflict) as conflict:
+        client.delete(trade_id, 1)
+
+    assert conflict.value.current_version == 2
+    assert client.get_trade(trade_id).status == "partially_filled"
+
+
 def test_query_rows_are_a_list_with_columns_types_and_no_truncation(client: tradestore.Client) -> None:
     rows = client.query("SELECT 1::BIGINT AS one, 0.5::DECIMAL(18,8) AS half", as_frame=False)
     empty = client.query("SELECT 1::BIGINT AS one, 'x' AS s WHERE false", as_frame=False)

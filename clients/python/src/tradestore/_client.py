@@ -105,10 +105,13 @@ class Client:
     def cancel(self, trade_id: str, *, expected_version: int | None = None, idempotency_key: str | None = None) -> Trade:
         return self._command("POST", f"/v1/trades/{_escape(trade_id)}/cancel", _body(expected_version=expected_version), idempotency_key)
 
-    def delete(self, trade_id: str, expected_version: int, *, idempotency_key: str | None = None) -> Trade:
-        """Deletes a trade; the answer is its last state with status ``deleted``."""
-        return self._command("DELETE", f"/v1/trades/{_escape(trade_id)}?{urlencode({'expectedVersion': expected_version})}", None,
-                             idempotency_key)
+    def delete(self, trade_id: str, expected_version: int | None = None, *, idempotency_key: str | None = None) -> Trade:
+        """Deletes a trade; the answer is its last state with status ``deleted``. With ``expected_version`` the delete
+        applies only to that version (else ``VersionConflict``); without it, whatever the version."""
+        path = f"/v1/trades/{_escape(trade_id)}"
+        if expected_version is not None:
+            path += f"?{urlencode({'expectedVersion': expected_version})}"
+        return self._command("DELETE", path, None, idempotency_key)
 
     def batch(self, items: Iterable[Mapping[str, Any]]) -> BatchResult:
         """Sends commands together (they share group commits; later ones see earlier ones); each fails alone.
