@@ -10,4 +10,8 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "TradeStore {Method} {Path}: redirected to {Location}")]
     public static partial void Redirected(ILogger logger, string method, string path, Uri location);
+
+    [LoggerMessage(EventId = 1502, Level = LogLevel.Warning, Message = "TradeStore {Method} {Path}: the HttpClient's handler followed a redirect to {Location} without the API key (401); " +
+        "sent again with it. Give the client a handler with AllowAutoRedirect = false (TradeStoreClient.NewHandler()), or use new TradeStoreClient(options)")]
+    public static partial void HandlerDroppedApiKey(ILogger logger, string method, string path, Uri location);
 }

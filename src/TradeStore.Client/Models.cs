@@ -168,9 +168,13 @@ public sealed record Problem(string Type, string Title, int Status, string? Deta
 public sealed record QueryColumn(string Name, string Type);
 
 /// <summary>
-/// The rows of a SQL query. Values are typed by their column: DuckDB decimals as <see cref="decimal"/>, integers as
-/// <see cref="long"/>, floating point as <see cref="double"/>, times as UTC <see cref="DateTimeOffset"/>, booleans,
-/// and text (and any other type) as <see cref="string"/>; SQL NULL is <see langword="null"/>.
+/// The rows of a SQL query. Values are typed by their column: DuckDB decimals as <see cref="decimal"/> (also in a column
+/// wider than 28 digits, which the server sends as strings; a value with more significant digits than
+/// <see cref="decimal"/> holds stays the <see cref="string"/> of its exact digits), integers as <see cref="long"/>,
+/// floating point as <see cref="double"/>, times as UTC <see cref="DateTimeOffset"/>, dates as <see cref="DateOnly"/>,
+/// booleans, and text (and any other type) as <see cref="string"/>: lists, structs and maps (a list of decimals too) as
+/// their JSON text, and a time or date without a calendar form (<c>infinity</c>) as DuckDB's text. SQL NULL is
+/// <see langword="null"/>. <see cref="Truncated"/> says the server cut the answer at its row or byte limit.
 /// </summary>
 public sealed record QueryResult(IReadOnlyList<QueryColumn> Columns, IReadOnlyList<object?[]> Rows, bool Truncated);
 

@@ -13,13 +13,20 @@ namespace TradeStore.Client;
 /// TradeStore's HTTP API as async methods: commands, reads, paged lists, positions and SQL. Quantities and prices are
 /// <see cref="decimal"/> both ways. A refusal is a <see cref="TradeStoreProblemException"/>. Every command carries an
 /// <c>Idempotency-Key</c> (generated unless given), and the client retries 503, 429 (after <c>Retry-After</c>), dropped
-/// connections and timeouts with the same key, so a retry never writes twice. A 307/308 (a future cluster's follower)
-/// is followed to the leader with the key and body.
+/// connections and timeouts with the same key, so a retry never writes twice. A 307/308 (a cluster's follower) is
+/// followed to the leader with the method, body, API key and idempotency key.
 /// </summary>
+/// <remarks>
+/// Make it with <see cref="TradeStoreClient(TradeStoreClientOptions, ILogger{TradeStoreClient}?, TimeProvider?)"/>
+/// without DI, or register it with <c>AddTradeStoreClient</c>: both send through a handler that leaves redirects to the
+/// client. An <see cref="HttpClient"/> of your own should have a handler with <c>AllowAutoRedirect = false</c>: .NET's
+/// own redirect drops the <c>Authorization</c> header, so the leader would answer 401. When such a handler followed a
+/// redirect and the answer was 401, the client sends the request again to where the handler was sent, with the key
+/// (a 401 applied nothing), and logs a warning (event 1502).
+/// </remarks>
 /// <example>
 /// <code>
-/// using var http = new HttpClient();
-/// var client = new TradeStoreClient(http, new TradeStoreClientOptions { BaseAddress = new Uri("http://127.0.0.1:5080") });
+/// var client = new TradeStoreClient(new TradeStoreClientOptions { BaseAddress = new Uri("http://127.0.0.1:5080") });
 /// var trade = await client.CreateTradeAsync(new NewTrade("T-1", "ACC-1", "AAPL", TradeSide.Buy, 100m, 189.25m));
 /// await foreach (var t in client.TradesAsync(new TradeFilter(Account: "ACC-1"))) { Console.WriteLine(t.TradeId); }
 /// </code>
@@ -29,11 +36,31 @@ public sealed class TradeStoreClient
     private const int MaxRedirects = 5;
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json") { CharSet = "utf-8" };
 
+    /// <summary>
+    /// The <see cref="HttpClient"/> of every client made without one: one per process, as .NET advises outside
+    /// <c>IHttpClientFactory</c> (pooled connections, renewed every 5 minutes so DNS changes are seen).
+    /// </summary>
+    private static readonly Lazy<HttpClient> SharedHttp = new(() => new HttpClient(NewHandler()) { Timeout = System.Threading.Timeout.InfiniteTimeSpan });
+
     private readonly HttpClient _http;
     private readonly TradeStoreClientOptions _options;
+    private readonly Uri _baseAddress;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
 
+    /// <summary>
+    /// A client without DI: it sends through one process-wide <see cref="HttpClient"/> whose handler leaves redirects to the
+    /// client, so a 307/308 keeps the API key. Nothing to dispose.
+    /// </summary>
+    public TradeStoreClient(TradeStoreClientOptions options, ILogger<TradeStoreClient>? logger = null, TimeProvider? timeProvider = null)
+        : this(SharedHttp.Value, options, logger, timeProvider)
+    {
+    }
+
+    /// <summary>
+    /// A client sending through <paramref name="http"/>. Give its handler <c>AllowAutoRedirect = false</c> (see
+    /// <see cref="NewHandler"/>) and an infinite <see cref="HttpClient.Timeout"/> (each attempt has <see cref="TradeStoreClientOptions.Timeout"/>).
+    /// </summary>
     public TradeStoreClient(HttpClient http, TradeStoreClientOptions options, ILogger<TradeStoreClient>? logger = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(http);
@@ -41,6 +68,7 @@ public sealed class TradeStoreClient
         options.Validate();
         _http = http;
         _options = options;
+        _baseAddress = WithTrailingSlash(options.BaseAddress!);
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
     }
@@ -61,10 +89,20 @@ public sealed class TradeStoreClient
     public Task<Trade> CancelAsync(string tradeId, long? expectedVersion = null, string? idempotencyKey = null, CancellationToken cancellationToken = default) =>
         CommandAsync<Trade>(HttpMethod.Post, $"v1/trades/{Escape(tradeId)}/cancel", new CancelBody(expectedVersion), idempotencyKey, cancellationToken);
 
-    /// <summary>Deletes a trade; the answer is its last state with status <c>deleted</c>.</summary>
-    public Task<Trade> DeleteAsync(string tradeId, long expectedVersion, string? idempotencyKey = null, CancellationToken cancellationToken = default) =>
-        CommandAsync<Trade>(HttpMethod.Delete, $"v1/trades/{Escape(tradeId)}?expectedVersion={expectedVersion.ToString(CultureInfo.InvariantCulture)}", null, idempotencyKey,
-            cancellationToken);
+    /// <summary>
+    /// Deletes a trade; the answer is its last state with status <c>deleted</c>. With <paramref name="expectedVersion"/> the
+    /// delete applies only to that version (else <see cref="VersionConflictException"/>); without it, whatever the version.
+    /// </summary>
+    public Task<Trade> DeleteAsync(string tradeId, long? expectedVersion = null, string? idempotencyKey = null, CancellationToken cancellationToken = default)
+    {
+        var path = $"v1/trades/{Escape(tradeId)}";
+        if (expectedVersion is { } version)
+        {
+            path += $"?expectedVersion={version.ToString(CultureInfo.InvariantCulture)}";
+        }
+
+        return CommandAsync<Trade>(HttpMethod.Delete, path, null, idempotencyKey, cancellationToken);
+    }
 
     /// <summary>Sends the commands together (they share group commits, later ones see earlier ones); each fails alone in its result.</summary>
     public Task<BatchResult> BatchAsync(IEnumerable<BatchCommand> commands, CancellationToken cancellationToken = default)
@@ -130,6 +168,7 @@ public sealed class TradeStoreClient
         var root = document.RootElement;
         var columns = root.GetProperty("columns").EnumerateArray()
             .Select(c => new QueryColumn(c.GetProperty("name").GetString()!, c.GetProperty("type").GetString()!)).ToList();
+        var types = columns.Select(c => QueryValueTypes.Of(c.Type)).ToArray();
         var rows = new List<object?[]>(root.GetProperty("rows").GetArrayLength());
         foreach (var row in root.GetProperty("rows").EnumerateArray())
         {
@@ -137,7 +176,7 @@ public sealed class TradeStoreClient
             var i = 0;
             foreach (var value in row.EnumerateArray())
             {
-                values[i] = TradeStoreJson.QueryValue(value, columns[i].Type);
+                values[i] = TradeStoreJson.QueryValue(value, types[i]);
                 i++;
             }
 
@@ -180,7 +219,7 @@ public sealed class TradeStoreClient
     private async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string path, byte[]? body, string? idempotencyKey, string accept,
         HttpCompletionOption completion, CancellationToken cancellationToken)
     {
-        var target = new Uri(_options.BaseAddress!, path);
+        var target = new Uri(_baseAddress, path);
         var redirects = 0;
         for (var attempt = 0; ; attempt++)
         {
@@ -217,6 +256,18 @@ public sealed class TradeStoreClient
 
                 using (response)
                 {
+                    if (status == 401 && _options.ApiKey is not null && response.RequestMessage?.RequestUri is { } followed && followed != target
+                        && redirects < MaxRedirects)
+                    {
+                        // The given HttpClient's handler followed a redirect itself and, as .NET's handlers do, left the
+                        // Authorization header behind; the 401 applied nothing, so send it again there with the key.
+                        redirects++;
+                        target = followed;
+                        Log.HandlerDroppedApiKey(_logger, method.Method, path, target);
+                        attempt--;
+                        continue;
+                    }
+
                     if (status is 307 or 308 && response.Headers.Location is { } location && redirects < MaxRedirects)
                     {
                         redirects++;
@@ -250,6 +301,20 @@ public sealed class TradeStoreClient
             await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// The handler a client's <see cref="HttpClient"/> should have: redirects left to the client (a handler that follows
+    /// them itself drops the API key), pooled connections renewed every 5 minutes. <c>AddTradeStoreClient</c> and the
+    /// options-only constructor use it.
+    /// </summary>
+    public static SocketsHttpHandler NewHandler() => new() { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+
+    /// <summary>
+    /// The base address ending in <c>/</c>, so relative paths go under it: <c>http://proxy/tradestore</c> asks for
+    /// <c>http://proxy/tradestore/v1/trades</c> (resolving against it without the slash would replace its last segment).
+    /// </summary>
+    private static Uri WithTrailingSlash(Uri address) =>
+        address.AbsolutePath.EndsWith('/') ? address : new Uri(address.GetLeftPart(UriPartial.Path) + "/");
 
     /// <summary>A dropped or refused connection, or this attempt's own timeout (not the caller's cancellation).</summary>
     private static bool Transient(Exception ex, CancellationToken cancellationToken) => ex switch

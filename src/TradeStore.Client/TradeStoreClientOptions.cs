@@ -6,7 +6,10 @@ namespace TradeStore.Client;
 /// </summary>
 public sealed class TradeStoreClientOptions
 {
-    /// <summary>The service's address, e.g. <c>http://127.0.0.1:5080</c>.</summary>
+    /// <summary>
+    /// The service's address, e.g. <c>http://127.0.0.1:5080</c>. A path is kept, with or without a trailing slash:
+    /// behind a proxy at <c>http://gateway/tradestore</c> the client asks for <c>http://gateway/tradestore/v1/…</c>.
+    /// </summary>
     public Uri? BaseAddress { get; set; }
 
     /// <summary>The API key (<c>ts_…</c>), sent as <c>Authorization: Bearer</c>; none for the embedded default on loopback.</summary>

@@ -29,6 +29,6 @@ public static class TradeStoreClientServiceCollectionExtensions
                 provider.GetService<ILogger<TradeStoreClient>>(), provider.GetService<TimeProvider>()));
         return builder
             .ConfigureHttpClient(http => http.Timeout = Timeout.InfiniteTimeSpan) // each attempt has its own timeout
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+            .ConfigurePrimaryHttpMessageHandler(TradeStoreClient.NewHandler);
     }
 }

@@ -13,37 +13,51 @@ internal static class TradeStoreJson
         NumberHandling = JsonNumberHandling.AllowReadingFromString,
     };
 
-    /// <summary>A query value typed by its DuckDB column type; decimals are read from the exact digits, never through double.</summary>
-    public static object? QueryValue(JsonElement value, string type)
+    /// <summary>A query value typed by its column (<see cref="QueryValueTypes.Of"/>); decimals are read from the exact digits, never through double.</summary>
+    public static object? QueryValue(JsonElement value, QueryValueType type)
     {
         if (value.ValueKind == JsonValueKind.Null)
         {
             return null;
         }
 
-        var upper = type.ToUpperInvariant();
-        if (upper.StartsWith("DECIMAL", StringComparison.Ordinal) || upper.StartsWith("NUMERIC", StringComparison.Ordinal))
+        return type switch
         {
-            // The server sends a decimal as a JSON string exactly when .NET's decimal cannot hold its digits: keep that text.
-            return value.ValueKind == JsonValueKind.String
-                ? value.GetString()
-                : decimal.Parse(value.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture);
-        }
-
-        if (upper.StartsWith("TIMESTAMP", StringComparison.Ordinal) && value.ValueKind == JsonValueKind.String)
-        {
-            // ISO 8601 UTC; a time without a calendar form (infinity) stays DuckDB's text.
-            return DateTimeOffset.TryParse(value.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time)
-                ? time
-                : value.GetString();
-        }
-
-        return upper switch
-        {
-            "TINYINT" or "SMALLINT" or "INTEGER" or "BIGINT" or "UTINYINT" or "USMALLINT" or "UINTEGER" when value.ValueKind == JsonValueKind.Number => value.GetInt64(),
-            "FLOAT" or "DOUBLE" when value.ValueKind == JsonValueKind.Number => value.GetDouble(),
-            "BOOLEAN" when value.ValueKind is JsonValueKind.True or JsonValueKind.False => value.GetBoolean(),
+            QueryValueType.Decimal => Decimal(value),
+            QueryValueType.Timestamp when value.ValueKind == JsonValueKind.String => Timestamp(value.GetString()!),
+            QueryValueType.Date when value.ValueKind == JsonValueKind.String => Date(value.GetString()!),
+            QueryValueType.Integer when value.ValueKind == JsonValueKind.Number => value.GetInt64(),
+            QueryValueType.Float when value.ValueKind == JsonValueKind.Number => value.GetDouble(),
+            QueryValueType.Boolean when value.ValueKind is JsonValueKind.True or JsonValueKind.False => value.GetBoolean(),
             _ => value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText(),
         };
     }
+
+    /// <summary>
+    /// A decimal as <see cref="decimal"/> whenever it holds the exact digits. The server sends a column declared wider than
+    /// 28 digits (<c>sum()</c> of a money column is <c>DECIMAL(38,8)</c>) as JSON strings; most of its values still fit
+    /// .NET's decimal exactly and are parsed. A value with more significant digits than <see cref="decimal"/> holds would be
+    /// rounded by parsing, so it stays the <see cref="string"/> of its exact digits.
+    /// </summary>
+    private static object Decimal(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            return decimal.Parse(value.GetRawText(), NumberStyles.Float, CultureInfo.InvariantCulture);
+        }
+
+        var text = value.GetString()!;
+        return decimal.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var parsed)
+            && parsed.ToString(CultureInfo.InvariantCulture) == text
+                ? parsed
+                : text;
+    }
+
+    /// <summary>ISO 8601 UTC as <see cref="DateTimeOffset"/>; a time without a calendar form (<c>infinity</c>) stays DuckDB's text.</summary>
+    private static object Timestamp(string text) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time) ? time : text;
+
+    /// <summary><c>yyyy-MM-dd</c> as <see cref="DateOnly"/>; a date without a calendar form (<c>infinity</c>, a year BC) stays DuckDB's text.</summary>
+    private static object Date(string text) =>
+        DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date) ? date : text;
 }

@@ -149,6 +149,22 @@ public sealed class BinaryQueryResultTests(LiveServer server) : IClassFixture<Li
     }
 
     [Fact]
+    public async Task QueryStreamAsync_ArrowOfListsOfDecimals_JsonTextLikeEveryOtherList()
+    {
+        const string Lists = "SELECT [1.5::DECIMAL(18,8), 189.25::DECIMAL(18,8)] AS ld, [1, 2] AS l, ['a'] AS s, 2.5::DECIMAL(18,8) AS d";
+
+        await using var stream = await server.Client().QueryStreamAsync(Lists, QueryFormat.Arrow, Ct);
+        using var reader = new ArrowStreamReader(stream);
+        var batch = await reader.ReadNextRecordBatchAsync(Ct);
+
+        // A list of decimals is nested like the others (utf8 JSON text); only the scalar DECIMAL(18,8) is decimal128.
+        Assert.Equal([ArrowTypeId.String, ArrowTypeId.String, ArrowTypeId.String, ArrowTypeId.Decimal128], batch.Schema.FieldsList.Select(f => f.DataType.TypeId));
+        Assert.Equal("[1.50000000,189.25000000]", ((StringArray)batch.Column("ld")).GetString(0));
+        Assert.Equal("[1,2]", ((StringArray)batch.Column("l")).GetString(0));
+        Assert.Equal(2.5m, ((Decimal128Array)batch.Column("d")).GetValue(0));
+    }
+
+    [Fact]
     public async Task QueryStreamAsync_ParquetOfEveryColumnKind_ReadBackTyped()
     {
         await using var body = await server.Client().QueryStreamAsync(EveryKind, QueryFormat.Parquet, Ct);

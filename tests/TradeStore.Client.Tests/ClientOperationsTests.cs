@@ -33,6 +33,54 @@ public sealed class ClientOperationsTests(LiveServer server) : IClassFixture<Liv
         await Assert.ThrowsAsync<NotFoundException>(() => client.GetTradeAsync(id, Ct));
     }
 
+    [Fact]
+    public async Task DeleteAsync_WithoutExpectedVersion_DeletesWhateverTheVersion()
+    {
+        var client = server.Client();
+        var id = NewId("DU");
+        await client.CreateTradeAsync(new NewTrade(id, "ACC-DU", "AAPL", TradeSide.Buy, 10m, 2m), cancellationToken: Ct);
+        await client.FillAsync(id, 4m, 2m, cancellationToken: Ct);
+
+        var deleted = await client.DeleteAsync(id, cancellationToken: Ct);
+
+        Assert.Equal(("deleted", 3L), (deleted.Status, deleted.Version));
+        await Assert.ThrowsAsync<NotFoundException>(() => client.GetTradeAsync(id, Ct));
+    }
+
+    [Fact]
+    public async Task DeleteAsync_StaleExpectedVersion_ThrowsVersionConflictAndKeepsTheTrade()
+    {
+        var client = server.Client();
+        var id = NewId("DS");
+        await client.CreateTradeAsync(new NewTrade(id, "ACC-DS", "AAPL", TradeSide.Buy, 10m, 2m), cancellationToken: Ct);
+        await client.FillAsync(id, 4m, 2m, cancellationToken: Ct);
+
+        var conflict = await Assert.ThrowsAsync<VersionConflictException>(() => client.DeleteAsync(id, 1, cancellationToken: Ct));
+
+        Assert.Equal(2L, conflict.CurrentVersion);
+        Assert.Equal("partially_filled", (await client.GetTradeAsync(id, Ct)).Status);
+    }
+
+    [Theory]
+    [InlineData("/tradestore")]
+    [InlineData("/tradestore/")]
+    public async Task BaseAddressWithAPath_EveryRequestGoesUnderIt(string path)
+    {
+        await using var gateway = new FaultyProxy(server.BaseAddress, new ProxySettings(PathPrefix: "/tradestore"));
+        var client = server.Client(new Uri(gateway.Address, path));
+        var id = NewId("BP");
+
+        var created = await client.CreateTradeAsync(new NewTrade(id, "ACC-BP", "AAPL", TradeSide.Buy, 1m, 2m), cancellationToken: Ct);
+        var read = await client.GetTradeAsync(id, Ct);
+        var listed = await client.TradesAsync(new TradeFilter(Account: "ACC-BP"), Ct).ToListAsync(Ct);
+
+        Assert.Equal(created, read);
+        Assert.Contains(listed, t => t.TradeId == id);
+        Assert.StartsWith("POST /tradestore/v1/trades ", gateway.RequestHeads[0], StringComparison.Ordinal);
+        Assert.StartsWith($"GET /tradestore/v1/trades/{id} ", gateway.RequestHeads[1], StringComparison.Ordinal);
+        Assert.All(gateway.RequestHeads, head => Assert.StartsWith("/tradestore/v1/", head.Split(' ')[1], StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("0.00000001")]
     [InlineData("9999999999.99999999")]

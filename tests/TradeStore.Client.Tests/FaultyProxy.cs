@@ -19,9 +19,19 @@ public enum ProxyFault
     /// <summary>Answer <c>503</c> with <c>Retry-After: 1</c> without relaying anything.</summary>
     Busy,
 
-    /// <summary>Answer <c>307</c> pointing at the server (a follower sending its caller to the leader).</summary>
+    /// <summary>Answer <c>307</c> pointing at the server, or at <see cref="ProxySettings.RedirectTo"/> (a follower sending its caller to the leader).</summary>
     RedirectToServer,
 }
+
+/// <summary>
+/// How a <see cref="FaultyProxy"/> differs from a plain relay: where its 307s point (another proxy, to see what the
+/// redirected request carries); one request per connection (the server is asked to close each connection after its
+/// answer, so every request's head is recorded, not only a kept-alive connection's first); and a path prefix it serves
+/// the server under (a gateway mounting TradeStore at <c>/tradestore</c>): the prefix is removed before relaying (one
+/// request per connection, since only a connection's first head is rewritten), and a request outside it is answered
+/// 404 by the proxy.
+/// </summary>
+public sealed record ProxySettings(Uri? RedirectTo = null, string? PathPrefix = null, bool OneRequestPerConnection = false);
 
 /// <summary>
 /// A TCP proxy on loopback in front of the real server that breaks chosen connections the way networks and busy or
@@ -32,6 +42,7 @@ public sealed class FaultyProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly Uri _server;
+    private readonly ProxySettings _settings;
     private readonly Queue<ProxyFault> _faults = new();
     private readonly List<string> _requestHeads = [];
     private readonly CancellationTokenSource _stop = new();
@@ -39,8 +50,14 @@ public sealed class FaultyProxy : IAsyncDisposable
     private readonly Task _accepting;
 
     public FaultyProxy(Uri server, params ProxyFault[] faults)
+        : this(server, new ProxySettings(), faults)
+    {
+    }
+
+    public FaultyProxy(Uri server, ProxySettings settings, params ProxyFault[] faults)
     {
         _server = server;
+        _settings = settings;
         foreach (var fault in faults)
         {
             _faults.Enqueue(fault);
@@ -114,13 +131,33 @@ public sealed class FaultyProxy : IAsyncDisposable
                 if (fault is ProxyFault.Busy or ProxyFault.RedirectToServer)
                 {
                     await DrainBodyAsync(downstream, head);
-                    var location = new Uri(_server, head.Length > 0 ? Encoding.ASCII.GetString(head).Split(' ')[1] : "/");
+                    var location = new Uri(_settings.RedirectTo ?? _server, head.Length > 0 ? Encoding.ASCII.GetString(head).Split(' ')[1] : "/");
                     const string busy = """{"type":"urn:tradestore:problem:busy","title":"Busy","status":503,"detail":"The write queue is full."}""";
                     var answer = fault == ProxyFault.Busy
                         ? $"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/problem+json\r\nConnection: close\r\nContent-Length: {busy.Length}\r\n\r\n{busy}"
                         : $"HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
                     await downstream.WriteAsync(Encoding.ASCII.GetBytes(answer), _stop.Token);
                     return;
+                }
+
+                if (_settings.PathPrefix is { } prefix && head.Length > 0)
+                {
+                    var text = Encoding.ASCII.GetString(head);
+                    var target = text.Split(' ')[1];
+                    if (!target.StartsWith(prefix + "/", StringComparison.Ordinal))
+                    {
+                        await DrainBodyAsync(downstream, head);
+                        await downstream.WriteAsync(Encoding.ASCII.GetBytes("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"), _stop.Token);
+                        return;
+                    }
+
+                    var space = text.IndexOf(' ', StringComparison.Ordinal);
+                    head = Encoding.ASCII.GetBytes(string.Concat(text.AsSpan(0, space + 1), text.AsSpan(space + 1 + prefix.Length)));
+                }
+
+                if ((_settings.OneRequestPerConnection || _settings.PathPrefix is not null) && head.Length > 0)
+                {
+                    head = Encoding.ASCII.GetBytes(Encoding.ASCII.GetString(head)[..^2] + "Connection: close\r\n\r\n");
                 }
 
                 using var upstreamClient = new TcpClient();

@@ -10,7 +10,7 @@ namespace TradeStore.Client.Tests;
 /// The real TradeStore host on Kestrel on a loopback port, with a real DuckDB file: the client talks to it over TCP like
 /// any caller. The query row limit is 5,000 so the limit can be shown; request limits are off so tests do not trip them.
 /// </summary>
-public sealed class LiveServer : IAsyncLifetime
+public class LiveServer : IAsyncLifetime
 {
     public const int QueryMaxRows = 5_000;
 
@@ -31,6 +31,7 @@ public sealed class LiveServer : IAsyncLifetime
             ["TRADESTORE__SECURITY__REQUESTSPERSECOND"] = "0",
             ["TRADESTORE__SECURITY__CONCURRENTREQUESTS"] = "0",
         };
+        Configure(environment);
         var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs
         {
             BaseDirectory = _data.Path,
@@ -39,6 +40,11 @@ public sealed class LiveServer : IAsyncLifetime
         });
         _app = TradeStoreHost.Build(configuration, builder => builder.Logging.ClearProviders());
         await _app.StartAsync(TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>More settings (as <c>TRADESTORE__…</c> variables) of a server that needs them.</summary>
+    protected virtual void Configure(Dictionary<string, string> environment)
+    {
     }
 
     /// <summary>A client of its own (own connection pool) on this server, or on <paramref name="via"/> (a proxy in front of it).</summary>
@@ -59,5 +65,23 @@ public sealed class LiveServer : IAsyncLifetime
         }
 
         _data.Dispose();
+    }
+}
+
+/// <summary>
+/// <see cref="LiveServer"/> with one admin API key configured, so every request needs <c>Authorization: Bearer</c>
+/// (the keyless loopback default is off): a request that lost its key on the way is refused 401.
+/// </summary>
+public sealed class KeyedLiveServer : LiveServer
+{
+    private readonly (string Key, string Hash) _key = TradeStore.Core.Security.ApiKeyHash.Generate();
+
+    public string ApiKey => _key.Key;
+
+    protected override void Configure(Dictionary<string, string> environment)
+    {
+        environment["TRADESTORE__SECURITY__APIKEYS__0__NAME"] = "client-tests";
+        environment["TRADESTORE__SECURITY__APIKEYS__0__HASH"] = _key.Hash;
+        environment["TRADESTORE__SECURITY__APIKEYS__0__ROLE"] = "admin";
     }
 }

@@ -269,3 +269,87 @@ def test_query_without_pandas_nested_values_and_wide_decimals_keep_their_shape_a
 
     assert rows == [{"l": [1, 2], "st": {"a": 1, "b": "x"}, "wide": Decimal("12345678901234567890.123456789012345678"),
                      "small": Decimal("0.00000001")}]
+
+
+def test_delete_without_expected_version_deletes_whatever_the_version(client: tradestore.Client) -> None:
+    trade_id = new_id("DU")
+    client.create_trade(trade_id, "ACC-DU", "AAPL", "buy", 10, 2)
+    client.fill(trade_id, 4, 2)
+
+    deleted = client.delete(trade_id)
+
+    assert (deleted.status, deleted.version) == ("deleted", 3)
+    with pytest.raises(tradestore.NotFound):
+        client.get_trade(trade_id)
+
+
+def test_delete_with_a_stale_expected_version_raises_version_conflict_and_keeps_the_trade(client: tradestore.Client) -> None:
+    trade_id = new_id("DS")
+    client.create_trade(trade_id, "ACC-DS", "AAPL", "buy", 10, 2)
+    client.fill(trade_id, 4, 2)
+
+    with pytest.raises(tradestore.VersionConflict) as conflict:
+        client.delete(trade_id, 1)
+
+    assert conflict.value.current_version == 2
+    assert client.get_trade(trade_id).status == "partially_filled"
+
+
+def test_query_rows_are_a_list_with_columns_types_and_no_truncation(client: tradestore.Client) -> None:
+    rows = client.query("SELECT 1::BIGINT AS one, 0.5::DECIMAL(18,8) AS half", as_frame=False)
+    empty = client.query("SELECT 1::BIGINT AS one, 'x' AS s WHERE false", as_frame=False)
+
+    assert isinstance(rows, list) and isinstance(rows, tradestore.Rows)
+    assert rows == [{"one": 1, "half": Decimal("0.5")}]
+    assert (rows.columns, rows.types, rows.truncated) == (["one", "half"], ["BIGINT", "DECIMAL(18,8)"], None)
+    assert (list(empty), empty.columns, empty.truncated) == ([], ["one", "s"], None)
+
+
+def test_query_rows_past_the_row_limit_say_truncated_by_rows(client: tradestore.Client) -> None:
+    # The test servers allow 1,000,000 rows (Security:Query:MaxRows).
+    rows = client.query("SELECT range AS n FROM range(1000001)", as_frame=False)
+
+    assert len(rows) == 1_000_000 and rows[-1] == {"n": 999_999}
+    assert rows.truncated == "rows"
+
+
+def test_query_rows_past_the_byte_limit_say_truncated_by_bytes(client: tradestore.Client) -> None:
+    # 20,000 rows of 1,000 characters pass the default Security:Query:MaxResultBytes (16 MiB).
+    rows = client.query(f"SELECT range AS n, '{'x' * 1000}' AS pad FROM range(20000)", as_frame=False)
+
+    assert 0 < len(rows) < 20_000
+    assert rows.truncated == "bytes"
+
+
+def test_query_without_pandas_lists_of_decimals_are_lists_of_decimals(client: tradestore.Client) -> None:
+    trade_id = new_id("LD")
+    client.create_trade(trade_id, "ACC-LD", "AAPL", "buy", Decimal("10"), Decimal("189.25"))
+    client.fill(trade_id, Decimal("4"), Decimal("189.5"))
+    in_duckdb(client, trade_id)
+
+    rows = client.query(f"SELECT [1.5::DECIMAL(18,8)] AS ld, list(price ORDER BY seq) AS prices, 2.5::DECIMAL(18,8) AS d "
+                        f"FROM trade_events WHERE trade_id = '{trade_id}'", as_frame=False)
+
+    assert rows.types == ["DECIMAL(18,8)[]", "DECIMAL(18,8)[]", "DECIMAL(18,8)"]
+    assert rows == [{"ld": [Decimal("1.5")], "prices": [Decimal("189.25"), Decimal("189.25")], "d": Decimal("2.5")}]
+    assert all(isinstance(v, Decimal) for v in rows[0]["prices"])
+
+
+def test_query_frame_lists_of_decimals_are_json_text_like_other_lists(client: tradestore.Client) -> None:
+    pytest.importorskip("pandas")
+
+    frame = client.query("SELECT [1.5::DECIMAL(18,8), 189.25::DECIMAL(18,8)] AS ld, [1, 2] AS l, 2.5::DECIMAL(18,8) AS d")
+
+    assert frame["ld"].tolist() == ["[1.50000000,189.25000000]"]
+    assert frame["l"].tolist() == ["[1,2]"]
+    assert frame["d"].tolist() == [Decimal("2.5")]
+
+
+@pytest.mark.parametrize(("type_name", "expected"), [
+    ("DECIMAL(18,8)", "decimal"), ("DECIMAL(38,16)", "decimal"), ("DECIMAL(18,8)[]", "text"), ("DECIMAL(18,8)[2]", "text"),
+    ("STRUCT(a DECIMAL(18,8))", "text"), ("TIMESTAMP WITH TIME ZONE", "time"), ("TIMESTAMP[]", "text"), ("DATE", "date"),
+])
+def test_column_kind_is_decided_by_the_whole_type_name(type_name: str, expected: str) -> None:
+    from tradestore import _query
+
+    assert _query.kind(type_name) == expected

@@ -43,9 +43,9 @@ public sealed class ArrowQueryResultWriter : QueryResultWriter
     public override string BatchColumn(QueryColumn column, string position)
     {
         var type = column.Type;
-        if (type.StartsWith("DECIMAL(", StringComparison.Ordinal))
+        if (DecimalType.TryParse(type, out _))
         {
-            return position;
+            return position; // a scalar DECIMAL(p,s) only: a list of decimals (DECIMAL(18,8)[]) is JSON text like any nested value
         }
 
         return type switch

@@ -39,12 +39,10 @@ internal sealed record QueryResultColumnKind(string Name, TypedValueKind Kind, i
     private static QueryResultColumnKind Of(QueryColumn column)
     {
         var type = column.Type;
-        if (column.Kind == QueryValueKind.Native && type.StartsWith("DECIMAL(", StringComparison.Ordinal))
+        if (column.Kind == QueryValueKind.Native && DecimalType.TryParse(type, out var decimalType))
         {
             // The sandbox reads a DECIMAL natively only when .NET's decimal holds it exactly (width ≤ 28).
-            var parts = type[8..^1].Split(',');
-            return new(column.Name, TypedValueKind.Decimal,
-                int.Parse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture), int.Parse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture));
+            return new(column.Name, TypedValueKind.Decimal, decimalType.Precision, decimalType.Scale);
         }
 
         var kind = (column.Kind, type) switch

@@ -79,6 +79,25 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
 
             Describe(target, operation, document);
         }
+
+        RemoveUnusedTags(document);
+    }
+
+    /// <summary>
+    /// Drops the document tags no operation uses. The framework tags each endpoint with its declaring class
+    /// (<c>QueryEndpoint</c>, <c>TradeCommandEndpoints</c>) and lists those names in the document; <see cref="Describe"/>
+    /// replaces each operation's tags with its catalog tag, so those names would show as empty groups on the reference page.
+    /// </summary>
+    private static void RemoveUnusedTags(OpenApiDocument document)
+    {
+        var used = document.Paths.Values.SelectMany(path => path.Operations?.Values ?? Enumerable.Empty<OpenApiOperation>())
+            .SelectMany(operation => operation.Tags ?? Enumerable.Empty<OpenApiTagReference>())
+            .Select(tag => tag.Name)
+            .ToHashSet(StringComparer.Ordinal);
+        foreach (var unused in document.Tags!.Where(tag => tag.Name is null || !used.Contains(tag.Name)).ToList())
+        {
+            document.Tags!.Remove(unused);
+        }
     }
 
     /// <summary>The component name of a JSON type: <c>TradeResponse</c>, <c>ChangeEvent</c> for the change feed's event.</summary>

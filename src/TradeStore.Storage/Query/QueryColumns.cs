@@ -70,10 +70,9 @@ public static class QueryColumns
             return QueryValueKind.Json;
         }
 
-        if (type.StartsWith("DECIMAL(", StringComparison.Ordinal))
+        if (DecimalType.TryParse(type, out var decimalType))
         {
-            var width = int.Parse(type.AsSpan(8, type.IndexOf(',') - 8), CultureInfo.InvariantCulture);
-            return width <= MaxNativeDecimalWidth ? QueryValueKind.Native : QueryValueKind.Text;
+            return decimalType.Precision <= MaxNativeDecimalWidth ? QueryValueKind.Native : QueryValueKind.Text;
         }
 
         return type switch

@@ -50,6 +50,24 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OpenApiDocument_Tags_EveryTagUsedByAnOperationAndEveryOperationTagListed()
+    {
+        var document = await DocumentAsync();
+
+        var listed = document.GetProperty("tags").EnumerateArray().Select(tag => tag.GetProperty("name").GetString()!).ToList();
+        var used = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject())
+            .SelectMany(operation => operation.Value.GetProperty("tags").EnumerateArray().Select(tag => tag.GetString()!))
+            .ToHashSet();
+
+        Assert.Contains("Trades", listed);
+        Assert.DoesNotContain("QueryEndpoint", listed); // the framework's class-name tags
+        Assert.Empty(listed.Except(used)); // listed but no operation in it: an empty group on /docs/api
+        Assert.Empty(used.Except(listed)); // used but not listed
+        Assert.Equal(listed.Count, listed.Distinct().Count());
+    }
+
+    [Fact]
     public async Task OpenApiDocument_Served_IsOpenApi31WithBearerProblemsAndDecimalRule()
     {
         var document = await DocumentAsync();

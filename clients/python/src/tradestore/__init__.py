@@ -9,6 +9,7 @@
 from ._client import Client
 from ._errors import Forbidden, NotFound, ProblemError, RequestTimeout, VersionConflict
 from ._models import BatchItemResult, BatchResult, Position, Trade, TradeEvent
+from ._query import Rows
 
 __all__ = [
     "BatchItemResult",
@@ -19,6 +20,7 @@ __all__ = [
     "Position",
     "ProblemError",
     "RequestTimeout",
+    "Rows",
     "Trade",
     "TradeEvent",
     "VersionConflict",

@@ -105,10 +105,13 @@ class Client:
     def cancel(self, trade_id: str, *, expected_version: int | None = None, idempotency_key: str | None = None) -> Trade:
         return self._command("POST", f"/v1/trades/{_escape(trade_id)}/cancel", _body(expected_version=expected_version), idempotency_key)
 
-    def delete(self, trade_id: str, expected_version: int, *, idempotency_key: str | None = None) -> Trade:
-        """Deletes a trade; the answer is its last state with status ``deleted``."""
-        return self._command("DELETE", f"/v1/trades/{_escape(trade_id)}?{urlencode({'expectedVersion': expected_version})}", None,
-                             idempotency_key)
+    def delete(self, trade_id: str, expected_version: int | None = None, *, idempotency_key: str | None = None) -> Trade:
+        """Deletes a trade; the answer is its last state with status ``deleted``. With ``expected_version`` the delete
+        applies only to that version (else ``VersionConflict``); without it, whatever the version."""
+        path = f"/v1/trades/{_escape(trade_id)}"
+        if expected_version is not None:
+            path += f"?{urlencode({'expectedVersion': expected_version})}"
+        return self._command("DELETE", path, None, idempotency_key)
 
     def batch(self, items: Iterable[Mapping[str, Any]]) -> BatchResult:
         """Sends commands together (they share group commits; later ones see earlier ones); each fails alone.
@@ -170,7 +173,8 @@ class Client:
     def query(self, sql: str, *, as_frame: bool | None = None) -> Any:
         """Runs one read-only SELECT (an admin key, or readers where the service allows it).
 
-        Returns a ``pandas.DataFrame`` when pandas is importable (or ``as_frame=True``), else a list of dicts.
+        Returns a ``pandas.DataFrame`` when pandas is importable (or ``as_frame=True``), else a :class:`tradestore.Rows`:
+        a list of dicts with ``.columns``, ``.types`` and ``.truncated`` (``"rows"``, ``"bytes"`` or ``None``).
         Decimal columns hold ``Decimal`` objects (dtype ``object``), times are ``datetime64[ns, UTC]``, integers
         ``int64`` (``Int64`` with NULLs), floats ``float64``, booleans ``bool`` (``boolean`` with NULLs), dates
         ``datetime.date`` objects. The answer is read as an Arrow stream, decoded as it arrives by the package's own

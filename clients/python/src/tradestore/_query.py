@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -15,11 +16,15 @@ from ._models import parse_time
 _INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT"}
 _FLOATS = {"FLOAT", "DOUBLE"}
 _TIMES = {"TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
+# Exactly DECIMAL(p,s): "DECIMAL(18,8)[]" (a list of decimals) and "DECIMAL(18,8)[2]" (an array) are nested values.
+_DECIMAL = re.compile(r"DECIMAL\(\d+, ?\d+\)")
 
 
 def kind(type_name: str) -> str:
+    """How a column's values are typed, from its DuckDB type: ``decimal``, ``int``, ``float``, ``time``, ``bool``,
+    ``date`` or ``text`` (also every nested type). Names are matched whole, never by prefix."""
     upper = type_name.upper()
-    if upper.startswith("DECIMAL") or upper.startswith("NUMERIC"):
+    if _DECIMAL.fullmatch(upper):
         return "decimal"
     if upper in _INTEGERS:
         return "int"
@@ -82,10 +87,37 @@ def parse_answer(body: bytes) -> dict[str, Any]:
         raise ProblemError.from_problem(problem, int(problem.get("status", 500))) from None
 
 
-def rows_from_json(answer: dict[str, Any]) -> list[dict[str, Any]]:
-    """The JSON answer's rows as dicts, each value typed by its column."""
-    columns = [(c["name"], kind(c["type"])) for c in answer["columns"]]
-    return [{name: _value(v, k) for (name, k), v in zip(columns, row)} for row in answer["rows"]]
+class Rows(list):
+    """The rows of a query as a list of dicts (what ``query(sql, as_frame=False)`` returns), each value typed by its
+    column, with what a plain list cannot say:
+
+    * ``columns``: the column names in order (also when there are no rows);
+    * ``types``: their DuckDB types in the same order (``DECIMAL(18,8)``, ``TIMESTAMP WITH TIME ZONE``);
+    * ``truncated``: ``"rows"`` or ``"bytes"`` when the server cut the answer at ``Security:Query:MaxRows`` or
+      ``MaxResultBytes``, else ``None`` (as ``frame.attrs["truncated"]`` on the DataFrame path).
+
+    It is a ``list``, so code that indexes, iterates or compares it with a list keeps working.
+    """
+
+    def __init__(self, rows: list[dict[str, Any]], columns: list[str], types: list[str], truncated: str | None) -> None:
+        super().__init__(rows)
+        self.columns = columns
+        self.types = types
+        self.truncated = truncated
+
+    def __repr__(self) -> str:
+        return f"Rows({list.__repr__(self)}, truncated={self.truncated!r})"
+
+
+def rows_from_json(answer: dict[str, Any]) -> Rows:
+    """The JSON answer's rows as dicts, each value typed by its column, with the columns and the truncation."""
+    names = [c["name"] for c in answer["columns"]]
+    types = [c["type"] for c in answer["columns"]]
+    columns = [(name, kind(t)) for name, t in zip(names, types)]
+    rows = [{name: _value(v, k) for (name, k), v in zip(columns, row)} for row in answer["rows"]]
+    # The footer names the limit whenever it cut the answer ("truncatedBy": "rows" | "bytes").
+    truncated = answer.get("truncatedBy") if answer.get("truncated") else None
+    return Rows(rows, names, types, truncated)
 
 
 def frame_from_json(answer: dict[str, Any]) -> Any:

@@ -1,0 +1,47 @@
+namespace TradeStore.Client.Tests;
+
+/// <summary>How <see cref="TradeStoreClient.QueryAsync"/> types values by their DuckDB column type, against the real server.</summary>
+public sealed class QueryValueTests(LiveServer server) : IClassFixture<LiveServer>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task QueryAsync_DecimalColumnsWiderThan28Digits_DecimalWhenExactStringOnlyWhenNot()
+    {
+        var result = await server.Client().QueryAsync(
+            "SELECT (SELECT sum(1.5::DECIMAL(18,8)) FROM range(3)) AS total, '18925.5'::DECIMAL(38,16) AS notional, " +
+            "'-0.00000001'::DECIMAL(38,8) AS tiny, '12345678901234567890.123456789012345678'::DECIMAL(38,18) AS wide", Ct);
+
+        // Columns this wide arrive as JSON strings; the three that fit .NET's decimal exactly are decimals with their scale.
+        Assert.Equal(["DECIMAL(38,8)", "DECIMAL(38,16)", "DECIMAL(38,8)", "DECIMAL(38,18)"], result.Columns.Select(c => c.Type));
+        var row = result.Rows[0];
+        Assert.Equal("4.50000000", Assert.IsType<decimal>(row[0]).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("18925.5000000000000000", Assert.IsType<decimal>(row[1]).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(-0.00000001m, Assert.IsType<decimal>(row[2]));
+        Assert.Equal("12345678901234567890.123456789012345678", Assert.IsType<string>(row[3])); // 38 digits: decimal would round
+    }
+
+    [Fact]
+    public async Task QueryAsync_ListsOfDecimals_JsonTextBesideScalarDecimals()
+    {
+        var id = $"LD-{Guid.NewGuid():N}";
+        var client = server.Client();
+        await client.CreateTradeAsync(new NewTrade(id, "ACC-LD", "AAPL", TradeSide.Buy, 10m, 189.25m), cancellationToken: Ct);
+        await client.FillAsync(id, 4m, 189.5m, cancellationToken: Ct);
+        await client.HistoryAsync(id, Ct); // SQL sees DuckDB, which trails the acknowledgement; history answers once DuckDB holds the trade
+
+        var result = await client.QueryAsync(
+            $"SELECT [1.5::DECIMAL(18,8)] AS ld, list(price ORDER BY seq) AS prices, 2.5::DECIMAL(18,8) AS d FROM trade_events WHERE trade_id = '{id}'", Ct);
+
+        Assert.Equal(["DECIMAL(18,8)[]", "DECIMAL(18,8)[]", "DECIMAL(18,8)"], result.Columns.Select(c => c.Type));
+        Assert.Equal(["[1.50000000]", "[189.25000000,189.25000000]", 2.5m], result.Rows[0]);
+    }
+
+    [Fact]
+    public async Task QueryAsync_DateColumn_DateOnlyAndTextWithoutACalendarForm()
+    {
+        var result = await server.Client().QueryAsync("SELECT DATE '2026-11-30' AS d, 'infinity'::DATE AS never, NULL::DATE AS none", Ct);
+
+        Assert.Equal([new DateOnly(2026, 11, 30), "infinity", null], result.Rows[0]);
+    }
+}
