@@ -22,9 +22,10 @@ public static class QueryParameters
         {
             if (!known.Contains(name))
             {
+                // minSeq never reaches here: ReadYourWrites takes it off every request first, so it is named as accepted.
                 return known.IsEmpty
-                    ? Problems.Validation(name, $"This endpoint takes no query parameters; got '{name}'.{BodyHint(name)}")
-                    : Problems.Validation(name, $"Unknown query parameter '{name}'; accepted: {string.Join(", ", known.ToArray())}.");
+                    ? Problems.Validation(name, $"This endpoint takes no query parameters besides minSeq; got '{name}'.{BodyHint(name)}")
+                    : Problems.Validation(name, $"Unknown query parameter '{name}'; accepted: {string.Join(", ", known.ToArray())}, and minSeq on every endpoint.");
             }
 
             if (values.Count > 1)
