@@ -92,6 +92,7 @@ public sealed class BadInputTests : ApiTestBase
         Assert.False(string.IsNullOrWhiteSpace(answer.Body.GetProperty("title").GetString()));
         Assert.False(string.IsNullOrWhiteSpace(answer.Body.GetProperty("detail").GetString()));
         Assert.DoesNotContain("\\u00", answer.Raw);
+        Assert.DoesNotContain("BytePositionInLine", answer.Raw); // the position is said once, as "(line L, byte B)"
         if (field is not null)
         {
             Assert.True(field == answer.Field, $"{name}: field {answer.Field} in {answer.Raw}");

@@ -99,10 +99,15 @@ public static class Problems
     {
         var field = FieldOf(ex.Path);
         var message = ex.Message;
-        var cut = message.IndexOf(" Path: ", StringComparison.Ordinal);
-        if (cut >= 0)
+        // The serializer appends where it stopped (" Path: … | LineNumber: … | BytePositionInLine: …", or the reader's
+        // " LineNumber: …" alone); the problem says it once, in its own words, from the exception's properties.
+        foreach (var tail in (ReadOnlySpan<string>)[" Path: ", " LineNumber: "])
         {
-            message = message[..cut];
+            var cut = message.IndexOf(tail, StringComparison.Ordinal);
+            if (cut >= 0)
+            {
+                message = message[..cut];
+            }
         }
 
         if (message.Contains("could not be mapped to any .NET member", StringComparison.Ordinal) && field is not null)
