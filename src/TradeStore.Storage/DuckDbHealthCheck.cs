@@ -9,7 +9,9 @@ namespace TradeStore.Storage;
 /// Readiness of the system of record: the database answers a query, and commits succeed. While the write engine's
 /// commits fail (<see cref="StorageWriteHealth"/>: a full disk, an I/O error) it is unhealthy with the cause. By design
 /// it then probes with a tiny commit of its own, so readiness comes back by itself when the disk takes writes again,
-/// even when no client writes while the service is out of rotation.
+/// even when no client writes while the service is out of rotation. A database DuckDB invalidated after a FATAL error
+/// never comes back in the process: the check reports it (<see cref="StorageWriteHealth.ReportIfInvalidated"/>), which
+/// stops the write engine and the server, and stays unhealthy until then.
 /// </summary>
 public sealed class DuckDbHealthCheck(DuckDbDatabase database, ILogger<DuckDbHealthCheck>? logger = null) : IHealthCheck
 {
@@ -34,7 +36,17 @@ public sealed class DuckDbHealthCheck(DuckDbDatabase database, ILogger<DuckDbHea
         }
         catch (Exception ex)
         {
+            if (database.WriteHealth.ReportIfInvalidated(ex))
+            {
+                return Invalidated(context, ex);
+            }
+
             return new HealthCheckResult(context.Registration.FailureStatus, $"DuckDB at {database.Path} does not answer: {ex.Message}", ex);
+        }
+
+        if (database.WriteHealth.Invalidated is { } invalidated)
+        {
+            return Invalidated(context, invalidated);
         }
 
         if (database.WriteHealth.WritesRefused is { } refused)
@@ -50,6 +62,10 @@ public sealed class DuckDbHealthCheck(DuckDbDatabase database, ILogger<DuckDbHea
 
         return HealthCheckResult.Healthy(database.Path);
     }
+
+    private HealthCheckResult Invalidated(HealthCheckContext context, Exception ex) =>
+        new(context.Registration.FailureStatus,
+            $"DuckDB at {database.Path} failed for good and the server stops to reopen it (the journal log holds every acknowledged write; the restart replays it): {DuckDbInvalidatedException.FatalErrorIn(ex)?.Message.Trim() ?? ex.Message}", ex);
 
     /// <summary>
     /// Whether writes succeed now: a scratch file of <see cref="ProbeBytes"/> beside the database (a commit's few bytes
@@ -81,6 +97,7 @@ public sealed class DuckDbHealthCheck(DuckDbDatabase database, ILogger<DuckDbHea
         }
         catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or IOException or UnauthorizedAccessException or InvalidOperationException)
         {
+            database.WriteHealth.ReportIfInvalidated(ex);
             return false;
         }
         finally

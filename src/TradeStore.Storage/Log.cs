@@ -67,4 +67,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2027, Level = LogLevel.Warning, Message = "Stopping with seq {AppliedSeq}..{LastSeq} not applied to DuckDB ({Reason}); they are durable in the journal log and the next start replays them")]
     public static partial void StoppedWithUnapplied(ILogger logger, long appliedSeq, long lastSeq, string reason);
+
+    [LoggerMessage(EventId = 2028, Level = LogLevel.Critical, Message = "DuckDB failed for good: {DuckDbError}. After a FATAL error DuckDB invalidates the database, and it cannot be used again until it is reopened (a checkpoint that could not write for lack of disk space does this), so DuckDB could never catch up with the journal log in this process. Nothing acknowledged is lost: DuckDB holds the journal up to seq {AppliedSeq}, the journal log every acknowledged event up to seq {LastSeq}, and a start replays into DuckDB what it lacks. The write engine stops (new writes are refused as unavailable) and the server exits with the write engine's failure (event 1005) for the guard or systemd to restart it; if DuckDB's error says No space left on device, free space on the disk: until then a start stops with exit code 4 (the disk is full)")]
+    public static partial void DuckDbInvalidated(ILogger logger, string duckDbError, long appliedSeq, long lastSeq);
 }

@@ -21,6 +21,7 @@ public sealed class StorageWriteHealth
     private long _notLogged;
     private DateTimeOffset _lastLogged;
     private string? _writesRefused;
+    private readonly TaskCompletionSource<DuckDbInvalidatedException> _invalidated = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The clock; <see cref="TimeProvider.System"/> unless a test sets another.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
@@ -51,6 +52,32 @@ public sealed class StorageWriteHealth
     /// holds for another trade. Readiness turns unhealthy with <paramref name="reason"/>, which names the recover command.
     /// </summary>
     public void RefuseWrites(string reason) => Interlocked.CompareExchange(ref _writesRefused, reason, null);
+
+    /// <summary>
+    /// Completes once DuckDB invalidated the database (<see cref="ReportIfInvalidated"/>): nothing can be written into it
+    /// again in this process. The write engine stops on it, and the server with it, so a restart reopens DuckDB and replays
+    /// the journal log into it.
+    /// </summary>
+    public Task<DuckDbInvalidatedException> WhenInvalidated => _invalidated.Task;
+
+    /// <summary>The first of DuckDB's FATAL errors met in this process, or <see langword="null"/>.</summary>
+    public DuckDbInvalidatedException? Invalidated => _invalidated.Task.IsCompleted ? _invalidated.Task.Result : null;
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> is DuckDB's FATAL error (the database instance is invalidated); if so records it
+    /// (the first one is kept) and completes <see cref="WhenInvalidated"/>. Every user of DuckDB on the write path (the
+    /// applier, the <c>trade_state</c> flusher, the writer's reads, readiness, <c>POST /v1/query</c>) reports what it meets.
+    /// </summary>
+    public bool ReportIfInvalidated(Exception exception)
+    {
+        if (DuckDbInvalidatedException.FatalErrorIn(exception) is not { } fatal)
+        {
+            return false;
+        }
+
+        _invalidated.TrySetResult(new DuckDbInvalidatedException(fatal));
+        return true;
+    }
 
     /// <summary>A batch failed to commit and was rolled back; logs it, or counts it for the next summary.</summary>
     public void CommitFailed(ILogger logger, Exception exception, int commandCount, int eventCount, long firstSeq, long lastSeq)

@@ -35,6 +35,16 @@ public sealed class ProblemsTests
     }
 
     [Fact]
+    public void QueryStorageFailure_DuckDbFailedForGood_ServerFaultNotTheCallersSql()
+    {
+        var problem = Problems.QueryStorageFailure("DuckDB failed for good … DuckDB said: FATAL Error: …");
+
+        Assert.Equal(500, problem.Status);
+        Assert.Equal("urn:tradestore:problem:storage-failure", problem.Type);
+        Assert.Null(problem.Field);
+    }
+
+    [Fact]
     public void Command_Busy_RetryAfterHeader()
     {
         var context = new DefaultHttpContext();

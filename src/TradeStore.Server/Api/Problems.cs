@@ -63,6 +63,13 @@ public static class Problems
 
     public static ApiProblem QueryRejected(string detail) => Make("query-rejected", "Query refused", StatusCodes.Status400BadRequest, detail, "sql");
 
+    /// <summary>
+    /// <c>POST /v1/query</c> while DuckDB failed for good (a FATAL error invalidated the database): a server fault, so
+    /// <c>storage-failure</c> (500) as for a write the storage could not take, never the caller's <c>query-rejected</c>.
+    /// </summary>
+    public static ApiProblem QueryStorageFailure(string detail) =>
+        Make("storage-failure", "Storage failure", StatusCodes.Status500InternalServerError, detail, null);
+
     public static ApiProblem QueryTimeout(TimeSpan timeout) =>
         Make("query-timeout", "Query timed out", StatusCodes.Status422UnprocessableEntity,
             $"The query ran longer than {timeout} (Security:Query:Timeout) and was interrupted; narrow it or aggregate.", "sql");

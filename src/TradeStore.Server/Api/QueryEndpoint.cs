@@ -185,6 +185,8 @@ public static class QueryEndpoint
                 return Problems.TooManyRequests(1);
             case QueryRefusedException refused:
                 return Problems.QueryRejected(refused.Message);
+            case QueryStorageFailureException storage:
+                return Problems.QueryStorageFailure(storage.Message);
             case QueryMemoryException memory:
                 Log.QueryOverMemory(logger, caller, memory.MaxMemory);
                 return Problems.QueryMemory(memory.MaxMemory);

@@ -78,7 +78,7 @@ public static class ApiCatalog
                 "`event: error` whose data is a ChangeStreamEnd with `resumeFromSeq`, and the stream closes."),
         new("POST", "/v1/query", "SQL", "Run one read-only SELECT on DuckDB", "admin", null, 200, null,
             ["validation", "malformed-json", "unsupported-media-type", "payload-too-large", "query-rejected", "query-timeout", "query-memory", "unauthorized", "forbidden",
-                "too-many-requests", "internal", "seq-not-reached"],
+                "too-many-requests", "storage-failure", "internal", "seq-not-reached"],
             ResponseSchema: "QueryResult", Description: "Body {\"sql\": \"SELECT …\"}. Send Accept: text/csv for CSV, application/vnd.apache.arrow.stream for an Arrow IPC stream, application/vnd.apache.parquet for a Parquet file (X-Truncated says whether rows were cut at Security:Query:MaxRows or MaxResultBytes)."),
         new("GET", "/health/live", "Health", "Whether the process serves requests", "open", null, 200, null, [], ResponseSchema: "Live", NeedsKey: false),
         new("GET", "/health/ready", "Health", "Each dependency: healthy, degraded, unhealthy or disabled (503 when unhealthy)", "open", null, 200, null, [],

@@ -12,6 +12,9 @@ namespace TradeStore.Storage.Engine;
 /// committed atomically with them. The sinks do not wait for it: the <see cref="JournalPublisher"/> tells them of each
 /// event as it becomes durable, and they read what DuckDB does not hold yet from this queue (<see cref="Unapplied"/>).
 /// When a sealed log segment lies wholly behind the applied seq, DuckDB is checkpointed and the segment recycled. A failed apply is retried from memory with backoff; the events stay durable in the log.
+/// DuckDB's FATAL error (it invalidated the database, e.g. a checkpoint that could not write for lack of space) is not
+/// retried: it is reported (<see cref="StorageWriteHealth.ReportIfInvalidated"/>), the applier ends, and the engine stops
+/// the server so that a restart reopens DuckDB and replays the log into it.
 /// </summary>
 internal sealed class JournalApplier : IDisposable
 {
@@ -309,6 +312,14 @@ internal sealed class JournalApplier : IDisposable
                     failures++;
                     _metrics.ApplyFailed();
                     Log.ApplyFailed(_logger, ex, events[0].Seq, events[^1].Seq, events.Count, failures);
+                    if (_database.WriteHealth.ReportIfInvalidated(ex))
+                    {
+                        // DuckDB invalidated the database: no retry can succeed in this process (the connection even stays
+                        // "in a transaction"). The engine stops the server on it; the next start replays the log.
+                        StoppedByFatalError();
+                        break;
+                    }
+
                     lock (_gate)
                     {
                         if (_stopping)
@@ -345,7 +356,12 @@ internal sealed class JournalApplier : IDisposable
                 }
 
                 events.Clear();
-                MaybeRecycle();
+                if (!MaybeRecycle())
+                {
+                    StoppedByFatalError();
+                    break;
+                }
+
                 _lastApplyEnded = Stopwatch.GetTimestamp();
             }
         }
@@ -366,19 +382,26 @@ internal sealed class JournalApplier : IDisposable
         }
     }
 
-    /// <summary>Checkpoints DuckDB and deletes the log segments it then holds, once a sealed segment lies wholly behind DuckDB.</summary>
-    private void MaybeRecycle()
+    /// <summary>
+    /// Checkpoints DuckDB and deletes the log segments it then holds, once a sealed segment lies wholly behind DuckDB;
+    /// <see langword="false"/> when the checkpoint met DuckDB's FATAL error (the database is invalidated).
+    /// </summary>
+    private bool MaybeRecycle()
     {
         if (_log.OldestSealedLastSeq is not { } sealedLast || AppliedSeq < sealedLast || Stopwatch.GetTimestamp() < _recycleNotBefore)
         {
-            return;
+            return true;
         }
 
-        CheckpointAndRecycle();
+        return CheckpointAndRecycle();
     }
 
-    /// <summary>A DuckDB checkpoint, then the segments wholly at or below the seq DuckDB held before it are deleted.</summary>
-    private void CheckpointAndRecycle()
+    /// <summary>
+    /// A DuckDB checkpoint, then the segments wholly at or below the seq DuckDB held before it are deleted. A failed
+    /// checkpoint deletes nothing; <see langword="false"/> when it invalidated DuckDB (a checkpoint that could not write
+    /// for lack of space does).
+    /// </summary>
+    private bool CheckpointAndRecycle()
     {
         var covered = AppliedSeq;
         try
@@ -389,7 +412,7 @@ internal sealed class JournalApplier : IDisposable
         {
             Log.RecycleCheckpointFailed(_logger, ex);
             _recycleNotBefore = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
-            return;
+            return !_database.WriteHealth.ReportIfInvalidated(ex);
         }
 
         var deleted = _log.RecycleThrough(covered);
@@ -397,7 +420,13 @@ internal sealed class JournalApplier : IDisposable
         {
             Log.LogRecycled(_logger, covered, deleted);
         }
+
+        return true;
     }
+
+    /// <summary>The applier ends after DuckDB's FATAL error: what it holds stays in the log for the next start.</summary>
+    private void StoppedByFatalError() =>
+        Log.StoppedWithUnapplied(_logger, AppliedSeq, AppliedSeq + Backlog, "DuckDB invalidated the database after a fatal error; the next start replays the journal log into it");
 
     private TimeSpan SinceLastApply() => Stopwatch.GetElapsedTime(_lastApplyEnded);
 

@@ -287,6 +287,8 @@ internal sealed class TradeStateFlusher : IDisposable
         }
         catch (Exception ex) when (ex is DuckDBException or InvalidOperationException)
         {
+            // A commit here can run DuckDB's automatic checkpoint too: its FATAL error stops the engine (and the server).
+            _database.WriteHealth.ReportIfInvalidated(ex);
             if (_duckDbCpu!.Run(() => CommittedAnyway(seq)))
             {
                 Succeeded(batch, seq, started);

@@ -215,6 +215,9 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             // acknowledgement continuations, and the writer must not wait behind the work it produced.
             _writer = _writerDone.Task;
             new Thread(RunWriter) { IsBackground = true, Name = "tradestore-writer" }.Start();
+            // Whoever meets DuckDB's FATAL error (the applier, the flusher, readiness, a query) reports it there.
+            _database.WriteHealth.WhenInvalidated.ContinueWith(invalidated => DuckDbInvalidated(invalidated.Result), CancellationToken.None,
+                TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         }
     }
 
@@ -367,7 +370,9 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     {
         _metrics.Command(command, "unavailable");
         return CommandResult.Refused(new CommandError(CommandErrorKind.Unavailable,
-            _database.WriteHealth.WritesRefused ?? "The write engine is not running (starting up or shutting down); retry shortly."));
+            _database.WriteHealth.WritesRefused ?? (_database.WriteHealth.Invalidated is not null
+                ? "The write engine stopped: DuckDB failed for good and the server restarts (see the server log); retry shortly."
+                : "The write engine is not running (starting up or shutting down); retry shortly.")));
     }
 
     /// <summary>
@@ -501,10 +506,37 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
     /// <summary>
     /// Completes with the error that stopped the writer (an internal error, or a journal log that can no longer be
-    /// appended to); never completes on a normal stop. The host stops the process on it, so a supervisor restarts it
+    /// appended to) or the engine (<see cref="DuckDbInvalidatedException"/>: DuckDB invalidated the database, so it can
+    /// never catch up with the log in this process); never completes on a normal stop. The host stops the process on it, so a supervisor restarts it
     /// and a cluster leader gives up its lease.
     /// </summary>
     public Task<Exception> Failure => _failure.Task;
+
+    /// <summary>
+    /// DuckDB invalidated the database (<see cref="StorageWriteHealth.WhenInvalidated"/>): nothing can be written into it
+    /// again in this process, so DuckDB would never catch up with the log. Logs why, refuses new commands, lets the writer
+    /// commit what is queued to the log (durable, so acknowledged) and completes <see cref="Failure"/>: the host stops the
+    /// process on it (exit code 7) for the guard to restart it, and the start replays the log into DuckDB.
+    /// </summary>
+    private void DuckDbInvalidated(DuckDbInvalidatedException failure)
+    {
+        lock (_lifecycle)
+        {
+            if (_state != Running)
+            {
+                // Already stopping (or stopped): the stop does not wait for DuckDB (events 2005, 2010 say so), and the next
+                // start replays the log.
+                return;
+            }
+
+            _state = Stopping;
+            _queue.Writer.TryComplete();
+            _wakeUp.Set();
+        }
+
+        Log.DuckDbInvalidated(_logger, failure.DuckDbMessage, AppliedSeq, LastSeq);
+        _failure.TrySetResult(failure);
+    }
 
     private void Crashed(Exception ex, List<Pending> batch)
     {
@@ -544,6 +576,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or InvalidOperationException)
         {
             // Reading an earlier idempotent result from the journal failed: nothing was written.
+            _database.WriteHealth.ReportIfInvalidated(ex);
             _database.WriteHealth.CommitFailed(_logger, ex, batch.Count, 0, _lastSeq + 1, _lastSeq);
             Complete(batch, [.. batch.Select(_ => StorageFailure())]);
             return;

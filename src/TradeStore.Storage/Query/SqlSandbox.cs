@@ -8,6 +8,12 @@ namespace TradeStore.Storage.Query;
 /// <summary>The statement was refused before it ran, or DuckDB refused it; the message is safe to show the caller.</summary>
 public sealed class QueryRefusedException(string message, Exception? inner = null) : Exception(message, inner);
 
+/// <summary>
+/// DuckDB could not run the query because the database failed for good: a FATAL error invalidated it (say a checkpoint
+/// that could not write for lack of space). A server fault, not the caller's; the server stops to reopen DuckDB.
+/// </summary>
+public sealed class QueryStorageFailureException(string message, Exception? inner = null) : Exception(message, inner);
+
 /// <summary>DuckDB stopped the query at its instance-wide <c>memory_limit</c> (<c>Storage:DuckDbMemoryLimit</c>).</summary>
 public sealed class QueryOutOfMemoryException(string message, Exception? inner = null) : Exception(message, inner);
 
@@ -81,6 +87,7 @@ public sealed class SqlSandbox
     /// </summary>
     /// <exception cref="QueryRefusedException">Not exactly one SELECT, a function or table off the allow-list, or DuckDB refused it.</exception>
     /// <exception cref="QueryOutOfMemoryException">DuckDB's memory_limit stopped it.</exception>
+    /// <exception cref="QueryStorageFailureException">DuckDB failed for good (a FATAL error invalidated the database).</exception>
     /// <exception cref="OperationCanceledException">It was cancelled.</exception>
     public T Run<T>(string sql, Func<QueryRows, T> consume, CancellationToken cancellationToken) =>
         Checked(sql, cancellationToken, (command, checkedSql, columns) =>
@@ -100,6 +107,7 @@ public sealed class SqlSandbox
     /// </summary>
     /// <exception cref="QueryRefusedException">Not exactly one SELECT, a function or table off the allow-list, or DuckDB refused it.</exception>
     /// <exception cref="QueryOutOfMemoryException">DuckDB's memory_limit stopped it.</exception>
+    /// <exception cref="QueryStorageFailureException">DuckDB failed for good (a FATAL error invalidated the database).</exception>
     /// <exception cref="OperationCanceledException">It was cancelled.</exception>
     public T RunArrow<T>(string sql, Func<QueryColumn, string, string> arrowColumn, Func<IReadOnlyList<QueryColumn>, IArrowArrayStream, T> consume,
         CancellationToken cancellationToken) =>
@@ -119,7 +127,7 @@ public sealed class SqlSandbox
     private T Checked<T>(string sql, CancellationToken cancellationToken, Func<DuckDBCommand, string, IReadOnlyList<QueryColumn>, T> run)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        using var connection = _database.OpenConnection();
+        using var connection = OpenConnection();
         using var command = connection.CreateCommand();
         using var interrupt = cancellationToken.Register(command.Cancel);
         try
@@ -139,6 +147,11 @@ public sealed class SqlSandbox
         {
             throw new OperationCanceledException("The query was interrupted.", ex, cancellationToken);
         }
+        catch (DuckDBException ex) when (_database.WriteHealth.ReportIfInvalidated(ex))
+        {
+            // Not the query's fault: DuckDB invalidated the database (and says "FATAL Error"), which only a restart reopens.
+            throw StorageFailed(ex);
+        }
         catch (DuckDBException ex) when (ex.ErrorType == DuckDBErrorType.OutOfMemory)
         {
             throw new QueryOutOfMemoryException(ex.Message.Split('\n')[0].Trim(), ex);
@@ -148,6 +161,21 @@ public sealed class SqlSandbox
             throw new QueryRefusedException(ex.Message.Split('\n')[0].Trim(), ex);
         }
     }
+
+    private DuckDBConnection OpenConnection()
+    {
+        try
+        {
+            return _database.OpenConnection();
+        }
+        catch (DuckDBException ex) when (_database.WriteHealth.ReportIfInvalidated(ex))
+        {
+            throw StorageFailed(ex);
+        }
+    }
+
+    private static QueryStorageFailureException StorageFailed(DuckDBException ex) =>
+        new($"DuckDB failed for good and cannot run queries in this process: the server stops to be restarted (tradestore guard or systemd restart it); retry shortly. DuckDB said: {ex.Message.Split('\n')[0].Trim()}", ex);
 
     /// <summary>
     /// DuckDB's parser decides: <c>json_serialize_sql</c> answers <c>error: true</c> for anything but SELECT (COPY, ATTACH,
