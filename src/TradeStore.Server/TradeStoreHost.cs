@@ -213,7 +213,7 @@ public static class TradeStoreHost
             return DuckDbSchema.MigrateToLatest(database);
         }
 
-        DuckDbSchema.RequireLatest(database);
+        DuckDbSchema.RequireLatest(database, PendingMigrationAdvice.AutoMigrateOff);
         return [];
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TradeStore.ClickHouse.Verification;
+using TradeStore.Core.Migrations;
 using TradeStore.Redis;
 using TradeStore.Redis.Projection;
 using TradeStore.Server.Configuration;
@@ -102,7 +103,7 @@ public static class VerifyCommand
         using var database = DuckDbDatabase.Open(path);
         try
         {
-            DuckDbSchema.RequireLatest(database);
+            DuckDbSchema.RequireLatest(database, PendingMigrationAdvice.ReadOnlyCommand("verify"));
         }
         catch (DuckDB.NET.Data.DuckDBException ex)
         {
