@@ -396,6 +396,22 @@ public sealed partial class ConfigurationTests : IDisposable
         Assert.DoesNotContain("hunter2", error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>A port beyond 65535 is named as such, not as "not an absolute http:// or https:// address".</summary>
+    [Theory]
+    [InlineData("http://127.0.0.1:99999", "99999")]
+    [InlineData("http://[::1]:70000", "70000")]
+    [InlineData("http://127.0.0.1:5080;https://localhost:123456/", "123456")]
+    public void Bind_ServerUrlPortOutOfRange_SaysThePortMustBe1To65535(string urls, string port)
+    {
+        var configuration = TradeStoreConfiguration.Build(Inputs(env: new() { ["TRADESTORE__SERVER__URLS"] = urls }));
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreSettings.Bind(configuration));
+
+        Assert.Contains("Server:Urls", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"the port must be 1-65535, got {port}", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("not an absolute", error.Message, StringComparison.Ordinal);
+    }
+
     private ConfigurationInputs Inputs(Dictionary<string, string>? env = null) => new()
     {
         BaseDirectory = _bin.Path,

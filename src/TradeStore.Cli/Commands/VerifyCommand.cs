@@ -153,7 +153,9 @@ public static class VerifyCommand
                 { IsEmpty: true } => $"{Target}: {directory} holds no segment",
                 _ => $"{Target}: {check.Segments.Count} segment(s) in {directory} ({Path.GetFileName(check.SegmentFiles[0])}" +
                     (check.Segments.Count > 1 ? $" .. {Path.GetFileName(check.SegmentFiles[^1])}" : "") +
-                    $"), {check.Records} records, seq {check.FirstSeq}..{check.LastSeq}: every segment header and record checksum intact, seqs contiguous",
+                    (check.Records == 0
+                        ? "), empty: every segment header intact"
+                        : $"), {check.Records} records, seq {check.FirstSeq}..{check.LastSeq}: every segment header and record checksum intact, seqs contiguous"),
             });
             if (check.HeaderToWrite is { } headerless)
             {
