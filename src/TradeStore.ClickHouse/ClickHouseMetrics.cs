@@ -1,9 +1,13 @@
 using System.Diagnostics.Metrics;
 using TradeStore.ClickHouse.Sync;
+using TradeStore.Core.Metrics;
 
 namespace TradeStore.ClickHouse;
 
-/// <summary>The instruments of the assembly's one meter, <c>TradeStore.ClickHouse</c> (OpenTelemetry-style names and units).</summary>
+/// <summary>
+/// The instruments of the assembly's one meter, <c>TradeStore.ClickHouse</c> (OpenTelemetry-style names and units). The
+/// counts are <see cref="ZeroBasedCounter"/>s: each, and the failures of every kind, exported at 0 from the start.
+/// </summary>
 public sealed class ClickHouseMetrics
 {
     public const string MeterName = "TradeStore.ClickHouse";
@@ -13,6 +17,8 @@ public sealed class ClickHouseMetrics
 
     private static readonly IReadOnlyList<int> BatchBuckets = [1, 10, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000];
 
+    private readonly ZeroBasedCounter _failures;
+
     public ClickHouseMetrics(SyncSignal signal, IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
@@ -20,10 +26,14 @@ public sealed class ClickHouseMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LagBuckets });
         BatchSize = meter.CreateHistogram("tradestore.sync.batch.size", "{event}", "Events per ClickHouse INSERT.",
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = BatchBuckets });
-        Batches = meter.CreateCounter<long>("tradestore.sync.batches", "{batch}", "Batches delivered to ClickHouse.");
-        Events = meter.CreateCounter<long>("tradestore.sync.events", "{event}", "Events delivered to ClickHouse.");
-        Retries = meter.CreateCounter<long>("tradestore.sync.retries", "{retry}", "Attempts retried after a failure.");
-        Failures = meter.CreateCounter<long>("tradestore.sync.failures", "{failure}", "Failed attempts, by kind (tag kind).");
+        Batches = new ZeroBasedCounter(meter, "tradestore.sync.batches", "{batch}", "Batches delivered to ClickHouse.").Series();
+        Events = new ZeroBasedCounter(meter, "tradestore.sync.events", "{event}", "Events delivered to ClickHouse.").Series();
+        Retries = new ZeroBasedCounter(meter, "tradestore.sync.retries", "{retry}", "Attempts retried after a failure.").Series();
+        _failures = new ZeroBasedCounter(meter, "tradestore.sync.failures", "{failure}", "Failed attempts, by kind (tag kind).", "kind");
+        foreach (var kind in SyncFailures.Kinds)
+        {
+            _failures.Series(kind);
+        }
         meter.CreateObservableGauge("tradestore.sync.events_behind", () => signal.Backlog().Behind, "{event}", "Committed journal events not yet in ClickHouse.");
     }
 
@@ -31,11 +41,12 @@ public sealed class ClickHouseMetrics
 
     public Histogram<int> BatchSize { get; }
 
-    public Counter<long> Batches { get; }
+    public CounterSeries Batches { get; }
 
-    public Counter<long> Events { get; }
+    public CounterSeries Events { get; }
 
-    public Counter<long> Retries { get; }
+    public CounterSeries Retries { get; }
 
-    public Counter<long> Failures { get; }
+    /// <summary>Counts a failed attempt of <paramref name="kind"/> (<see cref="SyncFailures.Kind"/>).</summary>
+    public void Failed(string kind) => _failures.Series(kind).Add();
 }

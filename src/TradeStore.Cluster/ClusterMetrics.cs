@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using TradeStore.Core.Metrics;
 
 namespace TradeStore.Cluster;
 
@@ -11,14 +12,18 @@ public sealed class ClusterMetrics
 {
     public const string MeterName = "TradeStore.Cluster";
 
-    private readonly Counter<long> _refused;
+    private readonly ZeroBasedCounter _refused;
     private long _lagSeq;
 
     public ClusterMetrics(IMeterFactory meterFactory, ClusterState state)
     {
         var meter = meterFactory.Create(MeterName);
-        _refused = meter.CreateCounter<long>("tradestore.cluster.writes.refused", "{request}",
-            "Writes this node did not acknowledge, by reason: redirected (307 to the leader), no_leader (503), lease_lost (503 after the fence).");
+        _refused = new ZeroBasedCounter(meter, "tradestore.cluster.writes.refused", "{request}",
+            "Writes this node did not acknowledge, by reason: redirected (307 to the leader), no_leader (503), lease_lost (503 after the fence).", "reason");
+        foreach (var reason in new[] { "redirected", "no_leader", "lease_lost" })
+        {
+            _refused.Series(reason);
+        }
         meter.CreateObservableGauge("tradestore.cluster.leader", () => state.IsLeader ? 1 : 0, "{node}",
             "1 while this node leads and may acknowledge writes, else 0.");
         meter.CreateObservableGauge("tradestore.cluster.leader.known", () => state.Role == ClusterRole.Candidate ? 0 : 1, "{node}",
@@ -30,7 +35,7 @@ public sealed class ClusterMetrics
     }
 
     /// <summary>A write was turned away; <paramref name="reason"/> is <c>redirected</c>, <c>no_leader</c> or <c>lease_lost</c>.</summary>
-    public void WriteRefused(string reason) => _refused.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    public void WriteRefused(string reason) => _refused.Series(reason).Add();
 
     internal void SetLag(long lag) => Volatile.Write(ref _lagSeq, lag);
 }

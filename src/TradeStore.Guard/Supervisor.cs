@@ -89,6 +89,7 @@ public sealed class Supervisor : IDisposable
         Log.GuardStopped(_logger, outcome switch
         {
             GuardOutcome.Stopped => "the child stopped gracefully",
+            GuardOutcome.StoppedWhileWaiting => "stopped while waiting to restart the child; no child was running",
             GuardOutcome.StoppedForcefully => "the child had to be killed",
             GuardOutcome.StoppedWithError => "the child exited with a failure code while stopping",
             GuardOutcome.ChildExitedCleanly => "the child exited with code 0 on its own",
@@ -105,7 +106,8 @@ public sealed class Supervisor : IDisposable
         {
             if (_stopRequested.Task.IsCompleted)
             {
-                return GuardOutcome.Stopped;
+                // Between a child's exit and its restart: there was no child to stop.
+                return GuardOutcome.StoppedWhileWaiting;
             }
 
             starts++;
@@ -136,7 +138,7 @@ public sealed class Supervisor : IDisposable
             if (await Task.WhenAny(delay, _stopRequested.Task).ConfigureAwait(false) == _stopRequested.Task)
             {
                 await backoff.CancelAsync().ConfigureAwait(false);
-                return GuardOutcome.Stopped;
+                return GuardOutcome.StoppedWhileWaiting;
             }
         }
     }
@@ -370,6 +372,9 @@ public enum GuardOutcome
 {
     /// <summary>Stopped on request; the child exited within the grace period.</summary>
     Stopped,
+
+    /// <summary>Stopped on request while waiting to restart the child (backing off): no child was running.</summary>
+    StoppedWhileWaiting,
 
     /// <summary>Stopped on request; the child had to be killed.</summary>
     StoppedForcefully,

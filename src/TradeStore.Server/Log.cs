@@ -99,6 +99,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 1005, Level = LogLevel.Critical, Message = "The write engine failed ({Reason}); every write is refused, so the server stops with exit code {ExitCode} for the guard to restart it (the journal log is replayed at start; in a cluster another node takes over)")]
     public static partial void EngineFailed(ILogger logger, string reason, int exitCode);
 
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "Received {Signal}: stopping (requests in flight finish, the write engine drains, the database is checkpointed)")]
+    public static partial void StopSignalled(ILogger logger, string signal);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Received {Signal} while starting: the stop runs as usual as soon as start-up completes")]
+    public static partial void StopHeldWhileStarting(ILogger logger, string signal);
+
     [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Shutdown {Stage}: {Step} done in {DurationMs:F1} ms")]
     public static partial void ShutdownStepDone(ILogger logger, TradeStore.Core.Lifetime.ShutdownStage stage, string step, double durationMs);
 

@@ -93,6 +93,8 @@ public static class TradeStoreHost
             o.UseUtcTimestamp = true;
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Server.ShutdownTimeout);
+        // SIGTERM/SIGINT during the host's start wait for it, instead of cancelling it (SignalLifetime says why).
+        builder.Services.AddSingleton<IHostLifetime, SignalLifetime>();
 
         builder.Services.AddTradeStoreOptions(settings);
         var database = DuckDbDatabase.Open(settings.Storage.DatabasePath, settings.Storage.CheckpointThreshold, settings.Storage.DuckDbThreads,
@@ -217,7 +219,7 @@ public static class TradeStoreHost
             return DuckDbSchema.MigrateToLatest(database);
         }
 
-        DuckDbSchema.RequireLatest(database);
+        DuckDbSchema.RequireLatest(database, PendingMigrationAdvice.AutoMigrateOff);
         return [];
     }
 

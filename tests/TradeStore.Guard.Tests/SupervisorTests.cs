@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using TradeStore.TestSupport;
 
 namespace TradeStore.Guard.Tests;
@@ -138,17 +139,23 @@ public sealed class SupervisorTests : IDisposable
         Assert.Equal(GuardOutcome.Stopped, await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
     }
 
+    /// <summary>Stopped while backing off, the guard says so: it once logged "the child stopped gracefully" with no child running.</summary>
     [Fact]
-    public async Task Run_StopDuringBackoff_StopsAtOnce()
+    public async Task Run_StopDuringBackoff_StopsAtOnceSayingNoChildWasRunning()
     {
         var options = Options("exit 1") with { BackoffMin = TimeSpan.FromMinutes(5), BackoffMax = TimeSpan.FromMinutes(5) };
-        using var supervisor = new Supervisor(options, NullLogger.Instance);
+        var logger = new FakeLogger();
+        using var supervisor = new Supervisor(options, logger);
         var run = supervisor.RunAsync(TestContext.Current.CancellationToken);
         await Eventually.TrueAsync(() => supervisor.Status.State == GuardStates.BackingOff);
 
         supervisor.RequestStop(PosixSignals.SigInt);
 
-        Assert.Equal(GuardOutcome.Stopped, await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+        Assert.Equal(GuardOutcome.StoppedWhileWaiting, await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+        var stopped = Assert.Single(logger.Messages(5013));
+        Assert.Contains("no child was running", stopped, StringComparison.Ordinal);
+        Assert.DoesNotContain("stopped gracefully", stopped, StringComparison.Ordinal);
+        Assert.Null(supervisor.Status.ChildPid);
     }
 
     /// <summary>A real HTTP liveness endpoint whose answer the test switches between 200 and 503.</summary>

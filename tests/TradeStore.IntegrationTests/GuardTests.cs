@@ -157,12 +157,52 @@ public sealed partial class GuardTests : IDisposable
     {
         var (noServe, noServeOutput) = await TradeStoreProcess.RunAsync(["guard", "--", "config", "show"], _work.Path);
         var (badDuration, badDurationOutput) = await TradeStoreProcess.RunAsync(["guard", "--probe-interval", "soon", "--", "serve"], _work.Path);
+        var (unknown, unknownOutput) = await TradeStoreProcess.RunAsync(["guard", "--bogus", "1", "--", "serve"], _work.Path);
 
         Assert.Equal(2, noServe);
         Assert.Contains("must be serve", noServeOutput);
         Assert.Equal(2, badDuration);
         Assert.Contains("--probe-interval: 'soon' is not a duration", badDurationOutput);
+        Assert.True(unknown == 2, unknownOutput);
+        Assert.Contains("unknown option '--bogus'", unknownOutput);
+        Assert.DoesNotContain("must be serve", unknownOutput);
         Assert.False(File.Exists(_work.DatabasePath), "nothing was started");
+    }
+
+    /// <summary>--data (or --config) on both sides of -- with different values: the guard used to supervise the child's silently.</summary>
+    [Fact]
+    public async Task Guard_DataBeforeAndAfterTheDoubleDashDiffer_ExitsTwoNamingBoth()
+    {
+        var mine = _work.File("guard-data");
+        var childs = _work.File("serve-data");
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["guard", "--data", mine, "--", "serve", "--data", childs], _work.Path);
+
+        Assert.True(exitCode == 2, output);
+        Assert.Contains("--data", output);
+        Assert.Contains(mine, output);
+        Assert.Contains(childs, output);
+        Assert.False(Directory.Exists(mine) || Directory.Exists(childs), "nothing was started");
+    }
+
+    /// <summary>SIGTERM while the guard waits to restart a failed child (no child runs): exit 0, and the log says so.</summary>
+    [Fact]
+    public async Task Guard_SigtermWhileBackingOff_ExitsZeroSayingNoChildWasRunning()
+    {
+        // Held here, the database makes every serve exit 3 (locked), which the guard restarts after its backoff.
+        using var holder = DuckDbDatabase.Open(_work.DatabasePath);
+        await using var guard = TradeStoreProcess.Start(
+            ["guard", "--backoff-min", "5m", "--backoff-max", "5m", "--restart-window", "10m", "--status-file", StatusPath, "--", "serve", "--data", _work.Path, "--urls", _url],
+            _work.Path);
+        await WaitForStatusAsync(guard, s => s.State == GuardStates.BackingOff);
+
+        guard.Signal(PosixSignals.SigTerm);
+        var exitCode = await guard.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}:\n{guard.Output}");
+        Assert.Contains("Guard stopped: stopped while waiting to restart the child; no child was running", guard.Output);
+        Assert.DoesNotContain("the child stopped gracefully", guard.Output);
+        Assert.Equal(GuardStates.Stopped, StatusFile.Read(StatusPath)!.State);
     }
 
     private async Task<GuardStatus> WaitForStatusAsync(TradeStoreProcess guard, Func<GuardStatus, bool> condition)

@@ -83,6 +83,20 @@ public sealed class JournalLogRecoveryTests : IDisposable
         Assert.Equal(before, Snapshot());
     }
 
+    /// <summary>A log without records is "empty", not "0 records, seq 1..0".</summary>
+    [Fact]
+    public async Task Verify_AfterAServeWithoutWrites_SaysTheLogIsEmpty()
+    {
+        await ServeSession.RunAsync(_work.Path, _ => Task.CompletedTask);
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["verify", "--data", _work.Path], _work.Path);
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}:\n{output}");
+        Assert.Contains("), empty: every segment header intact", output);
+        Assert.DoesNotContain("0 records", output);
+        Assert.DoesNotContain("seq 1..0", output);
+    }
+
     [Fact]
     public async Task Verify_HealthyDirectory_OkMentioningTheLogCheckAndChangesNothing()
     {

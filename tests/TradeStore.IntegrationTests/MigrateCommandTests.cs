@@ -189,7 +189,42 @@ public sealed class MigrateCommandTests : IDisposable
 
         Assert.Equal(1, exitCode);
         Assert.Contains("tradestore migrate up", output);
+        Assert.Contains("Storage:AutoMigrate is false", output);
         Assert.DoesNotContain("trade_events", TablesOfDatabase());
+    }
+
+    /// <summary>
+    /// verify never migrates, and says so: it used to blame "Storage:AutoMigrate is false" also with AutoMigrate on
+    /// (the default here), which sent the operator to a setting that was already right.
+    /// </summary>
+    [Fact]
+    public async Task Verify_PendingMigrationsWithAutoMigrateOn_SaysVerifyNeverMigrates()
+    {
+        PrepareDatabase();
+        var (downExit, downOutput) = await RunAsync("migrate", "down", "--to", "0", "--yes");
+        Assert.True(downExit == 0, downOutput);
+
+        var (exitCode, output) = await RunAsync("verify");
+
+        Assert.True(exitCode == 1, output);
+        Assert.Contains("'tradestore verify' only reads and never applies them", output);
+        Assert.Contains("tradestore migrate up", output);
+        Assert.DoesNotContain("AutoMigrate is false", output);
+        Assert.DoesNotContain("trade_events", TablesOfDatabase());
+    }
+
+    /// <summary>A negative --to is refused for up and down alike, before any store is opened; up used to suggest 'migrate down --to -1', which down refused.</summary>
+    [Theory]
+    [InlineData("up")]
+    [InlineData("down")]
+    public async Task Migrate_NegativeTo_ExitsTwoSayingZeroOrMore(string direction)
+    {
+        var (exitCode, output) = await RunAsync(["migrate", direction, "--to", "-1", .. direction == "down" ? new[] { "--yes" } : []]);
+
+        Assert.True(exitCode == 2, output);
+        Assert.Contains("--to must be 0 or more", output);
+        Assert.DoesNotContain("migrate down --to -1", output);
+        Assert.False(File.Exists(_work.DatabasePath), "no store was opened");
     }
 
     [Fact]

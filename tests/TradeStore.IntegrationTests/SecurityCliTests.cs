@@ -76,6 +76,73 @@ public sealed partial class SecurityCliTests : IDisposable
         Assert.False(File.Exists(_work.DatabasePath));
     }
 
+    /// <summary>
+    /// The environment lines of <c>keys new</c> are single-quoted: pasted into a shell, an unquoted hash's <c>$…</c>
+    /// expanded to nothing. The same lines, as a <c>.env</c> file, configure a key that serve accepts.
+    /// </summary>
+    [Fact]
+    public async Task KeysNew_EnvironmentLines_PasteIntoAShellAndIntoDotEnvUnchanged()
+    {
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["keys", "new", "--role", "trader", "--accounts", "ACC1", "--name", "desk-b"], _work.Path);
+        Assert.Equal(0, exitCode);
+        var key = KeyLine().Match(output).Value;
+        var hash = HashLine().Match(output).Groups[1].Value;
+        var lines = output.Split('\n').Select(line => line.TrimEnd('\r')).Where(line => line.StartsWith("TRADESTORE__", StringComparison.Ordinal)).ToList();
+        Assert.Equal(4, lines.Count);
+        Assert.All(lines, line => Assert.Matches("^TRADESTORE__[A-Z0-9_]+='[^']+'$", line));
+        Assert.Contains("$", hash, StringComparison.Ordinal);
+
+        var shell = new System.Diagnostics.ProcessStartInfo("/bin/sh") { RedirectStandardInput = true, RedirectStandardOutput = true };
+        using (var sh = System.Diagnostics.Process.Start(shell)!)
+        {
+            await sh.StandardInput.WriteAsync(string.Join('\n', lines) + "\nprintf '%s' \"$TRADESTORE__SECURITY__APIKEYS__0__HASH\"\n");
+            sh.StandardInput.Close();
+            Assert.Equal(hash, await sh.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken));
+            await sh.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+
+        await File.WriteAllLinesAsync(_work.File(".env"), lines, TestContext.Current.CancellationToken);
+        await ServeSession.RunAsync(_work.Path, async url =>
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(url) };
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/v1/trades?account=ACC1", TestContext.Current.CancellationToken)).StatusCode);
+            // The account line was read too: a create in another account is refused.
+            Assert.Equal(HttpStatusCode.Created, (await http.PostAsync("/v1/trades", Trade("T-1", "ACC1"), TestContext.Current.CancellationToken)).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await http.PostAsync("/v1/trades", Trade("T-2", "ACC2"), TestContext.Current.CancellationToken)).StatusCode);
+        });
+    }
+
+    /// <summary>
+    /// An empty --accounts (an unset shell variable) or an empty item made a key for every account, exit 0; now exit 2 naming
+    /// --accounts, and no key is printed. Omitting --accounts still makes an every-account key.
+    /// </summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("  ")]
+    [InlineData("A,,B")]
+    [InlineData("A,")]
+    [InlineData(",A")]
+    public async Task KeysNew_EmptyAccountsOrAnEmptyItem_ExitsTwoNamingAccounts(string accounts)
+    {
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["keys", "new", "--role", "trader", "--accounts", accounts], _work.Path);
+
+        Assert.True(exitCode == 2, output);
+        Assert.Contains("tradestore: --accounts:", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("API key", output, StringComparison.Ordinal);
+        Assert.DoesNotMatch(KeyLine(), output);
+    }
+
+    [Fact]
+    public async Task KeysNew_AccountsOmitted_KeyForEveryAccount()
+    {
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["keys", "new", "--role", "reader"], _work.Path);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("Accounts = []", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("__ACCOUNTS__", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task KeysNew_UnknownRole_ExitsTwo()
     {
@@ -83,6 +150,10 @@ public sealed partial class SecurityCliTests : IDisposable
 
         Assert.Equal(2, exitCode);
     }
+
+    private static StringContent Trade(string tradeId, string account) => new(
+        $$"""{"tradeId":"{{tradeId}}","account":"{{account}}","symbol":"AAPL","side":"buy","quantity":100,"price":187.25,"executedAt":"2026-01-02T10:00:00Z"}""",
+        System.Text.Encoding.UTF8, "application/json");
 
     [GeneratedRegex(@"^ts_[0-9a-f]+_[A-Za-z0-9_-]+$", RegexOptions.Multiline)]
     private static partial Regex KeyLine();

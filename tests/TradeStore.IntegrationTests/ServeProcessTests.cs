@@ -36,6 +36,34 @@ public sealed class ServeProcessTests : IDisposable
         Assert.Equal(_work.DatabasePath, reopened.Path);
     }
 
+    /// <summary>
+    /// SIGTERM while the host starts (the engine has started, the listeners are not bound yet) once cancelled the start:
+    /// Kestrel's bind threw TaskCanceledException and serve died with SIGABRT (exit 134) and a stack trace, so the guard
+    /// exited 1. Now the stop waits for the start and is the ordinary one. Several attempts, each signalled the moment
+    /// the engine's start-up line appears; every one must end cleanly, whenever in the start the signal landed.
+    /// </summary>
+    [Fact]
+    public async Task Serve_SigtermRightAfterTheEngineStarted_ExitsZeroAfterTheUsualStop()
+    {
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            using var data = new TempDirectory($"serve-startup-{attempt}");
+            await using var child = TradeStoreProcess.Start(["serve", "--data", data.Path, "--urls", $"http://127.0.0.1:{FreePort.Next()}"], data.Path);
+            await child.WaitForOutputAsync("WriteEngine started", TimeSpan.FromSeconds(60));
+
+            child.Signal(SigTerm);
+            var exitCode = await child.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+            Assert.True(exitCode == 0, $"attempt {attempt}: exit code {exitCode}:\n{child.Output}");
+            Assert.DoesNotContain("Unhandled exception", child.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("Hosting failed to start", child.Output, StringComparison.Ordinal);
+            // The usual stop: the engine drained and checkpointed (event 2002), and the database is released.
+            Assert.Contains("WriteEngine stopped at seq 0; database checkpointed", child.Output, StringComparison.Ordinal);
+            using var reopened = DuckDbDatabase.Open(data.DatabasePath);
+            Assert.Equal(data.DatabasePath, reopened.Path);
+        }
+    }
+
     [Theory]
     [InlineData("standalone", true)]
     [InlineData("inline scheduling off", false)]

@@ -345,6 +345,73 @@ public sealed partial class ConfigurationTests : IDisposable
     [GeneratedRegex(@"^\|\s*`(?<key>[A-Za-z]+(?::[A-Za-z]+)+)`\s*\|\s*`(?<env>[A-Z_]+)`\s*\|\s*(?:`(?<default>[^`]*)`)?[^|]*\|")]
     private static partial Regex SettingRow();
 
+    /// <summary>
+    /// <c>.env</c> read as a shell reads it: an <c>export</c> prefix once made a line count for nothing (the setting
+    /// silently stayed at its default); quotes are taken off, single-quoted text is literal (<c>$</c> included), as
+    /// <c>keys new</c> prints a hash.
+    /// </summary>
+    [Fact]
+    public void Build_DotEnvWithExportPrefixQuotesAndComments_ReadAsAShellWould()
+    {
+        var hash = TradeStore.Core.Security.ApiKeyHash.Generate().Hash;
+        File.WriteAllText(_work.File(".env"), $"""
+            # written by hand
+
+            export TRADESTORE__SERVER__URLS=http://127.0.0.1:6001
+            export	TRADESTORE__STORAGE__DATADIRECTORY='/srv/with $HOME and "quotes"'   # a comment after the quote
+            TRADESTORE__REDIS__CONNECTION = "127.0.0.1:6390"
+            TRADESTORE__CLICKHOUSE__PASSWORD="say \"hi\" \\ bye"
+            TRADESTORE__SECURITY__APIKEYS__0__NAME='desk-a'
+            TRADESTORE__SECURITY__APIKEYS__0__HASH='{hash}'
+            TRADESTORE__SECURITY__APIKEYS__0__ROLE='trader'
+            OTHER_TOOL_KEY="a value
+            on two lines"
+            """);
+
+        var configuration = TradeStoreConfiguration.Build(Inputs());
+        var settings = TradeStoreSettings.Bind(configuration);
+
+        Assert.Equal("http://127.0.0.1:6001", settings.Server.Urls);
+        Assert.Equal("/srv/with $HOME and \"quotes\"", settings.Storage.DataDirectory);
+        Assert.Equal("127.0.0.1:6390", settings.Redis.Connection);
+        Assert.Equal("say \"hi\" \\ bye", settings.ClickHouse.Password);
+        Assert.Equal(hash, configuration["Security:ApiKeys:0:Hash"]);
+        Assert.Equal("desk-a", Assert.Single(settings.Security.ApiKeys).Name);
+    }
+
+    /// <summary>A malformed <c>.env</c> line is refused naming the file and line, never quoting it (it may hold a secret); it used to be skipped silently.</summary>
+    [Theory]
+    [InlineData("TRADESTORE__SERVER__URLS=http://127.0.0.1:6001\nhunter2-no-equals-sign\n", 2, "no '='")]
+    [InlineData("# ok\nTRADESTORE__REDIS__PASSWORD='hunter2\n", 2, "never closed")]
+    [InlineData("TRADESTORE__REDIS__PASSWORD='hunter2' trailing\n", 1, "closing single quote")]
+    [InlineData("hunter2 secret=x\n", 1, "not a variable name")]
+    public void Build_DotEnvMalformedLine_RefusedNamingFileAndLine(string content, int line, string reason)
+    {
+        File.WriteAllText(_work.File(".env"), content);
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreConfiguration.Build(Inputs()));
+
+        Assert.Contains($"{_work.File(".env")} line {line}:", error.Message, StringComparison.Ordinal);
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A port beyond 65535 is named as such, not as "not an absolute http:// or https:// address".</summary>
+    [Theory]
+    [InlineData("http://127.0.0.1:99999", "99999")]
+    [InlineData("http://[::1]:70000", "70000")]
+    [InlineData("http://127.0.0.1:5080;https://localhost:123456/", "123456")]
+    public void Bind_ServerUrlPortOutOfRange_SaysThePortMustBe1To65535(string urls, string port)
+    {
+        var configuration = TradeStoreConfiguration.Build(Inputs(env: new() { ["TRADESTORE__SERVER__URLS"] = urls }));
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreSettings.Bind(configuration));
+
+        Assert.Contains("Server:Urls", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"the port must be 1-65535, got {port}", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("not an absolute", error.Message, StringComparison.Ordinal);
+    }
+
     private ConfigurationInputs Inputs(Dictionary<string, string>? env = null) => new()
     {
         BaseDirectory = _bin.Path,

@@ -186,6 +186,79 @@ public sealed class MetricsEndpointTests : IDisposable
         return (applied, acknowledged);
     }
 
+    /// <summary>
+    /// The counters the dashboard and the alerts chart are exported from the start, at 0, in every series they can have:
+    /// a counter once appeared only after its first increment, so the failure panels showed "No data" and an alert on
+    /// rate() missed the first failure.
+    /// </summary>
+    [Fact]
+    public async Task Metrics_FreshServer_ExportsEveryCounterAtZeroInEverySeries()
+    {
+        await using var app = await TestHostFactory.StartAsync(_data.Path);
+        using var client = app.GetTestClient();
+
+        var families = PrometheusText.Parse(await client.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
+
+        AssertZero(families, "tradestore_state_flush_failures_total");
+        AssertZero(families, "tradestore_write_apply_failures_total");
+        AssertZero(families, "tradestore_changes_events_total");
+        AssertZeroSeries(families, "tradestore_changes_disconnects_total", "reason", "lagging", "shutdown", "gap");
+        var commands = families["tradestore_write_commands_total"];
+        Assert.Equal("counter", commands.Type);
+        foreach (var type in new[] { "create", "amend", "fill", "cancel", "delete" })
+        {
+            foreach (var outcome in new[] { "applied", "replayed", "validation", "not_found", "already_exists", "version_conflict", "invalid_transition", "busy", "unavailable", "storage_failure", "idempotency_key_reused" })
+            {
+                var sample = Assert.Single(commands.Samples, s => s.Labels.GetValueOrDefault("type") == type && s.Labels.GetValueOrDefault("outcome") == outcome);
+                Assert.Equal(0, sample.Value);
+            }
+        }
+    }
+
+    /// <summary>The Redis and ClickHouse counters, with both configured and answering: each at 0 before anything failed or was written.</summary>
+    [Fact]
+    public async Task Metrics_FreshServerWithRedisAndClickHouse_ExportsTheirCountersAtZero()
+    {
+        var redis = TestServers.Redis;
+        var clickHouse = TestServers.ClickHouse;
+        await using var app = await TestHostFactory.StartAsync(_data.Path, new()
+        {
+            ["TRADESTORE__REDIS__CONNECTION"] = redis,
+            ["TRADESTORE__REDIS__KEYPREFIX"] = $"metrics-{Guid.NewGuid():N}:",
+            ["TRADESTORE__CLICKHOUSE__URL"] = clickHouse,
+            ["TRADESTORE__CLICKHOUSE__DATABASE"] = $"metrics_{Guid.NewGuid():N}",
+        });
+        using var client = app.GetTestClient();
+
+        var families = PrometheusText.Parse(await client.GetStringAsync("/metrics", TestContext.Current.CancellationToken));
+
+        AssertZero(families, "tradestore_redis_failures_total");
+        AssertZero(families, "tradestore_redis_events_total");
+        AssertZero(families, "tradestore_redis_batches_total");
+        AssertZero(families, "tradestore_sync_events_total");
+        AssertZero(families, "tradestore_sync_batches_total");
+        AssertZero(families, "tradestore_sync_retries_total");
+        AssertZeroSeries(families, "tradestore_sync_failures_total", "kind",
+            "authentication", "missing_table", "server_error", "timeout", "connection_refused", "connection_lost", "conflict", "internal");
+    }
+
+    private static void AssertZero(IReadOnlyDictionary<string, PrometheusText.Family> families, string name)
+    {
+        Assert.True(families.TryGetValue(name, out var family), $"{name} is not exported");
+        Assert.Equal("counter", family.Type);
+        Assert.Equal(0, Assert.Single(family.Samples).Value);
+    }
+
+    private static void AssertZeroSeries(IReadOnlyDictionary<string, PrometheusText.Family> families, string name, string label, params string[] values)
+    {
+        Assert.True(families.TryGetValue(name, out var family), $"{name} is not exported");
+        Assert.Equal("counter", family.Type);
+        foreach (var value in values)
+        {
+            Assert.Equal(0, Assert.Single(family.Samples, s => s.Labels.GetValueOrDefault(label) == value).Value);
+        }
+    }
+
     [Fact]
     public async Task Metrics_Disabled_NotFound()
     {

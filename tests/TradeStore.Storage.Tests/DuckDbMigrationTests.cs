@@ -142,7 +142,7 @@ public sealed class DuckDbMigrationTests : IDisposable
 
         Assert.Equal(MigrationErrorKind.Drift, ex.Kind);
         Assert.Contains("edited", ex.Message);
-        Assert.Equal(MigrationErrorKind.Drift, Assert.Throws<MigrationException>(() => DuckDbSchema.RequireLatest(_database)).Kind);
+        Assert.Equal(MigrationErrorKind.Drift, Assert.Throws<MigrationException>(() => DuckDbSchema.RequireLatest(_database, PendingMigrationAdvice.AutoMigrateOff)).Kind);
     }
 
     [Fact]
@@ -158,19 +158,33 @@ public sealed class DuckDbMigrationTests : IDisposable
         Assert.Contains($"schema version {Latest + 1}", ex.Message);
         Assert.Contains($"version {Latest}", ex.Message);
         Assert.Contains($"{Latest + 1:D4}_future_column", ex.Message);
-        Assert.Equal(MigrationErrorKind.DatabaseNewer, Assert.Throws<MigrationException>(() => DuckDbSchema.RequireLatest(_database)).Kind);
+        Assert.Equal(MigrationErrorKind.DatabaseNewer, Assert.Throws<MigrationException>(() => DuckDbSchema.RequireLatest(_database, PendingMigrationAdvice.AutoMigrateOff)).Kind);
         Assert.Equal(before, DuckDbCatalog.Dump(_database));
     }
 
     [Fact]
     public void RequireLatest_Pending_RefusesAndTellsToRunMigrateUp()
     {
-        var ex = Assert.Throws<MigrationException>(() => DuckDbSchema.RequireLatest(_database));
+        var ex = Assert.Throws<MigrationException>(() => DuckDbSchema.RequireLatest(_database, PendingMigrationAdvice.AutoMigrateOff));
 
         Assert.Equal(MigrationErrorKind.Pending, ex.Kind);
         Assert.Contains("tradestore migrate up", ex.Message);
         Assert.Contains("0001_initial", ex.Message);
         Assert.Empty(DuckDbCatalog.Tables(_database));
+    }
+
+    /// <summary>The pending-migrations message gives the caller's reason: verify never migrates, whatever Storage:AutoMigrate says.</summary>
+    [Fact]
+    public void RequireLatest_PendingForAReadOnlyCommand_SaysItNeverMigratesNotThatAutoMigrateIsOff()
+    {
+        var fromVerify = Assert.Throws<MigrationException>(() => DuckDbSchema.RequireLatest(_database, PendingMigrationAdvice.ReadOnlyCommand("verify")));
+        var fromStartUp = Assert.Throws<MigrationException>(() => DuckDbSchema.RequireLatest(_database, PendingMigrationAdvice.AutoMigrateOff));
+
+        Assert.Equal(MigrationErrorKind.Pending, fromVerify.Kind);
+        Assert.Contains("'tradestore verify' only reads and never applies them", fromVerify.Message);
+        Assert.DoesNotContain("AutoMigrate is false", fromVerify.Message);
+        Assert.Contains("Storage:AutoMigrate is false", fromStartUp.Message);
+        Assert.Contains("0001_initial", fromVerify.Message);
     }
 
     [Fact]

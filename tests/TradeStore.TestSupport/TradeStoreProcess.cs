@@ -14,6 +14,7 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly Lock _outputLock = new();
+    private readonly List<(string Text, TaskCompletionSource Seen)> _outputWaiters = [];
 
     private const int SigInt = 2;
     private const int SigStop = 19;
@@ -195,6 +196,38 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
         throw new TimeoutException($"tradestore did not answer {url} within {timeout}:\n{Output}");
     }
 
+    /// <summary>
+    /// Returns as soon as the child has written a line containing <paramref name="text"/> (at once if it already has):
+    /// for a test that acts at a moment the child's log marks, such as a signal right after a start-up step. Throws when
+    /// the child exits first or the timeout passes.
+    /// </summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_outputLock)
+        {
+            if (_output.ToString().Contains(text, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            _outputWaiters.Add((text, seen));
+        }
+
+        using var cancel = new CancellationTokenSource();
+        var exited = _process.WaitForExitAsync(cancel.Token);
+        var woke = await Task.WhenAny(seen.Task, exited, Task.Delay(timeout, cancel.Token));
+        await cancel.CancelAsync();
+        if (woke == seen.Task)
+        {
+            return;
+        }
+
+        throw woke == exited
+            ? new InvalidOperationException($"tradestore exited with code {_process.ExitCode} before writing '{text}':\n{Output}")
+            : new TimeoutException($"tradestore did not write '{text}' within {timeout}:\n{Output}");
+    }
+
     /// <summary>Sends a POSIX signal (SIGTERM = 15, SIGINT = 2, SIGKILL = 9).</summary>
     public void Signal(int signal)
     {
@@ -281,6 +314,11 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
         lock (_outputLock)
         {
             _output.AppendLine(line);
+            foreach (var waiter in _outputWaiters.Where(w => line.Contains(w.Text, StringComparison.Ordinal)).ToList())
+            {
+                _outputWaiters.Remove(waiter);
+                waiter.Seen.TrySetResult();
+            }
         }
     }
 

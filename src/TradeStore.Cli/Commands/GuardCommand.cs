@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using TradeStore.Core.Options;
@@ -70,11 +71,17 @@ public static class GuardCommand
         var childArguments = parseResult.GetValue(ChildArguments) ?? [];
         if (childArguments.Length == 0 || childArguments[0] != "serve")
         {
-            errors.Add("the command to supervise goes after --, and must be serve: tradestore guard [options] -- serve [serve options]");
+            errors.Add(UnknownOption(parseResult) is { } unknown
+                ? $"unknown option '{unknown}' (see tradestore guard --help); the command to supervise goes after --: tradestore guard [options] -- serve [serve options]"
+                : "the command to supervise goes after --, and must be serve: tradestore guard [options] -- serve [serve options]");
             return Fail(error, errors);
         }
 
-        childArguments = ForwardCommonOptions(parseResult, childArguments);
+        childArguments = ForwardCommonOptions(parseResult, childArguments, errors);
+        if (errors.Count > 0)
+        {
+            return Fail(error, errors);
+        }
         var (listenUrls, dataDirectory) = ReadChildSettings(childArguments);
 
         Uri? probeUrl;
@@ -132,7 +139,7 @@ public static class GuardCommand
         var outcome = await supervisor.RunAsync(cancellationToken);
         var exitCode = outcome switch
         {
-            GuardOutcome.Stopped or GuardOutcome.ChildExitedCleanly => ExitCodes.Success,
+            GuardOutcome.Stopped or GuardOutcome.StoppedWhileWaiting or GuardOutcome.ChildExitedCleanly => ExitCodes.Success,
             GuardOutcome.StoppedForcefully or GuardOutcome.StoppedWithError => ExitCodes.Failure,
             GuardOutcome.ChildConfigurationError => ExitCodes.BadInput,
             _ => ExitCodes.GuardGaveUp,
@@ -157,21 +164,52 @@ public static class GuardCommand
         supervisor.RequestStop(signal);
     }
 
-    /// <summary>The guard's own <c>--config</c>/<c>--data</c> (given before <c>--</c>) apply to the child too, unless the child has its own.</summary>
-    private static string[] ForwardCommonOptions(ParseResult parseResult, string[] childArguments)
+    /// <summary>
+    /// The guard's own <c>--config</c>/<c>--data</c> (given before <c>--</c>) are passed on to the child. By design the same
+    /// option on both sides with different values is refused (added to <paramref name="errors"/>): the child's used to win
+    /// silently, so <c>guard --data A -- serve --data B</c> supervised B while its operator meant A. The same value twice is
+    /// fine.
+    /// </summary>
+    private static string[] ForwardCommonOptions(ParseResult parseResult, string[] childArguments, List<string> errors)
     {
+        var childParse = ParseChild(childArguments);
         var forwarded = new List<string>(childArguments);
-        foreach (var (option, value) in new[] { (CommonOptions.Config, parseResult.GetValue(CommonOptions.Config)), (CommonOptions.Data, parseResult.GetValue(CommonOptions.Data)) })
+        foreach (var option in new[] { CommonOptions.Config, CommonOptions.Data })
         {
-            if (value is not null && !childArguments.Contains(option.Name, StringComparer.Ordinal))
+            if (parseResult.GetValue(option) is not { } value)
+            {
+                continue;
+            }
+
+            if (childParse.GetResult(option) is null)
             {
                 forwarded.Insert(1, value);
                 forwarded.Insert(1, option.Name);
+            }
+            else if (childParse.GetValue(option) is { } childValue && !SamePath(value, childValue))
+            {
+                errors.Add($"{option.Name} is given both before -- ('{value}') and after it, to serve ('{childValue}'); give it once (before --, it is passed on to serve).");
             }
         }
 
         return [.. forwarded];
     }
+
+    /// <summary>Whether two spellings name the same file or directory (<c>data</c>, <c>./data/</c>, the absolute path).</summary>
+    private static bool SamePath(string a, string b) =>
+        string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)), StringComparison.Ordinal);
+
+    /// <summary>
+    /// An option the guard does not know, given before <c>--</c>. Such a token is not a parse error: the supervised command's
+    /// arguments take any token, so the guard used to answer "must be serve" for <c>guard --bogus 1</c>.
+    /// </summary>
+    private static string? UnknownOption(ParseResult parseResult) =>
+        parseResult.Tokens.TakeWhile(token => token.Type != TokenType.DoubleDash)
+            .FirstOrDefault(token => token.Type == TokenType.Argument && token.Value.StartsWith('-'))?.Value;
+
+    /// <summary>The child's command line as <c>serve</c> will parse it.</summary>
+    private static ParseResult ParseChild(string[] childArguments) =>
+        new RootCommand { CommonOptions.Config, CommonOptions.Data, ServeCommand.Create() }.Parse(childArguments);
 
     /// <summary>
     /// The child's listen addresses and data directory, read from the same layered configuration it will read.
@@ -179,8 +217,7 @@ public static class GuardCommand
     /// </summary>
     private static (string ListenUrls, string DataDirectory) ReadChildSettings(string[] childArguments)
     {
-        var root = new RootCommand { CommonOptions.Config, CommonOptions.Data, ServeCommand.Create() };
-        var childParse = root.Parse(childArguments);
+        var childParse = ParseChild(childArguments);
         var flags = new Dictionary<string, string?>();
         if (childParse.GetValue<string?>("--urls") is { } urls)
         {

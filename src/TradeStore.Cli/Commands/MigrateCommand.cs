@@ -38,7 +38,7 @@ public static class MigrateCommand
         up.SetAction((parseResult, ct) =>
         {
             var dryRun = parseResult.GetValue(upDryRun);
-            return RunAsync(parseResult, needsWrite: !dryRun, (stores, output, error) => UpAsync(stores, parseResult.GetValue(upTo), dryRun, output, ct));
+            return RefuseNegative(parseResult, upTo) ?? RunAsync(parseResult, needsWrite: !dryRun, (stores, output, error) => UpAsync(stores, parseResult.GetValue(upTo), dryRun, output, ct));
         });
 
         var downTo = new Option<int>("--to") { Description = "Roll back to this version; 0 removes every table of the store.", HelpName = "N", Required = true };
@@ -53,7 +53,7 @@ public static class MigrateCommand
         down.SetAction((parseResult, ct) =>
         {
             var dryRun = parseResult.GetValue(downDryRun);
-            return RunAsync(parseResult, needsWrite: !dryRun, (stores, output, error) =>
+            return RefuseNegative(parseResult, downTo) ?? RunAsync(parseResult, needsWrite: !dryRun, (stores, output, error) =>
                 DownAsync(stores, parseResult.GetValue(downTo), dryRun, parseResult.GetValue(yes), output, error, ct));
         });
 
@@ -65,6 +65,18 @@ public static class MigrateCommand
             down,
             verify,
         };
+    }
+
+    /// <summary>Exit 2 for a negative <c>--to</c>, before any store is opened: a version is 0 (the empty schema) or more, up or down.</summary>
+    private static Task<int>? RefuseNegative<T>(ParseResult parseResult, Option<T> to)
+    {
+        if (parseResult.GetValue(to) is not int version || version >= 0)
+        {
+            return null;
+        }
+
+        parseResult.InvocationConfiguration.Error.WriteLine($"tradestore: --to must be 0 or more (a schema version; 0 is the empty schema), got {version}.");
+        return Task.FromResult(ExitCodes.BadInput);
     }
 
     private static Option<string?> CreateTargetOption()

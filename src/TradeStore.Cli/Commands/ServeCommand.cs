@@ -46,9 +46,20 @@ public static class ServeCommand
             await using var app = TradeStoreHost.Build(configuration);
             try
             {
-                // The host's own console lifetime handles SIGTERM and Ctrl-C and runs the graceful shutdown.
-                // Started through BoundAddresses: a bind failure or an exposed address without keys exits 2, naming it.
-                await Server.Security.BoundAddresses.StartAsync(app, CancellationToken.None);
+                // The host's lifetime (SignalLifetime) handles SIGTERM and Ctrl-C and runs the graceful shutdown; a signal
+                // during the start waits for it. Started through BoundAddresses: a bind failure or an exposed address
+                // without keys exits 2, naming it.
+                try
+                {
+                    await Server.Security.BoundAddresses.StartAsync(app, CancellationToken.None);
+                }
+                catch (OperationCanceledException) when (app.Lifetime.ApplicationStopping.IsCancellationRequested)
+                {
+                    // Something in the process stopped the application while the host started (the engine failing, a
+                    // cluster node told to stop), which cancels the start. Not a crash: the stop below runs as usual
+                    // (the engine drains, the database is closed) and the exit code says why it stopped.
+                }
+
                 await app.WaitForShutdownAsync(CancellationToken.None);
             }
             catch (DuckDBException ex)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TradeStore.ClickHouse.Verification;
+using TradeStore.Core.Migrations;
 using TradeStore.Redis;
 using TradeStore.Redis.Projection;
 using TradeStore.Server.Configuration;
@@ -102,7 +103,7 @@ public static class VerifyCommand
         using var database = DuckDbDatabase.OpenReadOnly(path);
         try
         {
-            DuckDbSchema.RequireLatest(database);
+            DuckDbSchema.RequireLatest(database, PendingMigrationAdvice.ReadOnlyCommand("verify"));
         }
         catch (DuckDB.NET.Data.DuckDBException ex)
         {
@@ -170,7 +171,9 @@ public static class VerifyCommand
                 { IsEmpty: true } => $"{Target}: {directory} holds no segment",
                 _ => $"{Target}: {check.Segments.Count} segment(s) in {directory} ({Path.GetFileName(check.SegmentFiles[0])}" +
                     (check.Segments.Count > 1 ? $" .. {Path.GetFileName(check.SegmentFiles[^1])}" : "") +
-                    $"), {check.Records} records, seq {check.FirstSeq}..{check.LastSeq}: every segment header and record checksum intact, seqs contiguous",
+                    (check.Records == 0
+                        ? "), empty: every segment header intact"
+                        : $"), {check.Records} records, seq {check.FirstSeq}..{check.LastSeq}: every segment header and record checksum intact, seqs contiguous"),
             });
             if (check.HeaderToWrite is { } headerless)
             {

@@ -56,7 +56,7 @@ public sealed class ClickHouseSchemaMigrator
             }
             else
             {
-                await Runner.RequireCurrentAsync(cancellationToken);
+                await Runner.RequireCurrentAsync(PendingMigrationAdvice.AutoMigrateOff, cancellationToken);
             }
 
             _current = true;

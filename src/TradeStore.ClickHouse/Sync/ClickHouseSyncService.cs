@@ -395,7 +395,7 @@ public sealed class ClickHouseSyncService : BackgroundService
         _batch.OnFailure();
         var kind = SyncFailures.Kind(exception);
         var message = SyncFailures.Describe(exception, _options.BaseUri, _options.Database);
-        _metrics.Failures.Add(1, new KeyValuePair<string, object?>("kind", kind));
+        _metrics.Failed(kind);
         _metrics.Retries.Add(1);
         _state.OnFailure(kind, message, retryDelay, _batch.Size);
         Log.SyncFailed(_logger, kind, attempt + 1, retryDelay.TotalMilliseconds, _batch.Size, message);

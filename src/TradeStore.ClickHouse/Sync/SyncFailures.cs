@@ -8,6 +8,10 @@ internal sealed class SyncConflictException(string message) : Exception(message)
 /// <summary>Names the kind of a sync failure (the <c>kind</c> tag of <c>tradestore.sync.failures</c>) and words it for an operator.</summary>
 public static class SyncFailures
 {
+    /// <summary>Every value <see cref="Kind"/> returns (the <c>kind</c> tag of <c>tradestore.sync.failures</c>, each exported from the start).</summary>
+    public static IReadOnlyList<string> Kinds { get; } =
+        ["authentication", "missing_table", "server_error", "timeout", "connection_refused", "connection_lost", "conflict", "internal"];
+
     public static string Kind(Exception exception) => exception switch
     {
         ClickHouseException { IsAuthentication: true } => "authentication",

@@ -45,9 +45,10 @@ public sealed class MigrationRunner(MigrationSet migrations, IMigrationTarget ta
         return plan.IsEmpty ? [] : await RunAsync(plan, onStep, cancellationToken);
     }
 
-    /// <summary>Throws unless the store is exactly at this binary's latest version without drift (start-up with automatic migration off).</summary>
+    /// <summary>Throws unless the store is exactly at this binary's latest version without drift (start-up with automatic migration off, verify).</summary>
+    /// <param name="advice">Why the caller does not migrate and what to do, for the message when migrations are pending.</param>
     /// <exception cref="MigrationException">Kind <see cref="MigrationErrorKind.Pending"/>, <see cref="MigrationErrorKind.Drift"/> or <see cref="MigrationErrorKind.DatabaseNewer"/>.</exception>
-    public async Task RequireCurrentAsync(CancellationToken cancellationToken = default)
+    public async Task RequireCurrentAsync(PendingMigrationAdvice advice, CancellationToken cancellationToken = default)
     {
         var status = await StatusAsync(cancellationToken);
         status.ThrowIfUnsafe();
@@ -55,8 +56,7 @@ public sealed class MigrationRunner(MigrationSet migrations, IMigrationTarget ta
         {
             throw new MigrationException(MigrationErrorKind.Pending,
                 $"{status.Target} is at schema version {status.CurrentVersion} and this binary needs version {status.LatestKnownVersion} " +
-                $"({status.Pending.Count} pending: {string.Join(", ", status.Pending.Select(m => m.Id))}), and Storage:AutoMigrate is false. " +
-                "Run 'tradestore migrate up' (after a backup), or set Storage:AutoMigrate=true.");
+                $"({status.Pending.Count} pending: {string.Join(", ", status.Pending.Select(m => m.Id))}); {advice.Reason}. {advice.Remedy}");
         }
     }
 

@@ -129,6 +129,11 @@ public sealed class MigrationStatus
     {
         ThrowIfUnsafe();
         var to = toVersion ?? LatestKnownVersion;
+        if (to < 0)
+        {
+            throw new MigrationException(MigrationErrorKind.InvalidRequest, $"{Target}: cannot migrate up to version {to}: a version is 0 or more.");
+        }
+
         if (to > LatestKnownVersion)
         {
             throw new MigrationException(MigrationErrorKind.InvalidRequest, $"{Target}: cannot migrate up to version {to}: this binary knows versions up to {LatestKnownVersion}.");

@@ -1,9 +1,11 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Text.RegularExpressions;
 
 namespace TradeStore.Core.Options;
 
 /// <summary>HTTP host settings (section <c>Server</c>).</summary>
-public sealed class ServerOptions : IValidatableObject
+public sealed partial class ServerOptions : IValidatableObject
 {
     public const string SectionName = "Server";
 
@@ -33,6 +35,21 @@ public sealed class ServerOptions : IValidatableObject
     /// <value>Default <c>true</c>. <c>false</c> runs requests on the thread pool, as ASP.NET Core does by default.</value>
     public bool InlineScheduling { get; set; } = true;
 
+    /// <summary>
+    /// The port of an <c>http(s)://host:port</c> address when it is a number beyond 65535, which <see cref="Uri"/> refuses
+    /// with no reason: the address would otherwise be called "not an absolute http:// or https:// address".
+    /// </summary>
+    private static string? PortOutOfRange(string url)
+    {
+        var match = PortPattern().Match(url);
+        return match.Success && (match.Groups["port"].Value.Length > 5 || int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture) > 65535)
+            ? match.Groups["port"].Value
+            : null;
+    }
+
+    [GeneratedRegex(@"^https?://(\[[^\]]*\]|[^/:\[\]]*):(?<port>[0-9]+)(/.*)?$", RegexOptions.IgnoreCase)]
+    private static partial Regex PortPattern();
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         var urls = Urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -45,7 +62,11 @@ public sealed class ServerOptions : IValidatableObject
         {
             // Kestrel accepts wildcard hosts (http://*:80, http://+:80) that Uri rejects; check the scheme and port only.
             var normalized = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
-            if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            if (PortOutOfRange(normalized) is { } port)
+            {
+                yield return new ValidationResult($"'{url}': the port must be 1-65535, got {port}.", [nameof(Urls)]);
+            }
+            else if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
             {
                 yield return new ValidationResult($"'{url}' is not an absolute http:// or https:// address.", [nameof(Urls)]);
             }

@@ -25,7 +25,7 @@ public static class TradeValidation
 
         return command switch
         {
-            CreateTrade c => Code("account", c.Account, MaxIdLength)
+            CreateTrade c => Account(c.Account)
                 ?? Code("symbol", c.Symbol, MaxSymbolLength)
                 ?? EnumValue("side", c.Side)
                 ?? Quantity("quantity", c.Quantity)
@@ -69,6 +69,9 @@ public static class TradeValidation
 
         return null;
     }
+
+    /// <summary>Checks an account name as a trade's <c>account</c> must be spelled; <see langword="null"/> when it could be one.</summary>
+    public static CommandError? Account(string? account) => Code("account", account, MaxIdLength);
 
     /// <summary>
     /// Checks the key as its caller sent it: the engine sees the stored form <c>{namespace}:{fingerprint}:{key}</c>

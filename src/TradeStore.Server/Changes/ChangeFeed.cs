@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
+using TradeStore.Core.Metrics;
 using TradeStore.Core.Trades;
 
 namespace TradeStore.Server.Changes;
@@ -17,8 +18,11 @@ public sealed class ChangeFeed : ICommitObserver
 
     private readonly Lock _gate = new();
     private readonly ChangeFeedOptions _options;
-    private readonly Counter<long> _disconnects;
-    private readonly Counter<long> _sent;
+    /// <summary>Why the server closes a stream (the <c>reason</c> tag of <c>tradestore.changes.disconnects</c>, each exported from the start).</summary>
+    private static readonly string[] DisconnectReasons = ["lagging", "shutdown", "gap"];
+
+    private readonly ZeroBasedCounter _disconnects;
+    private readonly CounterSeries _sent;
     private ChangeSubscription[] _subscribers = [];
     private int _streams;
     private long _laggingDisconnects;
@@ -31,9 +35,13 @@ public sealed class ChangeFeed : ICommitObserver
             "Open GET /v1/changes streams.");
         meter.CreateObservableGauge("tradestore.changes.queued", () => Volatile.Read(ref _subscribers).Sum(s => (long)s.Queued), "{event}",
             "Committed events waiting to be written to change-feed subscribers.");
-        _sent = meter.CreateCounter<long>("tradestore.changes.events", "{event}", "Events written to change-feed subscribers.");
-        _disconnects = meter.CreateCounter<long>("tradestore.changes.disconnects", "{subscriber}",
-            "Change-feed streams closed by the server, by reason (lagging, shutdown, gap).");
+        _sent = new ZeroBasedCounter(meter, "tradestore.changes.events", "{event}", "Events written to change-feed subscribers.").Series();
+        _disconnects = new ZeroBasedCounter(meter, "tradestore.changes.disconnects", "{subscriber}",
+            "Change-feed streams closed by the server, by reason (lagging, shutdown, gap).", "reason");
+        foreach (var reason in DisconnectReasons)
+        {
+            _disconnects.Series(reason);
+        }
     }
 
     /// <summary>Open streams (replaying or live).</summary>
@@ -107,6 +115,6 @@ public sealed class ChangeFeed : ICommitObserver
             Interlocked.Increment(ref _laggingDisconnects);
         }
 
-        _disconnects.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        _disconnects.Series(reason).Add();
     }
 }

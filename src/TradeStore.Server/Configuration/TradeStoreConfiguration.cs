@@ -1,4 +1,3 @@
-using dotenv.net;
 using Microsoft.Extensions.Configuration;
 
 namespace TradeStore.Server.Configuration;
@@ -42,8 +41,7 @@ public static class TradeStoreConfiguration
         var dotEnvPath = Path.Combine(inputs.WorkingDirectory, ".env");
         if (File.Exists(dotEnvPath))
         {
-            var dotEnv = DotEnv.Fluent().WithEnvFiles(dotEnvPath).WithTrimValues().Read();
-            builder.AddInMemoryCollection(FromPrefixedVariables(dotEnv));
+            builder.AddInMemoryCollection(FromPrefixedVariables(DotEnvFile.Read(dotEnvPath)));
         }
 
         builder.AddInMemoryCollection(FromPrefixedVariables(inputs.Environment));

@@ -24,7 +24,8 @@ public static class DuckDbSchema
         CreateRunner(database).UpAsync().GetAwaiter().GetResult();
 
     /// <summary>Checks, without changing anything, that the database is exactly at this binary's latest version.</summary>
+    /// <param name="advice">Why the caller does not migrate and what to do, for the message when migrations are pending.</param>
     /// <exception cref="MigrationException">Migrations are pending, the database is newer, or it has drifted.</exception>
-    public static void RequireLatest(DuckDbDatabase database) =>
-        CreateRunner(database).RequireCurrentAsync().GetAwaiter().GetResult();
+    public static void RequireLatest(DuckDbDatabase database, PendingMigrationAdvice advice) =>
+        CreateRunner(database).RequireCurrentAsync(advice).GetAwaiter().GetResult();
 }
