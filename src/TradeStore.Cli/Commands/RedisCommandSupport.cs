@@ -1,5 +1,6 @@
 using System.CommandLine;
 using StackExchange.Redis;
+using TradeStore.Core.Migrations;
 using TradeStore.Core.Options;
 using TradeStore.Redis;
 using TradeStore.Server.Configuration;
@@ -33,7 +34,7 @@ internal static class RedisCommandSupport
         if (readOnly)
         {
             var existing = DuckDbDatabase.OpenReadOnly(path);
-            DuckDbSchema.RequireLatest(existing);
+            DuckDbSchema.RequireLatest(existing, PendingMigrationAdvice.ReadOnlyCommand("verify --redis"));
             return existing;
         }
 
