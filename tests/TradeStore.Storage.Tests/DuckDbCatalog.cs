@@ -28,19 +28,27 @@ internal static class DuckDbCatalog
         return string.Join('\n', lines);
     }
 
-    public static IReadOnlyList<string> Tables(DuckDbDatabase database)
+    public static IReadOnlyList<string> Tables(DuckDbDatabase database) =>
+        Strings(database, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name");
+
+    /// <summary>The trade id of every journal event, in seq order: what a test compares with the trades it saw acknowledged.</summary>
+    public static IReadOnlyList<string> JournalTradeIds(DuckDbDatabase database) =>
+        Strings(database, "SELECT trade_id FROM trade_events ORDER BY seq");
+
+    /// <summary>The first column of every row of <paramref name="sql"/>, as text.</summary>
+    public static IReadOnlyList<string> Strings(DuckDbDatabase database, string sql)
     {
         using var connection = database.OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name";
+        command.CommandText = sql;
         using var reader = command.ExecuteReader();
-        var tables = new List<string>();
+        var values = new List<string>();
         while (reader.Read())
         {
-            tables.Add(reader.GetString(0));
+            values.Add(reader.GetString(0));
         }
 
-        return tables;
+        return values;
     }
 
     public static void Execute(DuckDbDatabase database, string sql)

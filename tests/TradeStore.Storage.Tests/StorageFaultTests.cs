@@ -65,17 +65,7 @@ public sealed class StorageFaultTests
             acknowledged.Add("after");
         }
 
-        using var connection = database.OpenConnection();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT trade_id FROM trade_events ORDER BY seq";
-        using var reader = command.ExecuteReader();
-        var stored = new List<string>();
-        while (reader.Read())
-        {
-            stored.Add(reader.GetString(0));
-        }
-
-        Assert.Equal(acknowledged, stored);
+        Assert.Equal(acknowledged, DuckDbCatalog.JournalTradeIds(database));
     }
 
     [Fact]
