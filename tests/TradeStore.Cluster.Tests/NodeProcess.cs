@@ -132,18 +132,29 @@ internal sealed class NodeProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// <c>POST /v1/trades</c> of <see cref="Trade"/> on this node, sent again while it answers <c>503 no-leader</c> (a
-    /// leadership change: nothing was applied), as a client that honours <c>Retry-After</c> does, for at most 30 s. On a
-    /// machine busy with other tests a leader can miss its lease renewals and step down for a moment.
+    /// 503s a client retries at the same node: no leader yet, or a leader that could not renew its lease in time on a
+    /// loaded machine (its term is then held again or passes on; the test wants a node that leads).
+    /// </summary>
+    private static readonly string[] RetriedProblems = ["urn:tradestore:problem:no-leader", "urn:tradestore:problem:leadership-lost"];
+
+    /// <summary>
+    /// <c>POST /v1/trades</c> of <see cref="Trade"/> on this node with an idempotency key, sent again with the same key
+    /// while it answers <c>503 no-leader</c> or <c>503 leadership-lost</c>, as a client that honours <c>Retry-After</c>
+    /// does, for at most 30 s. On a machine busy with other tests a leader can miss its lease renewals and step down for
+    /// a moment (seen in CI at load 21: leadership-lost on the first writes of a fresh leader).
     /// </summary>
     public async Task<HttpResponseMessage> CreateTradeAsync(HttpClient http, string tradeId)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
-            var answer = await http.PostAsync($"{Url}/v1/trades", Trade(tradeId), TestContext.Current.CancellationToken);
-            if (answer.StatusCode != System.Net.HttpStatusCode.ServiceUnavailable || DateTime.UtcNow > deadline
-                || !(await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).Contains("urn:tradestore:problem:no-leader", StringComparison.Ordinal))
+            // The same key on every attempt: a retry after leadership-lost (the write may or may not have survived) is
+            // answered from the first attempt when it did, as the problem's detail tells clients to do.
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"{Url}/v1/trades") { Content = Trade(tradeId) };
+            request.Headers.Add("Idempotency-Key", $"create-{tradeId}");
+            var answer = await http.SendAsync(request, TestContext.Current.CancellationToken);
+            var body = answer.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable ? await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken) : "";
+            if (DateTime.UtcNow > deadline || !RetriedProblems.Any(type => body.Contains(type, StringComparison.Ordinal)))
             {
                 return answer;
             }
