@@ -157,6 +157,43 @@ public sealed class JournalLogRecoveryTests : IDisposable
     }
 
     /// <summary>
+    /// The newest segment deleted by hand: the segment before it was sealed when the log rolled over, so serve (exit 5)
+    /// and verify (exit 1) say which events are gone, and change no journal file. Before seals this started normally without them.
+    /// </summary>
+    [Fact]
+    public async Task ServeAndVerify_NewestSegmentDeleted_SealOfThePreviousOneReportsTheLossAndNothingChanges()
+    {
+        var environment = new Dictionary<string, string> { ["TRADESTORE__STORAGE__JOURNALSEGMENTBYTES"] = "65536" };
+        // A sealed segment lives until DuckDB has applied it (about 100 ms): kill the server while one is there.
+        int SegmentCount() => Directory.Exists(JournalDirectory) ? Directory.GetFiles(JournalDirectory, "*.log").Length : 0;
+        for (var attempt = 0; attempt < 5 && SegmentCount() < 2; attempt++)
+        {
+            await WriteAndKillAsync(environment, atLeast: 200, prefix: $"S{attempt}-", killWhen: () => SegmentCount() >= 2);
+        }
+
+        var segments = Directory.GetFiles(JournalDirectory, "*.log").Order().ToList();
+        Assert.True(segments.Count >= 2, $"{segments.Count} segments: the run must be killed while a sealed segment is still there");
+        File.Delete(segments[^1]);
+        var firstLost = long.Parse(Path.GetFileNameWithoutExtension(segments[^1]), CultureInfo.InvariantCulture);
+        // The journal only: after the kill, opening DuckDB folds its WAL into the database file (nothing of it is lost).
+        var before = Snapshot(JournalDirectory);
+
+        var (verifyExit, verifyOutput) = await TradeStoreProcess.RunAsync(["verify", "--data", _work.Path], _work.Path, environment);
+        var (serveExit, serveOutput) = await TradeStoreProcess.RunAsync(["serve", "--data", _work.Path, "--urls", _url], _work.Path, environment);
+
+        Assert.True(verifyExit == 1, $"verify exit code {verifyExit}:\n{verifyOutput}");
+        Assert.True(serveExit == 5, $"serve exit code {serveExit}:\n{serveOutput}");
+        foreach (var text in new[] { verifyOutput, serveOutput })
+        {
+            Assert.Contains($"{segments[^2]} at byte offset", text);
+            Assert.Contains($"the log went on in {Path.GetFileName(segments[^1])}, which is missing", text);
+            Assert.Contains($"every acknowledged event from seq {firstLost} on", text);
+        }
+
+        Assert.Equal(before, Snapshot(JournalDirectory));
+    }
+
+    /// <summary>
     /// A torn tail is what serve cuts at start (exit 0, reported); with <c>Storage:Durability=fsync</c> a damaged tail that
     /// ends the log before DuckDB's last seq is damage (serve: exit 5; verify: exit 1); with <c>os</c> it is a torn tail again.
     /// </summary>
@@ -274,13 +311,14 @@ public sealed class JournalLogRecoveryTests : IDisposable
     private HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     private async Task<ConcurrentDictionary<string, Written>> WriteAndKillAsync(Dictionary<string, string> environment, int atLeast,
-        ConcurrentDictionary<string, Written>? ledger = null, string prefix = "J", int signal = SigKill)
+        ConcurrentDictionary<string, Written>? ledger = null, string prefix = "J", int signal = SigKill, Func<bool>? killWhen = null)
     {
         ledger ??= new ConcurrentDictionary<string, Written>();
         await using var child = await StartAsync(environment);
         using var stop = new CancellationTokenSource();
         var writers = Enumerable.Range(0, Clients).Select(c => AcknowledgedWrites.WriteUntilStoppedAsync(Http, ledger, $"{prefix}{c}", stop.Token)).ToList();
-        await AcknowledgedWrites.WaitForAsync(() => AcknowledgedWrites.Acknowledged(ledger, prefix) >= atLeast || writers.Any(w => w.IsCompleted), Patience);
+        await AcknowledgedWrites.WaitForAsync(
+            () => (AcknowledgedWrites.Acknowledged(ledger, prefix) >= atLeast && (killWhen?.Invoke() ?? true)) || writers.Any(w => w.IsCompleted), Patience);
 
         child.Signal(signal);
         await child.WaitForExitAsync(TimeSpan.FromSeconds(30));

@@ -306,6 +306,153 @@ public sealed class JournalLogTests : IDisposable
         Assert.Equal(before, Snapshot());
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Open_NewestSegmentsRemoved_TheSealOfTheLastOneLeftStopsStartNamingWhatIsMissingAndChangesNothing(int removed)
+    {
+        IReadOnlyList<string> segments;
+        using (var log = Open(segmentBytes: 4096))
+        {
+            log.Begin(1);
+            foreach (var chunk in Events(1, 200).Chunk(3))
+            {
+                log.Append(Records(chunk));
+            }
+
+            segments = log.SegmentFiles;
+        }
+
+        Assert.True(segments.Count > removed + 1, $"{segments.Count} segments");
+        foreach (var segment in segments.TakeLast(removed))
+        {
+            File.Delete(segment);
+        }
+
+        var lastLeft = segments[^(removed + 1)];
+        var missing = Path.GetFileName(segments[^removed]);
+        var lastSeqLeft = ParseFirstSeq(segments[^removed]) - 1;
+        var before = Snapshot();
+
+        var error = Assert.Throws<JournalLogCorruptException>(() => Open(segmentBytes: 4096));
+        var check = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(LogPath, DurabilityMode.Fsync));
+
+        Assert.Equal(lastLeft, error.File);
+        Assert.Equal(SealOffset(lastLeft), error.Offset);
+        Assert.Contains($"its records end at seq {lastSeqLeft} and the log went on in {missing}, which is missing", error.Message);
+        Assert.Contains($"every acknowledged event from seq {lastSeqLeft + 1} on", error.Message);
+        Assert.Equal(error.Message, check.Message);
+        Assert.Equal(before, Snapshot());
+    }
+
+    [Fact]
+    public void Append_Rolls_EverySegmentButTheLastEndsWithTheSealNamingItsSuccessor()
+    {
+        using var log = Open(segmentBytes: 4096);
+        log.Begin(1);
+        foreach (var chunk in Events(1, 100).Chunk(3))
+        {
+            log.Append(Records(chunk));
+        }
+
+        var segments = log.SegmentFiles;
+        Assert.True(segments.Count > 2, $"{segments.Count} segments");
+        for (var i = 0; i < segments.Count - 1; i++)
+        {
+            var bytes = ReadShared(segments[i]);
+            var offset = (int)SealOffset(segments[i]);
+            Assert.True(SegmentSeal.IsSealFor(bytes.AsSpan(offset), ParseFirstSeq(segments[i + 1])), $"{segments[i]} is not sealed for its successor");
+        }
+
+        var last = ReadShared(segments[^1]);
+        Assert.True(last.AsSpan((int)SealOffset(segments[^1])).IndexOfAnyExcept((byte)0) < 0, "the segment being written has a seal");
+    }
+
+    [Fact]
+    public void TruncateAfter_TheLastSeqOfASealedSegment_UnsealsItSoTheCutLogReopensAndRollsAgain()
+    {
+        long cut;
+        using (var log = Open(segmentBytes: 4096))
+        {
+            log.Begin(1);
+            foreach (var chunk in Events(1, 200).Chunk(3))
+            {
+                log.Append(Records(chunk));
+            }
+
+            cut = ParseFirstSeq(log.SegmentFiles[2]) - 1;
+            Assert.Equal(200 - cut, log.TruncateAfter(cut));
+            Assert.Equal(2, log.SegmentFiles.Count);
+        }
+
+        using var reopened = Open(segmentBytes: 4096);
+
+        Assert.Equal(cut, reopened.LastSeq);
+        foreach (var chunk in Events(cut + 1, 100).Chunk(3))
+        {
+            reopened.Append(Records(chunk));
+        }
+
+        Assert.Equal(Enumerable.Range(1, (int)cut + 100).Select(i => (long)i), reopened.ReadFrom(1).Select(r => r.Seq));
+        // The segment that held the cut rolls again (with the next append, as it was full) and is sealed for its new successor.
+        var rolled = reopened.SegmentFiles;
+        Assert.True(rolled.Count > 2, $"{rolled.Count} segments");
+        Assert.True(SegmentSeal.IsSealFor(ReadShared(rolled[1]).AsSpan((int)SealOffset(rolled[1])), ParseFirstSeq(rolled[2])));
+    }
+
+    [Theory]
+    [InlineData(4, 4)]   // its checksum never reached the disk
+    [InlineData(12, 12)] // its second half never reached the disk
+    [InlineData(0, 24)]  // none of it (or a segment from before seals): zeros after the last record
+    public void Open_SealHalfWrittenInASegmentWithASuccessor_Accepted(int from, int zeroBytes)
+    {
+        IReadOnlyList<string> segments;
+        using (var log = Open(segmentBytes: 4096))
+        {
+            log.Begin(1);
+            foreach (var chunk in Events(1, 100).Chunk(3))
+            {
+                log.Append(Records(chunk));
+            }
+
+            segments = log.SegmentFiles;
+        }
+
+        using (var stream = new FileStream(segments[0], FileMode.Open, FileAccess.Write))
+        {
+            stream.Position = SealOffset(segments[0]) + from;
+            stream.Write(new byte[zeroBytes]);
+        }
+
+        using var reopened = Open(segmentBytes: 4096);
+
+        Assert.Equal(100, reopened.LastSeq);
+        Assert.Equal(100, reopened.ReadFrom(1).Count());
+    }
+
+    [Fact]
+    public void Open_DamageAfterTheSealOfASealedSegment_ThrowsAsDamage()
+    {
+        IReadOnlyList<string> segments;
+        using (var log = Open(segmentBytes: 4096))
+        {
+            log.Begin(1);
+            foreach (var chunk in Events(1, 100).Chunk(3))
+            {
+                log.Append(Records(chunk));
+            }
+
+            segments = log.SegmentFiles;
+        }
+
+        AppendBytes(segments[0], [1, 2, 3, 4, 5, 6, 7, 8]);
+
+        var error = Assert.Throws<JournalLogCorruptException>(() => Open(segmentBytes: 4096));
+
+        Assert.Equal(segments[0], error.File);
+        Assert.Contains("in a sealed segment", error.Message);
+    }
+
     [Fact]
     public void RecycleThrough_DeletesOnlySealedSegmentsWhollyAtOrBelowTheSeq()
     {
@@ -444,6 +591,27 @@ public sealed class JournalLogTests : IDisposable
         var record = LogRecord.Create(e.Seq, 0, EventCodec.Encode(e));
         var bytes = new byte[LogRecordFormat.FramedSize(record.Payload.Length)];
         LogRecordFormat.Write(record, bytes);
+        return bytes;
+    }
+
+    /// <summary>Where the records of <paramref name="segment"/> end: its seal, if it has one, starts there.</summary>
+    private static long SealOffset(string segment)
+    {
+        var bytes = ReadShared(segment);
+        var offset = SegmentHeaderBytes;
+        while (LogRecordFormat.TryRead(bytes.AsSpan(offset), out var size) is not null)
+        {
+            offset += size;
+        }
+
+        return offset;
+    }
+
+    private static byte[] ReadShared(string file)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
         return bytes;
     }
 

@@ -17,7 +17,9 @@ namespace TradeStore.Storage.CommitLog;
 /// <remarks>
 /// <para>Segment layout: a 32-byte header (<c>"TSJLOG01"</c>, format version, first seq, CRC-32C of the header), then
 /// records framed as <see cref="LogRecordFormat"/> describes. A segment is sealed when it passes
-/// <see cref="JournalLogOptions.SegmentBytes"/>; only the last one is written to.</para>
+/// <see cref="JournalLogOptions.SegmentBytes"/>: its successor is created, then a <see cref="SegmentSeal"/> naming it is
+/// written after its last record, so a sealed last segment means the newest ones were lost (exit 5). Only the last
+/// segment is written to.</para>
 /// <para>Segments are pre-zeroed: the writer overwrites zeros a <see cref="SegmentPreparer"/> wrote and synced ahead of
 /// time, so a group commit's fdatasync has no file size to journal; the writer keeps its own end of the log, and zeros
 /// after the last whole record are the end of the log, not damage. No append waits for zero-filling: without a
@@ -394,7 +396,7 @@ public sealed class JournalLog : IDisposable, IJournalLogView
             Interlocked.Exchange(ref _lastSeq, segment.LastSeq);
             if (segment.Length >= _options.SegmentBytes)
             {
-                StartSegment(segment.LastSeq + 1);
+                StartSegment(segment.LastSeq + 1, sealing: segment);
             }
             else if (segment.FileSize < _options.SegmentBytes)
             {
@@ -482,6 +484,12 @@ public sealed class JournalLog : IDisposable, IJournalLogView
             }
 
             var removed = _segments[^1].LastSeq - seq;
+            var staying = _segments.FindLastIndex(s => s.FirstSeq <= seq);
+            if (_segments[Math.Max(staying, 0)] is { Sealed: true } becomesLast)
+            {
+                Unseal(becomesLast);
+            }
+
             var deletedFiles = false;
             while (_segments.Count > 1 && _segments[^1].FirstSeq > seq)
             {
@@ -721,10 +729,33 @@ public sealed class JournalLog : IDisposable, IJournalLogView
 
         segment.Length = offset;
         segment.FileSize = bytes.Length;
-        var damage = bytes.AsSpan(offset).IndexOfAnyExcept((byte)0);
+        var after = bytes.AsSpan(offset);
+        var zerosAfterSeal = after.Length <= SegmentSeal.Size || after[SegmentSeal.Size..].IndexOfAnyExcept((byte)0) < 0;
+        if (zerosAfterSeal && SegmentSeal.IsSealFor(after, segment.LastSeq + 1))
+        {
+            if (isLast)
+            {
+                throw new JournalLogCorruptException(path, offset,
+                    $"the segment was sealed when the log rolled over: its records end at seq {segment.LastSeq} and the log went on in " +
+                    $"{SegmentName(segment.LastSeq + 1)}, which is missing. The newest segments were removed or lost, and with them " +
+                    $"every acknowledged event from seq {segment.LastSeq + 1} on");
+            }
+
+            segment.Sealed = true;
+            return new ScannedSegment(segment, bytes, HeaderMissing: false, Torn: null);
+        }
+
+        var damage = after.IndexOfAnyExcept((byte)0);
         if (damage < 0)
         {
             // Nothing, or only zeros, after the last whole record: the end of the log (a pre-zeroed segment's unused room).
+            return new ScannedSegment(segment, bytes, HeaderMissing: false, Torn: null);
+        }
+
+        if (!isLast && damage < SegmentSeal.Size && zerosAfterSeal)
+        {
+            // A seal half written when the machine stopped: its successor is created before it, and it is here.
+            segment.Sealed = true;
             return new ScannedSegment(segment, bytes, HeaderMissing: false, Torn: null);
         }
 
@@ -915,15 +946,22 @@ public sealed class JournalLog : IDisposable, IJournalLogView
     /// <summary>
     /// Makes <paramref name="firstSeq"/>'s segment the one written: the prepared zeroed file when one is ready (its header
     /// written and synced, then renamed into place), else a new file holding the header and <paramref name="zeroBytes"/>
-    /// of zeros, as every roll did before segments were prepared.
+    /// of zeros, as every roll did before segments were prepared. At a roll, <paramref name="sealing"/> (the segment
+    /// written until now) is then sealed.
     /// </summary>
-    private void StartSegment(long firstSeq, long zeroBytes = 0)
+    private void StartSegment(long firstSeq, long zeroBytes = 0, Segment? sealing = null)
     {
         var path = Path.Combine(Directory, SegmentName(firstSeq));
         _preparer.Retry();
         var (handle, fileSize) = AdoptPrepared(path, firstSeq) ?? CreateSegmentFile(path, firstSeq, zeroBytes);
-        _active?.Dispose();
+        var previous = _active;
         _active = handle;
+        if (sealing is not null && previous is not null)
+        {
+            Seal(previous, sealing);
+        }
+
+        previous?.Dispose();
         _segments.Add(new Segment(path, firstSeq) { Length = SegmentHeaderSize, FileSize = fileSize, LastSeq = firstSeq - 1 });
         if (fileSize < _options.SegmentBytes)
         {
@@ -933,6 +971,48 @@ public sealed class JournalLog : IDisposable, IJournalLogView
         {
             _preparer.RequestZeroed();
         }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="segment"/>'s seal after its last record and syncs it. Only once its successor is on the disk
+    /// (created, synced, its folder synced): a sealed segment without a successor is exit 5 at the next start.
+    /// </summary>
+    /// <remarks>
+    /// By design a seal that cannot be written is left out: the records are durable and the successor exists, and a missing
+    /// seal only means that this segment cannot tell, later, that the ones after it were lost (as before seals existed).
+    /// One write and one fdatasync per segment (64 MiB by default), paid by the append that rolls.
+    /// </remarks>
+    private static void Seal(SafeFileHandle handle, Segment segment)
+    {
+        try
+        {
+            RandomAccess.Write(handle, SegmentSeal.Create(segment.LastSeq + 1), segment.Length);
+            NativeSync.DataSync(handle);
+            segment.Sealed = true;
+            segment.FileSize = Math.Max(segment.FileSize, segment.Length + SegmentSeal.Size);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Half written at worst: a start reads a partial seal of a segment with a successor as a seal.
+            segment.Sealed = true;
+        }
+    }
+
+    /// <summary>
+    /// Makes the seal of <paramref name="segment"/> zeros again and syncs it, before its successors are deleted: a crash
+    /// in between leaves an unsealed segment with successors, never a sealed one without.
+    /// </summary>
+    private static void Unseal(Segment segment)
+    {
+        using var handle = OpenForAppend(segment.Path);
+        var seal = (int)Math.Min(SegmentSeal.Size, RandomAccess.GetLength(handle) - segment.Length);
+        if (seal > 0)
+        {
+            WriteZeros(handle, segment.Length, seal);
+            NativeSync.DataSync(handle);
+        }
+
+        segment.Sealed = false;
     }
 
     /// <summary>
@@ -1126,6 +1206,9 @@ public sealed class JournalLog : IDisposable, IJournalLogView
         public long FileSize { get; set; }
 
         public long LastTerm { get; set; }
+
+        /// <summary>Whether a seal (<see cref="SegmentSeal"/>, whole or half written) follows its last record: it was rolled over.</summary>
+        public bool Sealed { get; set; }
 
         /// <summary>The term runs found when the segment was scanned at open (not kept up to date afterwards).</summary>
         public List<TermRun> Runs { get; } = [];
