@@ -379,6 +379,31 @@ public sealed partial class ConfigurationTests : IDisposable
         Assert.Equal("desk-a", Assert.Single(settings.Security.ApiKeys).Name);
     }
 
+    /// <summary>
+    /// An inline comment after an unquoted value is not part of it, as earlier builds and Docker Compose read it: the
+    /// reader of session 16 took <c>…/data   # production book</c> as the data directory and served a new, empty store.
+    /// </summary>
+    [Fact]
+    public void Build_DotEnvUnquotedValueWithInlineComment_CommentDropped()
+    {
+        File.WriteAllText(_work.File(".env"), """
+            TRADESTORE__STORAGE__DATADIRECTORY=/srv/book/data   # production book
+            TRADESTORE__SERVER__URLS=http://127.0.0.1:6001	# tab before the comment
+            TRADESTORE__REDIS__PASSWORD=pa#ss
+            TRADESTORE__CLICKHOUSE__PASSWORD=#starts-with-hash
+            TRADESTORE__CLICKHOUSE__USER= # only a comment
+            """);
+
+        var configuration = TradeStoreConfiguration.Build(Inputs());
+        var settings = TradeStoreSettings.Bind(configuration);
+
+        Assert.Equal("/srv/book/data", settings.Storage.DataDirectory);
+        Assert.Equal("http://127.0.0.1:6001", settings.Server.Urls);
+        Assert.Equal("pa#ss", settings.Redis.Password);
+        Assert.Equal("#starts-with-hash", settings.ClickHouse.Password);
+        Assert.Equal("", configuration["ClickHouse:User"]);
+    }
+
     /// <summary>A malformed <c>.env</c> line is refused naming the file and line, never quoting it (it may hold a secret); it used to be skipped silently.</summary>
     [Theory]
     [InlineData("TRADESTORE__SERVER__URLS=http://127.0.0.1:6001\nhunter2-no-equals-sign\n", 2, "no '='")]

@@ -6,12 +6,16 @@ namespace TradeStore.Server.Configuration;
 /// Reads a <c>.env</c> file: <c>NAME=value</c> lines, as shells and most dotenv readers (Docker Compose among them)
 /// write them. Blank lines and lines starting with <c>#</c> are skipped; a line may start with <c>export </c>; a value in
 /// single quotes is taken as it is, one in double quotes with <c>\"</c> and <c>\\</c> unescaped (either may span
-/// lines); an unquoted value is the rest of the line, trimmed. Nothing is expanded: <c>$</c> is a character.
+/// lines); an unquoted value is the rest of the line up to a <c>#</c> that follows a blank (an inline comment), trimmed.
+/// Nothing is expanded: <c>$</c> is a character.
 /// </summary>
 /// <remarks>
 /// By design a line that is none of these is refused, naming the file and line: the former reader (dotenv.net) skipped
 /// it silently, so <c>export TRADESTORE__SERVER__URLS=…</c> and a line without <c>=</c> were ignored and the service ran
 /// on a setting its operator never chose. The messages never quote a line: it may hold a secret.
+/// By design <c>NAME=value   # comment</c> is <c>value</c>, as Docker Compose, python-dotenv and the former reader take
+/// it: reading the comment into the value turned an upgraded service's data directory into a new, empty one.
+/// A <c>#</c> with no blank before it (<c>pa#ss</c>) stays part of the value.
 /// </remarks>
 public static class DotEnvFile
 {
@@ -50,7 +54,8 @@ public static class DotEnvFile
                 throw Error(source, lineNumber, "the text before '=' is not a variable name (letters, digits, '_', '.' or '-', not starting with a digit).");
             }
 
-            var rest = line[(equals + 1)..].TrimStart();
+            var raw = line[(equals + 1)..];
+            var rest = raw.TrimStart();
             string value;
             if (rest.StartsWith('\'') || rest.StartsWith('"'))
             {
@@ -58,7 +63,7 @@ public static class DotEnvFile
             }
             else
             {
-                value = rest;
+                value = WithoutInlineComment(raw);
             }
 
             variables.Add(new KeyValuePair<string, string>(name, value));
@@ -113,6 +118,20 @@ public static class DotEnvFile
             line = lines[lineIndex];
             position = 0;
         }
+    }
+
+    /// <summary>An unquoted value up to its inline comment (a <c>#</c> after a blank), trimmed.</summary>
+    private static string WithoutInlineComment(string value)
+    {
+        for (var i = 1; i < value.Length; i++)
+        {
+            if (value[i] == '#' && char.IsWhiteSpace(value[i - 1]))
+            {
+                return value[..i].Trim();
+            }
+        }
+
+        return value.Trim();
     }
 
     private static string Describe(char quote) => quote == '"' ? "double quote" : "single quote";
