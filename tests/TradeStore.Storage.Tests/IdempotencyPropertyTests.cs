@@ -79,6 +79,34 @@ public sealed class IdempotencyPropertyTests
         }
     }
 
+    /// <summary>
+    /// Keys stored plain, as builds before namespacing (2026-11-26) stored every key: after an upgrade the same key sent
+    /// again for the same trade is a retry and replays (it used to apply a fill a second time); for another trade it is a reuse.
+    /// </summary>
+    [Fact]
+    public async Task SubmitAsync_KeyStoredPlainBeforeNamespacing_SameTradeReplaysAfterRestartOtherTradeRefused()
+    {
+        await using var harness = EngineHarness.Start();
+        var create = new CreateTrade("L1", "A", "S", Side.Buy, 10m, 100m, IdempotencyKey: "create-L1");
+        var fill = new FillTrade("L1", 5m, 100m, IdempotencyKey: "fill-1");
+        Assert.True((await harness.Submit(create)).Succeeded);
+        var filled = await harness.Submit(fill);
+        Assert.True(filled.Succeeded);
+        await harness.RestartAsync();
+
+        var createRetried = await harness.Submit(Scoped(2, "create-L1", create));
+        var fillRetried = await harness.Submit(Scoped(2, "fill-1", fill));
+        var otherTrade = await harness.Submit(Scoped(0, "fill-1", fill with { TradeId = "L2" }));
+
+        Assert.True(createRetried.Replayed, createRetried.Error?.Message);
+        Assert.True(fillRetried.Replayed, fillRetried.Error?.Message);
+        Assert.Equal(filled.Trade, fillRetried.Trade);
+        Assert.Equal(CommandErrorKind.IdempotencyKeyReused, otherTrade.Error?.Kind);
+        var state = harness.Index.Find("L1")!;
+        Assert.Equal(5m, state.FilledQuantity);
+        Assert.Equal(2, state.Version);
+    }
+
     [Theory]
     [InlineData("0a1b:0123456789abcdef0123456789abcdef:order:1", "0a1b:order:1", "0123456789abcdef0123456789abcdef", "order:1")]
     [InlineData("plain-key", "plain-key", null, "plain-key")]

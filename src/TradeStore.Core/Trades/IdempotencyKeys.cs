@@ -14,8 +14,9 @@ namespace TradeStore.Core.Trades;
 /// <para>The fingerprint (SHA-256 of the command without its key) tells a retry from a reuse: a key sent again with
 /// another trade, command type or body is refused with <see cref="CommandErrorKind.IdempotencyKeyReused"/>, as payment
 /// APIs do, instead of answering with the first request's result.</para>
-/// <para>A key stored without this form (written before namespacing, or submitted to the engine directly) matches only
-/// the same plain key and carries no fingerprint.</para>
+/// <para>A key stored without this form (written before namespacing, or submitted to the engine directly) carries no
+/// fingerprint. It matches the same plain key, and a namespaced key with the same client key for the same trade (the
+/// engine's fallback for keys written by builds before namespacing, so a retry across an upgrade replays).</para>
 /// </remarks>
 public static class IdempotencyKeys
 {

@@ -878,7 +878,12 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                     continue;
                 }
 
-                if (_index.TryGetIdempotency(lookup, out var record) && record.Fingerprint != fingerprint)
+                if (!_index.TryGetIdempotency(lookup, out var record) && fingerprint is not null && LegacyKey(key, command) is { } legacy)
+                {
+                    record = legacy;
+                }
+
+                if (record.TradeId is not null && record.Fingerprint != fingerprint)
                 {
                     decision.Results[i] = CommandResult.Refused(IdempotencyKeys.Reused(key));
                     continue;
@@ -925,6 +930,23 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         }
 
         return decision;
+    }
+
+    /// <summary>
+    /// The record of <paramref name="key"/>'s client key when it was stored plain, as builds before keys were namespaced
+    /// stored every key (and as commands submitted to the engine directly still are): after an upgrade a client's retry
+    /// of a command cut off by the upgrade's stop must replay, not apply twice. It counts as the same request only for the
+    /// same trade (a plain key has no fingerprint to compare); for another trade it is a reuse. <see langword="null"/>
+    /// when no plain key matches.
+    /// </summary>
+    private IdempotencyRecord? LegacyKey(string key, TradeCommand command)
+    {
+        if (!_index.TryGetIdempotency(IdempotencyKeys.ClientKey(key), out var plain) || plain.Fingerprint is not null)
+        {
+            return null;
+        }
+
+        return plain with { Fingerprint = plain.TradeId == command.TradeId ? IdempotencyKeys.Split(key).Fingerprint : null };
     }
 
     /// <summary>
