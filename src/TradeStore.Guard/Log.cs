@@ -27,7 +27,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 5006, Level = LogLevel.Error, Message = "Child pid {ChildPid} is hung: {Failures} liveness probes failed in a row; stopping it to restart")]
     public static partial void ChildHung(ILogger logger, int childPid, int failures);
 
-    [LoggerMessage(EventId = 5007, Level = LogLevel.Error, Message = "Child pid {ChildPid} did not answer {ProbeUrl} within the start-up timeout {StartupTimeout}; stopping it to restart")]
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Error, Message = "Child pid {ChildPid} did not answer {ProbeUrl} within the start-up timeout {StartupTimeout}; stopping it to restart. Start-up time grows with the book (the child's event 2000 says how long loading took): if it was still loading, raise --startup-timeout, or it never gets to serve")]
     public static partial void StartupTimedOut(ILogger logger, int childPid, Uri probeUrl, string startupTimeout);
 
     [LoggerMessage(EventId = 5008, Level = LogLevel.Warning, Message = "Restarting the child in {Delay} (restart {Restart}; {InWindow} of at most {MaxRestarts} within {RestartWindow})")]

@@ -157,6 +157,31 @@ public sealed class JournalLogRecoveryTests : IDisposable
     }
 
     /// <summary>
+    /// A data directory without <c>journal/</c> (as builds before the log left it): the log starts after DuckDB's end,
+    /// every trade is served, and the start says what it did (event 2030), since it adds two segment files to the directory.
+    /// </summary>
+    [Fact]
+    public async Task Serve_DirectoryWithoutJournalFolder_LogBegunAfterDuckDbsEndAndSaid()
+    {
+        var ledger = await WriteAndKillAsync([], atLeast: 100, signal: SigTerm);
+        long duckDbSeq;
+        using (var database = DuckDbDatabase.OpenReadOnly(_work.DatabasePath))
+        {
+            duckDbSeq = new JournalReader(database).LastSeq();
+        }
+
+        Directory.Delete(JournalDirectory, recursive: true);
+
+        await using var serve = await StartAsync([]);
+        await AcknowledgedWrites.AssertDurableAsync(Http, ledger, "after the log was begun anew");
+
+        Assert.Contains("[2030]", serve.Output);
+        Assert.Contains($"Journal log started in {JournalDirectory} at seq {duckDbSeq + 1}", serve.Output);
+        Assert.Contains($"although DuckDB holds {duckDbSeq} events", serve.Output);
+        Assert.Single(Directory.GetFiles(JournalDirectory, "*.log"));
+    }
+
+    /// <summary>
     /// The newest segment deleted by hand: the segment before it was sealed when the log rolled over, so serve (exit 5)
     /// and verify (exit 1) say which events are gone, and change no journal file. Before seals this started normally without them.
     /// </summary>

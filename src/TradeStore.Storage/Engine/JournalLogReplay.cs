@@ -32,7 +32,7 @@ public static class JournalLogReplay
         {
             // A new data directory, or one written before the log existed: the log starts after what DuckDB holds.
             log.Begin(duckDbSeq + 1);
-            return new JournalLogReplayResult(duckDbSeq, duckDbSeq, 0, TimeSpan.Zero, null, log.TornTail);
+            return new JournalLogReplayResult(duckDbSeq, duckDbSeq, 0, TimeSpan.Zero, null, log.TornTail) { BegunIn = log.Directory };
         }
 
         if (plan.Action == JournalLogReplayAction.CopyFromDuckDb)
@@ -229,10 +229,26 @@ public sealed record JournalLogReplayPlan(JournalLogReplayAction Action, long Du
 /// <param name="TornTail">What opening the log cut from its end, if anything.</param>
 public sealed record JournalLogReplayResult(long LastSeq, long DuckDbSeq, long Replayed, TimeSpan Duration, long? LogWasBehindAt, TornTail? TornTail)
 {
+    /// <summary>The log's folder when the data directory had none and the log was begun after DuckDB's end; else <see langword="null"/>.</summary>
+    public string? BegunIn { get; init; }
+
     /// <summary>Logs what happened (nothing when there was nothing to do).</summary>
     public void Report(ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(logger);
+        if (BegunIn is { } directory)
+        {
+            // By design said at every begin: upgrading a directory from before the log adds two segment files to it.
+            if (DuckDbSeq == 0)
+            {
+                Log.LogStartedNew(logger, directory);
+            }
+            else
+            {
+                Log.LogStartedAfterDuckDb(logger, directory, DuckDbSeq + 1, DuckDbSeq);
+            }
+        }
+
         if (TornTail is { } torn)
         {
             Log.LogTornTailCut(logger, torn.File, torn.Offset, torn.Bytes, torn.PreservedAs);
