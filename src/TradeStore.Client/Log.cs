@@ -5,8 +5,15 @@ namespace TradeStore.Client;
 /// <summary>The client's log events (ids 1500–1519).</summary>
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1500, Level = LogLevel.Information, Message = "TradeStore {Method} {Path}: {Reason}; retry {Attempt} of {MaxRetries} in {DelayMs} ms with the same idempotency key")]
-    public static partial void Retrying(ILogger logger, string method, string path, string reason, int attempt, int maxRetries, double delayMs);
+    /// <summary>
+    /// A retry. The reason names the problem type (<c>503 no-leader</c>, <c>503 leadership-lost</c>, …) or the transport
+    /// failure with its causes (and, for a write sent before the connection broke, that it may have been applied): they
+    /// mean very different things for a write in flight. The retry goes to the configured address, not to where a
+    /// redirect led.
+    /// </summary>
+    [LoggerMessage(EventId = 1500, Level = LogLevel.Information,
+        Message = "TradeStore {Method} {Path}: {Reason}; retry {Attempt} of {MaxRetries} at {Address} in {DelayMs} ms with the same idempotency key")]
+    public static partial void Retrying(ILogger logger, string method, string path, string reason, int attempt, int maxRetries, Uri address, double delayMs);
 
     [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "TradeStore {Method} {Path}: redirected to {Location}")]
     public static partial void Redirected(ILogger logger, string method, string path, Uri location);

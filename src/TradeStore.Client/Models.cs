@@ -78,7 +78,7 @@ public sealed record Position(
     decimal SoldQuantity,
     decimal SoldNotional);
 
-/// <summary>Filters of <see cref="TradeStoreClient.TradesAsync"/>; <see cref="From"/> is inclusive, <see cref="To"/> exclusive (on <c>executedAt</c>).</summary>
+/// <summary>Filters of <see cref="TradeStoreClient.TradesAsync(TradeFilter?, CancellationToken)"/>; <see cref="From"/> is inclusive, <see cref="To"/> exclusive (on <c>executedAt</c>).</summary>
 public sealed record TradeFilter(
     string? Account = null,
     string? Symbol = null,
@@ -162,7 +162,24 @@ public sealed record BatchItemResult(int Index, int Status, bool? Replayed, Trad
 public sealed record BatchResult(int Succeeded, int Failed, IReadOnlyList<BatchItemResult> Results);
 
 /// <summary>RFC 7807 problem details as TradeStore sends them.</summary>
-public sealed record Problem(string Type, string Title, int Status, string? Detail, string? Field = null, long? CurrentVersion = null);
+public sealed record Problem(string Type, string Title, int Status, string? Detail, string? Field = null, long? CurrentVersion = null)
+{
+    /// <summary>
+    /// Whether the refused write may have been applied all the same, so its outcome is unknown until it is sent again
+    /// with the same idempotency key: <c>503 leadership-lost</c> (completed after the leader's lease ran out),
+    /// <c>503 replication-unavailable</c> (in the leader's log, too few followers acknowledged it), <c>500 internal</c>
+    /// (failed unexpectedly, perhaps after applying), and a <c>502</c>/<c>504</c> that is not TradeStore's own answer (a
+    /// gateway in front of it lost the connection or gave up waiting after forwarding the request). Every other
+    /// problem (4xx, <c>503 no-leader</c>, <c>busy</c>, <c>unavailable</c>, <c>seq-not-reached</c>, 429) changed nothing.
+    /// </summary>
+    [JsonIgnore]
+    public bool IsInDoubt => Type switch
+    {
+        "urn:tradestore:problem:leadership-lost" or "urn:tradestore:problem:replication-unavailable" or "urn:tradestore:problem:internal" => true,
+        "about:blank" => Status is 502 or 504,
+        _ => false,
+    };
+}
 
 /// <summary>A result column of a SQL query: its name and DuckDB type (e.g. <c>DECIMAL(18,8)</c>, <c>TIMESTAMP</c>).</summary>
 public sealed record QueryColumn(string Name, string Type);

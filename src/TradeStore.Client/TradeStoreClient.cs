@@ -14,7 +14,10 @@ namespace TradeStore.Client;
 /// <see cref="decimal"/> both ways. A refusal is a <see cref="TradeStoreProblemException"/>. Every command carries an
 /// <c>Idempotency-Key</c> (generated unless given), and the client retries 503, 429 (after <c>Retry-After</c>), dropped
 /// connections and timeouts with the same key, so a retry never writes twice. A 307/308 (a cluster's follower) is
-/// followed to the leader with the method, body, API key and idempotency key.
+/// followed to the leader with the method, body, API key and idempotency key; every retry starts again at
+/// <see cref="TradeStoreClientOptions.BaseAddress"/>, so a call rides through a change of leader. A command whose outcome
+/// is unknown throws <see cref="TradeStoreInDoubtException"/> (or a <see cref="TradeStoreProblemException"/> with
+/// <see cref="TradeStoreProblemException.IsInDoubt"/>): send it again with the same key.
 /// </summary>
 /// <remarks>
 /// Make it with <see cref="TradeStoreClient(TradeStoreClientOptions, ILogger{TradeStoreClient}?, TimeProvider?)"/>
@@ -34,6 +37,7 @@ namespace TradeStore.Client;
 public sealed class TradeStoreClient
 {
     private const int MaxRedirects = 5;
+    private const string ProblemTypePrefix = "urn:tradestore:problem:";
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json") { CharSet = "utf-8" };
 
     /// <summary>
@@ -109,24 +113,45 @@ public sealed class TradeStoreClient
     {
         ArgumentNullException.ThrowIfNull(commands);
         // Each item carries its own idempotency key, so a retry of the whole batch replays the items already applied.
-        return SendAsync<BatchResult>(HttpMethod.Post, "v1/trades/batch", commands.ToList(), null, cancellationToken);
+        return SendAsync<BatchResult>(HttpMethod.Post, "v1/trades/batch", commands.ToList(), null, write: true, cancellationToken);
     }
 
     /// <exception cref="NotFoundException">The trade is unknown or deleted.</exception>
     public Task<Trade> GetTradeAsync(string tradeId, CancellationToken cancellationToken = default) =>
-        SendAsync<Trade>(HttpMethod.Get, $"v1/trades/{Escape(tradeId)}", null, null, cancellationToken);
+        GetTradeAsync(tradeId, null, cancellationToken);
+
+    /// <summary>
+    /// The trade as the node asked holds it once that node holds journal seq <paramref name="minSeq"/> (read your writes
+    /// on a follower: pass the <see cref="Trade.LastSeq"/> of the write's answer). A node that does not reach it within the
+    /// server's <c>Cluster:ReadWaitTimeout</c> answers <c>503 seq-not-reached</c>, which is retried like any 503.
+    /// </summary>
+    /// <exception cref="NotFoundException">The trade is unknown or deleted.</exception>
+    public Task<Trade> GetTradeAsync(string tradeId, long? minSeq, CancellationToken cancellationToken = default) =>
+        SendAsync<Trade>(HttpMethod.Get, WithMinSeq($"v1/trades/{Escape(tradeId)}", minSeq), null, null, write: false, cancellationToken);
 
     public Task<TradeHistory> HistoryAsync(string tradeId, CancellationToken cancellationToken = default) =>
-        SendAsync<TradeHistory>(HttpMethod.Get, $"v1/trades/{Escape(tradeId)}/history", null, null, cancellationToken);
+        HistoryAsync(tradeId, null, cancellationToken);
+
+    /// <summary>The trade's history once the node asked holds journal seq <paramref name="minSeq"/> (see <see cref="GetTradeAsync(string, long?, CancellationToken)"/>).</summary>
+    public Task<TradeHistory> HistoryAsync(string tradeId, long? minSeq, CancellationToken cancellationToken = default) =>
+        SendAsync<TradeHistory>(HttpMethod.Get, WithMinSeq($"v1/trades/{Escape(tradeId)}/history", minSeq), null, null, write: false, cancellationToken);
 
     /// <summary>Every trade that matches, in <c>executedAt</c>, <c>tradeId</c> order, following the cursor across pages (none repeated or skipped).</summary>
-    public async IAsyncEnumerable<Trade> TradesAsync(TradeFilter? filter = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<Trade> TradesAsync(TradeFilter? filter = null, CancellationToken cancellationToken = default) =>
+        TradesAsync(filter, null, cancellationToken);
+
+    /// <summary>
+    /// Every trade that matches, each page read once the node asked holds journal seq <paramref name="minSeq"/> (see
+    /// <see cref="GetTradeAsync(string, long?, CancellationToken)"/>).
+    /// </summary>
+    public async IAsyncEnumerable<Trade> TradesAsync(TradeFilter? filter, long? minSeq, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         filter ??= new TradeFilter();
         string? cursor = null;
         do
         {
-            var page = await SendAsync<TradePage>(HttpMethod.Get, ListPath(filter, cursor), null, null, cancellationToken).ConfigureAwait(false);
+            var page = await SendAsync<TradePage>(HttpMethod.Get, WithMinSeq(ListPath(filter, cursor), minSeq), null, null, write: false, cancellationToken)
+                .ConfigureAwait(false);
             foreach (var trade in page.Items)
             {
                 yield return trade;
@@ -138,10 +163,14 @@ public sealed class TradeStoreClient
     }
 
     /// <summary>Positions of one account, or of every account the key may see.</summary>
-    public async Task<IReadOnlyList<Position>> PositionsAsync(string? account = null, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<Position>> PositionsAsync(string? account = null, CancellationToken cancellationToken = default) =>
+        PositionsAsync(account, null, cancellationToken);
+
+    /// <summary>Positions once the node asked holds journal seq <paramref name="minSeq"/> (see <see cref="GetTradeAsync(string, long?, CancellationToken)"/>).</summary>
+    public async Task<IReadOnlyList<Position>> PositionsAsync(string? account, long? minSeq, CancellationToken cancellationToken = default)
     {
         var path = account is null ? "v1/positions" : $"v1/positions?account={Uri.EscapeDataString(account)}";
-        return (await SendAsync<PositionList>(HttpMethod.Get, path, null, null, cancellationToken).ConfigureAwait(false)).Items;
+        return (await SendAsync<PositionList>(HttpMethod.Get, WithMinSeq(path, minSeq), null, null, write: false, cancellationToken).ConfigureAwait(false)).Items;
     }
 
     /// <summary>Runs one read-only SELECT (admin keys, or readers where the server allows) and returns its rows typed by column.</summary>
@@ -151,8 +180,8 @@ public sealed class TradeStoreClient
     /// </exception>
     public async Task<QueryResult> QueryAsync(string sql, CancellationToken cancellationToken = default)
     {
-        using var response = await SendRawAsync(HttpMethod.Post, "v1/query", Serialize(new QueryBody(sql)), null, "application/json", HttpCompletionOption.ResponseContentRead,
-            cancellationToken).ConfigureAwait(false);
+        using var response = await SendRawAsync(HttpMethod.Post, "v1/query", Serialize(new QueryBody(sql)), null, write: false, "application/json",
+            HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         JsonDocument document;
         try
@@ -199,28 +228,39 @@ public sealed class TradeStoreClient
             QueryFormat.Csv => "text/csv",
             _ => "application/json",
         };
-        var response = await SendRawAsync(HttpMethod.Post, "v1/query", Serialize(new QueryBody(sql)), null, accept, HttpCompletionOption.ResponseHeadersRead,
+        var response = await SendRawAsync(HttpMethod.Post, "v1/query", Serialize(new QueryBody(sql)), null, write: false, accept, HttpCompletionOption.ResponseHeadersRead,
             cancellationToken).ConfigureAwait(false);
         return await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private Task<T> CommandAsync<T>(HttpMethod method, string path, object? body, string? idempotencyKey, CancellationToken cancellationToken) =>
-        SendAsync<T>(method, path, body, idempotencyKey ?? IdempotencyKeys.New(), cancellationToken);
+        SendAsync<T>(method, path, body, idempotencyKey ?? IdempotencyKeys.New(), write: true, cancellationToken);
 
-    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, string? idempotencyKey, CancellationToken cancellationToken)
+    /// <param name="write">A command or batch: an attempt that may have reached the server makes its outcome unknown until a definite answer.</param>
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, string? idempotencyKey, bool write, CancellationToken cancellationToken)
     {
-        using var response = await SendRawAsync(method, path, body is null ? null : Serialize(body), idempotencyKey, "application/json", HttpCompletionOption.ResponseContentRead,
-            cancellationToken).ConfigureAwait(false);
+        using var response = await SendRawAsync(method, path, body is null ? null : Serialize(body), idempotencyKey, write, "application/json",
+            HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         var result = await response.Content.ReadFromJsonAsync<T>(TradeStoreJson.Options, cancellationToken).ConfigureAwait(false);
         return result ?? throw new InvalidDataException($"TradeStore answered {method} {path} with an empty body.");
     }
 
-    /// <summary>One request with retries and redirects; the answer is a success (2xx) or an exception.</summary>
-    private async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string path, byte[]? body, string? idempotencyKey, string accept,
+    /// <summary>
+    /// One request with retries and redirects; the answer is a success (2xx) or an exception. A redirect is followed
+    /// within the attempt, but every retry starts again at the configured address: after a failover the leader a 307
+    /// named may be dead, and the configured node (any node of the cluster, or a load balancer) redirects to whoever
+    /// leads now. For a <paramref name="write"/> the client remembers whether an attempt may have reached the server
+    /// (its connection broke after the request was sent, it timed out, or it was answered with an in-doubt problem):
+    /// then a last failure that alone would mean "not applied" (a refused connection, <c>503 no-leader</c>) is reported
+    /// as in doubt instead, since the write may be in the journal all the same.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string path, byte[]? body, string? idempotencyKey, bool write, string accept,
         HttpCompletionOption completion, CancellationToken cancellationToken)
     {
-        var target = new Uri(_baseAddress, path);
+        var configured = new Uri(_baseAddress, path);
+        var target = configured;
         var redirects = 0;
+        string? inDoubt = null; // what became of the first attempt of a write that may have been applied
         for (var attempt = 0; ; attempt++)
         {
             using var request = new HttpRequestMessage(method, target);
@@ -277,28 +317,60 @@ public sealed class TradeStoreClient
                         continue;
                     }
 
+                    var problem = await ProblemAsync(response, cancellationToken).ConfigureAwait(false);
                     if (status is not (503 or 429) || attempt >= _options.MaxRetries)
                     {
-                        throw await ProblemAsync(response, cancellationToken).ConfigureAwait(false);
+                        // A 503 or 429 speaks only for its own attempt (it came before the command ran); any other answer
+                        // to a retry with the same key is definite (a write that was applied is answered as a replay).
+                        if (write && inDoubt is not null && status is (503 or 429))
+                        {
+                            problem.EarlierAttemptInDoubt = inDoubt;
+                        }
+
+                        throw problem;
                     }
 
-                    reason = $"{status} {response.ReasonPhrase}";
+                    reason = Describe(problem.Problem);
+                    if (write && problem.Problem.IsInDoubt)
+                    {
+                        reason += ": the write may have been applied";
+                        inDoubt ??= reason;
+                    }
+
                     retryAfter = RetryAfter(response);
                 }
             }
-            catch (Exception ex) when (Transient(ex, cancellationToken) && attempt < _options.MaxRetries)
+            catch (Exception ex) when (Transient(ex, cancellationToken))
             {
-                reason = ex is OperationCanceledException ? $"no answer within {_options.Timeout}" : ex.Message;
-            }
-            catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new TimeoutException($"TradeStore {method} {path}: no answer within {_options.Timeout} after {attempt + 1} attempt(s).", ex);
+                reason = Describe(ex);
+                if (write && MayHaveReachedServer(ex))
+                {
+                    reason += ", after the request was sent: the write may have been applied";
+                    inDoubt ??= reason;
+                }
+
+                if (attempt >= _options.MaxRetries)
+                {
+                    if (write && inDoubt is not null)
+                    {
+                        throw new TradeStoreInDoubtException(InDoubtMessage(method, path, idempotencyKey, attempt + 1, inDoubt, reason), idempotencyKey, ex);
+                    }
+
+                    if (ex is OperationCanceledException)
+                    {
+                        throw new TimeoutException($"TradeStore {method} {path}: no answer within {_options.Timeout} after {attempt + 1} attempt(s).", ex);
+                    }
+
+                    throw;
+                }
             }
 
             var delay = retryAfter ?? Backoff(attempt);
             delay = delay > _options.MaxRetryDelay ? _options.MaxRetryDelay : delay;
-            Log.Retrying(_logger, method.Method, path, reason, attempt + 1, _options.MaxRetries, delay.TotalMilliseconds);
+            Log.Retrying(_logger, method.Method, path, reason, attempt + 1, _options.MaxRetries, configured, delay.TotalMilliseconds);
             await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            target = configured;
+            redirects = 0;
         }
     }
 
@@ -325,8 +397,61 @@ public sealed class TradeStoreClient
         _ => false,
     };
 
+    /// <summary>
+    /// Whether a failed attempt may have reached the server: every failure but one that happened before the request
+    /// could be sent (the connection was refused or could not be made, the name did not resolve, TLS failed). A reset,
+    /// an answer that ended early and a timeout all leave the request possibly delivered and applied.
+    /// </summary>
+    private static bool MayHaveReachedServer(Exception ex) => ex is not HttpRequestException
+    {
+        HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError,
+    };
+
+    /// <summary>
+    /// 250 ms, 500 ms, 1 s, then 2 s per retry, each with jitter (× 0.5–1): the default 8 retries wait 5.9–11.75 s in all,
+    /// longer than a leader failover (p99 3.7 s at the default lease, docs/high-availability.md) with room for a loaded
+    /// machine, and a caller waits at most 2 s after the new leader is there.
+    /// </summary>
     private static TimeSpan Backoff(int attempt) =>
-        TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * Math.Pow(2, attempt)) * (0.5 + Random.Shared.NextDouble() / 2));
+        TimeSpan.FromMilliseconds(Math.Min(2_000, 250 * Math.Pow(2, attempt)) * (0.5 + Random.Shared.NextDouble() / 2));
+
+    /// <summary>What went wrong with an attempt, for the retry log and the in-doubt message: the problem type's last part.</summary>
+    private static string Describe(Problem problem) =>
+        problem.Type.StartsWith(ProblemTypePrefix, StringComparison.Ordinal)
+            ? $"{problem.Status} {problem.Type[ProblemTypePrefix.Length..]}"
+            : $"{problem.Status} {problem.Title}";
+
+    /// <summary>A transport failure with its causes (".NET's "An error occurred while sending the request." says nothing alone).</summary>
+    private string Describe(Exception ex)
+    {
+        if (ex is OperationCanceledException)
+        {
+            return $"no answer within {_options.Timeout}";
+        }
+
+        var text = new StringBuilder(ex.Message.TrimEnd('.'));
+        for (var inner = ex.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            var message = inner.Message.TrimEnd('.');
+            if (!text.ToString().Contains(message, StringComparison.Ordinal))
+            {
+                text.Append(": ").Append(message);
+            }
+        }
+
+        if (ex is HttpRequestException { HttpRequestError: var error and not HttpRequestError.Unknown } && !text.ToString().Contains(error.ToString(), StringComparison.Ordinal))
+        {
+            text.Append(" (").Append(error).Append(')');
+        }
+
+        return text.ToString();
+    }
+
+    private static string InDoubtMessage(HttpMethod method, string path, string? idempotencyKey, int attempts, string inDoubt, string last) =>
+        $"TradeStore {method} {path}: the command may have been applied. An attempt failed with {inDoubt}; the last of {attempts} attempt(s) failed with {last}. " +
+        (idempotencyKey is null
+            ? "Send the batch again with the same items (each keeps its idempotency key); items already applied are replayed."
+            : $"Send it again with the same idempotency key ({idempotencyKey}): if it was applied, the service answers the original result and writes nothing.");
 
     private static TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
     {
@@ -375,6 +500,10 @@ public sealed class TradeStoreClient
             return null;
         }
     }
+
+    /// <summary>The path with <c>minSeq</c> added to its query when given.</summary>
+    private static string WithMinSeq(string path, long? minSeq) =>
+        minSeq is { } seq ? $"{path}{(path.Contains('?', StringComparison.Ordinal) ? '&' : '?')}minSeq={seq.ToString(CultureInfo.InvariantCulture)}" : path;
 
     private static byte[] Serialize(object body) => JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), TradeStoreJson.Options);
 

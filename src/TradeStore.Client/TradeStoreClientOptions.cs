@@ -15,16 +15,27 @@ public sealed class TradeStoreClientOptions
     /// <summary>The API key (<c>ts_…</c>), sent as <c>Authorization: Bearer</c>; none for the embedded default on loopback.</summary>
     public string? ApiKey { get; set; }
 
-    /// <summary>Longest wait for one attempt's answer; a longer one is abandoned and retried like a dropped connection.</summary>
-    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Longest wait for one attempt's answer; a longer one is abandoned and retried like a dropped connection (a write
+    /// so abandoned is in doubt). 15 s: above the server's own bounds (a write is answered within about 2.25 s even
+    /// when its followers do not acknowledge it, a query within <c>Security:Query:Timeout</c>, 10 s), so only a node
+    /// that stopped answering (paused, cut off) reaches it. A retry then goes to <see cref="BaseAddress"/>, which
+    /// redirects to the new leader; when <see cref="BaseAddress"/> is itself the stopped node, a call gives up after
+    /// (1 + <see cref="MaxRetries"/>) × this plus the back-off: about 2.5 min with the defaults.
+    /// </summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>Attempts after the first on 503, 429, a dropped connection or a timeout (0–10).</summary>
-    public int MaxRetries { get; set; } = 3;
+    /// <summary>
+    /// Attempts after the first on 503, 429, a dropped connection or a timeout (0–10). The default 8 waits 5.9–11.75 s
+    /// in all between attempts (250 ms doubling to 2 s, with jitter; a <c>Retry-After</c> instead where the server sends
+    /// one), enough to ride through a leader failover (p99 3.7 s at the default lease).
+    /// </summary>
+    public int MaxRetries { get; set; } = 8;
 
     /// <summary>Longest pause before a retry, also when the server's <c>Retry-After</c> asks for more.</summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Trades asked for per page when <see cref="TradeStoreClient.TradesAsync"/> follows the cursors (1–100000; the server's <c>Api:MaxPageSize</c> bounds it).</summary>
+    /// <summary>Trades asked for per page when <see cref="TradeStoreClient.TradesAsync(TradeFilter?, CancellationToken)"/> follows the cursors (1–100000; the server's <c>Api:MaxPageSize</c> bounds it).</summary>
     public int PageSize { get; set; } = 1000;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad option.</summary>

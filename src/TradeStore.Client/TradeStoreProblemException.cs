@@ -2,7 +2,8 @@ namespace TradeStore.Client;
 
 /// <summary>
 /// The service refused a request with RFC 7807 problem details. <see cref="Field"/> names the bad input,
-/// <see cref="CurrentVersion"/> the trade's version on a conflict. A refused request changed nothing.
+/// <see cref="CurrentVersion"/> the trade's version on a conflict. A refused request changed nothing unless
+/// <see cref="IsInDoubt"/> says its outcome is unknown.
 /// </summary>
 public class TradeStoreProblemException : Exception
 {
@@ -42,6 +43,22 @@ public class TradeStoreProblemException : Exception
     public string? Field => Problem.Field;
 
     public long? CurrentVersion => Problem.CurrentVersion;
+
+    /// <summary>
+    /// True when the command may have been applied all the same: the problem is one of those <see cref="Problem.IsInDoubt"/>
+    /// names (<c>leadership-lost</c>, <c>replication-unavailable</c>, <c>internal</c>, a gateway's 502/504), or an
+    /// earlier attempt of the same command reached the server and its answer was lost (the client then retried and got
+    /// this problem, which speaks only for its own attempt). Send the command again with the same idempotency key; false
+    /// means nothing was changed.
+    /// </summary>
+    public bool IsInDoubt => Problem.IsInDoubt || EarlierAttemptInDoubt is not null;
+
+    /// <summary>Why an earlier attempt of the command may have been applied (what became of its answer), when one may have.</summary>
+    internal string? EarlierAttemptInDoubt { get; set; }
+
+    public override string Message => EarlierAttemptInDoubt is { } earlier
+        ? $"{base.Message} An earlier attempt of the command may have been applied ({earlier}); send it again with the same idempotency key."
+        : base.Message;
 
     /// <summary>The exception for a problem: the matching subclass for a version conflict, an unknown trade or a forbidden request.</summary>
     public static TradeStoreProblemException For(Problem problem) => problem.Type switch

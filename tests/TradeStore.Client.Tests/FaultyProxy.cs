@@ -13,11 +13,23 @@ public enum ProxyFault
     /// <summary>Relay the request, then close the connection as soon as the server's answer starts: the write happened, the answer is lost.</summary>
     DropAnswer,
 
+    /// <summary>
+    /// <see cref="DropAnswer"/>, and stop listening before the connection is reset: a node killed right after it applied a
+    /// write (the answer never leaves, and every later connection to its address is refused).
+    /// </summary>
+    DropAnswerAndStop,
+
     /// <summary>Relay the request and never relay the answer, keeping the connection open: the caller times out.</summary>
     HoldAnswer,
 
     /// <summary>Answer <c>503</c> with <c>Retry-After: 1</c> without relaying anything.</summary>
     Busy,
+
+    /// <summary>Answer <c>503 no-leader</c> (an election is running; nothing applied), like <see cref="Busy"/>.</summary>
+    NoLeader,
+
+    /// <summary>Answer <c>503 leadership-lost</c> (the write completed after the lease ran out: in doubt), like <see cref="Busy"/>.</summary>
+    LeadershipLost,
 
     /// <summary>Answer <c>307</c> pointing at the server, or at <see cref="ProxySettings.RedirectTo"/> (a follower sending its caller to the leader).</summary>
     RedirectToServer,
@@ -128,13 +140,19 @@ public sealed class FaultyProxy : IAsyncDisposable
                     _requestHeads.Add(Encoding.ASCII.GetString(head));
                 }
 
-                if (fault is ProxyFault.Busy or ProxyFault.RedirectToServer)
+                if (fault is ProxyFault.Busy or ProxyFault.NoLeader or ProxyFault.LeadershipLost or ProxyFault.RedirectToServer)
                 {
                     await DrainBodyAsync(downstream, head);
                     var location = new Uri(_settings.RedirectTo ?? _server, head.Length > 0 ? Encoding.ASCII.GetString(head).Split(' ')[1] : "/");
-                    const string busy = """{"type":"urn:tradestore:problem:busy","title":"Busy","status":503,"detail":"The write queue is full."}""";
-                    var answer = fault == ProxyFault.Busy
-                        ? $"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/problem+json\r\nConnection: close\r\nContent-Length: {busy.Length}\r\n\r\n{busy}"
+                    var problem = fault switch
+                    {
+                        ProxyFault.NoLeader => """{"type":"urn:tradestore:problem:no-leader","title":"No leader","status":503,"detail":"No leader is known. Nothing was applied."}""",
+                        ProxyFault.LeadershipLost =>
+                            """{"type":"urn:tradestore:problem:leadership-lost","title":"Leadership lost","status":503,"detail":"It may or may not survive the change of leader."}""",
+                        _ => """{"type":"urn:tradestore:problem:busy","title":"Busy","status":503,"detail":"The write queue is full."}""",
+                    };
+                    var answer = fault != ProxyFault.RedirectToServer
+                        ? $"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/problem+json\r\nConnection: close\r\nContent-Length: {problem.Length}\r\n\r\n{problem}"
                         : $"HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
                     await downstream.WriteAsync(Encoding.ASCII.GetBytes(answer), _stop.Token);
                     return;
@@ -167,9 +185,14 @@ public sealed class FaultyProxy : IAsyncDisposable
                 var requests = downstream.CopyToAsync(upstream, _stop.Token);
                 switch (fault)
                 {
-                    case ProxyFault.DropAnswer:
+                    case ProxyFault.DropAnswer or ProxyFault.DropAnswerAndStop:
                         var first = new byte[1];
                         await upstream.ReadExactlyAsync(first, _stop.Token); // the server has committed and started answering
+                        if (fault == ProxyFault.DropAnswerAndStop)
+                        {
+                            _listener.Stop(); // before the reset, so the caller's retry finds nothing listening
+                        }
+
                         client.Client.LingerState = new LingerOption(true, 0);
                         return; // closing without relaying: the caller sees the connection drop
                     case ProxyFault.HoldAnswer:

@@ -45,14 +45,16 @@ public sealed class RetryTests(LiveServer server) : IClassFixture<LiveServer>
     }
 
     [Fact]
-    public async Task CreateTradeAsync_EveryAttemptTimesOut_ThrowsTimeoutAndAManualRetryWithTheKeyWritesOnce()
+    public async Task CreateTradeAsync_EveryAttemptTimesOut_ThrowsInDoubtAndAManualRetryWithTheKeyWritesOnce()
     {
         await using var proxy = new FaultyProxy(server.BaseAddress, ProxyFault.HoldAnswer, ProxyFault.HoldAnswer);
         var client = server.Client(proxy.Address, o => (o.Timeout, o.MaxRetries) = (TimeSpan.FromSeconds(1), 1));
         var id = $"TO-{Guid.NewGuid():N}";
         var order = new NewTrade(id, "ACC-R", "AAPL", TradeSide.Buy, 1m, 2m);
 
-        await Assert.ThrowsAsync<TimeoutException>(() => client.CreateTradeAsync(order, idempotencyKey: $"order-{id}", cancellationToken: Ct));
+        var inDoubt = await Assert.ThrowsAsync<TradeStoreInDoubtException>(() => client.CreateTradeAsync(order, idempotencyKey: $"order-{id}", cancellationToken: Ct));
+        Assert.Equal($"order-{id}", inDoubt.IdempotencyKey);
+        Assert.IsAssignableFrom<OperationCanceledException>(inDoubt.InnerException);
         var trade = await server.Client(proxy.Address).CreateTradeAsync(order, idempotencyKey: $"order-{id}", cancellationToken: Ct);
 
         Assert.Equal(1, trade.Version);

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -81,11 +82,22 @@ def client(server_url: str) -> Iterator[tradestore.Client]:
 
 class FaultyProxy:
     """A loopback TCP proxy in front of the server. Each new connection takes the next fault:
-    ``drop`` (relay the request, close as the answer starts: written, answer lost), ``hold`` (relay the request,
-    never answer), ``busy`` (answer 503 with Retry-After: 1), ``redirect`` (answer 307 to the server), or none."""
+    ``drop`` (relay the request, close as the answer starts: written, answer lost), ``drop-stop`` (``drop``, and stop
+    listening before the reset: a node killed right after applying, every later connection refused), ``hold`` (relay
+    the request, never answer), ``busy``, ``no-leader``, ``leadership-lost`` (answer 503 with that problem type and
+    Retry-After: 1), ``redirect`` (answer 307 to the server, or to ``redirect_to``: a follower naming its leader), or
+    none."""
 
-    def __init__(self, server_url: str, *faults: str) -> None:
+    _PROBLEMS = {
+        "busy": b'{"type":"urn:tradestore:problem:busy","title":"Busy","status":503,"detail":"The write queue is full."}',
+        "no-leader": b'{"type":"urn:tradestore:problem:no-leader","title":"No leader","status":503,"detail":"Nothing was applied."}',
+        "leadership-lost": b'{"type":"urn:tradestore:problem:leadership-lost","title":"Leadership lost","status":503,'
+                           b'"detail":"It may or may not survive the change of leader."}',
+    }
+
+    def __init__(self, server_url: str, *faults: str, redirect_to: str | None = None) -> None:
         self._server = server_url
+        self._redirect_to = redirect_to or server_url
         host_port = server_url.split("//", 1)[1]
         self._upstream = (host_port.split(":")[0], int(host_port.split(":")[1]))
         self._faults = list(faults)
@@ -109,12 +121,20 @@ class FaultyProxy:
         return values
 
     def close(self) -> None:
-        self._listener.close()
+        self._stop_listening()
         for s in list(self._open):
             try:
                 s.close()
             except OSError:
                 pass
+
+    def _stop_listening(self) -> None:
+        # close() alone leaves the socket listening while the accept thread is blocked on it (Linux); shutdown wakes it.
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._listener.close()
 
     def _accept(self) -> None:
         while True:
@@ -138,17 +158,17 @@ class FaultyProxy:
             text = head.split(b"\r\n\r\n", 1)[0].decode("latin-1")
             with self._lock:
                 self.heads.append(text)
-            if fault in ("busy", "redirect"):
+            if fault in ("busy", "no-leader", "leadership-lost", "redirect"):
                 length = next((int(l.split(":", 1)[1]) for l in text.split("\r\n") if l.lower().startswith("content-length:")), 0)
                 received = len(head.split(b"\r\n\r\n", 1)[1])
                 while received < length:
                     received += len(downstream.recv(65536))
-                if fault == "busy":
-                    body = b'{"type":"urn:tradestore:problem:busy","title":"Busy","status":503,"detail":"The write queue is full."}'
+                if fault != "redirect":
+                    body = self._PROBLEMS[fault]
                     answer = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/problem+json\r\n"
                               b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
                 else:
-                    location = self._server + text.split(" ")[1]
+                    location = self._redirect_to + text.split(" ")[1]
                     answer = f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".encode()
                 downstream.sendall(answer)
                 downstream.close()
@@ -157,8 +177,11 @@ class FaultyProxy:
             self._open.append(upstream)
             upstream.sendall(head)
             threading.Thread(target=_pipe, args=(downstream, upstream), daemon=True).start()
-            if fault == "drop":
+            if fault in ("drop", "drop-stop"):
                 upstream.recv(1)  # the server committed and started answering
+                if fault == "drop-stop":
+                    self._stop_listening()  # before the reset, so the caller's retry finds nothing listening
+                    downstream.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 # shutdown (not only close) wakes the relay thread blocked on this socket and ends the connection now.
                 for s in (downstream, upstream):
                     s.shutdown(socket.SHUT_RDWR)
@@ -191,11 +214,19 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
 def proxy_factory(server_url: str) -> Iterator:
     proxies: list[FaultyProxy] = []
 
-    def make(*faults: str) -> FaultyProxy:
-        proxy = FaultyProxy(server_url, *faults)
+    def make(*faults: str, redirect_to: str | None = None) -> FaultyProxy:
+        proxy = FaultyProxy(server_url, *faults, redirect_to=redirect_to)
         proxies.append(proxy)
         return proxy
 
     yield make
     for p in proxies:
         p.close()
+
+
+@pytest.fixture
+def refusing_url() -> Iterator[str]:
+    """An address that refuses every connection while the test runs: a loopback port bound and never listened on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{s.getsockname()[1]}"

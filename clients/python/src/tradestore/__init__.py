@@ -7,7 +7,7 @@
 """
 
 from ._client import Client
-from ._errors import Forbidden, NotFound, ProblemError, RequestTimeout, VersionConflict
+from ._errors import Forbidden, InDoubt, NotFound, ProblemError, RequestTimeout, VersionConflict
 from ._models import BatchItemResult, BatchResult, Position, Trade, TradeEvent
 from ._query import Rows
 
@@ -16,6 +16,7 @@ __all__ = [
     "BatchResult",
     "Client",
     "Forbidden",
+    "InDoubt",
     "NotFound",
     "Position",
     "ProblemError",

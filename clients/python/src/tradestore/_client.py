@@ -53,7 +53,17 @@ class Client:
     times are timezone-aware UTC. A refusal raises :class:`tradestore.ProblemError` (``VersionConflict``,
     ``NotFound``, ``Forbidden`` for those types). Every command carries an ``Idempotency-Key`` (generated unless you
     pass one); 503, 429 (after ``Retry-After``), dropped connections and timeouts are retried with the same key, so a
-    retry never writes twice. A 307 is followed to the address it names. One ``Client`` per thread.
+    retry never writes twice. A 307 is followed to the address it names; every retry starts again at ``base_url`` (any
+    node of a cluster, or a load balancer), so a call rides through a change of leader. A command whose outcome is
+    unknown raises :class:`tradestore.InDoubt` (or a ``ProblemError`` with ``in_doubt``): send it again with the same
+    key. Reads take ``min_seq`` (a write's ``Trade.last_seq``) to read your writes on any node. One ``Client`` per
+    thread.
+
+    ``timeout`` bounds each wait for an answer within one attempt (15 s: above the server's own bounds, so only a node
+    that stopped answering reaches it); ``max_retries`` (0-10, default 8) retries wait 5.9-11.75 s in all (250 ms doubling
+    to 2 s, with jitter; ``Retry-After`` where the server sends one, capped at ``max_retry_delay``), longer than a leader
+    failover. A ``base_url`` that is itself a stopped node holds a call for up to (1 + ``max_retries``) x ``timeout``
+    plus the back-off, about 2.5 min with the defaults.
 
     >>> from decimal import Decimal                                              # doctest: +SKIP
     >>> client = Client("http://127.0.0.1:5080")                                 # doctest: +SKIP
@@ -63,7 +73,7 @@ class Client:
     'partially_filled'
     """
 
-    def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 30.0, *, max_retries: int = 3,
+    def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 15.0, *, max_retries: int = 8,
                  max_retry_delay: float = 10.0, page_size: int = 1000) -> None:
         if not 1 <= page_size <= 100_000:
             raise ValueError(f"page_size: must be 1-100000, got {page_size}")
@@ -129,30 +139,42 @@ class Client:
             fields = dict(item)
             fields.setdefault("idempotency_key", new_idempotency_key())
             body.append(_body(**fields))
-        return BatchResult.from_json(self._transport.request("POST", "/v1/trades/batch", body).json())
+        return BatchResult.from_json(self._transport.request("POST", "/v1/trades/batch", body, write=True).json())
 
     # Reads ------------------------------------------------------------------------------------------------------
 
-    def get_trade(self, trade_id: str) -> Trade:
-        """The trade's current state; ``NotFound`` when unknown or deleted."""
-        return Trade.from_json(self._transport.request("GET", f"/v1/trades/{_escape(trade_id)}").json())
+    def get_trade(self, trade_id: str, *, min_seq: int | None = None) -> Trade:
+        """The trade's current state; ``NotFound`` when unknown or deleted.
 
-    def history(self, trade_id: str) -> list[TradeEvent]:
-        """Every event of the trade, oldest first."""
-        answer = self._transport.request("GET", f"/v1/trades/{_escape(trade_id)}/history").json()
+        With ``min_seq`` the node asked answers once it holds that journal seq: pass the ``last_seq`` of a write's
+        answer to read your write on a follower. A node that does not reach it within the server's
+        ``Cluster:ReadWaitTimeout`` answers ``503 seq-not-reached``, retried like any 503. ``history``, ``trades`` and
+        ``positions`` take it too.
+
+        >>> trade = client.fill("T-1", Decimal("40"), Decimal("189.29"))           # doctest: +SKIP
+        >>> follower.get_trade("T-1", min_seq=trade.last_seq).filled_quantity     # doctest: +SKIP
+        Decimal('40')
+        """
+        return Trade.from_json(self._transport.request("GET", _with_min_seq(f"/v1/trades/{_escape(trade_id)}", min_seq)).json())
+
+    def history(self, trade_id: str, *, min_seq: int | None = None) -> list[TradeEvent]:
+        """Every event of the trade, oldest first (``min_seq``: see ``get_trade``)."""
+        answer = self._transport.request("GET", _with_min_seq(f"/v1/trades/{_escape(trade_id)}/history", min_seq)).json()
         return [TradeEvent.from_json(e) for e in answer["items"]]
 
     def trades(self, account: str | None = None, symbol: str | None = None, status: str | None = None,
-               start: datetime | None = None, end: datetime | None = None) -> Iterator[Trade]:
+               start: datetime | None = None, end: datetime | None = None, *, min_seq: int | None = None) -> Iterator[Trade]:
         """Every matching trade in ``executed_at``, ``trade_id`` order, following the cursor across all pages (none
-        repeated or skipped while others arrive). ``start`` is inclusive, ``end`` exclusive.
+        repeated or skipped while others arrive). ``start`` is inclusive, ``end`` exclusive. ``min_seq``: see
+        ``get_trade`` (every page waits for it).
 
         >>> day = datetime(2026, 11, 27, tzinfo=timezone.utc)                                # doctest: +SKIP
         >>> sum(t.quantity for t in client.trades(account="ACC-1", start=day, end=day + timedelta(days=1)))  # doctest: +SKIP
         Decimal('1250')
         """
         params: dict[str, Any] = {"limit": self._page_size}
-        for name, value in (("account", account), ("symbol", symbol), ("status", status), ("from", start), ("to", end)):
+        for name, value in (("account", account), ("symbol", symbol), ("status", status), ("from", start), ("to", end),
+                            ("minSeq", min_seq)):
             if value is not None:
                 params[name] = _wire(value)
         cursor: str | None = None
@@ -165,10 +187,10 @@ class Client:
             if not cursor:
                 return
 
-    def positions(self, account: str | None = None) -> list[Position]:
-        """Positions of one account, or of every account the key may see."""
+    def positions(self, account: str | None = None, *, min_seq: int | None = None) -> list[Position]:
+        """Positions of one account, or of every account the key may see (``min_seq``: see ``get_trade``)."""
         path = "/v1/positions" + (f"?{urlencode({'account': account})}" if account is not None else "")
-        return [Position.from_json(p) for p in self._transport.request("GET", path).json()["items"]]
+        return [Position.from_json(p) for p in self._transport.request("GET", _with_min_seq(path, min_seq)).json()["items"]]
 
     def query(self, sql: str, *, as_frame: bool | None = None) -> Any:
         """Runs one read-only SELECT (an admin key, or readers where the service allows it).
@@ -215,7 +237,15 @@ class Client:
 
     def _command(self, method: str, path: str, body: dict[str, Any] | None, idempotency_key: str | None) -> Trade:
         key = idempotency_key or new_idempotency_key()
-        return Trade.from_json(self._transport.request(method, path, body, idempotency_key=key).json())
+        return Trade.from_json(self._transport.request(method, path, body, idempotency_key=key, write=True).json())
+
+
+def _with_min_seq(path: str, min_seq: int | None) -> str:
+    if min_seq is None:
+        return path
+    if isinstance(min_seq, bool) or not isinstance(min_seq, int):
+        raise TypeError(f"min_seq: expected an int (a write's Trade.last_seq), got {type(min_seq).__name__}")
+    return f"{path}{'&' if '?' in path else '?'}{urlencode({'minSeq': min_seq})}"
 
 
 def _has(module: str) -> bool:

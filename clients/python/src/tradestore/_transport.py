@@ -1,5 +1,8 @@
 """One HTTP exchange with retries: 503 and 429 (after ``Retry-After``), dropped connections and timeouts are retried
-with the same request, idempotency key included; 307/308 are followed to the address they name."""
+with the same request, idempotency key included; 307/308 are followed to the address they name, but every retry starts
+again at the configured address (after a failover the leader a 307 named may be gone; the configured node redirects to
+whoever leads now). A write whose attempt may have reached the server is reported in doubt if no later attempt gets a
+definite answer."""
 
 from __future__ import annotations
 
@@ -12,9 +15,18 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from ._errors import ProblemError, RequestTimeout
+from ._errors import InDoubt, ProblemError, RequestTimeout
 
 _MAX_REDIRECTS = 5
+_TRANSPORT_ERRORS = (ConnectionError, http.client.HTTPException, socket.timeout, TimeoutError, OSError)
+
+
+class _Unsent(Exception):
+    """A transport failure before the request could be sent (the connection could not be made): nothing applied."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 @dataclass
@@ -54,9 +66,12 @@ class Transport:
         self._connections.clear()
 
     def request(self, method: str, path: str, body: Any = None, idempotency_key: str | None = None,
-                accept: str = "application/json", consume: Callable[[http.client.HTTPResponse], Any] | None = None) -> Response:
+                accept: str = "application/json", consume: Callable[[http.client.HTTPResponse], Any] | None = None,
+                write: bool = False) -> Response:
         """One exchange with retries. With ``consume``, a successful answer's body is not buffered: ``consume`` reads it
-        from the socket as it arrives and what it returns is ``Response.value``."""
+        from the socket as it arrives and what it returns is ``Response.value``. ``write`` (a command or a batch): an
+        attempt that may have reached the server makes a last failure that alone would mean "not applied" (a refused
+        connection, ``503 no-leader``) in doubt (:class:`InDoubt`, ``ProblemError.in_doubt``)."""
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
         headers = {"Accept": accept}
         if payload is not None:
@@ -66,20 +81,31 @@ class Transport:
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
 
-        target = self._base._replace(path=self._base.path.rstrip("/") + path.split("?")[0],
-                                     query=path.split("?", 1)[1] if "?" in path else "")
+        configured = self._base._replace(path=self._base.path.rstrip("/") + path.split("?")[0],
+                                         query=path.split("?", 1)[1] if "?" in path else "")
+        target = configured
         redirects = 0
         attempt = 0
+        in_doubt: str | None = None  # what became of the first attempt of a write that may have been applied
         while True:
             try:
                 response = self._exchange(target, method, payload, headers, consume)
-            except (ConnectionError, http.client.HTTPException, socket.timeout, TimeoutError, OSError) as error:
+            except (_Unsent, *_TRANSPORT_ERRORS) as failure:
+                error = failure.error if isinstance(failure, _Unsent) else failure
+                if write and not isinstance(failure, _Unsent):
+                    in_doubt = in_doubt or f"{_describe(error)}, after the request was sent: the write may have been applied"
                 if attempt >= self._max_retries:
+                    if in_doubt is not None:
+                        raise InDoubt(_in_doubt_message(method, path, idempotency_key, attempt + 1, in_doubt, _describe(error)),
+                                      idempotency_key) from error
                     if isinstance(error, (socket.timeout, TimeoutError)):
                         raise RequestTimeout(f"{method} {path}: no answer within {self._timeout} s after {attempt + 1} attempt(s)") from error
+                    if isinstance(failure, _Unsent):
+                        raise error from None  # the OSError itself, as before: nothing was sent
                     raise
                 self._wait(None, attempt)
                 attempt += 1
+                target, redirects = configured, 0
                 continue
 
             if response.status in (307, 308) and response.headers.get("Location") and redirects < _MAX_REDIRECTS:
@@ -88,11 +114,19 @@ class Transport:
                 continue
             if 200 <= response.status < 300:
                 return response
+            problem = _problem(response)
             if response.status in (429, 503) and attempt < self._max_retries:
+                if write and problem.in_doubt:
+                    in_doubt = in_doubt or f"{response.status} {_short(problem.type)}: the write may have been applied"
                 self._wait(response.headers.get("Retry-After"), attempt)
                 attempt += 1
+                target, redirects = configured, 0
                 continue
-            raise _problem(response)
+            # A 503 or 429 speaks only for its own attempt (it came before the command ran); any other answer to a retry
+            # with the same key is definite (a write that was applied is answered as a replay).
+            if in_doubt is not None and response.status in (429, 503):
+                problem.after_earlier_attempt_in_doubt(in_doubt)
+            raise problem
 
     def _exchange(self, target: urllib.parse.SplitResult, method: str, payload: bytes | None, headers: Mapping[str, str],
                   consume: Callable[[http.client.HTTPResponse], Any] | None = None) -> Response:
@@ -103,6 +137,13 @@ class Transport:
             connection = kind(target.hostname or "", target.port, timeout=self._timeout)
             self._connections[key] = connection
         path = target.path + (f"?{target.query}" if target.query else "")
+        if connection.sock is None:
+            try:
+                connection.connect()
+            except _TRANSPORT_ERRORS as error:
+                connection.close()
+                self._connections.pop(key, None)
+                raise _Unsent(error) from error
         try:
             connection.request(method, path, body=payload, headers=dict(headers))
             answer = connection.getresponse()
@@ -124,13 +165,32 @@ class Transport:
         return Response(answer.status, answer.headers, body, value)
 
     def _wait(self, retry_after: str | None, attempt: int) -> None:
-        delay = min(5.0, 0.1 * 2 ** attempt) * (0.5 + random.random() / 2)
+        # 250 ms, 500 ms, 1 s, then 2 s, each with jitter (x 0.5-1): the default 8 retries wait 5.9-11.75 s in all,
+        # longer than a leader failover (p99 3.7 s at the default lease), and at most 2 s after the new leader is there.
+        delay = min(2.0, 0.25 * 2 ** attempt) * (0.5 + random.random() / 2)
         if retry_after:
             try:
                 delay = float(retry_after)
             except ValueError:
                 pass
         time.sleep(max(0.0, min(delay, self._max_retry_delay)))
+
+
+def _describe(error: BaseException) -> str:
+    """A transport failure with its type, which says more than its text ("timed out", "[Errno 104] ...")."""
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def _short(problem_type: str) -> str:
+    return problem_type.removeprefix("urn:tradestore:problem:")
+
+
+def _in_doubt_message(method: str, path: str, idempotency_key: str | None, attempts: int, in_doubt: str, last: str) -> str:
+    advice = (f"Send it again with the same idempotency key ({idempotency_key}): if it was applied, the service answers the "
+              "original result and writes nothing." if idempotency_key is not None else
+              "Send the batch again with the same items (each keeps its idempotency key); items already applied are replayed.")
+    return (f"{method} {path}: the command may have been applied. An attempt failed with {in_doubt}; the last of {attempts} "
+            f"attempt(s) failed with {last}. {advice}")
 
 
 def _problem(response: Response) -> ProblemError:
