@@ -21,6 +21,9 @@ public sealed class StateIndex
 
     // By design writer-only: idempotency is decided by the single writer, so a plain dictionary suffices.
     private Dictionary<string, IdempotencyRecord> _idempotency = new(StringComparer.Ordinal);
+
+    // The keys in the order they were recorded (seq order), so forgetting the expired ones costs only what it removes.
+    private Queue<(long RecordedTicks, string Lookup)> _keysByAge = new();
     private int _liveCount;
 
     // The ordered indexes of the list endpoint; docs/reads.md gives their memory.
@@ -89,6 +92,24 @@ public sealed class StateIndex
     /// <param name="record">The event it produced.</param>
     internal bool TryGetIdempotency(string key, out IdempotencyRecord record) => _idempotency.TryGetValue(key, out record);
 
+    /// <summary>Forgets the idempotency keys recorded before <paramref name="cutoff"/> (writer only); returns how many.</summary>
+    internal int ForgetIdempotencyKeysBefore(DateTimeOffset cutoff)
+    {
+        var forgotten = 0;
+        var ticks = cutoff.UtcTicks;
+        while (_keysByAge.TryPeek(out var oldest) && oldest.RecordedTicks < ticks)
+        {
+            _keysByAge.Dequeue();
+            if (_idempotency.TryGetValue(oldest.Lookup, out var record) && record.RecordedTicks == oldest.RecordedTicks)
+            {
+                _idempotency.Remove(oldest.Lookup);
+                forgotten++;
+            }
+        }
+
+        return forgotten;
+    }
+
     /// <summary>Applies one committed event: replaces the trade's state and moves its position contribution.</summary>
     internal void Apply(TradeEvent committed)
     {
@@ -116,17 +137,19 @@ public sealed class StateIndex
         if (committed.IdempotencyKey is { } key)
         {
             var (lookup, fingerprint) = IdempotencyKeys.Split(key);
-            _idempotency[lookup] = new IdempotencyRecord(state.TradeId, state.Version, fingerprint);
+            var recorded = committed.RecordedAt.UtcTicks;
+            _idempotency[lookup] = new IdempotencyRecord(state.TradeId, state.Version, fingerprint, recorded);
+            _keysByAge.Enqueue((recorded, lookup));
         }
     }
 
     /// <summary>
     /// Loads the exact current state (<c>current_trade_state</c>: <c>trade_state</c> with the journal tail folded over it)
-    /// and the journal's idempotency keys; called once, before the writer starts and
-    /// before any reader. By design the dictionaries are sized from a count first: growing a concurrent
+    /// and the journal's idempotency keys recorded at or after <paramref name="keysSince"/>; called once, before the writer
+    /// starts and before any reader. By design the dictionaries are sized from a count first: growing a concurrent
     /// dictionary to a million entries step by step took most of the load time (docs/benchmarks.md).
     /// </summary>
-    internal void Load(DuckDbDatabase database)
+    internal void Load(DuckDbDatabase database, DateTimeOffset keysSince)
     {
         // By design the GC works without its background thread while the index loads: nothing is served yet, every
         // object allocated survives, and a concurrent collector only competed for the cores (10,000,000 trades: 27.8 and
@@ -135,7 +158,7 @@ public sealed class StateIndex
         GCSettings.LatencyMode = GCLatencyMode.Batch;
         try
         {
-            LoadAll(database);
+            LoadAll(database, keysSince);
         }
         finally
         {
@@ -143,14 +166,15 @@ public sealed class StateIndex
         }
     }
 
-    private void LoadAll(DuckDbDatabase database)
+    private void LoadAll(DuckDbDatabase database, DateTimeOffset keysSince)
     {
         using var connection = database.OpenConnection();
         var tradeCount = (int)Scalar(connection, "SELECT count(*) FROM current_trade_state");
-        var keyCount = (int)Scalar(connection, "SELECT count(idempotency_key) FROM trade_events");
+        var keysWhere = KeysSince(keysSince);
+        var keyCount = (int)Scalar(connection, $"SELECT count(idempotency_key) FROM trade_events WHERE {keysWhere}");
         // By design the idempotency keys are read on a second connection while the trades load: the two reads share
         // nothing until the keys take the loaded trades' id strings (10,000,000 trades: the keys took 20 % of the load).
-        var keysRead = Task.Factory.StartNew(() => ReadIdempotencyKeys(database, keyCount), CancellationToken.None, TaskCreationOptions.LongRunning,
+        var keysRead = Task.Factory.StartNew(() => ReadIdempotencyKeys(database, keysWhere, keyCount), CancellationToken.None, TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
         var trades = new ConcurrentDictionary<string, Trade>(Environment.ProcessorCount, Math.Max(31, tradeCount + (tradeCount / 4)), StringComparer.Ordinal);
         // By design the trades are read in parallel parts (by a hash of the id), one connection each: turning DuckDB's
@@ -179,6 +203,7 @@ public sealed class StateIndex
 
         _trades = trades;
         _idempotency = idempotency;
+        _keysByAge = new Queue<(long, string)>(keys.Select(k => (k.RecordedTicks, k.Lookup)));
         _positions.Load(positions.Values);
         Volatile.Write(ref _liveCount, live.Count);
     }
@@ -239,35 +264,45 @@ public sealed class StateIndex
         }
     }
 
-    /// <summary>The journal's idempotency keys, split into lookup and fingerprint (each key is in the journal once: a retry writes nothing).</summary>
-    private static List<(string Lookup, string? Fingerprint, string TradeId, long Version)> ReadIdempotencyKeys(DuckDbDatabase database, int count)
+    /// <summary>The SQL condition of the journal's keys recorded at or after <paramref name="since"/> (<c>recorded_at</c> is UTC).</summary>
+    private static string KeysSince(DateTimeOffset since) =>
+        "idempotency_key IS NOT NULL AND recorded_at >= TIMESTAMP '" +
+        since.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", System.Globalization.CultureInfo.InvariantCulture) + "'";
+
+    /// <summary>
+    /// The journal's idempotency keys that match <paramref name="where"/>, oldest first, split into lookup and fingerprint
+    /// (each key is in the journal once: a retry writes nothing).
+    /// </summary>
+    private static List<KeyRow> ReadIdempotencyKeys(DuckDbDatabase database, string where, int count)
     {
-        var keys = new List<(string, string?, string, long)>(count);
+        var keys = new List<KeyRow>(count);
         using var connection = database.OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT idempotency_key, trade_id, version FROM trade_events WHERE idempotency_key IS NOT NULL";
+        command.CommandText = $"SELECT idempotency_key, trade_id, version, recorded_at FROM trade_events WHERE {where} ORDER BY seq";
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
             var (lookup, fingerprint) = IdempotencyKeys.Split(reader.GetString(0));
-            keys.Add((lookup, fingerprint, reader.GetString(1), reader.GetInt64(2)));
+            keys.Add(new KeyRow(lookup, fingerprint, reader.GetString(1), reader.GetInt64(2), DateTime.SpecifyKind(reader.GetDateTime(3), DateTimeKind.Utc).Ticks));
         }
 
         return keys;
     }
 
     /// <summary>The key records, each sharing the trade id string of its loaded trade rather than holding a second copy.</summary>
-    private static Dictionary<string, IdempotencyRecord> KeyRecords(List<(string Lookup, string? Fingerprint, string TradeId, long Version)> keys,
-        ConcurrentDictionary<string, Trade> trades)
+    private static Dictionary<string, IdempotencyRecord> KeyRecords(List<KeyRow> keys, ConcurrentDictionary<string, Trade> trades)
     {
         var records = new Dictionary<string, IdempotencyRecord>(keys.Count, StringComparer.Ordinal);
-        foreach (var (lookup, fingerprint, tradeId, version) in keys)
+        foreach (var key in keys)
         {
-            records[lookup] = new IdempotencyRecord(trades.TryGetValue(tradeId, out var trade) ? trade.TradeId : tradeId, version, fingerprint);
+            records[key.Lookup] = new IdempotencyRecord(trades.TryGetValue(key.TradeId, out var trade) ? trade.TradeId : key.TradeId, key.Version,
+                key.Fingerprint, key.RecordedTicks);
         }
 
         return records;
     }
+
+    private readonly record struct KeyRow(string Lookup, string? Fingerprint, string TradeId, long Version, long RecordedTicks);
 
     /// <summary>
     /// Builds the ordered indexes from the live trades, given in list order: every index only appends. By design plain
@@ -359,4 +394,5 @@ public sealed class StateIndex
 }
 
 /// <summary>Which event an idempotency key produced, and the fingerprint of its request: enough to answer a retry with that event's state, or refuse a reuse.</summary>
-internal readonly record struct IdempotencyRecord(string TradeId, long Version, string? Fingerprint);
+/// <summary>What an idempotency key produced, and when its event was recorded (UTC ticks; it is forgotten after the retention).</summary>
+internal readonly record struct IdempotencyRecord(string TradeId, long Version, string? Fingerprint, long RecordedTicks);

@@ -60,6 +60,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     private TaskCompletionSource _seqMoved = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _state = Created;
     private long _lastSeq;
+    private DateTimeOffset _nextKeySweep;
 
     /// <summary>
     /// The highest seq DuckDB and the commit observers may be given (the applier's and the publisher's ceiling): every
@@ -199,7 +200,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
             _lastSeq = replay.LastSeq;
             _publishable = replay.LastSeq;
-            _index.Load(_database);
+            _index.Load(_database, _time.GetUtcNow() - _options.IdempotencyKeyRetention);
             _applier = new JournalApplier(_database, _log, _lastSeq, _options.MaxApplyBacklog, _options.ApplyInterval, () => Interlocked.Read(ref _publishable),
                 _logger, _metrics);
             _publisher = new JournalPublisher(_lastSeq, () => Interlocked.Read(ref _publishable), Notify, AnyObserverListening);
@@ -613,6 +614,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                 _index.Apply(committed);
             }
 
+            ForgetExpiredKeys();
+
             Interlocked.Exchange(ref _lastSeq, decision.Events[^1].Seq);
             // Before the callers hear of it: a list read right after the acknowledgement must see the change.
             decision.Split(out var created, out var changed);
@@ -815,6 +818,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                 _index.Apply(e);
             }
 
+            ForgetExpiredKeys();
+
             Interlocked.Exchange(ref _lastSeq, records[^1].Seq);
             InterlockedMax.Raise(ref _publishable, records[^1].Seq);
             _flusher!.Add([.. created.Values], [.. changed.Values], records[^1].Seq);
@@ -858,6 +863,22 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
     private static CommandResult StorageFailure() => CommandResult.Refused(new CommandError(CommandErrorKind.StorageFailure,
         "The batch holding this command could not be written to the journal log; nothing of it was kept. Retry."));
+
+    /// <summary>
+    /// Forgets the idempotency keys older than <c>Engine:IdempotencyKeyRetention</c>, at most once a second of the engine's
+    /// clock. Under the write lock, after a commit: the index's keys are the writer's alone.
+    /// </summary>
+    private void ForgetExpiredKeys()
+    {
+        var now = _time.GetUtcNow();
+        if (now < _nextKeySweep)
+        {
+            return;
+        }
+
+        _nextKeySweep = now + TimeSpan.FromSeconds(1);
+        _index.ForgetIdempotencyKeysBefore(now - _options.IdempotencyKeyRetention);
+    }
 
     private BatchDecision Decide(List<Pending> batch)
     {

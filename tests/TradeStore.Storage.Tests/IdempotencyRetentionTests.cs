@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Time.Testing;
+using TradeStore.Core.Options;
+using TradeStore.Core.Trades;
+
+namespace TradeStore.Storage.Tests;
+
+/// <summary>
+/// <c>Engine:IdempotencyKeyRetention</c> through the real engine on a real DuckDB file: a key replays within it, is
+/// forgotten after it (in memory and at a restart), so memory and start-up no longer grow with every keyed write ever made.
+/// </summary>
+public sealed class IdempotencyRetentionTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 12, 2, 9, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task SubmitAsync_KeyOlderThanTheRetention_ForgottenInMemoryAndNotLoadedAtRestart()
+    {
+        var clock = new FakeTimeProvider(Start);
+        await using var harness = EngineHarness.Start(new EngineOptions { IdempotencyKeyRetention = TimeSpan.FromHours(1) }, clock);
+        var create = new CreateTrade("R1", "A", "S", Side.Buy, 10m, 100m, IdempotencyKey: "create-R1");
+        var fill = new FillTrade("R1", 1m, 100m, IdempotencyKey: "fill-R1");
+        Assert.True((await harness.Submit(create)).Succeeded);
+        Assert.True((await harness.Submit(fill)).Succeeded);
+
+        clock.Advance(TimeSpan.FromMinutes(59));
+        var withinRetention = await harness.Submit(fill);
+        clock.Advance(TimeSpan.FromMinutes(2));
+        // A commit lets the writer forget what expired.
+        Assert.True((await harness.Submit(new CreateTrade("R2", "A", "S", Side.Buy, 1m, 1m))).Succeeded);
+        var keysAfterExpiry = harness.Index.IdempotencyKeyCount;
+        var afterRetention = await harness.Submit(fill);
+
+        Assert.True(withinRetention.Replayed);
+        Assert.Equal(0, keysAfterExpiry);
+        Assert.False(afterRetention.Replayed);
+        Assert.Equal(2m, afterRetention.Trade!.FilledQuantity);
+
+        clock.Advance(TimeSpan.FromMinutes(30));
+        await harness.RestartAsync();
+        var keysLoadedWithin = harness.Index.IdempotencyKeyCount;
+        var replayedAfterRestart = await harness.Submit(fill);
+        clock.Advance(TimeSpan.FromHours(2));
+        await harness.RestartAsync();
+
+        Assert.Equal(1, keysLoadedWithin); // the second fill's key; the first fill's and the create's are older than an hour
+        Assert.True(replayedAfterRestart.Replayed);
+        Assert.Equal(2m, replayedAfterRestart.Trade!.FilledQuantity);
+        Assert.Equal(0, harness.Index.IdempotencyKeyCount);
+        Assert.Equal(CommandErrorKind.AlreadyExists, (await harness.Submit(create)).Error?.Kind);
+    }
+}
