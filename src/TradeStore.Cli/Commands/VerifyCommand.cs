@@ -16,8 +16,10 @@ namespace TradeStore.Cli.Commands;
 /// <summary>
 /// <c>tradestore verify [--redis] [--clickhouse]</c>: checks the DuckDB journal against the current state (the
 /// same integrity check <c>serve</c> runs at start-up) and the journal log (<c>DIR/journal/*.log</c>) as <c>serve</c>
-/// reads it at start-up, without changing it; then compares each selected derived store with DuckDB, the system of
-/// record, and prints every difference; exit code 1 when there is any. Each store's check lives in its own assembly.
+/// reads it at start-up, without changing it; then compares each selected derived store with the journal as the next
+/// start leaves it: DuckDB plus the log's records after DuckDB's end, which that start replays (after a <c>kill -9</c>
+/// the stores, fed from the log's durable events, may hold them while DuckDB does not yet); prints every difference;
+/// exit code 1 when there is any. Each store's check lives in its own assembly.
 /// </summary>
 public static class VerifyCommand
 {
@@ -68,15 +70,15 @@ public static class VerifyCommand
                 return ExitCodes.BadInput;
             }
 
-            var exitCode = VerifyIntegrity(parseResult, settings);
+            var (exitCode, logTail) = VerifyIntegrity(parseResult, settings, readLogTail: redis || clickHouse);
             if (redis)
             {
-                exitCode = Math.Max(exitCode, await VerifyRedisAsync(parseResult, cancellationToken));
+                exitCode = Math.Max(exitCode, await VerifyRedisAsync(parseResult, logTail, cancellationToken));
             }
 
             if (clickHouse)
             {
-                exitCode = Math.Max(exitCode, await VerifyClickHouseAsync(parseResult, cancellationToken));
+                exitCode = Math.Max(exitCode, await VerifyClickHouseAsync(parseResult, logTail, cancellationToken));
             }
 
             return exitCode;
@@ -84,8 +86,12 @@ public static class VerifyCommand
         return command;
     }
 
-    /// <summary>The DuckDB integrity check, read-only: the database must exist and be at the schema this binary knows.</summary>
-    private static int VerifyIntegrity(ParseResult parseResult, TradeStoreSettings settings)
+    /// <summary>
+    /// The DuckDB integrity check, read-only: the database must exist and be at the schema this binary knows. With
+    /// <paramref name="readLogTail"/> also returns the log's records the next start replays (for the store comparisons);
+    /// <see langword="null"/> when the log cannot be read (reported, exit code 1).
+    /// </summary>
+    private static (int ExitCode, JournalLogTail? LogTail) VerifyIntegrity(ParseResult parseResult, TradeStoreSettings settings, bool readLogTail)
     {
         var path = settings.Storage.DatabasePath;
         if (!File.Exists(path))
@@ -128,7 +134,8 @@ public static class VerifyCommand
             throw DatabaseOpenException.ReadFailed(path, ex);
         }
 
-        return Math.Max(exitCode, VerifyJournalLog(output, database, logCheck));
+        var (logExitCode, logTail) = VerifyJournalLog(output, database, logCheck, readLogTail);
+        return (Math.Max(exitCode, logExitCode), logTail);
     }
 
     /// <summary>The log's last seq, or <see langword="null"/> when it cannot be read (<see cref="VerifyJournalLog"/> reports why).</summary>
@@ -151,8 +158,9 @@ public static class VerifyCommand
     /// the same code as <see cref="JournalLog.Open"/>), then how it relates to DuckDB (<see cref="JournalLogReplay.Plan"/>,
     /// the start's own decision). What the start would do (replay, copy from DuckDB, cut a torn tail) is reported, not
     /// done; what would stop it (exit 5) is a problem: exit code 1, the file and byte offset named as <c>serve</c> names them.
+    /// With <paramref name="readLogTail"/> also returns the records the start would replay, folded (<see cref="JournalLogTail"/>).
     /// </summary>
-    private static int VerifyJournalLog(TextWriter output, DuckDbDatabase database, Lazy<JournalLogCheck> logCheck)
+    private static (int ExitCode, JournalLogTail? LogTail) VerifyJournalLog(TextWriter output, DuckDbDatabase database, Lazy<JournalLogCheck> logCheck, bool readLogTail)
     {
         const string Target = "journal log";
         var directory = JournalLog.DirectoryFor(database.Path);
@@ -186,7 +194,8 @@ public static class VerifyCommand
                     $"after the last whole record, seq {check.LastSeq}): serve cuts it at start, keeping the bytes in {Path.GetFileName(torn.File)}.torn-{torn.Offset}-<time>");
             }
 
-            if (TailTruncation.Pending(directory) is { } keep)
+            var pendingCut = TailTruncation.Pending(directory);
+            if (pendingCut is { } keep)
             {
                 output.WriteLine($"{Target}: a cut after seq {keep} is pending ({Path.Combine(directory, TailTruncation.MarkerName)}): " +
                     "serve first removes the events after it from DuckDB and the log (what follows is before that cut)");
@@ -204,12 +213,15 @@ public static class VerifyCommand
                 _ => $"{Target}: DuckDB holds up to seq {plan.DuckDbSeq}, as the log: nothing to replay at start",
             });
             output.WriteLine($"{Target}: OK, serve can start from it");
-            return ExitCodes.Success;
+            var logTail = !readLogTail ? null
+                : plan.Action == JournalLogReplayAction.Replay ? JournalLogTail.Read(check, plan.DuckDbSeq, pendingCut ?? long.MaxValue)
+                : JournalLogTail.None(plan.DuckDbSeq);
+            return (ExitCodes.Success, logTail);
         }
         catch (JournalLogCorruptException ex)
         {
             output.WriteLine($"{Target}: DAMAGED, serve would refuse to start (exit 5): {ex.Message}");
-            return ExitCodes.Failure;
+            return (ExitCodes.Failure, null);
         }
         catch (DuckDB.NET.Data.DuckDBException ex)
         {
@@ -246,10 +258,15 @@ public static class VerifyCommand
         return clean;
     }
 
-    private static Task<int> VerifyRedisAsync(ParseResult parseResult, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Redis against DuckDB plus <paramref name="logTail"/>, the log's records the next start replays (DuckDB alone when
+    /// the log could not be read; that is reported above).
+    /// </summary>
+    private static Task<int> VerifyRedisAsync(ParseResult parseResult, JournalLogTail? logTail, CancellationToken cancellationToken) =>
         RedisCommandSupport.RunAsync(parseResult, async (options, database, redis, output, _) =>
         {
-            var report = await new RedisVerifier(new RedisKeys(options.KeyPrefix)).VerifyAsync(redis, ProjectionSnapshot.Read(database), cancellationToken);
+            var verifier = new RedisVerifier(new RedisKeys(options.KeyPrefix)) { LogTail = logTail };
+            var report = await verifier.VerifyAsync(redis, ProjectionSnapshot.Read(database), cancellationToken);
             foreach (var difference in report.Differences.Take(MaxPrinted))
             {
                 output.WriteLine($"redis: {difference}");
@@ -262,11 +279,12 @@ public static class VerifyCommand
 
             output.WriteLine($"redis: {(report.IsClean ? "OK" : $"{report.Differences.Count} differences")} " +
                 $"({report.TradesChecked} trades, {report.PositionsChecked} positions, {report.StreamEntries} stream entries; " +
-                $"Redis checkpoint {report.RedisCheckpoint}, journal at seq {report.JournalLastSeq})");
+                $"Redis checkpoint {report.RedisCheckpoint}, journal at seq {report.JournalLastSeq}; compared with {report.ComparedWith})");
             return report.IsClean ? ExitCodes.Success : ExitCodes.Failure;
         }, cancellationToken, readOnly: true);
 
-    private static async Task<int> VerifyClickHouseAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    /// <summary>ClickHouse against DuckDB plus <paramref name="logTail"/>, as <see cref="VerifyRedisAsync"/>.</summary>
+    private static async Task<int> VerifyClickHouseAsync(ParseResult parseResult, JournalLogTail? logTail, CancellationToken cancellationToken)
     {
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
@@ -283,7 +301,8 @@ public static class VerifyCommand
 
         try
         {
-            var report = await new ClickHouseVerifier(ClickHouseCommandSupport.Client(settings), database).VerifyAsync(cancellationToken);
+            var verifier = new ClickHouseVerifier(ClickHouseCommandSupport.Client(settings), database) { LogTail = logTail };
+            var report = await verifier.VerifyAsync(cancellationToken);
             return Print(output, [report]) ? ExitCodes.Success : ExitCodes.Failure;
         }
         catch (Exception ex) when (ClickHouseCommandSupport.IsClickHouseFailure(ex))

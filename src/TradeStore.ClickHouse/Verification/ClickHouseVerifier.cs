@@ -1,6 +1,7 @@
 using System.Globalization;
 using TradeStore.ClickHouse.Rows;
 using TradeStore.Storage;
+using TradeStore.Storage.Integrity;
 
 namespace TradeStore.ClickHouse.Verification;
 
@@ -13,6 +14,13 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
 {
     /// <summary>At most this many per-trade differences are listed one by one; the rest are counted.</summary>
     public const int MaxListed = 20;
+
+    /// <summary>
+    /// The journal log's records the next start replays into DuckDB (after a crash), or <see langword="null"/>: the sync
+    /// is fed from the log's durable events, so ClickHouse may rightly hold them while DuckDB does not yet; the journal
+    /// ClickHouse is compared with is then DuckDB plus them, the store as it is once the log is replayed.
+    /// </summary>
+    public JournalLogTail? LogTail { get; init; }
 
     public async Task<VerificationReport> VerifyAsync(CancellationToken cancellationToken)
     {
@@ -30,7 +38,7 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
         var rows = ClickHouseJson.Int64(raw, "rows");
         var distinct = ClickHouseJson.Int64(raw, "distinct_seq");
 
-        facts.Add($"journal (DuckDB {database.Path}): {journal.Events} events, last seq {journal.MaxSeq}, {journal.Trades.Count} trades");
+        facts.Add($"journal ({(LogTail is { IsEmpty: false } tail ? $"DuckDB {database.Path} plus {tail.Records} log records to replay at start, seq {tail.DuckDbSeq + 1}..{tail.LastSeq}" : $"DuckDB {database.Path}")}): {journal.Events} events, last seq {journal.MaxSeq}, {journal.Trades.Count} trades");
         facts.Add($"ClickHouse {Core.Security.UrlRedaction.Redact(client.BaseUri.GetLeftPart(UriPartial.Authority))} database {db}: {clickHouseEvents} events (FINAL), max seq {clickHouseMaxSeq}; " +
                   $"{rows} rows before merge" + (rows > distinct ? $" ({rows - distinct} duplicates that ReplacingMergeTree will drop)" : ""));
 
@@ -132,8 +140,33 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
             }
         }
 
-        return new JournalFigures(events, maxSeq, quantity, filled, price, trades);
+        var figures = new JournalFigures(events, maxSeq, quantity, filled, price, trades);
+        return LogTail is { } tail ? figures.With(tail) : figures;
     }
 
-    private sealed record JournalFigures(long Events, long MaxSeq, decimal QuantitySum, decimal FilledSum, decimal PriceSum, Dictionary<string, (long Version, long Seq)> Trades);
+    private sealed record JournalFigures(long Events, long MaxSeq, decimal QuantitySum, decimal FilledSum, decimal PriceSum, Dictionary<string, (long Version, long Seq)> Trades)
+    {
+        /// <summary>The figures once the start has replayed <paramref name="tail"/> into DuckDB (each trade's latest version, a delete included, as <c>current_trade_state</c> keeps it).</summary>
+        public JournalFigures With(JournalLogTail tail)
+        {
+            if (tail.IsEmpty)
+            {
+                return this;
+            }
+
+            foreach (var (tradeId, latest) in tail.Latest)
+            {
+                Trades[tradeId] = (latest.Version, latest.Seq);
+            }
+
+            return this with
+            {
+                Events = Events + tail.Records,
+                MaxSeq = tail.LastSeq,
+                QuantitySum = QuantitySum + tail.QuantitySum,
+                FilledSum = FilledSum + tail.FilledQuantitySum,
+                PriceSum = PriceSum + tail.PriceSum,
+            };
+        }
+    }
 }

@@ -1,10 +1,16 @@
 using System.Globalization;
 using StackExchange.Redis;
+using TradeStore.Core.Trades;
+using TradeStore.Storage.Integrity;
 
 namespace TradeStore.Redis.Projection;
 
-/// <summary>The differences between Redis and DuckDB; empty when the projection is exact.</summary>
-public sealed record RedisVerifyReport(long JournalLastSeq, long RedisCheckpoint, int TradesChecked, int PositionsChecked, long StreamEntries, IReadOnlyList<string> Differences)
+/// <summary>
+/// The differences between Redis and the journal; empty when the projection is exact. <paramref name="ComparedWith"/> says
+/// what Redis was compared with: DuckDB, or DuckDB plus the log records the next start replays (<see cref="JournalLogTail.Describe"/>).
+/// </summary>
+public sealed record RedisVerifyReport(long JournalLastSeq, long RedisCheckpoint, int TradesChecked, int PositionsChecked, long StreamEntries, IReadOnlyList<string> Differences,
+    string ComparedWith = "DuckDB")
 {
     public bool IsClean => Differences.Count == 0;
 }
@@ -18,8 +24,18 @@ public sealed class RedisVerifier(RedisKeys keys)
 {
     private const int PipelineSize = 500;
 
+    /// <summary>
+    /// The journal log's records the next start replays into DuckDB (after a crash), or <see langword="null"/>: the
+    /// projector is fed from the log's durable events, so Redis may rightly hold them while DuckDB does not yet; Redis is
+    /// then compared with the snapshot plus them (<see cref="WithLogTail"/>), the store as it is once the log is replayed.
+    /// </summary>
+    public JournalLogTail? LogTail { get; init; }
+
     public async Task<RedisVerifyReport> VerifyAsync(IDatabase redis, ProjectionSnapshot snapshot, CancellationToken cancellationToken)
     {
+        var logTail = LogTail;
+        var source = logTail is { IsEmpty: false } ? "DuckDB and the journal log" : "DuckDB";
+        snapshot = logTail is null ? snapshot : WithLogTail(snapshot, logTail);
         var differences = new List<string>();
         var checkpointValue = await redis.StringGetAsync(keys.Checkpoint);
         var checkpoint = checkpointValue.IsNull ? 0 : long.Parse((string)checkpointValue!, CultureInfo.InvariantCulture);
@@ -34,7 +50,7 @@ public sealed class RedisVerifier(RedisKeys keys)
             var reads = chunk.Select(t => (t, redis.HashGetAllAsync(keys.Trade(t.TradeId)))).ToList();
             foreach (var (trade, read) in reads)
             {
-                Compare(differences, $"trade {trade.TradeId}", (string)keys.Trade(trade.TradeId)!, RedisFormat.TradeFields(trade), await read);
+                Compare(differences, source, $"trade {trade.TradeId}", (string)keys.Trade(trade.TradeId)!, RedisFormat.TradeFields(trade), await read);
             }
         }
 
@@ -43,7 +59,7 @@ public sealed class RedisVerifier(RedisKeys keys)
         {
             if (!live.Contains((string)key!))
             {
-                differences.Add($"trade {keys.TradeIdOf(key)}: {key} exists in Redis but the trade is deleted or unknown in DuckDB");
+                differences.Add($"trade {keys.TradeIdOf(key)}: {key} exists in Redis but the trade is deleted or unknown in {source}");
             }
         }
 
@@ -51,19 +67,50 @@ public sealed class RedisVerifier(RedisKeys keys)
         foreach (var (account, positions) in accounts)
         {
             var key = keys.Positions(account);
-            Compare(differences, $"positions of {account}", (string)key!, [.. positions.SelectMany(PositionFields.Fields)], await redis.HashGetAllAsync(key));
+            Compare(differences, source, $"positions of {account}", (string)key!, [.. positions.SelectMany(PositionFields.Fields)], await redis.HashGetAllAsync(key));
         }
 
         foreach (var key in await RedisScan.KeysAsync(redis, keys.PositionsPattern, cancellationToken))
         {
             if (!accounts.ContainsKey(keys.AccountOf(key)))
             {
-                differences.Add($"positions of {keys.AccountOf(key)}: {key} exists in Redis but the account has no position in DuckDB");
+                differences.Add($"positions of {keys.AccountOf(key)}: {key} exists in Redis but the account has no position in {source}");
             }
         }
 
         var entries = await CheckStreamAsync(redis, checkpoint, differences, cancellationToken);
-        return new RedisVerifyReport(snapshot.LastSeq, checkpoint, snapshot.Trades.Count, snapshot.Positions.Count, entries, differences);
+        return new RedisVerifyReport(snapshot.LastSeq, checkpoint, snapshot.Trades.Count, snapshot.Positions.Count, entries, differences,
+            logTail?.Describe() ?? "DuckDB");
+    }
+
+    /// <summary>
+    /// What the projection must hold once the start has replayed <paramref name="tail"/> into DuckDB: each trade's state
+    /// after its last event in the tail (a deleted trade leaves the projection), positions recomputed, the journal at the tail's end.
+    /// </summary>
+    public static ProjectionSnapshot WithLogTail(ProjectionSnapshot snapshot, JournalLogTail tail)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(tail);
+        if (tail.IsEmpty)
+        {
+            return snapshot;
+        }
+
+        var trades = snapshot.Trades.ToDictionary(t => t.TradeId, StringComparer.Ordinal);
+        foreach (var (tradeId, latest) in tail.Latest)
+        {
+            if (latest.State.Status == TradeStatus.Deleted)
+            {
+                trades.Remove(tradeId);
+            }
+            else
+            {
+                trades[tradeId] = latest.State;
+            }
+        }
+
+        List<Trade> live = [.. trades.Values.OrderBy(t => t.TradeId, StringComparer.Ordinal)];
+        return new ProjectionSnapshot(tail.LastSeq, live, ProjectionSnapshot.PositionsOf(live));
     }
 
     private async Task<long> CheckStreamAsync(IDatabase redis, long checkpoint, List<string> differences, CancellationToken cancellationToken)
@@ -113,7 +160,7 @@ public sealed class RedisVerifier(RedisKeys keys)
         return count;
     }
 
-    private static void Compare(List<string> differences, string what, string key, IReadOnlyCollection<KeyValuePair<string, string>> expected, HashEntry[] actual)
+    private static void Compare(List<string> differences, string source, string what, string key, IReadOnlyCollection<KeyValuePair<string, string>> expected, HashEntry[] actual)
     {
         if (actual.Length == 0)
         {
@@ -126,11 +173,11 @@ public sealed class RedisVerifier(RedisKeys keys)
         {
             if (!have.Remove(name, out var got))
             {
-                differences.Add($"{what}: field {name} is missing in Redis (DuckDB: {value})");
+                differences.Add($"{what}: field {name} is missing in Redis ({source}: {value})");
             }
             else if (got != value)
             {
-                differences.Add($"{what}: field {name} is {got} in Redis, {value} in DuckDB");
+                differences.Add($"{what}: field {name} is {got} in Redis, {value} in {source}");
             }
         }
 
