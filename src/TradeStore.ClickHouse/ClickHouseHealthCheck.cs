@@ -54,11 +54,20 @@ public sealed class ClickHouseHealthCheck(ClickHouseClient client, IOptions<Clic
 
     private static string SyncSuffix(SyncStatus? sync) => sync is null
         ? ""
-        : string.Create(CultureInfo.InvariantCulture, $"; sync at seq {sync.Checkpoint}, {sync.EventsBehind} behind, lag {sync.LagSeconds:0.000} s");
+        : string.Create(CultureInfo.InvariantCulture, $"; sync at seq {sync.Checkpoint}{CheckpointNote(sync)}, {sync.EventsBehind} behind, lag {sync.LagSeconds:0.000} s");
+
+    /// <summary>
+    /// Says when the position is DuckDB's copy of the checkpoint, not ClickHouse's own: after a start while ClickHouse
+    /// is away, the figures are against the last seq known to be in ClickHouse.
+    /// </summary>
+    private static string CheckpointNote(SyncStatus sync) => sync.CheckpointSource == SyncStatus.FromDuckDb
+        ? " (DuckDB's copy of the checkpoint: ClickHouse not read since the start)"
+        : "";
 
     private static Dictionary<string, object> Data(SyncStatus sync) => new()
     {
         ["checkpoint"] = sync.Checkpoint,
+        ["checkpointSource"] = sync.CheckpointSource ?? "",
         ["eventsBehind"] = sync.EventsBehind,
         ["lagSeconds"] = sync.LagSeconds,
         ["consecutiveFailures"] = sync.ConsecutiveFailures,

@@ -19,8 +19,12 @@ public sealed class ClickHouseMetrics
 
     private readonly ZeroBasedCounter _failures;
 
-    public ClickHouseMetrics(SyncSignal signal, IMeterFactory meterFactory)
+    /// <summary>Name of the gauge of the oldest pending event's age, exported as <c>tradestore_sync_pending_age_seconds</c>.</summary>
+    public const string PendingAgeInstrument = "tradestore.sync.pending_age";
+
+    public ClickHouseMetrics(SyncSignal signal, IMeterFactory meterFactory, TimeProvider? timeProvider = null)
     {
+        var time = timeProvider ?? TimeProvider.System;
         var meter = meterFactory.Create(MeterName);
         Lag = meter.CreateHistogram("tradestore.sync.lag", "s", "Time from an event's recorded_at until its INSERT into ClickHouse returned.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LagBuckets });
@@ -34,7 +38,12 @@ public sealed class ClickHouseMetrics
         {
             _failures.Series(kind);
         }
-        meter.CreateObservableGauge("tradestore.sync.events_behind", () => signal.Backlog().Behind, "{event}", "Committed journal events not yet in ClickHouse.");
+        meter.CreateObservableGauge("tradestore.sync.events_behind", () => signal.Backlog().Behind, "{event}",
+            "Committed journal events not known to be in ClickHouse (until ClickHouse answers after a start, counted from DuckDB's copy of the checkpoint).");
+        // By design a gauge beside the lag histogram: the histogram measures delivered events only, so while ClickHouse
+        // is away it shows nothing (NaN) exactly when events wait; this grows with the wait, as tradestore.redis.lag does.
+        meter.CreateObservableGauge(PendingAgeInstrument, () => signal.PendingAge(time.GetUtcNow()), "s",
+            "Age of the oldest committed journal event not yet in ClickHouse (0 when caught up); an upper bound.");
     }
 
     public Histogram<double> Lag { get; }

@@ -46,4 +46,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 4013, Level = LogLevel.Warning, Message = "Recording the ClickHouse checkpoint {Checkpoint} in DuckDB failed")]
     public static partial void DuckDbCheckpointFailed(ILogger logger, Exception exception, long checkpoint);
+
+    [LoggerMessage(EventId = 4014, Level = LogLevel.Information, Message = "ClickHouse sync starts from DuckDB's copy of its checkpoint, seq {Checkpoint}, with the journal at seq {JournalLastSeq}, until ClickHouse answers with its own")]
+    public static partial void StartingFromCheckpointMirror(ILogger logger, long checkpoint, long journalLastSeq);
+
+    [LoggerMessage(EventId = 4015, Level = LogLevel.Warning, Message = "ClickHouse sync could not read its checkpoint or the journal's end from DuckDB at start; events behind and lag read 0 until ClickHouse answers")]
+    public static partial void CheckpointMirrorUnreadable(ILogger logger, Exception exception);
 }

@@ -39,6 +39,23 @@ public sealed class SyncSignalTests
         Assert.Equal((1L, (DateTimeOffset?)T0.AddSeconds(9)), signal.Backlog());
     }
 
+    [Fact]
+    public void PendingAge_WaitingThenCaughtUp_AgeOfTheOldestWaitingEventThenZero()
+    {
+        var signal = new SyncSignal();
+        Assert.Equal(0, signal.PendingAge(T0));
+
+        signal.OnCommitted([Event(1, T0), Event(2, T0.AddSeconds(1))]);
+        Assert.Equal(30, signal.PendingAge(T0.AddSeconds(30)));
+        Assert.Equal(90, signal.PendingAge(T0.AddSeconds(90))); // nothing delivered: it keeps growing
+
+        signal.MarkSynced(1, T0.AddSeconds(1));
+        Assert.Equal(89, signal.PendingAge(T0.AddSeconds(90)));
+
+        signal.MarkSynced(2, T0.AddSeconds(1));
+        Assert.Equal(0, signal.PendingAge(T0.AddSeconds(90)));
+    }
+
     private static TradeEvent Event(long seq, DateTimeOffset at) => new(seq, TradeEventType.Create,
         new Trade($"t{seq}", "a", "s", Side.Buy, 1, 1, 0, 0, TradeStatus.New, null, null, at, 1, seq, at, at), null, null, at, null);
 }

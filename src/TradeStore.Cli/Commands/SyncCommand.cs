@@ -73,7 +73,7 @@ public static class SyncCommand
 
             output.WriteLine($"sink              clickhouse: {client.BaseUri.GetLeftPart(UriPartial.Authority)} database {client.Database}");
             output.WriteLine($"database          {databasePath}{(databaseNote is null ? "" : $" ({databaseNote})")}");
-            output.WriteLine($"checkpoint        {Show(checkpoint)}{(local is null && daemon is not null ? $" (from the daemon's status at {daemon.UpdatedAt:O})" : "")}");
+            output.WriteLine($"checkpoint        {Show(checkpoint)}{(local is null && daemon is not null ? $" (from the daemon's status at {daemon.UpdatedAt:O}{DaemonCheckpointNote(daemon)})" : "")}");
             output.WriteLine($"journal last seq  {Show(journalLast)}");
             output.WriteLine($"clickhouse max    {(clickHouseMax is { } max ? max.ToString(CultureInfo.InvariantCulture) : $"unknown: {clickHouseError}")}");
             output.WriteLine($"events behind     {Show(behind)}");
@@ -107,6 +107,14 @@ public static class SyncCommand
 
         return new Command("sync", "Inspect the ClickHouse sync.") { status };
     }
+
+    /// <summary>
+    /// While ClickHouse has not answered since the daemon started, its checkpoint is DuckDB's copy (the last seq known
+    /// to be in ClickHouse), and its journal end the one it read at start and from the commits since.
+    /// </summary>
+    private static string DaemonCheckpointNote(SyncStatus daemon) => daemon.CheckpointSource == SyncStatus.FromDuckDb
+        ? "; DuckDB's copy of the checkpoint: the daemon has not read ClickHouse since it started"
+        : "";
 
     private static string Show(long? value) => value is { } v ? v.ToString(CultureInfo.InvariantCulture) : "unknown";
 

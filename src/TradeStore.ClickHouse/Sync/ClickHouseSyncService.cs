@@ -93,11 +93,46 @@ public sealed class ClickHouseSyncService : BackgroundService
         _backoff = new SyncBackoff(_sync.BackoffMin, _sync.BackoffMax);
     }
 
+    /// <summary>Reads where the sync stands from DuckDB (<see cref="StartFromCheckpointMirror"/>) and writes the status file, then starts the daemon.</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        Log.SyncStarting(_logger, Core.Security.UrlRedaction.Redact(_options.BaseUri.GetLeftPart(UriPartial.Authority)), _options.Database, _sync.BatchMin, _sync.BatchMax, _sync.FlushInterval.TotalMilliseconds);
+        _state.OnStarted(_batch.Size);
+        StartFromCheckpointMirror();
+        PersistStatus(force: true);
+        return base.StartAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Until ClickHouse answers with its own <c>max(seq)</c>, the last seq known to be in ClickHouse is DuckDB's copy of
+    /// the checkpoint (written behind ClickHouse's, never ahead): the backlog, its age and the status start from it and
+    /// the journal's end. Without this they started from 0 and 0, so after a restart while ClickHouse was away the sync
+    /// read 0 events behind (<c>TradeStoreSyncStalled</c> could not fire), and after the next write the whole journal.
+    /// Runs before the web server starts, so no scrape sees the zeros.
+    /// </summary>
+    private void StartFromCheckpointMirror()
+    {
+        try
+        {
+            var checkpoint = _checkpoints.Get(Sink);
+            var journalLast = _journal.LastSeq();
+            var next = journalLast > checkpoint ? _journal.ReadAfter(checkpoint, 1) : [];
+            var oldestUnsynced = next.Count > 0 ? next[0].RecordedAt : (DateTimeOffset?)null;
+            _signal.Observe(journalLast, oldestUnsynced);
+            _signal.MarkSynced(checkpoint, oldestUnsynced);
+            _state.OnCheckpointMirrorRead(checkpoint);
+            Log.StartingFromCheckpointMirror(_logger, checkpoint, journalLast);
+        }
+        catch (Exception ex)
+        {
+            // By design not fatal: the daemon reads the position again once ClickHouse answers; until then the figures are 0.
+            Log.CheckpointMirrorUnreadable(_logger, ex);
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
-        Log.SyncStarting(_logger, Core.Security.UrlRedaction.Redact(_options.BaseUri.GetLeftPart(UriPartial.Authority)), _options.Database, _sync.BatchMin, _sync.BatchMax, _sync.FlushInterval.TotalMilliseconds);
-        _state.OnStarted(_batch.Size);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -122,7 +157,8 @@ public sealed class ClickHouseSyncService : BackgroundService
         _mirror.Flush(_position > 0 ? _position : -1);
         _state.OnStopped();
         PersistStatus(force: true);
-        Log.SyncStopped(_logger, _position, _signal.Backlog().Behind);
+        // The last seq known to be in ClickHouse: DuckDB's copy when ClickHouse never answered since the start (_position is then 0).
+        Log.SyncStopped(_logger, _state.Snapshot().Checkpoint, _signal.Backlog().Behind);
     }
 
     /// <summary>

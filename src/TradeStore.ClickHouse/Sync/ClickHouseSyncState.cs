@@ -9,6 +9,7 @@ public sealed class ClickHouseSyncState(SyncSignal signal, IOptions<ClickHouseOp
     private readonly Lock _lock = new();
     private readonly ClickHouseOptions _options = options.Value;
     private long _checkpoint;
+    private string? _checkpointSource;
     private long? _clickHouseMaxSeq;
     private DateTimeOffset? _lastSyncAt;
     private string? _lastError;
@@ -39,11 +40,29 @@ public sealed class ClickHouseSyncState(SyncSignal signal, IOptions<ClickHouseOp
         }
     }
 
+    /// <summary>
+    /// At start, before ClickHouse has answered: <paramref name="checkpoint"/> is DuckDB's copy of the checkpoint, the last
+    /// seq known to be in ClickHouse. Without it the status said "sync at seq 0" for as long as ClickHouse stayed away
+    /// after a restart.
+    /// </summary>
+    public void OnCheckpointMirrorRead(long checkpoint)
+    {
+        lock (_lock)
+        {
+            if (_checkpointSource is null)
+            {
+                _checkpoint = checkpoint;
+                _checkpointSource = SyncStatus.FromDuckDb;
+            }
+        }
+    }
+
     public void OnPositionResolved(long checkpoint, long clickHouseMaxSeq)
     {
         lock (_lock)
         {
             _checkpoint = checkpoint;
+            _checkpointSource = SyncStatus.FromClickHouse;
             _clickHouseMaxSeq = clickHouseMaxSeq;
         }
     }
@@ -58,6 +77,7 @@ public sealed class ClickHouseSyncState(SyncSignal signal, IOptions<ClickHouseOp
         {
             var recovered = _consecutiveFailures > 0;
             _checkpoint = checkpoint;
+            _checkpointSource = SyncStatus.FromClickHouse;
             _clickHouseMaxSeq = Math.Max(_clickHouseMaxSeq ?? 0, checkpoint);
             _lastSyncAt = timeProvider.GetUtcNow();
             _consecutiveFailures = 0;
@@ -94,9 +114,10 @@ public sealed class ClickHouseSyncState(SyncSignal signal, IOptions<ClickHouseOp
                 ClickHouseUrl = Core.Security.UrlRedaction.Redact(_options.BaseUri.GetLeftPart(UriPartial.Authority)),
                 ClickHouseDatabase = _options.Database,
                 Checkpoint = _checkpoint,
+                CheckpointSource = _checkpointSource,
                 JournalLastSeq = signal.LastCommittedSeq,
                 EventsBehind = behind,
-                LagSeconds = oldest is { } o ? Math.Max(0, (now - o).TotalSeconds) : 0,
+                LagSeconds = SyncSignal.AgeAt(oldest, now),
                 ClickHouseMaxSeq = _clickHouseMaxSeq,
                 LastSyncAt = _lastSyncAt,
                 LastError = _lastError,

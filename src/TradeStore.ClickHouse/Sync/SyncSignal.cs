@@ -87,5 +87,16 @@ public sealed class SyncSignal : ICommitObserver
         }
     }
 
+    /// <summary>
+    /// Age in seconds, at <paramref name="now"/>, of the oldest event not yet in ClickHouse; 0 when caught up. An upper
+    /// bound (see <see cref="MarkSynced"/>). Unlike the lag histogram, which only measures events that were delivered,
+    /// it keeps growing while nothing is delivered (ClickHouse away), which is when it matters.
+    /// </summary>
+    public double PendingAge(DateTimeOffset now) => AgeAt(Backlog().OldestUnsyncedRecordedAt, now);
+
+    /// <summary>Seconds from <paramref name="oldestUnsyncedRecordedAt"/> (of <see cref="Backlog"/>) to <paramref name="now"/>; 0 when there is none.</summary>
+    public static double AgeAt(DateTimeOffset? oldestUnsyncedRecordedAt, DateTimeOffset now) =>
+        oldestUnsyncedRecordedAt is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : 0;
+
     private static TaskCompletionSource NewWake() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

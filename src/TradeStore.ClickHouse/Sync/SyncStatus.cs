@@ -16,12 +16,27 @@ public sealed record SyncStatus
 
     public string ClickHouseDatabase { get; init; } = "";
 
-    /// <summary>The last <c>seq</c> the daemon knows ClickHouse holds (its checkpoint).</summary>
+    /// <summary><see cref="CheckpointSource"/> while the daemon has not read ClickHouse's own position since it started.</summary>
+    public const string FromDuckDb = "duckdb";
+
+    /// <summary><see cref="CheckpointSource"/> once the daemon has read ClickHouse's <c>max(seq)</c> or delivered a batch.</summary>
+    public const string FromClickHouse = "clickhouse";
+
+    /// <summary>The last <c>seq</c> the daemon knows ClickHouse holds (its checkpoint); <see cref="CheckpointSource"/> says how it knows.</summary>
     public long Checkpoint { get; init; }
 
-    /// <summary>The highest committed journal <c>seq</c> the daemon knows of.</summary>
+    /// <summary>
+    /// Where <see cref="Checkpoint"/> comes from: <see cref="FromClickHouse"/>, or <see cref="FromDuckDb"/> until ClickHouse
+    /// has answered since the start (DuckDB's copy of the checkpoint, written behind ClickHouse's, so events behind
+    /// may be overstated by what the last second delivered, never understated); <see langword="null"/> in a status
+    /// written by an older version.
+    /// </summary>
+    public string? CheckpointSource { get; init; }
+
+    /// <summary>The highest committed journal <c>seq</c> the daemon knows of (read from the journal at start, then from each commit).</summary>
     public long JournalLastSeq { get; init; }
 
+    /// <summary><see cref="JournalLastSeq"/> − <see cref="Checkpoint"/>: journal events not known to be in ClickHouse.</summary>
     public long EventsBehind { get; init; }
 
     /// <summary>Age of the oldest event not yet in ClickHouse (0 when caught up); an upper bound.</summary>
