@@ -45,7 +45,7 @@ public sealed class MigrateCommandTests : IDisposable
     }
 
     private const string Drift = "UPDATE schema_migrations SET checksum = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'";
-    private const string Newer = "INSERT INTO schema_migrations VALUES (3, 'future', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', now()::TIMESTAMP, 1)";
+    private const string Newer = "INSERT INTO schema_migrations VALUES (4, 'future', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', now()::TIMESTAMP, 1)";
 
     [Fact]
     public async Task MigrateUp_FreshDirectory_PrintsEachMigrationWithDurationAndStatusShowsIt()
@@ -57,9 +57,10 @@ public sealed class MigrateCommandTests : IDisposable
         Assert.True(upExit == 0, upOutput);
         Assert.Matches(@"applied 0001_initial in \d+\.\d ms", upOutput);
         Assert.Equal(0, statusExit);
-        Assert.Contains("schema version 2", statusOutput);
+        Assert.Contains("schema version 3", statusOutput);
         Assert.Matches(@"0001\s+initial\s+applied\s+[0-9a-f]{16}", statusOutput);
         Assert.Matches(@"0002\s+deferred_trade_state\s+applied\s+[0-9a-f]{16}", statusOutput);
+        Assert.Matches(@"0003\s+journal_log\s+applied\s+[0-9a-f]{16}", statusOutput);
         Assert.Equal(0, againExit);
         Assert.Contains("nothing to apply", againOutput);
     }
@@ -159,15 +160,15 @@ public sealed class MigrateCommandTests : IDisposable
         var (upExit, upOutput) = await RunAsync("migrate", "up");
 
         Assert.Equal(1, verifyExit);
-        Assert.Contains("schema version 3", verifyOutput);
-        Assert.Contains("(version 2)", verifyOutput);
+        Assert.Contains("schema version 4", verifyOutput);
+        Assert.Contains("(version 3)", verifyOutput);
         Assert.Equal(1, upExit);
         Assert.Contains("newer than this binary", upOutput);
     }
 
     [Theory]
     [InlineData(Drift, "edited")]
-    [InlineData(Newer, "newer than this binary knows (version 2)")]
+    [InlineData(Newer, "newer than this binary knows (version 3)")]
     public async Task Serve_SchemaDriftedOrNewer_RefusesToStart(string change, string expected)
     {
         PrepareDatabase(change);

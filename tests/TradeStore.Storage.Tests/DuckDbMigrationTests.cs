@@ -32,7 +32,7 @@ public sealed class DuckDbMigrationTests : IDisposable
         return MigrationSet.From([new Migration(initial.Version, initial.Name, initial.UpSql + edit, initial.DownSql), .. DuckDbSchema.Migrations.Migrations.Skip(1)]);
     }
 
-    private static readonly string[] AllIds = ["0001_initial", "0002_deferred_trade_state"];
+    private static readonly string[] AllIds = ["0001_initial", "0002_deferred_trade_state", "0003_journal_log"];
 
     private static int Latest => DuckDbSchema.Migrations.Migrations[^1].Version;
 

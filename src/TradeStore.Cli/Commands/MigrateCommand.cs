@@ -41,10 +41,10 @@ public static class MigrateCommand
             return RefuseNegative(parseResult, upTo) ?? RunAsync(parseResult, needsWrite: !dryRun, (stores, output, error) => UpAsync(stores, parseResult.GetValue(upTo), dryRun, output, ct));
         });
 
-        var downTo = new Option<int>("--to") { Description = "Roll back to this version; 0 removes every table of the store.", HelpName = "N", Required = true };
+        var downTo = new Option<int>("--to") { Description = "Roll back to this version; 0 removes every table of the store (on DuckDB the journal log DIR/journal/ is first moved aside to DIR/journal.rolled-back-<UTC time>/).", HelpName = "N", Required = true };
         var downDryRun = new Option<bool>("--dry-run") { Description = "Print the SQL that would run and change nothing." };
         var yes = new Option<bool>("--yes") { Description = "Confirm the rollback. Down scripts drop tables and their data; without --yes, down only says what it would drop." };
-        var down = new Command("down", "Roll back to version N, newest migration first. Refuses without --yes and says what would be dropped. Needs --target when ClickHouse is configured too.")
+        var down = new Command("down", "Roll back to version N, newest migration first. Refuses without --yes and says what would be dropped. On DuckDB, refuses to go below version 3 (the journal log) while the log holds events DuckDB lacks (after an unclean stop: start serve once and stop it cleanly). Needs --target when ClickHouse is configured too.")
         {
             downTo,
             downDryRun,
@@ -112,7 +112,9 @@ public static class MigrateCommand
             {
                 var path = settings.Storage.DatabasePath;
                 // By design commands that only read never create the database file: a mistyped --data must not leave one behind.
-                var database = needsWrite || File.Exists(path) ? DuckDbDatabase.Open(path) : null;
+                // Nor do they change one: read-only, DuckDB reads a crash's WAL without folding it into the file and no
+                // wal-backups/ copy is made, so the next serve still sees (and reports) the unclean stop.
+                var database = needsWrite ? DuckDbDatabase.Open(path) : File.Exists(path) ? DuckDbDatabase.OpenReadOnly(path) : null;
                 stores.Add(new Store(DuckDb, DuckDbSchema.Migrations, database is null ? null : DuckDbSchema.CreateRunner(database), $"duckdb {path}", database));
             }
 
@@ -208,9 +210,12 @@ public static class MigrateCommand
             return ExitCodes.Success;
         }
 
+        // The down scripts know nothing of the journal log beside DuckDB: what the rollback means for it is decided here.
+        var log = store.Database is { } database ? JournalLogRollback.Assess(database, plan) : null;
         if (dryRun)
         {
             WritePlan(output, store, plan);
+            WriteLogNotes(output, log, "-- ");
             return ExitCodes.Success;
         }
 
@@ -222,15 +227,48 @@ public static class MigrateCommand
                 error.WriteLine($"  {step.Id}.down.sql: {step.DownDescription}");
             }
 
+            WriteLogNotes(error, log, "");
             error.WriteLine("Nothing was changed. Take a backup, then run the same command with --yes.");
             return ExitCodes.BadInput;
+        }
+
+        log?.ThrowIfRefused();
+        if (log is { SetsLogAside: true })
+        {
+            // Before the tables are dropped: if a down script then fails, DuckDB still holds every event the log held
+            // (Assess refused otherwise), and the next start begins a new log after DuckDB's end.
+            output.WriteLine($"{store.Description}: moved the journal log {log.LogDirectory}/ aside to {log.SetLogAside()}/ (it holds the events this rollback drops).");
         }
 
         var runner = store.Runner!;
         await runner.DownAsync(to, step =>
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runner.Target.Description}: reverted {step.Migration.Id} in {step.Duration.TotalMilliseconds:F1} ms ({step.Migration.DownDescription})")), ct);
         output.WriteLine($"{runner.Target.Description}: now at version {to}.");
+        if (log is { SetsLogAside: false })
+        {
+            WriteLogNotes(output, log, "");
+        }
+
         return ExitCodes.Success;
+    }
+
+    /// <summary>What a rollback means for the journal log, and a refusal, each line after <paramref name="prefix"/>.</summary>
+    private static void WriteLogNotes(TextWriter writer, JournalLogRollback? log, string prefix)
+    {
+        if (log is null)
+        {
+            return;
+        }
+
+        foreach (var note in log.Notes)
+        {
+            writer.WriteLine($"{prefix}{note}");
+        }
+
+        if (log.Refusal is { } refusal)
+        {
+            writer.WriteLine($"{prefix}With --yes too: {refusal}");
+        }
     }
 
     private static void RequireSingleStore(IReadOnlyList<Store> stores, string? what)

@@ -17,6 +17,13 @@ public enum MigrationErrorKind
 
     /// <summary>The requested target version is impossible (for example <c>up --to</c> below the current version).</summary>
     InvalidRequest,
+
+    /// <summary>
+    /// A rollback would lose acknowledged data that the store's own files still hold (the journal log holds events DuckDB
+    /// lacks): refused before anything changed, with what to do first. Not a bad command line: the same command runs once
+    /// the data is where the older schema looks for it.
+    /// </summary>
+    WouldLoseData,
 }
 
 /// <summary>A migration was refused or failed; the message says what happened, to which store, and what to do.</summary>

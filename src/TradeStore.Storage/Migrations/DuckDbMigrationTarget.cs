@@ -67,8 +67,15 @@ internal sealed class DuckDbMigrationTarget(DuckDbDatabase database) : IMigratio
     public Task<TimeSpan> ApplyAsync(Migration migration, CancellationToken cancellationToken) =>
         Task.FromResult(RunInTransaction(migration.UpSql, migration, record: true));
 
-    public Task<TimeSpan> RevertAsync(Migration migration, CancellationToken cancellationToken) =>
-        Task.FromResult(RunInTransaction(migration.DownSql, migration, record: false));
+    /// <summary>
+    /// Reverts one migration, after <see cref="JournalLogRollback.RequireSafeRevert"/>: the down scripts know nothing of the
+    /// journal log beside the database, so a rollback that would lose or resurrect its events is refused here, whoever runs it.
+    /// </summary>
+    public Task<TimeSpan> RevertAsync(Migration migration, CancellationToken cancellationToken)
+    {
+        JournalLogRollback.RequireSafeRevert(database, migration);
+        return Task.FromResult(RunInTransaction(migration.DownSql, migration, record: false));
+    }
 
     private TimeSpan RunInTransaction(string script, Migration migration, bool record)
     {

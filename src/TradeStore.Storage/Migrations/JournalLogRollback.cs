@@ -1,0 +1,164 @@
+using System.Globalization;
+using TradeStore.Core.Migrations;
+using TradeStore.Core.Options;
+using TradeStore.Storage.CommitLog;
+using TradeStore.Storage.Journal;
+
+namespace TradeStore.Storage.Migrations;
+
+/// <summary>
+/// What a DuckDB rollback means for the journal log beside the database (<c>DIR/journal/</c>), which DuckDB schema
+/// versions before <see cref="LogVersion"/> do not know about. Two rollbacks would otherwise lose or resurrect data
+/// silently (exploratory test ex17-up, defects 2 and 7):
+/// <list type="bullet">
+/// <item>Below <see cref="LogVersion"/> while the log holds events past DuckDB's <c>max(seq)</c> (an unclean stop): a
+/// binary from before the log would serve without those acknowledged events and reuse their seqs. Refused.</item>
+/// <item>Below version 1 (the down script drops <c>trade_events</c>) with the log in place: the next start would replay
+/// every dropped event back from the log, or, when the log's first segment was recycled, refuse calling the log damaged.
+/// The log is moved aside into <c>DIR/journal.rolled-back-&lt;UTC time&gt;</c> first (<see cref="SetLogAside"/>).</item>
+/// </list>
+/// </summary>
+public sealed class JournalLogRollback
+{
+    /// <summary>The DuckDB schema version from which on the journal log is the point of durability (<c>0003_journal_log</c>).</summary>
+    public const int LogVersion = 3;
+
+    /// <summary>The version whose down script drops <c>trade_events</c> (<c>0001_initial</c>): below it DuckDB holds no event.</summary>
+    public const int JournalTableVersion = 1;
+
+    /// <summary>The prefix of the folder the log is moved into when a rollback drops <c>trade_events</c>.</summary>
+    public const string SetAsidePrefix = JournalLog.DirectoryName + ".rolled-back-";
+
+    private JournalLogRollback(string logDirectory, bool logExists, string? refusal, bool setsLogAside, IReadOnlyList<string> notes)
+    {
+        LogDirectory = logDirectory;
+        LogExists = logExists;
+        Refusal = refusal;
+        SetsLogAside = setsLogAside;
+        Notes = notes;
+    }
+
+    /// <summary>The journal log folder of the database.</summary>
+    public string LogDirectory { get; }
+
+    /// <summary>Whether <see cref="LogDirectory"/> exists.</summary>
+    public bool LogExists { get; }
+
+    /// <summary>Why the rollback must not run, with what to do first; <see langword="null"/> when it may run.</summary>
+    public string? Refusal { get; }
+
+    /// <summary>Whether the rollback drops <c>trade_events</c> while the log exists, so the log has to be moved aside first.</summary>
+    public bool SetsLogAside { get; }
+
+    /// <summary>What the rollback means for the log, one sentence each, for the operator; empty when it does not concern the log.</summary>
+    public IReadOnlyList<string> Notes { get; }
+
+    /// <summary>Looks at the log beside <paramref name="database"/> for <paramref name="plan"/>; reads only (the log with <see cref="JournalLog.Check"/>).</summary>
+    public static JournalLogRollback Assess(DuckDbDatabase database, MigrationPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        ArgumentNullException.ThrowIfNull(plan);
+        var directory = JournalLog.DirectoryFor(database.Path);
+        var exists = Directory.Exists(directory);
+        var revertsLog = plan.Direction == MigrationDirection.Down && plan.Steps.Any(s => s.Version == LogVersion);
+        var dropsEvents = plan.Direction == MigrationDirection.Down && plan.Steps.Any(s => s.Version == JournalTableVersion);
+        if (!exists || !(revertsLog || dropsEvents))
+        {
+            return new JournalLogRollback(directory, exists, null, false, []);
+        }
+
+        var refusal = revertsLog ? UnappliedEvents(database, directory) : null;
+        var notes = new List<string>();
+        if (dropsEvents)
+        {
+            notes.Add($"The journal log {directory}/ is moved aside to {Path.Combine(Path.GetDirectoryName(directory)!, SetAsidePrefix)}<UTC time>/ " +
+                "before the tables are dropped: it holds the events this rollback drops, and left in place the next start would replay them " +
+                "(or refuse to start, calling the log damaged).");
+        }
+        else
+        {
+            notes.Add($"The journal log {directory}/ stays in place, but a binary from before the log (DuckDB schema version {LogVersion - 1} or older) " +
+                "ignores it: that binary serves and writes DuckDB alone, without the log's protection of acknowledged writes against an unclean stop. " +
+                $"A binary that knows the log (schema version {LogVersion}) extends the log from DuckDB when it starts again.");
+        }
+
+        return new JournalLogRollback(directory, exists, refusal, dropsEvents, notes);
+    }
+
+    /// <exception cref="MigrationException">Kind <see cref="MigrationErrorKind.WouldLoseData"/>: <see cref="Refusal"/>.</exception>
+    public void ThrowIfRefused()
+    {
+        if (Refusal is not null)
+        {
+            throw new MigrationException(MigrationErrorKind.WouldLoseData, Refusal);
+        }
+    }
+
+    /// <summary>
+    /// Moves the log folder into <c>DIR/journal.rolled-back-&lt;UTC time&gt;</c> and makes the rename durable; returns
+    /// the new path. By design moved, never deleted: it is the last copy of the events the rollback drops.
+    /// </summary>
+    public string SetLogAside()
+    {
+        var parent = Path.GetDirectoryName(LogDirectory)!;
+        var target = Path.Combine(parent, SetAsidePrefix + DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture));
+        Directory.Move(LogDirectory, target);
+        NativeSync.SyncDirectory(parent);
+        return target;
+    }
+
+    /// <summary>
+    /// The last line of defence, run by the DuckDB migration target before each down script: whoever drives the runner,
+    /// <see cref="LogVersion"/> is not reverted while the log holds events DuckDB lacks, and <c>trade_events</c> is not
+    /// dropped while the log is still in place (the caller sets it aside first, as <c>migrate down</c> does).
+    /// </summary>
+    /// <exception cref="MigrationException">Kind <see cref="MigrationErrorKind.WouldLoseData"/>.</exception>
+    internal static void RequireSafeRevert(DuckDbDatabase database, Migration migration)
+    {
+        var directory = JournalLog.DirectoryFor(database.Path);
+        if (!Directory.Exists(directory))
+        {
+            return;
+        }
+
+        if (migration.Version == LogVersion && UnappliedEvents(database, directory) is { } refusal)
+        {
+            throw new MigrationException(MigrationErrorKind.WouldLoseData, refusal);
+        }
+
+        if (migration.Version == JournalTableVersion)
+        {
+            throw new MigrationException(MigrationErrorKind.WouldLoseData,
+                $"refusing to revert {migration.Id} (it drops trade_events) while the journal log {directory}/ is in place: the next start would " +
+                $"replay the dropped events from it. Move it aside first ('tradestore migrate down' moves it to {SetAsidePrefix}<UTC time>/). Nothing was rolled back.");
+        }
+    }
+
+    /// <summary>Why reverting <see cref="LogVersion"/> would lose events, or <see langword="null"/> when DuckDB holds everything the log holds.</summary>
+    private static string? UnappliedEvents(DuckDbDatabase database, string directory)
+    {
+        var duckDbSeq = new JournalReader(database).LastSeq();
+        JournalLogCheck check;
+        try
+        {
+            // By design with the lenient durability: a damaged tail counts as torn and only whole records count, which is
+            // all this needs to know (whether the log holds an event after DuckDB's end), whatever Storage:Durability says.
+            check = JournalLog.Check(directory, DurabilityMode.Os, duckDbSeq);
+        }
+        catch (JournalLogCorruptException ex)
+        {
+            return $"refusing to roll DuckDB ({database.Path}) back below schema version {LogVersion}: the journal log cannot be read, so whether it " +
+                $"holds acknowledged events DuckDB lacks is unknown: {ex.Message} Run 'tradestore verify' (see operations.md, Recover). Nothing was rolled back.";
+        }
+
+        if (check.LastSeq <= duckDbSeq)
+        {
+            return null;
+        }
+
+        return $"refusing to roll DuckDB ({database.Path}) back below schema version {LogVersion}: the journal log {directory}/ holds acknowledged " +
+            $"events up to seq {check.LastSeq} but DuckDB only up to seq {duckDbSeq} (the last stop was not clean), and a binary from before the log " +
+            $"would serve without the {check.LastSeq - duckDbSeq} event(s) seq {duckDbSeq + 1}..{check.LastSeq}. Start 'tradestore serve' on this " +
+            "directory once and stop it cleanly (SIGTERM): start-up applies the log to DuckDB. Then run this rollback again. Nothing was rolled back.";
+    }
+}
