@@ -150,6 +150,49 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         Assert.DoesNotContain(" ", columns.Trim(), StringComparison.Ordinal); // one column
     }
 
+    /// <summary>The API reference page renders from this server alone: no request leaves 127.0.0.1, no console error (CSP violations included), no Scalar cloud features.</summary>
+    [Fact]
+    public async Task ApiReference_Loaded_NoRequestLeavesTheServerAndNoConsoleErrors()
+    {
+        await using var host = await KestrelHost.StartAsync();
+        var page = await _browser!.NewPageAsync();
+        page.Console += (_, e) =>
+        {
+            if (e.Message.Type == ConsoleType.Error)
+            {
+                _errors.Enqueue(e.Message.Text);
+            }
+        };
+        page.PageError += (_, e) => _errors.Enqueue(e.Message);
+        var elsewhere = new ConcurrentQueue<string>();
+        await page.SetRequestInterceptionAsync(true);
+        page.Request += async (_, e) =>
+        {
+            if (e.Request.Url.StartsWith(host.Address.ToString(), StringComparison.Ordinal) || e.Request.Url.StartsWith("data:", StringComparison.Ordinal))
+            {
+                await e.Request.ContinueAsync();
+            }
+            else
+            {
+                elsewhere.Enqueue(e.Request.Url);
+                await e.Request.AbortAsync();
+            }
+        };
+        await page.SetViewportAsync(new ViewPortOptions { Width = 1280, Height = 800 });
+
+        await page.GoToAsync(new Uri(host.Address, "/docs/api/").ToString(), WaitUntilNavigation.Networkidle0);
+        await page.WaitForFunctionAsync("() => document.body.innerText.includes('Create a trade')");
+        await Task.Delay(1000, TestContext.Current.CancellationToken); // anything loaded late (fonts) is requested by now
+
+        Assert.Empty(elsewhere);
+        Assert.Empty(_errors);
+        var text = await page.EvaluateExpressionAsync<string>("document.body.innerText");
+        foreach (var hosted in new[] { "Ask AI", "Generate SDK", "Deploy" })
+        {
+            Assert.DoesNotContain(hosted, text, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>docs/images/console.png in the repository.</summary>
     private static string ScreenshotPath
     {

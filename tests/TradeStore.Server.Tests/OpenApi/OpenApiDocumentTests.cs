@@ -321,6 +321,40 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ConsoleAndApiReference_Head_AnswerLikeGetWithoutABody()
+    {
+        await using var host = await TradeStore.Server.Tests.Changes.KestrelHost.StartAsync();
+        using var http = host.Client();
+        foreach (var path in new[] { "/console/", "/console/console.js", "/docs/api/" })
+        {
+            using var get = await http.GetAsync(new Uri(path, UriKind.Relative), TestContext.Current.CancellationToken);
+            using var head = await http.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri(path, UriKind.Relative)), TestContext.Current.CancellationToken);
+            Assert.Equal(System.Net.HttpStatusCode.OK, get.StatusCode);
+            Assert.True(head.StatusCode == System.Net.HttpStatusCode.OK, $"HEAD {path}: {(int)head.StatusCode}");
+            Assert.Equal(get.Content.Headers.ContentType?.MediaType, head.Content.Headers.ContentType?.MediaType);
+            Assert.Empty(await head.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken));
+        }
+    }
+
+    [Fact]
+    public async Task ApiReference_Requested_ServedUnderAPolicyOfThisOriginWithANonceAndWithoutScalarServices()
+    {
+        using var answer = await _http.GetAsync(new Uri("/docs/api/", UriKind.Relative), TestContext.Current.CancellationToken);
+        var policy = answer.Headers.GetValues("Content-Security-Policy").Single();
+        var page = await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+        var nonce = System.Text.RegularExpressions.Regex.Match(policy, "script-src 'self' 'nonce-([^']+)'").Groups[1].Value;
+        Assert.NotEmpty(nonce);
+        Assert.Contains($"nonce=\"{nonce}\"", page, StringComparison.Ordinal);
+        Assert.Contains("default-src 'none'", policy, StringComparison.Ordinal);
+        Assert.DoesNotContain("http", policy, StringComparison.Ordinal); // no other origin
+        Assert.DoesNotContain("fonts.scalar.com", page, StringComparison.Ordinal);
+
+        using var again = await _http.GetAsync(new Uri("/docs/api/", UriKind.Relative), TestContext.Current.CancellationToken);
+        Assert.NotEqual(policy, again.Headers.GetValues("Content-Security-Policy").Single()); // a fresh nonce per answer
+    }
+
+    [Fact]
     public async Task ApiReference_Requested_ServesPageAndScriptFromTheBinary()
     {
         var page = await _http.GetStringAsync(new Uri("/docs/api/", UriKind.Relative), TestContext.Current.CancellationToken);
