@@ -26,7 +26,8 @@ public static class ConsoleEndpoints
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapGet(Path + "/{file?}", Serve).AllowAnonymous().ExcludeFromDescription();
+        // HEAD too, for link checkers and uptime probes: Kestrel sends the GET answer's headers without its body.
+        app.MapMethods(Path + "/{file?}", [HttpMethods.Get, HttpMethods.Head], Serve).AllowAnonymous().ExcludeFromDescription();
     }
 
     private static IResult Serve(HttpContext context, string? file)

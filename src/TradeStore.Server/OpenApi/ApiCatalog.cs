@@ -10,6 +10,7 @@ public sealed record QueryParameter(string Name, string Description, bool IsInte
 /// What the OpenAPI document says about one route: summary, who may call it, the body, the success answer and the
 /// problem types. <see cref="Request"/>/<see cref="Response"/> name the JSON type (schemas come from the API's own JSON
 /// context), or <see cref="ResponseSchema"/> names a hand-described schema for answers written by hand.
+/// <see cref="AlsoServes"/> lists the other media types of the success answer, chosen by <c>Accept</c>.
 /// </summary>
 public sealed record ApiOperation(
     string Method,
@@ -25,7 +26,8 @@ public sealed record ApiOperation(
     string? ResponseSchema = null,
     string SuccessContentType = "application/json",
     string? Description = null,
-    bool NeedsKey = true);
+    bool NeedsKey = true,
+    IReadOnlyList<(string ContentType, string Description)>? AlsoServes = null);
 
 /// <summary>Every route the service maps, as the OpenAPI document describes it. A test checks it against the mapped routes both ways.</summary>
 public static class ApiCatalog
@@ -79,7 +81,14 @@ public static class ApiCatalog
         new("POST", "/v1/query", "SQL", "Run one read-only SELECT on DuckDB", "admin", null, 200, null,
             ["validation", "malformed-json", "unsupported-media-type", "payload-too-large", "query-rejected", "query-timeout", "query-memory", "unauthorized", "forbidden",
                 "too-many-requests", "storage-failure", "internal", "seq-not-reached"],
-            ResponseSchema: "QueryResult", Description: "Body {\"sql\": \"SELECT …\"}. Send Accept: text/csv for CSV, application/vnd.apache.arrow.stream for an Arrow IPC stream, application/vnd.apache.parquet for a Parquet file (X-Truncated says whether rows were cut at Security:Query:MaxRows or MaxResultBytes)."),
+            ResponseSchema: "QueryResult",
+            AlsoServes:
+            [
+                ("text/csv", "Accept: text/csv. A header row of column names, then one line per row (RFC 4180)."),
+                (ArrowQueryResultWriter.MediaType, "Accept: application/vnd.apache.arrow.stream. An Arrow IPC stream; a truncated one ends with an empty batch whose metadata `tradestore.truncated` is `rows` or `bytes`."),
+                (ParquetQueryResultWriter.MediaType, "Accept: application/vnd.apache.parquet. A Parquet file; a truncated one carries the file metadata `tradestore.truncated` = `rows` or `bytes`."),
+            ],
+            Description: "Body {\"sql\": \"SELECT …\"}. Send Accept: text/csv for CSV, application/vnd.apache.arrow.stream for an Arrow IPC stream, application/vnd.apache.parquet for a Parquet file (X-Truncated says whether rows were cut at Security:Query:MaxRows or MaxResultBytes)."),
         new("GET", "/health/live", "Health", "Whether the process serves requests", "open", null, 200, null, [], ResponseSchema: "Live", NeedsKey: false),
         new("GET", "/health/ready", "Health", "Each dependency: healthy, degraded, unhealthy or disabled (503 when unhealthy)", "open", null, 200, null, [],
             ResponseSchema: "Health", NeedsKey: false),

@@ -25,7 +25,10 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
         "**Times** are ISO 8601 with a zone; answers are UTC with microseconds.\n\n" +
         "**Errors** are RFC 7807 `application/problem+json` (`ApiProblem`); `type` is `urn:tradestore:problem:<slug>` and `field` names the bad input. " +
         "A refused request changes nothing.\n\n" +
-        "**Authentication:** `Authorization: Bearer <key>`. With no keys configured, loopback callers have every role.";
+        "**Authentication:** `Authorization: Bearer <key>`. With no keys configured, loopback callers have every role.\n\n" +
+        "**Headers.** Answers carry `TradeStore-Seq` (pass it as `?minSeq=` to read your write on another node); each response lists " +
+        "the headers it carries. A method a path does not take answers 405 `method-not-allowed` with `Allow` " +
+        "(`#/components/responses/MethodNotAllowed`). On a cluster node that is not the leader, writes answer 307 to the leader.";
 
     public async Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
@@ -53,6 +56,8 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
         {
             document.Components.Schemas[name] = schema;
         }
+
+        ResponseHeaders.AddComponents(document);
 
         document.Tags ??= new HashSet<OpenApiTag>();
         foreach (var tag in ApiCatalog.Operations.Select(o => o.Tag).Distinct())
@@ -116,17 +121,26 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
         target.Security = operation.NeedsKey
             ? [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerScheme, document)] = [] }]
             : [];
-        var responses = new OpenApiResponses
+        var success = new OpenApiResponse
         {
-            [operation.Success.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new OpenApiResponse
+            Description = operation.Success == 201 ? "Created" : "OK",
+            Content = new Dictionary<string, OpenApiMediaType>
             {
-                Description = operation.Success == 201 ? "Created" : "OK",
-                Content = new Dictionary<string, OpenApiMediaType>
-                {
-                    [operation.SuccessContentType] = new() { Schema = SuccessSchema(operation, document) },
-                },
+                [operation.SuccessContentType] = new() { Schema = SuccessSchema(operation, document) },
             },
         };
+        foreach (var (contentType, description) in operation.AlsoServes ?? [])
+        {
+            success.Content[contentType] = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = description } };
+        }
+
+        ResponseHeaders.Declare(success, operation.Success, operation, [], document);
+        var responses = new OpenApiResponses { [operation.Success.ToString(System.Globalization.CultureInfo.InvariantCulture)] = success };
+        if (ResponseHeaders.IsGatedWrite(operation))
+        {
+            responses["307"] = ResponseHeaders.Redirect(document);
+        }
+
         if (operation.Path == "/health/ready")
         {
             responses["503"] = new OpenApiResponse
@@ -134,12 +148,13 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
                 Description = "A required dependency (DuckDB) is unhealthy",
                 Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = new OpenApiSchemaReference("Health", document) } },
             };
+            ResponseHeaders.Declare((OpenApiResponse)responses["503"], 503, operation, [], document);
         }
 
         foreach (var status in ProblemCatalog.All.Where(p => operation.Problems.Contains(p.Slug)).Select(p => p.Status).Distinct().Order())
         {
             var kinds = ProblemCatalog.ForStatus(status, operation.Problems.ToHashSet()).ToList();
-            responses[status.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new OpenApiResponse
+            var response = new OpenApiResponse
             {
                 Description = string.Join("; ", kinds.Select(k => $"`{k.Slug}`: {k.When}")),
                 Content = new Dictionary<string, OpenApiMediaType>
@@ -147,6 +162,8 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
                     [ProblemJson] = new() { Schema = new OpenApiSchemaReference(nameof(ApiProblem), document) },
                 },
             };
+            ResponseHeaders.Declare(response, status, operation, kinds, document);
+            responses[status.ToString(System.Globalization.CultureInfo.InvariantCulture)] = response;
         }
 
         target.Responses = responses;
@@ -214,7 +231,7 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
             });
         }
 
-        if (operation.Method != "GET" && operation.Tag == "Trades" && operation.Path != "/v1/trades/batch")
+        if (ResponseHeaders.TakesIdempotencyKey(operation))
         {
             parameters.Add(new OpenApiParameter
             {
@@ -277,11 +294,18 @@ internal static class HandSchemas
         query.Required = new HashSet<string> { "sql" };
         query.AdditionalPropertiesAllowed = false;
         yield return ("QueryRequest", query);
-        yield return ("QueryResult", Object(
-            ("columns", new OpenApiSchema { Type = JsonSchemaType.Array, Items = Object(("name", String()), ("type", String("DuckDB type"))) }),
+        var column = Object(("name", String()), ("type", String("DuckDB type")));
+        column.Required = new HashSet<string> { "name", "type" };
+        var result = Object(
+            ("columns", new OpenApiSchema { Type = JsonSchemaType.Array, Items = column }),
             ("rows", new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema() } }),
             ("rowCount", new OpenApiSchema { Type = JsonSchemaType.Integer }),
-            ("truncated", new OpenApiSchema { Type = JsonSchemaType.Boolean })));
+            ("truncated", new OpenApiSchema { Type = JsonSchemaType.Boolean }),
+            ("truncatedBy", Enum("rows", "bytes")));
+        // What JsonQueryResultWriter always writes; truncatedBy only when truncated is true.
+        result.Required = new HashSet<string> { "columns", "rows", "rowCount", "truncated" };
+        result.Properties!["truncatedBy"].Description = "Present only when truncated: the limit that cut the rows, Security:Query:MaxRows (`rows`) or MaxResultBytes (`bytes`).";
+        yield return ("QueryResult", result);
         yield return ("ChangeStream", String(
             "text/event-stream. Each event: `id: <seq>`, `event: create|amend|fill|cancel|delete`, `data: <TradeEvent JSON>`; comments `: heartbeat`; " +
             "a final `event: error` with a ChangeStreamEnd when the server closes the stream."));

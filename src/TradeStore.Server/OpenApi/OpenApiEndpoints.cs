@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.OpenApi;
@@ -10,7 +11,8 @@ namespace TradeStore.Server.OpenApi;
 
 /// <summary>
 /// The OpenAPI 3.1 document at <c>/openapi/v1.json</c> (Microsoft.AspNetCore.OpenApi) and the API reference page
-/// at <c>/docs/api</c> (Scalar, its script served from the binary). Both are public: they describe, they hold no data.
+/// at <c>/docs/api</c> (Scalar, its script served from the binary, under a Content-Security-Policy that allows only this
+/// origin). Both are public: they describe, they hold no data.
 /// </summary>
 public static class OpenApiEndpoints
 {
@@ -30,6 +32,7 @@ public static class OpenApiEndpoints
             options.OpenApiVersion = OpenApiSpecVersion.OpenApi3_1;
             options.AddSchemaTransformer<ExactTypesSchemaTransformer>();
             options.AddSchemaTransformer<RequestSchemaTransformer>();
+            options.AddSchemaTransformer<OmittedPropertiesSchemaTransformer>();
             options.AddDocumentTransformer<ApiDocumentTransformer>();
         });
     }
@@ -37,9 +40,26 @@ public static class OpenApiEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapOpenApi("/openapi/{documentName}.json").AllowAnonymous();
-        app.MapScalarApiReference(ReferencePath, options => options
-                .WithTitle("TradeStore API")
-                .WithOpenApiRoutePattern(DocumentPath))
-            .AllowAnonymous();
+        app.MapScalarApiReference(ReferencePath, (options, context) =>
+            {
+                options
+                    .WithTitle("TradeStore API")
+                    .WithOpenApiRoutePattern(DocumentPath)
+                    // Nothing leaves this server: no fonts from Scalar's CDN, none of its hosted services (AI chat, MCP,
+                    // SDK generation, deploy links in the developer tools), no telemetry, and no API client that sends
+                    // requests from the page (it would need connect-src beyond 'self' through Scalar's proxy).
+                    .DisableDefaultFonts()
+                    .DisableAgent()
+                    .DisableMcp()
+                    .DisableTelemetry()
+                    .HideDeveloperTools()
+                    .HideClientButton()
+                    .HideTestRequestButton()
+                    .WithDotNetFlag(false);
+                ReferencePolicy.Apply(options, context);
+            })
+            .AllowAnonymous()
+            // Link checkers and uptime probes ask with HEAD; Kestrel sends the GET answer's headers without its body.
+            .WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head]));
     }
 }

@@ -1,7 +1,10 @@
 namespace TradeStore.Server.OpenApi;
 
-/// <summary>One problem <c>type</c> of the API: its slug (after <c>urn:tradestore:problem:</c>), status and when it is answered.</summary>
-public sealed record ProblemType(string Slug, int Status, string When);
+/// <summary>
+/// One problem <c>type</c> of the API: its slug (after <c>urn:tradestore:problem:</c>), status and when it is answered;
+/// <see cref="RetryAfter"/> when the answer carries a <c>Retry-After</c> header (declared on its responses).
+/// </summary>
+public sealed record ProblemType(string Slug, int Status, string When, bool RetryAfter = false);
 
 /// <summary>Every problem type the API answers, for the OpenAPI document (each response lists the types its status carries).</summary>
 public static class ProblemCatalog
@@ -27,16 +30,16 @@ public static class ProblemCatalog
         new("idempotency-key-reused", 422, "the caller's Idempotency-Key was used before for a different request (another trade, command or body)"),
         new("query-timeout", 422, "the query ran past Security:Query:Timeout"),
         new("query-memory", 422, "the query needed more than DuckDB's Storage:DuckDbMemoryLimit, or the server process grew by more than Security:Query:MaxMemory while it ran"),
-        new("too-many-requests", 429, "over the per-key rate or concurrency limits; Retry-After in seconds"),
+        new("too-many-requests", 429, "over the per-key rate or concurrency limits; Retry-After in seconds", RetryAfter: true),
         new("storage-failure", 500, "the journal log append failed (for example a full disk); nothing of its batch was acknowledged. On POST /v1/query: DuckDB failed for good (a FATAL error invalidated it) and the server stops to be restarted"),
         new("internal", 500, "unexpected error"),
-        new("busy", 503, "the write queue is full; Retry-After: 1; nothing written"),
+        new("busy", 503, "the write queue is full; Retry-After: 1; nothing written", RetryAfter: true),
         new("unavailable", 503, "the writer is stopping"),
         new("too-many-subscribers", 503, "Changes:MaxSubscribers change streams are open"),
-        new("no-leader", 503, "a cluster node that is not the leader knows no leader to redirect to; Retry-After"),
-        new("leadership-lost", 503, "the node's etcd lease ran out while the write was in flight; it may not acknowledge"),
+        new("no-leader", 503, "a cluster node that is not the leader knows no leader to redirect to; Retry-After", RetryAfter: true),
+        new("leadership-lost", 503, "the node's etcd lease ran out while the write was in flight; it may not acknowledge", RetryAfter: true),
         new("replication-unavailable", 503, "Cluster:SyncReplicas followers did not acknowledge the write within Cluster:ReplicationTimeout; not acknowledged, retry with the same Idempotency-Key"),
-        new("seq-not-reached", 503, "a read with ?minSeq=N waited Cluster:ReadWaitTimeout and this node still holds less than seq N; Retry-After"),
+        new("seq-not-reached", 503, "a read with ?minSeq=N waited Cluster:ReadWaitTimeout and this node still holds less than seq N; Retry-After", RetryAfter: true),
         new("stale-term", 409, "a replication acknowledgement of a term this node does not lead in (ignored)"),
         new("log-diverged", 409, "a follower's journal log holds records the leader does not; the follower stops (exit code 6)"),
         new("log-recycled", 410, "a follower asked for journal records the leader recycled behind a DuckDB checkpoint"),

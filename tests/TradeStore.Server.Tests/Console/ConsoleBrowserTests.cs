@@ -46,7 +46,12 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         await WaitForTextAsync(page, "dep-redis", "disabled");
         await WaitForTextAsync(page, "feed-state", "live");
         await page.WaitForFunctionAsync("() => document.getElementById('writes-per-second').textContent !== '–'");
+        await WaitForTextAsync(page, "health-overall", "healthy");
 
+        // No writes: one decimal below 10 writes/s, so a trickle does not read as none.
+        Assert.Equal("0.0", await page.EvaluateExpressionAsync<string>("document.getElementById('writes-per-second').textContent"));
+        await WaitForTextAsync(page, "key-state", "no key (loopback default)");
+        Assert.True(await page.EvaluateExpressionAsync<bool>("document.getElementById('dep-row-cluster').hidden"), "a cluster row on a node without a cluster");
         Assert.Empty(_errors);
         Assert.True(await FitsWidthAsync(page), "the page scrolls sideways at 1280×800");
     }
@@ -150,6 +155,133 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         Assert.DoesNotContain(" ", columns.Trim(), StringComparison.Ordinal); // one column
     }
 
+    /// <summary>
+    /// The feed refused with 503 (Changes:MaxSubscribers reached) keeps trying, says when, and shows a trade written after the
+    /// slot is freed. It used to stop for good at the first answer that was not 2xx.
+    /// </summary>
+    [Fact]
+    public async Task Console_FeedRefusedThenSlotFreed_ReconnectsAndShowsATradeWrittenAfterwards()
+    {
+        await using var host = await KestrelHost.StartAsync(new() { ["TRADESTORE__CHANGES__MAXSUBSCRIBERS"] = "1" });
+        using var http = host.Client();
+        var held = await http.GetAsync(new Uri("/v1/changes", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+        Assert.Equal(System.Net.HttpStatusCode.OK, held.StatusCode);
+
+        var page = await OpenAsync(host, 1280, 800);
+        await page.WaitForFunctionAsync("() => /^503: .*reconnecting in \\d+ s$/.test(document.getElementById('feed-state').textContent)");
+        held.Dispose(); // frees the one slot
+
+        await WaitForTextAsync(page, "feed-state", "live");
+        await host.CreateAsync("AFTER-", 1, 1, account: "ACC-R", symbol: "MSFT");
+        await page.WaitForFunctionAsync("() => document.querySelector('#feed-rows tr[data-trade-id=\"AFTER-1\"]') !== null");
+    }
+
+    /// <summary>With keys configured: no key and a wrong key are reported as refused, the feed stops saying why, and a good key is accepted.</summary>
+    [Fact]
+    public async Task Console_KeysConfigured_NoKeyAndWrongKeyRefusedGoodKeyAccepted()
+    {
+        await using var host = await KestrelHost.StartAsync(keys: new() { ["ops"] = ("admin", []) });
+        var page = await OpenAsync(host, 1280, 800);
+
+        await WaitForTextAsync(page, "key-state", "no key: this server needs one (401)");
+        await page.WaitForFunctionAsync("() => /^401: .*stopped/.test(document.getElementById('feed-state').textContent)");
+
+        await page.TypeAsync("#api-key", "ts_wrong_key");
+        await page.ClickAsync("#key-form button");
+        await page.WaitForFunctionAsync("() => document.getElementById('key-state').textContent.startsWith('key refused (401)')");
+        Assert.Null(await page.EvaluateExpressionAsync<string?>("sessionStorage.getItem('tradestore.apiKey')"));
+
+        await page.TypeAsync("#api-key", host.Keys["ops"]);
+        await page.ClickAsync("#key-form button");
+        await WaitForTextAsync(page, "key-state", "key accepted, kept for this tab");
+        await WaitForTextAsync(page, "feed-state", "live");
+    }
+
+    /// <summary>STRUCT, MAP and LIST values are shown as JSON text, NULL apart from an empty string.</summary>
+    [Fact]
+    public async Task Console_SqlNestedValuesAndNull_ShownAsJsonAndNullMarked()
+    {
+        await using var host = await KestrelHost.StartAsync();
+        var page = await OpenAsync(host, 1280, 800);
+        await page.EvaluateExpressionAsync("document.getElementById('sql-text').value = \"SELECT {'a': 1} AS st, MAP {'k': 2} AS m, [1, 2] AS l, NULL AS n, '' AS e\"");
+
+        await page.ClickAsync("#sql-form button");
+        await page.WaitForSelectorAsync("#sql-result tbody tr");
+        var cells = await page.EvaluateExpressionAsync<string[]>("[...document.querySelector('#sql-result tbody tr').cells].map(c => c.className + '|' + c.textContent)");
+
+        Assert.Equal("|{\"a\":1}", cells[0]);
+        Assert.Contains("\"k\"", cells[1], StringComparison.Ordinal);
+        Assert.DoesNotContain("[object Object]", cells[1], StringComparison.Ordinal);
+        Assert.Equal("|[1,2]", cells[2]);
+        Assert.Equal("null|NULL", cells[3]);
+        Assert.Equal("|", cells[4]);
+    }
+
+    /// <summary>When /health/ready stops answering, the badges say so and the old descriptions go.</summary>
+    [Fact]
+    public async Task Console_ServerGone_HealthUnreachableWithoutOldDescriptions()
+    {
+        var host = await KestrelHost.StartAsync();
+        IPage page;
+        try
+        {
+            page = await OpenAsync(host, 1280, 800);
+            await WaitForTextAsync(page, "dep-duckdb", "healthy");
+            Assert.NotEqual("", await TextAsync(page, "desc-duckdb"));
+        }
+        finally
+        {
+            await host.DisposeAsync();
+        }
+
+        await WaitForTextAsync(page, "dep-duckdb", "unreachable");
+        Assert.Equal("", await TextAsync(page, "desc-duckdb"));
+        Assert.Equal("unreachable", await TextAsync(page, "health-overall"));
+    }
+
+    /// <summary>The API reference page renders from this server alone: no request leaves 127.0.0.1, no console error (CSP violations included), no Scalar cloud features.</summary>
+    [Fact]
+    public async Task ApiReference_Loaded_NoRequestLeavesTheServerAndNoConsoleErrors()
+    {
+        await using var host = await KestrelHost.StartAsync();
+        var page = await _browser!.NewPageAsync();
+        page.Console += (_, e) =>
+        {
+            if (e.Message.Type == ConsoleType.Error)
+            {
+                _errors.Enqueue(e.Message.Text);
+            }
+        };
+        page.PageError += (_, e) => _errors.Enqueue(e.Message);
+        var elsewhere = new ConcurrentQueue<string>();
+        await page.SetRequestInterceptionAsync(true);
+        page.Request += async (_, e) =>
+        {
+            if (e.Request.Url.StartsWith(host.Address.ToString(), StringComparison.Ordinal) || e.Request.Url.StartsWith("data:", StringComparison.Ordinal))
+            {
+                await e.Request.ContinueAsync();
+            }
+            else
+            {
+                elsewhere.Enqueue(e.Request.Url);
+                await e.Request.AbortAsync();
+            }
+        };
+        await page.SetViewportAsync(new ViewPortOptions { Width = 1280, Height = 800 });
+
+        await page.GoToAsync(new Uri(host.Address, "/docs/api/").ToString(), WaitUntilNavigation.Networkidle0);
+        await page.WaitForFunctionAsync("() => document.body.innerText.includes('Create a trade')");
+        await Task.Delay(1000, TestContext.Current.CancellationToken); // anything loaded late (fonts) is requested by now
+
+        Assert.Empty(elsewhere);
+        Assert.Empty(_errors);
+        var text = await page.EvaluateExpressionAsync<string>("document.body.innerText");
+        foreach (var hosted in new[] { "Ask AI", "Generate SDK", "Deploy" })
+        {
+            Assert.DoesNotContain(hosted, text, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>docs/images/console.png in the repository.</summary>
     private static string ScreenshotPath
     {
@@ -180,6 +312,9 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         await page.GoToAsync(new Uri(host.Address, "/console/").ToString(), WaitUntilNavigation.Load);
         return page;
     }
+
+    private static Task<string> TextAsync(IPage page, string id) =>
+        page.EvaluateExpressionAsync<string>($"document.getElementById('{id}').textContent");
 
     private static Task WaitForTextAsync(IPage page, string id, string text) =>
         page.WaitForFunctionAsync($"() => document.getElementById('{id}').textContent === '{text}'");

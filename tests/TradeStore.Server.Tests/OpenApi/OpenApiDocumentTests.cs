@@ -174,6 +174,186 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.DoesNotContain("string", version.EnumerateArray().Select(t => t.GetString()));
     }
 
+    /// <summary>Every property the document marks required is in real batch answers (a created item, a refused one, a replay).</summary>
+    [Fact]
+    public async Task OpenApiDocument_BatchAnswers_HoldEveryRequiredPropertyAndNoUndeclaredOne()
+    {
+        var schemas = (await DocumentAsync()).GetProperty("components").GetProperty("schemas");
+        var item = schemas.GetProperty("BatchResponse").GetProperty("properties").GetProperty("results").GetProperty("items");
+        const string batch = """[{"type":"create","idempotencyKey":"BR-k","tradeId":"BR-1","account":"A","symbol":"S","side":"buy","quantity":"1","price":"1"},{"type":"fill","tradeId":"BR-none","quantity":"1","price":"1"}]""";
+
+        var checkedItems = 0;
+        foreach (var _ in new[] { "first", "replay" })
+        {
+            using var answer = await _http.PostAsync(new Uri("/v1/trades/batch", UriKind.Relative), new StringContent(batch, System.Text.Encoding.UTF8, "application/json"),
+                TestContext.Current.CancellationToken);
+            Assert.Equal(System.Net.HttpStatusCode.OK, answer.StatusCode);
+            var body = JsonDocument.Parse(await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
+            foreach (var result in body.GetProperty("results").EnumerateArray())
+            {
+                AssertMatchesProperties(item, result, $"batch result {result}");
+                checkedItems++;
+            }
+        }
+
+        Assert.Equal(4, checkedItems);
+        Assert.Equal(["index", "status"], item.GetProperty("required").EnumerateArray().Select(r => r.GetString()!).Order());
+    }
+
+    /// <summary>POST /v1/query's 200 lists every format the server answers by Accept, and QueryResult is true to real JSON answers, truncated ones too.</summary>
+    [Fact]
+    public async Task OpenApiDocument_Query_ListsEveryServedFormatAndQueryResultMatchesRealAnswers()
+    {
+        var document = await DocumentAsync();
+        var ok = document.GetProperty("paths").GetProperty("/v1/query").GetProperty("post").GetProperty("responses").GetProperty("200").GetProperty("content");
+        var listed = ok.EnumerateObject().Select(c => c.Name).ToHashSet();
+        foreach (var accept in new[] { "application/json", "text/csv", "application/vnd.apache.arrow.stream", "application/vnd.apache.parquet" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/v1/query", UriKind.Relative))
+            {
+                Content = new StringContent("""{"sql":"SELECT 1 AS one"}""", System.Text.Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Accept.ParseAdd(accept);
+            using var answer = await _http.SendAsync(request, TestContext.Current.CancellationToken);
+            Assert.Equal(System.Net.HttpStatusCode.OK, answer.StatusCode);
+            Assert.Contains(answer.Content.Headers.ContentType!.MediaType!, listed);
+        }
+
+        var result = document.GetProperty("components").GetProperty("schemas").GetProperty("QueryResult");
+        foreach (var sql in new[] { "SELECT 1 AS one, NULL AS n", "SELECT * FROM range(20000)" }) // the second is cut at Security:Query:MaxRows
+        {
+            using var answer = await _http.PostAsync(new Uri("/v1/query", UriKind.Relative), new StringContent(JsonSerializer.Serialize(new { sql }), System.Text.Encoding.UTF8, "application/json"),
+                TestContext.Current.CancellationToken);
+            var body = JsonDocument.Parse(await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
+            AssertMatchesProperties(result, body, sql);
+        }
+
+        Assert.Contains("truncated", result.GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+    }
+
+    /// <summary>
+    /// Each response header the server sends (of those the document describes) is declared on the response it came with:
+    /// real requests, compared with the document. 405 is declared once, as a component response.
+    /// </summary>
+    [Fact]
+    public async Task OpenApiDocument_ResponseHeaders_EveryHeaderARealAnswerCarriesIsDeclaredOnItsResponse()
+    {
+        string[] described = ["Location", "TradeStore-Seq", "Retry-After", "Idempotent-Replayed", "X-Truncated", "Allow", "TradeStore-Term"];
+        var document = await DocumentAsync();
+        var paths = document.GetProperty("paths");
+        const string trade = """{"tradeId":"RH-1","account":"A","symbol":"S","side":"buy","quantity":"10","price":"1"}""";
+        var requests = new (string Method, string Path, string Template, string? Body, string? Accept, (string Name, string Value)? Header)[]
+        {
+            ("POST", "/v1/trades", "/v1/trades", trade, null, ("Idempotency-Key", "rh-1")),
+            ("POST", "/v1/trades", "/v1/trades", trade, null, ("Idempotency-Key", "rh-1")), // a replay
+            ("POST", "/v1/trades", "/v1/trades", trade, null, null), // already exists
+            ("POST", "/v1/trades/RH-1/fill", "/v1/trades/{tradeId}/fill", """{"quantity":"1","price":"1"}""", null, null),
+            ("GET", "/v1/trades/RH-1", "/v1/trades/{tradeId}", null, null, null),
+            ("GET", "/v1/trades/RH-1?minSeq=999999999", "/v1/trades/{tradeId}", null, null, null), // seq-not-reached, Retry-After
+            ("GET", "/v1/trades/RH-none", "/v1/trades/{tradeId}", null, null, null),
+            ("POST", "/v1/query", "/v1/query", """{"sql":"SELECT 1"}""", null, null),
+            ("POST", "/v1/query", "/v1/query", """{"sql":"SELECT 1"}""", "text/csv", null),
+            ("GET", "/health/ready", "/health/ready", null, null, null),
+        };
+
+        var seen = new HashSet<string>();
+        foreach (var (method, path, template, body, accept, header) in requests)
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(path, UriKind.Relative));
+            if (body is not null)
+            {
+                request.Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+            }
+
+            if (accept is not null)
+            {
+                request.Headers.Accept.ParseAdd(accept);
+            }
+
+            if (header is { } h)
+            {
+                request.Headers.Add(h.Name, h.Value);
+            }
+
+            using var answer = await _http.SendAsync(request, TestContext.Current.CancellationToken);
+            var status = ((int)answer.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var response = Resolve(document, paths.GetProperty(template).GetProperty(method.ToLowerInvariant()).GetProperty("responses").GetProperty(status));
+            var declared = response.TryGetProperty("headers", out var headers) ? headers.EnumerateObject().Select(p => p.Name).ToHashSet() : [];
+            foreach (var name in described.Where(name => answer.Headers.NonValidated.Contains(name) || answer.Content.Headers.NonValidated.Contains(name)))
+            {
+                Assert.True(declared.Contains(name), $"{method} {path} → {status} carries {name}, not declared on it");
+                seen.Add(name);
+            }
+        }
+
+        using var put = await _http.PutAsync(new Uri("/v1/trades", UriKind.Relative), new StringContent("{}", System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        Assert.Equal(System.Net.HttpStatusCode.MethodNotAllowed, put.StatusCode);
+        Assert.True(put.Content.Headers.NonValidated.Contains("Allow") || put.Headers.NonValidated.Contains("Allow"));
+        var methodNotAllowed = document.GetProperty("components").GetProperty("responses").GetProperty("MethodNotAllowed");
+        Assert.True(methodNotAllowed.GetProperty("headers").TryGetProperty("Allow", out _));
+
+        // Every header the standalone host sends was met (TradeStore-Term needs a cluster: see the 307 test).
+        Assert.Equal(["Idempotent-Replayed", "Location", "Retry-After", "TradeStore-Seq", "X-Truncated"], seen.Order());
+    }
+
+    /// <summary>Writes on a cluster node that is not the leader answer 307 to the leader (WriteGate): declared on every write, with its headers.</summary>
+    [Fact]
+    public async Task OpenApiDocument_Writes_Declare307ToTheLeaderWithLocationAndTerm()
+    {
+        var document = await DocumentAsync();
+        var writes = 0;
+        foreach (var path in document.GetProperty("paths").EnumerateObject())
+        {
+            foreach (var operation in path.Value.EnumerateObject().Where(o => o.Name is "post" or "delete" && path.Name.StartsWith("/v1/trades", StringComparison.Ordinal)))
+            {
+                var responses = operation.Value.GetProperty("responses");
+                var redirect = responses.GetProperty("307").GetProperty("headers");
+                Assert.True(redirect.TryGetProperty("Location", out _), $"{operation.Name} {path.Name}");
+                Assert.True(redirect.TryGetProperty("TradeStore-Term", out _), $"{operation.Name} {path.Name}");
+                var success = responses.EnumerateObject().Single(r => r.Name.StartsWith('2'));
+                Assert.True(success.Value.GetProperty("headers").TryGetProperty("TradeStore-Term", out _), $"{operation.Name} {path.Name}");
+                writes++;
+            }
+        }
+
+        Assert.Equal(6, writes);
+        Assert.False(document.GetProperty("paths").GetProperty("/v1/query").GetProperty("post").GetProperty("responses").TryGetProperty("307", out _));
+    }
+
+    [Fact]
+    public async Task ConsoleAndApiReference_Head_AnswerLikeGetWithoutABody()
+    {
+        await using var host = await TradeStore.Server.Tests.Changes.KestrelHost.StartAsync();
+        using var http = host.Client();
+        foreach (var path in new[] { "/console/", "/console/console.js", "/docs/api/" })
+        {
+            using var get = await http.GetAsync(new Uri(path, UriKind.Relative), TestContext.Current.CancellationToken);
+            using var head = await http.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri(path, UriKind.Relative)), TestContext.Current.CancellationToken);
+            Assert.Equal(System.Net.HttpStatusCode.OK, get.StatusCode);
+            Assert.True(head.StatusCode == System.Net.HttpStatusCode.OK, $"HEAD {path}: {(int)head.StatusCode}");
+            Assert.Equal(get.Content.Headers.ContentType?.MediaType, head.Content.Headers.ContentType?.MediaType);
+            Assert.Empty(await head.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken));
+        }
+    }
+
+    [Fact]
+    public async Task ApiReference_Requested_ServedUnderAPolicyOfThisOriginWithANonceAndWithoutScalarServices()
+    {
+        using var answer = await _http.GetAsync(new Uri("/docs/api/", UriKind.Relative), TestContext.Current.CancellationToken);
+        var policy = answer.Headers.GetValues("Content-Security-Policy").Single();
+        var page = await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+        var nonce = System.Text.RegularExpressions.Regex.Match(policy, "script-src 'self' 'nonce-([^']+)'").Groups[1].Value;
+        Assert.NotEmpty(nonce);
+        Assert.Contains($"nonce=\"{nonce}\"", page, StringComparison.Ordinal);
+        Assert.Contains("default-src 'none'", policy, StringComparison.Ordinal);
+        Assert.DoesNotContain("http", policy, StringComparison.Ordinal); // no other origin
+        Assert.DoesNotContain("fonts.scalar.com", page, StringComparison.Ordinal);
+
+        using var again = await _http.GetAsync(new Uri("/docs/api/", UriKind.Relative), TestContext.Current.CancellationToken);
+        Assert.NotEqual(policy, again.Headers.GetValues("Content-Security-Policy").Single()); // a fresh nonce per answer
+    }
+
     [Fact]
     public async Task ApiReference_Requested_ServesPageAndScriptFromTheBinary()
     {
@@ -185,6 +365,26 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal(System.Net.HttpStatusCode.OK, script.StatusCode);
         Assert.True((await script.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken)).Length > 100_000);
     }
+
+    /// <summary>Every required property of <paramref name="schema"/> is in <paramref name="value"/>, and each of its properties is declared.</summary>
+    private static void AssertMatchesProperties(JsonElement schema, JsonElement value, string what)
+    {
+        var properties = schema.GetProperty("properties").EnumerateObject().Select(p => p.Name).ToHashSet();
+        var present = value.EnumerateObject().Select(p => p.Name).ToHashSet();
+        Assert.True(schema.TryGetProperty("required", out var required), $"{what}: the schema lists no required properties");
+        foreach (var name in required.EnumerateArray().Select(r => r.GetString()!))
+        {
+            Assert.True(present.Contains(name), $"{what}: required '{name}' is missing");
+        }
+
+        Assert.Empty(present.Except(properties));
+    }
+
+    /// <summary>A response, or the component response it refers to.</summary>
+    private static JsonElement Resolve(JsonElement document, JsonElement response) =>
+        response.TryGetProperty("$ref", out var reference)
+            ? document.GetProperty("components").GetProperty("responses").GetProperty(reference.GetString()!.Split('/')[^1])
+            : response;
 
     private async Task<int> PostAsync(string path, string json)
     {

@@ -36,9 +36,65 @@
     return td;
   }
 
+  // A SQL value as the query answered it: NULL marked apart from '' (and from the string 'NULL'), and
+  // STRUCT, MAP and LIST values as their JSON text rather than '[object Object]' or '1,2'.
+  function valueCell(row, value) {
+    if (value === null || value === undefined) {
+      const td = cell(row, 'NULL');
+      td.className = 'null';
+      return td;
+    }
+    return cell(row, typeof value === 'object' ? JSON.stringify(value) : value);
+  }
+
+  // Seconds from a Retry-After header (a number of seconds or an HTTP date), or null.
+  function retryAfterSeconds(response) {
+    const value = response.headers.get('Retry-After');
+    if (!value) return null;
+    if (/^\d+$/.test(value.trim())) return Number(value.trim());
+    const at = Date.parse(value);
+    return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+  }
+
   // ---- API key -------------------------------------------------------------------------------
-  function showKeyState() {
-    $('key-state').textContent = apiKey ? 'key kept for this tab' : 'no key (loopback default)';
+  // The key is checked against the API (GET /v1/positions of an account no key holds: an empty 200 for any valid key,
+  // 401 for a wrong one), so the header says what the server made of it rather than what was typed.
+  const KEY_CHECK = '/v1/positions?account=' + encodeURIComponent('console.key-check');
+
+  function setKeyState(text, error) {
+    $('key-state').textContent = text;
+    $('key-state').className = error ? 'error' : 'muted';
+  }
+
+  async function checkKey() {
+    const typed = apiKey;
+    setKeyState(typed ? 'checking key…' : 'no key: checking…');
+    let response;
+    try {
+      response = await fetch(KEY_CHECK, { headers: headers(), cache: 'no-store' });
+    } catch {
+      setKeyState(typed ? 'key not checked: server unreachable' : 'no key; server unreachable', true);
+      return;
+    }
+    if (typed !== apiKey) return; // another key was entered meanwhile
+    if (response.status === 401) {
+      const detail = await problemText(response);
+      if (typed) {
+        // Not kept: a reload would only send it again.
+        sessionStorage.removeItem(KEY_STORAGE);
+        setKeyState('key refused (401): ' + detail, true);
+      } else {
+        setKeyState('no key: this server needs one (401)', true);
+      }
+      return;
+    }
+    if (!typed) {
+      setKeyState('no key (loopback default)');
+    } else if (response.ok) {
+      setKeyState('key accepted, kept for this tab');
+    } else {
+      setKeyState(`key kept for this tab (${response.status}: ${await problemText(response)})`, true);
+    }
   }
 
   $('key-form').addEventListener('submit', (event) => {
@@ -46,27 +102,39 @@
     apiKey = $('api-key').value.trim();
     if (apiKey) sessionStorage.setItem(KEY_STORAGE, apiKey); else sessionStorage.removeItem(KEY_STORAGE);
     $('api-key').value = '';
-    showKeyState();
+    checkKey();
     feed.restart();
     poll();
   });
 
   // ---- Health --------------------------------------------------------------------------------
+  // DuckDB, Redis and ClickHouse always have a row; the cluster row shows only on a cluster node (when reported).
+  const DEPENDENCIES = ['duckdb', 'redis', 'clickhouse', 'cluster'];
+
+  function badge(element, status) {
+    element.textContent = status;
+    element.className = 'status ' + status;
+  }
+
   async function pollHealth() {
     try {
       const response = await fetch('/health/ready', { cache: 'no-store' });
       const report = await response.json();
-      for (const dep of ['duckdb', 'redis', 'clickhouse']) {
-        const entry = (report.dependencies || {})[dep] || { status: 'unknown' };
-        const badge = $('dep-' + dep);
-        badge.textContent = entry.status;
-        badge.className = 'status ' + entry.status;
-        $('desc-' + dep).textContent = entry.description || '';
+      badge($('health-overall'), report.status || 'unknown');
+      for (const dep of DEPENDENCIES) {
+        const entry = (report.dependencies || {})[dep];
+        if (dep === 'cluster') $('dep-row-cluster').hidden = !entry;
+        badge($('dep-' + dep), (entry || { status: 'unknown' }).status);
+        $('desc-' + dep).textContent = (entry && entry.description) || '';
       }
     } catch (error) {
-      for (const dep of ['duckdb', 'redis', 'clickhouse']) {
+      badge($('health-overall'), 'unreachable');
+      $('health-overall').className = 'status unhealthy';
+      for (const dep of DEPENDENCIES) {
         $('dep-' + dep).textContent = 'unreachable';
         $('dep-' + dep).className = 'status unhealthy';
+        // The last descriptions are stale now: say nothing rather than something old.
+        $('desc-' + dep).textContent = '';
       }
     }
   }
@@ -162,7 +230,8 @@
       const rate = Math.max(0, (scrape.writes - previousScrape.writes) / seconds);
       const p50 = quantile(0.5, scrape.ack, previousScrape.ack);
       const p99 = quantile(0.99, scrape.ack, previousScrape.ack);
-      $('writes-per-second').textContent = format(rate, 0);
+      // One decimal below 10 writes/s, so a trickle (0.4/s) does not read as none.
+      $('writes-per-second').textContent = format(rate, rate < 10 ? 1 : 0);
       $('ack-p50').textContent = p50 === null ? '–' : format(p50 * 1000, 2);
       $('ack-p99').textContent = p99 === null ? '–' : format(p99 * 1000, 2);
       sparkWrites.push(rate);
@@ -221,24 +290,38 @@
       addRow(JSON.parse(event.data));
     }
 
+    // Back-off between attempts after a refusal or a lost connection: 1 s, doubling to 30 s, or the server's
+    // Retry-After when it is longer; back to 1 s once the stream is live again.
+    const FIRST_RETRY_MS = 1000;
+    const MAX_RETRY_MS = 30000;
+    let retryMs = FIRST_RETRY_MS;
+    let countdown = null;
+
+    function setState(text, className) {
+      $('feed-state').textContent = text;
+      $('feed-state').className = className;
+    }
+
+    // Outcomes of one attempt: 'ended' (the stream closed: reconnect), { retryAfter, reason } (refused for now:
+    // back off) or { stop } (the key cannot read the feed: retrying would not help).
     async function run(signal) {
       const h = headers({ Accept: 'text/event-stream' });
       if (lastEventId !== null) h['Last-Event-ID'] = lastEventId;
       const response = await fetch('/v1/changes', { headers: h, signal, cache: 'no-store' });
       if (!response.ok) {
-        $('feed-state').textContent = `${response.status}: ${await problemText(response)}`;
-        $('feed-state').className = 'error';
-        return false;
+        const reason = `${response.status}: ${await problemText(response)}`;
+        if (response.status === 401 || response.status === 403) return { stop: reason };
+        return { retryAfter: retryAfterSeconds(response), reason };
       }
 
-      $('feed-state').textContent = 'live';
-      $('feed-state').className = 'muted';
+      retryMs = FIRST_RETRY_MS;
+      setState('live', 'muted');
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
       let event = { type: 'message', data: '', id: null };
       for (;;) {
         const { value, done } = await reader.read();
-        if (done) return true;
+        if (done) return 'ended';
         buffer += value;
         let newline;
         while ((newline = buffer.indexOf('\n')) >= 0) {
@@ -259,21 +342,45 @@
       }
     }
 
+    // Waits, showing 'reason: reconnecting in N s' counting down, then starts again from the last event id.
+    function retryLater(reason, retryAfter) {
+      const waitMs = Math.max(retryMs, retryAfter === null || retryAfter === undefined ? 0 : retryAfter * 1000);
+      retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+      const due = Date.now() + waitMs;
+      const show = () => setState(`${reason}: reconnecting in ${Math.max(1, Math.ceil((due - Date.now()) / 1000))} s`, 'error');
+      show();
+      countdown = setInterval(show, 1000);
+      retryTimer = setTimeout(() => {
+        clearInterval(countdown);
+        setState('reconnecting…', 'muted');
+        start();
+      }, waitMs);
+    }
+
     function start() {
       controller = new AbortController();
       const signal = controller.signal;
-      run(signal).then((reconnect) => {
-        if (reconnect && !signal.aborted) retryTimer = setTimeout(start, 1000);
+      run(signal).then((outcome) => {
+        if (signal.aborted) return;
+        if (outcome === 'ended') {
+          retryTimer = setTimeout(start, FIRST_RETRY_MS);
+        } else if (outcome.stop) {
+          setState(`${outcome.stop}: stopped (enter a key that may read the feed)`, 'error');
+        } else {
+          retryLater(outcome.reason, outcome.retryAfter);
+        }
       }, () => {
         if (signal.aborted) return;
-        $('feed-state').textContent = 'disconnected: retrying';
-        retryTimer = setTimeout(start, 1000);
+        retryLater('disconnected', null);
       });
     }
 
     function restart() {
       if (controller) controller.abort();
       clearTimeout(retryTimer);
+      clearInterval(countdown);
+      retryMs = FIRST_RETRY_MS;
+      setState('connecting…', 'muted');
       start();
     }
 
@@ -336,7 +443,7 @@
     table.tHead.appendChild(head);
     for (const values of result.rows) {
       const row = document.createElement('tr');
-      for (const value of values) cell(row, value);
+      for (const value of values) valueCell(row, value);
       table.tBodies[0].appendChild(row);
     }
     $('sql-state').textContent = `${result.rowCount} row(s)${result.truncated ? ' (truncated)' : ''}`;
@@ -347,7 +454,7 @@
     await Promise.all([pollHealth(), pollMetrics()]);
   }
 
-  showKeyState();
+  checkKey();
   feed.start();
   poll();
   setInterval(poll, POLL_MS);
