@@ -246,10 +246,13 @@
     $('redis-lag-events').textContent = redisEvents === null ? 'disabled' : format(redisEvents, 0);
     $('redis-lag').textContent = redisLag === null ? '–' : format(redisLag, 3) + ' s';
     const clickHouseEvents = sum(samples, 'tradestore_sync_events_behind');
+    // The age of the oldest event not yet in ClickHouse, like Redis's: the delivered p99 alone shows nothing while events wait.
+    const clickHouseAge = sum(samples, 'tradestore_sync_pending_age_seconds');
     const syncLag = buckets(samples, 'tradestore_sync_lag_seconds_bucket');
     const syncP99 = previousScrape ? quantile(0.99, syncLag, previousScrape.sync) : null;
     $('clickhouse-lag-events').textContent = clickHouseEvents === null ? 'disabled' : format(clickHouseEvents, 0);
-    $('clickhouse-lag').textContent = syncP99 === null ? '–' : 'p99 ' + format(syncP99, 3) + ' s';
+    $('clickhouse-lag').textContent = clickHouseAge === null ? '–'
+      : format(clickHouseAge, 3) + ' s' + (syncP99 === null ? '' : ' (delivered p99 ' + format(syncP99, 3) + ' s)');
     scrape.sync = syncLag;
     previousScrape = scrape;
   }
