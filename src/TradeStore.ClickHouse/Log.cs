@@ -38,8 +38,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "ClickHouse already holds events up to seq {ClickHouseMaxSeq}, past the checkpoint {Checkpoint}: an INSERT whose answer was lost had been applied; the checkpoint moves forward, nothing is sent twice")]
     public static partial void CheckpointBehindClickHouse(ILogger logger, long clickHouseMaxSeq, long checkpoint);
 
-    [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "ClickHouse trade_events ends at seq {ClickHouseMaxSeq}, behind the checkpoint {Checkpoint}: ClickHouse lost rows it had acknowledged (a dropped or truncated table?). Sync resumes after the checkpoint; `tradestore verify --clickhouse` lists what is missing")]
-    public static partial void ClickHouseBehindCheckpoint(ILogger logger, long clickHouseMaxSeq, long checkpoint);
+    [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "ClickHouse trade_events ends at seq {ClickHouseMaxSeq}, behind the checkpoint {Checkpoint} DuckDB recorded: ClickHouse lost events it had acknowledged (tables dropped or recreated, `migrate down --target clickhouse`, or a new server at the same URL). Refilling ClickHouse from DuckDB's journal from seq {FirstSeq}: {Events} events up to seq {JournalLastSeq}; DuckDB's copy of the checkpoint moves back to {ClickHouseMaxSeq}")]
+    public static partial void RefillingClickHouse(ILogger logger, long clickHouseMaxSeq, long checkpoint, long firstSeq, long events, long journalLastSeq);
 
     [LoggerMessage(EventId = 4012, Level = LogLevel.Information, Message = "ClickHouse answers again: retrying now instead of in {RemainingMs:0} ms")]
     public static partial void ClickHouseAnswersAgain(ILogger logger, double remainingMs);

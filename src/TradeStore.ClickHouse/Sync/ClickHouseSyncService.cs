@@ -18,8 +18,8 @@ namespace TradeStore.ClickHouse.Sync;
 /// (<see cref="IJournalSource"/>: DuckDB, and in memory what DuckDB does not hold yet). Each batch is one INSERT into <c>trade_state</c>
 /// (the latest row per trade) and then one INSERT into <c>trade_events</c>, after which the position advances; its copy
 /// in DuckDB follows at most once a second, off the sync's path (<see cref="CheckpointMirror"/>). After any failure,
-/// and at start, the daemon resumes from the larger of that copy and ClickHouse's <c>max(seq)</c>, so an INSERT whose
-/// answer was lost is neither skipped nor sent twice.
+/// and at start, the daemon resumes from ClickHouse's <c>max(seq)</c>, so an INSERT whose answer was lost is neither
+/// skipped nor sent twice, and events ClickHouse lost behind that copy are sent again.
 /// </summary>
 public sealed class ClickHouseSyncService : BackgroundService
 {
@@ -297,8 +297,9 @@ public sealed class ClickHouseSyncService : BackgroundService
     }
 
     /// <summary>
-    /// Finds where ClickHouse stands: the larger of the DuckDB checkpoint and ClickHouse's <c>max(seq)</c>
-    /// (events are inserted after their batch's states, so <c>max(seq)</c> only moves on complete batches).
+    /// Finds where ClickHouse stands: its own <c>max(seq)</c> (events are inserted after their batch's states, so
+    /// <c>max(seq)</c> only moves on complete batches). DuckDB's copy of the checkpoint trails it by up to a second and is
+    /// moved forward to it; a copy ahead of it means ClickHouse lost events, which are sent again (<see cref="RefillFrom"/>).
     /// </summary>
     private async Task ResolvePositionAsync(CancellationToken cancellationToken, bool migrate = true)
     {
@@ -336,16 +337,32 @@ public sealed class ClickHouseSyncService : BackgroundService
         }
         else if (clickHouseMax < checkpoint)
         {
-            Log.ClickHouseBehindCheckpoint(_logger, clickHouseMax, checkpoint);
+            RefillFrom(clickHouseMax, checkpoint, journalLast);
         }
 
-        _position = Math.Max(checkpoint, clickHouseMax);
+        // ClickHouse's own max(seq), never the copy: past it nothing is in ClickHouse, up to it everything is (see RefillFrom).
+        _position = clickHouseMax;
         _positionKnown = true;
         _state.OnPositionResolved(_position, clickHouseMax);
         var next = journalLast > _position ? _journal.ReadAfter(_position, 1) : [];
         _signal.Observe(journalLast, next.Count > 0 ? next[0].RecordedAt : null);
         _signal.MarkSynced(_position, next.Count > 0 ? next[0].RecordedAt : null);
         Log.PositionResolved(_logger, _position, checkpoint, clickHouseMax, journalLast);
+    }
+
+    /// <summary>
+    /// ClickHouse holds less than DuckDB's copy of the checkpoint says, which is never written ahead of what ClickHouse
+    /// confirmed: ClickHouse lost events (its tables were dropped and recreated, or it is a new, empty server at the same
+    /// URL). Resuming after the copy, as before, left every event up to it missing for good while the status read
+    /// "0 behind" (exploratory report 17, defect 4). The sync resumes from ClickHouse's <c>max(seq)</c> instead, so the
+    /// journal sends each missing event once (events after <c>max(seq)</c> are not in ClickHouse, events up to it are), and
+    /// the copy moves back with it, through the mirror, its one writer, so <c>sync status</c> read while the daemon is
+    /// down does not claim the lost events either.
+    /// </summary>
+    private void RefillFrom(long clickHouseMax, long checkpoint, long journalLast)
+    {
+        Log.RefillingClickHouse(_logger, clickHouseMax, checkpoint, clickHouseMax + 1, Math.Max(0, journalLast - clickHouseMax), journalLast);
+        _mirror.Set(clickHouseMax);
     }
 
     /// <summary>An INSERT whose answer was lost may still be running in ClickHouse; reading max(seq) before it ends could send its rows twice.</summary>

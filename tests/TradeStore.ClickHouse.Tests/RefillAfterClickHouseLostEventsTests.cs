@@ -1,0 +1,109 @@
+using Microsoft.Extensions.Logging;
+using TradeStore.ClickHouse.Sync;
+using TradeStore.ClickHouse.Tests.Support;
+using TradeStore.Storage.Sync;
+using TradeStore.TestSupport;
+
+namespace TradeStore.ClickHouse.Tests;
+
+/// <summary>
+/// ClickHouse losing events behind DuckDB's copy of the checkpoint (its tables rolled back and forward, or a new empty
+/// server at the same URL) is refilled from the journal, each missing event once (exploratory report 17, defect 4: the
+/// sync resumed after the copy, ClickHouse kept none of the history and the status read "0 behind" for good).
+/// </summary>
+public sealed class RefillAfterClickHouseLostEventsTests
+{
+    private const int Trades = 120;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task MigrateDownAndUpClickHouse_NextStart_RefillsEveryEventOnceAndVerifyIsClean()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("refill");
+        using var data = new TempDirectory("refill");
+        long last;
+        await using (var first = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path))
+        {
+            await TradeWorkload.RunAsync(first.Engine, Trades, "refill");
+            await first.WaitUntilSyncedAsync();
+            last = first.Engine.LastSeq;
+        }
+
+        Assert.Equal((last, last, last), await ch.CountEventsAsync());
+
+        // The repro's path: the CLI rolls ClickHouse back to nothing and forward again; DuckDB keeps the journal and its copy of the checkpoint.
+        var down = await RunAsync(data, ch, "migrate", "down", "--target", "clickhouse", "--to", "0", "--yes");
+        Assert.Equal(0, down.ExitCode);
+        Assert.Contains("the next serve (after migrate up --target clickhouse, or by itself with Storage:AutoMigrate) refills ClickHouse from DuckDB's journal", down.Output);
+        var up = await RunAsync(data, ch, "migrate", "up", "--target", "clickhouse");
+        Assert.Equal(0, up.ExitCode);
+        await ch.StopMergesAsync(); // the recreated table merges again: a duplicate sent by the refill must stay visible
+        Assert.Equal(0, (await ch.CountEventsAsync()).Rows);
+
+        await using (var second = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path))
+        {
+            await Eventually.TrueAsync(
+                () => second.State.Snapshot() is { CheckpointSource: SyncStatus.FromClickHouse, Checkpoint: var c, EventsBehind: 0 } && c == last,
+                TimeSpan.FromSeconds(60), () => $"{second.State.Snapshot()}");
+            Assert.Equal((last, last, last), await ch.CountEventsAsync());
+
+            var refill = Assert.Single(second.Logger.Collector.GetSnapshot(), r => r.Id.Id == 4011);
+            Assert.Equal(LogLevel.Warning, refill.Level);
+            Assert.Contains($"ends at seq 0, behind the checkpoint {last}", refill.Message);
+            Assert.Contains($"from seq 1: {last} events up to seq {last}", refill.Message);
+        }
+
+        // Every event exactly once, and (verify) every trade's latest state; DuckDB's copy of the checkpoint is back at the journal's end.
+        Assert.Equal((last, last, last), await ch.CountEventsAsync());
+        var verify = await RunAsync(data, ch, "verify", "--clickhouse");
+        Assert.Equal(0, verify.ExitCode);
+        Assert.Contains("clickhouse: OK, matches the journal", verify.Output);
+        var status = await RunAsync(data, ch, "sync", "status");
+        Assert.Contains($"checkpoint        {last}", status.Output);
+        Assert.Contains($"clickhouse max    {last}", status.Output);
+        Assert.Contains("events behind     0", status.Output);
+    }
+
+    [Fact]
+    public async Task ClickHouseHoldsOnlyAnOlderPart_NextStart_SendsTheRestOnceAndMovesTheCheckpointCopyBack()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("refillold");
+        using var data = new TempDirectory("refillold");
+        long last;
+        await using (var first = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path))
+        {
+            await TradeWorkload.RunAsync(first.Engine, 40, "old");
+            await first.WaitUntilSyncedAsync();
+            last = first.Engine.LastSeq;
+        }
+
+        // A ClickHouse holding only the older half (an older backup restored, or a tail lost): the refill starts after what it holds.
+        var keep = last / 2;
+        await using var older = await ClickHouseTestDatabase.CreateAsync("refillolder");
+        await older.Client.ExecuteAsync($"INSERT INTO trade_events SELECT * FROM {ch.Name}.trade_events WHERE seq <= {keep}", Ct, older.Name);
+        Assert.Equal((keep, keep, keep), await older.CountEventsAsync());
+
+        await using (var second = await SyncHarness.StartAsync(older.Url, older.Name, dataDirectory: data.Path))
+        {
+            await Eventually.TrueAsync(
+                () => second.State.Snapshot() is { CheckpointSource: SyncStatus.FromClickHouse, Checkpoint: var c, EventsBehind: 0 } && c == last,
+                TimeSpan.FromSeconds(60), () => $"{second.State.Snapshot()}");
+            var refill = Assert.Single(second.Logger.Collector.GetSnapshot(), r => r.Id.Id == 4011);
+            Assert.Contains($"ends at seq {keep}, behind the checkpoint {last}", refill.Message);
+            Assert.Contains($"from seq {keep + 1}: {last - keep} events up to seq {last}", refill.Message);
+            Assert.Contains($"moves back to {keep}", refill.Message);
+        }
+
+        Assert.Equal((last, last, last), await older.CountEventsAsync());
+        using var db = Storage.DuckDbDatabase.Open(Path.Combine(data.Path, Core.Options.StorageOptions.DatabaseFileName));
+        Assert.Equal(last, new SyncCheckpoints(db).Get(SyncCheckpoints.ClickHouse));
+    }
+
+    private static Task<(int ExitCode, string Output)> RunAsync(TempDirectory data, ClickHouseTestDatabase ch, params string[] arguments) =>
+        TradeStoreProcess.RunAsync([.. arguments, "--data", data.Path], data.Path, new Dictionary<string, string>
+        {
+            ["TRADESTORE__CLICKHOUSE__URL"] = ch.Url,
+            ["TRADESTORE__CLICKHOUSE__DATABASE"] = ch.Name,
+        });
+}
