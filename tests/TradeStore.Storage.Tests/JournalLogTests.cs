@@ -311,17 +311,7 @@ public sealed class JournalLogTests : IDisposable
     [InlineData(2)]
     public void Open_NewestSegmentsRemoved_TheSealOfTheLastOneLeftStopsStartNamingWhatIsMissingAndChangesNothing(int removed)
     {
-        IReadOnlyList<string> segments;
-        using (var log = Open(segmentBytes: 4096))
-        {
-            log.Begin(1);
-            foreach (var chunk in Events(1, 200).Chunk(3))
-            {
-                log.Append(Records(chunk));
-            }
-
-            segments = log.SegmentFiles;
-        }
+        var segments = WriteInSmallSegments(200);
 
         Assert.True(segments.Count > removed + 1, $"{segments.Count} segments");
         foreach (var segment in segments.TakeLast(removed))
@@ -406,17 +396,7 @@ public sealed class JournalLogTests : IDisposable
     [InlineData(0, 24)]  // none of it (or a segment from before seals): zeros after the last record
     public void Open_SealHalfWrittenInASegmentWithASuccessor_Accepted(int from, int zeroBytes)
     {
-        IReadOnlyList<string> segments;
-        using (var log = Open(segmentBytes: 4096))
-        {
-            log.Begin(1);
-            foreach (var chunk in Events(1, 100).Chunk(3))
-            {
-                log.Append(Records(chunk));
-            }
-
-            segments = log.SegmentFiles;
-        }
+        var segments = WriteInSmallSegments(100);
 
         using (var stream = new FileStream(segments[0], FileMode.Open, FileAccess.Write))
         {
@@ -433,17 +413,7 @@ public sealed class JournalLogTests : IDisposable
     [Fact]
     public void Open_DamageAfterTheSealOfASealedSegment_ThrowsAsDamage()
     {
-        IReadOnlyList<string> segments;
-        using (var log = Open(segmentBytes: 4096))
-        {
-            log.Begin(1);
-            foreach (var chunk in Events(1, 100).Chunk(3))
-            {
-                log.Append(Records(chunk));
-            }
-
-            segments = log.SegmentFiles;
-        }
+        var segments = WriteInSmallSegments(100);
 
         AppendBytes(segments[0], [1, 2, 3, 4, 5, 6, 7, 8]);
 
@@ -592,6 +562,19 @@ public sealed class JournalLogTests : IDisposable
         var bytes = new byte[LogRecordFormat.FramedSize(record.Payload.Length)];
         LogRecordFormat.Write(record, bytes);
         return bytes;
+    }
+
+    /// <summary>Writes events 1..<paramref name="events"/> in groups of 3 into 4 KiB segments, closes the log, and returns its segment files.</summary>
+    private IReadOnlyList<string> WriteInSmallSegments(int events)
+    {
+        using var log = Open(segmentBytes: 4096);
+        log.Begin(1);
+        foreach (var chunk in Events(1, events).Chunk(3))
+        {
+            log.Append(Records(chunk));
+        }
+
+        return log.SegmentFiles;
     }
 
     /// <summary>Where the records of <paramref name="segment"/> end: its seal, if it has one, starts there.</summary>
