@@ -1,12 +1,9 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using TradeStore.ClickHouse.Sync;
 using TradeStore.ClickHouse.Tests.Support;
 using TradeStore.Core.Trades;
-using TradeStore.Server;
-using TradeStore.Server.Configuration;
 using TradeStore.Storage.Engine;
 using TradeStore.TestSupport;
 
@@ -23,7 +20,7 @@ public sealed class ClickHouseOutageTests
         await using var server = await PrivateClickHouseServer.StartAsync();
         await using var ch = await ClickHouseTestDatabase.CreateAsync("outage", url: server.Url);
         using var data = new TempDirectory("outage");
-        await using var app = await StartHostAsync(data.Path, server.Url, ch.Name);
+        await using var app = await SyncTestHost.StartAsync(data.Path, server.Url, ch.Name);
         using var http = app.GetTestClient();
         var commands = app.Services.GetRequiredService<ITradeCommands>();
         var engine = app.Services.GetRequiredService<WriteEngine>();
@@ -66,7 +63,7 @@ public sealed class ClickHouseOutageTests
         await using var ch = await ClickHouseTestDatabase.CreateAsync("backoff", url: server.Url);
         using var data = new TempDirectory("backoff");
         // One failure backs off 10-20 s: far longer than the probe takes to see ClickHouse back.
-        await using var app = await StartHostAsync(data.Path, server.Url, ch.Name, backoffMin: "00:00:20", backoffMax: "00:00:30");
+        await using var app = await SyncTestHost.StartAsync(data.Path, server.Url, ch.Name, backoffMin: "00:00:20", backoffMax: "00:00:30");
         var commands = app.Services.GetRequiredService<ITradeCommands>();
         var engine = app.Services.GetRequiredService<WriteEngine>();
         var sync = app.Services.GetRequiredService<ClickHouseSyncState>();
@@ -109,29 +106,5 @@ public sealed class ClickHouseOutageTests
         using var response = await http.GetAsync("/health/ready", Ct);
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
         return body.RootElement.GetProperty("dependencies").GetProperty("clickhouse").GetProperty("status").GetString();
-    }
-
-    private static async Task<WebApplication> StartHostAsync(string dataDirectory, string clickHouseUrl, string database,
-        string backoffMin = "00:00:00.050", string backoffMax = "00:00:00.500")
-    {
-        var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs
-        {
-            BaseDirectory = dataDirectory,
-            WorkingDirectory = dataDirectory,
-            Environment = new Dictionary<string, string>
-            {
-                ["TRADESTORE__STORAGE__DATADIRECTORY"] = dataDirectory,
-                ["TRADESTORE__CLICKHOUSE__URL"] = clickHouseUrl,
-                ["TRADESTORE__CLICKHOUSE__DATABASE"] = database,
-                ["TRADESTORE__CLICKHOUSE__TIMEOUT"] = "00:00:02",
-                ["TRADESTORE__CLICKHOUSE__HEALTHTIMEOUT"] = "00:00:00.500",
-                ["TRADESTORE__CLICKHOUSE__SYNC__FLUSHINTERVAL"] = "00:00:00.020",
-                ["TRADESTORE__CLICKHOUSE__SYNC__BACKOFFMIN"] = backoffMin,
-                ["TRADESTORE__CLICKHOUSE__SYNC__BACKOFFMAX"] = backoffMax,
-            },
-        });
-        var app = TradeStoreHost.Build(configuration, builder => builder.WebHost.UseTestServer());
-        await app.StartAsync(Ct);
-        return app;
     }
 }

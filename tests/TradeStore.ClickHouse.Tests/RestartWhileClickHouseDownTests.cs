@@ -5,8 +5,6 @@ using Microsoft.Extensions.DependencyInjection;
 using TradeStore.ClickHouse.Sync;
 using TradeStore.ClickHouse.Tests.Support;
 using TradeStore.Core.Trades;
-using TradeStore.Server;
-using TradeStore.Server.Configuration;
 using TradeStore.TestSupport;
 
 namespace TradeStore.ClickHouse.Tests;
@@ -29,7 +27,7 @@ public sealed class RestartWhileClickHouseDownTests
         var down = $"http://127.0.0.1:{closed.Port}";
 
         // ClickHouse up: three trades reach it, and the stop records checkpoint 3 in DuckDB.
-        await using (var first = await StartHostAsync(data.Path, ch.Url, ch.Name))
+        await using (var first = await SyncTestHost.StartAsync(data.Path, ch.Url, ch.Name))
         {
             await SubmitAsync(first, "r-1", "r-2", "r-3");
             var sync = first.Services.GetRequiredService<ClickHouseSyncState>();
@@ -38,14 +36,14 @@ public sealed class RestartWhileClickHouseDownTests
         }
 
         // ClickHouse away: two more trades stay in the journal only.
-        await using (var second = await StartHostAsync(data.Path, down, ch.Name))
+        await using (var second = await SyncTestHost.StartAsync(data.Path, down, ch.Name))
         {
             await SubmitAsync(second, "r-4", "r-5");
             await second.StopAsync(Ct);
         }
 
         // Started again, ClickHouse still away, nothing written yet.
-        await using var app = await StartHostAsync(data.Path, down, ch.Name);
+        await using var app = await SyncTestHost.StartAsync(data.Path, down, ch.Name);
         using var http = app.GetTestClient();
         var state = app.Services.GetRequiredService<ClickHouseSyncState>();
         await Eventually.TrueAsync(() => state.Snapshot().Failing, TimeSpan.FromSeconds(30), () => $"{state.Snapshot()}");
@@ -97,30 +95,5 @@ public sealed class RestartWhileClickHouseDownTests
         using var response = await http.GetAsync("/health/ready", Ct);
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
         return body.RootElement.GetProperty("dependencies").GetProperty("clickhouse").GetProperty("description").GetString()!;
-    }
-
-    private static async Task<WebApplication> StartHostAsync(string dataDirectory, string clickHouseUrl, string database)
-    {
-        var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs
-        {
-            BaseDirectory = dataDirectory,
-            WorkingDirectory = dataDirectory,
-            Environment = new Dictionary<string, string>
-            {
-                ["TRADESTORE__STORAGE__DATADIRECTORY"] = dataDirectory,
-                ["TRADESTORE__CLICKHOUSE__URL"] = clickHouseUrl,
-                ["TRADESTORE__CLICKHOUSE__DATABASE"] = database,
-                ["TRADESTORE__CLICKHOUSE__TIMEOUT"] = "00:00:02",
-                ["TRADESTORE__CLICKHOUSE__HEALTHTIMEOUT"] = "00:00:00.500",
-                ["TRADESTORE__CLICKHOUSE__SYNC__FLUSHINTERVAL"] = "00:00:00.020",
-                ["TRADESTORE__CLICKHOUSE__SYNC__BACKOFFMIN"] = "00:00:00.050",
-                ["TRADESTORE__CLICKHOUSE__SYNC__BACKOFFMAX"] = "00:00:00.500",
-                // The test server's requests carry no remote address, which is not loopback.
-                ["TRADESTORE__SECURITY__METRICS"] = "Open",
-            },
-        });
-        var app = TradeStoreHost.Build(configuration, builder => builder.WebHost.UseTestServer());
-        await app.StartAsync(Ct);
-        return app;
     }
 }
