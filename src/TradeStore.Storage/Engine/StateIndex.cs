@@ -92,6 +92,12 @@ public sealed class StateIndex
     /// <param name="record">The event it produced.</param>
     internal bool TryGetIdempotency(string key, out IdempotencyRecord record) => _idempotency.TryGetValue(key, out record);
 
+    /// <summary>
+    /// Whether any key was ever stored plain (no caller, no fingerprint: written before keys were namespaced, or submitted
+    /// to the engine directly); until one is, the writer skips the look-up for a plain key on every new keyed command.
+    /// </summary>
+    internal bool HasPlainKeys { get; private set; }
+
     /// <summary>Forgets the idempotency keys recorded before <paramref name="cutoff"/> (writer only); returns how many.</summary>
     internal int ForgetIdempotencyKeysBefore(DateTimeOffset cutoff)
     {
@@ -137,6 +143,7 @@ public sealed class StateIndex
         if (committed.IdempotencyKey is { } key)
         {
             var (lookup, fingerprint) = IdempotencyKeys.Split(key);
+            HasPlainKeys |= fingerprint is null;
             var recorded = committed.RecordedAt.UtcTicks;
             _idempotency[lookup] = new IdempotencyRecord(state.TradeId, state.Version, fingerprint, recorded);
             _keysByAge.Enqueue((recorded, lookup));
@@ -204,6 +211,7 @@ public sealed class StateIndex
         _trades = trades;
         _idempotency = idempotency;
         _keysByAge = new Queue<(long, string)>(keys.Select(k => (k.RecordedTicks, k.Lookup)));
+        HasPlainKeys = keys.Exists(k => k.Fingerprint is null);
         _positions.Load(positions.Values);
         Volatile.Write(ref _liveCount, live.Count);
     }

@@ -962,7 +962,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     /// </summary>
     private IdempotencyRecord? LegacyKey(string key, TradeCommand command)
     {
-        if (!_index.TryGetIdempotency(IdempotencyKeys.ClientKey(key), out var plain) || plain.Fingerprint is not null)
+        if (!_index.HasPlainKeys || !_index.TryGetIdempotency(IdempotencyKeys.ClientKey(key), out var plain) || plain.Fingerprint is not null)
         {
             return null;
         }
