@@ -14,7 +14,8 @@ internal static class ReferencePolicy
 {
     public static void Apply(ScalarOptions options, HttpContext context)
     {
-        var nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)) // hex: base64's + and / were HTML-encoded in the page, so the nonce then matched nothing (CI, 1 run in ~4);
+        // Hex: base64's + and / were HTML-encoded in the page, so the nonce then matched nothing (CI, one run).
+        var nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         options.Nonce = nonce;
         var headers = context.Response.Headers;
         headers.ContentSecurityPolicy =
