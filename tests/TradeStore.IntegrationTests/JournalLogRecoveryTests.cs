@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using TradeStore.Storage;
+using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Journal;
 using TradeStore.TestSupport;
 
@@ -189,15 +190,15 @@ public sealed class JournalLogRecoveryTests : IDisposable
     public async Task ServeAndVerify_NewestSegmentDeleted_SealOfThePreviousOneReportsTheLossAndNothingChanges()
     {
         var environment = new Dictionary<string, string> { ["TRADESTORE__STORAGE__JOURNALSEGMENTBYTES"] = "65536" };
-        // A sealed segment lives until DuckDB has applied it (about 100 ms): kill the server while one is there.
-        int SegmentCount() => Directory.Exists(JournalDirectory) ? Directory.GetFiles(JournalDirectory, "*.log").Length : 0;
-        for (var attempt = 0; attempt < 5 && SegmentCount() < 2; attempt++)
+        // A sealed segment lives until DuckDB has applied it (about 100 ms): kill the server while one is there. Its
+        // successor is on the disk a moment before the seal is written, so wait for the seal itself.
+        for (var attempt = 0; attempt < 5 && !NextToLastSegmentSealed(); attempt++)
         {
-            await WriteAndKillAsync(environment, atLeast: 200, prefix: $"S{attempt}-", killWhen: () => SegmentCount() >= 2);
+            await WriteAndKillAsync(environment, atLeast: 200, prefix: $"S{attempt}-", killWhen: NextToLastSegmentSealed);
         }
 
         var segments = Directory.GetFiles(JournalDirectory, "*.log").Order().ToList();
-        Assert.True(segments.Count >= 2, $"{segments.Count} segments: the run must be killed while a sealed segment is still there");
+        Assert.True(NextToLastSegmentSealed(), $"{segments.Count} segments: the run must be killed while a sealed segment is still there");
         File.Delete(segments[^1]);
         var firstLost = long.Parse(Path.GetFileNameWithoutExtension(segments[^1]), CultureInfo.InvariantCulture);
         // The journal only: after the kill, opening DuckDB folds its WAL into the database file (nothing of it is lost).
@@ -351,6 +352,29 @@ public sealed class JournalLogRecoveryTests : IDisposable
         await Task.WhenAll(writers);
         Assert.True(AcknowledgedWrites.Acknowledged(ledger, prefix) >= atLeast, $"too few writes acknowledged before the kill:\n{child.Output}");
         return ledger;
+    }
+
+    /// <summary>Whether the next-to-last segment ends in the seal naming the last one (read while the writer has it open).</summary>
+    private bool NextToLastSegmentSealed()
+    {
+        var segments = Directory.Exists(JournalDirectory) ? Directory.GetFiles(JournalDirectory, "*.log").Order().ToList() : [];
+        if (segments.Count < 2)
+        {
+            return false;
+        }
+
+        var seal = SegmentSeal.Create(long.Parse(Path.GetFileNameWithoutExtension(segments[^1]), CultureInfo.InvariantCulture));
+        try
+        {
+            using var stream = new FileStream(segments[^2], FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            return copy.GetBuffer().AsSpan(0, (int)copy.Length).IndexOf(seal) >= 0;
+        }
+        catch (IOException)
+        {
+            return false; // removed once DuckDB applied it
+        }
     }
 
     private async Task<TradeStoreProcess> StartAsync(Dictionary<string, string> environment)
