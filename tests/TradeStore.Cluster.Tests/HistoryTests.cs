@@ -58,6 +58,13 @@ public sealed class HistoryTests
         Assert.Contains(status.Leader, new[] { "b", "c" });
         foreach (var node in new[] { a, b, c })
         {
+            // A node answers 503 while it has not reached minSeq within the read's bound: on a loaded machine a's
+            // catch-up from an empty disk may outlast it (and a second election may restart its stream), so wait for it.
+            await Eventually.MatchAsync(async () =>
+            {
+                using var reached = await http.GetAsync($"{node.Url}/v1/trades/{ids[^1]}?minSeq={lastSeq}", ct);
+                return reached.StatusCode;
+            }, code => code != HttpStatusCode.ServiceUnavailable, Timeout, $"{node.Name} reaches seq {lastSeq}");
             foreach (var id in ids)
             {
                 using var read = await http.GetAsync($"{node.Url}/v1/trades/{id}?minSeq={lastSeq}", ct);
