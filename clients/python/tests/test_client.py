@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -353,3 +354,22 @@ def test_column_kind_is_decided_by_the_whole_type_name(type_name: str, expected:
     from tradestore import _query
 
     assert _query.kind(type_name) == expected
+
+
+def test_query_without_numpy_returns_rows_with_their_truncation(client: tradestore.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pandas cannot work without numpy: the client reads the JSON answer into Rows, which say their truncation (a
+    # DataFrame path without numpy used to ask for CSV, whose frame carried no attrs["truncated"], then fail on numpy).
+    monkeypatch.setitem(sys.modules, "numpy", None)
+
+    rows = client.query("SELECT range AS n FROM range(1000001)")
+
+    assert isinstance(rows, tradestore.Rows)
+    assert len(rows) == 1_000_000 and rows.truncated == "rows"
+
+
+def test_query_as_frame_without_pandas_raises_import_error_before_sending(refusing_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)
+
+    # The address refuses connections: an attempt to send would raise a connection error, not ImportError.
+    with tradestore.Client(refusing_url, max_retries=0) as client, pytest.raises(ImportError, match="python3-pandas"):
+        client.query("SELECT 1 AS one", as_frame=True)
