@@ -64,4 +64,17 @@ public sealed class QueryValueTests(LiveServer server) : IClassFixture<LiveServe
         Assert.Equal(UInt128.MaxValue, Assert.IsType<UInt128>(row[5]));
         Assert.Null(row[6]);
     }
+
+    [Fact]
+    public async Task QueryAsync_NonFiniteFloatingPoint_DoubleLikeFiniteValues()
+    {
+        var result = await server.Client().QueryAsync(
+            "SELECT 'nan'::DOUBLE AS nan, 'inf'::DOUBLE AS inf, '-inf'::FLOAT AS minus_inf, 1.5::DOUBLE AS finite", Ct);
+
+        var row = result.Rows[0];
+        Assert.True(double.IsNaN(Assert.IsType<double>(row[0])));
+        Assert.Equal(double.PositiveInfinity, Assert.IsType<double>(row[1]));
+        Assert.Equal(double.NegativeInfinity, Assert.IsType<double>(row[2]));
+        Assert.Equal(1.5, Assert.IsType<double>(row[3]));
+    }
 }

@@ -12,7 +12,7 @@ from ._models import parse_time
 
 # DuckDB type names as the service reports them (DESCRIBE's: "DECIMAL(18,8)", "BIGINT", "TIMESTAMP WITH TIME ZONE"), upper-cased.
 # Lists, structs and maps arrive as JSON arrays and objects (kind "text": kept as Python lists and dicts).
-_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT"}
+_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT", "UHUGEINT"}
 _FLOATS = {"FLOAT", "DOUBLE"}
 _TIMES = {"TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
 # Exactly DECIMAL(p,s): "DECIMAL(18,8)[]" (a list of decimals) and "DECIMAL(18,8)[2]" (an array) are nested values.
