@@ -9,6 +9,15 @@ internal enum QueryValueType
     Text,
     Decimal,
     Integer,
+
+    /// <summary><c>UBIGINT</c>: <see cref="ulong"/>, since its upper half does not fit <see cref="long"/>.</summary>
+    UnsignedInteger,
+
+    /// <summary><c>HUGEINT</c>: <see cref="Int128"/>, exactly DuckDB's 128-bit range.</summary>
+    HugeInteger,
+
+    /// <summary><c>UHUGEINT</c>: <see cref="UInt128"/>.</summary>
+    UnsignedHugeInteger,
     Float,
     Boolean,
     Timestamp,
@@ -35,6 +44,9 @@ internal static class QueryValueTypes
         return type switch
         {
             "TINYINT" or "SMALLINT" or "INTEGER" or "BIGINT" or "UTINYINT" or "USMALLINT" or "UINTEGER" => QueryValueType.Integer,
+            "UBIGINT" => QueryValueType.UnsignedInteger,
+            "HUGEINT" => QueryValueType.HugeInteger,
+            "UHUGEINT" => QueryValueType.UnsignedHugeInteger,
             "FLOAT" or "DOUBLE" => QueryValueType.Float,
             "BOOLEAN" => QueryValueType.Boolean,
             "TIMESTAMP" or "TIMESTAMPTZ" or "TIMESTAMP WITH TIME ZONE" or "TIMESTAMP_S" or "TIMESTAMP_MS" or "TIMESTAMP_NS" => QueryValueType.Timestamp,

@@ -27,7 +27,11 @@ internal static class TradeStoreJson
             QueryValueType.Timestamp when value.ValueKind == JsonValueKind.String => Timestamp(value.GetString()!),
             QueryValueType.Date when value.ValueKind == JsonValueKind.String => Date(value.GetString()!),
             QueryValueType.Integer when value.ValueKind == JsonValueKind.Number => value.GetInt64(),
+            QueryValueType.UnsignedInteger when value.ValueKind == JsonValueKind.Number => value.GetUInt64(),
+            QueryValueType.HugeInteger when value.ValueKind == JsonValueKind.Number => Int128.Parse(value.GetRawText(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture),
+            QueryValueType.UnsignedHugeInteger when value.ValueKind == JsonValueKind.Number => UInt128.Parse(value.GetRawText(), NumberStyles.None, CultureInfo.InvariantCulture),
             QueryValueType.Float when value.ValueKind == JsonValueKind.Number => value.GetDouble(),
+            QueryValueType.Float when value.ValueKind == JsonValueKind.String => NonFinite(value.GetString()!),
             QueryValueType.Boolean when value.ValueKind is JsonValueKind.True or JsonValueKind.False => value.GetBoolean(),
             _ => value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText(),
         };
@@ -56,6 +60,18 @@ internal static class TradeStoreJson
     /// <summary>ISO 8601 UTC as <see cref="DateTimeOffset"/>; a time without a calendar form (<c>infinity</c>) stays DuckDB's text.</summary>
     private static object Timestamp(string text) =>
         DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time) ? time : text;
+
+    /// <summary>
+    /// <c>NaN</c>, <c>Infinity</c> or <c>-Infinity</c>, which JSON has no number for (the server sends them as strings), as
+    /// the <see cref="double"/> they name, as the Python client gives <c>float</c>; any other text stays as sent.
+    /// </summary>
+    private static object NonFinite(string text) => text switch
+    {
+        "NaN" => double.NaN,
+        "Infinity" => double.PositiveInfinity,
+        "-Infinity" => double.NegativeInfinity,
+        _ => text,
+    };
 
     /// <summary><c>yyyy-MM-dd</c> as <see cref="DateOnly"/>; a date without a calendar form (<c>infinity</c>, a year BC) stays DuckDB's text.</summary>
     private static object Date(string text) =>

@@ -44,4 +44,37 @@ public sealed class QueryValueTests(LiveServer server) : IClassFixture<LiveServe
 
         Assert.Equal([new DateOnly(2026, 11, 30), "infinity", null], result.Rows[0]);
     }
+
+    [Fact]
+    public async Task QueryAsync_UbigintAndHugeintColumns_UlongAndInt128WithEveryDigit()
+    {
+        var result = await server.Client().QueryAsync(
+            "SELECT 18446744073709551615::UBIGINT AS ubig_max, 9223372036854775808::UBIGINT AS ubig_past_long, " +
+            "'-170141183460469231731687303715884105728'::HUGEINT AS huge_min, 170141183460469231731687303715884105727::HUGEINT AS huge_max, " +
+            "-18446744073709551617::HUGEINT AS huge_negative, 340282366920938463463374607431768211455::UHUGEINT AS uhuge_max, " +
+            "NULL::HUGEINT AS huge_null", Ct);
+
+        Assert.Equal(["UBIGINT", "UBIGINT", "HUGEINT", "HUGEINT", "HUGEINT", "UHUGEINT", "HUGEINT"], result.Columns.Select(c => c.Type));
+        var row = result.Rows[0];
+        Assert.Equal(ulong.MaxValue, Assert.IsType<ulong>(row[0]));
+        Assert.Equal(9_223_372_036_854_775_808UL, Assert.IsType<ulong>(row[1]));
+        Assert.Equal(Int128.MinValue, Assert.IsType<Int128>(row[2]));
+        Assert.Equal(Int128.MaxValue, Assert.IsType<Int128>(row[3]));
+        Assert.Equal(-(Int128)ulong.MaxValue - 2, Assert.IsType<Int128>(row[4]));
+        Assert.Equal(UInt128.MaxValue, Assert.IsType<UInt128>(row[5]));
+        Assert.Null(row[6]);
+    }
+
+    [Fact]
+    public async Task QueryAsync_NonFiniteFloatingPoint_DoubleLikeFiniteValues()
+    {
+        var result = await server.Client().QueryAsync(
+            "SELECT 'nan'::DOUBLE AS nan, 'inf'::DOUBLE AS inf, '-inf'::FLOAT AS minus_inf, 1.5::DOUBLE AS finite", Ct);
+
+        var row = result.Rows[0];
+        Assert.True(double.IsNaN(Assert.IsType<double>(row[0])));
+        Assert.Equal(double.PositiveInfinity, Assert.IsType<double>(row[1]));
+        Assert.Equal(double.NegativeInfinity, Assert.IsType<double>(row[2]));
+        Assert.Equal(1.5, Assert.IsType<double>(row[3]));
+    }
 }

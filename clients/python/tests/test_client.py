@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -348,8 +349,37 @@ def test_query_frame_lists_of_decimals_are_json_text_like_other_lists(client: tr
 @pytest.mark.parametrize(("type_name", "expected"), [
     ("DECIMAL(18,8)", "decimal"), ("DECIMAL(38,16)", "decimal"), ("DECIMAL(18,8)[]", "text"), ("DECIMAL(18,8)[2]", "text"),
     ("STRUCT(a DECIMAL(18,8))", "text"), ("TIMESTAMP WITH TIME ZONE", "time"), ("TIMESTAMP[]", "text"), ("DATE", "date"),
+    ("UBIGINT", "int"), ("HUGEINT", "int"), ("UHUGEINT", "int"),
 ])
 def test_column_kind_is_decided_by_the_whole_type_name(type_name: str, expected: str) -> None:
     from tradestore import _query
 
     assert _query.kind(type_name) == expected
+
+
+def test_query_without_numpy_returns_rows_with_their_truncation(client: tradestore.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pandas cannot work without numpy: the client reads the JSON answer into Rows, which say their truncation (a
+    # DataFrame path without numpy used to ask for CSV, whose frame carried no attrs["truncated"], then fail on numpy).
+    monkeypatch.setitem(sys.modules, "numpy", None)
+
+    rows = client.query("SELECT range AS n FROM range(1000001)")
+
+    assert isinstance(rows, tradestore.Rows)
+    assert len(rows) == 1_000_000 and rows.truncated == "rows"
+
+
+def test_query_as_frame_without_pandas_raises_import_error_before_sending(refusing_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pandas", None)
+
+    # The address refuses connections: an attempt to send would raise a connection error, not ImportError.
+    with tradestore.Client(refusing_url, max_retries=0) as client, pytest.raises(ImportError, match="python3-pandas"):
+        client.query("SELECT 1 AS one", as_frame=True)
+
+
+def test_query_rows_128_bit_and_unsigned_integers_are_ints_with_every_digit(client: tradestore.Client) -> None:
+    # The same values as the .NET client's QueryValueTests (ulong, Int128, UInt128 there).
+    rows = client.query("SELECT 18446744073709551615::UBIGINT AS ubig, '-170141183460469231731687303715884105728'::HUGEINT AS huge, "
+                        "340282366920938463463374607431768211455::UHUGEINT AS uhuge", as_frame=False)
+
+    assert rows == [{"ubig": 2**64 - 1, "huge": -2**127, "uhuge": 2**128 - 1}]
+    assert rows.types == ["UBIGINT", "HUGEINT", "UHUGEINT"]

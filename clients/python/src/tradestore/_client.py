@@ -195,32 +195,32 @@ class Client:
     def query(self, sql: str, *, as_frame: bool | None = None) -> Any:
         """Runs one read-only SELECT (an admin key, or readers where the service allows it).
 
-        Returns a ``pandas.DataFrame`` when pandas is importable (or ``as_frame=True``), else a :class:`tradestore.Rows`:
-        a list of dicts with ``.columns``, ``.types`` and ``.truncated`` (``"rows"``, ``"bytes"`` or ``None``).
-        Decimal columns hold ``Decimal`` objects (dtype ``object``), times are ``datetime64[ns, UTC]``, integers
-        ``int64`` (``Int64`` with NULLs), floats ``float64``, booleans ``bool`` (``boolean`` with NULLs), dates
-        ``datetime.date`` objects. The answer is read as an Arrow stream, decoded as it arrives by the package's own
-        reader (numpy, no pyarrow needed); ``frame.attrs["truncated"]`` is ``"rows"`` or ``"bytes"`` when the server
-        cut the answer at its limits, else ``None``. Without numpy the answer is read as CSV.
+        Returns a ``pandas.DataFrame`` when pandas (and so numpy) is importable, or with ``as_frame=True``, else a
+        :class:`tradestore.Rows`: a list of dicts with ``.columns``, ``.types`` and ``.truncated`` (``"rows"``,
+        ``"bytes"`` or ``None``). Decimal columns hold ``Decimal`` objects (dtype ``object``), times are
+        ``datetime64[ns, UTC]``, integers ``int64`` (``Int64`` with NULLs), floats ``float64``, booleans ``bool``
+        (``boolean`` with NULLs), dates ``datetime.date`` objects. The answer is read as an Arrow stream, decoded as it
+        arrives by the package's own reader (numpy, no pyarrow needed); ``frame.attrs["truncated"]`` is ``"rows"`` or
+        ``"bytes"`` when the server cut the answer at its limits, else ``None``. ``as_frame=True`` without pandas raises
+        ``ImportError`` before anything is sent.
 
         >>> client.query("SELECT account, sum(quantity) AS qty FROM current_trade_state GROUP BY account")  # doctest: +SKIP
           account          qty
         0   ACC-1  1250.00000000
         """
-        frame = _has("pandas") if as_frame is None else as_frame
-        if not frame:
+        # pandas cannot be imported without numpy, which the Arrow reader uses too: both or no DataFrame.
+        frame_ready = _has("pandas") and _has("numpy")
+        if as_frame and not frame_ready:
+            raise ImportError("query(as_frame=True) needs pandas (Debian: python3-pandas; pip: tradestore[pandas])")
+        if not (frame_ready if as_frame is None else as_frame):
             return _query.rows_from_json(_query.parse_answer(self._transport.request("POST", "/v1/query", {"sql": sql}).body))
-        if _has("numpy"):
-            from . import _arrow
+        from . import _arrow
 
-            answer = self._transport.request("POST", "/v1/query", {"sql": sql}, accept="application/vnd.apache.arrow.stream",
-                                             consume=_arrow.read_frame)
-            result, truncated = answer.value
-            result.attrs["truncated"] = truncated
-            return result
-        columns = self._columns(sql)
-        answer = self._transport.request("POST", "/v1/query", {"sql": sql}, accept="text/csv")
-        return _query.frame_from_csv(answer.body, columns)
+        answer = self._transport.request("POST", "/v1/query", {"sql": sql}, accept="application/vnd.apache.arrow.stream",
+                                         consume=_arrow.read_frame)
+        result, truncated = answer.value
+        result.attrs["truncated"] = truncated
+        return result
 
     def query_bytes(self, sql: str, media_type: str = "application/vnd.apache.arrow.stream") -> bytes:
         """The raw answer in another format: ``application/vnd.apache.arrow.stream``, ``application/vnd.apache.parquet``,
@@ -228,12 +228,6 @@ class Client:
         return self._transport.request("POST", "/v1/query", {"sql": sql}, accept=media_type).body
 
     # -----------------------------------------------------------------------------------------------------------
-
-    def _columns(self, sql: str) -> list[tuple[str, str]]:
-        """The result's column names and kinds, from the same SELECT with no rows (CSV carries no types)."""
-        probe = f"SELECT * FROM ({sql.strip().rstrip(';')}) AS tradestore_columns LIMIT 0"
-        answer = self._transport.request("POST", "/v1/query", {"sql": probe}).json()
-        return [(c["name"], _query.kind(c["type"])) for c in answer["columns"]]
 
     def _command(self, method: str, path: str, body: dict[str, Any] | None, idempotency_key: str | None) -> Trade:
         key = idempotency_key or new_idempotency_key()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import io
 import re
 from decimal import Decimal
 from typing import Any
@@ -13,7 +12,7 @@ from ._models import parse_time
 
 # DuckDB type names as the service reports them (DESCRIBE's: "DECIMAL(18,8)", "BIGINT", "TIMESTAMP WITH TIME ZONE"), upper-cased.
 # Lists, structs and maps arrive as JSON arrays and objects (kind "text": kept as Python lists and dicts).
-_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT"}
+_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT", "UHUGEINT"}
 _FLOATS = {"FLOAT", "DOUBLE"}
 _TIMES = {"TIMESTAMP", "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS"}
 # Exactly DECIMAL(p,s): "DECIMAL(18,8)[]" (a list of decimals) and "DECIMAL(18,8)[2]" (an array) are nested values.
@@ -126,52 +125,6 @@ def frame_from_json(answer: dict[str, Any]) -> Any:
     columns = [(c["name"], kind(c["type"])) for c in answer["columns"]]
     data = {name: [row[i] for row in answer["rows"]] for i, (name, _) in enumerate(columns)}
     return _typed_frame(pd, data, columns)
-
-
-def frame_from_csv(body: bytes, columns: list[tuple[str, str]]) -> Any:
-    """A CSV answer as a DataFrame typed by ``columns`` (name, kind): read as text by pandas' C parser, then each column
-    converted whole (an empty field is NULL: CSV cannot tell an empty string from NULL)."""
-    import numpy as np
-    import pandas as pd
-
-    if not columns:
-        return pd.DataFrame()
-    text = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8")
-    frame: dict[str, Any] = {}
-    for name, column_kind in columns:
-        series = text[name] if name in text else pd.Series([], dtype=object)
-        values = series.to_numpy(dtype=object)
-        missing = values == ""
-        any_missing = bool(missing.any())
-        if column_kind == "decimal":
-            # object column of Decimal: exact, never float64.
-            out = np.empty(len(values), dtype=object)
-            if any_missing:
-                out[~missing] = list(map(Decimal, values[~missing]))
-                out[missing] = None
-            else:
-                out[:] = list(map(Decimal, values))
-            frame[name] = pd.Series(out, dtype=object)
-        elif column_kind == "int":
-            # Through Python ints, not float64: a 64-bit integer beside a NULL keeps every digit.
-            frame[name] = pd.Series(pd.array([None if v == "" else int(v) for v in values], dtype="Int64")) if any_missing \
-                else pd.to_numeric(series).astype("int64")
-        elif column_kind == "float":
-            frame[name] = pd.to_numeric(series.mask(missing) if any_missing else series).astype("float64")
-        elif column_kind == "time":
-            frame[name] = pd.to_datetime(series.mask(missing) if any_missing else series, utc=True, cache=False)
-        elif column_kind == "date":
-            out = np.empty(len(values), dtype=object)
-            out[:] = [None if v == "" else _date(v) for v in values]
-            frame[name] = pd.Series(out, dtype=object)
-        elif column_kind == "bool":
-            flags = pd.Series(values == "true", dtype="boolean" if any_missing else "bool")
-            if any_missing:
-                flags[missing] = pd.NA
-            frame[name] = flags
-        else:
-            frame[name] = series.where(~missing, None) if any_missing else series
-    return _assemble(pd, frame)
 
 
 def _typed_frame(pd: Any, data: dict[str, Any], columns: list[tuple[str, str]]) -> Any:
