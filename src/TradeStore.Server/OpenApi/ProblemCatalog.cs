@@ -12,7 +12,7 @@ public static class ProblemCatalog
     public static readonly IReadOnlyList<ProblemType> All =
     [
         new("validation", 400, "a field, query parameter or header breaks a rule; `field` names it"),
-        new("malformed-json", 400, "not JSON, wrong JSON type, duplicate property"),
+        new("malformed-json", 400, "not JSON, wrong JSON type, duplicate property, a string that is not valid Unicode (a lone UTF-16 surrogate escape)"),
         new("unknown-property", 400, "a property the endpoint does not take (nothing is mass-assigned)"),
         new("unreadable-request", 400, "the body broke HTTP framing mid-stream"),
         new("query-rejected", 400, "the SQL is not exactly one SELECT, or DuckDB refused it"),
