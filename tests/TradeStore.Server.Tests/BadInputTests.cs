@@ -143,6 +143,38 @@ public sealed class BadInputTests : ApiTestBase
         Assert.EndsWith("it takes GET, POST.", answer.Body.GetProperty("detail").GetString());
     }
 
+    /// <summary>A lone surrogate escape is legal JSON grammar but not Unicode text: said so, naming the field, never "wrong JSON type".</summary>
+    [Theory]
+    [InlineData("account", @"\ud800")]
+    [InlineData("symbol", @"\udc00")]
+    [InlineData("venue", @"A\ud83dB")] // a high half followed by no low half
+    public async Task Create_LoneSurrogateInString_MalformedJsonNamingFieldAndNothingWritten(string field, string escaped)
+    {
+        await Api.CreateAsync(Existing);
+        var body = field switch
+        {
+            "account" => ApiClient.CreateBody("N-1", account: escaped),
+            "symbol" => ApiClient.CreateBody("N-1", symbol: escaped),
+            _ => ApiClient.CreateBody("N-1", extra: $",\"venue\":\"{escaped}\""),
+        };
+        var before = await SnapshotAsync();
+
+        var answer = await Api.PostAsync("/v1/trades", body);
+        var batch = await Api.PostAsync("/v1/trades/batch", $"[{body}]");
+
+        Assert.Equal(400, answer.Code);
+        Assert.Equal("urn:tradestore:problem:malformed-json", answer.ProblemType);
+        Assert.Equal(field, answer.Field);
+        var detail = answer.Body.GetProperty("detail").GetString();
+        Assert.Contains("not valid Unicode", detail, StringComparison.Ordinal);
+        Assert.Contains("lone UTF-16 surrogate", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("wrong JSON type", detail, StringComparison.Ordinal);
+        var item = batch.Body.GetProperty("results")[0];
+        Assert.Equal(400, item.GetProperty("status").GetInt32());
+        Assert.Contains("not valid Unicode", item.GetRawText(), StringComparison.Ordinal);
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
     /// <summary>What a client can observe of the store: the existing trade, its history, and the list of every trade.</summary>
     private async Task<string> SnapshotAsync()
     {

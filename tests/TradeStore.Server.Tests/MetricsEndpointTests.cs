@@ -207,11 +207,32 @@ public sealed class MetricsEndpointTests : IDisposable
         Assert.Equal("counter", commands.Type);
         foreach (var type in new[] { "create", "amend", "fill", "cancel", "delete" })
         {
-            foreach (var outcome in new[] { "applied", "replayed", "validation", "not_found", "already_exists", "version_conflict", "invalid_transition", "busy", "unavailable", "storage_failure", "idempotency_key_reused" })
+            foreach (var outcome in new[] { "applied", "replayed", "validation", "not_found", "already_exists", "version_conflict", "invalid_transition", "busy", "unavailable", "storage_failure", "idempotency_key_reused", "replication_unavailable" })
             {
                 var sample = Assert.Single(commands.Samples, s => s.Labels.GetValueOrDefault("type") == type && s.Labels.GetValueOrDefault("outcome") == outcome);
                 Assert.Equal(0, sample.Value);
             }
+        }
+    }
+
+    /// <summary>
+    /// Every refusal the writer can decide has its own outcome, named as its kind in snake_case; none is lumped under
+    /// <c>other</c> (replication-unavailable was, so a cluster's unacknowledged writes were invisible on the dashboard).
+    /// </summary>
+    [Fact]
+    public async Task Metrics_WriteCommandOutcomes_OneSeriesPerErrorKindAndNoOther()
+    {
+        await using var app = await TestHostFactory.StartAsync(_data.Path);
+        using var client = app.GetTestClient();
+
+        var commands = PrometheusText.Parse(await client.GetStringAsync("/metrics", TestContext.Current.CancellationToken))["tradestore_write_commands_total"];
+        var outcomes = commands.Samples.Select(s => s.Labels.GetValueOrDefault("outcome")).ToHashSet();
+
+        Assert.DoesNotContain("other", outcomes);
+        foreach (var kind in Enum.GetValues<TradeStore.Core.Trades.CommandErrorKind>())
+        {
+            var snake = string.Concat(kind.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+            Assert.True(outcomes.Contains(snake), $"no outcome=\"{snake}\" series for {kind}; exported: {string.Join(", ", outcomes.Order())}");
         }
     }
 

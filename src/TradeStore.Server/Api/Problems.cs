@@ -134,6 +134,13 @@ public static class Problems
             return Validation(field, $"{field} {message}");
         }
 
+        if (IsLoneSurrogate(ex))
+        {
+            // JSON's grammar lets "\ud800" through, but System.Text.Json will not read it into a string and UTF-8 (the journal's) cannot hold it: not the wrong type, wrong text.
+            return MalformedJson(field ?? "body", $"{field ?? "The body"} is not valid Unicode{position}: it holds a lone UTF-16 surrogate " +
+                "(an escape \\uD800-\\uDFFF without its pair). Send the character itself, or both halves of its surrogate pair.");
+        }
+
         if (field is not null && message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal))
         {
             return MalformedJson(field, $"{field} has the wrong JSON type{position}: expected {Expected(field)}.");
@@ -146,6 +153,14 @@ public static class Problems
 
         return MalformedJson(field, $"The body is not valid JSON{position}: {message}");
     }
+
+    /// <summary>
+    /// Whether the reader refused a string escape that is half of a surrogate pair (<c>"\ud800"</c>, <c>"\udc00"</c>, a high
+    /// half not followed by a low one): System.Text.Json says so only in the words of the <see cref="InvalidOperationException"/>
+    /// it wraps ("Cannot read invalid UTF-16 JSON text…", "Cannot read incomplete UTF-16 JSON text…").
+    /// </summary>
+    private static bool IsLoneSurrogate(JsonException ex) =>
+        ex.InnerException is InvalidOperationException { Message: var inner } && inner.Contains("UTF-16 JSON text", StringComparison.Ordinal);
 
     /// <summary>
     /// The last property name of a JSON path: <c>$.quantity</c> → <c>quantity</c>, <c>$['a b']</c> → <c>a b</c>,

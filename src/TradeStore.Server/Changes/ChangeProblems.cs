@@ -12,9 +12,16 @@ public static class ChangeProblems
     public static ApiProblem AccountForbidden(string account) =>
         new(TypePrefix + "forbidden", "Not allowed", StatusCodes.Status403Forbidden, $"This key may not read the changes of account {account}.", "account");
 
+    /// <summary>
+    /// Seconds a refused subscriber should wait (the <c>Retry-After</c> of <see cref="TooManySubscribers"/>). By design longer
+    /// than a busy write's second: streams are long-lived, so a slot frees only when one of them ends, and a hundred
+    /// clients retrying every second would only make more refusals.
+    /// </summary>
+    public const int TooManySubscribersRetryAfterSeconds = 5;
+
     public static ApiProblem TooManySubscribers(int limit) =>
         new(TypePrefix + "too-many-subscribers", "Too many change-feed subscribers", StatusCodes.Status503ServiceUnavailable,
-            $"{limit} change streams are open (Changes:MaxSubscribers); retry later.", null);
+            $"{limit} change streams are open (Changes:MaxSubscribers); retry in {TooManySubscribersRetryAfterSeconds} s.", null);
 
     public static ApiProblem BadSeq(string field, string? text) =>
         new(TypePrefix + "validation", "Invalid request", StatusCodes.Status400BadRequest,

@@ -53,6 +53,7 @@ public static class ChangesEndpoint
 
         if (!feed.TryAdmit())
         {
+            context.Response.Headers.RetryAfter = ChangeProblems.TooManySubscribersRetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
             await ApiResults.Problem(context, ChangeProblems.TooManySubscribers(options.MaxSubscribers)).ExecuteAsync(context);
             return;
         }

@@ -8,6 +8,9 @@ namespace TradeStore.Server.Health;
 /// Writes a health report as <c>{"status": …, "dependencies": {"duckdb": {…}, "redis": {…}, "clickhouse": {…}}}</c>.
 /// A dependency that is not configured is listed as <c>disabled</c>, so a reader can tell "off" from "missing"; a cluster
 /// node adds <c>"cluster"</c> (standalone answers keep their shape).
+/// By design each dependency's <c>description</c> (file paths, server addresses, the cause of a failure) is written
+/// only for an authenticated caller (any role); a caller without a key, or whose key does not authenticate, gets the
+/// same statuses and status code without it, so probes need no key and reveal nothing about the deployment.
 /// </summary>
 public static class HealthResponseWriter
 {
@@ -16,6 +19,7 @@ public static class HealthResponseWriter
 
     public static async Task WriteAsync(HttpContext context, HealthReport report)
     {
+        var described = context.User.Identity?.IsAuthenticated == true;
         context.Response.ContentType = "application/json; charset=utf-8";
         await using var writer = new Utf8JsonWriter(context.Response.Body, new JsonWriterOptions { Indented = true });
         writer.WriteStartObject();
@@ -28,7 +32,11 @@ public static class HealthResponseWriter
             if (report.Entries.TryGetValue(dependency, out var entry))
             {
                 writer.WriteString("status", Name(entry.Status));
-                writer.WriteString("description", entry.Description);
+                if (described)
+                {
+                    writer.WriteString("description", entry.Description);
+                }
+
                 writer.WriteNumber("durationMs", Math.Round(entry.Duration.TotalMilliseconds, 2));
             }
             else

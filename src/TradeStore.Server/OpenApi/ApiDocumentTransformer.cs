@@ -284,7 +284,8 @@ internal static class HandSchemas
 {
     public static IEnumerable<(string Name, OpenApiSchema Schema)> All()
     {
-        var dependency = Object(("status", Enum("healthy", "degraded", "unhealthy", "disabled")), ("description", String()), ("durationMs", Number()));
+        var dependency = Object(("status", Enum("healthy", "degraded", "unhealthy", "disabled")),
+            ("description", String("What the check found (paths, addresses, the cause); only for an authenticated caller")), ("durationMs", Number()));
         yield return ("Live", Object(("status", Enum("healthy"))));
         yield return ("Health", Object(
             ("status", Enum("healthy", "degraded", "unhealthy")),

@@ -12,7 +12,7 @@ public static class ProblemCatalog
     public static readonly IReadOnlyList<ProblemType> All =
     [
         new("validation", 400, "a field, query parameter or header breaks a rule; `field` names it"),
-        new("malformed-json", 400, "not JSON, wrong JSON type, duplicate property"),
+        new("malformed-json", 400, "not JSON, wrong JSON type, duplicate property, a string that is not valid Unicode (a lone UTF-16 surrogate escape)"),
         new("unknown-property", 400, "a property the endpoint does not take (nothing is mass-assigned)"),
         new("unreadable-request", 400, "the body broke HTTP framing mid-stream"),
         new("query-rejected", 400, "the SQL is not exactly one SELECT, or DuckDB refused it"),
@@ -35,7 +35,7 @@ public static class ProblemCatalog
         new("internal", 500, "unexpected error"),
         new("busy", 503, "the write queue is full; Retry-After: 1; nothing written", RetryAfter: true),
         new("unavailable", 503, "the writer is stopping"),
-        new("too-many-subscribers", 503, "Changes:MaxSubscribers change streams are open"),
+        new("too-many-subscribers", 503, "Changes:MaxSubscribers change streams are open; Retry-After: 5", RetryAfter: true),
         new("no-leader", 503, "a cluster node that is not the leader knows no leader to redirect to; Retry-After", RetryAfter: true),
         new("leadership-lost", 503, "the node's etcd lease ran out while the write was in flight; it may not acknowledge", RetryAfter: true),
         new("replication-unavailable", 503, "Cluster:SyncReplicas followers did not acknowledge the write within Cluster:ReplicationTimeout; not acknowledged, retry with the same Idempotency-Key"),

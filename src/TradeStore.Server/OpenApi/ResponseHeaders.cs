@@ -31,7 +31,7 @@ internal static class ResponseHeaders
         headers[Location] = Header("201: the created trade's path, `/v1/trades/{tradeId}`. 307: the same path and query on the cluster's leader.");
         headers[ReadYourWrites.SeqHeader] = Header(
             "The last journal seq this node holds. Pass the one of your write's answer as `?minSeq=` to read your write on any node.", JsonSchemaType.Integer);
-        headers[RetryAfter] = Header("Seconds to wait before retrying (too-many-requests, busy, no-leader, leadership-lost, seq-not-reached).", JsonSchemaType.Integer);
+        headers[RetryAfter] = Header("Seconds to wait before retrying (too-many-requests, busy, too-many-subscribers, no-leader, leadership-lost, seq-not-reached).", JsonSchemaType.Integer);
         headers[ApiResults.ReplayedHeader] = Header("`true` when the answer is the replay of an earlier request with the same Idempotency-Key: nothing was written.");
         headers[Truncated] = Header(
             "`true` when rows were left out at Security:Query:MaxRows or MaxResultBytes, else `false`. Sent when the whole answer was ready " +

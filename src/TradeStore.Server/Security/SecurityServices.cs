@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -77,12 +78,30 @@ public static class SecurityServices
         });
     }
 
-    private static bool MetricsAllowed(MetricsAccess access, AuthorizationHandlerContext context) => access switch
+    /// <remarks>
+    /// By design a key that was sent and did not authenticate is refused (401) whatever <paramref name="access"/> says, also
+    /// from loopback: the caller meant to be someone and is not, and answering would make a wrong key look accepted
+    /// (the console's writes panel filled while its key was refused). Loopback and <c>Open</c> serve callers without a key.
+    /// </remarks>
+    private static bool MetricsAllowed(MetricsAccess access, AuthorizationHandlerContext context)
     {
-        MetricsAccess.Open => true,
-        MetricsAccess.Loopback => context.User.IsInRole(ApiRoles.Admin) || (context.Resource is HttpContext http && Loopback.IsCaller(http)),
-        _ => context.User.IsInRole(ApiRoles.Admin),
-    };
+        var http = context.Resource as HttpContext;
+        if (http is not null && KeyRefused(http, context.User))
+        {
+            return false;
+        }
+
+        return access switch
+        {
+            MetricsAccess.Open => true,
+            MetricsAccess.Loopback => context.User.IsInRole(ApiRoles.Admin) || (http is not null && Loopback.IsCaller(http)),
+            _ => context.User.IsInRole(ApiRoles.Admin),
+        };
+    }
+
+    /// <summary>Whether the request sent an <c>Authorization</c> header that did not authenticate.</summary>
+    private static bool KeyRefused(HttpContext http, ClaimsPrincipal user) =>
+        http.Request.Headers.Authorization.Count > 0 && user.Identity?.IsAuthenticated != true;
 
     /// <remarks>
     /// By design each partition's factory is made once here, and partitions are keyed by <see cref="LimitPartition"/>:

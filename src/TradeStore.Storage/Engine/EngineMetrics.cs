@@ -125,6 +125,7 @@ internal sealed class EngineMetrics : IDisposable
         CommandErrorKind.Busy => "busy",
         CommandErrorKind.Unavailable => "unavailable",
         CommandErrorKind.StorageFailure => "storage_failure",
+        CommandErrorKind.ReplicationUnavailable => "replication_unavailable",
         _ => "other",
     };
 }

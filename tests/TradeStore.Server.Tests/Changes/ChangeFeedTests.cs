@@ -237,6 +237,25 @@ public sealed class ChangeFeedTests
         Assert.True(heartbeat, "no heartbeat in 20 s while another account's commits kept waking the stream");
     }
 
+    [Fact]
+    public async Task Changes_MaxSubscribersOpen_503ProblemWithRetryAfter()
+    {
+        await using var host = await KestrelHost.StartAsync(new() { ["TRADESTORE__CHANGES__MAXSUBSCRIBERS"] = "1" });
+        using var patience = Cancel();
+        using var http = host.Client();
+        using var held = await http.GetAsync("/v1/changes", HttpCompletionOption.ResponseHeadersRead, patience.Token);
+        Assert.Equal(HttpStatusCode.OK, held.StatusCode);
+
+        using var refused = await http.GetAsync("/v1/changes", patience.Token);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(ChangeProblems.TooManySubscribersRetryAfterSeconds), refused.Headers.RetryAfter?.Delta);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync(patience.Token)).RootElement;
+        Assert.Equal("urn:tradestore:problem:too-many-subscribers", problem.GetProperty("type").GetString());
+        Assert.Contains("retry in 5 s", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("/v1/changes?fromSeq=0", null, "fromSeq")]
     [InlineData("/v1/changes?fromSeq=abc", null, "fromSeq")]

@@ -122,6 +122,17 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OpenApiDocument_ChangesTooManySubscribers_DeclaresRetryAfter()
+    {
+        var document = await DocumentAsync();
+
+        var refused = Resolve(document, document.GetProperty("paths").GetProperty("/v1/changes").GetProperty("get").GetProperty("responses").GetProperty("503"));
+
+        Assert.Contains("`too-many-subscribers`", refused.GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.True(refused.GetProperty("headers").TryGetProperty("Retry-After", out _), refused.GetRawText());
+    }
+
+    [Fact]
     public async Task OpenApiDocument_Commands_ListIdempotencyKeyReusedAndReadsListMinSeq()
     {
         var paths = (await DocumentAsync()).GetProperty("paths");

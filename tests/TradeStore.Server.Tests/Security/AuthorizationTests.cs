@@ -1,4 +1,5 @@
 using TradeStore.Core.Security;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using TradeStore.Server.Configuration;
 
@@ -62,6 +63,8 @@ public sealed class AuthorizationTests(SecuredHost host) : IClassFixture<Secured
         var role = Roles[caller];
         var expected = endpoint.MinimumRole switch
         {
+            // A key that is sent and refused is 401 also on loopback; only health answers it (as a caller without a key).
+            "loopback" when caller == Caller.WrongKey => 401,
             "open" or "loopback" => endpoint.Allowed, // test callers are on loopback
             _ when role == "" => 401,
             "admin" => role == "admin" ? endpoint.Allowed : 403,
@@ -227,6 +230,45 @@ public sealed class AuthorizationTests(SecuredHost host) : IClassFixture<Secured
         Assert.Equal(401, (await host.Client(Caller.Anonymous, "10.1.2.3").GetAsync("/metrics")).Code);
         Assert.Equal(403, (await host.Client(Caller.Reader, "10.1.2.3").GetAsync("/metrics")).Code);
         Assert.Equal(200, (await host.Client(Caller.Admin, "10.1.2.3").GetAsync("/metrics")).Code);
+    }
+
+    [Fact]
+    public async Task Metrics_LoopbackWrongKey_401ProblemWhileNoKey200()
+    {
+        var wrong = await host.Client(Caller.WrongKey).GetAsync("/metrics");
+        var none = await host.Client(Caller.Anonymous).GetAsync("/metrics");
+
+        Assert.Equal(401, wrong.Code);
+        Assert.Equal("application/problem+json", wrong.ContentType);
+        Assert.Equal("urn:tradestore:problem:unauthorized", wrong.ProblemType);
+        Assert.Contains("not valid", wrong.Body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("tradestore_", wrong.Raw, StringComparison.Ordinal);
+        Assert.Equal(200, none.Code);
+        Assert.Contains("tradestore_", none.Raw, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Open")]
+    [InlineData("Admin")]
+    public async Task Metrics_WrongKeyInAnyAccessMode_401(string access)
+    {
+        using var directory = new TradeStore.TestSupport.TempDirectory();
+        var (_, hash) = ApiKeyHash.Generate();
+        var (wrongKey, _) = ApiKeyHash.Generate();
+        await using var app = await TestHostFactory.StartAsync(directory.Path, new()
+        {
+            ["TRADESTORE__SECURITY__METRICS"] = access,
+            ["TRADESTORE__SECURITY__APIKEYS__0__NAME"] = "admin",
+            ["TRADESTORE__SECURITY__APIKEYS__0__HASH"] = hash,
+            ["TRADESTORE__SECURITY__APIKEYS__0__ROLE"] = "admin",
+        });
+
+        var wrong = await new ApiClient(app.GetTestClient(wrongKey)).GetAsync("/metrics");
+        var none = await new ApiClient(app.GetTestServer().CreateClient()).GetAsync("/metrics");
+
+        Assert.Equal(401, wrong.Code);
+        Assert.Equal("urn:tradestore:problem:unauthorized", wrong.ProblemType);
+        Assert.Equal(access == "Open" ? 200 : 401, none.Code);
     }
 
     [Fact]

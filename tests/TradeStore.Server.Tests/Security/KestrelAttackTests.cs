@@ -126,6 +126,34 @@ public sealed class KestrelAttackTests : IDisposable
         Assert.Contains("http://***@clickhouse:8123/", text, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A control character in a path's trade id is 400 <c>validation</c> naming <c>tradeId</c>. A percent-encoded NUL never
+    /// reaches the service: Kestrel refuses it while parsing the request line (Http1Connection.ParseTarget, "Invalid
+    /// request target") before any middleware runs, so no status-code page can give it a body (docs/api.md, Errors).
+    /// </summary>
+    [Fact]
+    public async Task Get_TradeIdWithControlCharacter_400NamingTradeIdButNulIsKestrelsOwn()
+    {
+        var port = FreePort.Next();
+        await using var app = Build(new() { ["TRADESTORE__SERVER__URLS"] = $"http://127.0.0.1:{port}" });
+        await BoundAddresses.StartAsync(app, TestContext.Current.CancellationToken);
+
+        foreach (var encoded in new[] { "%01", "%09", "%1F", "%7F" })
+        {
+            var answer = await SendRawAsync(port, $"GET /v1/trades/V3{encoded} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+
+            Assert.StartsWith("HTTP/1.1 400", answer, StringComparison.Ordinal);
+            Assert.Contains("application/problem+json", answer, StringComparison.Ordinal);
+            Assert.Contains("\"field\":\"tradeId\"", answer, StringComparison.Ordinal);
+        }
+
+        var nul = await SendRawAsync(port, "GET /v1/trades/V3%00 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 400", nul, StringComparison.Ordinal);
+        Assert.Contains("Content-Length: 0", nul, StringComparison.Ordinal);
+        Assert.Contains("Connection: close", nul, StringComparison.Ordinal);
+        Assert.DoesNotContain("TradeStore-Seq", nul, StringComparison.Ordinal); // written by the service's own middleware: never reached
+    }
+
     private WebApplication Build(Dictionary<string, string> environment, ILoggerProvider? logs = null) =>
         TradeStoreHost.Build(Configuration(environment), builder =>
         {

@@ -118,7 +118,8 @@
 
   async function pollHealth() {
     try {
-      const response = await fetch('/health/ready', { cache: 'no-store' });
+      // With the key: the server writes each check's description only for an authenticated caller.
+      const response = await fetch('/health/ready', { headers: headers(), cache: 'no-store' });
       const report = await response.json();
       badge($('health-overall'), report.status || 'unknown');
       for (const dep of DEPENDENCIES) {

@@ -1,0 +1,79 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.TestHost;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Server.Tests.Security;
+
+/// <summary>
+/// <c>/health/ready</c> answers every caller with the status code and each dependency's status, but writes the checks'
+/// descriptions (the DuckDB file's path, sink addresses, failure causes) only for an authenticated caller.
+/// </summary>
+public sealed class HealthDisclosureTests(SecuredHost host) : IClassFixture<SecuredHost>
+{
+    [Theory]
+    [InlineData(Caller.Anonymous)]
+    [InlineData(Caller.WrongKey)]
+    public async Task Ready_KeysConfiguredCallerNotAuthenticated_StatusesWithoutDescriptions(Caller caller)
+    {
+        var answer = await host.Client(caller).GetAsync("/health/ready");
+
+        Assert.Equal(200, answer.Code);
+        Assert.Equal("healthy", answer.Body.GetProperty("status").GetString());
+        var duckdb = answer.Body.GetProperty("dependencies").GetProperty("duckdb");
+        Assert.Equal("healthy", duckdb.GetProperty("status").GetString());
+        Assert.False(duckdb.TryGetProperty("description", out _), answer.Raw);
+        Assert.Equal("disabled", answer.Body.GetProperty("dependencies").GetProperty("redis").GetProperty("status").GetString());
+        Assert.DoesNotContain("tradestore.duckdb", answer.Raw, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(Caller.Reader)]
+    [InlineData(Caller.TraderA)]
+    [InlineData(Caller.Admin)]
+    public async Task Ready_KeysConfiguredAnyRole_DescriptionsWritten(Caller caller)
+    {
+        var answer = await host.Client(caller).GetAsync("/health/ready");
+
+        Assert.Equal(200, answer.Code);
+        var duckdb = answer.Body.GetProperty("dependencies").GetProperty("duckdb");
+        Assert.Equal("healthy", duckdb.GetProperty("status").GetString());
+        Assert.EndsWith("tradestore.duckdb", duckdb.GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ready_NoKeysRedisDown_LoopbackSeesCauseOthersOnlyDegraded()
+    {
+        using var directory = new TempDirectory();
+        using var redisPort = new RefusingPort();
+        var deadRedis = $"127.0.0.1:{redisPort.Port}";
+        await using var app = await TestHostFactory.StartAsync(directory.Path, new()
+        {
+            ["TRADESTORE__REDIS__CONNECTION"] = deadRedis,
+            ["TRADESTORE__REDIS__HEALTHTIMEOUT"] = "00:00:00.500",
+        });
+        var remote = app.GetTestServer().CreateClient();
+        remote.DefaultRequestHeaders.Add(TestHostFactory.RemoteAddressHeader, "10.0.0.5");
+
+        var loopback = await new ApiClient(app.GetTestServer().CreateClient()).GetAsync("/health/ready");
+        var far = await new ApiClient(remote).GetAsync("/health/ready");
+
+        Assert.Equal(200, loopback.Code);
+        Assert.Contains(directory.DatabasePath, Description(loopback.Body, "duckdb"), StringComparison.Ordinal);
+        Assert.Contains(deadRedis, Description(loopback.Body, "redis"), StringComparison.Ordinal);
+        // The probe's answer: same code, same statuses, nothing that names the deployment.
+        Assert.Equal(200, far.Code);
+        Assert.Equal("degraded", far.Body.GetProperty("status").GetString());
+        Assert.Equal("healthy", Status(far.Body, "duckdb"));
+        Assert.Equal("degraded", Status(far.Body, "redis"));
+        Assert.Equal("disabled", Status(far.Body, "clickhouse"));
+        Assert.DoesNotContain("description", far.Raw, StringComparison.Ordinal);
+        Assert.DoesNotContain(deadRedis, far.Raw, StringComparison.Ordinal);
+        Assert.DoesNotContain(directory.Path, far.Raw, StringComparison.Ordinal);
+    }
+
+    private static string? Status(JsonElement body, string dependency) =>
+        body.GetProperty("dependencies").GetProperty(dependency).GetProperty("status").GetString();
+
+    private static string Description(JsonElement body, string dependency) =>
+        body.GetProperty("dependencies").GetProperty(dependency).GetProperty("description").GetString() ?? "";
+}
