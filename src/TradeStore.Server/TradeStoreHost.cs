@@ -98,7 +98,7 @@ public static class TradeStoreHost
 
         builder.Services.AddTradeStoreOptions(settings);
         var database = DuckDbDatabase.Open(settings.Storage.DatabasePath, settings.Storage.CheckpointThreshold, settings.Storage.DuckDbThreads,
-            settings.Storage.DuckDbMemoryLimit, settings.Storage.DuckDbMaxTempSize);
+            settings.Storage.DuckDbMemoryLimit, settings.Storage.DuckDbMaxTempSize, settings.Storage.WalBackupsKept);
         JournalLog? journalLog = null;
         try
         {
@@ -160,6 +160,7 @@ public static class TradeStoreHost
             if (database.PreservedWal is { } walCopy)
             {
                 Log.WalPreserved(app.Logger, walCopy);
+                database.LogRemovedWalBackups(app.Logger);
             }
 
             replay.Report(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WriteEngine)));

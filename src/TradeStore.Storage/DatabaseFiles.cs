@@ -6,7 +6,7 @@ namespace TradeStore.Storage;
 /// File-level care of the database: TradeStore never deletes a database or WAL file. By design a WAL
 /// left by a crash is copied aside before DuckDB opens it, because DuckDB replays what it can of a
 /// truncated WAL, checkpoints, and removes the file (measured with DuckDB 1.5.6): without the copy a torn
-/// tail would leave no trace for an operator to examine.
+/// tail would leave no trace for an operator to examine. Only the newest copies are kept (<see cref="PruneWalBackups"/>).
 /// </summary>
 public static class DatabaseFiles
 {
@@ -43,6 +43,28 @@ public static class DatabaseFiles
     }
 
     /// <summary>
+    /// Deletes the oldest WAL copies in <see cref="WalBackupFolder"/> so that at most <paramref name="kept"/> remain, counting
+    /// <paramref name="newestCopy"/> (the one <see cref="PreserveWal"/> just made), which is never deleted whatever its time
+    /// stamp. Only files named as <see cref="PreserveWal"/> names them are counted or deleted; anything else an operator put
+    /// there stays. A copy that cannot be deleted is left where it is. Returns the copies deleted, oldest first.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="kept"/> is less than 1.</exception>
+    public static IReadOnlyList<string> PruneWalBackups(string newestCopy, int kept)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(kept, 1);
+        var folder = Path.GetDirectoryName(newestCopy)!;
+        var prefix = WalCopyPrefix(Path.GetFileName(newestCopy));
+        var older = Directory.EnumerateFiles(folder)
+            .Where(file => file != newestCopy && IsWalCopy(Path.GetFileName(file), prefix))
+            // The UTC stamp sorts as text: newest first.
+            .OrderByDescending(file => file, StringComparer.Ordinal)
+            .Skip(kept - 1)
+            .Reverse()
+            .ToList();
+        return older.Where(TryDelete).ToList();
+    }
+
+    /// <summary>
     /// Moves the database, its WAL and the journal log folder (<c>journal/</c>) into a new
     /// <c>damaged-&lt;UTC time&gt;</c> folder beside them, so a fresh database (and log) can be recovered in their
     /// place. Nothing is deleted. Returns the folder.
@@ -72,17 +94,28 @@ public static class DatabaseFiles
     /// <summary>Removes a copy made by <see cref="PreserveWal"/> that turned out to be of a live WAL (another process holds the database).</summary>
     public static void DiscardWalCopy(string copy) => TryDelete(copy);
 
-    private static void TryDelete(string path)
+    private static bool TryDelete(string path)
     {
         try
         {
             File.Delete(path);
+            return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // The copy failed already; the error being reported is that one.
+            // A failed copy: the error being reported is the copy's. An old copy: kept, and tried again after the next crash.
+            return false;
         }
     }
 
-    private static string Stamp() => DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture);
+    private const string StampFormat = "yyyyMMdd'T'HHmmssfff'Z'";
+
+    private static string Stamp() => DateTime.UtcNow.ToString(StampFormat, CultureInfo.InvariantCulture);
+
+    /// <summary>The WAL's file name and the dot before the stamp, taken from a copy's name (<c>tradestore.duckdb.wal.</c>).</summary>
+    private static string WalCopyPrefix(string copyName) => copyName[..(copyName.LastIndexOf('.') + 1)];
+
+    private static bool IsWalCopy(string name, string prefix) =>
+        name.StartsWith(prefix, StringComparison.Ordinal) &&
+        DateTime.TryParseExact(name.AsSpan(prefix.Length), StampFormat, CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using DuckDB.NET.Data;
+using Microsoft.Extensions.Logging;
 using TradeStore.Core.Options;
 using TradeStore.Core.Threading;
 
@@ -63,8 +64,13 @@ public sealed partial class DuckDbDatabase : IDisposable
     /// <param name="threads">DuckDB's <c>threads</c> (see <see cref="StorageOptions.DuckDbThreads"/>), or <see langword="null"/> for DuckDB's default (one per core), as offline tools use.</param>
     /// <param name="memoryLimit">DuckDB's <c>memory_limit</c> (see <see cref="StorageOptions.DuckDbMemoryLimit"/>), or <see langword="null"/> for DuckDB's default.</param>
     /// <param name="maxTempSize">DuckDB's <c>max_temp_directory_size</c> (see <see cref="StorageOptions.DuckDbMaxTempSize"/>), or <see langword="null"/> for DuckDB's default.</param>
+    /// <param name="walBackupsKept">
+    /// When a crash's WAL was copied and DuckDB opened the database, the oldest copies past this many are deleted
+    /// (<see cref="StorageOptions.WalBackupsKept"/>; <see cref="RemovedWalBackups"/> names them), or <see langword="null"/> to
+    /// delete none, as offline tools do. Nothing is deleted when the open fails.
+    /// </param>
     public static DuckDbDatabase Open(string path, string checkpointThreshold = StorageOptions.DefaultCheckpointThreshold, int? threads = null, string? memoryLimit = null,
-        string? maxTempSize = null)
+        string? maxTempSize = null, int? walBackupsKept = null)
     {
         var fullPath = System.IO.Path.GetFullPath(path);
         var directory = System.IO.Path.GetDirectoryName(fullPath)!;
@@ -137,7 +143,23 @@ public sealed partial class DuckDbDatabase : IDisposable
                 $"DuckDB refused its settings (checkpoint_threshold '{checkpointThreshold}', threads {threads?.ToString(CultureInfo.InvariantCulture) ?? "default"}, memory_limit '{memoryLimit ?? "default"}', max_temp_directory_size '{maxTempSize ?? "default"}'): {ex.Message.Trim()}", ex);
         }
 
-        return new DuckDbDatabase(fullPath, connection) { PreservedWal = walCopy };
+        // Only once DuckDB opened the file: a start refused over and over (a damaged WAL) keeps its copies until one succeeds,
+        // and a start that found the database held (a live WAL, its copy discarded above) must not cost an old copy.
+        var removed = walCopy is not null && walBackupsKept is { } kept ? PruneWalBackups(walCopy, kept) : [];
+        return new DuckDbDatabase(fullPath, connection) { PreservedWal = walCopy, RemovedWalBackups = removed, WalBackupsKept = walBackupsKept };
+    }
+
+    private static IReadOnlyList<string> PruneWalBackups(string walCopy, int kept)
+    {
+        try
+        {
+            return DatabaseFiles.PruneWalBackups(walCopy, kept);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // By design not a reason to refuse the start: the copies stay, and the next crash's start tries again.
+            return [];
+        }
     }
 
     /// <summary>Whether commits succeed: the write engine reports into it, readiness reads it.</summary>
@@ -145,6 +167,21 @@ public sealed partial class DuckDbDatabase : IDisposable
 
     /// <summary>Where the WAL found at open was copied (a crash left it), or <see langword="null"/>.</summary>
     public string? PreservedWal { get; private init; }
+
+    /// <summary>The older WAL copies the open deleted from <c>wal-backups/</c> to keep the newest <see cref="StorageOptions.WalBackupsKept"/>, oldest first.</summary>
+    public IReadOnlyList<string> RemovedWalBackups { get; private init; } = [];
+
+    private int? WalBackupsKept { get; init; }
+
+    /// <summary>Logs (event 2031) which older WAL copies the open deleted, if any.</summary>
+    public void LogRemovedWalBackups(ILogger logger)
+    {
+        if (RemovedWalBackups.Count > 0)
+        {
+            Log.WalBackupsRemoved(logger, RemovedWalBackups.Count, System.IO.Path.GetDirectoryName(RemovedWalBackups[0])!, WalBackupsKept ?? 0,
+                string.Join(", ", RemovedWalBackups.Select(System.IO.Path.GetFileName)));
+        }
+    }
 
     /// <summary>A new connection to the same database instance; the caller disposes it.</summary>
     /// <remarks>

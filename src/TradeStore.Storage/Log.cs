@@ -56,6 +56,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2030, Level = LogLevel.Warning, Message = "Journal log started in {Directory} at seq {FirstSeq}: the data directory had no journal/ folder although DuckDB holds {DuckDbSeq} events. Expected once, when a directory written by a build before the journal log (2026-11-26 and earlier) is first served; otherwise journal/ was removed, and acknowledged events DuckDB did not hold are gone. DuckDB's events stay where they are; journal/ now holds the segment being written and one prepared ahead, Storage:JournalSegmentBytes each")]
     public static partial void LogStartedAfterDuckDb(ILogger logger, string directory, long firstSeq, long duckDbSeq);
 
+    [LoggerMessage(EventId = 2031, Level = LogLevel.Information, Message = "Deleted {Count} older WAL copies from {Folder} to keep the newest {Kept} (Storage:WalBackupsKept): {Copies}")]
+    public static partial void WalBackupsRemoved(ILogger logger, int count, string folder, int kept, string copies);
+
     [LoggerMessage(EventId = 2022, Level = LogLevel.Warning, Message = "DuckDB holds the journal up to seq {DuckDbSeq} but the journal log only up to seq {LogSeq} (events appended by 'tradestore recover', or the log's tail lost to an OS crash with Storage:Durability=os); the missing records were copied into the log from DuckDB")]
     public static partial void LogBehindDuckDb(ILogger logger, long duckDbSeq, long logSeq);
 

@@ -54,6 +54,37 @@ public sealed class MigrateJournalLogTests : IDisposable
     }
 
     /// <summary>
+    /// <c>migrate down</c> opened DuckDB read-write before deciding to refuse: after a crash it folded the WAL into the file
+    /// and copied it to wal-backups/, so a refused command had changed the files. Here DuckDB lacks the log's last event
+    /// and holds a WAL, as after a crash; each refusal must leave every file as it was.
+    /// </summary>
+    [Theory]
+    [InlineData("0", false, 2, "without --yes")]
+    [InlineData("2", true, 1, "holds acknowledged events up to seq 2 but DuckDB only up to seq 1")]
+    [InlineData("7", true, 2, "cannot migrate down to version 7")]
+    public async Task MigrateDown_Refused_AfterACrashLeavesEveryFileByteIdentical(string to, bool yes, int expectedExit, string expectedMessage)
+    {
+        await WriteAndStopAsync(["W-1", "W-2"], SigTerm);
+        using (var database = DuckDbDatabase.Open(_work.DatabasePath))
+        using (var connection = database.OpenConnection())
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "PRAGMA disable_checkpoint_on_shutdown; DELETE FROM trade_events WHERE seq = (SELECT max(seq) FROM trade_events)";
+            command.ExecuteNonQuery();
+        }
+
+        Assert.True(new FileInfo(Wal).Length > 0, "the set-up left a WAL, as a crash does");
+        var before = Snapshot();
+
+        var (exitCode, output) = await RunAsync(["migrate", "down", "--to", to, .. (yes ? new[] { "--yes" } : [])]);
+
+        Assert.True(exitCode == expectedExit, $"exit {exitCode}\n{output}");
+        Assert.Contains(expectedMessage, output, StringComparison.Ordinal);
+        Assert.Equal(before, Snapshot());
+        Assert.False(Directory.Exists(Path.Combine(_work.Path, DatabaseFiles.WalBackupFolder)));
+    }
+
+    /// <summary>
     /// Defect 2: after an unclean stop the log holds acknowledged events DuckDB lacks; rolling back to version 2 (a binary
     /// from before the log) used to say "already at version 2" and the old binary served without them.
     /// </summary>

@@ -115,7 +115,7 @@ public sealed class JournalLogRollbackTests : IDisposable
     }
 
     [Fact]
-    public async Task DownTo0_LogInPlace_RunnerRefusesToDropTradeEventsUntilTheLogIsSetAside()
+    public async Task DownTo0_LogInPlace_RunnerRefusesBeforeAnyStepUntilTheLogIsSetAside()
     {
         var history = Events(1, 4);
         Write(history);
@@ -125,10 +125,16 @@ public sealed class JournalLogRollbackTests : IDisposable
         Assert.True(assessed.SetsLogAside);
         Assert.Null(assessed.Refusal);
 
+        var tables = DuckDbCatalog.Tables(_database);
+
         var refused = await Assert.ThrowsAsync<MigrationException>(() => runner.DownAsync(0, cancellationToken: Ct));
         Assert.Equal(MigrationErrorKind.WouldLoseData, refused.Kind);
         Assert.Contains("drops trade_events", refused.Message);
-        Assert.Contains("trade_events", DuckDbCatalog.Tables(_database));
+        Assert.Contains("SetLogAside", refused.Message);
+        Assert.Contains("Nothing was rolled back", refused.Message);
+        // Refused before the first step: the runner once reverted versions 3 and 2 and stopped at 1, between versions.
+        Assert.Equal(JournalLogRollback.LogVersion, CurrentVersion());
+        Assert.Equal(tables, DuckDbCatalog.Tables(_database));
 
         var aside = assessed.SetLogAside();
         await runner.DownAsync(0, cancellationToken: Ct);

@@ -52,9 +52,9 @@ public static class MigrateCommand
         };
         down.SetAction((parseResult, ct) =>
         {
-            var dryRun = parseResult.GetValue(downDryRun);
-            return RefuseNegative(parseResult, downTo) ?? RunAsync(parseResult, needsWrite: !dryRun, (stores, output, error) =>
-                DownAsync(stores, parseResult.GetValue(downTo), dryRun, parseResult.GetValue(yes), output, error, ct));
+            // Read-only first, even with --yes: DownAsync opens DuckDB read-write only once every refusal has passed.
+            return RefuseNegative(parseResult, downTo) ?? RunAsync(parseResult, needsWrite: false, (stores, output, error) =>
+                DownAsync(stores, parseResult.GetValue(downTo), parseResult.GetValue(downDryRun), parseResult.GetValue(yes), output, error, ct));
         });
 
         return new Command("migrate", "Versioned schema migrations: status, up, down, verify. Acts on DuckDB, plus ClickHouse when ClickHouse:Url is configured; --target picks one store.")
@@ -199,19 +199,22 @@ public static class MigrateCommand
         return ExitCodes.Success;
     }
 
+    /// <remarks>
+    /// DuckDB arrives opened read-only, and every refusal (nothing to do, a bad <c>--to</c>, no <c>--yes</c>, the journal log)
+    /// is decided on that open: opened read-write, DuckDB folds a crash's WAL into the file and a copy goes to
+    /// <c>wal-backups/</c>, so a refused command would have changed the files. Only a rollback that proceeds reopens it read-write.
+    /// </remarks>
     private static async Task<int> DownAsync(IReadOnlyList<Store> stores, int to, bool dryRun, bool yes, TextWriter output, TextWriter error, CancellationToken ct)
     {
         RequireSingleStore(stores, "down");
         var store = stores[0];
-        var plan = (await store.StatusAsync(ct)).PlanDown(to);
+        var (plan, log) = await PlanDownAsync(store, to, ct);
         if (plan.IsEmpty)
         {
             output.WriteLine($"{store.Description}: already at version {plan.FromVersion}; nothing to roll back.");
             return ExitCodes.Success;
         }
 
-        // The down scripts know nothing of the journal log beside DuckDB: what the rollback means for it is decided here.
-        var log = store.Database is { } database ? JournalLogRollback.Assess(database, plan) : null;
         if (dryRun)
         {
             WritePlan(output, store, plan);
@@ -233,6 +236,16 @@ public static class MigrateCommand
         }
 
         log?.ThrowIfRefused();
+        using var writable = store.Database is { } readOnly ? ReopenWritable(readOnly) : null;
+        if (writable is not null)
+        {
+            // Planned again on the read-write open: it replayed the same WAL the read-only one read, so this differs only
+            // if another process changed the files in between, and then the refusals are decided again on what is there now.
+            store = store with { Runner = DuckDbSchema.CreateRunner(writable), Database = writable };
+            (plan, log) = await PlanDownAsync(store, to, ct);
+            log?.ThrowIfRefused();
+        }
+
         if (log is { SetsLogAside: true })
         {
             // Before the tables are dropped: if a down script then fails, DuckDB still holds every event the log held
@@ -250,6 +263,20 @@ public static class MigrateCommand
         }
 
         return ExitCodes.Success;
+    }
+
+    /// <summary>The rollback to <paramref name="to"/> and, on DuckDB, what it means for the journal log beside it (the down scripts know nothing of it).</summary>
+    private static async Task<(MigrationPlan Plan, JournalLogRollback? Log)> PlanDownAsync(Store store, int to, CancellationToken ct)
+    {
+        var plan = (await store.StatusAsync(ct)).PlanDown(to);
+        return (plan, store.Database is { } database && !plan.IsEmpty ? JournalLogRollback.Assess(database, plan) : null);
+    }
+
+    /// <summary>Closes the read-only open, then opens the database read-write.</summary>
+    private static DuckDbDatabase ReopenWritable(DuckDbDatabase readOnly)
+    {
+        readOnly.Dispose();
+        return DuckDbDatabase.Open(readOnly.Path);
     }
 
     /// <summary>What a rollback means for the journal log, and a refusal, each line after <paramref name="prefix"/>.</summary>

@@ -22,6 +22,14 @@ public interface IMigrationTarget
     /// <summary>Creates the bookkeeping table (and for ClickHouse the database) when absent. Idempotent.</summary>
     Task PrepareAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Called by the runner before the first step of a plan (and before <see cref="PrepareAsync"/>), so that a target
+    /// refuses a plan it could not finish before anything changes: a refusal at a later step would leave the store
+    /// between versions. By default every plan is accepted.
+    /// </summary>
+    /// <exception cref="MigrationException">The plan must not run; nothing was changed.</exception>
+    Task CheckPlanAsync(MigrationPlan plan, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Runs the up script and records the migration as applied; returns how long the script took.</summary>
     Task<TimeSpan> ApplyAsync(Migration migration, CancellationToken cancellationToken);
 

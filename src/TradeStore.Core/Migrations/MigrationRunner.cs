@@ -33,16 +33,23 @@ public sealed class MigrationRunner(MigrationSet migrations, IMigrationTarget ta
             return [];
         }
 
+        await Target.CheckPlanAsync(plan, cancellationToken);
         await Target.PrepareAsync(cancellationToken);
         return await RunAsync(plan, onStep, cancellationToken);
     }
 
     /// <summary>Reverts applied migrations, newest first, down to <paramref name="toVersion"/> (0 = empty schema).</summary>
-    /// <exception cref="MigrationException">Drift, a newer schema, an impossible target version, or a failed script.</exception>
+    /// <exception cref="MigrationException">Drift, a newer schema, an impossible target version, a plan the target refuses (<see cref="IMigrationTarget.CheckPlanAsync"/>), or a failed script.</exception>
     public async Task<IReadOnlyList<MigrationStepResult>> DownAsync(int toVersion, Action<MigrationStepResult>? onStep = null, CancellationToken cancellationToken = default)
     {
         var plan = await PlanDownAsync(toVersion, cancellationToken);
-        return plan.IsEmpty ? [] : await RunAsync(plan, onStep, cancellationToken);
+        if (plan.IsEmpty)
+        {
+            return [];
+        }
+
+        await Target.CheckPlanAsync(plan, cancellationToken);
+        return await RunAsync(plan, onStep, cancellationToken);
     }
 
     /// <summary>Throws unless the store is exactly at this binary's latest version without drift (start-up with automatic migration off, verify).</summary>

@@ -88,6 +88,18 @@ public sealed class StorageOptions
     [RegularExpression(@"^\s*[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)\s*$", ErrorMessage = "must be a size such as 0B, 512MB or 10GB.")]
     public string DuckDbMaxTempSize { get; set; } = "0B";
 
+    /// <summary>
+    /// How many copies of a crash's WAL <c>serve</c> keeps in <c>wal-backups/</c>: when a start copies a WAL there, it
+    /// deletes the oldest copies past this many (the copy just made is always kept), so a service that crashes over and
+    /// over cannot fill the disk with them. At least 1: the copy is the only trace of a torn WAL tail.
+    /// </summary>
+    /// <value>Default 10.</value>
+    [Range(1, 1000, ErrorMessage = "must be between 1 and 1000.")]
+    public int WalBackupsKept { get; set; } = DefaultWalBackupsKept;
+
+    /// <summary>The default of <see cref="WalBackupsKept"/>.</summary>
+    public const int DefaultWalBackupsKept = 10;
+
     /// <summary>The full path of the database file.</summary>
     public string DatabasePath => Path.GetFullPath(Path.Combine(DataDirectory, DatabaseFileName));
 }

@@ -64,6 +64,17 @@ internal sealed class DuckDbMigrationTarget(DuckDbDatabase database) : IMigratio
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Refuses, before any step, a rollback that <see cref="JournalLogRollback.RequireSafeRevert"/> would stop part-way:
+    /// one below <see cref="JournalLogRollback.LogVersion"/> while the log holds events DuckDB lacks, or one that drops
+    /// <c>trade_events</c> while the log is in place (<see cref="JournalLogRollback.RequireSafePlan"/>).
+    /// </summary>
+    public Task CheckPlanAsync(MigrationPlan plan, CancellationToken cancellationToken)
+    {
+        JournalLogRollback.RequireSafePlan(database, plan);
+        return Task.CompletedTask;
+    }
+
     public Task<TimeSpan> ApplyAsync(Migration migration, CancellationToken cancellationToken) =>
         Task.FromResult(RunInTransaction(migration.UpSql, migration, record: true));
 

@@ -108,6 +108,26 @@ public sealed class JournalLogRollback
     }
 
     /// <summary>
+    /// Run by the DuckDB migration target before the first step of a plan, whoever drives the runner: refuses what
+    /// <see cref="RequireSafeRevert"/> would otherwise stop part-way, leaving the database between versions (for
+    /// <c>--to 0</c> with the log in place, versions 3 and 2 reverted and 1 refused).
+    /// </summary>
+    /// <exception cref="MigrationException">Kind <see cref="MigrationErrorKind.WouldLoseData"/>; nothing was rolled back.</exception>
+    internal static void RequireSafePlan(DuckDbDatabase database, MigrationPlan plan)
+    {
+        var log = Assess(database, plan);
+        log.ThrowIfRefused();
+        if (log.SetsLogAside)
+        {
+            throw new MigrationException(MigrationErrorKind.WouldLoseData,
+                $"refusing to roll DuckDB ({database.Path}) back to version {plan.ToVersion}: that reverts 0001_initial, which drops trade_events, " +
+                $"and the journal log {log.LogDirectory}/ is in place, so the next start would replay the dropped events from it. Move the log aside " +
+                $"first (JournalLogRollback.Assess(...).SetLogAside(), which moves it to {SetAsidePrefix}<UTC time>/, as 'tradestore migrate down' does), " +
+                "then run the rollback again. Nothing was rolled back.");
+        }
+    }
+
+    /// <summary>
     /// The last line of defence, run by the DuckDB migration target before each down script: whoever drives the runner,
     /// <see cref="LogVersion"/> is not reverted while the log holds events DuckDB lacks, and <c>trade_events</c> is not
     /// dropped while the log is still in place (the caller sets it aside first, as <c>migrate down</c> does).
