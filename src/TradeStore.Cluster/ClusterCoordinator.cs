@@ -9,7 +9,7 @@ namespace TradeStore.Cluster;
 /// the node's registry entry and, when it wins, the leader key are attached to it. Two loops run per session:
 /// <list type="bullet">
 /// <item>the keeper renews the lease, moves the <see cref="LeaseClock"/>, refreshes the registry entry, and ends the
-/// session when etcd says the lease is gone;</item>
+/// session when etcd says the lease is gone; it also rewrites the node's member record (not on a lease) every <see cref="MemberRefreshInterval"/>;</item>
 /// <item>the election takes the leader key whenever nobody holds it (one etcd transaction) and otherwise watches it.</item>
 /// </list>
 /// By design an etcd failure never ends a session by itself: the lease may still be alive, and only etcd can say it
@@ -29,6 +29,13 @@ public sealed class ClusterCoordinator : BackgroundService
     private static readonly TimeSpan LeaveTimeout = TimeSpan.FromSeconds(2);
 
     /// <summary>
+    /// How often a node rewrites its member record (<see cref="MemberRecord"/>) while it runs, so <c>lastSeen</c> of a node
+    /// that died without leaving is at most this old. By design not every renewal: the record is not on a lease, so each
+    /// write is a new etcd revision, kept until etcd compacts.
+    /// </summary>
+    public static readonly TimeSpan MemberRefreshInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// By design short: the followers trail by milliseconds, and writes are refused (<c>no-leader</c>) from the moment
     /// the hand-over begins until another node leads. A follower further behind is not waited for.
     /// </summary>
@@ -46,6 +53,9 @@ public sealed class ClusterCoordinator : BackgroundService
     private long _leaseId;
     private string? _lastLeaderLogged;
     private long _historyTerm;
+    private DateTimeOffset? _firstJoined;
+    private long _memberWrittenAt;
+    private bool _registered;
 
     public ClusterCoordinator(IOptions<ClusterOptions> options, ClusterState state, EtcdClusterStore store, AppliedSeq appliedSeq, ClusterMetrics metrics,
         ILogger<ClusterCoordinator> logger, TimeProvider? timeProvider = null, ILeaderHandOver? handOver = null, IHostApplicationLifetime? lifetime = null)
@@ -98,6 +108,7 @@ public sealed class ClusterCoordinator : BackgroundService
 
     private async Task RunSessionAsync(EtcdRetry retry, CancellationToken stoppingToken)
     {
+        _registered = false;
         var sentAt = _state.Clock.Now();
         var (leaseId, ttl) = await WithTimeoutAsync(token => _store.GrantAsync(_options.LeaseTtl, token), stoppingToken);
         Interlocked.Exchange(ref _leaseId, leaseId);
@@ -108,7 +119,9 @@ public sealed class ClusterCoordinator : BackgroundService
             return;
         }
 
+        _registered = true;
         Log.SessionStarted(_logger, leaseId, ttl, _state.NodeName);
+        await RecordMemberAsync(applied, stoppingToken);
         retry.Succeeded();
 
         using var session = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -126,12 +139,42 @@ public sealed class ClusterCoordinator : BackgroundService
         }
 
         stoppingToken.ThrowIfCancellationRequested();
+        _registered = false;
         _state.Observe(null, held: false);
         Interlocked.Exchange(ref _leaseId, 0);
         Recheck();
     }
 
     private NodeRecord Registration(long applied) => new(_state.NodeName, _state.AdvertiseUrl, applied, _state.Truncated, _state.Incarnation.Id);
+
+    /// <summary>This node's member record as of now: <paramref name="stopped"/> when written as it leaves.</summary>
+    private async Task<MemberRecord> MembershipAsync(long applied, bool stopped, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        _firstJoined ??= (await WithTimeoutAsync(token => _store.ReadMemberAsync(_state.NodeName, token), cancellationToken))?.FirstJoined ?? now;
+        return new MemberRecord(_state.NodeName, _state.AdvertiseUrl, _state.Incarnation.Id, applied, _firstJoined.Value, now, stopped);
+    }
+
+    /// <summary>
+    /// Writes this node's member record (<see cref="MemberRecord"/>), after it registered and every
+    /// <see cref="MemberRefreshInterval"/> after that. Never fatal: a failure is logged (event 7024) and retried at the next renewal.
+    /// </summary>
+    private async Task RecordMemberAsync(long applied, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var member = await MembershipAsync(applied, stopped: false, cancellationToken);
+            await WithTimeoutAsync(async token => { await _store.PutMemberAsync(member, token); return true; }, cancellationToken);
+            _memberWrittenAt = _time.GetTimestamp();
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
+        {
+            _memberWrittenAt = 0;
+            Log.MemberWriteFailed(_logger, ex, _state.NodeName, _store.Keys.Member(_state.NodeName));
+        }
+    }
+
+    private bool MemberRefreshDue => _memberWrittenAt == 0 || _time.GetElapsedTime(_memberWrittenAt) >= MemberRefreshInterval;
 
     /// <summary>
     /// Registers this node unless another incarnation holds its name (issue #14: names must be unique, since the leader
@@ -205,6 +248,11 @@ public sealed class ClusterCoordinator : BackgroundService
                 Recheck();
                 nextRenewal = sentAt + ToTicks(_options.RenewInterval);
                 registered = await RefreshRegistryAsync(leaseId, registered, cancellationToken);
+                if (MemberRefreshDue)
+                {
+                    await RecordMemberAsync(registered, cancellationToken);
+                }
+
                 await RecordHistoryAsync(cancellationToken);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
@@ -215,25 +263,21 @@ public sealed class ClusterCoordinator : BackgroundService
         }
     }
 
-    /// <summary>Writes the applied seq into the registry when it moved, and reads how far the leader is ahead.</summary>
+    /// <summary>
+    /// Writes the applied seq into the registry when it moved, and reads the status: how far the leader is ahead, and how
+    /// many members have no live registration. Each call bounded like the renewal, so a slow etcd does not hold up the next one.
+    /// </summary>
     private async Task<long> RefreshRegistryAsync(long leaseId, long registered, CancellationToken cancellationToken)
     {
         var applied = _appliedSeq.Read();
         if (applied != registered)
         {
-            await _store.PutNodeAsync(Registration(applied), leaseId, cancellationToken);
+            await WithTimeoutAsync(async token => { await _store.PutNodeAsync(Registration(applied), leaseId, token); return true; }, cancellationToken);
         }
 
-        if (_state.IsLeader)
-        {
-            _metrics.SetLag(0);
-        }
-        else
-        {
-            var status = await _store.ReadStatusAsync(cancellationToken);
-            _metrics.SetLag(status.Nodes.FirstOrDefault(n => n.Name == _state.NodeName)?.LagSeq ?? 0);
-        }
-
+        var status = await WithTimeoutAsync(_store.ReadStatusAsync, cancellationToken);
+        _metrics.SetLag(_state.IsLeader ? 0 : status.Nodes.FirstOrDefault(n => n.Name == _state.NodeName)?.LagSeq ?? 0);
+        _metrics.SetMissing(status.Missing.Count);
         return applied;
     }
 
@@ -416,12 +460,15 @@ public sealed class ClusterCoordinator : BackgroundService
     /// At shutdown (<c>ShutdownStage.LeaveCluster</c>, before the HTTP server stops): stop acknowledging, let the
     /// followers take the end of the log (<see cref="ILeaderHandOver"/>, bounded by <see cref="HandOverTimeout"/>), end
     /// this term here (its replication streams close), then hand the leader key over at once and drop the registry entry
-    /// (revoking the lease does both). By design in this order: nothing is acknowledged after the key is given up, and no
-    /// stream of the old term is still sending when another node leads.
+    /// (revoking the lease does both), and last mark the member record <c>stopped</c>. By design in this order: nothing is
+    /// acknowledged after the key is given up, and no stream of the old term is still sending when another node leads.
+    /// A node that never registered (refused its name) writes no member record: the name is another process's.
     /// </summary>
     private async Task LeaveAsync()
     {
         var leaseId = Interlocked.Exchange(ref _leaseId, 0);
+        var registered = _registered;
+        _registered = false;
         var held = _state.HeldTerm;
         _state.Clock.Expire();
         _state.Recheck();
@@ -450,6 +497,20 @@ public sealed class ClusterCoordinator : BackgroundService
         catch (Exception ex) when (EtcdClusterStore.IsEtcdFailure(ex) || ex is OperationCanceledException)
         {
             Log.LeaveFailed(_logger, ex, leaseId);
+        }
+
+        if (!registered)
+        {
+            return;
+        }
+
+        try
+        {
+            await _store.PutMemberAsync(await MembershipAsync(_appliedSeq.Read(), stopped: true, timeout.Token), timeout.Token);
+        }
+        catch (Exception ex) when (EtcdClusterStore.IsEtcdFailure(ex) || ex is OperationCanceledException)
+        {
+            Log.MemberWriteFailed(_logger, ex, _state.NodeName, _store.Keys.Member(_state.NodeName)); // shown as unreachable instead of stopped
         }
     }
 

@@ -84,14 +84,63 @@ public sealed record SyncRecord(long Term, string Leader, IReadOnlyList<string> 
 /// <param name="Seq">The last seq of that leader's log when it wrote the key (for messages; the rule only asks whether the key exists).</param>
 public sealed record HistoryRecord(long Term, string Leader, long Seq);
 
-/// <summary>One node as <c>GET /v1/cluster</c> and <c>tradestore cluster status</c> show it.</summary>
-/// <param name="Role"><c>leader</c> or <c>follower</c>.</param>
-/// <param name="LagSeq">How many events the node trails the leader by; <see langword="null"/> when no leader is known.</param>
-/// <param name="TruncatedSeq">The tail the node cut from its journal log at its last start, when it rejoined with records the leader never had; else <see langword="null"/>.</param>
-public sealed record ClusterNodeStatus(string Name, string Url, string Role, long AppliedSeq, long? LagSeq, TruncatedRange? TruncatedSeq = null);
+/// <summary>
+/// The value of a node's member key (<c>{KeyPrefix}members/{name}</c>): the node joined the cluster. By design not on a
+/// lease, unlike the registry entry: a member whose lease ended is still listed (<c>stopped</c> or <c>unreachable</c>)
+/// instead of vanishing, so an operator sees that a node is missing. Written when the node registers, every
+/// <see cref="ClusterCoordinator.MemberRefreshInterval"/> after that, and when it leaves at shutdown; deleted only by
+/// <c>tradestore cluster forget</c> (<see cref="EtcdClusterStore.ForgetMemberAsync"/>).
+/// </summary>
+/// <param name="AppliedSeq">The node's applied seq when it wrote the record.</param>
+/// <param name="FirstJoined">When the node first registered under this name (kept across restarts until it is forgotten).</param>
+/// <param name="LastSeen">When the node last wrote the record, by its own clock.</param>
+/// <param name="Stopped">The node wrote the record as it left the cluster at shutdown.</param>
+public sealed record MemberRecord(string Name, string Url, string? Incarnation, long AppliedSeq, DateTimeOffset FirstJoined, DateTimeOffset LastSeen, bool Stopped);
 
-/// <summary>The cluster as etcd shows it: the leader (<see langword="null"/> when none), its term, and every live node.</summary>
-public sealed record ClusterStatus(string? Leader, long Term, IReadOnlyList<ClusterNodeStatus> Nodes);
+/// <summary>One node as <c>GET /v1/cluster</c> and <c>tradestore cluster status</c> show it.</summary>
+/// <param name="Role">
+/// <c>leader</c> or <c>follower</c> for a node with a live registration; for a member without one (<see cref="MemberRecord"/>),
+/// <c>stopped</c> when it left at shutdown, else <c>unreachable</c> (its lease expired: killed, crashed, paused, or cut off from etcd).
+/// </param>
+/// <param name="AppliedSeq">The node's applied seq; for a stopped or unreachable member, as of <paramref name="LastSeen"/>.</param>
+/// <param name="LagSeq">How many events the node trails the leader by; <see langword="null"/> when no leader is known, and for a stopped or unreachable member.</param>
+/// <param name="TruncatedSeq">The tail the node cut from its journal log at its last start, when it rejoined with records the leader never had; else <see langword="null"/>.</param>
+/// <param name="LastSeen">For a stopped or unreachable member: when it last wrote its member record (by its own clock); <see langword="null"/> for a live node.</param>
+public sealed record ClusterNodeStatus(string Name, string Url, string Role, long AppliedSeq, long? LagSeq, TruncatedRange? TruncatedSeq = null, DateTimeOffset? LastSeen = null)
+{
+    public const string LeaderRole = "leader";
+    public const string FollowerRole = "follower";
+    public const string StoppedRole = "stopped";
+    public const string UnreachableRole = "unreachable";
+
+    /// <summary>Whether the node holds a live registration (it is <c>leader</c> or <c>follower</c>).</summary>
+    [JsonIgnore]
+    public bool IsLive => Role is LeaderRole or FollowerRole;
+}
+
+/// <summary>
+/// The cluster as etcd shows it: the leader (<see langword="null"/> when none), its term, every live node, and every
+/// member that joined, was not forgotten and has no live registration now (role <c>stopped</c> or <c>unreachable</c>).
+/// </summary>
+public sealed record ClusterStatus(string? Leader, long Term, IReadOnlyList<ClusterNodeStatus> Nodes)
+{
+    /// <summary>The members without a live registration.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<ClusterNodeStatus> Missing => [.. Nodes.Where(n => !n.IsLive)];
+}
+
+/// <summary>What <see cref="EtcdClusterStore.ForgetMemberAsync"/> did.</summary>
+public enum ForgetOutcome
+{
+    /// <summary>The member key was deleted.</summary>
+    Forgotten,
+
+    /// <summary>Refused: the node holds a live registration (its lease is alive); stop it first.</summary>
+    Live,
+
+    /// <summary>No member key has that name.</summary>
+    NotAMember,
+}
 
 /// <summary>Etcd keys of one cluster, under <see cref="ClusterOptions.KeyPrefix"/>.</summary>
 public sealed class ClusterKeys(string prefix)
@@ -109,12 +158,18 @@ public sealed class ClusterKeys(string prefix)
     public string Nodes { get; } = prefix + "nodes/";
 
     public string Node(string name) => Nodes + name;
+
+    /// <summary>Prefix of the member keys (<see cref="MemberRecord"/>); not on a lease.</summary>
+    public string Members { get; } = prefix + "members/";
+
+    public string Member(string name) => Members + name;
 }
 
 /// <summary>Source-generated JSON for the etcd values and the status.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.Never, WriteIndented = false)]
 [JsonSerializable(typeof(LeaderRecord))]
 [JsonSerializable(typeof(NodeRecord))]
+[JsonSerializable(typeof(MemberRecord))]
 [JsonSerializable(typeof(SyncRecord))]
 [JsonSerializable(typeof(HistoryRecord))]
 [JsonSerializable(typeof(ClusterStatus))]

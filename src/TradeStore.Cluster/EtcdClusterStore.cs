@@ -21,7 +21,7 @@ public sealed record ElectionView(CampaignResult? Leader, SyncRecord? Sync, long
 
 /// <summary>
 /// Everything TradeStore asks of etcd, on the <c>dotnet-etcd</c> client: a lease, one transaction to take the
-/// leader key only if nobody holds it, a watch on that key, the node registry, and the status read. Leader election
+/// leader key only if nobody holds it, a watch on that key, the node registry and member keys, and the status read. Leader election
 /// and fencing rest on etcd's own guarantees (a linearizable transaction, lease expiry); there is no consensus code here.
 /// </summary>
 public sealed class EtcdClusterStore : IDisposable
@@ -87,6 +87,61 @@ public sealed class EtcdClusterStore : IDisposable
             Value = ByteString.CopyFromUtf8(JsonSerializer.Serialize(node, ClusterJson.Default.NodeRecord)),
             Lease = leaseId,
         }, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The member record of <paramref name="name"/>, or <see langword="null"/> when it has none (never joined, or forgotten).</summary>
+    public async Task<MemberRecord?> ReadMemberAsync(string name, CancellationToken cancellationToken)
+    {
+        var response = await _client.GetAsync(new RangeRequest { Key = ByteString.CopyFromUtf8(_keys.Member(name)) }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var kv = response.Kvs.FirstOrDefault();
+        return kv is null ? null : JsonSerializer.Deserialize(kv.Value.Span, ClusterJson.Default.MemberRecord);
+    }
+
+    /// <summary>Writes a node's member record (not on a lease: it outlives the node).</summary>
+    public async Task PutMemberAsync(MemberRecord member, CancellationToken cancellationToken) =>
+        await _client.PutAsync(new PutRequest
+        {
+            Key = ByteString.CopyFromUtf8(_keys.Member(member.Name)),
+            Value = ByteString.CopyFromUtf8(JsonSerializer.Serialize(member, ClusterJson.Default.MemberRecord)),
+        }, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Deletes the member key of <paramref name="name"/> (a node removed from the cluster for good), in one transaction
+    /// that also requires the node to hold no registration: a running node is refused (<see cref="ForgetOutcome.Live"/>,
+    /// with its registry entry). Returns the deleted record when forgotten. The node's data, and the <c>sync</c> and
+    /// <c>history</c> keys, are not touched; a forgotten node that starts again is a member again.
+    /// </summary>
+    public async Task<(ForgetOutcome Outcome, MemberRecord? Forgotten, NodeRecord? Live)> ForgetMemberAsync(string name, CancellationToken cancellationToken)
+    {
+        var node = ByteString.CopyFromUtf8(_keys.Node(name));
+        var member = ByteString.CopyFromUtf8(_keys.Member(name));
+        while (true)
+        {
+            var txn = new TxnRequest();
+            txn.Compare.Add(new Compare { Key = node, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+            txn.Compare.Add(new Compare { Key = member, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Greater, CreateRevision = 0 });
+            txn.Success.Add(new RequestOp { RequestDeleteRange = new DeleteRangeRequest { Key = member, PrevKv = true } });
+            txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = node } });
+            txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = member } });
+            var response = await _client.TransactionAsync(txn, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (response.Succeeded)
+            {
+                var deleted = response.Responses[0].ResponseDeleteRange.PrevKvs.FirstOrDefault();
+                return (ForgetOutcome.Forgotten, deleted is null ? null : JsonSerializer.Deserialize(deleted.Value.Span, ClusterJson.Default.MemberRecord), null);
+            }
+
+            if (response.Responses[0].ResponseRange.Kvs.FirstOrDefault() is { } live)
+            {
+                return (ForgetOutcome.Live, null, JsonSerializer.Deserialize(live.Value.Span, ClusterJson.Default.NodeRecord));
+            }
+
+            if (response.Responses[1].ResponseRange.Kvs.Count == 0)
+            {
+                return (ForgetOutcome.NotAMember, null, null);
+            }
+
+            // the registration expired between the compare and the read: look again
+        }
+    }
 
     /// <summary>
     /// Registers <paramref name="node"/> on <paramref name="leaseId"/> unless the name is held by another incarnation:
@@ -323,12 +378,16 @@ public sealed class EtcdClusterStore : IDisposable
         }
     }
 
-    /// <summary>The leader key and the node registry, read together at one revision.</summary>
+    /// <summary>
+    /// The leader key, the node registry and the member keys, read together at one revision: every registered node,
+    /// and every member without a registration (<c>stopped</c> or <c>unreachable</c>, with when it was last seen).
+    /// </summary>
     public async Task<ClusterStatus> ReadStatusAsync(CancellationToken cancellationToken)
     {
         var txn = new TxnRequest();
         txn.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(_keys.Leader) } });
         txn.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(_keys.Nodes), RangeEnd = ByteString.CopyFromUtf8(PrefixEnd(_keys.Nodes)) } });
+        txn.Success.Add(new RequestOp { RequestRange = new RangeRequest { Key = ByteString.CopyFromUtf8(_keys.Members), RangeEnd = ByteString.CopyFromUtf8(PrefixEnd(_keys.Members)) } });
         var response = await _client.TransactionAsync(txn, cancellationToken: cancellationToken).ConfigureAwait(false);
         var leaderKv = response.Responses[0].ResponseRange.Kvs.FirstOrDefault();
         var leader = leaderKv is null ? null : ParseLeader(leaderKv.Value);
@@ -337,10 +396,16 @@ public sealed class EtcdClusterStore : IDisposable
             .OfType<NodeRecord>()
             .ToList();
         var leaderApplied = leader is null ? (long?)null : nodes.FirstOrDefault(n => n.Name == leader.Name)?.AppliedSeq;
+        var missing = response.Responses[2].ResponseRange.Kvs
+            .Select(kv => JsonSerializer.Deserialize(kv.Value.Span, ClusterJson.Default.MemberRecord))
+            .OfType<MemberRecord>()
+            .Where(m => !nodes.Exists(n => n.Name == m.Name))
+            .Select(m => new ClusterNodeStatus(m.Name, m.Url, m.Stopped ? ClusterNodeStatus.StoppedRole : ClusterNodeStatus.UnreachableRole, m.AppliedSeq, null, null, m.LastSeen));
         var statuses = nodes
-            .OrderBy(n => n.Name, StringComparer.Ordinal)
-            .Select(n => new ClusterNodeStatus(n.Name, n.Url, n.Name == leader?.Name ? "leader" : "follower", n.AppliedSeq,
+            .Select(n => new ClusterNodeStatus(n.Name, n.Url, n.Name == leader?.Name ? ClusterNodeStatus.LeaderRole : ClusterNodeStatus.FollowerRole, n.AppliedSeq,
                 leaderApplied is { } top ? Math.Max(0, top - n.AppliedSeq) : null, n.TruncatedSeq))
+            .Concat(missing)
+            .OrderBy(n => n.Name, StringComparer.Ordinal)
             .ToList();
         return new ClusterStatus(leader?.Name, leaderKv?.CreateRevision ?? 0, statuses);
     }

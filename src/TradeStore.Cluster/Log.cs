@@ -76,4 +76,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7023, Level = LogLevel.Warning, Message = "Recording the cluster's history in etcd (term {Term}) failed; retrying at the next lease renewal")]
     public static partial void HistoryPublishFailed(ILogger logger, Exception exception, long term);
+
+    [LoggerMessage(EventId = 7024, Level = LogLevel.Warning, Message = "Writing the member record of node {Node} to etcd (key {Key}) failed; retrying at the next lease renewal")]
+    public static partial void MemberWriteFailed(ILogger logger, Exception exception, string node, string key);
 }

@@ -64,16 +64,30 @@ public sealed class ElectionTests
     }
 
     [Fact]
-    public async Task Stop_OnlyNode_LeavesNoLeaderAndNoNodeBehind()
+    public async Task Stop_OnlyNode_LeavesNoLeaderAndListsItStoppedUntilForgotten()
     {
         var etcd = TestServers.Etcd;
+        var started = DateTimeOffset.UtcNow;
         await using var a = await new ClusterNode("a", etcd, _prefix).StartAsync();
+        a.AppliedSeq = 7;
         await Eventually.TrueAsync(() => a.State.IsLeader, ElectionTimeout, "a leads");
 
         await a.StopAsync();
+        var stopped = DateTimeOffset.UtcNow;
 
+        // Its registration went with its lease; its member record says it left, with what it held and when.
         var status = await a.Store.ReadStatusAsync(TestContext.Current.CancellationToken);
         Assert.Null(status.Leader);
-        Assert.Empty(status.Nodes);
+        var listed = Assert.Single(status.Nodes);
+        Assert.Equal(("a", a.Options.AdvertiseUrl, "stopped", 7L, (long?)null), (listed.Name, listed.Url, listed.Role, listed.AppliedSeq, listed.LagSeq));
+        Assert.False(listed.IsLive);
+        Assert.InRange(listed.LastSeen!.Value, started, stopped);
+        Assert.Equal(listed, Assert.Single(status.Missing));
+
+        var forgotten = await a.Store.ForgetMemberAsync("a", TestContext.Current.CancellationToken);
+        Assert.Equal(ForgetOutcome.Forgotten, forgotten.Outcome);
+        Assert.Equal(listed.LastSeen, forgotten.Forgotten!.LastSeen);
+        Assert.Empty((await a.Store.ReadStatusAsync(TestContext.Current.CancellationToken)).Nodes);
+        Assert.Equal(ForgetOutcome.NotAMember, (await a.Store.ForgetMemberAsync("a", TestContext.Current.CancellationToken)).Outcome);
     }
 }

@@ -59,7 +59,7 @@ public sealed class FencingTests
         await Eventually.TrueAsync(() => !b.State.Clock.IsValid, Timeout, "b's own lease runs out on its clock");
         relay.Restore();
         await Eventually.MatchAsync(() => a.Store.ReadStatusAsync(TestContext.Current.CancellationToken),
-            s => s.Nodes.Any(n => n.Name == "b") && b.State.Role == ClusterRole.Follower, Timeout, "b registered again and following");
+            s => s.Nodes.Any(n => n.Name == "b" && n.IsLive) && b.State.Role == ClusterRole.Follower, Timeout, "b registered again and following");
 
         Assert.True(a.State.IsLeader);
         Assert.Equal(term, a.State.Term);

@@ -88,6 +88,10 @@ public sealed class IncarnationTests
         var status = await a.ClusterAsync(http);
         Assert.Equal("a", status.Leader);
         Assert.Equal(a.Url, status.Nodes.Single(n => n.Name == "a").Url);
+        // The refused process never registered, so it wrote no member record over a's (not even "stopped" as it exited).
+        using var store = new EtcdClusterStore(new ClusterOptions { Etcd = TestServers.Etcd, Node = "test", AdvertiseUrl = "http://test:1", KeyPrefix = _prefix });
+        var member = await store.ReadMemberAsync("a", TestContext.Current.CancellationToken);
+        Assert.Equal((a.Url, false), (member!.Url, member.Stopped));
         using var created = await a.CreateTradeAsync(http, "D-1");
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
     }

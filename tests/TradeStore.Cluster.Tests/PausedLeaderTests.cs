@@ -49,7 +49,7 @@ public sealed class PausedLeaderTests
             r => r.StatusCode == HttpStatusCode.TemporaryRedirect, Timeout, "a redirects to b");
         Assert.Equal(new Uri($"{b.Url}/v1/trades"), redirected.Headers.Location);
         // a registers again on a new lease (its old one expired with it).
-        var view = await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Nodes.Any(n => n.Name == "a"), Timeout, "a registered again");
+        var view = await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Nodes.Any(n => n.Name == "a" && n.IsLive), Timeout, "a registered again");
         Assert.Equal("b", view.Leader);
         Assert.Equal("follower", view.Nodes.Single(n => n.Name == "a").Role);
         Assert.Contains("[7005]", a.Process.Output); // "stopped acknowledging writes"

@@ -27,7 +27,7 @@ public sealed class RejoinTests
             await PostAsync(http, a, $"C-{i}");
         }
 
-        await Eventually.MatchAsync(() => b.ClusterAsync(http), s => s.Nodes.Any(n => n.Name == "b" && n.AppliedSeq == 10), Timeout, "b holds seq 10");
+        await Eventually.MatchAsync(() => b.ClusterAsync(http), s => s.Nodes.Any(n => n.Name == "b" && n.IsLive && n.AppliedSeq == 10), Timeout, "b holds seq 10");
 
         // b stops; a acknowledges 5 more that only it holds, then dies.
         b.Process.Signal(15);
@@ -56,14 +56,14 @@ public sealed class RejoinTests
 
         // Started again, it cuts seq 11..15 first, reports them, and follows b.
         await a.RestartAsync();
-        var status = await Eventually.MatchAsync(() => b.ClusterAsync(http), s => s.Nodes.Any(n => n.Name == "a" && n.AppliedSeq == 13), Timeout, "a holds b's seq 13");
+        var status = await Eventually.MatchAsync(() => b.ClusterAsync(http), s => s.Nodes.Any(n => n.Name == "a" && n.IsLive && n.AppliedSeq == 13), Timeout, "a holds b's seq 13");
         Assert.Equal(new TruncatedRange(11, 15), status.Nodes.Single(n => n.Name == "a").TruncatedSeq);
         Assert.Contains("[1318]", a.Process.Output);
         // The table of `tradestore cluster status` shows the cut as the endpoint does.
         var (statusExit, table) = await TradeStoreProcess.RunAsync(["cluster", "status"], a.DataDirectory, a.Environment);
         Assert.True(statusExit == 0, table);
         Assert.Contains("truncatedSeq", table);
-        Assert.Matches(@"(?m)^  a +http\S+ +follower +13 +\d+ +11\.\.15$", table);
+        Assert.Matches(@"(?m)^  a +http\S+ +follower +13 +\d+ +11\.\.15 +-$", table); // lastSeen: - for a live node
         using (var cut = await http.GetAsync($"{a.Url}/v1/trades/X-0?minSeq=13", ct))
         {
             Assert.Equal(HttpStatusCode.NotFound, cut.StatusCode);

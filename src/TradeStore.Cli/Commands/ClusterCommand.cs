@@ -7,8 +7,10 @@ using TradeStore.Server.Configuration;
 namespace TradeStore.Cli.Commands;
 
 /// <summary>
-/// <c>tradestore cluster status</c>: the leader, its term and every live node with its role, applied seq and lag, read
-/// from etcd (the same answer as <c>GET /v1/cluster</c>), so it works even when no node answers HTTP.
+/// <c>tradestore cluster status</c>: the leader, its term, every live node with its role, applied seq and lag, and every
+/// member that is stopped or unreachable with when it was last seen, read from etcd (the same answer as
+/// <c>GET /v1/cluster</c>), so it works even when no node answers HTTP. <c>tradestore cluster forget NODE</c>: drops a
+/// node removed for good from that listing.
 /// </summary>
 public static class ClusterCommand
 {
@@ -19,10 +21,17 @@ public static class ClusterCommand
         Description = "Print the status as JSON, exactly as GET /v1/cluster answers it.",
     };
 
+    private static readonly Argument<string> NodeName = new("node")
+    {
+        Description = "The Cluster:Node name of the member to forget.",
+    };
+
     public static Command Create()
     {
         var status = new Command("status",
-            "Show the cluster from etcd: the leader, its term, and each node's URL, role, applied seq and lag behind the leader. " +
+            "Show the cluster from etcd: the leader, its term, and each node's URL, role, applied seq and lag behind the leader; " +
+            "a node that joined but has no live registration now is listed as stopped (it left at shutdown) or unreachable (its lease expired) with when it was last seen, " +
+            "until it runs again or is forgotten (cluster forget). " +
             "Exit 1 when no leader is known or etcd does not answer; 2 when Cluster:Etcd is not configured.")
         {
             Json,
@@ -31,10 +40,8 @@ public static class ClusterCommand
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
-            var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
-            if (!settings.Cluster.Enabled)
+            if (Configure(parseResult, error) is not { } settings)
             {
-                error.WriteLine("tradestore: no cluster is configured: set Cluster:Etcd (environment TRADESTORE__CLUSTER__ETCD) to the etcd endpoints.");
                 return ExitCodes.BadInput;
             }
 
@@ -48,7 +55,7 @@ public static class ClusterCommand
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
             {
-                error.WriteLine($"tradestore: etcd {store.Endpoints} did not answer within {ReadTimeout.TotalSeconds:0} s: {ex.Message}");
+                error.WriteLine(EtcdDidNotAnswer(store, ex));
                 return ExitCodes.Failure;
             }
 
@@ -58,31 +65,118 @@ public static class ClusterCommand
             }
             else
             {
-                Write(output, cluster, store.Endpoints, settings.Cluster.KeyPrefix);
+                Write(output, cluster, store.Endpoints, settings.Cluster.KeyPrefix, DateTimeOffset.UtcNow);
             }
 
             return cluster.Leader is null ? ExitCodes.Failure : ExitCodes.Success;
         });
-        return new Command("cluster", "High availability: the cluster of nodes elected on etcd.") { status };
+
+        var forget = new Command("forget",
+            "Forget a node removed from the cluster for good: drop it from GET /v1/cluster and cluster status, where it is otherwise listed as stopped or unreachable. " +
+            "Only the listing changes (its data, and the sync and history keys, are untouched); if it runs again it is a member again. " +
+            "Exit 1 when the node is running (its etcd lease is alive: stop it first) or etcd does not answer; 2 when no member has that name or Cluster:Etcd is not configured.")
+        {
+            NodeName,
+        };
+        forget.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var output = parseResult.InvocationConfiguration.Output;
+            var error = parseResult.InvocationConfiguration.Error;
+            if (Configure(parseResult, error) is not { } settings)
+            {
+                return ExitCodes.BadInput;
+            }
+
+            var name = parseResult.GetValue(NodeName)!;
+            using var store = new EtcdClusterStore(settings.Cluster);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(ReadTimeout);
+            try
+            {
+                var (outcome, forgotten, live) = await store.ForgetMemberAsync(name, timeout.Token);
+                switch (outcome)
+                {
+                    case ForgetOutcome.Forgotten:
+                        output.WriteLine(forgotten is null
+                            ? $"forgot node {name}"
+                            : $"forgot node {name} ({forgotten.Url}, last seen {Invariant(forgotten.LastSeen)})");
+                        return ExitCodes.Success;
+                    case ForgetOutcome.Live:
+                        error.WriteLine($"tradestore: node {name} is running at {live?.Url} (its etcd lease is alive); stop it (SIGTERM) and run cluster forget again.");
+                        return ExitCodes.Failure;
+                    default:
+                        var members = (await store.ReadStatusAsync(timeout.Token)).Nodes.Select(n => n.Name).ToList();
+                        error.WriteLine($"tradestore: no member of the cluster under {settings.Cluster.KeyPrefix} is named '{name}'; members: {(members.Count == 0 ? "none" : string.Join(", ", members))}.");
+                        return ExitCodes.BadInput;
+                }
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
+            {
+                error.WriteLine(EtcdDidNotAnswer(store, ex));
+                return ExitCodes.Failure;
+            }
+        });
+        return new Command("cluster", "High availability: the cluster of nodes elected on etcd.") { status, forget };
     }
 
-    private static void Write(TextWriter output, ClusterStatus cluster, string endpoints, string prefix)
+    /// <summary>The settings, or <see langword="null"/> (after saying so) when no cluster is configured.</summary>
+    private static TradeStoreSettings? Configure(ParseResult parseResult, TextWriter error)
+    {
+        var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
+        if (!settings.Cluster.Enabled)
+        {
+            error.WriteLine("tradestore: no cluster is configured: set Cluster:Etcd (environment TRADESTORE__CLUSTER__ETCD) to the etcd endpoints.");
+            return null;
+        }
+
+        return settings;
+    }
+
+    private static string EtcdDidNotAnswer(EtcdClusterStore store, Exception ex) =>
+        $"tradestore: etcd {store.Endpoints} did not answer within {ReadTimeout.TotalSeconds:0} s: {ex.Message}";
+
+    private static void Write(TextWriter output, ClusterStatus cluster, string endpoints, string prefix, DateTimeOffset now)
     {
         output.WriteLine($"etcd     {endpoints} (keys under {prefix})");
         output.WriteLine(cluster.Leader is { } leader
             ? $"leader   {leader} (term {cluster.Term.ToString(CultureInfo.InvariantCulture)})"
             : "leader   NONE: no node holds the leader key; writes get 503 no-leader");
-        var rows = new List<string[]> { new[] { "name", "url", "role", "appliedSeq", "lagSeq", "truncatedSeq" } };
+        var rows = new List<string[]> { new[] { "name", "url", "role", "appliedSeq", "lagSeq", "truncatedSeq", "lastSeen" } };
         rows.AddRange(cluster.Nodes.Select(n => new[]
         {
             n.Name, n.Url, n.Role, n.AppliedSeq.ToString(CultureInfo.InvariantCulture), n.LagSeq?.ToString(CultureInfo.InvariantCulture) ?? "-",
             n.TruncatedSeq is { } cut ? FormattableString.Invariant($"{cut.From}..{cut.To}") : "-",
+            n.LastSeen is { } seen ? $"{Ago(now - seen)} ago ({Invariant(seen)})" : "-",
         }));
         var widths = Enumerable.Range(0, rows[0].Length).Select(column => rows.Max(row => row[column].Length)).ToArray();
-        output.WriteLine($"nodes    {cluster.Nodes.Count}");
+        var missing = cluster.Missing;
+        output.WriteLine(missing.Count == 0
+            ? $"nodes    {cluster.Nodes.Count}"
+            : $"nodes    {cluster.Nodes.Count}: {cluster.Nodes.Count - missing.Count} live, {missing.Count} MISSING ({string.Join(", ", missing.Select(n => $"{n.Name} {n.Role}"))})");
         foreach (var row in rows)
         {
             output.WriteLine("  " + string.Join("  ", row.Select((cell, column) => cell.PadRight(widths[column]))).TrimEnd());
         }
+
+        if (missing.Count > 0)
+        {
+            output.WriteLine("A stopped or unreachable node stays listed until it runs again; one removed for good: tradestore cluster forget NODE.");
+        }
+    }
+
+    private static string Invariant(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    /// <summary>A duration as an operator reads it: <c>45s</c>, <c>3m 10s</c>, <c>2h 5m</c>, <c>3d 4h</c> (a clock behind the node's reads as 0s).</summary>
+    private static string Ago(TimeSpan elapsed)
+    {
+        if (elapsed < TimeSpan.Zero)
+        {
+            elapsed = TimeSpan.Zero;
+        }
+
+        return elapsed.TotalMinutes < 1 ? FormattableString.Invariant($"{elapsed.Seconds}s")
+            : elapsed.TotalHours < 1 ? FormattableString.Invariant($"{elapsed.Minutes}m {elapsed.Seconds}s")
+            : elapsed.TotalDays < 1 ? FormattableString.Invariant($"{elapsed.Hours}h {elapsed.Minutes}m")
+            : FormattableString.Invariant($"{(int)elapsed.TotalDays}d {elapsed.Hours}h");
     }
 }

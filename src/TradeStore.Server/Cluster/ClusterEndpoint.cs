@@ -4,7 +4,10 @@ using TradeStore.Server.Api;
 
 namespace TradeStore.Server.Cluster;
 
-/// <summary><c>GET /v1/cluster</c>: the leader, its term, and every live node with its role, applied seq and lag, as etcd holds them now.</summary>
+/// <summary>
+/// <c>GET /v1/cluster</c>: the leader, its term, every live node with its role, applied seq and lag, and every member with
+/// no live registration (<c>stopped</c> or <c>unreachable</c>, with <c>lastSeen</c>), as etcd holds them now.
+/// </summary>
 public static class ClusterEndpoint
 {
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(2);
