@@ -74,7 +74,7 @@ public static class FailoverBenchmark
                         }
 
                         return await StatusAsync(http, nodes, cancellationToken);
-                    }, s => s?.Leader is not null && s.Nodes.Count == nodes.Count && nodes.All(n => n.IsRunning) && s.Nodes.All(n => n.LagSeq is <= CaughtUp),
+                    }, s => s?.Leader is not null && s.Nodes.Count(n => n.IsLive) == nodes.Count && nodes.All(n => n.IsRunning) && s.Nodes.All(n => n.LagSeq is <= CaughtUp),
                     "a leader and every node registered and caught up", cancellationToken);
                 var leader = nodes.Single(n => n.Name == status!.Leader);
                 var survivor = nodes.First(n => n != leader);
@@ -161,7 +161,7 @@ public static class FailoverBenchmark
                 }
 
                 return await StatusAsync(http, nodes, cancellationToken);
-            }, s => s?.Leader is not null && s.Nodes.Count == nodes.Count, "a leader and every node registered", cancellationToken);
+            }, s => s?.Leader is not null && s.Nodes.Count(n => n.IsLive) == nodes.Count, "a leader and every node registered", cancellationToken);
         var leader = nodes.Single(n => n.Name == status!.Leader);
         var lost = new List<string>();
         foreach (var id in load.Acknowledged)
@@ -214,7 +214,7 @@ public static class FailoverBenchmark
                 await node.WaitLiveAsync(http, cancellationToken);
             }
 
-            var status = await WaitAsync(() => StatusAsync(http, cluster, cancellationToken), s => s?.Leader is not null && s.Nodes.Count == cluster.Count,
+            var status = await WaitAsync(() => StatusAsync(http, cluster, cancellationToken), s => s?.Leader is not null && s.Nodes.Count(n => n.IsLive) == cluster.Count,
                 "a leader and every node registered", cancellationToken);
             var leader = cluster.Single(n => n.Name == status!.Leader);
             await WaitAsync(() => TryWriteAsync(http, leader, "W-warm", cancellationToken), ok => ok, "the leader acknowledges a write", cancellationToken);
