@@ -191,6 +191,49 @@ public sealed class BinaryQueryResultTests(LiveServer server) : IClassFixture<Li
         Assert.Equal("x,y", texts[0]);
     }
 
+    private const string Unsigned = "SELECT 255::UTINYINT AS u8, 65535::USMALLINT AS u16, 4294967295::UINTEGER AS u32, " +
+        "18446744073709551615::UBIGINT AS u64, NULL::UBIGINT AS u64n";
+
+    [Fact]
+    public async Task QueryStreamAsync_ArrowOfUnsignedIntegers_UnsignedColumnsOfTheirWidthWithEveryDigit()
+    {
+        await using var stream = await server.Client().QueryStreamAsync(Unsigned, QueryFormat.Arrow, Ct);
+        using var reader = new ArrowStreamReader(stream);
+        var batch = await reader.ReadNextRecordBatchAsync(Ct);
+
+        Assert.Equal([ArrowTypeId.UInt8, ArrowTypeId.UInt16, ArrowTypeId.UInt32, ArrowTypeId.UInt64, ArrowTypeId.UInt64],
+            batch.Schema.FieldsList.Select(f => f.DataType.TypeId));
+        Assert.Equal(byte.MaxValue, ((UInt8Array)batch.Column("u8")).GetValue(0));
+        Assert.Equal(ushort.MaxValue, ((UInt16Array)batch.Column("u16")).GetValue(0));
+        Assert.Equal(uint.MaxValue, ((UInt32Array)batch.Column("u32")).GetValue(0));
+        Assert.Equal(ulong.MaxValue, ((UInt64Array)batch.Column("u64")).GetValue(0));
+        Assert.True(batch.Column("u64n").IsNull(0));
+    }
+
+    [Fact]
+    public async Task QueryStreamAsync_ParquetOfUnsignedIntegers_UnsignedColumnsWithEveryDigit()
+    {
+        await using var body = await server.Client().QueryStreamAsync(Unsigned, QueryFormat.Parquet, Ct);
+        using var file = new MemoryStream();
+        await body.CopyToAsync(file, Ct);
+        file.Position = 0;
+        await using var reader = await ParquetReader.CreateAsync(file, cancellationToken: Ct);
+        var fields = reader.Schema.GetDataFields();
+        using var group = reader.OpenRowGroupReader(0);
+        var bytes = new byte?[1];
+        var words = new uint?[1];
+        var longs = new ulong?[1];
+        var nulls = new ulong?[1];
+        await group.ReadAsync(fields[0], bytes.AsMemory(), cancellationToken: Ct);
+        await group.ReadAsync(fields[2], words.AsMemory(), cancellationToken: Ct);
+        await group.ReadAsync(fields[3], longs.AsMemory(), cancellationToken: Ct);
+        await group.ReadAsync(fields[4], nulls.AsMemory(), cancellationToken: Ct);
+
+        Assert.Equal([typeof(byte), typeof(ushort), typeof(uint), typeof(ulong), typeof(ulong)], fields.Select(f => f.ClrType));
+        Assert.Equal((byte.MaxValue, uint.MaxValue, ulong.MaxValue), (bytes[0]!.Value, words[0]!.Value, longs[0]!.Value));
+        Assert.Null(nulls[0]);
+    }
+
     private static async Task<long> CountRowsAsync(string mediaType, byte[] bytes)
     {
         long rows = 0;

@@ -43,7 +43,7 @@ public sealed class MembershipTests
         Assert.Equal(("b", b.Url, "unreachable", (long?)null, (TruncatedRange?)null), (dead.Name, dead.Url, dead.Role, dead.LagSeq, dead.TruncatedSeq));
         Assert.InRange(dead.LastSeen!.Value, started, killed);
         Assert.InRange(dead.AppliedSeq, 0, 1); // as of its last member record
-        await Eventually.MatchAsync(() => MissingAsync(http, a), missing => missing == 1, Timeout, "a exports one missing member");
+        await Eventually.MatchAsync(() => MissingAsync(http, a), missing => missing == 1, ClusterCoordinator.MemberRefreshInterval + Timeout, "a exports one missing member");
 
         var (statusExit, text) = await TradeStoreProcess.RunAsync(["cluster", "status"], a.DataDirectory, a.Environment);
         Assert.True(statusExit == 0, text);
@@ -66,7 +66,7 @@ public sealed class MembershipTests
         Assert.Contains($"forgot node b ({b.Url}, last seen", forgot);
         var after = await a.ClusterAsync(http);
         Assert.Equal(new ClusterNodeStatus("a", a.Url, "leader", 1, 0), Assert.Single(after.Nodes));
-        await Eventually.MatchAsync(() => MissingAsync(http, a), missing => missing == 0, Timeout, "a exports no missing member");
+        await Eventually.MatchAsync(() => MissingAsync(http, a), missing => missing == 0, ClusterCoordinator.MemberRefreshInterval + Timeout, "a exports no missing member");
         Assert.Equal(HttpStatusCode.Created, (await a.CreateTradeAsync(http, "U-2")).StatusCode);
     }
 

@@ -6,6 +6,7 @@ using TradeStore.Server.Configuration;
 using TradeStore.Storage;
 using TradeStore.Storage.Sync;
 using TradeStore.TestSupport;
+using TradeStore.Tests;
 
 namespace TradeStore.Redis.Tests;
 
@@ -25,7 +26,7 @@ public sealed class HostTests
             ["TRADESTORE__REDIS__KEYPREFIX"] = redis.Prefix,
         };
         var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs { BaseDirectory = dir.Path, WorkingDirectory = dir.Path, Environment = environment });
-        await using var app = TradeStoreHost.Build(configuration, builder => builder.WebHost.UseTestServer());
+        await using var app = TradeStoreHost.Build(configuration, builder => builder.UseLoopbackTestServer());
         await app.StartAsync(Ct);
 
         var commands = app.Services.GetRequiredService<ITradeCommands>();
@@ -59,7 +60,7 @@ public sealed class HostTests
             ["TRADESTORE__REDIS__KEYPREFIX"] = redis.Prefix,
         };
         var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs { BaseDirectory = dir.Path, WorkingDirectory = dir.Path, Environment = environment });
-        await using var app = TradeStoreHost.Build(configuration, builder => builder.WebHost.UseTestServer());
+        await using var app = TradeStoreHost.Build(configuration, builder => builder.UseLoopbackTestServer());
         await app.StartAsync(Ct);
         var commands = app.Services.GetRequiredService<ITradeCommands>();
 

@@ -383,3 +383,19 @@ def test_query_rows_128_bit_and_unsigned_integers_are_ints_with_every_digit(clie
 
     assert rows == [{"ubig": 2**64 - 1, "huge": -2**127, "uhuge": 2**128 - 1}]
     assert rows.types == ["UBIGINT", "HUGEINT", "UHUGEINT"]
+
+
+def test_query_frame_unsigned_integers_are_uint64_with_every_digit(client: tradestore.Client) -> None:
+    # The Arrow answer carries unsigned integers natively (they were the text of their digits); UBIGINT's upper half
+    # does not fit int64, so every unsigned column is uint64 (UInt64 with NULLs). HUGEINT stays text (39 digits).
+    pytest.importorskip("pandas")
+
+    frame = client.query("SELECT 255::UTINYINT AS u8, 65535::USMALLINT AS u16, 4294967295::UINTEGER AS u32, "
+                         "n::UBIGINT AS u64, CASE WHEN n = 1 THEN NULL ELSE n END::UBIGINT AS u64n, -1::TINYINT AS i8 "
+                         "FROM (VALUES (18446744073709551615), (1)) t(n) ORDER BY n DESC")
+
+    assert [str(frame[c].dtype) for c in ("u8", "u16", "u32", "u64", "u64n", "i8")] == ["uint64", "uint64", "uint64", "uint64", "UInt64", "int64"]
+    assert frame["u64"].tolist() == [2**64 - 1, 1]
+    assert frame["u8"].tolist() == [255, 255] and frame["u32"].tolist() == [2**32 - 1, 2**32 - 1]
+    assert frame["u64n"].iloc[0] == 2**64 - 1 and frame["u64n"].isna().tolist() == [False, True]
+    assert frame["i8"].tolist() == [-1, -1]

@@ -10,7 +10,7 @@ namespace TradeStore.Server.Api;
 /// An Arrow IPC stream (<c>Accept: application/vnd.apache.arrow.stream</c>) made of DuckDB's own Arrow export: the
 /// schema, then DuckDB's record batches as it produces them, then, when the answer was cut at a limit, an empty batch
 /// marked <c>tradestore.truncated</c> (<see cref="ArrowQueryResultMark"/>), then the end-of-stream marker. Booleans,
-/// integers, floats, text, dates and decimals (<c>decimal128(p,s)</c> with DuckDB's precision and scale: the money
+/// signed and unsigned integers, floats, text, dates and decimals (<c>decimal128(p,s)</c> with DuckDB's precision and scale: the money
 /// columns are <c>decimal128(18,8)</c>) are DuckDB's own buffers; times are <c>timestamp[us, UTC]</c>; every other type
 /// is the same text the CSV answer carries (nested values as JSON). pandas, pyarrow and the Python client read it.
 /// </summary>
@@ -36,7 +36,7 @@ public sealed class ArrowQueryResultWriter : QueryResultWriter
     public override bool TakesBatches => true;
 
     /// <summary>
-    /// What DuckDB exports as the Arrow type the answer promises: native for booleans, signed integers, floats, text and
+    /// What DuckDB exports as the Arrow type the answer promises: native for booleans, integers, floats, text and
     /// decimals; times converted to microseconds in UTC, and times and dates refused (by DuckDB's <c>error</c>, naming the
     /// column) when they have no calendar form; anything else as the text form of <see cref="QueryColumns.Expression"/>.
     /// </summary>
@@ -50,7 +50,8 @@ public sealed class ArrowQueryResultWriter : QueryResultWriter
 
         return type switch
         {
-            "BOOLEAN" or "TINYINT" or "SMALLINT" or "INTEGER" or "BIGINT" or "FLOAT" or "DOUBLE" or "VARCHAR" => position,
+            "BOOLEAN" or "TINYINT" or "SMALLINT" or "INTEGER" or "BIGINT" or "UTINYINT" or "USMALLINT" or "UINTEGER" or "UBIGINT" or "FLOAT" or "DOUBLE"
+                or "VARCHAR" => position,
             "DATE" => Calendar(column, position, position),
             "TIMESTAMP" => Calendar(column, position, position),
             "TIMESTAMP WITH TIME ZONE" => Calendar(column, position, $"timezone('UTC', {position})"),

@@ -92,6 +92,10 @@ public sealed class ParquetQueryResultWriter : QueryResultWriter
         TypedValueKind.Int16 => new DataField<short?>(column.Name),
         TypedValueKind.Int32 => new DataField<int?>(column.Name),
         TypedValueKind.Int64 => new DataField<long?>(column.Name),
+        TypedValueKind.UInt8 => new DataField<byte?>(column.Name),
+        TypedValueKind.UInt16 => new DataField<ushort?>(column.Name),
+        TypedValueKind.UInt32 => new DataField<uint?>(column.Name),
+        TypedValueKind.UInt64 => new DataField<ulong?>(column.Name),
         TypedValueKind.Float32 => new DataField<float?>(column.Name),
         TypedValueKind.Float64 => new DataField<double?>(column.Name),
         TypedValueKind.Decimal => new DecimalDataField(column.Name, column.Precision, column.Scale, forceByteArrayEncoding: false, isNullable: true),
@@ -122,6 +126,10 @@ public sealed class ParquetQueryResultWriter : QueryResultWriter
                 case TypedValueKind.Int16: _values.Add(Convert.ToInt16(rows.Value(index), invariant)); return 4;
                 case TypedValueKind.Int32: _values.Add(Convert.ToInt32(rows.Value(index), invariant)); return 4;
                 case TypedValueKind.Int64: _values.Add(Convert.ToInt64(rows.Value(index), invariant)); return 8;
+                case TypedValueKind.UInt8: _values.Add(Convert.ToByte(rows.Value(index), invariant)); return 4;
+                case TypedValueKind.UInt16: _values.Add(Convert.ToUInt16(rows.Value(index), invariant)); return 4;
+                case TypedValueKind.UInt32: _values.Add(Convert.ToUInt32(rows.Value(index), invariant)); return 4;
+                case TypedValueKind.UInt64: _values.Add(Convert.ToUInt64(rows.Value(index), invariant)); return 8;
                 case TypedValueKind.Float32: _values.Add(Convert.ToSingle(rows.Value(index), invariant)); return 4;
                 case TypedValueKind.Float64: _values.Add(Convert.ToDouble(rows.Value(index), invariant)); return 8;
                 case TypedValueKind.Decimal: _values.Add(Convert.ToDecimal(rows.Value(index), invariant)); return 16;
@@ -144,6 +152,10 @@ public sealed class ParquetQueryResultWriter : QueryResultWriter
                 case TypedValueKind.Int16: await group.WriteAsync(field, Typed<short>()); break;
                 case TypedValueKind.Int32: await group.WriteAsync(field, Typed<int>()); break;
                 case TypedValueKind.Int64: await group.WriteAsync(field, Typed<long>()); break;
+                case TypedValueKind.UInt8: await group.WriteAsync(field, Typed<byte>()); break;
+                case TypedValueKind.UInt16: await group.WriteAsync(field, Typed<ushort>()); break;
+                case TypedValueKind.UInt32: await group.WriteAsync(field, Typed<uint>()); break;
+                case TypedValueKind.UInt64: await group.WriteAsync(field, Typed<ulong>()); break;
                 case TypedValueKind.Float32: await group.WriteAsync(field, Typed<float>()); break;
                 case TypedValueKind.Float64: await group.WriteAsync(field, Typed<double>()); break;
                 case TypedValueKind.Decimal: await group.WriteAsync(field, Typed<decimal>()); break;

@@ -12,6 +12,10 @@ internal enum TypedValueKind
     Int16,
     Int32,
     Int64,
+    UInt8,
+    UInt16,
+    UInt32,
+    UInt64,
     Float32,
     Float64,
     Decimal,
@@ -22,7 +26,7 @@ internal enum TypedValueKind
 /// <summary>
 /// One result column mapped for the typed writers: decimals become <c>decimal128</c> with DuckDB's declared precision
 /// and scale (the trade money columns are <c>DECIMAL(18,8)</c>), <c>TIMESTAMP</c> (stored UTC) and <c>TIMESTAMPTZ</c>
-/// become microsecond UTC times, dates are dates; types without an exact typed form (HUGEINT, unsigned, decimals wider
+/// become microsecond UTC times, dates are dates; unsigned integers keep their width; types without an exact typed form (HUGEINT, decimals wider
 /// than .NET's, lists, structs, intervals) are written as the same text the CSV answer carries (nested values as JSON).
 /// </summary>
 internal sealed record QueryResultColumnKind(string Name, TypedValueKind Kind, int Precision = 0, int Scale = 0)
@@ -52,6 +56,10 @@ internal sealed record QueryResultColumnKind(string Name, TypedValueKind Kind, i
             (QueryValueKind.Native, "SMALLINT") => TypedValueKind.Int16,
             (QueryValueKind.Native, "INTEGER") => TypedValueKind.Int32,
             (QueryValueKind.Native, "BIGINT") => TypedValueKind.Int64,
+            (QueryValueKind.Native, "UTINYINT") => TypedValueKind.UInt8,
+            (QueryValueKind.Native, "USMALLINT") => TypedValueKind.UInt16,
+            (QueryValueKind.Native, "UINTEGER") => TypedValueKind.UInt32,
+            (QueryValueKind.Native, "UBIGINT") => TypedValueKind.UInt64,
             (QueryValueKind.Native, "FLOAT") => TypedValueKind.Float32,
             (QueryValueKind.Native, "DOUBLE") => TypedValueKind.Float64,
             (QueryValueKind.Timestamp, _) => TypedValueKind.Timestamp,

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.TestHost;
 using TradeStore.Server;
 using TradeStore.Server.Configuration;
+using TradeStore.Tests;
 
 namespace TradeStore.ClickHouse.Tests.Support;
 
@@ -32,7 +32,7 @@ internal static class SyncTestHost
                 ["TRADESTORE__SECURITY__METRICS"] = "Open",
             },
         });
-        var app = TradeStoreHost.Build(configuration, builder => builder.WebHost.UseTestServer());
+        var app = TradeStoreHost.Build(configuration, builder => builder.UseLoopbackTestServer());
         await app.StartAsync(TestContext.Current.CancellationToken);
         return app;
     }

@@ -49,11 +49,12 @@ class ArrowFormatError(ValueError):
 @dataclass(frozen=True)
 class ArrowField:
     """One column of the schema: its name, kind (``int``, ``float``, ``bool``, ``utf8``, ``decimal``, ``timestamp``,
-    ``date``) and the parameters of that kind (bit width, precision and scale, time unit)."""
+    ``date``) and the parameters of that kind (bit width and sign, precision and scale, time unit)."""
 
     name: str
     kind: str
     bit_width: int = 0
+    signed: bool = True
     precision: int = 0
     scale: int = 0
     unit_ns: int = 1_000
@@ -171,7 +172,7 @@ def _field_of(table: _Table) -> ArrowField:
     if table.vector(5)[0]:
         raise ArrowFormatError(f"column {name!r}: nested types are not read here")
     if type_type == _INT and kind is not None:
-        return ArrowField(name, "int", bit_width=kind.scalar(0, "<i", 0))
+        return ArrowField(name, "int", bit_width=kind.scalar(0, "<i", 0), signed=bool(kind.scalar(1, "<B", 0)))
     if type_type == _FLOAT and kind is not None:
         precision = kind.scalar(0, "<h", 0)
         if precision not in (1, 2):
@@ -221,7 +222,7 @@ def _batch_column(np: Any, column: _Column, length: int, null_count: int, buffer
     f = column.field
     valid = _bits(np, buffers[0], length) if null_count and len(buffers[0]) else None
     if f.kind == "int":
-        values = np.frombuffer(buffers[1], dtype=f"<i{f.bit_width // 8}", count=length)
+        values = np.frombuffer(buffers[1], dtype=f"<{'i' if f.signed else 'u'}{f.bit_width // 8}", count=length)
     elif f.kind == "float":
         values = np.frombuffer(buffers[1], dtype=f"<f{f.bit_width // 8}", count=length)
     elif f.kind == "timestamp":
@@ -285,10 +286,11 @@ def _series(np: Any, pd: Any, column: _Column) -> Any:
         valid = np.ones(0, dtype=bool)
     nulls = not valid.all()
     if f.kind == "int":
-        values = values.astype(np.int64, copy=False)
+        # Unsigned columns (UTINYINT … UBIGINT) are uint64: UBIGINT's upper half does not fit int64.
+        values = values.astype(np.int64 if f.signed else np.uint64, copy=False)
         if nulls:
             return pd.Series(pd.arrays.IntegerArray(values.copy(), ~valid), name=f.name)
-        return pd.Series(values, name=f.name, dtype="int64")
+        return pd.Series(values, name=f.name, dtype="int64" if f.signed else "uint64")
     if f.kind == "float":
         values = values.astype(np.float64)
         if nulls:
