@@ -167,11 +167,7 @@ public sealed class BinaryQueryResultTests(LiveServer server) : IClassFixture<Li
     [Fact]
     public async Task QueryStreamAsync_ParquetOfEveryColumnKind_ReadBackTyped()
     {
-        await using var body = await server.Client().QueryStreamAsync(EveryKind, QueryFormat.Parquet, Ct);
-        using var file = new MemoryStream();
-        await body.CopyToAsync(file, Ct);
-        file.Position = 0;
-        await using var reader = await ParquetReader.CreateAsync(file, cancellationToken: Ct);
+        await using var reader = await ParquetAsync(EveryKind);
         var fields = reader.Schema.GetDataFields();
         using var group = reader.OpenRowGroupReader(0);
         var flags = new bool?[1];
@@ -213,11 +209,7 @@ public sealed class BinaryQueryResultTests(LiveServer server) : IClassFixture<Li
     [Fact]
     public async Task QueryStreamAsync_ParquetOfUnsignedIntegers_UnsignedColumnsWithEveryDigit()
     {
-        await using var body = await server.Client().QueryStreamAsync(Unsigned, QueryFormat.Parquet, Ct);
-        using var file = new MemoryStream();
-        await body.CopyToAsync(file, Ct);
-        file.Position = 0;
-        await using var reader = await ParquetReader.CreateAsync(file, cancellationToken: Ct);
+        await using var reader = await ParquetAsync(Unsigned);
         var fields = reader.Schema.GetDataFields();
         using var group = reader.OpenRowGroupReader(0);
         var bytes = new byte?[1];
@@ -232,6 +224,16 @@ public sealed class BinaryQueryResultTests(LiveServer server) : IClassFixture<Li
         Assert.Equal([typeof(byte), typeof(ushort), typeof(uint), typeof(ulong), typeof(ulong)], fields.Select(f => f.ClrType));
         Assert.Equal((byte.MaxValue, uint.MaxValue, ulong.MaxValue), (bytes[0]!.Value, words[0]!.Value, longs[0]!.Value));
         Assert.Null(nulls[0]);
+    }
+
+    /// <summary>The Parquet answer to <paramref name="sql"/>, held in memory (a Parquet reader seeks) and opened.</summary>
+    private async Task<ParquetReader> ParquetAsync(string sql)
+    {
+        await using var body = await server.Client().QueryStreamAsync(sql, QueryFormat.Parquet, Ct);
+        var file = new MemoryStream();
+        await body.CopyToAsync(file, Ct);
+        file.Position = 0;
+        return await ParquetReader.CreateAsync(file, cancellationToken: Ct);
     }
 
     private static async Task<long> CountRowsAsync(string mediaType, byte[] bytes)
