@@ -126,13 +126,14 @@ public sealed class ClusterCoordinator : BackgroundService
         retry.Succeeded();
 
         using var session = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var keeper = KeepAliveAsync(leaseId, applied, session.Token);
+        var keeper = KeepAliveAsync(leaseId, session.Token);
         var election = ElectAsync(leaseId, session.Token);
+        var refresher = RefreshAsync(leaseId, applied, session.Token);
         await Task.WhenAny(keeper, election);
         await session.CancelAsync();
         try
         {
-            await Task.WhenAll(keeper, election);
+            await Task.WhenAll(keeper, election, refresher);
         }
         catch (OperationCanceledException)
         {
@@ -158,7 +159,7 @@ public sealed class ClusterCoordinator : BackgroundService
 
     /// <summary>
     /// Writes this node's member record (<see cref="MemberRecord"/>), after it registered and every
-    /// <see cref="MemberRefreshInterval"/> after that. Never fatal: a failure is logged (event 7024) and retried at the next renewal.
+    /// <see cref="MemberRefreshInterval"/> after that. Never fatal: a failure is logged (event 7024) and retried one renewal interval later.
     /// </summary>
     private async Task RecordMemberAsync(long applied, CancellationToken cancellationToken)
     {
@@ -217,8 +218,12 @@ public sealed class ClusterCoordinator : BackgroundService
         static string Short(string? incarnation) => incarnation is null ? "none" : incarnation[..Math.Min(8, incarnation.Length)];
     }
 
-    /// <summary>Renews the lease every <see cref="ClusterOptions.RenewInterval"/>; returns when etcd says it is gone.</summary>
-    private async Task KeepAliveAsync(long leaseId, long registered, CancellationToken cancellationToken)
+    /// <summary>
+    /// Renews the lease every <see cref="ClusterOptions.RenewInterval"/>; returns when etcd says it is gone. By design it
+    /// makes no other etcd call: the registry, member and history writes run on their own loop (<see cref="RefreshAsync"/>),
+    /// so a slow write (each one waits for etcd's fsync) never delays a renewal and with it the leader's acknowledgements.
+    /// </summary>
+    private async Task KeepAliveAsync(long leaseId, CancellationToken cancellationToken)
     {
         var nextRenewal = _state.Clock.Now() + ToTicks(_options.RenewInterval);
         while (!cancellationToken.IsCancellationRequested)
@@ -248,7 +253,36 @@ public sealed class ClusterCoordinator : BackgroundService
                 _state.Clock.Renewed(sentAt, ttl);
                 Recheck();
                 nextRenewal = sentAt + ToTicks(_options.RenewInterval);
-                registered = await RefreshRegistryAsync(leaseId, registered, cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
+            {
+                Log.RenewFailed(_logger, ex, leaseId, _state.Clock.Remaining);
+                nextRenewal = _state.Clock.Now() + ToTicks(EtcdRetry.FirstDelay);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Beside the renewals, every <see cref="ClusterOptions.RenewInterval"/> for the whole session: the registry (applied
+    /// seq, status), the member record when due, and the history key once per term. A failure is logged (event 7025, or
+    /// 7023/7024 for the history and member keys) and the work is tried again at the next round; it never ends the session.
+    /// </summary>
+    private async Task RefreshAsync(long leaseId, long registered, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await DelayAsync(_options.RenewInterval, cancellationToken);
+                try
+                {
+                    registered = await RefreshRegistryAsync(leaseId, registered, cancellationToken);
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
+                {
+                    Log.RegistryRefreshFailed(_logger, ex, _state.NodeName, _store.Keys.Node(_state.NodeName));
+                }
+
                 if (MemberRefreshDue)
                 {
                     await RecordMemberAsync(registered, cancellationToken);
@@ -256,11 +290,10 @@ public sealed class ClusterCoordinator : BackgroundService
 
                 await RecordHistoryAsync(cancellationToken);
             }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
-            {
-                Log.RenewFailed(_logger, ex, leaseId, _state.Clock.Remaining);
-                nextRenewal = _state.Clock.Now() + ToTicks(EtcdRetry.FirstDelay);
-            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // the session ended
         }
     }
 
@@ -281,9 +314,8 @@ public sealed class ClusterCoordinator : BackgroundService
             _metrics.SetLag(0);
             if (_statusReadAt != 0 && _time.GetElapsedTime(_statusReadAt) < MemberRefreshInterval)
             {
-                // By design the leader reads the status for the missing-members gauge only every MemberRefreshInterval:
-                // each read here can delay its next lease renewal. (With a read at every renewal, one CI run at load ~8 saw
-                // a new leader of three nodes with SyncReplicas=1 acknowledge nothing for a minute.)
+                // By design the leader reads the status only every MemberRefreshInterval: it has no lag of its own to read,
+                // and the missing-members gauge changes no faster than the member records, written that often.
                 return applied;
             }
         }
@@ -410,7 +442,7 @@ public sealed class ClusterCoordinator : BackgroundService
 
     /// <summary>
     /// On the leader, once per term: records in the <c>history</c> key (<see cref="HistoryRecord"/>, guarded by the term)
-    /// that the cluster holds records, as soon as this node's log holds one: at the first renewal of the term, or the first
+    /// that the cluster holds records, as soon as this node's log holds one: at the first registry refresh of the term, or the first
     /// after its first write. Until then a brand-new cluster has no history, and an empty node may still lead it.
     /// </summary>
     private async Task RecordHistoryAsync(CancellationToken cancellationToken)

@@ -74,7 +74,7 @@ public sealed record SyncRecord(long Term, string Leader, IReadOnlyList<string> 
 
 /// <summary>
 /// The value of the <c>history</c> key: the cluster has held records. Written by a leader once per term, the first time its
-/// log holds a record (at the renewal after it won, or after its first write), guarded by its term, and not on a lease, so
+/// log holds a record (at the refresh after it won, or after its first write), guarded by its term, and not on a lease, so
 /// it outlives every node. While it exists a node whose log holds no record does not campaign: with
 /// <c>Cluster:SyncReplicas</c> 0 nothing else stops a node restarted on an empty disk from leading while the nodes with
 /// data are down, and every one of them would then cut its whole log as a tail the new leader never had.

@@ -74,9 +74,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 7022, Level = LogLevel.Warning, Message = "No leader, and this node ({Node}) does not campaign: its journal log holds no record while the cluster has held records (etcd key {Key}: term {Term}, leader {Leader}, seq {Seq}); led by this node, every node with data would cut its log as a tail the leader never had. Waiting for a node with data to lead; this node then copies its log. Only to start the cluster over with no data at all: etcdctl del {Key}")]
     public static partial void EmptyNotCampaigning(ILogger logger, string node, string key, long term, string leader, long seq);
 
-    [LoggerMessage(EventId = 7023, Level = LogLevel.Warning, Message = "Recording the cluster's history in etcd (term {Term}) failed; retrying at the next lease renewal")]
+    [LoggerMessage(EventId = 7023, Level = LogLevel.Warning, Message = "Recording the cluster's history in etcd (term {Term}) failed; retrying in one renewal interval")]
     public static partial void HistoryPublishFailed(ILogger logger, Exception exception, long term);
 
-    [LoggerMessage(EventId = 7024, Level = LogLevel.Warning, Message = "Writing the member record of node {Node} to etcd (key {Key}) failed; retrying at the next lease renewal")]
+    [LoggerMessage(EventId = 7024, Level = LogLevel.Warning, Message = "Writing the member record of node {Node} to etcd (key {Key}) failed; retrying in one renewal interval")]
     public static partial void MemberWriteFailed(ILogger logger, Exception exception, string node, string key);
+
+    [LoggerMessage(EventId = 7025, Level = LogLevel.Warning, Message = "Refreshing the registration of node {Node} in etcd (key {Key}: applied seq, cluster status) failed; retrying in one renewal interval. The lease renewals go on meanwhile")]
+    public static partial void RegistryRefreshFailed(ILogger logger, Exception exception, string node, string key);
 }
