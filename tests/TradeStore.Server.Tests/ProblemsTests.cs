@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using TradeStore.Core.Trades;
 using TradeStore.Server.Api;
 
@@ -53,6 +54,58 @@ public sealed class ProblemsTests
         ApiResults.Command(context, new CancelTrade("T-1"), result);
 
         Assert.Equal("1", context.Response.Headers.RetryAfter.ToString());
+    }
+
+    /// <summary>Every problem the API makes, one per factory (a few factories of one type each).</summary>
+    public static TheoryData<string, ApiProblem> EveryProblemFactory => new()
+    {
+        { "busy", Problems.From(new CommandError(CommandErrorKind.Busy, "The write queue is full.")) },
+        { "unavailable", Problems.From(new CommandError(CommandErrorKind.Unavailable, "stopping")) },
+        { "replication-unavailable", Problems.From(new CommandError(CommandErrorKind.ReplicationUnavailable, "no follower")) },
+        { "too-many-requests 3", Problems.TooManyRequests(3) },
+        { "too-many-subscribers", Server.Changes.ChangeProblems.TooManySubscribers(10) },
+        { "no-leader", Server.Cluster.ClusterProblems.NoLeader() },
+        { "leadership-lost", Server.Cluster.ClusterProblems.LeadershipLost(7) },
+        { "seq-not-reached", Server.Cluster.ReplicationProblems.SeqNotReached(10, 5, TimeSpan.FromSeconds(1)) },
+        { "seq-not-applied", Server.Cluster.ReplicationProblems.SeqNotApplied(10, 5, TimeSpan.FromSeconds(1)) },
+        { "validation", Problems.Validation("quantity", "must be positive") },
+    };
+
+    /// <summary>
+    /// The header comes from the problem itself (no endpoint sets it by hand), exactly for the types the OpenAPI
+    /// document declares with <c>Retry-After</c>, and it is never part of the body.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(EveryProblemFactory))]
+    public async Task Problem_RetryAfterExactlyForTheTypesTheCatalogDeclaresIt(string name, ApiProblem problem)
+    {
+        var context = new DefaultHttpContext { RequestServices = new ServiceCollection().AddLogging().BuildServiceProvider() };
+        context.Response.Body = new MemoryStream();
+
+        await ApiResults.Problem(context, problem).ExecuteAsync(context);
+
+        var slug = problem.Type["urn:tradestore:problem:".Length..];
+        var declared = Server.OpenApi.ProblemCatalog.All.Single(t => t.Slug == slug).RetryAfter;
+        var header = context.Response.Headers.RetryAfter.ToString();
+        Assert.True(declared == (header.Length > 0), $"{name}: catalog says Retry-After {declared}, header '{header}'");
+        if (declared)
+        {
+            Assert.Equal(problem.RetryAfterSeconds.ToString(), header);
+            Assert.True(int.Parse(header, System.Globalization.CultureInfo.InvariantCulture) >= 1, name);
+        }
+
+        var body = System.Text.Encoding.UTF8.GetString(((MemoryStream)context.Response.Body).ToArray());
+        Assert.DoesNotContain("retryAfter", body, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains(problem.Type, body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TooManySubscribers_AsksForFiveSecondsAndSaysSo()
+    {
+        var problem = Server.Changes.ChangeProblems.TooManySubscribers(10);
+
+        Assert.Equal(5, problem.RetryAfterSeconds);
+        Assert.Contains("retry in 5 s", problem.Detail, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -9,11 +9,12 @@ public static class ApiResults
     public const string IdempotencyKeyHeader = "Idempotency-Key";
     public const string ReplayedHeader = "Idempotent-Replayed";
 
+    /// <summary>The problem as <c>application/problem+json</c>, with its <c>Retry-After</c> header when it asks for a pause.</summary>
     public static IResult Problem(HttpContext context, ApiProblem problem)
     {
-        if (problem.Type.EndsWith(":busy", StringComparison.Ordinal))
+        if (problem.RetryAfterSeconds is { } seconds)
         {
-            context.Response.Headers.RetryAfter = Problems.BusyRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         return Results.Json(problem, ApiJson.Context.ApiProblem, Problems.ContentType, problem.Status);

@@ -59,7 +59,8 @@ public static class Problems
 
     public static ApiProblem TooManyRequests(int retryAfterSeconds) =>
         Make("too-many-requests", "Too many requests", StatusCodes.Status429TooManyRequests,
-            $"Too many requests for this key or address (Security:RequestsPerSecond, Security:ConcurrentRequests, Security:Query:MaxConcurrent); retry after {retryAfterSeconds} s.", null);
+            $"Too many requests for this key or address (Security:RequestsPerSecond, Security:ConcurrentRequests, Security:Query:MaxConcurrent); retry after {retryAfterSeconds} s.", null)
+        with { RetryAfterSeconds = retryAfterSeconds };
 
     public static ApiProblem QueryRejected(string detail) => Make("query-rejected", "Query refused", StatusCodes.Status400BadRequest, detail, "sql");
 
@@ -90,7 +91,7 @@ public static class Problems
         CommandErrorKind.AlreadyExists => Make("already-exists", "Trade already exists", StatusCodes.Status409Conflict, error.Message, error.Field, error.CurrentVersion),
         CommandErrorKind.VersionConflict => Make("version-conflict", "Version conflict", StatusCodes.Status409Conflict, error.Message, error.Field ?? "expectedVersion", error.CurrentVersion),
         CommandErrorKind.InvalidTransition => Make("invalid-transition", "Not allowed in the trade's status", StatusCodes.Status409Conflict, error.Message, error.Field, error.CurrentVersion),
-        CommandErrorKind.Busy => Make("busy", "Server busy", StatusCodes.Status503ServiceUnavailable, error.Message, error.Field),
+        CommandErrorKind.Busy => Make("busy", "Server busy", StatusCodes.Status503ServiceUnavailable, error.Message, error.Field) with { RetryAfterSeconds = BusyRetryAfterSeconds },
         CommandErrorKind.Unavailable => Make("unavailable", "Service unavailable", StatusCodes.Status503ServiceUnavailable, error.Message, error.Field),
         CommandErrorKind.IdempotencyKeyReused => Make("idempotency-key-reused", "Idempotency key reused", StatusCodes.Status422UnprocessableEntity, error.Message, error.Field),
         CommandErrorKind.ReplicationUnavailable => Make("replication-unavailable", "Replication unavailable", StatusCodes.Status503ServiceUnavailable, error.Message, error.Field),

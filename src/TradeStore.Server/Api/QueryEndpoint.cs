@@ -181,7 +181,6 @@ public static class QueryEndpoint
         switch (ex)
         {
             case QueryBusyException:
-                context.Response.Headers.RetryAfter = "1";
                 return Problems.TooManyRequests(1);
             case QueryRefusedException refused:
                 return Problems.QueryRejected(refused.Message);

@@ -70,6 +70,8 @@ public sealed record PositionsResponse(IReadOnlyList<PositionResponse> Items);
 /// <summary>
 /// RFC 7807 problem details. <see cref="Field"/> names the bad input (a JSON property, query parameter or
 /// header); <see cref="CurrentVersion"/> is set on version conflicts so a client can re-read and retry.
+/// <see cref="RetryAfterSeconds"/> is not in the body: <see cref="ApiResults.Problem"/> sends it as the <c>Retry-After</c>
+/// header, so each problem that asks for a pause carries it from the one place that makes the problem.
 /// </summary>
 public sealed record ApiProblem(
     string Type,
@@ -77,7 +79,8 @@ public sealed record ApiProblem(
     int Status,
     string Detail,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Field = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? CurrentVersion = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? CurrentVersion = null,
+    [property: JsonIgnore] int? RetryAfterSeconds = null);
 
 /// <summary>The outcome of one batch item: its HTTP status and either the trade or the problem.</summary>
 public sealed record BatchItemResponse(

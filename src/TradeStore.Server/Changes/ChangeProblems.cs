@@ -21,7 +21,8 @@ public static class ChangeProblems
 
     public static ApiProblem TooManySubscribers(int limit) =>
         new(TypePrefix + "too-many-subscribers", "Too many change-feed subscribers", StatusCodes.Status503ServiceUnavailable,
-            $"{limit} change streams are open (Changes:MaxSubscribers); retry in {TooManySubscribersRetryAfterSeconds} s.", null);
+            $"{limit} change streams are open (Changes:MaxSubscribers); retry in {TooManySubscribersRetryAfterSeconds} s.", null,
+            RetryAfterSeconds: TooManySubscribersRetryAfterSeconds);
 
     public static ApiProblem BadSeq(string field, string? text) =>
         new(TypePrefix + "validation", "Invalid request", StatusCodes.Status400BadRequest,

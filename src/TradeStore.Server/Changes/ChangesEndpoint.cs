@@ -53,7 +53,6 @@ public static class ChangesEndpoint
 
         if (!feed.TryAdmit())
         {
-            context.Response.Headers.RetryAfter = ChangeProblems.TooManySubscribersRetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
             await ApiResults.Problem(context, ChangeProblems.TooManySubscribers(options.MaxSubscribers)).ExecuteAsync(context);
             return;
         }

@@ -56,7 +56,6 @@ public static class ReadYourWrites
 
                 if (!reached)
                 {
-                    context.Response.Headers.RetryAfter = ClusterProblems.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
                     // A query reads DuckDB, applied behind the log: name what it lacks, not the log's end (which may hold N).
                     var problem = context.Request.Path.StartsWithSegments("/v1/query") && engine.LastSeq >= minSeq
                         ? ReplicationProblems.SeqNotApplied(minSeq, engine.AppliedSeq, Stopwatch.GetElapsedTime(started))

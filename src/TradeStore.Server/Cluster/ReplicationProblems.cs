@@ -25,11 +25,11 @@ public static class ReplicationProblems
     public static ApiProblem SeqNotReached(long minSeq, long seq, TimeSpan waited) => new("urn:tradestore:problem:seq-not-reached", "Seq not reached",
         StatusCodes.Status503ServiceUnavailable,
         $"This node holds the journal up to seq {seq}, not yet seq {minSeq}, after waiting {waited.TotalMilliseconds:0} ms (Cluster:ReadWaitTimeout). Retry, or read from the leader.",
-        "minSeq", null);
+        "minSeq", null, ClusterProblems.RetryAfterSeconds);
 
     /// <summary>For <c>POST /v1/query</c>: the log holds <paramref name="minSeq"/> but DuckDB, applied behind it, does not yet.</summary>
     public static ApiProblem SeqNotApplied(long minSeq, long appliedSeq, TimeSpan waited) => new("urn:tradestore:problem:seq-not-reached", "Seq not reached",
         StatusCodes.Status503ServiceUnavailable,
         $"This node's journal log holds seq {minSeq}, but its DuckDB (which queries read, applied behind the log) holds up to seq {appliedSeq} after waiting {waited.TotalMilliseconds:0} ms (Cluster:ReadWaitTimeout). Retry.",
-        "minSeq", null);
+        "minSeq", null, ClusterProblems.RetryAfterSeconds);
 }

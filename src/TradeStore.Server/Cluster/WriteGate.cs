@@ -55,7 +55,6 @@ public static class WriteGate
         {
             context.RequestServices.GetRequiredService<ClusterMetrics>().WriteRefused("lease_lost");
             Log.WriteNotAcknowledged(Logger(context), context.Request.Method, context.Request.Path, term);
-            context.Response.Headers.RetryAfter = ClusterProblems.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
             return ApiResults.Problem(context, ClusterProblems.LeadershipLost(term));
         }
 
@@ -74,7 +73,6 @@ public static class WriteGate
         }
 
         context.RequestServices.GetRequiredService<ClusterMetrics>().WriteRefused("no_leader");
-        context.Response.Headers.RetryAfter = ClusterProblems.RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         return ApiResults.Problem(context, ClusterProblems.NoLeader());
     }
 

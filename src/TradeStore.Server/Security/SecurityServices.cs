@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
@@ -152,7 +151,6 @@ public static class SecurityServices
         var seconds = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter)
             ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds))
             : 1;
-        context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         await ApiResults.Problem(context, Problems.TooManyRequests(seconds)).ExecuteAsync(context);
     }
 }
