@@ -18,8 +18,8 @@ public static class CliRunner
             // handler would cut that short after its 2-second default.
             ProcessTerminationTimeout = null,
             EnableDefaultExceptionHandler = false,
-            Output = output ?? Console.Out,
-            Error = error ?? Console.Error,
+            Output = StandardStreams.Guarded(output ?? StandardStreams.Output()),
+            Error = StandardStreams.Lenient(error ?? Console.Error),
         };
 
         try
@@ -28,6 +28,12 @@ public static class CliRunner
             var exitCode = await parseResult.InvokeAsync(configuration);
             // System.CommandLine reports a parse error with 1; the documented code for a bad command line is 2.
             return parseResult.Errors.Count > 0 && exitCode == ExitCodes.Failure ? ExitCodes.BadInput : exitCode;
+        }
+        catch (StandardOutputException ex)
+        {
+            // The reader of a pipe went away (`| head -1`): stop quietly, as Unix tools do on SIGPIPE. Otherwise (a full
+            // disk, a closed file) say so: what was printed is incomplete.
+            return ex.ReaderGone ? ExitCodes.OutputFailed : Fail(configuration.Error, $"{ex.Message}; the output is incomplete.", ExitCodes.OutputFailed);
         }
         catch (Server.Security.ListenAddressInUseException ex)
         {

@@ -32,6 +32,12 @@ public static class ExitCodes
     /// </summary>
     public const int EngineFailed = Server.Lifetime.EngineFailureStop.EngineFailedExitCode;
 
+    /// <summary>
+    /// Standard output could not be written (a full disk, a closed file: one line on stderr), or the reader of its pipe
+    /// went away (<c>| head -1</c>: quietly); the command stopped there.
+    /// </summary>
+    public const int OutputFailed = 8;
+
     /// <summary><c>tradestore guard</c> gave up: the child needed more than MaxR restarts within MaxT.</summary>
     public const int GuardGaveUp = TradeStore.Guard.GuardExitCodes.GaveUp;
 }

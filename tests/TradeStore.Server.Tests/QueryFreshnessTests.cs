@@ -31,4 +31,27 @@ public sealed class QueryFreshnessTests : ApiTestBase
             Assert.Equal(1, row[1].GetInt64());
         }
     }
+
+    /// <summary>
+    /// Every query answer names the seq DuckDB held when it started (<c>TradeStore-Applied-Seq</c>): here DuckDB caught up,
+    /// so it is the seq of the write just acknowledged; a query refused by DuckDB carries it too.
+    /// </summary>
+    [Fact]
+    public async Task Query_AfterWrites_AppliedSeqHeaderIsTheLastWritesSeq()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            var written = await Api.CreateAsync($"QA-{i}");
+            var seq = written.Headers.GetValues("TradeStore-Seq").Single();
+
+            var answer = await Api.PostAsync("/v1/query", """{"sql":"SELECT max(seq) FROM trade_events"}""");
+            var refused = await Api.PostAsync("/v1/query", """{"sql":"SELECT no_such_column FROM trade_events"}""");
+
+            Assert.True(answer.Code == 200, answer.Raw);
+            Assert.Equal(seq, answer.Headers.GetValues("TradeStore-Applied-Seq").Single());
+            Assert.Equal(long.Parse(seq, System.Globalization.CultureInfo.InvariantCulture), answer.Body.GetProperty("rows")[0][0].GetInt64());
+            Assert.Equal("urn:tradestore:problem:query-rejected", refused.ProblemType);
+            Assert.Equal(seq, refused.Headers.GetValues("TradeStore-Applied-Seq").Single());
+        }
+    }
 }

@@ -52,6 +52,20 @@ public sealed class StreamedQueryTests : ApiTestBase
         Assert.Equal(MaxRows - 1, rows[MaxRows - 1][0].GetInt64());
     }
 
+    /// <summary>A streamed answer's headers leave with its first segment: <c>TradeStore-Applied-Seq</c> is among them.</summary>
+    [Fact]
+    public async Task Query_StreamedAfterWrites_CarriesAppliedSeqHeader()
+    {
+        await Api.CreateAsync("SQ-1");
+        var written = await Api.CreateAsync("SQ-2");
+
+        var (response, length, _) = await PostAsync(Rows, "application/json");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Null(length); // streamed
+        Assert.Equal(written.Headers.GetValues("TradeStore-Seq").Single(), response.Headers.GetValues("TradeStore-Applied-Seq").Single());
+    }
+
     [Fact]
     public async Task Query_ArrowPastStreamThreshold_EveryRowUpToMaxRowsThenTruncatedMark()
     {

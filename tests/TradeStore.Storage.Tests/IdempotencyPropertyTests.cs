@@ -107,6 +107,74 @@ public sealed class IdempotencyPropertyTests
         Assert.Equal(2, state.Version);
     }
 
+    /// <summary>
+    /// Times are stored in whole microseconds, so an executedAt with a tenth of a microsecond and the same time without it
+    /// store the same trade: the same key sent with each is a retry (it was a 422 idempotency-key-reused), also after a restart.
+    /// </summary>
+    [Fact]
+    public async Task SubmitAsync_SameKeyExecutedAtDiffersBelowMicrosecond_Replays()
+    {
+        await using var harness = EngineHarness.Start();
+        var first = await harness.Submit(Scoped(2, "sub-us", SubMicrosecondCreate));
+        var second = await harness.Submit(Scoped(2, "sub-us", SubMicrosecondCreate with { ExecutedAt = WholeMicrosecond }));
+        await harness.RestartAsync();
+        var afterRestart = await harness.Submit(Scoped(2, "sub-us", SubMicrosecondCreate with { ExecutedAt = WholeMicrosecond }));
+
+        Assert.True(first.Succeeded, first.Error?.Message);
+        Assert.Equal(WholeMicrosecond, first.Trade!.ExecutedAt);
+        Assert.True(second.Replayed, second.Error?.Message);
+        Assert.Equal(first.Trade, second.Trade);
+        Assert.True(afterRestart.Replayed, afterRestart.Error?.Message);
+        Assert.Equal(first.Trade, afterRestart.Trade);
+    }
+
+    /// <summary>
+    /// A key stored by a build before 2026-12-02 carries the fingerprint of executedAt's raw ticks: after an upgrade a
+    /// retry of that request (the same sub-microsecond time) replays instead of being refused or applied again.
+    /// </summary>
+    [Fact]
+    public async Task SubmitAsync_KeyStoredWithRawTicksFingerprint_RetryReplaysAfterRestart()
+    {
+        await using var harness = EngineHarness.Start();
+        var stored = await harness.Submit(SubMicrosecondCreate with { IdempotencyKey = $"{IdempotencyKeys.Anonymous}:{RawTicksFingerprint}:old-key" });
+        Assert.True(stored.Succeeded, stored.Error?.Message);
+        await harness.RestartAsync();
+
+        var retried = await harness.Submit(Scoped(2, "old-key", SubMicrosecondCreate));
+        var otherBody = await harness.Submit(Scoped(2, "old-key", SubMicrosecondCreate with { Price = 101m }));
+
+        Assert.True(retried.Replayed, retried.Error?.Message);
+        Assert.Equal(stored.Trade, retried.Trade);
+        Assert.Equal(CommandErrorKind.IdempotencyKeyReused, otherBody.Error?.Kind);
+        Assert.Equal(1, harness.Index.Find("F1")!.Version);
+    }
+
+    /// <summary>The fingerprint hashes the time as stored; for whole microseconds it is the one earlier builds stored.</summary>
+    [Fact]
+    public void Fingerprint_ExecutedAtBelowMicrosecond_SameAsStoredTime()
+    {
+        Assert.Equal(WholeMicrosecondFingerprint, IdempotencyKeys.Fingerprint(SubMicrosecondCreate));
+        Assert.Equal(WholeMicrosecondFingerprint, IdempotencyKeys.Fingerprint(SubMicrosecondCreate with { ExecutedAt = WholeMicrosecond }));
+        Assert.Equal(
+            IdempotencyKeys.Fingerprint(new AmendTrade("T", 1, ExecutedAt: WholeMicrosecond)),
+            IdempotencyKeys.Fingerprint(new AmendTrade("T", 1, ExecutedAt: WholeMicrosecond.AddTicks(9))));
+    }
+
+    [Fact]
+    public void SameRequest_RawTicksFingerprint_MatchesOnlyItsOwnRequest()
+    {
+        var current = IdempotencyKeys.Fingerprint(SubMicrosecondCreate);
+
+        Assert.True(IdempotencyKeys.SameRequest(current, current, SubMicrosecondCreate));
+        Assert.True(IdempotencyKeys.SameRequest(RawTicksFingerprint, current, SubMicrosecondCreate));
+        Assert.True(IdempotencyKeys.SameRequest(null, null, SubMicrosecondCreate));
+        var otherTime = SubMicrosecondCreate with { ExecutedAt = WholeMicrosecond.AddTicks(2) };
+        Assert.False(IdempotencyKeys.SameRequest(RawTicksFingerprint, IdempotencyKeys.Fingerprint(otherTime), otherTime));
+        var otherPrice = SubMicrosecondCreate with { Price = 101m };
+        Assert.False(IdempotencyKeys.SameRequest(RawTicksFingerprint, IdempotencyKeys.Fingerprint(otherPrice), otherPrice));
+        Assert.False(IdempotencyKeys.SameRequest(null, current, SubMicrosecondCreate));
+    }
+
     [Theory]
     [InlineData("0a1b:0123456789abcdef0123456789abcdef:order:1", "0a1b:order:1", "0123456789abcdef0123456789abcdef", "order:1")]
     [InlineData("plain-key", "plain-key", null, "plain-key")]
@@ -122,6 +190,17 @@ public sealed class IdempotencyPropertyTests
         Assert.Equal(
             IdempotencyKeys.Fingerprint(new FillTrade("T", 1.50m, 2m)),
             IdempotencyKeys.Fingerprint(new FillTrade("T", 1.5m, 2.000m)));
+
+    private static readonly DateTimeOffset WholeMicrosecond = new(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Executed a tenth of a microsecond after <see cref="WholeMicrosecond"/>: stored as <see cref="WholeMicrosecond"/>.</summary>
+    private static readonly CreateTrade SubMicrosecondCreate = new("F1", "A", "S", Side.Buy, 10m, 100m, ExecutedAt: WholeMicrosecond.AddTicks(1));
+
+    /// <summary>What builds before 2026-12-02 stored with <see cref="SubMicrosecondCreate"/>'s key (SHA-256 over the raw ticks 639316800000000001).</summary>
+    private const string RawTicksFingerprint = "95576ff87f01ae1274f44b4b16cd7dd7";
+
+    /// <summary>What those builds stored for the same trade at <see cref="WholeMicrosecond"/>, and what this build computes for both.</summary>
+    private const string WholeMicrosecondFingerprint = "b31ea14247731e772f5c9a2a9f4f1df3";
 
     private static TradeCommand Scoped(int caller, string key, TradeCommand command)
     {

@@ -70,17 +70,35 @@ public static class IdempotencyKeys
         $"The idempotency key '{ClientKey(stored)}' was already used for a different request (another trade, command or body); use a new key for a new request.",
         "idempotencyKey");
 
-    /// <summary>32 hex digits of SHA-256 over the command's type and fields, its key excluded; equal commands give equal fingerprints.</summary>
-    public static string Fingerprint(TradeCommand command)
+    /// <summary>
+    /// 32 hex digits of SHA-256 over the command's type and fields, its key excluded; commands that store the same trade
+    /// give equal fingerprints (amounts without their scale, times as stored: whole microseconds).
+    /// </summary>
+    public static string Fingerprint(TradeCommand command) => Fingerprint(command, StoredTime);
+
+    /// <summary>
+    /// Whether a key stored with the fingerprint <paramref name="stored"/> was used for the same request as
+    /// <paramref name="command"/>, whose key carries <paramref name="fingerprint"/> (both <see langword="null"/> for plain keys).
+    /// </summary>
+    /// <remarks>
+    /// Builds before 2026-12-02 hashed an executedAt's raw ticks, below the microsecond that is stored: their fingerprint
+    /// differs from <see cref="Fingerprint(TradeCommand)"/> only when the request's time had sub-microsecond digits, and
+    /// still matches a retry of that request, so nothing acknowledged before an upgrade is refused on retry.
+    /// </remarks>
+    public static bool SameRequest(string? stored, string? fingerprint, TradeCommand command) =>
+        stored == fingerprint
+        || (stored is not null && fingerprint is not null && HasSubMicrosecondTime(command) && stored == Fingerprint(command, RawTicks));
+
+    private static string Fingerprint(TradeCommand command, Func<DateTimeOffset?, string?> time)
     {
         var text = new StringBuilder().Append(command.EventType.ToString()).Append('\n').Append(command.TradeId).Append('\n');
         switch (command)
         {
             case CreateTrade c:
-                Append(text, c.Account, c.Symbol, c.Side.ToString(), Number(c.Quantity), Number(c.Price), c.Venue, c.Trader, Time(c.ExecutedAt));
+                Append(text, c.Account, c.Symbol, c.Side.ToString(), Number(c.Quantity), Number(c.Price), c.Venue, c.Trader, time(c.ExecutedAt));
                 break;
             case AmendTrade a:
-                Append(text, Version(a.ExpectedVersion), Number(a.Quantity), Number(a.Price), a.Venue, a.Trader, Time(a.ExecutedAt));
+                Append(text, Version(a.ExpectedVersion), Number(a.Quantity), Number(a.Price), a.Venue, a.Trader, time(a.ExecutedAt));
                 break;
             case FillTrade f:
                 Append(text, Number(f.Quantity), Number(f.Price), Version(f.ExpectedVersion));
@@ -120,7 +138,18 @@ public static class IdempotencyKeys
 
     private static string? Version(long? value) => value?.ToString(CultureInfo.InvariantCulture);
 
-    private static string? Time(DateTimeOffset? value) => value?.UtcTicks.ToString(CultureInfo.InvariantCulture);
+    /// <summary>The time as every store keeps it, so two requests that store the same trade are the same request.</summary>
+    private static string? StoredTime(DateTimeOffset? value) => value is { } time ? RawTicks(Timestamps.Normalize(time)) : null;
+
+    /// <summary>The form of builds before 2026-12-02 (see <see cref="SameRequest"/>).</summary>
+    private static string? RawTicks(DateTimeOffset? value) => value?.UtcTicks.ToString(CultureInfo.InvariantCulture);
+
+    private static bool HasSubMicrosecondTime(TradeCommand command) => command switch
+    {
+        CreateTrade { ExecutedAt: { } time } => time.UtcTicks % 10 != 0,
+        AmendTrade { ExecutedAt: { } time } => time.UtcTicks % 10 != 0,
+        _ => false,
+    };
 
     private static bool IsLowerHex(ReadOnlySpan<char> text)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -23,6 +24,15 @@ namespace TradeStore.Server.Api;
 public static class QueryEndpoint
 {
     public const string Path = "/v1/query";
+
+    /// <summary>
+    /// The seq DuckDB held when the query started: every write up to it is in the answer (DuckDB may hold more by the
+    /// time it runs, never less). Below the answer's <c>TradeStore-Seq</c> when DuckDB's apply was behind the journal.
+    /// </summary>
+    public const string AppliedSeqHeader = "TradeStore-Applied-Seq";
+
+    /// <summary>The problem types of a query that ran (<see cref="Failure"/>), whose answers carry <see cref="AppliedSeqHeader"/> too.</summary>
+    internal static IReadOnlyList<string> RunProblems { get; } = ["too-many-requests", "query-rejected", "storage-failure", "query-memory", "query-timeout"];
 
     public static void AddServices(IServiceCollection services, TradeStoreSettings settings, DuckDbDatabase database)
     {
@@ -77,9 +87,19 @@ public static class QueryEndpoint
         var logger = loggers.CreateLogger(typeof(QueryEndpoint).FullName!);
         var caller = context.User.Identity?.Name ?? "anonymous";
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        // DuckDB trails the acknowledgements by up to Engine:ApplyInterval: the query sees every write acknowledged before it
-        // (after the engine's few-second bound, it reads what DuckDB holds).
-        await engine.WaitAppliedAsync(engine.LastSeq);
+        // DuckDB trails the acknowledgements by up to Engine:ApplyInterval: the query sees every write acknowledged before it.
+        // After the engine's few-second bound (apply failing, or held at Engine:MaxApplyBacklog) it reads what DuckDB holds,
+        // and the answer's header says how far that is, so a stale answer is never silent.
+        var lastSeq = engine.LastSeq;
+        var caughtUp = await engine.WaitAppliedAsync(lastSeq);
+        var appliedSeq = engine.AppliedSeq;
+        if (!caughtUp)
+        {
+            Log.QueryBehindJournal(logger, caller, appliedSeq, lastSeq);
+        }
+
+        // Set before the query runs: a streamed answer's headers go out with its first segment.
+        context.Response.Headers[AppliedSeqHeader] = appliedSeq.ToString(CultureInfo.InvariantCulture);
         var writer = QueryResultFormats.WriterFor(context.Request);
         var answer = new StreamingQueryBody(writer.Streams);
         var run = runner.RunAsync(sql, writer, answer, context.RequestAborted);

@@ -22,7 +22,7 @@ internal static class ResponseHeaders
 
     /// <summary>Every header this class declares, for tests: the ones a real answer is checked for.</summary>
     public static IReadOnlyList<string> All { get; } =
-        [Location, ReadYourWrites.SeqHeader, RetryAfter, ApiResults.ReplayedHeader, Truncated, Allow, WriteGate.TermHeader];
+        [Location, ReadYourWrites.SeqHeader, QueryEndpoint.AppliedSeqHeader, RetryAfter, ApiResults.ReplayedHeader, Truncated, Allow, WriteGate.TermHeader];
 
     public static void AddComponents(OpenApiDocument document)
     {
@@ -31,6 +31,9 @@ internal static class ResponseHeaders
         headers[Location] = Header("201: the created trade's path, `/v1/trades/{tradeId}`. 307: the same path and query on the cluster's leader.");
         headers[ReadYourWrites.SeqHeader] = Header(
             "The last journal seq this node holds. Pass the one of your write's answer as `?minSeq=` to read your write on any node.", JsonSchemaType.Integer);
+        headers[QueryEndpoint.AppliedSeqHeader] = Header(
+            "The journal seq DuckDB held when the query started: every write up to it is in the answer. Below `TradeStore-Seq` when DuckDB's " +
+            "apply was behind the journal beyond the endpoint's few-second wait (the answer may then lack later writes).", JsonSchemaType.Integer);
         headers[RetryAfter] = Header("Seconds to wait before retrying (too-many-requests, busy, too-many-subscribers, no-leader, leadership-lost, seq-not-reached).", JsonSchemaType.Integer);
         headers[ApiResults.ReplayedHeader] = Header("`true` when the answer is the replay of an earlier request with the same Idempotency-Key: nothing was written.");
         headers[Truncated] = Header(
@@ -82,6 +85,12 @@ internal static class ResponseHeaders
             {
                 headers[Truncated] = Reference(Truncated, document);
             }
+        }
+
+        // A query that ran answers with the seq it reflects, its failures too (QueryEndpoint.RunProblems).
+        if (operation.Path == QueryEndpoint.Path && (status is >= 200 and < 300 || kinds.Any(k => QueryEndpoint.RunProblems.Contains(k.Slug))))
+        {
+            headers[QueryEndpoint.AppliedSeqHeader] = Reference(QueryEndpoint.AppliedSeqHeader, document);
         }
 
         if (kinds.Any(k => k.RetryAfter))

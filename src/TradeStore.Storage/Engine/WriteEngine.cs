@@ -904,7 +904,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                     record = legacy;
                 }
 
-                if (record.TradeId is not null && record.Fingerprint != fingerprint)
+                if (record.TradeId is not null && !IdempotencyKeys.SameRequest(record.Fingerprint, fingerprint, command))
                 {
                     decision.Results[i] = CommandResult.Refused(IdempotencyKeys.Reused(key));
                     continue;

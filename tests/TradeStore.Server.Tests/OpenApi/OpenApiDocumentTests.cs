@@ -249,7 +249,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     [Fact]
     public async Task OpenApiDocument_ResponseHeaders_EveryHeaderARealAnswerCarriesIsDeclaredOnItsResponse()
     {
-        string[] described = ["Location", "TradeStore-Seq", "Retry-After", "Idempotent-Replayed", "X-Truncated", "Allow", "TradeStore-Term"];
+        string[] described = ["Location", "TradeStore-Seq", "TradeStore-Applied-Seq", "Retry-After", "Idempotent-Replayed", "X-Truncated", "Allow", "TradeStore-Term"];
         var document = await DocumentAsync();
         var paths = document.GetProperty("paths");
         const string trade = """{"tradeId":"RH-1","account":"A","symbol":"S","side":"buy","quantity":"10","price":"1"}""";
@@ -264,6 +264,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             ("GET", "/v1/trades/RH-none", "/v1/trades/{tradeId}", null, null, null),
             ("POST", "/v1/query", "/v1/query", """{"sql":"SELECT 1"}""", null, null),
             ("POST", "/v1/query", "/v1/query", """{"sql":"SELECT 1"}""", "text/csv", null),
+            ("POST", "/v1/query", "/v1/query", """{"sql":"SELECT no_such_column"}""", null, null), // query-rejected after it started
             ("GET", "/health/ready", "/health/ready", null, null, null),
         };
 
@@ -304,7 +305,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.True(methodNotAllowed.GetProperty("headers").TryGetProperty("Allow", out _));
 
         // Every header the standalone host sends was met (TradeStore-Term needs a cluster: see the 307 test).
-        Assert.Equal(["Idempotent-Replayed", "Location", "Retry-After", "TradeStore-Seq", "X-Truncated"], seen.Order());
+        Assert.Equal(["Idempotent-Replayed", "Location", "Retry-After", "TradeStore-Applied-Seq", "TradeStore-Seq", "X-Truncated"], seen.Order());
     }
 
     /// <summary>Writes on a cluster node that is not the leader answer 307 to the leader (WriteGate): declared on every write, with its headers.</summary>
