@@ -129,7 +129,7 @@ public sealed class ClusterCoordinator : BackgroundService
         var keeper = KeepAliveAsync(leaseId, session.Token);
         var election = ElectAsync(leaseId, session.Token);
         var refresher = RefreshAsync(leaseId, applied, session.Token);
-        await Task.WhenAny(keeper, election);
+        await Task.WhenAny(keeper, election, refresher); // the refresher ends only by failing: that ends the session too, as before
         await session.CancelAsync();
         try
         {
