@@ -15,10 +15,17 @@ internal static class StandardStreams
     private const int BrokenPipe = 32;
 
     /// <summary>
-    /// Standard output as a file of its own: <see cref="Console.Out"/> drops EPIPE silently, so a command whose reader
-    /// left (<c>tradestore tail | head -1</c>) would go on producing output nobody reads, for ever in the case of tail.
-    /// Flushed on every write, as <see cref="Console.Out"/> is, so lines interleave with the log's as they are written.
+    /// Standard output as a stream of its own when it is a pipe, a socket or a device: <see cref="Console.Out"/> drops
+    /// EPIPE silently, so a command whose reader left (<c>tradestore tail | head -1</c>) would go on producing output
+    /// nobody reads, for ever in the case of tail. Flushed on every write, as <see cref="Console.Out"/> is, so lines
+    /// interleave with the log's as they are written.
     /// </summary>
+    /// <remarks>
+    /// By design <see cref="Console.Out"/> for a regular file: a <see cref="FileStream"/> over a seekable file writes at
+    /// its own position, not the descriptor's, so in <c>{ echo a; tradestore …; echo b; } &gt; log</c> the shell's
+    /// lines and the command's overwrote each other (seen in <c>scripts/bench-write-path.sh</c>'s log). A regular file has
+    /// no reader to go away, and <see cref="Console.Out"/> does report its other failures (a full disk).
+    /// </remarks>
     public static TextWriter Output()
     {
         if (OperatingSystem.IsWindows())
@@ -29,6 +36,12 @@ internal static class StandardStreams
         try
         {
             var stream = new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+            if (stream.CanSeek)
+            {
+                stream.Dispose(); // the descriptor stays open: the handle does not own it
+                return Console.Out;
+            }
+
             return TextWriter.Synchronized(new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false)) { AutoFlush = true });
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)

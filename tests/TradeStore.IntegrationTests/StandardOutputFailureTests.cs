@@ -28,6 +28,23 @@ public sealed class StandardOutputFailureTests : IDisposable
         Assert.Equal("tradestore: cannot write standard output: No space left on device; the output is incomplete.", shell.Error.TrimEnd('\n'));
     }
 
+    /// <summary>
+    /// A log file shared with the shell, as a script's <c>&gt; log 2&gt;&amp;1</c> makes it: every line lands in order.
+    /// Regression: stdout opened as a FileStream wrote at its own offset, and the shell's later lines overwrote the
+    /// command's output (a benchmark script's log lost every figure).
+    /// </summary>
+    [Fact]
+    public async Task Command_StdoutFileSharedWithTheShell_EveryLineKeptInOrder()
+    {
+        var log = _work.File("shared.log");
+        using var shell = Shell.Start("{ echo before; dotnet \"$0\" --version; echo after; } > \"$1\"", _work.Path, TradeStoreProcess.CliPath, log);
+        var exitCode = await shell.WaitForExitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}:\n{shell.Error}");
+        var lines = await File.ReadAllLinesAsync(log, TestContext.Current.CancellationToken);
+        Assert.True(lines.Length == 3 && lines[0] == "before" && lines[2] == "after" && lines[1].Length > 0, string.Join("\n", lines));
+    }
+
     [Fact]
     public async Task Tail_ReaderOfItsPipeExits_StopsQuietlyWithExitEight()
     {
