@@ -77,19 +77,22 @@ CREATE TABLE trade_state (
   side text NOT NULL, quantity numeric(38,8) NOT NULL, price numeric(38,8) NOT NULL, filled_quantity numeric(38,8) NOT NULL,
   filled_notional numeric(38,8) NOT NULL, status text NOT NULL, venue text, trader text, executed_at timestamp NOT NULL,
   created_at timestamp NOT NULL, updated_at timestamp NOT NULL);
+CREATE SEQUENCE trade_numbers;
 SQL
 
 # One new trade per transaction, as TradeStore's POST /v1/trades: the event row and the state row, committed together.
+# The trade id comes from a sequence (nextval, then currval for the state row): random ids collided once within 3,499
+# transactions (a duplicate key aborted the run), and TradeStore's bench never reuses an id either.
 cat > "$work/trade.sql" <<'SQL'
 \set n random(1, 2000000000)
 BEGIN;
 INSERT INTO trade_events (trade_id, version, event_type, account, symbol, side, quantity, price, filled_quantity, filled_notional,
   status, venue, trader, executed_at, created_at, recorded_at)
-  VALUES ('P' || :client_id || '-' || :n, 1, 'create', 'ACC-' || (:n % 50), 'SYM' || (:n % 200), 'buy', 1000000, 101.25, 0, 0,
+  VALUES ('P' || nextval('trade_numbers'), 1, 'create', 'ACC-' || (:n % 50), 'SYM' || (:n % 200), 'buy', 1000000, 101.25, 0, 0,
   'new', 'XNAS', 'bench', now(), now(), now());
 INSERT INTO trade_state (trade_id, version, last_seq, account, symbol, side, quantity, price, filled_quantity, filled_notional,
   status, venue, trader, executed_at, created_at, updated_at)
-  VALUES ('P' || :client_id || '-' || :n, 1, currval('trade_events_seq_seq'), 'ACC-' || (:n % 50), 'SYM' || (:n % 200), 'buy',
+  VALUES ('P' || currval('trade_numbers'), 1, currval('trade_events_seq_seq'), 'ACC-' || (:n % 50), 'SYM' || (:n % 200), 'buy',
   1000000, 101.25, 0, 0, 'new', 'XNAS', 'bench', now(), now(), now())
   ON CONFLICT (trade_id) DO UPDATE SET version = trade_state.version + 1, last_seq = EXCLUDED.last_seq, updated_at = EXCLUDED.updated_at;
 COMMIT;

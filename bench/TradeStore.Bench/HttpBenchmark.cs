@@ -22,7 +22,8 @@ public sealed record HttpBenchmarkOptions(
     string? JsonFile = null,
     int SeedTrades = 10_000,
     int? VerifyLimit = null,
-    bool ReadBack = true);
+    bool ReadBack = true,
+    TimeSpan Warmup = default);
 
 /// <summary>The figures of one HTTP run; also written as JSON with <c>--json</c>.</summary>
 public sealed record HttpBenchmarkResult(
@@ -120,6 +121,17 @@ public static class HttpBenchmark
                 // Lists are measured right after the seed on purpose, and again after catch-up (ListPhasesAsync).
                 await Task.Delay(SettleAfterSeeding, cancellationToken);
             }
+        }
+
+        if (options.Warmup > TimeSpan.Zero && options.Workload is "insert" or "mixed")
+        {
+            // The same load first, on the same connections, neither counted nor read back: both servers compared with
+            // --baseline then run JIT-compiled code (tier 1) in the measured window, not their first cold seconds.
+            var warmup = new Run(client, options, new HttpLedger(), $"W{Guid.NewGuid().ToString("N")[..8]}");
+            _ = options.Rate is { } warmRate
+                ? await OpenLoopAsync(warmup, new OpenLoopSchedule(warmRate, options.Warmup), new LatencyRecorder(), cancellationToken)
+                : await ClosedLoopAsync(warmup, options.Concurrency, options.Warmup, new LatencyRecorder(), cancellationToken);
+            output.WriteLine(FormattableString.Invariant($"http: warmed up for {options.Warmup.TotalSeconds:0.#} s ({warmup.Requests:N0} requests, not measured)"));
         }
 
         var latency = new LatencyRecorder();

@@ -216,11 +216,18 @@ public static class BenchCommand
         var verify = new Option<int?>("--verify-limit") { Description = "Read back at most N acknowledged trades (a random sample). Default: all of them.", HelpName = "N" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
         var apiKey = new Option<string?>("--api-key") { Description = "Sent as 'Authorization: Bearer K' on every request.", HelpName = "K" };
+        var warmup = new Option<int>("--warmup")
+        {
+            Description = "insert/mixed: first run the same load for S seconds, not measured (also before the --baseline run), so both are measured warm. 0: measure from the first request.",
+            DefaultValueFactory = _ => 3,
+            HelpName = "S",
+        };
         var bare = new Option<bool>("--baseline")
         {
             Description = "Then run the same load against a bare endpoint in this process (the same HTTP pipeline and JSON work, commands decided in memory, nothing stored) and print the server's rate as a fraction of it.",
         };
         OptionRules.AtLeast(1, duration, concurrency, batch, seed);
+        OptionRules.AtLeast(0, warmup);
 
         foreach (var optional in new[] { rate, verify })
         {
@@ -235,7 +242,7 @@ public static class BenchCommand
 
         var command = new Command("http", "Load over the HTTP API of a running server: achieved rate, errors by status, latency percentiles, and a read-back of every acknowledged write.")
         {
-            url, workload, rate, duration, concurrency, batch, seed, verify, json, apiKey, bare,
+            url, workload, rate, duration, concurrency, batch, seed, verify, json, apiKey, warmup, bare,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -250,7 +257,8 @@ public static class BenchCommand
                 ApiKey: parseResult.GetValue(apiKey),
                 JsonFile: parseResult.GetValue(json),
                 SeedTrades: parseResult.GetValue(seed),
-                VerifyLimit: parseResult.GetValue(verify)), parseResult.InvocationConfiguration.Output, cancellationToken);
+                VerifyLimit: parseResult.GetValue(verify),
+                Warmup: TimeSpan.FromSeconds(parseResult.GetValue(warmup))), parseResult.InvocationConfiguration.Output, cancellationToken);
             if (result.Missing > 0)
             {
                 await parseResult.InvocationConfiguration.Error.WriteLineAsync($"{result.Missing} acknowledged writes are missing or older than acknowledged.");
@@ -269,7 +277,8 @@ public static class BenchCommand
                     Batch: parseResult.GetValue(batch),
                     Duration: TimeSpan.FromSeconds(parseResult.GetValue(duration)),
                     SeedTrades: parseResult.GetValue(seed),
-                    ReadBack: false), output, cancellationToken);
+                    ReadBack: false,
+                    Warmup: TimeSpan.FromSeconds(parseResult.GetValue(warmup))), output, cancellationToken);
                 var fraction = limit.OperationsPerSecond > 0 ? result.OperationsPerSecond / limit.OperationsPerSecond : 0;
                 output.WriteLine(FormattableString.Invariant(
                     $"baseline: TradeStore {result.OperationsPerSecond:N0} ops/s = {fraction:P0} of the bare endpoint's {limit.OperationsPerSecond:N0} ops/s (p99 {result.Latency.P99Ms:0.00} ms vs {limit.Latency.P99Ms:0.00} ms)"));
