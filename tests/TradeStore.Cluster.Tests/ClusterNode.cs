@@ -7,6 +7,7 @@ internal sealed class ClusterNode : IAsyncDisposable
 {
     private long _appliedSeq;
     private bool _stopped;
+    private volatile ManualResetEventSlim? _appliedSeqGate;
 
     public ClusterNode(string name, string etcd, string keyPrefix, TimeSpan? leaseTtl = null)
     {
@@ -22,7 +23,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         State = new ClusterState(Options, Clock);
         Store = new EtcdClusterStore(Options);
         Metrics = new ClusterMetrics(_meters.Factory, State);
-        Coordinator = new ClusterCoordinator(Microsoft.Extensions.Options.Options.Create(Options), State, Store, new AppliedSeq(() => Interlocked.Read(ref _appliedSeq)),
+        Coordinator = new ClusterCoordinator(Microsoft.Extensions.Options.Options.Create(Options), State, Store, new AppliedSeq(ReadAppliedSeq),
             Metrics, NullLogger<ClusterCoordinator>.Instance);
     }
 
@@ -45,6 +46,32 @@ internal sealed class ClusterNode : IAsyncDisposable
     public long AppliedSeq
     {
         set => Interlocked.Exchange(ref _appliedSeq, value);
+    }
+
+    /// <summary>
+    /// Until the result is disposed, every read of this node's applied seq by the coordinator blocks: it stands in for
+    /// an etcd write of the registry that hangs, on whatever loop the coordinator reads the seq.
+    /// </summary>
+    public IDisposable StallAppliedSeqReads()
+    {
+        var gate = new ManualResetEventSlim(false);
+        _appliedSeqGate = gate;
+        return new Release(() =>
+        {
+            _appliedSeqGate = null;
+            gate.Set();
+        });
+    }
+
+    private long ReadAppliedSeq()
+    {
+        _appliedSeqGate?.Wait();
+        return Interlocked.Read(ref _appliedSeq);
+    }
+
+    private sealed class Release(Action release) : IDisposable
+    {
+        public void Dispose() => release();
     }
 
     public async Task<ClusterNode> StartAsync()
