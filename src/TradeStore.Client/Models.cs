@@ -193,7 +193,15 @@ public sealed record QueryColumn(string Name, string Type);
 /// their JSON text, and a time or date without a calendar form (<c>infinity</c>) as DuckDB's text. SQL NULL is
 /// <see langword="null"/>. <see cref="Truncated"/> says the server cut the answer at its row or byte limit.
 /// </summary>
-public sealed record QueryResult(IReadOnlyList<QueryColumn> Columns, IReadOnlyList<object?[]> Rows, bool Truncated);
+public sealed record QueryResult(IReadOnlyList<QueryColumn> Columns, IReadOnlyList<object?[]> Rows, bool Truncated)
+{
+    /// <summary>
+    /// The answer's <c>TradeStore-Applied-Seq</c>: the journal seq DuckDB held when the query started, so every write up
+    /// to it (compare a write's <see cref="Trade.LastSeq"/>) is in the rows. <see langword="null"/> when the server did
+    /// not send it (a server older than the header).
+    /// </summary>
+    public long? AppliedSeq { get; init; }
+}
 
 /// <summary>The formats <see cref="TradeStoreClient.QueryStreamAsync"/> can ask for.</summary>
 public enum QueryFormat

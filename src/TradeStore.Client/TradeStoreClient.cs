@@ -212,14 +212,15 @@ public sealed class TradeStoreClient
             rows.Add(values);
         }
 
-        return new QueryResult(columns, rows, root.GetProperty("truncated").GetBoolean());
+        return new QueryResult(columns, rows, root.GetProperty("truncated").GetBoolean()) { AppliedSeq = AppliedSeqOf(response) };
     }
 
     /// <summary>
     /// Runs one SELECT and returns the answer body unread, in the format asked for (read an Arrow stream with
-    /// <c>Apache.Arrow</c>'s <c>ArrowStreamReader</c>, Parquet with a Parquet reader). Dispose the stream.
+    /// <c>Apache.Arrow</c>'s <c>ArrowStreamReader</c>, Parquet with a Parquet reader), with its
+    /// <see cref="QueryStream.AppliedSeq"/>. Dispose the stream.
     /// </summary>
-    public async Task<Stream> QueryStreamAsync(string sql, QueryFormat format, CancellationToken cancellationToken = default)
+    public async Task<QueryStream> QueryStreamAsync(string sql, QueryFormat format, CancellationToken cancellationToken = default)
     {
         var accept = format switch
         {
@@ -230,8 +231,15 @@ public sealed class TradeStoreClient
         };
         var response = await SendRawAsync(HttpMethod.Post, "v1/query", Serialize(new QueryBody(sql)), null, write: false, accept, HttpCompletionOption.ResponseHeadersRead,
             cancellationToken).ConfigureAwait(false);
-        return await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        return new QueryStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), AppliedSeqOf(response));
     }
+
+    /// <summary>A query answer's <c>TradeStore-Applied-Seq</c>; <see langword="null"/> from a server that does not send it.</summary>
+    private static long? AppliedSeqOf(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("TradeStore-Applied-Seq", out var values)
+        && long.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var seq)
+            ? seq
+            : null;
 
     private Task<T> CommandAsync<T>(HttpMethod method, string path, object? body, string? idempotencyKey, CancellationToken cancellationToken) =>
         SendAsync<T>(method, path, body, idempotencyKey ?? IdempotencyKeys.New(), write: true, cancellationToken);

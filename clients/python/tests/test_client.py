@@ -246,6 +246,25 @@ def test_query_without_pandas_returns_typed_dicts(client: tradestore.Client) -> 
     assert isinstance(rows[0]["executed_at"], datetime) and rows[0]["executed_at"].utcoffset() == timedelta(0)
 
 
+def test_query_rows_applied_seq_covers_a_create_before_it(client: tradestore.Client) -> None:
+    trade = client.create_trade(new_id("QAS"), "ACC-QAS", "AAPL", "buy", Decimal("1"), Decimal("2"))
+
+    rows = client.query(f"SELECT version FROM current_trade_state WHERE trade_id = '{trade.trade_id}'", as_frame=False)
+
+    assert rows.applied_seq is not None and rows.applied_seq >= trade.last_seq
+    assert rows == [{"version": 1}]
+
+
+def test_query_frame_applied_seq_covers_a_create_before_it(client: tradestore.Client) -> None:
+    pytest.importorskip("pandas")
+    trade = client.create_trade(new_id("QAF"), "ACC-QAF", "AAPL", "buy", Decimal("1"), Decimal("2"))
+
+    frame = client.query(f"SELECT version FROM current_trade_state WHERE trade_id = '{trade.trade_id}'")
+
+    assert frame.attrs["applied_seq"] is not None and frame.attrs["applied_seq"] >= trade.last_seq
+    assert list(frame["version"]) == [1]
+
+
 def test_query_not_a_select_raises_problem_naming_sql(client: tradestore.Client) -> None:
     with pytest.raises(tradestore.ProblemError) as problem:
         client.query("DELETE FROM trade_events")

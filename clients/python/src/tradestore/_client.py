@@ -201,8 +201,10 @@ class Client:
         ``datetime64[ns, UTC]``, integers ``int64`` (``Int64`` with NULLs), floats ``float64``, booleans ``bool``
         (``boolean`` with NULLs), dates ``datetime.date`` objects. The answer is read as an Arrow stream, decoded as it
         arrives by the package's own reader (numpy, no pyarrow needed); ``frame.attrs["truncated"]`` is ``"rows"`` or
-        ``"bytes"`` when the server cut the answer at its limits, else ``None``. ``as_frame=True`` without pandas raises
-        ``ImportError`` before anything is sent.
+        ``"bytes"`` when the server cut the answer at its limits, else ``None``. ``frame.attrs["applied_seq"]`` (and
+        ``Rows.applied_seq``) is the journal seq DuckDB held when the query started: every write whose
+        ``Trade.last_seq`` is at most it is in the answer (``None`` from a server without ``TradeStore-Applied-Seq``).
+        ``as_frame=True`` without pandas raises ``ImportError`` before anything is sent.
 
         >>> client.query("SELECT account, sum(quantity) AS qty FROM current_trade_state GROUP BY account")  # doctest: +SKIP
           account          qty
@@ -213,13 +215,15 @@ class Client:
         if as_frame and not frame_ready:
             raise ImportError("query(as_frame=True) needs pandas (Debian: python3-pandas; pip: tradestore[pandas])")
         if not (frame_ready if as_frame is None else as_frame):
-            return _query.rows_from_json(_query.parse_answer(self._transport.request("POST", "/v1/query", {"sql": sql}).body))
+            response = self._transport.request("POST", "/v1/query", {"sql": sql})
+            return _query.rows_from_json(_query.parse_answer(response.body), _query.applied_seq(response.headers))
         from . import _arrow
 
         answer = self._transport.request("POST", "/v1/query", {"sql": sql}, accept="application/vnd.apache.arrow.stream",
                                          consume=_arrow.read_frame)
         result, truncated = answer.value
         result.attrs["truncated"] = truncated
+        result.attrs["applied_seq"] = _query.applied_seq(answer.headers)
         return result
 
     def query_bytes(self, sql: str, media_type: str = "application/vnd.apache.arrow.stream") -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import http.client
 import re
 from decimal import Decimal
 from typing import Any
@@ -94,29 +95,41 @@ class Rows(list):
     * ``types``: their DuckDB types in the same order (``DECIMAL(18,8)``, ``TIMESTAMP WITH TIME ZONE``);
     * ``truncated``: ``"rows"`` or ``"bytes"`` when the server cut the answer at ``Security:Query:MaxRows`` or
       ``MaxResultBytes``, else ``None`` (as ``frame.attrs["truncated"]`` on the DataFrame path).
+    * ``applied_seq``: the answer's ``TradeStore-Applied-Seq``, the journal seq DuckDB held when the query started
+      (every write whose ``Trade.last_seq`` is at most it is in the rows), or ``None`` from a server that does not send
+      it (as ``frame.attrs["applied_seq"]`` on the DataFrame path).
 
     It is a ``list``, so code that indexes, iterates or compares it with a list keeps working.
     """
 
-    def __init__(self, rows: list[dict[str, Any]], columns: list[str], types: list[str], truncated: str | None) -> None:
+    def __init__(self, rows: list[dict[str, Any]], columns: list[str], types: list[str], truncated: str | None,
+                 applied_seq: int | None = None) -> None:
         super().__init__(rows)
         self.columns = columns
         self.types = types
         self.truncated = truncated
+        self.applied_seq = applied_seq
 
     def __repr__(self) -> str:
         return f"Rows({list.__repr__(self)}, truncated={self.truncated!r})"
 
 
-def rows_from_json(answer: dict[str, Any]) -> Rows:
-    """The JSON answer's rows as dicts, each value typed by its column, with the columns and the truncation."""
+def applied_seq(headers: http.client.HTTPMessage) -> int | None:
+    """A query answer's ``TradeStore-Applied-Seq``; ``None`` when the server did not send it (older than the header)."""
+    value = headers.get("TradeStore-Applied-Seq")
+    return int(value) if value is not None and value.strip().isdigit() else None
+
+
+def rows_from_json(answer: dict[str, Any], applied: int | None = None) -> Rows:
+    """The JSON answer's rows as dicts, each value typed by its column, with the columns, the truncation and the
+    answer's applied seq (``applied``, from its headers)."""
     names = [c["name"] for c in answer["columns"]]
     types = [c["type"] for c in answer["columns"]]
     columns = [(name, kind(t)) for name, t in zip(names, types)]
     rows = [{name: _value(v, k) for (name, k), v in zip(columns, row)} for row in answer["rows"]]
     # The footer names the limit whenever it cut the answer ("truncatedBy": "rows" | "bytes").
     truncated = answer.get("truncatedBy") if answer.get("truncated") else None
-    return Rows(rows, names, types, truncated)
+    return Rows(rows, names, types, truncated, applied)
 
 
 def frame_from_json(answer: dict[str, Any]) -> Any:
