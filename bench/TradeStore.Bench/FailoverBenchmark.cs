@@ -14,7 +14,7 @@ namespace TradeStore.Bench;
 /// <param name="ThroughputSeconds">Seconds of each write-throughput measurement (1 and 32 connections, standalone and on the cluster's leader); 0 skips them.</param>
 /// <param name="ThroughputWarmupSeconds">Seconds the fresh standalone node and the fresh cluster are written to, unmeasured, before their throughput runs.</param>
 public sealed record FailoverBenchmarkOptions(string Etcd, int Nodes, int Kills, TimeSpan LeaseTtl, int SyncReplicas = 0, int LoadConnections = 0, int ThroughputSeconds = 0,
-    int ThroughputWarmupSeconds = 8);
+    int ThroughputWarmupSeconds = 30);
 
 /// <summary>
 /// Failover time of a cluster of real <c>tradestore serve</c> processes on an etcd: the leader is killed with

@@ -38,7 +38,7 @@ public sealed class FailoverBenchTests
         using var directory = new TempDirectory("bench-failover-load");
 
         var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(
-            ["failover", "--etcd", TestServers.Etcd, "--nodes", "3", "--kills", "1", "--sync-replicas", "1", "--load", "2", "--throughput-seconds", "1"], directory.Path,
+            ["failover", "--etcd", TestServers.Etcd, "--nodes", "3", "--kills", "1", "--sync-replicas", "1", "--load", "2", "--throughput-seconds", "1", "--throughput-warmup", "2"], directory.Path,
             timeout: TimeSpan.FromMinutes(6));
 
         Assert.True(exitCode == 0, output);

@@ -105,6 +105,19 @@ public sealed class ReplicationTests
         var nextSeq = next.Headers.GetValues("TradeStore-Seq").Single();
         using var y2 = await http.GetAsync($"{b.Url}/v1/trades/Y-2?minSeq={nextSeq}", ct);
         Assert.Equal(HttpStatusCode.OK, y2.StatusCode);
+
+        // What synchronous replication cost, as an operator reads it: a's groups waited for b (Y-2's group ran into
+        // Cluster:ReplicationTimeout, 2 s, and counts in full); b timed each chunk it made durable (Y-1, then Y-2 with Y-3 or apart).
+        var (waits, waited) = Histogram(await http.GetStringAsync($"{a.Url}/metrics", ct), "tradestore_replication_wait_duration_seconds");
+        Assert.True(waits >= 3 && waited >= 2, $"a: {waits} replication waits, {waited:0.000} s in all");
+        var (chunks, _) = Histogram(await http.GetStringAsync($"{b.Url}/metrics", ct), "tradestore_replication_follower_durable_duration_seconds");
+        Assert.True(chunks >= 2, $"b: {chunks} chunks made durable");
+
+        static (double Count, double Sum) Histogram(string metrics, string name)
+        {
+            var samples = PrometheusText.Parse(metrics).GetValueOrDefault(name)?.Samples ?? [];
+            return (samples.Where(s => s.Name == name + "_count").Sum(s => s.Value), samples.Where(s => s.Name == name + "_sum").Sum(s => s.Value));
+        }
     }
 
     [Fact]

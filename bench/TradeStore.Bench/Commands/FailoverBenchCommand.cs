@@ -25,8 +25,8 @@ public static class FailoverBenchCommand
         var throughputWarmup = new Option<int>("--throughput-warmup")
         {
             Description = "Seconds the fresh standalone node and the fresh cluster are written to (half with 1 connection, half with 32) before their throughput " +
-                "runs are measured, until their JIT has compiled the hot paths.",
-            DefaultValueFactory = _ => 8,
+                "runs are measured, until their JIT has compiled the hot paths (three nodes compiling on two cores take 20-30 s).",
+            DefaultValueFactory = _ => 30,
             HelpName = "S",
         };
         foreach (var bounded in new[] { syncReplicas, load, throughput, throughputWarmup })
