@@ -5,14 +5,17 @@ namespace TradeStore.Cluster;
 
 /// <summary>
 /// Instruments of the meter <c>TradeStore.Cluster</c> (exported on <c>/metrics</c>): whether this node leads, the term,
-/// whether any leader is known, how far this node trails the leader, how many members are missing, and the writes turned away. One per node, from the
-/// host's <see cref="IMeterFactory"/>.
+/// whether any leader is known, how far this node trails the leader, how many members are missing, the writes turned away,
+/// and what synchronous replication costs (the leader's wait for its followers, a follower's time to make a chunk
+/// durable). One per node, from the host's <see cref="IMeterFactory"/>.
 /// </summary>
 public sealed class ClusterMetrics
 {
     public const string MeterName = "TradeStore.Cluster";
 
     private readonly ZeroBasedCounter _refused;
+    private readonly Histogram<double> _replicationWait;
+    private readonly Histogram<double> _followerDurable;
     private long _lagSeq;
     private long _missing;
 
@@ -35,10 +38,23 @@ public sealed class ClusterMetrics
             "Events this node's applied seq trails the leader's, as of the last registry read (0 on the leader).");
         meter.CreateObservableGauge("tradestore.cluster.nodes.missing", () => Volatile.Read(ref _missing), "{node}",
             "Members of the cluster (nodes that joined and were not forgotten) with no live registration in etcd, stopped or unreachable, as of the last registry read.");
+        _replicationWait = meter.CreateHistogram("tradestore.replication.wait.duration", "s",
+            "On the leader: how long a group commit waited, after its own fsync, for Cluster:SyncReplicas followers to acknowledge it " +
+            "(0 when they already had; a wait that ran into Cluster:ReplicationTimeout counts in full).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5] });
+        _followerDurable = meter.CreateHistogram("tradestore.replication.follower.durable.duration", "s",
+            "On a follower: from the arrival of a chunk of the leader's stream to its records being appended and fsynced here, when their acknowledgement is sent.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1] });
     }
 
     /// <summary>A write was turned away; <paramref name="reason"/> is <c>redirected</c>, <c>no_leader</c> or <c>lease_lost</c>.</summary>
     public void WriteRefused(string reason) => _refused.Series(reason).Add();
+
+    /// <summary>A synchronous group's wait for its followers ended (acknowledged or timed out) after <paramref name="waited"/>.</summary>
+    public void ReplicationWaited(TimeSpan waited) => _replicationWait.Record(waited.TotalSeconds);
+
+    /// <summary>A follower made a chunk of the leader's stream durable <paramref name="took"/> after it arrived.</summary>
+    public void FollowerChunkDurable(TimeSpan took) => _followerDurable.Record(took.TotalSeconds);
 
     internal void SetLag(long lag) => Volatile.Write(ref _lagSeq, lag);
 

@@ -40,7 +40,8 @@ public static class ClusterHosting
             new NodeIncarnation(incarnation!.Id, incarnation.Adopted));
         // Replication of the journal log (issue #14): the leader's hub (the engine's hook) and the follower's stream.
         services.AddSingleton(sp => new ReplicationHub(settings.Cluster, sp.GetRequiredService<ClusterState>(), sp.GetRequiredService<JournalLog>(),
-            sp.GetRequiredService<SyncReplicaSet>(), sp.GetService<TimeProvider>(), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+            sp.GetRequiredService<SyncReplicaSet>(), sp.GetService<TimeProvider>(), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
+            sp.GetRequiredService<ClusterMetrics>()));
         services.AddSingleton<IJournalReplication>(sp => sp.GetRequiredService<ReplicationHub>());
         services.AddSingleton<ILeaderHandOver>(sp => sp.GetRequiredService<ReplicationHub>());
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ReplicationFollower>(sp, settings.Cluster));

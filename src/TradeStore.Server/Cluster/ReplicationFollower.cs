@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -31,9 +30,6 @@ public sealed class ReplicationFollower : BackgroundService
     /// </summary>
     public const int DivergedExitCode = 6;
 
-    /// <summary>The histogram of a received chunk's time to durable.</summary>
-    public const string DurableDurationName = "tradestore.replication.follower.durable.duration";
-
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
 
     private readonly ClusterOptions _options;
@@ -45,11 +41,11 @@ public sealed class ReplicationFollower : BackgroundService
     private readonly TimeProvider _time;
     private readonly HttpClient _http;
     private readonly SemaphoreSlim _changed = new(0, 1);
-    private readonly Histogram<double>? _durableDuration;
+    private readonly ClusterMetrics? _metrics;
     private long _highestTerm;
 
     public ReplicationFollower(ClusterOptions options, ClusterState state, WriteEngine engine, JournalLog log, IHostApplicationLifetime lifetime,
-        ILogger<ReplicationFollower> logger, TimeProvider? time = null, IMeterFactory? meterFactory = null)
+        ILogger<ReplicationFollower> logger, TimeProvider? time = null, ClusterMetrics? metrics = null)
     {
         _options = options;
         _state = state;
@@ -62,9 +58,7 @@ public sealed class ReplicationFollower : BackgroundService
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
-        _durableDuration = meterFactory?.Create(ClusterMetrics.MeterName).CreateHistogram(DurableDurationName, "s",
-            "On a follower: from the arrival of a chunk of the leader's stream to its records being appended and fsynced here, when their acknowledgement is sent.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1] });
+        _metrics = metrics;
         if (options.ReplicationKey is { Length: > 0 } key)
         {
             _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
@@ -269,7 +263,7 @@ public sealed class ReplicationFollower : BackgroundService
                 // One append and one fsync for what arrived together; then the same apply path as the leader's writes.
                 await _engine.AppendReplicatedAsync([.. records]);
                 acks.Durable(records[^1].Seq);
-                _durableDuration?.Record(_time.GetElapsedTime(arrived).TotalSeconds);
+                _metrics?.FollowerChunkDurable(_time.GetElapsedTime(arrived));
             }
         }
     }

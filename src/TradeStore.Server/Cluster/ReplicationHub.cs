@@ -21,9 +21,6 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
     /// <summary>Records kept in memory for the streams; a follower further behind reads from the log files.</summary>
     public const int RecentCapacity = 1 << 16;
 
-    /// <summary>The histogram of a synchronous group's wait for its followers.</summary>
-    public const string WaitDurationName = "tradestore.replication.wait.duration";
-
     /// <summary>How often a hand-over looks at the followers' acknowledgements.</summary>
     private static readonly TimeSpan HandOverPoll = TimeSpan.FromMilliseconds(5);
 
@@ -38,19 +35,21 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
     private readonly Task<bool> _replicated = Task.FromResult(true);
     private readonly SyncReplicaSet _sync;
     private readonly ITimer _sweeper;
-    private readonly Histogram<double>? _waitDuration;
+    private readonly ClusterMetrics? _metrics;
     private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _term;
     private long _mustHold;
     private long _written;
     private long _handingOver;
 
-    public ReplicationHub(ClusterOptions options, ClusterState state, JournalLog log, SyncReplicaSet sync, TimeProvider? time = null, IMeterFactory? meterFactory = null)
+    public ReplicationHub(ClusterOptions options, ClusterState state, JournalLog log, SyncReplicaSet sync, TimeProvider? time = null, IMeterFactory? meterFactory = null,
+        ClusterMetrics? metrics = null)
     {
         _options = options;
         _state = state;
         _log = log;
         _sync = sync;
+        _metrics = metrics;
         _time = time ?? TimeProvider.System;
         _sync.Published += Release;
         // By design one timer for every waiting group: a timer per group cost one per replicated write at one connection.
@@ -61,9 +60,6 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
             var meter = meterFactory.Create(ClusterMetrics.MeterName);
             meter.CreateObservableGauge("tradestore.replication.follower.lag", FollowerLags, "{event}",
                 "On the leader, per follower: events of the leader's log beyond the follower's last acknowledged durable seq in this term.");
-            _waitDuration = meter.CreateHistogram(WaitDurationName, "s",
-                "On the leader: how long a group commit waited, after its own fsync, for Cluster:SyncReplicas followers to acknowledge it (0 when they already had; a wait that ran into Cluster:ReplicationTimeout counts in full).",
-                advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5] });
         }
     }
 
@@ -294,7 +290,7 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
                 _mustHold = Math.Max(_mustHold, seq);
             }
 
-            _waitDuration?.Record(0);
+            _metrics?.ReplicationWaited(TimeSpan.Zero);
             return _replicated;
         }
 
@@ -341,7 +337,7 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
             var now = _time.GetTimestamp();
             foreach (var waiter in done)
             {
-                _waitDuration?.Record(_time.GetElapsedTime(waiter.Since, now).TotalSeconds);
+                _metrics?.ReplicationWaited(_time.GetElapsedTime(waiter.Since, now));
                 waiter.Completion.TrySetResult(true);
             }
         }
@@ -371,7 +367,7 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
         {
             foreach (var waiter in expired)
             {
-                _waitDuration?.Record(_time.GetElapsedTime(waiter.Since, now).TotalSeconds);
+                _metrics?.ReplicationWaited(_time.GetElapsedTime(waiter.Since, now));
                 waiter.Completion.TrySetResult(false);
             }
         }
