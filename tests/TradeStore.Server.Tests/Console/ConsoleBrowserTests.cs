@@ -190,11 +190,14 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         await page.ClickAsync("#key-form button");
         await page.WaitForFunctionAsync("() => document.getElementById('key-state').textContent.startsWith('key refused (401)')");
         Assert.Null(await page.EvaluateExpressionAsync<string?>("sessionStorage.getItem('tradestore.apiKey')"));
+        // The metrics panel names the key, not Security:Metrics, as the reason: loopback may read /metrics, a wrong key may not.
+        await WaitForTextAsync(page, "metrics-state", "/metrics: 401, the key was refused");
 
         await page.TypeAsync("#api-key", host.Keys["ops"]);
         await page.ClickAsync("#key-form button");
         await WaitForTextAsync(page, "key-state", "key accepted, kept for this tab");
         await WaitForTextAsync(page, "feed-state", "live");
+        await WaitForTextAsync(page, "metrics-state", "");
     }
 
     /// <summary>STRUCT, MAP and LIST values are shown as JSON text, NULL apart from an empty string.</summary>

@@ -215,7 +215,13 @@
     }
 
     if (!response.ok) {
-      $('metrics-state').textContent = `/metrics: ${response.status} (Security:Metrics allows loopback callers and admin keys)`;
+      // 401 is the key itself (refused, or missing where one is needed); 403 a valid key that Security:Metrics does not let read.
+      const why = response.status === 401
+        ? (apiKey ? 'the key was refused' : 'this server needs a key')
+        : response.status === 403
+          ? 'this key may not read metrics (Security:Metrics: loopback callers and admin keys by default, admin keys only with Admin)'
+          : await problemText(response);
+      $('metrics-state').textContent = `/metrics: ${response.status}, ${why}`;
       return;
     }
 
