@@ -188,11 +188,16 @@ public static class FailoverBenchmark
         var standalone = new Node("standalone", FreePort(), Path.Combine(root, "standalone"));
         standalone.Start(options, prefix, clustered: false);
         double[] alone;
+        double aloneCommitMs;
         try
         {
             await standalone.WaitLiveAsync(http, cancellationToken);
             await WarmUpAsync(http, standalone, options.ThroughputWarmupSeconds, "AW", cancellationToken);
-            alone = [await RateAsync(http, standalone, 1, options.ThroughputSeconds, "A1", cancellationToken), await RateAsync(http, standalone, 32, options.ThroughputSeconds, "A32", cancellationToken)];
+            var commits = (await HistogramsAsync(http, standalone, cancellationToken)).GetValueOrDefault(CommitDuration);
+            var one = await RateAsync(http, standalone, 1, options.ThroughputSeconds, "A1", cancellationToken);
+            var (sum, count) = (await HistogramsAsync(http, standalone, cancellationToken)).GetValueOrDefault(CommitDuration);
+            aloneCommitMs = count > commits.Count ? (sum - commits.Sum) / (count - commits.Count) * 1000 : double.NaN;
+            alone = [one, await RateAsync(http, standalone, 32, options.ThroughputSeconds, "A32", cancellationToken)];
         }
         finally
         {
@@ -202,6 +207,7 @@ public static class FailoverBenchmark
         var cluster = nodes.Select(n => new Node(n.Name + "-t", FreePort(), Path.Combine(root, n.Name + "-t"))).ToList();
         var clusterPrefix = prefix + "throughput/";
         double[] clustered;
+        ReplicationCost cost;
         try
         {
             foreach (var node in cluster)
@@ -219,7 +225,11 @@ public static class FailoverBenchmark
             var leader = cluster.Single(n => n.Name == status!.Leader);
             await WaitAsync(() => TryWriteAsync(http, leader, "W-warm", cancellationToken), ok => ok, "the leader acknowledges a write", cancellationToken);
             await WarmUpAsync(http, leader, options.ThroughputWarmupSeconds, "CW", cancellationToken);
-            clustered = [await RateAsync(http, leader, 1, options.ThroughputSeconds, "C1", cancellationToken), await RateAsync(http, leader, 32, options.ThroughputSeconds, "C32", cancellationToken)];
+            var follower = cluster.First(n => n != leader);
+            var before = await ReplicationCostAsync(http, leader, follower, cancellationToken);
+            var one = await RateAsync(http, leader, 1, options.ThroughputSeconds, "C1", cancellationToken);
+            cost = (await ReplicationCostAsync(http, leader, follower, cancellationToken)).Since(before);
+            clustered = [one, await RateAsync(http, leader, 32, options.ThroughputSeconds, "C32", cancellationToken)];
             await FollowerReadLagAsync(http, leader, cluster.First(n => n != leader), options.ThroughputSeconds, output, cancellationToken);
         }
         finally
@@ -235,6 +245,68 @@ public static class FailoverBenchmark
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"write throughput, {connections,2} connection(s): standalone {alone[i],8:0} /s, cluster leader ({options.Nodes} nodes, SyncReplicas {options.SyncReplicas}) {clustered[i],8:0} /s = {clustered[i] / alone[i]:0.00}x"));
         }
+
+        if (options.SyncReplicas > 0)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"where 1 connection's time went (means from /metrics): the leader's append + fsync {cost.LeaderCommitMs:0.00} ms (standalone {aloneCommitMs:0.00} ms), " +
+                $"then its wait for the sync followers {cost.ReplicationWaitMs:0.00} ms; a follower's chunk to durable {cost.FollowerDurableMs:0.00} ms"));
+        }
+    }
+
+    private const string CommitDuration = "tradestore_write_commit_duration_seconds";
+
+    /// <summary>The leader's and one follower's replication histograms (sum and count), for the means of one run.</summary>
+    private static async Task<ReplicationCost> ReplicationCostAsync(HttpClient http, Node leader, Node follower, CancellationToken cancellationToken)
+    {
+        var onLeader = await HistogramsAsync(http, leader, cancellationToken);
+        var onFollower = await HistogramsAsync(http, follower, cancellationToken);
+        return new ReplicationCost(
+            onLeader.GetValueOrDefault(CommitDuration),
+            onLeader.GetValueOrDefault("tradestore_replication_wait_duration_seconds"),
+            onFollower.GetValueOrDefault("tradestore_replication_follower_durable_duration_seconds"));
+    }
+
+    private static async Task<Dictionary<string, (double Sum, double Count)>> HistogramsAsync(HttpClient http, Node node, CancellationToken cancellationToken)
+    {
+        var histograms = new Dictionary<string, (double Sum, double Count)>(StringComparer.Ordinal);
+        foreach (var line in (await http.GetStringAsync($"{node.Url}/metrics", cancellationToken)).Split('\n'))
+        {
+            if (!MetricsLine.TryRead(line, out var name, out var value))
+            {
+                continue;
+            }
+
+            if (name.EndsWith("_sum", StringComparison.Ordinal))
+            {
+                var family = name[..^"_sum".Length];
+                histograms[family] = (value, histograms.GetValueOrDefault(family).Count);
+            }
+            else if (name.EndsWith("_count", StringComparison.Ordinal))
+            {
+                var family = name[..^"_count".Length];
+                histograms[family] = (histograms.GetValueOrDefault(family).Sum, value);
+            }
+        }
+
+        return histograms;
+    }
+
+    /// <summary>Sums and counts of the three histograms a synchronous write's time is split into.</summary>
+    private sealed record ReplicationCost((double Sum, double Count) LeaderCommit, (double Sum, double Count) ReplicationWait, (double Sum, double Count) FollowerDurable)
+    {
+        public double LeaderCommitMs => Mean(LeaderCommit);
+
+        public double ReplicationWaitMs => Mean(ReplicationWait);
+
+        public double FollowerDurableMs => Mean(FollowerDurable);
+
+        /// <summary>What was recorded between <paramref name="before"/> and this reading.</summary>
+        public ReplicationCost Since(ReplicationCost before) => new(Minus(LeaderCommit, before.LeaderCommit), Minus(ReplicationWait, before.ReplicationWait), Minus(FollowerDurable, before.FollowerDurable));
+
+        private static (double Sum, double Count) Minus((double Sum, double Count) a, (double Sum, double Count) b) => (a.Sum - b.Sum, a.Count - b.Count);
+
+        private static double Mean((double Sum, double Count) h) => h.Count > 0 ? h.Sum / h.Count * 1000 : double.NaN;
     }
 
     /// <summary>

@@ -64,7 +64,7 @@ public static class FailoverBenchCommand
             "Failover time: N real `tradestore serve` nodes on etcd; the leader is killed with SIGKILL K times, and each sample is the time until a write sent to " +
             "a surviving node (following its 307) is acknowledged. The killed node is restarted before the next kill. With --load, writes go on through the kills and " +
             "every acknowledged one is read back (lost = 0 is the target with --sync-replicas 1); with --throughput-seconds, 1 and 32 connections are measured " +
-            "standalone and on the cluster's leader in the same run, and the follower read lag at 1,000 writes/s. Fresh temporary data directories.")
+            "standalone and on the cluster's leader in the same run, the follower read lag at 1,000 writes/s, and (with --sync-replicas) where one connection's write time went, from the nodes' commit and replication histograms. Fresh temporary data directories.")
         {
             etcd, nodes, kills, leaseTtl, syncReplicas, load, throughput, throughputWarmup,
         };
