@@ -62,7 +62,11 @@ public sealed class IncarnationTests
         {
             foreach (var id in ids)
             {
-                using var read = await http.GetAsync($"{node.Url}/v1/trades/{id}?minSeq={lastSeq}", ct);
+                // Read again while 503: a follower catches up only once the new leader takes its stream, and a leader
+                // that etcd already names may still refuse it for a moment (503 no-leader, the follower retries after
+                // 1 s), longer than one read's wait for ?minSeq= (Cluster:ReadWaitTimeout, 1 s; seen in CI: 503).
+                using var read = await Eventually.MatchAsync(() => http.GetAsync($"{node.Url}/v1/trades/{id}?minSeq={lastSeq}", ct),
+                    r => r.StatusCode != HttpStatusCode.ServiceUnavailable, Timeout, $"{node.Name} holds seq {lastSeq}");
                 Assert.True(read.StatusCode == HttpStatusCode.OK, $"{id} on {node.Name}: {(int)read.StatusCode}\n{node.Process.Output}");
             }
 
