@@ -54,8 +54,9 @@ public sealed class DuckDbInvalidatedFaultTests
         // Why, in the process's own output: DuckDB's words, that nothing acknowledged is lost, and that a start replays it.
         var explanation = output.Split('\n').FirstOrDefault(line => line.Contains("[2028]", StringComparison.Ordinal));
         Assert.True(explanation is not null, $"no event 2028:\n{Tail(output)}");
-        Assert.Contains("Failed to create checkpoint", explanation);
-        Assert.Contains("No space left on device", explanation);
+        // DuckDB's own words name the full disk. Usually its checkpoint meets it ("Failed to create checkpoint"), but
+        // under load its WAL write can meet it first (seen in CI at 5fc8601); the promise below is the same either way.
+        Assert.True(explanation.Contains("No space left on device", StringComparison.Ordinal), explanation);
         Assert.Contains("Nothing acknowledged is lost", explanation);
         Assert.Contains("a start replays", explanation);
         Assert.Contains("exit code 7", output.Split('\n').Single(line => line.Contains("[1005]", StringComparison.Ordinal)));
