@@ -193,10 +193,9 @@ public static class FailoverBenchmark
         {
             await standalone.WaitLiveAsync(http, cancellationToken);
             await WarmUpAsync(http, standalone, options.ThroughputWarmupSeconds, "AW", cancellationToken);
-            var commits = (await HistogramsAsync(http, standalone, cancellationToken)).GetValueOrDefault(CommitDuration);
+            var before = await HistogramsAsync(http, standalone, cancellationToken);
             var one = await RateAsync(http, standalone, 1, options.ThroughputSeconds, "A1", cancellationToken);
-            var (sum, count) = (await HistogramsAsync(http, standalone, cancellationToken)).GetValueOrDefault(CommitDuration);
-            aloneCommitMs = count > commits.Count ? (sum - commits.Sum) / (count - commits.Count) * 1000 : double.NaN;
+            aloneCommitMs = MeanMs(before, await HistogramsAsync(http, standalone, cancellationToken), CommitDuration);
             alone = [one, await RateAsync(http, standalone, 32, options.ThroughputSeconds, "A32", cancellationToken)];
         }
         finally
@@ -207,7 +206,7 @@ public static class FailoverBenchmark
         var cluster = nodes.Select(n => new Node(n.Name + "-t", FreePort(), Path.Combine(root, n.Name + "-t"))).ToList();
         var clusterPrefix = prefix + "throughput/";
         double[] clustered;
-        ReplicationCost cost;
+        (double LeaderCommitMs, double ReplicationWaitMs, double FollowerDurableMs) split;
         try
         {
             foreach (var node in cluster)
@@ -226,9 +225,10 @@ public static class FailoverBenchmark
             await WaitAsync(() => TryWriteAsync(http, leader, "W-warm", cancellationToken), ok => ok, "the leader acknowledges a write", cancellationToken);
             await WarmUpAsync(http, leader, options.ThroughputWarmupSeconds, "CW", cancellationToken);
             var follower = cluster.First(n => n != leader);
-            var before = await ReplicationCostAsync(http, leader, follower, cancellationToken);
+            var (leaderBefore, followerBefore) = (await HistogramsAsync(http, leader, cancellationToken), await HistogramsAsync(http, follower, cancellationToken));
             var one = await RateAsync(http, leader, 1, options.ThroughputSeconds, "C1", cancellationToken);
-            cost = (await ReplicationCostAsync(http, leader, follower, cancellationToken)).Since(before);
+            var (leaderAfter, followerAfter) = (await HistogramsAsync(http, leader, cancellationToken), await HistogramsAsync(http, follower, cancellationToken));
+            split = (MeanMs(leaderBefore, leaderAfter, CommitDuration), MeanMs(leaderBefore, leaderAfter, ReplicationWait), MeanMs(followerBefore, followerAfter, FollowerDurable));
             clustered = [one, await RateAsync(http, leader, 32, options.ThroughputSeconds, "C32", cancellationToken)];
             await FollowerReadLagAsync(http, leader, cluster.First(n => n != leader), options.ThroughputSeconds, output, cancellationToken);
         }
@@ -249,64 +249,27 @@ public static class FailoverBenchmark
         if (options.SyncReplicas > 0)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"where 1 connection's time went (means from /metrics): the leader's append + fsync {cost.LeaderCommitMs:0.00} ms (standalone {aloneCommitMs:0.00} ms), " +
-                $"then its wait for the sync followers {cost.ReplicationWaitMs:0.00} ms; a follower's chunk to durable {cost.FollowerDurableMs:0.00} ms"));
+                $"where 1 connection's time went (means from /metrics): the leader's append + fsync {split.LeaderCommitMs:0.00} ms (standalone {aloneCommitMs:0.00} ms), " +
+                $"then its wait for the sync followers {split.ReplicationWaitMs:0.00} ms; a follower's chunk to durable {split.FollowerDurableMs:0.00} ms"));
         }
     }
 
     private const string CommitDuration = "tradestore_write_commit_duration_seconds";
+    private const string ReplicationWait = "tradestore_replication_wait_duration_seconds";
+    private const string FollowerDurable = "tradestore_replication_follower_durable_duration_seconds";
 
-    /// <summary>The leader's and one follower's replication histograms (sum and count), for the means of one run.</summary>
-    private static async Task<ReplicationCost> ReplicationCostAsync(HttpClient http, Node leader, Node follower, CancellationToken cancellationToken)
+    /// <summary>The <c>_sum</c> and <c>_count</c> series of the histograms a synchronous write's time is split into.</summary>
+    private static readonly string[] HistogramSeries = [.. new[] { CommitDuration, ReplicationWait, FollowerDurable }.SelectMany(h => new[] { h + "_sum", h + "_count" })];
+
+    /// <summary>The node's <see cref="HistogramSeries"/> now.</summary>
+    private static async Task<Dictionary<string, double>> HistogramsAsync(HttpClient http, Node node, CancellationToken cancellationToken) =>
+        HttpBenchmark.ParseGauges(await http.GetStringAsync($"{node.Url}/metrics", cancellationToken), HistogramSeries);
+
+    /// <summary>The mean in milliseconds of what <paramref name="histogram"/> recorded between two readings; NaN when nothing.</summary>
+    private static double MeanMs(Dictionary<string, double> before, Dictionary<string, double> after, string histogram)
     {
-        var onLeader = await HistogramsAsync(http, leader, cancellationToken);
-        var onFollower = await HistogramsAsync(http, follower, cancellationToken);
-        return new ReplicationCost(
-            onLeader.GetValueOrDefault(CommitDuration),
-            onLeader.GetValueOrDefault("tradestore_replication_wait_duration_seconds"),
-            onFollower.GetValueOrDefault("tradestore_replication_follower_durable_duration_seconds"));
-    }
-
-    private static async Task<Dictionary<string, (double Sum, double Count)>> HistogramsAsync(HttpClient http, Node node, CancellationToken cancellationToken)
-    {
-        var histograms = new Dictionary<string, (double Sum, double Count)>(StringComparer.Ordinal);
-        foreach (var line in (await http.GetStringAsync($"{node.Url}/metrics", cancellationToken)).Split('\n'))
-        {
-            if (!MetricsLine.TryRead(line, out var name, out var value))
-            {
-                continue;
-            }
-
-            if (name.EndsWith("_sum", StringComparison.Ordinal))
-            {
-                var family = name[..^"_sum".Length];
-                histograms[family] = (value, histograms.GetValueOrDefault(family).Count);
-            }
-            else if (name.EndsWith("_count", StringComparison.Ordinal))
-            {
-                var family = name[..^"_count".Length];
-                histograms[family] = (histograms.GetValueOrDefault(family).Sum, value);
-            }
-        }
-
-        return histograms;
-    }
-
-    /// <summary>Sums and counts of the three histograms a synchronous write's time is split into.</summary>
-    private sealed record ReplicationCost((double Sum, double Count) LeaderCommit, (double Sum, double Count) ReplicationWait, (double Sum, double Count) FollowerDurable)
-    {
-        public double LeaderCommitMs => Mean(LeaderCommit);
-
-        public double ReplicationWaitMs => Mean(ReplicationWait);
-
-        public double FollowerDurableMs => Mean(FollowerDurable);
-
-        /// <summary>What was recorded between <paramref name="before"/> and this reading.</summary>
-        public ReplicationCost Since(ReplicationCost before) => new(Minus(LeaderCommit, before.LeaderCommit), Minus(ReplicationWait, before.ReplicationWait), Minus(FollowerDurable, before.FollowerDurable));
-
-        private static (double Sum, double Count) Minus((double Sum, double Count) a, (double Sum, double Count) b) => (a.Sum - b.Sum, a.Count - b.Count);
-
-        private static double Mean((double Sum, double Count) h) => h.Count > 0 ? h.Sum / h.Count * 1000 : double.NaN;
+        var count = after.GetValueOrDefault(histogram + "_count") - before.GetValueOrDefault(histogram + "_count");
+        return count > 0 ? (after.GetValueOrDefault(histogram + "_sum") - before.GetValueOrDefault(histogram + "_sum")) / count * 1000 : double.NaN;
     }
 
     /// <summary>
