@@ -82,7 +82,7 @@ public sealed class StartupIntegrityTests : IDisposable
 
         var wal = _work.DatabasePath + ".wal";
         var bytes = await File.ReadAllBytesAsync(wal, TestContext.Current.CancellationToken);
-        for (var i = bytes.Length / 2; i < bytes.Length; i++)
+        for (var i = MiddleOfAPayload(bytes); i < bytes.Length; i++)
         {
             bytes[i] ^= 0x5A;
         }
@@ -111,6 +111,41 @@ public sealed class StartupIntegrityTests : IDisposable
         }
 
         Assert.Equal(bytes, await File.ReadAllBytesAsync(move.Groups[2].Value, TestContext.Current.CancellationToken)); // kept
+    }
+
+    /// <summary>
+    /// Where to start damaging a DuckDB WAL so that DuckDB always sees the damage: in the middle of the payload of its
+    /// middle entry, whose checksum then fails. By design not simply the middle of the file: damage that starts in an
+    /// entry's size field makes the entry seem to run past the end of the file, which DuckDB takes for a torn tail
+    /// and cuts silently (and the server then starts as it should). The WAL (version 2) is a version entry, then entries
+    /// of [u64 size][u64 checksum][payload]; they are found as the one chain of sizes that ends exactly at the end of the file.
+    /// </summary>
+    private static int MiddleOfAPayload(byte[] wal)
+    {
+        for (var first = 1; first < Math.Min(wal.Length, 512); first++)
+        {
+            var payloads = new List<(int Start, int Length)>();
+            var at = first;
+            while (at + 16 <= wal.Length)
+            {
+                var size = BitConverter.ToUInt64(wal, at);
+                if (size == 0 || size > (ulong)(wal.Length - at - 16))
+                {
+                    break;
+                }
+
+                payloads.Add((at + 16, (int)size));
+                at += 16 + (int)size;
+            }
+
+            if (at == wal.Length && payloads.Count >= 3)
+            {
+                var (start, length) = payloads[payloads.Count / 2];
+                return start + length / 2;
+            }
+        }
+
+        throw new InvalidOperationException($"No chain of DuckDB WAL entries found in {wal.Length} bytes.");
     }
 
     private Task WriteTradesThroughServeAsync(int count) => ServeSession.RunAsync(_work.Path, url => WriteTradesAsync(url, count));
