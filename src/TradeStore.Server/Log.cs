@@ -50,6 +50,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "SQL query by {Caller} interrupted after its timeout of {Timeout}")]
     public static partial void QueryTimedOut(ILogger logger, string caller, TimeSpan timeout);
 
+    [LoggerMessage(EventId = 1210, Level = LogLevel.Warning, Message = "SQL query by {Caller} interrupted after its timeout of {Timeout}, having run {RanMs:F0} ms and waited {WaitedMs:F0} ms for a CPU (queries run at nice 19; this node's CPUs were busy); answered 503 query-starved")]
+    public static partial void QueryStarved(ILogger logger, string caller, TimeSpan timeout, double ranMs, double waitedMs);
+
     [LoggerMessage(EventId = 1300, Level = LogLevel.Warning, Message = "Cluster: {Method} {Path} completed after this node's leadership (term {Term}) ran out; answered 503 leadership-lost instead of acknowledging it")]
     public static partial void WriteNotAcknowledged(ILogger logger, string method, string path, long term);
 

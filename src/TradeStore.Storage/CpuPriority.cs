@@ -39,6 +39,9 @@ public static partial class CpuPriority
         return true;
     }
 
+    /// <summary>The calling thread's id in the kernel (Linux); 0 elsewhere.</summary>
+    public static int CurrentThreadId() => OperatingSystem.IsLinux() ? GetTid() : 0;
+
     [LibraryImport("libc", EntryPoint = "setpriority", SetLastError = true)]
     private static partial int SetPriority(int which, int who, int prio);
 

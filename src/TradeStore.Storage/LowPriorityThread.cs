@@ -30,6 +30,7 @@ public sealed class LowPriorityThread : IDisposable
     private ExceptionDispatchInfo? _error;
     private ExceptionDispatchInfo? _callbackError;
     private bool _disposed;
+    private int _threadId;
 
     /// <param name="name">The thread's name (Linux keeps its first 15 bytes).</param>
     /// <param name="nice">Its nice value (<see cref="CpuPriority.Background"/> or <see cref="CpuPriority.Lowest"/>).</param>
@@ -45,6 +46,9 @@ public sealed class LowPriorityThread : IDisposable
 
     /// <summary>Whether the operating system lowered the thread's priority (<see cref="CpuPriority.LowerCurrentThread"/>).</summary>
     public bool Lowered { get; private set; }
+
+    /// <summary>How long the thread has run and waited for a CPU so far (Linux); <see langword="null"/> where the kernel does not say.</summary>
+    public SchedulerTimes? SchedulerTimes() => _threadId == 0 ? null : Storage.SchedulerTimes.Of(_threadId);
 
     /// <summary>
     /// Runs <paramref name="action"/> at normal priority: on the waiting caller's thread when called from work that runs
@@ -145,6 +149,7 @@ public sealed class LowPriorityThread : IDisposable
     private void Loop(int nice, ManualResetEventSlim started)
     {
         Lowered = CpuPriority.LowerCurrentThread(nice);
+        _threadId = CpuPriority.CurrentThreadId();
         t_current = this;
         started.Set();
         while (true)

@@ -165,6 +165,10 @@ internal sealed class NodeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Every journal event of the node's DuckDB as (seq, tradeId, version, type), once it holds <paramref name="minSeq"/> (<see cref="SqlProbe"/>).</summary>
+    public Task<string> JournalAsync(HttpClient http, long minSeq) =>
+        SqlProbe.QueryAsync(http, $"{Url}/v1/query?minSeq={minSeq}", "SELECT seq, trade_id, version, event_type FROM trade_events ORDER BY seq");
+
     public static StringContent Trade(string tradeId) => new(JsonSerializer.Serialize(new Dictionary<string, object>
     {
         ["tradeId"] = tradeId,

@@ -74,21 +74,12 @@ public sealed class RejoinTests
             Assert.Equal(HttpStatusCode.OK, kept.StatusCode);
         }
 
-        Assert.Equal(await JournalAsync(http, b), await JournalAsync(http, a));
+        Assert.Equal(await b.JournalAsync(http, minSeq: 13), await a.JournalAsync(http, minSeq: 13));
     }
 
     private static async Task PostAsync(HttpClient http, NodeProcess node, string id)
     {
         using var answer = await node.CreateTradeAsync(http, id);
         Assert.True(answer.StatusCode == HttpStatusCode.Created, $"{id} on {node.Name}: {(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
-    }
-
-    private static async Task<string> JournalAsync(HttpClient http, NodeProcess node)
-    {
-        using var response = await http.PostAsync($"{node.Url}/v1/query?minSeq=13",
-            System.Net.Http.Json.JsonContent.Create(new { sql = "SELECT seq, trade_id, version, event_type FROM trade_events ORDER BY seq" }), TestContext.Current.CancellationToken);
-        var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-        Assert.True(response.IsSuccessStatusCode, $"query on {node.Name}: {(int)response.StatusCode} {text}");
-        return text;
     }
 }

@@ -36,7 +36,7 @@ public sealed class ReplicationTests
 
         Assert.Equal(await TextAsync(http, $"{a.Url}/v1/trades?limit=1000"), await TextAsync(http, $"{b.Url}/v1/trades?limit=1000&minSeq={lastSeq}"));
         Assert.Equal(await TextAsync(http, $"{a.Url}/v1/positions"), await TextAsync(http, $"{b.Url}/v1/positions?minSeq={lastSeq}"));
-        Assert.Equal(await JournalAsync(http, a, lastSeq), await JournalAsync(http, b, lastSeq));
+        Assert.Equal(await a.JournalAsync(http, lastSeq), await b.JournalAsync(http, lastSeq));
 
         // A seq the node does not hold: a bounded wait, then 503 seq-not-reached; a malformed one: 400 naming minSeq.
         using (var ahead = await http.GetAsync($"{b.Url}/v1/trades/R-1?minSeq={lastSeq + 1000}", ct))
@@ -60,7 +60,7 @@ public sealed class ReplicationTests
         await b.RestartAsync();
         var afterRestart = await CreateAsync(http, a, "T", 0, 5);
         Assert.True(afterRestart > whileStopped);
-        Assert.Equal(await JournalAsync(http, a, afterRestart), await JournalAsync(http, b, afterRestart));
+        Assert.Equal(await a.JournalAsync(http, afterRestart), await b.JournalAsync(http, afterRestart));
         Assert.Contains("[1312]", b.Process.Output); // "following a in term … from seq …"
     }
 
@@ -219,29 +219,5 @@ public sealed class ReplicationTests
         var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         Assert.True(response.IsSuccessStatusCode, $"GET {url}: {(int)response.StatusCode} {text}");
         return text;
-    }
-
-    /// <summary>
-    /// Every journal event of the node's DuckDB as (seq, tradeId, version, type), once it holds <paramref name="minSeq"/>.
-    /// By design asked again after a <c>503 seq-not-reached</c>: DuckDB is applied behind the log, and on a loaded machine
-    /// (CI runs the test projects side by side) it trailed the one-second <c>Cluster:ReadWaitTimeout</c>; what is checked is
-    /// that both nodes converge on the same journal, not how fast.
-    /// </summary>
-    private static async Task<string> JournalAsync(HttpClient http, NodeProcess node, long minSeq)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (true)
-        {
-            using var response = await http.PostAsync($"{node.Url}/v1/query?minSeq={minSeq}",
-                JsonContent.Create(new { sql = "SELECT seq, trade_id, version, event_type FROM trade_events ORDER BY seq" }), TestContext.Current.CancellationToken);
-            var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-            if (response.StatusCode == HttpStatusCode.ServiceUnavailable && text.Contains("seq-not-reached", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
-            {
-                continue;
-            }
-
-            Assert.True(response.IsSuccessStatusCode, $"query on {node.Name}: {(int)response.StatusCode} {text}");
-            return text;
-        }
     }
 }

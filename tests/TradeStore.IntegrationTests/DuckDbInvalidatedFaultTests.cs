@@ -79,10 +79,7 @@ public sealed class DuckDbInvalidatedFaultTests
         var stored = await AcknowledgedWrites.ReadAllAsync(restartHttp);
         Assert.All(acknowledged, id => Assert.True(stored.ContainsKey(id), $"acknowledged {id} is missing"));
         // DuckDB itself holds them all, not only the state index: a query counts them.
-        using var count = new StringContent("""{"sql":"SELECT count(*) FROM trade_events"}""", Encoding.UTF8, "application/json");
-        using var answer = await restartHttp.PostAsync("/v1/query", count, TestContext.Current.CancellationToken);
-        var text = await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-        Assert.True(answer.StatusCode == HttpStatusCode.OK, $"{(int)answer.StatusCode} {text}");
+        var text = await SqlProbe.QueryAsync(restartHttp, $"{restartUrl}/v1/query", "SELECT count(*) FROM trade_events");
         Assert.True(JsonDocument.Parse(text).RootElement.GetProperty("rows")[0][0].GetInt64() >= acknowledged.Count, text);
     }
 

@@ -16,6 +16,13 @@ internal sealed record ApiAnswer(HttpStatusCode Status, JsonElement Body, HttpRe
 
     public long Version => Body.GetProperty("version").GetInt64();
 
+    /// <summary>
+    /// A query interrupted at <c>Security:Query:Timeout</c>: 422 <c>query-timeout</c>, or 503 <c>query-starved</c> when
+    /// it waited for a CPU for half of it, which a machine busy with other tests can cause (QueryStarvationTests).
+    /// </summary>
+    public bool InterruptedAtQueryTimeout =>
+        (Code == 422 && ProblemType == "urn:tradestore:problem:query-timeout") || (Code == 503 && ProblemType == "urn:tradestore:problem:query-starved");
+
     /// <summary>The raw JSON text of a property, to compare decimals exactly as sent on the wire.</summary>
     public string RawOf(string property) => Body.GetProperty(property).GetRawText();
 }

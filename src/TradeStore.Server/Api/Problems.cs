@@ -12,6 +12,7 @@ public static class Problems
 {
     public const string ContentType = "application/problem+json";
     private const string TypePrefix = "urn:tradestore:problem:";
+    private const int QueryStarvedRetryAfterSeconds = 5;
 
     /// <summary>By design a refused field is 400 (not 422) whether the rule is syntactic or depends on the trade's state: one status for "fix the request".</summary>
     public static ApiProblem Validation(string? field, string detail) => Make("validation", "Invalid request", StatusCodes.Status400BadRequest, detail, field);
@@ -74,6 +75,14 @@ public static class Problems
     public static ApiProblem QueryTimeout(TimeSpan timeout) =>
         Make("query-timeout", "Query timed out", StatusCodes.Status422UnprocessableEntity,
             $"The query ran longer than {timeout} (Security:Query:Timeout) and was interrupted; narrow it or aggregate.", "sql");
+
+    /// <summary>By design 503 with <c>Retry-After</c>, not the query's 422: the query may be fine, the machine was busy.</summary>
+    public static ApiProblem QueryStarved(TimeSpan timeout, TimeSpan ran, TimeSpan waited) =>
+        Make("query-starved", "Too busy to run the query", StatusCodes.Status503ServiceUnavailable,
+            $"The query reached its timeout of {timeout} (Security:Query:Timeout) and was interrupted, but it ran only {Milliseconds(ran)} of it and waited " +
+            $"{Milliseconds(waited)} for a CPU: queries run at the lowest CPU priority, and writes or other processes kept every core of this node busy. " +
+            $"Retry after {QueryStarvedRetryAfterSeconds} s, or on a quieter node.", null)
+        with { RetryAfterSeconds = QueryStarvedRetryAfterSeconds };
 
     public static ApiProblem QueryDuckDbMemory(string duckDbMessage) =>
         Make("query-memory", "Query used too much memory", StatusCodes.Status422UnprocessableEntity,
@@ -231,6 +240,8 @@ public static class Problems
         "executedAt" => "an ISO 8601 time string with a zone",
         _ => "a string",
     };
+
+    private static string Milliseconds(TimeSpan time) => $"{time.TotalMilliseconds.ToString("0", System.Globalization.CultureInfo.InvariantCulture)} ms";
 
     private static ApiProblem Make(string slug, string title, int status, string detail, string? field, long? currentVersion = null) =>
         new(TypePrefix + slug, title, status, detail, field, currentVersion);

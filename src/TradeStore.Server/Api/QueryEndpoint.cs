@@ -32,7 +32,7 @@ public static class QueryEndpoint
     public const string AppliedSeqHeader = "TradeStore-Applied-Seq";
 
     /// <summary>The problem types of a query that ran (<see cref="Failure"/>), whose answers carry <see cref="AppliedSeqHeader"/> too.</summary>
-    internal static IReadOnlyList<string> RunProblems { get; } = ["too-many-requests", "query-rejected", "storage-failure", "query-memory", "query-timeout"];
+    internal static IReadOnlyList<string> RunProblems { get; } = ["too-many-requests", "query-rejected", "storage-failure", "query-memory", "query-timeout", "query-starved"];
 
     public static void AddServices(IServiceCollection services, TradeStoreSettings settings, DuckDbDatabase database)
     {
@@ -212,6 +212,9 @@ public static class QueryEndpoint
             case QueryOutOfMemoryException duckDbMemory:
                 Log.QueryOverDuckDbMemory(logger, caller, duckDbMemory.Message);
                 return Problems.QueryDuckDbMemory(duckDbMemory.Message);
+            case QueryStarvedException starved:
+                Log.QueryStarved(logger, caller, starved.Timeout, starved.Times.Running.TotalMilliseconds, starved.Times.Waiting.TotalMilliseconds);
+                return Problems.QueryStarved(starved.Timeout, starved.Times.Running, starved.Times.Waiting);
             case QueryTimeoutException timeout:
                 Log.QueryTimedOut(logger, caller, timeout.Timeout);
                 return Problems.QueryTimeout(timeout.Timeout);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using TradeStore.Storage;
 using TradeStore.Storage.Query;
 
 namespace TradeStore.Server.Api;
@@ -7,6 +8,19 @@ namespace TradeStore.Server.Api;
 public sealed class QueryTimeoutException(TimeSpan timeout) : Exception($"The query ran longer than {timeout}.")
 {
     public TimeSpan Timeout { get; } = timeout;
+}
+
+/// <summary>
+/// The timeout passed while the query mostly waited for a CPU: queries run at the lowest CPU priority, and the write
+/// path or other processes kept every core busy. The machine's load, not the query's size; <see cref="Times"/> says how
+/// long it ran and how long it waited.
+/// </summary>
+public sealed class QueryStarvedException(TimeSpan timeout, SchedulerTimes times)
+    : Exception($"The query ran longer than {timeout}, waiting {times.Waiting} of it for a CPU.")
+{
+    public TimeSpan Timeout { get; } = timeout;
+
+    public SchedulerTimes Times { get; } = times;
 }
 
 /// <summary>The process grew by more than <see cref="QueryLimits.MaxMemory"/> while the query ran, and it was interrupted.</summary>
@@ -33,7 +47,9 @@ public sealed class QueryBusyException() : Exception("Too many queries are runni
 /// each running query started, and a query is interrupted once the process has grown by more than
 /// <see cref="QueryLimits.MaxMemory"/>. Functions that build one huge value in a step DuckDB cannot interrupt
 /// (<c>range(n)</c> as a list, <c>repeat</c>, <c>lpad</c>) are refused by the allow-list instead.</para>
-/// <para>Queries run on <see cref="QueryThreads"/> at the lowest CPU priority, so the write path keeps its CPU.</para>
+/// <para>Queries run on <see cref="QueryThreads"/> at the lowest CPU priority, so the write path keeps its CPU. A query
+/// that reaches its timeout having waited for a CPU for at least half of it is answered as starved
+/// (<see cref="QueryStarvedException"/>: the machine was busy, retry later), not as too big.</para>
 /// </remarks>
 public sealed class QueryRunner : IDisposable
 {
@@ -65,6 +81,7 @@ public sealed class QueryRunner : IDisposable
     /// <exception cref="QueryBusyException">Every slot is taken.</exception>
     /// <exception cref="QueryRefusedException">The statement is refused, or DuckDB refused it.</exception>
     /// <exception cref="QueryTimeoutException">The timeout passed.</exception>
+    /// <exception cref="QueryStarvedException">The timeout passed while the query waited for a CPU for at least half of it.</exception>
     /// <exception cref="QueryMemoryException">The memory bound was passed.</exception>
     public async Task<QueryOutput> RunAsync(string sql, QueryResultWriter writer, CancellationToken requestAborted)
     {
@@ -91,18 +108,22 @@ public sealed class QueryRunner : IDisposable
         {
             _running[running] = 0;
             body.Begin(running.Interrupt.Token);
-            // DuckDB blocks its calling thread: run it on a low-priority query thread, so the deadline below can answer
-            // without it and the write path keeps the CPU it needs.
+            // DuckDB blocks its calling thread: check the statement on a query slot's thread, and run it on the slot's
+            // low-priority thread, so the deadline below can answer without it and the write path keeps the CPU it needs.
             // The slot is given back on the query thread before the task completes, so a caller that awaits the
             // answer can run its next query at once.
-            work = _threads.Run(() =>
-            {
-                var result = writer.TakesBatches
-                    ? _sandbox.RunArrow(sql, writer.BatchColumn, (columns, batches) => writer.WriteBatches(columns, batches, Limits, body), running.Interrupt.Token)
-                    : _sandbox.Run(sql, rows => writer.Write(rows, Limits, body), running.Interrupt.Token);
-                body.Complete();
-                return result;
-            }, finished: () => Finish(running));
+            work = _threads.Run(
+                prepare: () => _sandbox.Prepare(sql, running.Interrupt.Token),
+                work: prepared =>
+                {
+                    var result = writer.TakesBatches
+                        ? prepared.RunArrow(writer.BatchColumn, (columns, batches) => writer.WriteBatches(columns, batches, Limits, body))
+                        : prepared.Run(rows => writer.Write(rows, Limits, body));
+                    body.Complete();
+                    return result;
+                },
+                lowering: running.RunsOn,
+                finished: () => Finish(running));
         }
         catch
         {
@@ -128,8 +149,14 @@ public sealed class QueryRunner : IDisposable
             }
         }
 
+        var times = running.Times();
         running.Stop();
         requestAborted.ThrowIfCancellationRequested();
+        if (times is { } starved && starved.Waiting >= Limits.Timeout / 2)
+        {
+            throw new QueryStarvedException(Limits.Timeout, starved);
+        }
+
         throw new QueryTimeoutException(Limits.Timeout);
     }
 
@@ -174,7 +201,24 @@ public sealed class QueryRunner : IDisposable
 
         public long WorkingSetAtStart { get; } = workingSetAtStart;
 
+        private LowPriorityThread? _thread;
+        private SchedulerTimes? _atStart;
+
         public volatile bool MemoryExceeded;
+
+        /// <summary>Called on the slot's thread just before <paramref name="thread"/> runs the query.</summary>
+        public void RunsOn(LowPriorityThread thread)
+        {
+            _atStart = thread.SchedulerTimes();
+            Volatile.Write(ref _thread, thread);
+        }
+
+        /// <summary>
+        /// How long the query's lowered thread has run and waited for a CPU since it took the query; <see langword="null"/>
+        /// before it did, or where the kernel does not say.
+        /// </summary>
+        public SchedulerTimes? Times() =>
+            Volatile.Read(ref _thread) is { } thread && _atStart is { } start && thread.SchedulerTimes() is { } now ? now - start : null;
 
         public void Stop()
         {

@@ -4,10 +4,12 @@ using TradeStore.Storage;
 namespace TradeStore.Server.Api;
 
 /// <summary>
-/// The threads <c>POST /v1/query</c> runs DuckDB on: dedicated, one per <c>Security:Query:MaxConcurrent</c> slot, at the
-/// lowest CPU priority the operating system gives (nice 19 on Linux). An analytical query may keep a core busy for its
-/// whole timeout; at nice 19 the scheduler gives it only the time the write path (HTTP threads, the journal's fsync,
-/// the applier, all at nice 0) leaves idle, so acknowledgements keep their latency while the worst queries run.
+/// The threads <c>POST /v1/query</c> runs DuckDB on: dedicated, one per <c>Security:Query:MaxConcurrent</c> slot, each
+/// a thread at normal priority and a thread at the lowest CPU priority the operating system gives (nice 19 on Linux).
+/// An analytical query may keep a core busy for its whole timeout; at nice 19 the scheduler gives it only the time the
+/// write path (HTTP threads, the journal's fsync, the applier, all at nice 0) leaves idle, so acknowledgements keep
+/// their latency while the worst queries run. Checking the statement is cheap and bounded, and runs at normal
+/// priority, so a refused statement is answered at once on a busy machine too.
 /// </summary>
 /// <remarks>
 /// By design the DuckDB instance runs with one thread (<c>Storage:DuckDbThreads</c>, default 1): DuckDB's own worker
@@ -40,28 +42,35 @@ public sealed class QueryThreads : IDisposable
     public bool Niced { get; }
 
     /// <summary>
-    /// Runs <paramref name="work"/> on a query thread, then <paramref name="finished"/> (whatever the outcome); the task
-    /// completes after both, with the work's result or exception. Its continuations never run on the query thread.
+    /// Runs <paramref name="prepare"/> on a query slot's thread at normal priority, then <paramref name="work"/> with what
+    /// it made on the slot's lowered thread, then disposes that and runs <paramref name="finished"/> (whatever the
+    /// outcome); the task completes after all, with the work's result or the first exception. <paramref name="lowering"/>
+    /// is told which lowered thread runs the work, just before it does. Its continuations never run on a query thread.
     /// </summary>
-    public Task<T> Run<T>(Func<T> work, Action? finished = null)
+    public Task<T> Run<TPrepared, T>(Func<TPrepared> prepare, Func<TPrepared, T> work, Action<LowPriorityThread>? lowering = null, Action? finished = null)
+        where TPrepared : IDisposable
     {
         var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _work.Add(lowered => RunOn(lowered, work, finished, completion));
+        _work.Add(lowered => RunOn(lowered, prepare, work, lowering, finished, completion));
         return completion.Task;
     }
 
     /// <summary>No more work is taken; each slot ends once its query, if any, is done.</summary>
     public void Dispose() => _work.CompleteAdding();
 
-    /// <summary>On the slot's thread at normal priority: the work on the lowered thread, then <paramref name="finished"/> and the completion here.</summary>
-    private static void RunOn<T>(LowPriorityThread lowered, Func<T> work, Action? finished, TaskCompletionSource<T> completion)
+    /// <summary>On the slot's thread at normal priority: preparing, the work on the lowered thread, then <paramref name="finished"/> and the completion here.</summary>
+    private static void RunOn<TPrepared, T>(LowPriorityThread lowered, Func<TPrepared> prepare, Func<TPrepared, T> work, Action<LowPriorityThread>? lowering,
+        Action? finished, TaskCompletionSource<T> completion)
+        where TPrepared : IDisposable
     {
         // By design nothing escapes: an exception on a dedicated thread would end the process.
         T result = default!;
         Exception? error = null;
         try
         {
-            result = lowered.Run(work);
+            using var prepared = prepare();
+            lowering?.Invoke(lowered);
+            result = lowered.Run(() => work(prepared));
         }
         catch (Exception ex)
         {

@@ -80,7 +80,7 @@ public static class ApiCatalog
                 "`event: error` whose data is a ChangeStreamEnd with `resumeFromSeq`, and the stream closes."),
         new("POST", "/v1/query", "SQL", "Run one read-only SELECT on DuckDB", "admin", null, 200, null,
             ["validation", "malformed-json", "unsupported-media-type", "payload-too-large", "query-rejected", "query-timeout", "query-memory", "unauthorized", "forbidden",
-                "too-many-requests", "storage-failure", "internal", "seq-not-reached"],
+                "too-many-requests", "storage-failure", "internal", "seq-not-reached", "query-starved"],
             ResponseSchema: "QueryResult",
             AlsoServes:
             [

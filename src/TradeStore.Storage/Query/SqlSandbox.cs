@@ -89,59 +89,49 @@ public sealed class SqlSandbox
     /// <exception cref="QueryOutOfMemoryException">DuckDB's memory_limit stopped it.</exception>
     /// <exception cref="QueryStorageFailureException">DuckDB failed for good (a FATAL error invalidated the database).</exception>
     /// <exception cref="OperationCanceledException">It was cancelled.</exception>
-    public T Run<T>(string sql, Func<QueryRows, T> consume, CancellationToken cancellationToken) =>
-        Checked(sql, cancellationToken, (command, checkedSql, columns) =>
-        {
-            command.CommandText = QueryColumns.Wrap(checkedSql, columns);
-            // Streamed: DuckDB hands over each chunk as it computes it, so the answer can be sent while the query
-            // runs and memory holds a chunk, not the whole result; a failure on a late row surfaces at that row.
-            command.UseStreamingMode = true;
-            using var reader = command.ExecuteReader();
-            return consume(new QueryRows(columns, reader));
-        });
+    public T Run<T>(string sql, Func<QueryRows, T> consume, CancellationToken cancellationToken)
+    {
+        using var prepared = Prepare(sql, cancellationToken);
+        return prepared.Run(consume);
+    }
 
     /// <summary>
-    /// Checks and runs <paramref name="sql"/> like <see cref="Run{T}"/>, but hands DuckDB's own Arrow export of the rows
-    /// (record batches as DuckDB makes them, no value passing through .NET) to <paramref name="consume"/>, with each
-    /// column read through the SQL expression <paramref name="arrowColumn"/> makes of it and its position (<c>#n</c>).
+    /// The first half of <see cref="Run{T}"/>: its own connection, the statement checked, a read-only transaction begun
+    /// and the result's columns described, all cheap and bounded by the statement's length, so a caller may do this at
+    /// normal priority and only <see cref="PreparedQuery.Run{T}"/> at a lower one. <paramref name="cancellationToken"/>
+    /// interrupts DuckDB until the prepared query is disposed, which rolls back and closes the connection.
     /// </summary>
-    /// <exception cref="QueryRefusedException">Not exactly one SELECT, a function or table off the allow-list, or DuckDB refused it.</exception>
-    /// <exception cref="QueryOutOfMemoryException">DuckDB's memory_limit stopped it.</exception>
-    /// <exception cref="QueryStorageFailureException">DuckDB failed for good (a FATAL error invalidated the database).</exception>
-    /// <exception cref="OperationCanceledException">It was cancelled.</exception>
-    public T RunArrow<T>(string sql, Func<QueryColumn, string, string> arrowColumn, Func<IReadOnlyList<QueryColumn>, IArrowArrayStream, T> consume,
-        CancellationToken cancellationToken) =>
-        Checked(sql, cancellationToken, (command, checkedSql, columns) =>
-        {
-            command.CommandText = QueryColumns.Wrap(checkedSql, columns, arrowColumn);
-            command.UseStreamingMode = true;
-            using var batches = command.ExecuteArrowStream();
-            return consume(columns, batches);
-        });
-
-    /// <summary>
-    /// The one way a sandboxed query runs: its own connection, the statement checked, a read-only transaction rolled
-    /// back afterwards, its columns described, <paramref name="cancellationToken"/> interrupting DuckDB, and DuckDB's
-    /// errors turned into the sandbox's exceptions.
-    /// </summary>
-    private T Checked<T>(string sql, CancellationToken cancellationToken, Func<DuckDBCommand, string, IReadOnlyList<QueryColumn>, T> run)
+    /// <inheritdoc cref="Run{T}" path="/exception"/>
+    public PreparedQuery Prepare(string sql, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        using var connection = OpenConnection();
-        using var command = connection.CreateCommand();
-        using var interrupt = cancellationToken.Register(command.Cancel);
+        var connection = OpenConnection();
+        var command = connection.CreateCommand();
+        var interrupt = cancellationToken.Register(command.Cancel);
         try
         {
-            var checkedSql = Check(connection, sql);
-            Execute(connection, "BEGIN TRANSACTION READ ONLY");
-            try
+            return Translated(cancellationToken, () =>
             {
-                return run(command, checkedSql, Describe(command, checkedSql));
-            }
-            finally
-            {
-                TryRollback(connection);
-            }
+                var checkedSql = Check(connection, sql);
+                Execute(connection, "BEGIN TRANSACTION READ ONLY");
+                return new PreparedQuery(this, connection, command, interrupt, checkedSql, Describe(command, checkedSql), cancellationToken);
+            });
+        }
+        catch
+        {
+            interrupt.Dispose();
+            command.Dispose();
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>DuckDB's errors turned into the sandbox's exceptions: the one translation for every step of a query.</summary>
+    private T Translated<T>(CancellationToken cancellationToken, Func<T> step)
+    {
+        try
+        {
+            return step();
         }
         catch (DuckDBException ex) when (cancellationToken.IsCancellationRequested)
         {
@@ -159,6 +149,68 @@ public sealed class SqlSandbox
         catch (DuckDBException ex)
         {
             throw new QueryRefusedException(ex.Message.Split('\n')[0].Trim(), ex);
+        }
+    }
+
+    /// <summary>
+    /// A checked statement in its read-only transaction, ready to run once (<see cref="Run{T}"/> or <see cref="RunArrow{T}"/>)
+    /// on any thread; disposing it rolls back and closes its connection.
+    /// </summary>
+    public sealed class PreparedQuery : IDisposable
+    {
+        private readonly SqlSandbox _sandbox;
+        private readonly DuckDBConnection _connection;
+        private readonly DuckDBCommand _command;
+        private readonly CancellationTokenRegistration _interrupt;
+        private readonly string _checkedSql;
+        private readonly CancellationToken _cancellationToken;
+
+        internal PreparedQuery(SqlSandbox sandbox, DuckDBConnection connection, DuckDBCommand command, CancellationTokenRegistration interrupt,
+            string checkedSql, IReadOnlyList<QueryColumn> columns, CancellationToken cancellationToken)
+        {
+            (_sandbox, _connection, _command, _interrupt, _checkedSql, _cancellationToken) = (sandbox, connection, command, interrupt, checkedSql, cancellationToken);
+            Columns = columns;
+        }
+
+        /// <summary>The result's columns, as DuckDB described them.</summary>
+        public IReadOnlyList<QueryColumn> Columns { get; }
+
+        /// <summary>Runs the statement and hands its rows to <paramref name="consume"/> on this thread.</summary>
+        /// <exception cref="QueryRefusedException">DuckDB refused it while it ran.</exception>
+        /// <exception cref="QueryOutOfMemoryException">DuckDB's memory_limit stopped it.</exception>
+        /// <exception cref="QueryStorageFailureException">DuckDB failed for good (a FATAL error invalidated the database).</exception>
+        /// <exception cref="OperationCanceledException">It was cancelled.</exception>
+        public T Run<T>(Func<QueryRows, T> consume) => _sandbox.Translated(_cancellationToken, () =>
+        {
+            _command.CommandText = QueryColumns.Wrap(_checkedSql, Columns);
+            // Streamed: DuckDB hands over each chunk as it computes it, so the answer can be sent while the query
+            // runs and memory holds a chunk, not the whole result; a failure on a late row surfaces at that row.
+            _command.UseStreamingMode = true;
+            using var reader = _command.ExecuteReader();
+            return consume(new QueryRows(Columns, reader));
+        });
+
+        /// <summary>
+        /// Runs the statement like <see cref="Run{T}"/>, but hands DuckDB's own Arrow export of the rows (record batches
+        /// as DuckDB makes them, no value passing through .NET) to <paramref name="consume"/>, with each column read
+        /// through the SQL expression <paramref name="arrowColumn"/> makes of it and its position (<c>#n</c>).
+        /// </summary>
+        /// <inheritdoc cref="Run{T}" path="/exception"/>
+        public T RunArrow<T>(Func<QueryColumn, string, string> arrowColumn, Func<IReadOnlyList<QueryColumn>, IArrowArrayStream, T> consume) =>
+            _sandbox.Translated(_cancellationToken, () =>
+            {
+                _command.CommandText = QueryColumns.Wrap(_checkedSql, Columns, arrowColumn);
+                _command.UseStreamingMode = true;
+                using var batches = _command.ExecuteArrowStream();
+                return consume(Columns, batches);
+            });
+
+        public void Dispose()
+        {
+            _interrupt.Dispose();
+            TryRollback(_connection);
+            _command.Dispose();
+            _connection.Dispose();
         }
     }
 

@@ -140,8 +140,7 @@ public sealed class QueryTimeoutTests : ApiTestBase
         // Minutes of CPU in constant memory (a streamed scan), so only the timeout can stop it.
         var answer = await Api.PostAsync("/v1/query", """{"sql":"SELECT count(*) FROM range(100000000000) WHERE hash(range) = 0"}""");
 
-        Assert.Equal(422, answer.Code);
-        Assert.Equal("urn:tradestore:problem:query-timeout", answer.ProblemType);
+        Assert.True(answer.InterruptedAtQueryTimeout, answer.Raw);
         await Api.CreateAsync("AFTER-TIMEOUT");
         // Queries run at the lowest CPU priority under this host's 1 s timeout: on a machine busy with other tests even
         // SELECT 1 can starve past it (422 query-timeout, seen in a clean-clone CI run), so it is asked again until answered.
