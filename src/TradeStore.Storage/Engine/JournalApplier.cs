@@ -428,7 +428,12 @@ internal sealed class JournalApplier : IDisposable
     private void StoppedByFatalError() =>
         Log.StoppedWithUnapplied(_logger, AppliedSeq, AppliedSeq + Backlog, "DuckDB invalidated the database after a fatal error; the next start replays the journal log into it");
 
-    private TimeSpan SinceLastApply() => Stopwatch.GetElapsedTime(_lastApplyEnded);
+    /// <summary>
+    /// Time since the last apply ended; <see cref="TimeSpan.MaxValue"/> before the first. By design not the elapsed time
+    /// since timestamp 0: that is the machine's uptime, so on a machine up for less than the interval the first apply
+    /// waited out the difference (a fresh CI machine, 49 minutes up, with a test's one-hour interval).
+    /// </summary>
+    private TimeSpan SinceLastApply() => _lastApplyEnded == 0 ? TimeSpan.MaxValue : Stopwatch.GetElapsedTime(_lastApplyEnded);
 
     /// <summary>Under the gate: a failed batch to retry, or a queued one at or below the ceiling.</summary>
     private bool HasWork() => _inFlight.Count > 0 || (_queue.Count > 0 && Publishable(_queue.Peek()));
