@@ -78,13 +78,24 @@ public sealed class HealthEndpointTests : IDisposable
         });
         using var client = app.GetTestClient();
 
-        using var response = await client.GetAsync("/health/ready", TestContext.Current.CancellationToken);
-        var body = await ReadJson(response);
+        // Asked again for a while, as a readiness probe does: under CI load the first PING can miss Redis:HealthTimeout
+        // while the connection is still being made (CI at e76aeff: redis "degraded" at the first ask).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            using var response = await client.GetAsync("/health/ready", TestContext.Current.CancellationToken);
+            var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+            var body = JsonDocument.Parse(text).RootElement;
+            var allHealthy = response.StatusCode == HttpStatusCode.OK && Dependency(body, "redis") == "healthy" && Dependency(body, "clickhouse") == "healthy"
+                && body.GetProperty("status").GetString() == "healthy";
+            if (allHealthy)
+            {
+                return;
+            }
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal("healthy", Dependency(body, "redis"));
-        Assert.Equal("healthy", Dependency(body, "clickhouse"));
-        Assert.Equal("healthy", body.GetProperty("status").GetString());
+            Assert.True(DateTime.UtcNow < deadline, $"not healthy within 30 s: {(int)response.StatusCode} {text}");
+            await Task.Delay(250, TestContext.Current.CancellationToken);
+        }
     }
 
     private static string? Dependency(JsonElement body, string name) =>
