@@ -26,13 +26,15 @@ public sealed record ElectionView(CampaignResult? Leader, SyncRecord? Sync, long
 /// </summary>
 public sealed class EtcdClusterStore : IDisposable
 {
+    private readonly EtcdChannel _channel;
     private readonly EtcdClient _client;
     private readonly ClusterKeys _keys;
 
     public EtcdClusterStore(ClusterOptions options)
     {
         _keys = new ClusterKeys(options.KeyPrefix);
-        _client = new EtcdClient(string.Join(',', options.EtcdEndpoints.Select(u => u.GetLeftPart(UriPartial.Authority))));
+        _channel = new EtcdChannel(options.EtcdEndpoints);
+        _client = new EtcdClient(_channel.Channel.CreateCallInvoker());
         Endpoints = string.Join(',', options.EtcdEndpoints.Select(u => u.GetLeftPart(UriPartial.Authority)));
     }
 
@@ -410,7 +412,23 @@ public sealed class EtcdClusterStore : IDisposable
         return new ClusterStatus(leader?.Name, leaderKv?.CreateRevision ?? 0, statuses);
     }
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        _channel.Dispose();
+    }
+
+    /// <summary>
+    /// What went wrong with an etcd call, in one sentence: the innermost cause of a gRPC failure rather than gRPC's
+    /// status dump, which repeats it three times; for a call that ran out of time, why the last connection failed.
+    /// </summary>
+    public string Cause(Exception exception) => exception switch
+    {
+        OperationCanceledException when _channel.LastConnectFailure is { } refused => refused,
+        RpcException { Status.DebugException: { } cause } => cause.GetBaseException().Message,
+        RpcException rpc => $"{rpc.StatusCode}: {rpc.Status.Detail}",
+        _ => exception.GetBaseException().Message,
+    };
 
     /// <summary>
     /// Whether <paramref name="exception"/> means etcd could not be reached in time or answered with an error: retried,

@@ -103,4 +103,24 @@ public sealed class RedirectTests
         Assert.Equal(2, exitCode);
         Assert.Contains("Cluster:Etcd", output);
     }
+
+    [Fact]
+    public async Task ClusterStatus_EtcdRefuses_ExitsOneNamingTheCauseOnce()
+    {
+        using var directory = new TempDirectory("cluster-refused");
+        var etcd = $"http://127.0.0.1:{FreePort.Next()}";
+        var environment = new Dictionary<string, string>
+        {
+            ["TRADESTORE__CLUSTER__ETCD"] = etcd,
+            ["TRADESTORE__CLUSTER__NODE"] = "a",
+            ["TRADESTORE__CLUSTER__ADVERTISEURL"] = "http://127.0.0.1:5080",
+        };
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["cluster", "status"], directory.Path, environment);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"etcd {etcd} did not answer", output);
+        Assert.Contains("Connection refused", output);
+        Assert.DoesNotContain("StatusCode", output); // the cause, not gRPC's status dump
+    }
 }

@@ -67,8 +67,8 @@ public sealed class ServeProcessTests : IDisposable
     [Theory]
     [InlineData("standalone", true)]
     [InlineData("inline scheduling off", false)]
-    [InlineData("cluster node", false)]
-    public async Task Serve_InlineScheduling_PollsSocketsOnOneEventThreadPerCoreOnlyStandalone(string mode, bool inline)
+    [InlineData("cluster node", true)]
+    public async Task Serve_InlineScheduling_PollsSocketsOnOneEventThreadPerCore_StandaloneAndInACluster(string mode, bool inline)
     {
         Assert.SkipWhen(Environment.ProcessorCount < 2, "with one core .NET polls on one thread either way");
         var url = $"http://127.0.0.1:{FreePort.Next()}";
@@ -88,9 +88,12 @@ public sealed class ServeProcessTests : IDisposable
         await child.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(30));
 
         // .NET starts one event thread per core when completions run inline on them, one per 30 cores otherwise.
-        var eventThreads = Directory.GetDirectories($"/proc/{child.Id}/task").Count(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == ".NET Sockets");
+        var threads = Directory.GetDirectories($"/proc/{child.Id}/task").Select(task => File.ReadAllText(Path.Combine(task, "comm")).Trim()).ToList();
+        var eventThreads = threads.Count(name => name == ".NET Sockets");
 
         Assert.True((inline ? Environment.ProcessorCount : 1) == eventThreads, $"{mode}: {eventThreads} event threads\n{child.Output}");
+        // A cluster node's etcd connection is read by a thread of its own, never by the threads that run requests.
+        Assert.Equal(mode == "cluster node", threads.Contains("etcd-reader"));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using TradeStore.Core.Trades;
 using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Engine;
+using TradeStore.TestSupport;
 
 namespace TradeStore.Storage.Tests;
 
@@ -57,6 +58,36 @@ public sealed class ReplicationHandOffTests
         await harness.DisposeAsync();
 
         Assert.False(harness.Engine.Failure.IsCompleted);
+    }
+
+    /// <summary>
+    /// On a leader, a request on a socket event thread (<c>Server:InlineScheduling</c>) never commits on that thread:
+    /// the fsync would keep it from reading the followers' acknowledgements, which every group waits for. The writer
+    /// thread commits instead. From any other thread a lone request still commits on its own thread.
+    /// </summary>
+    [Fact]
+    public async Task Leader_RequestOnASocketEventThread_CommittedByTheWriterThread()
+    {
+        var handedOnBy = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var harness = EngineHarness.StartLeader(new HookedReplication(_ => handedOnBy.Enqueue(Thread.CurrentThread.Name ?? "unnamed")));
+        Assert.True((await harness.Submit(Create("T0"))).Succeeded);
+        handedOnBy.Clear();
+
+        for (var i = 1; i <= 10; i++)
+        {
+            var submitted = await SocketEventThread.RunAsync(() => harness.Engine.SubmitAndWaitAsync(Create($"E{i}"), Ct).AsTask());
+            Assert.True((await submitted).Succeeded);
+        }
+
+        var fromEventThreads = handedOnBy.ToArray();
+        handedOnBy.Clear();
+        for (var i = 1; i <= 10; i++)
+        {
+            Assert.True((await Task.Run(() => harness.Engine.SubmitAndWaitAsync(Create($"P{i}"), Ct).AsTask(), Ct)).Succeeded);
+        }
+
+        Assert.Equal(Enumerable.Repeat("tradestore-writer", 10), fromEventThreads);
+        Assert.Contains(handedOnBy, name => name != "tradestore-writer");
     }
 
     private static CreateTrade Create(string id) => new(id, "ACC", "SYM", Side.Buy, 10, 1);

@@ -133,7 +133,7 @@ public static class ClusterCommand
     }
 
     private static string EtcdDidNotAnswer(EtcdClusterStore store, Exception ex) =>
-        $"tradestore: etcd {store.Endpoints} did not answer within {ReadTimeout.TotalSeconds:0} s: {ex.Message}";
+        $"tradestore: etcd {store.Endpoints} did not answer within {ReadTimeout.TotalSeconds:0} s: {store.Cause(ex)}";
 
     private static void Write(TextWriter output, ClusterStatus cluster, string endpoints, string prefix, DateTimeOffset now)
     {

@@ -35,11 +35,11 @@ public static class ServeCommand
 
             var configuration = CommonOptions.BuildConfiguration(parseResult, flags);
             var settings = TradeStoreSettings.Bind(configuration);
-            if (settings.Server.InlineScheduling && !settings.Cluster.Enabled)
+            if (settings.Server.InlineScheduling)
             {
                 // A process-wide switch .NET reads at the first socket: before the host, which opens Redis connections.
-                // Not in a cluster: there the etcd lease's renewals would be read by the threads that run requests, and
-                // a renewal read late stops acknowledgements (ServerOptions.InlineScheduling).
+                // A cluster node's etcd connections are read by threads of their own (EtcdChannel), so its lease's
+                // renewals never wait behind the requests these threads run.
                 SocketEventThreads.EnableInlineCompletions();
             }
 

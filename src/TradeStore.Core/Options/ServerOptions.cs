@@ -28,9 +28,8 @@ public sealed partial class ServerOptions : IValidatableObject
     /// costs no hand-off between threads, which is most of what one sequential client waits for besides the fsync.
     /// </summary>
     /// <remarks>
-    /// In a cluster (<c>Cluster:Etcd</c> set) <c>serve</c> leaves socket completions on the thread pool: the etcd
-    /// lease's renewals arrive on sockets too, and one read late behind requests stops acknowledgements. Kestrel's
-    /// inline scheduling still applies there, from the pool thread that completed the read.
+    /// On a cluster node (<c>Cluster:Etcd</c> set) too: its etcd connections are read by a thread of their own, so
+    /// the lease's renewals, one of which read late stops acknowledgements, never wait behind requests.
     /// </remarks>
     /// <value>Default <c>true</c>. <c>false</c> runs requests on the thread pool, as ASP.NET Core does by default.</value>
     public bool InlineScheduling { get; set; } = true;

@@ -13,8 +13,8 @@ namespace TradeStore.Core.Threading;
 /// There is one event thread per core in this mode, each polling its share of every socket in the process: the
 /// server's connections and its own clients' (Redis, ClickHouse). The journal's group-commit fsync is the one wait
 /// kept on them on purpose: it is what a write is acknowledged after, and the writer thread takes over the group
-/// whenever another commit is under way. A cluster node does not use the mode: its etcd lease's renewals must not
-/// wait behind requests (<c>ServerOptions.InlineScheduling</c>).
+/// whenever another commit is under way. A cluster node's etcd connections are the exception to "every socket": a
+/// thread of their own reads them (<c>EtcdChannel</c>), so the lease's renewals never wait behind requests.
 /// </remarks>
 public static class SocketEventThreads
 {

@@ -235,6 +235,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     /// When no batch is being committed, the caller's thread commits what is queued (one batch, its command among
     /// it): a lone sequential client pays one fsync and no thread hand-offs. Never while DuckDB trails by
     /// <see cref="EngineOptions.MaxApplyBacklog"/>: the commit would wait for DuckDB, and a caller's thread must not block.
+    /// Nor on a socket event thread of a cluster node (<see cref="Replication"/> set), which must go on reading the
+    /// followers' acknowledgements.
     /// </remarks>
     public ValueTask<CommandResult> SubmitAndWaitAsync(TradeCommand command, CancellationToken cancellationToken = default) =>
         Submit(command, inline: true, cancellationToken);
@@ -251,7 +253,10 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         var pending = new Pending(command, Stopwatch.GetTimestamp());
         if (_queue.Writer.TryWrite(pending))
         {
-            if (inline)
+            // Not on a replicating node's socket event thread: the fsync would keep that thread from reading the
+            // followers' acknowledgements, which the group waits for (32 connections on a 3-node cluster: 3,300–3,500
+            // writes/s committed there, 5,400–5,800/s by the writer thread, docs/benchmarks/2026-12-02-session22.md).
+            if (inline && !(Replication is not null && SocketEventThreads.IsCurrent))
             {
                 CommitInlineOrWakeWriter();
             }

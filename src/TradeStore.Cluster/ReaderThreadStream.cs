@@ -1,0 +1,201 @@
+using System.Net.Sockets;
+
+namespace TradeStore.Cluster;
+
+/// <summary>
+/// A connected TCP socket that .NET's socket event threads never poll: a thread of its own reads it with blocking
+/// receives, and writes are blocking sends on the caller's thread. The etcd client's connections use it, so a lease
+/// renewal's answer is read as soon as it arrives even while every event thread runs requests
+/// (<c>Server:InlineScheduling</c>).
+/// </summary>
+/// <remarks>
+/// By design the socket only ever sees synchronous calls: the first asynchronous one would register it with an event
+/// thread, and even its synchronous calls would then wait on that thread. Read continuations run on the thread pool,
+/// never on the reader thread, so nothing the caller does after a read can hold up the next one. etcd's messages are
+/// small, so a send rarely waits for buffer space.
+/// </remarks>
+internal sealed class ReaderThreadStream : Stream
+{
+    private readonly Socket _socket;
+    private readonly SemaphoreSlim _readRequested = new(0, 1);
+    private readonly CancellationTokenSource _closed = new();
+    private Memory<byte> _readBuffer;
+    private TaskCompletionSource<int>? _read;
+    private int _disposed;
+    private int _ended;
+
+    /// <param name="socket">A connected, blocking socket that no asynchronous call has used; the stream owns it.</param>
+    /// <param name="name">The reader thread's name.</param>
+    public ReaderThreadStream(Socket socket, string name)
+    {
+        if (!socket.Connected || !socket.Blocking)
+        {
+            throw new ArgumentException("The socket must be connected and blocking.", nameof(socket));
+        }
+
+        _socket = socket;
+        new Thread(ReadLoop) { IsBackground = true, Name = name }.Start();
+    }
+
+    /// <summary>The thread that reads the socket, for tests.</summary>
+    public static bool IsReaderThread => t_isReader;
+
+    [ThreadStatic]
+    private static bool t_isReader;
+
+    public override bool CanRead => true;
+
+    public override bool CanWrite => true;
+
+    public override bool CanSeek => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
+        if (buffer.IsEmpty)
+        {
+            return ValueTask.FromResult(0);
+        }
+
+        var read = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _read, read, null) is not null)
+        {
+            throw new InvalidOperationException("A read is already in progress.");
+        }
+
+        _readBuffer = buffer;
+        if (Volatile.Read(ref _ended) == 1)
+        {
+            // The reader thread is gone (end of stream or a failed receive): nothing will read the socket again.
+            Interlocked.CompareExchange(ref _read, null, read);
+            read.TrySetResult(0);
+            return new ValueTask<int>(read.Task);
+        }
+
+        _readRequested.Release();
+        if (!cancellationToken.CanBeCanceled)
+        {
+            return new ValueTask<int>(read.Task);
+        }
+
+        // A blocking receive cannot be called off; cancelling a read gives up the connection, as for a NetworkStream.
+        var registration = cancellationToken.UnsafeRegister(static state => ((ReaderThreadStream)state!).Dispose(), this);
+        return new ValueTask<int>(read.Task.ContinueWith(
+            static (task, state) =>
+            {
+                ((CancellationTokenRegistration)state!).Dispose();
+                return task.GetAwaiter().GetResult();
+            },
+            registration, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default));
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        Write(buffer.Span);
+        return ValueTask.CompletedTask;
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        Write(buffer.AsSpan(offset, count));
+        return Task.CompletedTask;
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
+        try
+        {
+            while (!buffer.IsEmpty)
+            {
+                buffer = buffer[_socket.Send(buffer)..];
+            }
+        }
+        catch (SocketException e)
+        {
+            throw new IOException($"Could not write to {_socket.RemoteEndPoint}: {e.Message}", e);
+        }
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            // Shutting the socket down wakes a blocked receive; the reader thread then ends.
+            _closed.Cancel();
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (SocketException)
+            {
+                // Already reset by the peer.
+            }
+
+            _socket.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private void ReadLoop()
+    {
+        t_isReader = true;
+        try
+        {
+            while (true)
+            {
+                _readRequested.Wait(_closed.Token);
+                var read = _read!;
+                try
+                {
+                    var n = _socket.Receive(_readBuffer.Span);
+                    _readBuffer = default;
+                    Volatile.Write(ref _read, null);
+                    read.SetResult(n);
+                    if (n == 0)
+                    {
+                        return;
+                    }
+                }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException)
+                {
+                    Volatile.Write(ref _read, null);
+                    read.SetException(new IOException($"The connection to etcd was closed: {e.Message}", e));
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Disposed between reads.
+        }
+        finally
+        {
+            // A read asked for while the loop ended is answered, not left waiting forever; later ones see _ended.
+            Volatile.Write(ref _ended, 1);
+            Interlocked.Exchange(ref _read, null)?.TrySetException(new IOException("The connection to etcd was closed."));
+        }
+    }
+}

@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using TradeStore.Core.Threading;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Cluster.Tests;
+
+/// <summary>Tests that block every socket event thread of the process, so they run alone.</summary>
+[CollectionDefinition(nameof(EventThreadsBlockedCollection), DisableParallelization = true)]
+public sealed class EventThreadsBlockedCollection;
+
+/// <summary>
+/// A cluster node runs requests on .NET's socket event threads (<c>Server:InlineScheduling</c>), so its etcd
+/// connections are read by threads of their own (<see cref="EtcdChannel"/>): a lease renewal is answered while every
+/// event thread is busy. On sockets the event threads poll, the renewal's answer would wait behind them.
+/// </summary>
+[Collection(nameof(EventThreadsBlockedCollection))]
+public sealed class EtcdChannelTests
+{
+    private readonly string _prefix = $"/test-{Guid.NewGuid():N}/";
+
+    [Fact(Timeout = 60_000)]
+    public async Task LeaseRenewal_IsAnsweredWhileEverySocketEventThreadIsBlocked()
+    {
+        Assert.True(SocketEventThreads.InlineCompletions, "the test process polls its sockets as serve does (tests/Shared/ProductionSocketMode.cs)");
+        var ct = TestContext.Current.CancellationToken;
+        using var store = new EtcdClusterStore(Options(TestServers.Etcd));
+        var (lease, _) = await store.GrantAsync(TimeSpan.FromSeconds(10), ct);
+
+        using (var blocked = await EventThreadBlocker.BlockAllAsync())
+        {
+            var renewal = store.KeepAliveOnceAsync(lease, ct);
+            var status = store.ReadStatusAsync(ct);
+
+            Assert.True(await renewal.WaitAsync(TimeSpan.FromSeconds(5), ct) > TimeSpan.Zero, "etcd renewed the lease");
+            Assert.NotNull(await status.WaitAsync(TimeSpan.FromSeconds(5), ct));
+            Assert.True(blocked.StillBlocked, $"the {blocked.Threads} event threads were blocked throughout");
+        }
+
+        await store.RevokeAsync(lease, ct);
+    }
+
+    [Fact]
+    public async Task Channel_ConnectsToTheNextEndpoint_WhenOneRefuses()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var port = new RefusingPort();
+        var refusing = $"http://127.0.0.1:{port.Port}";
+        var before = EtcdChannel.Connections;
+        using var store = new EtcdClusterStore(Options($"{refusing},{TestServers.Etcd}"));
+
+        var (lease, ttl) = await store.GrantAsync(TimeSpan.FromSeconds(5), ct);
+
+        Assert.True(ttl >= TimeSpan.FromSeconds(5), $"granted {ttl}");
+        Assert.True(EtcdChannel.Connections > before, "the connection was opened through EtcdChannel");
+        await store.RevokeAsync(lease, ct);
+    }
+
+    [Fact]
+    public async Task ReaderThreadStream_ReadsOnItsOwnThread_ContinuesOffIt_AndEndsAtTheEndOfTheStream()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (client, server) = SocketEventThread.ConnectedPair();
+        using var peer = server;
+        await using var stream = new ReaderThreadStream(client, "test-reader");
+        var buffer = new byte[16];
+
+        var read = stream.ReadAsync(buffer, ct).AsTask();
+        Assert.False(read.IsCompleted, "nothing was sent yet");
+        await peer.SendAsync("hello"u8.ToArray(), ct);
+        Assert.Equal(5, await read.WaitAsync(TimeSpan.FromSeconds(5), ct));
+        Assert.Equal("hello"u8.ToArray(), buffer[..5]);
+        Assert.False(ReaderThreadStream.IsReaderThread, "the continuation runs off the reader thread");
+
+        await stream.WriteAsync("back"u8.ToArray(), ct);
+        var echoed = new byte[4];
+        Assert.Equal(4, await peer.ReceiveAsync(echoed, ct));
+        Assert.Equal("back"u8.ToArray(), echoed);
+
+        peer.Shutdown(SocketShutdown.Send);
+        Assert.Equal(0, await stream.ReadAsync(buffer, ct).AsTask().WaitAsync(TimeSpan.FromSeconds(5), ct));
+        Assert.Equal(0, await stream.ReadAsync(buffer, ct).AsTask().WaitAsync(TimeSpan.FromSeconds(5), ct));
+    }
+
+    [Fact]
+    public async Task ReaderThreadStream_DisposedDuringARead_FailsTheRead()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var (client, server) = SocketEventThread.ConnectedPair();
+        using var peer = server;
+        var stream = new ReaderThreadStream(client, "test-reader");
+        var read = stream.ReadAsync(new byte[16], ct).AsTask();
+
+        await stream.DisposeAsync();
+
+        await Assert.ThrowsAsync<IOException>(() => read.WaitAsync(TimeSpan.FromSeconds(5), ct));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => stream.ReadAsync(new byte[16], ct).AsTask());
+    }
+
+    private ClusterOptions Options(string etcd) => new() { Etcd = etcd, Node = "test", AdvertiseUrl = "http://test:1", KeyPrefix = _prefix };
+
+    /// <summary>
+    /// Holds every socket event thread of the process: socket receives whose completions (run inline on the event
+    /// thread that polled them) wait on a gate, over enough sockets that each event thread polls one.
+    /// </summary>
+    private sealed class EventThreadBlocker : IDisposable
+    {
+        private readonly ManualResetEventSlim _gate = new();
+        private readonly ConcurrentDictionary<int, bool> _held = new();
+        private readonly List<Socket> _sockets = [];
+        private int _eventThreads;
+
+        public int Threads => _held.Count;
+
+        /// <summary>Whether the gate is still closed on every event thread.</summary>
+        public bool StillBlocked => !_gate.IsSet && _held.Count == _eventThreads;
+
+        public static async Task<EventThreadBlocker> BlockAllAsync()
+        {
+            var blocker = new EventThreadBlocker();
+            for (var i = 0; i < 4 * Environment.ProcessorCount; i++)
+            {
+                var (client, server) = SocketEventThread.ConnectedPair();
+                blocker._sockets.Add(client);
+                blocker._sockets.Add(server);
+                var receive = new SocketAsyncEventArgs();
+                receive.SetBuffer(new byte[1], 0, 1);
+                receive.Completed += (_, _) => blocker.Hold();
+                Assert.True(server.ReceiveAsync(receive), "the receive waits for data");
+            }
+
+            blocker._eventThreads = EventThreadCount();
+            foreach (var client in blocker._sockets.Where((_, i) => i % 2 == 0))
+            {
+                client.Send([1]);
+            }
+
+            await TestSupport.Eventually.TrueAsync(() => blocker._held.Count >= blocker._eventThreads, TimeSpan.FromSeconds(10),
+                () => $"{blocker._held.Count} of {blocker._eventThreads} event threads held");
+            return blocker;
+        }
+
+        public void Dispose()
+        {
+            _gate.Set();
+            foreach (var socket in _sockets)
+            {
+                socket.Dispose();
+            }
+        }
+
+        private void Hold()
+        {
+            if (SocketEventThreads.IsCurrent)
+            {
+                _held[Environment.CurrentManagedThreadId] = true;
+                _gate.Wait();
+            }
+        }
+
+        private static int EventThreadCount() =>
+            Directory.GetDirectories("/proc/self/task").Count(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == SocketEventThread.Name);
+    }
+}
