@@ -145,24 +145,15 @@ internal sealed class NodeProcess : IAsyncDisposable
     /// </summary>
     public async Task<HttpResponseMessage> CreateTradeAsync(HttpClient http, string tradeId)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
+        // The same key on every attempt: a retry after leadership-lost (the write may or may not have survived) is
+        // answered from the first attempt when it did, as the problem's detail tells clients to do.
+        var (answer, _) = await RetryAfter.SendAsync(http, () =>
         {
-            // The same key on every attempt: a retry after leadership-lost (the write may or may not have survived) is
-            // answered from the first attempt when it did, as the problem's detail tells clients to do.
-            using var request = new HttpRequestMessage(HttpMethod.Post, $"{Url}/v1/trades") { Content = Trade(tradeId) };
+            var request = new HttpRequestMessage(HttpMethod.Post, $"{Url}/v1/trades") { Content = Trade(tradeId) };
             request.Headers.Add("Idempotency-Key", $"create-{tradeId}");
-            var answer = await http.SendAsync(request, TestContext.Current.CancellationToken);
-            var body = answer.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable ? await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken) : "";
-            if (DateTime.UtcNow > deadline || !RetriedProblems.Any(type => body.Contains(type, StringComparison.Ordinal)))
-            {
-                return answer;
-            }
-
-            var wait = answer.Headers.RetryAfter?.Delta ?? TimeSpan.FromMilliseconds(250);
-            answer.Dispose();
-            await Task.Delay(wait < TimeSpan.FromSeconds(2) ? wait : TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
-        }
+            return request;
+        }, RetriedProblems, TimeSpan.FromSeconds(30));
+        return answer;
     }
 
     /// <summary>Every journal event of the node's DuckDB as (seq, tradeId, version, type), once it holds <paramref name="minSeq"/> (<see cref="SqlProbe"/>).</summary>

@@ -17,21 +17,13 @@ public static class SqlProbe
     /// <summary>The JSON answer to <paramref name="sql"/> at <paramref name="url"/>; fails the test on any other answer than 200.</summary>
     public static async Task<string> QueryAsync(HttpClient http, string url, string sql, TimeSpan? patience = null)
     {
-        var deadline = DateTime.UtcNow + (patience ?? TimeSpan.FromSeconds(60));
-        while (true)
+        var (response, text) = await RetryAfter.SendAsync(http,
+            () => new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(System.Text.Json.JsonSerializer.Serialize(new { sql }), Encoding.UTF8, "application/json") },
+            RetriedProblems, patience ?? TimeSpan.FromSeconds(60));
+        using (response)
         {
-            using var body = new StringContent(System.Text.Json.JsonSerializer.Serialize(new { sql }), Encoding.UTF8, "application/json");
-            using var response = await http.PostAsync(url, body, TestContext.Current.CancellationToken);
-            var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-            var retried = response.StatusCode == HttpStatusCode.ServiceUnavailable && RetriedProblems.Any(type => text.Contains(type, StringComparison.Ordinal));
-            if (!retried || DateTime.UtcNow > deadline)
-            {
-                Assert.True(response.StatusCode == HttpStatusCode.OK, $"POST {url}: {(int)response.StatusCode} {text}");
-                return text;
-            }
-
-            var wait = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromMilliseconds(250);
-            await Task.Delay(wait < TimeSpan.FromSeconds(2) ? wait : TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"POST {url}: {(int)response.StatusCode} {text}");
+            return text;
         }
     }
 }
