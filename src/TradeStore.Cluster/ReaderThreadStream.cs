@@ -56,11 +56,8 @@ internal sealed class ReaderThreadStream : Stream
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
-        if (buffer.IsEmpty)
-        {
-            return ValueTask.FromResult(0);
-        }
-
+        // An empty buffer is a zero-byte read, as HTTP clients use to wait for data without holding a buffer: it
+        // completes (with 0) once data has arrived, not at once.
         var read = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (Interlocked.CompareExchange(ref _read, read, null) is not null)
         {
@@ -159,6 +156,13 @@ internal sealed class ReaderThreadStream : Stream
         base.Dispose(disposing);
     }
 
+    /// <summary>Blocks until the socket can be read (data, the peer's end, or an error); a zero-byte read's answer.</summary>
+    private int WaitForData()
+    {
+        _socket.Poll(-1, SelectMode.SelectRead);
+        return 0;
+    }
+
     private void ReadLoop()
     {
         t_isReader = true;
@@ -170,11 +174,12 @@ internal sealed class ReaderThreadStream : Stream
                 var read = _read!;
                 try
                 {
-                    var n = _socket.Receive(_readBuffer.Span);
+                    var waitOnly = _readBuffer.IsEmpty;
+                    var n = waitOnly ? WaitForData() : _socket.Receive(_readBuffer.Span);
                     _readBuffer = default;
                     Volatile.Write(ref _read, null);
                     read.SetResult(n);
-                    if (n == 0)
+                    if (n == 0 && !waitOnly)
                     {
                         return;
                     }

@@ -65,9 +65,13 @@ public sealed class EtcdChannelTests
         await using var stream = new ReaderThreadStream(client, "test-reader");
         var buffer = new byte[16];
 
-        var read = stream.ReadAsync(buffer, ct).AsTask();
-        Assert.False(read.IsCompleted, "nothing was sent yet");
+        var waitForData = stream.ReadAsync(Memory<byte>.Empty, ct).AsTask();
+        await Task.Delay(100, ct);
+        Assert.False(waitForData.IsCompleted, "a zero-byte read waits for data");
         await peer.SendAsync("hello"u8.ToArray(), ct);
+        Assert.Equal(0, await waitForData.WaitAsync(TimeSpan.FromSeconds(5), ct));
+
+        var read = stream.ReadAsync(buffer, ct).AsTask();
         Assert.Equal(5, await read.WaitAsync(TimeSpan.FromSeconds(5), ct));
         Assert.Equal("hello"u8.ToArray(), buffer[..5]);
         Assert.False(ReaderThreadStream.IsReaderThread, "the continuation runs off the reader thread");
