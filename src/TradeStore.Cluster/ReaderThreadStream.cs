@@ -17,6 +17,7 @@ namespace TradeStore.Cluster;
 internal sealed class ReaderThreadStream : Stream
 {
     private readonly Socket _socket;
+    private readonly string _peer;
     private readonly SemaphoreSlim _readRequested = new(0, 1);
     private readonly CancellationTokenSource _closed = new();
     private Memory<byte> _readBuffer;
@@ -34,10 +35,11 @@ internal sealed class ReaderThreadStream : Stream
         }
 
         _socket = socket;
+        _peer = socket.RemoteEndPoint?.ToString() ?? "the peer";
         new Thread(ReadLoop) { IsBackground = true, Name = name }.Start();
     }
 
-    /// <summary>The thread that reads the socket, for tests.</summary>
+    /// <summary>Whether the calling thread is the reader thread of a stream of this kind, for tests.</summary>
     public static bool IsReaderThread => t_isReader;
 
     [ThreadStatic]
@@ -121,7 +123,7 @@ internal sealed class ReaderThreadStream : Stream
         }
         catch (SocketException e)
         {
-            throw new IOException($"Could not write to {_socket.RemoteEndPoint}: {e.Message}", e);
+            throw new IOException($"Could not write to {_peer}: {e.Message}", e);
         }
     }
 
@@ -187,7 +189,7 @@ internal sealed class ReaderThreadStream : Stream
                 catch (Exception e) when (e is SocketException or ObjectDisposedException)
                 {
                     Volatile.Write(ref _read, null);
-                    read.SetException(new IOException($"The connection to etcd was closed: {e.Message}", e));
+                    read.SetException(new IOException($"The connection to {_peer} was closed: {e.Message}", e));
                     return;
                 }
             }
@@ -200,7 +202,7 @@ internal sealed class ReaderThreadStream : Stream
         {
             // A read asked for while the loop ended is answered, not left waiting forever; later ones see _ended.
             Volatile.Write(ref _ended, 1);
-            Interlocked.Exchange(ref _read, null)?.TrySetException(new IOException("The connection to etcd was closed."));
+            Interlocked.Exchange(ref _read, null)?.TrySetException(new IOException($"The connection to {_peer} was closed."));
         }
     }
 }
