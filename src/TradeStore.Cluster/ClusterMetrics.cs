@@ -6,7 +6,7 @@ namespace TradeStore.Cluster;
 /// <summary>
 /// Instruments of the meter <c>TradeStore.Cluster</c> (exported on <c>/metrics</c>): whether this node leads, the term,
 /// whether any leader is known, how far this node trails the leader, how many members are missing, the writes turned away,
-/// and what synchronous replication costs (the leader's wait for its followers, a follower's time to make a chunk
+/// the connections opened to etcd, and what synchronous replication costs (the leader's wait for its followers, a follower's time to make a chunk
 /// durable). One per node, from the host's <see cref="IMeterFactory"/>.
 /// </summary>
 public sealed class ClusterMetrics
@@ -19,7 +19,8 @@ public sealed class ClusterMetrics
     private long _lagSeq;
     private long _missing;
 
-    public ClusterMetrics(IMeterFactory meterFactory, ClusterState state)
+    /// <param name="etcdConnections">The connections this node opened to etcd so far (<see cref="EtcdClusterStore.EtcdConnections"/>).</param>
+    public ClusterMetrics(IMeterFactory meterFactory, ClusterState state, Func<long> etcdConnections)
     {
         var meter = meterFactory.Create(MeterName);
         _refused = new ZeroBasedCounter(meter, "tradestore.cluster.writes.refused", "{request}",
@@ -38,6 +39,8 @@ public sealed class ClusterMetrics
             "Events this node's applied seq trails the leader's, as of the last registry read (0 on the leader).");
         meter.CreateObservableGauge("tradestore.cluster.nodes.missing", () => Volatile.Read(ref _missing), "{node}",
             "Members of the cluster (nodes that joined and were not forgotten) with no live registration in etcd, stopped or unreachable, as of the last registry read.");
+        meter.CreateObservableCounter("tradestore.cluster.etcd.connections", etcdConnections, "{connection}",
+            "Connections this node opened to etcd. One is kept at a time, so a rising count means connections failed and were opened again, possibly to another endpoint of Cluster:Etcd.");
         _replicationWait = meter.CreateHistogram("tradestore.replication.wait.duration", "s",
             "On the leader: how long a group commit waited, after its own fsync, for Cluster:SyncReplicas followers to acknowledge it " +
             "(0 when they already had; a wait that ran into Cluster:ReplicationTimeout counts in full).",

@@ -26,7 +26,8 @@ public static class ClusterServiceCollectionExtensions
         services.AddSingleton(sp => new AppliedSeq(appliedSeq(sp)));
         services.AddSingleton(sp => new SyncReplicaSet(sp.GetRequiredService<EtcdClusterStore>(), sp.GetRequiredService<ClusterState>(), sp.GetRequiredService<ILogger<SyncReplicaSet>>()));
         services.AddMetrics();
-        services.AddSingleton(sp => new ClusterMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<ClusterState>()));
+        services.AddSingleton(sp => new ClusterMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<ClusterState>(),
+            () => sp.GetRequiredService<EtcdClusterStore>().EtcdConnections));
         services.AddSingleton<ClusterCoordinator>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterCoordinator>());
         services.AddSingleton(sp => new ShutdownStep(ShutdownStage.LeaveCluster, "cluster leave",

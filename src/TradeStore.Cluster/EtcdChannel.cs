@@ -35,11 +35,6 @@ public sealed class EtcdChannel : IDisposable
         },
     };
 
-    private static long _connections;
-
-    /// <summary>Connections opened to etcd in this process, for tests and diagnostics.</summary>
-    public static long Connections => Interlocked.Read(ref _connections);
-
     private readonly Connector _connector;
 
     /// <summary>A channel to the etcd <paramref name="endpoints"/> (http://host:port); dispose it after the client.</summary>
@@ -67,6 +62,9 @@ public sealed class EtcdChannel : IDisposable
 
     public GrpcChannel Channel { get; }
 
+    /// <summary>Connections this channel opened to etcd: one at a time, so more than one means a connection failed and was opened again.</summary>
+    public long Connections => Interlocked.Read(ref _connector.Opened);
+
     /// <summary>Why the last attempt to connect failed, when it did; <see langword="null"/> once a connection was opened.</summary>
     public string? LastConnectFailure => Volatile.Read(ref _connector.LastFailure);
 
@@ -75,6 +73,7 @@ public sealed class EtcdChannel : IDisposable
     private sealed class Connector(IReadOnlyList<Uri> endpoints)
     {
         public string? LastFailure;
+        public long Opened;
         private int _next;
 
         public async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
@@ -90,7 +89,7 @@ public sealed class EtcdChannel : IDisposable
                     var socket = await ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
                     Volatile.Write(ref _next, index);
                     Volatile.Write(ref LastFailure, null);
-                    Interlocked.Increment(ref _connections);
+                    Interlocked.Increment(ref Opened);
                     return new ReaderThreadStream(socket, "etcd-reader");
                 }
                 catch (Exception e) when (e is SocketException or TimeoutException)

@@ -38,6 +38,9 @@ public sealed class EtcdClusterStore : IDisposable
         Endpoints = string.Join(',', options.EtcdEndpoints.Select(u => u.GetLeftPart(UriPartial.Authority)));
     }
 
+    /// <summary>Connections opened to etcd so far (<see cref="EtcdChannel.Connections"/>).</summary>
+    public long EtcdConnections => _channel.Connections;
+
     /// <summary>The endpoints, for messages.</summary>
     public string Endpoints { get; }
 

@@ -22,7 +22,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         Clock = new LeaseClock(TimeProvider.System, Options.FenceMargin);
         State = new ClusterState(Options, Clock);
         Store = new EtcdClusterStore(Options);
-        Metrics = new ClusterMetrics(_meters.Factory, State);
+        Metrics = new ClusterMetrics(_meters.Factory, State, () => Store.EtcdConnections);
         Coordinator = new ClusterCoordinator(Microsoft.Extensions.Options.Options.Create(Options), State, Store, new AppliedSeq(ReadAppliedSeq),
             Metrics, NullLogger<ClusterCoordinator>.Instance);
     }

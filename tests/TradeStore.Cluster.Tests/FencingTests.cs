@@ -42,6 +42,8 @@ public sealed class FencingTests
         relay.Restore();
         await Eventually.TrueAsync(() => a.State.Role == ClusterRole.Follower && a.State.Leader?.Name == "b", Timeout, "a follows b after it reaches etcd again");
         Assert.Equal(b.State.Term, a.State.Term);
+        // The cut closed a's etcd connection: a reconnected, which its tradestore_cluster_etcd_connections counts.
+        Assert.True(a.Store.EtcdConnections >= 2, $"a opened {a.Store.EtcdConnections} etcd connection(s)");
     }
 
     [Fact]

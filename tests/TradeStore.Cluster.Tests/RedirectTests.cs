@@ -85,6 +85,9 @@ public sealed class RedirectTests
         Assert.Equal(term, onB["tradestore_cluster_term"].Samples.Single().Value);
         Assert.Contains(onB["tradestore_cluster_writes_refused_total"].Samples, s => s.Labels["reason"] == "redirected" && s.Value >= 1);
         Assert.False(onB.ContainsKey("tradestore_replication_follower_lag"), "a follower reports no followers");
+        // One etcd connection each, kept since start-up.
+        Assert.Equal(1, onA["tradestore_cluster_etcd_connections_total"].Samples.Single().Value);
+        Assert.Equal(1, onB["tradestore_cluster_etcd_connections_total"].Samples.Single().Value);
 
         // After a write on the leader, the leader reports b as a follower that holds it (lag 0).
         Assert.Equal(HttpStatusCode.Created, (await a.CreateTradeAsync(http, "M-2")).StatusCode);

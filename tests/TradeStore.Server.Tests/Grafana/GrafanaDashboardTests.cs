@@ -53,7 +53,7 @@ public sealed partial class GrafanaDashboardTests
         });
         // A standalone host has no cluster instruments: published here, from a cluster node's own metrics type.
         using var meters = new TestMeters();
-        _ = new ClusterMetrics(meters.Factory, new ClusterState(new ClusterOptions { Node = "names", AdvertiseUrl = "http://names.test:5080" }, new LeaseClock(TimeProvider.System, TimeSpan.FromSeconds(1))));
+        _ = new ClusterMetrics(meters.Factory, new ClusterState(new ClusterOptions { Node = "names", AdvertiseUrl = "http://names.test:5080" }, new LeaseClock(TimeProvider.System, TimeSpan.FromSeconds(1))), () => 0);
         using var http = app.GetTestClient();
         var api = new ApiClient(http);
         await api.CreateAsync("G-1");
