@@ -41,10 +41,10 @@ public sealed class EtcdChannel : IDisposable
     public EtcdChannel(IReadOnlyList<Uri> endpoints)
     {
         ArgumentOutOfRangeException.ThrowIfZero(endpoints.Count);
-        var connector = _connector = new Connector(endpoints);
+        _connector = new Connector(endpoints);
         var handler = new SocketsHttpHandler
         {
-            ConnectCallback = connector.ConnectAsync,
+            ConnectCallback = _connector.ConnectAsync,
             // An idle connection is probed, so a dead etcd or a silently dropped connection is found and replaced.
             KeepAlivePingDelay = TimeSpan.FromSeconds(10),
             KeepAlivePingTimeout = TimeSpan.FromSeconds(10),

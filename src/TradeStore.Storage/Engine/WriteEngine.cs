@@ -253,10 +253,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         var pending = new Pending(command, Stopwatch.GetTimestamp());
         if (_queue.Writer.TryWrite(pending))
         {
-            // Not on a replicating node's socket event thread: the fsync would keep that thread from reading the
-            // followers' acknowledgements, which the group waits for (32 connections on a 3-node cluster: 3,300–3,500
-            // writes/s committed there, 5,400–5,800/s by the writer thread, docs/benchmarks/2026-12-02-session22.md).
-            if (inline && !(Replication is not null && SocketEventThreads.IsCurrent))
+            if (inline)
             {
                 CommitInlineOrWakeWriter();
             }
@@ -387,7 +384,10 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     /// </summary>
     private void CommitInlineOrWakeWriter()
     {
-        if (!_writeLock.TryEnter())
+        // Never on a replicating node's socket event thread: the fsync would keep that thread from reading the
+        // followers' acknowledgements, which the group waits for (32 connections on a 3-node cluster: 3,300–3,500
+        // writes/s committed there, 4,800–6,100/s by the writer thread, docs/benchmarks/2026-12-02-session22.md).
+        if ((Replication is not null && SocketEventThreads.IsCurrent) || !_writeLock.TryEnter())
         {
             _wakeUp.Set();
             return;
