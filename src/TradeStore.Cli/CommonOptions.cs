@@ -10,7 +10,7 @@ public static class CommonOptions
 {
     public static readonly Option<string?> Config = new("--config")
     {
-        Description = "A JSON configuration file layered above appsettings.json (below .env, environment and flags).",
+        Description = "A JSON configuration file layered above appsettings.json (below secrets.toml, .env, environment and flags).",
         HelpName = "FILE",
         Recursive = true,
     };

@@ -49,11 +49,13 @@ public static class GuardCommand
         var command = new Command("guard", """
             Run `tradestore serve` as a supervised child process (DaemonGuard). The guard forwards SIGTERM/SIGINT and waits
             --grace-period for a graceful exit (then SIGKILL); probes the child's /health/live; restarts it when it exits with
-            a non-zero code or a signal, or fails --probe-failures probes in a row (a hang), with exponential backoff and jitter;
-            and gives up with exit code 10 after more than --max-restarts restarts within --restart-window, so systemd or
-            Kubernetes can escalate. A child that exits 0 by itself was stopped on purpose: the guard exits 0 too.
+            a non-zero code other than 2 or dies of a signal, or fails --probe-failures probes in a row (a hang), with
+            exponential backoff and jitter; and gives up with exit code 10 after more than --max-restarts restarts within
+            --restart-window, so systemd or Kubernetes can escalate. A child that exits 0 by itself was stopped on purpose: the
+            guard exits 0 too. A child that exits 2 (bad command line or configuration) is not restarted, since a restart
+            cannot heal it: the guard exits 2 too.
             Durations: 250ms, 5s, 2m, 1h, or hh:mm:ss. Exit codes: 0 stopped, 1 the child did not stop cleanly (killed, or a
-            failure code), 2 bad command line, 10 gave up.
+            failure code), 2 bad command line (the guard's or the child's), 10 gave up.
             Example: tradestore guard --max-restarts 5 --restart-window 30s -- serve --data /var/lib/tradestore
             """)
         {

@@ -10,6 +10,8 @@ namespace TradeStore.Server.Cluster;
 /// </summary>
 public static class ClusterEndpoint
 {
+    public const string Path = "/v1/cluster";
+
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(2);
 
     public static async Task<IResult> GetAsync(HttpContext context, EtcdClusterStore store)

@@ -100,7 +100,7 @@ public static class ClusterHosting
     {
         if (settings.Cluster.Enabled)
         {
-            app.MapGet("/v1/cluster", ClusterEndpoint.GetAsync).RequireAuthorization(SecurityPolicies.Read);
+            app.MapGet(ClusterEndpoint.Path, ClusterEndpoint.GetAsync).RequireAuthorization(SecurityPolicies.Read);
             ReplicationEndpoints.Map(app);
         }
     }

@@ -31,12 +31,14 @@ namespace TradeStore.Server.Cluster;
 /// </summary>
 public static class ReplicationEndpoints
 {
+    public const string StreamPath = "/v1/replication/stream";
+    public const string AcksPath = "/v1/replication/acks";
     private const int MaxRecordsPerWrite = 4096;
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/replication/stream", StreamAsync).RequireAuthorization(p => p.RequireRole(ApiRoles.Admin)).AddEndpointFilter(EveryAccount).DisableRateLimiting();
-        app.MapPost("/v1/replication/acks", AcksAsync).RequireAuthorization(p => p.RequireRole(ApiRoles.Admin)).AddEndpointFilter(EveryAccount).DisableRateLimiting();
+        app.MapPost(StreamPath, StreamAsync).RequireAuthorization(p => p.RequireRole(ApiRoles.Admin)).AddEndpointFilter(EveryAccount).DisableRateLimiting();
+        app.MapPost(AcksPath, AcksAsync).RequireAuthorization(p => p.RequireRole(ApiRoles.Admin)).AddEndpointFilter(EveryAccount).DisableRateLimiting();
     }
 
     /// <summary>

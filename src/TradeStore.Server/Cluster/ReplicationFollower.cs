@@ -153,7 +153,7 @@ public sealed class ReplicationFollower : BackgroundService
         var prevSeq = _engine.LastSeq;
         var prevTerm = _log.LastTerm;
         var open = new ReplicationStreamRequest(_state.NodeName, leader.Term, prevSeq + 1, prevSeq, prevTerm, _state.Incarnation.Id);
-        using var request = new HttpRequestMessage(HttpMethod.Post, leader.Url + "/v1/replication/stream")
+        using var request = new HttpRequestMessage(HttpMethod.Post, leader.Url + ReplicationEndpoints.StreamPath)
         {
             Content = JsonContent.Create(open, ReplicationJson.Default.ReplicationStreamRequest),
         };

@@ -100,7 +100,7 @@ public static class AckFrames
 
     /// <summary>The path of the acknowledgement stream of <paramref name="node"/> (its data directory's <paramref name="incarnation"/>) in <paramref name="term"/>.</summary>
     public static string Path(string node, string incarnation, long term) =>
-        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"/v1/replication/acks?node={Uri.EscapeDataString(node)}&incarnation={Uri.EscapeDataString(incarnation)}&term={term}");
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{ReplicationEndpoints.AcksPath}?node={Uri.EscapeDataString(node)}&incarnation={Uri.EscapeDataString(incarnation)}&term={term}");
 }
 
 /// <summary>What <see cref="ReplicationFrames.TryRead"/> found.</summary>

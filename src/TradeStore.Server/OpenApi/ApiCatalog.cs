@@ -1,5 +1,6 @@
 using TradeStore.Server.Api;
 using TradeStore.Server.Changes;
+using TradeStore.Server.Cluster;
 
 namespace TradeStore.Server.OpenApi;
 
@@ -11,6 +12,7 @@ public sealed record QueryParameter(string Name, string Description, bool IsInte
 /// problem types. <see cref="Request"/>/<see cref="Response"/> name the JSON type (schemas come from the API's own JSON
 /// context), or <see cref="ResponseSchema"/> names a hand-described schema for answers written by hand.
 /// <see cref="AlsoServes"/> lists the other media types of the success answer, chosen by <c>Accept</c>.
+/// <see cref="RequestSchema"/> names a hand-described body schema, sent as <see cref="RequestContentType"/>.
 /// </summary>
 public sealed record ApiOperation(
     string Method,
@@ -27,9 +29,15 @@ public sealed record ApiOperation(
     string SuccessContentType = "application/json",
     string? Description = null,
     bool NeedsKey = true,
-    IReadOnlyList<(string ContentType, string Description)>? AlsoServes = null);
+    IReadOnlyList<(string ContentType, string Description)>? AlsoServes = null,
+    string? RequestSchema = null,
+    string RequestContentType = "application/json");
 
-/// <summary>Every route the service maps, as the OpenAPI document describes it. A test checks it against the mapped routes both ways.</summary>
+/// <summary>
+/// Every route the service maps, as the OpenAPI document describes it: <see cref="Operations"/> on every node, and
+/// <see cref="ClusterOperations"/> on a cluster node. Tests check it against the mapped routes both ways, standalone and
+/// on a cluster node.
+/// </summary>
 public static class ApiCatalog
 {
     private static readonly string[] Read = ["validation", "unauthorized", "forbidden", "too-many-requests", "internal", "seq-not-reached"];
@@ -81,7 +89,7 @@ public static class ApiCatalog
         new("POST", "/v1/query", "SQL", "Run one read-only SELECT on DuckDB", "admin", null, 200, null,
             ["validation", "malformed-json", "unsupported-media-type", "payload-too-large", "query-rejected", "query-timeout", "query-memory", "unauthorized", "forbidden",
                 "too-many-requests", "storage-failure", "internal", "seq-not-reached", "query-starved"],
-            ResponseSchema: "QueryResult",
+            ResponseSchema: "QueryResult", RequestSchema: "QueryRequest",
             AlsoServes:
             [
                 ("text/csv", "Accept: text/csv. A header row of column names, then one line per row (RFC 4180)."),
@@ -95,4 +103,32 @@ public static class ApiCatalog
         new("GET", "/metrics", "Metrics", "Prometheus text exposition", "loopback callers and admin keys (Security:Metrics)", null, 200, null, ["unauthorized", "forbidden"],
             ResponseSchema: "Text", SuccessContentType: "text/plain"),
     ];
+
+    /// <summary>The routes a node maps only with <c>Cluster:Etcd</c> set: the cluster's status, and the replication between nodes.</summary>
+    public static readonly IReadOnlyList<ApiOperation> ClusterOperations =
+    [
+        new("GET", ClusterEndpoint.Path, "Cluster", "The leader, its term, and every node with its role, applied seq and lag", "reader", null, 200, null,
+            [.. Read, "etcd-unavailable"], ResponseSchema: "ClusterStatus",
+            Description: "As etcd holds it now, read by the node asked: any node answers the same. Members without a live registration show as `stopped` or `unreachable`, with `lastSeen`."),
+        new("POST", ReplicationEndpoints.StreamPath, "Replication", "A follower's journal stream (between nodes)", ReplicationAccess, null, 200, null,
+            ["validation", "malformed-json", "unsupported-media-type", "unauthorized", "forbidden", "no-leader", "log-diverged", "log-recycled", "internal"],
+            ResponseSchema: "ReplicationStream", SuccessContentType: ReplicationFrames.ContentType, RequestSchema: "ReplicationStreamRequest",
+            Description: "Followers call it; clients do not. The leader checks that the follower's last record is in its own log with the same term, then " +
+                "streams the journal records from fromSeq as they are on disk, and each new one as soon as it is written, until its term ends."),
+        new("POST", ReplicationEndpoints.AcksPath, "Replication", "A follower's acknowledgements for one stream (between nodes)", ReplicationAccess, null, 204, null,
+            ["validation", "unauthorized", "forbidden", "stale-term", "internal"],
+            [
+                new("node", "The follower's Cluster:Node.", Required: true),
+                new("incarnation", "The identity of the follower's data directory.", Required: true),
+                new("term", "The leader term the follower follows.", IsInteger: true, Required: true),
+            ],
+            RequestSchema: "ReplicationAcks", RequestContentType: AckFrames.ContentType,
+            Description: "Followers call it; clients do not. A body that stays open: each 8-byte frame is the seq up to which the follower's log is durable. " +
+                "Ends with 204 when the follower closes it, 409 `stale-term` once the term is not the one this node leads in."),
+    ];
+
+    /// <summary>The operations a node maps: <see cref="Operations"/>, and on a cluster node <see cref="ClusterOperations"/> too.</summary>
+    public static IReadOnlyList<ApiOperation> For(bool clusterNode) => clusterNode ? [.. Operations, .. ClusterOperations] : Operations;
+
+    private const string ReplicationAccess = "admin without Accounts: the followers' Cluster:ReplicationKey";
 }

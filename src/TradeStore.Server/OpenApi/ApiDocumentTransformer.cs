@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.OpenApi;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.OpenApi;
+using TradeStore.Cluster;
 using TradeStore.Server.Api;
 using TradeStore.Server.Changes;
 using TradeStore.Server.Cluster;
@@ -44,7 +46,9 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
             Description = "An API key made by `tradestore keys new`; its role (reader, trader, admin) and accounts decide what it may do.",
         };
 
-        var types = ApiCatalog.Operations.SelectMany(o => new[] { o.Request, o.Response }).OfType<Type>()
+        // A cluster node maps the cluster's routes too (ClusterHosting.Map); a standalone node answers them 404.
+        var operations = ApiCatalog.For(clusterNode: context.ApplicationServices.GetService<ClusterState>() is not null);
+        var types = operations.SelectMany(o => new[] { o.Request, o.Response }).OfType<Type>()
             .Select(ItemType).Append(typeof(ApiProblem)).Append(typeof(TradeEventResponse)).Append(typeof(ChangeStreamEnd)).Distinct();
         foreach (var type in types)
         {
@@ -60,13 +64,13 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
         ResponseHeaders.AddComponents(document);
 
         document.Tags ??= new HashSet<OpenApiTag>();
-        foreach (var tag in ApiCatalog.Operations.Select(o => o.Tag).Distinct())
+        foreach (var tag in operations.Select(o => o.Tag).Distinct())
         {
             document.Tags.Add(new OpenApiTag { Name = tag });
         }
 
         document.Paths ??= new OpenApiPaths();
-        foreach (var operation in ApiCatalog.Operations)
+        foreach (var operation in operations)
         {
             if (!document.Paths.TryGetValue(operation.Path, out var existing) || existing is not OpenApiPathItem item)
             {
@@ -123,15 +127,15 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
             : [];
         var success = new OpenApiResponse
         {
-            Description = operation.Success == 201 ? "Created" : "OK",
-            Content = new Dictionary<string, OpenApiMediaType>
+            Description = operation.Success switch { 201 => "Created", 204 => "No Content", _ => "OK" },
+            Content = operation.Success == 204 ? null : new Dictionary<string, OpenApiMediaType>
             {
                 [operation.SuccessContentType] = new() { Schema = SuccessSchema(operation, document) },
             },
         };
         foreach (var (contentType, description) in operation.AlsoServes ?? [])
         {
-            success.Content[contentType] = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = description } };
+            success.Content![contentType] = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = description } };
         }
 
         ResponseHeaders.Declare(success, operation.Success, operation, [], document);
@@ -174,12 +178,12 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
 
     private static OpenApiRequestBody? Body(ApiOperation operation, OpenApiDocument document)
     {
-        if (operation.Path == "/v1/query")
+        if (operation.RequestSchema is { } named)
         {
             return new OpenApiRequestBody
             {
                 Required = true,
-                Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = new OpenApiSchemaReference("QueryRequest", document) } },
+                Content = new Dictionary<string, OpenApiMediaType> { [operation.RequestContentType] = new() { Schema = new OpenApiSchemaReference(named, document) } },
             };
         }
 
@@ -311,6 +315,43 @@ internal static class HandSchemas
             "text/event-stream. Each event: `id: <seq>`, `event: create|amend|fill|cancel|delete`, `data: <TradeEvent JSON>`; comments `: heartbeat`; " +
             "a final `event: error` with a ChangeStreamEnd when the server closes the stream."));
         yield return ("Text", String("Prometheus text exposition format 0.0.4."));
+        foreach (var schema in ClusterSchemas())
+        {
+            yield return schema;
+        }
+    }
+
+    /// <summary>The cluster's answers and the replication protocol's bodies (a cluster node's document only refers to them).</summary>
+    private static IEnumerable<(string Name, OpenApiSchema Schema)> ClusterSchemas()
+    {
+        var truncated = Object(("from", Integer()), ("to", Integer()));
+        truncated.Description = "The tail (seqs from..to) the node cut from its journal log at its last start, when it rejoined with records the leader never had.";
+        var node = Object(
+            ("name", String("Cluster:Node")),
+            ("url", String("Cluster:AdvertiseUrl")),
+            ("role", Enum(ClusterNodeStatus.LeaderRole, ClusterNodeStatus.FollowerRole, ClusterNodeStatus.StoppedRole, ClusterNodeStatus.UnreachableRole)),
+            ("appliedSeq", Integer()),
+            ("lagSeq", Nullable(Integer(), "Events behind the leader; null when no leader is known, and for a stopped or unreachable member.")),
+            ("truncatedSeq", Nullable(truncated)),
+            ("lastSeen", Nullable(new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" }, "For a stopped or unreachable member: when it last wrote its record.")));
+        node.Required = new HashSet<string> { "name", "url", "role", "appliedSeq", "lagSeq", "truncatedSeq", "lastSeen" };
+        var status = Object(
+            ("leader", Nullable(String(), "The leader's Cluster:Node; null while none is known.")),
+            ("term", Integer()),
+            ("nodes", new OpenApiSchema { Type = JsonSchemaType.Array, Items = node }));
+        status.Required = new HashSet<string> { "leader", "term", "nodes" };
+        yield return ("ClusterStatus", status);
+        var stream = Object(
+            ("node", String("The follower's Cluster:Node")),
+            ("term", Integer()),
+            ("fromSeq", Integer()),
+            ("prevSeq", Integer()),
+            ("prevTerm", Integer()),
+            ("incarnation", Nullable(String(), "The identity of the follower's data directory.")));
+        stream.Required = new HashSet<string> { "node", "term", "fromSeq", "prevSeq", "prevTerm" };
+        yield return ("ReplicationStreamRequest", stream);
+        yield return ("ReplicationStream", new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = "Journal records framed as in the log files, and heartbeats while idle." });
+        yield return ("ReplicationAcks", new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = "8-byte little-endian seqs, one per acknowledgement." });
     }
 
     private static OpenApiSchema Object(params (string Name, IOpenApiSchema Schema)[] properties) => new()
@@ -322,6 +363,15 @@ internal static class HandSchemas
     private static OpenApiSchema String(string? description = null) => new() { Type = JsonSchemaType.String, Description = description };
 
     private static OpenApiSchema Number() => new() { Type = JsonSchemaType.Number };
+
+    private static OpenApiSchema Integer() => new() { Type = JsonSchemaType.Integer, Format = "int64" };
+
+    private static OpenApiSchema Nullable(OpenApiSchema schema, string? description = null)
+    {
+        schema.Type |= JsonSchemaType.Null;
+        schema.Description = description ?? schema.Description;
+        return schema;
+    }
 
     private static OpenApiSchema Enum(params string[] values) => new()
     {

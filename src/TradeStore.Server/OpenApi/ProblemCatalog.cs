@@ -44,6 +44,7 @@ public static class ProblemCatalog
         new("stale-term", 409, "a replication acknowledgement of a term this node does not lead in (ignored)"),
         new("log-diverged", 409, "a follower's journal log holds records the leader does not; the follower stops (exit code 6)"),
         new("log-recycled", 410, "a follower asked for journal records the leader recycled behind a DuckDB checkpoint"),
+        new("etcd-unavailable", 503, "GET /v1/cluster could not read the cluster's status from etcd within 2 s; `field` is Cluster:Etcd"),
     ];
 
     /// <summary>The types that <paramref name="status"/> may carry, limited to <paramref name="slugs"/> when given.</summary>

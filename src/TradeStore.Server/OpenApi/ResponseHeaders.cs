@@ -76,7 +76,7 @@ internal static class ResponseHeaders
                 headers[ApiResults.ReplayedHeader] = Reference(ApiResults.ReplayedHeader, document);
             }
 
-            if (IsGatedWrite(operation))
+            if (IsGatedWrite(operation) || operation.Path == ReplicationEndpoints.StreamPath)
             {
                 headers[WriteGate.TermHeader] = Reference(WriteGate.TermHeader, document);
             }
@@ -115,8 +115,8 @@ internal static class ResponseHeaders
         },
     };
 
-    /// <summary>A write the cluster's gate redirects or fences: the operations that may answer <c>no-leader</c>.</summary>
-    public static bool IsGatedWrite(ApiOperation operation) => operation.Problems.Contains("no-leader");
+    /// <summary>A write the cluster's gate redirects or fences: the trade commands (<c>ClusterHosting.TradeApiRoutes</c>).</summary>
+    public static bool IsGatedWrite(ApiOperation operation) => operation.Tag == "Trades" && operation.Method != "GET";
 
     /// <summary>The single-trade commands, which take an <c>Idempotency-Key</c> header (batch items carry theirs in the body).</summary>
     public static bool TakesIdempotencyKey(ApiOperation operation) =>
