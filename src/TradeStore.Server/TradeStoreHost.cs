@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -247,7 +248,7 @@ public static class TradeStoreHost
         {
             Predicate = _ => false,
             ResponseWriter = static (context, _) => context.Response.WriteAsJsonAsync(new LiveResponse("healthy"), HealthJsonContext.Default.LiveResponse),
-        });
+        }).WithMetadata(HealthMethods);
         app.MapHealthChecks("/health/ready", new HealthCheckOptions
         {
             Predicate = registration => registration.Tags.Contains(ReadyTag),
@@ -258,6 +259,9 @@ public static class TradeStoreHost
                 [HealthStatus.Degraded] = StatusCodes.Status200OK,
                 [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
             },
-        });
+        }).WithMetadata(HealthMethods);
     }
+
+    /// <summary>Probes ask with GET or HEAD; any other method is 405 <c>method-not-allowed</c>, as on every other path.</summary>
+    private static readonly HttpMethodMetadata HealthMethods = new([HttpMethods.Get, HttpMethods.Head]);
 }

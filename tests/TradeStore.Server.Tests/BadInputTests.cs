@@ -42,7 +42,8 @@ public sealed class BadInputTests : ApiTestBase
         { "bad trade id", "POST /v1/trades", "application/json", ApiClient.CreateBody("N 1"), 400, "validation", "tradeId" },
         { "time without zone", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", extra: ""","executedAt":"2026-01-02T03:04:05" """), 400, "validation", "executedAt" },
         { "amend without expectedVersion", "POST /v1/trades/EXIST-1/amend", "application/json", """{"price":"2"}""", 400, "validation", "expectedVersion" },
-        { "amend changing nothing", "POST /v1/trades/EXIST-1/amend", "application/json", """{"expectedVersion":1}""", 400, "validation", null },
+        { "amend changing nothing", "POST /v1/trades/EXIST-1/amend", "application/json", """{"expectedVersion":1}""", 400, "validation", "body" },
+        { "idempotencyKey in a command's body", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", extra: ""","idempotencyKey":"k-1" """), 400, "unknown-property", "idempotencyKey" },
         { "overfill", "POST /v1/trades/EXIST-1/fill", "application/json", """{"quantity":"100.00000001","price":"1"}""", 400, "validation", "quantity" },
         { "wrong content type", "POST /v1/trades", "text/plain", ApiClient.CreateBody("N-1"), 415, "unsupported-media-type", "Content-Type" },
         { "form content type", "POST /v1/trades/EXIST-1/cancel", "application/x-www-form-urlencoded", "expectedVersion=1", 415, "unsupported-media-type", "Content-Type" },
@@ -63,6 +64,12 @@ public sealed class BadInputTests : ApiTestBase
         { "bad cursor", "GET /v1/trades?cursor=%21%21", "application/json", null, 400, "validation", "cursor" },
         { "empty list filter", "GET /v1/trades?account=", "application/json", null, 400, "validation", "account" },
         { "empty positions filter", "GET /v1/positions?account=", "application/json", null, 400, "validation", "account" },
+        { "NUL in a list filter", "GET /v1/trades?account=%00", "application/json", null, 400, "validation", "account" },
+        { "control character in a list filter", "GET /v1/trades?symbol=AA%01PL", "application/json", null, 400, "validation", "symbol" },
+        { "DEL in a positions filter", "GET /v1/positions?account=ACC%7F", "application/json", null, 400, "validation", "account" },
+        { "control character in a change-feed filter", "GET /v1/changes?account=%1F", "application/json", null, 400, "validation", "account" },
+        { "from after to", "GET /v1/trades?from=2027-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", "application/json", null, 400, "validation", "to" },
+        { "SQL that is not Unicode", "POST /v1/query", "application/json", """{"sql":"SELECT '\ud800'"}""", 400, "malformed-json", "sql" },
         { "expectedVersion in a fill's query", "POST /v1/trades/EXIST-1/fill?expectedVersion=9", "application/json", """{"quantity":"1","price":"1"}""", 400, "validation", "expectedVersion" },
         { "expectedVersion in a cancel's query", "POST /v1/trades/EXIST-1/cancel?expectedVersion=9", "application/json", "{}", 400, "validation", "expectedVersion" },
         { "query parameter on an amend", "POST /v1/trades/EXIST-1/amend?price=3", "application/json", """{"expectedVersion":1,"price":"2"}""", 400, "validation", "price" },
@@ -73,6 +80,8 @@ public sealed class BadInputTests : ApiTestBase
         { "unknown endpoint", "GET /v1/trade/EXIST-1", "application/json", null, 404, "unknown-endpoint", null },
         { "unknown method", "PUT /v1/trades", "application/json", ApiClient.CreateBody("N-1"), 405, "method-not-allowed", null },
         { "POST to a trade", "POST /v1/trades/EXIST-1", "application/json", """{"quantity":"1","price":"1"}""", 405, "method-not-allowed", null },
+        { "DELETE on liveness", "DELETE /health/live", "application/json", null, 405, "method-not-allowed", null },
+        { "PUT on readiness", "PUT /health/ready", "application/json", "{}", 405, "method-not-allowed", null },
     };
 
     [Theory]
@@ -140,7 +149,67 @@ public sealed class BadInputTests : ApiTestBase
 
         // Routing's Allow header (a content header to HttpClient) is what the detail repeats.
         Assert.Equal(405, answer.Code);
-        Assert.EndsWith("it takes GET, POST.", answer.Body.GetProperty("detail").GetString());
+        Assert.EndsWith("it takes GET, HEAD, POST.", answer.Body.GetProperty("detail").GetString());
+    }
+
+    /// <summary>Bytes that are not UTF-8 inside a JSON string: "not valid Unicode" naming the field, never "wrong JSON type" or a 500.</summary>
+    [Theory]
+    [InlineData("/v1/trades", "venue")]
+    [InlineData("/v1/trades/batch", "venue")]
+    [InlineData("/v1/query", "sql")]
+    public async Task Request_StringNotUtf8_MalformedJsonNamingFieldAndNothingWritten(string path, string field)
+    {
+        await Api.CreateAsync(Existing);
+        var before = await SnapshotAsync();
+        var json = path == "/v1/query" ? """{"sql":"SELECT 'X'"}""" : ApiClient.CreateBody("N-1", extra: ""","venue":"X" """);
+        if (path.EndsWith("/batch", StringComparison.Ordinal))
+        {
+            json = $"[{json}]";
+        }
+
+        var bytes = System.Text.Encoding.UTF8.GetBytes(json);
+        var at = Array.LastIndexOf(bytes, (byte)'X');
+        bytes = [.. bytes[..at], 0xFF, 0xFE, .. bytes[(at + 1)..]];
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new("application/json");
+
+        using var response = await Http.PostAsync(path, content, TestContext.Current.CancellationToken);
+        var raw = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+        var problem = System.Text.Json.JsonDocument.Parse(raw).RootElement;
+        if (path.EndsWith("/batch", StringComparison.Ordinal))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            problem = problem.GetProperty("results")[0].GetProperty("problem");
+        }
+        else
+        {
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, raw);
+        }
+
+        Assert.Equal("urn:tradestore:problem:malformed-json", problem.GetProperty("type").GetString());
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+        var detail = problem.GetProperty("detail").GetString();
+        Assert.Contains($"{field} is not valid Unicode", detail, StringComparison.Ordinal);
+        Assert.Contains("it holds bytes that are not UTF-8", detail, StringComparison.Ordinal);
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
+    /// <summary>A caller's long property or parameter name is said back cut to 100 characters, not in full twice.</summary>
+    [Fact]
+    public async Task Request_LongUnknownName_EchoedCutShort()
+    {
+        var name = new string('k', 1_500); // within this host's 2,048-byte body limit
+
+        var property = await Api.PostAsync("/v1/trades", ApiClient.CreateBody("N-1", extra: $",\"{name}\":1"));
+        var parameter = await Api.GetAsync($"/v1/trades?{name}=1");
+
+        foreach (var answer in new[] { property, parameter })
+        {
+            Assert.Equal(400, answer.Code);
+            Assert.Equal(new string('k', 100) + "…", answer.Field);
+            Assert.True(answer.Raw.Length < 1_000, $"{answer.Raw.Length} bytes");
+        }
     }
 
     /// <summary>A lone surrogate escape is legal JSON grammar but not Unicode text: said so, naming the field, never "wrong JSON type".</summary>

@@ -63,6 +63,8 @@ public sealed class ProblemsTests
         { "unavailable", Problems.From(new CommandError(CommandErrorKind.Unavailable, "stopping")) },
         { "replication-unavailable", Problems.From(new CommandError(CommandErrorKind.ReplicationUnavailable, "no follower")) },
         { "too-many-requests 3", Problems.TooManyRequests(3) },
+        { "too-many-requests for queries", Problems.TooManyQueries(2, 1) },
+        { "etcd-unavailable", Server.Cluster.ClusterProblems.EtcdUnavailable("refused") },
         { "too-many-subscribers", Server.Changes.ChangeProblems.TooManySubscribers(10) },
         { "no-leader", Server.Cluster.ClusterProblems.NoLeader() },
         { "leadership-lost", Server.Cluster.ClusterProblems.LeadershipLost(7) },

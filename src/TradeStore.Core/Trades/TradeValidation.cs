@@ -40,7 +40,7 @@ public static class TradeValidation
                 ?? Text("trader", a.Trader)
                 ?? Time("executedAt", a.ExecutedAt)
                 ?? (a is { Quantity: null, Price: null, Venue: null, Trader: null, ExecutedAt: null }
-                    ? CommandError.Invalid("quantity", "An amend must change at least one of quantity, price, venue, trader, executedAt.")
+                    ? CommandError.Invalid("body", "An amend must change at least one of quantity, price, venue, trader, executedAt.")
                     : null),
             FillTrade f => ExpectedVersion(f.ExpectedVersion) ?? Quantity("quantity", f.Quantity) ?? Price("price", f.Price),
             CancelTrade c => ExpectedVersion(c.ExpectedVersion),

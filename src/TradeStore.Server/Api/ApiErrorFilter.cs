@@ -36,7 +36,11 @@ public static class ApiErrorFilter
         {
             var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ApiErrorFilter).FullName!);
             Log.ApiRequestFailed(logger, context.Request.Method, context.Request.Path, ex);
-            return ApiResults.Problem(context, Problems.Internal("The request failed unexpectedly (see the server log). A command may or may not have been applied: read the trade, or retry with the same Idempotency-Key."));
+            // A read, or the read-only SQL endpoint, changed nothing; a command may have been applied before it failed.
+            var changesNothing = HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method) || context.Request.Path.StartsWithSegments(QueryEndpoint.Path);
+            return ApiResults.Problem(context, Problems.Internal(changesNothing
+                ? "The request failed unexpectedly (see the server log). Nothing was changed; retry."
+                : "The request failed unexpectedly (see the server log). A command may or may not have been applied: read the trade, or retry with the same Idempotency-Key."));
         }
     }
 }

@@ -61,7 +61,7 @@ public static class CommandMapping
         };
         if (stray is not null)
         {
-            return (null, Problems.Validation(stray, $"{stray} does not apply to a {type} command."));
+            return (null, Problems.Validation(stray, $"{stray} does not apply to {(type == "amend" ? "an" : "a")} {type} command."));
         }
 
         var tradeId = r.TradeId ?? "";

@@ -20,7 +20,7 @@ public static class Problems
     public static ApiProblem MalformedJson(string? field, string detail) => Make("malformed-json", "Malformed JSON", StatusCodes.Status400BadRequest, detail, field);
 
     public static ApiProblem UnknownProperty(string field) =>
-        Make("unknown-property", "Unknown property", StatusCodes.Status400BadRequest, $"The property '{field}' is not accepted here; JSON property names are camelCase and case-sensitive.", field);
+        Make("unknown-property", "Unknown property", StatusCodes.Status400BadRequest, $"The property '{Echo(field)}' is not accepted here; JSON property names are camelCase and case-sensitive.", field);
 
     public static ApiProblem UnsupportedMediaType(string? contentType, string expected) =>
         Make("unsupported-media-type", "Unsupported media type", StatusCodes.Status415UnsupportedMediaType,
@@ -60,7 +60,13 @@ public static class Problems
 
     public static ApiProblem TooManyRequests(int retryAfterSeconds) =>
         Make("too-many-requests", "Too many requests", StatusCodes.Status429TooManyRequests,
-            $"Too many requests for this key or address (Security:RequestsPerSecond, Security:ConcurrentRequests, Security:Query:MaxConcurrent); retry after {retryAfterSeconds} s.", null)
+            $"Too many requests for this key or address (Security:RequestsPerSecond, Security:RequestBurst, Security:ConcurrentRequests); retry after {retryAfterSeconds} s.", null)
+        with { RetryAfterSeconds = retryAfterSeconds };
+
+    /// <summary>429 for a query over the server's <c>Security:Query:MaxConcurrent</c>, which every caller shares.</summary>
+    public static ApiProblem TooManyQueries(int maxConcurrent, int retryAfterSeconds) =>
+        Make("too-many-requests", "Too many requests", StatusCodes.Status429TooManyRequests,
+            $"{maxConcurrent} queries are running on this server already (Security:Query:MaxConcurrent, shared by every caller); retry after {retryAfterSeconds} s.", null)
         with { RetryAfterSeconds = retryAfterSeconds };
 
     public static ApiProblem QueryRejected(string detail) => Make("query-rejected", "Query refused", StatusCodes.Status400BadRequest, detail, "sql");
@@ -135,7 +141,7 @@ public static class Problems
         var position = ex.LineNumber is { } line ? $" (line {line + 1}, byte {ex.BytePositionInLine + 1})" : "";
         if (message.StartsWith("Duplicate property", StringComparison.Ordinal) && field is not null)
         {
-            return MalformedJson(field, $"The property '{field}' appears more than once{position}.");
+            return MalformedJson(field, $"The property '{Echo(field)}' appears more than once{position}.");
         }
 
         if (ex.InnerException is null && field is not null && !message.StartsWith("The JSON value", StringComparison.Ordinal))
@@ -144,11 +150,10 @@ public static class Problems
             return Validation(field, $"{field} {message}");
         }
 
-        if (IsLoneSurrogate(ex))
+        if (NotUnicode(ex.InnerException) is { } why)
         {
-            // JSON's grammar lets "\ud800" through, but System.Text.Json will not read it into a string and UTF-8 (the journal's) cannot hold it: not the wrong type, wrong text.
-            return MalformedJson(field ?? "body", $"{field ?? "The body"} is not valid Unicode{position}: it holds a lone UTF-16 surrogate " +
-                "(an escape \\uD800-\\uDFFF without its pair). Send the character itself, or both halves of its surrogate pair.");
+            // Not the wrong type: wrong text, which System.Text.Json will not read into a string and the journal's UTF-8 cannot hold.
+            return MalformedJson(field ?? "body", $"{field ?? "The body"} is not valid Unicode{position}: {why}");
         }
 
         if (field is not null && message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal))
@@ -165,12 +170,19 @@ public static class Problems
     }
 
     /// <summary>
-    /// Whether the reader refused a string escape that is half of a surrogate pair (<c>"\ud800"</c>, <c>"\udc00"</c>, a high
-    /// half not followed by a low one): System.Text.Json says so only in the words of the <see cref="InvalidOperationException"/>
-    /// it wraps ("Cannot read invalid UTF-16 JSON text…", "Cannot read incomplete UTF-16 JSON text…").
+    /// Why a JSON string could not be read as text, or <see langword="null"/> when <paramref name="error"/> is about something
+    /// else. System.Text.Json says so only in the words of an <see cref="InvalidOperationException"/>: an escape that is half
+    /// of a surrogate pair (<c>"\ud800"</c>: "Cannot read invalid UTF-16 JSON text…", "Cannot read incomplete UTF-16 JSON
+    /// text…"), which JSON's grammar lets through, or bytes that are not UTF-8 ("Cannot transcode invalid UTF-8 JSON text…").
     /// </summary>
-    private static bool IsLoneSurrogate(JsonException ex) =>
-        ex.InnerException is InvalidOperationException { Message: var inner } && inner.Contains("UTF-16 JSON text", StringComparison.Ordinal);
+    public static string? NotUnicode(Exception? error) => error switch
+    {
+        InvalidOperationException { Message: var inner } when inner.Contains("UTF-16 JSON text", StringComparison.Ordinal) =>
+            "it holds a lone UTF-16 surrogate (an escape \\uD800-\\uDFFF without its pair). Send the character itself, or both halves of its surrogate pair.",
+        InvalidOperationException { Message: var inner } when inner.Contains("invalid UTF-8", StringComparison.Ordinal) =>
+            "it holds bytes that are not UTF-8. Send the body as UTF-8 text.",
+        _ => null,
+    };
 
     /// <summary>
     /// The last property name of a JSON path: <c>$.quantity</c> → <c>quantity</c>, <c>$['a b']</c> → <c>a b</c>,
@@ -244,5 +256,23 @@ public static class Problems
     private static string Milliseconds(TimeSpan time) => $"{time.TotalMilliseconds.ToString("0", System.Globalization.CultureInfo.InvariantCulture)} ms";
 
     private static ApiProblem Make(string slug, string title, int status, string detail, string? field, long? currentVersion = null) =>
-        new(TypePrefix + slug, title, status, detail, field, currentVersion);
+        new(TypePrefix + slug, title, status, detail, field is null ? null : Echo(field), currentVersion);
+
+    /// <summary>Longest name of the caller's (a property, a query parameter) an answer repeats; a longer one is cut, with "…".</summary>
+    public const int MaxEcho = 100;
+
+    /// <summary>
+    /// <paramref name="name"/> as an answer repeats it: whole up to <see cref="MaxEcho"/> characters, else cut there (never
+    /// inside a surrogate pair) with "…". A megabyte-long property name is the caller's typo, not something to send back twice.
+    /// </summary>
+    public static string Echo(string name)
+    {
+        if (name.Length <= MaxEcho)
+        {
+            return name;
+        }
+
+        var cut = char.IsHighSurrogate(name[MaxEcho - 1]) ? MaxEcho - 1 : MaxEcho;
+        return string.Concat(name.AsSpan(0, cut), "…");
+    }
 }

@@ -73,7 +73,13 @@ public static class QueryEndpoint
             return ApiResults.Problem(context, problem);
         }
 
-        if (format == BodyFormat.Empty || ParseSql(body) is not { } sql)
+        var (sql, notUnicode) = format == BodyFormat.Empty ? default : ParseSql(body);
+        if (notUnicode is not null)
+        {
+            return ApiResults.Problem(context, Problems.MalformedJson("sql", $"sql is not valid Unicode: {notUnicode}"));
+        }
+
+        if (sql is null)
         {
             return ApiResults.Problem(context, Problems.Validation("sql", "Send a JSON object {\"sql\": \"SELECT …\"} and nothing else."));
         }
@@ -200,8 +206,8 @@ public static class QueryEndpoint
     {
         switch (ex)
         {
-            case QueryBusyException:
-                return Problems.TooManyRequests(1);
+            case QueryBusyException busy:
+                return Problems.TooManyQueries(busy.MaxConcurrent, 1);
             case QueryRefusedException refused:
                 return Problems.QueryRejected(refused.Message);
             case QueryStorageFailureException storage:
@@ -224,7 +230,8 @@ public static class QueryEndpoint
     }
 
     /// <summary>The <c>sql</c> string of <c>{"sql": "…"}</c>; <see langword="null"/> for anything else (other properties are refused, not ignored).</summary>
-    private static string? ParseSql(ReadOnlyMemory<byte> body)
+    /// <summary>The body's <c>sql</c>, or <see langword="null"/> for any other body; with why, when a name or string of it is not Unicode.</summary>
+    private static (string? Sql, string? NotUnicode) ParseSql(ReadOnlyMemory<byte> body)
     {
         try
         {
@@ -232,7 +239,7 @@ public static class QueryEndpoint
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                return null;
+                return default;
             }
 
             string? sql = null;
@@ -240,17 +247,21 @@ public static class QueryEndpoint
             {
                 if (property.Name != "sql" || sql is not null || property.Value.ValueKind != JsonValueKind.String)
                 {
-                    return null;
+                    return default;
                 }
 
                 sql = property.Value.GetString();
             }
 
-            return string.IsNullOrWhiteSpace(sql) ? null : sql;
+            return (string.IsNullOrWhiteSpace(sql) ? null : sql, null);
         }
         catch (JsonException)
         {
-            return null;
+            return default;
+        }
+        catch (InvalidOperationException ex) when (Problems.NotUnicode(ex) is { } why)
+        {
+            return (null, why);
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.AspNetCore.Http;
 
 namespace TradeStore.Server.Api;
@@ -5,6 +6,8 @@ namespace TradeStore.Server.Api;
 /// <summary>Query-string checks shared by the endpoints.</summary>
 public static class QueryParameters
 {
+    private static readonly SearchValues<char> ControlCharacters = SearchValues.Create([.. Enumerable.Range(0, 0x20).Select(c => (char)c), '\u007f']);
+
     /// <summary>
     /// By design an unknown, repeated or empty query parameter is a 400: a typo such as <c>acount=</c>, or an
     /// <c>account=</c> whose value a script forgot to fill in, would otherwise widen a filter silently and return
@@ -24,8 +27,8 @@ public static class QueryParameters
             {
                 // minSeq never reaches here: ReadYourWrites takes it off every request first, so it is named as accepted.
                 return known.IsEmpty
-                    ? Problems.Validation(name, $"This endpoint takes no query parameters besides minSeq; got '{name}'.{BodyHint(name)}")
-                    : Problems.Validation(name, $"Unknown query parameter '{name}'; accepted: {string.Join(", ", known.ToArray())}, and minSeq on every endpoint.");
+                    ? Problems.Validation(name, $"This endpoint takes no query parameters besides minSeq; got '{Problems.Echo(name)}'.{BodyHint(name)}")
+                    : Problems.Validation(name, $"Unknown query parameter '{Problems.Echo(name)}'; accepted: {string.Join(", ", known.ToArray())}, and minSeq on every endpoint.");
             }
 
             if (values.Count > 1)
@@ -36,6 +39,12 @@ public static class QueryParameters
             if (string.IsNullOrEmpty(values[0]))
             {
                 return Problems.Validation(name, $"The query parameter '{name}' is empty; give it a value or leave it out.");
+            }
+
+            // No account, symbol, cursor or time holds one; a filter value with one would only ever match nothing.
+            if (values[0].AsSpan().IndexOfAny(ControlCharacters) is var at and >= 0)
+            {
+                return Problems.Validation(name, $"The query parameter '{name}' holds the control character U+{(int)values[0]![at]:X4} at position {at + 1}; no value takes one.");
             }
         }
 

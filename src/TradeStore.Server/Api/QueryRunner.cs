@@ -30,7 +30,10 @@ public sealed class QueryMemoryException(long maxMemory) : Exception($"The query
 }
 
 /// <summary>All <c>Security:Query:MaxConcurrent</c> slots are taken (a timed-out query holds its slot until DuckDB stops it).</summary>
-public sealed class QueryBusyException() : Exception("Too many queries are running.");
+public sealed class QueryBusyException(int maxConcurrent) : Exception($"{maxConcurrent} queries are running already.")
+{
+    public int MaxConcurrent { get; } = maxConcurrent;
+}
 
 /// <summary>
 /// Runs sandboxed queries under their limits, in one place: a slot of <c>Security:Query:MaxConcurrent</c>, the row and
@@ -60,6 +63,7 @@ public sealed class QueryRunner : IDisposable
     private readonly QueryThreads _threads;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _slots;
+    private readonly int _maxConcurrent;
     private readonly ConcurrentDictionary<Running, byte> _running = new();
     private readonly ITimer _memoryCheck;
 
@@ -68,6 +72,7 @@ public sealed class QueryRunner : IDisposable
         _sandbox = sandbox;
         Limits = limits;
         _time = time;
+        _maxConcurrent = maxConcurrent;
         _slots = new SemaphoreSlim(maxConcurrent, maxConcurrent);
         _threads = new QueryThreads(maxConcurrent);
         _memoryCheck = time.CreateTimer(_ => CheckMemory(), null, MemoryCheckPeriod, MemoryCheckPeriod);
@@ -99,7 +104,7 @@ public sealed class QueryRunner : IDisposable
     {
         if (!_slots.Wait(0, CancellationToken.None))
         {
-            throw new QueryBusyException();
+            throw new QueryBusyException(_maxConcurrent);
         }
 
         var running = new Running(CancellationTokenSource.CreateLinkedTokenSource(requestAborted), Environment.WorkingSet);

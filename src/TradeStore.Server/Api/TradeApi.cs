@@ -20,10 +20,19 @@ public static class TradeApi
         v1.MapPost("/trades/{tradeId}/cancel", TradeCommandEndpoints.CancelAsync).RequireAuthorization(SecurityPolicies.Write);
         v1.MapDelete("/trades/{tradeId}", TradeCommandEndpoints.DeleteAsync).RequireAuthorization(SecurityPolicies.Write);
 
-        v1.MapGet("/trades/{tradeId}", TradeQueryEndpoints.GetTrade).RequireAuthorization(SecurityPolicies.Read);
-        v1.MapGet("/trades/{tradeId}/history", TradeQueryEndpoints.GetHistory).RequireAuthorization(SecurityPolicies.Read);
-        v1.MapGet("/trades", TradeQueryEndpoints.ListTrades).RequireAuthorization(SecurityPolicies.Read);
-        v1.MapGet("/positions", TradeQueryEndpoints.GetPositions).RequireAuthorization(SecurityPolicies.Read);
+        v1.MapRead("/trades/{tradeId}", TradeQueryEndpoints.GetTrade);
+        v1.MapRead("/trades/{tradeId}/history", TradeQueryEndpoints.GetHistory);
+        v1.MapRead("/trades", TradeQueryEndpoints.ListTrades);
+        v1.MapRead("/positions", TradeQueryEndpoints.GetPositions);
         return app;
     }
+
+    /// <summary>
+    /// A read answers <c>GET</c> and <c>HEAD</c> (RFC 9110 §9.3.2: a HEAD is a GET whose answer's body Kestrel does not
+    /// send), so a probe or link checker asking with HEAD gets the status and headers a GET would.
+    /// </summary>
+    private static void MapRead(this RouteGroupBuilder v1, string pattern, Delegate handler) =>
+        v1.MapMethods(pattern, ReadMethods, handler).RequireAuthorization(SecurityPolicies.Read);
+
+    private static readonly string[] ReadMethods = [HttpMethods.Get, HttpMethods.Head];
 }

@@ -176,8 +176,9 @@ public static class TradeCommandEndpoints
             : map(key);
         if (problem is not null)
         {
-            // The key came in a header here, so name the header rather than a body property.
-            return ApiResults.Problem(context, problem.Field == "idempotencyKey" ? problem with { Field = ApiResults.IdempotencyKeyHeader } : problem);
+            // The command's key came in a header here, so name the header; a body's own "idempotencyKey" is named as sent.
+            var aboutTheHeader = readProblem is null && problem.Field == "idempotencyKey";
+            return ApiResults.Problem(context, aboutTheHeader ? problem with { Field = ApiResults.IdempotencyKeyHeader } : problem);
         }
 
         var queries = context.RequestServices.GetRequiredService<ITradeQueries>();

@@ -89,6 +89,12 @@ public static class TradeQueryEndpoints
             return ApiResults.Problem(context, badTo);
         }
 
+        if (from > to)
+        {
+            // By design refused, not an empty page: the two were swapped, and an empty answer would read as "no trades".
+            return ApiResults.Problem(context, Problems.Validation("to", $"to ({Value(query, "to")}) is before from ({Value(query, "from")}): from is inclusive and to exclusive."));
+        }
+
         var scope = AccountAccess.Scope(context);
         var account = Value(query, "account");
         if (account is not null && !scope.Allows(account))

@@ -89,7 +89,20 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
             Describe(target, operation, document);
         }
 
+        RemoveHeadOperations(document);
         RemoveUnusedTags(document);
+    }
+
+    /// <summary>
+    /// Drops the operations the framework describes for <c>HEAD</c>: every read that takes GET takes HEAD too (the same
+    /// status and headers, no body), which HTTP itself says; a copy of each read would only double the reference page.
+    /// </summary>
+    private static void RemoveHeadOperations(OpenApiDocument document)
+    {
+        foreach (var path in document.Paths.Values.OfType<OpenApiPathItem>())
+        {
+            path.Operations?.Remove(HttpMethod.Head);
+        }
     }
 
     /// <summary>

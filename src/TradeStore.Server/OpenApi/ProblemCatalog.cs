@@ -14,7 +14,7 @@ public static class ProblemCatalog
         new("validation", 400, "a field, query parameter or header breaks a rule; `field` names it"),
         new("malformed-json", 400, "not JSON, wrong JSON type, duplicate property, a string that is not valid Unicode (a lone UTF-16 surrogate escape)"),
         new("unknown-property", 400, "a property the endpoint does not take (nothing is mass-assigned)"),
-        new("unreadable-request", 400, "the body broke HTTP framing mid-stream"),
+        new("unreadable-request", 400, "the body broke HTTP framing mid-stream (status 400), or arrived slower than the server's minimum data rate (status 408)"),
         new("query-rejected", 400, "the SQL is not exactly one SELECT, or DuckDB refused it"),
         new("unauthorized", 401, "no key, a malformed Authorization header, or an unknown key"),
         new("forbidden", 403, "the key's role does not allow the endpoint, or the account is outside the key's scope"),

@@ -242,8 +242,10 @@ public sealed class SqlSandbox
         var root = document.RootElement;
         if (root.GetProperty("error").GetBoolean())
         {
+            // A syntax error's message says where; for a statement that parses but is no SELECT, DuckDB's words add nothing.
             var message = root.TryGetProperty("error_message", out var m) ? m.GetString() : null;
-            throw new QueryRefusedException($"Only one read-only SELECT (or WITH … SELECT) statement is accepted: {message ?? "refused by the parser"}.");
+            var why = message is null || message.StartsWith("Only SELECT statements", StringComparison.Ordinal) ? "" : $": {message.TrimEnd('.')}";
+            throw new QueryRefusedException($"Only one read-only SELECT (or WITH … SELECT) statement is accepted{why}.");
         }
 
         var statements = root.GetProperty("statements");

@@ -87,6 +87,29 @@ public sealed class QueryEndpointTests(SecuredHost host) : IClassFixture<Secured
         Assert.Equal("x,y,z\r\n\"a,b\",2,\r\n", text);
     }
 
+    /// <summary>The format follows the caller's q-values (RFC 9110 §12.5.1): the highest wins, q=0 never, the first listed on a tie.</summary>
+    [Theory]
+    [InlineData("text/csv;q=0, application/json", "application/json")]
+    [InlineData("application/vnd.apache.parquet;q=0.5, text/csv;q=0.9", "text/csv")]
+    [InlineData("text/csv, application/vnd.apache.arrow.stream", "text/csv")]
+    [InlineData("application/json;q=0.2, application/vnd.apache.arrow.stream;q=0.8", "application/vnd.apache.arrow.stream")]
+    [InlineData("*/*", "application/json")]
+    [InlineData("text/csvx, application/vnd.apache.arrow.streaming", "application/json")]
+    public async Task Query_AcceptWithQualities_AnswersThePreferredFormat(string accept, string expected)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/query")
+        {
+            Content = new StringContent("""{"sql":"SELECT 1 AS x"}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Accept", accept);
+        using var http = host.App.GetTestClient(host.Keys[Caller.Admin]);
+
+        using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(expected, response.Content.Headers.ContentType?.MediaType);
+    }
+
     [Fact]
     public async Task Query_MoreRowsThanLimit_TruncatedFlag()
     {
