@@ -47,6 +47,36 @@ public sealed class MigrateCommandTests : IDisposable
     private const string Drift = "UPDATE schema_migrations SET checksum = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'";
     private const string Newer = "INSERT INTO schema_migrations VALUES (4, 'future', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', now()::TIMESTAMP, 1)";
 
+    /// <summary>A mistyped --data is not a fresh database at version 0: the commands that only read refuse it, creating nothing.</summary>
+    [Theory]
+    [InlineData("status")]
+    [InlineData("verify")]
+    [InlineData("down", "--to", "0", "--yes")]
+    public async Task Migrate_DataDirectoryMissing_ExitTwoNamingItAndNothingCreated(params string[] command)
+    {
+        var missing = Path.Combine(_work.Path, "no-such-dir");
+
+        var (exit, output) = await TradeStoreProcess.RunAsync(["migrate", .. command, "--data", missing], _work.Path);
+
+        Assert.True(exit == 2, output);
+        Assert.Contains($"tradestore: configuration error: Storage:DataDirectory: there is no directory at {missing}", output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(missing));
+    }
+
+    /// <summary>A configuration file that exists but cannot be read (here /proc/self/mem, which fails every read with EIO, even for root) is a configuration error, not a crash.</summary>
+    [Theory]
+    [InlineData("config", "show")]
+    [InlineData("migrate", "status")]
+    [InlineData("guard", "--", "serve")]
+    public async Task Command_ConfigFileUnreadable_ExitTwoWithOneLine(params string[] command)
+    {
+        var (exit, output) = await TradeStoreProcess.RunAsync([.. command, "--config", "/proc/self/mem"], _work.Path);
+
+        Assert.True(exit == 2, output);
+        Assert.Contains("tradestore: configuration error: A configuration file cannot be read:", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal); // no stack trace
+    }
+
     [Fact]
     public async Task MigrateUp_FreshDirectory_PrintsEachMigrationWithDurationAndStatusShowsIt()
     {

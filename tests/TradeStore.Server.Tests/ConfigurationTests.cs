@@ -140,6 +140,31 @@ public sealed partial class ConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void Build_ConfigFileIsADirectory_SaysSo()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreConfiguration.Build(Inputs() with { ConfigFile = _work.Path }));
+
+        Assert.Equal($"--config: {_work.Path} is a directory, not a file.", error.Message);
+    }
+
+    /// <summary>Files that exist but cannot be read: /proc/self/mem fails every read with EIO, even for root (and is mode 0600, as secrets must be).</summary>
+    [Theory]
+    [InlineData("config")]
+    [InlineData("secrets")]
+    public void Build_FileUnreadable_ConfigurationErrorNamingIt(string which)
+    {
+        const string Unreadable = "/proc/self/mem";
+        var inputs = which == "config"
+            ? Inputs() with { ConfigFile = Unreadable }
+            : Inputs() with { Environment = new Dictionary<string, string> { [ConfigurationInputs.SecretsFileVariable] = Unreadable } };
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreConfiguration.Build(inputs));
+
+        Assert.Contains(Unreadable, error.Message, StringComparison.Ordinal);
+        Assert.Contains("cannot be read", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Build_ConfigFileNotJson_NamesTheFileAndThePosition()
     {
         var file = Path.Combine(_work.Path, "broken.json");

@@ -111,6 +111,12 @@ public static class MigrateCommand
             if (target is null or DuckDb)
             {
                 var path = settings.Storage.DatabasePath;
+                if (!needsWrite && !Directory.Exists(settings.Storage.DataDirectory))
+                {
+                    // A directory without a database is a fresh one, at version 0; a missing directory is a mistyped --data.
+                    throw new ConfigurationException($"Storage:DataDirectory: there is no directory at {Path.GetFullPath(settings.Storage.DataDirectory)} (check --data).");
+                }
+
                 // By design commands that only read never create the database file: a mistyped --data must not leave one behind.
                 // Nor do they change one: read-only, DuckDB reads a crash's WAL without folding it into the file and no
                 // wal-backups/ copy is made, so the next serve still sees (and reports) the unclean stop.

@@ -20,7 +20,9 @@ public static class TradeStoreConfiguration
             var fullPath = Path.GetFullPath(configFile, inputs.WorkingDirectory);
             if (!File.Exists(fullPath))
             {
-                throw new ConfigurationException($"--config: the file {fullPath} does not exist.");
+                throw new ConfigurationException(Directory.Exists(fullPath)
+                    ? $"--config: {fullPath} is a directory, not a file."
+                    : $"--config: the file {fullPath} does not exist.");
             }
 
             builder.AddJsonFile(fullPath, optional: false, reloadOnChange: false);
@@ -31,7 +33,7 @@ public static class TradeStoreConfiguration
             : Path.Combine(inputs.WorkingDirectory, "secrets.toml");
         if (File.Exists(secretsPath))
         {
-            builder.AddInMemoryCollection(SecretsFile.Read(secretsPath));
+            builder.AddInMemoryCollection(Readable(secretsPath, SecretsFile.Read));
         }
         else if (inputs.Environment.ContainsKey(ConfigurationInputs.SecretsFileVariable))
         {
@@ -41,7 +43,7 @@ public static class TradeStoreConfiguration
         var dotEnvPath = Path.Combine(inputs.WorkingDirectory, ".env");
         if (File.Exists(dotEnvPath))
         {
-            builder.AddInMemoryCollection(FromPrefixedVariables(DotEnvFile.Read(dotEnvPath)));
+            builder.AddInMemoryCollection(FromPrefixedVariables(Readable(dotEnvPath, DotEnvFile.Read)));
         }
 
         builder.AddInMemoryCollection(FromPrefixedVariables(inputs.Environment));
@@ -50,6 +52,13 @@ public static class TradeStoreConfiguration
         try
         {
             root = builder.Build();
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException || ex.InnerException is UnauthorizedAccessException or IOException)
+        {
+            // The --config file, read here: the outer message names it ("Failed to load configuration from file '…'"), or
+            // .NET's own does ("Access to the path '…' is denied.").
+            var reasons = string.Join(" ", new[] { ex.Message, ex.InnerException?.Message }.Where(m => !string.IsNullOrEmpty(m)).Distinct());
+            throw new ConfigurationException($"A configuration file cannot be read: {reasons}", ex);
         }
         catch (Exception ex) when (ex is InvalidDataException or FormatException)
         {
@@ -61,6 +70,19 @@ public static class TradeStoreConfiguration
         // Here, on what the user gave, not in Bind: the web host adds keys of its own (urls) to its configuration.
         TradeStoreSettings.RequireKnownSections(root);
         return root;
+    }
+
+    /// <summary>Reads a configuration file with <paramref name="read"/>; one that exists but cannot be read stops the command naming it.</summary>
+    private static T Readable<T>(string path, Func<string, T> read)
+    {
+        try
+        {
+            return read(path);
+        }
+        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
+        {
+            throw new ConfigurationException($"{path} cannot be read: {ex.Message}", ex);
+        }
     }
 
     /// <summary>Maps <c>TRADESTORE__STORAGE__DATADIRECTORY=x</c> to <c>Storage:DataDirectory=x</c> (keys are case-insensitive).</summary>
