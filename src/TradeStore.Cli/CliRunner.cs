@@ -8,7 +8,7 @@ using TradeStore.Storage.Integrity;
 namespace TradeStore.Cli;
 
 /// <summary>Runs a command and turns the failures an operator can act on into one clear line and an exit code.</summary>
-public static class CliRunner
+public static partial class CliRunner
 {
     public static async Task<int> RunAsync(RootCommand root, string[] args, TextWriter? output = null, TextWriter? error = null)
     {
@@ -25,6 +25,11 @@ public static class CliRunner
         try
         {
             var parseResult = root.Parse(args);
+            if (parseResult.Errors.Count > 0 && args.Length > 0)
+            {
+                return ParseFailed(parseResult, configuration.Error);
+            }
+
             var exitCode = await parseResult.InvokeAsync(configuration);
             // System.CommandLine reports a parse error with 1; the documented code for a bad command line is 2.
             return parseResult.Errors.Count > 0 && exitCode == ExitCodes.Failure ? ExitCodes.BadInput : exitCode;
@@ -69,6 +74,46 @@ public static class CliRunner
             return Fail(configuration.Error, ex.Message, ex.Kind == MigrationErrorKind.InvalidRequest ? ExitCodes.BadInput : ExitCodes.Failure);
         }
     }
+
+    /// <summary>
+    /// A command line that does not parse: each error on a line of its own, in the words an operator reads, and where the
+    /// usage is, instead of System.CommandLine's whole help text on the standard output followed by a bare message.
+    /// (With no arguments at all the help is what the caller wants, so that keeps System.CommandLine's answer.)
+    /// </summary>
+    private static int ParseFailed(ParseResult parseResult, TextWriter error)
+    {
+        // "tradestore bogus" is one mistake: the unknown word, not also a missing command.
+        var errors = parseResult.Errors.Select(e => e.Message).ToList();
+        if (errors.Count > 1 && errors.Any(m => m.StartsWith("Unrecognized command", StringComparison.Ordinal)))
+        {
+            errors.RemoveAll(m => m.StartsWith("Required command was not provided", StringComparison.Ordinal));
+        }
+
+        foreach (var message in errors)
+        {
+            error.WriteLine($"tradestore: {ExpectedType().Replace(message, match => $"as {Expected(match.Groups[1].Value)}")}");
+        }
+
+        var names = new List<string>();
+        for (var result = parseResult.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Insert(0, result.Parent is null ? "tradestore" : result.Command.Name);
+        }
+
+        error.WriteLine($"Run '{string.Join(' ', names)} --help' for usage.");
+        return ExitCodes.BadInput;
+    }
+
+    /// <summary>System.CommandLine's "as expected type 'System.Nullable`1[System.Int32]'", said as what to type instead.</summary>
+    private static string Expected(string type) => type switch
+    {
+        _ when type.Contains("Int", StringComparison.Ordinal) => "a whole number",
+        _ when type.Contains("Double", StringComparison.Ordinal) || type.Contains("Decimal", StringComparison.Ordinal) => "a number",
+        _ => $"a {type.Replace("System.", "", StringComparison.Ordinal)}",
+    };
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"as expected type '([^']+)'")]
+    private static partial System.Text.RegularExpressions.Regex ExpectedType();
 
     private static int Fail(TextWriter error, string message, int exitCode)
     {
