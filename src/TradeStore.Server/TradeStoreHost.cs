@@ -87,12 +87,9 @@ public static class TradeStoreHost
             builder.Services.Configure<SocketTransportOptions>(o => o.UnsafePreferInlineScheduling = true);
         }
 
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-        });
+        builder.Logging.AddSimpleConsole(ConsoleFormat);
+        // Until the host is built, its logging is not: what start-up does before that (a long replay) says so through this one.
+        using var startupLogging = LoggerFactory.Create(logging => logging.AddConfiguration(configuration.GetSection("Logging")).AddSimpleConsole(ConsoleFormat));
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Server.ShutdownTimeout);
         // SIGTERM/SIGINT during the host's start wait for it, instead of cancelling it (SignalLifetime says why).
         builder.Services.AddSingleton<IHostLifetime, SignalLifetime>();
@@ -113,7 +110,7 @@ public static class TradeStoreHost
             journalLog = OpenJournalLog(database, settings.Storage, appliedSeq);
             // A tail this node must cut (rejoining a cluster whose leader never had it) goes before the replay (issue #14).
             var truncation = ReadOrThrow(database, () => TailTruncation.ApplyPending(database, journalLog));
-            var replay = ReadOrThrow(database, () => JournalLogReplay.Run(database, journalLog));
+            var replay = ReadOrThrow(database, () => JournalLogReplay.Run(database, journalLog, startupLogging.CreateLogger(typeof(WriteEngine))));
             var integrity = settings.Storage.VerifyOnStart ? VerifyIntegrity(database) : null;
             // Before the engine exists, so no seq is handed out when Redis or ClickHouse holds events the journal lost.
             var uncheckedSinks = SinkPositionCheck.Verify(database, settings);
@@ -238,6 +235,14 @@ public static class TradeStoreHost
         {
             Log.MigrationApplied(logger, step.Migration.Id, $"duckdb {database.Path}", step.Duration.TotalMilliseconds);
         }
+    }
+
+    /// <summary>The console log's format: one line per entry, UTC timestamps with milliseconds.</summary>
+    private static void ConsoleFormat(Microsoft.Extensions.Logging.Console.SimpleConsoleFormatterOptions options)
+    {
+        options.SingleLine = true;
+        options.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+        options.UseUtcTimestamp = true;
     }
 
     private static void MapHealth(WebApplication app)

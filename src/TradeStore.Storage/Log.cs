@@ -47,6 +47,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 2020, Level = LogLevel.Warning, Message = "Journal log: a torn tail of {Bytes} bytes at offset {Offset} of {File} was cut after the last whole record: what a crash leaves when it interrupts an append, which is acknowledged only after its sync, and DuckDB holds nothing past it (a file damaged by other means looks the same); the bytes are kept in {PreservedAs}")]
     public static partial void LogTornTailCut(ILogger logger, string file, long offset, long bytes, string preservedAs);
 
+    [LoggerMessage(EventId = 2032, Level = LogLevel.Information, Message = "Replaying the journal log into DuckDB before serving: seq {FromSeq}..{ToSeq} ({Count} events)")]
+    public static partial void LogReplayStarting(ILogger logger, long fromSeq, long toSeq, long count);
+
+    [LoggerMessage(EventId = 2033, Level = LogLevel.Information, Message = "Replaying the journal log: {Done} of {Count} events in DuckDB ({Seconds} s)")]
+    public static partial void LogReplayProgress(ILogger logger, long done, long count, long seconds);
+
     [LoggerMessage(EventId = 2021, Level = LogLevel.Information, Message = "Journal log replayed into DuckDB: seq {FromSeq}..{ToSeq} ({Count} events) in {Milliseconds} ms")]
     public static partial void LogReplayed(ILogger logger, long fromSeq, long toSeq, long count, long milliseconds);
 

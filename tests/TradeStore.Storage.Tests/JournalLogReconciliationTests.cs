@@ -50,6 +50,27 @@ public sealed class JournalLogReconciliationTests : IDisposable
         Assert.Equal(duckDb, new JournalReader(database).ReadAfter(0, 100));
     }
 
+    /// <summary>A long replay says that it starts and how far it got, so a slow start-up is not silent (here with a low bar and no wait between lines).</summary>
+    [Fact]
+    public void Run_LongReplay_AnnouncedThenReportedAsItGoes()
+    {
+        WriteLog(Events(1, 45_000, "A", At));
+        using var database = DatabaseWith([]);
+        var logger = new Microsoft.Extensions.Logging.Testing.FakeLogger<WriteEngine>();
+
+        using (var log = JournalLog.Open(LogPath, new JournalLogOptions(), appliedSeq: 0))
+        {
+            var result = JournalLogReplay.Run(database, log, logger, announcedFrom: 1_000, progressEvery: TimeSpan.Zero);
+
+            Assert.Equal(45_000, result.LastSeq);
+        }
+
+        Assert.Equal(["Replaying the journal log into DuckDB before serving: seq 1..45000 (45000 events)"], logger.Messages(2032));
+        Assert.Equal(["Replaying the journal log: 20000 of 45000 events in DuckDB", "Replaying the journal log: 40000 of 45000 events in DuckDB"],
+            logger.Messages(2033).Select(m => m[..m.IndexOf(" (", StringComparison.Ordinal)]));
+        Assert.Equal(45_000, new JournalReader(database).LastSeq());
+    }
+
     [Fact]
     public void Run_LogBehindDuckDbWithTheSameHistory_CopiesDuckDbsEventsIntoTheLog()
     {

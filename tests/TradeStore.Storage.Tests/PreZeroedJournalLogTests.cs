@@ -240,6 +240,31 @@ public sealed class PreZeroedJournalLogTests : IDisposable
         Assert.Equal(before, Snapshot(CrashedPath));
     }
 
+    /// <summary>A start that replays a crash's log and serves, then stops cleanly without a write, leaves the segment exactly its records.</summary>
+    [Fact]
+    public void Dispose_InServiceAfterACrashWithoutAWrite_CutToItsRecords()
+    {
+        using (var log = Open(LogPath))
+        {
+            log.Begin(1);
+            log.Append(Records(Events(1, 10)));
+            Crash();
+        }
+
+        string segment;
+        using (var reopened = Open(CrashedPath))
+        {
+            segment = reopened.SegmentFiles.Single();
+            Assert.Equal(SegmentBytes, new FileInfo(segment).Length);
+            reopened.MarkInService();
+        }
+
+        Assert.Equal(EndOfRecords(Events(1, 10)), new FileInfo(segment).Length);
+        using var again = Open(CrashedPath);
+        Assert.Null(again.TornTail);
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), again.ReadFrom(1).Select(r => r.Seq));
+    }
+
     [Fact]
     public void TruncateAfter_PreZeroedSegment_CutRecordsBecomeZerosAndTheLogContinuesFromTheCut()
     {

@@ -65,6 +65,7 @@ public sealed class JournalLog : IDisposable, IJournalLogView
     private long _lastTerm;
     private bool _broken;
     private bool _written;
+    private bool _inService;
     private readonly List<TermRun> _termRuns = [];
 
     private JournalLog(string directory, JournalLogOptions options, List<Segment> segments, TornTail? tornTail, bool created)
@@ -538,16 +539,28 @@ public sealed class JournalLog : IDisposable, IJournalLogView
     }
 
     /// <summary>
-    /// Closes the log. After writing, a clean close cuts the zero tail of the segment being written, so every segment
-    /// file at rest is exactly its records; the next start gives it a zero tail again in the background. A log that was
-    /// only opened and read (a start stopped by exit 5) is left exactly as it was.
+    /// The log is in service (the engine started on it): from now on a clean close cuts the zero tail, whether or not
+    /// anything is written, as after writing. Until then a close leaves the files as they were found.
+    /// </summary>
+    public void MarkInService()
+    {
+        lock (_gate)
+        {
+            _inService = true;
+        }
+    }
+
+    /// <summary>
+    /// Closes the log. Once in service (<see cref="MarkInService"/>) or after writing, a clean close cuts the zero tail of
+    /// the segment being written, so every segment file at rest is exactly its records; the next start gives it a zero
+    /// tail again in the background. A log that was only opened and read (a start stopped by exit 5) is left exactly as it was.
     /// </summary>
     public void Dispose()
     {
         lock (_gate)
         {
             _preparer.Dispose();
-            if (_written && _active is not null && !_broken && _segments.Count > 0 && _segments[^1] is { } segment && segment.FileSize > segment.Length)
+            if ((_written || _inService) && _active is not null && !_broken && _segments.Count > 0 && _segments[^1] is { } segment && segment.FileSize > segment.Length)
             {
                 try
                 {

@@ -3,13 +3,14 @@ namespace TradeStore.Storage.CommitLog;
 /// <summary>
 /// The journal log is damaged where a crash cannot have damaged it (a bad record with intact records after it, a
 /// damaged sealed segment, missing records between segments) or lacks records DuckDB does not hold either. Start-up
-/// stops (exit 5); nothing was changed or deleted, so the operator chooses between setting the files aside and a
-/// recovery source.
+/// stops (exit 5); no journal file was changed or deleted, so the operator chooses between setting the files aside and
+/// a recovery source. (DuckDB was opened before the log, as at every start: a crash's WAL is folded into the database
+/// file, after a copy went to <c>wal-backups/</c>.)
 /// </summary>
 public sealed class JournalLogCorruptException : Exception
 {
     public JournalLogCorruptException(string file, long offset, string reason)
-        : base($"the journal log is damaged: {file} at byte offset {offset}: {reason}. Nothing was changed or deleted. " +
+        : base($"the journal log is damaged: {file} at byte offset {offset}: {reason}. No journal file was changed or deleted. " +
                "Restore the data directory from a backup, or rebuild it from a recovery source with " +
                "'tradestore recover --from clickhouse --set-aside' (or '--from redis'), which moves the damaged files aside.")
     {

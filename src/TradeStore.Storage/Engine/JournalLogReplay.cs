@@ -17,12 +17,24 @@ public static class JournalLogReplay
 {
     private const int ReplayBatch = 20_000;
 
+    /// <summary>Replays shorter than this many events start without a word; longer ones say so, then how far they got every <see cref="ProgressEvery"/>.</summary>
+    private const long AnnouncedFrom = 100_000;
+
+    private static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// Brings DuckDB up to the end of <paramref name="log"/> (and the log up to DuckDB when the log lost a tail that
     /// DuckDB holds); the result's <see cref="JournalLogReplayResult.LastSeq"/> is the last seq both hold.
     /// </summary>
+    /// <param name="database">DuckDB, brought up to the log's end.</param>
+    /// <param name="log">The journal log.</param>
+    /// <param name="progress">Where a long replay (from 100,000 events) says that it starts, and how far it got every 5 s.</param>
     /// <exception cref="JournalLogCorruptException">Acknowledged records are in neither, or the two hold different histories.</exception>
-    public static JournalLogReplayResult Run(DuckDbDatabase database, JournalLog log)
+    public static JournalLogReplayResult Run(DuckDbDatabase database, JournalLog log, ILogger? progress = null) =>
+        Run(database, log, progress, AnnouncedFrom, ProgressEvery);
+
+    /// <inheritdoc cref="Run(DuckDbDatabase, JournalLog, ILogger?)"/>
+    internal static JournalLogReplayResult Run(DuckDbDatabase database, JournalLog log, ILogger? progress, long announcedFrom, TimeSpan progressEvery)
     {
         ArgumentNullException.ThrowIfNull(database);
         ArgumentNullException.ThrowIfNull(log);
@@ -49,6 +61,14 @@ public static class JournalLogReplay
 
         var started = Stopwatch.GetTimestamp();
         var count = 0L;
+        var total = log.LastSeq - duckDbSeq;
+        var reported = started;
+        var announced = progress is not null && total >= announcedFrom;
+        if (announced)
+        {
+            Log.LogReplayStarting(progress!, duckDbSeq + 1, log.LastSeq, total);
+        }
+
         using var writer = new JournalBatchWriter(database);
         var batch = new List<TradeEvent>(ReplayBatch);
         foreach (var record in log.ReadFrom(duckDbSeq + 1))
@@ -59,6 +79,11 @@ public static class JournalLogReplay
                 writer.Write(batch);
                 count += batch.Count;
                 batch.Clear();
+                if (announced && Stopwatch.GetElapsedTime(reported) >= progressEvery)
+                {
+                    reported = Stopwatch.GetTimestamp();
+                    Log.LogReplayProgress(progress!, count, total, (long)Stopwatch.GetElapsedTime(started).TotalSeconds);
+                }
             }
         }
 
@@ -72,7 +97,7 @@ public static class JournalLogReplay
     }
 
     /// <summary>
-    /// Decides, reading only, what <see cref="Run"/> does with <paramref name="log"/> and DuckDB: the same checks, in the
+    /// Decides, reading only, what <see cref="Run(DuckDbDatabase, JournalLog, ILogger?)"/> does with <paramref name="log"/> and DuckDB: the same checks, in the
     /// same order, with the same exceptions. <c>tradestore verify</c> runs it on a <see cref="JournalLogCheck"/>.
     /// </summary>
     /// <exception cref="JournalLogCorruptException">Acknowledged records are in neither, or the two hold different histories.</exception>
@@ -125,10 +150,10 @@ public static class JournalLogReplay
     }
 
     /// <summary>
-    /// Decodes every record <see cref="Run"/> would replay into DuckDB (after <paramref name="duckDbSeq"/>), reading only;
+    /// Decodes every record <see cref="Run(DuckDbDatabase, JournalLog, ILogger?)"/> would replay into DuckDB (after <paramref name="duckDbSeq"/>), reading only;
     /// returns how many there are.
     /// </summary>
-    /// <exception cref="JournalLogCorruptException">A record is intact but not an event this binary can read (as <see cref="Run"/> would report).</exception>
+    /// <exception cref="JournalLogCorruptException">A record is intact but not an event this binary can read (as <see cref="Run(DuckDbDatabase, JournalLog, ILogger?)"/> would report).</exception>
     public static long CheckReplayable(IJournalLogView log, long duckDbSeq)
     {
         ArgumentNullException.ThrowIfNull(log);
@@ -198,7 +223,7 @@ public static class JournalLogReplay
     }
 }
 
-/// <summary>What <see cref="JournalLogReplay.Run"/> does at start-up (<see cref="JournalLogReplay.Plan"/>).</summary>
+/// <summary>What <see cref="JournalLogReplay.Run(DuckDbDatabase, JournalLog, ILogger?)"/> does at start-up (<see cref="JournalLogReplay.Plan"/>).</summary>
 public enum JournalLogReplayAction
 {
     /// <summary>The log and DuckDB end at the same seq: nothing to do.</summary>
@@ -220,7 +245,7 @@ public enum JournalLogReplayAction
 /// <param name="Events">Events it moves: records replayed into DuckDB (<see cref="JournalLogReplayAction.Replay"/>) or events copied into the log (<see cref="JournalLogReplayAction.CopyFromDuckDb"/>).</param>
 public sealed record JournalLogReplayPlan(JournalLogReplayAction Action, long DuckDbSeq, long Events);
 
-/// <summary>What <see cref="JournalLogReplay.Run"/> found and did.</summary>
+/// <summary>What <see cref="JournalLogReplay.Run(DuckDbDatabase, JournalLog, ILogger?)"/> found and did.</summary>
 /// <param name="LastSeq">The last seq DuckDB and the log both hold now.</param>
 /// <param name="DuckDbSeq">The last seq DuckDB held before the replay.</param>
 /// <param name="Replayed">Events replayed from the log into DuckDB.</param>

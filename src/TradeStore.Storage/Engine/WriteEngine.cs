@@ -209,6 +209,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             _publisher.Start();
             _flusher = new TradeStateFlusher(_database, _options.StateFlushInterval, _logger, _metrics, _time, seq => _applier.WaitApplied(seq, ApplyWait));
             _flusher.Start();
+            _log.MarkInService();
             Log.EngineStarted(_logger, _index.Count, _index.LiveCount, _index.IdempotencyKeyCount, _lastSeq,
                 (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             Volatile.Write(ref _state, Running);
