@@ -53,6 +53,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 2033, Level = LogLevel.Information, Message = "Replaying the journal log: {Done} of {Count} events in DuckDB ({Seconds} s)")]
     public static partial void LogReplayProgress(ILogger logger, long done, long count, long seconds);
 
+    [LoggerMessage(EventId = 2034, Level = LogLevel.Information, Message = "Loading the state index before serving: {Trades} trades, {Keys} idempotency keys")]
+    public static partial void IndexLoadStarting(ILogger logger, long trades, long keys);
+
+    [LoggerMessage(EventId = 2035, Level = LogLevel.Information, Message = "Loading the state index: {Done} of {Trades} trades read ({Seconds} s)")]
+    public static partial void IndexLoadProgress(ILogger logger, long done, long trades, long seconds);
+
     [LoggerMessage(EventId = 2021, Level = LogLevel.Information, Message = "Journal log replayed into DuckDB: seq {FromSeq}..{ToSeq} ({Count} events) in {Milliseconds} ms")]
     public static partial void LogReplayed(ILogger logger, long fromSeq, long toSeq, long count, long milliseconds);
 

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
 using TradeStore.Core.Trades;
 
 namespace TradeStore.Storage.Engine;
@@ -150,13 +152,25 @@ public sealed class StateIndex
         }
     }
 
+    /// <summary>Loads of fewer trades than this start without a word; larger ones say so, then how far they got every <see cref="ProgressEvery"/>.</summary>
+    private const long AnnouncedFrom = 1_000_000;
+
+    private static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// Loads the exact current state (<c>current_trade_state</c>: <c>trade_state</c> with the journal tail folded over it)
     /// and the journal's idempotency keys recorded at or after <paramref name="keysSince"/>; called once, before the writer
     /// starts and before any reader. By design the dictionaries are sized from a count first: growing a concurrent
     /// dictionary to a million entries step by step took most of the load time (docs/benchmarks.md).
     /// </summary>
-    internal void Load(DuckDbDatabase database, DateTimeOffset keysSince)
+    /// <param name="database">The database to load from.</param>
+    /// <param name="keysSince">The oldest idempotency key kept.</param>
+    /// <param name="progress">Where a load of 1,000,000 trades or more says that it starts, and how far it got every 5 s.</param>
+    internal void Load(DuckDbDatabase database, DateTimeOffset keysSince, ILogger? progress = null) =>
+        Load(database, keysSince, progress, AnnouncedFrom, ProgressEvery);
+
+    /// <inheritdoc cref="Load(DuckDbDatabase, DateTimeOffset, ILogger?)"/>
+    internal void Load(DuckDbDatabase database, DateTimeOffset keysSince, ILogger? progress, long announcedFrom, TimeSpan progressEvery)
     {
         // By design the GC works without its background thread while the index loads: nothing is served yet, every
         // object allocated survives, and a concurrent collector only competed for the cores (10,000,000 trades: 27.8 and
@@ -165,7 +179,7 @@ public sealed class StateIndex
         GCSettings.LatencyMode = GCLatencyMode.Batch;
         try
         {
-            LoadAll(database, keysSince);
+            LoadAll(database, keysSince, progress, announcedFrom, progressEvery);
         }
         finally
         {
@@ -173,17 +187,20 @@ public sealed class StateIndex
         }
     }
 
-    private void LoadAll(DuckDbDatabase database, DateTimeOffset keysSince)
+    private void LoadAll(DuckDbDatabase database, DateTimeOffset keysSince, ILogger? progress, long announcedFrom, TimeSpan progressEvery)
     {
         using var connection = database.OpenConnection();
         var tradeCount = (int)Scalar(connection, "SELECT count(*) FROM current_trade_state");
         var keysWhere = KeysSince(keysSince);
         var keyCount = (int)Scalar(connection, $"SELECT count(idempotency_key) FROM trade_events WHERE {keysWhere}");
+        ConcurrentDictionary<string, Trade>? loading = null;
+        using var reporter = progress is not null && tradeCount >= announcedFrom ? StartReporting(progress, tradeCount, keyCount, () => loading?.Count ?? 0, progressEvery) : null;
         // By design the idempotency keys are read on a second connection while the trades load: the two reads share
         // nothing until the keys take the loaded trades' id strings (10,000,000 trades: the keys took 20 % of the load).
         var keysRead = Task.Factory.StartNew(() => ReadIdempotencyKeys(database, keysWhere, keyCount), CancellationToken.None, TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
         var trades = new ConcurrentDictionary<string, Trade>(Environment.ProcessorCount, Math.Max(31, tradeCount + (tradeCount / 4)), StringComparer.Ordinal);
+        Volatile.Write(ref loading, trades);
         // By design the trades are read in parallel parts (by a hash of the id), one connection each: turning DuckDB's
         // values into trades costs ~3 µs a row on one thread, most of a 10,000,000-trade start-up.
         var parts = Math.Clamp(Environment.ProcessorCount, 1, 4);
@@ -214,6 +231,14 @@ public sealed class StateIndex
         HasPlainKeys = keys.Exists(k => k.Fingerprint is null);
         _positions.Load(positions.Values);
         Volatile.Write(ref _liveCount, live.Count);
+    }
+
+    /// <summary>Says that a long load starts, then (until disposed) how many trades it has read every <paramref name="every"/>.</summary>
+    private static Timer StartReporting(ILogger progress, int tradeCount, int keyCount, Func<int> read, TimeSpan every)
+    {
+        Log.IndexLoadStarting(progress, tradeCount, keyCount);
+        var started = Stopwatch.GetTimestamp();
+        return new Timer(_ => Log.IndexLoadProgress(progress, read(), tradeCount, (long)Stopwatch.GetElapsedTime(started).TotalSeconds), null, every, every);
     }
 
     /// <summary>Reads part <paramref name="part"/> of <paramref name="parts"/> of <c>current_trade_state</c> into <paramref name="trades"/>; returns its live trades.</summary>

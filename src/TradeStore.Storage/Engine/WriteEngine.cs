@@ -200,7 +200,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
             _lastSeq = replay.LastSeq;
             _publishable = replay.LastSeq;
-            _index.Load(_database, _time.GetUtcNow() - _options.IdempotencyKeyRetention);
+            _index.Load(_database, _time.GetUtcNow() - _options.IdempotencyKeyRetention, _logger);
             _applier = new JournalApplier(_database, _log, _lastSeq, _options.MaxApplyBacklog, _options.ApplyInterval, () => Interlocked.Read(ref _publishable),
                 _logger, _metrics);
             _publisher = new JournalPublisher(_lastSeq, () => Interlocked.Read(ref _publishable), Notify, AnyObserverListening);
