@@ -109,6 +109,42 @@ public sealed class TradeQueriesTests
         Assert.Throws<FormatException>(() => harness.Queries.ListTrades(new TradeFilter(Cursor: cursor)));
     }
 
+    /// <summary>
+    /// A cursor checks out only as it was issued, with the filters of its list: cut short, changed in one character, or
+    /// passed with another account, symbol, status or time bound, it is refused instead of seeking somewhere else.
+    /// </summary>
+    [Fact]
+    public async Task ListTrades_CursorAlteredOrWithOtherFilters_FormatExceptionAndTheSameFiltersPageOn()
+    {
+        await using var harness = EngineHarness.Start();
+        for (var i = 0; i < 4; i++)
+        {
+            await harness.Submit(new CreateTrade($"C{i}", "ACC-A", "AAPL", Side.Buy, 10, 1, ExecutedAt: T0.AddMinutes(i)));
+        }
+
+        var filter = new TradeFilter(Account: "ACC-A", Symbol: "AAPL", From: T0, To: T0.AddHours(1), Limit: 2);
+        var cursor = harness.Queries.ListTrades(filter).NextCursor!;
+        var otherLast = cursor[^1] == 'A' ? 'B' : 'A';
+
+        Assert.Equal("C2,C3", Ids(harness.Queries.ListTrades(filter with { Cursor = cursor })));
+        foreach (var bad in new[]
+        {
+            filter with { Cursor = cursor[..^1] },
+            filter with { Cursor = cursor[..^1] + otherLast },
+            filter with { Cursor = cursor, Account = "ACC-B" },
+            filter with { Cursor = cursor, Symbol = null },
+            filter with { Cursor = cursor, Status = TradeStatus.New },
+            filter with { Cursor = cursor, From = T0.AddMinutes(1) },
+            filter with { Cursor = cursor, To = null },
+        })
+        {
+            var error = Assert.Throws<FormatException>(() => harness.Queries.ListTrades(bad));
+            Assert.Contains("with the same filters", error.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal("C2,C3", Ids(harness.Queries.ListTrades(filter with { Cursor = cursor, Limit = 5 })));
+    }
+
     [Fact]
     public async Task GetTrade_Deleted_NullButHistoryKept()
     {

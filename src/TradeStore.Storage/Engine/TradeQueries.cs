@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-using System.Text;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.Journal;
 
@@ -61,7 +59,7 @@ public sealed class TradeQueries(DuckDbDatabase database, StateIndex index, Writ
     {
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(filter.Limit);
-        var after = filter.Cursor is { } cursor ? DecodeCursor(cursor) : ((DateTimeOffset, string)?)null;
+        var after = filter.Cursor is { } cursor ? ListCursor.Decode(cursor, filter) : ((DateTimeOffset, string)?)null;
 
         // One trade more than a page tells whether a next page exists.
         var trades = index.List(filter.Account, filter.Symbol, filter.Status, filter.From, filter.To, after, (int)Math.Min(int.MaxValue, filter.Limit + 1L));
@@ -70,47 +68,9 @@ public sealed class TradeQueries(DuckDbDatabase database, StateIndex index, Writ
         {
             trades.RemoveAt(trades.Count - 1);
             var last = trades[^1];
-            next = EncodeCursor(last.ExecutedAt, last.TradeId);
+            next = ListCursor.Encode(last.ExecutedAt, last.TradeId, filter);
         }
 
         return new TradePage(trades, next);
-    }
-
-    /// <summary>Opaque to clients: base64url of the last row's executed_at (microseconds) and trade id.</summary>
-    internal static string EncodeCursor(DateTimeOffset executedAt, string tradeId)
-    {
-        var id = Encoding.UTF8.GetBytes(tradeId);
-        var bytes = new byte[8 + id.Length];
-        BinaryPrimitives.WriteInt64BigEndian(bytes, Timestamps.ToUnixMicroseconds(executedAt));
-        id.CopyTo(bytes, 8);
-        return Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-    }
-
-    internal static (DateTimeOffset ExecutedAt, string TradeId) DecodeCursor(string cursor)
-    {
-        try
-        {
-            var base64 = cursor.Replace('-', '+').Replace('_', '/');
-            base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
-            var bytes = Convert.FromBase64String(base64);
-            if (bytes.Length is > 8 and <= 8 + TradeValidation.MaxIdLength)
-            {
-                var tradeId = Encoding.UTF8.GetString(bytes, 8, bytes.Length - 8);
-                if (TradeValidation.TradeId(tradeId) is null)
-                {
-                    return (Timestamps.FromUnixMicroseconds(BinaryPrimitives.ReadInt64BigEndian(bytes)), tradeId);
-                }
-            }
-        }
-        catch (FormatException)
-        {
-            // Reported below with one message for every malformed cursor.
-        }
-        catch (ArgumentOutOfRangeException)
-        {
-            // A time outside DateTimeOffset's range: malformed too.
-        }
-
-        throw new FormatException("The cursor is malformed; pass the nextCursor of the previous page unchanged.");
     }
 }
