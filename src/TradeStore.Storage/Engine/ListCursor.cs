@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.CommitLog;
@@ -56,10 +57,23 @@ internal static class ListCursor
         throw new FormatException("The cursor is malformed, or comes from a list with other filters; pass the nextCursor of the previous page unchanged, with the same filters.");
     }
 
+    /// <summary>
+    /// CRC-32C over the position and the filters, without allocating (a list is a hot read): the filters' lengths and
+    /// values as numbers, then the account's and symbol's UTF-16 code units. The lengths keep ("AB", "C") and ("A", "BC")
+    /// apart; -1 and <see cref="long.MinValue"/> stand for a filter not given.
+    /// </summary>
     private static uint Check(ReadOnlySpan<byte> position, TradeFilter filter)
     {
-        var filters = Encoding.UTF8.GetBytes(string.Join('\n', filter.Account, filter.Symbol, filter.Status?.ToString(),
-            filter.From is { } from ? Timestamps.ToUnixMicroseconds(from) : null, filter.To is { } to ? Timestamps.ToUnixMicroseconds(to) : null));
-        return Crc32C.Append(Crc32C.Append(0, position), filters);
+        Span<long> numbers =
+        [
+            filter.Account?.Length ?? -1,
+            filter.Symbol?.Length ?? -1,
+            filter.Status is { } status ? (long)status : -1,
+            filter.From is { } from ? Timestamps.ToUnixMicroseconds(from) : long.MinValue,
+            filter.To is { } to ? Timestamps.ToUnixMicroseconds(to) : long.MinValue,
+        ];
+        var crc = Crc32C.Append(Crc32C.Append(0, position), MemoryMarshal.AsBytes(numbers));
+        crc = Crc32C.Append(crc, MemoryMarshal.AsBytes(filter.Account.AsSpan()));
+        return Crc32C.Append(crc, MemoryMarshal.AsBytes(filter.Symbol.AsSpan()));
     }
 }
