@@ -34,6 +34,7 @@ public sealed class ClusterOpenApiTests
         var documented = OpenApiRoutes.Documented(document);
         using var status = await client.GetAsync("/v1/cluster", Ct);
         var answer = JsonDocument.Parse(await status.Content.ReadAsStringAsync(Ct)).RootElement;
+        using var unknownParameter = await client.GetAsync("/v1/cluster?foo=1", Ct);
 
         Assert.Contains("GET /v1/cluster", mapped);
         Assert.Contains("POST /v1/replication/stream", mapped);
@@ -45,6 +46,8 @@ public sealed class ClusterOpenApiTests
         var statusSchema = schemas.GetProperty("ClusterStatus");
         var nodeSchema = statusSchema.GetProperty("properties").GetProperty("nodes").GetProperty("items");
         Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, unknownParameter.StatusCode); // as on every other endpoint: named, not ignored
+        Assert.Contains("\"field\":\"foo\"", await unknownParameter.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         Assert.Equal(Names(statusSchema.GetProperty("required")), answer.EnumerateObject().Select(p => p.Name).Order());
         var node = Assert.Single(answer.GetProperty("nodes").EnumerateArray());
         Assert.Equal(Names(nodeSchema.GetProperty("required")), node.EnumerateObject().Select(p => p.Name).Order());

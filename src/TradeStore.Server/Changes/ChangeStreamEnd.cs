@@ -4,7 +4,7 @@ namespace TradeStore.Server.Changes;
 
 /// <summary>
 /// The data of the final <c>event: error</c> of a stream the server closes: why, and the seq to resume from
-/// (<c>?fromSeq=</c>). Every event before it was delivered; nothing after <see cref="ResumeFromSeq"/> − 1 was.
+/// (<c>?fromSeq=</c>). Every event before it was delivered; nothing from <c>resumeFromSeq</c> on was.
 /// </summary>
 /// <param name="Type">A problem type: <c>urn:tradestore:problem:lagging</c>, <c>…:shutdown</c> or <c>…:gap</c>.</param>
 /// <param name="Title">A short summary.</param>

@@ -16,6 +16,11 @@ public static class ClusterEndpoint
 
     public static async Task<IResult> GetAsync(HttpContext context, EtcdClusterStore store)
     {
+        if (QueryParameters.Check(context.Request.Query) is { } parameter)
+        {
+            return ApiResults.Problem(context, parameter);
+        }
+
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         timeout.CancelAfter(ReadTimeout);
         try
@@ -25,7 +30,7 @@ public static class ClusterEndpoint
         }
         catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
         {
-            return ApiResults.Problem(context, ClusterProblems.EtcdUnavailable(ex.Message));
+            return ApiResults.Problem(context, ClusterProblems.EtcdUnavailable(store.Cause(ex)));
         }
     }
 }
