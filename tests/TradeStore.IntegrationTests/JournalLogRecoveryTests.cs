@@ -32,9 +32,10 @@ public sealed class JournalLogRecoveryTests : IDisposable
     [Fact]
     public async Task Serve_KilledAfterLogFsyncWithDuckDbWalLost_ReplaysEveryAcknowledgedTradeFromTheLog()
     {
-        // Small segments, so that some are recycled behind DuckDB checkpoints during the run.
+        // Small segments, so that some are recycled behind DuckDB checkpoints during the run. A checkpoint's moment
+        // depends on the machine's pace, so the kill waits for the first recycle rather than for a number of writes.
         var environment = new Dictionary<string, string> { ["TRADESTORE__STORAGE__JOURNALSEGMENTBYTES"] = "65536" };
-        var ledger = await WriteAndKillAsync(environment, atLeast: 1000);
+        var ledger = await WriteAndKillAsync(environment, atLeast: 1000, killWhen: FirstSegmentRecycled);
         var segments = Directory.GetFiles(JournalDirectory, "*.log").Select(Path.GetFileName).Order().ToList();
         // DuckDB never got (or lost) everything since its last checkpoint: a kill between the log's fsync and the apply.
         File.WriteAllBytes(Wal, []);
@@ -355,6 +356,9 @@ public sealed class JournalLogRecoveryTests : IDisposable
     }
 
     /// <summary>Whether the next-to-last segment ends in the seal naming the last one (read while the writer has it open).</summary>
+    private bool FirstSegmentRecycled() =>
+        Directory.Exists(JournalDirectory) && !File.Exists(Path.Combine(JournalDirectory, "00000000000000000001.log"));
+
     private bool NextToLastSegmentSealed()
     {
         var segments = Directory.Exists(JournalDirectory) ? Directory.GetFiles(JournalDirectory, "*.log").Order().ToList() : [];
