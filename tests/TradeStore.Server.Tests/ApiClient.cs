@@ -69,6 +69,12 @@ internal sealed class ApiClient(HttpClient http)
             request.Headers.Add("Idempotency-Key", idempotencyKey);
         }
 
+        return await SendAsync(request);
+    }
+
+    /// <summary>Sends a request built by the caller (headers this client does not set itself) and reads the answer.</summary>
+    public async Task<ApiAnswer> SendAsync(HttpRequestMessage request)
+    {
         using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
         var raw = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         var json = raw.Length == 0 || response.Content.Headers.ContentType?.MediaType?.Contains("json", StringComparison.Ordinal) != true ? default : JsonDocument.Parse(raw).RootElement.Clone();

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text;
 
 namespace TradeStore.Server.Tests;
 
@@ -40,6 +41,8 @@ public sealed class BadInputTests : ApiTestBase
         { "right-to-left override in trader", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", extra: ""","trader":"\u202Eevil" """), 400, "validation", "trader" },
         { "line separator in venue", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", extra: ""","venue":"X\u2028Y" """), 400, "validation", "venue" },
         { "bad trade id", "POST /v1/trades", "application/json", ApiClient.CreateBody("N 1"), 400, "validation", "tradeId" },
+        { "time past 9999 by its offset", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", extra: ""","executedAt":"9999-12-31T23:59:59.9999999-14:00" """), 400, "validation", "executedAt" },
+        { "whitespace-only body", "POST /v1/trades/EXIST-1/cancel", "application/json", "  \n ", 400, "malformed-json", null },
         { "time without zone", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", extra: ""","executedAt":"2026-01-02T03:04:05" """), 400, "validation", "executedAt" },
         { "amend without expectedVersion", "POST /v1/trades/EXIST-1/amend", "application/json", """{"price":"2"}""", 400, "validation", "expectedVersion" },
         { "amend changing nothing", "POST /v1/trades/EXIST-1/amend", "application/json", """{"expectedVersion":1}""", 400, "validation", "body" },
@@ -114,7 +117,7 @@ public sealed class BadInputTests : ApiTestBase
     public async Task Create_ChunkedBodyWithoutLengthOverLimit_PayloadTooLargeAndNothingWritten()
     {
         var body = ApiClient.CreateBody("N-1", extra: $$""","venue":"{{new string('x', 5000)}}" """);
-        using var content = new UnknownLengthContent(System.Text.Encoding.UTF8.GetBytes(body));
+        using var content = new UnknownLengthContent(Encoding.UTF8.GetBytes(body));
         content.Headers.ContentType = new("application/json");
 
         using var response = await Http.PostAsync("/v1/trades", content, TestContext.Current.CancellationToken);
@@ -167,7 +170,7 @@ public sealed class BadInputTests : ApiTestBase
             json = $"[{json}]";
         }
 
-        var bytes = System.Text.Encoding.UTF8.GetBytes(json);
+        var bytes = Encoding.UTF8.GetBytes(json);
         var at = Array.LastIndexOf(bytes, (byte)'X');
         bytes = [.. bytes[..at], 0xFF, 0xFE, .. bytes[(at + 1)..]];
         using var content = new ByteArrayContent(bytes);
@@ -193,6 +196,60 @@ public sealed class BadInputTests : ApiTestBase
         Assert.Contains($"{field} is not valid Unicode", detail, StringComparison.Ordinal);
         Assert.Contains("it holds bytes that are not UTF-8", detail, StringComparison.Ordinal);
         Assert.Equal(before, await SnapshotAsync());
+    }
+
+    /// <summary>Problems whose words were System.Text.Json's or the wrong rule's: each now says what is wrong in the client's terms.</summary>
+    [Theory]
+    [InlineData("POST /v1/trades", "executedAt", "9999-12-31T23:59:59.9999999-14:00", "must be a UTC time between 1970 and 9999")]
+    [InlineData("POST /v1/trades", "executedAt", "0001-01-01T00:00:00+01:00", "must be a UTC time between 1970 and 9999")]
+    [InlineData("POST /v1/trades/EXIST-1/cancel", null, " ", "holds no JSON value")]
+    [InlineData("GET /v1/trades?from=9999-12-31T23:59:59-14:00", null, null, "between the years 1 and 9999 once its offset is applied")]
+    public async Task Request_OddButWellFormedInput_DetailSaysWhatIsWrong(string request, string? timeField, string? value, string expected)
+    {
+        await Api.CreateAsync(Existing);
+        var (method, path) = (request.Split(' ')[0], request.Split(' ')[1]);
+        var body = timeField is null ? value : ApiClient.CreateBody("N-1", extra: $",\"{timeField}\":\"{value}\"");
+
+        var answer = await Api.SendAsync(new HttpMethod(method), path, body);
+
+        Assert.Equal(400, answer.Code);
+        Assert.Contains(expected, answer.Body.GetProperty("detail").GetString());
+        Assert.DoesNotContain("isFinalBlock", answer.Raw);
+    }
+
+    /// <summary>A compressed body is refused as such (415 naming Content-Encoding), not as malformed JSON; nothing is written.</summary>
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("identity, br")]
+    public async Task Create_ContentEncoded_UnsupportedNamingContentEncodingAndNothingWritten(string encoding)
+    {
+        var before = await SnapshotAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/trades");
+        request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(ApiClient.CreateBody("N-1")));
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        request.Content.Headers.TryAddWithoutValidation("Content-Encoding", encoding);
+
+        var answer = await Api.SendAsync(request);
+
+        Assert.Equal(415, answer.Code);
+        Assert.Equal("urn:tradestore:problem:unsupported-media-type", answer.ProblemType);
+        Assert.Equal("Content-Encoding", answer.Field);
+        Assert.Contains(encoding.Split(", ")[^1], answer.Body.GetProperty("detail").GetString());
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
+    /// <summary>An uncompressed body that says so (<c>Content-Encoding: identity</c>) is taken as any other.</summary>
+    [Fact]
+    public async Task Create_ContentEncodingIdentity_Created()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/trades");
+        request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(ApiClient.CreateBody("N-1")));
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        request.Content.Headers.TryAddWithoutValidation("Content-Encoding", "identity");
+
+        var answer = await Api.SendAsync(request);
+
+        Assert.Equal(201, answer.Code);
     }
 
     /// <summary>A caller's long property or parameter name is said back cut to 100 characters, not in full twice.</summary>

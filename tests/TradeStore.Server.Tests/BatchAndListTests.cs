@@ -74,6 +74,37 @@ public sealed class BatchAndListTests : ApiTestBase
         Assert.Equal("300.12345678", (await Api.GetAsync("/v1/trades/N-1")).RawOf("price"));
     }
 
+    /// <summary>
+    /// An NDJSON item's problem names its line of the body and the byte in that line; an array item's gives no position
+    /// (the serializer counts from the item, not the body). A null type is refused, not taken for a create.
+    /// </summary>
+    [Fact]
+    public async Task Batch_ItemProblems_PositionsInTheBodyAndNullTypeRefused()
+    {
+        var create = """{"tradeId":"P-1","account":"ACC-P","symbol":"MSFT","side":"sell","quantity":"1","price":"1"}""";
+        var duplicate = """{"tradeId":"P-2","tradeId":"P-3","account":"ACC-P","symbol":"MSFT","side":"sell","quantity":"1","price":"1"}""";
+        var nullType = """{"type":null,"tradeId":"P-4","account":"ACC-P","symbol":"MSFT","side":"sell","quantity":"1","price":"1"}""";
+
+        var lines = await Api.PostAsync("/v1/trades/batch", $"{create}\n\n{duplicate}\n{nullType}\n", "application/x-ndjson");
+        var array = await Api.PostAsync("/v1/trades/batch", $"[\n  {create.Replace("P-1", "P-5", StringComparison.Ordinal)},\n  {duplicate},\n  {nullType}\n]");
+
+        var fromLines = lines.Body.GetProperty("results").EnumerateArray().ToList();
+        var fromArray = array.Body.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal([201, 400, 400], fromLines.Select(r => r.GetProperty("status").GetInt32()));
+        Assert.Equal([201, 400, 400], fromArray.Select(r => r.GetProperty("status").GetInt32()));
+        Assert.Equal("The property 'tradeId' appears more than once.", Problem(fromArray[1]).GetProperty("detail").GetString());
+        var duplicateOnLine3 = Problem(fromLines[1]).GetProperty("detail").GetString()!;
+        Assert.StartsWith("Line 3: The property 'tradeId' appears more than once (byte ", duplicateOnLine3);
+        Assert.DoesNotContain("line 1", duplicateOnLine3);
+        foreach (var refused in new[] { fromLines[2], fromArray[2] })
+        {
+            Assert.Equal("type", Problem(refused).GetProperty("field").GetString());
+        }
+
+        Assert.StartsWith("Line 4:", Problem(fromLines[2]).GetProperty("detail").GetString());
+        Assert.Equal(0, await Api.HistoryCountAsync("P-4"));
+    }
+
     [Fact]
     public async Task Batch_RetriedWithIdempotencyKeys_ReplaysAndWritesOnce()
     {

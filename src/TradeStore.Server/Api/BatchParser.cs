@@ -40,7 +40,7 @@ public static class BatchParser
             var items = new List<BatchItem>(count);
             foreach (var element in document.RootElement.EnumerateArray())
             {
-                items.Add(Item(element));
+                items.Add(Item(element, JsonPosition.None));
             }
 
             return (items, null);
@@ -71,23 +71,33 @@ public static class BatchParser
             try
             {
                 using var document = JsonDocument.Parse(line);
-                items.Add(Item(document.RootElement));
+                items.Add(Item(document.RootElement, JsonPosition.InLine));
             }
             catch (JsonException ex)
             {
-                var problem = Problems.FromJson(ex);
-                items.Add(new BatchItem(null, problem with { Detail = $"Line {lineNumber}: {problem.Detail}" }));
+                items.Add(new BatchItem(null, Problems.FromJson(ex, JsonPosition.InLine)));
+            }
+
+            if (items[^1].Problem is { } problem)
+            {
+                items[^1] = new BatchItem(null, problem with { Detail = $"Line {lineNumber}: {problem.Detail}" });
             }
         }
 
         return Empty(items.Count) is { } empty ? (null, empty) : (items, null);
     }
 
-    private static BatchItem Item(JsonElement element)
+    private static BatchItem Item(JsonElement element, JsonPosition at)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
             return new BatchItem(null, Problems.Validation("body", "Each batch item must be a JSON object."));
+        }
+
+        if (element.TryGetProperty("type"u8, out var type) && type.ValueKind == JsonValueKind.Null)
+        {
+            // Absent means a create; null is not absent, and a client that sent it meant some type it did not fill in.
+            return new BatchItem(null, Problems.Validation("type", "type is null: send one of \"create\", \"amend\", \"fill\", \"cancel\", \"delete\", or leave it out for a create."));
         }
 
         try
@@ -96,7 +106,7 @@ public static class BatchParser
         }
         catch (JsonException ex)
         {
-            return new BatchItem(null, Problems.FromJson(ex));
+            return new BatchItem(null, Problems.FromJson(ex, at));
         }
     }
 

@@ -79,7 +79,7 @@ public static class CommandMapping
             "fill" => Fill(tradeId, new FillTradeRequest { Quantity = r.Quantity, Price = r.Price, ExpectedVersion = r.ExpectedVersion }, r.IdempotencyKey),
             "cancel" => Cancel(tradeId, r.ExpectedVersion, r.IdempotencyKey),
             "delete" => Delete(tradeId, r.ExpectedVersion, r.IdempotencyKey),
-            _ => (null, Problems.Validation("type", $"type must be one of \"create\", \"amend\", \"fill\", \"cancel\", \"delete\"; got \"{type}\".")),
+            _ => (null, Problems.Validation("type", $"type must be one of \"create\", \"amend\", \"fill\", \"cancel\", \"delete\"; got \"{Problems.Echo(type)}\".")),
         };
     }
 

@@ -64,7 +64,9 @@ public sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
     {
         if (reader.TokenType != JsonTokenType.String || !reader.TryGetDateTimeOffset(out var value))
         {
-            throw new JsonException("must be an ISO 8601 time with a zone, for example \"2026-01-02T03:04:05.123456Z\".");
+            throw new JsonException(reader.TokenType == JsonTokenType.String && BeyondRangeByItsOffset(reader.GetString()!)
+                ? "must be a UTC time between 1970 and 9999: this one is a valid time, but its offset moves it past the year 9999 or before the year 1."
+                : "must be an ISO 8601 time with a zone, for example \"2026-01-02T03:04:05.123456Z\".");
         }
 
         var text = reader.GetString()!;
@@ -76,6 +78,14 @@ public sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
 
         return value;
     }
+
+    /// <summary>
+    /// Whether <paramref name="text"/> is a well-formed time whose offset alone takes it out of what a
+    /// <see cref="DateTimeOffset"/> can hold, such as <c>9999-12-31T23:59:59-14:00</c>: the same time read as UTC parses.
+    /// </summary>
+    internal static bool BeyondRangeByItsOffset(string text) =>
+        text.Length > 6 && text[^6] is '+' or '-' && text[^3] == ':'
+        && DateTimeOffset.TryParse(string.Concat(text.AsSpan(0, text.Length - 6), "Z"), CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
 
     /// <summary>Length of the written form, <c>2026-01-02T03:04:05.123456Z</c>.</summary>
     private const int FormattedLength = 27;

@@ -26,6 +26,10 @@ public static class Problems
         Make("unsupported-media-type", "Unsupported media type", StatusCodes.Status415UnsupportedMediaType,
             $"Content-Type '{contentType ?? "(none)"}' is not accepted; send {expected}.", "Content-Type");
 
+    public static ApiProblem UnsupportedContentEncoding(string encoding) =>
+        Make("unsupported-media-type", "Unsupported media type", StatusCodes.Status415UnsupportedMediaType,
+            $"Content-Encoding '{Echo(encoding)}' is not accepted: send the body uncompressed.", "Content-Encoding");
+
     public static ApiProblem PayloadTooLarge(long limit) =>
         Make("payload-too-large", "Request body too large", StatusCodes.Status413PayloadTooLarge,
             $"The request body exceeds the limit of {limit} bytes (Api:MaxRequestBodyBytes).", "body");
@@ -117,8 +121,12 @@ public static class Problems
     /// <summary>Seconds a client should wait after <see cref="CommandErrorKind.Busy"/> (the <c>Retry-After</c> header).</summary>
     public const int BusyRetryAfterSeconds = 1;
 
-    /// <summary>Translates a serializer failure into a problem naming the property (from the JSON path) and the position.</summary>
-    public static ApiProblem FromJson(JsonException ex)
+    /// <summary>
+    /// Translates a serializer failure into a problem naming the property (from the JSON path) and the position: in the
+    /// body (<see cref="JsonPosition.InBody"/>), in the one line of NDJSON the text came from (<see cref="JsonPosition.InLine"/>),
+    /// or none for an item of a JSON array, whose position the serializer counts from the item and not from the body.
+    /// </summary>
+    public static ApiProblem FromJson(JsonException ex, JsonPosition at = JsonPosition.InBody)
     {
         var field = FieldOf(ex.Path);
         var message = ex.Message;
@@ -138,7 +146,12 @@ public static class Problems
             return UnknownProperty(field);
         }
 
-        var position = ex.LineNumber is { } line ? $" (line {line + 1}, byte {ex.BytePositionInLine + 1})" : "";
+        var position = (at, ex.LineNumber) switch
+        {
+            (JsonPosition.InBody, { } line) => $" (line {line + 1}, byte {ex.BytePositionInLine + 1})",
+            (JsonPosition.InLine, not null) => $" (byte {ex.BytePositionInLine + 1})",
+            _ => "",
+        };
         if (message.StartsWith("Duplicate property", StringComparison.Ordinal) && field is not null)
         {
             return MalformedJson(field, $"The property '{Echo(field)}' appears more than once{position}.");
@@ -164,6 +177,12 @@ public static class Problems
         if (field is null && message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal))
         {
             return Validation("body", "The body must be a JSON object.");
+        }
+
+        if (message.StartsWith("The input does not contain any JSON tokens", StringComparison.Ordinal))
+        {
+            // Only whitespace: System.Text.Json's own words end in "when isFinalBlock is true", which means nothing to a client.
+            return MalformedJson(field, $"The body holds no JSON value{position}: send a JSON object{(at == JsonPosition.InBody ? ", or no body where none is needed" : "")}.");
         }
 
         return MalformedJson(field, $"The body is not valid JSON{position}: {message}");
@@ -275,4 +294,17 @@ public static class Problems
         var cut = char.IsHighSurrogate(name[MaxEcho - 1]) ? MaxEcho - 1 : MaxEcho;
         return string.Concat(name.AsSpan(0, cut), "…");
     }
+}
+
+/// <summary>Where the position a <see cref="JsonException"/> gives is counted from (<see cref="Problems.FromJson"/>).</summary>
+public enum JsonPosition
+{
+    /// <summary>The request body: "line L, byte B".</summary>
+    InBody,
+
+    /// <summary>One line of NDJSON, which the problem names itself: "byte B".</summary>
+    InLine,
+
+    /// <summary>An element inside the body, whose position in it the serializer does not know: none is given.</summary>
+    None,
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
 namespace TradeStore.Server.Api;
@@ -46,6 +47,11 @@ public static class RequestBody
             return ([], BodyFormat.Empty, Problems.UnsupportedMediaType(request.ContentType, allowNdJson ? "application/json or application/x-ndjson" : "application/json"));
         }
 
+        if (Encoded(request.Headers.ContentEncoding) is { } encoding)
+        {
+            return ([], BodyFormat.Empty, Problems.UnsupportedContentEncoding(encoding));
+        }
+
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
         {
             // Our own limit applies below; lift the server's default (30 MB) so it never answers first with a bare 413.
@@ -70,6 +76,26 @@ public static class RequestBody
         > 0 => true,
         _ => context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true,
     };
+
+    /// <summary>
+    /// The <c>Content-Encoding</c> that the body was sent in, or <see langword="null"/> when none (or <c>identity</c>):
+    /// bodies are read as they arrive, so a compressed one would otherwise be refused as malformed JSON.
+    /// </summary>
+    private static string? Encoded(StringValues contentEncoding)
+    {
+        foreach (var value in contentEncoding)
+        {
+            foreach (var coding in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!coding.Equals("identity", StringComparison.OrdinalIgnoreCase))
+                {
+                    return coding;
+                }
+            }
+        }
+
+        return null;
+    }
 
     private static BodyFormat? FormatOf(string? contentType, bool allowNdJson)
     {

@@ -26,7 +26,7 @@ public static class ProblemCatalog
         new("invalid-transition", 409, "the trade's status forbids the command"),
         new("payload-too-large", 413, "body over Api:MaxRequestBodyBytes"),
         new("batch-too-large", 413, "more than Api:MaxBatchSize items"),
-        new("unsupported-media-type", 415, "a body that is not application/json (or NDJSON for the batch)"),
+        new("unsupported-media-type", 415, "a body that is not application/json (or NDJSON for the batch), or that is compressed (Content-Encoding)"),
         new("idempotency-key-reused", 422, "the caller's Idempotency-Key was used before for a different request (another trade, command or body)"),
         new("query-timeout", 422, "the query ran past Security:Query:Timeout"),
         new("query-memory", 422, "the query needed more than DuckDB's Storage:DuckDbMemoryLimit, or the server process grew by more than Security:Query:MaxMemory while it ran"),
