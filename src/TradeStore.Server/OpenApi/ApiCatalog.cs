@@ -48,6 +48,10 @@ public static class ApiCatalog
         "storage-failure", "internal", "busy", "unavailable", "no-leader", "leadership-lost", "replication-unavailable",
     ];
 
+    /// <summary>A command without a body (DELETE): none of the problems of reading one.</summary>
+    private static readonly string[] BodilessCommand =
+        [.. Command.Except(["malformed-json", "unknown-property", "unreadable-request", "payload-too-large", "unsupported-media-type"])];
+
     private static readonly QueryParameter[] ListQuery =
     [
         new("account", "Only this account (a key scoped to several accounts must name one; another account answers an empty page)."),
@@ -69,8 +73,8 @@ public static class ApiCatalog
         new("POST", "/v1/trades/{tradeId}/fill", "Trades", "Record a fill", "trader", typeof(FillTradeRequest), 200, typeof(TradeResponse), Command),
         new("POST", "/v1/trades/{tradeId}/cancel", "Trades", "Cancel a trade", "trader", typeof(CancelTradeRequest), 200, typeof(TradeResponse), Command,
             Description: "The body is optional."),
-        new("DELETE", "/v1/trades/{tradeId}", "Trades", "Delete a trade", "trader", null, 200, typeof(TradeResponse), Command,
-            [new("expectedVersion", "The trade's current version.", IsInteger: true)]),
+        new("DELETE", "/v1/trades/{tradeId}", "Trades", "Delete a trade", "trader", null, 200, typeof(TradeResponse), BodilessCommand,
+            [new("expectedVersion", "The trade's current version.", IsInteger: true)], Description: "It takes no body: a body is a 400 naming body."),
         new("GET", "/v1/trades/{tradeId}", "Trades", "Read a trade", "reader", null, 200, typeof(TradeResponse), [.. Read, "not-found"]),
         new("GET", "/v1/trades/{tradeId}/history", "Trades", "Every event of a trade", "reader", null, 200, typeof(TradeHistoryResponse), [.. Read, "not-found"]),
         new("GET", "/v1/trades", "Trades", "List live trades by executedAt, then tradeId (keyset pages)", "reader", null, 200, typeof(TradePageResponse), Read, ListQuery),

@@ -21,12 +21,26 @@ internal sealed class RequestSchemaTransformer : IOpenApiSchemaTransformer
         [typeof(BatchItemRequest)] = ["tradeId"],
     };
 
+    /// <summary>Optional properties that may be left out but not sent as <c>null</c> (a batch item's <c>type</c>: absent is a create).</summary>
+    public static readonly IReadOnlyDictionary<Type, string[]> NeverNull = new Dictionary<Type, string[]>
+    {
+        [typeof(BatchItemRequest)] = ["type"],
+    };
+
     public Task TransformAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
     {
         if (context.JsonPropertyInfo is null && Required.TryGetValue(context.JsonTypeInfo.Type, out var required))
         {
             schema.Required = new HashSet<string>(required);
             schema.AdditionalPropertiesAllowed = false;
+            // Nullable in C# only so that a missing one is named: null is refused like absence, so the document says string, not [null, string].
+            foreach (var name in required.Concat(NeverNull.GetValueOrDefault(context.JsonTypeInfo.Type, [])))
+            {
+                if (schema.Properties?.TryGetValue(name, out var property) == true && property is OpenApiSchema { Type: { } type } concrete)
+                {
+                    concrete.Type = type & ~JsonSchemaType.Null;
+                }
+            }
         }
 
         return Task.CompletedTask;

@@ -167,6 +167,15 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
                 var problem = JsonDocument.Parse(await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
                 Assert.True(answer.StatusCode == System.Net.HttpStatusCode.BadRequest, $"{schemaName} without {required}: {(int)answer.StatusCode}");
                 Assert.Equal(required, problem.GetProperty("field").GetString());
+
+                // Null is refused like absence, so the document does not offer it.
+                body[required] = JsonDocument.Parse("null").RootElement;
+                using var withNull = await _http.PostAsync(new Uri(path, UriKind.Relative), new StringContent(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json"),
+                    TestContext.Current.CancellationToken);
+                Assert.True(withNull.StatusCode == System.Net.HttpStatusCode.BadRequest, $"{schemaName} with {required}: null: {(int)withNull.StatusCode}");
+                var type = schema.GetProperty("properties").GetProperty(required).GetProperty("type");
+                var types = type.ValueKind == JsonValueKind.Array ? type.EnumerateArray().Select(t => t.GetString()).ToList() : [type.GetString()];
+                Assert.True(!types.Contains("null"), $"{schemaName}.{required} is required but typed {type}");
                 checkedFields++;
             }
         }
