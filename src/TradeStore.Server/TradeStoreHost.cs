@@ -136,7 +136,7 @@ public static class TradeStoreHost
             ClusterHosting.TradeApiRoutes(app, settings).MapTradeApi();
             ClusterHosting.Map(app, settings);
             QueryEndpoint.Map(app);
-            ChangesEndpoint.Map(app);
+            ChangesEndpoint.Map(app, settings);
             OpenApiEndpoints.Map(app);
             ConsoleEndpoints.Map(app);
             LogMigrations(app.Logger, database, migrated);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -10,14 +11,18 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using TradeStore.Core.Trades;
 using TradeStore.Server.Api;
+using TradeStore.Server.Configuration;
 using TradeStore.Server.Security;
+using TradeStore.Storage.Engine;
 using TradeStore.Storage.Journal;
 
 namespace TradeStore.Server.Changes;
 
 /// <summary>
 /// <c>GET /v1/changes</c>: the journal as Server-Sent Events, replayed from <c>?fromSeq=</c> or <c>Last-Event-ID</c>
-/// and then followed live; filtered by <c>account=</c> and <c>symbol=</c> within the caller's accounts.
+/// and then followed live; filtered by <c>account=</c> and <c>symbol=</c> within the caller's accounts. A position past
+/// this node's journal waits up to <c>Cluster:ReadWaitTimeout</c> for it, as <c>?minSeq=</c> does, else is refused with
+/// 503 <c>seq-not-reached</c> before any byte of the stream.
 /// </summary>
 public static class ChangesEndpoint
 {
@@ -34,20 +39,33 @@ public static class ChangesEndpoint
         services.AddSingleton<ICommitObserver>(sp => sp.GetRequiredService<ChangeFeed>());
     }
 
-    public static void Map(IEndpointRouteBuilder app)
+    /// <param name="app">The routes.</param>
+    /// <param name="settings">Its <c>Cluster:ReadWaitTimeout</c> bounds the wait for a position past the journal's end.</param>
+    public static void Map(IEndpointRouteBuilder app, TradeStoreSettings settings)
     {
-        app.MapGet(Path, StreamAsync).RequireAuthorization(SecurityPolicies.Read);
+        var readWait = settings.Cluster.ReadWaitTimeout;
+        app.MapGet(Path, context => StreamAsync(context, readWait)).RequireAuthorization(SecurityPolicies.Read);
     }
 
-    private static async Task StreamAsync(HttpContext context)
+    private static async Task StreamAsync(HttpContext context, TimeSpan readWait)
     {
         var request = context.Request;
         var services = context.RequestServices;
         var feed = services.GetRequiredService<ChangeFeed>();
         var options = services.GetRequiredService<IOptions<ChangeFeedOptions>>().Value;
-        if (Parse(request, AccountAccess.Scope(context), out var afterSeq, out var filter) is { } problem)
+        if (Parse(request, AccountAccess.Scope(context), out var afterSeq, out var positionField, out var filter) is { } problem)
         {
             await ApiResults.Problem(context, problem).ExecuteAsync(context);
+            return;
+        }
+
+        if (afterSeq is { } after && await PositionProblemAsync(context, positionField!, after, readWait) is { } notReached)
+        {
+            if (!context.RequestAborted.IsCancellationRequested)
+            {
+                await ApiResults.Problem(context, notReached).ExecuteAsync(context);
+            }
+
             return;
         }
 
@@ -86,10 +104,41 @@ public static class ChangesEndpoint
         }
     }
 
-    /// <summary>The position and filter of the request, or the problem with it.</summary>
-    private static ApiProblem? Parse(HttpRequest request, AccountScope scope, out long? afterSeq, out ChangeFilter? filter)
+    /// <summary>
+    /// <see langword="null"/> once this node holds <paramref name="afterSeq"/>, the last event the client has (waiting up
+    /// to <paramref name="readWait"/>), else the 503 naming the field that gave it. By design "from the next event" is
+    /// always valid: a client that has seen the last event resumes at the journal's end + 1 and gets the next commit. A
+    /// position further on would otherwise be followed from there, skipping the events in between without a sign.
+    /// </summary>
+    private static async Task<ApiProblem?> PositionProblemAsync(HttpContext context, string field, long afterSeq, TimeSpan readWait)
+    {
+        var engine = context.RequestServices.GetRequiredService<WriteEngine>();
+        if (engine.LastSeq >= afterSeq)
+        {
+            return null;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            if (await engine.WaitSeqAsync(afterSeq, readWait, context.RequestAborted))
+            {
+                return null;
+            }
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client left while waiting: nothing to answer (the caller sees the token).
+        }
+
+        return ChangeProblems.SeqNotReached(field, afterSeq, engine.LastSeq, Stopwatch.GetElapsedTime(started));
+    }
+
+    /// <summary>The position (and the field that gave it) and filter of the request, or the problem with it.</summary>
+    private static ApiProblem? Parse(HttpRequest request, AccountScope scope, out long? afterSeq, out string? positionField, out ChangeFilter? filter)
     {
         afterSeq = null;
+        positionField = null;
         filter = null;
         if (QueryParameters.Check(request.Query, Parameters) is { } unknown)
         {
@@ -105,6 +154,7 @@ public static class ChangesEndpoint
             }
 
             afterSeq = last;
+            positionField = LastEventIdHeader;
         }
         else if (Value(request.Query, "fromSeq") is { } fromText)
         {
@@ -114,6 +164,7 @@ public static class ChangesEndpoint
             }
 
             afterSeq = from - 1;
+            positionField = "fromSeq";
         }
 
         var account = Value(request.Query, "account");

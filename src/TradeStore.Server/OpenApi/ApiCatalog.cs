@@ -82,14 +82,17 @@ public static class ApiCatalog
             [new("account", "Only this account (another account than the key's answers an empty list).")]),
         new("GET", ChangesEndpoint.Path, "Changes", "The journal as Server-Sent Events: replay, then live", "reader", null, 200, null, [.. Read, "too-many-subscribers"],
             [
-                new("fromSeq", "Start at this seq (inclusive). Without it (and without Last-Event-ID) only what commits from now on.", IsInteger: true),
+                new("fromSeq", "Start at this seq (inclusive). Without it (and without Last-Event-ID) only what commits from now on. At most one past this node's " +
+                    "last seq (the next commit); further on it waits up to Cluster:ReadWaitTimeout for this node to hold seq fromSeq - 1, else 503 seq-not-reached naming it.", IsInteger: true),
                 new("account", "Only this account (a scoped key may name only its own: 403 otherwise)."),
                 new("symbol", "Only this symbol."),
             ],
             ResponseSchema: "ChangeStream", SuccessContentType: ChangesEndpoint.ContentType,
             Description: "Each event is `id: <seq>`, `event: <type>`, `data: <ChangeEvent JSON>`. Send `Last-Event-ID` to resume after an id (it wins over fromSeq). " +
                 "Comments `: heartbeat` keep idle streams open. A subscriber more than Changes:MaxLagEvents behind, or a stopping server, gets a final " +
-                "`event: error` whose data is a ChangeStreamEnd with `resumeFromSeq`, and the stream closes."),
+                "`event: error` whose data is a ChangeStreamEnd with `resumeFromSeq`, and the stream closes. A position past this node's journal " +
+                "(the client holds events this node does not, yet) waits up to Cluster:ReadWaitTimeout, then is 503 `seq-not-reached` with Retry-After and " +
+                "`field` fromSeq or Last-Event-ID, before any byte of the stream."),
         new("POST", "/v1/query", "SQL", "Run one read-only SELECT on DuckDB", "admin", null, 200, null,
             ["validation", "malformed-json", "unsupported-media-type", "payload-too-large", "query-rejected", "query-timeout", "query-memory", "unauthorized", "forbidden",
                 "too-many-requests", "storage-failure", "internal", "seq-not-reached", "query-starved"],

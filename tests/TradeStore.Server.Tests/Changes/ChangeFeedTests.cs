@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using TradeStore.Core.Security;
 using TradeStore.Core.Trades;
@@ -256,6 +258,83 @@ public sealed class ChangeFeedTests
         Assert.Contains("retry in 5 s", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A resume point past the journal (head 3, Last-Event-ID 500: a server whose data was replaced) was followed from
+    /// there, so events 4..500 were never delivered and nothing said so. It is now the 503 of <c>?minSeq=</c>, naming
+    /// the field, before any byte of a stream.
+    /// </summary>
+    [Theory]
+    [InlineData("/v1/changes", "500", "Last-Event-ID", "seq 4..500")]
+    [InlineData("/v1/changes?fromSeq=501", null, "fromSeq", "seq 4..500")]
+    [InlineData("/v1/changes?fromSeq=5", null, "fromSeq", "seq 4..4")]
+    [InlineData("/v1/changes?fromSeq=1", "4", "Last-Event-ID", "seq 4..4")]
+    public async Task Changes_PositionPastTheJournal_503SeqNotReachedNamingTheFieldWithRetryAfter(string path, string? lastEventId, string field, string missing)
+    {
+        await using var host = await KestrelHost.StartAsync(new() { ["TRADESTORE__CLUSTER__READWAITTIMEOUT"] = "00:00:00.200" });
+        using var patience = Cancel();
+        await host.CreateAsync("P-", 1, 3);
+        using var http = host.Client();
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        if (lastEventId is not null)
+        {
+            request.Headers.Add("Last-Event-ID", lastEventId);
+        }
+
+        // Headers only: without the fix the answer was an endless stream.
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, patience.Token);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync(patience.Token)).RootElement;
+        Assert.Equal("urn:tradestore:problem:seq-not-reached", problem.GetProperty("type").GetString());
+        Assert.Equal(field, problem.GetProperty("field").GetString());
+        Assert.Contains("holds the journal up to seq 3", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains(missing, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, host.App.Services.GetRequiredService<ChangeFeed>().StreamCount);
+    }
+
+    /// <summary>The next event after the journal's end is a valid resume point (the stream waits for the next commit).</summary>
+    [Theory]
+    [InlineData("/v1/changes?fromSeq=4", null)]
+    [InlineData("/v1/changes", "3")]
+    public async Task Changes_ResumeAtTheJournalsEndPlusOne_StreamsTheNextCommit(string path, string? lastEventId)
+    {
+        await using var host = await KestrelHost.StartAsync(new() { ["TRADESTORE__CLUSTER__READWAITTIMEOUT"] = "00:00:00" });
+        using var patience = Cancel();
+        await host.CreateAsync("N-", 1, 3);
+        using var http = host.Client();
+        await using var stream = await SseStream.OpenAsync(http, path, lastEventId, patience.Token);
+        Assert.Equal(HttpStatusCode.OK, stream.Response.StatusCode);
+
+        await host.CreateAsync("N-", 4, 1);
+
+        var next = (await stream.NextAsync())!.Value;
+        Assert.Equal("4", next.EventId);
+        Assert.Equal("N-4", JsonDocument.Parse(next.Data).RootElement.GetProperty("trade").GetProperty("tradeId").GetString());
+    }
+
+    /// <summary>A position a little ahead (a follower catching up, a leader between commit and publish) waits for it, as <c>?minSeq=</c> does.</summary>
+    [Fact]
+    public async Task Changes_PositionReachedWithinReadWaitTimeout_StreamsFromIt()
+    {
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The longest wait allowed, so "reached while waiting" holds however slow the machine is.
+        await using var host = await KestrelHost.StartAsync(new() { ["TRADESTORE__CLUSTER__READWAITTIMEOUT"] = "00:00:30" },
+            configure: builder => builder.Services.AddSingleton<IStartupFilter>(new OnRequest(ChangesEndpoint.Path, arrived)));
+        using var patience = Cancel();
+        await host.CreateAsync("W-", 1, 3);
+        using var http = host.Client();
+        var opening = SseStream.OpenAsync(http, "/v1/changes?fromSeq=5", cancellationToken: patience.Token);
+        await arrived.Task.WaitAsync(patience.Token);
+        await host.CreateAsync("W-", 4, 3);
+
+        await using var stream = await opening;
+        Assert.Equal(HttpStatusCode.OK, stream.Response.StatusCode);
+        var first = (await stream.NextAsync())!.Value;
+        Assert.Equal(("5", "W-5"), (first.EventId, JsonDocument.Parse(first.Data).RootElement.GetProperty("trade").GetProperty("tradeId").GetString()));
+    }
+
     [Theory]
     [InlineData("/v1/changes?fromSeq=0", null, "fromSeq")]
     [InlineData("/v1/changes?fromSeq=abc", null, "fromSeq")]
@@ -317,4 +396,22 @@ public sealed class ChangeFeedTests
     }
 
     private sealed record ErrorEvent(string Data);
+
+    /// <summary>Completes <paramref name="arrived"/> when a request for <paramref name="path"/> enters the pipeline.</summary>
+    private sealed class OnRequest(string path, TaskCompletionSource arrived) : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, nextMiddleware) =>
+            {
+                if (context.Request.Path == path)
+                {
+                    arrived.TrySetResult();
+                }
+
+                return nextMiddleware(context);
+            });
+            next(app);
+        };
+    }
 }
