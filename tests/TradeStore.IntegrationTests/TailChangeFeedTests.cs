@@ -1,5 +1,11 @@
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using TradeStore.Server;
+using TradeStore.Server.Configuration;
 using TradeStore.TestSupport;
 
 namespace TradeStore.IntegrationTests;
@@ -38,6 +44,116 @@ public sealed class TailChangeFeedTests : IDisposable
         Assert.Equal("create", events[^1].GetProperty("type").GetString());
     }
 
+    /// <summary>
+    /// A server a gateway mounts under <c>/tradestore</c>: tail asked for <c>/v1/changes</c> at the host's root (the
+    /// absolute path dropped the URL's path) and exited 1 on the gateway's 404. The prefix is kept now.
+    /// </summary>
+    [Fact]
+    public async Task Tail_UrlWithAPathPrefix_FollowsTheFeedUnderThePrefix()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var port = FreePort.Next();
+        var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs
+        {
+            BaseDirectory = _work.Path,
+            WorkingDirectory = _work.Path,
+            Environment = new Dictionary<string, string>
+            {
+                ["TRADESTORE__STORAGE__DATADIRECTORY"] = _work.Path,
+                ["TRADESTORE__SERVER__URLS"] = $"http://127.0.0.1:{port}",
+            },
+        });
+        var app = TradeStoreHost.Build(configuration, builder => builder.Services.AddSingleton<IStartupFilter>(new UnderPrefix("/tradestore")));
+        await app.StartAsync(ct);
+        try
+        {
+            var url = $"http://127.0.0.1:{port}/tradestore";
+            using var http = new HttpClient { BaseAddress = new Uri(url + "/") };
+            await CreateAsync(http, "P-1", "ACC-1", "v1/trades");
+            await CreateAsync(http, "P-2", "ACC-1", "v1/trades");
+            using (var root = await http.GetAsync($"http://127.0.0.1:{port}/v1/changes", ct))
+            {
+                Assert.Equal(System.Net.HttpStatusCode.NotFound, root.StatusCode); // the gateway serves nothing outside its prefix
+            }
+
+            using var tailDirectory = new TempDirectory("tail-cwd");
+            await using var tail = TradeStoreProcess.Start(["tail", "--url", url, "--from", "1"], tailDirectory.Path);
+            await WaitForLinesAsync(tail, 2);
+            tail.Signal(2);
+            var exit = await tail.WaitForExitAsync(TimeSpan.FromSeconds(20));
+
+            Assert.True(exit == 0, tail.Output);
+            Assert.Equal(["P-1", "P-2"], Lines(tail).Select(line => JsonDocument.Parse(line).RootElement.GetProperty("trade").GetProperty("tradeId").GetString()));
+        }
+        finally
+        {
+            await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// The server tail follows stops, and another one comes up at its address with a fresh data directory (a replaced
+    /// server; a follower behind). Tail exited 1 on the 503 seq-not-reached of its reconnect; now it retries, one
+    /// stderr line per attempt, and goes on from the next seq once the new server holds the last one printed.
+    /// </summary>
+    [Fact]
+    public async Task Tail_ServerGoneThen503SeqNotReached_RetriesAndResumesFromTheNextSeq()
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        using var first = new TempDirectory("tail-first");
+        using var second = new TempDirectory("tail-second");
+        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        using var tailDirectory = new TempDirectory("tail-cwd");
+        await using var serve = TradeStoreProcess.Start(["serve", "--data", first.Path, "--urls", url], first.Path);
+        await serve.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
+        for (var i = 1; i <= 3; i++)
+        {
+            await CreateAsync(http, $"A-{i}", "ACC-1");
+        }
+
+        await using var tail = TradeStoreProcess.Start(["tail", "--url", url, "--from", "1"], tailDirectory.Path);
+        await WaitForLinesAsync(tail, 3);
+        serve.Signal(15);
+        await serve.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        await using var replaced = TradeStoreProcess.Start(["serve", "--data", second.Path, "--urls", url], second.Path);
+        await replaced.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
+        await tail.WaitForOutputAsync("seq-not-reached", TimeSpan.FromSeconds(60));
+        Assert.False(tail.HasExited, tail.Output);
+        for (var i = 1; i <= 4; i++)
+        {
+            await CreateAsync(http, $"B-{i}", "ACC-1");
+        }
+
+        await WaitForLinesAsync(tail, 4);
+        tail.Signal(2);
+        var exit = await tail.WaitForExitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.True(exit == 0, tail.Output);
+        var events = Lines(tail).Select(line => JsonDocument.Parse(line).RootElement).ToList();
+        Assert.Equal([1L, 2, 3, 4], events.Select(e => e.GetProperty("seq").GetInt64()));
+        Assert.Equal("B-4", events[^1].GetProperty("trade").GetProperty("tradeId").GetString());
+        Assert.Contains("answered 503 seq-not-reached", tail.Output, StringComparison.Ordinal);
+        Assert.Contains("retrying in 1 s from seq 4", tail.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>A 503 at the first connection (nothing followed yet: perhaps the wrong server) still ends tail with exit code 1.</summary>
+    [Fact]
+    public async Task Tail_FirstAnswer503_ExitsOneWithoutRetrying()
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        await using var serve = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE__CLUSTER__READWAITTIMEOUT"] = "00:00:00" });
+        await serve.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
+
+        var (exit, output) = await TradeStoreProcess.RunAsync(["tail", "--url", url, "--from", "9"], _work.Path, timeout: TimeSpan.FromSeconds(60));
+
+        Assert.True(exit == 1, output);
+        Assert.Contains("answered 503 seq-not-reached", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("retrying", output, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Tail_UrlNobodyListens_ExitsOneNamingTheServer()
     {
@@ -72,10 +188,10 @@ public sealed class TailChangeFeedTests : IDisposable
         Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
     }
 
-    private static async Task CreateAsync(HttpClient http, string tradeId, string account)
+    private static async Task CreateAsync(HttpClient http, string tradeId, string account, string path = "/v1/trades")
     {
         using var body = new StringContent($$"""{"tradeId":"{{tradeId}}","account":"{{account}}","symbol":"AAPL","side":"buy","quantity":"1","price":"2.5"}""", Encoding.UTF8, "application/json");
-        using var response = await http.PostAsync("/v1/trades", body, TestContext.Current.CancellationToken);
+        using var response = await http.PostAsync(path, body, TestContext.Current.CancellationToken);
         Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
     }
 
@@ -93,4 +209,25 @@ public sealed class TailChangeFeedTests : IDisposable
 
     private static List<string> Lines(TradeStoreProcess process) =>
         [.. process.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => l.StartsWith('{'))];
+
+    /// <summary>A gateway that mounts the server under <paramref name="prefix"/> and answers 404 outside it.</summary>
+    private sealed class UnderPrefix(string prefix) : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, nextMiddleware) =>
+            {
+                if (!context.Request.Path.StartsWithSegments(prefix, out var rest))
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return Task.CompletedTask;
+                }
+
+                context.Request.PathBase = prefix;
+                context.Request.Path = rest;
+                return nextMiddleware(context);
+            });
+            next(app);
+        };
+    }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.ServerSentEvents;
 using System.Text.Json;
@@ -8,33 +9,45 @@ namespace TradeStore.Cli.Commands;
 /// <summary>
 /// <c>tradestore tail --url</c>: follows a running server's <c>GET /v1/changes</c> (Server-Sent Events) and prints each
 /// event's JSON on its own line. Reconnects after a dropped connection with <c>Last-Event-ID</c>, and after the
-/// server's final <c>event: error</c> from its <c>resumeFromSeq</c>, so nothing is skipped or printed twice.
+/// server's final <c>event: error</c> from its <c>resumeFromSeq</c>, so nothing is skipped or printed twice. Once it
+/// has followed the feed, a server that is away or answers 502/503/504 (restarting, <c>too-many-subscribers</c>,
+/// <c>seq-not-reached</c>, a gateway without its backend) is retried with back-off, honouring <c>Retry-After</c>;
+/// any other refusal ends it with its exit code. A path in the URL is kept (a gateway prefix).
 /// </summary>
 public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output, TextWriter error)
 {
     /// <summary>The variable that holds the API key (a key on the command line would show in the process list).</summary>
     public const string ApiKeyVariable = "TRADESTORE_API_KEY";
 
-    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+    /// <summary>The feed, relative to the base address, so a path in <c>--url</c> (a gateway's prefix) is kept.</summary>
+    public const string RelativePath = "v1/changes";
+
+    /// <summary>The first wait before a reconnect; each further failure in a row doubles it up to <see cref="LongestRetryDelay"/>.</summary>
+    public static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest wait between attempts, also for a larger <c>Retry-After</c>.</summary>
+    public static readonly TimeSpan LongestRetryDelay = TimeSpan.FromSeconds(30);
 
     /// <summary>Follows the feed until <paramref name="stop"/>; the exit code.</summary>
     /// <param name="fromSeq">First seq to print; <see langword="null"/> for only new events.</param>
     public async Task<int> RunAsync(long? fromSeq, string? account, string? symbol, CancellationToken stop)
     {
-        using var http = new HttpClient { BaseAddress = server, Timeout = Timeout.InfiniteTimeSpan };
+        using var http = new HttpClient { BaseAddress = WithTrailingSlash(server), Timeout = Timeout.InfiniteTimeSpan };
         if (!string.IsNullOrEmpty(apiKey))
         {
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
         }
 
-        var query = Query(fromSeq, account, symbol);
+        var path = RequestPath(fromSeq, account, symbol);
         string? lastEventId = null;
         var connected = false;
+        var failures = 0;
         while (!stop.IsCancellationRequested)
         {
+            TimeSpan? retryAfter = null;
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/changes" + query);
+                using var request = new HttpRequestMessage(HttpMethod.Get, path);
                 request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
                 if (lastEventId is not null)
                 {
@@ -44,11 +57,23 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
                 using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stop);
                 if (!response.IsSuccessStatusCode)
                 {
-                    error.WriteLine($"tradestore: {server} answered {(int)response.StatusCode}: {await DetailAsync(response, stop)}");
-                    return (int)response.StatusCode == 400 ? ExitCodes.BadInput : ExitCodes.Failure;
+                    var refusal = $"{server} answered {(int)response.StatusCode}{await DetailAsync(response, stop)}";
+                    if (!connected || !IsTransient(response.StatusCode))
+                    {
+                        error.WriteLine($"tradestore: {refusal}");
+                        return (int)response.StatusCode == 400 ? ExitCodes.BadInput : ExitCodes.Failure;
+                    }
+
+                    retryAfter = RetryAfter(response);
+                    failures++;
+                    var delay = Delay(failures, retryAfter);
+                    error.WriteLine($"tradestore: {refusal}; retrying in {Seconds(delay)} s from {Position(lastEventId, fromSeq)}");
+                    await Task.Delay(delay, stop);
+                    continue;
                 }
 
                 connected = true;
+                failures = 0;
                 await using var body = await response.Content.ReadAsStreamAsync(stop);
                 await foreach (var item in SseParser.Create(body).EnumerateAsync(stop))
                 {
@@ -78,14 +103,19 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
                     return ExitCodes.Failure;
                 }
 
-                error.WriteLine($"tradestore: connection lost ({ex.Message}); reconnecting");
+                failures++;
+                var delay = Delay(failures, null);
+                error.WriteLine($"tradestore: connection to {server} lost ({ex.Message}); retrying in {Seconds(delay)} s from {Position(lastEventId, fromSeq)}");
+                if (!await WaitAsync(delay, stop))
+                {
+                    break;
+                }
+
+                continue;
             }
 
-            try
-            {
-                await Task.Delay(RetryDelay, stop);
-            }
-            catch (OperationCanceledException)
+            // The stream ended (a final event, or the server closed it): reconnect after the first delay.
+            if (!await WaitAsync(FirstRetryDelay, stop))
             {
                 break;
             }
@@ -94,7 +124,19 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
         return ExitCodes.Success;
     }
 
-    private static string Query(long? fromSeq, string? account, string? symbol)
+    /// <summary>
+    /// The wait before attempt <paramref name="failures"/> + 1: the server's <c>Retry-After</c> when it sent one, else
+    /// <see cref="FirstRetryDelay"/> doubled per failure in a row; never more than <see cref="LongestRetryDelay"/>.
+    /// </summary>
+    public static TimeSpan Delay(int failures, TimeSpan? retryAfter)
+    {
+        var backOff = FirstRetryDelay * Math.Pow(2, Math.Min(failures - 1, 10));
+        var delay = retryAfter is { } asked && asked > TimeSpan.Zero ? asked : backOff;
+        return delay < LongestRetryDelay ? delay : LongestRetryDelay;
+    }
+
+    /// <summary>The feed's path relative to the base address, with the command line's position and filters.</summary>
+    public static string RequestPath(long? fromSeq, string? account, string? symbol)
     {
         var parts = new List<string>();
         if (fromSeq is { } seq)
@@ -112,20 +154,65 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
             parts.Add("symbol=" + Uri.EscapeDataString(symbol));
         }
 
-        return parts.Count == 0 ? "" : "?" + string.Join('&', parts);
+        return RelativePath + (parts.Count == 0 ? "" : "?" + string.Join('&', parts));
     }
 
+    /// <summary>
+    /// <paramref name="address"/> ending in <c>/</c>, so the relative path is appended to its path instead of replacing
+    /// its last segment (as <c>TradeStoreClient</c> does).
+    /// </summary>
+    public static Uri WithTrailingSlash(Uri address) =>
+        address.AbsolutePath.EndsWith('/') ? address : new Uri(address.GetLeftPart(UriPartial.Path) + "/");
+
+    /// <summary>Refusals that a server restarting, busy or catching up gives, and a gateway in front of one.</summary>
+    private static bool IsTransient(HttpStatusCode status) =>
+        status is HttpStatusCode.ServiceUnavailable or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout;
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage response) =>
+        response.Headers.RetryAfter is { } header
+            ? header.Delta ?? (header.Date is { } date ? date - DateTimeOffset.UtcNow : null)
+            : null;
+
+    private static string Position(string? lastEventId, long? fromSeq) =>
+        lastEventId is not null && long.TryParse(lastEventId, NumberStyles.None, CultureInfo.InvariantCulture, out var last)
+            ? string.Create(CultureInfo.InvariantCulture, $"seq {last + 1}")
+            : fromSeq is { } first ? string.Create(CultureInfo.InvariantCulture, $"seq {first}") : "new events";
+
+    private static string Seconds(TimeSpan delay) => delay.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture);
+
+    private static async Task<bool> WaitAsync(TimeSpan delay, CancellationToken stop)
+    {
+        try
+        {
+            await Task.Delay(delay, stop);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>": {type} ({detail})" of a problem answer, or ": {body}" of another.</summary>
     private static async Task<string> DetailAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var text = await response.Content.ReadAsStringAsync(cancellationToken);
         try
         {
             using var problem = JsonDocument.Parse(text);
-            return problem.RootElement.TryGetProperty("detail", out var detail) ? detail.GetString() ?? text : text;
+            var type = problem.RootElement.TryGetProperty("type", out var t) ? t.GetString()?.Replace("urn:tradestore:problem:", "", StringComparison.Ordinal) : null;
+            var detail = problem.RootElement.TryGetProperty("detail", out var d) ? d.GetString() : null;
+            return (type, detail) switch
+            {
+                (null, null) => ": " + text,
+                (null, _) => ": " + detail,
+                (_, null) => " " + type,
+                _ => $" {type}: {detail}",
+            };
         }
         catch (JsonException)
         {
-            return text;
+            return string.IsNullOrWhiteSpace(text) ? "" : ": " + text.Trim();
         }
     }
 }

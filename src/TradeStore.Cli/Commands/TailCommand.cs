@@ -30,7 +30,7 @@ public static class TailCommand
 
     private static readonly Option<Uri?> Url = new("--url")
     {
-        Description = "Follow this server's change feed (GET /v1/changes), e.g. http://127.0.0.1:5080. Without it: Redis's stream when Redis is configured, else the change feed at the first Server:Urls address. The API key, if any, is read from TRADESTORE_API_KEY.",
+        Description = "Follow this server's change feed (GET /v1/changes), e.g. http://127.0.0.1:5080 (a path is kept: http://gateway/tradestore follows http://gateway/tradestore/v1/changes). Without it: Redis's stream when Redis is configured, else the change feed at the first Server:Urls address. The API key, if any, is read from TRADESTORE_API_KEY.",
         HelpName = "URL",
         CustomParser = result => Uri.TryCreate(result.Tokens[0].Value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             ? uri
@@ -53,7 +53,9 @@ public static class TailCommand
 
     public static Command Create()
     {
-        var command = new Command("tail", "Print the change stream (one JSON line per event) and follow it until Ctrl-C. Works while the service runs. With --url (or without Redis) the lines are the change feed's events; from Redis they are its flat stream entries (docs/change-feed.md).")
+        var command = new Command("tail", "Print the change stream (one JSON line per event) and follow it until Ctrl-C. Works while the service runs. With --url (or without Redis) the lines are the change feed's events; from Redis they are its flat stream entries (docs/change-feed.md). " +
+            "Once following the feed, a lost connection or a 502/503/504 answer (a restarting server, too-many-subscribers, seq-not-reached) is retried from the last seq printed, " +
+            "after the server's Retry-After or 1 s doubling to 30 s, with one line on stderr per retry. Exit codes: 0 Ctrl-C/SIGTERM; 1 the server unreachable or refusing at the first connection, or any other refusal (401, 403, ...); 2 a bad command line or a 400.")
         {
             FromSeq,
             Url,
