@@ -418,3 +418,53 @@ def test_query_frame_unsigned_integers_are_uint64_with_every_digit(client: trade
     assert frame["u8"].tolist() == [255, 255] and frame["u32"].tolist() == [2**32 - 1, 2**32 - 1]
     assert frame["u64n"].iloc[0] == 2**64 - 1 and frame["u64n"].isna().tolist() == [False, True]
     assert frame["i8"].tolist() == [-1, -1]
+
+
+@pytest.mark.parametrize("key", ["bad\nkey", "ключ", "tab\tkey", "", "k" * 129, " padded", "padded "])
+def test_bad_idempotency_key_raises_value_error_naming_it_and_sends_nothing(client: tradestore.Client, key: str) -> None:
+    # A newline or non-Latin-1 text raised http.client's ValueError / UnicodeEncodeError; "" silently got a fresh key.
+    trade_id = new_id("IK")
+
+    with pytest.raises(ValueError, match="^idempotency_key: "):
+        client.create_trade(trade_id, "ACC-IK", "AAPL", "buy", 1, 1, idempotency_key=key)
+
+    with pytest.raises(tradestore.NotFound):
+        client.get_trade(trade_id)
+
+
+def test_idempotency_key_of_128_printable_ascii_characters_is_sent_and_replayed(client: tradestore.Client) -> None:
+    trade_id = new_id("IKOK")
+    key = ("order 17/~!:" + uuid.uuid4().hex).ljust(128, "x")
+
+    first = client.create_trade(trade_id, "ACC-IK", "AAPL", "buy", 1, 1, idempotency_key=key)
+    again = client.create_trade(trade_id, "ACC-IK", "AAPL", "buy", 1, 1, idempotency_key=key)
+
+    assert (again.version, again.last_seq) == (first.version, first.last_seq)
+    assert client.history(trade_id)[0].idempotency_key == key
+
+
+@pytest.mark.parametrize("trade_id", [".", ".."])
+def test_dot_segment_trade_id_raises_value_error_naming_trade_id(client: tradestore.Client, trade_id: str) -> None:
+    # The server answered 404 unknown-endpoint: "/v1/trades/.." is "/v1/" once the URL is normalised.
+    calls = [
+        lambda: client.get_trade(trade_id),
+        lambda: client.history(trade_id),
+        lambda: client.amend(trade_id, 1, quantity=2),
+        lambda: client.fill(trade_id, 1, 1),
+        lambda: client.cancel(trade_id),
+        lambda: client.delete(trade_id),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match="^trade_id: "):
+            call()
+
+
+def test_page_size_over_the_servers_max_page_size_raises_naming_page_size(server_url: str) -> None:
+    # The server's default Api:MaxPageSize is 1000; its 400 named "limit", which the caller never set.
+    with tradestore.Client(server_url, page_size=5000) as paging, pytest.raises(tradestore.ProblemError) as problem:
+        next(iter(paging.trades()), None)
+
+    assert (problem.value.status, problem.value.field) == (400, "page_size")
+    assert "page_size 5000 is more than this server allows" in str(problem.value)
+    assert "Api:MaxPageSize" in str(problem.value)
+    assert isinstance(problem.value.__cause__, tradestore.ProblemError) and problem.value.__cause__.field == "limit"

@@ -9,6 +9,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import quote, urlencode
 
 from . import _query
+from ._errors import ProblemError
 from ._models import BatchResult, Position, Trade, TradeEvent, format_time
 from ._transport import Transport
 
@@ -17,6 +18,12 @@ _COMMAND_FIELDS = {
     "price": "price", "venue": "venue", "trader": "trader", "executed_at": "executedAt",
     "expected_version": "expectedVersion", "type": "type", "idempotency_key": "idempotencyKey",
 }
+
+
+# The server's rule for a key (1-128 printable characters); sent as the Idempotency-Key header, so printable ASCII.
+_MAX_IDEMPOTENCY_KEY_LENGTH = 128
+# Path segments that URLs normalise away ("/v1/trades/.." is "/v1/"), so no URL can name such a trade.
+_DOT_SEGMENTS = (".", "..")
 
 
 def new_idempotency_key() -> str:
@@ -43,7 +50,26 @@ def _body(**fields: Any) -> dict[str, Any]:
 def _escape(trade_id: str) -> str:
     if not trade_id:
         raise ValueError("trade_id: required")
+    if trade_id in _DOT_SEGMENTS:
+        raise ValueError(f"trade_id: {trade_id!r} cannot be named in a URL path (a dot segment: URLs normalise it away, "
+                         "so the request would reach another endpoint); use a batch item, whose trade id is in the body")
     return quote(trade_id, safe="")
+
+
+def _check_idempotency_key(key: str) -> str:
+    """The key as given, or ValueError naming the argument: checked here because http.client would raise a low-level
+    error for a header it cannot send (a newline, non-Latin-1 text), or send one the server reads differently."""
+    if not isinstance(key, str):
+        raise TypeError(f"idempotency_key: expected a str, got {type(key).__name__}")
+    if not 1 <= len(key) <= _MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise ValueError(f"idempotency_key: must be 1-{_MAX_IDEMPOTENCY_KEY_LENGTH} characters, got {len(key)}")
+    for index, char in enumerate(key):
+        if not " " <= char <= "~":
+            raise ValueError(f"idempotency_key: must be printable ASCII (space to '~'; it is sent as the Idempotency-Key "
+                             f"header), got {char!r} at index {index}")
+    if key[0] == " " or key[-1] == " ":
+        raise ValueError("idempotency_key: must not start or end with a space (HTTP drops them from a header value)")
+    return key
 
 
 class Client:
@@ -57,7 +83,8 @@ class Client:
     node of a cluster, or a load balancer), so a call rides through a change of leader. A command whose outcome is
     unknown raises :class:`tradestore.InDoubt` (or a ``ProblemError`` with ``in_doubt``): send it again with the same
     key. Reads take ``min_seq`` (a write's ``Trade.last_seq``) to read your writes on any node. One ``Client`` per
-    thread.
+    thread. An ``idempotency_key`` must be 1-128 printable ASCII characters (it is a header), and a ``trade_id`` in a
+    URL path may not be ``"."`` or ``".."``: both raise ``ValueError`` naming the argument before anything is sent.
 
     ``timeout`` bounds each wait for an answer within one attempt (15 s: above the server's own bounds, so only a node
     that stopped answering reaches it); ``max_retries`` (0-10, default 8) retries wait 5.9-11.75 s in all (250 ms doubling
@@ -166,7 +193,8 @@ class Client:
                start: datetime | None = None, end: datetime | None = None, *, min_seq: int | None = None) -> Iterator[Trade]:
         """Every matching trade in ``executed_at``, ``trade_id`` order, following the cursor across all pages (none
         repeated or skipped while others arrive). ``start`` is inclusive, ``end`` exclusive. ``min_seq``: see
-        ``get_trade`` (every page waits for it).
+        ``get_trade`` (every page waits for it). Pages hold the client's ``page_size`` trades; one above the server's
+        ``Api:MaxPageSize`` (default 1000) raises a ``ProblemError`` 400 whose ``field`` is ``page_size``.
 
         >>> day = datetime(2026, 11, 27, tzinfo=timezone.utc)                                # doctest: +SKIP
         >>> sum(t.quantity for t in client.trades(account="ACC-1", start=day, end=day + timedelta(days=1)))  # doctest: +SKIP
@@ -180,7 +208,14 @@ class Client:
         cursor: str | None = None
         while True:
             query = dict(params, **({"cursor": cursor} if cursor else {}))
-            page = self._transport.request("GET", f"/v1/trades?{urlencode(query)}").json()
+            try:
+                page = self._transport.request("GET", f"/v1/trades?{urlencode(query)}").json()
+            except ProblemError as problem:
+                restated = _page_size_problem(problem, self._page_size)
+                if restated is None:
+                    raise
+                raise restated from problem
+
             for item in page["items"]:
                 yield Trade.from_json(item)
             cursor = page.get("nextCursor")
@@ -234,8 +269,18 @@ class Client:
     # -----------------------------------------------------------------------------------------------------------
 
     def _command(self, method: str, path: str, body: dict[str, Any] | None, idempotency_key: str | None) -> Trade:
-        key = idempotency_key or new_idempotency_key()
+        key = new_idempotency_key() if idempotency_key is None else _check_idempotency_key(idempotency_key)
         return Trade.from_json(self._transport.request(method, path, body, idempotency_key=key, write=True).json())
+
+
+def _page_size_problem(problem: ProblemError, page_size: int) -> ProblemError | None:
+    """The server's 400 on ``limit`` (over its ``Api:MaxPageSize``), restated for the argument the caller set: the
+    client sends ``limit`` itself, so a caller who never wrote it would not know what to change."""
+    if problem.status != 400 or problem.field != "limit":
+        return None
+    return ProblemError(problem.status, problem.type, problem.title,
+                        f"page_size {page_size} is more than this server allows (it said: {problem.detail}). "
+                        "Create the Client with a smaller page_size.", field="page_size")
 
 
 def _with_min_seq(path: str, min_seq: int | None) -> str:
