@@ -69,6 +69,7 @@ public sealed class ProblemsTests
         { "no-leader", Server.Cluster.ClusterProblems.NoLeader() },
         { "leadership-lost", Server.Cluster.ClusterProblems.LeadershipLost(7) },
         { "seq-not-reached", Server.Cluster.ReplicationProblems.SeqNotReached(10, 5, TimeSpan.FromSeconds(1)) },
+        { "seq-not-reached by a change-feed resume point", Server.Changes.ChangeProblems.SeqNotReached("fromSeq", 10, 5, TimeSpan.FromSeconds(1)) },
         { "seq-not-applied", Server.Cluster.ReplicationProblems.SeqNotApplied(10, 5, TimeSpan.FromSeconds(1)) },
         { "validation", Problems.Validation("quantity", "must be positive") },
     };
