@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using System.Text.Json;
 using PuppeteerSharp;
 using TradeStore.Core.Trades;
 using TradeStore.Server.Tests.Changes;
@@ -12,6 +13,7 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
 {
     private readonly TempDirectory _profile = new("chromium");
     private readonly ConcurrentQueue<string> _errors = new();
+    private readonly ConcurrentQueue<string> _pageErrors = new(); // uncaught exceptions only (_errors has them too)
     private IBrowser? _browser;
 
     public async ValueTask InitializeAsync()
@@ -190,14 +192,176 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         await page.ClickAsync("#key-form button");
         await page.WaitForFunctionAsync("() => document.getElementById('key-state').textContent.startsWith('key refused (401)')");
         Assert.Null(await page.EvaluateExpressionAsync<string?>("sessionStorage.getItem('tradestore.apiKey')"));
-        // The metrics panel names the key, not Security:Metrics, as the reason: loopback may read /metrics, a wrong key may not.
-        await WaitForTextAsync(page, "metrics-state", "/metrics: 401, the key was refused");
 
         await page.TypeAsync("#api-key", host.Keys["ops"]);
         await page.ClickAsync("#key-form button");
         await WaitForTextAsync(page, "key-state", "key accepted, kept for this tab");
         await WaitForTextAsync(page, "feed-state", "live");
         await WaitForTextAsync(page, "metrics-state", "");
+    }
+
+    /// <summary>
+    /// Decimals and 64-bit integers keep the digits the server sent in the live feed, the positions and the SQL table
+    /// (they went through a JS double: 1234567890.12345678 showed as 1234567890.1234567, 9007199254740993 as
+    /// 9007199254740992, 1.00000000 as 1). Also with a JSON.parse that gives its reviver no source text (an older
+    /// browser), where the console reads the numbers itself.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Console_BigDecimalsAndIntegers_ShownWithTheServersExactDigits(bool sourceTextAccess)
+    {
+        const string Quantity = "1234567890.12345678";
+        const string Price = "9999999999.99999999";
+        await using var host = await KestrelHost.StartAsync();
+        // An older JSON.parse: the reviver gets (key, value) and no context.
+        var page = await OpenAsync(host, 1280, 800, sourceTextAccess ? null
+            : "{ const parse = JSON.parse; JSON.parse = function (text, reviver) { return reviver ? parse(text, function (key, value) { return reviver.call(this, key, value); }) : parse(text); }; }");
+        await WaitForTextAsync(page, "feed-state", "live");
+        using var http = host.Client();
+        await PostAsync(http, "/v1/trades", $$"""{"tradeId":"T-BIG","account":"ACC-BIG","symbol":"MSFT","side":"sell","quantity":"{{Quantity}}","price":"{{Price}}"}""");
+        await PostAsync(http, "/v1/trades/T-BIG/fill", $$"""{"quantity":"{{Quantity}}","price":"{{Price}}"}""");
+
+        // Live feed: the create event's qty and price.
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#feed-rows tr[data-trade-id=\"T-BIG\"]').length === 2");
+        var created = await page.EvaluateExpressionAsync<string[]>(
+            "[...[...document.querySelectorAll('#feed-rows tr[data-trade-id=\"T-BIG\"]')].find(r => r.cells[2].textContent === 'create').cells].map(c => c.textContent)");
+        Assert.Equal([Quantity, Price], created[7..9]);
+
+        // Positions: the server's own text of every figure (the notional has 20 integer digits and 9 decimals).
+        using (var answer = JsonDocument.Parse(await http.GetStringAsync(new Uri("/v1/positions?account=ACC-BIG", UriKind.Relative), TestContext.Current.CancellationToken)))
+        {
+            var p = answer.RootElement.GetProperty("items")[0];
+            string Raw(string name) => p.GetProperty(name).GetRawText();
+            await page.TypeAsync("#positions-account", "ACC-BIG");
+            await page.ClickAsync("#positions-form button");
+            await page.WaitForSelectorAsync("#positions-rows tr");
+            var row = await page.EvaluateExpressionAsync<string[]>("[...document.querySelector('#positions-rows tr').cells].map(c => c.textContent)");
+            Assert.Equal(["MSFT", "-" + Quantity, Price, $"{Raw("boughtQuantity")} ({Raw("boughtNotional")})", $"{Raw("soldQuantity")} ({Raw("soldNotional")})"], row);
+            Assert.Equal(Quantity, Raw("soldQuantity"));
+        }
+
+        // SQL: DECIMAL, BIGINT past 2^53, DOUBLE and a LIST holding a BIGINT, against the server's own text of the same query.
+        const string Sql = "SELECT quantity, price, 9007199254740993::BIGINT AS big, 0.00000001::DECIMAL(18,8) AS tiny, 1.00000000::DECIMAL(18,8) AS one, "
+            + "0.1::DOUBLE + 0.2::DOUBLE AS d, [9007199254740993::BIGINT] AS l FROM current_trade_state WHERE trade_id = 'T-BIG'";
+        using var queried = await PostAsync(http, "/v1/query", JsonSerializer.Serialize(new { sql = Sql }));
+        using var result = JsonDocument.Parse(await queried.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        var server = result.RootElement.GetProperty("rows")[0].EnumerateArray().Select(v => v.GetRawText()).ToArray();
+        await page.EvaluateFunctionAsync("(sql) => { document.getElementById('sql-text').value = sql; }", Sql);
+        await page.ClickAsync("#sql-form button");
+        await page.WaitForSelectorAsync("#sql-result tbody tr");
+        var cells = await page.EvaluateExpressionAsync<string[]>("[...document.querySelector('#sql-result tbody tr').cells].map(c => c.textContent)");
+        Assert.Equal([Quantity, Price, "9007199254740993", "0.00000001", "1.00000000"], cells[..5]);
+        Assert.Equal("[9007199254740993]", cells[6]);
+        Assert.Equal(server, cells);
+        Assert.Empty(_errors);
+    }
+
+    /// <summary>
+    /// With the server gone, Show and Run say "server unreachable" in their panels (Run stayed on "running…" and
+    /// Positions blank, each with an uncaught "Failed to fetch").
+    /// </summary>
+    [Fact]
+    public async Task Console_ServerGone_PositionsAndSqlSayServerUnreachable()
+    {
+        var host = await KestrelHost.StartAsync();
+        IPage page;
+        try
+        {
+            page = await OpenAsync(host, 1280, 800);
+            await WaitForTextAsync(page, "feed-state", "live");
+        }
+        finally
+        {
+            await host.DisposeAsync();
+        }
+
+        await page.TypeAsync("#positions-account", "ACC-1");
+        await page.ClickAsync("#positions-form button");
+        await page.ClickAsync("#sql-form button");
+
+        await WaitForTextAsync(page, "positions-state", "server unreachable");
+        await WaitForTextAsync(page, "sql-state", "server unreachable");
+        Assert.Equal("error", await page.EvaluateExpressionAsync<string>("document.getElementById('positions-state').className"));
+        Assert.Equal("error", await page.EvaluateExpressionAsync<string>("document.getElementById('sql-state').className"));
+        Assert.Empty(_pageErrors);
+    }
+
+    /// <summary>
+    /// A JSON query answer that fails after it started streaming (past 1 MiB: 200, then rows, then <c>],"error":{problem}</c>,
+    /// not valid JSON) shows the problem's detail, not "running…" and no half table.
+    /// </summary>
+    [Fact]
+    public async Task Console_SqlAnswerFailsAfterStreaming_ShowsTheStreamedProblem()
+    {
+        await using var host = await KestrelHost.StartAsync(new()
+        {
+            ["TRADESTORE__SECURITY__QUERY__MAXROWS"] = "500000",
+            ["TRADESTORE__SECURITY__QUERY__MAXRESULTBYTES"] = (256L << 20).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["TRADESTORE__SECURITY__QUERY__TIMEOUT"] = "00:02:00",
+        });
+        var page = await OpenAsync(host, 1280, 800);
+        // As StreamedQueryTests: ~19 MiB of rows before row 480,000 fails, so the failure comes after the first byte.
+        await page.EvaluateExpressionAsync("document.getElementById('sql-text').value = \"SELECT CASE WHEN range = 480000 THEN error('late failure') ELSE range END AS n, 'streamed-row-padding' AS pad FROM range(600000)\"");
+
+        await page.ClickAsync("#sql-form button");
+
+        await page.WaitForFunctionAsync("() => document.getElementById('sql-state').textContent !== 'running…'", new WaitForFunctionOptions { Timeout = 120_000 });
+        var state = await TextAsync(page, "sql-state");
+        Assert.StartsWith("failed after the answer had started: ", state, StringComparison.Ordinal);
+        Assert.Contains("late failure", state, StringComparison.Ordinal);
+        Assert.Equal("error", await page.EvaluateExpressionAsync<string>("document.getElementById('sql-state').className"));
+        Assert.Equal(0, await page.EvaluateExpressionAsync<int>("document.querySelectorAll('#sql-result tr').length"));
+        Assert.Empty(_pageErrors);
+    }
+
+    /// <summary>
+    /// The live feed starts with the last 100 events written before the page opened (it started empty and showed only
+    /// later ones): 103 trades, then the page shows seqs 103 down to 4 without any new write.
+    /// </summary>
+    [Fact]
+    public async Task Console_OpenedAfterWrites_FeedStartsWithTheLast100Events()
+    {
+        await using var host = await KestrelHost.StartAsync();
+        await host.CreateAsync("B-", 1, 103, account: "ACC-B", symbol: "MSFT");
+
+        var page = await OpenAsync(host, 1280, 800);
+
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#feed-rows tr').length === 100 && document.querySelector('#feed-rows tr:last-child').cells[0].textContent === '4'");
+        var seqs = await page.EvaluateExpressionAsync<string[]>("[...document.querySelectorAll('#feed-rows tr')].map(r => r.cells[0].textContent)");
+        Assert.Equal(Enumerable.Range(4, 100).Reverse().Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), seqs);
+        await WaitForTextAsync(page, "feed-state", "live");
+        Assert.Empty(_errors);
+    }
+
+    /// <summary>
+    /// A refused key is dropped from memory, not only from sessionStorage: the polls go on without it, so a loopback
+    /// caller reads /metrics again (they kept sending it every 2 s and showed "/metrics: 401, the key was refused").
+    /// </summary>
+    [Fact]
+    public async Task Console_KeyRefused_PollsGoOnWithoutIt()
+    {
+        await using var host = await KestrelHost.StartAsync(keys: new() { ["ops"] = ("admin", []) });
+        var page = await OpenAsync(host, 1280, 800);
+        var sent = new ConcurrentQueue<(string Url, bool WithKey)>();
+        page.Request += (_, e) => sent.Enqueue((e.Request.Url, e.Request.Headers.Keys.Any(h => h.Equals("Authorization", StringComparison.OrdinalIgnoreCase))));
+        // Two /metrics polls answered: loopback without a key may read it (Security:Metrics), keys configured or not.
+        await page.WaitForFunctionAsync("() => document.getElementById('writes-per-second').textContent !== '–'");
+
+        await page.TypeAsync("#api-key", "ts_wrong_key");
+        await page.ClickAsync("#key-form button");
+        await page.WaitForFunctionAsync("() => document.getElementById('key-state').textContent.startsWith('key refused (401)')");
+        Assert.True(sent.Any(r => r.WithKey), "the typed key was never sent");
+
+        // Read again without the key (a poll still on its way with it may have said 401 meanwhile) ...
+        await WaitForTextAsync(page, "metrics-state", "");
+        sent.Clear();
+        // ... and the next polls carry none.
+        await WaitForRequestsAsync(sent, "/metrics", 2);
+        await WaitForRequestsAsync(sent, "/health/ready", 2);
+        Assert.DoesNotContain(sent, r => r.WithKey);
+        await WaitForTextAsync(page, "metrics-state", "");
+        Assert.Null(await page.EvaluateExpressionAsync<string?>("sessionStorage.getItem('tradestore.apiKey')"));
     }
 
     /// <summary>STRUCT, MAP and LIST values are shown as JSON text, NULL apart from an empty string.</summary>
@@ -300,7 +464,8 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         }
     }
 
-    private async Task<IPage> OpenAsync(KestrelHost host, int width, int height)
+    /// <param name="beforeLoad">A script run in the page before the console's own.</param>
+    private async Task<IPage> OpenAsync(KestrelHost host, int width, int height, string? beforeLoad = null)
     {
         var page = await _browser!.NewPageAsync();
         page.Console += (_, e) =>
@@ -310,10 +475,37 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
                 _errors.Enqueue(e.Message.Text);
             }
         };
-        page.PageError += (_, e) => _errors.Enqueue(e.Message);
+        page.PageError += (_, e) =>
+        {
+            _errors.Enqueue(e.Message);
+            _pageErrors.Enqueue(e.Message);
+        };
+        if (beforeLoad is not null)
+        {
+            await page.EvaluateExpressionOnNewDocumentAsync(beforeLoad);
+        }
+
         await page.SetViewportAsync(new ViewPortOptions { Width = width, Height = height });
         await page.GoToAsync(new Uri(host.Address, "/console/").ToString(), WaitUntilNavigation.Load);
         return page;
+    }
+
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient http, string path, string json)
+    {
+        var response = await http.PostAsync(new Uri(path, UriKind.Relative), new StringContent(json, Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        Assert.True(response.IsSuccessStatusCode, $"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
+        return response;
+    }
+
+    /// <summary>Waits (generously) until <paramref name="count"/> requests to <paramref name="path"/> were seen.</summary>
+    private static async Task WaitForRequestsAsync(ConcurrentQueue<(string Url, bool WithKey)> sent, string path, int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (sent.Count(r => new Uri(r.Url).AbsolutePath == path) < count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"fewer than {count} requests to {path} in 30 s");
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
     }
 
     private static Task<string> TextAsync(IPage page, string id) =>

@@ -44,7 +44,152 @@
       td.className = 'null';
       return td;
     }
-    return cell(row, typeof value === 'object' ? JSON.stringify(value) : value);
+    return cell(row, typeof value === 'object' && !(value instanceof ExactNumber) ? jsonText(value) : value);
+  }
+
+  // ---- Exact numbers -------------------------------------------------------------------------
+  // The API sends quantities, prices, notionals, seqs and query values (DECIMAL, BIGINT, DOUBLE) as JSON numbers with
+  // their exact digits. JSON.parse would round them through a double (1234567890.12345678 -> 1234567890.1234567,
+  // 9007199254740993 -> 9007199254740992, 1.00000000 -> 1), so answers are read with parseExact, which keeps every
+  // number as the text the server sent.
+  class ExactNumber {
+    constructor(text) {
+      this.text = text;
+    }
+
+    toString() {
+      return this.text;
+    }
+  }
+
+  // JSON.parse source text access (TC39; Chrome 114, Firefox 135): the reviver's third argument holds a number's text.
+  const SOURCE_TEXT = (() => {
+    try {
+      return JSON.parse('[1.10]', (key, value, context) => (typeof value === 'number' && context ? context.source : value))[0] === '1.10';
+    } catch {
+      return false;
+    }
+  })();
+
+  function parseExact(text) {
+    return SOURCE_TEXT
+      ? JSON.parse(text, (key, value, context) => (typeof value === 'number' ? new ExactNumber(context.source) : value))
+      : parseExactWithoutSourceText(text);
+  }
+
+  // For a browser whose JSON.parse gives no source text: a small reader of the same grammar (strings, escapes included,
+  // are still decoded by JSON.parse). It throws SyntaxError on what JSON.parse would refuse.
+  const JSON_TOKEN = /[ \t\n\r]*(?:([{}[\],:])|("(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*")|(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)|(true|false|null))/y;
+
+  function parseExactWithoutSourceText(text) {
+    let at = 0;
+    let tokenAt = 0;
+    const fail = () => {
+      throw new SyntaxError('not JSON at position ' + tokenAt);
+    };
+    const next = () => {
+      tokenAt = at;
+      JSON_TOKEN.lastIndex = at;
+      const token = JSON_TOKEN.exec(text) || fail();
+      at = JSON_TOKEN.lastIndex;
+      return token;
+    };
+    const value = (token) => {
+      if (token[2]) return JSON.parse(token[2]);
+      if (token[3]) return new ExactNumber(token[3]);
+      if (token[4]) return token[4] === 'null' ? null : token[4] === 'true';
+      if (token[1] === '[') {
+        const list = [];
+        let t = next();
+        while (t[1] !== ']') {
+          if (list.length) {
+            if (t[1] !== ',') fail();
+            t = next();
+          }
+          list.push(value(t));
+          t = next();
+        }
+        return list;
+      }
+      if (token[1] === '{') {
+        const object = {};
+        let t = next();
+        let first = true;
+        while (t[1] !== '}') {
+          if (!first) {
+            if (t[1] !== ',') fail();
+            t = next();
+          }
+          first = false;
+          if (!t[2] || next()[1] !== ':') fail();
+          // An own property, as JSON.parse makes it (a key "__proto__" must not set the prototype).
+          Object.defineProperty(object, JSON.parse(t[2]), { value: value(next()), enumerable: true, writable: true, configurable: true });
+          t = next();
+        }
+        return object;
+      }
+      return fail();
+    };
+    const result = value(next());
+    tokenAt = at;
+    if (!/^[ \t\n\r]*$/.test(text.slice(at))) fail();
+    return result;
+  }
+
+  // JSON text of a parsed value, its numbers with their exact digits (JSON.stringify would quote or round them).
+  function jsonText(value) {
+    if (value instanceof ExactNumber) return value.text;
+    if (Array.isArray(value)) return '[' + value.map(jsonText).join(',') + ']';
+    if (value !== null && typeof value === 'object') {
+      return '{' + Object.keys(value).map((key) => JSON.stringify(key) + ':' + jsonText(value[key])).join(',') + '}';
+    }
+    return JSON.stringify(value);
+  }
+
+  // ---- Reading an answer ---------------------------------------------------------------------
+  // A streamed JSON query answer that failed after its first byte ends with `],"error":{problem}`, the object left
+  // open (docs/api.md, streamed answers): the problem's detail, or null when the text does not end so.
+  const STREAMED_ERROR = '],"error":';
+
+  function streamedProblem(text) {
+    const at = text.lastIndexOf(STREAMED_ERROR);
+    if (at < 0) return null;
+    try {
+      const problem = JSON.parse(text.slice(at + STREAMED_ERROR.length));
+      return problem.detail || problem.title || null;
+    } catch {
+      return null;
+    }
+  }
+
+  // One API request whose JSON answer is read with exact numbers: { value }, or { error } saying what went wrong, for
+  // the panel to show (the server unreachable, a problem answer, the connection lost while the answer came, a body that
+  // is not JSON, a streamed query answer that ended with its problem).
+  async function fetchExact(url, init) {
+    let response;
+    try {
+      response = await fetch(url, init);
+    } catch {
+      return { error: 'server unreachable' };
+    }
+    if (!response.ok) return { error: `${response.status}: ${await problemText(response)}` };
+    let text;
+    try {
+      text = await response.text();
+    } catch {
+      return { error: 'connection lost while the answer came' };
+    }
+    try {
+      return { value: parseExact(text) };
+    } catch (error) {
+      const problem = streamedProblem(text);
+      return { error: problem ? 'failed after the answer had started: ' + problem : 'the answer is not JSON: ' + error.message };
+    }
+  }
+
+  function setPanelState(id, text, error) {
+    $(id).textContent = text;
+    $(id).className = error ? 'error' : 'muted';
   }
 
   // Seconds from a Retry-After header (a number of seconds or an HTTP date), or null.
@@ -80,9 +225,12 @@
     if (response.status === 401) {
       const detail = await problemText(response);
       if (typed) {
-        // Not kept: a reload would only send it again.
+        // Dropped, not only left out of storage (a reload would send it again): the polls and the feed go on without
+        // a key, which a loopback caller may use, rather than sending the refused one every 2 s.
         sessionStorage.removeItem(KEY_STORAGE);
-        setKeyState('key refused (401): ' + detail, true);
+        apiKey = '';
+        setKeyState('key refused (401), not used: ' + detail, true);
+        feed.restart();
       } else {
         setKeyState('no key: this server needs one (401)', true);
       }
@@ -206,6 +354,7 @@
   }
 
   async function pollMetrics() {
+    const sentKey = apiKey; // a refused key is dropped meanwhile: say what this request carried
     let response;
     try {
       response = await fetch('/metrics', { headers: headers(), cache: 'no-store' });
@@ -217,7 +366,7 @@
     if (!response.ok) {
       // 401 is the key itself (refused, or missing where one is needed); 403 a valid key that Security:Metrics does not let read.
       const why = response.status === 401
-        ? (apiKey ? 'the key was refused' : 'this server needs a key')
+        ? (sentKey ? 'the key was refused' : 'this server needs a key')
         : response.status === 403
           ? 'this key may not read metrics (Security:Metrics: loopback callers and admin keys by default, admin keys only with Admin)'
           : await problemText(response);
@@ -268,7 +417,16 @@
   const feed = (() => {
     let controller = null;
     let lastEventId = null;
+    let fromSeq = null; // where the first connection starts: the last FEED_ROWS events before the page opened
     let retryTimer = null;
+
+    // The journal's last seq: TradeStore-Seq, on every answer past authentication (here the key check's cheap GET).
+    // Null when the answer has none (a refused key: the feed itself then says why).
+    async function headSeq(signal) {
+      const response = await fetch(KEY_CHECK, { headers: headers(), signal, cache: 'no-store' });
+      const seq = response.headers.get('TradeStore-Seq');
+      return seq && /^\d+$/.test(seq) ? BigInt(seq) : null;
+    }
 
     function addRow(change) {
       const trade = change.trade || {};
@@ -291,13 +449,13 @@
 
     function dispatch(event) {
       if (event.type === 'error') {
-        const end = JSON.parse(event.data);
-        lastEventId = String(end.resumeFromSeq - 1);
+        const end = parseExact(event.data);
+        lastEventId = String(BigInt(String(end.resumeFromSeq)) - 1n);
         $('feed-state').textContent = end.title + ': resuming';
         return;
       }
       if (event.id) lastEventId = event.id;
-      addRow(JSON.parse(event.data));
+      addRow(parseExact(event.data));
     }
 
     // Back-off between attempts after a refusal or a lost connection: 1 s, doubling to 30 s, or the server's
@@ -316,8 +474,18 @@
     // back off) or { stop } (the key cannot read the feed: retrying would not help).
     async function run(signal) {
       const h = headers({ Accept: 'text/event-stream' });
-      if (lastEventId !== null) h['Last-Event-ID'] = lastEventId;
-      const response = await fetch('/v1/changes', { headers: h, signal, cache: 'no-store' });
+      let url = '/v1/changes';
+      if (lastEventId !== null) {
+        h['Last-Event-ID'] = lastEventId;
+      } else {
+        // Not yet an event: start with the last FEED_ROWS of the journal, so the panel is filled at once.
+        if (fromSeq === null) {
+          const head = await headSeq(signal);
+          if (head !== null) fromSeq = head > BigInt(FEED_ROWS) ? head - BigInt(FEED_ROWS - 1) : 1n;
+        }
+        if (fromSeq !== null) url += '?fromSeq=' + fromSeq;
+      }
+      const response = await fetch(url, { headers: h, signal, cache: 'no-store' });
       if (!response.ok) {
         const reason = `${response.status}: ${await problemText(response)}`;
         if (response.status === 401 || response.status === 403) return { stop: reason };
@@ -403,15 +571,16 @@
     const account = $('positions-account').value.trim();
     const body = $('positions-rows');
     body.textContent = '';
+    setPanelState('positions-state', 'loading…');
     // An empty account is left out (every account the key may see): the API refuses an empty parameter.
-    const response = await fetch(account ? '/v1/positions?account=' + encodeURIComponent(account) : '/v1/positions', { headers: headers() });
-    if (!response.ok) {
-      $('positions-state').textContent = await problemText(response);
+    const answer = await fetchExact(account ? '/v1/positions?account=' + encodeURIComponent(account) : '/v1/positions', { headers: headers() });
+    const items = answer.value && answer.value.items;
+    if (!Array.isArray(items)) {
+      setPanelState('positions-state', answer.error || 'unexpected answer: no items', true);
       return;
     }
 
-    const { items } = await response.json();
-    $('positions-state').textContent = items.length ? '' : 'no positions for ' + account;
+    setPanelState('positions-state', items.length ? '' : 'no positions for ' + account);
     for (const p of items) {
       const row = document.createElement('tr');
       cell(row, p.symbol);
@@ -429,20 +598,18 @@
     const table = $('sql-result');
     table.tHead.textContent = '';
     table.tBodies[0].textContent = '';
-    $('sql-state').textContent = 'running…';
-    $('sql-state').className = 'muted';
-    const response = await fetch('/v1/query', {
+    setPanelState('sql-state', 'running…');
+    const answer = await fetchExact('/v1/query', {
       method: 'POST',
       headers: headers({ 'Content-Type': 'application/json' }),
       body: JSON.stringify({ sql: $('sql-text').value }),
     });
-    if (!response.ok) {
-      $('sql-state').textContent = await problemText(response);
-      $('sql-state').className = 'error';
+    const result = answer.value;
+    if (!result || !Array.isArray(result.columns) || !Array.isArray(result.rows)) {
+      setPanelState('sql-state', answer.error || 'unexpected answer: no columns and rows', true);
       return;
     }
 
-    const result = await response.json();
     const head = document.createElement('tr');
     for (const column of result.columns) {
       const th = document.createElement('th');
@@ -456,7 +623,7 @@
       for (const value of values) valueCell(row, value);
       table.tBodies[0].appendChild(row);
     }
-    $('sql-state').textContent = `${result.rowCount} row(s)${result.truncated ? ' (truncated)' : ''}`;
+    setPanelState('sql-state', `${result.rowCount} row(s)${result.truncated ? ' (truncated)' : ''}`);
   });
 
   // ---- Start ---------------------------------------------------------------------------------
