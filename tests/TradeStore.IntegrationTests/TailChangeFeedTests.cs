@@ -138,6 +138,42 @@ public sealed class TailChangeFeedTests : IDisposable
         Assert.Contains("retrying in 1 s from seq 4", tail.Output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Tail without <c>--from</c> whose server restarts before any event: it resumes where its stream began (the
+    /// stream's opening <c>id:</c>), so a trade committed before its reconnect is printed, not skipped as "before now".
+    /// </summary>
+    [Fact]
+    public async Task Tail_WithoutFromServerRestartedBeforeAnyEvent_PrintsWhatCommittedBeforeTheReconnect()
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        using var data = new TempDirectory("tail-restart");
+        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        using var tailDirectory = new TempDirectory("tail-cwd");
+        var serve = TradeStoreProcess.Start(["serve", "--data", data.Path, "--urls", url], data.Path);
+        await serve.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
+        await CreateAsync(http, "R-1", "ACC-1");
+        await using var tail = TradeStoreProcess.Start(["tail", "--url", url], tailDirectory.Path);
+        // Subscribed: the server counts an open stream (a change-feed subscriber) only once its answer has begun.
+        await WaitForSubscribersAsync(http, 1);
+        serve.Signal(15);
+        await serve.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        await serve.DisposeAsync();
+        await tail.WaitForOutputAsync("retrying in", TimeSpan.FromSeconds(60));
+
+        await using var restarted = TradeStoreProcess.Start(["serve", "--data", data.Path, "--urls", url], data.Path);
+        await restarted.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
+        await CreateAsync(http, "R-2", "ACC-1"); // most likely before tail's next attempt (it backs off 1, 2, 4 … s)
+        await CreateAsync(http, "R-3", "ACC-1");
+        await WaitForLinesAsync(tail, 2);
+        tail.Signal(2);
+        var exit = await tail.WaitForExitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.True(exit == 0, tail.Output);
+        var events = Lines(tail).Select(line => JsonDocument.Parse(line).RootElement).ToList();
+        Assert.Equal(["R-2", "R-3"], events.Select(e => e.GetProperty("trade").GetProperty("tradeId").GetString()));
+        Assert.Contains("retrying in 1 s from seq 2", tail.Output, StringComparison.Ordinal);
+    }
+
     /// <summary>A 503 at the first connection (nothing followed yet: perhaps the wrong server) still ends tail with exit code 1.</summary>
     [Fact]
     public async Task Tail_FirstAnswer503_ExitsOneWithoutRetrying()
@@ -203,6 +239,20 @@ public sealed class TailChangeFeedTests : IDisposable
         while (Lines(tail).Count < count)
         {
             Assert.False(tail.HasExited, tail.Output);
+            await Task.Delay(50, patience.Token);
+        }
+    }
+
+    /// <summary>Waits until the server's <c>/metrics</c> counts <paramref name="count"/> open change-feed streams.</summary>
+    private static async Task WaitForSubscribersAsync(HttpClient http, int count)
+    {
+        // A guard against a hung test, not a speed assertion.
+        using var patience = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        patience.CancelAfter(TimeSpan.FromSeconds(60));
+        var value = $" {count}";
+        while (!(await http.GetStringAsync("/metrics", patience.Token)).Split('\n')
+            .Any(line => line.StartsWith("tradestore_changes_subscribers", StringComparison.Ordinal) && line.EndsWith(value, StringComparison.Ordinal)))
+        {
             await Task.Delay(50, patience.Token);
         }
     }

@@ -42,6 +42,7 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
         string? lastEventId = null;
         var connected = false;
         var failures = 0;
+        SseParser<string>? parser = null;
         while (!stop.IsCancellationRequested)
         {
             TimeSpan? retryAfter = null;
@@ -75,7 +76,8 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
                 connected = true;
                 failures = 0;
                 await using var body = await response.Content.ReadAsStreamAsync(stop);
-                await foreach (var item in SseParser.Create(body).EnumerateAsync(stop))
+                parser = SseParser.Create(body);
+                await foreach (var item in parser.EnumerateAsync(stop))
                 {
                     if (item.EventType == "error")
                     {
@@ -83,6 +85,7 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
                         var resume = end.RootElement.GetProperty("resumeFromSeq").GetInt64();
                         lastEventId = (resume - 1).ToString(CultureInfo.InvariantCulture);
                         error.WriteLine($"tradestore: the server closed the stream ({end.RootElement.GetProperty("title").GetString()}); resuming from seq {resume}");
+                        parser = null; // its position is the server's resumeFromSeq now, not the last id it read
                         break;
                     }
 
@@ -90,6 +93,8 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
                     output.Flush();
                     lastEventId = item.EventId ?? lastEventId;
                 }
+
+                lastEventId = Latest(parser, lastEventId);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -97,6 +102,7 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
             }
             catch (Exception ex) when (ex is HttpRequestException or IOException)
             {
+                lastEventId = Latest(parser, lastEventId);
                 if (!connected)
                 {
                     error.WriteLine($"tradestore: {server} did not answer: {ex.Message}");
@@ -177,6 +183,13 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
         lastEventId is not null && long.TryParse(lastEventId, NumberStyles.None, CultureInfo.InvariantCulture, out var last)
             ? string.Create(CultureInfo.InvariantCulture, $"seq {last + 1}")
             : fromSeq is { } first ? string.Create(CultureInfo.InvariantCulture, $"seq {first}") : "new events";
+
+    /// <summary>
+    /// The parser's last event id when it has one: the server opens each stream with an <c>id:</c> of the seq it starts
+    /// after, so a reconnect before the first event still resumes there instead of at "new events".
+    /// </summary>
+    private static string? Latest(SseParser<string>? parser, string? lastEventId) =>
+        string.IsNullOrEmpty(parser?.LastEventId) ? lastEventId : parser.LastEventId;
 
     private static string Seconds(TimeSpan delay) => delay.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture);
 

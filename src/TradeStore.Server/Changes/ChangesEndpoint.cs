@@ -85,8 +85,10 @@ public static class ChangesEndpoint
             response.Headers.CacheControl = "no-cache";
             response.Headers["X-Accel-Buffering"] = "no";
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-            // The comment sends the headers at once, so a client knows it is subscribed before the first event.
-            response.BodyWriter.Write(System.Text.Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $": tradestore change feed after seq {start}\nretry: 1000\n\n")));
+            // The comment sends the headers at once, so a client knows it is subscribed before the first event. The id
+            // without data dispatches nothing but sets the client's last event id (EventSource, SseParser.LastEventId): a
+            // client that reconnects before its first event resumes from where it began, not from "now".
+            response.BodyWriter.Write(System.Text.Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $": tradestore change feed after seq {start}\nid: {start}\nretry: 1000\n\n")));
             await response.BodyWriter.FlushAsync(context.RequestAborted);
 
             var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ChangesEndpoint).FullName!);

@@ -186,6 +186,32 @@ public sealed class ChangeFeedTests
         }
     }
 
+    /// <summary>
+    /// The stream opens with an <c>id:</c> of the seq it starts after (no data, so no event), which a client keeps as
+    /// its last event id: reconnecting before its first event, it resumes there instead of at "now".
+    /// </summary>
+    [Theory]
+    [InlineData("/v1/changes", "3")]
+    [InlineData("/v1/changes?fromSeq=2", "1")]
+    public async Task Changes_Opening_SetsTheLastEventIdToWhereTheStreamStarts(string path, string expected)
+    {
+        await using var host = await KestrelHost.StartAsync();
+        using var patience = Cancel();
+        await host.CreateAsync("O-", 1, 3);
+        using var http = host.Client();
+        using var response = await http.GetAsync(path, HttpCompletionOption.ResponseHeadersRead, patience.Token);
+        using var body = new StreamReader(await response.Content.ReadAsStreamAsync(patience.Token));
+
+        var opening = new List<string>();
+        for (var line = await body.ReadLineAsync(patience.Token); !string.IsNullOrEmpty(line); line = await body.ReadLineAsync(patience.Token))
+        {
+            opening.Add(line);
+        }
+
+        Assert.Equal($"id: {expected}", Assert.Single(opening, line => line.StartsWith("id:", StringComparison.Ordinal)));
+        Assert.DoesNotContain(opening, line => line.StartsWith("data:", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Changes_IdleStream_SendsHeartbeatComments()
     {

@@ -507,6 +507,7 @@
           buffer = buffer.slice(newline + 1);
           if (line === '') {
             if (event.data) dispatch(event);
+            else if (event.id) lastEventId = event.id; // the stream's opening id: where it began, for a reconnect before any event
             event = { type: 'message', data: '', id: null };
           } else if (!line.startsWith(':')) {
             const colon = line.indexOf(':');
