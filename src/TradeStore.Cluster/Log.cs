@@ -53,8 +53,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 7015, Level = LogLevel.Information, Message = "Synchronous replicas of term {Term}: {Members} (written to etcd before their acknowledgements count)")]
     public static partial void SyncPublished(ILogger logger, long term, string members);
 
-    [LoggerMessage(EventId = 7016, Level = LogLevel.Warning, Message = "Writing the synchronous replicas of term {Term} to etcd failed; writes wait (up to Cluster:ReplicationTimeout) until it succeeds")]
-    public static partial void SyncPublishFailed(ILogger logger, Exception exception, long term);
+    [LoggerMessage(EventId = 7016, Level = LogLevel.Warning, Message = "Writing the synchronous replicas of term {Term} ({Members}) to etcd failed; retrying in {Delay} while this node leads in that term. Writes wait for it (up to Cluster:ReplicationTimeout)")]
+    public static partial void SyncPublishFailed(ILogger logger, Exception exception, long term, string members, TimeSpan delay);
 
     [LoggerMessage(EventId = 7017, Level = LogLevel.Warning, Message = "etcd request failed again ({Operation}, {Failures} failures in a row): {ErrorType}: {Error}; retrying in {Delay}")]
     public static partial void EtcdStillFailing(ILogger logger, string operation, int failures, string errorType, string error, TimeSpan delay);
@@ -82,4 +82,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7025, Level = LogLevel.Warning, Message = "Refreshing the registration of node {Node} in etcd (key {Key}: applied seq, cluster status) failed; retrying in one renewal interval. The lease renewals go on meanwhile")]
     public static partial void RegistryRefreshFailed(ILogger logger, Exception exception, string node, string key);
+
+    [LoggerMessage(EventId = 7026, Level = LogLevel.Warning, Message = "etcd refused the synchronous replicas of term {Term} ({Members}): the leader key is not the one created in that term (this node is losing its leadership); retrying in {Delay} while this node still holds the term")]
+    public static partial void SyncRefused(ILogger logger, long term, string members, TimeSpan delay);
+
+    [LoggerMessage(EventId = 7027, Level = LogLevel.Information, Message = "Synchronous replicas of term {Term} proposed ({Members}) while another set is being written to etcd; written next")]
+    public static partial void SyncQueued(ILogger logger, long term, string members);
 }

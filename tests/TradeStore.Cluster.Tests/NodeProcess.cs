@@ -29,10 +29,14 @@ internal sealed class NodeProcess : IAsyncDisposable
 
     public string DataDirectory => _directory.Path;
 
-    /// <summary>Starts a node on a new data directory and address; <paramref name="waitUntilAnswering"/> waits for <c>/health/live</c>.</summary>
-    public static async Task<NodeProcess> StartAsync(string name, string keyPrefix, IReadOnlyDictionary<string, string>? settings = null, bool waitUntilAnswering = true)
+    /// <summary>
+    /// Starts a node on a new data directory and address (<paramref name="url"/>, else a free port);
+    /// <paramref name="waitUntilAnswering"/> waits for <c>/health/live</c>.
+    /// </summary>
+    public static async Task<NodeProcess> StartAsync(string name, string keyPrefix, IReadOnlyDictionary<string, string>? settings = null, bool waitUntilAnswering = true,
+        string? url = null)
     {
-        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        url ??= $"http://127.0.0.1:{FreePort.Next()}";
         var directory = new TempDirectory($"cluster-{name}");
         var environment = new Dictionary<string, string>
         {

@@ -191,6 +191,8 @@ public sealed class ReplicationFollower : BackgroundService
 
         _highestTerm = Math.Max(_highestTerm, leader.Term);
         Log.FollowingStream(_logger, leader.Name, leader.Url, leader.Term, open.FromSeq);
+        // The leader checked that this log's last record is in its own: what this node holds counts from now on.
+        acks.Accepted(prevSeq);
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
         var buffer = new byte[1 << 20];
         var filled = 0;
@@ -314,41 +316,69 @@ public sealed class ReplicationFollower : BackgroundService
 
     /// <summary>
     /// Sends the latest durable seq to the leader on one long-lived request (<see cref="AckFrames"/>), coalescing: what
-    /// became durable while a write was in flight goes in the next one. A broken request is opened again and starts with
-    /// the latest seq, so nothing acknowledged is skipped.
+    /// became durable while a write was in flight goes in the next one. A request that ended is opened again and starts
+    /// with the latest seq, so nothing acknowledged is skipped.
+    /// <list type="bullet">
+    /// <item>Opened only once the leader accepted the stream (<see cref="Accepted"/>): it then leads the stream's term (an
+    /// earlier request could find it still setting the term up and be refused as stale), and it checked that this log's
+    /// last record is in its log, so the first frame acknowledges what this node already holds and a caught-up follower
+    /// joins the sync set before the term's first write.</item>
+    /// <item>The request line and headers are sent at once, and the durable seq is sent again every
+    /// <see cref="ReplicationFrames.HeartbeatInterval"/> while it did not grow (the leader counts a repeat as no progress,
+    /// <see cref="ReplicationHub.Acknowledge"/>). On HTTP/1.1 .NET reads the answer only once the body ended, and a frame
+    /// written into a connection the leader closed is taken by the local kernel and lost without an error: a request the
+    /// leader ended (answered early, or a connection its Kestrel closed as silent after the 130 s keep-alive timeout,
+    /// which once cost the lone first write of a quiet new term its acknowledgement) is noticed when the repeat after
+    /// that fails, and opened again with the latest seq.</item>
+    /// <item>Each request's body waits on its own signal (<see cref="AckContent"/>): a durable seq never wakes the body of
+    /// a request that already ended.</item>
+    /// </list>
     /// </summary>
     private sealed class AckSender(ReplicationFollower owner, LeaderInfo leader)
     {
-        private readonly SemaphoreSlim _signal = new(0, 1);
+        private readonly TaskCompletionSource _accepted = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private long _durable;
+        private AckContent? _current;
 
+        /// <summary>The leader accepted the stream of a log that holds every record up to <paramref name="durableSeq"/>: the requests may start.</summary>
+        public void Accepted(long durableSeq)
+        {
+            Durable(durableSeq);
+            _accepted.TrySetResult();
+        }
+
+        /// <summary>The journal log holds every record up to <paramref name="seq"/>, fsynced.</summary>
         public void Durable(long seq)
         {
-            Interlocked.Exchange(ref _durable, seq);
-            if (_signal.CurrentCount == 0)
+            var seen = Interlocked.Read(ref _durable);
+            while (seq > seen)
             {
-                try
+                var was = Interlocked.CompareExchange(ref _durable, seq, seen);
+                if (was == seen)
                 {
-                    _signal.Release();
+                    break;
                 }
-                catch (SemaphoreFullException)
-                {
-                    // already signalled
-                }
+
+                seen = was;
             }
+
+            Volatile.Read(ref _current)?.Wake();
         }
 
         public async Task RunAsync(CancellationToken cancellationToken)
         {
             try
             {
+                await _accepted.Task.WaitAsync(cancellationToken);
                 while (!cancellationToken.IsCancellationRequested)
                 {
+                    var content = new AckContent(this);
+                    Volatile.Write(ref _current, content);
                     try
                     {
                         using var request = new HttpRequestMessage(HttpMethod.Post, leader.Url + AckFrames.Path(owner._state.NodeName, owner._state.Incarnation.Id, leader.Term))
                         {
-                            Content = new AckContent(this),
+                            Content = content,
                         };
                         using var response = await owner._http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
                         if (!response.IsSuccessStatusCode)
@@ -359,8 +389,13 @@ public sealed class ReplicationFollower : BackgroundService
                     }
                     catch (Exception ex) when (ex is HttpRequestException or IOException)
                     {
-                        // the stream notices a dead leader; the next request starts with the latest seq
+                        // a dead leader (the stream notices it), or a request it ended: the next one starts with the latest seq
                         await Task.Delay(RetryDelay, owner._time, cancellationToken);
+                    }
+                    finally
+                    {
+                        Interlocked.CompareExchange(ref _current, null, content);
+                        content.Dispose();
                     }
                 }
             }
@@ -368,16 +403,17 @@ public sealed class ReplicationFollower : BackgroundService
             {
                 // the stream ended
             }
-            finally
-            {
-                _signal.Dispose();
-            }
         }
 
-        /// <summary>The request body: the durable seq each time it grew, flushed at once; it ends when the request is cancelled.</summary>
+        /// <summary>
+        /// The request body: the durable seq each time it grew, flushed at once, and again after each
+        /// <see cref="ReplicationFrames.HeartbeatInterval"/> without growth; it ends when the request is cancelled or a
+        /// write fails.
+        /// </summary>
         private sealed class AckContent : HttpContent
         {
             private readonly AckSender _sender;
+            private readonly SemaphoreSlim _signal = new(0, 1);
 
             public AckContent(AckSender sender)
             {
@@ -385,26 +421,46 @@ public sealed class ReplicationFollower : BackgroundService
                 Headers.ContentType = new MediaTypeHeaderValue(AckFrames.ContentType);
             }
 
+            /// <summary>Wakes the body to send what became durable.</summary>
+            public void Wake()
+            {
+                try
+                {
+                    if (_signal.CurrentCount == 0)
+                    {
+                        _signal.Release();
+                    }
+                }
+                catch (Exception ex) when (ex is SemaphoreFullException or ObjectDisposedException)
+                {
+                    // already signalled, or the request ended (the next one starts with the latest seq)
+                }
+            }
+
             protected override Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context) =>
                 SerializeToStreamAsync(stream, context, CancellationToken.None);
 
             protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context, CancellationToken cancellationToken)
             {
+                // The request line and headers go now, not with the first frame: a connection that stays silent longer
+                // than the leader's Kestrel keep-alive timeout (130 s) is closed by it, and the first frame would then be
+                // written into a closed connection and lost.
+                await stream.FlushAsync(cancellationToken);
                 var frame = new byte[AckFrames.Size];
                 var sent = 0L;
+                var idle = false;
                 while (true)
                 {
                     var durable = Interlocked.Read(ref _sender._durable);
-                    if (durable > sent)
+                    if (durable > sent || (idle && durable > 0))
                     {
                         BinaryPrimitives.WriteInt64LittleEndian(frame, durable);
                         await stream.WriteAsync(frame, cancellationToken);
                         await stream.FlushAsync(cancellationToken);
                         sent = durable;
-                        continue;
                     }
 
-                    await _sender._signal.WaitAsync(cancellationToken);
+                    idle = !await _signal.WaitAsync(ReplicationFrames.HeartbeatInterval, cancellationToken);
                 }
             }
 
@@ -413,6 +469,16 @@ public sealed class ReplicationFollower : BackgroundService
             {
                 length = 0;
                 return false;
+            }
+
+            protected override void Dispose(bool disposing)
+            {
+                if (disposing)
+                {
+                    _signal.Dispose();
+                }
+
+                base.Dispose(disposing);
             }
         }
     }

@@ -184,7 +184,9 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
 
     /// <summary>
     /// Records a follower's acknowledgement; <see langword="false"/> (and ignored) when <paramref name="term"/> is not the
-    /// term this node leads in.
+    /// term this node leads in. A seq the follower acknowledged before (it repeats its durable seq while idle, so that a
+    /// dead acknowledgement request is noticed) is no progress: <see cref="FollowerAck.At"/> stays when it last grew, so a
+    /// sync member that is behind and stuck is still replaced after half the replication timeout.
     /// </summary>
     public bool Acknowledge(SyncMember node, long term, long durableSeq)
     {
@@ -195,7 +197,7 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
         }
 
         _acks.AddOrUpdate(node, _ => new FollowerAck(term, durableSeq, _time.GetUtcNow()),
-            (_, previous) => previous.Term == term && previous.DurableSeq > durableSeq ? previous : new FollowerAck(term, durableSeq, _time.GetUtcNow()));
+            (_, previous) => previous.Term == term && previous.DurableSeq >= durableSeq ? previous : new FollowerAck(term, durableSeq, _time.GetUtcNow()));
         ChooseSyncSet(term);
         Release(term);
         return true;
@@ -392,5 +394,8 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
     }
 }
 
-/// <summary>A follower's last acknowledgement: its journal log holds every record up to <paramref name="DurableSeq"/>, fsynced.</summary>
+/// <summary>
+/// A follower's last acknowledgement: its journal log holds every record up to <paramref name="DurableSeq"/>, fsynced;
+/// <paramref name="At"/> is when that seq was first acknowledged (a repeat of it does not move it).
+/// </summary>
 public sealed record FollowerAck(long Term, long DurableSeq, DateTimeOffset At);
