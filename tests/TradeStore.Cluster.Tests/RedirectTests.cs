@@ -34,6 +34,35 @@ public sealed class RedirectTests
         Assert.Equal(HttpStatusCode.OK, read.StatusCode);
     }
 
+    /// <summary>
+    /// A write on a follower with <c>?minSeq=</c> is redirected at once, with <c>minSeq</c> kept in the <c>Location</c>:
+    /// it used to wait for a seq the follower does not hold and answer <c>503 seq-not-reached</c>, or redirect with
+    /// <c>minSeq</c> taken off the query.
+    /// </summary>
+    [Fact]
+    public async Task Write_OnFollowerWithMinSeq_Answers307AtOnceWithMinSeqKeptInTheLocation()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var leader = await NodeProcess.StartAsync("a", _prefix);
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        await Eventually.MatchAsync(() => leader.ClusterAsync(http), s => s.Leader == "a", Timeout, "a leads");
+        await using var follower = await NodeProcess.StartAsync("b", _prefix);
+        await Eventually.MatchAsync(() => http.PostAsync($"{follower.Url}/v1/trades", NodeProcess.Trade("W-0"), ct),
+            r => r.StatusCode == HttpStatusCode.TemporaryRedirect, Timeout, "b redirects to a");
+
+        // Far beyond anything written: a wait for it would end in 503 seq-not-reached.
+        using var redirect = await http.PostAsync($"{follower.Url}/v1/trades?minSeq=999999", NodeProcess.Trade("W-1"), ct);
+        Assert.True(redirect.StatusCode == HttpStatusCode.TemporaryRedirect, $"{(int)redirect.StatusCode} {await redirect.Content.ReadAsStringAsync(ct)}");
+        Assert.Equal(new Uri($"{leader.Url}/v1/trades?minSeq=999999"), redirect.Headers.Location);
+        using var notApplied = await http.GetAsync($"{leader.Url}/v1/trades/W-1", ct);
+        Assert.Equal(HttpStatusCode.NotFound, notApplied.StatusCode);
+
+        // A read still waits for the seq.
+        using var read = await http.GetAsync($"{follower.Url}/v1/trades/W-1?minSeq=999999", ct);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, read.StatusCode);
+        Assert.Contains("seq-not-reached", await read.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ClusterStatus_TwoNodes_EndpointAndCommandShowTheLeaderTermAndBothNodes()
     {

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Extensions;
 using Microsoft.Extensions.DependencyInjection;
+using TradeStore.Cluster;
 using TradeStore.Server.Api;
 using TradeStore.Server.Configuration;
 using TradeStore.Storage.Engine;
@@ -16,17 +17,28 @@ namespace TradeStore.Server.Cluster;
 /// any request with <c>?minSeq=N</c> first waits up to <c>Cluster:ReadWaitTimeout</c> for this node to hold N
 /// (<c>POST /v1/query</c>: for DuckDB to hold it), else answers <c>503 seq-not-reached</c>. A client that wrote on the
 /// leader (answer seq S) and reads on a follower with <c>?minSeq=S</c> sees its write. The parameter is taken off the
-/// query before the endpoint sees it, so endpoints that refuse unknown parameters accept it.
+/// query before the endpoint sees it, so endpoints that refuse unknown parameters accept it; the query as sent stays
+/// available (<see cref="OriginalQuery"/>). A write on a node that does not lead is not held up: the
+/// <see cref="WriteGate"/> answers it at once (307 to the leader with the query as sent, <c>minSeq</c> included, or
+/// <c>503 no-leader</c>), and the leader waits for the seq if it must.
 /// </summary>
 public static class ReadYourWrites
 {
     public const string SeqHeader = "TradeStore-Seq";
     public const string MinSeqParameter = "minSeq";
 
+    /// <summary>The key of <see cref="HttpContext.Items"/> that holds the query as sent, before <c>minSeq</c> was taken off.</summary>
+    private static readonly object OriginalQueryKey = new();
+
+    /// <summary>The request's query as the client sent it: with <c>minSeq</c>, which the endpoints do not see.</summary>
+    public static QueryString OriginalQuery(HttpContext context) =>
+        context.Items.TryGetValue(OriginalQueryKey, out var original) && original is QueryString query ? query : context.Request.QueryString;
+
     /// <summary>Adds the header and the wait; call after authentication and authorization are in the pipeline.</summary>
     public static void Use(WebApplication app, TradeStoreSettings settings)
     {
         var engine = app.Services.GetRequiredService<WriteEngine>();
+        var cluster = app.Services.GetService<ClusterState>();
         var timeout = settings.Cluster.ReadWaitTimeout;
         app.Use(async (context, next) =>
         {
@@ -44,8 +56,16 @@ public static class ReadYourWrites
                 }
 
                 var query = new QueryBuilder(context.Request.Query.Where(p => p.Key != MinSeqParameter).SelectMany(p => p.Value.Select(v => new KeyValuePair<string, string>(p.Key, v ?? string.Empty))));
+                context.Items[OriginalQueryKey] = context.Request.QueryString;
                 context.Request.QueryString = query.ToQueryString();
                 context.Request.Query = new QueryCollection(context.Request.Query.Where(p => p.Key != MinSeqParameter).ToDictionary(p => p.Key, p => p.Value));
+                if (cluster is { LeaderTerm: 0 } && WriteGate.IsWrite(context.GetEndpoint()))
+                {
+                    // Redirected (or refused) by the write gate with nothing applied here: no wait for a seq it does not need.
+                    await next(context);
+                    return;
+                }
+
                 var started = Stopwatch.GetTimestamp();
                 var reached = await engine.WaitSeqAsync(minSeq, timeout, context.RequestAborted);
                 if (reached && context.Request.Path.StartsWithSegments("/v1/query"))

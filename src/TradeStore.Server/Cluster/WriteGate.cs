@@ -13,8 +13,9 @@ namespace TradeStore.Server.Cluster;
 /// <summary>
 /// The endpoint filter in front of every write of the trade API in a cluster:
 /// <list type="bullet">
-/// <item>on a follower, <c>307 Temporary Redirect</c> to the same path and query on the leader (method and body are
-/// kept, so <c>curl -L</c> and common clients follow it), or <c>503 no-leader</c> with <c>Retry-After</c> when no
+/// <item>on a follower, <c>307 Temporary Redirect</c> to the same path and query on the leader (the query as sent,
+/// <c>minSeq</c> included; method and body are kept, so <c>curl -L</c> and common clients follow it), at once, before
+/// any <c>minSeq</c> wait (<see cref="ReadYourWrites"/>), or <c>503 no-leader</c> with <c>Retry-After</c> when no
 /// leader is known; nothing is applied;</item>
 /// <item>on the leader, the fence: a command that succeeded is acknowledged only if the lease can still be relied on
 /// after it completed; otherwise <c>503 leadership-lost</c>. The answer carries <c>TradeStore-Term</c>.</item>
@@ -68,7 +69,8 @@ public static class WriteGate
         {
             context.RequestServices.GetRequiredService<ClusterMetrics>().WriteRefused("redirected");
             context.Response.Headers[TermHeader] = leader.Term.ToString(CultureInfo.InvariantCulture);
-            var location = leader.Url + context.Request.PathBase + context.Request.Path + context.Request.QueryString;
+            // The query as sent: minSeq included, which ReadYourWrites took off for the endpoints.
+            var location = leader.Url + context.Request.PathBase + context.Request.Path + ReadYourWrites.OriginalQuery(context);
             return Results.Redirect(location, permanent: false, preserveMethod: true);
         }
 
