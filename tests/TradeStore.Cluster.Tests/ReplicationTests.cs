@@ -92,6 +92,8 @@ public sealed class ReplicationTests
                 $"--- a:\n{a.Process.Output}\n--- b:\n{b.Process.Output}");
             var problem = await refused.Content.ReadFromJsonAsync<JsonElement>(ct);
             Assert.Equal("urn:tradestore:problem:replication-unavailable", problem.GetProperty("type").GetString());
+            // Like no-leader and seq-not-reached: a client that honours Retry-After waits a second and retries.
+            Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
         }
         finally
         {

@@ -113,7 +113,8 @@ public static class Problems
         CommandErrorKind.Busy => Make("busy", "Server busy", StatusCodes.Status503ServiceUnavailable, error.Message, error.Field) with { RetryAfterSeconds = BusyRetryAfterSeconds },
         CommandErrorKind.Unavailable => Make("unavailable", "Service unavailable", StatusCodes.Status503ServiceUnavailable, error.Message, error.Field),
         CommandErrorKind.IdempotencyKeyReused => Make("idempotency-key-reused", "Idempotency key reused", StatusCodes.Status422UnprocessableEntity, error.Message, error.Field),
-        CommandErrorKind.ReplicationUnavailable => Make("replication-unavailable", "Replication unavailable", StatusCodes.Status503ServiceUnavailable, error.Message, error.Field),
+        CommandErrorKind.ReplicationUnavailable => Make("replication-unavailable", "Replication unavailable", StatusCodes.Status503ServiceUnavailable, error.Message, error.Field)
+            with { RetryAfterSeconds = Cluster.ClusterProblems.RetryAfterSeconds },
         CommandErrorKind.StorageFailure => Make("storage-failure", "Storage failure", StatusCodes.Status500InternalServerError, error.Message, error.Field),
         _ => Internal(error.Message),
     };

@@ -6,7 +6,10 @@ namespace TradeStore.Server.Cluster;
 /// <summary>The cluster's refusals, as RFC 7807 problems in the API's <c>urn:tradestore:problem:</c> family.</summary>
 public static class ClusterProblems
 {
-    /// <summary>Seconds a client should wait before retrying a write that found no leader or lost it, or a read that found its seq not reached.</summary>
+    /// <summary>
+    /// Seconds a client should wait before retrying a write that found no leader or lost it, or that too few followers
+    /// acknowledged (<c>replication-unavailable</c>), or a read that found its seq not reached.
+    /// </summary>
     public const int RetryAfterSeconds = 1;
 
     public static ApiProblem NoLeader() => new("urn:tradestore:problem:no-leader", "No leader", StatusCodes.Status503ServiceUnavailable,

@@ -38,7 +38,7 @@ public static class ProblemCatalog
         new("too-many-subscribers", 503, "Changes:MaxSubscribers change streams are open; Retry-After: 5", RetryAfter: true),
         new("no-leader", 503, "a cluster node that is not the leader knows no leader to redirect to; Retry-After", RetryAfter: true),
         new("leadership-lost", 503, "the node's etcd lease ran out while the write was in flight; it may not acknowledge", RetryAfter: true),
-        new("replication-unavailable", 503, "Cluster:SyncReplicas followers did not acknowledge the write within Cluster:ReplicationTimeout; not acknowledged, retry with the same Idempotency-Key"),
+        new("replication-unavailable", 503, "Cluster:SyncReplicas followers did not acknowledge the write within Cluster:ReplicationTimeout; not acknowledged, retry with the same Idempotency-Key after Retry-After", RetryAfter: true),
         new("query-starved", 503, "the query reached Security:Query:Timeout having waited at least half of it for a CPU (queries run at the lowest CPU priority; the node was busy); Retry-After: 5", RetryAfter: true),
         new("seq-not-reached", 503, "a read with ?minSeq=N, or GET /v1/changes resuming after seq N (fromSeq N+1, Last-Event-ID N), waited Cluster:ReadWaitTimeout and this node still holds less than seq N; Retry-After", RetryAfter: true),
         new("stale-term", 409, "a replication acknowledgement of a term this node does not lead in (ignored)"),

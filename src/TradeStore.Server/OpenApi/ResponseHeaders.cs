@@ -34,7 +34,7 @@ internal static class ResponseHeaders
         headers[QueryEndpoint.AppliedSeqHeader] = Header(
             "The journal seq DuckDB held when the query started: every write up to it is in the answer. Below `TradeStore-Seq` when DuckDB's " +
             "apply was behind the journal beyond the endpoint's few-second wait (the answer may then lack later writes).", JsonSchemaType.Integer);
-        headers[RetryAfter] = Header("Seconds to wait before retrying (too-many-requests, busy, too-many-subscribers, no-leader, leadership-lost, seq-not-reached).", JsonSchemaType.Integer);
+        headers[RetryAfter] = Header("Seconds to wait before retrying (too-many-requests, busy, too-many-subscribers, no-leader, leadership-lost, replication-unavailable, seq-not-reached).", JsonSchemaType.Integer);
         headers[ApiResults.ReplayedHeader] = Header("`true` when the answer is the replay of an earlier request with the same Idempotency-Key: nothing was written.");
         headers[Truncated] = Header(
             "`true` when rows were left out at Security:Query:MaxRows or MaxResultBytes, else `false`. Sent when the whole answer was ready " +
