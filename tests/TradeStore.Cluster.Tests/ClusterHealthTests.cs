@@ -4,7 +4,10 @@ using TradeStore.TestSupport;
 
 namespace TradeStore.Cluster.Tests;
 
-/// <summary>Readiness of a cluster node names its leadership: healthy while it leads or follows, degraded (still ready) without a leader.</summary>
+/// <summary>
+/// Readiness of a cluster node names its leadership: healthy while it leads or follows, degraded (still ready) without a
+/// leader, or while it leads with fewer synchronous followers than <c>Cluster:SyncReplicas</c>.
+/// </summary>
 public sealed class ClusterHealthTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
@@ -29,6 +32,35 @@ public sealed class ClusterHealthTests
         Assert.Equal(HttpStatusCode.OK, cutOffCode);
         Assert.Equal("degraded", cutOffCluster.GetProperty("status").GetString());
         Assert.Contains("no leader", cutOffCluster.GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A leader with <c>SyncReplicas=1</c> and no follower cannot acknowledge any write (each answers 503
+    /// replication-unavailable): its readiness says so, degraded (still 200) with how many synchronous followers it has
+    /// and needs, healthy once one follows, and degraded again once that one is killed. It used to say healthy throughout.
+    /// </summary>
+    [Fact]
+    public async Task Readiness_SyncLeaderWithTooFewFollowers_DegradedSayingHowManyItHasAndNeeds()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var sync = new Dictionary<string, string> { ["TRADESTORE__CLUSTER__SYNCREPLICAS"] = "1" };
+        await using var a = await NodeProcess.StartAsync("a", _prefix, sync);
+        await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Leader == "a", Timeout, "a leads");
+
+        var (alone, aloneCluster) = await ReadinessAsync(http, a.Url);
+        Assert.Equal(HttpStatusCode.OK, alone);
+        Assert.Equal("degraded", aloneCluster.GetProperty("status").GetString());
+        Assert.Contains("has 0 synchronous follower(s) connected and needs 1", aloneCluster.GetProperty("description").GetString(), StringComparison.Ordinal);
+
+        await using var b = await NodeProcess.StartAsync("b", _prefix, sync);
+        var followed = await Eventually.MatchAsync(async () => (await ReadinessAsync(http, a.Url)).Cluster, c => c.GetProperty("status").GetString() == "healthy", Timeout,
+            "a healthy once b follows");
+        Assert.Contains("1 synchronous follower(s) connected, 1 needed", followed.GetProperty("description").GetString(), StringComparison.Ordinal);
+
+        await b.KillAsync();
+        var lost = await Eventually.MatchAsync(async () => (await ReadinessAsync(http, a.Url)).Cluster, c => c.GetProperty("status").GetString() == "degraded", Timeout,
+            "a degraded again once b is killed");
+        Assert.Contains("has 0 synchronous follower(s) connected and needs 1", lost.GetProperty("description").GetString(), StringComparison.Ordinal);
     }
 
     private static async Task<(HttpStatusCode Code, JsonElement Cluster)> ReadinessAsync(HttpClient http, string url)

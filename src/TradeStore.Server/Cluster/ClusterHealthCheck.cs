@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
 using TradeStore.Cluster;
 
 namespace TradeStore.Server.Cluster;
@@ -6,16 +7,34 @@ namespace TradeStore.Server.Cluster;
 /// <summary>
 /// A cluster node's part of readiness: healthy while it leads or follows a known leader; degraded while it knows no
 /// leader (etcd unreachable, an election under way), when its writes answer <c>503 no-leader</c> and its reads serve what
-/// it holds. By design never unhealthy: the node still serves reads, and a load balancer that dropped every node during
-/// an election would take reads down with writes.
+/// it holds; degraded too while it leads with <see cref="ClusterOptions.SyncReplicas"/> ≥ 1 but fewer followers can
+/// acknowledge its writes (<see cref="ReplicationHub.ConnectedFollowers"/>), when every write answers
+/// <c>503 replication-unavailable</c>. By design never unhealthy: the node still serves reads, and a load balancer that
+/// dropped every node during an election would take reads down with writes.
 /// </summary>
-public sealed class ClusterHealthCheck(ClusterState state) : IHealthCheck
+public sealed class ClusterHealthCheck(ClusterState state, IOptions<ClusterOptions> options, ReplicationHub hub) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(state.Role switch
         {
-            ClusterRole.Leader => HealthCheckResult.Healthy($"{state.NodeName} leads in term {state.Term}"),
+            ClusterRole.Leader => Leading(),
             ClusterRole.Follower when state.Leader is { } leader => HealthCheckResult.Healthy($"{state.NodeName} follows {leader.Name} ({leader.Url}), term {leader.Term}"),
             _ => HealthCheckResult.Degraded($"{state.NodeName} knows no leader (etcd unreachable or an election under way): writes answer 503 no-leader; reads serve this node's data"),
         });
+
+    private HealthCheckResult Leading()
+    {
+        var term = state.Term;
+        var needed = options.Value.SyncReplicas;
+        if (needed == 0)
+        {
+            return HealthCheckResult.Healthy($"{state.NodeName} leads in term {term}");
+        }
+
+        var connected = hub.ConnectedFollowers(term);
+        return connected < needed
+            ? HealthCheckResult.Degraded($"{state.NodeName} leads in term {term} but has {connected} synchronous follower(s) connected and needs {needed} (Cluster:SyncReplicas): " +
+                "every write answers 503 replication-unavailable until enough followers stream from it")
+            : HealthCheckResult.Healthy($"{state.NodeName} leads in term {term}; {connected} synchronous follower(s) connected, {needed} needed (Cluster:SyncReplicas)");
+    }
 }

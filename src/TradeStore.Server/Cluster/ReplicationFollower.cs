@@ -337,7 +337,7 @@ public sealed class ReplicationFollower : BackgroundService
     private sealed class AckSender(ReplicationFollower owner, LeaderInfo leader)
     {
         private readonly TaskCompletionSource _accepted = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private long _durable;
+        private long _durable = -1;
         private AckContent? _current;
 
         /// <summary>The leader accepted the stream of a log that holds every record up to <paramref name="durableSeq"/>: the requests may start.</summary>
@@ -447,12 +447,13 @@ public sealed class ReplicationFollower : BackgroundService
                 // written into a closed connection and lost.
                 await stream.FlushAsync(cancellationToken);
                 var frame = new byte[AckFrames.Size];
-                var sent = 0L;
+                var sent = -1L;
                 var idle = false;
                 while (true)
                 {
+                    // From the first frame on, 0 included: a follower of an empty log can acknowledge the term's writes too.
                     var durable = Interlocked.Read(ref _sender._durable);
-                    if (durable > sent || (idle && durable > 0))
+                    if (durable > sent || (idle && durable >= 0))
                     {
                         BinaryPrimitives.WriteInt64LittleEndian(frame, durable);
                         await stream.WriteAsync(frame, cancellationToken);

@@ -196,8 +196,9 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
             return false;
         }
 
-        _acks.AddOrUpdate(node, _ => new FollowerAck(term, durableSeq, _time.GetUtcNow()),
-            (_, previous) => previous.Term == term && previous.DurableSeq >= durableSeq ? previous : new FollowerAck(term, durableSeq, _time.GetUtcNow()));
+        var now = _time.GetUtcNow();
+        _acks.AddOrUpdate(node, _ => new FollowerAck(term, durableSeq, now, now),
+            (_, previous) => previous.Term == term && previous.DurableSeq >= durableSeq ? previous with { HeardAt = now } : new FollowerAck(term, durableSeq, now, now));
         ChooseSyncSet(term);
         Release(term);
         return true;
@@ -260,6 +261,18 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
 
             return _mustHold;
         }
+    }
+
+    /// <summary>
+    /// How many followers (by name) can acknowledge the writes of <paramref name="term"/>: they acknowledged in it and were
+    /// heard within <see cref="ReplicationFrames.DeadAfter"/> (an idle follower repeats its durable seq every second), and
+    /// their stream has not ended. Fewer than <see cref="ClusterOptions.SyncReplicas"/> and every write answers
+    /// <c>503 replication-unavailable</c> (<see cref="ClusterHealthCheck"/>).
+    /// </summary>
+    public int ConnectedFollowers(long term)
+    {
+        var now = _time.GetUtcNow();
+        return _acks.Where(a => a.Value.Term == term && now - a.Value.HeardAt < ReplicationFrames.DeadAfter).Select(a => a.Key.Name).Distinct(StringComparer.Ordinal).Count();
     }
 
     /// <summary>Forgets a follower's acknowledgements (its stream ended); it counts again once it acknowledges anew.</summary>
@@ -396,6 +409,7 @@ public sealed class ReplicationHub : IJournalReplication, ILeaderHandOver, IDisp
 
 /// <summary>
 /// A follower's last acknowledgement: its journal log holds every record up to <paramref name="DurableSeq"/>, fsynced;
-/// <paramref name="At"/> is when that seq was first acknowledged (a repeat of it does not move it).
+/// <paramref name="At"/> is when that seq was first acknowledged (a repeat of it does not move it), <paramref name="HeardAt"/>
+/// when the follower last acknowledged anything, a repeat included.
 /// </summary>
-public sealed record FollowerAck(long Term, long DurableSeq, DateTimeOffset At);
+public sealed record FollowerAck(long Term, long DurableSeq, DateTimeOffset At, DateTimeOffset HeardAt);
