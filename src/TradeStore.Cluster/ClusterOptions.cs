@@ -74,8 +74,11 @@ public sealed partial class ClusterOptions : IValidatableObject
 
     /// <summary>Prefix of every etcd key of this cluster, so several clusters (or test runs) can share one etcd.</summary>
     /// <value>Default <c>/tradestore/</c>.</value>
-    [RegularExpression("^/([A-Za-z0-9._-]+/)*$", ErrorMessage = "must start and end with '/' and hold only A-Z, a-z, 0-9, '.', '_', '-' and '/'.")]
+    [RegularExpression(KeyPrefixPattern, ErrorMessage = KeyPrefixError)]
     public string KeyPrefix { get; set; } = "/tradestore/";
+
+    private const string KeyPrefixPattern = "^/([A-Za-z0-9._-]+/)*$";
+    private const string KeyPrefixError = "must start and end with '/' and hold only A-Z, a-z, 0-9, '.', '_', '-' and '/'.";
 
     public bool Enabled => !string.IsNullOrWhiteSpace(Etcd);
 
@@ -108,12 +111,9 @@ public sealed partial class ClusterOptions : IValidatableObject
             yield break;
         }
 
-        foreach (var endpoint in SplitEndpoints(Etcd))
+        foreach (var failure in ValidateEtcd())
         {
-            if (!IsHttpUrl(endpoint, out _))
-            {
-                yield return new ValidationResult($"'{endpoint}' is not an absolute http:// or https:// address (for example http://127.0.0.1:2379).", [nameof(Etcd)]);
-            }
+            yield return failure;
         }
 
         if (string.IsNullOrWhiteSpace(Node))
@@ -144,6 +144,36 @@ public sealed partial class ClusterOptions : IValidatableObject
         }
     }
 
+    /// <summary>
+    /// Only what reaching the cluster's keys in etcd needs, <see cref="Etcd"/> and <see cref="KeyPrefix"/>, for
+    /// <see cref="Enabled"/> options: the admin commands (<c>tradestore cluster status|forget</c>) run from an ops host
+    /// that is no node, so they need no <see cref="Node"/> or <see cref="AdvertiseUrl"/>. A node checks everything
+    /// (<see cref="Validate"/>).
+    /// </summary>
+    public IEnumerable<ValidationResult> ValidateEtcdAccess()
+    {
+        foreach (var failure in ValidateEtcd())
+        {
+            yield return failure;
+        }
+
+        if (!KeyPrefixRegex().IsMatch(KeyPrefix ?? string.Empty))
+        {
+            yield return new ValidationResult(KeyPrefixError, [nameof(KeyPrefix)]);
+        }
+    }
+
+    private IEnumerable<ValidationResult> ValidateEtcd()
+    {
+        foreach (var endpoint in SplitEndpoints(Etcd))
+        {
+            if (!IsHttpUrl(endpoint, out _))
+            {
+                yield return new ValidationResult($"'{endpoint}' is not an absolute http:// or https:// address (for example http://127.0.0.1:2379).", [nameof(Etcd)]);
+            }
+        }
+    }
+
     private static IEnumerable<string> SplitEndpoints(string? value) =>
         (value ?? string.Empty).Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
@@ -152,6 +182,9 @@ public sealed partial class ClusterOptions : IValidatableObject
 
     [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
     private static partial System.Text.RegularExpressions.Regex NodeNamePattern();
+
+    [System.Text.RegularExpressions.GeneratedRegex(KeyPrefixPattern)]
+    private static partial System.Text.RegularExpressions.Regex KeyPrefixRegex();
 }
 
 /// <summary>Compile-time generated validator of <see cref="ClusterOptions"/>: no reflection at start-up.</summary>

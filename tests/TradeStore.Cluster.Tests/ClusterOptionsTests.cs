@@ -84,6 +84,38 @@ public sealed class ClusterOptionsTests
     }
 
     [Fact]
+    public void BindClusterAccess_OnlyEtcd_EnoughForTheAdminCommands()
+    {
+        var cluster = TradeStoreSettings.BindClusterAccess(Configuration(new() { ["TRADESTORE__CLUSTER__ETCD"] = "http://127.0.0.1:2379" }));
+
+        Assert.True(cluster.Enabled);
+        Assert.Equal("/tradestore/", cluster.KeyPrefix);
+        Assert.Null(cluster.Node);
+    }
+
+    [Theory]
+    [InlineData("TRADESTORE__CLUSTER__ETCD", "127.0.0.1:2379", "Cluster:Etcd: '127.0.0.1:2379' is not an absolute")]
+    [InlineData("TRADESTORE__CLUSTER__KEYPREFIX", "tradestore", "Cluster:KeyPrefix: must start and end with '/'")]
+    public void BindClusterAccess_BadEtcdKey_NamesTheKey(string variable, string value, string message)
+    {
+        var environment = new Dictionary<string, string> { ["TRADESTORE__CLUSTER__ETCD"] = "http://127.0.0.1:2379", [variable] = value };
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreSettings.BindClusterAccess(Configuration(environment)));
+
+        Assert.StartsWith(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BindClusterAccess_UnknownClusterKey_NamesIt()
+    {
+        var environment = new Dictionary<string, string> { ["TRADESTORE__CLUSTER__ETCD"] = "http://127.0.0.1:2379", ["TRADESTORE__CLUSTER__ETDC"] = "x" };
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreSettings.BindClusterAccess(Configuration(environment)));
+
+        Assert.Contains("Etdc", error.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public void FenceMargin_DefaultLease_StopsAcknowledgingBeforeTheTtlAndAfterTwoMissedRenewals()
     {
         var options = new ClusterOptions();
@@ -109,14 +141,16 @@ public sealed class ClusterOptionsTests
         return values;
     }
 
-    private static TradeStoreSettings Bind(Dictionary<string, string> environment)
+    private static TradeStoreSettings Bind(Dictionary<string, string> environment) => TradeStoreSettings.Bind(Configuration(environment));
+
+    private static Microsoft.Extensions.Configuration.IConfigurationRoot Configuration(Dictionary<string, string> environment)
     {
         var directory = Path.GetTempPath();
-        return TradeStoreSettings.Bind(TradeStoreConfiguration.Build(new ConfigurationInputs
+        return TradeStoreConfiguration.Build(new ConfigurationInputs
         {
             BaseDirectory = directory,
             WorkingDirectory = directory,
             Environment = environment,
-        }));
+        });
     }
 }

@@ -8,6 +8,8 @@ namespace TradeStore.Cluster.Tests;
 /// A node that dies stays in <c>GET /v1/cluster</c> and <c>tradestore cluster status</c> once its lease expired, as
 /// <c>unreachable</c> with when it was last seen (its member record is not on a lease), until the operator forgets it
 /// with <c>tradestore cluster forget</c>. Before, it vanished, and two live nodes of three looked like a healthy cluster.
+/// Both commands run from an ops host with only <c>Cluster:Etcd</c> and <c>Cluster:KeyPrefix</c>: they once required
+/// the node-only keys <c>Cluster:Node</c> and <c>Cluster:AdvertiseUrl</c>.
 /// </summary>
 public sealed class MembershipTests
 {
@@ -45,29 +47,47 @@ public sealed class MembershipTests
         Assert.InRange(dead.AppliedSeq, 0, 1); // as of its last member record
         await Eventually.MatchAsync(() => MissingAsync(http, a), missing => missing == 1, ClusterCoordinator.MemberRefreshInterval + Timeout, "a exports one missing member");
 
-        var (statusExit, text) = await TradeStoreProcess.RunAsync(["cluster", "status"], a.DataDirectory, a.Environment);
+        // The admin commands run from an ops host: only the etcd keys, no Cluster:Node or AdvertiseUrl, no data directory.
+        using var ops = new TempDirectory("cluster-ops");
+        var opsHost = new Dictionary<string, string>
+        {
+            ["TRADESTORE__CLUSTER__ETCD"] = TestServers.Etcd,
+            ["TRADESTORE__CLUSTER__KEYPREFIX"] = _prefix,
+        };
+
+        var (statusExit, text) = await TradeStoreProcess.RunAsync(["cluster", "status"], ops.Path, opsHost);
         Assert.True(statusExit == 0, text);
         Assert.Contains("nodes    2: 1 live, 1 MISSING (b unreachable)", text);
         Assert.Contains("tradestore cluster forget NODE", text);
         Assert.Matches($@"\n  b +{Regex(b.Url)} +unreachable +\d +- +- +(\d+m )?\d+s ago \(", text);
-        var (jsonExit, json) = await TradeStoreProcess.RunAsync(["cluster", "status", "--json"], a.DataDirectory, a.Environment);
+        var (jsonExit, json) = await TradeStoreProcess.RunAsync(["cluster", "status", "--json"], ops.Path, opsHost);
         Assert.True(jsonExit == 0, json);
         Assert.Equal(status.Nodes, JsonSerializer.Deserialize(json.Trim(), ClusterJson.Default.ClusterStatus)!.Nodes);
 
-        var (liveExit, live) = await TradeStoreProcess.RunAsync(["cluster", "forget", "a"], a.DataDirectory, a.Environment);
+        var (liveExit, live) = await TradeStoreProcess.RunAsync(["cluster", "forget", "a"], ops.Path, opsHost);
         Assert.True(liveExit == 1, live);
         Assert.Contains($"node a is running at {a.Url}", live);
-        var (unknownExit, unknown) = await TradeStoreProcess.RunAsync(["cluster", "forget", "c"], a.DataDirectory, a.Environment);
+        var (unknownExit, unknown) = await TradeStoreProcess.RunAsync(["cluster", "forget", "c"], ops.Path, opsHost);
         Assert.True(unknownExit == 2, unknown);
         Assert.Contains("members: a, b", unknown);
 
-        var (forgetExit, forgot) = await TradeStoreProcess.RunAsync(["cluster", "forget", "b"], a.DataDirectory, a.Environment);
+        var (forgetExit, forgot) = await TradeStoreProcess.RunAsync(["cluster", "forget", "b"], ops.Path, opsHost);
         Assert.True(forgetExit == 0, forgot);
         Assert.Contains($"forgot node b ({b.Url}, last seen", forgot);
         var after = await a.ClusterAsync(http);
         Assert.Equal(new ClusterNodeStatus("a", a.Url, "leader", 1, 0), Assert.Single(after.Nodes));
         await Eventually.MatchAsync(() => MissingAsync(http, a), missing => missing == 0, ClusterCoordinator.MemberRefreshInterval + Timeout, "a exports no missing member");
         Assert.Equal(HttpStatusCode.Created, (await a.CreateTradeAsync(http, "U-2")).StatusCode);
+
+        // The keys they use are still checked: exit 2 naming the key, one line.
+        var (badEtcdExit, badEtcd) = await TradeStoreProcess.RunAsync(["cluster", "status"], ops.Path,
+            new Dictionary<string, string>(opsHost) { ["TRADESTORE__CLUSTER__ETCD"] = "127.0.0.1:2379" });
+        Assert.True(badEtcdExit == 2, badEtcd);
+        Assert.Contains("Cluster:Etcd: '127.0.0.1:2379' is not an absolute http:// or https:// address", badEtcd);
+        var (badPrefixExit, badPrefix) = await TradeStoreProcess.RunAsync(["cluster", "forget", "b"], ops.Path,
+            new Dictionary<string, string>(opsHost) { ["TRADESTORE__CLUSTER__KEYPREFIX"] = "tradestore" });
+        Assert.True(badPrefixExit == 2, badPrefix);
+        Assert.Contains("Cluster:KeyPrefix: must start and end with '/'", badPrefix);
     }
 
     private static async Task<double> MissingAsync(HttpClient http, NodeProcess node) =>

@@ -32,7 +32,8 @@ public static class ClusterCommand
             "Show the cluster from etcd: the leader, its term, and each node's URL, role, applied seq and lag behind the leader; " +
             "a node that joined but has no live registration now is listed as stopped (it left at shutdown) or unreachable (its lease expired) with when it was last seen, " +
             "until it runs again or is forgotten (cluster forget). " +
-            "Exit 1 when no leader is known or etcd does not answer; 2 when Cluster:Etcd is not configured.")
+            "Needs only Cluster:Etcd (and Cluster:KeyPrefix when not the default), so it runs from any host that reaches etcd. " +
+            "Exit 1 when no leader is known or etcd does not answer; 2 when Cluster:Etcd is not configured or a key it uses is malformed.")
         {
             Json,
         };
@@ -40,18 +41,18 @@ public static class ClusterCommand
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
-            if (Configure(parseResult, error) is not { } settings)
+            if (Configure(parseResult, error) is not { } cluster)
             {
                 return ExitCodes.BadInput;
             }
 
-            using var store = new EtcdClusterStore(settings.Cluster);
+            using var store = new EtcdClusterStore(cluster);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(ReadTimeout);
-            ClusterStatus cluster;
+            ClusterStatus status;
             try
             {
-                cluster = await store.ReadStatusAsync(timeout.Token);
+                status = await store.ReadStatusAsync(timeout.Token);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
             {
@@ -61,20 +62,22 @@ public static class ClusterCommand
 
             if (parseResult.GetValue(Json))
             {
-                output.WriteLine(JsonSerializer.Serialize(cluster, ClusterJson.Default.ClusterStatus));
+                output.WriteLine(JsonSerializer.Serialize(status, ClusterJson.Default.ClusterStatus));
             }
             else
             {
-                Write(output, cluster, store.Endpoints, settings.Cluster.KeyPrefix, DateTimeOffset.UtcNow);
+                Write(output, status, store.Endpoints, cluster.KeyPrefix, DateTimeOffset.UtcNow);
             }
 
-            return cluster.Leader is null ? ExitCodes.Failure : ExitCodes.Success;
+            return status.Leader is null ? ExitCodes.Failure : ExitCodes.Success;
         });
 
         var forget = new Command("forget",
             "Forget a node removed from the cluster for good: drop it from GET /v1/cluster and cluster status, where it is otherwise listed as stopped or unreachable. " +
             "Only the listing changes (its data, and the sync and history keys, are untouched); if it runs again it is a member again. " +
-            "Exit 1 when the node is running (its etcd lease is alive: stop it first) or etcd does not answer; 2 when no member has that name or Cluster:Etcd is not configured.")
+            "Needs only Cluster:Etcd (and Cluster:KeyPrefix when not the default), so it runs from any host that reaches etcd. " +
+            "Exit 1 when the node is running (its etcd lease is alive: stop it first) or etcd does not answer; " +
+            "2 when no member has that name, Cluster:Etcd is not configured or a key it uses is malformed.")
         {
             NodeName,
         };
@@ -82,13 +85,13 @@ public static class ClusterCommand
         {
             var output = parseResult.InvocationConfiguration.Output;
             var error = parseResult.InvocationConfiguration.Error;
-            if (Configure(parseResult, error) is not { } settings)
+            if (Configure(parseResult, error) is not { } cluster)
             {
                 return ExitCodes.BadInput;
             }
 
             var name = parseResult.GetValue(NodeName)!;
-            using var store = new EtcdClusterStore(settings.Cluster);
+            using var store = new EtcdClusterStore(cluster);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(ReadTimeout);
             try
@@ -106,7 +109,7 @@ public static class ClusterCommand
                         return ExitCodes.Failure;
                     default:
                         var members = (await store.ReadStatusAsync(timeout.Token)).Nodes.Select(n => n.Name).ToList();
-                        error.WriteLine($"tradestore: no member of the cluster under {settings.Cluster.KeyPrefix} is named '{name}'; members: {(members.Count == 0 ? "none" : string.Join(", ", members))}.");
+                        error.WriteLine($"tradestore: no member of the cluster under {cluster.KeyPrefix} is named '{name}'; members: {(members.Count == 0 ? "none" : string.Join(", ", members))}.");
                         return ExitCodes.BadInput;
                 }
             }
@@ -119,17 +122,22 @@ public static class ClusterCommand
         return new Command("cluster", "High availability: the cluster of nodes elected on etcd.") { status, forget };
     }
 
-    /// <summary>The settings, or <see langword="null"/> (after saying so) when no cluster is configured.</summary>
-    private static TradeStoreSettings? Configure(ParseResult parseResult, TextWriter error)
+    /// <summary>
+    /// The cluster's etcd settings, or <see langword="null"/> (after saying so) when no cluster is configured. By design
+    /// only the keys these commands use are read and checked (<see cref="TradeStoreSettings.BindClusterAccess"/>): they
+    /// are run from an ops host, which has no <c>Cluster:Node</c> or <c>Cluster:AdvertiseUrl</c> of its own.
+    /// </summary>
+    /// <exception cref="ConfigurationException">Cluster:Etcd or Cluster:KeyPrefix is malformed (exit code 2, the key named).</exception>
+    private static ClusterOptions? Configure(ParseResult parseResult, TextWriter error)
     {
-        var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
-        if (!settings.Cluster.Enabled)
+        var cluster = TradeStoreSettings.BindClusterAccess(CommonOptions.BuildConfiguration(parseResult));
+        if (!cluster.Enabled)
         {
             error.WriteLine("tradestore: no cluster is configured: set Cluster:Etcd (environment TRADESTORE__CLUSTER__ETCD) to the etcd endpoints.");
             return null;
         }
 
-        return settings;
+        return cluster;
     }
 
     private static string EtcdDidNotAnswer(EtcdClusterStore store, Exception ex) =>

@@ -59,6 +59,31 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
     }
 
     /// <summary>
+    /// The <c>Cluster</c> section alone, checked only for what reaching the cluster's keys in etcd needs
+    /// (<see cref="ClusterOptions.ValidateEtcdAccess"/>): for <c>tradestore cluster status|forget</c>, admin commands run
+    /// from an ops host that is no node (no <c>Cluster:Node</c>, <c>Cluster:AdvertiseUrl</c> or data directory).
+    /// </summary>
+    /// <exception cref="ConfigurationException">A key those commands use is malformed; the message names it.</exception>
+    public static ClusterOptions BindClusterAccess(IConfiguration configuration)
+    {
+        var cluster = BindSection<ClusterOptions>(configuration, ClusterOptions.SectionName);
+        if (!cluster.Enabled)
+        {
+            return cluster;
+        }
+
+        var failures = cluster.ValidateEtcdAccess()
+            .Select(failure => $"{ClusterOptions.SectionName}:{string.Join(", ", failure.MemberNames)}: {failure.ErrorMessage}")
+            .ToList();
+        if (failures.Count > 0)
+        {
+            throw new ConfigurationException(string.Join(Environment.NewLine, failures));
+        }
+
+        return cluster;
+    }
+
+    /// <summary>
     /// The top-level sections TradeStore reads; <c>Logging</c> is the .NET logging configuration, <c>Kestrel</c> and
     /// <c>Urls</c> are ASP.NET Core's own (the addresses they bind are checked after start). By design any other
     /// section is an error: <c>TRADESTORE__FOO__BAR</c> or <c>{"Enginee": …}</c> would otherwise be lost without a word.
