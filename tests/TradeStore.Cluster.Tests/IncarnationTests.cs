@@ -47,7 +47,14 @@ public sealed class IncarnationTests
         // Every node dies; a's disk is replaced. a comes back first, alone: the sync key names "a", but another directory.
         await Task.WhenAll(a.KillAsync(), b.KillAsync(), c.KillAsync());
         await a.StartAgainAsync(emptyDirectory: true);
-        await Eventually.TrueAsync(() => a.Process.Output.Contains("[7014]", StringComparison.Ordinal), Timeout, "a says it does not campaign (7014)");
+        // Waited for by hand, so that a failure shows what a logged instead.
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!a.Process.Output.Contains("[7014]", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50, ct);
+        }
+
+        Assert.True(a.Process.Output.Contains("[7014]", StringComparison.Ordinal), $"a did not say it does not campaign (7014) within {Timeout}; its output:\n{a.Process.Output}");
         await Task.Delay(TimeSpan.FromSeconds(2), ct);
         var alone = await a.ClusterAsync(http);
         Assert.Null(alone.Leader);
