@@ -80,6 +80,8 @@ public static class TradeStoreHost
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddConfiguration(configuration);
         builder.WebHost.UseUrls(settings.Server.Urls);
+        // ASP.NET Core reads the section's endpoints but not its limits: Kestrel:Limits goes on here (KestrelLimits).
+        builder.WebHost.ConfigureKestrel(kestrel => KestrelLimits.Apply(configuration, kestrel.Limits));
         if (settings.Server.InlineScheduling)
         {
             // Requests run on the thread that completed the read: with the process's inline socket completions (serve

@@ -130,6 +130,25 @@ public sealed partial class ConfigurationTests : IDisposable
         Assert.Equal(10, TradeStoreSettings.Bind(configuration).Engine.MaxBatchSize);
     }
 
+    /// <summary>Kestrel:Limits, which ASP.NET Core does not read from configuration itself, is bound (and checked) by TradeStore.</summary>
+    [Fact]
+    public void Bind_KestrelLimits_AcceptedAndApplied()
+    {
+        var configuration = TradeStoreConfiguration.Build(Inputs(env: new()
+        {
+            ["TRADESTORE__KESTREL__LIMITS__KEEPALIVETIMEOUT"] = "00:00:07",
+            ["TRADESTORE__KESTREL__LIMITS__MAXCONCURRENTCONNECTIONS"] = "500",
+            ["TRADESTORE__KESTREL__ENDPOINTS__MAIN__URL"] = "http://127.0.0.1:5999",
+        }));
+        var limits = new Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerLimits();
+
+        TradeStoreSettings.Bind(configuration);
+        KestrelLimits.Apply(configuration, limits);
+
+        Assert.Equal(TimeSpan.FromSeconds(7), limits.KeepAliveTimeout);
+        Assert.Equal(500, limits.MaxConcurrentConnections);
+    }
+
     [Fact]
     public void Build_ConfigFileMissing_NamesTheFile()
     {
@@ -202,6 +221,10 @@ public sealed partial class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__CHANGES__MAXLAGEVENTS", "lots", "Changes:MaxLagEvents")]
     [InlineData("TRADESTORE__CHANGES__HEARTBEATINTERVALL", "00:00:01", "HEARTBEATINTERVALL")]
     [InlineData("TRADESTORE__STORAGE__DATADIRECTROY", "typo", "DATADIRECTROY")]
+    [InlineData("TRADESTORE__KESTREL__LIMITS__KEEPALIVETIMEOUT", "soon", "Kestrel:Limits:KeepAliveTimeout")]
+    [InlineData("TRADESTORE__KESTREL__LIMITS__KEEPALIVETIMEOUT", "-00:00:01", "KeepAliveTimeout=-00:00:01")]
+    [InlineData("TRADESTORE__KESTREL__LIMITS__MAXCONCURENTCONNECTIONS", "5", "MAXCONCURENTCONNECTIONS")]
+    [InlineData("TRADESTORE__KESTREL__ADDSERVERHEADER", "false", "Kestrel:ADDSERVERHEADER: is not read")]
     public void Bind_BadValue_MessageNamesTheKey(string variable, string value, string expectedKey)
     {
         var configuration = TradeStoreConfiguration.Build(Inputs(env: new() { [variable] = value }));

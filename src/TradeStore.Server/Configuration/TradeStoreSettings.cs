@@ -50,6 +50,7 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
         Collect(failures, SecurityOptions.SectionName, new SecurityOptionsValidator().Validate(null, security));
         Collect(failures, ClusterOptions.SectionName, new ClusterOptionsValidator().Validate(null, cluster));
         Collect(failures, ChangeFeedOptions.SectionName, new ChangeFeedOptionsValidator().Validate(null, changes));
+        failures.AddRange(KestrelLimits.Validate(configuration));
         if (failures.Count > 0)
         {
             throw new ConfigurationException(string.Join(Environment.NewLine, failures));

@@ -1,0 +1,70 @@
+using System.Reflection;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+
+namespace TradeStore.Server.Configuration;
+
+/// <summary>
+/// The <c>Kestrel</c> section. ASP.NET Core reads its <c>Endpoints</c>, <c>EndpointDefaults</c> and <c>Certificates</c>
+/// itself, but not its <c>Limits</c> (a long-standing gap of ASP.NET Core: only code sets them), which it would ignore
+/// without a word. TradeStore binds <c>Kestrel:Limits</c> onto the server's limits, and refuses every other key of the
+/// section, which nothing would read.
+/// </summary>
+public static class KestrelLimits
+{
+    public const string SectionName = "Kestrel";
+
+    private const string LimitsKey = "Limits";
+
+    /// <summary>The keys of the section that ASP.NET Core reads itself.</summary>
+    private static readonly string[] ReadByAspNetCore = ["Endpoints", "EndpointDefaults", "Certificates"];
+
+    /// <summary>The section's problems, each naming its key; empty when it is fine (or absent).</summary>
+    public static IReadOnlyList<string> Validate(IConfiguration configuration)
+    {
+        var failures = configuration.GetSection(SectionName).GetChildren()
+            .Where(child => !ReadByAspNetCore.Contains(child.Key, StringComparer.OrdinalIgnoreCase) && !child.Key.Equals(LimitsKey, StringComparison.OrdinalIgnoreCase))
+            .Select(child => $"{SectionName}:{child.Key}: is not read: of the Kestrel section ASP.NET Core reads {string.Join(", ", ReadByAspNetCore)}, and TradeStore {LimitsKey}.")
+            .ToList();
+        if (Bind(configuration, new KestrelServerLimits()) is { } problem)
+        {
+            failures.Add(problem);
+        }
+
+        return failures;
+    }
+
+    /// <summary>Sets <paramref name="limits"/> from <c>Kestrel:Limits</c> (a validated configuration: <see cref="Validate"/>).</summary>
+    /// <exception cref="ConfigurationException">A key is unknown or its value is not one the limit takes.</exception>
+    public static void Apply(IConfiguration configuration, KestrelServerLimits limits)
+    {
+        if (Bind(configuration, limits) is { } problem)
+        {
+            throw new ConfigurationException(problem);
+        }
+    }
+
+    private static string? Bind(IConfiguration configuration, KestrelServerLimits limits)
+    {
+        var section = configuration.GetSection(SectionName).GetSection(LimitsKey);
+        if (!section.Exists())
+        {
+            return null;
+        }
+
+        try
+        {
+            section.Bind(limits, binder => binder.ErrorOnUnknownConfiguration = true);
+            return null;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or TargetInvocationException)
+        {
+            // The binder names the key of a value it cannot convert ("…at 'Kestrel:Limits:KeepAliveTimeout'…"); a limit's
+            // own check (a setter) names none, so the keys given are listed with what it said.
+            var reason = ex is TargetInvocationException { InnerException: { } refused }
+                ? $"{string.Join(", ", section.AsEnumerable(makePathsRelative: true).Where(p => p.Value is not null).Select(p => $"{p.Key}={p.Value}"))}: {refused.Message}"
+                : ex.InnerException is { } inner ? $"{ex.Message} {inner.Message}" : ex.Message;
+            return $"{SectionName}:{LimitsKey}: {reason}";
+        }
+    }
+}
