@@ -217,6 +217,23 @@ public sealed class BadInputTests : ApiTestBase
         Assert.DoesNotContain("isFinalBlock", answer.Raw);
     }
 
+    /// <summary>A create missing several fields names them all in one answer (the first as <c>field</c>), not one per round trip.</summary>
+    [Theory]
+    [InlineData("""{"tradeId":"N-1"}""", "account", "account, symbol, side, quantity and price are required.")]
+    [InlineData("""{"tradeId":"N-1","account":"A","symbol":"S","quantity":"1"}""", "side", "side and price are required.")]
+    [InlineData("""{"account":"A","symbol":"S","side":"buy","quantity":"1","price":"1"}""", "tradeId", "tradeId is required.")]
+    public async Task Create_FieldsMissing_EveryOneNamedAndNothingWritten(string body, string field, string detail)
+    {
+        var before = await SnapshotAsync();
+
+        var answer = await Api.PostAsync("/v1/trades", body);
+
+        Assert.Equal(400, answer.Code);
+        Assert.Equal(field, answer.Field);
+        Assert.Equal(detail, answer.Body.GetProperty("detail").GetString());
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
     /// <summary>A compressed body is refused as such (415 naming Content-Encoding), not as malformed JSON; nothing is written.</summary>
     [Theory]
     [InlineData("gzip")]

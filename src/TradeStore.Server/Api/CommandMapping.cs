@@ -11,14 +11,15 @@ public static class CommandMapping
 {
     public static (TradeCommand? Command, ApiProblem? Problem) Create(CreateTradeRequest r, string? idempotencyKey)
     {
-        if (Required(("quantity", r.Quantity is null), ("price", r.Price is null)) is { } missing)
+        if (Required(("tradeId", r.TradeId is null), ("account", r.Account is null), ("symbol", r.Symbol is null), ("side", r.Side is null),
+            ("quantity", r.Quantity is null), ("price", r.Price is null)) is { } missing)
         {
             return (null, missing);
         }
 
         if (!TradeCodes.TryParseSide(r.Side, out var side))
         {
-            return (null, Problems.Validation("side", r.Side is null ? "side is required." : "side must be \"buy\" or \"sell\"."));
+            return (null, Problems.Validation("side", "side must be \"buy\" or \"sell\"."));
         }
 
         return Checked(new CreateTrade(r.TradeId ?? "", r.Account ?? "", r.Symbol ?? "", side, r.Quantity!.Value, r.Price!.Value,
@@ -86,17 +87,27 @@ public static class CommandMapping
     private static (TradeCommand? Command, ApiProblem? Problem) Checked(TradeCommand command) =>
         TradeValidation.Validate(command) is { } error ? (null, Problems.From(error)) : (command, null);
 
+    /// <summary>
+    /// The problem naming every missing field (the first as <c>field</c>), so a client fixes them in one round trip
+    /// rather than one per request; <see langword="null"/> when none is missing.
+    /// </summary>
     private static ApiProblem? Required(params ReadOnlySpan<(string Field, bool Missing)> fields)
     {
+        List<string>? missingFields = null;
         foreach (var (field, missing) in fields)
         {
             if (missing)
             {
-                return Problems.Validation(field, $"{field} is required.");
+                (missingFields ??= []).Add(field);
             }
         }
 
-        return null;
+        return missingFields switch
+        {
+            null => null,
+            [var only] => Problems.Validation(only, $"{only} is required."),
+            _ => Problems.Validation(missingFields[0], $"{string.Join(", ", missingFields[..^1])} and {missingFields[^1]} are required."),
+        };
     }
 
     private static string? Stray(params ReadOnlySpan<(string Field, bool Present)> fields)
