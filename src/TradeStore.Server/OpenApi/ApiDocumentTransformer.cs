@@ -299,6 +299,9 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
 /// <summary>Schemas of answers written by hand (health, SQL, the event stream), and of the JSON types with a custom converter.</summary>
 internal static class HandSchemas
 {
+    /// <summary>The <c>QueryRequest</c> example: positions by symbol from the current state.</summary>
+    public const string QueryExample = "SELECT symbol, sum(quantity) AS quantity FROM current_trade_state GROUP BY symbol ORDER BY symbol";
+
     public static IEnumerable<(string Name, OpenApiSchema Schema)> All()
     {
         var dependency = Object(("status", Enum("healthy", "degraded", "unhealthy", "disabled")),
@@ -311,6 +314,7 @@ internal static class HandSchemas
         var query = Object(("sql", String("Exactly one SELECT (or WITH … SELECT); read current_trade_state, trade_events.")));
         query.Required = new HashSet<string> { "sql" };
         query.AdditionalPropertiesAllowed = false;
+        query.Examples = [new JsonObject { ["sql"] = QueryExample }];
         yield return ("QueryRequest", query);
         var column = Object(("name", String()), ("type", String("DuckDB type")));
         column.Required = new HashSet<string> { "name", "type" };

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 using TradeStore.Server.Api;
@@ -21,6 +22,19 @@ internal sealed class RequestSchemaTransformer : IOpenApiSchemaTransformer
         [typeof(BatchItemRequest)] = ["tradeId"],
     };
 
+    /// <summary>
+    /// A request each body schema shows as its <c>example</c> (the API reference's "try it" starts from it). Valid as a
+    /// sequence: create T-1001, amend it at version 1, fill it, cancel it; <c>OpenApiDocumentTests</c> sends them so.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<Type, string> Examples = new Dictionary<Type, string>
+    {
+        [typeof(CreateTradeRequest)] = """{"tradeId":"T-1001","account":"ACC-1","symbol":"AAPL","side":"buy","quantity":"100","price":"189.25","venue":"XNAS","executedAt":"2026-11-30T09:30:00Z"}""",
+        [typeof(AmendTradeRequest)] = """{"expectedVersion":1,"price":"189.30"}""",
+        [typeof(FillTradeRequest)] = """{"quantity":"40","price":"189.28"}""",
+        [typeof(CancelTradeRequest)] = """{"expectedVersion":3}""",
+        [typeof(BatchItemRequest)] = """{"type":"fill","tradeId":"T-1002","quantity":"5","price":"410.5","idempotencyKey":"fill-T-1002-1"}""",
+    };
+
     /// <summary>Optional properties that may be left out but not sent as <c>null</c> (a batch item's <c>type</c>: absent is a create).</summary>
     public static readonly IReadOnlyDictionary<Type, string[]> NeverNull = new Dictionary<Type, string[]>
     {
@@ -33,6 +47,7 @@ internal sealed class RequestSchemaTransformer : IOpenApiSchemaTransformer
         {
             schema.Required = new HashSet<string>(required);
             schema.AdditionalPropertiesAllowed = false;
+            schema.Examples = [JsonNode.Parse(Examples[context.JsonTypeInfo.Type])!];
             // Nullable in C# only so that a missing one is named: null is refused like absence, so the document says string, not [null, string].
             foreach (var name in required.Concat(NeverNull.GetValueOrDefault(context.JsonTypeInfo.Type, [])))
             {

@@ -185,6 +185,31 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.DoesNotContain("string", version.EnumerateArray().Select(t => t.GetString()));
     }
 
+    /// <summary>
+    /// Each request schema shows an example, and the examples are real requests: sent in order (create, amend, fill,
+    /// cancel, a batch item, a query) the server takes every one.
+    /// </summary>
+    [Fact]
+    public async Task OpenApiDocument_RequestExamples_AcceptedByTheServerInOrder()
+    {
+        var schemas = (await DocumentAsync()).GetProperty("components").GetProperty("schemas");
+        string Example(string schema) => schemas.GetProperty(schema).GetProperty("examples")[0].GetRawText();
+        var create = JsonDocument.Parse(Example("CreateTradeRequest")).RootElement;
+        var tradeId = create.GetProperty("tradeId").GetString();
+        var batchItem = JsonDocument.Parse(Example("BatchItemRequest")).RootElement;
+        Assert.Equal(201, await PostAsync("/v1/trades", ApiClient.CreateBody(batchItem.GetProperty("tradeId").GetString()!)));
+
+        Assert.Equal(201, await PostAsync("/v1/trades", Example("CreateTradeRequest")));
+        Assert.Equal(200, await PostAsync($"/v1/trades/{tradeId}/amend", Example("AmendTradeRequest")));
+        Assert.Equal(200, await PostAsync($"/v1/trades/{tradeId}/fill", Example("FillTradeRequest")));
+        Assert.Equal(200, await PostAsync($"/v1/trades/{tradeId}/cancel", Example("CancelTradeRequest")));
+        using var batch = await _http.PostAsync(new Uri("/v1/trades/batch", UriKind.Relative),
+            new StringContent($"[{Example("BatchItemRequest")}]", System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        var batchAnswer = JsonDocument.Parse(await batch.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
+        Assert.Equal(1, batchAnswer.GetProperty("succeeded").GetInt32());
+        Assert.Equal(200, await PostAsync("/v1/query", Example("QueryRequest")));
+    }
+
     /// <summary>Every property the document marks required is in real batch answers (a created item, a refused one, a replay).</summary>
     [Fact]
     public async Task OpenApiDocument_BatchAnswers_HoldEveryRequiredPropertyAndNoUndeclaredOne()
