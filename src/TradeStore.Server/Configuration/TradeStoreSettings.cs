@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using TradeStore.Cluster;
 using TradeStore.Core.Options;
+using TradeStore.Redis;
 using TradeStore.Server.Changes;
 
 namespace TradeStore.Server.Configuration;
@@ -51,6 +52,11 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
         Collect(failures, ClusterOptions.SectionName, new ClusterOptionsValidator().Validate(null, cluster));
         Collect(failures, ChangeFeedOptions.SectionName, new ChangeFeedOptionsValidator().Validate(null, changes));
         failures.AddRange(KestrelLimits.Validate(configuration));
+        if (redis.Enabled && RedisConnectionString.Problem(redis.Connection!) is { } redisProblem)
+        {
+            failures.Add($"{RedisOptions.SectionName}:{nameof(RedisOptions.Connection)}: {redisProblem}");
+        }
+
         if (failures.Count > 0)
         {
             throw new ConfigurationException(string.Join(Environment.NewLine, failures));
