@@ -65,6 +65,43 @@ public sealed class RefillAfterClickHouseLostEventsTests
         Assert.Contains("events behind     0", status.Output);
     }
 
+    /// <summary>
+    /// The database dropped under a running sync (or a new empty server at the same URL): with AutoMigrate the sync
+    /// creates the tables again and refills every event once, without a restart. It used to fail with missing_table,
+    /// advising to set the AutoMigrate that was already on, until someone ran the migrations by hand.
+    /// </summary>
+    [Fact]
+    public async Task DatabaseDroppedWhileSyncing_AutoMigrate_TablesRecreatedAndEveryEventRefilledOnce()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("dropped");
+        await using var sync = await SyncHarness.StartAsync(ch.Url, ch.Name);
+        await TradeWorkload.RunAsync(sync.Engine, 40, "before");
+        await sync.WaitUntilSyncedAsync();
+
+        await ch.Client.ExecuteAsync($"DROP DATABASE {ch.Name}", Ct);
+        await TradeWorkload.RunAsync(sync.Engine, 40, "after");
+
+        var last = sync.Engine.LastSeq;
+        await Eventually.TrueAsync(
+            async () => await TryCountAsync(ch) is { } counts && counts.Rows == last && counts.MaxSeq == last,
+            TimeSpan.FromSeconds(90), () => $"{sync.State.Snapshot()}");
+        Assert.Equal((last, last, last), await ch.CountEventsAsync());
+        Assert.Contains(sync.Logger.Collector.GetSnapshot(), r => r.Id.Id == 4011); // the refill said what it sent
+    }
+
+    /// <summary>The events' counts, or none while the tables do not exist (yet).</summary>
+    private static async Task<(long Rows, long Distinct, long MaxSeq)?> TryCountAsync(ClickHouseTestDatabase ch)
+    {
+        try
+        {
+            return await ch.CountEventsAsync();
+        }
+        catch (ClickHouseException)
+        {
+            return null;
+        }
+    }
+
     [Fact]
     public async Task ClickHouseHoldsOnlyAnOlderPart_NextStart_SendsTheRestOnceAndMovesTheCheckpointCopyBack()
     {

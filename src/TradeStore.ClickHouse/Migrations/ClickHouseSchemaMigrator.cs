@@ -30,6 +30,12 @@ public sealed class ClickHouseSchemaMigrator
     public bool IsCurrent => _current;
 
     /// <summary>
+    /// The schema was current but its tables went away (a dropped database, a new empty server at the same URL): the
+    /// next <see cref="EnsureCurrentAsync"/> looks again, and with AutoMigrate creates them.
+    /// </summary>
+    public void Forget() => _current = false;
+
+    /// <summary>
     /// Brings the schema up to date (AutoMigrate on) or requires it to be current (off). Returns the migrations this
     /// call applied: empty when the schema was already current, or another caller applied them.
     /// </summary>

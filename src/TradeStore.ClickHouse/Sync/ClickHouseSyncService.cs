@@ -447,6 +447,14 @@ public sealed class ClickHouseSyncService : BackgroundService
         _positionKnown = false;
         _batch.OnFailure();
         var kind = SyncFailures.Kind(exception);
+        if (kind == "missing_table")
+        {
+            // The tables went away under a running sync (a dropped database, a new empty server at the same URL): with
+            // Storage:AutoMigrate the next attempt creates them again and refills them, instead of failing until a restart.
+            _schemaReady = false;
+            _migrator.Forget();
+        }
+
         var message = SyncFailures.Describe(exception, _options.BaseUri, _options.Database);
         _metrics.Failed(kind);
         _metrics.Retries.Add(1);
