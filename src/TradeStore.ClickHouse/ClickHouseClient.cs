@@ -20,6 +20,7 @@ public sealed class ClickHouseClient
 
     private readonly IHttpClientFactory _httpClientFactory;
     private readonly ClickHouseOptions _options;
+    private readonly AuthenticationHeaderValue? _authorization;
 
     public ClickHouseClient(IHttpClientFactory httpClientFactory, IOptions<ClickHouseOptions> options)
     {
@@ -29,6 +30,28 @@ public sealed class ClickHouseClient
         {
             throw new InvalidOperationException("ClickHouse is not configured (ClickHouse:Url is unset).");
         }
+
+        _authorization = Authorization(_options);
+    }
+
+    /// <summary>
+    /// HTTP basic credentials: <c>ClickHouse:User</c> and <c>ClickHouse:Password</c>, or else the user info of
+    /// <c>ClickHouse:Url</c> (<c>http://user:password@host:8123/</c>), which <see cref="HttpClient"/> never sends by
+    /// itself: such a URL used to run as ClickHouse's <c>default</c> user without a word. <see langword="null"/>: none.
+    /// </summary>
+    private static AuthenticationHeaderValue? Authorization(ClickHouseOptions options)
+    {
+        var (user, password) = (options.User, options.Password);
+        if (user is null && password is null && options.BaseUri.UserInfo is { Length: > 0 } userInfo)
+        {
+            var colon = userInfo.IndexOf(':', StringComparison.Ordinal);
+            user = Uri.UnescapeDataString(colon < 0 ? userInfo : userInfo[..colon]);
+            password = colon < 0 ? null : Uri.UnescapeDataString(userInfo[(colon + 1)..]);
+        }
+
+        return user is null && password is null
+            ? null
+            : new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user ?? "default"}:{password}")));
     }
 
     /// <summary>The server address, without credentials.</summary>
@@ -143,11 +166,7 @@ public sealed class ClickHouseClient
             request = new HttpRequestMessage(HttpMethod.Post, new Uri(BaseUri, query.ToString())) { Content = body };
         }
 
-        if (_options.User is not null || _options.Password is not null)
-        {
-            var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes($"{_options.User ?? "default"}:{_options.Password}"));
-            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", credentials);
-        }
+        request.Headers.Authorization = _authorization;
 
         using (request)
         {
