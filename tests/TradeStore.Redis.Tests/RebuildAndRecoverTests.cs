@@ -29,6 +29,27 @@ public sealed class RebuildAndRecoverTests
         Assert.Equal(before, await redis.DumpAsync());
     }
 
+    /// <summary>
+    /// An entry deleted inside the change stream (XDEL) is restored by the offline rebuild, which rewrites the stream
+    /// whole; appending alone (the rebuild's only way before) can add nothing before the stream's last entry.
+    /// </summary>
+    [Fact]
+    public async Task Rebuild_OfflineStreamWithAGapInside_StreamRewrittenWhole()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));
+        using var dir = new TempDirectory("redis-rebuild-gap");
+        using var journal = new TestJournal(dir.DatabasePath);
+        await ProjectAsync(redis, journal, batches: 10, seed: 13);
+        var before = await redis.DumpAsync();
+        await redis.Database.StreamDeleteAsync(redis.Keys.Stream, [RedisFormat.StreamId(journal.LastSeq / 2), RedisFormat.StreamId(journal.LastSeq / 2 + 1)]);
+
+        var report = await new RedisRebuilder(journal.Database, redis.Keys, 1_000_000).RebuildAsync(redis.Database, Ct, repairStreamGaps: true);
+
+        Assert.Equal(2, report.StreamGapsRepaired);
+        Assert.Equal(journal.LastSeq, report.StreamEntriesAdded);
+        Assert.Equal(before, await redis.DumpAsync());
+    }
+
     [Fact]
     public async Task Rebuild_WhileProjectorApplies_ConvergesToJournal()
     {

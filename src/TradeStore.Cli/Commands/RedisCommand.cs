@@ -45,10 +45,12 @@ public static class RedisCommand
                         return ExitCodes.Success;
                     }
 
-                    var report = await new RedisRebuilder(database, keys, options.StreamMaxLength).RebuildAsync(redis, cancellationToken);
+                    // Offline (this process holds DuckDB, so no server projects): a gap inside the stream can be rewritten.
+                    var report = await new RedisRebuilder(database, keys, options.StreamMaxLength).RebuildAsync(redis, cancellationToken, repairStreamGaps: true);
                     output.WriteLine($"Rebuilt the Redis projection on {connection.Endpoint} (prefix '{keys.Prefix}') at seq {report.Checkpoint}: " +
                         $"{report.Trades} trades, {report.Positions} positions, {report.RemovedTradeKeys} stale trade keys removed, " +
-                        $"{report.StreamEntriesAdded} stream entries added.");
+                        $"{report.StreamEntriesAdded} stream entries added" +
+                        (report.StreamGapsRepaired > 0 ? $" (the stream lacked {report.StreamGapsRepaired} entries inside it and was rewritten whole)." : "."));
                     return ExitCodes.Success;
                 }
             }

@@ -5,7 +5,9 @@ using TradeStore.Storage.Journal;
 namespace TradeStore.Redis.Projection;
 
 /// <summary>What a rebuild wrote.</summary>
-public sealed record RebuildReport(long Checkpoint, int Trades, int RemovedTradeKeys, int Positions, int StreamEntriesAdded);
+/// <param name="StreamGapsRepaired">Entries that were missing inside the stream (between its first and last) when it was
+/// rewritten whole for them; 0 when it had no gap, or when gaps were not to be repaired.</param>
+public sealed record RebuildReport(long Checkpoint, int Trades, int RemovedTradeKeys, int Positions, int StreamEntriesAdded, long StreamGapsRepaired = 0);
 
 /// <summary>What an online rebuild removed; the running projector then replays the journal.</summary>
 public sealed record ClearReport(int TradeKeys, int PositionKeys);
@@ -22,9 +24,19 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
 {
     private const int ChunkSize = 500;
 
-    public async Task<RebuildReport> RebuildAsync(IDatabase redis, CancellationToken cancellationToken)
+    /// <param name="repairStreamGaps">
+    /// Rewrite the change stream whole when entries are missing inside it (an <c>XDEL</c>, a partial restore): appending
+    /// can only add after its last entry. Only while no projector writes to it (the offline <c>redis rebuild</c>): a
+    /// projector appending meanwhile would find the stream gone and its later entries would stand before the refill's.
+    /// </param>
+    public async Task<RebuildReport> RebuildAsync(IDatabase redis, CancellationToken cancellationToken, bool repairStreamGaps = false)
     {
         var snapshot = ProjectionSnapshot.Read(database);
+        var gaps = repairStreamGaps ? await StreamGapsAsync(redis) : 0;
+        if (gaps > 0)
+        {
+            await redis.KeyDeleteAsync(keys.Stream);
+        }
 
         foreach (var chunk in snapshot.Trades.Chunk(ChunkSize))
         {
@@ -58,7 +70,21 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
         }
 
         await redis.ScriptEvaluateAsync(ProjectionScripts.ReplacePositions, values: [.. positionArgs]);
-        return new RebuildReport(snapshot.LastSeq, snapshot.Trades.Count, stale.Count, snapshot.Positions.Count, added);
+        return new RebuildReport(snapshot.LastSeq, snapshot.Trades.Count, stale.Count, snapshot.Positions.Count, added, gaps);
+    }
+
+    /// <summary>How many entries the stream lacks between its first and its last (ids are seqs, one per event).</summary>
+    private async Task<long> StreamGapsAsync(IDatabase redis)
+    {
+        var first = await redis.StreamRangeAsync(keys.Stream, "-", "+", 1, Order.Ascending);
+        var last = await redis.StreamRangeAsync(keys.Stream, "-", "+", 1, Order.Descending);
+        if (first.Length == 0 || last.Length == 0)
+        {
+            return 0;
+        }
+
+        var span = RedisFormat.SeqOfStreamId((string)last[0].Id!) - RedisFormat.SeqOfStreamId((string)first[0].Id!) + 1;
+        return Math.Max(0, span - await redis.StreamLengthAsync(keys.Stream));
     }
 
     /// <summary>
