@@ -169,8 +169,8 @@ internal sealed class LeaderRelay : IDisposable
             }
 
             await upstream.GetStream().WriteAsync(buffer.AsMemory(0, filled), _stop.Token);
-            _ = PumpAsync(client, upstream);
-            _ = PumpAsync(upstream, client);
+            _ = TcpRelay.PumpAsync(client, upstream);
+            _ = TcpRelay.PumpAsync(upstream, client);
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
         {
@@ -214,22 +214,5 @@ internal sealed class LeaderRelay : IDisposable
         }
 
         client.Dispose();
-    }
-
-    private static async Task PumpAsync(TcpClient from, TcpClient to)
-    {
-        try
-        {
-            await from.GetStream().CopyToAsync(to.GetStream());
-        }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
-        {
-            // the other side closed, or the relay was disposed
-        }
-        finally
-        {
-            from.Dispose();
-            to.Dispose();
-        }
     }
 }

@@ -92,7 +92,8 @@ internal sealed class TcpRelay : IDisposable
         }
     }
 
-    private static async Task PumpAsync(TcpClient from, TcpClient to)
+    /// <summary>Copies <paramref name="from"/> to <paramref name="to"/> until either side closes, then closes both (shared with <see cref="LeaderRelay"/>).</summary>
+    internal static async Task PumpAsync(TcpClient from, TcpClient to)
     {
         try
         {

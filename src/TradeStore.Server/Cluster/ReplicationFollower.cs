@@ -6,6 +6,7 @@ using System.Net.Http.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TradeStore.Cluster;
+using TradeStore.Core.Threading;
 using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Engine;
 
@@ -350,18 +351,7 @@ public sealed class ReplicationFollower : BackgroundService
         /// <summary>The journal log holds every record up to <paramref name="seq"/>, fsynced.</summary>
         public void Durable(long seq)
         {
-            var seen = Interlocked.Read(ref _durable);
-            while (seq > seen)
-            {
-                var was = Interlocked.CompareExchange(ref _durable, seq, seen);
-                if (was == seen)
-                {
-                    break;
-                }
-
-                seen = was;
-            }
-
+            InterlockedMax.Raise(ref _durable, seq);
             Volatile.Read(ref _current)?.Wake();
         }
 
