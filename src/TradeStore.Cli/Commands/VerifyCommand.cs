@@ -32,7 +32,7 @@ public static class VerifyCommand
 
     private static readonly Option<bool> ClickHouse = new("--clickhouse")
     {
-        Description = "Compare ClickHouse (event count, max seq, money sums, each trade's latest version; read with FINAL) with the journal.",
+        Description = "Compare ClickHouse (event count, max seq, the seqs it lacks below its max seq, money sums, each trade's latest version; read with FINAL) with the journal.",
     };
 
     private static readonly Option<long> SampleAbove = new("--sample-above")

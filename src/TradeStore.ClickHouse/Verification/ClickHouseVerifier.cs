@@ -6,7 +6,7 @@ using TradeStore.Storage.Integrity;
 namespace TradeStore.ClickHouse.Verification;
 
 /// <summary>
-/// Compares ClickHouse with the DuckDB journal: event count, <c>max(seq)</c> and exact sums of the money columns of
+/// Compares ClickHouse with the DuckDB journal: event count, <c>max(seq)</c>, the seqs missing below it, and exact sums of the money columns of
 /// <c>trade_events</c>, and each trade's latest version in <c>trade_state</c> and in <c>trade_events</c>, all read
 /// from ClickHouse with <c>FINAL</c> (so rows a merge will collapse count once).
 /// </summary>
@@ -14,6 +14,9 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
 {
     /// <summary>At most this many per-trade differences are listed one by one; the rest are counted.</summary>
     public const int MaxListed = 20;
+
+    /// <summary>Seqs counted per group when looking for the ones ClickHouse lacks (<see cref="DescribeMissingAsync"/>); 65,536 unless a test needs small groups.</summary>
+    public long SeqBucket { get; init; } = 65_536;
 
     /// <summary>
     /// The journal log's records the next start replays into DuckDB (after a crash), or <see langword="null"/>: the sync
@@ -53,6 +56,11 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
         if (clickHouseMaxSeq != journal.MaxSeq)
         {
             differences.Add($"trade_events max(seq): ClickHouse {clickHouseMaxSeq}, journal {journal.MaxSeq}");
+        }
+
+        if (Math.Min(clickHouseMaxSeq, journal.MaxSeq) is > 0 and var below)
+        {
+            differences.AddRange(await DescribeMissingAsync(below, cancellationToken));
         }
 
         CompareSum(differences, "quantity", Decimal(final, "quantity"), journal.QuantitySum);
@@ -96,6 +104,102 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
         }
 
         return new VerificationReport("clickhouse", facts, differences);
+    }
+
+    /// <summary>
+    /// Names the journal's seqs 1..<paramref name="upTo"/> that ClickHouse lacks (the journal has every seq, so each one
+    /// ClickHouse lacks below its own <c>max(seq)</c> was lost there: a part dropped, rows deleted, an older backup
+    /// merged in), as ranges, the first <see cref="MaxListed"/> of them with the trade of a lone missing event. The
+    /// sync refills only what lies past ClickHouse's <c>max(seq)</c>, so these stay missing until ClickHouse is
+    /// rebuilt. Counted per <see cref="SeqBucket"/> seqs first, so only the buckets with a hole are read seq by seq.
+    /// </summary>
+    private async Task<List<string>> DescribeMissingAsync(long upTo, CancellationToken cancellationToken)
+    {
+        var db = client.Database;
+        var buckets = await client.QueryRowsAsync(
+            $"SELECT intDiv(seq - 1, {SeqBucket}) AS bucket, uniqExact(seq) AS present FROM trade_events WHERE seq BETWEEN 1 AND {upTo} GROUP BY bucket ORDER BY bucket",
+            cancellationToken, db);
+        var present = buckets.ToDictionary(b => ClickHouseJson.Int64(b, "bucket"), b => ClickHouseJson.Int64(b, "present"));
+        var missing = new List<(long From, long To)>();
+        var missingEvents = 0L;
+        for (var bucket = 0L; bucket <= (upTo - 1) / SeqBucket; bucket++)
+        {
+            var first = (bucket * SeqBucket) + 1;
+            var last = Math.Min(first + SeqBucket - 1, upTo);
+            var expected = last - first + 1;
+            var found = present.GetValueOrDefault(bucket);
+            if (found == expected)
+            {
+                continue;
+            }
+
+            missingEvents += expected - found;
+            if (missing.Count > MaxListed)
+            {
+                continue;
+            }
+
+            var seqs = found == 0
+                ? []
+                : (await client.QueryRowsAsync($"SELECT DISTINCT seq FROM trade_events WHERE seq BETWEEN {first} AND {last} ORDER BY seq", cancellationToken, db))
+                    .Select(r => ClickHouseJson.Int64(r, "seq"));
+            var next = first;
+            foreach (var seq in seqs.Append(last + 1))
+            {
+                if (seq > next && missing.Count > 0 && missing[^1].To == next - 1)
+                {
+                    // A hole across the end of the previous group.
+                    missing[^1] = (missing[^1].From, seq - 1);
+                }
+                else if (seq > next)
+                {
+                    missing.Add((next, seq - 1));
+                }
+
+                next = seq + 1;
+            }
+        }
+
+        if (missing.Count == 0)
+        {
+            return [];
+        }
+
+        var lone = TradesAt(missing.Take(MaxListed).Where(r => r.From == r.To).Select(r => r.From).ToList());
+        var lines = new List<string>
+        {
+            $"trade_events: {missingEvents} of the journal's seqs 1..{upTo} are not in ClickHouse; the sync refills only past ClickHouse's max(seq): to restore them, stop the service, run `tradestore migrate down --target clickhouse --to 0 --yes` and `tradestore migrate up --target clickhouse`, and the next serve sends the whole journal once",
+        };
+        lines.AddRange(missing.Take(MaxListed).Select(r => r.From == r.To
+            ? $"trade_events: seq {r.From}{(lone.TryGetValue(r.From, out var trade) ? $" ({trade})" : "")} missing from ClickHouse"
+            : $"trade_events: seq {r.From}..{r.To} ({r.To - r.From + 1} events) missing from ClickHouse"));
+        if (missing.Count > MaxListed)
+        {
+            lines.Add($"… and more seq ranges missing from ClickHouse ({missingEvents} events in all)");
+        }
+
+        return lines;
+    }
+
+    /// <summary>"trade T version V" for each of <paramref name="seqs"/> that DuckDB's journal holds.</summary>
+    private Dictionary<long, string> TradesAt(List<long> seqs)
+    {
+        var named = new Dictionary<long, string>();
+        if (seqs.Count == 0)
+        {
+            return named;
+        }
+
+        using var connection = database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT seq, trade_id, version FROM trade_events WHERE seq IN ({string.Join(',', seqs.Select(s => s.ToString(CultureInfo.InvariantCulture)))})";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            named[reader.GetInt64(0)] = $"trade {reader.GetString(1)} version {reader.GetInt64(2)}";
+        }
+
+        return named;
     }
 
     private static void CompareSum(List<string> differences, string column, decimal clickHouse, decimal journal)
