@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -12,6 +14,7 @@ namespace TradeStore.Redis;
 public sealed class RedisConnection : IAsyncDisposable
 {
     private readonly Lazy<Task<ConnectionMultiplexer>> _multiplexer;
+    private readonly EndPoint[] _endPoints;
 
     public RedisConnection(IOptions<RedisOptions> options)
     {
@@ -30,6 +33,7 @@ public sealed class RedisConnection : IAsyncDisposable
             configuration.Password = password;
         }
 
+        _endPoints = [.. configuration.EndPoints];
         Endpoint = string.Join(",", configuration.EndPoints.Select(e => e.ToString()));
         _multiplexer = new Lazy<Task<ConnectionMultiplexer>>(() => ConnectionMultiplexer.ConnectAsync(configuration));
     }
@@ -49,6 +53,57 @@ public sealed class RedisConnection : IAsyncDisposable
     public string Endpoint { get; }
 
     public async Task<IDatabase> GetDatabaseAsync() => (await _multiplexer.Value).GetDatabase();
+
+    /// <summary>
+    /// The database once Redis is known to be reachable: for a check or an operator's command, which should say at once
+    /// that Redis is down rather than wait out a command's timeout.
+    /// </summary>
+    /// <exception cref="RedisException">Not connected, and no endpoint accepts a TCP connection within <paramref name="timeout"/>; the message says why.</exception>
+    public async Task<IDatabase> GetReachableDatabaseAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        return await UnreachableReasonAsync(timeout, cancellationToken) is { } reason
+            ? throw new RedisException(reason)
+            : await GetDatabaseAsync().WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Why Redis cannot be reached now, or <see langword="null"/> when the multiplexer is connected or something accepts a
+    /// TCP connection at one of the endpoints (a command's own answer then says more). By design the network is asked
+    /// directly: while disconnected, StackExchange.Redis queues every command and reports only a timeout, so a stopped
+    /// server, a wrong port and a slow server all read "no answer"; the socket says "Connection refused".
+    /// </summary>
+    public async Task<string?> UnreachableReasonAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        // Not awaited: the multiplexer's first connection to a refusing server takes its whole ConnectTimeout.
+        if (_multiplexer.Value is { IsCompletedSuccessfully: true, Result.IsConnected: true })
+        {
+            return null;
+        }
+
+        var reasons = new List<string>();
+        foreach (var endPoint in _endPoints)
+        {
+            using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            attempt.CancelAfter(timeout);
+            try
+            {
+                await socket.ConnectAsync(endPoint, attempt.Token);
+                return null;
+            }
+            catch (SocketException ex)
+            {
+                reasons.Add(_endPoints.Length > 1 ? $"{endPoint}: {ex.Message}" : ex.Message);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                var noAnswer = $"no TCP connection within {timeout.TotalMilliseconds:0} ms";
+                reasons.Add(_endPoints.Length > 1 ? $"{endPoint}: {noAnswer}" : noAnswer);
+            }
+        }
+
+        return $"not connected ({string.Join("; ", reasons)})";
+    }
 
     public async ValueTask DisposeAsync()
     {

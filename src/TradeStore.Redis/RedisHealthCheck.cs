@@ -17,7 +17,7 @@ public sealed class RedisHealthCheck(RedisConnection connection, IOptions<RedisO
         var timeout = options.Value.HealthTimeout;
         try
         {
-            var database = await connection.GetDatabaseAsync().WaitAsync(timeout, cancellationToken);
+            var database = await connection.GetReachableDatabaseAsync(timeout, cancellationToken).WaitAsync(timeout * 2, cancellationToken);
             var latency = await database.PingAsync().WaitAsync(timeout, cancellationToken);
             var answered = $"{connection.Endpoint} answered PING in {latency.TotalMilliseconds:0.0} ms";
             if (projector?.Status is not { } status)

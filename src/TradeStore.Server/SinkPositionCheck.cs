@@ -71,7 +71,7 @@ internal static class SinkPositionCheck
     private static async Task<long> RedisCheckpointAsync(TradeStoreSettings settings, CancellationToken token)
     {
         await using var connection = new RedisConnection(Options.Create(settings.Redis));
-        var value = await (await connection.GetDatabaseAsync().WaitAsync(token)).StringGetAsync(new RedisKeys(settings.Redis.KeyPrefix).Checkpoint).WaitAsync(token);
+        var value = await (await connection.GetReachableDatabaseAsync(settings.Redis.HealthTimeout, token)).StringGetAsync(new RedisKeys(settings.Redis.KeyPrefix).Checkpoint).WaitAsync(token);
         return value.IsNull ? 0 : long.Parse((string)value!, CultureInfo.InvariantCulture);
     }
 

@@ -47,6 +47,24 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task VerifyAndRecover_NothingListensAtRedisPort_ExitOneSayingConnectionRefused()
+    {
+        using var dir = new TempDirectory("redis-cli-refused");
+        var seeded = await RunAsync(["migrate", "up", "--data", dir.Path], dir, new Dictionary<string, string>());
+        Assert.True(seeded.ExitCode == 0, seeded.Output);
+        var address = $"127.0.0.1:{FreePort.Next()}";
+        var environment = new Dictionary<string, string> { ["TRADESTORE__REDIS__CONNECTION"] = address };
+
+        var verify = await RunAsync(["verify", "--redis", "--data", dir.Path], dir, environment);
+        var recover = await RunAsync(["recover", "--from", "redis", "--data", dir.Path], dir, environment);
+
+        Assert.Equal(1, verify.ExitCode);
+        Assert.Contains($"tradestore: Redis at {address}: not connected (Connection refused)", verify.Output, StringComparison.Ordinal);
+        Assert.Equal(1, recover.ExitCode);
+        Assert.Contains($"tradestore: Redis at {address}: not connected (Connection refused)", recover.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Recover_FromRedisAfterRestoringOldCopy_AppendsTheMissingTail()
     {
         await using var redis = await RedisScope.SharedAsync(nameof(CliTests));

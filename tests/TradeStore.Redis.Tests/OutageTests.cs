@@ -58,6 +58,23 @@ public sealed class OutageTests
         Assert.Equal(Enumerable.Range(1, (int)lastSeq).Select(i => (long)i), ids);
     }
 
+    /// <summary>
+    /// Sinks probe of session 24 (D6): a stopped Redis, a wrong port and a slow server all read "no answer within
+    /// 1000 ms", since StackExchange.Redis queues commands while disconnected; the check now says the connection is refused.
+    /// </summary>
+    [Fact]
+    public async Task HealthCheck_NothingListensAtThePort_DegradedSayingConnectionRefused()
+    {
+        var options = new TradeStore.Core.Options.RedisOptions { Connection = $"127.0.0.1:{FreePort.Next()}", HealthTimeout = TimeSpan.FromSeconds(1) };
+        await using var connection = RedisConnection.Create(options);
+        var health = new RedisHealthCheck(connection, Microsoft.Extensions.Options.Options.Create(options));
+
+        var result = await CheckAsync(health);
+
+        Assert.Equal(HealthStatus.Degraded, result.Status);
+        Assert.Equal($"{connection.Endpoint}: not connected (Connection refused)", result.Description);
+    }
+
     private static Task<HealthCheckResult> CheckAsync(RedisHealthCheck health) => health.CheckHealthAsync(new HealthCheckContext
     {
         Registration = new HealthCheckRegistration("redis", health, HealthStatus.Degraded, null),

@@ -152,7 +152,7 @@ public static class RecoverCommand
         }
         catch (Exception ex) when (RedisCommandSupport.IsRedisFailure(ex))
         {
-            error.WriteLine($"tradestore: Redis at {options.Connection} did not answer: {(ex is TimeoutException ? "timed out" : ex.Message)} {NothingMoved}");
+            error.WriteLine($"{RedisCommandSupport.UnreachableLine(options, ex)}. {NothingMoved}");
             return ExitCodes.Failure;
         }
     }

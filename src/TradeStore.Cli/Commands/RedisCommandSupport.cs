@@ -57,7 +57,7 @@ internal static class RedisCommandSupport
         var connection = RedisConnection.Create(options);
         try
         {
-            var database = await connection.GetDatabaseAsync().WaitAsync(cancellationToken);
+            var database = await connection.GetReachableDatabaseAsync(options.HealthTimeout, cancellationToken);
             await database.PingAsync().WaitAsync(options.HealthTimeout * 5, cancellationToken);
             return (connection, database);
         }
@@ -101,9 +101,13 @@ internal static class RedisCommandSupport
     /// <summary>One line for an operator when Redis fails mid-command.</summary>
     public static int Unreachable(TextWriter error, RedisOptions options, Exception ex)
     {
-        error.WriteLine($"tradestore: Redis at {options.Connection} did not answer: {(ex is TimeoutException ? "timed out" : ex.Message)}");
+        error.WriteLine(UnreachableLine(options, ex));
         return ExitCodes.Failure;
     }
+
+    /// <summary>"tradestore: Redis at HOST:PORT: why" (not connected and why, or no answer in time).</summary>
+    public static string UnreachableLine(RedisOptions options, Exception ex) =>
+        $"tradestore: Redis at {options.Connection}: {(ex is TimeoutException ? "connected, but no answer in time" : ex.Message)}";
 
     public static bool IsRedisFailure(Exception ex) => ex is RedisException or TimeoutException;
 }
