@@ -118,3 +118,34 @@ def test_reads_with_a_seq_the_node_does_not_hold_answer_seq_not_reached(server_u
                 read()
             assert (raised.value.status, raised.value.type, raised.value.field) == (503, "urn:tradestore:problem:seq-not-reached", "minSeq")
             assert not raised.value.in_doubt
+
+
+def test_a_batch_in_doubt_carries_its_items_with_their_keys_and_sending_them_again_applies_once(
+        client: tradestore.Client, proxy_factory) -> None:
+    trade_id = _id("BDOUBT")
+    client.create_trade(trade_id, "ACC-F", "AAPL", "buy", 10, 100)
+    items = [{"type": "fill", "trade_id": trade_id, "quantity": 3, "price": Decimal("100")}]
+    proxy = proxy_factory("drop-stop")
+    with tradestore.Client(proxy.url, max_retries=1, max_retry_delay=0) as through_proxy:
+        with pytest.raises(tradestore.InDoubt) as raised:
+            through_proxy.batch(items)
+    assert raised.value.idempotency_key is None and raised.value.in_doubt
+    assert "client.batch(error.items)" in str(raised.value)
+    assert items == [{"type": "fill", "trade_id": trade_id, "quantity": 3, "price": Decimal("100")}]   # the caller's, unchanged
+    sent = raised.value.items
+    assert [item["idempotency_key"] for item in sent] == [e.idempotency_key for e in client.history(trade_id)][1:]
+    again = client.batch(sent)
+    assert [(r.status, r.replayed) for r in again.results] == [(200, True)]
+    assert client.get_trade(trade_id).filled_quantity == Decimal("3")                     # applied once, not twice
+
+
+def test_a_batch_answered_in_doubt_by_a_problem_carries_its_items_too(client: tradestore.Client, proxy_factory) -> None:
+    trade_id = _id("BDOUBT2")
+    proxy = proxy_factory("drop", "no-leader")
+    with tradestore.Client(proxy.url, max_retries=1, max_retry_delay=0) as through_proxy:
+        with pytest.raises(tradestore.ProblemError) as raised:
+            through_proxy.batch([{"trade_id": trade_id, "account": "ACC-F", "symbol": "AAPL", "side": "buy", "quantity": 1, "price": 2}])
+    assert raised.value.in_doubt
+    again = client.batch(raised.value.items)
+    assert [(r.status, r.replayed) for r in again.results] == [(201, True)]
+    assert len(client.history(trade_id)) == 1

@@ -9,7 +9,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import quote, urlencode
 
 from . import _query
-from ._errors import ProblemError
+from ._errors import InDoubt, ProblemError
 from ._models import BatchResult, Position, Trade, TradeEvent, format_time
 from ._transport import Transport
 
@@ -154,19 +154,28 @@ class Client:
         """Sends commands together (they share group commits; later ones see earlier ones); each fails alone.
 
         Each item takes the keyword names of the single methods plus ``type`` (``create`` default, ``amend``,
-        ``fill``, ``cancel``, ``delete``); each gets its own idempotency key unless it has ``idempotency_key``.
+        ``fill``, ``cancel``, ``delete``); each gets its own idempotency key unless it has ``idempotency_key``. The
+        caller's items are not changed: when the batch may have been applied (``InDoubt``, or a ``ProblemError`` with
+        ``in_doubt``), send ``error.items`` (the items as sent, each with its key), never the original items again.
 
         >>> client.batch([{"trade_id": "T-2", "account": "ACC-1", "symbol": "MSFT", "side": "sell",   # doctest: +SKIP
         ...                "quantity": Decimal("5"), "price": Decimal("410")},
         ...               {"type": "fill", "trade_id": "T-2", "quantity": Decimal("5"), "price": Decimal("410.5")}]).succeeded
         2
         """
-        body = []
+        sent = []
         for item in items:
             fields = dict(item)
             fields.setdefault("idempotency_key", new_idempotency_key())
-            body.append(_body(**fields))
-        return BatchResult.from_json(self._transport.request("POST", "/v1/trades/batch", body, write=True).json())
+            sent.append(fields)
+        body = [_body(**fields) for fields in sent]
+        try:
+            return BatchResult.from_json(self._transport.request("POST", "/v1/trades/batch", body, write=True).json())
+        except (InDoubt, ProblemError) as error:
+            # The keys generated here are in copies of the caller's items: without them, sending "the same items" again
+            # would make new keys and apply the batch twice. The error carries the items as sent.
+            error.items = sent
+            raise
 
     # Reads ------------------------------------------------------------------------------------------------------
 

@@ -18,7 +18,9 @@ class ProblemError(Exception):
     """The service refused a request. Nothing was changed, unless ``in_doubt`` is true.
 
     ``field`` names the bad input (a JSON property, query parameter or header) and
-    ``current_version`` the trade's version after a version conflict.
+    ``current_version`` the trade's version after a version conflict. ``items`` is set for a refused batch: its
+    items as sent, each with the ``idempotency_key`` it carried, so ``client.batch(problem.items)`` sends exactly that
+    batch again (``None`` for every other request).
 
     ``in_doubt`` is true when the write may have been applied all the same, so send it again with the same
     idempotency key: ``503 leadership-lost``, ``503 replication-unavailable``, ``500 internal``, a ``502``/``504``
@@ -44,6 +46,7 @@ class ProblemError(Exception):
         self.field = field
         self.current_version = current_version
         self.in_doubt = type in _IN_DOUBT_TYPES or (type == "about:blank" and status in (502, 504))
+        self.items: list[dict[str, Any]] | None = None
 
     def after_earlier_attempt_in_doubt(self, what: str) -> "ProblemError":
         """Marks the problem in doubt because an earlier attempt of the same command may have been applied (``what``
@@ -91,13 +94,18 @@ class RequestTimeout(TimeoutError):
 class InDoubt(RequestTimeout):
     """A command may have been applied: an attempt of it reached the server (its connection broke after the request was
     sent, or no answer came within the timeout) and no later attempt got a definite answer. Send it again with the same
-    ``idempotency_key``: if it was applied, the service answers its original result and writes nothing.
+    ``idempotency_key``: if it was applied, the service answers its original result and writes nothing. For a batch,
+    ``idempotency_key`` is ``None`` and ``items`` holds the items as sent, each with the ``idempotency_key`` it carried
+    (generated ones included): ``client.batch(error.items)`` replays the items already applied and applies the rest.
 
     ``__cause__`` is the last attempt's failure, e.g. ``ConnectionRefusedError``, which alone would mean "not applied".
     It is a :class:`RequestTimeout` (what a command whose every attempt timed out raised before), so ``except
     tradestore.RequestTimeout`` covers every in-doubt case. A connection refused on every attempt (nothing was ever sent)
     is not in doubt and stays the ``OSError``."""
 
+    in_doubt = True  # as on a ProblemError, so one ``except (InDoubt, ProblemError)`` can test it
+
     def __init__(self, message: str, idempotency_key: str | None = None) -> None:
         super().__init__(message)
         self.idempotency_key = idempotency_key
+        self.items: list[dict[str, Any]] | None = None

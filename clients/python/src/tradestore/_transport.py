@@ -188,7 +188,8 @@ def _short(problem_type: str) -> str:
 def _in_doubt_message(method: str, path: str, idempotency_key: str | None, attempts: int, in_doubt: str, last: str) -> str:
     advice = (f"Send it again with the same idempotency key ({idempotency_key}): if it was applied, the service answers the "
               "original result and writes nothing." if idempotency_key is not None else
-              "Send the batch again with the same items (each keeps its idempotency key); items already applied are replayed.")
+              "Send the batch again as client.batch(error.items): each item there keeps the idempotency key it was sent with "
+              "(generated ones too), so items already applied are replayed.")
     return (f"{method} {path}: the command may have been applied. An attempt failed with {in_doubt}; the last of {attempts} "
             f"attempt(s) failed with {last}. {advice}")
 
