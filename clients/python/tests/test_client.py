@@ -468,3 +468,12 @@ def test_page_size_over_the_servers_max_page_size_raises_naming_page_size(server
     assert "page_size 5000 is more than this server allows" in str(problem.value)
     assert "Api:MaxPageSize" in str(problem.value)
     assert isinstance(problem.value.__cause__, tradestore.ProblemError) and problem.value.__cause__.field == "limit"
+
+
+def test_query_rows_keep_every_column_when_names_repeat_suffixed_as_duckdb_does(client: tradestore.Client) -> None:
+    rows = client.query("SELECT 1 AS x, 2 AS x, 3 AS x_1, 4 AS X, 'a' AS s, 'b' AS s", as_frame=False)
+    wrapped = client.query("SELECT * FROM (SELECT 1 AS x, 2 AS x, 3 AS x_1, 4 AS X, 'a' AS s, 'b' AS s)", as_frame=False)
+
+    assert rows == [{"x": 1, "x_1": 2, "x_1_1": 3, "X_2": 4, "s": "a", "s_1": "b"}]
+    assert rows.columns == ["x", "x_1", "x_1_1", "X_2", "s", "s_1"] == wrapped.columns   # DuckDB's own names for them
+    assert rows.types == ["INTEGER", "INTEGER", "INTEGER", "INTEGER", "VARCHAR", "VARCHAR"]

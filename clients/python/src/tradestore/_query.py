@@ -91,7 +91,9 @@ class Rows(list):
     """The rows of a query as a list of dicts (what ``query(sql, as_frame=False)`` returns), each value typed by its
     column, with what a plain list cannot say:
 
-    * ``columns``: the column names in order (also when there are no rows);
+    * ``columns``: the column names in order (also when there are no rows), the keys of each dict: a name that repeats
+      (a join's ``t.trade_id, s.trade_id``) is suffixed as DuckDB does in ``SELECT * FROM (query)``, ``trade_id``,
+      ``trade_id_1``, so every value is kept;
     * ``types``: their DuckDB types in the same order (``DECIMAL(18,8)``, ``TIMESTAMP WITH TIME ZONE``);
     * ``truncated``: ``"rows"`` or ``"bytes"`` when the server cut the answer at ``Security:Query:MaxRows`` or
       ``MaxResultBytes``, else ``None`` (as ``frame.attrs["truncated"]`` on the DataFrame path).
@@ -120,10 +122,28 @@ def applied_seq(headers: http.client.HTTPMessage) -> int | None:
     return int(value) if value is not None and value.strip().isdigit() else None
 
 
+def unique_names(names: list[str]) -> list[str]:
+    """The column names with a repeated one suffixed as DuckDB does in ``SELECT * FROM (query)``: ``x``, ``x_1``,
+    ``x_2``, compared without case, and again if the suffixed name is taken (``x``, ``x``, ``x_1`` is ``x``, ``x_1``,
+    ``x_1_1``). A row dict holds one value per key, so a join's ``t.trade_id, s.trade_id`` would otherwise keep only
+    the last."""
+    taken: set[str] = set()
+    suffixes: dict[str, int] = {}
+    unique = []
+    for name in names:
+        candidate = name
+        while candidate.lower() in taken:
+            suffixes[name.lower()] = suffixes.get(name.lower(), 0) + 1
+            candidate = f"{name}_{suffixes[name.lower()]}"
+        taken.add(candidate.lower())
+        unique.append(candidate)
+    return unique
+
+
 def rows_from_json(answer: dict[str, Any], applied: int | None = None) -> Rows:
     """The JSON answer's rows as dicts, each value typed by its column, with the columns, the truncation and the
     answer's applied seq (``applied``, from its headers)."""
-    names = [c["name"] for c in answer["columns"]]
+    names = unique_names([c["name"] for c in answer["columns"]])
     types = [c["type"] for c in answer["columns"]]
     columns = [(name, kind(t)) for name, t in zip(names, types)]
     rows = [{name: _value(v, k) for (name, k), v in zip(columns, row)} for row in answer["rows"]]
