@@ -535,9 +535,21 @@ public sealed class TradeStoreClient
         }
     }
 
+    /// <summary>
+    /// The trade id as a path segment. <c>.</c> and <c>..</c> are refused before anything is sent: a URL resolves such a
+    /// segment away (<c>v1/trades/.</c> is the list, <c>v1/trades/../amend</c> is <c>v1/amend</c>), so the request would
+    /// reach another endpoint (a read of <c>.</c> would read the list as a trade), and the server never accepts them as ids.
+    /// </summary>
     private static string Escape(string tradeId)
     {
         ArgumentException.ThrowIfNullOrEmpty(tradeId);
+        if (tradeId is "." or "..")
+        {
+            throw new ArgumentException(
+                $"tradeId: '{tradeId}' cannot be named in a URL path (a dot segment, which URLs resolve away, so the request would reach another endpoint); the server refuses it as a trade id.",
+                nameof(tradeId));
+        }
+
         return Uri.EscapeDataString(tradeId);
     }
 

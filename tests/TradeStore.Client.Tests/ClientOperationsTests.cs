@@ -33,6 +33,30 @@ public sealed class ClientOperationsTests(LiveServer server) : IClassFixture<Liv
         await Assert.ThrowsAsync<NotFoundException>(() => client.GetTradeAsync(id, Ct));
     }
 
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    public async Task DotSegmentTradeId_EveryPathMethod_ThrowsArgumentExceptionNamingTradeId(string tradeId)
+    {
+        var client = server.Client();
+        Func<Task>[] calls =
+        [
+            () => client.GetTradeAsync(tradeId, Ct),
+            () => client.HistoryAsync(tradeId, Ct),
+            () => client.AmendAsync(tradeId, new Amendment(1, Price: 2m), cancellationToken: Ct),
+            () => client.FillAsync(tradeId, 1m, 1m, cancellationToken: Ct),
+            () => client.CancelAsync(tradeId, cancellationToken: Ct),
+            () => client.DeleteAsync(tradeId, cancellationToken: Ct),
+        ];
+
+        foreach (var call in calls)
+        {
+            // Before: GET v1/trades/. read the list as an all-empty Trade; the others reached v1/amend, v1/trades/fill, … (404/405).
+            var error = await Assert.ThrowsAsync<ArgumentException>(call);
+            Assert.Equal("tradeId", error.ParamName);
+        }
+    }
+
     [Fact]
     public async Task DeleteAsync_WithoutExpectedVersion_DeletesWhateverTheVersion()
     {
