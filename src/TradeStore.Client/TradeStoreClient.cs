@@ -242,7 +242,7 @@ public sealed class TradeStoreClient
             : null;
 
     private Task<T> CommandAsync<T>(HttpMethod method, string path, object? body, string? idempotencyKey, CancellationToken cancellationToken) =>
-        SendAsync<T>(method, path, body, idempotencyKey ?? IdempotencyKeys.New(), write: true, cancellationToken);
+        SendAsync<T>(method, path, body, idempotencyKey is null ? IdempotencyKeys.New() : IdempotencyKeys.Checked(idempotencyKey), write: true, cancellationToken);
 
     /// <param name="write">A command or batch: an attempt that may have reached the server makes its outcome unknown until a definite answer.</param>
     private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, string? idempotencyKey, bool write, CancellationToken cancellationToken)
@@ -273,7 +273,7 @@ public sealed class TradeStoreClient
         {
             using var request = new HttpRequestMessage(method, target);
             request.Headers.Accept.ParseAdd(accept);
-            if (_options.ApiKey is { } key)
+            if (_options.ApiKey is { Length: > 0 } key)
             {
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
             }
@@ -304,7 +304,7 @@ public sealed class TradeStoreClient
 
                 using (response)
                 {
-                    if (status == 401 && _options.ApiKey is not null && response.RequestMessage?.RequestUri is { } followed && followed != target
+                    if (status == 401 && _options.ApiKey is { Length: > 0 } && response.RequestMessage?.RequestUri is { } followed && followed != target
                         && redirects < MaxRedirects)
                     {
                         // The given HttpClient's handler followed a redirect itself and, as .NET's handlers do, left the

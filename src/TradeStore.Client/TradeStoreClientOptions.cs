@@ -12,7 +12,11 @@ public sealed class TradeStoreClientOptions
     /// </summary>
     public Uri? BaseAddress { get; set; }
 
-    /// <summary>The API key (<c>ts_…</c>), sent as <c>Authorization: Bearer</c>; none for the embedded default on loopback.</summary>
+    /// <summary>
+    /// The API key (<c>ts_…</c>), sent as <c>Authorization: Bearer</c>; none (null or empty) for the embedded default on
+    /// loopback. Printable ASCII without spaces: a key read from a file with its line break, or pasted with a space, is
+    /// refused by <see cref="Validate"/> (the message never shows the key).
+    /// </summary>
     public string? ApiKey { get; set; }
 
     /// <summary>
@@ -44,6 +48,13 @@ public sealed class TradeStoreClientOptions
         if (BaseAddress is null || !BaseAddress.IsAbsoluteUri || (BaseAddress.Scheme != Uri.UriSchemeHttp && BaseAddress.Scheme != Uri.UriSchemeHttps))
         {
             throw new ArgumentException($"{nameof(BaseAddress)}: must be an absolute http:// or https:// address, got '{BaseAddress}'.", nameof(BaseAddress));
+        }
+
+        if (ApiKey is { Length: > 0 } key && key.AsSpan().IndexOfAnyExceptInRange('!', '~') is var bad and >= 0)
+        {
+            throw new ArgumentException(
+                $"{nameof(ApiKey)}: must be printable ASCII without spaces (a ts_… key), got U+{(int)key[bad]:X4} at index {bad} of {key.Length} characters (a line break read with it from a file?).",
+                nameof(ApiKey));
         }
 
         if (Timeout <= TimeSpan.Zero && Timeout != System.Threading.Timeout.InfiniteTimeSpan)

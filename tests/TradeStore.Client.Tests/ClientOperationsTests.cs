@@ -57,6 +57,42 @@ public sealed class ClientOperationsTests(LiveServer server) : IClassFixture<Liv
         }
     }
 
+    [Theory]
+    [InlineData("ключ")]
+    [InlineData("a\nb")]
+    [InlineData("")]
+    [InlineData(" k")]
+    [InlineData("k ")]
+    [InlineData("tab\tkey")]
+    public async Task CreateTradeAsync_KeyHttpCannotCarry_ThrowsArgumentExceptionNamingItAndCreatesNothing(string key)
+    {
+        var client = server.Client(configure: o => o.MaxRetries = 1);
+        var id = NewId("IK");
+
+        // Before: "ключ" ended as TradeStoreInDoubtException (a header .NET cannot send, retried as a broken connection),
+        // "a\nb" as a bare 400 without a type, " k" created the trade under the key "k".
+        var error = await Assert.ThrowsAsync<ArgumentException>(() =>
+            client.CreateTradeAsync(new NewTrade(id, "ACC-IK", "AAPL", TradeSide.Buy, 1m, 1m), key, Ct));
+
+        Assert.Equal("idempotencyKey", error.ParamName);
+        await Assert.ThrowsAsync<NotFoundException>(() => client.GetTradeAsync(id, Ct));
+    }
+
+    [Fact]
+    public async Task CreateTradeAsync_Key129Characters_RefusedAnd128PrintableCharactersAreSentAndReplayed()
+    {
+        var client = server.Client();
+        var id = NewId("IK128");
+        var key = "k ~!" + new string('x', 124);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => client.CreateTradeAsync(new NewTrade(id, "ACC-IK", "AAPL", TradeSide.Buy, 1m, 1m), key + "x", Ct));
+        var created = await client.CreateTradeAsync(new NewTrade(id, "ACC-IK", "AAPL", TradeSide.Buy, 1m, 1m), key, Ct);
+        var replayed = await client.CreateTradeAsync(new NewTrade(id, "ACC-IK", "AAPL", TradeSide.Buy, 1m, 1m), key, Ct);
+
+        Assert.Equal(created, replayed);
+        Assert.Equal([key], (await client.HistoryAsync(id, Ct)).Items.Select(e => e.IdempotencyKey));
+    }
+
     [Fact]
     public async Task DeleteAsync_WithoutExpectedVersion_DeletesWhateverTheVersion()
     {

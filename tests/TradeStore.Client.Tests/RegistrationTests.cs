@@ -34,6 +34,34 @@ public sealed class RegistrationTests(LiveServer server) : IClassFixture<LiveSer
         Assert.Contains(option, error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("ts_abc_def\n")]
+    [InlineData(" ts_abc_def")]
+    [InlineData("ts_abc def")]
+    [InlineData("ts_ключ")]
+    public void Constructor_ApiKeyHttpCannotCarry_RefusedNamingTheOptionWithoutShowingTheKey(string key)
+    {
+        using var http = new HttpClient();
+
+        // Before: accepted; each call then failed with a FormatException, or (non-ASCII) an HttpRequestException retried
+        // as a broken connection, which made a write "in doubt" though nothing was sent.
+        var error = Assert.Throws<ArgumentException>(() => new TradeStoreClient(http, new TradeStoreClientOptions { BaseAddress = server.BaseAddress, ApiKey = key }));
+
+        Assert.Equal("ApiKey", error.ParamName);
+        Assert.DoesNotContain(key.Trim(), error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ApiKeyEmpty_IsNoKey_OnTheKeylessServer()
+    {
+        var client = new TradeStoreClient(new HttpClient(TradeStoreClient.NewHandler()), new TradeStoreClientOptions { BaseAddress = server.BaseAddress, ApiKey = "" });
+        var id = $"NOKEY-{Guid.NewGuid():N}";
+
+        await client.CreateTradeAsync(new NewTrade(id, "ACC-DI", "AAPL", TradeSide.Buy, 1m, 1m), cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(id, (await client.GetTradeAsync(id, TestContext.Current.CancellationToken)).TradeId);
+    }
+
     [Fact]
     public void Constructor_PageSizeZero_RefusedNamingTheOption()
     {
