@@ -477,3 +477,18 @@ def test_query_rows_keep_every_column_when_names_repeat_suffixed_as_duckdb_does(
     assert rows == [{"x": 1, "x_1": 2, "x_1_1": 3, "X_2": 4, "s": "a", "s_1": "b"}]
     assert rows.columns == ["x", "x_1", "x_1_1", "X_2", "s", "s_1"] == wrapped.columns   # DuckDB's own names for them
     assert rows.types == ["INTEGER", "INTEGER", "INTEGER", "INTEGER", "VARCHAR", "VARCHAR"]
+
+
+@pytest.mark.parametrize("key", ["ts_abc_def\n", " ts_abc_def", "ts_abc def", "ts_ключ"])
+def test_api_key_http_cannot_carry_is_refused_naming_it_without_showing_it(server_url: str, key: str) -> None:
+    # A trailing newline raised http.client's "Invalid header value b'Bearer ts_…\n'" at the first request: the key in the
+    # exception text; non-Latin-1 text a UnicodeEncodeError.
+    with pytest.raises(ValueError, match="^api_key: ") as refused:
+        tradestore.Client(server_url, api_key=key)
+
+    assert key.strip() not in str(refused.value)
+
+
+def test_empty_api_key_is_no_key(server_url: str) -> None:
+    with tradestore.Client(server_url, api_key="") as keyless:
+        assert keyless.positions("ACC-NONE") == []

@@ -53,6 +53,7 @@ class Transport:
             raise ValueError(f"timeout: must be positive, got {timeout}")
         if not 0 <= max_retries <= 10:
             raise ValueError(f"max_retries: must be 0-10, got {max_retries}")
+        _check_api_key(api_key)
         self._base = parsed
         self._api_key = api_key
         self._timeout = timeout
@@ -174,6 +175,20 @@ class Transport:
             except ValueError:
                 pass
         time.sleep(max(0.0, min(delay, self._max_retry_delay)))
+
+
+def _check_api_key(api_key: str | None) -> None:
+    """Refuses a key HTTP cannot carry as it is, naming ``api_key`` and never showing it: http.client's own error for a
+    header with a line break (a key read from a file) quotes the whole header, key included, into the exception text
+    and so into logs and tracebacks; non-Latin-1 text fails deep in http.client; a space would change the key."""
+    if api_key is None or api_key == "":
+        return  # no key: the keyless embedded default
+    if not isinstance(api_key, str):
+        raise TypeError(f"api_key: expected a str, got {type(api_key).__name__}")
+    for index, char in enumerate(api_key):
+        if not "!" <= char <= "~":
+            raise ValueError(f"api_key: must be printable ASCII without spaces (a ts_… key), got U+{ord(char):04X} at index "
+                             f"{index} of {len(api_key)} characters (a line break read with it from a file?)")
 
 
 def _describe(error: BaseException) -> str:
