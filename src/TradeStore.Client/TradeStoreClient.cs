@@ -109,11 +109,31 @@ public sealed class TradeStoreClient
     }
 
     /// <summary>Sends the commands together (they share group commits, later ones see earlier ones); each fails alone in its result.</summary>
-    public Task<BatchResult> BatchAsync(IEnumerable<BatchCommand> commands, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// When the batch may have been applied (<see cref="TradeStoreInDoubtException"/>, or a
+    /// <see cref="TradeStoreProblemException"/> with <see cref="TradeStoreProblemException.IsInDoubt"/>), the exception's
+    /// <c>BatchCommands</c> are the commands as sent: send them again. Enumerating <paramref name="commands"/> again would
+    /// make new commands with new keys if it is lazy (a <c>Select</c>), and apply them twice.
+    /// </remarks>
+    public async Task<BatchResult> BatchAsync(IEnumerable<BatchCommand> commands, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(commands);
         // Each item carries its own idempotency key, so a retry of the whole batch replays the items already applied.
-        return SendAsync<BatchResult>(HttpMethod.Post, "v1/trades/batch", commands.ToList(), null, write: true, cancellationToken);
+        var sent = commands.ToList();
+        try
+        {
+            return await SendAsync<BatchResult>(HttpMethod.Post, "v1/trades/batch", sent, null, write: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TradeStoreInDoubtException inDoubt)
+        {
+            inDoubt.BatchCommands = sent;
+            throw;
+        }
+        catch (TradeStoreProblemException problem) when (problem.IsInDoubt)
+        {
+            problem.BatchCommands = sent;
+            throw;
+        }
     }
 
     /// <exception cref="NotFoundException">The trade is unknown or deleted.</exception>
@@ -458,7 +478,7 @@ public sealed class TradeStoreClient
     private static string InDoubtMessage(HttpMethod method, string path, string? idempotencyKey, int attempts, string inDoubt, string last) =>
         $"TradeStore {method} {path}: the command may have been applied. An attempt failed with {inDoubt}; the last of {attempts} attempt(s) failed with {last}. " +
         (idempotencyKey is null
-            ? "Send the batch again with the same items (each keeps its idempotency key); items already applied are replayed."
+            ? "Send this exception's BatchCommands again (the commands as sent, each with its idempotency key; a lazy Select of new commands would make new keys): items already applied are replayed."
             : $"Send it again with the same idempotency key ({idempotencyKey}): if it was applied, the service answers the original result and writes nothing.");
 
     private static TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch

@@ -38,4 +38,7 @@ public sealed class TradeStoreInDoubtException : TimeoutException
 
     /// <summary>The command's key (null for a batch, whose items carry their own): send the command again with it.</summary>
     public string? IdempotencyKey { get; }
+
+    /// <summary>A batch's commands as sent, each with its idempotency key (null for a single command): send them again.</summary>
+    public IReadOnlyList<BatchCommand>? BatchCommands { get; internal set; }
 }

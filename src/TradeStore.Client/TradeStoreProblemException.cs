@@ -53,6 +53,12 @@ public class TradeStoreProblemException : Exception
     /// </summary>
     public bool IsInDoubt => Problem.IsInDoubt || EarlierAttemptInDoubt is not null;
 
+    /// <summary>
+    /// For a batch whose problem is <see cref="IsInDoubt"/>: its commands as sent, each with its idempotency key; send
+    /// them again. Null otherwise.
+    /// </summary>
+    public IReadOnlyList<BatchCommand>? BatchCommands { get; internal set; }
+
     /// <summary>Why an earlier attempt of the command may have been applied (what became of its answer), when one may have.</summary>
     internal string? EarlierAttemptInDoubt { get; set; }
 

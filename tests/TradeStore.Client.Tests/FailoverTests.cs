@@ -37,6 +37,42 @@ public sealed class FailoverTests(LiveServer server) : IClassFixture<LiveServer>
     }
 
     [Fact]
+    public async Task BatchAsync_LazyCommandsAppliedThenNodeDies_InDoubtCarriesTheCommandsAsSentAndSendingThemAgainFillsOnce()
+    {
+        var id = $"BDIE-{Guid.NewGuid():N}";
+        await server.Client().CreateTradeAsync(new NewTrade(id, "ACC-F", "AAPL", TradeSide.Buy, 10m, 100m), cancellationToken: Ct);
+        await using var dying = new FaultyProxy(server.BaseAddress, ProxyFault.DropAnswerAndStop);
+        var client = server.Client(dying.Address, o => (o.MaxRetries, o.MaxRetryDelay) = (1, TimeSpan.Zero));
+        var fills = new[] { 3m }.Select(quantity => BatchCommand.Fill(id, quantity, 100m)); // lazy: new commands, new keys, each time
+
+        var inDoubt = await Assert.ThrowsAsync<TradeStoreInDoubtException>(() => client.BatchAsync(fills, Ct));
+
+        Assert.Null(inDoubt.IdempotencyKey);
+        Assert.Contains("BatchCommands", inDoubt.Message, StringComparison.Ordinal);
+        var sent = Assert.Single(inDoubt.BatchCommands!);
+        Assert.Equal(sent.IdempotencyKey, (await server.Client().HistoryAsync(id, Ct)).Items[^1].IdempotencyKey);
+        var again = await server.Client().BatchAsync(inDoubt.BatchCommands!, Ct);
+        Assert.Equal((200, true), (again.Results[0].Status, again.Results[0].Replayed));
+        Assert.Equal(3m, (await server.Client().GetTradeAsync(id, Ct)).FilledQuantity); // applied once
+    }
+
+    [Fact]
+    public async Task BatchAsync_AnswerLostThenNoLeader_InDoubtProblemCarriesTheCommandsAsSent()
+    {
+        await using var proxy = new FaultyProxy(server.BaseAddress, ProxyFault.DropAnswer, ProxyFault.NoLeader);
+        var client = server.Client(proxy.Address, o => (o.MaxRetries, o.MaxRetryDelay) = (1, TimeSpan.Zero));
+        var id = $"BLOST-{Guid.NewGuid():N}";
+
+        var problem = await Assert.ThrowsAsync<TradeStoreProblemException>(() =>
+            client.BatchAsync([BatchCommand.Create(new NewTrade(id, "ACC-F", "AAPL", TradeSide.Buy, 1m, 2m))], Ct));
+
+        Assert.True(problem.IsInDoubt);
+        var again = await server.Client().BatchAsync(problem.BatchCommands!, Ct);
+        Assert.Equal((201, true), (again.Results[0].Status, again.Results[0].Replayed));
+        Assert.Single((await server.Client().HistoryAsync(id, Ct)).Items);
+    }
+
+    [Fact]
     public async Task CreateTradeAsync_RefusedOnEveryAttempt_ThrowsTheConnectionErrorNotInDoubt()
     {
         using var nothing = new RefusingPort();
