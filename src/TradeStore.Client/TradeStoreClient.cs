@@ -170,8 +170,7 @@ public sealed class TradeStoreClient
         string? cursor = null;
         do
         {
-            var page = await SendAsync<TradePage>(HttpMethod.Get, WithMinSeq(ListPath(filter, cursor), minSeq), null, null, write: false, cancellationToken)
-                .ConfigureAwait(false);
+            var page = await PageAsync(WithMinSeq(ListPath(filter, cursor), minSeq), cancellationToken).ConfigureAwait(false);
             foreach (var trade in page.Items)
             {
                 yield return trade;
@@ -180,6 +179,28 @@ public sealed class TradeStoreClient
             cursor = page.NextCursor;
         }
         while (cursor is not null);
+    }
+
+    /// <summary>
+    /// One page of a list. The server's 400 on <c>limit</c> (above its <c>Api:MaxPageSize</c>) is restated for the option
+    /// the caller set, <see cref="TradeStoreClientOptions.PageSize"/>: the client sends <c>limit</c> itself.
+    /// </summary>
+    private async Task<TradePage> PageAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await SendAsync<TradePage>(HttpMethod.Get, path, null, null, write: false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TradeStoreProblemException problem) when (problem is { Status: 400, Field: "limit" })
+        {
+            throw new TradeStoreProblemException(
+                problem.Problem with
+                {
+                    Detail = $"PageSize {_options.PageSize} is more than this server allows (it said: {problem.Detail}). Set TradeStoreClientOptions.PageSize lower.",
+                    Field = nameof(TradeStoreClientOptions.PageSize),
+                },
+                problem);
+        }
     }
 
     /// <summary>Positions of one account, or of every account the key may see.</summary>

@@ -13,6 +13,13 @@ public class TradeStoreProblemException : Exception
         Problem = problem;
     }
 
+    /// <summary>A problem restated by the client (a detail and field the caller can act on); <paramref name="innerException"/> is the server's.</summary>
+    public TradeStoreProblemException(Problem problem, Exception innerException)
+        : base($"{problem.Status} {problem.Title}: {problem.Detail}{(problem.Field is null ? "" : $" (field '{problem.Field}')")}", innerException)
+    {
+        Problem = problem;
+    }
+
     public TradeStoreProblemException()
         : this(new Problem("about:blank", "Unknown problem", 0, null))
     {

@@ -63,6 +63,25 @@ public sealed class RegistrationTests(LiveServer server) : IClassFixture<LiveSer
     }
 
     [Fact]
+    public async Task TradesAsync_PageSizeAboveTheServersMaxPageSize_ProblemNamesPageSize()
+    {
+        var client = server.Client(configure: o => o.PageSize = 5000);
+
+        // Before: 400 naming 'limit', a query parameter the caller never wrote.
+        var problem = await Assert.ThrowsAsync<TradeStoreProblemException>(async () =>
+        {
+            await foreach (var trade in client.TradesAsync(cancellationToken: TestContext.Current.CancellationToken))
+            {
+            }
+        });
+
+        Assert.Equal((400, "PageSize"), (problem.Status, problem.Field));
+        Assert.Contains("PageSize 5000 is more than this server allows", problem.Message, StringComparison.Ordinal);
+        Assert.Contains("Api:MaxPageSize", problem.Message, StringComparison.Ordinal);
+        Assert.Equal("limit", Assert.IsType<TradeStoreProblemException>(problem.InnerException).Field);
+    }
+
+    [Fact]
     public void Constructor_PageSizeZero_RefusedNamingTheOption()
     {
         using var http = new HttpClient();
