@@ -203,7 +203,7 @@ public sealed record QueryResult(IReadOnlyList<QueryColumn> Columns, IReadOnlyLi
     public long? AppliedSeq { get; init; }
 }
 
-/// <summary>The formats <see cref="TradeStoreClient.QueryStreamAsync"/> can ask for.</summary>
+/// <summary>The formats <see cref="TradeStoreClient.QueryStreamAsync(string, QueryFormat, CancellationToken)"/> can ask for.</summary>
 public enum QueryFormat
 {
     /// <summary><c>application/vnd.apache.arrow.stream</c>: an Arrow IPC stream.</summary>

@@ -1,7 +1,7 @@
 namespace TradeStore.Client;
 
 /// <summary>
-/// The answer body of <see cref="TradeStoreClient.QueryStreamAsync"/>, read as it arrives (forward only, like the HTTP
+/// The answer body of <see cref="TradeStoreClient.QueryStreamAsync(string, QueryFormat, CancellationToken)"/>, read as it arrives (forward only, like the HTTP
 /// body it wraps), with <see cref="AppliedSeq"/> from the answer's headers, which a raw stream could not carry.
 /// Dispose it to release the connection.
 /// </summary>

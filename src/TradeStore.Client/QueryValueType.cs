@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace TradeStore.Client;
 
-/// <summary>How <see cref="TradeStoreClient.QueryAsync"/> types the JSON values of one result column.</summary>
+/// <summary>How <see cref="TradeStoreClient.QueryAsync(string, CancellationToken)"/> types the JSON values of one result column.</summary>
 internal enum QueryValueType
 {
     /// <summary>Text, and every type without a .NET form here (lists, structs and maps keep their JSON text).</summary>

@@ -219,9 +219,21 @@ public sealed class TradeStoreClient
     /// The server refused the query, or it failed after its answer had started (the answer then ends with
     /// <c>],"error":{problem}</c>, an unfinished JSON document).
     /// </exception>
-    public async Task<QueryResult> QueryAsync(string sql, CancellationToken cancellationToken = default)
+    public Task<QueryResult> QueryAsync(string sql, CancellationToken cancellationToken = default) =>
+        QueryAsync(sql, null, cancellationToken);
+
+    /// <summary>
+    /// Runs one read-only SELECT once the node's DuckDB holds journal seq <paramref name="minSeq"/> (read your writes in
+    /// SQL on any node: pass the <see cref="Trade.LastSeq"/> of the write's answer). A node that does not get there within
+    /// the server's <c>Cluster:ReadWaitTimeout</c> answers <c>503 seq-not-reached</c>, which is retried like any 503.
+    /// </summary>
+    /// <exception cref="TradeStoreProblemException">
+    /// The server refused the query, or it failed after its answer had started (the answer then ends with
+    /// <c>],"error":{problem}</c>, an unfinished JSON document).
+    /// </exception>
+    public async Task<QueryResult> QueryAsync(string sql, long? minSeq, CancellationToken cancellationToken = default)
     {
-        using var response = await SendRawAsync(HttpMethod.Post, "v1/query", Serialize(new QueryBody(sql)), null, write: false, "application/json",
+        using var response = await SendRawAsync(HttpMethod.Post, WithMinSeq("v1/query", minSeq), Serialize(new QueryBody(sql)), null, write: false, "application/json",
             HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         JsonDocument document;
@@ -261,7 +273,14 @@ public sealed class TradeStoreClient
     /// <c>Apache.Arrow</c>'s <c>ArrowStreamReader</c>, Parquet with a Parquet reader), with its
     /// <see cref="QueryStream.AppliedSeq"/>. Dispose the stream.
     /// </summary>
-    public async Task<QueryStream> QueryStreamAsync(string sql, QueryFormat format, CancellationToken cancellationToken = default)
+    public Task<QueryStream> QueryStreamAsync(string sql, QueryFormat format, CancellationToken cancellationToken = default) =>
+        QueryStreamAsync(sql, format, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="QueryStreamAsync(string, QueryFormat, CancellationToken)"/> once the node's DuckDB holds journal seq
+    /// <paramref name="minSeq"/> (see <see cref="QueryAsync(string, long?, CancellationToken)"/>).
+    /// </summary>
+    public async Task<QueryStream> QueryStreamAsync(string sql, QueryFormat format, long? minSeq, CancellationToken cancellationToken = default)
     {
         var accept = format switch
         {
@@ -270,7 +289,7 @@ public sealed class TradeStoreClient
             QueryFormat.Csv => "text/csv",
             _ => "application/json",
         };
-        var response = await SendRawAsync(HttpMethod.Post, "v1/query", Serialize(new QueryBody(sql)), null, write: false, accept, HttpCompletionOption.ResponseHeadersRead,
+        var response = await SendRawAsync(HttpMethod.Post, WithMinSeq("v1/query", minSeq), Serialize(new QueryBody(sql)), null, write: false, accept, HttpCompletionOption.ResponseHeadersRead,
             cancellationToken).ConfigureAwait(false);
         return new QueryStream(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), AppliedSeqOf(response));
     }

@@ -1,6 +1,6 @@
 namespace TradeStore.Client.Tests;
 
-/// <summary>How <see cref="TradeStoreClient.QueryAsync"/> types values by their DuckDB column type, against the real server.</summary>
+/// <summary>How <see cref="TradeStoreClient.QueryAsync(string, CancellationToken)"/> types values by their DuckDB column type, against the real server.</summary>
 public sealed class QueryValueTests(LiveServer server) : IClassFixture<LiveServer>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -45,4 +45,29 @@ public sealed class ReadYourWritesTests(LiveServer server) : IClassFixture<LiveS
         Assert.Equal((503, "urn:tradestore:problem:seq-not-reached", "minSeq"), (problem.Status, problem.Type, problem.Field));
         Assert.False(problem.IsInDoubt);
     }
+
+    [Fact]
+    public async Task Queries_WithTheWritesLastSeq_SendMinSeqAndSeeTheWrite_AndASeqNotHeldIsSeqNotReached()
+    {
+        var id = $"RYWQ-{Guid.NewGuid():N}";
+        await server.Client().CreateTradeAsync(new NewTrade(id, "ACC-RYWQ", "AAPL", TradeSide.Buy, 10m, 2m), cancellationToken: Ct);
+        var filled = await server.Client().FillAsync(id, 4m, 2m, cancellationToken: Ct);
+        await using var proxy = new FaultyProxy(server.BaseAddress, new ProxySettings(OneRequestPerConnection: true));
+        var client = server.Client(proxy.Address, o => o.MaxRetries = 0);
+        var sql = $"SELECT filled_quantity FROM current_trade_state WHERE trade_id = '{id}'";
+
+        var result = await client.QueryAsync(sql, filled.LastSeq, Ct);
+        await using (var csv = await client.QueryStreamAsync(sql, QueryFormat.Csv, filled.LastSeq, Ct))
+        {
+            Assert.Contains("4.00000000", await new StreamReader(csv).ReadToEndAsync(Ct), StringComparison.Ordinal);
+        }
+
+        var ahead = await Assert.ThrowsAsync<TradeStoreProblemException>(() => client.QueryAsync(sql, filled.LastSeq + 1_000_000, Ct));
+
+        Assert.Equal(4m, Assert.Single(result.Rows)[0]);
+        Assert.True(result.AppliedSeq >= filled.LastSeq);
+        Assert.Equal((503, "urn:tradestore:problem:seq-not-reached", "minSeq"), (ahead.Status, ahead.Type, ahead.Field));
+        Assert.Equal($"POST /v1/query?minSeq={filled.LastSeq} HTTP/1.1", proxy.RequestHeads[0].Split("\r\n")[0]);
+        Assert.Equal($"POST /v1/query?minSeq={filled.LastSeq} HTTP/1.1", proxy.RequestHeads[1].Split("\r\n")[0]);
+    }
 }

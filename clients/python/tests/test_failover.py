@@ -149,3 +149,25 @@ def test_a_batch_answered_in_doubt_by_a_problem_carries_its_items_too(client: tr
     again = client.batch(raised.value.items)
     assert [(r.status, r.replayed) for r in again.results] == [(201, True)]
     assert len(client.history(trade_id)) == 1
+
+
+def test_queries_with_the_writes_last_seq_see_the_write_and_a_seq_not_held_is_seq_not_reached(server_url: str, client: tradestore.Client) -> None:
+    trade_id = _id("RYWQ")
+    client.create_trade(trade_id, "ACC-RYWQ", "AAPL", "buy", 10, 2)
+    filled = client.fill(trade_id, 4, 2)
+    sql = f"SELECT filled_quantity FROM current_trade_state WHERE trade_id = '{trade_id}'"
+
+    rows = client.query(sql, as_frame=False, min_seq=filled.last_seq)
+    frame = client.query(sql, as_frame=True, min_seq=filled.last_seq)
+    csv = client.query_bytes(sql, "text/csv", min_seq=filled.last_seq)
+
+    assert rows == [{"filled_quantity": Decimal("4")}] and rows.applied_seq >= filled.last_seq
+    assert frame["filled_quantity"].tolist() == [Decimal("4")] and frame.attrs["applied_seq"] >= filled.last_seq
+    assert b"4.00000000" in csv
+    ahead = filled.last_seq + 1_000_000
+    with tradestore.Client(server_url, max_retries=0) as impatient:
+        for read in (lambda: impatient.query(sql, as_frame=False, min_seq=ahead), lambda: impatient.query(sql, as_frame=True, min_seq=ahead),
+                     lambda: impatient.query_bytes(sql, min_seq=ahead)):
+            with pytest.raises(tradestore.ProblemError) as raised:
+                read()
+            assert (raised.value.status, raised.value.type, raised.value.field) == (503, "urn:tradestore:problem:seq-not-reached", "minSeq")

@@ -236,7 +236,7 @@ class Client:
         path = "/v1/positions" + (f"?{urlencode({'account': account})}" if account is not None else "")
         return [Position.from_json(p) for p in self._transport.request("GET", _with_min_seq(path, min_seq)).json()["items"]]
 
-    def query(self, sql: str, *, as_frame: bool | None = None) -> Any:
+    def query(self, sql: str, *, as_frame: bool | None = None, min_seq: int | None = None) -> Any:
         """Runs one read-only SELECT (an admin key, or readers where the service allows it).
 
         Returns a ``pandas.DataFrame`` when pandas (and so numpy) is importable, or with ``as_frame=True``, else a
@@ -248,7 +248,9 @@ class Client:
         ``"bytes"`` when the server cut the answer at its limits, else ``None``. ``frame.attrs["applied_seq"]`` (and
         ``Rows.applied_seq``) is the journal seq DuckDB held when the query started: every write whose
         ``Trade.last_seq`` is at most it is in the answer (``None`` from a server without ``TradeStore-Applied-Seq``).
-        ``as_frame=True`` without pandas raises ``ImportError`` before anything is sent.
+        ``as_frame=True`` without pandas raises ``ImportError`` before anything is sent. With ``min_seq`` (a write's
+        ``Trade.last_seq``) the query runs once the node's DuckDB holds that seq: read your writes in SQL on any node
+        (``503 seq-not-reached``, retried like any 503, when it does not get there; see ``get_trade``).
 
         >>> client.query("SELECT account, sum(quantity) AS qty FROM current_trade_state GROUP BY account")  # doctest: +SKIP
           account          qty
@@ -259,21 +261,21 @@ class Client:
         if as_frame and not frame_ready:
             raise ImportError("query(as_frame=True) needs pandas (Debian: python3-pandas; pip: tradestore[pandas])")
         if not (frame_ready if as_frame is None else as_frame):
-            response = self._transport.request("POST", "/v1/query", {"sql": sql})
+            response = self._transport.request("POST", _with_min_seq("/v1/query", min_seq), {"sql": sql})
             return _query.rows_from_json(_query.parse_answer(response.body), _query.applied_seq(response.headers))
         from . import _arrow
 
-        answer = self._transport.request("POST", "/v1/query", {"sql": sql}, accept="application/vnd.apache.arrow.stream",
+        answer = self._transport.request("POST", _with_min_seq("/v1/query", min_seq), {"sql": sql}, accept="application/vnd.apache.arrow.stream",
                                          consume=_arrow.read_frame)
         result, truncated = answer.value
         result.attrs["truncated"] = truncated
         result.attrs["applied_seq"] = _query.applied_seq(answer.headers)
         return result
 
-    def query_bytes(self, sql: str, media_type: str = "application/vnd.apache.arrow.stream") -> bytes:
+    def query_bytes(self, sql: str, media_type: str = "application/vnd.apache.arrow.stream", *, min_seq: int | None = None) -> bytes:
         """The raw answer in another format: ``application/vnd.apache.arrow.stream``, ``application/vnd.apache.parquet``,
-        ``text/csv`` or ``application/json``."""
-        return self._transport.request("POST", "/v1/query", {"sql": sql}, accept=media_type).body
+        ``text/csv`` or ``application/json`` (``min_seq``: see ``query``)."""
+        return self._transport.request("POST", _with_min_seq("/v1/query", min_seq), {"sql": sql}, accept=media_type).body
 
     # -----------------------------------------------------------------------------------------------------------
 
