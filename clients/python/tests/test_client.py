@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -492,3 +492,25 @@ def test_api_key_http_cannot_carry_is_refused_naming_it_without_showing_it(serve
 def test_empty_api_key_is_no_key(server_url: str) -> None:
     with tradestore.Client(server_url, api_key="") as keyless:
         assert keyless.positions("ACC-NONE") == []
+
+
+@pytest.mark.parametrize(("call", "error", "argument"), [
+    (lambda c, t: c.create_trade(t, "ACC-N", "AAPL", "buy", 0.1, 1), TypeError, "quantity"),
+    (lambda c, t: c.create_trade(t, "ACC-N", "AAPL", "buy", 1, 2.5), TypeError, "price"),
+    (lambda c, t: c.create_trade(t, "ACC-N", "AAPL", "buy", Decimal("NaN"), 1), ValueError, "quantity"),
+    (lambda c, t: c.create_trade(t, "ACC-N", "AAPL", "buy", 1, 1, executed_at=datetime(2026, 1, 2)), ValueError, "executed_at"),
+    (lambda c, t: c.create_trade(t, "ACC-N", "AAPL", "buy", 1, 1, executed_at=date(2026, 1, 2)), TypeError, "executed_at"),
+    (lambda c, t: list(c.trades(account=t, start=date(2026, 1, 2))), TypeError, "start"),
+    (lambda c, t: list(c.trades(account=t, end=datetime(2026, 1, 2))), ValueError, "end"),
+    (lambda c, t: list(c.trades(account=t, min_seq="5")), TypeError, "min_seq"),
+])
+def test_bad_argument_raises_naming_it_before_anything_is_sent(client: tradestore.Client, call, error: type, argument: str) -> None:
+    # Before: "quantities and prices must be …", "not a finite decimal", "times must be timezone-aware" named no argument;
+    # a date start and a str min_seq were sent, and the server's 400 named "from" / "minSeq".
+    trade_id = new_id("NAMED")
+
+    with pytest.raises(error, match=f"^{argument}: "):
+        call(client, trade_id)
+
+    with pytest.raises(tradestore.NotFound):
+        client.get_trade(trade_id)

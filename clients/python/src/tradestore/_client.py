@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import quote, urlencode
@@ -40,11 +40,21 @@ def _wire(value: Any) -> Any:
         return format(value, "f")
     if isinstance(value, datetime):
         return format_time(value)
+    if isinstance(value, date):
+        raise TypeError("expected a timezone-aware datetime, got a date (its time and zone are unknown)")
     return value
 
 
+def _named(name: str, value: Any) -> Any:
+    """``_wire(value)``, its refusal (a float, a non-finite Decimal, a naive datetime, a date) naming the argument."""
+    try:
+        return _wire(value)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{name}: {error}") from None
+
+
 def _body(**fields: Any) -> dict[str, Any]:
-    return {_COMMAND_FIELDS.get(k, k): _wire(v) for k, v in fields.items() if v is not None}
+    return {_COMMAND_FIELDS.get(k, k): _named(k, v) for k, v in fields.items() if v is not None}
 
 
 def _escape(trade_id: str) -> str:
@@ -210,10 +220,12 @@ class Client:
         Decimal('1250')
         """
         params: dict[str, Any] = {"limit": self._page_size}
-        for name, value in (("account", account), ("symbol", symbol), ("status", status), ("from", start), ("to", end),
-                            ("minSeq", min_seq)):
+        for name, argument, value in (("account", "account", account), ("symbol", "symbol", symbol), ("status", "status", status),
+                                      ("from", "start", start), ("to", "end", end)):
             if value is not None:
-                params[name] = _wire(value)
+                params[name] = _named(argument, value)
+        if min_seq is not None:
+            params["minSeq"] = _checked_min_seq(min_seq)
         cursor: str | None = None
         while True:
             query = dict(params, **({"cursor": cursor} if cursor else {}))
@@ -297,9 +309,13 @@ def _page_size_problem(problem: ProblemError, page_size: int) -> ProblemError | 
 def _with_min_seq(path: str, min_seq: int | None) -> str:
     if min_seq is None:
         return path
+    return f"{path}{'&' if '?' in path else '?'}{urlencode({'minSeq': _checked_min_seq(min_seq)})}"
+
+
+def _checked_min_seq(min_seq: Any) -> int:
     if isinstance(min_seq, bool) or not isinstance(min_seq, int):
         raise TypeError(f"min_seq: expected an int (a write's Trade.last_seq), got {type(min_seq).__name__}")
-    return f"{path}{'&' if '?' in path else '?'}{urlencode({'minSeq': min_seq})}"
+    return min_seq
 
 
 def _has(module: str) -> bool:
