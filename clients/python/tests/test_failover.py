@@ -4,6 +4,7 @@ to a leader that is gone, the 503s of an election, and ``min_seq`` reads."""
 
 from __future__ import annotations
 
+import errno
 import uuid
 from decimal import Decimal
 
@@ -37,6 +38,8 @@ def test_refused_on_every_attempt_stays_connection_refused(refusing_url: str) ->
         with pytest.raises(ConnectionRefusedError) as raised:
             nowhere.create_trade(_id("NONE"), "ACC-F", "AAPL", "buy", 1, 2)
     assert not isinstance(raised.value, tradestore.RequestTimeout)
+    assert raised.value.errno == errno.ECONNREFUSED
+    assert f"(POST {refusing_url}/v1/trades, 2 attempt(s))" in str(raised.value)   # was only "[Errno 111] Connection refused"
 
 
 def test_a_follower_redirecting_to_a_dead_leader_is_asked_again_with_body_and_key(

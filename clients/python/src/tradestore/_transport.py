@@ -102,7 +102,8 @@ class Transport:
                     if isinstance(error, (socket.timeout, TimeoutError)):
                         raise RequestTimeout(f"{method} {path}: no answer within {self._timeout} s after {attempt + 1} attempt(s)") from error
                     if isinstance(failure, _Unsent):
-                        raise error from None  # the OSError itself, as before: nothing was sent
+                        # The OSError's own type, as before (nothing was sent), saying where and how often.
+                        raise _with_address(error, method, urllib.parse.urlunsplit(target), attempt + 1) from None
                     raise
                 self._wait(None, attempt)
                 attempt += 1
@@ -189,6 +190,17 @@ def _check_api_key(api_key: str | None) -> None:
         if not "!" <= char <= "~":
             raise ValueError(f"api_key: must be printable ASCII without spaces (a ts_… key), got U+{ord(char):04X} at index "
                              f"{index} of {len(api_key)} characters (a line break read with it from a file?)")
+
+
+def _with_address(error: BaseException, method: str, url: str, attempts: int) -> BaseException:
+    """The same kind of ``OSError`` (``ConnectionRefusedError``, ``socket.gaierror``) with the request and the number of
+    attempts in its text: Python's own says only "[Errno 111] Connection refused", not which address refused."""
+    if not isinstance(error, OSError) or error.errno is None or not error.strerror:
+        return error
+    try:
+        return type(error)(error.errno, f"{error.strerror} ({method} {url}, {attempts} attempt(s))")
+    except TypeError:
+        return error  # a subclass that is built differently: as it is
 
 
 def _describe(error: BaseException) -> str:
