@@ -85,8 +85,9 @@ class FaultyProxy:
     ``drop`` (relay the request, close as the answer starts: written, answer lost), ``drop-stop`` (``drop``, and stop
     listening before the reset: a node killed right after applying, every later connection refused), ``hold`` (relay
     the request, never answer), ``busy``, ``no-leader``, ``leadership-lost`` (answer 503 with that problem type and
-    Retry-After: 1), ``redirect`` (answer 307 to the server, or to ``redirect_to``: a follower naming its leader), or
-    none."""
+    Retry-After: 1), ``redirect`` (answer 307 to the server, or to ``redirect_to``: a follower naming its leader),
+    ``answer-then-close`` (relay one request and its answer, then close the connection without a ``Connection: close``
+    header: a server that closed an idle keep-alive connection, as Kestrel does after 130 s, or restarted), or none."""
 
     _PROBLEMS = {
         "busy": b'{"type":"urn:tradestore:problem:busy","title":"Busy","status":503,"detail":"The write queue is full."}',
@@ -108,6 +109,7 @@ class FaultyProxy:
         self._listener.listen(16)
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
         self._open: list[socket.socket] = []
+        self.closed = threading.Event()  # set once an answer-then-close connection was closed
         threading.Thread(target=self._accept, daemon=True).start()
 
     def header(self, name: str) -> list[str | None]:
@@ -175,6 +177,18 @@ class FaultyProxy:
                 return
             upstream = socket.create_connection(self._upstream)
             self._open.append(upstream)
+            if fault == "answer-then-close":
+                # The server closes after this answer; its "Connection: close" is taken out, so the client keeps the
+                # connection for its next request and finds it closed.
+                upstream.sendall(head.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n", 1))
+                answer = b""
+                while chunk := upstream.recv(65536):
+                    answer += chunk
+                downstream.sendall(answer.replace(b"Connection: close\r\n", b"", 1))
+                downstream.shutdown(socket.SHUT_RDWR)
+                downstream.close()
+                self.closed.set()
+                return
             upstream.sendall(head)
             threading.Thread(target=_pipe, args=(downstream, upstream), daemon=True).start()
             if fault in ("drop", "drop-stop"):

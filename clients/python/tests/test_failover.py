@@ -5,6 +5,7 @@ to a leader that is gone, the 503s of an election, and ``min_seq`` reads."""
 from __future__ import annotations
 
 import errno
+import select
 import uuid
 from decimal import Decimal
 
@@ -174,3 +175,18 @@ def test_queries_with_the_writes_last_seq_see_the_write_and_a_seq_not_held_is_se
             with pytest.raises(tradestore.ProblemError) as raised:
                 read()
             assert (raised.value.status, raised.value.type, raised.value.field) == (503, "urn:tradestore:problem:seq-not-reached", "minSeq")
+
+
+def test_a_pooled_connection_the_server_closed_makes_no_write_in_doubt(client: tradestore.Client, proxy_factory) -> None:
+    proxy = proxy_factory("answer-then-close")   # the next connection is relayed as it is
+    trade_id = _id("IDLE")
+    with tradestore.Client(proxy.url, max_retries=0) as through_proxy:
+        assert through_proxy.positions("ACC-IDLE") == []
+        assert proxy.closed.wait(10)
+        pooled = next(iter(through_proxy._transport._connections.values())).sock
+        select.select([pooled], [], [], 10)   # the close has reached the client's socket
+        # Before: the create went out on the closed connection ("Broken pipe" / "Remote end closed connection") and,
+        # with no retry left, raised InDoubt although the server never saw it.
+        trade = through_proxy.create_trade(trade_id, "ACC-IDLE", "AAPL", "buy", 1, 2)
+    assert trade.version == 1
+    assert len(client.history(trade_id)) == 1

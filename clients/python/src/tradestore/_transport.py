@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import select
 import socket
 import time
 import urllib.parse
@@ -139,6 +140,8 @@ class Transport:
             connection = kind(target.hostname or "", target.port, timeout=self._timeout)
             self._connections[key] = connection
         path = target.path + (f"?{target.query}" if target.query else "")
+        if connection.sock is not None and _closed_by_server(connection.sock):
+            connection.close()  # so it is connected again below, where a failure means "nothing sent"
         if connection.sock is None:
             try:
                 connection.connect()
@@ -190,6 +193,18 @@ def _check_api_key(api_key: str | None) -> None:
         if not "!" <= char <= "~":
             raise ValueError(f"api_key: must be printable ASCII without spaces (a ts_… key), got U+{ord(char):04X} at index "
                              f"{index} of {len(api_key)} characters (a line break read with it from a file?)")
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    """Whether a kept-alive connection is no longer usable before anything is sent on it: a server that closed it (an
+    idle connection past Kestrel's keep-alive timeout, a restart) has made it readable (its FIN, or a reset), while an
+    idle open one has nothing to read between answers. Sending on it would fail after the request may have left, and
+    so make a command look in doubt that the server never saw."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 def _with_address(error: BaseException, method: str, url: str, attempts: int) -> BaseException:
