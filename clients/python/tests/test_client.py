@@ -283,6 +283,15 @@ def test_bad_base_url_refused_naming_the_option() -> None:
         tradestore.Client("localhost:5080")
 
 
+@pytest.mark.parametrize(("option", "value"), [
+    ("max_retry_delay", -1), ("max_retry_delay", float("nan")), ("timeout", float("nan")), ("timeout", float("inf")), ("timeout", 0),
+])
+def test_bad_timing_option_refused_naming_it(option: str, value: float) -> None:
+    # Before: a negative or NaN max_retry_delay and a NaN timeout were taken (the .NET client refuses a negative delay).
+    with pytest.raises(ValueError, match=f"^{option}: "):
+        tradestore.Client("http://127.0.0.1:5080", **{option: value})
+
+
 def test_query_without_pandas_nested_values_and_wide_decimals_keep_their_shape_and_digits(client: tradestore.Client) -> None:
     rows = client.query("SELECT [1, 2] AS l, {'a': 1, 'b': 'x'} AS st, '12345678901234567890.123456789012345678'::DECIMAL(38,18) AS wide, "
                         "0.00000001::DECIMAL(18,8) AS small", as_frame=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import random
 import select
 import socket
@@ -50,10 +51,12 @@ class Transport:
         parsed = urllib.parse.urlsplit(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ValueError(f"base_url: must be an absolute http:// or https:// address, got {base_url!r}")
-        if timeout <= 0:
-            raise ValueError(f"timeout: must be positive, got {timeout}")
+        if not timeout > 0 or math.isinf(timeout):   # "not >" also refuses NaN, which compares false with everything
+            raise ValueError(f"timeout: must be a positive number of seconds, got {timeout}")
         if not 0 <= max_retries <= 10:
             raise ValueError(f"max_retries: must be 0-10, got {max_retries}")
+        if not max_retry_delay >= 0:
+            raise ValueError(f"max_retry_delay: must be 0 or more seconds, got {max_retry_delay}")
         _check_api_key(api_key)
         self._base = parsed
         self._api_key = api_key
