@@ -311,6 +311,52 @@ public sealed partial class ConfigurationTests : IDisposable
         Assert.Contains(ConfigurationPrinter.Redacted, json);
     }
 
+    /// <summary>
+    /// A key added to secrets.toml (its <c>[[Security.ApiKeys]]</c> is entry 0) over a <c>--config</c> that already has a
+    /// key at entry 0: the layers used to merge field by field, so the older key vanished and the new one got the older
+    /// one's extra accounts (<c>["X", "ACC2", "ACC3"]</c> for a key made for <c>X</c>), without a word.
+    /// </summary>
+    [Fact]
+    public void Build_ApiKeyEntryGivenByTwoLayers_RefusedNamingTheEntryAndBothLayers()
+    {
+        var desk = Core.Security.ApiKeyHash.Generate().Hash;
+        var added = Core.Security.ApiKeyHash.Generate().Hash;
+        File.WriteAllText(_work.File("keys.json"),
+            $$$"""{"Security":{"ApiKeys":[{"Name":"desk-a","Hash":"{{{desk}}}","Role":"trader","Accounts":["ACC1","ACC2","ACC3"]}]}}""");
+        WriteSecrets($"[[Security.ApiKeys]]\nName = \"desk-x\"\nHash = \"{added}\"\nRole = \"trader\"\nAccounts = [\"X\"]\n");
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreConfiguration.Build(Inputs() with { ConfigFile = "keys.json" }));
+
+        Assert.Contains("Security:ApiKeys:0:Name: given differently by --config ", error.Message);
+        Assert.Contains($"keys.json and {_work.File("secrets.toml")}.", error.Message);
+        Assert.Contains("Security:ApiKeys:0:Hash: given differently", error.Message);
+        Assert.Contains("Security:ApiKeys:0:Accounts: given differently", error.Message);
+        Assert.DoesNotContain(added, error.Message);
+        Assert.DoesNotContain(desk, error.Message);
+    }
+
+    [Fact]
+    public void Build_ApiKeyEntrySplitOverLayersOrKeysAtDistinctIndices_Accepted()
+    {
+        var split = Core.Security.ApiKeyHash.Generate().Hash;
+        var second = Core.Security.ApiKeyHash.Generate().Hash;
+        File.WriteAllText(_work.File("keys.json"), """{"Security":{"ApiKeys":[{"Name":"desk-a","Role":"trader","Accounts":["ACC1"]}]}}""");
+        WriteSecrets($"[[Security.ApiKeys]]\nHash = \"{split}\"\n");
+
+        var settings = TradeStoreSettings.Bind(TradeStoreConfiguration.Build(Inputs(env: new()
+        {
+            ["TRADESTORE__SECURITY__APIKEYS__0__ROLE"] = "trader",
+            ["TRADESTORE__SECURITY__APIKEYS__1__NAME"] = "ops",
+            ["TRADESTORE__SECURITY__APIKEYS__1__HASH"] = second,
+            ["TRADESTORE__SECURITY__APIKEYS__1__ROLE"] = "admin",
+        }) with { ConfigFile = "keys.json" }));
+
+        Assert.Collection(
+            settings.Security.ApiKeys,
+            key => Assert.Equal(("desk-a", split, "trader", "ACC1"), (key.Name, key.Hash, key.Role, string.Join(",", key.Accounts))),
+            key => Assert.Equal(("ops", second, "admin", ""), (key.Name, key.Hash, key.Role, string.Join(",", key.Accounts))));
+    }
+
     private void WriteSecrets(string toml)
     {
         var path = _work.File("secrets.toml");

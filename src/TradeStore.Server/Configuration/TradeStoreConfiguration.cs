@@ -13,7 +13,10 @@ public static class TradeStoreConfiguration
     public static IConfigurationRoot Build(ConfigurationInputs inputs)
     {
         var builder = new ConfigurationBuilder();
-        builder.AddJsonFile(Path.Combine(inputs.BaseDirectory, "appsettings.json"), optional: true, reloadOnChange: false);
+        var layers = new List<string>();
+        var appSettings = Path.Combine(inputs.BaseDirectory, "appsettings.json");
+        builder.AddJsonFile(appSettings, optional: true, reloadOnChange: false);
+        layers.Add(appSettings);
 
         if (inputs.ConfigFile is { } configFile)
         {
@@ -26,6 +29,7 @@ public static class TradeStoreConfiguration
             }
 
             builder.AddJsonFile(fullPath, optional: false, reloadOnChange: false);
+            layers.Add($"--config {fullPath}");
         }
 
         var secretsPath = inputs.Environment.GetValueOrDefault(ConfigurationInputs.SecretsFileVariable) is { Length: > 0 } named
@@ -34,6 +38,7 @@ public static class TradeStoreConfiguration
         if (File.Exists(secretsPath))
         {
             builder.AddInMemoryCollection(Readable(secretsPath, SecretsFile.Read));
+            layers.Add(secretsPath);
         }
         else if (inputs.Environment.ContainsKey(ConfigurationInputs.SecretsFileVariable))
         {
@@ -44,10 +49,13 @@ public static class TradeStoreConfiguration
         if (File.Exists(dotEnvPath))
         {
             builder.AddInMemoryCollection(FromPrefixedVariables(Readable(dotEnvPath, DotEnvFile.Read)));
+            layers.Add(dotEnvPath);
         }
 
         builder.AddInMemoryCollection(FromPrefixedVariables(inputs.Environment));
+        layers.Add($"the environment ({ConfigurationInputs.EnvironmentPrefix}…)");
         builder.AddInMemoryCollection(inputs.CommandLine);
+        layers.Add("the command line");
         IConfigurationRoot root;
         try
         {
@@ -69,6 +77,7 @@ public static class TradeStoreConfiguration
 
         // Here, on what the user gave, not in Bind: the web host adds keys of its own (urls) to its configuration.
         TradeStoreSettings.RequireKnownSections(root);
+        ApiKeyEntrySources.RequireOneValuePerField(root, layers);
         return root;
     }
 
