@@ -66,6 +66,65 @@ public sealed class RefillAfterClickHouseLostEventsTests
     }
 
     /// <summary>
+    /// A <c>migrate down --target clickhouse</c> that stopped after its first <c>DROP</c> (killed, or ClickHouse timed out)
+    /// leaves version 1 recorded with a table gone. verify said "OK", up "nothing to apply", and the sync failed with
+    /// missing_table for good, advising the AutoMigrate that was on. Now verify names the table (exit 1) and the next start
+    /// creates it again (AutoMigrate) and refills every event once.
+    /// </summary>
+    [Fact]
+    public async Task DownStoppedAfterItsFirstDrop_VerifyNamesTheTableAndTheNextStartRecreatesAndRefills()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("halfdown");
+        using var data = new TempDirectory("halfdown");
+        long last;
+        await using (var first = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path))
+        {
+            await TradeWorkload.RunAsync(first.Engine, 60, "halfdown");
+            await first.WaitUntilSyncedAsync();
+            last = first.Engine.LastSeq;
+        }
+
+        var down = ClickHouse.Migrations.ClickHouseSchema.Migrations.Migrations[0].DownSql;
+        await ch.Client.ExecuteAsync(ClickHouse.Migrations.ClickHouseSchema.SplitStatements(down)[0], Ct, ch.Name);
+
+        var verify = await RunAsync(data, ch, "migrate", "verify", "--target", "clickhouse");
+        Assert.Equal(1, verify.ExitCode);
+        Assert.Contains("version 1 is recorded but its table trade_events does not exist", verify.Output);
+        var status = await RunAsync(data, ch, "migrate", "status", "--target", "clickhouse");
+        Assert.Contains("INCOMPLETE:", status.Output);
+
+        await using (var second = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path))
+        {
+            await Eventually.TrueAsync(
+                () => second.State.Snapshot() is { CheckpointSource: SyncStatus.FromClickHouse, Checkpoint: var c, EventsBehind: 0 } && c == last,
+                TimeSpan.FromSeconds(60), () => $"{second.State.Snapshot()}");
+        }
+
+        Assert.Equal((last, last, last), await ch.CountEventsAsync());
+        Assert.Equal(0, (await RunAsync(data, ch, "migrate", "verify", "--target", "clickhouse")).ExitCode);
+        var compared = await RunAsync(data, ch, "verify", "--clickhouse");
+        Assert.Equal(0, compared.ExitCode);
+        Assert.Contains("clickhouse: OK, matches the journal", compared.Output);
+    }
+
+    /// <summary>A table dropped by hand at the recorded version: <c>migrate up</c> says so and creates it again.</summary>
+    [Fact]
+    public async Task TableDroppedByHand_MigrateUp_CreatesItAgain()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("handdrop");
+        using var data = new TempDirectory("handdrop");
+        await ch.Client.ExecuteAsync("DROP TABLE trade_state", Ct, ch.Name);
+
+        var up = await RunAsync(data, ch, "migrate", "up", "--target", "clickhouse");
+
+        Assert.Equal(0, up.ExitCode);
+        Assert.Contains("trade_state missing at the recorded version; running the applied migrations again", up.Output);
+        Assert.Contains("applied 0001_initial", up.Output);
+        Assert.Equal("1", (await ch.Client.QueryAsync($"SELECT count() FROM system.tables WHERE database = '{ch.Name}' AND name = 'trade_state'", Ct)).Trim());
+        Assert.Equal(0, (await RunAsync(data, ch, "migrate", "verify", "--target", "clickhouse")).ExitCode);
+    }
+
+    /// <summary>
     /// The database dropped under a running sync (or a new empty server at the same URL): with AutoMigrate the sync
     /// creates the tables again and refills every event once, without a restart. It used to fail with missing_table,
     /// advising to set the AutoMigrate that was already on, until someone ran the migrations by hand.

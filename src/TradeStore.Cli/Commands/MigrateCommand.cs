@@ -25,12 +25,12 @@ public static class MigrateCommand
         var status = new Command("status", "Print a table of applied and pending migrations with their checksums, per store. Changes nothing.");
         status.SetAction((parseResult, ct) => RunAsync(parseResult, needsWrite: false, (stores, output, error) => StatusAsync(stores, output, ct)));
 
-        var verify = new Command("verify", "Exit 1 when an applied migration's checksum differs from this binary's script (drift) or the store is at a version this binary does not know. Changes nothing.");
+        var verify = new Command("verify", "Exit 1 when an applied migration's checksum differs from this binary's script (drift), the store is at a version this binary does not know, or (ClickHouse) a table of the recorded version does not exist. Changes nothing.");
         verify.SetAction((parseResult, ct) => RunAsync(parseResult, needsWrite: false, (stores, output, error) => VerifyAsync(stores, output, error, ct)));
 
         var upTo = new Option<int?>("--to") { Description = "Stop at this version (default: the latest this binary knows). Needs --target when ClickHouse is configured too.", HelpName = "N" };
         var upDryRun = new Option<bool>("--dry-run") { Description = "Print the SQL that would run and change nothing." };
-        var up = new Command("up", "Apply pending migrations in order, each printed with its duration. On DuckDB each runs in one transaction; on ClickHouse every statement is idempotent, so a re-run completes an interrupted one.")
+        var up = new Command("up", "Apply pending migrations in order, each printed with its duration. On DuckDB each runs in one transaction; on ClickHouse every statement is idempotent, so a re-run completes an interrupted one, and a table missing at the recorded version (a down that stopped half-way) is created again by running the applied migrations once more.")
         {
             upTo,
             upDryRun,
@@ -194,6 +194,11 @@ public static class MigrateCommand
             }
 
             var runner = store.Runner!;
+            if ((await runner.StatusAsync(ct)).MissingTables is { Count: > 0 } missing)
+            {
+                output.WriteLine($"{runner.Target.Description}: {string.Join(", ", missing)} missing at the recorded version; running the applied migrations again (every statement is idempotent) to create {(missing.Count == 1 ? "it" : "them")}.");
+            }
+
             var steps = await runner.UpAsync(to, step =>
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runner.Target.Description}: applied {step.Migration.Id} in {step.Duration.TotalMilliseconds:F1} ms")), ct);
             var status = await runner.StatusAsync(ct);

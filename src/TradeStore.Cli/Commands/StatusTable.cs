@@ -44,6 +44,11 @@ internal static class StatusTable
         {
             output.WriteLine("  (no migrations)");
         }
+
+        if (status.IncompleteProblem is { } incomplete)
+        {
+            output.WriteLine($"  INCOMPLETE: {incomplete}");
+        }
     }
 
     private static string Short(string checksum) => checksum.Length > ChecksumLength ? checksum[..ChecksumLength] : checksum;

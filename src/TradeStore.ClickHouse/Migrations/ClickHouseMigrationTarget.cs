@@ -84,6 +84,36 @@ internal sealed partial class ClickHouseMigrationTarget : IMigrationTarget
         return applied;
     }
 
+    /// <summary>
+    /// The tables the applied up scripts leave (each <c>CREATE TABLE IF NOT EXISTS</c>, less a later <c>DROP TABLE IF
+    /// EXISTS</c>) that <c>system.tables</c> does not list. A down is recorded only after its last statement, so one that
+    /// stopped after its first <c>DROP</c> (a kill, a timeout) still reads as applied.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> MissingTablesAsync(IReadOnlyList<Migration> applied, CancellationToken cancellationToken)
+    {
+        var expected = new List<string>();
+        foreach (var statement in applied.OrderBy(m => m.Version).SelectMany(m => ClickHouseSchema.SplitStatements(m.UpSql)))
+        {
+            if (CreateTable().Match(statement) is { Success: true } created && !expected.Contains(created.Groups[1].Value))
+            {
+                expected.Add(created.Groups[1].Value);
+            }
+            else if (DropTable().Match(statement) is { Success: true } dropped)
+            {
+                expected.Remove(dropped.Groups[1].Value);
+            }
+        }
+
+        if (expected.Count == 0)
+        {
+            return [];
+        }
+
+        var listed = await _client.QueryAsync($"SELECT name FROM system.tables WHERE database = '{_database}'", cancellationToken);
+        var existing = listed.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        return expected.Where(table => !existing.Contains(table)).ToList();
+    }
+
     public async Task PrepareAsync(CancellationToken cancellationToken)
     {
         await _client.ExecuteAsync($"CREATE DATABASE IF NOT EXISTS {_database}", cancellationToken);
@@ -142,4 +172,10 @@ internal sealed partial class ClickHouseMigrationTarget : IMigrationTarget
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex Identifier();
+
+    [GeneratedRegex(@"^CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+([A-Za-z_][A-Za-z0-9_]*)", RegexOptions.IgnoreCase)]
+    private static partial Regex CreateTable();
+
+    [GeneratedRegex(@"^DROP\s+TABLE\s+IF\s+EXISTS\s+([A-Za-z_][A-Za-z0-9_]*)", RegexOptions.IgnoreCase)]
+    private static partial Regex DropTable();
 }

@@ -19,6 +19,15 @@ public interface IMigrationTarget
     /// <summary>The applied migrations in version order; empty when the bookkeeping table does not exist. Creates nothing.</summary>
     Task<IReadOnlyList<AppliedMigration>> ReadAppliedAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Tables that <paramref name="applied"/> (the applied migrations, in version order) created and that do not exist:
+    /// a store whose DDL is not transactional can lose one to a rollback that stopped half-way, or to a hand-made
+    /// <c>DROP</c>, while its bookkeeping still records the version. By default none (a store whose migrations are
+    /// transactional). Reads only.
+    /// </summary>
+    Task<IReadOnlyList<string>> MissingTablesAsync(IReadOnlyList<Migration> applied, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<string>>([]);
+
     /// <summary>Creates the bookkeeping table (and for ClickHouse the database) when absent. Idempotent.</summary>
     Task PrepareAsync(CancellationToken cancellationToken);
 

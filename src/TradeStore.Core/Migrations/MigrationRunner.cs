@@ -10,9 +10,13 @@ public sealed class MigrationRunner(MigrationSet migrations, IMigrationTarget ta
 
     public IMigrationTarget Target { get; } = target;
 
-    /// <summary>The store compared with the set; reads only.</summary>
-    public async Task<MigrationStatus> StatusAsync(CancellationToken cancellationToken = default) =>
-        MigrationStatus.Compute(Target.Description, Migrations, await Target.ReadAppliedAsync(cancellationToken));
+    /// <summary>The store compared with the set, including the tables its applied migrations created that are gone; reads only.</summary>
+    public async Task<MigrationStatus> StatusAsync(CancellationToken cancellationToken = default)
+    {
+        var status = MigrationStatus.Compute(Target.Description, Migrations, await Target.ReadAppliedAsync(cancellationToken));
+        var applied = status.Entries.Where(e => e.State == MigrationState.Applied).Select(e => e.Known!).ToList();
+        return applied.Count == 0 ? status : status.WithMissingTables(await Target.MissingTablesAsync(applied, cancellationToken));
+    }
 
     /// <summary>What <see cref="UpAsync"/> would run; changes nothing (<c>--dry-run</c>).</summary>
     public async Task<MigrationPlan> PlanUpAsync(int? toVersion = null, CancellationToken cancellationToken = default) =>
@@ -59,6 +63,11 @@ public sealed class MigrationRunner(MigrationSet migrations, IMigrationTarget ta
     {
         var status = await StatusAsync(cancellationToken);
         status.ThrowIfUnsafe();
+        if (status.MissingTables.Count > 0)
+        {
+            throw new MigrationException(MigrationErrorKind.Pending, $"{status.IncompleteProblem} {advice.Remedy}");
+        }
+
         if (status.Pending.Count > 0)
         {
             throw new MigrationException(MigrationErrorKind.Pending,

@@ -58,11 +58,30 @@ public sealed class MigrationStatus
 
     public bool IsNewerThanBinary => Unknown.Count > 0;
 
+    /// <summary>
+    /// Tables the applied migrations created that do not exist (<see cref="IMigrationTarget.MissingTablesAsync"/>): the
+    /// recorded version is incomplete. <see cref="PlanUp"/> runs the applied migrations again to create them.
+    /// </summary>
+    public IReadOnlyList<string> MissingTables { get; private init; } = [];
+
+    /// <summary>What <c>verify</c> says of <see cref="MissingTables"/>; null when none is missing.</summary>
+    public string? IncompleteProblem => MissingTables.Count == 0
+        ? null
+        : $"{Target}: version {CurrentVersion} is recorded but {(MissingTables.Count == 1 ? "its table" : "its tables")} {string.Join(", ", MissingTables)} " +
+          $"{(MissingTables.Count == 1 ? "does" : "do")} not exist (a migrate down that stopped half-way, or dropped by hand); " +
+          "'tradestore migrate up' creates them again, and the sync then refills them from the journal.";
+
     /// <summary>True when nothing is pending, drifted, missing or unknown.</summary>
     public bool IsCurrent => Problems.Count == 0 && Pending.Count == 0;
 
+    /// <summary>This status with the tables its applied migrations created that are gone.</summary>
+    public MigrationStatus WithMissingTables(IReadOnlyList<string> tables) => new(Target, Known, Entries) { MissingTables = tables };
+
     /// <summary>Everything <c>verify</c> reports, one line each; empty when the store is consistent with this binary.</summary>
-    public IReadOnlyList<string> Problems
+    public IReadOnlyList<string> Problems => IncompleteProblem is { } incomplete ? [.. Blocking, incomplete] : Blocking;
+
+    /// <summary>The problems no command may run past: a newer schema, drift, versions missing from the bookkeeping.</summary>
+    private List<string> Blocking
     {
         get
         {
@@ -118,9 +137,9 @@ public sealed class MigrationStatus
             throw new MigrationException(MigrationErrorKind.DatabaseNewer, Problems[0]);
         }
 
-        if (Problems.Count > 0)
+        if (Blocking is { Count: > 0 } blocking)
         {
-            throw new MigrationException(MigrationErrorKind.Drift, string.Join(Environment.NewLine, Problems) + " Refusing to run against a schema that differs from this binary's scripts.");
+            throw new MigrationException(MigrationErrorKind.Drift, string.Join(Environment.NewLine, blocking) + " Refusing to run against a schema that differs from this binary's scripts.");
         }
     }
 
@@ -144,7 +163,10 @@ public sealed class MigrationStatus
             throw new MigrationException(MigrationErrorKind.InvalidRequest, $"{Target}: cannot migrate up to version {to}: the database is at version {CurrentVersion}; use 'migrate down --to {to}' to roll back.");
         }
 
-        return new MigrationPlan(MigrationDirection.Up, CurrentVersion, to, Pending.Where(m => m.Version <= to).ToList());
+        // Tables gone at the recorded version: the applied migrations run again first. By design their statements are
+        // idempotent (ClickHouse DDL is not transactional), so this creates what is missing and leaves the rest as it is.
+        var again = MissingTables.Count == 0 ? [] : Entries.Where(e => e.State == MigrationState.Applied).Select(e => e.Known!);
+        return new MigrationPlan(MigrationDirection.Up, CurrentVersion, to, [.. again, .. Pending.Where(m => m.Version <= to)]);
     }
 
     /// <summary>The migrations to revert, newest first, to reach <paramref name="toVersion"/> (0 = empty schema).</summary>
