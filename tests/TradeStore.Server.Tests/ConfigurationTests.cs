@@ -228,6 +228,9 @@ public sealed partial class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__KESTREL__LIMITS__KEEPALIVETIMEOUT", "-00:00:01", "KeepAliveTimeout=-00:00:01")]
     [InlineData("TRADESTORE__KESTREL__LIMITS__MAXCONCURENTCONNECTIONS", "5", "MAXCONCURENTCONNECTIONS")]
     [InlineData("TRADESTORE__KESTREL__ADDSERVERHEADER", "false", "Kestrel:ADDSERVERHEADER: is not read")]
+    [InlineData("TRADESTORE__SECURITY__QUERY__MAXROWS", "0", "Security:Query:MaxRows: must be between 1 and 1000000.")]
+    [InlineData("TRADESTORE__SECURITY__QUERY__TIMEOUT", "00:00:00.001", "Security:Query:Timeout: must be between")]
+    [InlineData("TRADESTORE__SECURITY__QUERY__MAXCONCURRENT", "65", "Security:Query:MaxConcurrent: must be between 1 and 64.")]
     public void Bind_BadValue_MessageNamesTheKey(string variable, string value, string expectedKey)
     {
         var configuration = TradeStoreConfiguration.Build(Inputs(env: new() { [variable] = value }));

@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Microsoft.Extensions.Options;
 using TradeStore.Core.Security;
 
 namespace TradeStore.Core.Options;
@@ -35,12 +34,22 @@ public sealed class SecurityOptions : IValidatableObject
     [Range(0, 100_000, ErrorMessage = "must be between 0 (unlimited) and 100000.")]
     public int ConcurrentRequests { get; set; } = 256;
 
-    /// <summary>The read-only SQL endpoint <c>POST /v1/query</c>.</summary>
-    [ValidateObjectMembers]
+    /// <summary>The read-only SQL endpoint <c>POST /v1/query</c> (keys <c>Security:Query:*</c>); validated in <see cref="Validate"/>.</summary>
+#pragma warning disable SYSLIB1212 // validated by Validate below, which names the full key (Security:Query:MaxRows)
     public QueryOptions Query { get; set; } = new();
+#pragma warning restore SYSLIB1212
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        // By design not [ValidateObjectMembers]: the generated nested validator reported "Security:MaxRows", a key that
+        // does not exist, and dropped the custom messages; an operator needs the full key.
+        var query = new List<ValidationResult>();
+        Validator.TryValidateObject(Query, new ValidationContext(Query), query, validateAllProperties: true);
+        foreach (var result in query)
+        {
+            yield return new ValidationResult(result.ErrorMessage, [.. result.MemberNames.Select(name => $"{nameof(Query)}:{name}")]);
+        }
+
         var names = new HashSet<string>(StringComparer.Ordinal);
         var ids = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < ApiKeys.Count; i++)
