@@ -231,6 +231,10 @@ public sealed partial class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__SECURITY__QUERY__MAXROWS", "0", "Security:Query:MaxRows: must be between 1 and 1000000.")]
     [InlineData("TRADESTORE__SECURITY__QUERY__TIMEOUT", "00:00:00.001", "Security:Query:Timeout: must be between")]
     [InlineData("TRADESTORE__SECURITY__QUERY__MAXCONCURRENT", "65", "Security:Query:MaxConcurrent: must be between 1 and 64.")]
+    [InlineData("TRADESTORE__ENGINE__MAXBATCHSIZE", "abc", "Engine:MaxBatchSize: must be a whole number, got 'abc'.")]
+    [InlineData("TRADESTORE__ENGINE__MAXBATCHSIZE", "99999999999", "Engine:MaxBatchSize: must be a whole number from -2147483648 to 2147483647, got '99999999999'.")]
+    [InlineData("TRADESTORE__SERVER__METRICSENABLED", "yes", "Server:MetricsEnabled: must be true or false, got 'yes'.")]
+    [InlineData("TRADESTORE__CLUSTER__LEASETTL", "3s", "Cluster:LeaseTtl: must be a duration written [d.]hh:mm:ss[.fff], such as 00:00:05 or 00:00:00.250, got '3s'.")]
     public void Bind_BadValue_MessageNamesTheKey(string variable, string value, string expectedKey)
     {
         var configuration = TradeStoreConfiguration.Build(Inputs(env: new() { [variable] = value }));

@@ -134,8 +134,10 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
         }
         catch (InvalidOperationException ex)
         {
-            // The binder names the key ("…value at 'Storage:AutoMigrate' to type 'System.Boolean'"); keep its words, drop the stack.
-            throw new ConfigurationException(ex.InnerException is { } inner ? $"{ex.Message} {inner.Message}" : ex.Message, ex);
+            // The binder names the key ("…value 'abc' at 'Engine:MaxBatchSize' to type 'System.Int32'"): said as the other
+            // configuration errors are, key first and what to write instead; anything else in its own words, without the stack.
+            throw new ConfigurationException(
+                ConversionFailure.Say(ex.Message) ?? (ex.InnerException is { } inner ? $"{ex.Message} {inner.Message}" : ex.Message), ex);
         }
     }
 
