@@ -91,7 +91,8 @@ public static partial class CliRunner
 
         foreach (var message in errors)
         {
-            error.WriteLine($"tradestore: {ExpectedType().Replace(message, match => $"as {Expected(match.Groups[1].Value)}")}");
+            var worded = ExpectedType().Replace(message, match => $"as {Expected(match.Groups[1].Value)}");
+            error.WriteLine($"tradestore: {OnOneLine(worded)}");
         }
 
         var names = new List<string>();
@@ -114,6 +115,15 @@ public static partial class CliRunner
 
     [System.Text.RegularExpressions.GeneratedRegex(@"as expected type '([^']+)'")]
     private static partial System.Text.RegularExpressions.Regex ExpectedType();
+
+    /// <summary>System.CommandLine's "Must be one of:" list, one tab-indented line per value, said on the error's own line.</summary>
+    private static string OnOneLine(string message) => ListedValue().Replace(ListStart().Replace(message, ": "), ", ").TrimEnd();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@":[ ]*\r?\n\t")]
+    private static partial System.Text.RegularExpressions.Regex ListStart();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"[ ]*\r?\n\t")]
+    private static partial System.Text.RegularExpressions.Regex ListedValue();
 
     private static int Fail(TextWriter error, string message, int exitCode)
     {

@@ -18,6 +18,8 @@ public sealed class CommandLineErrorTests : IDisposable
         { ["guard", "--max-restarts", "abc", "--", "serve"], "tradestore: Cannot parse argument 'abc' for option '--max-restarts' as a whole number.\nRun 'tradestore guard --help' for usage." },
         { ["bogus"], "tradestore: Unrecognized command or argument 'bogus'.\nRun 'tradestore --help' for usage." },
         { ["tail", "--url", "notaurl"], "tradestore: --url must be an absolute http:// or https:// address, got 'notaurl'.\nRun 'tradestore tail --help' for usage." },
+        { ["keys", "new", "--role", "god"], "tradestore: Argument 'god' not recognized. Must be one of: 'reader', 'trader', 'admin'\nRun 'tradestore keys new --help' for usage." },
+        { ["migrate", "status", "--target", "mongo"], "tradestore: Argument 'mongo' not recognized. Must be one of: 'duckdb', 'clickhouse'\nRun 'tradestore migrate status --help' for usage." },
         { ["migrate", "status", "--nope"], "tradestore: Unrecognized command or argument '--nope'.\nRun 'tradestore migrate status --help' for usage." },
     };
 
