@@ -235,6 +235,8 @@ public sealed partial class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__ENGINE__MAXBATCHSIZE", "99999999999", "Engine:MaxBatchSize: must be a whole number from -2147483648 to 2147483647, got '99999999999'.")]
     [InlineData("TRADESTORE__SERVER__METRICSENABLED", "yes", "Server:MetricsEnabled: must be true or false, got 'yes'.")]
     [InlineData("TRADESTORE__CLUSTER__LEASETTL", "3s", "Cluster:LeaseTtl: must be a duration written [d.]hh:mm:ss[.fff], such as 00:00:05 or 00:00:00.250, got '3s'.")]
+    [InlineData("TRADESTORE__SECURITY__APIKEYS", "x", "Security:ApiKeys: is a list, got a single value; give each item its own index (Security:ApiKeys:0")]
+    [InlineData("TRADESTORE__SECURITY__QUERY", "x", "Security:Query: is a section of settings (Security:Query:…), got a single value.")]
     public void Bind_BadValue_MessageNamesTheKey(string variable, string value, string expectedKey)
     {
         var configuration = TradeStoreConfiguration.Build(Inputs(env: new() { [variable] = value }));
@@ -362,6 +364,21 @@ public sealed partial class ConfigurationTests : IDisposable
             settings.Security.ApiKeys,
             key => Assert.Equal(("desk-a", split, "trader", "ACC1"), (key.Name, key.Hash, key.Role, string.Join(",", key.Accounts))),
             key => Assert.Equal(("ops", second, "admin", ""), (key.Name, key.Hash, key.Role, string.Join(",", key.Accounts))));
+    }
+
+    /// <summary>
+    /// A key's accounts written as one string in secrets.toml: the binder said "Security: unknown setting
+    /// 'ErrorOnUnknownConfiguration' was set and binding has failed", naming neither the key nor the mistake.
+    /// </summary>
+    [Fact]
+    public void Bind_SecretsTomlAccountsAsAString_NamesTheKeyAndSaysItIsAList()
+    {
+        WriteSecrets($"[[Security.ApiKeys]]\nName = \"a\"\nHash = \"{Core.Security.ApiKeyHash.Generate().Hash}\"\nRole = \"trader\"\nAccounts = \"ACC1\"\n");
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreSettings.Bind(TradeStoreConfiguration.Build(Inputs())));
+
+        Assert.StartsWith("Security:ApiKeys:0:Accounts: is a list, got a single value; give each item its own index", error.Message);
+        Assert.Contains("an array in TOML", error.Message);
     }
 
     private void WriteSecrets(string toml)

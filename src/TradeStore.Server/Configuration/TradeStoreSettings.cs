@@ -122,6 +122,7 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
         where T : new()
     {
         RequireEnumNames<T>(configuration, section);
+        SingleValueWhereSection.Require<T>(configuration, section);
         try
         {
             return configuration.GetSection(section).Get<T>(binder => binder.ErrorOnUnknownConfiguration = true) ?? new T();
