@@ -145,6 +145,38 @@ public sealed class MigrateCommandTests : IDisposable
         Assert.True(exitCode == 0, output);
         Assert.Contains("reverted 0001_initial", output);
         Assert.Equal("schema_migrations", TablesOfDatabase());
+        Assert.DoesNotContain("still hold", output); // no sinks configured
+    }
+
+    /// <summary>
+    /// A rollback to 0 with Redis and ClickHouse configured: they keep every dropped event, and the next serve refused to
+    /// start with exit 5 calling them lost from the journal, advising a recover that would bring them back. down said
+    /// nothing of it; now it says so, before --yes and after, with the commands that empty them.
+    /// </summary>
+    [Fact]
+    public async Task MigrateDownToZero_WithSinksConfigured_SaysTheyKeepTheEventsAndHowToEmptyThem()
+    {
+        PrepareDatabase();
+        var sinks = new Dictionary<string, string>
+        {
+            ["TRADESTORE__REDIS__CONNECTION"] = TestServers.Redis,
+            ["TRADESTORE__REDIS__KEYPREFIX"] = "mig0:",
+            ["TRADESTORE__CLICKHOUSE__URL"] = TestServers.ClickHouse,
+            ["TRADESTORE__CLICKHOUSE__DATABASE"] = "mig0_never_created",
+        };
+
+        var refused = await TradeStoreProcess.RunAsync(["migrate", "down", "--target", "duckdb", "--to", "0", "--data", _work.Path], _work.Path, sinks);
+        var done = await TradeStoreProcess.RunAsync(["migrate", "down", "--target", "duckdb", "--to", "0", "--yes", "--data", _work.Path], _work.Path, sinks);
+
+        Assert.Equal(2, refused.ExitCode);
+        Assert.True(done.ExitCode == 0, done.Output);
+        foreach (var output in new[] { refused.Output, done.Output })
+        {
+            Assert.Contains("Redis (key prefix 'mig0:') and ClickHouse (database mig0_never_created) still hold the events a rollback to 0 drops", output);
+            Assert.Contains("serve refuses to start (exit 5", output);
+            Assert.Contains("'tradestore migrate down --target clickhouse --to 0 --yes'", output);
+            Assert.Contains("'redis-cli DEL mig0:trades:changes' and then 'tradestore redis rebuild'", output);
+        }
     }
 
     [Theory]

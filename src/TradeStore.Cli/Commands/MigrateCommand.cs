@@ -121,7 +121,10 @@ public static class MigrateCommand
                 // Nor do they change one: read-only, DuckDB reads a crash's WAL without folding it into the file and no
                 // wal-backups/ copy is made, so the next serve still sees (and reports) the unclean stop.
                 var database = needsWrite ? DuckDbDatabase.Open(path) : File.Exists(path) ? DuckDbDatabase.OpenReadOnly(path) : null;
-                stores.Add(new Store(DuckDb, DuckDbSchema.Migrations, database is null ? null : DuckDbSchema.CreateRunner(database), $"duckdb {path}", database));
+                stores.Add(new Store(DuckDb, DuckDbSchema.Migrations, database is null ? null : DuckDbSchema.CreateRunner(database), $"duckdb {path}", database)
+                {
+                    SinksNote = SinksKeepingDroppedEvents(settings),
+                });
             }
 
             if (target is null or ClickHouse && settings.ClickHouse.Enabled)
@@ -242,6 +245,7 @@ public static class MigrateCommand
             }
 
             WriteLogNotes(error, log, "");
+            WriteSinksNote(error, store, plan);
             error.WriteLine("Nothing was changed. Take a backup, then run the same command with --yes.");
             return ExitCodes.BadInput;
         }
@@ -273,7 +277,46 @@ public static class MigrateCommand
             WriteLogNotes(output, log, "");
         }
 
+        WriteSinksNote(output, store, plan);
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// On DuckDB, what a rollback to 0 leaves in the configured sinks: they still hold every event it drops, and serve
+    /// refuses to start (exit 5, "the journal lost … events") while one holds events past the journal's end, since a new
+    /// write would take a seq they hold for another trade. Null without sinks.
+    /// </summary>
+    private static string? SinksKeepingDroppedEvents(TradeStoreSettings settings)
+    {
+        var redis = settings.Redis.Enabled ? $"Redis (key prefix '{settings.Redis.KeyPrefix}')" : null;
+        var clickHouse = settings.ClickHouse.Enabled ? $"ClickHouse (database {settings.ClickHouse.Database})" : null;
+        if (redis is null && clickHouse is null)
+        {
+            return null;
+        }
+
+        var steps = new List<string>();
+        if (clickHouse is not null)
+        {
+            steps.Add("'tradestore migrate down --target clickhouse --to 0 --yes' and 'migrate up --target clickhouse'");
+        }
+
+        if (redis is not null)
+        {
+            steps.Add($"'redis-cli DEL {settings.Redis.KeyPrefix}trades:changes' and then 'tradestore redis rebuild'");
+        }
+
+        return $"{string.Join(" and ", new[] { redis, clickHouse }.OfType<string>())} still hold the events a rollback to 0 drops, and serve " +
+               "refuses to start (exit 5, calling them lost from the journal) while a store holds events past the journal's end. " +
+               $"To start again from nothing, empty them too: {string.Join("; ", steps)}.";
+    }
+
+    private static void WriteSinksNote(TextWriter writer, Store store, MigrationPlan plan)
+    {
+        if (plan.ToVersion == 0 && store.SinksNote is { } note)
+        {
+            writer.WriteLine(note);
+        }
     }
 
     /// <summary>The rollback to <paramref name="to"/> and, on DuckDB, what it means for the journal log beside it (the down scripts know nothing of it).</summary>
@@ -339,6 +382,9 @@ public static class MigrateCommand
     /// <summary>One store to act on; <see cref="Runner"/> is null for a DuckDB file that does not exist yet (read-only commands).</summary>
     private sealed record Store(string Name, MigrationSet Migrations, MigrationRunner? Runner, string Description, DuckDbDatabase? Database)
     {
+        /// <summary>On DuckDB with Redis or ClickHouse configured, what a rollback to 0 leaves in them and how to empty them.</summary>
+        public string? SinksNote { get; init; }
+
         public async Task<MigrationStatus> StatusAsync(CancellationToken ct) =>
             Runner is null ? MigrationStatus.Compute(Description, Migrations, []) : await Runner.StatusAsync(ct);
     }
