@@ -107,21 +107,43 @@ public sealed class RefillAfterClickHouseLostEventsTests
         Assert.Contains("clickhouse: OK, matches the journal", compared.Output);
     }
 
-    /// <summary>A table dropped by hand at the recorded version: <c>migrate up</c> says so and creates it again.</summary>
+    /// <summary>
+    /// trade_state dropped by hand (or by a down from before trade_events was dropped first) beside a full trade_events:
+    /// <c>migrate up</c> says so and reverts the migration before applying it again, so the next start refills both
+    /// tables. Creating trade_state alone would leave it without every trade written before, since the sync refills from
+    /// trade_events' max(seq).
+    /// </summary>
     [Fact]
-    public async Task TableDroppedByHand_MigrateUp_CreatesItAgain()
+    public async Task TradeStateDroppedByHand_MigrateUpThenStart_BothTablesRefilledAndVerifyIsClean()
     {
         await using var ch = await ClickHouseTestDatabase.CreateAsync("handdrop");
         using var data = new TempDirectory("handdrop");
+        long last;
+        await using (var first = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path))
+        {
+            await TradeWorkload.RunAsync(first.Engine, 60, "handdrop");
+            await first.WaitUntilSyncedAsync();
+            last = first.Engine.LastSeq;
+        }
+
         await ch.Client.ExecuteAsync("DROP TABLE trade_state", Ct, ch.Name);
 
         var up = await RunAsync(data, ch, "migrate", "up", "--target", "clickhouse");
-
         Assert.Equal(0, up.ExitCode);
         Assert.Contains("trade_state missing at the recorded version; running the applied migrations again", up.Output);
         Assert.Contains("applied 0001_initial", up.Output);
-        Assert.Equal("1", (await ch.Client.QueryAsync($"SELECT count() FROM system.tables WHERE database = '{ch.Name}' AND name = 'trade_state'", Ct)).Trim());
         Assert.Equal(0, (await RunAsync(data, ch, "migrate", "verify", "--target", "clickhouse")).ExitCode);
+
+        await using (var second = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path))
+        {
+            await Eventually.TrueAsync(
+                () => second.State.Snapshot() is { CheckpointSource: SyncStatus.FromClickHouse, Checkpoint: var c, EventsBehind: 0 } && c == last,
+                TimeSpan.FromSeconds(60), () => $"{second.State.Snapshot()}");
+        }
+
+        var compared = await RunAsync(data, ch, "verify", "--clickhouse");
+        Assert.True(compared.ExitCode == 0, compared.Output);
+        Assert.Contains("clickhouse: OK, matches the journal", compared.Output);
     }
 
     /// <summary>

@@ -199,7 +199,7 @@ public static class MigrateCommand
             var runner = store.Runner!;
             if ((await runner.StatusAsync(ct)).MissingTables is { Count: > 0 } missing)
             {
-                output.WriteLine($"{runner.Target.Description}: {string.Join(", ", missing)} missing at the recorded version; running the applied migrations again (every statement is idempotent) to create {(missing.Count == 1 ? "it" : "them")}.");
+                output.WriteLine($"{runner.Target.Description}: {string.Join(", ", missing)} missing at the recorded version; running the applied migrations again to create {(missing.Count == 1 ? "it" : "them")}. A migration found with only some of its tables is reverted first, so that the sync refills all of them from the journal.");
             }
 
             var steps = await runner.UpAsync(to, step =>

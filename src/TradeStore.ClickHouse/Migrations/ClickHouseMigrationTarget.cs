@@ -109,8 +109,7 @@ internal sealed partial class ClickHouseMigrationTarget : IMigrationTarget
             return [];
         }
 
-        var listed = await _client.QueryAsync($"SELECT name FROM system.tables WHERE database = '{_database}'", cancellationToken);
-        var existing = listed.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        var existing = await ExistingTablesAsync(cancellationToken);
         return expected.Where(table => !existing.Contains(table)).ToList();
     }
 
@@ -122,9 +121,43 @@ internal sealed partial class ClickHouseMigrationTarget : IMigrationTarget
 
     public async Task<TimeSpan> ApplyAsync(Migration migration, CancellationToken cancellationToken)
     {
-        var duration = await RunAsync(migration.UpSql, cancellationToken);
+        var duration = TimeSpan.Zero;
+        if (await IsPartlyThereAsync(migration, cancellationToken))
+        {
+            // Some of its tables exist and some do not (a down that stopped half-way, a DROP by hand, an up cut short):
+            // creating only the missing ones would leave, say, trade_state empty beside a full trade_events, and the sync
+            // refills from trade_events' max(seq), so the older trades would never reach it. Its down first empties the
+            // rest, and the sync then refills every table from the journal (event 4011).
+            duration += await RunAsync(migration.DownSql, cancellationToken);
+        }
+
+        duration += await RunAsync(migration.UpSql, cancellationToken);
         await RecordAsync(migration, applied: true, duration, cancellationToken);
         return duration;
+    }
+
+    /// <summary>Whether some, but not all, of the tables <paramref name="migration"/>'s up script creates exist.</summary>
+    private async Task<bool> IsPartlyThereAsync(Migration migration, CancellationToken cancellationToken)
+    {
+        var created = ClickHouseSchema.SplitStatements(migration.UpSql)
+            .Select(statement => CreateTable().Match(statement))
+            .Where(match => match.Success)
+            .Select(match => match.Groups[1].Value)
+            .ToList();
+        if (created.Count < 2)
+        {
+            return false;
+        }
+
+        var existing = await ExistingTablesAsync(cancellationToken);
+        var there = created.Count(existing.Contains);
+        return there > 0 && there < created.Count;
+    }
+
+    private async Task<HashSet<string>> ExistingTablesAsync(CancellationToken cancellationToken)
+    {
+        var listed = await _client.QueryAsync($"SELECT name FROM system.tables WHERE database = '{_database}'", cancellationToken);
+        return listed.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
     }
 
     public async Task<TimeSpan> RevertAsync(Migration migration, CancellationToken cancellationToken)

@@ -69,7 +69,7 @@ public sealed class MigrationStatus
         ? null
         : $"{Target}: version {CurrentVersion} is recorded but {(MissingTables.Count == 1 ? "its table" : "its tables")} {string.Join(", ", MissingTables)} " +
           $"{(MissingTables.Count == 1 ? "does" : "do")} not exist (a migrate down that stopped half-way, or dropped by hand); " +
-          "'tradestore migrate up' creates them again, and the sync then refills them from the journal.";
+          $"'tradestore migrate up' creates {(MissingTables.Count == 1 ? "it" : "them")} again (emptying the migration's other tables), and the sync then refills them from the journal.";
 
     /// <summary>True when nothing is pending, drifted, missing or unknown.</summary>
     public bool IsCurrent => Problems.Count == 0 && Pending.Count == 0;
