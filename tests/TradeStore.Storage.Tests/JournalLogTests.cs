@@ -335,6 +335,59 @@ public sealed class JournalLogTests : IDisposable
         Assert.Equal(before, Snapshot());
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(10)]
+    public void Open_LastSegmentEmptiedAfterASealedOne_StopsStartNamingItAndChangesNothing(int bytesLeft)
+    {
+        // Not what a crash leaves: the roll synced this segment's header before it sealed the one before. Before the fix it
+        // was taken for a segment whose creation a crash interrupted, its header rewritten, and its records silently lost.
+        var segments = WriteInSmallSegments(200);
+        var last = segments[^1];
+        var firstSeq = ParseFirstSeq(last);
+        File.WriteAllBytes(last, new byte[bytesLeft]);
+        var before = Snapshot();
+
+        var error = Assert.Throws<JournalLogCorruptException>(() => Open(segmentBytes: 4096));
+        var check = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(LogPath, DurabilityMode.Fsync));
+        var withOs = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Open(LogPath, new JournalLogOptions { SegmentBytes = 4096, Durability = DurabilityMode.Os }));
+
+        Assert.Equal((last, 0L), (error.File, error.Offset));
+        Assert.Contains("the segment before it was sealed when the log rolled over to it", error.Message);
+        Assert.Contains($"every acknowledged event from seq {firstSeq} on", error.Message);
+        Assert.Equal(error.Message, check.Message);
+        Assert.Equal(error.Message, withOs.Message);
+        Assert.Equal(before, Snapshot());
+    }
+
+    [Fact]
+    public void Open_OnlySegmentEmptiedWhileDuckDbHoldsItsSeqs_StopsWithFsyncAndIsAcceptedWithOs()
+    {
+        using (var log = Open())
+        {
+            log.Begin(1);
+            log.Append(Records(Events(1, 40)));
+        }
+
+        var segment = Assert.Single(Directory.GetFiles(LogPath, "*.log"));
+        File.WriteAllBytes(segment, []);
+        var before = Snapshot();
+
+        var error = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Open(LogPath, new JournalLogOptions(), appliedSeq: 30));
+        var check = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(LogPath, DurabilityMode.Fsync, appliedSeq: 30));
+
+        Assert.Equal((segment, 0L), (error.File, error.Offset));
+        Assert.Contains("DuckDB holds events up to seq 30", error.Message);
+        Assert.Contains("acknowledged events 1..30 (at least)", error.Message);
+        Assert.Equal(error.Message, check.Message);
+        Assert.Equal(before, Snapshot());
+
+        // A new log a crash interrupted at its first segment (DuckDB holds nothing past it), and os durability, stay accepted.
+        Assert.Equal(segment, JournalLog.Check(LogPath, DurabilityMode.Fsync, appliedSeq: 0).HeaderToWrite);
+        using var reopened = JournalLog.Open(LogPath, new JournalLogOptions { Durability = DurabilityMode.Os }, appliedSeq: 30);
+        Assert.Equal(0, reopened.LastSeq);
+    }
+
     [Fact]
     public void Append_Rolls_EverySegmentButTheLastEndsWithTheSealNamingItsSuccessor()
     {

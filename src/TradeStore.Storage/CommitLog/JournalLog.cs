@@ -231,7 +231,8 @@ public sealed class JournalLog : IDisposable, IJournalLogView
         for (var i = 0; i < files.Count; i++)
         {
             var isLast = i == files.Count - 1;
-            var segment = Scan(files[i].Path, files[i].FirstSeq, isLast, options.Durability == DurabilityMode.Fsync ? appliedSeq : 0, out torn);
+            var segment = Scan(files[i].Path, files[i].FirstSeq, isLast, options.Durability == DurabilityMode.Fsync ? appliedSeq : 0,
+                segments.Count > 0 && segments[^1].Sealed, out torn);
             RequireFollows(segments, segment);
             segments.Add(segment);
         }
@@ -264,7 +265,8 @@ public sealed class JournalLog : IDisposable, IJournalLogView
         for (var i = 0; i < files.Count; i++)
         {
             var isLast = i == files.Count - 1;
-            var scanned = Examine(files[i].Path, files[i].FirstSeq, isLast, durability == DurabilityMode.Fsync ? appliedSeq : 0);
+            var scanned = Examine(files[i].Path, files[i].FirstSeq, isLast, durability == DurabilityMode.Fsync ? appliedSeq : 0,
+                segments.Count > 0 && segments[^1].Sealed);
             if (scanned.HeaderMissing)
             {
                 headerToWrite = files[i].Path;
@@ -637,11 +639,12 @@ public sealed class JournalLog : IDisposable, IJournalLogView
     /// <param name="firstSeq">The seq its name gives.</param>
     /// <param name="isLast">Whether it is the segment being written (only its tail may be torn).</param>
     /// <param name="durableThrough">A seq known durable in the log (DuckDB holds it, fsync durability), or 0: a damaged tail whose cut would drop it is damage.</param>
+    /// <param name="afterSeal">Whether the segment before it is sealed (see <see cref="Examine"/>).</param>
     /// <param name="torn">What was cut, if anything.</param>
-    private static Segment Scan(string path, long firstSeq, bool isLast, long durableThrough, out TornTail? torn)
+    private static Segment Scan(string path, long firstSeq, bool isLast, long durableThrough, bool afterSeal, out TornTail? torn)
     {
         torn = null;
-        var scanned = Examine(path, firstSeq, isLast, durableThrough);
+        var scanned = Examine(path, firstSeq, isLast, durableThrough, afterSeal);
         if (scanned.HeaderMissing)
         {
             // A crash while the segment was being created: rewrite its header.
@@ -700,11 +703,35 @@ public sealed class JournalLog : IDisposable, IJournalLogView
     /// <param name="firstSeq">The seq its name gives.</param>
     /// <param name="isLast">Whether it is the segment being written (only its tail may be torn).</param>
     /// <param name="durableThrough">A seq known durable in the log (DuckDB holds it, fsync durability), or 0: a damaged tail whose cut would drop it is damage.</param>
-    private static ScannedSegment Examine(string path, long firstSeq, bool isLast, long durableThrough)
+    /// <param name="afterSeal">
+    /// Whether the segment before it is sealed. A roll syncs the new segment's header (and its folder) before it seals the
+    /// old one, so a sealed predecessor vouches that this segment's header was on the disk: found empty, it lost it.
+    /// </param>
+    private static ScannedSegment Examine(string path, long firstSeq, bool isLast, long durableThrough, bool afterSeal)
     {
         var bytes = File.ReadAllBytes(path);
         if (bytes.Length < SegmentHeaderSize && isLast && bytes.AsSpan().IndexOfAnyExcept((byte)0) < 0)
         {
+            // By design not a crash's leftover when something vouches for what it held: the file was cut or lost its data
+            // (a zero-length file is what delayed allocation leaves of data that never reached the disk).
+            if (afterSeal)
+            {
+                throw new JournalLogCorruptException(path, 0,
+                    $"the segment holds {bytes.Length} bytes, all zeros, but the segment before it was sealed when the log rolled over to it, " +
+                    "which happens only once its header is on the disk: the file was cut or lost its data, and with it every acknowledged event " +
+                    $"from seq {firstSeq} on");
+            }
+
+            if (durableThrough >= firstSeq)
+            {
+                throw new JournalLogCorruptException(path, 0,
+                    $"the segment holds {bytes.Length} bytes, all zeros, but DuckDB holds events up to seq {durableThrough}: with " +
+                    "Storage:Durability=fsync DuckDB applies only records already durable in the log, so the file held acknowledged events " +
+                    $"{firstSeq}..{durableThrough} (at least) and lost them; it is not a segment a crash interrupted while creating it. If the run " +
+                    "that crashed used Storage:Durability=os, the log may trail DuckDB: starting once with Storage:Durability=os accepts it and copies " +
+                    "the missing events from DuckDB");
+            }
+
             // A crash while the segment was being created: its header is to be rewritten.
             return new ScannedSegment(new Segment(path, firstSeq) { Length = SegmentHeaderSize, FileSize = SegmentHeaderSize, LastSeq = firstSeq - 1 },
                 bytes, HeaderMissing: true, Torn: null);
