@@ -83,6 +83,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2025, Level = LogLevel.Warning, Message = "DuckDB checkpoint to recycle journal log segments failed; retried later (the log keeps the segments)")]
     public static partial void RecycleCheckpointFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 2036, Level = LogLevel.Warning, Message = "Deleting journal log segments a DuckDB checkpoint holds (through seq {Seq}) failed; retried later, DuckDB keeps applying and nothing is lost (the segments stay until they are deleted)")]
+    public static partial void RecycleDeleteFailed(ILogger logger, Exception exception, long seq);
+
     [LoggerMessage(EventId = 2026, Level = LogLevel.Warning, Message = "A journal log segment could not be prepared ahead ({Cause}); the log writes into a growing file instead, which costs more per fsync and loses nothing ({Failures} such failure(s) since start)")]
     public static partial void SegmentNotPrepared(ILogger logger, string cause, long failures);
 

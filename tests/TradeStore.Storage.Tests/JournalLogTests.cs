@@ -549,6 +549,60 @@ public sealed class JournalLogTests : IDisposable
         Assert.Equal(1500L, Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    [Fact]
+    public async Task Engine_SealedSegmentThatCannotBeDeleted_DuckDbKeepsApplyingEveryLaterWrite()
+    {
+        var databasePath = Path.Combine(_directory.Path, "tradestore.duckdb");
+        using var database = DuckDbDatabase.Open(databasePath);
+        DuckDbSchema.MigrateToLatest(database);
+        using var log = JournalLog.Open(LogPath, new JournalLogOptions { SegmentBytes = 16 * 1024 });
+        using var meters = new TestMeters();
+        // Writes are acknowledged (and given to DuckDB) only once the gate opens, so segments roll while none is recycled.
+        var gate = new GatedReplication();
+        await using var engine = new WriteEngine(database, new StateIndex(), new EngineOptions { ApplyInterval = TimeSpan.Zero }, meters.Factory, log: log)
+        {
+            Replication = gate,
+        };
+        engine.Start();
+        var held = Enumerable.Range(0, 300).Select(i => engine.SubmitAsync(new CreateTrade($"H{i}", "ACC", "AAPL", Side.Buy, 10, 1), TestContext.Current.CancellationToken).AsTask()).ToList();
+        await Eventually.TrueAsync(() => engine.LastSeq == 300, TimeSpan.FromSeconds(30), () => $"last seq {engine.LastSeq}");
+        var oldest = log.SegmentFiles[0];
+        Assert.True(log.SegmentFiles.Count > 1, $"{log.SegmentFiles.Count} segments");
+
+        // A segment the process cannot delete (as on a failing or read-only disk, or a folder an operator removed): here
+        // a folder of its name, which File.Delete refuses. Its records are read already; only the recycle meets it.
+        File.Delete(oldest);
+        Directory.CreateDirectory(oldest);
+        File.WriteAllText(Path.Combine(oldest, "keep"), "x");
+        gate.Open();
+        Assert.All(await Task.WhenAll(held), r => Assert.True(r.Succeeded));
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.True((await engine.SubmitAsync(new CreateTrade($"L{i}", "ACC", "AAPL", Side.Sell, 10, 1), TestContext.Current.CancellationToken)).Succeeded);
+        }
+
+        // Before the fix the failed deletion ended the applier: DuckDB stayed behind while writes were still acknowledged.
+        Assert.True(engine.WaitApplied(350, TimeSpan.FromSeconds(30)), $"DuckDB holds up to seq {engine.AppliedSeq} of 350");
+        Assert.True(Directory.Exists(oldest));
+        Assert.Contains(oldest, log.SegmentFiles);
+    }
+
+    /// <summary>Every group waits until <see cref="Open"/>, then none does: a leader whose followers were away, standing in for them.</summary>
+    private sealed class GatedReplication : IJournalReplication
+    {
+        private readonly TaskCompletionSource<bool> _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public long Term => 1;
+
+        public void Appended(IReadOnlyList<LogRecord> records)
+        {
+        }
+
+        public Task<bool> WaitReplicatedAsync(long seq, long term) => _gate.Task;
+
+        public void Open() => _gate.TrySetResult(true);
+    }
+
     private sealed class HoldAtSeq(long seq) : ICommitObserver, IDisposable
     {
         public ManualResetEventSlim Reached { get; } = new(false);

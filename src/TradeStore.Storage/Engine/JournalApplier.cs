@@ -415,7 +415,20 @@ internal sealed class JournalApplier : IDisposable
             return !_database.WriteHealth.ReportIfInvalidated(ex);
         }
 
-        var deleted = _log.RecycleThrough(covered);
+        int deleted;
+        try
+        {
+            deleted = _log.RecycleThrough(covered);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // By design not the end of the applier (it was, until 2026-12-03: DuckDB then trailed for good while writes were
+            // still acknowledged): a segment that stays only costs space; the next recycle deletes it.
+            Log.RecycleDeleteFailed(_logger, ex, covered);
+            _recycleNotBefore = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
+            return true;
+        }
+
         if (deleted > 0)
         {
             Log.LogRecycled(_logger, covered, deleted);

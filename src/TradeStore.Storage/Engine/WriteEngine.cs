@@ -347,6 +347,11 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             Log.CheckpointFailed(_logger, ex);
             Log.EngineStoppedUncheckpointed(_logger, LastSeq);
         }
+        catch (Exception ex) when (checkpointed && ex is IOException or UnauthorizedAccessException)
+        {
+            // The checkpoint holds everything; segments that could not be deleted stay, and the next start recycles them.
+            Log.RecycleDeleteFailed(_logger, ex, AppliedSeq);
+        }
         finally
         {
             _applier?.Dispose();
