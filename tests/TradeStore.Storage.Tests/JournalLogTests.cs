@@ -587,6 +587,36 @@ public sealed class JournalLogTests : IDisposable
         Assert.Contains(oldest, log.SegmentFiles);
     }
 
+    [Fact]
+    public async Task Engine_JournalFolderRemovedWhileWriting_NextWriteRefusedEngineFailsAndACleanStopKeepsEveryAcknowledgedEvent()
+    {
+        await using var harness = EngineHarness.Start();
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.True((await harness.Submit(new CreateTrade($"B{i}", "ACC", "AAPL", Side.Buy, 10, 1))).Succeeded);
+        }
+
+        var journal = JournalLog.DirectoryFor(harness.DatabaseAsIs.Path);
+        Directory.Delete(journal, recursive: true);
+
+        // Before the fix this was acknowledged into the deleted segment, and further writes until the segment rolled.
+        var after = await harness.Submit(new CreateTrade("After", "ACC", "AAPL", Side.Buy, 10, 1));
+        var failure = await harness.Engine.Failure.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.False(after.Succeeded);
+        Assert.Contains("was deleted while the journal log was writing it", failure.Message);
+        Assert.Equal(20, harness.Engine.LastSeq);
+
+        // The clean stop gives DuckDB every acknowledged event; the next start begins a new log after it.
+        await harness.RestartAsync();
+        Assert.Equal(20, harness.Engine.LastSeq);
+        Assert.All(Enumerable.Range(0, 20), i => Assert.NotNull(harness.Index.Find($"B{i}")));
+        Assert.Null(harness.Index.Find("After"));
+        Assert.True(Directory.Exists(journal));
+        Assert.True((await harness.Submit(new CreateTrade("Later", "ACC", "AAPL", Side.Buy, 10, 1))).Succeeded);
+        Assert.Equal(21, harness.Engine.LastSeq);
+    }
+
     /// <summary>Every group waits until <see cref="Open"/>, then none does: a leader whose followers were away, standing in for them.</summary>
     private sealed class GatedReplication : IJournalReplication
     {

@@ -1188,6 +1188,17 @@ public sealed class JournalLog : IDisposable, IJournalLogView
             throw new IOException($"No space left on device: {available} bytes free for {segment.Path}, the append needs {data.Length}", NoSpaceLeftOnDevice);
         }
 
+        // A segment deleted under the writer (its folder removed by hand) still takes writes and syncs, into a file no start
+        // will read: refused before anything is acknowledged into it, and for good, as no append here can be durable again.
+        if (NativeSync.LinkCount(_active!) == 0)
+        {
+            _broken = true;
+            throw new IOException(
+                $"{segment.Path} was deleted while the journal log was writing it (was {Directory} removed?): no append to it would survive a " +
+                "restart, so the log accepts no more. Stop the service cleanly (DuckDB then takes every acknowledged event) and start it again, " +
+                "which begins a new log after DuckDB's last seq");
+        }
+
         var handedOn = false;
         try
         {

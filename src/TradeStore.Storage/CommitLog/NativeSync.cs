@@ -94,6 +94,51 @@ internal static partial class NativeSync
         }
     }
 
+    /// <summary>
+    /// How many names the file of <paramref name="handle"/> has (<c>fstat(2)</c>'s <c>st_nlink</c>): 0 once it was deleted
+    /// (or its folder removed) while still open. <see langword="null"/> when unknown (not Linux on x64 or arm64, or the
+    /// call failed).
+    /// </summary>
+    public static long? LinkCount(SafeFileHandle handle)
+    {
+        // struct stat of 64-bit glibc: st_dev, st_ino, then st_nlink as 8 bytes on x64; st_mode, then st_nlink as 4 on arm64.
+        var (offset, wide) = RuntimeInformation.ProcessArchitecture switch
+        {
+            Architecture.X64 => (16, true),
+            Architecture.Arm64 => (20, false),
+            _ => (-1, false),
+        };
+        if (!OperatingSystem.IsLinux() || offset < 0)
+        {
+            return null;
+        }
+
+        Span<byte> stat = stackalloc byte[256];
+        var added = false;
+        handle.DangerousAddRef(ref added);
+        try
+        {
+            if (FStat(handle.DangerousGetHandle().ToInt32(), ref MemoryMarshal.GetReference(stat)) != 0)
+            {
+                return null;
+            }
+        }
+        catch (EntryPointNotFoundException)
+        {
+            // glibc before 2.33 exports fstat only as __fxstat.
+            return null;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+
+        return wide ? (long)BitConverter.ToUInt64(stat[offset..]) : BitConverter.ToUInt32(stat[offset..]);
+    }
+
     /// <summary>The same for the filesystem holding <paramref name="path"/> (a folder, for one).</summary>
     public static long? AvailableBytes(string path)
     {
@@ -110,6 +155,9 @@ internal static partial class NativeSync
 
     [LibraryImport("libc", EntryPoint = "fstatvfs", SetLastError = true)]
     private static partial int FStatVfs(int fd, out StatVfs stats);
+
+    [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
+    private static partial int FStat(int fd, ref byte stat);
 
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     private static partial int FDataSync(int fd);
