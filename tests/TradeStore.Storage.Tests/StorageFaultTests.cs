@@ -44,6 +44,7 @@ public sealed class StorageFaultTests
                 else
                 {
                     Assert.Equal(CommandErrorKind.StorageFailure, result.Error!.Kind);
+                    Assert.Contains("the server's disk is full", result.Error.Message, StringComparison.Ordinal);
                     failed++;
                 }
             }

@@ -605,7 +605,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             catch (Exception ex) when (!_log!.IsBroken)
             {
                 _database.WriteHealth.CommitFailed(_logger, ex, batch.Count, decision.Events.Count, decision.Events[0].Seq, decision.Events[^1].Seq);
-                var failure = StorageFailure();
+                var failure = IsDiskFull(ex) ? DiskFull() : StorageFailure();
                 for (var i = 0; i < batch.Count; i++)
                 {
                     if (decision.DependsOnBatch[i])
@@ -874,6 +874,18 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
     private static CommandResult StorageFailure() => CommandResult.Refused(new CommandError(CommandErrorKind.StorageFailure,
         "The batch holding this command could not be written to the journal log; nothing of it was kept. Retry."));
+
+    /// <summary>
+    /// The same refusal when the disk is full, saying so: a caller (and whoever reads its log) can tell a failure that a
+    /// retry at once may cure from one that lasts until space is freed.
+    /// </summary>
+    private static CommandResult DiskFull() => CommandResult.Refused(new CommandError(CommandErrorKind.StorageFailure,
+        "The batch holding this command could not be written to the journal log: the server's disk is full. Nothing of it was kept; " +
+        "retry once space is freed (GET /health/ready is healthy again then)."));
+
+    /// <summary>ENOSPC, from the log's own free-space check or from the kernel.</summary>
+    private static bool IsDiskFull(Exception ex) =>
+        ex is IOException { HResult: 28 } || ex.Message.Contains("No space left on device", StringComparison.Ordinal);
 
     /// <summary>
     /// Forgets the idempotency keys older than <c>Engine:IdempotencyKeyRetention</c>, at most once a second of the engine's
