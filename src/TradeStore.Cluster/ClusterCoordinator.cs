@@ -49,6 +49,7 @@ public sealed class ClusterCoordinator : BackgroundService
     private readonly ClusterMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILeaderHandOver? _handOver;
+    private readonly ILeadershipVeto? _veto;
     private readonly IHostApplicationLifetime? _lifetime;
     private long _leaseId;
     private string? _lastLeaderLogged;
@@ -59,9 +60,11 @@ public sealed class ClusterCoordinator : BackgroundService
     private bool _registered;
 
     public ClusterCoordinator(IOptions<ClusterOptions> options, ClusterState state, EtcdClusterStore store, AppliedSeq appliedSeq, ClusterMetrics metrics,
-        ILogger<ClusterCoordinator> logger, TimeProvider? timeProvider = null, ILeaderHandOver? handOver = null, IHostApplicationLifetime? lifetime = null)
+        ILogger<ClusterCoordinator> logger, TimeProvider? timeProvider = null, ILeaderHandOver? handOver = null, IHostApplicationLifetime? lifetime = null,
+        ILeadershipVeto? veto = null)
     {
         _handOver = handOver;
+        _veto = veto;
         _lifetime = lifetime;
         _metrics = metrics;
         _options = options.Value;
@@ -352,15 +355,29 @@ public sealed class ClusterCoordinator : BackgroundService
                 Recheck();
                 using var watch = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 watch.CancelAfter(WatchRefresh);
+                string? unfit = null;
                 try
                 {
-                    await (_options.SyncReplicas > 0
+                    var changed = _options.SyncReplicas > 0
                         ? _store.WaitForLeaderOrSyncChangeAsync(result.Revision, watch.Token)
-                        : _store.WaitForLeaderChangeAsync(result.Revision, watch.Token));
+                        : _store.WaitForLeaderChangeAsync(result.Revision, watch.Token);
+                    unfit = result.HeldByUs ? await LeadWhileFitAsync(changed, cancellationToken) : null;
+                    if (unfit is not null)
+                    {
+                        await watch.CancelAsync();
+                    }
+
+                    await changed;
                 }
-                catch (Exception ex) when (watch.IsCancellationRequested && !cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
+                catch (Exception ex) when (watch.IsCancellationRequested && !cancellationToken.IsCancellationRequested
+                                           && (EtcdClusterStore.IsEtcdFailure(ex) || ex is OperationCanceledException))
                 {
-                    // no change within WatchRefresh: read the key again anyway
+                    // no change within WatchRefresh (read the key again anyway), or the watch ended for the step-down
+                }
+
+                if (unfit is not null)
+                {
+                    await StepDownAsync(leaseId, result.Leader.Term, unfit, cancellationToken);
                 }
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
@@ -371,8 +388,72 @@ public sealed class ClusterCoordinator : BackgroundService
     }
 
     /// <summary>
-    /// Campaigns for the leader key unless this node may not lead, and otherwise waits for a change. Two rules, each checked
-    /// in the campaign's own transaction so that what was read still holds when the key is taken:
+    /// Waits for <paramref name="changed"/> (the leader or sync key changed) while this node leads, asking the
+    /// <see cref="ILeadershipVeto"/> every <see cref="ClusterOptions.RenewInterval"/> whether it is still fit to; returns
+    /// the reason it is not, or <see langword="null"/> once the key changed. Not on the renewal loop: a probe of a failing
+    /// disk never delays a renewal.
+    /// </summary>
+    private async Task<string?> LeadWhileFitAsync(Task changed, CancellationToken cancellationToken)
+    {
+        if (_state.HoldsGivenUpTerm)
+        {
+            return "it gave this term up and its resignation did not reach etcd"; // resigned again at once
+        }
+
+        if (_veto is null)
+        {
+            return null;
+        }
+
+        while (!changed.IsCompleted)
+        {
+            var tick = Task.Delay(_options.RenewInterval, _time, cancellationToken);
+            if (await Task.WhenAny(changed, tick) == changed)
+            {
+                return null;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            if (_state.IsLeader && await _veto.ReasonNotToLeadAsync(cancellationToken) is { } reason)
+            {
+                return reason;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Gives up <paramref name="term"/> for a local fault (event 7028), in the order of a shutdown's hand-over
+    /// (<see cref="LeaveAsync"/>) but keeping the session: stop acknowledging, let the followers take the end of the log,
+    /// resign the leader key. The election loop then does not campaign while the fault lasts (event 7029) and follows the
+    /// node that leads next. Every write this node acknowledged is on a sync replica, and a failed commit was rolled back,
+    /// so nothing is lost and nothing is left to cut.
+    /// </summary>
+    private async Task StepDownAsync(long leaseId, long term, string reason, CancellationToken cancellationToken)
+    {
+        Log.UnfitSteppingDown(_logger, _state.NodeName, term, reason);
+        _state.StopLeading();
+        _state.Recheck();
+        if (_handOver is not null)
+        {
+            var (through, caughtUp) = await _handOver.HandOverAsync(term, HandOverTimeout);
+            if (!caughtUp)
+            {
+                Log.HandOverIncomplete(_logger, term, through, HandOverTimeout);
+            }
+        }
+
+        _lastLeaderLogged = null;
+        await WithTimeoutAsync(async token => { await _store.ResignAsync(leaseId, token); return true; }, cancellationToken);
+        _state.Observe(null, held: false);
+        Recheck();
+    }
+
+    /// <summary>
+    /// Campaigns for the leader key unless this node may not lead, and otherwise waits for a change. First, a node whose
+    /// <see cref="ILeadershipVeto"/> reports a local fault (its storage refuses writes) does not campaign (event 7029). Then
+    /// two rules, each checked in the campaign's own transaction so that what was read still holds when the key is taken:
     /// <list type="bullet">
     /// <item>With <see cref="ClusterOptions.SyncReplicas"/> ≥ 1 (issue #14): only when the <c>sync</c> key is absent or
     /// names this node <em>with the incarnation of its data directory</em> (<see cref="SyncRecord.Holds"/>), so only a node
@@ -389,7 +470,8 @@ public sealed class ClusterCoordinator : BackgroundService
     private async Task<CampaignResult?> CampaignIfAllowedAsync(LeaderRecord self, long leaseId, CancellationToken cancellationToken)
     {
         var empty = _appliedSeq.Read() == 0;
-        if (_options.SyncReplicas == 0 && !empty)
+        var unfit = _veto is null ? null : await _veto.ReasonNotToLeadAsync(cancellationToken);
+        if (_options.SyncReplicas == 0 && !empty && unfit is null)
         {
             return await WithTimeoutAsync(token => _store.CampaignAsync(self, leaseId, token), cancellationToken);
         }
@@ -400,7 +482,11 @@ public sealed class ClusterCoordinator : BackgroundService
             return view.Leader;
         }
 
-        if (_options.SyncReplicas > 0 && view.Sync is { } sync && !sync.Holds(_state.NodeName, _state.Incarnation))
+        if (unfit is not null)
+        {
+            NotCampaigning("unfit", () => Log.UnfitNotCampaigning(_logger, _state.NodeName, unfit));
+        }
+        else if (_options.SyncReplicas > 0 && view.Sync is { } sync && !sync.Holds(_state.NodeName, _state.Incarnation))
         {
             NotCampaigning($"sync/{view.SyncModRevision}", () => Log.NotCampaigning(_logger, _state.NodeName, _state.Incarnation.Id[..8], sync.Term, sync.Describe()));
         }

@@ -28,6 +28,7 @@ public sealed class ClusterState(ClusterOptions options, LeaseClock clock, NodeI
     private readonly Lock _lock = new();
     private LeaderInfo? _leader;
     private long _heldTerm;
+    private long _givenUpTerm;
     private bool _wasLeader;
 
     /// <summary>Raised (on the coordinator's thread) when the leader, the term or this node's role may have changed.</summary>
@@ -64,8 +65,18 @@ public sealed class ClusterState(ClusterOptions options, LeaseClock clock, NodeI
     /// <summary>The term of the current leader; 0 when none is known.</summary>
     public long Term => Leader?.Term ?? 0;
 
-    /// <summary>Whether this node may acknowledge a write now: it holds the leader key and its lease is still valid.</summary>
-    public bool IsLeader => Volatile.Read(ref _heldTerm) > 0 && clock.IsValid;
+    /// <summary>
+    /// Whether this node may acknowledge a write now: it holds the leader key, its lease is still valid, and it has not
+    /// begun to give the term up (<see cref="StopLeading"/>).
+    /// </summary>
+    public bool IsLeader
+    {
+        get
+        {
+            var held = Volatile.Read(ref _heldTerm);
+            return held > 0 && held != Volatile.Read(ref _givenUpTerm) && clock.IsValid;
+        }
+    }
 
     /// <summary>The term of the leader key this node's lease holds, whether or not the lease can still be relied on; 0 when it holds none.</summary>
     public long HeldTerm => Volatile.Read(ref _heldTerm);
@@ -91,6 +102,16 @@ public sealed class ClusterState(ClusterOptions options, LeaseClock clock, NodeI
 
         Changed?.Invoke();
     }
+
+    /// <summary>
+    /// This node gives up the term it holds (a local fault, <see cref="ILeadershipVeto"/>): from now on it acknowledges
+    /// nothing in it, while <see cref="HeldTerm"/> stays until the key is resigned, so the term's replication streams can
+    /// still hand the end of the log over. Terms only grow, so the mark never needs clearing.
+    /// </summary>
+    internal void StopLeading() => Volatile.Write(ref _givenUpTerm, Volatile.Read(ref _heldTerm));
+
+    /// <summary>Whether this node holds the leader key of a term it gave up (<see cref="StopLeading"/>) and has yet to resign it.</summary>
+    internal bool HoldsGivenUpTerm => Volatile.Read(ref _heldTerm) is > 0 and var held && held == Volatile.Read(ref _givenUpTerm);
 
     /// <summary>Re-reads the lease clock and raises <see cref="Changed"/> when leadership flipped since the last call.</summary>
     internal bool Recheck()

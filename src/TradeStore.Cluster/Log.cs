@@ -88,4 +88,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7027, Level = LogLevel.Information, Message = "Synchronous replicas of term {Term} proposed ({Members}) while another set is being written to etcd; written next")]
     public static partial void SyncQueued(ILogger logger, long term, string members);
+
+    [LoggerMessage(EventId = 7028, Level = LogLevel.Error, Message = "This node ({Node}) gives up the leadership of term {Term}: {Reason}. It stops acknowledging, lets its followers take the end of its log, and resigns the leader key so that a follower holding every acknowledged write leads; it does not campaign while the fault lasts")]
+    public static partial void UnfitSteppingDown(ILogger logger, string node, long term, string reason);
+
+    [LoggerMessage(EventId = 7029, Level = LogLevel.Warning, Message = "No leader, and this node ({Node}) does not campaign: {Reason}. It campaigns again once its storage takes writes")]
+    public static partial void UnfitNotCampaigning(ILogger logger, string node, string reason);
 }

@@ -8,12 +8,14 @@ namespace TradeStore.Cluster.Tests;
 internal sealed class NodeProcess : IAsyncDisposable
 {
     private readonly TempDirectory _directory;
+    private readonly string _dataPath;
 
-    private NodeProcess(string name, string url, TempDirectory directory, TradeStoreProcess process, Dictionary<string, string> environment)
+    private NodeProcess(string name, string url, TempDirectory directory, string dataPath, TradeStoreProcess process, Dictionary<string, string> environment)
     {
         Name = name;
         Url = url;
         _directory = directory;
+        _dataPath = dataPath;
         Process = process;
         Environment = environment;
     }
@@ -27,14 +29,15 @@ internal sealed class NodeProcess : IAsyncDisposable
     /// <summary>The cluster configuration of this node (also what <c>tradestore cluster status</c> needs).</summary>
     public Dictionary<string, string> Environment { get; }
 
-    public string DataDirectory => _directory.Path;
+    public string DataDirectory => _dataPath;
 
     /// <summary>
     /// Starts a node on a new data directory and address (<paramref name="url"/>, else a free port);
-    /// <paramref name="waitUntilAnswering"/> waits for <c>/health/live</c>.
+    /// <paramref name="waitUntilAnswering"/> waits for <c>/health/live</c>; <paramref name="dataDirectory"/> puts the data
+    /// elsewhere than the node's new directory (a small disk).
     /// </summary>
     public static async Task<NodeProcess> StartAsync(string name, string keyPrefix, IReadOnlyDictionary<string, string>? settings = null, bool waitUntilAnswering = true,
-        string? url = null)
+        string? url = null, string? dataDirectory = null)
     {
         url ??= $"http://127.0.0.1:{FreePort.Next()}";
         var directory = new TempDirectory($"cluster-{name}");
@@ -50,13 +53,14 @@ internal sealed class NodeProcess : IAsyncDisposable
             environment[key] = value;
         }
 
-        var process = TradeStoreProcess.Start(["serve", "--data", directory.Path, "--urls", url], directory.Path, environment);
+        var data = dataDirectory ?? directory.Path;
+        var process = TradeStoreProcess.Start(["serve", "--data", data, "--urls", url], directory.Path, environment);
         if (waitUntilAnswering)
         {
             await process.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
         }
 
-        return new NodeProcess(name, url, directory, process, environment);
+        return new NodeProcess(name, url, directory, data, process, environment);
     }
 
     /// <summary>Kills the process with SIGKILL (unless it exited) and waits until it is gone.</summary>
@@ -79,7 +83,7 @@ internal sealed class NodeProcess : IAsyncDisposable
         await Process.DisposeAsync();
         if (emptyDirectory)
         {
-            foreach (var entry in new DirectoryInfo(_directory.Path).EnumerateFileSystemInfos())
+            foreach (var entry in new DirectoryInfo(_dataPath).EnumerateFileSystemInfos())
             {
                 if (entry is DirectoryInfo folder)
                 {
@@ -92,7 +96,7 @@ internal sealed class NodeProcess : IAsyncDisposable
             }
         }
 
-        Process = TradeStoreProcess.Start(["serve", "--data", _directory.Path, "--urls", Url], _directory.Path, Environment);
+        Process = TradeStoreProcess.Start(["serve", "--data", _dataPath, "--urls", Url], _directory.Path, Environment);
         if (waitUntilAnswering)
         {
             await Process.WaitUntilAnsweringAsync($"{Url}/health/live", TimeSpan.FromSeconds(60));
@@ -109,7 +113,7 @@ internal sealed class NodeProcess : IAsyncDisposable
 
         await Process.WaitForExitAsync(TimeSpan.FromSeconds(60));
         await Process.DisposeAsync();
-        Process = TradeStoreProcess.Start(["serve", "--data", _directory.Path, "--urls", Url], _directory.Path, Environment);
+        Process = TradeStoreProcess.Start(["serve", "--data", _dataPath, "--urls", Url], _directory.Path, Environment);
         if (waitUntilAnswering)
         {
             await Process.WaitUntilAnsweringAsync($"{Url}/health/live", TimeSpan.FromSeconds(60));

@@ -44,6 +44,8 @@ public static class ClusterHosting
             sp.GetRequiredService<ClusterMetrics>()));
         services.AddSingleton<IJournalReplication>(sp => sp.GetRequiredService<ReplicationHub>());
         services.AddSingleton<ILeaderHandOver>(sp => sp.GetRequiredService<ReplicationHub>());
+        // A leader whose storage refuses writes steps down, and such a node does not campaign (events 7028, 7029).
+        services.AddSingleton<ILeadershipVeto, StorageLeadershipVeto>();
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ReplicationFollower>(sp, settings.Cluster));
         services.AddHostedService(sp => sp.GetRequiredService<ReplicationFollower>());
         // By design the sinks run on the leader only: one writer per sink, and each resumes from its own checkpoint.
