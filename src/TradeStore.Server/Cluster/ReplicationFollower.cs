@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using TradeStore.Cluster;
 using TradeStore.Core.Threading;
 using TradeStore.Storage.CommitLog;
+using TradeStore.Storage;
 using TradeStore.Storage.Engine;
 
 namespace TradeStore.Server.Cluster;
@@ -43,11 +44,13 @@ public sealed class ReplicationFollower : BackgroundService
     private readonly HttpClient _http;
     private readonly SemaphoreSlim _changed = new(0, 1);
     private readonly ClusterMetrics? _metrics;
+    private readonly StorageWriteHealth? _writeHealth;
     private long _highestTerm;
 
     public ReplicationFollower(ClusterOptions options, ClusterState state, WriteEngine engine, JournalLog log, IHostApplicationLifetime lifetime,
-        ILogger<ReplicationFollower> logger, TimeProvider? time = null, ClusterMetrics? metrics = null)
+        ILogger<ReplicationFollower> logger, TimeProvider? time = null, ClusterMetrics? metrics = null, DuckDbDatabase? database = null)
     {
+        _writeHealth = database?.WriteHealth;
         _options = options;
         _state = state;
         _engine = engine;
@@ -264,11 +267,32 @@ public sealed class ReplicationFollower : BackgroundService
             if (records.Count > 0)
             {
                 // One append and one fsync for what arrived together; then the same apply path as the leader's writes.
-                await _engine.AppendReplicatedAsync([.. records]);
+                await AppendAsync(records);
                 acks.Durable(records[^1].Seq);
                 _metrics?.FollowerChunkDurable(_time.GetElapsedTime(arrived));
             }
         }
+    }
+
+    /// <summary>
+    /// Appends and fsyncs what arrived, reporting the outcome to <see cref="StorageWriteHealth"/> as the leader's commits do:
+    /// a follower whose disk refuses the leader's records (full, an I/O error) is unhealthy in readiness with the cause,
+    /// and does not campaign (<see cref="StorageLeadershipVeto"/>), until an append or readiness's probe succeeds. It used to
+    /// stay healthy while its stream broke on every chunk and it fell behind.
+    /// </summary>
+    private async Task AppendAsync(List<LogRecord> records)
+    {
+        try
+        {
+            await _engine.AppendReplicatedAsync([.. records]);
+        }
+        catch (IOException ex)
+        {
+            _writeHealth?.CommitFailed(_logger, ex, 0, records.Count, records[0].Seq, records[^1].Seq);
+            throw;
+        }
+
+        _writeHealth?.CommitSucceeded(_logger);
     }
 
     private static string ProblemDetail(string body)
