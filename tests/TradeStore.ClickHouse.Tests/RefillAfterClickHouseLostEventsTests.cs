@@ -22,13 +22,7 @@ public sealed class RefillAfterClickHouseLostEventsTests
     {
         await using var ch = await ClickHouseTestDatabase.CreateAsync("refill");
         using var data = new TempDirectory("refill");
-        long last;
-        await using (var first = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path))
-        {
-            await TradeWorkload.RunAsync(first.Engine, Trades, "refill");
-            await first.WaitUntilSyncedAsync();
-            last = first.Engine.LastSeq;
-        }
+        var last = await SeedAndSyncAsync(ch, data, Trades, "refill");
 
         Assert.Equal((last, last, last), await ch.CountEventsAsync());
 
@@ -76,13 +70,7 @@ public sealed class RefillAfterClickHouseLostEventsTests
     {
         await using var ch = await ClickHouseTestDatabase.CreateAsync("halfdown");
         using var data = new TempDirectory("halfdown");
-        long last;
-        await using (var first = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path))
-        {
-            await TradeWorkload.RunAsync(first.Engine, 60, "halfdown");
-            await first.WaitUntilSyncedAsync();
-            last = first.Engine.LastSeq;
-        }
+        var last = await SeedAndSyncAsync(ch, data, 60, "halfdown");
 
         var down = ClickHouse.Migrations.ClickHouseSchema.Migrations.Migrations[0].DownSql;
         await ch.Client.ExecuteAsync(ClickHouse.Migrations.ClickHouseSchema.SplitStatements(down)[0], Ct, ch.Name);
@@ -118,13 +106,7 @@ public sealed class RefillAfterClickHouseLostEventsTests
     {
         await using var ch = await ClickHouseTestDatabase.CreateAsync("handdrop");
         using var data = new TempDirectory("handdrop");
-        long last;
-        await using (var first = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path))
-        {
-            await TradeWorkload.RunAsync(first.Engine, 60, "handdrop");
-            await first.WaitUntilSyncedAsync();
-            last = first.Engine.LastSeq;
-        }
+        var last = await SeedAndSyncAsync(ch, data, 60, "handdrop");
 
         await ch.Client.ExecuteAsync("DROP TABLE trade_state", Ct, ch.Name);
 
@@ -188,13 +170,7 @@ public sealed class RefillAfterClickHouseLostEventsTests
     {
         await using var ch = await ClickHouseTestDatabase.CreateAsync("refillold");
         using var data = new TempDirectory("refillold");
-        long last;
-        await using (var first = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path))
-        {
-            await TradeWorkload.RunAsync(first.Engine, 40, "old");
-            await first.WaitUntilSyncedAsync();
-            last = first.Engine.LastSeq;
-        }
+        var last = await SeedAndSyncAsync(ch, data, 40, "old");
 
         // A ClickHouse holding only the older half (an older backup restored, or a tail lost): the refill starts after what it holds.
         var keep = last / 2;
@@ -216,6 +192,15 @@ public sealed class RefillAfterClickHouseLostEventsTests
         Assert.Equal((last, last, last), await older.CountEventsAsync());
         using var db = Storage.DuckDbDatabase.Open(Path.Combine(data.Path, Core.Options.StorageOptions.DatabaseFileName));
         Assert.Equal(last, new SyncCheckpoints(db).Get(SyncCheckpoints.ClickHouse));
+    }
+
+    /// <summary>Writes <paramref name="trades"/> trades' lifecycles into <paramref name="data"/>, waits until ClickHouse has them all, stops; the last seq.</summary>
+    private static async Task<long> SeedAndSyncAsync(ClickHouseTestDatabase ch, TempDirectory data, int trades, string prefix)
+    {
+        await using var first = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path);
+        await TradeWorkload.RunAsync(first.Engine, trades, prefix);
+        await first.WaitUntilSyncedAsync();
+        return first.Engine.LastSeq;
     }
 
     private static Task<(int ExitCode, string Output)> RunAsync(TempDirectory data, ClickHouseTestDatabase ch, params string[] arguments) =>
