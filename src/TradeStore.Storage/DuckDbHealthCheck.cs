@@ -11,7 +11,8 @@ namespace TradeStore.Storage;
 /// it then probes with a tiny commit of its own, so readiness comes back by itself when the disk takes writes again,
 /// even when no client writes while the service is out of rotation. A database DuckDB invalidated after a FATAL error
 /// never comes back in the process: the check reports it (<see cref="StorageWriteHealth.ReportIfInvalidated"/>), which
-/// stops the write engine and the server, and stays unhealthy until then.
+/// stops the write engine and the server, and stays unhealthy until then. While applies of the journal log into DuckDB
+/// fail and are retried (<see cref="StorageWriteHealth.ApplyFailure"/>) it is degraded: writes are still acknowledged.
 /// </summary>
 public sealed class DuckDbHealthCheck(DuckDbDatabase database, ILogger<DuckDbHealthCheck>? logger = null) : IHealthCheck
 {
@@ -58,6 +59,14 @@ public sealed class DuckDbHealthCheck(DuckDbDatabase database, ILogger<DuckDbHea
         {
             return new HealthCheckResult(context.Registration.FailureStatus,
                 $"commits to {database.Path} fail since {failure.Since:yyyy-MM-ddTHH:mm:ssZ} ({failure.FailedBatches} batches refused as storage-failure): {failure.Cause}");
+        }
+
+        if (database.WriteHealth.ApplyFailure is { } apply)
+        {
+            // Degraded, not unhealthy: every write is still acknowledged durably and reads of trades and positions are exact.
+            return HealthCheckResult.Degraded(
+                $"DuckDB trails the journal log: applying seq {apply.FirstSeq}..{apply.LastSeq} fails since {apply.Since:yyyy-MM-ddTHH:mm:ssZ} " +
+                $"({apply.Attempts} attempts, retried): {apply.Cause}. Acknowledged writes are durable in the journal log; POST /v1/query and trade history wait for DuckDB");
         }
 
         return HealthCheckResult.Healthy(database.Path);

@@ -86,6 +86,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2036, Level = LogLevel.Warning, Message = "Deleting journal log segments a DuckDB checkpoint holds (through seq {Seq}) failed; retried later, DuckDB keeps applying and nothing is lost (the segments stay until they are deleted)")]
     public static partial void RecycleDeleteFailed(ILogger logger, Exception exception, long seq);
 
+    [LoggerMessage(EventId = 2037, Level = LogLevel.Critical, Message = "The DuckDB applier stopped while the server ran (event 2027 says why): DuckDB would hold no further event in this process. Nothing acknowledged is lost: DuckDB holds the journal up to seq {AppliedSeq}, the journal log every acknowledged event up to seq {LastSeq}. The write engine stops (new writes are refused as unavailable) and the server exits with the write engine's failure (event 1005) for the guard or systemd to restart it; the start replays into DuckDB what it lacks")]
+    public static partial void ApplierEnded(ILogger logger, long appliedSeq, long lastSeq);
+
     [LoggerMessage(EventId = 2026, Level = LogLevel.Warning, Message = "A journal log segment could not be prepared ahead ({Cause}); the log writes into a growing file instead, which costs more per fsync and loses nothing ({Failures} such failure(s) since start)")]
     public static partial void SegmentNotPrepared(ILogger logger, string cause, long failures);
 

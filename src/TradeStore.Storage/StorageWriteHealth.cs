@@ -8,6 +8,14 @@ namespace TradeStore.Storage;
 /// <param name="FailedBatches">Batches that failed since the last successful commit.</param>
 public sealed record WriteFailure(string Cause, DateTimeOffset Since, long FailedBatches);
 
+/// <summary>What <see cref="StorageWriteHealth"/> knows of a run of failed applies: DuckDB trails the journal log.</summary>
+/// <param name="Cause">The last failure's message.</param>
+/// <param name="Since">When the first apply of the run failed.</param>
+/// <param name="Attempts">Applies that failed since the last one that succeeded.</param>
+/// <param name="FirstSeq">First seq of the events the last attempt tried to apply.</param>
+/// <param name="LastSeq">Last seq of the events the last attempt tried to apply.</param>
+public sealed record ApplyFailure(string Cause, DateTimeOffset Since, long Attempts, long FirstSeq, long LastSeq);
+
 /// <summary>
 /// Whether commits to the database succeed: the write engine reports every commit into it, readiness
 /// (<see cref="DuckDbHealthCheck"/>) reads it. By design it also owns the logging of failed commits: on a full disk
@@ -18,6 +26,7 @@ public sealed class StorageWriteHealth
 {
     private readonly object _gate = new();
     private WriteFailure? _failure;
+    private ApplyFailure? _applyFailure;
     private long _notLogged;
     private DateTimeOffset _lastLogged;
     private string? _writesRefused;
@@ -37,6 +46,34 @@ public sealed class StorageWriteHealth
             lock (_gate)
             {
                 return _failure;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The current run of failed applies of the journal log into DuckDB, or <see langword="null"/> while they succeed.
+    /// Writes are still acknowledged (the log holds them) and reads of trades and positions stay exact, but
+    /// <c>POST /v1/query</c> and trade history wait for DuckDB, so readiness reports it as degraded.
+    /// </summary>
+    public ApplyFailure? ApplyFailure => Volatile.Read(ref _applyFailure);
+
+    /// <summary>An apply of seq <paramref name="firstSeq"/>..<paramref name="lastSeq"/> into DuckDB failed (it is retried).</summary>
+    internal void ApplyFailed(Exception exception, long firstSeq, long lastSeq)
+    {
+        lock (_gate)
+        {
+            _applyFailure = new ApplyFailure(exception.Message.Trim(), _applyFailure?.Since ?? Time.GetUtcNow(), (_applyFailure?.Attempts ?? 0) + 1, firstSeq, lastSeq);
+        }
+    }
+
+    /// <summary>An apply into DuckDB succeeded: ends a run of failed applies.</summary>
+    internal void ApplySucceeded()
+    {
+        if (Volatile.Read(ref _applyFailure) is not null)
+        {
+            lock (_gate)
+            {
+                _applyFailure = null;
             }
         }
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
 using TradeStore.TestSupport;
@@ -291,12 +292,14 @@ public sealed class WriteEngineTests
     }
 
     [Fact]
-    public async Task SubmitAsync_DuckDbApplyFails_AcknowledgedFromTheLogAndAppliedOnceDuckDbRecovers()
+    public async Task SubmitAsync_DuckDbApplyFails_AcknowledgedFromTheLogReadinessDegradedAndAppliedOnceDuckDbRecovers()
     {
         await using var harness = EngineHarness.Start();
+        var check = new DuckDbHealthCheck(harness.DatabaseAsIs);
         Assert.True((await harness.Submit(Buy("T1"))).Succeeded);
         // The apply runs behind the acknowledgement: T1 must be in DuckDB before its table goes away.
         Assert.True(harness.Engine.WaitApplied(1, TimeSpan.FromSeconds(30)));
+        Assert.Equal(HealthStatus.Healthy, (await CheckAsync(check)).Status);
         Exec(harness, "ALTER TABLE trade_events RENAME TO trade_events_away");
 
         var written = await harness.Submit(Buy("T2"));
@@ -305,8 +308,14 @@ public sealed class WriteEngineTests
         Assert.True(written.Succeeded, written.Error?.Message);
         Assert.Equal(written.Trade, harness.Queries.GetTrade("T2"));
         Assert.Equal(1, harness.Engine.AppliedSeq);
+        // Readiness says DuckDB trails (it was healthy while the applies failed, until 2026-12-03).
+        var seen = default(HealthCheckResult);
+        await Eventually.TrueAsync(async () => (seen = await CheckAsync(check)).Status == HealthStatus.Degraded, describe: () => $"{seen.Status}: {seen.Description}");
+        Assert.StartsWith("DuckDB trails the journal log: applying seq 2..2 fails since ", seen.Description, StringComparison.Ordinal);
+        Assert.Contains("trade_events", seen.Description, StringComparison.Ordinal);
         Exec(harness, "ALTER TABLE trade_events_away RENAME TO trade_events");
         Assert.True(harness.Engine.WaitApplied(2, TimeSpan.FromSeconds(30)));
+        Assert.Equal(HealthStatus.Healthy, (await CheckAsync(check)).Status);
         Assert.Equal(2, harness.Scalar("SELECT max(seq) FROM trade_events"));
         Assert.Equal(1, harness.Scalar("SELECT count(*) FROM trade_events WHERE trade_id = 'T2'"));
         Assert.Equal(2, Assert.Single(await history).Seq);
@@ -340,6 +349,10 @@ public sealed class WriteEngineTests
         Assert.Equal(CommandErrorKind.AlreadyExists, (await harness.Submit(Buy("B2"))).Error!.Kind);
         Assert.Equal(CommandErrorKind.NotFound, (await harness.Submit(new CancelTrade("B2"))).Error!.Kind);
     }
+
+    private static Task<HealthCheckResult> CheckAsync(DuckDbHealthCheck check) =>
+        check.CheckHealthAsync(new HealthCheckContext { Registration = new HealthCheckRegistration("duckdb", check, HealthStatus.Unhealthy, null) },
+            TestContext.Current.CancellationToken);
 
     private static void Exec(EngineHarness harness, string sql)
     {

@@ -11,7 +11,7 @@ namespace TradeStore.Storage.Engine;
 /// DuckDB commit costs ~2 ms whatever its size). The rows' <c>max(seq)</c> is the log position the transaction covers,
 /// committed atomically with them. The sinks do not wait for it: the <see cref="JournalPublisher"/> tells them of each
 /// event as it becomes durable, and they read what DuckDB does not hold yet from this queue (<see cref="Unapplied"/>).
-/// When a sealed log segment lies wholly behind the applied seq, DuckDB is checkpointed and the segment recycled. A failed apply is retried from memory with backoff; the events stay durable in the log.
+/// When a sealed log segment lies wholly behind the applied seq, DuckDB is checkpointed and the segment recycled. A failed apply is retried from memory with backoff; the events stay durable in the log, and readiness reports DuckDB as trailing (<see cref="StorageWriteHealth.ApplyFailure"/>) until an apply succeeds.
 /// DuckDB's FATAL error (it invalidated the database, e.g. a checkpoint that could not write for lack of space) is not
 /// retried: it is reported (<see cref="StorageWriteHealth.ReportIfInvalidated"/>), the applier ends, and the engine stops
 /// the server so that a restart reopens DuckDB and replays the log into it.
@@ -222,6 +222,12 @@ internal sealed class JournalApplier : IDisposable
         }
     }
 
+    /// <summary>
+    /// Completes when the applier's thread ends: after <see cref="StopAsync"/>, or on its own after DuckDB's FATAL error
+    /// or a fault of its own. Ended while the engine runs, nothing brings DuckDB up to date in this process any more.
+    /// </summary>
+    public Task Ended => _done.Task;
+
     /// <summary>Applies everything queued (retrying failures for a few seconds), then stops the thread.</summary>
     public Task StopAsync()
     {
@@ -307,10 +313,13 @@ internal sealed class JournalApplier : IDisposable
                     // thread, which wakes the observers, keeps the normal priority (LowPriorityThread says why).
                     _duckDbCpu!.Run(() => _writer!.Write(events));
                 }
-                catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or InvalidOperationException or IOException)
+                catch (Exception ex)
                 {
+                    // Any failure of the apply is retried, not only DuckDB's: the events are durable in the log, and an
+                    // applier that ended would leave DuckDB behind for the rest of the process. Readiness says so meanwhile.
                     failures++;
                     _metrics.ApplyFailed();
+                    _database.WriteHealth.ApplyFailed(ex, events[0].Seq, events[^1].Seq);
                     Log.ApplyFailed(_logger, ex, events[0].Seq, events[^1].Seq, events.Count, failures);
                     if (_database.WriteHealth.ReportIfInvalidated(ex))
                     {
@@ -340,6 +349,7 @@ internal sealed class JournalApplier : IDisposable
                 }
 
                 failures = 0;
+                _database.WriteHealth.ApplySucceeded();
                 var now = Stopwatch.GetTimestamp();
                 _metrics.Applied(Stopwatch.GetElapsedTime(started, now));
                 lock (_gate)
@@ -367,7 +377,8 @@ internal sealed class JournalApplier : IDisposable
         }
         catch (Exception ex)
         {
-            // By design never rethrown: DuckDB then trails until the next start, which replays the log.
+            // A fault of the applier's own bookkeeping, not of an apply (those are retried above). Never rethrown on this
+            // thread: the engine sees the applier end while it runs (Ended) and stops the server, whose next start replays the log.
             Log.StoppedWithUnapplied(_logger, AppliedSeq, AppliedSeq + Backlog, ex.Message);
         }
         finally

@@ -220,6 +220,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             // Whoever meets DuckDB's FATAL error (the applier, the flusher, readiness, a query) reports it there.
             _database.WriteHealth.WhenInvalidated.ContinueWith(invalidated => DuckDbInvalidated(invalidated.Result), CancellationToken.None,
                 TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            _applier.Ended.ContinueWith(_ => ApplierEnded(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
         }
     }
 
@@ -532,22 +533,50 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     /// </summary>
     private void DuckDbInvalidated(DuckDbInvalidatedException failure)
     {
+        if (StopForRestart())
+        {
+            Log.DuckDbInvalidated(_logger, failure.DuckDbMessage, AppliedSeq, LastSeq);
+            _failure.TrySetResult(failure);
+        }
+    }
+
+    /// <summary>
+    /// The applier's thread ended while the engine runs: after DuckDB's FATAL error (<see cref="DuckDbInvalidated"/> handles
+    /// that) or a fault of its own. DuckDB would then hold no further event in this process, the log would never be
+    /// recycled, and the applier's queue would grow without its bound; so the engine stops the same way, for a restart that
+    /// replays the log into DuckDB.
+    /// </summary>
+    private void ApplierEnded()
+    {
+        if (_database.WriteHealth.Invalidated is not null || !StopForRestart())
+        {
+            return;
+        }
+
+        Log.ApplierEnded(_logger, AppliedSeq, LastSeq);
+        _failure.TrySetResult(new InvalidOperationException(
+            $"The DuckDB applier stopped while the server ran (DuckDB holds seq {AppliedSeq}, the journal log {LastSeq}); a restart replays the log into DuckDB."));
+    }
+
+    /// <summary>
+    /// Refuses new commands and lets the writer commit what is queued to the log (durable, so acknowledged);
+    /// <see langword="false"/> when the engine is already stopping (or stopped): that stop does not wait for DuckDB
+    /// (events 2005, 2010 say so), and the next start replays the log.
+    /// </summary>
+    private bool StopForRestart()
+    {
         lock (_lifecycle)
         {
             if (_state != Running)
             {
-                // Already stopping (or stopped): the stop does not wait for DuckDB (events 2005, 2010 say so), and the next
-                // start replays the log.
-                return;
+                return false;
             }
 
             _state = Stopping;
             _queue.Writer.TryComplete();
             _wakeUp.Set();
+            return true;
         }
-
-        Log.DuckDbInvalidated(_logger, failure.DuckDbMessage, AppliedSeq, LastSeq);
-        _failure.TrySetResult(failure);
     }
 
     private void Crashed(Exception ex, List<Pending> batch)
