@@ -73,6 +73,39 @@ public sealed partial class DatabaseFileLock : IDisposable
         throw DatabaseOpenException.FileSystem(path, "lock", path, new IOException(reason, errno));
     }
 
+    /// <summary>
+    /// The lock another process holds on <paramref name="databasePath"/>, found without taking it (<c>F_GETLK</c>), as the
+    /// exception <see cref="Acquire"/> would throw; <see langword="null"/> when no other process holds it, or when that
+    /// cannot be told (no file, not Linux, the file cannot be opened). For a start that failed before DuckDB could say the
+    /// file was held (the copy of the WAL on a full disk): the lock, not the disk, is then the answer. Closing the descriptor
+    /// it opens releases this process's own locks on the file, so it is for a process that holds none.
+    /// </summary>
+    public static DatabaseLockedException? HeldByAnother(string databasePath)
+    {
+        var path = Path.GetFullPath(databasePath);
+        if (!OperatingSystem.IsLinux() || !Environment.Is64BitProcess || !File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var holder = new FileRegion { Type = WriteLock };
+            if (Control(handle, GetLock, ref holder) != 0 || holder.Type == Unlocked)
+            {
+                return null;
+            }
+
+            var reason = Marshal.GetPInvokeErrorMessage(WouldBlock);
+            return new DatabaseLockedException(path, holder.Pid > 0 ? holder.Pid : null, $"Could not set lock on file \"{path}\": {reason}", new IOException(reason, WouldBlock));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Releases the lock (closing the descriptor releases it).</summary>
     public void Dispose() => _handle?.Dispose();
 

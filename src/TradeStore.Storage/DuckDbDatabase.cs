@@ -90,7 +90,10 @@ public sealed partial class DuckDbDatabase : IDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw DatabaseOpenException.FileSystem(fullPath, "keep a copy (in wal-backups/) of the WAL left by a crash,", DatabaseFiles.WalPath(fullPath), ex);
+            // The WAL of a running serve is no crash's: a second process on a nearly full disk must hear that the file is
+            // held (exit 3), not that the disk is full (it did, until 2026-12-03).
+            throw (Exception?)DatabaseFileLock.HeldByAnother(fullPath)
+                  ?? DatabaseOpenException.FileSystem(fullPath, "keep a copy (in wal-backups/) of the WAL left by a crash,", DatabaseFiles.WalPath(fullPath), ex);
         }
 
         var connection = new DuckDBConnection($"Data Source={fullPath}");

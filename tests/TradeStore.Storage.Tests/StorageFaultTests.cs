@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using TradeStore.Core.Options;
@@ -125,6 +126,39 @@ public sealed class StorageFaultTests
         Assert.DoesNotContain(logger.Collector.GetSnapshot(), e => e.Id.Id == 2002);
         var stopped = Assert.Single(logger.Collector.GetSnapshot(), e => e.Id.Id == 2010);
         Assert.Contains("NOT checkpointed", stopped.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Open_FileHeldByAnotherProcessOnAFullDisk_SaysHeldNotDiskFull()
+    {
+        using var disk = SmallDisk.Mount(megabytes: 8);
+        using (DuckDbDatabase.Open(disk.DatabasePath))
+        {
+            // The file exists; the server holding it is another process (below).
+        }
+
+        // The live WAL of that server, larger than what the full disk has left: the copy a start makes of a crash's WAL fails.
+        await File.WriteAllBytesAsync(DatabaseFiles.WalPath(disk.DatabasePath), new byte[1024 * 1024], TestContext.Current.CancellationToken);
+        disk.Fill();
+        using var holder = Process.Start(new ProcessStartInfo("python3",
+            ["-c", "import fcntl,sys,time; f=open(sys.argv[1],'r+'); fcntl.lockf(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(120)", disk.DatabasePath])
+        {
+            RedirectStandardOutput = true,
+        })!;
+        try
+        {
+            Assert.Equal("held", await holder.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken));
+
+            var refused = Assert.Throws<DatabaseLockedException>(() => DuckDbDatabase.Open(disk.DatabasePath));
+
+            Assert.Equal(holder.Id, refused.HolderPid);
+            Assert.Empty(Directory.EnumerateFiles(Path.Combine(disk.Path, DatabaseFiles.WalBackupFolder)));
+        }
+        finally
+        {
+            holder.Kill();
+            await holder.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
     }
 
     private static Task<HealthCheckResult> CheckAsync(DuckDbHealthCheck check) =>
