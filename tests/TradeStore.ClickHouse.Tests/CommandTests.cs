@@ -77,6 +77,11 @@ public sealed class CommandTests
         {
             await TradeWorkload.SubmitAsync(harness.Engine, [new CreateTrade("a-1", "acc", "SYM", Side.Buy, 1m, 1m)]);
             await Eventually.TrueAsync(() => harness.State.Snapshot().ConsecutiveFailures >= 2, TimeSpan.FromSeconds(20), () => $"{harness.State.Snapshot()}");
+            await Eventually.TrueAsync(() => Sync.SyncStatusFile.Read(Sync.SyncStatusFile.PathFor(harness.Database.Path)) is { Failing: true, Running: true },
+                TimeSpan.FromSeconds(10), () => "status file not written");
+            var running = await RunAsync(data, ch, "sync", "status");
+            // A time, not a delay read from a file that may be seconds old.
+            Assert.Matches(@"FAILING since \S+: \d+ attempts, next retry at \S+ \((in \d+\.\d s|due \d+\.\d s ago; the daemon has not written its status since)\)", running.Output);
         }
 
         var status = await RunAsync(data, ch, "sync", "status");
@@ -86,6 +91,8 @@ public sealed class CommandTests
         Assert.Contains("[authentication]", status.Output);
         Assert.Contains("ClickHouse:User and ClickHouse:Password", status.Output);
         Assert.Contains("FAILING since", status.Output);
+        // The daemon stopped with the harness: no retry comes (it printed "next retry after 0.3 s" from the old file).
+        Assert.Contains("no further retry: the daemon stopped", status.Output);
     }
 
     [Fact]

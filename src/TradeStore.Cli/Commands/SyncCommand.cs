@@ -97,8 +97,7 @@ public static class SyncCommand
                     : $"last error        {daemon.LastErrorAt:O} [{daemon.LastErrorKind}] {daemon.LastError}");
                 if (daemon.Failing)
                 {
-                    output.WriteLine($"state             FAILING since {daemon.FailingSince:O}: {daemon.ConsecutiveFailures} attempts, " +
-                                     string.Create(CultureInfo.InvariantCulture, $"next retry after {daemon.RetryDelaySeconds ?? 0:0.0} s"));
+                    output.WriteLine($"state             FAILING since {daemon.FailingSince:O}: {daemon.ConsecutiveFailures} attempts, {NextRetry(daemon, DateTimeOffset.UtcNow)}");
                 }
             }
 
@@ -115,6 +114,27 @@ public static class SyncCommand
     private static string DaemonCheckpointNote(SyncStatus daemon) => daemon.CheckpointSource == SyncStatus.FromDuckDb
         ? "; DuckDB's copy of the checkpoint: the daemon has not read ClickHouse since it started"
         : "";
+
+    /// <summary>
+    /// When the failing daemon tries again, counted from now: the status file can be seconds old, so a delay read from it
+    /// ("next retry after 0.3 s") was already over when it was shown.
+    /// </summary>
+    internal static string NextRetry(SyncStatus daemon, DateTimeOffset now)
+    {
+        if (!daemon.Running)
+        {
+            return "no further retry: the daemon stopped";
+        }
+
+        if (daemon.NextRetryAt is not { } next)
+        {
+            return "next retry time unknown";
+        }
+
+        var seconds = (next - now).TotalSeconds;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"next retry at {next:O} ({(seconds >= 0 ? $"in {seconds:0.0} s" : $"due {-seconds:0.0} s ago; the daemon has not written its status since")})");
+    }
 
     private static string Show(long? value) => value is { } v ? v.ToString(CultureInfo.InvariantCulture) : "unknown";
 

@@ -62,6 +62,10 @@ public sealed record SyncStatus
     /// <summary>The wait before the next attempt while failing.</summary>
     public double? RetryDelaySeconds { get; init; }
 
+    /// <summary>When the next attempt is due while failing: the last failure plus <see cref="RetryDelaySeconds"/>.</summary>
+    [JsonIgnore]
+    public DateTimeOffset? NextRetryAt => LastErrorAt is { } at && RetryDelaySeconds is { } delay ? at + TimeSpan.FromSeconds(delay) : null;
+
     public int BatchSize { get; init; }
 
     /// <summary>Whether the daemon was running when this was written (false once it stopped).</summary>
