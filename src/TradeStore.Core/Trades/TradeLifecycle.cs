@@ -4,7 +4,7 @@ namespace TradeStore.Core.Trades;
 public readonly record struct TradeTransition(TradeEventType Type, Trade State, decimal? LastQuantity, decimal? LastPrice);
 
 /// <summary>
-/// The lifecycle rules (described in docs/api.md) as one pure function: given the current state, decide the next one
+/// The lifecycle rules (docs/api.md, "Trade lifecycle") as one pure function: given the current state, decide the next one
 /// or refuse. The WriteEngine, the tests' model and any replay use this same function.
 /// </summary>
 public static class TradeLifecycle
