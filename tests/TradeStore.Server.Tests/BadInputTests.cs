@@ -71,6 +71,10 @@ public sealed class BadInputTests : ApiTestBase
         { "control character in a list filter", "GET /v1/trades?symbol=AA%01PL", "application/json", null, 400, "validation", "symbol" },
         { "DEL in a positions filter", "GET /v1/positions?account=ACC%7F", "application/json", null, 400, "validation", "account" },
         { "control character in a change-feed filter", "GET /v1/changes?account=%1F", "application/json", null, 400, "validation", "account" },
+        { "stray space in a list's account", "GET /v1/trades?account=%20ACC-1", "application/json", null, 400, "validation", "account" },
+        { "symbol longer than any trade's in a list", "GET /v1/trades?account=ACC-1&symbol=" + new string('S', 33), "application/json", null, 400, "validation", "symbol" },
+        { "stray space in a positions filter", "GET /v1/positions?account=ACC-1%20", "application/json", null, 400, "validation", "account" },
+        { "non-ASCII symbol in a change-feed filter", "GET /v1/changes?symbol=%C3%84PL", "application/json", null, 400, "validation", "symbol" },
         { "from after to", "GET /v1/trades?from=2027-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", "application/json", null, 400, "validation", "to" },
         { "SQL that is not Unicode", "POST /v1/query", "application/json", """{"sql":"SELECT '\ud800'"}""", 400, "malformed-json", "sql" },
         { "expectedVersion in a fill's query", "POST /v1/trades/EXIST-1/fill?expectedVersion=9", "application/json", """{"quantity":"1","price":"1"}""", 400, "validation", "expectedVersion" },
@@ -111,6 +115,25 @@ public sealed class BadInputTests : ApiTestBase
         }
 
         Assert.Equal(before, await SnapshotAsync());
+    }
+
+    [Fact]
+    public async Task Filters_NamesEveryCharacterAndLengthACreateTakes_AnsweredNotRefused()
+    {
+        // The other side of the stray-space cases above: a name a trade can have is a filter, with trades or without.
+        var account = "A/b:C.d_e-9" + new string('x', 53);
+        var symbol = "EUR/USD:x.y_z-" + new string('S', 18);
+        await Api.CreateAsync("F-1", account: account, symbol: symbol);
+
+        var list = await Api.GetAsync($"/v1/trades?account={Uri.EscapeDataString(account)}&symbol={Uri.EscapeDataString(symbol)}");
+        var positions = await Api.GetAsync($"/v1/positions?account={Uri.EscapeDataString(account)}");
+        var none = await Api.GetAsync("/v1/trades?account=acc-none&symbol=aapl");
+
+        Assert.True(list.Status == HttpStatusCode.OK, list.Raw);
+        Assert.Equal("F-1", list.Body.GetProperty("items")[0].GetProperty("tradeId").GetString());
+        Assert.True(positions.Status == HttpStatusCode.OK, positions.Raw);
+        Assert.True(none.Status == HttpStatusCode.OK, none.Raw);
+        Assert.Equal(0, none.Body.GetProperty("items").GetArrayLength());
     }
 
     [Fact]

@@ -26,7 +26,7 @@ public static class TradeValidation
         return command switch
         {
             CreateTrade c => Account(c.Account)
-                ?? Code("symbol", c.Symbol, MaxSymbolLength)
+                ?? Symbol(c.Symbol)
                 ?? EnumValue("side", c.Side)
                 ?? Quantity("quantity", c.Quantity)
                 ?? Price("price", c.Price)
@@ -72,6 +72,9 @@ public static class TradeValidation
 
     /// <summary>Checks an account name as a trade's <c>account</c> must be spelled; <see langword="null"/> when it could be one.</summary>
     public static CommandError? Account(string? account) => Code("account", account, MaxIdLength);
+
+    /// <summary>Checks a symbol as a trade's <c>symbol</c> must be spelled; <see langword="null"/> when it could be one.</summary>
+    public static CommandError? Symbol(string? symbol) => Code("symbol", symbol, MaxSymbolLength);
 
     /// <summary>
     /// Checks the key as its caller sent it: the engine sees the stored form <c>{namespace}:{fingerprint}:{key}</c>

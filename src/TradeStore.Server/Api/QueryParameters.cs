@@ -1,5 +1,6 @@
 using System.Buffers;
 using Microsoft.AspNetCore.Http;
+using TradeStore.Core.Trades;
 
 namespace TradeStore.Server.Api;
 
@@ -45,6 +46,26 @@ public static class QueryParameters
             if (values[0].AsSpan().IndexOfAny(ControlCharacters) is var at and >= 0)
             {
                 return Problems.Validation(name, $"The query parameter '{name}' holds the control character U+{(int)values[0]![at]:X4} at position {at + 1}; no value takes one.");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// By design an <c>account</c> or <c>symbol</c> filter that no trade can hold (a stray space from a copied cell, any
+    /// character or length a create refuses) is a 400 naming it: it would
+    /// otherwise answer an empty list, a flat book or a change stream that never delivers, which reads as "nothing there".
+    /// A well-formed name without trades (or of an account the key may not read) is still an empty answer.
+    /// </summary>
+    public static ApiProblem? CheckNames(IQueryCollection query)
+    {
+        foreach (var name in (ReadOnlySpan<string>)["account", "symbol"])
+        {
+            if (query.TryGetValue(name, out var values) && values[0] is { Length: > 0 } value
+                && (name == "account" ? TradeValidation.Account(value) : TradeValidation.Symbol(value)) is { } error)
+            {
+                return Problems.Validation(name, $"No trade can have the {name} '{Problems.Echo(value)}': {error.Message}");
             }
         }
 

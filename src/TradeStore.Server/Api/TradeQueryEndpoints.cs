@@ -56,7 +56,7 @@ public static class TradeQueryEndpoints
     {
         var query = context.Request.Query;
         var limits = options.Value;
-        if (QueryParameters.Check(query, ListParameters) is { } unknown)
+        if ((QueryParameters.Check(query, ListParameters) ?? QueryParameters.CheckNames(query)) is { } unknown)
         {
             return ApiResults.Problem(context, unknown);
         }
@@ -130,7 +130,7 @@ public static class TradeQueryEndpoints
 
     public static IResult GetPositions(HttpContext context, [FromServices] ITradeQueries queries)
     {
-        if (QueryParameters.Check(context.Request.Query, "account") is { } unknown)
+        if ((QueryParameters.Check(context.Request.Query, "account") ?? QueryParameters.CheckNames(context.Request.Query)) is { } unknown)
         {
             return ApiResults.Problem(context, unknown);
         }

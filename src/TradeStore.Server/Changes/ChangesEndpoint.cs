@@ -142,7 +142,7 @@ public static class ChangesEndpoint
         afterSeq = null;
         positionField = null;
         filter = null;
-        if (QueryParameters.Check(request.Query, Parameters) is { } unknown)
+        if ((QueryParameters.Check(request.Query, Parameters) ?? QueryParameters.CheckNames(request.Query)) is { } unknown)
         {
             return unknown;
         }
