@@ -240,6 +240,31 @@ public sealed class BadInputTests : ApiTestBase
         Assert.DoesNotContain("isFinalBlock", answer.Raw);
     }
 
+    /// <summary>A body that starts with a UTF-8 byte order mark (as Windows editors save one) is refused naming it, whole.</summary>
+    [Theory]
+    [InlineData("/v1/trades", "application/json")]
+    [InlineData("/v1/trades/batch", "application/x-ndjson")]
+    [InlineData("/v1/trades/batch", "application/json")]
+    public async Task Body_StartingWithByteOrderMark_RefusedNamingItAndNothingWritten(string path, string contentType)
+    {
+        var before = await SnapshotAsync();
+        var json = ApiClient.CreateBody("N-1");
+        json = contentType == "application/x-ndjson" ? json + "\n" : path.EndsWith("/batch", StringComparison.Ordinal) ? $"[{json}]" : json;
+        using var content = new ByteArrayContent([0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(json)]);
+        content.Headers.ContentType = new(contentType);
+
+        using var response = await Http.PostAsync(path, content, TestContext.Current.CancellationToken);
+        var raw = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+        // Before: malformed-json "'0xEF' is an invalid start of a value" (an NDJSON batch: line 1 failing alone, 200).
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, raw);
+        var problem = System.Text.Json.JsonDocument.Parse(raw).RootElement;
+        Assert.Equal("urn:tradestore:problem:malformed-json", problem.GetProperty("type").GetString());
+        Assert.Equal("body", problem.GetProperty("field").GetString());
+        Assert.Contains("byte order mark", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
     /// <summary>A create missing several fields names them all in one answer (the first as <c>field</c>), not one per round trip.</summary>
     [Theory]
     [InlineData("""{"tradeId":"N-1"}""", "account", "account, symbol, side, quantity and price are required.")]

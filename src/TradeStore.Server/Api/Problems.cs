@@ -19,6 +19,10 @@ public static class Problems
 
     public static ApiProblem MalformedJson(string? field, string detail) => Make("malformed-json", "Malformed JSON", StatusCodes.Status400BadRequest, detail, field);
 
+    /// <summary>A body that starts with the UTF-8 byte order mark, which a JSON text must not carry (RFC 8259 §8.1).</summary>
+    public static ApiProblem ByteOrderMark() => MalformedJson("body",
+        "The body starts with a UTF-8 byte order mark (bytes EF BB BF), which JSON text must not carry (RFC 8259, section 8.1): send it without one (save the file as UTF-8 without BOM).");
+
     public static ApiProblem UnknownProperty(string field) =>
         Make("unknown-property", "Unknown property", StatusCodes.Status400BadRequest, $"The property '{Echo(field)}' is not accepted here; JSON property names are camelCase and case-sensitive.", field);
 

@@ -27,6 +27,8 @@ public enum BodyFormat
 /// </summary>
 public static class RequestBody
 {
+    private static ReadOnlySpan<byte> ByteOrderMark => [0xEF, 0xBB, 0xBF];
+
     /// <summary>The body and its format, or the problem that refuses the request (415 or 413).</summary>
     public static async Task<(byte[] Body, BodyFormat Format, ApiProblem? Problem)> ReadAsync(HttpContext context, int limit, bool allowNdJson)
     {
@@ -61,7 +63,15 @@ public static class RequestBody
         try
         {
             var body = await ReadLimitedAsync(request.BodyReader, limit, context.RequestAborted);
-            return body is null ? ([], BodyFormat.Empty, Problems.PayloadTooLarge(limit)) : (body, body.Length == 0 ? BodyFormat.Empty : format.Value, null);
+            if (body is null)
+            {
+                return ([], BodyFormat.Empty, Problems.PayloadTooLarge(limit));
+            }
+
+            // By design refused with its name, not as "'0xEF' is an invalid start of a value": editors on Windows write one.
+            return body.AsSpan().StartsWith(ByteOrderMark)
+                ? ([], BodyFormat.Empty, Problems.ByteOrderMark())
+                : (body, body.Length == 0 ? BodyFormat.Empty : format.Value, null);
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
