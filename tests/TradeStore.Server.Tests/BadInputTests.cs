@@ -265,6 +265,21 @@ public sealed class BadInputTests : ApiTestBase
         Assert.Equal(before, await SnapshotAsync());
     }
 
+    /// <summary>A venue or trader past 64 UTF-16 code units is refused saying how it is counted: 33 emoji are 66 units.</summary>
+    [Fact]
+    public async Task Create_VenueOfEmojiPastTheLimit_DetailSaysCodeUnitsAndNothingWritten()
+    {
+        var before = await SnapshotAsync();
+        var venue = string.Concat(Enumerable.Repeat("\U0001F680", 33));
+
+        var answer = await Api.PostAsync("/v1/trades", ApiClient.CreateBody("N-1", extra: $",\"venue\":\"{venue}\""));
+
+        Assert.Equal(400, answer.Code);
+        Assert.Equal("venue", answer.Field);
+        Assert.Equal("venue is 66 UTF-16 code units long; the most is 64 (a character beyond U+FFFF, such as an emoji, counts as 2).", answer.Body.GetProperty("detail").GetString());
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
     /// <summary>A create missing several fields names them all in one answer (the first as <c>field</c>), not one per round trip.</summary>
     [Theory]
     [InlineData("""{"tradeId":"N-1"}""", "account", "account, symbol, side, quantity and price are required.")]

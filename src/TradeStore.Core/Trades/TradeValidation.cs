@@ -97,10 +97,26 @@ public static class TradeValidation
             : null;
     }
 
-    private static CommandError? Text(string field, string? value) =>
-        value is not null && (value.Length is 0 or > MaxTextLength || !IsPrintable(value))
+    /// <remarks>
+    /// The length is counted in UTF-16 code units, as every store's check does; the refusal says so, since a text of 33
+    /// emoji (66 units) is too long although it shows 33 characters.
+    /// </remarks>
+    private static CommandError? Text(string field, string? value)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+
+        if (value.Length > MaxTextLength)
+        {
+            return CommandError.Invalid(field, $"{field} is {value.Length} UTF-16 code units long; the most is {MaxTextLength} (a character beyond U+FFFF, such as an emoji, counts as 2).");
+        }
+
+        return value.Length == 0 || !IsPrintable(value)
             ? CommandError.Invalid(field, $"{field}, when given, must be 1 to {MaxTextLength} printable characters.")
             : null;
+    }
 
     /// <summary>
     /// No control characters and none that print as nothing or move text around: format characters (zero-width
