@@ -52,10 +52,13 @@ public static class ApiCatalog
     private static readonly string[] BodilessCommand =
         [.. Command.Except(["malformed-json", "unknown-property", "unreadable-request", "payload-too-large", "unsupported-media-type"])];
 
+    /// <summary>What an account or symbol filter must look like (<c>QueryParameters.CheckNames</c>).</summary>
+    private const string NameRule = "A name no trade can have (a character or a length a create refuses, such as a stray space) is a 400 naming it.";
+
     private static readonly QueryParameter[] ListQuery =
     [
-        new("account", "Only this account (a key scoped to several accounts must name one; another account answers an empty page)."),
-        new("symbol", "Only this symbol."),
+        new("account", "Only this account (a key scoped to several accounts must name one; another account answers an empty page). " + NameRule),
+        new("symbol", "Only this symbol. " + NameRule),
         new("status", "new, partially_filled, filled or cancelled."),
         new("from", "executedAt at or after this ISO 8601 time with a zone."),
         new("to", "executedAt before this ISO 8601 time with a zone."),
@@ -79,13 +82,13 @@ public static class ApiCatalog
         new("GET", "/v1/trades/{tradeId}/history", "Trades", "Every event of a trade", "reader", null, 200, typeof(TradeHistoryResponse), [.. Read, "not-found"]),
         new("GET", "/v1/trades", "Trades", "List live trades by executedAt, then tradeId (keyset pages)", "reader", null, 200, typeof(TradePageResponse), Read, ListQuery),
         new("GET", "/v1/positions", "Positions", "Positions of one account or of the key's accounts", "reader", null, 200, typeof(PositionsResponse), Read,
-            [new("account", "Only this account (another account than the key's answers an empty list).")]),
+            [new("account", "Only this account (another account than the key's answers an empty list). " + NameRule)]),
         new("GET", ChangesEndpoint.Path, "Changes", "The journal as Server-Sent Events: replay, then live", "reader", null, 200, null, [.. Read, "too-many-subscribers"],
             [
                 new("fromSeq", "Start at this seq (inclusive). Without it (and without Last-Event-ID) only what commits from now on. At most one past this node's " +
                     "last seq (the next commit); further on it waits up to Cluster:ReadWaitTimeout for this node to hold seq fromSeq - 1, else 503 seq-not-reached naming it.", IsInteger: true),
-                new("account", "Only this account (a scoped key may name only its own: 403 otherwise)."),
-                new("symbol", "Only this symbol."),
+                new("account", "Only this account (a scoped key may name only its own: 403 otherwise). " + NameRule),
+                new("symbol", "Only this symbol. " + NameRule),
             ],
             ResponseSchema: "ChangeStream", SuccessContentType: ChangesEndpoint.ContentType,
             Description: "Each event is `id: <seq>`, `event: <type>`, `data: <ChangeEvent JSON>`. Send `Last-Event-ID` to resume after an id (it wins over fromSeq). " +
