@@ -115,21 +115,31 @@ public static class IndexBenchmark
             output.WriteLine(FormattableString.Invariant($"index: {name}: {reads[name].ToMicroseconds()} ({Samples:N0} lists, {returned / (double)Samples:0.0} trades each)"));
         }
 
-        // A page of 10, then the next 100 through its cursor: the keyset seek.
+        // A page of 10, then the next 100 through its cursor: the keyset seek. The next page keeps the first page's
+        // filters, as a client must (the cursor's checksum covers them).
         var paging = new LatencyRecorder();
         for (var i = 0; i < Samples / 2; i++)
         {
-            var first = queries.ListTrades(new TradeFilter(Account(), From: From(), Limit: 10));
+            var firstFilter = new TradeFilter(Account(), From: From(), Limit: 10);
+            var first = queries.ListTrades(firstFilter);
             if (first.NextCursor is { } cursor)
             {
+                var next = firstFilter with { Limit = 100, Cursor = cursor };
                 var started = Stopwatch.GetTimestamp();
-                queries.ListTrades(new TradeFilter(first.Trades[0].Account, Cursor: cursor));
+                queries.ListTrades(next);
                 paging.RecordSince(started);
             }
         }
 
-        reads["next page of 100 by account (cursor)"] = paging.Summarize();
-        output.WriteLine(FormattableString.Invariant($"index: next page of 100 by account (cursor): {paging.Summarize().ToMicroseconds()}"));
+        if (paging.Count > 0)
+        {
+            reads["next page of 100 by account (cursor)"] = paging.Summarize();
+            output.WriteLine(FormattableString.Invariant($"index: next page of 100 by account (cursor): {paging.Summarize().ToMicroseconds()} ({paging.Count:N0} pages)"));
+        }
+        else
+        {
+            output.WriteLine("index: next page of 100 by account (cursor): not measured, no account holds more than 10 trades from a random start");
+        }
 
         var all = new LatencyRecorder();
         var positions = 0;

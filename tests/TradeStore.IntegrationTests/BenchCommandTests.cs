@@ -106,6 +106,18 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task BenchIndex_SmallBook_MeasuresTheCursorPageAndPositionsAfterTheLists()
+    {
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(["index", "--trades", "5000", "--accounts", "5", "--symbols", "10"], _work.Path);
+
+        // The next page keeps the first page's filters, which its cursor's checksum covers: it used to be refused (exit 134).
+        Assert.True(exitCode == 0, output);
+        Assert.Matches(@"index: next page of 100 by account \(cursor\): p50 \d+ µs, p99 \d+ µs, p99\.9 \d+ µs, max \d+ µs \([\d,]+ pages\)", output);
+        Assert.Matches(@"index: positions of every account \(\d+ positions\)", output);
+        Assert.DoesNotContain("Unhandled exception", output);
+    }
+
+    [Fact]
     public async Task BenchEngine_UnknownWorkload_RefusedNamingValue()
     {
         var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(["engine", "--workload", "bulk"], _work.Path);
