@@ -130,6 +130,8 @@ public static class EngineBenchmark
             var (seconds, acknowledged, refused) = schedule is not null
                 ? await OpenLoopAsync(engine, workload, schedule, latency, cancellationToken)
                 : await ClosedLoopAsync(engine, workload, options.Concurrency, duration, latency, cancellationToken);
+            // Interrupted (Ctrl-C): no figures from a cut-short run; the finally below stops the engine, the using deletes the folder.
+            cancellationToken.ThrowIfCancellationRequested();
             var throughput = acknowledged / seconds;
             var ack = latency.Summarize();
             var appliedAfter = engine.AppliedSeq;
@@ -154,6 +156,7 @@ public static class EngineBenchmark
             await engine.StopAsync(cancellationToken);
 
             var baseline = Baseline(directory.Path, options.BaselineDuration ?? TimeSpan.FromSeconds(3), cancellationToken);
+            cancellationToken.ThrowIfCancellationRequested();
             var ratio = baseline > 0 ? throughput / baseline : 0;
             output.WriteLine(FormattableString.Invariant($"baseline (one transaction per trade): {baseline:N0} trades/s; engine/baseline = {ratio:0.0}x"));
 

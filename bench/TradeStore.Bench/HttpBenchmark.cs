@@ -164,6 +164,9 @@ public static class HttpBenchmark
             seconds = await MeasureAsync(latency);
         }
 
+        // Interrupted (Ctrl-C): no figures from a cut-short run.
+        cancellationToken.ThrowIfCancellationRequested();
+
         if (aroundLoad is not null)
         {
             await aroundLoad(false);

@@ -31,7 +31,7 @@ public static class IndexBenchmark
 {
     private const int Samples = 20_000;
 
-    public static IndexBenchmarkResult Run(int trades, TextWriter output, int accounts = 50, int symbols = 200)
+    public static IndexBenchmarkResult Run(int trades, TextWriter output, int accounts = 50, int symbols = 200, CancellationToken cancellationToken = default)
     {
         using var directory = new BenchDirectory();
         using var database = DuckDbDatabase.Open(Path.Combine(directory.Path, "index.duckdb"));
@@ -63,6 +63,7 @@ public static class IndexBenchmark
         database.Checkpoint();
         output.WriteLine(FormattableString.Invariant($"index: {trades:N0} trades in {accounts:N0} accounts and {symbols:N0} symbols written in {filling.Elapsed.TotalSeconds:0.0} s"));
 
+        cancellationToken.ThrowIfCancellationRequested();
         var before = GC.GetTotalMemory(forceFullCollection: true);
         var index = new StateIndex();
         var loading = Stopwatch.StartNew();
@@ -77,11 +78,13 @@ public static class IndexBenchmark
         var megabytes = (after - before) / 1024.0 / 1024.0;
         output.WriteLine(FormattableString.Invariant($"index: loaded {index.Count:N0} trades and {index.IdempotencyKeyCount:N0} idempotency keys in {loading.Elapsed.TotalSeconds:0.00} s; managed memory with every index {megabytes:N0} MiB ({(after - before) / (double)trades:N0} bytes per trade)"));
 
-        var (reads, positions) = MeasureReads(new TradeQueries(database, index), trades, accounts, symbols, output);
+        cancellationToken.ThrowIfCancellationRequested();
+        var (reads, positions) = MeasureReads(new TradeQueries(database, index), trades, accounts, symbols, output, cancellationToken);
         return new IndexBenchmarkResult(trades, accounts, symbols, loading.Elapsed.TotalSeconds, megabytes, (after - before) / (double)trades, reads, positions, EngineBenchmark.MachineDescription());
     }
 
-    private static (Dictionary<string, LatencySummary> Reads, int Positions) MeasureReads(TradeQueries queries, int trades, int accounts, int symbols, TextWriter output)
+    private static (Dictionary<string, LatencySummary> Reads, int Positions) MeasureReads(TradeQueries queries, int trades, int accounts, int symbols, TextWriter output,
+        CancellationToken cancellationToken)
     {
         var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
         var random = new Random(5);
@@ -101,6 +104,7 @@ public static class IndexBenchmark
         var reads = new Dictionary<string, LatencySummary>(StringComparer.Ordinal);
         foreach (var (name, filter) in shapes)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var latency = new LatencyRecorder();
             var returned = 0L;
             for (var i = 0; i < Samples; i++)
@@ -141,6 +145,7 @@ public static class IndexBenchmark
             output.WriteLine("index: next page of 100 by account (cursor): not measured, no account holds more than 10 trades from a random start");
         }
 
+        cancellationToken.ThrowIfCancellationRequested();
         var all = new LatencyRecorder();
         var positions = 0;
         for (var i = 0; i < 50; i++)

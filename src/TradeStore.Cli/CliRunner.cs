@@ -10,7 +10,11 @@ namespace TradeStore.Cli;
 /// <summary>Runs a command and turns the failures an operator can act on into one clear line and an exit code.</summary>
 public static partial class CliRunner
 {
-    public static async Task<int> RunAsync(RootCommand root, string[] args, TextWriter? output = null, TextWriter? error = null)
+    /// <param name="cancellationToken">
+    /// Cancels the command's action (its token): a program that handles SIGINT/SIGTERM itself (<c>tradestore-bench</c>)
+    /// passes its own; the action then stops, runs its clean-up, and this returns <see cref="ExitCodes.Failure"/> with one line.
+    /// </param>
+    public static async Task<int> RunAsync(RootCommand root, string[] args, TextWriter? output = null, TextWriter? error = null, CancellationToken cancellationToken = default)
     {
         var configuration = new InvocationConfiguration
         {
@@ -30,7 +34,7 @@ public static partial class CliRunner
                 return ParseFailed(parseResult, configuration.Error);
             }
 
-            var exitCode = await parseResult.InvokeAsync(configuration);
+            var exitCode = await parseResult.InvokeAsync(configuration, cancellationToken);
             // System.CommandLine reports a parse error with 1; the documented code for a bad command line is 2.
             return parseResult.Errors.Count > 0 && exitCode == ExitCodes.Failure ? ExitCodes.BadInput : exitCode;
         }
@@ -39,6 +43,10 @@ public static partial class CliRunner
             // The reader of a pipe went away (`| head -1`): stop quietly, as Unix tools do on SIGPIPE. Otherwise (a full
             // disk, a closed file) say so: what was printed is incomplete.
             return ex.ReaderGone ? ExitCodes.OutputFailed : Fail(configuration.Error, $"{ex.Message}; the output is incomplete.", ExitCodes.OutputFailed);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return Fail(configuration.Error, "stopped before the command finished; what it printed is incomplete.", ExitCodes.Failure);
         }
         catch (Server.Security.ListenAddressInUseException ex)
         {

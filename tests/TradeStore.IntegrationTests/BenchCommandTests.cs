@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using TradeStore.TestSupport;
 
 namespace TradeStore.IntegrationTests;
@@ -115,6 +117,36 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Matches(@"index: next page of 100 by account \(cursor\): p50 \d+ µs, p99 \d+ µs, p99\.9 \d+ µs, max \d+ µs \([\d,]+ pages\)", output);
         Assert.Matches(@"index: positions of every account \(\d+ positions\)", output);
         Assert.DoesNotContain("Unhandled exception", output);
+    }
+
+    [Fact]
+    public async Task BenchAlloc_SigtermDuringTheRun_StopsItsChildServerAndDeletesItsDatabase()
+    {
+        // The bench's temporary databases go under TMPDIR: a folder of this test's own, to look into afterwards.
+        var temp = Directory.CreateDirectory(_work.File("tmp")).FullName;
+        await using var bench = TradeStoreProcess.Start(["alloc", "--workload", "read", "--requests", "100000000", "--warmup", "0", "--seed-trades", "100"], _work.Path,
+            new Dictionary<string, string> { ["TMPDIR"] = temp }, assembly: TradeStoreProcess.BenchPath);
+        await bench.WaitForOutputAsync(" answering at ", TimeSpan.FromMinutes(2));
+        var server = int.Parse(Regex.Match(bench.Output, @"server: pid (\d+) answering").Groups[1].Value, CultureInfo.InvariantCulture);
+        try
+        {
+            bench.Signal(15);
+            var exitCode = await bench.WaitForExitAsync(TimeSpan.FromMinutes(2));
+
+            Assert.True(exitCode == 143, bench.Output);
+            Assert.Contains("terminated: stopping the run, its child servers and temporary files", bench.Output);
+            // Before, the runtime ended the bench at once: its child serve went on running and its folder stayed.
+            Assert.False(Directory.Exists($"/proc/{server}"), $"the child serve (pid {server}) is still running\n{bench.Output}");
+            Assert.Empty(Directory.GetDirectories(temp, "tradestore-bench-*"));
+        }
+        finally
+        {
+            if (Directory.Exists($"/proc/{server}"))
+            {
+                using var orphan = System.Diagnostics.Process.GetProcessById(server);
+                orphan.Kill();
+            }
+        }
     }
 
     [Fact]

@@ -195,10 +195,10 @@ public static class BenchCommand
         OptionRules.AtLeast(1, trades, accounts, symbols);
 
         var command = new Command("index", "Start-up time, memory (bytes per trade with every index) and in-process list and position latency of the state index for N trades.") { trades, accounts, symbols };
-        command.SetAction(parseResult =>
+        command.SetAction((parseResult, cancellationToken) =>
         {
-            IndexBenchmark.Run(parseResult.GetValue(trades), parseResult.InvocationConfiguration.Output, parseResult.GetValue(accounts), parseResult.GetValue(symbols));
-            return ExitCodes.Success;
+            IndexBenchmark.Run(parseResult.GetValue(trades), parseResult.InvocationConfiguration.Output, parseResult.GetValue(accounts), parseResult.GetValue(symbols), cancellationToken);
+            return Task.FromResult(ExitCodes.Success);
         });
         return command;
     }
