@@ -159,6 +159,20 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Theory]
+    [InlineData("engine --duration abc", "Cannot parse argument 'abc' for option '--duration' as a whole number.")]
+    [InlineData("failover --nodes two", "Cannot parse argument 'two' for option '--nodes' as a whole number.")]
+    [InlineData("http --url http://127.0.0.1:1 --rate fast", "Cannot parse argument 'fast' for option '--rate' as a whole number.")]
+    public async Task Bench_NotANumberForANumberOption_OneLineAndExitTwo(string commandLine, string message)
+    {
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(commandLine.Split(' '), _work.Path);
+
+        // The option's own range check used to read the value that did not parse: an unhandled exception, exit 134.
+        Assert.True(exitCode == 2, output);
+        Assert.Contains(message, output);
+        Assert.DoesNotContain("Unhandled exception", output);
+    }
+
+    [Theory]
     [InlineData("--warmup", "-1", "--warmup must be 0 or greater.")]
     [InlineData("--warmup", "30", "--warmup must be shorter than --duration.")]
     public async Task BenchRedis_WarmupOutOfRange_ExitsTwoNamingIt(string option, string value, string message)

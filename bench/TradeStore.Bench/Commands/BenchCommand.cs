@@ -124,22 +124,9 @@ public static class BenchCommand
             DefaultValueFactory = _ => (int)new EngineOptions().ApplyInterval.TotalMilliseconds,
             HelpName = "MS",
         };
-        applyInterval.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() is < 0 or > 1000)
-            {
-                result.AddError("--apply-interval-ms must be between 0 and 1000.");
-            }
-        });
+        OptionRules.Between(0, 1000, applyInterval);
         OptionRules.AtLeast(1, duration, concurrency, maxBatch, baseline, stateFlush);
-
-        rate.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int?>() is < 1)
-            {
-                result.AddError("--rate must be 1 or greater.");
-            }
-        });
+        OptionRules.AtLeast(1, rate);
 
         var command = new Command("engine", "Throughput and acknowledgement latency of the in-process WriteEngine, and its ratio to one DuckDB transaction per trade.")
         {
@@ -169,14 +156,10 @@ public static class BenchCommand
         var duration = new Option<int>("--duration") { Description = "Seconds per candidate and group size.", DefaultValueFactory = _ => 5, HelpName = "S" };
         var groups = new Option<string>("--groups") { Description = "Comma-separated group sizes (events made durable together).", DefaultValueFactory = _ => "1,10,100,1000", HelpName = "N,N" };
         OptionRules.AtLeast(1, duration);
-        groups.Validators.Add(result =>
-        {
-            var text = result.GetValueOrDefault<string>() ?? "";
-            if (text.Split(',').Any(g => !int.TryParse(g, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < 1 || n > 100_000))
-            {
-                result.AddError($"--groups must be comma-separated whole numbers from 1 to 100000; got '{text}'.");
-            }
-        });
+        OptionRules.Check(groups, text =>
+            (text ?? "").Split(',').Any(g => !int.TryParse(g, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < 1 || n > 100_000)
+                ? $"--groups must be comma-separated whole numbers from 1 to 100000; got '{text}'."
+                : null);
         var command = new Command("log", "The journal log candidates side by side: TradeStore's segment log and FASTER's FasterLog, durable appends of groups of events.") { duration, groups };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -229,16 +212,7 @@ public static class BenchCommand
         OptionRules.AtLeast(1, duration, concurrency, batch, seed);
         OptionRules.AtLeast(0, warmup);
 
-        foreach (var optional in new[] { rate, verify })
-        {
-            optional.Validators.Add(result =>
-            {
-                if (result.GetValueOrDefault<int?>() is < 1)
-                {
-                    result.AddError($"{result.Option.Name} must be 1 or greater.");
-                }
-            });
-        }
+        OptionRules.AtLeast(1, rate, verify);
 
         var command = new Command("http", "Load over the HTTP API of a running server: achieved rate, errors by status, latency percentiles, and a read-back of every acknowledged write.")
         {
@@ -295,16 +269,7 @@ public static class BenchCommand
         var outputDirectory = new Option<string>("--output") { Description = "Folder for benchmarks.md (generated section only), benchmarks.json and plots/.", DefaultValueFactory = _ => "docs", HelpName = "DIR" };
         var duration = new Option<int?>("--duration") { Description = "Seconds per run, overriding the quick/full default (5/20).", HelpName = "S" };
         var listTrades = new Option<int?>("--list-trades") { Description = "Trades stored before the list query is measured (default 20,000 quick, 1,000,000 full).", HelpName = "N" };
-        foreach (var optional in new[] { duration, listTrades })
-        {
-            optional.Validators.Add(result =>
-            {
-                if (result.GetValueOrDefault<int?>() is < 1)
-                {
-                    result.AddError($"{result.Option.Name} must be 1 or greater.");
-                }
-            });
-        }
+        OptionRules.AtLeast(1, duration, listTrades);
 
         var command = new Command("all", "Engine, HTTP (through a child 'serve' on a fresh temporary database), reads, rate sweep and the one-transaction-per-trade baseline; writes the report, JSON and plots.")
         {

@@ -29,36 +29,12 @@ public static class FailoverBenchCommand
             DefaultValueFactory = _ => 30,
             HelpName = "S",
         };
-        foreach (var bounded in new[] { syncReplicas, load, throughput, throughputWarmup })
-        {
-            bounded.Validators.Add(result =>
-            {
-                var value = result.GetValueOrDefault<int>();
-                var max = bounded == syncReplicas ? 8 : bounded == load ? 64 : 600;
-                if (value < 0 || value > max)
-                {
-                    result.AddError($"{result.Option.Name} must be between 0 and {max}.");
-                }
-            });
-        }
-
-        nodes.Validators.Add(result =>
-        {
-            if (result.GetValueOrDefault<int>() is < 2 or > 7)
-            {
-                result.AddError("--nodes must be between 2 and 7.");
-            }
-        });
-        foreach (var positive in new[] { kills, leaseTtl })
-        {
-            positive.Validators.Add(result =>
-            {
-                if (result.GetValueOrDefault<int>() < (positive == leaseTtl ? 2 : 1))
-                {
-                    result.AddError($"{result.Option.Name} must be {(positive == leaseTtl ? 2 : 1)} or greater.");
-                }
-            });
-        }
+        OptionRules.Between(0, 8, syncReplicas);
+        OptionRules.Between(0, 64, load);
+        OptionRules.Between(0, 600, throughput, throughputWarmup);
+        OptionRules.Between(2, 7, nodes);
+        OptionRules.AtLeast(1, kills);
+        OptionRules.AtLeast(2, leaseTtl);
 
         var command = new Command("failover",
             "Failover time: N real `tradestore serve` nodes on etcd; the leader is killed with SIGKILL K times, and each sample is the time until a write sent to " +
@@ -71,9 +47,7 @@ public static class FailoverBenchCommand
         command.Validators.Add(result =>
         {
             // After a kill, the new leader acknowledges only once N of the other survivors hold each write.
-            var sync = result.GetValue(syncReplicas);
-            var count = result.GetValue(nodes);
-            if (sync > count - 2)
+            if (OptionRules.TryGetValue(result, syncReplicas, out var sync) && OptionRules.TryGetValue(result, nodes, out var count) && count is >= 2 and <= 7 && sync > count - 2)
             {
                 result.AddError($"--sync-replicas {sync} needs at least {sync + 2} nodes: once the leader is killed, the new leader acknowledges a write only " +
                     $"when {sync} other surviving node(s) hold it (got --nodes {count}).");

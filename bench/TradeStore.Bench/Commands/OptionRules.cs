@@ -1,21 +1,74 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 
 namespace TradeStore.Bench.Commands;
 
-/// <summary>The one way a benchmark option refuses a number below its least value: "--name must be N or greater."</summary>
+/// <summary>
+/// The one way a benchmark option checks its value ("--name must be N or greater.", "--name must be between A and B.").
+/// A check runs only on a value that parsed: System.CommandLine runs validators on a token it could not convert too
+/// (<c>--duration abc</c>), and reading that value threw an unhandled exception (exit 134) instead of leaving the parser's
+/// own one-line "Cannot parse argument" error.
+/// </summary>
 internal static class OptionRules
 {
     public static void AtLeast(int least, params Option<int>[] options)
     {
         foreach (var option in options)
         {
-            option.Validators.Add(result =>
-            {
-                if (result.GetValueOrDefault<int>() < least)
-                {
-                    result.AddError($"{result.Option.Name} must be {least} or greater.");
-                }
-            });
+            Check(option, value => value < least ? $"{option.Name} must be {least} or greater." : null);
+        }
+    }
+
+    /// <summary>For an option without a default: when given, at least <paramref name="least"/>.</summary>
+    public static void AtLeast(int least, params Option<int?>[] options)
+    {
+        foreach (var option in options)
+        {
+            Check(option, value => value < least ? $"{option.Name} must be {least} or greater." : null);
+        }
+    }
+
+    public static void Between(int least, int most, params Option<int>[] options)
+    {
+        foreach (var option in options)
+        {
+            Check(option, value => value < least || value > most ? $"{option.Name} must be between {least} and {most}." : null);
+        }
+    }
+
+    /// <summary>Adds a check of the option's parsed value; <paramref name="error"/> returns the message, or null when the value is fine.</summary>
+    public static void Check<T>(Option<T> option, Func<T, string?> error) => option.Validators.Add(result =>
+    {
+        if (TryGetValue(result, out T value) && error(value) is { } message)
+        {
+            result.AddError(message);
+        }
+    });
+
+    /// <summary>The option's value in a command-level check, or false when it did not parse (the parser reports that).</summary>
+    public static bool TryGetValue<T>(CommandResult command, Option<T> option, out T value)
+    {
+        if (command.GetResult(option) is { } result)
+        {
+            return TryGetValue(result, out value);
+        }
+
+        value = command.GetValue(option)!;
+        return true;
+    }
+
+    private static bool TryGetValue<T>(OptionResult result, out T value)
+    {
+        try
+        {
+            value = result.GetValueOrDefault<T>();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            // Not a value of this type: the parser's own error says so.
+            value = default!;
+            return false;
         }
     }
 }
