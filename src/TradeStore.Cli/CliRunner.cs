@@ -26,12 +26,14 @@ public static partial class CliRunner
             Error = StandardStreams.Lenient(error ?? Console.Error),
         };
 
+        // The name the program was run by (RootCommand's executable name): tradestore, or tradestore-bench for the benchmarks.
+        var program = root.Name;
         try
         {
             var parseResult = root.Parse(args);
             if (parseResult.Errors.Count > 0 && args.Length > 0)
             {
-                return ParseFailed(parseResult, configuration.Error);
+                return ParseFailed(parseResult, program, configuration.Error);
             }
 
             var exitCode = await parseResult.InvokeAsync(configuration, cancellationToken);
@@ -42,44 +44,44 @@ public static partial class CliRunner
         {
             // The reader of a pipe went away (`| head -1`): stop quietly, as Unix tools do on SIGPIPE. Otherwise (a full
             // disk, a closed file) say so: what was printed is incomplete.
-            return ex.ReaderGone ? ExitCodes.OutputFailed : Fail(configuration.Error, $"{ex.Message}; the output is incomplete.", ExitCodes.OutputFailed);
+            return ex.ReaderGone ? ExitCodes.OutputFailed : Fail(program, configuration.Error, $"{ex.Message}; the output is incomplete.", ExitCodes.OutputFailed);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return Fail(configuration.Error, "stopped before the command finished; what it printed is incomplete.", ExitCodes.Failure);
+            return Fail(program, configuration.Error, "stopped before the command finished; what it printed is incomplete.", ExitCodes.Failure);
         }
         catch (Server.Security.ListenAddressInUseException ex)
         {
-            return Fail(configuration.Error, ex.Message, ExitCodes.Failure);
+            return Fail(program, configuration.Error, ex.Message, ExitCodes.Failure);
         }
         catch (ConfigurationException ex)
         {
-            return Fail(configuration.Error, $"configuration error: {ex.Message}", ExitCodes.BadInput);
+            return Fail(program, configuration.Error, $"configuration error: {ex.Message}", ExitCodes.BadInput);
         }
         catch (DatabaseLockedException ex)
         {
-            return Fail(configuration.Error, ex.Message, ExitCodes.DatabaseLocked);
+            return Fail(program, configuration.Error, ex.Message, ExitCodes.DatabaseLocked);
         }
         catch (DatabaseOpenException ex)
         {
-            return Fail(configuration.Error, ex.Message, ExitCodes.DatabaseDamaged);
+            return Fail(program, configuration.Error, ex.Message, ExitCodes.DatabaseDamaged);
         }
         catch (IntegrityException ex)
         {
-            return Fail(configuration.Error, $"refusing to start: {ex.Message}", ExitCodes.IntegrityFailed);
+            return Fail(program, configuration.Error, $"refusing to start: {ex.Message}", ExitCodes.IntegrityFailed);
         }
         catch (JournalBehindSinksException ex)
         {
-            return Fail(configuration.Error, $"refusing to start: {ex.Message}", ExitCodes.IntegrityFailed);
+            return Fail(program, configuration.Error, $"refusing to start: {ex.Message}", ExitCodes.IntegrityFailed);
         }
         catch (JournalLogCorruptException ex)
         {
-            return Fail(configuration.Error, $"refusing to start: {ex.Message}", ExitCodes.IntegrityFailed);
+            return Fail(program, configuration.Error, $"refusing to start: {ex.Message}", ExitCodes.IntegrityFailed);
         }
         catch (MigrationException ex)
         {
             // Drift, a newer schema, pending migrations with AutoMigrate off, or a failed script: 1; an impossible --to: 2.
-            return Fail(configuration.Error, ex.Message, ex.Kind == MigrationErrorKind.InvalidRequest ? ExitCodes.BadInput : ExitCodes.Failure);
+            return Fail(program, configuration.Error, ex.Message, ex.Kind == MigrationErrorKind.InvalidRequest ? ExitCodes.BadInput : ExitCodes.Failure);
         }
     }
 
@@ -88,7 +90,7 @@ public static partial class CliRunner
     /// usage is, instead of System.CommandLine's whole help text on the standard output followed by a bare message.
     /// (With no arguments at all the help is what the caller wants, so that keeps System.CommandLine's answer.)
     /// </summary>
-    private static int ParseFailed(ParseResult parseResult, TextWriter error)
+    private static int ParseFailed(ParseResult parseResult, string program, TextWriter error)
     {
         // "tradestore bogus" is one mistake: the unknown word, not also a missing command.
         var errors = parseResult.Errors.Select(e => e.Message).ToList();
@@ -100,13 +102,13 @@ public static partial class CliRunner
         foreach (var message in errors)
         {
             var worded = ExpectedType().Replace(message, match => $"as {Expected(match.Groups[1].Value)}");
-            error.WriteLine($"tradestore: {OnOneLine(worded)}");
+            error.WriteLine($"{program}: {OnOneLine(worded)}");
         }
 
         var names = new List<string>();
         for (var result = parseResult.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
         {
-            names.Insert(0, result.Parent is null ? "tradestore" : result.Command.Name);
+            names.Insert(0, result.Parent is null ? program : result.Command.Name);
         }
 
         error.WriteLine($"Run '{string.Join(' ', names)} --help' for usage.");
@@ -133,9 +135,9 @@ public static partial class CliRunner
     [System.Text.RegularExpressions.GeneratedRegex(@"[ ]*\r?\n\t")]
     private static partial System.Text.RegularExpressions.Regex ListedValue();
 
-    private static int Fail(TextWriter error, string message, int exitCode)
+    private static int Fail(string program, TextWriter error, string message, int exitCode)
     {
-        error.WriteLine($"tradestore: {message}");
+        error.WriteLine($"{program}: {message}");
         return exitCode;
     }
 }

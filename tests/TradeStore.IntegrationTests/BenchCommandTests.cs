@@ -173,6 +173,19 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Theory]
+    [InlineData("engine --duration 0", "tradestore-bench: --duration must be 1 or greater.", "Run 'tradestore-bench engine --help' for usage.")]
+    [InlineData("clients --url not-a-url", "tradestore-bench: --url must be an absolute http:// or https:// address; got 'not-a-url'.", "Run 'tradestore-bench clients --help' for usage.")]
+    public async Task Bench_BadCommandLine_NamesTradestoreBenchAndItsUsage(string commandLine, string message, string usage)
+    {
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(commandLine.Split(' '), _work.Path);
+
+        // It used to say "tradestore: ..." and "Run 'tradestore engine --help'", a command that does not exist.
+        Assert.Equal(2, exitCode);
+        Assert.Contains(message, output);
+        Assert.Contains(usage, output);
+    }
+
+    [Theory]
     [InlineData("--warmup", "-1", "--warmup must be 0 or greater.")]
     [InlineData("--warmup", "30", "--warmup must be shorter than --duration.")]
     public async Task BenchRedis_WarmupOutOfRange_ExitsTwoNamingIt(string option, string value, string message)

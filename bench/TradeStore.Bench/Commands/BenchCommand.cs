@@ -325,7 +325,8 @@ public static class BenchCommand
         return command;
     }
 
-    private static Uri ParseUrl(System.CommandLine.Parsing.ArgumentResult result)
+    /// <summary>A server's base address for <c>--url</c>: absolute http or https, with the slash relative paths need.</summary>
+    internal static Uri ParseUrl(System.CommandLine.Parsing.ArgumentResult result)
     {
         var text = result.Tokens.Count == 0 ? "" : result.Tokens[0].Value;
         if (Uri.TryCreate(text.EndsWith('/') ? text : text + "/", UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")

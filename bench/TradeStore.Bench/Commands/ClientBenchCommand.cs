@@ -8,7 +8,13 @@ public static class ClientBenchCommand
 {
     public static Command Create()
     {
-        var url = new Option<string>("--url") { Description = "Base address of a running server (its Security:Query:MaxRows must allow the query's rows).", Required = true, HelpName = "URL" };
+        var url = new Option<Uri>("--url")
+        {
+            Description = "Base address of a running server (its Security:Query:MaxRows must allow the query's rows).",
+            Required = true,
+            HelpName = "URL",
+            CustomParser = BenchCommand.ParseUrl,
+        };
         var seed = new Option<int>("--seed") { Description = "Create trades until the journal holds at least N events.", DefaultValueFactory = _ => 1_000_000, HelpName = "N" };
         var sql = new Option<string>("--sql") { Description = "The large query read as JSON and as Arrow.", DefaultValueFactory = _ => "SELECT * FROM trade_events LIMIT 1000000" };
         var connections = new Option<int>("--connections") { Description = "Concurrent requests (and connections) of the overhead runs.", DefaultValueFactory = _ => 32, HelpName = "C" };
@@ -22,13 +28,7 @@ public static class ClientBenchCommand
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            if (!Uri.TryCreate(parseResult.GetValue(url), UriKind.Absolute, out var baseAddress))
-            {
-                await parseResult.InvocationConfiguration.Error.WriteLineAsync("--url must be an absolute http:// address.");
-                return ExitCodes.BadInput;
-            }
-
-            await ClientBenchmark.RunAsync(new ClientBenchmarkOptions(baseAddress, parseResult.GetValue(seed), parseResult.GetValue(sql)!, parseResult.GetValue(connections),
+            await ClientBenchmark.RunAsync(new ClientBenchmarkOptions(parseResult.GetValue(url)!, parseResult.GetValue(seed), parseResult.GetValue(sql)!, parseResult.GetValue(connections),
                 TimeSpan.FromSeconds(parseResult.GetValue(duration)), parseResult.GetValue(rounds)), parseResult.InvocationConfiguration.Output, cancellationToken);
             return ExitCodes.Success;
         });
