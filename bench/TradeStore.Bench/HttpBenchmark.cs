@@ -103,6 +103,7 @@ public static class HttpBenchmark
 
         // Open loop needs enough connections that a slow answer never delays the next scheduled send.
         using var client = CreateClient(options.Url, options.ApiKey, options.Rate is null ? options.Concurrency : Math.Max(256, options.Concurrency));
+        await RequireAnswerAsync(client, options.Url, cancellationToken);
         var run = new Run(client, options, new HttpLedger(), $"H{Guid.NewGuid().ToString("N")[..8]}");
         if (options.Workload is "read" or "list")
         {
@@ -197,6 +198,26 @@ public static class HttpBenchmark
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Refuses to measure an address where nothing answers: every request would fail in a millisecond, and the run
+    /// printed those refusals as a request rate with latency percentiles, exit 0 (or, for read and list, died seeding
+    /// with a stack trace). Any HTTP answer will do, whatever its status: the load's own errors are counted by status.
+    /// </summary>
+    private static async Task RequireAnswerAsync(HttpClient client, Uri url, CancellationToken cancellationToken)
+    {
+        using var probe = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        probe.CancelAfter(TimeSpan.FromSeconds(10));
+        try
+        {
+            using var response = await client.GetAsync("health/live", probe.Token);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            var reason = ex is HttpRequestException ? ex.Message : "no answer within 10 s";
+            throw new TradeStore.Cli.CommandFailedException($"nothing answers at {url} ({reason}): start the server first, or give its address with --url.");
+        }
     }
 
     /// <summary>

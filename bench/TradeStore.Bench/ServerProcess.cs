@@ -45,6 +45,14 @@ internal sealed class ServerProcess : IAsyncDisposable
         {
             await process.WaitUntilAnsweringAsync(new Uri(url, "health/live").ToString(), StartTimeout);
         }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
+        {
+            // One line an operator can act on (the child's last words), not a stack trace with its whole output.
+            var lastLine = process.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "(no output)";
+            var what = process.HasExited ? $"exited with code {process.ExitCode}" : $"did not answer within {StartTimeout.TotalSeconds:0} s";
+            await process.DisposeAsync();
+            throw new TradeStore.Cli.CommandFailedException($"the child 'tradestore serve' {what} at {url}; its last output: {lastLine}");
+        }
         catch
         {
             await process.DisposeAsync();

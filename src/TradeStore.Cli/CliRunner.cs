@@ -50,6 +50,10 @@ public static partial class CliRunner
         {
             return Fail(program, configuration.Error, "stopped before the command finished; what it printed is incomplete.", ExitCodes.Failure);
         }
+        catch (CommandFailedException ex)
+        {
+            return Fail(program, configuration.Error, ex.Message, ExitCodes.Failure);
+        }
         catch (Server.Security.ListenAddressInUseException ex)
         {
             return Fail(program, configuration.Error, ex.Message, ExitCodes.Failure);

@@ -61,5 +61,20 @@ public sealed class BenchAllTests : IDisposable
         Assert.Contains("--url", output);
     }
 
+    [Theory]
+    [InlineData("insert")]
+    [InlineData("read")]
+    public async Task BenchHttp_NothingListening_OneLineAndExitOneWithoutFigures(string workload)
+    {
+        // Port 1: nothing listens there.
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(["http", "--url", "http://127.0.0.1:1", "--workload", workload, "--duration", "1", "--warmup", "0"], _work.Path);
+
+        // Before: insert printed the refusals as a request rate with latency percentiles and exited 0; read died seeding (exit 134).
+        Assert.True(exitCode == 1, output);
+        Assert.Contains("tradestore-bench: nothing answers at http://127.0.0.1:1/", output);
+        Assert.DoesNotContain("requests/s", output);
+        Assert.DoesNotContain("Unhandled exception", output);
+    }
+
     public void Dispose() => _work.Dispose();
 }
