@@ -132,7 +132,7 @@ public static class AllBenchmark
             await Http("post-closed-32", new(server.Url, "insert", Concurrency: 32));
             await Http("batch-100-mixed", new(server.Url, "mixed", Concurrency: 8, Batch: 100));
             await Http("get-id-5000", new(server.Url, "read", Rate: 5000, SeedTrades: 10_000, VerifyLimit: 1_000));
-            await Http("get-list-100", new(server.Url, "list", Rate: 100, SeedTrades: listTrades, VerifyLimit: 1_000));
+            await Http("get-list-100", new(server.Url, "list", Rate: Targets.ListRate, SeedTrades: listTrades, VerifyLimit: 1_000));
 
             var sweepDuration = TimeSpan.FromSeconds(Math.Min(seconds, options.Quick ? 3 : 10));
             foreach (var rate in options.Quick ? new[] { 250, 500, 1000, 2000 } : [250, 500, 1000, 2000, 4000, 8000])
@@ -183,6 +183,30 @@ public static class AllBenchmark
         return result;
     }
 
+    /// <summary>
+    /// The targets <c>bench all</c> judges, worded exactly as the first column of "Where every target stands" in
+    /// docs/benchmarks.md, so the "met?" column answers the same question as that table (it used to judge the superseded
+    /// #4/#8 engine targets, 100,000 and 50,000 trades/s, and lists at a tenth of the target's rate).
+    /// </summary>
+    internal static class Targets
+    {
+        public const string EngineInsert = "engine insert-only ≥ 200,000 trades/s (#12)";
+        public const string EngineMixed = "engine mixed ≥ 100,000 trades/s (#12)";
+        public const string HttpBatch = "HTTP batch of 100, mixed ≥ 30,000 trades/s, p99 ≤ 50 ms (#8)";
+        public const string GetById = "`GET /v1/trades/{id}` p99 ≤ 2 ms at 5,000/s (#13)";
+        public const string List = "`GET /v1/trades?account=…&limit=100` p99 ≤ 5 ms at 1,000/s, 1,000,000 stored (#13)";
+        public const string Ratio = "≥ 50× one transaction per trade";
+        public const string SyncLag1000 = "ClickHouse sync lag p99 ≤ 250 ms at 1,000/s";
+        public const string SyncLag10000 = "ClickHouse sync lag p99 ≤ 500 ms at 10,000/s";
+        public const string RedisLag = "Redis projection lag p99 ≤ 100 ms at 10,000/s (#5)";
+
+        /// <summary>Lists per second offered in the list run: the target's rate.</summary>
+        public const int ListRate = 1_000;
+
+        /// <summary>A row measured for the picture, with no target of its own in docs/benchmarks.md.</summary>
+        public const string None = "—";
+    }
+
     private static List<ReportRow> Rows(List<EngineBenchmarkResult> engine, double baseline, Dictionary<string, HttpBenchmarkResult> http, int listTrades, List<SyncBenchmarkResult> sync, List<RedisBenchmarkResult> redis, List<string> notMeasured)
     {
         static string Met(bool met) => met ? "yes" : "**no**";
@@ -190,40 +214,46 @@ public static class AllBenchmark
         var rows = new List<ReportRow>();
         var insert = engine[0];
         var mixed = engine[1];
-        rows.Add(new($"engine, insert-only, durable (closed loop, {insert.Concurrency:N0} submitters)", $"{insert.TradesPerSecond:N0} trades/s", insert.TradesPerSecond, insert.AckLatency, Ratio(insert.TradesPerSecond), "≥ 100,000 trades/s", Met(insert.TradesPerSecond >= 100_000)));
-        rows.Add(new("engine, 50% amends/fills", $"{mixed.TradesPerSecond:N0} trades/s", mixed.TradesPerSecond, mixed.AckLatency, Ratio(mixed.TradesPerSecond), "≥ 50,000 trades/s", Met(mixed.TradesPerSecond >= 50_000)));
+        rows.Add(new($"engine, insert-only, durable (closed loop, {insert.Concurrency:N0} submitters)", $"{insert.TradesPerSecond:N0} trades/s", insert.TradesPerSecond, insert.AckLatency, Ratio(insert.TradesPerSecond), Targets.EngineInsert, Met(insert.TradesPerSecond >= 200_000)));
+        rows.Add(new("engine, 50% amends/fills", $"{mixed.TradesPerSecond:N0} trades/s", mixed.TradesPerSecond, mixed.AckLatency, Ratio(mixed.TradesPerSecond), Targets.EngineMixed, Met(mixed.TradesPerSecond >= 100_000)));
 
         var batch = http["batch-100-mixed"];
-        rows.Add(new("HTTP batch (100 per request), mixed, 8 connections", $"{batch.OperationsPerSecond:N0} trades/s", batch.OperationsPerSecond, batch.Latency, Ratio(batch.OperationsPerSecond), "≥ 30,000 trades/s, p99 ≤ 50 ms", Met(batch.OperationsPerSecond >= 30_000 && batch.Latency.P99Ms <= 50)));
+        rows.Add(new("HTTP batch (100 per request), mixed, 8 connections", $"{batch.OperationsPerSecond:N0} trades/s", batch.OperationsPerSecond, batch.Latency, Ratio(batch.OperationsPerSecond), Targets.HttpBatch, Met(batch.OperationsPerSecond >= 30_000 && batch.Latency.P99Ms <= 50)));
+        // The single POSTs are reported without a target: #4/#8's p99 ≤ 5 ms at 1,000/s is superseded (docs/benchmarks.md),
+        // and #12's 32-connection target is a fraction of the bare endpoint, which `http --baseline` measures.
         var open = http["post-open-1000"];
-        rows.Add(new("HTTP single POST, open loop", $"{open.OperationsPerSecond:N0}/s of 1,000/s offered", open.OperationsPerSecond, open.Latency, null, "p99 ≤ 5 ms", Met(open.Latency.P99Ms <= 5 && open.OperationsPerSecond >= 950)));
+        rows.Add(new("HTTP single POST, open loop", $"{open.OperationsPerSecond:N0}/s of 1,000/s offered", open.OperationsPerSecond, open.Latency, null, Targets.None, Targets.None));
         var closed = http["post-closed-32"];
-        rows.Add(new("HTTP single POST, closed loop, 32 connections", $"{closed.OperationsPerSecond:N0} trades/s", closed.OperationsPerSecond, closed.Latency, Ratio(closed.OperationsPerSecond), "≥ 8,000 trades/s", Met(closed.OperationsPerSecond >= 8_000)));
+        rows.Add(new("HTTP single POST, closed loop, 32 connections", $"{closed.OperationsPerSecond:N0} trades/s", closed.OperationsPerSecond, closed.Latency, Ratio(closed.OperationsPerSecond), Targets.None, Targets.None));
         var get = http["get-id-5000"];
-        rows.Add(new("GET /v1/trades/{id}", $"{get.OperationsPerSecond:N0}/s of 5,000/s offered", get.OperationsPerSecond, get.Latency, null, "p99 ≤ 2 ms", Met(get.Latency.P99Ms <= 2 && get.OperationsPerSecond >= 4_750)));
+        rows.Add(new("GET /v1/trades/{id}", $"{get.OperationsPerSecond:N0}/s of 5,000/s offered", get.OperationsPerSecond, get.Latency, null, Targets.GetById, Met(get.Latency.P99Ms <= 2 && get.OperationsPerSecond >= 4_750)));
         var list = http["get-list-100"];
-        rows.Add(new($"GET /v1/trades?account=…&limit=100, {listTrades:N0} trades stored", $"{list.OperationsPerSecond:N0}/s of 100/s offered", list.OperationsPerSecond, list.Latency, null,
-            "p99 ≤ 5 ms with 1,000,000 stored", listTrades >= 1_000_000 ? Met(list.Latency.P99Ms <= 5 && list.OperationsPerSecond >= 95) : $"{(list.Latency.P99Ms <= 5 ? "yes" : "**no**")} (only {listTrades:N0} stored)"));
+        var listMet = list.Latency.P99Ms <= 5 && list.OperationsPerSecond >= Targets.ListRate * 0.95;
+        rows.Add(new($"GET /v1/trades?account=…&limit=100, {listTrades:N0} trades stored", $"{list.OperationsPerSecond:N0}/s of {Targets.ListRate:N0}/s offered", list.OperationsPerSecond, list.Latency, null,
+            Targets.List, listTrades >= 1_000_000 ? Met(listMet) : $"{Met(listMet)} (only {listTrades:N0} stored)"));
         var insertRatio = Ratio(insert.TradesPerSecond) ?? 0;
-        rows.Add(new("ratio: engine insert / one transaction per trade", FormattableString.Invariant($"{insertRatio:0}×"), null, null, insertRatio, "≥ 50×", Met(insertRatio >= 50)));
-        rows.Add(new("baseline: one DuckDB transaction per trade", $"{baseline:N0} trades/s", baseline, null, 1, "—", "—"));
+        rows.Add(new("ratio: engine insert / one transaction per trade", FormattableString.Invariant($"{insertRatio:0}×"), null, null, insertRatio, Targets.Ratio, Met(insertRatio >= 50)));
+        rows.Add(new("baseline: one DuckDB transaction per trade", $"{baseline:N0} trades/s", baseline, null, 1, Targets.None, Targets.None));
         foreach (var run in sync)
         {
             var limit = run.OfferedRate >= 10_000 ? 500 : 250;
             rows.Add(new($"ClickHouse sync lag (recorded_at → visible), {run.Seconds:0} s, {run.ClickHouseRows:N0} rows = {run.ClickHouseDistinctSeq:N0} seq", $"{run.EventsPerSecond:N0}/s of {run.OfferedRate:N0}/s offered", run.EventsPerSecond, run.VisibleLag, null,
-                $"p99 ≤ {limit} ms", Met(run.VisibleLag.P99Ms <= limit)));
+                limit == 500 ? Targets.SyncLag10000 : Targets.SyncLag1000, Met(run.VisibleLag.P99Ms <= limit)));
         }
 
         foreach (var run in redis)
         {
             rows.Add(new($"Redis projection lag (recordedAt → visible in Redis), {run.Seconds:0} s, {run.EventsProjected:N0} events", $"{run.TradesPerSecond:N0}/s of {run.OfferedRate:N0}/s offered", run.TradesPerSecond, run.ProjectionDelay, null,
-                "p99 ≤ 100 ms at 10,000/s", Met(run.ProjectionDelay.P99Ms <= 100 && run.TradesPerSecond >= run.OfferedRate * 0.95)));
+                Targets.RedisLag, Met(run.ProjectionDelay.P99Ms <= 100 && run.TradesPerSecond >= run.OfferedRate * 0.95)));
         }
 
         foreach (var missing in notMeasured)
         {
-            var target = missing.StartsWith("ClickHouse", StringComparison.Ordinal) ? "p99 ≤ 500 ms at 10,000/s (≤ 250 ms at 1,000/s)" : "p99 ≤ 100 ms at 10,000/s";
-            rows.Add(new(missing, "not measured in this run", null, null, null, target, "not measured in this run"));
+            var targets = missing.StartsWith("ClickHouse", StringComparison.Ordinal) ? new[] { Targets.SyncLag1000, Targets.SyncLag10000 } : [Targets.RedisLag];
+            foreach (var target in targets)
+            {
+                rows.Add(new(missing, "not measured in this run", null, null, null, target, "not measured in this run"));
+            }
         }
 
         return rows;

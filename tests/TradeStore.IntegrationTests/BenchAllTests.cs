@@ -39,6 +39,15 @@ public sealed class BenchAllTests : IDisposable
             row => Assert.Equal(10, row.Count(c => c == '|')));
         Assert.Contains("correctness: ", output);
 
+        // Every target the run judges is a row of "Where every target stands" in the repository's docs/benchmarks.md, word
+        // for word: the run used to judge the superseded engine targets (≥ 100,000 and ≥ 50,000 trades/s) and targets that
+        // table does not have.
+        var documented = DocumentedTargets();
+        var judged = report[report.IndexOf("| workload | rate |", StringComparison.Ordinal)..].Split('\n')
+            .TakeWhile(line => line.StartsWith('|')).Skip(2).Select(line => line.Split('|')[8].Trim()).Where(target => target != "—").ToList();
+        Assert.Contains("engine insert-only ≥ 200,000 trades/s (#12)", judged);
+        Assert.All(judged, target => Assert.Contains(target, documented));
+
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(docs, "benchmarks.json"), ct));
         Assert.NotEmpty(json.RootElement.GetProperty("rows").EnumerateArray());
         foreach (var run in json.RootElement.GetProperty("http").EnumerateObject())
@@ -59,6 +68,14 @@ public sealed class BenchAllTests : IDisposable
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains("--url", output);
+    }
+
+    /// <summary>The first column of the table "Where every target stands" in docs/benchmarks.md.</summary>
+    private static HashSet<string> DocumentedTargets()
+    {
+        var lines = File.ReadAllLines(Path.Combine(TradeStoreProcess.RepositoryRoot, "docs", "benchmarks.md"));
+        return lines.SkipWhile(line => line != "## Where every target stands").Skip(1).SkipWhile(line => !line.StartsWith('|')).TakeWhile(line => line.StartsWith('|'))
+            .Skip(2).Select(line => line.Split('|')[1].Trim()).ToHashSet(StringComparer.Ordinal);
     }
 
     [Theory]
