@@ -15,15 +15,23 @@ set -euo pipefail
 
 duration=20
 clients_list="1 16"
+bad() { echo "bench-postgres.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
-    --duration) duration="${2:-}"; shift 2 ;;
-    --clients) clients_list="${2:-}"; shift 2 ;;
+    --duration|--clients) [ $# -ge 2 ] || bad "$1 needs a value (see --help)" ;;&
+    --duration) duration="$2"; shift 2 ;;
+    --clients) clients_list="$2"; shift 2 ;;
     -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-    *) echo "bench-postgres.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    *) bad "unknown argument '$1' (see --help)" ;;
   esac
 done
-case "$duration" in ''|*[!0-9]*) echo "bench-postgres.sh: --duration must be a whole number of seconds" >&2; exit 2 ;; esac
+# Checked before anything is installed or started: pgbench would refuse these only after a cluster was up.
+whole() { case "$1" in ''|*[!0-9]*) return 1 ;; esac; [ "$((10#$1))" -ge 1 ]; }
+whole "$duration" || bad "--duration must be a whole number of seconds, 1 or more; got '$duration'"
+[ -n "${clients_list// /}" ] || bad "--clients must list client counts, e.g. \"1 16\"; got '$clients_list'"
+for clients in $clients_list; do
+  whole "$clients" || bad "--clients must list whole numbers, 1 or more, e.g. \"1 16\"; got '$clients_list'"
+done
 
 log() { printf '[bench-postgres] %s\n' "$*" >&2; }
 

@@ -10,14 +10,16 @@
 set -euo pipefail
 
 duration=10
+bad() { echo "bench-write-path.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
-    --duration) duration="${2:-}"; shift 2 ;;
+    --duration) [ $# -ge 2 ] || bad "--duration needs a value (see --help)"; duration="$2"; shift 2 ;;
     -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
-    *) echo "bench-write-path.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    *) bad "unknown argument '$1' (see --help)" ;;
   esac
 done
-case "$duration" in ''|*[!0-9]*) echo "bench-write-path.sh: --duration must be a whole number of seconds" >&2; exit 2 ;; esac
+case "$duration" in ''|*[!0-9]*) bad "--duration must be a whole number of seconds, 1 or more; got '$duration'" ;; esac
+[ "$((10#$duration))" -ge 1 ] || bad "--duration must be a whole number of seconds, 1 or more; got '$duration'"
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cli="$root/src/TradeStore.Cli/bin/Release/net10.0/tradestore.dll"

@@ -1,0 +1,53 @@
+using System.Diagnostics;
+using TradeStore.TestSupport;
+
+namespace TradeStore.IntegrationTests;
+
+/// <summary>
+/// The benchmark scripts refuse a bad command line with one line and exit 2 before they install or start anything
+/// (bench-postgres.sh used to start a PostgreSQL cluster and then fail in pgbench, or stop without a word).
+/// </summary>
+public sealed class BenchScriptArgumentTests
+{
+    [Theory]
+    [InlineData("bench-postgres.sh", new[] { "--duration" }, "bench-postgres.sh: --duration needs a value (see --help)")]
+    [InlineData("bench-postgres.sh", new[] { "--duration", "0" }, "bench-postgres.sh: --duration must be a whole number of seconds, 1 or more; got '0'")]
+    [InlineData("bench-postgres.sh", new[] { "--clients", "abc" }, "bench-postgres.sh: --clients must list whole numbers, 1 or more, e.g. \"1 16\"; got 'abc'")]
+    [InlineData("bench-postgres.sh", new[] { "--clients", "" }, "bench-postgres.sh: --clients must list client counts, e.g. \"1 16\"; got ''")]
+    [InlineData("bench-write-path.sh", new[] { "--duration" }, "bench-write-path.sh: --duration needs a value (see --help)")]
+    [InlineData("bench-write-path.sh", new[] { "--duration", "0" }, "bench-write-path.sh: --duration must be a whole number of seconds, 1 or more; got '0'")]
+    public async Task BenchScript_BadArguments_OneLineAndExitTwoBeforeStartingAnything(string script, string[] arguments, string message)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var start = new ProcessStartInfo("bash")
+        {
+            WorkingDirectory = TradeStoreProcess.RepositoryRoot,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(Path.Combine("scripts", script));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(ct);
+        var stderr = process.StandardError.ReadToEndAsync(ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromMinutes(2));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        var output = await stdout + await stderr;
+        Assert.True(process.ExitCode == 2, output);
+        Assert.Equal(message, output.Trim());
+    }
+}
