@@ -185,6 +185,21 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Contains(usage, output);
     }
 
+    [Fact]
+    public async Task BenchHelp_NoDataOption_EveryRunUsesAFreshTemporaryDatabase()
+    {
+        var (helpExit, help) = await TradeStoreProcess.RunBenchAsync(["engine", "--help"], _work.Path);
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(["engine", "--data", _work.File("data")], _work.Path);
+
+        // --data was listed on every subcommand ("Default ./data") and read by none of them.
+        Assert.Equal(0, helpExit);
+        Assert.Contains("--config", help);
+        Assert.DoesNotContain("--data", help);
+        Assert.Equal(2, exitCode);
+        Assert.Contains("tradestore-bench: Unrecognized command or argument '--data'", output);
+        Assert.False(Directory.Exists(_work.File("data")));
+    }
+
     [Theory]
     [InlineData("--warmup", "-1", "--warmup must be 0 or greater.")]
     [InlineData("--warmup", "30", "--warmup must be shorter than --duration.")]

@@ -11,11 +11,14 @@ namespace TradeStore.Bench.Commands;
 /// </summary>
 public static class BenchCommand
 {
+    /// <remarks>
+    /// By design without <c>--data</c>: every benchmark runs on a fresh temporary database and never opens the configured
+    /// one, so the option (listed on every subcommand, "Default ./data") promised something no benchmark did.
+    /// </remarks>
     public static RootCommand CreateRoot() => new("tradestore-bench: run a benchmark on a fresh temporary database and print the figures. " +
         "Ships apart from the tradestore command; run it with `dotnet run --project bench/TradeStore.Bench -c Release -- <command>`.")
     {
         CommonOptions.Config,
-        CommonOptions.Data,
         Engine(),
         Log(),
         Index(),
