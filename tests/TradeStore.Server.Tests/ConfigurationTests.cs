@@ -149,6 +149,28 @@ public sealed partial class ConfigurationTests : IDisposable
         Assert.Equal(500, limits.MaxConcurrentConnections);
     }
 
+    /// <summary>
+    /// Without Kestrel:Limits:MaxConcurrentConnections the server takes connections up to what its open-file limit leaves
+    /// (ConnectionLimit; Kestrel's own default, no limit, let connections exhaust the descriptors and abort the process);
+    /// an empty value asks for no limit.
+    /// </summary>
+    [Fact]
+    public void Apply_MaxConcurrentConnectionsNotGiven_BoundByTheOpenFileLimit_EmptyMeansNone()
+    {
+        var limits = new Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerLimits();
+        KestrelLimits.Apply(TradeStoreConfiguration.Build(Inputs()), limits);
+        var unlimited = new Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerLimits();
+        KestrelLimits.Apply(TradeStoreConfiguration.Build(Inputs(env: new() { ["TRADESTORE__KESTREL__LIMITS__MAXCONCURRENTCONNECTIONS"] = "" })), unlimited);
+
+        var openFiles = ConnectionLimit.OpenFiles();
+        Assert.Equal(openFiles is { } files ? ConnectionLimit.For(files) : null, limits.MaxConcurrentConnections);
+        Assert.Null(unlimited.MaxConcurrentConnections);
+        Assert.Equal(1024, ConnectionLimit.For(2048));
+        Assert.Equal(15000, ConnectionLimit.For(20000));
+        Assert.Equal(49152, ConnectionLimit.For(65536));
+        Assert.Equal(512, ConnectionLimit.For(1024));
+    }
+
     [Fact]
     public void Build_ConfigFileMissing_NamesTheFile()
     {

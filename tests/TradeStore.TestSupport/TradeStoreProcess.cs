@@ -99,16 +99,29 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
     /// Keep this process's <c>TRADESTORE__</c> variables for the child (the bench's server reads the usual configuration);
     /// by default they are removed, so a test's child never picks up this machine's settings.
     /// </param>
+    /// <param name="launcher">
+    /// A command that runs the child as its last arguments, such as <c>prlimit --nofile=2048:2048</c> (which execs it, so
+    /// <see cref="Id"/> is the child's).
+    /// </param>
     public static TradeStoreProcess Start(IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string>? environment = null, bool appHost = false,
-        string? assembly = null, bool inheritSettings = false)
+        string? assembly = null, bool inheritSettings = false, IReadOnlyList<string>? launcher = null)
     {
-        var start = new ProcessStartInfo(appHost ? AppHostPath : "dotnet")
+        var program = appHost ? AppHostPath : "dotnet";
+        var start = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : program)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (launcher is { Count: > 0 })
+        {
+            foreach (var argument in launcher.Skip(1).Append(program))
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+
         if (!appHost)
         {
             start.ArgumentList.Add(assembly ?? CliPath);

@@ -34,13 +34,21 @@ public static class KestrelLimits
         return failures;
     }
 
-    /// <summary>Sets <paramref name="limits"/> from <c>Kestrel:Limits</c> (a validated configuration: <see cref="Validate"/>).</summary>
+    /// <summary>
+    /// Sets <paramref name="limits"/> from <c>Kestrel:Limits</c> (a validated configuration: <see cref="Validate"/>), and
+    /// <c>MaxConcurrentConnections</c>, unless given there (empty: no limit), to <see cref="ConnectionLimit.Default"/>.
+    /// </summary>
     /// <exception cref="ConfigurationException">A key is unknown or its value is not one the limit takes.</exception>
     public static void Apply(IConfiguration configuration, KestrelServerLimits limits)
     {
         if (Bind(configuration, limits) is { } problem)
         {
             throw new ConfigurationException(problem);
+        }
+
+        if (!configuration.GetSection(SectionName).GetSection(LimitsKey).GetSection(nameof(KestrelServerLimits.MaxConcurrentConnections)).Exists())
+        {
+            limits.MaxConcurrentConnections = ConnectionLimit.Default();
         }
     }
 

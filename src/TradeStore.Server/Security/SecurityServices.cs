@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
@@ -5,7 +6,9 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using TradeStore.Core.Options;
 using TradeStore.Core.Security;
 using TradeStore.Server.Api;
@@ -74,6 +77,10 @@ public static class SecurityServices
             {
                 Log.AuthenticationOn(app.Logger, store.Count);
             }
+
+            var connections = app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits.MaxConcurrentConnections;
+            Log.ConnectionLimit(app.Logger, connections?.ToString(CultureInfo.InvariantCulture) ?? "unlimited",
+                ConnectionLimit.OpenFiles()?.ToString(CultureInfo.InvariantCulture) ?? "unlimited");
         });
     }
 

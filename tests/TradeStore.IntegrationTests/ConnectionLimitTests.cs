@@ -1,0 +1,81 @@
+using System.Net;
+using System.Net.Sockets;
+using TradeStore.Server.Configuration;
+using TradeStore.TestSupport;
+
+namespace TradeStore.IntegrationTests;
+
+/// <summary>
+/// From the security probe of session 26: Kestrel takes any number of connections by default, and a connection needs no
+/// key, so a client that opened 19,990 connections (each sending half a request) to a server allowed 20,000 open files
+/// took every descriptor, and the .NET runtime aborted the process ("Internal CLR error"). The real <c>serve</c>, run by
+/// <c>prlimit</c> with a small open-file limit, keeps connections below it (<see cref="ConnectionLimit"/>).
+/// </summary>
+public sealed class ConnectionLimitTests : IDisposable
+{
+    private const int OpenFiles = 2048;
+    private static readonly byte[] HalfARequest = "GET /health/live HTTP/1.1\r\nHost: x\r\n"u8.ToArray();
+    private readonly TempDirectory _work = new("connections");
+
+    public void Dispose() => _work.Dispose();
+
+    [Fact]
+    public async Task Serve_MoreConnectionsThanItsOpenFileLimit_ClosesThosePastItsLimitAndGoesOn()
+    {
+        Assert.SkipUnless(File.Exists("/usr/bin/prlimit"), "needs prlimit (util-linux)");
+        var port = FreePort.Next();
+        var url = $"http://127.0.0.1:{port}";
+        await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path,
+            launcher: ["/usr/bin/prlimit", $"--nofile={OpenFiles}:{OpenFiles}"]);
+        await child.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
+        var limit = ConnectionLimit.For(OpenFiles);
+        await child.WaitForOutputAsync($"Connections: at most {limit} at once", TimeSpan.FromSeconds(30));
+
+        var sockets = new List<Socket>();
+        try
+        {
+            var failuresInARow = 0;
+            for (var i = 0; i < OpenFiles + 100 && failuresInARow < 20; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                sockets.Add(socket);
+                failuresInARow = await TryHalfARequestAsync(socket, port) ? 0 : failuresInARow + 1;
+            }
+
+            // Without a limit the server accepted until its descriptors ran out (then the backlog filled and connecting
+            // failed); with it, it closes every connection past the limit and keeps its reserve.
+            Assert.False(child.HasExited, $"the server died with {sockets.Count} connections open:\n{Tail(child.Output)}");
+            var descriptors = Directory.GetFiles($"/proc/{child.Id}/fd").Length;
+            Assert.True(descriptors <= OpenFiles - 512, $"the server holds {descriptors} of its {OpenFiles} descriptors with {sockets.Count} connections open");
+        }
+        finally
+        {
+            foreach (var socket in sockets)
+            {
+                socket.Dispose();
+            }
+        }
+
+        await child.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
+        Assert.False(child.HasExited, Tail(child.Output));
+        Assert.Contains("the maximum number of concurrent connections has been reached", child.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Connects and sends half a request; <see langword="false"/> when the connection could not be made or was closed at once.</summary>
+    private static async Task<bool> TryHalfARequestAsync(Socket socket, int port)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try
+        {
+            await socket.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
+            await socket.SendAsync(HalfARequest, SocketFlags.None, timeout.Token);
+            return true;
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static string Tail(string output) => output.Length > 4000 ? output[^4000..] : output;
+}
