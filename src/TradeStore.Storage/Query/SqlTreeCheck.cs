@@ -11,37 +11,55 @@ namespace TradeStore.Storage.Query;
 internal sealed class SqlTreeCheck(QueryFunctionPolicy policy, IReadOnlySet<string> tables, IReadOnlySet<string> catalogRelations)
 {
     /// <summary>Why the statement is refused, naming the function or table; <see langword="null"/> when it may run.</summary>
+    /// <remarks>
+    /// By design a loop over an explicit stack, not recursion: a statement DuckDB accepts nests up to its
+    /// <c>max_expression_depth</c> of 1,000 expressions (a sum of 1,000 columns), each several levels of the tree, more
+    /// levels than a thread's stack has room for frames. Nodes are visited in document order, so the first refusal
+    /// named is the first in the statement.
+    /// </remarks>
     public string? Refusal(JsonElement statement)
     {
         var ctes = new HashSet<string>(StringComparer.Ordinal);
         CollectCtes(statement, ctes);
-        return Walk(statement, ctes, asTable: false);
-    }
-
-    private string? Walk(JsonElement element, HashSet<string> ctes, bool asTable)
-    {
-        switch (element.ValueKind)
+        var pending = new Stack<(JsonElement Element, bool AsTable)>();
+        pending.Push((statement, false));
+        var children = new List<(JsonElement, bool)>();
+        while (pending.TryPop(out var next))
         {
-            case JsonValueKind.Array:
-                foreach (var item in element.EnumerateArray())
+            var (element, asTable) = next;
+            children.Clear();
+            if (element.ValueKind == JsonValueKind.Array)
+            {
+                children.AddRange(element.EnumerateArray().Select(item => (item, false)));
+            }
+            else if (element.ValueKind == JsonValueKind.Object)
+            {
+                if (NodeRefusal(element, ctes, asTable) is { } refusal)
                 {
-                    if (Walk(item, ctes, asTable: false) is { } refusal)
-                    {
-                        return refusal;
-                    }
+                    return refusal;
                 }
 
-                return null;
-            case JsonValueKind.Object:
-                return WalkObject(element, ctes, asTable);
-            default:
-                return null;
+                // The "function" of a TABLE_FUNCTION reference is called as a table; its arguments are ordinary expressions.
+                var tableFunction = TypeOf(element) == "TABLE_FUNCTION";
+                children.AddRange(element.EnumerateObject().Select(property => (property.Value, tableFunction && property.NameEquals("function"))));
+            }
+
+            for (var i = children.Count - 1; i >= 0; i--)
+            {
+                pending.Push(children[i]);
+            }
         }
+
+        return null;
     }
 
-    private string? WalkObject(JsonElement node, HashSet<string> ctes, bool asTable)
+    private static string? TypeOf(JsonElement node) =>
+        node.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+
+    /// <summary>Why this one node (not its children) is refused; <see langword="null"/> when it may run.</summary>
+    private string? NodeRefusal(JsonElement node, HashSet<string> ctes, bool asTable)
     {
-        var type = node.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        var type = TypeOf(node);
         if (type == "SHOW_REF")
         {
             return "DESCRIBE, SUMMARIZE and SHOW are not accepted; select from the tables (trade_events, current_trade_state, …) instead.";
@@ -69,16 +87,6 @@ internal sealed class SqlTreeCheck(QueryFunctionPolicy policy, IReadOnlySet<stri
             }
         }
 
-        foreach (var property in node.EnumerateObject())
-        {
-            // The "function" of a TABLE_FUNCTION reference is called as a table; its arguments are ordinary expressions.
-            var refusal = Walk(property.Value, ctes, asTable: type == "TABLE_FUNCTION" && property.NameEquals("function"));
-            if (refusal is not null)
-            {
-                return refusal;
-            }
-        }
-
         return null;
     }
 
@@ -101,31 +109,37 @@ internal sealed class SqlTreeCheck(QueryFunctionPolicy policy, IReadOnlySet<stri
     private static bool IsPlainIdentifier(string name) =>
         name.Length > 0 && (char.IsAsciiLetter(name[0]) || name[0] == '_') && name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch == '_');
 
-    private static void CollectCtes(JsonElement element, HashSet<string> ctes)
+    /// <summary>The names of every CTE anywhere in the statement (an explicit stack, as in <see cref="Refusal"/>).</summary>
+    private static void CollectCtes(JsonElement statement, HashSet<string> ctes)
     {
-        if (element.ValueKind == JsonValueKind.Array)
+        var pending = new Stack<JsonElement>();
+        pending.Push(statement);
+        while (pending.TryPop(out var element))
         {
-            foreach (var item in element.EnumerateArray())
+            if (element.ValueKind == JsonValueKind.Array)
             {
-                CollectCtes(item, ctes);
-            }
-        }
-        else if (element.ValueKind == JsonValueKind.Object)
-        {
-            if (element.TryGetProperty("cte_map", out var map) && map.ValueKind == JsonValueKind.Object && map.TryGetProperty("map", out var entries))
-            {
-                foreach (var entry in entries.EnumerateArray())
+                foreach (var item in element.EnumerateArray())
                 {
-                    if (entry.TryGetProperty("key", out var key) && key.ValueKind == JsonValueKind.String)
-                    {
-                        ctes.Add(key.GetString()!.ToLowerInvariant());
-                    }
+                    pending.Push(item);
                 }
             }
-
-            foreach (var property in element.EnumerateObject())
+            else if (element.ValueKind == JsonValueKind.Object)
             {
-                CollectCtes(property.Value, ctes);
+                if (element.TryGetProperty("cte_map", out var map) && map.ValueKind == JsonValueKind.Object && map.TryGetProperty("map", out var entries))
+                {
+                    foreach (var entry in entries.EnumerateArray())
+                    {
+                        if (entry.TryGetProperty("key", out var key) && key.ValueKind == JsonValueKind.String)
+                        {
+                            ctes.Add(key.GetString()!.ToLowerInvariant());
+                        }
+                    }
+                }
+
+                foreach (var property in element.EnumerateObject())
+                {
+                    pending.Push(property.Value);
+                }
             }
         }
     }

@@ -71,6 +71,42 @@ public sealed class AttackQueryTests(SecuredHost host) : IClassFixture<SecuredHo
         Assert.Equal("2024-05-06T00:00:00.000000Z", answer.Body.GetProperty("rows")[0][3].GetString());
     }
 
+    /// <summary>
+    /// From the security probe of session 26: the parse tree was read with JSON's default depth of 64, so a sum of 30
+    /// columns or 20 nested CASEs was refused as "a literal beyond the DOUBLE range". Deeper statements run, and the
+    /// check still reaches the bottom of the tree (without a stack frame per level: DuckDB allows 1,000 expressions).
+    /// </summary>
+    [Theory]
+    [InlineData("sum", "100")]
+    [InlineData("case", "7")]
+    [InlineData("subquery", "1")]
+    public async Task Query_NestedFarDeeperThan64Levels_Answered(string shape, string expected)
+    {
+        var sql = shape switch
+        {
+            "sum" => "SELECT " + string.Join(" + ", Enumerable.Repeat("1", 100)) + " AS v",
+            "case" => "SELECT " + string.Concat(Enumerable.Repeat("CASE WHEN 1 > 0 THEN ", 100)) + "7" + string.Concat(Enumerable.Repeat(" ELSE 0 END", 100)) + " AS v",
+            _ => string.Concat(Enumerable.Repeat("SELECT * FROM (", 100)) + "SELECT 1 AS v" + string.Concat(Enumerable.Repeat(") t", 100)),
+        };
+
+        var answer = await host.Client(Caller.Admin).PostAsync("/v1/query", JsonSerializer.Serialize(new { sql }));
+
+        Assert.True(answer.Code == 200, $"{shape}: {answer.Code} {answer.Raw}");
+        Assert.Equal(expected, answer.Body.GetProperty("rows")[0][0].GetRawText());
+    }
+
+    [Fact]
+    public async Task Query_RefusedFunction300LevelsDeep_400NamingIt()
+    {
+        var sql = "SELECT " + string.Concat(Enumerable.Repeat("abs(", 300)) + "length(read_text('/etc/passwd'))" + new string(')', 300);
+
+        var answer = await host.Client(Caller.Admin).PostAsync("/v1/query", JsonSerializer.Serialize(new { sql }));
+
+        Assert.True(answer.Code == 400, answer.Raw);
+        Assert.Equal("urn:tradestore:problem:query-rejected", answer.ProblemType);
+        Assert.Contains("'read_text'", answer.Body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Query_ValuesDotNetCannotHold_WrittenExactly()
     {
