@@ -26,7 +26,7 @@ public static class DatabaseFiles
         }
 
         var folder = Path.Combine(wal.DirectoryName!, WalBackupFolder);
-        Directory.CreateDirectory(folder);
+        PrivateDirectory.Create(folder);
         var copy = Path.Combine(folder, $"{wal.Name}.{Stamp()}");
         try
         {
@@ -73,7 +73,7 @@ public static class DatabaseFiles
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(databasePath))!;
         var folder = Path.Combine(directory, $"damaged-{Stamp()}");
-        Directory.CreateDirectory(folder);
+        PrivateDirectory.Create(folder);
         foreach (var file in new[] { databasePath, WalPath(databasePath) })
         {
             if (File.Exists(file))

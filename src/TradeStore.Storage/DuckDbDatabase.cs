@@ -76,7 +76,7 @@ public sealed partial class DuckDbDatabase : IDisposable
         var directory = System.IO.Path.GetDirectoryName(fullPath)!;
         try
         {
-            Directory.CreateDirectory(directory);
+            PrivateDirectory.Create(directory);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -221,7 +221,7 @@ public sealed class JournalLog : IDisposable, IJournalLogView
         var created = !System.IO.Directory.Exists(full);
         if (created)
         {
-            System.IO.Directory.CreateDirectory(full);
+            PrivateDirectory.Create(full);
             NativeSync.SyncDirectory(Path.GetDirectoryName(full)!);
         }
 
