@@ -85,8 +85,9 @@ public static class SyncBenchmark
         listener.Start();
 
         var wrapped = Options.Create(clickHouse);
-        var service = new ClickHouseSyncService(client, database, published, signal, new ClickHouseSyncState(signal, wrapped, TimeProvider.System),
-            new ClickHouseMetrics(signal, meters.Factory), wrapped, Options.Create(new StorageOptions { AutoMigrate = false }), TimeProvider.System,
+        var state = new ClickHouseSyncState(signal, wrapped, TimeProvider.System);
+        var service = new ClickHouseSyncService(client, database, published, signal, state,
+            new ClickHouseMetrics(state, meters.Factory), wrapped, Options.Create(new StorageOptions { AutoMigrate = false }), TimeProvider.System,
             options.Verbose ? new TextWriterLogger<ClickHouseSyncService>(output) : NullLogger<ClickHouseSyncService>.Instance);
         engine.Start();
         await service.StartAsync(cancellationToken);

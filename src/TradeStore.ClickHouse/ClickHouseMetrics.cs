@@ -22,9 +22,10 @@ public sealed class ClickHouseMetrics
     /// <summary>Name of the gauge of the oldest pending event's age, exported as <c>tradestore_sync_pending_age_seconds</c>.</summary>
     public const string PendingAgeInstrument = "tradestore.sync.pending_age";
 
-    public ClickHouseMetrics(SyncSignal signal, IMeterFactory meterFactory, TimeProvider? timeProvider = null)
+    /// <param name="state">The sync's state: the backlog gauges read 0 while the daemon does not run in this process (a cluster follower).</param>
+    /// <param name="meterFactory">Creates the meter.</param>
+    public ClickHouseMetrics(ClickHouseSyncState state, IMeterFactory meterFactory)
     {
-        var time = timeProvider ?? TimeProvider.System;
         var meter = meterFactory.Create(MeterName);
         Lag = meter.CreateHistogram("tradestore.sync.lag", "s", "Time from an event's recorded_at until its INSERT into ClickHouse returned.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LagBuckets });
@@ -38,12 +39,12 @@ public sealed class ClickHouseMetrics
         {
             _failures.Series(kind);
         }
-        meter.CreateObservableGauge("tradestore.sync.events_behind", () => signal.Backlog().Behind, "{event}",
-            "Committed journal events not known to be in ClickHouse (until ClickHouse answers after a start, counted from DuckDB's copy of the checkpoint).");
+        meter.CreateObservableGauge("tradestore.sync.events_behind", state.EventsBehind, "{event}",
+            "Committed journal events not known to be in ClickHouse (until ClickHouse answers after a start, counted from DuckDB's copy of the checkpoint); 0 on a cluster follower, where the sync does not run.");
         // By design a gauge beside the lag histogram: the histogram measures delivered events only, so while ClickHouse
         // is away it shows nothing (NaN) exactly when events wait; this grows with the wait, as tradestore.redis.lag does.
-        meter.CreateObservableGauge(PendingAgeInstrument, () => signal.PendingAge(time.GetUtcNow()), "s",
-            "Age of the oldest committed journal event not yet in ClickHouse (0 when caught up); an upper bound.");
+        meter.CreateObservableGauge(PendingAgeInstrument, state.PendingAge, "s",
+            "Age of the oldest committed journal event not yet in ClickHouse (0 when caught up, and on a cluster follower); an upper bound.");
     }
 
     public Histogram<double> Lag { get; }

@@ -17,6 +17,7 @@ public sealed class HealthCheckTests
         var options = Options.Create(new ClickHouseOptions { Url = ch.Url, HealthTimeout = TimeSpan.FromSeconds(15), Sync = new SyncOptions { DegradedLag = TimeSpan.FromSeconds(5) } });
         var signal = new SyncSignal();
         var state = new ClickHouseSyncState(signal, options, TimeProvider.System);
+        state.OnStarted(500);
         var check = new ClickHouseHealthCheck(ClickHouseClient.Create(options.Value), options, state);
         var context = new HealthCheckContext { Registration = new HealthCheckRegistration("clickhouse", check, HealthStatus.Degraded, null) };
 
@@ -32,5 +33,38 @@ public sealed class HealthCheckTests
         Assert.Contains("100 events behind", lagging.Description);
         Assert.Equal(HealthStatus.Degraded, failing.Status);
         Assert.Contains("did not answer within 10 s", failing.Description);
+    }
+
+    /// <summary>
+    /// A cluster follower's sync does not run (only the leader writes to ClickHouse) while its journal grows with the
+    /// leader's. Before, readiness held that journal against a checkpoint nothing moved: every follower read `degraded`
+    /// ("the sync lags … s") within DegradedLag of its first event, and its backlog gauges grew without end, so
+    /// TradeStoreClickHouseDegraded, TradeStoreSyncLagHigh and TradeStoreSyncStalled fired on every healthy follower (soak).
+    /// </summary>
+    [Fact]
+    public async Task Check_SyncNotRunningOnThisNode_HealthyWhileClickHouseAnswersAndBacklogGaugesReadZero()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("health-follower", migrate: false);
+        var options = Options.Create(new ClickHouseOptions { Url = ch.Url, HealthTimeout = TimeSpan.FromSeconds(15), Sync = new SyncOptions { DegradedLag = TimeSpan.FromSeconds(5) } });
+        var signal = new SyncSignal();
+        var state = new ClickHouseSyncState(signal, options, TimeProvider.System);
+        var check = new ClickHouseHealthCheck(ClickHouseClient.Create(options.Value), options, state);
+        var context = new HealthCheckContext { Registration = new HealthCheckRegistration("clickhouse", check, HealthStatus.Degraded, null) };
+        // The follower's journal holds 5,000 events recorded a minute ago; no daemon here ever synced one.
+        signal.Observe(5_000, DateTimeOffset.UtcNow.AddMinutes(-1));
+
+        var follower = await check.CheckHealthAsync(context, TestContext.Current.CancellationToken);
+        var (behind, pendingAge) = (state.EventsBehind(), state.PendingAge());
+        state.OnStarted(500);
+        var leading = await check.CheckHealthAsync(context, TestContext.Current.CancellationToken);
+
+        Assert.True(follower.Status == HealthStatus.Healthy, follower.Description);
+        Assert.Contains("answered SELECT 1; " + ClickHouseHealthCheck.NotRunningHere, follower.Description);
+        Assert.Equal(0, behind);
+        Assert.Equal(0, pendingAge);
+        // Once the daemon runs here (the node leads), the same backlog is its own and counts again.
+        Assert.Equal(HealthStatus.Degraded, leading.Status);
+        Assert.Contains("5000 events behind", leading.Description);
+        Assert.Equal(5_000, state.EventsBehind());
     }
 }

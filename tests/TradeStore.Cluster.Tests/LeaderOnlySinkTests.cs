@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using StackExchange.Redis;
 using TradeStore.Core.Trades;
@@ -58,6 +59,11 @@ public sealed class LeaderOnlySinkTests
         var db = redis.GetDatabase();
         Assert.False(gate.IsRunning);
         Assert.False(await db.KeyExistsAsync(keys.Checkpoint));
+        // A follower keeps none of the commits for the projection it does not run, and readiness only pings Redis.
+        Assert.Equal(0, ((RedisProjector)gate.Inner).QueuedEvents);
+        var ready = await app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(Ct);
+        Assert.True(ready.Entries["redis"].Status == HealthStatus.Healthy, ready.Entries["redis"].Description);
+        Assert.EndsWith(RedisHealthCheck.NotRunningHere, ready.Entries["redis"].Description);
 
         await other.StopAsync();
         await Eventually.TrueAsync(() => state.IsLeader, Timeout, "b leads after a stopped");

@@ -38,7 +38,8 @@ public sealed class EngineScope : IAsyncDisposable
     /// <summary>Commands the engine refused for a reason other than the lifecycle rules (storage, unavailable, busy).</summary>
     public List<CommandError> Failures { get; } = [];
 
-    public static async Task<EngineScope> StartAsync(RedisScope redis, string databasePath, int maxBatchSize = 1000)
+    /// <param name="startProjector">Start the projector too; <see langword="false"/>: as on a cluster follower, where it does not run.</param>
+    public static async Task<EngineScope> StartAsync(RedisScope redis, string databasePath, int maxBatchSize = 1000, bool startProjector = true)
     {
         var database = DuckDbDatabase.Open(databasePath);
         DuckDbSchema.MigrateToLatest(database);
@@ -48,7 +49,11 @@ public sealed class EngineScope : IAsyncDisposable
         var meters = new TestMeters();
         var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), meters.Factory, [projector]) { Published = published };
         engine.Start();
-        await projector.StartAsync(TestContext.Current.CancellationToken);
+        if (startProjector)
+        {
+            await projector.StartAsync(TestContext.Current.CancellationToken);
+        }
+
         return new EngineScope(database, connection, projector, engine, meters);
     }
 

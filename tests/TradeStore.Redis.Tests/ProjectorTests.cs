@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using TradeStore.Core.Trades;
 using TradeStore.Redis.Projection;
 using TradeStore.TestSupport;
@@ -33,6 +34,40 @@ public sealed class ProjectorTests
         Assert.True(report.IsClean, string.Join("\n", report.Differences));
         Assert.True(report.PositionsChecked > 0);
         Assert.Equal(lastSeq, report.StreamEntries);
+    }
+
+    /// <summary>
+    /// On a cluster follower the projector does not run (only the leader writes to Redis) but is still told of every
+    /// commit. Before, it queued them all for a projection that never took them: up to 200,000 events held on every
+    /// follower for as long as it followed (soak), and readiness described a projection "at seq -1, N events behind".
+    /// </summary>
+    [Fact]
+    public async Task Projector_NotRunning_QueuesNoCommittedEventAndReadinessOnlyPings_ThenCatchesUpFromTheJournalOnceStarted()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(ProjectorTests));
+        using var dir = new TempDirectory("redis-not-running");
+        await using var engine = await EngineScope.StartAsync(redis, dir.DatabasePath, startProjector: false);
+        var health = new RedisHealthCheck(engine.Connection, redis.Options(), engine.Projector);
+        var mix = new CommandMix(seed: 5, idPrefix: "F");
+        for (var i = 0; i < 50; i++)
+        {
+            await engine.SubmitAsync(mix.Batch(engine.States, 20));
+        }
+
+        var queued = engine.Projector.QueuedEvents;
+        var notRunning = await health.CheckHealthAsync(new HealthCheckContext
+        {
+            Registration = new("redis", health, HealthStatus.Degraded, null),
+        }, Ct);
+        await engine.Projector.StartAsync(Ct);
+        await WaitForCheckpointAsync(redis, engine.Engine.LastSeq);
+
+        Assert.True(engine.Engine.LastSeq >= 500, $"last seq {engine.Engine.LastSeq}");
+        Assert.Equal(0, queued);
+        Assert.True(notRunning.Status == HealthStatus.Healthy, notRunning.Description);
+        Assert.EndsWith("; " + RedisHealthCheck.NotRunningHere, notRunning.Description);
+        Assert.DoesNotContain("behind", notRunning.Description);
+        Assert.True(engine.Projector.IsRunning);
     }
 
     [Fact]

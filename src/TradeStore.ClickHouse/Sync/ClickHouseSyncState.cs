@@ -23,6 +23,28 @@ public sealed class ClickHouseSyncState(SyncSignal signal, IOptions<ClickHouseOp
 
     public TimeSpan DegradedLag => _options.Sync.DegradedLag;
 
+    /// <summary>
+    /// Whether the sync daemon runs in this process now (from its start to the end of its final flush). On a cluster it
+    /// runs only while the node leads: a follower's journal grows while nothing here syncs it, and the leader's sync
+    /// is the one that counts.
+    /// </summary>
+    public bool Running
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _running;
+            }
+        }
+    }
+
+    /// <summary>Committed events not known to be in ClickHouse, for the metrics: 0 while the daemon does not run here (<see cref="Running"/>).</summary>
+    public long EventsBehind() => Running ? signal.Backlog().Behind : 0;
+
+    /// <summary>Age in seconds of the oldest event not yet in ClickHouse, for the metrics: 0 while the daemon does not run here.</summary>
+    public double PendingAge() => Running ? signal.PendingAge(timeProvider.GetUtcNow()) : 0;
+
     public void OnStarted(int batchSize)
     {
         lock (_lock)

@@ -70,6 +70,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
 
     private long _journalSeq;
     private int _queuedEvents;
+    private int _running;
     private long _checkpoint = -1;
     private long _knownCheckpoint = -1;
     private long _pausedAt = -1;
@@ -109,6 +110,16 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
 
     public RedisKeys Keys => _writer.Keys;
 
+    /// <summary>
+    /// Whether the projection runs in this process now: from its start to the end of its final flush. On a cluster it
+    /// runs only while the node leads; a follower (or a standalone node before its start) neither projects nor keeps
+    /// the commits it is told of, and readiness does not hold its position against it.
+    /// </summary>
+    public bool IsRunning => Volatile.Read(ref _running) == 1;
+
+    /// <summary>Committed events queued in memory for the projection (at most 200,000; none while it does not run).</summary>
+    public int QueuedEvents => Volatile.Read(ref _queuedEvents);
+
     public RedisProjectionStatus Status
     {
         get
@@ -128,7 +139,10 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
     /// <summary>Called on the writer's thread after each commit: notes the newest seq and wakes the projector. Never blocks.</summary>
     public void OnCommitted(IReadOnlyList<TradeEvent> events)
     {
-        if (events.Count > 0)
+        // By design nothing is queued while the projection does not run (a cluster follower): nobody would take the events
+        // off the queue, which then held up to MaxQueuedEvents of them for as long as the node followed (a soak: 200,000
+        // events on every follower). A projection that starts reads what it lacks from the journal.
+        if (events.Count > 0 && IsRunning)
         {
             RaiseJournalSeq(events[^1].Seq);
 
@@ -156,6 +170,8 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Before the first await: running from the moment StartAsync returns, so no commit after it goes unqueued.
+        Volatile.Write(ref _running, 1);
         await Task.Yield();
         _metrics.Started(this);
         try
@@ -174,7 +190,20 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
         {
             await FinalFlushAsync();
             _metrics.Stopped(this);
+            Volatile.Write(ref _running, 0);
+            DropQueued();
         }
+    }
+
+    /// <summary>Empties the queue of committed events once the projection stopped (a leader that steps down keeps none).</summary>
+    private void DropQueued()
+    {
+        while (_committed.TryDequeue(out var events))
+        {
+            Interlocked.Add(ref _queuedEvents, -events.Count);
+        }
+
+        Volatile.Write(ref _oldestPendingTicks, 0);
     }
 
     private async Task FinalFlushAsync()

@@ -89,7 +89,7 @@ internal sealed class SyncHarness : IAsyncDisposable
         var wrapped = Microsoft.Extensions.Options.Options.Create(options);
         var state = new ClickHouseSyncState(signal, wrapped, TimeProvider.System);
         var logger = new FakeLogger<ClickHouseSyncService>();
-        var service = new ClickHouseSyncService(ClickHouseClient.Create(options), db, published, signal, state, new ClickHouseMetrics(signal, meters.Factory), wrapped,
+        var service = new ClickHouseSyncService(ClickHouseClient.Create(options), db, published, signal, state, new ClickHouseMetrics(state, meters.Factory), wrapped,
             Microsoft.Extensions.Options.Options.Create(new StorageOptions { AutoMigrate = autoMigrate }), TimeProvider.System, logger);
         await service.StartAsync(TestContext.Current.CancellationToken);
         return new SyncHarness(directory, own, db, engine, index, signal, state, service, logger, options, meters);
