@@ -48,4 +48,28 @@ public sealed class IdempotencyRetentionTests
         Assert.Equal(0, harness.Index.IdempotencyKeyCount);
         Assert.Equal(CommandErrorKind.AlreadyExists, (await harness.Submit(create)).Error?.Kind);
     }
+
+    /// <summary>
+    /// The writer sweeps expired keys out of memory only after a commit, so on a server with no write since a key expired
+    /// a retry of it was replayed: the same fill retried after the retention answered the first fill again instead of
+    /// filling, although api.md says the key is then forgotten and the request new (found reading the code in a soak).
+    /// </summary>
+    [Fact]
+    public async Task SubmitAsync_KeyExpiredWithNoCommitSince_IsANewRequestNotAReplay()
+    {
+        var clock = new FakeTimeProvider(Start);
+        await using var harness = EngineHarness.Start(new EngineOptions { IdempotencyKeyRetention = TimeSpan.FromHours(1) }, clock);
+        var create = new CreateTrade("X1", "A", "S", Side.Buy, 10m, 100m, IdempotencyKey: "create-X1");
+        var fill = new FillTrade("X1", 1m, 100m, IdempotencyKey: "fill-X1");
+        Assert.True((await harness.Submit(create)).Succeeded);
+        Assert.True((await harness.Submit(fill)).Succeeded);
+
+        clock.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
+        var fillAgain = await harness.Submit(fill);
+        var createAgain = await harness.Submit(create);
+
+        Assert.False(fillAgain.Replayed);
+        Assert.Equal(2m, fillAgain.Trade!.FilledQuantity);
+        Assert.Equal(CommandErrorKind.AlreadyExists, createAgain.Error?.Kind);
+    }
 }

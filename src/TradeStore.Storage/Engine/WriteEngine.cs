@@ -935,6 +935,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     private BatchDecision Decide(List<Pending> batch)
     {
         var now = Timestamps.Normalize(_time.GetUtcNow());
+        // Keys recorded before this are forgotten, whether or not a commit has swept them out of the index yet.
+        var keysSince = (now - _options.IdempotencyKeyRetention).UtcTicks;
         var decision = new BatchDecision(batch.Count, _scratch.Cleared());
         var seq = _lastSeq;
         for (var i = 0; i < batch.Count; i++)
@@ -954,6 +956,13 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                 if (!_index.TryGetIdempotency(lookup, out var record) && fingerprint is not null && LegacyKey(key, command) is { } legacy)
                 {
                     record = legacy;
+                }
+
+                if (record.TradeId is not null && record.RecordedTicks < keysSince)
+                {
+                    // By design expired here too: the sweep runs only after a commit, so on an idle server a retry past the
+                    // retention was replayed although the key is documented as forgotten (a new request) by then.
+                    record = default;
                 }
 
                 if (record.TradeId is not null && !IdempotencyKeys.SameRequest(record.Fingerprint, fingerprint, command))
