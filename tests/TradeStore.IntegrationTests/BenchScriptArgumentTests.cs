@@ -5,7 +5,8 @@ namespace TradeStore.IntegrationTests;
 
 /// <summary>
 /// The benchmark scripts refuse a bad command line with one line and exit 2 before they install or start anything
-/// (bench-postgres.sh used to start a PostgreSQL cluster and then fail in pgbench, or stop without a word).
+/// (bench-postgres.sh used to start a PostgreSQL cluster and then fail in pgbench, or stop without a word), and a
+/// measurement that fails is not passed over in silence.
 /// </summary>
 public sealed class BenchScriptArgumentTests
 {
@@ -17,6 +18,29 @@ public sealed class BenchScriptArgumentTests
     [InlineData("bench-write-path.sh", new[] { "--duration" }, "bench-write-path.sh: --duration needs a value (see --help)")]
     [InlineData("bench-write-path.sh", new[] { "--duration", "0" }, "bench-write-path.sh: --duration must be a whole number of seconds, 1 or more; got '0'")]
     public async Task BenchScript_BadArguments_OneLineAndExitTwoBeforeStartingAnything(string script, string[] arguments, string message)
+    {
+        var (exitCode, output) = await RunAsync(script, arguments, []);
+
+        Assert.True(exitCode == 2, output);
+        Assert.Equal(message, output.Trim());
+    }
+
+    [Fact]
+    public async Task BenchReads_AMeasurementFails_NamedAtTheEndAndExitOne()
+    {
+        using var output = new TempDirectory("bench-reads");
+
+        // An index run the bench refuses (exit 2); TRADES=0 skips the HTTP runs and their servers.
+        var (exitCode, text) = await RunAsync("bench-reads.sh", [output.Path], [("INDEX_TRADES", "many"), ("TRADES", "0")]);
+
+        // It exited 0 after a failed measurement until 2026-12-03 (tradestore-bench index crashed unnoticed).
+        Assert.True(exitCode == 1, text);
+        Assert.Contains("bench-reads: 2 measurement(s) failed", text, StringComparison.Ordinal);
+        Assert.Contains("tradestore-bench index --trades many (exit 2)", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("bench-reads: done", text, StringComparison.Ordinal);
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(string script, string[] arguments, (string Name, string Value)[] environment)
     {
         var ct = TestContext.Current.CancellationToken;
         var start = new ProcessStartInfo("bash")
@@ -31,11 +55,16 @@ public sealed class BenchScriptArgumentTests
             start.ArgumentList.Add(argument);
         }
 
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync(ct);
         var stderr = process.StandardError.ReadToEndAsync(ct);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromMinutes(2));
+        timeout.CancelAfter(TimeSpan.FromMinutes(5));
         try
         {
             await process.WaitForExitAsync(timeout.Token);
@@ -46,8 +75,6 @@ public sealed class BenchScriptArgumentTests
             throw;
         }
 
-        var output = await stdout + await stderr;
-        Assert.True(process.ExitCode == 2, output);
-        Assert.Equal(message, output.Trim());
+        return (process.ExitCode, await stdout + await stderr);
     }
 }
