@@ -35,6 +35,7 @@ public static class FailoverBenchmark
 
     public static async Task<IReadOnlyList<TimeSpan>> RunAsync(FailoverBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken)
     {
+        await RequireEtcdAsync(options.Etcd, cancellationToken);
         var root = Directory.CreateTempSubdirectory("tradestore-bench-failover-");
         var prefix = $"/bench-failover-{Guid.NewGuid():N}/";
         var nodes = Enumerable.Range(1, options.Nodes).Select(i => new Node($"node{i}", FreePort(), Path.Combine(root.FullName, $"node{i}"))).ToList();
@@ -148,6 +149,37 @@ public static class FailoverBenchmark
                 // a child may still be closing a file
             }
         }
+    }
+
+    /// <summary>
+    /// Refuses to start nodes on an etcd where nothing answers: they would never elect a leader, and the run waited out
+    /// its step timeout (75 s) to say "Not within 00:01:00: a leader and every node registered" without naming etcd.
+    /// Any endpoint answering etcd's <c>/version</c> will do.
+    /// </summary>
+    private static async Task RequireEtcdAsync(string endpoints, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var reasons = new List<string>();
+        foreach (var endpoint in endpoints.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            try
+            {
+                using var response = await http.GetAsync(new Uri(new Uri(endpoint.TrimEnd('/') + "/"), "version"), cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+
+                reasons.Add($"{endpoint}: HTTP {(int)response.StatusCode}");
+            }
+            catch (Exception ex) when (ex is HttpRequestException or UriFormatException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                reasons.Add($"{endpoint}: {(ex is TaskCanceledException ? "no answer within 5 s" : ex.Message)}");
+            }
+        }
+
+        throw new TradeStore.Cli.CommandFailedException(
+            $"etcd does not answer at {endpoints} ({string.Join("; ", reasons)}): start etcd first, or give its client endpoints with --etcd.");
     }
 
     /// <summary>Reads every acknowledged trade back from the leader (once every node holds the leader's last seq) and prints how many are missing.</summary>

@@ -93,5 +93,17 @@ public sealed class BenchAllTests : IDisposable
         Assert.DoesNotContain("Unhandled exception", output);
     }
 
+    [Fact]
+    public async Task BenchFailover_NothingListeningAtEtcd_OneLineAndExitOneAtOnce()
+    {
+        // Port 1: nothing listens there.
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(["failover", "--etcd", "http://127.0.0.1:1", "--nodes", "2", "--kills", "1"], _work.Path);
+
+        // Before: the nodes were started, and 75 s later "Not within 00:01:00: a leader and every node registered …", naming no etcd.
+        Assert.True(exitCode == 1, output);
+        Assert.Contains("tradestore-bench: etcd does not answer at http://127.0.0.1:1 (", output);
+        Assert.DoesNotContain("failover: 2 nodes", output);
+    }
+
     public void Dispose() => _work.Dispose();
 }
