@@ -60,17 +60,15 @@ public sealed partial class DatabaseFileLock : IDisposable
         }
 
         var errno = Marshal.GetLastPInvokeError();
-        var reason = Marshal.GetPInvokeErrorMessage(errno);
-        if (errno is WouldBlock or AccessDenied)
+        using (handle)
         {
-            var holder = new FileRegion { Type = WriteLock };
-            int? pid = Control(handle, GetLock, ref holder) == 0 && holder.Type != Unlocked && holder.Pid > 0 ? holder.Pid : null;
-            handle.Dispose();
-            throw new DatabaseLockedException(path, pid, $"Could not set lock on file \"{path}\": {reason}", new IOException(reason, errno));
+            if (errno is WouldBlock or AccessDenied)
+            {
+                throw LockedBy(handle, path, errno) ?? Locked(path, pid: null, errno);
+            }
         }
 
-        handle.Dispose();
-        throw DatabaseOpenException.FileSystem(path, "lock", path, new IOException(reason, errno));
+        throw DatabaseOpenException.FileSystem(path, "lock", path, new IOException(Marshal.GetPInvokeErrorMessage(errno), errno));
     }
 
     /// <summary>
@@ -91,19 +89,30 @@ public sealed partial class DatabaseFileLock : IDisposable
         try
         {
             using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            var holder = new FileRegion { Type = WriteLock };
-            if (Control(handle, GetLock, ref holder) != 0 || holder.Type == Unlocked)
-            {
-                return null;
-            }
-
-            var reason = Marshal.GetPInvokeErrorMessage(WouldBlock);
-            return new DatabaseLockedException(path, holder.Pid > 0 ? holder.Pid : null, $"Could not set lock on file \"{path}\": {reason}", new IOException(reason, WouldBlock));
+            return LockedBy(handle, path, WouldBlock);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// The write lock another process holds on the file behind <paramref name="handle"/> (<c>F_GETLK</c>), as the exception
+    /// that names its holder; <see langword="null"/> when no lock is held or the question fails.
+    /// </summary>
+    private static DatabaseLockedException? LockedBy(SafeFileHandle handle, string path, int errno)
+    {
+        var holder = new FileRegion { Type = WriteLock };
+        return Control(handle, GetLock, ref holder) == 0 && holder.Type != Unlocked
+            ? Locked(path, holder.Pid > 0 ? holder.Pid : null, errno)
+            : null;
+    }
+
+    private static DatabaseLockedException Locked(string path, int? pid, int errno)
+    {
+        var reason = Marshal.GetPInvokeErrorMessage(errno);
+        return new DatabaseLockedException(path, pid, $"Could not set lock on file \"{path}\": {reason}", new IOException(reason, errno));
     }
 
     /// <summary>Releases the lock (closing the descriptor releases it).</summary>
