@@ -158,24 +158,22 @@ public static class FailoverBenchmark
     /// </summary>
     private static async Task RequireEtcdAsync(string endpoints, CancellationToken cancellationToken)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        using var http = new HttpClient();
         var reasons = new List<string>();
         foreach (var endpoint in endpoints.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            try
+            if (!Uri.TryCreate(endpoint.TrimEnd('/') + "/version", UriKind.Absolute, out var version))
             {
-                using var response = await http.GetAsync(new Uri(new Uri(endpoint.TrimEnd('/') + "/"), "version"), cancellationToken);
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
+                reasons.Add($"{endpoint}: not an absolute URL");
+                continue;
+            }
 
-                reasons.Add($"{endpoint}: HTTP {(int)response.StatusCode}");
-            }
-            catch (Exception ex) when (ex is HttpRequestException or UriFormatException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            if (await Reachability.WhyNotAsync(http, version, TimeSpan.FromSeconds(5), requireSuccess: true, cancellationToken) is not { } reason)
             {
-                reasons.Add($"{endpoint}: {(ex is TaskCanceledException ? "no answer within 5 s" : ex.Message)}");
+                return;
             }
+
+            reasons.Add($"{endpoint}: {reason}");
         }
 
         throw new TradeStore.Cli.CommandFailedException(

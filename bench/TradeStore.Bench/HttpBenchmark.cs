@@ -207,15 +207,8 @@ public static class HttpBenchmark
     /// </summary>
     private static async Task RequireAnswerAsync(HttpClient client, Uri url, CancellationToken cancellationToken)
     {
-        using var probe = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        probe.CancelAfter(TimeSpan.FromSeconds(10));
-        try
+        if (await Reachability.WhyNotAsync(client, new Uri(url, "health/live"), TimeSpan.FromSeconds(10), requireSuccess: false, cancellationToken) is { } reason)
         {
-            using var response = await client.GetAsync("health/live", probe.Token);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-        {
-            var reason = ex is HttpRequestException ? ex.Message : "no answer within 10 s";
             throw new TradeStore.Cli.CommandFailedException($"nothing answers at {url} ({reason}): start the server first, or give its address with --url.");
         }
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TradeStore.TestSupport;
 
 namespace TradeStore.IntegrationTests;
@@ -40,41 +39,6 @@ public sealed class BenchScriptArgumentTests
         Assert.DoesNotContain("bench-reads: done", text, StringComparison.Ordinal);
     }
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(string script, string[] arguments, (string Name, string Value)[] environment)
-    {
-        var ct = TestContext.Current.CancellationToken;
-        var start = new ProcessStartInfo("bash")
-        {
-            WorkingDirectory = TradeStoreProcess.RepositoryRoot,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.ArgumentList.Add(Path.Combine("scripts", script));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(ct);
-        var stderr = process.StandardError.ReadToEndAsync(ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromMinutes(5));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    private static Task<(int ExitCode, string Output)> RunAsync(string script, string[] arguments, (string Name, string Value)[] environment) =>
+        RepositoryScript.RunAsync(script, arguments, environment, TimeSpan.FromMinutes(5), TestContext.Current.CancellationToken);
 }

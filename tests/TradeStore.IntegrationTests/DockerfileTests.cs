@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TradeStore.TestSupport;
 
 namespace TradeStore.IntegrationTests;
@@ -12,31 +11,10 @@ public sealed class DockerfileTests
     [Fact]
     public async Task CheckDockerfile_BuildStageReplayed_PublishesTradestoreWithoutBenchAndRunsGuardServe()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var start = new ProcessStartInfo("bash")
-        {
-            WorkingDirectory = TradeStoreProcess.RepositoryRoot,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.ArgumentList.Add(Path.Combine("scripts", "check-dockerfile.sh"));
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(ct);
-        var stderr = process.StandardError.ReadToEndAsync(ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromMinutes(10));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
+        var (exitCode, output) = await RepositoryScript.RunAsync(
+            "check-dockerfile.sh", [], [], TimeSpan.FromMinutes(10), TestContext.Current.CancellationToken);
 
-        var output = await stdout + await stderr;
-        Assert.True(process.ExitCode == 0, output);
+        Assert.True(exitCode == 0, output);
         Assert.Contains("check-dockerfile: ok", output);
         Assert.Contains("no ScottPlot, HdrHistogram or tradestore-bench", output);
     }
