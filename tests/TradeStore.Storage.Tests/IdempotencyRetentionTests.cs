@@ -72,4 +72,27 @@ public sealed class IdempotencyRetentionTests
         Assert.Equal(2m, fillAgain.Trade!.FilledQuantity);
         Assert.Equal(CommandErrorKind.AlreadyExists, createAgain.Error?.Kind);
     }
+
+    /// <summary>
+    /// A burst of keyed writes sized the key tables for its peak, and they stayed that size after every key expired (a
+    /// soak measured it): the memory of a burst was never given back.
+    /// </summary>
+    [Fact]
+    public async Task SubmitAsync_BurstOfKeysExpired_TablesGiveTheirRoomBack()
+    {
+        var clock = new FakeTimeProvider(Start);
+        await using var harness = EngineHarness.Start(new EngineOptions { IdempotencyKeyRetention = TimeSpan.FromHours(1) }, clock);
+        const int Burst = 20_000;
+        var results = await Task.WhenAll(Enumerable.Range(0, Burst)
+            .Select(i => harness.Submit(new CreateTrade($"B{i}", "A", "S", Side.Buy, 1m, 1m, IdempotencyKey: $"burst-{i}")).AsTask()));
+        Assert.All(results, r => Assert.True(r.Succeeded));
+        var peak = harness.Index.IdempotencyCapacity;
+
+        clock.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
+        Assert.True((await harness.Submit(new CreateTrade("after", "A", "S", Side.Buy, 1m, 1m, IdempotencyKey: "after"))).Succeeded);
+
+        Assert.True(peak >= Burst, $"room for {peak} keys after a burst of {Burst}");
+        Assert.Equal(1, harness.Index.IdempotencyKeyCount);
+        Assert.True(harness.Index.IdempotencyCapacity < 1024, $"room for {harness.Index.IdempotencyCapacity} keys kept for 1");
+    }
 }

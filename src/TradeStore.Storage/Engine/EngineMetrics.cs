@@ -23,6 +23,7 @@ public static class EngineMetricsNames
     public const string ApplyBacklog = "tradestore.write.apply.backlog";
     public const string ApplyFailures = "tradestore.write.apply.failures";
     public const string SegmentPreparationFailures = "tradestore.journal.segment.preparation.failures";
+    public const string IdempotencyKeys = "tradestore.write.idempotency.keys";
 }
 
 /// <summary>
@@ -53,7 +54,7 @@ internal sealed class EngineMetrics : IDisposable
     private readonly CounterSeries _applyFailures;
 
     public EngineMetrics(IMeterFactory meterFactory, Func<int> queueDepth, Func<long> stateLag, Func<long>? applyBacklog = null,
-        Func<long>? segmentPreparationFailures = null)
+        Func<long>? segmentPreparationFailures = null, Func<int>? idempotencyKeys = null)
     {
         _meter = meterFactory.Create(EngineMetricsNames.Meter);
         _commands = new ZeroBasedCounter(_meter, EngineMetricsNames.Commands, "{command}", "Commands decided by the writer, by type and outcome.", "type", "outcome");
@@ -76,6 +77,8 @@ internal sealed class EngineMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5] });
         _applyFailures = new ZeroBasedCounter(_meter, EngineMetricsNames.ApplyFailures, "{transaction}", "DuckDB applies that failed (retried from memory; the journal log holds the events).").Series();
         _meter.CreateObservableGauge(EngineMetricsNames.ApplyBacklog, applyBacklog ?? (() => 0L), "{event}", "Acknowledged events (durable in the journal log) that DuckDB does not hold yet.");
+        _meter.CreateObservableGauge(EngineMetricsNames.IdempotencyKeys, idempotencyKeys ?? (() => 0), "{key}",
+            "Idempotency keys remembered in memory (each for Engine:IdempotencyKeyRetention after its write).");
         _meter.CreateObservableGauge(EngineMetricsNames.StateFlushLag, stateLag, "{event}", "Journal events whose state trade_state does not hold yet (reads are exact regardless).");
         _meter.CreateObservableCounter(EngineMetricsNames.SegmentPreparationFailures, segmentPreparationFailures ?? (() => 0L), "{segment}",
             "Journal log segments that could not be prepared ahead (zeroed); the log then writes into a growing file, each fsync costing more (log event 2026).");

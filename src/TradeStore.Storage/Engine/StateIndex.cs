@@ -40,8 +40,11 @@ public sealed class StateIndex
     /// <summary>Trades that are not deleted.</summary>
     public int LiveCount => Volatile.Read(ref _liveCount);
 
-    /// <summary>Idempotency keys remembered.</summary>
+    /// <summary>Idempotency keys remembered (read by the metrics off the writer's thread: a count, so a stale one is harmless).</summary>
     public int IdempotencyKeyCount => _idempotency.Count;
+
+    /// <summary>Entries the idempotency table has room for (its peak, until <see cref="ForgetIdempotencyKeysBefore"/> trims it).</summary>
+    internal int IdempotencyCapacity => _idempotency.EnsureCapacity(0);
 
     /// <summary>The state of a trade, deleted ones included (the writer needs them to refuse); <see langword="null"/> when unknown.</summary>
     public Trade? Find(string tradeId) => _trades.TryGetValue(tradeId, out var trade) ? trade : null;
@@ -115,7 +118,28 @@ public sealed class StateIndex
             }
         }
 
+        if (forgotten > 0)
+        {
+            TrimIdempotencyTables();
+        }
+
         return forgotten;
+    }
+
+    /// <summary>
+    /// Gives back the room a burst of keyed writes left behind: the tables keep their peak size after its keys expire (a
+    /// soak measured it), so once three quarters of that room stands empty they are cut to what they hold. It costs one
+    /// pass over the keys on the writer's thread, and only after the keys held have fallen to a quarter of the room since the last trim.
+    /// </summary>
+    private void TrimIdempotencyTables()
+    {
+        const int SmallestTrimmed = 1024;
+        var capacity = _idempotency.EnsureCapacity(0);
+        if (capacity > SmallestTrimmed && _idempotency.Count < capacity / 4)
+        {
+            _idempotency.TrimExcess();
+            _keysByAge.TrimExcess();
+        }
     }
 
     /// <summary>Applies one committed event: replaces the trade's state and moves its position contribution.</summary>

@@ -107,7 +107,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             FullMode = BoundedChannelFullMode.Wait,
         });
         _metrics = new EngineMetrics(meterFactory, () => _queue.Reader.Count, () => _flusher is { } flusher ? Math.Max(0, LastSeq - flusher.FlushedSeq) : 0,
-            () => _applier?.Backlog ?? 0, () => _log?.SegmentPreparationFailures ?? 0);
+            () => _applier?.Backlog ?? 0, () => _log?.SegmentPreparationFailures ?? 0, () => _index.IdempotencyKeyCount);
     }
 
     /// <summary>
