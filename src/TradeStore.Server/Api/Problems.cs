@@ -66,6 +66,14 @@ public static class Problems
     public static ApiProblem AccountForbidden(string account) =>
         Make("forbidden", "Not allowed", StatusCodes.Status403Forbidden, $"This key may not write trades of account {account}.", "account");
 
+    /// <summary>
+    /// A scoped key asked for the trades or positions of an account outside its scope. It named that account itself, and
+    /// the answer is the same whether or not the account has trades, so nothing is revealed; its own accounts are named.
+    /// </summary>
+    public static ApiProblem AccountReadForbidden(string account, IReadOnlyList<string> readable) =>
+        Make("forbidden", "Not allowed", StatusCodes.Status403Forbidden,
+            $"This key may not read account {account}; it reads only {string.Join(", ", readable)}.", "account");
+
     public static ApiProblem TooManyRequests(int retryAfterSeconds) =>
         Make("too-many-requests", "Too many requests", StatusCodes.Status429TooManyRequests,
             $"Too many requests for this key or address (Security:RequestsPerSecond, Security:RequestBurst, Security:ConcurrentRequests); retry after {retryAfterSeconds} s.", null)

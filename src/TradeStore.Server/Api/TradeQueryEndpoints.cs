@@ -99,8 +99,8 @@ public static class TradeQueryEndpoints
         var account = Value(query, "account");
         if (account is not null && !scope.Allows(account))
         {
-            // By design an empty page, as for an account without trades: the answer does not say whether it exists.
-            return ApiResults.Json(new TradePageResponse([], null), ApiJson.Context.TradePageResponse);
+            // By design refused, as a create in that account and its change feed are: an empty page hid a mistyped account.
+            return ApiResults.Problem(context, Problems.AccountReadForbidden(account, scope.Accounts));
         }
 
         if (account is null && !scope.IsAll)
@@ -137,8 +137,13 @@ public static class TradeQueryEndpoints
 
         var scope = AccountAccess.Scope(context);
         var account = Value(context.Request.Query, "account");
+        if (account is not null && !scope.Allows(account))
+        {
+            return ApiResults.Problem(context, Problems.AccountReadForbidden(account, scope.Accounts));
+        }
+
         var positions = account is not null
-            ? scope.Allows(account) ? queries.GetPositions(account) : []
+            ? queries.GetPositions(account)
             : scope.IsAll ? queries.GetPositions(null) : scope.Accounts.SelectMany(queries.GetPositions).ToList();
         return ApiResults.Json(new PositionsResponse(positions.Select(PositionResponse.From).ToList()), ApiJson.Context.PositionsResponse);
     }

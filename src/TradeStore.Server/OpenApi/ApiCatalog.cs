@@ -57,7 +57,7 @@ public static class ApiCatalog
 
     private static readonly QueryParameter[] ListQuery =
     [
-        new("account", "Only this account (a key scoped to several accounts must name one; another account answers an empty page). " + NameRule),
+        new("account", "Only this account (a key scoped to several accounts must name one; another account is 403). " + NameRule),
         new("symbol", "Only this symbol. " + NameRule),
         new("status", "new, partially_filled, filled or cancelled."),
         new("from", "executedAt at or after this ISO 8601 time with a zone."),
@@ -82,7 +82,7 @@ public static class ApiCatalog
         new("GET", "/v1/trades/{tradeId}/history", "Trades", "Every event of a trade", "reader", null, 200, typeof(TradeHistoryResponse), [.. Read, "not-found"]),
         new("GET", "/v1/trades", "Trades", "List live trades by executedAt, then tradeId (keyset pages)", "reader", null, 200, typeof(TradePageResponse), Read, ListQuery),
         new("GET", "/v1/positions", "Positions", "Positions of one account or of the key's accounts", "reader", null, 200, typeof(PositionsResponse), Read,
-            [new("account", "Only this account (another account than the key's answers an empty list). " + NameRule)]),
+            [new("account", "Only this account (a scoped key may name only its own: 403 otherwise). " + NameRule)]),
         new("GET", ChangesEndpoint.Path, "Changes", "The journal as Server-Sent Events: replay, then live", "reader", null, 200, null, [.. Read, "too-many-subscribers"],
             [
                 new("fromSeq", "Start at this seq (inclusive). Without it (and without Last-Event-ID) only what commits from now on. At most one past this node's " +

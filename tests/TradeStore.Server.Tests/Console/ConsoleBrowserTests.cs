@@ -182,7 +182,7 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
     [Fact]
     public async Task Console_KeysConfigured_NoKeyAndWrongKeyRefusedGoodKeyAccepted()
     {
-        await using var host = await KestrelHost.StartAsync(keys: new() { ["ops"] = ("admin", []) });
+        await using var host = await KestrelHost.StartAsync(keys: new() { ["ops"] = ("admin", []), ["desk"] = ("reader", ["ACC-A"]) });
         var page = await OpenAsync(host, 1280, 800);
 
         await WaitForTextAsync(page, "key-state", "no key: this server needs one (401)");
@@ -198,6 +198,11 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         await WaitForTextAsync(page, "key-state", "key accepted, kept for this tab");
         await WaitForTextAsync(page, "feed-state", "live");
         await WaitForTextAsync(page, "metrics-state", "");
+
+        // A key limited to accounts is refused the check's account (403), which is no reason to doubt the key.
+        await page.TypeAsync("#api-key", host.Keys["desk"]);
+        await page.ClickAsync("#key-form button");
+        await WaitForTextAsync(page, "key-state", "key accepted (limited to its accounts), kept for this tab");
     }
 
     /// <summary>

@@ -202,8 +202,9 @@
   }
 
   // ---- API key -------------------------------------------------------------------------------
-  // The key is checked against the API (GET /v1/positions of an account no key holds: an empty 200 for any valid key,
-  // 401 for a wrong one), so the header says what the server made of it rather than what was typed.
+  // The key is checked against the API (GET /v1/positions of an account no key holds: an empty 200 for any valid key
+  // that may read every account, 403 for one limited to its accounts, 401 for a wrong one), so the header says what
+  // the server made of it rather than what was typed.
   const KEY_CHECK = '/v1/positions?account=' + encodeURIComponent('console.key-check');
 
   function setKeyState(text, error) {
@@ -240,6 +241,8 @@
       setKeyState('no key (loopback default)');
     } else if (response.ok) {
       setKeyState('key accepted, kept for this tab');
+    } else if (response.status === 403) {
+      setKeyState('key accepted (limited to its accounts), kept for this tab');
     } else {
       setKeyState(`key kept for this tab (${response.status}: ${await problemText(response)})`, true);
     }
