@@ -91,6 +91,20 @@ public static class DatabaseFiles
         return folder;
     }
 
+    /// <summary>
+    /// Moves only the journal log folder (<c>journal/</c>) into a new <c>damaged-&lt;UTC time&gt;</c> folder beside it,
+    /// leaving the database in place (<c>recover --from duckdb</c>). Nothing is deleted. Returns the folder.
+    /// </summary>
+    public static string SetAsideJournalLog(string databasePath)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(databasePath))!;
+        var folder = Path.Combine(directory, $"damaged-{Stamp()}");
+        PrivateDirectory.Create(folder);
+        Directory.Move(Path.Combine(directory, CommitLog.JournalLog.DirectoryName), Path.Combine(folder, CommitLog.JournalLog.DirectoryName));
+        CommitLog.NativeSync.SyncDirectory(directory);
+        return folder;
+    }
+
     /// <summary>Removes a copy made by <see cref="PreserveWal"/> that turned out to be of a live WAL (another process holds the database).</summary>
     public static void DiscardWalCopy(string copy) => TryDelete(copy);
 

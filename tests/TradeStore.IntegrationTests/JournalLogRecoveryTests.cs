@@ -88,6 +88,94 @@ public sealed class JournalLogRecoveryTests : IDisposable
         Assert.Equal(before, Snapshot());
     }
 
+    /// <summary>
+    /// The embedded default had no way back from a damaged record in the middle of the log (exit 5 pointed only at Redis,
+    /// ClickHouse or a backup), although DuckDB held that event: <c>recover --from duckdb</c> rebuilds the log from DuckDB
+    /// and the log's intact records after it, and every acknowledged trade is back.
+    /// </summary>
+    [Fact]
+    public async Task RecoverFromDuckDb_RecordDuckDbHoldsDamagedAfterAKill_LogRebuiltKeepingTheTailAndEveryAcknowledgedTradeBack()
+    {
+        var (ledger, checkpointed) = await LogAheadOfDuckDbAsync();
+        var segment = Directory.GetFiles(JournalDirectory, "*.log").Order().First();
+        var bytes = await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken);
+        var second = RecordStartNear(bytes, 33); // seq 2: DuckDB holds it
+        bytes[second + 30] ^= 0x5A;
+        await File.WriteAllBytesAsync(segment, bytes, TestContext.Current.CancellationToken);
+        var (refusedExit, refusedOutput) = await TradeStoreProcess.RunAsync(["serve", "--data", _work.Path, "--urls", _url], _work.Path);
+        var original = Snapshot(JournalDirectory).ToDictionary(f => Path.GetRelativePath(JournalDirectory, f.Key), f => f.Value);
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["recover", "--from", "duckdb", "--data", _work.Path], _work.Path);
+
+        Assert.True(refusedExit == 5, refusedOutput);
+        Assert.Contains("recover --from duckdb", refusedOutput);
+        Assert.True(exitCode == 0, output);
+        Assert.Contains($"DuckDB holds every event up to seq {checkpointed}; intact records hold the ", output);
+        var aside = Assert.Single(Directory.GetDirectories(_work.Path, "damaged-*"));
+        var moved = Path.Combine(aside, "journal");
+        Assert.Equal(original, Snapshot(moved).ToDictionary(f => Path.GetRelativePath(moved, f.Key), f => f.Value));
+        Assert.Equal($"{checkpointed + 1:D20}.log", Path.GetFileName(Assert.Single(Directory.GetFiles(JournalDirectory, "*.log"))));
+
+        await using (var serve = await StartAsync([]))
+        {
+            await AcknowledgedWrites.AssertDurableAsync(Http, ledger, "after the log was rebuilt from DuckDB");
+            Assert.Contains("Journal log replayed into DuckDB", serve.Output);
+            serve.Signal(SigTerm);
+            Assert.Equal(0, await serve.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        var (verifyExit, verifyOutput) = await TradeStoreProcess.RunAsync(["verify", "--data", _work.Path], _work.Path);
+        Assert.True(verifyExit == 0, verifyOutput);
+    }
+
+    /// <summary>A damaged record DuckDB does not hold was acknowledged and is nowhere else here: refused, and nothing changes.</summary>
+    [Fact]
+    public async Task RecoverFromDuckDb_RecordDuckDbDoesNotHoldDamaged_RefusedNamingTheEventsAndNothingChanged()
+    {
+        var (_, checkpointed) = await LogAheadOfDuckDbAsync();
+        var segment = Directory.GetFiles(JournalDirectory, "*.log").Order().Last();
+        var bytes = await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken);
+        // The next-to-last record (the segment's room after the records is zeros): after DuckDB's end, an intact one follows.
+        var starts = new List<int>();
+        for (var at = 32; at + 24 <= bytes.Length && BitConverter.ToInt64(bytes, at + 8) > 0; at += (24 + BitConverter.ToInt32(bytes, at) + 7) & ~7)
+        {
+            starts.Add(at);
+        }
+
+        var damaged = starts[^2];
+        var seq = BitConverter.ToInt64(bytes, damaged + 8);
+        bytes[damaged + 30] ^= 0x5A;
+        await File.WriteAllBytesAsync(segment, bytes, TestContext.Current.CancellationToken);
+        var before = Snapshot(JournalDirectory);
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["recover", "--from", "duckdb", "--data", _work.Path], _work.Path);
+
+        Assert.True(seq > checkpointed, $"seq {seq} is not after DuckDB's {checkpointed}");
+        Assert.True(exitCode == 1, output);
+        Assert.Contains($"events {seq}..{seq} are in no intact record of the log, and DuckDB holds events only up to seq {checkpointed}", output);
+        Assert.Contains("Nothing was changed", output);
+        Assert.Equal(before, Snapshot(JournalDirectory));
+        Assert.Empty(Directory.GetDirectories(_work.Path, "damaged-*"));
+    }
+
+    /// <summary>
+    /// A log that holds events DuckDB lost: a clean stop (DuckDB checkpointed), more acknowledged writes, a SIGKILL, and
+    /// DuckDB's WAL emptied, so DuckDB ends at the checkpoint while the log goes on. Returns the ledger and DuckDB's end.
+    /// </summary>
+    private async Task<(ConcurrentDictionary<string, Written> Ledger, long Checkpointed)> LogAheadOfDuckDbAsync()
+    {
+        var ledger = await WriteAndKillAsync([], atLeast: 200, signal: SigTerm);
+        long checkpointed;
+        using (var database = DuckDbDatabase.OpenReadOnly(_work.DatabasePath))
+        {
+            checkpointed = new JournalReader(database).LastSeq();
+        }
+
+        await WriteAndKillAsync([], atLeast: 100, ledger, prefix: "K");
+        File.WriteAllBytes(Wal, []);
+        return (ledger, checkpointed);
+    }
+
     /// <summary>A log without records is "empty", not "0 records, seq 1..0".</summary>
     [Fact]
     public async Task Verify_AfterAServeWithoutWrites_SaysTheLogIsEmpty()

@@ -4,6 +4,7 @@ using TradeStore.Redis;
 using TradeStore.Redis.Projection;
 using TradeStore.Server.Configuration;
 using TradeStore.Storage;
+using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Migrations;
 using TradeStore.Storage.Recovery;
 
@@ -29,11 +30,13 @@ public static class RecoverCommand
     {
         ["redis"] = new(RequireRedis, RedisCanFillEmptyJournalAsync, FromRedisAsync),
         ["clickhouse"] = new(RequireClickHouse, ClickHouseCanFillEmptyJournalAsync, FromClickHouseAsync),
+        ["duckdb"] = new(_ => null, (_, _) => Task.FromResult<int?>(null), FromDuckDbAsync),
     };
 
     private static readonly Option<string> From = new("--from")
     {
-        Description = "The store to recover from: redis (its change stream: the journal tail) or clickhouse (the whole history, into an empty --data).",
+        Description = "The store to recover from: redis (its change stream: the journal tail), clickhouse (the whole history, into an empty --data) " +
+            "or duckdb (a damaged journal log rebuilt from the database it feeds, when its intact records hold every event after DuckDB's last seq).",
         HelpName = "SOURCE",
         Required = true,
     };
@@ -51,14 +54,24 @@ public static class RecoverCommand
         var command = new Command("recover",
             "Bring the journal back from a derived store: --from redis appends the events Redis holds beyond the journal (refuses when that " +
             "would leave a gap; never overwrites journal rows); --from clickhouse rebuilds a lost database into an EMPTY data directory and " +
-            "verifies it. Run it while the service is stopped.")
+            "verifies it; --from duckdb rebuilds a damaged journal log (serve stopped with exit 5) from DuckDB and the log's intact records, " +
+            "moving the damaged log into DIR/damaged-<UTC time>/, and refuses, changing nothing, when an event after DuckDB's last seq is in " +
+            "no intact record. Run it while the service is stopped.")
         {
             From,
             SetAside,
         };
         command.SetAction((parseResult, cancellationToken) =>
         {
-            var source = Sources[parseResult.GetValue(From)!];
+            var from = parseResult.GetValue(From)!;
+            var source = Sources[from];
+            if (from == "duckdb" && parseResult.GetValue(SetAside))
+            {
+                // By design refused rather than ignored: it would move the very database the log is rebuilt from.
+                throw new ConfigurationException("--set-aside cannot be used with --from duckdb: it would move the database the journal log is rebuilt " +
+                    "from. --from duckdb moves only the damaged journal log aside, itself.");
+            }
+
             return parseResult.GetValue(SetAside)
                 ? RecoverIntoSetAsideAsync(parseResult, source, cancellationToken)
                 : source.RecoverAsync(parseResult, false, cancellationToken);
@@ -203,6 +216,49 @@ public static class RecoverCommand
 
             return report.Outcome == RecoveryOutcome.Refused ? ExitCodes.Failure : ExitCodes.Success;
         }, cancellationToken, createDatabase);
+
+    /// <summary>
+    /// Rebuilds a damaged journal log from DuckDB (<see cref="JournalLogRebuild"/>). Opening the database takes its lock, so
+    /// a running <c>serve</c> stops it (exit 3) and no <c>serve</c> can start while the log is replaced.
+    /// </summary>
+    private static Task<int> FromDuckDbAsync(ParseResult parseResult, bool createDatabase, CancellationToken cancellationToken)
+    {
+        var output = parseResult.InvocationConfiguration.Output;
+        var error = parseResult.InvocationConfiguration.Error;
+        var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
+        var path = settings.Storage.DatabasePath;
+        if (!File.Exists(path))
+        {
+            throw new ConfigurationException($"Storage:DataDirectory: there is no database at {path} (check --data); --from duckdb rebuilds the " +
+                "journal log from the events that database holds.");
+        }
+
+        using var database = DuckDbDatabase.Open(path, settings.Storage.CheckpointThreshold);
+        var duckDbSeq = new Storage.Journal.JournalReader(database).LastSeq();
+        var plan = JournalLogRebuild.Plan(JournalLog.DirectoryFor(path), settings.Storage.Durability, duckDbSeq);
+        if (plan.Damage is not { } damage)
+        {
+            output.WriteLine($"recover: the journal log reads whole, as serve reads it at start-up (DuckDB holds events up to seq {duckDbSeq}): " +
+                "nothing to rebuild; nothing was changed.");
+            return Task.FromResult(ExitCodes.Success);
+        }
+
+        if (plan.Refusal is { } refusal)
+        {
+            error.WriteLine($"tradestore: the journal log cannot be rebuilt from DuckDB: {refusal}. Nothing was changed. The damage: {damage.File} at byte " +
+                $"offset {damage.Offset}: {damage.Reason}. Rebuild from a store that holds those events ('tradestore recover --from clickhouse --set-aside', " +
+                "or '--from redis'), or restore the data directory from a backup.");
+            return Task.FromResult(ExitCodes.Failure);
+        }
+
+        output.WriteLine($"recover: the journal log is damaged ({damage.File} at byte offset {damage.Offset}: {damage.Reason}).");
+        output.WriteLine($"recover: DuckDB holds every event up to seq {duckDbSeq}; " +
+            (plan.Kept.Count == 0 ? "the log holds none after it." : $"intact records hold the {plan.Kept.Count} after it (seq {plan.Kept[0].Seq}..{plan.Kept[^1].Seq})."));
+        var folder = plan.Apply(path, new JournalLogOptions { Durability = settings.Storage.Durability, SegmentBytes = settings.Storage.JournalSegmentBytes });
+        output.WriteLine($"recover: moved the damaged journal log into {Path.Combine(folder, JournalLog.DirectoryName)}/ (kept, not deleted); the new log " +
+            $"starts at seq {duckDbSeq + 1}" + (plan.Kept.Count == 0 ? "." : $" with those {plan.Kept.Count} records, which serve applies to DuckDB at its next start."));
+        return Task.FromResult(ExitCodes.Success);
+    }
 
     /// <summary>Rebuilds into an empty database, which it creates when there is none (whether or not it was just set aside).</summary>
     private static async Task<int> FromClickHouseAsync(ParseResult parseResult, bool createDatabase, CancellationToken cancellationToken)

@@ -34,7 +34,7 @@ namespace TradeStore.Storage.CommitLog;
 /// copy is appended with the same checksums through the same <see cref="Append"/>.</para>
 /// <para>One writer at a time (the engine's writer thread); readers may run concurrently.</para>
 /// </remarks>
-public sealed class JournalLog : IDisposable, IJournalLogView
+public sealed partial class JournalLog : IDisposable, IJournalLogView
 {
     /// <summary>The folder beside <c>tradestore.duckdb</c> that holds the segments.</summary>
     public const string DirectoryName = "journal";

@@ -11,8 +11,9 @@ public sealed class JournalLogCorruptException : Exception
 {
     public JournalLogCorruptException(string file, long offset, string reason)
         : base($"the journal log is damaged: {file} at byte offset {offset}: {reason}. No journal file was changed or deleted. " +
-               "Restore the data directory from a backup, or rebuild it from a recovery source with " +
-               "'tradestore recover --from clickhouse --set-aside' (or '--from redis'), which moves the damaged files aside.")
+               "When DuckDB already holds the damaged events, 'tradestore recover --from duckdb' rebuilds the log from it and the log's " +
+               "intact records (it checks first and changes nothing otherwise). Else restore the data directory from a backup, or rebuild it " +
+               "from a recovery source with 'tradestore recover --from clickhouse --set-aside' (or '--from redis'), which moves the damaged files aside.")
     {
         File = file;
         Offset = offset;

@@ -1,0 +1,114 @@
+using TradeStore.Core.Options;
+using TradeStore.Storage.CommitLog;
+
+namespace TradeStore.Storage.Recovery;
+
+/// <summary>
+/// Rebuilds a damaged journal log from the database it feeds (<c>tradestore recover --from duckdb</c>): the recovery
+/// source of the embedded default, which has no Redis or ClickHouse to rebuild from. DuckDB holds every event up to its
+/// last seq; the log is needed only for the events after it. So when every event past DuckDB's last seq is still in an
+/// intact record of the damaged log, a new log holding just those records replaces it (the damaged one is moved aside,
+/// never deleted), and nothing acknowledged is lost. A start after it replays them into DuckDB, as after any crash.
+/// </summary>
+/// <remarks>
+/// By design it refuses, changing nothing, when an event past DuckDB's last seq is in no intact record: that event was
+/// acknowledged (it reached the log) and only Redis, ClickHouse or a backup can bring it back.
+/// </remarks>
+public sealed class JournalLogRebuild
+{
+    /// <summary>Records appended per write to the new log.</summary>
+    private const int AppendChunk = 1000;
+
+    private JournalLogRebuild(long duckDbSeq, JournalLogCorruptException? damage, IReadOnlyList<LogRecord> kept, string? refusal)
+    {
+        DuckDbSeq = duckDbSeq;
+        Damage = damage;
+        Kept = kept;
+        Refusal = refusal;
+    }
+
+    /// <summary>The last seq DuckDB holds: the new log starts after it.</summary>
+    public long DuckDbSeq { get; }
+
+    /// <summary>What stops <c>serve</c>; <see langword="null"/> when the log reads as <c>serve</c> would take it (nothing to rebuild).</summary>
+    public JournalLogCorruptException? Damage { get; }
+
+    /// <summary>The intact records after <see cref="DuckDbSeq"/>, contiguous, that the new log holds.</summary>
+    public IReadOnlyList<LogRecord> Kept { get; }
+
+    /// <summary>Why the log cannot be rebuilt from DuckDB (events lost to the damage); <see langword="null"/> when it can.</summary>
+    public string? Refusal { get; }
+
+    /// <summary>Reads the log in <paramref name="journalDirectory"/> against DuckDB's last seq; changes nothing.</summary>
+    public static JournalLogRebuild Plan(string journalDirectory, DurabilityMode durability, long duckDbSeq)
+    {
+        try
+        {
+            JournalLog.Check(journalDirectory, durability, duckDbSeq);
+            return new JournalLogRebuild(duckDbSeq, damage: null, [], refusal: null);
+        }
+        catch (JournalLogCorruptException damage)
+        {
+            IReadOnlyList<LogRecord> intact;
+            try
+            {
+                intact = JournalLog.SalvageIntact(journalDirectory);
+            }
+            catch (JournalLogCorruptException ambiguous)
+            {
+                return new JournalLogRebuild(duckDbSeq, damage, [], ambiguous.Reason);
+            }
+
+            var kept = new List<LogRecord>();
+            foreach (var record in intact.Where(r => r.Seq > duckDbSeq))
+            {
+                var expected = duckDbSeq + kept.Count + 1;
+                if (record.Seq != expected)
+                {
+                    return new JournalLogRebuild(duckDbSeq, damage, [],
+                        $"events {expected}..{record.Seq - 1} are in no intact record of the log, and DuckDB holds events only up to seq {duckDbSeq}");
+                }
+
+                kept.Add(record);
+            }
+
+            return new JournalLogRebuild(duckDbSeq, damage, kept, refusal: null);
+        }
+    }
+
+    /// <summary>
+    /// Writes the new log beside the damaged one, moves the damaged folder into <c>DIR/damaged-&lt;UTC time&gt;/</c> and the
+    /// new one into its place, then checks it as <c>serve</c> will read it. Returns the folder that holds the damaged log.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The plan found nothing to rebuild, or refused.</exception>
+    public string Apply(string databasePath, JournalLogOptions options)
+    {
+        if (Damage is null || Refusal is not null)
+        {
+            throw new InvalidOperationException("Only a damaged log that DuckDB and its intact records can rebuild is replaced.");
+        }
+
+        var journal = JournalLog.DirectoryFor(databasePath);
+        var rebuilt = journal + ".rebuilt";
+        if (Directory.Exists(rebuilt))
+        {
+            // Left by a rebuild that stopped before its move; it never replaced anything.
+            Directory.Delete(rebuilt, recursive: true);
+        }
+
+        using (var log = JournalLog.Open(rebuilt, options))
+        {
+            log.Begin(DuckDbSeq + 1);
+            foreach (var chunk in Kept.Chunk(AppendChunk))
+            {
+                log.Append(chunk);
+            }
+        }
+
+        var folder = DatabaseFiles.SetAsideJournalLog(databasePath);
+        Directory.Move(rebuilt, journal);
+        NativeSync.SyncDirectory(Path.GetDirectoryName(journal)!);
+        JournalLog.Check(journal, options.Durability, DuckDbSeq);
+        return folder;
+    }
+}
