@@ -58,7 +58,11 @@ public sealed class ConnectionLimitTests : IDisposable
 
         await child.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
         Assert.False(child.HasExited, Tail(child.Output));
-        Assert.Contains("the maximum number of concurrent connections has been reached", child.Output, StringComparison.Ordinal);
+        // Counted, not logged one warning each (a flood at the limit was a flood of log lines).
+        using var http = new HttpClient();
+        var metrics = PrometheusText.Parse(await http.GetStringAsync($"{url}/metrics", TestContext.Current.CancellationToken));
+        Assert.True(Assert.Single(metrics["kestrel_rejected_connections_total"].Samples).Value >= 1, Tail(child.Output));
+        Assert.DoesNotContain("the maximum number of concurrent connections has been reached", child.Output, StringComparison.Ordinal);
     }
 
     /// <summary>Connects and sends half a request; <see langword="false"/> when the connection could not be made or was closed at once.</summary>

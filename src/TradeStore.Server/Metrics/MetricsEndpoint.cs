@@ -23,7 +23,17 @@ public static class MetricsEndpoint
     public static readonly TimeSpan HealthPeriod = TimeSpan.FromSeconds(15);
 
     /// <summary>The meters that reach <c>/metrics</c> (<c>*</c> is a wildcard).</summary>
-    public static readonly IReadOnlyList<string> Meters = ["TradeStore.*", "System.Runtime", "Microsoft.AspNetCore.Hosting"];
+    public static readonly IReadOnlyList<string> Meters = ["TradeStore.*", "System.Runtime", "Microsoft.AspNetCore.Hosting", KestrelMeter];
+
+    /// <summary>Kestrel's meter, of which only <see cref="KestrelInstruments"/> are exported.</summary>
+    private const string KestrelMeter = "Microsoft.AspNetCore.Server.Kestrel";
+
+    /// <summary>
+    /// Kestrel's instruments that reach <c>/metrics</c>: the connections open now, and those closed at
+    /// <c>Kestrel:Limits:MaxConcurrentConnections</c> (counted here rather than logged one warning each: a flood of
+    /// connections at the limit was a flood of log lines). The others (a duration histogram per connection, TLS) are dropped.
+    /// </summary>
+    private static readonly string[] KestrelInstruments = ["kestrel.active_connections", "kestrel.rejected_connections"];
 
     /// <summary>Buckets of a histogram in seconds that advises none (HTTP durations and ours advise their own).</summary>
     private static readonly double[] SecondsBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -85,6 +95,11 @@ public static class MetricsEndpoint
     private static MetricStreamConfiguration? StreamOf(Instrument instrument, IMeterFactory ownFactory)
     {
         if (instrument.Meter.Scope is IMeterFactory factory && !ReferenceEquals(factory, ownFactory))
+        {
+            return MetricStreamConfiguration.Drop;
+        }
+
+        if (instrument.Meter.Name == KestrelMeter && !KestrelInstruments.Contains(instrument.Name))
         {
             return MetricStreamConfiguration.Drop;
         }
