@@ -83,6 +83,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1318, Level = LogLevel.Warning, Message = "Journal log tail cut at start-up (rejoining as follower): seq {FromSeq}..{ToSeq} removed from the log ({Records} records) and from DuckDB; the state of {Trades} trades re-derived from the events that remain. Those writes were never acknowledged with Cluster:SyncReplicas >= 1")]
     public static partial void TailCut(ILogger logger, long fromSeq, long toSeq, long records, long trades);
 
+    [LoggerMessage(EventId = 1319, Level = LogLevel.Warning, Message = "Replication: follower {Node} streams the journal log (term {Term}) without naming its data directory's incarnation: it runs a build from before data-directory identities (2026-12-02). It replicates, but its acknowledgements are refused and never count toward Cluster:SyncReplicas (with SyncReplicas >= 1 and no other follower, every write answers 503 replication-unavailable). Upgrade it to this build (docs/high-availability.md, \"Upgrading a cluster\")")]
+    public static partial void FollowerWithoutIdentity(ILogger logger, string node, long term);
+
     [LoggerMessage(EventId = 1316, Level = LogLevel.Error, Message = "Replication: the leader {Leader} refused the stream: {Status} {Detail}; retrying")]
     public static partial void StreamRefused(ILogger logger, string leader, int status, string detail);
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Could not compare {Sink} with the journal (ends at seq {JournalLastSeq}) at start-up: {Reason}. Serving goes on; if {Sink} turns out to hold events the journal lacks, writes are refused then")]

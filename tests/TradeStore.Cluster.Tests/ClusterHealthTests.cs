@@ -63,6 +63,58 @@ public sealed class ClusterHealthTests
         Assert.Contains("has 0 synchronous follower(s) connected and needs 1", lost.GetProperty("description").GetString(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A rolling upgrade with <c>SyncReplicas=1</c> where the only follower still runs a build from before data-directory
+    /// identities (2026-12-02): it streams and applies every record but names no incarnation, so its acknowledgements are
+    /// refused and every write answers 503. Seen with a real build of 2026-12-01 (8b6ee93): the leader said nothing, its
+    /// readiness said "0 synchronous follower(s) connected" while /v1/cluster showed the follower at the leader's seq, and
+    /// the old follower retried its refused acknowledgements silently. The requests here are exactly that build's: its
+    /// stream request and its acknowledgement request carry no incarnation. The leader now logs 1319 naming the follower,
+    /// names it in readiness, and the 400 tells the follower to upgrade.
+    /// </summary>
+    [Fact]
+    public async Task Readiness_SyncLeaderWhoseOnlyFollowerIsABuildWithoutIncarnation_NamesItAndLogs1319()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        await using var a = await NodeProcess.StartAsync("a", _prefix, new Dictionary<string, string> { ["TRADESTORE__CLUSTER__SYNCREPLICAS"] = "1" });
+        var term = (await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Leader == "a", Timeout, "a leads")).Term;
+
+        // The stream request of a build from 2026-12-01: node, term and its last record, no incarnation.
+        using var streamRequest = new HttpRequestMessage(HttpMethod.Post, $"{a.Url}/v1/replication/stream")
+        {
+            Content = new StringContent($$"""{"node":"old-b","term":{{term}},"fromSeq":1,"prevSeq":0,"prevTerm":0}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        using var stream = await http.SendAsync(streamRequest, HttpCompletionOption.ResponseHeadersRead, ct);
+        Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
+
+        // Its acknowledgements: no incarnation in the query.
+        using var acks = await http.PostAsync($"{a.Url}/v1/replication/acks?node=old-b&term={term}", new ByteArrayContent(new byte[8]), ct);
+        Assert.Equal(HttpStatusCode.BadRequest, acks.StatusCode);
+        var problem = JsonDocument.Parse(await acks.Content.ReadAsStringAsync(ct)).RootElement;
+        Assert.Equal("incarnation", problem.GetProperty("field").GetString());
+        Assert.Contains("upgrade it", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        await Eventually.TrueAsync(() => a.Process.Output.Contains("[1319]", StringComparison.Ordinal), Timeout, "a logs 1319 for old-b");
+        var logged = a.Process.Output.Split('\n').Single(line => line.Contains("[1319]", StringComparison.Ordinal));
+        Assert.Contains("follower old-b streams", logged, StringComparison.Ordinal);
+        Assert.Contains("never count toward Cluster:SyncReplicas", logged, StringComparison.Ordinal);
+
+        var (code, cluster) = await ReadinessAsync(http, a.Url);
+        Assert.Equal(HttpStatusCode.OK, code);
+        Assert.Equal("degraded", cluster.GetProperty("status").GetString());
+        var description = cluster.GetProperty("description").GetString();
+        Assert.Contains("has 0 synchronous follower(s) connected and needs 1", description, StringComparison.Ordinal);
+        Assert.Contains("without a data-directory identity", description, StringComparison.Ordinal);
+        Assert.EndsWith(": old-b", description, StringComparison.Ordinal);
+
+        // Once its stream ends it is no longer named.
+        stream.Dispose();
+        var after = await Eventually.MatchAsync(async () => (await ReadinessAsync(http, a.Url)).Cluster,
+            c => !c.GetProperty("description").GetString()!.Contains("old-b", StringComparison.Ordinal), Timeout, "old-b no longer named once its stream ended");
+        Assert.Equal("degraded", after.GetProperty("status").GetString());
+    }
+
     private static async Task<(HttpStatusCode Code, JsonElement Cluster)> ReadinessAsync(HttpClient http, string url)
     {
         using var answer = await http.GetAsync($"{url}/health/ready", TestContext.Current.CancellationToken);

@@ -9,10 +9,11 @@ namespace TradeStore.Server.Cluster;
 /// leader (etcd unreachable, an election under way), when its writes answer <c>503 no-leader</c> and its reads serve what
 /// it holds; degraded too while it leads with <see cref="ClusterOptions.SyncReplicas"/> ≥ 1 but fewer followers can
 /// acknowledge its writes (<see cref="ReplicationHub.ConnectedFollowers"/>), when every write answers
-/// <c>503 replication-unavailable</c>. By design never unhealthy: the node still serves reads, and a load balancer that
+/// <c>503 replication-unavailable</c>; then it names the followers that stream without an incarnation
+/// (<see cref="UnidentifiedFollowers"/>: older builds whose acknowledgements never count). By design never unhealthy: the node still serves reads, and a load balancer that
 /// dropped every node during an election would take reads down with writes.
 /// </summary>
-public sealed class ClusterHealthCheck(ClusterState state, IOptions<ClusterOptions> options, ReplicationHub hub) : IHealthCheck
+public sealed class ClusterHealthCheck(ClusterState state, IOptions<ClusterOptions> options, ReplicationHub hub, UnidentifiedFollowers unidentified) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(state.Role switch
@@ -32,9 +33,16 @@ public sealed class ClusterHealthCheck(ClusterState state, IOptions<ClusterOptio
         }
 
         var connected = hub.ConnectedFollowers(term);
-        return connected < needed
-            ? HealthCheckResult.Degraded($"{state.NodeName} leads in term {term} but has {connected} synchronous follower(s) connected and needs {needed} (Cluster:SyncReplicas): " +
-                "every write answers 503 replication-unavailable until enough followers stream from it")
-            : HealthCheckResult.Healthy($"{state.NodeName} leads in term {term}; {connected} synchronous follower(s) connected, {needed} needed (Cluster:SyncReplicas)");
+        if (connected < needed)
+        {
+            var older = unidentified.In(term);
+            var why = older.Count == 0
+                ? ""
+                : $"; streaming from it without a data-directory identity, so never counted (builds from before 2026-12-02: upgrade them, event 1319): {string.Join(", ", older)}";
+            return HealthCheckResult.Degraded($"{state.NodeName} leads in term {term} but has {connected} synchronous follower(s) connected and needs {needed} (Cluster:SyncReplicas): " +
+                $"every write answers 503 replication-unavailable until enough followers stream from it{why}");
+        }
+
+        return HealthCheckResult.Healthy($"{state.NodeName} leads in term {term}; {connected} synchronous follower(s) connected, {needed} needed (Cluster:SyncReplicas)");
     }
 }

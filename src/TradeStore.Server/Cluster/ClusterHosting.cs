@@ -42,6 +42,7 @@ public static class ClusterHosting
         services.AddSingleton(sp => new ReplicationHub(settings.Cluster, sp.GetRequiredService<ClusterState>(), sp.GetRequiredService<JournalLog>(),
             sp.GetRequiredService<SyncReplicaSet>(), sp.GetService<TimeProvider>(), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
             sp.GetRequiredService<ClusterMetrics>()));
+        services.AddSingleton<UnidentifiedFollowers>();
         services.AddSingleton<IJournalReplication>(sp => sp.GetRequiredService<ReplicationHub>());
         services.AddSingleton<ILeaderHandOver>(sp => sp.GetRequiredService<ReplicationHub>());
         // A leader whose storage refuses writes steps down, and such a node does not campaign (events 7028, 7029).

@@ -69,7 +69,9 @@ public static class ReplicationEndpoints
         var incarnation = context.Request.Query["incarnation"].ToString();
         if (string.IsNullOrWhiteSpace(incarnation))
         {
-            return ApiResults.Problem(context, Problems.Validation("incarnation", "incarnation is required: the identity of the follower's data directory."));
+            return ApiResults.Problem(context, Problems.Validation("incarnation",
+                "incarnation is required: the identity of the follower's data directory. A follower that sends none runs a build from before " +
+                "data-directory identities (2026-12-02): its acknowledgements never count toward Cluster:SyncReplicas; upgrade it."));
         }
 
         var follower = new SyncMember(node, incarnation);
@@ -139,7 +141,8 @@ public static class ReplicationEndpoints
         }
     }
 
-    private static async Task StreamAsync(HttpContext context, ReplicationHub hub, ClusterState state, JournalLog log, ILoggerFactory loggers)
+    private static async Task StreamAsync(HttpContext context, ReplicationHub hub, ClusterState state, JournalLog log, UnidentifiedFollowers unidentified,
+        ILoggerFactory loggers)
     {
         var (request, problem) = await ReadAsync(context, ReplicationJson.Default.ReplicationStreamRequest);
         // The check may read the log files; a follower far behind is served from them too.
@@ -160,6 +163,12 @@ public static class ReplicationEndpoints
         var term = state.LeaderTerm;
         var logger = loggers.CreateLogger(typeof(ReplicationEndpoints).FullName!);
         Log.StreamOpened(logger, request!.Node, request.FromSeq, term);
+        using var withoutIdentity = string.IsNullOrEmpty(request.Incarnation) ? unidentified.Streaming(request.Node, term) : null;
+        if (withoutIdentity is not null)
+        {
+            Log.FollowerWithoutIdentity(logger, request.Node, term);
+        }
+
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = ReplicationFrames.ContentType;
         context.Response.Headers[WriteGate.TermHeader] = term.ToString(CultureInfo.InvariantCulture);
