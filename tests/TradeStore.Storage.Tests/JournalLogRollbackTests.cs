@@ -94,10 +94,42 @@ public sealed class JournalLogRollbackTests : IDisposable
 
         Assert.Null(assessed.Refusal);
         Assert.False(assessed.SetsLogAside);
-        Assert.Contains("ignores it", Assert.Single(assessed.Notes));
+        Assert.Equal(2, assessed.Notes.Count);
+        Assert.Contains("ignores it", assessed.Notes[0]);
+        Assert.Contains("holds no sealed segment now", assessed.Notes[0]);
+        Assert.Contains("do not recognise the idempotency keys", assessed.Notes[1]);
         Assert.Equal(["0003_journal_log"], reverted.Select(s => s.Migration.Id));
         Assert.Equal(2, CurrentVersion());
         Assert.True(Directory.Exists(LogPath));
+    }
+
+    /// <summary>
+    /// Builds of 2026-11-30 to 2026-12-02 sit at schema version 2 but read the journal log, and know no segment seal: one
+    /// left at rest stops their start with exit 5 as "damaged" (8b6ee93's JournalLog.Scan: non-zero bytes after the last record of a segment that is not the last). The rollback used to
+    /// say every version-2 binary ignores the log; it now counts the sealed segments and says to recycle them first.
+    /// </summary>
+    [Fact]
+    public async Task DownTo2_LogWithSealedSegments_SaysBuildsThatReadTheLogCallThemDamaged()
+    {
+        var history = Events(1, 60);
+        Write(history);
+        using (var log = JournalLog.Open(LogPath, new JournalLogOptions { SegmentBytes = 4096 }))
+        {
+            log.Begin(1);
+            foreach (var chunk in history.Chunk(3))
+            {
+                log.Append([.. chunk.Select(e => LogRecord.Create(e.Seq, 0, EventCodec.Encode(e)))]);
+            }
+        }
+
+        var segments = Directory.GetFiles(LogPath, "*.log").Length;
+        var plan = await DuckDbSchema.CreateRunner(_database).PlanDownAsync(2, Ct);
+        var assessed = JournalLogRollback.Assess(_database, plan);
+
+        Assert.True(segments >= 3, $"the log rolled over into {segments} segment(s)");
+        Assert.Null(assessed.Refusal);
+        Assert.Contains($"it holds {segments - 1} sealed segment(s) now, which those builds call damaged (exit 5)", assessed.Notes[0]);
+        Assert.Contains("start 'tradestore serve' once and stop it cleanly", assessed.Notes[0]);
     }
 
     [Fact]

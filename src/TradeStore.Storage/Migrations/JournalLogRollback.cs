@@ -67,7 +67,8 @@ public sealed class JournalLogRollback
             return new JournalLogRollback(directory, exists, null, false, []);
         }
 
-        var refusal = revertsLog ? UnappliedEvents(database, directory) : null;
+        var sealedSegments = 0;
+        var refusal = revertsLog ? UnappliedEvents(database, directory, out sealedSegments) : null;
         var notes = new List<string>();
         if (dropsEvents)
         {
@@ -77,13 +78,39 @@ public sealed class JournalLogRollback
         }
         else
         {
-            notes.Add($"The journal log {directory}/ stays in place, but a binary from before the log (DuckDB schema version {LogVersion - 1} or older) " +
-                "ignores it: that binary serves and writes DuckDB alone, without the log's protection of acknowledged writes against an unclean stop. " +
-                $"A binary that knows the log (schema version {LogVersion}) extends the log from DuckDB when it starts again.");
+            notes.Add(StaysInPlace(directory, sealedSegments));
+            notes.Add(IdempotencyKeysNote);
         }
 
         return new JournalLogRollback(directory, exists, refusal, dropsEvents, notes);
     }
+
+    /// <summary>
+    /// What the builds at schema version 2 make of the log left in place. Two kinds exist: builds from before the log
+    /// (before 2026-11-30) ignore it; builds of 2026-11-30 to 2026-12-02 already wrote and replayed it at version 2 (the
+    /// version that records the log came later), but from before segment seals (46504cc), so a sealed segment (every one
+    /// but the last, until a DuckDB checkpoint recycles it) is "damaged" to them and stops their start with exit 5.
+    /// </summary>
+    private static string StaysInPlace(string directory, int sealedSegments)
+    {
+        var sealedNote = sealedSegments == 0
+            ? "it holds no sealed segment now, so those builds read it"
+            : $"it holds {sealedSegments} sealed segment(s) now, which those builds call damaged (exit 5): start 'tradestore serve' once and stop it " +
+              "cleanly (SIGTERM) first, which recycles them, or roll back to a build from before the log";
+        return $"The journal log {directory}/ stays in place. A binary at DuckDB schema version {LogVersion - 1} either predates the log " +
+            "(builds before 2026-11-30), ignores it and serves and writes DuckDB alone, without the log's protection of acknowledged writes " +
+            "against an unclean stop; or (builds of 2026-11-30 to 2026-12-02) reads and writes it as this one does, except sealed segments " +
+            $"(a format of 2026-12-02): {sealedNote}. A binary that knows the log (schema version {LogVersion}) extends the log from DuckDB when it starts again.";
+    }
+
+    /// <summary>
+    /// Idempotency keys are stored as <c>namespace:fingerprint:key</c> since 69af3b3 (2026-11-30 10:08); a build from before
+    /// looks keys up plain, so it takes a retry of a command this build recorded for a new request (seen: a fill applied twice).
+    /// </summary>
+    private const string IdempotencyKeysNote =
+        "Builds before 2026-11-30 10:08 (every build from before the log) do not recognise the idempotency keys this build recorded: " +
+        "there a client's retry of a request sent before the rollback is a new request (a fill is applied again, a create answers 409). " +
+        "Start such a build only once clients have stopped retrying the requests they sent before it.";
 
     /// <exception cref="MigrationException">Kind <see cref="MigrationErrorKind.WouldLoseData"/>: <see cref="Refusal"/>.</exception>
     public void ThrowIfRefused()
@@ -141,7 +168,7 @@ public sealed class JournalLogRollback
             return;
         }
 
-        if (migration.Version == LogVersion && UnappliedEvents(database, directory) is { } refusal)
+        if (migration.Version == LogVersion && UnappliedEvents(database, directory, out _) is { } refusal)
         {
             throw new MigrationException(MigrationErrorKind.WouldLoseData, refusal);
         }
@@ -154,9 +181,13 @@ public sealed class JournalLogRollback
         }
     }
 
-    /// <summary>Why reverting <see cref="LogVersion"/> would lose events, or <see langword="null"/> when DuckDB holds everything the log holds.</summary>
-    private static string? UnappliedEvents(DuckDbDatabase database, string directory)
+    /// <summary>
+    /// Why reverting <see cref="LogVersion"/> would lose events, or <see langword="null"/> when DuckDB holds everything the log
+    /// holds; <paramref name="sealedSegments"/> counts the segments before the last (each one sealed when the log rolled over).
+    /// </summary>
+    private static string? UnappliedEvents(DuckDbDatabase database, string directory, out int sealedSegments)
     {
+        sealedSegments = 0;
         var duckDbSeq = new JournalReader(database).LastSeq();
         JournalLogCheck check;
         try
@@ -171,6 +202,7 @@ public sealed class JournalLogRollback
                 $"holds acknowledged events DuckDB lacks is unknown: {ex.Message} Run 'tradestore verify' (see operations.md, Recover). Nothing was rolled back.";
         }
 
+        sealedSegments = Math.Max(0, check.Segments.Count - 1);
         if (check.LastSeq <= duckDbSeq)
         {
             return null;
