@@ -71,7 +71,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 2031, Level = LogLevel.Information, Message = "Deleted {Count} older WAL copies from {Folder} to keep the newest {Kept} (Storage:WalBackupsKept): {Copies}")]
     public static partial void WalBackupsRemoved(ILogger logger, int count, string folder, int kept, string copies);
 
-    [LoggerMessage(EventId = 2022, Level = LogLevel.Warning, Message = "DuckDB holds the journal up to seq {DuckDbSeq} but the journal log only up to seq {LogSeq} (events appended by 'tradestore recover', or the log's tail lost to an OS crash with Storage:Durability=os); the missing records were copied into the log from DuckDB")]
+    [LoggerMessage(EventId = 2022, Level = LogLevel.Warning, Message = "DuckDB holds the journal up to seq {DuckDbSeq} but the journal log only up to seq {LogSeq} (events appended by 'tradestore recover'; written by a build from before the journal log after 'tradestore migrate down --to 2' (a rollback, expected then); or the log's tail lost to an OS crash with Storage:Durability=os); the missing records were copied into the log from DuckDB")]
     public static partial void LogBehindDuckDb(ILogger logger, long duckDbSeq, long logSeq);
 
     [LoggerMessage(EventId = 2023, Level = LogLevel.Error, Message = "Applying seq {FirstSeq}..{LastSeq} ({Count} events) from the journal log to DuckDB failed ({Failures} in a row); they stay durable in the log and are retried")]
