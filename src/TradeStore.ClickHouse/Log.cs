@@ -35,7 +35,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 4009, Level = LogLevel.Information, Message = "ClickHouse schema of database {Database} is up to date")]
     public static partial void SchemaReady(ILogger logger, string database);
 
-    [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "ClickHouse already holds events up to seq {ClickHouseMaxSeq}, past the checkpoint {Checkpoint}: an INSERT whose answer was lost had been applied; the checkpoint moves forward, nothing is sent twice")]
+    [LoggerMessage(EventId = 4010, Level = LogLevel.Information, Message = "ClickHouse already holds events up to seq {ClickHouseMaxSeq}, past this node's checkpoint {Checkpoint}: the checkpoint moves forward to it and nothing is sent twice. Expected after a restart that was not clean, or on a cluster after a change of leader (DuckDB's copy of the checkpoint trails ClickHouse by up to a second, and another node may have synced since), and after an INSERT whose answer was lost")]
     public static partial void CheckpointBehindClickHouse(ILogger logger, long clickHouseMaxSeq, long checkpoint);
 
     [LoggerMessage(EventId = 4011, Level = LogLevel.Warning, Message = "ClickHouse trade_events ends at seq {ClickHouseMaxSeq}, behind the checkpoint {Checkpoint} DuckDB recorded: ClickHouse lost events it had acknowledged (tables dropped or recreated, `migrate down --target clickhouse`, or a new server at the same URL). Refilling ClickHouse from DuckDB's journal from seq {FirstSeq}: {Events} events up to seq {JournalLastSeq}; DuckDB's copy of the checkpoint moves back to {ClickHouseMaxSeq}")]
