@@ -40,15 +40,8 @@ public sealed class JournalLogRecoveryTests : IDisposable
         // DuckDB never got (or lost) everything since its last checkpoint: a kill between the log's fsync and the apply.
         File.WriteAllBytes(Wal, []);
 
-        await using var serve = await StartAsync(environment);
-        await AcknowledgedWrites.AssertDurableAsync(Http, ledger, "after the kill and the lost DuckDB WAL");
-
         Assert.NotEqual("00000000000000000001.log", segments[0]);
-        Assert.Contains("Journal log replayed into DuckDB", serve.Output);
-        serve.Signal(SigTerm);
-        Assert.Equal(0, await serve.WaitForExitAsync(TimeSpan.FromSeconds(30)));
-        var (verifyExit, verifyOutput) = await TradeStoreProcess.RunAsync(["verify", "--data", _work.Path], _work.Path);
-        Assert.True(verifyExit == 0, verifyOutput);
+        await AssertReplayedStoppedAndVerifiedAsync(environment, ledger, "after the kill and the lost DuckDB WAL");
     }
 
     [Fact]
@@ -116,16 +109,7 @@ public sealed class JournalLogRecoveryTests : IDisposable
         Assert.Equal(original, Snapshot(moved).ToDictionary(f => Path.GetRelativePath(moved, f.Key), f => f.Value));
         Assert.Equal($"{checkpointed + 1:D20}.log", Path.GetFileName(Assert.Single(Directory.GetFiles(JournalDirectory, "*.log"))));
 
-        await using (var serve = await StartAsync([]))
-        {
-            await AcknowledgedWrites.AssertDurableAsync(Http, ledger, "after the log was rebuilt from DuckDB");
-            Assert.Contains("Journal log replayed into DuckDB", serve.Output);
-            serve.Signal(SigTerm);
-            Assert.Equal(0, await serve.WaitForExitAsync(TimeSpan.FromSeconds(30)));
-        }
-
-        var (verifyExit, verifyOutput) = await TradeStoreProcess.RunAsync(["verify", "--data", _work.Path], _work.Path);
-        Assert.True(verifyExit == 0, verifyOutput);
+        await AssertReplayedStoppedAndVerifiedAsync([], ledger, "after the log was rebuilt from DuckDB");
     }
 
     /// <summary>A damaged record DuckDB does not hold was acknowledged and is nowhere else here: refused, and nothing changes.</summary>
@@ -156,6 +140,24 @@ public sealed class JournalLogRecoveryTests : IDisposable
         Assert.Contains("Nothing was changed", output);
         Assert.Equal(before, Snapshot(JournalDirectory));
         Assert.Empty(Directory.GetDirectories(_work.Path, "damaged-*"));
+    }
+
+    /// <summary>
+    /// Starts <c>serve</c>, which must replay the log into DuckDB and then answer every acknowledged trade; stops it
+    /// cleanly (exit 0), and <c>verify</c> finds the directory whole (exit 0).
+    /// </summary>
+    private async Task AssertReplayedStoppedAndVerifiedAsync(Dictionary<string, string> environment, ConcurrentDictionary<string, Written> ledger, string when)
+    {
+        await using (var serve = await StartAsync(environment))
+        {
+            await AcknowledgedWrites.AssertDurableAsync(Http, ledger, when);
+            Assert.Contains("Journal log replayed into DuckDB", serve.Output);
+            serve.Signal(SigTerm);
+            Assert.Equal(0, await serve.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        var (verifyExit, verifyOutput) = await TradeStoreProcess.RunAsync(["verify", "--data", _work.Path], _work.Path);
+        Assert.True(verifyExit == 0, verifyOutput);
     }
 
     /// <summary>
