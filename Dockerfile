@@ -1,5 +1,5 @@
 # TradeStore container image: build with the .NET SDK, run on the ASP.NET Core runtime.
-#   docker build -t tradestore:local .
+#   docker build --build-arg SOURCE_REVISION="$(git rev-parse HEAD)" -t tradestore:local .
 #   docker run --rm -p 127.0.0.1:5080:5080 -v tradestore-data:/var/lib/tradestore tradestore:local
 # It listens on 0.0.0.0, so serve refuses to start until API keys are configured: see docs/operations.md,
 # "Container image". scripts/check-dockerfile.sh replays the build stage without a Docker daemon.
@@ -18,7 +18,11 @@ COPY src/TradeStore.Server/TradeStore.Server.csproj src/TradeStore.Server/
 COPY src/TradeStore.Cli/TradeStore.Cli.csproj src/TradeStore.Cli/
 RUN dotnet restore src/TradeStore.Cli/TradeStore.Cli.csproj
 COPY src/ src/
-RUN dotnet publish src/TradeStore.Cli/TradeStore.Cli.csproj -c Release --no-restore -o /app
+# The commit the image is built from, shown by `tradestore --version` and the start-up line as 0.1.0+<commit> (the
+# context has no .git, so without it an image says 0.1.0 alone and an upgraded node cannot be told from an old one):
+#   docker build --build-arg SOURCE_REVISION="$(git rev-parse HEAD)" -t tradestore:local .
+ARG SOURCE_REVISION=
+RUN dotnet publish src/TradeStore.Cli/TradeStore.Cli.csproj -c Release --no-restore -o /app ${SOURCE_REVISION:+-p:SourceRevisionId=$SOURCE_REVISION}
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app

@@ -11,7 +11,10 @@
 #   3. checks the folder the final stage copies (`COPY --from=build <dir>`): it holds the
 #      `tradestore` launcher and no ScottPlot or HdrHistogram assembly (those belong to the
 #      separate tradestore-bench tool);
-#   4. checks the image's command is the guard supervising serve: CMD ["guard", "--", "serve"].
+#   4. checks the image's command is the guard supervising serve: CMD ["guard", "--", "serve"];
+#   5. with SOURCE_REVISION set (as `docker build --build-arg SOURCE_REVISION=…` sets it: an ARG takes
+#      its value from this script's environment, else its default), checks that the published
+#      `tradestore --version` names it (0.1.0+<revision>).
 #
 # It needs the .NET SDK pinned in global.json and access to the NuGet feed, like `docker build`.
 # Ends with `check-dockerfile: ok` (exit 0) or `check-dockerfile: FAILED: <reason>` (exit 1).
@@ -162,7 +165,16 @@ while IFS= read -r instruction; do
       log "RUN $rest"
       (cd "$(in_image "$workdir")" && bash -c "$command") >&2 || fail "RUN exited non-zero: $rest"
       ;;
-    ARG|LABEL|SHELL|USER|EXPOSE|VOLUME|STOPSIGNAL|ENTRYPOINT|CMD|HEALTHCHECK|ONBUILD)
+    ARG)
+      name="${rest%%=*}"
+      if [ -z "${!name+set}" ]; then
+        if [[ "$rest" == *=* ]]; then export "$name=${rest#*=}"; fi
+      else
+        export "$name"
+      fi
+      log "ARG $name=${!name-}"
+      ;;
+    LABEL|SHELL|USER|EXPOSE|VOLUME|STOPSIGNAL|ENTRYPOINT|CMD|HEALTHCHECK|ONBUILD)
       log "skipping $keyword (no effect on what the stage builds)"
       ;;
     *)
@@ -188,6 +200,13 @@ log "published $published_path: $(find "$published" -type f | wc -l) files, no S
 command_line="$(grep -E '^CMD[[:space:]]' <<<"$instructions" | tail -1)"
 if ! grep -Eq '^CMD[[:space:]]+\[[[:space:]]*"guard"[[:space:]]*,[[:space:]]*"--"[[:space:]]*,[[:space:]]*"serve"' <<<"$command_line"; then
   fail "the image must run the guard supervising serve (CMD [\"guard\", \"--\", \"serve\"]); found: ${command_line:-no CMD}"
+fi
+
+# ---- 5. the version names the commit given ---------------------------------------------------------
+if [ -n "${SOURCE_REVISION:-}" ]; then
+  version="$(dotnet "$published/tradestore.dll" --version 2>&1)" || fail "tradestore --version failed: $version"
+  [[ "$version" == *"+$SOURCE_REVISION" ]] || fail "tradestore --version says '$version', not ending in +$SOURCE_REVISION"
+  log "tradestore --version: $version"
 fi
 
 echo "check-dockerfile: ok"
