@@ -113,7 +113,7 @@ public static class TradeStoreHost
             // A tail this node must cut (rejoining a cluster whose leader never had it) goes before the replay (issue #14).
             var truncation = ReadOrThrow(database, () => TailTruncation.ApplyPending(database, journalLog));
             var replay = ReadOrThrow(database, () => JournalLogReplay.Run(database, journalLog, startupLogging.CreateLogger(typeof(WriteEngine))));
-            var integrity = settings.Storage.VerifyOnStart ? VerifyIntegrity(database) : null;
+            var integrity = settings.Storage.VerifyOnStart ? VerifyIntegrity(database, startupLogging.CreateLogger(typeof(IntegrityChecker))) : null;
             // Before the engine exists, so no seq is handed out when Redis or ClickHouse holds events the journal lost.
             var uncheckedSinks = SinkPositionCheck.Verify(database, settings);
             builder.Services.AddTradeStoreStorage(database, journalLog);
@@ -225,9 +225,11 @@ public static class TradeStoreHost
     }
 
     /// <exception cref="IntegrityException">The journal and the state disagree; the report says how and what to do.</exception>
-    private static IntegrityReport VerifyIntegrity(DuckDbDatabase database)
+    /// <param name="database">The database, its journal log replayed.</param>
+    /// <param name="progress">Where a long check says that it starts and which step it is at (events 2038, 2039).</param>
+    private static IntegrityReport VerifyIntegrity(DuckDbDatabase database, ILogger progress)
     {
-        var report = new IntegrityChecker(database).Check();
+        var report = new IntegrityChecker(database) { Progress = progress }.Check();
         return report.IsHealthy ? report : throw new IntegrityException(report);
     }
 

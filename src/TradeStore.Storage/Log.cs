@@ -59,6 +59,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 2035, Level = LogLevel.Information, Message = "Loading the state index: {Done} of {Trades} trades read ({Seconds} s)")]
     public static partial void IndexLoadProgress(ILogger logger, long done, long trades, long seconds);
 
+    [LoggerMessage(EventId = 2038, Level = LogLevel.Information, Message = "Integrity check of {Events} events: seq gap-free, versions contiguous, state = fold of the journal, a sample replayed through the lifecycle rules, checkpoints not ahead")]
+    public static partial void IntegrityCheckStarting(ILogger logger, long events);
+
+    [LoggerMessage(EventId = 2039, Level = LogLevel.Information, Message = "Integrity check: {Step} ({Seconds} s)")]
+    public static partial void IntegrityCheckProgress(ILogger logger, string step, long seconds);
+
     [LoggerMessage(EventId = 2021, Level = LogLevel.Information, Message = "Journal log replayed into DuckDB: seq {FromSeq}..{ToSeq} ({Count} events) in {Milliseconds} ms")]
     public static partial void LogReplayed(ILogger logger, long fromSeq, long toSeq, long count, long milliseconds);
 

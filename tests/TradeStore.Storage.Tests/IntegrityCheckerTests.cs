@@ -1,6 +1,8 @@
+using Microsoft.Extensions.Logging.Testing;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.Integrity;
 using TradeStore.Storage.Sync;
+using TradeStore.TestSupport;
 
 namespace TradeStore.Storage.Tests;
 
@@ -29,6 +31,26 @@ public sealed class IntegrityCheckerTests : IAsyncLifetime
         Assert.Equal(20, report.Trades);
         Assert.Equal(20 * 4, report.Events);
         Assert.Equal("all trades", report.Scope);
+    }
+
+    /// <summary>
+    /// At 1.5 million trades the check ran 30 s at start-up (and in <c>verify</c>) with no line before its result; a check
+    /// at or over the bar (here a low one) now says that it starts, then which step it is at; a short one says nothing.
+    /// </summary>
+    [Fact]
+    public void Check_AtOrOverTheBar_AnnouncedWithItsEventsAndReportsItsStepWhileItRuns()
+    {
+        var announced = new FakeLogger<IntegrityChecker>();
+        var quiet = new FakeLogger<IntegrityChecker>();
+
+        var report = new IntegrityChecker(Database) { Progress = announced, AnnouncedFrom = 80, ProgressEvery = TimeSpan.FromMilliseconds(1) }.Check();
+        new IntegrityChecker(Database) { Progress = quiet, AnnouncedFrom = 81, ProgressEvery = TimeSpan.FromMilliseconds(1) }.Check();
+
+        Assert.True(report.IsHealthy, report.Describe());
+        Assert.Equal(["Integrity check of 80 events: seq gap-free, versions contiguous, state = fold of the journal, a sample replayed " +
+            "through the lifecycle rules, checkpoints not ahead"], announced.Messages(2038));
+        Assert.All(announced.Messages(2039), line => Assert.Matches(@"^Integrity check: (counting the trades|.+ \(step [1-5] of 5\)) \(\d+ s\)$", line));
+        Assert.Empty(quiet.Collector.GetSnapshot());
     }
 
     [Fact]

@@ -125,7 +125,13 @@ public static class VerifyCommand
             // Read once: its end tells the DuckDB check where the journal ends (after a crash the log, and the sinks fed
             // from it, are ahead of DuckDB); what it finds is reported below, in the journal log's own lines.
             logCheck = new Lazy<JournalLogCheck>(() => JournalLog.Check(JournalLog.DirectoryFor(database.Path), settings.Storage.Durability, duckDbSeq));
-            var report = new IntegrityChecker(database) { FullCompareLimit = sampleAbove, JournalLogEnd = LastSeqOrNull(logCheck) }.Check();
+            var report = new IntegrityChecker(database)
+            {
+                FullCompareLimit = sampleAbove,
+                JournalLogEnd = LastSeqOrNull(logCheck),
+                // A check of millions of events takes most of a minute: it says that it starts and which step it is at.
+                Progress = new OutputLogger(output, "duckdb: "),
+            }.Check();
             output.WriteLine($"duckdb: {report.Describe()}");
             exitCode = report.IsHealthy ? ExitCodes.Success : ExitCodes.Failure;
         }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using DuckDB.NET.Data;
+using Microsoft.Extensions.Logging;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.Journal;
 
@@ -38,6 +39,23 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
     /// </summary>
     public long? JournalLogEnd { get; init; }
 
+    /// <summary>
+    /// Where a check of <see cref="AnnouncedFrom"/> events or more says that it starts (event 2038), then which step it is
+    /// at every <see cref="ProgressEvery"/> (event 2039): at millions of events it takes most of a minute, and a start-up
+    /// or a <c>verify</c> that said nothing meanwhile looked hung. <see langword="null"/>: silent.
+    /// </summary>
+    public ILogger? Progress { get; init; }
+
+    /// <summary>Checks of fewer events than this start without a word.</summary>
+    /// <value>Default 100,000 (as the journal log's replay).</value>
+    internal long AnnouncedFrom { get; init; } = 100_000;
+
+    /// <summary>How often a long check says which step it is at.</summary>
+    internal TimeSpan ProgressEvery { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The step running now, for <see cref="Progress"/>.</summary>
+    private volatile string _step = "counting";
+
     /// <summary>Runs every check; reports disagreements, never repairs them.</summary>
     /// <exception cref="DatabaseOpenException">DuckDB cannot read the file (for example a corrupt data block).</exception>
     public IntegrityReport Check()
@@ -59,14 +77,55 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
         var problems = new List<IntegrityProblem>();
 
         var events = Scalar(connection, "SELECT count(*) FROM trade_events");
+        var reporter = Progress is { } progress && events >= AnnouncedFrom ? StartReporting(progress, events, stopwatch) : null;
+        try
+        {
+            return CheckSteps(connection, events, problems, stopwatch);
+        }
+        finally
+        {
+            StopReporting(reporter);
+        }
+    }
+
+    private IntegrityReport CheckSteps(DuckDBConnection connection, long events, List<IntegrityProblem> problems, Stopwatch stopwatch)
+    {
+        _step = "counting the trades";
         var trades = Scalar(connection, "SELECT count(*) FROM current_trade_state");
+        _step = "seq gap-free (step 1 of 5)";
         CheckSequence(connection, events, problems);
+        _step = "versions contiguous (step 2 of 5)";
         CheckVersions(connection, problems);
+        _step = $"state = fold of the journal, {(trades > FullCompareLimit ? $"a sample of {FullCompareLimit} of {trades} trades" : $"all {trades} trades")} (step 3 of 5)";
         var scope = CheckState(connection, trades, problems);
+        _step = $"a sample of {ReplaySample} trades replayed through the lifecycle rules (step 4 of 5)";
         CheckReplay(connection, problems);
+        _step = "checkpoints not ahead (step 5 of 5)";
         CheckCheckpoints(connection, problems);
 
         return new IntegrityReport(events, trades, scope, problems, stopwatch.Elapsed);
+    }
+
+    /// <summary>Says that a long check starts, then (until <see cref="StopReporting"/>) which step it is at every <see cref="ProgressEvery"/>.</summary>
+    private Timer StartReporting(ILogger progress, long events, Stopwatch stopwatch)
+    {
+        Log.IntegrityCheckStarting(progress, events);
+        return new Timer(_ => Log.IntegrityCheckProgress(progress, _step, (long)stopwatch.Elapsed.TotalSeconds), null, ProgressEvery, ProgressEvery);
+    }
+
+    /// <summary>Stops the reports and waits for one that is being written, so none follows the check's own result line.</summary>
+    private static void StopReporting(Timer? reporter)
+    {
+        if (reporter is null)
+        {
+            return;
+        }
+
+        using var stopped = new ManualResetEvent(false);
+        if (reporter.Dispose(stopped))
+        {
+            stopped.WaitOne();
+        }
     }
 
     private static void CheckSequence(DuckDBConnection connection, long events, List<IntegrityProblem> problems)
