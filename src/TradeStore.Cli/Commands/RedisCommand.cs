@@ -46,7 +46,7 @@ public static class RedisCommand
                     }
 
                     // Offline (this process holds DuckDB, so no server projects): a gap inside the stream can be rewritten.
-                    var report = await new RedisRebuilder(database, keys, options.StreamMaxLength).RebuildAsync(redis, cancellationToken, repairStreamGaps: true);
+                    var report = await new RedisRebuilder(database, keys, options.StreamMaxLength) { Progress = line => output.WriteLine($"redis: {line}") }.RebuildAsync(redis, cancellationToken, repairStreamGaps: true);
                     output.WriteLine($"Rebuilt the Redis projection on {connection.Endpoint} (prefix '{keys.Prefix}') at seq {report.Checkpoint}: " +
                         $"{report.Trades} trades, {report.Positions} positions, {report.RemovedTradeKeys} stale trade keys removed, " +
                         $"{report.StreamEntriesAdded} stream entries added" +

@@ -271,7 +271,7 @@ public static class VerifyCommand
     private static Task<int> VerifyRedisAsync(ParseResult parseResult, JournalLogTail? logTail, CancellationToken cancellationToken) =>
         RedisCommandSupport.RunAsync(parseResult, async (options, database, redis, output, _) =>
         {
-            var verifier = new RedisVerifier(new RedisKeys(options.KeyPrefix)) { LogTail = logTail };
+            var verifier = new RedisVerifier(new RedisKeys(options.KeyPrefix)) { LogTail = logTail, Progress = line => output.WriteLine($"redis: {line}") };
             var report = await verifier.VerifyAsync(redis, ProjectionSnapshot.Read(database), cancellationToken);
             foreach (var difference in report.Differences.Take(MaxPrinted))
             {

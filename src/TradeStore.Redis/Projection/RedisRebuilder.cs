@@ -24,6 +24,13 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
 {
     private const int ChunkSize = 500;
 
+    /// <summary>Where a long rebuild says how far it got (every <see cref="ProgressEvery"/>); <see langword="null"/>: silent.</summary>
+    public Action<string>? Progress { get; init; }
+
+    /// <summary>How often <see cref="Progress"/> is told.</summary>
+    /// <value>Default 5 s.</value>
+    internal TimeSpan ProgressEvery { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <param name="repairStreamGaps">
     /// Rewrite the change stream whole when entries are missing inside it (an <c>XDEL</c>, a partial restore): appending
     /// can only add after its last entry. Only while no projector writes to it (the offline <c>redis rebuild</c>): a
@@ -38,9 +45,13 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
             await redis.KeyDeleteAsync(keys.Stream);
         }
 
+        var progress = new ProgressTicker(Progress, ProgressEvery);
+        var written = 0;
         foreach (var chunk in snapshot.Trades.Chunk(ChunkSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
+            progress.Tick(() => $"wrote {written} of {snapshot.Trades.Count} trades");
+            written += chunk.Length;
             var args = new List<RedisValue> { chunk.Length };
             foreach (var trade in chunk)
             {
@@ -58,7 +69,7 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
             await redis.KeyDeleteAsync(chunk);
         }
 
-        var added = await RefillStreamAsync(redis, snapshot.LastSeq, cancellationToken);
+        var added = await RefillStreamAsync(redis, snapshot.LastSeq, progress, cancellationToken);
 
         var positionArgs = new List<RedisValue> { (string)keys.Checkpoint!, keys.PositionsPattern, snapshot.LastSeq };
         var accounts = snapshot.Positions.GroupBy(p => p.Account, StringComparer.Ordinal).ToList();
@@ -106,7 +117,7 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
     }
 
     /// <summary>Appends the journal events up to <paramref name="lastSeq"/> that the stream lacks, at most its MAXLEN.</summary>
-    private async Task<int> RefillStreamAsync(IDatabase redis, long lastSeq, CancellationToken cancellationToken)
+    private async Task<int> RefillStreamAsync(IDatabase redis, long lastSeq, ProgressTicker progress, CancellationToken cancellationToken)
     {
         var newest = await redis.StreamRangeAsync(keys.Stream, "-", "+", 1, Order.Descending);
         var streamLast = newest.Length > 0 ? RedisFormat.SeqOfStreamId((string)newest[0].Id!) : 0;
@@ -116,6 +127,7 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
         while (after < lastSeq)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            progress.Tick(() => $"wrote every trade; change stream filled up to seq {after} of {lastSeq}");
             var events = journal.ReadAfter(after, ChunkSize).Where(e => e.Seq <= lastSeq).ToList();
             if (events.Count == 0)
             {

@@ -31,6 +31,13 @@ public sealed class RedisVerifier(RedisKeys keys)
     /// </summary>
     public JournalLogTail? LogTail { get; init; }
 
+    /// <summary>Where a long comparison says how far it got (every <see cref="ProgressEvery"/>); <see langword="null"/>: silent.</summary>
+    public Action<string>? Progress { get; init; }
+
+    /// <summary>How often <see cref="Progress"/> is told.</summary>
+    /// <value>Default 5 s.</value>
+    internal TimeSpan ProgressEvery { get; init; } = TimeSpan.FromSeconds(5);
+
     public async Task<RedisVerifyReport> VerifyAsync(IDatabase redis, ProjectionSnapshot snapshot, CancellationToken cancellationToken)
     {
         var logTail = LogTail;
@@ -44,9 +51,13 @@ public sealed class RedisVerifier(RedisKeys keys)
             differences.Add($"checkpoint: Redis {keys.Checkpoint} is {checkpoint}, the journal ends at seq {snapshot.LastSeq}");
         }
 
+        var progress = new ProgressTicker(Progress, ProgressEvery);
+        var compared = 0;
         foreach (var chunk in snapshot.Trades.Chunk(PipelineSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
+            progress.Tick(() => $"compared {compared} of {snapshot.Trades.Count} trades");
+            compared += chunk.Length;
             var reads = chunk.Select(t => (t, redis.HashGetAllAsync(keys.Trade(t.TradeId)))).ToList();
             foreach (var (trade, read) in reads)
             {
@@ -78,7 +89,7 @@ public sealed class RedisVerifier(RedisKeys keys)
             }
         }
 
-        var entries = await CheckStreamAsync(redis, checkpoint, differences, cancellationToken);
+        var entries = await CheckStreamAsync(redis, checkpoint, differences, progress, cancellationToken);
         return new RedisVerifyReport(snapshot.LastSeq, checkpoint, snapshot.Trades.Count, snapshot.Positions.Count, entries, differences,
             logTail?.Describe() ?? "DuckDB");
     }
@@ -113,7 +124,7 @@ public sealed class RedisVerifier(RedisKeys keys)
         return new ProjectionSnapshot(tail.LastSeq, live, ProjectionSnapshot.PositionsOf(live));
     }
 
-    private async Task<long> CheckStreamAsync(IDatabase redis, long checkpoint, List<string> differences, CancellationToken cancellationToken)
+    private async Task<long> CheckStreamAsync(IDatabase redis, long checkpoint, List<string> differences, ProgressTicker progress, CancellationToken cancellationToken)
     {
         long count = 0;
         long previous = -1;
@@ -121,6 +132,7 @@ public sealed class RedisVerifier(RedisKeys keys)
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            progress.Tick(() => $"compared every trade and position; checked {count} change stream entries");
             var page = await redis.StreamRangeAsync(keys.Stream, from, "+", 10_000);
             if (page.Length == 0)
             {
