@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using TradeStore.ClickHouse.Rows;
 using TradeStore.ClickHouse.Verification;
+using TradeStore.Core.Diagnostics;
 using TradeStore.Storage;
 using TradeStore.Storage.Recovery;
 using TradeStore.Storage.Sync;
@@ -61,15 +61,10 @@ public sealed class ClickHouseRecovery(ClickHouseClient client, DuckDbDatabase d
 
         var (events, maxSeq) = (history.Events, history.MaxSeq);
         progress($"reading {events} events (seq 1..{maxSeq}) from ClickHouse {Core.Security.UrlRedaction.Redact(client.BaseUri.GetLeftPart(UriPartial.Authority))} database {db}");
-        var started = Stopwatch.GetTimestamp();
-        var reported = started;
+        var ticker = new ProgressTicker(progress, ProgressEvery);
         while (import.LastSeq < maxSeq)
         {
-            if (Stopwatch.GetElapsedTime(reported) >= ProgressEvery)
-            {
-                reported = Stopwatch.GetTimestamp();
-                progress($"read {import.LastSeq} of {events} events ({Stopwatch.GetElapsedTime(started).TotalSeconds:0} s)");
-            }
+            ticker.Tick(() => $"read {import.LastSeq} of {events} events");
 
             // A range of seqs, not "seq > X … LIMIT n": with FINAL, ClickHouse merges every row the WHERE selects before the
             // LIMIT applies, so each page re-read the whole rest of the history (quadratic: 11 s for the first page of

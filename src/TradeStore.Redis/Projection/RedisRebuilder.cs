@@ -1,6 +1,7 @@
 using StackExchange.Redis;
-using TradeStore.Storage;
+using TradeStore.Core.Diagnostics;
 using TradeStore.Storage.Journal;
+using TradeStore.Storage;
 
 namespace TradeStore.Redis.Projection;
 

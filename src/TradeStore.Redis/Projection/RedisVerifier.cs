@@ -1,5 +1,6 @@
 using System.Globalization;
 using StackExchange.Redis;
+using TradeStore.Core.Diagnostics;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.Integrity;
 
