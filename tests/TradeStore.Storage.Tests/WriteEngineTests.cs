@@ -337,11 +337,17 @@ public sealed class WriteEngineTests
         await harness.Submit(Buy("B3", quantity: 5));
         var trades = new[] { "B1", "S1", "B2", "B3" }.Select(harness.Queries.GetTrade).ToArray();
         var positions = harness.Queries.GetPositions(null);
+        Assert.Equal(positions, harness.Queries.GetPositionsAtOneSeq(null, out var seq));
+        Assert.Equal(8, seq);
 
         await harness.RestartAsync();
 
         Assert.Equal(trades, new[] { "B1", "S1", "B2", "B3" }.Select(harness.Queries.GetTrade).ToArray());
         Assert.Equal(positions, harness.Queries.GetPositions(null));
+        // The seq positions are read at is the journal's last after a restart too, before any new write.
+        Assert.Equal(positions, harness.Queries.GetPositionsAtOneSeq(null, out var reloadedSeq));
+        Assert.Equal(8, reloadedSeq);
+        Assert.Empty(harness.Queries.GetPositionsAtOneSeq(["ACC2"], out _));
         var position = Assert.Single(positions);
         Assert.Equal(30m, position.NetQuantity);
         Assert.Equal(10.5m, position.AveragePrice);

@@ -30,4 +30,12 @@ public interface ITradeQueries
 
     /// <summary>Non-empty positions of one account (or of every account when <see langword="null"/>), ordered by account then symbol.</summary>
     IReadOnlyList<Position> GetPositions(string? account);
+
+    /// <summary>
+    /// The non-empty positions of each of <paramref name="accounts"/>, in that order (of every account when
+    /// <see langword="null"/>), each account's ordered by symbol, all read at one seq: they hold every event up to
+    /// <paramref name="seq"/> and none after, so a client can follow <c>/v1/changes</c> from <paramref name="seq"/> + 1
+    /// on top of them without missing or repeating an event.
+    /// </summary>
+    IReadOnlyList<Position> GetPositionsAtOneSeq(IReadOnlyList<string>? accounts, out long seq);
 }

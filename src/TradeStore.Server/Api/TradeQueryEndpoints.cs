@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using TradeStore.Core.Options;
 using TradeStore.Core.Threading;
 using TradeStore.Core.Trades;
+using TradeStore.Server.Cluster;
 using TradeStore.Server.Security;
 
 namespace TradeStore.Server.Api;
@@ -142,9 +143,9 @@ public static class TradeQueryEndpoints
             return ApiResults.Problem(context, Problems.AccountReadForbidden(account, scope.Accounts));
         }
 
-        var positions = account is not null
-            ? queries.GetPositions(account)
-            : scope.IsAll ? queries.GetPositions(null) : scope.Accounts.SelectMany(queries.GetPositions).ToList();
+        IReadOnlyList<string>? accounts = account is not null ? [account] : scope.IsAll ? null : scope.Accounts;
+        var positions = queries.GetPositionsAtOneSeq(accounts, out var seq);
+        ReadYourWrites.AnsweredAt(context, seq);
         return ApiResults.Json(new PositionsResponse(positions.Select(PositionResponse.From).ToList()), ApiJson.Context.PositionsResponse);
     }
 

@@ -13,7 +13,10 @@ namespace TradeStore.Server.Cluster;
 
 /// <summary>
 /// Read-your-writes across nodes (issue #14), on every node, standalone too: every answer carries
-/// <c>TradeStore-Seq</c>, the last journal seq this node holds (in its index: what GET, lists and positions serve), and
+/// <c>TradeStore-Seq</c>, the last journal seq this node holds (in its index: what GET, lists and positions serve): for
+/// a write when it answers (at least the write's seq); for a read (<c>GET</c>, <c>HEAD</c>) before the read, so the
+/// answer holds every event up to it (a trade with a later <c>lastSeq</c> moved since); for positions the one seq they
+/// were read at, every event up to it and none after (<see cref="AnsweredAt"/>). And
 /// any request with <c>?minSeq=N</c> first waits up to <c>Cluster:ReadWaitTimeout</c> for this node to hold N
 /// (<c>POST /v1/query</c>: for DuckDB to hold it), else answers <c>503 seq-not-reached</c>. A client that wrote on the
 /// leader (answer seq S) and reads on a follower with <c>?minSeq=S</c> sees its write. The parameter is taken off the
@@ -30,6 +33,9 @@ public static class ReadYourWrites
     /// <summary>The key of <see cref="HttpContext.Items"/> that holds the query as sent, before <c>minSeq</c> was taken off.</summary>
     private static readonly object OriginalQueryKey = new();
 
+    /// <summary>The key of <see cref="HttpContext.Items"/> that holds the seq a read's answer is as of (<see cref="AnsweredAt"/>).</summary>
+    private static readonly object AnsweredAtKey = new();
+
     /// <summary>The request's query as the client sent it: with <c>minSeq</c>, which the endpoints do not see.</summary>
     public static QueryString OriginalQuery(HttpContext context) =>
         context.Items.TryGetValue(OriginalQueryKey, out var original) && original is QueryString query ? query : context.Request.QueryString;
@@ -44,7 +50,8 @@ public static class ReadYourWrites
         {
             context.Response.OnStarting(() =>
             {
-                context.Response.Headers[SeqHeader] = engine.LastSeq.ToString(CultureInfo.InvariantCulture);
+                var seq = context.Items.TryGetValue(AnsweredAtKey, out var answered) && answered is long at ? at : engine.LastSeq;
+                context.Response.Headers[SeqHeader] = seq.ToString(CultureInfo.InvariantCulture);
                 return Task.CompletedTask;
             });
             if (context.Request.Query.TryGetValue(MinSeqParameter, out var values))
@@ -85,7 +92,20 @@ public static class ReadYourWrites
                 }
             }
 
+            if (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method))
+            {
+                // A read holds every event up to the seq this node held before it started (the index moves before
+                // LastSeq does); taken after it, the header could name events the answer lacks.
+                context.Items.TryAdd(AnsweredAtKey, engine.LastSeq);
+            }
+
             await next(context);
         });
     }
+
+    /// <summary>
+    /// Sets the answer's <c>TradeStore-Seq</c> to <paramref name="seq"/>, the seq a read was taken at, in place of the
+    /// one this node held before the read (a read's default) or when answering (a write's).
+    /// </summary>
+    public static void AnsweredAt(HttpContext context, long seq) => context.Items[AnsweredAtKey] = seq;
 }

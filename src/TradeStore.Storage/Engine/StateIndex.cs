@@ -11,8 +11,9 @@ namespace TradeStore.Storage.Engine;
 /// The in-memory current state of every trade, the positions derived from it, the idempotency keys already applied,
 /// and the ordered indexes that serve lists: every live trade, per account, per (account, symbol) and per symbol, each
 /// ordered by (executedAt, tradeId). Only the WriteEngine's writer mutates it, and only after a commit and before the
-/// caller is answered, so a list is exact at acknowledgement. Point reads and positions never lock; a list takes the
-/// lock of the one ordered index it walks, for at most a few thousand trades at a time (<see cref="OrderedTrades"/>).
+/// caller is answered, so a list is exact at acknowledgement. Point reads never lock; positions are read between two
+/// commit batches (<see cref="ReadAtOneSeq{T}"/>); a list takes the lock of the one ordered index it walks, for at most
+/// a few thousand trades at a time (<see cref="OrderedTrades"/>).
 /// Deleted trades stay as tombstones so a reused id is refused and history replays answer correctly; they leave the
 /// ordered indexes.
 /// </summary>
@@ -27,6 +28,13 @@ public sealed class StateIndex
     // The keys in the order they were recorded (seq order), so forgetting the expired ones costs only what it removes.
     private Queue<(long RecordedTicks, string Lookup)> _keysByAge = new();
     private int _liveCount;
+
+    // ReadAtOneSeq: odd while the writer applies a batch (a seqlock's stamp); the gate is the writer's for each batch,
+    // and a reader's only after OptimisticReads overlapped attempts.
+    private const int OptimisticReads = 8;
+    private readonly object _batchGate = new();
+    private long _batchStamp;
+    private long _seq;
 
     // The ordered indexes of the list endpoint; docs/reads.md gives their memory.
     private OrderedTrades _all = new();
@@ -139,6 +147,85 @@ public sealed class StateIndex
         {
             _idempotency.TrimExcess();
             _keysByAge.TrimExcess();
+        }
+    }
+
+    /// <summary>
+    /// The seq of the last event applied: the index holds every event up to it and none after, between batches (see
+    /// <see cref="ReadAtOneSeq{T}"/>). Set once after the start-up load, then moved by <see cref="ApplyBatch"/>.
+    /// </summary>
+    public long Seq
+    {
+        get => Volatile.Read(ref _seq);
+        internal set => Volatile.Write(ref _seq, value);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="read"/> on the index as it stood between two commit batches, and gives the seq it stood
+    /// at: the value holds every event up to <paramref name="seq"/> and none after. A read of several positions (or
+    /// accounts) is otherwise no state at any one seq, since the writer moves them while the reader walks, and the
+    /// seq taken before or after it would not say what it holds (a client that follows <c>/v1/changes</c> from that
+    /// seq + 1 would miss an event, or count a fill twice). Optimistic, like a seqlock: the writer never waits for a
+    /// reader, and a read that a batch overlapped runs again; after <see cref="OptimisticReads"/> such runs (a writer
+    /// committing without pause) the read takes the batch gate, so the writer waits for this one read at most.
+    /// Keep <paramref name="read"/> short and free of side effects: it may run more than once.
+    /// </summary>
+    public T ReadAtOneSeq<T>(Func<StateIndex, T> read, out long seq)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        var spin = default(SpinWait);
+        for (var attempt = 0; attempt < OptimisticReads; attempt++)
+        {
+            var before = Volatile.Read(ref _batchStamp);
+            if ((before & 1) == 0)
+            {
+                var at = Volatile.Read(ref _seq);
+                var value = read(this);
+                Interlocked.MemoryBarrier();
+                if (Volatile.Read(ref _batchStamp) == before)
+                {
+                    seq = at;
+                    return value;
+                }
+            }
+
+            spin.SpinOnce(sleep1Threshold: -1);
+        }
+
+        lock (_batchGate)
+        {
+            seq = Volatile.Read(ref _seq);
+            return read(this);
+        }
+    }
+
+    /// <summary>
+    /// Applies one commit batch (in seq order) as one step for <see cref="ReadAtOneSeq{T}"/>: readers see all of it
+    /// or none of it, and <see cref="Seq"/> moves to its last event's seq. Writer only.
+    /// </summary>
+    internal void ApplyBatch(IReadOnlyList<TradeEvent> events)
+    {
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        lock (_batchGate)
+        {
+            Interlocked.Increment(ref _batchStamp);
+            try
+            {
+                foreach (var committed in events)
+                {
+                    Apply(committed);
+                }
+            }
+            finally
+            {
+                // Even after a failure: a reader must never wait on a batch that will not end.
+                Volatile.Write(ref _seq, events[^1].Seq);
+                Interlocked.Increment(ref _batchStamp);
+            }
         }
     }
 

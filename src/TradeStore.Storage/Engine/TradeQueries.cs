@@ -51,6 +51,11 @@ public sealed class TradeQueries(DuckDbDatabase database, StateIndex index, Writ
 
     public IReadOnlyList<Position> GetPositions(string? account) => index.GetPositions(account);
 
+    public IReadOnlyList<Position> GetPositionsAtOneSeq(IReadOnlyList<string>? accounts, out long seq) =>
+        index.ReadAtOneSeq(
+            read => accounts is null ? read.GetPositions(null) : [.. accounts.SelectMany(read.GetPositions)],
+            out seq);
+
     /// <summary>
     /// <see cref="TradeFilter.From"/> is inclusive, <see cref="TradeFilter.To"/> exclusive (both on executed_at).
     /// </summary>

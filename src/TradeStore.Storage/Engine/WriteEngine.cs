@@ -201,6 +201,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             _lastSeq = replay.LastSeq;
             _publishable = replay.LastSeq;
             _index.Load(_database, _time.GetUtcNow() - _options.IdempotencyKeyRetention, _logger);
+            _index.Seq = replay.LastSeq;
             _applier = new JournalApplier(_database, _log, _lastSeq, _options.MaxApplyBacklog, _options.ApplyInterval, () => Interlocked.Read(ref _publishable),
                 _logger, _metrics);
             _publisher = new JournalPublisher(_lastSeq, () => Interlocked.Read(ref _publishable), Notify, AnyObserverListening);
@@ -649,10 +650,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
             _metrics.Batch(batch.Count, Stopwatch.GetElapsedTime(started));
             _database.WriteHealth.CommitSucceeded(_logger);
-            foreach (var committed in decision.Events)
-            {
-                _index.Apply(committed);
-            }
+            _index.ApplyBatch(decision.Events);
 
             ForgetExpiredKeys();
 
@@ -853,10 +851,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             var started = Stopwatch.GetTimestamp();
             _log!.Append(records);
             _metrics.Batch(records.Count, Stopwatch.GetElapsedTime(started));
-            foreach (var e in events)
-            {
-                _index.Apply(e);
-            }
+            _index.ApplyBatch(events);
 
             ForgetExpiredKeys();
 

@@ -196,5 +196,11 @@ public sealed class AttackRegressionTests(SecuredHost host) : IClassFixture<Secu
         public TradePage ListTrades(TradeFilter filter) => throw new NotSupportedException();
 
         public IReadOnlyList<Position> GetPositions(string? account) => [];
+
+        public IReadOnlyList<Position> GetPositionsAtOneSeq(IReadOnlyList<string>? accounts, out long seq)
+        {
+            seq = 0;
+            return [];
+        }
     }
 }
