@@ -54,7 +54,10 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
     internal TimeSpan ProgressEvery { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The step running now, for <see cref="Progress"/>.</summary>
-    private volatile string _step = "counting";
+    private volatile string _step = FirstStep;
+
+    /// <summary>The step a report can name first: the events are counted before reporting starts.</summary>
+    private const string FirstStep = "counting the trades";
 
     /// <summary>Runs every check; reports disagreements, never repairs them.</summary>
     /// <exception cref="DatabaseOpenException">DuckDB cannot read the file (for example a corrupt data block).</exception>
@@ -77,6 +80,7 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
         var problems = new List<IntegrityProblem>();
 
         var events = Scalar(connection, "SELECT count(*) FROM trade_events");
+        _step = FirstStep;
         var reporter = Progress is { } progress && events >= AnnouncedFrom ? StartReporting(progress, events, stopwatch) : null;
         try
         {
@@ -90,7 +94,6 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
 
     private IntegrityReport CheckSteps(DuckDBConnection connection, long events, List<IntegrityProblem> problems, Stopwatch stopwatch)
     {
-        _step = "counting the trades";
         var trades = Scalar(connection, "SELECT count(*) FROM current_trade_state");
         _step = "seq gap-free (step 1 of 5)";
         CheckSequence(connection, events, problems);
