@@ -183,6 +183,6 @@ public sealed class CommandTests
         using var meters = new TestMeters();
         await using var engine = new WriteEngine(database, index, new TradeStore.Core.Options.EngineOptions(), meters.Factory);
         engine.Start();
-        return new TradeQueries(database, index).GetPositions(null);
+        return new TradeQueries(database, index).GetPositionsAtOneSeq(null, out _);
     }
 }

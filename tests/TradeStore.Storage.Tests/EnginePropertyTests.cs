@@ -102,7 +102,7 @@ public sealed class EnginePropertyTests
         }
 
         Assert.Equal(recomputed.Where(p => !p.IsEmpty).OrderBy(p => p.Account, StringComparer.Ordinal).ThenBy(p => p.Symbol, StringComparer.Ordinal),
-            harness.Queries.GetPositions(null));
+            harness.Queries.GetPositionsAtOneSeq(null, out _));
     }
 
     private static void AssertMatches(EngineHarness harness, Dictionary<string, Trade> expected)

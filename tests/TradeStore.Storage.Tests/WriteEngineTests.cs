@@ -336,14 +336,14 @@ public sealed class WriteEngineTests
         await harness.Submit(new DeleteTrade("B2"));
         await harness.Submit(Buy("B3", quantity: 5));
         var trades = new[] { "B1", "S1", "B2", "B3" }.Select(harness.Queries.GetTrade).ToArray();
-        var positions = harness.Queries.GetPositions(null);
+        var positions = harness.Queries.GetPositionsAtOneSeq(null, out _);
         Assert.Equal(positions, harness.Queries.GetPositionsAtOneSeq(null, out var seq));
         Assert.Equal(8, seq);
 
         await harness.RestartAsync();
 
         Assert.Equal(trades, new[] { "B1", "S1", "B2", "B3" }.Select(harness.Queries.GetTrade).ToArray());
-        Assert.Equal(positions, harness.Queries.GetPositions(null));
+        Assert.Equal(positions, harness.Queries.GetPositionsAtOneSeq(null, out _));
         // The seq positions are read at is the journal's last after a restart too, before any new write.
         Assert.Equal(positions, harness.Queries.GetPositionsAtOneSeq(null, out var reloadedSeq));
         Assert.Equal(8, reloadedSeq);
@@ -351,7 +351,7 @@ public sealed class WriteEngineTests
         var position = Assert.Single(positions);
         Assert.Equal(30m, position.NetQuantity);
         Assert.Equal(10.5m, position.AveragePrice);
-        Assert.Empty(harness.Queries.GetPositions("ACC2"));
+        Assert.Empty(harness.Queries.GetPositionsAtOneSeq(["ACC2"], out _));
         Assert.Equal(CommandErrorKind.AlreadyExists, (await harness.Submit(Buy("B2"))).Error!.Kind);
         Assert.Equal(CommandErrorKind.NotFound, (await harness.Submit(new CancelTrade("B2"))).Error!.Kind);
     }

@@ -28,9 +28,6 @@ public interface ITradeQueries
     /// <summary>Live (not deleted) trades matching <paramref name="filter"/>, ordered by execution time then trade id.</summary>
     TradePage ListTrades(TradeFilter filter);
 
-    /// <summary>Non-empty positions of one account (or of every account when <see langword="null"/>), ordered by account then symbol.</summary>
-    IReadOnlyList<Position> GetPositions(string? account);
-
     /// <summary>
     /// The non-empty positions of each of <paramref name="accounts"/>, in that order (of every account when
     /// <see langword="null"/>), each account's ordered by symbol, all read at one seq: they hold every event up to

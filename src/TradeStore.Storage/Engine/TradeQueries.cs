@@ -49,8 +49,6 @@ public sealed class TradeQueries(DuckDbDatabase database, StateIndex index, Writ
         return history;
     }
 
-    public IReadOnlyList<Position> GetPositions(string? account) => index.GetPositions(account);
-
     public IReadOnlyList<Position> GetPositionsAtOneSeq(IReadOnlyList<string>? accounts, out long seq) =>
         index.ReadAtOneSeq(
             read => accounts is null ? read.GetPositions(null) : [.. accounts.SelectMany(read.GetPositions)],

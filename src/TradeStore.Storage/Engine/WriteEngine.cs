@@ -59,7 +59,6 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     private readonly System.Collections.Concurrent.ConcurrentQueue<Replicated> _replicated = new();
     private TaskCompletionSource _seqMoved = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _state = Created;
-    private long _lastSeq;
     private DateTimeOffset _nextKeySweep;
 
     /// <summary>
@@ -117,7 +116,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     public PublishedJournal Published { get; init; }
 
     /// <summary>The <c>seq</c> of the last acknowledged event (durable in the journal log).</summary>
-    public long LastSeq => Interlocked.Read(ref _lastSeq);
+    /// <remarks>The index's own seq: it moves when a batch is in the index, before its callers are answered.</remarks>
+    public long LastSeq => _index.Seq;
 
     /// <summary>The <c>seq</c> of the last event DuckDB's <c>trade_events</c> holds (it trails <see cref="LastSeq"/> by the apply lag).</summary>
     public long AppliedSeq => _applier?.AppliedSeq ?? LastSeq;
@@ -198,20 +198,19 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                 replay.Report(_logger);
             }
 
-            _lastSeq = replay.LastSeq;
             _publishable = replay.LastSeq;
             _index.Load(_database, _time.GetUtcNow() - _options.IdempotencyKeyRetention, _logger);
             _index.Seq = replay.LastSeq;
-            _applier = new JournalApplier(_database, _log, _lastSeq, _options.MaxApplyBacklog, _options.ApplyInterval, () => Interlocked.Read(ref _publishable),
+            _applier = new JournalApplier(_database, _log, LastSeq, _options.MaxApplyBacklog, _options.ApplyInterval, () => Interlocked.Read(ref _publishable),
                 _logger, _metrics);
-            _publisher = new JournalPublisher(_lastSeq, () => Interlocked.Read(ref _publishable), Notify, AnyObserverListening);
+            _publisher = new JournalPublisher(LastSeq, () => Interlocked.Read(ref _publishable), Notify, AnyObserverListening);
             Published.Attach(_applier, _publisher);
             _applier.Start();
             _publisher.Start();
             _flusher = new TradeStateFlusher(_database, _options.StateFlushInterval, _logger, _metrics, _time, seq => _applier.WaitApplied(seq, ApplyWait));
             _flusher.Start();
             _log.MarkInService();
-            Log.EngineStarted(_logger, _index.Count, _index.LiveCount, _index.IdempotencyKeyCount, _lastSeq,
+            Log.EngineStarted(_logger, _index.Count, _index.LiveCount, _index.IdempotencyKeyCount, LastSeq,
                 (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             Volatile.Write(ref _state, Running);
             // By design a dedicated thread, not a thread-pool loop: under load the pool's queue is full of
@@ -619,7 +618,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         {
             // Reading an earlier idempotent result from the journal failed: nothing was written.
             _database.WriteHealth.ReportIfInvalidated(ex);
-            _database.WriteHealth.CommitFailed(_logger, ex, batch.Count, 0, _lastSeq + 1, _lastSeq);
+            _database.WriteHealth.CommitFailed(_logger, ex, batch.Count, 0, LastSeq + 1, LastSeq);
             Complete(batch, [.. batch.Select(_ => StorageFailure())]);
             return;
         }
@@ -654,7 +653,6 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
             ForgetExpiredKeys();
 
-            Interlocked.Exchange(ref _lastSeq, decision.Events[^1].Seq);
             // Before the callers hear of it: a list read right after the acknowledgement must see the change.
             decision.Split(out var created, out var changed);
             _flusher!.Add(created, changed, decision.Events[^1].Seq);
@@ -824,9 +822,9 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         try
         {
             var records = copy.Records;
-            if (records[0].Seq != _lastSeq + 1)
+            if (records[0].Seq != LastSeq + 1)
             {
-                throw new ArgumentException($"replicated record seq {records[0].Seq} does not follow seq {_lastSeq} of this node", nameof(copy));
+                throw new ArgumentException($"replicated record seq {records[0].Seq} does not follow seq {LastSeq} of this node", nameof(copy));
             }
 
             var events = new List<TradeEvent>(records.Count);
@@ -855,7 +853,6 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
             ForgetExpiredKeys();
 
-            Interlocked.Exchange(ref _lastSeq, records[^1].Seq);
             InterlockedMax.Raise(ref _publishable, records[^1].Seq);
             _flusher!.Add([.. created.Values], [.. changed.Values], records[^1].Seq);
             HandOff(events);
@@ -933,7 +930,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         // Keys recorded before this are forgotten, whether or not a commit has swept them out of the index yet.
         var keysSince = (now - _options.IdempotencyKeyRetention).UtcTicks;
         var decision = new BatchDecision(batch.Count, _scratch.Cleared());
-        var seq = _lastSeq;
+        var seq = LastSeq;
         for (var i = 0; i < batch.Count; i++)
         {
             var command = batch[i].Command;

@@ -195,8 +195,6 @@ public sealed class AttackRegressionTests(SecuredHost host) : IClassFixture<Secu
 
         public TradePage ListTrades(TradeFilter filter) => throw new NotSupportedException();
 
-        public IReadOnlyList<Position> GetPositions(string? account) => [];
-
         public IReadOnlyList<Position> GetPositionsAtOneSeq(IReadOnlyList<string>? accounts, out long seq)
         {
             seq = 0;
