@@ -240,6 +240,7 @@ public sealed partial class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__STORAGE__DUCKDBMAXTEMPSIZE", "unlimited", "Storage:DuckDbMaxTempSize")]
     [InlineData("TRADESTORE__STORAGE__DUCKDBMEMORYLIMIT", "2GB'; SET threads = 8; --", "Storage:DuckDbMemoryLimit")]
     [InlineData("TRADESTORE__CHANGES__MAXSUBSCRIBERS", "0", "Changes:MaxSubscribers")]
+    [InlineData("TRADESTORE__CHANGES__MAXSUBSCRIBERSPERKEY", "0", "Changes:MaxSubscribersPerKey")]
     [InlineData("TRADESTORE__CHANGES__MAXLAGEVENTS", "lots", "Changes:MaxLagEvents")]
     [InlineData("TRADESTORE__CHANGES__HEARTBEATINTERVALL", "00:00:01", "HEARTBEATINTERVALL")]
     [InlineData("TRADESTORE__STORAGE__DATADIRECTROY", "typo", "DATADIRECTROY")]

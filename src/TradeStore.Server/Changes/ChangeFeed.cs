@@ -24,6 +24,9 @@ public sealed class ChangeFeed : ICommitObserver
     private readonly ZeroBasedCounter _disconnects;
     private readonly CounterSeries _sent;
     private ChangeSubscription[] _subscribers = [];
+    // Admission is rare (one per stream opened) next to the events sent, so one plain lock keeps both counts exact.
+    private readonly Lock _admission = new();
+    private readonly Dictionary<string, int> _streamsByKey = new(StringComparer.Ordinal);
     private int _streams;
     private long _laggingDisconnects;
 
@@ -47,20 +50,56 @@ public sealed class ChangeFeed : ICommitObserver
     /// <summary>Open streams (replaying or live).</summary>
     public int StreamCount => Volatile.Read(ref _streams);
 
-    /// <summary>Takes a stream slot; <see langword="false"/> when <c>Changes:MaxSubscribers</c> streams are open. Give it back with <see cref="Release"/>.</summary>
-    public bool TryAdmit()
+    /// <summary>
+    /// Takes a stream slot for the caller with API key <paramref name="keyName"/> (<see langword="null"/>: no key).
+    /// Refused when <c>Changes:MaxSubscribers</c> streams are open, or this key holds <c>Changes:MaxSubscribersPerKey</c>.
+    /// Give an admitted slot back with <see cref="Release"/> and the same key name.
+    /// </summary>
+    public SubscriberAdmission TryAdmit(string? keyName)
     {
-        if (Interlocked.Increment(ref _streams) <= _options.MaxSubscribers)
+        lock (_admission)
         {
-            return true;
-        }
+            if (_streams >= _options.MaxSubscribers)
+            {
+                return SubscriberAdmission.ServerFull;
+            }
 
-        Interlocked.Decrement(ref _streams);
-        return false;
+            if (keyName is not null)
+            {
+                var held = _streamsByKey.GetValueOrDefault(keyName);
+                if (held >= _options.MaxSubscribersPerKey)
+                {
+                    return SubscriberAdmission.KeyFull;
+                }
+
+                _streamsByKey[keyName] = held + 1;
+            }
+
+            Volatile.Write(ref _streams, _streams + 1);
+            return SubscriberAdmission.Admitted;
+        }
     }
 
-    /// <summary>Gives back a slot taken by <see cref="TryAdmit"/>.</summary>
-    public void Release() => Interlocked.Decrement(ref _streams);
+    /// <summary>Gives back a slot taken by <see cref="TryAdmit"/> for the same <paramref name="keyName"/>.</summary>
+    public void Release(string? keyName)
+    {
+        lock (_admission)
+        {
+            if (keyName is not null && _streamsByKey.TryGetValue(keyName, out var held))
+            {
+                if (held <= 1)
+                {
+                    _streamsByKey.Remove(keyName);
+                }
+                else
+                {
+                    _streamsByKey[keyName] = held - 1;
+                }
+            }
+
+            Volatile.Write(ref _streams, _streams - 1);
+        }
+    }
 
     /// <summary>
     /// Only while a stream is subscribed. A stream subscribes before it reads the published seq it replays up to, so a
@@ -117,4 +156,16 @@ public sealed class ChangeFeed : ICommitObserver
 
         _disconnects.Series(reason).Add();
     }
+}
+
+/// <summary>The answer of <see cref="ChangeFeed.TryAdmit"/>.</summary>
+public enum SubscriberAdmission
+{
+    Admitted,
+
+    /// <summary><c>Changes:MaxSubscribers</c> streams are open.</summary>
+    ServerFull,
+
+    /// <summary>The caller's key holds <c>Changes:MaxSubscribersPerKey</c> streams.</summary>
+    KeyFull,
 }

@@ -24,6 +24,15 @@ public sealed class ChangeFeedOptions
     [Range(1, 10_000, ErrorMessage = "must be between 1 and 10000.")]
     public int MaxSubscribers { get; set; } = 100;
 
+    /// <summary>
+    /// Streams one API key may hold open at once; one more gets 429 <c>too-many-requests</c>. So that one key (a leaking
+    /// client, a stolen reader key) cannot take every slot of <see cref="MaxSubscribers"/> and lock the other keys out.
+    /// Requests without a key (authentication off) share only <see cref="MaxSubscribers"/>.
+    /// </summary>
+    /// <value>Default 25.</value>
+    [Range(1, 10_000, ErrorMessage = "must be between 1 and 10000.")]
+    public int MaxSubscribersPerKey { get; set; } = 25;
+
     /// <summary>Longest silence on a stream before a <c>: heartbeat</c> comment, so proxies keep idle streams open.</summary>
     /// <value>Default 15 seconds.</value>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "must be between 00:00:00.100 and 00:10:00.")]

@@ -10,7 +10,7 @@ public static class ChangeProblems
 {
     public const string TypePrefix = "urn:tradestore:problem:";
 
-    /// <summary>A scoped key named an account outside its scope (lists answer empty; a stream that could never carry anything is refused instead).</summary>
+    /// <summary>A scoped key named an account outside its scope (as lists, 403 naming the field).</summary>
     public static ApiProblem AccountForbidden(string account) =>
         new(TypePrefix + "forbidden", "Not allowed", StatusCodes.Status403Forbidden, $"This key may not read the changes of account {account}.", "account");
 
@@ -24,6 +24,15 @@ public static class ChangeProblems
     public static ApiProblem TooManySubscribers(int limit) =>
         new(TypePrefix + "too-many-subscribers", "Too many change-feed subscribers", StatusCodes.Status503ServiceUnavailable,
             $"{limit} change streams are open (Changes:MaxSubscribers); retry in {TooManySubscribersRetryAfterSeconds} s.", null,
+            RetryAfterSeconds: TooManySubscribersRetryAfterSeconds);
+
+    /// <summary>
+    /// The caller's key holds <c>Changes:MaxSubscribersPerKey</c> streams: 429, the key's own limit (as its request limits),
+    /// not the server's 503; the same <c>Retry-After</c>, since a slot of its own frees only when one of its streams ends.
+    /// </summary>
+    public static ApiProblem TooManySubscribersForKey(string keyName, int limit) =>
+        new(TypePrefix + "too-many-requests", "Too many requests", StatusCodes.Status429TooManyRequests,
+            $"Key {keyName} holds {limit} change streams already (Changes:MaxSubscribersPerKey); close one, or retry in {TooManySubscribersRetryAfterSeconds} s.", null,
             RetryAfterSeconds: TooManySubscribersRetryAfterSeconds);
 
     public static ApiProblem BadSeq(string field, string? text) =>

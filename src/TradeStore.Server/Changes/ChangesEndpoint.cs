@@ -69,9 +69,14 @@ public static class ChangesEndpoint
             return;
         }
 
-        if (!feed.TryAdmit())
+        var keyName = LimitPartition.Of(context).KeyName;
+        var admission = feed.TryAdmit(keyName);
+        if (admission != SubscriberAdmission.Admitted)
         {
-            await ApiResults.Problem(context, ChangeProblems.TooManySubscribers(options.MaxSubscribers)).ExecuteAsync(context);
+            var refusal = admission == SubscriberAdmission.KeyFull
+                ? ChangeProblems.TooManySubscribersForKey(keyName!, options.MaxSubscribersPerKey)
+                : ChangeProblems.TooManySubscribers(options.MaxSubscribers);
+            await ApiResults.Problem(context, refusal).ExecuteAsync(context);
             return;
         }
 
@@ -102,7 +107,7 @@ public static class ChangesEndpoint
         }
         finally
         {
-            feed.Release();
+            feed.Release(keyName);
         }
     }
 

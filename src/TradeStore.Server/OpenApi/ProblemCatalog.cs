@@ -30,7 +30,7 @@ public static class ProblemCatalog
         new("idempotency-key-reused", 422, "the caller's Idempotency-Key was used before for a different request (another trade, command or body)"),
         new("query-timeout", 422, "the query ran past Security:Query:Timeout"),
         new("query-memory", 422, "the query needed more than DuckDB's Storage:DuckDbMemoryLimit, or the server process grew by more than Security:Query:MaxMemory while it ran"),
-        new("too-many-requests", 429, "over the per-key rate or concurrency limits; Retry-After in seconds", RetryAfter: true),
+        new("too-many-requests", 429, "over the per-key rate or concurrency limits (change streams: Changes:MaxSubscribersPerKey); Retry-After in seconds", RetryAfter: true),
         new("storage-failure", 500, "the journal log append failed (for example a full disk); nothing of its batch was acknowledged. On POST /v1/query: DuckDB failed for good (a FATAL error invalidated it) and the server stops to be restarted"),
         new("internal", 500, "unexpected error"),
         new("busy", 503, "the write queue is full; Retry-After: 1; nothing written", RetryAfter: true),

@@ -285,6 +285,53 @@ public sealed class ChangeFeedTests
     }
 
     /// <summary>
+    /// One key could hold every one of <c>Changes:MaxSubscribers</c> slots (its own request limit, 256 in progress, is
+    /// above the 100 slots), so a leaking or hostile reader locked every other key out of the feed. A key at
+    /// <c>Changes:MaxSubscribersPerKey</c> now gets 429 for itself alone; another key still subscribes, and the key gets
+    /// its slot back when one of its streams ends.
+    /// </summary>
+    [Fact]
+    public async Task Changes_KeyHoldsItsShareOfStreams_429ForThatKeyOnlyUntilOneEnds()
+    {
+        await using var host = await KestrelHost.StartAsync(
+            new() { ["TRADESTORE__CHANGES__MAXSUBSCRIBERSPERKEY"] = "2", ["TRADESTORE__CHANGES__HEARTBEATINTERVAL"] = "00:00:00.200" },
+            keys: new() { ["greedy"] = ("reader", []), ["other"] = ("reader", []) });
+        using var patience = Cancel();
+        using var greedy = host.Client("greedy");
+        var first = await greedy.GetAsync("/v1/changes", HttpCompletionOption.ResponseHeadersRead, patience.Token);
+        using var second = await greedy.GetAsync("/v1/changes", HttpCompletionOption.ResponseHeadersRead, patience.Token);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+
+        using var refused = await greedy.GetAsync("/v1/changes", patience.Token);
+        using var other = host.Client("other");
+        using var admitted = await other.GetAsync("/v1/changes", HttpCompletionOption.ResponseHeadersRead, patience.Token);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(ChangeProblems.TooManySubscribersRetryAfterSeconds), refused.Headers.RetryAfter?.Delta);
+        var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync(patience.Token)).RootElement;
+        Assert.Equal("urn:tradestore:problem:too-many-requests", problem.GetProperty("type").GetString());
+        Assert.Contains("Key greedy holds 2 change streams already (Changes:MaxSubscribersPerKey)", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, admitted.StatusCode);
+        Assert.Equal(3, host.App.Services.GetRequiredService<ChangeFeed>().StreamCount);
+
+        first.Dispose();
+        HttpStatusCode again;
+        do
+        {
+            // The server notices the closed stream at its next heartbeat; until then the slot is still held.
+            using var retry = await greedy.GetAsync("/v1/changes", HttpCompletionOption.ResponseHeadersRead, patience.Token);
+            again = retry.StatusCode;
+            if (again != HttpStatusCode.OK)
+            {
+                Assert.Equal(HttpStatusCode.TooManyRequests, again);
+                await Task.Delay(100, patience.Token);
+            }
+        }
+        while (again != HttpStatusCode.OK);
+    }
+
+    /// <summary>
     /// A resume point past the journal (head 3, Last-Event-ID 500: a server whose data was replaced) was followed from
     /// there, so events 4..500 were never delivered and nothing said so. It is now the 503 of <c>?minSeq=</c>, naming
     /// the field, before any byte of a stream.
