@@ -107,7 +107,7 @@ public sealed class ApiKeyOptions
 /// <summary>Who may read <c>/metrics</c>.</summary>
 public enum MetricsAccess
 {
-    /// <summary>Loopback callers without a key, and admin keys from anywhere.</summary>
+    /// <summary>Loopback callers (with a key of any role or none), and admin keys from anywhere.</summary>
     Loopback,
 
     /// <summary>Anyone who reaches a listener.</summary>
