@@ -67,7 +67,7 @@ public static class Problems
         Make("forbidden", "Not allowed", StatusCodes.Status403Forbidden, $"This key may not write trades of account {account}.", "account");
 
     /// <summary>
-    /// A scoped key asked for the trades or positions of an account outside its scope. It named that account itself, and
+    /// A scoped key asked for the trades, positions or changes of an account outside its scope. It named that account itself, and
     /// the answer is the same whether or not the account has trades, so nothing is revealed; its own accounts are named.
     /// </summary>
     public static ApiProblem AccountReadForbidden(string account, IReadOnlyList<string> readable) =>

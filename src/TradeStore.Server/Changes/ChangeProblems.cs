@@ -10,10 +10,6 @@ public static class ChangeProblems
 {
     public const string TypePrefix = "urn:tradestore:problem:";
 
-    /// <summary>A scoped key named an account outside its scope (as lists, 403 naming the field).</summary>
-    public static ApiProblem AccountForbidden(string account) =>
-        new(TypePrefix + "forbidden", "Not allowed", StatusCodes.Status403Forbidden, $"This key may not read the changes of account {account}.", "account");
-
     /// <summary>
     /// Seconds a refused subscriber should wait (the <c>Retry-After</c> of <see cref="TooManySubscribers"/>). By design longer
     /// than a busy write's second: streams are long-lived, so a slot frees only when one of them ends, and a hundred

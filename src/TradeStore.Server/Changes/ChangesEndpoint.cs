@@ -177,7 +177,7 @@ public static class ChangesEndpoint
         var account = Value(request.Query, "account");
         if (account is not null && !scope.Allows(account))
         {
-            return ChangeProblems.AccountForbidden(account);
+            return Problems.AccountReadForbidden(account, scope.Accounts);
         }
 
         filter = new ChangeFilter(scope, account, Value(request.Query, "symbol"));

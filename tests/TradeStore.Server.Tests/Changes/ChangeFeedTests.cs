@@ -111,7 +111,10 @@ public sealed class ChangeFeedTests
         using var other = await reader.GetAsync("/v1/changes?account=ACC-B", patience.Token);
         Assert.Equal(HttpStatusCode.Forbidden, other.StatusCode);
         Assert.Equal("application/problem+json", other.Content.Headers.ContentType?.MediaType);
-        Assert.Equal("account", JsonDocument.Parse(await other.Content.ReadAsStringAsync(patience.Token)).RootElement.GetProperty("field").GetString());
+        var refusal = JsonDocument.Parse(await other.Content.ReadAsStringAsync(patience.Token)).RootElement;
+        Assert.Equal("account", refusal.GetProperty("field").GetString());
+        // Worded as a list's refusal, naming the key's own accounts (docs/security.md), so the caller sees what it may follow.
+        Assert.Equal("This key may not read account ACC-B; it reads only ACC-A.", refusal.GetProperty("detail").GetString());
 
         // The admin's symbol filter: only MSFT, of every account.
         using var admin = host.Client("admin");
