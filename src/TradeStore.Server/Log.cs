@@ -38,8 +38,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "API key authentication on: {KeyCount} key(s) configured")]
     public static partial void AuthenticationOn(ILogger logger, int keyCount);
 
-    [LoggerMessage(EventId = 1211, Level = LogLevel.Information, Message = "Connections: at most {MaxConnections} at once (Kestrel:Limits:MaxConcurrentConnections; the process may open {OpenFiles} files); one more is closed as it arrives")]
-    public static partial void ConnectionLimit(ILogger logger, string maxConnections, string openFiles);
+    [LoggerMessage(EventId = 1211, Level = LogLevel.Information, Message = "Connections: {Limit} (Kestrel:Limits:MaxConcurrentConnections; the process may open {OpenFiles} files)")]
+    public static partial void ConnectionLimit(ILogger logger, string limit, string openFiles);
 
     [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Refused an invalid API key on {Method} {Path} from {RemoteAddress}")]
     public static partial void ApiKeyRefused(ILogger logger, string method, string path, string remoteAddress);

@@ -169,6 +169,8 @@ public sealed partial class ConfigurationTests : IDisposable
         Assert.Equal(15000, ConnectionLimit.For(20000));
         Assert.Equal(49152, ConnectionLimit.For(65536));
         Assert.Equal(512, ConnectionLimit.For(1024));
+        Assert.Equal("at most 15000 at once, one more is closed as it arrives", ConnectionLimit.Describe(15000));
+        Assert.Equal("no limit, none is closed", ConnectionLimit.Describe(unlimited.MaxConcurrentConnections));
     }
 
     [Fact]
@@ -249,6 +251,7 @@ public sealed partial class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__REDIS__CONNECTION", "127.0.0.1:6379,nosuchoption=1", "Redis:Connection: ")]
     [InlineData("TRADESTORE__KESTREL__LIMITS__KEEPALIVETIMEOUT", "soon", "Kestrel:Limits:KeepAliveTimeout")]
     [InlineData("TRADESTORE__KESTREL__LIMITS__KEEPALIVETIMEOUT", "-00:00:01", "KeepAliveTimeout=-00:00:01")]
+    [InlineData("TRADESTORE__KESTREL__LIMITS__MAXCONCURRENTCONNECTIONS", "abc", "Kestrel:Limits:MaxConcurrentConnections: must be a whole number, got 'abc'.")]
     [InlineData("TRADESTORE__KESTREL__LIMITS__MAXCONCURENTCONNECTIONS", "5", "MAXCONCURENTCONNECTIONS")]
     [InlineData("TRADESTORE__KESTREL__ADDSERVERHEADER", "false", "Kestrel:ADDSERVERHEADER: is not read")]
     [InlineData("TRADESTORE__SECURITY__QUERY__MAXROWS", "0", "Security:Query:MaxRows: must be between 1 and 1000000.")]

@@ -27,6 +27,14 @@ public static class ConnectionLimit
         return openFiles > 2 * reserve ? openFiles - reserve : openFiles / 2;
     }
 
+    /// <summary>
+    /// The limit in force as start-up logs it (event 1211). By design its own wording for no limit (an empty
+    /// <c>Kestrel:Limits:MaxConcurrentConnections</c>): "at most unlimited at once; one more is closed" said the opposite.
+    /// </summary>
+    public static string Describe(long? maxConnections) => maxConnections is { } max
+        ? $"at most {max.ToString(CultureInfo.InvariantCulture)} at once, one more is closed as it arrives"
+        : "no limit, none is closed";
+
     /// <summary>The default for this process, or <see langword="null"/> (no limit) when its open-file limit is unlimited or unknown.</summary>
     public static long? Default() => OpenFiles() is { } openFiles ? For(openFiles) : null;
 

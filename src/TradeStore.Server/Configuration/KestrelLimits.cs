@@ -67,8 +67,14 @@ public static class KestrelLimits
         }
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or TargetInvocationException)
         {
-            // The binder names the key of a value it cannot convert ("…at 'Kestrel:Limits:KeepAliveTimeout'…"); a limit's
-            // own check (a setter) names none, so the keys given are listed with what it said.
+            // The binder names the key of a value it cannot convert ("…at 'Kestrel:Limits:KeepAliveTimeout'…"): said as every
+            // other section's conversion failure is; a limit's own check (a setter) names none, so the keys given are listed
+            // with what it said.
+            if (ConversionFailure.Say(ex.Message) is { } said)
+            {
+                return said;
+            }
+
             var reason = ex is TargetInvocationException { InnerException: { } refused }
                 ? $"{string.Join(", ", section.AsEnumerable(makePathsRelative: true).Where(p => p.Value is not null).Select(p => $"{p.Key}={p.Value}"))}: {refused.Message}"
                 : ex.InnerException is { } inner ? $"{ex.Message} {inner.Message}" : ex.Message;

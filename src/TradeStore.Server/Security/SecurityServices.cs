@@ -79,7 +79,7 @@ public static class SecurityServices
             }
 
             var connections = app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits.MaxConcurrentConnections;
-            Log.ConnectionLimit(app.Logger, connections?.ToString(CultureInfo.InvariantCulture) ?? "unlimited",
+            Log.ConnectionLimit(app.Logger, ConnectionLimit.Describe(connections),
                 ConnectionLimit.OpenFiles()?.ToString(CultureInfo.InvariantCulture) ?? "unlimited");
         });
     }
