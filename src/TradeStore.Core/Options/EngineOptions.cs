@@ -10,7 +10,7 @@ public sealed class EngineOptions
 {
     public const string SectionName = "Engine";
 
-    /// <summary>Most commands the writer decides and commits in one DuckDB transaction.</summary>
+    /// <summary>Most commands the writer decides and appends to the journal log in one group commit.</summary>
     /// <value>
     /// Default 4,000. A batch only grows this large when that many commands are already waiting; each commit has a
     /// fixed cost of ~2–4 ms here, so under saturation 4,000 gave ~50% more throughput than 1,000 (docs/benchmarks.md).
