@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using TradeStore.Core.Options;
 using TradeStore.Core.Security;
@@ -47,6 +48,7 @@ public static class SecurityServices
         services.AddSingleton(new ApiKeyStore(security));
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        WithoutDataProtectionKeyRingAtStart(services);
         services.AddAuthorizationBuilder()
             .AddPolicy(SecurityPolicies.Read, p => p.RequireRole(ApiRoles.Reader))
             .AddPolicy(SecurityPolicies.Write, p => p.RequireRole(ApiRoles.Trader))
@@ -82,6 +84,24 @@ public static class SecurityServices
             Log.ConnectionLimit(app.Logger, ConnectionLimit.Describe(connections),
                 ConnectionLimit.OpenFiles()?.ToString(CultureInfo.InvariantCulture) ?? "unlimited");
         });
+    }
+
+    /// <summary>
+    /// <c>AddAuthentication</c> brings ASP.NET Core's data protection, whose hosted service makes a key ring at start-up:
+    /// on a machine (or container) without one, every first start wrote a key into <c>~/.aspnet/DataProtection-Keys</c>,
+    /// outside the data directory, and logged the warning "No XML encryptor configured. Key … may be persisted to storage
+    /// in unencrypted form". Nothing here protects data with it (API keys are bearer keys checked against their hashes;
+    /// there are no cookies), so the key ring is left to be made on first use, which never comes.
+    /// </summary>
+    private static void WithoutDataProtectionKeyRingAtStart(IServiceCollection services)
+    {
+        var keyRingAtStart = services.Where(d => d.ServiceType == typeof(IHostedService)
+                && d.ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService")
+            .ToList();
+        foreach (var descriptor in keyRingAtStart)
+        {
+            services.Remove(descriptor);
+        }
     }
 
     /// <remarks>
