@@ -20,7 +20,7 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
     private const string ProblemJson = "application/problem+json";
 
     private const string Overview =
-        "TradeStore captures trades durably in DuckDB and serves their current state, history, positions and a live change feed.\n\n" +
+        "TradeStore captures trades durably in a checksummed journal log, applied to DuckDB, and serves their current state, history, positions and a live change feed.\n\n" +
         "**Decimals.** `quantity`, `price` and every money field are accepted as a JSON number **or** a decimal string (`100.25` or `\"100.25\"`) " +
         "and parsed exactly, never through floating point: at most 8 decimals and 10 integer digits. Answers write them as JSON numbers with " +
         "their exact digits (no exponent, no trailing zeros): parse them as decimals.\n\n" +
