@@ -61,6 +61,27 @@ public sealed class TradeLifecycleTests
         }
     }
 
+    [Theory]
+    [InlineData(TradeStatus.Filled, "amend")]
+    [InlineData(TradeStatus.Filled, "fill")]
+    [InlineData(TradeStatus.Cancelled, "fill")]
+    [InlineData(TradeStatus.Cancelled, "cancel")]
+    public void TryDecide_FinishedTrade_RefusalNamesStatusTheStatusesNeededAndThatOnlyDeleteRemains(TradeStatus status, string verb)
+    {
+        var current = InStatus(status);
+        TradeCommand command = verb switch
+        {
+            "amend" => new AmendTrade("T1", current.Version, Price: 6),
+            "fill" => new FillTrade("T1", 1, 5),
+            _ => new CancelTrade("T1", current.Version),
+        };
+
+        Assert.False(TradeLifecycle.TryDecide(command, current, 100, Now, out _, out var error));
+
+        Assert.Equal((CommandErrorKind.InvalidTransition, "status", current.Version), (error!.Kind, error.Field, error.CurrentVersion));
+        Assert.Equal($"Cannot {verb} trade T1: it is {status.ToCode()}; {verb} needs status new or partially_filled. A {status.ToCode()} trade can only be deleted.", error.Message);
+    }
+
     [Fact]
     public void TryDecide_CreateWithADeletedTradesId_AlreadyExistsSayingItWasDeleted()
     {

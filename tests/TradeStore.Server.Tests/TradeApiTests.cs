@@ -133,7 +133,7 @@ public sealed class TradeApiTests : ApiTestBase
     }
 
     [Fact]
-    public async Task Fill_CancelledTrade_ConflictInvalidTransition()
+    public async Task Fill_CancelledTrade_ConflictInvalidTransitionNamingStatusAndWhatIsAllowed()
     {
         await Api.CreateAsync("T-7");
         await Api.PostAsync("/v1/trades/T-7/cancel", "{}");
@@ -142,6 +142,10 @@ public sealed class TradeApiTests : ApiTestBase
 
         Assert.Equal(HttpStatusCode.Conflict, fill.Status);
         Assert.Equal("urn:tradestore:problem:invalid-transition", fill.ProblemType);
+        Assert.Equal("status", fill.Field);
+        Assert.Equal(2, fill.Body.GetProperty("currentVersion").GetInt64());
+        Assert.Equal("Cannot fill trade T-7: it is cancelled; fill needs status new or partially_filled. A cancelled trade can only be deleted.",
+            fill.Body.GetProperty("detail").GetString());
         Assert.Equal(2, await Api.HistoryCountAsync("T-7"));
     }
 

@@ -99,8 +99,15 @@ public static class TradeLifecycle
             : null;
     }
 
+    /// <summary>
+    /// The refusal names the status the trade is in and the ones the command needs, and what is still possible, so the
+    /// caller need not look the lifecycle up: amend, fill and cancel need a live trade, and a finished one can only be deleted.
+    /// </summary>
     private static CommandError Refuse(Trade current, string verb) =>
-        new(CommandErrorKind.InvalidTransition, $"Cannot {verb} trade {current.TradeId}: it is {current.Status.ToCode()}.", "status", current.Version);
+        new(CommandErrorKind.InvalidTransition,
+            $"Cannot {verb} trade {current.TradeId}: it is {current.Status.ToCode()}; {verb} needs status {TradeStatus.New.ToCode()} or {TradeStatus.PartiallyFilled.ToCode()}. " +
+            $"A {current.Status.ToCode()} trade can only be deleted.",
+            "status", current.Version);
 
     private static Trade Create(CreateTrade c, long seq, DateTimeOffset now) => new(
         c.TradeId, TradeNames.Share(c.Account), TradeNames.Share(c.Symbol), c.Side, c.Quantity, c.Price,

@@ -23,7 +23,7 @@ public static class ProblemCatalog
         new("method-not-allowed", 405, "the path exists but not with this method; `Allow` lists the ones it takes"),
         new("already-exists", 409, "create of an existing tradeId"),
         new("version-conflict", 409, "stale expectedVersion; `currentVersion` says the current one"),
-        new("invalid-transition", 409, "the trade's status forbids the command"),
+        new("invalid-transition", 409, "the trade's status forbids the command (amend, fill or cancel of a filled or cancelled trade); `field` is status, with `currentVersion`"),
         new("payload-too-large", 413, "body over Api:MaxRequestBodyBytes"),
         new("batch-too-large", 413, "more than Api:MaxBatchSize items"),
         new("unsupported-media-type", 415, "a body that is not application/json (or NDJSON for the batch), or that is compressed (Content-Encoding)"),
