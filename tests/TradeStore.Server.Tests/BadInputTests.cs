@@ -227,6 +227,11 @@ public sealed class BadInputTests : ApiTestBase
     [InlineData("POST /v1/trades", "executedAt", "0001-01-01T00:00:00+01:00", "must be a UTC time between 1970 and 9999")]
     [InlineData("POST /v1/trades/EXIST-1/cancel", null, " ", "holds no JSON value")]
     [InlineData("GET /v1/trades?from=9999-12-31T23:59:59-14:00", null, null, "between the years 1 and 9999 once its offset is applied")]
+    [InlineData("POST /v1/trades", "executedAt", "2026-01-02T03:04:05+15:00", "has the offset +15:00, which no zone has: offsets run from -14:00 to +14:00")]
+    [InlineData("POST /v1/trades", "executedAt", "2026-01-02T03:04:05-14:01", "has the offset -14:01, which no zone has")]
+    [InlineData("POST /v1/trades", "executedAt", "2026-01-02T03:04:05+01:60", "has the offset +01:60, which no zone has")]
+    [InlineData("GET /v1/trades?from=2026-01-02T03:04:05%2B15:00", null, null, "from has the offset +15:00, which no zone has")]
+    [InlineData("GET /v1/trades?to=2026-01-02T03:04:05-14:30", null, null, "to has the offset -14:30, which no zone has")]
     public async Task Request_OddButWellFormedInput_DetailSaysWhatIsWrong(string request, string? timeField, string? value, string expected)
     {
         await Api.CreateAsync(Existing);
