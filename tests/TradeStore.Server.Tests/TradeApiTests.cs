@@ -95,6 +95,25 @@ public sealed class TradeApiTests : ApiTestBase
         Assert.Equal(2, await Api.HistoryCountAsync("T-4"));
     }
 
+    /// <summary>
+    /// By design <c>null</c> in an amend keeps the value (docs/api.md, "Trade lifecycle"): a client that writes every
+    /// property, unset ones as <c>null</c>, must not wipe the venue and trader with a price amend.
+    /// </summary>
+    [Fact]
+    public async Task Amend_VenueAndTraderNull_KeptAndAnAmendOfOnlyNullsRefusedSayingTheyCannotBeCleared()
+    {
+        await Api.CreateAsync("T-NULL", extra: ",\"venue\":\"XNAS\",\"trader\":\"ann\"");
+
+        var amended = await Api.PostAsync("/v1/trades/T-NULL/amend", """{"expectedVersion":1,"price":"11","venue":null,"trader":null,"executedAt":null}""");
+        var onlyNulls = await Api.PostAsync("/v1/trades/T-NULL/amend", """{"expectedVersion":2,"venue":null,"trader":null}""");
+
+        Assert.Equal(HttpStatusCode.OK, amended.Status);
+        Assert.Equal(("11", "XNAS", "ann"), (amended.RawOf("price"), amended.Body.GetProperty("venue").GetString(), amended.Body.GetProperty("trader").GetString()));
+        Assert.Equal((400, "body"), (onlyNulls.Code, onlyNulls.Field));
+        Assert.Contains("a venue or trader cannot be cleared", onlyNulls.Body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(2, await Api.HistoryCountAsync("T-NULL"));
+    }
+
     [Fact]
     public async Task Amend_32ConcurrentWithSameExpectedVersion_ExactlyOneSucceeds()
     {

@@ -40,7 +40,8 @@ public static class TradeValidation
                 ?? Text("trader", a.Trader)
                 ?? Time("executedAt", a.ExecutedAt)
                 ?? (a is { Quantity: null, Price: null, Venue: null, Trader: null, ExecutedAt: null }
-                    ? CommandError.Invalid("body", "An amend must change at least one of quantity, price, venue, trader, executedAt.")
+                    ? CommandError.Invalid("body", "An amend must set at least one of quantity, price, venue, trader, executedAt; "
+                        + "null keeps a field's value (a venue or trader cannot be cleared), so a body of nulls sets nothing.")
                     : null),
             FillTrade f => ExpectedVersion(f.ExpectedVersion) ?? Quantity("quantity", f.Quantity) ?? Price("price", f.Price),
             CancelTrade c => ExpectedVersion(c.ExpectedVersion),

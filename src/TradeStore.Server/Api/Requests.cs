@@ -26,19 +26,30 @@ public sealed class CreateTradeRequest
     public DateTimeOffset? ExecutedAt { get; set; }
 }
 
-/// <summary>Body of <c>POST /v1/trades/{tradeId}/amend</c>; <see cref="ExpectedVersion"/> is required.</summary>
+/// <summary>
+/// Body of <c>POST /v1/trades/{tradeId}/amend</c>: <c>expectedVersion</c> and at least one field to set. A field left out
+/// or sent as <c>null</c> keeps the trade's value, so <c>venue</c> and <c>trader</c> cannot be cleared.
+/// </summary>
+/// <remarks>
+/// By design <c>null</c> keeps rather than clears: clients that write every property of a request object (unset ones as
+/// <c>null</c>) would otherwise wipe the venue and trader with each price amend.
+/// </remarks>
 public sealed class AmendTradeRequest
 {
+    /// <summary>The version the client read; required.</summary>
     public long? ExpectedVersion { get; set; }
 
     public decimal? Quantity { get; set; }
 
     public decimal? Price { get; set; }
 
+    /// <summary>The new venue, 1 to 64 printable characters; left out or <c>null</c> keeps the current one (it cannot be cleared).</summary>
     public string? Venue { get; set; }
 
+    /// <summary>The new trader, 1 to 64 printable characters; left out or <c>null</c> keeps the current one (it cannot be cleared).</summary>
     public string? Trader { get; set; }
 
+    /// <summary>The new execution time, ISO 8601 with a zone; left out or <c>null</c> keeps the current one.</summary>
     public DateTimeOffset? ExecutedAt { get; set; }
 }
 
@@ -60,7 +71,7 @@ public sealed class CancelTradeRequest
 
 /// <summary>
 /// One command of <c>POST /v1/trades/batch</c>: the body of the matching single endpoint plus
-/// <see cref="TradeId"/>, <see cref="Type"/> (default <c>create</c>) and an optional idempotency key.
+/// <c>tradeId</c>, <c>type</c> (default <c>create</c>) and an optional <c>idempotencyKey</c>.
 /// Fields that do not belong to the type are refused by name.
 /// </summary>
 public sealed class BatchItemRequest

@@ -3,7 +3,7 @@ using TradeStore.Core.Trades;
 
 namespace TradeStore.Server.Api;
 
-/// <summary>A trade as clients see it; side and status in the <see cref="TradeCodes"/> spelling.</summary>
+/// <summary>A trade as clients see it; <c>side</c> is <c>buy</c> or <c>sell</c>, <c>status</c> one of <c>new</c>, <c>partially_filled</c>, <c>filled</c>, <c>cancelled</c>, <c>deleted</c>.</summary>
 public sealed record TradeResponse(
     string TradeId,
     string Account,
@@ -46,7 +46,7 @@ public sealed record TradeEventResponse(
 /// <summary>Body of <c>GET /v1/trades/{tradeId}/history</c>.</summary>
 public sealed record TradeHistoryResponse(string TradeId, IReadOnlyList<TradeEventResponse> Items);
 
-/// <summary>One page of <c>GET /v1/trades</c>; <see cref="NextCursor"/> is <see langword="null"/> on the last page.</summary>
+/// <summary>One page of <c>GET /v1/trades</c>; <c>nextCursor</c> is <c>null</c> on the last page.</summary>
 public sealed record TradePageResponse(IReadOnlyList<TradeResponse> Items, string? NextCursor);
 
 /// <summary>A position of <c>GET /v1/positions</c>: net quantity, average price and the bought/sold figures behind them.</summary>
@@ -68,11 +68,13 @@ public sealed record PositionResponse(
 public sealed record PositionsResponse(IReadOnlyList<PositionResponse> Items);
 
 /// <summary>
-/// RFC 7807 problem details. <see cref="Field"/> names the bad input (a JSON property, query parameter or
-/// header); <see cref="CurrentVersion"/> is set on version conflicts so a client can re-read and retry.
-/// <see cref="RetryAfterSeconds"/> is not in the body: <see cref="ApiResults.Problem"/> sends it as the <c>Retry-After</c>
-/// header, so each problem that asks for a pause carries it from the one place that makes the problem.
+/// RFC 7807 problem details. <c>field</c> names the bad input (a JSON property, query parameter or header; <c>status</c>
+/// when the trade's status forbids the command); <c>currentVersion</c> is the trade's version on a version conflict or an
+/// invalid transition (and on an already-exists the caller may see), so a client can re-read and decide again.
 /// </summary>
+// RetryAfterSeconds is not in the body: ApiResults.Problem sends it as the Retry-After header, so each problem that asks
+// for a pause carries it from the one place that makes the problem. (A comment, not XML: the summary is the schema's
+// description in /openapi/v1.json.)
 public sealed record ApiProblem(
     string Type,
     string Title,

@@ -141,6 +141,50 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// Schema descriptions come from the types' XML summaries; a <c>see cref</c> in one is rendered as the member's C#
+    /// signature (<c>long? AmendTradeRequest.ExpectedVersion</c>), which names no JSON property a client sends.
+    /// </summary>
+    [Fact]
+    public async Task OpenApiDocument_Descriptions_NameJsonPropertiesNotCSharpMembers()
+    {
+        var document = await DocumentAsync();
+        var csharp = new System.Text.RegularExpressions.Regex(@"\b(string|long|int|bool|decimal)\? |\b[A-Z][a-z]+[A-Z]\w*\.[A-Z]\w+");
+
+        var leaks = Descriptions(document).Where(d => csharp.IsMatch(d.Text)).Select(d => $"{d.Path}: {d.Text}").ToList();
+
+        Assert.Empty(leaks);
+        var amend = document.GetProperty("components").GetProperty("schemas").GetProperty("AmendTradeRequest");
+        Assert.Contains("`expectedVersion`", amend.GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Contains("cannot be cleared", amend.GetProperty("properties").GetProperty("venue").GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
+
+    private static IEnumerable<(string Path, string Text)> Descriptions(JsonElement element, string path = "")
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var property in element.EnumerateObject())
+            {
+                if (property is { Name: "description", Value.ValueKind: JsonValueKind.String })
+                {
+                    yield return (path, property.Value.GetString()!);
+                }
+
+                foreach (var inner in Descriptions(property.Value, $"{path}/{property.Name}"))
+                {
+                    yield return inner;
+                }
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var inner in element.EnumerateArray().SelectMany((item, i) => Descriptions(item, $"{path}[{i}]")))
+            {
+                yield return inner;
+            }
+        }
+    }
+
     /// <summary>The document's <c>required</c> lists are the server's: a body without any one of them is refused by name.</summary>
     [Fact]
     public async Task OpenApiDocument_RequiredProperties_ServerRefusesABodyWithoutEachByName()
