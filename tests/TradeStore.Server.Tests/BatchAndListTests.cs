@@ -138,6 +138,7 @@ public sealed class BatchAndListTests : ApiTestBase
     [InlineData("[]", "application/json", 400)]
     [InlineData("""{"tradeId":"X"}""", "application/json", 400)]
     [InlineData("[{\"tradeId\":", "application/json", 400)]
+    [InlineData("[{\"tradeId\":\"W-1\",\"account\":\"ACC-W\",\"symbol\":\"AAPL\",\"side\":\"buy\",\"quantity\":\"1\",\"price\":\"1\"},{\"tradeId\":", "application/json", 400)]
     [InlineData("[]", "text/csv", 415)]
     public async Task Batch_UnusableBody_ProblemAndNothingWritten(string body, string contentType, int status)
     {

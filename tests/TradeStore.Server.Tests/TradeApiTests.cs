@@ -96,6 +96,29 @@ public sealed class TradeApiTests : ApiTestBase
     }
 
     /// <summary>
+    /// Only a command that was applied keeps its key (the key is stored with its journal event): a refused one leaves
+    /// nothing, so sending it again is decided again, here applied once an amend made room (docs/api.md, "Idempotency").
+    /// </summary>
+    [Fact]
+    public async Task Fill_RefusedWithIdempotencyKey_KeyNotKeptSoTheSameRequestIsDecidedAgain()
+    {
+        await Api.CreateAsync("T-4R", quantity: "10");
+
+        var refused = await Api.PostAsync("/v1/trades/T-4R/fill", """{"quantity":"15","price":"10"}""", idempotencyKey: "fill-4r");
+        await Api.PostAsync("/v1/trades/T-4R/amend", """{"expectedVersion":1,"quantity":"20"}""");
+        var again = await Api.PostAsync("/v1/trades/T-4R/fill", """{"quantity":"15","price":"10"}""", idempotencyKey: "fill-4r");
+        var replay = await Api.PostAsync("/v1/trades/T-4R/fill", """{"quantity":"15","price":"10"}""", idempotencyKey: "fill-4r");
+
+        Assert.Equal((400, "quantity"), (refused.Code, refused.Field));
+        Assert.Equal(HttpStatusCode.OK, again.Status);
+        Assert.False(again.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal("15", again.RawOf("filledQuantity"));
+        Assert.Equal((HttpStatusCode.OK, again.Raw), (replay.Status, replay.Raw));
+        Assert.Equal("true", replay.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(3, await Api.HistoryCountAsync("T-4R"));
+    }
+
+    /// <summary>
     /// By design <c>null</c> in an amend keeps the value (docs/api.md, "Trade lifecycle"): a client that writes every
     /// property, unset ones as <c>null</c>, must not wipe the venue and trader with a price amend.
     /// </summary>

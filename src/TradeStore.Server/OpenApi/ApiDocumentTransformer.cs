@@ -254,7 +254,7 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
             {
                 Name = ApiResults.IdempotencyKeyHeader,
                 In = ParameterLocation.Header,
-                Description = "1–128 printable characters; a retry with the same key returns the first answer and writes nothing.",
+                Description = "1–128 printable characters; a retry with the same key returns the first answer and writes nothing. Only an applied command keeps its key: a refused one (4xx) is decided again when sent again.",
                 Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 128 },
             });
         }
