@@ -191,6 +191,27 @@ public sealed class TradeApiTests : ApiTestBase
         Assert.Equal(2, await Api.HistoryCountAsync("T-7"));
     }
 
+    /// <summary>
+    /// A command on a trade deleted a moment ago was told it "does not exist"; the one 404 of unknown, deleted and
+    /// other accounts' trades now names deletion, in the same words for each (nothing is revealed).
+    /// </summary>
+    [Fact]
+    public async Task Amend_DeletedOrUnknownTrade_NotFoundNamingDeletionInTheSameWords()
+    {
+        await Api.CreateAsync("T-DEL");
+        await Api.DeleteAsync("/v1/trades/T-DEL");
+
+        var deleted = await Api.PostAsync("/v1/trades/T-DEL/amend", """{"expectedVersion":2,"price":"1"}""");
+        var read = await Api.GetAsync("/v1/trades/T-DEL");
+        var unknown = await Api.PostAsync("/v1/trades/T-NEVER/amend", """{"expectedVersion":1,"price":"1"}""");
+
+        foreach (var (answer, id) in new[] { (deleted, "T-DEL"), (read, "T-DEL"), (unknown, "T-NEVER") })
+        {
+            Assert.Equal((404, "urn:tradestore:problem:not-found", "tradeId"), (answer.Code, answer.ProblemType, answer.Field));
+            Assert.Equal($"Trade {id} does not exist or was deleted.", answer.Body.GetProperty("detail").GetString());
+        }
+    }
+
     [Fact]
     public async Task Create_ExistingTradeId_Conflict()
     {

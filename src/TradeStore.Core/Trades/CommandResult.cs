@@ -41,6 +41,14 @@ public enum CommandErrorKind
 public sealed record CommandError(CommandErrorKind Kind, string Message, string? Field = null, long? CurrentVersion = null)
 {
     public static CommandError Invalid(string field, string message) => new(CommandErrorKind.Validation, message, field);
+
+    /// <summary>
+    /// The one refusal of an unknown, deleted or (for a key limited to accounts) another account's trade: the same words
+    /// for all three, so the answer reveals nothing, and they name deletion, since a desk that deleted a trade a moment ago
+    /// is told it "does not exist" otherwise.
+    /// </summary>
+    public static CommandError NotFound(string tradeId) =>
+        new(CommandErrorKind.NotFound, $"Trade {tradeId} does not exist or was deleted.", "tradeId");
 }
 
 /// <summary>

@@ -49,7 +49,7 @@ public static class TradeLifecycle
 
         if (current is null || current.Status == TradeStatus.Deleted)
         {
-            return new CommandError(CommandErrorKind.NotFound, $"Trade {command.TradeId} does not exist.", "tradeId");
+            return CommandError.NotFound(command.TradeId);
         }
 
         var expected = command switch

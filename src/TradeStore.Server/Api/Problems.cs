@@ -44,8 +44,7 @@ public static class Problems
 
     public static ApiProblem UnreadableRequest(int status, string detail) => Make("unreadable-request", "Unreadable request", status, detail, "body");
 
-    public static ApiProblem NotFound(string tradeId) =>
-        Make("not-found", "Trade not found", StatusCodes.Status404NotFound, $"Trade {tradeId} does not exist.", "tradeId");
+    public static ApiProblem NotFound(string tradeId) => From(CommandError.NotFound(tradeId));
 
     /// <summary>No endpoint at this path: a distinct type, so a client never takes a mistyped path for a missing trade.</summary>
     public static ApiProblem UnknownEndpoint(string method, string path) =>

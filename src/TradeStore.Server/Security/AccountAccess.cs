@@ -75,7 +75,7 @@ public static class AccountAccess
 
         if (result is { Replayed: true, Trade: { } replayed } && !scope.Allows(replayed.Account))
         {
-            return CommandResult.Refused(new CommandError(CommandErrorKind.NotFound, $"Trade {command.TradeId} does not exist.", "tradeId"));
+            return CommandResult.Refused(CommandError.NotFound(command.TradeId));
         }
 
         if (result.Error is { Kind: CommandErrorKind.AlreadyExists } && AccountOf(queries, command.TradeId) is var owner && (owner is null || !scope.Allows(owner)))
