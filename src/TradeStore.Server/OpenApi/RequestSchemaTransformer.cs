@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
+using TradeStore.Core.Trades;
 using TradeStore.Server.Api;
 
 namespace TradeStore.Server.OpenApi;
@@ -56,8 +57,60 @@ internal sealed class RequestSchemaTransformer : IOpenApiSchemaTransformer
                     concrete.Type = type & ~JsonSchemaType.Null;
                 }
             }
+
+            StateFieldRules(schema);
         }
 
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// The rules of <see cref="TradeValidation"/> a schema can state, on each request property of that name: without them a
+    /// generated client or the reference page's "try it" took any string for a <c>tradeId</c> or <c>side</c> and met the
+    /// rule only in the 400. What a schema cannot say (<c>.</c> and <c>..</c> as ids, printable text) stays in the 400.
+    /// </summary>
+    private static void StateFieldRules(OpenApiSchema schema)
+    {
+        foreach (var (name, property) in schema.Properties ?? new Dictionary<string, IOpenApiSchema>())
+        {
+            if (property is not OpenApiSchema concrete)
+            {
+                continue;
+            }
+
+            switch (name)
+            {
+                case "tradeId":
+                    concrete.Pattern = $"^[A-Za-z0-9._:-]{{1,{TradeValidation.MaxIdLength}}}$";
+                    break;
+                case "account":
+                    concrete.Pattern = $"^[A-Za-z0-9._:/-]{{1,{TradeValidation.MaxIdLength}}}$";
+                    break;
+                case "symbol":
+                    concrete.Pattern = $"^[A-Za-z0-9._:/-]{{1,{TradeValidation.MaxSymbolLength}}}$";
+                    break;
+                case "venue" or "trader":
+                    (concrete.MinLength, concrete.MaxLength) = (1, TradeValidation.MaxTextLength);
+                    break;
+                case "idempotencyKey":
+                    (concrete.MinLength, concrete.MaxLength) = (1, TradeValidation.MaxIdempotencyKeyLength);
+                    break;
+                case "expectedVersion":
+                    concrete.Minimum = "1";
+                    break;
+                case "side" when concrete.Type == JsonSchemaType.String:
+                    concrete.Enum = Values("buy", "sell");
+                    break;
+                case "type" when concrete.Type == JsonSchemaType.String:
+                    concrete.Enum = Values("create", "amend", "fill", "cancel", "delete");
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// An <c>enum</c> of <paramref name="values"/>; only on a property that may not be null (a batch item's <c>side</c> may be,
+    /// for the commands other than create, and an <c>enum</c> would refuse the null).
+    /// </summary>
+    private static List<JsonNode> Values(params string[] values) => [.. values.Select(v => (JsonNode)JsonValue.Create(v))];
 }

@@ -159,6 +159,60 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Contains("cannot be cleared", amend.GetProperty("properties").GetProperty("venue").GetProperty("description").GetString(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The request schemas state the field rules a schema can express, and they are the server's: each value a pattern,
+    /// enum or length admits is accepted by a create, each it refuses is a 400 naming the field.
+    /// </summary>
+    [Theory]
+    [InlineData("tradeId", "T-1.a:b_c", true)]
+    [InlineData("tradeId", "a b", false)]
+    [InlineData("tradeId", "a/b", false)]
+    [InlineData("tradeId", "é", false)]
+    [InlineData("tradeId", "", false)]
+    [InlineData("tradeId", "65", false)]
+    [InlineData("account", "ACC/1", true)]
+    [InlineData("account", "ACC 1", false)]
+    [InlineData("symbol", "32", true)]
+    [InlineData("symbol", "33", false)]
+    [InlineData("side", "sell", true)]
+    [InlineData("side", "BUY", false)]
+    [InlineData("venue", "64", true)]
+    [InlineData("venue", "65", false)]
+    [InlineData("venue", "", false)]
+    public async Task OpenApiDocument_CreateFieldRules_AdmitExactlyWhatTheServerAccepts(string field, string value, bool accepted)
+    {
+        value = int.TryParse(value, out var length) ? new string('x', length) : value;
+        var property = (await DocumentAsync()).GetProperty("components").GetProperty("schemas").GetProperty("CreateTradeRequest").GetProperty("properties").GetProperty(field);
+        var admitted = (!property.TryGetProperty("pattern", out var pattern) || System.Text.RegularExpressions.Regex.IsMatch(value, pattern.GetString()!))
+            && (!property.TryGetProperty("enum", out var values) || values.EnumerateArray().Any(v => v.GetString() == value))
+            && (!property.TryGetProperty("minLength", out var min) || value.Length >= min.GetInt32())
+            && (!property.TryGetProperty("maxLength", out var max) || value.Length <= max.GetInt32());
+        var body = new Dictionary<string, string> { ["tradeId"] = "R-1", ["account"] = "ACC-1", ["symbol"] = "AAPL", ["side"] = "buy", ["quantity"] = "1", ["price"] = "1", [field] = value };
+
+        using var response = await _http.PostAsync("/v1/trades", new StringContent(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json"), TestContext.Current.CancellationToken);
+        var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
+
+        Assert.Equal(accepted, admitted);
+        Assert.Equal(accepted ? 201 : 400, (int)response.StatusCode);
+        if (!accepted)
+        {
+            Assert.Equal(field, answer.GetProperty("field").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task OpenApiDocument_VersionsAndBatchTypes_StateTheirRules()
+    {
+        var schemas = (await DocumentAsync()).GetProperty("components").GetProperty("schemas");
+
+        Assert.Equal(1, schemas.GetProperty("AmendTradeRequest").GetProperty("properties").GetProperty("expectedVersion").GetProperty("minimum").GetInt32());
+        Assert.Equal(1, schemas.GetProperty("FillTradeRequest").GetProperty("properties").GetProperty("expectedVersion").GetProperty("minimum").GetInt32());
+        var item = schemas.GetProperty("BatchItemRequest").GetProperty("properties");
+        Assert.Equal(["create", "amend", "fill", "cancel", "delete"], item.GetProperty("type").GetProperty("enum").EnumerateArray().Select(v => v.GetString()));
+        Assert.Equal(128, item.GetProperty("idempotencyKey").GetProperty("maxLength").GetInt32());
+        Assert.False(item.GetProperty("side").TryGetProperty("enum", out _)); // null is a batch amend's side, which an enum would refuse
+    }
+
     private static IEnumerable<(string Path, string Text)> Descriptions(JsonElement element, string path = "")
     {
         if (element.ValueKind == JsonValueKind.Object)
