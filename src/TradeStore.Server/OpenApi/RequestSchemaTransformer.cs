@@ -9,7 +9,8 @@ namespace TradeStore.Server.OpenApi;
 /// <summary>
 /// What the request classes cannot say by themselves: their properties are all nullable, so that the server names a
 /// missing field ("quantity is required.") instead of failing in the serializer, and their JSON context refuses unknown
-/// properties. The document says both: <c>required</c> and <c>additionalProperties: false</c>.
+/// properties. The document says both: <c>required</c> and <c>additionalProperties: false</c>; and it states the field
+/// rules of <see cref="TradeValidation"/> that a schema can express (<see cref="StateFieldRules"/>).
 /// </summary>
 internal sealed class RequestSchemaTransformer : IOpenApiSchemaTransformer
 {
