@@ -21,8 +21,8 @@ public sealed class VerifyMissingEventsTests
         await harness.WaitUntilSyncedAsync();
         var last = harness.Engine.LastSeq;
         Assert.True(last > 130, $"the workload wrote {last} events");
-        // Groups of 50 seqs, so the hole 98..120 spans three groups and must still come out as one range.
-        var verifier = new ClickHouseVerifier(ch.Client, harness.Database) { SeqBucket = 50 };
+        // Ranges of 50 seqs, so the hole 98..120 spans three ranges read apart and must still come out as one.
+        var verifier = new ClickHouseVerifier(ch.Client, harness.Database) { SeqRange = 50 };
         var before = await verifier.VerifyAsync(Ct);
         Assert.True(before.Clean, string.Join('\n', before.Differences));
 

@@ -307,7 +307,11 @@ public static class VerifyCommand
 
         try
         {
-            var verifier = new ClickHouseVerifier(ClickHouseCommandSupport.Client(settings), database) { LogTail = logTail };
+            var verifier = new ClickHouseVerifier(ClickHouseCommandSupport.Client(settings), database)
+            {
+                LogTail = logTail,
+                Progress = line => output.WriteLine($"clickhouse: {line}"),
+            };
             var report = await verifier.VerifyAsync(cancellationToken);
             return Print(output, [report]) ? ExitCodes.Success : ExitCodes.Failure;
         }

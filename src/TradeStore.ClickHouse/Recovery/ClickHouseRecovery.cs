@@ -84,7 +84,7 @@ public sealed class ClickHouseRecovery(ClickHouseClient client, DuckDbDatabase d
 
         var trades = import.Complete([SyncCheckpoints.ClickHouse]);
         progress($"wrote {import.LastSeq} journal events and {trades} trades; checking against ClickHouse");
-        var verification = await new ClickHouseVerifier(client, database).VerifyAsync(cancellationToken);
+        var verification = await new ClickHouseVerifier(client, database) { Progress = progress }.VerifyAsync(cancellationToken);
         return new RecoveryResult(import.LastSeq, trades, verification);
     }
 }

@@ -1,22 +1,36 @@
 using System.Globalization;
+using System.Text.Json;
+using DuckDB.NET.Data;
 using TradeStore.ClickHouse.Rows;
+using TradeStore.Core.Diagnostics;
 using TradeStore.Storage;
 using TradeStore.Storage.Integrity;
 
 namespace TradeStore.ClickHouse.Verification;
 
 /// <summary>
-/// Compares ClickHouse with the DuckDB journal: event count, <c>max(seq)</c>, the seqs missing below it, and exact sums of the money columns of
-/// <c>trade_events</c>, and each trade's latest version in <c>trade_state</c> and in <c>trade_events</c>, all read
-/// from ClickHouse with <c>FINAL</c> (so rows a merge will collapse count once).
+/// Compares ClickHouse with the DuckDB journal: event count, <c>max(seq)</c>, the seqs missing below it, exact sums of
+/// the money columns of <c>trade_events</c>, the trade and version of each event, and each trade's latest version and
+/// seq in <c>trade_state</c>, all read from ClickHouse with <c>FINAL</c> (so rows a merge will collapse count once).
 /// </summary>
+/// <remarks>
+/// By design read in ranges of <see cref="SeqRange"/> seqs (events by <c>seq</c>, states by <c>last_seq</c>), on both
+/// sides, as <c>recover --from clickhouse</c> reads: a single <c>FINAL</c> query over a table of millions of events runs
+/// past <c>ClickHouse:Timeout</c>, and every trade of both stores held at once took gigabytes. What is held at a time is
+/// one range and the differences found; a long comparison says how far it got every 5 s (<see cref="Progress"/>).
+/// </remarks>
 public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase database)
 {
-    /// <summary>At most this many per-trade differences are listed one by one; the rest are counted.</summary>
+    /// <summary>At most this many per-trade (or per-event) differences are listed one by one; the rest are counted.</summary>
     public const int MaxListed = 20;
 
-    /// <summary>Seqs counted per group when looking for the ones ClickHouse lacks (<see cref="DescribeMissingAsync"/>); 65,536 unless a test needs small groups.</summary>
-    public long SeqBucket { get; init; } = 65_536;
+    /// <summary>Trade ids per look-up query (well inside ClickHouse's <c>max_query_size</c> of 256 KiB).</summary>
+    private const int LookupBatch = 500;
+
+    private static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(5);
+
+    /// <summary>Seqs compared per step (one <c>FINAL</c> query of events and one of states, each bounded by it); 50,000 unless a test needs small ranges.</summary>
+    internal long SeqRange { get; init; } = 50_000;
 
     /// <summary>
     /// The journal log's records the next start replays into DuckDB (after a crash), or <see langword="null"/>: the sync
@@ -25,6 +39,9 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
     /// </summary>
     public JournalLogTail? LogTail { get; init; }
 
+    /// <summary>Where a long comparison says how far it got (at most every 5 s); <see langword="null"/> for silence.</summary>
+    public Action<string>? Progress { get; init; }
+
     public async Task<VerificationReport> VerifyAsync(CancellationToken cancellationToken)
     {
         var db = client.Database;
@@ -32,139 +49,232 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
         var differences = new List<string>();
 
         var journal = ReadJournal();
-        var raw = (await client.QueryRowsAsync("SELECT count() AS rows, uniqExact(seq) AS distinct_seq FROM trade_events", cancellationToken, db))[0];
-        var final = (await client.QueryRowsAsync(
-            "SELECT count() AS events, max(seq) AS max_seq, toString(sum(quantity)) AS quantity, toString(sum(filled_quantity)) AS filled, " +
-            "toString(sum(price)) AS price FROM trade_events FINAL", cancellationToken, db))[0];
-        var clickHouseEvents = ClickHouseJson.Int64(final, "events");
-        var clickHouseMaxSeq = clickHouseEvents == 0 ? 0 : ClickHouseJson.Int64(final, "max_seq");
+        // No FINAL: a count and a max read the parts' key columns, not a merge of the table. FINAL collapses rows of one
+        // seq (the sorting key), so the rows before merge minus the events counted below are the duplicates.
+        var raw = (await client.QueryRowsAsync("SELECT count() AS rows, max(seq) AS max_seq FROM trade_events", cancellationToken, db))[0];
         var rows = ClickHouseJson.Int64(raw, "rows");
-        var distinct = ClickHouseJson.Int64(raw, "distinct_seq");
+        var upTo = Math.Max(rows == 0 ? 0 : ClickHouseJson.Int64(raw, "max_seq"), journal.MaxSeq);
 
-        facts.Add($"journal ({(LogTail is { IsEmpty: false } tail ? $"DuckDB {database.Path} plus {tail.Records} log records to replay at start, seq {tail.DuckDbSeq + 1}..{tail.LastSeq}" : $"DuckDB {database.Path}")}): {journal.Events} events, last seq {journal.MaxSeq}, {journal.Trades.Count} trades");
-        facts.Add($"ClickHouse {Core.Security.UrlRedaction.Redact(client.BaseUri.GetLeftPart(UriPartial.Authority))} database {db}: {clickHouseEvents} events (FINAL), max seq {clickHouseMaxSeq}; " +
-                  $"{rows} rows before merge" + (rows > distinct ? $" ({rows - distinct} duplicates that ReplacingMergeTree will drop)" : ""));
-
-        if (clickHouseEvents != journal.Events)
+        var pass = new Pass(journal, LogTail);
+        var ticker = new ProgressTicker(Progress, ProgressEvery);
+        if (upTo > SeqRange)
         {
-            var gap = journal.Events - clickHouseEvents;
+            Progress?.Invoke($"comparing seq 1..{upTo} in ranges of {SeqRange} seqs");
+        }
+
+        for (var from = 1L; from <= upTo; from += SeqRange)
+        {
+            ticker.Tick(() => $"compared seq 1..{from - 1} of {upTo}, {pass.Listed.Count + pass.Unlisted} differing trades or events so far");
+            var to = Math.Min(upTo, from + SeqRange - 1);
+            await CompareEventsAsync(pass, from, to, cancellationToken);
+            await CompareStatesAsync(pass, $"last_seq BETWEEN {from} AND {to}", ReadJournalStates(from, to), cancellationToken);
+        }
+
+        // States no event range holds (a stray writer's last_seq past every event).
+        await CompareStatesAsync(pass, $"NOT (last_seq BETWEEN 1 AND {upTo})", [], cancellationToken);
+
+        facts.Add($"journal ({(LogTail is { IsEmpty: false } tail ? $"DuckDB {database.Path} plus {tail.Records} log records to replay at start, seq {tail.DuckDbSeq + 1}..{tail.LastSeq}" : $"DuckDB {database.Path}")}): {journal.Events} events, last seq {journal.MaxSeq}, {journal.Trades} trades");
+        facts.Add($"ClickHouse {Core.Security.UrlRedaction.Redact(client.BaseUri.GetLeftPart(UriPartial.Authority))} database {db}: {pass.Events} events (FINAL), max seq {pass.MaxSeq}; " +
+                  $"{rows} rows before merge" + (rows > pass.Events ? $" ({rows - pass.Events} duplicates that ReplacingMergeTree will drop)" : ""));
+
+        if (pass.Events != journal.Events)
+        {
+            var gap = journal.Events - pass.Events;
             differences.Add(gap > 0
-                ? $"trade_events: ClickHouse has {clickHouseEvents} events, the journal {journal.Events} ({gap} not in ClickHouse: the sync is behind or lost them)"
-                : $"trade_events: ClickHouse has {clickHouseEvents} events, the journal {journal.Events} ({-gap} more in ClickHouse than in this journal)");
+                ? $"trade_events: ClickHouse has {pass.Events} events, the journal {journal.Events} ({gap} not in ClickHouse: the sync is behind or lost them)"
+                : $"trade_events: ClickHouse has {pass.Events} events, the journal {journal.Events} ({-gap} more in ClickHouse than in this journal)");
         }
 
-        if (clickHouseMaxSeq != journal.MaxSeq)
+        if (pass.MaxSeq != journal.MaxSeq)
         {
-            differences.Add($"trade_events max(seq): ClickHouse {clickHouseMaxSeq}, journal {journal.MaxSeq}");
+            differences.Add($"trade_events max(seq): ClickHouse {pass.MaxSeq}, journal {journal.MaxSeq}");
         }
 
-        if (Math.Min(clickHouseMaxSeq, journal.MaxSeq) is > 0 and var below)
+        differences.AddRange(DescribeMissing(pass, Math.Min(pass.MaxSeq, journal.MaxSeq)));
+        CompareSum(differences, "quantity", pass.QuantitySum, journal.QuantitySum);
+        CompareSum(differences, "filled_quantity", pass.FilledSum, journal.FilledSum);
+        CompareSum(differences, "price", pass.PriceSum, journal.PriceSum);
+        facts.Add($"ClickHouse trade_state: {pass.States} trades (FINAL)");
+
+        differences.AddRange(pass.Listed);
+        if (pass.Unlisted > 0)
         {
-            differences.AddRange(await DescribeMissingAsync(below, cancellationToken));
-        }
-
-        CompareSum(differences, "quantity", Decimal(final, "quantity"), journal.QuantitySum);
-        CompareSum(differences, "filled_quantity", Decimal(final, "filled"), journal.FilledSum);
-        CompareSum(differences, "price", Decimal(final, "price"), journal.PriceSum);
-
-        var states = await client.QueryRowsAsync("SELECT trade_id, version, last_seq FROM trade_state FINAL", cancellationToken, db);
-        var stateVersions = states.ToDictionary(r => ClickHouseJson.String(r, "trade_id"), r => (Version: ClickHouseJson.Int64(r, "version"), Seq: ClickHouseJson.Int64(r, "last_seq")), StringComparer.Ordinal);
-        var eventRows = await client.QueryRowsAsync("SELECT trade_id, max(version) AS version FROM trade_events FINAL GROUP BY trade_id", cancellationToken, db);
-        var eventVersions = eventRows.ToDictionary(r => ClickHouseJson.String(r, "trade_id"), r => ClickHouseJson.Int64(r, "version"), StringComparer.Ordinal);
-        facts.Add($"ClickHouse trade_state: {stateVersions.Count} trades (FINAL)");
-
-        var perTrade = new List<string>();
-        foreach (var (tradeId, expected) in journal.Trades.OrderBy(t => t.Key, StringComparer.Ordinal))
-        {
-            if (!stateVersions.TryGetValue(tradeId, out var state))
-            {
-                perTrade.Add($"trade {tradeId}: version {expected.Version} (seq {expected.Seq}) in the journal, missing from ClickHouse trade_state");
-            }
-            else if (state.Version != expected.Version || state.Seq != expected.Seq)
-            {
-                perTrade.Add($"trade {tradeId}: version {expected.Version} (seq {expected.Seq}) in the journal, version {state.Version} (seq {state.Seq}) in ClickHouse trade_state");
-            }
-
-            var eventVersion = eventVersions.GetValueOrDefault(tradeId);
-            if (eventVersion != expected.Version)
-            {
-                perTrade.Add($"trade {tradeId}: latest event version {expected.Version} in the journal, {eventVersion} in ClickHouse trade_events");
-            }
-        }
-
-        foreach (var tradeId in stateVersions.Keys.Concat(eventVersions.Keys).Distinct(StringComparer.Ordinal).Where(id => !journal.Trades.ContainsKey(id)).Order(StringComparer.Ordinal))
-        {
-            perTrade.Add($"trade {tradeId}: in ClickHouse, not in the journal");
-        }
-
-        differences.AddRange(perTrade.Take(MaxListed));
-        if (perTrade.Count > MaxListed)
-        {
-            differences.Add($"… and {perTrade.Count - MaxListed} more trades differ");
+            differences.Add($"… and {pass.Unlisted} more trades or events differ");
         }
 
         return new VerificationReport("clickhouse", facts, differences);
     }
 
     /// <summary>
-    /// Names the journal's seqs 1..<paramref name="upTo"/> that ClickHouse lacks (the journal has every seq, so each one
-    /// ClickHouse lacks below its own <c>max(seq)</c> was lost there: a part dropped, rows deleted, an older backup
-    /// merged in), as ranges, the first <see cref="MaxListed"/> of them with the trade of a lone missing event. The
-    /// sync refills only what lies past ClickHouse's <c>max(seq)</c>, so these stay missing until ClickHouse is
-    /// rebuilt. Counted per <see cref="SeqBucket"/> seqs first, so only the buckets with a hole are read seq by seq.
+    /// The events of seqs <paramref name="from"/>..<paramref name="to"/> in both stores: ClickHouse's counted and summed,
+    /// the seqs it lacks below its <c>max(seq)</c> noted, and each one's trade and version compared with the journal's.
     /// </summary>
-    private async Task<List<string>> DescribeMissingAsync(long upTo, CancellationToken cancellationToken)
+    private async Task CompareEventsAsync(Pass pass, long from, long to, CancellationToken cancellationToken)
     {
-        var db = client.Database;
-        var buckets = await client.QueryRowsAsync(
-            $"SELECT intDiv(seq - 1, {SeqBucket}) AS bucket, uniqExact(seq) AS present FROM trade_events WHERE seq BETWEEN 1 AND {upTo} GROUP BY bucket ORDER BY bucket",
-            cancellationToken, db);
-        var present = buckets.ToDictionary(b => ClickHouseJson.Int64(b, "bucket"), b => ClickHouseJson.Int64(b, "present"));
-        var missing = new List<(long From, long To)>();
-        var missingEvents = 0L;
-        for (var bucket = 0L; bucket <= (upTo - 1) / SeqBucket; bucket++)
+        var clickHouse = await client.QueryRowsAsync(
+            "SELECT seq, trade_id, version, toString(quantity) AS quantity, toString(filled_quantity) AS filled, toString(price) AS price " +
+            $"FROM trade_events FINAL WHERE seq BETWEEN {from} AND {to} ORDER BY seq", cancellationToken, client.Database);
+        var journal = ReadJournalEvents(from, Math.Min(to, pass.DuckDbSeq));
+        var strays = new List<(long Seq, string TradeId, long Version)>();
+        var next = from;
+        foreach (var row in clickHouse)
         {
-            var first = (bucket * SeqBucket) + 1;
-            var last = Math.Min(first + SeqBucket - 1, upTo);
-            var expected = last - first + 1;
-            var found = present.GetValueOrDefault(bucket);
-            if (found == expected)
+            var seq = ClickHouseJson.Int64(row, "seq");
+            var tradeId = ClickHouseJson.String(row, "trade_id");
+            var version = ClickHouseJson.Int64(row, "version");
+            pass.Count(seq, Decimal(row, "quantity"), Decimal(row, "filled"), Decimal(row, "price"));
+            pass.NoteAbsent(next, seq - 1);
+            next = seq + 1;
+
+            if (seq > pass.JournalMaxSeq)
             {
-                continue;
+                strays.Add((seq, tradeId, version));
             }
-
-            missingEvents += expected - found;
-            if (missing.Count > MaxListed)
+            else if (pass.JournalEventAt(seq, journal) is { } expected && (expected.TradeId != tradeId || expected.Version != version))
             {
-                continue;
-            }
-
-            var seqs = found == 0
-                ? []
-                : (await client.QueryRowsAsync($"SELECT DISTINCT seq FROM trade_events WHERE seq BETWEEN {first} AND {last} ORDER BY seq", cancellationToken, db))
-                    .Select(r => ClickHouseJson.Int64(r, "seq"));
-            var next = first;
-            foreach (var seq in seqs.Append(last + 1))
-            {
-                if (seq > next && missing.Count > 0 && missing[^1].To == next - 1)
-                {
-                    // A hole across the end of the previous group.
-                    missing[^1] = (missing[^1].From, seq - 1);
-                }
-                else if (seq > next)
-                {
-                    missing.Add((next, seq - 1));
-                }
-
-                next = seq + 1;
+                pass.Add($"trade_events seq {seq}: trade {expected.TradeId} version {expected.Version} in the journal, trade {tradeId} version {version} in ClickHouse");
             }
         }
 
+        pass.NoteAbsent(next, to);
+        if (strays.Count > 0)
+        {
+            // Past the journal's end: a trade the journal never had is named once, as in trade_state; others by seq.
+            var known = JournalTradesAmong(pass, strays.Select(s => s.TradeId));
+            foreach (var (seq, tradeId, version) in strays)
+            {
+                if (!known.Contains(tradeId))
+                {
+                    pass.AddUnknownTrade(tradeId);
+                }
+                else
+                {
+                    pass.Add($"trade_events seq {seq}: trade {tradeId} version {version} in ClickHouse, past the journal's last seq {pass.JournalMaxSeq}");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// ClickHouse <c>trade_state</c> rows matching <paramref name="where"/> against <paramref name="journal"/>, the
+    /// journal's trades whose latest event lies in the same range. A trade found on one side only is looked up on the
+    /// other: each trade of the journal lies in exactly one range, so a trade whose last seq differs is reported once,
+    /// from the range of the journal's; one the journal lacks is "not in the journal".
+    /// </summary>
+    private async Task CompareStatesAsync(Pass pass, string where, Dictionary<string, (long Version, long Seq)> journal, CancellationToken cancellationToken)
+    {
+        var rows = await client.QueryRowsAsync($"SELECT trade_id, version, last_seq FROM trade_state FINAL WHERE {where}", cancellationToken, client.Database);
+        pass.States += rows.Count;
+        var clickHouseOnly = new List<string>();
+        foreach (var row in rows)
+        {
+            var tradeId = ClickHouseJson.String(row, "trade_id");
+            var state = (Version: ClickHouseJson.Int64(row, "version"), Seq: ClickHouseJson.Int64(row, "last_seq"));
+            if (!journal.Remove(tradeId, out var expected))
+            {
+                clickHouseOnly.Add(tradeId);
+            }
+            else if (expected != state)
+            {
+                pass.Add(StateDiffers(tradeId, expected, state));
+            }
+        }
+
+        // What is left is in the journal's range but not in ClickHouse's: named with ClickHouse's state while listed, counted after.
+        var unmatched = journal.OrderBy(t => t.Key, StringComparer.Ordinal).ToList();
+        var toName = unmatched.Take(Math.Max(0, MaxListed - pass.Listed.Count)).ToList();
+        var found = await ClickHouseStatesAsync(toName.Select(t => t.Key), cancellationToken);
+        foreach (var (tradeId, expected) in toName)
+        {
+            pass.Add(found.TryGetValue(tradeId, out var state)
+                ? StateDiffers(tradeId, expected, state)
+                : $"trade {tradeId}: version {expected.Version} (seq {expected.Seq}) in the journal, missing from ClickHouse trade_state");
+        }
+
+        pass.Unlisted += unmatched.Count - toName.Count;
+
+        var known = JournalTradesAmong(pass, clickHouseOnly);
+        foreach (var tradeId in clickHouseOnly.Where(id => !known.Contains(id)).Order(StringComparer.Ordinal))
+        {
+            pass.AddUnknownTrade(tradeId);
+        }
+    }
+
+    private static string StateDiffers(string tradeId, (long Version, long Seq) expected, (long Version, long Seq) state) =>
+        $"trade {tradeId}: version {expected.Version} (seq {expected.Seq}) in the journal, version {state.Version} (seq {state.Seq}) in ClickHouse trade_state";
+
+    /// <summary>ClickHouse's <c>trade_state</c> (FINAL) of each of <paramref name="tradeIds"/> it holds, looked up by its sorting key.</summary>
+    private async Task<Dictionary<string, (long Version, long Seq)>> ClickHouseStatesAsync(IEnumerable<string> tradeIds, CancellationToken cancellationToken)
+    {
+        var states = new Dictionary<string, (long Version, long Seq)>(StringComparer.Ordinal);
+        foreach (var batch in tradeIds.Chunk(LookupBatch))
+        {
+            var rows = await client.QueryRowsAsync(
+                $"SELECT trade_id, version, last_seq FROM trade_state FINAL WHERE trade_id IN ({string.Join(',', batch.Select(ClickHouseString))})",
+                cancellationToken, client.Database);
+            foreach (var row in rows)
+            {
+                states[ClickHouseJson.String(row, "trade_id")] = (ClickHouseJson.Int64(row, "version"), ClickHouseJson.Int64(row, "last_seq"));
+            }
+        }
+
+        return states;
+    }
+
+    /// <summary>Which of <paramref name="tradeIds"/> the journal holds (DuckDB, or the log's tail).</summary>
+    private HashSet<string> JournalTradesAmong(Pass pass, IEnumerable<string> tradeIds)
+    {
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        var toRead = new List<string>();
+        foreach (var id in tradeIds.Distinct(StringComparer.Ordinal))
+        {
+            if (pass.TailLatest.ContainsKey(id))
+            {
+                known.Add(id);
+            }
+            else
+            {
+                toRead.Add(id);
+            }
+        }
+
+        if (toRead.Count == 0)
+        {
+            return known;
+        }
+
+        using var connection = database.OpenConnection();
+        foreach (var batch in toRead.Chunk(LookupBatch))
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT DISTINCT trade_id FROM trade_state WHERE trade_id IN ({string.Join(',', batch.Select(DuckDbString))}) " +
+                $"UNION SELECT DISTINCT trade_id FROM trade_events WHERE trade_id IN ({string.Join(',', batch.Select(DuckDbString))})";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                known.Add(reader.GetString(0));
+            }
+        }
+
+        return known;
+    }
+
+    /// <summary>
+    /// Names the journal's seqs 1..<paramref name="upTo"/> that ClickHouse lacks (the journal has every seq, so each one
+    /// ClickHouse lacks below its own <c>max(seq)</c> was lost there: a part dropped, rows deleted, an older backup
+    /// merged in), as ranges, the first <see cref="MaxListed"/> of them with the trade of a lone missing event. The
+    /// sync refills only what lies past ClickHouse's <c>max(seq)</c>, so these stay missing until ClickHouse is rebuilt.
+    /// </summary>
+    private List<string> DescribeMissing(Pass pass, long upTo)
+    {
+        // The seqs past ClickHouse's max(seq) are one trailing hole, the sync's backlog: counted apart, above.
+        var missing = pass.Absent.Where(r => r.From <= upTo).Select(r => (r.From, To: Math.Min(r.To, upTo))).ToList();
         if (missing.Count == 0)
         {
             return [];
         }
 
+        var missingEvents = pass.AbsentTotal - Math.Max(0, pass.JournalMaxSeq - upTo);
         var lone = TradesAt(missing.Take(MaxListed).Where(r => r.From == r.To).Select(r => r.From).ToList());
         var lines = new List<string>
         {
@@ -210,8 +320,72 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
         }
     }
 
-    private static decimal Decimal(System.Text.Json.JsonElement row, string name) =>
+    private static decimal Decimal(JsonElement row, string name) =>
         decimal.Parse(ClickHouseJson.String(row, name), NumberStyles.Number, CultureInfo.InvariantCulture);
+
+    private static string ClickHouseString(string value) =>
+        $"'{value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)}'";
+
+    private static string DuckDbString(string value) => $"'{value.Replace("'", "''", StringComparison.Ordinal)}'";
+
+    /// <summary>DuckDB's events of seqs <paramref name="from"/>..<paramref name="to"/>: trade and version by seq.</summary>
+    private Dictionary<long, (string TradeId, long Version)> ReadJournalEvents(long from, long to)
+    {
+        var events = new Dictionary<long, (string TradeId, long Version)>();
+        if (from > to)
+        {
+            return events;
+        }
+
+        using var connection = database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT seq, trade_id, version FROM trade_events WHERE seq BETWEEN $from AND $to";
+        command.Parameters.Add(new DuckDBParameter("from", from));
+        command.Parameters.Add(new DuckDBParameter("to", to));
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            events[reader.GetInt64(0)] = (reader.GetString(1), reader.GetInt64(2));
+        }
+
+        return events;
+    }
+
+    /// <summary>
+    /// The journal's trades whose latest event lies in seqs <paramref name="from"/>..<paramref name="to"/>: DuckDB's
+    /// current state, with each trade the log's tail touches at its tail event instead.
+    /// </summary>
+    private Dictionary<string, (long Version, long Seq)> ReadJournalStates(long from, long to)
+    {
+        var trades = new Dictionary<string, (long Version, long Seq)>(StringComparer.Ordinal);
+        var tail = LogTail?.Latest;
+        using (var connection = database.OpenConnection())
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT trade_id, version, last_seq FROM current_trade_state WHERE last_seq BETWEEN $from AND $to";
+            command.Parameters.Add(new DuckDBParameter("from", from));
+            command.Parameters.Add(new DuckDBParameter("to", to));
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var tradeId = reader.GetString(0);
+                if (tail is null || !tail.ContainsKey(tradeId))
+                {
+                    trades[tradeId] = (reader.GetInt64(1), reader.GetInt64(2));
+                }
+            }
+        }
+
+        foreach (var (tradeId, latest) in tail ?? new Dictionary<string, Core.Trades.TradeEvent>())
+        {
+            if (latest.Seq >= from && latest.Seq <= to)
+            {
+                trades[tradeId] = (latest.Version, latest.Seq);
+            }
+        }
+
+        return trades;
+    }
 
     private JournalFigures ReadJournal()
     {
@@ -234,36 +408,38 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
             price = decimal.Parse(reader.GetString(4), NumberStyles.Number, CultureInfo.InvariantCulture);
         }
 
-        command.CommandText = "SELECT trade_id, version, last_seq FROM current_trade_state";
-        var trades = new Dictionary<string, (long Version, long Seq)>(StringComparer.Ordinal);
-        using (var reader = command.ExecuteReader())
+        var tail = LogTail;
+        command.CommandText = "SELECT count(*) FROM current_trade_state";
+        var trades = Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        if (tail is { IsEmpty: false })
         {
-            while (reader.Read())
-            {
-                trades[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2));
-            }
+            trades += tail.Latest.Count - CountKnown(connection, tail.Latest.Keys); // the tail's trades DuckDB does not know yet are new
         }
 
         var figures = new JournalFigures(events, maxSeq, quantity, filled, price, trades);
-        return LogTail is { } tail ? figures.With(tail) : figures;
+        return tail is null ? figures : figures.With(tail);
     }
 
-    private sealed record JournalFigures(long Events, long MaxSeq, decimal QuantitySum, decimal FilledSum, decimal PriceSum, Dictionary<string, (long Version, long Seq)> Trades)
+    /// <summary>How many of <paramref name="tradeIds"/> DuckDB's current state holds.</summary>
+    private static long CountKnown(DuckDBConnection connection, IEnumerable<string> tradeIds)
     {
-        /// <summary>The figures once the start has replayed <paramref name="tail"/> into DuckDB (each trade's latest version, a delete included, as <c>current_trade_state</c> keeps it).</summary>
-        public JournalFigures With(JournalLogTail tail)
+        var count = 0L;
+        foreach (var batch in tradeIds.Chunk(LookupBatch))
         {
-            if (tail.IsEmpty)
-            {
-                return this;
-            }
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT count(*) FROM current_trade_state WHERE trade_id IN ({string.Join(',', batch.Select(DuckDbString))})";
+            count += Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
 
-            foreach (var (tradeId, latest) in tail.Latest)
-            {
-                Trades[tradeId] = (latest.Version, latest.Seq);
-            }
+        return count;
+    }
 
-            return this with
+    private sealed record JournalFigures(long Events, long MaxSeq, decimal QuantitySum, decimal FilledSum, decimal PriceSum, long Trades)
+    {
+        /// <summary>The figures once the start has replayed <paramref name="tail"/> into DuckDB.</summary>
+        public JournalFigures With(JournalLogTail tail) => tail.IsEmpty
+            ? this
+            : this with
             {
                 Events = Events + tail.Records,
                 MaxSeq = tail.LastSeq,
@@ -271,6 +447,108 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
                 FilledSum = FilledSum + tail.FilledQuantitySum,
                 PriceSum = PriceSum + tail.PriceSum,
             };
+    }
+
+    /// <summary>What one comparison has seen so far: ClickHouse's totals, the seqs it lacks, and the differences (the first <see cref="MaxListed"/> named).</summary>
+    private sealed class Pass
+    {
+        private readonly HashSet<string> _unknownTrades = new(StringComparer.Ordinal);
+        private readonly Dictionary<long, Core.Trades.TradeEvent> _tailBySeq;
+
+        public Pass(JournalFigures journal, JournalLogTail? tail)
+        {
+            JournalMaxSeq = journal.MaxSeq;
+            DuckDbSeq = tail is { IsEmpty: false } ? tail.DuckDbSeq : journal.MaxSeq;
+            TailLatest = tail?.Latest ?? new Dictionary<string, Core.Trades.TradeEvent>();
+            _tailBySeq = TailLatest.Values.ToDictionary(e => e.Seq);
+        }
+
+        public long JournalMaxSeq { get; }
+
+        /// <summary>The last seq DuckDB holds; the journal's events after it are the log's tail, known only as each trade's latest.</summary>
+        public long DuckDbSeq { get; }
+
+        public IReadOnlyDictionary<string, Core.Trades.TradeEvent> TailLatest { get; }
+
+        public long Events { get; private set; }
+
+        public long MaxSeq { get; private set; }
+
+        public decimal QuantitySum { get; private set; }
+
+        public decimal FilledSum { get; private set; }
+
+        public decimal PriceSum { get; private set; }
+
+        public long States { get; set; }
+
+        /// <summary>The first <see cref="MaxListed"/> + 1 ranges of the journal's seqs ClickHouse lacks, merged across the ranges read.</summary>
+        public List<(long From, long To)> Absent { get; } = [];
+
+        /// <summary>How many of the journal's seqs ClickHouse lacks, the ones past its own <c>max(seq)</c> included.</summary>
+        public long AbsentTotal { get; private set; }
+
+        public List<string> Listed { get; } = [];
+
+        public long Unlisted { get; set; }
+
+        public void Count(long seq, decimal quantity, decimal filled, decimal price)
+        {
+            Events++;
+            MaxSeq = Math.Max(MaxSeq, seq);
+            QuantitySum += quantity;
+            FilledSum += filled;
+            PriceSum += price;
+        }
+
+        /// <summary>
+        /// Notes the journal's seqs <paramref name="from"/>..<paramref name="to"/> as not in ClickHouse (nothing when
+        /// empty; seqs past the journal's end are not its seqs). Only the first ranges are kept; past them only the count.
+        /// </summary>
+        public void NoteAbsent(long from, long to)
+        {
+            to = Math.Min(to, JournalMaxSeq);
+            if (from > to)
+            {
+                return;
+            }
+
+            AbsentTotal += to - from + 1;
+            if (Absent.Count > 0 && Absent[^1].To == from - 1)
+            {
+                Absent[^1] = (Absent[^1].From, to); // a hole across the end of the previous range
+            }
+            else if (Absent.Count <= MaxListed)
+            {
+                Absent.Add((from, to));
+            }
+        }
+
+        /// <summary>The journal's event at <paramref name="seq"/> (at most the journal's last), or <see langword="null"/> when only the log's tail holds it and not as a trade's latest event.</summary>
+        public (string TradeId, long Version)? JournalEventAt(long seq, Dictionary<long, (string TradeId, long Version)> duckDb) =>
+            seq <= DuckDbSeq
+                ? duckDb.TryGetValue(seq, out var e) ? e : null
+                : _tailBySeq.TryGetValue(seq, out var t) ? (t.TradeId, t.Version) : null;
+
+        public void Add(string difference)
+        {
+            if (Listed.Count < MaxListed)
+            {
+                Listed.Add(difference);
+            }
+            else
+            {
+                Unlisted++;
+            }
+        }
+
+        /// <summary>A trade the journal does not hold, named once whichever of ClickHouse's tables it is found in.</summary>
+        public void AddUnknownTrade(string tradeId)
+        {
+            if (_unknownTrades.Add(tradeId))
+            {
+                Add($"trade {tradeId}: in ClickHouse, not in the journal");
+            }
         }
     }
 }
