@@ -105,6 +105,58 @@ public static class DatabaseFiles
         return folder;
     }
 
+    /// <summary>
+    /// Undoes <see cref="SetAside"/>: moves each of <paramref name="names"/> (as they were in the data directory) from
+    /// <paramref name="folder"/> back beside <paramref name="databasePath"/>, and removes the folder once empty. For a
+    /// recovery that failed before anything took their place.
+    /// </summary>
+    /// <exception cref="IOException">A name is taken in the data directory, or a move failed; what was moved back stays back.</exception>
+    public static void PutBack(string folder, string databasePath, IEnumerable<string> names)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(databasePath))!;
+        foreach (var name in names)
+        {
+            var from = Path.Combine(folder, name);
+            var to = Path.Combine(directory, name);
+            if (File.Exists(to) || Directory.Exists(to))
+            {
+                throw new IOException($"{to} exists");
+            }
+
+            if (Directory.Exists(from))
+            {
+                Directory.Move(from, to);
+            }
+            else
+            {
+                File.Move(from, to);
+            }
+        }
+
+        if (!Directory.EnumerateFileSystemEntries(folder).Any())
+        {
+            Directory.Delete(folder);
+        }
+
+        CommitLog.NativeSync.SyncDirectory(directory);
+    }
+
+    /// <summary>
+    /// Moves a database built apart (<paramref name="built"/>, and its WAL if one is left) to <paramref name="databasePath"/>,
+    /// which must not exist, and syncs the directory: a recovery's result appears whole or not at all.
+    /// </summary>
+    /// <exception cref="IOException">A database exists at <paramref name="databasePath"/> (nothing moved), or a move failed.</exception>
+    public static void MoveIntoPlace(string built, string databasePath)
+    {
+        File.Move(built, databasePath, overwrite: false);
+        if (File.Exists(WalPath(built)))
+        {
+            File.Move(WalPath(built), WalPath(databasePath), overwrite: false);
+        }
+
+        CommitLog.NativeSync.SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
+    }
+
     /// <summary>Removes a copy made by <see cref="PreserveWal"/> that turned out to be of a live WAL (another process holds the database).</summary>
     public static void DiscardWalCopy(string copy) => TryDelete(copy);
 

@@ -5,7 +5,6 @@ using TradeStore.Redis.Projection;
 using TradeStore.Server.Configuration;
 using TradeStore.Storage;
 using TradeStore.Storage.CommitLog;
-using TradeStore.Storage.Migrations;
 using TradeStore.Storage.Recovery;
 
 namespace TradeStore.Cli.Commands;
@@ -21,16 +20,21 @@ namespace TradeStore.Cli.Commands;
 /// asked first, and a refusal moves nothing (exit 2 for a source that is not configured, 3 while another process holds
 /// the database, 1 for a source that cannot be read or cannot rebuild a complete journal): the configuration, DuckDB's
 /// lock on the database file (<see cref="DatabaseFileLock"/>, held until the recovery ends, so a <c>serve</c> cannot keep
-/// writing into files moved from under it), and the source itself. Only a failure of the recovery proper can come after
-/// the move; its message names the folder that holds the original files and the commands that put them back.
+/// writing into files moved from under it), and the source itself. A database the recovery creates is built apart and
+/// moved into place only when it succeeds (<see cref="RecoveryTarget"/>); so when the recovery proper fails, is refused or
+/// is interrupted (Ctrl-C, SIGTERM: <see cref="OfflineInterruption"/>, exit 130 or 143), nothing took the moved files'
+/// place and they are moved back: the data directory is as it was. Only when that move back fails does the message name
+/// the folder that holds them and the commands that put them back.
 /// </remarks>
 public static class RecoverCommand
 {
     private static readonly Dictionary<string, RecoverySource> Sources = new(StringComparer.Ordinal)
     {
-        ["redis"] = new(RequireRedis, RedisCanFillEmptyJournalAsync, FromRedisAsync),
-        ["clickhouse"] = new(RequireClickHouse, ClickHouseCanFillEmptyJournalAsync, FromClickHouseAsync),
-        ["duckdb"] = new(_ => null, (_, _) => Task.FromResult<int?>(null), FromDuckDbAsync),
+        ["redis"] = new(FromRedisAsync, new SetAsideChecks(RequireRedis, RedisCanFillEmptyJournalAsync)),
+        ["clickhouse"] = new(FromClickHouseAsync, new SetAsideChecks(RequireClickHouse, ClickHouseCanFillEmptyJournalAsync)),
+        // By design refused rather than ignored: it would move the very database the log is rebuilt from.
+        ["duckdb"] = RecoverySource.RefusingSetAside(FromDuckDbAsync, "--set-aside cannot be used with --from duckdb: it would move the database the " +
+            "journal log is rebuilt from. --from duckdb moves only the damaged journal log aside, itself."),
     };
 
     private static readonly Option<string> From = new("--from")
@@ -61,46 +65,63 @@ public static class RecoverCommand
             From,
             SetAside,
         };
-        command.SetAction((parseResult, cancellationToken) =>
+        command.SetAction(async (parseResult, cancellationToken) =>
         {
-            var from = parseResult.GetValue(From)!;
-            var source = Sources[from];
-            if (from == "duckdb" && parseResult.GetValue(SetAside))
+            var source = Sources[parseResult.GetValue(From)!];
+            var setAside = parseResult.GetValue(SetAside);
+            if (setAside && source.SetAsideRefusal is { } refusal)
             {
-                // By design refused rather than ignored: it would move the very database the log is rebuilt from.
-                throw new ConfigurationException("--set-aside cannot be used with --from duckdb: it would move the database the journal log is rebuilt " +
-                    "from. --from duckdb moves only the damaged journal log aside, itself.");
+                throw new ConfigurationException(refusal);
             }
 
-            return parseResult.GetValue(SetAside)
-                ? RecoverIntoSetAsideAsync(parseResult, source, cancellationToken)
-                : source.RecoverAsync(parseResult, false, cancellationToken);
+            using var interruption = OfflineInterruption.ForChanges("recover", parseResult.InvocationConfiguration.Error, cancellationToken);
+            try
+            {
+                return setAside
+                    ? await RecoverIntoSetAsideAsync(parseResult, source.SetAside!, source.RecoverAsync, interruption)
+                    : await source.RecoverAsync(parseResult, interruption);
+            }
+            catch (OperationCanceledException) when (interruption.Interrupted)
+            {
+                return interruption.Report(interruption.State);
+            }
         });
         return command;
     }
 
     /// <summary>
-    /// A source of <c>recover</c>: whether it is configured (an exit code after printing why, or <see langword="null"/>);
-    /// whether it can rebuild the journal into an empty database (the same, read-only); the recovery itself (whether the
-    /// database may be created: it was just set aside).
+    /// A source of <c>recover</c>: the recovery itself (it reports through the interruption what it is doing, so a Ctrl-C
+    /// can say it), and how <c>--set-aside</c> asks it before moving anything, or why it refuses <c>--set-aside</c>.
     /// </summary>
-    private sealed record RecoverySource(
-        Func<ParseResult, int?> RequireConfigured,
-        Func<ParseResult, CancellationToken, Task<int?>> CanFillEmptyJournalAsync,
-        Func<ParseResult, bool, CancellationToken, Task<int>> RecoverAsync);
+    private sealed record RecoverySource(Func<ParseResult, OfflineInterruption, Task<int>> RecoverAsync, SetAsideChecks? SetAside)
+    {
+        /// <summary>Why <c>--set-aside</c> is refused with this source (exit 2, nothing moved); <see langword="null"/> when it is accepted.</summary>
+        public string? SetAsideRefusal { get; private init; }
 
-    private static async Task<int> RecoverIntoSetAsideAsync(ParseResult parseResult, RecoverySource source, CancellationToken cancellationToken)
+        public static RecoverySource RefusingSetAside(Func<ParseResult, OfflineInterruption, Task<int>> recover, string why) =>
+            new(recover, SetAside: null) { SetAsideRefusal = why };
+    }
+
+    /// <summary>
+    /// What <c>--set-aside</c> asks a source before it moves anything: whether it is configured (an exit code after
+    /// printing why, or <see langword="null"/>), and whether it can rebuild the journal into an empty database (the same, read-only).
+    /// </summary>
+    private sealed record SetAsideChecks(Func<ParseResult, int?> RequireConfigured, Func<ParseResult, CancellationToken, Task<int?>> CanFillEmptyJournalAsync);
+
+    private static async Task<int> RecoverIntoSetAsideAsync(ParseResult parseResult, SetAsideChecks checks, Func<ParseResult, OfflineInterruption, Task<int>> recover,
+        OfflineInterruption interruption)
     {
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
-        if (source.RequireConfigured(parseResult) is { } misconfigured)
+        if (checks.RequireConfigured(parseResult) is { } misconfigured)
         {
             return misconfigured;
         }
 
         var path = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult)).Storage.DatabasePath;
         using var databaseLock = DatabaseFileLock.Acquire(path); // a running serve: DatabaseLockedException, exit 3
-        if (await source.CanFillEmptyJournalAsync(parseResult, cancellationToken) is { } refused)
+        interruption.Doing = () => "while asking the source whether it holds the whole history";
+        if (await checks.CanFillEmptyJournalAsync(parseResult, interruption.Token) is { } refused)
         {
             return refused;
         }
@@ -109,21 +130,40 @@ public static class RecoverCommand
         if (moved is null)
         {
             output.WriteLine($"--set-aside: there is no database, WAL or journal log at {path}; nothing to move.");
-            return await source.RecoverAsync(parseResult, true, cancellationToken);
+            return await recover(parseResult, interruption);
         }
 
         output.WriteLine($"--set-aside: moved {moved.Describe()} into {moved.Folder} (kept, not deleted).");
         var exitCode = ExitCodes.Failure;
         try
         {
-            exitCode = await source.RecoverAsync(parseResult, true, cancellationToken);
+            exitCode = await recover(parseResult, interruption);
             return exitCode;
         }
         finally
         {
-            if (exitCode != ExitCodes.Success)
+            // Nothing in place of the moved files: the recovery created no database (it builds one apart), so they go back.
+            if (exitCode != ExitCodes.Success && !moved.Replaced())
             {
-                error.WriteLine($"tradestore: the recovery did not complete. {moved.PutBackAdvice()}");
+                var putBack = moved.TryPutBack();
+                interruption.State = putBack is null
+                    ? $"nothing was changed: the files --set-aside moved are back in {moved.Directory}."
+                    : $"the files --set-aside moved could not be put back ({putBack}). {moved.PutBackAdvice()}";
+                if (!interruption.Interrupted)
+                {
+                    error.WriteLine(putBack is null
+                        ? $"tradestore: the recovery did not complete; the files --set-aside moved are back in {moved.Directory} ({string.Join(", ", moved.Names)}): " +
+                          "the data directory is as it was."
+                        : $"tradestore: the recovery did not complete, and the files --set-aside moved could not be put back ({putBack}). {moved.PutBackAdvice()}");
+                }
+            }
+            else if (exitCode != ExitCodes.Success)
+            {
+                interruption.State = $"the recovered database is in place. {moved.PutBackAdvice()}";
+                if (!interruption.Interrupted)
+                {
+                    error.WriteLine($"tradestore: the recovery did not complete. {moved.PutBackAdvice()}");
+                }
             }
         }
     }
@@ -203,11 +243,13 @@ public static class RecoverCommand
 
     private const string NothingMoved = "--set-aside moved nothing: every file is where it was.";
 
-    private static Task<int> FromRedisAsync(ParseResult parseResult, bool createDatabase, CancellationToken cancellationToken) =>
+    /// <summary>Appends to an existing database; into none (after <c>--set-aside</c>) builds a new one apart (<see cref="RecoveryTarget"/>).</summary>
+    private static Task<int> FromRedisAsync(ParseResult parseResult, OfflineInterruption interruption) =>
         RedisCommandSupport.RunAsync(parseResult, async (options, database, redis, output, error) =>
         {
             var source = new RedisRecoverySource(redis, new RedisKeys(options.KeyPrefix));
-            var report = await new JournalRecovery(database).RecoverAsync(source, cancellationToken);
+            interruption.Doing = () => "while reading Redis's change stream";
+            var report = await new JournalRecovery(database).RecoverAsync(source, interruption.Token);
             (report.Outcome == RecoveryOutcome.Refused ? error : output).WriteLine(report.Message);
             if (report.Outcome == RecoveryOutcome.Recovered)
             {
@@ -215,13 +257,13 @@ public static class RecoverCommand
             }
 
             return report.Outcome == RecoveryOutcome.Refused ? ExitCodes.Failure : ExitCodes.Success;
-        }, cancellationToken, createDatabase);
+        }, interruption.Token, createDatabase: parseResult.GetValue(SetAside));
 
     /// <summary>
     /// Rebuilds a damaged journal log from DuckDB (<see cref="JournalLogRebuild"/>). Opening the database takes its lock, so
     /// a running <c>serve</c> stops it (exit 3) and no <c>serve</c> can start while the log is replaced.
     /// </summary>
-    private static Task<int> FromDuckDbAsync(ParseResult parseResult, bool createDatabase, CancellationToken cancellationToken)
+    private static Task<int> FromDuckDbAsync(ParseResult parseResult, OfflineInterruption interruption)
     {
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
@@ -251,6 +293,8 @@ public static class RecoverCommand
             return Task.FromResult(ExitCodes.Failure);
         }
 
+        // The rebuild itself writes only the intact records after DuckDB's end, then swaps folders: not interrupted half way.
+        interruption.Token.ThrowIfCancellationRequested();
         output.WriteLine($"recover: the journal log is damaged ({damage.File} at byte offset {damage.Offset}: {damage.Reason}).");
         output.WriteLine($"recover: DuckDB holds every event up to seq {duckDbSeq}; " +
             (plan.Kept.Count == 0 ? "the log holds none after it." : $"intact records hold the {plan.Kept.Count} after it (seq {plan.Kept[0].Seq}..{plan.Kept[^1].Seq})."));
@@ -260,8 +304,11 @@ public static class RecoverCommand
         return Task.FromResult(ExitCodes.Success);
     }
 
-    /// <summary>Rebuilds into an empty database, which it creates when there is none (whether or not it was just set aside).</summary>
-    private static async Task<int> FromClickHouseAsync(ParseResult parseResult, bool createDatabase, CancellationToken cancellationToken)
+    /// <summary>
+    /// Rebuilds into an empty database; when there is none, builds one apart and moves it into place only once it holds
+    /// the whole history (<see cref="RecoveryTarget"/>), so a failure or a Ctrl-C leaves no database behind.
+    /// </summary>
+    private static async Task<int> FromClickHouseAsync(ParseResult parseResult, OfflineInterruption interruption)
     {
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
@@ -270,13 +317,17 @@ public static class RecoverCommand
             return ExitCodes.BadInput;
         }
 
-        using var database = DuckDbDatabase.Open(settings.Storage.DatabasePath, settings.Storage.CheckpointThreshold);
-        DuckDbSchema.MigrateToLatest(database);
+        using var target = RecoveryTarget.Open(settings);
+        var nothingWritten = target.IsNew ? "nothing was written (the database it was building was removed)" : "nothing was written";
+        interruption.State = $"{nothingWritten}.";
+        var recovery = new ClickHouseRecovery(ClickHouseCommandSupport.Client(settings), target.Database);
+        interruption.Doing = () => recovery.Written
+            ? "while checking the restored database against ClickHouse"
+            : $"after reading {recovery.EventsRead} of {recovery.EventsTotal} events from ClickHouse";
         RecoveryResult result;
         try
         {
-            result = await new ClickHouseRecovery(ClickHouseCommandSupport.Client(settings), database)
-                .RecoverAsync(line => output.WriteLine($"recover: {line}"), cancellationToken);
+            result = await recovery.RecoverAsync(line => output.WriteLine($"recover: {line}"), interruption.Token);
         }
         catch (DatabaseNotEmptyException ex)
         {
@@ -285,17 +336,17 @@ public static class RecoverCommand
         }
         catch (JournalImportException ex)
         {
-            error.WriteLine($"tradestore: recover failed, nothing was written: {ex.Message}");
+            error.WriteLine($"tradestore: recover failed, {nothingWritten}: {ex.Message}");
             return ExitCodes.Failure;
         }
         catch (Exception ex) when (ClickHouseCommandSupport.IsClickHouseFailure(ex))
         {
-            error.WriteLine($"tradestore: recover could not read ClickHouse, nothing was written: {ex.Message}");
+            error.WriteLine($"tradestore: recover could not read ClickHouse, {nothingWritten}: {ex.Message}");
             return ExitCodes.Failure;
         }
 
-        database.Checkpoint();
-        output.WriteLine($"recover: restored {result.Events} events of {result.Trades} trades into {database.Path}");
+        target.Commit();
+        output.WriteLine($"recover: restored {result.Events} events of {result.Trades} trades into {settings.Storage.DatabasePath}");
         return VerifyCommand.Print(output, [result.Verification]) ? ExitCodes.Success : ExitCodes.Failure;
     }
 }

@@ -19,6 +19,9 @@ public static class RedisCommand
             var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
             var options = RedisCommandSupport.RequireRedis(settings);
             var output = parseResult.InvocationConfiguration.Output;
+            using var interruption = OfflineInterruption.ForChanges("redis rebuild", parseResult.InvocationConfiguration.Error, cancellationToken);
+            cancellationToken = interruption.Token;
+            RedisRebuilder? rebuilder = null;
             DuckDbDatabase? opened = null;
             try
             {
@@ -46,7 +49,8 @@ public static class RedisCommand
                     }
 
                     // Offline (this process holds DuckDB, so no server projects): a gap inside the stream can be rewritten.
-                    var report = await new RedisRebuilder(database, keys, options.StreamMaxLength) { Progress = line => output.WriteLine($"redis: {line}") }.RebuildAsync(redis, cancellationToken, repairStreamGaps: true);
+                    rebuilder = new RedisRebuilder(database, keys, options.StreamMaxLength) { Progress = line => output.WriteLine($"redis: {line}") };
+                    var report = await rebuilder.RebuildAsync(redis, cancellationToken, repairStreamGaps: true);
                     output.WriteLine($"Rebuilt the Redis projection on {connection.Endpoint} (prefix '{keys.Prefix}') at seq {report.Checkpoint}: " +
                         $"{report.Trades} trades, {report.Positions} positions, {report.RemovedTradeKeys} stale trade keys removed, " +
                         $"{report.StreamEntriesAdded} stream entries added" +
@@ -57,6 +61,11 @@ public static class RedisCommand
             catch (Exception ex) when (RedisCommandSupport.IsRedisFailure(ex))
             {
                 return RedisCommandSupport.Unreachable(parseResult.InvocationConfiguration.Error, options, ex);
+            }
+            catch (OperationCanceledException) when (interruption.Interrupted)
+            {
+                // Online, the clearing is a few deletes and one script: not reported part way.
+                return interruption.Report(rebuilder?.DescribeChanges() ?? "nothing was changed in Redis.");
             }
         });
 

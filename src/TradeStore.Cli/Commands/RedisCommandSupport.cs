@@ -43,14 +43,6 @@ internal static class RedisCommandSupport
         return database;
     }
 
-    /// <summary>Opens the database, creating an empty one at the latest schema when there is none.</summary>
-    private static DuckDbDatabase OpenOrCreateDatabase(TradeStoreSettings settings)
-    {
-        var database = DuckDbDatabase.Open(settings.Storage.DatabasePath, settings.Storage.CheckpointThreshold);
-        DuckDbSchema.MigrateToLatest(database);
-        return database;
-    }
-
     /// <summary>Connects and proves Redis answers, so an unreachable server is one clear line instead of a timeout later.</summary>
     public static async Task<(RedisConnection Connection, IDatabase Database)> ConnectAsync(RedisOptions options, CancellationToken cancellationToken)
     {
@@ -72,7 +64,8 @@ internal static class RedisCommandSupport
     /// The frame of an offline Redis command: binds the settings, requires Redis, opens the existing database,
     /// connects, runs <paramref name="action"/> (options, database, Redis, output, error; returns the exit code),
     /// and turns Redis being unreachable into one line and <see cref="ExitCodes.Failure"/>. With
-    /// <paramref name="createDatabase"/> the database is created when absent (<c>recover --set-aside</c> has just moved it away);
+    /// <paramref name="createDatabase"/> the database is created when absent (<c>recover --set-aside</c> has just moved it
+    /// away), apart, and moved into place only when <paramref name="action"/> succeeds (<see cref="RecoveryTarget"/>);
     /// with <paramref name="readOnly"/> it is opened read-only (<see cref="OpenExistingDatabase"/>).
     /// </summary>
     public static async Task<int> RunAsync(ParseResult parseResult,
@@ -83,13 +76,20 @@ internal static class RedisCommandSupport
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
         var options = RequireRedis(settings);
-        using var database = createDatabase ? OpenOrCreateDatabase(settings) : OpenExistingDatabase(settings, readOnly);
+        using var target = createDatabase ? RecoveryTarget.Open(settings) : null;
+        using var existing = createDatabase ? null : OpenExistingDatabase(settings, readOnly);
         try
         {
             var (connection, redis) = await ConnectAsync(options, cancellationToken);
             await using (connection)
             {
-                return await action(options, database, redis, output, error);
+                var exitCode = await action(options, target?.Database ?? existing!, redis, output, error);
+                if (exitCode == ExitCodes.Success)
+                {
+                    target?.Commit();
+                }
+
+                return exitCode;
             }
         }
         catch (Exception ex) when (IsRedisFailure(ex))

@@ -33,6 +33,23 @@ internal sealed class SetAsideFiles
         return names.Count == 0 ? null : new SetAsideFiles(directory, DatabaseFiles.SetAside(databasePath), names!);
     }
 
+    /// <summary>Whether anything now stands in the data directory under one of the moved names (a recovery put a database there).</summary>
+    public bool Replaced() => Names.Any(n => File.Exists(Path.Combine(Directory, n)) || System.IO.Directory.Exists(Path.Combine(Directory, n)));
+
+    /// <summary>Moves the files back (<see cref="DatabaseFiles.PutBack"/>); <see langword="null"/> when done, else why not.</summary>
+    public string? TryPutBack()
+    {
+        try
+        {
+            DatabaseFiles.PutBack(Folder, Path.Combine(Directory, Names[0]), Names);
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return ex.Message;
+        }
+    }
+
     /// <summary>For the message: <c>DIR/tradestore.duckdb, DIR/tradestore.duckdb.wal and the journal log DIR/journal/</c>.</summary>
     public string Describe() =>
         string.Join(", ", Names.Select(n => n == Storage.CommitLog.JournalLog.DirectoryName ? $"the journal log {Path.Combine(Directory, n)}/" : Path.Combine(Directory, n)));

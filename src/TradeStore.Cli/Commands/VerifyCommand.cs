@@ -70,14 +70,19 @@ public static class VerifyCommand
                 return ExitCodes.BadInput;
             }
 
+            // It changes nothing, so a Ctrl-C ends it at once, with a line saying where.
+            using var interruption = OfflineInterruption.ForReadOnly("verify", parseResult.InvocationConfiguration.Error);
+            interruption.Doing = () => "during the DuckDB and journal log checks";
             var (exitCode, logTail) = VerifyIntegrity(parseResult, settings, readLogTail: redis || clickHouse);
             if (redis)
             {
+                interruption.Doing = () => "while comparing Redis with the journal";
                 exitCode = Math.Max(exitCode, await VerifyRedisAsync(parseResult, logTail, cancellationToken));
             }
 
             if (clickHouse)
             {
+                interruption.Doing = () => "while comparing ClickHouse with the journal";
                 exitCode = Math.Max(exitCode, await VerifyClickHouseAsync(parseResult, logTail, cancellationToken));
             }
 
@@ -272,7 +277,7 @@ public static class VerifyCommand
         RedisCommandSupport.RunAsync(parseResult, async (options, database, redis, output, _) =>
         {
             var verifier = new RedisVerifier(new RedisKeys(options.KeyPrefix)) { LogTail = logTail, Progress = line => output.WriteLine($"redis: {line}") };
-            var report = await verifier.VerifyAsync(redis, ProjectionSnapshot.Read(database), cancellationToken);
+            var report = await verifier.VerifyAsync(redis, ProjectionSnapshot.Read(database, verifier.Progress, cancellationToken), cancellationToken);
             foreach (var difference in report.Differences.Take(MaxPrinted))
             {
                 output.WriteLine($"redis: {difference}");

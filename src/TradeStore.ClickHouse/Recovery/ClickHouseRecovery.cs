@@ -33,6 +33,17 @@ public sealed class ClickHouseRecovery(ClickHouseClient client, DuckDbDatabase d
     /// <summary>A long read says how far it got this often (a history of millions of events takes minutes).</summary>
     private static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(5);
 
+    /// <summary>Events read from ClickHouse and appended so far (read by another thread for a Ctrl-C's line).</summary>
+    public long EventsRead => Volatile.Read(ref _eventsRead);
+
+    /// <summary>The events ClickHouse holds, once asked (0 before).</summary>
+    public long EventsTotal { get; private set; }
+
+    /// <summary>Whether the journal is written (committed); what follows is the check against ClickHouse.</summary>
+    public bool Written { get; private set; }
+
+    private long _eventsRead;
+
     /// <summary>
     /// How much history ClickHouse holds (one query, nothing written), so a caller can tell before it changes anything
     /// whether there is a journal to rebuild: <c>recover --set-aside</c> asks before it moves the damaged files.
@@ -60,6 +71,7 @@ public sealed class ClickHouseRecovery(ClickHouseClient client, DuckDbDatabase d
         }
 
         var (events, maxSeq) = (history.Events, history.MaxSeq);
+        EventsTotal = events;
         progress($"reading {events} events (seq 1..{maxSeq}) from ClickHouse {Core.Security.UrlRedaction.Redact(client.BaseUri.GetLeftPart(UriPartial.Authority))} database {db}");
         var ticker = new ProgressTicker(progress, ProgressEvery);
         while (import.LastSeq < maxSeq)
@@ -80,9 +92,13 @@ public sealed class ClickHouseRecovery(ClickHouseClient client, DuckDbDatabase d
             }
 
             import.Append(rows.Select(ClickHouseRows.ReadEvent).ToList());
+            Volatile.Write(ref _eventsRead, import.LastSeq);
         }
 
+        // The last moment to stop with nothing written; past it the transaction commits.
+        cancellationToken.ThrowIfCancellationRequested();
         var trades = import.Complete([SyncCheckpoints.ClickHouse]);
+        Written = true;
         progress($"wrote {import.LastSeq} journal events and {trades} trades; checking against ClickHouse");
         var verification = await new ClickHouseVerifier(client, database) { Progress = progress }.VerifyAsync(cancellationToken);
         return new RecoveryResult(import.LastSeq, trades, verification);

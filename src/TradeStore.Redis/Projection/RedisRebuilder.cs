@@ -39,10 +39,13 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
     /// </param>
     public async Task<RebuildReport> RebuildAsync(IDatabase redis, CancellationToken cancellationToken, bool repairStreamGaps = false)
     {
-        var snapshot = ProjectionSnapshot.Read(database);
+        var snapshot = ProjectionSnapshot.Read(database, Progress, cancellationToken);
+        _tradesTotal = snapshot.Trades.Count;
         var gaps = repairStreamGaps ? await StreamGapsAsync(redis) : 0;
+        cancellationToken.ThrowIfCancellationRequested();
         if (gaps > 0)
         {
+            _streamDeleted = true;
             await redis.KeyDeleteAsync(keys.Stream);
         }
 
@@ -61,6 +64,7 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
             }
 
             await redis.ScriptEvaluateAsync(ProjectionScripts.ReplaceTrades, values: [.. args]);
+            Volatile.Write(ref _tradesWritten, written);
         }
 
         var live = snapshot.Trades.Select(t => (string)keys.Trade(t.TradeId)!).ToHashSet(StringComparer.Ordinal);
@@ -84,6 +88,28 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
         await redis.ScriptEvaluateAsync(ProjectionScripts.ReplacePositions, values: [.. positionArgs]);
         return new RebuildReport(snapshot.LastSeq, snapshot.Trades.Count, stale.Count, snapshot.Positions.Count, added, gaps);
     }
+
+    /// <summary>
+    /// What a rebuild stopped part way (a Ctrl-C) has changed in Redis so far, for the operator: nothing before the first
+    /// trade is written; then trade hashes rewritten with DuckDB's states, while positions and the checkpoint (replaced
+    /// last, in one script) are still the old ones. Running the rebuild again finishes it.
+    /// </summary>
+    public string DescribeChanges()
+    {
+        var written = Volatile.Read(ref _tradesWritten);
+        if (written == 0 && !_streamDeleted)
+        {
+            return "nothing was changed in Redis.";
+        }
+
+        return $"Redis is part rebuilt: {written} of {_tradesTotal} trade hashes rewritten from DuckDB" +
+            (_streamDeleted ? ", the change stream deleted to be rewritten whole (it had gaps)" : "") +
+            "; positions and the checkpoint are still the old ones. Run tradestore redis rebuild again to finish it.";
+    }
+
+    private int _tradesWritten;
+    private int _tradesTotal;
+    private volatile bool _streamDeleted;
 
     /// <summary>How many entries the stream lacks between its first and its last (ids are seqs, one per event).</summary>
     private async Task<long> StreamGapsAsync(IDatabase redis)
