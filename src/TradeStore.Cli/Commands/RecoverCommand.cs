@@ -49,7 +49,7 @@ public static class RecoverCommand
     {
         Description = "First move the (damaged) tradestore.duckdb, its WAL and the journal log folder journal/ into DIR/damaged-<UTC time>/ " +
             "(nothing is deleted), so the recovery starts from an empty database and log. Moves nothing unless the source is configured, " +
-            "answers and holds the whole history, and no other process holds the database.",
+            "answers and holds the whole history, and no other process holds the database; moves them back when the recovery fails or is interrupted.",
     };
 
     public static Command Create()
@@ -60,7 +60,8 @@ public static class RecoverCommand
             "would leave a gap; never overwrites journal rows); --from clickhouse rebuilds a lost database into an EMPTY data directory and " +
             "verifies it; --from duckdb rebuilds a damaged journal log (serve stopped with exit 5) from DuckDB and the log's intact records, " +
             "moving the damaged log into DIR/damaged-<UTC time>/, and refuses, changing nothing, when an event after DuckDB's last seq is in " +
-            "no intact record. Run it while the service is stopped.")
+            "no intact record. A database it creates appears only once the recovery succeeded; a failed or interrupted (Ctrl-C: exit 130) recovery " +
+            "leaves the data directory as it was. Run it while the service is stopped.")
         {
             From,
             SetAside,
@@ -328,6 +329,14 @@ public static class RecoverCommand
         try
         {
             result = await recovery.RecoverAsync(line => output.WriteLine($"recover: {line}"), interruption.Token);
+        }
+        catch (OperationCanceledException) when (recovery.Written && !target.IsNew)
+        {
+            // Into an existing (empty) database the journal is committed before the check: it stays, and is said to.
+            target.Commit();
+            interruption.State = $"the journal was restored ({recovery.EventsRead} events) into {settings.Storage.DatabasePath}; only its check against " +
+                "ClickHouse was cut short: run tradestore verify --clickhouse.";
+            throw;
         }
         catch (DatabaseNotEmptyException ex)
         {
