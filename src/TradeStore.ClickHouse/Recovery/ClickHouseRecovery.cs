@@ -33,6 +33,8 @@ public sealed class ClickHouseRecovery(ClickHouseClient client, DuckDbDatabase d
     /// <summary>A long read says how far it got this often (a history of millions of events takes minutes).</summary>
     private static readonly TimeSpan ProgressEvery = TimeSpan.FromSeconds(5);
 
+    private long _eventsRead;
+
     /// <summary>Events read from ClickHouse and appended so far (read by another thread for a Ctrl-C's line).</summary>
     public long EventsRead => Volatile.Read(ref _eventsRead);
 
@@ -41,8 +43,6 @@ public sealed class ClickHouseRecovery(ClickHouseClient client, DuckDbDatabase d
 
     /// <summary>Whether the journal is written (committed); what follows is the check against ClickHouse.</summary>
     public bool Written { get; private set; }
-
-    private long _eventsRead;
 
     /// <summary>
     /// How much history ClickHouse holds (one query, nothing written), so a caller can tell before it changes anything

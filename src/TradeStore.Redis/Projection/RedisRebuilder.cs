@@ -25,6 +25,11 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
 {
     private const int ChunkSize = 500;
 
+    // What a rebuild has changed so far (DescribeChanges), read by the thread of a Ctrl-C.
+    private int _tradesWritten;
+    private int _tradesTotal;
+    private volatile bool _streamDeleted;
+
     /// <summary>Where a long rebuild says how far it got (every <see cref="ProgressEvery"/>); <see langword="null"/>: silent.</summary>
     public Action<string>? Progress { get; init; }
 
@@ -106,10 +111,6 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
             (_streamDeleted ? ", the change stream deleted to be rewritten whole (it had gaps)" : "") +
             "; positions and the checkpoint are still the old ones. Run tradestore redis rebuild again to finish it.";
     }
-
-    private int _tradesWritten;
-    private int _tradesTotal;
-    private volatile bool _streamDeleted;
 
     /// <summary>How many entries the stream lacks between its first and its last (ids are seqs, one per event).</summary>
     private async Task<long> StreamGapsAsync(IDatabase redis)
