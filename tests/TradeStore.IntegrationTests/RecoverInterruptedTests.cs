@@ -37,7 +37,7 @@ public sealed class RecoverInterruptedTests : IDisposable
     public async Task RecoverSetAside_FromClickHouseFailingHalfWay_PutsTheOriginalFilesBack()
     {
         await ServeSession.RunAsync(_work.Path, WriteTradesAsync);
-        var before = Files();
+        var before = DataDirectorySnapshot.Take(_work.Path);
         await FillClickHouseAsync(breakVersionAt: Events / 2);
 
         var (exitCode, output) = await TradeStoreProcess.RunAsync(["recover", "--from", "clickhouse", "--set-aside", "--data", _work.Path], _work.Path, Environment(), Patience);
@@ -45,7 +45,7 @@ public sealed class RecoverInterruptedTests : IDisposable
         Assert.True(exitCode == 1, $"exit code {exitCode}:\n{output}");
         Assert.Contains("--set-aside: moved", output);
         Assert.Contains($"the files --set-aside moved are back in {_work.Path}", output);
-        AssertUnchanged(before);
+        before.AssertUnchanged();
     }
 
     [Fact]
@@ -67,7 +67,7 @@ public sealed class RecoverInterruptedTests : IDisposable
 
         var (recovered, output) = await TradeStoreProcess.RunAsync(["recover", "--from", "clickhouse", "--data", _work.Path], _work.Path, Environment(), Patience);
         Assert.True(recovered == 0, $"exit code {recovered}:\n{output}");
-        var files = Files();
+        var files = DataDirectorySnapshot.Take(_work.Path);
 
         // verify, in its DuckDB check: it changes nothing and says so.
         await using (var verify = TradeStoreProcess.Start(["verify", "--data", _work.Path], _work.Path, Environment()))
@@ -80,7 +80,7 @@ public sealed class RecoverInterruptedTests : IDisposable
             Assert.Contains("tradestore: verify interrupted (SIGINT) during the DuckDB and journal log checks; verify changes nothing: nothing was changed.", verify.Output);
         }
 
-        AssertUnchanged(files);
+        files.AssertUnchanged();
 
         // redis rebuild, as it reads the 200,000 trades from DuckDB (a line now says so, as for verify --redis).
         var redis = Environment();
@@ -137,23 +137,6 @@ public sealed class RecoverInterruptedTests : IDisposable
                 new { tradeId = $"I-{i}", account = "ACC-1", symbol = "AAPL", side = "buy", quantity = "10", price = "100.5" }, TestContext.Current.CancellationToken);
             created.EnsureSuccessStatusCode();
         }
-    }
-
-    /// <summary>Every file under the data directory (relative name → bytes).</summary>
-    private Dictionary<string, byte[]> Files() =>
-        Directory.GetFiles(_work.Path, "*", SearchOption.AllDirectories)
-            .ToDictionary(f => Path.GetRelativePath(_work.Path, f), File.ReadAllBytes, StringComparer.Ordinal);
-
-    private void AssertUnchanged(Dictionary<string, byte[]> before)
-    {
-        var after = Files();
-        Assert.Equal(before.Keys.Order(StringComparer.Ordinal), after.Keys.Order(StringComparer.Ordinal));
-        foreach (var (name, bytes) in before)
-        {
-            Assert.True(bytes.AsSpan().SequenceEqual(after[name]), $"{name} changed");
-        }
-
-        Assert.Empty(Directory.GetDirectories(_work.Path, "damaged-*"));
     }
 
     private static async Task ClickHouseAsync(string sql)

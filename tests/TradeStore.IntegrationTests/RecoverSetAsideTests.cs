@@ -22,21 +22,21 @@ public sealed class RecoverSetAsideTests : IDisposable
     public async Task RecoverSetAside_SourceNotConfigured_ExitsTwoAndMovesNothing(string source, string expected)
     {
         await WriteTradesThroughServeAsync(count: 3);
-        var before = Files();
+        var before = DataDirectorySnapshot.Take(_work.Path);
 
         var (exitCode, output) = await TradeStoreProcess.RunAsync(["recover", "--from", source, "--set-aside", "--data", _work.Path], _work.Path);
 
         Assert.True(exitCode == 2, $"exit code {exitCode}:\n{output}");
         Assert.Contains(expected, output);
         Assert.DoesNotContain("moved", output);
-        AssertUnchanged(before);
+        before.AssertUnchanged();
     }
 
     [Fact]
     public async Task RecoverSetAside_ClickHouseUnreachable_ExitsOneAndMovesNothing()
     {
         await WriteTradesThroughServeAsync(count: 3);
-        var before = Files();
+        var before = DataDirectorySnapshot.Take(_work.Path);
         using var refusing = new RefusingPort();
 
         var (exitCode, output) = await TradeStoreProcess.RunAsync(["recover", "--from", "clickhouse", "--set-aside", "--data", _work.Path], _work.Path,
@@ -45,7 +45,7 @@ public sealed class RecoverSetAsideTests : IDisposable
         Assert.True(exitCode == 1, $"exit code {exitCode}:\n{output}");
         Assert.Contains("could not read ClickHouse", output);
         Assert.Contains("--set-aside moved nothing", output);
-        AssertUnchanged(before);
+        before.AssertUnchanged();
         await AssertServesTradesAsync(count: 3);
     }
 
@@ -87,37 +87,20 @@ public sealed class RecoverSetAsideTests : IDisposable
             ["TRADESTORE__REDIS__KEYPREFIX"] = $"setaside:{Guid.NewGuid():N}:",
         };
         await WriteTradesThroughServeAsync(count: 4, redis);
-        var before = Files();
+        var before = DataDirectorySnapshot.Take(_work.Path);
 
         var (exitCode, output) = await TradeStoreProcess.RunAsync(["recover", "--from", "redis", "--set-aside", "--data", _work.Path], _work.Path, redis);
 
         Assert.True(exitCode == 0, $"exit code {exitCode}:\n{output}");
         Assert.Contains("the journal log", output); // the message says journal/ is moved too
         var aside = Assert.Single(Directory.GetDirectories(_work.Path, "damaged-*"));
-        foreach (var (name, bytes) in before)
+        foreach (var (name, bytes) in before.Files)
         {
             Assert.Equal(bytes, await File.ReadAllBytesAsync(Path.Combine(aside, name), TestContext.Current.CancellationToken));
         }
 
         Assert.Contains("Recovered seq 1..4", output);
         await AssertServesTradesAsync(count: 4, redis);
-    }
-
-    /// <summary>Every file under the data directory (relative name → bytes).</summary>
-    private Dictionary<string, byte[]> Files() =>
-        Directory.GetFiles(_work.Path, "*", SearchOption.AllDirectories)
-            .ToDictionary(f => Path.GetRelativePath(_work.Path, f), File.ReadAllBytes, StringComparer.Ordinal);
-
-    private void AssertUnchanged(Dictionary<string, byte[]> before)
-    {
-        var after = Files();
-        Assert.Equal(before.Keys.Order(StringComparer.Ordinal), after.Keys.Order(StringComparer.Ordinal));
-        foreach (var (name, bytes) in before)
-        {
-            Assert.True(bytes.AsSpan().SequenceEqual(after[name]), $"{name} changed");
-        }
-
-        Assert.Empty(Directory.GetDirectories(_work.Path, "damaged-*"));
     }
 
     private Task WriteTradesThroughServeAsync(int count, IDictionary<string, string>? environment = null) =>
