@@ -1,11 +1,16 @@
+using TradeStore.Core.Trades;
 using TradeStore.Server.Api;
 using TradeStore.Server.Changes;
 using TradeStore.Server.Cluster;
 
 namespace TradeStore.Server.OpenApi;
 
-/// <summary>A query parameter of an operation.</summary>
-public sealed record QueryParameter(string Name, string Description, bool IsInteger = false, bool Required = false);
+/// <summary>
+/// A query parameter of an operation; <paramref name="Minimum"/> and <paramref name="Values"/> are the rules its schema
+/// states (the smallest integer, the codes allowed), so that a generated client meets them before the server's 400.
+/// </summary>
+public sealed record QueryParameter(string Name, string Description, bool IsInteger = false, bool Required = false, long? Minimum = null,
+    IReadOnlyList<string>? Values = null);
 
 /// <summary>
 /// What the OpenAPI document says about one route: summary, who may call it, the body, the success answer and the
@@ -55,14 +60,18 @@ public static class ApiCatalog
     /// <summary>What an account or symbol filter must look like (<c>QueryParameters.CheckNames</c>).</summary>
     private const string NameRule = "A name no trade can have (a character or a length a create refuses, such as a stray space) is a 400 naming it.";
 
+    /// <summary>The statuses a list filters on: every one but deleted (deleted trades are never listed).</summary>
+    private static readonly string[] ListedStatuses =
+        [.. Enum.GetValues<TradeStatus>().Where(s => s != TradeStatus.Deleted).Select(s => s.ToCode())];
+
     private static readonly QueryParameter[] ListQuery =
     [
         new("account", "Only this account (a key scoped to several accounts must name one; another account is 403). " + NameRule),
         new("symbol", "Only this symbol. " + NameRule),
-        new("status", "new, partially_filled, filled or cancelled."),
+        new("status", "new, partially_filled, filled or cancelled.", Values: ListedStatuses),
         new("from", "executedAt at or after this ISO 8601 time with a zone."),
         new("to", "executedAt before this ISO 8601 time with a zone."),
-        new("limit", "Page size, 1 to Api:MaxPageSize (default Api:DefaultPageSize).", IsInteger: true),
+        new("limit", "Page size, 1 to Api:MaxPageSize (default Api:DefaultPageSize).", IsInteger: true, Minimum: 1),
         new("cursor", "nextCursor of the previous page, unchanged."),
     ];
 
@@ -79,7 +88,7 @@ public static class ApiCatalog
         new("POST", "/v1/trades/{tradeId}/cancel", "Trades", "Cancel a trade", "trader", typeof(CancelTradeRequest), 200, typeof(TradeResponse), Command,
             Description: "The body is optional."),
         new("DELETE", "/v1/trades/{tradeId}", "Trades", "Delete a trade", "trader", null, 200, typeof(TradeResponse), BodilessCommand,
-            [new("expectedVersion", "The trade's current version.", IsInteger: true)], Description: "It takes no body: a body is a 400 naming body."),
+            [new("expectedVersion", "The trade's current version.", IsInteger: true, Minimum: 1)], Description: "It takes no body: a body is a 400 naming body."),
         new("GET", "/v1/trades/{tradeId}", "Trades", "Read a trade", "reader", null, 200, typeof(TradeResponse), [.. Read, "not-found"]),
         new("GET", "/v1/trades/{tradeId}/history", "Trades", "Every event of a trade", "reader", null, 200, typeof(TradeHistoryResponse), [.. Read, "not-found"]),
         new("GET", "/v1/trades", "Trades", "List live trades by executedAt, then tradeId (keyset pages)", "reader", null, 200, typeof(TradePageResponse), Read, ListQuery),
@@ -88,7 +97,7 @@ public static class ApiCatalog
         new("GET", ChangesEndpoint.Path, "Changes", "The journal as Server-Sent Events: replay, then live", "reader", null, 200, null, [.. Read, "too-many-subscribers"],
             [
                 new("fromSeq", "Start at this seq (inclusive). Without it (and without Last-Event-ID) only what commits from now on. At most one past this node's " +
-                    "last seq (the next commit); further on it waits up to Cluster:ReadWaitTimeout for this node to hold seq fromSeq - 1, else 503 seq-not-reached naming it.", IsInteger: true),
+                    "last seq (the next commit); further on it waits up to Cluster:ReadWaitTimeout for this node to hold seq fromSeq - 1, else 503 seq-not-reached naming it.", IsInteger: true, Minimum: 1),
                 new("account", "Only this account (a scoped key may name only its own: 403 otherwise). " + NameRule),
                 new("symbol", "Only this symbol. " + NameRule),
             ],

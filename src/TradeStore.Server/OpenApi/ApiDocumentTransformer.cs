@@ -244,7 +244,13 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
                 In = ParameterLocation.Query,
                 Required = query.Required,
                 Description = query.Description,
-                Schema = new OpenApiSchema { Type = query.IsInteger ? JsonSchemaType.Integer : JsonSchemaType.String, Format = query.IsInteger ? "int64" : null },
+                Schema = new OpenApiSchema
+                {
+                    Type = query.IsInteger ? JsonSchemaType.Integer : JsonSchemaType.String,
+                    Format = query.IsInteger ? "int64" : null,
+                    Minimum = query.Minimum?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    Enum = query.Values?.Select(v => (JsonNode)JsonValue.Create(v)).ToList(),
+                },
             });
         }
 

@@ -213,6 +213,28 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.False(item.GetProperty("side").TryGetProperty("enum", out _)); // null is a batch amend's side, which an enum would refuse
     }
 
+    /// <summary>
+    /// The list's <c>status</c> and <c>limit</c>, the delete's <c>expectedVersion</c> and the feed's <c>fromSeq</c> stated
+    /// their rules only in words: a generated client sent <c>status=deleted</c> or <c>limit=0</c> and met them in the 400.
+    /// </summary>
+    [Fact]
+    public async Task OpenApiDocument_QueryParameters_StateTheirValuesAndMinimums()
+    {
+        var paths = (await DocumentAsync()).GetProperty("paths");
+
+        var list = Parameters(paths, "/v1/trades", "get");
+        Assert.Equal(["new", "partially_filled", "filled", "cancelled"], list["status"].GetProperty("enum").EnumerateArray().Select(v => v.GetString()));
+        Assert.Equal(1, list["limit"].GetProperty("minimum").GetInt32());
+        Assert.Equal(1, Parameters(paths, "/v1/trades/{tradeId}", "delete")["expectedVersion"].GetProperty("minimum").GetInt32());
+        Assert.Equal(1, Parameters(paths, "/v1/changes", "get")["fromSeq"].GetProperty("minimum").GetInt32());
+    }
+
+    /// <summary>The schema of each query parameter of one operation, by name.</summary>
+    private static Dictionary<string, JsonElement> Parameters(JsonElement paths, string path, string method) =>
+        paths.GetProperty(path).GetProperty(method).GetProperty("parameters").EnumerateArray()
+            .Where(p => p.GetProperty("in").GetString() == "query")
+            .ToDictionary(p => p.GetProperty("name").GetString()!, p => p.GetProperty("schema"));
+
     private static IEnumerable<(string Path, string Text)> Descriptions(JsonElement element, string path = "")
     {
         if (element.ValueKind == JsonValueKind.Object)
