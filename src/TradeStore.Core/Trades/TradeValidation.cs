@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 
 namespace TradeStore.Core.Trades;
@@ -10,9 +9,6 @@ public static class TradeValidation
     public const int MaxSymbolLength = 32;
     public const int MaxTextLength = 64;
     public const int MaxIdempotencyKeyLength = 128;
-
-    private static readonly SearchValues<char> IdChars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-");
-    private static readonly SearchValues<char> CodeChars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:/-");
 
     /// <summary>Checks the fields of <paramref name="command"/> alone (no state); <see langword="null"/> when valid.</summary>
     public static CommandError? Validate(TradeCommand command)
@@ -57,9 +53,9 @@ public static class TradeValidation
             return CommandError.Invalid("tradeId", "tradeId is required.");
         }
 
-        if (tradeId.Length > MaxIdLength || tradeId.AsSpan().ContainsAnyExcept(IdChars))
+        if (!NameCharacters.TradeId.IsSpelledWith(tradeId, MaxIdLength))
         {
-            return CommandError.Invalid("tradeId", $"tradeId must be 1 to {MaxIdLength} characters of A-Z, a-z, 0-9, '.', '_', ':', '-'.");
+            return CommandError.Invalid("tradeId", $"tradeId must be 1 to {MaxIdLength} characters of {NameCharacters.TradeId.Described}.");
         }
 
         if (tradeId is "." or "..")
@@ -93,8 +89,8 @@ public static class TradeValidation
             return CommandError.Invalid(field, $"{field} is required.");
         }
 
-        return value.Length > maxLength || value.AsSpan().ContainsAnyExcept(CodeChars)
-            ? CommandError.Invalid(field, $"{field} must be 1 to {maxLength} characters of A-Z, a-z, 0-9, '.', '_', ':', '/', '-'.")
+        return !NameCharacters.Code.IsSpelledWith(value, maxLength)
+            ? CommandError.Invalid(field, $"{field} must be 1 to {maxLength} characters of {NameCharacters.Code.Described}.")
             : null;
     }
 

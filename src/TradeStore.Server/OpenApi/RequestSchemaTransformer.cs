@@ -82,13 +82,13 @@ internal sealed class RequestSchemaTransformer : IOpenApiSchemaTransformer
             switch (name)
             {
                 case "tradeId":
-                    concrete.Pattern = $"^[A-Za-z0-9._:-]{{1,{TradeValidation.MaxIdLength}}}$";
+                    concrete.Pattern = NameCharacters.TradeId.Pattern(TradeValidation.MaxIdLength);
                     break;
                 case "account":
-                    concrete.Pattern = $"^[A-Za-z0-9._:/-]{{1,{TradeValidation.MaxIdLength}}}$";
+                    concrete.Pattern = NameCharacters.Code.Pattern(TradeValidation.MaxIdLength);
                     break;
                 case "symbol":
-                    concrete.Pattern = $"^[A-Za-z0-9._:/-]{{1,{TradeValidation.MaxSymbolLength}}}$";
+                    concrete.Pattern = NameCharacters.Code.Pattern(TradeValidation.MaxSymbolLength);
                     break;
                 case "venue" or "trader":
                     (concrete.MinLength, concrete.MaxLength) = (1, TradeValidation.MaxTextLength);
