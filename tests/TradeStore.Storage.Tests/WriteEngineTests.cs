@@ -103,25 +103,23 @@ public sealed class WriteEngineTests
     /// <summary>
     /// DuckDB commits are spaced by <see cref="EngineOptions.ApplyInterval"/>, but a caller that needs DuckDB current
     /// (a history read, the state flush) does not wait out the interval. (The state flush is put off here: it is such a
-    /// caller itself.)
+    /// caller itself.) The interval is an hour, so a reader served within the wait's 30 s can only have cut it short: no
+    /// stopwatch, which a loaded machine would make lie either way.
     /// </summary>
     [Fact]
     public async Task ApplyInterval_CommitsCoalescedButAWaitingReaderCutsItShort()
     {
-        await using var harness = EngineHarness.Start(new EngineOptions { ApplyInterval = TimeSpan.FromSeconds(1), StateFlushInterval = TimeSpan.FromHours(1) });
+        await using var harness = EngineHarness.Start(new EngineOptions { ApplyInterval = TimeSpan.FromHours(1), StateFlushInterval = TimeSpan.FromHours(1) });
         await harness.Submit(Buy("T0"));
         Assert.True(harness.Engine.WaitApplied(1, TimeSpan.FromSeconds(30)));
 
         await harness.Submit(Buy("T1"));
         await Task.Delay(200, TestContext.Current.CancellationToken);
         var appliedWhileCoalescing = harness.Engine.AppliedSeq;
-        var waited = System.Diagnostics.Stopwatch.StartNew();
         var applied = harness.Engine.WaitApplied(2, TimeSpan.FromSeconds(30));
-        waited.Stop();
 
         Assert.Equal(1, appliedWhileCoalescing);
-        Assert.True(applied);
-        Assert.True(waited.Elapsed < TimeSpan.FromSeconds(0.75), $"the reader waited {waited.Elapsed.TotalMilliseconds:0} ms, as if for the 1 s interval");
+        Assert.True(applied, $"the reader was not served within 30 s of the hour's interval; DuckDB holds up to seq {harness.Engine.AppliedSeq}");
     }
 
     /// <summary>
