@@ -9,6 +9,11 @@ internal sealed class ClusterNode : IAsyncDisposable
     private bool _stopped;
     private volatile ManualResetEventSlim? _appliedSeqGate;
 
+    /// <param name="leaseTtl">
+    /// Default 5 s. It was 2 s: a leader then lost its lease (and the test its leader and term) when its renewals, due every
+    /// 0.67 s, were held 1.3 s, which a loaded CI machine's thread pool can do; 5 s gives 3.3 s. The tests that wait for a
+    /// lease to run out wait with a bound of 20 s or more.
+    /// </param>
     public ClusterNode(string name, string etcd, string keyPrefix, TimeSpan? leaseTtl = null)
     {
         Options = new ClusterOptions
@@ -17,7 +22,7 @@ internal sealed class ClusterNode : IAsyncDisposable
             Node = name,
             AdvertiseUrl = $"http://{name}.test:5080",
             KeyPrefix = keyPrefix,
-            LeaseTtl = leaseTtl ?? TimeSpan.FromSeconds(2),
+            LeaseTtl = leaseTtl ?? TimeSpan.FromSeconds(5),
         };
         Clock = new LeaseClock(TimeProvider.System, Options.FenceMargin);
         State = new ClusterState(Options, Clock);
