@@ -95,8 +95,8 @@ public sealed class SyncFailoverTests
     }
 
     /// <summary>
-    /// SIGTERM to the leader of three nodes with <c>SyncReplicas=1</c> and <c>Server:ShutdownTimeout</c> 30 s: another
-    /// node acknowledges a write within 5 s (the leader resigns before its HTTP server drains; it used to wait out the
+    /// SIGTERM to the leader of three nodes with <c>SyncReplicas=1</c> and <c>Server:ShutdownTimeout</c> 60 s: another
+    /// node acknowledges a write within seconds (the leader resigns before its HTTP server drains; it used to wait out the
     /// shutdown timeout for its followers' streams), every write acknowledged before is on it, and the old leader exits 0
     /// without an unhandled exception (after the drain ran into the timeout, its cancellation escaped the host's stop).
     /// </summary>
@@ -107,7 +107,7 @@ public sealed class SyncFailoverTests
         var settings = new Dictionary<string, string>
         {
             ["TRADESTORE__CLUSTER__SYNCREPLICAS"] = "1",
-            ["TRADESTORE__SERVER__SHUTDOWNTIMEOUT"] = "00:00:30",
+            ["TRADESTORE__SERVER__SHUTDOWNTIMEOUT"] = "00:01:00",
         };
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         await using var a = await NodeProcess.StartAsync("a", _prefix, settings);
@@ -159,10 +159,11 @@ public sealed class SyncFailoverTests
         var handOver = stopped.Elapsed;
         var exitCode = await a.Process.WaitForExitAsync(Timeout);
         Assert.True(answeredBy is not null, $"no node acknowledged a write within {Timeout} after a's SIGTERM; a's output:\n{a.Process.Output}");
-        // Not a speed assertion: before the fix a resigned only once Server:ShutdownTimeout (30 s here) had ended its
-        // followers' streams, so no write could be acknowledged sooner; half of it leaves a busy machine ample room.
-        Assert.True(handOver < TimeSpan.FromSeconds(15),
-            $"the first write after a's SIGTERM was acknowledged (by {answeredBy}) after {handOver.TotalSeconds:F1} s, not before the 30 s shutdown timeout's half; a's output:\n{a.Process.Output}");
+        // Not a speed assertion: before the fix a resigned only once Server:ShutdownTimeout (60 s here) had ended its
+        // followers' streams, so no write could be acknowledged sooner; half of it leaves a busy machine ample room (with
+        // 30 s and a bound of 15 s, a loaded CI machine's election, catch-up and sync-replica reconnection could come near it).
+        Assert.True(handOver < TimeSpan.FromSeconds(30),
+            $"the first write after a's SIGTERM was acknowledged (by {answeredBy}) after {handOver.TotalSeconds:F1} s, not before the 60 s shutdown timeout's half; a's output:\n{a.Process.Output}");
         Assert.True(exitCode == 0, $"a exited with code {exitCode}, expected 0; its output:\n{a.Process.Output}");
         Assert.DoesNotContain("Unhandled exception", a.Process.Output);
         Assert.DoesNotContain("[1011]", a.Process.Output); // no shutdown step failed
