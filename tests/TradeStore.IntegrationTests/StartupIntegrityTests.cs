@@ -75,7 +75,14 @@ public sealed class StartupIntegrityTests : IDisposable
         {
             await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
             await WriteTradesAsync(url, count: 20);
-            await Task.Delay(500, TestContext.Current.CancellationToken); // the applier (100 ms apart) commits them into the WAL
+            // A history read waits until DuckDB holds the trade: every write is committed into the WAL before the kill, however
+            // slowly the applier (100 ms apart) runs on a loaded machine (a fixed 500 ms sleep stood in for this).
+            using (var http = new HttpClient { BaseAddress = new Uri(url) })
+            using (var history = await http.GetAsync("/v1/trades/I-20/history", TestContext.Current.CancellationToken))
+            {
+                history.EnsureSuccessStatusCode();
+            }
+
             child.Signal(SigKill);
             await child.WaitForExitAsync(TimeSpan.FromSeconds(15));
         }
