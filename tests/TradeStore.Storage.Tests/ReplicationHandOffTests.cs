@@ -42,7 +42,7 @@ public sealed class ReplicationHandOffTests
         var refused = await harness.Submit(Create("T1"));
 
         Assert.Equal(CommandErrorKind.Unavailable, refused.Error!.Kind);
-        var failure = await harness.Engine.Failure.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        var failure = await harness.Engine.Failure.WaitAsync(TimeSpan.FromSeconds(30), Ct);
         Assert.Contains("handed on", failure.Message, StringComparison.Ordinal);
         Assert.Contains("stream gone", failure.Message, StringComparison.Ordinal);
         Assert.Equal(CommandErrorKind.Unavailable, (await harness.Submit(Create("T2"))).Error!.Kind);
