@@ -42,7 +42,7 @@ public sealed class JournalPublisherTests
         Volatile.Write(ref listening, true);
         Interlocked.Exchange(ref ceiling, 4);
         publisher.CeilingMoved();
-        await publisher.StopAsync().WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        await publisher.StopAsync().WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
 
         Assert.Equal(4, publisher.PublishedSeq);
         Assert.Equal([3L, 4L], told);
@@ -80,7 +80,7 @@ public sealed class JournalPublisherTests
             Interlocked.Exchange(ref listening, 1);
             var replayedUpTo = publisher.PublishedSeq;
             await writer;
-            await publisher.StopAsync().WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+            await publisher.StopAsync().WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
 
             var heard = told.ToHashSet();
             var missed = Enumerable.Range(1, Batches * 2).Select(s => (long)s).Where(s => s > replayedUpTo && !heard.Contains(s)).Take(5).ToList();
