@@ -44,7 +44,7 @@ public sealed class PublishCeilingTests
         var third = await SubmitAnswered(harness, replication, Create("T3"), 3, true);
         Assert.True(third.Succeeded);
         Assert.True(harness.Engine.WaitApplied(3, TimeSpan.FromSeconds(30)));
-        await Eventually.TrueAsync(() => observer.Seqs.Count == 3, TimeSpan.FromSeconds(10), () => string.Join(",", observer.Seqs));
+        await Eventually.TrueAsync(() => observer.Seqs.Count == 3, TimeSpan.FromSeconds(30), () => string.Join(",", observer.Seqs));
         Assert.Equal([1, 2, 3], observer.Seqs);
     }
 
@@ -57,7 +57,7 @@ public sealed class PublishCeilingTests
         Assert.True((await SubmitAnswered(harness, replication, Create("T1"), 1, true)).Succeeded);
 
         _ = harness.Submit(Create("T2")).AsTask();
-        await Eventually.TrueAsync(() => harness.Engine.LastSeq == 2, TimeSpan.FromSeconds(10), () => $"last seq {harness.Engine.LastSeq}");
+        await Eventually.TrueAsync(() => harness.Engine.LastSeq == 2, TimeSpan.FromSeconds(30), () => $"last seq {harness.Engine.LastSeq}");
         await harness.Engine.StopAsync(Ct);
 
         Assert.Equal(1, harness.Scalar("SELECT max(seq) FROM trade_events"));
@@ -97,9 +97,9 @@ public sealed class PublishCeilingTests
 
         // The fill and the cancel are acknowledged to the index but held out of DuckDB (the followers have not answered).
         _ = harness.Submit(new FillTrade("T1", 4, 1)).AsTask();
-        await Eventually.TrueAsync(() => replication.IsWaiting(2), TimeSpan.FromSeconds(10), () => "no wait for seq 2");
+        await Eventually.TrueAsync(() => replication.IsWaiting(2), TimeSpan.FromSeconds(30), () => "no wait for seq 2");
         _ = harness.Submit(new CancelTrade("T1")).AsTask();
-        await Eventually.TrueAsync(() => replication.IsWaiting(3), TimeSpan.FromSeconds(10), () => "no wait for seq 3");
+        await Eventually.TrueAsync(() => replication.IsWaiting(3), TimeSpan.FromSeconds(30), () => "no wait for seq 3");
 
         var history = harness.Queries.GetHistory("T1");
 
@@ -115,7 +115,7 @@ public sealed class PublishCeilingTests
     private static async Task<CommandResult> SubmitAnswered(EngineHarness harness, DrivenReplication replication, TradeCommand command, long seq, bool replicated)
     {
         var submitted = harness.Submit(command).AsTask();
-        await Eventually.TrueAsync(() => replication.IsWaiting(seq), TimeSpan.FromSeconds(10), () => $"no replication wait for seq {seq}");
+        await Eventually.TrueAsync(() => replication.IsWaiting(seq), TimeSpan.FromSeconds(30), () => $"no replication wait for seq {seq}");
         replication.Answer(seq, replicated);
         return await submitted;
     }
