@@ -11,7 +11,7 @@ namespace TradeStore.Storage.Tests;
 /// </summary>
 public sealed class CheckpointMirrorTests : IDisposable
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private readonly TempDirectory _dir = new("mirror");
     private readonly DuckDbDatabase _database;
