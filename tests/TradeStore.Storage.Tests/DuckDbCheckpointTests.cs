@@ -91,7 +91,7 @@ public sealed class DuckDbCheckpointTests : IDisposable
         await Task.Delay(200, TestContext.Current.CancellationToken);
         Assert.False(checkpoint.IsCompleted, "the checkpoint waits while the other write transaction is open");
         transaction.Commit();
-        await checkpoint.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        await checkpoint.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
 
         using var reader = database.OpenConnection();
         using var count = reader.CreateCommand();
