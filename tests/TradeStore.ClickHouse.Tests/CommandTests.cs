@@ -57,7 +57,7 @@ public sealed class CommandTests
         await TradeWorkload.RunAsync(harness.Engine, 50, "live");
         await harness.WaitUntilSyncedAsync();
         await Eventually.TrueAsync(() => Sync.SyncStatusFile.Read(Sync.SyncStatusFile.PathFor(harness.Database.Path))?.Checkpoint == harness.Engine.LastSeq,
-            TimeSpan.FromSeconds(10), () => "status file not written");
+            TimeSpan.FromSeconds(30), () => "status file not written");
 
         var status = await RunAsync(data, ch, "sync", "status");
 
@@ -78,7 +78,7 @@ public sealed class CommandTests
             await TradeWorkload.SubmitAsync(harness.Engine, [new CreateTrade("a-1", "acc", "SYM", Side.Buy, 1m, 1m)]);
             await Eventually.TrueAsync(() => harness.State.Snapshot().ConsecutiveFailures >= 2, TimeSpan.FromSeconds(20), () => $"{harness.State.Snapshot()}");
             await Eventually.TrueAsync(() => Sync.SyncStatusFile.Read(Sync.SyncStatusFile.PathFor(harness.Database.Path)) is { Failing: true, Running: true },
-                TimeSpan.FromSeconds(10), () => "status file not written");
+                TimeSpan.FromSeconds(30), () => "status file not written");
             var running = await RunAsync(data, ch, "sync", "status");
             // A time, not a delay read from a file that may be seconds old.
             Assert.Matches(@"FAILING since \S+: \d+ attempts, next retry at \S+ \((in \d+\.\d s|due \d+\.\d s ago; the daemon has not written its status since)\)", running.Output);
