@@ -71,7 +71,7 @@ public sealed class RestartWhileClickHouseDownTests
 
         // One more write: three behind (not the whole journal), and the oldest waiting event is still seq 4.
         await SubmitAsync(app, "r-6");
-        await Eventually.TrueAsync(() => state.Snapshot().JournalLastSeq == 6, TimeSpan.FromSeconds(10), () => $"{state.Snapshot()}");
+        await Eventually.TrueAsync(() => state.Snapshot().JournalLastSeq == 6, TimeSpan.FromSeconds(30), () => $"{state.Snapshot()}");
         Assert.Equal(3, state.Snapshot().EventsBehind);
         var after = await MetricsAsync(http);
         Assert.Equal(3, after["tradestore_sync_events_behind"]);
