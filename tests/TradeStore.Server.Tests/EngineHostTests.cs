@@ -71,7 +71,7 @@ public sealed class EngineHostTests : IDisposable
         var refused = await commands.SubmitAsync(new CreateTrade("F1", "ACC", "SYM", Side.Buy, 10, 2), ct);
 
         Assert.Equal(CommandErrorKind.Unavailable, refused.Error!.Kind);
-        await stopping.Task.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        await stopping.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
         Assert.Equal(7, app.Services.GetRequiredService<EngineFailureStop>().ExitCode);
     }
 
