@@ -36,7 +36,7 @@ public sealed class KillRecoveryTests : IDisposable
             await AcknowledgedWrites.WaitForAsync(() => AcknowledgedWrites.Acknowledged(ledger, $"K{round}-") >= 300 || writers.Any(w => w.IsCompleted), TimeSpan.FromSeconds(60));
 
             child.Signal(SigKill);
-            await child.WaitForExitAsync(TimeSpan.FromSeconds(10));
+            await child.WaitForExitAsync(TimeSpan.FromSeconds(30));
             await stop.CancelAsync();
             await Task.WhenAll(writers);
             Assert.True(AcknowledgedWrites.Acknowledged(ledger, $"K{round}-") >= 300, $"round {round}: too few writes acknowledged before the kill:\n{child.Output}");
@@ -47,13 +47,13 @@ public sealed class KillRecoveryTests : IDisposable
         await using var last = await StartAsync(url);
         await AcknowledgedWrites.AssertDurableAsync(http, ledger, "after the last restart");
         last.Signal(SigTerm);
-        Assert.Equal(0, await last.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(0, await last.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 
     private async Task<TradeStoreProcess> StartAsync(string url)
     {
         var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path);
-        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
         return child;
     }
 }

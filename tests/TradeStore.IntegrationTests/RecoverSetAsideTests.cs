@@ -55,7 +55,7 @@ public sealed class RecoverSetAsideTests : IDisposable
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         await using (var serve = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path))
         {
-            await serve.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+            await serve.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
             await WriteTradesAsync(url, count: 2);
             var names = Directory.GetFileSystemEntries(_work.Path).Order(StringComparer.Ordinal).ToList();
             using var refusing = new RefusingPort();
@@ -72,7 +72,7 @@ public sealed class RecoverSetAsideTests : IDisposable
 
             await WriteTradesAsync(url, count: 3); // still writing into the files it opened, which are still in place
             serve.Signal(SigTerm);
-            Assert.Equal(0, await serve.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+            Assert.Equal(0, await serve.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         }
 
         await AssertServesTradesAsync(count: 5); // nothing acknowledged, before or after the refusal, went missing
@@ -123,11 +123,11 @@ public sealed class RecoverSetAsideTests : IDisposable
     {
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path, environment);
-        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
         using var http = new HttpClient { BaseAddress = new Uri(url) };
         using var page = JsonDocument.Parse(await http.GetStringAsync("/v1/trades?limit=100", TestContext.Current.CancellationToken));
         Assert.Equal(count, page.RootElement.GetProperty("items").GetArrayLength());
         child.Signal(SigTerm);
-        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 }

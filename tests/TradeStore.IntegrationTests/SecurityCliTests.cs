@@ -33,7 +33,7 @@ public sealed partial class SecurityCliTests : IDisposable
         var (showExit, shown) = await TradeStoreProcess.RunAsync(["config", "show", "--data", _work.Path], _work.Path);
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path);
-        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
         using var http = new HttpClient { BaseAddress = new Uri(url) };
         var anonymous = await http.GetAsync("/v1/trades?account=ACC1", TestContext.Current.CancellationToken);
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
@@ -47,7 +47,7 @@ public sealed partial class SecurityCliTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, withKey.StatusCode);
         Assert.DoesNotContain(hash, metrics, StringComparison.Ordinal);
         child.Signal(15);
-        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         Assert.DoesNotContain(secret, child.Output, StringComparison.Ordinal);
         Assert.DoesNotContain(hash, child.Output, StringComparison.Ordinal);
     }

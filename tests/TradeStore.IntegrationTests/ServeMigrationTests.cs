@@ -44,11 +44,11 @@ public sealed class ServeMigrationTests : IDisposable
     {
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path);
-        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
 
         Assert.Contains("Applied schema migration 0001_initial", child.Output);
         child.Signal(SigTerm);
-        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 
     [Fact]
@@ -58,11 +58,11 @@ public sealed class ServeMigrationTests : IDisposable
         await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path,
             new Dictionary<string, string> { ["TRADESTORE__CLICKHOUSE__URL"] = $"http://127.0.0.1:{FreePort.Next()}" });
 
-        await child.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(30));
+        await child.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
         await Eventually.TrueAsync(() => child.Output.Contains("schema not migrated at start-up", StringComparison.Ordinal), describe: () => $"no deferred-migration warning in:\n{child.Output}");
 
         child.Signal(SigTerm);
-        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 
     [Fact]
@@ -76,13 +76,13 @@ public sealed class ServeMigrationTests : IDisposable
         using var http = new HttpClient();
         try
         {
-            await child.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(30));
+            await child.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
             await Eventually.TrueAsync(() => child.Output.Contains($"/{database} is at schema version 1", StringComparison.Ordinal), describe: () => $"no ClickHouse schema log line in:\n{child.Output}");
 
             var tables = await http.PostAsync(clickHouse, new StringContent($"SELECT count() FROM system.tables WHERE database = '{database}'"), TestContext.Current.CancellationToken);
             Assert.Equal("3", (await tables.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).Trim());
             child.Signal(SigTerm);
-            Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+            Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         }
         finally
         {

@@ -20,7 +20,7 @@ public sealed class ServeProcessTests : IDisposable
     {
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path);
-        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
 
         var stopwatch = Stopwatch.StartNew();
         child.Signal(signal);
@@ -85,7 +85,7 @@ public sealed class ServeProcessTests : IDisposable
             _ => null,
         };
         await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path, environment);
-        await child.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(30));
+        await child.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
 
         // .NET starts one event thread per core when completions run inline on them, one per 30 cores otherwise.
         var threads = Directory.GetDirectories($"/proc/{child.Id}/task").Select(task => File.ReadAllText(Path.Combine(task, "comm")).Trim()).ToList();

@@ -12,9 +12,9 @@ internal static class ServeSession
     {
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         await using var child = TradeStoreProcess.Start(["serve", "--data", dataDirectory, "--urls", url], dataDirectory, environment);
-        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
         await work(url);
         child.Signal(SigTerm);
-        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 }

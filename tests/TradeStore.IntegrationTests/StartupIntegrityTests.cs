@@ -41,10 +41,10 @@ public sealed class StartupIntegrityTests : IDisposable
 
         await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path,
             new Dictionary<string, string> { ["TRADESTORE__STORAGE__VERIFYONSTART"] = "false" });
-        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
         child.Signal(SigTerm);
 
-        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public sealed class StartupIntegrityTests : IDisposable
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         await using (var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path))
         {
-            await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+            await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
             await WriteTradesAsync(url, count: 20);
             // A history read waits until DuckDB holds the trade: every write is committed into the WAL before the kill, however
             // slowly the applier (100 ms apart) runs on a loaded machine (a fixed 500 ms sleep stood in for this).
@@ -84,7 +84,7 @@ public sealed class StartupIntegrityTests : IDisposable
             }
 
             child.Signal(SigKill);
-            await child.WaitForExitAsync(TimeSpan.FromSeconds(15));
+            await child.WaitForExitAsync(TimeSpan.FromSeconds(30));
         }
 
         var wal = _work.DatabasePath + ".wal";
@@ -109,12 +109,12 @@ public sealed class StartupIntegrityTests : IDisposable
         url = $"http://127.0.0.1:{FreePort.Next()}";
         await using (var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path))
         {
-            await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(30));
+            await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
             using var http = new HttpClient { BaseAddress = new Uri(url) };
             using var page = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/v1/trades?limit=100", TestContext.Current.CancellationToken));
             Assert.Equal(20, page.RootElement.GetProperty("items").GetArrayLength()); // replayed from the journal log
             child.Signal(SigTerm);
-            Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(15)));
+            Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         }
 
         Assert.Equal(bytes, await File.ReadAllBytesAsync(move.Groups[2].Value, TestContext.Current.CancellationToken)); // kept
