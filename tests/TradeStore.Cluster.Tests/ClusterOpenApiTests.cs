@@ -78,7 +78,7 @@ public sealed class ClusterOpenApiTests
                 ["TRADESTORE__CLUSTER__NODE"] = "a",
                 ["TRADESTORE__CLUSTER__ADVERTISEURL"] = "http://a.test:5080",
                 ["TRADESTORE__CLUSTER__KEYPREFIX"] = _prefix,
-                ["TRADESTORE__CLUSTER__LEASETTL"] = "00:00:02",
+                ["TRADESTORE__CLUSTER__LEASETTL"] = "00:00:05",
             },
         });
         var app = TradeStoreHost.Build(configuration, builder => builder.UseLoopbackTestServer());

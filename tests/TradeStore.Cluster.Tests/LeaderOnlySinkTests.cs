@@ -41,7 +41,7 @@ public sealed class LeaderOnlySinkTests
                 ["TRADESTORE__CLUSTER__NODE"] = "b",
                 ["TRADESTORE__CLUSTER__ADVERTISEURL"] = "http://b.test:5080",
                 ["TRADESTORE__CLUSTER__KEYPREFIX"] = _prefix,
-                ["TRADESTORE__CLUSTER__LEASETTL"] = "00:00:02",
+                ["TRADESTORE__CLUSTER__LEASETTL"] = "00:00:05",
             },
         });
         await using var app = TradeStoreHost.Build(configuration, builder => builder.WebHost.UseTestServer());
