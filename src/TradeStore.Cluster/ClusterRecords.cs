@@ -99,7 +99,8 @@ public sealed record MemberRecord(string Name, string Url, string? Incarnation, 
 
 /// <summary>One node as <c>GET /v1/cluster</c> and <c>tradestore cluster status</c> show it.</summary>
 /// <param name="Role">
-/// <c>leader</c> or <c>follower</c> for a node with a live registration; for a member without one (<see cref="MemberRecord"/>),
+/// <c>leader</c> or <c>follower</c> for a node with a live registration, <c>candidate</c> for one while no node leads (an
+/// election under way, or every node unfit to lead); for a member without one (<see cref="MemberRecord"/>),
 /// <c>stopped</c> when it left at shutdown, else <c>unreachable</c> (its lease expired: killed, crashed, paused, or cut off from etcd).
 /// </param>
 /// <param name="AppliedSeq">The node's applied seq; for a stopped or unreachable member, as of <paramref name="LastSeen"/>.</param>
@@ -110,12 +111,13 @@ public sealed record ClusterNodeStatus(string Name, string Url, string Role, lon
 {
     public const string LeaderRole = "leader";
     public const string FollowerRole = "follower";
+    public const string CandidateRole = "candidate";
     public const string StoppedRole = "stopped";
     public const string UnreachableRole = "unreachable";
 
-    /// <summary>Whether the node holds a live registration (it is <c>leader</c> or <c>follower</c>).</summary>
+    /// <summary>Whether the node holds a live registration (it is <c>leader</c>, <c>follower</c> or <c>candidate</c>).</summary>
     [JsonIgnore]
-    public bool IsLive => Role is LeaderRole or FollowerRole;
+    public bool IsLive => Role is LeaderRole or FollowerRole or CandidateRole;
 }
 
 /// <summary>

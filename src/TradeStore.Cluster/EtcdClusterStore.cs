@@ -407,13 +407,19 @@ public sealed class EtcdClusterStore : IDisposable
             .Where(m => !nodes.Exists(n => n.Name == m.Name))
             .Select(m => new ClusterNodeStatus(m.Name, m.Url, m.Stopped ? ClusterNodeStatus.StoppedRole : ClusterNodeStatus.UnreachableRole, m.AppliedSeq, null, null, m.LastSeen));
         var statuses = nodes
-            .Select(n => new ClusterNodeStatus(n.Name, n.Url, n.Name == leader?.Name ? ClusterNodeStatus.LeaderRole : ClusterNodeStatus.FollowerRole, n.AppliedSeq,
+            .Select(n => new ClusterNodeStatus(n.Name, n.Url, LiveRole(n.Name, leader), n.AppliedSeq,
                 leaderApplied is { } top ? Math.Max(0, top - n.AppliedSeq) : null, n.TruncatedSeq))
             .Concat(missing)
             .OrderBy(n => n.Name, StringComparer.Ordinal)
             .ToList();
         return new ClusterStatus(leader?.Name, leaderKv?.CreateRevision ?? 0, statuses);
     }
+
+    /// <summary>A registered node follows only when some node leads; while none does it is a candidate, not a follower of nobody.</summary>
+    private static string LiveRole(string node, LeaderRecord? leader) =>
+        leader is null ? ClusterNodeStatus.CandidateRole
+        : node == leader.Name ? ClusterNodeStatus.LeaderRole
+        : ClusterNodeStatus.FollowerRole;
 
     public void Dispose()
     {

@@ -14,7 +14,8 @@ internal sealed class ClusterNode : IAsyncDisposable
     /// 0.67 s, were held 1.3 s, which a loaded CI machine's thread pool can do; 5 s gives 3.3 s. The tests that wait for a
     /// lease to run out wait with a bound of 20 s or more.
     /// </param>
-    public ClusterNode(string name, string etcd, string keyPrefix, TimeSpan? leaseTtl = null)
+    /// <param name="veto">Why the node may not lead, asked before each campaign (as the server's storage veto is); none by default.</param>
+    public ClusterNode(string name, string etcd, string keyPrefix, TimeSpan? leaseTtl = null, ILeadershipVeto? veto = null)
     {
         Options = new ClusterOptions
         {
@@ -29,7 +30,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         Store = new EtcdClusterStore(Options);
         Metrics = new ClusterMetrics(_meters.Factory, State, () => Store.EtcdConnections);
         Coordinator = new ClusterCoordinator(Microsoft.Extensions.Options.Options.Create(Options), State, Store, new AppliedSeq(ReadAppliedSeq),
-            Metrics, NullLogger<ClusterCoordinator>.Instance);
+            Metrics, NullLogger<ClusterCoordinator>.Instance, veto: veto);
     }
 
     private readonly TradeStore.TestSupport.TestMeters _meters = new();

@@ -90,4 +90,33 @@ public sealed class ElectionTests
         Assert.Empty((await a.Store.ReadStatusAsync(TestContext.Current.CancellationToken)).Nodes);
         Assert.Equal(ForgetOutcome.NotAMember, (await a.Store.ForgetMemberAsync("a", TestContext.Current.CancellationToken)).Outcome);
     }
+
+    /// <summary>
+    /// While no node leads, a registered node is listed as <c>candidate</c>: it used to be listed as <c>follower</c>, of no
+    /// leader, so a cluster with nobody able to lead looked like a healthy set of followers. Once a node leads, it follows.
+    /// </summary>
+    [Fact]
+    public async Task ReadStatus_NoNodeLeads_RegisteredNodeIsACandidateAndFollowsOnceOneLeads()
+    {
+        var etcd = TestServers.Etcd;
+        await using var unfit = await new ClusterNode("b", etcd, _prefix, veto: new AlwaysUnfit()).StartAsync();
+        var alone = await Eventually.MatchAsync(() => unfit.Store.ReadStatusAsync(TestContext.Current.CancellationToken), s => s.Nodes.Any(n => n.Name == "b"),
+            ElectionTimeout, "b registered");
+
+        Assert.Null(alone.Leader);
+        var listed = Assert.Single(alone.Nodes);
+        Assert.Equal(("b", ClusterNodeStatus.CandidateRole, (long?)null), (listed.Name, listed.Role, listed.LagSeq));
+        Assert.True(listed.IsLive);
+        Assert.Empty(alone.Missing);
+
+        await using var a = await new ClusterNode("a", etcd, _prefix).StartAsync();
+        var led = await Eventually.MatchAsync(() => unfit.Store.ReadStatusAsync(TestContext.Current.CancellationToken), s => s.Leader == "a" && s.Nodes.Count == 2,
+            ElectionTimeout, "a leads and b is listed");
+        Assert.Equal([("a", ClusterNodeStatus.LeaderRole), ("b", ClusterNodeStatus.FollowerRole)], led.Nodes.Select(n => (n.Name, n.Role)));
+    }
+
+    private sealed class AlwaysUnfit : ILeadershipVeto
+    {
+        public ValueTask<string?> ReasonNotToLeadAsync(CancellationToken cancellationToken) => ValueTask.FromResult<string?>("a test node that must not lead");
+    }
 }

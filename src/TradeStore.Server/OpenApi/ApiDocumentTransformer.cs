@@ -352,7 +352,7 @@ internal static class HandSchemas
         var node = Object(
             ("name", String("Cluster:Node")),
             ("url", String("Cluster:AdvertiseUrl")),
-            ("role", Enum(ClusterNodeStatus.LeaderRole, ClusterNodeStatus.FollowerRole, ClusterNodeStatus.StoppedRole, ClusterNodeStatus.UnreachableRole)),
+            ("role", Enum(ClusterNodeStatus.LeaderRole, ClusterNodeStatus.FollowerRole, ClusterNodeStatus.CandidateRole, ClusterNodeStatus.StoppedRole, ClusterNodeStatus.UnreachableRole)),
             ("appliedSeq", Integer()),
             ("lagSeq", Nullable(Integer(), "Events behind the leader; null when no leader is known, and for a stopped or unreachable member.")),
             ("truncatedSeq", Nullable(truncated)),
