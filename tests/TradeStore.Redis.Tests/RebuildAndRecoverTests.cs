@@ -47,7 +47,7 @@ public sealed class RebuildAndRecoverTests
         var report = await new RedisRebuilder(journal.Database, redis.Keys, 1_000_000) { Progress = rebuilt.Add, ProgressEvery = TimeSpan.Zero }
             .RebuildAsync(redis.Database, Ct);
         var check = await new RedisVerifier(redis.Keys) { Progress = verified.Add, ProgressEvery = TimeSpan.Zero }
-            .VerifyAsync(redis.Database, ProjectionSnapshot.Read(journal.Database, cancellationToken: Ct), Ct);
+            .VerifyAsync(redis.Database, journal.Database, Ct);
 
         Assert.True(check.IsClean, string.Join("; ", check.Differences));
         Assert.Equal($"wrote 0 of {report.Trades} trades", rebuilt[0][..rebuilt[0].LastIndexOf(" (", StringComparison.Ordinal)]);
@@ -105,7 +105,7 @@ public sealed class RebuildAndRecoverTests
         projector.Resync();
         await ProjectorTests.WaitForCheckpointAsync(redis, journal.LastSeq);
         await projector.StopAsync(Ct);
-        var report = await new RedisVerifier(redis.Keys).VerifyAsync(redis.Database, ProjectionSnapshot.Read(journal.Database, cancellationToken: Ct), Ct);
+        var report = await new RedisVerifier(redis.Keys).VerifyAsync(redis.Database, journal.Database, Ct);
         Assert.True(report.IsClean, string.Join("\n", report.Differences));
     }
 
@@ -138,7 +138,7 @@ public sealed class RebuildAndRecoverTests
         }
 
         using var database = Storage.DuckDbDatabase.Open(dir.DatabasePath);
-        var report = await new RedisVerifier(redis.Keys).VerifyAsync(redis.Database, ProjectionSnapshot.Read(database, cancellationToken: Ct), Ct);
+        var report = await new RedisVerifier(redis.Keys).VerifyAsync(redis.Database, database, Ct);
         Assert.True(report.IsClean, string.Join("\n", report.Differences));
         Assert.Equal(lastSeq, report.StreamEntries);
     }
@@ -243,7 +243,7 @@ public sealed class RebuildAndRecoverTests
         await ProjectorTests.WaitForCheckpointAsync(redis, originalLast);
         await Eventually.TrueAsync(() => Task.FromResult(!projector.Status.Paused), TimeSpan.FromSeconds(30), () => $"{projector.Status}");
         await projector.StopAsync(Ct);
-        var verify = await new RedisVerifier(redis.Keys).VerifyAsync(redis.Database, ProjectionSnapshot.Read(restored.Database, cancellationToken: Ct), Ct);
+        var verify = await new RedisVerifier(redis.Keys).VerifyAsync(redis.Database, restored.Database, Ct);
         Assert.True(verify.IsClean, string.Join("\n", verify.Differences));
     }
 

@@ -277,7 +277,7 @@ public static class VerifyCommand
         RedisCommandSupport.RunAsync(parseResult, async (options, database, redis, output, _) =>
         {
             var verifier = new RedisVerifier(new RedisKeys(options.KeyPrefix)) { LogTail = logTail, Progress = line => output.WriteLine($"redis: {line}") };
-            var report = await verifier.VerifyAsync(redis, ProjectionSnapshot.Read(database, verifier.Progress, cancellationToken), cancellationToken);
+            var report = await verifier.VerifyAsync(redis, database, cancellationToken);
             foreach (var difference in report.Differences.Take(MaxPrinted))
             {
                 output.WriteLine($"redis: {difference}");

@@ -19,15 +19,17 @@ public sealed record ClearReport(int TradeKeys, int PositionKeys);
 /// renamed in one step): trades are rewritten from a snapshot at seq S in chunks, stale trade keys removed, missing
 /// stream entries appended, and last, in ONE script, all positions are replaced and the checkpoint set to S. Any
 /// batch the projector wrote after S is then re-applied on top (trade hashes are whole states, positions are
-/// compare-and-set, stream ids are <c>seq</c>), so the projection converges to the journal.
+/// compare-and-set, stream ids are <c>seq</c>), so the projection converges to the journal. The snapshot is streamed
+/// from one DuckDB transaction held open throughout (<see cref="ProjectionSnapshot"/>): the rebuild holds a chunk of
+/// trades, a batch of Redis keys and the positions, never the book.
 /// </summary>
 public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int streamMaxLength)
 {
-    private const int ChunkSize = 500;
+    private const int DefaultChunkSize = 500;
 
     // What a rebuild has changed so far (DescribeChanges), read by the thread of a Ctrl-C.
     private int _tradesWritten;
-    private int _tradesTotal;
+    private long _tradesTotal;
     private volatile bool _streamDeleted;
 
     /// <summary>Where a long rebuild says how far it got (every <see cref="ProgressEvery"/>); <see langword="null"/>: silent.</summary>
@@ -37,6 +39,14 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
     /// <value>Default 5 s.</value>
     internal TimeSpan ProgressEvery { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Trades read from the snapshot and written in one script (and journal events appended in one); what the rebuild holds of the book at a time.</summary>
+    /// <value>Default 500.</value>
+    internal int ChunkSize { get; init; } = DefaultChunkSize;
+
+    /// <summary>Redis trade keys per question to DuckDB whether they are live (<see cref="StaleTradeKeys"/>): each is one scan of DuckDB's current state.</summary>
+    /// <value>Default 50,000.</value>
+    internal int KeyBatchSize { get; init; } = 50_000;
+
     /// <param name="repairStreamGaps">
     /// Rewrite the change stream whole when entries are missing inside it (an <c>XDEL</c>, a partial restore): appending
     /// can only add after its last entry. Only while no projector writes to it (the offline <c>redis rebuild</c>): a
@@ -44,8 +54,8 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
     /// </param>
     public async Task<RebuildReport> RebuildAsync(IDatabase redis, CancellationToken cancellationToken, bool repairStreamGaps = false)
     {
-        var snapshot = ProjectionSnapshot.Read(database, Progress, cancellationToken);
-        _tradesTotal = snapshot.Trades.Count;
+        using var snapshot = ProjectionSnapshot.Open(database, progress: Progress);
+        _tradesTotal = snapshot.TradeCount;
         var gaps = repairStreamGaps ? await StreamGapsAsync(redis) : 0;
         cancellationToken.ThrowIfCancellationRequested();
         if (gaps > 0)
@@ -56,10 +66,10 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
 
         var progress = new ProgressTicker(Progress, ProgressEvery);
         var written = 0;
-        foreach (var chunk in snapshot.Trades.Chunk(ChunkSize))
+        foreach (var chunk in snapshot.ReadTrades(ChunkSize, cancellationToken))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            progress.Tick(() => $"wrote {written} of {snapshot.Trades.Count} trades");
+            progress.Tick(() => $"wrote {written} of {snapshot.TradeCount} trades");
             written += chunk.Length;
             var args = new List<RedisValue> { chunk.Length };
             foreach (var trade in chunk)
@@ -72,11 +82,11 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
             Volatile.Write(ref _tradesWritten, written);
         }
 
-        var live = snapshot.Trades.Select(t => (string)keys.Trade(t.TradeId)!).ToHashSet(StringComparer.Ordinal);
-        var stale = (await RedisScan.KeysAsync(redis, keys.TradePattern, cancellationToken)).Where(k => !live.Contains((string)k!)).ToList();
-        foreach (var chunk in stale.Chunk(ChunkSize))
+        // DEL counts only keys it removed, so a key SCAN returned twice is counted once.
+        var removed = 0;
+        await foreach (var stale in StaleTradeKeys.FindAsync(redis, keys, snapshot, KeyBatchSize, cancellationToken))
         {
-            await redis.KeyDeleteAsync(chunk);
+            removed += (int)await redis.KeyDeleteAsync(stale);
         }
 
         var added = await RefillStreamAsync(redis, snapshot.LastSeq, progress, cancellationToken);
@@ -91,7 +101,7 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
         }
 
         await redis.ScriptEvaluateAsync(ProjectionScripts.ReplacePositions, values: [.. positionArgs]);
-        return new RebuildReport(snapshot.LastSeq, snapshot.Trades.Count, stale.Count, snapshot.Positions.Count, added, gaps);
+        return new RebuildReport(snapshot.LastSeq, written, removed, snapshot.Positions.Count, added, gaps);
     }
 
     /// <summary>
@@ -134,14 +144,14 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
     /// </summary>
     public static async Task<ClearReport> ClearForReplayAsync(IDatabase redis, RedisKeys keys, CancellationToken cancellationToken)
     {
-        var trades = await RedisScan.KeysAsync(redis, keys.TradePattern, cancellationToken);
-        foreach (var chunk in trades.Chunk(ChunkSize))
+        var trades = 0;
+        await foreach (var batch in RedisScan.BatchesAsync(redis, keys.TradePattern, DefaultChunkSize, cancellationToken))
         {
-            await redis.KeyDeleteAsync(chunk);
+            trades += (int)await redis.KeyDeleteAsync(batch);
         }
 
         var positions = (int)await redis.ScriptEvaluateAsync(ProjectionScripts.ClearPositionsAndCheckpoint, values: [(string)keys.Checkpoint!, keys.PositionsPattern]);
-        return new ClearReport(trades.Count, positions);
+        return new ClearReport(trades, positions);
     }
 
     /// <summary>Appends the journal events up to <paramref name="lastSeq"/> that the stream lacks, at most its MAXLEN.</summary>

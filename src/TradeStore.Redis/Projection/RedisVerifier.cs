@@ -1,7 +1,7 @@
 using System.Globalization;
 using StackExchange.Redis;
 using TradeStore.Core.Diagnostics;
-using TradeStore.Core.Trades;
+using TradeStore.Storage;
 using TradeStore.Storage.Integrity;
 
 namespace TradeStore.Redis.Projection;
@@ -19,16 +19,17 @@ public sealed record RedisVerifyReport(long JournalLastSeq, long RedisCheckpoint
 /// <summary>
 /// Compares every trade hash, every position and the checkpoint in Redis with a DuckDB snapshot, and checks that
 /// the change stream holds each <c>seq</c> once, in order, up to the checkpoint. Run it while nothing writes
-/// (DuckDB allows one process): a live projector would show as differences that are only lag.
+/// (DuckDB allows one process): a live projector would show as differences that are only lag. The snapshot is
+/// streamed from one DuckDB transaction (<see cref="ProjectionSnapshot"/>): the verify holds a chunk of trades, a batch
+/// of Redis keys, the positions and the differences, never the book.
 /// </summary>
 public sealed class RedisVerifier(RedisKeys keys)
 {
-    private const int PipelineSize = 500;
 
     /// <summary>
     /// The journal log's records the next start replays into DuckDB (after a crash), or <see langword="null"/>: the
     /// projector is fed from the log's durable events, so Redis may rightly hold them while DuckDB does not yet; Redis is
-    /// then compared with the snapshot plus them (<see cref="WithLogTail"/>), the store as it is once the log is replayed.
+    /// then compared with the snapshot plus them (<see cref="ProjectionSnapshot.Open"/>), the store as it is once the log is replayed.
     /// </summary>
     public JournalLogTail? LogTail { get; init; }
 
@@ -39,11 +40,20 @@ public sealed class RedisVerifier(RedisKeys keys)
     /// <value>Default 5 s.</value>
     internal TimeSpan ProgressEvery { get; init; } = TimeSpan.FromSeconds(5);
 
-    public async Task<RedisVerifyReport> VerifyAsync(IDatabase redis, ProjectionSnapshot snapshot, CancellationToken cancellationToken)
+    /// <summary>Trades read from the snapshot and their hashes read from Redis in one pipeline; what the verify holds of the book at a time.</summary>
+    /// <value>Default 500.</value>
+    internal int PipelineSize { get; init; } = 500;
+
+    /// <summary>Redis trade keys per question to DuckDB whether they are live (<see cref="StaleTradeKeys"/>): each is one scan of DuckDB's current state.</summary>
+    /// <value>Default 50,000.</value>
+    internal int KeyBatchSize { get; init; } = 50_000;
+
+    /// <summary>Compares Redis with a snapshot of <paramref name="database"/> (plus <see cref="LogTail"/>), read in one transaction.</summary>
+    public async Task<RedisVerifyReport> VerifyAsync(IDatabase redis, DuckDbDatabase database, CancellationToken cancellationToken)
     {
         var logTail = LogTail;
         var source = logTail is { IsEmpty: false } ? "DuckDB and the journal log" : "DuckDB";
-        snapshot = logTail is null ? snapshot : WithLogTail(snapshot, logTail);
+        using var snapshot = ProjectionSnapshot.Open(database, logTail, Progress);
         var differences = new List<string>();
         var checkpointValue = await redis.StringGetAsync(keys.Checkpoint);
         var checkpoint = checkpointValue.IsNull ? 0 : long.Parse((string)checkpointValue!, CultureInfo.InvariantCulture);
@@ -54,10 +64,10 @@ public sealed class RedisVerifier(RedisKeys keys)
 
         var progress = new ProgressTicker(Progress, ProgressEvery);
         var compared = 0;
-        foreach (var chunk in snapshot.Trades.Chunk(PipelineSize))
+        foreach (var chunk in snapshot.ReadTrades(PipelineSize, cancellationToken))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            progress.Tick(() => $"compared {compared} of {snapshot.Trades.Count} trades");
+            progress.Tick(() => $"compared {compared} of {snapshot.TradeCount} trades");
             compared += chunk.Length;
             var reads = chunk.Select(t => (t, redis.HashGetAllAsync(keys.Trade(t.TradeId)))).ToList();
             foreach (var (trade, read) in reads)
@@ -66,10 +76,11 @@ public sealed class RedisVerifier(RedisKeys keys)
             }
         }
 
-        var live = snapshot.Trades.Select(t => (string)keys.Trade(t.TradeId)!).ToHashSet(StringComparer.Ordinal);
-        foreach (var key in await RedisScan.KeysAsync(redis, keys.TradePattern, cancellationToken))
+        // Each stale key once, though SCAN may return one twice: a set of the stale keys only, as many as their differences.
+        var reported = new HashSet<RedisKey>();
+        await foreach (var stale in StaleTradeKeys.FindAsync(redis, keys, snapshot, KeyBatchSize, cancellationToken))
         {
-            if (!live.Contains((string)key!))
+            foreach (var key in stale.Where(reported.Add))
             {
                 differences.Add($"trade {keys.TradeIdOf(key)}: {key} exists in Redis but the trade is deleted or unknown in {source}");
             }
@@ -91,38 +102,8 @@ public sealed class RedisVerifier(RedisKeys keys)
         }
 
         var entries = await CheckStreamAsync(redis, checkpoint, differences, progress, cancellationToken);
-        return new RedisVerifyReport(snapshot.LastSeq, checkpoint, snapshot.Trades.Count, snapshot.Positions.Count, entries, differences,
+        return new RedisVerifyReport(snapshot.LastSeq, checkpoint, compared, snapshot.Positions.Count, entries, differences,
             logTail?.Describe() ?? "DuckDB");
-    }
-
-    /// <summary>
-    /// What the projection must hold once the start has replayed <paramref name="tail"/> into DuckDB: each trade's state
-    /// after its last event in the tail (a deleted trade leaves the projection), positions recomputed, the journal at the tail's end.
-    /// </summary>
-    public static ProjectionSnapshot WithLogTail(ProjectionSnapshot snapshot, JournalLogTail tail)
-    {
-        ArgumentNullException.ThrowIfNull(snapshot);
-        ArgumentNullException.ThrowIfNull(tail);
-        if (tail.IsEmpty)
-        {
-            return snapshot;
-        }
-
-        var trades = snapshot.Trades.ToDictionary(t => t.TradeId, StringComparer.Ordinal);
-        foreach (var (tradeId, latest) in tail.Latest)
-        {
-            if (latest.State.Status == TradeStatus.Deleted)
-            {
-                trades.Remove(tradeId);
-            }
-            else
-            {
-                trades[tradeId] = latest.State;
-            }
-        }
-
-        List<Trade> live = [.. trades.Values.OrderBy(t => t.TradeId, StringComparer.Ordinal)];
-        return new ProjectionSnapshot(tail.LastSeq, live, ProjectionSnapshot.PositionsOf(live));
     }
 
     private async Task<long> CheckStreamAsync(IDatabase redis, long checkpoint, List<string> differences, ProgressTicker progress, CancellationToken cancellationToken)
