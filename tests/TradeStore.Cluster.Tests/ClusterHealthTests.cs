@@ -114,7 +114,11 @@ public sealed class ClusterHealthTests
         Assert.Contains("follower old-b streams", logged, StringComparison.Ordinal);
         Assert.Contains("never count toward Cluster:SyncReplicas", logged, StringComparison.Ordinal);
 
-        var (code, cluster) = await ReadinessAsync(http, a.Url);
+        // Waited for: the log line and readiness's list of unidentified followers are written apart, and a loaded CI
+        // machine once read readiness between the two.
+        var (code, cluster) = await Eventually.MatchAsync(() => ReadinessAsync(http, a.Url),
+            r => r.Cluster.GetProperty("description").GetString()!.Contains("without a data-directory identity", StringComparison.Ordinal), Timeout,
+            "a's readiness names old-b");
         Assert.Equal(HttpStatusCode.OK, code);
         Assert.Equal("degraded", cluster.GetProperty("status").GetString());
         var description = cluster.GetProperty("description").GetString();
