@@ -180,6 +180,15 @@ internal sealed class ReaderThreadStream : Stream
                     var n = waitOnly ? WaitForData() : _socket.Receive(_readBuffer.Span);
                     _readBuffer = default;
                     Volatile.Write(ref _read, null);
+                    if (Volatile.Read(ref _disposed) == 1)
+                    {
+                        // Woken by Dispose's shutdown before Dispose closed the socket, a receive answers 0 as if the
+                        // peer had ended the stream (a loaded CI machine met it); a read cut off by Dispose fails, as it
+                        // does when the close comes first.
+                        read.SetException(new IOException($"The connection to {_peer} was closed."));
+                        return;
+                    }
+
                     read.SetResult(n);
                     if (n == 0 && !waitOnly)
                     {
