@@ -67,7 +67,7 @@ public sealed class DeferredStateTests
         Assert.Equal(harness.Queries.GetTrade("D3"), listed[1]);
         Assert.Equal(40m, listed[1].FilledQuantity);
         Assert.Equal(listed, new TradeQueries(harness.Database, harness.Index).ListTrades(new TradeFilter(Limit: 10)).Trades);
-        Assert.True(new IntegrityChecker(harness.Database).Check().IsHealthy);
+        Assert.True(new IntegrityChecker(harness.Database).Check(TestContext.Current.CancellationToken).IsHealthy);
 
         await harness.Engine.StopAsync(TestContext.Current.CancellationToken);
 
@@ -144,7 +144,7 @@ public sealed class DeferredStateTests
         DuckDbSchema.MigrateToLatest(database);
         Assert.Equal(20, Scalar(database, "SELECT count(*) FROM trade_state"));
         Assert.Equal(20, Scalar(database, "SELECT last_seq FROM sync_checkpoints WHERE sink = 'trade_state'"));
-        var report = new IntegrityChecker(database).Check();
+        var report = new IntegrityChecker(database).Check(TestContext.Current.CancellationToken);
         Assert.True(report.IsHealthy, report.Describe());
 
         var index = new StateIndex();

@@ -25,7 +25,7 @@ public sealed class IntegrityCheckerTests : IAsyncLifetime
     [Fact]
     public void Check_ConsistentJournalAndState_Healthy()
     {
-        var report = new IntegrityChecker(Database).Check();
+        var report = new IntegrityChecker(Database).Check(TestContext.Current.CancellationToken);
 
         Assert.True(report.IsHealthy, report.Describe());
         Assert.Equal(20, report.Trades);
@@ -43,8 +43,8 @@ public sealed class IntegrityCheckerTests : IAsyncLifetime
         var announced = new FakeLogger<IntegrityChecker>();
         var quiet = new FakeLogger<IntegrityChecker>();
 
-        var report = new IntegrityChecker(Database) { Progress = announced, AnnouncedFrom = 80, ProgressEvery = TimeSpan.FromMilliseconds(1) }.Check();
-        new IntegrityChecker(Database) { Progress = quiet, AnnouncedFrom = 81, ProgressEvery = TimeSpan.FromMilliseconds(1) }.Check();
+        var report = new IntegrityChecker(Database) { Progress = announced, AnnouncedFrom = 80, ProgressEvery = TimeSpan.FromMilliseconds(1) }.Check(TestContext.Current.CancellationToken);
+        new IntegrityChecker(Database) { Progress = quiet, AnnouncedFrom = 81, ProgressEvery = TimeSpan.FromMilliseconds(1) }.Check(TestContext.Current.CancellationToken);
 
         Assert.True(report.IsHealthy, report.Describe());
         Assert.Equal(["Integrity check of 80 events: seq gap-free, versions contiguous, state = fold of the journal, a sample replayed " +
@@ -59,7 +59,7 @@ public sealed class IntegrityCheckerTests : IAsyncLifetime
         Execute("DELETE FROM trade_events WHERE seq = 7");
         var before = Count("trade_events");
 
-        var report = new IntegrityChecker(Database).Check();
+        var report = new IntegrityChecker(Database).Check(TestContext.Current.CancellationToken);
 
         var problem = Assert.Single(report.Problems, p => p.Rule.Contains("gaps"));
         Assert.Contains("after seq 6 comes 8", problem.Detail);
@@ -73,7 +73,7 @@ public sealed class IntegrityCheckerTests : IAsyncLifetime
     {
         Execute("UPDATE trade_state SET filled_quantity = 1 WHERE trade_id = 'T-00003'");
 
-        var report = new IntegrityChecker(Database).Check();
+        var report = new IntegrityChecker(Database).Check(TestContext.Current.CancellationToken);
 
         var problem = Assert.Single(report.Problems);
         Assert.Contains("trade_state disagrees", problem.Rule);
@@ -85,7 +85,7 @@ public sealed class IntegrityCheckerTests : IAsyncLifetime
     {
         Execute("DELETE FROM trade_state WHERE trade_id = 'T-00005'");
 
-        var report = new IntegrityChecker(Database).Check();
+        var report = new IntegrityChecker(Database).Check(TestContext.Current.CancellationToken);
 
         Assert.Contains(report.Problems, p => p.Detail.Contains("T-00005: in the journal (version 4) but not in trade_state"));
     }
@@ -97,7 +97,7 @@ public sealed class IntegrityCheckerTests : IAsyncLifetime
         // but the rules refuse it given the state before.
         Execute("UPDATE trade_events SET quantity = 1000, filled_quantity = 1000, filled_notional = 1000 * price, status = 'filled', last_quantity = 1000 WHERE trade_id = 'T-00002' AND version = 3");
 
-        var report = new IntegrityChecker(Database).Check();
+        var report = new IntegrityChecker(Database).Check(TestContext.Current.CancellationToken);
 
         Assert.Contains(report.Problems, p => p.Rule.Contains("replay") && p.Detail.Contains("T-00002 v3"));
     }
@@ -107,7 +107,7 @@ public sealed class IntegrityCheckerTests : IAsyncLifetime
     {
         new SyncCheckpoints(Database).Set(SyncCheckpoints.ClickHouse, 10_000);
 
-        var report = new IntegrityChecker(Database).Check();
+        var report = new IntegrityChecker(Database).Check(TestContext.Current.CancellationToken);
 
         var problem = Assert.Single(report.Problems);
         Assert.Contains("clickhouse is at seq 10000, the journal ends at 80", problem.Detail);
@@ -119,18 +119,62 @@ public sealed class IntegrityCheckerTests : IAsyncLifetime
         // After a crash the log holds events DuckDB has not applied yet, and the sinks, fed from the log, may hold them too.
         new SyncCheckpoints(Database).Set(SyncCheckpoints.Redis, 95);
 
-        Assert.Empty(new IntegrityChecker(Database) { JournalLogEnd = 95 }.Check().Problems);
-        var problem = Assert.Single(new IntegrityChecker(Database) { JournalLogEnd = 94 }.Check().Problems);
+        Assert.Empty(new IntegrityChecker(Database) { JournalLogEnd = 95 }.Check(TestContext.Current.CancellationToken).Problems);
+        var problem = Assert.Single(new IntegrityChecker(Database) { JournalLogEnd = 94 }.Check(TestContext.Current.CancellationToken).Problems);
         Assert.Contains("redis is at seq 95, the journal ends at 94", problem.Detail);
     }
 
     [Fact]
     public void Check_AboveFullCompareLimit_SaysItSampled()
     {
-        var report = new IntegrityChecker(Database) { FullCompareLimit = 5 }.Check();
+        var report = new IntegrityChecker(Database) { FullCompareLimit = 5 }.Check(TestContext.Current.CancellationToken);
 
         Assert.True(report.IsHealthy, report.Describe());
         Assert.Equal("a sample of 5 of 20 trades", report.Scope);
+    }
+
+    /// <summary>
+    /// <c>tradestore verify</c> stopped by Ctrl-C: the check took no token, so at 2,000,000 trades (tens of seconds a step)
+    /// a stop was seen only after the whole check. Cancelled once each step has started, the check stops in that step
+    /// (no later step starts, no report), says which, and the read-only copy of the data directory is byte for byte as before.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    public void Check_CancelledOnceAStepHasStarted_StopsInThatStepAndChangesNothing(int step)
+    {
+        using var copy = new TempDirectory("integrity-cancel");
+        var path = _harness.CopyFilesAsIfKilled(copy.Path);
+        var before = DataDirectorySnapshot.Take(copy.Path);
+        using var cancel = new CancellationTokenSource();
+        var started = new List<string>();
+        using (var database = DuckDbDatabase.OpenReadOnly(path))
+        {
+            var checker = new IntegrityChecker(database)
+            {
+                StepStarted = name =>
+                {
+                    started.Add(name);
+                    if (name.EndsWith($"(step {step} of 5)", StringComparison.Ordinal))
+                    {
+                        cancel.Cancel();
+                    }
+                },
+            };
+
+            var stopped = Assert.ThrowsAny<OperationCanceledException>(() => checker.Check(cancel.Token));
+
+            Assert.Equal(cancel.Token, stopped.CancellationToken);
+            Assert.EndsWith($"(step {step} of 5)", started[^1]);
+            Assert.Equal(step + 1, started.Count); // "counting the trades", then steps 1..step: none after it
+            Assert.Equal(started[^1], checker.Step);
+            Assert.Contains(checker.Step, stopped.Message);
+        }
+
+        before.AssertUnchanged();
     }
 
     /// <summary>Writes create, amend, fill, then fill or cancel for each trade through the real engine, one command at a time.</summary>

@@ -53,19 +53,37 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
     /// <summary>How often a long check says which step it is at.</summary>
     internal TimeSpan ProgressEvery { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Called as each step starts, with its name (a test cancels the check there, once the step has started).</summary>
+    internal Action<string>? StepStarted { get; init; }
+
     /// <summary>The step running now, for <see cref="Progress"/>.</summary>
     private volatile string _step = FirstStep;
+
+    /// <summary>
+    /// The step running now ("state = fold of the journal, all 2000000 trades (step 3 of 5)"), for a caller that says where
+    /// the check was when it was stopped; read from any thread.
+    /// </summary>
+    public string Step => _step;
 
     /// <summary>The step a report can name first: the events are counted before reporting starts.</summary>
     private const string FirstStep = "counting the trades";
 
     /// <summary>Runs every check; reports disagreements, never repairs them.</summary>
+    /// <param name="cancellationToken">
+    /// Stops the check within its step: the statement DuckDB is running is interrupted (<see cref="DuckDbInterrupt"/>) and
+    /// the rows read in C# are checked between rows. The check only reads, so a stopped one leaves nothing behind.
+    /// </param>
     /// <exception cref="DatabaseOpenException">DuckDB cannot read the file (for example a corrupt data block).</exception>
-    public IntegrityReport Check()
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; <see cref="Step"/> says where.</exception>
+    public IntegrityReport Check(CancellationToken cancellationToken = default)
     {
         try
         {
-            return CheckAll();
+            return CheckAll(cancellationToken);
+        }
+        catch (Exception ex) when (DuckDbInterrupt.Stopped(ex, cancellationToken))
+        {
+            throw new OperationCanceledException($"The integrity check was stopped during {_step}.", ex, cancellationToken);
         }
         catch (DuckDBException ex)
         {
@@ -73,18 +91,19 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
         }
     }
 
-    private IntegrityReport CheckAll()
+    private IntegrityReport CheckAll(CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
         using var connection = database.OpenConnection();
+        using var interrupt = new DuckDbInterrupt(connection, cancellationToken); // disposed first, before the connection
         var problems = new List<IntegrityProblem>();
 
+        StartStep(FirstStep, cancellationToken);
         var events = Scalar(connection, "SELECT count(*) FROM trade_events");
-        _step = FirstStep;
         var reporter = Progress is { } progress && events >= AnnouncedFrom ? StartReporting(progress, events, stopwatch) : null;
         try
         {
-            return CheckSteps(connection, events, problems, stopwatch);
+            return CheckSteps(connection, events, problems, stopwatch, cancellationToken);
         }
         finally
         {
@@ -92,21 +111,30 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
         }
     }
 
-    private IntegrityReport CheckSteps(DuckDBConnection connection, long events, List<IntegrityProblem> problems, Stopwatch stopwatch)
+    private IntegrityReport CheckSteps(DuckDBConnection connection, long events, List<IntegrityProblem> problems, Stopwatch stopwatch, CancellationToken cancellationToken)
     {
         var trades = Scalar(connection, "SELECT count(*) FROM current_trade_state");
-        _step = "seq gap-free (step 1 of 5)";
+        StartStep("seq gap-free (step 1 of 5)", cancellationToken);
         CheckSequence(connection, events, problems);
-        _step = "versions contiguous (step 2 of 5)";
+        StartStep("versions contiguous (step 2 of 5)", cancellationToken);
         CheckVersions(connection, problems);
-        _step = $"state = fold of the journal, {(trades > FullCompareLimit ? $"a sample of {FullCompareLimit} of {trades} trades" : $"all {trades} trades")} (step 3 of 5)";
+        StartStep($"state = fold of the journal, {(trades > FullCompareLimit ? $"a sample of {FullCompareLimit} of {trades} trades" : $"all {trades} trades")} (step 3 of 5)", cancellationToken);
         var scope = CheckState(connection, trades, problems);
-        _step = $"a sample of {ReplaySample} trades replayed through the lifecycle rules (step 4 of 5)";
-        CheckReplay(connection, problems);
-        _step = "checkpoints not ahead (step 5 of 5)";
+        StartStep($"a sample of {ReplaySample} trades replayed through the lifecycle rules (step 4 of 5)", cancellationToken);
+        CheckReplay(connection, problems, cancellationToken);
+        StartStep("checkpoints not ahead (step 5 of 5)", cancellationToken);
         CheckCheckpoints(connection, problems);
+        cancellationToken.ThrowIfCancellationRequested(); // a cancellation during the last step is not answered with a report
 
         return new IntegrityReport(events, trades, scope, problems, stopwatch.Elapsed);
+    }
+
+    /// <summary>Ends the step before (when cancelled meanwhile) and names the next one for <see cref="Progress"/> and <see cref="Step"/>.</summary>
+    private void StartStep(string step, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _step = step;
+        StepStarted?.Invoke(step);
     }
 
     /// <summary>Says that a long check starts, then (until <see cref="StopReporting"/>) which step it is at every <see cref="ProgressEvery"/>.</summary>
@@ -199,7 +227,7 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
     }
 
     /// <summary>Rebuilds each sampled trade's commands from its events and checks the lifecycle rules give the recorded states.</summary>
-    private void CheckReplay(DuckDBConnection connection, List<IntegrityProblem> problems)
+    private void CheckReplay(DuckDBConnection connection, List<IntegrityProblem> problems, CancellationToken cancellationToken)
     {
         using var command = connection.CreateCommand();
         command.CommandText = $"""
@@ -211,6 +239,7 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
         Trade? current = null;
         while (reader.Read() && failures.Count < Examples)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var recorded = JournalColumns.Read(reader);
             if (current is not null && current.TradeId != recorded.TradeId)
             {

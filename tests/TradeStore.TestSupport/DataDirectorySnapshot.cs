@@ -1,10 +1,12 @@
-namespace TradeStore.IntegrationTests;
+using Xunit;
+
+namespace TradeStore.TestSupport;
 
 /// <summary>
 /// Every file under a data directory, byte for byte, taken before a command that must leave the directory as it found
 /// it (a refused or interrupted <c>recover</c>), to compare with what is there after it.
 /// </summary>
-internal sealed class DataDirectorySnapshot
+public sealed class DataDirectorySnapshot
 {
     private readonly string _directory;
     private readonly Dictionary<string, byte[]> _files;
