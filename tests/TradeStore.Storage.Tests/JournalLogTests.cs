@@ -219,7 +219,7 @@ public sealed class JournalLogTests : IDisposable
 
         if (!torn)
         {
-            var error = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(LogPath, durability, appliedSeq));
+            var error = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(LogPath, durability, appliedSeq, cancellationToken: TestContext.Current.CancellationToken));
             Assert.Equal(before, Snapshot());
             var opened = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Open(LogPath, new JournalLogOptions { Durability = durability }, appliedSeq));
             Assert.Equal((opened.File, opened.Offset, opened.Message), (error.File, error.Offset, error.Message));
@@ -227,7 +227,7 @@ public sealed class JournalLogTests : IDisposable
             return;
         }
 
-        var check = JournalLog.Check(LogPath, durability, appliedSeq);
+        var check = JournalLog.Check(LogPath, durability, appliedSeq, cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(before, Snapshot());
         var found = Assert.IsType<TornTailFound>(check.TornTail);
@@ -245,7 +245,7 @@ public sealed class JournalLogTests : IDisposable
         var (segment, offsetOfSeq5) = WriteTenRecordsAndDamageTheFifth();
         var before = Snapshot();
 
-        var error = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(LogPath, DurabilityMode.Fsync, 10));
+        var error = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(LogPath, DurabilityMode.Fsync, 10, cancellationToken: TestContext.Current.CancellationToken));
 
         Assert.Equal(before, Snapshot());
         Assert.Equal((segment, offsetOfSeq5), (error.File, error.Offset));
@@ -255,7 +255,7 @@ public sealed class JournalLogTests : IDisposable
     [Fact]
     public void Check_NoFolderOrAHeaderlessLastSegment_ReportedNothingCreatedOrWritten()
     {
-        var absent = JournalLog.Check(LogPath, DurabilityMode.Fsync);
+        var absent = JournalLog.Check(LogPath, DurabilityMode.Fsync, cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.False(absent.Exists);
         Assert.True(absent.IsEmpty);
@@ -271,12 +271,12 @@ public sealed class JournalLogTests : IDisposable
         }
 
         // A crash while the next segment was being created: fewer bytes than a header, all zeros.
-        var lastSeq = JournalLog.Check(LogPath, DurabilityMode.Fsync).LastSeq;
+        var lastSeq = JournalLog.Check(LogPath, DurabilityMode.Fsync, cancellationToken: TestContext.Current.CancellationToken).LastSeq;
         var next = Path.Combine(LogPath, $"{lastSeq + 1:D20}.log");
         File.WriteAllBytes(next, new byte[10]);
         var before = Snapshot();
 
-        var check = JournalLog.Check(LogPath, DurabilityMode.Fsync, lastSeq);
+        var check = JournalLog.Check(LogPath, DurabilityMode.Fsync, lastSeq, cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(next, check.HeaderToWrite);
         Assert.Equal(lastSeq, check.LastSeq);
@@ -325,7 +325,7 @@ public sealed class JournalLogTests : IDisposable
         var before = Snapshot();
 
         var error = Assert.Throws<JournalLogCorruptException>(() => Open(segmentBytes: 4096));
-        var check = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(LogPath, DurabilityMode.Fsync));
+        var check = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(LogPath, DurabilityMode.Fsync, cancellationToken: TestContext.Current.CancellationToken));
 
         Assert.Equal(lastLeft, error.File);
         Assert.Equal(SealOffset(lastLeft), error.Offset);
@@ -349,7 +349,7 @@ public sealed class JournalLogTests : IDisposable
         var before = Snapshot();
 
         var error = Assert.Throws<JournalLogCorruptException>(() => Open(segmentBytes: 4096));
-        var check = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(LogPath, DurabilityMode.Fsync));
+        var check = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(LogPath, DurabilityMode.Fsync, cancellationToken: TestContext.Current.CancellationToken));
         var withOs = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Open(LogPath, new JournalLogOptions { SegmentBytes = 4096, Durability = DurabilityMode.Os }));
 
         Assert.Equal((last, 0L), (error.File, error.Offset));
@@ -374,7 +374,7 @@ public sealed class JournalLogTests : IDisposable
         var before = Snapshot();
 
         var error = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Open(LogPath, new JournalLogOptions(), appliedSeq: 30));
-        var check = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(LogPath, DurabilityMode.Fsync, appliedSeq: 30));
+        var check = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(LogPath, DurabilityMode.Fsync, appliedSeq: 30, cancellationToken: TestContext.Current.CancellationToken));
 
         Assert.Equal((segment, 0L), (error.File, error.Offset));
         Assert.Contains("DuckDB holds events up to seq 30", error.Message);
@@ -383,7 +383,7 @@ public sealed class JournalLogTests : IDisposable
         Assert.Equal(before, Snapshot());
 
         // A new log a crash interrupted at its first segment (DuckDB holds nothing past it), and os durability, stay accepted.
-        Assert.Equal(segment, JournalLog.Check(LogPath, DurabilityMode.Fsync, appliedSeq: 0).HeaderToWrite);
+        Assert.Equal(segment, JournalLog.Check(LogPath, DurabilityMode.Fsync, appliedSeq: 0, cancellationToken: TestContext.Current.CancellationToken).HeaderToWrite);
         using var reopened = JournalLog.Open(LogPath, new JournalLogOptions { Durability = DurabilityMode.Os }, appliedSeq: 30);
         Assert.Equal(0, reopened.LastSeq);
     }

@@ -278,7 +278,8 @@ public static class RecoverCommand
 
         using var database = DuckDbDatabase.Open(path, settings.Storage.CheckpointThreshold);
         var duckDbSeq = new Storage.Journal.JournalReader(database).LastSeq();
-        var plan = JournalLogRebuild.Plan(JournalLog.DirectoryFor(path), settings.Storage.Durability, duckDbSeq);
+        interruption.Doing = () => "while reading the journal log";
+        var plan = JournalLogRebuild.Plan(JournalLog.DirectoryFor(path), settings.Storage.Durability, duckDbSeq, interruption.Token);
         if (plan.Damage is not { } damage)
         {
             output.WriteLine($"recover: the journal log reads whole, as serve reads it at start-up (DuckDB holds events up to seq {duckDbSeq}): " +
@@ -294,12 +295,15 @@ public static class RecoverCommand
             return Task.FromResult(ExitCodes.Failure);
         }
 
-        // The rebuild itself writes only the intact records after DuckDB's end, then swaps folders: not interrupted half way.
-        interruption.Token.ThrowIfCancellationRequested();
         output.WriteLine($"recover: the journal log is damaged ({damage.File} at byte offset {damage.Offset}: {damage.Reason}).");
         output.WriteLine($"recover: DuckDB holds every event up to seq {duckDbSeq}; " +
             (plan.Kept.Count == 0 ? "the log holds none after it." : $"intact records hold the {plan.Kept.Count} after it (seq {plan.Kept[0].Seq}..{plan.Kept[^1].Seq})."));
-        var folder = plan.Apply(path, new JournalLogOptions { Durability = settings.Storage.Durability, SegmentBytes = settings.Storage.JournalSegmentBytes });
+        // Written beside the damaged log, which is moved only once the new one is whole: stopped before that, the new one is removed.
+        var written = 0;
+        interruption.Doing = () => $"while writing the new journal log ({Volatile.Read(ref written)} of {plan.Kept.Count} records)";
+        interruption.State = $"nothing was changed: the damaged journal log is where it was, and the new one being written beside it ({JournalLog.DirectoryName}.rebuilt) was removed.";
+        var folder = plan.Apply(path, new JournalLogOptions { Durability = settings.Storage.Durability, SegmentBytes = settings.Storage.JournalSegmentBytes },
+            interruption.Token, count => Volatile.Write(ref written, count));
         output.WriteLine($"recover: moved the damaged journal log into {Path.Combine(folder, JournalLog.DirectoryName)}/ (kept, not deleted); the new log " +
             $"starts at seq {duckDbSeq + 1}" + (plan.Kept.Count == 0 ? "." : $" with those {plan.Kept.Count} records, which serve applies to DuckDB at its next start."));
         return Task.FromResult(ExitCodes.Success);

@@ -70,23 +70,30 @@ public static class VerifyCommand
                 return ExitCodes.BadInput;
             }
 
-            // It changes nothing, so a Ctrl-C ends it at once, with a line saying where.
-            using var interruption = OfflineInterruption.ForReadOnly("verify", parseResult.InvocationConfiguration.Error);
-            interruption.Doing = () => "during the DuckDB and journal log checks";
-            var (exitCode, logTail) = VerifyIntegrity(parseResult, settings, readLogTail: redis || clickHouse);
-            if (redis)
+            // It changes nothing: a Ctrl-C stops it within its step, with a line saying which.
+            using var interruption = OfflineInterruption.ForReadOnly("verify", parseResult.InvocationConfiguration.Error, cancellationToken);
+            try
             {
-                interruption.Doing = () => "while comparing Redis with the journal";
-                exitCode = Math.Max(exitCode, await VerifyRedisAsync(parseResult, logTail, cancellationToken));
-            }
+                var (exitCode, logTail) = VerifyIntegrity(parseResult, settings, readLogTail: redis || clickHouse, interruption);
+                interruption.Token.ThrowIfCancellationRequested(); // the journal log's part reads on to its end
+                if (redis)
+                {
+                    interruption.Doing = () => "while comparing Redis with the journal";
+                    exitCode = Math.Max(exitCode, await VerifyRedisAsync(parseResult, logTail, interruption.Token));
+                }
 
-            if (clickHouse)
+                if (clickHouse)
+                {
+                    interruption.Doing = () => "while comparing ClickHouse with the journal";
+                    exitCode = Math.Max(exitCode, await VerifyClickHouseAsync(parseResult, logTail, interruption.Token));
+                }
+
+                return exitCode;
+            }
+            catch (OperationCanceledException) when (interruption.Interrupted)
             {
-                interruption.Doing = () => "while comparing ClickHouse with the journal";
-                exitCode = Math.Max(exitCode, await VerifyClickHouseAsync(parseResult, logTail, cancellationToken));
+                return interruption.Report(interruption.State);
             }
-
-            return exitCode;
         });
         return command;
     }
@@ -96,7 +103,8 @@ public static class VerifyCommand
     /// <paramref name="readLogTail"/> also returns the log's records the next start replays (for the store comparisons);
     /// <see langword="null"/> when the log cannot be read (reported, exit code 1).
     /// </summary>
-    private static (int ExitCode, JournalLogTail? LogTail) VerifyIntegrity(ParseResult parseResult, TradeStoreSettings settings, bool readLogTail)
+    private static (int ExitCode, JournalLogTail? LogTail) VerifyIntegrity(ParseResult parseResult, TradeStoreSettings settings, bool readLogTail,
+        OfflineInterruption interruption)
     {
         var path = settings.Storage.DatabasePath;
         if (!File.Exists(path))
@@ -129,14 +137,18 @@ public static class VerifyCommand
             var duckDbSeq = new JournalReader(database).LastSeq();
             // Read once: its end tells the DuckDB check where the journal ends (after a crash the log, and the sinks fed
             // from it, are ahead of DuckDB); what it finds is reported below, in the journal log's own lines.
-            logCheck = new Lazy<JournalLogCheck>(() => JournalLog.Check(JournalLog.DirectoryFor(database.Path), settings.Storage.Durability, duckDbSeq));
-            var report = new IntegrityChecker(database)
+            logCheck = new Lazy<JournalLogCheck>(() => JournalLog.Check(JournalLog.DirectoryFor(database.Path), settings.Storage.Durability, duckDbSeq, interruption.Token));
+            interruption.Doing = () => "while reading the journal log";
+            var checker = new IntegrityChecker(database)
             {
                 FullCompareLimit = sampleAbove,
                 JournalLogEnd = LastSeqOrNull(logCheck),
                 // A check of millions of events takes most of a minute: it says that it starts and which step it is at.
                 Progress = new OutputLogger(output, "duckdb: "),
-            }.Check();
+            };
+            interruption.Doing = () => $"during the DuckDB check, at {checker.Step}";
+            var report = checker.Check(interruption.Token);
+            interruption.Doing = () => "during the journal log check";
             output.WriteLine($"duckdb: {report.Describe()}");
             exitCode = report.IsHealthy ? ExitCodes.Success : ExitCodes.Failure;
         }

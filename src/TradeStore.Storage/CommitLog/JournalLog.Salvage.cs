@@ -7,8 +7,11 @@ public sealed partial class JournalLog
     /// damage instead of stopping at it (<c>recover --from duckdb</c>): after a record that does not read, the scan goes on
     /// at each following 8-byte boundary until a record's length, seq and checksum hold again. Changes nothing.
     /// </summary>
+    /// <param name="directory">The folder of the segments.</param>
+    /// <param name="cancellationToken">Checked before each segment and each record read (<c>recover</c> stopped with Ctrl-C).</param>
     /// <exception cref="JournalLogCorruptException">Two intact records carry the same seq with different contents: which one was acknowledged cannot be told.</exception>
-    public static IReadOnlyList<LogRecord> SalvageIntact(string directory)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static IReadOnlyList<LogRecord> SalvageIntact(string directory, CancellationToken cancellationToken = default)
     {
         var bySeq = new SortedDictionary<long, (LogRecord Record, string File, long Offset)>();
         if (!System.IO.Directory.Exists(directory))
@@ -18,10 +21,12 @@ public sealed partial class JournalLog
 
         foreach (var (path, _) in SegmentFilesIn(directory))
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var bytes = File.ReadAllBytes(path);
             var offset = SegmentHeaderSize;
             while (offset + LogRecordFormat.HeaderSize <= bytes.Length)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 if (LogRecordFormat.TryRead(bytes.AsSpan(offset), out var size) is not { } record)
                 {
                     // Zeros are unused room: skipped in one step (to the end of the file, or to the next written bytes).

@@ -249,8 +249,10 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
     /// <param name="directory">The folder of the segments.</param>
     /// <param name="durability">As <see cref="JournalLogOptions.Durability"/>: with <see cref="DurabilityMode.Fsync"/> a damaged tail that would drop seqs up to <paramref name="appliedSeq"/> is damage.</param>
     /// <param name="appliedSeq">DuckDB's <c>max(seq)</c>, as for <see cref="Open"/>.</param>
+    /// <param name="cancellationToken">Checked before each segment (an offline tool stopped with Ctrl-C; a segment is at most <see cref="JournalLogOptions.SegmentBytes"/>).</param>
     /// <exception cref="JournalLogCorruptException">What <see cref="Open"/> would throw: the same file, offset and reason.</exception>
-    public static JournalLogCheck Check(string directory, DurabilityMode durability, long appliedSeq = 0)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static JournalLogCheck Check(string directory, DurabilityMode durability, long appliedSeq = 0, CancellationToken cancellationToken = default)
     {
         var full = Path.GetFullPath(directory);
         if (!System.IO.Directory.Exists(full))
@@ -264,6 +266,7 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
         string? headerToWrite = null;
         for (var i = 0; i < files.Count; i++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var isLast = i == files.Count - 1;
             var scanned = Examine(files[i].Path, files[i].FirstSeq, isLast, durability == DurabilityMode.Fsync ? appliedSeq : 0,
                 segments.Count > 0 && segments[^1].Sealed);

@@ -40,11 +40,16 @@ public sealed class JournalLogRebuild
     public string? Refusal { get; }
 
     /// <summary>Reads the log in <paramref name="journalDirectory"/> against DuckDB's last seq; changes nothing.</summary>
-    public static JournalLogRebuild Plan(string journalDirectory, DurabilityMode durability, long duckDbSeq)
+    /// <param name="journalDirectory">The damaged log's folder.</param>
+    /// <param name="durability">As the log is served with (it decides what a damaged tail is).</param>
+    /// <param name="duckDbSeq">The last seq DuckDB holds.</param>
+    /// <param name="cancellationToken">Checked between segments and records: reading a large log takes seconds.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; nothing was changed.</exception>
+    public static JournalLogRebuild Plan(string journalDirectory, DurabilityMode durability, long duckDbSeq, CancellationToken cancellationToken = default)
     {
         try
         {
-            JournalLog.Check(journalDirectory, durability, duckDbSeq);
+            JournalLog.Check(journalDirectory, durability, duckDbSeq, cancellationToken);
             return new JournalLogRebuild(duckDbSeq, damage: null, [], refusal: null);
         }
         catch (JournalLogCorruptException damage)
@@ -52,7 +57,7 @@ public sealed class JournalLogRebuild
             IReadOnlyList<LogRecord> intact;
             try
             {
-                intact = JournalLog.SalvageIntact(journalDirectory);
+                intact = JournalLog.SalvageIntact(journalDirectory, cancellationToken);
             }
             catch (JournalLogCorruptException ambiguous)
             {
@@ -77,11 +82,21 @@ public sealed class JournalLogRebuild
     }
 
     /// <summary>
-    /// Writes the new log beside the damaged one, moves the damaged folder into <c>DIR/damaged-&lt;UTC time&gt;/</c> and the
-    /// new one into its place, then checks it as <c>serve</c> will read it. Returns the folder that holds the damaged log.
+    /// Writes the new log beside the damaged one (<c>journal.rebuilt/</c>, which <c>serve</c> never reads), moves the
+    /// damaged folder into <c>DIR/damaged-&lt;UTC time&gt;/</c> and the new one into its place, then checks it as
+    /// <c>serve</c> will read it. Returns the folder that holds the damaged log.
     /// </summary>
+    /// <param name="databasePath">The database the log belongs to.</param>
+    /// <param name="options">How the new log is written.</param>
+    /// <param name="cancellationToken">
+    /// Checked before each chunk of <see cref="AppendChunk"/> records is written and once more before the damaged log is
+    /// moved. Cancelled, or failing, before that move, the new log is removed: the data directory is as it was. From
+    /// the move on the rebuild is finished without looking at it (two renames and a check of the new log).
+    /// </param>
+    /// <param name="written">Called after each chunk with the records written so far (out of <see cref="Kept"/>).</param>
     /// <exception cref="InvalidOperationException">The plan found nothing to rebuild, or refused.</exception>
-    public string Apply(string databasePath, JournalLogOptions options)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the move; nothing was changed.</exception>
+    public string Apply(string databasePath, JournalLogOptions options, CancellationToken cancellationToken = default, Action<int>? written = null)
     {
         if (Damage is null || Refusal is not null)
         {
@@ -96,13 +111,21 @@ public sealed class JournalLogRebuild
             Directory.Delete(rebuilt, recursive: true);
         }
 
-        using (var log = JournalLog.Open(rebuilt, options))
+        try
         {
-            log.Begin(DuckDbSeq + 1);
-            foreach (var chunk in Kept.Chunk(AppendChunk))
+            WriteBeside(rebuilt, options, cancellationToken, written);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+        catch
+        {
+            // Nothing was moved yet: the half-written new log goes, and the damaged one is where it was.
+            if (Directory.Exists(rebuilt))
             {
-                log.Append(chunk);
+                Directory.Delete(rebuilt, recursive: true);
             }
+
+            NativeSync.SyncDirectory(Path.GetDirectoryName(journal)!);
+            throw;
         }
 
         var folder = DatabaseFiles.SetAsideJournalLog(databasePath);
@@ -110,5 +133,20 @@ public sealed class JournalLogRebuild
         NativeSync.SyncDirectory(Path.GetDirectoryName(journal)!);
         JournalLog.Check(journal, options.Durability, DuckDbSeq);
         return folder;
+    }
+
+    /// <summary>The new log, in <paramref name="rebuilt"/>: it starts after DuckDB's last seq and holds <see cref="Kept"/>.</summary>
+    private void WriteBeside(string rebuilt, JournalLogOptions options, CancellationToken cancellationToken, Action<int>? written)
+    {
+        using var log = JournalLog.Open(rebuilt, options);
+        log.Begin(DuckDbSeq + 1);
+        var count = 0;
+        foreach (var chunk in Kept.Chunk(AppendChunk))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            log.Append(chunk);
+            count += chunk.Length;
+            written?.Invoke(count);
+        }
     }
 }

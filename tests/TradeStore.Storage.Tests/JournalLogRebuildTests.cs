@@ -1,0 +1,95 @@
+using TradeStore.Core.Options;
+using TradeStore.Core.Trades;
+using TradeStore.Storage.CommitLog;
+using TradeStore.Storage.Recovery;
+using TradeStore.TestSupport;
+
+namespace TradeStore.Storage.Tests;
+
+/// <summary>
+/// <c>recover --from duckdb</c> stopped with Ctrl-C while it writes the new journal log: before, the token was looked at
+/// only before the rebuild started, so a Ctrl-C during it was not seen (the rebuild finished, exit 0, no line). Now the
+/// writing stops at its next chunk, the half-written <c>journal.rebuilt/</c> is removed and the damaged log has not moved:
+/// the data directory is byte for byte as it was, and a rebuild run again completes.
+/// </summary>
+public sealed class JournalLogRebuildTests : IAsyncLifetime
+{
+    private const int Trades = 2_500;
+    private const long DuckDbSeq = 10;
+    private readonly TempDirectory _copy = new("rebuild-cancel");
+    private string _databasePath = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        await using var harness = EngineHarness.Start();
+        foreach (var batch in Enumerable.Range(1, Trades).Chunk(250))
+        {
+            var results = await Task.WhenAll(batch.Select(i => harness.Submit(new CreateTrade($"R-{i:00000}", "ACC-1", "AAPL", Side.Buy, 10m, 1.5m)).AsTask()));
+            Assert.All(results, r => Assert.True(r.Succeeded, r.Error?.Message));
+        }
+
+        _databasePath = harness.CopyFilesAsIfKilled(_copy.Path);
+        // DuckDB behind the log (as after a kill with DuckDB's WAL lost): the log's records after seq 10 are all it has of them.
+        using (var database = DuckDbDatabase.Open(_databasePath))
+        {
+            using var connection = database.OpenConnection();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"DELETE FROM trade_events WHERE seq > {DuckDbSeq}; CHECKPOINT";
+            command.ExecuteNonQuery();
+        }
+
+        // Record seq 2, which DuckDB holds, damaged: serve stops with exit 5, and the log can be rebuilt from DuckDB.
+        var segment = Directory.GetFiles(JournalLog.DirectoryFor(_databasePath), "*.log").Order(StringComparer.Ordinal).First();
+        var bytes = await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken);
+        var second = 32 + ((24 + BitConverter.ToInt32(bytes, 32) + 7) & ~7);
+        Assert.Equal(2, BitConverter.ToInt64(bytes, second + 8));
+        LogFileDamage.FlipByte(segment, second + 30);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _copy.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public void Apply_CancelledAfterTheFirstChunkWasWritten_RemovesTheNewLogAndLeavesTheDirectoryAsItWas()
+    {
+        var plan = JournalLogRebuild.Plan(JournalLog.DirectoryFor(_databasePath), DurabilityMode.Fsync, DuckDbSeq, TestContext.Current.CancellationToken);
+        Assert.NotNull(plan.Damage);
+        Assert.Null(plan.Refusal);
+        Assert.Equal(Trades - DuckDbSeq, plan.Kept.Count);
+        var before = DataDirectorySnapshot.Take(_copy.Path);
+        using var cancel = new CancellationTokenSource();
+        var written = new List<int>();
+
+        Assert.ThrowsAny<OperationCanceledException>(() => plan.Apply(_databasePath, new JournalLogOptions(), cancel.Token, count =>
+        {
+            written.Add(count);
+            cancel.Cancel(); // the writing has started: one chunk is in journal.rebuilt/
+        }));
+
+        Assert.Equal([1000], written); // stopped at the next chunk, not after all of them
+        Assert.False(Directory.Exists(JournalLog.DirectoryFor(_databasePath) + ".rebuilt"));
+        before.AssertUnchanged();
+
+        // Nothing left in the way: run again, it completes, and the new log reads as serve will read it.
+        var folder = plan.Apply(_databasePath, new JournalLogOptions(), TestContext.Current.CancellationToken);
+        Assert.True(Directory.Exists(Path.Combine(folder, JournalLog.DirectoryName)));
+        var check = JournalLog.Check(JournalLog.DirectoryFor(_databasePath), DurabilityMode.Fsync, DuckDbSeq, TestContext.Current.CancellationToken);
+        Assert.Equal(DuckDbSeq + 1, check.FirstSeq);
+        Assert.Equal(Trades, check.LastSeq);
+    }
+
+    [Fact]
+    public void Plan_Cancelled_ThrowsAndChangesNothing()
+    {
+        var before = DataDirectorySnapshot.Take(_copy.Path);
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+
+        Assert.ThrowsAny<OperationCanceledException>(() => JournalLogRebuild.Plan(JournalLog.DirectoryFor(_databasePath), DurabilityMode.Fsync, DuckDbSeq, cancel.Token));
+
+        before.AssertUnchanged();
+    }
+}
