@@ -22,7 +22,7 @@ public sealed partial class JournalLog
         foreach (var (path, _) in SegmentFilesIn(directory))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var bytes = File.ReadAllBytes(path);
+            var bytes = ReadSegmentFile(path, cancellationToken);
             var offset = SegmentHeaderSize;
             while (offset + LogRecordFormat.HeaderSize <= bytes.Length)
             {

@@ -269,7 +269,7 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
             cancellationToken.ThrowIfCancellationRequested();
             var isLast = i == files.Count - 1;
             var scanned = Examine(files[i].Path, files[i].FirstSeq, isLast, durability == DurabilityMode.Fsync ? appliedSeq : 0,
-                segments.Count > 0 && segments[^1].Sealed);
+                segments.Count > 0 && segments[^1].Sealed, cancellationToken);
             if (scanned.HeaderMissing)
             {
                 headerToWrite = files[i].Path;
@@ -710,9 +710,10 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
     /// Whether the segment before it is sealed. A roll syncs the new segment's header (and its folder) before it seals the
     /// old one, so a sealed predecessor vouches that this segment's header was on the disk: found empty, it lost it.
     /// </param>
-    private static ScannedSegment Examine(string path, long firstSeq, bool isLast, long durableThrough, bool afterSeal)
+    /// <param name="cancellationToken">Checked while the file is read and between its records.</param>
+    private static ScannedSegment Examine(string path, long firstSeq, bool isLast, long durableThrough, bool afterSeal, CancellationToken cancellationToken = default)
     {
-        var bytes = File.ReadAllBytes(path);
+        var bytes = ReadSegmentFile(path, cancellationToken);
         if (bytes.Length < SegmentHeaderSize && isLast && bytes.AsSpan().IndexOfAnyExcept((byte)0) < 0)
         {
             // By design not a crash's leftover when something vouches for what it held: the file was cut or lost its data
@@ -749,6 +750,7 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
         var offset = SegmentHeaderSize;
         while (offset < bytes.Length)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var record = LogRecordFormat.TryRead(bytes.AsSpan(offset), out var size);
             if (record is null || record.Seq != segment.LastSeq + 1)
             {
@@ -830,6 +832,37 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
         var lastWritten = offset + bytes.AsSpan(offset).LastIndexOfAnyExcept((byte)0);
         var end = (int)Math.Min(bytes.Length, ((long)lastWritten + TornPage) & ~(TornPage - 1L));
         return new ScannedSegment(segment, bytes, HeaderMissing: false, Torn: (start, end));
+    }
+
+    /// <summary>
+    /// The whole segment file. With a token that can be cancelled it is read 16 MiB at a time, checking the token between
+    /// reads: a segment may be <see cref="JournalLogOptions.SegmentBytes"/> = 1 GiB, seconds of reading for an offline tool
+    /// stopped with Ctrl-C. Otherwise (a start-up) in one read, as before.
+    /// </summary>
+    private static byte[] ReadSegmentFile(string path, CancellationToken cancellationToken)
+    {
+        if (!cancellationToken.CanBeCanceled)
+        {
+            return File.ReadAllBytes(path);
+        }
+
+        const int Chunk = 16 << 20;
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        var bytes = new byte[checked((int)file.Length)];
+        var read = 0;
+        while (read < bytes.Length)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var n = file.Read(bytes, read, Math.Min(Chunk, bytes.Length - read));
+            if (n == 0)
+            {
+                return bytes[..read]; // cut meanwhile: what a single read would have found
+            }
+
+            read += n;
+        }
+
+        return bytes;
     }
 
     /// <summary>The first intact record past <paramref name="offset"/> with a seq at or after <paramref name="expected"/>, if any.</summary>

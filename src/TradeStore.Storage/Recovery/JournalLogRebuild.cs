@@ -138,6 +138,7 @@ public sealed class JournalLogRebuild
     /// <summary>The new log, in <paramref name="rebuilt"/>: it starts after DuckDB's last seq and holds <see cref="Kept"/>.</summary>
     private void WriteBeside(string rebuilt, JournalLogOptions options, CancellationToken cancellationToken, Action<int>? written)
     {
+        cancellationToken.ThrowIfCancellationRequested(); // before a new log's segment is created and the next one prepared
         using var log = JournalLog.Open(rebuilt, options);
         log.Begin(DuckDbSeq + 1);
         var count = 0;
