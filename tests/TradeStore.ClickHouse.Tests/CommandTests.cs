@@ -68,6 +68,28 @@ public sealed class CommandTests
         Assert.Contains("daemon            running", status.Output);
     }
 
+    /// <summary>
+    /// A data directory that does not exist (a typo in --data) printed "(no database file)" and, with ClickHouse up,
+    /// exited 0; verify exits 2 for it. Now sync status refuses it the same way and names it.
+    /// </summary>
+    [Fact]
+    public async Task SyncStatus_DataDirectoryThatDoesNotExist_Exit2NamingIt()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("cmdnodir");
+        using var parent = new TempDirectory("cmdnodir");
+        var missing = Path.Combine(parent.Path, "typo");
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["sync", "status", "--data", missing], parent.Path, new Dictionary<string, string>
+        {
+            ["TRADESTORE__CLICKHOUSE__URL"] = ch.Url,
+            ["TRADESTORE__CLICKHOUSE__DATABASE"] = ch.Name,
+        });
+
+        Assert.True(exitCode == 2, $"exit code {exitCode}:\n{output}");
+        Assert.Contains($"there is no directory {missing} (check --data)", output);
+        Assert.False(Directory.Exists(missing));
+    }
+
     [Fact]
     public async Task SyncStatus_BadCredentials_ShowsErrorAndWhenExit1()
     {

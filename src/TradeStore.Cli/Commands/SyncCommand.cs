@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using TradeStore.ClickHouse.Rows;
 using TradeStore.ClickHouse.Sync;
+using TradeStore.Server.Configuration;
 using TradeStore.Storage;
 using TradeStore.Storage.Journal;
 using TradeStore.Storage.Sync;
@@ -20,7 +21,7 @@ public static class SyncCommand
     {
         var status = new Command("status",
             "Show the ClickHouse sync: checkpoint, ClickHouse max(seq), events behind, lag, and the last error with its time. " +
-            "Exit 1 when the sync is failing or ClickHouse does not answer.");
+            "Exit 1 when the sync is failing or ClickHouse does not answer; exit 2 when the data directory does not exist.");
         status.SetAction(async (parseResult, cancellationToken) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
@@ -31,6 +32,13 @@ public static class SyncCommand
             }
 
             var databasePath = settings.Storage.DatabasePath;
+            if (Path.GetDirectoryName(Path.GetFullPath(databasePath)) is { } dataDirectory && !Directory.Exists(dataDirectory))
+            {
+                // As verify and recover refuse it: a data directory that does not exist is a typo in --data, not a node
+                // without a database yet (a directory without tradestore.duckdb still shows "(no database file)").
+                throw new ConfigurationException($"Storage:DataDirectory: there is no directory {dataDirectory} (check --data).");
+            }
+
             var statusPath = SyncStatusFile.PathFor(databasePath);
             SyncStatus? daemon = null;
             try
