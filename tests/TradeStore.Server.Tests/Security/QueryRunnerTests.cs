@@ -29,7 +29,10 @@ public sealed class QueryRunnerTests : IDisposable
         using var runner = new QueryRunner(new SqlSandbox(_database), new QueryLimits(10, 1 << 20, TimeSpan.FromSeconds(5), 1L << 40), 1, TimeProvider.System);
         using var stuck = new StuckWriter();
 
-        await Assert.ThrowsAsync<QueryTimeoutException>(() => runner.RunAsync("SELECT 1", stuck, TestContext.Current.CancellationToken));
+        // Interrupted at its timeout: query-timeout, or query-starved when a loaded machine kept it waiting for a CPU for
+        // half of it (seen once in a CI run with extra load); what matters here is the slot held after either.
+        var interrupted = await Assert.ThrowsAnyAsync<Exception>(() => runner.RunAsync("SELECT 1", stuck, TestContext.Current.CancellationToken));
+        Assert.True(interrupted is QueryTimeoutException or QueryStarvedException, interrupted.ToString());
 
         Assert.True(stuck.Entered, "the query never reached its result writer");
         Assert.False(stuck.Finished);
