@@ -30,13 +30,7 @@ public sealed class JournalLogRebuildTests : IAsyncLifetime
 
         _databasePath = harness.CopyFilesAsIfKilled(_copy.Path);
         // DuckDB behind the log (as after a kill with DuckDB's WAL lost): the log's records after seq 10 are all it has of them.
-        using (var database = DuckDbDatabase.Open(_databasePath))
-        {
-            using var connection = database.OpenConnection();
-            using var command = connection.CreateCommand();
-            command.CommandText = $"DELETE FROM trade_events WHERE seq > {DuckDbSeq}; CHECKPOINT";
-            command.ExecuteNonQuery();
-        }
+        Execute($"DELETE FROM trade_events WHERE seq > {DuckDbSeq}; CHECKPOINT");
 
         // Record seq 2, which DuckDB holds, damaged: serve stops with exit 5, and the log can be rebuilt from DuckDB.
         var segment = Directory.GetFiles(JournalLog.DirectoryFor(_databasePath), "*.log").Order(StringComparer.Ordinal).First();
@@ -55,7 +49,7 @@ public sealed class JournalLogRebuildTests : IAsyncLifetime
     [Fact]
     public void Apply_CancelledAfterTheFirstChunkWasWritten_RemovesTheNewLogAndLeavesTheDirectoryAsItWas()
     {
-        var plan = JournalLogRebuild.Plan(JournalLog.DirectoryFor(_databasePath), DurabilityMode.Fsync, DuckDbSeq, TestContext.Current.CancellationToken);
+        var plan = Plan(TestContext.Current.CancellationToken);
         Assert.NotNull(plan.Damage);
         Assert.Null(plan.Refusal);
         Assert.Equal(Trades - DuckDbSeq, plan.Kept.Count);
@@ -81,6 +75,27 @@ public sealed class JournalLogRebuildTests : IAsyncLifetime
         Assert.Equal(Trades, check.LastSeq);
     }
 
+    /// <summary>
+    /// Before, the rebuild kept the log's records after DuckDB's end without asking whether the log was this database's:
+    /// a log of another history (here DuckDB's event at its last seq recorded at another time, as another store's would
+    /// be) became the new log, and the next start replayed its events into DuckDB after DuckDB's own.
+    /// </summary>
+    [Fact]
+    public void Plan_LogOfAnotherHistory_RefusedNamingBothEventsAndKeepsNothing()
+    {
+        Execute($"UPDATE trade_events SET recorded_at = recorded_at + INTERVAL 1 SECOND WHERE seq = {DuckDbSeq}; CHECKPOINT");
+
+        var plan = Plan(TestContext.Current.CancellationToken);
+
+        Assert.NotNull(plan.Damage);
+        Assert.Empty(plan.Kept);
+        Assert.NotNull(plan.Refusal);
+        Assert.Contains($"at seq {DuckDbSeq} the journal log holds R-", plan.Refusal);
+        Assert.Contains(" v1 (create, recorded ", plan.Refusal);
+        Assert.Contains("two different histories", plan.Refusal);
+        Assert.Throws<InvalidOperationException>(() => plan.Apply(_databasePath, new JournalLogOptions(), TestContext.Current.CancellationToken));
+    }
+
     [Fact]
     public void Plan_Cancelled_ThrowsAndChangesNothing()
     {
@@ -88,8 +103,25 @@ public sealed class JournalLogRebuildTests : IAsyncLifetime
         using var cancel = new CancellationTokenSource();
         cancel.Cancel();
 
-        Assert.ThrowsAny<OperationCanceledException>(() => JournalLogRebuild.Plan(JournalLog.DirectoryFor(_databasePath), DurabilityMode.Fsync, DuckDbSeq, cancel.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => Plan(cancel.Token));
 
         before.AssertUnchanged();
+    }
+
+    private JournalLogRebuild Plan(CancellationToken cancellationToken)
+    {
+        using var database = DuckDbDatabase.Open(_databasePath);
+        var plan = JournalLogRebuild.Plan(database, DurabilityMode.Fsync, cancellationToken);
+        Assert.Equal(DuckDbSeq, plan.DuckDbSeq);
+        return plan;
+    }
+
+    private void Execute(string sql)
+    {
+        using var database = DuckDbDatabase.Open(_databasePath);
+        using var connection = database.OpenConnection();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
     }
 }

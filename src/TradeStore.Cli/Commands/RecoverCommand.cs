@@ -60,7 +60,8 @@ public static class RecoverCommand
             "would leave a gap; never overwrites journal rows); --from clickhouse rebuilds a lost database into an EMPTY data directory and " +
             "verifies it; --from duckdb rebuilds a damaged journal log (serve stopped with exit 5) from DuckDB and the log's intact records, " +
             "moving the damaged log into DIR/damaged-<UTC time>/, and refuses, changing nothing, when an event after DuckDB's last seq is in " +
-            "no intact record. A database it creates appears only once the recovery succeeded; a failed or interrupted (Ctrl-C: exit 130) recovery " +
+            "no intact record or when the log holds another history than DuckDB (its last intact record at or before DuckDB's last seq is not " +
+            "DuckDB's event there). A database it creates appears only once the recovery succeeded; a failed or interrupted (Ctrl-C: exit 130) recovery " +
             "leaves the data directory as it was. Run it while the service is stopped.")
         {
             From,
@@ -277,9 +278,9 @@ public static class RecoverCommand
         }
 
         using var database = DuckDbDatabase.Open(path, settings.Storage.CheckpointThreshold);
-        var duckDbSeq = new Storage.Journal.JournalReader(database).LastSeq();
         interruption.Doing = () => "while reading the journal log";
-        var plan = JournalLogRebuild.Plan(JournalLog.DirectoryFor(path), settings.Storage.Durability, duckDbSeq, interruption.Token);
+        var plan = JournalLogRebuild.Plan(database, settings.Storage.Durability, interruption.Token);
+        var duckDbSeq = plan.DuckDbSeq;
         if (plan.Damage is not { } damage)
         {
             output.WriteLine($"recover: the journal log reads whole, as serve reads it at start-up (DuckDB holds events up to seq {duckDbSeq}): " +

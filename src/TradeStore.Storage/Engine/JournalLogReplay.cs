@@ -167,25 +167,11 @@ public static class JournalLogReplay
         return count;
     }
 
-    private static TradeEvent Decode(IJournalLogView log, LogRecord record)
-    {
-        try
-        {
-            return EventCodec.Decode(record.Seq, record.Payload.Span);
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new JournalLogCorruptException(log.Directory, 0, $"record seq {record.Seq} is intact but unreadable: {ex.Message}");
-        }
-    }
+    private static TradeEvent Decode(IJournalLogView log, LogRecord record) => SameHistory.Decode(log.Directory, record);
 
     /// <summary>
-    /// The log's record at <paramref name="seq"/> must be the event DuckDB holds there: else they are two histories.
     /// Checked at the last seq both hold, whichever of the two ends first (the log ahead: DuckDB's last seq; the log behind:
-    /// the log's). Compared: trade, version, type and the time the event was recorded. By design not the payload bytes:
-    /// DuckDB keeps a decimal at its column's scale, so an event read back from it can encode differently from the
-    /// log's record although it is the same event; the recording time (whole microseconds, <c>Timestamps.Normalize</c>)
-    /// reads back unchanged and tells apart two stores that wrote the same trade ids.
+    /// the log's): the log's record there must be the event DuckDB holds (<see cref="SameHistory"/>).
     /// </summary>
     private static void RequireSameHistory(DuckDbDatabase database, JournalReader journal, IJournalLogView log, long seq, long duckDbSeq)
     {
@@ -196,17 +182,12 @@ public static class JournalLogReplay
             return;
         }
 
-        var logged = Decode(log, inLog);
-        if (logged.TradeId != inDuckDb.TradeId || logged.Version != inDuckDb.Version || logged.Type != inDuckDb.Type || logged.RecordedAt != inDuckDb.RecordedAt)
+        if (SameHistory.Difference(Decode(log, inLog), inDuckDb, database.Path) is { } difference)
         {
             throw new JournalLogCorruptException(log.Directory, 0,
-                $"at seq {seq} the journal log holds {Describe(logged)} but DuckDB ({database.Path}) holds {Describe(inDuckDb)}: " +
-                $"the log (seq {log.FirstSeq}..{log.LastSeq}) and the database (up to seq {duckDbSeq}) are two different histories");
+                $"{difference}: the log (seq {log.FirstSeq}..{log.LastSeq}) and the database (up to seq {duckDbSeq}) are two different histories");
         }
     }
-
-    private static string Describe(TradeEvent e) =>
-        $"{e.TradeId} v{e.Version} ({e.Type.ToCode()}, recorded {e.RecordedAt.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'})";
 
     private static void CopyIntoLog(JournalReader journal, JournalLog log, long duckDbSeq)
     {

@@ -1,5 +1,8 @@
 using TradeStore.Core.Options;
+using TradeStore.Core.Trades;
 using TradeStore.Storage.CommitLog;
+using TradeStore.Storage.Engine;
+using TradeStore.Storage.Journal;
 
 namespace TradeStore.Storage.Recovery;
 
@@ -39,14 +42,22 @@ public sealed class JournalLogRebuild
     /// <summary>Why the log cannot be rebuilt from DuckDB (events lost to the damage); <see langword="null"/> when it can.</summary>
     public string? Refusal { get; }
 
-    /// <summary>Reads the log in <paramref name="journalDirectory"/> against DuckDB's last seq; changes nothing.</summary>
-    /// <param name="journalDirectory">The damaged log's folder.</param>
+    /// <summary>Reads the journal log of <paramref name="database"/> against DuckDB's last seq; changes nothing.</summary>
+    /// <param name="database">The database the log feeds; the log is in <see cref="JournalLog.DirectoryFor"/> its path.</param>
     /// <param name="durability">As the log is served with (it decides what a damaged tail is).</param>
-    /// <param name="duckDbSeq">The last seq DuckDB holds.</param>
     /// <param name="cancellationToken">Checked between segments and records: reading a large log takes seconds.</param>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; nothing was changed.</exception>
-    public static JournalLogRebuild Plan(string journalDirectory, DurabilityMode durability, long duckDbSeq, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// By design the log's records after DuckDB's end are kept only when the log and DuckDB hold one history: the last
+    /// intact record at or before DuckDB's last seq must be the event DuckDB holds there (<see cref="SameHistory"/>), as
+    /// the start-up replay requires. Else the new log would hand another history's events to DuckDB after its own.
+    /// </remarks>
+    public static JournalLogRebuild Plan(DuckDbDatabase database, DurabilityMode durability, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(database);
+        var journalDirectory = JournalLog.DirectoryFor(database.Path);
+        var journal = new JournalReader(database);
+        var duckDbSeq = journal.LastSeq();
         try
         {
             JournalLog.Check(journalDirectory, durability, duckDbSeq, cancellationToken);
@@ -64,6 +75,11 @@ public sealed class JournalLogRebuild
                 return new JournalLogRebuild(duckDbSeq, damage, [], ambiguous.Reason);
             }
 
+            if (OtherHistory(database, journal, journalDirectory, intact, duckDbSeq) is { } otherHistory)
+            {
+                return new JournalLogRebuild(duckDbSeq, damage, [], otherHistory);
+            }
+
             var kept = new List<LogRecord>();
             foreach (var record in intact.Where(r => r.Seq > duckDbSeq))
             {
@@ -79,6 +95,33 @@ public sealed class JournalLogRebuild
 
             return new JournalLogRebuild(duckDbSeq, damage, kept, refusal: null);
         }
+    }
+
+    /// <summary>
+    /// Why the intact records are not DuckDB's history, checked at the last seq both hold; <see langword="null"/> when
+    /// they are, or when no intact record is at or before DuckDB's last seq (nothing to compare, as at a start-up whose
+    /// log begins right after DuckDB's end).
+    /// </summary>
+    private static string? OtherHistory(DuckDbDatabase database, JournalReader journal, string journalDirectory, IReadOnlyList<LogRecord> intact, long duckDbSeq)
+    {
+        if (intact.LastOrDefault(r => r.Seq <= duckDbSeq) is not { } shared || journal.ReadRange(shared.Seq - 1, shared.Seq, 1) is not [var inDuckDb])
+        {
+            return null;
+        }
+
+        TradeEvent inLog;
+        try
+        {
+            inLog = SameHistory.Decode(journalDirectory, shared);
+        }
+        catch (JournalLogCorruptException unreadable)
+        {
+            return unreadable.Reason;
+        }
+
+        return SameHistory.Difference(inLog, inDuckDb, database.Path) is { } difference
+            ? $"{difference}: the log and the database are two different histories, so the log's records after seq {duckDbSeq} are not this database's events"
+            : null;
     }
 
     /// <summary>
