@@ -15,10 +15,9 @@ public sealed class RebuildAndRecoverTests
     [Fact]
     public async Task Rebuild_AfterProjectionWiped_RestoresIdenticalProjection()
     {
-        await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));
-        using var dir = new TempDirectory("redis-rebuild");
-        using var journal = new TestJournal(dir.DatabasePath);
-        await ProjectAsync(redis, journal, batches: 40, seed: 11);
+        await using var book = await ProjectedJournal.CreateAsync(nameof(RebuildAndRecoverTests), "redis-rebuild");
+        var (redis, journal) = (book.Redis, book.Journal);
+        await ProjectMixAsync(book, batches: 40, seed: 11);
         var before = await redis.DumpAsync();
 
         await redis.DeleteAllAsync();
@@ -36,10 +35,9 @@ public sealed class RebuildAndRecoverTests
     [Fact]
     public async Task RebuildAndVerify_LongPass_SayHowFarTheyGot()
     {
-        await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));
-        using var dir = new TempDirectory("redis-progress");
-        using var journal = new TestJournal(dir.DatabasePath);
-        await ProjectAsync(redis, journal, batches: 40, seed: 17);
+        await using var book = await ProjectedJournal.CreateAsync(nameof(RebuildAndRecoverTests), "redis-progress");
+        var (redis, journal) = (book.Redis, book.Journal);
+        await ProjectMixAsync(book, batches: 40, seed: 17);
         await redis.DeleteAllAsync();
         var rebuilt = new List<string>();
         var verified = new List<string>();
@@ -64,10 +62,9 @@ public sealed class RebuildAndRecoverTests
     [Fact]
     public async Task Rebuild_OfflineStreamWithAGapInside_StreamRewrittenWhole()
     {
-        await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));
-        using var dir = new TempDirectory("redis-rebuild-gap");
-        using var journal = new TestJournal(dir.DatabasePath);
-        await ProjectAsync(redis, journal, batches: 10, seed: 13);
+        await using var book = await ProjectedJournal.CreateAsync(nameof(RebuildAndRecoverTests), "redis-rebuild-gap");
+        var (redis, journal) = (book.Redis, book.Journal);
+        await ProjectMixAsync(book, batches: 10, seed: 13);
         var before = await redis.DumpAsync();
         await redis.Database.StreamDeleteAsync(redis.Keys.Stream, [RedisFormat.StreamId(journal.LastSeq / 2), RedisFormat.StreamId(journal.LastSeq / 2 + 1)]);
 
@@ -81,9 +78,8 @@ public sealed class RebuildAndRecoverTests
     [Fact]
     public async Task Rebuild_WhileProjectorApplies_ConvergesToJournal()
     {
-        await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));
-        using var dir = new TempDirectory("redis-rebuild-live");
-        using var journal = new TestJournal(dir.DatabasePath);
+        await using var book = await ProjectedJournal.CreateAsync(nameof(RebuildAndRecoverTests), "redis-rebuild-live");
+        var (redis, journal) = (book.Redis, book.Journal);
         await using var connection = redis.Connection();
         using var projector = redis.Projector(journal.Database, connection, maxBatchSize: 16);
         journal.Observers.Add(projector);
@@ -146,26 +142,13 @@ public sealed class RebuildAndRecoverTests
     [Fact]
     public async Task Recover_DuckDbCopiedBeforeLastTrades_JournalAndStateEqualOriginal()
     {
-        await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));
-        using var dir = new TempDirectory("redis-recover");
-        var copy = dir.File("old.duckdb");
-        List<TradeEvent> original;
-        List<string> originalState;
-        using (var journal = new TestJournal(dir.DatabasePath))
-        {
-            await ProjectAsync(redis, journal, batches: 20, seed: 3, afterBatches: (n, j) =>
-            {
-                if (n == 12)
-                {
-                    j.Database.Checkpoint();
-                    File.Copy(dir.DatabasePath, copy);
-                }
-            });
-            original = new JournalReader(journal.Database).ReadAfter(0, int.MaxValue);
-            originalState = StateRows(journal);
-        }
+        await using var book = await ProjectedJournal.CreateAsync(nameof(RebuildAndRecoverTests), "redis-recover");
+        var redis = book.Redis;
+        await ProjectMixAsync(book, batches: 20, seed: 3, copyAfter: 12);
+        var original = new JournalReader(book.Journal.Database).ReadAfter(0, int.MaxValue);
+        var originalState = StateRows(book.Journal);
 
-        using var restored = new TestJournal(copy);
+        var restored = book.RestoreCopy();
         var lastBefore = restored.LastSeq;
         Assert.InRange(lastBefore, 1, original.Count - 1);
 
@@ -182,22 +165,11 @@ public sealed class RebuildAndRecoverTests
     [Fact]
     public async Task Recover_StreamOldestEntryBeyondGap_RefusedWithReportAndNothingWritten()
     {
-        await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));
-        using var dir = new TempDirectory("redis-recover-gap");
-        var copy = dir.File("old.duckdb");
-        using (var journal = new TestJournal(dir.DatabasePath))
-        {
-            await ProjectAsync(redis, journal, batches: 10, seed: 4, afterBatches: (n, j) =>
-            {
-                if (n == 3)
-                {
-                    j.Database.Checkpoint();
-                    File.Copy(dir.DatabasePath, copy);
-                }
-            });
-        }
+        await using var book = await ProjectedJournal.CreateAsync(nameof(RebuildAndRecoverTests), "redis-recover-gap");
+        var redis = book.Redis;
+        await ProjectMixAsync(book, batches: 10, seed: 4, copyAfter: 3);
 
-        using var restored = new TestJournal(copy);
+        var restored = book.RestoreCopy();
         var lastBefore = restored.LastSeq;
         // The stream lost its oldest entries (MAXLEN trimming): it now starts two events after the restored journal.
         await redis.Database.StreamTrimByMinIdAsync(redis.Keys.Stream, RedisFormat.StreamId(lastBefore + 3));
@@ -214,24 +186,12 @@ public sealed class RebuildAndRecoverTests
     [Fact]
     public async Task Projector_RedisAheadOfRestoredJournal_PausesUntilRecovered()
     {
-        await using var redis = await RedisScope.SharedAsync(nameof(RebuildAndRecoverTests));
-        using var dir = new TempDirectory("redis-ahead");
-        var copy = dir.File("old.duckdb");
-        long originalLast;
-        using (var journal = new TestJournal(dir.DatabasePath))
-        {
-            await ProjectAsync(redis, journal, batches: 8, seed: 8, afterBatches: (n, j) =>
-            {
-                if (n == 4)
-                {
-                    j.Database.Checkpoint();
-                    File.Copy(dir.DatabasePath, copy);
-                }
-            });
-            originalLast = journal.LastSeq;
-        }
+        await using var book = await ProjectedJournal.CreateAsync(nameof(RebuildAndRecoverTests), "redis-ahead");
+        var redis = book.Redis;
+        await ProjectMixAsync(book, batches: 8, seed: 8, copyAfter: 4);
+        var originalLast = book.Journal.LastSeq;
 
-        using var restored = new TestJournal(copy);
+        var restored = book.RestoreCopy();
         await using var connection = redis.Connection();
         using var projector = redis.Projector(restored.Database, connection);
         await projector.StartAsync(Ct);
@@ -268,23 +228,23 @@ public sealed class RebuildAndRecoverTests
             new HealthCheckContext { Registration = new HealthCheckRegistration("duckdb", _ => null!, HealthStatus.Unhealthy, null) }, Ct)).Status);
     }
 
-    private static async Task ProjectAsync(RedisScope redis, TestJournal journal, int batches, int seed, Action<int, TestJournal>? afterBatches = null)
-    {
-        await using var connection = redis.Connection();
-        using var projector = redis.Projector(journal.Database, connection);
-        journal.Observers.Add(projector);
-        await projector.StartAsync(Ct);
-        var mix = new CommandMix(seed, idPrefix: $"R{seed}");
-        for (var i = 1; i <= batches; i++)
+    /// <summary>
+    /// Projects <paramref name="batches"/> batches of 1 to 9 commands of a <see cref="CommandMix"/>; with
+    /// <paramref name="copyAfter"/>, the database is copied (<see cref="ProjectedJournal.CopyDatabase"/>) after that batch.
+    /// </summary>
+    private static Task ProjectMixAsync(ProjectedJournal book, int batches, int seed, int? copyAfter = null) =>
+        book.ProjectAsync(journal =>
         {
-            journal.Commit(mix.Batch(journal.States, 1 + (i % 9)));
-            afterBatches?.Invoke(i, journal);
-        }
-
-        await ProjectorTests.WaitForCheckpointAsync(redis, journal.LastSeq);
-        await projector.StopAsync(Ct);
-        journal.Observers.Clear();
-    }
+            var mix = new CommandMix(seed, idPrefix: $"R{seed}");
+            for (var i = 1; i <= batches; i++)
+            {
+                journal.Commit(mix.Batch(journal.States, 1 + (i % 9)));
+                if (i == copyAfter)
+                {
+                    book.CopyDatabase();
+                }
+            }
+        });
 
     private static List<string> StateRows(TestJournal journal)
     {

@@ -1,6 +1,5 @@
 using TradeStore.Core.Trades;
 using TradeStore.Redis.Projection;
-using TradeStore.TestSupport;
 
 namespace TradeStore.Redis.Tests;
 
@@ -23,10 +22,9 @@ public sealed class StreamedSnapshotTests
     [Fact]
     public async Task Rebuild_ChunksAndKeyBatchesSmallerThanTheBook_SameProjectionAsTheProjectorsAndEveryStaleKeyRemoved()
     {
-        await using var redis = await RedisScope.SharedAsync(nameof(StreamedSnapshotTests));
-        using var dir = new TempDirectory("redis-streamed-rebuild");
-        using var journal = new TestJournal(dir.DatabasePath);
-        await ProjectAsync(redis, journal);
+        await using var book = await ProjectedJournal.CreateAsync(nameof(StreamedSnapshotTests), "redis-streamed-rebuild");
+        var (redis, journal) = (book.Redis, book.Journal);
+        await book.ProjectAsync(CommitBook);
         var projected = await redis.DumpAsync();
         await redis.DeleteAllAsync();
         var stale = await AddStaleTradeKeysAsync(redis, ghosts: 6);
@@ -45,10 +43,9 @@ public sealed class StreamedSnapshotTests
     [Fact]
     public async Task Verify_ChunksAndKeyBatchesSmallerThanTheBook_FindsEachDifferenceOnce()
     {
-        await using var redis = await RedisScope.SharedAsync(nameof(StreamedSnapshotTests));
-        using var dir = new TempDirectory("redis-streamed-verify");
-        using var journal = new TestJournal(dir.DatabasePath);
-        await ProjectAsync(redis, journal);
+        await using var book = await ProjectedJournal.CreateAsync(nameof(StreamedSnapshotTests), "redis-streamed-verify");
+        var (redis, journal) = (book.Redis, book.Journal);
+        await book.ProjectAsync(CommitBook);
         var verifier = new RedisVerifier(redis.Keys) { PipelineSize = Chunk, KeyBatchSize = KeyBatch };
         var clean = await verifier.VerifyAsync(redis.Database, journal.Database, Ct);
         Assert.True(clean.IsClean, string.Join("\n", clean.Differences));
@@ -85,10 +82,9 @@ public sealed class StreamedSnapshotTests
     [Fact]
     public async Task Snapshot_CommitBetweenChunks_NotSeenAndPositionsKnownAfterTheLastChunk()
     {
-        await using var redis = await RedisScope.SharedAsync(nameof(StreamedSnapshotTests));
-        using var dir = new TempDirectory("redis-streamed-snapshot");
-        using var journal = new TestJournal(dir.DatabasePath);
-        await ProjectAsync(redis, journal);
+        await using var book = await ProjectedJournal.CreateAsync(nameof(StreamedSnapshotTests), "redis-streamed-snapshot");
+        var (redis, journal) = (book.Redis, book.Journal);
+        await book.ProjectAsync(CommitBook);
         var live = journal.States.Values.Where(t => t.Status != TradeStatus.Deleted).ToList();
         var seq = journal.LastSeq;
 
@@ -117,14 +113,10 @@ public sealed class StreamedSnapshotTests
 
     /// <summary>
     /// Trades B-00 … B-39 of accounts ACC-0 … ACC-2 (every third trade each, so every chunk holds some of each), all filled
-    /// in part, six deleted; projected into Redis by the projector.
+    /// in part, six deleted.
     /// </summary>
-    private static async Task ProjectAsync(RedisScope redis, TestJournal journal)
+    private static void CommitBook(TestJournal journal)
     {
-        await using var connection = redis.Connection();
-        using var projector = redis.Projector(journal.Database, connection);
-        journal.Observers.Add(projector);
-        await projector.StartAsync(Ct);
         for (var i = 0; i < Trades; i++)
         {
             var id = $"B-{i:00}";
@@ -132,9 +124,6 @@ public sealed class StreamedSnapshotTests
         }
 
         journal.Commit([.. Deleted.Select(i => new DeleteTrade($"B-{i:00}"))]);
-        await ProjectorTests.WaitForCheckpointAsync(redis, journal.LastSeq);
-        await projector.StopAsync(Ct);
-        journal.Observers.Clear();
     }
 
     /// <summary>Trade hashes no live trade has: the deleted trades' and <paramref name="ghosts"/> unknown ones; returns their trade ids.</summary>
