@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using TradeStore.Server.Configuration;
+using TradeStore.TestSupport;
 using TradeStore.Tests;
 
 namespace TradeStore.Server.Tests;
@@ -14,9 +15,7 @@ internal static class TestHostFactory
     {
         var env = new Dictionary<string, string>(environment ?? []) { ["TRADESTORE__STORAGE__DATADIRECTORY"] = dataDirectory };
 
-        // Queries run at nice 19, so on a machine busy with other test assemblies even SELECT 1 can wait out the default
-        // 10 s and be answered 503 query-starved (seen for OpenApiDocumentTests under load). A test of the timeout sets its own.
-        env.TryAdd("TRADESTORE__SECURITY__QUERY__TIMEOUT", "00:01:00");
+        env.TryAdd("TRADESTORE__SECURITY__QUERY__TIMEOUT", TestQueryTimeout.Value);
         var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs
         {
             BaseDirectory = dataDirectory,
