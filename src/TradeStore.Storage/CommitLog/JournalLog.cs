@@ -835,17 +835,13 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
     }
 
     /// <summary>
-    /// The whole segment file. With a token that can be cancelled it is read 16 MiB at a time, checking the token between
-    /// reads: a segment may be <see cref="JournalLogOptions.SegmentBytes"/> = 1 GiB, seconds of reading for an offline tool
-    /// stopped with Ctrl-C. Otherwise (a start-up) in one read, as before.
+    /// The whole segment file, read 16 MiB at a time with <paramref name="cancellationToken"/> checked between reads: a
+    /// segment may be <see cref="JournalLogOptions.SegmentBytes"/> = 1 GiB, seconds of reading for an offline tool stopped
+    /// with Ctrl-C. A start-up reads the same way with <see cref="CancellationToken.None"/>, which never fires (as fast as
+    /// one read: the same bytes through the same page cache, in 64 reads per GiB instead of one).
     /// </summary>
     private static byte[] ReadSegmentFile(string path, CancellationToken cancellationToken)
     {
-        if (!cancellationToken.CanBeCanceled)
-        {
-            return File.ReadAllBytes(path);
-        }
-
         const int Chunk = 16 << 20;
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
         var bytes = new byte[checked((int)file.Length)];
