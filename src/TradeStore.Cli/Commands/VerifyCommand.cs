@@ -157,7 +157,7 @@ public static class VerifyCommand
             throw DatabaseOpenException.ReadFailed(path, ex);
         }
 
-        var (logExitCode, logTail) = VerifyJournalLog(output, database, logCheck, readLogTail);
+        var (logExitCode, logTail) = VerifyJournalLog(output, database, logCheck, readLogTail, interruption.Token);
         return (Math.Max(exitCode, logExitCode), logTail);
     }
 
@@ -182,8 +182,10 @@ public static class VerifyCommand
     /// the start's own decision). What the start would do (replay, copy from DuckDB, cut a torn tail) is reported, not
     /// done; what would stop it (exit 5) is a problem: exit code 1, the file and byte offset named as <c>serve</c> names them.
     /// With <paramref name="readLogTail"/> also returns the records the start would replay, folded (<see cref="JournalLogTail"/>).
+    /// <paramref name="cancellationToken"/> (Ctrl-C) is checked before each of those records, as <see cref="JournalLog.Check"/> checks it.
     /// </summary>
-    private static (int ExitCode, JournalLogTail? LogTail) VerifyJournalLog(TextWriter output, DuckDbDatabase database, Lazy<JournalLogCheck> logCheck, bool readLogTail)
+    private static (int ExitCode, JournalLogTail? LogTail) VerifyJournalLog(TextWriter output, DuckDbDatabase database, Lazy<JournalLogCheck> logCheck, bool readLogTail,
+        CancellationToken cancellationToken)
     {
         const string Target = "journal log";
         var directory = JournalLog.DirectoryFor(database.Path);
@@ -231,13 +233,13 @@ public static class VerifyCommand
                 JournalLogReplayAction.CopyFromDuckDb => $"{Target}: the log ends at seq {check.LastSeq}, behind DuckDB (seq {plan.DuckDbSeq}" +
                     (check.LastSeq >= check.FirstSeq ? $"; the event at seq {check.LastSeq} is the same in both" : "") +
                     $"): serve copies events {check.LastSeq + 1}..{plan.DuckDbSeq} ({plan.Events}) from DuckDB into the log at start",
-                JournalLogReplayAction.Replay => $"{Target}: DuckDB holds up to seq {plan.DuckDbSeq}: {JournalLogReplay.CheckReplayable(check, plan.DuckDbSeq)} records " +
+                JournalLogReplayAction.Replay => $"{Target}: DuckDB holds up to seq {plan.DuckDbSeq}: {JournalLogReplay.CheckReplayable(check, plan.DuckDbSeq, cancellationToken)} records " +
                     $"to replay at start (seq {plan.DuckDbSeq + 1}..{check.LastSeq}), each a readable event",
                 _ => $"{Target}: DuckDB holds up to seq {plan.DuckDbSeq}, as the log: nothing to replay at start",
             });
             output.WriteLine($"{Target}: OK, serve can start from it");
             var logTail = !readLogTail ? null
-                : plan.Action == JournalLogReplayAction.Replay ? JournalLogTail.Read(check, plan.DuckDbSeq, pendingCut ?? long.MaxValue)
+                : plan.Action == JournalLogReplayAction.Replay ? JournalLogTail.Read(check, plan.DuckDbSeq, pendingCut ?? long.MaxValue, cancellationToken)
                 : JournalLogTail.None(plan.DuckDbSeq);
             return (ExitCodes.Success, logTail);
         }

@@ -151,15 +151,18 @@ public static class JournalLogReplay
 
     /// <summary>
     /// Decodes every record <see cref="Run(DuckDbDatabase, JournalLog, ILogger?)"/> would replay into DuckDB (after <paramref name="duckDbSeq"/>), reading only;
-    /// returns how many there are.
+    /// returns how many there are. <paramref name="cancellationToken"/> is checked before each record (a long tail is
+    /// seconds of reading for <c>tradestore verify</c>).
     /// </summary>
     /// <exception cref="JournalLogCorruptException">A record is intact but not an event this binary can read (as <see cref="Run(DuckDbDatabase, JournalLog, ILogger?)"/> would report).</exception>
-    public static long CheckReplayable(IJournalLogView log, long duckDbSeq)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static long CheckReplayable(IJournalLogView log, long duckDbSeq, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(log);
         var count = 0L;
         foreach (var record in log.ReadFrom(duckDbSeq + 1))
         {
+            cancellationToken.ThrowIfCancellationRequested();
             Decode(log, record);
             count++;
         }

@@ -49,10 +49,13 @@ public sealed class JournalLogTail
 
     /// <summary>
     /// Reads and decodes, without changing anything, the records of <paramref name="log"/> after <paramref name="duckDbSeq"/>
-    /// up to <paramref name="through"/> (a pending follower cut ends the journal there).
+    /// up to <paramref name="through"/> (a pending follower cut ends the journal there). <paramref name="cancellationToken"/>
+    /// is checked before each record: the tail may be a whole 1 GiB segment (or more) of records, seconds of reading for
+    /// <c>tradestore verify</c> stopped with Ctrl-C.
     /// </summary>
     /// <exception cref="JournalLogCorruptException">A record is intact but not an event this binary can read.</exception>
-    public static JournalLogTail Read(IJournalLogView log, long duckDbSeq, long through = long.MaxValue)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static JournalLogTail Read(IJournalLogView log, long duckDbSeq, long through = long.MaxValue, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(log);
         var tail = new JournalLogTail(duckDbSeq);
@@ -63,6 +66,7 @@ public sealed class JournalLogTail
 
         foreach (var record in log.ReadFrom(duckDbSeq + 1))
         {
+            cancellationToken.ThrowIfCancellationRequested();
             if (record.Seq > through)
             {
                 break;
