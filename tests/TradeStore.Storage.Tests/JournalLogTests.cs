@@ -3,6 +3,7 @@ using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.CommitLog;
 using TradeStore.Storage.Engine;
+using TradeStore.Storage.Integrity;
 using TradeStore.Storage.Migrations;
 using TradeStore.TestSupport;
 
@@ -282,6 +283,30 @@ public sealed class JournalLogTests : IDisposable
         Assert.Equal(lastSeq, check.LastSeq);
         Assert.Null(check.TornTail);
         Assert.Equal(before, Snapshot());
+    }
+
+    [Fact]
+    public void TailRead_CancelledWhileReading_StopsAtTheNextRecord()
+    {
+        WriteInSmallSegments(40);
+        var check = JournalLog.Check(LogPath, DurabilityMode.Fsync, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(35, JournalLogTail.Read(check, 5, cancellationToken: TestContext.Current.CancellationToken).Records);
+        Assert.Equal(35, JournalLogReplay.CheckReplayable(check, 5, TestContext.Current.CancellationToken));
+
+        // verify's Ctrl-C arrives while the tail is read: after the 10th record read past DuckDB's end (seq 5).
+        using (var cancel = new CancellationTokenSource())
+        {
+            var view = new CancelAfter(check, 10, cancel);
+            Assert.ThrowsAny<OperationCanceledException>(() => JournalLogTail.Read(view, 5, cancellationToken: cancel.Token));
+            Assert.Equal(11, view.Read);
+        }
+
+        using (var cancel = new CancellationTokenSource())
+        {
+            var view = new CancelAfter(check, 10, cancel);
+            Assert.ThrowsAny<OperationCanceledException>(() => JournalLogReplay.CheckReplayable(view, 5, cancel.Token));
+            Assert.Equal(11, view.Read);
+        }
     }
 
     [Fact]
@@ -673,6 +698,37 @@ public sealed class JournalLogTests : IDisposable
 
         LogFileDamage.FlipByte(segment, offsetOfSeq5 + 40);
         return (segment, offsetOfSeq5);
+    }
+
+    /// <summary>A log read as it is, whose reader cancels <paramref name="cancel"/> once <paramref name="records"/> records were read (a Ctrl-C meanwhile).</summary>
+    private sealed class CancelAfter(IJournalLogView log, int records, CancellationTokenSource cancel) : IJournalLogView
+    {
+        public int Read { get; private set; }
+
+        public string Directory => log.Directory;
+
+        public bool WasCreated => log.WasCreated;
+
+        public bool IsEmpty => log.IsEmpty;
+
+        public long FirstSeq => log.FirstSeq;
+
+        public long LastSeq => log.LastSeq;
+
+        public IReadOnlyList<string> SegmentFiles => log.SegmentFiles;
+
+        public IEnumerable<LogRecord> ReadFrom(long seq)
+        {
+            foreach (var record in log.ReadFrom(seq))
+            {
+                if (Read++ == records)
+                {
+                    cancel.Cancel();
+                }
+
+                yield return record;
+            }
+        }
     }
 
     private JournalLog Open(long segmentBytes = JournalLogOptions.DefaultSegmentBytes) =>
