@@ -99,7 +99,9 @@ public sealed class SqlSandbox
     /// The first half of <see cref="Run{T}"/>: its own connection, the statement checked, a read-only transaction begun
     /// and the result's columns described, all cheap and bounded by the statement's length, so a caller may do this at
     /// normal priority and only <see cref="PreparedQuery.Run{T}"/> at a lower one. <paramref name="cancellationToken"/>
-    /// interrupts DuckDB until the prepared query is disposed, which rolls back and closes the connection.
+    /// interrupts DuckDB until the prepared query is disposed, which rolls back and closes the connection: once cancelled,
+    /// again and again (<see cref="DuckDbInterrupt"/>), since DuckDB forgets an interrupt that arrives between two
+    /// statements, say after this returns and before the query runs, which then ran to its end, past the query timeout.
     /// </summary>
     /// <inheritdoc cref="Run{T}" path="/exception"/>
     public PreparedQuery Prepare(string sql, CancellationToken cancellationToken)
@@ -107,7 +109,7 @@ public sealed class SqlSandbox
         cancellationToken.ThrowIfCancellationRequested();
         var connection = OpenConnection();
         var command = connection.CreateCommand();
-        var interrupt = cancellationToken.Register(command.Cancel);
+        var interrupt = new DuckDbInterrupt(connection, cancellationToken);
         try
         {
             return Translated(cancellationToken, () =>
@@ -161,11 +163,11 @@ public sealed class SqlSandbox
         private readonly SqlSandbox _sandbox;
         private readonly DuckDBConnection _connection;
         private readonly DuckDBCommand _command;
-        private readonly CancellationTokenRegistration _interrupt;
+        private readonly DuckDbInterrupt _interrupt;
         private readonly string _checkedSql;
         private readonly CancellationToken _cancellationToken;
 
-        internal PreparedQuery(SqlSandbox sandbox, DuckDBConnection connection, DuckDBCommand command, CancellationTokenRegistration interrupt,
+        internal PreparedQuery(SqlSandbox sandbox, DuckDBConnection connection, DuckDBCommand command, DuckDbInterrupt interrupt,
             string checkedSql, IReadOnlyList<QueryColumn> columns, CancellationToken cancellationToken)
         {
             (_sandbox, _connection, _command, _interrupt, _checkedSql, _cancellationToken) = (sandbox, connection, command, interrupt, checkedSql, cancellationToken);
