@@ -223,8 +223,8 @@ public sealed class BadInputTests : ApiTestBase
 
     /// <summary>Problems whose words were System.Text.Json's or the wrong rule's: each now says what is wrong in the client's terms.</summary>
     [Theory]
-    [InlineData("POST /v1/trades", "executedAt", "9999-12-31T23:59:59.9999999-14:00", "must be a UTC time between 1970 and 9999")]
-    [InlineData("POST /v1/trades", "executedAt", "0001-01-01T00:00:00+01:00", "must be a UTC time between 1970 and 9999")]
+    [InlineData("POST /v1/trades", "executedAt", "9999-12-31T23:59:59.9999999-14:00", "executedAt must be a time between the years 1 and 9999 once its offset is applied")]
+    [InlineData("POST /v1/trades", "executedAt", "0001-01-01T00:00:00+01:00", "executedAt must be a time between the years 1 and 9999 once its offset is applied")]
     [InlineData("POST /v1/trades/EXIST-1/cancel", null, " ", "holds no JSON value")]
     [InlineData("GET /v1/trades?from=9999-12-31T23:59:59-14:00", null, null, "between the years 1 and 9999 once its offset is applied")]
     [InlineData("POST /v1/trades", "executedAt", "2026-01-02T03:04:05+15:00", "has the offset +15:00, which no zone has: offsets run from -14:00 to +14:00")]
@@ -243,6 +243,92 @@ public sealed class BadInputTests : ApiTestBase
         Assert.Equal(400, answer.Code);
         Assert.Contains(expected, answer.Body.GetProperty("detail").GetString());
         Assert.DoesNotContain("isFinalBlock", answer.Raw);
+    }
+
+    /// <summary>
+    /// The same text is the same time, or refused for the same reason, in a body (<c>executedAt</c>) and in a list's query
+    /// (<c>from</c>): the strict ISO 8601 profile with a zone. Before, the query read times with DateTimeOffset.TryParse
+    /// and took every "looser" shape below that the body refused.
+    /// </summary>
+    [Theory]
+    // accepted: the time in UTC as the trade answers it
+    [InlineData("2026-12-04T00:00:00Z", "2026-12-04T00:00:00.000000Z")]
+    [InlineData("2026-12-04T00:00Z", "2026-12-04T00:00:00.000000Z")]
+    [InlineData("2026-12-04T00:00:00.5+01:00", "2026-12-03T23:00:00.500000Z")]
+    [InlineData("2026-12-04T00:00:00-05:30", "2026-12-04T05:30:00.000000Z")]
+    [InlineData("2026-12-04T00:00:00+01", "2026-12-03T23:00:00.000000Z")]
+    [InlineData("2026-12-04T00:00:00-00:00", "2026-12-04T00:00:00.000000Z")]
+    [InlineData("2026-12-04T00:00:00+14:00", "2026-12-03T10:00:00.000000Z")]
+    // refused, with what the reason says
+    [InlineData("2026-12-04t00:00:00z", "must be an ISO 8601 time with a zone")] // the query took these three
+    [InlineData("2026-12-04T00:00:00z", "must be an ISO 8601 time with a zone")]
+    [InlineData("2026-12-04t00:00:00Z", "must be an ISO 8601 time with a zone")]
+    [InlineData("2026-12-04T00:00:00 Z", "must be an ISO 8601 time with a zone")]
+    [InlineData("2026-12-04T00:00:00+1", "must be an ISO 8601 time with a zone")] // and this one
+    [InlineData("2026-12-04T00:00:00+0100", "must be an ISO 8601 time with a zone")] // and this one
+    [InlineData("2026-12-04T00:00:00,5Z", "must be an ISO 8601 time with a zone")] // and this one
+    [InlineData("2026-12-04T00:00:00.Z", "must be an ISO 8601 time with a zone")] // the body took this one
+    [InlineData("2026-12-04 00:00:00Z", "must be an ISO 8601 time with a zone")]
+    [InlineData("Dec 4 2026 T00:00Z", "must be an ISO 8601 time with a zone")]
+    [InlineData("2026-12-4T0:0:0Z", "must be an ISO 8601 time with a zone")]
+    [InlineData("2026-12-04T24:00:00Z", "must be an ISO 8601 time with a zone")]
+    [InlineData("1764806400", "must be an ISO 8601 time with a zone")]
+    [InlineData("yesterday", "must be an ISO 8601 time with a zone")]
+    [InlineData("2026-12-04T00:00:00", "must name its zone")]
+    [InlineData("2026-12-04", "must name its zone")]
+    [InlineData("2026-12-04T00:00:00+15:00", "has the offset +15:00, which no zone has")]
+    [InlineData("2026-12-04T00:00:00+01:60", "has the offset +01:60, which no zone has")]
+    [InlineData("2026-12-04T00:00:00-15", "has the offset -15, which no zone has")]
+    [InlineData("9999-12-31T23:59:59-14:00", "must be a time between the years 1 and 9999 once its offset is applied")]
+    [InlineData("0001-01-01T00:00:00+01:00", "must be a time between the years 1 and 9999 once its offset is applied")]
+    public async Task Time_SameTextInBodyAndQuery_AcceptedOrRefusedAlike(string time, string expected)
+    {
+        var accepted = expected.EndsWith('Z');
+
+        var body = await Api.PostAsync("/v1/trades", ApiClient.CreateBody("N-1", extra: $",\"executedAt\":\"{time}\""));
+        var query = await Api.GetAsync($"/v1/trades?from={Uri.EscapeDataString(time)}");
+
+        if (accepted)
+        {
+            Assert.True(body.Status == HttpStatusCode.Created, body.Raw);
+            Assert.Equal(expected, body.Body.GetProperty("executedAt").GetString());
+            Assert.True(query.Status == HttpStatusCode.OK, query.Raw);
+            // The query reads the same instant: from is inclusive, so the trade executed at it is listed.
+            var listed = Assert.Single(query.Body.GetProperty("items").EnumerateArray());
+            Assert.Equal("N-1", listed.GetProperty("tradeId").GetString());
+            return;
+        }
+
+        Assert.Equal(400, body.Code);
+        Assert.Equal("urn:tradestore:problem:validation", body.ProblemType);
+        Assert.Equal("executedAt", body.Field);
+        Assert.Equal(400, query.Code);
+        Assert.Equal("urn:tradestore:problem:validation", query.ProblemType);
+        Assert.Equal("from", query.Field);
+
+        // One reason in two wrappings: "executedAt <reason>." and "from <reason>; got '<time>'.".
+        var bodyDetail = body.Body.GetProperty("detail").GetString()!;
+        var queryDetail = query.Body.GetProperty("detail").GetString()!;
+        Assert.StartsWith("executedAt ", bodyDetail);
+        Assert.EndsWith(".", bodyDetail);
+        var reason = bodyDetail["executedAt ".Length..^1];
+        Assert.Contains(expected, reason);
+        Assert.Equal($"from {reason}; got '{time}'.", queryDetail);
+    }
+
+    /// <summary>A '+' in a query that was not percent-encoded arrives as a space; the offset is still read as one.</summary>
+    [Fact]
+    public async Task ListFrom_OffsetWithPlusNotPercentEncoded_ReadAsTheOffset()
+    {
+        await Api.CreateAsync("N-1", extra: ""","executedAt":"2026-12-03T23:00:00Z" """);
+
+        var at = await Api.GetAsync("/v1/trades?from=2026-12-04T00:00:00+01:00");
+        var after = await Api.GetAsync("/v1/trades?from=2026-12-04T00:00:00.000001+01:00");
+
+        Assert.True(at.Status == HttpStatusCode.OK, at.Raw);
+        Assert.Equal("N-1", Assert.Single(at.Body.GetProperty("items").EnumerateArray()).GetProperty("tradeId").GetString());
+        Assert.True(after.Status == HttpStatusCode.OK, after.Raw);
+        Assert.Empty(after.Body.GetProperty("items").EnumerateArray());
     }
 
     /// <summary>A body that starts with a UTF-8 byte order mark (as Windows editors save one) is refused naming it, whole.</summary>

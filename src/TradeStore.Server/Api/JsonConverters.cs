@@ -52,63 +52,24 @@ public sealed class ExactDecimalConverter : JsonConverter<decimal>
 }
 
 /// <summary>
-/// Times travel as ISO 8601 strings. Reading requires an explicit zone (<c>Z</c> or <c>±hh:mm</c>): a time
-/// without one is ambiguous, so it is refused rather than guessed. Writing is always UTC with microseconds
-/// (<c>2026-01-02T03:04:05.123456Z</c>), the precision every store keeps (<see cref="Timestamps"/>).
+/// Times travel as ISO 8601 strings. Reading takes what <see cref="IsoTime"/> takes, which requires an explicit zone
+/// (<c>Z</c> or <c>±hh:mm</c>): a time without one is ambiguous, so it is refused rather than guessed; a refusal is a
+/// <see cref="JsonException"/> with its <see cref="IsoTime.Reason"/>, which <see cref="Problems.FromJson"/> prefixes with
+/// the property's name. Writing is always UTC with microseconds (<c>2026-01-02T03:04:05.123456Z</c>), the precision every
+/// store keeps (<see cref="Timestamps"/>).
 /// </summary>
 public sealed class UtcTimestampConverter : JsonConverter<DateTimeOffset>
 {
-    private static readonly SearchValues<char> ZoneMarkers = SearchValues.Create("Zz+-");
-
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
-        if (reader.TokenType != JsonTokenType.String || !reader.TryGetDateTimeOffset(out var value))
+        if (reader.TokenType != JsonTokenType.String)
         {
-            throw new JsonException(reader.TokenType == JsonTokenType.String && NoSuchOffset(reader.GetString()!) is { } offset
-                ? $"has the offset {offset}, which no zone has: offsets run from -14:00 to +14:00."
-                : reader.TokenType == JsonTokenType.String && BeyondRangeByItsOffset(reader.GetString()!)
-                ? "must be a UTC time between 1970 and 9999: this one is a valid time, but its offset moves it past the year 9999 or before the year 1."
-                : "must be an ISO 8601 time with a zone, for example \"2026-01-02T03:04:05.123456Z\".");
+            throw new JsonException(IsoTime.Reason(IsoTimeRefusal.NotIso8601, "") + ".");
         }
 
         var text = reader.GetString()!;
-        var time = text.IndexOfAny(['T', 't', ' ']);
-        if (time < 0 || text.AsSpan(time).IndexOfAny(ZoneMarkers) < 0)
-        {
-            throw new JsonException("must name its zone (\"Z\" or an offset such as \"+01:00\"); a time without one is ambiguous.");
-        }
-
-        return value;
+        return IsoTime.TryParse(text, out var value, out var refusal) ? value : throw new JsonException(IsoTime.Reason(refusal, text) + ".");
     }
-
-    /// <summary>
-    /// Whether <paramref name="text"/> is a well-formed time whose offset alone takes it out of what a
-    /// <see cref="DateTimeOffset"/> can hold, such as <c>9999-12-31T23:59:59-14:00</c>: the same time read as UTC parses.
-    /// </summary>
-    internal static bool BeyondRangeByItsOffset(string text) =>
-        NoSuchOffset(text) is null && ParsesAsUtc(text);
-
-    /// <summary>
-    /// The offset of <paramref name="text"/> when it is a well-formed time whose <c>±hh:mm</c> offset no zone has (beyond
-    /// ±14:00, or 60 minutes or more, such as <c>+15:00</c>): <see langword="null"/> otherwise. Such a time is refused by
-    /// the parser like any malformed one; naming the offset tells the client which part to fix.
-    /// </summary>
-    internal static string? NoSuchOffset(string text)
-    {
-        if (!ParsesAsUtc(text)
-            || !int.TryParse(text.AsSpan(text.Length - 5, 2), NumberStyles.None, CultureInfo.InvariantCulture, out var hours)
-            || !int.TryParse(text.AsSpan(text.Length - 2, 2), NumberStyles.None, CultureInfo.InvariantCulture, out var minutes))
-        {
-            return null;
-        }
-
-        return minutes > 59 || (hours * 60) + minutes > 14 * 60 ? text[^6..] : null;
-    }
-
-    /// <summary>Whether <paramref name="text"/> ends in a <c>±hh:mm</c> offset and parses with <c>Z</c> in its place.</summary>
-    private static bool ParsesAsUtc(string text) =>
-        text.Length > 6 && text[^6] is '+' or '-' && text[^3] == ':'
-        && DateTimeOffset.TryParse(string.Concat(text.AsSpan(0, text.Length - 6), "Z"), CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
 
     /// <summary>Length of the written form, <c>2026-01-02T03:04:05.123456Z</c>.</summary>
     private const int FormattedLength = 27;

@@ -160,17 +160,11 @@ public static class TradeQueryEndpoints
             return null;
         }
 
-        // Same rule as in bodies: ISO 8601 with an explicit zone ('+' arrives as a space when not percent-encoded).
+        // The rule of bodies (IsoTime); a '+' arrives as a space when it was not percent-encoded.
         var normalized = text.Replace(' ', '+');
-        var time = normalized.IndexOf('T', StringComparison.OrdinalIgnoreCase);
-        if (time < 0 || normalized.AsSpan(time).IndexOfAny("Zz+-") < 0
-            || !DateTimeOffset.TryParse(normalized, CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed))
+        if (!IsoTime.TryParse(normalized, out var parsed, out var refusal))
         {
-            return Problems.Validation(name, UtcTimestampConverter.NoSuchOffset(normalized) is { } offset
-                ? $"{name} has the offset {offset}, which no zone has: offsets run from -14:00 to +14:00; got '{Problems.Echo(normalized)}'."
-                : UtcTimestampConverter.BeyondRangeByItsOffset(normalized)
-                ? $"{name} must be a time between the years 1 and 9999 once its offset is applied; got '{Problems.Echo(text)}'."
-                : $"{name} must be an ISO 8601 time with a zone, for example 2026-01-02T03:04:05Z; got '{Problems.Echo(text)}'.");
+            return Problems.Validation(name, $"{name} {IsoTime.Reason(refusal, normalized)}; got '{Problems.Echo(text)}'.");
         }
 
         value = parsed;

@@ -60,6 +60,9 @@ public static class ApiCatalog
     /// <summary>What an account or symbol filter must look like (<c>QueryParameters.CheckNames</c>).</summary>
     private const string NameRule = "A name no trade can have (a character or a length a create refuses, such as a stray space) is a 400 naming it.";
 
+    /// <summary>What a time in a query must look like: what <see cref="IsoTime"/> reads, as in a body.</summary>
+    private const string TimeRule = "2026-01-02T03:04:05.123456Z or …+01:00; upper-case T and Z";
+
     /// <summary>The statuses a list filters on: every one but deleted (deleted trades are never listed).</summary>
     private static readonly string[] ListedStatuses =
         [.. Enum.GetValues<TradeStatus>().Where(s => s != TradeStatus.Deleted).Select(s => s.ToCode())];
@@ -69,8 +72,8 @@ public static class ApiCatalog
         new("account", "Only this account (a key scoped to several accounts must name one; another account is 403). " + NameRule),
         new("symbol", "Only this symbol. " + NameRule),
         new("status", "new, partially_filled, filled or cancelled.", Values: ListedStatuses),
-        new("from", "executedAt at or after this ISO 8601 time with a zone."),
-        new("to", "executedAt before this ISO 8601 time with a zone."),
+        new("from", "executedAt at or after this time: ISO 8601 with a zone, as executedAt in a body (" + TimeRule + ")."),
+        new("to", "executedAt before this time: ISO 8601 with a zone, as executedAt in a body (" + TimeRule + ")."),
         new("limit", "Page size, 1 to Api:MaxPageSize (default Api:DefaultPageSize).", IsInteger: true, Minimum: 1),
         new("cursor", "nextCursor of the previous page, unchanged."),
     ];

@@ -15,6 +15,13 @@ internal sealed class ExactTypesSchemaTransformer : IOpenApiSchemaTransformer
     /// </summary>
     public const string DecimalPattern = @"^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$";
 
+    /// <summary>
+    /// The syntax of a time, which <see cref="TradeStore.Server.Api.IsoTime"/> reads: narrower than RFC 3339's <c>date-time</c> in its case
+    /// (upper-case <c>T</c> and <c>Z</c> only), wider in that seconds and an offset's minutes may be left out. Whether the
+    /// date, the time and the offset exist is on the value, not the text.
+    /// </summary>
+    public const string TimePattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,16})?)?(Z|[+-][0-9]{2}(:[0-9]{2})?)$";
+
     public Task TransformAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
     {
         var type = context.JsonTypeInfo.Type;
@@ -40,6 +47,9 @@ internal sealed class ExactTypesSchemaTransformer : IOpenApiSchemaTransformer
         {
             schema.Type = JsonSchemaType.String | (nullable ? JsonSchemaType.Null : 0);
             schema.Format = "date-time";
+            schema.Pattern = TimePattern;
+            schema.Description ??= "ISO 8601 with a zone: yyyy-MM-ddTHH:mm, optionally :ss and a fraction, then Z, ±hh:mm or ±hh; T and Z upper case " +
+                "(an offset beyond ±14:00 is refused). Answers are UTC with microseconds.";
         }
 
         return Task.CompletedTask;
