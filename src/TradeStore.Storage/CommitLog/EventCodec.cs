@@ -77,6 +77,23 @@ public static class EventCodec
         }
     }
 
+    /// <summary>The event an intact journal log record holds, read by the start-up replay, <c>verify</c> and <c>recover</c>.</summary>
+    /// <param name="logDirectory">The log's folder, named when the record cannot be read.</param>
+    /// <param name="record">A record whose checksum held.</param>
+    /// <exception cref="JournalLogCorruptException">The record is intact but not an event this binary can read.</exception>
+    public static TradeEvent Decode(string logDirectory, LogRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        try
+        {
+            return Decode(record.Seq, record.Payload.Span);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new JournalLogCorruptException(logDirectory, 0, $"record seq {record.Seq} is intact but unreadable: {ex.Message}");
+        }
+    }
+
     /// <summary>The event a record holds.</summary>
     /// <exception cref="InvalidDataException">The payload is not an event this version understands.</exception>
     public static TradeEvent Decode(long seq, ReadOnlySpan<byte> payload)

@@ -73,7 +73,7 @@ public static class JournalLogReplay
         var batch = new List<TradeEvent>(ReplayBatch);
         foreach (var record in log.ReadFrom(duckDbSeq + 1))
         {
-            batch.Add(Decode(log, record));
+            batch.Add(EventCodec.Decode(log.Directory, record));
             if (batch.Count == ReplayBatch)
             {
                 writer.Write(batch);
@@ -163,14 +163,12 @@ public static class JournalLogReplay
         foreach (var record in log.ReadFrom(duckDbSeq + 1))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            Decode(log, record);
+            EventCodec.Decode(log.Directory, record);
             count++;
         }
 
         return count;
     }
-
-    private static TradeEvent Decode(IJournalLogView log, LogRecord record) => SameHistory.Decode(log.Directory, record);
 
     /// <summary>
     /// Checked at the last seq both hold, whichever of the two ends first (the log ahead: DuckDB's last seq; the log behind:
@@ -185,7 +183,7 @@ public static class JournalLogReplay
             return;
         }
 
-        if (SameHistory.Difference(Decode(log, inLog), inDuckDb, database.Path) is { } difference)
+        if (SameHistory.Difference(EventCodec.Decode(log.Directory, inLog), inDuckDb, database.Path) is { } difference)
         {
             throw new JournalLogCorruptException(log.Directory, 0,
                 $"{difference}: the log (seq {log.FirstSeq}..{log.LastSeq}) and the database (up to seq {duckDbSeq}) are two different histories");

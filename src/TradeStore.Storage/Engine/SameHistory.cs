@@ -1,5 +1,4 @@
 using TradeStore.Core.Trades;
-using TradeStore.Storage.CommitLog;
 
 namespace TradeStore.Storage.Engine;
 
@@ -21,20 +20,6 @@ internal static class SameHistory
         inLog.TradeId == inDuckDb.TradeId && inLog.Version == inDuckDb.Version && inLog.Type == inDuckDb.Type && inLog.RecordedAt == inDuckDb.RecordedAt
             ? null
             : $"at seq {inLog.Seq} the journal log holds {Describe(inLog)} but DuckDB ({databasePath}) holds {Describe(inDuckDb)}";
-
-    /// <summary>The event the record holds.</summary>
-    /// <exception cref="JournalLogCorruptException">The record is intact but not an event this binary can read.</exception>
-    public static TradeEvent Decode(string logDirectory, LogRecord record)
-    {
-        try
-        {
-            return EventCodec.Decode(record.Seq, record.Payload.Span);
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new JournalLogCorruptException(logDirectory, 0, $"record seq {record.Seq} is intact but unreadable: {ex.Message}");
-        }
-    }
 
     private static string Describe(TradeEvent e) =>
         $"{e.TradeId} v{e.Version} ({e.Type.ToCode()}, recorded {e.RecordedAt.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'})";

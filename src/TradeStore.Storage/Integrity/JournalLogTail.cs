@@ -72,7 +72,7 @@ public sealed class JournalLogTail
                 break;
             }
 
-            tail.Add(Decode(log, record));
+            tail.Add(EventCodec.Decode(log.Directory, record));
         }
 
         return tail;
@@ -94,17 +94,5 @@ public sealed class JournalLogTail
         PriceSum += e.State.Price;
         LastSeq = e.Seq;
         Records++;
-    }
-
-    private static TradeEvent Decode(IJournalLogView log, LogRecord record)
-    {
-        try
-        {
-            return EventCodec.Decode(record.Seq, record.Payload.Span);
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new JournalLogCorruptException(log.Directory, 0, $"record seq {record.Seq} is intact but unreadable: {ex.Message}");
-        }
     }
 }

@@ -112,7 +112,7 @@ public sealed class JournalLogRebuild
         TradeEvent inLog;
         try
         {
-            inLog = SameHistory.Decode(journalDirectory, shared);
+            inLog = EventCodec.Decode(journalDirectory, shared);
         }
         catch (JournalLogCorruptException unreadable)
         {
