@@ -47,8 +47,8 @@ public sealed class LowPriorityThread : IDisposable
     /// <summary>Whether the operating system lowered the thread's priority (<see cref="CpuPriority.LowerCurrentThread"/>).</summary>
     public bool Lowered { get; private set; }
 
-    /// <summary>How long the thread has run and waited for a CPU so far (Linux); <see langword="null"/> where the kernel does not say.</summary>
-    public SchedulerTimes? SchedulerTimes() => _threadId == 0 ? null : Storage.SchedulerTimes.Of(_threadId);
+    /// <summary>The thread's id in the kernel (Linux, for <see cref="Storage.SchedulerTimes"/>); 0 elsewhere.</summary>
+    public int ThreadId => _threadId;
 
     /// <summary>
     /// Runs <paramref name="action"/> at normal priority: on the waiting caller's thread when called from work that runs

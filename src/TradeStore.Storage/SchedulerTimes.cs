@@ -25,6 +25,29 @@ public readonly record struct SchedulerTimes(TimeSpan Running, TimeSpan Waiting)
         }
     }
 
+    /// <summary>
+    /// Whether thread <paramref name="threadId"/> of this process is runnable now (Linux state <c>R</c>: on a CPU or
+    /// waiting for one), as opposed to blocked; <see langword="false"/> when the kernel does not say.
+    /// </summary>
+    /// <remarks>
+    /// Linux adds to a thread's waiting time only when the thread next runs, so a runnable thread that has not run for a
+    /// while shows none of that wait in <see cref="Of"/>: this tells the caller to count it.
+    /// </remarks>
+    public static bool IsRunnable(int threadId)
+    {
+        try
+        {
+            // "tid (comm) S ...": the name may hold spaces and parentheses, the state follows the last ')'.
+            var stat = File.ReadAllText($"/proc/self/task/{threadId.ToString(CultureInfo.InvariantCulture)}/stat");
+            var nameEnd = stat.LastIndexOf(')');
+            return nameEnd >= 0 && nameEnd + 2 < stat.Length && stat[nameEnd + 2] == 'R';
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     private static TimeSpan FromNanoseconds(string nanoseconds) =>
         TimeSpan.FromTicks(long.Parse(nanoseconds, NumberStyles.None, CultureInfo.InvariantCulture) / 100);
 }

@@ -51,8 +51,9 @@ public sealed class QueryBusyException(int maxConcurrent) : Exception($"{maxConc
 /// <see cref="QueryLimits.MaxMemory"/>. Functions that build one huge value in a step DuckDB cannot interrupt
 /// (<c>range(n)</c> as a list, <c>repeat</c>, <c>lpad</c>) are refused by the allow-list instead.</para>
 /// <para>Queries run on <see cref="QueryThreads"/> at the lowest CPU priority, so the write path keeps its CPU. A query
-/// that reaches its timeout having waited for a CPU for at least half of it is answered as starved
-/// (<see cref="QueryStarvedException"/>: the machine was busy, retry later), not as too big.</para>
+/// that reaches its timeout having waited for a CPU for at least half of it, counted from when it was accepted
+/// (<see cref="QueryTimeline"/>), is answered as starved (<see cref="QueryStarvedException"/>: the machine was busy,
+/// retry later), not as too big.</para>
 /// </remarks>
 public sealed class QueryRunner : IDisposable
 {
@@ -107,7 +108,7 @@ public sealed class QueryRunner : IDisposable
             throw new QueryBusyException(_maxConcurrent);
         }
 
-        var running = new Running(CancellationTokenSource.CreateLinkedTokenSource(requestAborted), Environment.WorkingSet);
+        var running = new Running(CancellationTokenSource.CreateLinkedTokenSource(requestAborted), Environment.WorkingSet, new QueryTimeline(_time));
         Task<QueryResult> work;
         try
         {
@@ -118,7 +119,11 @@ public sealed class QueryRunner : IDisposable
             // The slot is given back on the query thread before the task completes, so a caller that awaits the
             // answer can run its next query at once.
             work = _threads.Run(
-                prepare: () => _sandbox.Prepare(sql, running.Interrupt.Token),
+                prepare: () =>
+                {
+                    running.Timeline.Begin(CpuPriority.CurrentThreadId(), SchedulerTimes.Of);
+                    return _sandbox.Prepare(sql, running.Interrupt.Token);
+                },
                 work: prepared =>
                 {
                     var result = writer.TakesBatches
@@ -127,7 +132,7 @@ public sealed class QueryRunner : IDisposable
                     body.Complete();
                     return result;
                 },
-                lowering: running.RunsOn,
+                lowering: lowered => running.Timeline.Begin(lowered.ThreadId, SchedulerTimes.Of),
                 finished: () => Finish(running));
         }
         catch
@@ -154,7 +159,7 @@ public sealed class QueryRunner : IDisposable
             }
         }
 
-        var times = running.Times();
+        var times = running.Timeline.Times(SchedulerTimes.Of, SchedulerTimes.IsRunnable);
         running.Stop();
         requestAborted.ThrowIfCancellationRequested();
         if (times is { } starved && starved.Waiting >= Limits.Timeout / 2)
@@ -197,8 +202,8 @@ public sealed class QueryRunner : IDisposable
         _slots.Release();
     }
 
-    /// <summary>One running query: how to interrupt it and the process's size when it started.</summary>
-    private sealed class Running(CancellationTokenSource interrupt, long workingSetAtStart) : IDisposable
+    /// <summary>One running query: how to interrupt it, the process's size when it started and where its time went.</summary>
+    private sealed class Running(CancellationTokenSource interrupt, long workingSetAtStart, QueryTimeline timeline) : IDisposable
     {
         private int _disposed;
 
@@ -206,24 +211,9 @@ public sealed class QueryRunner : IDisposable
 
         public long WorkingSetAtStart { get; } = workingSetAtStart;
 
-        private LowPriorityThread? _thread;
-        private SchedulerTimes? _atStart;
+        public QueryTimeline Timeline { get; } = timeline;
 
         public volatile bool MemoryExceeded;
-
-        /// <summary>Called on the slot's thread just before <paramref name="thread"/> runs the query.</summary>
-        public void RunsOn(LowPriorityThread thread)
-        {
-            _atStart = thread.SchedulerTimes();
-            Volatile.Write(ref _thread, thread);
-        }
-
-        /// <summary>
-        /// How long the query's lowered thread has run and waited for a CPU since it took the query; <see langword="null"/>
-        /// before it did, or where the kernel does not say.
-        /// </summary>
-        public SchedulerTimes? Times() =>
-            Volatile.Read(ref _thread) is { } thread && _atStart is { } start && thread.SchedulerTimes() is { } now ? now - start : null;
 
         public void Stop()
         {

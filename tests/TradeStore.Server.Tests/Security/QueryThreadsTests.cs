@@ -95,7 +95,7 @@ public sealed class QueryThreadsTests
         Assert.Equal(3, work);
         Assert.Equal(["prepare at nice 0", "lowering", "work at nice 19", "disposed at nice 0", "finished"], order);
         Assert.NotNull(told);
-        Assert.True(told.SchedulerTimes() is { Running.Ticks: > 0 }, "the lowered thread's scheduler times (/proc/self/task/TID/schedstat) were not read");
+        Assert.True(SchedulerTimes.Of(told.ThreadId) is { Running.Ticks: > 0 }, "the lowered thread's scheduler times (/proc/self/task/TID/schedstat) were not read");
     }
 
     [Fact]
