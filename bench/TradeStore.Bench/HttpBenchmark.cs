@@ -348,6 +348,9 @@ public static class HttpBenchmark
     /// <summary>One run's client, generator state and counters.</summary>
     private sealed class Run(HttpClient client, HttpBenchmarkOptions options, HttpLedger ledger, string prefix)
     {
+        /// <summary>How long one read-back keeps answering the server's requests to slow down.</summary>
+        private static readonly TimeSpan ReadBackPatience = TimeSpan.FromMinutes(1);
+
         private long _nextId;
         private long _requests;
         private long _operations;
@@ -432,11 +435,18 @@ public static class HttpBenchmark
             }
         }
 
-        /// <summary>The version the server shows for a trade now, or 0 when it is not there (retried on transport errors).</summary>
+        /// <summary>
+        /// The version the server shows for a trade now, or 0 when it is not there. Retried on transport errors and other
+        /// failures (three times), and whenever the server asks the reader to slow down (429, 503: after its
+        /// <c>Retry-After</c>, for up to <see cref="ReadBackPatience"/>): the read-back of a fast run goes past
+        /// <c>Security:RequestsPerSecond</c>, and a trade read as refused was counted missing.
+        /// </summary>
         public async Task<long> ReadVersionAsync(string tradeId, CancellationToken cancellationToken)
         {
-            for (var attempt = 0; ; attempt++)
+            var patience = Stopwatch.StartNew();
+            for (var failures = 0; ;)
             {
+                TimeSpan? slowDown = null;
                 try
                 {
                     using var response = await client.GetAsync($"v1/trades/{tradeId}", cancellationToken);
@@ -449,17 +459,22 @@ public static class HttpBenchmark
                     {
                         return ReadTrade(await response.Content.ReadAsByteArrayAsync(cancellationToken)).Version;
                     }
+
+                    if (response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable && patience.Elapsed < ReadBackPatience)
+                    {
+                        slowDown = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1);
+                    }
                 }
-                catch (HttpRequestException) when (attempt < 3)
+                catch (HttpRequestException) when (failures < 3)
                 {
                 }
 
-                if (attempt >= 3)
+                if (slowDown is null && ++failures > 3)
                 {
                     return 0;
                 }
 
-                await Task.Delay(100 * (attempt + 1), cancellationToken);
+                await Task.Delay(slowDown ?? TimeSpan.FromMilliseconds(100 * failures), cancellationToken);
             }
         }
 
