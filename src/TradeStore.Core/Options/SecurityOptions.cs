@@ -24,7 +24,18 @@ public sealed class SecurityOptions : IValidatableObject
     [Range(0, 10_000_000, ErrorMessage = "must be between 0 (unlimited) and 10000000.")]
     public int RequestsPerSecond { get; set; } = 10_000;
 
-    /// <summary>Requests a key may send at once above <see cref="RequestsPerSecond"/> after being idle (the token bucket size).</summary>
+    /// <summary>How many times a second each key's bucket is refilled, by the time gone by since the last refill.</summary>
+    /// <remarks>
+    /// By design what <c>System.Threading.RateLimiting</c>'s partitioned limiter does: it refills each bucket on its own
+    /// heartbeat, every 100 ms, and what does not fit in the bucket is lost. A bucket smaller than a refill's tokens
+    /// therefore caps the rate below <see cref="RequestsPerSecond"/>, hence the check in <see cref="Validate"/>.
+    /// </remarks>
+    public const int RefillsPerSecond = 10;
+
+    /// <summary>
+    /// Requests a key may send at once above <see cref="RequestsPerSecond"/> after being idle (the token bucket size);
+    /// at least a tenth of <see cref="RequestsPerSecond"/> (<see cref="RefillsPerSecond"/>).
+    /// </summary>
     /// <value>Default 20,000.</value>
     [Range(1, 10_000_000, ErrorMessage = "must be between 1 and 10000000.")]
     public int RequestBurst { get; set; } = 20_000;
@@ -48,6 +59,16 @@ public sealed class SecurityOptions : IValidatableObject
         foreach (var result in query)
         {
             yield return new ValidationResult(result.ErrorMessage, [.. result.MemberNames.Select(name => $"{nameof(Query)}:{name}")]);
+        }
+
+        if (RequestsPerSecond > 0 && (long)RequestBurst * RefillsPerSecond < RequestsPerSecond)
+        {
+            // Seen: RequestsPerSecond 400 with RequestBurst 20 served 20 requests a second.
+            var least = (RequestsPerSecond + RefillsPerSecond - 1) / RefillsPerSecond;
+            yield return new ValidationResult(
+                $"must be at least a tenth of Security:RequestsPerSecond ({RequestsPerSecond}), so at least {least}: the bucket is refilled every " +
+                $"100 ms and what does not fit is lost, so {RequestBurst} would allow only {(long)RequestBurst * RefillsPerSecond} requests a second.",
+                [nameof(RequestBurst)]);
         }
 
         var names = new HashSet<string>(StringComparer.Ordinal);

@@ -138,13 +138,17 @@ public static class SecurityServices
         var limiters = new List<PartitionedRateLimiter<HttpContext>>();
         if (security.RequestsPerSecond > 0)
         {
+            // By design not auto-replenished: a bucket's own timer added a whole second's tokens once a second, and the
+            // bucket kept only RequestBurst of them, so a burst below the rate capped it (400/s with a burst of 20 served
+            // 20/s). The partitioned limiter's heartbeat refills each bucket instead, by the time gone by, ten times a
+            // second (SecurityOptions.RefillsPerSecond, which the burst is checked against).
             var options = new TokenBucketRateLimiterOptions
             {
                 TokenLimit = Math.Max(security.RequestBurst, 1),
                 TokensPerPeriod = security.RequestsPerSecond,
                 ReplenishmentPeriod = TimeSpan.FromSeconds(1),
                 QueueLimit = 0,
-                AutoReplenishment = true,
+                AutoReplenishment = false,
             };
             Func<LimitPartition, RateLimiter> tokenBucket = _ => new TokenBucketRateLimiter(options);
             limiters.Add(PartitionedRateLimiter.Create<HttpContext, LimitPartition>(context => Exempt(context)

@@ -34,6 +34,42 @@ public sealed class LimitsTests
         Assert.Equal(200, (await new ApiClient(other).GetAsync("/v1/trades")).Code);
     }
 
+    /// <summary>
+    /// The limit is the configured rate, not the bucket: each bucket had its own timer that added a second's tokens once a
+    /// second and kept only the bucket's size of them, so 400/s with a burst of 20 served 20 requests a second. Four
+    /// callers flood for 3 s; a bucket of 50 at 200/s lets through at most 50 + 200 × the seconds gone by, and (with
+    /// room for a slow machine) well over the 200 that the old refill would have allowed.
+    /// </summary>
+    [Fact]
+    public async Task Flood_BurstBelowTheRate_ServedAtTheRateNotTheBurstPerSecond()
+    {
+        using var directory = new TempDirectory();
+        await using var app = await TestHostFactory.StartAsync(directory.Path, new()
+        {
+            ["TRADESTORE__SECURITY__REQUESTSPERSECOND"] = "200",
+            ["TRADESTORE__SECURITY__REQUESTBURST"] = "50",
+        });
+        var client = new ApiClient(app.GetTestServer().CreateClient());
+        await client.GetAsync("/v1/trades/warm-up"); // the first request builds the pipeline
+
+        var served = 0;
+        var refused = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (clock.Elapsed < TimeSpan.FromSeconds(3))
+            {
+                var answer = await client.GetAsync("/v1/trades/T-none");
+                Interlocked.Increment(ref answer.Code == 429 ? ref refused : ref served);
+            }
+        }, TestContext.Current.CancellationToken)));
+        var seconds = clock.Elapsed.TotalSeconds;
+
+        Assert.True(refused > 0, $"served {served}, none refused: the flood never reached the limit");
+        Assert.True(served <= 50 + (200 * (seconds + 0.2)), $"served {served} in {seconds:0.00} s");
+        Assert.True(served >= 350, $"served {served} in {seconds:0.00} s, refused {refused}");
+    }
+
     [Fact]
     public async Task Flood_OneKey_OnlyThatKeyLimitedOtherKeyFromTheSameAddressServed()
     {
