@@ -82,8 +82,8 @@ public sealed class BenchAllTests : IDisposable
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         await using var serve = TradeStoreProcess.Start(["serve", "--data", _work.File("data"), "--urls", url], _work.Path, new Dictionary<string, string>
         {
-            ["TRADESTORE__SECURITY__REQUESTSPERSECOND"] = "400",
-            ["TRADESTORE__SECURITY__REQUESTBURST"] = "20",
+            ["TRADESTORE__SECURITY__REQUESTSPERSECOND"] = "50",
+            ["TRADESTORE__SECURITY__REQUESTBURST"] = "5",
         });
         await serve.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
 
