@@ -28,6 +28,11 @@ public sealed class ServeBindTests : IDisposable
         Assert.Contains("in use", output, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("another process is listening there", output, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+        // Found before the host starts: no page of the host's stack trace before the line, and no engine started
+        // (which first loads the whole state index) only to be stopped again.
+        Assert.DoesNotContain("Hosting failed to start", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("WriteEngine stopping", output, StringComparison.Ordinal);
     }
 
     [Fact]

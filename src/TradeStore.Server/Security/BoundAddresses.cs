@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using TradeStore.Server.Configuration;
 
@@ -25,6 +26,12 @@ public static class BoundAddresses
     /// <exception cref="ListenAddressInUseException">Another process listens on the address.</exception>
     public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken = default)
     {
+        // Kestrel:Endpoints, when configured, replace Server:Urls: only then are these the addresses Kestrel will bind.
+        if (!app.Configuration.GetSection("Kestrel:Endpoints").Exists() && ListenProbe.FirstInUse(app.Configuration["Server:Urls"] ?? "") is { } held)
+        {
+            throw new ListenAddressInUseException(InUseMessage(held.Url, held.Cause.Message), held.Cause);
+        }
+
         try
         {
             await app.StartAsync(cancellationToken);
@@ -37,7 +44,7 @@ public static class BoundAddresses
             {
                 // By design not a configuration error: the address is right, another process has it (often a previous
                 // instance still stopping), so a supervisor should retry rather than give up.
-                throw new ListenAddressInUseException($"Server:Urls: cannot listen on {addresses}: another process is listening there ({cause}). Stop it or pick another address.", ex);
+                throw new ListenAddressInUseException(InUseMessage(addresses, cause), ex);
             }
 
             throw new ConfigurationException($"Server:Urls: cannot listen on {addresses}: {cause}", ex);
@@ -59,6 +66,9 @@ public static class BoundAddresses
                 "Create a key with `tradestore keys new --role admin` and configure it, or listen on http://127.0.0.1.");
         }
     }
+
+    private static string InUseMessage(string? addresses, string cause) =>
+        $"Server:Urls: cannot listen on {addresses}: another process is listening there ({cause}). Stop it or pick another address.";
 
     /// <summary>The addresses the server listens on; empty before start or on a server without addresses (a test server).</summary>
     public static IReadOnlyList<string> Of(WebApplication app) =>
