@@ -28,17 +28,23 @@ public sealed class SecurityOptions : IValidatableObject
     /// <remarks>
     /// By design what <c>System.Threading.RateLimiting</c>'s partitioned limiter does: it refills each bucket on its own
     /// heartbeat, every 100 ms, and what does not fit in the bucket is lost. A bucket smaller than a refill's tokens
-    /// therefore caps the rate below <see cref="RequestsPerSecond"/>, hence the check in <see cref="Validate"/>.
+    /// would cap the rate below <see cref="RequestsPerSecond"/>, so it holds at least that many (<see cref="BucketSize()"/>).
     /// </remarks>
     public const int RefillsPerSecond = 10;
 
     /// <summary>
     /// Requests a key may send at once above <see cref="RequestsPerSecond"/> after being idle (the token bucket size);
-    /// at least a tenth of <see cref="RequestsPerSecond"/> (<see cref="RefillsPerSecond"/>).
+    /// the bucket holds at least a tenth of <see cref="RequestsPerSecond"/> whatever this says (<see cref="BucketSize()"/>).
     /// </summary>
     /// <value>Default 20,000.</value>
     [Range(1, 10_000_000, ErrorMessage = "must be between 1 and 10000000.")]
     public int RequestBurst { get; set; } = 20_000;
+
+    /// <summary>
+    /// The token bucket's size: <see cref="RequestBurst"/>, or one refill's worth of <see cref="RequestsPerSecond"/> when
+    /// that is more, so the configured rate is the rate served. (A burst of 20 at 400/s served 20 requests a second.)
+    /// </summary>
+    public int BucketSize() => (int)Math.Max(RequestBurst, ((long)RequestsPerSecond + RefillsPerSecond - 1) / RefillsPerSecond);
 
     /// <summary>Requests of one key (or remote address) in progress at once; 0 means unlimited.</summary>
     /// <value>Default 256.</value>
@@ -59,16 +65,6 @@ public sealed class SecurityOptions : IValidatableObject
         foreach (var result in query)
         {
             yield return new ValidationResult(result.ErrorMessage, [.. result.MemberNames.Select(name => $"{nameof(Query)}:{name}")]);
-        }
-
-        if (RequestsPerSecond > 0 && (long)RequestBurst * RefillsPerSecond < RequestsPerSecond)
-        {
-            // Seen: RequestsPerSecond 400 with RequestBurst 20 served 20 requests a second.
-            var least = (RequestsPerSecond + RefillsPerSecond - 1) / RefillsPerSecond;
-            yield return new ValidationResult(
-                $"must be at least a tenth of Security:RequestsPerSecond ({RequestsPerSecond}), so at least {least}: the bucket is refilled every " +
-                $"100 ms and what does not fit is lost, so {RequestBurst} would allow only {(long)RequestBurst * RefillsPerSecond} requests a second.",
-                [nameof(RequestBurst)]);
         }
 
         var names = new HashSet<string>(StringComparer.Ordinal);

@@ -141,10 +141,10 @@ public static class SecurityServices
             // By design not auto-replenished: a bucket's own timer added a whole second's tokens once a second, and the
             // bucket kept only RequestBurst of them, so a burst below the rate capped it (400/s with a burst of 20 served
             // 20/s). The partitioned limiter's heartbeat refills each bucket instead, by the time gone by, ten times a
-            // second (SecurityOptions.RefillsPerSecond, which the burst is checked against).
+            // second (SecurityOptions.RefillsPerSecond), and the bucket holds at least one refill (BucketSize()).
             var options = new TokenBucketRateLimiterOptions
             {
-                TokenLimit = Math.Max(security.RequestBurst, 1),
+                TokenLimit = Math.Max(security.BucketSize(), 1),
                 TokensPerPeriod = security.RequestsPerSecond,
                 ReplenishmentPeriod = TimeSpan.FromSeconds(1),
                 QueueLimit = 0,
