@@ -292,6 +292,9 @@ public sealed class JournalLogTests : IDisposable
         var check = JournalLog.Check(LogPath, DurabilityMode.Fsync, cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal(35, JournalLogTail.Read(check, 5, cancellationToken: TestContext.Current.CancellationToken).Records);
         Assert.Equal(35, JournalLogReplay.CheckReplayable(check, 5, TestContext.Current.CancellationToken));
+        // A pending cut after seq 20: folded up to it, every record decoded (verify reads the tail once for both).
+        var cut = JournalLogTail.Read(check, 5, through: 20, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal((15L, 20L, 35L), (cut.Records, cut.LastSeq, cut.Replayable));
 
         // verify's Ctrl-C arrives while the tail is read: after the 10th record read past DuckDB's end (seq 5).
         using (var cancel = new CancellationTokenSource())

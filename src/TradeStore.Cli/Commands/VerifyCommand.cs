@@ -227,21 +227,21 @@ public static class VerifyCommand
             }
 
             var plan = JournalLogReplay.Plan(database, check);
+            var replayed = readLogTail && plan.Action == JournalLogReplayAction.Replay
+                ? JournalLogTail.Read(check, plan.DuckDbSeq, pendingCut ?? long.MaxValue, cancellationToken)
+                : null;
             output.WriteLine(plan.Action switch
             {
                 JournalLogReplayAction.Begin => $"{Target}: DuckDB holds up to seq {plan.DuckDbSeq}: serve starts the log at seq {plan.DuckDbSeq + 1}",
                 JournalLogReplayAction.CopyFromDuckDb => $"{Target}: the log ends at seq {check.LastSeq}, behind DuckDB (seq {plan.DuckDbSeq}" +
                     (check.LastSeq >= check.FirstSeq ? $"; the event at seq {check.LastSeq} is the same in both" : "") +
                     $"): serve copies events {check.LastSeq + 1}..{plan.DuckDbSeq} ({plan.Events}) from DuckDB into the log at start",
-                JournalLogReplayAction.Replay => $"{Target}: DuckDB holds up to seq {plan.DuckDbSeq}: {JournalLogReplay.CheckReplayable(check, plan.DuckDbSeq, cancellationToken)} records " +
+                JournalLogReplayAction.Replay => $"{Target}: DuckDB holds up to seq {plan.DuckDbSeq}: {replayed?.Replayable ?? JournalLogReplay.CheckReplayable(check, plan.DuckDbSeq, cancellationToken)} records " +
                     $"to replay at start (seq {plan.DuckDbSeq + 1}..{check.LastSeq}), each a readable event",
                 _ => $"{Target}: DuckDB holds up to seq {plan.DuckDbSeq}, as the log: nothing to replay at start",
             });
             output.WriteLine($"{Target}: OK, serve can start from it");
-            var logTail = !readLogTail ? null
-                : plan.Action == JournalLogReplayAction.Replay ? JournalLogTail.Read(check, plan.DuckDbSeq, pendingCut ?? long.MaxValue, cancellationToken)
-                : JournalLogTail.None(plan.DuckDbSeq);
-            return (ExitCodes.Success, logTail);
+            return (ExitCodes.Success, readLogTail ? replayed ?? JournalLogTail.None(plan.DuckDbSeq) : null);
         }
         catch (JournalLogCorruptException ex)
         {

@@ -29,6 +29,13 @@ public sealed class JournalLogTail
     /// <summary>How many records the next start replays.</summary>
     public long Records { get; private set; }
 
+    /// <summary>
+    /// How many records after <see cref="DuckDbSeq"/> were read, each decoded into a readable event, a pending cut
+    /// notwithstanding: what <see cref="Engine.JournalLogReplay.CheckReplayable"/> counts, so <c>tradestore verify</c> reads
+    /// the tail once.
+    /// </summary>
+    public long Replayable { get; private set; }
+
     /// <summary>Whether the log holds nothing DuckDB lacks.</summary>
     public bool IsEmpty => Records == 0;
 
@@ -48,8 +55,9 @@ public sealed class JournalLogTail
     public static JournalLogTail None(long duckDbSeq) => new(duckDbSeq);
 
     /// <summary>
-    /// Reads and decodes, without changing anything, the records of <paramref name="log"/> after <paramref name="duckDbSeq"/>
-    /// up to <paramref name="through"/> (a pending follower cut ends the journal there). <paramref name="cancellationToken"/>
+    /// Reads and decodes, without changing anything, the records of <paramref name="log"/> after <paramref name="duckDbSeq"/>,
+    /// and folds those up to <paramref name="through"/> (a pending follower cut ends the journal there; the records after
+    /// it are decoded all the same, as the start's check does). <paramref name="cancellationToken"/>
     /// is checked before each record: the tail may be a whole 1 GiB segment (or more) of records, seconds of reading for
     /// <c>tradestore verify</c> stopped with Ctrl-C.
     /// </summary>
@@ -67,12 +75,12 @@ public sealed class JournalLogTail
         foreach (var record in log.ReadFrom(duckDbSeq + 1))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (record.Seq > through)
+            var e = EventCodec.Decode(log.Directory, record);
+            tail.Replayable++;
+            if (record.Seq <= through)
             {
-                break;
+                tail.Add(e);
             }
-
-            tail.Add(EventCodec.Decode(log.Directory, record));
         }
 
         return tail;
