@@ -51,9 +51,20 @@ public sealed class StorageOptions
     /// segment is deleted once a DuckDB checkpoint holds all its records, so this bounds the log's disk use to a few
     /// segments; smaller segments mean more checkpoints (each stalls DuckDB applies ~0.3 s, never acknowledgements).
     /// </summary>
+    /// <remarks>
+    /// At most 1 GiB (<see cref="MaxJournalSegmentBytes"/>): a start reads a whole segment into one array, which .NET
+    /// caps just under 2 GiB. The range once went to 4 GiB, and a segment of 3,000,000,000 bytes (every segment file is
+    /// zero-filled to the full size) left a start after a crash failing with an unhandled OverflowException.
+    /// </remarks>
     /// <value>Default 67,108,864 (64 MiB, about 300,000 events).</value>
-    [Range(65_536L, 4_294_967_296L, ErrorMessage = "must be between 65536 and 4294967296 bytes.")]
+    [Range(65_536L, MaxJournalSegmentBytes, ErrorMessage = "must be between 65536 and 1073741824 (1 GiB) bytes.")]
     public long JournalSegmentBytes { get; set; } = 64L << 20;
+
+    /// <summary>
+    /// The largest <see cref="JournalSegmentBytes"/>: a segment is read whole into one array at a start, and one batch may
+    /// carry a segment past the size by some megabytes before it is sealed; 1 GiB leaves that room below .NET's array limit.
+    /// </summary>
+    public const long MaxJournalSegmentBytes = 1L << 30;
 
     /// <summary>
     /// DuckDB's <c>threads</c> for the server's database instance. DuckDB's worker threads are shared by the writer and by

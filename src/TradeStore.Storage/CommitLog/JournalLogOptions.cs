@@ -24,6 +24,12 @@ public sealed class JournalLogOptions
             throw new ArgumentOutOfRangeException(nameof(SegmentBytes), SegmentBytes, "a journal log segment must be at least 4096 bytes");
         }
 
+        if (SegmentBytes > StorageOptions.MaxJournalSegmentBytes)
+        {
+            // A start reads a segment whole into one array (JournalLog.ReadSegmentFile): past 2 GiB it could not be opened again.
+            throw new ArgumentOutOfRangeException(nameof(SegmentBytes), SegmentBytes, "a journal log segment may be at most 1 GiB");
+        }
+
         if (!Enum.IsDefined(Durability))
         {
             throw new ArgumentOutOfRangeException(nameof(Durability), Durability, "must be Fsync or Os");
