@@ -255,6 +255,7 @@ public sealed partial class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__KESTREL__LIMITS__MAXCONCURRENTCONNECTIONS", "abc", "Kestrel:Limits:MaxConcurrentConnections: must be a whole number, got 'abc'.")]
     [InlineData("TRADESTORE__KESTREL__LIMITS__MAXCONCURENTCONNECTIONS", "5", "MAXCONCURENTCONNECTIONS")]
     [InlineData("TRADESTORE__KESTREL__ADDSERVERHEADER", "false", "Kestrel:ADDSERVERHEADER: is not read")]
+    [InlineData("TRADESTORE__KESTREL__LIMITS__MAXREQUESTBODYSIZE", "2000", "Kestrel:Limits:MaxRequestBodySize: is not used: each request's body is limited by Api:MaxRequestBodyBytes")]
     [InlineData("TRADESTORE__SECURITY__QUERY__MAXROWS", "0", "Security:Query:MaxRows: must be between 1 and 1000000.")]
     [InlineData("TRADESTORE__SECURITY__QUERY__TIMEOUT", "00:00:00.001", "Security:Query:Timeout: must be between")]
     [InlineData("TRADESTORE__SECURITY__QUERY__MAXCONCURRENT", "65", "Security:Query:MaxConcurrent: must be between 1 and 64.")]
