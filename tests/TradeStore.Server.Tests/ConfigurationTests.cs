@@ -237,6 +237,7 @@ public sealed partial class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__STORAGE__JOURNALSEGMENTBYTES", "4096", "Storage:JournalSegmentBytes")]
     [InlineData("TRADESTORE__STORAGE__JOURNALSEGMENTBYTES", "3000000000", "Storage:JournalSegmentBytes: The field StorageOptions.JournalSegmentBytes must be between 65536 and 1073741824.")]
     [InlineData("TRADESTORE__ENGINE__MAXAPPLYBACKLOG", "0", "Engine:MaxApplyBacklog")]
+    [InlineData("TRADESTORE__ENGINE__QUEUECAPACITY", "999", "Engine:QueueCapacity: must be at least Api:MaxBatchSize (1000), got 999: a batch request queues each of its commands")]
     [InlineData("TRADESTORE__REDIS__HEALTHTIMEOUT", "soon", "Redis:HealthTimeout")]
     [InlineData("TRADESTORE__STORAGE__DUCKDBTHREADS", "0", "Storage:DuckDbThreads")]
     [InlineData("TRADESTORE__STORAGE__DUCKDBMEMORYLIMIT", "plenty", "Storage:DuckDbMemoryLimit")]

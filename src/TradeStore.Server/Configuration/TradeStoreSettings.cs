@@ -52,6 +52,14 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
         Collect(failures, ClusterOptions.SectionName, new ClusterOptionsValidator().Validate(null, cluster));
         Collect(failures, ChangeFeedOptions.SectionName, new ChangeFeedOptionsValidator().Validate(null, changes));
         failures.AddRange(KestrelLimits.Validate(configuration));
+        if (engine.QueueCapacity < api.MaxBatchSize)
+        {
+            // Seen: QueueCapacity 10 refused 39 of the 50 commands of one batch as busy, on an idle server.
+            failures.Add($"{EngineOptions.SectionName}:{nameof(EngineOptions.QueueCapacity)}: must be at least {ApiOptions.SectionName}:{nameof(ApiOptions.MaxBatchSize)} " +
+                $"({api.MaxBatchSize}), got {engine.QueueCapacity}: a batch request queues each of its commands, so a smaller queue would refuse part of " +
+                "every full batch as busy (503), even on an idle server.");
+        }
+
         if (redis.Enabled && RedisConnectionString.Problem(redis.Connection!) is { } redisProblem)
         {
             failures.Add($"{RedisOptions.SectionName}:{nameof(RedisOptions.Connection)}: {redisProblem}");
