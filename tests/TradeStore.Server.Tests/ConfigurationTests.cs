@@ -241,6 +241,8 @@ public sealed partial class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__REDIS__HEALTHTIMEOUT", "soon", "Redis:HealthTimeout")]
     [InlineData("TRADESTORE__STORAGE__DUCKDBTHREADS", "0", "Storage:DuckDbThreads")]
     [InlineData("TRADESTORE__STORAGE__DUCKDBMEMORYLIMIT", "plenty", "Storage:DuckDbMemoryLimit")]
+    [InlineData("TRADESTORE__STORAGE__DUCKDBMEMORYLIMIT", "100000B", "Storage:DuckDbMemoryLimit: must be at least 64MB, got '100000B'")]
+    [InlineData("TRADESTORE__STORAGE__DUCKDBMEMORYLIMIT", "0.05 GiB", "Storage:DuckDbMemoryLimit: must be at least 64MB, got '0.05 GiB'")]
     [InlineData("TRADESTORE__STORAGE__DUCKDBMAXTEMPSIZE", "unlimited", "Storage:DuckDbMaxTempSize")]
     [InlineData("TRADESTORE__STORAGE__DUCKDBMEMORYLIMIT", "2GB'; SET threads = 8; --", "Storage:DuckDbMemoryLimit")]
     [InlineData("TRADESTORE__CHANGES__MAXSUBSCRIBERS", "0", "Changes:MaxSubscribers")]

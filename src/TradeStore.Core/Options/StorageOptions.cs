@@ -1,9 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 
 namespace TradeStore.Core.Options;
 
 /// <summary>Where and how the embedded DuckDB database is kept (section <c>Storage</c>).</summary>
-public sealed class StorageOptions
+public sealed class StorageOptions : IValidatableObject
 {
     public const string SectionName = "Storage";
 
@@ -111,6 +112,47 @@ public sealed class StorageOptions
     /// <summary>The default of <see cref="WalBackupsKept"/>.</summary>
     public const int DefaultWalBackupsKept = 10;
 
+    /// <summary>
+    /// The least <see cref="DuckDbMemoryLimit"/>, 64 MB. Below some megabytes DuckDB cannot even open the database or apply
+    /// the journal: with <c>100000B</c> a start on an empty directory failed with "DuckDB could not read …tradestore.duckdb:
+    /// Out of Memory" and advised <c>recover --from clickhouse</c> as for a damaged file; with <c>1MB</c> a migration failed.
+    /// </summary>
+    public const long MinDuckDbMemoryLimitBytes = 64_000_000;
+
     /// <summary>The full path of the database file.</summary>
     public string DatabasePath => Path.GetFullPath(Path.Combine(DataDirectory, DatabaseFileName));
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (ByteSize(DuckDbMemoryLimit) is { } limit && limit < MinDuckDbMemoryLimitBytes)
+        {
+            yield return new ValidationResult(
+                $"must be at least 64MB, got '{DuckDbMemoryLimit.Trim()}': below it DuckDB cannot open the database or apply the journal.", [nameof(DuckDbMemoryLimit)]);
+        }
+    }
+
+    /// <summary>
+    /// The bytes a size such as <c>64MB</c> or <c>1.5 GiB</c> stands for, as DuckDB reads it (KB, MB, GB are powers of 1000,
+    /// KiB, MiB, GiB of 1024); <see langword="null"/> when it is not such a size (the format check names that).
+    /// </summary>
+    private static double? ByteSize(string? size)
+    {
+        var text = size?.Trim() ?? string.Empty;
+        var digits = text.TrimEnd("BKMGi".ToCharArray());
+        var suffix = text[digits.Length..];
+        double factor = suffix switch
+        {
+            "B" => 1,
+            "KB" => 1e3,
+            "MB" => 1e6,
+            "GB" => 1e9,
+            "KiB" => 1L << 10,
+            "MiB" => 1L << 20,
+            "GiB" => 1L << 30,
+            _ => 0,
+        };
+        return factor > 0 && double.TryParse(digits.Trim(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value)
+            ? value * factor
+            : null;
+    }
 }
