@@ -160,7 +160,7 @@ public static class SecurityServices
         {
             var options = new ConcurrencyLimiterOptions { PermitLimit = security.ConcurrentRequests, QueueLimit = 0 };
             Func<LimitPartition, RateLimiter> concurrency = _ => new ConcurrencyLimiter(options);
-            limiters.Add(PartitionedRateLimiter.Create<HttpContext, LimitPartition>(context => Exempt(context)
+            limiters.Add(PartitionedRateLimiter.Create<HttpContext, LimitPartition>(context => Exempt(context) || ChangeStream(context)
                 ? RateLimitPartition.GetNoLimiter(LimitPartition.Exempt)
                 : new RateLimitPartition<LimitPartition>(LimitPartition.Of(context), concurrency)));
         }
@@ -172,6 +172,13 @@ public static class SecurityServices
             _ => PartitionedRateLimiter.CreateChained([.. limiters]),
         };
     }
+
+    /// <summary>
+    /// By design a change stream does not count as a request in progress: it lasts as long as its reader, so three open
+    /// streams under <c>Security:ConcurrentRequests=3</c> got the key's every other request 429. Streams have their own
+    /// bounds (<c>Changes:MaxSubscribers</c>, <c>Changes:MaxSubscribersPerKey</c>); opening one still counts against the rate.
+    /// </summary>
+    private static bool ChangeStream(HttpContext context) => context.Request.Path.StartsWithSegments("/v1/changes", StringComparison.Ordinal);
 
     /// <summary>By design health probes are never limited: a flood must not make a supervisor restart a healthy process.</summary>
     private static bool Exempt(HttpContext context) => context.Request.Path.StartsWithSegments("/health", StringComparison.Ordinal);

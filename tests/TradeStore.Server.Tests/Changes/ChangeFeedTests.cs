@@ -288,6 +288,39 @@ public sealed class ChangeFeedTests
     }
 
     /// <summary>
+    /// An open stream is not a request in progress: with <c>Security:ConcurrentRequests=2</c> and three streams open, the
+    /// same caller's reads and writes are still served, and a fourth stream opens (three held that caller's every other
+    /// request at 429, though <c>Changes:MaxSubscribers</c> was far off).
+    /// </summary>
+    [Fact]
+    public async Task Changes_MoreStreamsOpenThanConcurrentRequests_OtherRequestsAndStreamsStillServed()
+    {
+        await using var host = await KestrelHost.StartAsync(new() { ["TRADESTORE__SECURITY__CONCURRENTREQUESTS"] = "2" });
+        using var patience = Cancel();
+        using var http = host.Client();
+        var streams = new List<HttpResponseMessage>();
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                streams.Add(await http.GetAsync("/v1/changes", HttpCompletionOption.ResponseHeadersRead, patience.Token));
+                Assert.Equal(HttpStatusCode.OK, streams[^1].StatusCode);
+            }
+
+            using var read = await http.GetAsync("/v1/trades", patience.Token);
+            Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+            using var write = await http.PostAsync("/v1/trades", new StringContent(
+                """{"tradeId":"T-STREAMS","account":"ACC-1","symbol":"AAPL","side":"buy","quantity":"1","price":"2"}""",
+                System.Text.Encoding.UTF8, "application/json"), patience.Token);
+            Assert.Equal(HttpStatusCode.Created, write.StatusCode);
+        }
+        finally
+        {
+            streams.ForEach(stream => stream.Dispose());
+        }
+    }
+
+    /// <summary>
     /// One key could hold every one of <c>Changes:MaxSubscribers</c> slots (its own request limit, 256 in progress, is
     /// above the 100 slots), so a leaking or hostile reader locked every other key out of the feed. A key at
     /// <c>Changes:MaxSubscribersPerKey</c> now gets 429 for itself alone; another key still subscribes, and the key gets

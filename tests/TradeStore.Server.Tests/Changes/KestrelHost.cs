@@ -40,7 +40,7 @@ internal sealed class KestrelHost : IAsyncDisposable
     {
         var directory = new TempDirectory("kestrel");
         var port = FreePort.Next();
-        var env = new Dictionary<string, string>(environment ?? [])
+        var env = new Dictionary<string, string>
         {
             ["TRADESTORE__STORAGE__DATADIRECTORY"] = directory.Path,
             ["TRADESTORE__SERVER__URLS"] = $"http://127.0.0.1:{port}",
@@ -48,6 +48,11 @@ internal sealed class KestrelHost : IAsyncDisposable
             ["TRADESTORE__SECURITY__REQUESTSPERSECOND"] = "0",
             ["TRADESTORE__SECURITY__CONCURRENTREQUESTS"] = "0",
         };
+        foreach (var (name, value) in environment ?? [])
+        {
+            env[name] = value; // the caller's settings over these defaults
+        }
+
         var issued = new Dictionary<string, string>();
         var index = 0;
         foreach (var (name, (role, accounts)) in keys ?? [])
