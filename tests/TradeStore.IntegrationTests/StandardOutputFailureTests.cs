@@ -70,6 +70,31 @@ public sealed class StandardOutputFailureTests : IDisposable
         Assert.Equal("", shell.Error);
     }
 
+    /// <summary>
+    /// <c>tail … | head -1</c> on a feed with no new events: head has its line and exits, and tail, with nothing more to
+    /// write, must still notice. Regression: it waited for the next event to fail writing, so on an idle server the
+    /// pipeline never ended.
+    /// </summary>
+    [Fact]
+    public async Task Tail_ReaderOfItsPipeExitsWhileTheFeedIsQuiet_StopsQuietlyWithExitEight()
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        await using var serve = TradeStoreProcess.Start(["serve", "--data", _work.File("data"), "--urls", url], _work.Path);
+        await serve.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
+        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        await CreateAsync(http, "Q-1");
+        var exitFile = _work.File("tail-exit");
+
+        using var shell = Shell.Start("{ dotnet \"$0\" tail --url \"$1\" --from 1; echo $? > \"$2\"; } | head -n 1 > /dev/null", _work.Path,
+            TradeStoreProcess.CliPath, url, exitFile);
+        // No trade is created from here on: the one line tail prints is all it will ever have to write.
+        var exitCode = await shell.WaitForExitAsync(TimeSpan.FromSeconds(90), throwOnTimeout: false);
+
+        Assert.True(exitCode != -1, "tail went on following a quiet feed after the reader of its output exited");
+        Assert.Equal("8", (await File.ReadAllTextAsync(exitFile, TestContext.Current.CancellationToken)).Trim());
+        Assert.Equal("", shell.Error);
+    }
+
     private static async Task CreateAsync(HttpClient http, string tradeId)
     {
         using var body = new StringContent($$"""{"tradeId":"{{tradeId}}","account":"ACC-1","symbol":"AAPL","side":"buy","quantity":"1","price":"2.5"}""", Encoding.UTF8, "application/json");

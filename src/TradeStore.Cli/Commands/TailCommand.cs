@@ -70,6 +70,8 @@ public static class TailCommand
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            // A quiet feed writes nothing, so no EPIPE would tell that `| head -1` has its line: this does.
+            using var readerWatch = OutputReaderWatch.Start(StopQuietly);
             var account = parseResult.GetValue(Account);
             var symbol = parseResult.GetValue(Symbol);
             var url = parseResult.GetValue(Url);
@@ -77,7 +79,8 @@ public static class TailCommand
             {
                 var server = url ?? FirstServerUrl(settings);
                 var tail = new ChangeFeedTail(server, Environment.GetEnvironmentVariable(ChangeFeedTail.ApiKeyVariable), output, error);
-                return await tail.RunAsync(parseResult.GetValue(FromSeq), account, symbol, stop.Token);
+                var exitCode = await tail.RunAsync(parseResult.GetValue(FromSeq), account, symbol, stop.Token);
+                return readerWatch.ReaderGone ? ExitCodes.OutputFailed : exitCode;
             }
 
             if (account is not null || symbol is not null)
@@ -122,18 +125,33 @@ public static class TailCommand
             {
                 if (stop.IsCancellationRequested)
                 {
-                    return ExitCodes.Success;
+                    return Stopped();
                 }
 
                 return RedisCommandSupport.Unreachable(error, options, ex);
             }
 
-            return ExitCodes.Success;
+            return Stopped();
+
+            // Ctrl-C or SIGTERM is a success; the reader of the output gone is exit 8, quietly, as a failed write to it is.
+            int Stopped() => readerWatch.ReaderGone ? ExitCodes.OutputFailed : ExitCodes.Success;
 
             void Stop(PosixSignalContext context)
             {
                 context.Cancel = true;
                 stop.Cancel();
+            }
+
+            void StopQuietly()
+            {
+                try
+                {
+                    stop.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The command already ended.
+                }
             }
         });
         return command;
