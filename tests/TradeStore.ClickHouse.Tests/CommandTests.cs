@@ -10,6 +10,8 @@ namespace TradeStore.ClickHouse.Tests;
 /// <summary>The operator commands, run as the real <c>tradestore</c> executable against a real ClickHouse.</summary>
 public sealed class CommandTests
 {
+    private const int ClickHouseVerifierListed = Verification.ClickHouseVerifier.MaxListed;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -46,6 +48,38 @@ public sealed class CommandTests
         Assert.Equal(1, tampered.ExitCode);
         Assert.Contains("DIFFERENCE trade cmd-000007", tampered.Output);
         Assert.Contains("version 99 (seq 999999) in ClickHouse trade_state", tampered.Output);
+    }
+
+    /// <summary>
+    /// More differing trades than verify names: the summary counts every one of them. Regression: it counted the lines
+    /// printed, so a ClickHouse 36,506 events behind read "25 difference(s)" just under "… and 36486 more trades or
+    /// events differ".
+    /// </summary>
+    [Fact]
+    public async Task Verify_MoreDifferencesThanListed_SummaryCountsEveryOne()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("cmdmany");
+        using var data = new TempDirectory("cmdmany");
+        await using (var harness = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path))
+        {
+            await TradeWorkload.RunAsync(harness.Engine, 50, "many");
+            await harness.WaitUntilSyncedAsync();
+        }
+
+        // Trades only ClickHouse holds, as a stray writer would leave: each one a difference of its own.
+        const int Ghosts = ClickHouseVerifierListed + 10;
+        var rows = Enumerable.Range(1, Ghosts).Select(i =>
+            $"('GHOST-{i:D3}', 1, {900000 + i}, 'acc-1', 'AAPL', 'buy', 1, 1, 0, 0, 'new', 0, 0, 0)");
+        await ch.Client.ExecuteAsync(
+            "INSERT INTO trade_state (trade_id, version, last_seq, account, symbol, side, quantity, price, filled_quantity, filled_notional, status, " +
+            "executed_at_us, created_at_us, updated_at_us) VALUES " + string.Join(", ", rows), Ct, ch.Name);
+
+        var verify = await RunAsync(data, ch, "verify", "--clickhouse");
+
+        Assert.Equal(1, verify.ExitCode);
+        Assert.Equal(ClickHouseVerifierListed, verify.Output.Split('\n').Count(l => l.StartsWith("clickhouse: DIFFERENCE trade GHOST-", StringComparison.Ordinal)));
+        Assert.Contains("clickhouse: DIFFERENCE … and 10 more trades or events differ\n", verify.Output);
+        Assert.Contains($"clickhouse: {Ghosts} difference(s)\n", verify.Output);
     }
 
     [Fact]

@@ -274,9 +274,15 @@ public static class VerifyCommand
                 output.WriteLine($"{report.Target}: DIFFERENCE {difference}");
             }
 
+            if (report.Unlisted > 0)
+            {
+                output.WriteLine($"{report.Target}: DIFFERENCE … and {report.Unlisted} more trades or events differ");
+            }
+
+            // Every difference, not the lines above: "25 difference(s)" under "… and 36486 more" read as a small drift.
             output.WriteLine(report.Clean
                 ? $"{report.Target}: OK, matches the journal"
-                : $"{report.Target}: {report.Differences.Count} difference(s)");
+                : $"{report.Target}: {report.Count} difference(s)");
             clean &= report.Clean;
         }
 
