@@ -55,6 +55,12 @@ public sealed class DatabaseOpenException : Exception
             AdviceFor(file, message) ?? "Check the disk and the path (space, permissions, mount) and start again; the database itself was not touched.", inner);
     }
 
+    /// <summary>The data directory <paramref name="directory"/> of the database at <paramref name="path"/> is a file (--data names a file).</summary>
+    public static DatabaseOpenException DataDirectoryIsAFile(string path, string directory) =>
+        new(path, $"cannot create the data directory {directory}: it is a file, not a directory",
+            $"{directory} is a file, not a directory: point --data (Storage:DataDirectory) at a directory.",
+            new IOException($"{directory} is a file, not a directory"));
+
     /// <summary>
     /// <paramref name="directory"/>, where the database at <paramref name="path"/> keeps a folder (DIR/journal), is a
     /// file. Checked before the folder is opened, by <c>serve</c> and <c>verify</c> alike, so neither depends on how the

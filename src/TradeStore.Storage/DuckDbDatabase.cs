@@ -74,6 +74,12 @@ public sealed partial class DuckDbDatabase : IDisposable
     {
         var fullPath = System.IO.Path.GetFullPath(path);
         var directory = System.IO.Path.GetDirectoryName(fullPath)!;
+        if (File.Exists(directory))
+        {
+            // The runtime says only "The file '…' already exists", which read as a disk problem.
+            throw DatabaseOpenException.DataDirectoryIsAFile(fullPath, directory);
+        }
+
         try
         {
             PrivateDirectory.Create(directory);

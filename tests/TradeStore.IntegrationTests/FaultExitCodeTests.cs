@@ -86,6 +86,24 @@ public sealed class FaultExitCodeTests : IDisposable
         Assert.Equal("x", await File.ReadAllTextAsync(journal, TestContext.Current.CancellationToken));
     }
 
+    /// <summary>
+    /// --data naming a file itself (not a folder under one). Regression: .NET's "The file '…' already exists" fell through
+    /// to the advice for a disk problem ("Check the disk and the path (space, permissions, mount)").
+    /// </summary>
+    [Fact]
+    public async Task Serve_DataDirectoryIsAFile_ExitsFourSayingItIsAFile()
+    {
+        var file = _work.File("data-file");
+        await File.WriteAllTextAsync(file, "x", TestContext.Current.CancellationToken);
+
+        var (exitCode, output) = await ServeAsync(file);
+
+        Assert.True(exitCode == 4, $"exit code {exitCode}:\n{output}");
+        Assert.Contains($"{file} is a file, not a directory: point --data (Storage:DataDirectory) at a directory.", output);
+        Assert.DoesNotContain("Check the disk", output);
+        Assert.Equal("x", await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken));
+    }
+
     [Fact]
     public async Task Serve_DataDirectoryUnderAFile_ExitsFourSayingItIsAFile()
     {
