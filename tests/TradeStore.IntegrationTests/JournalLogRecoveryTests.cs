@@ -179,6 +179,27 @@ public sealed class JournalLogRecoveryTests : IDisposable
     }
 
     /// <summary>A log without records is "empty", not "0 records, seq 1..0".</summary>
+    /// <summary>
+    /// A database below this binary's schema (here version 0, after <c>migrate down --to 0</c>): recover --from duckdb
+    /// refuses in one line, as verify does, and changes nothing. Regression: it queried trade_events anyway and died with
+    /// an unhandled DuckDBException ("Table with name trade_events does not exist!", a stack trace, exit 134).
+    /// </summary>
+    [Fact]
+    public async Task RecoverFromDuckDb_DatabaseBelowTheSchema_RefusedInOneLineAndNothingChanged()
+    {
+        Assert.Equal(0, (await TradeStoreProcess.RunAsync(["migrate", "up", "--data", _work.Path], _work.Path)).ExitCode);
+        Assert.Equal(0, (await TradeStoreProcess.RunAsync(["migrate", "down", "--to", "0", "--yes", "--data", _work.Path], _work.Path)).ExitCode);
+        var before = Directory.GetFileSystemEntries(_work.Path, "*", SearchOption.AllDirectories).Order().ToList();
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["recover", "--from", "duckdb", "--data", _work.Path], _work.Path);
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}:\n{output}");
+        Assert.Contains($"duckdb {_work.DatabasePath} is at schema version 0 and this binary needs version", output);
+        Assert.Contains("'tradestore migrate up'", output);
+        Assert.DoesNotContain("Unhandled exception", output);
+        Assert.Equal(before, Directory.GetFileSystemEntries(_work.Path, "*", SearchOption.AllDirectories).Order().ToList());
+    }
+
     [Fact]
     public async Task Verify_AfterAServeWithoutWrites_SaysTheLogIsEmpty()
     {

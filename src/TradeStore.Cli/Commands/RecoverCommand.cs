@@ -1,10 +1,12 @@
 using System.CommandLine;
 using TradeStore.ClickHouse.Recovery;
+using TradeStore.Core.Migrations;
 using TradeStore.Redis;
 using TradeStore.Redis.Projection;
 using TradeStore.Server.Configuration;
 using TradeStore.Storage;
 using TradeStore.Storage.CommitLog;
+using TradeStore.Storage.Migrations;
 using TradeStore.Storage.Recovery;
 
 namespace TradeStore.Cli.Commands;
@@ -278,6 +280,8 @@ public static class RecoverCommand
         }
 
         using var database = DuckDbDatabase.Open(path, settings.Storage.CheckpointThreshold);
+        // Below this binary's schema the journal's tables may be missing: one line, as verify says it, not DuckDB's error.
+        DuckDbSchema.RequireLatest(database, PendingMigrationAdvice.RecoverFromDuckDb);
         interruption.Doing = () => "while reading the journal log";
         var plan = JournalLogRebuild.Plan(database, settings.Storage.Durability, interruption.Token);
         var duckDbSeq = plan.DuckDbSeq;

@@ -19,4 +19,12 @@ public sealed record PendingMigrationAdvice(string Reason, string Remedy)
     public static PendingMigrationAdvice ReadOnlyCommand(string command) => new(
         $"'tradestore {command}' only reads and never applies them",
         $"Run 'tradestore migrate up' (after a backup), or start 'tradestore serve' once with Storage:AutoMigrate=true (the default), then run 'tradestore {command}' again.");
+
+    /// <summary>
+    /// <c>tradestore recover --from duckdb</c>: it rebuilds the journal log from the database as that is; below this
+    /// binary's schema the tables it reads may not exist (a database after <c>migrate down</c>).
+    /// </summary>
+    public static PendingMigrationAdvice RecoverFromDuckDb { get; } = new(
+        "'tradestore recover --from duckdb' reads the database as it is and never applies them",
+        "Run 'tradestore migrate up' (after a backup), then 'tradestore recover --from duckdb' again.");
 }
