@@ -149,6 +149,27 @@ public sealed class MigrateCommandTests : IDisposable
     }
 
     /// <summary>
+    /// redis rebuild and recover --from redis migrate the database they write; with Redis unreachable they fail, and must
+    /// fail before that. Regression: a database at version 0 was at version 3 after "Redis at …: not connected".
+    /// </summary>
+    [Theory]
+    [InlineData("redis", "rebuild")]
+    [InlineData("recover", "--from", "redis")]
+    public async Task RedisCommand_RedisUnreachable_ExitOneAndSchemaNotMigrated(params string[] command)
+    {
+        PrepareDatabase();
+        Assert.Equal(0, (await RunAsync("migrate", "down", "--to", "0", "--yes")).ExitCode);
+        var redis = $"127.0.0.1:{FreePort.Next()}"; // nothing listens there
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync([.. command, "--data", _work.Path], _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE__REDIS__CONNECTION"] = redis });
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}:\n{output}");
+        Assert.Contains($"tradestore: Redis at {redis}: ", output);
+        Assert.Equal("schema_migrations", TablesOfDatabase());
+    }
+
+    /// <summary>
     /// A rollback to 0 with Redis and ClickHouse configured: they keep every dropped event, and the next serve refused to
     /// start with exit 5 calling them lost from the journal, advising a recover that would bring them back. down said
     /// nothing of it; now it says so, before --yes and after, with the commands that empty them.

@@ -38,6 +38,11 @@ public static class RedisCommand
                 var (connection, redis) = await RedisCommandSupport.ConnectAsync(options, cancellationToken);
                 await using (connection)
                 {
+                    if (database is not null)
+                    {
+                        RedisCommandSupport.MigrateForWriting(database);
+                    }
+
                     var keys = new RedisKeys(options.KeyPrefix);
                     if (database is null)
                     {

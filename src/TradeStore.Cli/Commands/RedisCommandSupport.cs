@@ -20,6 +20,7 @@ internal static class RedisCommandSupport
     /// <summary>
     /// Opens the existing database; a missing file is a usage error, not an empty journal. <paramref name="readOnly"/>
     /// (<c>verify</c>) changes nothing: no migration (an older schema is refused) and a crash's WAL is not folded in.
+    /// Otherwise the caller migrates it with <see cref="MigrateForWriting"/>, once Redis has answered.
     /// </summary>
     /// <exception cref="ConfigurationException">No database at the configured path.</exception>
     public static DuckDbDatabase OpenExistingDatabase(TradeStoreSettings settings, bool readOnly = false)
@@ -38,10 +39,15 @@ internal static class RedisCommandSupport
             return existing;
         }
 
-        var database = DuckDbDatabase.Open(path, settings.Storage.CheckpointThreshold);
-        DuckDbSchema.MigrateToLatest(database);
-        return database;
+        return DuckDbDatabase.Open(path, settings.Storage.CheckpointThreshold);
     }
+
+    /// <summary>
+    /// Brings a database a command writes to this binary's schema. By design called only once Redis answered
+    /// (<see cref="ConnectAsync"/>): a command that then fails on an unreachable Redis has changed nothing, where it
+    /// migrated first and left a database at version 0 at version 3.
+    /// </summary>
+    public static void MigrateForWriting(DuckDbDatabase database) => DuckDbSchema.MigrateToLatest(database);
 
     /// <summary>Connects and proves Redis answers, so an unreachable server is one clear line instead of a timeout later.</summary>
     public static async Task<(RedisConnection Connection, IDatabase Database)> ConnectAsync(RedisOptions options, CancellationToken cancellationToken)
@@ -83,6 +89,11 @@ internal static class RedisCommandSupport
             var (connection, redis) = await ConnectAsync(options, cancellationToken);
             await using (connection)
             {
+                if (existing is not null && !readOnly)
+                {
+                    MigrateForWriting(existing);
+                }
+
                 var exitCode = await action(options, target?.Database ?? existing!, redis, output, error);
                 if (exitCode == ExitCodes.Success)
                 {
