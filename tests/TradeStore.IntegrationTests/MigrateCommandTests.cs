@@ -149,6 +149,26 @@ public sealed class MigrateCommandTests : IDisposable
     }
 
     /// <summary>
+    /// sync status on a database below this binary's schema: one line saying so, as verify says it. Regression: it read
+    /// sync_checkpoints anyway and died with an unhandled DuckDBException ("Table with name sync_checkpoints does not
+    /// exist!", a stack trace, exit 134).
+    /// </summary>
+    [Fact]
+    public async Task SyncStatus_DatabaseBelowTheSchema_OneLineNamingTheVersionAndNothingChanged()
+    {
+        PrepareDatabase();
+        Assert.Equal(0, (await RunAsync("migrate", "down", "--to", "0", "--yes")).ExitCode);
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["sync", "status", "--data", _work.Path], _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE__CLICKHOUSE__URL"] = $"http://127.0.0.1:{FreePort.Next()}" });
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}:\n{output}");
+        Assert.Contains($"duckdb {_work.DatabasePath} is at schema version 0 and this binary needs version", output);
+        Assert.DoesNotContain("Unhandled exception", output);
+        Assert.Equal("schema_migrations", TablesOfDatabase());
+    }
+
+    /// <summary>
     /// redis rebuild and recover --from redis migrate the database they write; with Redis unreachable they fail, and must
     /// fail before that. Regression: a database at version 0 was at version 3 after "Redis at …: not connected".
     /// </summary>

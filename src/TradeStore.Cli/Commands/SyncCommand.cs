@@ -3,9 +3,11 @@ using System.Globalization;
 using System.Text.Json;
 using TradeStore.ClickHouse.Rows;
 using TradeStore.ClickHouse.Sync;
+using TradeStore.Core.Migrations;
 using TradeStore.Server.Configuration;
 using TradeStore.Storage;
 using TradeStore.Storage.Journal;
+using TradeStore.Storage.Migrations;
 using TradeStore.Storage.Sync;
 
 namespace TradeStore.Cli.Commands;
@@ -158,6 +160,8 @@ public static class SyncCommand
         try
         {
             using var database = DuckDbDatabase.Open(path);
+            // Below this binary's schema the tables read here may not exist: one line, as verify says it, not DuckDB's error.
+            DuckDbSchema.RequireLatest(database, PendingMigrationAdvice.ReadOnlyCommand("sync status"));
             var journal = new JournalReader(database);
             var checkpoint = new SyncCheckpoints(database).Get(SyncCheckpoints.ClickHouse);
             var last = journal.LastSeq();
