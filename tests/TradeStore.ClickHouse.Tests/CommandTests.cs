@@ -167,6 +167,9 @@ public sealed class CommandTests
 
         Assert.True(recover.ExitCode == 0, recover.Output);
         Assert.Contains("clickhouse: OK, matches the journal", recover.Output);
+        // The check names the database where it now is, not the staging name it was built under.
+        Assert.Contains($"journal (DuckDB {restored.DatabasePath}): ", recover.Output);
+        Assert.DoesNotContain(".recovering", recover.Output);
         using (var a = DuckDbDatabase.Open(original.DatabasePath))
         using (var b = DuckDbDatabase.Open(restored.DatabasePath))
         {

@@ -44,7 +44,8 @@ public sealed class RecoverLargeHistoryTests
         long? readPhaseMarks = null;
         var before = await SelectedMarksAsync(ch);
 
-        var result = await new ClickHouseRecovery(ch.Client, database).RecoverAsync(line =>
+        var history = await ClickHouseRecovery.ReadHistoryAsync(ch.Client, Ct);
+        var result = await new ClickHouseRecovery(ch.Client, database).RecoverAsync(history, line =>
         {
             progress.Add(line);
             if (line.StartsWith("wrote", StringComparison.Ordinal))

@@ -190,6 +190,25 @@ public sealed class MigrateCommandTests : IDisposable
     }
 
     /// <summary>
+    /// recover --from clickhouse into an existing database asks ClickHouse before it opens (and so migrates) the database.
+    /// Regression: with ClickHouse unreachable, a database at version 0 was at the latest version after "could not read ClickHouse".
+    /// </summary>
+    [Fact]
+    public async Task RecoverFromClickHouse_ClickHouseUnreachable_ExitOneAndSchemaNotMigrated()
+    {
+        PrepareDatabase();
+        Assert.Equal(0, (await RunAsync("migrate", "down", "--to", "0", "--yes")).ExitCode);
+        using var refusing = new RefusingPort();
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["recover", "--from", "clickhouse", "--data", _work.Path], _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE__CLICKHOUSE__URL"] = $"http://127.0.0.1:{refusing.Port}" });
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}:\n{output}");
+        Assert.Contains("tradestore: recover could not read ClickHouse, nothing was written", output);
+        Assert.Equal("schema_migrations", TablesOfDatabase());
+    }
+
+    /// <summary>
     /// A rollback to 0 with Redis and ClickHouse configured: they keep every dropped event, and the next serve refused to
     /// start with exit 5 calling them lost from the journal, advising a recover that would bring them back. down said
     /// nothing of it; now it says so, before --yes and after, with the commands that empty them.

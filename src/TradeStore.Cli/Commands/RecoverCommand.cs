@@ -327,17 +327,33 @@ public static class RecoverCommand
             return ExitCodes.BadInput;
         }
 
+        // ClickHouse is asked first: opening the target migrates an existing database to this binary's schema, which a
+        // recovery that cannot read its source must not do (a database at version 0 was at the latest after "could not read ClickHouse").
+        var client = ClickHouseCommandSupport.Client(settings);
+        interruption.State = "nothing was written.";
+        interruption.Doing = () => "while asking ClickHouse how much history it holds";
+        ClickHouseHistory history;
+        try
+        {
+            history = await ClickHouseRecovery.ReadHistoryAsync(client, interruption.Token);
+        }
+        catch (Exception ex) when (ClickHouseCommandSupport.IsClickHouseFailure(ex))
+        {
+            error.WriteLine($"tradestore: recover could not read ClickHouse, nothing was written: {ex.Message}");
+            return ExitCodes.Failure;
+        }
+
         using var target = RecoveryTarget.Open(settings);
         var nothingWritten = target.IsNew ? "nothing was written (the database it was building was removed)" : "nothing was written";
         interruption.State = $"{nothingWritten}.";
-        var recovery = new ClickHouseRecovery(ClickHouseCommandSupport.Client(settings), target.Database);
+        var recovery = new ClickHouseRecovery(client, target.Database) { DatabaseName = settings.Storage.DatabasePath };
         interruption.Doing = () => recovery.Written
             ? "while checking the restored database against ClickHouse"
             : $"after reading {recovery.EventsRead} of {recovery.EventsTotal} events from ClickHouse";
         RecoveryResult result;
         try
         {
-            result = await recovery.RecoverAsync(line => output.WriteLine($"recover: {line}"), interruption.Token);
+            result = await recovery.RecoverAsync(history, line => output.WriteLine($"recover: {line}"), interruption.Token);
         }
         catch (OperationCanceledException) when (recovery.Written && !target.IsNew)
         {

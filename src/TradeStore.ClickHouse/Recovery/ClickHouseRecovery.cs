@@ -41,6 +41,9 @@ public sealed class ClickHouseRecovery(ClickHouseClient client, DuckDbDatabase d
     /// <summary>The events ClickHouse holds, once asked (0 before).</summary>
     public long EventsTotal { get; private set; }
 
+    /// <summary>How the check against ClickHouse names the database (<see cref="ClickHouseVerifier.DatabaseName"/>): where it ends up, not its staging name.</summary>
+    public string? DatabaseName { get; init; }
+
     /// <summary>Whether the journal is written (committed); what follows is the check against ClickHouse.</summary>
     public bool Written { get; private set; }
 
@@ -58,13 +61,13 @@ public sealed class ClickHouseRecovery(ClickHouseClient client, DuckDbDatabase d
             : new ClickHouseHistory(client.Database, events, ClickHouseJson.Int64(summary, "min_seq"), ClickHouseJson.Int64(summary, "max_seq"));
     }
 
+    /// <summary>Rebuilds the journal from <paramref name="history"/>, which <see cref="ReadHistoryAsync"/> read just before.</summary>
     /// <exception cref="DatabaseNotEmptyException">The target already holds data.</exception>
     /// <exception cref="JournalImportException">ClickHouse's history has a gap or a repeat; nothing was committed.</exception>
-    public async Task<RecoveryResult> RecoverAsync(Action<string> progress, CancellationToken cancellationToken)
+    public async Task<RecoveryResult> RecoverAsync(ClickHouseHistory history, Action<string> progress, CancellationToken cancellationToken)
     {
         var db = client.Database;
         using var import = JournalImport.BeginIntoEmpty(database);
-        var history = await ReadHistoryAsync(client, cancellationToken);
         if (history.Gap() is { } gap)
         {
             throw new JournalImportException(gap);
@@ -100,7 +103,7 @@ public sealed class ClickHouseRecovery(ClickHouseClient client, DuckDbDatabase d
         var trades = import.Complete([SyncCheckpoints.ClickHouse]);
         Written = true;
         progress($"wrote {import.LastSeq} journal events and {trades} trades; checking against ClickHouse");
-        var verification = await new ClickHouseVerifier(client, database) { Progress = progress }.VerifyAsync(cancellationToken);
+        var verification = await new ClickHouseVerifier(client, database) { Progress = progress, DatabaseName = DatabaseName }.VerifyAsync(cancellationToken);
         return new RecoveryResult(import.LastSeq, trades, verification);
     }
 }

@@ -42,6 +42,12 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
     /// <summary>Where a long comparison says how far it got (at most every 5 s); <see langword="null"/> for silence.</summary>
     public Action<string>? Progress { get; init; }
 
+    /// <summary>
+    /// How the report names the DuckDB database: its path unless said otherwise (a recovery checks a database it built
+    /// under a staging name, which is moved into place right after).
+    /// </summary>
+    public string? DatabaseName { get; init; }
+
     public async Task<VerificationReport> VerifyAsync(CancellationToken cancellationToken)
     {
         var db = client.Database;
@@ -73,7 +79,8 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
         // States no event range holds (a stray writer's last_seq past every event).
         await CompareStatesAsync(pass, $"NOT (last_seq BETWEEN 1 AND {upTo})", [], cancellationToken);
 
-        facts.Add($"journal ({(LogTail is { IsEmpty: false } tail ? $"DuckDB {database.Path} plus {tail.Records} log records to replay at start, seq {tail.DuckDbSeq + 1}..{tail.LastSeq}" : $"DuckDB {database.Path}")}): {journal.Events} events, last seq {journal.MaxSeq}, {journal.Trades} trades");
+        var duckDb = $"DuckDB {DatabaseName ?? database.Path}";
+        facts.Add($"journal ({(LogTail is { IsEmpty: false } tail ? $"{duckDb} plus {tail.Records} log records to replay at start, seq {tail.DuckDbSeq + 1}..{tail.LastSeq}" : duckDb)}): {journal.Events} events, last seq {journal.MaxSeq}, {journal.Trades} trades");
         facts.Add($"ClickHouse {Core.Security.UrlRedaction.Redact(client.BaseUri.GetLeftPart(UriPartial.Authority))} database {db}: {pass.Events} events (FINAL), max seq {pass.MaxSeq}; " +
                   $"{rows} rows before merge" + (rows > pass.Events ? $" ({rows - pass.Events} duplicates that ReplacingMergeTree will drop)" : ""));
 
