@@ -26,6 +26,13 @@ internal static partial class Log
     [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Redis projection stopped at seq {Checkpoint} (journal at {JournalLastSeq})")]
     public static partial void Stopped(ILogger logger, long checkpoint, long journalLastSeq);
 
-    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Final Redis flush at shutdown did not finish; the projection catches up at the next start")]
-    public static partial void FinalFlushFailed(ILogger logger, Exception exception);
+    /// <summary>
+    /// By design without the exception: a Redis that is away at shutdown is an expected state, said in one line (the
+    /// stack of the cancelled wait told an operator nothing); ApplyFailed (3002) logged the failures with their exceptions.
+    /// </summary>
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Final Redis flush at shutdown did not finish: {Reason}; the projection catches up at the next start")]
+    public static partial void FinalFlushFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "Redis projection stopped without having reached Redis (journal at {JournalLastSeq}); it catches up at the next start")]
+    public static partial void StoppedUnreached(ILogger logger, long journalLastSeq);
 }

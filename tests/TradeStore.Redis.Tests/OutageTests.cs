@@ -1,5 +1,12 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging.Testing;
+using TradeStore.Core.Options;
+using TradeStore.Core.Trades;
 using TradeStore.Redis.Projection;
+using TradeStore.Storage;
+using TradeStore.Storage.Engine;
+using TradeStore.Storage.Journal;
+using TradeStore.Storage.Migrations;
 using TradeStore.TestSupport;
 
 namespace TradeStore.Redis.Tests;
@@ -73,6 +80,43 @@ public sealed class OutageTests
 
         Assert.Equal(HealthStatus.Degraded, result.Status);
         Assert.Equal($"{connection.Endpoint}: not connected (Connection refused)", result.Description);
+    }
+
+    /// <summary>
+    /// A projector stopped while Redis refuses connections: the final flush says in one line why it did not finish, and
+    /// the stop does not call a checkpoint it never read "seq -1". Regression: event 3007 carried a TaskCanceledException
+    /// and its stack, and 3006 read "Redis projection stopped at seq -1 (journal at 0)".
+    /// </summary>
+    [Fact]
+    public async Task Stop_RedisNeverReached_SaysWhyInOneLineWithoutAnUnknownSeq()
+    {
+        using var refusing = new RefusingPort();
+        var options = new RedisOptions { Connection = $"127.0.0.1:{refusing.Port}" };
+        await using var connection = RedisConnection.Create(options);
+        using var dir = new TempDirectory("redis-unreached");
+        using var database = DuckDbDatabase.Open(dir.DatabasePath);
+        DuckDbSchema.MigrateToLatest(database);
+        using var meters = new TestMeters();
+        var logger = new FakeLogger<RedisProjector>();
+        var published = new PublishedJournal(database);
+        var projector = new RedisProjector(connection, database, published, Microsoft.Extensions.Options.Options.Create(options),
+            new RedisMetrics(meters.Factory), logger);
+        await using (var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), meters.Factory, [projector]) { Published = published })
+        {
+            engine.Start();
+            await projector.StartAsync(Ct);
+            var created = await engine.SubmitAsync(new CreateTrade("U-1", "acc", "SYM", Side.Buy, 1m, 1m), Ct);
+            Assert.NotNull(created.Trade);
+
+            await projector.StopAsync(CancellationToken.None);
+        }
+
+        var flush = Assert.Single(logger.Collector.GetSnapshot(), record => record.Id.Id == 3007);
+        Assert.Equal($"Final Redis flush at shutdown did not finish: Redis at {connection.Endpoint}: not connected (Connection refused); " +
+            "the projection catches up at the next start", flush.Message);
+        Assert.Null(flush.Exception);
+        Assert.Empty(logger.Messages(3006));
+        Assert.Equal("Redis projection stopped without having reached Redis (journal at 1); it catches up at the next start", Assert.Single(logger.Messages(3008)));
     }
 
     private static Task<HealthCheckResult> CheckAsync(RedisHealthCheck health) => health.CheckHealthAsync(new HealthCheckContext

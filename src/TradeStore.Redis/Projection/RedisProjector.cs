@@ -39,6 +39,9 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
     private static readonly TimeSpan IdleCheck = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan FinalFlushTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long a failed final flush asks the network why Redis did not answer.</summary>
+    private static readonly TimeSpan ReasonTimeout = TimeSpan.FromMilliseconds(500);
+
     /// <summary>
     /// By design the queue of committed events is bounded: while Redis is away it stops taking events (the journal
     /// has them) instead of growing without limit. Measured: reading every batch back from DuckDB instead of using
@@ -218,12 +221,23 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
         }
         catch (Exception ex)
         {
-            Log.FinalFlushFailed(_logger, ex);
+            // While disconnected StackExchange.Redis only queues and times out; the socket says why (Connection refused).
+            var reason = await _connection.UnreachableReasonAsync(ReasonTimeout, CancellationToken.None)
+                ?? (ex is OperationCanceledException && timeout.IsCancellationRequested ? $"no answer within {FinalFlushTimeout.TotalSeconds:0} s" : ex.Message);
+            Log.FinalFlushFailed(_logger, $"Redis at {_connection.Endpoint}: {reason}");
         }
 
         _mirror.Flush(Volatile.Read(ref _checkpoint));
 
-        Log.Stopped(_logger, Volatile.Read(ref _knownCheckpoint), Volatile.Read(ref _journalSeq));
+        // -1: Redis never answered since the start, so its checkpoint is not known (not "seq -1").
+        if (Volatile.Read(ref _knownCheckpoint) is >= 0 and var known)
+        {
+            Log.Stopped(_logger, known, Volatile.Read(ref _journalSeq));
+        }
+        else
+        {
+            Log.StoppedUnreached(_logger, Volatile.Read(ref _journalSeq));
+        }
     }
 
     private async Task WaitForWorkAsync(CancellationToken stoppingToken)
