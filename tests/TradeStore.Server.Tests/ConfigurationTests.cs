@@ -235,7 +235,10 @@ public sealed partial class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__STORAGE__DURABILITY", "fsync,os", "Storage:Durability")]
     [InlineData("TRADESTORE__SECURITY__METRICS", "2", "Security:Metrics")]
     [InlineData("TRADESTORE__STORAGE__JOURNALSEGMENTBYTES", "4096", "Storage:JournalSegmentBytes")]
-    [InlineData("TRADESTORE__STORAGE__JOURNALSEGMENTBYTES", "3000000000", "Storage:JournalSegmentBytes: The field StorageOptions.JournalSegmentBytes must be between 65536 and 1073741824.")]
+    // The generated validators' own words ("The field StorageOptions.JournalSegmentBytes must be …", a C# type) said as ours, with the value.
+    [InlineData("TRADESTORE__STORAGE__JOURNALSEGMENTBYTES", "3000000000", "Storage:JournalSegmentBytes: must be between 65536 and 1073741824, got 3000000000.")]
+    [InlineData("TRADESTORE__API__MAXBATCHSIZE", "0", "Api:MaxBatchSize: must be between 1 and 100000, got 0.")]
+    [InlineData("TRADESTORE__CLUSTER__SYNCREPLICAS", "9", "Cluster:SyncReplicas: must be between 0 and 8, got 9.")]
     [InlineData("TRADESTORE__ENGINE__MAXAPPLYBACKLOG", "0", "Engine:MaxApplyBacklog")]
     [InlineData("TRADESTORE__ENGINE__QUEUECAPACITY", "999", "Engine:QueueCapacity: must be at least Api:MaxBatchSize (1000), got 999: a batch request queues each of its commands")]
     [InlineData("TRADESTORE__REDIS__HEALTHTIMEOUT", "soon", "Redis:HealthTimeout")]

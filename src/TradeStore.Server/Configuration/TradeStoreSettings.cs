@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using TradeStore.Cluster;
@@ -11,7 +12,7 @@ namespace TradeStore.Server.Configuration;
 /// The bound and validated options of every section. Binding rejects unknown keys inside a known
 /// section (a typo such as <c>Storage:DataDirectroy</c> should stop start-up, not be ignored).
 /// </summary>
-public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Server, RedisOptions Redis, ClickHouseOptions ClickHouse)
+public sealed partial record TradeStoreSettings(StorageOptions Storage, ServerOptions Server, RedisOptions Redis, ClickHouseOptions ClickHouse)
 {
     /// <summary>The WriteEngine section.</summary>
     public EngineOptions Engine { get; init; } = new();
@@ -42,15 +43,15 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
         var changes = BindSection<ChangeFeedOptions>(configuration, ChangeFeedOptions.SectionName);
 
         var failures = new List<string>();
-        Collect(failures, StorageOptions.SectionName, new StorageOptionsValidator().Validate(null, storage));
-        Collect(failures, ServerOptions.SectionName, new ServerOptionsValidator().Validate(null, server));
-        Collect(failures, RedisOptions.SectionName, new RedisOptionsValidator().Validate(null, redis));
-        Collect(failures, ClickHouseOptions.SectionName, new ClickHouseOptionsValidator().Validate(null, clickHouse));
-        Collect(failures, EngineOptions.SectionName, new EngineOptionsValidator().Validate(null, engine));
-        Collect(failures, ApiOptions.SectionName, new ApiOptionsValidator().Validate(null, api));
-        Collect(failures, SecurityOptions.SectionName, new SecurityOptionsValidator().Validate(null, security));
-        Collect(failures, ClusterOptions.SectionName, new ClusterOptionsValidator().Validate(null, cluster));
-        Collect(failures, ChangeFeedOptions.SectionName, new ChangeFeedOptionsValidator().Validate(null, changes));
+        Collect(failures, configuration, StorageOptions.SectionName, new StorageOptionsValidator().Validate(null, storage));
+        Collect(failures, configuration, ServerOptions.SectionName, new ServerOptionsValidator().Validate(null, server));
+        Collect(failures, configuration, RedisOptions.SectionName, new RedisOptionsValidator().Validate(null, redis));
+        Collect(failures, configuration, ClickHouseOptions.SectionName, new ClickHouseOptionsValidator().Validate(null, clickHouse));
+        Collect(failures, configuration, EngineOptions.SectionName, new EngineOptionsValidator().Validate(null, engine));
+        Collect(failures, configuration, ApiOptions.SectionName, new ApiOptionsValidator().Validate(null, api));
+        Collect(failures, configuration, SecurityOptions.SectionName, new SecurityOptionsValidator().Validate(null, security));
+        Collect(failures, configuration, ClusterOptions.SectionName, new ClusterOptionsValidator().Validate(null, cluster));
+        Collect(failures, configuration, ChangeFeedOptions.SectionName, new ChangeFeedOptionsValidator().Validate(null, changes));
         failures.AddRange(KestrelLimits.Validate(configuration));
         if (engine.QueueCapacity < api.MaxBatchSize)
         {
@@ -174,11 +175,31 @@ public sealed record TradeStoreSettings(StorageOptions Storage, ServerOptions Se
     }
 
     /// <summary>The generated validators report "Member: message"; prefixing the section gives the full key.</summary>
-    private static void Collect(List<string> failures, string section, ValidateOptionsResult result)
+    private static void Collect(List<string> failures, IConfiguration configuration, string section, ValidateOptionsResult result)
     {
         if (result.Failed)
         {
-            failures.AddRange((result.Failures ?? []).Select(failure => $"{section}:{failure}"));
+            failures.AddRange((result.Failures ?? []).Select(failure => $"{section}:{InOurWords(configuration, section, failure)}"));
         }
     }
+
+    /// <summary>
+    /// The generated validators ignore a [Range]'s ErrorMessage (dotnet/runtime#123137) and say "The field
+    /// StorageOptions.JournalSegmentBytes must be between 65536 and 1073741824.", which names a C# type; this says it as
+    /// every other refusal is said: the rule, then the value given.
+    /// </summary>
+    private static string InOurWords(IConfiguration configuration, string section, string failure)
+    {
+        if (GeneratedRangeMessage().Match(failure) is not { Success: true } match)
+        {
+            return failure;
+        }
+
+        var member = match.Groups["member"].Value;
+        var given = configuration[$"{section}:{member}"];
+        return $"{member}: must be between {match.Groups["min"].Value} and {match.Groups["max"].Value}" + (given is null ? "." : $", got {given}.");
+    }
+
+    [GeneratedRegex(@"^(?<member>[^:]+(?::[^: ]+)*): The field \S+ must be between (?<min>.+) and (?<max>.+)\.$")]
+    private static partial Regex GeneratedRangeMessage();
 }
