@@ -144,7 +144,7 @@ public static class SecurityServices
             // second (SecurityOptions.RefillsPerSecond), and the bucket holds at least one refill (BucketSize()).
             var options = new TokenBucketRateLimiterOptions
             {
-                TokenLimit = Math.Max(security.BucketSize(), 1),
+                TokenLimit = security.BucketSize(), // at least RequestBurst, which is at least 1
                 TokensPerPeriod = security.RequestsPerSecond,
                 ReplenishmentPeriod = TimeSpan.FromSeconds(1),
                 QueueLimit = 0,
