@@ -292,6 +292,19 @@ def test_bad_timing_option_refused_naming_it(option: str, value: float) -> None:
         tradestore.Client("http://127.0.0.1:5080", **{option: value})
 
 
+@pytest.mark.parametrize(("option", "value", "error"), [
+    # Before: taken here, then every call failed with "OverflowError: timestamp too large to convert to C _PyTime_t".
+    ("timeout", 1e10, ValueError),
+    # Before: "TypeError: '>' not supported between instances of 'NoneType' and 'int'" (or 'str'), naming nothing.
+    ("timeout", None, TypeError), ("timeout", "15", TypeError), ("timeout", True, TypeError),
+    ("max_retry_delay", None, TypeError), ("max_retries", "3", TypeError), ("max_retries", 2.5, TypeError),
+    ("page_size", "500", TypeError), ("page_size", 500.0, TypeError),
+])
+def test_option_of_a_wrong_type_or_too_large_refused_naming_it(option: str, value: object, error: type) -> None:
+    with pytest.raises(error, match=f"^{option}: "):
+        tradestore.Client("http://127.0.0.1:5080", **{option: value})
+
+
 def test_query_without_pandas_nested_values_and_wide_decimals_keep_their_shape_and_digits(client: tradestore.Client) -> None:
     rows = client.query("SELECT [1, 2] AS l, {'a': 1, 'b': 'x'} AS st, '12345678901234567890.123456789012345678'::DECIMAL(38,18) AS wide, "
                         "0.00000001::DECIMAL(18,8) AS small", as_frame=False)

@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 from . import _query
 from ._errors import InDoubt, ProblemError
 from ._models import BatchResult, Position, Trade, TradeEvent, format_time
-from ._transport import Transport
+from ._transport import Transport, check_count
 
 _COMMAND_FIELDS = {
     "trade_id": "tradeId", "account": "account", "symbol": "symbol", "side": "side", "quantity": "quantity",
@@ -112,6 +112,7 @@ class Client:
 
     def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 15.0, *, max_retries: int = 8,
                  max_retry_delay: float = 10.0, page_size: int = 1000) -> None:
+        check_count("page_size", page_size)
         if not 1 <= page_size <= 100_000:
             raise ValueError(f"page_size: must be 1-100000, got {page_size}")
         self._transport = Transport(base_url, api_key, timeout, max_retries, max_retry_delay)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import math
 import random
 import select
 import socket
@@ -20,6 +19,9 @@ from typing import Any, Callable, Mapping
 from ._errors import InDoubt, ProblemError, RequestTimeout
 
 _MAX_REDIRECTS = 5
+# The longest attempt timeout: what .NET's HttpClient.Timeout takes (Int32.MaxValue ms). A socket cannot take much more
+# (1e10 s fails every request with "OverflowError: timestamp too large to convert to C _PyTime_t").
+_MAX_TIMEOUT = 2_147_483.647
 _TRANSPORT_ERRORS = (ConnectionError, http.client.HTTPException, socket.timeout, TimeoutError, OSError)
 
 
@@ -51,10 +53,14 @@ class Transport:
         parsed = urllib.parse.urlsplit(base_url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise ValueError(f"base_url: must be an absolute http:// or https:// address, got {base_url!r}")
-        if not timeout > 0 or math.isinf(timeout):   # "not >" also refuses NaN, which compares false with everything
-            raise ValueError(f"timeout: must be a positive number of seconds, got {timeout}")
+        _check_number("timeout", timeout)
+        if not 0 < timeout <= _MAX_TIMEOUT:   # "not" also refuses NaN, which compares false with everything
+            raise ValueError(f"timeout: must be a positive number of seconds, at most {_MAX_TIMEOUT:.0f} (about 24.8 days, "
+                             f"as the .NET client's Timeout), got {timeout}")
+        check_count("max_retries", max_retries)
         if not 0 <= max_retries <= 10:
             raise ValueError(f"max_retries: must be 0-10, got {max_retries}")
+        _check_number("max_retry_delay", max_retry_delay)
         if not max_retry_delay >= 0:
             raise ValueError(f"max_retry_delay: must be 0 or more seconds, got {max_retry_delay}")
         _check_api_key(api_key)
@@ -182,6 +188,20 @@ class Transport:
             except ValueError:
                 pass
         time.sleep(max(0.0, min(delay, self._max_retry_delay)))
+
+
+def _check_number(name: str, value: Any) -> None:
+    """A number of seconds, or TypeError naming the option: a comparison would otherwise fail with a TypeError that names
+    nothing (``None``, a ``str``), and ``True`` would be taken as 1 s."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name}: expected a number of seconds, got {type(value).__name__}")
+
+
+def check_count(name: str, value: Any) -> None:
+    """An ``int`` option (``max_retries``, ``page_size``), or TypeError naming it: ``2.5`` or ``"3"`` would otherwise be
+    taken, or fail later in a comparison that names nothing."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__}")
 
 
 def _check_api_key(api_key: str | None) -> None:
