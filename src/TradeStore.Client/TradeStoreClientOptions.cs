@@ -42,6 +42,8 @@ public sealed class TradeStoreClientOptions
     /// <summary>Trades asked for per page when <see cref="TradeStoreClient.TradesAsync(TradeFilter?, CancellationToken)"/> follows the cursors (1–100000; the server's <c>Api:MaxPageSize</c> bounds it).</summary>
     public int PageSize { get; set; } = 1000;
 
+    private static readonly TimeSpan MaxTimeout = TimeSpan.FromMilliseconds(int.MaxValue);
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad option.</summary>
     public void Validate()
     {
@@ -57,9 +59,13 @@ public sealed class TradeStoreClientOptions
                 nameof(ApiKey));
         }
 
-        if (Timeout <= TimeSpan.Zero && Timeout != System.Threading.Timeout.InfiniteTimeSpan)
+        // At most what HttpClient.Timeout takes (Int32.MaxValue ms): a longer one (TimeSpan.MaxValue for "no limit") made
+        // every call throw ArgumentOutOfRangeException for a parameter 'delay' the caller never set.
+        if ((Timeout <= TimeSpan.Zero || Timeout > MaxTimeout) && Timeout != System.Threading.Timeout.InfiniteTimeSpan)
         {
-            throw new ArgumentException($"{nameof(Timeout)}: must be positive, got {Timeout}.", nameof(Timeout));
+            throw new ArgumentException(
+                $"{nameof(Timeout)}: must be positive and at most {MaxTimeout} (about 24.8 days), or Timeout.InfiniteTimeSpan for none, got {Timeout}.",
+                nameof(Timeout));
         }
 
         if (MaxRetries is < 0 or > 10)

@@ -81,6 +81,23 @@ public sealed class RegistrationTests(LiveServer server) : IClassFixture<LiveSer
         Assert.Equal("limit", Assert.IsType<TradeStoreProblemException>(problem.InnerException).Field);
     }
 
+    [Theory]
+    [InlineData(25.0)]
+    [InlineData(double.PositiveInfinity)]
+    public void Constructor_TimeoutBeyondWhatATimerTakes_RefusedNamingTheOption(double days)
+    {
+        // Before: taken, and every call then threw "ArgumentOutOfRangeException: Specified argument was out of the range
+        // of valid values. (Parameter 'delay')", a parameter the caller never set. TimeSpan.MaxValue (infinity here) is
+        // what "no limit" looks like in most code; Timeout.InfiniteTimeSpan is the one this option takes.
+        var timeout = double.IsInfinity(days) ? TimeSpan.MaxValue : TimeSpan.FromDays(days);
+        using var http = new HttpClient();
+
+        var error = Assert.Throws<ArgumentException>(() => new TradeStoreClient(http, new TradeStoreClientOptions { BaseAddress = server.BaseAddress, Timeout = timeout }));
+
+        Assert.Equal("Timeout", error.ParamName);
+        Assert.Contains("Timeout.InfiniteTimeSpan", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Constructor_PageSizeZero_RefusedNamingTheOption()
     {
