@@ -536,3 +536,13 @@ def test_bad_argument_raises_naming_it_before_anything_is_sent(client: tradestor
 
     with pytest.raises(tradestore.NotFound):
         client.get_trade(trade_id)
+
+
+def test_times_before_year_1000_are_sent_with_four_digit_years(client: tradestore.Client) -> None:
+    # Before: strftime's %Y (glibc) wrote year 1 as "1", so trades(start=datetime.min...) - "from the beginning" - was a
+    # 400: "from must be an ISO 8601 time ...; got '1-01-01T00:00:00.000000Z'".
+    account = f"ACC-Y{uuid.uuid4().hex[:8]}"
+    trade = client.create_trade(f"Y-{uuid.uuid4().hex[:8]}", account, "AAPL", "buy", 1, 1)
+
+    assert [t.trade_id for t in client.trades(account=account, start=datetime.min.replace(tzinfo=timezone.utc))] == [trade.trade_id]
+    assert [t.trade_id for t in client.trades(account=account, end=datetime(999, 1, 1, tzinfo=timezone.utc))] == []

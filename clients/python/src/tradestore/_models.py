@@ -20,7 +20,9 @@ def format_time(value: datetime) -> str:
     """An aware ``datetime`` as ISO 8601 UTC with microseconds; a naive one is refused (its zone is unknown)."""
     if value.tzinfo is None:
         raise ValueError("times must be timezone-aware (e.g. datetime(..., tzinfo=timezone.utc))")
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: glibc's %Y writes year 1 as "1", which the service refuses, so
+    # trades(start=datetime.min.replace(tzinfo=timezone.utc)), "from the beginning", was a 400.
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def decimal_of(value: Any) -> Decimal:
