@@ -41,7 +41,9 @@ internal static class TradeStoreJson
     /// A decimal as <see cref="decimal"/> whenever it holds the exact digits. The server sends a column declared wider than
     /// 28 digits (<c>sum()</c> of a money column is <c>DECIMAL(38,8)</c>) as JSON strings; most of its values still fit
     /// .NET's decimal exactly and are parsed. A value with more significant digits than <see cref="decimal"/> holds would be
-    /// rounded by parsing, so it stays the <see cref="string"/> of its exact digits.
+    /// rounded by parsing, so it stays the <see cref="string"/> of its exact digits. Trailing zeros of the column's scale
+    /// that do not fit (<c>8000000000000.5000000000000000</c>, a <c>DECIMAL(38,16)</c> total past 7.9e12) are no digit
+    /// lost: that value is a <see cref="decimal"/> with the scale that fits.
     /// </summary>
     private static object Decimal(JsonElement value)
     {
@@ -52,10 +54,14 @@ internal static class TradeStoreJson
 
         var text = value.GetString()!;
         return decimal.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var parsed)
-            && parsed.ToString(CultureInfo.InvariantCulture) == text
+            && WithoutTrailingZeros(parsed.ToString(CultureInfo.InvariantCulture)).SequenceEqual(WithoutTrailingZeros(text))
                 ? parsed
                 : text;
     }
+
+    /// <summary>A decimal's text without the zeros that end its fraction (and a bare point): the same value either way.</summary>
+    private static ReadOnlySpan<char> WithoutTrailingZeros(string text) =>
+        text.Contains('.', StringComparison.Ordinal) ? text.AsSpan().TrimEnd('0').TrimEnd('.') : text;
 
     /// <summary>ISO 8601 UTC as <see cref="DateTimeOffset"/>; a time without a calendar form (<c>infinity</c>) stays DuckDB's text.</summary>
     private static object Timestamp(string text) =>

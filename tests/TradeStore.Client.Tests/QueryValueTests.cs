@@ -22,6 +22,22 @@ public sealed class QueryValueTests(LiveServer server) : IClassFixture<LiveServe
     }
 
     [Fact]
+    public async Task QueryAsync_WideDecimalWhoseScaleDoesNotFitButWhoseValueDoes_Decimal()
+    {
+        // A book's total notional past 7.9e12 in a DECIMAL(38,16) sum: 13 integer digits and 16 of scale are more than
+        // decimal's 28-29, but the trailing zeros carry no value. Before: a string (so (decimal)row[0] threw
+        // InvalidCastException), because the parsed decimal's text, trailing zeros dropped, differed from the server's.
+        var result = await server.Client().QueryAsync(
+            "SELECT '8000000000000.5'::DECIMAL(38,16) AS notional, '-12345678901234567787.654321099'::DECIMAL(38,16) AS negative, " +
+            "'8000000000000.5000000000000001'::DECIMAL(38,16) AS rounded", Ct);
+
+        var row = result.Rows[0];
+        Assert.Equal(8000000000000.5m, Assert.IsType<decimal>(row[0]));
+        Assert.Equal(-12345678901234567787.654321099m, Assert.IsType<decimal>(row[1]));
+        Assert.Equal("8000000000000.5000000000000001", Assert.IsType<string>(row[2])); // a digit decimal would round away
+    }
+
+    [Fact]
     public async Task QueryAsync_ListsOfDecimals_JsonTextBesideScalarDecimals()
     {
         var id = $"LD-{Guid.NewGuid():N}";
