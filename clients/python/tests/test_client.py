@@ -546,3 +546,14 @@ def test_times_before_year_1000_are_sent_with_four_digit_years(client: tradestor
 
     assert [t.trade_id for t in client.trades(account=account, start=datetime.min.replace(tzinfo=timezone.utc))] == [trade.trade_id]
     assert [t.trade_id for t in client.trades(account=account, end=datetime(999, 1, 1, tzinfo=timezone.utc))] == []
+
+
+def test_trades_end_before_start_names_the_argument_end(client: tradestore.Client) -> None:
+    # Before: field 'to' and "to (...) is before from (...)", the query parameters the client sends, not the arguments
+    # start and end the caller wrote (page_size over the server's limit was already restated this way).
+    with pytest.raises(tradestore.ProblemError) as problem:
+        list(client.trades(start=datetime(2026, 2, 1, tzinfo=timezone.utc), end=datetime(2026, 1, 1, tzinfo=timezone.utc)))
+
+    assert (problem.value.status, problem.value.field) == (400, "end")
+    assert str(problem.value).startswith("400 Invalid request: end (sent as 'to'; from is start, to is end): to (2026-01-01")
+    assert problem.value.__cause__.field == "to"

@@ -233,7 +233,7 @@ class Client:
             try:
                 page = self._transport.request("GET", f"/v1/trades?{urlencode(query)}").json()
             except ProblemError as problem:
-                restated = _page_size_problem(problem, self._page_size)
+                restated = _list_problem(problem, self._page_size)
                 if restated is None:
                     raise
                 raise restated from problem
@@ -297,14 +297,25 @@ class Client:
         return Trade.from_json(self._transport.request(method, path, body, idempotency_key=key, write=True).json())
 
 
-def _page_size_problem(problem: ProblemError, page_size: int) -> ProblemError | None:
-    """The server's 400 on ``limit`` (over its ``Api:MaxPageSize``), restated for the argument the caller set: the
-    client sends ``limit`` itself, so a caller who never wrote it would not know what to change."""
-    if problem.status != 400 or problem.field != "limit":
+# The query parameters trades() sends under other names than its arguments.
+_LIST_ARGUMENTS = {"from": "start", "to": "end"}
+
+
+def _list_problem(problem: ProblemError, page_size: int) -> ProblemError | None:
+    """The server's 400 on a list parameter, restated for the argument the caller set: ``limit`` (over its
+    ``Api:MaxPageSize``) is the client's ``page_size``, ``from`` and ``to`` its ``start`` and ``end``; a caller who never
+    wrote those names would not know what to change."""
+    if problem.status != 400:
+        return None
+    if problem.field == "limit":
+        return ProblemError(problem.status, problem.type, problem.title,
+                            f"page_size {page_size} is more than this server allows (it said: {problem.detail}). "
+                            "Create the Client with a smaller page_size.", field="page_size")
+    argument = _LIST_ARGUMENTS.get(problem.field or "")
+    if argument is None:
         return None
     return ProblemError(problem.status, problem.type, problem.title,
-                        f"page_size {page_size} is more than this server allows (it said: {problem.detail}). "
-                        "Create the Client with a smaller page_size.", field="page_size")
+                        f"{argument} (sent as '{problem.field}'; from is start, to is end): {problem.detail}", field=argument)
 
 
 def _with_min_seq(path: str, min_seq: int | None) -> str:
