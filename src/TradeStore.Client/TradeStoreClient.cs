@@ -515,8 +515,12 @@ public sealed class TradeStoreClient
         return text.ToString();
     }
 
+    /// <summary>What failed, each reason said once: the attempt that left the write in doubt, and the last one when it failed otherwise.</summary>
     private static string InDoubtMessage(HttpMethod method, string path, string? idempotencyKey, int attempts, string inDoubt, string last) =>
-        $"TradeStore {method} {path}: the command may have been applied. An attempt failed with {inDoubt}; the last of {attempts} attempt(s) failed with {last}. " +
+        $"TradeStore {method} {path}: the command may have been applied. " +
+        (string.Equals(inDoubt, last, StringComparison.Ordinal)
+            ? $"The last of {attempts} attempt(s) failed with {last}. "
+            : $"An attempt failed with {inDoubt}; the last of {attempts} attempt(s) failed with {last}. ") +
         (idempotencyKey is null
             ? "Send this exception's BatchCommands again (the commands as sent, each with its idempotency key; a lazy Select of new commands would make new keys): items already applied are replayed."
             : $"Send it again with the same idempotency key ({idempotencyKey}): if it was applied, the service answers the original result and writes nothing.");

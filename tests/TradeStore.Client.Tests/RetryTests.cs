@@ -55,6 +55,9 @@ public sealed class RetryTests(LiveServer server) : IClassFixture<LiveServer>
         var inDoubt = await Assert.ThrowsAsync<TradeStoreInDoubtException>(() => client.CreateTradeAsync(order, idempotencyKey: $"order-{id}", cancellationToken: Ct));
         Assert.Equal($"order-{id}", inDoubt.IdempotencyKey);
         Assert.IsAssignableFrom<OperationCanceledException>(inDoubt.InnerException);
+        // Both attempts failed alike: the reason is said once, not as "an attempt failed with X; the last failed with X".
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(inDoubt.Message, "the write may have been applied"));
+        Assert.Contains("The last of 2 attempt(s) failed with ", inDoubt.Message, StringComparison.Ordinal);
         var trade = await server.Client(proxy.Address).CreateTradeAsync(order, idempotencyKey: $"order-{id}", cancellationToken: Ct);
 
         Assert.Equal(1, trade.Version);
