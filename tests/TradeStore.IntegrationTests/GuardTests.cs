@@ -185,6 +185,29 @@ public sealed partial class GuardTests : IDisposable
         Assert.False(Directory.Exists(mine) || Directory.Exists(childs), "nothing was started");
     }
 
+    /// <summary>
+    /// A serve command line serve itself cannot parse (an option given twice): the guard read its --data/--urls and died of
+    /// the parser's exception, with a stack trace and exit 134 (SIGABRT), which systemd and the guard read as a crash.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Guard_ServeCommandLineUnparsable_ExitsTwoNamingTheOptionWithoutStackTrace(bool guardDataToo)
+    {
+        var first = _work.File("data-a");
+        var second = _work.File("data-b");
+        string[] arguments = guardDataToo
+            ? ["guard", "--data", first, "--", "serve", "--data", first, "--data", second, "--urls", _url]
+            : ["guard", "--", "serve", "--data", first, "--data", second, "--urls", _url];
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(arguments, _work.Path);
+
+        Assert.True(exitCode == 2, $"exit code {exitCode}:\n{output}");
+        Assert.Contains("tradestore: guard: serve: Option '--data' expects a single argument but 2 were provided.", output);
+        Assert.DoesNotContain("Unhandled exception", output);
+        Assert.False(Directory.Exists(first) || Directory.Exists(second), "nothing was started");
+    }
+
     /// <summary>SIGTERM while the guard waits to restart a failed child (no child runs): exit 0, and the log says so.</summary>
     [Fact]
     public async Task Guard_SigtermWhileBackingOff_ExitsZeroSayingNoChildWasRunning()

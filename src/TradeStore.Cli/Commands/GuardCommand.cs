@@ -175,6 +175,15 @@ public static class GuardCommand
     private static string[] ForwardCommonOptions(ParseResult parseResult, string[] childArguments, List<string> errors)
     {
         var childParse = ParseChild(childArguments);
+        if (childParse.Errors.Count > 0)
+        {
+            // By design refused here, before any value is read: reading an option serve cannot parse (`--data A --data B`)
+            // throws, which ended the guard with an unhandled exception, a stack trace and exit 134. serve itself would
+            // exit 2 on this command line, which the guard never restarts, so refusing it at once changes no outcome.
+            errors.AddRange(childParse.Errors.Select(parseError => $"serve: {parseError.Message} (see tradestore serve --help)"));
+            return childArguments;
+        }
+
         var forwarded = new List<string>(childArguments);
         foreach (var option in new[] { CommonOptions.Config, CommonOptions.Data })
         {
