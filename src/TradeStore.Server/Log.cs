@@ -114,6 +114,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "Received {Signal}: stopping (requests in flight finish, the write engine drains, the database is checkpointed)")]
     public static partial void StopSignalled(ILogger logger, string signal);
 
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "The tradestore guard (pid {GuardPid}) that started this process is gone (the parent is now pid {ParentPid}; the guard was killed or crashed): stopping gracefully, so that no unsupervised serve keeps holding the database")]
+    public static partial void GuardGone(ILogger logger, int guardPid, int parentPid);
+
     [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Received {Signal} while starting: the stop runs as usual as soon as start-up completes")]
     public static partial void StopHeldWhileStarting(ILogger logger, string signal);
 

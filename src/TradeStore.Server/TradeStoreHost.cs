@@ -125,6 +125,11 @@ public static class TradeStoreHost
             ChangesEndpoint.AddServices(builder.Services);
             OpenApiEndpoints.AddServices(builder.Services);
             configure?.Invoke(builder);
+            if (GuardWatch.GuardPidFromEnvironment() is { } guardPid)
+            {
+                builder.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<GuardWatch>(sp, guardPid));
+            }
+
             builder.Services.AddSingleton<EngineFailureStop>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<EngineFailureStop>());
             // Last of the hosted services, so the host stops it first: it owns the shutdown order.

@@ -152,6 +152,39 @@ public sealed partial class GuardTests : IDisposable
         Assert.Equal(_work.DatabasePath, reopened.Path);
     }
 
+    /// <summary>
+    /// SIGKILL of the guard itself: its child used to keep serving unsupervised and holding the database, so a new guard
+    /// on the directory restarted its own child into "locked" (exit 3) until it gave up with exit 10. The child now sees
+    /// its parent gone and stops the ordinary way, releasing the database.
+    /// </summary>
+    [Fact]
+    public async Task Guard_Sigkilled_ChildStopsGracefullyAndReleasesTheDatabase()
+    {
+        await using var guard = TradeStoreProcess.Start(GuardArguments(), _work.Path);
+        var running = await WaitForStatusAsync(guard, s => s.State == GuardStates.Running && s.LastProbe is { Ok: true });
+        var childPid = running.ChildPid!.Value;
+
+        guard.Signal(PosixSignals.SigKill);
+        await guard.WaitForExitAsync(Patience);
+
+        var deadline = DateTime.UtcNow + Patience;
+        while (PosixSignals.Send(childPid, 0) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+        }
+
+        var orphaned = PosixSignals.Send(childPid, 0);
+        if (orphaned)
+        {
+            PosixSignals.Send(childPid, PosixSignals.SigKill); // no orphan outlives the test
+        }
+
+        Assert.False(orphaned, $"the child {childPid} still ran {Patience} after its guard was killed:\n{guard.Output}");
+        Assert.Contains("that started this process is gone", guard.Output);
+        using var reopened = DuckDbDatabase.Open(_work.DatabasePath);
+        Assert.Equal(_work.DatabasePath, reopened.Path);
+    }
+
     [Fact]
     public async Task Guard_BadCommandLine_ExitsTwoNamingTheProblem()
     {
