@@ -23,7 +23,11 @@ internal sealed class GuardWatch(int guardPid, IHostApplicationLifetime lifetime
 
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
-    /// <summary>The guard's pid from the environment, when this process was started by a guard on Linux (where the parent pid can be read).</summary>
+    /// <summary>
+    /// The guard's pid from the environment, when this process was started by a guard on Linux (where the parent pid can be
+    /// read). A guard that is pid 1 (the container image's entrypoint) is not watched: an orphan is re-parented to pid 1,
+    /// so the comparison could not tell, and the container ends with its pid 1 anyway.
+    /// </summary>
     public static int? GuardPidFromEnvironment() =>
         int.TryParse(Environment.GetEnvironmentVariable(GuardPidVariable), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
         && pid > 1 && ParentPid() is not null
