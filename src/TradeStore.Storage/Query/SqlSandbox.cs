@@ -97,7 +97,7 @@ public sealed class SqlSandbox
 
     /// <summary>
     /// The first half of <see cref="Run{T}"/>: its own connection, the statement checked, a read-only transaction begun
-    /// and the result's columns described, all cheap and bounded by the statement's length, so a caller may do this at
+    /// and the result's columns described, all cheap (binding is bounded by SqlTreeCheck's limits), so a caller may do this at
     /// normal priority and only <see cref="PreparedQuery.Run{T}"/> at a lower one. <paramref name="cancellationToken"/>
     /// interrupts DuckDB until the prepared query is disposed, which rolls back and closes the connection: once cancelled,
     /// again and again (<see cref="DuckDbInterrupt"/>), since DuckDB forgets an interrupt that arrives between two

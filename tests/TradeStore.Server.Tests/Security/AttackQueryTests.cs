@@ -107,6 +107,34 @@ public sealed class AttackQueryTests(SecuredHost host) : IClassFixture<SecuredHo
         Assert.Contains("'read_text'", answer.Body.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// From the API audit of session 32: 300 nested lambdas (<c>list_transform([1], x -> list_transform([1], x -> …))</c>)
+    /// were answered 503 query-starved at the timeout, but DuckDB went on binding them (exponential in the nesting, and
+    /// deaf to its interrupt while binding) on the query slot's normal-priority thread: the slot and a core stayed busy
+    /// for minutes, and two such queries took every slot. Deep nesting is refused before DuckDB binds it; eight levels run.
+    /// </summary>
+    [Theory]
+    [InlineData(300, 400)]
+    [InlineData(9, 400)]
+    [InlineData(8, 200)]
+    public async Task Query_LambdasNestedDeeperThanEight_400BeforeDuckDbBindsThem(int levels, int code)
+    {
+        var sql = "SELECT " + string.Concat(Enumerable.Repeat("list_transform([1], x -> ", levels)) + "x" + new string(')', levels) + " AS v";
+
+        var answer = await host.Client(Caller.Admin).PostAsync("/v1/query", JsonSerializer.Serialize(new { sql }));
+
+        Assert.True(answer.Code == code, $"{levels} levels: {answer.Code} {answer.Raw}");
+        if (code == 400)
+        {
+            Assert.Equal("urn:tradestore:problem:query-rejected", answer.ProblemType);
+            Assert.Equal("sql", answer.Field);
+            Assert.Contains("Lambdas nest more than 8 deep", answer.Body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Equal(string.Concat(Enumerable.Repeat("[", levels)) + "1" + new string(']', levels), answer.Body.GetProperty("rows")[0][0].GetRawText());
+        }
+    }
     [Fact]
     public async Task Query_ValuesDotNetCannotHold_WrittenExactly()
     {
