@@ -73,10 +73,10 @@ public static class QueryEndpoint
             return ApiResults.Problem(context, problem);
         }
 
-        var (sql, notUnicode) = format == BodyFormat.Empty ? default : ParseSql(body);
-        if (notUnicode is not null)
+        var (sql, unreadable) = format == BodyFormat.Empty ? default : ParseSql(body);
+        if (unreadable is not null)
         {
-            return ApiResults.Problem(context, Problems.MalformedJson("sql", $"sql is not valid Unicode: {notUnicode}"));
+            return ApiResults.Problem(context, unreadable);
         }
 
         if (sql is null)
@@ -229,9 +229,12 @@ public static class QueryEndpoint
         }
     }
 
-    /// <summary>The <c>sql</c> string of <c>{"sql": "…"}</c>; <see langword="null"/> for anything else (other properties are refused, not ignored).</summary>
-    /// <summary>The body's <c>sql</c>, or <see langword="null"/> for any other body; with why, when a name or string of it is not Unicode.</summary>
-    private static (string? Sql, string? NotUnicode) ParseSql(ReadOnlyMemory<byte> body)
+    /// <summary>
+    /// The <c>sql</c> string of <c>{"sql": "…"}</c>; <see langword="null"/> for any other JSON (other properties are refused,
+    /// not ignored). A body that is not JSON, or whose text is not Unicode, is a <c>malformed-json</c> problem saying where,
+    /// as on every other endpoint: "send {"sql": …}" would not tell a client that built the JSON by hand what broke it.
+    /// </summary>
+    private static (string? Sql, ApiProblem? Unreadable) ParseSql(ReadOnlyMemory<byte> body)
     {
         try
         {
@@ -255,13 +258,13 @@ public static class QueryEndpoint
 
             return (string.IsNullOrWhiteSpace(sql) ? null : sql, null);
         }
-        catch (JsonException)
+        catch (JsonException ex)
         {
-            return default;
+            return (null, Problems.FromJson(ex));
         }
         catch (InvalidOperationException ex) when (Problems.NotUnicode(ex) is { } why)
         {
-            return (null, why);
+            return (null, Problems.MalformedJson("sql", $"sql is not valid Unicode: {why}"));
         }
     }
 }

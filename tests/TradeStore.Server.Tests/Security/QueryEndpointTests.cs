@@ -134,6 +134,23 @@ public sealed class QueryEndpointTests(SecuredHost host) : IClassFixture<Secured
         Assert.Equal("sql", answer.Field);
     }
 
+    /// <summary>
+    /// From the API audit of session 32: a body that is not JSON was answered 400 validation "Send a JSON object {"sql":
+    /// …} and nothing else", not the malformed-json problem with line and byte every other endpoint gives.
+    /// </summary>
+    [Theory]
+    [InlineData("""{"sql":"SELECT 1" """, "(line 1, byte 19)")]
+    [InlineData("{'sql':'SELECT 1'}", "(line 1, byte 2)")]
+    [InlineData("{\"sql\":\"SELECT 1\",\n}", "(line 2, byte 1)")]
+    public async Task Query_BodyNotJson_400MalformedJsonSayingWhere(string body, string where)
+    {
+        var answer = await host.Client(Caller.Admin).PostAsync("/v1/query", body);
+
+        Assert.True(answer.Code == 400, answer.Raw);
+        Assert.Equal("urn:tradestore:problem:malformed-json", answer.ProblemType);
+        Assert.Contains($"The body is not valid JSON {where}", answer.Body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
     private static async Task<long> CountEventsAsync(ApiClient admin)
     {
         var answer = await admin.PostAsync("/v1/query", """{"sql":"SELECT count(*) FROM trade_events"}""");
