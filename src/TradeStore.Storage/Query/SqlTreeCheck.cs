@@ -11,11 +11,13 @@ namespace TradeStore.Storage.Query;
 internal sealed class SqlTreeCheck(QueryFunctionPolicy policy, IReadOnlySet<string> tables, IReadOnlySet<string> catalogRelations)
 {
     /// <summary>
-    /// How many lambdas may nest, each in the body of the one around it. DuckDB binds a nested lambda in time that grows
-    /// exponentially with the nesting (measured on DuckDB 1.5: 16 levels 0.3–2 s, 20 levels 6 s, 25 past the 10 s query
-    /// timeout, 300 still binding after minutes). Binding happens while the statement is prepared, at normal priority and
+    /// How deep <c>-></c> may nest. DuckDB parses every <c>-></c> as a lambda, a JSON arrow too (<c>j -> 'a' -> 'b'</c>), and
+    /// binds nested ones in time that grows exponentially with the depth (measured on DuckDB 1.5, lambdas in lambda bodies:
+    /// 16 levels 0.3–2 s, 20 levels 6 s, 25 past the 10 s query timeout, 300 still binding after minutes; a JSON arrow
+    /// chain: 20 levels 3 s, 24 past the timeout). Binding happens while the statement is prepared, at normal priority and
     /// out of reach of DuckDB's interrupt, so such a query was answered at its timeout but kept its query slot and a core
-    /// busy until the server restarted. Eight levels bind in milliseconds; real queries nest two or three.
+    /// busy for as long as binding took. Eight levels bind in milliseconds; real queries nest two or three, and a deep
+    /// JSON path is one <c>json_extract(j, '$.a.b.c')</c>.
     /// </summary>
     public const int MaxLambdaNesting = 8;
 
@@ -50,7 +52,7 @@ internal sealed class SqlTreeCheck(QueryFunctionPolicy policy, IReadOnlySet<stri
 
                 if (IsLambda(element) && ++lambdas > MaxLambdaNesting)
                 {
-                    return $"Lambdas nest more than {MaxLambdaNesting} deep (x -> … x -> …); DuckDB's time to bind them grows exponentially with each level. Nest fewer.";
+                    return $"'->' nests more than {MaxLambdaNesting} deep (lambdas x -> …, or JSON arrows j -> 'a' -> 'b'); DuckDB's time to bind them grows exponentially with each level. Nest fewer; for a deep JSON path use json_extract(j, '$.a.b').";
                 }
 
                 // The "function" of a TABLE_FUNCTION reference is called as a table; its arguments are ordinary expressions.
