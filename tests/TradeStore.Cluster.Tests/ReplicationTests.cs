@@ -28,9 +28,13 @@ public sealed class ReplicationTests
 
         // Written while b streams: each answer's TradeStore-Seq is what a read on b waits for with ?minSeq=.
         var lastSeq = await CreateAsync(http, a, "R", 40, 40);
-        using (var read = await http.GetAsync($"{b.Url}/v1/trades/R-79?minSeq={lastSeq}", ct))
+        // Sent again while b answers 503 seq-not-reached, as a client honouring Retry-After does: b may have joined only
+        // now, and a clean-clone CI run (load ~14) saw it hold seq 0 of 80 after its one-second Cluster:ReadWaitTimeout.
+        var (read, body) = await RetryAfter.SendAsync(http, () => new HttpRequestMessage(HttpMethod.Get, $"{b.Url}/v1/trades/R-79?minSeq={lastSeq}"),
+            ["urn:tradestore:problem:seq-not-reached"], Timeout);
+        using (read)
         {
-            Assert.True(read.StatusCode == HttpStatusCode.OK, $"{(int)read.StatusCode} {await read.Content.ReadAsStringAsync(ct)}\n{b.Process.Output}");
+            Assert.True(read.StatusCode == HttpStatusCode.OK, $"{(int)read.StatusCode} {body}\n{b.Process.Output}");
             Assert.True(long.Parse(read.Headers.GetValues("TradeStore-Seq").Single(), System.Globalization.CultureInfo.InvariantCulture) >= lastSeq);
         }
 
