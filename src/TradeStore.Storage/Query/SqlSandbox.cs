@@ -96,9 +96,11 @@ public sealed class SqlSandbox
     }
 
     /// <summary>
-    /// The first half of <see cref="Run{T}"/>: its own connection, the statement checked, a read-only transaction begun
-    /// and the result's columns described, all cheap (binding is bounded by SqlTreeCheck's limits), so a caller may do this at
-    /// normal priority and only <see cref="PreparedQuery.Run{T}"/> at a lower one. <paramref name="cancellationToken"/>
+    /// The first half of <see cref="Run{T}"/>: its own connection, the statement checked and a read-only transaction
+    /// begun, all cheap, so a caller may do this at normal priority (a refused statement is answered at once) and only
+    /// <see cref="PreparedQuery.Run{T}"/> at a lower one. By design the result's columns are described there, not here:
+    /// describing binds the statement, whose cost grows with what it names (a 300,000-item IN list took 6.7 s of CPU)
+    /// and which no interrupt reaches, so at normal priority it took a core from the write path. <paramref name="cancellationToken"/>
     /// interrupts DuckDB until the prepared query is disposed, which rolls back and closes the connection: once cancelled,
     /// again and again (<see cref="DuckDbInterrupt"/>), since DuckDB forgets an interrupt that arrives between two
     /// statements, say after this returns and before the query runs, which then ran to its end, past the query timeout.
@@ -116,7 +118,7 @@ public sealed class SqlSandbox
             {
                 var checkedSql = Check(connection, sql);
                 Execute(connection, "BEGIN TRANSACTION READ ONLY");
-                return new PreparedQuery(this, connection, command, interrupt, checkedSql, Describe(command, checkedSql), cancellationToken);
+                return new PreparedQuery(this, connection, command, interrupt, checkedSql, cancellationToken);
             });
         }
         catch
@@ -168,28 +170,23 @@ public sealed class SqlSandbox
         private readonly CancellationToken _cancellationToken;
 
         internal PreparedQuery(SqlSandbox sandbox, DuckDBConnection connection, DuckDBCommand command, DuckDbInterrupt interrupt,
-            string checkedSql, IReadOnlyList<QueryColumn> columns, CancellationToken cancellationToken)
-        {
+            string checkedSql, CancellationToken cancellationToken) =>
             (_sandbox, _connection, _command, _interrupt, _checkedSql, _cancellationToken) = (sandbox, connection, command, interrupt, checkedSql, cancellationToken);
-            Columns = columns;
-        }
 
-        /// <summary>The result's columns, as DuckDB described them.</summary>
-        public IReadOnlyList<QueryColumn> Columns { get; }
-
-        /// <summary>Runs the statement and hands its rows to <paramref name="consume"/> on this thread.</summary>
-        /// <exception cref="QueryRefusedException">DuckDB refused it while it ran.</exception>
+        /// <summary>Describes the result's columns, then runs the statement and hands its rows to <paramref name="consume"/>, all on this thread.</summary>
+        /// <exception cref="QueryRefusedException">DuckDB refused it while it was bound or ran.</exception>
         /// <exception cref="QueryOutOfMemoryException">DuckDB's memory_limit stopped it.</exception>
         /// <exception cref="QueryStorageFailureException">DuckDB failed for good (a FATAL error invalidated the database).</exception>
         /// <exception cref="OperationCanceledException">It was cancelled.</exception>
         public T Run<T>(Func<QueryRows, T> consume) => _sandbox.Translated(_cancellationToken, () =>
         {
-            _command.CommandText = QueryColumns.Wrap(_checkedSql, Columns);
+            var columns = Describe(_command, _checkedSql);
+            _command.CommandText = QueryColumns.Wrap(_checkedSql, columns);
             // Streamed: DuckDB hands over each chunk as it computes it, so the answer can be sent while the query
             // runs and memory holds a chunk, not the whole result; a failure on a late row surfaces at that row.
             _command.UseStreamingMode = true;
             using var reader = _command.ExecuteReader();
-            return consume(new QueryRows(Columns, reader));
+            return consume(new QueryRows(columns, reader));
         });
 
         /// <summary>
@@ -201,10 +198,11 @@ public sealed class SqlSandbox
         public T RunArrow<T>(Func<QueryColumn, string, string> arrowColumn, Func<IReadOnlyList<QueryColumn>, IArrowArrayStream, T> consume) =>
             _sandbox.Translated(_cancellationToken, () =>
             {
-                _command.CommandText = QueryColumns.Wrap(_checkedSql, Columns, arrowColumn);
+                var columns = Describe(_command, _checkedSql);
+                _command.CommandText = QueryColumns.Wrap(_checkedSql, columns, arrowColumn);
                 _command.UseStreamingMode = true;
                 using var batches = _command.ExecuteArrowStream();
-                return consume(Columns, batches);
+                return consume(columns, batches);
             });
 
         public void Dispose()
