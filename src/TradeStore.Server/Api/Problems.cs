@@ -46,9 +46,13 @@ public static class Problems
 
     public static ApiProblem NotFound(string tradeId) => From(CommandError.NotFound(tradeId));
 
-    /// <summary>No endpoint at this path: a distinct type, so a client never takes a mistyped path for a missing trade.</summary>
+    /// <summary>
+    /// No endpoint at this path: a distinct type, so a client never takes a mistyped path for a missing trade. An empty
+    /// path is the asterisk form of <c>OPTIONS *</c>, which Kestrel hands on without one.
+    /// </summary>
     public static ApiProblem UnknownEndpoint(string method, string path) =>
-        Make("unknown-endpoint", "No such endpoint", StatusCodes.Status404NotFound, $"No endpoint answers {method} {path}; every endpoint is listed in /openapi/v1.json and at /docs/api/.", null);
+        Make("unknown-endpoint", "No such endpoint", StatusCodes.Status404NotFound,
+            $"No endpoint answers {method} {(path.Length == 0 ? "*" : path)}; every endpoint is listed in /openapi/v1.json and at /docs/api/.", null);
 
     public static ApiProblem MethodNotAllowed(string method, string path, string? allowed) =>
         Make("method-not-allowed", "Method not allowed", StatusCodes.Status405MethodNotAllowed,

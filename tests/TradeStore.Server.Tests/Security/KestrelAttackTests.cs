@@ -37,6 +37,23 @@ public sealed class KestrelAttackTests : IDisposable
         Assert.Contains("urn:tradestore:problem:unreadable-request", answer, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The asterisk form (RFC 9112 §3.2.4), which only OPTIONS may use: Kestrel hands it on with an empty path. Regression:
+    /// the 404 read "No endpoint answers OPTIONS ;".
+    /// </summary>
+    [Fact]
+    public async Task OptionsAsterisk_404NamingTheAsterisk()
+    {
+        var port = FreePort.Next();
+        await using var app = Build(new() { ["TRADESTORE__SERVER__URLS"] = $"http://127.0.0.1:{port}" });
+        await BoundAddresses.StartAsync(app, TestContext.Current.CancellationToken);
+
+        var answer = await SendRawAsync(port, "OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+
+        Assert.StartsWith("HTTP/1.1 404", answer, StringComparison.Ordinal);
+        Assert.Contains("No endpoint answers OPTIONS *;", answer, StringComparison.Ordinal);
+    }
+
     // Finding 8: TRADESTORE__KESTREL__ENDPOINTS__A__URL=http://0.0.0.0:… started on 0.0.0.0 with authentication off.
     [Fact]
     public async Task Start_KestrelEndpointNotLoopbackWithoutKeys_RefusedNamingBoundAddressAndStopped()
