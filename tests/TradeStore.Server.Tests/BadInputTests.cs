@@ -18,8 +18,8 @@ public sealed class BadInputTests : ApiTestBase
     public static TheoryData<string, string, string, string?, int, string, string?> Cases => new()
     {
         // name, method+path, content type, body, status, problem type, field
-        { "malformed JSON", "POST /v1/trades", "application/json", """{"tradeId":"N-1","quantity": }""", 400, "malformed-json", null },
-        { "truncated JSON", "POST /v1/trades/EXIST-1/amend", "application/json", """{"expectedVersion":1,""", 400, "malformed-json", null },
+        { "malformed JSON", "POST /v1/trades", "application/json", """{"tradeId":"N-1","quantity": }""", 400, "malformed-json", "quantity" },
+        { "truncated JSON", "POST /v1/trades/EXIST-1/amend", "application/json", """{"expectedVersion":1,""", 400, "malformed-json", "body" },
         { "not an object", "POST /v1/trades", "application/json", "[1,2]", 400, "validation", "body" },
         { "empty body", "POST /v1/trades", "application/json", "", 400, "validation", "body" },
         { "unknown property", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", extra: ""","colour":"red" """), 400, "unknown-property", "colour" },
@@ -42,7 +42,8 @@ public sealed class BadInputTests : ApiTestBase
         { "line separator in venue", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", extra: ""","venue":"X\u2028Y" """), 400, "validation", "venue" },
         { "bad trade id", "POST /v1/trades", "application/json", ApiClient.CreateBody("N 1"), 400, "validation", "tradeId" },
         { "time past 9999 by its offset", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", extra: ""","executedAt":"9999-12-31T23:59:59.9999999-14:00" """), 400, "validation", "executedAt" },
-        { "whitespace-only body", "POST /v1/trades/EXIST-1/cancel", "application/json", "  \n ", 400, "malformed-json", null },
+        { "whitespace-only body", "POST /v1/trades/EXIST-1/cancel", "application/json", "  \n ", 400, "malformed-json", "body" },
+        { "trailing garbage after the object", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1") + " x", 400, "malformed-json", "body" },
         { "time without zone", "POST /v1/trades", "application/json", ApiClient.CreateBody("N-1", extra: ""","executedAt":"2026-01-02T03:04:05" """), 400, "validation", "executedAt" },
         { "amend without expectedVersion", "POST /v1/trades/EXIST-1/amend", "application/json", """{"price":"2"}""", 400, "validation", "expectedVersion" },
         { "amend changing nothing", "POST /v1/trades/EXIST-1/amend", "application/json", """{"expectedVersion":1}""", 400, "validation", "body" },

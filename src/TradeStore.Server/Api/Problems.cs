@@ -198,10 +198,11 @@ public static class Problems
         if (message.StartsWith("The input does not contain any JSON tokens", StringComparison.Ordinal))
         {
             // Only whitespace: System.Text.Json's own words end in "when isFinalBlock is true", which means nothing to a client.
-            return MalformedJson(field, $"The body holds no JSON value{position}: send a JSON object{(at == JsonPosition.InBody ? ", or no body where none is needed" : "")}.");
+            return MalformedJson(field ?? "body", $"The body holds no JSON value{position}: send a JSON object{(at == JsonPosition.InBody ? ", or no body where none is needed" : "")}.");
         }
 
-        return MalformedJson(field, $"The body is not valid JSON{position}: {message}");
+        // A field always: the property where reading stopped, else the body as a whole (trailing garbage, an unclosed object).
+        return MalformedJson(field ?? "body", $"The body is not valid JSON{position}: {message}");
     }
 
     /// <summary>
