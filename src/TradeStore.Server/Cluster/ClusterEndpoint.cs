@@ -30,7 +30,10 @@ public static class ClusterEndpoint
         }
         catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
         {
-            return ApiResults.Problem(context, ClusterProblems.EtcdUnavailable(store.Cause(ex)));
+            // The timeout is named: when etcd accepts the connection but does not answer (paused, overloaded), the cause
+            // alone is a bare "The operation was canceled.", which tells the operator nothing.
+            return ApiResults.Problem(context, ClusterProblems.EtcdUnavailable(
+                $"etcd {store.Endpoints} did not answer within {ReadTimeout.TotalSeconds:0} s: {store.Cause(ex)}"));
         }
     }
 }
