@@ -45,7 +45,7 @@ public sealed class ChildProcess : IDisposable
 
         // serve stops by itself once this guard is gone (GuardWatch in TradeStore.Server): a SIGKILLed guard cannot stop it.
         start.Environment[GuardPidVariable] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-                var process = Process.Start(start) ?? throw new InvalidOperationException($"{command.FileName} did not start.");
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"{command.FileName} did not start.");
         return new ChildProcess(process, now);
     }
 
