@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using TradeStore.Core.Lifetime;
 
 namespace TradeStore.Guard;
 
@@ -32,9 +33,6 @@ public sealed class ChildProcess : IDisposable
     /// <summary>The exit code; 128 + n when signal n ended the process.</summary>
     public int ExitCode => _process.ExitCode;
 
-    /// <summary>The guard's pid in its child's environment; the name <c>TradeStore.Server.Lifetime.GuardWatch</c> reads.</summary>
-    public const string GuardPidVariable = "TRADESTORE_GUARD_PID";
-
     public static ChildProcess Start(ChildCommand command, DateTimeOffset now)
     {
         var start = new ProcessStartInfo(command.FileName) { UseShellExecute = false };
@@ -44,7 +42,7 @@ public sealed class ChildProcess : IDisposable
         }
 
         // serve stops by itself once this guard is gone (GuardWatch in TradeStore.Server): a SIGKILLed guard cannot stop it.
-        start.Environment[GuardPidVariable] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        start.Environment[GuardEnvironment.PidVariable] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         var process = Process.Start(start) ?? throw new InvalidOperationException($"{command.FileName} did not start.");
         return new ChildProcess(process, now);
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using TradeStore.Core.Security;
 
 namespace TradeStore.Guard;
 
@@ -70,41 +71,15 @@ public sealed class StatusFile(string path)
         var directory = System.IO.Path.GetDirectoryName(Path);
         if (!string.IsNullOrEmpty(directory))
         {
-            CreatePrivateDirectory(directory);
+            // The default status file is DIR/tradestore-guard.json, written before serve starts: a data directory the guard
+            // created with the default 0755 was kept by serve (an existing directory keeps its mode), and the database and
+            // journal log in it were readable by every local account.
+            PrivateDirectory.Create(directory);
         }
 
         var temporary = Path + ".tmp";
         File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(status, GuardStatusJsonContext.Default.GuardStatus));
         File.Move(temporary, Path, overwrite: true);
-    }
-
-    /// <summary>The mode of a directory the guard creates: <c>0700</c>, as <c>TradeStore.Storage.PrivateDirectory</c> gives the ones serve creates.</summary>
-    public const UnixFileMode DirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-
-    /// <summary>
-    /// By design each missing directory gets <see cref="DirectoryMode"/>: the default status file is <c>DIR/tradestore-guard.json</c>,
-    /// and the guard writes it before serve starts, so a data directory the guard created with the default 0755 was
-    /// kept by serve (an existing directory keeps its mode) and the database and journal log in it were readable by
-    /// every local account. (The same logic as <c>PrivateDirectory</c>, which this project does not reference.)
-    /// </summary>
-    private static void CreatePrivateDirectory(string path)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(path);
-            return;
-        }
-
-        var missing = new Stack<string>();
-        for (var directory = System.IO.Path.GetFullPath(path); !Directory.Exists(directory); directory = System.IO.Path.GetDirectoryName(directory)!)
-        {
-            missing.Push(directory);
-        }
-
-        while (missing.TryPop(out var directory))
-        {
-            Directory.CreateDirectory(directory, DirectoryMode);
-        }
     }
 
     public static GuardStatus? Read(string path) =>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using TradeStore.Core.Security;
 
 namespace TradeStore.Storage;
 

@@ -4,6 +4,7 @@ using DuckDB.NET.Data;
 using Microsoft.Extensions.Logging;
 using TradeStore.Core.Options;
 using TradeStore.Core.Threading;
+using TradeStore.Core.Security;
 
 namespace TradeStore.Storage;
 

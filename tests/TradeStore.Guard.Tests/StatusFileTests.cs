@@ -1,3 +1,4 @@
+using TradeStore.Core.Security;
 using TradeStore.TestSupport;
 
 namespace TradeStore.Guard.Tests;
@@ -21,8 +22,8 @@ public sealed class StatusFileTests : IDisposable
 
         status.Write(new GuardStatus { GuardPid = Environment.ProcessId, State = GuardStates.Starting });
 
-        Assert.Equal(StatusFile.DirectoryMode, File.GetUnixFileMode(data));
-        Assert.Equal(StatusFile.DirectoryMode, File.GetUnixFileMode(Path.GetDirectoryName(data)!));
+        Assert.Equal(PrivateDirectory.Mode, File.GetUnixFileMode(data));
+        Assert.Equal(PrivateDirectory.Mode, File.GetUnixFileMode(Path.GetDirectoryName(data)!));
         Assert.Equal(GuardStates.Starting, StatusFile.Read(status.Path)!.State);
     }
 }

@@ -1,4 +1,4 @@
-using TradeStore.Storage;
+using TradeStore.Core.Security;
 using TradeStore.TestSupport;
 
 namespace TradeStore.IntegrationTests;

@@ -1,12 +1,13 @@
 using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using TradeStore.Core.Lifetime;
 
 namespace TradeStore.Server.Lifetime;
 
 /// <summary>
 /// Stops <c>serve</c> gracefully when the <c>tradestore guard</c> that started it is gone (SIGKILLed, or crashed). The guard
-/// names itself in <see cref="GuardPidVariable"/>; a guard killed with SIGKILL cannot stop its child, so the child used to
+/// names itself in <see cref="GuardEnvironment.PidVariable"/>; a guard killed with SIGKILL cannot stop its child, so the child used to
 /// keep serving unsupervised and holding the database: a new guard on the same directory then restarted its own child into
 /// "locked" (exit 3) until it gave up with exit 10, and under systemd (<c>KillMode=mixed</c>) the orphan was SIGKILLed only
 /// after <c>TimeoutStopSec</c>. Stopping here runs the ordinary shutdown (drain, checkpoint, sinks flushed, exit 0), so the
@@ -18,9 +19,6 @@ namespace TradeStore.Server.Lifetime;
 /// </remarks>
 internal sealed class GuardWatch(int guardPid, IHostApplicationLifetime lifetime, ILogger<GuardWatch> logger) : BackgroundService
 {
-    /// <summary>Set by <c>tradestore guard</c> in its child's environment: the guard's pid.</summary>
-    public const string GuardPidVariable = "TRADESTORE_GUARD_PID";
-
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
     /// <summary>
@@ -29,7 +27,7 @@ internal sealed class GuardWatch(int guardPid, IHostApplicationLifetime lifetime
     /// so the comparison could not tell, and the container ends with its pid 1 anyway.
     /// </summary>
     public static int? GuardPidFromEnvironment() =>
-        int.TryParse(Environment.GetEnvironmentVariable(GuardPidVariable), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+        int.TryParse(Environment.GetEnvironmentVariable(GuardEnvironment.PidVariable), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
         && pid > 1 && ParentPid() is not null
             ? pid
             : null;

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using Microsoft.Win32.SafeHandles;
 using TradeStore.Core.Options;
+using TradeStore.Core.Security;
 
 namespace TradeStore.Storage.CommitLog;
 

@@ -1,4 +1,4 @@
-namespace TradeStore.Storage;
+namespace TradeStore.Core.Security;
 
 /// <summary>
 /// Creates the directories that hold trade data (the data directory, <c>journal/</c>, <c>wal-backups/</c>, a
