@@ -14,9 +14,9 @@ internal sealed class SqlTreeCheck(QueryFunctionPolicy policy, IReadOnlySet<stri
     /// How deep <c>-></c> may nest. DuckDB parses every <c>-></c> as a lambda, a JSON arrow too (<c>j -> 'a' -> 'b'</c>), and
     /// binds nested ones in time that grows exponentially with the depth (measured on DuckDB 1.5, lambdas in lambda bodies:
     /// 16 levels 0.3–2 s, 20 levels 6 s, 25 past the 10 s query timeout, 300 still binding after minutes; a JSON arrow
-    /// chain: 20 levels 3 s, 24 past the timeout). Binding happens while the statement is prepared, at normal priority and
-    /// out of reach of DuckDB's interrupt, so such a query was answered at its timeout but kept its query slot and a core
-    /// busy for as long as binding took. Eight levels bind in milliseconds; real queries nest two or three, and a deep
+    /// chain: 20 levels 3 s, 24 past the timeout). Binding is out of reach of DuckDB's interrupt, so such a query was
+    /// answered at its timeout but kept its query slot and a core busy for as long as binding took (it then ran at normal
+    /// priority; it now runs on the slot's niced thread, see <see cref="SqlSandbox.Prepare"/>). Eight levels bind in milliseconds; real queries nest two or three, and a deep
     /// JSON path is one <c>json_extract(j, '$.a.b.c')</c>.
     /// </summary>
     public const int MaxLambdaNesting = 8;
