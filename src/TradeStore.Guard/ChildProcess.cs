@@ -33,7 +33,10 @@ public sealed class ChildProcess : IDisposable
     /// <summary>The exit code; 128 + n when signal n ended the process.</summary>
     public int ExitCode => _process.ExitCode;
 
-    public static ChildProcess Start(ChildCommand command, DateTimeOffset now)
+    /// <param name="command">What to run.</param>
+    /// <param name="now">When it starts.</param>
+    /// <param name="probeToken">The guard's probe secret (<see cref="GuardEnvironment.ProbeTokenVariable"/>).</param>
+    public static ChildProcess Start(ChildCommand command, DateTimeOffset now, string probeToken)
     {
         var start = new ProcessStartInfo(command.FileName) { UseShellExecute = false };
         foreach (var argument in command.Arguments)
@@ -43,6 +46,8 @@ public sealed class ChildProcess : IDisposable
 
         // serve stops by itself once this guard is gone (GuardWatch in TradeStore.Server): a SIGKILLed guard cannot stop it.
         start.Environment[GuardEnvironment.PidVariable] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        // The child answers the probe with its pid only to this guard (LivenessProbe): another process on the port cannot pass for it.
+        start.Environment[GuardEnvironment.ProbeTokenVariable] = probeToken;
         var process = Process.Start(start) ?? throw new InvalidOperationException($"{command.FileName} did not start.");
         return new ChildProcess(process, now);
     }

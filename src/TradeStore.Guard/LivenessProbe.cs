@@ -1,9 +1,15 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net.Sockets;
+using TradeStore.Core.Lifetime;
 
 namespace TradeStore.Guard;
 
-/// <summary>One <c>GET /health/live</c> with a timeout; anything but a 2xx answer in time is a failure.</summary>
+/// <summary>
+/// One <c>GET /health/live</c> with a timeout; anything but a 2xx answer in time from the child itself is a failure. The
+/// child proves it answered by naming its pid in <see cref="GuardEnvironment.PidHeader"/>, which <c>serve</c> does only
+/// for a request carrying <see cref="Token"/>, the secret the guard gave it.
+/// </summary>
 public sealed class LivenessProbe : IDisposable
 {
     private readonly HttpClient _http;
@@ -11,9 +17,10 @@ public sealed class LivenessProbe : IDisposable
     private readonly TimeSpan _timeout;
     private readonly TimeProvider _time;
 
-    public LivenessProbe(Uri url, TimeSpan timeout, TimeProvider time)
+    public LivenessProbe(Uri url, TimeSpan timeout, TimeProvider time, string token)
     {
         _url = url;
+        Token = token;
         _timeout = timeout;
         _time = time;
         _http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = timeout, AllowAutoRedirect = false, UseProxy = false })
@@ -22,7 +29,11 @@ public sealed class LivenessProbe : IDisposable
         };
     }
 
-    public async Task<ProbeResult> ProbeAsync(CancellationToken cancellationToken)
+    /// <summary>The secret the children get in <see cref="GuardEnvironment.ProbeTokenVariable"/> and the probe sends.</summary>
+    public string Token { get; }
+
+    /// <summary>Probes once; <paramref name="childPid"/> is the pid the answer must name.</summary>
+    public async Task<ProbeResult> ProbeAsync(int childPid, CancellationToken cancellationToken)
     {
         var at = _time.GetUtcNow();
         var started = Stopwatch.GetTimestamp();
@@ -32,9 +43,18 @@ public sealed class LivenessProbe : IDisposable
         {
             // By design a fresh connection each time: a kept-alive socket to a dead child would fail the next probe for the new one.
             using var request = new HttpRequestMessage(HttpMethod.Get, _url) { Headers = { ConnectionClose = true } };
+            request.Headers.Add(GuardEnvironment.ProbeHeader, Token);
             using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
-            var ok = response.IsSuccessStatusCode;
-            return new ProbeResult(at, ok, $"HTTP {(int)response.StatusCode}", Stopwatch.GetElapsedTime(started));
+            var status = $"HTTP {(int)response.StatusCode}";
+            if (!response.IsSuccessStatusCode)
+            {
+                return new ProbeResult(at, false, status, Stopwatch.GetElapsedTime(started));
+            }
+
+            var answeredBy = AnsweringPid(response);
+            return answeredBy == childPid
+                ? new ProbeResult(at, true, status, Stopwatch.GetElapsedTime(started))
+                : new ProbeResult(at, false, NotTheChild(status, answeredBy, childPid), Stopwatch.GetElapsedTime(started));
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -48,6 +68,16 @@ public sealed class LivenessProbe : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    private static int? AnsweringPid(HttpResponseMessage response) =>
+        response.Headers.TryGetValues(GuardEnvironment.PidHeader, out var values)
+        && int.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
+            ? pid
+            : null;
+
+    private static string NotTheChild(string status, int? answeredBy, int childPid) => answeredBy is { } other
+        ? $"{status} from pid {other}, not from the child (pid {childPid})"
+        : $"{status}, but not from the child (pid {childPid}): another process answers on this port";
 }
 
 /// <summary>The outcome of one liveness probe.</summary>

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 
 namespace TradeStore.Guard;
@@ -31,7 +32,7 @@ public sealed class Supervisor : IDisposable
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _policy = new RestartPolicy(options, _time, random ?? Random.Shared);
-        _probe = new LivenessProbe(options.ProbeUrl, options.ProbeTimeout, _time);
+        _probe = new LivenessProbe(options.ProbeUrl, options.ProbeTimeout, _time, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
         _statusFile = options.StatusFile is null ? null : new StatusFile(options.StatusFile);
         _status = new GuardStatus
         {
@@ -149,7 +150,7 @@ public sealed class Supervisor : IDisposable
         ChildProcess child;
         try
         {
-            child = ChildProcess.Start(_options.Command, _time.GetUtcNow());
+            child = ChildProcess.Start(_options.Command, _time.GetUtcNow(), _probe.Token);
         }
         catch (Exception ex) when (ex is System.ComponentModel.Win32Exception or InvalidOperationException or IOException)
         {
@@ -235,7 +236,7 @@ public sealed class Supervisor : IDisposable
                 }
 
                 using var probeCancel = new CancellationTokenSource();
-                var probe = _probe.ProbeAsync(probeCancel.Token);
+                var probe = _probe.ProbeAsync(child.Id, probeCancel.Token);
                 woke = await Task.WhenAny(probe, child.Exited, _stopRequested.Task).ConfigureAwait(false);
                 if (woke != probe)
                 {

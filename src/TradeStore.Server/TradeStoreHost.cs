@@ -261,7 +261,11 @@ public static class TradeStoreHost
         app.MapHealthChecks("/health/live", new HealthCheckOptions
         {
             Predicate = _ => false,
-            ResponseWriter = static (context, _) => context.Response.WriteAsJsonAsync(new LiveResponse("healthy"), HealthJsonContext.Default.LiveResponse),
+            ResponseWriter = static (context, _) =>
+            {
+                GuardProbeAnswer.Stamp(context);
+                return context.Response.WriteAsJsonAsync(new LiveResponse("healthy"), HealthJsonContext.Default.LiveResponse);
+            },
         }).WithMetadata(HealthMethods);
         app.MapHealthChecks("/health/ready", new HealthCheckOptions
         {

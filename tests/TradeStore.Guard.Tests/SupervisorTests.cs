@@ -123,6 +123,7 @@ public sealed class SupervisorTests : IDisposable
         using var endpoint = new ToggleEndpoint();
         var options = Options("while :; do sleep 0.05; done", endpoint.Url);
         using var supervisor = new Supervisor(options, NullLogger.Instance);
+        endpoint.AnswerAs = () => supervisor.Status.ChildPid;
         var run = supervisor.RunAsync(TestContext.Current.CancellationToken);
         await Eventually.TrueAsync(() => supervisor.Status.State == GuardStates.Running);
         var firstPid = supervisor.Status.ChildPid;
@@ -135,6 +136,52 @@ public sealed class SupervisorTests : IDisposable
         Assert.Equal(ExitReasons.Hung, supervisor.Status.LastExit!.Reason);
         Assert.Equal(firstPid, supervisor.Status.LastExit.Pid);
         Assert.NotEqual(firstPid, supervisor.Status.ChildPid);
+        supervisor.RequestStop(PosixSignals.SigTerm);
+        Assert.Equal(GuardOutcome.Stopped, await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+    }
+
+    /// <summary>
+    /// Another process answering on the child's port is not the child: its 200 once counted, and the guard reported as
+    /// running a child that never listened (one that cannot bind the port, or is still replaying its journal).
+    /// </summary>
+    [Fact]
+    public async Task Run_AnotherProcessAnswersOnThePort_ChildNeverCountsAsRunning()
+    {
+        using var endpoint = new ToggleEndpoint();
+        var options = Options("while :; do sleep 0.05; done", endpoint.Url) with { StartupTimeout = TimeSpan.FromMinutes(1) };
+        using var supervisor = new Supervisor(options, NullLogger.Instance);
+        var run = supervisor.RunAsync(TestContext.Current.CancellationToken);
+        await Eventually.TrueAsync(() => supervisor.Status.LastProbe is not null);
+        var probe = supervisor.Status.LastProbe!;
+        var child = supervisor.Status.ChildPid;
+
+        Assert.False(probe.Ok);
+        Assert.Equal($"HTTP 200, but not from the child (pid {child}): another process answers on this port", probe.Detail);
+        Assert.Equal(GuardStates.Starting, supervisor.Status.State);
+
+        endpoint.AnswerAs = () => 1;
+        await Eventually.TrueAsync(() => supervisor.Status.LastProbe?.Detail.Contains("from pid 1,", StringComparison.Ordinal) == true);
+        Assert.Equal($"HTTP 200 from pid 1, not from the child (pid {child})", supervisor.Status.LastProbe!.Detail);
+        Assert.Equal(GuardStates.Starting, supervisor.Status.State);
+        supervisor.RequestStop(PosixSignals.SigTerm);
+        Assert.Equal(GuardOutcome.Stopped, await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+    }
+
+    /// <summary>The secret the guard gives its child reaches it, and only the child answering with it counts.</summary>
+    [Fact]
+    public async Task Run_ChildGetsTheProbeSecret_TheProbeSendsIt()
+    {
+        using var endpoint = new ToggleEndpoint();
+        var secretFile = _work.File("secret");
+        var options = Options($"printf %s \"$TRADESTORE_GUARD_PROBE_TOKEN\" > '{secretFile}'; while :; do sleep 0.05; done", endpoint.Url);
+        using var supervisor = new Supervisor(options, NullLogger.Instance);
+        endpoint.AnswerAs = () => supervisor.Status.ChildPid;
+        var run = supervisor.RunAsync(TestContext.Current.CancellationToken);
+        await Eventually.TrueAsync(() => supervisor.Status.State == GuardStates.Running);
+
+        var secret = await File.ReadAllTextAsync(secretFile, TestContext.Current.CancellationToken);
+        Assert.Equal(32, secret.Length);
+        Assert.Equal(secret, endpoint.LastProbeSecret);
         supervisor.RequestStop(PosixSignals.SigTerm);
         Assert.Equal(GuardOutcome.Stopped, await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
     }
@@ -158,7 +205,10 @@ public sealed class SupervisorTests : IDisposable
         Assert.Null(supervisor.Status.ChildPid);
     }
 
-    /// <summary>A real HTTP liveness endpoint whose answer the test switches between 200 and 503.</summary>
+    /// <summary>
+    /// A real HTTP liveness endpoint whose answer the test switches between 200 and 503, naming the pid
+    /// <see cref="AnswerAs"/> gives as <c>serve</c> names its own to the guard's probe (none when it gives none).
+    /// </summary>
     private sealed class ToggleEndpoint : IDisposable
     {
         private readonly HttpListener _listener = new();
@@ -176,6 +226,11 @@ public sealed class SupervisorTests : IDisposable
         public Uri Url { get; }
 
         public volatile bool Healthy = true;
+
+        public Func<int?> AnswerAs { get; set; } = () => null;
+
+        /// <summary>The guard's secret the last probe carried.</summary>
+        public string? LastProbeSecret { get; private set; }
 
         public void Dispose()
         {
@@ -195,6 +250,12 @@ public sealed class SupervisorTests : IDisposable
                 catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
                 {
                     return;
+                }
+
+                LastProbeSecret = context.Request.Headers[TradeStore.Core.Lifetime.GuardEnvironment.ProbeHeader];
+                if (AnswerAs() is { } pid)
+                {
+                    context.Response.Headers[TradeStore.Core.Lifetime.GuardEnvironment.PidHeader] = pid.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
 
                 context.Response.StatusCode = Healthy ? 200 : 503;
