@@ -3,8 +3,8 @@ using System.Text.RegularExpressions;
 using DuckDB.NET.Data;
 using Microsoft.Extensions.Logging;
 using TradeStore.Core.Options;
-using TradeStore.Core.Threading;
 using TradeStore.Core.Security;
+using TradeStore.Core.Threading;
 
 namespace TradeStore.Storage;
 

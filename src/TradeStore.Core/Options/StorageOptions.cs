@@ -32,7 +32,7 @@ public sealed class StorageOptions : IValidatableObject
     /// </summary>
     /// <value>Default <c>64MB</c> (DuckDB's own default, 16MB, cost a quarter of insert throughput here).</value>
     [Required(AllowEmptyStrings = false, ErrorMessage = "must be a size such as 64MB.")]
-    [RegularExpression(@"^\s*[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)\s*$", ErrorMessage = "must be a size such as 16MB, 64MB or 1GB.")]
+    [RegularExpression(SizePattern, ErrorMessage = "must be a size such as 16MB, 64MB or 1GB.")]
     public string CheckpointThreshold { get; set; } = DefaultCheckpointThreshold;
 
     /// <summary>The default of <see cref="CheckpointThreshold"/>, also used by tools that open a database without configuration.</summary>
@@ -85,7 +85,7 @@ public sealed class StorageOptions : IValidatableObject
     /// </summary>
     /// <value>Default <c>2GB</c>.</value>
     [Required(AllowEmptyStrings = false, ErrorMessage = "must be a size such as 2GB.")]
-    [RegularExpression(@"^\s*[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)\s*$", ErrorMessage = "must be a size such as 512MB, 2GB or 8GiB.")]
+    [RegularExpression(SizePattern, ErrorMessage = "must be a size such as 512MB, 2GB or 8GiB.")]
     public string DuckDbMemoryLimit { get; set; } = "2GB";
 
     /// <summary>
@@ -97,7 +97,7 @@ public sealed class StorageOptions : IValidatableObject
     /// </summary>
     /// <value>Default <c>0B</c>.</value>
     [Required(AllowEmptyStrings = false, ErrorMessage = "must be a size such as 0B or 10GB.")]
-    [RegularExpression(@"^\s*[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)\s*$", ErrorMessage = "must be a size such as 0B, 512MB or 10GB.")]
+    [RegularExpression(SizePattern, ErrorMessage = "must be a size such as 0B, 512MB or 10GB.")]
     public string DuckDbMaxTempSize { get; set; } = "0B";
 
     /// <summary>
@@ -118,6 +118,12 @@ public sealed class StorageOptions : IValidatableObject
     /// Out of Memory" and advised <c>recover --from clickhouse</c> as for a damaged file; with <c>1MB</c> a migration failed.
     /// </summary>
     public const long MinDuckDbMemoryLimitBytes = 64_000_000;
+
+    /// <summary>
+    /// What a size setting accepts: a number and a unit as DuckDB reads it (B; KB, MB, GB in powers of 1000; KiB, MiB, GiB
+    /// in powers of 1024), for example <c>64MB</c> or <c>1.5 GiB</c>. <see cref="ByteSize"/> reads the same text.
+    /// </summary>
+    public const string SizePattern = @"^\s*[0-9]+(\.[0-9]+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)\s*$";
 
     /// <summary>The full path of the database file.</summary>
     public string DatabasePath => Path.GetFullPath(Path.Combine(DataDirectory, DatabaseFileName));
