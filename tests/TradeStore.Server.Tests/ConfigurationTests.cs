@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using TradeStore.Core.Options;
@@ -480,6 +482,59 @@ public sealed partial class ConfigurationTests : IDisposable
                 effective[path] = element.Clone();
             }
         }
+    }
+
+    /// <summary>
+    /// Each row of docs/configuration.md's table whose setting has a <see cref="RangeAttribute"/>
+    /// gives that range as "(min–max": <c>Api:DefaultPageSize</c> once said only "at most <c>MaxPageSize</c>", not its
+    /// 1–100000.
+    /// </summary>
+    [Fact]
+    public void Docs_ConfigurationTableRows_NameTheRangeValidationAccepts()
+    {
+        var lines = File.ReadLines(Path.Combine(TradeStoreProcess.RepositoryRoot, "docs", "configuration.md"))
+            .Select(line => (Line: line, Row: SettingRow().Match(line))).Where(row => row.Row.Success).ToList();
+        var wrong = new List<string>();
+        var checkedRanges = 0;
+        foreach (var (line, row) in lines)
+        {
+            var key = row.Groups["key"].Value;
+            PropertyInfo? property = null;
+            var type = typeof(TradeStoreSettings);
+            foreach (var name in key.Split(':'))
+            {
+                property = type.GetProperty(name);
+                if (property is null)
+                {
+                    break;
+                }
+
+                type = property.PropertyType;
+            }
+
+            if (property is null)
+            {
+                wrong.Add($"{key}: no such property of the options classes");
+                continue;
+            }
+
+            if (property.GetCustomAttribute<RangeAttribute>() is not { } range)
+            {
+                continue;
+            }
+
+            checkedRanges++;
+            var expected = $"{Bound(range.Minimum)}–{Bound(range.Maximum)}";
+            if (!line.Contains($"({expected}", StringComparison.Ordinal))
+            {
+                wrong.Add($"{key}: validation accepts {expected}, which its row does not give as \"({expected}\"");
+            }
+        }
+
+        Assert.True(checkedRanges >= 30, $"only {checkedRanges} rows with a range found");
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+
+        static string Bound(object value) => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!;
     }
 
     private static bool SameDefault(JsonElement bound, string? documented)
