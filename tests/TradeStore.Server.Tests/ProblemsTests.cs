@@ -1,13 +1,47 @@
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using TradeStore.Core.Trades;
 using TradeStore.Server.Api;
+using TradeStore.Server.OpenApi;
+using TradeStore.TestSupport;
 
 namespace TradeStore.Server.Tests;
 
-/// <summary>The documented mapping of every refusal kind to HTTP (README "HTTP API").</summary>
-public sealed class ProblemsTests
+/// <summary>The documented mapping of every refusal kind to HTTP (docs/api.md, "Errors").</summary>
+public sealed partial class ProblemsTests
 {
+    /// <summary>
+    /// docs/api.md's error table and <see cref="ProblemCatalog"/> (what the OpenAPI document lists) name the same problem
+    /// types with the same statuses: a row per type (a row may give several types and statuses), no type of its own.
+    /// </summary>
+    [Fact]
+    public void Docs_ApiErrorsTable_ListsEveryProblemTypeOfTheCatalogAndNoOther()
+    {
+        var rows = File.ReadLines(Path.Combine(TradeStoreProcess.RepositoryRoot, "docs", "api.md"))
+            .Select(line => ErrorRow().Match(line)).Where(row => row.Success)
+            .Select(row => (Statuses: StatusNumber().Matches(row.Groups["statuses"].Value).Select(m => int.Parse(m.Value, System.Globalization.CultureInfo.InvariantCulture)).ToHashSet(),
+                Types: TypeName().Matches(row.Groups["types"].Value).Select(m => m.Groups["type"].Value).ToHashSet()))
+            .ToList();
+
+        var missing = ProblemCatalog.All.Where(p => !rows.Any(row => row.Statuses.Contains(p.Status) && row.Types.Contains(p.Slug)))
+            .Select(p => $"{p.Status} {p.Slug}");
+        var unknown = rows.SelectMany(row => row.Types).Where(type => ProblemCatalog.All.All(p => p.Slug != type));
+
+        Assert.Empty(missing);
+        Assert.Empty(unknown);
+    }
+
+    /// <summary>A row of the error table: <c>| 409, 410 | `stale-term`, `log-diverged` | when |</c>.</summary>
+    [GeneratedRegex(@"^\|\s*(?<statuses>\d{3}(?:,\s*\d{3})*)\s*\|(?<types>\s*`[a-z-]+`[^|]*)\|")]
+    private static partial Regex ErrorRow();
+
+    [GeneratedRegex(@"\d{3}")]
+    private static partial Regex StatusNumber();
+
+    [GeneratedRegex(@"`(?<type>[a-z-]+)`")]
+    private static partial Regex TypeName();
+
     [Theory]
     [InlineData(CommandErrorKind.Validation, 400, "validation")]
     [InlineData(CommandErrorKind.NotFound, 404, "not-found")]
