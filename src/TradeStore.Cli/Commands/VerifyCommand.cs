@@ -27,7 +27,7 @@ public static class VerifyCommand
 
     private static readonly Option<bool> Redis = new("--redis")
     {
-        Description = "Compare every trade, position, the checkpoint and the change stream in Redis with DuckDB.",
+        Description = "Compare every trade, position, the checkpoint and the change stream in Redis with the journal: DuckDB plus the log records the next start replays.",
     };
 
     private static readonly Option<bool> ClickHouse = new("--clickhouse")
@@ -48,7 +48,7 @@ public static class VerifyCommand
             "Check the DuckDB journal and state (seq gap-free, versions contiguous, state = fold of the journal, checkpoints not ahead) " +
             "and the journal log DIR/journal/*.log as serve reads it at start-up (every segment header and record checksum, seqs contiguous, " +
             "how it relates to DuckDB: records to replay, a torn tail serve would cut, damage that stops serve, named by file and byte offset), " +
-            "changing nothing; then compare the selected derived stores with DuckDB; print every difference (exit code 1 when any). " +
+            "changing nothing; then compare the selected derived stores with the journal as the next start leaves it (DuckDB plus the log records it replays); print every difference (exit code 1 when any). " +
             "Run it while the service is stopped.")
         {
             Redis,
