@@ -50,6 +50,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 4014, Level = LogLevel.Information, Message = "ClickHouse sync starts from DuckDB's copy of its checkpoint, seq {Checkpoint}, with the journal at seq {JournalLastSeq}, until ClickHouse answers with its own")]
     public static partial void StartingFromCheckpointMirror(ILogger logger, long checkpoint, long journalLastSeq);
 
+    [LoggerMessage(EventId = 4016, Level = LogLevel.Warning, Message = "ClickHouse trade_events now ends at seq {ClickHouseMaxSeq}, not at the sync's position {Position}: changed outside this sync (lost events: a new, empty server at the same URL, a dropped database or truncated table; or another writer). Reading the position again")]
+    public static partial void PositionChangedInClickHouse(ILogger logger, long clickHouseMaxSeq, long position);
+
     [LoggerMessage(EventId = 4015, Level = LogLevel.Warning, Message = "ClickHouse sync could not read its checkpoint or the journal's end from DuckDB at start; events behind and lag read 0 until ClickHouse answers")]
     public static partial void CheckpointMirrorUnreadable(ILogger logger, Exception exception);
 }

@@ -152,6 +152,61 @@ public sealed class RefillAfterClickHouseLostEventsTests
         Assert.Contains(sync.Logger.Collector.GetSnapshot(), r => r.Id.Id == 4011); // the refill said what it sent
     }
 
+    /// <summary>
+    /// The database dropped (a new empty server at the same URL) while the journal is quiet: the sync only read
+    /// ClickHouse's max(seq) after a failure or at start, so with no write to fail, readiness read "0 behind" over an
+    /// empty ClickHouse for as long as nothing was written. It now asks every 5 s and refills without a write. Before
+    /// the drop, DuckDB's copy of the checkpoint has reached the journal's end: it took at most one position a second,
+    /// and the last ones of a burst waited for the next batch, for good while the journal stayed quiet.
+    /// </summary>
+    [Fact]
+    public async Task DatabaseDroppedWhileTheJournalIsQuiet_RefilledWithoutAWrite()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("quiet");
+        await using var sync = await SyncHarness.StartAsync(ch.Url, ch.Name);
+        await TradeWorkload.RunAsync(sync.Engine, 600, "quiet");
+        await sync.WaitUntilSyncedAsync();
+        var last = sync.Engine.LastSeq;
+        await Eventually.TrueAsync(() => sync.Scalar("SELECT last_seq FROM sync_checkpoints WHERE sink = 'clickhouse'") == last,
+            TimeSpan.FromSeconds(10), () => $"DuckDB's copy of the checkpoint {sync.Scalar("SELECT last_seq FROM sync_checkpoints WHERE sink = 'clickhouse'")}, ClickHouse at {last}");
+
+        await ch.Client.ExecuteAsync($"DROP DATABASE {ch.Name}", Ct);
+
+        await Eventually.TrueAsync(
+            async () => await TryCountAsync(ch) is { } counts && counts.Rows == last && counts.MaxSeq == last,
+            TimeSpan.FromSeconds(60), () => $"{sync.State.Snapshot()}");
+        Assert.Equal((last, last, last), await ch.CountEventsAsync());
+        Assert.Equal(last, sync.Engine.LastSeq); // nothing was written meanwhile
+        Assert.Contains(sync.Logger.Collector.GetSnapshot(), r => r.Id.Id == 4011);
+    }
+
+    /// <summary>
+    /// Both tables truncated by hand while the journal is quiet: no INSERT fails, so the sync never read ClickHouse's
+    /// max(seq) again and the status read "0 behind" over empty tables until the next write. The check every 5 s finds
+    /// max(seq) behind the position (event 4016) and refills both tables once.
+    /// </summary>
+    [Fact]
+    public async Task TablesTruncatedWhileTheJournalIsQuiet_RefilledOnceAndVerifyIsClean()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("truncated");
+        await using var sync = await SyncHarness.StartAsync(ch.Url, ch.Name);
+        await TradeWorkload.RunAsync(sync.Engine, 200, "truncated");
+        await sync.WaitUntilSyncedAsync();
+        var last = sync.Engine.LastSeq;
+
+        await ch.Client.ExecuteAsync("TRUNCATE TABLE trade_events", Ct, ch.Name);
+        await ch.Client.ExecuteAsync("TRUNCATE TABLE trade_state", Ct, ch.Name);
+
+        await Eventually.TrueAsync(
+            async () => await ch.CountEventsAsync() is var counts && counts.Rows == last && counts.MaxSeq == last,
+            TimeSpan.FromSeconds(60), () => $"{sync.State.Snapshot()}");
+        Assert.Equal((last, last, last), await ch.CountEventsAsync());
+        var changed = Assert.Single(sync.Logger.Messages(4016));
+        Assert.Contains($"now ends at seq 0, not at the sync's position {last}", changed);
+        var report = await new ClickHouse.Verification.ClickHouseVerifier(ch.Client, sync.Database).VerifyAsync(Ct);
+        Assert.True(report.Clean, string.Join('\n', report.Differences));
+    }
+
     /// <summary>The events' counts, or none while the tables do not exist (yet).</summary>
     private static async Task<(long Rows, long Distinct, long MaxSeq)?> TryCountAsync(ClickHouseTestDatabase ch)
     {

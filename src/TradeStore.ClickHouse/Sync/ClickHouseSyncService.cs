@@ -31,6 +31,15 @@ public sealed class ClickHouseSyncService : BackgroundService
     private static readonly TimeSpan StatusWriteInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan FinalFlushLimit = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// How often the daemon asks ClickHouse whether its <c>max(seq)</c> is still the position, whether busy or idle. Only
+    /// failures and starts read it otherwise, so a ClickHouse that lost events while the journal was quiet (a new, empty
+    /// server at the same URL, its database dropped, its tables truncated) was not noticed until the next write: readiness
+    /// read "0 behind" over an empty ClickHouse meanwhile. Events lost below a later INSERT are not seen this way
+    /// (<c>verify --clickhouse</c> lists them).
+    /// </summary>
+    private static readonly TimeSpan PositionCheckInterval = TimeSpan.FromSeconds(5);
+
     /// <summary>How often a backing-off daemon probes an unreachable ClickHouse: the sync resumes within about this of its return.</summary>
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromMilliseconds(500);
 
@@ -60,6 +69,7 @@ public sealed class ClickHouseSyncService : BackgroundService
     private bool _schemaReady;
     private bool _mayHaveRunningInsert;
     private DateTimeOffset _lastFlushAt = DateTimeOffset.MinValue;
+    private DateTimeOffset _positionCheckedAt = DateTimeOffset.MinValue;
     private DateTimeOffset _lastStatusWrite = DateTimeOffset.MinValue;
 
     public ClickHouseSyncService(
@@ -219,6 +229,11 @@ public sealed class ClickHouseSyncService : BackgroundService
     /// <summary>One step: resolve the position if unknown, then send at most one batch.</summary>
     private async ValueTask SyncOnceAsync(CancellationToken cancellationToken)
     {
+        if (_positionKnown && _time.GetUtcNow() - _positionCheckedAt >= PositionCheckInterval)
+        {
+            await CheckPositionAsync(cancellationToken);
+        }
+
         if (!_positionKnown)
         {
             await ResolvePositionAsync(cancellationToken);
@@ -228,6 +243,9 @@ public sealed class ClickHouseSyncService : BackgroundService
         var events = _journal.ReadAfter(_position, _batch.Size);
         if (events.Count == 0)
         {
+            // Idle: DuckDB's copy catches up with the last batches too (it took at most one position a second, and the
+            // last ones of a burst waited for the next write, for good while the journal stayed quiet).
+            _mirror.Offer(_position);
             MarkHealthy(_position);
             return;
         }
@@ -343,11 +361,31 @@ public sealed class ClickHouseSyncService : BackgroundService
         // ClickHouse's own max(seq), never the copy: past it nothing is in ClickHouse, up to it everything is (see RefillFrom).
         _position = clickHouseMax;
         _positionKnown = true;
+        _positionCheckedAt = _time.GetUtcNow();
         _state.OnPositionResolved(_position, clickHouseMax);
         var next = journalLast > _position ? _journal.ReadAfter(_position, 1) : [];
         _signal.Observe(journalLast, next.Count > 0 ? next[0].RecordedAt : null);
         _signal.MarkSynced(_position, next.Count > 0 ? next[0].RecordedAt : null);
         Log.PositionResolved(_logger, _position, checkpoint, clickHouseMax, journalLast);
+    }
+
+    /// <summary>
+    /// Every <see cref="PositionCheckInterval"/>: whether ClickHouse's <c>max(seq)</c> is still the position. No INSERT of
+    /// this daemon runs here (each is awaited), so any difference was made by someone else: ClickHouse lost events (a new
+    /// empty server at the same URL, a dropped database, a truncated table) or another writer added some. The position
+    /// is then resolved again, which refills what was lost (event 4011) or moves forward (4010). A missing table fails
+    /// the check as it fails a batch, and the schema is created again (<see cref="OnFailure"/>).
+    /// </summary>
+    private async Task CheckPositionAsync(CancellationToken cancellationToken)
+    {
+        var rows = await _client.QueryRowsAsync("SELECT max(seq) AS max_seq FROM trade_events", cancellationToken, _options.Database);
+        var clickHouseMax = rows.Count == 0 ? 0 : ClickHouseJson.Int64(rows[0], "max_seq");
+        _positionCheckedAt = _time.GetUtcNow();
+        if (clickHouseMax != _position)
+        {
+            Log.PositionChangedInClickHouse(_logger, clickHouseMax, _position);
+            _positionKnown = false;
+        }
     }
 
     /// <summary>
