@@ -33,6 +33,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Final Redis flush at shutdown did not finish: {Reason}; the projection catches up at the next start")]
     public static partial void FinalFlushFailed(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Warning, Message = "Redis projection could not read DuckDB's copy of its checkpoint or the journal's end at start; its lag reads from the next commit until Redis answers")]
+    public static partial void CheckpointMirrorUnreadable(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 3008, Level = LogLevel.Information, Message = "Redis projection stopped without having reached Redis (journal at {JournalLastSeq}); it catches up at the next start")]
     public static partial void StoppedUnreached(ILogger logger, long journalLastSeq);
 }

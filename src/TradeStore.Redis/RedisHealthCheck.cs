@@ -36,7 +36,7 @@ public sealed class RedisHealthCheck(RedisConnection connection, IOptions<RedisO
 
             var status = projector.Status;
 
-            var projection = $"projection at seq {status.Checkpoint}, {status.LagEvents} events ({status.Lag.TotalSeconds:0.000} s) behind the journal";
+            var projection = $"projection at seq {status.Checkpoint}{CopyNote(status)}, {status.LagEvents} events ({status.Lag.TotalSeconds:0.000} s) behind the journal";
             if (status.Paused || status.Lag > options.Value.DegradedLag)
             {
                 return new HealthCheckResult(context.Registration.FailureStatus, $"{answered}; {projection}" + (status.LastError is { } error ? $"; last error: {error}" : string.Empty));
@@ -47,10 +47,14 @@ public sealed class RedisHealthCheck(RedisConnection connection, IOptions<RedisO
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             var reason = ex is TimeoutException ? $"no answer within {timeout.TotalMilliseconds:0} ms" : ex.Message;
-            var lag = projector is { IsRunning: true } ? $"; projection {projector.Status.LagEvents} events behind the journal, writes continue"
+            var lag = projector is { IsRunning: true, Status: var status } ? $"; projection {status.LagEvents} events behind the journal{CopyNote(status)}, writes continue"
                 : projector is not null ? $"; {NotRunningHere}"
                 : string.Empty;
             return new HealthCheckResult(context.Registration.FailureStatus, $"{connection.Endpoint}: {reason}{lag}");
         }
     }
+
+    /// <summary>Says when the figures count from DuckDB's copy of the checkpoint, not Redis's own (Redis not read since the start).</summary>
+    private static string CopyNote(RedisProjectionStatus status) =>
+        status.FromDuckDbCopy ? $" (from DuckDB's copy of its checkpoint, seq {status.Checkpoint}: Redis not read since the start)" : string.Empty;
 }

@@ -119,6 +119,59 @@ public sealed class OutageTests
         Assert.Equal("Redis projection stopped without having reached Redis (journal at 1); it catches up at the next start", Assert.Single(logger.Messages(3008)));
     }
 
+    /// <summary>
+    /// A restart while Redis is away (stopped, or refusing the password): the lag counts from DuckDB's copy of Redis's
+    /// checkpoint, as the ClickHouse sync's does. Seen in the sink audit: tradestore_redis_lag_events read 0 after the
+    /// start, then 108,211 (the whole journal) after 10 trades were written, and readiness said the same.
+    /// </summary>
+    [Fact]
+    public async Task Start_RedisAway_LagCountsFromDuckDbsCopyOfTheCheckpoint()
+    {
+        using var refusing = new RefusingPort();
+        var options = new RedisOptions { Connection = $"127.0.0.1:{refusing.Port}" };
+        await using var connection = RedisConnection.Create(options);
+        using var dir = new TempDirectory("redis-away-start");
+        using var database = DuckDbDatabase.Open(dir.DatabasePath);
+        DuckDbSchema.MigrateToLatest(database);
+        using var meters = new TestMeters();
+        var logger = new FakeLogger<RedisProjector>();
+        var published = new PublishedJournal(database);
+        var projector = new RedisProjector(connection, database, published, Microsoft.Extensions.Options.Options.Create(options),
+            new RedisMetrics(meters.Factory), logger);
+        await using (var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), meters.Factory, [projector]) { Published = published })
+        {
+            engine.Start();
+            for (var i = 0; i < 100; i++)
+            {
+                Assert.NotNull((await engine.SubmitAsync(new CreateTrade($"A-{i}", "acc", "SYM", Side.Buy, 1m, 1m), Ct)).Trade);
+            }
+
+            // The previous run's projection had reached seq 90 before the restart.
+            new Storage.Sync.SyncCheckpoints(database).Set(Storage.Sync.SyncCheckpoints.Redis, 90);
+
+            await projector.StartAsync(Ct);
+            Assert.Equal(10, projector.Status.LagEvents);
+            Assert.True(projector.Status.FromDuckDbCopy);
+
+            for (var i = 0; i < 5; i++)
+            {
+                Assert.NotNull((await engine.SubmitAsync(new CreateTrade($"B-{i}", "acc", "SYM", Side.Buy, 1m, 1m), Ct)).Trade);
+            }
+
+            Assert.Equal(15, projector.Status.LagEvents);
+            var health = await CheckAsync(new RedisHealthCheck(connection, Microsoft.Extensions.Options.Options.Create(options), projector));
+            Assert.Equal(HealthStatus.Degraded, health.Status);
+            Assert.Equal($"{connection.Endpoint}: not connected (Connection refused); projection 15 events behind the journal " +
+                "(from DuckDB's copy of its checkpoint, seq 90: Redis not read since the start), writes continue", health.Description);
+
+            await projector.StopAsync(CancellationToken.None);
+        }
+
+        // Still never reached: the stop does not claim Redis stood at the copy.
+        Assert.Empty(logger.Messages(3006));
+        Assert.Single(logger.Messages(3008));
+    }
+
     private static Task<HealthCheckResult> CheckAsync(RedisHealthCheck health) => health.CheckHealthAsync(new HealthCheckContext
     {
         Registration = new HealthCheckRegistration("redis", health, HealthStatus.Degraded, null),

@@ -18,7 +18,11 @@ using TradeStore.Storage.Sync;
 namespace TradeStore.Redis.Projection;
 
 /// <summary>A moment's view of the projection, for readiness and <c>sync status</c>-style reports.</summary>
-public sealed record RedisProjectionStatus(long Checkpoint, long JournalSeq, TimeSpan Lag, string? LastError, DateTimeOffset? LastErrorAt, bool Paused)
+/// <param name="FromDuckDbCopy">
+/// <paramref name="Checkpoint"/> is DuckDB's copy of Redis's checkpoint (written at most a second behind it): Redis has
+/// not answered since the projection started.
+/// </param>
+public sealed record RedisProjectionStatus(long Checkpoint, long JournalSeq, TimeSpan Lag, string? LastError, DateTimeOffset? LastErrorAt, bool Paused, bool FromDuckDbCopy = false)
 {
     /// <summary>Journal events not yet in Redis.</summary>
     public long LagEvents => Checkpoint < 0 ? JournalSeq : Math.Max(0, JournalSeq - Checkpoint);
@@ -76,6 +80,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
     private int _running;
     private long _checkpoint = -1;
     private long _knownCheckpoint = -1;
+    private bool _knownFromDuckDbCopy;
     private long _pausedAt = -1;
     private long _oldestPendingTicks;
     private string? _lastError;
@@ -135,7 +140,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
                 : _time.GetUtcNow() - new DateTimeOffset(oldest, TimeSpan.Zero);
             var errorTicks = Volatile.Read(ref _lastErrorTicks);
             return new RedisProjectionStatus(checkpoint, journal, lag < TimeSpan.Zero ? TimeSpan.Zero : lag, Volatile.Read(ref _lastError),
-                errorTicks == 0 ? null : new DateTimeOffset(errorTicks, TimeSpan.Zero), Volatile.Read(ref _pausedAt) >= 0);
+                errorTicks == 0 ? null : new DateTimeOffset(errorTicks, TimeSpan.Zero), Volatile.Read(ref _pausedAt) >= 0, Volatile.Read(ref _knownFromDuckDbCopy));
         }
     }
 
@@ -171,6 +176,13 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
         _wake.Writer.TryWrite(true);
     }
 
+    /// <summary>Reads where the projection stands from DuckDB's copy (<see cref="StartFromCheckpointMirror"/>), then starts the projector.</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        StartFromCheckpointMirror();
+        return base.StartAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Before the first await: running from the moment StartAsync returns, so no commit after it goes unqueued.
@@ -195,6 +207,36 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
             _metrics.Stopped(this);
             Volatile.Write(ref _running, 0);
             DropQueued();
+        }
+    }
+
+    /// <summary>
+    /// Until Redis answers with its own checkpoint, the last seq known to be in Redis is DuckDB's copy of it: the lag
+    /// starts from it and the journal's end. Without it a projector started while Redis was away (stopped, or refusing
+    /// the password) reported 0 events behind until the next write, then the whole journal (108,211 events behind where
+    /// 10 were missing, seen in the sink audit). Runs in StartAsync, so before the web server starts.
+    /// </summary>
+    private void StartFromCheckpointMirror()
+    {
+        try
+        {
+            var copy = new SyncCheckpoints(_database).Get(SyncCheckpoints.Redis);
+            var journalLast = _journal.LastSeq();
+            RaiseJournalSeq(journalLast);
+            if (journalLast > copy && _journal.ReadAfter(copy, 1) is [var next, ..])
+            {
+                Interlocked.CompareExchange(ref _oldestPendingTicks, next.RecordedAt.UtcTicks, 0);
+            }
+
+            if (Interlocked.CompareExchange(ref _knownCheckpoint, copy, -1) == -1)
+            {
+                Volatile.Write(ref _knownFromDuckDbCopy, true);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // By design not fatal: the figures start from Redis's own checkpoint once it answers, as before.
+            Log.CheckpointMirrorUnreadable(_logger, ex);
         }
     }
 
@@ -229,8 +271,8 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
 
         _mirror.Flush(Volatile.Read(ref _checkpoint));
 
-        // -1: Redis never answered since the start, so its checkpoint is not known (not "seq -1").
-        if (Volatile.Read(ref _knownCheckpoint) is >= 0 and var known)
+        // -1 or DuckDB's copy: Redis never answered since the start, so its checkpoint is not known (not "seq -1").
+        if (Volatile.Read(ref _knownCheckpoint) is >= 0 and var known && !Volatile.Read(ref _knownFromDuckDbCopy))
         {
             Log.Stopped(_logger, known, Volatile.Read(ref _journalSeq));
         }
@@ -484,6 +526,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
 
             Volatile.Write(ref _pausedAt, checkpoint);
             Volatile.Write(ref _knownCheckpoint, checkpoint);
+            Volatile.Write(ref _knownFromDuckDbCopy, false);
             Volatile.Write(ref _lastError, $"Redis checkpoint {checkpoint} is ahead of the journal ({journalLast}); run 'tradestore recover --from redis' or 'tradestore redis rebuild'");
             Volatile.Write(ref _lastErrorTicks, _time.GetUtcNow().UtcTicks);
             return false;
@@ -525,6 +568,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
     {
         Volatile.Write(ref _checkpoint, checkpoint);
         Volatile.Write(ref _knownCheckpoint, checkpoint);
+        Volatile.Write(ref _knownFromDuckDbCopy, false);
     }
 
     /// <summary>Raised from the publisher's thread (commits) and the projector's (journal reads) alike: never lowered.</summary>
