@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -15,6 +16,7 @@ public sealed class RedisConnection : IAsyncDisposable
 {
     private readonly Lazy<Task<ConnectionMultiplexer>> _multiplexer;
     private readonly EndPoint[] _endPoints;
+    private readonly ConfigurationOptions _configuration;
 
     public RedisConnection(IOptions<RedisOptions> options)
     {
@@ -33,6 +35,7 @@ public sealed class RedisConnection : IAsyncDisposable
             configuration.Password = password;
         }
 
+        _configuration = configuration;
         _endPoints = [.. configuration.EndPoints];
         Endpoint = string.Join(",", configuration.EndPoints.Select(e => e.ToString()));
         _multiplexer = new Lazy<Task<ConnectionMultiplexer>>(() => ConnectionMultiplexer.ConnectAsync(configuration));
@@ -68,7 +71,8 @@ public sealed class RedisConnection : IAsyncDisposable
 
     /// <summary>
     /// Why Redis cannot be reached now, or <see langword="null"/> when the multiplexer is connected or something accepts a
-    /// TCP connection at one of the endpoints (a command's own answer then says more). By design the network is asked
+    /// TCP connection at one of the endpoints and answers without an error (a command's own answer then says more); a
+    /// refused password is named (<see cref="RefusalAsync"/>). By design the network is asked
     /// directly: while disconnected, StackExchange.Redis queues every command and reports only a timeout, so a stopped
     /// server, a wrong port and a slow server all read "no answer"; the socket says "Connection refused".
     /// </summary>
@@ -89,11 +93,15 @@ public sealed class RedisConnection : IAsyncDisposable
             try
             {
                 await socket.ConnectAsync(endPoint, attempt.Token);
-                return null;
+                return await RefusalAsync(socket, attempt.Token);
             }
             catch (SocketException ex)
             {
                 reasons.Add(_endPoints.Length > 1 ? $"{endPoint}: {ex.Message}" : ex.Message);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && socket.Connected)
+            {
+                return null; // it accepted, but did not answer in time: a command's own timeout says more
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -103,6 +111,44 @@ public sealed class RedisConnection : IAsyncDisposable
         }
 
         return $"not connected ({string.Join("; ", reasons)})";
+    }
+
+    /// <summary>
+    /// On a connection that something accepted while the multiplexer is not connected: sends what the multiplexer would
+    /// send first (<c>AUTH</c> with the configured credentials, else <c>PING</c>) and returns Redis's error, or
+    /// <see langword="null"/> when it answers without one. By design: a server that accepts TCP but refuses the password
+    /// (requirepass, Redis:Password wrong or unset) read "no answer within 1000 ms" in readiness and in the final flush's
+    /// line, as a slow server does, since the multiplexer only queues commands while not connected (sink audit).
+    /// </summary>
+    private async Task<string?> RefusalAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        if (_configuration.Ssl)
+        {
+            return null; // the plain-text probe would mean nothing to a TLS endpoint
+        }
+
+        string[] command = _configuration.Password is { Length: > 0 } password
+            ? _configuration.User is { Length: > 0 } user ? ["AUTH", user, password] : ["AUTH", password]
+            : ["PING"];
+        var request = new StringBuilder().Append('*').Append(command.Length).Append("\r\n");
+        foreach (var part in command)
+        {
+            request.Append('$').Append(Encoding.UTF8.GetByteCount(part)).Append("\r\n").Append(part).Append("\r\n");
+        }
+
+        await socket.SendAsync(Encoding.UTF8.GetBytes(request.ToString()), SocketFlags.None, cancellationToken);
+        var buffer = new byte[512];
+        var read = await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+        var line = Encoding.UTF8.GetString(buffer, 0, read).Split('\r', 2)[0];
+        if (!line.StartsWith('-'))
+        {
+            return null;
+        }
+
+        var error = line[1..];
+        return error.StartsWith("NOAUTH", StringComparison.Ordinal) || error.StartsWith("WRONGPASS", StringComparison.Ordinal) || error.Contains("password", StringComparison.OrdinalIgnoreCase)
+            ? $"not connected (Redis refused the credentials (check Redis:Password): {error})"
+            : $"not connected (Redis answered: {error})";
     }
 
     public async ValueTask DisposeAsync()

@@ -83,6 +83,36 @@ public sealed class OutageTests
     }
 
     /// <summary>
+    /// A Redis that accepts TCP but refuses the password (requirepass set, Redis:Password wrong or unset): readiness read
+    /// "no answer within 1000 ms", as for a slow server, and sent the operator after the network (sink audit). It now
+    /// names the refused credentials and the setting.
+    /// </summary>
+    [Theory]
+    [InlineData("wrong")]
+    [InlineData(null)]
+    public async Task HealthCheck_RedisRefusesThePassword_DegradedNamingTheCredentials(string? password)
+    {
+        PrivateRedis.RequireServer();
+        using var server = new PrivateRedis();
+        await server.StartAsync();
+        using (var cli = System.Diagnostics.Process.Start("redis-cli", ["-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "CONFIG", "SET", "requirepass", "s3cret"]))
+        {
+            await cli.WaitForExitAsync(Ct);
+            Assert.Equal(0, cli.ExitCode);
+        }
+
+        var options = new RedisOptions { Connection = server.Endpoint, Password = password, HealthTimeout = TimeSpan.FromSeconds(1) };
+        await using var connection = RedisConnection.Create(options);
+        var health = new RedisHealthCheck(connection, Microsoft.Extensions.Options.Options.Create(options));
+
+        var result = default(HealthCheckResult);
+        await Eventually.TrueAsync(async () => (result = await CheckAsync(health)).Description?.Contains("refused the credentials", StringComparison.Ordinal) == true,
+            TimeSpan.FromSeconds(20), () => result.Description ?? "");
+        Assert.Equal(HealthStatus.Degraded, result.Status);
+        Assert.StartsWith($"{connection.Endpoint}: not connected (Redis refused the credentials (check Redis:Password): ", result.Description);
+    }
+
+    /// <summary>
     /// A projector stopped while Redis refuses connections: the final flush says in one line why it did not finish, and
     /// the stop does not call a checkpoint it never read "seq -1". Regression: event 3007 carried a TaskCanceledException
     /// and its stack, and 3006 read "Redis projection stopped at seq -1 (journal at 0)".
