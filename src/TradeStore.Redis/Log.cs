@@ -11,8 +11,13 @@ internal static partial class Log
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Redis projection caught up at seq {Checkpoint}")]
     public static partial void CaughtUp(ILogger logger, long checkpoint);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Redis projection failed at seq {Checkpoint}; writes go on, retry {Attempt} in {Delay}")]
-    public static partial void ApplyFailed(ILogger logger, Exception exception, long checkpoint, int attempt, TimeSpan delay);
+    /// <summary>
+    /// By design with the exception (and its stack) only for the first failure of a run: a Redis away for an hour was
+    /// logged every 5 s with a 3 KB stack and the whole StackExchange.Redis status each time; later failures carry the
+    /// reason's first line.
+    /// </summary>
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Redis projection failed at seq {Checkpoint}; writes go on, retry {Attempt} in {Delay}: {Reason}")]
+    public static partial void ApplyFailed(ILogger logger, Exception? exception, long checkpoint, int attempt, TimeSpan delay, string reason);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Redis checkpoint moved to {Actual} (expected {Expected}), for example by a rebuild; re-applying from there")]
     public static partial void CheckpointMoved(ILogger logger, long expected, long actual);

@@ -95,11 +95,7 @@ public sealed class OutageTests
         PrivateRedis.RequireServer();
         using var server = new PrivateRedis();
         await server.StartAsync();
-        using (var cli = System.Diagnostics.Process.Start("redis-cli", ["-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "CONFIG", "SET", "requirepass", "s3cret"]))
-        {
-            await cli.WaitForExitAsync(Ct);
-            Assert.Equal(0, cli.ExitCode);
-        }
+        await RedisCliAsync(server, "CONFIG", "SET", "requirepass", "s3cret");
 
         var options = new RedisOptions { Connection = server.Endpoint, Password = password, HealthTimeout = TimeSpan.FromSeconds(1) };
         await using var connection = RedisConnection.Create(options);
@@ -200,6 +196,57 @@ public sealed class OutageTests
         // Still never reached: the stop does not claim Redis stood at the copy.
         Assert.Empty(logger.Messages(3006));
         Assert.Single(logger.Messages(3008));
+    }
+
+    /// <summary>
+    /// A Redis that refuses every write for a while (maxmemory reached: OOM command not allowed): the sink audit saw,
+    /// every 5 s, event 3000 "catching up" again and event 3002 with a 3 KB stack. Now 3000 is logged once per catch-up,
+    /// the stack comes with the first failure only, and each later 3002 is one line with the reason.
+    /// </summary>
+    [Fact]
+    public async Task Projector_RedisRefusesWritesForAWhile_LogsCatchUpOnceAndTheStackOnce()
+    {
+        PrivateRedis.RequireServer();
+        using var server = new PrivateRedis();
+        await server.StartAsync();
+        await RedisCliAsync(server, "CONFIG", "SET", "maxmemory", "1");
+        await using var redis = await RedisScope.OnAsync(server.Endpoint, "oom:");
+        using var dir = new TempDirectory("redis-oom");
+        using var database = DuckDbDatabase.Open(dir.DatabasePath);
+        DuckDbSchema.MigrateToLatest(database);
+        using var meters = new TestMeters();
+        var logger = new FakeLogger<RedisProjector>();
+        var published = new PublishedJournal(database);
+        await using var connection = redis.Connection();
+        var projector = new RedisProjector(connection, database, published, redis.Options(maxBatchSize: 10), new RedisMetrics(meters.Factory), logger);
+        await using (var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), meters.Factory, [projector]) { Published = published })
+        {
+            engine.Start();
+            for (var i = 0; i < 50; i++)
+            {
+                Assert.NotNull((await engine.SubmitAsync(new CreateTrade($"M-{i}", "acc", "SYM", Side.Buy, 1m, 1m), Ct)).Trade);
+            }
+
+            await projector.StartAsync(Ct);
+            await Eventually.TrueAsync(() => logger.Messages(3002).Count() >= 5, TimeSpan.FromSeconds(30), () => $"{logger.Messages(3002).Count()} failures logged");
+            await RedisCliAsync(server, "CONFIG", "SET", "maxmemory", "0");
+            await ProjectorTests.WaitForCheckpointAsync(redis, engine.LastSeq, TimeSpan.FromSeconds(30));
+            await projector.StopAsync(CancellationToken.None);
+        }
+
+        var failures = logger.Collector.GetSnapshot().Where(r => r.Id.Id == 3002).ToList();
+        Assert.NotNull(failures[0].Exception);
+        Assert.All(failures.Skip(1), r => Assert.Null(r.Exception));
+        Assert.All(failures, r => Assert.Contains(": OOM command not allowed when used memory > 'maxmemory'", r.Message));
+        Assert.Single(logger.Messages(3000));
+        Assert.Single(logger.Messages(3001));
+    }
+
+    private static async Task RedisCliAsync(PrivateRedis server, params string[] arguments)
+    {
+        using var cli = System.Diagnostics.Process.Start("redis-cli", ["-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. arguments]);
+        await cli.WaitForExitAsync(Ct);
+        Assert.Equal(0, cli.ExitCode);
     }
 
     private static Task<HealthCheckResult> CheckAsync(RedisHealthCheck health) => health.CheckHealthAsync(new HealthCheckContext

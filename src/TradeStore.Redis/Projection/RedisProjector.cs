@@ -87,6 +87,12 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
     private long _lastErrorTicks;
     private bool _countCatchUp = true;
 
+    /// <summary>
+    /// Event 3000 was logged and 3001 not yet: by design once per catch-up, however many attempts it takes. It was logged
+    /// again before every retry, so a Redis refusing writes (OOM) added an info line to each warning, every 5 s.
+    /// </summary>
+    private bool _catchUpAnnounced;
+
     public RedisProjector(RedisConnection connection, DuckDbDatabase database, IJournalSource journal, IOptions<RedisOptions> options, RedisMetrics metrics, ILogger<RedisProjector> logger, TimeProvider? timeProvider = null)
     {
         _metrics = metrics;
@@ -109,7 +115,9 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
                 MaxDelay = _options.RetryMaxDelay,
                 OnRetry = args =>
                 {
-                    Log.ApplyFailed(_logger, args.Outcome.Exception!, Volatile.Read(ref _knownCheckpoint), args.AttemptNumber + 1, args.RetryDelay);
+                    var exception = args.Outcome.Exception!;
+                    Log.ApplyFailed(_logger, args.AttemptNumber == 0 ? exception : null, Volatile.Read(ref _knownCheckpoint), args.AttemptNumber + 1,
+                        args.RetryDelay, FirstLine(exception.Message));
                     return default;
                 },
             })
@@ -117,6 +125,18 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
     }
 
     public RedisKeys Keys => _writer.Keys;
+
+    /// <summary>A failure's reason for a log line: its message's first line, at most 300 characters.</summary>
+    internal static string FirstLine(string message)
+    {
+        var line = message.AsSpan();
+        if (line.IndexOfAny('\r', '\n') is >= 0 and var end)
+        {
+            line = line[..end];
+        }
+
+        return line.Length <= 300 ? line.ToString() : string.Concat(line[..300], "…");
+    }
 
     /// <summary>
     /// Whether the projection runs in this process now: from its start to the end of its final flush. On a cluster it
@@ -316,7 +336,6 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
                 RaiseJournalSeq(_journal.LastSeq());
             }
 
-            var announced = false;
             var pipeline = new Queue<(PreparedBatch Batch, Task<RedisResult> Answer)>(PipelineDepth);
             try
             {
@@ -339,10 +358,10 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
                         }
 
                         RaiseJournalSeq(events[^1].Seq);
-                        if (!announced && events.Count == _options.MaxBatchSize)
+                        if (!_catchUpAnnounced && events.Count == _options.MaxBatchSize)
                         {
                             Log.CatchingUp(_logger, sentThrough, Volatile.Read(ref _journalSeq), _connection.Endpoint);
-                            announced = true;
+                            _catchUpAnnounced = true;
                         }
 
                         var batch = await _writer.PrepareAsync(redis, events, sentThrough, [.. pipeline.Select(p => p.Batch)]);
@@ -399,9 +418,10 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
             }
 
             Volatile.Write(ref _lastError, null);
-            if (announced)
+            if (_catchUpAnnounced)
             {
                 Log.CaughtUp(_logger, Volatile.Read(ref _checkpoint));
+                _catchUpAnnounced = false;
             }
 
             _mirror.Offer(Volatile.Read(ref _checkpoint));
