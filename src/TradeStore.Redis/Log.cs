@@ -38,6 +38,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Final Redis flush at shutdown did not finish: {Reason}; the projection catches up at the next start")]
     public static partial void FinalFlushFailed(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning, Message = "Redis checkpoint is {Checkpoint}, behind {Known}, the {Source}: Redis on {Endpoint} lost what it held (FLUSHALL, a restart without persistence, a new server at the same address) or was cleared by `tradestore redis rebuild`. Re-applying {Events} journal events from seq {FirstSeq}")]
+    public static partial void RedisLostEvents(ILogger logger, long checkpoint, long known, string source, long events, long firstSeq, string endpoint);
+
     [LoggerMessage(EventId = 3009, Level = LogLevel.Warning, Message = "Redis projection could not read DuckDB's copy of its checkpoint or the journal's end at start; its lag reads from the next commit until Redis answers")]
     public static partial void CheckpointMirrorUnreadable(ILogger logger, Exception exception);
 

@@ -242,6 +242,48 @@ public sealed class OutageTests
         Assert.Single(logger.Messages(3001));
     }
 
+    /// <summary>
+    /// Redis emptied under a running projection (FLUSHALL, a restart without persistence): it is refilled from the
+    /// journal, and now says so as a warning naming both checkpoints (event 3010). The sink audit saw only the info line
+    /// "catching up from seq 0", the same as after any outage.
+    /// </summary>
+    [Fact]
+    public async Task Projector_RedisEmptied_RefillsAndWarnsNamingBothCheckpoints()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(OutageTests));
+        using var dir = new TempDirectory("redis-emptied");
+        using var database = DuckDbDatabase.Open(dir.DatabasePath);
+        DuckDbSchema.MigrateToLatest(database);
+        using var meters = new TestMeters();
+        var logger = new FakeLogger<RedisProjector>();
+        var published = new PublishedJournal(database);
+        await using var connection = redis.Connection();
+        var projector = new RedisProjector(connection, database, published, redis.Options(), new RedisMetrics(meters.Factory), logger);
+        await using (var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), meters.Factory, [projector]) { Published = published })
+        {
+            engine.Start();
+            await projector.StartAsync(Ct);
+            for (var i = 0; i < 30; i++)
+            {
+                Assert.NotNull((await engine.SubmitAsync(new CreateTrade($"E-{i}", "acc", "SYM", Side.Buy, 1m, 1m), Ct)).Trade);
+            }
+
+            await ProjectorTests.WaitForCheckpointAsync(redis, 30);
+            Assert.Empty(logger.Messages(3010));
+
+            await redis.DeleteAllAsync();
+            await Eventually.TrueAsync(async () => (await redis.KeysAsync()).Count > 0, TimeSpan.FromSeconds(10));
+            await ProjectorTests.WaitForCheckpointAsync(redis, 30);
+            await projector.StopAsync(CancellationToken.None);
+        }
+
+        Assert.Equal("Redis checkpoint is 0, behind 30, the last read from Redis: Redis on " + redis.Endpoint + " lost what it held (FLUSHALL, a restart " +
+            "without persistence, a new server at the same address) or was cleared by `tradestore redis rebuild`. Re-applying 30 journal events from seq 1",
+            Assert.Single(logger.Messages(3010)));
+        var report = await new RedisVerifier(redis.Keys).VerifyAsync(redis.Database, database, Ct);
+        Assert.True(report.IsClean, string.Join("\n", report.Differences));
+    }
+
     private static async Task RedisCliAsync(PrivateRedis server, params string[] arguments)
     {
         using var cli = System.Diagnostics.Process.Start("redis-cli", ["-p", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. arguments]);

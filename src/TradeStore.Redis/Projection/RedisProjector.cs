@@ -553,6 +553,14 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
         }
 
         Volatile.Write(ref _pausedAt, -1);
+        if (Volatile.Read(ref _knownCheckpoint) is var known && checkpoint < known)
+        {
+            // Redis lost what it held: said as a warning, as the ClickHouse sync says its refill (4011); it was an
+            // info line "catching up from seq 0", the same as after any outage.
+            Log.RedisLostEvents(_logger, checkpoint, known, Volatile.Read(ref _knownFromDuckDbCopy) ? "DuckDB's copy of it" : "last read from Redis",
+                Math.Max(0, journalLast - checkpoint), checkpoint + 1, _connection.Endpoint);
+        }
+
         SetCheckpoint(checkpoint);
         return true;
     }
