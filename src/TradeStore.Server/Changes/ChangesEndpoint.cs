@@ -152,6 +152,19 @@ public static class ChangesEndpoint
             return unknown;
         }
 
+        // fromSeq is checked even when Last-Event-ID wins over it: a bad one is refused, never silently ignored (the
+        // URL a reconnecting EventSource repeats was accepted once, so its fromSeq is good).
+        if (Value(request.Query, "fromSeq") is { } fromText)
+        {
+            if (!long.TryParse(fromText, NumberStyles.None, CultureInfo.InvariantCulture, out var from) || from < 1)
+            {
+                return ChangeProblems.BadSeq("fromSeq", fromText);
+            }
+
+            afterSeq = from - 1;
+            positionField = "fromSeq";
+        }
+
         // By design Last-Event-ID wins over fromSeq: a reconnecting EventSource repeats the original URL and adds the header.
         if (request.Headers.TryGetValue(LastEventIdHeader, out var lastEventId) && !string.IsNullOrEmpty(lastEventId[0]))
         {
@@ -162,16 +175,6 @@ public static class ChangesEndpoint
 
             afterSeq = last;
             positionField = LastEventIdHeader;
-        }
-        else if (Value(request.Query, "fromSeq") is { } fromText)
-        {
-            if (!long.TryParse(fromText, NumberStyles.None, CultureInfo.InvariantCulture, out var from) || from < 1)
-            {
-                return ChangeProblems.BadSeq("fromSeq", fromText);
-            }
-
-            afterSeq = from - 1;
-            positionField = "fromSeq";
         }
 
         var account = Value(request.Query, "account");
