@@ -106,8 +106,8 @@ public static class ApiCatalog
             ],
             ResponseSchema: "ChangeStream", SuccessContentType: ChangesEndpoint.ContentType,
             Description: "Each event is `id: <seq>`, `event: <type>`, `data: <ChangeEvent JSON>`. Send `Last-Event-ID` to resume after an id (it wins over fromSeq). " +
-                "Comments `: heartbeat` keep idle streams open. A subscriber more than Changes:MaxLagEvents behind, or a stopping server, gets a final " +
-                "`event: error` whose data is a ChangeStreamEnd with `resumeFromSeq`, and the stream closes. A position past this node's journal " +
+                "Comments `: heartbeat` keep idle streams open. A subscriber more than Changes:MaxLagEvents behind, a stopping server, or a stream that found " +
+                "an event missing from the journal gets a final `event: error` whose data is a ChangeStreamEnd with `resumeFromSeq`, and the stream closes. A position past this node's journal " +
                 "(the client holds events this node does not, yet) waits up to Cluster:ReadWaitTimeout, then is 503 `seq-not-reached` with Retry-After and " +
                 "`field` fromSeq or Last-Event-ID, before any byte of the stream."),
         new("POST", "/v1/query", "SQL", "Run one read-only SELECT on DuckDB", "admin", null, 200, null,

@@ -283,7 +283,8 @@ internal sealed class ApiDocumentTransformer : IOpenApiDocumentTransformer
                 Name = ChangesEndpoint.LastEventIdHeader,
                 In = ParameterLocation.Header,
                 Description = "Resume after this event id (a seq); wins over fromSeq. An id past this node's last seq waits up to Cluster:ReadWaitTimeout, else 503 seq-not-reached naming Last-Event-ID.",
-                Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64" },
+                // An id below 0 is a 400 naming the header, as fromSeq below 1 is.
+                Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64", Minimum = "0" },
             });
         }
 
