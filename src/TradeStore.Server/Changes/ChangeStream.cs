@@ -26,8 +26,13 @@ public sealed class ChangeStream(ChangeFeed feed, IJournalSource journal, Change
 
     private static readonly byte[] Heartbeat = ": heartbeat\n\n"u8.ToArray();
 
+    /// <summary>The silence after which a heartbeat is written: a tick a little early (timers are not exact) still counts as a full interval.</summary>
+    private TimeSpan Silence => options.HeartbeatInterval - (options.HeartbeatInterval / 10);
+
     private long _after;
     private long _written;
+    /// <summary>When the stream last wrote an event or a heartbeat (the opening, at first): silence is counted from it.</summary>
+    private long _lastWrite;
 
     /// <summary>Writes the stream to <paramref name="body"/> until the client leaves, the server stops, or the subscriber lags.</summary>
     /// <param name="body">The response body (headers already sent).</param>
@@ -38,6 +43,7 @@ public sealed class ChangeStream(ChangeFeed feed, IJournalSource journal, Change
     public async Task RunAsync(PipeWriter body, long afterSeq, ChangeFilter filter, CancellationToken aborted, CancellationToken stopping)
     {
         _after = afterSeq;
+        _lastWrite = time.GetTimestamp();
         // The replay reads DuckDB: not on the socket event thread the request arrived on.
         await SocketEventThreads.LeaveAsync();
         ChangeSubscription? subscription = null;
@@ -90,16 +96,32 @@ public sealed class ChangeStream(ChangeFeed feed, IJournalSource journal, Change
         }
     }
 
-    /// <summary>Writes the journal after the last seq written until a read comes back short (the end is near).</summary>
+    /// <summary>
+    /// Writes the journal after the last seq written until a read comes back short (the end is near). By design a
+    /// heartbeat is written after a page when nothing was written for an interval: a filtered replay of a long journal
+    /// (<c>?account=</c> of a rare account from seq 1) reads page after page that it writes nothing of, and a proxy
+    /// would otherwise close the silent stream before its first event.
+    /// </summary>
     private async Task ReplayAsync(PipeWriter body, ChangeFilter filter, CancellationToken cancellationToken, CancellationToken flushToken)
     {
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var before = _written;
             var page = journal.ReadAfter(_after, ReplayPageSize);
             foreach (var journalEvent in page)
             {
                 Write(body, journalEvent, filter);
+            }
+
+            if (_written != before)
+            {
+                _lastWrite = time.GetTimestamp();
+            }
+            else if (time.GetElapsedTime(_lastWrite) >= Silence)
+            {
+                body.Write(Heartbeat);
+                _lastWrite = time.GetTimestamp();
             }
 
             await FlushAsync(body, flushToken);
@@ -121,13 +143,14 @@ public sealed class ChangeStream(ChangeFeed feed, IJournalSource journal, Change
     private async Task FollowAsync(PipeWriter body, ChangeSubscription subscription, ChangeFilter filter, CancellationToken token, CancellationToken flushToken)
     {
         var interval = options.HeartbeatInterval;
-        // A tick a little early (timers are not exact) still counts as a full interval of silence.
-        var silence = interval - (interval / 10);
-        using var heartbeat = time.CreateTimer(static state => ((ChangeSubscription)state!).Poke(), subscription, interval, interval);
-        var lastWrite = time.GetTimestamp();
+        var silence = Silence;
+        // Silence goes on from the replay: the first tick is due an interval after its last write, not after this start.
+        var lastWrite = _lastWrite;
+        var tickIn = interval - time.GetElapsedTime(lastWrite);
+        tickIn = tickIn > TimeSpan.Zero ? tickIn : TimeSpan.Zero;
+        using var heartbeat = time.CreateTimer(static state => ((ChangeSubscription)state!).Poke(), subscription, tickIn, interval);
         // When the timer is next due. Kept at or before an interval after the last write: a write only moves that later.
-        var tickAt = lastWrite;
-        var tickIn = interval;
+        var tickAt = time.GetTimestamp();
         while (true)
         {
             var before = _written;

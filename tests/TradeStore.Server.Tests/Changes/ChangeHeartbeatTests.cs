@@ -70,11 +70,51 @@ public sealed class ChangeHeartbeatTests
         await running;
     }
 
-    private static void Commit(ChangeFeed feed, long seq)
+    /// <summary>
+    /// <c>?account=</c> of an account with no event in a long journal: the replay read page after page and wrote nothing
+    /// of them, and heartbeats came only once it followed live, so a proxy closed the silent stream before its first
+    /// event. Each page here takes an interval of the clock; a heartbeat now follows each page read in silence.
+    /// </summary>
+    [Fact]
+    public async Task Replay_FilteredPagesWithNothingToWriteForAnInterval_HeartbeatsBeforeTheFirstEvent()
     {
-        var state = new Trade($"T-{seq}", "ACC-1", "AAPL", Side.Buy, 10m, 1.5m, 0m, 0m, TradeStatus.New, null, null, At, 1, seq, At, At);
-        var journalEvent = new TradeEvent(seq, TradeEventType.Create, state, null, null, At, null);
-        feed.OnCommitted([journalEvent]);
+        var clock = new FakeTimeProvider(At);
+        using var meters = new TestMeters();
+        var options = new ChangeFeedOptions { HeartbeatInterval = Interval };
+        var feed = new ChangeFeed(Options.Create(options), meters.Factory);
+        var pipe = new Pipe();
+        using var leave = new CancellationTokenSource();
+        using var patience = new CancellationTokenSource(Patience);
+        const int pages = 3;
+        var journal = new OtherAccountJournal(clock, pages * ChangeStream.ReplayPageSize, Interval);
+        var stream = new ChangeStream(feed, journal, options, clock, NullLogger.Instance);
+        var running = stream.RunAsync(pipe.Writer, 0, new ChangeFilter(AccountScope.Everything, "ACC-2", null), leave.Token, CancellationToken.None);
+
+        while (!feed.IsListening)
+        {
+            await Task.Delay(10, patience.Token);
+        }
+
+        Commit(feed, journal.LastSeq() + 1, "ACC-2");
+        var frames = new List<string>();
+        while (frames.Count == 0 || !frames[^1].StartsWith("id: ", StringComparison.Ordinal))
+        {
+            frames.Add(await NextFrameAsync(pipe.Reader, patience.Token));
+        }
+
+        // Before the fix: only the live event, after three intervals of silence.
+        Assert.Equal(Enumerable.Repeat(": heartbeat", pages).Append("id: 3001"), frames.Select(f => f.Split('\n')[0]));
+
+        await leave.CancelAsync();
+        await running;
+    }
+
+    private static void Commit(ChangeFeed feed, long seq, string account = "ACC-1") => feed.OnCommitted([Event(seq, account)]);
+
+    private static TradeEvent Event(long seq, string account)
+    {
+        var state = new Trade($"T-{seq}", account, "AAPL", Side.Buy, 10m, 1.5m, 0m, 0m, TradeStatus.New, null, null, At, 1, seq, At, At);
+        return new TradeEvent(seq, TradeEventType.Create, state, null, null, At, null);
     }
 
     /// <summary>The next Server-Sent Events frame (the lines before a blank line), without its line breaks at the end.</summary>
@@ -94,6 +134,26 @@ public sealed class ChangeHeartbeatTests
             Assert.False(read.IsCompleted, $"the stream ended inside a frame: '{text}'");
             reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
         }
+    }
+
+    /// <summary>
+    /// A journal of <paramref name="count"/> events of account ACC-1 whose every read of a page takes <paramref name="perPage"/>
+    /// of <paramref name="clock"/>, as DuckDB's pages of a long journal take real time.
+    /// </summary>
+    private sealed class OtherAccountJournal(FakeTimeProvider clock, long count, TimeSpan perPage) : IJournalSource
+    {
+        public List<TradeEvent> ReadAfter(long afterSeq, int limit)
+        {
+            if (afterSeq >= count)
+            {
+                return [];
+            }
+
+            clock.Advance(perPage);
+            return [.. Enumerable.Range(1, (int)Math.Min(limit, count - afterSeq)).Select(i => Event(afterSeq + i, "ACC-1"))];
+        }
+
+        public long LastSeq() => count;
     }
 
     /// <summary>A journal with nothing to replay: every event of the test reaches the stream live.</summary>
