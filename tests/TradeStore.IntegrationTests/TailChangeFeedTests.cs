@@ -211,6 +211,62 @@ public sealed class TailChangeFeedTests : IDisposable
         Assert.Contains("--url", output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A <c>--url</c> of a web server that answers 200 with a page to every path: tail took it for the feed, printed
+    /// nothing and reconnected every second for ever, without a word. It names what it got and exits 1 now.
+    /// </summary>
+    [Fact]
+    public async Task Tail_UrlAnswers200WithoutAnEventStream_ExitsOneSayingItIsNotAChangeFeed()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        using var stop = new CancellationTokenSource();
+        var serving = AnswerEveryRequestWithAPageAsync(listener, stop.Token);
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}";
+
+        var (exit, output) = await TradeStoreProcess.RunAsync(["tail", "--url", url, "--from", "1"], _work.Path, timeout: TimeSpan.FromSeconds(60));
+        await stop.CancelAsync();
+        listener.Stop();
+        await serving;
+
+        Assert.True(exit == 1, output);
+        Assert.Contains($"{url}/ answered 200 with text/html, not a change feed (text/event-stream)", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Answers each connection's request with a small HTML page (200), as a web app does for any path.</summary>
+    private static async Task AnswerEveryRequestWithAPageAsync(System.Net.Sockets.TcpListener listener, CancellationToken stop)
+    {
+        var page = "<!doctype html><title>app</title>"u8.ToArray();
+        var head = Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {page.Length}\r\nConnection: close\r\n\r\n");
+        try
+        {
+            while (true)
+            {
+                using var client = await listener.AcceptTcpClientAsync(stop);
+                var stream = client.GetStream();
+                var request = new StringBuilder();
+                var buffer = new byte[4096];
+                while (!request.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+                {
+                    var read = await stream.ReadAsync(buffer, stop);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    request.Append(Encoding.ASCII.GetString(buffer, 0, read));
+                }
+
+                await stream.WriteAsync(head, stop);
+                await stream.WriteAsync(page, stop);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or System.Net.Sockets.SocketException or ObjectDisposedException or IOException)
+        {
+            // The test is done with it.
+        }
+    }
+
     [Theory]
     [InlineData("abc")]
     [InlineData("0")]

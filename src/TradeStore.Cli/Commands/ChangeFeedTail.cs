@@ -22,6 +22,9 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
     /// <summary>The feed, relative to the base address, so a path in <c>--url</c> (a gateway's prefix) is kept.</summary>
     public const string RelativePath = "v1/changes";
 
+    /// <summary>The media type of the feed's answer: anything else is not a TradeStore server's change feed.</summary>
+    private const string ChangeFeedMediaType = "text/event-stream";
+
     /// <summary>The first wait before a reconnect; each further failure in a row doubles it up to <see cref="LongestRetryDelay"/>.</summary>
     public static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
 
@@ -49,7 +52,7 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
             try
             {
                 using var request = new HttpRequestMessage(HttpMethod.Get, path);
-                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(ChangeFeedMediaType));
                 if (lastEventId is not null)
                 {
                     request.Headers.Add("Last-Event-ID", lastEventId);
@@ -71,6 +74,15 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
                     error.WriteLine($"tradestore: {refusal}; retrying in {Seconds(delay)} s from {Position(lastEventId, fromSeq)}");
                     await Task.Delay(delay, stop);
                     continue;
+                }
+
+                if (!IsEventStream(response))
+                {
+                    // A 200 of some other server (a web app answering every path): followed, its body printed nothing and
+                    // tail reconnected every second, silently, for ever.
+                    var type = response.Content.Headers.ContentType?.MediaType ?? "no Content-Type";
+                    error.WriteLine($"tradestore: {server} answered {(int)response.StatusCode} with {type}, not a change feed ({ChangeFeedMediaType}): is --url a TradeStore server?");
+                    return ExitCodes.Failure;
                 }
 
                 connected = true;
@@ -169,6 +181,10 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
     /// </summary>
     public static Uri WithTrailingSlash(Uri address) =>
         address.AbsolutePath.EndsWith('/') ? address : new Uri(address.GetLeftPart(UriPartial.Path) + "/");
+
+    /// <summary>Whether <paramref name="response"/> is Server-Sent Events, as <c>GET /v1/changes</c> answers.</summary>
+    private static bool IsEventStream(HttpResponseMessage response) =>
+        string.Equals(response.Content.Headers.ContentType?.MediaType, ChangeFeedMediaType, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Refusals that a server restarting, busy or catching up gives, and a gateway in front of one.</summary>
     private static bool IsTransient(HttpStatusCode status) =>
