@@ -212,6 +212,34 @@ public sealed class TailChangeFeedTests : IDisposable
     }
 
     /// <summary>
+    /// A server with keys and tail without <c>TRADESTORE_API_KEY</c>: the 401's detail alone told the user to send an
+    /// <c>Authorization</c> header, which tail takes from no option. The line names the variable now.
+    /// </summary>
+    [Fact]
+    public async Task Tail_ServerNeedsAKeyAndNoneIsSet_ExitsOneNamingTheVariable()
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        var (key, hash) = TradeStore.Core.Security.ApiKeyHash.Generate();
+        await using var serve = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path, new Dictionary<string, string>
+        {
+            ["TRADESTORE__SECURITY__APIKEYS__0__NAME"] = "reader",
+            ["TRADESTORE__SECURITY__APIKEYS__0__HASH"] = hash,
+            ["TRADESTORE__SECURITY__APIKEYS__0__ROLE"] = "reader",
+        });
+        await serve.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
+
+        var (exit, output) = await TradeStoreProcess.RunAsync(["tail", "--url", url], _work.Path, timeout: TimeSpan.FromSeconds(60));
+        var (wrongExit, wrongOutput) = await TradeStoreProcess.RunAsync(["tail", "--url", url], _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE_API_KEY"] = key + "x" }, TimeSpan.FromSeconds(60));
+
+        Assert.True(exit == 1, output);
+        Assert.Contains("answered 401 unauthorized", output, StringComparison.Ordinal);
+        Assert.Contains("(tail sends the key in TRADESTORE_API_KEY, which is not set)", output, StringComparison.Ordinal);
+        Assert.True(wrongExit == 1, wrongOutput);
+        Assert.Contains("(the key in TRADESTORE_API_KEY)", wrongOutput, StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// A <c>--url</c> of a web server that answers 200 with a page to every path: tail took it for the feed, printed
     /// nothing and reconnected every second for ever, without a word. It names what it got and exits 1 now.
     /// </summary>

@@ -61,7 +61,7 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
                 using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, stop);
                 if (!response.IsSuccessStatusCode)
                 {
-                    var refusal = $"{server} answered {(int)response.StatusCode}{await DetailAsync(response, stop)}";
+                    var refusal = $"{server} answered {(int)response.StatusCode}{await DetailAsync(response, stop)}{KeyHint(response.StatusCode)}";
                     if (!connected || !IsTransient(response.StatusCode))
                     {
                         error.WriteLine($"tradestore: {refusal}");
@@ -181,6 +181,16 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
     /// </summary>
     public static Uri WithTrailingSlash(Uri address) =>
         address.AbsolutePath.EndsWith('/') ? address : new Uri(address.GetLeftPart(UriPartial.Path) + "/");
+
+    /// <summary>
+    /// What a 401 means for tail, which takes no key on its command line: the server's detail ("Send an API key as
+    /// 'Authorization: Bearer …'") names a header a tail user cannot send.
+    /// </summary>
+    private string KeyHint(HttpStatusCode status) => status != HttpStatusCode.Unauthorized
+        ? ""
+        : string.IsNullOrEmpty(apiKey)
+            ? $" (tail sends the key in {ApiKeyVariable}, which is not set)"
+            : $" (the key in {ApiKeyVariable})";
 
     /// <summary>Whether <paramref name="response"/> is Server-Sent Events, as <c>GET /v1/changes</c> answers.</summary>
     private static bool IsEventStream(HttpResponseMessage response) =>
