@@ -16,13 +16,14 @@ internal static class ResponseHeaders
     public const string RetryAfter = "Retry-After";
     public const string Truncated = "X-Truncated";
     public const string Allow = "Allow";
+    public const string WwwAuthenticate = "WWW-Authenticate";
 
     /// <summary>The component name of the 405 answer, which no operation can list (it answers the methods a path lacks).</summary>
     public const string MethodNotAllowedResponse = "MethodNotAllowed";
 
     /// <summary>Every header this class declares, for tests: the ones a real answer is checked for.</summary>
     public static IReadOnlyList<string> All { get; } =
-        [Location, ReadYourWrites.SeqHeader, QueryEndpoint.AppliedSeqHeader, RetryAfter, ApiResults.ReplayedHeader, Truncated, Allow, WriteGate.TermHeader];
+        [Location, ReadYourWrites.SeqHeader, QueryEndpoint.AppliedSeqHeader, RetryAfter, ApiResults.ReplayedHeader, Truncated, Allow, WriteGate.TermHeader, WwwAuthenticate];
 
     public static void AddComponents(OpenApiDocument document)
     {
@@ -43,6 +44,7 @@ internal static class ResponseHeaders
             "`true` when rows were left out at Security:Query:MaxRows or MaxResultBytes, else `false`. Sent when the whole answer was ready " +
             "before it was sent; a larger answer is streamed without it and says so in its body (JSON `truncated`, Arrow and Parquet metadata).");
         headers[Allow] = Header("The methods the path takes.");
+        headers[WwwAuthenticate] = Header("`Bearer`: send the key as `Authorization: Bearer <key>` (every 401).");
         headers[WriteGate.TermHeader] = Header("Cluster nodes only: the leader's term (etcd election) under which the write was accepted or redirected.", JsonSchemaType.Integer);
 
         document.Components.Responses ??= new Dictionary<string, IOpenApiResponse>();
@@ -65,6 +67,11 @@ internal static class ResponseHeaders
         if (status != 401)
         {
             headers[ReadYourWrites.SeqHeader] = Reference(ReadYourWrites.SeqHeader, document);
+        }
+        else
+        {
+            // The key handler's challenge (ApiKeyAuthenticationHandler), the one source of a 401.
+            headers[WwwAuthenticate] = Reference(WwwAuthenticate, document);
         }
 
         if (status is >= 200 and < 300)

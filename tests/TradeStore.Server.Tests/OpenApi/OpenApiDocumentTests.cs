@@ -504,6 +504,44 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.Equal(["Idempotent-Replayed", "Location", "Retry-After", "TradeStore-Applied-Seq", "TradeStore-Seq", "X-Truncated"], seen.Order());
     }
 
+    /// <summary>
+    /// A server with keys answers a request without one 401 with <c>WWW-Authenticate: Bearer</c>; the document declared
+    /// no header on any 401, so a generated client could not read the challenge.
+    /// </summary>
+    [Fact]
+    public async Task OpenApiDocument_Unauthorized_DeclaresTheWwwAuthenticateARealRefusalCarries()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var data = new TempDirectory("openapi-keys");
+        var (_, hash) = TradeStore.Core.Security.ApiKeyHash.Generate();
+        var app = await TestHostFactory.StartAsync(data.Path, new Dictionary<string, string>
+        {
+            ["TRADESTORE__SECURITY__APIKEYS__0__NAME"] = "reader",
+            ["TRADESTORE__SECURITY__APIKEYS__0__HASH"] = hash,
+            ["TRADESTORE__SECURITY__APIKEYS__0__ROLE"] = "reader",
+        });
+        try
+        {
+            using var http = app.GetTestClient();
+            var document = await DocumentAsync();
+            var paths = document.GetProperty("paths");
+            foreach (var (path, template) in new[] { ("/v1/changes", "/v1/changes"), ("/v1/trades/T-1", "/v1/trades/{tradeId}"), ("/v1/positions", "/v1/positions") })
+            {
+                using var answer = await http.GetAsync(new Uri(path, UriKind.Relative), ct);
+                Assert.Equal(System.Net.HttpStatusCode.Unauthorized, answer.StatusCode);
+                Assert.Equal("Bearer", answer.Headers.WwwAuthenticate.ToString());
+                var response = Resolve(document, paths.GetProperty(template).GetProperty("get").GetProperty("responses").GetProperty("401"));
+                Assert.True(response.TryGetProperty("headers", out var headers) && headers.TryGetProperty("WWW-Authenticate", out _),
+                    $"GET {path} → 401 carries WWW-Authenticate, not declared on it");
+            }
+        }
+        finally
+        {
+            await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+        }
+    }
+
     /// <summary>Writes on a cluster node that is not the leader answer 307 to the leader (WriteGate): declared on every write, with its headers.</summary>
     [Fact]
     public async Task OpenApiDocument_Writes_Declare307ToTheLeaderWithLocationAndTerm()
