@@ -261,6 +261,107 @@ public sealed class TailChangeFeedTests : IDisposable
         Assert.Contains($"{url}/ answered 200 with text/html, not a change feed (text/event-stream)", output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Once following, a 429 (the key's Changes:MaxSubscribersPerKey or request rate, with Retry-After) ended tail with
+    /// exit 1, though it asks for a retry as 503 too-many-subscribers does, which tail retried (the console retries both).
+    /// A peer scripted to answer a stream with event 1, then 429, then a stream with event 2: tail retries and prints both.
+    /// </summary>
+    [Fact]
+    public async Task Tail_429AfterFollowing_RetriesAfterRetryAfterAndGoesOn()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        using var stop = new CancellationTokenSource();
+        var lastEventIds = new List<string?>();
+        string[] answers =
+        [
+            Answer("200 OK", "text/event-stream", "", "id: 0\n\nid: 1\nevent: create\ndata: {\"seq\":1}\n\n"),
+            Answer("429 Too Many Requests", "application/problem+json", "Retry-After: 1\r\n", """{"type":"urn:tradestore:problem:too-many-requests","title":"Too many requests","status":429}"""),
+            Answer("200 OK", "text/event-stream", "", "id: 1\n\nid: 2\nevent: create\ndata: {\"seq\":2}\n\n"),
+        ];
+        var serving = AnswerInTurnAsync(listener, answers, lastEventIds, stop.Token);
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}";
+
+        await using var tail = TradeStoreProcess.Start(["tail", "--url", url, "--from", "1"], _work.Path);
+        await WaitForLinesAsync(tail, 2);
+        tail.Signal(2);
+        var exit = await tail.WaitForExitAsync(TimeSpan.FromSeconds(20));
+        await stop.CancelAsync();
+        listener.Stop();
+        await serving;
+
+        Assert.True(exit == 0, tail.Output);
+        Assert.Equal(["{\"seq\":1}", "{\"seq\":2}"], Lines(tail));
+        Assert.Contains("answered 429 too-many-requests; retrying in 1 s from seq 2", tail.Output, StringComparison.Ordinal);
+        lock (lastEventIds)
+        {
+            Assert.Equal(new string?[] { null, "1", "1" }, lastEventIds.Take(3));
+        }
+    }
+
+    /// <summary>An HTTP/1.1 answer that closes its connection.</summary>
+    private static string Answer(string status, string contentType, string headers, string body) =>
+        $"HTTP/1.1 {status}\r\nContent-Type: {contentType}\r\n{headers}Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\nConnection: close\r\n\r\n{body}";
+
+    /// <summary>
+    /// Answers the n-th connection's request with <paramref name="answers"/>[n] and closes it; connections past the last
+    /// answer are held open unanswered. Records each request's Last-Event-ID (null without one).
+    /// </summary>
+    private static async Task AnswerInTurnAsync(System.Net.Sockets.TcpListener listener, IReadOnlyList<string> answers, List<string?> lastEventIds, CancellationToken stop)
+    {
+        var held = new List<System.Net.Sockets.TcpClient>();
+        try
+        {
+            for (var turn = 0; ; turn++)
+            {
+                var client = await listener.AcceptTcpClientAsync(stop);
+                held.Add(client);
+                var request = await ReadRequestAsync(client.GetStream(), stop);
+                var lastEventId = request.Split("\r\n").FirstOrDefault(line => line.StartsWith("Last-Event-ID:", StringComparison.OrdinalIgnoreCase))?["Last-Event-ID:".Length..].Trim();
+                lock (lastEventIds)
+                {
+                    lastEventIds.Add(lastEventId);
+                }
+
+                if (turn < answers.Count)
+                {
+                    await client.GetStream().WriteAsync(Encoding.UTF8.GetBytes(answers[turn]), stop);
+                    client.Dispose();
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or System.Net.Sockets.SocketException or ObjectDisposedException or IOException)
+        {
+            // The test is done with it.
+        }
+        finally
+        {
+            foreach (var client in held)
+            {
+                client.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The request's head: its bytes up to the blank line.</summary>
+    private static async Task<string> ReadRequestAsync(System.Net.Sockets.NetworkStream stream, CancellationToken stop)
+    {
+        var request = new StringBuilder();
+        var buffer = new byte[4096];
+        while (!request.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+        {
+            var read = await stream.ReadAsync(buffer, stop);
+            if (read == 0)
+            {
+                break;
+            }
+
+            request.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+
+        return request.ToString();
+    }
+
     /// <summary>Answers each connection's request with a small HTML page (200), as a web app does for any path.</summary>
     private static async Task AnswerEveryRequestWithAPageAsync(System.Net.Sockets.TcpListener listener, CancellationToken stop)
     {
@@ -272,19 +373,7 @@ public sealed class TailChangeFeedTests : IDisposable
             {
                 using var client = await listener.AcceptTcpClientAsync(stop);
                 var stream = client.GetStream();
-                var request = new StringBuilder();
-                var buffer = new byte[4096];
-                while (!request.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
-                {
-                    var read = await stream.ReadAsync(buffer, stop);
-                    if (read == 0)
-                    {
-                        break;
-                    }
-
-                    request.Append(Encoding.ASCII.GetString(buffer, 0, read));
-                }
-
+                await ReadRequestAsync(stream, stop);
                 await stream.WriteAsync(head, stop);
                 await stream.WriteAsync(page, stop);
             }

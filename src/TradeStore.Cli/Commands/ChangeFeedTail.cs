@@ -10,8 +10,8 @@ namespace TradeStore.Cli.Commands;
 /// <c>tradestore tail --url</c>: follows a running server's <c>GET /v1/changes</c> (Server-Sent Events) and prints each
 /// event's JSON on its own line. Reconnects after a dropped connection with <c>Last-Event-ID</c>, and after the
 /// server's final <c>event: error</c> from its <c>resumeFromSeq</c>, so nothing is skipped or printed twice. Once it
-/// has followed the feed, a server that is away or answers 502/503/504 (restarting, <c>too-many-subscribers</c>,
-/// <c>seq-not-reached</c>, a gateway without its backend) is retried with back-off, honouring <c>Retry-After</c>;
+/// has followed the feed, a server that is away or answers 429/502/503/504 (restarting, <c>too-many-subscribers</c>,
+/// <c>seq-not-reached</c>, the key's limits, a gateway without its backend) is retried with back-off, honouring <c>Retry-After</c>;
 /// any other refusal ends it with its exit code. A path in the URL is kept (a gateway prefix).
 /// </summary>
 public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output, TextWriter error)
@@ -196,9 +196,12 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
     private static bool IsEventStream(HttpResponseMessage response) =>
         string.Equals(response.Content.Headers.ContentType?.MediaType, ChangeFeedMediaType, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Refusals that a server restarting, busy or catching up gives, and a gateway in front of one.</summary>
+    /// <summary>
+    /// Refusals that a server restarting, busy or catching up gives, a gateway in front of one, and the key's own limits
+    /// (429: Changes:MaxSubscribersPerKey, the request rate), which free with time and say when in Retry-After.
+    /// </summary>
     private static bool IsTransient(HttpStatusCode status) =>
-        status is HttpStatusCode.ServiceUnavailable or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout;
+        status is HttpStatusCode.ServiceUnavailable or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout or HttpStatusCode.TooManyRequests;
 
     private static TimeSpan? RetryAfter(HttpResponseMessage response) =>
         response.Headers.RetryAfter is { } header

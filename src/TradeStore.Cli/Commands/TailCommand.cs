@@ -54,7 +54,7 @@ public static class TailCommand
     public static Command Create()
     {
         var command = new Command("tail", "Print the change stream (one JSON line per event) and follow it until Ctrl-C. Works while the service runs. With --url (or without Redis) the lines are the change feed's events; from Redis they are its flat stream entries (docs/change-feed.md). " +
-            "Once following the feed, a lost connection or a 502/503/504 answer (a restarting server, too-many-subscribers, seq-not-reached) is retried from the last seq printed, " +
+            "Once following the feed, a lost connection or a 429/502/503/504 answer (a restarting server, too-many-subscribers, seq-not-reached, the key's stream or request limit) is retried from the last seq printed, " +
             "after the server's Retry-After or 1 s doubling to 30 s, with one line on stderr per retry. Exit codes: 0 Ctrl-C/SIGTERM; 1 the server unreachable or refusing at the first connection, any other refusal (401, 403, ...), or an answer that is not an event stream (--url is not a TradeStore server); 2 a bad command line or a 400.")
         {
             FromSeq,
