@@ -104,7 +104,8 @@ public sealed class JournalLogRollbackTests : IDisposable
     }
 
     /// <summary>
-    /// Builds of 2026-11-30 to 2026-12-02 sit at schema version 2 but read the journal log, and know no segment seal: one
+    /// Builds of 2026-11-30 to 2026-12-02 06:21 sit at schema version 2 but read the journal log, and those before 05:27 (46504cc)
+    /// know no segment seal: one
     /// left at rest stops their start with exit 5 as "damaged" (8b6ee93's JournalLog.Scan: non-zero bytes after the last record of a segment that is not the last). The rollback used to
     /// say every version-2 binary ignores the log; it now counts the sealed segments and says to recycle them first.
     /// </summary>
@@ -128,6 +129,7 @@ public sealed class JournalLogRollbackTests : IDisposable
 
         Assert.True(segments >= 3, $"the log rolled over into {segments} segment(s)");
         Assert.Null(assessed.Refusal);
+        Assert.Contains("those before 2026-12-02 05:27 except sealed segments", assessed.Notes[0]);
         Assert.Contains($"it holds {segments - 1} sealed segment(s) now, which those builds call damaged (exit 5)", assessed.Notes[0]);
         Assert.Contains("start 'tradestore serve' once and stop it cleanly", assessed.Notes[0]);
     }

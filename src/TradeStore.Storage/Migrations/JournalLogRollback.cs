@@ -87,9 +87,10 @@ public sealed class JournalLogRollback
 
     /// <summary>
     /// What the builds at schema version 2 make of the log left in place. Two kinds exist: builds from before the log
-    /// (before 2026-11-30) ignore it; builds of 2026-11-30 to 2026-12-02 already wrote and replayed it at version 2 (the
-    /// version that records the log came later), but from before segment seals (46504cc), so a sealed segment (every one
-    /// but the last, until a DuckDB checkpoint recycles it) is "damaged" to them and stops their start with exit 5.
+    /// (before 2026-11-30) ignore it; builds of 2026-11-30 to 2026-12-02 06:21 already wrote and replayed it at version 2 (the
+    /// version that records the log came later), and those from before segment seals (46504cc, 2026-12-02 05:27) call a sealed segment (every
+    /// one but the last, until a DuckDB checkpoint recycles it) "damaged", which stops their start with exit 5; the builds of
+    /// 05:27 to 06:21 read sealed segments.
     /// </summary>
     private static string StaysInPlace(string directory, int sealedSegments)
     {
@@ -99,8 +100,8 @@ public sealed class JournalLogRollback
               "cleanly (SIGTERM) first, which recycles them, or roll back to a build from before the log";
         return $"The journal log {directory}/ stays in place. A binary at DuckDB schema version {LogVersion - 1} either predates the log " +
             "(builds before 2026-11-30), ignores it and serves and writes DuckDB alone, without the log's protection of acknowledged writes " +
-            "against an unclean stop; or (builds of 2026-11-30 to 2026-12-02) reads and writes it as this one does, except sealed segments " +
-            $"(a format of 2026-12-02): {sealedNote}. A binary that knows the log (schema version {LogVersion}) extends the log from DuckDB when it starts again.";
+            "against an unclean stop; or (builds of 2026-11-30 to 2026-12-02 06:21) reads and writes it as this one does, those before 2026-12-02 05:27 " +
+            $"except sealed segments (a format of 2026-12-02 05:27): {sealedNote}. A binary that knows the log (schema version {LogVersion}) extends the log from DuckDB when it starts again.";
     }
 
     /// <summary>
