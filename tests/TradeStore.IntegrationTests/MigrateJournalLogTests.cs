@@ -54,6 +54,24 @@ public sealed class MigrateJournalLogTests : IDisposable
     }
 
     /// <summary>
+    /// Upgrade with <c>Storage:AutoMigrate=false</c> after a kill -9: <c>migrate up</c> opens DuckDB read-write, which folds
+    /// the crash's WAL into the file and copies it to wal-backups/, so the next serve no longer logs the unclean stop (1002).
+    /// It said nothing of either; it now says the last stop was not clean and where the copy is.
+    /// </summary>
+    [Fact]
+    public async Task MigrateUp_AfterKill9_SaysTheLastStopWasNotCleanAndWhereTheWalCopyIs()
+    {
+        await WriteAndStopAsync(["M-1", "M-2"], SigKill);
+        Assert.True(File.Exists(Wal) && new FileInfo(Wal).Length > 0, "a kill -9 leaves DuckDB's WAL");
+
+        var (exitCode, output) = await RunAsync("migrate", "up", "--target", "duckdb");
+
+        Assert.True(exitCode == 0, $"exit {exitCode}\n{output}");
+        var copy = Assert.Single(Directory.GetFiles(Path.Combine(_work.Path, DatabaseFiles.WalBackupFolder)));
+        Assert.Contains($"the last stop was not clean: DuckDB replayed the WAL it left; a copy of it is kept at {copy}.", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// <c>migrate down</c> opened DuckDB read-write before deciding to refuse: after a crash it folded the WAL into the file
     /// and copied it to wal-backups/, so a refused command had changed the files. Here DuckDB lacks the log's last event
     /// and holds a WAL, as after a crash; each refusal must leave every file as it was.

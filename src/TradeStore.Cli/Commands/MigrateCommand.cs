@@ -120,7 +120,7 @@ public static class MigrateCommand
                 // By design commands that only read never create the database file: a mistyped --data must not leave one behind.
                 // Nor do they change one: read-only, DuckDB reads a crash's WAL without folding it into the file and no
                 // wal-backups/ copy is made, so the next serve still sees (and reports) the unclean stop.
-                var database = needsWrite ? DuckDbDatabase.Open(path) : File.Exists(path) ? DuckDbDatabase.OpenReadOnly(path) : null;
+                var database = needsWrite ? OpenWritable(path, output) : File.Exists(path) ? DuckDbDatabase.OpenReadOnly(path) : null;
                 stores.Add(new Store(DuckDb, DuckDbSchema.Migrations, database is null ? null : DuckDbSchema.CreateRunner(database), $"duckdb {path}", database)
                 {
                     SinksNote = SinksKeepingDroppedEvents(settings),
@@ -251,7 +251,7 @@ public static class MigrateCommand
         }
 
         log?.ThrowIfRefused();
-        using var writable = store.Database is { } readOnly ? ReopenWritable(readOnly) : null;
+        using var writable = store.Database is { } readOnly ? ReopenWritable(readOnly, output) : null;
         if (writable is not null)
         {
             // Planned again on the read-write open: it replayed the same WAL the read-only one read, so this differs only
@@ -327,10 +327,25 @@ public static class MigrateCommand
     }
 
     /// <summary>Closes the read-only open, then opens the database read-write.</summary>
-    private static DuckDbDatabase ReopenWritable(DuckDbDatabase readOnly)
+    private static DuckDbDatabase ReopenWritable(DuckDbDatabase readOnly, TextWriter output)
     {
         readOnly.Dispose();
-        return DuckDbDatabase.Open(readOnly.Path);
+        return OpenWritable(readOnly.Path, output);
+    }
+
+    /// <summary>
+    /// Opens the database read-write. After a crash that folds DuckDB's WAL into the file (a copy goes to wal-backups/), so
+    /// the next serve no longer sees the unclean stop (its warning 1002): this says it instead, with where the copy is.
+    /// </summary>
+    private static DuckDbDatabase OpenWritable(string path, TextWriter output)
+    {
+        var database = DuckDbDatabase.Open(path);
+        if (database.PreservedWal is { } walCopy)
+        {
+            output.WriteLine($"duckdb {database.Path}: the last stop was not clean: DuckDB replayed the WAL it left; a copy of it is kept at {walCopy}.");
+        }
+
+        return database;
     }
 
     /// <summary>What a rollback means for the journal log, and a refusal, each line after <paramref name="prefix"/>.</summary>
