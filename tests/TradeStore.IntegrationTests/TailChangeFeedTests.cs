@@ -299,6 +299,43 @@ public sealed class TailChangeFeedTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// An <c>event: error</c> that is not the server's final event (a proxy's, its data not TradeStore's JSON) ended tail
+    /// with an unhandled JsonException. It now says so and resumes after the last event it printed.
+    /// </summary>
+    [Fact]
+    public async Task Tail_ErrorEventThatIsNotTradeStores_SaysSoAndResumesAfterTheLastEventPrinted()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        using var stop = new CancellationTokenSource();
+        var lastEventIds = new List<string?>();
+        string[] answers =
+        [
+            Answer("200 OK", "text/event-stream", "", "id: 0\n\nid: 1\nevent: create\ndata: {\"seq\":1}\n\nevent: error\ndata: upstream timed out\n\n"),
+            Answer("200 OK", "text/event-stream", "", "id: 1\n\nid: 2\nevent: create\ndata: {\"seq\":2}\n\n"),
+        ];
+        var serving = AnswerInTurnAsync(listener, answers, lastEventIds, stop.Token);
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}";
+
+        await using var tail = TradeStoreProcess.Start(["tail", "--url", url, "--from", "1"], _work.Path);
+        await WaitForLinesAsync(tail, 2);
+        tail.Signal(2);
+        var exit = await tail.WaitForExitAsync(TimeSpan.FromSeconds(20));
+        await stop.CancelAsync();
+        listener.Stop();
+        await serving;
+
+        Assert.True(exit == 0, tail.Output);
+        Assert.Equal(["{\"seq\":1}", "{\"seq\":2}"], Lines(tail));
+        Assert.Contains("the stream ended with an 'error' event that is not TradeStore's (data 'upstream timed out'); resuming from seq 2", tail.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", tail.Output, StringComparison.Ordinal);
+        lock (lastEventIds)
+        {
+            Assert.Equal(new string?[] { null, "1" }, lastEventIds.Take(2));
+        }
+    }
+
     /// <summary>An HTTP/1.1 answer that closes its connection.</summary>
     private static string Answer(string status, string contentType, string headers, string body) =>
         $"HTTP/1.1 {status}\r\nContent-Type: {contentType}\r\n{headers}Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\nConnection: close\r\n\r\n{body}";

@@ -93,10 +93,18 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
                 {
                     if (item.EventType == "error")
                     {
-                        using var end = JsonDocument.Parse(item.Data);
-                        var resume = end.RootElement.GetProperty("resumeFromSeq").GetInt64();
-                        lastEventId = (resume - 1).ToString(CultureInfo.InvariantCulture);
-                        error.WriteLine($"tradestore: the server closed the stream ({end.RootElement.GetProperty("title").GetString()}); resuming from seq {resume}");
+                        if (ChangeFeedEnd.TryRead(item.Data) is not { } end)
+                        {
+                            // Not the server's final event (a proxy's, say): resume after the last event printed.
+                            lastEventId = Latest(parser, lastEventId);
+                            error.WriteLine($"tradestore: the stream ended with an 'error' event that is not TradeStore's ({ChangeFeedEnd.Excerpt(item.Data)}); " +
+                                $"resuming from {Position(lastEventId, fromSeq)}");
+                            parser = null;
+                            break;
+                        }
+
+                        lastEventId = (end.ResumeFromSeq - 1).ToString(CultureInfo.InvariantCulture);
+                        error.WriteLine($"tradestore: the server closed the stream ({end.Title}); resuming from seq {end.ResumeFromSeq}");
                         parser = null; // its position is the server's resumeFromSeq now, not the last id it read
                         break;
                     }
