@@ -62,8 +62,9 @@ public static class RecoverCommand
             "would leave a gap; never overwrites journal rows); --from clickhouse rebuilds a lost database into an EMPTY data directory and " +
             "verifies it; --from duckdb rebuilds a damaged journal log (serve stopped with exit 5) from DuckDB and the log's intact records, " +
             "moving the damaged log into DIR/damaged-<UTC time>/, and refuses, changing nothing, when an event after DuckDB's last seq is in " +
-            "no intact record or when the log holds another history than DuckDB (its last intact record at or before DuckDB's last seq is not " +
-            "DuckDB's event there). A database it creates appears only once the recovery succeeded; a failed or interrupted (Ctrl-C: exit 130) recovery " +
+            "no intact record, when the log holds another history than DuckDB (its last intact record at or before DuckDB's last seq is not " +
+            "DuckDB's event there), or when its records are intact but serve refuses how it meets DuckDB (no segment left, a log starting after " +
+            "DuckDB's end). A database it creates appears only once the recovery succeeded; a failed or interrupted (Ctrl-C: exit 130) recovery " +
             "leaves the data directory as it was. Run it while the service is stopped.")
         {
             From,

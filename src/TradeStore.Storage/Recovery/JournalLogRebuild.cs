@@ -58,10 +58,10 @@ public sealed class JournalLogRebuild
         var journalDirectory = JournalLog.DirectoryFor(database.Path);
         var journal = new JournalReader(database);
         var duckDbSeq = journal.LastSeq();
+        JournalLogCheck check;
         try
         {
-            JournalLog.Check(journalDirectory, durability, duckDbSeq, cancellationToken);
-            return new JournalLogRebuild(duckDbSeq, damage: null, [], refusal: null);
+            check = JournalLog.Check(journalDirectory, durability, duckDbSeq, cancellationToken);
         }
         catch (JournalLogCorruptException damage)
         {
@@ -94,6 +94,39 @@ public sealed class JournalLogRebuild
             }
 
             return new JournalLogRebuild(duckDbSeq, damage, kept, refusal: null);
+        }
+
+        // By design refused, not reported as a log that reads whole (it was, until 2026-12-04, while serve stopped with exit 5
+        // and advised this very command): every record is intact, and what stops serve is how the log meets DuckDB (no
+        // segment while DuckDB holds events, a log that starts after DuckDB's end, another history, an event this binary
+        // cannot read). A new log after DuckDB's end would only hide that, and with it any acknowledged event it lost.
+        return StartRefusal(database, check, duckDbSeq, cancellationToken) is { } refused
+            ? new JournalLogRebuild(duckDbSeq, refused, [], IntactButRefused)
+            : new JournalLogRebuild(duckDbSeq, damage: null, [], refusal: null);
+    }
+
+    /// <summary>The refusal of a log whose records are all intact but that <c>serve</c> still refuses (see <see cref="StartRefusal"/>).</summary>
+    private const string IntactButRefused =
+        "every record of the log is intact, and what stops serve is how the log meets DuckDB, which a log rebuilt from DuckDB would hide rather than repair";
+
+    /// <summary>
+    /// What stops <c>serve</c> in a log whose every record reads: the start's reconciliation with DuckDB
+    /// (<see cref="JournalLogReplay.Plan"/>) and the decoding of the records it would replay, as <c>tradestore verify</c> checks them.
+    /// </summary>
+    private static JournalLogCorruptException? StartRefusal(DuckDbDatabase database, JournalLogCheck check, long duckDbSeq, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (JournalLogReplay.Plan(database, check).Action == JournalLogReplayAction.Replay)
+            {
+                JournalLogReplay.CheckReplayable(check, duckDbSeq, cancellationToken);
+            }
+
+            return null;
+        }
+        catch (JournalLogCorruptException refused)
+        {
+            return refused;
         }
     }
 
