@@ -76,6 +76,45 @@ public sealed class JournalLogRebuildTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// A rebuild killed (or a power cut) between its two moves: the damaged log is in <c>damaged-&lt;time&gt;/</c>, the new one
+    /// still in <c>journal.rebuilt/</c>, and <c>journal/</c> is missing. Before, <c>serve</c> took that for a directory without a
+    /// log and began a new one after DuckDB's end (warning 2030): the acknowledged events the new log held past DuckDB's end
+    /// were never replayed, and their seqs went to new writes; <c>recover --from duckdb</c> run again said the log read whole.
+    /// Now the start (and <c>verify</c>) stops with exit 5 naming <c>journal.rebuilt/</c>, creating nothing, and a plan run again
+    /// moves the new log into place.
+    /// </summary>
+    [Fact]
+    public void Apply_StoppedBetweenItsTwoMoves_StartRefusesAndThePlanRunAgainMovesTheNewLogIntoPlace()
+    {
+        Plan(TestContext.Current.CancellationToken).Apply(_databasePath, new JournalLogOptions(), TestContext.Current.CancellationToken);
+        var journal = JournalLog.DirectoryFor(_databasePath);
+        var rebuilt = journal + JournalLog.RebuiltSuffix;
+        Directory.Move(journal, rebuilt); // what the kill between the two moves leaves
+
+        var atStart = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Open(journal, new JournalLogOptions(), DuckDbSeq));
+        Assert.Equal(rebuilt, atStart.File);
+        Assert.Contains("recover --from duckdb", atStart.Reason);
+        Assert.False(Directory.Exists(journal));
+        Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(journal, DurabilityMode.Fsync, DuckDbSeq, TestContext.Current.CancellationToken));
+
+        var plan = Plan(TestContext.Current.CancellationToken);
+        Assert.True(plan.FinishesEarlierRebuild);
+        Assert.Null(plan.Refusal);
+        Assert.Equal(DuckDbSeq + 1, plan.RebuiltFirstSeq);
+        Assert.Equal(Trades, plan.RebuiltLastSeq);
+        // Never the rebuild's own path, which would remove journal.rebuilt/ as a half-written new log.
+        Assert.Throws<InvalidOperationException>(() => plan.Apply(_databasePath, new JournalLogOptions(), TestContext.Current.CancellationToken));
+        Assert.True(Directory.Exists(rebuilt));
+
+        plan.FinishEarlierRebuild(_databasePath, DurabilityMode.Fsync);
+
+        Assert.False(Directory.Exists(rebuilt));
+        var check = JournalLog.Check(journal, DurabilityMode.Fsync, DuckDbSeq, TestContext.Current.CancellationToken);
+        Assert.Equal(DuckDbSeq + 1, check.FirstSeq);
+        Assert.Equal(Trades, check.LastSeq);
+    }
+
+    /// <summary>
     /// Before, the rebuild kept the log's records after DuckDB's end without asking whether the log was this database's:
     /// a log of another history (here DuckDB's event at its last seq recorded at another time, as another store's would
     /// be) became the new log, and the next start replayed its events into DuckDB after DuckDB's own.

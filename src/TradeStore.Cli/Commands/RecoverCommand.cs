@@ -286,6 +286,18 @@ public static class RecoverCommand
         interruption.Doing = () => "while reading the journal log";
         var plan = JournalLogRebuild.Plan(database, settings.Storage.Durability, interruption.Token);
         var duckDbSeq = plan.DuckDbSeq;
+        if (plan.FinishesEarlierRebuild)
+        {
+            var journal = JournalLog.DirectoryFor(path);
+            plan.FinishEarlierRebuild(path, settings.Storage.Durability);
+            output.WriteLine($"recover: an earlier 'recover --from duckdb' was stopped after it moved the damaged journal log aside (into DIR/damaged-<UTC time>/): " +
+                $"moved the new log it wrote, {journal}{JournalLog.RebuiltSuffix}/, into place as {journal}/" +
+                (plan.RebuiltLastSeq < plan.RebuiltFirstSeq
+                    ? $"; it starts at seq {plan.RebuiltFirstSeq}."
+                    : $" (seq {plan.RebuiltFirstSeq}..{plan.RebuiltLastSeq}); serve applies the records after seq {duckDbSeq} to DuckDB at its next start."));
+            return Task.FromResult(ExitCodes.Success);
+        }
+
         if (plan.Damage is not { } damage)
         {
             output.WriteLine($"recover: the journal log reads whole, as serve reads it at start-up (DuckDB holds events up to seq {duckDbSeq}): " +
@@ -307,7 +319,7 @@ public static class RecoverCommand
         // Written beside the damaged log, which is moved only once the new one is whole: stopped before that, the new one is removed.
         var written = 0;
         interruption.Doing = () => $"while writing the new journal log ({Volatile.Read(ref written)} of {plan.Kept.Count} records)";
-        interruption.State = $"nothing was changed: the damaged journal log is where it was, and the new one being written beside it ({JournalLog.DirectoryName}.rebuilt) was removed.";
+        interruption.State = $"nothing was changed: the damaged journal log is where it was, and the new one being written beside it ({JournalLog.DirectoryName}{JournalLog.RebuiltSuffix}) was removed.";
         var folder = plan.Apply(path, new JournalLogOptions { Durability = settings.Storage.Durability, SegmentBytes = settings.Storage.JournalSegmentBytes },
             interruption.Token, count => Volatile.Write(ref written, count));
         output.WriteLine($"recover: moved the damaged journal log into {Path.Combine(folder, JournalLog.DirectoryName)}/ (kept, not deleted); the new log " +

@@ -43,6 +43,12 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
     /// <summary>The extension of a segment file.</summary>
     public const string SegmentExtension = ".log";
 
+    /// <summary>
+    /// What <c>recover --from duckdb</c> appends to the log's folder name for the new log it writes beside a damaged one
+    /// (<c>journal.rebuilt/</c>), before it moves the damaged one aside and the new one into its place.
+    /// </summary>
+    public const string RebuiltSuffix = ".rebuilt";
+
     private const int SegmentHeaderSize = 32;
     private const int FormatVersion = 1;
     private const int SparseEvery = 1024;
@@ -222,6 +228,7 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
         var created = !System.IO.Directory.Exists(full);
         if (created)
         {
+            RequireNoUnfinishedRebuild(full);
             PrivateDirectory.Create(full);
             NativeSync.SyncDirectory(Path.GetDirectoryName(full)!);
         }
@@ -258,6 +265,7 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
         var full = Path.GetFullPath(directory);
         if (!System.IO.Directory.Exists(full))
         {
+            RequireNoUnfinishedRebuild(full);
             return new JournalLogCheck(full, exists: false, [], null, null, _ => []);
         }
 
@@ -606,6 +614,24 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
             .Where(f => f.FirstSeq > 0)
             .OrderBy(f => f.FirstSeq)
             .ToList();
+
+    /// <summary>
+    /// By design a missing folder with a <see cref="RebuiltSuffix"/> folder beside it is not a new log: <c>recover --from
+    /// duckdb</c> moves the damaged log aside and then the new one into its place, and a kill or a power cut between the two
+    /// leaves exactly this. Begun afresh after DuckDB's end (as it was until 2026-12-04), the log would have left out the
+    /// acknowledged events the new one holds past DuckDB's end, and handed their seqs to new writes.
+    /// </summary>
+    private static void RequireNoUnfinishedRebuild(string directory)
+    {
+        var rebuilt = directory + RebuiltSuffix;
+        if (System.IO.Directory.Exists(rebuilt))
+        {
+            throw new JournalLogCorruptException(rebuilt, 0,
+                $"{directory} is missing and {rebuilt} holds the journal log 'tradestore recover --from duckdb' wrote: it was stopped after " +
+                "moving the damaged log aside and before moving this one into its place. Run 'tradestore recover --from duckdb' again: it " +
+                "checks this log and moves it into place");
+        }
+    }
 
     /// <summary>A segment must start right after the one before it.</summary>
     private static void RequireFollows(List<Segment> segments, Segment segment)

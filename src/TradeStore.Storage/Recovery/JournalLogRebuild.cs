@@ -42,6 +42,19 @@ public sealed class JournalLogRebuild
     /// <summary>Why the log cannot be rebuilt from DuckDB (events lost to the damage); <see langword="null"/> when it can.</summary>
     public string? Refusal { get; }
 
+    /// <summary>
+    /// The new log an earlier rebuild wrote waits in <c>journal.rebuilt/</c> and <c>journal/</c> is missing: that rebuild was
+    /// stopped between its two moves (a kill, a power cut). <see cref="FinishEarlierRebuild"/> moves it into place. Its
+    /// records (<see cref="RebuiltFirstSeq"/>..<see cref="RebuiltLastSeq"/>) were checked as <c>serve</c> reads them.
+    /// </summary>
+    public bool FinishesEarlierRebuild { get; private init; }
+
+    /// <summary>With <see cref="FinishesEarlierRebuild"/>: the first seq of the waiting log.</summary>
+    public long RebuiltFirstSeq { get; private init; }
+
+    /// <summary>With <see cref="FinishesEarlierRebuild"/>: the last seq of the waiting log (<see cref="RebuiltFirstSeq"/> - 1 when it holds none).</summary>
+    public long RebuiltLastSeq { get; private init; }
+
     /// <summary>Reads the journal log of <paramref name="database"/> against DuckDB's last seq; changes nothing.</summary>
     /// <param name="database">The database the log feeds; the log is in <see cref="JournalLog.DirectoryFor"/> its path.</param>
     /// <param name="durability">As the log is served with (it decides what a damaged tail is).</param>
@@ -58,6 +71,11 @@ public sealed class JournalLogRebuild
         var journalDirectory = JournalLog.DirectoryFor(database.Path);
         var journal = new JournalReader(database);
         var duckDbSeq = journal.LastSeq();
+        if (!Directory.Exists(journalDirectory) && Directory.Exists(journalDirectory + JournalLog.RebuiltSuffix))
+        {
+            return Unfinished(database, journalDirectory, durability, duckDbSeq, cancellationToken);
+        }
+
         JournalLogCheck check;
         try
         {
@@ -103,6 +121,65 @@ public sealed class JournalLogRebuild
         return StartRefusal(database, check, duckDbSeq, cancellationToken) is { } refused
             ? new JournalLogRebuild(duckDbSeq, refused, [], IntactButRefused)
             : new JournalLogRebuild(duckDbSeq, damage: null, [], refusal: null);
+    }
+
+    /// <summary>
+    /// The plan when an earlier rebuild was stopped between its moves: its new log is moved into place only when <c>serve</c>
+    /// would start from it (every record intact, and meeting DuckDB), else refused naming why.
+    /// </summary>
+    private static JournalLogRebuild Unfinished(DuckDbDatabase database, string journalDirectory, DurabilityMode durability, long duckDbSeq,
+        CancellationToken cancellationToken)
+    {
+        JournalLogCorruptException missing;
+        try
+        {
+            JournalLog.Check(journalDirectory, durability, duckDbSeq, cancellationToken);
+            throw new InvalidOperationException($"{journalDirectory} is missing beside {journalDirectory + JournalLog.RebuiltSuffix}, yet it checked");
+        }
+        catch (JournalLogCorruptException stop)
+        {
+            missing = stop; // what serve says of it
+        }
+
+        JournalLogCheck waiting;
+        try
+        {
+            waiting = JournalLog.Check(journalDirectory + JournalLog.RebuiltSuffix, durability, duckDbSeq, cancellationToken);
+        }
+        catch (JournalLogCorruptException damaged)
+        {
+            return new JournalLogRebuild(duckDbSeq, missing, [], $"the new log waiting in {journalDirectory + JournalLog.RebuiltSuffix} does not read whole: {damaged.Reason}");
+        }
+
+        if (StartRefusal(database, waiting, duckDbSeq, cancellationToken) is { } refused)
+        {
+            return new JournalLogRebuild(duckDbSeq, missing, [], $"the new log waiting in {journalDirectory + JournalLog.RebuiltSuffix} is not one serve starts from: {refused.Reason}");
+        }
+
+        return new JournalLogRebuild(duckDbSeq, missing, [], refusal: null)
+        {
+            FinishesEarlierRebuild = true,
+            RebuiltFirstSeq = waiting.FirstSeq,
+            RebuiltLastSeq = waiting.LastSeq,
+        };
+    }
+
+    /// <summary>
+    /// Moves the new log an earlier rebuild left in <c>journal.rebuilt/</c> into place as <c>journal/</c>
+    /// (<see cref="FinishesEarlierRebuild"/>), then checks it as <c>serve</c> will read it.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The plan is not one of an unfinished rebuild.</exception>
+    public void FinishEarlierRebuild(string databasePath, DurabilityMode durability)
+    {
+        if (!FinishesEarlierRebuild)
+        {
+            throw new InvalidOperationException("Only the new log an earlier rebuild left in journal.rebuilt/ is moved into place.");
+        }
+
+        var journal = JournalLog.DirectoryFor(databasePath);
+        Directory.Move(journal + JournalLog.RebuiltSuffix, journal);
+        NativeSync.SyncDirectory(Path.GetDirectoryName(journal)!);
+        JournalLog.Check(journal, durability, DuckDbSeq);
     }
 
     /// <summary>The refusal of a log whose records are all intact but that <c>serve</c> still refuses (see <see cref="StartRefusal"/>).</summary>
@@ -174,13 +251,13 @@ public sealed class JournalLogRebuild
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before the move; nothing was changed.</exception>
     public string Apply(string databasePath, JournalLogOptions options, CancellationToken cancellationToken = default, Action<int>? written = null)
     {
-        if (Damage is null || Refusal is not null)
+        if (Damage is null || Refusal is not null || FinishesEarlierRebuild)
         {
             throw new InvalidOperationException("Only a damaged log that DuckDB and its intact records can rebuild is replaced.");
         }
 
         var journal = JournalLog.DirectoryFor(databasePath);
-        var rebuilt = journal + ".rebuilt";
+        var rebuilt = journal + JournalLog.RebuiltSuffix;
         if (Directory.Exists(rebuilt))
         {
             // Left by a rebuild that stopped before its move; it never replaced anything.
