@@ -363,6 +363,41 @@ public sealed class JournalLogTests : IDisposable
         Assert.Equal(before, Snapshot());
     }
 
+    /// <summary>
+    /// The newest segment renamed (by hand, or by a copy tool: <c>… (1).log</c>), or another one given a wrong first seq.
+    /// Before, the start said the segment "is missing" while it sat in the folder under another name (a name that is not
+    /// 20 digits is never read), and "the segment header is damaged" of an intact header naming another seq. Now the
+    /// message names the unread file, and what the intact header says the name should be; nothing is changed.
+    /// </summary>
+    [Fact]
+    public void Open_SegmentUnderAnotherName_StopNamesTheUnreadFileAndTheNameItsHeaderGives()
+    {
+        var segments = WriteInSmallSegments(200);
+        Assert.True(segments.Count > 2, $"{segments.Count} segments");
+        var newest = segments[^1];
+        var copied = Path.Combine(LogPath, Path.GetFileNameWithoutExtension(newest) + " (1).log");
+        File.Move(newest, copied);
+        var before = Snapshot();
+
+        var error = Assert.Throws<JournalLogCorruptException>(() => Open(segmentBytes: 4096));
+        var check = Assert.Throws<JournalLogCorruptException>(() => JournalLog.Check(LogPath, DurabilityMode.Fsync, cancellationToken: TestContext.Current.CancellationToken));
+
+        Assert.Contains($"{Path.GetFileName(newest)}, which is missing", error.Message);
+        Assert.Contains($"also holds {Path.GetFileName(copied)}, not named as a segment", error.Message);
+        Assert.Equal(error.Message, check.Message);
+        Assert.Equal(before, Snapshot());
+
+        // Renamed to a first seq its header does not name: the header is intact, and the message gives the right name.
+        var wrong = Path.Combine(LogPath, $"{ParseFirstSeq(newest) + 1:D20}.log");
+        File.Move(copied, wrong);
+
+        error = Assert.Throws<JournalLogCorruptException>(() => Open(segmentBytes: 4096));
+
+        Assert.Equal(wrong, error.File);
+        Assert.Contains($"the segment header is intact but names first seq {ParseFirstSeq(newest)}", error.Message);
+        Assert.Contains($"is named {Path.GetFileName(newest)}", error.Message);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(10)]

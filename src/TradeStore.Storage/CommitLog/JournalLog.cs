@@ -639,8 +639,33 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
         if (segments.Count > 0 && segment.FirstSeq != segments[^1].LastSeq + 1)
         {
             throw new JournalLogCorruptException(segment.Path, 0,
-                $"records {segments[^1].LastSeq + 1}..{segment.FirstSeq - 1} are missing: {Path.GetFileName(segments[^1].Path)} ends at seq {segments[^1].LastSeq}");
+                $"records {segments[^1].LastSeq + 1}..{segment.FirstSeq - 1} are missing: {Path.GetFileName(segments[^1].Path)} ends at seq {segments[^1].LastSeq}" +
+                UnreadFilesNote(Path.GetDirectoryName(segment.Path)!));
         }
+    }
+
+    /// <summary>
+    /// When <paramref name="directory"/> holds files ending in <see cref="SegmentExtension"/> whose names are not a first seq
+    /// (20 digits), which no start reads: a note naming them for a message about missing segments, else "". A segment
+    /// renamed by hand or by a copy tool (<c>3593.log</c>, <c>00000000000000003593 (1).log</c>) is otherwise reported missing
+    /// while it sits in the folder.
+    /// </summary>
+    internal static string UnreadFilesNote(string directory)
+    {
+        string[] unread;
+        try
+        {
+            unread = [.. System.IO.Directory.GetFiles(directory, "*" + SegmentExtension).Where(f => ParseName(f) == 0).Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return "";
+        }
+
+        return unread.Length == 0
+            ? ""
+            : $". {directory} also holds {string.Join(", ", unread.Take(5))}{(unread.Length > 5 ? $" and {unread.Length - 5} more" : "")}, not named as a segment " +
+              "(the first seq it holds, 20 digits, .log), which no start reads: if one is a missing segment, rename it after the first seq its header names";
     }
 
     private static long ParseName(string path)
@@ -653,6 +678,18 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
 
     private static SafeFileHandle OpenForAppend(string path) =>
         File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+
+    /// <summary>The first seq an intact segment header names (its magic, version and checksum hold), or <see langword="null"/>.</summary>
+    private static long? HeaderNamedSeq(byte[] bytes)
+    {
+        if (bytes.Length < SegmentHeaderSize)
+        {
+            return null;
+        }
+
+        var named = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(16));
+        return named > 0 && bytes.AsSpan(0, SegmentHeaderSize).SequenceEqual(Header(named)) ? named : null;
+    }
 
     private static byte[] Header(long firstSeq)
     {
@@ -770,7 +807,10 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
 
         if (bytes.Length < SegmentHeaderSize || !bytes.AsSpan(0, SegmentHeaderSize).SequenceEqual(Header(firstSeq)))
         {
-            throw new JournalLogCorruptException(path, 0, $"the segment header is damaged or does not name first seq {firstSeq}");
+            throw new JournalLogCorruptException(path, 0, HeaderNamedSeq(bytes) is { } named
+                ? $"the segment header is intact but names first seq {named}, not the {firstSeq} of the file's name: the file was renamed or copied " +
+                  $"under another name; a segment starting at seq {named} is named {SegmentName(named)}"
+                : $"the segment header is damaged or does not name first seq {firstSeq}");
         }
 
         var segment = new Segment(path, firstSeq) { LastSeq = firstSeq - 1 };
@@ -810,7 +850,7 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
                 throw new JournalLogCorruptException(path, offset,
                     $"the segment was sealed when the log rolled over: its records end at seq {segment.LastSeq} and the log went on in " +
                     $"{SegmentName(segment.LastSeq + 1)}, which is missing. The newest segments were removed or lost, and with them " +
-                    $"every acknowledged event from seq {segment.LastSeq + 1} on");
+                    $"every acknowledged event from seq {segment.LastSeq + 1} on" + UnreadFilesNote(Path.GetDirectoryName(path)!));
             }
 
             segment.Sealed = true;

@@ -111,7 +111,7 @@ public static class JournalLogReplay
         {
             throw new JournalLogCorruptException(log.Directory, 0,
                 $"the journal log folder holds no segment, but DuckDB ({database.Path}) holds events up to seq {duckDbSeq}: segments were removed, " +
-                "so acknowledged events after DuckDB's end cannot be accounted for");
+                "so acknowledged events after DuckDB's end cannot be accounted for" + JournalLog.UnreadFilesNote(log.Directory));
         }
 
         if (log.IsEmpty)
@@ -124,7 +124,7 @@ public static class JournalLogReplay
         {
             throw new JournalLogCorruptException(log.SegmentFiles[0], 0,
                 $"DuckDB ({database.Path}) holds the journal up to seq {duckDbSeq} and the journal log starts at seq {first}: " +
-                $"acknowledged events {duckDbSeq + 1}..{first - 1} are in neither (lost)");
+                $"acknowledged events {duckDbSeq + 1}..{first - 1} are in neither (lost)" + JournalLog.UnreadFilesNote(log.Directory));
         }
 
         if (log.LastSeq < duckDbSeq)
