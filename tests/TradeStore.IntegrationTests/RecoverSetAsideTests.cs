@@ -103,6 +103,41 @@ public sealed class RecoverSetAsideTests : IDisposable
         await AssertServesTradesAsync(count: 4, redis);
     }
 
+    /// <summary>
+    /// Redis trails the journal log, so the last acknowledged events can be in the log only: the recovery cannot have them,
+    /// and moving the log aside stranded them without a word. The warning names them and how to keep them, and doing what
+    /// it says serves every trade.
+    /// </summary>
+    [Fact]
+    public async Task RecoverSetAside_LogHoldsEventsRedisNeverGot_WarnsNamingThemAndItsAdviceKeepsThem()
+    {
+        var redis = new Dictionary<string, string>
+        {
+            ["TRADESTORE__REDIS__CONNECTION"] = TestServers.Redis,
+            ["TRADESTORE__REDIS__KEYPREFIX"] = $"setaside:{Guid.NewGuid():N}:",
+        };
+        await WriteTradesThroughServeAsync(count: 4, redis);
+        await WriteTradesThroughServeAsync(count: 3); // Redis not configured: these never reach it
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["recover", "--from", "redis", "--set-aside", "--data", _work.Path], _work.Path, redis);
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}:\n{output}");
+        Assert.Contains("Recovered seq 1..4", output);
+        var aside = Assert.Single(Directory.GetDirectories(_work.Path, "damaged-*"));
+        var movedLog = Path.Combine(aside, "journal");
+        Assert.Contains($"warning: the journal log --set-aside moved ({movedLog}/) holds intact records up to seq 7, past the 4 recovered: events 5..7 " +
+            "were acknowledged but had not reached the source.", output);
+
+        var live = Path.Combine(_work.Path, "journal");
+        if (Directory.Exists(live))
+        {
+            Directory.Move(live, Path.Combine(aside, "journal.recovered"));
+        }
+
+        Directory.Move(movedLog, live);
+        await AssertServesTradesAsync(count: 7, redis);
+    }
+
     private Task WriteTradesThroughServeAsync(int count, IDictionary<string, string>? environment = null) =>
         ServeSession.RunAsync(_work.Path, url => WriteTradesAsync(url, count), environment);
 

@@ -143,6 +143,11 @@ public static class RecoverCommand
         try
         {
             exitCode = await recover(parseResult, interruption);
+            if (exitCode == ExitCodes.Success && moved.StrandedEvents(path) is { } stranded)
+            {
+                error.WriteLine($"tradestore: warning: {stranded}");
+            }
+
             return exitCode;
         }
         finally

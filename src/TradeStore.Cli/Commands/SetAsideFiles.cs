@@ -70,5 +70,47 @@ internal sealed class SetAsideFiles
             $"{clearOut}mv {string.Join(' ', Names.Select(n => Quote(Path.Combine(Folder, n))))} {Quote(Directory)}/";
     }
 
+    /// <summary>
+    /// After a recovery into <paramref name="databasePath"/>: what the moved journal log holds past the recovered journal's
+    /// end, said as a warning with how to keep it; <see langword="null"/> when it holds nothing more (or was not moved).
+    /// Redis and ClickHouse trail the log by up to their lag, so the last acknowledged events may be only in the log: the
+    /// recovery cannot have them, and moving the log aside once stranded them without a word (journal audit).
+    /// </summary>
+    public string? StrandedEvents(string databasePath)
+    {
+        if (!Names.Contains(Storage.CommitLog.JournalLog.DirectoryName))
+        {
+            return null;
+        }
+
+        var movedLog = Path.Combine(Folder, Storage.CommitLog.JournalLog.DirectoryName);
+        long logEnd;
+        long recovered;
+        try
+        {
+            logEnd = Storage.CommitLog.JournalLog.SalvageIntact(movedLog) is { Count: > 0 } records ? records[^1].Seq : 0;
+            using var database = Storage.DuckDbDatabase.OpenReadOnly(databasePath);
+            recovered = new Storage.Journal.JournalReader(database).LastSeq();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Storage.CommitLog.JournalLogCorruptException
+            or Storage.DatabaseOpenException or Storage.DatabaseLockedException)
+        {
+            return $"could not compare the journal log --set-aside moved ({movedLog}/) with the recovered journal ({ex.Message}): it may hold " +
+                "acknowledged events the source never received; check it with tradestore verify --data on a copy of it and the moved database.";
+        }
+
+        if (logEnd <= recovered)
+        {
+            return null;
+        }
+
+        var live = Path.Combine(Directory, Storage.CommitLog.JournalLog.DirectoryName);
+        var asideOfNew = Path.Combine(Folder, "journal.recovered");
+        return $"the journal log --set-aside moved ({movedLog}/) holds intact records up to seq {logEnd}, past the {recovered} recovered: events " +
+            $"{recovered + 1}..{logEnd} were acknowledged but had not reached the source. To keep them, with no tradestore running on {Directory}: " +
+            $"mv {Quote(live)} {Quote(asideOfNew)} 2>/dev/null; mv {Quote(movedLog)} {Quote(live)} && tradestore serve --data {Quote(Directory)}: " +
+            $"its start-up check confirms that log agrees with the recovered journal up to seq {recovered} and replays the rest (exit 5, changing nothing, if it does not).";
+    }
+
     private static string Quote(string path) => path.All(c => char.IsAsciiLetterOrDigit(c) || c is '/' or '.' or '-' or '_') ? path : $"'{path.Replace("'", "'\\''", StringComparison.Ordinal)}'";
 }
