@@ -269,34 +269,17 @@ public sealed class TailChangeFeedTests : IDisposable
     [Fact]
     public async Task Tail_429AfterFollowing_RetriesAfterRetryAfterAndGoesOn()
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        using var stop = new CancellationTokenSource();
-        var lastEventIds = new List<string?>();
-        string[] answers =
+        var (exit, output, lines, lastEventIds) = await TailScriptedPeerAsync(
         [
             Answer("200 OK", "text/event-stream", "", "id: 0\n\nid: 1\nevent: create\ndata: {\"seq\":1}\n\n"),
             Answer("429 Too Many Requests", "application/problem+json", "Retry-After: 1\r\n", """{"type":"urn:tradestore:problem:too-many-requests","title":"Too many requests","status":429}"""),
             Answer("200 OK", "text/event-stream", "", "id: 1\n\nid: 2\nevent: create\ndata: {\"seq\":2}\n\n"),
-        ];
-        var serving = AnswerInTurnAsync(listener, answers, lastEventIds, stop.Token);
-        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}";
+        ]);
 
-        await using var tail = TradeStoreProcess.Start(["tail", "--url", url, "--from", "1"], _work.Path);
-        await WaitForLinesAsync(tail, 2);
-        tail.Signal(2);
-        var exit = await tail.WaitForExitAsync(TimeSpan.FromSeconds(20));
-        await stop.CancelAsync();
-        listener.Stop();
-        await serving;
-
-        Assert.True(exit == 0, tail.Output);
-        Assert.Equal(["{\"seq\":1}", "{\"seq\":2}"], Lines(tail));
-        Assert.Contains("answered 429 too-many-requests; retrying in 1 s from seq 2", tail.Output, StringComparison.Ordinal);
-        lock (lastEventIds)
-        {
-            Assert.Equal(new string?[] { null, "1", "1" }, lastEventIds.Take(3));
-        }
+        Assert.True(exit == 0, output);
+        Assert.Equal(["{\"seq\":1}", "{\"seq\":2}"], lines);
+        Assert.Contains("answered 429 too-many-requests; retrying in 1 s from seq 2", output, StringComparison.Ordinal);
+        Assert.Equal(new string?[] { null, "1", "1" }, lastEventIds.Take(3));
     }
 
     /// <summary>
@@ -306,15 +289,29 @@ public sealed class TailChangeFeedTests : IDisposable
     [Fact]
     public async Task Tail_ErrorEventThatIsNotTradeStores_SaysSoAndResumesAfterTheLastEventPrinted()
     {
+        var (exit, output, lines, lastEventIds) = await TailScriptedPeerAsync(
+        [
+            Answer("200 OK", "text/event-stream", "", "id: 0\n\nid: 1\nevent: create\ndata: {\"seq\":1}\n\nevent: error\ndata: upstream timed out\n\n"),
+            Answer("200 OK", "text/event-stream", "", "id: 1\n\nid: 2\nevent: create\ndata: {\"seq\":2}\n\n"),
+        ]);
+
+        Assert.True(exit == 0, output);
+        Assert.Equal(["{\"seq\":1}", "{\"seq\":2}"], lines);
+        Assert.Contains("the stream ended with an 'error' event that is not TradeStore's (data 'upstream timed out'); resuming from seq 2", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", output, StringComparison.Ordinal);
+        Assert.Equal(new string?[] { null, "1" }, lastEventIds.Take(2));
+    }
+
+    /// <summary>
+    /// Runs <c>tail --from 1</c> against a peer that answers its n-th connection with <paramref name="answers"/>[n], until
+    /// two events are printed, then stops it with SIGINT: its exit code, output, printed lines, and each request's Last-Event-ID.
+    /// </summary>
+    private async Task<(int Exit, string Output, List<string> Lines, List<string?> LastEventIds)> TailScriptedPeerAsync(IReadOnlyList<string> answers)
+    {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
         using var stop = new CancellationTokenSource();
         var lastEventIds = new List<string?>();
-        string[] answers =
-        [
-            Answer("200 OK", "text/event-stream", "", "id: 0\n\nid: 1\nevent: create\ndata: {\"seq\":1}\n\nevent: error\ndata: upstream timed out\n\n"),
-            Answer("200 OK", "text/event-stream", "", "id: 1\n\nid: 2\nevent: create\ndata: {\"seq\":2}\n\n"),
-        ];
         var serving = AnswerInTurnAsync(listener, answers, lastEventIds, stop.Token);
         var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}";
 
@@ -325,14 +322,9 @@ public sealed class TailChangeFeedTests : IDisposable
         await stop.CancelAsync();
         listener.Stop();
         await serving;
-
-        Assert.True(exit == 0, tail.Output);
-        Assert.Equal(["{\"seq\":1}", "{\"seq\":2}"], Lines(tail));
-        Assert.Contains("the stream ended with an 'error' event that is not TradeStore's (data 'upstream timed out'); resuming from seq 2", tail.Output, StringComparison.Ordinal);
-        Assert.DoesNotContain("Exception", tail.Output, StringComparison.Ordinal);
         lock (lastEventIds)
         {
-            Assert.Equal(new string?[] { null, "1" }, lastEventIds.Take(2));
+            return (exit, tail.Output, Lines(tail), [.. lastEventIds]);
         }
     }
 
