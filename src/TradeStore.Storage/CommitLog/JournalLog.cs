@@ -623,14 +623,22 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
     /// </summary>
     private static void RequireNoUnfinishedRebuild(string directory)
     {
-        var rebuilt = directory + RebuiltSuffix;
-        if (System.IO.Directory.Exists(rebuilt))
+        if (UnfinishedRebuild(directory) is { } unfinished)
         {
-            throw new JournalLogCorruptException(rebuilt, 0,
+            throw unfinished;
+        }
+    }
+
+    /// <summary>What a start says of a missing <paramref name="directory"/> with a <see cref="RebuiltSuffix"/> folder beside it; <see langword="null"/> without one.</summary>
+    internal static JournalLogCorruptException? UnfinishedRebuild(string directory)
+    {
+        var rebuilt = directory + RebuiltSuffix;
+        return System.IO.Directory.Exists(rebuilt)
+            ? new JournalLogCorruptException(rebuilt, 0,
                 $"{directory} is missing and {rebuilt} holds the journal log 'tradestore recover --from duckdb' wrote: it was stopped after " +
                 "moving the damaged log aside and before moving this one into its place. Run 'tradestore recover --from duckdb' again: it " +
-                "checks this log and moves it into place");
-        }
+                "checks this log and moves it into place")
+            : null;
     }
 
     /// <summary>A segment must start right after the one before it.</summary>

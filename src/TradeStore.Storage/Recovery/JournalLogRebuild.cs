@@ -71,9 +71,9 @@ public sealed class JournalLogRebuild
         var journalDirectory = JournalLog.DirectoryFor(database.Path);
         var journal = new JournalReader(database);
         var duckDbSeq = journal.LastSeq();
-        if (!Directory.Exists(journalDirectory) && Directory.Exists(journalDirectory + JournalLog.RebuiltSuffix))
+        if (!Directory.Exists(journalDirectory) && JournalLog.UnfinishedRebuild(Path.GetFullPath(journalDirectory)) is { } missing)
         {
-            return Unfinished(database, journalDirectory, durability, duckDbSeq, cancellationToken);
+            return Unfinished(database, journalDirectory, missing, durability, duckDbSeq, cancellationToken);
         }
 
         JournalLogCheck check;
@@ -127,20 +127,10 @@ public sealed class JournalLogRebuild
     /// The plan when an earlier rebuild was stopped between its moves: its new log is moved into place only when <c>serve</c>
     /// would start from it (every record intact, and meeting DuckDB), else refused naming why.
     /// </summary>
-    private static JournalLogRebuild Unfinished(DuckDbDatabase database, string journalDirectory, DurabilityMode durability, long duckDbSeq,
-        CancellationToken cancellationToken)
+    /// <param name="missing">What serve says of the missing log (<see cref="JournalLog.UnfinishedRebuild"/>).</param>
+    private static JournalLogRebuild Unfinished(DuckDbDatabase database, string journalDirectory, JournalLogCorruptException missing, DurabilityMode durability,
+        long duckDbSeq, CancellationToken cancellationToken)
     {
-        JournalLogCorruptException missing;
-        try
-        {
-            JournalLog.Check(journalDirectory, durability, duckDbSeq, cancellationToken);
-            throw new InvalidOperationException($"{journalDirectory} is missing beside {journalDirectory + JournalLog.RebuiltSuffix}, yet it checked");
-        }
-        catch (JournalLogCorruptException stop)
-        {
-            missing = stop; // what serve says of it
-        }
-
         JournalLogCheck waiting;
         try
         {
