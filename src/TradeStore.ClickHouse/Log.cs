@@ -32,6 +32,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 4008, Level = LogLevel.Warning, Message = "Could not write the sync status file {Path}: {Error}")]
     public static partial void StatusFileFailed(ILogger logger, string path, string error);
 
+    [LoggerMessage(EventId = 4017, Level = LogLevel.Warning, Message = "ClickHouse schema of database {Database}: {Note}")]
+    public static partial void SchemaNote(ILogger logger, string database, string note);
+
     [LoggerMessage(EventId = 4009, Level = LogLevel.Information, Message = "ClickHouse schema of database {Database} is up to date")]
     public static partial void SchemaReady(ILogger logger, string database);
 

@@ -23,6 +23,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "{Target}: schema not migrated at start-up ({Reason}); serving goes on: the ClickHouse sync applies it when ClickHouse answers, or run tradestore migrate up --target clickhouse")]
     public static partial void ClickHouseMigrationDeferred(ILogger logger, string target, string reason);
 
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "{Target}: {Note}")]
+    public static partial void MigrationNote(ILogger logger, string target, string note);
+
     [LoggerMessage(EventId = 2103, Level = LogLevel.Error, Message = "ClickHouse schema refused: {Reason}")]
     public static partial void ClickHouseSchemaRefused(ILogger logger, string reason);
 

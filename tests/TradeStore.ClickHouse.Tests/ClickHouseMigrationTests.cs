@@ -40,6 +40,7 @@ public sealed class ClickHouseMigrationTests : IAsyncLifetime
         var second = await ClickHouseSchema.MigrateToLatestAsync(Client, _database, Ct);
 
         Assert.Equal(["0001_initial"], first.Select(s => s.Migration.Id));
+        Assert.Null(first[0].Note);
         Assert.Empty(second);
         Assert.Contains("trade_events", schema);
         Assert.Contains("ReplacingMergeTree(version)", schema);
@@ -75,6 +76,26 @@ public sealed class ClickHouseMigrationTests : IAsyncLifetime
 
         Assert.Single(steps);
         Assert.Equal("2", await ScalarAsync($"SELECT count() FROM system.tables WHERE database = '{_database}' AND name IN ('trade_events', 'trade_state')"));
+    }
+
+    [Fact]
+    public async Task Up_HalfThereWithRows_DropsThemAndItsNoteSaysSo()
+    {
+        // A table of the migration holds rows (say, made by hand or left by a rollback cut short) and its sibling is missing:
+        // the runner reverts the migration before applying it, and the operator is told which rows went.
+        await Client.ExecuteAsync($"CREATE DATABASE {_database}", Ct);
+        var first = ClickHouseSchema.SplitStatements(ClickHouseSchema.Migrations.Migrations[0].UpSql)[0];
+        await Client.ExecuteAsync(first, Ct, _database);
+        var table = await ScalarAsync($"SELECT name FROM system.tables WHERE database = '{_database}'");
+        await Client.ExecuteAsync($"INSERT INTO {table} (trade_id, version) VALUES ('t-1', 1), ('t-2', 1)", Ct, _database);
+
+        var step = Assert.Single(await ClickHouseSchema.MigrateToLatestAsync(Client, _database, Ct));
+
+        Assert.Equal("0", await ScalarAsync($"SELECT count() FROM {table}"));
+        Assert.NotNull(step.Note);
+        Assert.Contains($"dropped {table} (2 rows)", step.Note);
+        Assert.Contains("refills", step.Note);
+        Assert.Empty(await ClickHouseSchema.MigrateToLatestAsync(Client, _database, Ct));
     }
 
     [Fact]

@@ -203,7 +203,13 @@ public static class MigrateCommand
             }
 
             var steps = await runner.UpAsync(to, step =>
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runner.Target.Description}: applied {step.Migration.Id} in {step.Duration.TotalMilliseconds:F1} ms")), ct);
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{runner.Target.Description}: applied {step.Migration.Id} in {step.Duration.TotalMilliseconds:F1} ms"));
+                if (step.Note is { } note)
+                {
+                    output.WriteLine($"{runner.Target.Description}: {note}");
+                }
+            }, ct);
             var status = await runner.StatusAsync(ct);
             output.WriteLine(steps.Count == 0
                 ? $"{status.Target}: already at version {status.CurrentVersion}; nothing to apply."

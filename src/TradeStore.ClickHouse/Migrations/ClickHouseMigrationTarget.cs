@@ -119,25 +119,36 @@ internal sealed partial class ClickHouseMigrationTarget : IMigrationTarget
         await _client.ExecuteAsync(BookkeepingDdl, cancellationToken, _database);
     }
 
-    public async Task<TimeSpan> ApplyAsync(Migration migration, CancellationToken cancellationToken)
+    public async Task<MigrationStepRun> ApplyAsync(Migration migration, CancellationToken cancellationToken)
     {
         var duration = TimeSpan.Zero;
-        if (await IsPartlyThereAsync(migration, cancellationToken))
+        string? note = null;
+        if (await PartlyThereAsync(migration, cancellationToken) is { } partly)
         {
             // Some of its tables exist and some do not (a down that stopped half-way, a DROP by hand, an up cut short):
             // creating only the missing ones would leave, say, trade_state empty beside a full trade_events, and the sync
             // refills from trade_events' max(seq), so the older trades would never reach it. Its down first empties the
-            // rest, and the sync then refills every table from the journal (event 4011).
+            // rest, and the sync then refills every table from the journal (event 4011). The rows it drops are named.
+            var rows = await RowCountsAsync(partly.Present, cancellationToken);
             duration += await RunAsync(migration.DownSql, cancellationToken);
+            note = $"migration {migration.Id} was half there: {Join(partly.Present)} existed without {Join(partly.Missing)} " +
+                   "(an earlier run cut short, a rollback that stopped half-way, or a DROP by hand); its down script ran first and dropped " +
+                   $"{string.Join(", ", partly.Present.Select(table => $"{table} ({rows[table].ToString("N0", CultureInfo.InvariantCulture)} rows)"))}, " +
+                   "so that the ClickHouse sync refills every table of it from the journal";
         }
 
         duration += await RunAsync(migration.UpSql, cancellationToken);
         await RecordAsync(migration, applied: true, duration, cancellationToken);
-        return duration;
+        return new MigrationStepRun(duration, note);
+
+        static string Join(IReadOnlyList<string> tables) => string.Join(" and ", tables);
     }
 
-    /// <summary>Whether some, but not all, of the tables <paramref name="migration"/>'s up script creates exist.</summary>
-    private async Task<bool> IsPartlyThereAsync(Migration migration, CancellationToken cancellationToken)
+    /// <summary>The tables of a migration's up script that exist and those that do not, when some but not all exist.</summary>
+    private sealed record PartlyThere(IReadOnlyList<string> Present, IReadOnlyList<string> Missing);
+
+    /// <summary>Which of the tables <paramref name="migration"/>'s up script creates exist, when some but not all do; otherwise null.</summary>
+    private async Task<PartlyThere?> PartlyThereAsync(Migration migration, CancellationToken cancellationToken)
     {
         var created = ClickHouseSchema.SplitStatements(migration.UpSql)
             .Select(statement => CreateTable().Match(statement))
@@ -146,12 +157,23 @@ internal sealed partial class ClickHouseMigrationTarget : IMigrationTarget
             .ToList();
         if (created.Count < 2)
         {
-            return false;
+            return null;
         }
 
         var existing = await ExistingTablesAsync(cancellationToken);
-        var there = created.Count(existing.Contains);
-        return there > 0 && there < created.Count;
+        var present = created.Where(existing.Contains).ToList();
+        return present.Count > 0 && present.Count < created.Count ? new PartlyThere(present, created.Except(present).ToList()) : null;
+    }
+
+    private async Task<Dictionary<string, long>> RowCountsAsync(IEnumerable<string> tables, CancellationToken cancellationToken)
+    {
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var table in tables)
+        {
+            counts[table] = long.Parse((await _client.QueryAsync($"SELECT count() FROM {table}", cancellationToken, _database)).Trim(), CultureInfo.InvariantCulture);
+        }
+
+        return counts;
     }
 
     private async Task<HashSet<string>> ExistingTablesAsync(CancellationToken cancellationToken)
@@ -160,11 +182,11 @@ internal sealed partial class ClickHouseMigrationTarget : IMigrationTarget
         return listed.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
     }
 
-    public async Task<TimeSpan> RevertAsync(Migration migration, CancellationToken cancellationToken)
+    public async Task<MigrationStepRun> RevertAsync(Migration migration, CancellationToken cancellationToken)
     {
         var duration = await RunAsync(migration.DownSql, cancellationToken);
         await RecordAsync(migration, applied: false, duration, cancellationToken);
-        return duration;
+        return new MigrationStepRun(duration);
     }
 
     private async Task<TimeSpan> RunAsync(string script, CancellationToken cancellationToken)

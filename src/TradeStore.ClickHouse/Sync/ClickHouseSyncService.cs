@@ -204,7 +204,10 @@ public sealed class ClickHouseSyncService : BackgroundService
             await Task.Delay(probe && remaining > ProbeInterval ? ProbeInterval : remaining, _time, stoppingToken);
             if (probe && _time.GetUtcNow() < until && await AnswersAsync(stoppingToken))
             {
-                Log.ClickHouseAnswersAgain(_logger, (until - _time.GetUtcNow()).TotalMilliseconds);
+                // The probe itself takes time: when it answered after the wait was over anyway, there is nothing to say.
+                var saved = until - _time.GetUtcNow();
+                if (saved > TimeSpan.Zero)
+                    Log.ClickHouseAnswersAgain(_logger, saved.TotalMilliseconds);
                 return;
             }
         }
@@ -323,7 +326,14 @@ public sealed class ClickHouseSyncService : BackgroundService
     {
         if (migrate && !_schemaReady && _migrator.AutoMigrate)
         {
-            await _migrator.EnsureCurrentAsync(cancellationToken);
+            foreach (var step in await _migrator.EnsureCurrentAsync(cancellationToken))
+            {
+                if (step.Note is { } note)
+                {
+                    Log.SchemaNote(_logger, _options.Database, note);
+                }
+            }
+
             _schemaReady = true;
             Log.SchemaReady(_logger, _options.Database);
         }

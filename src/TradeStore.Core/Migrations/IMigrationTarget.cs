@@ -39,9 +39,9 @@ public interface IMigrationTarget
     /// <exception cref="MigrationException">The plan must not run; nothing was changed.</exception>
     Task CheckPlanAsync(MigrationPlan plan, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>Runs the up script and records the migration as applied; returns how long the script took.</summary>
-    Task<TimeSpan> ApplyAsync(Migration migration, CancellationToken cancellationToken);
+    /// <summary>Runs the up script and records the migration as applied; returns how long it took and what else it did.</summary>
+    Task<MigrationStepRun> ApplyAsync(Migration migration, CancellationToken cancellationToken);
 
-    /// <summary>Runs the down script and removes the migration's record; returns how long the script took.</summary>
-    Task<TimeSpan> RevertAsync(Migration migration, CancellationToken cancellationToken);
+    /// <summary>Runs the down script and removes the migration's record; returns how long it took and what else it did.</summary>
+    Task<MigrationStepRun> RevertAsync(Migration migration, CancellationToken cancellationToken);
 }

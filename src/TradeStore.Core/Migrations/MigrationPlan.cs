@@ -15,5 +15,11 @@ public sealed record MigrationPlan(MigrationDirection Direction, int FromVersion
     public string Sql(Migration step) => Direction == MigrationDirection.Up ? step.UpSql : step.DownSql;
 }
 
-/// <summary>One migration that ran: which, in which direction, and how long its script took.</summary>
-public sealed record MigrationStepResult(Migration Migration, MigrationDirection Direction, TimeSpan Duration);
+/// <summary>
+/// What a target did for one step: how long its script took and, when it had to do more than the script says (a
+/// ClickHouse migration found half there is reverted before it is applied), a sentence for the operator.
+/// </summary>
+public sealed record MigrationStepRun(TimeSpan Duration, string? Note = null);
+
+/// <summary>One migration that ran: which, in which direction, how long its script took, and the target's note if any.</summary>
+public sealed record MigrationStepResult(Migration Migration, MigrationDirection Direction, TimeSpan Duration, string? Note = null);

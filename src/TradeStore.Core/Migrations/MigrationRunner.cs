@@ -82,10 +82,10 @@ public sealed class MigrationRunner(MigrationSet migrations, IMigrationTarget ta
         var version = plan.FromVersion;
         foreach (var migration in plan.Steps)
         {
-            TimeSpan duration;
+            MigrationStepRun run;
             try
             {
-                duration = plan.Direction == MigrationDirection.Up
+                run = plan.Direction == MigrationDirection.Up
                     ? await Target.ApplyAsync(migration, cancellationToken)
                     : await Target.RevertAsync(migration, cancellationToken);
             }
@@ -97,7 +97,7 @@ public sealed class MigrationRunner(MigrationSet migrations, IMigrationTarget ta
             }
 
             version = plan.Direction == MigrationDirection.Up ? migration.Version : migration.Version - 1;
-            var result = new MigrationStepResult(migration, plan.Direction, duration);
+            var result = new MigrationStepResult(migration, plan.Direction, run.Duration, run.Note);
             results.Add(result);
             onStep?.Invoke(result);
         }

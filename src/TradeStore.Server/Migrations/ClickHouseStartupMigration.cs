@@ -22,6 +22,10 @@ internal sealed class ClickHouseStartupMigration(ClickHouseSchemaMigrator migrat
             foreach (var step in await migrator.EnsureCurrentAsync(stoppingToken))
             {
                 Log.MigrationApplied(logger, step.Migration.Id, runner.Target.Description, step.Duration.TotalMilliseconds);
+                if (step.Note is { } note)
+                {
+                    Log.MigrationNote(logger, runner.Target.Description, note);
+                }
             }
 
             Log.SchemaCurrent(logger, runner.Target.Description, runner.Migrations.LatestVersion);

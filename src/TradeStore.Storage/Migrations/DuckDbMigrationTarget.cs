@@ -75,17 +75,17 @@ internal sealed class DuckDbMigrationTarget(DuckDbDatabase database) : IMigratio
         return Task.CompletedTask;
     }
 
-    public Task<TimeSpan> ApplyAsync(Migration migration, CancellationToken cancellationToken) =>
-        Task.FromResult(RunInTransaction(migration.UpSql, migration, record: true));
+    public Task<MigrationStepRun> ApplyAsync(Migration migration, CancellationToken cancellationToken) =>
+        Task.FromResult(new MigrationStepRun(RunInTransaction(migration.UpSql, migration, record: true)));
 
     /// <summary>
     /// Reverts one migration, after <see cref="JournalLogRollback.RequireSafeRevert"/>: the down scripts know nothing of the
     /// journal log beside the database, so a rollback that would lose or resurrect its events is refused here, whoever runs it.
     /// </summary>
-    public Task<TimeSpan> RevertAsync(Migration migration, CancellationToken cancellationToken)
+    public Task<MigrationStepRun> RevertAsync(Migration migration, CancellationToken cancellationToken)
     {
         JournalLogRollback.RequireSafeRevert(database, migration);
-        return Task.FromResult(RunInTransaction(migration.DownSql, migration, record: false));
+        return Task.FromResult(new MigrationStepRun(RunInTransaction(migration.DownSql, migration, record: false)));
     }
 
     private TimeSpan RunInTransaction(string script, Migration migration, bool record)
