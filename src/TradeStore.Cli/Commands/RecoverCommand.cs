@@ -143,7 +143,8 @@ public static class RecoverCommand
         try
         {
             exitCode = await recover(parseResult, interruption);
-            if (exitCode == ExitCodes.Success && moved.StrandedEvents(path) is { } stranded)
+            // A journal in place is one to warn about, even when its check against the source found differences (exit 1).
+            if ((exitCode == ExitCodes.Success || moved.Replaced()) && moved.StrandedEvents(path) is { } stranded)
             {
                 error.WriteLine($"tradestore: warning: {stranded}");
             }

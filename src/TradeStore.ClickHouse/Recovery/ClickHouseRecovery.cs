@@ -103,7 +103,7 @@ public sealed class ClickHouseRecovery(ClickHouseClient client, DuckDbDatabase d
         var trades = import.Complete([SyncCheckpoints.ClickHouse]);
         Written = true;
         progress($"wrote {import.LastSeq} journal events and {trades} trades; checking against ClickHouse");
-        var verification = await new ClickHouseVerifier(client, database) { Progress = progress, DatabaseName = DatabaseName }.VerifyAsync(cancellationToken);
+        var verification = await new ClickHouseVerifier(client, database) { Progress = progress, DatabaseName = DatabaseName, StatesPastTheEventsAreFacts = true }.VerifyAsync(cancellationToken);
         return new RecoveryResult(import.LastSeq, trades, verification);
     }
 }

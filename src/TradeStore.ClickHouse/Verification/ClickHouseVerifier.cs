@@ -39,6 +39,13 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
     /// </summary>
     public JournalLogTail? LogTail { get; init; }
 
+    /// <summary>
+    /// Whether <c>trade_state</c> rows past both ClickHouse's <c>trade_events</c> and the journal (a sync batch cut short:
+    /// the sync writes a batch's states before its events) are facts rather than differences. A recovery from ClickHouse
+    /// sets it: its journal is <c>trade_events</c> by construction, so such rows say nothing about what it restored.
+    /// </summary>
+    public bool StatesPastTheEventsAreFacts { get; init; }
+
     /// <summary>Where a long comparison says how far it got (at most every 5 s); <see langword="null"/> for silence.</summary>
     public Action<string>? Progress { get; init; }
 
@@ -61,7 +68,9 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
         var rows = ClickHouseJson.Int64(raw, "rows");
         var upTo = Math.Max(rows == 0 ? 0 : ClickHouseJson.Int64(raw, "max_seq"), journal.MaxSeq);
 
-        var pass = new Pass(journal, LogTail);
+        // States past every event of both stores are compared with nothing: read them first, so the ranges below take
+        // their trades' journal states as explained rather than as differences.
+        var pass = new Pass(journal, LogTail, await ReadStatesAsync($"last_seq > {upTo}", cancellationToken));
         var ticker = new ProgressTicker(Progress, ProgressEvery);
         if (upTo > SeqRange)
         {
@@ -76,8 +85,8 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
             await CompareStatesAsync(pass, $"last_seq BETWEEN {from} AND {to}", ReadJournalStates(from, to), cancellationToken);
         }
 
-        // States no event range holds (a stray writer's last_seq past every event).
-        await CompareStatesAsync(pass, $"NOT (last_seq BETWEEN 1 AND {upTo})", [], cancellationToken);
+        // States no event range holds: a last_seq below 1 (past every event they were read above).
+        await CompareStatesAsync(pass, "last_seq < 1", [], cancellationToken);
 
         var duckDb = $"DuckDB {DatabaseName ?? database.Path}";
         facts.Add($"journal ({(LogTail is { IsEmpty: false } tail ? $"{duckDb} plus {tail.Records} log records to replay at start, seq {tail.DuckDbSeq + 1}..{tail.LastSeq}" : duckDb)}): {journal.Events} events, last seq {journal.MaxSeq}, {journal.Trades} trades");
@@ -101,7 +110,22 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
         CompareSum(differences, "quantity", pass.QuantitySum, journal.QuantitySum);
         CompareSum(differences, "filled_quantity", pass.FilledSum, journal.FilledSum);
         CompareSum(differences, "price", pass.PriceSum, journal.PriceSum);
-        facts.Add($"ClickHouse trade_state: {pass.States} trades (FINAL)");
+        facts.Add($"ClickHouse trade_state: {pass.States + pass.StatesPast.Count} trades (FINAL)");
+        if (pass.StatesPast.Count > 0)
+        {
+            facts.Add(ExplainStatesPast(pass, rows == 0 ? 0 : ClickHouseJson.Int64(raw, "max_seq")));
+            var named = NameStatesPast(pass);
+            var unnamed = pass.StatesPast.Count - named.Count;
+            if (StatesPastTheEventsAreFacts)
+            {
+                facts.AddRange(unnamed > 0 ? [.. named, $"… and {unnamed} more trades in ClickHouse trade_state past its events"] : named);
+            }
+            else
+            {
+                differences.AddRange(named);
+                pass.Unlisted += unnamed;
+            }
+        }
 
         differences.AddRange(pass.Listed);
         return new VerificationReport("clickhouse", facts, differences, pass.Unlisted);
@@ -165,13 +189,19 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
     /// </summary>
     private async Task CompareStatesAsync(Pass pass, string where, Dictionary<string, (long Version, long Seq)> journal, CancellationToken cancellationToken)
     {
-        var rows = await client.QueryRowsAsync($"SELECT trade_id, version, last_seq FROM trade_state FINAL WHERE {where}", cancellationToken, client.Database);
+        var rows = await ReadStatesAsync(where, cancellationToken);
         pass.States += rows.Count;
-        var clickHouseOnly = new List<string>();
-        foreach (var row in rows)
+        foreach (var (tradeId, _) in pass.StatesPast)
         {
-            var tradeId = ClickHouseJson.String(row, "trade_id");
-            var state = (Version: ClickHouseJson.Int64(row, "version"), Seq: ClickHouseJson.Int64(row, "last_seq"));
+            if (journal.Remove(tradeId, out var older))
+            {
+                pass.JournalStatesOfStatesPast[tradeId] = older; // named with the state past the events, below
+            }
+        }
+
+        var clickHouseOnly = new List<string>();
+        foreach (var (tradeId, state) in rows)
+        {
             if (!journal.Remove(tradeId, out var expected))
             {
                 clickHouseOnly.Add(tradeId);
@@ -201,6 +231,31 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
             pass.AddUnknownTrade(tradeId);
         }
     }
+
+    /// <summary>ClickHouse's <c>trade_state</c> rows (FINAL) matching <paramref name="where"/>, by trade.</summary>
+    private async Task<Dictionary<string, (long Version, long Seq)>> ReadStatesAsync(string where, CancellationToken cancellationToken)
+    {
+        var rows = await client.QueryRowsAsync($"SELECT trade_id, version, last_seq FROM trade_state FINAL WHERE {where}", cancellationToken, client.Database);
+        return rows.ToDictionary(row => ClickHouseJson.String(row, "trade_id"), row => (ClickHouseJson.Int64(row, "version"), ClickHouseJson.Int64(row, "last_seq")), StringComparer.Ordinal);
+    }
+
+    /// <summary>What leaves <c>trade_state</c> rows past both ClickHouse's last event (<paramref name="eventsMaxSeq"/>) and the journal's, and what removes them.</summary>
+    private static string ExplainStatesPast(Pass pass, long eventsMaxSeq)
+    {
+        var seqs = pass.StatesPast.Values.Select(s => s.Seq).ToList();
+        return $"ClickHouse trade_state holds {pass.StatesPast.Count} trades at seq {seqs.Min()}..{seqs.Max()}, past both trade_events' max(seq) {eventsMaxSeq} " +
+               $"and the journal's last seq {pass.JournalMaxSeq}: the sync writes a batch's states before its events, so a batch cut short (a crash, a kill, " +
+               "a failed INSERT) leaves such rows, and no store holds their events. A sync whose journal holds those events rewrites them; this journal " +
+               "does not, so they stay until ClickHouse is rebuilt: stop the service, run `tradestore migrate down --target clickhouse --to 0 --yes` and " +
+               "`tradestore migrate up --target clickhouse`, and the next serve sends the whole journal once";
+    }
+
+    /// <summary>The first <see cref="MaxListed"/> trades of <see cref="Pass.StatesPast"/>, in seq order, each with the journal's state if it holds the trade.</summary>
+    private static List<string> NameStatesPast(Pass pass) =>
+        pass.StatesPast.OrderBy(t => t.Value.Seq).ThenBy(t => t.Key, StringComparer.Ordinal).Take(MaxListed).Select(t =>
+            pass.JournalStatesOfStatesPast.TryGetValue(t.Key, out var journal)
+                ? $"trade {t.Key}: version {t.Value.Version} (seq {t.Value.Seq}) in ClickHouse trade_state, past its events; version {journal.Version} (seq {journal.Seq}) in the journal"
+                : $"trade {t.Key}: version {t.Value.Version} (seq {t.Value.Seq}) in ClickHouse trade_state, past its events; not in the journal").ToList();
 
     private static string StateDiffers(string tradeId, (long Version, long Seq) expected, (long Version, long Seq) state) =>
         $"trade {tradeId}: version {expected.Version} (seq {expected.Seq}) in the journal, version {state.Version} (seq {state.Seq}) in ClickHouse trade_state";
@@ -457,8 +512,9 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
         private readonly HashSet<string> _unknownTrades = new(StringComparer.Ordinal);
         private readonly Dictionary<long, Core.Trades.TradeEvent> _tailBySeq;
 
-        public Pass(JournalFigures journal, JournalLogTail? tail)
+        public Pass(JournalFigures journal, JournalLogTail? tail, Dictionary<string, (long Version, long Seq)> statesPast)
         {
+            StatesPast = statesPast;
             JournalMaxSeq = journal.MaxSeq;
             DuckDbSeq = tail is { IsEmpty: false } ? tail.DuckDbSeq : journal.MaxSeq;
             TailLatest = tail?.Latest ?? new Dictionary<string, Core.Trades.TradeEvent>();
@@ -466,6 +522,12 @@ public sealed class ClickHouseVerifier(ClickHouseClient client, DuckDbDatabase d
         }
 
         public long JournalMaxSeq { get; }
+
+        /// <summary>ClickHouse <c>trade_state</c> rows past every event of both stores, by trade (<see cref="ExplainStatesPast"/>).</summary>
+        public Dictionary<string, (long Version, long Seq)> StatesPast { get; }
+
+        /// <summary>The journal's state of each trade of <see cref="StatesPast"/> it holds.</summary>
+        public Dictionary<string, (long Version, long Seq)> JournalStatesOfStatesPast { get; } = new(StringComparer.Ordinal);
 
         /// <summary>The last seq DuckDB holds; the journal's events after it are the log's tail, known only as each trade's latest.</summary>
         public long DuckDbSeq { get; }
