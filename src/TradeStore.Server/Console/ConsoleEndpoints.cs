@@ -34,8 +34,9 @@ public static class ConsoleEndpoints
     {
         if (string.IsNullOrEmpty(file) && context.Request.Path.Value?.EndsWith('/') != true)
         {
-            // The page's relative links need the trailing slash.
-            return Results.Redirect(Path + "/");
+            // The page's relative links need the trailing slash. The location is relative too ("console/" from /console), so
+            // behind a proxy that serves TradeStore under a path prefix the browser stays under it.
+            return Results.Redirect(Path[1..] + "/");
         }
 
         if (!Files.TryGetValue(string.IsNullOrEmpty(file) ? "index.html" : file, out var entry))

@@ -412,6 +412,49 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
     }
 
     /// <summary>The API reference page renders from this server alone: no request leaves 127.0.0.1, no console error (CSP violations included), no Scalar cloud features.</summary>
+    /// <summary>
+    /// Behind a reverse proxy that serves TradeStore under a path prefix (here the browser's requests under
+    /// <c>/desk/tradestore/</c> are passed on without it, and any other is refused). Regression: the console asked for
+    /// <c>/health/ready</c>, <c>/metrics</c> and <c>/v1/…</c> from the root, past the proxy, and every panel failed.
+    /// </summary>
+    [Fact]
+    public async Task Console_UnderAPathPrefix_EveryRequestStaysUnderItAndEveryPanelFills()
+    {
+        const string Prefix = "/desk/tradestore";
+        await using var host = await KestrelHost.StartAsync();
+        var outside = new ConcurrentQueue<string>();
+        var page = await OpenAsync(host, 1280, 800, path: Prefix + "/console/", beforeNavigation: async p =>
+        {
+            await p.SetRequestInterceptionAsync(true);
+            p.Request += async (_, e) =>
+            {
+                var url = new Uri(e.Request.Url);
+                if (url.AbsolutePath.StartsWith(Prefix + "/", StringComparison.Ordinal))
+                {
+                    await e.Request.ContinueAsync(new Payload { Url = new UriBuilder(url) { Path = url.AbsolutePath[Prefix.Length..] }.Uri.ToString() });
+                }
+                else
+                {
+                    outside.Enqueue(url.PathAndQuery);
+                    await e.Request.AbortAsync();
+                }
+            };
+        });
+
+        await WaitForTextAsync(page, "dep-duckdb", "healthy");
+        await WaitForTextAsync(page, "feed-state", "live");
+        await page.WaitForFunctionAsync("() => document.getElementById('writes-per-second').textContent !== '–'");
+        Assert.Equal(Prefix + "/docs/api/", new Uri(await page.EvaluateExpressionAsync<string>("document.querySelector('footer a').href")).AbsolutePath);
+        Assert.Empty(outside);
+        Assert.Empty(_errors);
+
+        // Without the trailing slash: redirected relatively, so a browser behind the proxy stays under the prefix.
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = host.Address };
+        using var redirect = await http.GetAsync(new Uri("/console", UriKind.Relative), TestContext.Current.CancellationToken);
+        Assert.Equal(System.Net.HttpStatusCode.Redirect, redirect.StatusCode);
+        Assert.Equal("console/", redirect.Headers.Location?.OriginalString);
+    }
+
     [Fact]
     public async Task ApiReference_Loaded_NoRequestLeavesTheServerAndNoConsoleErrors()
     {
@@ -470,7 +513,9 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
     }
 
     /// <param name="beforeLoad">A script run in the page before the console's own.</param>
-    private async Task<IPage> OpenAsync(KestrelHost host, int width, int height, string? beforeLoad = null)
+    /// <param name="path">Where the page is opened.</param>
+    /// <param name="beforeNavigation">Set up on the page before it is opened (request interception).</param>
+    private async Task<IPage> OpenAsync(KestrelHost host, int width, int height, string? beforeLoad = null, string path = "/console/", Func<IPage, Task>? beforeNavigation = null)
     {
         var page = await _browser!.NewPageAsync();
         page.Console += (_, e) =>
@@ -490,8 +535,13 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
             await page.EvaluateExpressionOnNewDocumentAsync(beforeLoad);
         }
 
+        if (beforeNavigation is not null)
+        {
+            await beforeNavigation(page);
+        }
+
         await page.SetViewportAsync(new ViewPortOptions { Width = width, Height = height });
-        await page.GoToAsync(new Uri(host.Address, "/console/").ToString(), WaitUntilNavigation.Load);
+        await page.GoToAsync(new Uri(host.Address, path).ToString(), WaitUntilNavigation.Load);
         return page;
     }
 

@@ -205,7 +205,7 @@
   // The key is checked against the API (GET /v1/positions of an account no key holds: an empty 200 for any valid key
   // that may read every account, 403 for one limited to its accounts, 401 for a wrong one), so the header says what
   // the server made of it rather than what was typed.
-  const KEY_CHECK = '/v1/positions?account=' + encodeURIComponent('console.key-check');
+  const KEY_CHECK = '../v1/positions?account=' + encodeURIComponent('console.key-check');
 
   function setKeyState(text, error) {
     $('key-state').textContent = text;
@@ -270,7 +270,7 @@
   async function pollHealth() {
     try {
       // With the key: the server writes each check's description only for an authenticated caller.
-      const response = await fetch('/health/ready', { headers: headers(), cache: 'no-store' });
+      const response = await fetch('../health/ready', { headers: headers(), cache: 'no-store' });
       const report = await response.json();
       badge($('health-overall'), report.status || 'unknown');
       for (const dep of DEPENDENCIES) {
@@ -360,7 +360,7 @@
     const sentKey = apiKey; // a refused key is dropped meanwhile: say what this request carried
     let response;
     try {
-      response = await fetch('/metrics', { headers: headers(), cache: 'no-store' });
+      response = await fetch('../metrics', { headers: headers(), cache: 'no-store' });
     } catch {
       $('metrics-state').textContent = 'metrics unreachable';
       return;
@@ -477,7 +477,7 @@
     // back off) or { stop } (the key cannot read the feed: retrying would not help).
     async function run(signal) {
       const h = headers({ Accept: 'text/event-stream' });
-      let url = '/v1/changes';
+      let url = '../v1/changes';
       if (lastEventId !== null) {
         h['Last-Event-ID'] = lastEventId;
       } else {
@@ -577,7 +577,7 @@
     body.textContent = '';
     setPanelState('positions-state', 'loading…');
     // An empty account is left out (every account the key may see): the API refuses an empty parameter.
-    const answer = await fetchExact(account ? '/v1/positions?account=' + encodeURIComponent(account) : '/v1/positions', { headers: headers() });
+    const answer = await fetchExact(account ? '../v1/positions?account=' + encodeURIComponent(account) : '../v1/positions', { headers: headers() });
     const items = answer.value && answer.value.items;
     if (!Array.isArray(items)) {
       setPanelState('positions-state', answer.error || 'unexpected answer: no items', true);
@@ -603,7 +603,7 @@
     table.tHead.textContent = '';
     table.tBodies[0].textContent = '';
     setPanelState('sql-state', 'running…');
-    const answer = await fetchExact('/v1/query', {
+    const answer = await fetchExact('../v1/query', {
       method: 'POST',
       headers: headers({ 'Content-Type': 'application/json' }),
       body: JSON.stringify({ sql: $('sql-text').value }),
