@@ -5,7 +5,7 @@ namespace TradeStore.Server.OpenApi;
 
 /// <summary>
 /// Decimals are a JSON number or a decimal string, at most 8 decimals and 10 integer digits (the API's exact
-/// converter); whole numbers (versions, seqs) are JSON numbers only; times are ISO 8601 strings with a zone. The JSON schema exporter cannot see through the converters.
+/// converter); whole numbers (versions, seqs, counts, a problem's status) are JSON numbers only; times are ISO 8601 strings with a zone. The JSON schema exporter cannot see through the converters.
 /// </summary>
 internal sealed class ExactTypesSchemaTransformer : IOpenApiSchemaTransformer
 {
@@ -36,11 +36,11 @@ internal sealed class ExactTypesSchemaTransformer : IOpenApiSchemaTransformer
             schema.Description ??= "Exact decimal: a JSON number or a string in JSON number syntax (\"100.25\", \"1.5e3\"); its value has at most 8 decimals and 10 integer digits " +
                 "(trailing zeros and exponents are fine when the value fits; nothing is rounded). Answers are JSON numbers with exact digits.";
         }
-        else if (underlying == typeof(long))
+        else if (underlying == typeof(long) || underlying == typeof(int))
         {
             // A JSON number only: the API's JSON context does not read integers from strings (the exporter assumed it does).
             schema.Type = JsonSchemaType.Integer | (nullable ? JsonSchemaType.Null : 0);
-            schema.Format = "int64";
+            schema.Format = underlying == typeof(long) ? "int64" : "int32";
             schema.Pattern = null;
         }
         else if (underlying == typeof(DateTimeOffset))

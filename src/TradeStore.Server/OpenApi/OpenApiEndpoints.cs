@@ -32,6 +32,7 @@ public static class OpenApiEndpoints
             options.OpenApiVersion = OpenApiSpecVersion.OpenApi3_1;
             options.AddSchemaTransformer<ExactTypesSchemaTransformer>();
             options.AddSchemaTransformer<RequestSchemaTransformer>();
+            options.AddSchemaTransformer<AnswerSchemaTransformer>();
             options.AddSchemaTransformer<OmittedPropertiesSchemaTransformer>();
             options.AddDocumentTransformer<ApiDocumentTransformer>();
         });

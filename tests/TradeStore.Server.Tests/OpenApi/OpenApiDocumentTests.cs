@@ -263,6 +263,50 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// An answer's codes are enumerated and its counts are integers. Regression: a trade's <c>side</c> and <c>status</c> and
+    /// an event's <c>type</c> were any string, and a problem's <c>status</c> and a batch's counts "integer or string", so a
+    /// generated client could not switch on them. Every code a whole lifecycle answers with is among the enumerated ones.
+    /// </summary>
+    [Fact]
+    public async Task OpenApiDocument_AnswerCodesAndCounts_EnumeratedAndIntegersAndTheServersAnswersWithin()
+    {
+        var schemas = (await DocumentAsync()).GetProperty("components").GetProperty("schemas");
+        var trade = schemas.GetProperty("TradeResponse").GetProperty("properties");
+        var eventType = Enumerated(schemas.GetProperty("TradeEvent").GetProperty("properties").GetProperty("type"));
+
+        Assert.Equal(["buy", "sell"], Enumerated(trade.GetProperty("side")));
+        Assert.Equal(["new", "partially_filled", "filled", "cancelled", "deleted"], Enumerated(trade.GetProperty("status")));
+        Assert.Equal(["create", "amend", "fill", "cancel", "delete"], eventType);
+        foreach (var (schema, property) in new[] { ("ApiProblem", "status"), ("BatchResponse", "succeeded"), ("BatchResponse", "failed") })
+        {
+            var type = schemas.GetProperty(schema).GetProperty("properties").GetProperty(property).GetProperty("type");
+            Assert.True(type.ValueKind == JsonValueKind.String && type.GetString() == "integer", $"{schema}.{property}: {type}");
+        }
+
+        var ct = TestContext.Current.CancellationToken;
+        foreach (var (method, path, body) in new[]
+                 {
+                     ("POST", "/v1/trades", """{"tradeId":"E-1","account":"ACC-1","symbol":"AAPL","side":"sell","quantity":"10","price":"1"}"""),
+                     ("POST", "/v1/trades/E-1/amend", """{"expectedVersion":1,"price":"2"}"""),
+                     ("POST", "/v1/trades/E-1/fill", """{"quantity":"4","price":"2"}"""),
+                     ("POST", "/v1/trades/E-1/cancel", "{}"),
+                     ("DELETE", "/v1/trades/E-1", null),
+                 })
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = body is null ? null : new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+            using var response = await _http.SendAsync(request, ct);
+            Assert.True(response.IsSuccessStatusCode, $"{method} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
+        }
+
+        var history = JsonDocument.Parse(await _http.GetStringAsync("/v1/trades/E-1/history", ct)).RootElement.GetProperty("items");
+        Assert.Equal(eventType, history.EnumerateArray().Select(e => e.GetProperty("type").GetString()!).ToList());
+        Assert.All(history.EnumerateArray(), e => Assert.Contains(e.GetProperty("trade").GetProperty("status").GetString(), Enumerated(trade.GetProperty("status"))));
+        Assert.All(history.EnumerateArray(), e => Assert.Contains(e.GetProperty("trade").GetProperty("side").GetString(), Enumerated(trade.GetProperty("side"))));
+
+        static List<string> Enumerated(JsonElement property) => [.. property.GetProperty("enum").EnumerateArray().Select(v => v.GetString()!)];
+    }
+
+    /// <summary>
     /// The list's <c>status</c> and <c>limit</c>, the delete's <c>expectedVersion</c> and the feed's <c>fromSeq</c> stated
     /// their rules only in words: a generated client sent <c>status=deleted</c> or <c>limit=0</c> and met them in the 400.
     /// </summary>
