@@ -38,9 +38,14 @@ public sealed class ApiKeyAuthenticationHandler(
         var header = Request.Headers.Authorization;
         if (keys.AuthenticationOff)
         {
-            return Loopback.IsCaller(Context)
-                ? LoopbackSuccess
-                : Task.FromResult(Failure("Authentication is off (no API keys are configured), so only loopback callers are served."));
+            if (Loopback.IsCaller(Context))
+            {
+                return LoopbackSuccess;
+            }
+
+            return Task.FromResult(Failure(Loopback.ForwardedBy(Context) is { } forwarded
+                ? $"Authentication is off (no API keys are configured), so only loopback callers are served, and this request came through a proxy ({forwarded} header), whose callers may be anywhere. Configure API keys (Security:ApiKeys) to serve through a proxy."
+                : "Authentication is off (no API keys are configured), so only loopback callers are served."));
         }
 
         if (header.Count == 0)

@@ -238,6 +238,22 @@ public sealed class AuthorizationTests(SecuredHost host) : IClassFixture<Secured
         Assert.Equal(200, (await host.Client(Caller.Admin, "10.1.2.3").GetAsync("/metrics")).Code);
     }
 
+    /// <summary>A reverse proxy on this machine connects from loopback: the callers it forwards for are not loopback callers.</summary>
+    [Fact]
+    public async Task Metrics_LoopbackConnectionThroughProxy_NeedsAdminKey()
+    {
+        Assert.Equal(401, (await Proxied(Caller.Anonymous)).Code);
+        Assert.Equal(403, (await Proxied(Caller.Reader)).Code);
+        Assert.Equal(200, (await Proxied(Caller.Admin)).Code);
+
+        Task<ApiAnswer> Proxied(Caller caller)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+            request.Headers.Add("X-Forwarded-For", "203.0.113.7");
+            return host.Client(caller).SendAsync(request);
+        }
+    }
+
     [Fact]
     public async Task Metrics_LoopbackWrongKey_401ProblemWhileNoKey200()
     {

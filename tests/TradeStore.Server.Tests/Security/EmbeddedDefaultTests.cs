@@ -45,6 +45,37 @@ public sealed class EmbeddedDefaultTests
         Assert.Equal(404, (await new ApiClient(app.GetTestServer().CreateClient()).GetAsync("/v1/trades/FAR-1")).Code);
     }
 
+    /// <summary>
+    /// A reverse proxy on this machine (nginx, Caddy, a sidecar) connects from loopback for callers from anywhere: with
+    /// authentication off they read, wrote and ran SQL as a local caller. The header such a proxy adds gives it away.
+    /// </summary>
+    [Theory]
+    [InlineData("X-Forwarded-For", "203.0.113.7")]
+    [InlineData("Forwarded", "for=203.0.113.7")]
+    [InlineData("X-Real-IP", "203.0.113.7")]
+    [InlineData("X-Forwarded-Host", "trades.example.com")]
+    public async Task NoKeys_LoopbackConnectionThroughProxy_401EverywhereButHealthAndNoDescriptions(string header, string value)
+    {
+        using var directory = new TempDirectory();
+        await using var app = await TestHostFactory.StartAsync(directory.Path);
+        var http = app.GetTestServer().CreateClient();
+        http.DefaultRequestHeaders.Add(header, value);
+        var proxied = new ApiClient(http);
+
+        var create = await proxied.PostAsync("/v1/trades", ApiClient.CreateBody("PROXIED-1"));
+
+        Assert.Equal(401, create.Code);
+        Assert.Contains(header, create.Body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(401, (await proxied.GetAsync("/v1/trades")).Code);
+        Assert.Equal(401, (await proxied.PostAsync("/v1/query", """{"sql":"SELECT 1"}""")).Code);
+        Assert.Equal(401, (await proxied.GetAsync("/metrics")).Code);
+        var ready = await proxied.GetAsync("/health/ready");
+        Assert.Equal(200, ready.Code);
+        Assert.DoesNotContain("description", ready.Raw, StringComparison.Ordinal);
+        // The same loopback connection without the header is still served, and nothing was written.
+        Assert.Equal(404, (await new ApiClient(app.GetTestServer().CreateClient()).GetAsync("/v1/trades/PROXIED-1")).Code);
+    }
+
     [Theory]
     [InlineData("http://0.0.0.0:5080")]
     [InlineData("http://*:5080")]
