@@ -12,8 +12,8 @@ using TradeStore.Storage.Engine;
 namespace TradeStore.Server.Cluster;
 
 /// <summary>
-/// Read-your-writes across nodes (issue #14), on every node, standalone too: every answer carries
-/// <c>TradeStore-Seq</c>, the last journal seq this node holds (in its index: what GET, lists and positions serve): for
+/// Read-your-writes across nodes (issue #14), on every node, standalone too: every answer to an authenticated caller
+/// carries <c>TradeStore-Seq</c>, the last journal seq this node holds (in its index: what GET, lists and positions serve): for
 /// a write when it answers (at least the write's seq); for a read (<c>GET</c>, <c>HEAD</c>) before the read, so the
 /// answer holds every event up to it (a trade with a later <c>lastSeq</c> moved since); for positions the one seq they
 /// were read at, every event up to it and none after (<see cref="AnsweredAt"/>). And
@@ -48,6 +48,14 @@ public static class ReadYourWrites
         var timeout = settings.Cluster.ReadWaitTimeout;
         app.Use(async (context, next) =>
         {
+            if (context.User.Identity?.IsAuthenticated != true)
+            {
+                // By design nothing for a caller without a key (the health probes, /openapi, /console): the seq counts
+                // every account's writes, and an anonymous ?minSeq= held a request for Cluster:ReadWaitTimeout.
+                await next(context);
+                return;
+            }
+
             context.Response.OnStarting(() =>
             {
                 var seq = context.Items.TryGetValue(AnsweredAtKey, out var answered) && answered is long at ? at : engine.LastSeq;

@@ -34,7 +34,7 @@ internal static class ResponseHeaders
             "The last journal seq this node holds: on a write's answer, when it answered (at least the write's seq); on a read's, when the read " +
             "started, so the answer holds every event up to it; on `GET /v1/positions`, the seq the positions were read at (every event up to " +
             "it and none after: follow `/v1/changes?fromSeq=` it + 1 on top of them). Pass the one of your write's answer as `?minSeq=` to read " +
-            "your write on any node.", JsonSchemaType.Integer);
+            "your write on any node. Sent to authenticated callers only (on loopback without keys, every caller).", JsonSchemaType.Integer);
         headers[QueryEndpoint.AppliedSeqHeader] = Header(
             "The journal seq DuckDB held when the query started: every write up to it is in the answer. Below `TradeStore-Seq` when DuckDB's " +
             "apply was behind the journal beyond the endpoint's few-second wait (the answer may then lack later writes).", JsonSchemaType.Integer);

@@ -40,6 +40,40 @@ public sealed class HealthDisclosureTests(SecuredHost host) : IClassFixture<Secu
         Assert.EndsWith("tradestore.duckdb", duckdb.GetProperty("description").GetString(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The journal's last seq counts every account's writes: it went to anyone on the network in <c>TradeStore-Seq</c>
+    /// of the health probes, <c>/openapi</c>, <c>/console</c> and unknown paths, and <c>/health/live?minSeq=1000000</c>
+    /// answered 503 naming it after holding the request for <c>Cluster:ReadWaitTimeout</c>.
+    /// </summary>
+    [Theory]
+    [InlineData(Caller.Anonymous)]
+    [InlineData(Caller.WrongKey)]
+    public async Task OpenEndpoints_CallerNotAuthenticated_NoSeqHeaderAndMinSeqIgnored(Caller caller)
+    {
+        var client = host.Client(caller);
+
+        foreach (var path in new[] { "/health/live", "/health/ready", "/openapi/v1.json", "/console/", "/no-such-path" })
+        {
+            var answer = await client.GetAsync(path);
+            Assert.False(answer.Headers.Contains("TradeStore-Seq"), $"{path} → {answer.Code} carries TradeStore-Seq");
+        }
+
+        var waited = await client.GetAsync("/health/live?minSeq=1000000");
+        Assert.Equal(200, waited.Code);
+        Assert.False(waited.Headers.Contains("TradeStore-Seq"));
+        Assert.DoesNotContain("seq", waited.Raw, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenEndpoints_AnyKey_SeqHeaderAsBefore()
+    {
+        var answer = await host.Client(Caller.ReaderA).GetAsync("/health/live");
+
+        Assert.Equal(200, answer.Code);
+        Assert.True(long.Parse(answer.Headers.GetValues("TradeStore-Seq").Single(), System.Globalization.CultureInfo.InvariantCulture) > 0);
+        Assert.Equal(503, (await host.Client(Caller.ReaderA).GetAsync("/health/live?minSeq=1000000")).Code);
+    }
+
     [Fact]
     public async Task Ready_NoKeysRedisDown_LoopbackSeesCauseOthersOnlyDegraded()
     {
