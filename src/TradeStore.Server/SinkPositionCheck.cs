@@ -63,7 +63,7 @@ internal static class SinkPositionCheck
         }
         catch (Exception ex)
         {
-            // A store that is down, or a fresh ClickHouse without the table: nothing it holds can be compared now.
+            // A store that is down or refuses the question: nothing it holds can be compared now.
             return (sink, null, ex is OperationCanceledException ? $"no answer within {Patience.TotalSeconds:0} s" : ex.Message);
         }
     }
@@ -75,10 +75,22 @@ internal static class SinkPositionCheck
         return value.IsNull ? 0 : long.Parse((string)value!, CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// ClickHouse's <c>max(seq)</c>; 0 when the database or table does not exist yet (a first start: the sync creates
+    /// them): a store that holds no table holds no event, which compares like any other answer instead of being
+    /// reported as one that could not be asked (event 1004, a warning on every fresh deployment).
+    /// </summary>
     private static async Task<long> ClickHouseMaxSeqAsync(TradeStoreSettings settings, CancellationToken token)
     {
         var client = ClickHouseClient.Create(settings.ClickHouse);
-        var rows = await client.QueryRowsAsync("SELECT max(seq) AS max_seq FROM trade_events", token, client.Database);
-        return rows.Count == 0 ? 0 : ClickHouseJson.Int64(rows[0], "max_seq");
+        try
+        {
+            var rows = await client.QueryRowsAsync("SELECT max(seq) AS max_seq FROM trade_events", token, client.Database);
+            return rows.Count == 0 ? 0 : ClickHouseJson.Int64(rows[0], "max_seq");
+        }
+        catch (ClickHouseException ex) when (ex.IsMissingTable)
+        {
+            return 0;
+        }
     }
 }

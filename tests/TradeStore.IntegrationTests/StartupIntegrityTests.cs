@@ -32,6 +32,31 @@ public sealed class StartupIntegrityTests : IDisposable
         Assert.Equal(before, Snapshot());
     }
 
+    /// <summary>
+    /// A first start against a ClickHouse without the TradeStore database warned (event 1004) that it "could not compare
+    /// clickhouse with the journal" and that writes might be refused later, on every fresh deployment (seen in the
+    /// session-34 soak): a store without the table holds no event, and is compared as such.
+    /// </summary>
+    [Fact]
+    public async Task Serve_FreshClickHouseAndRedis_ComparedAsEmptyWithoutAWarning()
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path, new Dictionary<string, string>
+        {
+            ["TRADESTORE__REDIS__CONNECTION"] = TestServers.Redis,
+            ["TRADESTORE__REDIS__KEYPREFIX"] = $"fresh:{Guid.NewGuid():N}:",
+            ["TRADESTORE__CLICKHOUSE__URL"] = TestServers.ClickHouse,
+            ["TRADESTORE__CLICKHOUSE__DATABASE"] = $"fresh_{Guid.NewGuid():N}",
+        });
+        await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
+        child.Signal(SigTerm);
+        Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Contains("Applied schema migration 0001_initial to clickhouse", child.Output);
+        Assert.DoesNotContain("[1004]", child.Output);
+        Assert.DoesNotContain("Could not compare", child.Output);
+    }
+
     [Fact]
     public async Task Serve_VerifyOnStartOff_StartsDespiteProblem()
     {
