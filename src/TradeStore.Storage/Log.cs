@@ -59,6 +59,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2035, Level = LogLevel.Information, Message = "Loading the state index: {Done} of {Trades} trades read ({Seconds} s)")]
     public static partial void IndexLoadProgress(ILogger logger, long done, long trades, long seconds);
 
+    [LoggerMessage(EventId = 2040, Level = LogLevel.Information, Message = "Loading the state index: all {Trades} trades read; ordering them into the lists and positions and matching the idempotency keys ({Seconds} s)")]
+    public static partial void IndexLoadOrdering(ILogger logger, long trades, long seconds);
+
     [LoggerMessage(EventId = 2038, Level = LogLevel.Information, Message = "Integrity check of {Events} events: seq gap-free, versions contiguous, state = fold of the journal, a sample replayed through the lifecycle rules, checkpoints not ahead")]
     public static partial void IntegrityCheckStarting(ILogger logger, long events);
 
