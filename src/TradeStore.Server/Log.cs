@@ -11,7 +11,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "TradeStore stopped; closing database {DatabasePath}")]
     public static partial void Stopped(ILogger logger, string databasePath);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "The last shutdown was not clean: DuckDB replayed a WAL; a copy of it is kept at {WalCopy}. If a Redis or ClickHouse checkpoint is now ahead of the journal, recover the tail with `tradestore recover --from redis`.")]
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "The last shutdown was not clean (the process was killed or crashed): DuckDB replayed its WAL; a copy of it is kept at {WalCopy}. Nothing needs doing: the journal log gives DuckDB what it lacks next (event 2021 says how many events), and a Redis or ClickHouse found ahead of the journal would stop this start naming the command to run.")]
     public static partial void WalPreserved(ILogger logger, string walCopy);
 
     [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Applied schema migration {Migration} to {Target} in {DurationMs:F1} ms")]
