@@ -25,6 +25,7 @@ public sealed class ChangeBatch
     private byte[][]? _segments;
     private int[]? _segmentOf;
     private int[]? _startOf;
+    private int[]? _firstOf;
 
     public ChangeBatch(IReadOnlyList<TradeEvent> events)
     {
@@ -42,13 +43,25 @@ public sealed class ChangeBatch
     /// <summary>Writes the frames of the events from index <paramref name="first"/> on, back to back in seq order, to <paramref name="output"/>.</summary>
     public void WriteFrom(int first, IBufferWriter<byte> output)
     {
+        for (var next = first; next < Events.Count;)
+        {
+            next = WritePiece(next, output, out _);
+        }
+    }
+
+    /// <summary>
+    /// Writes the frames from the event at <paramref name="first"/> to the end of its segment (at most about
+    /// <see cref="SegmentBytes"/>, whole frames only) to <paramref name="output"/>.
+    /// </summary>
+    /// <returns>The index of the first event not written: <see cref="Events"/>' count once the batch is written.</returns>
+    public int WritePiece(int first, IBufferWriter<byte> output, out int bytes)
+    {
         var segments = EnsureFrames();
         var segment = _segmentOf![first];
-        output.Write(segments[segment].AsSpan(_startOf![first]));
-        for (segment++; segment < segments.Length; segment++)
-        {
-            output.Write(segments[segment]);
-        }
+        var piece = segments[segment].AsSpan(_startOf![first]);
+        output.Write(piece);
+        bytes = piece.Length;
+        return segment + 1 < segments.Length ? _firstOf![segment + 1] : Events.Count;
     }
 
     /// <summary>The frame of the event at <paramref name="index"/>.</summary>
@@ -79,12 +92,18 @@ public sealed class ChangeBatch
             var segments = new List<byte[]>();
             var segmentOf = new int[Events.Count];
             var startOf = new int[Events.Count];
+            var firstOf = new List<int>();
             var buffer = new ArrayBufferWriter<byte>(SegmentBytes + 2048);
             using var json = new Utf8JsonWriter(buffer, TradeJson.WriterOptions);
             for (var i = 0; i < Events.Count; i++)
             {
                 segmentOf[i] = segments.Count;
                 startOf[i] = buffer.WrittenCount;
+                if (startOf[i] == 0)
+                {
+                    firstOf.Add(i);
+                }
+
                 ChangeEvent.Format(Events[i], buffer, json);
                 if (buffer.WrittenCount >= SegmentBytes || i == Events.Count - 1)
                 {
@@ -95,6 +114,7 @@ public sealed class ChangeBatch
 
             _segmentOf = segmentOf;
             _startOf = startOf;
+            _firstOf = firstOf.ToArray();
             var sealedSegments = segments.ToArray();
             Volatile.Write(ref _segments, sealedSegments);
             return sealedSegments;
