@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using TradeStore.Storage;
 using TradeStore.TestSupport;
 
 namespace TradeStore.IntegrationTests;
@@ -136,6 +137,34 @@ public sealed class RecoverSetAsideTests : IDisposable
 
         Directory.Move(movedLog, live);
         await AssertServesTradesAsync(count: 7, redis);
+    }
+
+    /// <summary>
+    /// A recover killed (SIGKILL) right after its --set-aside move cannot put the files back: they stay in damaged-&lt;time&gt;/
+    /// and the data directory is empty. Running the same recover again moved nothing, recovered seq 1..4 and said nothing of
+    /// events 5..7, which only the log in that folder holds (crash audit, session 34). It now compares that log too.
+    /// </summary>
+    [Fact]
+    public async Task RecoverSetAside_RerunAfterARecoverKilledPastItsMove_WarnsOfEventsOnlyTheEarlierMovedLogHolds()
+    {
+        var redis = new Dictionary<string, string>
+        {
+            ["TRADESTORE__REDIS__CONNECTION"] = TestServers.Redis,
+            ["TRADESTORE__REDIS__KEYPREFIX"] = $"setaside:{Guid.NewGuid():N}:",
+        };
+        await WriteTradesThroughServeAsync(count: 4, redis);
+        await WriteTradesThroughServeAsync(count: 3); // Redis not configured: these never reach it
+        // What the killed recover left: its move done (the same call it makes), nothing moved back.
+        var aside = DatabaseFiles.SetAside(Path.Combine(_work.Path, "tradestore.duckdb"));
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["recover", "--from", "redis", "--set-aside", "--data", _work.Path], _work.Path, redis);
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}:\n{output}");
+        Assert.Contains("nothing to move (an earlier --set-aside left ", output);
+        Assert.Contains($"journal in {aside})", output);
+        Assert.Contains("Recovered seq 1..4", output);
+        Assert.Contains($"warning: the journal log --set-aside moved ({Path.Combine(aside, "journal")}/) holds intact records up to seq 7, past the 4 recovered: " +
+            "events 5..7 were acknowledged but had not reached the source.", output);
     }
 
     private Task WriteTradesThroughServeAsync(int count, IDictionary<string, string>? environment = null) =>

@@ -134,8 +134,18 @@ public static class RecoverCommand
         var moved = SetAsideFiles.Move(path);
         if (moved is null)
         {
-            output.WriteLine($"--set-aside: there is no database, WAL or journal log at {path}; nothing to move.");
-            return await recover(parseResult, interruption);
+            // A rerun after a recover killed past its move: the log that move took may hold events the source lacks.
+            var earlier = SetAsideFiles.Earlier(path);
+            output.WriteLine(earlier is null
+                ? $"--set-aside: there is no database, WAL or journal log at {path}; nothing to move."
+                : $"--set-aside: there is no database, WAL or journal log at {path}; nothing to move (an earlier --set-aside left {string.Join(", ", earlier.Names)} in {earlier.Folder}).");
+            var recovered = await recover(parseResult, interruption);
+            if (recovered == ExitCodes.Success && earlier?.StrandedEvents(path) is { } strandedEarlier)
+            {
+                error.WriteLine($"tradestore: warning: {strandedEarlier}");
+            }
+
+            return recovered;
         }
 
         output.WriteLine($"--set-aside: moved {moved.Describe()} into {moved.Folder} (kept, not deleted).");

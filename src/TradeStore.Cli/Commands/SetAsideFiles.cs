@@ -33,6 +33,31 @@ internal sealed class SetAsideFiles
         return names.Count == 0 ? null : new SetAsideFiles(directory, DatabaseFiles.SetAside(databasePath), names!);
     }
 
+    /// <summary>
+    /// What an earlier <c>--set-aside</c> moved, when nothing is left to move now: the newest <c>damaged-&lt;UTC time&gt;</c>
+    /// folder holding a journal log; <see langword="null"/> when there is none. A recover killed after its move (SIGKILL, a
+    /// power cut) cannot move the files back, so running it again finds the data directory empty, while that log may hold
+    /// acknowledged events the source never received (<see cref="StrandedEvents"/>).
+    /// </summary>
+    public static SetAsideFiles? Earlier(string databasePath)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(databasePath))!;
+        var journal = Storage.CommitLog.JournalLog.DirectoryName;
+        var folder = System.IO.Directory.GetDirectories(directory, "damaged-*")
+            .Where(f => System.IO.Directory.Exists(Path.Combine(f, journal)))
+            .OrderByDescending(f => f, StringComparer.Ordinal) // the UTC stamp sorts as text
+            .FirstOrDefault();
+        if (folder is null)
+        {
+            return null;
+        }
+
+        var names = new[] { Path.GetFileName(databasePath), Path.GetFileName(DatabaseFiles.WalPath(databasePath)), journal }
+            .Where(n => File.Exists(Path.Combine(folder, n)) || System.IO.Directory.Exists(Path.Combine(folder, n)))
+            .ToList();
+        return new SetAsideFiles(directory, folder, names);
+    }
+
     /// <summary>Whether anything now stands in the data directory under one of the moved names (a recovery put a database there).</summary>
     public bool Replaced() => Names.Any(n => File.Exists(Path.Combine(Directory, n)) || System.IO.Directory.Exists(Path.Combine(Directory, n)));
 
