@@ -240,6 +240,38 @@ public sealed class TailChangeFeedTests : IDisposable
     }
 
     /// <summary>
+    /// <c>TRADESTORE_API_KEY</c> read from a file ends with a newline, which no header holds: tail died of an unhandled
+    /// FormatException (exit 134, a stack trace). The blanks around the key are dropped now; one inside is exit 2 naming
+    /// the variable, never the value.
+    /// </summary>
+    [Fact]
+    public async Task Tail_KeyWithNewline_TrimmedOrRefusedNamingTheVariable()
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        var (key, hash) = TradeStore.Core.Security.ApiKeyHash.Generate();
+        await using var serve = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path, new Dictionary<string, string>
+        {
+            ["TRADESTORE__SECURITY__APIKEYS__0__NAME"] = "reader",
+            ["TRADESTORE__SECURITY__APIKEYS__0__HASH"] = hash,
+            ["TRADESTORE__SECURITY__APIKEYS__0__ROLE"] = "reader",
+        });
+        await serve.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
+
+        // A wrong key with a newline after it reaches the server (401), so the right one with a newline is sent whole.
+        var (trailingExit, trailingOutput) = await TradeStoreProcess.RunAsync(["tail", "--url", url], _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE_API_KEY"] = key + "x\n" }, TimeSpan.FromSeconds(60));
+        var (insideExit, insideOutput) = await TradeStoreProcess.RunAsync(["tail", "--url", url], _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE_API_KEY"] = key[..10] + "\n" + key[10..] }, TimeSpan.FromSeconds(60));
+
+        Assert.True(trailingExit == 1, trailingOutput);
+        Assert.Contains("answered 401 unauthorized", trailingOutput, StringComparison.Ordinal);
+        Assert.True(insideExit == 2, insideOutput);
+        Assert.Contains("TRADESTORE_API_KEY holds a blank or a control character", insideOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain(key[10..], insideOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", trailingOutput + insideOutput, StringComparison.Ordinal);
+    }
+
+    /// <summary>
     /// A <c>--url</c> of a web server that answers 200 with a page to every path: tail took it for the feed, printed
     /// nothing and reconnected every second for ever, without a word. It names what it got and exits 1 now.
     /// </summary>

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.ServerSentEvents;
 using System.Text.Json;
+using TradeStore.Server.Configuration;
 
 namespace TradeStore.Cli.Commands;
 
@@ -18,6 +19,23 @@ public sealed class ChangeFeedTail(Uri server, string? apiKey, TextWriter output
 {
     /// <summary>The variable that holds the API key (a key on the command line would show in the process list).</summary>
     public const string ApiKeyVariable = "TRADESTORE_API_KEY";
+
+    /// <summary>
+    /// The key in <see cref="ApiKeyVariable"/>, without the blanks and line ends around it (a value read from a file, as a
+    /// Kubernetes secret or <c>$(cat key)</c> in some shells gives it, ends with a newline, which no header may hold: tail
+    /// died of an unhandled exception, exit 134). A key never holds a blank or a control character.
+    /// </summary>
+    /// <exception cref="ConfigurationException">The value holds a blank or a control character inside (never shown).</exception>
+    public static string? ApiKeyFromEnvironment()
+    {
+        var key = Environment.GetEnvironmentVariable(ApiKeyVariable)?.Trim();
+        if (key is not null && key.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            throw new ConfigurationException($"{ApiKeyVariable} holds a blank or a control character inside the key; set it to the key alone, as `tradestore keys new` printed it.");
+        }
+
+        return key;
+    }
 
     /// <summary>The feed, relative to the base address, so a path in <c>--url</c> (a gateway's prefix) is kept.</summary>
     public const string RelativePath = "v1/changes";

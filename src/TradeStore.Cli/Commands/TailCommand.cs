@@ -78,7 +78,7 @@ public static class TailCommand
             if (url is not null || !settings.Redis.Enabled)
             {
                 var server = url ?? FirstServerUrl(settings);
-                var tail = new ChangeFeedTail(server, Environment.GetEnvironmentVariable(ChangeFeedTail.ApiKeyVariable), output, error);
+                var tail = new ChangeFeedTail(server, ChangeFeedTail.ApiKeyFromEnvironment(), output, error);
                 var exitCode = await tail.RunAsync(parseResult.GetValue(FromSeq), account, symbol, stop.Token);
                 return readerWatch.ReaderGone ? ExitCodes.OutputFailed : exitCode;
             }
