@@ -140,7 +140,7 @@ public static class RecoverCommand
                 ? $"--set-aside: there is no database, WAL or journal log at {path}; nothing to move."
                 : $"--set-aside: there is no database, WAL or journal log at {path}; nothing to move (an earlier --set-aside left {string.Join(", ", earlier.Names)} in {earlier.Folder}).");
             var recovered = await recover(parseResult, interruption);
-            if (recovered == ExitCodes.Success && earlier?.StrandedEvents(path) is { } strandedEarlier)
+            if (earlier is not null && (recovered == ExitCodes.Success || earlier.Replaced()) && earlier.StrandedEvents(path) is { } strandedEarlier)
             {
                 error.WriteLine($"tradestore: warning: {strandedEarlier}");
             }
