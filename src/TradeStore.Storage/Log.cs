@@ -44,7 +44,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "Commits succeed again after {FailedBatches} failed batches over {FailingSeconds:0.0} s")]
     public static partial void CommitsRecovered(ILogger logger, long failedBatches, double failingSeconds);
 
-    [LoggerMessage(EventId = 2020, Level = LogLevel.Warning, Message = "Journal log: a torn tail of {Bytes} bytes at offset {Offset} of {File} was cut after the last whole record: what a crash leaves when it interrupts an append, which is acknowledged only after its sync, and DuckDB holds nothing past it (a file damaged by other means looks the same); the bytes are kept in {PreservedAs}")]
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Warning, Message = "Journal log: a torn tail of {Bytes} bytes at offset {Offset} of {File} was cut after the last whole record: what a crash leaves when it interrupts an append (with Storage:Durability=fsync one not yet acknowledged, which waits for its sync; with os a machine crash can also cut acknowledged ones), and DuckDB holds nothing past it (a file damaged by other means looks the same); the bytes are kept in {PreservedAs}")]
     public static partial void LogTornTailCut(ILogger logger, string file, long offset, long bytes, string preservedAs);
 
     [LoggerMessage(EventId = 2032, Level = LogLevel.Information, Message = "Replaying the journal log into DuckDB before serving: seq {FromSeq}..{ToSeq} ({Count} events)")]
