@@ -223,6 +223,8 @@ public sealed class RebuildAndRecoverTests
         Assert.Equal(CommandErrorKind.Unavailable, result.Error!.Kind);
         Assert.Contains("redis holds events up to seq 5, but the journal ends at seq 0", result.Error.Message, StringComparison.Ordinal);
         Assert.Contains("tradestore recover --from redis", result.Error.Message, StringComparison.Ordinal);
+        // Not "Nothing was changed": a start on an empty data directory has created its (empty) database and log.
+        Assert.Contains("No event was written.", result.Error.Message, StringComparison.Ordinal);
         Assert.Equal(0, engine.Engine.LastSeq); // no seq Redis holds was handed out
         Assert.Equal(HealthStatus.Unhealthy, (await new DuckDbHealthCheck(engine.Database).CheckHealthAsync(
             new HealthCheckContext { Registration = new HealthCheckRegistration("duckdb", _ => null!, HealthStatus.Unhealthy, null) }, Ct)).Status);

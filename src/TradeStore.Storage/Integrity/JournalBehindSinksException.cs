@@ -9,7 +9,8 @@ public sealed record SinkPosition(string Sink, long LastSeq);
 /// A derived store holds events the journal does not: the journal lost acknowledged events (a truncated WAL, a database
 /// restored from an older copy). By design <c>serve</c> then refuses to start (exit 5): every new write would take a seq
 /// the store already holds for another trade, mixing two histories, and the lost trades could no longer be recovered.
-/// The message gives the exact command that brings the lost events back. Nothing was changed.
+/// The message gives the exact command that brings the lost events back. No event was written (a start on an empty data
+/// directory has created its empty database and journal log, which the recovery fills).
 /// </summary>
 public sealed class JournalBehindSinksException(long journalLastSeq, IReadOnlyList<SinkPosition> ahead)
     : Exception(Describe(journalLastSeq, ahead))
@@ -32,7 +33,7 @@ public sealed class JournalBehindSinksException(long journalLastSeq, IReadOnlyLi
         var lost = ahead.Max(a => a.LastSeq) - journalLastSeq;
         return string.Create(CultureInfo.InvariantCulture,
             $"{stores}, but the journal ends at seq {journalLastSeq}: the journal lost {lost} acknowledged event(s). ") +
-            "Writes are refused, because a new write would reuse a seq those stores hold for another trade. Nothing was changed. " +
+            "Writes are refused, because a new write would reuse a seq those stores hold for another trade. No event was written. " +
             $"Run: {RecoverCommand(ahead)} (with the same --data and configuration), then start again." +
             (ahead.Any(a => a.Sink == "redis") && ahead.Any(a => a.Sink == "clickhouse")
                 ? " If Redis no longer holds every lost event, recover refuses; then run: tradestore recover --from clickhouse --set-aside."
