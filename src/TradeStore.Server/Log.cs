@@ -103,7 +103,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 1207, Level = LogLevel.Warning, Message = "SQL query by {Caller} failed after its answer had started ({ProblemType}): the answer ends with its error mark and the connection is closed")]
     public static partial void QueryFailedWhileStreaming(ILogger logger, string caller, string problemType);
 
-    [LoggerMessage(EventId = 1209, Level = LogLevel.Warning, Message = "SQL query by {Caller} runs on DuckDB at seq {AppliedSeq}, behind the journal's seq {LastSeq}: the apply did not catch up within its wait (apply failing, or held at Engine:MaxApplyBacklog); the answer's TradeStore-Applied-Seq names the seq it reflects")]
+    [LoggerMessage(EventId = 1209, Level = LogLevel.Warning, Message = "SQL query by {Caller} runs on DuckDB at seq {AppliedSeq}, behind the journal's seq {LastSeq}: the apply did not catch up within its 5 s wait (far behind after a burst on a busy machine, failing, or held at Engine:MaxApplyBacklog: tradestore_write_apply_backlog and _failures_total tell which); the answer's TradeStore-Applied-Seq names the seq it reflects")]
     public static partial void QueryBehindJournal(ILogger logger, string caller, long appliedSeq, long lastSeq);
 
     [LoggerMessage(EventId = 1400, Level = LogLevel.Information, Message = "Change-feed subscriber disconnected: more than {MaxLagEvents} events waited for it (Changes:MaxLagEvents); told to resume from seq {ResumeFromSeq}")]

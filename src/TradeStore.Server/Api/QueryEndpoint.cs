@@ -94,7 +94,7 @@ public static class QueryEndpoint
         var caller = context.User.Identity?.Name ?? "anonymous";
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         // DuckDB trails the acknowledgements by up to Engine:ApplyInterval: the query sees every write acknowledged before it.
-        // After the engine's few-second bound (apply failing, or held at Engine:MaxApplyBacklog) it reads what DuckDB holds,
+        // After the engine's few-second bound (far behind after a burst, failing, or held at Engine:MaxApplyBacklog) it reads what DuckDB holds,
         // and the answer's header says how far that is, so a stale answer is never silent.
         var lastSeq = engine.LastSeq;
         var caughtUp = await engine.WaitAppliedAsync(lastSeq);
