@@ -113,6 +113,18 @@ public static class RecoverCommand
     /// </summary>
     private sealed record SetAsideChecks(Func<ParseResult, int?> RequireConfigured, Func<ParseResult, CancellationToken, Task<int?>> CanFillEmptyJournalAsync);
 
+    /// <summary>
+    /// Warns of acknowledged events only <paramref name="setAside"/>'s journal log holds, once a recovered database stands
+    /// in place: after a success, and also when its check against the source found differences (exit 1).
+    /// </summary>
+    private static void WarnOfStrandedEvents(SetAsideFiles setAside, string databasePath, int exitCode, TextWriter error)
+    {
+        if ((exitCode == ExitCodes.Success || setAside.Replaced()) && setAside.StrandedEvents(databasePath) is { } stranded)
+        {
+            error.WriteLine($"tradestore: warning: {stranded}");
+        }
+    }
+
     private static async Task<int> RecoverIntoSetAsideAsync(ParseResult parseResult, SetAsideChecks checks, Func<ParseResult, OfflineInterruption, Task<int>> recover,
         OfflineInterruption interruption)
     {
@@ -140,9 +152,9 @@ public static class RecoverCommand
                 ? $"--set-aside: there is no database, WAL or journal log at {path}; nothing to move."
                 : $"--set-aside: there is no database, WAL or journal log at {path}; nothing to move (an earlier --set-aside left {string.Join(", ", earlier.Names)} in {earlier.Folder}).");
             var recovered = await recover(parseResult, interruption);
-            if (earlier is not null && (recovered == ExitCodes.Success || earlier.Replaced()) && earlier.StrandedEvents(path) is { } strandedEarlier)
+            if (earlier is not null)
             {
-                error.WriteLine($"tradestore: warning: {strandedEarlier}");
+                WarnOfStrandedEvents(earlier, path, recovered, error);
             }
 
             return recovered;
@@ -153,12 +165,7 @@ public static class RecoverCommand
         try
         {
             exitCode = await recover(parseResult, interruption);
-            // A journal in place is one to warn about, even when its check against the source found differences (exit 1).
-            if ((exitCode == ExitCodes.Success || moved.Replaced()) && moved.StrandedEvents(path) is { } stranded)
-            {
-                error.WriteLine($"tradestore: warning: {stranded}");
-            }
-
+            WarnOfStrandedEvents(moved, path, exitCode, error);
             return exitCode;
         }
         finally
