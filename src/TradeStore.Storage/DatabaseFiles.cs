@@ -89,6 +89,9 @@ public static class DatabaseFiles
             Directory.Move(log, Path.Combine(folder, CommitLog.JournalLog.DirectoryName));
         }
 
+        // The moves are durable before the recovery creates new files under the old names (as SetAsideJournalLog's).
+        CommitLog.NativeSync.SyncDirectory(folder);
+        CommitLog.NativeSync.SyncDirectory(directory);
         return folder;
     }
 
