@@ -50,6 +50,12 @@ public static partial class CliRunner
         {
             return Fail(program, configuration.Error, "stopped before the command finished; what it printed is incomplete.", ExitCodes.Failure);
         }
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is HttpRequestException or IOException)
+        {
+            // Stopping is what failed it: a request still in flight when the signal came (the bench against a server that
+            // went away: "Connection refused" ended tradestore-bench with an unhandled exception instead of its exit code).
+            return Fail(program, configuration.Error, $"stopped before the command finished ({ex.Message}); what it printed is incomplete.", ExitCodes.Failure);
+        }
         catch (CommandFailedException ex)
         {
             return Fail(program, configuration.Error, ex.Message, ExitCodes.Failure);

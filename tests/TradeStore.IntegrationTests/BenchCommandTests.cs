@@ -150,6 +150,29 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task BenchHttp_SigtermWhileItsServerIsDown_ExitsWithTheSignalsCodeNotAnUnhandledException()
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        await using var server = TradeStoreProcess.Start(["serve", "--data", _work.File("data"), "--urls", url], _work.Path);
+        await server.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
+        await using var bench = TradeStoreProcess.Start(["http", "--url", url, "--rate", "3000", "--duration", "120", "--warmup", "0"], _work.Path,
+            assembly: TradeStoreProcess.BenchPath);
+        await bench.WaitForOutputAsync("open loop at", TimeSpan.FromMinutes(1));
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+
+        // The server goes away under the load (as in a soak that stops it), then the bench is stopped: requests still in
+        // flight fail with "Connection refused" after the cancellation, which ended the bench with an unhandled exception (134).
+        server.Signal(9);
+        await server.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
+        bench.Signal(15);
+        var exitCode = await bench.WaitForExitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.True(exitCode == 143, bench.Output);
+        Assert.DoesNotContain("Unhandled exception", bench.Output);
+    }
+
+    [Fact]
     public async Task BenchEngine_UnknownWorkload_RefusedNamingValue()
     {
         var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(["engine", "--workload", "bulk"], _work.Path);
