@@ -40,15 +40,6 @@ public sealed class ChangeBatch
 
     public long LastSeq => Events[Events.Count - 1].Seq;
 
-    /// <summary>Writes the frames of the events from index <paramref name="first"/> on, back to back in seq order, to <paramref name="output"/>.</summary>
-    public void WriteFrom(int first, IBufferWriter<byte> output)
-    {
-        for (var next = first; next < Events.Count;)
-        {
-            next = WritePiece(next, output, out _);
-        }
-    }
-
     /// <summary>
     /// Writes the frames from the event at <paramref name="first"/> to the end of its segment (at most about
     /// <see cref="SegmentBytes"/>, whole frames only) to <paramref name="output"/>.

@@ -46,7 +46,7 @@ public sealed class ChangeBatchTests
 
         // Handed over as pieces of about SegmentBytes each: arrays of the small-object heap, never of the large-object heap.
         var pieces = new RecordingWriter();
-        batch.WriteFrom(0, pieces);
+        WriteFrom(batch, 0, pieces);
         Assert.True(pieces.Writes.Count > 20, $"{pieces.Writes.Count} pieces");
         Assert.All(pieces.Writes, length => Assert.InRange(length, 1, ChangeBatch.SegmentBytes + 2_048));
     }
@@ -77,8 +77,17 @@ public sealed class ChangeBatchTests
     private static byte[] Written(ChangeBatch batch, int first)
     {
         var output = new System.Buffers.ArrayBufferWriter<byte>();
-        batch.WriteFrom(first, output);
+        WriteFrom(batch, first, output);
         return output.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The frames from the event at <paramref name="first"/> on, piece by piece, as a live stream writes them.</summary>
+    private static void WriteFrom(ChangeBatch batch, int first, System.Buffers.IBufferWriter<byte> output)
+    {
+        for (var next = first; next < batch.Events.Count;)
+        {
+            next = batch.WritePiece(next, output, out _);
+        }
     }
 
     /// <summary>Records the length of each piece written to it.</summary>
