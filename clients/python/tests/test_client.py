@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -198,6 +199,40 @@ def test_trades_pages_through_2500_trades_without_repeat_or_gap(server_url: str)
     assert len(ids) == 2500
     assert sorted(ids) == sorted(expected)
     assert ids == [t.trade_id for t in sorted(listed, key=lambda t: (t.executed_at, t.trade_id))]
+
+
+def test_threads_sharing_a_client_each_get_the_answer_to_their_own_request(server_url: str) -> None:
+    # An http.client connection shared by threads let two requests go out on one socket: a thread read another's answer
+    # (create_trade("X-3-10") answered with trade X-1-5) or failed with CannotSendRequest, retried into InDoubt.
+    account = new_id("TH")
+    threads, rounds = 16, 20
+    start = threading.Barrier(threads)
+    mismatched: list[tuple[str, str]] = []
+    failures: list[BaseException] = []
+
+    def work(index: int) -> None:
+        start.wait()
+        for round_ in range(rounds):
+            trade_id = f"{account}-{index}-{round_}"
+            try:
+                answers = [shared.create_trade(trade_id, account, "AAPL", "buy", 1, 1).trade_id, shared.get_trade(trade_id).trade_id,
+                           shared.history(trade_id)[0].trade.trade_id]
+            except BaseException as error:  # noqa: BLE001 - any failure of a shared client is the finding
+                failures.append(error)
+                continue
+            mismatched.extend((trade_id, answer) for answer in answers if answer != trade_id)
+
+    with tradestore.Client(server_url, max_retries=1) as shared:
+        workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        listed = [t.trade_id for t in shared.trades(account=account)]
+
+    assert failures == []
+    assert mismatched == []
+    assert sorted(listed) == sorted(f"{account}-{i}-{r}" for i in range(threads) for r in range(rounds))
 
 
 def test_positions_by_account(client: tradestore.Client) -> None:

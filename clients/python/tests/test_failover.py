@@ -183,7 +183,7 @@ def test_a_pooled_connection_the_server_closed_makes_no_write_in_doubt(client: t
     with tradestore.Client(proxy.url, max_retries=0) as through_proxy:
         assert through_proxy.positions("ACC-IDLE") == []
         assert proxy.closed.wait(10)
-        pooled = next(iter(through_proxy._transport._connections.values())).sock
+        pooled = next(iter(through_proxy._transport._connections().values())).sock
         select.select([pooled], [], [], 10)   # the close has reached the client's socket
         # Before: the create went out on the closed connection ("Broken pipe" / "Remote end closed connection") and,
         # with no retry left, raised InDoubt although the server never saw it.

@@ -92,9 +92,10 @@ class Client:
     retry never writes twice. A 307 is followed to the address it names; every retry starts again at ``base_url`` (any
     node of a cluster, or a load balancer), so a call rides through a change of leader. A command whose outcome is
     unknown raises :class:`tradestore.InDoubt` (or a ``ProblemError`` with ``in_doubt``): send it again with the same
-    key. Reads take ``min_seq`` (a write's ``Trade.last_seq``) to read your writes on any node. One ``Client`` per
-    thread. An ``idempotency_key`` must be 1-128 printable ASCII characters (it is a header), and a ``trade_id`` in a
-    URL path may not be ``"."`` or ``".."``: both raise ``ValueError`` naming the argument before anything is sent.
+    key. Reads take ``min_seq`` (a write's ``Trade.last_seq``) to read your writes on any node. Threads may share a
+    ``Client`` (each has its own connections). An ``idempotency_key`` must be 1-128 printable ASCII characters (it is a
+    header), and a ``trade_id`` in a URL path may not be ``"."`` or ``".."``: both raise ``ValueError`` naming the
+    argument before anything is sent.
 
     ``timeout`` bounds each wait for an answer within one attempt (15 s: above the server's own bounds, so only a node
     that stopped answering reaches it); ``max_retries`` (0-10, default 8) retries wait 5.9-11.75 s in all (250 ms doubling

@@ -11,8 +11,10 @@ import json
 import random
 import select
 import socket
+import threading
 import time
 import urllib.parse
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -23,6 +25,15 @@ _MAX_REDIRECTS = 5
 # (1e10 s fails every request with "OverflowError: timestamp too large to convert to C _PyTime_t").
 _MAX_TIMEOUT = 2_147_483.647
 _TRANSPORT_ERRORS = (ConnectionError, http.client.HTTPException, socket.timeout, TimeoutError, OSError)
+
+
+class _Connections:
+    """One thread's connections, by (scheme, host, port)."""
+
+    __slots__ = ("by_address", "__weakref__")
+
+    def __init__(self) -> None:
+        self.by_address: dict[tuple[str, str, int | None], http.client.HTTPConnection] = {}
 
 
 class _Unsent(Exception):
@@ -47,7 +58,8 @@ class Response:
 
 
 class Transport:
-    """Keeps one connection per host (not thread-safe: use one ``Client`` per thread)."""
+    """Keeps one connection per host for each thread that uses it, so threads may share a ``Client``: an
+    ``http.client`` connection is not thread-safe (two threads sending on one socket read each other's answers)."""
 
     def __init__(self, base_url: str, api_key: str | None, timeout: float, max_retries: int, max_retry_delay: float) -> None:
         parsed = urllib.parse.urlsplit(base_url)
@@ -69,12 +81,30 @@ class Transport:
         self._timeout = timeout
         self._max_retries = max_retries
         self._max_retry_delay = max_retry_delay
-        self._connections: dict[tuple[str, str, int | None], http.client.HTTPConnection] = {}
+        self._local = threading.local()  # .connections: this thread's _Connections
+        self._lock = threading.Lock()
+        # Every live thread's, for close(); weak, so a thread that ended takes its connections with it.
+        self._every: weakref.WeakSet[_Connections] = weakref.WeakSet()
 
     def close(self) -> None:
-        for connection in self._connections.values():
-            connection.close()
-        self._connections.clear()
+        """Closes every thread's connections; a later request opens new ones."""
+        with self._lock:
+            pools, self._every = list(self._every), weakref.WeakSet()
+        for pool in pools:
+            for connection in list(pool.by_address.values()):
+                connection.close()
+            pool.by_address.clear()
+        self._local = threading.local()
+
+    def _connections(self) -> dict[tuple[str, str, int | None], http.client.HTTPConnection]:
+        """The calling thread's connections."""
+        local = self._local
+        pool = getattr(local, "connections", None)
+        if pool is None:
+            pool = local.connections = _Connections()
+            with self._lock:
+                self._every.add(pool)
+        return pool.by_address
 
     def request(self, method: str, path: str, body: Any = None, idempotency_key: str | None = None,
                 accept: str = "application/json", consume: Callable[[http.client.HTTPResponse], Any] | None = None,
@@ -143,11 +173,12 @@ class Transport:
     def _exchange(self, target: urllib.parse.SplitResult, method: str, payload: bytes | None, headers: Mapping[str, str],
                   consume: Callable[[http.client.HTTPResponse], Any] | None = None) -> Response:
         key = (target.scheme, target.hostname or "", target.port)
-        connection = self._connections.get(key)
+        connections = self._connections()
+        connection = connections.get(key)
         if connection is None:
             kind = http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
             connection = kind(target.hostname or "", target.port, timeout=self._timeout)
-            self._connections[key] = connection
+            connections[key] = connection
         path = target.path + (f"?{target.query}" if target.query else "")
         if connection.sock is not None and _closed_by_server(connection.sock):
             connection.close()  # so it is connected again below, where a failure means "nothing sent"
@@ -156,7 +187,7 @@ class Transport:
                 connection.connect()
             except _TRANSPORT_ERRORS as error:
                 connection.close()
-                self._connections.pop(key, None)
+                connections.pop(key, None)
                 raise _Unsent(error) from error
         try:
             connection.request(method, path, body=payload, headers=dict(headers))
@@ -171,11 +202,11 @@ class Transport:
         except BaseException:
             # The connection's state is unknown: the next attempt opens a fresh one.
             connection.close()
-            self._connections.pop(key, None)
+            connections.pop(key, None)
             raise
         if answer.getheader("Connection", "").lower() == "close":
             connection.close()
-            self._connections.pop(key, None)
+            connections.pop(key, None)
         return Response(answer.status, answer.headers, body, value)
 
     def _wait(self, retry_after: str | None, attempt: int) -> None:
