@@ -3,6 +3,7 @@ here from the built CLI) and a TCP proxy that breaks chosen connections."""
 
 from __future__ import annotations
 
+import email.utils
 import os
 import shutil
 import socket
@@ -85,7 +86,7 @@ class FaultyProxy:
     ``drop`` (relay the request, close as the answer starts: written, answer lost), ``drop-stop`` (``drop``, and stop
     listening before the reset: a node killed right after applying, every later connection refused), ``hold`` (relay
     the request, never answer), ``busy``, ``no-leader``, ``leadership-lost`` (answer 503 with that problem type and
-    Retry-After: 1), ``redirect`` (answer 307 to the server, or to ``redirect_to``: a follower naming its leader),
+    Retry-After: 1), ``busy-date`` (``busy`` with Retry-After as an HTTP date 30 s ahead, as a gateway may send it), ``redirect`` (answer 307 to the server, or to ``redirect_to``: a follower naming its leader),
     ``answer-then-close`` (relay one request and its answer, then close the connection without a ``Connection: close``
     header: a server that closed an idle keep-alive connection, as Kestrel does after 130 s, or restarted), or none."""
 
@@ -160,14 +161,15 @@ class FaultyProxy:
             text = head.split(b"\r\n\r\n", 1)[0].decode("latin-1")
             with self._lock:
                 self.heads.append(text)
-            if fault in ("busy", "no-leader", "leadership-lost", "redirect"):
+            if fault in ("busy", "busy-date", "no-leader", "leadership-lost", "redirect"):
                 length = next((int(l.split(":", 1)[1]) for l in text.split("\r\n") if l.lower().startswith("content-length:")), 0)
                 received = len(head.split(b"\r\n\r\n", 1)[1])
                 while received < length:
                     received += len(downstream.recv(65536))
                 if fault != "redirect":
-                    body = self._PROBLEMS[fault]
-                    answer = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/problem+json\r\n"
+                    body = self._PROBLEMS["busy" if fault == "busy-date" else fault]
+                    retry_after = email.utils.formatdate(time.time() + 30, usegmt=True).encode() if fault == "busy-date" else b"1"
+                    answer = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: " + retry_after + b"\r\nContent-Type: application/problem+json\r\n"
                               b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
                 else:
                     location = self._redirect_to + text.split(" ")[1]

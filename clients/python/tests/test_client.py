@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 import tradestore
+from tradestore import _transport
 
 
 def new_id(prefix: str) -> str:
@@ -166,6 +167,21 @@ def test_busy_503_is_retried_after_retry_after(proxy_factory) -> None:
     keys = proxy.header("Idempotency-Key")
     assert trade.trade_id == trade_id
     assert len(keys) == 2 and keys[0] == keys[1]
+
+
+def test_retry_after_as_an_http_date_is_waited_for(proxy_factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # RFC 9110 allows Retry-After as a date (a gateway's form): it was read as no Retry-After and the retry went after the
+    # 125-250 ms back-off; the .NET client waits for the date.
+    proxy = proxy_factory("busy-date")
+    waits: list[float] = []
+    monkeypatch.setattr(_transport.time, "sleep", waits.append)
+    trade_id = new_id("BUSYDATE")
+
+    with tradestore.Client(proxy.url, max_retry_delay=60) as through_proxy:
+        trade = through_proxy.create_trade(trade_id, "ACC-R", "AAPL", "buy", 1, 2)
+
+    assert trade.trade_id == trade_id
+    assert len(waits) == 1 and 20 < waits[0] <= 30, waits
 
 
 def test_redirect_307_is_followed_to_the_leader_with_body_and_key(client: tradestore.Client, proxy_factory) -> None:

@@ -6,6 +6,8 @@ definite answer."""
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import http.client
 import json
 import random
@@ -213,12 +215,28 @@ class Transport:
         # 250 ms, 500 ms, 1 s, then 2 s, each with jitter (x 0.5-1): the default 8 retries wait 5.9-11.75 s in all,
         # longer than a leader failover (p99 3.7 s at the default lease), and at most 2 s after the new leader is there.
         delay = min(2.0, 0.25 * 2 ** attempt) * (0.5 + random.random() / 2)
-        if retry_after:
-            try:
-                delay = float(retry_after)
-            except ValueError:
-                pass
+        wanted = _retry_after_seconds(retry_after)
+        if wanted is not None:
+            delay = wanted
         time.sleep(max(0.0, min(delay, self._max_retry_delay)))
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` as seconds from now: a number of seconds (TradeStore's form) or an HTTP date (RFC 9110's other
+    form, which a gateway or load balancer in front may send); ``None`` when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return (when - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
 
 
 def _check_number(name: str, value: Any) -> None:
