@@ -460,6 +460,23 @@ def test_query_without_numpy_returns_rows_with_their_truncation(client: tradesto
     assert len(rows) == 1_000_000 and rows.truncated == "rows"
 
 
+def test_query_without_pandas_a_dataframe_attribute_says_why_it_is_rows(client: tradestore.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    # docs/clients.md's first query prints frame.dtypes: without pandas that was "'Rows' object has no attribute 'dtypes'".
+    monkeypatch.setitem(sys.modules, "pandas", None)
+
+    rows = client.query("SELECT 1 AS one")
+
+    with pytest.raises(AttributeError, match=r"'dtypes'.*not a pandas DataFrame.*python3-pandas"):
+        rows.dtypes  # noqa: B018
+    with pytest.raises(AttributeError, match=r"'attrs'.*as_frame=False was passed"):
+        client.query("SELECT 1 AS one", as_frame=False).attrs  # noqa: B018
+    assert not hasattr(rows, "iloc") and getattr(rows, "loc", None) is None
+    assert rows == [{"one": 1}] and rows.columns == ["one"]
+    import copy
+    import pickle
+    assert pickle.loads(pickle.dumps(rows)) == rows and copy.copy(rows) == rows
+
+
 def test_query_as_frame_without_pandas_raises_import_error_before_sending(refusing_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pandas", None)
 

@@ -276,7 +276,11 @@ class Client:
             raise ImportError("query(as_frame=True) needs pandas (Debian: python3-pandas; pip: tradestore[pandas])")
         if not (frame_ready if as_frame is None else as_frame):
             response = self._transport.request("POST", _with_min_seq("/v1/query", min_seq), {"sql": sql})
-            return _query.rows_from_json(_query.parse_answer(response.body), _query.applied_seq(response.headers))
+            rows = _query.rows_from_json(_query.parse_answer(response.body), _query.applied_seq(response.headers))
+            rows._instead_of_a_frame = ("as_frame=False was passed" if as_frame is False else
+                                        "pandas (or numpy) cannot be imported here: install python3-pandas (Debian) or "
+                                        "tradestore[pandas] for DataFrames, or pass as_frame=True to fail before sending")
+            return rows
         from . import _arrow
 
         answer = self._transport.request("POST", _with_min_seq("/v1/query", min_seq), {"sql": sql}, accept="application/vnd.apache.arrow.stream",

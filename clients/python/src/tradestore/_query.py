@@ -115,6 +115,19 @@ class Rows(list):
     def __repr__(self) -> str:
         return f"Rows({list.__repr__(self)}, truncated={self.truncated!r})"
 
+    # Why query() answered Rows rather than a DataFrame, for the message of a DataFrame attribute asked of them.
+    _instead_of_a_frame: str | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for names a list and Rows lack. query(sql).dtypes, .attrs or .to_csv() (docs/clients.md's first query) on
+        # the Rows that query() answers without pandas failed with a bare "'Rows' object has no attribute 'dtypes'";
+        # still an AttributeError (hasattr() and getattr(..., default) keep working), now saying why and what to do.
+        if name.startswith("_") or self._instead_of_a_frame is None:
+            raise AttributeError(f"'Rows' object has no attribute {name!r}", name=name, obj=self)
+        raise AttributeError(f"'Rows' object has no attribute {name!r}: query() answered tradestore.Rows (a list of dicts "
+                             f"with .columns, .types, .truncated and .applied_seq), not a pandas DataFrame, because "
+                             f"{self._instead_of_a_frame}", name=name)   # no obj: Python would suggest 'types' for 'dtypes'
+
 
 def applied_seq(headers: http.client.HTTPMessage) -> int | None:
     """A query answer's ``TradeStore-Applied-Seq``; ``None`` when the server did not send it (older than the header)."""
