@@ -432,6 +432,13 @@ public sealed class TradeStoreClient
                     throw;
                 }
             }
+            catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested && ex.CancellationToken != cancellationToken)
+            {
+                // The caller cancelled while an attempt was in flight: HttpClient names the attempt's own linked token, which
+                // the caller cannot recognise, so "catch (OperationCanceledException e) when (e.CancellationToken == ct)"
+                // took its own cancellation for something else. Name the caller's token.
+                throw new TaskCanceledException(ex.Message, ex, cancellationToken);
+            }
 
             var delay = retryAfter ?? Backoff(attempt);
             delay = delay > _options.MaxRetryDelay ? _options.MaxRetryDelay : delay;
