@@ -385,12 +385,16 @@ public sealed class TradeStoreClient
                         continue;
                     }
 
-                    var problem = await ProblemAsync(response, cancellationToken).ConfigureAwait(false);
+                    var redirectedTooOften = status is 307 or 308 && response.Headers.Location is not null;
+                    var problem = redirectedTooOften
+                        ? TooManyRedirects(method, path, status, target, response.Headers.Location!)
+                        : await ProblemAsync(response, cancellationToken).ConfigureAwait(false);
                     if (status is not (503 or 429) || attempt >= _options.MaxRetries)
                     {
-                        // A 503 or 429 speaks only for its own attempt (it came before the command ran); any other answer
-                        // to a retry with the same key is definite (a write that was applied is answered as a replay).
-                        if (write && inDoubt is not null && status is (503 or 429))
+                        // A 503 or 429 speaks only for its own attempt (it came before the command ran), as does a redirect
+                        // that never reached a node that answers; any other answer to a retry with the same key is
+                        // definite (a write that was applied is answered as a replay).
+                        if (write && inDoubt is not null && (status is (503 or 429) || redirectedTooOften))
                         {
                             problem.EarlierAttemptInDoubt = inDoubt;
                         }
@@ -531,6 +535,16 @@ public sealed class TradeStoreClient
         (idempotencyKey is null
             ? "Send this exception's BatchCommands again (the commands as sent, each with its idempotency key; a lazy Select of new commands would make new keys): items already applied are replayed."
             : $"Send it again with the same idempotency key ({idempotencyKey}): if it was applied, the service answers the original result and writes nothing.");
+
+    /// <summary>
+    /// The 307/308 that ended a chain of redirects longer than <see cref="MaxRedirects"/>: it was thrown as a bare
+    /// "307 Temporary Redirect: " problem that said neither that the redirects went round nor where.
+    /// </summary>
+    private static TradeStoreProblemException TooManyRedirects(HttpMethod method, string path, int status, Uri from, Uri location) =>
+        new(new Problem("about:blank", "Too many redirects", status,
+            $"{method} {path}: still redirected after {MaxRedirects} redirects, the last to {(location.IsAbsoluteUri ? location : new Uri(from, location))}: " +
+            "nothing was applied by this attempt. Nodes that each name another as the leader (a cluster whose configuration or etcd prefix " +
+            "differs between nodes?) or a proxy that redirects in a loop."));
 
     private static TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
     {

@@ -193,4 +193,32 @@ public sealed class FailoverTests(LiveServer server) : IClassFixture<LiveServer>
     }
 
     private static HttpClient Http() => new(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = Timeout.InfiniteTimeSpan };
+
+    [Fact]
+    public async Task RedirectLoop_ProblemSaysTooManyRedirectsAndWhere_InDoubtOnlyAfterALostAnswer()
+    {
+        // Nodes that each name another as the leader: after 5 redirects the client threw "307 Temporary Redirect: " with no
+        // detail, and not in doubt even when an earlier attempt had been applied and lost its answer.
+        await using (var loop = new FaultyProxy(server.BaseAddress, Enumerable.Repeat(ProxyFault.RedirectToItself, 6).ToArray()))
+        {
+            var looping = server.Client(loop.Address, o => o.MaxRetries = 0);
+
+            var problem = await Assert.ThrowsAsync<TradeStoreProblemException>(() => looping.GetTradeAsync("T-LOOP", Ct));
+
+            Assert.Equal((307, "Too many redirects", false), (problem.Status, problem.Title, problem.IsInDoubt));
+            Assert.Contains($"after 5 redirects, the last to {new Uri(loop.Address, "/v1/trades/T-LOOP")}", problem.Detail, StringComparison.Ordinal);
+            Assert.Equal(6, loop.RequestHeads.Count);
+        }
+
+        var id = $"LOOP-{Guid.NewGuid():N}";
+        await using var lost = new FaultyProxy(server.BaseAddress, [ProxyFault.DropAnswer, .. Enumerable.Repeat(ProxyFault.RedirectToItself, 6)]);
+        var client = server.Client(lost.Address, o => (o.MaxRetries, o.MaxRetryDelay) = (1, TimeSpan.Zero));
+
+        var afterDrop = await Assert.ThrowsAsync<TradeStoreProblemException>(() =>
+            client.CreateTradeAsync(new NewTrade(id, "ACC-F", "AAPL", TradeSide.Buy, 1m, 2m), cancellationToken: Ct));
+
+        Assert.Equal(("Too many redirects", true), (afterDrop.Title, afterDrop.IsInDoubt));
+        Assert.Contains("may have been applied", afterDrop.Message, StringComparison.Ordinal);
+        Assert.Single((await server.Client().HistoryAsync(id, Ct)).Items);
+    }
 }

@@ -33,6 +33,9 @@ public enum ProxyFault
 
     /// <summary>Answer <c>307</c> pointing at the server, or at <see cref="ProxySettings.RedirectTo"/> (a follower sending its caller to the leader).</summary>
     RedirectToServer,
+
+    /// <summary>Answer <c>307</c> pointing at this proxy itself: a redirect loop (nodes that each name another as the leader).</summary>
+    RedirectToItself,
 }
 
 /// <summary>
@@ -140,10 +143,11 @@ public sealed class FaultyProxy : IAsyncDisposable
                     _requestHeads.Add(Encoding.ASCII.GetString(head));
                 }
 
-                if (fault is ProxyFault.Busy or ProxyFault.NoLeader or ProxyFault.LeadershipLost or ProxyFault.RedirectToServer)
+                if (fault is ProxyFault.Busy or ProxyFault.NoLeader or ProxyFault.LeadershipLost or ProxyFault.RedirectToServer or ProxyFault.RedirectToItself)
                 {
                     await DrainBodyAsync(downstream, head);
-                    var location = new Uri(_settings.RedirectTo ?? _server, head.Length > 0 ? Encoding.ASCII.GetString(head).Split(' ')[1] : "/");
+                    var redirectTo = fault == ProxyFault.RedirectToItself ? Address : _settings.RedirectTo ?? _server;
+                    var location = new Uri(redirectTo, head.Length > 0 ? Encoding.ASCII.GetString(head).Split(' ')[1] : "/");
                     var problem = fault switch
                     {
                         ProxyFault.NoLeader => """{"type":"urn:tradestore:problem:no-leader","title":"No leader","status":503,"detail":"No leader is known. Nothing was applied."}""",
@@ -151,7 +155,7 @@ public sealed class FaultyProxy : IAsyncDisposable
                             """{"type":"urn:tradestore:problem:leadership-lost","title":"Leadership lost","status":503,"detail":"It may or may not survive the change of leader."}""",
                         _ => """{"type":"urn:tradestore:problem:busy","title":"Busy","status":503,"detail":"The write queue is full."}""",
                     };
-                    var answer = fault != ProxyFault.RedirectToServer
+                    var answer = fault is not (ProxyFault.RedirectToServer or ProxyFault.RedirectToItself)
                         ? $"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/problem+json\r\nConnection: close\r\nContent-Length: {problem.Length}\r\n\r\n{problem}"
                         : $"HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
                     await downstream.WriteAsync(Encoding.ASCII.GetBytes(answer), _stop.Token);

@@ -87,7 +87,7 @@ class FaultyProxy:
     listening before the reset: a node killed right after applying, every later connection refused), ``hold`` (relay
     the request, never answer), ``busy``, ``no-leader``, ``leadership-lost`` (answer 503 with that problem type and
     Retry-After: 1), ``busy-date`` (``busy`` with Retry-After as an HTTP date 30 s ahead, as a gateway may send it), ``redirect`` (answer 307 to the server, or to ``redirect_to``: a follower naming its leader),
-    ``answer-then-close`` (relay one request and its answer, then close the connection without a ``Connection: close``
+    ``redirect-self`` (answer 307 to this proxy itself, a redirect loop), ``answer-then-close`` (relay one request and its answer, then close the connection without a ``Connection: close``
     header: a server that closed an idle keep-alive connection, as Kestrel does after 130 s, or restarted), or none."""
 
     _PROBLEMS = {
@@ -161,18 +161,18 @@ class FaultyProxy:
             text = head.split(b"\r\n\r\n", 1)[0].decode("latin-1")
             with self._lock:
                 self.heads.append(text)
-            if fault in ("busy", "busy-date", "no-leader", "leadership-lost", "redirect"):
+            if fault in ("busy", "busy-date", "no-leader", "leadership-lost", "redirect", "redirect-self"):
                 length = next((int(l.split(":", 1)[1]) for l in text.split("\r\n") if l.lower().startswith("content-length:")), 0)
                 received = len(head.split(b"\r\n\r\n", 1)[1])
                 while received < length:
                     received += len(downstream.recv(65536))
-                if fault != "redirect":
+                if fault not in ("redirect", "redirect-self"):
                     body = self._PROBLEMS["busy" if fault == "busy-date" else fault]
                     retry_after = email.utils.formatdate(time.time() + 30, usegmt=True).encode() if fault == "busy-date" else b"1"
                     answer = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: " + retry_after + b"\r\nContent-Type: application/problem+json\r\n"
                               b"Connection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
                 else:
-                    location = self._redirect_to + text.split(" ")[1]
+                    location = (self.url if fault == "redirect-self" else self._redirect_to) + text.split(" ")[1]
                     answer = f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".encode()
                 downstream.sendall(answer)
                 downstream.close()

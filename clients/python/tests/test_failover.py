@@ -190,3 +190,24 @@ def test_a_pooled_connection_the_server_closed_makes_no_write_in_doubt(client: t
         trade = through_proxy.create_trade(trade_id, "ACC-IDLE", "AAPL", "buy", 1, 2)
     assert trade.version == 1
     assert len(client.history(trade_id)) == 1
+
+
+def test_a_redirect_loop_says_so_and_where_and_after_a_lost_answer_is_in_doubt(client: tradestore.Client, proxy_factory) -> None:
+    # Nodes that each name another as the leader: the client follows 5 redirects, then raised "307 Temporary Redirect: "
+    # with an empty detail, and not in doubt even when an earlier attempt had been applied and lost its answer.
+    loop = proxy_factory(*["redirect-self"] * 6)
+    with tradestore.Client(loop.url, max_retries=0) as looping:
+        with pytest.raises(tradestore.ProblemError) as raised:
+            looping.get_trade("T-LOOP")
+    assert (raised.value.status, raised.value.title, raised.value.in_doubt) == (307, "Too many redirects", False)
+    assert f"after 5 redirects, the last to {loop.url}/v1/trades/T-LOOP" in str(raised.value.detail)
+    assert len(loop.heads) == 6
+
+    lost = proxy_factory("drop", *["redirect-self"] * 6)
+    trade_id = _id("LOOP")
+    with tradestore.Client(lost.url, max_retries=1, max_retry_delay=0) as through_proxy:
+        with pytest.raises(tradestore.ProblemError) as after_drop:
+            through_proxy.create_trade(trade_id, "ACC-F", "AAPL", "buy", 1, 2)
+    assert (after_drop.value.title, after_drop.value.in_doubt) == ("Too many redirects", True)
+    assert "may have been applied" in str(after_drop.value)
+    assert len(client.history(trade_id)) == 1

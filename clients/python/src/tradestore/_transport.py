@@ -158,7 +158,8 @@ class Transport:
                 continue
             if 200 <= response.status < 300:
                 return response
-            problem = _problem(response)
+            redirected_too_often = response.status in (307, 308) and bool(response.headers.get("Location"))
+            problem = _too_many_redirects(method, path, response) if redirected_too_often else _problem(response)
             if response.status in (429, 503) and attempt < self._max_retries:
                 if write and problem.in_doubt:
                     in_doubt = in_doubt or f"{response.status} {_short(problem.type)}: the write may have been applied"
@@ -166,9 +167,10 @@ class Transport:
                 attempt += 1
                 target, redirects = configured, 0
                 continue
-            # A 503 or 429 speaks only for its own attempt (it came before the command ran); any other answer to a retry
-            # with the same key is definite (a write that was applied is answered as a replay).
-            if in_doubt is not None and response.status in (429, 503):
+            # A 503 or 429 speaks only for its own attempt (it came before the command ran), as does a redirect that never
+            # reached a node that answers; any other answer to a retry with the same key is definite (a write that was
+            # applied is answered as a replay).
+            if in_doubt is not None and (response.status in (429, 503) or redirected_too_often):
                 problem.after_earlier_attempt_in_doubt(in_doubt)
             raise problem
 
@@ -306,6 +308,16 @@ def _in_doubt_message(method: str, path: str, idempotency_key: str | None, attem
               "(generated ones too), so items already applied are replayed.")
     return (f"{method} {path}: the command may have been applied. An attempt failed with {in_doubt}; the last of {attempts} "
             f"attempt(s) failed with {last}. {advice}")
+
+
+def _too_many_redirects(method: str, path: str, response: Response) -> ProblemError:
+    """The 307/308 that ended a chain of redirects longer than the client follows: it used to be raised as a bare
+    "307 Temporary Redirect: " problem that said neither that redirects went round nor where."""
+    return ProblemError(response.status, "about:blank", "Too many redirects",
+                        f"{method} {path}: still redirected after {_MAX_REDIRECTS} redirects, the last to "
+                        f"{response.headers['Location']}: nothing was applied by this attempt. Nodes that each name another "
+                        "as the leader (a cluster whose configuration or etcd prefix differs between nodes?) or a proxy "
+                        "that redirects in a loop.")
 
 
 def _problem(response: Response) -> ProblemError:
