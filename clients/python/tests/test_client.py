@@ -593,6 +593,9 @@ def test_empty_api_key_is_no_key(server_url: str) -> None:
     (lambda c, t: list(c.trades(account=t, start=date(2026, 1, 2))), TypeError, "start"),
     (lambda c, t: list(c.trades(account=t, end=datetime(2026, 1, 2))), ValueError, "end"),
     (lambda c, t: list(c.trades(account=t, min_seq="5")), TypeError, "min_seq"),
+    # Before: quote()'s "quote_from_bytes() expected bytes" and json's "Object of type bytes is not JSON serializable".
+    (lambda c, t: c.fill(int(t.rsplit("-", 1)[1], 16), 1, 1), TypeError, "trade_id"),
+    (lambda c, t: c.create_trade(t, "ACC-N", "AAPL", "buy", 1, 1, venue=b"XNAS"), TypeError, "venue"),
 ])
 def test_bad_argument_raises_naming_it_before_anything_is_sent(client: tradestore.Client, call, error: type, argument: str) -> None:
     # Before: "quantities and prices must be …", "not a finite decimal", "times must be timezone-aware" named no argument;
@@ -604,6 +607,20 @@ def test_bad_argument_raises_naming_it_before_anything_is_sent(client: tradestor
 
     with pytest.raises(tradestore.NotFound):
         client.get_trade(trade_id)
+
+
+def test_numpy_integers_from_a_dataframe_are_sent_as_exact_ints(client: tradestore.Client) -> None:
+    # A quantity or version read from an int64 column is numpy.int64, not int: json refused it ("Object of type int64 is
+    # not JSON serializable", no argument named). numpy.float64 stays refused as a float.
+    np = pytest.importorskip("numpy")
+    trade_id = new_id("NP")
+
+    created = client.create_trade(trade_id, "ACC-N", "AAPL", "buy", np.int64(7), np.int32(3))
+    filled = client.fill(trade_id, np.int64(2), 3, expected_version=np.int64(created.version))
+
+    assert (created.quantity, created.price, filled.filled_quantity, filled.version) == (Decimal(7), Decimal(3), Decimal(2), 2)
+    with pytest.raises(TypeError, match="^quantity: "):
+        client.fill(trade_id, np.float64(1), 3)
 
 
 def test_times_before_year_1000_are_sent_with_four_digit_years(client: tradestore.Client) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -42,6 +43,12 @@ def _wire(value: Any) -> Any:
         return format_time(value)
     if isinstance(value, date):
         raise TypeError("expected a timezone-aware datetime, got a date (its time and zone are unknown)")
+    if isinstance(value, numbers.Integral) and not isinstance(value, int):
+        # numpy.int64 and its kind (a quantity taken from a DataFrame column), exact as int; json.dumps refused them with
+        # "Object of type int64 is not JSON serializable", naming no argument.
+        return int(value)
+    if not isinstance(value, (str, int)):
+        raise TypeError(f"expected a str, int, Decimal or aware datetime, got {type(value).__name__}")
     return value
 
 
@@ -58,6 +65,9 @@ def _body(**fields: Any) -> dict[str, Any]:
 
 
 def _escape(trade_id: str) -> str:
+    if not isinstance(trade_id, str):
+        # quote() would fail with "quote_from_bytes() expected bytes", naming nothing.
+        raise TypeError(f"trade_id: expected a str, got {type(trade_id).__name__}")
     if not trade_id:
         raise ValueError("trade_id: required")
     if trade_id in _DOT_SEGMENTS:
