@@ -73,6 +73,8 @@ public sealed class ClusterCoordinator : BackgroundService
         _appliedSeq = appliedSeq;
         _logger = logger;
         _time = timeProvider ?? TimeProvider.System;
+        _store.TermBaseRaised += (term, revision, termBase, lastTerm) =>
+            Log.TermBaseRaised(_logger, revision - 1, lastTerm, _store.Keys.TermBase, termBase, _state.NodeName, term);
     }
 
     /// <summary>The exit code the node should stop with when the cluster refused it (<see cref="NameInUseExitCode"/>); otherwise <see langword="null"/>.</summary>
@@ -473,7 +475,7 @@ public sealed class ClusterCoordinator : BackgroundService
         var unfit = _veto is null ? null : await _veto.ReasonNotToLeadAsync(cancellationToken);
         if (_options.SyncReplicas == 0 && !empty && unfit is null)
         {
-            return await WithTimeoutAsync(token => _store.CampaignAsync(self, leaseId, token), cancellationToken);
+            return await WithTimeoutAsync(token => _store.CampaignAsync(self, leaseId, _appliedSeq.ReadLastTerm(), token), cancellationToken);
         }
 
         var view = await WithTimeoutAsync(token => _store.ReadElectionAsync(leaseId, token), cancellationToken);
@@ -496,7 +498,7 @@ public sealed class ClusterCoordinator : BackgroundService
         }
         else
         {
-            return await WithTimeoutAsync(token => _store.CampaignGuardedAsync(self, leaseId, _options.SyncReplicas > 0 ? (long?)view.SyncModRevision : null, requireNoHistory: empty, token),
+            return await WithTimeoutAsync(token => _store.CampaignGuardedAsync(self, leaseId, _options.SyncReplicas > 0 ? (long?)view.SyncModRevision : null, requireNoHistory: empty, _appliedSeq.ReadLastTerm(), token),
                 cancellationToken);
         }
 

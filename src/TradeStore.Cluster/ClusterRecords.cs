@@ -3,8 +3,13 @@ using System.Text.Json.Serialization;
 
 namespace TradeStore.Cluster;
 
-/// <summary>The value of the leader key: who leads and where to send its writes. The term is the key's create revision, not stored.</summary>
-public sealed record LeaderRecord(string Name, string Url);
+/// <summary>
+/// The value of the leader key: who leads and where to send its writes. The term is the key's create revision plus
+/// <paramref name="TermBase"/>, which is 0 (and not written) unless etcd's revision was found below a term in a node's
+/// journal log: an etcd started over empty, or restored from an older snapshot (<see cref="EtcdClusterStore.CampaignGuardedAsync"/>).
+/// </summary>
+/// <param name="TermBase">Added to the create revision to give the term: the <c>term-base</c> key when this leader was elected.</param>
+public sealed record LeaderRecord(string Name, string Url, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] long TermBase = 0);
 
 /// <summary>The value of a node's registry key, kept alive by the node's lease and refreshed as its applied seq moves.</summary>
 /// <param name="Incarnation">The identity of the node's data directory (<see cref="NodeIncarnation"/>); <see langword="null"/> from a version before it.</param>
@@ -155,6 +160,12 @@ public sealed class ClusterKeys(string prefix)
 
     /// <summary>That the cluster has held records (<see cref="HistoryRecord"/>); not on a lease.</summary>
     public string History { get; } = prefix + "history";
+
+    /// <summary>
+    /// What is added to the leader key's create revision to give the term (<see cref="LeaderRecord.TermBase"/>), as a
+    /// decimal number; absent (0) unless an etcd whose revision is below a term in a node's log was found. Not on a lease, only grows.
+    /// </summary>
+    public string TermBase { get; } = prefix + "term-base";
 
     /// <summary>Prefix of the node registry.</summary>
     public string Nodes { get; } = prefix + "nodes/";

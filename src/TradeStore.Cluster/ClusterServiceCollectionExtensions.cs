@@ -11,19 +11,20 @@ public static class ClusterServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the coordinator and the state it keeps, for validated <paramref name="options"/> with <see cref="ClusterOptions.Enabled"/>.
-    /// <paramref name="appliedSeq"/> reads the node's last applied journal seq; <paramref name="incarnation"/> is the identity of its data
+    /// <paramref name="appliedSeq"/> reads the node's last applied journal seq, <paramref name="lastTerm"/> the term of its log's last
+    /// record (a term it leads in must be larger); <paramref name="incarnation"/> is the identity of its data
     /// directory. The node leaves the cluster at <see cref="ShutdownStage.LeaveCluster"/>, the first step of a shutdown: a leader hands
     /// over before the HTTP server drains, not after (its followers' streams are requests that would hold the drain for the whole
     /// shutdown timeout).
     /// </summary>
     public static IServiceCollection AddTradeStoreCluster(this IServiceCollection services, ClusterOptions options, Func<IServiceProvider, Func<long>> appliedSeq,
-        NodeIncarnation incarnation)
+        NodeIncarnation incarnation, Func<IServiceProvider, Func<long>>? lastTerm = null)
     {
         services.AddSingleton(Options.Create(options));
         services.AddSingleton(sp => new LeaseClock(sp.GetService<TimeProvider>() ?? TimeProvider.System, options.FenceMargin));
         services.AddSingleton(sp => new ClusterState(options, sp.GetRequiredService<LeaseClock>(), incarnation));
         services.AddSingleton(_ => new EtcdClusterStore(options));
-        services.AddSingleton(sp => new AppliedSeq(appliedSeq(sp)));
+        services.AddSingleton(sp => new AppliedSeq(appliedSeq(sp), lastTerm?.Invoke(sp)));
         services.AddSingleton(sp => new SyncReplicaSet(sp.GetRequiredService<EtcdClusterStore>(), sp.GetRequiredService<ClusterState>(), sp.GetRequiredService<ILogger<SyncReplicaSet>>()));
         services.AddMetrics();
         services.AddSingleton(sp => new ClusterMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<ClusterState>(),

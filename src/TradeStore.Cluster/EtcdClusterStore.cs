@@ -7,7 +7,7 @@ using Grpc.Core;
 namespace TradeStore.Cluster;
 
 /// <summary>The outcome of a campaign: the leader key as etcd holds it after the transaction.</summary>
-/// <param name="Leader">The leader (possibly this node), with the key's create revision as its term.</param>
+/// <param name="Leader">The leader (possibly this node), with the key's create revision (plus <see cref="LeaderRecord.TermBase"/>) as its term.</param>
 /// <param name="HeldByUs">The key is attached to this node's lease.</param>
 /// <param name="Revision">The etcd revision the answer reflects; watch from the next one.</param>
 public sealed record CampaignResult(LeaderInfo Leader, bool HeldByUs, long Revision);
@@ -194,11 +194,21 @@ public sealed class EtcdClusterStore : IDisposable
     /// <summary>
     /// Takes the leader key for <paramref name="self"/> on <paramref name="leaseId"/> if, and only if, no one holds it
     /// (its create revision is 0), in one etcd transaction; otherwise reads who holds it. The term is the key's create
-    /// revision: etcd's revision only grows, so every new leader has a larger term than every earlier one.
+    /// revision (plus the term base, see <see cref="CampaignGuardedAsync"/>): etcd's revision only grows, so every new leader
+    /// has a larger term than every earlier one. <paramref name="lastTerm"/>: the term of this node's log's last record.
     /// </summary>
-    public async Task<CampaignResult> CampaignAsync(LeaderRecord self, long leaseId, CancellationToken cancellationToken) =>
-        await CampaignGuardedAsync(self, leaseId, null, requireNoHistory: false, cancellationToken).ConfigureAwait(false)
-        ?? throw new EtcdUnavailableException("etcd refused the campaign and holds no leader key.");
+    public async Task<CampaignResult> CampaignAsync(LeaderRecord self, long leaseId, long lastTerm, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (await CampaignGuardedAsync(self, leaseId, null, requireNoHistory: false, lastTerm, cancellationToken).ConfigureAwait(false) is { } result)
+            {
+                return result;
+            }
+
+            // only the term-base key changed under the transaction (another node raised it): campaign again
+        }
+    }
 
     /// <summary>
     /// Like <see cref="CampaignAsync"/>, with guards in the same transaction: the <c>sync</c> key unchanged since
@@ -206,12 +216,39 @@ public sealed class EtcdClusterStore : IDisposable
     /// <paramref name="requireNoHistory"/> the <c>history</c> key absent, so a node whose log is empty takes the lead only
     /// while the cluster has never held a record. Returns <see langword="null"/> when a guard failed and nobody leads
     /// (check again).
+    /// <para>
+    /// <paramref name="lastTerm"/> is the term of the last record in this node's journal log: the term it takes must be
+    /// larger. It is, as long as etcd is the one the cluster ran on (its revision only grows). An etcd started over empty
+    /// or restored from an older snapshot starts again from a smaller revision: then the node raises the
+    /// <see cref="ClusterKeys.TermBase"/> key to <paramref name="lastTerm"/> in the same transaction, and the new leader's
+    /// term is its key's create revision plus that base (<see cref="LeaderRecord.TermBase"/>), so terms go on growing from
+    /// the logs' last one. Without this a leader took a term lower than the records it held, and the followers, which
+    /// refuse a leader of a lower term than their log's, never followed it (every write <c>503 replication-unavailable</c>
+    /// with <see cref="ClusterOptions.SyncReplicas"/> ≥ 1, acknowledged by the leader alone with 0).
+    /// </para>
     /// </summary>
-    public async Task<CampaignResult?> CampaignGuardedAsync(LeaderRecord self, long leaseId, long? syncModRevision, bool requireNoHistory, CancellationToken cancellationToken)
+    public async Task<CampaignResult?> CampaignGuardedAsync(LeaderRecord self, long leaseId, long? syncModRevision, bool requireNoHistory, long lastTerm, CancellationToken cancellationToken)
     {
         var key = ByteString.CopyFromUtf8(_keys.Leader);
+        var baseKey = ByteString.CopyFromUtf8(_keys.TermBase);
+        var current = await _client.GetAsync(new RangeRequest { Key = baseKey }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var baseKv = current.Kvs.FirstOrDefault();
+        var termBase = baseKv is null ? 0 : ParseTermBase(baseKv.Value);
+        var raise = current.Header.Revision + 1 + termBase <= lastTerm;
+        if (raise)
+        {
+            termBase = lastTerm;
+        }
+
+        self = self with { TermBase = termBase };
         var txn = new TxnRequest();
         txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+        txn.Compare.Add(new Compare { Key = baseKey, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = baseKv?.ModRevision ?? 0 });
+        if (raise)
+        {
+            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = baseKey, Value = ByteString.CopyFromUtf8(termBase.ToString(System.Globalization.CultureInfo.InvariantCulture)) } });
+        }
+
         if (syncModRevision is { } syncRevision)
         {
             txn.Compare.Add(new Compare { Key = ByteString.CopyFromUtf8(_keys.Sync), Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = syncRevision });
@@ -228,7 +265,12 @@ public sealed class EtcdClusterStore : IDisposable
         var revision = response.Header.Revision;
         if (response.Succeeded)
         {
-            return new CampaignResult(new LeaderInfo(self.Name, self.Url, revision), true, revision);
+            if (raise)
+            {
+                TermBaseRaised?.Invoke(revision + termBase, revision, termBase, lastTerm);
+            }
+
+            return new CampaignResult(new LeaderInfo(self.Name, self.Url, Term(revision, self)), true, revision);
         }
 
         var held = response.Responses[0].ResponseRange.Kvs.FirstOrDefault();
@@ -238,7 +280,7 @@ public sealed class EtcdClusterStore : IDisposable
         }
 
         var record = ParseLeader(held.Value);
-        return new CampaignResult(new LeaderInfo(record.Name, record.Url, held.CreateRevision), held.Lease == leaseId, revision);
+        return new CampaignResult(new LeaderInfo(record.Name, record.Url, Term(held.CreateRevision, record)), held.Lease == leaseId, revision);
     }
 
     /// <summary>The <c>sync</c> key and its modification revision (0 when absent).</summary>
@@ -268,7 +310,7 @@ public sealed class EtcdClusterStore : IDisposable
         if (leaderKv is not null)
         {
             var record = ParseLeader(leaderKv.Value);
-            leader = new CampaignResult(new LeaderInfo(record.Name, record.Url, leaderKv.CreateRevision), leaderKv.Lease == leaseId, revision);
+            leader = new CampaignResult(new LeaderInfo(record.Name, record.Url, Term(leaderKv.CreateRevision, record)), leaderKv.Lease == leaseId, revision);
         }
 
         return new ElectionView(leader,
@@ -291,7 +333,7 @@ public sealed class EtcdClusterStore : IDisposable
     public async Task<bool> PublishHistoryAsync(HistoryRecord record, CancellationToken cancellationToken)
     {
         var txn = new TxnRequest();
-        txn.Compare.Add(new Compare { Key = ByteString.CopyFromUtf8(_keys.Leader), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = record.Term });
+        txn.Compare.Add(new Compare { Key = ByteString.CopyFromUtf8(_keys.Leader), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = CreateRevisionOf(record.Term) });
         txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8(_keys.History), Value = ByteString.CopyFromUtf8(JsonSerializer.Serialize(record, ClusterJson.Default.HistoryRecord)) } });
         var response = await _client.TransactionAsync(txn, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.Succeeded;
@@ -312,7 +354,7 @@ public sealed class EtcdClusterStore : IDisposable
         }
 
         var record = ParseLeader(held.Value);
-        return new CampaignResult(new LeaderInfo(record.Name, record.Url, held.CreateRevision), held.Lease == leaseId, response.Header.Revision);
+        return new CampaignResult(new LeaderInfo(record.Name, record.Url, Term(held.CreateRevision, record)), held.Lease == leaseId, response.Header.Revision);
     }
 
     /// <summary>
@@ -322,7 +364,7 @@ public sealed class EtcdClusterStore : IDisposable
     public async Task<bool> PublishSyncAsync(SyncRecord record, CancellationToken cancellationToken)
     {
         var txn = new TxnRequest();
-        txn.Compare.Add(new Compare { Key = ByteString.CopyFromUtf8(_keys.Leader), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = record.Term });
+        txn.Compare.Add(new Compare { Key = ByteString.CopyFromUtf8(_keys.Leader), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = CreateRevisionOf(record.Term) });
         txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = ByteString.CopyFromUtf8(_keys.Sync), Value = ByteString.CopyFromUtf8(JsonSerializer.Serialize(record, ClusterJson.Default.SyncRecord)) } });
         var response = await _client.TransactionAsync(txn, cancellationToken: cancellationToken).ConfigureAwait(false);
         return response.Succeeded;
@@ -412,7 +454,7 @@ public sealed class EtcdClusterStore : IDisposable
             .Concat(missing)
             .OrderBy(n => n.Name, StringComparer.Ordinal)
             .ToList();
-        return new ClusterStatus(leader?.Name, leaderKv?.CreateRevision ?? 0, statuses);
+        return new ClusterStatus(leader?.Name, leaderKv is null ? 0 : Term(leaderKv.CreateRevision, leader!), statuses);
     }
 
     /// <summary>A registered node follows only when some node leads; while none does it is a candidate, not a follower of nobody.</summary>
@@ -445,6 +487,34 @@ public sealed class EtcdClusterStore : IDisposable
     /// </summary>
     public static bool IsEtcdFailure(Exception exception) =>
         exception is RpcException or EtcdUnavailableException or HttpRequestException or IOException or TimeoutException or OperationCanceledException;
+
+    /// <summary>
+    /// Raised when a campaign raised the <see cref="ClusterKeys.TermBase"/> key and won: the term, the leader key's create
+    /// revision, the new base and the term of the last record in this node's log.
+    /// </summary>
+    public event Action<long, long, long, long>? TermBaseRaised;
+
+    /// <summary>The term of a leader key: its create revision plus the base it was created with; remembered for the guards of that term.</summary>
+    private long Term(long createRevision, LeaderRecord record)
+    {
+        var term = createRevision + record.TermBase;
+        if (record.TermBase != 0)
+        {
+            _termBases[term] = record.TermBase;
+        }
+
+        return term;
+    }
+
+    /// <summary>The leader key's create revision in <paramref name="term"/>, for a transaction guarded by the term.</summary>
+    private long CreateRevisionOf(long term) => _termBases.TryGetValue(term, out var termBase) ? term - termBase : term;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, long> _termBases = new();
+
+    private static long ParseTermBase(ByteString value) =>
+        long.TryParse(value.ToStringUtf8(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var termBase) && termBase >= 0
+            ? termBase
+            : throw new EtcdUnavailableException($"The term-base key holds '{value.ToStringUtf8()}', not a whole number.");
 
     private static LeaderRecord ParseLeader(ByteString value) =>
         JsonSerializer.Deserialize(value.Span, ClusterJson.Default.LeaderRecord) ?? throw new EtcdUnavailableException("The leader key holds no leader.");

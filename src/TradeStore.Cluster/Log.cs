@@ -94,4 +94,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7029, Level = LogLevel.Warning, Message = "No leader, and this node ({Node}) does not campaign: {Reason}. It campaigns again once its storage takes writes")]
     public static partial void UnfitNotCampaigning(ILogger logger, string node, string reason);
+
+    [LoggerMessage(EventId = 7030, Level = LogLevel.Warning, Message = "etcd's revision ({Revision}) was below the term {LastTerm} of the last record in this node's journal log: this etcd is not the one the cluster ran on (started over empty, or restored from an older snapshot). Terms go on from the logs instead: the key {Key} is now {TermBase}, and this node ({Node}) leads in term {Term}. The sync and history keys went with the old etcd (docs/high-availability.md, \"Operating a cluster\", etcd)")]
+    public static partial void TermBaseRaised(ILogger logger, long revision, long lastTerm, string key, long termBase, string node, long term);
 }

@@ -37,7 +37,7 @@ public static class ClusterHosting
         }
 
         services.AddTradeStoreCluster(settings.Cluster, sp => () => sp.GetRequiredService<WriteEngine>().LastSeq,
-            new NodeIncarnation(incarnation!.Id, incarnation.Adopted));
+            new NodeIncarnation(incarnation!.Id, incarnation.Adopted), sp => () => sp.GetRequiredService<JournalLog>().LastTerm);
         // Replication of the journal log (issue #14): the leader's hub (the engine's hook) and the follower's stream.
         services.AddSingleton(sp => new ReplicationHub(settings.Cluster, sp.GetRequiredService<ClusterState>(), sp.GetRequiredService<JournalLog>(),
             sp.GetRequiredService<SyncReplicaSet>(), sp.GetService<TimeProvider>(), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),

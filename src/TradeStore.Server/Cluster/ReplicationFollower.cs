@@ -94,6 +94,12 @@ public sealed class ReplicationFollower : BackgroundService
                 }
                 else
                 {
+                    if (_state.RedirectTarget is { } older && older.Term != _refusedTerm)
+                    {
+                        _refusedTerm = older.Term;
+                        Log.LeaderTermBelowLog(_logger, older.Name, older.Term, _highestTerm);
+                    }
+
                     await WaitForChangeAsync(TimeSpan.FromMilliseconds(250), stoppingToken);
                 }
             }
@@ -107,6 +113,9 @@ public sealed class ReplicationFollower : BackgroundService
             _state.Changed -= OnChanged;
         }
     }
+
+    /// <summary>The term of the last leader refused for a term below this log's (event 1320 once per term).</summary>
+    private long _refusedTerm;
 
     private async Task FollowAsync(LeaderInfo leader, CancellationToken stoppingToken)
     {
