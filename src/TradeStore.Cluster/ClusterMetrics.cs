@@ -31,10 +31,10 @@ public sealed class ClusterMetrics
         }
         meter.CreateObservableGauge("tradestore.cluster.leader", () => state.IsLeader ? 1 : 0, "{node}",
             "1 while this node leads and may acknowledge writes, else 0.");
-        meter.CreateObservableGauge("tradestore.cluster.leader.known", () => state.Role == ClusterRole.Candidate ? 0 : 1, "{node}",
+        meter.CreateObservableGauge("tradestore.cluster.leader.known", () => state.IsLeader || state.WriteTarget is not null ? 1 : 0, "{node}",
             "1 while this node knows a leader it can send writes to (itself or another node), else 0.");
         meter.CreateObservableGauge("tradestore.cluster.term", () => state.Term, "{term}",
-            "Term of the current leader (the leader key's etcd create revision).");
+            "Term of the current leader (the leader key's etcd create revision, plus the term base after an etcd that started over).");
         meter.CreateObservableGauge("tradestore.cluster.lag.seq", () => Volatile.Read(ref _lagSeq), "{event}",
             "Events this node's applied seq trails the leader's, as of the last registry read (0 on the leader).");
         meter.CreateObservableGauge("tradestore.cluster.nodes.missing", () => Volatile.Read(ref _missing), "{node}",

@@ -91,6 +91,14 @@ public sealed class ClusterState(ClusterOptions options, LeaseClock clock, NodeI
     /// <summary>Where writes go when this node is not the leader: another node's URL, or <see langword="null"/> when there is none.</summary>
     public LeaderInfo? RedirectTarget => Role == ClusterRole.Follower ? Leader : null;
 
+    /// <summary>
+    /// Where a write sent to this follower is redirected: <see cref="RedirectTarget"/> while this node's own lease is
+    /// valid on its clock, <see langword="null"/> (<c>503 no-leader</c>) once it could not renew it: it has not reached etcd
+    /// for about the lease's TTL, so the leader it last saw may have lost its lease, or died, meanwhile. Replication keeps
+    /// following <see cref="RedirectTarget"/>: the leader (if it still leads) needs its acknowledgements.
+    /// </summary>
+    public LeaderInfo? WriteTarget => clock.IsValid ? RedirectTarget : null;
+
     /// <summary>etcd shows <paramref name="leader"/> (or no leader); <paramref name="held"/> when this node's own lease holds the key.</summary>
     internal void Observe(LeaderInfo? leader, bool held)
     {

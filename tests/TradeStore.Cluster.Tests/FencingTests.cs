@@ -1,3 +1,4 @@
+using System.Net;
 using TradeStore.TestSupport;
 
 namespace TradeStore.Cluster.Tests;
@@ -66,5 +67,51 @@ public sealed class FencingTests
         Assert.True(a.State.IsLeader);
         Assert.Equal(term, a.State.Term);
         Assert.Equal("a", b.State.Leader!.Name);
+    }
+
+    /// <summary>
+    /// A follower that cannot reach etcd cannot know who leads: before, it went on redirecting writes (307) to the leader
+    /// it last saw for as long as the cut lasted, and its readiness said it followed it, whether that node still led, had
+    /// lost its lease, or had died (then the client's redirected write met a refused connection instead of a 503 with
+    /// Retry-After). Now, once its own lease has run out on its clock, it answers <c>503 no-leader</c> and says so in
+    /// readiness, and redirects again once it reaches etcd.
+    /// </summary>
+    [Fact]
+    public async Task CutOff_FollowerFromEtcdPastItsLease_AnswersNoLeaderInsteadOfRedirectingThenRedirectsAgain()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
+        using var relay = new TcpRelay(new Uri(TestServers.Etcd));
+        await using var a = await NodeProcess.StartAsync("a", _prefix);
+        await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Leader == "a", Timeout, "a leads");
+        await using var b = await NodeProcess.StartAsync("b", _prefix, new Dictionary<string, string> { ["TRADESTORE__CLUSTER__ETCD"] = relay.Url });
+        await Eventually.MatchAsync(() => WriteStatusAsync(http, b), status => status == HttpStatusCode.TemporaryRedirect, Timeout, "b redirects writes to a");
+
+        relay.Cut();
+        await Eventually.MatchAsync(() => WriteStatusAsync(http, b), status => status == HttpStatusCode.ServiceUnavailable, Timeout,
+            $"b answers 503 once its lease ran out; its output:\n{b.Process.Output}");
+        using (var refused = await http.PostAsync($"{b.Url}/v1/trades", NodeProcess.Trade("CUT-1"), ct))
+        {
+            Assert.Contains("urn:tradestore:problem:no-leader", await refused.Content.ReadAsStringAsync(ct));
+            Assert.Equal("1", refused.Headers.RetryAfter?.ToString());
+        }
+
+        using (var ready = await http.GetAsync($"{b.Url}/health/ready", ct))
+        {
+            var body = await ready.Content.ReadAsStringAsync(ct);
+            Assert.Contains("knows no leader", body);
+        }
+
+        relay.Restore();
+        await Eventually.MatchAsync(() => WriteStatusAsync(http, b), status => status == HttpStatusCode.TemporaryRedirect, Timeout, "b redirects to a again");
+        using var followed = await a.CreateTradeAsync(http, "CUT-2");
+        Assert.Equal(HttpStatusCode.Created, followed.StatusCode);
+    }
+
+    /// <summary>The status of an unkeyed create of a new trade sent to <paramref name="node"/> (not followed).</summary>
+    private static async Task<HttpStatusCode> WriteStatusAsync(HttpClient http, NodeProcess node)
+    {
+        using var answer = await http.PostAsync($"{node.Url}/v1/trades", NodeProcess.Trade($"PROBE-{Guid.NewGuid():N}"), TestContext.Current.CancellationToken);
+        return answer.StatusCode;
     }
 }

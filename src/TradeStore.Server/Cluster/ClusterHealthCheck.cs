@@ -19,7 +19,7 @@ public sealed class ClusterHealthCheck(ClusterState state, IOptions<ClusterOptio
         Task.FromResult(state.Role switch
         {
             ClusterRole.Leader => Leading(),
-            ClusterRole.Follower when state.Leader is { } leader => HealthCheckResult.Healthy($"{state.NodeName} follows {leader.Name} ({leader.Url}), term {leader.Term}"),
+            ClusterRole.Follower when state.WriteTarget is { } leader => HealthCheckResult.Healthy($"{state.NodeName} follows {leader.Name} ({leader.Url}), term {leader.Term}"),
             _ => HealthCheckResult.Degraded($"{state.NodeName} knows no leader (etcd unreachable or an election under way): writes answer 503 no-leader; reads serve this node's data"),
         });
 

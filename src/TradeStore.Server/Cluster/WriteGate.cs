@@ -16,7 +16,8 @@ namespace TradeStore.Server.Cluster;
 /// <item>on a follower, <c>307 Temporary Redirect</c> to the same path and query on the leader (the query as sent,
 /// <c>minSeq</c> included; method and body are kept, so <c>curl -L</c> and common clients follow it), at once, before
 /// any <c>minSeq</c> wait (<see cref="ReadYourWrites"/>), or <c>503 no-leader</c> with <c>Retry-After</c> when no
-/// leader is known; nothing is applied;</item>
+/// leader is known, or this node could not renew its own lease (it has not reached etcd for about the lease's TTL, so the
+/// leader it last saw may be gone: <see cref="ClusterState.WriteTarget"/>); nothing is applied;</item>
 /// <item>on the leader, the fence: a command that succeeded is acknowledged only if the lease can still be relied on
 /// after it completed; otherwise <c>503 leadership-lost</c>. The answer carries <c>TradeStore-Term</c>.</item>
 /// </list>
@@ -65,7 +66,7 @@ public static class WriteGate
 
     private static IResult Refuse(HttpContext context, ClusterState state)
     {
-        if (state.RedirectTarget is { } leader)
+        if (state.WriteTarget is { } leader)
         {
             context.RequestServices.GetRequiredService<ClusterMetrics>().WriteRefused("redirected");
             context.Response.Headers[TermHeader] = leader.Term.ToString(CultureInfo.InvariantCulture);
