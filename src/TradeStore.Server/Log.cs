@@ -94,6 +94,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Could not compare {Sink} with the journal (ends at seq {JournalLastSeq}) at start-up: {Reason}. Serving goes on; if {Sink} turns out to hold events the journal lacks, writes are refused then")]
     public static partial void SinkPositionUnchecked(ILogger logger, string sink, long journalLastSeq, string reason);
 
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "Cluster: {Stores} hold(s) more than this node's journal (seq {JournalLastSeq}): the leader fed them while this node was down or behind. It catches up from the leader; it feeds them only once it leads, and refuses writes then if it still holds less")]
+    public static partial void SinksAheadInCluster(ILogger logger, string stores, long journalLastSeq);
+
     [LoggerMessage(EventId = 1320, Level = LogLevel.Warning, Message = "Replication: not following {Leader} (term {Term}): this node's journal log holds records of the later term {LogTerm}. That leader's term comes from an etcd whose revision went back (started over empty, or restored from an older snapshot) and a node of a build that does not carry terms on from the logs (event 7030); waiting for a leader of a term above {LogTerm}")]
     public static partial void LeaderTermBelowLog(ILogger logger, string leader, long term, long logTerm);
 

@@ -152,9 +152,14 @@ public static class TradeStoreHost
                 Log.IntegrityVerified(app.Logger, integrity.Describe());
             }
 
-            foreach (var sink in uncheckedSinks)
+            foreach (var sink in uncheckedSinks.Unchecked)
             {
                 Log.SinkPositionUnchecked(app.Logger, sink.Sink, sink.JournalLastSeq, sink.Reason);
+            }
+
+            if (uncheckedSinks.BehindInCluster is { } behind)
+            {
+                Log.SinksAheadInCluster(app.Logger, string.Join(", ", behind.Ahead.Select(a => $"{a.Sink} up to seq {a.LastSeq}")), behind.JournalLastSeq);
             }
 
             MetricsEndpoint.Map(app, settings);

@@ -72,4 +72,50 @@ public sealed class LeaderOnlySinkTests
         Assert.Equal("4", (string?)await db.HashGetAsync(keys.Trade("L1"), "filledQuantity"));
         await app.StopAsync(Ct);
     }
+
+    /// <summary>
+    /// A follower that was stopped while the leader went on taking writes (and projecting them) starts behind Redis's
+    /// checkpoint, as every returning follower does. Before, it refused to start as if its journal had lost acknowledged
+    /// events (exit 5, "run tradestore recover --from redis"); now it starts, says why it is behind (event 1009), and
+    /// catches up from the leader.
+    /// </summary>
+    [Fact]
+    public async Task RedisProjection_FollowerRestartsBehindTheLeadersProjection_StartsAndCatchesUpFromTheLeader()
+    {
+        var keys = new RedisKeys($"cluster-{Guid.NewGuid():N}:");
+        var settings = new Dictionary<string, string>
+        {
+            ["TRADESTORE__REDIS__CONNECTION"] = TestServers.Redis,
+            ["TRADESTORE__REDIS__KEYPREFIX"] = keys.Prefix,
+        };
+        var wait = TimeSpan.FromSeconds(60);
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
+        await using var a = await NodeProcess.StartAsync("a", _prefix, settings);
+        await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Leader == "a", wait, "a leads");
+        await using var b = await NodeProcess.StartAsync("b", _prefix, settings);
+        for (var i = 0; i < 2; i++)
+        {
+            using var created = await a.CreateTradeAsync(http, $"S-{i}");
+            Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+        }
+
+        await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Nodes.Any(n => n.Name == "b" && n.IsLive && n.AppliedSeq == 2), wait, "b holds seq 2");
+        b.Process.Signal(15);
+        await b.Process.WaitForExitAsync(wait);
+        for (var i = 2; i < 5; i++)
+        {
+            using var created = await a.CreateTradeAsync(http, $"S-{i}");
+            Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+        }
+
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(TestServers.Redis);
+        await Eventually.MatchAsync(async () => (long?)await redis.GetDatabase().StringGetAsync(keys.Checkpoint), c => c == 5, wait, "Redis holds seq 5, b's journal seq 2");
+
+        await b.RestartAsync(waitUntilAnswering: false);
+        await Eventually.MatchAsync(() => a.ClusterAsync(http), s => b.Process.HasExited || s.Nodes.Any(n => n.Name == "b" && n.IsLive && n.AppliedSeq == 5), wait, "b caught up or exited");
+        Assert.False(b.Process.HasExited, $"b exited with code {(b.Process.HasExited ? b.Process.ExitCode : 0)}:\n{b.Process.Output}");
+        Assert.Contains("[1009]", b.Process.Output);
+        using var read = await http.GetAsync($"{b.Url}/v1/trades/S-4?minSeq=5", Ct);
+        Assert.Equal(System.Net.HttpStatusCode.OK, read.StatusCode);
+    }
 }
