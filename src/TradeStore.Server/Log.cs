@@ -100,6 +100,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1320, Level = LogLevel.Warning, Message = "Replication: not following {Leader} (term {Term}): this node's journal log holds records of the later term {LogTerm}. That leader's term comes from an etcd whose revision went back (started over empty, or restored from an older snapshot) and a node of a build that does not carry terms on from the logs (event 7030); waiting for a leader of a term above {LogTerm}")]
     public static partial void LeaderTermBelowLog(ILogger logger, string leader, long term, long logTerm);
 
+    [LoggerMessage(EventId = 1321, Level = LogLevel.Warning, Message = "Cluster:AdvertiseUrl {Url} does not reach this node ({Node}) from itself: {Failure} ({Attempts} attempts). The other nodes stream from that address and redirected clients write to it: while this node leads, its followers could not replicate and every redirected write would fail. Set Cluster:AdvertiseUrl to the address this node listens on (--urls) as the others reach it")]
+    public static partial void AdvertiseUrlUnreachable(ILogger logger, string url, string node, string failure, int attempts);
+
     [LoggerMessage(EventId = 1206, Level = LogLevel.Warning, Message = "SQL query by {Caller} interrupted: the process grew by more than {MaxMemory} bytes while it ran")]
     public static partial void QueryOverMemory(ILogger logger, string caller, long maxMemory);
 

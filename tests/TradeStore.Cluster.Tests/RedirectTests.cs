@@ -155,4 +155,19 @@ public sealed class RedirectTests
         Assert.Contains("Connection refused", output);
         Assert.DoesNotContain("StatusCode", output); // the cause, not gRPC's status dump
     }
+
+    /// <summary>
+    /// A well-formed <c>Cluster:AdvertiseUrl</c> that does not reach the node (a wrong port) passed validation and nothing
+    /// said so: the node registered it, followed, and would have sent every redirected write and every follower's stream
+    /// to it once it led. Now the node warns at start (event 1321) naming the setting and the address.
+    /// </summary>
+    [Fact]
+    public async Task AdvertiseUrl_WrongPort_TheNodeWarnsNamingTheSettingOnceItListens()
+    {
+        using var refusing = new RefusingPort();
+        var wrong = $"http://127.0.0.1:{refusing.Port}";
+        await using var a = await NodeProcess.StartAsync("a", _prefix, new Dictionary<string, string> { ["TRADESTORE__CLUSTER__ADVERTISEURL"] = wrong });
+        await a.Process.WaitForOutputAsync("[1321]", TimeSpan.FromSeconds(60));
+        Assert.Contains($"Cluster:AdvertiseUrl {wrong} does not reach this node (a) from itself", a.Process.Output);
+    }
 }

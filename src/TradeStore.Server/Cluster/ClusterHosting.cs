@@ -49,6 +49,8 @@ public static class ClusterHosting
         services.AddSingleton<ILeadershipVeto, StorageLeadershipVeto>();
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ReplicationFollower>(sp, settings.Cluster));
         services.AddHostedService(sp => sp.GetRequiredService<ReplicationFollower>());
+        // A well-formed but wrong Cluster:AdvertiseUrl shows only once the node leads: said at start instead (event 1321).
+        services.AddHostedService<AdvertiseUrlProbe>();
         // By design the sinks run on the leader only: one writer per sink, and each resumes from its own checkpoint.
         services.GateOnLeadership(type => type == typeof(RedisProjector) || type == typeof(ClickHouseSyncService));
     }
