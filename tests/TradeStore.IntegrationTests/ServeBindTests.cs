@@ -5,8 +5,8 @@ using TradeStore.TestSupport;
 namespace TradeStore.IntegrationTests;
 
 /// <summary>
-/// Issue #19, findings 8 and 11, through the real <c>tradestore serve</c> process: a bad address exits 2 naming it, never
-/// 134; an address another process holds exits 1 (a moment's condition the guard retries, not a configuration error).
+/// Issue #19, findings 8 and 11, through the real <c>tradestore serve</c> process: a bad address (or logging level) exits 2
+/// naming it, never 134; an address another process holds exits 1 (a moment's condition the guard retries, not a configuration error).
 /// </summary>
 public sealed class ServeBindTests : IDisposable
 {
@@ -33,6 +33,24 @@ public sealed class ServeBindTests : IDisposable
         Assert.DoesNotContain("Hosting failed to start", output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
         Assert.DoesNotContain("WriteEngine stopping", output, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A logging level .NET does not know: serve died when it made its first logger, with "Unhandled exception.
+    /// System.InvalidOperationException: Configuration value 'Verbose' is not supported." and a stack trace (exit 134).
+    /// </summary>
+    [Fact]
+    public async Task Serve_LoggingLevelNotALevel_ExitsTwoNamingTheKeyWithoutStackTrace()
+    {
+        var data = _work.File("data");
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["serve", "--data", data, "--urls", $"http://127.0.0.1:{FreePort.Next()}"], _work.Path,
+            new Dictionary<string, string> { ["TRADESTORE__LOGGING__LOGLEVEL__DEFAULT"] = "Verbose" });
+
+        Assert.True(exitCode == 2, $"exit code {exitCode}:\n{output}");
+        Assert.Contains("tradestore: configuration error: Logging:LogLevel:DEFAULT: must be one of Trace, Debug, Information, Warning, Error, Critical, None; got 'Verbose'.", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(data), "nothing was started");
     }
 
     [Fact]

@@ -417,6 +417,77 @@ public sealed partial class ConfigurationTests : IDisposable
         Assert.Contains("an array in TOML", error.Message);
     }
 
+    /// <summary>
+    /// A level .NET's logging does not know: serve died of an unhandled InvalidOperationException when it made its first
+    /// logger ("Configuration value 'Verbose' is not supported", a stack trace, exit 134), and config show printed it as fine.
+    /// </summary>
+    [Theory]
+    [InlineData("TRADESTORE__LOGGING__LOGLEVEL__DEFAULT", "Verbose", "Logging:LogLevel:DEFAULT")]
+    [InlineData("TRADESTORE__LOGGING__CONSOLE__LOGLEVEL__TRADESTORE", "Loud", "Logging:CONSOLE:LogLevel:TRADESTORE")]
+    public void Bind_LoggingLevelNotALevel_RefusedNamingTheKeyAndTheLevels(string variable, string value, string key)
+    {
+        var configuration = TradeStoreConfiguration.Build(Inputs(env: new() { [variable] = value, ["TRADESTORE__LOGGING__LOGLEVEL__MICROSOFT"] = "warning" }));
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreSettings.Bind(configuration));
+
+        Assert.Equal($"{key}: must be one of Trace, Debug, Information, Warning, Error, Critical, None; got '{value}'.", error.Message);
+    }
+
+    /// <summary>
+    /// A list where one value goes: Server:Urls as a JSON array was bound as unset (serve listened on the default
+    /// 127.0.0.1:5080 without a word), and Redis:Password as a TOML array failed in the binder's words ("Cannot create
+    /// instance of type 'System.String'…"), naming no key.
+    /// </summary>
+    [Fact]
+    public void Bind_ListWhereOneValueGoes_RefusedNamingTheKey()
+    {
+        File.WriteAllText(_work.File("urls.json"), """{"Server":{"Urls":["http://127.0.0.1:6001"]}}""");
+        var urls = Assert.Throws<ConfigurationException>(() => TradeStoreSettings.Bind(TradeStoreConfiguration.Build(Inputs() with { ConfigFile = "urls.json" })));
+
+        WriteSecrets("[Redis]\nPassword = [\"hunter2\"]\n");
+        var password = Assert.Throws<ConfigurationException>(() => TradeStoreSettings.Bind(TradeStoreConfiguration.Build(Inputs())));
+
+        Assert.Equal("Server:Urls: is a single value, got a list or section (Server:Urls:0); give it one value.", urls.Message);
+        Assert.Equal("Redis:Password: is a single value, got a list or section (Redis:Password:0); give it one value.", password.Message);
+        Assert.DoesNotContain("hunter2", password.Message);
+    }
+
+    /// <summary>ASP.NET Core's top-level Urls was accepted, and serve listened where Server:Urls says: TRADESTORE__URLS was lost without a word.</summary>
+    [Fact]
+    public void Build_TopLevelUrls_RefusedPointingAtServerUrls()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreConfiguration.Build(Inputs(env: new() { ["TRADESTORE__URLS"] = "http://0.0.0.0:6002" })));
+
+        Assert.Equal("Urls: is not read: the server listens on Server:Urls (--urls, TRADESTORE__SERVER__URLS); set that instead.", error.Message);
+    }
+
+    /// <summary>A key or a table given twice (TOML forbids both): the last one was taken, without a word.</summary>
+    [Theory]
+    [InlineData("[Redis]\nPassword = \"hunter1\"\nPassword = \"hunter2\"\n", "line 3, column 1: the key Redis.Password is already defined at line 2")]
+    [InlineData("[Redis]\nPassword = \"hunter1\"\n\n[Redis]\nConnection = \"127.0.0.1:6379\"\n", "line 4, column 1: the key Redis is already defined at line 1")]
+    public void Build_SecretsTomlKeyOrTableTwice_RefusedNamingTheKeyAndBothLinesWithoutTheSecret(string toml, string reason)
+    {
+        WriteSecrets(toml);
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreConfiguration.Build(Inputs()));
+
+        Assert.Contains("not valid TOML", error.Message);
+        Assert.Contains(reason, error.Message);
+        Assert.DoesNotContain("hunter", error.Message);
+    }
+
+    /// <summary>TRADESTORE_SECRETS_FILE naming a directory was said to be a file that "does not exist"; an empty one is as unset.</summary>
+    [Fact]
+    public void Build_SecretsFileVariable_DirectorySaidSoAndEmptyAsUnset()
+    {
+        var directory = Assert.Throws<ConfigurationException>(() =>
+            TradeStoreConfiguration.Build(Inputs(env: new() { [ConfigurationInputs.SecretsFileVariable] = _bin.Path })));
+        var empty = TradeStoreSettings.Bind(TradeStoreConfiguration.Build(Inputs(env: new() { [ConfigurationInputs.SecretsFileVariable] = "" })));
+
+        Assert.Equal($"{ConfigurationInputs.SecretsFileVariable}: {_bin.Path} is a directory, not a file.", directory.Message);
+        Assert.Null(empty.Redis.Password);
+    }
+
     private void WriteSecrets(string toml)
     {
         var path = _work.File("secrets.toml");

@@ -1,5 +1,6 @@
 using Tomlyn;
 using Tomlyn.Model;
+using Tomlyn.Parsing;
 
 namespace TradeStore.Server.Configuration;
 
@@ -23,14 +24,23 @@ public static partial class SecretsFile
             }
         }
 
+        var text = File.ReadAllText(path);
         TomlTable table;
         try
         {
-            table = TomlSerializer.Deserialize<TomlTable>(File.ReadAllText(path))!;
+            table = TomlSerializer.Deserialize<TomlTable>(text)!;
         }
         catch (TomlException ex)
         {
             throw new ConfigurationException($"{path} is not valid TOML: {Describe(ex.Message)}");
+        }
+
+        // By design validated too: the deserializer let a key or table given twice pass (TOML forbids it) and took the last,
+        // so of two passwords pasted one below the other the first was used by nobody, without a word.
+        var document = SyntaxParser.Parse(text, path, validate: true);
+        if (document.HasErrors)
+        {
+            throw new ConfigurationException($"{path} is not valid TOML: {Describe(string.Join('\n', document.Diagnostics.Select(d => d.ToString())))}");
         }
 
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
@@ -79,11 +89,19 @@ public static partial class SecretsFile
         var problems = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(line => line.Split(" : ", 3))
             .Where(parts => parts.Length == 3)
-            .Select(parts => $"{Position(parts[0])}: {QuotedText().Replace(parts[2].TrimEnd('.'), m => m.Groups[1].Length <= 1 ? m.Value : "`…`")}")
+            .Select(parts => $"{Position(parts[0])}: {Reason(parts[2].TrimEnd('.'))}")
             .Take(3)
             .ToList();
         return problems.Count > 0 ? string.Join("; ", problems) + "." : "syntax error.";
     }
+
+    /// <summary>
+    /// Tomlyn's reason with the text it quotes shown as `…`; a key defined twice is named (a key is no secret, its first
+    /// definition is: Tomlyn quotes that whole line).
+    /// </summary>
+    private static string Reason(string reason) => KeyDefinedTwice().Match(reason) is { Success: true } twice
+        ? $"the key {twice.Groups["key"].Value} is already defined at line {twice.Groups["line"].Value}; TOML takes each key and table once"
+        : QuotedText().Replace(reason, m => m.Groups[1].Length <= 1 ? m.Value : "`…`");
 
     /// <summary>"path(3,9)" or "(3,9)" becomes "line 3, column 9".</summary>
     private static string Position(string location)
@@ -92,6 +110,9 @@ public static partial class SecretsFile
         var numbers = open >= 0 ? location[(open + 1)..].TrimEnd(')').Split(',') : [];
         return numbers.Length == 2 ? $"line {numbers[0].Trim()}, column {numbers[1].Trim()}" : location.Trim();
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^The key `(?<key>[^`]*)` is already defined at \((?<line>\d+),\d+\)")]
+    private static partial System.Text.RegularExpressions.Regex KeyDefinedTwice();
 
     [System.Text.RegularExpressions.GeneratedRegex("`([^`]*)`")]
     private static partial System.Text.RegularExpressions.Regex QuotedText();

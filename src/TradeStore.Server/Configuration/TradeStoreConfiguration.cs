@@ -40,9 +40,13 @@ public static class TradeStoreConfiguration
             builder.AddInMemoryCollection(Readable(secretsPath, SecretsFile.Read));
             layers.Add(secretsPath);
         }
-        else if (inputs.Environment.ContainsKey(ConfigurationInputs.SecretsFileVariable))
+        else if (inputs.Environment.GetValueOrDefault(ConfigurationInputs.SecretsFileVariable) is { Length: > 0 })
         {
-            throw new ConfigurationException($"{ConfigurationInputs.SecretsFileVariable}: the file {secretsPath} does not exist.");
+            // An empty variable is the same as unset (it named the working directory's secrets.toml, and when there was none
+            // said that "the file" did not exist); a directory is said as --config's is.
+            throw new ConfigurationException(Directory.Exists(secretsPath)
+                ? $"{ConfigurationInputs.SecretsFileVariable}: {secretsPath} is a directory, not a file."
+                : $"{ConfigurationInputs.SecretsFileVariable}: the file {secretsPath} does not exist.");
         }
 
         var dotEnvPath = Path.Combine(inputs.WorkingDirectory, ".env");

@@ -53,6 +53,7 @@ public sealed partial record TradeStoreSettings(StorageOptions Storage, ServerOp
         Collect(failures, configuration, ClusterOptions.SectionName, new ClusterOptionsValidator().Validate(null, cluster));
         Collect(failures, configuration, ChangeFeedOptions.SectionName, new ChangeFeedOptionsValidator().Validate(null, changes));
         failures.AddRange(KestrelLimits.Validate(configuration));
+        failures.AddRange(LoggingLevels.Validate(configuration));
         if (engine.QueueCapacity < api.MaxBatchSize)
         {
             // Seen: QueueCapacity 10 refused 39 of the 50 commands of one batch as busy, on an idle server.
@@ -100,20 +101,32 @@ public sealed partial record TradeStoreSettings(StorageOptions Storage, ServerOp
     }
 
     /// <summary>
-    /// The top-level sections TradeStore reads; <c>Logging</c> is the .NET logging configuration, <c>Kestrel</c> and
-    /// <c>Urls</c> are ASP.NET Core's own (the addresses they bind are checked after start). By design any other
-    /// section is an error: <c>TRADESTORE__FOO__BAR</c> or <c>{"Enginee": …}</c> would otherwise be lost without a word.
+    /// The top-level sections TradeStore reads; <c>Logging</c> is the .NET logging configuration, <c>Kestrel</c> ASP.NET
+    /// Core's own (the addresses it binds are checked after start). By design any other section is an error:
+    /// <c>TRADESTORE__FOO__BAR</c> or <c>{"Enginee": …}</c> would otherwise be lost without a word.
     /// </summary>
     public static IReadOnlyList<string> KnownSections { get; } =
     [
         StorageOptions.SectionName, ServerOptions.SectionName, RedisOptions.SectionName, ClickHouseOptions.SectionName,
         EngineOptions.SectionName, ApiOptions.SectionName, SecurityOptions.SectionName, ClusterOptions.SectionName, ChangeFeedOptions.SectionName,
-        "Logging", "Kestrel", "Urls",
+        LoggingLevels.SectionName, KestrelLimits.SectionName,
     ];
+
+    /// <summary>ASP.NET Core's own key for the listen addresses, which <c>serve</c> replaces with <c>Server:Urls</c>.</summary>
+    private const string AspNetCoreUrls = "Urls";
 
     /// <exception cref="ConfigurationException">A top-level section is not one TradeStore reads; the message names it.</exception>
     internal static void RequireKnownSections(IConfiguration configuration)
     {
+        if (configuration.GetSection(AspNetCoreUrls).Exists())
+        {
+            // Once accepted as ASP.NET Core's: but serve listens where Server:Urls says (UseUrls), so TRADESTORE__URLS or
+            // {"Urls": …} left the server on the default address without a word.
+            throw new ConfigurationException(
+                $"{AspNetCoreUrls}: is not read: the server listens on {ServerOptions.SectionName}:{nameof(ServerOptions.Urls)} " +
+                "(--urls, TRADESTORE__SERVER__URLS); set that instead.");
+        }
+
         var unknown = configuration.GetChildren()
             .Select(section => section.Key)
             .Where(key => !KnownSections.Contains(key, StringComparer.OrdinalIgnoreCase))
