@@ -350,6 +350,25 @@ public sealed class MigrateCommandTests : IDisposable
         Assert.False(File.Exists(_work.DatabasePath), "no store was opened");
     }
 
+    /// <summary>
+    /// A --to beyond the versions this binary knows: up opened DuckDB read-write before planning, so the refusal left an
+    /// empty tradestore.duckdb behind (and created a missing data directory for it).
+    /// </summary>
+    [Fact]
+    public async Task MigrateUp_ToBeyondTheKnownVersions_ExitsTwoAndCreatesNoDatabase()
+    {
+        var fresh = Path.Combine(_work.Path, "fresh");
+
+        var (inFresh, freshOutput) = await TradeStoreProcess.RunAsync(["migrate", "up", "--to", "999", "--data", fresh], _work.Path);
+        var (inEmpty, emptyOutput) = await RunAsync("migrate", "up", "--to", "999");
+
+        Assert.True(inFresh == 2, freshOutput);
+        Assert.Contains("cannot migrate up to version 999: this binary knows versions up to", freshOutput, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(fresh));
+        Assert.True(inEmpty == 2, emptyOutput);
+        Assert.False(File.Exists(_work.DatabasePath));
+    }
+
     [Fact]
     public async Task MigrateUp_ClickHouseConfigured_MigratesBothStoresAndSecondRunIsNoOp()
     {

@@ -38,7 +38,9 @@ public static class MigrateCommand
         up.SetAction((parseResult, ct) =>
         {
             var dryRun = parseResult.GetValue(upDryRun);
-            return RefuseNegative(parseResult, upTo) ?? RunAsync(parseResult, needsWrite: !dryRun, (stores, output, error) => UpAsync(stores, parseResult.GetValue(upTo), dryRun, output, ct));
+            // Read-only first, as down: UpAsync opens DuckDB read-write (creating it in a new data directory) only once the plan
+            // passed, so a refused --to creates no database and folds no crash's WAL.
+            return RefuseNegative(parseResult, upTo) ?? RunAsync(parseResult, needsWrite: false, (stores, output, error) => UpAsync(stores, parseResult.GetValue(upTo), dryRun, output, ct), createsDatabase: !dryRun);
         });
 
         var downTo = new Option<int>("--to") { Description = "Roll back to this version; 0 removes every table of the store (on DuckDB the journal log DIR/journal/ is first moved aside to DIR/journal.rolled-back-<UTC time>/).", HelpName = "N", Required = true };
@@ -93,7 +95,8 @@ public static class MigrateCommand
 
     private delegate Task<int> StoreAction(IReadOnlyList<Store> stores, TextWriter output, TextWriter error);
 
-    private static async Task<int> RunAsync(ParseResult parseResult, bool needsWrite, StoreAction action)
+    /// <param name="createsDatabase">The action may create the database (migrate up), so a data directory that does not exist is no mistake.</param>
+    private static async Task<int> RunAsync(ParseResult parseResult, bool needsWrite, StoreAction action, bool createsDatabase = false)
     {
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
@@ -111,7 +114,7 @@ public static class MigrateCommand
             if (target is null or DuckDb)
             {
                 var path = settings.Storage.DatabasePath;
-                if (!needsWrite && !Directory.Exists(settings.Storage.DataDirectory))
+                if (!needsWrite && !createsDatabase && !Directory.Exists(settings.Storage.DataDirectory))
                 {
                     // A directory without a database is a fresh one, at version 0; a missing directory is a mistyped --data.
                     throw new ConfigurationException($"Storage:DataDirectory: there is no directory at {Path.GetFullPath(settings.Storage.DataDirectory)} (check --data).");
@@ -124,6 +127,7 @@ public static class MigrateCommand
                 stores.Add(new Store(DuckDb, DuckDbSchema.Migrations, database is null ? null : DuckDbSchema.CreateRunner(database), $"duckdb {path}", database)
                 {
                     SinksNote = SinksKeepingDroppedEvents(settings),
+                    DatabasePath = path,
                 });
             }
 
@@ -184,19 +188,30 @@ public static class MigrateCommand
         return exitCode;
     }
 
+    /// <remarks>DuckDB arrives opened read-only (or not at all, when it does not exist yet): every store's plan is checked on that before DuckDB is opened read-write.</remarks>
     private static async Task<int> UpAsync(IReadOnlyList<Store> stores, int? to, bool dryRun, TextWriter output, CancellationToken ct)
     {
         RequireSingleStore(stores, to is not null ? "--to" : null);
         foreach (var store in stores)
         {
+            var plan = (await store.StatusAsync(ct)).PlanUp(to);
             if (dryRun)
             {
-                var plan = (await store.StatusAsync(ct)).PlanUp(to);
                 WritePlan(output, store, plan);
-                continue;
             }
+        }
 
-            var runner = store.Runner!;
+        if (dryRun)
+        {
+            return ExitCodes.Success;
+        }
+
+        foreach (var store in stores)
+        {
+            using var writable = store.DatabasePath is { } path
+                ? store.Database is { } readOnly ? ReopenWritable(readOnly, output) : OpenWritable(path, output)
+                : null;
+            var runner = writable is null ? store.Runner! : DuckDbSchema.CreateRunner(writable);
             if ((await runner.StatusAsync(ct)).MissingTables is { Count: > 0 } missing)
             {
                 output.WriteLine($"{runner.Target.Description}: {string.Join(", ", missing)} missing at the recorded version; running the applied migrations again to create {(missing.Count == 1 ? "it" : "them")}. A migration found with only some of its tables is reverted first, so that the sync refills all of them from the journal.");
@@ -405,6 +420,9 @@ public static class MigrateCommand
     {
         /// <summary>On DuckDB with Redis or ClickHouse configured, what a rollback to 0 leaves in them and how to empty them.</summary>
         public string? SinksNote { get; init; }
+
+        /// <summary>The DuckDB file (whether or not it exists yet); null for ClickHouse.</summary>
+        public string? DatabasePath { get; init; }
 
         public async Task<MigrationStatus> StatusAsync(CancellationToken ct) =>
             Runner is null ? MigrationStatus.Compute(Description, Migrations, []) : await Runner.StatusAsync(ct);
