@@ -61,9 +61,29 @@ public sealed record GuardOptions
     /// <summary>Where the guard keeps its JSON status; null for none.</summary>
     public string? StatusFile { get; init; }
 
+    /// <summary>
+    /// The longest duration a flag takes: below the 24.8 days of a probe's HTTP timeout and the 49.7 days of a timer, which
+    /// a longer one (<c>--probe-interval 99999999h</c>) broke after the child had started, with an unhandled exception.
+    /// </summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(24);
+
     /// <summary>Every rule these settings break, each naming the <c>tradestore guard</c> flag.</summary>
     public IEnumerable<string> Validate()
     {
+        (string Flag, TimeSpan Duration)[] durations =
+        [
+            ("--probe-interval", ProbeInterval), ("--probe-timeout", ProbeTimeout), ("--startup-timeout", StartupTimeout),
+            ("--backoff-min", BackoffMin), ("--backoff-max", BackoffMax), ("--restart-window", RestartWindow),
+            ("--grace-period", GracePeriod), ("--healthy-reset", HealthyReset),
+        ];
+        foreach (var (flag, duration) in durations)
+        {
+            if (duration > MaxDuration)
+            {
+                yield return $"{flag} must be at most {MaxDuration.TotalDays:0} days ({MaxDuration:c}), got {duration:c}.";
+            }
+        }
+
         if (ProbeInterval < TimeSpan.FromMilliseconds(10))
         {
             yield return "--probe-interval must be at least 10ms.";
@@ -117,6 +137,12 @@ public sealed record GuardOptions
         if (ProbeUrl.Scheme != Uri.UriSchemeHttp && ProbeUrl.Scheme != Uri.UriSchemeHttps)
         {
             yield return $"--probe-url must be an http:// or https:// address, got '{ProbeUrl}'.";
+        }
+
+        if (StatusFile is { } statusFile && Directory.Exists(statusFile))
+        {
+            // Written as FILE.tmp renamed onto FILE: onto a directory every rename failed (one warning), and FILE.tmp was left beside it.
+            yield return $"--status-file: {Path.GetFullPath(statusFile)} is a directory, not a file.";
         }
     }
 }

@@ -78,6 +78,46 @@ public sealed class GuardOptionsTests
         Assert.Contains("--probe-url", errors);
     }
 
+    /// <summary>
+    /// A duration past what a timer or the probe's HTTP timeout takes (<c>--probe-interval 99999999h</c>) passed the checks,
+    /// and the guard died of an ArgumentOutOfRangeException with its stack trace (exit 134) after starting the child.
+    /// </summary>
+    [Fact]
+    public void Validate_DurationBeyondTwentyFourDays_NamesTheFlag()
+    {
+        var options = new GuardOptions
+        {
+            Command = new ChildCommand("tradestore", ["serve"]),
+            ProbeUrl = new Uri("http://127.0.0.1:5080/health/live"),
+            ProbeInterval = TimeSpan.FromHours(99_999_999),
+            GracePeriod = TimeSpan.FromDays(25),
+            StartupTimeout = GuardOptions.MaxDuration,
+        };
+
+        Assert.Equal(
+        [
+            "--probe-interval must be at most 24 days (24.00:00:00), got 4166666.15:00:00.",
+            "--grace-period must be at most 24 days (24.00:00:00), got 25.00:00:00.",
+        ], options.Validate());
+    }
+
+    /// <summary>A --status-file that is a directory: the guard ran, failed every write and left DIR.tmp beside it.</summary>
+    [Fact]
+    public void Validate_StatusFileIsADirectory_SaysSo()
+    {
+        var directory = Directory.CreateTempSubdirectory("guard-status").FullName;
+        try
+        {
+            var options = new GuardOptions { Command = new ChildCommand("tradestore", ["serve"]), ProbeUrl = new Uri("http://127.0.0.1:5080/health/live"), StatusFile = directory };
+
+            Assert.Equal([$"--status-file: {directory} is a directory, not a file."], options.Validate());
+        }
+        finally
+        {
+            Directory.Delete(directory);
+        }
+    }
+
     [Fact]
     public void Validate_Defaults_Valid() =>
         Assert.Empty(new GuardOptions { Command = new ChildCommand("tradestore", ["serve"]), ProbeUrl = new Uri("http://127.0.0.1:5080/health/live") }.Validate());

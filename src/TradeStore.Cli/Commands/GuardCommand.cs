@@ -54,7 +54,7 @@ public static class GuardCommand
             --restart-window, so systemd or Kubernetes can escalate. A child that exits 0 by itself was stopped on purpose: the
             guard exits 0 too. A child that exits 2 (bad command line or configuration) is not restarted, since a restart
             cannot heal it: the guard exits 2 too.
-            Durations: 250ms, 5s, 2m, 1h, or hh:mm:ss. Exit codes: 0 stopped, 1 the child did not stop cleanly (killed, or a
+            Durations: 250ms, 5s, 2m, 1h, or hh:mm:ss, at most 24 days. Exit codes: 0 stopped, 1 the child did not stop cleanly (killed, or a
             failure code), 2 bad command line (the guard's or the child's), 10 gave up.
             Example: tradestore guard --max-restarts 5 --restart-window 30s -- serve --data /var/lib/tradestore
             """)
