@@ -208,6 +208,24 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Contains(usage, output);
     }
 
+    /// <summary>
+    /// A --json file the run cannot write (a directory, a missing directory): refused before the run; it used to be written
+    /// after the whole run, where it died with an unhandled exception and its stack trace (exit 134).
+    /// </summary>
+    [Theory]
+    [InlineData("engine", "/", "--json: / is a directory, not a file.")]
+    [InlineData("http", "/no-such-dir/figures.json", "--json: the directory /no-such-dir does not exist.")]
+    public async Task Bench_JsonFileUnwritable_RefusedBeforeTheRun(string command, string file, string message)
+    {
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(
+            command == "http" ? ["http", "--url", "http://127.0.0.1:1", "--json", file] : [command, "--duration", "1", "--json", file], _work.Path);
+
+        Assert.True(exitCode == 2, output);
+        Assert.Contains($"tradestore-bench: {message}", output);
+        Assert.DoesNotContain("Unhandled exception", output);
+        Assert.False(Directory.Exists("/no-such-dir"));
+    }
+
     [Fact]
     public async Task BenchHelp_NoDataOption_EveryRunUsesAFreshTemporaryDatabase()
     {

@@ -47,6 +47,7 @@ public static class BenchCommand
         var seed = new Option<int>("--seed-trades") { Description = "Trades created first (in 50 accounts x 20 symbols) for the reads and lists.", DefaultValueFactory = _ => 20_000, HelpName = "N" };
         var top = new Option<int>("--top") { Description = "Types listed per workload.", DefaultValueFactory = _ => 12, HelpName = "K" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
+        OptionRules.WritableFile(json);
         OptionRules.AtLeast(1, requests, concurrency, seed, top);
         OptionRules.AtLeast(0, warmup);
         var command = new Command("alloc", "Bytes the server allocates per request (read, list, insert) and the types that take most of them, against a child serve on a fresh database.")
@@ -79,6 +80,7 @@ public static class BenchCommand
         var concurrency = new Option<int>("--concurrency") { Description = "Closed loop: concurrent batch posters.", DefaultValueFactory = _ => 8, HelpName = "C" };
         var batch = new Option<int>("--batch") { Description = "Trades per POST /v1/trades/batch in the closed loop.", DefaultValueFactory = _ => 250, HelpName = "B" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
+        OptionRules.WritableFile(json);
         OptionRules.AtLeast(1, rate, subscribers, duration, throughput, throughputWarmup, concurrency, batch);
         OptionRules.AtLeast(0, warmup);
         var command = new Command("changes", "Change-feed delivery latency (recordedAt → subscriber) at a write rate with N subscribers, and write throughput with N subscribers versus none, against a child serve.")
@@ -111,6 +113,7 @@ public static class BenchCommand
         var maxBatch = new Option<int>("--max-batch") { Description = "Engine:MaxBatchSize for this run.", DefaultValueFactory = _ => new EngineOptions().MaxBatchSize, HelpName = "N" };
         var baseline = new Option<int>("--baseline-duration") { Description = "Seconds of the one-transaction-per-trade baseline.", DefaultValueFactory = _ => 3, HelpName = "S" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
+        OptionRules.WritableFile(json);
         var preload = new Option<int>("--preload") { Description = "Trades created before the measured run: the database size it starts from (mixed needs at least 20,000 and takes that many by default).", DefaultValueFactory = _ => 0, HelpName = "N" };
         OptionRules.AtLeast(0, preload);
         var durability = new Option<string>("--durability") { Description = "Storage:Durability for this run: fsync (acknowledge after fdatasync) or os (no fsync).", DefaultValueFactory = _ => "fsync" };
@@ -201,6 +204,7 @@ public static class BenchCommand
         var seed = new Option<int>("--seed-trades") { Description = "read/list: trades created (in batches of 1,000) before the measured run.", DefaultValueFactory = _ => 10_000, HelpName = "N" };
         var verify = new Option<int?>("--verify-limit") { Description = "Read back at most N acknowledged trades (a random sample). Default: all of them.", HelpName = "N" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
+        OptionRules.WritableFile(json);
         var apiKey = new Option<string?>("--api-key") { Description = "Sent as 'Authorization: Bearer K' on every request.", HelpName = "K" };
         var warmup = new Option<int>("--warmup")
         {
@@ -270,6 +274,7 @@ public static class BenchCommand
     {
         var quick = new Option<bool>("--quick") { Description = "Short runs and a small list data set: finishes in under 3 minutes." };
         var outputDirectory = new Option<string>("--output") { Description = "Folder for benchmarks.md (generated section only), benchmarks.json and plots/.", DefaultValueFactory = _ => "docs", HelpName = "DIR" };
+        OptionRules.WritableDirectory(outputDirectory);
         var duration = new Option<int?>("--duration") { Description = "Seconds per run, overriding the quick/full default (5/20).", HelpName = "S" };
         var listTrades = new Option<int?>("--list-trades") { Description = "Trades stored before the list query is measured (default 20,000 quick, 1,000,000 full).", HelpName = "N" };
         OptionRules.AtLeast(1, duration, listTrades);
@@ -306,6 +311,7 @@ public static class BenchCommand
         var rate = new Option<int>("--rate") { Description = "Commands offered per second (open loop).", DefaultValueFactory = _ => 1_000, HelpName = "N" };
         var duration = new Option<int>("--duration") { Description = "Seconds to drive the engine.", DefaultValueFactory = _ => 60, HelpName = "S" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
+        OptionRules.WritableFile(json);
         var verbose = new Option<bool>("--verbose") { Description = "Print the sync daemon's log, one line per batch with where its time went." };
         OptionRules.AtLeast(1, rate, duration);
 

@@ -36,6 +36,25 @@ internal static class OptionRules
         }
     }
 
+    /// <summary>
+    /// A file the benchmark writes when it ends (<c>--json</c>): a directory, or a path in a directory that does not exist,
+    /// stopped the command there with an unhandled exception (exit 134), after the whole run.
+    /// </summary>
+    public static void WritableFile(params Option<string?>[] options)
+    {
+        foreach (var option in options)
+        {
+            Check(option, value => value is null ? null
+                : Directory.Exists(value) ? $"{option.Name}: {Path.GetFullPath(value)} is a directory, not a file."
+                : Path.GetDirectoryName(Path.GetFullPath(value)) is { } directory && !Directory.Exists(directory) ? $"{option.Name}: the directory {directory} does not exist."
+                : null);
+        }
+    }
+
+    /// <summary>A directory the benchmark writes into when it ends (<c>--output</c>): not a file.</summary>
+    public static void WritableDirectory(Option<string> option) =>
+        Check(option, value => File.Exists(value) ? $"{option.Name}: {Path.GetFullPath(value)} is a file, not a directory." : null);
+
     /// <summary>Adds a check of the option's parsed value; <paramref name="error"/> returns the message, or null when the value is fine.</summary>
     public static void Check<T>(Option<T> option, Func<T, string?> error) => option.Validators.Add(result =>
     {
