@@ -46,16 +46,26 @@ public sealed record ApiOperation(
 public static class ApiCatalog
 {
     private static readonly string[] Read = ["validation", "unauthorized", "forbidden", "too-many-requests", "internal", "seq-not-reached"];
+    /// <summary>
+    /// Every command's problems; a batch's items have any of them. A write takes <c>?minSeq=</c> too (the leader waits for
+    /// it), so <c>seq-not-reached</c>, and with it the parameter, are declared.
+    /// </summary>
     private static readonly string[] Command =
     [
         "validation", "malformed-json", "unknown-property", "unreadable-request", "unauthorized", "forbidden", "not-found", "already-exists",
         "version-conflict", "invalid-transition", "payload-too-large", "unsupported-media-type", "idempotency-key-reused", "too-many-requests",
-        "storage-failure", "internal", "busy", "unavailable", "no-leader", "leadership-lost", "replication-unavailable",
+        "storage-failure", "internal", "busy", "unavailable", "no-leader", "leadership-lost", "replication-unavailable", "seq-not-reached",
     ];
+
+    /// <summary>A create: the trade does not exist yet, so it has no version or status to conflict with.</summary>
+    private static readonly string[] CreateCommand = [.. Command.Except(["not-found", "version-conflict", "invalid-transition"])];
+
+    /// <summary>A command on an existing trade (amend, fill, cancel): it creates nothing, so never <c>already-exists</c>.</summary>
+    private static readonly string[] TradeCommand = [.. Command.Except(["already-exists"])];
 
     /// <summary>A command without a body (DELETE): none of the problems of reading one.</summary>
     private static readonly string[] BodilessCommand =
-        [.. Command.Except(["malformed-json", "unknown-property", "unreadable-request", "payload-too-large", "unsupported-media-type"])];
+        [.. TradeCommand.Except(["malformed-json", "unknown-property", "unreadable-request", "payload-too-large", "unsupported-media-type"])];
 
     /// <summary>What an account or symbol filter must look like (<c>QueryParameters.CheckNames</c>).</summary>
     private const string NameRule = "A name no trade can have (a character or a length a create refuses, such as a stray space) is a 400 naming it.";
@@ -80,15 +90,15 @@ public static class ApiCatalog
 
     public static readonly IReadOnlyList<ApiOperation> Operations =
     [
-        new("POST", "/v1/trades", "Trades", "Create a trade", "trader", typeof(CreateTradeRequest), 201, typeof(TradeResponse), Command,
+        new("POST", "/v1/trades", "Trades", "Create a trade", "trader", typeof(CreateTradeRequest), 201, typeof(TradeResponse), CreateCommand,
             Description: "Send Idempotency-Key to make a retry return the first answer (Idempotent-Replayed: true) and write nothing."),
         new("POST", "/v1/trades/batch", "Trades", "Apply many commands in order, sharing group commits", "trader", typeof(List<BatchItemRequest>), 200, typeof(BatchResponse),
             [.. Command, "batch-too-large"], Description: "A JSON array, or NDJSON with Content-Type: application/x-ndjson. Not atomic: a bad item fails alone and nothing is rolled back, "
                 + "so the items that succeeded are written whatever the others did; see `failed` and each result's status. A body that is not a JSON array "
                 + "(or NDJSON) at all is refused whole."),
-        new("POST", "/v1/trades/{tradeId}/amend", "Trades", "Amend a live trade", "trader", typeof(AmendTradeRequest), 200, typeof(TradeResponse), Command),
-        new("POST", "/v1/trades/{tradeId}/fill", "Trades", "Record a fill", "trader", typeof(FillTradeRequest), 200, typeof(TradeResponse), Command),
-        new("POST", "/v1/trades/{tradeId}/cancel", "Trades", "Cancel a trade", "trader", typeof(CancelTradeRequest), 200, typeof(TradeResponse), Command,
+        new("POST", "/v1/trades/{tradeId}/amend", "Trades", "Amend a live trade", "trader", typeof(AmendTradeRequest), 200, typeof(TradeResponse), TradeCommand),
+        new("POST", "/v1/trades/{tradeId}/fill", "Trades", "Record a fill", "trader", typeof(FillTradeRequest), 200, typeof(TradeResponse), TradeCommand),
+        new("POST", "/v1/trades/{tradeId}/cancel", "Trades", "Cancel a trade", "trader", typeof(CancelTradeRequest), 200, typeof(TradeResponse), TradeCommand,
             Description: "The body is optional."),
         new("DELETE", "/v1/trades/{tradeId}", "Trades", "Delete a trade", "trader", null, 200, typeof(TradeResponse), BodilessCommand,
             [new("expectedVersion", "The trade's current version.", IsInteger: true, Minimum: 1)], Description: "It takes no body: a body is a 400 naming body."),

@@ -70,7 +70,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         var create = document.GetProperty("paths").GetProperty("/v1/trades").GetProperty("post");
         Assert.Equal("#/components/schemas/CreateTradeRequest", create.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
         Assert.Equal("#/components/schemas/TradeResponse", create.GetProperty("responses").GetProperty("201").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
-        foreach (var (status, slug) in new[] { ("400", "unknown-property"), ("409", "version-conflict"), ("413", "payload-too-large"), ("415", "unsupported-media-type"), ("503", "busy") })
+        foreach (var (status, slug) in new[] { ("400", "unknown-property"), ("409", "already-exists"), ("413", "payload-too-large"), ("415", "unsupported-media-type"), ("503", "busy") })
         {
             var response = create.GetProperty("responses").GetProperty(status);
             Assert.Contains($"`{slug}`", response.GetProperty("description").GetString(), StringComparison.Ordinal);
@@ -139,6 +139,43 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         {
             Assert.Contains(paths.GetProperty(path).GetProperty("get").GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "minSeq");
         }
+    }
+
+    /// <summary>
+    /// A write takes <c>?minSeq=</c> (a malformed one is a 400, one past this node's journal a 503 seq-not-reached) and
+    /// the document declared neither the parameter nor the type on any write; it listed instead problems the command never
+    /// answers: 404 not-found, version-conflict and invalid-transition on a create, already-exists on an amend, fill,
+    /// cancel or delete.
+    /// </summary>
+    [Fact]
+    public async Task OpenApiDocument_Writes_DeclareMinSeqAndOnlyTheProblemsTheCommandAnswers()
+    {
+        var document = await DocumentAsync();
+        var paths = document.GetProperty("paths");
+        string Described(string path, string method, string status) =>
+            paths.GetProperty(path).GetProperty(method).GetProperty("responses").TryGetProperty(status, out var response)
+                ? Resolve(document, response).GetProperty("description").GetString()!
+                : "";
+
+        foreach (var (path, method) in new[] { ("/v1/trades", "post"), ("/v1/trades/{tradeId}/amend", "post"), ("/v1/trades/{tradeId}", "delete"), ("/v1/trades/batch", "post") })
+        {
+            Assert.Contains(paths.GetProperty(path).GetProperty(method).GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "minSeq");
+            Assert.Contains("`seq-not-reached`", Described(path, method, "503"), StringComparison.Ordinal);
+        }
+
+        Assert.Equal("", Described("/v1/trades", "post", "404"));
+        Assert.DoesNotContain("`version-conflict`", Described("/v1/trades", "post", "409"), StringComparison.Ordinal);
+        Assert.DoesNotContain("`invalid-transition`", Described("/v1/trades", "post", "409"), StringComparison.Ordinal);
+        foreach (var (path, method) in new[] { ("/v1/trades/{tradeId}/amend", "post"), ("/v1/trades/{tradeId}/fill", "post"), ("/v1/trades/{tradeId}/cancel", "post"), ("/v1/trades/{tradeId}", "delete") })
+        {
+            Assert.DoesNotContain("`already-exists`", Described(path, method, "409"), StringComparison.Ordinal);
+        }
+
+        using var refused = await _http.PostAsync(new Uri("/v1/trades?minSeq=999999999", UriKind.Relative),
+            new StringContent("""{"tradeId":"MS-1","account":"ACC-1","symbol":"AAPL","side":"buy","quantity":"1","price":"1"}""", System.Text.Encoding.UTF8, "application/json"),
+            TestContext.Current.CancellationToken);
+        Assert.Equal(503, (int)refused.StatusCode);
+        Assert.Contains("seq-not-reached", await refused.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
     }
 
     /// <summary>
