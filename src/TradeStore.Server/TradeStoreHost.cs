@@ -80,6 +80,10 @@ public static class TradeStoreHost
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddConfiguration(configuration);
         builder.WebHost.UseUrls(settings.Server.Urls);
+        // The slim builder leaves HTTPS out: an https:// address in Server:Urls or Kestrel:Endpoints, both accepted by
+        // validation, stopped serve with "Call UseKestrelHttpsConfiguration() …", a stack trace and exit 134. The certificate
+        // is ASP.NET Core's Kestrel:Certificates:Default (or an endpoint's Certificate); without one BoundAddresses says so.
+        builder.WebHost.UseKestrelHttpsConfiguration();
         // ASP.NET Core reads the section's endpoints but not its limits: Kestrel:Limits goes on here (KestrelLimits).
         builder.WebHost.ConfigureKestrel(kestrel => KestrelLimits.Apply(configuration, kestrel.Limits));
         if (settings.Server.InlineScheduling)

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using TradeStore.TestSupport;
 
 namespace TradeStore.IntegrationTests;
@@ -51,6 +53,51 @@ public sealed class ServeBindTests : IDisposable
         Assert.Contains("tradestore: configuration error: Logging:LogLevel:DEFAULT: must be one of Trace, Debug, Information, Warning, Error, Critical, None; got 'Verbose'.", output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
         Assert.False(Directory.Exists(data), "nothing was started");
+    }
+
+    /// <summary>
+    /// An https:// address, which Server:Urls accepts: serve died of "Call UseKestrelHttpsConfiguration() on IWebHostBuilder
+    /// to automatically enable HTTPS when an https:// address is used." with a stack trace (exit 134), certificate or not.
+    /// Now it serves with Kestrel:Certificates:Default, and without a certificate exits 2 naming the address.
+    /// </summary>
+    [Fact]
+    public async Task Serve_HttpsAddress_ServesWithTheConfiguredCertificateAndWithoutOneExitsTwo()
+    {
+        using var rsa = RSA.Create(2048);
+        var request = new CertificateRequest("CN=127.0.0.1", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        File.WriteAllText(_work.File("cert.pem"), certificate.ExportCertificatePem());
+        File.WriteAllText(_work.File("key.pem"), rsa.ExportPkcs8PrivateKeyPem());
+        var url = $"https://127.0.0.1:{FreePort.Next()}";
+
+        var (refusedExit, refusedOutput) = await TradeStoreProcess.RunAsync(["serve", "--data", _work.File("refused"), "--urls", url], _work.Path);
+
+        await using var child = TradeStoreProcess.Start(["serve", "--data", _work.File("data"), "--urls", url], _work.Path, new Dictionary<string, string>
+        {
+            ["TRADESTORE__KESTREL__CERTIFICATES__DEFAULT__PATH"] = _work.File("cert.pem"),
+            ["TRADESTORE__KESTREL__CERTIFICATES__DEFAULT__KEYPATH"] = _work.File("key.pem"),
+        });
+        using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, presented, _, _) => presented?.Thumbprint == certificate.Thumbprint };
+        using var http = new HttpClient(handler);
+        HttpStatusCode? live = null;
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); live is null && !child.HasExited && DateTime.UtcNow < deadline;)
+        {
+            try
+            {
+                using var answer = await http.GetAsync(new Uri($"{url}/health/live"), TestContext.Current.CancellationToken);
+                live = answer.StatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                await Task.Delay(200, TestContext.Current.CancellationToken);
+            }
+        }
+
+        Assert.True(refusedExit == 2, refusedOutput);
+        Assert.Contains($"tradestore: configuration error: Server:Urls: '{url}' needs a server certificate: set Kestrel:Certificates:Default:Path", refusedOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", refusedOutput, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_work.File("refused")), "nothing was started");
+        Assert.True(live == HttpStatusCode.OK, child.Output);
     }
 
     [Fact]

@@ -488,6 +488,26 @@ public sealed partial class ConfigurationTests : IDisposable
         Assert.Null(empty.Redis.Password);
     }
 
+    /// <summary>
+    /// A Kestrel endpoint's Url that Kestrel cannot parse, and an https:// address without a certificate: ASP.NET Core found
+    /// them only while starting and serve died of its exception with a stack trace (exit 134).
+    /// </summary>
+    [Theory]
+    [InlineData("TRADESTORE__KESTREL__ENDPOINTS__A__URL", "notaurl", "Kestrel:Endpoints:A:Url: 'notaurl' is not an absolute http:// or https:// address.")]
+    [InlineData("TRADESTORE__KESTREL__ENDPOINTS__A__URL", "http://127.0.0.1:99999", "Kestrel:Endpoints:A:Url: 'http://127.0.0.1:99999': the port must be 1-65535, got 99999.")]
+    [InlineData("TRADESTORE__KESTREL__ENDPOINTS__A__PROTOCOLS", "Http1", "Kestrel:Endpoints:A:Url: is required")]
+    [InlineData("TRADESTORE__KESTREL__ENDPOINTS__A__URL", "https://127.0.0.1:6003", "Kestrel:Endpoints:A:Url: 'https://127.0.0.1:6003' needs a server certificate: set Kestrel:Endpoints:A:Certificate:Path or Kestrel:Certificates:Default:Path")]
+    [InlineData("TRADESTORE__SERVER__URLS", "http://127.0.0.1:6004;https://127.0.0.1:6005", "Server:Urls: 'https://127.0.0.1:6005' needs a server certificate: set Kestrel:Certificates:Default:Path")]
+    [InlineData("TRADESTORE__KESTREL__CERTIFICATES__DEFAULT__PATH", "/no-such-cert.pem", "Kestrel:Certificates:Default:Path: the file /no-such-cert.pem does not exist")]
+    public void Bind_KestrelEndpointOrHttpsAddressUnusable_RefusedNamingTheKey(string variable, string value, string expected)
+    {
+        var configuration = TradeStoreConfiguration.Build(Inputs(env: new() { [variable] = value }));
+
+        var error = Assert.Throws<ConfigurationException>(() => TradeStoreSettings.Bind(configuration));
+
+        Assert.StartsWith(expected, error.Message, StringComparison.Ordinal);
+    }
+
     private void WriteSecrets(string toml)
     {
         var path = _work.File("secrets.toml");

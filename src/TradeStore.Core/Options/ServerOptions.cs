@@ -59,16 +59,28 @@ public sealed partial class ServerOptions : IValidatableObject
 
         foreach (var url in urls)
         {
-            // Kestrel accepts wildcard hosts (http://*:80, http://+:80) that Uri rejects; check the scheme and port only.
-            var normalized = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
-            if (PortOutOfRange(normalized) is { } port)
+            if (ListenUrlProblem(url) is { } problem)
             {
-                yield return new ValidationResult($"'{url}': the port must be 1-65535, got {port}.", [nameof(Urls)]);
-            }
-            else if (!Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
-            {
-                yield return new ValidationResult($"'{url}' is not an absolute http:// or https:// address.", [nameof(Urls)]);
+                yield return new ValidationResult(problem, [nameof(Urls)]);
             }
         }
+    }
+
+    /// <summary>
+    /// What is wrong with one listen address (of <see cref="Urls"/>, or a <c>Kestrel:Endpoints:NAME:Url</c>); null when
+    /// Kestrel can bind it.
+    /// </summary>
+    public static string? ListenUrlProblem(string url)
+    {
+        // Kestrel accepts wildcard hosts (http://*:80, http://+:80) that Uri rejects; check the scheme and port only.
+        var normalized = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
+        if (PortOutOfRange(normalized) is { } port)
+        {
+            return $"'{url}': the port must be 1-65535, got {port}.";
+        }
+
+        return !Uri.TryCreate(normalized, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)
+            ? $"'{url}' is not an absolute http:// or https:// address."
+            : null;
     }
 }

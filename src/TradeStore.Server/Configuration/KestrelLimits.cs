@@ -17,8 +17,12 @@ public static class KestrelLimits
 
     private const string LimitsKey = "Limits";
 
+    private const string EndpointsKey = "Endpoints";
+
+    private const string UrlKey = "Url";
+
     /// <summary>The keys of the section that ASP.NET Core reads itself.</summary>
-    private static readonly string[] ReadByAspNetCore = ["Endpoints", "EndpointDefaults", "Certificates"];
+    private static readonly string[] ReadByAspNetCore = [EndpointsKey, "EndpointDefaults", "Certificates"];
 
     /// <summary>The section's problems, each naming its key; empty when it is fine (or absent).</summary>
     public static IReadOnlyList<string> Validate(IConfiguration configuration)
@@ -38,6 +42,21 @@ public static class KestrelLimits
         if (Bind(configuration, new KestrelServerLimits()) is { } problem)
         {
             failures.Add(problem);
+        }
+
+        // ASP.NET Core reads the endpoints only when the server starts: a Url it cannot parse ("notaurl", port 99999) stopped
+        // serve with its FormatException or ArgumentOutOfRangeException and a stack trace (exit 134).
+        foreach (var endpoint in configuration.GetSection(SectionName).GetSection(EndpointsKey).GetChildren())
+        {
+            var url = endpoint[UrlKey];
+            if (string.IsNullOrWhiteSpace(url))
+            {
+                failures.Add($"{endpoint.Path}:{UrlKey}: is required: the address this endpoint listens on, such as http://127.0.0.1:5080.");
+            }
+            else if (ServerOptions.ListenUrlProblem(url.Trim()) is { } urlProblem)
+            {
+                failures.Add($"{endpoint.Path}:{UrlKey}: {urlProblem}");
+            }
         }
 
         return failures;

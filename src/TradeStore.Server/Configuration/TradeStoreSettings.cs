@@ -54,6 +54,7 @@ public sealed partial record TradeStoreSettings(StorageOptions Storage, ServerOp
         Collect(failures, configuration, ChangeFeedOptions.SectionName, new ChangeFeedOptionsValidator().Validate(null, changes));
         failures.AddRange(KestrelLimits.Validate(configuration));
         failures.AddRange(LoggingLevels.Validate(configuration));
+        failures.AddRange(HttpsCertificates.Validate(configuration));
         if (engine.QueueCapacity < api.MaxBatchSize)
         {
             // Seen: QueueCapacity 10 refused 39 of the 50 commands of one batch as busy, on an idle server.
