@@ -490,7 +490,8 @@ public sealed partial class ConfigurationTests : IDisposable
 
     /// <summary>
     /// A Kestrel endpoint's Url that Kestrel cannot parse, and an https:// address without a certificate: ASP.NET Core found
-    /// them only while starting and serve died of its exception with a stack trace (exit 134).
+    /// them only while starting and serve died of its exception with a stack trace (exit 134). A Protocols name Kestrel
+    /// does not know it took as unset, without a word.
     /// </summary>
     [Theory]
     [InlineData("TRADESTORE__KESTREL__ENDPOINTS__A__URL", "notaurl", "Kestrel:Endpoints:A:Url: 'notaurl' is not an absolute http:// or https:// address.")]
@@ -499,6 +500,7 @@ public sealed partial class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__KESTREL__ENDPOINTS__A__URL", "https://127.0.0.1:6003", "Kestrel:Endpoints:A:Url: 'https://127.0.0.1:6003' needs a server certificate: set Kestrel:Endpoints:A:Certificate:Path or Kestrel:Certificates:Default:Path")]
     [InlineData("TRADESTORE__SERVER__URLS", "http://127.0.0.1:6004;https://127.0.0.1:6005", "Server:Urls: 'https://127.0.0.1:6005' needs a server certificate: set Kestrel:Certificates:Default:Path")]
     [InlineData("TRADESTORE__KESTREL__CERTIFICATES__DEFAULT__PATH", "/no-such-cert.pem", "Kestrel:Certificates:Default:Path: the file /no-such-cert.pem does not exist")]
+    [InlineData("TRADESTORE__KESTREL__ENDPOINTDEFAULTS__PROTOCOLS", "Http9", "Kestrel:EndpointDefaults:Protocols: must be one of None, Http1, Http2, Http1AndHttp2, Http3")]
     public void Bind_KestrelEndpointOrHttpsAddressUnusable_RefusedNamingTheKey(string variable, string value, string expected)
     {
         var configuration = TradeStoreConfiguration.Build(Inputs(env: new() { [variable] = value }));

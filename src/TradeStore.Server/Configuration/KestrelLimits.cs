@@ -21,6 +21,8 @@ public static class KestrelLimits
 
     private const string UrlKey = "Url";
 
+    private const string ProtocolsKey = "Protocols";
+
     /// <summary>The keys of the section that ASP.NET Core reads itself.</summary>
     private static readonly string[] ReadByAspNetCore = [EndpointsKey, "EndpointDefaults", "Certificates"];
 
@@ -56,6 +58,18 @@ public static class KestrelLimits
             else if (ServerOptions.ListenUrlProblem(url.Trim()) is { } urlProblem)
             {
                 failures.Add($"{endpoint.Path}:{UrlKey}: {urlProblem}");
+            }
+        }
+
+        // Kestrel reads an endpoint's Protocols with Enum.TryParse and takes a name it does not know ("Http9") as unset.
+        var protocols = configuration.GetSection(SectionName).GetSection(EndpointsKey).GetChildren()
+            .Prepend(configuration.GetSection(SectionName).GetSection("EndpointDefaults"))
+            .Select(section => section.GetSection(ProtocolsKey));
+        foreach (var given in protocols.Where(p => !string.IsNullOrWhiteSpace(p.Value)))
+        {
+            if (!Enum.GetNames<HttpProtocols>().Contains(given.Value!.Trim(), StringComparer.OrdinalIgnoreCase))
+            {
+                failures.Add($"{given.Path}: must be one of {string.Join(", ", Enum.GetNames<HttpProtocols>())}; got '{given.Value}'.");
             }
         }
 
