@@ -18,7 +18,7 @@ public static class ExitCodes
     public const int DatabaseDamaged = 4;
 
     /// <summary>The journal and the current state disagree (integrity check); nothing was changed.</summary>
-    public const int IntegrityFailed = 5;
+    public const int IntegrityFailed = TradeStore.Guard.GuardExitCodes.ChildIntegrityRefusal;
 
     /// <summary>
     /// <c>serve</c> as a cluster follower: its journal log holds records the leader does not (a divergent tail); it

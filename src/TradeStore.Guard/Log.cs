@@ -71,4 +71,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 5021, Level = LogLevel.Critical, Message = "Child pid {ChildPid} exited with code {ExitCode}: its command line or configuration is invalid (see its message above). Restarting cannot fix that, so the guard exits with code {ExitCode} too; correct the configuration and start again")]
     public static partial void ChildRefusedConfiguration(ILogger logger, int childPid, int exitCode);
+
+    [LoggerMessage(EventId = 5022, Level = LogLevel.Critical, Message = "Child pid {ChildPid} exited with code {ExitCode}: it refuses to start on a journal it cannot trust and changed nothing (see its message above, which names the recover command). Restarting meets the same refusal, so the guard exits with code {ExitCode} too; recover as the message says and start again")]
+    public static partial void ChildRefusedIntegrity(ILogger logger, int childPid, int exitCode);
 }

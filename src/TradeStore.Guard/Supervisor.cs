@@ -95,6 +95,7 @@ public sealed class Supervisor : IDisposable
             GuardOutcome.StoppedWithError => "the child exited with a failure code while stopping",
             GuardOutcome.ChildExitedCleanly => "the child exited with code 0 on its own",
             GuardOutcome.ChildConfigurationError => "the child refused its configuration (exit 2); not restarted",
+            GuardOutcome.ChildIntegrityRefusal => "the child refused to start on a journal it cannot trust (exit 5); not restarted",
             _ => "gave up after too many restarts",
         });
         return outcome;
@@ -177,7 +178,7 @@ public sealed class Supervisor : IDisposable
                 Log.ChildExited(_logger, child.Id, ChildProcess.DescribeExit(child.ExitCode), F(uptime), reason);
             }
 
-            var refused = reason == ExitReasons.Exited && child.ExitCode == GuardExitCodes.ChildConfigurationError;
+            var refused = reason == ExitReasons.Exited && child.ExitCode is GuardExitCodes.ChildConfigurationError or GuardExitCodes.ChildIntegrityRefusal;
             var goingOn = reason != ExitReasons.Stopped && !(reason == ExitReasons.Exited && child.ExitCode == 0) && !refused;
             Update(s => s with { LastExit = exit, ChildPid = null, State = goingOn ? GuardStates.BackingOff : GuardStates.Stopping });
 
@@ -196,11 +197,20 @@ public sealed class Supervisor : IDisposable
                 return (exit, GuardOutcome.ChildExitedCleanly);
             }
 
-            if (refused)
+            if (refused && child.ExitCode == GuardExitCodes.ChildConfigurationError)
             {
                 // By design like systemd's RestartPreventExitStatus=2: a bad configuration does not heal by restarting.
                 Log.ChildRefusedConfiguration(_logger, child.Id, GuardExitCodes.ChildConfigurationError);
                 return (exit, GuardOutcome.ChildConfigurationError);
+            }
+
+            if (refused)
+            {
+                // Nor does a journal the start-up check cannot trust: that start changed nothing, so every restart met the
+                // same refusal (re-reading the whole book each time), and a start slower than the restart window never
+                // reached the limit at all, a loop without end.
+                Log.ChildRefusedIntegrity(_logger, child.Id, GuardExitCodes.ChildIntegrityRefusal);
+                return (exit, GuardOutcome.ChildIntegrityRefusal);
             }
 
             return (exit, null);
@@ -391,6 +401,9 @@ public enum GuardOutcome
 
     /// <summary>The child exited with <see cref="GuardExitCodes.ChildConfigurationError"/> (bad command line or configuration): not restarted, the guard exits with the same code.</summary>
     ChildConfigurationError,
+
+    /// <summary>The child exited with <see cref="GuardExitCodes.ChildIntegrityRefusal"/> (a journal it cannot trust): not restarted, the guard exits with the same code.</summary>
+    ChildIntegrityRefusal,
 }
 
 /// <summary>Values of <see cref="ChildExit.Reason"/>.</summary>
@@ -413,4 +426,12 @@ public static class GuardExitCodes
     /// cannot heal it, so the guard stops at once and exits with this code too.
     /// </summary>
     public const int ChildConfigurationError = 2;
+
+    /// <summary>
+    /// The child's exit code for refusing to start on a journal it cannot trust (the CLI's <c>ExitCodes.IntegrityFailed</c>:
+    /// a damaged journal log, a gap, state that disagrees, Redis or ClickHouse ahead of the journal). That start changed
+    /// nothing, so the next one meets the same refusal until an operator recovers: the guard stops at once and exits with
+    /// this code too.
+    /// </summary>
+    public const int ChildIntegrityRefusal = 5;
 }

@@ -62,6 +62,24 @@ public sealed class SupervisorTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_ChildRefusesItsJournal_NotRestartedAndReportedAsIntegrityRefusal()
+    {
+        // Exit 5: the start-up check refused a journal it cannot trust and changed nothing, so every restart met the same
+        // refusal; the guard restarted it until it gave up (exit 10), or for ever when a start took longer than the window allowed.
+        var starts = _work.File("starts");
+        using var supervisor = new Supervisor(Options($"echo x >> {starts}; exit 5"), NullLogger.Instance);
+
+        var outcome = await supervisor.RunAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+
+        Assert.Equal(GuardOutcome.ChildIntegrityRefusal, outcome);
+        Assert.Single(File.ReadAllLines(starts));
+        var status = StatusFile.Read(_work.File("status.json"))!;
+        Assert.Equal(GuardStates.Stopped, status.State);
+        Assert.Equal(0, status.Restarts);
+        Assert.Equal(5, status.LastExit!.ExitCode);
+    }
+
+    [Fact]
     public async Task Run_StopRequested_ForwardsSignalAndChildExitsGracefully()
     {
         var marker = _work.File("got-term");

@@ -134,6 +134,36 @@ public sealed partial class GuardTests : IDisposable
     }
 
     [Fact]
+    public async Task Guard_ChildRefusesAnUntrustworthyJournal_ExitsFiveAtOnceWithoutRestarting()
+    {
+        // serve refuses to start with exit 5 (a checkpoint ahead of the journal, as after a lost journal tail) and changes
+        // nothing, so a restart cannot succeed: before, the guard restarted it until it gave up with exit 10 (18 refused
+        // starts under systemd), and for ever when a start (the integrity check grows with the book) outlasted the window.
+        var (migrated, migrateOutput) = await TradeStoreProcess.RunAsync(["migrate", "up", "--data", _work.Path], _work.Path);
+        Assert.True(migrated == 0, migrateOutput);
+        using (var database = DuckDbDatabase.Open(_work.DatabasePath))
+        using (var connection = database.OpenConnection())
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "INSERT INTO sync_checkpoints VALUES ('redis', 999, TIMESTAMP '2026-01-01')";
+            command.ExecuteNonQuery();
+        }
+
+        await using var guard = TradeStoreProcess.Start(GuardArguments("--max-restarts", "3", "--restart-window", "5m"), _work.Path);
+
+        var exitCode = await guard.WaitForExitAsync(TimeSpan.FromSeconds(120));
+
+        Assert.True(exitCode == 5, $"exit code {exitCode}:\n{guard.Output}");
+        Assert.Contains("checkpoint is ahead of the journal", guard.Output); // the child's own reason reaches the same log
+        Assert.Contains("refused to start on a journal it cannot trust (exit 5); not restarting it", guard.Output);
+        Assert.DoesNotMatch(RestartDelay(), guard.Output);
+        var status = StatusFile.Read(StatusPath)!;
+        Assert.Equal(GuardStates.Stopped, status.State);
+        Assert.Equal(0, status.Restarts);
+        Assert.Equal(5, status.LastExit!.ExitCode);
+    }
+
+    [Fact]
     public async Task Guard_Sigterm_StopsChildGracefullyAndExitsZero()
     {
         await using var guard = TradeStoreProcess.Start(GuardArguments(), _work.Path);

@@ -49,13 +49,13 @@ public static class GuardCommand
         var command = new Command("guard", """
             Run `tradestore serve` as a supervised child process (DaemonGuard). The guard forwards SIGTERM/SIGINT and waits
             --grace-period for a graceful exit (then SIGKILL); probes the child's /health/live; restarts it when it exits with
-            a non-zero code other than 2 or dies of a signal, or fails --probe-failures probes in a row (a hang), with
+            a non-zero code other than 2 or 5 or dies of a signal, or fails --probe-failures probes in a row (a hang), with
             exponential backoff and jitter; and gives up with exit code 10 after more than --max-restarts restarts within
             --restart-window, so systemd or Kubernetes can escalate. A child that exits 0 by itself was stopped on purpose: the
-            guard exits 0 too. A child that exits 2 (bad command line or configuration) is not restarted, since a restart
-            cannot heal it: the guard exits 2 too.
+            guard exits 0 too. A child that exits 2 (bad command line or configuration) or 5 (it refuses a journal it cannot
+            trust; recover first) is not restarted, since a restart cannot heal it: the guard exits with the same code.
             Durations: 250ms, 5s, 2m, 1h, or hh:mm:ss, at most 24 days. Exit codes: 0 stopped, 1 the child did not stop cleanly (killed, or a
-            failure code), 2 bad command line (the guard's or the child's), 10 gave up.
+            failure code), 2 bad command line (the guard's or the child's), 5 the child refused its journal, 10 gave up.
             Example: tradestore guard --max-restarts 5 --restart-window 30s -- serve --data /var/lib/tradestore
             """)
         {
@@ -144,11 +144,17 @@ public static class GuardCommand
             GuardOutcome.Stopped or GuardOutcome.StoppedWhileWaiting or GuardOutcome.ChildExitedCleanly => ExitCodes.Success,
             GuardOutcome.StoppedForcefully or GuardOutcome.StoppedWithError => ExitCodes.Failure,
             GuardOutcome.ChildConfigurationError => ExitCodes.BadInput,
+            GuardOutcome.ChildIntegrityRefusal => ExitCodes.IntegrityFailed,
             _ => ExitCodes.GuardGaveUp,
         };
         if (outcome == GuardOutcome.ChildConfigurationError)
         {
             error.WriteLine($"tradestore: guard: the child refused its configuration (exit {ExitCodes.BadInput}); not restarting it. Correct the configuration and start again.");
+        }
+
+        if (outcome == GuardOutcome.ChildIntegrityRefusal)
+        {
+            error.WriteLine($"tradestore: guard: the child refused to start on a journal it cannot trust (exit {ExitCodes.IntegrityFailed}); not restarting it, as every start would meet the same refusal. Run the recover command its message names (docs/operations.md, \"Recover\"), then start again.");
         }
 
         if (outcome == GuardOutcome.GaveUp)
