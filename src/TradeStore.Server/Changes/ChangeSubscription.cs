@@ -55,8 +55,15 @@ public sealed class ChangeSubscription : IDisposable
                     subscription._feed.CountDisconnect("lagging");
                     subscription._lagging.Cancel();
                 }, this, preferLocal: false);
-                _queue.Clear();
-                Interlocked.Exchange(ref _queued, 0);
+                // By design each batch's events are subtracted by whoever dequeues it, and this batch's here: the stream may
+                // hold a batch it took but has not subtracted yet, and setting the count to 0 let that subtraction take it
+                // below 0 for good (tradestore_changes_queued read negative until the stream closed).
+                Interlocked.Add(ref _queued, -batch.Events.Count);
+                while (_queue.TryDequeue(out var dropped))
+                {
+                    Interlocked.Add(ref _queued, -dropped.Events.Count);
+                }
+
                 _wake.Writer.TryWrite(true);
             }
 
