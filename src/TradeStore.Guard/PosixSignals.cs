@@ -5,6 +5,7 @@ namespace TradeStore.Guard;
 /// <summary>POSIX signal numbers (Linux) and <c>kill(2)</c>, which .NET exposes only as SIGKILL through <c>Process.Kill</c>.</summary>
 public static partial class PosixSignals
 {
+    public const int SigHup = 1;
     public const int SigInt = 2;
     public const int SigKill = 9;
     public const int SigTerm = 15;

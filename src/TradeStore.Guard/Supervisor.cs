@@ -5,7 +5,7 @@ namespace TradeStore.Guard;
 
 /// <summary>
 /// DaemonGuard: runs the child, probes its liveness, restarts it when it exits unexpectedly or hangs (with
-/// backoff), gives up after too many restarts in a window, and on SIGTERM/SIGINT stops it gracefully. One loop
+/// backoff), gives up after too many restarts in a window, and on SIGTERM/SIGINT/SIGHUP stops it gracefully. One loop
 /// owns all state; signals only complete a task the loop waits on.
 /// </summary>
 public sealed class Supervisor : IDisposable

@@ -163,17 +163,21 @@ public sealed partial class GuardTests : IDisposable
         Assert.Equal(5, status.LastExit!.ExitCode);
     }
 
-    [Fact]
-    public async Task Guard_Sigterm_StopsChildGracefullyAndExitsZero()
+    /// <summary>SIGHUP (a closed terminal) too: the guard died of it at once (exit 129, no line, its status file left "running").</summary>
+    [Theory]
+    [InlineData(PosixSignals.SigTerm)]
+    [InlineData(PosixSignals.SigHup)]
+    public async Task Guard_Sigterm_StopsChildGracefullyAndExitsZero(int signal)
     {
         await using var guard = TradeStoreProcess.Start(GuardArguments(), _work.Path);
         var running = await WaitForStatusAsync(guard, s => s.State == GuardStates.Running);
 
-        guard.Signal(PosixSignals.SigTerm);
+        guard.Signal(signal);
         var exitCode = await guard.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
         Assert.True(exitCode == 0, $"exit code {exitCode}:\n{guard.Output}");
         Assert.False(PosixSignals.Send(running.ChildPid!.Value, 0), "the child is gone");
+        Assert.Contains($"Received {PosixSignals.Name(signal)}: stopping child pid", guard.Output);
         Assert.Contains("TradeStore stopped; closing database", guard.Output);
         var status = StatusFile.Read(StatusPath)!;
         Assert.Equal(GuardStates.Stopped, status.State);

@@ -47,8 +47,8 @@ public static class GuardCommand
     public static Command Create()
     {
         var command = new Command("guard", """
-            Run `tradestore serve` as a supervised child process (DaemonGuard). The guard forwards SIGTERM/SIGINT and waits
-            --grace-period for a graceful exit (then SIGKILL); probes the child's /health/live; restarts it when it exits with
+            Run `tradestore serve` as a supervised child process (DaemonGuard). The guard forwards SIGTERM/SIGINT/SIGHUP and
+            waits --grace-period for a graceful exit (then SIGKILL); probes the child's /health/live; restarts it when it exits with
             a non-zero code other than 2 or 5 or dies of a signal, or fails --probe-failures probes in a row (a hang), with
             exponential backoff and jitter; and gives up with exit code 10 after more than --max-restarts restarts within
             --restart-window, so systemd or Kubernetes can escalate. A child that exits 0 by itself was stopped on purpose: the
@@ -137,6 +137,10 @@ public static class GuardCommand
         using var supervisor = new Supervisor(options, loggerFactory.CreateLogger("TradeStore.Guard"));
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => Forward(context, supervisor, TradeStore.Guard.PosixSignals.SigTerm));
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => Forward(context, supervisor, TradeStore.Guard.PosixSignals.SigInt));
+        // A closed terminal (or a `kill -HUP` meant as a reload, which TradeStore has none of) stops it the same way; by
+        // default the runtime ended the guard at once, silently, with its status file still saying "running". Ignored
+        // (nohup) it stays ignored: the runtime installs no handler over SIG_IGN.
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context => Forward(context, supervisor, TradeStore.Guard.PosixSignals.SigHup));
 
         var outcome = await supervisor.RunAsync(cancellationToken);
         var exitCode = outcome switch

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace TradeStore.Server.Lifetime;
 
 /// <summary>
-/// The host's lifetime in place of .NET's <c>ConsoleLifetime</c>: SIGTERM, SIGINT (Ctrl-C) and SIGQUIT stop the
+/// The host's lifetime in place of .NET's <c>ConsoleLifetime</c>: SIGTERM, SIGINT (Ctrl-C), SIGQUIT and SIGHUP stop the
 /// application gracefully, as there, except that a signal that arrives while the host is still starting is held until it
 /// has started. <c>ConsoleLifetime</c> stopped the application at once, which cancels the start: Kestrel's bind threw
 /// <see cref="TaskCanceledException"/> out of the host's start and <c>serve</c> died with SIGABRT (exit 134) and a stack
@@ -20,7 +20,9 @@ namespace TradeStore.Server.Lifetime;
 /// </remarks>
 internal sealed class SignalLifetime(IHostApplicationLifetime lifetime, ILogger<SignalLifetime> logger) : IHostLifetime, IDisposable
 {
-    private static readonly PosixSignal[] StopSignals = [PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGQUIT];
+    // SIGHUP too (a closed terminal, or a `kill -HUP` meant as a reload, which serve has none of): by default the runtime
+    // ended serve at once (exit 129) without a line, a drain or a checkpoint. Ignored (nohup) it stays ignored.
+    private static readonly PosixSignal[] StopSignals = [PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGQUIT, PosixSignal.SIGHUP];
 
     private readonly Lock _gate = new();
     private PosixSignalRegistration[] _registrations = [];
