@@ -156,6 +156,10 @@ public sealed class RedisConnection : IAsyncDisposable
         if (_multiplexer.IsValueCreated)
         {
             var multiplexer = await _multiplexer.Value;
+            // By design without the goodbye QUIT and its wait: every command that mattered was awaited before (serve closes
+            // the connection after the sinks flushed), and a Redis that stopped answering made the close wait the whole
+            // sync timeout (5 s by default), past Server:ShutdownTimeout.
+            await multiplexer.CloseAsync(allowCommandsToComplete: false);
             await multiplexer.DisposeAsync();
         }
     }

@@ -66,6 +66,25 @@ public sealed class OutageTests
     }
 
     /// <summary>
+    /// A Redis that stops answering but keeps its connections (SIGSTOP here; a frozen host, a partition that drops packets)
+    /// when serve stops. Closing the connection, the last step of the stop after every flush, waited for its goodbye QUIT
+    /// up to the multiplexer's timeout (5 s by default: serve's stop took 13.1 s with Redis and ClickHouse frozen, past
+    /// Server:ShutdownTimeout); here that timeout is 10 minutes, so the old close outlasts the test's patience.
+    /// </summary>
+    [Fact]
+    public async Task Dispose_RedisStoppedAnswering_ReturnsWithoutWaitingForIt()
+    {
+        PrivateRedis.RequireServer();
+        using var server = new PrivateRedis();
+        await server.StartAsync();
+        var connection = RedisConnection.Create(new RedisOptions { Connection = $"{server.Endpoint},syncTimeout=600000,asyncTimeout=600000" });
+        Assert.True(await (await connection.GetDatabaseAsync()).PingAsync() >= TimeSpan.Zero);
+        server.Pause();
+
+        await connection.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60), Ct);
+    }
+
+    /// <summary>
     /// Sinks probe of session 24 (D6): a stopped Redis, a wrong port and a slow server all read "no answer within
     /// 1000 ms", since StackExchange.Redis queues commands while disconnected; the check now says the connection is refused.
     /// </summary>

@@ -176,6 +176,14 @@ public sealed class PrivateRedis : IDisposable
         throw new TimeoutException($"redis-server on port {Port} did not start");
     }
 
+    /// <summary>SIGSTOP: the server keeps its connections open and answers nothing, as a frozen host or a partition that drops packets.</summary>
+    public void Pause()
+    {
+        using var kill = Process.Start("kill", ["-STOP", _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     /// <summary>SIGKILL: the server vanishes without a goodbye, as in a crash.</summary>
     public void Kill()
     {
