@@ -118,4 +118,53 @@ public sealed class LeaderOnlySinkTests
         using var read = await http.GetAsync($"{b.Url}/v1/trades/S-4?minSeq=5", Ct);
         Assert.Equal(System.Net.HttpStatusCode.OK, read.StatusCode);
     }
+
+    /// <summary>
+    /// A node that was stopped while the leader wrote finds Redis (written by the leader) ahead of its journal at its next
+    /// start. It refused to start, for good, as if its journal had lost acknowledged events (exit 5, "redis holds events up
+    /// to seq 140, but the journal ends at seq 40 … Run: tradestore recover --from redis"), though following would have
+    /// caught it up. It now starts and follows; should it lead while Redis is still ahead, its projection refuses writes.
+    /// </summary>
+    [Fact]
+    public async Task Start_RedisAheadOfTheNodesJournal_StartsAndFollowsAndRefusesWritesShouldItLeadFirst()
+    {
+        var etcd = TestServers.Etcd;
+        var redisEndpoint = TestServers.Redis;
+        var keys = new RedisKeys($"cluster-{Guid.NewGuid():N}:");
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(redisEndpoint);
+        Assert.True(await redis.GetDatabase().StringSetAsync(keys.Checkpoint, 100)); // the leader's projection reached seq 100
+        await using var other = await new ClusterNode("a", etcd, _prefix).StartAsync();
+        await Eventually.TrueAsync(() => other.State.IsLeader, Timeout, "a leads");
+        using var dir = new TempDirectory("cluster-sink-ahead");
+        var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs
+        {
+            BaseDirectory = dir.Path,
+            WorkingDirectory = dir.Path,
+            Environment = new Dictionary<string, string>
+            {
+                ["TRADESTORE__STORAGE__DATADIRECTORY"] = dir.Path,
+                ["TRADESTORE__REDIS__CONNECTION"] = redisEndpoint,
+                ["TRADESTORE__REDIS__KEYPREFIX"] = keys.Prefix,
+                ["TRADESTORE__CLUSTER__ETCD"] = etcd,
+                ["TRADESTORE__CLUSTER__NODE"] = "b",
+                ["TRADESTORE__CLUSTER__ADVERTISEURL"] = "http://b.test:5080",
+                ["TRADESTORE__CLUSTER__KEYPREFIX"] = _prefix,
+                ["TRADESTORE__CLUSTER__LEASETTL"] = "00:00:05",
+            },
+        });
+
+        await using var app = TradeStoreHost.Build(configuration, builder => builder.WebHost.UseTestServer());
+        await app.StartAsync(Ct);
+        var state = app.Services.GetRequiredService<ClusterState>();
+        await Eventually.TrueAsync(() => state.Role == ClusterRole.Follower, Timeout, "b follows a");
+
+        await other.StopAsync();
+        await Eventually.TrueAsync(() => state.IsLeader, Timeout, "b leads after a stopped");
+        var health = app.Services.GetRequiredService<HealthCheckService>();
+        await Eventually.MatchAsync(async () => (await health.CheckHealthAsync(Ct)).Entries["duckdb"].Status, s => s == HealthStatus.Unhealthy,
+            Timeout, "b's projection finds Redis ahead and refuses writes");
+        var refused = await app.Services.GetRequiredService<ITradeCommands>().SubmitAsync(new CreateTrade("R1", "ACC", "XYZ", Side.Buy, 1m, 1m), Ct);
+        Assert.False(refused.Succeeded);
+        await app.StopAsync(Ct);
+    }
 }
