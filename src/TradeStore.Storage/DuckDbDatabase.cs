@@ -51,6 +51,16 @@ public sealed partial class DuckDbDatabase : IDisposable
             throw Translate(fullPath, ex);
         }
 
+        try
+        {
+            UseUtc(connection);
+        }
+        catch (DuckDBException ex)
+        {
+            connection.Dispose();
+            throw new DatabaseOpenException(fullPath, $"DuckDB refused its settings (TimeZone 'UTC'): {ex.Message.Trim()}", ex);
+        }
+
         return new DuckDbDatabase(fullPath, connection);
     }
 
@@ -124,6 +134,7 @@ public sealed partial class DuckDbDatabase : IDisposable
 
         try
         {
+            UseUtc(connection);
             using var command = connection.CreateCommand();
             // SET takes no parameters; a quote in the value is doubled, so it stays one string literal.
             command.CommandText = $"SET GLOBAL checkpoint_threshold = '{checkpointThreshold.Trim().Replace("'", "''", StringComparison.Ordinal)}'";
@@ -150,13 +161,28 @@ public sealed partial class DuckDbDatabase : IDisposable
         {
             connection.Dispose();
             throw new DatabaseOpenException(fullPath,
-                $"DuckDB refused its settings (checkpoint_threshold '{checkpointThreshold}', threads {threads?.ToString(CultureInfo.InvariantCulture) ?? "default"}, memory_limit '{memoryLimit ?? "default"}', max_temp_directory_size '{maxTempSize ?? "default"}'): {ex.Message.Trim()}", ex);
+                $"DuckDB refused its settings (TimeZone 'UTC', checkpoint_threshold '{checkpointThreshold}', threads {threads?.ToString(CultureInfo.InvariantCulture) ?? "default"}, memory_limit '{memoryLimit ?? "default"}', max_temp_directory_size '{maxTempSize ?? "default"}'): {ex.Message.Trim()}", ex);
         }
 
         // Only once DuckDB opened the file: a start refused over and over (a damaged WAL) keeps its copies until one succeeds,
         // and a start that found the database held (a live WAL, its copy discarded above) must not cost an old copy.
         var removed = walCopy is not null && walBackupsKept is { } kept ? PruneWalBackups(walCopy, kept) : [];
         return new DuckDbDatabase(fullPath, connection) { PreservedWal = walCopy, RemovedWalBackups = removed, WalBackupsKept = walBackupsKept };
+    }
+
+    /// <summary>
+    /// Sets DuckDB's <c>TimeZone</c> to UTC for every connection of the instance. Every time TradeStore stores is UTC in a
+    /// <c>TIMESTAMP</c> (no zone), but DuckDB takes its session time zone from the host (<c>TZ</c>, <c>/etc/localtime</c>)
+    /// and applies it wherever a <c>TIMESTAMP</c> meets a <c>TIMESTAMP WITH TIME ZONE</c>: on a host set to New York,
+    /// <c>executed_at &gt; now() - INTERVAL 1 HOUR</c> compared times five hours apart, <c>now()::TIMESTAMP</c> was the local
+    /// wall time (written with <c>Z</c>), and <c>date_trunc('day', …)</c> of a zoned time cut New York's days. The query
+    /// sandbox locks the configuration, so a caller could not set it either.
+    /// </summary>
+    private static void UseUtc(DuckDBConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SET GLOBAL TimeZone = 'UTC'";
+        command.ExecuteNonQuery();
     }
 
     private static IReadOnlyList<string> PruneWalBackups(string walCopy, int kept)
