@@ -10,7 +10,8 @@ namespace TradeStore.Server.Api;
 /// <summary>
 /// <c>{"columns":[{name,type}],"rows":[[…]],"rowCount":n,"truncated":b}</c> (and <c>"truncatedBy":"rows"|"bytes"</c> when
 /// truncated). Numbers keep their exact digits (never through <see cref="double"/>); a decimal wider than .NET's is a
-/// string of its digits; lists, structs, maps and unions are JSON arrays and objects; blobs are base64; dates, times and
+/// string of its digits; NaN and infinities are the strings <c>"NaN"</c>, <c>"Infinity"</c>, <c>"-Infinity"</c>, also
+/// inside nested values (<see cref="NonFiniteJsonNumbers"/>); lists, structs, maps and unions are JSON arrays and objects; blobs are base64; dates, times and
 /// intervals are DuckDB's text; timestamps are ISO 8601 in UTC. An answer that failed after it had started sending
 /// ends with <c>],"error":{problem}</c> instead of <c>rowCount</c>, without the closing brace (<see cref="WriteError"/>).
 /// </summary>
@@ -90,7 +91,7 @@ public sealed class JsonQueryResultWriter : QueryResultWriter
                 writer.WriteStringValue(QueryValueText.Timestamp(rows.Text(column)));
                 break;
             case QueryValueKind.Json:
-                writer.WriteRawValue(rows.Text(column), skipInputValidation: false);
+                writer.WriteRawValue(NonFiniteJsonNumbers.Quote(rows.Text(column)), skipInputValidation: false);
                 break;
             default:
                 writer.WriteStringValue(rows.Text(column));

@@ -178,6 +178,27 @@ public sealed class AttackQueryTests(SecuredHost host) : IClassFixture<SecuredHo
         Assert.Equal("DECIMAL(38,32)", answer.Body.GetProperty("columns")[2].GetProperty("type").GetString());
     }
 
+    /// <summary>
+    /// From the analytics audit of session 35: DuckDB's <c>to_json</c> writes a NaN or infinity inside a list or struct as
+    /// a bare <c>NaN</c>/<c>Infinity</c>, and the JSON answer, which embeds nested values as JSON, failed on it with a 500
+    /// <c>internal</c>. They are now strings, as a scalar NaN is; one inside a string stays as it was.
+    /// </summary>
+    [Fact]
+    public async Task Query_NaNAndInfinityInsideListsAndStructs_StringsLikeScalarsNot500()
+    {
+        const string Sql = "SELECT ['nan'::DOUBLE, 'inf'::DOUBLE, '-inf'::DOUBLE, 1.5] AS a, {'f': 'nan'::FLOAT, 's': 'NaN \"Infinity\" -Infinity'} AS b, " +
+            "MAP {'x': 'inf'::DOUBLE} AS c, 'nan'::DOUBLE AS d";
+
+        var answer = await host.Client(Caller.Admin).PostAsync("/v1/query", JsonSerializer.Serialize(new { sql = Sql }));
+
+        Assert.True(answer.Code == 200, answer.Raw);
+        var row = answer.Body.GetProperty("rows")[0];
+        Assert.Equal("""["NaN","Infinity","-Infinity",1.5]""", row[0].GetRawText());
+        Assert.Equal("""{"f":"NaN","s":"NaN \"Infinity\" -Infinity"}""", row[1].GetRawText());
+        Assert.Equal("""{"x":"Infinity"}""", row[2].GetRawText());
+        Assert.Equal("NaN", row[3].GetString());
+    }
+
     [Theory]
     [InlineData("SELECT CAST('x' AS INTEGER)")]
     [InlineData("SELECT CASE WHEN range = 2 THEN error('boom') END FROM range(3)")]
