@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -28,22 +29,7 @@ public sealed class LeaderOnlySinkTests
         await using var other = await new ClusterNode("a", etcd, _prefix).StartAsync();
         await Eventually.TrueAsync(() => other.State.IsLeader, Timeout, "a leads");
         using var dir = new TempDirectory("cluster-sink");
-        var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs
-        {
-            BaseDirectory = dir.Path,
-            WorkingDirectory = dir.Path,
-            Environment = new Dictionary<string, string>
-            {
-                ["TRADESTORE__STORAGE__DATADIRECTORY"] = dir.Path,
-                ["TRADESTORE__REDIS__CONNECTION"] = redisEndpoint,
-                ["TRADESTORE__REDIS__KEYPREFIX"] = keys.Prefix,
-                ["TRADESTORE__CLUSTER__ETCD"] = etcd,
-                ["TRADESTORE__CLUSTER__NODE"] = "b",
-                ["TRADESTORE__CLUSTER__ADVERTISEURL"] = "http://b.test:5080",
-                ["TRADESTORE__CLUSTER__KEYPREFIX"] = _prefix,
-                ["TRADESTORE__CLUSTER__LEASETTL"] = "00:00:05",
-            },
-        });
+        var configuration = NodeB(dir.Path, etcd, redisEndpoint, keys);
         await using var app = TradeStoreHost.Build(configuration, builder => builder.WebHost.UseTestServer());
         await app.StartAsync(Ct);
         var state = app.Services.GetRequiredService<ClusterState>();
@@ -136,22 +122,7 @@ public sealed class LeaderOnlySinkTests
         await using var other = await new ClusterNode("a", etcd, _prefix).StartAsync();
         await Eventually.TrueAsync(() => other.State.IsLeader, Timeout, "a leads");
         using var dir = new TempDirectory("cluster-sink-ahead");
-        var configuration = TradeStoreConfiguration.Build(new ConfigurationInputs
-        {
-            BaseDirectory = dir.Path,
-            WorkingDirectory = dir.Path,
-            Environment = new Dictionary<string, string>
-            {
-                ["TRADESTORE__STORAGE__DATADIRECTORY"] = dir.Path,
-                ["TRADESTORE__REDIS__CONNECTION"] = redisEndpoint,
-                ["TRADESTORE__REDIS__KEYPREFIX"] = keys.Prefix,
-                ["TRADESTORE__CLUSTER__ETCD"] = etcd,
-                ["TRADESTORE__CLUSTER__NODE"] = "b",
-                ["TRADESTORE__CLUSTER__ADVERTISEURL"] = "http://b.test:5080",
-                ["TRADESTORE__CLUSTER__KEYPREFIX"] = _prefix,
-                ["TRADESTORE__CLUSTER__LEASETTL"] = "00:00:05",
-            },
-        });
+        var configuration = NodeB(dir.Path, etcd, redisEndpoint, keys);
 
         await using var app = TradeStoreHost.Build(configuration, builder => builder.WebHost.UseTestServer());
         await app.StartAsync(Ct);
@@ -167,4 +138,23 @@ public sealed class LeaderOnlySinkTests
         Assert.False(refused.Succeeded);
         await app.StopAsync(Ct);
     }
+
+    /// <summary>The configuration of node b, the in-process node these tests watch, with Redis under <paramref name="keys"/>.</summary>
+    private IConfigurationRoot NodeB(string dataDirectory, string etcd, string redisEndpoint, RedisKeys keys) =>
+        TradeStoreConfiguration.Build(new ConfigurationInputs
+        {
+            BaseDirectory = dataDirectory,
+            WorkingDirectory = dataDirectory,
+            Environment = new Dictionary<string, string>
+            {
+                ["TRADESTORE__STORAGE__DATADIRECTORY"] = dataDirectory,
+                ["TRADESTORE__REDIS__CONNECTION"] = redisEndpoint,
+                ["TRADESTORE__REDIS__KEYPREFIX"] = keys.Prefix,
+                ["TRADESTORE__CLUSTER__ETCD"] = etcd,
+                ["TRADESTORE__CLUSTER__NODE"] = "b",
+                ["TRADESTORE__CLUSTER__ADVERTISEURL"] = "http://b.test:5080",
+                ["TRADESTORE__CLUSTER__KEYPREFIX"] = _prefix,
+                ["TRADESTORE__CLUSTER__LEASETTL"] = "00:00:05",
+            },
+        });
 }
