@@ -191,6 +191,39 @@ public sealed partial class GuardTests : IDisposable
     /// on the directory restarted its own child into "locked" (exit 3) until it gave up with exit 10. The child now sees
     /// its parent gone and stops the ordinary way, releasing the database.
     /// </summary>
+    /// <summary>
+    /// An https child's certificate names the service (or comes from an internal CA), not 127.0.0.1, where the guard probes
+    /// it: every probe failed certificate validation and the guard restarted the healthy child as hung. On loopback the
+    /// probe takes the child's certificate; the pid in the answer still proves it is the child's.
+    /// </summary>
+    [Fact]
+    public async Task Guard_HttpsChildWithACertificateForAnotherName_ProbesPassWithoutRestarts()
+    {
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=tradestore.example.com", rsa,
+            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
+        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        File.WriteAllText(_work.File("cert.pem"), certificate.ExportCertificatePem());
+        File.WriteAllText(_work.File("key.pem"), rsa.ExportPkcs8PrivateKeyPem());
+        var https = $"https://127.0.0.1:{FreePort.Next()}";
+        string[] arguments = [.. GuardArguments(3)[..^1], https];
+
+        await using var guard = TradeStoreProcess.Start(arguments, _work.Path, new Dictionary<string, string>
+        {
+            ["TRADESTORE__KESTREL__CERTIFICATES__DEFAULT__PATH"] = _work.File("cert.pem"),
+            ["TRADESTORE__KESTREL__CERTIFICATES__DEFAULT__KEYPATH"] = _work.File("key.pem"),
+        });
+        var probed = await WaitForStatusAsync(guard, s => s.State == GuardStates.Running && s.LastProbe is { Ok: true });
+        // Ten more probes (200 ms apart), then still the first child.
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+        var later = StatusFile.Read(StatusPath)!;
+
+        Assert.StartsWith(https, probed.ProbeUrl, StringComparison.Ordinal);
+        Assert.Equal(0, later.Restarts);
+        Assert.Equal(probed.ChildPid, later.ChildPid);
+        Assert.True(later.LastProbe is { Ok: true }, $"{later.LastProbe?.Detail}\n{guard.Output}");
+    }
+
     [Fact]
     public async Task Guard_Sigkilled_ChildStopsGracefullyAndReleasesTheDatabase()
     {
