@@ -624,6 +624,7 @@ public sealed class TradeStoreClient
     /// The trade id as a path segment. <c>.</c> and <c>..</c> are refused before anything is sent: a URL resolves such a
     /// segment away (<c>v1/trades/.</c> is the list, <c>v1/trades/../amend</c> is <c>v1/amend</c>), so the request would
     /// reach another endpoint (a read of <c>.</c> would read the list as a trade), and the server never accepts them as ids.
+    /// A NUL is refused too: the server's HTTP layer answers a bare 400 to it in a path.
     /// </summary>
     private static string Escape(string tradeId)
     {
@@ -632,6 +633,13 @@ public sealed class TradeStoreClient
         {
             throw new ArgumentException(
                 $"tradeId: '{tradeId}' cannot be named in a URL path (a dot segment, which URLs resolve away, so the request would reach another endpoint); the server refuses it as a trade id.",
+                nameof(tradeId));
+        }
+
+        if (tradeId.Contains('\0', StringComparison.Ordinal))
+        {
+            // The server's HTTP layer refuses %00 in a path before TradeStore reads it: a bare 400 without detail.
+            throw new ArgumentException($"tradeId: holds a NUL character at index {tradeId.IndexOf('\0', StringComparison.Ordinal)}, which no trade id can hold.",
                 nameof(tradeId));
         }
 

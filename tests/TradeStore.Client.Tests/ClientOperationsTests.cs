@@ -36,7 +36,8 @@ public sealed class ClientOperationsTests(LiveServer server) : IClassFixture<Liv
     [Theory]
     [InlineData(".")]
     [InlineData("..")]
-    public async Task DotSegmentTradeId_EveryPathMethod_ThrowsArgumentExceptionNamingTradeId(string tradeId)
+    [InlineData("T\0")]
+    public async Task PathTradeIdTheServerNeverReads_EveryPathMethod_ThrowsArgumentExceptionNamingTradeId(string tradeId)
     {
         var client = server.Client();
         Func<Task>[] calls =
@@ -51,7 +52,8 @@ public sealed class ClientOperationsTests(LiveServer server) : IClassFixture<Liv
 
         foreach (var call in calls)
         {
-            // Before: GET v1/trades/. read the list as an all-empty Trade; the others reached v1/amend, v1/trades/fill, … (404/405).
+            // Before: GET v1/trades/. read the list as an all-empty Trade; the others reached v1/amend, v1/trades/fill, … (404/405);
+            // a NUL got the server's bare 400 without detail.
             var error = await Assert.ThrowsAsync<ArgumentException>(call);
             Assert.Equal("tradeId", error.ParamName);
         }

@@ -533,9 +533,10 @@ def test_idempotency_key_of_128_printable_ascii_characters_is_sent_and_replayed(
     assert client.history(trade_id)[0].idempotency_key == key
 
 
-@pytest.mark.parametrize("trade_id", [".", ".."])
-def test_dot_segment_trade_id_raises_value_error_naming_trade_id(client: tradestore.Client, trade_id: str) -> None:
-    # The server answered 404 unknown-endpoint: "/v1/trades/.." is "/v1/" once the URL is normalised.
+@pytest.mark.parametrize("trade_id", [".", "..", "T\x00"])
+def test_path_trade_id_the_server_never_reads_raises_value_error_naming_trade_id(client: tradestore.Client, trade_id: str) -> None:
+    # The server answered 404 unknown-endpoint: "/v1/trades/.." is "/v1/" once the URL is normalised; and a bare 400
+    # without detail to a NUL, which its HTTP layer refuses in a path before TradeStore reads the request.
     calls = [
         lambda: client.get_trade(trade_id),
         lambda: client.history(trade_id),

@@ -73,6 +73,9 @@ def _escape(trade_id: str) -> str:
     if trade_id in _DOT_SEGMENTS:
         raise ValueError(f"trade_id: {trade_id!r} cannot be named in a URL path (a dot segment: URLs normalise it away, "
                          "so the request would reach another endpoint); use a batch item, whose trade id is in the body")
+    if "\x00" in trade_id:
+        # The server's HTTP layer refuses %00 in a path before TradeStore reads it: a bare 400 with no detail.
+        raise ValueError(f"trade_id: holds a NUL character at index {trade_id.index(chr(0))}, which no trade id can hold")
     return quote(trade_id, safe="")
 
 
