@@ -86,6 +86,8 @@ public sealed class BadInputTests : ApiTestBase
         { "query parameter on a read", "GET /v1/trades/EXIST-1?fields=price", "application/json", null, 400, "validation", "fields" },
         { "query parameter on a history", "GET /v1/trades/EXIST-1/history?limit=1", "application/json", null, 400, "validation", "limit" },
         { "unknown endpoint", "GET /v1/trade/EXIST-1", "application/json", null, 404, "unknown-endpoint", null },
+        { "unknown endpoint with a malformed minSeq", "GET /v1/trade/EXIST-1?minSeq=x", "application/json", null, 404, "unknown-endpoint", null },
+        { "unknown endpoint with a minSeq not reached", "GET /v1/nothing?minSeq=999999999", "application/json", null, 404, "unknown-endpoint", null },
         { "unknown method", "PUT /v1/trades", "application/json", ApiClient.CreateBody("N-1"), 405, "method-not-allowed", null },
         { "POST to a trade", "POST /v1/trades/EXIST-1", "application/json", """{"quantity":"1","price":"1"}""", 405, "method-not-allowed", null },
         { "DELETE on liveness", "DELETE /health/live", "application/json", null, 405, "method-not-allowed", null },

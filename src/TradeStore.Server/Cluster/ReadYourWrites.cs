@@ -62,6 +62,14 @@ public static class ReadYourWrites
                 context.Response.Headers[SeqHeader] = seq.ToString(CultureInfo.InvariantCulture);
                 return Task.CompletedTask;
             });
+            if (context.GetEndpoint() is null)
+            {
+                // No endpoint answers the path: the 404 comes next, at once. A bad minSeq there was answered 400 naming
+                // minSeq, and one not reached held the request for Cluster:ReadWaitTimeout and answered 503.
+                await next(context);
+                return;
+            }
+
             if (context.Request.Query.TryGetValue(MinSeqParameter, out var values))
             {
                 if (values.Count != 1 || !long.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out var minSeq))
