@@ -136,6 +136,27 @@ public sealed class RedirectTests
         Assert.Contains("Cluster:Etcd", output);
     }
 
+    /// <summary>A prefix no node uses (a typo in Cluster:KeyPrefix) read as an empty cluster without a word of why.</summary>
+    [Fact]
+    public async Task ClusterStatus_PrefixNoNodeUses_ExitsOneSayingNothingIsRegisteredThere()
+    {
+        using var directory = new TempDirectory("cluster-empty-prefix");
+        var environment = new Dictionary<string, string>
+        {
+            ["TRADESTORE__CLUSTER__ETCD"] = TestServers.Etcd,
+            ["TRADESTORE__CLUSTER__NODE"] = "a",
+            ["TRADESTORE__CLUSTER__ADVERTISEURL"] = "http://127.0.0.1:5080",
+            ["TRADESTORE__CLUSTER__KEYPREFIX"] = _prefix,
+        };
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["cluster", "status"], directory.Path, environment);
+
+        Assert.True(exitCode == 1, output);
+        Assert.Contains("leader   NONE", output);
+        Assert.Contains($"Nothing is registered under {_prefix}", output);
+        Assert.Contains("Cluster:KeyPrefix", output);
+    }
+
     [Fact]
     public async Task ClusterStatus_EtcdRefuses_ExitsOneNamingTheCauseOnce()
     {

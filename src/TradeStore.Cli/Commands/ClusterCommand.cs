@@ -170,6 +170,12 @@ public static class ClusterCommand
         {
             output.WriteLine("A stopped or unreachable node stays listed until it runs again; one removed for good: tradestore cluster forget NODE.");
         }
+
+        if (cluster.Leader is null && cluster.Nodes.Count == 0)
+        {
+            output.WriteLine($"Nothing is registered under {prefix}: no node has run against this etcd with that prefix. Check that Cluster:KeyPrefix " +
+                "and Cluster:Etcd are the nodes' own.");
+        }
     }
 
     private static string Invariant(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
