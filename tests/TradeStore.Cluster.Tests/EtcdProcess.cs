@@ -22,25 +22,11 @@ internal sealed class EtcdProcess : IAsyncDisposable
     public async Task StartEmptyAsync()
     {
         var peer = $"http://127.0.0.1:{_peerPort}";
-        var start = new ProcessStartInfo("etcd")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in new[]
-                 {
-                     "--name", "e1", "--data-dir", Path.Combine(_directory.Path, $"data{++_generation}"), "--listen-client-urls", Url, "--advertise-client-urls", Url,
-                     "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", $"e1={peer}",
-                 })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        _process = Process.Start(start)!;
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        _process = QuietProcess.Start("etcd",
+        [
+            "--name", "e1", "--data-dir", Path.Combine(_directory.Path, $"data{++_generation}"), "--listen-client-urls", Url, "--advertise-client-urls", Url,
+            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", $"e1={peer}",
+        ]);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         await Eventually.MatchAsync(async () =>
         {

@@ -39,29 +39,14 @@ internal sealed class PrivateClickHouseServer : IAsyncDisposable
             Directory.CreateDirectory(System.IO.Path.Combine(_directory.Path, sub));
         }
 
-        var start = new ProcessStartInfo(Binary())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[]
-        {
+        _process = QuietProcess.Start(Binary(),
+        [
             "--config=/etc/clickhouse-server/config.xml", "--",
             $"--path={_directory.Path}/data/", $"--tmp_path={_directory.Path}/tmp/", $"--user_files_path={_directory.Path}/user_files/",
             $"--format_schema_path={_directory.Path}/format_schemas/", $"--http_port={HttpPort}", $"--tcp_port={_tcpPort}",
             $"--interserver_http_port={_interserverPort}", "--listen_host=127.0.0.1",
             $"--logger.log={_directory.Path}/log", $"--logger.errorlog={_directory.Path}/err",
-        })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        _process = Process.Start(start)!;
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        ]);
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         await Eventually.TrueAsync(async () =>
