@@ -199,20 +199,11 @@ public sealed partial class GuardTests : IDisposable
     [Fact]
     public async Task Guard_HttpsChildWithACertificateForAnotherName_ProbesPassWithoutRestarts()
     {
-        using var rsa = System.Security.Cryptography.RSA.Create(2048);
-        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=tradestore.example.com", rsa,
-            System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1);
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        File.WriteAllText(_work.File("cert.pem"), certificate.ExportCertificatePem());
-        File.WriteAllText(_work.File("key.pem"), rsa.ExportPkcs8PrivateKeyPem());
+        var certificate = ServerCertificate.WriteSelfSigned(_work.Path, "CN=tradestore.example.com");
         var https = $"https://127.0.0.1:{FreePort.Next()}";
         string[] arguments = [.. GuardArguments(3)[..^1], https];
 
-        await using var guard = TradeStoreProcess.Start(arguments, _work.Path, new Dictionary<string, string>
-        {
-            ["TRADESTORE__KESTREL__CERTIFICATES__DEFAULT__PATH"] = _work.File("cert.pem"),
-            ["TRADESTORE__KESTREL__CERTIFICATES__DEFAULT__KEYPATH"] = _work.File("key.pem"),
-        });
+        await using var guard = TradeStoreProcess.Start(arguments, _work.Path, certificate.AsKestrelDefault());
         var probed = await WaitForStatusAsync(guard, s => s.State == GuardStates.Running && s.LastProbe is { Ok: true });
         // Ten more probes (200 ms apart), then still the first child.
         await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);

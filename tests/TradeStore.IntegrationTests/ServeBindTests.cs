@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using TradeStore.TestSupport;
 
 namespace TradeStore.IntegrationTests;
@@ -63,20 +61,12 @@ public sealed class ServeBindTests : IDisposable
     [Fact]
     public async Task Serve_HttpsAddress_ServesWithTheConfiguredCertificateAndWithoutOneExitsTwo()
     {
-        using var rsa = RSA.Create(2048);
-        var request = new CertificateRequest("CN=127.0.0.1", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        File.WriteAllText(_work.File("cert.pem"), certificate.ExportCertificatePem());
-        File.WriteAllText(_work.File("key.pem"), rsa.ExportPkcs8PrivateKeyPem());
+        var certificate = ServerCertificate.WriteSelfSigned(_work.Path, "CN=127.0.0.1");
         var url = $"https://127.0.0.1:{FreePort.Next()}";
 
         var (refusedExit, refusedOutput) = await TradeStoreProcess.RunAsync(["serve", "--data", _work.File("refused"), "--urls", url], _work.Path);
 
-        await using var child = TradeStoreProcess.Start(["serve", "--data", _work.File("data"), "--urls", url], _work.Path, new Dictionary<string, string>
-        {
-            ["TRADESTORE__KESTREL__CERTIFICATES__DEFAULT__PATH"] = _work.File("cert.pem"),
-            ["TRADESTORE__KESTREL__CERTIFICATES__DEFAULT__KEYPATH"] = _work.File("key.pem"),
-        });
+        await using var child = TradeStoreProcess.Start(["serve", "--data", _work.File("data"), "--urls", url], _work.Path, certificate.AsKestrelDefault());
         using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, presented, _, _) => presented?.Thumbprint == certificate.Thumbprint };
         using var http = new HttpClient(handler);
         HttpStatusCode? live = null;

@@ -211,6 +211,21 @@ public sealed class TailChangeFeedTests : IDisposable
         Assert.Contains("--url", output, StringComparison.Ordinal);
     }
 
+    /// <summary>A real serve on this test's data directory with one API key, role reader; its URL and the key.</summary>
+    private async Task<(TradeStoreProcess Serve, string Url, string Key)> ServeWithAReaderKeyAsync()
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        var (key, hash) = TradeStore.Core.Security.ApiKeyHash.Generate();
+        var serve = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path, new Dictionary<string, string>
+        {
+            ["TRADESTORE__SECURITY__APIKEYS__0__NAME"] = "reader",
+            ["TRADESTORE__SECURITY__APIKEYS__0__HASH"] = hash,
+            ["TRADESTORE__SECURITY__APIKEYS__0__ROLE"] = "reader",
+        });
+        await serve.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
+        return (serve, url, key);
+    }
+
     /// <summary>
     /// A server with keys and tail without <c>TRADESTORE_API_KEY</c>: the 401's detail alone told the user to send an
     /// <c>Authorization</c> header, which tail takes from no option. The line names the variable now.
@@ -218,15 +233,8 @@ public sealed class TailChangeFeedTests : IDisposable
     [Fact]
     public async Task Tail_ServerNeedsAKeyAndNoneIsSet_ExitsOneNamingTheVariable()
     {
-        var url = $"http://127.0.0.1:{FreePort.Next()}";
-        var (key, hash) = TradeStore.Core.Security.ApiKeyHash.Generate();
-        await using var serve = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path, new Dictionary<string, string>
-        {
-            ["TRADESTORE__SECURITY__APIKEYS__0__NAME"] = "reader",
-            ["TRADESTORE__SECURITY__APIKEYS__0__HASH"] = hash,
-            ["TRADESTORE__SECURITY__APIKEYS__0__ROLE"] = "reader",
-        });
-        await serve.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
+        var (serve, url, key) = await ServeWithAReaderKeyAsync();
+        await using var running = serve;
 
         var (exit, output) = await TradeStoreProcess.RunAsync(["tail", "--url", url], _work.Path, timeout: TimeSpan.FromSeconds(60));
         var (wrongExit, wrongOutput) = await TradeStoreProcess.RunAsync(["tail", "--url", url], _work.Path,
@@ -247,15 +255,8 @@ public sealed class TailChangeFeedTests : IDisposable
     [Fact]
     public async Task Tail_KeyWithNewline_TrimmedOrRefusedNamingTheVariable()
     {
-        var url = $"http://127.0.0.1:{FreePort.Next()}";
-        var (key, hash) = TradeStore.Core.Security.ApiKeyHash.Generate();
-        await using var serve = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path, new Dictionary<string, string>
-        {
-            ["TRADESTORE__SECURITY__APIKEYS__0__NAME"] = "reader",
-            ["TRADESTORE__SECURITY__APIKEYS__0__HASH"] = hash,
-            ["TRADESTORE__SECURITY__APIKEYS__0__ROLE"] = "reader",
-        });
-        await serve.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
+        var (serve, url, key) = await ServeWithAReaderKeyAsync();
+        await using var running = serve;
 
         // A wrong key with a newline after it reaches the server (401), so the right one with a newline is sent whole.
         var (trailingExit, trailingOutput) = await TradeStoreProcess.RunAsync(["tail", "--url", url], _work.Path,
