@@ -9,9 +9,11 @@ namespace TradeStore.Server.Lifetime;
 /// <summary>
 /// Owns the order of a shutdown: leave the cluster (a node that leads hands over), stop accepting (the HTTP server),
 /// drain the engine, flush the sinks, checkpoint, close (<see cref="ShutdownStage"/>). Each adapter registers its <see cref="ShutdownStep"/>s; this runs them by
-/// stage. Registered after every other hosted service, so the host stops it first: the engine and the sinks are
-/// stopped here, in this order, and their own <c>StopAsync</c> later finds nothing left to do. By design a failing
-/// step is logged and the sequence goes on: a sink that cannot flush must not keep the database from its checkpoint.
+/// stage, and the steps of one stage together (the two sinks flush at once: a sink that is slow to flush must not
+/// spend the other's share of the shutdown timeout). Registered after every other hosted service, so the host stops it
+/// first: the engine and the sinks are stopped here, in this order, and their own <c>StopAsync</c> later finds nothing
+/// left to do. By design a failing step is logged and the sequence goes on: a sink that cannot flush must not keep the
+/// database from its checkpoint.
 /// </summary>
 /// <remarks>
 /// By design <see cref="ShutdownStage.LeaveCluster"/> runs in <see cref="StoppingAsync"/>, which the host calls before it
@@ -21,10 +23,11 @@ namespace TradeStore.Server.Lifetime;
 internal sealed class ShutdownCoordinator(IServer server, IEnumerable<ShutdownStep> steps, ILogger<ShutdownCoordinator> logger) : IHostedLifecycleService
 {
     // The server is stopped here, not left to the host's reverse registration order: requests in flight finish (up to
-    // the shutdown timeout), new ones are refused, and only then is the engine drained. OrderBy is stable: registration
-    // order within a stage.
-    private readonly IReadOnlyList<ShutdownStep> _steps =
-        [.. steps.Append(new ShutdownStep(ShutdownStage.StopAccepting, "http server", server.StopAsync)).OrderBy(step => step.Stage)];
+    // the shutdown timeout), new ones are refused, and only then is the engine drained.
+    private readonly IReadOnlyList<IGrouping<ShutdownStage, ShutdownStep>> _stages =
+        [.. steps.Append(new ShutdownStep(ShutdownStage.StopAccepting, "http server", server.StopAsync))
+            .GroupBy(step => step.Stage)
+            .OrderBy(stage => stage.Key)];
     private int _stopped;
 
     private int _left;
@@ -42,9 +45,9 @@ internal sealed class ShutdownCoordinator(IServer server, IEnumerable<ShutdownSt
             return;
         }
 
-        foreach (var step in _steps.Where(step => step.Stage < ShutdownStage.StopAccepting))
+        foreach (var stage in _stages.Where(stage => stage.Key < ShutdownStage.StopAccepting))
         {
-            await RunAsync(step, cancellationToken);
+            await RunAsync(stage, cancellationToken);
         }
     }
 
@@ -56,15 +59,19 @@ internal sealed class ShutdownCoordinator(IServer server, IEnumerable<ShutdownSt
         }
 
         await StoppingAsync(cancellationToken);
-        foreach (var step in _steps.Where(step => step.Stage >= ShutdownStage.StopAccepting))
+        foreach (var stage in _stages.Where(stage => stage.Key >= ShutdownStage.StopAccepting))
         {
-            await RunAsync(step, cancellationToken);
+            await RunAsync(stage, cancellationToken);
         }
 
-        Log.ShutdownComplete(logger, _steps.Count);
+        Log.ShutdownComplete(logger, _stages.Sum(stage => stage.Count()));
     }
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Runs one stage's steps together, each on its own thread: a step that blocks before its first await must not hold up the others.</summary>
+    private Task RunAsync(IEnumerable<ShutdownStep> stage, CancellationToken cancellationToken) =>
+        Task.WhenAll(stage.Select(step => Task.Run(() => RunAsync(step, cancellationToken), CancellationToken.None)));
 
     private async Task RunAsync(ShutdownStep step, CancellationToken cancellationToken)
     {
