@@ -21,7 +21,8 @@ public sealed class ServeBindTests : IDisposable
         occupant.Start();
         var port = ((IPEndPoint)occupant.LocalEndpoint).Port;
 
-        var (exitCode, output) = await TradeStoreProcess.RunAsync(["serve", "--data", _work.Path, "--urls", $"http://127.0.0.1:{port}"], _work.Path);
+        var data = _work.File("data");
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["serve", "--data", data, "--urls", $"http://127.0.0.1:{port}"], _work.Path);
 
         Assert.Equal(1, exitCode);
         Assert.Contains($"127.0.0.1:{port}", output, StringComparison.Ordinal);
@@ -33,6 +34,7 @@ public sealed class ServeBindTests : IDisposable
         Assert.DoesNotContain("Hosting failed to start", output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal);
         Assert.DoesNotContain("WriteEngine stopping", output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(data), "the data directory was created for a server that could not listen");
     }
 
     /// <summary>

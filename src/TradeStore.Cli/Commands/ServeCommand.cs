@@ -43,6 +43,7 @@ public static class ServeCommand
                 SocketEventThreads.EnableInlineCompletions();
             }
 
+            Server.Security.BoundAddresses.ThrowIfInUse(configuration);
             await using var app = TradeStoreHost.Build(configuration);
             try
             {

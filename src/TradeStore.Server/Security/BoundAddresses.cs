@@ -26,12 +26,6 @@ public static class BoundAddresses
     /// <exception cref="ListenAddressInUseException">Another process listens on the address.</exception>
     public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken = default)
     {
-        // Kestrel:Endpoints, when configured, replace Server:Urls: only then are these the addresses Kestrel will bind.
-        if (!app.Configuration.GetSection("Kestrel:Endpoints").Exists() && ListenProbe.FirstInUse(app.Configuration["Server:Urls"] ?? "") is { } held)
-        {
-            throw new ListenAddressInUseException(InUseMessage(held.Url, held.Cause.Message), held.Cause);
-        }
-
         try
         {
             await app.StartAsync(cancellationToken);
@@ -64,6 +58,20 @@ public static class BoundAddresses
                 $"the server listens on {string.Join(", ", exposed)}, which is not a loopback address (check Server:Urls and any Kestrel:Endpoints), " +
                 "and no API keys are configured (Security:ApiKeys), so anyone who reaches it could read and write every trade. " +
                 "Create a key with `tradestore keys new --role admin` and configure it, or listen on http://127.0.0.1.");
+        }
+    }
+
+    /// <summary>
+    /// Before the host is built: a <c>Server:Urls</c> address another process listens on (<see cref="ListenProbe"/>) is
+    /// reported before the data directory is created or opened, so a second instance on a taken port changes nothing.
+    /// </summary>
+    /// <exception cref="ListenAddressInUseException">Another process listens on the address.</exception>
+    public static void ThrowIfInUse(IConfiguration configuration)
+    {
+        // Kestrel:Endpoints, when configured, replace Server:Urls: only then are these the addresses Kestrel will bind.
+        if (!configuration.GetSection("Kestrel:Endpoints").Exists() && ListenProbe.FirstInUse(configuration["Server:Urls"] ?? "") is { } held)
+        {
+            throw new ListenAddressInUseException(InUseMessage(held.Url, held.Cause.Message), held.Cause);
         }
     }
 
