@@ -411,7 +411,6 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         Assert.Equal("unreachable", await TextAsync(page, "health-overall"));
     }
 
-    /// <summary>The API reference page renders from this server alone: no request leaves 127.0.0.1, no console error (CSP violations included), no Scalar cloud features.</summary>
     /// <summary>
     /// Behind a reverse proxy that serves TradeStore under a path prefix (here the browser's requests under
     /// <c>/desk/tradestore/</c> are passed on without it, and any other is refused). Regression: the console asked for
@@ -423,23 +422,7 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         const string Prefix = "/desk/tradestore";
         await using var host = await KestrelHost.StartAsync();
         var outside = new ConcurrentQueue<string>();
-        var page = await OpenAsync(host, 1280, 800, path: Prefix + "/console/", beforeNavigation: async p =>
-        {
-            await p.SetRequestInterceptionAsync(true);
-            p.Request += async (_, e) =>
-            {
-                var url = new Uri(e.Request.Url);
-                if (url.AbsolutePath.StartsWith(Prefix + "/", StringComparison.Ordinal))
-                {
-                    await e.Request.ContinueAsync(new Payload { Url = new UriBuilder(url) { Path = url.AbsolutePath[Prefix.Length..] }.Uri.ToString() });
-                }
-                else
-                {
-                    outside.Enqueue(url.PathAndQuery);
-                    await e.Request.AbortAsync();
-                }
-            };
-        });
+        var page = await OpenAsync(host, 1280, 800, path: Prefix + "/console/", beforeNavigation: p => StripPrefixAsync(p, Prefix, outside));
 
         await WaitForTextAsync(page, "dep-duckdb", "healthy");
         await WaitForTextAsync(page, "feed-state", "live");
@@ -455,6 +438,24 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         Assert.Equal("console/", redirect.Headers.Location?.OriginalString);
     }
 
+    /// <summary>
+    /// The API reference behind the same proxy: Scalar finds <c>openapi/v1.json</c> under the prefix it was opened
+    /// under (its base path is the page's path less <c>/docs/api/</c>), so the document and the scripts pass the proxy.
+    /// </summary>
+    [Fact]
+    public async Task ApiReference_UnderAPathPrefix_LoadsItsDocumentUnderIt()
+    {
+        const string Prefix = "/desk/tradestore";
+        await using var host = await KestrelHost.StartAsync();
+        var outside = new ConcurrentQueue<string>();
+        var page = await OpenAsync(host, 1280, 800, path: Prefix + "/docs/api/", beforeNavigation: p => StripPrefixAsync(p, Prefix, outside));
+
+        await page.WaitForFunctionAsync("() => document.body.innerText.includes('Create a trade')");
+        Assert.Empty(outside);
+        Assert.Empty(_errors);
+    }
+
+    /// <summary>The API reference page renders from this server alone: no request leaves 127.0.0.1, no console error (CSP violations included), no Scalar cloud features.</summary>
     [Fact]
     public async Task ApiReference_Loaded_NoRequestLeavesTheServerAndNoConsoleErrors()
     {
@@ -543,6 +544,28 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
         await page.SetViewportAsync(new ViewPortOptions { Width = width, Height = height });
         await page.GoToAsync(new Uri(host.Address, path).ToString(), WaitUntilNavigation.Load);
         return page;
+    }
+
+    /// <summary>
+    /// Plays a reverse proxy that serves TradeStore under <paramref name="prefix"/>: a request under it is passed on
+    /// without it, any other is refused and kept in <paramref name="outside"/>.
+    /// </summary>
+    private static async Task StripPrefixAsync(IPage page, string prefix, ConcurrentQueue<string> outside)
+    {
+        await page.SetRequestInterceptionAsync(true);
+        page.Request += async (_, e) =>
+        {
+            var url = new Uri(e.Request.Url);
+            if (url.AbsolutePath.StartsWith(prefix + "/", StringComparison.Ordinal))
+            {
+                await e.Request.ContinueAsync(new Payload { Url = new UriBuilder(url) { Path = url.AbsolutePath[prefix.Length..] }.Uri.ToString() });
+            }
+            else
+            {
+                outside.Enqueue(url.PathAndQuery);
+                await e.Request.AbortAsync();
+            }
+        };
     }
 
     private static async Task<HttpResponseMessage> PostAsync(HttpClient http, string path, string json)

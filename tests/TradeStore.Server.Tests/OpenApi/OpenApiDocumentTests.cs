@@ -685,7 +685,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     public async Task ApiReference_Requested_ServesPageAndScriptFromTheBinary()
     {
         var page = await _http.GetStringAsync(new Uri("/docs/api/", UriKind.Relative), TestContext.Current.CancellationToken);
-        Assert.Contains("openapi/v1.json", page, StringComparison.Ordinal); // resolved against the site root by Scalar
+        Assert.Contains("openapi/v1.json", page, StringComparison.Ordinal); // resolved by Scalar against the page's path less /docs/api/
         Assert.DoesNotContain("cdn.jsdelivr.net", page, StringComparison.Ordinal);
 
         using var script = await _http.GetAsync(new Uri("/docs/api/scalar.js", UriKind.Relative), TestContext.Current.CancellationToken);
