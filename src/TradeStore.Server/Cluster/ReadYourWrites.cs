@@ -17,7 +17,7 @@ namespace TradeStore.Server.Cluster;
 /// a write when it answers (at least the write's seq); for a read (<c>GET</c>, <c>HEAD</c>) before the read, so the
 /// answer holds every event up to it (a trade with a later <c>lastSeq</c> moved since); for positions the one seq they
 /// were read at, every event up to it and none after (<see cref="AnsweredAt"/>). And
-/// any request with <c>?minSeq=N</c> first waits up to <c>Cluster:ReadWaitTimeout</c> for this node to hold N
+/// any request under <c>/v1</c> with <c>?minSeq=N</c> first waits up to <c>Cluster:ReadWaitTimeout</c> for this node to hold N
 /// (<c>POST /v1/query</c>: for DuckDB to hold it), else answers <c>503 seq-not-reached</c>. A client that wrote on the
 /// leader (answer seq S) and reads on a follower with <c>?minSeq=S</c> sees its write. The parameter is taken off the
 /// query before the endpoint sees it, so endpoints that refuse unknown parameters accept it; the query as sent stays
@@ -29,6 +29,7 @@ public static class ReadYourWrites
 {
     public const string SeqHeader = "TradeStore-Seq";
     public const string MinSeqParameter = "minSeq";
+    private const string ApiPrefix = "/v1";
 
     /// <summary>The key of <see cref="HttpContext.Items"/> that holds the query as sent, before <c>minSeq</c> was taken off.</summary>
     private static readonly object OriginalQueryKey = new();
@@ -70,7 +71,9 @@ public static class ReadYourWrites
                 return;
             }
 
-            if (context.Request.Query.TryGetValue(MinSeqParameter, out var values))
+            // By design only the API under /v1 (where /openapi/v1.json declares it): a health probe, /metrics, the
+            // document and the console answer what they hold now, and ignore minSeq as they ignore any parameter.
+            if (context.Request.Path.StartsWithSegments(ApiPrefix) && context.Request.Query.TryGetValue(MinSeqParameter, out var values))
             {
                 if (values.Count != 1 || !long.TryParse(values[0], NumberStyles.None, CultureInfo.InvariantCulture, out var minSeq))
                 {

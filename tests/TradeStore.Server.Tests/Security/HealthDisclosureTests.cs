@@ -64,14 +64,25 @@ public sealed class HealthDisclosureTests(SecuredHost host) : IClassFixture<Secu
         Assert.DoesNotContain("seq", waited.Raw, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// With a key the seq header is there, and <c>minSeq</c> waits under <c>/v1</c> only, where /openapi/v1.json declares
+    /// it: the health probes and <c>/metrics</c> answered a keyed <c>?minSeq=</c> with an undeclared 400 or 503.
+    /// </summary>
     [Fact]
-    public async Task OpenEndpoints_AnyKey_SeqHeaderAsBefore()
+    public async Task OpenEndpoints_AnyKey_SeqHeaderAndMinSeqOnlyUnderV1()
     {
-        var answer = await host.Client(Caller.ReaderA).GetAsync("/health/live");
+        var client = host.Client(Caller.ReaderA);
+        var answer = await client.GetAsync("/health/live");
 
         Assert.Equal(200, answer.Code);
         Assert.True(long.Parse(answer.Headers.GetValues("TradeStore-Seq").Single(), System.Globalization.CultureInfo.InvariantCulture) > 0);
-        Assert.Equal(503, (await host.Client(Caller.ReaderA).GetAsync("/health/live?minSeq=1000000")).Code);
+        foreach (var path in new[] { "/health/live?minSeq=1000000", "/health/ready?minSeq=x", "/openapi/v1.json?minSeq=1000000" })
+        {
+            Assert.Equal(200, (await client.GetAsync(path)).Code);
+        }
+
+        Assert.Equal(503, (await client.GetAsync("/v1/positions?minSeq=1000000")).Code);
+        Assert.Equal(400, (await client.GetAsync("/v1/positions?minSeq=x")).Code);
     }
 
     [Fact]
