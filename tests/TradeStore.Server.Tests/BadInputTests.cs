@@ -171,6 +171,23 @@ public sealed class BadInputTests : ApiTestBase
         Assert.Equal(before, await SnapshotAsync());
     }
 
+    /// <summary>A version past long's range, or with a fraction, was "expected an integer": the first is one.</summary>
+    [Theory]
+    [InlineData("99999999999999999999")]
+    [InlineData("1.5")]
+    public async Task Amend_ExpectedVersionNotAWholeNumberInRange_DetailSaysWhatIsTaken(string version)
+    {
+        await Api.CreateAsync(Existing);
+        var before = await SnapshotAsync();
+
+        var answer = await Api.PostAsync("/v1/trades/EXIST-1/amend", $$"""{"expectedVersion":{{version}},"price":"2"}""");
+
+        Assert.Equal(400, answer.Code);
+        Assert.Equal("expectedVersion", answer.Body.GetProperty("field").GetString());
+        Assert.Contains("a whole number from 1 to 9223372036854775807", answer.Body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, await SnapshotAsync());
+    }
+
     [Fact]
     public async Task MethodNotAllowed_NamesTheAllowedMethodsInHeaderAndDetail()
     {

@@ -284,7 +284,7 @@ public static class Problems
     private static string Expected(string field) => field switch
     {
         "quantity" or "price" => "a decimal number (JSON number or string)",
-        "expectedVersion" => "an integer",
+        "expectedVersion" => "a whole number from 1 to 9223372036854775807 (the trade's current version)",
         "executedAt" => "an ISO 8601 time string with a zone",
         _ => "a string",
     };
