@@ -39,16 +39,25 @@ internal static class CurrentStateLists
             Add("status = $status", "status", status.ToCode());
         }
 
+        // DuckDB's TIMESTAMP parameter holds microseconds: a finer bound is rounded up first, which keeps "at or after
+        // from" and "before to" exact for stored (whole-microsecond) times. Rounded past the last tick of the year 9999,
+        // no stored time is at or after it.
         if (filter.From is { } from)
         {
-            // DuckDB's TIMESTAMP parameter holds microseconds: a finer bound is rounded up first, which keeps
-            // "at or after from" and "before to" exact for stored (whole-microsecond) times.
-            Add("executed_at >= $from", "from", Timestamps.Ceiling(from).UtcDateTime);
+            var ticks = Timestamps.CeilingTicks(from);
+            if (ticks > DateTime.MaxValue.Ticks)
+            {
+                sql.Append(" AND false");
+            }
+            else
+            {
+                Add("executed_at >= $from", "from", new DateTime(ticks, DateTimeKind.Utc));
+            }
         }
 
-        if (filter.To is { } to)
+        if (filter.To is { } to && Timestamps.CeilingTicks(to) is var toTicks && toTicks <= DateTime.MaxValue.Ticks)
         {
-            Add("executed_at < $to", "to", Timestamps.Ceiling(to).UtcDateTime);
+            Add("executed_at < $to", "to", new DateTime(toTicks, DateTimeKind.Utc));
         }
 
         if (after is var (time, id))

@@ -109,6 +109,23 @@ public sealed class TradeQueriesTests
         Assert.Equal("U1", Ids(harness.Queries.ListTrades(new TradeFilter(From: T0, To: T0.AddTicks(1)))));
     }
 
+    [Fact]
+    public async Task ListTrades_BoundsInTheLastMicrosecondOfTheYear9999_ToTakesTheTradeStoredThereAndFromDoesNot()
+    {
+        await using var harness = EngineHarness.Start();
+        // DateTimeOffset.MaxValue, 23:59:59.9999999, is stored as 23:59:59.999999: before a `to` of MaxValue, after a `from`.
+        await harness.Submit(new CreateTrade("LAST", "ACC", "SYM", Side.Buy, 1, 1, ExecutedAt: DateTimeOffset.MaxValue));
+        var stored = harness.Queries.GetTrade("LAST")!.ExecutedAt;
+        Assert.Equal(DateTimeOffset.MaxValue.AddTicks(-9), stored);
+
+        Assert.Equal("LAST", Ids(harness.Queries.ListTrades(new TradeFilter(To: DateTimeOffset.MaxValue))));
+        Assert.Equal("LAST", Ids(harness.Queries.ListTrades(new TradeFilter(To: stored.AddTicks(1)))));
+        Assert.Equal("", Ids(harness.Queries.ListTrades(new TradeFilter(To: stored))));
+        Assert.Equal("", Ids(harness.Queries.ListTrades(new TradeFilter(From: DateTimeOffset.MaxValue))));
+        Assert.Equal("", Ids(harness.Queries.ListTrades(new TradeFilter(From: stored.AddTicks(1)))));
+        Assert.Equal("LAST", Ids(harness.Queries.ListTrades(new TradeFilter(From: stored))));
+    }
+
     [Theory]
     [InlineData("not a cursor!")]
     [InlineData("AAAA")]

@@ -11,14 +11,17 @@ public static class Timestamps
     }
 
     /// <summary>
-    /// Converts to UTC and rounds up to whole microseconds: a bound compared with stored (whole-microsecond) times keeps
-    /// its meaning, since a stored time t is at or after a bound b exactly when it is at or after b rounded up.
+    /// The UTC ticks of <paramref name="value"/> rounded up to whole microseconds: a bound compared with stored
+    /// (whole-microsecond) times keeps its meaning, since a stored time t is at or after a bound b exactly when it is at
+    /// or after b rounded up. In the last microsecond of the year 9999 that is past <see cref="DateTimeOffset.MaxValue"/>
+    /// (so a tick count, not a time): <c>to=9999-12-31T23:59:59.9999999Z</c> still takes a trade stored at
+    /// <c>…59.999999Z</c>, and a <c>from</c> there no longer does.
     /// </summary>
-    public static DateTimeOffset Ceiling(DateTimeOffset value)
+    public static long CeilingTicks(DateTimeOffset value)
     {
-        var utc = value.ToUniversalTime();
-        var rest = utc.Ticks % 10;
-        return new DateTimeOffset(rest == 0 || utc.Ticks > DateTimeOffset.MaxValue.UtcTicks - 10 ? utc.Ticks - rest : utc.Ticks - rest + 10, TimeSpan.Zero);
+        var ticks = value.UtcTicks;
+        var rest = ticks % 10;
+        return rest == 0 ? ticks : ticks - rest + 10;
     }
 
     /// <summary>Microseconds since the Unix epoch: how ClickHouse 18.16, which lacks DateTime64, stores times.</summary>

@@ -88,7 +88,7 @@ public sealed class StateIndex
 
         // Start at the later of `from` (inclusive) and the cursor (exclusive); stop before `to`. Both bounds round up to
         // whole microseconds, the precision of stored times, so a finer bound neither drops nor adds a trade.
-        var startTicks = from is { } f ? Timestamps.Ceiling(f).UtcTicks : long.MinValue;
+        var startTicks = from is { } f ? Timestamps.CeilingTicks(f) : long.MinValue;
         var startId = string.Empty;
         var inclusive = true;
         if (after is var (afterTime, afterId) && afterTime.UtcTicks >= startTicks)
@@ -96,7 +96,7 @@ public sealed class StateIndex
             (startTicks, startId, inclusive) = (afterTime.UtcTicks, afterId, false);
         }
 
-        var endTicks = to is { } t ? Timestamps.Ceiling(t).UtcTicks : long.MaxValue;
+        var endTicks = to is { } t ? Timestamps.CeilingTicks(t) : long.MaxValue;
         scope.Walk(startTicks, startId, inclusive, endTicks, status, take, result);
         return result;
     }
