@@ -606,8 +606,8 @@ public sealed class TradeStoreClient
         Append(query, "account", filter.Account);
         Append(query, "symbol", filter.Symbol);
         Append(query, "status", filter.Status);
-        Append(query, "from", filter.From?.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture));
-        Append(query, "to", filter.To?.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture));
+        Append(query, "from", Bound(filter.From));
+        Append(query, "to", Bound(filter.To));
         Append(query, "cursor", cursor);
         return query.ToString();
 
@@ -618,6 +618,11 @@ public sealed class TradeStoreClient
                 query.Append('&').Append(name).Append('=').Append(Uri.EscapeDataString(value));
             }
         }
+
+        // Every tick (7 decimals): the server rounds a bound finer than its stored microseconds up, which keeps `from`
+        // inclusive and `to` exclusive; cut to 6 decimals here, To = t + 100 ns left out a trade stored at t.
+        static string? Bound(DateTimeOffset? time) =>
+            time?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
     }
 
     /// <summary>

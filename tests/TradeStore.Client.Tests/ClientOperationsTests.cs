@@ -258,6 +258,28 @@ public sealed class ClientOperationsTests(LiveServer server) : IClassFixture<Liv
     }
 
     [Fact]
+    public async Task TradesAsync_BoundsFinerThanAMicrosecond_FromInclusiveAndToExclusiveAsTheServerRoundsThem()
+    {
+        var client = server.Client();
+        var account = NewId("TB");
+        var stored = new DateTimeOffset(2026, 11, 27, 9, 30, 0, TimeSpan.Zero).AddTicks(1_234_560);
+        await client.CreateTradeAsync(new NewTrade(NewId("TB"), account, "AAPL", TradeSide.Buy, 1m, 1m, ExecutedAt: stored), cancellationToken: Ct);
+        await client.CreateTradeAsync(new NewTrade(NewId("TB"), account, "AAPL", TradeSide.Buy, 1m, 1m, ExecutedAt: DateTimeOffset.MaxValue), cancellationToken: Ct);
+
+        async Task<int> Count(DateTimeOffset? from, DateTimeOffset? to) =>
+            await client.TradesAsync(new TradeFilter(Account: account, From: from, To: to), Ct).CountAsync(Ct);
+
+        // The trade at `stored` is executed before stored + 100 ns and not at or after it, whatever a bound's precision.
+        Assert.Equal(1, await Count(null, stored.AddTicks(1)));
+        Assert.Equal(0, await Count(null, stored));
+        Assert.Equal(1, await Count(stored.AddTicks(1), null));
+        Assert.Equal(2, await Count(stored, null));
+        // DateTimeOffset.MaxValue is stored as 23:59:59.999999: before a `to` of MaxValue.
+        Assert.Equal(2, await Count(null, DateTimeOffset.MaxValue));
+        Assert.Equal(0, await Count(DateTimeOffset.MaxValue, null));
+    }
+
+    [Fact]
     public async Task PositionsAsync_ByAccount_NetQuantityAndAveragePrice()
     {
         var client = server.Client();
