@@ -211,3 +211,17 @@ def test_a_redirect_loop_says_so_and_where_and_after_a_lost_answer_is_in_doubt(c
     assert (after_drop.value.title, after_drop.value.in_doubt) == ("Too many redirects", True)
     assert "may have been applied" in str(after_drop.value)
     assert len(client.history(trade_id)) == 1
+
+
+def test_a_batch_item_whose_idempotency_key_is_none_gets_one_so_a_retry_after_a_dropped_answer_applies_it_once(
+        client: tradestore.Client, proxy_factory) -> None:
+    # None means "generate one", as in client.fill(..., idempotency_key=None): the item went without a key (setdefault kept
+    # the None), and the retry after the dropped answer filled 3 more.
+    trade_id = _id("BNONE")
+    client.create_trade(trade_id, "ACC-F", "AAPL", "buy", 10, 100)
+    proxy = proxy_factory("drop")
+    with tradestore.Client(proxy.url, max_retries=1, max_retry_delay=0) as through_proxy:
+        result = through_proxy.batch([{"type": "fill", "trade_id": trade_id, "quantity": 3, "price": 100, "idempotency_key": None}])
+    assert [(r.status, r.replayed) for r in result.results] == [(200, True)]   # the retry found the first attempt applied
+    assert client.get_trade(trade_id).filled_quantity == Decimal("3")
+    assert all(e.idempotency_key for e in client.history(trade_id)[1:])

@@ -179,8 +179,8 @@ class Client:
         """Sends commands together (they share group commits; later ones see earlier ones); each fails alone.
 
         Each item takes the keyword names of the single methods plus ``type`` (``create`` default, ``amend``,
-        ``fill``, ``cancel``, ``delete``); each gets its own idempotency key unless it has ``idempotency_key``. The
-        caller's items are not changed: when the batch may have been applied (``InDoubt``, or a ``ProblemError`` with
+        ``fill``, ``cancel``, ``delete``); each gets its own idempotency key unless it has ``idempotency_key`` (``None``
+        counts as none, as in the single methods). The caller's items are not changed: when the batch may have been applied (``InDoubt``, or a ``ProblemError`` with
         ``in_doubt``), send ``error.items`` (the items as sent, each with its key), never the original items again.
 
         >>> client.batch([{"trade_id": "T-2", "account": "ACC-1", "symbol": "MSFT", "side": "sell",   # doctest: +SKIP
@@ -191,7 +191,10 @@ class Client:
         sent = []
         for item in items:
             fields = dict(item)
-            fields.setdefault("idempotency_key", new_idempotency_key())
+            if fields.get("idempotency_key") is None:
+                # None as in the single methods (idempotency_key=None): a key is generated. setdefault kept the None, and
+                # the item went without a key, so a retry after a dropped connection applied it twice.
+                fields["idempotency_key"] = new_idempotency_key()
             sent.append(fields)
         body = [_body(**fields) for fields in sent]
         try:
