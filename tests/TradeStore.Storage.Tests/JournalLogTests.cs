@@ -612,6 +612,69 @@ public sealed class JournalLogTests : IDisposable
         Assert.Equal(1500L, Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    /// <summary>
+    /// The append that fills a segment is durable before the log rolls over to the next one; a roll that then fails (no
+    /// room for the new file: here a folder at each name it could take) must not make that append look unwritten. It was
+    /// thrown, the writer refused the command as 500 storage-failure ("nothing of it was kept. Retry.") while the next
+    /// start replayed it, and every later write was refused too (its seq no longer followed the log's).
+    /// </summary>
+    [Fact]
+    public async Task Engine_RollOverFails_TheWriteThatFilledTheSegmentStandsAndLaterOnesAreRefusedWithNothingWrittenUntilItSucceeds()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var databasePath = Path.Combine(_directory.Path, "tradestore.duckdb");
+        var blocked = Enumerable.Range(2, 2000).Select(seq => Path.Combine(LogPath, $"{seq:D20}.log")).ToList();
+        var acknowledged = new List<string>();
+        CommandResult refused;
+        using (var database = DuckDbDatabase.Open(databasePath))
+        {
+            DuckDbSchema.MigrateToLatest(database);
+            using var log = JournalLog.Open(LogPath, new JournalLogOptions { SegmentBytes = 16 * 1024 });
+            using var meters = new TestMeters();
+            await using var engine = new WriteEngine(database, new StateIndex(), new EngineOptions(), meters.Factory, log: log);
+            engine.Start();
+            blocked.ForEach(path => Directory.CreateDirectory(path));
+
+            var i = 0;
+            while (true)
+            {
+                var result = await engine.SubmitAsync(Keyed($"R{i}"), ct);
+                if (!result.Succeeded)
+                {
+                    refused = result;
+                    break;
+                }
+
+                acknowledged.Add($"R{i++}");
+                Assert.True(i < 1000, "no roll-over was met");
+            }
+
+            Assert.Equal(CommandErrorKind.StorageFailure, refused.Error!.Kind);
+            Assert.NotNull(log.LastRollError);
+            Assert.Equal(engine.LastSeq, log.LastSeq); // the refused command is not in the log
+            Assert.Single(log.SegmentFiles);
+
+            // Room again: the roll is made before the next append, and the refused command, sent again with its key, is new.
+            blocked.ForEach(path => Directory.Delete(path));
+            var again = await engine.SubmitAsync(Keyed($"R{i}"), ct);
+            Assert.True(again.Succeeded && !again.Replayed, again.Error?.Message);
+            acknowledged.Add($"R{i}");
+            Assert.True((await engine.SubmitAsync(Keyed("after"), ct)).Succeeded);
+            acknowledged.Add("after");
+            Assert.Equal(2, log.SegmentFiles.Count);
+        }
+
+        using var reopened = DuckDbDatabase.Open(databasePath);
+        using var restartMeters = new TestMeters();
+        var index = new StateIndex();
+        await using var restarted = new WriteEngine(reopened, index, new EngineOptions(), restartMeters.Factory);
+        restarted.Start();
+        Assert.Equal(acknowledged.Count, restarted.LastSeq);
+        Assert.All(acknowledged, id => Assert.Equal(1, index.Find(id)?.Version));
+
+        static CreateTrade Keyed(string id) => new(id, "ACC", "AAPL", Side.Buy, 10, 1) { IdempotencyKey = $"k-{id}" };
+    }
+
     [Fact]
     public async Task Engine_SealedSegmentThatCannotBeDeleted_DuckDbKeepsApplyingEveryLaterWrite()
     {

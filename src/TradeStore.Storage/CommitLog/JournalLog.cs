@@ -354,6 +354,14 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
             }
 
             var segment = _segments[^1];
+            if (segment.Length >= _options.SegmentBytes)
+            {
+                // The append that filled it could not roll it over (RollAfter): roll first, and while that still fails this
+                // append is refused with nothing written.
+                StartSegment(segment.LastSeq + 1, sealing: segment);
+                segment = _segments[^1];
+            }
+
             var size = 0;
             for (var i = 0; i < records.Count; i++)
             {
@@ -411,7 +419,7 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
             Interlocked.Exchange(ref _lastSeq, segment.LastSeq);
             if (segment.Length >= _options.SegmentBytes)
             {
-                StartSegment(segment.LastSeq + 1, sealing: segment);
+                RollAfter(segment);
             }
             else if (segment.FileSize < _options.SegmentBytes)
             {
@@ -1121,6 +1129,27 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
     }
 
     /// <summary>
+    /// Starts the successor of <paramref name="segment"/>, which the append just made durable filled. By design a failure
+    /// (no room for the new file, say) is not thrown: this append's records are durable, so it succeeded, and a throw made
+    /// the writer refuse them as "nothing of it was kept" while the next start replayed them (applied, after a 500
+    /// storage-failure). The segment stays the one written, unsealed; the next append tries the roll first.
+    /// </summary>
+    private void RollAfter(Segment segment)
+    {
+        try
+        {
+            StartSegment(segment.LastSeq + 1, sealing: segment);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LastRollError = ex;
+        }
+    }
+
+    /// <summary>Why the last roll to a new segment after a durable append failed (it is tried again before the next append); for tests and diagnostics.</summary>
+    internal Exception? LastRollError { get; private set; }
+
+    /// <summary>
     /// Writes <paramref name="segment"/>'s seal after its last record and syncs it. Only once its successor is on the disk
     /// (created, synced, its folder synced): a sealed segment without a successor is exit 5 at the next start.
     /// </summary>
@@ -1262,6 +1291,9 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
         catch
         {
             handle.Dispose();
+            // Not a segment yet (the one before is not sealed): removed, so the roll can be tried again (a header cut short
+            // by a full disk would otherwise make every later CreateNew fail).
+            SegmentPreparer.TryDelete(path);
             throw;
         }
 

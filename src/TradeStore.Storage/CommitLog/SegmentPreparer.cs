@@ -304,7 +304,7 @@ internal sealed class SegmentPreparer : IDisposable
         }
     }
 
-    private static void TryDelete(string path)
+    internal static void TryDelete(string path)
     {
         try
         {
