@@ -238,7 +238,7 @@ public sealed class MetricsEndpointTests : IDisposable
         Assert.Equal("counter", commands.Type);
         foreach (var type in new[] { "create", "amend", "fill", "cancel", "delete" })
         {
-            foreach (var outcome in new[] { "applied", "replayed", "validation", "not_found", "already_exists", "version_conflict", "invalid_transition", "busy", "unavailable", "storage_failure", "idempotency_key_reused", "replication_unavailable" })
+            foreach (var outcome in new[] { "applied", "replayed", "validation", "not_found", "already_exists", "version_conflict", "invalid_transition", "busy", "unavailable", "storage_failure", "idempotency_key_reused", "replication_unavailable", "in_doubt" })
             {
                 var sample = Assert.Single(commands.Samples, s => s.Labels.GetValueOrDefault("type") == type && s.Labels.GetValueOrDefault("outcome") == outcome);
                 Assert.Equal(0, sample.Value);

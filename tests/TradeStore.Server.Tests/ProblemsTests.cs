@@ -65,8 +65,17 @@ public sealed partial class ProblemsTests
     [Fact]
     public void From_EveryErrorKind_Covered()
     {
-        Assert.All(Enum.GetValues<CommandErrorKind>(), kind =>
+        Assert.All(Enum.GetValues<CommandErrorKind>().Where(kind => kind != CommandErrorKind.InDoubt), kind =>
             Assert.NotEqual("urn:tradestore:problem:internal", Problems.From(new CommandError(kind, "x")).Type));
+    }
+
+    /// <summary>A write the writer stopped after it reached the journal log: the one command answer that is 500 internal, which clients take as in doubt.</summary>
+    [Fact]
+    public void From_InDoubt_InternalWithItsDetail()
+    {
+        var problem = Problems.From(new CommandError(CommandErrorKind.InDoubt, "may have been applied"));
+
+        Assert.Equal((500, "urn:tradestore:problem:internal", "may have been applied"), (problem.Status, problem.Type, problem.Detail));
     }
 
     [Fact]

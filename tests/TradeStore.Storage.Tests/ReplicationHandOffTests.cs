@@ -8,7 +8,7 @@ namespace TradeStore.Storage.Tests;
 /// <summary>
 /// A leader hands each group to replication once it is written to its journal log and before its fsync, so the
 /// followers' fsyncs overlap its own; a group is still answered only after both. A hand-off that fails cannot be taken
-/// back (followers may hold the records), so it breaks the log and stops the engine.
+/// back (followers may hold the records), so it breaks the log and stops the engine, and its writes are answered in doubt.
 /// </summary>
 public sealed class ReplicationHandOffTests
 {
@@ -41,12 +41,56 @@ public sealed class ReplicationHandOffTests
 
         var refused = await harness.Submit(Create("T1"));
 
-        Assert.Equal(CommandErrorKind.Unavailable, refused.Error!.Kind);
+        // Written before the hand-off failed, and not taken back: in doubt (the next test shows a restart applies it).
+        Assert.Equal(CommandErrorKind.InDoubt, refused.Error!.Kind);
         var failure = await harness.Engine.Failure.WaitAsync(TimeSpan.FromSeconds(30), Ct);
         Assert.Contains("handed on", failure.Message, StringComparison.Ordinal);
         Assert.Contains("stream gone", failure.Message, StringComparison.Ordinal);
         Assert.Equal(CommandErrorKind.Unavailable, (await harness.Submit(Create("T2"))).Error!.Kind);
         Assert.Null(harness.Index.Find("T2"));
+    }
+
+    [Fact]
+    public async Task Leader_HandOffFails_TheWriteIsInTheLogSoItsAnswerIsInDoubtAndARetryWithItsKeyReplaysAfterTheRestart()
+    {
+        var fail = true;
+        var replication = new HookedReplication(_ =>
+        {
+            if (fail)
+            {
+                throw new InvalidOperationException("stream gone");
+            }
+        });
+        await using var harness = EngineHarness.StartLeader(replication);
+        var create = new CreateTrade("T1", "ACC", "SYM", Side.Buy, 10, 1) { IdempotencyKey = "k-1" };
+
+        var answer = await harness.Submit(create);
+        await harness.Engine.Failure.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        fail = false;
+        await harness.RestartAsync();
+
+        // The records were written to the log before the hand-off failed, and the restart replays them: the write was
+        // applied. It used to be answered unavailable ("nothing was written"), which a client takes as definite.
+        Assert.Equal(1, harness.Index.Find("T1")?.Version);
+        Assert.Equal(CommandErrorKind.InDoubt, answer.Error!.Kind);
+        Assert.Contains("may have been applied", answer.Error.Message, StringComparison.Ordinal);
+        Assert.Contains("same Idempotency-Key", answer.Error.Message, StringComparison.Ordinal);
+        var retried = await harness.Submit(create);
+        Assert.True(retried.Replayed);
+        Assert.Equal(1, harness.Scalar("SELECT count(*) FROM trade_events WHERE trade_id = 'T1'"));
+    }
+
+    [Fact]
+    public async Task Leader_FailureAfterTheGroupIsDurable_ItsWritesAreAnsweredInDoubtAndTheRestartHoldsThem()
+    {
+        await using var harness = EngineHarness.StartLeader(new FailingWait());
+
+        var answer = await harness.Submit(Create("T1"));
+        await harness.Engine.Failure.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        await harness.RestartAsync();
+
+        Assert.Equal(CommandErrorKind.InDoubt, answer.Error!.Kind);
+        Assert.Equal(1, harness.Index.Find("T1")?.Version);
     }
 
     [Fact]
@@ -100,5 +144,17 @@ public sealed class ReplicationHandOffTests
         public void Appended(IReadOnlyList<LogRecord> records) => onAppended(records);
 
         public Task<bool> WaitReplicatedAsync(long seq, long term) => Task.FromResult(true);
+    }
+
+    /// <summary>Every group is handed on; waiting for its acknowledgement fails with an unexpected error (after the group is durable).</summary>
+    private sealed class FailingWait : IJournalReplication
+    {
+        public long Term => 1;
+
+        public void Appended(IReadOnlyList<LogRecord> records)
+        {
+        }
+
+        public Task<bool> WaitReplicatedAsync(long seq, long term) => throw new InvalidOperationException("acknowledgement tracking failed");
     }
 }

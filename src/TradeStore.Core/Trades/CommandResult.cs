@@ -35,6 +35,13 @@ public enum CommandErrorKind
     /// acknowledged, it may or may not survive a failover; retry with the same idempotency key.
     /// </summary>
     ReplicationUnavailable,
+
+    /// <summary>
+    /// The writer failed for good once the command's batch was written to the journal log, or may have been (500
+    /// <c>internal</c>): it may have been applied (a restart replays the log); retry with the same idempotency key to learn
+    /// the outcome. Unlike <see cref="Unavailable"/>, which applied nothing.
+    /// </summary>
+    InDoubt,
 }
 
 /// <summary>A refused command: what kind of refusal, which field, and words a person can act on.</summary>

@@ -131,6 +131,7 @@ public static class Problems
         CommandErrorKind.ReplicationUnavailable => Make("replication-unavailable", "Replication unavailable", StatusCodes.Status503ServiceUnavailable, error.Message, error.Field)
             with { RetryAfterSeconds = Cluster.ClusterProblems.RetryAfterSeconds },
         CommandErrorKind.StorageFailure => Make("storage-failure", "Storage failure", StatusCodes.Status500InternalServerError, error.Message, error.Field),
+        CommandErrorKind.InDoubt => Internal(error.Message),
         _ => Internal(error.Message),
     };
 

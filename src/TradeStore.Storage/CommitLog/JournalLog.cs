@@ -330,8 +330,9 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
     /// called. Once it was called, a failure of the sync or of the callback itself cannot be undone (others may hold the
     /// records), so the log then refuses every further append.
     /// </param>
-    /// <exception cref="IOException">The write or the sync failed; nothing of the records is in the log, unless
-    /// <paramref name="written"/> was called, in which case the log is broken (<see cref="IsBroken"/>).</exception>
+    /// <exception cref="IOException">The write or the sync failed; nothing of the records is in the log.</exception>
+    /// <exception cref="JournalAppendUndecidedException">The write or the sync failed after <paramref name="written"/> was
+    /// called, or cutting the records back failed: they may be in the log, and it is broken (<see cref="IsBroken"/>).</exception>
     public void Append(IReadOnlyList<LogRecord> records, Action<IReadOnlyList<LogRecord>>? written = null)
     {
         ArgumentNullException.ThrowIfNull(records);
@@ -1359,7 +1360,7 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
             {
                 // Others may hold and acknowledge these records: cutting them from this log alone would make it diverge.
                 _broken = true;
-                throw new IOException($"appending to {segment.Path} failed ({ex.Message}) after its records were handed on; the log accepts no more appends", ex);
+                throw new JournalAppendUndecidedException($"appending to {segment.Path} failed ({ex.Message}) after its records were handed on; the log accepts no more appends", ex);
             }
 
             try
@@ -1371,7 +1372,7 @@ public sealed partial class JournalLog : IDisposable, IJournalLogView
             catch (Exception undo) when (undo is IOException or UnauthorizedAccessException)
             {
                 _broken = true;
-                throw new IOException($"appending to {segment.Path} failed ({ex.Message}) and cutting it back failed too ({undo.Message}); the log accepts no more appends", ex);
+                throw new JournalAppendUndecidedException($"appending to {segment.Path} failed ({ex.Message}) and cutting it back failed too ({undo.Message}); the log accepts no more appends", ex);
             }
 
             throw;

@@ -136,6 +136,7 @@ internal sealed class EngineMetrics : IDisposable
         CommandErrorKind.Unavailable => "unavailable",
         CommandErrorKind.StorageFailure => "storage_failure",
         CommandErrorKind.ReplicationUnavailable => "replication_unavailable",
+        CommandErrorKind.InDoubt => "in_doubt",
         _ => "other",
     };
 }

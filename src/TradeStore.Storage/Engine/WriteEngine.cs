@@ -646,40 +646,56 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                 Complete(batch, decision.Results);
                 return;
             }
-
-            _metrics.Batch(batch.Count, Stopwatch.GetElapsedTime(started));
-            _database.WriteHealth.CommitSucceeded(_logger);
-            _index.ApplyBatch(decision.Events);
-
-            ForgetExpiredKeys();
-
-            // Before the callers hear of it: a list read right after the acknowledgement must see the change.
-            decision.Split(out var created, out var changed);
-            _flusher!.Add(created, changed, decision.Events[^1].Seq);
-            var last = decision.Events[^1].Seq;
-            if (Replication is not { } replication)
+            catch (JournalAppendUndecidedException)
             {
-                InterlockedMax.Raise(ref _publishable, last);
-                HandOff(decision.Events);
-                SeqMoved();
+                // Written and not taken back: the log is broken, and the next start may replay these records.
+                CompleteInDoubt(batch, decision);
+                throw;
             }
-            else
+
+            try
             {
-                // The followers' streams got the records at the write, before this node's fsync (AppendToLog).
-                var wait = replication.WaitReplicatedAsync(last, records[^1].Term);
-                var replicated = wait.IsCompletedSuccessfully && wait.Result;
-                if (replicated)
+                _metrics.Batch(batch.Count, Stopwatch.GetElapsedTime(started));
+                _database.WriteHealth.CommitSucceeded(_logger);
+                _index.ApplyBatch(decision.Events);
+
+                ForgetExpiredKeys();
+
+                // Before the callers hear of it: a list read right after the acknowledgement must see the change.
+                decision.Split(out var created, out var changed);
+                _flusher!.Add(created, changed, decision.Events[^1].Seq);
+                var last = decision.Events[^1].Seq;
+                if (Replication is not { } replication)
                 {
                     InterlockedMax.Raise(ref _publishable, last);
+                    HandOff(decision.Events);
+                    SeqMoved();
                 }
-
-                HandOff(decision.Events);
-                SeqMoved();
-                if (!replicated)
+                else
                 {
-                    CompleteWhenReplicated(wait, batch, decision, last);
-                    return;
+                    // The followers' streams got the records at the write, before this node's fsync (AppendToLog).
+                    var wait = replication.WaitReplicatedAsync(last, records[^1].Term);
+                    var replicated = wait.IsCompletedSuccessfully && wait.Result;
+                    if (replicated)
+                    {
+                        InterlockedMax.Raise(ref _publishable, last);
+                    }
+
+                    HandOff(decision.Events);
+                    SeqMoved();
+                    if (!replicated)
+                    {
+                        CompleteWhenReplicated(wait, batch, decision, last);
+                        return;
+                    }
                 }
+            }
+            catch
+            {
+                // The batch is in the log, so a restart applies it: whatever stopped the writer here must not answer its
+                // commands "unavailable" (nothing applied). Crashed answers the rest of the queue.
+                CompleteInDoubt(batch, decision);
+                throw;
             }
         }
         else if (decision.ReplayedUnreplicated > 0 && Replication is { } replaying)
@@ -688,6 +704,26 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             var replayed = decision.ReplayedUnreplicated;
             CompleteWhenReplicated(replaying.WaitReplicatedAsync(replayed, replaying.Term), batch, decision, replayed);
             return;
+        }
+
+        Complete(batch, decision.Results);
+    }
+
+    /// <summary>
+    /// Answers a batch whose events are in the journal log, or may be, when the writer failed for good before it could
+    /// acknowledge them: what depended on the batch is in doubt (a restart replays the log), the rest as decided.
+    /// </summary>
+    private void CompleteInDoubt(List<Pending> batch, BatchDecision decision)
+    {
+        var inDoubt = CommandResult.Refused(new CommandError(CommandErrorKind.InDoubt,
+            "The write engine stopped after an internal error, once the batch holding this command was written to the journal log (or may have been): " +
+            "it may have been applied, and a restart replays the log. Retry with the same Idempotency-Key to learn the outcome."));
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (decision.DependsOnBatch[i] && decision.Results[i].Succeeded)
+            {
+                decision.Results[i] = inDoubt;
+            }
         }
 
         Complete(batch, decision.Results);
