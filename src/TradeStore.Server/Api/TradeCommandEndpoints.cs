@@ -102,8 +102,19 @@ public static class TradeCommandEndpoints
 
         var commandsOrProblems = items!.Select(item => item.Problem is null ? CommandMapping.FromBatchItem(item.Request!) : (null, item.Problem)).ToArray();
         var pending = new ValueTask<CommandResult>[commandsOrProblems.Length];
+        int? busyAt = null;
         for (var i = 0; i < commandsOrProblems.Length; i++)
         {
+            if (busyAt is { } first && commandsOrProblems[i].Command is not null)
+            {
+                // By design not submitted: the queue may have room again an instant later, and this item would then be
+                // written without the earlier one it may follow (a cancel without the fill before it), and resending the
+                // refused items would apply them out of order.
+                commandsOrProblems[i] = (null, Problems.From(new CommandError(CommandErrorKind.Busy,
+                    $"Not written: item {first} of this batch found the write queue full, and items are written in order; resend the items from index {first} on.")));
+                continue;
+            }
+
             if (commandsOrProblems[i].Command is { } command)
             {
                 // Each item is checked against the key's accounts on its own; a refused item is not submitted.
@@ -122,6 +133,13 @@ public static class TradeCommandEndpoints
                 }
 
                 pending[i] = commands.SubmitAsync(IdempotencyNamespace.Apply(context, command), context.RequestAborted);
+                if (pending[i].IsCompletedSuccessfully)
+                {
+                    // Answered at once (refused before it was queued): kept as a completed result, which the loop below awaits.
+                    var atOnce = pending[i].Result;
+                    pending[i] = new ValueTask<CommandResult>(atOnce);
+                    busyAt = atOnce.Error?.Kind == CommandErrorKind.Busy ? i : null;
+                }
             }
         }
 

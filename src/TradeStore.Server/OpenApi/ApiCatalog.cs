@@ -94,7 +94,8 @@ public static class ApiCatalog
             Description: "Send Idempotency-Key to make a retry return the first answer (Idempotent-Replayed: true) and write nothing."),
         new("POST", "/v1/trades/batch", "Trades", "Apply many commands in order, sharing group commits", "trader", typeof(List<BatchItemRequest>), 200, typeof(BatchResponse),
             [.. Command, "batch-too-large"], Description: "A JSON array, or NDJSON with Content-Type: application/x-ndjson. Not atomic: a bad item fails alone and nothing is rolled back, "
-                + "so the items that succeeded are written whatever the others did; see `failed` and each result's status. A body that is not a JSON array "
+                + "so the items that succeeded are written whatever the others did; see `failed` and each result's status. An item refused busy (the write "
+                + "queue full) ends what is written: every later command item is refused busy too, its detail naming the index to resend from. A body that is not a JSON array "
                 + "(or NDJSON) at all is refused whole."),
         new("POST", "/v1/trades/{tradeId}/amend", "Trades", "Amend a live trade", "trader", typeof(AmendTradeRequest), 200, typeof(TradeResponse), TradeCommand),
         new("POST", "/v1/trades/{tradeId}/fill", "Trades", "Record a fill", "trader", typeof(FillTradeRequest), 200, typeof(TradeResponse), TradeCommand),
