@@ -309,8 +309,32 @@ public sealed class TradeStoreClient
     {
         using var response = await SendRawAsync(method, path, body is null ? null : Serialize(body), idempotencyKey, write, "application/json",
             HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
-        var result = await response.Content.ReadFromJsonAsync<T>(TradeStoreJson.Options, cancellationToken).ConfigureAwait(false);
+        T? result;
+        try
+        {
+            result = await response.Content.ReadFromJsonAsync<T>(TradeStoreJson.Options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            throw await NotTradeStoreAnswerAsync(response, method, path, write, ex, cancellationToken).ConfigureAwait(false);
+        }
+
         return result ?? throw new InvalidDataException($"TradeStore answered {method} {path} with an empty body.");
+    }
+
+    /// <summary>
+    /// A 2xx answer whose body is not JSON (a proxy's sign-in page answered in TradeStore's place): a problem that says so
+    /// and where, in doubt for a write (it may have reached TradeStore), rather than a bare <see cref="JsonException"/>.
+    /// </summary>
+    private static async Task<TradeStoreProblemException> NotTradeStoreAnswerAsync(HttpResponseMessage response, HttpMethod method, string path, bool write,
+        JsonException error, CancellationToken cancellationToken)
+    {
+        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        var status = (int)response.StatusCode;
+        var contentType = response.Content.Headers.ContentType?.ToString() ?? "no Content-Type";
+        var detail = $"{method} {path}: the {status} answer is not JSON ({contentType}; {error.Message}); it starts '{(text.Length > 200 ? text[..200] : text)}'. " +
+            "Something other than TradeStore answered: a proxy or another service at the URL?";
+        return new TradeStoreProblemException(new Problem("about:blank", "Not a TradeStore answer", status, detail), error) { AnswerReplaced = write };
     }
 
     /// <summary>

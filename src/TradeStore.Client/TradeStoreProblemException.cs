@@ -58,7 +58,10 @@ public class TradeStoreProblemException : Exception
     /// this problem, which speaks only for its own attempt). Send the command again with the same idempotency key; false
     /// means nothing was changed.
     /// </summary>
-    public bool IsInDoubt => Problem.IsInDoubt || EarlierAttemptInDoubt is not null;
+    public bool IsInDoubt => Problem.IsInDoubt || EarlierAttemptInDoubt is not null || AnswerReplaced;
+
+    /// <summary>A write's 2xx answer was not TradeStore's (not JSON: a proxy's page): the write may have reached it.</summary>
+    internal bool AnswerReplaced { get; init; }
 
     /// <summary>
     /// For a batch whose problem is <see cref="IsInDoubt"/>: its commands as sent, each with its idempotency key; send

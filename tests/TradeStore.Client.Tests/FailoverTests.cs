@@ -118,6 +118,26 @@ public sealed class FailoverTests(LiveServer server) : IClassFixture<LiveServer>
         Assert.True(problem.IsInDoubt);
     }
 
+    /// <summary>Was a bare <see cref="System.Text.Json.JsonException"/> ("'&lt;' is an invalid start of a value"), saying neither which request nor what came.</summary>
+    [Fact]
+    public async Task AnswerNotJson_ProblemSaysSoAndWhere_InDoubtForAWriteOnly()
+    {
+        await using var proxy = new FaultyProxy(server.BaseAddress, ProxyFault.LoginPage, ProxyFault.LoginPage);
+        var client = server.Client(proxy.Address, o => o.MaxRetries = 0);
+        var tradeId = $"HTML-{Guid.NewGuid():N}";
+
+        var read = await Assert.ThrowsAsync<TradeStoreProblemException>(() => client.GetTradeAsync(tradeId, cancellationToken: Ct));
+        var write = await Assert.ThrowsAsync<TradeStoreProblemException>(() =>
+            client.CreateTradeAsync(new NewTrade(tradeId, "ACC-F", "AAPL", TradeSide.Buy, 1m, 2m), cancellationToken: Ct));
+
+        Assert.Equal((200, "Not a TradeStore answer", false), (read.Status, read.Title, read.IsInDoubt));
+        Assert.Contains($"GET v1/trades/{tradeId}", read.Message, StringComparison.Ordinal);
+        Assert.Contains("text/html", read.Message, StringComparison.Ordinal);
+        Assert.Contains("<!doctype html>", read.Message, StringComparison.Ordinal);
+        Assert.Equal((200, true), (write.Status, write.IsInDoubt));
+        Assert.Contains("POST", write.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task CreateTradeAsync_NoLeader_ProblemIsNotInDoubt()
     {

@@ -36,6 +36,9 @@ public enum ProxyFault
 
     /// <summary>Answer <c>307</c> pointing at this proxy itself: a redirect loop (nodes that each name another as the leader).</summary>
     RedirectToItself,
+
+    /// <summary>Answer <c>200</c> with an HTML page without relaying anything: a proxy's sign-in page in the server's place.</summary>
+    LoginPage,
 }
 
 /// <summary>
@@ -141,6 +144,15 @@ public sealed class FaultyProxy : IAsyncDisposable
                 lock (_requestHeads)
                 {
                     _requestHeads.Add(Encoding.ASCII.GetString(head));
+                }
+
+                if (fault is ProxyFault.LoginPage)
+                {
+                    await DrainBodyAsync(downstream, head);
+                    const string Page = "<!doctype html><title>Sign in</title><form>...</form>";
+                    await downstream.WriteAsync(Encoding.ASCII.GetBytes(
+                        $"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\nContent-Length: {Page.Length}\r\n\r\n{Page}"), _stop.Token);
+                    return;
                 }
 
                 if (fault is ProxyFault.Busy or ProxyFault.NoLeader or ProxyFault.LeadershipLost or ProxyFault.RedirectToServer or ProxyFault.RedirectToItself)

@@ -88,7 +88,8 @@ class FaultyProxy:
     the request, never answer), ``busy``, ``no-leader``, ``leadership-lost`` (answer 503 with that problem type and
     Retry-After: 1), ``busy-date`` (``busy`` with Retry-After as an HTTP date 30 s ahead, as a gateway may send it), ``redirect`` (answer 307 to the server, or to ``redirect_to``: a follower naming its leader),
     ``redirect-self`` (answer 307 to this proxy itself, a redirect loop), ``answer-then-close`` (relay one request and its answer, then close the connection without a ``Connection: close``
-    header: a server that closed an idle keep-alive connection, as Kestrel does after 130 s, or restarted), or none."""
+    header: a server that closed an idle keep-alive connection, as Kestrel does after 130 s, or restarted),
+    ``login-page`` (answer 200 with an HTML page in the server's place, as a proxy's sign-in page does), or none."""
 
     _PROBLEMS = {
         "busy": b'{"type":"urn:tradestore:problem:busy","title":"Busy","status":503,"detail":"The write queue is full."}',
@@ -161,12 +162,16 @@ class FaultyProxy:
             text = head.split(b"\r\n\r\n", 1)[0].decode("latin-1")
             with self._lock:
                 self.heads.append(text)
-            if fault in ("busy", "busy-date", "no-leader", "leadership-lost", "redirect", "redirect-self"):
+            if fault in ("busy", "busy-date", "no-leader", "leadership-lost", "redirect", "redirect-self", "login-page"):
                 length = next((int(l.split(":", 1)[1]) for l in text.split("\r\n") if l.lower().startswith("content-length:")), 0)
                 received = len(head.split(b"\r\n\r\n", 1)[1])
                 while received < length:
                     received += len(downstream.recv(65536))
-                if fault not in ("redirect", "redirect-self"):
+                if fault == "login-page":
+                    body = b"<!doctype html><title>Sign in</title><form>...</form>"
+                    answer = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\nContent-Length: "
+                              + str(len(body)).encode() + b"\r\n\r\n" + body)
+                elif fault not in ("redirect", "redirect-self"):
                     body = self._PROBLEMS["busy" if fault == "busy-date" else fault]
                     retry_after = email.utils.formatdate(time.time() + 30, usegmt=True).encode() if fault == "busy-date" else b"1"
                     answer = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: " + retry_after + b"\r\nContent-Type: application/problem+json\r\n"

@@ -225,3 +225,18 @@ def test_a_batch_item_whose_idempotency_key_is_none_gets_one_so_a_retry_after_a_
     assert [(r.status, r.replayed) for r in result.results] == [(200, True)]   # the retry found the first attempt applied
     assert client.get_trade(trade_id).filled_quantity == Decimal("3")
     assert all(e.idempotency_key for e in client.history(trade_id)[1:])
+
+
+def test_a_200_that_is_not_json_is_a_problem_saying_so_in_doubt_for_a_write(client: tradestore.Client, proxy_factory) -> None:
+    proxy = proxy_factory("login-page", "login-page")
+    trade_id = _id("HTML")
+    with tradestore.Client(proxy.url, max_retries=0) as through_proxy:
+        with pytest.raises(tradestore.ProblemError) as read:
+            through_proxy.get_trade(trade_id)
+        with pytest.raises(tradestore.ProblemError) as write:
+            through_proxy.create_trade(trade_id, "ACC-F", "AAPL", "buy", 1, 2)
+    # Was json.JSONDecodeError: "Expecting value: line 1 column 1 (char 0)", saying neither which request nor what came.
+    assert (read.value.status, read.value.title, read.value.in_doubt) == (200, "Not a TradeStore answer", False)
+    assert f"GET /v1/trades/{trade_id}" in str(read.value) and "text/html" in str(read.value) and "<!doctype html>" in str(read.value)
+    assert (write.value.status, write.value.in_doubt) == (200, True)
+    assert "POST /v1/trades" in str(write.value)

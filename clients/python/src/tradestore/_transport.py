@@ -52,11 +52,28 @@ class Response:
     headers: http.client.HTTPMessage
     body: bytes
     value: Any = None  # what ``consume`` made of a successful answer's body, read as it arrived
+    request: str = ""  # "METHOD path", for messages
+    write: bool = False  # the request was a command or a batch
 
     def json(self) -> Any:
-        # Numbers with a fraction become Decimal, never float: money stays exact.
-        from decimal import Decimal
-        return json.loads(self.body, parse_float=Decimal)
+        """The body as JSON. A body that is not JSON (a proxy's login page answered in TradeStore's place) raises
+        :class:`ProblemError` saying so, in doubt for a write, rather than ``json.JSONDecodeError``."""
+        try:
+            return _parse_json(self.body)
+        except ValueError as error:  # JSONDecodeError, and UnicodeDecodeError for bytes that are not UTF-8
+            content_type = self.headers.get("Content-Type") or "no Content-Type"
+            start = self.body[:200].decode("utf-8", "replace")
+            problem = ProblemError(self.status, "about:blank", "Not a TradeStore answer",
+                                   f"{self.request}: the {self.status} answer is not JSON ({content_type}; {error}); it starts "
+                                   f"{start!r}. Something other than TradeStore answered: a proxy or another service at the URL?")
+            problem.in_doubt = self.write  # the request may have reached TradeStore, and its answer been replaced
+            raise problem from None
+
+
+def _parse_json(body: bytes) -> Any:
+    # Numbers with a fraction become Decimal, never float: money stays exact.
+    from decimal import Decimal
+    return json.loads(body, parse_float=Decimal)
 
 
 class Transport:
@@ -157,6 +174,7 @@ class Transport:
                 target = urllib.parse.urlsplit(urllib.parse.urljoin(urllib.parse.urlunsplit(target), response.headers["Location"]))
                 continue
             if 200 <= response.status < 300:
+                response.request, response.write = f"{method} {path}", write
                 return response
             redirected_too_often = response.status in (307, 308) and bool(response.headers.get("Location"))
             problem = _too_many_redirects(method, path, response) if redirected_too_often else _problem(response)
@@ -322,7 +340,7 @@ def _too_many_redirects(method: str, path: str, response: Response) -> ProblemEr
 
 def _problem(response: Response) -> ProblemError:
     try:
-        data = response.json()
+        data = _parse_json(response.body)
     except ValueError:
         data = None
     if not isinstance(data, dict) or "type" not in data:
