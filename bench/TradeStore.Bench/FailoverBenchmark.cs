@@ -43,7 +43,7 @@ public static class FailoverBenchmark
         var samples = new List<TimeSpan>();
         try
         {
-            output.WriteLine($"failover: {options.Nodes} nodes, Cluster:LeaseTtl {options.LeaseTtl.TotalSeconds:0} s, Cluster:SyncReplicas {options.SyncReplicas}, etcd {options.Etcd}, " +
+            output.WriteLine($"failover: {options.Nodes} nodes, Cluster:LeaseTtl {options.LeaseTtl.TotalSeconds:0} s, Cluster:SyncReplicas {options.SyncReplicas}, etcd {options.Etcd} (keys under {prefix}, deleted at the end), " +
                 $"{options.Kills} kills (SIGKILL of the leader), {options.LoadConnections} load connections; load average {LoadAverage()}");
             if (options.ThroughputSeconds > 0)
             {
@@ -138,6 +138,12 @@ public static class FailoverBenchmark
             foreach (var node in nodes)
             {
                 await node.StopAsync();
+            }
+
+            // The members, history and sync records outlive the nodes' leases: without this every run left them in etcd.
+            if (await EtcdPrefix.DeleteAsync(options.Etcd, prefix) is { Failure: { } failure })
+            {
+                output.WriteLine($"etcd: the keys under {prefix} could not be deleted ({failure}); delete them by hand");
             }
 
             try
