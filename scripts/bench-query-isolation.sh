@@ -18,7 +18,10 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 url="http://127.0.0.1:$port"
 server_pid=""
 loops=()
+# stop_children: the tradestore-bench run still going when a SIGTERM ends the script.
+source scripts/lib/children.sh
 cleanup() {
+  stop_children
   for pid in "${loops[@]}"; do kill "$pid" 2>/dev/null || true; done
   [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
   rm -rf "$work"

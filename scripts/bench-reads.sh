@@ -42,9 +42,10 @@ step() {
 
 say() { printf '\n## %s (%s)\n' "$*" "$(date -u +%H:%M:%SZ), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$log"; }
 
-# free_port, wait_for, install_debian_packages, start_redis/clickhouse, stop_servers.
+# free_port, wait_for, install_debian_packages, start_redis/clickhouse, stop_servers; stop_children.
 source "$root/scripts/lib/servers.sh"
-cleanup() { stop_servers; rm -rf "$work"; }
+source "$root/scripts/lib/children.sh"
+cleanup() { stop_children; stop_servers; rm -rf "$work"; }
 trap cleanup EXIT
 
 mapfile -t missing < <(missing_server_packages redis clickhouse)

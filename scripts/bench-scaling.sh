@@ -15,6 +15,19 @@ log="$out/scaling.log"
 dotnet build bench/TradeStore.Bench -c Release -nologo -v q -clp:ErrorsOnly
 B="$root/bench/TradeStore.Bench/bin/Release/net10.0/tradestore-bench"
 
+# free_port; stop_children. Whatever ends the script (the end, a failure, SIGTERM) stops the run still going and the
+# server, and deletes the server's data: it had no cleanup, and a server started below ran on with its data in /tmp.
+source "$root/scripts/lib/servers.sh"
+source "$root/scripts/lib/children.sh"
+data=""
+serve_pid=""
+cleanup() {
+  stop_children
+  [ -z "$serve_pid" ] || { kill -TERM "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null; }
+  [ -z "$data" ] || rm -rf "$data"
+}
+trap cleanup EXIT
+
 say() { printf '\n## %s (%s)\n' "$*" "$(date -u +%H:%M:%SZ), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$log"; }
 run() { "$@" 2>&1 | tee -a "$log" | grep -E '^(engine|index|http|generator|point)' || true; }
 
@@ -41,17 +54,21 @@ done
 
 say "serve: single POST against connections (closed loop, 8 s), start-up and list query with 1,000,000 trades stored"
 data="$(mktemp -d /tmp/tradestore-scaling.XXXXXX)"
-port=$((20000 + RANDOM % 20000))
+port="$(free_port)"
 url="http://127.0.0.1:$port"
 start_serve() {
   local started; started=$(date +%s%N)
   TRADESTORE__SECURITY__REQUESTSPERSECOND=0 TRADESTORE__SECURITY__CONCURRENTREQUESTS=0 \
     "$root/src/TradeStore.Cli/bin/Release/net10.0/tradestore" serve --data "$data" --urls "$url" >>"$out/serve.log" 2>&1 &
   serve_pid=$!
-  until curl -sf "$url/health/ready" >/dev/null 2>&1; do sleep 0.05; done
+  until curl -sf "$url/health/ready" >/dev/null 2>&1; do
+    # It waited for ever on a server that had exited (its port taken, a bad configuration).
+    kill -0 "$serve_pid" 2>/dev/null || { echo "bench-scaling.sh: serve exited before it was ready; see $out/serve.log" >&2; exit 1; }
+    sleep 0.05
+  done
   echo "serve: ready after $(( ($(date +%s%N) - started) / 1000000 )) ms with $(du -sh "$data" | cut -f1) of data" | tee -a "$log"
 }
-stop_serve() { kill -TERM "$serve_pid"; wait "$serve_pid" || true; }
+stop_serve() { kill -TERM "$serve_pid"; wait "$serve_pid" || true; serve_pid=""; }
 start_serve
 for c in 1 8 32 128; do
   run "$B" http --url "$url" --concurrency "$c" --duration 8 --verify-limit 2000 --json "$out/http-post-c$c.json"
@@ -61,5 +78,4 @@ stop_serve
 start_serve
 run "$B" http --url "$url" --workload read --rate 5000 --duration 10 --seed-trades 1000 --json "$out/http-read-1m.json"
 stop_serve
-rm -rf "$data"
 echo "raw output: $log" >&2

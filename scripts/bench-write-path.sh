@@ -27,7 +27,9 @@ bench="$root/bench/TradeStore.Bench/bin/Release/net10.0/tradestore-bench.dll"
 [ -f "$cli" ] && [ -f "$bench" ] || { echo "bench-write-path.sh: build first: dotnet build TradeStore.slnx -c Release" >&2; exit 1; }
 work="$(mktemp -d /tmp/tradestore-writepath.XXXXXX)"
 server=""
-cleanup() { [ -z "$server" ] || kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+# stop_children: the step still running when a SIGTERM ends the script.
+source "$root/scripts/lib/children.sh"
+cleanup() { stop_children; [ -z "$server" ] || kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 step() { printf '\n=== %s (load average %s)\n' "$*" "$(load)"; }

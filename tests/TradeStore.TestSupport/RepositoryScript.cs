@@ -14,6 +14,30 @@ public static class RepositoryScript
     public static async Task<(int ExitCode, string Output)> RunAsync(
         string script, IEnumerable<string> arguments, IEnumerable<(string Name, string Value)> environment, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        using var process = Start(script, arguments, environment);
+        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    /// <summary>
+    /// Starts <c>scripts/<paramref name="script"/></c> as <see cref="RunAsync"/> does, with its standard output and error
+    /// redirected (the caller reads them), and returns the running bash process.
+    /// </summary>
+    public static Process Start(string script, IEnumerable<string> arguments, IEnumerable<(string Name, string Value)> environment)
+    {
         var start = new ProcessStartInfo("bash")
         {
             WorkingDirectory = TradeStoreProcess.RepositoryRoot,
@@ -31,21 +55,6 @@ public static class RepositoryScript
             start.Environment[name] = value;
         }
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
+        return Process.Start(start)!;
     }
 }
