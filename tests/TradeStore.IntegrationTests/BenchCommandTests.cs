@@ -172,6 +172,20 @@ public sealed class BenchCommandTests : IDisposable
         Assert.DoesNotContain("Unhandled exception", bench.Output);
     }
 
+    [Theory]
+    [InlineData("read")]
+    [InlineData("list")]
+    public async Task BenchHttp_BaselineWithReads_RefusedBeforeTheRun(string workload)
+    {
+        // Refused before the server is reached (nothing listens on port 1). The bare endpoint stores nothing: its reads were
+        // 404s and its lists empty, and the run printed "0 % of the bare endpoint's 0 ops/s".
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(["http", "--url", "http://127.0.0.1:1", "--workload", workload, "--baseline"], _work.Path);
+
+        Assert.True(exitCode == 2, output);
+        Assert.Contains($"tradestore-bench: --baseline compares writes with an endpoint that stores nothing: use it with --workload insert or mixed (got {workload}).", output,
+            StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task BenchEngine_UnknownWorkload_RefusedNamingValue()
     {

@@ -214,7 +214,7 @@ public static class BenchCommand
         };
         var bare = new Option<bool>("--baseline")
         {
-            Description = "Then run the same load against a bare endpoint in this process (the same HTTP pipeline and JSON work, commands decided in memory, nothing stored) and print the server's rate as a fraction of it.",
+            Description = "insert/mixed: then run the same load against a bare endpoint in this process (the same HTTP pipeline and JSON work, commands decided in memory, nothing stored) and print the server's rate as a fraction of it.",
         };
         OptionRules.AtLeast(1, duration, concurrency, batch, seed);
         OptionRules.AtLeast(0, warmup);
@@ -225,6 +225,15 @@ public static class BenchCommand
         {
             url, workload, rate, duration, concurrency, batch, seed, verify, json, apiKey, warmup, bare,
         };
+        command.Validators.Add(result =>
+        {
+            // The bare endpoint decides writes in memory; its reads go to an empty store (every GET by id a 404, every list
+            // empty), so a read or list "baseline" printed "0 % of the bare endpoint's 0 ops/s".
+            if (result.GetValue(bare) && OptionRules.TryGetValue(result, workload, out var name) && name is "read" or "list")
+            {
+                result.AddError($"--baseline compares writes with an endpoint that stores nothing: use it with --workload insert or mixed (got {name}).");
+            }
+        });
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var output = parseResult.InvocationConfiguration.Output;
