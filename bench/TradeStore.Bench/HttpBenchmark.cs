@@ -43,7 +43,9 @@ public sealed record HttpBenchmarkResult(
     long Verified,
     long Missing,
     bool VerifiedAll,
-    IReadOnlyList<ListPhaseResult>? ListPhases = null);
+    IReadOnlyList<ListPhaseResult>? ListPhases = null,
+    HttpBenchmarkResult? Baseline = null,
+    double? FractionOfBaseline = null);
 
 /// <summary>
 /// One measurement of the <c>list</c> workload: lists of 100 by <see cref="Scope"/> (<c>account</c> or
@@ -194,7 +196,7 @@ public static class HttpBenchmark
             : FormattableString.Invariant($"correctness: not read back ({result.Acknowledged:N0} answered by an endpoint that stores nothing)"));
         if (options.JsonFile is { } file)
         {
-            await File.WriteAllTextAsync(file, JsonSerializer.Serialize(result, Json), cancellationToken);
+            await WriteJsonAsync(result, file, cancellationToken);
         }
 
         return result;
@@ -205,6 +207,10 @@ public static class HttpBenchmark
     /// printed those refusals as a request rate with latency percentiles, exit 0 (or, for read and list, died seeding
     /// with a stack trace). Any HTTP answer will do, whatever its status: the load's own errors are counted by status.
     /// </summary>
+    /// <summary>Writes <paramref name="result"/> as JSON to <paramref name="file"/> (<c>--json</c>).</summary>
+    public static Task WriteJsonAsync(HttpBenchmarkResult result, string file, CancellationToken cancellationToken) =>
+        File.WriteAllTextAsync(file, JsonSerializer.Serialize(result, Json), cancellationToken);
+
     private static async Task RequireAnswerAsync(HttpClient client, Uri url, CancellationToken cancellationToken)
     {
         if (await Reachability.WhyNotAsync(client, new Uri(url, "health/live"), TimeSpan.FromSeconds(10), requireSuccess: false, cancellationToken) is { } reason)

@@ -172,6 +172,27 @@ public sealed class BenchCommandTests : IDisposable
         Assert.DoesNotContain("Unhandled exception", bench.Output);
     }
 
+    [Fact]
+    public async Task BenchHttp_BaselineWithJson_WritesTheBareEndpointsRunAndTheRatioToo()
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        await using var server = TradeStoreProcess.Start(["serve", "--data", _work.File("data"), "--urls", url], _work.Path);
+        await server.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
+        var file = _work.File("http.json");
+
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(
+            ["http", "--url", url, "--concurrency", "2", "--duration", "1", "--warmup", "0", "--baseline", "--json", file], _work.Path);
+
+        // The JSON held TradeStore's run alone: the bare endpoint's figures and the ratio were only printed.
+        Assert.True(exitCode == 0, output);
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken));
+        var tradestore = json.RootElement.GetProperty("operationsPerSecond").GetDouble();
+        var bare = json.RootElement.GetProperty("baseline").GetProperty("operationsPerSecond").GetDouble();
+        Assert.True(tradestore > 0 && bare > 0, output);
+        Assert.Equal(tradestore / bare, json.RootElement.GetProperty("fractionOfBaseline").GetDouble(), 6);
+        Assert.Contains(FormattableString.Invariant($"of the bare endpoint's {bare:N0} ops/s"), output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("read")]
     [InlineData("list")]

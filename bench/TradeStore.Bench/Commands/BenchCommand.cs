@@ -214,7 +214,7 @@ public static class BenchCommand
         };
         var bare = new Option<bool>("--baseline")
         {
-            Description = "insert/mixed: then run the same load against a bare endpoint in this process (the same HTTP pipeline and JSON work, commands decided in memory, nothing stored) and print the server's rate as a fraction of it.",
+            Description = "insert/mixed: then run the same load against a bare endpoint in this process (the same HTTP pipeline and JSON work, commands decided in memory, nothing stored) and print the server's rate as a fraction of it (with --json, also as baseline and fractionOfBaseline).",
         };
         OptionRules.AtLeast(1, duration, concurrency, batch, seed);
         OptionRules.AtLeast(0, warmup);
@@ -272,6 +272,11 @@ public static class BenchCommand
                 var fraction = limit.OperationsPerSecond > 0 ? result.OperationsPerSecond / limit.OperationsPerSecond : 0;
                 output.WriteLine(FormattableString.Invariant(
                     $"baseline: TradeStore {result.OperationsPerSecond:N0} ops/s = {fraction:P0} of the bare endpoint's {limit.OperationsPerSecond:N0} ops/s (p99 {result.Latency.P99Ms:0.00} ms vs {limit.Latency.P99Ms:0.00} ms)"));
+                // The JSON held the server's run alone: the bare endpoint's figures and the ratio were printed only.
+                if (parseResult.GetValue(json) is { } file)
+                {
+                    await HttpBenchmark.WriteJsonAsync(result with { Baseline = limit, FractionOfBaseline = fraction }, file, cancellationToken);
+                }
             }
 
             return ExitCodes.Success;
