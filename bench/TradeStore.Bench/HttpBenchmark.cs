@@ -199,6 +199,14 @@ public static class HttpBenchmark
             await WriteJsonAsync(result, file, cancellationToken);
         }
 
+        // Every request refused (a --url with a path: 404; no --api-key where keys are required: 401) measured nothing,
+        // and exited 0 as if it had.
+        if (result.Requests > 0 && errors.Values.Sum() >= result.Requests)
+        {
+            throw new TradeStore.Cli.CommandFailedException(
+                $"no request succeeded ({string.Join(", ", errors.Select(e => FormattableString.Invariant($"{e.Key} × {e.Value:N0}")))}): give the server's base address with --url (e.g. http://127.0.0.1:5080) and, where it requires keys, one with --api-key.");
+        }
+
         return result;
     }
 

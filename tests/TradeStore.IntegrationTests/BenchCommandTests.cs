@@ -193,6 +193,21 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Contains(FormattableString.Invariant($"of the bare endpoint's {bare:N0} ops/s"), output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task BenchHttp_EveryRequestRefused_ExitsOneNamingTheStatuses()
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        await using var server = TradeStoreProcess.Start(["serve", "--data", _work.File("data"), "--urls", url], _work.Path);
+        await server.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
+
+        // A --url with a path: every POST went to /v1/v1/trades and was a 404, and the bench exited 0 as if it had measured.
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(["http", "--url", $"{url}/v1", "--concurrency", "2", "--duration", "1", "--warmup", "0"], _work.Path);
+
+        Assert.True(exitCode == 1, output);
+        Assert.Matches(@"tradestore-bench: no request succeeded \(404 × [\d,]+\): give the server's base address with --url", output);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("read")]
     [InlineData("list")]
