@@ -533,6 +533,7 @@ public static class FailoverBenchmark
     private sealed class Node(string name, int port, string directory)
     {
         private Process? _process;
+        private IDisposable? _tracked;
         private bool _restartedAfterCut;
 
         public string Name { get; } = name;
@@ -592,6 +593,13 @@ public static class FailoverBenchmark
             }
 
             _process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {Name}.");
+            _tracked ??= ChildProcesses.Track(() =>
+            {
+                if (Volatile.Read(ref _process) is { HasExited: false } running)
+                {
+                    running.Kill();
+                }
+            });
             var log = LogPath;
             var gate = new object();
             void Keep(string? line)
@@ -676,6 +684,8 @@ public static class FailoverBenchmark
             }
 
             _process?.Dispose();
+            _tracked?.Dispose();
+            _tracked = null;
         }
     }
 }

@@ -5,7 +5,8 @@ namespace TradeStore.Bench;
 /// <summary>
 /// Ctrl-C (SIGINT) and SIGTERM for <c>tradestore-bench</c>: the first one cancels <see cref="Token"/>, so the running
 /// benchmark stops and its <c>finally</c> blocks stop the child servers (their graceful SIGTERM) and delete the temporary
-/// databases; a second one ends the process at once. Without it the runtime ended the process on the first signal
+/// databases; a second one kills the child servers (<see cref="ChildProcesses"/>) and ends the process at once, leaving
+/// its temporary files. Without it the runtime ended the process on the first signal
 /// without running any of them: a child <c>serve</c> went on running and its folder stayed in the temporary directory.
 /// </summary>
 internal sealed class Interruption : IDisposable
@@ -36,12 +37,13 @@ internal sealed class Interruption : IDisposable
         var number = context.Signal == PosixSignal.SIGINT ? 2 : 15;
         if (Interlocked.CompareExchange(ref _signal, number, 0) != 0)
         {
-            // The second signal: the default action, at once.
+            // The second signal: the default action, at once; the child servers die first instead of running on orphaned.
+            ChildProcesses.KillAll();
             return;
         }
 
         context.Cancel = true;
-        _error.WriteLine($"tradestore-bench: {(number == 2 ? "interrupted" : "terminated")}: stopping the run, its child servers and temporary files (a second Ctrl-C stops at once)");
+        _error.WriteLine($"tradestore-bench: {(number == 2 ? "interrupted" : "terminated")}: stopping the run, its child servers and temporary files (a second Ctrl-C kills them and stops at once)");
         _cancel.Cancel();
     }
 

@@ -15,10 +15,12 @@ internal sealed class ServerProcess : IAsyncDisposable
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
 
     private readonly TradeStoreProcess _process;
+    private readonly IDisposable _tracked;
 
-    private ServerProcess(TradeStoreProcess process, Uri url)
+    private ServerProcess(TradeStoreProcess process, IDisposable tracked, Uri url)
     {
         _process = process;
+        _tracked = tracked;
         Url = url;
     }
 
@@ -41,6 +43,13 @@ internal sealed class ServerProcess : IAsyncDisposable
         var started = Stopwatch.StartNew();
         var process = TradeStoreProcess.Start(arguments, Environment.CurrentDirectory, environment.ToDictionary(),
             assembly: Path.Combine(AppContext.BaseDirectory, "tradestore.dll"), inheritSettings: true);
+        var tracked = ChildProcesses.Track(() =>
+        {
+            if (!process.HasExited)
+            {
+                process.Signal(9);
+            }
+        });
         try
         {
             await process.WaitUntilAnsweringAsync(new Uri(url, "health/live").ToString(), StartTimeout);
@@ -51,16 +60,18 @@ internal sealed class ServerProcess : IAsyncDisposable
             var lastLine = process.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "(no output)";
             var what = process.HasExited ? $"exited with code {process.ExitCode}" : $"did not answer within {StartTimeout.TotalSeconds:0} s";
             await process.DisposeAsync();
+            tracked.Dispose();
             throw new TradeStore.Cli.CommandFailedException($"the child 'tradestore serve' {what} at {url}; its last output: {lastLine}");
         }
         catch
         {
             await process.DisposeAsync();
+            tracked.Dispose();
             throw;
         }
 
         output.WriteLine($"server: pid {process.Id} answering at {url} after {started.Elapsed.TotalSeconds:0.0} s");
-        return new ServerProcess(process, url);
+        return new ServerProcess(process, tracked, url);
     }
 
     /// <summary>
@@ -133,6 +144,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
 
         await _process.DisposeAsync();
+        _tracked.Dispose();
     }
 }
 

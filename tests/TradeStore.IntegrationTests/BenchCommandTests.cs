@@ -150,6 +150,42 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task BenchAlloc_SecondSigterm_KillsItsChildServerBeforeEndingAtOnce()
+    {
+        var temp = Directory.CreateDirectory(_work.File("tmp")).FullName;
+        await using var bench = TradeStoreProcess.Start(["alloc", "--workload", "read", "--requests", "100000000", "--warmup", "0", "--seed-trades", "100"], _work.Path,
+            new Dictionary<string, string> { ["TMPDIR"] = temp }, assembly: TradeStoreProcess.BenchPath);
+        await bench.WaitForOutputAsync(" answering at ", TimeSpan.FromMinutes(2));
+        var server = int.Parse(Regex.Match(bench.Output, @"server: pid (\d+) answering").Groups[1].Value, CultureInfo.InvariantCulture);
+        try
+        {
+            // Paused, the server cannot stop on the first signal's SIGTERM: the second one comes while the bench waits for it.
+            Assert.True(TradeStore.Guard.PosixSignals.Send(server, TradeStore.Guard.PosixSignals.SigStop));
+            bench.Signal(15);
+            await bench.WaitForOutputAsync("terminated: stopping the run", TimeSpan.FromSeconds(30));
+            await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
+            bench.Signal(15);
+            await bench.WaitForExitAsync(TimeSpan.FromMinutes(1));
+
+            // The second signal ended the bench before its finally blocks: the child serve ran on, orphaned, on its port.
+            for (var waited = 0; waited < 50 && Directory.Exists($"/proc/{server}"); waited++)
+            {
+                await Task.Delay(100, TestContext.Current.CancellationToken);
+            }
+
+            Assert.False(Directory.Exists($"/proc/{server}"), $"the child serve (pid {server}) is still running\n{bench.Output}");
+        }
+        finally
+        {
+            if (Directory.Exists($"/proc/{server}"))
+            {
+                using var orphan = System.Diagnostics.Process.GetProcessById(server);
+                orphan.Kill();
+            }
+        }
+    }
+
+    [Fact]
     public async Task BenchHttp_SigtermWhileItsServerIsDown_ExitsWithTheSignalsCodeNotAnUnhandledException()
     {
         var url = $"http://127.0.0.1:{FreePort.Next()}";
