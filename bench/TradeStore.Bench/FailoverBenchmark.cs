@@ -661,6 +661,30 @@ public static class FailoverBenchmark
         {
             _process!.Kill();
             await _process.WaitForExitAsync();
+            DeleteRuntimeFiles(_process.Id);
+        }
+
+        /// <summary>
+        /// The .NET runtime's debugger pipes and diagnostics socket of a process, in the temporary directory
+        /// (<c>clr-debug-pipe-PID-*</c>, <c>dotnet-diagnostic-PID-*</c>): it deletes them when it exits, but a SIGKILL left
+        /// three files in /tmp for every kill.
+        /// </summary>
+        private static void DeleteRuntimeFiles(int pid)
+        {
+            foreach (var pattern in new[] { $"clr-debug-pipe-{pid}-*", $"dotnet-diagnostic-{pid}-*" })
+            {
+                foreach (var file in Directory.EnumerateFiles(Path.GetTempPath(), pattern))
+                {
+                    try
+                    {
+                        File.Delete(file);
+                    }
+                    catch (IOException)
+                    {
+                        // Gone meanwhile.
+                    }
+                }
+            }
         }
 
         public async Task StopAsync()
