@@ -313,6 +313,21 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task BenchAll_OutputBelowAFile_RefusedBeforeTheRun()
+    {
+        var file = _work.File("notes.md");
+        await File.WriteAllTextAsync(file, "# notes\n", TestContext.Current.CancellationToken);
+
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(["all", "--quick", "--duration", "1", "--list-trades", "1000", "--output", Path.Combine(file, "out")], _work.Path);
+
+        // It ran the whole suite and then died creating the folder: an unhandled IOException (exit 134), the figures lost.
+        Assert.True(exitCode == 2, output);
+        Assert.Contains($"tradestore-bench: --output: {file} is a file, so {Path.Combine(file, "out")} cannot be a directory.", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("bench all:", output, StringComparison.Ordinal);
+        Assert.Equal("# notes\n", await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task BenchHelp_NoDataOption_EveryRunUsesAFreshTemporaryDatabase()
     {
         var (helpExit, help) = await TradeStoreProcess.RunBenchAsync(["engine", "--help"], _work.Path);

@@ -51,9 +51,25 @@ internal static class OptionRules
         }
     }
 
-    /// <summary>A directory the benchmark writes into when it ends (<c>--output</c>): not a file.</summary>
+    /// <summary>
+    /// A directory the benchmark writes into when it ends (<c>--output</c>, created when missing): not a file, nor below one.
+    /// A path below a file (<c>--output notes.md/out</c>) failed in Directory.CreateDirectory after the whole run: an
+    /// unhandled IOException (exit 134), the run's figures lost.
+    /// </summary>
     public static void WritableDirectory(Option<string> option) =>
-        Check(option, value => File.Exists(value) ? $"{option.Name}: {Path.GetFullPath(value)} is a file, not a directory." : null);
+        Check(option, value =>
+        {
+            var path = Path.GetFullPath(value);
+            var existing = path;
+            while (!Path.Exists(existing) && Path.GetDirectoryName(existing) is { } parent)
+            {
+                existing = parent;
+            }
+
+            return !File.Exists(existing) ? null
+                : existing == path ? $"{option.Name}: {path} is a file, not a directory."
+                : $"{option.Name}: {existing} is a file, so {path} cannot be a directory.";
+        });
 
     /// <summary>Adds a check of the option's parsed value; <paramref name="error"/> returns the message, or null when the value is fine.</summary>
     public static void Check<T>(Option<T> option, Func<T, string?> error) => option.Validators.Add(result =>
