@@ -3,10 +3,19 @@
 # Starts `tradestore serve` on a fresh temporary database, measures trade writes at a fixed rate with
 # `tradestore-bench http` once alone and once while two loops send the attack queries, and prints both.
 # Usage: scripts/bench-query-isolation.sh [RATE] [SECONDS]   (build first: dotnet build TradeStore.slnx -c Release)
+#   RATE     trade writes per second (default 200); SECONDS per measurement (default 30)
+# Exit codes: 0 done; 1 a run failed; 2 bad arguments, or no Release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bad() { echo "bench-query-isolation.sh: $*" >&2; exit 2; }
+case "${1:-}" in -h|--help) sed -n '2,7p' "$0"; exit 0 ;; esac
+[ $# -le 2 ] || bad "at most two arguments, RATE and SECONDS (see --help); got $#"
 rate="${1:-200}"
 seconds="${2:-30}"
+# Checked before the server starts: tradestore-bench refused them only then, naming its own --rate or --duration.
+whole() { case "$1" in ''|*[!0-9]*) return 1 ;; esac; [ "$((10#$1))" -ge 1 ]; }
+whole "$rate" || bad "RATE must be a whole number of writes per second, 1 or more; got '$rate'"
+whole "$seconds" || bad "SECONDS must be a whole number, 1 or more; got '$seconds'"
 cli="src/TradeStore.Cli/bin/Release/net10.0/tradestore.dll"
 bench="bench/TradeStore.Bench/bin/Release/net10.0/tradestore-bench.dll"
 for f in "$cli" "$bench"; do

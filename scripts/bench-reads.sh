@@ -22,6 +22,11 @@ if [[ ! "$trades" =~ ^[0-9]+$ ]]; then
 fi
 index_trades="${INDEX_TRADES-1000000 10000000}"
 duration="${DURATION:-20}"
+# Checked before anything is built or started: each HTTP run refused it only after the servers were up and the trades seeded.
+if [[ ! "$duration" =~ ^[0-9]+$ ]] || ((10#$duration < 1)); then
+  echo "bench-reads.sh: DURATION must be a whole number of seconds, 1 or more; got '$duration'" >&2
+  exit 2
+fi
 mkdir -p "$out"
 log="$out/reads.log"
 : >"$log"
