@@ -259,6 +259,31 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task BenchClients_JournalHoldsEnoughEventsOfOtherAccounts_SeedsTheAccountItReads()
+    {
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        await using var server = TradeStoreProcess.Start(["serve", "--data", _work.File("data"), "--urls", url], _work.Path);
+        await server.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
+        using (var http = new HttpClient())
+        {
+            using var created = await http.PostAsync($"{url}/v1/trades", new StringContent(
+                """{"tradeId":"OTHER-1","account":"OTHER","symbol":"S","side":"buy","quantity":1,"price":1}""", System.Text.Encoding.UTF8, "application/json"),
+                TestContext.Current.CancellationToken);
+            Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+        }
+
+        // --seed 1: the journal already holds that many events, none of the account the overhead runs read.
+        var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(
+            ["clients", "--url", url, "--seed", "1", "--sql", "SELECT * FROM trade_events LIMIT 10", "--connections", "2", "--duration", "1", "--rounds", "1"], _work.Path);
+
+        // It skipped the seed and ended in an unhandled "No trades of ACC-07 to read: seed first (--seed)." (exit 134).
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("seed: 1,000 trades in", output, StringComparison.Ordinal);
+        Assert.Contains("overhead: GET /v1/trades/{id} over 20 trades", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BenchEngine_UnknownWorkload_RefusedNamingValue()
     {
         var (exitCode, output) = await TradeStoreProcess.RunBenchAsync(["engine", "--workload", "bulk"], _work.Path);
