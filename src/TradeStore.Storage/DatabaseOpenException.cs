@@ -101,6 +101,14 @@ public sealed class DatabaseOpenException : Exception
             return "The disk is full: free space on it and start again. The database is not damaged; do not recover it.";
         }
 
+        if (Contains(message, "Out of Memory Error"))
+        {
+            // DuckDB's memory_limit, not the file: this advice replaced RecoverAdvice, which sent an operator whose start-up
+            // integrity check needed more memory to rebuild an undamaged database from ClickHouse.
+            return "DuckDB needed more memory than its limit allows (serve: Storage:DuckDbMemoryLimit, 2GB by default, with nothing spilled " +
+                "to disk while Storage:DuckDbMaxTempSize is 0B): raise Storage:DuckDbMemoryLimit and start again. The database is not damaged; do not recover it.";
+        }
+
         if (Contains(message, "Read-only file system"))
         {
             return "The file system is read-only: remount it read-write, or point --data (Storage:DataDirectory) at a writable directory, and start again. " +

@@ -46,6 +46,23 @@ public sealed class IntegrityCheckerMemoryTests(IntegrityCheckerMemoryTests.Book
         Assert.Equal("all trades", report.Scope);
     }
 
+    /// <summary>
+    /// A check that needs more than DuckDB's limit (here the whole book in one part under 96 MB) says that memory is what
+    /// ran short, never that the file is damaged: the message sent the operator to rebuild an undamaged database from ClickHouse.
+    /// </summary>
+    [Fact]
+    public void Check_NeedsMoreThanDuckDbsMemoryLimit_SaysRaiseTheLimitNotRecover()
+    {
+        using var limited = DuckDbDatabase.Open(book.Path, threads: 1, memoryLimit: MemoryLimit, maxTempSize: "0B");
+        var checker = new IntegrityChecker(limited) { FullCompareLimit = Trades, TradesPerPart = Trades };
+
+        var refused = Assert.Throws<DatabaseOpenException>(() => checker.Check(TestContext.Current.CancellationToken));
+
+        Assert.Contains("Out of Memory Error", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("raise Storage:DuckDbMemoryLimit and start again. The database is not damaged; do not recover it.", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("recover --from", refused.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>A broken trade is still found and named when the book is checked in parts.</summary>
     [Fact]
     public void Check_InPartsAStateRowDisagrees_NamesTheTrade()
