@@ -84,7 +84,9 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
 
         // DEL counts only keys it removed, so a key SCAN returned twice is counted once.
         var removed = 0;
-        await foreach (var stale in StaleTradeKeys.FindAsync(redis, keys, snapshot, KeyBatchSize, cancellationToken))
+        await foreach (var stale in StaleTradeKeys.FindAsync(redis, keys, snapshot, KeyBatchSize,
+            scanned => progress.Tick(() => $"wrote every trade; looking for stale trade keys: {scanned} of about {snapshot.TradeCount} Redis trade keys scanned"),
+            cancellationToken))
         {
             removed += (int)await redis.KeyDeleteAsync(stale);
         }

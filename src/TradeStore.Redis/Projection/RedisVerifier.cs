@@ -78,7 +78,9 @@ public sealed class RedisVerifier(RedisKeys keys)
 
         // Each stale key once, though SCAN may return one twice: a set of the stale keys only, as many as their differences.
         var reported = new HashSet<RedisKey>();
-        await foreach (var stale in StaleTradeKeys.FindAsync(redis, keys, snapshot, KeyBatchSize, cancellationToken))
+        await foreach (var stale in StaleTradeKeys.FindAsync(redis, keys, snapshot, KeyBatchSize,
+            scanned => progress.Tick(() => $"compared every trade; looking for stale trade keys: {scanned} of about {snapshot.TradeCount} Redis trade keys scanned"),
+            cancellationToken))
         {
             foreach (var key in stale.Where(reported.Add))
             {
