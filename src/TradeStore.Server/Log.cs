@@ -132,6 +132,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Received {Signal} while starting: the stop runs as usual as soon as start-up completes")]
     public static partial void StopHeldWhileStarting(ILogger logger, string signal);
 
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Warning, Message = "Received {Signal} while starting, {Doing}, before serving: the process ends now, as the runtime ends it (nothing is served yet to drain). Nothing acknowledged is lost: the journal log holds every acknowledged event and DuckDB keeps what it committed; the next start goes on from there")]
+    public static partial void StoppedWhileStarting(ILogger logger, string signal, string doing);
+
     [LoggerMessage(EventId = 1010, Level = LogLevel.Information, Message = "Shutdown {Stage}: {Step} done in {DurationMs:F1} ms")]
     public static partial void ShutdownStepDone(ILogger logger, TradeStore.Core.Lifetime.ShutdownStage stage, string step, double durationMs);
 

@@ -101,6 +101,8 @@ public static class TradeStoreHost
         builder.Services.AddSingleton<IHostLifetime, SignalLifetime>();
 
         builder.Services.AddTradeStoreOptions(settings);
+        // Until the host's lifetime listens, a stop signal ends the process as by default; this says so first (event 1013).
+        using var earlyStop = new EarlyStopSignals(startupLogging);
         var database = DuckDbDatabase.Open(settings.Storage.DatabasePath, settings.Storage.CheckpointThreshold, settings.Storage.DuckDbThreads,
             settings.Storage.DuckDbMemoryLimit, settings.Storage.DuckDbMaxTempSize, settings.Storage.WalBackupsKept);
         JournalLog? journalLog = null;
@@ -116,10 +118,14 @@ public static class TradeStoreHost
             journalLog = OpenJournalLog(database, settings.Storage, appliedSeq);
             // A tail this node must cut (rejoining a cluster whose leader never had it) goes before the replay (issue #14).
             var truncation = ReadOrThrow(database, () => TailTruncation.ApplyPending(database, journalLog));
+            earlyStop.Doing = "replaying the journal log into DuckDB";
             var replay = ReadOrThrow(database, () => JournalLogReplay.Run(database, journalLog, startupLogging.CreateLogger(typeof(WriteEngine))));
+            earlyStop.Doing = "checking the journal's integrity (Storage:VerifyOnStart)";
             var integrity = settings.Storage.VerifyOnStart ? VerifyIntegrity(database, startupLogging.CreateLogger(typeof(IntegrityChecker))) : null;
+            earlyStop.Doing = "asking Redis and ClickHouse where they are";
             // Before the engine exists, so no seq is handed out when Redis or ClickHouse holds events the journal lost.
             var uncheckedSinks = SinkPositionCheck.Verify(database, settings);
+            earlyStop.Doing = "building the host";
             builder.Services.AddTradeStoreStorage(database, journalLog);
             AddDependencies(builder.Services, settings);
             ClusterHosting.AddServices(builder.Services, settings, incarnation);
