@@ -122,67 +122,38 @@ public sealed class BenchCommandTests : IDisposable
     [Fact]
     public async Task BenchAlloc_SigtermDuringTheRun_StopsItsChildServerAndDeletesItsDatabase()
     {
-        // The bench's temporary databases go under TMPDIR: a folder of this test's own, to look into afterwards.
-        var temp = Directory.CreateDirectory(_work.File("tmp")).FullName;
-        await using var bench = TradeStoreProcess.Start(["alloc", "--workload", "read", "--requests", "100000000", "--warmup", "0", "--seed-trades", "100"], _work.Path,
-            new Dictionary<string, string> { ["TMPDIR"] = temp }, assembly: TradeStoreProcess.BenchPath);
-        await bench.WaitForOutputAsync(" answering at ", TimeSpan.FromMinutes(2));
-        var server = int.Parse(Regex.Match(bench.Output, @"server: pid (\d+) answering").Groups[1].Value, CultureInfo.InvariantCulture);
-        try
-        {
-            bench.Signal(15);
-            var exitCode = await bench.WaitForExitAsync(TimeSpan.FromMinutes(2));
+        await using var run = await StartLongAllocRunAsync();
 
-            Assert.True(exitCode == 143, bench.Output);
-            Assert.Contains("terminated: stopping the run, its child servers and temporary files", bench.Output);
-            // Before, the runtime ended the bench at once: its child serve went on running and its folder stayed.
-            Assert.False(Directory.Exists($"/proc/{server}"), $"the child serve (pid {server}) is still running\n{bench.Output}");
-            Assert.Empty(Directory.GetDirectories(temp, "tradestore-bench-*"));
-        }
-        finally
-        {
-            if (Directory.Exists($"/proc/{server}"))
-            {
-                using var orphan = System.Diagnostics.Process.GetProcessById(server);
-                orphan.Kill();
-            }
-        }
+        run.Bench.Signal(15);
+        var exitCode = await run.Bench.WaitForExitAsync(TimeSpan.FromMinutes(2));
+
+        Assert.True(exitCode == 143, run.Bench.Output);
+        Assert.Contains("terminated: stopping the run, its child servers and temporary files", run.Bench.Output);
+        // Before, the runtime ended the bench at once: its child serve went on running and its folder stayed.
+        Assert.False(Directory.Exists($"/proc/{run.Server}"), $"the child serve (pid {run.Server}) is still running\n{run.Bench.Output}");
+        Assert.Empty(Directory.GetDirectories(run.Temp, "tradestore-bench-*"));
     }
 
     [Fact]
     public async Task BenchAlloc_SecondSigterm_KillsItsChildServerBeforeEndingAtOnce()
     {
-        var temp = Directory.CreateDirectory(_work.File("tmp")).FullName;
-        await using var bench = TradeStoreProcess.Start(["alloc", "--workload", "read", "--requests", "100000000", "--warmup", "0", "--seed-trades", "100"], _work.Path,
-            new Dictionary<string, string> { ["TMPDIR"] = temp }, assembly: TradeStoreProcess.BenchPath);
-        await bench.WaitForOutputAsync(" answering at ", TimeSpan.FromMinutes(2));
-        var server = int.Parse(Regex.Match(bench.Output, @"server: pid (\d+) answering").Groups[1].Value, CultureInfo.InvariantCulture);
-        try
-        {
-            // Paused, the server cannot stop on the first signal's SIGTERM: the second one comes while the bench waits for it.
-            Assert.True(TradeStore.Guard.PosixSignals.Send(server, TradeStore.Guard.PosixSignals.SigStop));
-            bench.Signal(15);
-            await bench.WaitForOutputAsync("terminated: stopping the run", TimeSpan.FromSeconds(30));
-            await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
-            bench.Signal(15);
-            await bench.WaitForExitAsync(TimeSpan.FromMinutes(1));
+        await using var run = await StartLongAllocRunAsync();
 
-            // The second signal ended the bench before its finally blocks: the child serve ran on, orphaned, on its port.
-            for (var waited = 0; waited < 50 && Directory.Exists($"/proc/{server}"); waited++)
-            {
-                await Task.Delay(100, TestContext.Current.CancellationToken);
-            }
+        // Paused, the server cannot stop on the first signal's SIGTERM: the second one comes while the bench waits for it.
+        Assert.True(TradeStore.Guard.PosixSignals.Send(run.Server, TradeStore.Guard.PosixSignals.SigStop));
+        run.Bench.Signal(15);
+        await run.Bench.WaitForOutputAsync("terminated: stopping the run", TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
+        run.Bench.Signal(15);
+        await run.Bench.WaitForExitAsync(TimeSpan.FromMinutes(1));
 
-            Assert.False(Directory.Exists($"/proc/{server}"), $"the child serve (pid {server}) is still running\n{bench.Output}");
-        }
-        finally
+        // The second signal ended the bench before its finally blocks: the child serve ran on, orphaned, on its port.
+        for (var waited = 0; waited < 50 && Directory.Exists($"/proc/{run.Server}"); waited++)
         {
-            if (Directory.Exists($"/proc/{server}"))
-            {
-                using var orphan = System.Diagnostics.Process.GetProcessById(server);
-                orphan.Kill();
-            }
+            await Task.Delay(100, TestContext.Current.CancellationToken);
         }
+
+        Assert.False(Directory.Exists($"/proc/{run.Server}"), $"the child serve (pid {run.Server}) is still running\n{run.Bench.Output}");
     }
 
     [Fact]
@@ -381,4 +352,33 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     public void Dispose() => _work.Dispose();
+
+    /// <summary>
+    /// Starts an <c>alloc</c> run far longer than any test, its temporary databases under a TMPDIR of this test's own (to
+    /// look into afterwards), and waits for its child server.
+    /// </summary>
+    private async Task<LongAllocRun> StartLongAllocRunAsync()
+    {
+        var temp = Directory.CreateDirectory(_work.File("tmp")).FullName;
+        var bench = TradeStoreProcess.Start(["alloc", "--workload", "read", "--requests", "100000000", "--warmup", "0", "--seed-trades", "100"], _work.Path,
+            new Dictionary<string, string> { ["TMPDIR"] = temp }, assembly: TradeStoreProcess.BenchPath);
+        await bench.WaitForOutputAsync(" answering at ", TimeSpan.FromMinutes(2));
+        var server = int.Parse(Regex.Match(bench.Output, @"server: pid (\d+) answering").Groups[1].Value, CultureInfo.InvariantCulture);
+        return new LongAllocRun(bench, server, temp);
+    }
+
+    /// <summary>An <c>alloc</c> run, its child server's pid and its TMPDIR; disposed, it kills a child server a failed test left running.</summary>
+    private sealed record LongAllocRun(TradeStoreProcess Bench, int Server, string Temp) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            if (Directory.Exists($"/proc/{Server}"))
+            {
+                using var orphan = System.Diagnostics.Process.GetProcessById(Server);
+                orphan.Kill();
+            }
+
+            await Bench.DisposeAsync();
+        }
+    }
 }
