@@ -108,6 +108,33 @@ public sealed class CliTests
         Assert.Equal("1", events[^1].GetProperty("filledQuantity").GetString());
     }
 
+    /// <summary>
+    /// Entries trimmed (Redis:StreamMaxLength) while tail was behind: the stream's ids are the journal's gap-free seqs, so
+    /// the next entry's id jumps. Tail said so only at the start (--from before the stream's first entry); mid-follow it
+    /// skipped them silently (a tail held up by a slow pipe printed seq 19550 then 20431, nothing on stderr). Here the
+    /// stream's next entry comes two seqs on, as after a trim.
+    /// </summary>
+    [Fact]
+    public async Task Tail_StreamJumpsPastEntriesItHadNotRead_SaysWhichSeqsAreMissing()
+    {
+        await using var redis = await RedisScope.SharedAsync(nameof(CliTests));
+        using var dir = new TempDirectory("redis-cli-tail-gap");
+        var lastSeq = await SeedAsync(redis, dir, batches: 3);
+
+        await using var tail = TradeStoreProcess.Start(["tail", "--from", "2"], dir.Path, Environment(redis));
+        await Eventually.TrueAsync(() => Task.FromResult(Lines(tail).Count >= lastSeq - 1), TimeSpan.FromSeconds(30), () => tail.Output);
+        var last = (await redis.Database.StreamRangeAsync(redis.Keys.Stream, "-", "+", 1, StackExchange.Redis.Order.Descending))[0];
+        var fields = last.Values.Select(v => v.Name == "seq" ? new StackExchange.Redis.NameValueEntry("seq", lastSeq + 3) : v).ToArray();
+        await redis.Database.StreamAddAsync(redis.Keys.Stream, fields, messageId: $"{lastSeq + 3}-0");
+
+        await Eventually.TrueAsync(() => Task.FromResult(Lines(tail).Count >= lastSeq), TimeSpan.FromSeconds(30), () => tail.Output);
+        tail.Signal(2);
+        Assert.Equal(0, await tail.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Contains($"tradestore: seq {lastSeq + 1}..{lastSeq + 2} (2 events) are missing from the stream before seq {lastSeq + 3}: trimmed (Redis:StreamMaxLength)",
+            tail.Output, StringComparison.Ordinal);
+        Assert.Equal(lastSeq + 3, JsonDocument.Parse(Lines(tail)[^1]).RootElement.GetProperty("seq").GetInt64());
+    }
+
     private static List<string> Lines(TradeStoreProcess process) =>
         [.. process.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => l.StartsWith('{'))];
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -55,7 +56,7 @@ public static class TailCommand
     {
         var command = new Command("tail", "Print the change stream (one JSON line per event) and follow it until Ctrl-C. Works while the service runs. With --url (or without Redis) the lines are the change feed's events; from Redis they are its flat stream entries (docs/change-feed.md). " +
             "Once following the feed, a lost connection or a 429/502/503/504 answer (a restarting server, too-many-subscribers, seq-not-reached, the key's stream or request limit) is retried from the last seq printed, " +
-            "after the server's Retry-After or 1 s doubling to 30 s, with one line on stderr per retry. Exit codes: 0 Ctrl-C/SIGTERM; 1 the server unreachable or refusing at the first connection, any other refusal (401, 403, ...), or an answer that is not an event stream (--url is not a TradeStore server); 2 a bad command line or a 400.")
+            "after the server's Retry-After or 1 s doubling to 30 s, with one line on stderr per retry. From Redis, events trimmed from the stream (Redis:StreamMaxLength) before tail read them are named on stderr. Exit codes: 0 Ctrl-C/SIGTERM; 1 the server unreachable or refusing at the first connection, any other refusal (401, 403, ...), or an answer that is not an event stream (--url is not a TradeStore server); 2 a bad command line or a 400.")
         {
             FromSeq,
             Url,
@@ -107,6 +108,12 @@ public static class TailCommand
                         var entries = await reader.ReadAsync(PageSize, Block);
                         foreach (var entry in entries)
                         {
+                            if (entry.MissedBefore > 0)
+                            {
+                                error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                                    $"tradestore: seq {entry.Seq - entry.MissedBefore}..{entry.Seq - 1} ({entry.MissedBefore} events) are missing from the stream before seq {entry.Seq}: trimmed (Redis:StreamMaxLength) before tail read them, or deleted; the change feed (--url) still has them."));
+                            }
+
                             output.WriteLine(ToJson(entry.Fields));
                         }
 

@@ -3,7 +3,16 @@ using StackExchange.Redis;
 namespace TradeStore.Redis.Streams;
 
 /// <summary>One entry of the change stream: its stream id and its fields in the order the projector wrote them.</summary>
-public sealed record ChangeStreamEntry(string Id, IReadOnlyList<KeyValuePair<string, string>> Fields);
+/// <param name="MissedBefore">
+/// Events missing between the entry read before this one (or the position started from) and this one: entry ids are
+/// the journal's gap-free seqs, so a jump means entries were trimmed (<c>Redis:StreamMaxLength</c>) while the reader
+/// was behind, or deleted. 0 when none.
+/// </param>
+public sealed record ChangeStreamEntry(string Id, IReadOnlyList<KeyValuePair<string, string>> Fields, long MissedBefore = 0)
+{
+    /// <summary>The journal seq of the entry (its id).</summary>
+    public long Seq => RedisFormat.SeqOfStreamId(Id);
+}
 
 /// <summary>
 /// Follows the Redis change stream (<see cref="RedisKeys.Stream"/>) from a position: blocking reads with
@@ -15,6 +24,9 @@ public sealed class ChangeStreamReader(IDatabase redis, RedisKeys keys)
 {
     private string _after = "0-0";
 
+    /// <summary>The seq of <see cref="_after"/>; -1 when started at the newest entry of an empty stream, so the first entry read sets it.</summary>
+    private long _afterSeq = -1;
+
     /// <summary>
     /// Positions the reader just before <paramref name="fromSeq"/>, or after the newest entry (only new events)
     /// when <see langword="null"/>. Returns the seq the stream starts at when events before <paramref name="fromSeq"/>
@@ -24,20 +36,30 @@ public sealed class ChangeStreamReader(IDatabase redis, RedisKeys keys)
     {
         if (fromSeq is { } seq)
         {
-            _after = RedisFormat.StreamId(seq - 1);
             var oldest = await redis.StreamRangeAsync(keys.Stream, "-", "+", 1);
             var first = oldest.Length > 0 ? RedisFormat.SeqOfStreamId((string)oldest[0].Id!) : (long?)null;
+            // Trimmed: the caller is told here, so the first read does not count the same events as missed again.
+            var start = first > seq ? first.Value : seq;
+            _afterSeq = start - 1;
+            _after = RedisFormat.StreamId(_afterSeq);
             return first > seq ? first : null;
         }
 
         var newest = await redis.StreamRangeAsync(keys.Stream, "-", "+", 1, Order.Descending);
         _after = newest.Length > 0 ? (string)newest[0].Id! : "0-0";
+        _afterSeq = newest.Length > 0 ? RedisFormat.SeqOfStreamId(_after) : -1;
         return null;
     }
 
+    /// <summary>Where the next read starts, for messages: "seq N", the one after the last entry read, or "new events".</summary>
+    public string Position => _afterSeq >= 0 ? "seq " + RedisFormat.Long(_afterSeq + 1) : "new events";
+
     /// <summary>
     /// The next entries after the current position, at most <paramref name="count"/>, waiting up to
-    /// <paramref name="block"/> for one to arrive (empty when none did). The position moves past what is returned.
+    /// <paramref name="block"/> for one to arrive (empty when none did). The position moves past what is returned; an
+    /// entry that does not follow the one before it says how many events are missing (<see cref="ChangeStreamEntry.MissedBefore"/>).
+    /// A failed read (Redis restarted, say) leaves the position where it was, so reading again resumes there: the
+    /// projector writes every event under the same id again, whatever Redis lost.
     /// </summary>
     public async Task<IReadOnlyList<ChangeStreamEntry>> ReadAsync(int count, TimeSpan block)
     {
@@ -59,8 +81,12 @@ public sealed class ChangeStreamReader(IDatabase redis, RedisKeys keys)
                 pairs.Add(new((string)fields[i]!, (string)fields[i + 1]!));
             }
 
-            _after = (string)parts[0]!;
-            read.Add(new ChangeStreamEntry(_after, pairs));
+            var id = (string)parts[0]!;
+            var seq = RedisFormat.SeqOfStreamId(id);
+            var missed = _afterSeq >= 0 && seq > _afterSeq + 1 ? seq - _afterSeq - 1 : 0;
+            _after = id;
+            _afterSeq = seq;
+            read.Add(new ChangeStreamEntry(id, pairs, missed));
         }
 
         return read;
