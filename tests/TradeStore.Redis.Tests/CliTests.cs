@@ -135,6 +135,47 @@ public sealed class CliTests
         Assert.Equal(lastSeq + 3, JsonDocument.Parse(Lines(tail)[^1]).RootElement.GetProperty("seq").GetInt64());
     }
 
+    /// <summary>
+    /// A Redis restart while tail follows its stream (here one without persistence, which the projector refills from seq 1).
+    /// Tail exited 1 on the closed socket, where tail --url rides through a server restart; it now retries from the last seq
+    /// printed and goes on with every event once, in order.
+    /// </summary>
+    [Fact]
+    public async Task Tail_RedisRestartedEmptyWhileFollowing_ResumesAfterTheLastSeqPrintedWithoutGapOrRepeat()
+    {
+        PrivateRedis.RequireServer();
+        using var server = new PrivateRedis();
+        await server.StartAsync();
+        await using var redis = await RedisScope.OnAsync(server.Endpoint, "tail-restart:");
+        using var dir = new TempDirectory("redis-cli-tail-restart");
+        var lastSeq = await SeedAsync(redis, dir, batches: 3);
+
+        await using var tail = TradeStoreProcess.Start(["tail", "--from", "1"], dir.Path, Environment(redis));
+        await Eventually.TrueAsync(() => Task.FromResult(Lines(tail).Count >= lastSeq), TimeSpan.FromSeconds(30), () => tail.Output);
+        server.Kill();
+        await server.StartAsync();
+        Assert.Empty(await redis.KeysAsync());
+
+        using (var journal = new TestJournal(dir.DatabasePath))
+        {
+            await using var connection = redis.Connection();
+            using var projector = redis.Projector(journal.Database, connection);
+            journal.Observers.Add(projector);
+            await projector.StartAsync(Ct);
+            journal.Commit(new CreateTrade("AFTER-1", "A", "XYZ", Side.Buy, 1m, 1m), new FillTrade("AFTER-1", 1m, 2m));
+            lastSeq = journal.LastSeq;
+            await ProjectorTests.WaitForCheckpointAsync(redis, lastSeq, TimeSpan.FromSeconds(60));
+            await projector.StopAsync(Ct);
+        }
+
+        await Eventually.TrueAsync(() => Task.FromResult(Lines(tail).Count >= lastSeq), TimeSpan.FromSeconds(60), () => tail.Output);
+        tail.Signal(2);
+        Assert.Equal(0, await tail.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        var seqs = Lines(tail).Select(line => JsonDocument.Parse(line).RootElement.GetProperty("seq").GetInt64());
+        Assert.Equal(Enumerable.Range(1, (int)lastSeq).Select(i => (long)i), seqs);
+        Assert.Contains("retrying in 1 s from seq ", tail.Output, StringComparison.Ordinal);
+    }
+
     private static List<string> Lines(TradeStoreProcess process) =>
         [.. process.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => l.StartsWith('{'))];
 

@@ -56,7 +56,7 @@ public static class TailCommand
     {
         var command = new Command("tail", "Print the change stream (one JSON line per event) and follow it until Ctrl-C. Works while the service runs. With --url (or without Redis) the lines are the change feed's events; from Redis they are its flat stream entries (docs/change-feed.md). " +
             "Once following the feed, a lost connection or a 429/502/503/504 answer (a restarting server, too-many-subscribers, seq-not-reached, the key's stream or request limit) is retried from the last seq printed, " +
-            "after the server's Retry-After or 1 s doubling to 30 s, with one line on stderr per retry. From Redis, events trimmed from the stream (Redis:StreamMaxLength) before tail read them are named on stderr. Exit codes: 0 Ctrl-C/SIGTERM; 1 the server unreachable or refusing at the first connection, any other refusal (401, 403, ...), or an answer that is not an event stream (--url is not a TradeStore server); 2 a bad command line or a 400.")
+            "after the server's Retry-After or 1 s doubling to 30 s, with one line on stderr per retry. From Redis likewise a lost connection (a Redis restart) once following, and events trimmed from the stream (Redis:StreamMaxLength) before tail read them are named on stderr. Exit codes: 0 Ctrl-C/SIGTERM; 1 the server unreachable or refusing at the first connection, any other refusal (401, 403, ...), or an answer that is not an event stream (--url is not a TradeStore server); 2 a bad command line or a 400.")
         {
             FromSeq,
             Url,
@@ -103,9 +103,27 @@ public static class TailCommand
                         error.WriteLine($"tradestore: the stream starts at seq {trimmedTo}; older events were trimmed (Redis:StreamMaxLength).");
                     }
 
+                    var failures = 0;
                     while (!stop.IsCancellationRequested)
                     {
-                        var entries = await reader.ReadAsync(PageSize, Block);
+                        IReadOnlyList<ChangeStreamEntry> entries;
+                        try
+                        {
+                            entries = await reader.ReadAsync(PageSize, Block);
+                            failures = 0;
+                        }
+                        catch (Exception ex) when (RedisCommandSupport.IsRedisFailure(ex) && !stop.IsCancellationRequested)
+                        {
+                            // Once following, a Redis restart is ridden through as the feed's is: the projector writes
+                            // every event under the same id again, so reading on from the last one printed loses nothing.
+                            failures++;
+                            var delay = ChangeFeedTail.Delay(failures, null);
+                            error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                                $"{RedisCommandSupport.UnreachableLine(options, ex)}; retrying in {delay.TotalSeconds:0.#} s from {reader.Position}"));
+                            await Task.Delay(delay, stop.Token);
+                            continue;
+                        }
+
                         foreach (var entry in entries)
                         {
                             if (entry.MissedBefore > 0)
