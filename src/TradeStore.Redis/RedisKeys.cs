@@ -22,6 +22,16 @@ public sealed class RedisKeys(string prefix)
     /// <summary>The last journal <c>seq</c> the projection holds; written in the same script as the data.</summary>
     public RedisKey Checkpoint => $"{Prefix}tradestore:checkpoint";
 
+    /// <summary>
+    /// A value that changes whenever the projection's hashes are emptied or rewritten other than event by event (a rebuild,
+    /// a Redis that came back empty), so a reader can tell that the trade hashes it read may not go with the checkpoint
+    /// it read and that its copy needs reading again (docs/architecture.md, "Reading the projection").
+    /// </summary>
+    public RedisKey Generation => $"{Prefix}tradestore:generation";
+
+    /// <summary>A new <see cref="Generation"/> value: unique, so two resets never leave the same one.</summary>
+    public static string NewGeneration() => Guid.NewGuid().ToString("N");
+
     public string TradePattern => $"{EscapeGlob(Prefix)}trade:*";
 
     public string PositionsPattern => $"{EscapeGlob(Prefix)}positions:*";

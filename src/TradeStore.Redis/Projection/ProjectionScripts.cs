@@ -5,7 +5,8 @@ internal static class ProjectionScripts
 {
     /// <summary>
     /// Applies one batch. ARGV: checkpoint key, stream key, expected checkpoint, new checkpoint, stream MAXLEN,
-    /// trade count, position count, event count, then the trades (key, field-pair count, pairs; count 0 deletes;
+    /// trade count, position count, event count, generation key, a new generation (set only when Redis has none: it
+    /// was emptied), then the trades (key, field-pair count, pairs; count 0 deletes;
     /// by design HSET without DEL: a live trade never loses a field, so overwriting is the whole state),
     /// the positions (key, symbol, the four old sums as read, "1" to remove or "0", the six new values) and the
     /// events (entry id, field-pair count, pairs).
@@ -20,7 +21,7 @@ internal static class ProjectionScripts
         local nT, nP, nE = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
         local sums = {':boughtQty', ':boughtNotional', ':soldQty', ':soldNotional'}
         local all = {':boughtQty', ':boughtNotional', ':soldQty', ':soldNotional', ':net', ':avgPrice'}
-        local i = 9
+        local i = 11
         local tStart = i
         for t = 1, nT do i = i + 2 + 2 * tonumber(ARGV[i + 1]) end
         local pStart = i
@@ -74,6 +75,7 @@ internal static class ProjectionScripts
           i = i + 2 + 2 * n
         end
         redis.call('SET', ARGV[1], ARGV[4])
+        redis.call('SET', ARGV[9], ARGV[10], 'NX')
         return {1, newCp}
         """;
 
@@ -117,7 +119,7 @@ internal static class ProjectionScripts
     /// Rebuild's last step, atomic: drops every positions hash under the prefix (found with SCAN inside the script,
     /// so one the live projector created a moment ago goes too), writes the rebuilt positions and sets the checkpoint.
     /// The live projector then re-applies whatever follows the checkpoint. ARGV: checkpoint key, positions pattern,
-    /// checkpoint, position-hash count, then (key, pair count, pairs).
+    /// checkpoint, position-hash count, generation key, new generation, then (key, pair count, pairs).
     /// </summary>
     public const string ReplacePositions = """
         local cursor = '0'
@@ -126,7 +128,7 @@ internal static class ProjectionScripts
           cursor = page[1]
           for _, key in ipairs(page[2]) do redis.call('DEL', key) end
         until cursor == '0'
-        local i = 5
+        local i = 7
         for p = 1, tonumber(ARGV[4]) do
           local key, n = ARGV[i], tonumber(ARGV[i + 1])
           if n > 0 then
@@ -137,12 +139,14 @@ internal static class ProjectionScripts
           i = i + 2 + 2 * n
         end
         redis.call('SET', ARGV[1], ARGV[3])
+        redis.call('SET', ARGV[5], ARGV[6])
         return 1
         """;
 
     /// <summary>
     /// Online rebuild, atomic: drops every positions hash under the prefix and the checkpoint, so the running
-    /// projector finds checkpoint 0 and replays the journal from its start. ARGV: checkpoint key, positions pattern.
+    /// projector finds checkpoint 0 and replays the journal from its start. ARGV: checkpoint key, positions pattern,
+    /// generation key, new generation.
     /// </summary>
     public const string ClearPositionsAndCheckpoint = """
         local cursor = '0'
@@ -156,6 +160,7 @@ internal static class ProjectionScripts
           end
         until cursor == '0'
         redis.call('DEL', ARGV[1])
+        redis.call('SET', ARGV[3], ARGV[4])
         return removed
         """;
 }

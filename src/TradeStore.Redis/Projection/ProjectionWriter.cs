@@ -107,6 +107,8 @@ internal sealed class ProjectionWriter(RedisKeys keys, int streamMaxLength)
         args.Add(Number(trades.Count));
         args.Add(Number(deltas.Count));
         args.Add(Number(events.Count));
+        args.Add((string)keys.Generation!);
+        args.Add(RedisKeys.NewGeneration());
 
         var stateFields = new List<KeyValuePair<string, string>>[events.Count];
         for (var i = 0; i < events.Count; i++)

@@ -58,6 +58,9 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
         _tradesTotal = snapshot.TradeCount;
         var gaps = repairStreamGaps ? await StreamGapsAsync(redis) : 0;
         cancellationToken.ThrowIfCancellationRequested();
+        // Before the first hash changes, and again with the checkpoint: a reader whose snapshot overlaps the rebuild
+        // sees the generation change and reads again.
+        await redis.StringSetAsync(keys.Generation, RedisKeys.NewGeneration());
         if (gaps > 0)
         {
             _streamDeleted = true;
@@ -96,6 +99,8 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
         var positionArgs = new List<RedisValue> { (string)keys.Checkpoint!, keys.PositionsPattern, snapshot.LastSeq };
         var accounts = snapshot.Positions.GroupBy(p => p.Account, StringComparer.Ordinal).ToList();
         positionArgs.Add(accounts.Count);
+        positionArgs.Add((string)keys.Generation!);
+        positionArgs.Add(RedisKeys.NewGeneration());
         foreach (var account in accounts)
         {
             positionArgs.Add((string)keys.Positions(account.Key)!);
@@ -142,17 +147,20 @@ public sealed class RedisRebuilder(DuckDbDatabase database, RedisKeys keys, int 
     /// Rebuild while a server holds the database (DuckDB allows one process): removes the trade hashes, then in one
     /// script all positions and the checkpoint. The server's projector finds checkpoint 0 (within a second when idle)
     /// and replays the journal from seq 1: trade hashes are whole states, positions start from empty, stream entries
-    /// it already holds are skipped. Until the replay ends readers see a partial projection.
+    /// it already holds are skipped. Until the replay ends readers see a partial projection. The generation changes
+    /// before the first hash is removed and again with the checkpoint: while the trade hashes go the checkpoint still
+    /// reads as before, and only the generation tells a reader that the hashes it read are not all there.
     /// </summary>
     public static async Task<ClearReport> ClearForReplayAsync(IDatabase redis, RedisKeys keys, CancellationToken cancellationToken)
     {
+        await redis.StringSetAsync(keys.Generation, RedisKeys.NewGeneration());
         var trades = 0;
         await foreach (var batch in RedisScan.BatchesAsync(redis, keys.TradePattern, DefaultChunkSize, cancellationToken))
         {
             trades += (int)await redis.KeyDeleteAsync(batch);
         }
 
-        var positions = (int)await redis.ScriptEvaluateAsync(ProjectionScripts.ClearPositionsAndCheckpoint, values: [(string)keys.Checkpoint!, keys.PositionsPattern]);
+        var positions = (int)await redis.ScriptEvaluateAsync(ProjectionScripts.ClearPositionsAndCheckpoint, values: [(string)keys.Checkpoint!, keys.PositionsPattern, (string)keys.Generation!, RedisKeys.NewGeneration()]);
         return new ClearReport(trades, positions);
     }
 
