@@ -36,6 +36,13 @@ public static partial class CliRunner
                 return ParseFailed(parseResult, program, configuration.Error);
             }
 
+            if (parseResult.Action is System.CommandLine.Help.HelpAction && parseResult.UnmatchedTokens.Count > 0)
+            {
+                // --help hides System.CommandLine's parse errors: "tradestore bench --help" printed the root's help and
+                // exited 0, as if bench were a command. A word it does not know is the same mistake with --help or without.
+                return UnknownWords(parseResult, program, configuration.Error);
+            }
+
             var exitCode = await parseResult.InvokeAsync(configuration, cancellationToken);
             // System.CommandLine reports a parse error with 1; the documented code for a bad command line is 2.
             return parseResult.Errors.Count > 0 && exitCode == ExitCodes.Failure ? ExitCodes.BadInput : exitCode;
@@ -115,13 +122,30 @@ public static partial class CliRunner
             error.WriteLine($"{program}: {OnOneLine(worded)}");
         }
 
+        error.WriteLine($"Run '{CommandPath(parseResult, program)} --help' for usage.");
+        return ExitCodes.BadInput;
+    }
+
+    /// <summary>The words of the command that was parsed, from the program's name: "tradestore redis rebuild".</summary>
+    private static string CommandPath(ParseResult parseResult, string program)
+    {
         var names = new List<string>();
         for (var result = parseResult.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
         {
             names.Insert(0, result.Parent is null ? program : result.Command.Name);
         }
 
-        error.WriteLine($"Run '{string.Join(' ', names)} --help' for usage.");
+        return string.Join(' ', names);
+    }
+
+    private static int UnknownWords(ParseResult parseResult, string program, TextWriter error)
+    {
+        foreach (var word in parseResult.UnmatchedTokens)
+        {
+            error.WriteLine($"{program}: Unrecognized command or argument '{word}'.");
+        }
+
+        error.WriteLine($"Run '{CommandPath(parseResult, program)} --help' for usage.");
         return ExitCodes.BadInput;
     }
 

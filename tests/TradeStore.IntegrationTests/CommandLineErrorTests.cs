@@ -21,6 +21,9 @@ public sealed class CommandLineErrorTests : IDisposable
         { ["keys", "new", "--role", "god"], "tradestore: Argument 'god' not recognized. Must be one of: 'reader', 'trader', 'admin'\nRun 'tradestore keys new --help' for usage." },
         { ["migrate", "status", "--target", "mongo"], "tradestore: Argument 'mongo' not recognized. Must be one of: 'duckdb', 'clickhouse'\nRun 'tradestore migrate status --help' for usage." },
         { ["migrate", "status", "--nope"], "tradestore: Unrecognized command or argument '--nope'.\nRun 'tradestore migrate status --help' for usage." },
+        // --help used to hide the unknown word: the root's (or the verb's) help and exit 0, as if it were a command.
+        { ["bench", "--help"], "tradestore: Unrecognized command or argument 'bench'.\nRun 'tradestore --help' for usage." },
+        { ["serve", "bogus", "--help"], "tradestore: Unrecognized command or argument 'bogus'.\nRun 'tradestore serve --help' for usage." },
     };
 
     [Theory]
