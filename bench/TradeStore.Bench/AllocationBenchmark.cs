@@ -59,7 +59,7 @@ public static class AllocationBenchmark
 
         if (options.JsonPath is { } path)
         {
-            await File.WriteAllTextAsync(path, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+            await File.WriteAllTextAsync(path, JsonSerializer.Serialize(results, BenchJson.Options), cancellationToken);
         }
 
         return results;

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using ScottPlot;
 
 namespace TradeStore.Bench;
@@ -15,13 +14,6 @@ public static class BenchReport
     public const string BeginMarker = "<!-- bench all: generated section begin (tradestore-bench all rewrites everything up to the end marker) -->";
     public const string EndMarker = "<!-- bench all: generated section end -->";
 
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
 
     public static async Task WriteAsync(AllBenchmarkResult result, string outputDirectory, TextWriter output, CancellationToken cancellationToken)
     {
@@ -39,7 +31,7 @@ public static class BenchReport
         var existing = File.Exists(markdownFile) ? await File.ReadAllTextAsync(markdownFile, cancellationToken) : "# Benchmarks\n";
         await File.WriteAllTextAsync(markdownFile, Splice(existing, section), cancellationToken);
         var jsonFile = Path.Combine(outputDirectory, "benchmarks.json");
-        await File.WriteAllTextAsync(jsonFile, JsonSerializer.Serialize(result, Json), cancellationToken);
+        await File.WriteAllTextAsync(jsonFile, JsonSerializer.Serialize(result, BenchJson.Options), cancellationToken);
 
         output.WriteLine();
         output.WriteLine(Table(result.Rows));

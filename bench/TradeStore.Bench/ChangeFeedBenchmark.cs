@@ -56,7 +56,7 @@ public static class ChangeFeedBenchmark
         var result = new ChangeFeedBenchmarkResult(options.Rate, options.Subscribers, written, delivered, delivery, without, with, machine, loadBefore, MachineInfo.LoadAverage());
         if (options.JsonPath is { } path)
         {
-            await File.WriteAllTextAsync(path, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }), cancellationToken);
+            await File.WriteAllTextAsync(path, JsonSerializer.Serialize(result, BenchJson.Options), cancellationToken);
         }
 
         output.WriteLine($"load average after: {result.LoadAfter}");

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using DuckDB.NET.Data;
 using TradeStore.Core.Options;
 using TradeStore.Core.Trades;
@@ -76,7 +75,6 @@ public sealed record EngineBenchmarkResult(
 /// </summary>
 public static class EngineBenchmark
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     public static async Task<EngineBenchmarkResult> RunAsync(EngineBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken)
     {
@@ -172,7 +170,7 @@ public static class EngineBenchmark
             };
             if (options.JsonFile is { } file)
             {
-                await File.WriteAllTextAsync(file, JsonSerializer.Serialize(result, Json), cancellationToken);
+                await File.WriteAllTextAsync(file, JsonSerializer.Serialize(result, BenchJson.Options), cancellationToken);
             }
 
             return result;

@@ -6,7 +6,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace TradeStore.Bench;
 
@@ -66,7 +65,6 @@ public static class HttpBenchmark
 
     public static readonly string[] Workloads = ["insert", "mixed", "read", "list"];
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
     private static readonly string[] Accounts = [.. Enumerable.Range(0, 50).Select(i => $"ACC{i:D3}")];
     private static readonly string[] Symbols = [.. Enumerable.Range(0, 200).Select(i => $"SYM{i:D3}")];
     private static readonly MediaTypeHeaderValue JsonType = new("application/json");
@@ -217,7 +215,7 @@ public static class HttpBenchmark
     /// </summary>
     /// <summary>Writes <paramref name="result"/> as JSON to <paramref name="file"/> (<c>--json</c>).</summary>
     public static Task WriteJsonAsync(HttpBenchmarkResult result, string file, CancellationToken cancellationToken) =>
-        File.WriteAllTextAsync(file, JsonSerializer.Serialize(result, Json), cancellationToken);
+        File.WriteAllTextAsync(file, JsonSerializer.Serialize(result, BenchJson.Options), cancellationToken);
 
     private static async Task RequireAnswerAsync(HttpClient client, Uri url, CancellationToken cancellationToken)
     {

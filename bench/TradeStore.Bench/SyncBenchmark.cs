@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using TradeStore.ClickHouse;
@@ -43,7 +42,6 @@ public sealed record SyncBenchmarkResult(
 /// </summary>
 public static class SyncBenchmark
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
 
     public static async Task<SyncBenchmarkResult> RunAsync(SyncBenchmarkOptions options, TextWriter output, CancellationToken cancellationToken)
@@ -118,7 +116,7 @@ public static class SyncBenchmark
             output.WriteLine(FormattableString.Invariant($"ClickHouse rows {rows:N0}, distinct seq {distinct:N0}, journal {engine.LastSeq:N0}: {(rows == distinct && distinct == engine.LastSeq ? "every event exactly once" : "MISMATCH")}"));
             if (options.JsonFile is { } file)
             {
-                await File.WriteAllTextAsync(file, JsonSerializer.Serialize(result, Json), cancellationToken);
+                await File.WriteAllTextAsync(file, JsonSerializer.Serialize(result, BenchJson.Options), cancellationToken);
             }
 
             return result;

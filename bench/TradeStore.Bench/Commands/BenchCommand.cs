@@ -200,7 +200,7 @@ public static class BenchCommand
         var rate = new Option<int?>("--rate") { Description = "Open loop: N requests per second (latency from the scheduled send time). Without it: closed loop.", HelpName = "N" };
         var duration = new Option<int>("--duration") { Description = "Seconds of load.", DefaultValueFactory = _ => 10, HelpName = "S" };
         var concurrency = new Option<int>("--concurrency") { Description = "Closed loop: connections, each waiting for its answer.", DefaultValueFactory = _ => 32, HelpName = "C" };
-        var batch = new Option<int>("--batch") { Description = "Commands per request; above 1 uses POST /v1/trades/batch.", DefaultValueFactory = _ => 1, HelpName = "B" };
+        var batch = new Option<int>("--batch") { Description = "insert/mixed: commands per request; above 1 uses POST /v1/trades/batch.", DefaultValueFactory = _ => 1, HelpName = "B" };
         var seed = new Option<int>("--seed-trades") { Description = "read/list: trades created (in batches of 1,000) before the measured run.", DefaultValueFactory = _ => 10_000, HelpName = "N" };
         var verify = new Option<int?>("--verify-limit") { Description = "Read back at most N acknowledged trades (a random sample). Default: all of them.", HelpName = "N" };
         var json = new Option<string?>("--json") { Description = "Also write the figures as JSON to FILE.", HelpName = "FILE" };
@@ -232,6 +232,13 @@ public static class BenchCommand
             if (result.GetValue(bare) && OptionRules.TryGetValue(result, workload, out var name) && name is "read" or "list")
             {
                 result.AddError($"--baseline compares writes with an endpoint that stores nothing: use it with --workload insert or mixed (got {name}).");
+            }
+
+            // A read or a list is one request whatever --batch says: "--workload list --batch 100" measured lists of 100
+            // one at a time and printed nothing about the option it ignored.
+            if (OptionRules.TryGetValue(result, batch, out var perRequest) && perRequest > 1 && OptionRules.TryGetValue(result, workload, out var reads) && reads is "read" or "list")
+            {
+                result.AddError($"--batch applies to writes (--workload insert or mixed); a {reads} is one request (got --batch {perRequest}).");
             }
         });
         command.SetAction(async (parseResult, cancellationToken) =>

@@ -35,6 +35,9 @@ public static class FailoverBenchCommand
         OptionRules.Between(2, 7, nodes);
         OptionRules.AtLeast(1, kills);
         OptionRules.AtLeast(2, leaseTtl);
+        OptionRules.Check(etcd, value => value?.Split(',', StringSplitOptions.TrimEntries).FirstOrDefault(e => !IsHttpUrl(e)) is { } wrong
+            ? $"--etcd: '{wrong}' is not an http:// or https:// address; give etcd's client endpoints, e.g. http://127.0.0.1:2379 (several separated by commas)."
+            : null);
 
         var command = new Command("failover",
             "Failover time: N real `tradestore serve` nodes on etcd; the leader is killed with SIGKILL K times, and each sample is the time until a write sent to " +
@@ -85,4 +88,7 @@ public static class FailoverBenchCommand
         });
         return command;
     }
+
+    private static bool IsHttpUrl(string endpoint) =>
+        Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 }
