@@ -46,7 +46,7 @@ public sealed class RedisHealthCheck(RedisConnection connection, IOptions<RedisO
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            var reason = ex is TimeoutException ? $"no answer within {timeout.TotalMilliseconds:0} ms" : ex.Message;
+            var reason = ex is TimeoutException ? $"no answer within {timeout.TotalMilliseconds:0} ms" : RedisErrorText.Brief(ex);
             var lag = projector is { IsRunning: true, Status: var status } ? $"; projection {status.LagEvents} events behind the journal{CopyNote(status)}, writes continue"
                 : projector is not null ? $"; {NotRunningHere}"
                 : string.Empty;

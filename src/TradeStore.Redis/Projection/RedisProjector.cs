@@ -429,7 +429,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             _metrics.Failures.Add(1);
-            Volatile.Write(ref _lastError, ex.Message);
+            Volatile.Write(ref _lastError, RedisErrorText.Brief(ex));
             Volatile.Write(ref _lastErrorTicks, _time.GetUtcNow().UtcTicks);
             // By design the checkpoint is re-read after any failure: whether the last script ran is unknown.
             Volatile.Write(ref _checkpoint, -1);
