@@ -247,6 +247,84 @@ public sealed class TradeApiTests : ApiTestBase
         Assert.Equal("404", position.GetProperty("soldNotional").GetRawText());
     }
 
+    /// <summary>
+    /// docs/api.md, "Trade lifecycle": positions and averageFillPrice come from the fills alone, so an amend of the trade's
+    /// price or quantity moves neither; a cancel keeps the quantity ordered and the fills' part of the position; a delete
+    /// takes out exactly what the trade's fills added.
+    /// </summary>
+    [Fact]
+    public async Task Positions_AmendCancelDelete_EqualTheLiveFillsByHand()
+    {
+        await Api.CreateAsync("PA-1", quantity: "10", price: "50", account: "POS-A", symbol: "IBM", side: "buy");
+        await Api.CreateAsync("PA-2", quantity: "6", price: "52", account: "POS-A", symbol: "IBM", side: "sell");
+        await Api.PostAsync("/v1/trades/PA-1/fill", """{"quantity":"4","price":"50.5"}""");
+        await Api.PostAsync("/v1/trades/PA-2/fill", """{"quantity":"6","price":"52"}""");
+
+        var amended = await Api.PostAsync("/v1/trades/PA-1/amend", """{"expectedVersion":2,"price":"99","quantity":"8"}""");
+        Assert.Equal((HttpStatusCode.OK, "partially_filled", "50.5"), (amended.Status, amended.Body.GetProperty("status").GetString(), amended.RawOf("averageFillPrice")));
+        // Short 2: sold 6 at 52, bought 4 at 50.5; the amend's 99 is the trade's own term, no fill's price.
+        Assert.Equal(("-2", "52", "202", "312"), await PositionAsync("POS-A", "IBM"));
+
+        await Api.PostAsync("/v1/trades/PA-1/fill", """{"quantity":"1","price":"49"}""");
+        var cancelled = await Api.PostAsync("/v1/trades/PA-1/cancel", null);
+        Assert.Equal(("cancelled", "8", "5"), (cancelled.Body.GetProperty("status").GetString(), cancelled.RawOf("quantity"), cancelled.RawOf("filledQuantity")));
+        // Short 1: the cancelled trade's 5 bought (4 × 50.5 + 1 × 49 = 251) stay.
+        Assert.Equal(("-1", "52", "251", "312"), await PositionAsync("POS-A", "IBM"));
+
+        Assert.Equal(HttpStatusCode.OK, (await Api.DeleteAsync("/v1/trades/PA-2")).Status);
+        // Long 5 at 251 / 5 = 50.2: the sells left with their trade.
+        Assert.Equal(("5", "50.2", "251", "0"), await PositionAsync("POS-A", "IBM"));
+    }
+
+    /// <summary>docs/api.md, "Optimistic concurrency": on a fill and a cancel a null expectedVersion is the same as none; an amend requires one.</summary>
+    [Fact]
+    public async Task ExpectedVersionNull_FillAndCancelApplyAtAnyVersionAndAnAmendIsRefusedNamingIt()
+    {
+        await Api.CreateAsync("EV-1", quantity: "10");
+        await Api.PostAsync("/v1/trades/EV-1/amend", """{"expectedVersion":1,"price":"11"}""");
+
+        var amend = await Api.PostAsync("/v1/trades/EV-1/amend", """{"expectedVersion":null,"price":"12"}""");
+        var fill = await Api.PostAsync("/v1/trades/EV-1/fill", """{"quantity":"1","price":"11","expectedVersion":null}""");
+        var cancel = await Api.PostAsync("/v1/trades/EV-1/cancel", """{"expectedVersion":null}""");
+
+        Assert.Equal((400, "expectedVersion"), (amend.Code, amend.Field));
+        Assert.Equal((HttpStatusCode.OK, 3L), (fill.Status, fill.Version));
+        Assert.Equal((HttpStatusCode.OK, 4L), (cancel.Status, cancel.Version));
+    }
+
+    /// <summary>docs/api.md, "Trade lifecycle": the characters of account and symbol, and account, symbol and side fixed at create.</summary>
+    [Fact]
+    public async Task AccountSymbolAndSide_SpellingRefusedNamingTheFieldAndAnAmendOfThemRefused()
+    {
+        Assert.Equal((400, "account"), await RefusalAsync(ApiClient.CreateBody("SP-1", account: "ACC 1")));
+        Assert.Equal((400, "symbol"), await RefusalAsync(ApiClient.CreateBody("SP-1", symbol: "M&M.NS")));
+        Assert.Equal((400, "symbol"), await RefusalAsync(ApiClient.CreateBody("SP-1", symbol: new string('S', 33))));
+        Assert.Equal(HttpStatusCode.Created, (await Api.PostAsync("/v1/trades", ApiClient.CreateBody("SP-1", symbol: "EUR/USD"))).Status);
+
+        var single = await Api.PostAsync("/v1/trades/SP-1/amend", """{"expectedVersion":1,"account":"ACC-2"}""");
+        var batch = await Api.PostAsync("/v1/trades/batch", """[{"type":"amend","tradeId":"SP-1","expectedVersion":1,"side":"sell"}]""");
+
+        Assert.Equal((400, "account", "urn:tradestore:problem:unknown-property"), (single.Code, single.Field, single.ProblemType));
+        var problem = batch.Body.GetProperty("results")[0].GetProperty("problem");
+        Assert.Equal(("side", "urn:tradestore:problem:validation"), (problem.GetProperty("field").GetString(), problem.GetProperty("type").GetString()));
+        Assert.Equal(1, await Api.HistoryCountAsync("SP-1"));
+    }
+
+    private async Task<(int Code, string? Field)> RefusalAsync(string createBody)
+    {
+        var answer = await Api.PostAsync("/v1/trades", createBody);
+        return (answer.Code, answer.Field);
+    }
+
+    /// <summary>(netQuantity, averagePrice, boughtNotional, soldNotional) of one position, as the server wrote them.</summary>
+    private async Task<(string Net, string Average, string Bought, string Sold)> PositionAsync(string account, string symbol)
+    {
+        var answer = await Api.GetAsync($"/v1/positions?account={account}");
+        var p = answer.Body.GetProperty("items").EnumerateArray().Single(i => i.GetProperty("symbol").GetString() == symbol);
+        return (p.GetProperty("netQuantity").GetRawText(), p.GetProperty("averagePrice").GetRawText(), p.GetProperty("boughtNotional").GetRawText(),
+            p.GetProperty("soldNotional").GetRawText());
+    }
+
     [Fact]
     public async Task Create_OverlongIdempotencyKey_ProblemNamesTheHeader()
     {
