@@ -263,6 +263,37 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// An account of only blanks passed the field's <c>required</c> and was trimmed away, so Show asked for every account's
+    /// positions and listed them under their symbols alone: DESK-1's AAPL and DESK-2's AAPL as two unlabelled rows, read as
+    /// one account's book. Like the API's refusal of <c>account=</c>, a blank account is now refused and nothing is shown.
+    /// </summary>
+    [Fact]
+    public async Task Console_PositionsOfABlankAccount_RefusedInsteadOfEveryAccountUnlabelled()
+    {
+        await using var host = await KestrelHost.StartAsync();
+        await host.CreateAsync("B1-", 1, 1, account: "DESK-1", symbol: "AAPL");
+        await host.CreateAsync("B2-", 1, 1, account: "DESK-2", symbol: "AAPL");
+        Assert.True((await host.Commands.SubmitAsync(new FillTrade("B1-1", 10, 1.5m), TestContext.Current.CancellationToken)).Succeeded);
+        Assert.True((await host.Commands.SubmitAsync(new FillTrade("B2-1", 5, 1.5m), TestContext.Current.CancellationToken)).Succeeded);
+        var page = await OpenAsync(host, 1280, 800);
+        await WaitForTextAsync(page, "feed-state", "live");
+
+        await page.TypeAsync("#positions-account", "   ");
+        await page.ClickAsync("#positions-form button");
+
+        await WaitForTextAsync(page, "positions-state", "enter an account");
+        Assert.Equal("error", await page.EvaluateExpressionAsync<string>("document.getElementById('positions-state').className"));
+        Assert.Equal(0, await page.EvaluateExpressionAsync<int>("document.querySelectorAll('#positions-rows tr').length"));
+
+        // A real account after it is shown as before.
+        await page.EvaluateExpressionAsync("document.getElementById('positions-account').value = 'DESK-2'");
+        await page.ClickAsync("#positions-form button");
+        await page.WaitForSelectorAsync("#positions-rows tr");
+        Assert.Equal(["AAPL", "5"], (await page.EvaluateExpressionAsync<string[]>("[...document.querySelector('#positions-rows tr').cells].map(c => c.textContent)"))[..2]);
+        Assert.Empty(_pageErrors);
+    }
+
+    /// <summary>
     /// With the server gone, Show and Run say "server unreachable" in their panels (Run stayed on "running…" and
     /// Positions blank, each with an uncaught "Failed to fetch").
     /// </summary>

@@ -575,9 +575,15 @@
     const account = $('positions-account').value.trim();
     const body = $('positions-rows');
     body.textContent = '';
+    // Blanks pass the field's `required`: asking without an account would list every account's positions under their
+    // symbols alone, read as one book. Refused here as the API refuses `account=` (a filter must not widen by mistake).
+    if (!account) {
+      setPanelState('positions-state', 'enter an account', true);
+      return;
+    }
+
     setPanelState('positions-state', 'loading…');
-    // An empty account is left out (every account the key may see): the API refuses an empty parameter.
-    const answer = await fetchExact(account ? '../v1/positions?account=' + encodeURIComponent(account) : '../v1/positions', { headers: headers() });
+    const answer = await fetchExact('../v1/positions?account=' + encodeURIComponent(account), { headers: headers() });
     const items = answer.value && answer.value.items;
     if (!Array.isArray(items)) {
       setPanelState('positions-state', answer.error || 'unexpected answer: no items', true);
