@@ -43,6 +43,12 @@ public static partial class CliRunner
                 return UnknownWords(parseResult, program, configuration.Error);
             }
 
+            if (parseResult.Action is not System.CommandLine.Help.HelpAction
+                && OpenFileFloor.Problem(parseResult.CommandResult.Command, ConnectionLimit.OpenFiles()) is { } tooFewFiles)
+            {
+                return Fail(program, configuration.Error, tooFewFiles, ExitCodes.BadInput);
+            }
+
             var exitCode = await parseResult.InvokeAsync(configuration, cancellationToken);
             // System.CommandLine reports a parse error with 1; the documented code for a bad command line is 2.
             return parseResult.Errors.Count > 0 && exitCode == ExitCodes.Failure ? ExitCodes.BadInput : exitCode;

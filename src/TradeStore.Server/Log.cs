@@ -44,6 +44,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 1211, Level = LogLevel.Information, Message = "Connections: {Limit} (Kestrel:Limits:MaxConcurrentConnections; the process may open {OpenFiles} files)")]
     public static partial void ConnectionLimit(ILogger logger, string limit, string openFiles);
 
+    [LoggerMessage(EventId = 1212, Level = LogLevel.Warning, Message = "The process may open only {OpenFiles} files (ulimit -n, systemd LimitNOFILE=): an idle server holds about 300 of them, which leaves few for connections, and a burst of connections past Kestrel:Limits:MaxConcurrentConnections takes descriptors until each is closed; should none be left, the .NET runtime aborts the process. Raise the limit to at least {Advised} (deploy/systemd sets LimitNOFILE=65536)")]
+    public static partial void FewOpenFiles(ILogger logger, long openFiles, long advised);
+
     [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Refused an invalid API key on {Method} {Path} from {RemoteAddress}")]
     public static partial void ApiKeyRefused(ILogger logger, string method, string path, string remoteAddress);
 

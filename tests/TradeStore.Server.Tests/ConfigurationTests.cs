@@ -171,6 +171,11 @@ public sealed partial class ConfigurationTests : IDisposable
         Assert.Equal(15000, ConnectionLimit.For(20000));
         Assert.Equal(49152, ConnectionLimit.For(65536));
         Assert.Equal(512, ConnectionLimit.For(1024));
+        // A small limit keeps ConnectionLimit.ServerFiles for the server itself (an idle one holds 275): half of 512 went to
+        // connections until session 37, and 500 of them aborted the process.
+        Assert.Equal(128, ConnectionLimit.For(512));
+        Assert.Equal(ConnectionLimit.MinConnections, ConnectionLimit.For(384));
+        Assert.Equal(ConnectionLimit.MinConnections, ConnectionLimit.For(2));
         Assert.Equal("at most 15000 at once, one more is closed as it arrives", ConnectionLimit.Describe(15000));
         Assert.Equal("no limit, none is closed", ConnectionLimit.Describe(unlimited.MaxConcurrentConnections));
     }

@@ -81,8 +81,12 @@ public static class SecurityServices
             }
 
             var connections = app.Services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits.MaxConcurrentConnections;
-            Log.ConnectionLimit(app.Logger, ConnectionLimit.Describe(connections),
-                ConnectionLimit.OpenFiles()?.ToString(CultureInfo.InvariantCulture) ?? "unlimited");
+            var openFiles = ConnectionLimit.OpenFiles();
+            Log.ConnectionLimit(app.Logger, ConnectionLimit.Describe(connections), openFiles?.ToString(CultureInfo.InvariantCulture) ?? "unlimited");
+            if (openFiles is { } files && files < ConnectionLimit.AdvisedOpenFiles)
+            {
+                Log.FewOpenFiles(app.Logger, files, ConnectionLimit.AdvisedOpenFiles);
+            }
         });
     }
 
