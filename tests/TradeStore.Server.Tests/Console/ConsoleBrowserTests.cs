@@ -263,6 +263,32 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// A fill's row in the live feed showed the trade's quantity and price (the order's 100 at 189.25) under qty and price,
+    /// so a desk watching executions read a fill of 40 at 189.29 as one of 100 at 189.25. A fill's row now shows its
+    /// execution (lastQuantity, lastPrice); the other events keep the trade's terms.
+    /// </summary>
+    [Fact]
+    public async Task Console_FeedRowOfAFill_ShowsTheExecutionsQuantityAndPrice()
+    {
+        await using var host = await KestrelHost.StartAsync();
+        var page = await OpenAsync(host, 1280, 800);
+        await WaitForTextAsync(page, "feed-state", "live");
+        using var http = host.Client();
+        await PostAsync(http, "/v1/trades", """{"tradeId":"T-FILL","account":"ACC-1","symbol":"AAPL","side":"buy","quantity":"100","price":"189.25"}""");
+        await PostAsync(http, "/v1/trades/T-FILL/fill", """{"quantity":"40","price":"189.29"}""");
+        await PostAsync(http, "/v1/trades/T-FILL/cancel", "{}");
+
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#feed-rows tr[data-trade-id=\"T-FILL\"]').length === 3");
+        var rows = await page.EvaluateExpressionAsync<string[][]>(
+            "[...document.querySelectorAll('#feed-rows tr[data-trade-id=\"T-FILL\"]')].reverse().map(r => [...r.cells].slice(2).map(c => c.textContent))");
+
+        Assert.Equal(["create", "T-FILL", "ACC-1", "AAPL", "buy", "100", "189.25", "new"], rows[0]);
+        Assert.Equal(["fill", "T-FILL", "ACC-1", "AAPL", "buy", "40", "189.29", "partially_filled"], rows[1]);
+        Assert.Equal(["cancel", "T-FILL", "ACC-1", "AAPL", "buy", "100", "189.25", "cancelled"], rows[2]);
+        Assert.Empty(_pageErrors);
+    }
+
+    /// <summary>
     /// An account of only blanks passed the field's <c>required</c> and was trimmed away, so Show asked for every account's
     /// positions and listed them under their symbols alone: DESK-1's AAPL and DESK-2's AAPL as two unlabelled rows, read as
     /// one account's book. Like the API's refusal of <c>account=</c>, a blank account is now refused and nothing is shown.

@@ -442,8 +442,10 @@
       cell(row, trade.account);
       cell(row, trade.symbol);
       cell(row, trade.side);
-      cell(row, trade.quantity);
-      cell(row, trade.price);
+      // A fill's row shows its execution; the trade's own quantity and price are the order's terms, not what traded.
+      const fill = change.type === 'fill';
+      cell(row, fill ? change.lastQuantity : trade.quantity);
+      cell(row, fill ? change.lastPrice : trade.price);
       cell(row, trade.status);
       const body = $('feed-rows');
       body.insertBefore(row, body.firstChild);
