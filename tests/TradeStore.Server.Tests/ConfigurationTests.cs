@@ -233,6 +233,8 @@ public sealed partial class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__SERVER__URLS", "127.0.0.1:80", "Server:Urls")]
     [InlineData("TRADESTORE__SERVER__SHUTDOWNTIMEOUT", "00:00:00", "Server:ShutdownTimeout")]
     [InlineData("TRADESTORE__STORAGE__DATADIRECTORY", "", "Storage:DataDirectory")]
+    // A Latin-1 byte in the path, as .NET reads it: another directory than the one named (session 37).
+    [InlineData("TRADESTORE__STORAGE__DATADIRECTORY", "/var/lib/caf\uFFFD", "Storage:DataDirectory: is not UTF-8: '/var/lib/caf\uFFFD' has bytes that are not UTF-8")]
     [InlineData("TRADESTORE__STORAGE__AUTOMIGRATE", "maybe", "Storage:AutoMigrate")]
     [InlineData("TRADESTORE__STORAGE__CHECKPOINTTHRESHOLD", "64 elephants", "Storage:CheckpointThreshold")]
     [InlineData("TRADESTORE__STORAGE__CHECKPOINTTHRESHOLD", "64MB'; DROP TABLE trade_events; --", "Storage:CheckpointThreshold")]

@@ -130,12 +130,26 @@ public sealed class StorageOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (DataDirectory?.Contains(NotUtf8, StringComparison.Ordinal) == true)
+        {
+            // .NET reads a command line, the environment and a path as UTF-8 and puts U+FFFD for a byte that is not: a
+            // directory named in Latin-1 (caf\xe9) became "caf\uFFFD", and serve made a new, empty data directory by that
+            // name beside the one that held the trades (session 37).
+            yield return new ValidationResult(
+                $"is not UTF-8: '{DataDirectory}' has bytes that are not UTF-8 (shown as {NotUtf8}), and a path is read as UTF-8, so " +
+                "another directory than the one named would be opened (a new, empty one). Give the directory a UTF-8 name " +
+                "(convmv -f latin1 -t utf8 --notest DIR) or point --data at a UTF-8 path to it (a symbolic link).", [nameof(DataDirectory)]);
+        }
+
         if (ByteSize(DuckDbMemoryLimit) is { } limit && limit < MinDuckDbMemoryLimitBytes)
         {
             yield return new ValidationResult(
                 $"must be at least 64MB, got '{DuckDbMemoryLimit.Trim()}': below it DuckDB cannot open the database or apply the journal.", [nameof(DuckDbMemoryLimit)]);
         }
     }
+
+    /// <summary>U+FFFD, what .NET puts in a string for bytes that are not UTF-8.</summary>
+    private const string NotUtf8 = "\uFFFD";
 
     /// <summary>
     /// The bytes a size such as <c>64MB</c> or <c>1.5 GiB</c> stands for, as DuckDB reads it (KB, MB, GB are powers of 1000,
