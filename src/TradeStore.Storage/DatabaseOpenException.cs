@@ -115,9 +115,13 @@ public sealed class DatabaseOpenException : Exception
                 "The database is not damaged; do not recover it.";
         }
 
-        if (Contains(message, "Permission denied") || Contains(message, "Access to the path"))
+        // "Operation not permitted" (EPERM) is DuckDB's word for a file or directory marked immutable or append-only
+        // (chattr +i/+a), which even root may not change: it got the recover advice for an undamaged database (session 37).
+        if (Contains(message, "Permission denied") || Contains(message, "Access to the path") || Contains(message, "Operation not permitted"))
         {
-            return "TradeStore may not write there: give its user write permission on the directory and files, or point --data (Storage:DataDirectory) elsewhere, and start again.";
+            return "TradeStore may not write there: give its user write permission on the directory and files, or lift an immutable or " +
+                "append-only attribute (lsattr -d DIR; chattr -i), or point --data (Storage:DataDirectory) elsewhere, and start again. " +
+                "The database is not damaged; do not recover it.";
         }
 
         if (Contains(message, "Not a directory") || FileInPath(file) is not null)

@@ -118,6 +118,49 @@ public sealed class FaultExitCodeTests : IDisposable
         Assert.DoesNotContain("Unhandled exception", output);
     }
 
+    /// <summary>
+    /// Session 37: a data directory marked immutable (<c>chattr +i</c>, which even root may not write) with events to replay
+    /// into DuckDB: DuckDB's "Cannot open file …wal: Operation not permitted" got the advice to rebuild the database from
+    /// ClickHouse (<c>recover --from clickhouse --set-aside</c>), though nothing was damaged.
+    /// </summary>
+    [Fact]
+    public async Task Serve_DataDirectoryImmutableWithEventsToReplay_ExitsFourSayingLiftTheAttributeNotRecover()
+    {
+        Assert.SkipUnless(Environment.UserName == "root" && File.Exists("/usr/bin/chattr"), "needs root and chattr (e2fsprogs)");
+        var data = Directory.CreateDirectory(_work.File("data")).FullName;
+        // The database as it was before the writes put back: the journal log holds events DuckDB has not, so the start
+        // must commit them, and DuckDB must create its WAL in the directory.
+        var database = Path.Combine(data, "tradestore.duckdb");
+        var (migrated, migrateOutput) = await TradeStoreProcess.RunAsync(["migrate", "up", "--data", data], _work.Path);
+        Assert.True(migrated == 0, migrateOutput);
+        File.Copy(database, _work.File("before.duckdb"));
+        await WriteTradesThroughServeAsync(data, 10);
+        File.Copy(_work.File("before.duckdb"), database, overwrite: true);
+        File.Delete(DatabaseFiles.WalPath(database));
+        Assert.SkipUnless(Chattr("+i", data) == 0, "the file system does not take chattr +i");
+        try
+        {
+            var (exitCode, output) = await ServeAsync(data);
+
+            Assert.True(exitCode == 4, $"exit code {exitCode}:\n{output}");
+            Assert.Contains("chattr -i", output);
+            Assert.Contains("do not recover it", output);
+            Assert.DoesNotContain("recover --from", output);
+            Assert.DoesNotContain("Unhandled exception", output);
+        }
+        finally
+        {
+            Chattr("-i", data);
+        }
+    }
+
+    private static int Chattr(string change, string path)
+    {
+        using var process = System.Diagnostics.Process.Start("/usr/bin/chattr", [change, path]);
+        process.WaitForExit();
+        return process.ExitCode;
+    }
+
     [Fact]
     public async Task Serve_DataDirectoryOnReadOnlyFileSystem_ExitsFourSayingRemountNotRecover()
     {
