@@ -57,7 +57,10 @@ public static class RequestBody
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
         {
             // Our own limit applies below; lift the server's default (30 MB) so it never answers first with a bare 413.
-            sizeFeature.MaxRequestBodySize = limit + 1L;
+            // A chunked body gets no server limit at all: Kestrel counts its framing (each chunk's size line and CRLFs),
+            // so limit + 1 refused bodies below the limit (2,048 bytes in 64-byte chunks at a 2,048 limit). The read
+            // below stops at limit + 1 bytes of the body itself, and Kestrel drains what is left for at most 5 s.
+            sizeFeature.MaxRequestBodySize = request.ContentLength is null ? null : limit + 1L;
         }
 
         try
