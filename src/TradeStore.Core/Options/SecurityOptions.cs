@@ -24,11 +24,11 @@ public sealed class SecurityOptions : IValidatableObject
     [Range(0, 10_000_000, ErrorMessage = "must be between 0 (unlimited) and 10000000.")]
     public int RequestsPerSecond { get; set; } = 10_000;
 
-    /// <summary>How many times a second each key's bucket is refilled, by the time gone by since the last refill.</summary>
+    /// <summary>The bucket holds at least a second's requests divided by this: a tenth of <see cref="RequestsPerSecond"/>.</summary>
     /// <remarks>
-    /// By design what <c>System.Threading.RateLimiting</c>'s partitioned limiter does: it refills each bucket on its own
-    /// heartbeat, every 100 ms, and what does not fit in the bucket is lost. A bucket smaller than a refill's tokens
-    /// would cap the rate below <see cref="RequestsPerSecond"/>, so it holds at least that many (<see cref="BucketSize()"/>).
+    /// By design: requests that arrive together within 100 ms at the configured rate are served, however small
+    /// <see cref="RequestBurst"/> is (a burst of 20 at 400/s once served 20 requests a second). Each bucket refills by the
+    /// time gone by at every request (<c>TradeStore.Server.Security.TokenBucket</c>).
     /// </remarks>
     public const int RefillsPerSecond = 10;
 

@@ -142,19 +142,12 @@ public static class SecurityServices
         var limiters = new List<PartitionedRateLimiter<HttpContext>>();
         if (security.RequestsPerSecond > 0)
         {
-            // By design not auto-replenished: a bucket's own timer added a whole second's tokens once a second, and the
-            // bucket kept only RequestBurst of them, so a burst below the rate capped it (400/s with a burst of 20 served
-            // 20/s). The partitioned limiter's heartbeat refills each bucket instead, by the time gone by, ten times a
-            // second (SecurityOptions.RefillsPerSecond), and the bucket holds at least one refill (BucketSize()).
-            var options = new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = security.BucketSize(), // at least RequestBurst, which is at least 1
-                TokensPerPeriod = security.RequestsPerSecond,
-                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                QueueLimit = 0,
-                AutoReplenishment = false,
-            };
-            Func<LimitPartition, RateLimiter> tokenBucket = _ => new TokenBucketRateLimiter(options);
+            // By design refilled by the time gone by at each request (TokenBucket), not by a timer: a bucket's own timer added
+            // a whole second's tokens once a second and kept only RequestBurst of them, so a burst below the rate capped it
+            // (400/s with a burst of 20 served 20/s). The bucket holds at least a tenth of a second's tokens (BucketSize()).
+            var size = security.BucketSize(); // at least RequestBurst, which is at least 1
+            var rate = security.RequestsPerSecond;
+            Func<LimitPartition, RateLimiter> tokenBucket = _ => new TokenBucket(size, rate, TimeProvider.System);
             limiters.Add(PartitionedRateLimiter.Create<HttpContext, LimitPartition>(context => Exempt(context)
                 ? RateLimitPartition.GetNoLimiter(LimitPartition.Exempt)
                 : new RateLimitPartition<LimitPartition>(LimitPartition.Of(context), tokenBucket)));

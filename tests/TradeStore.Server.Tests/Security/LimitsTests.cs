@@ -70,6 +70,39 @@ public sealed class LimitsTests
         Assert.True(served >= 350, $"served {served} in {seconds:0.00} s, refused {refused}");
     }
 
+    /// <summary>
+    /// After an idle spell, a burst is the bucket and then the rate: the first refill after the burst used to credit the
+    /// time the bucket had sat full, a second bucketful at once (38–48 served in half a second with a bucket of 20 at 20/s,
+    /// bounds audit, session 37). The bound counts the time that really went by, so a slow machine only loosens it.
+    /// </summary>
+    [Fact]
+    public async Task Flood_AfterAnIdleSpell_TheBurstThenTheRateNotTwoBursts()
+    {
+        using var directory = new TempDirectory();
+        await using var app = await TestHostFactory.StartAsync(directory.Path, new()
+        {
+            ["TRADESTORE__SECURITY__REQUESTSPERSECOND"] = "20",
+            ["TRADESTORE__SECURITY__REQUESTBURST"] = "20",
+        });
+        var client = new ApiClient(app.GetTestServer().CreateClient());
+        await client.GetAsync("/v1/trades/warm-up"); // the first request builds the pipeline
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
+
+        var served = 0;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromMilliseconds(600))
+        {
+            if ((await client.GetAsync("/v1/trades/T-none")).Code != 429)
+            {
+                served++;
+            }
+        }
+
+        var seconds = clock.Elapsed.TotalSeconds;
+        Assert.True(served >= 20, $"served {served}: the burst itself was refused");
+        Assert.True(served <= 20 + (20 * seconds) + 1, $"served {served} in {seconds:0.00} s: more than the bucket of 20 and 20/s");
+    }
+
     [Fact]
     public async Task Flood_OneKey_OnlyThatKeyLimitedOtherKeyFromTheSameAddressServed()
     {
