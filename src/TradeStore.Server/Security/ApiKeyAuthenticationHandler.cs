@@ -14,7 +14,8 @@ namespace TradeStore.Server.Security;
 /// a loopback caller is authenticated as <c>loopback</c> with every role (the embedded default).
 /// </summary>
 public sealed class ApiKeyAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory loggerFactory, UrlEncoder encoder, ApiKeyStore keys)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory loggerFactory, UrlEncoder encoder, ApiKeyStore keys,
+    RefusedKeyLog refusals)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -62,8 +63,8 @@ public sealed class ApiKeyAuthenticationHandler(
         var entry = keys.Find(value["Bearer ".Length..].Trim());
         if (entry is null)
         {
-            // By design the same answer for an unknown id and a wrong secret, and the key is never logged.
-            Log.ApiKeyRefused(Logger, Request.Method, Request.Path, Context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+            // By design the same answer for an unknown id and a wrong secret, and the key is never logged; repeats are paced.
+            refusals.Refused(Logger, Request.Method, Request.Path, Context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
             return Task.FromResult(Failure("The API key is not valid."));
         }
 

@@ -46,6 +46,7 @@ public static class SecurityServices
     {
         var security = settings.Security;
         services.AddSingleton(new ApiKeyStore(security));
+        services.AddSingleton<RefusedKeyLog>(provider => new RefusedKeyLog(provider.GetService<TimeProvider>()));
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         WithoutDataProtectionKeyRingAtStart(services);
