@@ -59,6 +59,9 @@ public sealed class ClusterCoordinator : BackgroundService
     private long _statusReadAt;
     private bool _registered;
 
+    /// <summary>The member record's writes, paced in the log like every etcd loop (event 7024, then 7017 and 7031).</summary>
+    private readonly EtcdRetry _memberWrites;
+
     public ClusterCoordinator(IOptions<ClusterOptions> options, ClusterState state, EtcdClusterStore store, AppliedSeq appliedSeq, ClusterMetrics metrics,
         ILogger<ClusterCoordinator> logger, TimeProvider? timeProvider = null, ILeaderHandOver? handOver = null, IHostApplicationLifetime? lifetime = null,
         ILeadershipVeto? veto = null)
@@ -73,6 +76,8 @@ public sealed class ClusterCoordinator : BackgroundService
         _appliedSeq = appliedSeq;
         _logger = logger;
         _time = timeProvider ?? TimeProvider.System;
+        _memberWrites = new EtcdRetry(_logger, "write the member record", _time,
+            ex => Log.MemberWriteFailed(_logger, ex, _state.NodeName, _store.Keys.Member(_state.NodeName)));
         _store.TermBaseRaised += (term, revision, termBase, lastTerm) =>
             Log.TermBaseRaised(_logger, revision - 1, lastTerm, _store.Keys.TermBase, termBase, _state.NodeName, term);
     }
@@ -87,7 +92,7 @@ public sealed class ClusterCoordinator : BackgroundService
     {
         await Task.Yield();
         Log.Joining(_logger, _state.NodeName, _state.AdvertiseUrl, _store.Endpoints, _options.KeyPrefix, _options.LeaseTtl, _options.RenewInterval, _options.FenceMargin);
-        var retry = new EtcdRetry(_logger, "start a session");
+        var retry = new EtcdRetry(_logger, "start a session", _time);
         try
         {
             while (!stoppingToken.IsCancellationRequested && ExitCode is null)
@@ -173,11 +178,12 @@ public sealed class ClusterCoordinator : BackgroundService
             var member = await MembershipAsync(applied, stopped: false, cancellationToken);
             await WithTimeoutAsync(async token => { await _store.PutMemberAsync(member, token); return true; }, cancellationToken);
             _memberWrittenAt = _time.GetTimestamp();
+            _memberWrites.Succeeded();
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
         {
             _memberWrittenAt = 0;
-            Log.MemberWriteFailed(_logger, ex, _state.NodeName, _store.Keys.Member(_state.NodeName));
+            _memberWrites.Report(ex, _options.RenewInterval);
         }
     }
 
@@ -230,6 +236,7 @@ public sealed class ClusterCoordinator : BackgroundService
     /// </summary>
     private async Task KeepAliveAsync(long leaseId, CancellationToken cancellationToken)
     {
+        var renewals = new EtcdRetry(_logger, "renew the lease", _time, ex => Log.RenewFailed(_logger, ex, leaseId, _state.Clock.Remaining));
         var nextRenewal = _state.Clock.Now() + ToTicks(_options.RenewInterval);
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -247,6 +254,7 @@ public sealed class ClusterCoordinator : BackgroundService
             try
             {
                 var ttl = await WithTimeoutAsync(token => _store.KeepAliveOnceAsync(leaseId, token), cancellationToken);
+                renewals.Succeeded(); // etcd answered (event 7031 after failures), even if only to say the lease is gone
                 if (ttl == TimeSpan.Zero)
                 {
                     _state.Clock.Expire();
@@ -261,7 +269,7 @@ public sealed class ClusterCoordinator : BackgroundService
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
             {
-                Log.RenewFailed(_logger, ex, leaseId, _state.Clock.Remaining);
+                renewals.Report(ex, EtcdRetry.FirstDelay);
                 nextRenewal = _state.Clock.Now() + ToTicks(EtcdRetry.FirstDelay);
             }
         }
@@ -274,6 +282,8 @@ public sealed class ClusterCoordinator : BackgroundService
     /// </summary>
     private async Task RefreshAsync(long leaseId, long registered, CancellationToken cancellationToken)
     {
+        var refreshes = new EtcdRetry(_logger, "refresh the registration", _time,
+            ex => Log.RegistryRefreshFailed(_logger, ex, _state.NodeName, _store.Keys.Node(_state.NodeName)));
         try
         {
             while (true)
@@ -282,10 +292,11 @@ public sealed class ClusterCoordinator : BackgroundService
                 try
                 {
                     registered = await RefreshRegistryAsync(leaseId, registered, cancellationToken);
+                    refreshes.Succeeded();
                 }
                 catch (Exception ex) when (!cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
                 {
-                    Log.RegistryRefreshFailed(_logger, ex, _state.NodeName, _store.Keys.Node(_state.NodeName));
+                    refreshes.Report(ex, _options.RenewInterval);
                 }
 
                 if (MemberRefreshDue)
@@ -340,7 +351,7 @@ public sealed class ClusterCoordinator : BackgroundService
     private async Task ElectAsync(long leaseId, CancellationToken cancellationToken)
     {
         var self = new LeaderRecord(_state.NodeName, _state.AdvertiseUrl);
-        var retry = new EtcdRetry(_logger, "campaign for the leader key");
+        var retry = new EtcdRetry(_logger, "campaign for the leader key", _time);
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -583,12 +594,25 @@ public sealed class ClusterCoordinator : BackgroundService
 
     private long _lastTerm;
 
+    /// <summary>The term this node stopped acknowledging in (event 7005), until it acknowledges again in it (event 7032).</summary>
+    private long _steppedDownTerm;
+
     private void Recheck()
     {
         var term = Volatile.Read(ref _lastTerm);
-        if (_state.Recheck() && !_state.IsLeader && term > 0)
+        if (_state.Recheck() && term > 0)
         {
-            Log.SteppedDown(_logger, _state.NodeName, term, _state.Clock.Remaining);
+            if (!_state.IsLeader)
+            {
+                Volatile.Write(ref _steppedDownTerm, term);
+                Log.SteppedDown(_logger, _state.NodeName, term, _state.Clock.Remaining);
+            }
+            else if (Interlocked.Exchange(ref _steppedDownTerm, 0) is > 0 and var stopped && stopped == _state.LeaderTerm)
+            {
+                // Not a new term (event 7004 says that): the lease was renewed in time to keep this one, say after etcd
+                // came back; until 2026-12-05 nothing said the node acknowledged writes again after event 7005.
+                Log.LeadingAgain(_logger, _state.NodeName, stopped);
+            }
         }
 
         Volatile.Write(ref _lastTerm, _state.LeaderTerm > 0 ? _state.LeaderTerm : term);

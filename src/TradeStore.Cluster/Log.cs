@@ -56,8 +56,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 7016, Level = LogLevel.Warning, Message = "Writing the synchronous replicas of term {Term} ({Members}) to etcd failed; retrying in {Delay} while this node leads in that term. Writes wait for it (up to Cluster:ReplicationTimeout)")]
     public static partial void SyncPublishFailed(ILogger logger, Exception exception, long term, string members, TimeSpan delay);
 
-    [LoggerMessage(EventId = 7017, Level = LogLevel.Warning, Message = "etcd request failed again ({Operation}, {Failures} failures in a row): {ErrorType}: {Error}; retrying in {Delay}")]
-    public static partial void EtcdStillFailing(ILogger logger, string operation, int failures, string errorType, string error, TimeSpan delay);
+    [LoggerMessage(EventId = 7017, Level = LogLevel.Warning, Message = "etcd request failed again ({Operation}, {Failures} failures in a row over {Lasting}): {ErrorType}: {Error}; retrying in {Delay}. Repeats are logged at the 2nd, 4th, 8th, … failure, then once a minute (each one at debug, event 7018); event 7031 says when etcd answers again")]
+    public static partial void EtcdStillFailing(ILogger logger, string operation, long failures, TimeSpan lasting, string errorType, string error, TimeSpan delay);
 
     [LoggerMessage(EventId = 7018, Level = LogLevel.Debug, Message = "etcd request failed ({Operation})")]
     public static partial void EtcdFailureDetail(ILogger logger, Exception exception, string operation);
@@ -94,6 +94,12 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 7029, Level = LogLevel.Warning, Message = "No leader, and this node ({Node}) does not campaign: {Reason}. It campaigns again once its storage takes writes")]
     public static partial void UnfitNotCampaigning(ILogger logger, string node, string reason);
+
+    [LoggerMessage(EventId = 7031, Level = LogLevel.Information, Message = "etcd answers again ({Operation}) after {Failures} failure(s) over {Lasted}")]
+    public static partial void EtcdAnswersAgain(ILogger logger, string operation, long failures, TimeSpan lasted);
+
+    [LoggerMessage(EventId = 7032, Level = LogLevel.Information, Message = "This node ({Node}) acknowledges writes again in term {Term}: its lease was renewed (it had stopped, event 7005)")]
+    public static partial void LeadingAgain(ILogger logger, string node, long term);
 
     [LoggerMessage(EventId = 7030, Level = LogLevel.Warning, Message = "etcd's revision ({Revision}) was below the term {LastTerm} of the last record in this node's journal log: this etcd is not the one the cluster ran on (started over empty, or restored from an older snapshot). Terms go on from the logs instead: the key {Key} is now {TermBase}, and this node ({Node}) leads in term {Term}. The sync and history keys went with the old etcd (docs/high-availability.md, \"Operating a cluster\", etcd)")]
     public static partial void TermBaseRaised(ILogger logger, long revision, long lastTerm, string key, long termBase, string node, long term);

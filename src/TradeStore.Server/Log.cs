@@ -95,6 +95,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 1319, Level = LogLevel.Warning, Message = "Replication: follower {Node} streams the journal log (term {Term}) without naming its data directory's incarnation: it runs a build from before data-directory identities (2026-12-02). It replicates, but its acknowledgements are refused and never count toward Cluster:SyncReplicas (with SyncReplicas >= 1 and no other follower, every write answers 503 replication-unavailable). Upgrade it to this build (docs/high-availability.md, \"Upgrading a cluster\")")]
     public static partial void FollowerWithoutIdentity(ILogger logger, string node, long term);
 
+    [LoggerMessage(EventId = 1322, Level = LogLevel.Warning, Message = "Replication: still no stream from {Leader}: {Failures} attempts in a row failed over {Lasting}, the last: {Reason}; retrying from seq {NextSeq}. Repeats are logged at the 2nd, 4th, 8th, … attempt, then once a minute")]
+    public static partial void StreamStillFailing(ILogger logger, string leader, long failures, TimeSpan lasting, string reason, long nextSeq);
+
+    [LoggerMessage(EventId = 1323, Level = LogLevel.Information, Message = "Replication: streaming from {Leader} again after {Failures} failed attempt(s) over {Lasted}")]
+    public static partial void StreamOpenAgain(ILogger logger, string leader, long failures, TimeSpan lasted);
+
     [LoggerMessage(EventId = 1316, Level = LogLevel.Error, Message = "Replication: the leader {Leader} refused the stream: {Status} {Detail}; retrying")]
     public static partial void StreamRefused(ILogger logger, string leader, int status, string detail);
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Could not compare {Sink} with the journal (ends at seq {JournalLastSeq}) at start-up: {Reason}. Serving goes on; if {Sink} turns out to hold events the journal lacks, writes are refused then")]

@@ -15,7 +15,9 @@ internal sealed class ClusterNode : IAsyncDisposable
     /// lease to run out wait with a bound of 20 s or more.
     /// </param>
     /// <param name="veto">Why the node may not lead, asked before each campaign (as the server's storage veto is); none by default.</param>
-    public ClusterNode(string name, string etcd, string keyPrefix, TimeSpan? leaseTtl = null, ILeadershipVeto? veto = null)
+    /// <param name="logger">Where the coordinator logs; none by default.</param>
+    public ClusterNode(string name, string etcd, string keyPrefix, TimeSpan? leaseTtl = null, ILeadershipVeto? veto = null,
+        Microsoft.Extensions.Logging.ILogger<ClusterCoordinator>? logger = null)
     {
         Options = new ClusterOptions
         {
@@ -30,7 +32,7 @@ internal sealed class ClusterNode : IAsyncDisposable
         Store = new EtcdClusterStore(Options);
         Metrics = new ClusterMetrics(_meters.Factory, State, () => Store.EtcdConnections);
         Coordinator = new ClusterCoordinator(Microsoft.Extensions.Options.Options.Create(Options), State, Store, new AppliedSeq(ReadAppliedSeq),
-            Metrics, NullLogger<ClusterCoordinator>.Instance, veto: veto);
+            Metrics, logger ?? NullLogger<ClusterCoordinator>.Instance, veto: veto);
     }
 
     private readonly TradeStore.TestSupport.TestMeters _meters = new();

@@ -6,6 +6,7 @@ using System.Net.Http.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TradeStore.Cluster;
+using TradeStore.Core.Diagnostics;
 using TradeStore.Core.Threading;
 using TradeStore.Storage.CommitLog;
 using TradeStore.Storage;
@@ -47,6 +48,14 @@ public sealed class ReplicationFollower : BackgroundService
     private readonly StorageWriteHealth? _writeHealth;
     private long _highestTerm;
 
+    /// <summary>
+    /// Paces the log of a stream that breaks or is refused again and again (a leader that is gone but still holds its lease,
+    /// a leader that cannot reach etcd): the first failure is logged (1313 or 1316), repeats at the 2nd, 4th, 8th, … and then
+    /// once a minute (1322), and the next stream says how long it took (1323). Until 2026-12-05 each retry was a line: 5 a
+    /// second for a leader killed until its lease ran out, one a second at error level for as long as etcd was away.
+    /// </summary>
+    private readonly RepeatPacer _streamFailures;
+
     public ReplicationFollower(ClusterOptions options, ClusterState state, WriteEngine engine, JournalLog log, IHostApplicationLifetime lifetime,
         ILogger<ReplicationFollower> logger, TimeProvider? time = null, ClusterMetrics? metrics = null, DuckDbDatabase? database = null)
     {
@@ -58,6 +67,7 @@ public sealed class ReplicationFollower : BackgroundService
         _lifetime = lifetime;
         _logger = logger;
         _time = time ?? TimeProvider.System;
+        _streamFailures = new RepeatPacer(_time);
         _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, ConnectTimeout = TimeSpan.FromSeconds(2), PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) })
         {
             Timeout = Timeout.InfiniteTimeSpan,
@@ -149,7 +159,18 @@ public sealed class ReplicationFollower : BackgroundService
         {
             if (ExitCode is null && _state.RedirectTarget?.Term == leader.Term)
             {
-                Log.StreamBroken(_logger, leader.Name, _engine.LastSeq, ex.Message, _engine.LastSeq + 1);
+                if (_streamFailures.Record() is { Log: true } failure)
+                {
+                    if (failure.First)
+                    {
+                        Log.StreamBroken(_logger, leader.Name, _engine.LastSeq, ex.Message, _engine.LastSeq + 1);
+                    }
+                    else
+                    {
+                        Log.StreamStillFailing(_logger, leader.Name, failure.Count, failure.Lasting, ex.Message, _engine.LastSeq + 1);
+                    }
+                }
+
                 await Task.Delay(RetryDelay, _time, stoppingToken);
             }
         }
@@ -197,13 +218,30 @@ public sealed class ReplicationFollower : BackgroundService
 
         if (response.StatusCode != HttpStatusCode.OK)
         {
-            Log.StreamRefused(_logger, leader.Name, (int)response.StatusCode, ProblemDetail(await response.Content.ReadAsStringAsync(cancellationToken)));
+            var detail = ProblemDetail(await response.Content.ReadAsStringAsync(cancellationToken));
+            if (_streamFailures.Record() is { Log: true } failure)
+            {
+                if (failure.First)
+                {
+                    Log.StreamRefused(_logger, leader.Name, (int)response.StatusCode, detail);
+                }
+                else
+                {
+                    Log.StreamStillFailing(_logger, leader.Name, failure.Count, failure.Lasting, $"refused: {(int)response.StatusCode} {detail}", _engine.LastSeq + 1);
+                }
+            }
+
             await Task.Delay(RetryDelay * 5, _time, cancellationToken);
             return;
         }
 
         _highestTerm = Math.Max(_highestTerm, leader.Term);
         Log.FollowingStream(_logger, leader.Name, leader.Url, leader.Term, open.FromSeq);
+        if (_streamFailures.End() is { } failed)
+        {
+            Log.StreamOpenAgain(_logger, leader.Name, failed.Count, failed.Lasted);
+        }
+
         // The leader checked that this log's last record is in its own: what this node holds counts from now on.
         acks.Accepted(prevSeq);
         await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
