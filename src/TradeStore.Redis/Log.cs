@@ -16,8 +16,11 @@ internal static partial class Log
     /// logged every 5 s with a 3 KB stack and the whole StackExchange.Redis status each time; later failures carry the
     /// reason's first line.
     /// </summary>
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Redis projection failed at seq {Checkpoint}; writes go on, retry {Attempt} in {Delay}: {Reason}")]
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Redis projection failed at seq {Checkpoint}; writes go on, retry {Attempt} in {Delay}: {Reason}. Repeats are logged at the 2nd, 4th, 8th, … attempt, then once a minute; event 3011 says when Redis takes writes again")]
     public static partial void ApplyFailed(ILogger logger, Exception? exception, long checkpoint, int attempt, TimeSpan delay, string reason);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Redis projection reaches Redis again after {Failures} failed attempt(s) over {Lasted}; applied through seq {Checkpoint}")]
+    public static partial void ReachesRedisAgain(ILogger logger, long failures, TimeSpan lasted, long checkpoint);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Redis checkpoint moved to {Actual} (expected {Expected}), for example by a rebuild; re-applying from there")]
     public static partial void CheckpointMoved(ILogger logger, long expected, long actual);

@@ -224,7 +224,9 @@ public sealed class OutageTests
     /// <summary>
     /// A Redis that refuses every write for a while (maxmemory reached: OOM command not allowed): the sink audit saw,
     /// every 5 s, event 3000 "catching up" again and event 3002 with a 3 KB stack. Now 3000 is logged once per catch-up,
-    /// the stack comes with the first failure only, and each later 3002 is one line with the reason.
+    /// the stack comes with the first failure only, and each later 3002 is one line with the reason. Since the log audit of
+    /// session 37 the retries are paced too (each was a line, every 5 to 10 s for as long as Redis was away): 3002 at the
+    /// 1st, 2nd, 4th, 8th, … attempt and then once a minute, and event 3011 says when Redis takes writes again.
     /// </summary>
     [Fact]
     public async Task Projector_RedisRefusesWritesForAWhile_LogsCatchUpOnceAndTheStackOnce()
@@ -251,7 +253,9 @@ public sealed class OutageTests
             }
 
             await projector.StartAsync(Ct);
-            await Eventually.TrueAsync(() => logger.Messages(3002).Count() >= 5, TimeSpan.FromSeconds(30), () => $"{logger.Messages(3002).Count()} failures logged");
+            // Retries back off to 300 ms (the test options): attempt 32 comes within about 10 s.
+            await Eventually.TrueAsync(() => logger.Messages(3002).Any(m => m.Contains(", retry 32 in ", StringComparison.Ordinal)), TimeSpan.FromSeconds(60),
+                () => $"{logger.Messages(3002).Count()} failures logged: {string.Join(" | ", logger.Messages(3002))}");
             await RedisCliAsync(server, "CONFIG", "SET", "maxmemory", "0");
             await ProjectorTests.WaitForCheckpointAsync(redis, engine.LastSeq, TimeSpan.FromSeconds(30));
             await projector.StopAsync(CancellationToken.None);
@@ -261,6 +265,9 @@ public sealed class OutageTests
         Assert.NotNull(failures[0].Exception);
         Assert.All(failures.Skip(1), r => Assert.Null(r.Exception));
         Assert.All(failures, r => Assert.Contains(": OOM command not allowed when used memory > 'maxmemory'", r.Message));
+        // Attempts 1, 2, 4, 8, 16, 32, and one more only if a minute passed between two of them.
+        Assert.InRange(failures.Count, 6, 8);
+        Assert.Matches(@"^Redis projection reaches Redis again after \d+ failed attempt\(s\) over [0-9:.]+; applied through seq \d+$", Assert.Single(logger.Messages(3011)));
         Assert.Single(logger.Messages(3000));
         Assert.Single(logger.Messages(3001));
     }

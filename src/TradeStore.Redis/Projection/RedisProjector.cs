@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
 using StackExchange.Redis;
+using TradeStore.Core.Diagnostics;
 using TradeStore.Core.Options;
 using TradeStore.Core.Threading;
 using TradeStore.Core.Trades;
@@ -93,6 +94,13 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
     /// </summary>
     private bool _catchUpAnnounced;
 
+    /// <summary>
+    /// Paces event 3002 while Redis is away: the first failure with its stack, then the 2nd, 4th, 8th, … and one a minute
+    /// (each line names its attempt); event 3011 when an apply succeeds again. Until 2026-12-05 each retry was a line
+    /// (every 5 to 10 s, about 600 bytes each, for as long as Redis was away).
+    /// </summary>
+    private readonly RepeatPacer _failures;
+
     public RedisProjector(RedisConnection connection, DuckDbDatabase database, IJournalSource journal, IOptions<RedisOptions> options, RedisMetrics metrics, ILogger<RedisProjector> logger, TimeProvider? timeProvider = null)
     {
         _metrics = metrics;
@@ -103,6 +111,7 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
         _writer = new ProjectionWriter(new RedisKeys(_options.KeyPrefix), _options.StreamMaxLength);
         _logger = logger;
         _time = timeProvider ?? TimeProvider.System;
+        _failures = new RepeatPacer(_time);
         _mirror = new CheckpointMirror(new SyncCheckpoints(database), SyncCheckpoints.Redis, _time, (ex, checkpoint) => Log.DuckDbCheckpointFailed(logger, ex, checkpoint));
         _retry = new ResiliencePipelineBuilder { TimeProvider = _time }
             .AddRetry(new RetryStrategyOptions
@@ -116,8 +125,12 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
                 OnRetry = args =>
                 {
                     var exception = args.Outcome.Exception!;
-                    Log.ApplyFailed(_logger, args.AttemptNumber == 0 ? exception : null, Volatile.Read(ref _knownCheckpoint), args.AttemptNumber + 1,
-                        args.RetryDelay, FirstLine(exception.Message));
+                    if (_failures.Record() is { Log: true } failure)
+                    {
+                        Log.ApplyFailed(_logger, failure.First ? exception : null, Volatile.Read(ref _knownCheckpoint), args.AttemptNumber + 1,
+                            args.RetryDelay, FirstLine(exception.Message));
+                    }
+
                     return default;
                 },
             })
@@ -418,6 +431,11 @@ public sealed class RedisProjector : BackgroundService, ICommitObserver
             }
 
             Volatile.Write(ref _lastError, null);
+            if (_failures.End() is { } outage)
+            {
+                Log.ReachesRedisAgain(_logger, outage.Count, outage.Lasted, Volatile.Read(ref _checkpoint));
+            }
+
             if (_catchUpAnnounced)
             {
                 Log.CaughtUp(_logger, Volatile.Read(ref _checkpoint));
