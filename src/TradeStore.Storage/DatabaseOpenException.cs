@@ -101,6 +101,16 @@ public sealed class DatabaseOpenException : Exception
             return "The disk is full: free space on it and start again. The database is not damaged; do not recover it.";
         }
 
+        if (Contains(message, "Out of Memory Error") && Contains(message, "(bad allocation)"))
+        {
+            // The operating system refused the memory (malloc failed), below DuckDB's own limit: measured under prlimit --as=4G
+            // with 1,000,000 trades, where the advice to raise Storage:DuckDbMemoryLimit could only make it worse (session 37).
+            return "The operating system refused DuckDB memory below its limit (bad allocation): the process's address-space limit " +
+                "(ulimit -v, prlimit --as, which .NET and DuckDB need several GB of beyond what they use) or the machine's memory is too small. " +
+                "Raise or remove that limit (limit memory with a cgroup instead: systemd MemoryMax=, docker run --memory), or set " +
+                "Storage:DuckDbMemoryLimit well below it, and start again. The database is not damaged; do not recover it.";
+        }
+
         if (Contains(message, "Out of Memory Error"))
         {
             // DuckDB's memory_limit, not the file: this advice replaced RecoverAdvice, which sent an operator whose start-up
