@@ -50,7 +50,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Refused an invalid API key on {Method} {Path} from {RemoteAddress}")]
     public static partial void ApiKeyRefused(ILogger logger, string method, string path, string remoteAddress);
 
-    [LoggerMessage(EventId = 1212, Level = LogLevel.Warning, Message = "Refused invalid API keys again: {Refused} in {Seconds:0} s, the last on {Method} {Path} from {RemoteAddress}. Repeats are logged at the 2nd, 4th, 8th, … refusal, then once a minute, until a minute passes without one")]
+    [LoggerMessage(EventId = 1213, Level = LogLevel.Warning, Message = "Refused invalid API keys again: {Refused} in {Seconds:0} s, the last on {Method} {Path} from {RemoteAddress}. Repeats are logged at the 2nd, 4th, 8th, … refusal, then once a minute, until a minute passes without one")]
     public static partial void ApiKeysStillRefused(ILogger logger, long refused, double seconds, string method, string path, string remoteAddress);
 
     [LoggerMessage(EventId = 1203, Level = LogLevel.Information, Message = "SQL query sandbox: external access off and DuckDB configuration locked")]

@@ -5,7 +5,7 @@ namespace TradeStore.Server.Security;
 
 /// <summary>
 /// The log of refused API keys (one per host): the first refusal of a run is event 1202 with method, path and remote
-/// address; further ones are paced (<see cref="RepeatPacer"/>): event 1212 at the 2nd, 4th, 8th, … refusal and then once
+/// address; further ones are paced (<see cref="RepeatPacer"/>): event 1213 at the 2nd, 4th, 8th, … refusal and then once
 /// a minute, with the count, how long the run has lasted and the last request's method, path and address. A run ends
 /// after a minute without a refusal. Never the key itself.
 /// </summary>

@@ -10,7 +10,7 @@ namespace TradeStore.Server.Tests.Security;
 /// <summary>
 /// From the log audit of session 37: a client sending an invalid API key 100 times a second wrote 5,900 lines (880 KB) of
 /// log a minute, one event 1202 per request, and so could anyone who reaches the port. Now the first refusal is event
-/// 1202 and repeats are paced (event 1212 at the 2nd, 4th, 8th, … refusal, then once a minute), each with the count.
+/// 1202 and repeats are paced (event 1213 at the 2nd, 4th, 8th, … refusal, then once a minute), each with the count.
 /// </summary>
 public sealed class RefusedKeyLogTests : IAsyncDisposable
 {
@@ -47,7 +47,7 @@ public sealed class RefusedKeyLogTests : IAsyncDisposable
 
         var first = Assert.Single(_logs.Lines, l => l.Contains("[1202]", StringComparison.Ordinal));
         Assert.Contains("Refused an invalid API key on GET /v1/trades/T-1 from", first, StringComparison.Ordinal);
-        var repeats = _logs.Lines.Where(l => l.Contains("[1212]", StringComparison.Ordinal)).ToList();
+        var repeats = _logs.Lines.Where(l => l.Contains("[1213]", StringComparison.Ordinal)).ToList();
         // The 2nd, 4th, …, 64th refusal (a minute apart the 100th would be one more; the loop takes far less here).
         Assert.InRange(repeats.Count, 6, 7);
         Assert.Contains(repeats, l => l.Contains("Refused invalid API keys again: 64 in ", StringComparison.Ordinal)
