@@ -16,6 +16,35 @@ public static class DatabaseFiles
 
     public static string WalPath(string databasePath) => databasePath + ".wal";
 
+    /// <summary>
+    /// Whether the database file exists. <see cref="File.Exists(string)"/> says no also when this user may not look (a data
+    /// directory of mode 0700 owned by the service's user, read by another): <c>verify</c> then said "there is no database
+    /// at …" of a database that was there (session 37). This tells the two apart by opening the file.
+    /// </summary>
+    /// <exception cref="DatabaseOpenException">The file or a directory above it may not be read by this user; its message says so.</exception>
+    public static bool Exists(string databasePath)
+    {
+        if (File.Exists(databasePath))
+        {
+            return true;
+        }
+
+        try
+        {
+            using var handle = File.OpenHandle(databasePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return true;
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw DatabaseOpenException.FileSystem(databasePath, "read", databasePath, ex);
+        }
+        catch (IOException)
+        {
+            // Not there (FileNotFoundException, DirectoryNotFoundException), or not a file: the caller says no database.
+            return false;
+        }
+    }
+
     /// <summary>Copies a non-empty WAL into <see cref="WalBackupFolder"/>; returns the copy's path, or <see langword="null"/> when there was none.</summary>
     /// <exception cref="IOException">The copy failed (for example the disk is full); no partial copy is left behind.</exception>
     public static string? PreserveWal(string databasePath)

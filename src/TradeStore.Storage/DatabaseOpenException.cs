@@ -129,7 +129,7 @@ public sealed class DatabaseOpenException : Exception
         // (chattr +i/+a), which even root may not change: it got the recover advice for an undamaged database (session 37).
         if (Contains(message, "Permission denied") || Contains(message, "Access to the path") || Contains(message, "Operation not permitted"))
         {
-            return "TradeStore may not write there: give its user write permission on the directory and files, or lift an immutable or " +
+            return "TradeStore may not read or write there as this user: give its user permission on the directory and files (or run the command as the user that owns them), or lift an immutable or " +
                 "append-only attribute (lsattr -d DIR; chattr -i), or point --data (Storage:DataDirectory) elsewhere, and start again. " +
                 "The database is not damaged; do not recover it.";
         }

@@ -154,6 +154,33 @@ public sealed class FaultExitCodeTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Session 37: <c>verify</c> (and <c>migrate status</c>, <c>recover --from duckdb</c>) run by a user who may not enter
+    /// the service's data directory (mode 0700) said "configuration error: Storage:DataDirectory: there is no database at
+    /// …" (exit 2) of a database that was there.
+    /// </summary>
+    [Theory]
+    [InlineData("verify")]
+    [InlineData("migrate", "status")]
+    public async Task OfflineCommand_DataDirectoryOfAnotherUser_ExitsFourSayingPermissionNotNoDatabase(params string[] command)
+    {
+        Assert.SkipUnless(Environment.UserName == "root" && File.Exists("/usr/bin/setpriv"), "needs root and setpriv (util-linux)");
+        var data = Path.Combine(_work.Path, "data");
+        var (migrated, migrateOutput) = await TradeStoreProcess.RunAsync(["migrate", "up", "--data", data], _work.Path);
+        Assert.True(migrated == 0, migrateOutput);
+        File.SetUnixFileMode(data, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        await using var child = TradeStoreProcess.Start([.. command, "--data", data], Path.GetTempPath(),
+            launcher: ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]);
+        var exitCode = await child.WaitForExitAsync(TimeSpan.FromMinutes(1));
+
+        Assert.True(exitCode == 4, $"exit code {exitCode}:\n{child.Output}");
+        Assert.Contains($"cannot read {Path.Combine(data, "tradestore.duckdb")}", child.Output);
+        Assert.Contains("permission", child.Output);
+        Assert.DoesNotContain("there is no database", child.Output);
+        Assert.DoesNotContain("Unhandled exception", child.Output);
+    }
+
     private static int Chattr(string change, string path)
     {
         using var process = System.Diagnostics.Process.Start("/usr/bin/chattr", [change, path]);

@@ -32,7 +32,7 @@ internal static class ClickHouseCommandSupport
     public static DuckDbDatabase? OpenExistingReadOnly(TradeStoreSettings settings, TextWriter error)
     {
         var path = settings.Storage.DatabasePath;
-        if (!File.Exists(path))
+        if (!DatabaseFiles.Exists(path))
         {
             error.WriteLine($"tradestore: there is no database at {path} (check --data or Storage:DataDirectory).");
             return null;

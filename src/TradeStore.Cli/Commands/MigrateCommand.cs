@@ -123,7 +123,7 @@ public static class MigrateCommand
                 // By design commands that only read never create the database file: a mistyped --data must not leave one behind.
                 // Nor do they change one: read-only, DuckDB reads a crash's WAL without folding it into the file and no
                 // wal-backups/ copy is made, so the next serve still sees (and reports) the unclean stop.
-                var database = needsWrite ? OpenWritable(path, output) : File.Exists(path) ? DuckDbDatabase.OpenReadOnly(path) : null;
+                var database = needsWrite ? OpenWritable(path, output) : DatabaseFiles.Exists(path) ? DuckDbDatabase.OpenReadOnly(path) : null;
                 stores.Add(new Store(DuckDb, DuckDbSchema.Migrations, database is null ? null : DuckDbSchema.CreateRunner(database), $"duckdb {path}", database)
                 {
                     SinksNote = SinksKeepingDroppedEvents(settings),

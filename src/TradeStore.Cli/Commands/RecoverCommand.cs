@@ -297,7 +297,7 @@ public static class RecoverCommand
         var error = parseResult.InvocationConfiguration.Error;
         var settings = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult));
         var path = settings.Storage.DatabasePath;
-        if (!File.Exists(path))
+        if (!DatabaseFiles.Exists(path))
         {
             throw new ConfigurationException($"Storage:DataDirectory: there is no database at {path} (check --data); --from duckdb rebuilds the " +
                 "journal log from the events that database holds.");

@@ -42,7 +42,7 @@ internal sealed class RecoveryTarget : IDisposable
     {
         var path = settings.Storage.DatabasePath;
         string? staging = null;
-        if (!File.Exists(path))
+        if (!DatabaseFiles.Exists(path))
         {
             staging = path + StagingSuffix;
             Delete(staging);

@@ -26,7 +26,7 @@ internal static class RedisCommandSupport
     public static DuckDbDatabase OpenExistingDatabase(TradeStoreSettings settings, bool readOnly = false)
     {
         var path = settings.Storage.DatabasePath;
-        if (!File.Exists(path))
+        if (!DatabaseFiles.Exists(path))
         {
             throw new ConfigurationException($"Storage:DataDirectory: there is no database at {path} (check --data). " +
                 "To rebuild a lost database from Redis's whole stream, run `tradestore recover --from redis --set-aside` with this --data.");

@@ -151,7 +151,7 @@ public static class SyncCommand
     private static LocalFigures? ReadDatabase(string path, long? clickHouseMax, out string? note)
     {
         note = null;
-        if (!File.Exists(path))
+        if (!DatabaseFiles.Exists(path))
         {
             note = "no database file";
             return null;

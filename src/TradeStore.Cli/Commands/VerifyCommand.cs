@@ -107,7 +107,7 @@ public static class VerifyCommand
         OfflineInterruption interruption)
     {
         var path = settings.Storage.DatabasePath;
-        if (!File.Exists(path))
+        if (!DatabaseFiles.Exists(path))
         {
             throw new ConfigurationException($"Storage:DataDirectory: there is no database at {path}.");
         }
