@@ -139,11 +139,12 @@ public sealed class ClusterCoordinator : BackgroundService
         var keeper = KeepAliveAsync(leaseId, session.Token);
         var election = ElectAsync(leaseId, session.Token);
         var refresher = RefreshAsync(leaseId, applied, session.Token);
+        var watchdog = WatchLeaseAsync(session.Token);
         await Task.WhenAny(keeper, election, refresher); // the refresher ends only by failing: that ends the session too, as before
         await session.CancelAsync();
         try
         {
-            await Task.WhenAll(keeper, election, refresher);
+            await Task.WhenAll(keeper, election, refresher, watchdog);
         }
         catch (OperationCanceledException)
         {
@@ -240,11 +241,7 @@ public sealed class ClusterCoordinator : BackgroundService
         var nextRenewal = _state.Clock.Now() + ToTicks(_options.RenewInterval);
         while (!cancellationToken.IsCancellationRequested)
         {
-            var wait = Until(nextRenewal);
-            var remaining = _state.Clock.Remaining;
-            // Wake when the lease stops being reliable too, so the step-down is noticed (and logged) on time.
-            await DelayAsync(remaining > TimeSpan.Zero && remaining < wait ? remaining : wait, cancellationToken);
-            Recheck();
+            await DelayAsync(Until(nextRenewal), cancellationToken);
             if (_state.Clock.Now() < nextRenewal)
             {
                 continue;
@@ -272,6 +269,30 @@ public sealed class ClusterCoordinator : BackgroundService
                 renewals.Report(ex, EtcdRetry.FirstDelay);
                 nextRenewal = _state.Clock.Now() + ToTicks(EtcdRetry.FirstDelay);
             }
+        }
+    }
+
+    /// <summary>
+    /// Wakes when the lease stops being reliable on this node's clock, whatever the renewal loop is doing, so the
+    /// step-down (event 7005) is noticed and logged on time. Until 2026-12-05 the renewal loop did this itself, between
+    /// renewals: when the lease ran out while a renewal hung (each may take up to the renewal interval) and the renewal
+    /// then succeeded, the node had stopped acknowledging and started again without a word, neither 7005 nor 7032.
+    /// </summary>
+    private async Task WatchLeaseAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                var remaining = _state.Clock.Remaining;
+                // A millisecond past the moment, so a timer that rounds down never wakes just before it again and again.
+                await DelayAsync(remaining > TimeSpan.Zero ? remaining + TimeSpan.FromMilliseconds(1) : _options.RenewInterval, cancellationToken);
+                Recheck();
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // the session ended
         }
     }
 
@@ -447,7 +468,10 @@ public sealed class ClusterCoordinator : BackgroundService
     {
         Log.UnfitSteppingDown(_logger, _state.NodeName, term, reason);
         _state.StopLeading();
-        _state.Recheck();
+        lock (_recheckLock)
+        {
+            _state.Recheck();
+        }
         if (_handOver is not null)
         {
             var (through, caughtUp) = await _handOver.HandOverAsync(term, HandOverTimeout);
@@ -597,25 +621,39 @@ public sealed class ClusterCoordinator : BackgroundService
     /// <summary>The term this node stopped acknowledging in (event 7005), until it acknowledges again in it (event 7032).</summary>
     private long _steppedDownTerm;
 
+    private readonly Lock _recheckLock = new();
+
+    /// <summary>
+    /// Notes a flip of leadership and logs it: 7005 when this node stops acknowledging, 7032 when it acknowledges again
+    /// in the same term. Called from the renewal, election and watchdog loops; one at a time, so a flip is logged once.
+    /// </summary>
     private void Recheck()
     {
-        var term = Volatile.Read(ref _lastTerm);
-        if (_state.Recheck() && term > 0)
+        lock (_recheckLock)
         {
-            if (!_state.IsLeader)
+            var term = _lastTerm;
+            if (_state.Recheck() && term > 0)
             {
-                Volatile.Write(ref _steppedDownTerm, term);
-                Log.SteppedDown(_logger, _state.NodeName, term, _state.Clock.Remaining);
+                if (!_state.IsLeader)
+                {
+                    _steppedDownTerm = term;
+                    Log.SteppedDown(_logger, _state.NodeName, term, _state.Clock.Remaining);
+                }
+                else if (_steppedDownTerm is > 0 and var stopped && stopped == _state.LeaderTerm)
+                {
+                    // Not a new term (event 7004 says that): the lease was renewed in time to keep this one, say after etcd
+                    // came back; until 2026-12-05 nothing said the node acknowledged writes again after event 7005.
+                    _steppedDownTerm = 0;
+                    Log.LeadingAgain(_logger, _state.NodeName, stopped);
+                }
+                else
+                {
+                    _steppedDownTerm = 0;
+                }
             }
-            else if (Interlocked.Exchange(ref _steppedDownTerm, 0) is > 0 and var stopped && stopped == _state.LeaderTerm)
-            {
-                // Not a new term (event 7004 says that): the lease was renewed in time to keep this one, say after etcd
-                // came back; until 2026-12-05 nothing said the node acknowledged writes again after event 7005.
-                Log.LeadingAgain(_logger, _state.NodeName, stopped);
-            }
-        }
 
-        Volatile.Write(ref _lastTerm, _state.LeaderTerm > 0 ? _state.LeaderTerm : term);
+            _lastTerm = _state.LeaderTerm > 0 ? _state.LeaderTerm : term;
+        }
     }
 
     /// <summary>
@@ -633,7 +671,10 @@ public sealed class ClusterCoordinator : BackgroundService
         _registered = false;
         var held = _state.HeldTerm;
         _state.Clock.Expire();
-        _state.Recheck();
+        lock (_recheckLock)
+        {
+            _state.Recheck();
+        }
         if (held > 0 && leaseId != 0 && _handOver is not null)
         {
             var (through, caughtUp) = await _handOver.HandOverAsync(held, HandOverTimeout);
