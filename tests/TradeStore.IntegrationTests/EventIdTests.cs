@@ -4,8 +4,9 @@ using Microsoft.Extensions.Logging;
 namespace TradeStore.IntegrationTests;
 
 /// <summary>
-/// Operators search logs, alerts and docs/operations.md by event id, so each id means one thing. Two audits of one session
-/// each added an event 1212 (the open-file warning and the refused-key repeats); nothing noticed.
+/// Operators search logs, alerts and docs/operations.md by event id, so each id means one thing across the whole
+/// service, not only within an assembly (the per-assembly check this replaces let two audits of one session each add
+/// an event 1212 to the server: the open-file warning and the refused-key repeats).
 /// </summary>
 public sealed class EventIdTests
 {

@@ -24,13 +24,13 @@ public sealed class SecurityOptions : IValidatableObject
     [Range(0, 10_000_000, ErrorMessage = "must be between 0 (unlimited) and 10000000.")]
     public int RequestsPerSecond { get; set; } = 10_000;
 
-    /// <summary>The bucket holds at least a second's requests divided by this: a tenth of <see cref="RequestsPerSecond"/>.</summary>
+    /// <summary>The bucket holds at least this many milliseconds of <see cref="RequestsPerSecond"/>: a tenth of a second's requests.</summary>
     /// <remarks>
     /// By design: requests that arrive together within 100 ms at the configured rate are served, however small
     /// <see cref="RequestBurst"/> is (a burst of 20 at 400/s once served 20 requests a second). Each bucket refills by the
     /// time gone by at every request (<c>TradeStore.Server.Security.TokenBucket</c>).
     /// </remarks>
-    public const int RefillsPerSecond = 10;
+    public const int MinimumBucketMilliseconds = 100;
 
     /// <summary>
     /// Requests a key may send at once above <see cref="RequestsPerSecond"/> after being idle (the token bucket size);
@@ -44,7 +44,7 @@ public sealed class SecurityOptions : IValidatableObject
     /// The token bucket's size: <see cref="RequestBurst"/>, or one refill's worth of <see cref="RequestsPerSecond"/> when
     /// that is more, so the configured rate is the rate served. (A burst of 20 at 400/s served 20 requests a second.)
     /// </summary>
-    public int BucketSize() => (int)Math.Max(RequestBurst, ((long)RequestsPerSecond + RefillsPerSecond - 1) / RefillsPerSecond);
+    public int BucketSize() => (int)Math.Max(RequestBurst, ((long)RequestsPerSecond * MinimumBucketMilliseconds + 999) / 1000);
 
     /// <summary>Requests of one key (or remote address) in progress at once; 0 means unlimited.</summary>
     /// <value>Default 256.</value>
