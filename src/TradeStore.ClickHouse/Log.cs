@@ -14,8 +14,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 4002, Level = LogLevel.Warning, Message = "ClickHouse sync failed ({Kind}), attempt {Attempt}; retrying in {DelayMs:0} ms with batches of {BatchSize}: {Error}")]
     public static partial void SyncFailed(ILogger logger, string kind, int attempt, double delayMs, int batchSize, string error);
 
-    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "ClickHouse sync recovered after {Failures} failed attempts; resumed at seq {Position}")]
-    public static partial void SyncRecovered(ILogger logger, int failures, long position);
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "ClickHouse sync reaches ClickHouse again after {Failures} failed attempt(s) over {Lasted}; resumed at seq {Position}")]
+    public static partial void SyncRecovered(ILogger logger, int failures, TimeSpan lasted, long position);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "ClickHouse sync stopped at seq {Position}, {Behind} events behind the journal")]
     public static partial void SyncStopped(ILogger logger, long position, long behind);

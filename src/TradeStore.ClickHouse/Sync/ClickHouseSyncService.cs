@@ -514,9 +514,9 @@ public sealed class ClickHouseSyncService : BackgroundService
     private void MarkHealthy(long position)
     {
         var failures = _state.Snapshot().ConsecutiveFailures;
-        if (_state.OnSynced(position, _batch.Size))
+        if (_state.OnSynced(position, _batch.Size) is { } lasted)
         {
-            Log.SyncRecovered(_logger, failures, position);
+            Log.SyncRecovered(_logger, failures, lasted, position);
             PersistStatus(force: true);
         }
     }

@@ -91,13 +91,13 @@ public sealed class ClickHouseSyncState(SyncSignal signal, IOptions<ClickHouseOp
 
     /// <summary>
     /// A batch reached ClickHouse (or an attempt found nothing to send) and the checkpoint is <paramref name="checkpoint"/>.
-    /// Returns whether the sync had been failing until now.
+    /// Returns how long the sync had been failing until now, or <see langword="null"/> when it had not.
     /// </summary>
-    public bool OnSynced(long checkpoint, int batchSize)
+    public TimeSpan? OnSynced(long checkpoint, int batchSize)
     {
         lock (_lock)
         {
-            var recovered = _consecutiveFailures > 0;
+            TimeSpan? recovered = _consecutiveFailures > 0 ? timeProvider.GetUtcNow() - (_failingSince ?? timeProvider.GetUtcNow()) : null;
             _checkpoint = checkpoint;
             _checkpointSource = SyncStatus.FromClickHouse;
             _clickHouseMaxSeq = Math.Max(_clickHouseMaxSeq ?? 0, checkpoint);
