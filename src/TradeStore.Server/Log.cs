@@ -127,8 +127,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1209, Level = LogLevel.Warning, Message = "SQL query by {Caller} runs on DuckDB at seq {AppliedSeq}, behind the journal's seq {LastSeq}: the apply did not catch up within its 5 s wait (far behind after a burst on a busy machine, failing, or held at Engine:MaxApplyBacklog: tradestore_write_apply_backlog and _failures_total tell which); the answer's TradeStore-Applied-Seq names the seq it reflects")]
     public static partial void QueryBehindJournal(ILogger logger, string caller, long appliedSeq, long lastSeq);
 
-    [LoggerMessage(EventId = 1400, Level = LogLevel.Information, Message = "Change-feed subscriber disconnected: more than {MaxLagEvents} events waited for it (Changes:MaxLagEvents); told to resume from seq {ResumeFromSeq}")]
-    public static partial void ChangeSubscriberLagging(ILogger logger, long resumeFromSeq, int maxLagEvents);
+    [LoggerMessage(EventId = 1400, Level = LogLevel.Information, Message = "Change-feed subscriber {Subscriber} disconnected: more than {MaxLagEvents} events waited for it (Changes:MaxLagEvents); told to resume from seq {ResumeFromSeq}")]
+    public static partial void ChangeSubscriberLagging(ILogger logger, string subscriber, long resumeFromSeq, int maxLagEvents);
 
     [LoggerMessage(EventId = 1401, Level = LogLevel.Error, Message = "Change-feed stream stopped: {Reason}")]
     public static partial void ChangeFeedGap(ILogger logger, string reason);

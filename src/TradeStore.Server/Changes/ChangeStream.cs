@@ -16,7 +16,8 @@ namespace TradeStore.Server.Changes;
 /// a live event at or below the last seq written is skipped, and a hole before a live event is filled from the
 /// journal. Every event is examined in seq order, so "resume from the last id + 1" is always exact.
 /// </summary>
-public sealed class ChangeStream(ChangeFeed feed, IJournalSource journal, ChangeFeedOptions options, TimeProvider time, ILogger logger)
+/// <param name="subscriber">Who reads the stream, for the log: the key's name (or "no key") and the remote address.</param>
+public sealed class ChangeStream(ChangeFeed feed, IJournalSource journal, ChangeFeedOptions options, TimeProvider time, ILogger logger, string subscriber)
 {
     /// <summary>Events read from the journal per query during the replay.</summary>
     public const int ReplayPageSize = 1000;
@@ -78,7 +79,7 @@ public sealed class ChangeStream(ChangeFeed feed, IJournalSource journal, Change
             }
             catch (OperationCanceledException) when (subscription is { IsLagging: true } && !aborted.IsCancellationRequested)
             {
-                Log.ChangeSubscriberLagging(logger, _after + 1, options.MaxLagEvents);
+                Log.ChangeSubscriberLagging(logger, subscriber, _after + 1, options.MaxLagEvents);
                 await EndAsync(body, "lagging", "Subscriber too slow",
                     $"More than {options.MaxLagEvents} events (Changes:MaxLagEvents) waited for this stream, so it was closed; nothing was lost: reconnect with ?fromSeq={_after + 1}.",
                     aborted);

@@ -97,7 +97,8 @@ public static class ChangesEndpoint
             await response.BodyWriter.FlushAsync(context.RequestAborted);
 
             var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ChangesEndpoint).FullName!);
-            var stream = new ChangeStream(feed, journal, options, services.GetService<TimeProvider>() ?? TimeProvider.System, logger);
+            var subscriber = $"{(keyName is null ? "(no key)" : $"key '{keyName}'")} from {context.Connection.RemoteIpAddress}";
+            var stream = new ChangeStream(feed, journal, options, services.GetService<TimeProvider>() ?? TimeProvider.System, logger, subscriber);
             var stopping = services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
             await stream.RunAsync(response.BodyWriter, start, filter!, context.RequestAborted, stopping);
         }

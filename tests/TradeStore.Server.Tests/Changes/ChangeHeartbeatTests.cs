@@ -39,7 +39,7 @@ public sealed class ChangeHeartbeatTests
                 var pipe = new Pipe();
         using var leave = new CancellationTokenSource();
         using var patience = new CancellationTokenSource(Patience);
-        var stream = new ChangeStream(feed, new EmptyJournal(), options, clock, NullLogger.Instance);
+        var stream = new ChangeStream(feed, new EmptyJournal(), options, clock, NullLogger.Instance, "test");
         var running = stream.RunAsync(pipe.Writer, 0, new ChangeFilter(AccountScope.Everything, null, null), leave.Token, CancellationToken.None);
 
         while (!feed.IsListening)
@@ -87,7 +87,7 @@ public sealed class ChangeHeartbeatTests
         using var patience = new CancellationTokenSource(Patience);
         const int pages = 3;
         var journal = new OtherAccountJournal(clock, pages * ChangeStream.ReplayPageSize, Interval);
-        var stream = new ChangeStream(feed, journal, options, clock, NullLogger.Instance);
+        var stream = new ChangeStream(feed, journal, options, clock, NullLogger.Instance, "test");
         var running = stream.RunAsync(pipe.Writer, 0, new ChangeFilter(AccountScope.Everything, "ACC-2", null), leave.Token, CancellationToken.None);
 
         while (!feed.IsListening)

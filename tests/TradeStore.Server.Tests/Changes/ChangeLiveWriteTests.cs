@@ -119,7 +119,7 @@ public sealed class ChangeLiveWriteTests
         var options = new ChangeFeedOptions();
         var feed = new ChangeFeed(Options.Create(options), meters.Factory);
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024));
-        var stream = new ChangeStream(feed, new EmptyJournal(), options, TimeProvider.System, NullLogger.Instance);
+        var stream = new ChangeStream(feed, new EmptyJournal(), options, TimeProvider.System, NullLogger.Instance, "test");
         var running = stream.RunAsync(pipe.Writer, 0, new ChangeFilter(AccountScope.Everything, null, null), leave, stopping);
         while (!feed.IsListening)
         {
