@@ -728,11 +728,24 @@ public sealed class ClusterCoordinator : BackgroundService
     private Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken) =>
         delay <= TimeSpan.Zero ? Task.CompletedTask : Task.Delay(delay, _time, cancellationToken);
 
-    /// <summary>One etcd call, bounded by the renewal interval: a hung call must not outlive the lease it is meant to keep.</summary>
+    /// <summary>
+    /// One etcd call, bounded by the renewal interval: a hung call must not outlive the lease it is meant to keep. A call
+    /// the bound cuts short fails with a <see cref="TimeoutException"/> that says so; until 2026-12-05 it failed with gRPC's
+    /// "Status(StatusCode=Cancelled …)" and a 40-line stack of the client's internals, which every node logged at start
+    /// on a loaded machine (the first lease grant took longer than a 3 s lease's 1 s bound).
+    /// </summary>
     private async Task<T> WithTimeoutAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.RenewInterval);
-        return await call(timeout.Token);
+        try
+        {
+            return await call(timeout.Token);
+        }
+        catch (Exception ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested && EtcdClusterStore.IsEtcdFailure(ex))
+        {
+            throw new TimeoutException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"etcd did not answer within {_options.RenewInterval.TotalMilliseconds:0} ms (the renewal interval, a third of Cluster:LeaseTtl)"));
+        }
     }
 }

@@ -72,6 +72,10 @@ public sealed class EtcdAwayLogTests
             Assert.True(await observer.TimeToLiveAsync(lease, TestContext.Current.CancellationToken) > TimeSpan.Zero,
                 "event 7005 came only after etcd had expired a's lease");
             Assert.Contains($"term {term}", logger.Messages(7005).Last(), StringComparison.Ordinal);
+            // A renewal that hung says it timed out, not gRPC's "StatusCode=Cancelled" with the client's internal stack.
+            var renewal = logger.Collector.GetSnapshot().Last(r => r.Id.Id is 7002 or 7018 && r.Message.Contains("renew", StringComparison.OrdinalIgnoreCase));
+            Assert.IsType<TimeoutException>(renewal.Exception);
+            Assert.StartsWith("etcd did not answer within 3333 ms", renewal.Exception.Message, StringComparison.Ordinal);
             relay.Thaw();
             await Eventually.TrueAsync(() => a.State.IsLeader, Timeout, "a acknowledges again");
             if (a.State.Term != term)
