@@ -11,8 +11,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "WriteEngine stopping: no new commands accepted; committing {Queued} queued commands")]
     public static partial void EngineStopping(ILogger logger, int queued);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "WriteEngine stopped at seq {LastSeq}; database checkpointed")]
-    public static partial void EngineStopped(ILogger logger, long lastSeq);
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "WriteEngine stopped at seq {LastSeq}; database checkpointed. The stop took {Seconds:0.000} s: " +
+        "queued commands {DrainSeconds:0.000} s, publishing and applying to DuckDB {ApplySeconds:0.000} s, trade_state flush {FlushSeconds:0.000} s, checkpoint {CheckpointSeconds:0.000} s")]
+    public static partial void EngineStopped(ILogger logger, long lastSeq, double seconds, double drainSeconds, double applySeconds, double flushSeconds, double checkpointSeconds);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "Commit of a batch of {CommandCount} commands ({EventCount} events, seq {FirstSeq}..{LastSeq}) failed and was rolled back; its commands were refused")]
     public static partial void CommitFailed(ILogger logger, Exception exception, int commandCount, int eventCount, long firstSeq, long lastSeq);

@@ -102,6 +102,8 @@ public sealed class ServeProcessTests : IDisposable
             Assert.DoesNotContain("Hosting failed to start", child.Output, StringComparison.Ordinal);
             // The usual stop: the engine drained and checkpointed (event 2002), and the database is released.
             Assert.Contains("WriteEngine stopped at seq 0; database checkpointed", child.Output, StringComparison.Ordinal);
+            // Where the stop's time went, step by step.
+            Assert.Matches(@"The stop took \d+\.\d{3} s: queued commands \d+\.\d{3} s, publishing and applying to DuckDB \d+\.\d{3} s, trade_state flush \d+\.\d{3} s, checkpoint \d+\.\d{3} s", child.Output);
             using var reopened = DuckDbDatabase.Open(data.DatabasePath);
             Assert.Equal(data.DatabasePath, reopened.Path);
         }

@@ -305,7 +305,9 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             }
         }
 
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
         await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var drained = stopping.Elapsed;
         if (_publisher is { } publisher)
         {
             // The writer has drained: the observers hear of everything acknowledged before the sinks' final flush.
@@ -318,11 +320,14 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             await applier.StopAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        var applied = stopping.Elapsed;
         if (_flusher is { } flusher)
         {
             // The writer has drained: the flusher's final flush writes every committed state.
             await flusher.StopAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         }
+
+        var flushed = stopping.Elapsed;
 
         lock (_lifecycle)
         {
@@ -364,7 +369,9 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
         if (checkpointed)
         {
-            Log.EngineStopped(_logger, LastSeq);
+            // Where a long stop went (until 2026-12-05 a 6.2 s stop at 3.6 M trades said nothing between 2001 and 2002).
+            Log.EngineStopped(_logger, LastSeq, stopping.Elapsed.TotalSeconds, drained.TotalSeconds, (applied - drained).TotalSeconds,
+                (flushed - applied).TotalSeconds, (stopping.Elapsed - flushed).TotalSeconds);
         }
     }
 
