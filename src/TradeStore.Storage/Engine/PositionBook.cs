@@ -15,7 +15,8 @@ namespace TradeStore.Storage.Engine;
 /// Until session 37 the names were sorted arrays copied whole for each new name (at 100,000 accounts about 4 ms of
 /// copying and a large-object allocation per new account); until session 38 immutable sorted trees, with a concurrent
 /// dictionary of positions per account: a loaded book of 10,000 accounts × 20 symbols held 2.6 KB per account beside its
-/// positions, now 320 bytes (<c>PositionBookMemoryTests</c>), and a read of every position walks 2.4–8 times faster.
+/// positions, now 320 bytes (<c>PositionBookMemoryTests</c>), and a read of every position is 3–4 times faster at 10,000
+/// and 100,000 accounts (docs/benchmarks/2026-12-05-session38.md).
 /// </remarks>
 internal sealed class PositionBook
 {

@@ -20,9 +20,9 @@ internal interface IRunName<in T>
 /// merged into the walk at the places a binary search of the array gives them, one search per overflow item. A new name
 /// costs the writer a copy of the overflow, which is merged into a new array once it holds 1/<see cref="OverflowShare"/>
 /// of the array's names, at most <see cref="MostOverflow"/> (8 KiB of references, below the large-object heap): about
-/// 64 + n/128 references copied per new name, amortised, where one array copied whole for each new name made writes in new
-/// accounts 25–35 times slower than in known ones at 100,000 accounts (a large-object allocation each), and a tree cost
-/// 48 bytes a name and walked 1.4–1.75 times slower (docs/reads.md, "Positions").
+/// 64 + n/128 references copied per new name, amortised (512 + n/1,024 past 65,536 names). One array copied whole for
+/// each new name made writes in new accounts 25–35 times slower than in known ones at 100,000 accounts (a large-object
+/// allocation each); a tree cost 48 bytes a name and walked 3–4 times slower (docs/benchmarks/2026-12-05-session38.md).
 /// </remarks>
 internal sealed class SortedRun<T, TName>
     where T : class
