@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Runtime;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
@@ -258,7 +259,7 @@ public sealed class StateIndex
             var (lookup, fingerprint) = IdempotencyKeys.Split(key);
             HasPlainKeys |= fingerprint is null;
             var recorded = committed.RecordedAt.UtcTicks;
-            _idempotency[lookup] = new IdempotencyRecord(state.TradeId, state.Version, fingerprint, recorded);
+            _idempotency[lookup] = new IdempotencyRecord(state.TradeId, state.Version, HeldFingerprint.From(fingerprint), recorded);
             _keysByAge.Enqueue((recorded, lookup));
         }
     }
@@ -340,7 +341,7 @@ public sealed class StateIndex
         _trades = trades;
         _idempotency = idempotency;
         _keysByAge = new Queue<(long, string)>(keys.Select(k => (k.RecordedTicks, k.Lookup)));
-        HasPlainKeys = keys.Exists(k => k.Fingerprint is null);
+        HasPlainKeys = keys.Exists(k => k.Fingerprint.IsNone);
         _positions.Load(positions.Values);
         Volatile.Write(ref _liveCount, live.Count);
     }
@@ -468,7 +469,7 @@ public sealed class StateIndex
         while (reader.Read())
         {
             var (lookup, fingerprint) = IdempotencyKeys.Split(reader.GetString(0));
-            keys.Add(new KeyRow(lookup, fingerprint, reader.GetString(1), reader.GetInt64(2), DateTime.SpecifyKind(reader.GetDateTime(3), DateTimeKind.Utc).Ticks));
+            keys.Add(new KeyRow(lookup, HeldFingerprint.From(fingerprint), reader.GetString(1), reader.GetInt64(2), DateTime.SpecifyKind(reader.GetDateTime(3), DateTimeKind.Utc).Ticks));
         }
 
         return keys;
@@ -487,7 +488,7 @@ public sealed class StateIndex
         return records;
     }
 
-    private readonly record struct KeyRow(string Lookup, string? Fingerprint, string TradeId, long Version, long RecordedTicks);
+    private readonly record struct KeyRow(string Lookup, HeldFingerprint Fingerprint, string TradeId, long Version, long RecordedTicks);
 
     /// <summary>
     /// Builds the ordered indexes from the live trades, given in list order: every index only appends. By design plain
@@ -580,4 +581,28 @@ public sealed class StateIndex
 
 /// <summary>Which event an idempotency key produced, and the fingerprint of its request: enough to answer a retry with that event's state, or refuse a reuse.</summary>
 /// <summary>What an idempotency key produced, and when its event was recorded (UTC ticks; it is forgotten after the retention).</summary>
-internal readonly record struct IdempotencyRecord(string TradeId, long Version, string? Fingerprint, long RecordedTicks);
+internal readonly record struct IdempotencyRecord(string TradeId, long Version, HeldFingerprint Fingerprint, long RecordedTicks);
+
+/// <summary>
+/// A key's fingerprint (<see cref="IdempotencyKeys.Fingerprint(TradeCommand)"/>, 32 hex digits) as the index holds it: its
+/// 16 bytes inside the key's record. Until 2026-12-05 the record held the 32-character string, 88 bytes of heap per key
+/// beside the record's 8-byte reference: of about 191 bytes a key sent over HTTP cost, measured on a server.
+/// </summary>
+/// <remarks>
+/// By design the default value (all zero) stands for "no fingerprint", a key stored plain: a fingerprint is the first
+/// 128 bits of a SHA-256, which are never all zero in practice.
+/// </remarks>
+internal readonly record struct HeldFingerprint(ulong High, ulong Low)
+{
+    /// <summary>Whether the key was stored plain, without a fingerprint.</summary>
+    public bool IsNone => High == 0 && Low == 0;
+
+    /// <summary>The 32 lowercase hex digits of a fingerprint, or <see langword="null"/> for none (a plain key).</summary>
+    public string? Text => IsNone ? null : string.Create(CultureInfo.InvariantCulture, $"{High:x16}{Low:x16}");
+
+    /// <summary>The held form of <paramref name="hex"/>, as <see cref="IdempotencyKeys.Split"/> gives it (32 lowercase hex digits, or null).</summary>
+    public static HeldFingerprint From(string? hex) => hex is null
+        ? default
+        : new HeldFingerprint(ulong.Parse(hex.AsSpan(0, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture),
+            ulong.Parse(hex.AsSpan(16, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
+}

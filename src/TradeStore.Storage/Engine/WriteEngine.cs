@@ -1000,7 +1000,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                     record = default;
                 }
 
-                if (record.TradeId is not null && !IdempotencyKeys.SameRequest(record.Fingerprint, fingerprint, command))
+                if (record.TradeId is not null && !IdempotencyKeys.SameRequest(record.Fingerprint.Text, fingerprint, command))
                 {
                     decision.Results[i] = CommandResult.Refused(IdempotencyKeys.Reused(key));
                     continue;
@@ -1058,12 +1058,12 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     /// </summary>
     private IdempotencyRecord? LegacyKey(string key, TradeCommand command)
     {
-        if (!_index.HasPlainKeys || !_index.TryGetIdempotency(IdempotencyKeys.ClientKey(key), out var plain) || plain.Fingerprint is not null)
+        if (!_index.HasPlainKeys || !_index.TryGetIdempotency(IdempotencyKeys.ClientKey(key), out var plain) || !plain.Fingerprint.IsNone)
         {
             return null;
         }
 
-        return plain with { Fingerprint = plain.TradeId == command.TradeId ? IdempotencyKeys.Split(key).Fingerprint : null };
+        return plain with { Fingerprint = plain.TradeId == command.TradeId ? HeldFingerprint.From(IdempotencyKeys.Split(key).Fingerprint) : default };
     }
 
     /// <summary>
