@@ -194,15 +194,20 @@ public sealed class ClusterCoordinator : BackgroundService
     /// Registers this node unless another incarnation holds its name (issue #14: names must be unique, since the leader
     /// counts acknowledgements and etcd names sync replicas by them). A holder that is a dead process (killed, its disk
     /// replaced) loses the key when its lease expires, so the node waits that long (the holder's remaining TTL and a
-    /// second); a key still held by another incarnation after that is renewed by a live process: the node refuses to
-    /// join, logs event 7020 naming the holder's URL and stops with <see cref="NameInUseExitCode"/>. The key of an earlier
-    /// run of this very directory (same incarnation) is taken over at once, as before (event 7010 covers its leader key).
+    /// second, event 7021). A key still held by another incarnation after that is asked about once more: if etcd gives
+    /// its lease time left, a live process renewed it, and the node refuses to join, logs event 7020 naming the holder's
+    /// URL and stops with <see cref="NameInUseExitCode"/>; if the lease has run out and etcd has only not removed it yet
+    /// (event 7033), the node waits on. By design not a refusal on the clock alone: etcd revokes expired leases at most
+    /// 1,000 a second, each a raft entry waiting for its fsync, so seconds late on a loaded machine; until 2026-12-05 a
+    /// node on a replaced disk then refused to join though nothing used its name (7020, exit code 2). The key of an
+    /// earlier run of this very directory (same incarnation) is taken over at once, as before (event 7010 covers its leader key).
     /// </summary>
     /// <returns><see langword="false"/> when refused.</returns>
     private async Task<bool> RegisterAsync(NodeRecord record, long leaseId, CancellationToken stoppingToken)
     {
         var waitingSince = 0L;
         var patience = TimeSpan.Zero;
+        var expiredLogged = false;
         while (true)
         {
             if (await WithTimeoutAsync(token => _store.RegisterAsync(record, leaseId, token), stoppingToken) is not { } holder)
@@ -218,6 +223,18 @@ public sealed class ClusterCoordinator : BackgroundService
             }
             else if (_time.GetElapsedTime(waitingSince) > patience)
             {
+                if (await WithTimeoutAsync(token => _store.TimeToLiveAsync(holder.LeaseId, token), stoppingToken) <= TimeSpan.Zero)
+                {
+                    if (!expiredLogged)
+                    {
+                        expiredLogged = true;
+                        Log.NameHolderExpired(_logger, holder.Record.Url, _state.NodeName, Short(holder.Record.Incarnation));
+                    }
+
+                    await DelayAsync(EtcdRetry.FirstDelay, stoppingToken);
+                    continue;
+                }
+
                 ExitCode = NameInUseExitCode;
                 Log.NameInUse(_logger, _state.NodeName, holder.Record.Url, Short(holder.Record.Incarnation), Short(_state.Incarnation.Id), NameInUseExitCode);
                 _lifetime?.StopApplication();

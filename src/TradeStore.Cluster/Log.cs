@@ -101,6 +101,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 7032, Level = LogLevel.Information, Message = "This node ({Node}) acknowledges writes again in term {Term}: its lease was renewed (it had stopped, event 7005)")]
     public static partial void LeadingAgain(ILogger logger, string node, long term);
 
+    [LoggerMessage(EventId = 7033, Level = LogLevel.Information, Message = "The lease of {Url}'s registration as {Node} (incarnation {Other}) has run out, but etcd has not removed it yet (etcd revokes expired leases at its own pace: later on a loaded machine or with many at once); nothing renews it, so no other process uses the name: waiting for etcd to remove it")]
+    public static partial void NameHolderExpired(ILogger logger, string url, string node, string other);
+
     [LoggerMessage(EventId = 7030, Level = LogLevel.Warning, Message = "etcd's revision ({Revision}) was below the term {LastTerm} of the last record in this node's journal log: this etcd is not the one the cluster ran on (started over empty, or restored from an older snapshot). Terms go on from the logs instead: the key {Key} is now {TermBase}, and this node ({Node}) leads in term {Term}. The sync and history keys went with the old etcd (docs/high-availability.md, \"Operating a cluster\", etcd)")]
     public static partial void TermBaseRaised(ILogger logger, long revision, long lastTerm, string key, long termBase, string node, long term);
 }
