@@ -22,7 +22,9 @@ public sealed record IndexBenchmarkResult(
 
 /// <summary>
 /// Start-up cost, memory and in-process read latency of the state index: fills a fresh database with N trades
-/// (set-based SQL, each with one journal row carrying an idempotency key) spread over A accounts and S symbols,
+/// (set-based SQL, each with one journal row carrying an idempotency key in the form the server stores one sent over
+/// HTTP: caller, a 32-hex-digit fingerprint and the key; until 2026-12-05 a bare key, which a server has not written
+/// since 2026-11-30) spread over A accounts and S symbols,
 /// times <see cref="StateIndex"/> loading (what the engine's start-up does), measures the managed memory it holds with
 /// every index, then times lists of 100 (per account, per account and symbol, per symbol and unscoped, each from a
 /// random time so the walk starts with a seek), a page followed by its next page, and all positions.
@@ -53,7 +55,7 @@ public static class IndexBenchmark
                 INSERT INTO trade_events
                 SELECT i, 'W' || i, 1, 'create', {account}, {symbol},
                        CASE WHEN i % 2 = 0 THEN 'buy' ELSE 'sell' END, 1000, 100.25, 0, 0, NULL, NULL, 'new', 'XNAS', 'bench',
-                       TIMESTAMP '2026-01-01' + to_microseconds(i), now()::TIMESTAMP, now()::TIMESTAMP, 'key-' || i
+                       TIMESTAMP '2026-01-01' + to_microseconds(i), now()::TIMESTAMP, now()::TIMESTAMP, 'anonymous:' || md5(i::VARCHAR) || ':key-' || i
                 FROM range(1, {n} + 1) t(i);
                 UPDATE sync_checkpoints SET last_seq = {n} WHERE sink = 'trade_state';
                 """;
