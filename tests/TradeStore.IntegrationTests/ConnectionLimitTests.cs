@@ -50,10 +50,14 @@ public sealed class ConnectionLimitTests : IDisposable
             }
 
             // Without a limit the server accepted until its descriptors ran out (then the backlog filled and connecting
-            // failed); with it, it closes every connection past the limit and keeps its reserve.
+            // failed), and held them while the client kept them open; with it, it closes every connection past the limit
+            // and keeps its reserve. A connection past the limit is accepted before it is closed, so right after a burst on
+            // a starved machine the server may still hold some of them (461 of 512 once in CI at load ~20): wait for the
+            // closing to catch up, as the old server never would.
             Assert.False(child.HasExited, $"the server died with {sockets.Count} connections open:\n{Tail(child.Output)}");
-            var descriptors = Directory.GetFiles($"/proc/{child.Id}/fd").Length;
-            Assert.True(descriptors <= openFiles - Math.Min(512, openFiles / 8), $"the server holds {descriptors} of its {openFiles} descriptors with {sockets.Count} connections open");
+            var bound = openFiles - Math.Min(512, openFiles / 8);
+            var descriptors = await DescriptorsSettledAtMostAsync(child.Id, bound, TimeSpan.FromSeconds(15));
+            Assert.True(descriptors <= bound, $"the server holds {descriptors} of its {openFiles} descriptors 15 s after {sockets.Count} connections were opened (at most {bound} expected)");
         }
         finally
         {
@@ -70,6 +74,22 @@ public sealed class ConnectionLimitTests : IDisposable
         var metrics = PrometheusText.Parse(await http.GetStringAsync($"{url}/metrics", TestContext.Current.CancellationToken));
         Assert.True(Assert.Single(metrics["kestrel_rejected_connections_total"].Samples).Value >= 1, Tail(child.Output));
         Assert.DoesNotContain("the maximum number of concurrent connections has been reached", child.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>The number of descriptors the process holds once it is at most <paramref name="bound"/>, or the last count when <paramref name="within"/> runs out.</summary>
+    private static async Task<int> DescriptorsSettledAtMostAsync(int pid, int bound, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var descriptors = Directory.GetFiles($"/proc/{pid}/fd").Length;
+            if (descriptors <= bound || DateTime.UtcNow >= deadline)
+            {
+                return descriptors;
+            }
+
+            await Task.Delay(200, TestContext.Current.CancellationToken);
+        }
     }
 
     /// <summary>Connects and sends half a request; <see langword="false"/> when the connection could not be made or was closed at once.</summary>
