@@ -485,10 +485,7 @@ public sealed class ClusterCoordinator : BackgroundService
     {
         Log.UnfitSteppingDown(_logger, _state.NodeName, term, reason);
         _state.StopLeading();
-        lock (_recheckLock)
-        {
-            _state.Recheck();
-        }
+        RecheckUnlogged();
         if (_handOver is not null)
         {
             var (through, caughtUp) = await _handOver.HandOverAsync(term, HandOverTimeout);
@@ -674,6 +671,18 @@ public sealed class ClusterCoordinator : BackgroundService
     }
 
     /// <summary>
+    /// Notes a flip of leadership without logging it, for a caller that has logged why it stops acknowledging (a step-down
+    /// for unfitness, leaving at shutdown); one at a time with <see cref="Recheck"/>.
+    /// </summary>
+    private void RecheckUnlogged()
+    {
+        lock (_recheckLock)
+        {
+            _state.Recheck();
+        }
+    }
+
+    /// <summary>
     /// At shutdown (<c>ShutdownStage.LeaveCluster</c>, before the HTTP server stops): stop acknowledging, let the
     /// followers take the end of the log (<see cref="ILeaderHandOver"/>, bounded by <see cref="HandOverTimeout"/>), end
     /// this term here (its replication streams close), then hand the leader key over at once and drop the registry entry
@@ -688,10 +697,7 @@ public sealed class ClusterCoordinator : BackgroundService
         _registered = false;
         var held = _state.HeldTerm;
         _state.Clock.Expire();
-        lock (_recheckLock)
-        {
-            _state.Recheck();
-        }
+        RecheckUnlogged();
         if (held > 0 && leaseId != 0 && _handOver is not null)
         {
             var (through, caughtUp) = await _handOver.HandOverAsync(held, HandOverTimeout);

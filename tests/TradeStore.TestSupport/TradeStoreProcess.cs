@@ -227,29 +227,21 @@ public sealed partial class TradeStoreProcess : IAsyncDisposable
     }
 
     /// <summary>Whether the child used under a quarter of <paramref name="wall"/> as CPU time: it waited for the CPU more than it ran.</summary>
-    private bool Starved(TimeSpan wall)
-    {
-        try
-        {
-            _process.Refresh();
-            return _process.TotalProcessorTime < wall / 4;
-        }
-        catch (InvalidOperationException)
-        {
-            return false; // exited meanwhile: the loop says so
-        }
-    }
+    private bool Starved(TimeSpan wall) => CpuUsed() is { } used && used < wall / 4;
 
-    private string CpuTime()
+    private string CpuTime() => CpuUsed() is { } used ? $"{used.TotalSeconds:0.0} s" : "unknown";
+
+    /// <summary>The child's CPU time so far, or <see langword="null"/> once it has exited (the caller's loop says so).</summary>
+    private TimeSpan? CpuUsed()
     {
         try
         {
             _process.Refresh();
-            return $"{_process.TotalProcessorTime.TotalSeconds:0.0} s";
+            return _process.TotalProcessorTime;
         }
         catch (InvalidOperationException)
         {
-            return "unknown";
+            return null;
         }
     }
 
