@@ -189,7 +189,10 @@ public sealed class RecoverSetAsideTests : IDisposable
         await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path, environment);
         await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
         using var http = new HttpClient { BaseAddress = new Uri(url) };
-        using var page = JsonDocument.Parse(await http.GetStringAsync("/v1/trades?limit=100", TestContext.Current.CancellationToken));
+        using var answer = await http.GetAsync("/v1/trades?limit=100", TestContext.Current.CancellationToken);
+        var body = await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.True(answer.IsSuccessStatusCode, $"GET /v1/trades answered {(int)answer.StatusCode}: {body}\nserve's output:\n{child.Output}");
+        using var page = JsonDocument.Parse(body);
         Assert.Equal(count, page.RootElement.GetProperty("items").GetArrayLength());
         child.Signal(SigTerm);
         Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(30)));
