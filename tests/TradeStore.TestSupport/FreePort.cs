@@ -12,7 +12,13 @@ namespace TradeStore.TestSupport;
 /// outgoing connection of the test run (to Redis, ClickHouse, etcd, the nodes) also takes its local port, so one of
 /// them could take the port before the server binds it. A node whose port was taken exits at start, while a test that
 /// only waited for "something answers there" went on talking to the wrong process. The ports here come from below the
-/// ephemeral range, where only listeners live, and none is handed out twice by one test process.
+/// ephemeral range, where only listeners live, and none is handed out twice on this machine: each port handed out is
+/// reserved by an exclusive lock on its file in <see cref="ReservationDirectory"/>, held until the test process ends, so
+/// the test assemblies <c>dotnet test</c> runs side by side cannot pick the same port between one's check and its
+/// server's bind. (Until 2026-12-05 only one process's ports were kept apart. In a clean-clone CI a test's <c>serve</c>
+/// most likely lost its port to a short-lived host of another assembly (Server.Tests starts and stops whole hosts in
+/// about a second): that host answered the test's readiness probe, and its <c>GET /v1/trades</c> got a 500, as from a
+/// host stopping.)
 /// </remarks>
 public static class FreePort
 {
@@ -20,6 +26,10 @@ public static class FreePort
     private static readonly HashSet<int> HandedOut = [];
     private static readonly Lock Gate = new();
     private static readonly int EphemeralLow = ReadEphemeralLow();
+    private static readonly List<FileStream> Reservations = [];
+
+    /// <summary>Where a test process holds one locked file per port it handed out.</summary>
+    public static string ReservationDirectory { get; } = Path.Combine(Path.GetTempPath(), "tradestore-test-ports");
 
     public static int Next()
     {
@@ -34,13 +44,37 @@ public static class FreePort
                 }
             }
 
-            if (IsFree(port))
+            if (TryReserve(port) && IsFree(port))
             {
                 return port;
             }
         }
 
         throw new InvalidOperationException($"No free loopback port between {Lowest} and {EphemeralLow} after 1,000 tries.");
+    }
+
+    /// <summary>
+    /// Takes <paramref name="port"/> for this process until it ends (an exclusive <c>flock</c>, which .NET takes for
+    /// <see cref="FileShare.None"/>), or <see langword="false"/> when another process holds it.
+    /// </summary>
+    public static bool TryReserve(int port)
+    {
+        try
+        {
+            Directory.CreateDirectory(ReservationDirectory);
+            var file = new FileStream(Path.Combine(ReservationDirectory, port.ToString(CultureInfo.InvariantCulture)),
+                FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            lock (Gate)
+            {
+                Reservations.Add(file);
+            }
+
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 
     private static bool IsFree(int port)
