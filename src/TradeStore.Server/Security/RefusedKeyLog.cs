@@ -4,22 +4,32 @@ using TradeStore.Core.Diagnostics;
 namespace TradeStore.Server.Security;
 
 /// <summary>
-/// The log of refused API keys (one per host): the first refusal of a run is event 1202 with method, path and remote
-/// address; further ones are paced (<see cref="RepeatPacer"/>): event 1213 at the 2nd, 4th, 8th, … refusal and then once
-/// a minute, with the count, how long the run has lasted and the last request's method, path and address. A run ends
-/// after a minute without a refusal. Never the key itself.
+/// The log of refused API keys (one per host), paced per remote address: the first refusal of a run from an address is
+/// event 1202 with method, path and address; further ones from it are paced (<see cref="RepeatPacer"/>): event 1213 at
+/// the 2nd, 4th, 8th, … refusal and then once a minute, with the count, how long the run has lasted and the last
+/// request's method and path. A run ends after a minute without a refusal from its address. Never the key itself.
 /// </summary>
 /// <remarks>
-/// By design: until 2026-12-05 each refusal was a line, so a client sending a wrong key 100 times a second (or anyone
-/// who can reach the port, before any rate limit) wrote 5,900 lines (880 KB) of log a minute.
+/// <para>By design: until 2026-12-05 each refusal was a line, so a client sending a wrong key 100 times a second (or anyone
+/// who can reach the port, before any rate limit) wrote 5,900 lines (880 KB) of log a minute.</para>
+/// <para>Per address, because one pace for the whole host let a busy source hide a second: while a misconfigured client
+/// was refused 100 times a second, a probe from another address fell between two paced lines and was never named. At
+/// most <see cref="MaxSources"/> addresses are paced apart at once (those refused within the last minute); refusals from
+/// further ones share one pace, so many addresses cannot make many lines.</para>
 /// </remarks>
 public sealed class RefusedKeyLog(TimeProvider? time = null)
 {
-    private readonly RepeatPacer _pacer = new(time);
+    /// <summary>Addresses paced apart at once; past that, further addresses share one pace.</summary>
+    public const int MaxSources = 64;
+
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly Dictionary<string, Source> _sources = new(StringComparer.Ordinal);
+    private readonly RepeatPacer _others = new(time);
+    private readonly Lock _lock = new();
 
     public void Refused(ILogger logger, string method, string path, string remoteAddress)
     {
-        var refusal = _pacer.Record();
+        var refusal = PacerOf(remoteAddress).Record();
         if (!refusal.Log)
         {
             return;
@@ -33,5 +43,43 @@ public sealed class RefusedKeyLog(TimeProvider? time = null)
         {
             Log.ApiKeysStillRefused(logger, refusal.Count, refusal.Lasting.TotalSeconds, method, path, remoteAddress);
         }
+    }
+
+    /// <summary>The pace of <paramref name="remoteAddress"/>'s refusals: its own, or the shared one when <see cref="MaxSources"/> others are in a run.</summary>
+    private RepeatPacer PacerOf(string remoteAddress)
+    {
+        var now = _time.GetTimestamp();
+        lock (_lock)
+        {
+            if (!_sources.TryGetValue(remoteAddress, out var source))
+            {
+                if (_sources.Count >= MaxSources)
+                {
+                    // Forget the addresses whose run has ended (quiet for the pacer's interval): a refusal starts a new run.
+                    foreach (var address in _sources.Where(s => _time.GetElapsedTime(s.Value.LastAt, now) >= RepeatPacer.DefaultInterval).Select(s => s.Key).ToList())
+                    {
+                        _sources.Remove(address);
+                    }
+
+                    if (_sources.Count >= MaxSources)
+                    {
+                        return _others;
+                    }
+                }
+
+                source = new Source(new RepeatPacer(_time));
+                _sources.Add(remoteAddress, source);
+            }
+
+            source.LastAt = now;
+            return source.Pacer;
+        }
+    }
+
+    private sealed class Source(RepeatPacer pacer)
+    {
+        public RepeatPacer Pacer { get; } = pacer;
+
+        public long LastAt { get; set; }
     }
 }

@@ -2,7 +2,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Time.Testing;
+using TradeStore.Core.Diagnostics;
 using TradeStore.Core.Security;
+using TradeStore.Server.Security;
 using TradeStore.TestSupport;
 
 namespace TradeStore.Server.Tests.Security;
@@ -53,5 +56,52 @@ public sealed class RefusedKeyLogTests : IAsyncDisposable
         Assert.Contains(repeats, l => l.Contains("Refused invalid API keys again: 64 in ", StringComparison.Ordinal)
                                       && l.Contains("the last on GET /v1/trades/T-64 from", StringComparison.Ordinal));
         Assert.DoesNotContain(_logs.Lines, l => l.Contains(wrong, StringComparison.Ordinal));
+    }
+    /// <summary>
+    /// Regression: one pace for the whole host, so while one client was refused 100 times a second, a refusal from a second
+    /// address fell between two paced lines and its address was never logged.
+    /// </summary>
+    [Fact]
+    public void BusyAddressRefusedOverAndOver_ASecondAddressStillGetsItsOwnFirstLine()
+    {
+        var time = new FakeTimeProvider();
+        var log = new RefusedKeyLog(time);
+        var logger = _logs.CreateLogger("refusals");
+        for (var i = 1; i <= 100; i++)
+        {
+            log.Refused(logger, "GET", $"/v1/trades/T-{i}", "10.0.0.1");
+            time.Advance(TimeSpan.FromMilliseconds(10));
+        }
+
+        log.Refused(logger, "POST", "/v1/trades", "10.0.0.2");
+
+        var firsts = _logs.Lines.Where(l => l.Contains("[1202]", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, firsts.Count);
+        Assert.Contains("Refused an invalid API key on POST /v1/trades from 10.0.0.2", firsts[1], StringComparison.Ordinal);
+        Assert.All(_logs.Lines.Where(l => l.Contains("[1213]", StringComparison.Ordinal)), l => Assert.Contains("from 10.0.0.1", l, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ManyAddresses_PastTheMostPacedApart_ShareOnePaceUntilTheirRunsEnd()
+    {
+        var time = new FakeTimeProvider();
+        var log = new RefusedKeyLog(time);
+        var logger = _logs.CreateLogger("refusals");
+        var addresses = RefusedKeyLog.MaxSources + 100;
+        for (var i = 0; i < addresses; i++)
+        {
+            log.Refused(logger, "GET", "/v1/positions", $"10.0.{i / 256}.{i % 256}");
+        }
+
+        // One line for each address paced apart, then one pace for the 100 beyond: its first line and its repeats at the
+        // 2nd, 4th, …, 64th refusal.
+        Assert.Equal(RefusedKeyLog.MaxSources + 1, _logs.Lines.Count(l => l.Contains("[1202]", StringComparison.Ordinal)));
+        Assert.Equal(6, _logs.Lines.Count(l => l.Contains("[1213]", StringComparison.Ordinal)));
+
+        // A minute without refusals ends every run: a new address is paced apart again.
+        time.Advance(RepeatPacer.DefaultInterval);
+        log.Refused(logger, "GET", "/v1/positions", "10.9.9.9");
+        Assert.Contains(_logs.Lines, l => l.Contains("[1202]", StringComparison.Ordinal) && l.Contains("from 10.9.9.9", StringComparison.Ordinal));
+        Assert.Equal(RefusedKeyLog.MaxSources + 2, _logs.Lines.Count(l => l.Contains("[1202]", StringComparison.Ordinal)));
     }
 }
