@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 import uuid
@@ -354,6 +355,16 @@ def test_bad_timing_option_refused_naming_it(option: str, value: float) -> None:
 def test_option_of_a_wrong_type_or_too_large_refused_naming_it(option: str, value: object, error: type) -> None:
     with pytest.raises(error, match=f"^{option}: "):
         tradestore.Client("http://127.0.0.1:5080", **{option: value})
+
+
+def test_timeout_just_above_the_limit_is_refused_with_the_limit_it_passed() -> None:
+    # Before: 2147483.9 was refused as "at most 2147484", a limit the value is below (the message rounded 2147483.647).
+    with pytest.raises(ValueError, match=r"^timeout: ") as refused:
+        tradestore.Client("http://127.0.0.1:5080", timeout=2_147_483.9)
+
+    limit = float(re.search(r"at most ([0-9.]+)", str(refused.value)).group(1))
+    assert limit == 2_147_483.647 and 2_147_483.9 > limit
+    assert tradestore.Client("http://127.0.0.1:5080", timeout=2_147_483.647) is not None
 
 
 def test_query_without_pandas_nested_values_and_wide_decimals_keep_their_shape_and_digits(client: tradestore.Client) -> None:

@@ -86,7 +86,7 @@ class Transport:
             raise ValueError(f"base_url: must be an absolute http:// or https:// address, got {base_url!r}")
         _check_number("timeout", timeout)
         if not 0 < timeout <= _MAX_TIMEOUT:   # "not" also refuses NaN, which compares false with everything
-            raise ValueError(f"timeout: must be a positive number of seconds, at most {_MAX_TIMEOUT:.0f} (about 24.8 days, "
+            raise ValueError(f"timeout: must be a positive number of seconds, at most {_MAX_TIMEOUT} (about 24.8 days, "
                              f"as the .NET client's Timeout), got {timeout}")
         check_count("max_retries", max_retries)
         if not 0 <= max_retries <= 10:
