@@ -188,6 +188,44 @@ public sealed class CommandTests
     }
 
     /// <summary>
+    /// A lost disk's data directory does not exist yet: recover creates it (owner-only, as serve does) and restores into
+    /// it. Regression: <c>recover --from clickhouse --data NEW</c> ended with an unhandled DirectoryNotFoundException
+    /// and a stack trace (exit 134) while removing a leftover staging database from the missing directory; with
+    /// <c>--set-aside</c> likewise while looking there for an earlier --set-aside's folder.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Recover_FromClickHouseIntoMissingDataDirectory_CreatesItAndRestores(bool setAside)
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("recmiss");
+        using var original = new TempDirectory("original");
+        using var work = new TempDirectory("missing");
+        await using (var harness = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: original.Path))
+        {
+            await TradeWorkload.RunAsync(harness.Engine, 20, "miss");
+            await harness.WaitUntilSyncedAsync();
+        }
+
+        var data = Path.Combine(work.Path, "new-disk", "data");
+        string[] arguments = setAside ? ["recover", "--from", "clickhouse", "--set-aside", "--data", data] : ["recover", "--from", "clickhouse", "--data", data];
+        var recover = await TradeStoreProcess.RunAsync(arguments, work.Path, new Dictionary<string, string>
+        {
+            ["TRADESTORE__CLICKHOUSE__URL"] = ch.Url,
+            ["TRADESTORE__CLICKHOUSE__DATABASE"] = ch.Name,
+        });
+
+        Assert.True(recover.ExitCode == 0, recover.Output);
+        Assert.Contains("clickhouse: OK, matches the journal", recover.Output);
+        Assert.DoesNotContain("Unhandled exception", recover.Output);
+        Assert.True(File.Exists(Path.Combine(data, "tradestore.duckdb")), recover.Output);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(data));
+        using var a = DuckDbDatabase.Open(original.DatabasePath);
+        using var b = DuckDbDatabase.Open(Path.Combine(data, "tradestore.duckdb"));
+        Assert.Equal(Rows(a, "SELECT * FROM trade_events ORDER BY seq"), Rows(b, "SELECT * FROM trade_events ORDER BY seq"));
+    }
+
+    /// <summary>
     /// The sync writes a batch's states before its events, so a kill between the two leaves <c>trade_state</c> rows past
     /// <c>trade_events</c>' max(seq). Regression: a recovery from that ClickHouse restored the journal but exited 1 with
     /// "trade …: in ClickHouse, not in the journal" and no word of why, and <c>--set-aside</c>'s warnings never printed.

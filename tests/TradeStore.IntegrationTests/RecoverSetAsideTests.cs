@@ -167,6 +167,32 @@ public sealed class RecoverSetAsideTests : IDisposable
             "events 5..7 were acknowledged but had not reached the source.", output);
     }
 
+    /// <summary>
+    /// A lost disk's data directory does not exist yet, which is what the message for a missing database advises this
+    /// command for ("To rebuild a lost database from Redis's whole stream, run tradestore recover --from redis --set-aside").
+    /// Regression: it ended with an unhandled DirectoryNotFoundException and a stack trace (exit 134), looking for an
+    /// earlier --set-aside's folder in the missing directory.
+    /// </summary>
+    [Fact]
+    public async Task RecoverSetAside_FromRedisIntoAMissingDataDirectory_CreatesItAndRebuildsEveryTrade()
+    {
+        var redis = new Dictionary<string, string>
+        {
+            ["TRADESTORE__REDIS__CONNECTION"] = TestServers.Redis,
+            ["TRADESTORE__REDIS__KEYPREFIX"] = $"setaside:{Guid.NewGuid():N}:",
+        };
+        await WriteTradesThroughServeAsync(count: 4, redis);
+        var newDisk = Path.Combine(_work.Path, "new-disk", "data");
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["recover", "--from", "redis", "--set-aside", "--data", newDisk], _work.Path, redis);
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}:\n{output}");
+        Assert.DoesNotContain("Unhandled exception", output);
+        Assert.Contains($"--set-aside: there is no database, WAL or journal log at {Path.Combine(newDisk, "tradestore.duckdb")}; nothing to move.", output);
+        Assert.Contains("Recovered seq 1..4", output);
+        await AssertServesTradesAsync(count: 4, redis, newDisk);
+    }
+
     private Task WriteTradesThroughServeAsync(int count, IDictionary<string, string>? environment = null) =>
         ServeSession.RunAsync(_work.Path, url => WriteTradesAsync(url, count), environment);
 
@@ -183,10 +209,10 @@ public sealed class RecoverSetAsideTests : IDisposable
     }
 
     /// <summary>Starts <c>serve</c> on the directory and asserts it holds exactly <paramref name="count"/> trades.</summary>
-    private async Task AssertServesTradesAsync(int count, IDictionary<string, string>? environment = null)
+    private async Task AssertServesTradesAsync(int count, IDictionary<string, string>? environment = null, string? directory = null)
     {
         var url = $"http://127.0.0.1:{FreePort.Next()}";
-        await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path, environment);
+        await using var child = TradeStoreProcess.Start(["serve", "--data", directory ?? _work.Path, "--urls", url], _work.Path, environment);
         await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
         using var http = new HttpClient { BaseAddress = new Uri(url) };
         using var answer = await http.GetAsync("/v1/trades?limit=100", TestContext.Current.CancellationToken);

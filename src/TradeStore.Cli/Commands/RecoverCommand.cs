@@ -41,7 +41,7 @@ public static class RecoverCommand
 
     private static readonly Option<string> From = new("--from")
     {
-        Description = "The store to recover from: redis (its change stream: the journal tail), clickhouse (the whole history, into an empty --data) " +
+        Description = "The store to recover from: redis (its change stream: the journal tail), clickhouse (the whole history, into an empty --data, created when missing) " +
             "or duckdb (a damaged journal log rebuilt from the database it feeds, when its intact records hold every event after DuckDB's last seq).",
         HelpName = "SOURCE",
         Required = true,
@@ -59,7 +59,7 @@ public static class RecoverCommand
         From.AcceptOnlyFromAmong([.. Sources.Keys]);
         var command = new Command("recover",
             "Bring the journal back from a derived store: --from redis appends the events Redis holds beyond the journal (refuses when that " +
-            "would leave a gap; never overwrites journal rows); --from clickhouse rebuilds a lost database into an EMPTY data directory and " +
+            "would leave a gap; never overwrites journal rows); --from clickhouse rebuilds a lost database into an EMPTY data directory (created when missing) and " +
             "verifies it; --from duckdb rebuilds a damaged journal log (serve stopped with exit 5) from DuckDB and the log's intact records, " +
             "moving the damaged log into DIR/damaged-<UTC time>/, and refuses, changing nothing, when an event after DuckDB's last seq is in " +
             "no intact record, when the log holds another history than DuckDB (its last intact record at or before DuckDB's last seq is not " +

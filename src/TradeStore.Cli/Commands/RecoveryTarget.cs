@@ -105,6 +105,13 @@ internal sealed class RecoveryTarget : IDisposable
 
     private static void Delete(string staging)
     {
+        // A data directory that does not exist yet (a recovery onto a new disk) holds no leftover, and File.Delete would
+        // throw there; DuckDbDatabase.Open creates it, owner-only.
+        if (!Directory.Exists(Path.GetDirectoryName(staging)))
+        {
+            return;
+        }
+
         File.Delete(staging);
         File.Delete(DatabaseFiles.WalPath(staging));
     }

@@ -42,6 +42,11 @@ internal sealed class SetAsideFiles
     public static SetAsideFiles? Earlier(string databasePath)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(databasePath))!;
+        if (!System.IO.Directory.Exists(directory))
+        {
+            return null; // a data directory not created yet (a new disk): no earlier --set-aside, and nothing to enumerate
+        }
+
         var journal = Storage.CommitLog.JournalLog.DirectoryName;
         var folder = System.IO.Directory.GetDirectories(directory, "damaged-*")
             .Where(f => System.IO.Directory.Exists(Path.Combine(f, journal)))
