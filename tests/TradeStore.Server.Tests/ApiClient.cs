@@ -49,10 +49,25 @@ internal sealed class ApiClient(HttpClient http)
         return answer;
     }
 
+    /// <summary>The events of the trade's history, every page followed; 0 when it is not found.</summary>
     public async Task<int> HistoryCountAsync(string tradeId)
     {
-        var answer = await GetAsync($"/v1/trades/{tradeId}/history");
-        return answer.Status == HttpStatusCode.NotFound ? 0 : answer.Body.GetProperty("items").GetArrayLength();
+        var count = 0;
+        string? cursor = null;
+        do
+        {
+            var answer = await GetAsync($"/v1/trades/{tradeId}/history" + (cursor is null ? "" : "?cursor=" + Uri.EscapeDataString(cursor)));
+            if (answer.Status == HttpStatusCode.NotFound)
+            {
+                return 0;
+            }
+
+            count += answer.Body.GetProperty("items").GetArrayLength();
+            cursor = answer.Body.GetProperty("nextCursor").GetString();
+        }
+        while (cursor is not null);
+
+        return count;
     }
 
     public async Task<ApiAnswer> SendAsync(HttpMethod method, string path, string? body = null, string contentType = Json, string? idempotencyKey = null)

@@ -78,6 +78,79 @@ public sealed class TradeQueriesTests
     }
 
     [Fact]
+    public async Task GetHistoryPages_WhileAmendsAreAppliedToDuckDb_EveryVersionOnceInOrderAcrossPages()
+    {
+        // As above, but in pages of 3: a page's seam between DuckDB and the applier's queue falls anywhere in it, before
+        // it or after it, and a page must neither repeat nor skip a version nor end past the page size.
+        await using var harness = EngineHarness.Start(new EngineOptions { ApplyInterval = TimeSpan.FromMilliseconds(2) });
+        await harness.Submit(new CreateTrade("H2", "ACC", "SYM", Side.Buy, 1_000_000, 1));
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(async () =>
+        {
+            for (var price = 2; !stop.IsCancellationRequested; price++)
+            {
+                var current = harness.Queries.GetTrade("H2")!;
+                Assert.True((await harness.Submit(new AmendTrade("H2", current.Version, Price: price))).Succeeded);
+            }
+        }, TestContext.Current.CancellationToken);
+
+        const int SeamsToStraddle = 100;
+        var seams = 0;
+        var reads = 0;
+        var lastApplied = harness.Engine.AppliedSeq;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (seams < SeamsToStraddle && !writer.IsCompleted && DateTime.UtcNow < deadline)
+        {
+            var before = harness.Queries.GetTrade("H2")!.Version;
+            var versions = new List<long>();
+            string? cursor = null;
+            do
+            {
+                var page = harness.Queries.GetHistory("H2", 3, cursor);
+                Assert.Equal("ACC", page.Account);
+                Assert.InRange(page.Events.Count, 1, 3);
+                Assert.True(page.NextCursor is null || page.Events.Count == 3, $"a page of {page.Events.Count} events named a next page");
+                versions.AddRange(page.Events.Select(e => e.Version));
+                cursor = page.NextCursor;
+                reads++;
+                var applied = harness.Engine.AppliedSeq;
+                if (applied != lastApplied)
+                {
+                    seams++;
+                    lastApplied = applied;
+                }
+            }
+            while (cursor is not null && versions.Count < 60);
+
+            Assert.Equal(Enumerable.Range(1, versions.Count).Select(v => (long)v), versions);
+            Assert.True(versions.Count >= Math.Min(before, 60), $"the pages ended at version {versions.Count}, the trade was at {before} before the read");
+        }
+
+        await stop.CancelAsync();
+        await writer;
+        Assert.True(seams >= SeamsToStraddle, $"{reads} page reads straddled {seams} applies in 60 s (DuckDB at seq {harness.Engine.AppliedSeq})");
+    }
+
+    [Fact]
+    public async Task GetHistoryPage_CursorOfAnotherTradeOrAltered_RefusedAndAnUnknownTradeNamesNoAccount()
+    {
+        await using var harness = EngineHarness.Start();
+        foreach (var id in new[] { "C1", "C2" })
+        {
+            await harness.Submit(new CreateTrade(id, "ACC-" + id, "SYM", Side.Buy, 10, 1));
+            await harness.Submit(new AmendTrade(id, 1, Price: 2));
+        }
+
+        var cursor = harness.Queries.GetHistory("C1", 1).NextCursor!;
+        Assert.Equal([2L], harness.Queries.GetHistory("C1", 5, cursor).Events.Select(e => e.Version));
+        Assert.Throws<FormatException>(() => harness.Queries.GetHistory("C2", 5, cursor));
+        Assert.Throws<FormatException>(() => harness.Queries.GetHistory("C1", 5, cursor[..^1] + (cursor[^1] == 'A' ? 'B' : 'A')));
+        var unknown = harness.Queries.GetHistory("UNKNOWN", 5);
+        Assert.Equal((null, 0, null), (unknown.Account, unknown.Events.Count, unknown.NextCursor));
+        Assert.Equal("ACC-C2", harness.Queries.GetHistory("C2", 5).Account);
+    }
+
+    [Fact]
     public async Task ListTrades_Filters_ApplyAndDeletedExcluded()
     {
         await using var harness = EngineHarness.Start();

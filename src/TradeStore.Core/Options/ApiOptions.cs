@@ -20,12 +20,12 @@ public sealed class ApiOptions : IValidatableObject
     [Range(1, 100_000, ErrorMessage = "must be between 1 and 100000.")]
     public int MaxBatchSize { get; set; } = 1000;
 
-    /// <summary>Largest <c>limit</c> of <c>GET /v1/trades</c>; a larger one gets 400.</summary>
+    /// <summary>Largest <c>limit</c> of <c>GET /v1/trades</c> and of a trade's history; a larger one gets 400.</summary>
     /// <value>Default 1,000.</value>
     [Range(1, 100_000, ErrorMessage = "must be between 1 and 100000.")]
     public int MaxPageSize { get; set; } = 1000;
 
-    /// <summary>Page size of <c>GET /v1/trades</c> when the request gives no <c>limit</c>.</summary>
+    /// <summary>Page size of <c>GET /v1/trades</c> and of a trade's history when the request gives no <c>limit</c>.</summary>
     /// <value>Default 100.</value>
     [Range(1, 100_000, ErrorMessage = "must be between 1 and 100000.")]
     public int DefaultPageSize { get; set; } = 100;

@@ -14,6 +14,12 @@ public sealed record TradeFilter(
 public sealed record TradePage(IReadOnlyList<Trade> Trades, string? NextCursor);
 
 /// <summary>
+/// One page of a trade's history, oldest first, and the cursor of the next page (<see langword="null"/> at the end).
+/// <see cref="Account"/> is the trade's account (deleted trades included), <see langword="null"/> when the trade is unknown.
+/// </summary>
+public sealed record TradeHistoryPage(string? Account, IReadOnlyList<TradeEvent> Events, string? NextCursor);
+
+/// <summary>
 /// The read side. Point reads, positions and lists come from the in-memory state index (microseconds);
 /// history comes from the DuckDB journal.
 /// </summary>
@@ -22,8 +28,13 @@ public interface ITradeQueries
     /// <summary>The current state, or <see langword="null"/> when the trade is unknown or deleted.</summary>
     Trade? GetTrade(string tradeId);
 
-    /// <summary>Every event of the trade, oldest first (deleted trades included); empty when unknown.</summary>
-    IReadOnlyList<TradeEvent> GetHistory(string tradeId);
+    /// <summary>
+    /// Up to <paramref name="limit"/> events of the trade (deleted trades included), oldest first, after the position of
+    /// <paramref name="cursor"/> (a <see cref="TradeHistoryPage.NextCursor"/> of this trade), from the first without one.
+    /// <paramref name="limit"/> is already bounded by the caller.
+    /// </summary>
+    /// <exception cref="FormatException">The cursor was not issued for this trade's history.</exception>
+    TradeHistoryPage GetHistory(string tradeId, int limit, string? cursor = null);
 
     /// <summary>Live (not deleted) trades matching <paramref name="filter"/>, ordered by execution time then trade id.</summary>
     TradePage ListTrades(TradeFilter filter);

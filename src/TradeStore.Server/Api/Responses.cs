@@ -43,8 +43,8 @@ public sealed record TradeEventResponse(
         new(e.Seq, e.Type.ToCode(), e.Version, e.RecordedAt, e.LastQuantity, e.LastPrice, e.IdempotencyKey is { } key ? IdempotencyKeys.ClientKey(key) : null, TradeResponse.From(e.State));
 }
 
-/// <summary>Body of <c>GET /v1/trades/{tradeId}/history</c>.</summary>
-public sealed record TradeHistoryResponse(string TradeId, IReadOnlyList<TradeEventResponse> Items);
+/// <summary>One page of <c>GET /v1/trades/{tradeId}/history</c>, oldest event first; <c>nextCursor</c> is <c>null</c> on the last page.</summary>
+public sealed record TradeHistoryResponse(string TradeId, IReadOnlyList<TradeEventResponse> Items, string? NextCursor);
 
 /// <summary>One page of <c>GET /v1/trades</c>; <c>nextCursor</c> is <c>null</c> on the last page.</summary>
 public sealed record TradePageResponse(IReadOnlyList<TradeResponse> Items, string? NextCursor);

@@ -14,6 +14,7 @@ namespace TradeStore.Server.Api;
 public static class TradeQueryEndpoints
 {
     private static readonly string[] ListParameters = ["account", "symbol", "status", "from", "to", "limit", "cursor"];
+    private static readonly string[] HistoryParameters = ["limit", "cursor"];
 
     public static IResult GetTrade(HttpContext context, string tradeId, [FromServices] ITradeQueries queries)
     {
@@ -33,24 +34,40 @@ public static class TradeQueryEndpoints
             : ApiResults.Problem(context, Problems.NotFound(tradeId));
     }
 
-    public static async Task<IResult> GetHistory(HttpContext context, string tradeId, [FromServices] ITradeQueries queries)
+    public static async Task<IResult> GetHistory(HttpContext context, string tradeId, [FromServices] ITradeQueries queries, [FromServices] IOptions<ApiOptions> options)
     {
         if (TradeValidation.TradeId(tradeId) is { } invalid)
         {
             return ApiResults.Problem(context, Problems.From(invalid));
         }
 
-        if (QueryParameters.Check(context.Request.Query) is { } parameter)
+        var query = context.Request.Query;
+        if (QueryParameters.Check(query, HistoryParameters) is { } parameter)
         {
             return ApiResults.Problem(context, parameter);
         }
 
+        if (Limit(query, options.Value, out var limit) is { } badLimit)
+        {
+            return ApiResults.Problem(context, badLimit);
+        }
+
         // History is read from DuckDB: off the socket event thread the request arrived on.
         await SocketEventThreads.LeaveAsync();
-        var events = queries.GetHistory(tradeId);
-        return events.Count == 0 || !AccountAccess.Scope(context).Allows(events[^1].State.Account)
+        TradeHistoryPage page;
+        try
+        {
+            page = queries.GetHistory(tradeId, limit, Value(query, "cursor"));
+        }
+        catch (FormatException ex)
+        {
+            // The cursor is opaque; the query side refuses one it did not issue for this trade.
+            return ApiResults.Problem(context, Problems.Validation("cursor", ex.Message));
+        }
+
+        return page.Account is not { } account || !AccountAccess.Scope(context).Allows(account)
             ? ApiResults.Problem(context, Problems.NotFound(tradeId))
-            : ApiResults.Json(new TradeHistoryResponse(tradeId, events.Select(TradeEventResponse.From).ToList()), ApiJson.Context.TradeHistoryResponse);
+            : ApiResults.Json(new TradeHistoryResponse(tradeId, page.Events.Select(TradeEventResponse.From).ToList(), page.NextCursor), ApiJson.Context.TradeHistoryResponse);
     }
 
     public static IResult ListTrades(HttpContext context, [FromServices] ITradeQueries queries, [FromServices] IOptions<ApiOptions> options)
@@ -73,11 +90,9 @@ public static class TradeQueryEndpoints
             status = parsed;
         }
 
-        var limit = limits.DefaultPageSize;
-        if (Value(query, "limit") is { } limitText
-            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > limits.MaxPageSize))
+        if (Limit(query, limits, out var limit) is { } badLimit)
         {
-            return ApiResults.Problem(context, Problems.Validation("limit", $"limit must be an integer from 1 to {limits.MaxPageSize} (Api:MaxPageSize); got '{limitText}'."));
+            return ApiResults.Problem(context, badLimit);
         }
 
         if (Time(query, "from", out var from) is { } badFrom)
@@ -151,6 +166,16 @@ public static class TradeQueryEndpoints
 
     private static string? Value(IQueryCollection query, string name) =>
         query.TryGetValue(name, out var values) && !string.IsNullOrEmpty(values[0]) ? values[0] : null;
+
+    /// <summary>The page size of a list or a history: <c>limit</c>, 1 to <c>Api:MaxPageSize</c>, else <c>Api:DefaultPageSize</c>.</summary>
+    private static ApiProblem? Limit(IQueryCollection query, ApiOptions limits, out int limit)
+    {
+        limit = limits.DefaultPageSize;
+        return Value(query, "limit") is { } text
+            && (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > limits.MaxPageSize)
+            ? Problems.Validation("limit", $"limit must be an integer from 1 to {limits.MaxPageSize} (Api:MaxPageSize); got '{Problems.Echo(text)}'.")
+            : null;
+    }
 
     private static ApiProblem? Time(IQueryCollection query, string name, out DateTimeOffset? value)
     {

@@ -88,6 +88,12 @@ public static class ApiCatalog
         new("cursor", "nextCursor of the previous page, unchanged."),
     ];
 
+    private static readonly QueryParameter[] HistoryQuery =
+    [
+        new("limit", "Page size, 1 to Api:MaxPageSize (default Api:DefaultPageSize).", IsInteger: true, Minimum: 1),
+        new("cursor", "nextCursor of the previous page of this trade's history, unchanged; one of another trade's is a 400 naming cursor."),
+    ];
+
     public static readonly IReadOnlyList<ApiOperation> Operations =
     [
         new("POST", "/v1/trades", "Trades", "Create a trade", "trader", typeof(CreateTradeRequest), 201, typeof(TradeResponse), CreateCommand,
@@ -104,7 +110,8 @@ public static class ApiCatalog
         new("DELETE", "/v1/trades/{tradeId}", "Trades", "Delete a trade", "trader", null, 200, typeof(TradeResponse), BodilessCommand,
             [new("expectedVersion", "The trade's current version.", IsInteger: true, Minimum: 1)], Description: "It takes no body: a body is a 400 naming body."),
         new("GET", "/v1/trades/{tradeId}", "Trades", "Read a trade", "reader", null, 200, typeof(TradeResponse), [.. Read, "not-found"]),
-        new("GET", "/v1/trades/{tradeId}/history", "Trades", "Every event of a trade", "reader", null, 200, typeof(TradeHistoryResponse), [.. Read, "not-found"]),
+        new("GET", "/v1/trades/{tradeId}/history", "Trades", "The events of a trade, oldest first (keyset pages)", "reader", null, 200, typeof(TradeHistoryResponse), [.. Read, "not-found"],
+            HistoryQuery, Description: "Pass nextCursor unchanged as cursor until it is null; limit may change between pages. A deleted trade's history stays readable."),
         new("GET", "/v1/trades", "Trades", "List live trades by executedAt, then tradeId (keyset pages)", "reader", null, 200, typeof(TradePageResponse), Read, ListQuery),
         new("GET", "/v1/positions", "Positions", "Positions of one account or of the key's accounts", "reader", null, 200, typeof(PositionsResponse), Read,
             [new("account", "Only this account (a scoped key may name only its own: 403 otherwise). " + NameRule)]),

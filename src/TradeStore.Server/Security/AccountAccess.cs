@@ -89,5 +89,5 @@ public static class AccountAccess
     /// <summary>The account of a trade, deleted ones included; <see langword="null"/> for an unknown id.</summary>
     private static string? AccountOf(ITradeQueries queries, string tradeId) =>
         queries.GetTrade(tradeId)?.Account
-        ?? (TradeValidation.TradeId(tradeId) is null && queries.GetHistory(tradeId) is { Count: > 0 } events ? events[^1].State.Account : null);
+        ?? (TradeValidation.TradeId(tradeId) is null ? queries.GetHistory(tradeId, 1).Account : null);
 }

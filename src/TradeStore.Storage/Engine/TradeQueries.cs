@@ -16,16 +16,39 @@ public sealed class TradeQueries(DuckDbDatabase database, StateIndex index, Writ
 
     public Trade? GetTrade(string tradeId) => index.GetLive(tradeId);
 
+    /// <summary>Every event of the trade, oldest first (deleted trades included); empty when unknown. For tools and tests: the API reads pages.</summary>
+    public IReadOnlyList<TradeEvent> GetHistory(string tradeId) => ReadHistory(tradeId, 0, int.MaxValue);
+
+    /// <exception cref="FormatException">The cursor was not issued for this trade's history.</exception>
+    public TradeHistoryPage GetHistory(string tradeId, int limit, string? cursor = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var after = cursor is null ? 0 : HistoryCursor.Decode(cursor, tradeId);
+
+        // One event more than a page tells whether a next page exists.
+        var events = ReadHistory(tradeId, after, (int)Math.Min(int.MaxValue, limit + 1L));
+        string? next = null;
+        if (events.Count > limit)
+        {
+            events.RemoveAt(events.Count - 1);
+            next = HistoryCursor.Encode(events[^1].Version, tradeId);
+        }
+
+        // An account is never amended: any event names it. A page past the last event names none, the index still does.
+        return new TradeHistoryPage(events.Count > 0 ? events[0].State.Account : index.Find(tradeId)?.Account, events, next);
+    }
+
+    /// <summary>Up to <paramref name="take"/> events of the trade with a version above <paramref name="afterVersion"/>, oldest first.</summary>
     /// <remarks>
     /// DuckDB's journal trails the acknowledgements by the apply lag, so what it does not hold yet comes from the events
     /// waiting to be applied, taken at the same moment: exact at acknowledgement, like a point read, and without waiting
     /// for a DuckDB commit (a machine too busy to apply within seconds once made a just-created trade's history 404).
     /// </remarks>
-    public IReadOnlyList<TradeEvent> GetHistory(string tradeId)
+    private List<TradeEvent> ReadHistory(string tradeId, long afterVersion, int take)
     {
         if (engine is null || index.Find(tradeId) is not { } known || engine.AppliedSeq >= known.LastSeq)
         {
-            return _journal.ReadTrade(tradeId);
+            return _journal.ReadTrade(tradeId, afterVersion, take);
         }
 
         var waiting = new List<TradeEvent>();
@@ -34,18 +57,30 @@ public sealed class TradeQueries(DuckDbDatabase database, StateIndex index, Writ
         {
             // The index changed an instant before the writer handed the events on: that hand-off is due at once.
             engine.WaitApplied(known.LastSeq);
-            return _journal.ReadTrade(tradeId);
+            return _journal.ReadTrade(tradeId, afterVersion, take);
         }
 
-        if (waiting.Count > 0 && waiting[0].Version == 1)
+        waiting.RemoveAll(e => e.Version <= afterVersion);
+        List<TradeEvent> history;
+        if (waiting.Count > 0 && waiting[0].Version == afterVersion + 1)
         {
-            // Created after what DuckDB holds: its whole history is in memory, and DuckDB is not asked at all.
-            return waiting;
+            // Every event asked for came after what DuckDB holds (a trade created since, or a page past it): DuckDB is not asked at all.
+            history = waiting;
+        }
+        else
+        {
+            // Versions rise with seq: what DuckDB holds past `applied` is the top of its answer, and every event of the
+            // trade above it is waiting. So the page is DuckDB's events up to `applied`, then the waiting ones, cut to `take`.
+            history = _journal.ReadTrade(tradeId, afterVersion, take);
+            history.RemoveAll(e => e.Seq > applied);
+            history.AddRange(waiting);
         }
 
-        var history = _journal.ReadTrade(tradeId);
-        history.RemoveAll(e => e.Seq > applied);
-        history.AddRange(waiting);
+        if (history.Count > take)
+        {
+            history.RemoveRange(take, history.Count - take);
+        }
+
         return history;
     }
 

@@ -51,13 +51,16 @@ public sealed class JournalReader(DuckDbDatabase database) : IJournalSource
         return grown;
     }
 
-    /// <summary>Every event of one trade, oldest first.</summary>
-    public List<TradeEvent> ReadTrade(string tradeId)
+    /// <summary>Up to <paramref name="limit"/> events of one trade with <c>version &gt; afterVersion</c>, oldest first.</summary>
+    public List<TradeEvent> ReadTrade(string tradeId, long afterVersion = 0, int limit = int.MaxValue)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         using var connection = database.OpenConnection();
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {JournalColumns.List} FROM trade_events WHERE trade_id = $id ORDER BY version";
+        command.CommandText = $"SELECT {JournalColumns.List} FROM trade_events WHERE trade_id = $id AND version > $after ORDER BY version LIMIT $limit";
         command.Parameters.Add(new DuckDB.NET.Data.DuckDBParameter("id", tradeId));
+        command.Parameters.Add(new DuckDB.NET.Data.DuckDBParameter("after", afterVersion));
+        command.Parameters.Add(new DuckDB.NET.Data.DuckDBParameter("limit", (long)limit));
         using var reader = command.ExecuteReader();
         var events = new List<TradeEvent>();
         while (reader.Read())

@@ -355,6 +355,9 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         var list = Parameters(paths, "/v1/trades", "get");
         Assert.Equal(["new", "partially_filled", "filled", "cancelled"], list["status"].GetProperty("enum").EnumerateArray().Select(v => v.GetString()));
         Assert.Equal(1, list["limit"].GetProperty("minimum").GetInt32());
+        var history = Parameters(paths, "/v1/trades/{tradeId}/history", "get");
+        Assert.Equal(1, history["limit"].GetProperty("minimum").GetInt32());
+        Assert.True(history.ContainsKey("cursor"));
         Assert.Equal(1, Parameters(paths, "/v1/trades/{tradeId}", "delete")["expectedVersion"].GetProperty("minimum").GetInt32());
         Assert.Equal(1, Parameters(paths, "/v1/changes", "get")["fromSeq"].GetProperty("minimum").GetInt32());
         // The server refuses Last-Event-ID: -1 with a 400 naming it; the schema said nothing of a bound.

@@ -191,7 +191,7 @@ public sealed class AttackRegressionTests(SecuredHost host) : IClassFixture<Secu
     {
         public Trade? GetTrade(string tradeId) => null;
 
-        public IReadOnlyList<TradeEvent> GetHistory(string tradeId) => [];
+        public TradeHistoryPage GetHistory(string tradeId, int limit, string? cursor = null) => new(null, [], null);
 
         public TradePage ListTrades(TradeFilter filter) => throw new NotSupportedException();
 

@@ -95,6 +95,7 @@ public sealed class AuthorizationTests(SecuredHost host) : IClassFixture<Secured
 
         Assert.Equal(404, (await trader.GetAsync("/v1/trades/T-B")).Code);
         Assert.Equal(404, (await trader.GetAsync("/v1/trades/T-B/history")).Code);
+        Assert.Equal(404, (await trader.GetAsync("/v1/trades/T-B/history?limit=1")).Code);
         Assert.Equal(404, (await host.Client(Caller.ReaderA).GetAsync("/v1/trades/T-B")).Code);
         Assert.Equal(404, (await trader.PostAsync("/v1/trades/T-B/amend", """{"expectedVersion":1,"price":2}""")).Code);
         Assert.Equal(404, (await trader.PostAsync("/v1/trades/T-B/fill", """{"quantity":1,"price":1}""")).Code);
