@@ -64,7 +64,7 @@ public sealed record TradeEvent(
     string? IdempotencyKey,
     Trade Trade);
 
-/// <summary>A trade's whole history, oldest event first.</summary>
+/// <summary>A trade's whole history, oldest event first, every page of it read.</summary>
 public sealed record TradeHistory(string TradeId, IReadOnlyList<TradeEvent> Items);
 
 /// <summary>A position: net quantity and average price per account and symbol, with the sums they derive from.</summary>

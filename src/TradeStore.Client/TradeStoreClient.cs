@@ -149,12 +149,54 @@ public sealed class TradeStoreClient
     public Task<Trade> GetTradeAsync(string tradeId, long? minSeq, CancellationToken cancellationToken = default) =>
         SendAsync<Trade>(HttpMethod.Get, WithMinSeq($"v1/trades/{Escape(tradeId)}", minSeq), null, null, write: false, cancellationToken);
 
+    /// <summary>Every event of the trade, oldest first, following the cursor across pages (<see cref="HistoryEventsAsync(string, CancellationToken)"/> yields them a page at a time).</summary>
+    /// <exception cref="NotFoundException">The trade is unknown (a deleted trade's history stays readable).</exception>
     public Task<TradeHistory> HistoryAsync(string tradeId, CancellationToken cancellationToken = default) =>
         HistoryAsync(tradeId, null, cancellationToken);
 
     /// <summary>The trade's history once the node asked holds journal seq <paramref name="minSeq"/> (see <see cref="GetTradeAsync(string, long?, CancellationToken)"/>).</summary>
-    public Task<TradeHistory> HistoryAsync(string tradeId, long? minSeq, CancellationToken cancellationToken = default) =>
-        SendAsync<TradeHistory>(HttpMethod.Get, WithMinSeq($"v1/trades/{Escape(tradeId)}/history", minSeq), null, null, write: false, cancellationToken);
+    public async Task<TradeHistory> HistoryAsync(string tradeId, long? minSeq, CancellationToken cancellationToken = default)
+    {
+        var items = new List<TradeEvent>();
+        await foreach (var item in HistoryEventsAsync(tradeId, minSeq, cancellationToken).ConfigureAwait(false))
+        {
+            items.Add(item);
+        }
+
+        return new TradeHistory(tradeId, items);
+    }
+
+    /// <summary>
+    /// Every event of the trade, oldest first, a page at a time: a trade amended or filled thousands of times is never
+    /// held whole. The first page is the server's (<c>Api:DefaultPageSize</c> events), the next ones
+    /// <see cref="TradeStoreClientOptions.PageSize"/> each. Events written while the pages are read are in the later
+    /// pages, none repeated or skipped.
+    /// </summary>
+    /// <exception cref="NotFoundException">The trade is unknown.</exception>
+    public IAsyncEnumerable<TradeEvent> HistoryEventsAsync(string tradeId, CancellationToken cancellationToken = default) =>
+        HistoryEventsAsync(tradeId, null, cancellationToken);
+
+    /// <summary>The trade's events, each page read once the node asked holds journal seq <paramref name="minSeq"/> (see <see cref="GetTradeAsync(string, long?, CancellationToken)"/>).</summary>
+    public async IAsyncEnumerable<TradeEvent> HistoryEventsAsync(string tradeId, long? minSeq, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        // The first page without limit: a server from before history was paged (2026-12-05) refuses any parameter there
+        // but minSeq, and answers every event at once without a nextCursor.
+        var path = $"v1/trades/{Escape(tradeId)}/history";
+        string? cursor = null;
+        do
+        {
+            var page = await PageAsync<HistoryPage>(
+                WithMinSeq(cursor is null ? path : $"{path}?limit={_options.PageSize.ToString(CultureInfo.InvariantCulture)}&cursor={Uri.EscapeDataString(cursor)}", minSeq),
+                cancellationToken).ConfigureAwait(false);
+            foreach (var item in page.Items)
+            {
+                yield return item;
+            }
+
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+    }
 
     /// <summary>Every trade that matches, in <c>executedAt</c>, <c>tradeId</c> order, following the cursor across pages (none repeated or skipped).</summary>
     public IAsyncEnumerable<Trade> TradesAsync(TradeFilter? filter = null, CancellationToken cancellationToken = default) =>
@@ -170,7 +212,7 @@ public sealed class TradeStoreClient
         string? cursor = null;
         do
         {
-            var page = await PageAsync(WithMinSeq(ListPath(filter, cursor), minSeq), cancellationToken).ConfigureAwait(false);
+            var page = await PageAsync<TradePage>(WithMinSeq(ListPath(filter, cursor), minSeq), cancellationToken).ConfigureAwait(false);
             foreach (var trade in page.Items)
             {
                 yield return trade;
@@ -182,14 +224,14 @@ public sealed class TradeStoreClient
     }
 
     /// <summary>
-    /// One page of a list. The server's 400 on <c>limit</c> (above its <c>Api:MaxPageSize</c>) is restated for the option
-    /// the caller set, <see cref="TradeStoreClientOptions.PageSize"/>: the client sends <c>limit</c> itself.
+    /// One page of a list or a history. The server's 400 on <c>limit</c> (above its <c>Api:MaxPageSize</c>) is restated for
+    /// the option the caller set, <see cref="TradeStoreClientOptions.PageSize"/>: the client sends <c>limit</c> itself.
     /// </summary>
-    private async Task<TradePage> PageAsync(string path, CancellationToken cancellationToken)
+    private async Task<T> PageAsync<T>(string path, CancellationToken cancellationToken)
     {
         try
         {
-            return await SendAsync<TradePage>(HttpMethod.Get, path, null, null, write: false, cancellationToken).ConfigureAwait(false);
+            return await SendAsync<T>(HttpMethod.Get, path, null, null, write: false, cancellationToken).ConfigureAwait(false);
         }
         catch (TradeStoreProblemException problem) when (problem is { Status: 400, Field: "limit" })
         {
@@ -682,6 +724,8 @@ public sealed class TradeStoreClient
     private sealed record QueryBody(string Sql);
 
     private sealed record TradePage(IReadOnlyList<Trade> Items, string? NextCursor);
+
+    private sealed record HistoryPage(IReadOnlyList<TradeEvent> Items, string? NextCursor);
 
     private sealed record PositionList(IReadOnlyList<Position> Items);
 }

@@ -258,6 +258,27 @@ public sealed class ClientOperationsTests(LiveServer server) : IClassFixture<Liv
     }
 
     [Fact]
+    public async Task HistoryAsync_MoreEventsThanTheServersDefaultPage_EveryEventOnceInOrderAcrossPages()
+    {
+        // 250 events: more than the server's Api:DefaultPageSize (100), which is all a client that did not follow
+        // nextCursor got; read 60 at a time.
+        var client = server.Client(configure: o => o.PageSize = 60);
+        var id = NewId("HI");
+        var commands = new List<BatchCommand> { BatchCommand.Create(new NewTrade(id, "ACC-HI", "AAPL", TradeSide.Buy, 1000m, 1m)) };
+        commands.AddRange(Enumerable.Range(1, 249).Select(v => BatchCommand.Amend(id, new Amendment(v, Price: 1m + v))));
+        Assert.Equal(0, (await client.BatchAsync(commands, Ct)).Failed);
+
+        var history = await client.HistoryAsync(id, Ct);
+        var streamed = await client.HistoryEventsAsync(id, Ct).Select(e => e.Version).ToListAsync(Ct);
+
+        Assert.Equal(id, history.TradeId);
+        Assert.Equal(Enumerable.Range(1, 250).Select(v => (long)v), history.Items.Select(e => e.Version));
+        Assert.Equal(250m, history.Items[^1].Trade.Price);
+        Assert.Equal(history.Items.Select(e => e.Version), streamed);
+        await Assert.ThrowsAsync<NotFoundException>(() => client.HistoryAsync(NewId("HI"), Ct));
+    }
+
+    [Fact]
     public async Task TradesAsync_BoundsFinerThanAMicrosecond_FromInclusiveAndToExclusiveAsTheServerRoundsThem()
     {
         var client = server.Client();

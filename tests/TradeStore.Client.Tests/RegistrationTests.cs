@@ -81,6 +81,22 @@ public sealed class RegistrationTests(LiveServer server) : IClassFixture<LiveSer
         Assert.Equal("limit", Assert.IsType<TradeStoreProblemException>(problem.InnerException).Field);
     }
 
+    [Fact]
+    public async Task HistoryAsync_PageSizeAboveTheServersMaxPageSize_ProblemNamesPageSize()
+    {
+        // 102 events: more than the server's first page (Api:DefaultPageSize, 100), asked for without limit.
+        var id = $"HPS-{Guid.NewGuid():N}";
+        var commands = new List<BatchCommand> { BatchCommand.Create(new NewTrade(id, "ACC-DI", "AAPL", TradeSide.Buy, 1000m, 1m)) };
+        commands.AddRange(Enumerable.Range(1, 101).Select(v => BatchCommand.Amend(id, new Amendment(v, Price: 1m + v))));
+        Assert.Equal(0, (await server.Client().BatchAsync(commands, TestContext.Current.CancellationToken)).Failed);
+        var client = server.Client(configure: o => o.PageSize = 5000);
+
+        var problem = await Assert.ThrowsAsync<TradeStoreProblemException>(() => client.HistoryAsync(id, TestContext.Current.CancellationToken));
+
+        Assert.Equal((400, "PageSize"), (problem.Status, problem.Field));
+        Assert.Contains("PageSize 5000 is more than this server allows", problem.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(25.0)]
     [InlineData(double.PositiveInfinity)]

@@ -218,6 +218,38 @@ def test_trades_pages_through_2500_trades_without_repeat_or_gap(server_url: str)
     assert ids == [t.trade_id for t in sorted(listed, key=lambda t: (t.executed_at, t.trade_id))]
 
 
+def test_history_pages_through_250_events_without_repeat_or_gap(server_url: str) -> None:
+    # More events than the server's Api:DefaultPageSize (100): a client that did not follow nextCursor got 100 of 250.
+    trade_id = new_id("HI")
+    with tradestore.Client(server_url, page_size=60) as paging:
+        items = [{"trade_id": trade_id, "account": "ACC-HI", "symbol": "AAPL", "side": "buy", "quantity": 1000, "price": 1}]
+        items += [{"type": "amend", "trade_id": trade_id, "expected_version": v, "price": 1 + v} for v in range(1, 250)]
+        assert paging.batch(items).failed == 0
+
+        history = paging.history(trade_id)
+        streamed = [e.version for e in paging.history_events(trade_id)]
+        with pytest.raises(tradestore.NotFound):
+            paging.history(new_id("HI"))
+        with pytest.raises(ValueError):
+            paging.history_events("..")  # checked at the call, not at the first next()
+
+    assert [e.version for e in history] == list(range(1, 251))
+    assert history[-1].trade.price == Decimal("250")
+    assert streamed == list(range(1, 251))
+
+
+def test_history_page_size_over_the_servers_max_page_size_raises_naming_page_size(client: tradestore.Client, server_url: str) -> None:
+    # 102 events: more than the server's first page (Api:DefaultPageSize, 100), asked for without limit.
+    trade_id = new_id("HPS")
+    items = [{"trade_id": trade_id, "account": "ACC-HPS", "symbol": "AAPL", "side": "buy", "quantity": 1000, "price": 1}]
+    items += [{"type": "amend", "trade_id": trade_id, "expected_version": v, "price": 1 + v} for v in range(1, 102)]
+    assert client.batch(items).failed == 0
+    with tradestore.Client(server_url, page_size=5000) as paging, pytest.raises(tradestore.ProblemError) as problem:
+        paging.history(trade_id)
+
+    assert (problem.value.status, problem.value.field) == (400, "page_size")
+
+
 def test_threads_sharing_a_client_each_get_the_answer_to_their_own_request(server_url: str) -> None:
     # An http.client connection shared by threads let two requests go out on one socket: a thread read another's answer
     # (create_trade("X-3-10") answered with trade X-1-5) or failed with CannotSendRequest, retried into InDoubt.

@@ -222,9 +222,45 @@ class Client:
         return Trade.from_json(self._transport.request("GET", _with_min_seq(f"/v1/trades/{_escape(trade_id)}", min_seq)).json())
 
     def history(self, trade_id: str, *, min_seq: int | None = None) -> list[TradeEvent]:
-        """Every event of the trade, oldest first (``min_seq``: see ``get_trade``)."""
-        answer = self._transport.request("GET", _with_min_seq(f"/v1/trades/{_escape(trade_id)}/history", min_seq)).json()
-        return [TradeEvent.from_json(e) for e in answer["items"]]
+        """Every event of the trade, oldest first, following the cursor across all pages (``min_seq``: see
+        ``get_trade``). ``NotFound`` when the trade is unknown; a deleted trade's history stays readable. A trade amended
+        or filled many times: ``history_events`` yields its events a page at a time instead of holding them all."""
+        return list(self.history_events(trade_id, min_seq=min_seq))
+
+    def history_events(self, trade_id: str, *, min_seq: int | None = None) -> Iterator[TradeEvent]:
+        """The trade's events, oldest first, a page at a time: the server's first page (``Api:DefaultPageSize`` events),
+        then ``page_size`` each (at most the server's ``Api:MaxPageSize``; one above it raises a ``ProblemError`` 400
+        whose ``field`` is ``page_size``). Events written while the pages are read are in the later pages, none repeated
+        or skipped. ``min_seq``: see ``get_trade`` (every page waits for it).
+
+        >>> sum(e.last_quantity for e in client.history_events("T-1") if e.type == "fill")  # doctest: +SKIP
+        Decimal('40')
+        """
+        # Checked here, not at the first next(): a bad trade_id or min_seq raises at the call, as history() does.
+        params: dict[str, Any] = {}
+        if min_seq is not None:
+            params["minSeq"] = _checked_min_seq(min_seq)
+        return self._history_pages(f"/v1/trades/{_escape(trade_id)}/history", params)
+
+    def _history_pages(self, path: str, params: dict[str, Any]) -> Iterator[TradeEvent]:
+        cursor: str | None = None
+        while True:
+            # The first page without limit: a server from before history was paged (2026-12-05) refuses any parameter
+            # there but minSeq, and answers every event at once without a nextCursor.
+            query = dict(params, **({"limit": self._page_size, "cursor": cursor} if cursor else {}))
+            try:
+                page = self._transport.request("GET", f"{path}?{urlencode(query)}" if query else path).json()
+            except ProblemError as problem:
+                restated = _list_problem(problem, self._page_size)
+                if restated is None:
+                    raise
+                raise restated from problem
+
+            for item in page["items"]:
+                yield TradeEvent.from_json(item)
+            cursor = page.get("nextCursor")
+            if not cursor:
+                return
 
     def trades(self, account: str | None = None, symbol: str | None = None, status: str | None = None,
                start: datetime | None = None, end: datetime | None = None, *, min_seq: int | None = None) -> Iterator[Trade]:
@@ -323,7 +359,7 @@ _LIST_ARGUMENTS = {"from": "start", "to": "end"}
 
 
 def _list_problem(problem: ProblemError, page_size: int) -> ProblemError | None:
-    """The server's 400 on a list parameter, restated for the argument the caller set: ``limit`` (over its
+    """The server's 400 on a list's (or a history's) parameter, restated for the argument the caller set: ``limit`` (over its
     ``Api:MaxPageSize``) is the client's ``page_size``, ``from`` and ``to`` its ``start`` and ``end``; a caller who never
     wrote those names would not know what to change."""
     if problem.status != 400:
