@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
+using TradeStore.Core.Diagnostics;
 using TradeStore.Core.Lifetime;
 
 namespace TradeStore.Guard;

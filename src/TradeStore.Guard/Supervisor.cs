@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
+using TradeStore.Core.Diagnostics;
 
 namespace TradeStore.Guard;
 

@@ -1,3 +1,5 @@
+using TradeStore.Core.Diagnostics;
+
 namespace TradeStore.Guard.Tests;
 
 public sealed class GuardOptionsTests

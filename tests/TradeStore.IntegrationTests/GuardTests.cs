@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using TradeStore.Core.Diagnostics;
 using TradeStore.Guard;
 using TradeStore.Storage;
 using TradeStore.TestSupport;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using TradeStore.Core.Diagnostics;
 using TradeStore.Core.Options;
 using TradeStore.Guard;
 

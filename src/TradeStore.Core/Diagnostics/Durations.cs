@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace TradeStore.Guard;
+namespace TradeStore.Core.Diagnostics;
 
 /// <summary>Reads durations as operators write them: <c>250ms</c>, <c>5s</c>, <c>2m</c>, <c>1h</c>, a bare number of seconds, or <c>hh:mm:ss</c>.</summary>
 public static class Durations
