@@ -56,8 +56,11 @@ internal static partial class Log
     [LoggerMessage(EventId = 1203, Level = LogLevel.Information, Message = "SQL query sandbox: external access off and DuckDB configuration locked")]
     public static partial void QuerySandboxLocked(ILogger logger);
 
-    [LoggerMessage(EventId = 1204, Level = LogLevel.Information, Message = "SQL query by {Caller}: {Rows} row(s) in {DurationMs:F1} ms")]
+    [LoggerMessage(EventId = 1204, Level = LogLevel.Debug, Message = "SQL query by {Caller}: {Rows} row(s) in {DurationMs:F1} ms")]
     public static partial void QueryRan(ILogger logger, string caller, int rows, double durationMs);
+
+    [LoggerMessage(EventId = 1214, Level = LogLevel.Information, Message = "Slow SQL query by {Caller}: {Rows} row(s) in {DurationMs:F1} ms, at or past Security:Query:SlowQueryThreshold ({Threshold})")]
+    public static partial void QueryRanSlow(ILogger logger, string caller, int rows, double durationMs, string threshold);
 
     [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "SQL query by {Caller} interrupted after its timeout of {Timeout}")]
     public static partial void QueryTimedOut(ILogger logger, string caller, TimeSpan timeout);

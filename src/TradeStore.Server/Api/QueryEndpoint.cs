@@ -47,6 +47,7 @@ public static class QueryEndpoint
         services.AddSingleton(sandbox);
         services.AddSingleton(sp => new QueryRunner(sandbox, new QueryLimits(query.MaxRows, query.MaxResultBytes, query.Timeout, query.MaxMemory), query.MaxConcurrent,
             sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        services.AddSingleton(new QueryLog(query.SlowQueryThreshold));
     }
 
     public static void Map(WebApplication app)
@@ -60,7 +61,7 @@ public static class QueryEndpoint
         app.MapPost(Path, RunAsync).AddEndpointFilter(ApiErrorFilter.InvokeAsync).RequireAuthorization(SecurityPolicies.Query);
     }
 
-    private static async Task<IResult> RunAsync(HttpContext context, QueryRunner runner, WriteEngine engine, ILoggerFactory loggers, IOptions<ApiOptions> api)
+    private static async Task<IResult> RunAsync(HttpContext context, QueryRunner runner, QueryLog queryLog, WriteEngine engine, ILoggerFactory loggers, IOptions<ApiOptions> api)
     {
         if (QueryParameters.Check(context.Request.Query) is { } parameter)
         {
@@ -116,7 +117,7 @@ public static class QueryEndpoint
         {
             // Past StreamingQueryBody.StreamAfterBytes: the answer is sent as DuckDB produces it (even if the query has
             // finished meanwhile: its bytes are in the segments now, not in Held).
-            return await StreamAsync(context, writer, answer, run, logger, caller, started);
+            return await StreamAsync(context, writer, answer, run, queryLog, logger, caller, started);
         }
 
         // Not streaming, so the query has finished: the whole answer is Held.
@@ -131,7 +132,7 @@ public static class QueryEndpoint
             return ApiResults.Problem(context, failure);
         }
 
-        Log.QueryRan(logger, caller, result.RowCount, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        queryLog.Ran(logger, caller, result.RowCount, started);
         context.Response.Headers["X-Truncated"] = result.Truncation == QueryTruncation.None ? "false" : "true";
         return Results.Bytes(answer.Held, writer.ContentType);
     }
@@ -142,7 +143,7 @@ public static class QueryEndpoint
     /// problem, and the body is not a valid document of its format, so no reader can take a partial answer as complete.
     /// </summary>
     private static async Task<IResult> StreamAsync(HttpContext context, QueryResultWriter writer, StreamingQueryBody body, Task<QueryResult> run,
-        ILogger logger, string caller, long started)
+        QueryLog queryLog, ILogger logger, string caller, long started)
     {
         var response = context.Response;
         try
@@ -197,7 +198,7 @@ public static class QueryEndpoint
             return Results.Empty;
         }
 
-        Log.QueryRan(logger, caller, result.RowCount, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        queryLog.Ran(logger, caller, result.RowCount, started);
         return Results.Empty;
     }
 
