@@ -15,6 +15,9 @@ public sealed class SyncFailoverTests
     private const int SigKill = 9;
     private const int SigTerm = 15;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a SIGTERM'd leader's hand-over may take: generous, and far below the 10 minutes a leader took before the fix.</summary>
+    private static readonly TimeSpan HandOver = TimeSpan.FromMinutes(3);
     private readonly string _prefix = $"/test-{Guid.NewGuid():N}/";
 
     [Fact]
@@ -95,19 +98,22 @@ public sealed class SyncFailoverTests
     }
 
     /// <summary>
-    /// SIGTERM to the leader of three nodes with <c>SyncReplicas=1</c> and <c>Server:ShutdownTimeout</c> 60 s: another
-    /// node acknowledges a write within seconds (the leader resigns before its HTTP server drains; it used to wait out the
-    /// shutdown timeout for its followers' streams), every write acknowledged before is on it, and the old leader exits 0
-    /// without an unhandled exception (after the drain ran into the timeout, its cancellation escaped the host's stop).
+    /// SIGTERM to the leader of three nodes with <c>SyncReplicas=1</c> and <c>Server:ShutdownTimeout</c> 10 minutes:
+    /// another node acknowledges a write long before that timeout (the leader resigns before its HTTP server drains; it
+    /// used to wait out the shutdown timeout for its followers' streams), every write acknowledged before is on it, and the
+    /// old leader exits 0 without an unhandled exception (after the drain ran into the timeout, its cancellation escaped
+    /// the host's stop).
     /// </summary>
     [Fact]
-    public async Task StopLeader_SigTermWithSyncReplicas_AnotherNodeAcknowledgesWithinSecondsAndTheOldLeaderExitsCleanly()
+    public async Task StopLeader_SigTermWithSyncReplicas_AnotherNodeAcknowledgesLongBeforeTheShutdownTimeoutAndTheOldLeaderExitsCleanly()
     {
         var ct = TestContext.Current.CancellationToken;
         var settings = new Dictionary<string, string>
         {
             ["TRADESTORE__CLUSTER__SYNCREPLICAS"] = "1",
-            ["TRADESTORE__SERVER__SHUTDOWNTIMEOUT"] = "00:01:00",
+            // Far beyond the wait for the hand-over below: the old behaviour (no write acknowledged elsewhere before this
+            // timeout ended the followers' streams) fails the test however slow the machine, and no bound on time is needed.
+            ["TRADESTORE__SERVER__SHUTDOWNTIMEOUT"] = "00:10:00",
         };
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         await using var a = await NodeProcess.StartAsync("a", _prefix, settings);
@@ -130,7 +136,7 @@ public sealed class SyncFailoverTests
         a.Process.Signal(SigTerm);
         string? answeredBy = null;
         var attempt = 0;
-        while (answeredBy is null && stopped.Elapsed < Timeout)
+        while (answeredBy is null && stopped.Elapsed < HandOver)
         {
             foreach (var node in new[] { b, c })
             {
@@ -156,14 +162,11 @@ public sealed class SyncFailoverTests
             }
         }
 
-        var handOver = stopped.Elapsed;
+        // Waited for, not timed: before the fix a resigned only once Server:ShutdownTimeout (10 minutes here) had ended
+        // its followers' streams, so no write could be acknowledged elsewhere within the wait.
+        Assert.True(answeredBy is not null,
+            $"no node acknowledged a write within {HandOver} after a's SIGTERM (its shutdown timeout is 10 minutes); a's output:\n{a.Process.Output}");
         var exitCode = await a.Process.WaitForExitAsync(Timeout);
-        Assert.True(answeredBy is not null, $"no node acknowledged a write within {Timeout} after a's SIGTERM; a's output:\n{a.Process.Output}");
-        // Not a speed assertion: before the fix a resigned only once Server:ShutdownTimeout (60 s here) had ended its
-        // followers' streams, so no write could be acknowledged sooner; half of it leaves a busy machine ample room (with
-        // 30 s and a bound of 15 s, a loaded CI machine's election, catch-up and sync-replica reconnection could come near it).
-        Assert.True(handOver < TimeSpan.FromSeconds(30),
-            $"the first write after a's SIGTERM was acknowledged (by {answeredBy}) after {handOver.TotalSeconds:F1} s, not before the 60 s shutdown timeout's half; a's output:\n{a.Process.Output}");
         Assert.True(exitCode == 0, $"a exited with code {exitCode}, expected 0; its output:\n{a.Process.Output}");
         Assert.DoesNotContain("Unhandled exception", a.Process.Output);
         Assert.DoesNotContain("[1011]", a.Process.Output); // no shutdown step failed
