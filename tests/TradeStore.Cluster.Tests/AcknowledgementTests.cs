@@ -87,7 +87,7 @@ public sealed class AcknowledgementTests
         using var created = await http.PostAsync($"{a.Url}/v1/trades", NodeProcess.Trade("D1-1"), ct);
         Assert.True(created.StatusCode == HttpStatusCode.Created,
             $"the lone write answered {(int)created.StatusCode} {await created.Content.ReadAsStringAsync(ct)}; requests through the relay: {relay.Seen}\na:\n{a.Process.Output}\nb:\n{b.Process.Output}");
-        Assert.Contains("[7015]", a.Process.Output); // the sync set was written before the write counted b's acknowledgement
+        await a.Process.WaitForOutputAsync("[7015]", Timeout); // the sync set was written before the write counted b's acknowledgement
 
         var seq = created.Headers.GetValues("TradeStore-Seq").Single();
         using var onB = await http.GetAsync($"{b.Url}/v1/trades/D1-1?minSeq={seq}", ct);

@@ -63,7 +63,7 @@ public sealed class DiskFullTests
 
         Assert.True(leader is not null,
             $"no node but a acknowledged a write within {Timeout} of a's disk filling up ({refused} writes refused); a's output:\n{a.Process.Output}");
-        Assert.Contains("[7028]", a.Process.Output); // gave the term up for its storage
+        await a.Process.WaitForOutputAsync("[7028]", Timeout); // gave the term up for its storage
         foreach (var id in acknowledged)
         {
             using var read = await http.GetAsync($"{leader.Url}/v1/trades/{id}", ct);

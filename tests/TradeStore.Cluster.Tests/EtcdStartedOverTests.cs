@@ -56,7 +56,7 @@ public sealed class EtcdStartedOverTests
         var status = await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Leader is not null && s.Nodes.Count(n => n.IsLive) == 2, Timeout, "a leader and two live nodes");
         Assert.True(status.Term > oldTerm, $"the term went back from {oldTerm} to {status.Term}");
         var (leader, follower) = status.Leader == "a" ? (a, b) : (b, a);
-        Assert.Contains("[7030]", leader.Process.Output);
+        await leader.Process.WaitForOutputAsync("[7030]", Timeout);
 
         // Acknowledged (a sync replica follows the new leader) and on the follower.
         using (var answer = await leader.CreateTradeAsync(http, "AFTER-0"))

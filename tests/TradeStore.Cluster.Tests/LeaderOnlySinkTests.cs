@@ -100,7 +100,7 @@ public sealed class LeaderOnlySinkTests
         await b.RestartAsync(waitUntilAnswering: false);
         await Eventually.MatchAsync(() => a.ClusterAsync(http), s => b.Process.HasExited || s.Nodes.Any(n => n.Name == "b" && n.IsLive && n.AppliedSeq == 5), wait, "b caught up or exited");
         Assert.False(b.Process.HasExited, $"b exited with code {(b.Process.HasExited ? b.Process.ExitCode : 0)}:\n{b.Process.Output}");
-        Assert.Contains("[1009]", b.Process.Output);
+        await b.Process.WaitForOutputAsync("[1009]", wait);
         using var read = await http.GetAsync($"{b.Url}/v1/trades/S-4?minSeq=5", Ct);
         Assert.Equal(System.Net.HttpStatusCode.OK, read.StatusCode);
     }

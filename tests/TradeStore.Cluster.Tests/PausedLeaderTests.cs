@@ -52,6 +52,6 @@ public sealed class PausedLeaderTests
         var view = await Eventually.MatchAsync(() => a.ClusterAsync(http), s => s.Nodes.Any(n => n.Name == "a" && n.IsLive), Timeout, "a registered again");
         Assert.Equal("b", view.Leader);
         Assert.Equal("follower", view.Nodes.Single(n => n.Name == "a").Role);
-        Assert.Contains("[7005]", a.Process.Output); // "stopped acknowledging writes"
+        await a.Process.WaitForOutputAsync("[7005]", Timeout); // "stopped acknowledging writes"
     }
 }

@@ -58,7 +58,7 @@ public sealed class RejoinTests
         await a.RestartAsync();
         var status = await Eventually.MatchAsync(() => b.ClusterAsync(http), s => s.Nodes.Any(n => n.Name == "a" && n.IsLive && n.AppliedSeq == 13), Timeout, "a holds b's seq 13");
         Assert.Equal(new TruncatedRange(11, 15), status.Nodes.Single(n => n.Name == "a").TruncatedSeq);
-        Assert.Contains("[1318]", a.Process.Output);
+        await a.Process.WaitForOutputAsync("[1318]", Timeout);
         // The table of `tradestore cluster status` shows the cut as the endpoint does.
         var (statusExit, table) = await TradeStoreProcess.RunAsync(["cluster", "status"], a.DataDirectory, a.Environment);
         Assert.True(statusExit == 0, table);

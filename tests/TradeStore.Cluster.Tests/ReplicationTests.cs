@@ -65,7 +65,7 @@ public sealed class ReplicationTests
         var afterRestart = await CreateAsync(http, a, "T", 0, 5);
         Assert.True(afterRestart > whileStopped);
         Assert.Equal(await a.JournalAsync(http, afterRestart), await b.JournalAsync(http, afterRestart));
-        Assert.Contains("[1312]", b.Process.Output); // "following a in term … from seq …"
+        await b.Process.WaitForOutputAsync("[1312]", Timeout); // "following a in term … from seq …"
     }
 
     [Fact]
