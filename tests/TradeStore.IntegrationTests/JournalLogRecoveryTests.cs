@@ -59,7 +59,7 @@ public sealed class JournalLogRecoveryTests : IDisposable
         await using var serve = await StartAsync([]);
         await AcknowledgedWrites.AssertDurableAsync(Http, ledger, "after the torn tail was cut");
 
-        Assert.Contains($"a torn tail of 11 bytes at offset {whole} of {segment} was cut", serve.Output);
+        await serve.WaitForOutputAsync($"a torn tail of 11 bytes at offset {whole} of {segment} was cut", Patience);
         Assert.Equal(whole, new FileInfo(segment).Length);
         Assert.Single(Directory.GetFiles(JournalDirectory, "*.torn-*"));
     }
@@ -151,7 +151,7 @@ public sealed class JournalLogRecoveryTests : IDisposable
         await using (var serve = await StartAsync(environment))
         {
             await AcknowledgedWrites.AssertDurableAsync(Http, ledger, when);
-            Assert.Contains("Journal log replayed into DuckDB", serve.Output);
+            await serve.WaitForOutputAsync("Journal log replayed into DuckDB", Patience);
             serve.Signal(SigTerm);
             Assert.Equal(0, await serve.WaitForExitAsync(TimeSpan.FromSeconds(30)));
         }
@@ -288,7 +288,7 @@ public sealed class JournalLogRecoveryTests : IDisposable
         await using var serve = await StartAsync([]);
         await AcknowledgedWrites.AssertDurableAsync(Http, ledger, "after the log was begun anew");
 
-        Assert.Contains("[2030]", serve.Output);
+        await serve.WaitForOutputAsync("[2030]", Patience);
         Assert.Contains($"Journal log started in {JournalDirectory} at seq {duckDbSeq + 1}", serve.Output);
         Assert.Contains($"although DuckDB holds {duckDbSeq} events", serve.Output);
         Assert.Single(Directory.GetFiles(JournalDirectory, "*.log"));

@@ -49,7 +49,7 @@ public sealed class MigrateJournalLogTests : IDisposable
 
         Assert.False(Directory.Exists(Path.Combine(_work.Path, DatabaseFiles.WalBackupFolder)));
         await using var serve = await StartAsync();
-        Assert.Contains("The last shutdown was not clean", serve.Output);
+        await serve.WaitForOutputAsync("The last shutdown was not clean", Patience);
         Assert.Equal(HttpStatusCode.OK, (await Http.GetAsync("/v1/trades/K-3", TestContext.Current.CancellationToken)).StatusCode);
     }
 
@@ -150,7 +150,7 @@ public sealed class MigrateJournalLogTests : IDisposable
 
         await using (var serve = await StartAsync())
         {
-            Assert.Contains("Applied schema migration 0003_journal_log", serve.Output);
+            await serve.WaitForOutputAsync("Applied schema migration 0003_journal_log", Patience);
             Assert.DoesNotContain("0001_initial", serve.Output);
             serve.Signal(SigTerm);
             Assert.Equal(0, await serve.WaitForExitAsync(TimeSpan.FromSeconds(30)));

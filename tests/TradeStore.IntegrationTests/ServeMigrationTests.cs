@@ -46,7 +46,7 @@ public sealed class ServeMigrationTests : IDisposable
         await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path);
         await child.WaitUntilAnsweringAsync($"{url}/health/ready", TimeSpan.FromSeconds(60));
 
-        Assert.Contains("Applied schema migration 0001_initial", child.Output);
+        await child.WaitForOutputAsync("Applied schema migration 0001_initial", TimeSpan.FromSeconds(60));
         child.Signal(SigTerm);
         Assert.Equal(0, await child.WaitForExitAsync(TimeSpan.FromSeconds(30)));
     }
