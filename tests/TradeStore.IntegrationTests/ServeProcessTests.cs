@@ -132,13 +132,40 @@ public sealed class ServeProcessTests : IDisposable
         await using var child = TradeStoreProcess.Start(["serve", "--data", _work.Path, "--urls", url], _work.Path, environment);
         await child.WaitUntilAnsweringAsync($"{url}/health/live", TimeSpan.FromSeconds(60));
 
+        // A cluster node's coordinator opens its etcd connection once the host runs, beside the HTTP server's start, so
+        // the connection (and with it the thread that reads it) may come after the first answer: waited for, not read once.
+        if (mode == "cluster node")
+        {
+            await Eventually.TrueAsync(() => ThreadNames(child.Id).Contains("etcd-reader"), TimeSpan.FromSeconds(60),
+                () => $"no etcd-reader thread among {string.Join(", ", ThreadNames(child.Id).Distinct())}\n{child.Output}");
+        }
+
         // .NET starts one event thread per core when completions run inline on them, one per 30 cores otherwise.
-        var threads = Directory.GetDirectories($"/proc/{child.Id}/task").Select(task => File.ReadAllText(Path.Combine(task, "comm")).Trim()).ToList();
+        var threads = ThreadNames(child.Id);
         var eventThreads = threads.Count(name => name == ".NET Sockets");
 
         Assert.True((inline ? Environment.ProcessorCount : 1) == eventThreads, $"{mode}: {eventThreads} event threads\n{child.Output}");
         // A cluster node's etcd connection is read by a thread of its own, never by the threads that run requests.
         Assert.Equal(mode == "cluster node", threads.Contains("etcd-reader"));
+    }
+
+    /// <summary>The names of a process's threads (<c>/proc/PID/task/TID/comm</c>); a thread that ends while they are read is left out.</summary>
+    private static List<string> ThreadNames(int pid)
+    {
+        var names = new List<string>();
+        foreach (var task in Directory.GetDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                names.Add(File.ReadAllText(Path.Combine(task, "comm")).Trim());
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // the thread ended meanwhile
+            }
+        }
+
+        return names;
     }
 
     [Fact]
