@@ -1,5 +1,6 @@
 using TradeStore.Core.Trades;
 using TradeStore.Storage.Engine;
+using TradeStore.TestSupport;
 
 namespace TradeStore.Storage.Tests;
 
@@ -22,10 +23,12 @@ public sealed class PositionBookMemoryTests
         var positions = (from a in Enumerable.Range(0, Accounts)
                          from s in Enumerable.Range(0, Symbols)
                          select new Position($"ACC{a:D5}", $"SYM{s:D2}", 1, 1, 0, 0)).ToList();
-        var before = GC.GetTotalMemory(forceFullCollection: true);
-        var book = new PositionBook();
-        book.Load(positions);
-        var held = GC.GetTotalMemory(forceFullCollection: true) - before;
+        var held = HeldMemory.Of(() =>
+        {
+            var book = new PositionBook();
+            book.Load(positions);
+            return book;
+        }, out var book);
         Assert.Equal(Accounts * Symbols, book.Get(null).Count);
         GC.KeepAlive(positions);
 
