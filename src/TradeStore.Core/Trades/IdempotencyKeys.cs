@@ -23,7 +23,8 @@ public static class IdempotencyKeys
     /// <summary>The namespace of callers without an API key (loopback callers when authentication is off).</summary>
     public const string Anonymous = "anonymous";
 
-    private const int FingerprintLength = 32;
+    /// <summary>The digits of a fingerprint (<see cref="Fingerprint(TradeCommand)"/>): 128 bits in lowercase hex.</summary>
+    public const int FingerprintLength = 32;
 
     /// <summary>The stored form of <paramref name="command"/>'s key for a caller of <paramref name="callerNamespace"/>, or <see langword="null"/> without a key.</summary>
     /// <param name="callerNamespace">The API key's id, or <see cref="Anonymous"/>; no <c>:</c>.</param>
@@ -48,21 +49,29 @@ public static class IdempotencyKeys
     /// </summary>
     public static (string Lookup, string? Fingerprint) Split(string stored)
     {
+        var at = FingerprintAt(stored);
+        return at < 0
+            ? (stored, null)
+            : (string.Concat(stored.AsSpan(0, at), stored.AsSpan(at + FingerprintLength + 1)), stored.Substring(at, FingerprintLength));
+    }
+
+    /// <summary>
+    /// Where the 32-digit fingerprint of a key in the stored form starts (the namespace and its <c>:</c> before it, a
+    /// <c>:</c> and the client key after it), or -1 for a key not in that form: what <see cref="Split"/> cuts, for a
+    /// caller that reads the parts in place.
+    /// </summary>
+    public static int FingerprintAt(string stored)
+    {
         var first = stored.IndexOf(':', StringComparison.Ordinal);
         var second = first > 0 ? stored.IndexOf(':', first + 1) : -1;
-        if (second - first - 1 != FingerprintLength || !IsLowerHex(stored.AsSpan(first + 1, FingerprintLength)))
-        {
-            return (stored, null);
-        }
-
-        return (string.Concat(stored.AsSpan(0, first + 1), stored.AsSpan(second + 1)), stored.Substring(first + 1, FingerprintLength));
+        return second - first - 1 == FingerprintLength && IsLowerHex(stored.AsSpan(first + 1, FingerprintLength)) ? first + 1 : -1;
     }
 
     /// <summary>The key as its caller sent it (the stored form without namespace and fingerprint).</summary>
     public static string ClientKey(string stored)
     {
-        var (lookup, fingerprint) = Split(stored);
-        return fingerprint is null ? stored : lookup[(lookup.IndexOf(':', StringComparison.Ordinal) + 1)..];
+        var at = FingerprintAt(stored);
+        return at < 0 ? stored : stored[(at + FingerprintLength + 1)..];
     }
 
     /// <summary>The refusal of a key sent again with a different request.</summary>

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
 using System.Runtime;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
@@ -23,11 +22,12 @@ public sealed class StateIndex
     private readonly PositionBook _positions = new();
     private ConcurrentDictionary<string, Trade> _trades = new(StringComparer.Ordinal);
 
-    // By design writer-only: idempotency is decided by the single writer, so a plain dictionary suffices.
-    private Dictionary<string, IdempotencyRecord> _idempotency = new(StringComparer.Ordinal);
+    // By design writer-only: idempotency is decided by the single writer, so a plain dictionary suffices. Keyed by the
+    // lookup's digest, not its text (KeyDigest).
+    private Dictionary<KeyDigest, IdempotencyRecord> _idempotency = [];
 
     // The keys in the order they were recorded (seq order), so forgetting the expired ones costs only what it removes.
-    private Queue<(long RecordedTicks, string Lookup)> _keysByAge = new();
+    private Queue<(long RecordedTicks, KeyDigest Lookup)> _keysByAge = new();
     private int _liveCount;
 
     // ReadAtOneSeq: odd while the writer applies a batch (a seqlock's stamp); the gate is the writer's for each batch,
@@ -102,9 +102,9 @@ public sealed class StateIndex
         return result;
     }
 
-    /// <param name="key">The lookup part of a stored key (<see cref="IdempotencyKeys.Split"/>).</param>
+    /// <param name="key">The digest of a stored key's lookup (<see cref="HeldKey.Lookup"/>).</param>
     /// <param name="record">The event it produced.</param>
-    internal bool TryGetIdempotency(string key, out IdempotencyRecord record) => _idempotency.TryGetValue(key, out record);
+    internal bool TryGetIdempotency(KeyDigest key, out IdempotencyRecord record) => _idempotency.TryGetValue(key, out record);
 
     /// <summary>
     /// Whether any key was ever stored plain (no caller, no fingerprint: written before keys were namespaced, or submitted
@@ -204,7 +204,12 @@ public sealed class StateIndex
     /// Applies one commit batch (in seq order) as one step for <see cref="ReadAtOneSeq{T}"/>: readers see all of it
     /// or none of it, and <see cref="Seq"/> moves to its last event's seq. Writer only.
     /// </summary>
-    internal void ApplyBatch(IReadOnlyList<TradeEvent> events)
+    /// <param name="events">The batch.</param>
+    /// <param name="heldKeys">
+    /// The held form of each event's idempotency key, in the same order (<see langword="default"/> for an event without
+    /// one), as the writer decided on it; <see langword="null"/> to take them from the events (replicated records).
+    /// </param>
+    internal void ApplyBatch(IReadOnlyList<TradeEvent> events, IReadOnlyList<HeldKey>? heldKeys = null)
     {
         if (events.Count == 0)
         {
@@ -216,9 +221,9 @@ public sealed class StateIndex
             Interlocked.Increment(ref _batchStamp);
             try
             {
-                foreach (var committed in events)
+                for (var i = 0; i < events.Count; i++)
                 {
-                    Apply(committed);
+                    Apply(events[i], heldKeys?[i]);
                 }
             }
             finally
@@ -231,7 +236,7 @@ public sealed class StateIndex
     }
 
     /// <summary>Applies one committed event: replaces the trade's state and moves its position contribution.</summary>
-    internal void Apply(TradeEvent committed)
+    private void Apply(TradeEvent committed, HeldKey? heldKey)
     {
         var state = committed.State;
         var previous = Find(state.TradeId);
@@ -256,11 +261,11 @@ public sealed class StateIndex
 
         if (committed.IdempotencyKey is { } key)
         {
-            var (lookup, fingerprint) = IdempotencyKeys.Split(key);
-            HasPlainKeys |= fingerprint is null;
+            var held = heldKey ?? HeldKey.Of(key);
+            HasPlainKeys |= held.IsPlain;
             var recorded = committed.RecordedAt.UtcTicks;
-            _idempotency[lookup] = new IdempotencyRecord(state.TradeId, state.Version, HeldFingerprint.From(fingerprint), recorded);
-            _keysByAge.Enqueue((recorded, lookup));
+            _idempotency[held.Lookup] = new IdempotencyRecord(state.TradeId, state.Version, held.Fingerprint, recorded);
+            _keysByAge.Enqueue((recorded, held.Lookup));
         }
     }
 
@@ -333,15 +338,15 @@ public sealed class StateIndex
         }
 
         var keys = keysRead.GetAwaiter().GetResult();
-        Dictionary<string, IdempotencyRecord> idempotency = null!;
+        Dictionary<KeyDigest, IdempotencyRecord> idempotency = null!;
         Parallel.Invoke(
             () => idempotency = KeyRecords(keys, trades),
             () => LoadOrdered(live));
 
         _trades = trades;
         _idempotency = idempotency;
-        _keysByAge = new Queue<(long, string)>(keys.Select(k => (k.RecordedTicks, k.Lookup)));
-        HasPlainKeys = keys.Exists(k => k.Fingerprint.IsNone);
+        _keysByAge = KeysByAge(keys);
+        HasPlainKeys = keys.Exists(k => k.Key.IsPlain);
         _positions.Load(positions.Values);
         Volatile.Write(ref _liveCount, live.Count);
     }
@@ -456,8 +461,8 @@ public sealed class StateIndex
         since.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", System.Globalization.CultureInfo.InvariantCulture) + "'";
 
     /// <summary>
-    /// The journal's idempotency keys that match <paramref name="where"/>, oldest first, split into lookup and fingerprint
-    /// (each key is in the journal once: a retry writes nothing).
+    /// The journal's idempotency keys that match <paramref name="where"/>, oldest first, in their held form (each key is in
+    /// the journal once: a retry writes nothing).
     /// </summary>
     private static List<KeyRow> ReadIdempotencyKeys(DuckDbDatabase database, string where, int count)
     {
@@ -468,27 +473,38 @@ public sealed class StateIndex
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            var (lookup, fingerprint) = IdempotencyKeys.Split(reader.GetString(0));
-            keys.Add(new KeyRow(lookup, HeldFingerprint.From(fingerprint), reader.GetString(1), reader.GetInt64(2), DateTime.SpecifyKind(reader.GetDateTime(3), DateTimeKind.Utc).Ticks));
+            keys.Add(new KeyRow(HeldKey.Of(reader.GetString(0)), reader.GetString(1), reader.GetInt64(2), DateTime.SpecifyKind(reader.GetDateTime(3), DateTimeKind.Utc).Ticks));
         }
 
         return keys;
     }
 
     /// <summary>The key records, each sharing the trade id string of its loaded trade rather than holding a second copy.</summary>
-    private static Dictionary<string, IdempotencyRecord> KeyRecords(List<KeyRow> keys, ConcurrentDictionary<string, Trade> trades)
+    private static Dictionary<KeyDigest, IdempotencyRecord> KeyRecords(List<KeyRow> keys, ConcurrentDictionary<string, Trade> trades)
     {
-        var records = new Dictionary<string, IdempotencyRecord>(keys.Count, StringComparer.Ordinal);
+        var records = new Dictionary<KeyDigest, IdempotencyRecord>(keys.Count);
         foreach (var key in keys)
         {
-            records[key.Lookup] = new IdempotencyRecord(trades.TryGetValue(key.TradeId, out var trade) ? trade.TradeId : key.TradeId, key.Version,
-                key.Fingerprint, key.RecordedTicks);
+            records[key.Key.Lookup] = new IdempotencyRecord(trades.TryGetValue(key.TradeId, out var trade) ? trade.TradeId : key.TradeId, key.Version,
+                key.Key.Fingerprint, key.RecordedTicks);
         }
 
         return records;
     }
 
-    private readonly record struct KeyRow(string Lookup, HeldFingerprint Fingerprint, string TradeId, long Version, long RecordedTicks);
+    /// <summary>The age queue of the loaded keys, sized to them (growing it by doubling left up to half its room empty).</summary>
+    private static Queue<(long RecordedTicks, KeyDigest Lookup)> KeysByAge(List<KeyRow> keys)
+    {
+        var queue = new Queue<(long RecordedTicks, KeyDigest Lookup)>(keys.Count);
+        foreach (var key in keys)
+        {
+            queue.Enqueue((key.RecordedTicks, key.Key.Lookup));
+        }
+
+        return queue;
+    }
+
+    private readonly record struct KeyRow(HeldKey Key, string TradeId, long Version, long RecordedTicks);
 
     /// <summary>
     /// Builds the ordered indexes from the live trades, given in list order: every index only appends. By design plain
@@ -579,30 +595,8 @@ public sealed class StateIndex
     private void MovePosition(Trade trade, decimal quantity, decimal notional) => _positions.Move(trade, quantity, notional);
 }
 
-/// <summary>Which event an idempotency key produced, and the fingerprint of its request: enough to answer a retry with that event's state, or refuse a reuse.</summary>
-/// <summary>What an idempotency key produced, and when its event was recorded (UTC ticks; it is forgotten after the retention).</summary>
-internal readonly record struct IdempotencyRecord(string TradeId, long Version, HeldFingerprint Fingerprint, long RecordedTicks);
-
 /// <summary>
-/// A key's fingerprint (<see cref="IdempotencyKeys.Fingerprint(TradeCommand)"/>, 32 hex digits) as the index holds it: its
-/// 16 bytes inside the key's record. Until 2026-12-05 the record held the 32-character string, 88 bytes of heap per key
-/// beside the record's 8-byte reference: of about 191 bytes a key sent over HTTP cost, measured on a server.
+/// Which event an idempotency key produced, the fingerprint of its request, and when its event was recorded (UTC ticks;
+/// it is forgotten after the retention): enough to answer a retry with that event's state, or refuse a reuse.
 /// </summary>
-/// <remarks>
-/// By design the default value (all zero) stands for "no fingerprint", a key stored plain: a fingerprint is the first
-/// 128 bits of a SHA-256, which are never all zero in practice.
-/// </remarks>
-internal readonly record struct HeldFingerprint(ulong High, ulong Low)
-{
-    /// <summary>Whether the key was stored plain, without a fingerprint.</summary>
-    public bool IsNone => High == 0 && Low == 0;
-
-    /// <summary>The 32 lowercase hex digits of a fingerprint, or <see langword="null"/> for none (a plain key).</summary>
-    public string? Text => IsNone ? null : string.Create(CultureInfo.InvariantCulture, $"{High:x16}{Low:x16}");
-
-    /// <summary>The held form of <paramref name="hex"/>, as <see cref="IdempotencyKeys.Split"/> gives it (32 lowercase hex digits, or null).</summary>
-    public static HeldFingerprint From(string? hex) => hex is null
-        ? default
-        : new HeldFingerprint(ulong.Parse(hex.AsSpan(0, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture),
-            ulong.Parse(hex.AsSpan(16, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture));
-}
+internal readonly record struct IdempotencyRecord(string TradeId, long Version, HeldFingerprint Fingerprint, long RecordedTicks);

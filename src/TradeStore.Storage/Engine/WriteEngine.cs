@@ -664,7 +664,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
             {
                 _metrics.Batch(batch.Count, Stopwatch.GetElapsedTime(started));
                 _database.WriteHealth.CommitSucceeded(_logger);
-                _index.ApplyBatch(decision.Events);
+                _index.ApplyBatch(decision.Events, decision.HeldKeys);
 
                 ForgetExpiredKeys();
 
@@ -977,18 +977,18 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         for (var i = 0; i < batch.Count; i++)
         {
             var command = batch[i].Command;
+            var held = batch[i].Key;
             if (command.IdempotencyKey is { } key)
             {
                 // Namespaced by the caller; a reuse for a different request is refused (IdempotencyKeys).
-                var (lookup, fingerprint) = IdempotencyKeys.Split(key);
-                if (decision.Keys.TryGetValue(lookup, out var inBatch))
+                if (decision.Keys.TryGetValue(held.Lookup, out var inBatch))
                 {
-                    decision.Results[i] = inBatch.Fingerprint == fingerprint ? CommandResult.Replay(inBatch.Trade) : CommandResult.Refused(IdempotencyKeys.Reused(key));
+                    decision.Results[i] = inBatch.Fingerprint == held.Fingerprint ? CommandResult.Replay(inBatch.Trade) : CommandResult.Refused(IdempotencyKeys.Reused(key));
                     decision.DependsOnBatch[i] = true;
                     continue;
                 }
 
-                if (!_index.TryGetIdempotency(lookup, out var record) && fingerprint is not null && LegacyKey(key, command) is { } legacy)
+                if (!_index.TryGetIdempotency(held.Lookup, out var record) && !held.IsPlain && LegacyKey(key, held, command) is { } legacy)
                 {
                     record = legacy;
                 }
@@ -1000,7 +1000,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                     record = default;
                 }
 
-                if (record.TradeId is not null && !IdempotencyKeys.SameRequest(record.Fingerprint.Text, fingerprint, command))
+                if (record.TradeId is not null && record.Fingerprint != held.Fingerprint && !IdempotencyKeys.SameRequest(record.Fingerprint.Text, held.Fingerprint.Text, command))
                 {
                     decision.Results[i] = CommandResult.Refused(IdempotencyKeys.Reused(key));
                     continue;
@@ -1032,12 +1032,12 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                 }
 
                 decision.Events.Add(new TradeEvent(seq, transition.Type, state, transition.LastQuantity, transition.LastPrice, now, command.IdempotencyKey));
+                decision.HeldKeys.Add(held);
                 decision.Results[i] = CommandResult.Applied(state);
                 decision.DependsOnBatch[i] = true;
-                if (command.IdempotencyKey is { } appliedKey)
+                if (command.IdempotencyKey is not null)
                 {
-                    var (lookup, fingerprint) = IdempotencyKeys.Split(appliedKey);
-                    decision.Keys[lookup] = (state, fingerprint);
+                    decision.Keys[held.Lookup] = (state, held.Fingerprint);
                 }
             }
             else
@@ -1056,14 +1056,14 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     /// same trade (a plain key has no fingerprint to compare); for another trade it is a reuse. <see langword="null"/>
     /// when no plain key matches.
     /// </summary>
-    private IdempotencyRecord? LegacyKey(string key, TradeCommand command)
+    private IdempotencyRecord? LegacyKey(string key, HeldKey held, TradeCommand command)
     {
-        if (!_index.HasPlainKeys || !_index.TryGetIdempotency(IdempotencyKeys.ClientKey(key), out var plain) || !plain.Fingerprint.IsNone)
+        if (!_index.HasPlainKeys || !_index.TryGetIdempotency(KeyDigest.Of(IdempotencyKeys.ClientKey(key)), out var plain) || !plain.Fingerprint.IsNone)
         {
             return null;
         }
 
-        return plain with { Fingerprint = plain.TradeId == command.TradeId ? HeldFingerprint.From(IdempotencyKeys.Split(key).Fingerprint) : default };
+        return plain with { Fingerprint = plain.TradeId == command.TradeId ? held.Fingerprint : default };
     }
 
     /// <summary>
@@ -1141,6 +1141,12 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     {
         public TradeCommand Command { get; } = command;
 
+        /// <summary>
+        /// The held form of the command's idempotency key (<see langword="default"/> without one): digested here, on the
+        /// submitting thread, once, rather than on the single writer's (a SHA-256 of the lookup, see <see cref="KeyDigest"/>).
+        /// </summary>
+        public HeldKey Key { get; } = command.IdempotencyKey is { } key ? HeldKey.Of(key) : default;
+
         public long EnqueuedAt { get; } = enqueuedAt;
 
         public TaskCompletionSource<CommandResult> Completion => this;
@@ -1166,11 +1172,17 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
         public List<TradeEvent> Events { get; } = new(size);
 
+        /// <summary>
+        /// The held form of each event's idempotency key, in the order of <see cref="Events"/>, for
+        /// <see cref="StateIndex.ApplyBatch"/> (the scratch's list: read before the next batch).
+        /// </summary>
+        public List<HeldKey> HeldKeys => scratch.HeldKeys;
+
         /// <summary>The latest state of each trade this batch changed.</summary>
         public Dictionary<string, Trade> Overlay => scratch.Overlay;
 
         /// <summary>Idempotency keys applied in this batch.</summary>
-        public Dictionary<string, (Trade Trade, string? Fingerprint)> Keys => scratch.Keys;
+        public Dictionary<KeyDigest, (Trade Trade, HeldFingerprint Fingerprint)> Keys => scratch.Keys;
 
         public HashSet<string> CreatedIds => scratch.CreatedIds;
 
@@ -1195,7 +1207,9 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
     {
         public Dictionary<string, Trade> Overlay { get; } = new(StringComparer.Ordinal);
 
-        public Dictionary<string, (Trade Trade, string? Fingerprint)> Keys { get; } = new(StringComparer.Ordinal);
+        public Dictionary<KeyDigest, (Trade Trade, HeldFingerprint Fingerprint)> Keys { get; } = [];
+
+        public List<HeldKey> HeldKeys { get; } = [];
 
         public HashSet<string> CreatedIds { get; } = new(StringComparer.Ordinal);
 
@@ -1208,6 +1222,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         {
             Overlay.Clear();
             Keys.Clear();
+            HeldKeys.Clear();
             CreatedIds.Clear();
             Created.Clear();
             Changed.Clear();
