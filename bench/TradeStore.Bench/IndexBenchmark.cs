@@ -23,8 +23,8 @@ public sealed record IndexBenchmarkResult(
 /// <summary>
 /// Start-up cost, memory and in-process read latency of the state index: fills a fresh database with N trades
 /// (set-based SQL, each with one journal row carrying an idempotency key in the form the server stores one sent over
-/// HTTP: caller, a 32-hex-digit fingerprint and the key; until 2026-12-05 a bare key, which a server has not written
-/// since 2026-11-30) spread over A accounts and S symbols,
+/// HTTP, made by <see cref="IdempotencyKeys.Scope"/> from the row's create: caller, the create's fingerprint and the key;
+/// until 2026-12-05 a bare key, which a server has not written since 2026-11-30) spread over A accounts and S symbols,
 /// times <see cref="StateIndex"/> loading (what the engine's start-up does), measures the managed memory it holds with
 /// every index, then times lists of 100 (per account, per account and symbol, per symbol and unscoped, each from a
 /// random time so the walk starts with a seek), a page followed by its next page, and all positions.
@@ -52,11 +52,17 @@ public static class IndexBenchmark
                        CASE WHEN i % 2 = 0 THEN 'buy' ELSE 'sell' END, 1000, 100.25, 10, 1002.5,
                        'partially_filled', 'XNAS', 'bench', TIMESTAMP '2026-01-01' + to_microseconds(i), now()::TIMESTAMP, now()::TIMESTAMP
                 FROM range(1, {n} + 1) t(i);
+                CREATE TEMP TABLE {KeysTable} (seq BIGINT, idempotency_key VARCHAR);
+                """;
+            command.ExecuteNonQuery();
+            AppendKeys(connection);
+            command.CommandText = $"""
                 INSERT INTO trade_events
                 SELECT i, 'W' || i, 1, 'create', {account}, {symbol},
                        CASE WHEN i % 2 = 0 THEN 'buy' ELSE 'sell' END, 1000, 100.25, 0, 0, NULL, NULL, 'new', 'XNAS', 'bench',
-                       TIMESTAMP '2026-01-01' + to_microseconds(i), now()::TIMESTAMP, now()::TIMESTAMP, 'anonymous:' || md5(i::VARCHAR) || ':key-' || i
-                FROM range(1, {n} + 1) t(i);
+                       TIMESTAMP '2026-01-01' + to_microseconds(i), now()::TIMESTAMP, now()::TIMESTAMP, k.idempotency_key
+                FROM range(1, {n} + 1) t(i) JOIN {KeysTable} k ON k.seq = t.i;
+                DROP TABLE {KeysTable};
                 UPDATE sync_checkpoints SET last_seq = {n} WHERE sink = 'trade_state';
                 """;
             command.ExecuteNonQuery();
@@ -66,23 +72,48 @@ public static class IndexBenchmark
         output.WriteLine(FormattableString.Invariant($"index: {trades:N0} trades in {accounts:N0} accounts and {symbols:N0} symbols written in {filling.Elapsed.TotalSeconds:0.0} s"));
 
         cancellationToken.ThrowIfCancellationRequested();
-        var before = GC.GetTotalMemory(forceFullCollection: true);
-        var index = new StateIndex();
-        var loading = Stopwatch.StartNew();
         using var meters = new TestMeters();
-        var engine = new WriteEngine(database, index, new Core.Options.EngineOptions(), meters.Factory);
-        engine.Start();
-        loading.Stop();
-        var after = GC.GetTotalMemory(forceFullCollection: true);
-        GC.KeepAlive(index);
+        var loading = new Stopwatch();
+        WriteEngine engine = null!;
+        var held = HeldMemory.Of(() =>
+        {
+            var loaded = new StateIndex();
+            loading.Start();
+            engine = new WriteEngine(database, loaded, new Core.Options.EngineOptions(), meters.Factory);
+            engine.Start();
+            loading.Stop();
+            return loaded;
+        }, out var index);
         engine.StopAsync().GetAwaiter().GetResult();
 
-        var megabytes = (after - before) / 1024.0 / 1024.0;
-        output.WriteLine(FormattableString.Invariant($"index: loaded {index.Count:N0} trades and {index.IdempotencyKeyCount:N0} idempotency keys in {loading.Elapsed.TotalSeconds:0.00} s; managed memory with every index {megabytes:N0} MiB ({(after - before) / (double)trades:N0} bytes per trade)"));
+        var megabytes = held / 1024.0 / 1024.0;
+        output.WriteLine(FormattableString.Invariant($"index: loaded {index.Count:N0} trades and {index.IdempotencyKeyCount:N0} idempotency keys in {loading.Elapsed.TotalSeconds:0.00} s; managed memory with every index {megabytes:N0} MiB ({held / (double)trades:N0} bytes per trade)"));
 
         cancellationToken.ThrowIfCancellationRequested();
         var (reads, positions) = MeasureReads(new TradeQueries(database, index), trades, accounts, symbols, output, cancellationToken);
-        return new IndexBenchmarkResult(trades, accounts, symbols, loading.Elapsed.TotalSeconds, megabytes, (after - before) / (double)trades, reads, positions, EngineBenchmark.MachineDescription());
+        return new IndexBenchmarkResult(trades, accounts, symbols, loading.Elapsed.TotalSeconds, megabytes, held / (double)trades, reads, positions, EngineBenchmark.MachineDescription());
+    }
+
+    private const string KeysTable = "bench_keys";
+
+    /// <summary>
+    /// Each trade's idempotency key, as a server stores the key <c>key-{i}</c> of the create that made trade i for a
+    /// caller without an API key (<see cref="IdempotencyKeys.Scope"/>), into the temporary table the journal rows take it from.
+    /// </summary>
+    private static void AppendKeys(DuckDB.NET.Data.DuckDBConnection connection)
+    {
+        using var read = connection.CreateCommand();
+        read.CommandText = "SELECT last_seq, trade_id, account, symbol, side, quantity, price, venue, trader, executed_at FROM trade_state ORDER BY last_seq";
+        using var rows = read.ExecuteReader();
+        using var keys = connection.CreateAppender("temp", "main", KeysTable);
+        while (rows.Read())
+        {
+            var seq = rows.GetInt64(0);
+            var create = new CreateTrade(rows.GetString(1), rows.GetString(2), rows.GetString(3), rows.GetString(4) == "buy" ? Side.Buy : Side.Sell,
+                rows.GetDecimal(5), rows.GetDecimal(6), rows.GetString(7), rows.GetString(8),
+                new DateTimeOffset(DateTime.SpecifyKind(rows.GetDateTime(9), DateTimeKind.Utc)), "key-" + seq.ToString(CultureInfo.InvariantCulture));
+            keys.CreateRow().AppendValue(seq).AppendValue(IdempotencyKeys.Scope(IdempotencyKeys.Anonymous, create)).EndRow();
+        }
     }
 
     private static (Dictionary<string, LatencySummary> Reads, int Positions) MeasureReads(TradeQueries queries, int trades, int accounts, int symbols, TextWriter output,
