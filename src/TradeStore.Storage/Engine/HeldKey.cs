@@ -38,29 +38,39 @@ internal readonly record struct HeldKey(KeyDigest Lookup, HeldFingerprint Finger
 }
 
 /// <summary>
-/// The first 128 bits of the SHA-256 of a key's lookup text (its UTF-16 code units): what the idempotency table is keyed
-/// by instead of the text, 16 bytes inside the entry rather than a string of 64 bytes or more beside it. docs/reads.md
-/// ("Idempotency keys in memory") gives the collision argument; in short, two lookups share a digest with a probability
-/// of about 2^-128 a pair, and a caller cannot choose a key whose digest is another's without a second preimage of SHA-256.
+/// The 128-bit SipHash-2-4 of a key's lookup text (its UTF-16 code units) under a key drawn at random when the process
+/// starts: what the idempotency table is keyed by instead of the text, 16 bytes inside the entry rather than a string of
+/// 64 bytes or more beside it. docs/reads.md ("Idempotency keys in memory") gives the collision argument; in short, two
+/// lookups share a digest with a probability of about 2^-128 a pair, and no caller can aim for another's digest: a
+/// pseudorandom function's output under a key it never learns, of which it never sees one.
 /// </summary>
 /// <remarks>
 /// By design in memory only, never stored: the journal keeps every key's text, and the table is rebuilt from it at
-/// start-up, so the digest can change between builds. SHA-256 rather than a faster non-cryptographic 128-bit hash
-/// (XXH3-128): those have pairs of inputs chosen without the seed that collide far more often than 2^-128, and the table
-/// must keep one caller's keys from ever answering for another's.
+/// start-up, so the digest is free to differ from one process to the next. Not SHA-256 (measured first): its 1-2 µs a
+/// key, mostly the call's own cost, made a start-up that loads 1,000,000 keys seconds slower on this machine. Not a
+/// fast unkeyed or merely seeded 128-bit hash (XXH3-128): pairs of inputs chosen without its seed collide far more often
+/// than 2^-128, and the table must keep one caller's keys from ever answering for another's.
 /// </remarks>
 internal readonly record struct KeyDigest(ulong High, ulong Low)
 {
-    /// <summary>The digest of <paramref name="lookup"/>.</summary>
+    private static readonly (ulong K0, ulong K1) Secret = NewSecret();
+
+    /// <summary>The digest of <paramref name="lookup"/> in this process.</summary>
     public static KeyDigest Of(ReadOnlySpan<char> lookup)
     {
-        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(MemoryMarshal.AsBytes(lookup), hash);
-        return new KeyDigest(MemoryMarshal.Read<ulong>(hash), MemoryMarshal.Read<ulong>(hash[sizeof(ulong)..]));
+        var (first, second) = SipHash128.Hash(Secret.K0, Secret.K1, MemoryMarshal.AsBytes(lookup));
+        return new KeyDigest(first, second);
     }
 
     /// <summary>Already uniform: its low bits are the bucket's hash.</summary>
     public override int GetHashCode() => (int)Low;
+
+    private static (ulong, ulong) NewSecret()
+    {
+        Span<byte> secret = stackalloc byte[16];
+        RandomNumberGenerator.Fill(secret);
+        return (MemoryMarshal.Read<ulong>(secret), MemoryMarshal.Read<ulong>(secret[8..]));
+    }
 }
 
 /// <summary>

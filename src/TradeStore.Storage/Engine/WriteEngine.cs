@@ -1143,7 +1143,7 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
 
         /// <summary>
         /// The held form of the command's idempotency key (<see langword="default"/> without one): digested here, on the
-        /// submitting thread, once, rather than on the single writer's (a SHA-256 of the lookup, see <see cref="KeyDigest"/>).
+        /// submitting thread, once, rather than on the single writer's (<see cref="KeyDigest"/>).
         /// </summary>
         public HeldKey Key { get; } = command.IdempotencyKey is { } key ? HeldKey.Of(key) : default;
 
