@@ -87,6 +87,27 @@ public sealed class FaultExitCodeTests : IDisposable
     }
 
     /// <summary>
+    /// The same fault met by <c>recover --from duckdb</c>, the command for a journal log serve refuses. Regression: it said
+    /// "the journal log reads whole, as serve reads it at start-up … nothing to rebuild" and exited 0, while serve and
+    /// verify stop with exit 4 on it.
+    /// </summary>
+    [Fact]
+    public async Task RecoverFromDuckDb_JournalFolderIsAFile_ExitsFourAsServeDoes()
+    {
+        await WriteTradesThroughServeAsync(_work.Path, count: 3);
+        var journal = Path.Combine(_work.Path, "journal");
+        Directory.Move(journal, _work.File("journal-moved"));
+        await File.WriteAllTextAsync(journal, "x", TestContext.Current.CancellationToken);
+
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["recover", "--from", "duckdb", "--data", _work.Path], _work.Path);
+
+        Assert.True(exitCode == 4, $"exit code {exitCode}:\n{output}");
+        Assert.Contains($"{journal} is a file where TradeStore needs a directory", output);
+        Assert.DoesNotContain("reads whole", output);
+        Assert.Equal("x", await File.ReadAllTextAsync(journal, TestContext.Current.CancellationToken));
+    }
+
+    /// <summary>
     /// --data naming a file itself (not a folder under one). Regression: .NET's "The file '…' already exists" fell through
     /// to the advice for a disk problem ("Check the disk and the path (space, permissions, mount)").
     /// </summary>

@@ -306,6 +306,12 @@ public static class RecoverCommand
         using var database = DuckDbDatabase.Open(path, settings.Storage.CheckpointThreshold);
         // Below this binary's schema the journal's tables may be missing: one line, as verify says it, not DuckDB's error.
         DuckDbSchema.RequireLatest(database, PendingMigrationAdvice.RecoverFromDuckDb);
+        if (File.Exists(JournalLog.DirectoryFor(path)))
+        {
+            // serve and verify stop here with exit 4; read as no log at all, it was "the journal log reads whole".
+            throw DatabaseOpenException.NotADirectory(database.Path, "open the journal log in", JournalLog.DirectoryFor(path));
+        }
+
         interruption.Doing = () => "while reading the journal log";
         var plan = JournalLogRebuild.Plan(database, settings.Storage.Durability, interruption.Token);
         var duckDbSeq = plan.DuckDbSeq;
