@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using TradeStore.Core.Diagnostics;
 
 namespace TradeStore.ClickHouse;
 
@@ -15,7 +16,7 @@ internal static partial class Log
     public static partial void SyncFailed(ILogger logger, string kind, int attempt, double delayMs, int batchSize, string error);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Information, Message = "ClickHouse sync reaches ClickHouse again after {Failures} failed attempt(s) over {Lasted}; resumed at seq {Position}")]
-    public static partial void SyncRecovered(ILogger logger, int failures, TimeSpan lasted, long position);
+    public static partial void SyncRecovered(ILogger logger, int failures, LoggedDuration lasted, long position);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "ClickHouse sync stopped at seq {Position}, {Behind} events behind the journal")]
     public static partial void SyncStopped(ILogger logger, long position, long behind);

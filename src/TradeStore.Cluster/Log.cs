@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using TradeStore.Core.Diagnostics;
 
 namespace TradeStore.Cluster;
 
@@ -6,13 +7,13 @@ namespace TradeStore.Cluster;
 internal static partial class Log
 {
     [LoggerMessage(EventId = 7000, Level = LogLevel.Information, Message = "Cluster node {Node} ({Url}) joining through etcd {Endpoints} under {KeyPrefix}; lease TTL {Ttl}, renewed every {Interval}, acknowledgements stop {Margin} before the lease can expire")]
-    public static partial void Joining(ILogger logger, string node, string url, string endpoints, string keyPrefix, TimeSpan ttl, TimeSpan interval, TimeSpan margin);
+    public static partial void Joining(ILogger logger, string node, string url, string endpoints, string keyPrefix, LoggedDuration ttl, LoggedDuration interval, LoggedDuration margin);
 
     [LoggerMessage(EventId = 7001, Level = LogLevel.Information, Message = "etcd lease {LeaseId:x} granted with TTL {Ttl}; node {Node} registered")]
-    public static partial void SessionStarted(ILogger logger, long leaseId, TimeSpan ttl, string node);
+    public static partial void SessionStarted(ILogger logger, long leaseId, LoggedDuration ttl, string node);
 
     [LoggerMessage(EventId = 7002, Level = LogLevel.Warning, Message = "Renewing etcd lease {LeaseId:x} failed; this node may rely on it for {Remaining} more")]
-    public static partial void RenewFailed(ILogger logger, Exception exception, long leaseId, TimeSpan remaining);
+    public static partial void RenewFailed(ILogger logger, Exception exception, long leaseId, LoggedDuration remaining);
 
     [LoggerMessage(EventId = 7003, Level = LogLevel.Warning, Message = "etcd lease {LeaseId:x} is gone (it expired while this node could not renew it); starting a new session")]
     public static partial void LeaseLost(ILogger logger, long leaseId);
@@ -21,13 +22,13 @@ internal static partial class Log
     public static partial void Leading(ILogger logger, string node, long term);
 
     [LoggerMessage(EventId = 7005, Level = LogLevel.Warning, Message = "This node ({Node}) stopped acknowledging writes: its lease can no longer be relied on (term {Term}, lease valid for {Remaining})")]
-    public static partial void SteppedDown(ILogger logger, string node, long term, TimeSpan remaining);
+    public static partial void SteppedDown(ILogger logger, string node, long term, LoggedDuration remaining);
 
     [LoggerMessage(EventId = 7006, Level = LogLevel.Information, Message = "Leader is {Leader} ({Url}), term {Term}; this node follows")]
     public static partial void Following(ILogger logger, string leader, string url, long term);
 
     [LoggerMessage(EventId = 7007, Level = LogLevel.Warning, Message = "etcd request failed ({Operation}); retrying in {Delay}")]
-    public static partial void EtcdFailed(ILogger logger, Exception exception, string operation, TimeSpan delay);
+    public static partial void EtcdFailed(ILogger logger, Exception exception, string operation, LoggedDuration delay);
 
     [LoggerMessage(EventId = 7008, Level = LogLevel.Information, Message = "Left the cluster: leadership resigned and lease {LeaseId:x} revoked")]
     public static partial void Left(ILogger logger, long leaseId);
@@ -54,22 +55,22 @@ internal static partial class Log
     public static partial void SyncPublished(ILogger logger, long term, string members);
 
     [LoggerMessage(EventId = 7016, Level = LogLevel.Warning, Message = "Writing the synchronous replicas of term {Term} ({Members}) to etcd failed; retrying in {Delay} while this node leads in that term. Writes wait for it (up to Cluster:ReplicationTimeout)")]
-    public static partial void SyncPublishFailed(ILogger logger, Exception exception, long term, string members, TimeSpan delay);
+    public static partial void SyncPublishFailed(ILogger logger, Exception exception, long term, string members, LoggedDuration delay);
 
     [LoggerMessage(EventId = 7017, Level = LogLevel.Warning, Message = "etcd request failed again ({Operation}, {Failures} failures in a row over {Lasting}): {ErrorType}: {Error}; retrying in {Delay}. Repeats are logged at the 2nd, 4th, 8th, … failure, then once a minute (each one at debug, event 7018); event 7031 says when etcd answers again")]
-    public static partial void EtcdStillFailing(ILogger logger, string operation, long failures, TimeSpan lasting, string errorType, string error, TimeSpan delay);
+    public static partial void EtcdStillFailing(ILogger logger, string operation, long failures, LoggedDuration lasting, string errorType, string error, LoggedDuration delay);
 
     [LoggerMessage(EventId = 7018, Level = LogLevel.Debug, Message = "etcd request failed ({Operation})")]
     public static partial void EtcdFailureDetail(ILogger logger, Exception exception, string operation);
 
     [LoggerMessage(EventId = 7019, Level = LogLevel.Warning, Message = "Handing over at shutdown (term {Term}): not every follower acknowledged seq {Seq} within {Timeout}; resigning anyway")]
-    public static partial void HandOverIncomplete(ILogger logger, long term, long seq, TimeSpan timeout);
+    public static partial void HandOverIncomplete(ILogger logger, long term, long seq, LoggedDuration timeout);
 
     [LoggerMessage(EventId = 7020, Level = LogLevel.Critical, Message = "Refusing to join: another process runs as node {Node} at {Url} (incarnation {Other}; this data directory's is {Mine}) and keeps its etcd lease alive. Cluster:Node must be unique in the cluster: give this node another name, or stop the other one. Stopping with exit code {ExitCode}")]
     public static partial void NameInUse(ILogger logger, string node, string url, string other, string mine, int exitCode);
 
     [LoggerMessage(EventId = 7021, Level = LogLevel.Warning, Message = "The name {Node} is registered by {Url} with another incarnation ({Other}; this data directory's is {Mine}): waiting up to {Patience} for its lease to expire (a dead process or a replaced disk); if it is renewed, another process uses the name and this node refuses to join")]
-    public static partial void NameHeld(ILogger logger, string node, string url, string other, string mine, TimeSpan patience);
+    public static partial void NameHeld(ILogger logger, string node, string url, string other, string mine, LoggedDuration patience);
 
     [LoggerMessage(EventId = 7022, Level = LogLevel.Warning, Message = "No leader, and this node ({Node}) does not campaign: its journal log holds no record while the cluster has held records (etcd key {Key}: term {Term}, leader {Leader}, seq {Seq}); led by this node, every node with data would cut its log as a tail the leader never had. Waiting for a node with data to lead; this node then copies its log. Only to start the cluster over with no data at all: etcdctl del {Key}")]
     public static partial void EmptyNotCampaigning(ILogger logger, string node, string key, long term, string leader, long seq);
@@ -84,7 +85,7 @@ internal static partial class Log
     public static partial void RegistryRefreshFailed(ILogger logger, Exception exception, string node, string key);
 
     [LoggerMessage(EventId = 7026, Level = LogLevel.Warning, Message = "etcd refused the synchronous replicas of term {Term} ({Members}): the leader key is not the one created in that term (this node is losing its leadership); retrying in {Delay} while this node still holds the term")]
-    public static partial void SyncRefused(ILogger logger, long term, string members, TimeSpan delay);
+    public static partial void SyncRefused(ILogger logger, long term, string members, LoggedDuration delay);
 
     [LoggerMessage(EventId = 7027, Level = LogLevel.Information, Message = "Synchronous replicas of term {Term} proposed ({Members}) while another set is being written to etcd; written next")]
     public static partial void SyncQueued(ILogger logger, long term, string members);
@@ -96,7 +97,7 @@ internal static partial class Log
     public static partial void UnfitNotCampaigning(ILogger logger, string node, string reason);
 
     [LoggerMessage(EventId = 7031, Level = LogLevel.Information, Message = "etcd answers again ({Operation}) after {Failures} failure(s) over {Lasted}")]
-    public static partial void EtcdAnswersAgain(ILogger logger, string operation, long failures, TimeSpan lasted);
+    public static partial void EtcdAnswersAgain(ILogger logger, string operation, long failures, LoggedDuration lasted);
 
     [LoggerMessage(EventId = 7032, Level = LogLevel.Information, Message = "This node ({Node}) acknowledges writes again in term {Term}: its lease was renewed (it had stopped, event 7005)")]
     public static partial void LeadingAgain(ILogger logger, string node, long term);

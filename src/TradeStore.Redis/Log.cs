@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using TradeStore.Core.Diagnostics;
 
 namespace TradeStore.Redis;
 
@@ -17,10 +18,10 @@ internal static partial class Log
     /// reason's first line.
     /// </summary>
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Redis projection failed at seq {Checkpoint}; writes go on, retry {Attempt} in {Delay}: {Reason}. Repeats are logged at the 2nd, 4th, 8th, … attempt, then once a minute; event 3011 says when Redis takes writes again")]
-    public static partial void ApplyFailed(ILogger logger, Exception? exception, long checkpoint, int attempt, TimeSpan delay, string reason);
+    public static partial void ApplyFailed(ILogger logger, Exception? exception, long checkpoint, int attempt, LoggedDuration delay, string reason);
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Redis projection reaches Redis again after {Failures} failed attempt(s) over {Lasted}; applied through seq {Checkpoint}")]
-    public static partial void ReachesRedisAgain(ILogger logger, long failures, TimeSpan lasted, long checkpoint);
+    public static partial void ReachesRedisAgain(ILogger logger, long failures, LoggedDuration lasted, long checkpoint);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Redis checkpoint moved to {Actual} (expected {Expected}), for example by a rebuild; re-applying from there")]
     public static partial void CheckpointMoved(ILogger logger, long expected, long actual);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using TradeStore.Core.Diagnostics;
 
 namespace TradeStore.Server;
 
@@ -63,10 +64,10 @@ internal static partial class Log
     public static partial void QueryRanSlow(ILogger logger, string caller, int rows, double durationMs, string threshold);
 
     [LoggerMessage(EventId = 1205, Level = LogLevel.Warning, Message = "SQL query by {Caller} interrupted after its timeout of {Timeout}")]
-    public static partial void QueryTimedOut(ILogger logger, string caller, TimeSpan timeout);
+    public static partial void QueryTimedOut(ILogger logger, string caller, LoggedDuration timeout);
 
     [LoggerMessage(EventId = 1210, Level = LogLevel.Warning, Message = "SQL query by {Caller} interrupted after its timeout of {Timeout}, having run {RanMs:F0} ms and waited {WaitedMs:F0} ms for a CPU (queries run at nice 19; this node's CPUs were busy); answered 503 query-starved")]
-    public static partial void QueryStarved(ILogger logger, string caller, TimeSpan timeout, double ranMs, double waitedMs);
+    public static partial void QueryStarved(ILogger logger, string caller, LoggedDuration timeout, double ranMs, double waitedMs);
 
     [LoggerMessage(EventId = 1300, Level = LogLevel.Warning, Message = "Cluster: {Method} {Path} completed after this node's leadership (term {Term}) ran out; answered 503 leadership-lost instead of acknowledging it")]
     public static partial void WriteNotAcknowledged(ILogger logger, string method, string path, long term);
@@ -99,10 +100,10 @@ internal static partial class Log
     public static partial void FollowerWithoutIdentity(ILogger logger, string node, long term);
 
     [LoggerMessage(EventId = 1322, Level = LogLevel.Warning, Message = "Replication: still no stream from {Leader}: {Failures} attempts in a row failed over {Lasting}, the last: {Reason}; retrying from seq {NextSeq}. Repeats are logged at the 2nd, 4th, 8th, … attempt, then once a minute")]
-    public static partial void StreamStillFailing(ILogger logger, string leader, long failures, TimeSpan lasting, string reason, long nextSeq);
+    public static partial void StreamStillFailing(ILogger logger, string leader, long failures, LoggedDuration lasting, string reason, long nextSeq);
 
     [LoggerMessage(EventId = 1323, Level = LogLevel.Information, Message = "Replication: streaming from {Leader} again after {Failures} failed attempt(s) over {Lasted}")]
-    public static partial void StreamOpenAgain(ILogger logger, string leader, long failures, TimeSpan lasted);
+    public static partial void StreamOpenAgain(ILogger logger, string leader, long failures, LoggedDuration lasted);
 
     [LoggerMessage(EventId = 1316, Level = LogLevel.Error, Message = "Replication: the leader {Leader} refused the stream: {Status} {Detail}; retrying")]
     public static partial void StreamRefused(ILogger logger, string leader, int status, string detail);

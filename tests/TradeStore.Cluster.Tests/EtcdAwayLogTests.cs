@@ -42,6 +42,9 @@ public sealed class EtcdAwayLogTests
         var repeats = cut.Where(r => r.Id.Id == 7017 && r.Message.Contains("(renew the lease,", StringComparison.Ordinal)).ToList();
         Assert.InRange(repeats.Count, 2, (int)Math.Log2(failed));
         Assert.All(cut.Where(r => r.Id.Id == 7017), r => Assert.Null(r.Exception));
+        // Durations as the other log lines write them (Durations.Format): until 2026-12-05 .NET's 00:00:00.2000000.
+        Assert.All(repeats, r => Assert.Matches(@" failures in a row over \d+(\.\d+)?(ms|s|m)\): .*; retrying in \d+(\.\d+)?(ms|s|m)\. ", r.Message));
+        Assert.Matches(@"\(renew the lease\) after \d+ failure\(s\) over \d+(\.\d+)?(ms|s|m)$", logger.Messages(7031).First(m => m.Contains("(renew the lease) after", StringComparison.Ordinal)));
         // Every loop's first failure carries the stack, and only that one.
         var stacks = cut.Where(r => r.Exception is not null && r.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).ToList();
         Assert.True(stacks.Count <= 4, string.Join("\n", stacks.Select(r => $"[{r.Id.Id}] {r.Message}")));
