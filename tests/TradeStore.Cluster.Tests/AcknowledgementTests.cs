@@ -90,7 +90,7 @@ public sealed class AcknowledgementTests
         await a.Process.WaitForOutputAsync("[7015]", Timeout); // the sync set was written before the write counted b's acknowledgement
 
         var seq = created.Headers.GetValues("TradeStore-Seq").Single();
-        using var onB = await http.GetAsync($"{b.Url}/v1/trades/D1-1?minSeq={seq}", ct);
+        using var onB = await b.ReadTradeAsync(http, "D1-1", seq);
         Assert.Equal(HttpStatusCode.OK, onB.StatusCode);
     }
 

@@ -64,7 +64,7 @@ public sealed class EtcdStartedOverTests
             Assert.True(answer.StatusCode == HttpStatusCode.Created, $"{(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync(ct)}; follower output:\n{follower.Process.Output}");
         }
 
-        using (var read = await http.GetAsync($"{follower.Url}/v1/trades/AFTER-0?minSeq=4", ct))
+        using (var read = await follower.ReadTradeAsync(http, "AFTER-0", "4"))
         {
             Assert.Equal(HttpStatusCode.OK, read.StatusCode);
         }

@@ -171,6 +171,21 @@ internal sealed class NodeProcess : IAsyncDisposable
         return answer;
     }
 
+    private static readonly string[] SeqNotReached = ["urn:tradestore:problem:seq-not-reached"];
+
+    /// <summary>
+    /// <c>GET /v1/trades/{id}?minSeq=</c> on this node, sent again while it answers <c>503 seq-not-reached</c>, as a client
+    /// honouring <c>Retry-After</c> does, for up to a minute: a follower holds a synchronously acknowledged write once it
+    /// fsynced it, but applies it a moment later, and on a loaded machine that moment can outlast one read's wait
+    /// (<c>Cluster:ReadWaitTimeout</c>, 1 s). Any other answer is returned at once.
+    /// </summary>
+    public async Task<HttpResponseMessage> ReadTradeAsync(HttpClient http, string tradeId, string minSeq)
+    {
+        var (answer, _) = await RetryAfter.SendAsync(http, () => new HttpRequestMessage(HttpMethod.Get, $"{Url}/v1/trades/{tradeId}?minSeq={minSeq}"),
+            SeqNotReached, TimeSpan.FromMinutes(1));
+        return answer;
+    }
+
     /// <summary>Every journal event of the node's DuckDB as (seq, tradeId, version, type), once it holds <paramref name="minSeq"/> (<see cref="SqlProbe"/>).</summary>
     public Task<string> JournalAsync(HttpClient http, long minSeq) =>
         SqlProbe.QueryAsync(http, $"{Url}/v1/query?minSeq={minSeq}", "SELECT seq, trade_id, version, event_type FROM trade_events ORDER BY seq");

@@ -81,7 +81,7 @@ public sealed class ReplicationTests
             r => r.StatusCode == HttpStatusCode.Created, Timeout, "a write acknowledged once b follows"))
         {
             var seq = first.Headers.GetValues("TradeStore-Seq").Single();
-            using var onB = await http.GetAsync($"{b.Url}/v1/trades/Y-1?minSeq={seq}", ct);
+            using var onB = await b.ReadTradeAsync(http, "Y-1", seq);
             Assert.Equal(HttpStatusCode.OK, onB.StatusCode);
         }
 
@@ -109,7 +109,7 @@ public sealed class ReplicationTests
         using var next = await Eventually.MatchAsync(() => http.PostAsync($"{a.Url}/v1/trades", NodeProcess.Trade($"Y-3-{Guid.NewGuid():N}"), ct),
             r => r.StatusCode == HttpStatusCode.Created, Timeout, "writes acknowledged after b resumed");
         var nextSeq = next.Headers.GetValues("TradeStore-Seq").Single();
-        using var y2 = await http.GetAsync($"{b.Url}/v1/trades/Y-2?minSeq={nextSeq}", ct);
+        using var y2 = await b.ReadTradeAsync(http, "Y-2", nextSeq);
         Assert.Equal(HttpStatusCode.OK, y2.StatusCode);
 
         // What synchronous replication cost, as an operator reads it: a's groups waited for b (Y-2's group ran into
