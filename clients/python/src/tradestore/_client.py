@@ -240,14 +240,17 @@ class Client:
         params: dict[str, Any] = {}
         if min_seq is not None:
             params["minSeq"] = _checked_min_seq(min_seq)
-        return self._history_pages(f"/v1/trades/{_escape(trade_id)}/history", params)
+        # The first page without limit: a server from before history was paged (2026-12-05) refuses any parameter there
+        # but minSeq, and answers every event at once without a nextCursor.
+        pages = self._pages(f"/v1/trades/{_escape(trade_id)}/history", params, dict(params, limit=self._page_size))
+        return (TradeEvent.from_json(item) for item in pages)
 
-    def _history_pages(self, path: str, params: dict[str, Any]) -> Iterator[TradeEvent]:
+    def _pages(self, path: str, first: dict[str, Any], following: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Every item of a keyset-paged GET: the first page asked with ``first``, the next ones with ``following`` and the
+        page's ``nextCursor``, until a page has none. A refused page size is restated as ``page_size``'s fault."""
         cursor: str | None = None
         while True:
-            # The first page without limit: a server from before history was paged (2026-12-05) refuses any parameter
-            # there but minSeq, and answers every event at once without a nextCursor.
-            query = dict(params, **({"limit": self._page_size, "cursor": cursor} if cursor else {}))
+            query = dict(following, cursor=cursor) if cursor else first
             try:
                 page = self._transport.request("GET", f"{path}?{urlencode(query)}" if query else path).json()
             except ProblemError as problem:
@@ -256,8 +259,7 @@ class Client:
                     raise
                 raise restated from problem
 
-            for item in page["items"]:
-                yield TradeEvent.from_json(item)
+            yield from page["items"]
             cursor = page.get("nextCursor")
             if not cursor:
                 return
@@ -280,22 +282,8 @@ class Client:
                 params[name] = _named(argument, value)
         if min_seq is not None:
             params["minSeq"] = _checked_min_seq(min_seq)
-        cursor: str | None = None
-        while True:
-            query = dict(params, **({"cursor": cursor} if cursor else {}))
-            try:
-                page = self._transport.request("GET", f"/v1/trades?{urlencode(query)}").json()
-            except ProblemError as problem:
-                restated = _list_problem(problem, self._page_size)
-                if restated is None:
-                    raise
-                raise restated from problem
-
-            for item in page["items"]:
-                yield Trade.from_json(item)
-            cursor = page.get("nextCursor")
-            if not cursor:
-                return
+        for item in self._pages("/v1/trades", params, params):
+            yield Trade.from_json(item)
 
     def positions(self, account: str | None = None, *, min_seq: int | None = None) -> list[Position]:
         """Positions of one account, or of every account the key may see (``min_seq``: see ``get_trade``)."""
