@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
@@ -26,7 +27,7 @@ public static class ApiKeyHash
     public static (string Key, string Hash) Generate()
     {
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(IdBytes));
-        var secret = Base64Url(RandomNumberGenerator.GetBytes(SecretBytes));
+        var secret = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(SecretBytes));
         var salt = RandomNumberGenerator.GetBytes(SaltBytes);
         var hash = Digest(salt, secret);
         return ($"{KeyPrefix}{id}_{secret}", $"{Algorithm}${id}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}");
@@ -93,8 +94,6 @@ public static class ApiKeyHash
         secretBytes.CopyTo(input, salt.Length);
         return SHA256.HashData(input);
     }
-
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }
 
 /// <summary>A parsed <c>sha256$id$salt$hash</c>: checks a presented secret in constant time.</summary>

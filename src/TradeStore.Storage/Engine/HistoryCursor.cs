@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Buffers.Text;
 using System.Runtime.InteropServices;
 using TradeStore.Storage.CommitLog;
 
@@ -19,7 +20,7 @@ internal static class HistoryCursor
         Span<byte> bytes = stackalloc byte[VersionBytes + CheckBytes];
         BinaryPrimitives.WriteInt64BigEndian(bytes, version);
         BinaryPrimitives.WriteUInt32BigEndian(bytes[VersionBytes..], Check(bytes[..VersionBytes], tradeId));
-        return Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return Base64Url.EncodeToString(bytes);
     }
 
     /// <summary>The version the cursor's page ended at.</summary>
@@ -28,9 +29,7 @@ internal static class HistoryCursor
     {
         try
         {
-            var base64 = cursor.Replace('-', '+').Replace('_', '/');
-            base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
-            var bytes = Convert.FromBase64String(base64);
+            var bytes = Base64Url.DecodeFromChars(cursor);
             if (bytes.Length == VersionBytes + CheckBytes
                 && BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(VersionBytes)) == Check(bytes.AsSpan(0, VersionBytes), tradeId)
                 && BinaryPrimitives.ReadInt64BigEndian(bytes) is var version and >= 1)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Buffers.Text;
 using System.Runtime.InteropServices;
 using System.Text;
 using TradeStore.Core.Trades;
@@ -24,7 +25,7 @@ internal static class ListCursor
         BinaryPrimitives.WriteInt64BigEndian(bytes, Timestamps.ToUnixMicroseconds(executedAt));
         id.CopyTo(bytes, TimeBytes);
         BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(bytes.Length - CheckBytes), Check(bytes.AsSpan(0, bytes.Length - CheckBytes), filter));
-        return Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        return Base64Url.EncodeToString(bytes);
     }
 
     /// <exception cref="FormatException">Not a cursor of a page with these filters.</exception>
@@ -32,9 +33,7 @@ internal static class ListCursor
     {
         try
         {
-            var base64 = cursor.Replace('-', '+').Replace('_', '/');
-            base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
-            var bytes = Convert.FromBase64String(base64);
+            var bytes = Base64Url.DecodeFromChars(cursor);
             if (bytes.Length is > TimeBytes + CheckBytes and <= TimeBytes + TradeValidation.MaxIdLength + CheckBytes)
             {
                 var body = bytes.AsSpan(0, bytes.Length - CheckBytes);
