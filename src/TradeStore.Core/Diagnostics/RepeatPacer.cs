@@ -59,6 +59,19 @@ public sealed class RepeatPacer(TimeProvider? time = null, TimeSpan? interval = 
         }
     }
 
+    /// <summary>Whether no run is open: none began, or the last one ended by itself (no occurrence for <see cref="Interval"/>).</summary>
+    public bool IsQuiet
+    {
+        get
+        {
+            var now = _time.GetTimestamp();
+            lock (_lock)
+            {
+                return _count == 0 || _time.GetElapsedTime(_lastAt, now) >= Interval;
+            }
+        }
+    }
+
     /// <summary>Ends the run (the condition is over): its occurrences and how long it lasted, or null when none was open.</summary>
     public RunEnded? End()
     {

@@ -22,14 +22,20 @@ public sealed class RefusedKeyLog(TimeProvider? time = null)
     /// <summary>Addresses paced apart at once; past that, further addresses share one pace.</summary>
     public const int MaxSources = 64;
 
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly Dictionary<string, Source> _sources = new(StringComparer.Ordinal);
+    private readonly TimeProvider? _time = time;
+    private readonly Dictionary<string, RepeatPacer> _sources = new(StringComparer.Ordinal);
     private readonly RepeatPacer _others = new(time);
     private readonly Lock _lock = new();
 
     public void Refused(ILogger logger, string method, string path, string remoteAddress)
     {
-        var refusal = PacerOf(remoteAddress).Record();
+        RepeatPacer.Occurrence refusal;
+        lock (_lock)
+        {
+            // Recorded under the lock, so that a new address's pacer is never dropped as quiet before its first refusal.
+            refusal = PacerOf(remoteAddress).Record();
+        }
+
         if (!refusal.Log)
         {
             return;
@@ -48,38 +54,27 @@ public sealed class RefusedKeyLog(TimeProvider? time = null)
     /// <summary>The pace of <paramref name="remoteAddress"/>'s refusals: its own, or the shared one when <see cref="MaxSources"/> others are in a run.</summary>
     private RepeatPacer PacerOf(string remoteAddress)
     {
-        var now = _time.GetTimestamp();
-        lock (_lock)
+        if (_sources.TryGetValue(remoteAddress, out var pacer))
         {
-            if (!_sources.TryGetValue(remoteAddress, out var source))
+            return pacer;
+        }
+
+        if (_sources.Count >= MaxSources)
+        {
+            // Forget the addresses whose run has ended: a refusal from one of them starts a new run.
+            foreach (var address in _sources.Where(s => s.Value.IsQuiet).Select(s => s.Key).ToList())
             {
-                if (_sources.Count >= MaxSources)
-                {
-                    // Forget the addresses whose run has ended (quiet for the pacer's interval): a refusal starts a new run.
-                    foreach (var address in _sources.Where(s => _time.GetElapsedTime(s.Value.LastAt, now) >= RepeatPacer.DefaultInterval).Select(s => s.Key).ToList())
-                    {
-                        _sources.Remove(address);
-                    }
-
-                    if (_sources.Count >= MaxSources)
-                    {
-                        return _others;
-                    }
-                }
-
-                source = new Source(new RepeatPacer(_time));
-                _sources.Add(remoteAddress, source);
+                _sources.Remove(address);
             }
 
-            source.LastAt = now;
-            return source.Pacer;
+            if (_sources.Count >= MaxSources)
+            {
+                return _others;
+            }
         }
-    }
 
-    private sealed class Source(RepeatPacer pacer)
-    {
-        public RepeatPacer Pacer { get; } = pacer;
-
-        public long LastAt { get; set; }
+        pacer = new RepeatPacer(_time);
+        _sources.Add(remoteAddress, pacer);
+        return pacer;
     }
 }
