@@ -53,4 +53,13 @@ public sealed class FreePortTests
 
         Assert.Equal("held", answer);
     }
+
+    [Fact]
+    public void Next_PortHandedOut_NeitherReservedNorHandedOutAgainInThisProcess()
+    {
+        var ports = Enumerable.Range(0, 200).Select(_ => FreePort.Next()).ToList();
+
+        Assert.Equal(ports.Count, ports.Distinct().Count());
+        Assert.All(ports, port => Assert.False(FreePort.TryReserve(port), $"port {port} was reserved a second time by the process holding it"));
+    }
 }

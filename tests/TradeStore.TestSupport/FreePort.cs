@@ -12,7 +12,7 @@ namespace TradeStore.TestSupport;
 /// outgoing connection of the test run (to Redis, ClickHouse, etcd, the nodes) also takes its local port, so one of
 /// them could take the port before the server binds it. A node whose port was taken exits at start, while a test that
 /// only waited for "something answers there" went on talking to the wrong process. The ports here come from below the
-/// ephemeral range, where only listeners live, and none is handed out twice on this machine: each port handed out is
+/// ephemeral range, where only listeners live, and none is handed out twice on this machine, in this process or another: each port handed out is
 /// reserved by an exclusive lock on its file in <see cref="ReservationDirectory"/>, held until the test process ends, so
 /// the test assemblies <c>dotnet test</c> runs side by side cannot pick the same port between one's check and its
 /// server's bind. (Until 2026-12-05 only one process's ports were kept apart. In a clean-clone CI a test's <c>serve</c>
@@ -23,7 +23,6 @@ namespace TradeStore.TestSupport;
 public static class FreePort
 {
     private const int Lowest = 10_000;
-    private static readonly HashSet<int> HandedOut = [];
     private static readonly Lock Gate = new();
     private static readonly int EphemeralLow = ReadEphemeralLow();
     private static readonly List<FileStream> Reservations = [];
@@ -35,15 +34,8 @@ public static class FreePort
     {
         for (var attempt = 0; attempt < 1_000; attempt++)
         {
+            // A port this process handed out before is refused too: its file is locked through another descriptor.
             var port = Random.Shared.Next(Lowest, EphemeralLow);
-            lock (Gate)
-            {
-                if (!HandedOut.Add(port))
-                {
-                    continue;
-                }
-            }
-
             if (TryReserve(port) && IsFree(port))
             {
                 return port;
