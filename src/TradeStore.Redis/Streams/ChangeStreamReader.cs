@@ -2,17 +2,13 @@ using StackExchange.Redis;
 
 namespace TradeStore.Redis.Streams;
 
-/// <summary>One entry of the change stream: its stream id and its fields in the order the projector wrote them.</summary>
+/// <summary>One entry of the change stream: its stream id, the journal seq that id carries, and its fields in the order the projector wrote them.</summary>
 /// <param name="MissedBefore">
 /// Events missing between the entry read before this one (or the position started from) and this one: entry ids are
 /// the journal's gap-free seqs, so a jump means entries were trimmed (<c>Redis:StreamMaxLength</c>) while the reader
 /// was behind, or deleted. 0 when none.
 /// </param>
-public sealed record ChangeStreamEntry(string Id, IReadOnlyList<KeyValuePair<string, string>> Fields, long MissedBefore = 0)
-{
-    /// <summary>The journal seq of the entry (its id).</summary>
-    public long Seq => RedisFormat.SeqOfStreamId(Id);
-}
+public sealed record ChangeStreamEntry(string Id, long Seq, IReadOnlyList<KeyValuePair<string, string>> Fields, long MissedBefore = 0);
 
 /// <summary>
 /// Follows the Redis change stream (<see cref="RedisKeys.Stream"/>) from a position: blocking reads with
@@ -86,7 +82,7 @@ public sealed class ChangeStreamReader(IDatabase redis, RedisKeys keys)
             var missed = _afterSeq >= 0 && seq > _afterSeq + 1 ? seq - _afterSeq - 1 : 0;
             _after = id;
             _afterSeq = seq;
-            read.Add(new ChangeStreamEntry(id, pairs, missed));
+            read.Add(new ChangeStreamEntry(id, seq, pairs, missed));
         }
 
         return read;
