@@ -31,10 +31,25 @@ public static class CommonOptions
             commandLine[$"{StorageOptions.SectionName}:{nameof(StorageOptions.DataDirectory)}"] = data;
         }
 
+        var error = parseResult.InvocationConfiguration.Error;
         return TradeStoreConfiguration.Build(new ConfigurationInputs
         {
             ConfigFile = parseResult.GetValue(Config),
             CommandLine = commandLine,
+            Warning = warning =>
+            {
+                // Once per process: a command may build its configuration more than once (recover --set-aside does).
+                lock (Warned)
+                {
+                    if (Warned.Add(warning))
+                    {
+                        error.WriteLine($"tradestore: warning: {warning}");
+                    }
+                }
+            },
         });
     }
+
+    /// <summary>The configuration warnings this process has printed.</summary>
+    private static readonly HashSet<string> Warned = new(StringComparer.Ordinal);
 }

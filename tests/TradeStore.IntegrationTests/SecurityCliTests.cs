@@ -66,6 +66,27 @@ public sealed partial class SecurityCliTests : IDisposable
         Assert.DoesNotContain("hunter2", output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The same through the executable: a secrets.toml directory stops the command with exit 2 naming it; a .env
+    /// directory is named once on the standard error and the command goes on.
+    /// </summary>
+    [Fact]
+    public async Task SecretsTomlOrDotEnvThatIsADirectory_SecretsExitTwoDotEnvWarnedOnce()
+    {
+        var secrets = Directory.CreateDirectory(_work.File("secrets.toml")).FullName;
+        var (refusedExit, refused) = await TradeStoreProcess.RunAsync(["config", "show"], _work.Path);
+        Directory.Delete(secrets);
+        var dotEnv = Directory.CreateDirectory(_work.File(".env")).FullName;
+        var (warnedExit, warned) = await TradeStoreProcess.RunAsync(["config", "show"], _work.Path);
+
+        Assert.Equal(2, refusedExit);
+        Assert.Contains($"tradestore: configuration error: {secrets} is a directory, not a file", refused, StringComparison.Ordinal);
+        Assert.True(warnedExit == 0, warned);
+        var warning = $"tradestore: warning: {dotEnv} is a directory, not a file: it is not read as configuration";
+        Assert.Contains(warning, warned, StringComparison.Ordinal);
+        Assert.Equal(warned.IndexOf(warning, StringComparison.Ordinal), warned.LastIndexOf(warning, StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Serve_NonLoopbackWithoutKeys_ExitsTwoNamingServerUrls()
     {

@@ -496,6 +496,33 @@ public sealed partial class ConfigurationTests : IDisposable
     }
 
     /// <summary>
+    /// A secrets.toml or .env in the working directory that is a directory was skipped without a word (a missing file
+    /// bind-mounted by Docker becomes one), while --config naming a directory was refused. secrets.toml is TradeStore's own
+    /// name: refused, naming it. .env is also a Python virtual environment's usual name: read as absent, with a warning naming it.
+    /// </summary>
+    [Fact]
+    public void Build_SecretsTomlOrDotEnvInWorkingDirectoryIsADirectory_SecretsRefusedDotEnvWarned()
+    {
+        var secrets = Directory.CreateDirectory(_work.File("secrets.toml")).FullName;
+        var refused = Assert.Throws<ConfigurationException>(() => TradeStoreConfiguration.Build(Inputs()));
+        Assert.Equal($"{secrets} is a directory, not a file: secrets.toml is read from the working directory when it is there; make it the file, " +
+            $"remove the directory, or name the file with {ConfigurationInputs.SecretsFileVariable}.", refused.Message);
+        Directory.Delete(secrets);
+
+        var dotEnv = Directory.CreateDirectory(_work.File(".env")).FullName;
+        var warnings = new List<string>();
+        var settings = TradeStoreSettings.Bind(TradeStoreConfiguration.Build(Inputs(env: new() { ["TRADESTORE__STORAGE__DATADIRECTORY"] = "from-env" }) with { Warning = warnings.Add }));
+
+        Assert.Equal("from-env", settings.Storage.DataDirectory);
+        Assert.Equal([$"{dotEnv} is a directory, not a file: it is not read as configuration (its TRADESTORE__ settings, if any were meant, are not in effect)."], warnings);
+        Directory.Delete(dotEnv);
+        File.WriteAllText(_work.File(".env"), "TRADESTORE__STORAGE__DATADIRECTORY=from-dotenv\n");
+        warnings.Clear();
+        Assert.Equal("from-dotenv", TradeStoreSettings.Bind(TradeStoreConfiguration.Build(Inputs() with { Warning = warnings.Add })).Storage.DataDirectory);
+        Assert.Empty(warnings);
+    }
+
+    /// <summary>
     /// A Kestrel endpoint's Url that Kestrel cannot parse, and an https:// address without a certificate: ASP.NET Core found
     /// them only while starting and serve died of its exception with a stack trace (exit 134). A Protocols name Kestrel
     /// does not know it took as unset, without a word.

@@ -26,6 +26,12 @@ public sealed record ConfigurationInputs
     /// <summary>Values set by command-line flags (for example <c>--data</c>), keyed by configuration key; the top layer.</summary>
     public IReadOnlyDictionary<string, string?> CommandLine { get; init; } = new Dictionary<string, string?>();
 
+    /// <summary>
+    /// Told of what the configuration skips but an operator should hear of (a <c>.env</c> that is a directory), one line
+    /// without the program's name; by default written to the standard error as <c>tradestore: warning: …</c>.
+    /// </summary>
+    public Action<string> Warning { get; init; } = static warning => Console.Error.WriteLine($"tradestore: warning: {warning}");
+
     /// <summary>The process environment, or a stand-in for tests.</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = ReadProcessEnvironment();
 

@@ -35,6 +35,15 @@ public static class TradeStoreConfiguration
         var secretsPath = inputs.Environment.GetValueOrDefault(ConfigurationInputs.SecretsFileVariable) is { Length: > 0 } named
             ? Path.GetFullPath(named, inputs.WorkingDirectory)
             : Path.Combine(inputs.WorkingDirectory, "secrets.toml");
+        if (Directory.Exists(secretsPath) && inputs.Environment.GetValueOrDefault(ConfigurationInputs.SecretsFileVariable) is null or "")
+        {
+            // By design refused, as --config's directory is: TradeStore's own name, so nothing else puts a directory there,
+            // but "docker run -v ./secrets.toml:…" with the file missing on the host does, and the service then ran
+            // without its passwords and API keys, said nowhere.
+            throw new ConfigurationException($"{secretsPath} is a directory, not a file: secrets.toml is read from the working directory " +
+                $"when it is there; make it the file, remove the directory, or name the file with {ConfigurationInputs.SecretsFileVariable}.");
+        }
+
         if (File.Exists(secretsPath))
         {
             builder.AddInMemoryCollection(Readable(secretsPath, SecretsFile.Read));
@@ -50,7 +59,15 @@ public static class TradeStoreConfiguration
         }
 
         var dotEnvPath = Path.Combine(inputs.WorkingDirectory, ".env");
-        if (File.Exists(dotEnvPath))
+        if (Directory.Exists(dotEnvPath))
+        {
+            // By design a warning, not a refusal: .env is also a common name of a Python virtual environment
+            // ("python -m venv .env"), and refusing would stop every command run from such a directory. Skipped in silence
+            // until 2026-12-05, when a .env meant as the file (a bind mount of a file missing on the host) left every
+            // setting in it unread.
+            inputs.Warning($"{dotEnvPath} is a directory, not a file: it is not read as configuration (its TRADESTORE__ settings, if any were meant, are not in effect).");
+        }
+        else if (File.Exists(dotEnvPath))
         {
             builder.AddInMemoryCollection(FromPrefixedVariables(Readable(dotEnvPath, DotEnvFile.Read)));
             layers.Add(dotEnvPath);
