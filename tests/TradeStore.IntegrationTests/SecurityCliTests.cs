@@ -172,6 +172,31 @@ public sealed partial class SecurityCliTests : IDisposable
         Assert.Equal(2, exitCode);
     }
 
+    /// <summary>
+    /// The help of <c>keys new</c> said only "A name for logs and error messages" while a name with a blank was refused
+    /// with "use letters, digits, '.', '_' or '-' (1-64 characters)": the rule was learned by being refused. Both say it now,
+    /// from one constant; a 64-character name of every allowed kind passes, a 65th character or a blank does not.
+    /// </summary>
+    [Fact]
+    public async Task KeysNew_HelpSaysWhichCharactersNameTakesAsTheRefusalDoes()
+    {
+        const string rule = "letters, digits, '.', '_' or '-' (1-64 characters)";
+        var (helpExit, help) = await TradeStoreProcess.RunAsync(["keys", "new", "--help"], _work.Path);
+        var (badExit, bad) = await TradeStoreProcess.RunAsync(["keys", "new", "--role", "reader", "--name", "desk a"], _work.Path);
+        var longest = "Aa0._-" + new string('x', 58);
+        var (longestExit, longestOutput) = await TradeStoreProcess.RunAsync(["keys", "new", "--role", "reader", "--name", longest], _work.Path);
+        var (tooLongExit, tooLong) = await TradeStoreProcess.RunAsync(["keys", "new", "--role", "reader", "--name", longest + "x"], _work.Path);
+
+        Assert.True(helpExit == 0, help);
+        Assert.Contains(rule, Regex.Replace(help, @"\s+", " "), StringComparison.Ordinal); // the help wraps at the terminal's width
+        Assert.Equal(2, badExit);
+        Assert.Contains($"tradestore: --name: use {rule}.", bad, StringComparison.Ordinal);
+        Assert.True(longestExit == 0, longestOutput);
+        Assert.Contains($"Name = \"{longest}\"", longestOutput, StringComparison.Ordinal);
+        Assert.Equal(2, tooLongExit);
+        Assert.Contains(rule, tooLong, StringComparison.Ordinal);
+    }
+
     private static StringContent Trade(string tradeId, string account) => new(
         $$"""{"tradeId":"{{tradeId}}","account":"{{account}}","symbol":"AAPL","side":"buy","quantity":100,"price":187.25,"executedAt":"2026-01-02T10:00:00Z"}""",
         System.Text.Encoding.UTF8, "application/json");

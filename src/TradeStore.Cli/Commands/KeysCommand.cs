@@ -13,7 +13,7 @@ public static partial class KeysCommand
         var role = new Option<string>("--role") { Description = "reader (reads), trader (reads and writes) or admin (everything, including SQL).", Required = true };
         role.AcceptOnlyFromAmong([.. ApiRoles.All]);
         var accounts = new Option<string?>("--accounts") { Description = "Comma-separated accounts the key may touch; omit it for a key that may touch every account (an empty value is refused).", HelpName = "ACC1,ACC2" };
-        var name = new Option<string?>("--name") { Description = "A name for logs and error messages (default key-<id>).", HelpName = "NAME" };
+        var name = new Option<string?>("--name") { Description = $"A name for logs and error messages, of {NameRule}; default key-<id>.", HelpName = "NAME" };
         var create = new Command("new", "Create an API key. The key is printed once: store it now; the configuration holds only its salted hash.")
         {
             role,
@@ -26,7 +26,7 @@ public static partial class KeysCommand
             var keyName = parseResult.GetValue(name);
             if (keyName is not null && !NamePattern().IsMatch(keyName))
             {
-                error.WriteLine("tradestore: --name: use letters, digits, '.', '_' or '-' (1-64 characters).");
+                error.WriteLine($"tradestore: --name: use {NameRule}.");
                 return ExitCodes.BadInput;
             }
 
@@ -104,6 +104,12 @@ public static partial class KeysCommand
     /// </summary>
     private static string Quoted(string value) => $"'{value}'";
 
+    /// <summary>
+    /// What <c>--name</c> takes, said by its help and by its refusal alike; <see cref="NamePattern"/> is the same rule
+    /// (a test holds the two together).
+    /// </summary>
+    internal const string NameRule = "letters, digits, '.', '_' or '-' (1-64 characters)";
+
     [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
-    private static partial Regex NamePattern();
+    internal static partial Regex NamePattern();
 }
