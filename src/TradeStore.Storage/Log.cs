@@ -60,6 +60,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2035, Level = LogLevel.Information, Message = "Loading the state index: {Done} of {Trades} trades read ({Seconds} s)")]
     public static partial void IndexLoadProgress(ILogger logger, long done, long trades, long seconds);
 
+    [LoggerMessage(EventId = 2041, Level = LogLevel.Error, Message = "An idempotent retry's earlier result (trade {TradeId} version {Version}) could not be read from DuckDB's journal; the retry was refused (storage-failure), nothing was written")]
+    public static partial void ReplayReadFailed(ILogger logger, Exception exception, string tradeId, long version);
+
     [LoggerMessage(EventId = 2040, Level = LogLevel.Information, Message = "Loading the state index: all {Trades} trades read; ordering them into the lists and positions and matching the idempotency keys ({Seconds} s)")]
     public static partial void IndexLoadOrdering(ILogger logger, long trades, long seconds);
 

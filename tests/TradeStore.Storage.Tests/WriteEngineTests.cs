@@ -321,6 +321,36 @@ public sealed class WriteEngineTests
         Assert.Equal(3, next.Trade!.LastSeq);
     }
 
+    /// <summary>
+    /// A retry whose key's trade has changed since is answered from DuckDB's journal row. When that read failed the
+    /// answer was "could not be written to the journal log; nothing of it was kept" and the failure was counted as a
+    /// failed commit (readiness: commits fail): the wrong cause. Now it names the read, and once the read works the same
+    /// key replays the first answer.
+    /// </summary>
+    [Fact]
+    public async Task SubmitAsync_RetryWhoseEarlierResultCannotBeReadFromDuckDb_SaysSoAndReplaysOnceItCan()
+    {
+        await using var harness = EngineHarness.Start();
+        var first = await harness.Submit(Buy("T1", key: "k-1"));
+        Assert.True((await harness.Submit(new FillTrade("T1", 10, 10))).Succeeded); // T1 is at version 2: k-1's answer is in DuckDB only
+        Assert.True(harness.Engine.WaitApplied(2, TimeSpan.FromSeconds(30)));
+        Exec(harness, "ALTER TABLE trade_events RENAME TO trade_events_away");
+
+        var retry = await harness.Submit(Buy("T1", key: "k-1"));
+
+        Assert.False(retry.Succeeded);
+        Assert.Equal(CommandErrorKind.StorageFailure, retry.Error!.Kind);
+        Assert.Equal("The earlier result of this Idempotency-Key (trade T1 version 1) could not be read from DuckDB (see the server log); " +
+            "nothing was written. Retry with the same key.", retry.Error.Message);
+        Assert.Null(harness.DatabaseAsIs.WriteHealth.Failure); // no commit failed
+        Assert.Equal(2, harness.Engine.LastSeq);
+        Exec(harness, "ALTER TABLE trade_events_away RENAME TO trade_events");
+        var again = await harness.Submit(Buy("T1", key: "k-1"));
+        Assert.True(again.Replayed);
+        Assert.Equal(first.Trade, again.Trade);
+        Assert.Equal(2, harness.Scalar("SELECT count(*) FROM trade_events"));
+    }
+
     [Fact]
     public async Task Restart_StateAndPositions_ReloadEqual()
     {

@@ -623,7 +623,8 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
         }
         catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or InvalidOperationException)
         {
-            // Reading an earlier idempotent result from the journal failed: nothing was written.
+            // Decide reads DuckDB only for an earlier idempotent result, and refuses that command alone when the read
+            // fails; anything else here is a fault of its own, said as such: nothing was written.
             _database.WriteHealth.ReportIfInvalidated(ex);
             _database.WriteHealth.CommitFailed(_logger, ex, batch.Count, 0, LastSeq + 1, LastSeq);
             Complete(batch, [.. batch.Select(_ => StorageFailure())]);
@@ -1006,7 +1007,25 @@ public sealed class WriteEngine : ITradeCommands, IAsyncDisposable
                     continue;
                 }
 
-                if (record.TradeId is not null && Replayed(record) is { } earlier)
+                Trade? earlier;
+                try
+                {
+                    earlier = record.TradeId is null ? null : Replayed(record);
+                }
+                catch (Exception ex) when (ex is DuckDB.NET.Data.DuckDBException or InvalidOperationException)
+                {
+                    // The key's trade changed since (or left memory), so its earlier result is read from DuckDB's journal,
+                    // and that read failed: this command alone is refused, saying so; nothing was written, and the key
+                    // still holds its result for a retry. (Said until now as a batch the journal log could not take.)
+                    _database.WriteHealth.ReportIfInvalidated(ex);
+                    Log.ReplayReadFailed(_logger, ex, record.TradeId!, record.Version);
+                    decision.Results[i] = CommandResult.Refused(new CommandError(CommandErrorKind.StorageFailure,
+                        $"The earlier result of this Idempotency-Key (trade {record.TradeId} version {record.Version}) could not be read from DuckDB " +
+                        "(see the server log); nothing was written. Retry with the same key."));
+                    continue;
+                }
+
+                if (earlier is not null)
                 {
                     decision.Results[i] = CommandResult.Replay(earlier);
                     if (Replication is not null && earlier.LastSeq > Interlocked.Read(ref _publishable))
