@@ -45,7 +45,8 @@ public static class VerifyCommand
     public static Command Create()
     {
         var command = new Command("verify",
-            "Check the DuckDB journal and state (seq gap-free, versions contiguous, state = fold of the journal, checkpoints not ahead) " +
+            "Check the DuckDB journal and state (seq gap-free, versions contiguous, state = fold of the journal, checkpoints not ahead, " +
+            "no idempotency key applied twice within Engine:IdempotencyKeyRetention) " +
             "and the journal log DIR/journal/*.log as serve reads it at start-up (every segment header and record checksum, seqs contiguous, " +
             "how it relates to DuckDB: records to replay, a torn tail serve would cut, damage that stops serve, named by file and byte offset), " +
             "changing nothing; then compare the selected derived stores with the journal as the next start leaves it (DuckDB plus the log records it replays); print every difference (exit code 1 when any). " +
@@ -148,9 +149,11 @@ public static class VerifyCommand
             };
             interruption.Doing = () => $"during the DuckDB check, at {checker.Step}";
             var report = checker.Check(interruption.Token);
-            interruption.Doing = () => "during the journal log check";
             output.WriteLine($"duckdb: {report.Describe()}");
             exitCode = report.IsHealthy ? ExitCodes.Success : ExitCodes.Failure;
+            interruption.Doing = () => "while looking for an idempotency key applied twice";
+            exitCode = Math.Max(exitCode, VerifyIdempotencyKeys(output, database, settings.Engine.IdempotencyKeyRetention, interruption.Token));
+            interruption.Doing = () => "during the journal log check";
         }
         catch (DuckDB.NET.Data.DuckDBException ex)
         {
@@ -159,6 +162,35 @@ public static class VerifyCommand
 
         var (logExitCode, logTail) = VerifyJournalLog(output, database, logCheck, readLogTail, interruption.Token);
         return (Math.Max(exitCode, logExitCode), logTail);
+    }
+
+    /// <summary>
+    /// Exactly-once in the journal: no idempotency key applied twice within <c>Engine:IdempotencyKeyRetention</c>
+    /// (<see cref="IdempotencyKeyCheck"/>). Exit code 1 when one was, each pair (the first five) named by key and seqs.
+    /// </summary>
+    private static int VerifyIdempotencyKeys(TextWriter output, DuckDbDatabase database, TimeSpan retention, CancellationToken cancellationToken)
+    {
+        var report = IdempotencyKeyCheck.Check(database, retention, cancellationToken);
+        var within = $"within Engine:IdempotencyKeyRetention ({report.Retention:c})";
+        if (report.IsHealthy)
+        {
+            output.WriteLine($"idempotency: OK, no key applied twice {within} among {report.KeyedEvents} events with a key");
+            return ExitCodes.Success;
+        }
+
+        output.WriteLine($"idempotency: {report.Pairs} key(s) applied twice {within} among {report.KeyedEvents} events with a key " +
+            "(a retry took effect again instead of being answered from the first event):");
+        foreach (var pair in report.Examples)
+        {
+            output.WriteLine($"idempotency:   {pair.Describe()}");
+        }
+
+        if (report.Pairs > report.Examples.Count)
+        {
+            output.WriteLine($"idempotency:   … and {report.Pairs - report.Examples.Count} more");
+        }
+
+        return ExitCodes.Failure;
     }
 
     /// <summary>The log's last seq, or <see langword="null"/> when it cannot be read (<see cref="VerifyJournalLog"/> reports why).</summary>
