@@ -25,7 +25,7 @@ public sealed class SyncOptionsTests : IDisposable
 
     [Theory]
     [InlineData("TRADESTORE__CLICKHOUSE__SYNC__BATCHMIN", "60000", "ClickHouse:Sync:BatchMin: must not exceed BatchMax (50000), got 60000.")]
-    [InlineData("TRADESTORE__CLICKHOUSE__SYNC__FLUSHINTERVAL", "00:05:00", "ClickHouse:Sync:FlushInterval: must be between 00:00:00.001 and 00:01:00.")]
+    [InlineData("TRADESTORE__CLICKHOUSE__SYNC__FLUSHINTERVAL", "00:05:00", "ClickHouse:Sync:FlushInterval: must be between 00:00:00.001 and 00:01:00, got 00:05:00.")]
     [InlineData("TRADESTORE__CLICKHOUSE__SYNC__BACKOFFMIN", "00:01:00", "ClickHouse:Sync:BackoffMin: must not exceed BackoffMax (00:00:30), got 00:01:00.")]
     public void Bind_InvalidSyncValue_ErrorNamesTheFullKey(string variable, string value, string expected)
     {

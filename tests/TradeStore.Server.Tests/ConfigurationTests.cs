@@ -245,7 +245,7 @@ public sealed partial class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__SECURITY__METRICS", "2", "Security:Metrics")]
     [InlineData("TRADESTORE__STORAGE__JOURNALSEGMENTBYTES", "4096", "Storage:JournalSegmentBytes")]
     // The generated validators' own words ("The field StorageOptions.JournalSegmentBytes must be …", a C# type) said as ours, with the value.
-    [InlineData("TRADESTORE__STORAGE__JOURNALSEGMENTBYTES", "3000000000", "Storage:JournalSegmentBytes: must be between 65536 and 1073741824, got 3000000000.")]
+    [InlineData("TRADESTORE__STORAGE__JOURNALSEGMENTBYTES", "3000000000", "Storage:JournalSegmentBytes: must be between 65536 and 1073741824 (1 GiB) bytes, got 3000000000.")]
     [InlineData("TRADESTORE__API__MAXBATCHSIZE", "0", "Api:MaxBatchSize: must be between 1 and 100000, got 0.")]
     [InlineData("TRADESTORE__CLUSTER__SYNCREPLICAS", "9", "Cluster:SyncReplicas: must be between 0 and 8, got 9.")]
     [InlineData("TRADESTORE__ENGINE__MAXAPPLYBACKLOG", "0", "Engine:MaxApplyBacklog")]
@@ -271,9 +271,9 @@ public sealed partial class ConfigurationTests : IDisposable
     [InlineData("TRADESTORE__KESTREL__LIMITS__MAXCONCURENTCONNECTIONS", "5", "MAXCONCURENTCONNECTIONS")]
     [InlineData("TRADESTORE__KESTREL__ADDSERVERHEADER", "false", "Kestrel:ADDSERVERHEADER: is not read")]
     [InlineData("TRADESTORE__KESTREL__LIMITS__MAXREQUESTBODYSIZE", "2000", "Kestrel:Limits:MaxRequestBodySize: is not used: each request's body is limited by Api:MaxRequestBodyBytes")]
-    [InlineData("TRADESTORE__SECURITY__QUERY__MAXROWS", "0", "Security:Query:MaxRows: must be between 1 and 1000000.")]
+    [InlineData("TRADESTORE__SECURITY__QUERY__MAXROWS", "0", "Security:Query:MaxRows: must be between 1 and 1000000, got 0.")]
     [InlineData("TRADESTORE__SECURITY__QUERY__TIMEOUT", "00:00:00.001", "Security:Query:Timeout: must be between")]
-    [InlineData("TRADESTORE__SECURITY__QUERY__MAXCONCURRENT", "65", "Security:Query:MaxConcurrent: must be between 1 and 64.")]
+    [InlineData("TRADESTORE__SECURITY__QUERY__MAXCONCURRENT", "65", "Security:Query:MaxConcurrent: must be between 1 and 64, got 65.")]
     [InlineData("TRADESTORE__ENGINE__MAXBATCHSIZE", "abc", "Engine:MaxBatchSize: must be a whole number, got 'abc'.")]
     [InlineData("TRADESTORE__ENGINE__MAXBATCHSIZE", "99999999999", "Engine:MaxBatchSize: must be a whole number from -2147483648 to 2147483647, got '99999999999'.")]
     [InlineData("TRADESTORE__SERVER__METRICSENABLED", "yes", "Server:MetricsEnabled: must be true or false, got 'yes'.")]
@@ -662,6 +662,66 @@ public sealed partial class ConfigurationTests : IDisposable
         Assert.True(wrong.Count == 0, string.Join("\n", wrong));
 
         static string Bound(object value) => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!;
+    }
+
+    /// <summary>
+    /// Every [Range] setting, given a value past its maximum, is refused in one form: the full key, the attribute's rule
+    /// (with what its ErrorMessage says besides the bounds: "0 (unlimited)", "bytes"), and the value. Until 2026-12-05 the
+    /// top-level sections said the framework's bounds (ClickHouse:Timeout "00:00:00.1000000", no "(unlimited)"), and the
+    /// nested ones (Security:Query:*, ClickHouse:Sync:*) the ErrorMessage without the value.
+    /// </summary>
+    [Fact]
+    public void Bind_EveryRangeSettingPastItsMaximum_SaysKeyRuleAndValueInOneForm()
+    {
+        var wrong = new List<string>();
+        var settings = 0;
+        foreach (var (key, range) in RangeSettings(typeof(TradeStoreSettings), prefix: null))
+        {
+            settings++;
+            var value = PastMaximum(range);
+            var variable = "TRADESTORE__" + key.Replace(":", "__", StringComparison.Ordinal).ToUpperInvariant();
+            var expected = $"{key}: {range.ErrorMessage!.TrimEnd('.')}, got {value}.";
+            try
+            {
+                TradeStoreSettings.Bind(TradeStoreConfiguration.Build(Inputs(env: new() { [variable] = value })));
+                wrong.Add($"{key} = {value}: accepted");
+            }
+            catch (ConfigurationException ex) when (!ex.Message.Split(Environment.NewLine).Contains(expected))
+            {
+                wrong.Add($"{key} = {value}: said \"{ex.Message}\", not \"{expected}\"");
+            }
+            catch (ConfigurationException)
+            {
+                // said as expected
+            }
+        }
+
+        Assert.True(settings >= 45, $"only {settings} [Range] settings found");
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+
+        static string PastMaximum(RangeAttribute range) => range.OperandType == typeof(TimeSpan)
+            ? (TimeSpan.Parse((string)range.Maximum, System.Globalization.CultureInfo.InvariantCulture) + TimeSpan.FromSeconds(1)).ToString("c", System.Globalization.CultureInfo.InvariantCulture)
+            : (Convert.ToInt64(range.Maximum, System.Globalization.CultureInfo.InvariantCulture) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Every property with a [Range] under <paramref name="type"/>, by configuration key, through nested sections (Security:Query).</summary>
+    private static IEnumerable<(string Key, RangeAttribute Range)> RangeSettings(Type type, string? prefix)
+    {
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            var key = prefix is null ? property.Name : $"{prefix}:{property.Name}";
+            if (property.GetCustomAttribute<RangeAttribute>() is { } range)
+            {
+                yield return (key, range);
+            }
+            else if (property.PropertyType.IsClass && property.PropertyType.Namespace?.StartsWith("TradeStore.", StringComparison.Ordinal) == true && property.CanWrite)
+            {
+                foreach (var nested in RangeSettings(property.PropertyType, key))
+                {
+                    yield return nested;
+                }
+            }
+        }
     }
 
     private static bool SameDefault(JsonElement bound, string? documented)

@@ -43,15 +43,15 @@ public sealed partial record TradeStoreSettings(StorageOptions Storage, ServerOp
         var changes = BindSection<ChangeFeedOptions>(configuration, ChangeFeedOptions.SectionName);
 
         var failures = new List<string>();
-        Collect(failures, configuration, StorageOptions.SectionName, new StorageOptionsValidator().Validate(null, storage));
-        Collect(failures, configuration, ServerOptions.SectionName, new ServerOptionsValidator().Validate(null, server));
-        Collect(failures, configuration, RedisOptions.SectionName, new RedisOptionsValidator().Validate(null, redis));
-        Collect(failures, configuration, ClickHouseOptions.SectionName, new ClickHouseOptionsValidator().Validate(null, clickHouse));
-        Collect(failures, configuration, EngineOptions.SectionName, new EngineOptionsValidator().Validate(null, engine));
-        Collect(failures, configuration, ApiOptions.SectionName, new ApiOptionsValidator().Validate(null, api));
-        Collect(failures, configuration, SecurityOptions.SectionName, new SecurityOptionsValidator().Validate(null, security));
-        Collect(failures, configuration, ClusterOptions.SectionName, new ClusterOptionsValidator().Validate(null, cluster));
-        Collect(failures, configuration, ChangeFeedOptions.SectionName, new ChangeFeedOptionsValidator().Validate(null, changes));
+        Collect<StorageOptions>(failures, configuration, StorageOptions.SectionName, new StorageOptionsValidator().Validate(null, storage));
+        Collect<ServerOptions>(failures, configuration, ServerOptions.SectionName, new ServerOptionsValidator().Validate(null, server));
+        Collect<RedisOptions>(failures, configuration, RedisOptions.SectionName, new RedisOptionsValidator().Validate(null, redis));
+        Collect<ClickHouseOptions>(failures, configuration, ClickHouseOptions.SectionName, new ClickHouseOptionsValidator().Validate(null, clickHouse));
+        Collect<EngineOptions>(failures, configuration, EngineOptions.SectionName, new EngineOptionsValidator().Validate(null, engine));
+        Collect<ApiOptions>(failures, configuration, ApiOptions.SectionName, new ApiOptionsValidator().Validate(null, api));
+        Collect<SecurityOptions>(failures, configuration, SecurityOptions.SectionName, new SecurityOptionsValidator().Validate(null, security));
+        Collect<ClusterOptions>(failures, configuration, ClusterOptions.SectionName, new ClusterOptionsValidator().Validate(null, cluster));
+        Collect<ChangeFeedOptions>(failures, configuration, ChangeFeedOptions.SectionName, new ChangeFeedOptionsValidator().Validate(null, changes));
         failures.AddRange(KestrelLimits.Validate(configuration));
         failures.AddRange(LoggingLevels.Validate(configuration));
         failures.AddRange(HttpsCertificates.Validate(configuration));
@@ -189,29 +189,59 @@ public sealed partial record TradeStoreSettings(StorageOptions Storage, ServerOp
     }
 
     /// <summary>The generated validators report "Member: message"; prefixing the section gives the full key.</summary>
-    private static void Collect(List<string> failures, IConfiguration configuration, string section, ValidateOptionsResult result)
+    private static void Collect<T>(List<string> failures, IConfiguration configuration, string section, ValidateOptionsResult result)
     {
         if (result.Failed)
         {
-            failures.AddRange((result.Failures ?? []).Select(failure => $"{section}:{InOurWords(configuration, section, failure)}"));
+            failures.AddRange((result.Failures ?? []).Select(failure => $"{section}:{InOurWords(configuration, section, typeof(T), failure)}"));
         }
     }
 
     /// <summary>
-    /// The generated validators ignore a [Range]'s ErrorMessage (dotnet/runtime#123137) and say "The field
-    /// StorageOptions.JournalSegmentBytes must be between 65536 and 1073741824.", which names a C# type; this says it as
-    /// every other refusal is said: the rule, then the value given.
+    /// Every value out of a [Range] said one way, <c>Section:Key: must be between MIN and MAX, got VALUE.</c>, in the words of
+    /// the attribute's ErrorMessage (which may say more: "0 (unlimited)", "bytes"). The generated validators ignore that
+    /// ErrorMessage (dotnet/runtime#123137) and say "The field StorageOptions.JournalSegmentBytes must be between 65536 and
+    /// 1073741824." (a C# type, and a TimeSpan as .NET prints it: 00:00:00.1000000), while the nested sections
+    /// (<c>Security:Query</c>, <c>ClickHouse:Sync</c>), checked with <see cref="System.ComponentModel.DataAnnotations.Validator"/>,
+    /// gave the ErrorMessage without the value; until 2026-12-05 each kind reached the operator as it came.
     /// </summary>
-    private static string InOurWords(IConfiguration configuration, string section, string failure)
+    private static string InOurWords(IConfiguration configuration, string section, Type options, string failure)
     {
-        if (GeneratedRangeMessage().Match(failure) is not { Success: true } match)
+        var colon = failure.IndexOf(": ", StringComparison.Ordinal);
+        if (colon <= 0 || RangeOf(options, failure[..colon]) is not { } range)
         {
             return failure;
         }
 
-        var member = match.Groups["member"].Value;
+        var member = failure[..colon];
+        var message = failure[(colon + 2)..];
+        if (!GeneratedRangeMessage().IsMatch(failure) && message != range.ErrorMessage)
+        {
+            return failure; // another rule of the same key
+        }
+
+        var rule = range.ErrorMessage?.TrimEnd('.') ?? $"must be between {range.Minimum} and {range.Maximum}";
         var given = configuration[$"{section}:{member}"];
-        return $"{member}: must be between {match.Groups["min"].Value} and {match.Groups["max"].Value}" + (given is null ? "." : $", got {given}.");
+        return $"{member}: {rule}" + (given is null ? "." : $", got {given}.");
+    }
+
+    /// <summary>The [Range] of the property <paramref name="member"/> (<c>MaxRows</c>, or <c>Query:MaxRows</c> through a nested section) names on <paramref name="options"/>.</summary>
+    private static System.ComponentModel.DataAnnotations.RangeAttribute? RangeOf(Type options, string member)
+    {
+        System.Reflection.PropertyInfo? property = null;
+        var type = options;
+        foreach (var name in member.Split(':'))
+        {
+            property = type.GetProperty(name);
+            if (property is null)
+            {
+                return null;
+            }
+
+            type = property.PropertyType;
+        }
+
+        return property is null ? null : (System.ComponentModel.DataAnnotations.RangeAttribute?)Attribute.GetCustomAttribute(property, typeof(System.ComponentModel.DataAnnotations.RangeAttribute));
     }
 
     [GeneratedRegex(@"^(?<member>[^:]+(?::[^: ]+)*): The field \S+ must be between (?<min>.+) and (?<max>.+)\.$")]
