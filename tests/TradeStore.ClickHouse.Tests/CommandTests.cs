@@ -226,6 +226,34 @@ public sealed class CommandTests
     }
 
     /// <summary>
+    /// <c>--set-aside</c> asks ClickHouse how much history it holds before it moves anything (a <c>FINAL</c> count of every
+    /// event, seconds on millions); the recovery then asked the same again. Counted through a proxy: once now.
+    /// </summary>
+    [Fact]
+    public async Task RecoverSetAside_FromClickHouse_CountsTheHistoryOnce()
+    {
+        await using var ch = await ClickHouseTestDatabase.CreateAsync("setasidecount");
+        using var data = new TempDirectory("setasidecount");
+        await using (var harness = await SyncHarness.StartAsync(ch.Url, ch.Name, dataDirectory: data.Path))
+        {
+            await TradeWorkload.RunAsync(harness.Engine, 20, "once");
+            await harness.WaitUntilSyncedAsync();
+        }
+
+        await using var proxy = new ResponseDroppingProxy(new Uri(ch.Url), "count() AS events, min(seq) AS min_seq", DropMode.Close, drops: 0);
+        var recover = await TradeStoreProcess.RunAsync(["recover", "--from", "clickhouse", "--set-aside", "--data", data.Path], data.Path, new Dictionary<string, string>
+        {
+            ["TRADESTORE__CLICKHOUSE__URL"] = proxy.Url,
+            ["TRADESTORE__CLICKHOUSE__DATABASE"] = ch.Name,
+        });
+
+        Assert.True(recover.ExitCode == 0, recover.Output);
+        Assert.Contains("--set-aside: moved ", recover.Output);
+        Assert.Contains("clickhouse: OK, matches the journal", recover.Output);
+        Assert.Equal(1, proxy.Marked);
+    }
+
+    /// <summary>
     /// The sync writes a batch's states before its events, so a kill between the two leaves <c>trade_state</c> rows past
     /// <c>trade_events</c>' max(seq). Regression: a recovery from that ClickHouse restored the journal but exited 1 with
     /// "trade …: in ClickHouse, not in the journal" and no word of why, and <c>--set-aside</c>'s warnings never printed.

@@ -32,8 +32,10 @@ public static class RecoverCommand
 {
     private static readonly Dictionary<string, RecoverySource> Sources = new(StringComparer.Ordinal)
     {
-        ["redis"] = new(FromRedisAsync, new SetAsideChecks(RequireRedis, RedisCanFillEmptyJournalAsync)),
-        ["clickhouse"] = new(FromClickHouseAsync, new SetAsideChecks(RequireClickHouse, ClickHouseCanFillEmptyJournalAsync)),
+        ["redis"] = new(FromRedisAsync, new SetAsideChecks(RequireRedis, async (parseResult, cancellationToken) =>
+            await RedisCanFillEmptyJournalAsync(parseResult, cancellationToken) is { } refused ? SetAsideAnswer.Refuse(refused) : SetAsideAnswer.Recover(FromRedisAsync))),
+        ["clickhouse"] = new((parseResult, interruption) => FromClickHouseAsync(parseResult, interruption, knownHistory: null),
+            new SetAsideChecks(RequireClickHouse, ClickHouseCanFillEmptyJournalAsync)),
         // By design refused rather than ignored: it would move the very database the log is rebuilt from.
         ["duckdb"] = RecoverySource.RefusingSetAside(FromDuckDbAsync, "--set-aside cannot be used with --from duckdb: it would move the database the " +
             "journal log is rebuilt from. --from duckdb moves only the damaged journal log aside, itself."),
@@ -83,7 +85,7 @@ public static class RecoverCommand
             try
             {
                 return setAside
-                    ? await RecoverIntoSetAsideAsync(parseResult, source.SetAside!, source.RecoverAsync, interruption)
+                    ? await RecoverIntoSetAsideAsync(parseResult, source.SetAside!, interruption)
                     : await source.RecoverAsync(parseResult, interruption);
             }
             catch (OperationCanceledException) when (interruption.Interrupted)
@@ -109,9 +111,22 @@ public static class RecoverCommand
 
     /// <summary>
     /// What <c>--set-aside</c> asks a source before it moves anything: whether it is configured (an exit code after
-    /// printing why, or <see langword="null"/>), and whether it can rebuild the journal into an empty database (the same, read-only).
+    /// printing why, or <see langword="null"/>), and whether it can rebuild the journal into an empty database (read-only;
+    /// its answer carries the recovery to run, which may reuse what the asking read).
     /// </summary>
-    private sealed record SetAsideChecks(Func<ParseResult, int?> RequireConfigured, Func<ParseResult, CancellationToken, Task<int?>> CanFillEmptyJournalAsync);
+    private sealed record SetAsideChecks(Func<ParseResult, int?> RequireConfigured, Func<ParseResult, CancellationToken, Task<SetAsideAnswer>> CanFillEmptyJournalAsync);
+
+    /// <summary>
+    /// A source's answer to <c>--set-aside</c>'s question: an exit code after printing why it cannot fill an empty journal,
+    /// or the recovery to run once the files are moved. ClickHouse's carries the history it counted (a <c>FINAL</c> count of
+    /// every event, seconds on millions), so the recovery does not count it again.
+    /// </summary>
+    private sealed record SetAsideAnswer(int? Refusal, Func<ParseResult, OfflineInterruption, Task<int>>? RecoverAsync)
+    {
+        public static SetAsideAnswer Refuse(int exitCode) => new(exitCode, null);
+
+        public static SetAsideAnswer Recover(Func<ParseResult, OfflineInterruption, Task<int>> recover) => new(null, recover);
+    }
 
     /// <summary>
     /// Warns of acknowledged events only <paramref name="setAside"/>'s journal log holds, once a recovered database stands
@@ -125,8 +140,7 @@ public static class RecoverCommand
         }
     }
 
-    private static async Task<int> RecoverIntoSetAsideAsync(ParseResult parseResult, SetAsideChecks checks, Func<ParseResult, OfflineInterruption, Task<int>> recover,
-        OfflineInterruption interruption)
+    private static async Task<int> RecoverIntoSetAsideAsync(ParseResult parseResult, SetAsideChecks checks, OfflineInterruption interruption)
     {
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
@@ -138,10 +152,13 @@ public static class RecoverCommand
         var path = TradeStoreSettings.Bind(CommonOptions.BuildConfiguration(parseResult)).Storage.DatabasePath;
         using var databaseLock = DatabaseFileLock.Acquire(path); // a running serve: DatabaseLockedException, exit 3
         interruption.Doing = () => "while asking the source whether it holds the whole history";
-        if (await checks.CanFillEmptyJournalAsync(parseResult, interruption.Token) is { } refused)
+        var answer = await checks.CanFillEmptyJournalAsync(parseResult, interruption.Token);
+        if (answer.Refusal is { } refused)
         {
             return refused;
         }
+
+        var recover = answer.RecoverAsync!;
 
         var moved = SetAsideFiles.Move(path);
         if (moved is null)
@@ -238,8 +255,12 @@ public static class RecoverCommand
         }
     }
 
-    /// <summary>ClickHouse must answer and hold a complete history (seq 1..n without a gap, at least one event).</summary>
-    private static async Task<int?> ClickHouseCanFillEmptyJournalAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    /// <summary>
+    /// ClickHouse must answer and hold a complete history (seq 1..n without a gap, at least one event); the recovery it
+    /// answers with rebuilds from that history as counted here. Nothing writes to ClickHouse meanwhile: its only writer is
+    /// the sync of the serve whose database lock this command holds.
+    /// </summary>
+    private static async Task<SetAsideAnswer> ClickHouseCanFillEmptyJournalAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var error = parseResult.InvocationConfiguration.Error;
         var settings = ClickHouseCommandSupport.RequireClickHouse(parseResult)!;
@@ -251,22 +272,22 @@ public static class RecoverCommand
         catch (Exception ex) when (ClickHouseCommandSupport.IsClickHouseFailure(ex))
         {
             error.WriteLine($"tradestore: recover could not read ClickHouse: {ex.Message.TrimEnd('.')}. {NothingMoved}");
-            return ExitCodes.Failure;
+            return SetAsideAnswer.Refuse(ExitCodes.Failure);
         }
 
         if (history.Events == 0)
         {
             error.WriteLine($"tradestore: ClickHouse {history.Database}.trade_events holds no events: nothing to recover. {NothingMoved}");
-            return ExitCodes.Failure;
+            return SetAsideAnswer.Refuse(ExitCodes.Failure);
         }
 
         if (history.Gap() is { } gap)
         {
             error.WriteLine($"tradestore: {gap} {NothingMoved}");
-            return ExitCodes.Failure;
+            return SetAsideAnswer.Refuse(ExitCodes.Failure);
         }
 
-        return null;
+        return SetAsideAnswer.Recover((parseResult, interruption) => FromClickHouseAsync(parseResult, interruption, history));
     }
 
     private const string NothingMoved = "--set-aside moved nothing: every file is where it was.";
@@ -360,7 +381,8 @@ public static class RecoverCommand
     /// Rebuilds into an empty database; when there is none, builds one apart and moves it into place only once it holds
     /// the whole history (<see cref="RecoveryTarget"/>), so a failure or a Ctrl-C leaves no database behind.
     /// </summary>
-    private static async Task<int> FromClickHouseAsync(ParseResult parseResult, OfflineInterruption interruption)
+    /// <param name="knownHistory">What ClickHouse holds, when <c>--set-aside</c> asked it just before; <see langword="null"/>: asked here.</param>
+    private static async Task<int> FromClickHouseAsync(ParseResult parseResult, OfflineInterruption interruption, ClickHouseHistory? knownHistory)
     {
         var output = parseResult.InvocationConfiguration.Output;
         var error = parseResult.InvocationConfiguration.Error;
@@ -377,7 +399,7 @@ public static class RecoverCommand
         ClickHouseHistory history;
         try
         {
-            history = await ClickHouseRecovery.ReadHistoryAsync(client, interruption.Token);
+            history = knownHistory ?? await ClickHouseRecovery.ReadHistoryAsync(client, interruption.Token);
         }
         catch (Exception ex) when (ClickHouseCommandSupport.IsClickHouseFailure(ex))
         {

@@ -30,6 +30,7 @@ internal sealed class ResponseDroppingProxy : IAsyncDisposable
     private readonly Lock _lock = new();
     private int _dropsLeft;
     private int _dropped;
+    private int _marked;
 
     public ResponseDroppingProxy(Uri upstream, string marker, DropMode mode, int drops = 1)
     {
@@ -45,6 +46,9 @@ internal sealed class ResponseDroppingProxy : IAsyncDisposable
 
     /// <summary>Responses lost so far.</summary>
     public int Dropped => Volatile.Read(ref _dropped);
+
+    /// <summary>Reads so far that carried the marker (with <c>drops: 0</c> every answer passes: the proxy only counts).</summary>
+    public int Marked => Volatile.Read(ref _marked);
 
     public async ValueTask DisposeAsync()
     {
@@ -108,9 +112,13 @@ internal sealed class ResponseDroppingProxy : IAsyncDisposable
         int read;
         while ((read = await from.ReadAsync(buffer, cancellationToken)) > 0)
         {
-            if (buffer.AsSpan(0, read).IndexOf(_marker) >= 0 && Interlocked.Decrement(ref _dropsLeft) >= 0)
+            if (buffer.AsSpan(0, read).IndexOf(_marker) >= 0)
             {
-                armed.Value = true;
+                Interlocked.Increment(ref _marked);
+                if (Interlocked.Decrement(ref _dropsLeft) >= 0)
+                {
+                    armed.Value = true;
+                }
             }
 
             await to.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
