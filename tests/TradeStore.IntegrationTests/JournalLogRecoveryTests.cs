@@ -143,6 +143,58 @@ public sealed class JournalLogRecoveryTests : IDisposable
     }
 
     /// <summary>
+    /// The newest records of a segment cut away (a truncated file) after the log had rolled over to a successor that holds
+    /// no record yet: nothing intact follows the cut, but the successor's name says the log went on to the seq before it,
+    /// so the cut events were acknowledged and DuckDB does not hold them. Refused, naming them, and nothing changes.
+    /// Regression: the log was rebuilt up to the cut (exit 0), and serve then answered 404 for those trades and gave
+    /// their seqs to new writes.
+    /// </summary>
+    [Fact]
+    public async Task RecoverFromDuckDb_SegmentCutShortBeforeAnEmptySuccessor_RefusedNamingTheCutEventsAndNothingChanged()
+    {
+        var (_, checkpointed) = await LogAheadOfDuckDbAsync();
+        var segment = Directory.GetFiles(JournalDirectory, "*.log").Order().Last();
+        var bytes = await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken);
+        var starts = new List<int>();
+        for (var at = 32; at + 24 <= bytes.Length && BitConverter.ToInt64(bytes, at + 8) > 0; at += (24 + BitConverter.ToInt32(bytes, at) + 7) & ~7)
+        {
+            starts.Add(at);
+        }
+
+        var lastSeq = BitConverter.ToInt64(bytes, starts[^1] + 8);
+        var cut = starts[^3];
+        var cutSeq = BitConverter.ToInt64(bytes, cut + 8);
+        // The successor a roll-over begins after the last record (its header only), written as the log writes one ...
+        using (var scratch = new TempDirectory("successor"))
+        {
+            var scratchLog = Path.Combine(scratch.Path, "journal");
+            using (var log = JournalLog.Open(scratchLog, new JournalLogOptions()))
+            {
+                log.Begin(lastSeq + 1);
+            }
+
+            var successor = $"{lastSeq + 1:D20}.log";
+            File.Copy(Path.Combine(scratchLog, successor), Path.Combine(JournalDirectory, successor));
+        }
+
+        // ... and the segment before it cut short in the middle of a record, its last two records (and any seal) gone.
+        await File.WriteAllBytesAsync(segment, bytes[..(cut + 12)], TestContext.Current.CancellationToken);
+        var before = Snapshot(JournalDirectory);
+
+        var (serveExit, serveOutput) = await TradeStoreProcess.RunAsync(["serve", "--data", _work.Path, "--urls", _url], _work.Path);
+        var (exitCode, output) = await TradeStoreProcess.RunAsync(["recover", "--from", "duckdb", "--data", _work.Path], _work.Path);
+
+        Assert.True(cutSeq > checkpointed, $"seq {cutSeq} is not after DuckDB's {checkpointed}");
+        Assert.True(serveExit == 5, serveOutput);
+        Assert.True(exitCode == 1, output);
+        Assert.Contains($"events {cutSeq}..{lastSeq} are in no intact record of the log (the segment {lastSeq + 1:D20}.log", output);
+        Assert.Contains($"DuckDB holds events only up to seq {checkpointed}", output);
+        Assert.Contains("Nothing was changed", output);
+        Assert.Equal(before, Snapshot(JournalDirectory));
+        Assert.Empty(Directory.GetDirectories(_work.Path, "damaged-*"));
+    }
+
+    /// <summary>
     /// Starts <c>serve</c>, which must replay the log into DuckDB and then answer every acknowledged trade; stops it
     /// cleanly (exit 0), and <c>verify</c> finds the directory whole (exit 0).
     /// </summary>

@@ -54,4 +54,14 @@ public sealed partial class JournalLog
 
         return [.. bySeq.Values.Select(v => v.Record)];
     }
+
+    /// <summary>
+    /// The newest segment file of <paramref name="directory"/> by its name (the first seq it holds), whatever its bytes;
+    /// <see langword="null"/> when there is none. Every seq below that name was in the log: a segment is created only
+    /// once the append that filled its predecessor is durable, so the name vouches for records a damaged predecessor no
+    /// longer shows (<c>recover --from duckdb</c>).
+    /// </summary>
+    /// <param name="directory">The folder of the segments.</param>
+    public static (string File, long FirstSeq)? NewestSegmentByName(string directory) =>
+        System.IO.Directory.Exists(directory) && SegmentFilesIn(directory) is [.., var newest] ? (Path.GetFileName(newest.Path), newest.FirstSeq) : null;
 }

@@ -111,6 +111,17 @@ public sealed class JournalLogRebuild
                 kept.Add(record);
             }
 
+            // By design the newest segment's name counts as a record (until 2026-12-05 it did not): a sealed segment cut short
+            // before an empty successor lost its last records with nothing intact after them, and the new log, ending at the
+            // cut, dropped those acknowledged events while serve took the seqs for new writes.
+            var end = duckDbSeq + kept.Count;
+            if (JournalLog.NewestSegmentByName(journalDirectory) is { } newest && newest.FirstSeq - 1 > end)
+            {
+                return new JournalLogRebuild(duckDbSeq, damage, [],
+                    $"events {end + 1}..{newest.FirstSeq - 1} are in no intact record of the log (the segment {newest.File} that follows them was " +
+                    $"begun after seq {newest.FirstSeq - 1}), and DuckDB holds events only up to seq {duckDbSeq}");
+            }
+
             return new JournalLogRebuild(duckDbSeq, damage, kept, refusal: null);
         }
 
