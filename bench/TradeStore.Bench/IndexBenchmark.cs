@@ -27,7 +27,8 @@ public sealed record IndexBenchmarkResult(
 /// until 2026-12-05 a bare key, which a server has not written since 2026-11-30) spread over A accounts and S symbols,
 /// times <see cref="StateIndex"/> loading (what the engine's start-up does), measures the managed memory it holds with
 /// every index, then times lists of 100 (per account, per account and symbol, per symbol and unscoped, each from a
-/// random time so the walk starts with a seek), a page followed by its next page, and all positions.
+/// random time so the walk starts with a seek), a page followed by its next page, all positions in one read, and every
+/// page of a walk through all positions by cursor (pages of 100 and 1,000, as <c>GET /v1/positions</c> reads them).
 /// </summary>
 public static class IndexBenchmark
 {
@@ -184,12 +185,38 @@ public static class IndexBenchmark
         for (var i = 0; i < 50; i++)
         {
             var started = Stopwatch.GetTimestamp();
-            positions = queries.GetPositionsAtOneSeq(null, out _).Count; // what GET /v1/positions runs
+            positions = queries.GetPositionsAtOneSeq(null, out _).Count; // what GET /v1/positions ran before it was paged
             all.RecordSince(started);
         }
 
         reads["positions, every account"] = all.Summarize();
         output.WriteLine(FormattableString.Invariant($"index: positions of every account ({positions:N0} positions): {all.Summarize()}"));
+
+        // What GET /v1/positions without an account runs now: every page of a walk through the book by its cursors.
+        foreach (var limit in new[] { 100, 1000 })
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var pages = new LatencyRecorder();
+            var walked = 0;
+            for (var walk = 0; walk < 3; walk++)
+            {
+                walked = 0;
+                string? cursor = null;
+                do
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    var page = queries.GetPositions(new PositionFilter(Limit: limit, Cursor: cursor));
+                    pages.RecordSince(started);
+                    walked += page.Positions.Count;
+                    cursor = page.NextCursor;
+                }
+                while (cursor is not null);
+            }
+
+            reads[FormattableString.Invariant($"positions, page of {limit}, every account")] = pages.Summarize();
+            output.WriteLine(FormattableString.Invariant($"index: positions of every account, page of {limit} by cursor: {pages.Summarize().ToMicroseconds()} ({pages.Count:N0} pages, {walked:N0} positions a walk)"));
+        }
+
         return (reads, positions);
     }
 }

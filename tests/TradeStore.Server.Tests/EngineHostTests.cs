@@ -30,7 +30,7 @@ public sealed class EngineHostTests : IDisposable
             var queries = app.Services.GetRequiredService<ITradeQueries>();
             Assert.Equal(TradeStatus.PartiallyFilled, queries.GetTrade("H1")!.Status);
             Assert.Null(queries.GetTrade("H2"));
-            var position = Assert.Single(queries.GetPositionsAtOneSeq(["ACC"], out _));
+            var position = Assert.Single(queries.GetPositions(new PositionFilter("ACC")).Positions);
             Assert.Equal(4m, position.NetQuantity);
             Assert.Equal(2.5m, position.AveragePrice);
             await app.StopAsync(ct);

@@ -218,6 +218,64 @@ public sealed class PositionBookTests
         Assert.Equal(symbols.Order(StringComparer.Ordinal), book.Get("ACC").Select(p => p.Symbol));
     }
 
+    /// <summary>
+    /// A page is the ordered tail of the book after its key, cut to its size: walked page by page from the start (every
+    /// account, or some accounts in any order, unknown ones included) it gives what one read of them gives, skipping
+    /// positions a deleted trade emptied, with accounts and symbols in both the runs' arrays and their overflows.
+    /// </summary>
+    [Fact]
+    public void Pages_WalkedByTheirLastKey_AreTheOrderedBookOnce()
+    {
+        var random = new Random(40);
+        var book = new PositionBook();
+        var accounts = Enumerable.Range(0, 300).Select(i => $"ACC{i:D4}").OrderBy(_ => random.Next()).ToList();
+        foreach (var account in accounts)
+        {
+            foreach (var symbol in Enumerable.Range(0, random.Next(1, 90)).Select(i => $"S{random.Next(1000):D3}").Distinct())
+            {
+                book.Move(Trade(account, symbol), 1, 1);
+            }
+        }
+
+        // Emptied positions (every fill of theirs deleted) stay in the runs and are never listed.
+        foreach (var account in accounts.Take(40))
+        {
+            var first = book.Get(account)[0];
+            book.Move(Trade(account, first.Symbol), -1, -1);
+        }
+
+        var all = book.Get(null);
+        Assert.DoesNotContain(all, p => p.IsEmpty);
+        foreach (var take in new[] { 1, 7, 100, 5_000 })
+        {
+            Assert.Equal(all, Walk(null, take));
+        }
+
+        string[] some = ["ACC0299", "NOPE", "ACC0007", "ACC0150"];
+        var ofSome = some.Order(StringComparer.Ordinal).SelectMany(book.Get).ToList();
+        Assert.True(ofSome.Count > 10);
+        Assert.Equal(ofSome, Walk([.. some.Order(StringComparer.Ordinal)], 3));
+        Assert.Empty(book.Page(["NOPE"], null, 5));
+
+        List<Position> Walk(IReadOnlyList<string>? of, int take)
+        {
+            var read = new List<Position>();
+            PositionKey? after = null;
+            while (true)
+            {
+                var page = book.Page(of, after, take);
+                Assert.True(page.Count <= take);
+                read.AddRange(page);
+                if (page.Count < take)
+                {
+                    return read;
+                }
+
+                after = new PositionKey(page[^1].Account, page[^1].Symbol);
+            }
+        }
+    }
+
     private static Trade Trade(string account, string symbol)
     {
         var at = new DateTimeOffset(2026, 5, 1, 0, 0, 0, TimeSpan.Zero);

@@ -70,6 +70,36 @@ public sealed class SortedRunTests
         Assert.Equal(["A", "B", "C"], Walk(run));
     }
 
+    /// <summary>
+    /// The keyset seek of a page of positions: from any name (held or not, before the first or past the last) the run walks
+    /// the names at or after it, in order, whichever of them wait in the overflow.
+    /// </summary>
+    [Fact]
+    public void From_AnyName_WalksTheNamesAtOrAfterIt_InOrder()
+    {
+        var run = SortedRun<Named, ByName>.Create(Enumerable.Range(0, 640).Select(i => new Named($"M{i * 10:D5}")));
+        foreach (var name in new[] { "Z", "M00005", "A", "M00003", "M06395", "M00007", "M06391" })
+        {
+            run = run.With(new Named(name));
+        }
+
+        Assert.Equal(7, run.OverflowCount);
+        var held = Walk(run);
+        foreach (var from in new[] { "", "A", "B", "M00000", "M00001", "M00003", "M00004", "M00005", "M00010", "M03000", "M06390", "M06391", "M06392", "M06395", "Y", "Z", "ZZ" })
+        {
+            var walked = new List<string>();
+            foreach (var item in run.From(from))
+            {
+                walked.Add(item.Name);
+            }
+
+            Assert.Equal(held.Where(n => string.CompareOrdinal(n, from) >= 0), walked);
+        }
+
+        var none = SortedRun<Named, ByName>.Empty.From("A");
+        Assert.False(none.MoveNext());
+    }
+
     private static List<string> Walk(SortedRun<Named, ByName> run)
     {
         var names = new List<string>();

@@ -20,6 +20,19 @@ public sealed record TradePage(IReadOnlyList<Trade> Trades, string? NextCursor);
 public sealed record TradeHistoryPage(string? Account, IReadOnlyList<TradeEvent> Events, string? NextCursor);
 
 /// <summary>
+/// Which positions a page holds and where it starts. With <see cref="Account"/> (the <c>account</c> filter a cursor is
+/// checked against) that account's; else those of <see cref="Accounts"/> (a key's accounts), or of every account when
+/// <see langword="null"/>. <see cref="Limit"/> is already bounded by the caller.
+/// </summary>
+public sealed record PositionFilter(string? Account = null, IReadOnlyList<string>? Accounts = null, int Limit = 100, string? Cursor = null);
+
+/// <summary>
+/// One page of positions in (account, symbol) order, read at one seq: they hold every event up to <see cref="Seq"/> and
+/// none after. <see cref="NextCursor"/> is the cursor of the next page (<see langword="null"/> at the end).
+/// </summary>
+public sealed record PositionPage(IReadOnlyList<Position> Positions, string? NextCursor, long Seq);
+
+/// <summary>
 /// The read side. Point reads, positions and lists come from the in-memory state index (microseconds);
 /// history comes from the DuckDB journal.
 /// </summary>
@@ -40,10 +53,11 @@ public interface ITradeQueries
     TradePage ListTrades(TradeFilter filter);
 
     /// <summary>
-    /// The non-empty positions of each of <paramref name="accounts"/>, in that order (of every account when
-    /// <see langword="null"/>), each account's ordered by symbol, all read at one seq: they hold every event up to
-    /// <paramref name="seq"/> and none after, so a client can follow <c>/v1/changes</c> from <paramref name="seq"/> + 1
-    /// on top of them without missing or repeating an event.
+    /// Up to <see cref="PositionFilter.Limit"/> non-empty positions after the position of <see cref="PositionFilter.Cursor"/>
+    /// (a <see cref="PositionPage.NextCursor"/> of the same <see cref="PositionFilter.Account"/>), from the first without
+    /// one, ordered by account then symbol, all read at one seq (<see cref="PositionPage.Seq"/>): a client can follow
+    /// <c>/v1/changes</c> from that seq + 1 on top of them without missing or repeating an event.
     /// </summary>
-    IReadOnlyList<Position> GetPositionsAtOneSeq(IReadOnlyList<string>? accounts, out long seq);
+    /// <exception cref="FormatException">The cursor was not issued for this account filter.</exception>
+    PositionPage GetPositions(PositionFilter filter);
 }

@@ -64,8 +64,8 @@ public sealed record PositionResponse(
         new(p.Account, p.Symbol, p.NetQuantity, p.AveragePrice, p.BoughtQuantity, p.BoughtNotional, p.SoldQuantity, p.SoldNotional);
 }
 
-/// <summary>Body of <c>GET /v1/positions</c>.</summary>
-public sealed record PositionsResponse(IReadOnlyList<PositionResponse> Items);
+/// <summary>One page of <c>GET /v1/positions</c>, by account then symbol; <c>nextCursor</c> is <c>null</c> on the last page.</summary>
+public sealed record PositionsResponse(IReadOnlyList<PositionResponse> Items, string? NextCursor);
 
 /// <summary>
 /// RFC 7807 problem details. <c>field</c> names the bad input (a JSON property, query parameter or header; <c>status</c>

@@ -15,6 +15,7 @@ public static class TradeQueryEndpoints
 {
     private static readonly string[] ListParameters = ["account", "symbol", "status", "from", "to", "limit", "cursor"];
     private static readonly string[] HistoryParameters = ["limit", "cursor"];
+    private static readonly string[] PositionParameters = ["account", "limit", "cursor"];
 
     public static IResult GetTrade(HttpContext context, string tradeId, [FromServices] ITradeQueries queries)
     {
@@ -144,30 +145,46 @@ public static class TradeQueryEndpoints
         return TradeJsonResult.Page(page);
     }
 
-    public static IResult GetPositions(HttpContext context, [FromServices] ITradeQueries queries)
+    public static IResult GetPositions(HttpContext context, [FromServices] ITradeQueries queries, [FromServices] IOptions<ApiOptions> options)
     {
-        if ((QueryParameters.Check(context.Request.Query, "account") ?? QueryParameters.CheckNames(context.Request.Query)) is { } unknown)
+        var query = context.Request.Query;
+        if ((QueryParameters.Check(query, PositionParameters) ?? QueryParameters.CheckNames(query)) is { } unknown)
         {
             return ApiResults.Problem(context, unknown);
         }
 
+        if (Limit(query, options.Value, out var limit) is { } badLimit)
+        {
+            return ApiResults.Problem(context, badLimit);
+        }
+
         var scope = AccountAccess.Scope(context);
-        var account = Value(context.Request.Query, "account");
+        var account = Value(query, "account");
         if (account is not null && !scope.Allows(account))
         {
             return ApiResults.Problem(context, Problems.AccountReadForbidden(account, scope.Accounts));
         }
 
-        IReadOnlyList<string>? accounts = account is not null ? [account] : scope.IsAll ? null : scope.Accounts;
-        var positions = queries.GetPositionsAtOneSeq(accounts, out var seq);
-        ReadYourWrites.AnsweredAt(context, seq);
-        return ApiResults.Json(new PositionsResponse(positions.Select(PositionResponse.From).ToList()), ApiJson.Context.PositionsResponse);
+        PositionPage page;
+        try
+        {
+            page = queries.GetPositions(new PositionFilter(account, scope.IsAll ? null : scope.Accounts, limit, Value(query, "cursor")));
+        }
+        catch (FormatException ex)
+        {
+            // The cursor is opaque; the query side refuses one it did not issue for this account filter.
+            return ApiResults.Problem(context, Problems.Validation("cursor", ex.Message));
+        }
+
+        // Each page is read at one seq, between two commit batches, and says which (docs/api.md, "Positions").
+        ReadYourWrites.AnsweredAt(context, page.Seq);
+        return ApiResults.Json(new PositionsResponse(page.Positions.Select(PositionResponse.From).ToList(), page.NextCursor), ApiJson.Context.PositionsResponse);
     }
 
     private static string? Value(IQueryCollection query, string name) =>
         query.TryGetValue(name, out var values) && !string.IsNullOrEmpty(values[0]) ? values[0] : null;
 
-    /// <summary>The page size of a list or a history: <c>limit</c>, 1 to <c>Api:MaxPageSize</c>, else <c>Api:DefaultPageSize</c>.</summary>
+    /// <summary>The page size of a list, a history or positions: <c>limit</c>, 1 to <c>Api:MaxPageSize</c>, else <c>Api:DefaultPageSize</c>.</summary>
     private static ApiProblem? Limit(IQueryCollection query, ApiOptions limits, out int limit)
     {
         limit = limits.DefaultPageSize;

@@ -113,8 +113,15 @@ public static class ApiCatalog
         new("GET", "/v1/trades/{tradeId}/history", "Trades", "The events of a trade, oldest first (keyset pages)", "reader", null, 200, typeof(TradeHistoryResponse), [.. Read, "not-found"],
             HistoryQuery, Description: "Pass nextCursor unchanged as cursor until it is null; limit may change between pages. A deleted trade's history stays readable."),
         new("GET", "/v1/trades", "Trades", "List live trades by executedAt, then tradeId (keyset pages)", "reader", null, 200, typeof(TradePageResponse), Read, ListQuery),
-        new("GET", "/v1/positions", "Positions", "Positions of one account or of the key's accounts", "reader", null, 200, typeof(PositionsResponse), Read,
-            [new("account", "Only this account (a scoped key may name only its own: 403 otherwise). " + NameRule)]),
+        new("GET", "/v1/positions", "Positions", "Positions of one account or of the key's accounts, by account then symbol (keyset pages)", "reader", null, 200, typeof(PositionsResponse), Read,
+            [
+                new("account", "Only this account (a scoped key may name only its own: 403 otherwise). " + NameRule),
+                new("limit", "Page size, 1 to Api:MaxPageSize (default Api:DefaultPageSize).", IsInteger: true, Minimum: 1),
+                new("cursor", "nextCursor of the previous page, unchanged, with the same account (or none); one of another account filter is a 400 naming cursor."),
+            ],
+            Description: "Pass nextCursor unchanged as cursor until it is null; limit may change between pages. Each page is read at one seq, its TradeStore-Seq: "
+                + "the positions on it hold every event up to that seq and none after. Pages follow (account, symbol) order, so a position is never repeated or "
+                + "skipped when writes land between pages; a later page may be at a later seq than an earlier one."),
         new("GET", ChangesEndpoint.Path, "Changes", "The journal as Server-Sent Events: replay, then live", "reader", null, 200, null, [.. Read, "too-many-subscribers"],
             [
                 new("fromSeq", "Start at this seq (inclusive). Without it (and without Last-Event-ID) only what commits from now on. At most one past this node's " +

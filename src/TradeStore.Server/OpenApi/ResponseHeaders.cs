@@ -32,8 +32,8 @@ internal static class ResponseHeaders
         headers[Location] = Header("201: the created trade's path, `/v1/trades/{tradeId}`. 307: the same path and query on the cluster's leader.");
         headers[ReadYourWrites.SeqHeader] = Header(
             "The last journal seq this node holds: on a write's answer, when it answered (at least the write's seq); on a read's, when the read " +
-            "started, so the answer holds every event up to it; on `GET /v1/positions`, the seq the positions were read at (every event up to " +
-            "it and none after: follow `/v1/changes?fromSeq=` it + 1 on top of them). Pass the one of your write's answer as `?minSeq=` to read " +
+            "started, so the answer holds every event up to it; on `GET /v1/positions`, the seq the page's positions were read at (every event " +
+            "up to it and none after: follow `/v1/changes?fromSeq=` it + 1 on top of them; each page has its own). Pass the one of your write's answer as `?minSeq=` to read " +
             "your write on any node. Sent to authenticated callers only (on loopback without keys, every caller).", JsonSchemaType.Integer);
         headers[QueryEndpoint.AppliedSeqHeader] = Header(
             "The journal seq DuckDB held when the query started: every write up to it is in the answer. Below `TradeStore-Seq` when DuckDB's " +

@@ -141,7 +141,20 @@ internal sealed class SortedRun<T, TName>
         return new(merged, []);
     }
 
-    public Enumerator GetEnumerator() => new(_main, _overflow);
+    public Enumerator GetEnumerator() => new(_main, _overflow, 0, 0);
+
+    /// <summary>
+    /// The items named <paramref name="name"/> or after it, in order: a keyset seek, one binary search in the array and
+    /// one in the overflow, so a page that starts deep in a run costs what it reads, not what it skips.
+    /// </summary>
+    public Enumerator From(string name) => new(_main, _overflow, LowerBound(_main, name), LowerBound(_overflow, name));
+
+    /// <summary>Where the first item named <paramref name="name"/> or after it is in <paramref name="items"/>.</summary>
+    private static int LowerBound(T[] items, string name)
+    {
+        var at = IndexOf(items, name);
+        return at >= 0 ? at : ~at;
+    }
 
     /// <summary>The index of <paramref name="name"/> in <paramref name="items"/>, or the complement of where it would go.</summary>
     private static int IndexOf(T[] items, string name)
@@ -182,15 +195,20 @@ internal sealed class SortedRun<T, TName>
         private int _overflowAt;
         private T _current;
 
-        internal Enumerator(T[] main, T[] overflow)
+        internal Enumerator(T[] main, T[] overflow, int nextMain, int nextOverflow)
         {
             _main = main;
             _overflow = overflow;
-            _overflowAt = overflow.Length > 0 ? ~IndexOf(main, TName.Of(overflow[0])) : int.MaxValue;
+            _nextMain = nextMain;
+            _nextOverflow = nextOverflow;
+            _overflowAt = nextOverflow < overflow.Length ? ~IndexOf(main, TName.Of(overflow[nextOverflow])) : int.MaxValue;
             _current = null!;
         }
 
         public readonly T Current => _current;
+
+        /// <summary>For <c>foreach</c> over <see cref="From"/>.</summary>
+        public readonly Enumerator GetEnumerator() => this;
 
         public bool MoveNext()
         {

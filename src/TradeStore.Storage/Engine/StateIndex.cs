@@ -65,6 +65,9 @@ public sealed class StateIndex
     /// <summary>Non-empty positions of one account, or of all accounts, ordered by account then symbol.</summary>
     public IReadOnlyList<Position> GetPositions(string? account) => _positions.Get(account);
 
+    /// <summary>Up to <paramref name="take"/> non-empty positions of <paramref name="accounts"/> (ordinal order; every account when <see langword="null"/>) after <paramref name="after"/>, by account then symbol.</summary>
+    internal List<Position> GetPositions(IReadOnlyList<string>? accounts, PositionKey? after, int take) => _positions.Page(accounts, after, take);
+
     /// <summary>
     /// Up to <paramref name="take"/> live trades of <paramref name="account"/> and <paramref name="symbol"/> (each
     /// <see langword="null"/> for any) in (executedAt, tradeId) order: with <paramref name="status"/> when given,

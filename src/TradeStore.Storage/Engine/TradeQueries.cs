@@ -84,10 +84,40 @@ public sealed class TradeQueries(DuckDbDatabase database, StateIndex index, Writ
         return history;
     }
 
+    /// <summary>
+    /// The non-empty positions of each of <paramref name="accounts"/>, in that order (of every account when
+    /// <see langword="null"/>), each account's ordered by symbol, all read at one seq. For tools and tests: the API reads pages.
+    /// </summary>
     public IReadOnlyList<Position> GetPositionsAtOneSeq(IReadOnlyList<string>? accounts, out long seq) =>
         index.ReadAtOneSeq(
             read => accounts is null ? read.GetPositions(null) : [.. accounts.SelectMany(read.GetPositions)],
             out seq);
+
+    /// <exception cref="FormatException">The cursor was not issued for this account filter.</exception>
+    public PositionPage GetPositions(PositionFilter filter)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(filter.Limit);
+        var after = filter.Cursor is { } cursor ? PositionCursor.Decode(cursor, filter.Account) : (PositionKey?)null;
+
+        // The book walks accounts in ordinal order: a key's accounts are put in that order here, whatever order they came in.
+        IReadOnlyList<string>? accounts = filter.Account is { } account ? [account]
+            : filter.Accounts is { } some ? [.. some.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)]
+            : null;
+
+        // One position more than a page tells whether a next page exists.
+        var take = (int)Math.Min(int.MaxValue, filter.Limit + 1L);
+        var positions = index.ReadAtOneSeq(read => read.GetPositions(accounts, after, take), out var seq);
+        string? next = null;
+        if (positions.Count > filter.Limit)
+        {
+            positions.RemoveAt(positions.Count - 1);
+            var last = positions[^1];
+            next = PositionCursor.Encode(new PositionKey(last.Account, last.Symbol), filter.Account);
+        }
+
+        return new PositionPage(positions, next, seq);
+    }
 
     /// <summary>
     /// <see cref="TradeFilter.From"/> is inclusive, <see cref="TradeFilter.To"/> exclusive (both on executed_at).

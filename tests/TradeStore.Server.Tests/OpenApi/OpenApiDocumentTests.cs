@@ -358,6 +358,9 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         var history = Parameters(paths, "/v1/trades/{tradeId}/history", "get");
         Assert.Equal(1, history["limit"].GetProperty("minimum").GetInt32());
         Assert.True(history.ContainsKey("cursor"));
+        var positions = Parameters(paths, "/v1/positions", "get");
+        Assert.Equal(1, positions["limit"].GetProperty("minimum").GetInt32());
+        Assert.True(positions.ContainsKey("cursor"));
         Assert.Equal(1, Parameters(paths, "/v1/trades/{tradeId}", "delete")["expectedVersion"].GetProperty("minimum").GetInt32());
         Assert.Equal(1, Parameters(paths, "/v1/changes", "get")["fromSeq"].GetProperty("minimum").GetInt32());
         // The server refuses Last-Event-ID: -1 with a 400 naming it; the schema said nothing of a bound.

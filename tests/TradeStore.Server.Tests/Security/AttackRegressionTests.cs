@@ -195,10 +195,6 @@ public sealed class AttackRegressionTests(SecuredHost host) : IClassFixture<Secu
 
         public TradePage ListTrades(TradeFilter filter) => throw new NotSupportedException();
 
-        public IReadOnlyList<Position> GetPositionsAtOneSeq(IReadOnlyList<string>? accounts, out long seq)
-        {
-            seq = 0;
-            return [];
-        }
+        public PositionPage GetPositions(PositionFilter filter) => new([], null, 0);
     }
 }
