@@ -224,7 +224,7 @@ public sealed class TradeStoreClient
     }
 
     /// <summary>
-    /// One page of a list or a history. The server's 400 on <c>limit</c> (above its <c>Api:MaxPageSize</c>) is restated for
+    /// One page of a list, a history or positions. The server's 400 on <c>limit</c> (above its <c>Api:MaxPageSize</c>) is restated for
     /// the option the caller set, <see cref="TradeStoreClientOptions.PageSize"/>: the client sends <c>limit</c> itself.
     /// </summary>
     private async Task<T> PageAsync<T>(string path, CancellationToken cancellationToken)
@@ -245,15 +245,33 @@ public sealed class TradeStoreClient
         }
     }
 
-    /// <summary>Positions of one account, or of every account the key may see.</summary>
+    /// <summary>
+    /// Positions of one account, or of every account the key may see, by account then symbol, following the cursor across
+    /// pages: the server's first page (<c>Api:DefaultPageSize</c> positions), then <see cref="TradeStoreClientOptions.PageSize"/>
+    /// each. Each page is exact at its own seq; with writes between pages none is repeated or skipped, but the pages together
+    /// are no one state (docs/api.md, "Positions").
+    /// </summary>
     public Task<IReadOnlyList<Position>> PositionsAsync(string? account = null, CancellationToken cancellationToken = default) =>
         PositionsAsync(account, null, cancellationToken);
 
-    /// <summary>Positions once the node asked holds journal seq <paramref name="minSeq"/> (see <see cref="GetTradeAsync(string, long?, CancellationToken)"/>).</summary>
+    /// <summary>Positions, each page read once the node asked holds journal seq <paramref name="minSeq"/> (see <see cref="GetTradeAsync(string, long?, CancellationToken)"/>).</summary>
     public async Task<IReadOnlyList<Position>> PositionsAsync(string? account, long? minSeq, CancellationToken cancellationToken = default)
     {
-        var path = account is null ? "v1/positions" : $"v1/positions?account={Uri.EscapeDataString(account)}";
-        return (await SendAsync<PositionList>(HttpMethod.Get, WithMinSeq(path, minSeq), null, null, write: false, cancellationToken).ConfigureAwait(false)).Items;
+        // The first page without limit: a server from before positions were paged (2026-12-05) refuses any parameter
+        // there but account and minSeq, and answers every position at once without a nextCursor.
+        var filter = account is null ? [] : new[] { $"account={Uri.EscapeDataString(account)}" };
+        var positions = new List<Position>();
+        string? cursor = null;
+        do
+        {
+            string[] query = cursor is null ? filter : [.. filter, $"limit={_options.PageSize.ToString(CultureInfo.InvariantCulture)}", $"cursor={Uri.EscapeDataString(cursor)}"];
+            var page = await PageAsync<PositionPage>(
+                WithMinSeq(query.Length == 0 ? "v1/positions" : $"v1/positions?{string.Join('&', query)}", minSeq), cancellationToken).ConfigureAwait(false);
+            positions.AddRange(page.Items);
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+        return positions;
     }
 
     /// <summary>Runs one read-only SELECT (admin keys, or readers where the server allows) and returns its rows typed by column.</summary>
@@ -727,5 +745,5 @@ public sealed class TradeStoreClient
 
     private sealed record HistoryPage(IReadOnlyList<TradeEvent> Items, string? NextCursor);
 
-    private sealed record PositionList(IReadOnlyList<Position> Items);
+    private sealed record PositionPage(IReadOnlyList<Position> Items, string? NextCursor);
 }

@@ -39,7 +39,7 @@ public sealed class TradeStoreClientOptions
     /// <summary>Longest pause before a retry, also when the server's <c>Retry-After</c> asks for more.</summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Trades (or events) asked for per page when <see cref="TradeStoreClient.TradesAsync(TradeFilter?, CancellationToken)"/> (or <see cref="TradeStoreClient.HistoryEventsAsync(string, CancellationToken)"/>) follows the cursors (1–100000; the server's <c>Api:MaxPageSize</c> bounds it).</summary>
+    /// <summary>Trades (or events, or positions) asked for per page when <see cref="TradeStoreClient.TradesAsync(TradeFilter?, CancellationToken)"/> (or <see cref="TradeStoreClient.HistoryEventsAsync(string, CancellationToken)"/>, <see cref="TradeStoreClient.PositionsAsync(string?, CancellationToken)"/>) follows the cursors (1–100000; the server's <c>Api:MaxPageSize</c> bounds it).</summary>
     public int PageSize { get; set; } = 1000;
 
     private static readonly TimeSpan MaxTimeout = TimeSpan.FromMilliseconds(int.MaxValue);

@@ -318,6 +318,38 @@ public sealed class ClientOperationsTests(LiveServer server) : IClassFixture<Liv
         Assert.Equal(103m, position.AveragePrice);
     }
 
+    /// <summary>
+    /// Positions are paged by the server (Api:DefaultPageSize, 100, without limit): a client that did not follow nextCursor
+    /// got the first 100 of an account's 250 symbols, and of every account's positions only the first 100.
+    /// </summary>
+    [Fact]
+    public async Task PositionsAsync_MorePositionsThanTheServersDefaultPage_EveryPositionOnceInOrderAcrossPages()
+    {
+        var client = server.Client(configure: o => o.PageSize = 60);
+        var account = NewId("PP");
+        var symbols = Enumerable.Range(0, 250).Select(s => $"S{s:D3}").ToList();
+        var commands = symbols.SelectMany(symbol => new[]
+        {
+            BatchCommand.Create(new NewTrade($"{account}-{symbol}", account, symbol, TradeSide.Buy, 10m, 1m)),
+            BatchCommand.Fill($"{account}-{symbol}", 4m, 2m),
+        });
+        Assert.Equal(0, (await client.BatchAsync([.. commands], Ct)).Failed);
+
+        var positions = await client.PositionsAsync(account, Ct);
+        var everyAccount = await client.PositionsAsync(cancellationToken: Ct);
+
+        Assert.Equal(symbols, positions.Select(p => p.Symbol));
+        Assert.All(positions, p => Assert.Equal((account, 4m, 8m), (p.Account, p.NetQuantity, p.BoughtNotional)));
+        var keys = everyAccount.Select(p => (p.Account, p.Symbol)).ToList();
+        Assert.Equal(keys.OrderBy(k => k.Account, StringComparer.Ordinal).ThenBy(k => k.Symbol, StringComparer.Ordinal), keys);
+        Assert.Equal(keys.Count, keys.Distinct().Count());
+        Assert.Equal(positions, everyAccount.Where(p => p.Account == account));
+
+        // One above the server's Api:MaxPageSize fails at the second page, restated for the option the caller set.
+        var problem = await Assert.ThrowsAsync<TradeStoreProblemException>(() => server.Client(configure: o => o.PageSize = 5000).PositionsAsync(account, Ct));
+        Assert.Equal((400, "PageSize"), (problem.Status, problem.Field));
+    }
+
     [Fact]
     public async Task QueryAsync_TradeColumns_TypedValues()
     {
