@@ -297,6 +297,31 @@ def test_positions_by_account(client: tradestore.Client) -> None:
     assert position.average_price == Decimal("103")
 
 
+def test_positions_page_through_250_symbols_and_every_account_without_repeat_or_gap(server_url: str) -> None:
+    # More positions than the server's Api:DefaultPageSize (100): a client that did not follow nextCursor got 100 of 250.
+    account = new_id("PP")
+    symbols = [f"S{s:03d}" for s in range(250)]
+    with tradestore.Client(server_url, page_size=60) as paging:
+        items: list[dict[str, object]] = []
+        for symbol in symbols:
+            items.append({"trade_id": f"{account}-{symbol}", "account": account, "symbol": symbol, "side": "buy", "quantity": 10, "price": 1})
+            items.append({"type": "fill", "trade_id": f"{account}-{symbol}", "quantity": 4, "price": 2})
+        assert paging.batch(items).failed == 0
+
+        positions = paging.positions(account)
+        every_account = paging.positions()
+
+    assert [p.symbol for p in positions] == symbols
+    assert {(p.account, p.net_quantity, p.bought_notional) for p in positions} == {(account, Decimal("4"), Decimal("8"))}
+    keys = [(p.account, p.symbol) for p in every_account]
+    assert keys == sorted(keys, key=lambda k: (k[0].encode(), k[1].encode()))
+    assert len(keys) == len(set(keys))
+    assert [p for p in every_account if p.account == account] == positions
+    with tradestore.Client(server_url, page_size=5000) as too_big, pytest.raises(tradestore.ProblemError) as problem:
+        too_big.positions(account)
+    assert (problem.value.status, problem.value.field) == (400, "page_size")
+
+
 def test_query_dataframe_has_decimal_objects_utc_times_and_integers(client: tradestore.Client) -> None:
     pd = pytest.importorskip("pandas")
     account = new_id("QDF")

@@ -286,9 +286,19 @@ class Client:
             yield Trade.from_json(item)
 
     def positions(self, account: str | None = None, *, min_seq: int | None = None) -> list[Position]:
-        """Positions of one account, or of every account the key may see (``min_seq``: see ``get_trade``)."""
-        path = "/v1/positions" + (f"?{urlencode({'account': account})}" if account is not None else "")
-        return [Position.from_json(p) for p in self._transport.request("GET", _with_min_seq(path, min_seq)).json()["items"]]
+        """Positions of one account, or of every account the key may see, by account then symbol, following the cursor
+        across all pages: the server's first page (``Api:DefaultPageSize`` positions), then ``page_size`` each (one above
+        the server's ``Api:MaxPageSize`` raises a ``ProblemError`` 400 whose ``field`` is ``page_size``). ``min_seq``: see
+        ``get_trade`` (every page waits for it). Each page is exact at its own seq; with writes between pages none is
+        repeated or skipped, but the pages together are no one state (docs/api.md, "Positions")."""
+        params: dict[str, Any] = {}
+        if account is not None:
+            params["account"] = _named("account", account)
+        if min_seq is not None:
+            params["minSeq"] = _checked_min_seq(min_seq)
+        # The first page without limit: a server from before positions were paged (2026-12-05) refuses any parameter
+        # there but account and minSeq, and answers every position at once without a nextCursor.
+        return [Position.from_json(p) for p in self._pages("/v1/positions", params, dict(params, limit=self._page_size))]
 
     def query(self, sql: str, *, as_frame: bool | None = None, min_seq: int | None = None) -> Any:
         """Runs one read-only SELECT (an admin key, or readers where the service allows it).
