@@ -320,6 +320,31 @@ public sealed class ConsoleBrowserTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// The API pages positions (<c>Api:DefaultPageSize</c> each): Show read only the first page, so an account trading more
+    /// symbols than a page showed some of its book as if it were all of it. It follows <c>nextCursor</c> now.
+    /// </summary>
+    [Fact]
+    public async Task Console_PositionsOfAnAccountOverSeveralPages_EverySymbolShownInOrder()
+    {
+        await using var host = await KestrelHost.StartAsync(new() { ["TRADESTORE__API__DEFAULTPAGESIZE"] = "2" });
+        string[] symbols = ["AAPL", "AMZN", "IBM", "MSFT", "NVDA"];
+        foreach (var symbol in symbols)
+        {
+            await host.CreateAsync($"PG-{symbol}-", 1, 1, account: "DESK-P", symbol: symbol);
+            Assert.True((await host.Commands.SubmitAsync(new FillTrade($"PG-{symbol}-1", 10, 1.5m), TestContext.Current.CancellationToken)).Succeeded);
+        }
+
+        var page = await OpenAsync(host, 1280, 800);
+        await WaitForTextAsync(page, "feed-state", "live");
+        await page.TypeAsync("#positions-account", "DESK-P");
+        await page.ClickAsync("#positions-form button");
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#positions-rows tr').length >= 5 || document.getElementById('positions-state').textContent === ''");
+
+        Assert.Equal(symbols, await page.EvaluateExpressionAsync<string[]>("[...document.querySelectorAll('#positions-rows tr')].map(r => r.cells[0].textContent)"));
+        Assert.Empty(_pageErrors);
+    }
+
+    /// <summary>
     /// With the server gone, Show and Run say "server unreachable" in their panels (Run stayed on "running…" and
     /// Positions blank, each with an uncaught "Failed to fetch").
     /// </summary>

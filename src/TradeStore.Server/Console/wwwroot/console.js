@@ -585,12 +585,21 @@
     }
 
     setPanelState('positions-state', 'loading…');
-    const answer = await fetchExact('../v1/positions?account=' + encodeURIComponent(account), { headers: headers() });
-    const items = answer.value && answer.value.items;
-    if (!Array.isArray(items)) {
-      setPanelState('positions-state', answer.error || 'unexpected answer: no items', true);
-      return;
-    }
+    // The API answers pages (Api:DefaultPageSize positions each): follow nextCursor so an account trading more symbols
+    // than a page is shown whole, not cut at the first page.
+    const path = '../v1/positions?account=' + encodeURIComponent(account);
+    const items = [];
+    let cursor = null;
+    do {
+      const answer = await fetchExact(cursor === null ? path : path + '&cursor=' + encodeURIComponent(cursor), { headers: headers() });
+      const page = answer.value;
+      if (!page || !Array.isArray(page.items)) {
+        setPanelState('positions-state', answer.error || 'unexpected answer: no items', true);
+        return;
+      }
+      items.push(...page.items);
+      cursor = typeof page.nextCursor === 'string' ? page.nextCursor : null;
+    } while (cursor !== null);
 
     setPanelState('positions-state', items.length ? '' : 'no positions for ' + account);
     for (const p of items) {
