@@ -116,6 +116,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.True(exitCode == 0, output);
         Assert.Matches(@"index: next page of 100 by account \(cursor\): p50 \d+ µs, p99 \d+ µs, p99\.9 \d+ µs, max \d+ µs \([\d,]+ pages\)", output);
         Assert.Matches(@"index: positions of every account \(\d+ positions\)", output);
+        Assert.Matches(@"index: positions of every account, page of 100 by cursor: p50 \d+ µs, p99 \d+ µs, p99\.9 \d+ µs, max \d+ µs \(3 pages, 50 positions a walk\)", output);
         Assert.DoesNotContain("Unhandled exception", output);
     }
 
