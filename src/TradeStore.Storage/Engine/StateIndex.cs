@@ -329,22 +329,15 @@ public sealed class StateIndex
         reporter?.AllRead();
         var live = MergeInListOrder(liveParts);
 
-        var positions = new Dictionary<(string Account, string Symbol), Position>();
-        foreach (var trade in live)
-        {
-            if (trade.FilledQuantity != 0)
-            {
-                var key = (trade.Account, trade.Symbol);
-                var position = positions.TryGetValue(key, out var existing) ? existing : Position.Empty(trade.Account, trade.Symbol);
-                positions[key] = position.Apply(trade.Side, trade.FilledQuantity, trade.FilledNotional, 1);
-            }
-        }
-
-        var keys = keysRead.GetAwaiter().GetResult();
+        // By design the positions, the ordered indexes and (once read) the key records are built at once: they share
+        // nothing but the loaded trades.
+        Dictionary<(string Account, string Symbol), Position> positions = null!;
         Dictionary<KeyDigest, IdempotencyRecord> idempotency = null!;
+        List<KeyRow> keys = null!;
         Parallel.Invoke(
-            () => idempotency = KeyRecords(keys, trades),
-            () => LoadOrdered(live));
+            () => idempotency = KeyRecords(keys = keysRead.GetAwaiter().GetResult(), trades),
+            () => LoadOrdered(live),
+            () => positions = Positions(live));
 
         _trades = trades;
         _idempotency = idempotency;
@@ -352,6 +345,22 @@ public sealed class StateIndex
         HasPlainKeys = keys.Exists(k => k.Key.IsPlain);
         _positions.Load(positions.Values);
         Volatile.Write(ref _liveCount, live.Count);
+    }
+
+    /// <summary>The positions of the live trades.</summary>
+    private static Dictionary<(string Account, string Symbol), Position> Positions(List<Trade> live)
+    {
+        var positions = new Dictionary<(string Account, string Symbol), Position>();
+        foreach (var trade in live)
+        {
+            if (trade.FilledQuantity != 0)
+            {
+                ref var position = ref CollectionsMarshal.GetValueRefOrAddDefault(positions, (trade.Account, trade.Symbol), out var exists);
+                position = (exists ? position! : Position.Empty(trade.Account, trade.Symbol)).Apply(trade.Side, trade.FilledQuantity, trade.FilledNotional, 1);
+            }
+        }
+
+        return positions;
     }
 
     /// <summary>
