@@ -119,12 +119,8 @@ public sealed class JournalLogRecoveryTests : IDisposable
         var (_, checkpointed) = await LogAheadOfDuckDbAsync();
         var segment = Directory.GetFiles(JournalDirectory, "*.log").Order().Last();
         var bytes = await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken);
-        // The next-to-last record (the segment's room after the records is zeros): after DuckDB's end, an intact one follows.
-        var starts = new List<int>();
-        for (var at = 32; at + 24 <= bytes.Length && BitConverter.ToInt64(bytes, at + 8) > 0; at += (24 + BitConverter.ToInt32(bytes, at) + 7) & ~7)
-        {
-            starts.Add(at);
-        }
+        // The next-to-last record: after DuckDB's end, an intact one follows.
+        var starts = RecordStarts(bytes);
 
         var damaged = starts[^2];
         var seq = BitConverter.ToInt64(bytes, damaged + 8);
@@ -155,11 +151,7 @@ public sealed class JournalLogRecoveryTests : IDisposable
         var (_, checkpointed) = await LogAheadOfDuckDbAsync();
         var segment = Directory.GetFiles(JournalDirectory, "*.log").Order().Last();
         var bytes = await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken);
-        var starts = new List<int>();
-        for (var at = 32; at + 24 <= bytes.Length && BitConverter.ToInt64(bytes, at + 8) > 0; at += (24 + BitConverter.ToInt32(bytes, at) + 7) & ~7)
-        {
-            starts.Add(at);
-        }
+        var starts = RecordStarts(bytes);
 
         var lastSeq = BitConverter.ToInt64(bytes, starts[^1] + 8);
         var cut = starts[^3];
@@ -564,6 +556,18 @@ public sealed class JournalLogRecoveryTests : IDisposable
         bytes[damaged + 30] ^= 0x5A;
         await File.WriteAllBytesAsync(segment, bytes, TestContext.Current.CancellationToken);
         return (segment, damaged);
+    }
+
+    /// <summary>Where each record of a segment starts (a 32-byte header, then records of 24 bytes and a body padded to 8; the room after them is zeros).</summary>
+    private static List<int> RecordStarts(byte[] segment)
+    {
+        var starts = new List<int>();
+        for (var at = 32; at + 24 <= segment.Length && BitConverter.ToInt64(segment, at + 8) > 0; at += (24 + BitConverter.ToInt32(segment, at) + 7) & ~7)
+        {
+            starts.Add(at);
+        }
+
+        return starts;
     }
 
     /// <summary>
