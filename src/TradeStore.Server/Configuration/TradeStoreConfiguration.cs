@@ -32,10 +32,9 @@ public static class TradeStoreConfiguration
             layers.Add($"--config {fullPath}");
         }
 
-        var secretsPath = inputs.Environment.GetValueOrDefault(ConfigurationInputs.SecretsFileVariable) is { Length: > 0 } named
-            ? Path.GetFullPath(named, inputs.WorkingDirectory)
-            : Path.Combine(inputs.WorkingDirectory, "secrets.toml");
-        if (Directory.Exists(secretsPath) && inputs.Environment.GetValueOrDefault(ConfigurationInputs.SecretsFileVariable) is null or "")
+        var named = inputs.Environment.GetValueOrDefault(ConfigurationInputs.SecretsFileVariable) is { Length: > 0 } variable ? variable : null;
+        var secretsPath = named is not null ? Path.GetFullPath(named, inputs.WorkingDirectory) : Path.Combine(inputs.WorkingDirectory, "secrets.toml");
+        if (named is null && Directory.Exists(secretsPath))
         {
             // By design refused, as --config's directory is: TradeStore's own name, so nothing else puts a directory there,
             // but "docker run -v ./secrets.toml:…" with the file missing on the host does, and the service then ran

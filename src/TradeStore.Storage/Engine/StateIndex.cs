@@ -310,9 +310,9 @@ public sealed class StateIndex
     private void LoadAll(DuckDbDatabase database, DateTimeOffset keysSince, ILogger? progress, long announcedFrom, TimeSpan progressEvery)
     {
         using var connection = database.OpenConnection();
-        var tradeCount = (int)Scalar(connection, "SELECT count(*) FROM current_trade_state");
+        var tradeCount = (int)DuckDbScalar.Int64(connection, "SELECT count(*) FROM current_trade_state");
         var keysWhere = KeysSince(keysSince);
-        var keyCount = (int)Scalar(connection, $"SELECT count(idempotency_key) FROM trade_events WHERE {keysWhere}");
+        var keyCount = (int)DuckDbScalar.Int64(connection, $"SELECT count(idempotency_key) FROM trade_events WHERE {keysWhere}");
         ConcurrentDictionary<string, Trade>? loading = null;
         using var reporter = progress is not null && tradeCount >= announcedFrom ? new LoadReporter(progress, tradeCount, keyCount, () => loading?.Count ?? 0, progressEvery) : null;
         // By design the idempotency keys are read on a second connection while the trades load: the two reads share
@@ -595,13 +595,6 @@ public sealed class StateIndex
         {
             index.Replace(previous, current);
         }
-    }
-
-    private static long Scalar(DuckDB.NET.Data.DuckDBConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private void MovePosition(Trade trade, decimal quantity, decimal notional) => _positions.Move(trade, quantity, notional);

@@ -43,7 +43,7 @@ public static class IdempotencyKeyCheck
     public static IdempotencyKeyReport Check(DuckDbDatabase database, TimeSpan retention, CancellationToken cancellationToken = default)
     {
         using var connection = database.OpenConnection();
-        var keyed = Scalar(connection, "SELECT count(*) FROM trade_events WHERE idempotency_key IS NOT NULL");
+        var keyed = DuckDbScalar.Int64(connection, "SELECT count(*) FROM trade_events WHERE idempotency_key IS NOT NULL");
         var parts = Math.Max(1, (keyed + EventsPerPart - 1) / EventsPerPart);
         var retentionUs = (retention.Ticks / TimeSpan.TicksPerMicrosecond).ToString(CultureInfo.InvariantCulture);
         var found = new List<KeyAppliedTwice>();
@@ -84,12 +84,5 @@ public static class IdempotencyKeyCheck
         }
 
         return new IdempotencyKeyReport(keyed, retention, pairs, [.. found.OrderBy(pair => pair.FirstSeq).Take(Examples)]);
-    }
-
-    private static long Scalar(DuckDBConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 }

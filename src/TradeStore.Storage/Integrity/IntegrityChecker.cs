@@ -108,7 +108,7 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
         var problems = new List<IntegrityProblem>();
 
         StartStep(FirstStep, cancellationToken);
-        var events = Scalar(connection, "SELECT count(*) FROM trade_events");
+        var events = DuckDbScalar.Int64(connection, "SELECT count(*) FROM trade_events");
         var reporter = Progress is { } progress && events >= AnnouncedFrom ? StartReporting(progress, events, stopwatch) : null;
         try
         {
@@ -122,7 +122,7 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
 
     private IntegrityReport CheckSteps(DuckDBConnection connection, long events, List<IntegrityProblem> problems, Stopwatch stopwatch, CancellationToken cancellationToken)
     {
-        var trades = Scalar(connection, "SELECT count(*) FROM current_trade_state");
+        var trades = DuckDbScalar.Int64(connection, "SELECT count(*) FROM current_trade_state");
         StartStep("seq gap-free (step 1 of 5)", cancellationToken);
         CheckSequence(connection, events, problems);
         StartStep("versions contiguous (step 2 of 5)", cancellationToken);
@@ -177,8 +177,8 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
 
         // seq is the primary key, so unique: it runs 1..n without a gap exactly when it starts at 1 and ends at the count.
         // Two aggregates instead of a window over every seq, which sorted the whole journal in memory; that runs only to name a gap.
-        var first = Scalar(connection, "SELECT min(seq) FROM trade_events");
-        if (first == 1 && Scalar(connection, "SELECT max(seq) FROM trade_events") == events)
+        var first = DuckDbScalar.Int64(connection, "SELECT min(seq) FROM trade_events");
+        if (first == 1 && DuckDbScalar.Int64(connection, "SELECT max(seq) FROM trade_events") == events)
         {
             return;
         }
@@ -348,13 +348,6 @@ public sealed class IntegrityChecker(DuckDbDatabase database)
         {
             problems.Add(new IntegrityProblem("a sink checkpoint is ahead of the journal (events were lost)", string.Join("; ", ahead)));
         }
-    }
-
-    private static long Scalar(DuckDBConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command.ExecuteScalar() is { } value and not DBNull ? Convert.ToInt64(value, CultureInfo.InvariantCulture) : 0;
     }
 
     private static List<string> Strings(DuckDBConnection connection, string sql)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using DuckDB.NET.Data;
 using TradeStore.Core.Trades;
 using TradeStore.Storage.Engine;
@@ -46,8 +45,8 @@ public sealed class JournalImport : IDisposable
         var connection = database.OpenConnection();
         try
         {
-            var events = Scalar(connection, "SELECT count(*) FROM trade_events");
-            var trades = Scalar(connection, "SELECT count(*) FROM trade_state");
+            var events = DuckDbScalar.Int64(connection, "SELECT count(*) FROM trade_events");
+            var trades = DuckDbScalar.Int64(connection, "SELECT count(*) FROM trade_state");
             if (events > 0 || trades > 0)
             {
                 throw new DatabaseNotEmptyException(database.Path, events, trades);
@@ -142,13 +141,6 @@ public sealed class JournalImport : IDisposable
 
         _transaction.Dispose();
         _connection.Dispose();
-    }
-
-    private static long Scalar(DuckDBConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
     private void Execute(string sql)
